@@ -1,0 +1,55 @@
+"use client";
+
+import { Badge, statusTone } from "@/app/_components/ui/badge";
+import { Card } from "@/app/_components/ui/card";
+import { formatBytes, formatPercent, formatTimestamp } from "@/lib/format";
+import { useHealth } from "@/lib/health/hooks";
+import type { HealthReport } from "@/lib/health/types";
+
+export function HealthPanel({ initialData }: { initialData: HealthReport }) {
+  const { data, isFetching, error } = useHealth(initialData);
+  return (
+    <Card
+      title="Health"
+      actions={<span className="text-xs text-slate-400">{error ? "cannot reach the server" : isFetching ? "refreshing…" : `checked ${formatTimestamp(data.time)}`}</span>}
+    >
+      <div className="flex items-center gap-3">
+        <span className="text-lg font-semibold" data-testid="health-status">
+          <Badge tone={statusTone(data.status)}>{data.status}</Badge>
+        </span>
+        <span className="text-sm text-slate-600">
+          {data.persistence.backend} database {data.persistence.status}
+          {data.persistence.schema_version ? `, schema v${data.persistence.schema_version}` : ""}
+        </span>
+      </div>
+      {data.reasons.length > 0 && (
+        <ul className="mt-3 list-disc space-y-1 pl-5 text-sm text-amber-800">
+          {data.reasons.map((reason) => (
+            <li key={reason}>{reason}</li>
+          ))}
+        </ul>
+      )}
+      <dl className="mt-4 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-2">
+        <Row label="Database" value={<code className="break-all text-xs">{data.persistence.path}</code>} />
+        <Row
+          label="Vector database"
+          value={data.vector_db.enabled ? (data.vector_db.exists ? formatBytes(data.vector_db.bytes) : "enabled, no file yet") : "disabled"}
+        />
+        <Row
+          label="Disk free"
+          value={data.disk ? `${formatBytes(data.disk.free_bytes)} of ${formatBytes(data.disk.total_bytes)} (${formatPercent(data.disk.free_ratio)})` : "unknown"}
+        />
+        <Row label="Up for" value={`${Math.floor(data.uptime_seconds / 60)} min`} />
+      </dl>
+    </Card>
+  );
+}
+
+function Row({ label, value }: { label: string; value: React.ReactNode }) {
+  return (
+    <div className="flex gap-2">
+      <dt className="w-32 shrink-0 text-slate-500">{label}</dt>
+      <dd className="min-w-0 text-slate-800">{value}</dd>
+    </div>
+  );
+}

@@ -1,0 +1,81 @@
+import { Badge } from "@/app/_components/ui/badge";
+import { Card } from "@/app/_components/ui/card";
+import { PageHeader } from "@/app/_components/ui/page-header";
+import { getEffectiveConfig, type EffectiveSetting } from "@/lib/config/effective";
+import { requirePagePrincipal } from "@/lib/pages";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Settings" };
+
+export default async function SettingsPage() {
+  await requirePagePrincipal("read");
+  const config = getEffectiveConfig();
+  return (
+    <>
+      <PageHeader
+        title="Settings"
+        description={
+          <>
+            The effective configuration: defaults, overridden by <code className="text-xs">{config.configFile}</code>
+            {config.configFileExists ? "" : " (not present, so defaults apply)"}, overridden by <code className="text-xs">MIMIR_*</code> environment
+            variables. Editing from this page comes with access control (issue #7); until then edit the file and restart.
+          </>
+        }
+      />
+      <div className="space-y-6">
+        <Card title="Effective configuration">
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
+                <tr>
+                  <th className="py-2 pr-4 font-medium">Key</th>
+                  <th className="py-2 pr-4 font-medium">Value</th>
+                  <th className="py-2 font-medium">Source</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {config.settings.map((setting) => (
+                  <tr key={setting.key} data-key={setting.key}>
+                    <td className="py-2 pr-4 font-mono text-xs text-slate-700">{setting.key}</td>
+                    <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{setting.value === "" ? <span className="text-slate-400">(empty)</span> : setting.value}</td>
+                    <td className="py-2">
+                      <SourceBadge source={setting.source} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </Card>
+        <Card title="Secrets">
+          <ul className="divide-y divide-slate-100 text-sm">
+            {config.secrets.map((secret) => (
+              <li key={secret.name} className="flex items-center justify-between py-2">
+                <span>
+                  {secret.name} <span className="text-xs text-slate-500">({secret.variable})</span>
+                </span>
+                <Badge tone={secret.set ? "green" : "slate"}>{secret.set ? "set" : "not set"}</Badge>
+              </li>
+            ))}
+          </ul>
+        </Card>
+        {config.unknownKeys.length > 0 && (
+          <Card title="Keys in config.yaml this console does not read">
+            <p className="mb-2 text-sm text-slate-600">Kept in the file for Mimir AIP itself; check them for typos if you meant to set a console setting.</p>
+            <ul className="font-mono text-xs text-slate-700">
+              {config.unknownKeys.map((key) => (
+                <li key={key}>{key}</li>
+              ))}
+            </ul>
+          </Card>
+        )}
+      </div>
+    </>
+  );
+}
+
+function SourceBadge({ source }: { source: EffectiveSetting["source"] }) {
+  if (source.kind === "env") return <Badge tone="blue">environment {source.variable}</Badge>;
+  if (source.kind === "file") return <Badge tone="green">file {source.file}</Badge>;
+  return <Badge>default</Badge>;
+}

@@ -1,0 +1,68 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, useTransition } from "react";
+import { Button } from "@/app/_components/ui/button";
+import type { ActionResult } from "@/lib/actions";
+
+type Action = (input: { username: string; password: string }) => Promise<ActionResult<{ username: string }>>;
+
+/** The sign-in and first-run setup form: same fields, a different action and wording. */
+export function CredentialsForm({ action, submitLabel, passwordHint }: { action: Action; submitLabel: string; passwordHint?: string }) {
+  const router = useRouter();
+  const [pending, startTransition] = useTransition();
+  const [error, setError] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
+
+  function submit(form: FormData) {
+    setError(null);
+    setFieldErrors({});
+    startTransition(async () => {
+      const result = await action({ username: String(form.get("username") ?? ""), password: String(form.get("password") ?? "") });
+      if (result.ok) {
+        router.replace("/");
+        router.refresh();
+      } else {
+        setError(result.error.message);
+        setFieldErrors(result.error.fields ?? {});
+      }
+    });
+  }
+
+  return (
+    <form action={submit} className="space-y-4">
+      <Field name="username" label="User name" autoComplete="username" errors={fieldErrors.username} />
+      <Field name="password" label="Password" type="password" autoComplete={passwordHint ? "new-password" : "current-password"} errors={fieldErrors.password} hint={passwordHint} />
+      {error && (
+        <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
+          {error}
+        </p>
+      )}
+      <Button type="submit" disabled={pending} className="w-full">
+        {pending ? "Please wait…" : submitLabel}
+      </Button>
+    </form>
+  );
+}
+
+function Field({ name, label, type = "text", autoComplete, errors, hint }: { name: string; label: string; type?: string; autoComplete: string; errors?: string[]; hint?: string }) {
+  return (
+    <label className="block text-sm">
+      <span className="font-medium text-slate-700">{label}</span>
+      <input
+        name={name}
+        type={type}
+        required
+        autoComplete={autoComplete}
+        aria-invalid={errors ? true : undefined}
+        className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none"
+      />
+      {hint && <span className="mt-1 block text-xs text-slate-500">{hint}</span>}
+      {errors?.map((message) => (
+        <span key={message} className="mt-1 block text-xs text-red-600">
+          {message}
+        </span>
+      ))}
+    </label>
+  );
+}

@@ -1,0 +1,53 @@
+import "server-only";
+import path from "node:path";
+import { getConfig } from "@/lib/config/service";
+import { ensureDataRoot } from "@/lib/config/data-root";
+import { configureLogging } from "@/lib/log/logger";
+import { closeAppDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } from "@/lib/db/client";
+import { migrateDatabase } from "@/lib/db/migrate";
+import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
+
+/** Every file this process creates is private to the service account (0600 files, 0700 folders). */
+const PRIVATE_UMASK = 0o077;
+
+/**
+ * Boot, once per server process: config → folders → log → database + migrations → credentials.
+ * Throws on anything that would leave the server unable to serve; the caller exits non-zero.
+ */
+export async function boot(): Promise<void> {
+  process.umask(PRIVATE_UMASK);
+  const config = getConfig();
+  if (config.values.persistence.backend !== "sqlite") {
+    throw new Error(
+      `persistence.backend is '${config.values.persistence.backend}', but this version stores data in SQLite only; ` +
+        "set persistence.backend: sqlite (PostgreSQL support is planned behind lib/db).",
+    );
+  }
+  ensureDataRoot(config);
+  const log = configureLogging(config);
+  const db = openDatabase(config.paths.database);
+  try {
+    const report = migrateDatabase(db, config.paths.database);
+    setAppDatabase(db, config.paths.database);
+    if (report.adopted) {
+      log.warn("adopted an existing Mimir AIP database", {
+        database: config.paths.database,
+        snapshot: report.preAdoptionSnapshot && path.basename(report.preAdoptionSnapshot),
+        normalisedTimestamps: report.normalisedTimestamps,
+      });
+    }
+    await seedCredentialsFromEnvironment(config);
+    log.info("booted", {
+      home: config.paths.home,
+      database: config.paths.database,
+      schemaVersion: report.schemaVersion,
+      appliedMigrations: report.appliedMigrations,
+      configFile: config.configFileExists ? config.configFile : null,
+      unknownConfigKeys: config.unknownKeys,
+    });
+  } catch (error) {
+    if (isAppDatabaseOpen()) closeAppDatabase();
+    else db.$client.close();
+    throw error;
+  }
+}

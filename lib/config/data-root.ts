@@ -1,0 +1,61 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import type { AppConfig } from "@/lib/config/load";
+
+/** Folders hold every byte of the deployment: only the service account may enter them. */
+export const FOLDER_MODE = 0o700;
+/** Database files and other data files: only the service account may read them. */
+export const FILE_MODE = 0o600;
+
+export class DataRootError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DataRootError";
+  }
+}
+
+/** The folders a deployment must have, by the volume names used in backups. */
+export function volumeFolders(config: AppConfig) {
+  const { paths } = config;
+  return {
+    mimir_data: paths.data,
+    mimir_logs: paths.logs,
+    mimir_config: paths.config,
+    mimir_plugins: paths.plugins,
+    mimir_pipelines: paths.pipelines,
+  } as const;
+}
+
+export type VolumeName = keyof ReturnType<typeof volumeFolders>;
+
+/**
+ * Creates the five volume folders, backups/ and the database's folder (mode 0700) and proves each
+ * can be written by writing and removing a probe file: a permission check alone says yes to root on
+ * a read-only mount. Throws DataRootError naming the folder and the fix.
+ */
+export function ensureDataRoot(config: AppConfig): void {
+  const folders = new Set([
+    ...Object.values(volumeFolders(config)),
+    config.paths.backups,
+    path.dirname(config.paths.database),
+  ]);
+  for (const folder of folders) {
+    try {
+      if (!fs.existsSync(folder)) fs.mkdirSync(folder, { recursive: true, mode: FOLDER_MODE });
+      const stat = fs.statSync(folder);
+      if (!stat.isDirectory()) throw new DataRootError(`${folder} exists but is not a folder`);
+      const probe = path.join(/*turbopackIgnore: true*/ folder, `.mimir-write-probe-${process.pid}`);
+      fs.writeFileSync(probe, "");
+      fs.rmSync(probe);
+    } catch (error) {
+      if (error instanceof DataRootError) throw error;
+      const code = (error as NodeJS.ErrnoException).code ?? "error";
+      throw new DataRootError(
+        `${folder} cannot be written (${code}). Give the service user write access to it ` +
+          `(e.g. chown -R <user> ${folder} && chmod 700 ${folder}) or point the matching MIMIR_*_DIR elsewhere.`,
+        { cause: error },
+      );
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import "server-only";
+import fs from "node:fs";
+import Database from "better-sqlite3";
+import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import * as schema from "@/lib/db/schema";
+import { FILE_MODE } from "@/lib/config/data-root";
+
+export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+
+/** Busy writers wait this long for the lock before SQLITE_BUSY (the guide's 5000 ms). */
+export const BUSY_TIMEOUT_MS = 5000;
+/** The WAL is truncated back to this size after a checkpoint, so a burst of writes does not keep its disk. */
+export const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Refuse to create a file: for opening snapshots and backups that must already exist. */
+  mustExist?: boolean;
+}
+
+/** Opens a SQLite file with the product's pragmas; creates it (mode 0600) unless readonly or mustExist. */
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
+  const client = new Database(file, {
+    readonly: options.readonly ?? false,
+    fileMustExist: options.mustExist ?? options.readonly ?? false,
+  });
+  client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  client.pragma("foreign_keys = ON");
+  if (!options.readonly) {
+    client.pragma("journal_mode = WAL");
+    client.pragma("synchronous = NORMAL");
+    client.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+    restrictFileModes(file);
+  }
+  return drizzle({ client, schema }) as Db;
+}
+
+/** The database file and its WAL/SHM are readable by the service account only. */
+function restrictFileModes(file: string) {
+  for (const suffix of ["", "-wal", "-shm"]) {
+    try {
+      fs.chmodSync(file + suffix, FILE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+}
+
+const memo = globalThis as typeof globalThis & { __mimirDb?: { db: Db; file: string } };
+
+/** The process-wide connection; opened by boot (instrumentation) or on first use by a CLI command. */
+export function getDb(): Db {
+  if (!memo.__mimirDb) throw new Error("The database is not open yet: boot has not run (openAppDatabase).");
+  return memo.__mimirDb.db;
+}
+
+/** Opens and remembers the process-wide connection. */
+export function setAppDatabase(db: Db, file: string): void {
+  memo.__mimirDb = { db, file };
+}
+
+/** Closes the process-wide connection (before a restore swaps the file, and at shutdown). */
+export function closeAppDatabase(): void {
+  memo.__mimirDb?.db.$client.close();
+  memo.__mimirDb = undefined;
+}
+
+export function isAppDatabaseOpen(): boolean {
+  return memo.__mimirDb !== undefined;
+}

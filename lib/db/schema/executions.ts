@@ -1,0 +1,33 @@
+import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
+import { scheduledJobs } from "./jobs";
+
+/** Mimir AIP's execution history. `duration` is in nanoseconds (Go's time.Duration), as Mimir wrote it. */
+export const jobExecutions = sqliteTable(
+  "job_executions",
+  {
+    id: text("id").primaryKey(),
+    jobId: text("job_id")
+      .notNull()
+      .references(() => scheduledJobs.id, { onDelete: "cascade" }),
+    pipeline: text("pipeline").notNull(),
+    startTime: text("start_time").notNull(),
+    endTime: text("end_time"),
+    duration: integer("duration"),
+    /** running | success | failed | cancelled | skipped */
+    status: text("status").notNull(),
+    error: text("error"),
+    context: text("context"),
+    /** JSON array of {step_name, plugin, start_time, end_time, duration, status, error, output} */
+    steps: text("steps"),
+    /** scheduler | api | manual */
+    triggeredBy: text("triggered_by").notNull(),
+  },
+  (t) => [
+    index("idx_executions_job_id").on(t.jobId),
+    index("idx_executions_start_time").on(t.startTime),
+    index("idx_executions_status").on(t.status),
+  ],
+);
+
+export type JobExecutionRow = typeof jobExecutions.$inferSelect;
+export type NewJobExecutionRow = typeof jobExecutions.$inferInsert;

@@ -1,0 +1,13 @@
+import { sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** Mimir AIP's table: `config` holds the pipeline definition as YAML or JSON text. */
+export const pipelines = sqliteTable("pipelines", {
+  name: text("name").primaryKey(),
+  description: text("description"),
+  config: text("config").notNull(),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+});
+
+export type PipelineRow = typeof pipelines.$inferSelect;
+export type NewPipelineRow = typeof pipelines.$inferInsert;

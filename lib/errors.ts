@@ -1,0 +1,83 @@
+/**
+ * One error type for the whole product. A code belongs to a category, and the category alone
+ * decides the HTTP status, so `invalid_cron` and `invalid_yaml` are both 400s without a table per route.
+ * The browser client rebuilds the same error from the JSON envelope and branches on `code`.
+ */
+export const ERROR_CATEGORIES = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable: 422,
+  rate_limited: 429,
+  busy: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCategory = keyof typeof ERROR_CATEGORIES;
+
+/** Specific codes refine a category; a code not listed here is its own category. */
+const CODE_CATEGORY: Record<string, ErrorCategory> = {
+  invalid_json: "invalid",
+  invalid_input: "invalid",
+  invalid_cron: "invalid",
+  invalid_yaml: "invalid",
+  invalid_pipeline: "invalid",
+  invalid_name: "invalid",
+  invalid_cursor: "invalid",
+  invalid_origin: "forbidden",
+  csrf_rejected: "forbidden",
+  database_unavailable: "busy",
+  operation_running: "conflict",
+  already_exists: "conflict",
+  in_use: "conflict",
+  body_too_large: "too_large",
+  insufficient_disk: "unprocessable",
+};
+
+export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY | (string & {});
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, options?: { details?: unknown; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.details = options?.details;
+  }
+
+  get category(): ErrorCategory {
+    return categoryOf(this.code);
+  }
+
+  get status(): number {
+    return ERROR_CATEGORIES[this.category];
+  }
+
+  toJSON(): ErrorEnvelope {
+    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
+  }
+}
+
+export interface ErrorEnvelope {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export function categoryOf(code: string): ErrorCategory {
+  if (code in ERROR_CATEGORIES) return code as ErrorCategory;
+  return CODE_CATEGORY[code] ?? "internal";
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError;
+}
+
+export function notFound(what: string, id: string): AppError {
+  return new AppError("not_found", `${what} '${id}' does not exist`);
+}

@@ -1,0 +1,76 @@
+import "server-only";
+import fs from "node:fs/promises";
+import { getConfig } from "@/lib/config/service";
+import { probeDatabase } from "@/lib/db/probe";
+import { nowIso } from "@/lib/db/timestamps";
+import type { HealthReport, HealthStatus } from "@/lib/health/types";
+
+/** Free space below this share of the filesystem marks the deployment degraded. */
+export const LOW_DISK_FREE_RATIO = 0.05;
+
+/**
+ * The guide's health document: `{status, time, persistence: {status, backend, path}}` plus the vector
+ * database, disk free space, and the reasons for any status other than healthy. Reads only.
+ */
+export async function getHealth(): Promise<HealthReport> {
+  const config = getConfig();
+  const reasons: string[] = [];
+  const persistence: HealthReport["persistence"] = {
+    status: "healthy",
+    backend: config.values.persistence.backend,
+    path: config.paths.database,
+  };
+  try {
+    persistence.schema_version = (await probeDatabase()).schemaVersion;
+  } catch (error) {
+    persistence.status = "unhealthy";
+    persistence.error = (error as Error).message;
+    reasons.push(`database cannot be read: ${(error as Error).message}`);
+  }
+
+  const vectorBytes = await fileSize(config.paths.vectorDb);
+  const disk = await diskUsage(config.paths.data);
+  if (disk && disk.free_ratio < LOW_DISK_FREE_RATIO) {
+    reasons.push(`disk holding the data volume is ${Math.round((1 - disk.free_ratio) * 100)}% full`);
+  }
+
+  const status: HealthStatus = persistence.status === "unhealthy" ? "unhealthy" : reasons.length > 0 ? "degraded" : "healthy";
+  return {
+    status,
+    time: nowIso(),
+    persistence,
+    vector_db: {
+      enabled: config.values.persistence.enable_vector_db,
+      path: config.paths.vectorDb,
+      exists: vectorBytes !== null,
+      bytes: vectorBytes,
+    },
+    disk,
+    reasons,
+    uptime_seconds: Math.round(process.uptime()),
+  };
+}
+
+/** 503 only when the database cannot be read; degraded still answers 200 so load balancers keep routing. */
+export function healthHttpStatus(report: HealthReport): number {
+  return report.status === "unhealthy" ? 503 : 200;
+}
+
+async function fileSize(file: string): Promise<number | null> {
+  try {
+    return (await fs.stat(file)).size;
+  } catch {
+    return null;
+  }
+}
+
+async function diskUsage(folder: string): Promise<HealthReport["disk"]> {
+  try {
+    const stats = await fs.statfs(folder);
+    const total = stats.blocks * stats.bsize;
+    const free = stats.bavail * stats.bsize;
+    return { path: folder, free_bytes: free, total_bytes: total, free_ratio: total > 0 ? free / total : 0 };
+  } catch {
+    return null;
+  }
+}

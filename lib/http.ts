@@ -1,0 +1,166 @@
+import "server-only";
+import { z, ZodError, type ZodType } from "zod";
+import { AppError, isAppError } from "@/lib/errors";
+import { getLogger } from "@/lib/log/logger";
+import {
+  assertSameOrigin,
+  authenticate,
+  authorize,
+  sessionTokenFromCookieHeader,
+  type Access,
+} from "@/lib/auth/request";
+import type { Principal } from "@/lib/auth/scopes";
+
+/** Request bodies above this are refused with 413 unless a route names a larger limit (uploads). */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+type Infer<T> = T extends ZodType ? z.output<T> : undefined;
+
+export interface RouteSpec<Q, B, P> {
+  /** Required, so a new route cannot forget to say who may call it. */
+  access: Access;
+  query?: Q;
+  /** Validates the JSON body. Omit it together with `rawBody` for routes without a body. */
+  body?: B;
+  params?: P;
+  /** Hands the body over as text (YAML, CSV) instead of parsing JSON; the handler validates it. */
+  rawBody?: boolean;
+  maxBodyBytes?: number;
+}
+
+export interface RouteContext<Q, B, P> {
+  request: Request;
+  url: URL;
+  query: Infer<Q>;
+  body: Infer<B>;
+  params: Infer<P>;
+  rawBody: { contentType: string; text: string } | null;
+  /** null only on public routes */
+  principal: Principal | null;
+}
+
+type NextRouteContext = { params: Promise<Record<string, string | string[] | undefined>> };
+
+/**
+ * Wraps a route handler: authenticates and authorises (by default, every route), refuses
+ * cross-site cookie writes, parses query, params and body with zod, caps the body size, and maps
+ * errors to the JSON envelope `{"error":{"code","message","details"}}`. A handler returns a value
+ * (sent as JSON, 200) or a Response of its own.
+ */
+export function route<Q extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined, P extends ZodType | undefined = undefined>(
+  spec: RouteSpec<Q, B, P>,
+  handler: (ctx: RouteContext<Q, B, P>) => Promise<unknown> | unknown,
+) {
+  return async function handle(request: Request, context: NextRouteContext): Promise<Response> {
+    const started = performance.now();
+    const url = new URL(request.url);
+    let response: Response;
+    try {
+      let principal: Principal | null = null;
+      if (spec.access !== "public") {
+        const auth = await authenticate({
+          authorization: request.headers.get("authorization"),
+          sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
+        });
+        principal = authorize(auth, spec.access);
+        if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
+      }
+      const params = spec.params ? spec.params.parse(await context.params) : undefined;
+      const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
+      let body: unknown = undefined;
+      let rawBody: RouteContext<Q, B, P>["rawBody"] = null;
+      if (spec.body || spec.rawBody) {
+        const text = await readBodyText(request, spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+        const contentType = request.headers.get("content-type") ?? "";
+        if (spec.rawBody) rawBody = { contentType, text };
+        else body = spec.body!.parse(parseJson(text));
+      }
+      const result = await handler({
+        request,
+        url,
+        query: query as Infer<Q>,
+        body: body as Infer<B>,
+        params: params as Infer<P>,
+        rawBody,
+        principal,
+      });
+      response = result instanceof Response ? result : Response.json(result ?? null);
+    } catch (error) {
+      response = errorResponse(error, request);
+    }
+    logRequest(request, url, response.status, performance.now() - started);
+    return response;
+  };
+}
+
+/** A JSON response with a status other than 200 (201 created, 202 accepted). */
+export function json(data: unknown, status: number, headers?: HeadersInit): Response {
+  return Response.json(data, { status, headers });
+}
+
+export function errorResponse(error: unknown, request?: Request): Response {
+  const appError = toAppError(error);
+  if (appError.category === "internal") {
+    getLogger().error("request failed", { method: request?.method, url: request?.url, error });
+  }
+  const headers = appError.code === "unauthorized" ? { "WWW-Authenticate": 'Bearer realm="mimir"' } : undefined;
+  return Response.json(appError.toJSON(), { status: appError.status, headers });
+}
+
+/** Turns any thrown value into an AppError: zod failures become 400 with every problem listed. */
+export function toAppError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  if (error instanceof ZodError) {
+    const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+    const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ");
+    return new AppError("invalid_input", summary, { details, cause: error });
+  }
+  return new AppError("internal", "Internal error: the server log has the details", { cause: error });
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === "") throw new AppError("invalid_json", "The request body is empty; expected JSON");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new AppError("invalid_json", `The request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Reads the body as UTF-8 up to `limit` bytes. The declared length is checked first (cheap refusal),
+ * then the bytes actually received, since a client or proxy may lie or cut.
+ */
+export async function readBodyText(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (Number.isFinite(declared) && declared !== received) {
+    throw new AppError("invalid", `The body was cut short: ${received} of ${declared} declared bytes arrived`);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function tooLarge(limit: number): AppError {
+  return new AppError("body_too_large", `The request body is larger than ${limit} bytes`);
+}
+
+function logRequest(request: Request, url: URL, status: number, ms: number) {
+  const level = status >= 500 ? "error" : status >= 400 || !SAFE_METHODS.has(request.method) ? "info" : "debug";
+  getLogger().log(level, "http", { method: request.method, path: url.pathname, status, ms: Math.round(ms) });
+}

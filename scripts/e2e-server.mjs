@@ -1,0 +1,24 @@
+// Starts the production build for Playwright on a fresh data root (E2E_HOME), pre-filled with a
+// database made by Mimir AIP's own schema and Go-style timestamps, so every run also proves adoption.
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+
+const home = process.env.E2E_HOME;
+const port = process.env.E2E_PORT ?? "3100";
+if (!home) throw new Error("E2E_HOME is not set");
+fs.rmSync(home, { recursive: true, force: true });
+fs.rmSync(`${home}-state`, { recursive: true, force: true });
+fs.mkdirSync(path.join(home, "data"), { recursive: true });
+
+const database = path.join(home, "data", "mimir.db");
+const schema = fs.readFileSync("test/fixtures/mimir-schema.sql", "utf8");
+const rows = fs.readFileSync("test/fixtures/mimir-rows.sql", "utf8");
+execFileSync("sqlite3", [database], { input: `${schema}\n${rows}` });
+
+const server = spawn("node_modules/.bin/next", ["start", "-p", port, "-H", "127.0.0.1"], {
+  stdio: "inherit",
+  env: { ...process.env, MIMIR_HOME: home },
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.kill(signal));
+server.on("exit", (code) => process.exit(code ?? 1));

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg) when missing.
+# Root with apt-get installs them; anyone else gets the exact command to run.
+set -euo pipefail
+
+missing=()
+chromium_path="${CHROMIUM_PATH:-/usr/bin/chromium}"
+[ -x "$chromium_path" ] || missing+=(chromium)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing test tools: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  exit 0
+fi
+
+echo "The tests need: ${missing[*]}. Install them with:" >&2
+echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+echo "(or set CHROMIUM_PATH to a Chromium binary)" >&2
+exit 1

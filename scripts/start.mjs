@@ -1,0 +1,18 @@
+// `npm start`: builds once when there is no production build, then serves it on $PORT (default 8080).
+import { existsSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+
+const next = "node_modules/.bin/next";
+process.env.NEXT_TELEMETRY_DISABLED ??= "1";
+
+if (!existsSync(".next/BUILD_ID")) {
+  console.log("No production build yet: running next build (about a minute)…");
+  const build = spawnSync(next, ["build"], { stdio: "inherit" });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+
+const args = ["start", "-p", process.env.PORT ?? "8080"];
+if (process.env.HOSTNAME) args.push("-H", process.env.HOSTNAME);
+const server = spawn(next, args, { stdio: "inherit" });
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.kill(signal));
+server.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,37 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig, type AppConfig } from "@/lib/config/load";
+import { setConfig } from "@/lib/config/service";
+import { ensureDataRoot } from "@/lib/config/data-root";
+import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client";
+import { migrateDatabase } from "@/lib/db/migrate";
+
+export interface TestDataRoot {
+  home: string;
+  config: AppConfig;
+  /** closes the database and removes the folder */
+  cleanup: () => void;
+}
+
+/**
+ * A real, private data root in a temp folder with a migrated SQLite database installed as the
+ * process-wide one: what boot does, minus logging to a file. `env` adds MIMIR_* overrides.
+ */
+export function createTestDataRoot(env: Record<string, string> = {}): TestDataRoot {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-test-"));
+  const config = loadConfig({ MIMIR_HOME: home, ...env }, home);
+  setConfig(config);
+  ensureDataRoot(config);
+  const db = openDatabase(config.paths.database);
+  migrateDatabase(db, config.paths.database);
+  setAppDatabase(db, config.paths.database);
+  return {
+    home,
+    config,
+    cleanup: () => {
+      closeAppDatabase();
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
