@@ -6,6 +6,7 @@ import { configureLogging } from "@/lib/log/logger";
 import { closeAppDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
+import { failInterruptedOperations } from "@/lib/operations/service";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -37,6 +38,8 @@ export async function boot(): Promise<void> {
       });
     }
     await seedCredentialsFromEnvironment(config);
+    const interrupted = await failInterruptedOperations();
+    if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
     log.info("booted", {
       home: config.paths.home,
       database: config.paths.database,

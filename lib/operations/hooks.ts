@@ -1,0 +1,24 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { apiFetch } from "@/lib/api-client";
+import type { OperationDto } from "@/lib/operations/types";
+
+/** How often a running operation is polled for progress. */
+export const OPERATION_POLL_MS = 500;
+
+export const operationKeys = {
+  all: ["operations"] as const,
+  one: (id: string) => ["operations", id] as const,
+};
+
+/** Polls an operation while it runs, then stops. */
+export function useOperation(id: string | null, initialData?: OperationDto) {
+  return useQuery({
+    queryKey: operationKeys.one(id ?? "none"),
+    queryFn: ({ signal }) => apiFetch<OperationDto>(`/api/v1/operations/${id}`, { signal }),
+    enabled: id !== null,
+    initialData,
+    refetchInterval: (query) => (query.state.data && query.state.data.status !== "running" ? false : OPERATION_POLL_MS),
+  });
+}

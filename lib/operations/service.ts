@@ -1,0 +1,182 @@
+import "server-only";
+import crypto from "node:crypto";
+import { z } from "zod";
+import { AppError, notFound } from "@/lib/errors";
+import { toAppError } from "@/lib/http";
+import { nowIso } from "@/lib/db/timestamps";
+import { getLogger } from "@/lib/log/logger";
+import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
+import type { Principal } from "@/lib/auth/scopes";
+import * as queries from "@/lib/operations/queries";
+import type { OperationDto } from "@/lib/operations/types";
+
+/** Progress is written at most this often: a backup reports thousands of chunks a second. */
+const PROGRESS_WRITE_INTERVAL_MS = 250;
+
+export interface OperationContext {
+  id: string;
+  /** aborted by cancelOperation(); long work checks it between chunks */
+  signal: AbortSignal;
+  /** reports progress: `done` of `total` units (bytes, rows, files, steps) */
+  progress(done: number, total?: number | null, unit?: string): void;
+  /** a short human line shown under the progress bar ("archiving mimir_logs") */
+  message(text: string): void;
+}
+
+export interface StartOptions {
+  kind: string;
+  principal: Principal | null;
+  params?: unknown;
+  /** restore and reset: nothing else may run beside them, and they may not start beside anything */
+  exclusive?: boolean;
+  /** refuse a second operation of the same kind while one runs (two backups at once) */
+  singleton?: boolean;
+}
+
+const running = new Map<string, AbortController>();
+/** Guards the check-then-insert of the exclusivity rule against two requests in the same tick. */
+let starting: Promise<unknown> = Promise.resolve();
+
+/**
+ * Starts long work and returns at once with its operation (status running); progress, result and
+ * error are persisted to the operations table as the work goes. Throws 409 when an exclusive
+ * operation (or, with `singleton`, one of the same kind) is running. Inserts one operations row.
+ */
+export async function startOperation<R>(options: StartOptions, work: (ctx: OperationContext) => Promise<R>): Promise<OperationDto> {
+  const admitted = starting.then(() => admit(options));
+  starting = admitted.catch(() => undefined);
+  const id = await admitted;
+
+  const controller = new AbortController();
+  running.set(id, controller);
+  let lastWrite = 0;
+  let pending: Partial<Parameters<typeof queries.updateOperation>[1]> = {};
+  const flush = () => {
+    const set = pending;
+    pending = {};
+    lastWrite = Date.now();
+    if (Object.keys(set).length > 0) void queries.updateOperation(id, set).catch((error) => getLogger().warn("progress write failed", { id, error }));
+  };
+  const context: OperationContext = {
+    id,
+    signal: controller.signal,
+    progress(done, total, unit) {
+      pending.progressDone = Math.round(done);
+      if (total !== undefined) pending.progressTotal = total === null ? null : Math.round(total);
+      if (unit !== undefined) pending.progressUnit = unit;
+      if (Date.now() - lastWrite >= PROGRESS_WRITE_INTERVAL_MS) flush();
+    },
+    message(text) {
+      pending.message = text;
+      if (Date.now() - lastWrite >= PROGRESS_WRITE_INTERVAL_MS) flush();
+    },
+  };
+
+  void (async () => {
+    try {
+      const result = await work(context);
+      flush();
+      await queries.updateOperation(id, {
+        status: controller.signal.aborted ? "cancelled" : "succeeded",
+        result: JSON.stringify(result ?? null),
+        finishedAt: nowIso(),
+      });
+    } catch (error) {
+      flush();
+      const appError = toAppError(error);
+      const cancelled = controller.signal.aborted;
+      if (!cancelled) getLogger().error("operation failed", { id, kind: options.kind, error });
+      await queries
+        .updateOperation(id, {
+          status: cancelled ? "cancelled" : "failed",
+          error: JSON.stringify({ code: cancelled ? "cancelled" : appError.code, message: cancelled ? "Cancelled" : appError.message }),
+          finishedAt: nowIso(),
+        })
+        .catch((writeError) => getLogger().error("operation result write failed", { id, writeError }));
+    } finally {
+      running.delete(id);
+    }
+  })();
+
+  return getOperation(id);
+}
+
+async function admit(options: StartOptions): Promise<string> {
+  const active = await queries.listRunningOperations();
+  const exclusive = active.find((op) => op.exclusive);
+  if (exclusive) {
+    throw new AppError("operation_running", `A ${exclusive.kind} is running; try again when it has finished`, { details: { operation_id: exclusive.id } });
+  }
+  if (options.exclusive && active.length > 0) {
+    throw new AppError("operation_running", `${active.length} operation(s) are running (${active.map((op) => op.kind).join(", ")}); ${options.kind} needs them finished first`, {
+      details: { operation_ids: active.map((op) => op.id) },
+    });
+  }
+  const same = options.singleton ? active.find((op) => op.kind === options.kind) : undefined;
+  if (same) throw new AppError("operation_running", `A ${options.kind} is already running`, { details: { operation_id: same.id } });
+
+  const id = crypto.randomUUID();
+  const now = nowIso();
+  await queries.insertOperation({
+    id,
+    kind: options.kind,
+    status: "running",
+    exclusive: options.exclusive ?? false,
+    params: options.params === undefined ? null : JSON.stringify(options.params),
+    createdBy: options.principal?.name ?? "system",
+    createdAt: now,
+    startedAt: now,
+  });
+  return id;
+}
+
+/** One operation, or 404. */
+export async function getOperation(id: string): Promise<OperationDto> {
+  const row = await queries.findOperation(id);
+  if (!row) throw notFound("Operation", id);
+  return queries.toOperationDto(row);
+}
+
+const operationCursor = z.object({ created_at: z.string(), id: z.string() });
+
+/** Operations newest first, paged. */
+export async function listOperations(query: PageQuery & { kind?: string }): Promise<Page<OperationDto>> {
+  const after = decodeCursor(query.cursor, operationCursor);
+  const rows = await queries.listOperationRows(query.limit, after, query.kind);
+  const page = toPage(rows, query.limit, (row) => ({ created_at: row.createdAt, id: row.id }));
+  return { items: page.items.map(queries.toOperationDto), next_cursor: page.next_cursor };
+}
+
+/** Asks a running operation to stop; it ends as cancelled at its next check. 404 unknown, 409 already finished. */
+export async function cancelOperation(id: string): Promise<OperationDto> {
+  const operation = await getOperation(id);
+  const controller = running.get(id);
+  if (operation.status !== "running" || !controller) throw new AppError("conflict", `Operation ${id} is ${operation.status}; only a running one can be cancelled`);
+  controller.abort(new AppError("cancelled", "Cancelled"));
+  return getOperation(id);
+}
+
+/**
+ * At boot: an operation still marked running belonged to a process that died. Marks each failed with
+ * that reason (the capability's own recovery, e.g. a restore rollback, runs separately). Updates rows.
+ */
+export async function failInterruptedOperations(): Promise<number> {
+  const stale = (await queries.listRunningOperations()).filter((row) => !running.has(row.id));
+  for (const row of stale) {
+    await queries.updateOperation(row.id, {
+      status: "failed",
+      error: JSON.stringify({ code: "interrupted", message: "The server stopped while this operation ran" }),
+      finishedAt: nowIso(),
+    });
+  }
+  return stale.length;
+}
+
+/** Resolves when the operation has finished (tests, the CLI). */
+export async function waitForOperation(id: string, pollMs = 50): Promise<OperationDto> {
+  for (;;) {
+    const operation = await getOperation(id);
+    if (operation.status !== "running") return operation;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}

@@ -1,0 +1,24 @@
+import "server-only";
+import type { AppConfig } from "@/lib/config/load";
+
+/**
+ * The guide's cron recipes, shipped as ordinary pipelines and jobs ("backup daily at 2 AM", "keep 7
+ * days", retention cleanup, storage samples): visible and editable like any other. Each capability
+ * that owns such work adds its entry to BUILTIN_JOBS; the scheduler creates missing ones at boot.
+ */
+export interface BuiltinJob {
+  /** stable id, e.g. "system-backup" */
+  id: string;
+  name: string;
+  pipeline: {
+    name: string;
+    description: string;
+    steps: { name: string; plugin: `System.${string}`; config?: Record<string, unknown> }[];
+  };
+  /** the cron expression at creation, from config (e.g. backups.schedule) */
+  cron: (config: AppConfig) => string;
+  /** whether the job starts enabled when first created (e.g. persistence.backup_enabled) */
+  enabledByDefault: (config: AppConfig) => boolean;
+}
+
+export const BUILTIN_JOBS: BuiltinJob[] = [];

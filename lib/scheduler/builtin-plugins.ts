@@ -1,0 +1,31 @@
+import "server-only";
+import type { ZodType } from "zod";
+
+/** What a step of a running pipeline hands to a plugin. */
+export interface PluginRunContext {
+  executionId: string;
+  jobId: string;
+  pipeline: string;
+  stepName: string;
+  /** aborted when the run is cancelled or the step times out */
+  signal: AbortSignal;
+  /** appends a line to this run's log file under logs/ */
+  log: (line: string) => void;
+}
+
+/**
+ * A `System.*` plugin: work the console itself does on a schedule (backup, prune, retention
+ * cleanup, vacuum, storage sample, webhook). Each capability defines its plugin beside its service
+ * (lib/<capability>/plugin.ts) and adds one line to BUILTIN_PLUGINS below.
+ */
+export interface BuiltinPlugin<C = unknown> {
+  name: `System.${string}`;
+  description: string;
+  /** validates the step's `config:` before the run starts; a bad config fails the step with the zod message */
+  configSchema: ZodType<C>;
+  /** returns the step's JSON output (summarised into job_executions.steps) */
+  run(config: C, context: PluginRunContext): Promise<Record<string, unknown>>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry carries its own config type
+export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {};
