@@ -1,7 +1,8 @@
 import "server-only";
-import { gte, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { jobExecutions } from "@/lib/db/schema";
+import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema";
+import type { HistoryFilters } from "@/lib/executions/inputs";
 
 export async function countExecutions(): Promise<number> {
   const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(jobExecutions);
@@ -16,4 +17,146 @@ export async function countExecutionsByStatusSince(sinceIso: string): Promise<Re
     .where(gte(jobExecutions.startTime, sinceIso))
     .groupBy(jobExecutions.status);
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+}
+
+/** The columns of a history list: the large context and steps stay out of lists. */
+const summaryColumns = {
+  id: jobExecutions.id,
+  jobId: jobExecutions.jobId,
+  pipeline: jobExecutions.pipeline,
+  startTime: jobExecutions.startTime,
+  endTime: jobExecutions.endTime,
+  duration: jobExecutions.duration,
+  status: jobExecutions.status,
+  error: jobExecutions.error,
+  triggeredBy: jobExecutions.triggeredBy,
+};
+export type ExecutionSummaryRow = Pick<JobExecutionRow, keyof typeof summaryColumns>;
+
+export interface HistoryKey {
+  start_time: string;
+  id: string;
+}
+
+function filterConditions(filters: HistoryFilters): (SQL | undefined)[] {
+  return [
+    filters.job_id ? eq(jobExecutions.jobId, filters.job_id) : undefined,
+    filters.pipeline ? eq(jobExecutions.pipeline, filters.pipeline) : undefined,
+    filters.status ? eq(jobExecutions.status, filters.status) : undefined,
+    filters.triggered_by ? eq(jobExecutions.triggeredBy, filters.triggered_by) : undefined,
+    filters.from ? gte(jobExecutions.startTime, filters.from) : undefined,
+    filters.to ? lt(jobExecutions.startTime, filters.to) : undefined,
+  ];
+}
+
+/**
+ * One keyset page of the history, newest first, `limit` rows after `after`. Exported as a query
+ * builder so the benchmark can run the very same SQL through the raw driver.
+ */
+export function historyPageQuery(filters: HistoryFilters, limit: number, after: HistoryKey | null) {
+  return getDb()
+    .select(summaryColumns)
+    .from(jobExecutions)
+    .where(
+      and(
+        ...filterConditions(filters),
+        // (start_time, id) < (after): the first half is an index range, the second breaks ties.
+        after ? and(lte(jobExecutions.startTime, after.start_time), or(lt(jobExecutions.startTime, after.start_time), lt(jobExecutions.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(desc(jobExecutions.startTime), desc(jobExecutions.id))
+    .limit(limit);
+}
+
+export async function selectExecution(id: string): Promise<JobExecutionRow | undefined> {
+  const [row] = await getDb().select().from(jobExecutions).where(eq(jobExecutions.id, id)).limit(1);
+  return row;
+}
+
+export async function selectRunningExecutions(limit: number): Promise<ExecutionSummaryRow[]> {
+  return getDb().select(summaryColumns).from(jobExecutions).where(eq(jobExecutions.status, "running")).orderBy(desc(jobExecutions.startTime)).limit(limit);
+}
+
+export async function insertExecution(row: NewJobExecutionRow): Promise<void> {
+  await getDb().insert(jobExecutions).values(row);
+}
+
+/** Inserts many rows in one transaction (seeding and the benchmark's data set). */
+export function insertExecutionsBatch(rows: NewJobExecutionRow[]): void {
+  const db = getDb();
+  db.transaction((tx) => {
+    for (const row of rows) tx.insert(jobExecutions).values(row).run();
+  });
+}
+
+export async function updateExecutionRow(id: string, set: Partial<NewJobExecutionRow>): Promise<void> {
+  await getDb().update(jobExecutions).set(set).where(eq(jobExecutions.id, id));
+}
+
+/** Closes every run still marked running (their process is gone); returns how many. */
+export async function failRunningExecutions(error: string, endTime: string): Promise<number> {
+  const result = await getDb()
+    .update(jobExecutions)
+    .set({ status: "failed", error, endTime })
+    .where(eq(jobExecutions.status, "running"))
+    .run();
+  return result.changes;
+}
+
+/** The newest start_time per pipeline name, one indexed MAX each (idx_executions_pipeline_start). */
+export async function selectLastRunByPipeline(names: string[]): Promise<Map<string, { start_time: string; status: string }>> {
+  if (names.length === 0) return new Map();
+  const rows = await getDb()
+    .select({ pipeline: jobExecutions.pipeline, startTime: sql<string>`max(${jobExecutions.startTime})` })
+    .from(jobExecutions)
+    .where(inArray(jobExecutions.pipeline, names))
+    .groupBy(jobExecutions.pipeline);
+  const result = new Map<string, { start_time: string; status: string }>();
+  for (const row of rows) {
+    const [last] = await getDb()
+      .select({ status: jobExecutions.status })
+      .from(jobExecutions)
+      .where(and(eq(jobExecutions.pipeline, row.pipeline), eq(jobExecutions.startTime, row.startTime)))
+      .limit(1);
+    result.set(row.pipeline, { start_time: row.startTime, status: last?.status ?? "unknown" });
+  }
+  return result;
+}
+
+/** Runs per day and status in [from, to): served by the covering (start_time, status, duration) index. */
+export function statusPerDayQuery(filters: { from: string; to: string; job_id?: string; pipeline?: string }) {
+  const day = sql<string>`substr(${jobExecutions.startTime}, 1, 10)`;
+  return getDb()
+    .select({ day, status: jobExecutions.status, n: sql<number>`count(*)` })
+    .from(jobExecutions)
+    .where(and(...filterConditions(filters)))
+    .groupBy(day, jobExecutions.status)
+    .orderBy(day);
+}
+
+/**
+ * Duration p50 and p95 per day of finished runs, by nearest rank, in SQL: window functions rank each
+ * day's durations, and the percentile is the smallest duration whose rank reaches ceil(n·p).
+ */
+export function durationPercentilesPerDaySql(filters: { from: string; to: string; job_id?: string; pipeline?: string }): SQL {
+  const where = and(
+    ...filterConditions(filters),
+    inArray(jobExecutions.status, ["success", "failed"]),
+    sql`${jobExecutions.duration} IS NOT NULL`,
+  );
+  return sql`
+    WITH ranked AS (
+      SELECT substr(${jobExecutions.startTime}, 1, 10) AS day, ${jobExecutions.duration} AS duration,
+             row_number() OVER (PARTITION BY substr(${jobExecutions.startTime}, 1, 10) ORDER BY ${jobExecutions.duration}) AS rank,
+             count(*) OVER (PARTITION BY substr(${jobExecutions.startTime}, 1, 10)) AS runs
+      FROM ${jobExecutions} WHERE ${where}
+    )
+    SELECT day, max(runs) AS runs,
+           min(CASE WHEN rank * 100 >= runs * 50 THEN duration END) AS p50,
+           min(CASE WHEN rank * 100 >= runs * 95 THEN duration END) AS p95
+    FROM ranked GROUP BY day ORDER BY day`;
+}
+
+export async function selectDurationPercentilesPerDay(filters: { from: string; to: string; job_id?: string; pipeline?: string }) {
+  return getDb().all<{ day: string; runs: number; p50: number | null; p95: number | null }>(durationPercentilesPerDaySql(filters));
 }

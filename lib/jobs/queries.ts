@@ -1,11 +1,70 @@
 import "server-only";
-import { sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { scheduledJobs } from "@/lib/db/schema";
+import { scheduledJobs, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema";
 
 export async function countJobs(): Promise<{ total: number; enabled: number }> {
   const [row] = await getDb()
     .select({ total: sql<number>`count(*)`, enabled: sql<number>`coalesce(sum(${scheduledJobs.enabled} = 1), 0)` })
     .from(scheduledJobs);
   return { total: row?.total ?? 0, enabled: row?.enabled ?? 0 };
+}
+
+/** A keyset page ordered by (name, id). */
+export async function selectJobs(options: { limit: number; after?: { name: string; id: string } | null; pipelineRefs?: string[] }): Promise<ScheduledJobRow[]> {
+  const { limit, after, pipelineRefs } = options;
+  return getDb()
+    .select()
+    .from(scheduledJobs)
+    .where(
+      and(
+        pipelineRefs ? inArray(scheduledJobs.pipeline, pipelineRefs) : undefined,
+        after ? or(gt(scheduledJobs.name, after.name), and(eq(scheduledJobs.name, after.name), gt(scheduledJobs.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(asc(scheduledJobs.name), asc(scheduledJobs.id))
+    .limit(limit);
+}
+
+/** Enabled jobs by id after `afterId`: the scheduler loads them in batches at boot. */
+export async function selectEnabledJobs(limit: number, afterId: string | null): Promise<ScheduledJobRow[]> {
+  return getDb()
+    .select()
+    .from(scheduledJobs)
+    .where(and(eq(scheduledJobs.enabled, true), afterId ? gt(scheduledJobs.id, afterId) : undefined))
+    .orderBy(asc(scheduledJobs.id))
+    .limit(limit);
+}
+
+export async function selectJob(id: string): Promise<ScheduledJobRow | undefined> {
+  const [row] = await getDb().select().from(scheduledJobs).where(eq(scheduledJobs.id, id)).limit(1);
+  return row;
+}
+
+export async function insertJob(row: NewScheduledJobRow): Promise<void> {
+  await getDb().insert(scheduledJobs).values(row);
+}
+
+export async function updateJobRow(id: string, set: Partial<NewScheduledJobRow>): Promise<void> {
+  await getDb().update(scheduledJobs).set(set).where(eq(scheduledJobs.id, id));
+}
+
+export async function deleteJobRow(id: string): Promise<void> {
+  await getDb().delete(scheduledJobs).where(eq(scheduledJobs.id, id));
+}
+
+/** How many jobs name each of `refs` (a pipeline's name and its file names). */
+export async function countJobsByPipelineRef(refs: string[]): Promise<Map<string, number>> {
+  if (refs.length === 0) return new Map();
+  const rows = await getDb()
+    .select({ pipeline: scheduledJobs.pipeline, n: count() })
+    .from(scheduledJobs)
+    .where(inArray(scheduledJobs.pipeline, refs))
+    .groupBy(scheduledJobs.pipeline);
+  return new Map(rows.map((row) => [row.pipeline, row.n]));
+}
+
+/** The ids and names of the jobs that name one of `refs`, at most `limit`. */
+export async function selectJobsByPipelineRef(refs: string[], limit: number): Promise<{ id: string; name: string }[]> {
+  return getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).where(inArray(scheduledJobs.pipeline, refs)).limit(limit);
 }

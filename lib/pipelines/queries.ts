@@ -1,9 +1,41 @@
 import "server-only";
-import { sql } from "drizzle-orm";
+import { asc, count, eq, gt, inArray } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { pipelines } from "@/lib/db/schema";
+import { pipelines, type NewPipelineRow, type PipelineRow } from "@/lib/db/schema";
 
 export async function countPipelines(): Promise<number> {
-  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(pipelines);
+  const [row] = await getDb().select({ n: count() }).from(pipelines);
   return row?.n ?? 0;
+}
+
+/** Rows by name, after `afterName` (keyset), `limit` of them. */
+export async function selectPipelines(limit: number, afterName?: string | null): Promise<PipelineRow[]> {
+  return getDb()
+    .select()
+    .from(pipelines)
+    .where(afterName ? gt(pipelines.name, afterName) : undefined)
+    .orderBy(asc(pipelines.name))
+    .limit(limit);
+}
+
+export async function selectPipeline(name: string): Promise<PipelineRow | undefined> {
+  const [row] = await getDb().select().from(pipelines).where(eq(pipelines.name, name)).limit(1);
+  return row;
+}
+
+export async function selectPipelinesByName(names: string[]): Promise<PipelineRow[]> {
+  if (names.length === 0) return [];
+  return getDb().select().from(pipelines).where(inArray(pipelines.name, names));
+}
+
+export async function insertPipeline(row: NewPipelineRow): Promise<void> {
+  await getDb().insert(pipelines).values(row);
+}
+
+export async function updatePipelineRow(name: string, set: Partial<NewPipelineRow>): Promise<void> {
+  await getDb().update(pipelines).set(set).where(eq(pipelines.name, name));
+}
+
+export async function deletePipelineRow(name: string): Promise<void> {
+  await getDb().delete(pipelines).where(eq(pipelines.name, name));
 }

@@ -1,0 +1,194 @@
+import "server-only";
+import { z } from "zod";
+import { AppError, notFound } from "@/lib/errors";
+import { nowIso } from "@/lib/db/timestamps";
+import { decodeCursor, toPage, type Page } from "@/lib/pagination";
+import { recordAudit } from "@/lib/audit/service";
+import type { Principal } from "@/lib/auth/scopes";
+import type { JobExecutionRow, NewJobExecutionRow } from "@/lib/db/schema";
+import * as queries from "@/lib/executions/queries";
+import { readExecutionLogChunk } from "@/lib/executions/log-files";
+import {
+  DEFAULT_STATISTICS_DAYS,
+  MAX_STATISTICS_DAYS,
+  type HistoryFilters,
+  type ListExecutionsQuery,
+  type StatisticsQuery,
+} from "@/lib/executions/inputs";
+import type { ExecutionDto, ExecutionLog, ExecutionStatistics, ExecutionSummary, StepRecord } from "@/lib/executions/types";
+import { cancelRun } from "@/lib/scheduler/active-runs";
+
+const DAY_MS = 86_400_000;
+const NS_PER_MS = 1_000_000;
+/** Rows per batch of a CSV export: small enough that each batch blocks the event loop only briefly. */
+const EXPORT_BATCH_ROWS = 1000;
+const historyKey = z.object({ start_time: z.string(), id: z.string() });
+
+function toSummary(row: queries.ExecutionSummaryRow): ExecutionSummary {
+  return {
+    id: row.id,
+    job_id: row.jobId,
+    pipeline: row.pipeline,
+    start_time: row.startTime,
+    end_time: row.endTime,
+    duration: row.duration,
+    status: row.status,
+    error: row.error,
+    triggered_by: row.triggeredBy,
+  };
+}
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (!text) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function toDto(row: JobExecutionRow): ExecutionDto {
+  const steps = parseJson<unknown>(row.steps, []);
+  const context = parseJson<unknown>(row.context, null);
+  return {
+    ...toSummary(row),
+    context: context && typeof context === "object" && !Array.isArray(context) ? (context as Record<string, unknown>) : null,
+    steps: Array.isArray(steps) ? (steps as StepRecord[]) : [],
+  };
+}
+
+/** A keyset page of the history, newest first. Reads only; one indexed range walk. */
+export async function listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionSummary>> {
+  const after = decodeCursor(query.cursor, historyKey);
+  const rows = await queries.historyPageQuery(query, query.limit + 1, after);
+  return toPage(rows.map(toSummary), query.limit, (row) => ({ start_time: row.start_time, id: row.id }));
+}
+
+/** One run with its steps and context, or not_found. */
+export async function getExecution(id: string): Promise<ExecutionDto> {
+  const row = await queries.selectExecution(id);
+  if (!row) throw notFound("Execution", id);
+  return toDto(row);
+}
+
+export async function listRunningExecutions(): Promise<ExecutionSummary[]> {
+  return (await queries.selectRunningExecutions(1000)).map(toSummary);
+}
+
+export async function listRecentExecutions(limit: number): Promise<ExecutionSummary[]> {
+  return (await queries.historyPageQuery({}, limit, null)).map(toSummary);
+}
+
+/** Statistics over a window (30 days by default): totals, runs per day by status, duration p50/p95 per day, all aggregated in SQL. */
+export async function getExecutionStatistics(query: StatisticsQuery): Promise<ExecutionStatistics> {
+  const to = query.to ?? new Date(Date.now() + 1000).toISOString();
+  const from = query.from ?? new Date(Date.parse(to) - DEFAULT_STATISTICS_DAYS * DAY_MS).toISOString();
+  if (Date.parse(from) >= Date.parse(to)) throw new AppError("invalid_input", "from must be before to", { details: [{ path: "from", message: "must be before to" }] });
+  if (Date.parse(to) - Date.parse(from) > MAX_STATISTICS_DAYS * DAY_MS) {
+    throw new AppError("invalid_input", `The window may span at most ${MAX_STATISTICS_DAYS} days`, { details: [{ path: "from", message: "window too long" }] });
+  }
+  const filters = { from, to, job_id: query.job_id, pipeline: query.pipeline };
+  const [statusRows, percentileRows] = await Promise.all([queries.statusPerDayQuery(filters), queries.selectDurationPercentilesPerDay(filters)]);
+  const byStatus: Record<string, number> = {};
+  const days = new Map<string, { day: string; total: number; by_status: Record<string, number> }>();
+  for (const row of statusRows) {
+    byStatus[row.status] = (byStatus[row.status] ?? 0) + row.n;
+    const day = days.get(row.day) ?? { day: row.day, total: 0, by_status: {} };
+    day.total += row.n;
+    day.by_status[row.status] = row.n;
+    days.set(row.day, day);
+  }
+  const total = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
+  const finished = (byStatus.success ?? 0) + (byStatus.failed ?? 0) + (byStatus.cancelled ?? 0);
+  return {
+    from,
+    to,
+    total_executions: total,
+    by_status: byStatus,
+    success_rate: finished > 0 ? (byStatus.success ?? 0) / finished : null,
+    per_day: [...days.values()],
+    duration_per_day: percentileRows.map((row) => ({
+      day: row.day,
+      runs: row.runs,
+      p50_ms: row.p50 === null ? null : row.p50 / NS_PER_MS,
+      p95_ms: row.p95 === null ? null : row.p95 / NS_PER_MS,
+    })),
+  };
+}
+
+const CSV_COLUMNS = ["id", "job_id", "pipeline", "start_time", "end_time", "duration", "status", "error", "triggered_by"] as const;
+
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** The filtered history as CSV, newest first, produced in keyset batches that yield between them. */
+export async function* exportExecutionsCsv(filters: HistoryFilters): AsyncGenerator<string> {
+  yield `${CSV_COLUMNS.join(",")}\r\n`;
+  let after: queries.HistoryKey | null = null;
+  for (;;) {
+    const rows: ExecutionSummary[] = (await queries.historyPageQuery(filters, EXPORT_BATCH_ROWS, after)).map(toSummary);
+    if (rows.length === 0) return;
+    yield rows.map((row) => CSV_COLUMNS.map((column) => csvField(row[column])).join(",")).join("\r\n") + "\r\n";
+    const last: ExecutionSummary = rows.at(-1)!;
+    after = { start_time: last.start_time, id: last.id };
+    if (rows.length < EXPORT_BATCH_ROWS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** A chunk of the run's log file from `offset`; `complete` once the run is over and all was read. */
+export async function getExecutionLog(id: string, offset: number): Promise<ExecutionLog> {
+  const execution = await getExecution(id);
+  const chunk = readExecutionLogChunk(id, offset);
+  return {
+    execution_id: id,
+    status: execution.status,
+    offset: Math.min(offset, chunk.size),
+    next_offset: chunk.nextOffset,
+    content: chunk.content,
+    complete: execution.status !== "running" && chunk.nextOffset >= chunk.size,
+  };
+}
+
+/**
+ * Asks a running run to stop: its current step is aborted (plugin process group killed) and the run
+ * ends as cancelled. A row left running by a process that is gone is closed as cancelled directly.
+ * Writes one audit row.
+ */
+export async function stopExecution(id: string, principal: Principal | null): Promise<ExecutionDto> {
+  const execution = await getExecution(id);
+  if (execution.status !== "running") {
+    throw new AppError("conflict", `Execution '${id}' is not running (it is ${execution.status})`, { details: { status: execution.status } });
+  }
+  const reason = `Stopped by ${principal?.name ?? "system"}`;
+  if (!cancelRun(id, reason)) {
+    const end = nowIso();
+    await queries.updateExecutionRow(id, { status: "cancelled", error: reason, endTime: end, duration: (Date.parse(end) - Date.parse(execution.start_time)) * NS_PER_MS });
+  }
+  await recordAudit({ principal, action: "execution.stop", target: id, result: "ok" });
+  return getExecution(id);
+}
+
+/** Inserts one execution row (the scheduler's dispatch). */
+export async function recordExecutionStart(row: NewJobExecutionRow): Promise<void> {
+  await queries.insertExecution(row);
+}
+
+/** Updates one execution row (steps as they finish, then the outcome). */
+export async function recordExecutionProgress(id: string, set: Partial<NewJobExecutionRow>): Promise<void> {
+  await queries.updateExecutionRow(id, set);
+}
+
+/** Marks runs left `running` by a dead process as failed, with the reason; returns how many. */
+export async function failInterruptedExecutions(reason: string): Promise<number> {
+  return queries.failRunningExecutions(reason, nowIso());
+}
+
+export async function lastRunByPipeline(names: string[]) {
+  return queries.selectLastRunByPipeline(names);
+}
+
+export { NS_PER_MS };

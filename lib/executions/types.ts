@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+export const EXECUTION_STATUSES = ["running", "success", "failed", "cancelled", "skipped"] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export const TRIGGERS = ["scheduler", "api", "manual"] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** One step of a run, as recorded in job_executions.steps (Mimir's fields plus the output summary). */
+export const stepRecord = z.object({
+  step_name: z.string(),
+  plugin: z.string(),
+  start_time: z.string().nullable().optional(),
+  end_time: z.string().nullable().optional(),
+  /** nanoseconds, like the execution's duration */
+  duration: z.number().nullable().optional(),
+  status: z.string(),
+  error: z.string().nullable().optional(),
+  /** the plugin's JSON result, cut to OUTPUT_SUMMARY_CHARS */
+  output: z.string().nullable().optional(),
+});
+export type StepRecord = z.infer<typeof stepRecord>;
+
+/** A history row in lists: everything but the (large) context and steps. */
+export const executionSummary = z.object({
+  id: z.string(),
+  job_id: z.string(),
+  pipeline: z.string(),
+  start_time: z.string(),
+  end_time: z.string().nullable(),
+  /** nanoseconds (Go's time.Duration), as Mimir AIP wrote it */
+  duration: z.number().nullable(),
+  status: z.string(),
+  error: z.string().nullable(),
+  triggered_by: z.string(),
+});
+export type ExecutionSummary = z.infer<typeof executionSummary>;
+
+export const executionDto = executionSummary.extend({
+  context: z.record(z.string(), z.unknown()).nullable(),
+  steps: z.array(stepRecord),
+});
+export type ExecutionDto = z.infer<typeof executionDto>;
+
+export const executionStatistics = z.object({
+  from: z.string(),
+  to: z.string(),
+  total_executions: z.number(),
+  by_status: z.record(z.string(), z.number()),
+  /** successes over finished runs (success + failed + cancelled), null when none finished */
+  success_rate: z.number().nullable(),
+  per_day: z.array(z.object({ day: z.string(), total: z.number(), by_status: z.record(z.string(), z.number()) })),
+  duration_per_day: z.array(z.object({ day: z.string(), runs: z.number(), p50_ms: z.number().nullable(), p95_ms: z.number().nullable() })),
+});
+export type ExecutionStatistics = z.infer<typeof executionStatistics>;
+
+export const executionLog = z.object({
+  execution_id: z.string(),
+  status: z.string(),
+  /** byte offset this chunk starts at; pass next_offset back to follow a running run */
+  offset: z.number(),
+  next_offset: z.number(),
+  content: z.string(),
+  /** true once the run has finished and the whole file was read */
+  complete: z.boolean(),
+});
+export type ExecutionLog = z.infer<typeof executionLog>;

@@ -1,0 +1,176 @@
+import "server-only";
+import crypto from "node:crypto";
+import { z } from "zod";
+import { AppError, notFound } from "@/lib/errors";
+import { nowIso } from "@/lib/db/timestamps";
+import { decodeCursor, toPage, type Page } from "@/lib/pagination";
+import { recordAudit } from "@/lib/audit/service";
+import type { Principal } from "@/lib/auth/scopes";
+import type { ScheduledJobRow } from "@/lib/db/schema";
+import { describeCron, nextRunOf, validateCron } from "@/lib/jobs/cron";
+import type { CreateJobInput, ListJobsQuery, UpdateJobInput } from "@/lib/jobs/inputs";
+import * as queries from "@/lib/jobs/queries";
+import type { JobDto, JobLastResult } from "@/lib/jobs/types";
+import { pipelineRefs, pipelineRefsExist } from "@/lib/pipelines/service";
+import { scheduleJob, unscheduleJob } from "@/lib/scheduler/engine";
+import { activeRunOfJob, cancelRun } from "@/lib/scheduler/active-runs";
+import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
+import { markBuiltinJobRemoved } from "@/lib/scheduler/queries";
+
+const jobKey = z.object({ name: z.string(), id: z.string() });
+/** A pipeline's page lists at most this many of the jobs that use it. */
+const MAX_JOBS_LISTED_PER_PIPELINE = 100;
+
+function parseLastResult(text: string | null): JobLastResult | null {
+  if (!text) return null;
+  try {
+    const value = JSON.parse(text) as JobLastResult;
+    return typeof value === "object" && value !== null && typeof value.success === "boolean" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function toDto(row: ScheduledJobRow, pipelineExists: boolean): JobDto {
+  return {
+    id: row.id,
+    name: row.name,
+    pipeline: row.pipeline,
+    cron_expr: row.cronExpr,
+    enabled: row.enabled,
+    next_run: row.nextRun,
+    last_run: row.lastRun,
+    last_result: parseLastResult(row.lastResult),
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+    cron_description: describeCron(row.cronExpr),
+    pipeline_exists: pipelineExists,
+  };
+}
+
+async function toDtos(rows: ScheduledJobRow[]): Promise<JobDto[]> {
+  const exists = await pipelineRefsExist(rows.map((row) => row.pipeline));
+  return rows.map((row) => toDto(row, exists.get(row.pipeline) ?? false));
+}
+
+/** A page of jobs by name. Reads only. */
+export async function listJobs(query: ListJobsQuery): Promise<Page<JobDto>> {
+  const after = decodeCursor(query.cursor, jobKey);
+  const rows = await queries.selectJobs({
+    limit: query.limit + 1,
+    after,
+    pipelineRefs: query.pipeline ? pipelineRefs(query.pipeline.replace(/\.ya?ml$/i, "")) : undefined,
+  });
+  const page = toPage(rows, query.limit, (row) => ({ name: row.name, id: row.id }));
+  return { items: await toDtos(page.items), next_cursor: page.next_cursor };
+}
+
+/** One job, or not_found. */
+export async function getJob(id: string): Promise<JobDto> {
+  const row = await queries.selectJob(id);
+  if (!row) throw notFound("Job", id);
+  return (await toDtos([row]))[0]!;
+}
+
+/** The raw row for the scheduler (no pipeline lookup). */
+export async function findJobRow(id: string): Promise<ScheduledJobRow | null> {
+  return (await queries.selectJob(id)) ?? null;
+}
+
+/**
+ * Creates a job and schedules it at once. A pipeline that does not exist is accepted (as Mimir AIP
+ * did) and flagged; its runs fail with the reason. Inserts one row, writes one audit row.
+ */
+export async function createJob(input: CreateJobInput, principal: Principal | null): Promise<JobDto> {
+  const cronExpr = validateCron(input.cron_expr);
+  const id = input.id ?? crypto.randomUUID();
+  if (await queries.selectJob(id)) throw new AppError("already_exists", `A job with id '${id}' already exists`);
+  const now = nowIso();
+  await queries.insertJob({
+    id,
+    name: input.name,
+    pipeline: input.pipeline,
+    cronExpr,
+    enabled: input.enabled,
+    nextRun: input.enabled ? nextRunOf(cronExpr) : null,
+    createdAt: now,
+    updatedAt: now,
+  });
+  const job = await getJob(id);
+  scheduleJob(job);
+  await recordAudit({ principal, action: "job.create", target: id, result: "ok", details: { pipeline: job.pipeline, cron_expr: cronExpr } });
+  return job;
+}
+
+/** Changes a job's fields and reschedules it at once. Writes one audit row. */
+export async function updateJob(id: string, input: UpdateJobInput, principal: Principal | null): Promise<JobDto> {
+  const current = await getJob(id);
+  const cronExpr = input.cron_expr === undefined ? current.cron_expr : validateCron(input.cron_expr);
+  const enabled = input.enabled ?? current.enabled;
+  await queries.updateJobRow(id, {
+    ...(input.name === undefined ? {} : { name: input.name }),
+    ...(input.pipeline === undefined ? {} : { pipeline: input.pipeline }),
+    cronExpr,
+    enabled,
+    nextRun: enabled ? nextRunOf(cronExpr) : null,
+    updatedAt: nowIso(),
+  });
+  const job = await getJob(id);
+  scheduleJob(job);
+  await recordAudit({ principal, action: "job.update", target: id, result: "ok", details: { ...input } });
+  return job;
+}
+
+/** Enables or disables a job; the scheduler starts or stops firing it at once. */
+export async function setJobEnabled(id: string, enabled: boolean, principal: Principal | null): Promise<JobDto> {
+  const job = await updateJob(id, { enabled }, null);
+  await recordAudit({ principal, action: enabled ? "job.enable" : "job.disable", target: id, result: "ok" });
+  return job;
+}
+
+/**
+ * Deletes a job: unschedules it, stops its run in progress, and deletes its execution history with it
+ * (ON DELETE CASCADE, as in Mimir AIP). Writes one audit row (and a marker for a built-in job).
+ */
+export async function deleteJob(id: string, principal: Principal | null): Promise<void> {
+  await getJob(id);
+  unscheduleJob(id);
+  const running = activeRunOfJob(id);
+  if (running) cancelRun(running, "The job was deleted");
+  await queries.deleteJobRow(id);
+  // A built-in job a person deleted stays deleted: boot would otherwise create it again.
+  if (BUILTIN_JOBS.some((builtin) => builtin.id === id)) await markBuiltinJobRemoved(id);
+  await recordAudit({ principal, action: "job.delete", target: id, result: "ok" });
+}
+
+/** Records a finished run on the job: last_run, last_result and the next fire time. */
+export async function recordJobRun(id: string, result: { lastRun: string; lastResult: JobLastResult; nextRun: string | null }): Promise<void> {
+  await queries.updateJobRow(id, { lastRun: result.lastRun, lastResult: JSON.stringify(result.lastResult), nextRun: result.nextRun });
+}
+
+/** Stores the next fire time the scheduler computed. */
+export async function recordJobNextRun(id: string, nextRun: string | null): Promise<void> {
+  await queries.updateJobRow(id, { nextRun });
+}
+
+/** Enabled jobs in batches, for the scheduler at boot. */
+export async function* iterateEnabledJobs(batch = 500): AsyncGenerator<ScheduledJobRow> {
+  let after: string | null = null;
+  for (;;) {
+    const rows = await queries.selectEnabledJobs(batch, after);
+    yield* rows;
+    if (rows.length < batch) return;
+    after = rows.at(-1)!.id;
+  }
+}
+
+/** How many jobs use each pipeline, by name or by file name. */
+export async function countJobsUsingPipelines(names: string[]): Promise<Map<string, number>> {
+  const counts = await queries.countJobsByPipelineRef(names.flatMap(pipelineRefs));
+  return new Map(names.map((name) => [name, pipelineRefs(name).reduce((sum, ref) => sum + (counts.get(ref) ?? 0), 0)]));
+}
+
+export async function listJobsUsingPipeline(name: string): Promise<{ id: string; name: string }[]> {
+  return queries.selectJobsByPipelineRef(pipelineRefs(name), MAX_JOBS_LISTED_PER_PIPELINE);
+}
+

@@ -1,0 +1,300 @@
+import "server-only";
+import fs from "node:fs";
+import YAML from "yaml";
+import { AppError, notFound } from "@/lib/errors";
+import { nowIso } from "@/lib/db/timestamps";
+import { getLogger } from "@/lib/log/logger";
+import { decodeCursor, encodeCursor, type Page, type PageQuery } from "@/lib/pagination";
+import { recordAudit } from "@/lib/audit/service";
+import type { Principal } from "@/lib/auth/scopes";
+import type { PipelineRow } from "@/lib/db/schema";
+import { runAppWrite } from "@/lib/operations/write-gate";
+import { mimirPipelineBody, parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
+import { pipelinesDir, readPipelineFile, readPipelineFiles, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
+import * as queries from "@/lib/pipelines/queries";
+import type { PipelineDto, PipelineSummary, SyncReport, ValidationResult } from "@/lib/pipelines/types";
+import { countJobsUsingPipelines, listJobsUsingPipeline } from "@/lib/jobs/service";
+import { lastRunByPipeline } from "@/lib/executions/service";
+import { z } from "zod";
+
+/** Rows read per batch when the whole table is walked (volume sync). */
+const SYNC_BATCH_ROWS = 500;
+/** Changes in the volume are picked up this long after the last one, so an editor's save burst syncs once. */
+const WATCH_DEBOUNCE_MS = 300;
+const nameKey = z.object({ name: z.string() });
+
+/** The refs a job may use for this pipeline: its name and its file names. */
+export function pipelineRefs(name: string): string[] {
+  return [name, `${name}.yaml`, `${name}.yml`];
+}
+
+function describeIssues(issues: PipelineIssue[]): string {
+  const [first] = issues;
+  if (!first) return "The pipeline is not valid";
+  const at = first.line === null ? "" : `line ${first.line}, column ${first.column}: `;
+  const where = first.path ? `${first.path}: ` : "";
+  return `${at}${where}${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : ""}`;
+}
+
+/** Parses a text into exactly one valid pipeline, or throws invalid_yaml / invalid_pipeline listing every problem with its place. */
+function parseOne(text: string): PipelineDefinition {
+  const result = parsePipelineText(text);
+  if (!result.ok) {
+    const syntax = result.issues.every((issue) => issue.path === "" && issue.line !== null);
+    throw new AppError(syntax ? "invalid_yaml" : "invalid_pipeline", describeIssues(result.issues), { details: result.issues });
+  }
+  if (result.pipelines.length !== 1) {
+    throw new AppError("invalid_pipeline", `This text holds ${result.pipelines.length} pipelines; send one per request (a file in the volume may hold several)`);
+  }
+  return result.pipelines[0]!;
+}
+
+/**
+ * Turns a request body into pipeline text: raw YAML (application/yaml, text/*), a JSON pipeline, or
+ * Mimir AIP's `{"metadata": {…}, "config": {…}}` body (stored as YAML).
+ */
+export function pipelineTextFromBody(body: { contentType: string; text: string }): string {
+  const type = body.contentType.toLowerCase();
+  if (!type.includes("json")) return body.text;
+  let value: unknown;
+  try {
+    value = JSON.parse(body.text);
+  } catch (error) {
+    throw new AppError("invalid_json", `The request body is not valid JSON: ${(error as Error).message}`);
+  }
+  const mimir = mimirPipelineBody.safeParse(value);
+  if (mimir.success) {
+    const { metadata, config } = mimir.data;
+    value = {
+      ...config,
+      name: metadata.name ?? config.name,
+      ...(metadata.description !== undefined || config.description !== undefined ? { description: metadata.description ?? config.description } : {}),
+      ...(metadata.enabled !== undefined ? { enabled: metadata.enabled } : {}),
+    };
+  }
+  return YAML.stringify(value);
+}
+
+/** Validates a pipeline text without storing it: every problem with its line and column. */
+export function validatePipelineText(text: string): ValidationResult {
+  const result = parsePipelineText(text);
+  return result.ok ? { valid: true, errors: [] } : { valid: false, errors: result.issues };
+}
+
+function summarise(row: PipelineRow, jobsUsing: number, lastRun: PipelineSummary["last_run"]): PipelineSummary & { definition: PipelineDefinition | null; issues: PipelineIssue[] } {
+  const parsed = parsePipelineText(row.config);
+  const definition = parsed.ok ? parsed.pipelines[0]! : null;
+  return {
+    name: row.name,
+    description: row.description ?? definition?.description ?? null,
+    file: `${row.name}.yaml`,
+    steps: definition ? definition.steps.length : null,
+    enabled: definition?.enabled ?? true,
+    valid: parsed.ok,
+    jobs_using: jobsUsing,
+    last_run: lastRun,
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+    definition,
+    issues: parsed.ok ? [] : parsed.issues,
+  };
+}
+
+/** A page of pipelines by name, with how many jobs use each and its last run. Reads only. */
+export async function listPipelines(query: PageQuery): Promise<Page<PipelineSummary>> {
+  const after = decodeCursor(query.cursor, nameKey);
+  const rows = await queries.selectPipelines(query.limit + 1, after?.name);
+  const page = rows.slice(0, query.limit);
+  const names = page.map((row) => row.name);
+  const [usage, lastRuns] = await Promise.all([countJobsUsingPipelines(names), lastRunByPipeline(names)]);
+  const items = page.map((row) => {
+    const { definition: _definition, issues: _issues, ...summary } = summarise(row, usage.get(row.name) ?? 0, lastRuns.get(row.name) ?? null);
+    return summary;
+  });
+  return { items, next_cursor: rows.length > query.limit && items.length > 0 ? encodeCursor({ name: items.at(-1)!.name }) : null };
+}
+
+/** One pipeline with its text, definition, problems and the jobs that use it; not_found if absent. */
+export async function getPipeline(name: string): Promise<PipelineDto> {
+  const row = await queries.selectPipeline(name);
+  if (!row) throw notFound("Pipeline", name);
+  const [usage, lastRuns, jobs] = await Promise.all([countJobsUsingPipelines([name]), lastRunByPipeline([name]), listJobsUsingPipeline(name)]);
+  const summary = summarise(row, usage.get(name) ?? 0, lastRuns.get(name) ?? null);
+  return { ...summary, config: row.config, definition: summary.definition as Record<string, unknown> | null, jobs };
+}
+
+/**
+ * Resolves what a job names (a pipeline name, or a file name in the volume) to a runnable definition,
+ * or null when neither a stored pipeline nor a file holds it. A stored pipeline whose text is invalid
+ * throws invalid_pipeline, so the run fails with the reason.
+ */
+export async function resolvePipeline(ref: string): Promise<PipelineDefinition | null> {
+  const stem = ref.replace(/\.ya?ml$/i, "");
+  const row = await queries.selectPipeline(stem);
+  if (row) return parseOne(row.config);
+  if (stem !== ref) {
+    const text = readPipelineFile(ref);
+    if (text !== null) {
+      const parsed = parsePipelineText(text);
+      if (!parsed.ok) throw new AppError("invalid_pipeline", `${ref}: ${describeIssues(parsed.issues)}`, { details: parsed.issues });
+      return parsed.pipelines[0]!;
+    }
+  }
+  return null;
+}
+
+/** For each ref, whether it resolves to a stored pipeline or a file in the volume. */
+export async function pipelineRefsExist(refs: string[]): Promise<Map<string, boolean>> {
+  const stems = [...new Set(refs.map((ref) => ref.replace(/\.ya?ml$/i, "")))];
+  const stored = new Set((await queries.selectPipelinesByName(stems)).map((row) => row.name));
+  return new Map(refs.map((ref) => [ref, stored.has(ref.replace(/\.ya?ml$/i, "")) || (ref !== ref.replace(/\.ya?ml$/i, "") && readPipelineFile(ref) !== null)]));
+}
+
+/** Creates a pipeline from its text: writes `<name>.yaml` atomically and inserts the row. 409 if the name is taken. */
+export async function createPipeline(text: string, principal: Principal | null): Promise<PipelineDto> {
+  const definition = parseOne(text);
+  await runAppWrite(async () => {
+    if (await queries.selectPipeline(definition.name)) {
+      throw new AppError("already_exists", `A pipeline named '${definition.name}' already exists; update it with PUT or pick another name`);
+    }
+    writePipelineFile(definition.name, text);
+    const now = nowIso();
+    await queries.insertPipeline({ name: definition.name, description: definition.description ?? null, config: text, createdAt: now, updatedAt: now });
+  });
+  await recordAudit({ principal, action: "pipeline.create", target: definition.name, result: "ok" });
+  return getPipeline(definition.name);
+}
+
+/** Replaces a pipeline's text (file rewritten atomically, row updated). The name in the text must stay the same. */
+export async function updatePipeline(name: string, text: string, principal: Principal | null): Promise<PipelineDto> {
+  const definition = parseOne(text);
+  if (definition.name !== name) {
+    throw new AppError("invalid_pipeline", `The text names pipeline '${definition.name}' but this is '${name}'; to rename, clone it and delete the old one`, {
+      details: [{ path: "name", message: `must be '${name}'` }],
+    });
+  }
+  await runAppWrite(async () => {
+    if (!(await queries.selectPipeline(name))) throw notFound("Pipeline", name);
+    writePipelineFile(name, text);
+    await queries.updatePipelineRow(name, { config: text, description: definition.description ?? null, updatedAt: nowIso() });
+  });
+  await recordAudit({ principal, action: "pipeline.update", target: name, result: "ok" });
+  return getPipeline(name);
+}
+
+/** Copies a pipeline under a new name (its text with the name replaced). */
+export async function clonePipeline(name: string, newName: string, principal: Principal | null, description?: string): Promise<PipelineDto> {
+  const source = await getPipeline(name);
+  if (!source.definition) throw new AppError("invalid_pipeline", `Pipeline '${name}' is not valid, so it cannot be cloned: ${describeIssues(source.issues)}`);
+  const doc = YAML.parseDocument(source.config);
+  doc.set("name", newName);
+  if (description !== undefined) doc.set("description", description);
+  return createPipeline(doc.toString(), principal);
+}
+
+/**
+ * Deletes a pipeline's row and file. Refused (409 in_use) while a job names it unless `force`; forced,
+ * those jobs stay and their runs fail with "pipeline does not exist" until they are pointed elsewhere.
+ */
+export async function deletePipeline(name: string, options: { force: boolean }, principal: Principal | null): Promise<void> {
+  await getPipeline(name);
+  const jobs = await listJobsUsingPipeline(name);
+  if (jobs.length > 0 && !options.force) {
+    throw new AppError("in_use", `Pipeline '${name}' is used by ${jobs.length} job(s): ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`, {
+      details: { jobs },
+    });
+  }
+  await runAppWrite(async () => {
+    removePipelineFiles(name);
+    await queries.deletePipelineRow(name);
+  });
+  await recordAudit({ principal, action: "pipeline.delete", target: name, result: "ok", details: { forced: options.force, jobs_using: jobs.length } });
+}
+
+/**
+ * Brings rows and files into agreement. Files are the source for the names they hold: a file added
+ * or edited by hand is imported (for a name found in several files, `<name>.yaml` wins over a
+ * `pipelines: [...]` bundle). A row with no file gets `<name>.yaml` written (an adopted Mimir
+ * database), so deleting a file by hand does not delete a pipeline: delete it in the app or API.
+ * An invalid file is reported and left alone. Writes rows and files through the app write gate.
+ */
+export async function syncPipelinesWithVolume(): Promise<SyncReport> {
+  return runAppWrite(async () => {
+    const report: SyncReport = { imported: [], updated: [], written: [], invalid: [] };
+    const { files, skipped } = readPipelineFiles();
+    report.invalid.push(...skipped.map((entry) => ({ file: entry.file, message: entry.reason })));
+    const sources = new Map<string, { text: string; canonical: boolean }>();
+    for (const file of files) {
+      const parsed = parsePipelineText(file.text);
+      if (!parsed.ok) {
+        report.invalid.push({ file: file.file, message: describeIssues(parsed.issues) });
+        continue;
+      }
+      for (const definition of parsed.pipelines) {
+        const canonical = parsed.pipelines.length === 1 && file.stem === definition.name;
+        if (sources.get(definition.name)?.canonical) continue;
+        sources.set(definition.name, { text: canonical ? file.text : YAML.stringify(definition), canonical });
+      }
+    }
+    const now = nowIso();
+    for (const [name, source] of sources) {
+      const row = await queries.selectPipeline(name);
+      const definition = parseOne(source.text);
+      if (!row) {
+        await queries.insertPipeline({ name, description: definition.description ?? null, config: source.text, createdAt: now, updatedAt: now });
+        report.imported.push(name);
+      } else if (row.config !== source.text) {
+        await queries.updatePipelineRow(name, { config: source.text, description: definition.description ?? null, updatedAt: now });
+        report.updated.push(name);
+      }
+    }
+    let after: string | null = null;
+    for (;;) {
+      const rows = await queries.selectPipelines(SYNC_BATCH_ROWS, after);
+      for (const row of rows) {
+        if (sources.has(row.name)) continue;
+        const parsed = parsePipelineText(row.config);
+        if (!parsed.ok || parsed.pipelines.length !== 1 || parsed.pipelines[0]!.name !== row.name) {
+          report.invalid.push({ file: `${row.name}.yaml`, message: `stored pipeline is not valid, file not written: ${parsed.ok ? "its name differs from the row" : describeIssues(parsed.issues)}` });
+          continue;
+        }
+        // Mimir AIP stored some pipelines as JSON text; the file and the row get the same YAML.
+        const text = row.config.trimStart().startsWith("{") ? YAML.stringify(parsed.pipelines[0]) : row.config;
+        writePipelineFile(row.name, text);
+        if (text !== row.config) await queries.updatePipelineRow(row.name, { config: text, updatedAt: now });
+        report.written.push(row.name);
+      }
+      if (rows.length < SYNC_BATCH_ROWS) break;
+      after = rows.at(-1)!.name;
+    }
+    if (report.imported.length + report.updated.length + report.written.length + report.invalid.length > 0) {
+      getLogger().info("pipelines synced with the volume", report);
+    }
+    return report;
+  });
+}
+
+const memo = globalThis as typeof globalThis & { __mimirPipelineWatcher?: fs.FSWatcher };
+
+/** Watches the pipelines volume and syncs shortly after a file changes there. Idempotent. */
+export function watchPipelinesVolume(): void {
+  if (memo.__mimirPipelineWatcher) return;
+  let timer: NodeJS.Timeout | null = null;
+  try {
+    memo.__mimirPipelineWatcher = fs.watch(pipelinesDir(), { persistent: false }, (_event, file) => {
+      if (file && (file.startsWith(".") || !/\.ya?ml$/i.test(file))) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        syncPipelinesWithVolume().catch((error) => getLogger().warn("pipeline volume sync failed", { error }));
+      }, WATCH_DEBOUNCE_MS);
+    });
+    memo.__mimirPipelineWatcher.on("error", (error) => getLogger().warn("pipeline volume watcher stopped", { error }));
+  } catch (error) {
+    getLogger().warn("cannot watch the pipelines volume; files edited by hand appear at the next sync", { error });
+  }
+}
+
+export function stopWatchingPipelinesVolume(): void {
+  memo.__mimirPipelineWatcher?.close();
+  memo.__mimirPipelineWatcher = undefined;
+}

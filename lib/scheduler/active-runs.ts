@@ -1,0 +1,48 @@
+import "server-only";
+
+/**
+ * The runs in progress in this process. Kept on globalThis: Next.js bundles instrumentation and each
+ * route separately, and all of them must see the same runs (to refuse an overlap, to stop a run).
+ */
+interface ActiveRun {
+  executionId: string;
+  jobId: string;
+  controller: AbortController;
+}
+
+const memo = globalThis as typeof globalThis & { __mimirActiveRuns?: Map<string, ActiveRun> };
+function runs(): Map<string, ActiveRun> {
+  memo.__mimirActiveRuns ??= new Map();
+  return memo.__mimirActiveRuns;
+}
+
+/** Claims the job's single run slot; false when it already has a run in progress. */
+export function claimRun(jobId: string, executionId: string): AbortController | null {
+  if (runs().has(jobId)) return null;
+  const controller = new AbortController();
+  runs().set(jobId, { executionId, jobId, controller });
+  return controller;
+}
+
+export function releaseRun(jobId: string, executionId: string): void {
+  if (runs().get(jobId)?.executionId === executionId) runs().delete(jobId);
+}
+
+export function activeRunOfJob(jobId: string): string | null {
+  return runs().get(jobId)?.executionId ?? null;
+}
+
+/** Aborts a run in progress; false when no run with that id is in progress in this process. */
+export function cancelRun(executionId: string, reason: string): boolean {
+  for (const run of runs().values()) {
+    if (run.executionId === executionId) {
+      run.controller.abort(new Error(reason));
+      return true;
+    }
+  }
+  return false;
+}
+
+export function activeRunCount(): number {
+  return runs().size;
+}

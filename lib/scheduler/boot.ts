@@ -1,0 +1,50 @@
+import "server-only";
+import YAML from "yaml";
+import type { AppConfig } from "@/lib/config/load";
+import { getLogger } from "@/lib/log/logger";
+import { isAppError } from "@/lib/errors";
+import { failInterruptedExecutions } from "@/lib/executions/service";
+import { createJob, findJobRow } from "@/lib/jobs/service";
+import { createPipeline, getPipeline, syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/service";
+import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
+import { startScheduler } from "@/lib/scheduler/engine";
+import { isBuiltinJobRemoved } from "@/lib/scheduler/queries";
+
+/** Written into a run that was in progress when the server process stopped. */
+export const INTERRUPTED_RUN_REASON = "Interrupted: the server process stopped (exit, crash or kill) while this run was in progress";
+
+/**
+ * The scheduler's part of boot: close runs the last process left running, bring pipelines and the
+ * volume into agreement (and watch it), create missing built-in pipelines and jobs, start firing jobs.
+ */
+export async function bootScheduler(config: AppConfig): Promise<void> {
+  const log = getLogger();
+  const interrupted = await failInterruptedExecutions(INTERRUPTED_RUN_REASON);
+  if (interrupted > 0) log.warn("marked runs interrupted by the last shutdown as failed", { count: interrupted });
+  await syncPipelinesWithVolume();
+  watchPipelinesVolume();
+  await ensureBuiltinJobs(config);
+  const { scheduled, caughtUp } = await startScheduler();
+  log.info("scheduler started", { scheduled, caughtUp });
+}
+
+/**
+ * Creates each built-in pipeline and job that does not exist yet. They are ordinary rows from then
+ * on: a person's edits (cron, enabled, steps) are kept across restarts, because an existing job or
+ * pipeline is never overwritten; a deleted built-in job is remembered (system_metadata) and not
+ * brought back; a deleted built-in pipeline is recreated only together with its job.
+ */
+export async function ensureBuiltinJobs(config: AppConfig): Promise<void> {
+  for (const builtin of BUILTIN_JOBS) {
+    if ((await findJobRow(builtin.id)) || (await isBuiltinJobRemoved(builtin.id))) continue;
+    try {
+      await getPipeline(builtin.pipeline.name);
+    } catch (error) {
+      if (!isAppError(error) || error.code !== "not_found") throw error;
+      const text = YAML.stringify({ name: builtin.pipeline.name, description: builtin.pipeline.description, steps: builtin.pipeline.steps });
+      await createPipeline(text, null);
+    }
+    await createJob({ id: builtin.id, name: builtin.name, pipeline: builtin.pipeline.name, cron_expr: builtin.cron(config), enabled: builtin.enabledByDefault(config) }, null);
+    getLogger().info("created built-in job", { id: builtin.id });
+  }
+}

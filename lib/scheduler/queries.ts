@@ -1,0 +1,21 @@
+import "server-only";
+import { eq } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
+import { systemMetadata } from "@/lib/db/schema";
+import { nowIso } from "@/lib/db/timestamps";
+
+const REMOVED_PREFIX = "builtin_job_removed:";
+
+/** Whether a person deleted this built-in job (so boot must not bring it back). */
+export async function isBuiltinJobRemoved(id: string): Promise<boolean> {
+  const [row] = await getDb().select({ key: systemMetadata.key }).from(systemMetadata).where(eq(systemMetadata.key, REMOVED_PREFIX + id)).limit(1);
+  return row !== undefined;
+}
+
+export async function markBuiltinJobRemoved(id: string): Promise<void> {
+  const now = nowIso();
+  await getDb()
+    .insert(systemMetadata)
+    .values({ key: REMOVED_PREFIX + id, value: now, updatedAt: now })
+    .onConflictDoUpdate({ target: systemMetadata.key, set: { value: now, updatedAt: now } });
+}
