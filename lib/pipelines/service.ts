@@ -298,3 +298,11 @@ export function stopWatchingPipelinesVolume(): void {
   memo.__mimirPipelineWatcher?.close();
   memo.__mimirPipelineWatcher = undefined;
 }
+
+/** Validates `body` when it holds a text, else the stored pipeline (not_found if absent). Reads only. */
+export async function validateStoredOrGivenPipeline(name: string, body: { contentType: string; text: string } | null): Promise<ValidationResult> {
+  if (body && body.text.trim() !== "") return validatePipelineText(pipelineTextFromBody(body));
+  const row = await queries.selectPipeline(name);
+  if (!row) throw notFound("Pipeline", name);
+  return validatePipelineText(row.config);
+}

@@ -1,0 +1,16 @@
+import { route } from "@/lib/http";
+import { deletePipelineQuery, pipelineIdParams } from "@/lib/pipelines/inputs";
+import { deletePipeline, getPipeline, pipelineTextFromBody, updatePipeline } from "@/lib/pipelines/service";
+
+export const GET = route({ access: "read", params: pipelineIdParams }, ({ params }) => getPipeline(params.id));
+
+export const PUT = route({ access: "write", params: pipelineIdParams, rawBody: true }, async ({ params, rawBody, principal }) => {
+  const pipeline = await updatePipeline(params.id, pipelineTextFromBody(rawBody!), principal);
+  return { message: "Pipeline updated successfully", pipeline };
+});
+
+/** `?force=true` deletes a pipeline that jobs still use (their runs then fail until repointed). */
+export const DELETE = route({ access: "admin", params: pipelineIdParams, query: deletePipelineQuery }, async ({ params, query, principal }) => {
+  await deletePipeline(params.id, { force: query.force }, principal);
+  return { message: "Pipeline deleted successfully", pipeline: params.id };
+});

@@ -1,0 +1,7 @@
+import { route } from "@/lib/http";
+import { pipelineIdParams } from "@/lib/pipelines/inputs";
+import { validateStoredOrGivenPipeline } from "@/lib/pipelines/service";
+
+/** Validates the stored pipeline, or the text in the body when one is sent (the editor checks before saving). */
+export const POST = route({ access: "read", params: pipelineIdParams, rawBody: true }, ({ params, rawBody }) => validateStoredOrGivenPipeline(params.id, rawBody));
+export const GET = route({ access: "read", params: pipelineIdParams }, ({ params }) => validateStoredOrGivenPipeline(params.id, null));

@@ -1,0 +1,8 @@
+import { route } from "@/lib/http";
+import { jobIdParams } from "@/lib/jobs/inputs";
+import { setJobEnabled } from "@/lib/jobs/service";
+
+export const POST = route({ access: "write", params: jobIdParams }, async ({ params, principal }) => {
+  const job = await setJobEnabled(params.id, true, principal);
+  return { message: "Job enabled successfully", job_id: job.id, job };
+});

@@ -1,0 +1,164 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { createPipeline, getPipeline, syncPipelinesWithVolume } from "@/lib/pipelines/service";
+import { createJob, deleteJob, getJob, setJobEnabled } from "@/lib/jobs/service";
+import { getExecution, getExecutionLog, listExecutions, stopExecution, failInterruptedExecutions, recordExecutionStart } from "@/lib/executions/service";
+import { startJobRun } from "@/lib/scheduler/run";
+import { startScheduler, stopScheduler } from "@/lib/scheduler/engine";
+import { INTERRUPTED_RUN_REASON } from "@/lib/scheduler/boot";
+import type { ExecutionDto } from "@/lib/executions/types";
+
+let root: TestDataRoot;
+
+function plugin(name: string, script: string) {
+  const file = path.join(root.config.paths.plugins, name);
+  fs.writeFileSync(file, `#!/bin/sh\n${script}\n`, { mode: 0o700 });
+}
+
+async function pipelineWith(name: string, steps: string) {
+  await createPipeline(`name: ${name}\nsteps:\n${steps}`, null);
+}
+
+async function runToEnd(jobId: string): Promise<ExecutionDto> {
+  const run = await startJobRun(jobId, "manual");
+  await run.finished;
+  return getExecution(run.execution_id);
+}
+
+async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+beforeAll(() => {
+  root = createTestDataRoot();
+  plugin("Echo.ok", 'input=$(cat); echo "working" >&2; printf \'{"seen": %s}\' "$input"');
+  plugin("Echo.garbage", "cat >/dev/null; echo 'this is not json'");
+  plugin("Echo.fail", "cat >/dev/null; echo 'disk on fire' >&2; exit 1");
+  plugin("Echo.hang", "cat >/dev/null; sleep 30 & sleep 30; echo '{}'");
+});
+afterAll(() => {
+  stopScheduler();
+  root.cleanup();
+});
+
+describe("runs", () => {
+  test("a run executes the steps in order, passes outputs on, records steps and writes the log", async () => {
+    await pipelineWith("two-steps", "  - {name: first, plugin: Echo.ok, config: {a: 1}, output: one}\n  - {name: second, plugin: Echo.ok}\n");
+    await createJob({ id: "two", name: "two", pipeline: "two-steps", cron_expr: "0 2 * * *", enabled: true }, null);
+    const run = await runToEnd("two");
+    expect(run.status).toBe("success");
+    expect(run.steps.map((step) => [step.step_name, step.status])).toEqual([["first", "success"], ["second", "success"]]);
+    // The second step saw the first one's output in its context.
+    expect(JSON.parse(run.steps[1]!.output!).seen.context.one.seen.config).toEqual({ a: 1 });
+    expect(run.duration).toBeGreaterThan(0);
+    const log = await getExecutionLog(run.id, 0);
+    expect(log.content).toContain("working");
+    expect(log.complete).toBe(true);
+    const job = await getJob("two");
+    expect(job.last_result).toMatchObject({ success: true, execution_id: run.id });
+    expect(job.last_run).toBe(run.start_time);
+  });
+
+  test.each([
+    ["Echo.garbage", /not JSON: "this is not json"/],
+    ["Echo.fail", /exited with code 1: disk on fire/],
+    ["Missing.plugin", /plugin 'Missing.plugin' not found/],
+    ["System.nope", /not a built-in/],
+  ])("%s fails its step cleanly", async (pluginName, message) => {
+    const name = `p-${pluginName.replace(".", "-").toLowerCase()}`;
+    await pipelineWith(name, `  - {name: only, plugin: ${pluginName}}\n  - {name: never, plugin: Echo.ok}\n`);
+    await createJob({ id: name, name, pipeline: name, cron_expr: "0 2 * * *", enabled: true }, null);
+    const run = await runToEnd(name);
+    expect(run.status).toBe("failed");
+    expect(run.steps).toHaveLength(1);
+    expect(run.steps[0]!.error).toMatch(message);
+    expect(run.error).toMatch(message);
+  });
+
+  test("a step that hangs is killed at its timeout, with its children", async () => {
+    await pipelineWith("hangs", "  - {name: wait, plugin: Echo.hang, timeout: 1}\n");
+    await createJob({ id: "hangs", name: "hangs", pipeline: "hangs", cron_expr: "0 2 * * *", enabled: true }, null);
+    const started = Date.now();
+    const run = await runToEnd("hangs");
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(run.status).toBe("failed");
+    expect(run.steps[0]!.error).toMatch(/timed out after 1 s/);
+  });
+
+  test("a run can be stopped; a second start while it runs is recorded as skipped", async () => {
+    await pipelineWith("long", "  - {name: wait, plugin: Echo.hang}\n");
+    await createJob({ id: "long", name: "long", pipeline: "long", cron_expr: "0 2 * * *", enabled: true }, null);
+    const run = await startJobRun("long", "api");
+    const overlap = await startJobRun("long", "scheduler");
+    expect(overlap.status).toBe("skipped");
+    expect((await getExecution(overlap.execution_id)).error).toMatch(/still in progress/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stopExecution(run.execution_id, null);
+    await run.finished;
+    const stopped = await getExecution(run.execution_id);
+    expect(stopped.status).toBe("cancelled");
+    expect(stopped.error).toMatch(/Stopped by system/);
+  });
+
+  test("a job whose pipeline does not exist is accepted, flagged, and its runs fail with the reason", async () => {
+    const job = await createJob({ id: "ghost", name: "ghost", pipeline: "sync.yaml", cron_expr: "0 2 * * *", enabled: true }, null);
+    expect(job.pipeline_exists).toBe(false);
+    const run = await runToEnd("ghost");
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(/Pipeline 'sync.yaml' does not exist/);
+  });
+
+  test("runs left running by a dead process are marked failed with the reason", async () => {
+    await recordExecutionStart({ id: "orphan", jobId: "two", pipeline: "two-steps", startTime: new Date().toISOString(), status: "running", triggeredBy: "scheduler" });
+    expect(await failInterruptedExecutions(INTERRUPTED_RUN_REASON)).toBe(1);
+    expect(await getExecution("orphan")).toMatchObject({ status: "failed", error: INTERRUPTED_RUN_REASON });
+  });
+});
+
+describe("scheduler", () => {
+  test("fires an enabled per-second job on time, keeps other jobs running, and stops at disable and delete", async () => {
+    await pipelineWith("tick", "  - {name: one, plugin: Echo.ok}\n");
+    await pipelineWith("tock", "  - {name: one, plugin: Echo.garbage}\n");
+    await startScheduler();
+    await createJob({ id: "tick", name: "tick", pipeline: "tick", cron_expr: "* * * * * *", enabled: true }, null);
+    await createJob({ id: "tock", name: "tock", pipeline: "tock", cron_expr: "* * * * * *", enabled: true }, null);
+    const ticks = await waitFor(() => listExecutions({ limit: 10, job_id: "tick" }), (page) => page.items.filter((run) => run.status === "success").length >= 2);
+    expect(ticks.items.filter((run) => run.status === "success").length).toBeGreaterThanOrEqual(2);
+    expect(ticks.items.every((run) => run.triggered_by === "scheduler")).toBe(true);
+    const tocks = await listExecutions({ limit: 10, job_id: "tock" });
+    expect(tocks.items.some((run) => run.status === "failed")).toBe(true);
+
+    await setJobEnabled("tick", false, null);
+    expect((await getJob("tick")).next_run).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const before = (await listExecutions({ limit: 100, job_id: "tick" })).items.length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await listExecutions({ limit: 100, job_id: "tick" })).items.length).toBe(before);
+    await deleteJob("tock", null);
+    stopScheduler();
+  });
+});
+
+describe("pipeline files", () => {
+  test("an app save writes <name>.yaml; a file added or edited by hand appears after a sync", async () => {
+    await pipelineWith("filed", "  - {name: one, plugin: Echo.ok}\n");
+    const dir = root.config.paths.pipelines;
+    expect(fs.readFileSync(path.join(dir, "filed.yaml"), "utf8")).toContain("name: filed");
+    fs.writeFileSync(path.join(dir, "by-hand.yaml"), "name: by-hand\ndescription: written by a person\nsteps:\n  - {name: s, plugin: Echo.ok}\n");
+    fs.writeFileSync(path.join(dir, "filed.yaml"), "name: filed\ndescription: edited\nsteps:\n  - {name: one, plugin: Echo.ok}\n");
+    fs.writeFileSync(path.join(dir, "broken.yaml"), "name: [\n");
+    const report = await syncPipelinesWithVolume();
+    expect(report.imported).toContain("by-hand");
+    expect(report.updated).toContain("filed");
+    expect(report.invalid.map((entry) => entry.file)).toContain("broken.yaml");
+    expect((await getPipeline("by-hand")).description).toBe("written by a person");
+    expect((await getPipeline("filed")).description).toBe("edited");
+  });
+});
