@@ -1,0 +1,31 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, test } from "vitest";
+import { getOpenApiDocument } from "@/lib/openapi/document";
+
+/** Route files of the capabilities registered in the document, mapped to their OpenAPI paths. */
+function routeFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    return entry.isDirectory() ? routeFiles(full) : entry.name === "route.ts" ? [full] : [];
+  });
+}
+
+describe("OpenAPI document", () => {
+  test("documents every method of every scheduler, pipeline, history and log route", () => {
+    const document = getOpenApiDocument();
+    const api = path.join(import.meta.dirname, "../../app/api/v1");
+    const files = ["scheduler", "pipelines", "jobs", "logs"].flatMap((group) => routeFiles(path.join(api, group)));
+    expect(files.length).toBeGreaterThan(15);
+    for (const file of files) {
+      const openApiPath = "/api/v1/" + path.relative(api, path.dirname(file)).replace(/\[(\w+)\]/g, "{$1}");
+      const methods = [...fs.readFileSync(file, "utf8").matchAll(/export const (GET|POST|PUT|DELETE)\b/g)].map((match) => match[1]!.toLowerCase());
+      for (const method of methods) expect(document.paths[openApiPath]?.[method], `${method} ${openApiPath}`).toBeDefined();
+    }
+  });
+
+  test("carries request schemas from zod", () => {
+    const post = getOpenApiDocument().paths["/api/v1/scheduler/jobs"]!.post as { requestBody: { content: Record<string, { schema: { required: string[] } }> } };
+    expect(post.requestBody.content["application/json"]!.schema.required).toEqual(expect.arrayContaining(["name", "pipeline", "cron_expr"]));
+  });
+});
