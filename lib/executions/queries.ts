@@ -160,3 +160,8 @@ export function durationPercentilesPerDaySql(filters: { from: string; to: string
 export async function selectDurationPercentilesPerDay(filters: { from: string; to: string; job_id?: string; pipeline?: string }) {
   return getDb().all<{ day: string; runs: number; p50: number | null; p95: number | null }>(durationPercentilesPerDaySql(filters));
 }
+
+export async function countExecutionsOfJob(jobId: string): Promise<number> {
+  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(jobExecutions).where(eq(jobExecutions.jobId, jobId));
+  return row?.n ?? 0;
+}

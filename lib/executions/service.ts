@@ -192,3 +192,8 @@ export async function lastRunByPipeline(names: string[]) {
 }
 
 export { NS_PER_MS };
+
+/** How many runs a job has in the history (what deleting the job deletes with it). */
+export async function countJobExecutions(jobId: string): Promise<number> {
+  return queries.countExecutionsOfJob(jobId);
+}

@@ -39,3 +39,8 @@ export async function updatePipelineRow(name: string, set: Partial<NewPipelineRo
 export async function deletePipelineRow(name: string): Promise<void> {
   await getDb().delete(pipelines).where(eq(pipelines.name, name));
 }
+
+export async function selectPipelineNames(limit: number): Promise<string[]> {
+  const rows = await getDb().select({ name: pipelines.name }).from(pipelines).orderBy(asc(pipelines.name)).limit(limit);
+  return rows.map((row) => row.name);
+}

@@ -306,3 +306,8 @@ export async function validateStoredOrGivenPipeline(name: string, body: { conten
   if (!row) throw notFound("Pipeline", name);
   return validatePipelineText(row.config);
 }
+
+/** Pipeline names for pickers, at most `limit` (by name). Reads only. */
+export async function listPipelineNames(limit = 1000): Promise<string[]> {
+  return queries.selectPipelineNames(limit);
+}

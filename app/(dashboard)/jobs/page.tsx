@@ -1,16 +1,98 @@
-import { NotBuiltYet } from "@/app/_components/ui/not-built";
+import Link from "next/link";
+import { Badge, statusTone } from "@/app/_components/ui/badge";
+import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
+import { Pager } from "@/app/_components/pager";
+import { EnabledToggle, RunNowButton } from "@/app/(dashboard)/jobs/job-controls";
+import { JobForm } from "@/app/(dashboard)/jobs/job-form";
+import { formatAge, formatTimestamp } from "@/lib/format";
+import { listJobsQuery } from "@/lib/jobs/inputs";
+import { listJobs } from "@/lib/jobs/service";
+import { listPipelineNames } from "@/lib/pipelines/service";
 import { requirePagePrincipal } from "@/lib/pages";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Jobs" };
 
-export default async function JobsPage() {
+export default async function JobsPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
   await requirePagePrincipal("read");
+  const params = await searchParams;
+  const query = listJobsQuery.safeParse({ cursor: params.cursor });
+  const [page, pipelines] = await Promise.all([listJobs(query.success ? query.data : listJobsQuery.parse({})), listPipelineNames()]);
   return (
     <>
-      <PageHeader title="Jobs" />
-      <NotBuiltYet what="Scheduled jobs with cron expressions, run now and enable/disable" issue={3} guideSection="Automated Backup with Cron" />
+      <PageHeader title="Jobs" description="Pipelines run on a cron schedule by the built-in scheduler. Changes apply at once; one run per job at a time." />
+      <Card title="New job" className="mb-6">
+        <JobForm pipelines={pipelines} />
+      </Card>
+      <Card title="Scheduled jobs">
+        {page.items.length === 0 ? (
+          <p className="py-6 text-center text-sm text-slate-500">No jobs yet. Create one above to run a pipeline on a schedule.</p>
+        ) : (
+          <div className="overflow-x-auto">
+            <table className="min-w-full text-sm" aria-label="Jobs">
+              <thead>
+                <tr className="border-b border-slate-200 text-left text-xs uppercase tracking-wide text-slate-500">
+                  <th className="py-2 pr-4 font-medium">Job</th>
+                  <th className="py-2 pr-4 font-medium">Pipeline</th>
+                  <th className="py-2 pr-4 font-medium">Schedule</th>
+                  <th className="py-2 pr-4 font-medium">Next run</th>
+                  <th className="py-2 pr-4 font-medium">Last result</th>
+                  <th className="py-2 pr-4 font-medium">Enabled</th>
+                  <th className="py-2 font-medium" />
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {page.items.map((job) => (
+                  <tr key={job.id} className="align-top" data-testid={`job-row-${job.id}`}>
+                    <td className="py-2 pr-4">
+                      <Link href={`/jobs/${encodeURIComponent(job.id)}`} className="font-medium text-sky-700 hover:underline">
+                        {job.name}
+                      </Link>
+                      <div className="text-xs text-slate-400">{job.id}</div>
+                    </td>
+                    <td className="py-2 pr-4">
+                      {job.pipeline_exists ? (
+                        <Link href={`/pipelines/${encodeURIComponent(job.pipeline.replace(/\.ya?ml$/i, ""))}`} className="hover:underline">
+                          {job.pipeline}
+                        </Link>
+                      ) : (
+                        <span className="inline-flex items-center gap-1.5">
+                          {job.pipeline} <Badge tone="red">missing pipeline</Badge>
+                        </span>
+                      )}
+                    </td>
+                    <td className="py-2 pr-4">
+                      <div>{job.cron_description}</div>
+                      <code className="text-xs text-slate-500">{job.cron_expr}</code>
+                    </td>
+                    <td className="py-2 pr-4 whitespace-nowrap tabular-nums">{job.enabled ? formatTimestamp(job.next_run) : "—"}</td>
+                    <td className="py-2 pr-4">
+                      {job.last_result ? (
+                        <span title={job.last_result.error}>
+                          <Badge tone={statusTone(job.last_result.status ?? (job.last_result.success ? "success" : "failed"))}>
+                            {job.last_result.status ?? (job.last_result.success ? "success" : "failed")}
+                          </Badge>{" "}
+                          <span className="text-xs text-slate-500">{formatAge(job.last_run)}</span>
+                        </span>
+                      ) : (
+                        <span className="text-slate-400">never run</span>
+                      )}
+                    </td>
+                    <td className="py-2 pr-4">
+                      <EnabledToggle id={job.id} name={job.name} enabled={job.enabled} />
+                    </td>
+                    <td className="py-2 text-right">
+                      <RunNowButton id={job.id} name={job.name} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <Pager basePath="/jobs" params={params} nextCursor={page.next_cursor} hasCursor={Boolean(params.cursor)} />
+      </Card>
     </>
   );
 }

@@ -1,16 +1,86 @@
-import { NotBuiltYet } from "@/app/_components/ui/not-built";
+import Link from "next/link";
+import { Pager } from "@/app/_components/pager";
+import { Badge, statusTone } from "@/app/_components/ui/badge";
+import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
+import { formatAge } from "@/lib/format";
+import { listPipelinesQuery } from "@/lib/pipelines/inputs";
+import { listPipelines } from "@/lib/pipelines/service";
 import { requirePagePrincipal } from "@/lib/pages";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipelines" };
 
-export default async function PipelinesPage() {
+export default async function PipelinesPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
   await requirePagePrincipal("read");
+  const params = await searchParams;
+  const query = listPipelinesQuery.safeParse({ cursor: params.cursor });
+  const page = await listPipelines(query.success ? query.data : listPipelinesQuery.parse({}));
   return (
     <>
-      <PageHeader title="Pipelines" />
-      <NotBuiltYet what="The pipeline YAML editor with validation" issue={3} guideSection="Pipelines" />
+      <PageHeader
+        title="Pipelines"
+        description="Pipeline YAML, kept in the database and as files in the pipelines volume: a file added or edited there by hand shows up here."
+        actions={
+          <Link href="/pipelines/new" className="rounded-md bg-slate-900 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-slate-700">
+            New pipeline
+          </Link>
+        }
+      />
+      <Card>
+        {page.items.length === 0 ? (
+          <p className="py-6 text-center text-sm text-slate-500">No pipelines yet. Create one, or drop a YAML file into the pipelines volume.</p>
+        ) : (
+          <div className="overflow-x-auto">
+            <table className="min-w-full text-sm" aria-label="Pipelines">
+              <thead>
+                <tr className="border-b border-slate-200 text-left text-xs uppercase tracking-wide text-slate-500">
+                  <th className="py-2 pr-4 font-medium">Name</th>
+                  <th className="py-2 pr-4 font-medium">Description</th>
+                  <th className="py-2 pr-4 font-medium">Steps</th>
+                  <th className="py-2 pr-4 font-medium">Jobs using it</th>
+                  <th className="py-2 font-medium">Last run</th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {page.items.map((pipeline) => (
+                  <tr key={pipeline.name} data-testid={`pipeline-row-${pipeline.name}`}>
+                    <td className="py-2 pr-4">
+                      <Link href={`/pipelines/${encodeURIComponent(pipeline.name)}`} className="font-medium text-sky-700 hover:underline">
+                        {pipeline.name}
+                      </Link>
+                      {!pipeline.valid && (
+                        <span className="ml-2">
+                          <Badge tone="red">invalid</Badge>
+                        </span>
+                      )}
+                      {!pipeline.enabled && (
+                        <span className="ml-2">
+                          <Badge>disabled</Badge>
+                        </span>
+                      )}
+                    </td>
+                    <td className="py-2 pr-4 text-slate-600">{pipeline.description ?? ""}</td>
+                    <td className="py-2 pr-4 tabular-nums">{pipeline.steps ?? "—"}</td>
+                    <td className="py-2 pr-4 tabular-nums">{pipeline.jobs_using}</td>
+                    <td className="py-2">
+                      {pipeline.last_run ? (
+                        <>
+                          <Badge tone={statusTone(pipeline.last_run.status)}>{pipeline.last_run.status}</Badge>{" "}
+                          <span className="text-xs text-slate-500">{formatAge(pipeline.last_run.start_time)}</span>
+                        </>
+                      ) : (
+                        <span className="text-slate-400">never</span>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <Pager basePath="/pipelines" params={params} nextCursor={page.next_cursor} hasCursor={Boolean(params.cursor)} />
+      </Card>
     </>
   );
 }

@@ -1,0 +1,13 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { defineAction } from "@/lib/actions";
+import { executionId } from "@/lib/executions/inputs";
+import { stopExecution } from "@/lib/executions/service";
+
+export const stopExecutionAction = defineAction("write", z.object({ id: executionId }), async ({ id }, principal) => {
+  const execution = await stopExecution(id, principal);
+  revalidatePath("/executions");
+  return { id, status: execution.status };
+});

@@ -1,0 +1,38 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { defineAction } from "@/lib/actions";
+import { createJobInput, jobId, updateJobInput } from "@/lib/jobs/inputs";
+import { createJob, deleteJob, setJobEnabled, updateJob } from "@/lib/jobs/service";
+import { runJobNow } from "@/lib/jobs/runs";
+
+export const createJobAction = defineAction("write", createJobInput, async (input, principal) => {
+  const job = await createJob(input, principal);
+  revalidatePath("/jobs");
+  return { id: job.id };
+});
+
+export const updateJobAction = defineAction("write", z.object({ id: jobId, changes: updateJobInput }), async ({ id, changes }, principal) => {
+  await updateJob(id, changes, principal);
+  revalidatePath("/jobs");
+  return { id };
+});
+
+export const setJobEnabledAction = defineAction("write", z.object({ id: jobId, enabled: z.boolean() }), async ({ id, enabled }, principal) => {
+  await setJobEnabled(id, enabled, principal);
+  revalidatePath("/jobs");
+  return { id, enabled };
+});
+
+export const runJobNowAction = defineAction("write", z.object({ id: jobId }), async ({ id }, principal) => {
+  const run = await runJobNow(id, "manual", principal);
+  revalidatePath("/executions");
+  return run;
+});
+
+export const deleteJobAction = defineAction("admin", z.object({ id: jobId }), async ({ id }, principal) => {
+  await deleteJob(id, principal);
+  revalidatePath("/jobs");
+  return { id };
+});

@@ -1,0 +1,89 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, useTransition } from "react";
+import { Button } from "@/app/_components/ui/button";
+import { createJobAction, updateJobAction } from "@/app/(dashboard)/jobs/actions";
+
+interface JobFields {
+  name: string;
+  pipeline: string;
+  cron_expr: string;
+  enabled: boolean;
+}
+
+const INPUT = "mt-1 block w-full rounded-md border-0 px-2.5 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900";
+
+/** Creates a job, or edits one when `jobId` is given. Field errors come back from the server (cron named by field). */
+export function JobForm({ jobId, initial, pipelines }: { jobId?: string; initial?: JobFields; pipelines: string[] }) {
+  const router = useRouter();
+  const [fields, setFields] = useState<JobFields>(initial ?? { name: "", pipeline: pipelines[0] ?? "", cron_expr: "0 2 * * *", enabled: true });
+  const [error, setError] = useState<{ message: string; fields?: Record<string, string[]> } | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [pending, startTransition] = useTransition();
+  const set = (key: keyof JobFields, value: string | boolean) => {
+    setSaved(false);
+    setFields((current) => ({ ...current, [key]: value }));
+  };
+  const fieldError = (key: string) => error?.fields?.[key]?.join("; ");
+
+  return (
+    <form
+      className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5 lg:items-end"
+      onSubmit={(event) => {
+        event.preventDefault();
+        startTransition(async () => {
+          const result = jobId ? await updateJobAction({ id: jobId, changes: fields }) : await createJobAction(fields);
+          if (!result.ok) {
+            setError(result.error);
+            return;
+          }
+          setError(null);
+          if (jobId) {
+            setSaved(true);
+            router.refresh();
+          } else {
+            setFields({ ...fields, name: "" });
+            router.push(`/jobs/${encodeURIComponent(result.data.id)}`);
+          }
+        });
+      }}
+    >
+      <label className="block text-sm font-medium text-slate-700">
+        Name
+        <input className={INPUT} value={fields.name} onChange={(event) => set("name", event.target.value)} required maxLength={200} />
+        {fieldError("name") && <span className="text-xs text-red-700">{fieldError("name")}</span>}
+      </label>
+      <label className="block text-sm font-medium text-slate-700">
+        Pipeline
+        <input className={INPUT} list="pipeline-names" value={fields.pipeline} onChange={(event) => set("pipeline", event.target.value)} required placeholder="name or file.yaml" />
+        <datalist id="pipeline-names">
+          {pipelines.map((name) => (
+            <option key={name} value={name} />
+          ))}
+        </datalist>
+        {fieldError("pipeline") && <span className="text-xs text-red-700">{fieldError("pipeline")}</span>}
+      </label>
+      <label className="block text-sm font-medium text-slate-700">
+        Cron expression
+        <input className={`${INPUT} font-mono`} value={fields.cron_expr} onChange={(event) => set("cron_expr", event.target.value)} required placeholder="0 2 * * *" />
+        {fieldError("cron_expr") && <span className="text-xs text-red-700">{fieldError("cron_expr")}</span>}
+      </label>
+      <label className="flex items-center gap-2 text-sm font-medium text-slate-700 lg:pb-2">
+        <input type="checkbox" checked={fields.enabled} onChange={(event) => set("enabled", event.target.checked)} className="h-4 w-4 rounded border-slate-300" />
+        Enabled
+      </label>
+      <div className="lg:pb-0.5">
+        <Button type="submit" disabled={pending}>
+          {pending ? "Saving…" : jobId ? "Save changes" : "Create job"}
+        </Button>
+      </div>
+      {error && !error.fields && (
+        <p role="alert" className="text-sm text-red-700 sm:col-span-2 lg:col-span-5">
+          {error.message}
+        </p>
+      )}
+      {saved && <p className="text-sm text-emerald-700 sm:col-span-2 lg:col-span-5">Saved; the scheduler uses the new settings now.</p>}
+    </form>
+  );
+}

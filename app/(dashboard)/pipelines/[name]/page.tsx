@@ -1,0 +1,82 @@
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { AutoRefresh } from "@/app/_components/auto-refresh";
+import { Pager } from "@/app/_components/pager";
+import { Badge } from "@/app/_components/ui/badge";
+import { Card } from "@/app/_components/ui/card";
+import { PageHeader } from "@/app/_components/ui/page-header";
+import { ExecutionsTable } from "@/app/(dashboard)/executions/executions-table";
+import { PipelineEditor } from "@/app/(dashboard)/pipelines/pipeline-editor";
+import { ClonePipeline, DeletePipeline } from "@/app/(dashboard)/pipelines/[name]/pipeline-actions";
+import { isAppError } from "@/lib/errors";
+import { pageQuery } from "@/lib/pagination";
+import { listPipelineHistory } from "@/lib/pipelines/history";
+import { pipelineIdParams } from "@/lib/pipelines/inputs";
+import { getPipeline } from "@/lib/pipelines/service";
+import { requirePagePrincipal } from "@/lib/pages";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Pipeline" };
+
+export default async function PipelinePage({ params, searchParams }: { params: Promise<{ name: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
+  await requirePagePrincipal("read");
+  const parsed = pipelineIdParams.safeParse({ id: decodeURIComponent((await params).name) });
+  if (!parsed.success) notFound();
+  const name = parsed.data.id;
+  const search = await searchParams;
+  const cursor = pageQuery.safeParse({ cursor: search.cursor });
+  let pipeline;
+  try {
+    pipeline = await getPipeline(name);
+  } catch (error) {
+    if (isAppError(error) && error.code === "not_found") notFound();
+    throw error;
+  }
+  const history = await listPipelineHistory(name, cursor.success ? cursor.data : pageQuery.parse({}));
+  return (
+    <>
+      <AutoRefresh active={history.items.some((run) => run.status === "running")} />
+      <PageHeader
+        title={pipeline.name}
+        description={
+          <>
+            {pipeline.description ?? "No description."} Stored as <code>{pipeline.file}</code> in the pipelines volume.
+          </>
+        }
+      />
+      <div className="mb-6 grid gap-6 lg:grid-cols-3">
+        <Card title="Definition" className="lg:col-span-2">
+          <PipelineEditor name={pipeline.name} initialText={pipeline.config} />
+        </Card>
+        <div className="space-y-6">
+          <Card title="Used by">
+            {pipeline.jobs.length === 0 ? (
+              <p className="text-sm text-slate-500">No job runs this pipeline yet.</p>
+            ) : (
+              <ul className="space-y-1 text-sm">
+                {pipeline.jobs.map((job) => (
+                  <li key={job.id}>
+                    <Link href={`/jobs/${encodeURIComponent(job.id)}`} className="text-sky-700 hover:underline">
+                      {job.name}
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <p className="mt-3 text-xs text-slate-500">
+              {pipeline.steps ?? "?"} step(s), {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
+            </p>
+          </Card>
+          <Card title="Clone">
+            <ClonePipeline name={pipeline.name} />
+          </Card>
+          <DeletePipeline name={pipeline.name} jobs={pipeline.jobs} />
+        </div>
+      </div>
+      <Card title="Run history">
+        <ExecutionsTable items={history.items} empty="No runs of this pipeline yet. Schedule it in a job, then use “Run now”." />
+        <Pager basePath={`/pipelines/${encodeURIComponent(pipeline.name)}`} params={search} nextCursor={history.next_cursor} hasCursor={Boolean(search.cursor)} nextLabel="Older runs" />
+      </Card>
+    </>
+  );
+}

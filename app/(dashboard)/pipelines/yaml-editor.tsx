@@ -1,0 +1,53 @@
+"use client";
+
+import { yaml } from "@codemirror/lang-yaml";
+import { linter, lintGutter, type Diagnostic } from "@codemirror/lint";
+import CodeMirror from "@uiw/react-codemirror";
+import { useMemo } from "react";
+import type { PipelineIssue } from "@/lib/pipelines/definition";
+
+/** How long typing pauses before the text is validated on the server. */
+const VALIDATE_DELAY_MS = 400;
+
+/**
+ * CodeMirror 6 with YAML highlighting; `validate` runs on the server (the same parser the API uses)
+ * and its problems are drawn inline at their line and column and handed to `onIssues` for the list.
+ */
+export function YamlEditor({
+  value,
+  onChange,
+  validate,
+  onIssues,
+}: {
+  value: string;
+  onChange: (text: string) => void;
+  validate: (text: string) => Promise<PipelineIssue[] | null>;
+  onIssues: (issues: PipelineIssue[]) => void;
+}) {
+  const extensions = useMemo(
+    () => [
+      yaml(),
+      lintGutter(),
+      linter(
+        async (view): Promise<Diagnostic[]> => {
+          const issues = await validate(view.state.doc.toString());
+          if (issues === null) return [];
+          onIssues(issues);
+          const length = view.state.doc.length;
+          return issues.map((issue) => {
+            const from = Math.min(issue.offset ?? 0, length);
+            const line = view.state.doc.lineAt(from);
+            return { from, to: Math.max(from, line.to), severity: "error", message: issue.path ? `${issue.path}: ${issue.message}` : issue.message };
+          });
+        },
+        { delay: VALIDATE_DELAY_MS },
+      ),
+    ],
+    [validate, onIssues],
+  );
+  return (
+    <div className="overflow-hidden rounded-md ring-1 ring-slate-300" data-testid="yaml-editor">
+      <CodeMirror value={value} onChange={onChange} extensions={extensions} height="420px" basicSetup={{ foldGutter: false }} aria-label="Pipeline YAML" />
+    </div>
+  );
+}
