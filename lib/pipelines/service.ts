@@ -65,11 +65,12 @@ export function pipelineTextFromBody(body: { contentType: string; text: string }
   const mimir = mimirPipelineBody.safeParse(value);
   if (mimir.success) {
     const { metadata, config } = mimir.data;
+    // name and description first, as a person would write the file
     value = {
-      ...config,
       name: metadata.name ?? config.name,
       ...(metadata.description !== undefined || config.description !== undefined ? { description: metadata.description ?? config.description } : {}),
       ...(metadata.enabled !== undefined ? { enabled: metadata.enabled } : {}),
+      ...Object.fromEntries(Object.entries(config).filter(([key]) => key !== "name" && key !== "description")),
     };
   }
   return YAML.stringify(value);

@@ -54,7 +54,7 @@ export function PipelineEditor({ name, initialText }: { name?: string; initialTe
         ) : (
           <p className="text-sm text-emerald-700">{saved ? "Saved to the database and to the pipelines volume." : "No problems found."}</p>
         )}
-        {saveError && !saveError.issues && (
+        {saveError && (
           <p role="alert" className="text-sm font-medium text-red-700">
             {saveError.message}
           </p>
