@@ -1,0 +1,172 @@
+/**
+ * History benchmark: our history API's first page and the statistics query over a 1,000,000-row
+ * job_executions, next to the very same SQL run through raw better-sqlite3 in the same process and
+ * run. Prints medians and the ratio (ours / raw).
+ *
+ *   npm run bench:history                      # builds bench/.data/history-1m once (~1–2 min), then measures
+ *   BENCH_ROWS=200000 npm run bench:history    # a smaller data set
+ *
+ * Run with node --conditions=react-server (the npm script does): lib/ marks itself server-only.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import Database from "better-sqlite3";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { loadConfig } from "@/lib/config/load";
+import { setConfig } from "@/lib/config/service";
+import { ensureDataRoot } from "@/lib/config/data-root";
+import { getDb, openDatabase, setAppDatabase } from "@/lib/db/client";
+import { migrateDatabase } from "@/lib/db/migrate";
+import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
+import { createJob } from "@/lib/jobs/service";
+import { countExecutions, durationPercentilesPerDaySql, historyPageQuery, insertExecutionsBatch, statusPerDayQuery } from "@/lib/executions/queries";
+import { getExecutionStatistics, listExecutions } from "@/lib/executions/service";
+import type { NewJobExecutionRow } from "@/lib/db/schema";
+import { GET as historyRoute } from "@/app/api/v1/jobs/route";
+import { GET as statisticsRoute } from "@/app/api/v1/jobs/statistics/route";
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const JOBS = 1000;
+const DAYS = 90;
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const WARMUP = 2;
+const INSERT_BATCH = 10_000;
+const TOKEN = "mimir_bench000000000000000000000000000000000000";
+const home = path.resolve(import.meta.dirname, ".data", `history-${ROWS}`);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function time(fn: () => unknown): Promise<number> {
+  for (let i = 0; i < WARMUP; i += 1) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  return median(samples);
+}
+
+/** A deterministic pseudo-random sequence, so every build of the data set is the same. */
+function random(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+async function buildDataSet() {
+  const config = loadConfig({ MIMIR_HOME: home, MIMIR_API_TOKEN: TOKEN }, home);
+  setConfig(config);
+  fs.mkdirSync(home, { recursive: true });
+  ensureDataRoot(config);
+  const db = openDatabase(config.paths.database);
+  migrateDatabase(db, config.paths.database);
+  setAppDatabase(db, config.paths.database);
+  await seedCredentialsFromEnvironment(config);
+  const existing = await countExecutions();
+  if (existing >= ROWS) return config;
+  console.log(`building ${ROWS.toLocaleString()} executions in ${home} …`);
+  const started = performance.now();
+  for (let j = existing === 0 ? 0 : JOBS; j < JOBS; j += 1) {
+    await createJob({ id: `job-${j}`, name: `Job ${j}`, pipeline: `pipeline-${j % 500}`, cron_expr: "0 2 * * *", enabled: false }, null);
+  }
+  const next = random(42);
+  const now = Date.now();
+  const span = DAYS * 86_400_000;
+  const steps = JSON.stringify([{ step_name: "fetch", plugin: "Input.http", status: "success", duration: 1_200_000_000, output: "x".repeat(300) }]);
+  const context = JSON.stringify({ source: "bench", note: "y".repeat(400) });
+  for (let done = existing; done < ROWS; done += INSERT_BATCH) {
+    const rows: NewJobExecutionRow[] = [];
+    for (let i = done; i < Math.min(ROWS, done + INSERT_BATCH); i += 1) {
+      const start = now - span + Math.floor((i / ROWS) * span);
+      const roll = next();
+      const status = roll < 0.7 ? "success" : roll < 0.9 ? "failed" : roll < 0.95 ? "cancelled" : "skipped";
+      const durationMs = Math.floor(200 + next() * next() * 60_000);
+      rows.push({
+        id: `exec-${String(i).padStart(8, "0")}`,
+        jobId: `job-${Math.floor(next() * JOBS)}`,
+        pipeline: `pipeline-${Math.floor(next() * 500)}`,
+        startTime: new Date(start).toISOString(),
+        endTime: new Date(start + durationMs).toISOString(),
+        duration: durationMs * 1_000_000,
+        status,
+        error: status === "failed" ? "plugin Input.http: timeout" : null,
+        context,
+        steps,
+        triggeredBy: "scheduler",
+      });
+    }
+    insertExecutionsBatch(rows);
+    if ((done / INSERT_BATCH) % 10 === 0) process.stdout.write(`\r  ${done.toLocaleString()} rows`);
+  }
+  getDb().$client.pragma("wal_checkpoint(TRUNCATE)");
+  getDb().$client.exec("ANALYZE");
+  console.log(`\r  built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return config;
+}
+
+function row(label: string, ours: number, raw: number) {
+  return `${label.padEnd(44)} ${ours.toFixed(3).padStart(9)} ms ${raw.toFixed(3).padStart(9)} ms ${(ours / raw).toFixed(2).padStart(7)}×`;
+}
+
+async function main() {
+  const config = await buildDataSet();
+  const rows = await countExecutions();
+  const raw = new Database(config.paths.database, { readonly: true });
+  const dialect = new SQLiteSyncDialect();
+  const prepare = (query: { sql: string; params: unknown[] }) => {
+    const statement = raw.prepare(query.sql);
+    return () => statement.all(...query.params);
+  };
+  const request = (pathAndQuery: string) => new Request(`http://127.0.0.1${pathAndQuery}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  const noParams = { params: Promise.resolve({}) };
+
+  const to = new Date(Date.now() + 1000).toISOString();
+  const from = new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
+  const lines: string[] = [];
+
+  const cases: { label: string; filters: Record<string, string>; }[] = [
+    { label: "history first page (50, no filter)", filters: {} },
+    { label: "history first page, status=failed", filters: { status: "failed" } },
+    { label: "history first page, job_id=job-7", filters: { job_id: "job-7" } },
+  ];
+  for (const { label, filters } of cases) {
+    const rawPage = prepare(historyPageQuery(filters, 51, null).toSQL());
+    const service = await time(() => listExecutions({ limit: 50, ...filters }));
+    const api = await time(async () => {
+      const response = await historyRoute(request(`/api/v1/jobs?${new URLSearchParams({ limit: "50", ...filters })}`), noParams);
+      if (response.status !== 200) throw new Error(`history answered ${response.status}`);
+      await response.text();
+    });
+    const direct = await time(rawPage);
+    lines.push(row(`${label}: service`, service, direct), row(`${label}: API route`, api, direct));
+  }
+
+  const statusSql = prepare(statusPerDayQuery({ from, to }).toSQL());
+  const percentileSql = prepare(dialect.sqlToQuery(durationPercentilesPerDaySql({ from, to })));
+  const direct = await time(() => {
+    statusSql();
+    percentileSql();
+  });
+  const service = await time(() => getExecutionStatistics({ from, to }));
+  const api = await time(async () => {
+    const response = await statisticsRoute(request(`/api/v1/jobs/statistics?from=${from}&to=${to}`), noParams);
+    if (response.status !== 200) throw new Error(`statistics answered ${response.status}`);
+    await response.text();
+  });
+  lines.push(row("statistics, 30 days: service", service, direct), row("statistics, 30 days: API route", api, direct));
+
+  const windowRows = (raw.prepare("SELECT count(*) AS n FROM job_executions WHERE start_time >= ? AND start_time < ?").get(from, to) as { n: number }).n;
+  console.log(`\njob_executions: ${rows.toLocaleString()} rows (${windowRows.toLocaleString()} in the 30-day statistics window); median of ${RUNS} runs after ${WARMUP} warm-ups`);
+  console.log(`${"".padEnd(44)} ${"ours".padStart(12)} ${"raw SQL".padStart(12)} ${"ratio".padStart(8)}`);
+  for (const line of lines) console.log(line);
+  raw.close();
+}
+
+await main();

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { createJob } from "@/lib/jobs/service";
+import { insertExecutionsBatch } from "@/lib/executions/queries";
+import { exportExecutionsCsv, getExecutionStatistics, listExecutions } from "@/lib/executions/service";
+import type { NewJobExecutionRow } from "@/lib/db/schema";
+
+let root: TestDataRoot;
+const MS = 1_000_000;
+
+function run(id: string, startTime: string, status: string, durationMs: number | null, jobId = "a"): NewJobExecutionRow {
+  return { id, jobId, pipeline: `p-${jobId}`, startTime, status, duration: durationMs === null ? null : durationMs * MS, triggeredBy: "scheduler", error: status === "failed" ? 'boom, "quoted"' : null };
+}
+
+beforeAll(async () => {
+  root = createTestDataRoot();
+  await createJob({ id: "a", name: "a", pipeline: "p-a", cron_expr: "0 2 * * *", enabled: false }, null);
+  await createJob({ id: "b", name: "b", pipeline: "p-b", cron_expr: "0 2 * * *", enabled: false }, null);
+  const rows: NewJobExecutionRow[] = [];
+  // Day 1: durations 1..20 s, all success, job a. Day 2: three runs with the same start time (ties), job b.
+  for (let i = 1; i <= 20; i += 1) rows.push(run(`d1-${String(i).padStart(2, "0")}`, `2025-03-01T00:00:${String(i).padStart(2, "0")}.000Z`, "success", i * 1000));
+  rows.push(run("d2-x", "2025-03-02T10:00:00.000Z", "failed", 500, "b"), run("d2-y", "2025-03-02T10:00:00.000Z", "success", 700, "b"), run("d2-z", "2025-03-02T10:00:00.000Z", "skipped", 0, "b"));
+  insertExecutionsBatch(rows);
+});
+afterAll(() => root.cleanup());
+
+describe("history", () => {
+  test("keyset pages walk every row once, newest first, through ties", async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listExecutions({ limit: 2, cursor });
+      seen.push(...page.items.map((item) => item.id));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(seen).toHaveLength(23);
+    expect(new Set(seen).size).toBe(23);
+    expect(seen.slice(0, 3).sort()).toEqual(["d2-x", "d2-y", "d2-z"]);
+    expect(seen[3]).toBe("d1-20");
+  });
+
+  test.each([
+    [{ status: "failed" as const }, ["d2-x"]],
+    [{ job_id: "b", status: "skipped" as const }, ["d2-z"]],
+    [{ pipeline: "p-a", from: "2025-03-01T00:00:19.000Z" }, ["d1-20", "d1-19"]],
+    [{ to: "2025-03-01T00:00:02.000Z" }, ["d1-01"]],
+  ])("filters %j", async (filters, ids) => {
+    expect((await listExecutions({ limit: 50, ...filters })).items.map((item) => item.id)).toEqual(ids);
+  });
+
+  test("a tampered cursor is a 400, not a 500", async () => {
+    await expect(listExecutions({ limit: 5, cursor: "not-a-cursor" })).rejects.toMatchObject({ code: "invalid_cursor", status: 400 });
+  });
+});
+
+describe("statistics", () => {
+  test("counts per day by status and nearest-rank p50/p95 of finished runs, in SQL", async () => {
+    const stats = await getExecutionStatistics({ from: "2025-03-01T00:00:00.000Z", to: "2025-03-03T00:00:00.000Z" });
+    expect(stats.total_executions).toBe(23);
+    expect(stats.by_status).toEqual({ success: 21, failed: 1, skipped: 1 });
+    expect(stats.success_rate).toBeCloseTo(21 / 22);
+    expect(stats.per_day).toEqual([
+      { day: "2025-03-01", total: 20, by_status: { success: 20 } },
+      { day: "2025-03-02", total: 3, by_status: { failed: 1, success: 1, skipped: 1 } },
+    ]);
+    // Nearest rank over 1..20 s: p50 = 10th value, p95 = 19th; day 2 counts success and failed only.
+    expect(stats.duration_per_day).toEqual([
+      { day: "2025-03-01", runs: 20, p50_ms: 10_000, p95_ms: 19_000 },
+      { day: "2025-03-02", runs: 2, p50_ms: 500, p95_ms: 700 },
+    ]);
+  });
+
+  test("refuses an inverted or too long window", async () => {
+    await expect(getExecutionStatistics({ from: "2025-03-02T00:00:00.000Z", to: "2025-03-01T00:00:00.000Z" })).rejects.toMatchObject({ status: 400 });
+    await expect(getExecutionStatistics({ from: "2020-01-01T00:00:00.000Z", to: "2025-03-01T00:00:00.000Z" })).rejects.toMatchObject({ status: 400 });
+  });
+});
+
+test("CSV export quotes fields and holds every matching row", async () => {
+  let csv = "";
+  for await (const chunk of exportExecutionsCsv({ job_id: "b" })) csv += chunk;
+  const lines = csv.trim().split("\r\n");
+  expect(lines[0]).toBe("id,job_id,pipeline,start_time,end_time,duration,status,error,triggered_by");
+  expect(lines).toHaveLength(4);
+  expect(csv).toContain('"boom, ""quoted"""');
+});
