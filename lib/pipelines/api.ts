@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { ApiRoute } from "@/lib/openapi/registry";
 import { pageQuery } from "@/lib/pagination";
-import { clonePipelineInput, deletePipelineQuery, listPipelinesQuery, pipelineIdParams } from "@/lib/pipelines/inputs";
+import { clonePipelineInput, deletePipelineQuery, executePipelineInput, listPipelinesQuery, pipelineIdParams } from "@/lib/pipelines/inputs";
 import { mimirPipelineBody, pipelineDefinition } from "@/lib/pipelines/definition";
 import { pipelineDto, pipelineSummary, validationResult } from "@/lib/pipelines/types";
-import { executionSummary } from "@/lib/executions/types";
+import { executionSummary, stepRecord } from "@/lib/executions/types";
 
 const TAG = "Pipelines (Mimir AIP compatible)";
 const YAML_OR_JSON = ["application/yaml", "application/json"];
@@ -50,4 +50,19 @@ export const PIPELINES_API: ApiRoute[] = [
   { method: "get", path: "/api/v1/pipelines/{id}/validate", summary: "Validate the stored pipeline", tag: TAG, access: "read", params: pipelineIdParams, responses: { 200: { description: "The result", schema: validationResult } } },
   { method: "post", path: "/api/v1/pipelines/{id}/clone", summary: "Copy a pipeline under a new name", tag: TAG, access: "write", params: pipelineIdParams, body: clonePipelineInput, responses: { 201: { description: "Created", schema: created } } },
   { method: "get", path: "/api/v1/pipelines/{id}/history", summary: "The pipeline's runs (bare array, Link-header paging)", tag: TAG, access: "read", params: pipelineIdParams, query: pageQuery, responses: { 200: { description: "Runs", schema: z.array(executionSummary), linkPaging: true } } },
+  {
+    method: "post",
+    path: "/api/v1/pipelines/execute",
+    summary: "Run a pipeline once outside any job and wait for the result (not recorded in job history; log under logs/executions/)",
+    tag: TAG,
+    access: "write",
+    body: executePipelineInput,
+    responses: {
+      200: {
+        description: "The finished run",
+        schema: z.object({ execution_id: z.string(), success: z.boolean(), status: z.string(), error: z.string().nullable(), context: z.record(z.string(), z.unknown()), steps: z.array(stepRecord) }),
+      },
+      404: { description: "No such pipeline" },
+    },
+  },
 ];

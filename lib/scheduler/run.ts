@@ -65,7 +65,7 @@ export async function startJobRun(jobId: string, trigger: Trigger): Promise<RunS
     releaseRun(jobId, executionId);
     throw error;
   }
-  const finished = executeRun({ executionId, jobId, pipelineRef: job.pipeline, cronExpr: job.cronExpr, enabled: job.enabled, startTime, trigger, signal: controller.signal })
+  const finished = executeRun({ executionId, jobId, pipelineRef: job.pipeline, startTime, trigger, signal: controller.signal })
     .catch((error: unknown) => {
       getLogger().error("run bookkeeping failed", { executionId, jobId, error });
     })
@@ -75,24 +75,33 @@ export async function startJobRun(jobId: string, trigger: Trigger): Promise<RunS
 
 interface RunSpec {
   executionId: string;
-  jobId: string;
+  /** null for an ad-hoc run of a pipeline (POST /pipelines/execute) */
+  jobId: string | null;
   pipelineRef: string;
-  cronExpr: string;
-  enabled: boolean;
   startTime: string;
   trigger: Trigger;
   signal: AbortSignal;
 }
 
-async function executeRun(spec: RunSpec): Promise<void> {
-  const log = openExecutionLog(spec.executionId);
+interface PipelineOutcome {
+  status: "success" | "failed" | "cancelled" | "skipped";
+  error: string | null;
+  steps: StepRecord[];
+  context: Record<string, unknown>;
+}
+
+/**
+ * Resolves the pipeline and runs its steps in order into the run's log, stopping at the first failed
+ * step; `onStep` sees the steps so far after each one (to persist progress).
+ */
+async function runPipeline(spec: RunSpec, log: NodeJS.WritableStream, initialContext: Record<string, unknown>, onStep: (steps: StepRecord[]) => Promise<void>): Promise<PipelineOutcome> {
   const logLine = (line: string) => log.write(`${nowIso()} ${line}\n`);
   const steps: StepRecord[] = [];
-  const context: Record<string, unknown> = { job_id: spec.jobId, execution_id: spec.executionId, triggered_by: spec.trigger };
-  let status: "success" | "failed" | "cancelled" | "skipped" = "success";
+  const context: Record<string, unknown> = { ...initialContext, ...(spec.jobId ? { job_id: spec.jobId } : {}), execution_id: spec.executionId, triggered_by: spec.trigger };
+  let status: PipelineOutcome["status"] = "success";
   let error: string | null = null;
   try {
-    logLine(`run ${spec.executionId} of job ${spec.jobId} (${spec.trigger}), pipeline ${spec.pipelineRef}`);
+    logLine(`run ${spec.executionId}${spec.jobId ? ` of job ${spec.jobId}` : ""} (${spec.trigger}), pipeline ${spec.pipelineRef}`);
     let pipeline: PipelineDefinition | null;
     try {
       pipeline = await resolvePipeline(spec.pipelineRef);
@@ -109,7 +118,7 @@ async function executeRun(spec: RunSpec): Promise<void> {
         if (spec.signal.aborted) break;
         const record = await runStep(step, pipeline.name, spec, context, logLine, log);
         steps.push(record);
-        await recordExecutionProgress(spec.executionId, { steps: JSON.stringify(steps) });
+        await onStep(steps);
         if (record.status !== "success") {
           error = `Step '${step.name}' (${step.plugin}) failed: ${record.error}`;
           status = "failed";
@@ -125,8 +134,14 @@ async function executeRun(spec: RunSpec): Promise<void> {
     status = spec.signal.aborted ? "cancelled" : "failed";
     error = spec.signal.aborted ? abortReason(spec.signal) : (runError as Error).message;
   }
-  const endTime = nowIso();
   logLine(`run ${status}${error ? `: ${error}` : ""}`);
+  return { status, error, steps, context };
+}
+
+async function executeRun(spec: RunSpec): Promise<void> {
+  const log = openExecutionLog(spec.executionId);
+  const { status, error, steps, context } = await runPipeline(spec, log, {}, (steps) => recordExecutionProgress(spec.executionId, { steps: JSON.stringify(steps) }));
+  const endTime = nowIso();
   await new Promise<void>((resolve) => log.end(resolve));
   await recordExecutionProgress(spec.executionId, {
     status,
@@ -136,9 +151,9 @@ async function executeRun(spec: RunSpec): Promise<void> {
     context: JSON.stringify(context),
     steps: JSON.stringify(steps),
   });
-  const job = await findJobRow(spec.jobId);
+  const job = spec.jobId ? await findJobRow(spec.jobId) : null;
   if (job) {
-    await recordJobRun(spec.jobId, {
+    await recordJobRun(job.id, {
       lastRun: spec.startTime,
       lastResult: { success: status === "success", ...(error ? { error } : {}), executed_at: endTime, status, execution_id: spec.executionId },
       nextRun: job.enabled ? nextRunOf(job.cronExpr) : null,
@@ -197,7 +212,7 @@ async function runBuiltin(step: PipelineStep, pipelineName: string, spec: RunSpe
   // Whichever settles first wins; a late abort must not surface as an unhandled rejection.
   aborted.catch(() => undefined);
   return Promise.race([
-    plugin.run(config.data, { executionId: spec.executionId, jobId: spec.jobId, pipeline: pipelineName, stepName: step.name, signal, log: (line) => logLine(`  ${step.name}: ${line}`) }),
+    plugin.run(config.data, { executionId: spec.executionId, jobId: spec.jobId ?? "", pipeline: pipelineName, stepName: step.name, signal, log: (line) => logLine(`  ${step.name}: ${line}`) }),
     aborted,
   ]);
 }
@@ -207,7 +222,7 @@ async function runExecutable(step: PipelineStep, pipelineName: string, spec: Run
   return runExecutablePlugin({
     file,
     input: { config: step.config ?? {}, context, step: { name: step.name, plugin: step.plugin, output: step.output ?? null } },
-    env: { MIMIR_EXECUTION_ID: spec.executionId, MIMIR_JOB_ID: spec.jobId, MIMIR_PIPELINE: pipelineName, MIMIR_STEP: step.name },
+    env: { MIMIR_EXECUTION_ID: spec.executionId, MIMIR_JOB_ID: spec.jobId ?? "", MIMIR_PIPELINE: pipelineName, MIMIR_STEP: step.name },
     signal,
     onOutput: (_stream, chunk) => log.write(chunk),
   });
@@ -216,4 +231,33 @@ async function runExecutable(step: PipelineStep, pipelineName: string, spec: Run
 function abortReason(signal: AbortSignal): string {
   const reason = signal.reason as unknown;
   return reason instanceof Error ? reason.message : "cancelled";
+}
+
+export interface AdHocRunResult {
+  execution_id: string;
+  success: boolean;
+  status: PipelineOutcome["status"];
+  error: string | null;
+  context: Record<string, unknown>;
+  steps: StepRecord[];
+}
+
+/**
+ * Runs a pipeline once, outside any job, and answers when it has finished (Mimir AIP's
+ * POST /pipelines/execute). Each step is still bounded by its timeout. job_executions rows belong to jobs, so this run is not in the history;
+ * its log is written under logs/executions/<execution_id>.log like any other.
+ */
+export async function executePipelineNow(pipelineRef: string, initialContext: Record<string, unknown>): Promise<AdHocRunResult> {
+  // Asked for by name, a pipeline that is not there (or not valid) is the caller's error, not a failed run.
+  if (!(await resolvePipeline(pipelineRef))) throw notFound("Pipeline", pipelineRef);
+  const executionId = crypto.randomUUID();
+  const log = openExecutionLog(executionId);
+  const outcome = await runPipeline(
+    { executionId, jobId: null, pipelineRef, startTime: nowIso(), trigger: "api", signal: new AbortController().signal },
+    log,
+    initialContext,
+    async () => undefined,
+  );
+  await new Promise<void>((resolve) => log.end(resolve));
+  return { execution_id: executionId, success: outcome.status === "success", ...outcome };
 }

@@ -5,7 +5,7 @@ import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root"
 import { createPipeline, getPipeline, syncPipelinesWithVolume } from "@/lib/pipelines/service";
 import { createJob, deleteJob, getJob, setJobEnabled } from "@/lib/jobs/service";
 import { getExecution, getExecutionLog, listExecutions, stopExecution, failInterruptedExecutions, recordExecutionStart } from "@/lib/executions/service";
-import { startJobRun } from "@/lib/scheduler/run";
+import { executePipelineNow, startJobRun } from "@/lib/scheduler/run";
 import { startScheduler, stopScheduler } from "@/lib/scheduler/engine";
 import { INTERRUPTED_RUN_REASON } from "@/lib/scheduler/boot";
 import type { ExecutionDto } from "@/lib/executions/types";
@@ -160,5 +160,15 @@ describe("pipeline files", () => {
     expect(report.invalid.map((entry) => entry.file)).toContain("broken.yaml");
     expect((await getPipeline("by-hand")).description).toBe("written by a person");
     expect((await getPipeline("filed")).description).toBe("edited");
+  });
+});
+
+describe("ad-hoc runs", () => {
+  test("a pipeline runs once outside any job with an initial context; an unknown one is a 404", async () => {
+    await pipelineWith("adhoc", "  - {name: one, plugin: Echo.ok, output: first}\n");
+    const result = await executePipelineNow("adhoc.yaml", { region: "eu" });
+    expect(result).toMatchObject({ success: true, status: "success", context: { region: "eu", pipeline: "adhoc" } });
+    expect(JSON.parse(result.steps[0]!.output!).seen.context.region).toBe("eu");
+    await expect(executePipelineNow("nope", {})).rejects.toMatchObject({ status: 404 });
   });
 });
