@@ -12,7 +12,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
-import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import { loadConfig } from "@/lib/config/load";
 import { setConfig } from "@/lib/config/service";
 import { ensureDataRoot } from "@/lib/config/data-root";
@@ -20,8 +19,8 @@ import { getDb, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { createJob } from "@/lib/jobs/service";
-import { countExecutions, durationPercentilesPerDaySql, historyPageQuery, insertExecutionsBatch, statusPerDayQuery } from "@/lib/executions/queries";
-import { getExecutionStatistics, listExecutions } from "@/lib/executions/service";
+import { countExecutions, durationAtRankQuery, historyPageQuery, insertExecutionsBatch, statusPerDayQuery, TIMED_STATUSES } from "@/lib/executions/queries";
+import { getExecutionStatistics, listExecutions, nearestRankOffset } from "@/lib/executions/service";
 import type { NewJobExecutionRow } from "@/lib/db/schema";
 import { GET as historyRoute } from "@/app/api/v1/jobs/route";
 import { GET as statisticsRoute } from "@/app/api/v1/jobs/statistics/route";
@@ -119,7 +118,6 @@ async function main() {
   const config = await buildDataSet();
   const rows = await countExecutions();
   const raw = new Database(config.paths.database, { readonly: true });
-  const dialect = new SQLiteSyncDialect();
   const prepare = (query: { sql: string; params: unknown[] }) => {
     const statement = raw.prepare(query.sql);
     return () => statement.all(...query.params);
@@ -148,11 +146,22 @@ async function main() {
     lines.push(row(`${label}: service`, service, direct), row(`${label}: API route`, api, direct));
   }
 
-  const statusSql = prepare(statusPerDayQuery({ from, to }).toSQL());
-  const percentileSql = prepare(dialect.sqlToQuery(durationPercentilesPerDaySql({ from, to })));
+  // The same statements the service runs: runs per day and status, then two rank lookups per day.
+  const statusQuery = statusPerDayQuery({ from, to }).toSQL();
+  const statusStatement = raw.prepare(statusQuery.sql);
+  const rankStatement = raw.prepare(durationAtRankQuery({ from, to }, 0).toSQL().sql);
+  const perDay = new Map<string, number>();
+  for (const row of statusStatement.all(...statusQuery.params) as { day: string; status: string; timed: number }[]) {
+    if (TIMED_STATUSES.includes(row.status)) perDay.set(row.day, (perDay.get(row.day) ?? 0) + row.timed);
+  }
+  const rankParams = [...perDay].flatMap(([day, timed]) => {
+    const dayFrom = `${day}T00:00:00.000Z` > from ? `${day}T00:00:00.000Z` : from;
+    const next = new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString();
+    return [0.5, 0.95].map((p) => durationAtRankQuery({ from: dayFrom, to: next < to ? next : to }, nearestRankOffset(timed, p)).toSQL().params);
+  });
   const direct = await time(() => {
-    statusSql();
-    percentileSql();
+    statusStatement.all(...statusQuery.params);
+    for (const params of rankParams) rankStatement.all(...params);
   });
   const service = await time(() => getExecutionStatistics({ from, to }));
   const api = await time(async () => {

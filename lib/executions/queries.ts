@@ -123,44 +123,43 @@ export async function selectLastRunByPipeline(names: string[]): Promise<Map<stri
   return result;
 }
 
-/** Runs per day and status in [from, to): served by the covering (start_time, status, duration) index. */
-export function statusPerDayQuery(filters: { from: string; to: string; job_id?: string; pipeline?: string }) {
+export interface StatisticsFilters {
+  from: string;
+  to: string;
+  job_id?: string;
+  pipeline?: string;
+}
+
+/**
+ * Runs per day and status in [from, to), with how many of them have a duration: served by the
+ * covering (start_time, status, duration) index.
+ */
+export function statusPerDayQuery(filters: StatisticsFilters) {
   const day = sql<string>`substr(${jobExecutions.startTime}, 1, 10)`;
   return getDb()
-    .select({ day, status: jobExecutions.status, n: sql<number>`count(*)` })
+    .select({ day, status: jobExecutions.status, n: sql<number>`count(*)`, timed: sql<number>`count(${jobExecutions.duration})` })
     .from(jobExecutions)
     .where(and(...filterConditions(filters)))
     .groupBy(day, jobExecutions.status)
     .orderBy(day);
 }
 
-/**
- * Duration p50 and p95 per day of finished runs, by nearest rank, in SQL: window functions rank each
- * day's durations, and the percentile is the smallest duration whose rank reaches ceil(n·p).
- */
-export function durationPercentilesPerDaySql(filters: { from: string; to: string; job_id?: string; pipeline?: string }): SQL {
-  const where = and(
-    ...filterConditions(filters),
-    inArray(jobExecutions.status, ["success", "failed"]),
-    sql`${jobExecutions.duration} IS NOT NULL`,
-  );
-  return sql`
-    WITH ranked AS (
-      SELECT substr(${jobExecutions.startTime}, 1, 10) AS day, ${jobExecutions.duration} AS duration,
-             row_number() OVER day_by_duration AS rank,
-             count(*) OVER (day_by_duration ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS runs
-      FROM ${jobExecutions} WHERE ${where}
-      -- One window for both functions: SQLite sorts the rows once instead of once per window.
-      WINDOW day_by_duration AS (PARTITION BY substr(${jobExecutions.startTime}, 1, 10) ORDER BY ${jobExecutions.duration})
-    )
-    SELECT day, max(runs) AS runs,
-           min(CASE WHEN rank * 100 >= runs * 50 THEN duration END) AS p50,
-           min(CASE WHEN rank * 100 >= runs * 95 THEN duration END) AS p95
-    FROM ranked GROUP BY day ORDER BY day`;
-}
+/** The statuses whose durations the percentiles describe: finished runs that did work. */
+export const TIMED_STATUSES = ["success", "failed"];
 
-export async function selectDurationPercentilesPerDay(filters: { from: string; to: string; job_id?: string; pipeline?: string }) {
-  return getDb().all<{ day: string; runs: number; p50: number | null; p95: number | null }>(durationPercentilesPerDaySql(filters));
+/**
+ * The duration at 0-based rank `offset` among one window's finished runs, by duration: a nearest-rank
+ * percentile is this at offset ceil(n·p) − 1. One day's rows come from a covering index (status,
+ * start_time, duration), and LIMIT 1 OFFSET k lets SQLite keep a k-row heap instead of sorting all.
+ */
+export function durationAtRankQuery(filters: StatisticsFilters, offset: number) {
+  return getDb()
+    .select({ duration: jobExecutions.duration })
+    .from(jobExecutions)
+    .where(and(...filterConditions(filters), inArray(jobExecutions.status, TIMED_STATUSES), sql`${jobExecutions.duration} IS NOT NULL`))
+    .orderBy(jobExecutions.duration)
+    .limit(1)
+    .offset(offset);
 }
 
 export async function countExecutionsOfJob(jobId: string): Promise<number> {

@@ -88,15 +88,25 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
     throw new AppError("invalid_input", `The window may span at most ${MAX_STATISTICS_DAYS} days`, { details: [{ path: "from", message: "window too long" }] });
   }
   const filters = { from, to, job_id: query.job_id, pipeline: query.pipeline };
-  const [statusRows, percentileRows] = await Promise.all([queries.statusPerDayQuery(filters), queries.selectDurationPercentilesPerDay(filters)]);
+  const statusRows = await queries.statusPerDayQuery(filters);
   const byStatus: Record<string, number> = {};
-  const days = new Map<string, { day: string; total: number; by_status: Record<string, number> }>();
+  const days = new Map<string, { day: string; total: number; by_status: Record<string, number>; timed: number }>();
   for (const row of statusRows) {
     byStatus[row.status] = (byStatus[row.status] ?? 0) + row.n;
-    const day = days.get(row.day) ?? { day: row.day, total: 0, by_status: {} };
+    const day = days.get(row.day) ?? { day: row.day, total: 0, by_status: {}, timed: 0 };
     day.total += row.n;
     day.by_status[row.status] = row.n;
+    if (queries.TIMED_STATUSES.includes(row.status)) day.timed += row.timed;
     days.set(row.day, day);
+  }
+  const durationPerDay: ExecutionStatistics["duration_per_day"] = [];
+  for (const day of days.values()) {
+    if (day.timed === 0) continue;
+    const dayFilters = { ...filters, from: maxIso(from, `${day.day}T00:00:00.000Z`), to: minIso(to, nextDayIso(day.day)) };
+    const [p50, p95] = await Promise.all(PERCENTILES.map(async (p) => (await queries.durationAtRankQuery(dayFilters, nearestRankOffset(day.timed, p)))[0]?.duration ?? null));
+    durationPerDay.push({ day: day.day, runs: day.timed, p50_ms: p50 === null ? null : p50! / NS_PER_MS, p95_ms: p95 === null ? null : p95! / NS_PER_MS });
+    // One day at a time, yielding between days: a 30-day window never holds the event loop for long.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   const total = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
   const finished = (byStatus.success ?? 0) + (byStatus.failed ?? 0) + (byStatus.cancelled ?? 0);
@@ -106,15 +116,24 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
     total_executions: total,
     by_status: byStatus,
     success_rate: finished > 0 ? (byStatus.success ?? 0) / finished : null,
-    per_day: [...days.values()],
-    duration_per_day: percentileRows.map((row) => ({
-      day: row.day,
-      runs: row.runs,
-      p50_ms: row.p50 === null ? null : row.p50 / NS_PER_MS,
-      p95_ms: row.p95 === null ? null : row.p95 / NS_PER_MS,
-    })),
+    per_day: [...days.values()].map(({ timed: _timed, ...day }) => day),
+    duration_per_day: durationPerDay,
   };
 }
+
+/** p50 and p95, as fractions. */
+const PERCENTILES = [0.5, 0.95];
+
+/** Nearest rank: the smallest value with at least p·n values at or below it, as a 0-based offset. */
+export function nearestRankOffset(n: number, p: number): number {
+  return Math.max(0, Math.ceil(n * p - 1e-9) - 1);
+}
+
+function nextDayIso(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS).toISOString();
+}
+const maxIso = (a: string, b: string) => (a > b ? a : b);
+const minIso = (a: string, b: string) => (a < b ? a : b);
 
 const CSV_COLUMNS = ["id", "job_id", "pipeline", "start_time", "end_time", "duration", "status", "error", "triggered_by"] as const;
 
