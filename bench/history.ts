@@ -151,8 +151,10 @@ async function main() {
   const statusStatement = raw.prepare(statusQuery.sql);
   const rankStatement = raw.prepare(durationAtRankQuery({ from, to }, 0).toSQL().sql);
   const perDay = new Map<string, number>();
-  for (const row of statusStatement.all(...statusQuery.params) as { day: string; status: string; timed: number }[]) {
-    if (TIMED_STATUSES.includes(row.status)) perDay.set(row.day, (perDay.get(row.day) ?? 0) + row.timed);
+  // drizzle's SQL selects unnamed expressions and maps them by position: read rows as arrays the same way.
+  statusStatement.raw(true);
+  for (const [day, status, , timed] of statusStatement.all(...statusQuery.params) as [string, string, number, number][]) {
+    if (TIMED_STATUSES.includes(status)) perDay.set(day, (perDay.get(day) ?? 0) + timed);
   }
   const rankParams = [...perDay].flatMap(([day, timed]) => {
     const dayFrom = `${day}T00:00:00.000Z` > from ? `${day}T00:00:00.000Z` : from;

@@ -166,3 +166,11 @@ export async function countExecutionsOfJob(jobId: string): Promise<number> {
   const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(jobExecutions).where(eq(jobExecutions.jobId, jobId));
   return row?.n ?? 0;
 }
+
+/** Closes one run as cancelled only if it is still marked running (it may have just finished). */
+export async function cancelRunningExecutionRow(id: string, set: { error: string; endTime: string; duration: number }): Promise<void> {
+  await getDb()
+    .update(jobExecutions)
+    .set({ status: "cancelled", ...set })
+    .where(and(eq(jobExecutions.id, id), eq(jobExecutions.status, "running")));
+}

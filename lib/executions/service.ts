@@ -185,7 +185,7 @@ export async function stopExecution(id: string, principal: Principal | null): Pr
   const reason = `Stopped by ${principal?.name ?? "system"}`;
   if (!cancelRun(id, reason)) {
     const end = nowIso();
-    await queries.updateExecutionRow(id, { status: "cancelled", error: reason, endTime: end, duration: (Date.parse(end) - Date.parse(execution.start_time)) * NS_PER_MS });
+    await queries.cancelRunningExecutionRow(id, { error: reason, endTime: end, duration: (Date.parse(end) - Date.parse(execution.start_time)) * NS_PER_MS });
   }
   await recordAudit({ principal, action: "execution.stop", target: id, result: "ok" });
   return getExecution(id);

@@ -29,7 +29,8 @@ export function JobForm({ jobId, initial, pipelines }: { jobId?: string; initial
 
   return (
     <form
-      className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5 lg:items-end"
+      // The edit form sits in a narrower card than the create form: two columns there.
+      className={`grid gap-4 sm:grid-cols-2 ${jobId ? "sm:items-end" : "lg:grid-cols-5 lg:items-end"}`}
       onSubmit={(event) => {
         event.preventDefault();
         startTransition(async () => {
@@ -79,11 +80,11 @@ export function JobForm({ jobId, initial, pipelines }: { jobId?: string; initial
         </Button>
       </div>
       {error && !error.fields && (
-        <p role="alert" className="text-sm text-red-700 sm:col-span-2 lg:col-span-5">
+        <p role="alert" className="text-sm text-red-700 sm:col-span-2 lg:col-span-full">
           {error.message}
         </p>
       )}
-      {saved && <p className="text-sm text-emerald-700 sm:col-span-2 lg:col-span-5">Saved; the scheduler uses the new settings now.</p>}
+      {saved && <p className="text-sm text-emerald-700 sm:col-span-2 lg:col-span-full">Saved; the scheduler uses the new settings now.</p>}
     </form>
   );
 }
