@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema";
 import type { HistoryFilters } from "@/lib/executions/inputs";
@@ -131,17 +131,15 @@ export interface StatisticsFilters {
 }
 
 /**
- * Runs per day and status in [from, to), with how many of them have a duration: served by the
- * covering (start_time, status, duration) index.
+ * Runs by status in [from, to) (one day of the statistics), with how many have a duration. The
+ * covering (status, start_time, duration) index answers it as one short range per status.
  */
-export function statusPerDayQuery(filters: StatisticsFilters) {
-  const day = sql<string>`substr(${jobExecutions.startTime}, 1, 10)`;
+export function statusCountsQuery(filters: StatisticsFilters) {
   return getDb()
-    .select({ day, status: jobExecutions.status, n: sql<number>`count(*)`, timed: sql<number>`count(${jobExecutions.duration})` })
+    .select({ status: jobExecutions.status, n: sql<number>`count(*)`, timed: sql<number>`count(${jobExecutions.duration})` })
     .from(jobExecutions)
     .where(and(...filterConditions(filters)))
-    .groupBy(day, jobExecutions.status)
-    .orderBy(day);
+    .groupBy(jobExecutions.status);
 }
 
 /** The statuses whose durations the percentiles describe: finished runs that did work. */
@@ -150,16 +148,18 @@ export const TIMED_STATUSES = ["success", "failed"];
 /**
  * The duration at 0-based rank `offset` among one window's finished runs, by duration: a nearest-rank
  * percentile is this at offset ceil(n·p) − 1. One day's rows come from a covering index (status,
- * start_time, duration), and LIMIT 1 OFFSET k lets SQLite keep a k-row heap instead of sorting all.
+ * start_time, duration), and LIMIT 1 OFFSET k lets SQLite keep a (k+1)-row heap instead of sorting
+ * all; a rank in the upper half is counted from the top, so the heap stays under n/2 rows.
  */
-export function durationAtRankQuery(filters: StatisticsFilters, offset: number) {
+export function durationAtRankQuery(filters: StatisticsFilters, offset: number, of: number) {
+  const fromTop = offset > of / 2;
   return getDb()
     .select({ duration: jobExecutions.duration })
     .from(jobExecutions)
     .where(and(...filterConditions(filters), inArray(jobExecutions.status, TIMED_STATUSES), sql`${jobExecutions.duration} IS NOT NULL`))
-    .orderBy(jobExecutions.duration)
+    .orderBy(fromTop ? desc(jobExecutions.duration) : asc(jobExecutions.duration))
     .limit(1)
-    .offset(offset);
+    .offset(fromTop ? of - 1 - offset : offset);
 }
 
 export async function countExecutionsOfJob(jobId: string): Promise<number> {

@@ -87,25 +87,30 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
   if (Date.parse(to) - Date.parse(from) > MAX_STATISTICS_DAYS * DAY_MS) {
     throw new AppError("invalid_input", `The window may span at most ${MAX_STATISTICS_DAYS} days`, { details: [{ path: "from", message: "window too long" }] });
   }
-  const filters = { from, to, job_id: query.job_id, pipeline: query.pipeline };
-  const statusRows = await queries.statusPerDayQuery(filters);
   const byStatus: Record<string, number> = {};
-  const days = new Map<string, { day: string; total: number; by_status: Record<string, number>; timed: number }>();
-  for (const row of statusRows) {
-    byStatus[row.status] = (byStatus[row.status] ?? 0) + row.n;
-    const day = days.get(row.day) ?? { day: row.day, total: 0, by_status: {}, timed: 0 };
-    day.total += row.n;
-    day.by_status[row.status] = row.n;
-    if (queries.TIMED_STATUSES.includes(row.status)) day.timed += row.timed;
-    days.set(row.day, day);
-  }
+  const perDay: ExecutionStatistics["per_day"] = [];
   const durationPerDay: ExecutionStatistics["duration_per_day"] = [];
-  for (const day of days.values()) {
-    if (day.timed === 0) continue;
-    const dayFilters = { ...filters, from: maxIso(from, `${day.day}T00:00:00.000Z`), to: minIso(to, nextDayIso(day.day)) };
-    const [p50, p95] = await Promise.all(PERCENTILES.map(async (p) => (await queries.durationAtRankQuery(dayFilters, nearestRankOffset(day.timed, p)))[0]?.duration ?? null));
-    durationPerDay.push({ day: day.day, runs: day.timed, p50_ms: p50 === null ? null : p50! / NS_PER_MS, p95_ms: p95 === null ? null : p95! / NS_PER_MS });
-    // One day at a time, yielding between days: a 30-day window never holds the event loop for long.
+  // Day by day (UTC), yielding between days: each step is a few short index ranges, so a 30-day window
+  // over a million rows never holds the event loop for long.
+  for (let dayStart = Date.parse(from.slice(0, 10)); dayStart < Date.parse(to); dayStart += DAY_MS) {
+    const day = new Date(dayStart).toISOString().slice(0, 10);
+    const window = { from: maxIso(from, new Date(dayStart).toISOString()), to: minIso(to, new Date(dayStart + DAY_MS).toISOString()), job_id: query.job_id, pipeline: query.pipeline };
+    const counts = await queries.statusCountsQuery(window);
+    if (counts.length > 0) {
+      const entry = { day, total: 0, by_status: {} as Record<string, number> };
+      let timed = 0;
+      for (const row of counts) {
+        byStatus[row.status] = (byStatus[row.status] ?? 0) + row.n;
+        entry.total += row.n;
+        entry.by_status[row.status] = row.n;
+        if (queries.TIMED_STATUSES.includes(row.status)) timed += row.timed;
+      }
+      perDay.push(entry);
+      if (timed > 0) {
+        const [p50, p95] = await Promise.all(PERCENTILES.map(async (p) => (await queries.durationAtRankQuery(window, nearestRankOffset(timed, p), timed))[0]?.duration ?? null));
+        durationPerDay.push({ day, runs: timed, p50_ms: p50 === null ? null : p50! / NS_PER_MS, p95_ms: p95 === null ? null : p95! / NS_PER_MS });
+      }
+    }
     await new Promise((resolve) => setImmediate(resolve));
   }
   const total = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
@@ -116,7 +121,7 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
     total_executions: total,
     by_status: byStatus,
     success_rate: finished > 0 ? (byStatus.success ?? 0) / finished : null,
-    per_day: [...days.values()].map(({ timed: _timed, ...day }) => day),
+    per_day: perDay,
     duration_per_day: durationPerDay,
   };
 }
@@ -129,9 +134,6 @@ export function nearestRankOffset(n: number, p: number): number {
   return Math.max(0, Math.ceil(n * p - 1e-9) - 1);
 }
 
-function nextDayIso(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS).toISOString();
-}
 const maxIso = (a: string, b: string) => (a > b ? a : b);
 const minIso = (a: string, b: string) => (a < b ? a : b);
 
