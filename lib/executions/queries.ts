@@ -94,13 +94,12 @@ export async function updateExecutionRow(id: string, set: Partial<NewJobExecutio
 }
 
 /** Closes every run still marked running (their process is gone); returns how many. */
-export async function failRunningExecutions(error: string, endTime: string): Promise<number> {
-  const result = await getDb()
+export async function failRunningExecutions(error: string, endTime: string): Promise<{ id: string; jobId: string; startTime: string }[]> {
+  return getDb()
     .update(jobExecutions)
     .set({ status: "failed", error, endTime })
     .where(eq(jobExecutions.status, "running"))
-    .run();
-  return result.changes;
+    .returning({ id: jobExecutions.id, jobId: jobExecutions.jobId, startTime: jobExecutions.startTime });
 }
 
 /** The newest start_time per pipeline name, one indexed MAX each (idx_executions_pipeline_start). */

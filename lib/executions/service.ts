@@ -203,9 +203,15 @@ export async function recordExecutionProgress(id: string, set: Partial<NewJobExe
   await queries.updateExecutionRow(id, set);
 }
 
-/** Marks runs left `running` by a dead process as failed, with the reason; returns how many. */
-export async function failInterruptedExecutions(reason: string): Promise<number> {
-  return queries.failRunningExecutions(reason, nowIso());
+/** Marks runs left `running` by a dead process as failed, with the reason and their duration until now; returns them. */
+export async function failInterruptedExecutions(reason: string): Promise<{ id: string; jobId: string; startTime: string; endTime: string }[]> {
+  const endTime = nowIso();
+  const runs = await queries.failRunningExecutions(reason, endTime);
+  for (const run of runs) {
+    const duration = Date.parse(endTime) - Date.parse(run.startTime);
+    if (Number.isFinite(duration)) await queries.updateExecutionRow(run.id, { duration: duration * NS_PER_MS });
+  }
+  return runs.map((run) => ({ ...run, endTime }));
 }
 
 export async function lastRunByPipeline(names: string[]) {

@@ -4,7 +4,7 @@ import type { AppConfig } from "@/lib/config/load";
 import { getLogger } from "@/lib/log/logger";
 import { isAppError } from "@/lib/errors";
 import { failInterruptedExecutions } from "@/lib/executions/service";
-import { createJob, findJobRow } from "@/lib/jobs/service";
+import { createJob, findJobRow, recordJobRun } from "@/lib/jobs/service";
 import { createPipeline, getPipeline, syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/service";
 import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
 import { startScheduler } from "@/lib/scheduler/engine";
@@ -20,7 +20,17 @@ export const INTERRUPTED_RUN_REASON = "Interrupted: the server process stopped (
 export async function bootScheduler(config: AppConfig): Promise<void> {
   const log = getLogger();
   const interrupted = await failInterruptedExecutions(INTERRUPTED_RUN_REASON);
-  if (interrupted > 0) log.warn("marked runs interrupted by the last shutdown as failed", { count: interrupted });
+  for (const run of interrupted) {
+    const job = await findJobRow(run.jobId);
+    if (job) {
+      await recordJobRun(job.id, {
+        lastRun: run.startTime,
+        lastResult: { success: false, error: INTERRUPTED_RUN_REASON, executed_at: run.endTime, status: "failed", execution_id: run.id },
+        nextRun: job.nextRun,
+      });
+    }
+  }
+  if (interrupted.length > 0) log.warn("marked runs interrupted by the last shutdown as failed", { count: interrupted.length });
   await syncPipelinesWithVolume();
   watchPipelinesVolume();
   await ensureBuiltinJobs(config);

@@ -117,7 +117,7 @@ describe("runs", () => {
 
   test("runs left running by a dead process are marked failed with the reason", async () => {
     await recordExecutionStart({ id: "orphan", jobId: "two", pipeline: "two-steps", startTime: new Date().toISOString(), status: "running", triggeredBy: "scheduler" });
-    expect(await failInterruptedExecutions(INTERRUPTED_RUN_REASON)).toBe(1);
+    expect(await failInterruptedExecutions(INTERRUPTED_RUN_REASON)).toHaveLength(1);
     expect(await getExecution("orphan")).toMatchObject({ status: "failed", error: INTERRUPTED_RUN_REASON });
   });
 });

@@ -15,6 +15,7 @@ export const dynamic = "force-dynamic";
 export const metadata = { title: "Executions" };
 
 const DAY_MS = 86_400_000;
+const STATISTICS_REFRESH_MS = 5000;
 const INPUT = "mt-1 block w-full rounded-md border-0 px-2.5 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900";
 
 /** The form's dates (YYYY-MM-DD, UTC) as the API's ISO bounds: `to` includes its whole day. */
@@ -46,7 +47,8 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
   ]);
   return (
     <>
-      <AutoRefresh active={Boolean(page?.items.some((run) => run.status === "running"))} />
+      {/* Slower than the other pages: each refresh also recomputes the window's statistics. */}
+      <AutoRefresh active={Boolean(page?.items.some((run) => run.status === "running"))} intervalMs={STATISTICS_REFRESH_MS} />
       <PageHeader title="Executions" description="Every run of every job (scheduled, from the API, or started by hand), newest first." />
       <Card className="mb-6">
         <form className="grid gap-3 sm:grid-cols-3 lg:grid-cols-6 lg:items-end" action="/executions" aria-label="Filters">
