@@ -3,10 +3,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { createPipeline, getPipeline, syncPipelinesWithVolume } from "@/lib/pipelines/service";
-import { createJob, deleteJob, getJob, setJobEnabled } from "@/lib/jobs/service";
+import { createJob, deleteJob, getJob, recordJobNextRun, setJobEnabled } from "@/lib/jobs/service";
 import { getExecution, getExecutionLog, listExecutions, stopExecution, failInterruptedExecutions, recordExecutionStart } from "@/lib/executions/service";
 import { executePipelineNow, startJobRun } from "@/lib/scheduler/run";
-import { startScheduler, stopScheduler } from "@/lib/scheduler/engine";
+import { MISSED_FIRE_GRACE_MS, startScheduler, stopScheduler } from "@/lib/scheduler/engine";
 import { INTERRUPTED_RUN_REASON } from "@/lib/scheduler/boot";
 import type { ExecutionDto } from "@/lib/executions/types";
 
@@ -170,5 +170,26 @@ describe("ad-hoc runs", () => {
     expect(result).toMatchObject({ success: true, status: "success", context: { region: "eu", pipeline: "adhoc" } });
     expect(JSON.parse(result.steps[0]!.output!).seen.context.region).toBe("eu");
     await expect(executePipelineNow("nope", {})).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe("missed fires", () => {
+  test("a fire missed within the grace window is caught up once at start; an older one is dropped", async () => {
+    await pipelineWith("catch-up", "  - {name: one, plugin: Echo.ok}\n");
+    await createJob({ id: "recent-miss", name: "recent", pipeline: "catch-up", cron_expr: "0 3 * * *", enabled: true }, null);
+    await createJob({ id: "old-miss", name: "old", pipeline: "catch-up", cron_expr: "0 3 * * *", enabled: true }, null);
+    const now = new Date();
+    await recordJobNextRun("recent-miss", new Date(now.getTime() - 10 * 60_000).toISOString());
+    await recordJobNextRun("old-miss", new Date(now.getTime() - MISSED_FIRE_GRACE_MS - 60_000).toISOString());
+    // Only these two jobs are enabled at this point of the file, besides "two" and "long" whose next runs are in the future.
+    const { caughtUp } = await startScheduler(now);
+    stopScheduler();
+    expect(caughtUp).toBe(1);
+    const recent = await waitFor(() => listExecutions({ limit: 5, job_id: "recent-miss" }), (page) => page.items.some((run) => run.status !== "running"));
+    expect(recent.items).toHaveLength(1);
+    expect(recent.items[0]).toMatchObject({ triggered_by: "scheduler", status: "success" });
+    expect((await listExecutions({ limit: 5, job_id: "old-miss" })).items).toHaveLength(0);
+    // Both continue from their next fire time.
+    expect(Date.parse((await getJob("old-miss")).next_run!)).toBeGreaterThan(now.getTime());
   });
 });
