@@ -71,7 +71,6 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_ALERT_WEBHOOK_URL: "storage.alert_webhook_url",
   MIMIR_LOG_LEVEL: "logging.level",
   MIMIR_METRICS_PUBLIC: "server.metrics_public",
-  PORT: "server.port",
 };
 
 /** Volume folders that are not keys of config.yaml, only environment overrides of MIMIR_HOME/<name>. */
