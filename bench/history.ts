@@ -3,7 +3,7 @@
  * job_executions, next to the very same SQL run through raw better-sqlite3 in the same process and
  * run. Prints medians and the ratio (ours / raw).
  *
- *   npm run bench:history                      # builds bench/.data/history-1m once (~1–2 min), then measures
+ *   npm run bench:history                      # seeds bench/.data/history-seed-1000000 once (npm run seed's code), then measures
  *   BENCH_ROWS=200000 npm run bench:history    # a smaller data set
  *
  * Run with node --conditions=react-server (the npm script does): lib/ marks itself server-only.
@@ -14,25 +14,20 @@ import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
 import { loadConfig } from "@/lib/config/load";
 import { setConfig } from "@/lib/config/service";
-import { ensureDataRoot } from "@/lib/config/data-root";
-import { getDb, openDatabase, setAppDatabase } from "@/lib/db/client";
-import { migrateDatabase } from "@/lib/db/migrate";
+import { openDataRoot } from "@/lib/boot";
+import { getDb } from "@/lib/db/client";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
-import { createJob } from "@/lib/jobs/service";
-import { countExecutions, durationAtRankQuery, historyPageQuery, insertExecutionsBatch, statusCountsQuery, TIMED_STATUSES } from "@/lib/executions/queries";
+import { DEFAULT_SEED_OPTIONS, seedDemoData } from "@/lib/demo/seed";
+import { countExecutions, durationAtRankQuery, historyPageQuery, statusCountsQuery, TIMED_STATUSES } from "@/lib/executions/queries";
 import { getExecutionStatistics, listExecutions, nearestRankOffset } from "@/lib/executions/service";
-import type { NewJobExecutionRow } from "@/lib/db/schema";
 import { GET as historyRoute } from "@/app/api/v1/jobs/route";
 import { GET as statisticsRoute } from "@/app/api/v1/jobs/statistics/route";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const JOBS = 1000;
-const DAYS = 90;
 const RUNS = Number(process.env.BENCH_RUNS ?? 9);
 const WARMUP = 2;
-const INSERT_BATCH = 10_000;
 const TOKEN = "mimir_bench000000000000000000000000000000000000";
-const home = path.resolve(import.meta.dirname, ".data", `history-${ROWS}`);
+const home = path.resolve(import.meta.dirname, ".data", `history-seed-${ROWS}`);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -50,63 +45,20 @@ async function time(fn: () => unknown): Promise<number> {
   return median(samples);
 }
 
-/** A deterministic pseudo-random sequence, so every build of the data set is the same. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
-
-async function buildDataSet() {
+/** The data root, filled by the project's seed (`npm run seed`'s code) to ROWS executions if it holds fewer. */
+async function openSeededDataRoot() {
   const config = loadConfig({ MIMIR_HOME: home, MIMIR_API_TOKEN: TOKEN }, home);
   setConfig(config);
   fs.mkdirSync(home, { recursive: true });
-  ensureDataRoot(config);
-  const db = openDatabase(config.paths.database);
-  migrateDatabase(db, config.paths.database);
-  setAppDatabase(db, config.paths.database);
+  openDataRoot(config);
   await seedCredentialsFromEnvironment(config);
-  const existing = await countExecutions();
-  if (existing >= ROWS) return config;
-  console.log(`building ${ROWS.toLocaleString()} executions in ${home} …`);
-  const started = performance.now();
-  for (let j = existing === 0 ? 0 : JOBS; j < JOBS; j += 1) {
-    await createJob({ id: `job-${j}`, name: `Job ${j}`, pipeline: `pipeline-${j % 500}`, cron_expr: "0 2 * * *", enabled: false }, null);
+  if ((await countExecutions()) < ROWS) {
+    console.log(`seeding ${ROWS.toLocaleString()} executions into ${home} …`);
+    const started = performance.now();
+    await seedDemoData(config, { ...DEFAULT_SEED_OPTIONS, executions: ROWS, logFiles: 0, onProgress: (n) => process.stdout.write(`\r  ${n.toLocaleString()} rows`) });
+    getDb().$client.pragma("wal_checkpoint(TRUNCATE)");
+    console.log(`\r  seeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
-  const next = random(42);
-  const now = Date.now();
-  const span = DAYS * 86_400_000;
-  const steps = JSON.stringify([{ step_name: "fetch", plugin: "Input.http", status: "success", duration: 1_200_000_000, output: "x".repeat(300) }]);
-  const context = JSON.stringify({ source: "bench", note: "y".repeat(400) });
-  for (let done = existing; done < ROWS; done += INSERT_BATCH) {
-    const rows: NewJobExecutionRow[] = [];
-    for (let i = done; i < Math.min(ROWS, done + INSERT_BATCH); i += 1) {
-      const start = now - span + Math.floor((i / ROWS) * span);
-      const roll = next();
-      const status = roll < 0.7 ? "success" : roll < 0.9 ? "failed" : roll < 0.95 ? "cancelled" : "skipped";
-      const durationMs = Math.floor(200 + next() * next() * 60_000);
-      rows.push({
-        id: `exec-${String(i).padStart(8, "0")}`,
-        jobId: `job-${Math.floor(next() * JOBS)}`,
-        pipeline: `pipeline-${Math.floor(next() * 500)}`,
-        startTime: new Date(start).toISOString(),
-        endTime: new Date(start + durationMs).toISOString(),
-        duration: durationMs * 1_000_000,
-        status,
-        error: status === "failed" ? "plugin Input.http: timeout" : null,
-        context,
-        steps,
-        triggeredBy: "scheduler",
-      });
-    }
-    insertExecutionsBatch(rows);
-    if ((done / INSERT_BATCH) % 10 === 0) process.stdout.write(`\r  ${done.toLocaleString()} rows`);
-  }
-  getDb().$client.pragma("wal_checkpoint(TRUNCATE)");
-  getDb().$client.exec("ANALYZE");
-  console.log(`\r  built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return config;
 }
 
@@ -115,7 +67,9 @@ function row(label: string, ours: number, raw: number) {
 }
 
 async function main() {
-  const config = await buildDataSet();
+  const config = await openSeededDataRoot();
+  // The busiest job of the seed: a job filter that still has many rows to page through.
+  const busiestJob = (getDb().$client.prepare("SELECT job_id FROM job_executions GROUP BY job_id ORDER BY count(*) DESC LIMIT 1").get() as { job_id: string }).job_id;
   const rows = await countExecutions();
   const raw = new Database(config.paths.database, { readonly: true });
   const prepare = (query: { sql: string; params: unknown[] }) => {
@@ -132,7 +86,7 @@ async function main() {
   const cases: { label: string; filters: Record<string, string>; }[] = [
     { label: "history first page (50, no filter)", filters: {} },
     { label: "history first page, status=failed", filters: { status: "failed" } },
-    { label: "history first page, job_id=job-7", filters: { job_id: "job-7" } },
+    { label: "history first page, busiest job", filters: { job_id: busiestJob } },
   ];
   for (const { label, filters } of cases) {
     const rawPage = prepare(historyPageQuery(filters, 51, null).toSQL());

@@ -81,14 +81,6 @@ export async function insertExecution(row: NewJobExecutionRow): Promise<void> {
   await getDb().insert(jobExecutions).values(row);
 }
 
-/** Inserts many rows in one transaction (seeding and the benchmark's data set). */
-export function insertExecutionsBatch(rows: NewJobExecutionRow[]): void {
-  const db = getDb();
-  db.transaction((tx) => {
-    for (const row of rows) tx.insert(jobExecutions).values(row).run();
-  });
-}
-
 export async function updateExecutionRow(id: string, set: Partial<NewJobExecutionRow>): Promise<void> {
   await getDb().update(jobExecutions).set(set).where(eq(jobExecutions.id, id));
 }

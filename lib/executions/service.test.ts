@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { createJob } from "@/lib/jobs/service";
-import { insertExecutionsBatch } from "@/lib/executions/queries";
+import { bulkInsertExecutions } from "@/lib/db/bulk";
+import { getDb } from "@/lib/db/client";
 import { exportExecutionsCsv, getExecutionStatistics, listExecutions } from "@/lib/executions/service";
 import type { NewJobExecutionRow } from "@/lib/db/schema";
 
@@ -20,7 +21,7 @@ beforeAll(async () => {
   // Day 1: durations 1..20 s, all success, job a. Day 2: three runs with the same start time (ties), job b.
   for (let i = 1; i <= 20; i += 1) rows.push(run(`d1-${String(i).padStart(2, "0")}`, `2025-03-01T00:00:${String(i).padStart(2, "0")}.000Z`, "success", i * 1000));
   rows.push(run("d2-x", "2025-03-02T10:00:00.000Z", "failed", 500, "b"), run("d2-y", "2025-03-02T10:00:00.000Z", "success", 700, "b"), run("d2-z", "2025-03-02T10:00:00.000Z", "skipped", 0, "b"));
-  insertExecutionsBatch(rows);
+  await bulkInsertExecutions(getDb(), rows);
 });
 afterAll(() => root.cleanup());
 
