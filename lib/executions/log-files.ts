@@ -49,7 +49,3 @@ export function readExecutionLogChunk(executionId: string, offset: number): { co
     fs.closeSync(fd);
   }
 }
-
-export function removeExecutionLog(executionId: string): void {
-  fs.rmSync(executionLogPath(executionId), { force: true });
-}

@@ -291,13 +291,8 @@ export function watchPipelinesVolume(): void {
     });
     memo.__mimirPipelineWatcher.on("error", (error) => getLogger().warn("pipeline volume watcher stopped", { error }));
   } catch (error) {
-    getLogger().warn("cannot watch the pipelines volume; files edited by hand appear at the next sync", { error });
+    getLogger().warn("cannot watch the pipelines volume; files edited by hand appear at the next start", { error });
   }
-}
-
-export function stopWatchingPipelinesVolume(): void {
-  memo.__mimirPipelineWatcher?.close();
-  memo.__mimirPipelineWatcher = undefined;
 }
 
 /** Validates `body` when it holds a text, else the stored pipeline (not_found if absent). Reads only. */

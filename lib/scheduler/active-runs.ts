@@ -42,7 +42,3 @@ export function cancelRun(executionId: string, reason: string): boolean {
   }
   return false;
 }
-
-export function activeRunCount(): number {
-  return runs().size;
-}

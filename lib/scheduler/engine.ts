@@ -53,10 +53,6 @@ export function stopScheduler(): void {
   current.started = false;
 }
 
-export function isSchedulerRunning(): boolean {
-  return state().started;
-}
-
 /** (Re)schedules a job after a create, update, enable or disable; a disabled job is unscheduled. No-op before boot. */
 export function scheduleJob(job: Pick<JobDto, "id" | "cron_expr" | "enabled">): void {
   if (!state().started) return;
@@ -69,11 +65,6 @@ export function unscheduleJob(jobId: string): void {
   const current = state();
   current.crons.get(jobId)?.stop();
   current.crons.delete(jobId);
-}
-
-/** The next fire time the live timer holds for a job, or null when it is not scheduled. */
-export function scheduledNextRun(jobId: string): string | null {
-  return state().crons.get(jobId)?.nextRun()?.toISOString() ?? null;
 }
 
 function scheduleCron(jobId: string, cronExpr: string): void {
