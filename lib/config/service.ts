@@ -1,5 +1,6 @@
 import "server-only";
 import { loadConfig, type AppConfig } from "@/lib/config/load";
+import { getLogger } from "@/lib/log/logger";
 
 const memo = globalThis as typeof globalThis & { __mimirConfig?: AppConfig };
 
@@ -19,4 +20,33 @@ export function reloadConfig(): AppConfig {
   const next = loadConfig();
   memo.__mimirConfig = next;
   return next;
+}
+
+/** Puts back a configuration that was replaced (a write that failed after reloading). */
+export function restoreConfig(config: AppConfig): void {
+  memo.__mimirConfig = config;
+}
+
+type ConfigListener = (next: AppConfig, previous: AppConfig) => void;
+const listeners = new Set<ConfigListener>();
+
+/**
+ * Lets a capability apply a changed value at once (the scheduler rescheduling a built-in job, the
+ * sampler restarting its timer). Called after the Settings page or /api/v1/config changed the file,
+ * or after /api/v1/config/reload. Returns the function that unsubscribes.
+ */
+export function onConfigChange(listener: ConfigListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Runs every listener; one that throws is logged and does not keep the others from running. */
+export function notifyConfigChange(next: AppConfig, previous: AppConfig): void {
+  for (const listener of listeners) {
+    try {
+      listener(next, previous);
+    } catch (error) {
+      getLogger().error("a configuration change listener failed", { error });
+    }
+  }
 }
