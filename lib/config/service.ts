@@ -2,7 +2,7 @@ import "server-only";
 import { loadConfig, type AppConfig } from "@/lib/config/load";
 import { getLogger } from "@/lib/log/logger";
 
-const memo = globalThis as typeof globalThis & { __mimirConfig?: AppConfig };
+const memo = globalThis as typeof globalThis & { __mimirConfig?: AppConfig; __mimirConfigOrigin?: ConfigOrigin };
 
 /** The process-wide configuration, loaded once (boot validates it first, so this does not throw after boot). */
 export function getConfig(): AppConfig {
@@ -10,14 +10,25 @@ export function getConfig(): AppConfig {
   return memo.__mimirConfig;
 }
 
-/** Installs an already loaded configuration (tests and the CLI load theirs from their own environment). */
-export function setConfig(config: AppConfig): void {
-  memo.__mimirConfig = config;
+/** Where a configuration was loaded from, so a reload reads the same environment again. */
+export interface ConfigOrigin {
+  env: Record<string, string | undefined>;
+  cwd: string;
 }
 
-/** Re-reads config.yaml and the environment; on a validation error the previous configuration stays. */
+/**
+ * Installs an already loaded configuration (tests and the CLI load theirs from their own
+ * environment); `origin` is what reloadConfig() reads again.
+ */
+export function setConfig(config: AppConfig, origin?: ConfigOrigin): void {
+  memo.__mimirConfig = config;
+  memo.__mimirConfigOrigin = origin;
+}
+
+/** Re-reads config.yaml and the environment; on a validation error it throws and the previous configuration stays. */
 export function reloadConfig(): AppConfig {
-  const next = loadConfig();
+  const origin = memo.__mimirConfigOrigin;
+  const next = origin ? loadConfig(origin.env, origin.cwd) : loadConfig();
   memo.__mimirConfig = next;
   return next;
 }
