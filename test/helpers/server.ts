@@ -38,7 +38,7 @@ export async function startBuiltServer(env: Record<string, string> = {}): Promis
   let output = "";
   const child: ChildProcess = spawn(path.join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(port), "-H", "127.0.0.1"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, NEXT_TELEMETRY_DISABLED: "1", MIMIR_HOME: home, ...env },
+    env: { PATH: process.env.PATH, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", MIMIR_HOME: home, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (chunk) => (output += chunk));
