@@ -114,7 +114,9 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
   const adminToken = token;
   expect(curl("-H", `Authorization: Bearer ${adminToken}`, `${BASE}/api/v1/operations`)).toBe("200");
   await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
   await login.signIn(OWNER.username, OWNER.password);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await settings.goto();
   await expect(page.locator("tr[data-token]")).toHaveCount(1);
 });

@@ -31,7 +31,7 @@ test("runtime settings are saved to config.yaml, saying which apply now and whic
 
   await page.getByLabel("Keep backups for (days)").fill("-1");
   await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByRole("alert")).toContainText("backups");
+  await expect(page.getByRole("alert").filter({ hasText: "backups" })).toContainText("expected number to be >0");
   const view = await (await api.get("/api/v1/config")).json();
   expect(view.values["backups.keep_days"]).toBe(12);
 });

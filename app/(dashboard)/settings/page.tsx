@@ -44,7 +44,7 @@ export default async function SettingsPage() {
       />
       <div className="space-y-6">
         {admin && (
-          <Card title="Runtime settings">
+          <Card title="Runtime overrides">
             <ConfigForm view={admin.view} />
           </Card>
         )}
