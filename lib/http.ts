@@ -85,12 +85,15 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
           await verifyUserPassword(auth.principal.id, password, { ip: clientAddress(request.headers), userAgent: null });
         }
       }
+      const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      // A route that reads no body still refuses an oversized one, so the 413 rule holds on every route.
+      if (!spec.body && !spec.rawBody && Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw tooLarge(maxBodyBytes);
       const params = spec.params ? spec.params.parse(await context.params) : undefined;
       const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
       let body: unknown = undefined;
       let rawBody: RouteContext<Q, B, P>["rawBody"] = null;
       if (spec.body || spec.rawBody) {
-        const text = await readBodyText(request, spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+        const text = await readBodyText(request, maxBodyBytes);
         const contentType = request.headers.get("content-type") ?? "";
         if (spec.rawBody) rawBody = { contentType, text };
         else body = spec.body!.parse(parseJson(text));

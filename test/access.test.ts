@@ -179,6 +179,23 @@ describe("route handlers", () => {
     expect(failures).toEqual([]);
   });
 
+  test("every write refuses a body over its limit with 413 and the error envelope", async () => {
+    const oversized = "x".repeat(2 * 1024 * 1024);
+    const failures: string[] = [];
+    for (const c of cases.filter((c) => c.method !== "GET" && c.access !== "public")) {
+      // Upload routes name a larger limit of their own; they carry their own size tests.
+      if (/maxBodyBytes/.test(fs.readFileSync(path.join(ROOT_DIR, c.file), "utf8"))) continue;
+      const response = await fetch(`${server.url}${c.path}`, {
+        method: c.method,
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+        body: oversized,
+      });
+      const body = (await response.json().catch(() => null)) as { error?: { code?: string } } | null;
+      if (response.status !== 413 || body?.error?.code !== "body_too_large") failures.push(`${c.method} ${c.path} → ${response.status}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
   test("/health answers anonymously and reveals no secret", async () => {
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
@@ -224,6 +241,28 @@ describe("server actions", () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+});
+
+describe("headers and cookies", () => {
+  test("pages and API answers carry the security headers; HSTS and Secure cookies only under TLS", async () => {
+    for (const target of ["/login", "/health", "/api/v1/operations"]) {
+      const response = await fetch(`${server.url}${target}`, { redirect: "manual" });
+      const csp = response.headers.get("content-security-policy") ?? "";
+      for (const directive of ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"]) expect(csp, target).toContain(directive);
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("referrer-policy")).toBe("same-origin");
+      expect(response.headers.get("strict-transport-security")).toBeNull();
+      const overTls = await fetch(`${server.url}${target}`, { redirect: "manual", headers: { "X-Forwarded-Proto": "https" } });
+      expect(overTls.headers.get("strict-transport-security")).toMatch(/max-age=\d+/);
+    }
+    const action = actionCases().find((a) => a.exportedName === "signInAction")!;
+    const plain = await callAction(server.url, "/login", action.id, { username: "admin", password: ADMIN_PASSWORD });
+    expect(plain.setCookie[0]).toMatch(/HttpOnly/i);
+    expect(plain.setCookie[0]).toMatch(/SameSite=strict/i);
+    expect(plain.setCookie[0]).not.toMatch(/;\s*Secure/i);
+    const tls = await callAction(server.url, "/login", action.id, { username: "admin", password: ADMIN_PASSWORD }, { "X-Forwarded-Proto": "https" });
+    expect(tls.setCookie[0]).toMatch(/;\s*Secure/i);
   });
 });
 
