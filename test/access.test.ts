@@ -19,6 +19,14 @@ const PUBLIC_ACTIONS = new Set(["app/login/actions.ts#signInAction", "app/login/
 /** Pages that must open before anyone is signed in. */
 const PUBLIC_PAGES = new Set(["/login", "/setup", "/forbidden"]);
 
+/**
+ * Destructive and data-exporting work needs admin (issue #7): any DELETE, any route or action whose
+ * path or name speaks of restore, reset, delete, download, export or import, and token, user and
+ * config management.
+ */
+const ADMIN_ONLY_ROUTE = /\/(restore|reset|download|export|import|tokens|users|config|audit)(\/|$)/;
+const ADMIN_ONLY_ACTION = /^(restore|reset|delete|download|export|import|revoke)|(Token|User|Config)Action$/;
+
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 const SCOPES = ["read", "write", "admin"] as const;
 type Scope = (typeof SCOPES)[number];
@@ -126,6 +134,8 @@ describe("route handlers", () => {
     expect(undeclared, "methods not wrapped in route({ access })").toEqual([]);
     const publicOnes = cases.filter((c) => c.access === "public" && !PUBLIC_ROUTES.has(c.path)).map((c) => `${c.method} ${c.path}`);
     expect(publicOnes, "public routes outside the allow-list").toEqual([]);
+    const weak = cases.filter((c) => (c.method === "DELETE" || ADMIN_ONLY_ROUTE.test(c.path)) && c.access !== "admin").map((c) => `${c.method} ${c.path} (${c.access})`);
+    expect(weak, "destructive or data-exporting routes that do not require admin").toEqual([]);
   });
 
   test("an anonymous caller, a bad token and a spoofed middleware header all get 401, and nothing changes", async () => {
@@ -211,6 +221,8 @@ describe("server actions", () => {
     expect(cases.length).toBeGreaterThan(3);
     expect(cases.filter((c) => c.access === null).map((c) => c.key), "actions not wrapped in defineAction(access, …)").toEqual([]);
     expect(cases.filter((c) => c.access === "public" && !PUBLIC_ACTIONS.has(c.key)).map((c) => c.key), "public actions outside the allow-list").toEqual([]);
+    const weak = cases.filter((c) => ADMIN_ONLY_ACTION.test(c.exportedName) && c.access !== "admin").map((c) => `${c.key} (${c.access})`);
+    expect(weak, "destructive or data-exporting actions that do not require admin").toEqual([]);
   });
 
   test("every non-public action refuses an anonymous caller (unauthorized) and a viewer when it needs more (forbidden)", async () => {

@@ -128,15 +128,18 @@ export async function insertToken(row: typeof apiTokens.$inferInsert): Promise<v
   await getDb().insert(apiTokens).values(row);
 }
 
-/** Tokens newest first after the cursor (created_at, id); `limit + 1` rows. */
-export async function listTokenRows(limit: number, after: { created_at: string; id: string } | null): Promise<ApiTokenRow[]> {
+/** Tokens newest first after the cursor (created_at, id), only live ones unless `liveAt` is null; `limit + 1` rows. */
+export async function listTokenRows(limit: number, after: { created_at: string; id: string } | null, liveAt: string | null): Promise<ApiTokenRow[]> {
   return getDb()
     .select()
     .from(apiTokens)
     .where(
-      after === null
-        ? undefined
-        : or(lt(apiTokens.createdAt, after.created_at), and(eq(apiTokens.createdAt, after.created_at), lt(apiTokens.id, after.id))),
+      and(
+        after === null
+          ? undefined
+          : or(lt(apiTokens.createdAt, after.created_at), and(eq(apiTokens.createdAt, after.created_at), lt(apiTokens.id, after.id))),
+        liveAt === null ? undefined : and(isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, liveAt))),
+      ),
     )
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
     .limit(limit + 1);

@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import { z } from "zod";
 import { notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
-import { decodeCursor, encodeCursor, toPage, type Page } from "@/lib/pagination";
+import { decodeCursor, toPage, type Page } from "@/lib/pagination";
 import type { ApiTokenRow } from "@/lib/db/schema";
 import { hashSecret } from "@/lib/auth/passwords";
 import { newApiTokenValue, tokenPrefix } from "@/lib/auth/service";
@@ -56,24 +56,10 @@ const tokenCursor = z.object({ created_at: z.string(), id: z.string() });
 /** Tokens newest first, paged; revoked and expired ones only when asked. Reads only. */
 export async function listApiTokens(query: ListTokensQuery): Promise<Page<ApiTokenDto>> {
   const now = nowIso();
-  const items: ApiTokenDto[] = [];
-  let after = decodeCursor(query.cursor, tokenCursor);
-  // Inactive tokens are filtered here rather than in SQL so the cursor stays one (created_at, id) key;
-  // the loop keeps pages full even when many revoked tokens sit between active ones.
-  for (;;) {
-    const rows = await queries.listTokenRows(query.limit, after);
-    const page = toPage(rows, query.limit, (row) => ({ created_at: row.createdAt, id: row.id }));
-    for (const row of page.items) {
-      const dto = toApiTokenDto(row, now);
-      if (query.include_inactive || dto.status === "active") items.push(dto);
-      if (items.length === query.limit) {
-        const more = row !== page.items.at(-1) || page.next_cursor !== null;
-        return { items, next_cursor: more ? encodeCursor({ created_at: row.createdAt, id: row.id }) : null };
-      }
-    }
-    if (!page.next_cursor) return { items, next_cursor: null };
-    after = decodeCursor(page.next_cursor, tokenCursor);
-  }
+  const after = decodeCursor(query.cursor, tokenCursor);
+  const rows = await queries.listTokenRows(query.limit, after, query.include_inactive ? null : now);
+  const page = toPage(rows, query.limit, (row) => ({ created_at: row.createdAt, id: row.id }));
+  return { items: page.items.map((row) => toApiTokenDto(row, now)), next_cursor: page.next_cursor };
 }
 
 /** Revokes a token at once (the next request with it gets 401); revoking twice is harmless. Updates one row. */
