@@ -73,3 +73,21 @@ test("the lists have empty states and pages", async ({ page, api }) => {
   await pager.getByRole("button", { name: "Previous" }).click();
   await expect(pager).toContainText("Page 1");
 });
+
+test("deleting a user names what is lost and needs their name typed and the admin's password", async ({ page, api }) => {
+  const username = `leaver-${Date.now()}`;
+  expect((await api.post("/api/v1/users", { data: { username, password: "leaver-password-1", role: "viewer" } })).status()).toBe(201);
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const row = page.locator(`tr[data-user="${username}"]`);
+  await row.getByRole("button", { name: "Delete" }).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog).toContainText("deleted for good");
+  await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
+  await expect(dialog.getByRole("button", { name: "Delete user" })).toBeDisabled();
+  await dialog.getByLabel(`Type ${username} to confirm`).fill(username);
+  await dialog.getByRole("button", { name: "Delete user" }).click();
+  await expect(row).toHaveCount(0);
+  const users = await (await api.get("/api/v1/users?limit=1000")).json();
+  expect(users.items.map((u: { username: string }) => u.username)).not.toContain(username);
+});

@@ -26,6 +26,7 @@ export function ConfirmDialog<T>({
   onConfirm,
   onDone,
   disabled,
+  requirePhrase,
 }: {
   triggerLabel: React.ReactNode;
   triggerVariant?: "primary" | "secondary" | "danger";
@@ -37,15 +38,20 @@ export function ConfirmDialog<T>({
   onConfirm: (password: string) => Promise<ActionResult<T>>;
   onDone?: (data: T) => void;
   disabled?: boolean;
+  /** for the gravest actions (reset all data): the confirm button stays off until this is typed */
+  requirePhrase?: string;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [error, setError] = useState<string | null>(null);
+  const [typed, setTyped] = useState("");
   const [pending, startTransition] = useTransition();
   const titleId = useId();
   const passwordId = useId();
+  const phraseId = useId();
 
   function close() {
     setError(null);
+    setTyped("");
     dialog.current?.close();
   }
 
@@ -68,12 +74,34 @@ export function ConfirmDialog<T>({
       <Button type="button" variant={triggerVariant} className={triggerClassName} disabled={disabled} onClick={() => dialog.current?.showModal()}>
         {triggerLabel}
       </Button>
-      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => setError(null)} className="m-auto w-full max-w-md rounded-lg p-0 shadow-xl backdrop:bg-slate-900/50">
+      <dialog
+        ref={dialog}
+        aria-labelledby={titleId}
+        onClose={() => {
+          setError(null);
+          setTyped("");
+        }}
+        className="m-auto w-full max-w-md rounded-lg p-0 shadow-xl backdrop:bg-slate-900/50"
+      >
         <form action={submit} className="space-y-4 p-6">
           <h2 id={titleId} className="text-lg font-semibold text-slate-900">
             {title}
           </h2>
           <div className="text-sm text-slate-700">{consequences}</div>
+          {requirePhrase && (
+            <label htmlFor={phraseId} className="block text-sm">
+              <span className="font-medium text-slate-700">
+                Type <code className="rounded bg-slate-100 px-1 font-mono">{requirePhrase}</code> to confirm
+              </span>
+              <input
+                id={phraseId}
+                value={typed}
+                onChange={(e) => setTyped(e.target.value)}
+                autoComplete="off"
+                className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none"
+              />
+            </label>
+          )}
           <label htmlFor={passwordId} className="block text-sm">
             <span className="font-medium text-slate-700">Your password, to confirm</span>
             <input
@@ -94,7 +122,7 @@ export function ConfirmDialog<T>({
             <Button type="button" variant="secondary" onClick={close}>
               Cancel
             </Button>
-            <Button type="submit" variant="danger" disabled={pending}>
+            <Button type="submit" variant="danger" disabled={pending || (requirePhrase !== undefined && typed !== requirePhrase)}>
               {pending ? "Please wait…" : confirmLabel}
             </Button>
           </div>

@@ -130,6 +130,7 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
                           </>
                         }
                         confirmLabel="Delete user"
+                        requirePhrase={user.username}
                         onConfirm={(reauth_password) => deleteUserAction({ userId: user.id, reauth_password })}
                         onDone={refresh}
                       />
