@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { callAction, pagePathOf, ROOT_DIR, serverActions, startBuiltServer, type RunningServer } from "@/test/helpers/server";
+import { callAction, pagePathOf, ROOT_DIR, serverActions, startBuiltServer, type ConsoleServer } from "@/test/helpers/console-server";
 
 /** The only routes anyone may call without credentials. /metrics may opt in (server.metrics_public). */
 const PUBLIC_ROUTES = new Set(["/health", "/metrics"]);
@@ -89,7 +89,7 @@ function databaseDump(home: string): string {
   return tables.map((table) => execFileSync("sqlite3", [path.join(home, "data", "mimir.db"), `SELECT * FROM "${table}" ORDER BY 1`], { encoding: "utf8" })).join("\n");
 }
 
-let server: RunningServer;
+let server: ConsoleServer;
 const tokens: Partial<Record<Scope, string>> = { admin: ADMIN_TOKEN };
 let viewerCookie = "";
 let adminCookie = "";

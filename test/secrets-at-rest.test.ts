@@ -6,14 +6,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { callAction, serverActions, startBuiltServer, type RunningServer } from "@/test/helpers/server";
+import { callAction, serverActions, startBuiltServer, type ConsoleServer } from "@/test/helpers/console-server";
 
 const ADMIN_PASSWORD = "secret-admin-password-4711";
 const ENV_TOKEN = `mimir_${"e".repeat(20)}${"f".repeat(23)}`;
 const USER_PASSWORD = "secret-operator-password-0815";
 const WEBHOOK_SECRET = "T0PS3CRETW3BH00K";
 
-let server: RunningServer;
+let server: ConsoleServer;
 const secrets: string[] = [ADMIN_PASSWORD, ENV_TOKEN, USER_PASSWORD];
 
 const signInId = () => serverActions().find((a) => a.exportedName === "signInAction")!.id;

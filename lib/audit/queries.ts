@@ -8,8 +8,11 @@ export async function insertAuditRow(row: typeof auditLog.$inferInsert): Promise
   await getDb().insert(auditLog).values(row);
 }
 
+/** Deletes rows older than `at`; returns how many there were (counted first: no driver-specific result fields). */
 export async function deleteAuditRowsBefore(at: string): Promise<number> {
-  return (await getDb().delete(auditLog).where(lt(auditLog.at, at))).changes;
+  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(auditLog).where(lt(auditLog.at, at));
+  await getDb().delete(auditLog).where(lt(auditLog.at, at));
+  return row?.n ?? 0;
 }
 
 /** Rows newest first (by id, which follows time) below `beforeId`; `limit + 1` rows. */

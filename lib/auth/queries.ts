@@ -45,9 +45,8 @@ export async function deleteSession(idHash: string): Promise<void> {
   await getDb().delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-export async function deleteExpiredSessions(now: string): Promise<number> {
-  const result = await getDb().delete(sessions).where(lt(sessions.expiresAt, now));
-  return result.changes;
+export async function deleteExpiredSessions(now: string): Promise<void> {
+  await getDb().delete(sessions).where(lt(sessions.expiresAt, now));
 }
 
 /** The token row when it is neither revoked nor expired. */
@@ -114,9 +113,8 @@ export async function deleteUser(id: string): Promise<void> {
 }
 
 /** Ends every session of a user (disabled, demoted or deleted accounts sign out everywhere). */
-export async function deleteUserSessions(userId: string): Promise<number> {
-  const result = await getDb().delete(sessions).where(eq(sessions.userId, userId));
-  return result.changes;
+export async function deleteUserSessions(userId: string): Promise<void> {
+  await getDb().delete(sessions).where(eq(sessions.userId, userId));
 }
 
 export async function findTokenById(id: string): Promise<ApiTokenRow | undefined> {

@@ -1,21 +1,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
+
+const REPO = path.join(import.meta.dirname, "../..");
 
 export interface RunningServer {
   url: string;
-  home: string;
-  /** the server's stdout and stderr so far */
+  process: ChildProcess;
+  /** everything the server printed so far */
   output: () => string;
-  /** stops the server (SIGTERM, then SIGKILL) and removes the data root unless `keepHome` */
-  stop: (options?: { keepHome?: boolean }) => Promise<void>;
+  /** SIGTERM, then resolves with the exit code */
+  stop: () => Promise<number | null>;
 }
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.listen(0, "127.0.0.1", () => {
@@ -26,84 +25,72 @@ async function freePort(): Promise<number> {
   });
 }
 
+export function assertBuilt(): void {
+  if (!fs.existsSync(path.join(REPO, ".next", "BUILD_ID"))) {
+    throw new Error("These tests start the production build: run `npx next build` first (npm test does).");
+  }
+}
+
 /**
- * Starts the production build (`next start`, which must exist: run `next build` first) on a free
- * port with a fresh data root in a temp folder, and waits until /health answers.
+ * Starts the production build (`next start`) with the given environment. Resolves once /health
+ * answers, or rejects with the server's output if it exits first (a failed boot must exit).
  */
-export async function startBuiltServer(env: Record<string, string> = {}): Promise<RunningServer> {
-  if (!fs.existsSync(path.join(ROOT, ".next", "BUILD_ID"))) throw new Error("No production build: run `next build` first");
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-server-"));
+export async function startServer(env: Record<string, string>): Promise<RunningServer> {
+  assertBuilt();
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   let output = "";
-  const child: ChildProcess = spawn(path.join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(port), "-H", "127.0.0.1"], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", MIMIR_HOME: home, ...env },
+  const child = spawn(path.join(REPO, "node_modules/.bin/next"), ["start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: REPO,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
+    const code = await Promise.race([exited, new Promise<"waiting">((resolve) => setTimeout(() => resolve("waiting"), 200))]);
+    if (code !== "waiting") throw new ServerExitedError(code, output);
     try {
-      if ((await fetch(`${url}/health`)).status < 500) break;
+      const response = await fetch(`${url}/health`);
+      if (response.status > 0) break;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`server did not answer /health in time:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not answer /health within 60 s:\n${output}`);
+    }
   }
   return {
     url,
-    home,
+    process: child,
     output: () => output,
-    stop: async ({ keepHome = false } = {}) => {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      if (!keepHome) fs.rmSync(home, { recursive: true, force: true });
+    stop: async () => {
+      child.kill("SIGTERM");
+      return exited;
     },
   };
 }
 
-/** The id of a server action from the build's manifest, by its file and exported name. */
-export function serverActions(): { id: string; filename: string; exportedName: string; workers: string[] }[] {
-  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, ".next/server/server-reference-manifest.json"), "utf8")) as {
-    node: Record<string, { filename: string; exportedName: string; workers: Record<string, unknown> }>;
-  };
-  return Object.entries(manifest.node).map(([id, entry]) => ({ id, filename: entry.filename, exportedName: entry.exportedName, workers: Object.keys(entry.workers) }));
+export class ServerExitedError extends Error {
+  constructor(
+    readonly code: number | null,
+    readonly output: string,
+  ) {
+    super(`server exited with code ${code}:\n${output}`);
+  }
 }
 
-/** The URL path a page worker serves: "app/(dashboard)/settings/page" → "/settings". */
-export function pagePathOf(worker: string): string {
-  const segments = worker
-    .replace(/^app\//, "")
-    .replace(/\/?page$/, "")
-    .split("/")
-    .filter((segment) => segment && !/^\(.*\)$/.test(segment));
-  return `/${segments.join("/")}`;
+/** Starts a server that is expected to fail its boot; returns its exit code and output. */
+export async function expectBootFailure(env: Record<string, string>): Promise<ServerExitedError> {
+  try {
+    const server = await startServer(env);
+    await server.stop();
+  } catch (error) {
+    if (error instanceof ServerExitedError) return error;
+    throw error;
+  }
+  throw new Error("the server booted, but it was expected to refuse");
 }
-
-/**
- * Calls a server action the way the browser's router does (Next-Action header, JSON arguments) and
- * returns the HTTP status and the action's result, when the response carries one.
- */
-export async function callAction(url: string, pagePath: string, actionId: string, input: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${url}${pagePath}`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "Next-Action": actionId, Accept: "text/x-component", "Content-Type": "text/plain;charset=UTF-8", Origin: url, ...headers },
-    body: JSON.stringify([input]),
-  });
-  const text = await response.text();
-  const line = text.split("\n").find((l) => /^1:\{"ok":/.test(l));
-  const result = line ? (JSON.parse(line.slice(2)) as { ok: boolean; error?: { code: string }; data?: unknown }) : null;
-  return { status: response.status, result, setCookie: response.headers.getSetCookie() };
-}
-
-export const ROOT_DIR = ROOT;
