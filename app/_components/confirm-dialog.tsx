@@ -81,7 +81,7 @@ export function ConfirmDialog<T>({
           setError(null);
           setTyped("");
         }}
-        className="m-auto w-full max-w-md rounded-lg p-0 shadow-xl backdrop:bg-slate-900/50"
+        className="m-auto w-full max-w-md rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
       >
         <form action={submit} className="space-y-4 p-6">
           <h2 id={titleId} className="text-lg font-semibold text-slate-900">

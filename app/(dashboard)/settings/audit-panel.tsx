@@ -2,6 +2,7 @@
 
 import { EmptyState, Pager, usePagedList } from "@/app/_components/paged-list";
 import { Badge } from "@/app/_components/ui/badge";
+import { auditKeys } from "@/lib/audit/hooks";
 import type { AuditEntryDto } from "@/lib/audit/types";
 import { formatTimestamp } from "@/lib/format";
 import type { Page } from "@/lib/pagination";
@@ -9,7 +10,7 @@ import type { Page } from "@/lib/pagination";
 const RESULT_TONE = { ok: "green", denied: "amber", failed: "red" } as const;
 
 export function AuditPanel({ initialData, retentionDays }: { initialData: Page<AuditEntryDto>; retentionDays: number }) {
-  const list = usePagedList(["audit-log"], "/api/v1/audit?limit=25", initialData);
+  const list = usePagedList(auditKeys.all, "/api/v1/audit?limit=25", initialData);
   return (
     <div>
       <p className="mb-3 text-sm text-slate-600">Every change and every refused attempt, newest first; kept for {retentionDays} days.</p>

@@ -8,6 +8,7 @@ import { EmptyState, Pager, usePagedList } from "@/app/_components/paged-list";
 import { Badge } from "@/app/_components/ui/badge";
 import { Button } from "@/app/_components/ui/button";
 import { createTokenAction, revokeTokenAction } from "@/app/(dashboard)/settings/actions";
+import { auditKeys } from "@/lib/audit/hooks";
 import { authKeys } from "@/lib/auth/hooks";
 import type { Scope } from "@/lib/auth/scopes";
 import type { ApiTokenDto, CreatedApiTokenDto } from "@/lib/auth/types";
@@ -31,6 +32,7 @@ export function TokensPanel({ initialData }: { initialData: Page<ApiTokenDto> })
 
   function refresh() {
     void queryClient.invalidateQueries({ queryKey: authKeys.tokens });
+    void queryClient.invalidateQueries({ queryKey: auditKeys.all });
     router.refresh();
   }
 

@@ -7,6 +7,7 @@ import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { EmptyState, Pager, usePagedList } from "@/app/_components/paged-list";
 import { Badge } from "@/app/_components/ui/badge";
 import { createUserAction, deleteUserAction, updateUserAction } from "@/app/(dashboard)/settings/actions";
+import { auditKeys } from "@/lib/audit/hooks";
 import { authKeys } from "@/lib/auth/hooks";
 import type { UserDto } from "@/lib/auth/types";
 import { formatTimestamp } from "@/lib/format";
@@ -23,6 +24,7 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
 
   function refresh() {
     void queryClient.invalidateQueries({ queryKey: authKeys.users });
+    void queryClient.invalidateQueries({ queryKey: auditKeys.all });
     router.refresh();
   }
 
