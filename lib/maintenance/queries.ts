@@ -1,0 +1,25 @@
+import "server-only";
+import { eq } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
+import { systemMetadata } from "@/lib/db/schema";
+import { nowIso } from "@/lib/db/timestamps";
+
+/** system_metadata keys where maintenance remembers when it last ran (SQLite itself does not record it). */
+export const MAINTENANCE_KEYS = {
+  lastAnalyzeAt: "maintenance.last_analyze_at",
+  lastVacuumAt: "maintenance.last_vacuum_at",
+  lastIntegrity: "maintenance.last_integrity",
+} as const;
+
+export async function readMetadata(key: string): Promise<string | null> {
+  const [row] = await getDb().select({ value: systemMetadata.value }).from(systemMetadata).where(eq(systemMetadata.key, key)).limit(1);
+  return row?.value ?? null;
+}
+
+export async function writeMetadata(key: string, value: string): Promise<void> {
+  const now = nowIso();
+  await getDb()
+    .insert(systemMetadata)
+    .values({ key, value, updatedAt: now })
+    .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
+}
