@@ -34,30 +34,33 @@ function openSnapshot(file: string): Db {
 export async function* dumpDatabaseSql(file: string): AsyncGenerator<string> {
   const db = openSnapshot(file);
   try {
-    const entries = db.$client.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").all() as SchemaEntry[];
-    const tables = entries.filter((e) => e.type === "table" && !e.name.startsWith("sqlite_"));
+    // The sqlite3 shell's order: tables by creation, sqlite_sequence last, then everything else.
+    const entries = db.$client
+      .prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY type <> 'table', name = 'sqlite_sequence', rowid")
+      .all() as SchemaEntry[];
     let buffer = "PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n";
-    for (const table of tables) {
-      buffer += `${table.sql};\n`;
-      if (/^CREATE\s+VIRTUAL\s+TABLE/i.test(table.sql)) continue;
-      for (const line of insertLines(db, table.name)) {
-        buffer += line;
-        if (buffer.length >= DUMP_CHUNK_CHARS) {
-          yield buffer;
-          buffer = "";
-        }
+    const flush = function* () {
+      if (buffer.length >= DUMP_CHUNK_CHARS) {
+        yield buffer;
+        buffer = "";
       }
-    }
-    if (entries.some((e) => e.name === "sqlite_stat1")) {
-      buffer += "ANALYZE sqlite_schema;\n";
-      for (const line of insertLines(db, "sqlite_stat1")) buffer += line;
-    }
-    if (entries.some((e) => e.name === "sqlite_sequence")) {
-      buffer += "DELETE FROM sqlite_sequence;\n";
-      for (const line of insertLines(db, "sqlite_sequence")) buffer += line;
-    }
+    };
     for (const entry of entries) {
-      if (entry.type !== "table") buffer += `${entry.sql};\n`;
+      if (entry.type !== "table") {
+        buffer += `${entry.sql};\n`;
+        continue;
+      }
+      if (entry.name === "sqlite_stat1") buffer += "ANALYZE sqlite_schema;\n";
+      else if (entry.name === "sqlite_sequence") buffer += "DELETE FROM sqlite_sequence;\n";
+      // sqlite_stat4 holds planner samples, not data, and SQLite builds without STAT4 (Debian's
+      // sqlite3 shell among them) cannot load it: left out, as ANALYZE rebuilds it.
+      else if (entry.name.startsWith("sqlite_")) continue;
+      else buffer += `${entry.sql};\n`;
+      if (/^CREATE\s+VIRTUAL\s+TABLE/i.test(entry.sql)) continue;
+      for (const line of insertLines(db, entry.name)) {
+        buffer += line;
+        yield* flush();
+      }
     }
     yield `${buffer}COMMIT;\n`;
   } finally {
@@ -68,10 +71,27 @@ export async function* dumpDatabaseSql(file: string): AsyncGenerator<string> {
 function* insertLines(db: Db, table: string): Generator<string> {
   const columns = (db.$client.pragma(`table_info(${quoteIdentifier(table)})`) as { name: string }[]).map((c) => c.name);
   if (columns.length === 0) return;
-  const literal = columns.map((c) => `quote(${quoteIdentifier(c)})`).join(" || ',' || ");
   const prefix = `INSERT INTO ${quoteIdentifier(table)} VALUES(`;
-  const statement = db.$client.prepare(`SELECT ${literal} FROM ${quoteIdentifier(table)}`).pluck();
-  for (const values of statement.iterate() as IterableIterator<string>) yield `${prefix}${values});\n`;
+  const statement = db.$client.prepare(`SELECT ${columns.map((c) => `quote(${quoteIdentifier(c)})`).join(", ")} FROM ${quoteIdentifier(table)}`).raw(true);
+  for (const literals of statement.iterate() as IterableIterator<string[]>) yield `${prefix}${literals.map(escapeLineBreaks).join(",")});\n`;
+}
+
+/**
+ * A text literal holding CR or LF is written as the sqlite3 shell does, `replace('a\nb','\n',char(10))`,
+ * since a raw CR does not survive a shell reading the dump line by line. The escape is one the text
+ * does not already contain.
+ */
+function escapeLineBreaks(literal: string): string {
+  let out = literal;
+  for (const [char, code, candidates] of [
+    ["\r", 13, ["\\r", "\\015", "\\x0d"]],
+    ["\n", 10, ["\\n", "\\012", "\\x0a"]],
+  ] as const) {
+    if (!out.includes(char)) continue;
+    const token = candidates.find((t) => !out.includes(t)) ?? `\\${code}-${out.length}`;
+    out = `replace(${out.replaceAll(char, token)},'${token}',char(${code}))`;
+  }
+  return out;
 }
 
 export type CellValue = string | number | bigint | Buffer | null;

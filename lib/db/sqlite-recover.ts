@@ -1,5 +1,7 @@
 import "server-only";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import Database from "better-sqlite3";
 import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client";
@@ -34,10 +36,29 @@ export interface RecoveryReport {
 /** Table where `.recover` puts orphaned rows. */
 const LOST_AND_FOUND = "lost_and_found";
 
-/** Whether the stock sqlite3 shell here knows `.recover` (3.29+ built with it; Debian's is). */
+let cliRecoverWorks: boolean | undefined;
+
+/**
+ * Whether the sqlite3 shell here can really `.recover`: it must be installed and built with the
+ * sqlite_dbpage table (Debian's 3.40 lists the command but fails with "SQL logic error"), so a
+ * tiny database is recovered as the proof. Checked once per process.
+ */
 export function sqliteCliCanRecover(): boolean {
-  const probe = spawnSync("sqlite3", [":memory:", ".recover"], { encoding: "utf8", timeout: 10_000 });
-  return probe.status === 0 && !/unknown command|Error/i.test(`${probe.stderr}`);
+  if (cliRecoverWorks !== undefined) return cliRecoverWorks;
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-recover-probe-"));
+  try {
+    const probe = path.join(folder, "probe.db");
+    const db = new Database(probe);
+    db.exec("CREATE TABLE t(a); INSERT INTO t VALUES ('probe')");
+    db.close();
+    const run = spawnSync("sqlite3", [probe, ".recover"], { encoding: "utf8", timeout: 10_000 });
+    cliRecoverWorks = run.status === 0 && run.stdout.includes("'probe'");
+  } catch {
+    cliRecoverWorks = false;
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+  return cliRecoverWorks;
 }
 
 /**
@@ -100,39 +121,57 @@ function recoverWithCli(damaged: string, target: string): Promise<string[]> {
   });
 }
 
-/** Rows copied per read; on a read error the copy skips ahead from the last good rowid. */
+/** Rows copied per read while the table reads cleanly. */
 const SALVAGE_CHUNK_ROWS = 1000;
-/** Attempts to step over one damaged range before giving up on the rest of a table. */
-const SALVAGE_MAX_SKIPS = 48;
+/**
+ * Unreadable rowids stepped over one by one (a failed seek costs microseconds) before the salvage
+ * jumps in growing steps: a destroyed interior page can hide a long run of rowids whose leaves
+ * are still readable, and each of those rows counts.
+ */
+const SALVAGE_LINEAR_PROBES = 1_000_000;
+/** Growing jumps after that, before giving up on the rest of a table. */
+const SALVAGE_MAX_JUMPS = 40;
 
 /** Fallback when no sqlite3 shell is installed: schema first, then each table's readable rows by rowid. */
 function salvageTables(damaged: string, target: string): string[] {
   const problems: string[] = [];
   const source = new Database(damaged, { readonly: true, fileMustExist: true });
   const dest = new Database(target);
+  // Rows arrive table by table, children possibly before parents: constraints are checked by integrity_check after.
+  dest.pragma("foreign_keys = OFF");
   try {
     const schema = source.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").all() as { type: string; name: string; sql: string }[];
     for (const entry of schema.filter((e) => e.type === "table" && !e.name.startsWith("sqlite_"))) {
       dest.exec(entry.sql);
       const columns = (source.pragma(`table_info(${quoteIdentifier(entry.name)})`) as { name: string }[]).map((c) => quoteIdentifier(c.name));
-      const read = source.prepare(`SELECT rowid, ${columns.join(", ")} FROM ${quoteIdentifier(entry.name)} WHERE rowid >= ? ORDER BY rowid LIMIT ${SALVAGE_CHUNK_ROWS}`).raw(true);
+      const read = source.prepare(`SELECT rowid, ${columns.join(", ")} FROM ${quoteIdentifier(entry.name)} WHERE rowid >= ? ORDER BY rowid LIMIT ?`).raw(true);
       const write = dest.prepare(`INSERT OR IGNORE INTO ${quoteIdentifier(entry.name)} (rowid, ${columns.join(", ")}) VALUES (${["?", ...columns.map(() => "?")].join(", ")})`);
       let next = Number.MIN_SAFE_INTEGER;
-      let skip = 1;
-      for (let skips = 0; skips <= SALVAGE_MAX_SKIPS; ) {
+      let limit = SALVAGE_CHUNK_ROWS;
+      let failures = 0;
+      let jump = 1;
+      let firstFailure: string | null = null;
+      while (failures < SALVAGE_LINEAR_PROBES + SALVAGE_MAX_JUMPS) {
         try {
-          const rows = read.all(next) as unknown[][];
+          const rows = read.all(next, limit) as unknown[][];
           if (rows.length === 0) break;
           dest.transaction(() => rows.forEach((row) => write.run(...row)))();
           next = Number(rows.at(-1)![0]) + 1;
-          skip = 1;
+          limit = SALVAGE_CHUNK_ROWS;
         } catch (error) {
-          problems.push(`${entry.name} near rowid ${next}: ${(error as Error).message}`);
-          next += skip;
-          skip *= 4;
-          skips += 1;
+          // Narrow down to the first unreadable row, then step over it.
+          if (limit > 1) {
+            limit = Math.max(1, Math.floor(limit / 8));
+            continue;
+          }
+          firstFailure ??= `${entry.name}: rows from rowid ${next} on could not all be read (${(error as Error).message})`;
+          failures += 1;
+          if (next === Number.MIN_SAFE_INTEGER) next = 0;
+          if (failures > SALVAGE_LINEAR_PROBES) jump *= 4;
+          next += jump;
         }
       }
+      if (firstFailure) problems.push(firstFailure);
     }
     for (const entry of schema.filter((e) => e.type !== "table")) {
       try {

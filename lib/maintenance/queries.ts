@@ -1,7 +1,7 @@
 import "server-only";
 import { eq } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { systemMetadata } from "@/lib/db/schema";
+import { operations, systemMetadata } from "@/lib/db/schema";
 import { nowIso } from "@/lib/db/timestamps";
 
 /** system_metadata keys where maintenance remembers when it last ran (SQLite itself does not record it). */
@@ -22,4 +22,15 @@ export async function writeMetadata(key: string, value: string): Promise<void> {
     .insert(systemMetadata)
     .values({ key, value, updatedAt: now })
     .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
+}
+
+/**
+ * A recovered database was read while its own recover operation was still running, so after the
+ * swap that row would say "running" forever: write the operation's final state into the new file.
+ */
+export async function restoreOperationRow(operation: { id: string; status: string; result: unknown; finished_at: string | null }): Promise<void> {
+  await getDb()
+    .update(operations)
+    .set({ status: operation.status, result: JSON.stringify(operation.result), finishedAt: operation.finished_at })
+    .where(eq(operations.id, operation.id));
 }

@@ -15,7 +15,7 @@ import type { OperationDto } from "@/lib/operations/types";
 import { analyzeDatabase, checkpointWal, describeTables, fileBytes, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
 import { runSqliteChild } from "@/lib/db/sqlite-child";
 import { recoverDatabaseFile, swapInDatabaseFile } from "@/lib/db/sqlite-recover";
-import { MAINTENANCE_KEYS, readMetadata, writeMetadata } from "@/lib/maintenance/queries";
+import { MAINTENANCE_KEYS, readMetadata, restoreOperationRow, writeMetadata } from "@/lib/maintenance/queries";
 import type { SwapRecoveredInput } from "@/lib/maintenance/inputs";
 import type {
   AnalyzeResult,
@@ -243,6 +243,7 @@ export async function swapInRecoveredDatabase(input: SwapRecoveredInput, princip
   if (!fs.existsSync(result.recovered_file)) throw new AppError("not_found", `The recovered file ${result.recovered_file} is gone (already swapped in?)`);
   const damagedCopy = `${live}.damaged-${nowIso().replace(/[:.]/g, "-")}`;
   await withAppWritesPaused(() => swapInDatabaseFile(live, result.recovered_file, damagedCopy));
+  await restoreOperationRow(operation);
   integrityMemo.__mimirIntegrity = undefined;
   await runIntegrityCheck(true);
   await recordAudit({ principal, action: "database.swap_recovered", target: live, result: "ok", details: { damaged_copy: damagedCopy, recover_operation: input.operation_id } });
