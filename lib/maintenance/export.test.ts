@@ -7,7 +7,8 @@ import { getDb } from "@/lib/db/client";
 import { seedDemoData } from "@/lib/demo/seed";
 import { recordAudit } from "@/lib/audit/service";
 import { analyzeStatistics } from "@/lib/maintenance/service";
-import { csvField, exportDatabaseSql, exportTableCsv, resolveExportTable } from "@/lib/maintenance/export";
+import { exportDatabaseSql, exportTableCsv, resolveExportTable } from "@/lib/maintenance/export";
+import { csvField } from "@/lib/maintenance/csv";
 import { runReadOnlyQuery, QUERY_ROW_CAP } from "@/lib/maintenance/query";
 
 let root: TestDataRoot;

@@ -3,7 +3,8 @@ import { getConfig } from "@/lib/config/service";
 import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
 import { listTableNames } from "@/lib/db/sqlite-maintenance";
-import { dumpDatabaseSql, iterateTableRows, type CellValue } from "@/lib/db/sqlite-export";
+import { dumpDatabaseSql, iterateTableRows } from "@/lib/db/sqlite-export";
+import { csvLine } from "@/lib/maintenance/csv";
 
 /**
  * Exports streamed as text: the SQL dump of the whole database and CSV of one table. Both read one
@@ -12,22 +13,6 @@ import { dumpDatabaseSql, iterateTableRows, type CellValue } from "@/lib/db/sqli
 
 /** Rows encoded per chunk handed to the HTTP stream. */
 const CSV_ROWS_PER_CHUNK = 500;
-/** Spreadsheets run a cell that starts with one of these as a formula (CSV injection, ASVS 1.2.10). */
-const FORMULA_START = /^[=+\-@\t\r\0]/;
-
-/** One CSV field per RFC 4180: quoted when it holds a comma, quote, CR or LF, quotes doubled. */
-export function csvField(value: CellValue): string {
-  if (value === null) return "";
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
-  let text = Buffer.isBuffer(value) ? value.toString("hex") : value;
-  if (FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export function csvLine(values: CellValue[]): string {
-  return `${values.map(csvField).join(",")}\r\n`;
-}
-
 /** A table name from a URL, checked against the database's real tables (404 otherwise); returns it. */
 export function resolveExportTable(name: string): string {
   const tables = listTableNames(getDb());

@@ -1,7 +1,7 @@
 import "server-only";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { operations, systemMetadata } from "@/lib/db/schema";
+import { jobExecutions, operations, scheduledJobs, systemMetadata } from "@/lib/db/schema";
 import { nowIso } from "@/lib/db/timestamps";
 
 /** system_metadata keys where maintenance remembers when it last ran (SQLite itself does not record it). */
@@ -33,4 +33,14 @@ export async function restoreOperationRow(operation: { id: string; status: strin
     .update(operations)
     .set({ status: operation.status, result: JSON.stringify(operation.result), finishedAt: operation.finished_at })
     .where(eq(operations.id, operation.id));
+}
+
+/** Jobs that have history, with their run counts: the retention form's "only this job" choices. */
+export async function listJobsWithHistory(): Promise<{ id: string; name: string | null; runs: number }[]> {
+  return getDb()
+    .select({ id: jobExecutions.jobId, name: scheduledJobs.name, runs: sql<number>`count(*)` })
+    .from(jobExecutions)
+    .leftJoin(scheduledJobs, eq(scheduledJobs.id, jobExecutions.jobId))
+    .groupBy(jobExecutions.jobId)
+    .orderBy(jobExecutions.jobId);
 }
