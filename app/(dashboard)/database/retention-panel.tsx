@@ -79,7 +79,7 @@ export function RetentionPanel({
           <FieldError errors={fieldErrors.keep_per_job} />
         </label>
         <label className="text-sm font-medium text-slate-700">
-          Jobs
+          Runs of
           <select name="job_id" defaultValue="" className={inputClass}>
             <option value="">All jobs</option>
             {jobs.map((job) => (
