@@ -81,6 +81,13 @@ export function checkpointWal(db: Db, mode: "PASSIVE" | "TRUNCATE"): CheckpointR
   return { busy: row?.busy ?? 0, logFrames: row?.log ?? 0, checkpointedFrames: row?.checkpointed ?? 0 };
 }
 
+/** Sets `wal_autocheckpoint` on this connection (0 = off) and returns the previous value. */
+export function setAutoCheckpoint(db: Db, pages: number): number {
+  const previous = pragmaNumber(db, "wal_autocheckpoint");
+  db.$client.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
+  return previous;
+}
+
 /** Gives up to `pages` free pages back to the file system (auto_vacuum = incremental only); returns the freelist left. */
 export function incrementalVacuumStep(db: Db, pages: number): number {
   db.$client.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
