@@ -95,7 +95,7 @@ async function measure(label: string, work: () => Promise<unknown> | unknown) {
   const remaining = db.prepare("SELECT count(*) FROM job_executions").pluck().get() as number;
   const leftOld = db.prepare("SELECT count(*) FROM job_executions WHERE start_time < ?").pluck().get(cutoff) as number;
   const walBytes = fs.existsSync(`${live}-wal`) ? fs.statSync(`${live}-wal`).size : 0;
-  return { label, seconds: (to - from) / 1000, remaining, leftOld, walBytes, fileBytes: fs.statSync(live).size, ...summarise(reader.samples, from, to), outcome };
+  return { label, samplesAll: reader.samples, to, seconds: (to - from) / 1000, remaining, leftOld, walBytes, fileBytes: fs.statSync(live).size, ...summarise(reader.samples, from, to), outcome };
 }
 
 console.log(`Seeding ${ROWS.toLocaleString("en-US")} executions over ${DAYS} days into ${home} …`);
@@ -112,9 +112,14 @@ fs.copyFileSync(live, pristine);
 console.log(`database ${(fs.statSync(pristine).size / 1048576).toFixed(0)} MB; cut-off ${cutoff}: ${OLD.toLocaleString("en-US")} older rows\n`);
 
 const single = await measure("single DELETE … WHERE start_time < ?", () => getDb().$client.prepare("DELETE FROM job_executions WHERE start_time < ?").run(cutoff));
+const phases: { at: number; text: string }[] = [];
 const ours = await measure("our cleanup (batched, yielding)", () =>
-  runRetentionCleanup({ dry_run: false, retention_days: DAYS }, { now: new Date(Date.parse(cutoff) + DAYS * DAY_MS) }),
+  runRetentionCleanup(
+    { dry_run: false, retention_days: DAYS },
+    { now: new Date(Date.parse(cutoff) + DAYS * DAY_MS), message: (text) => phases.push({ at: performance.now(), text }) },
+  ),
 );
+const oursSamples = ours.samplesAll;
 closeAppDatabase();
 fs.rmSync(home, { recursive: true, force: true });
 
@@ -131,6 +136,12 @@ console.log(
   `\nour cleanup report: deleted ${report.deleted_rows.toLocaleString("en-US")} rows; database ${(report.db_bytes_before / 1048576).toFixed(0)} MB → ${(report.db_bytes_after / 1048576).toFixed(0)} MB ` +
     `(reclaimed ${(report.reclaimed_bytes / 1048576).toFixed(0)} MB by ${report.space_returned_by}); single DELETE left the file at ${(single.fileBytes / 1048576).toFixed(0)} MB`,
 );
+console.log("\nour cleanup by phase (reader latency within each):");
+phases.forEach((phase, i) => {
+  const end = phases[i + 1]?.at ?? ours.to;
+  const within = summarise(oursSamples, phase.at, end);
+  console.log(`  ${phase.text}: ${((end - phase.at) / 1000).toFixed(2)} s, ${within.n} reads, p99 ${fmt(within.p99)}, max ${fmt(within.max)}`);
+});
 console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(", ")} on ${os.cpus().length} cores (the quiet p99 column is the same reader before each delete)`);
 console.log(`goal during ours: p99 < 20 ms and max < 100 ms → ${ours.p99 < 20 && ours.max < 100 ? "met" : "NOT met"}`);
 if (single.remaining !== ROWS - OLD || ours.remaining !== ROWS - OLD || single.leftOld !== 0 || ours.leftOld !== 0) {
