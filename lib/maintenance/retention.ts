@@ -2,7 +2,7 @@ import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
-import { getDb } from "@/lib/db/client";
+import { getDb, JOURNAL_SIZE_LIMIT_BYTES } from "@/lib/db/client";
 import { recordAudit } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { APP_LOG_FILE, getLogger } from "@/lib/log/logger";
@@ -42,11 +42,11 @@ const BATCH_TARGET_MS = 4;
 /** Pages given back per incremental_vacuum step, between which the event loop runs. */
 const INCREMENTAL_VACUUM_STEP_PAGES = 128;
 /**
- * During a cleanup the WAL is checkpointed by a child process each time it grows by this much: an
+ * During a cleanup the WAL is checkpointed by a child process each time it grows by the size it is truncated back to: an
  * automatic checkpoint would run inside one of our commits, fsync included, and stall this
  * process's event loop for tens of milliseconds (measured in bench/retention.ts).
  */
-const CLEANUP_CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024;
+const CLEANUP_CHECKPOINT_WAL_BYTES = JOURNAL_SIZE_LIMIT_BYTES;
 /** Generous: a checkpoint of a few MB takes well under a second even on a slow disk. */
 const CHECKPOINT_CHILD_TIMEOUT_MS = 10 * 60 * 1000;
 /** Below this size a full VACUUM takes well under a second, so a cleanup may run it to give pages back. */

@@ -97,7 +97,7 @@ async function checkDiskSpace(): Promise<TroubleshootingCheck> {
 async function checkIntegrity(): Promise<TroubleshootingCheck> {
   const last = await getLastIntegrityResult();
   if (!last) {
-    return { id: "integrity", title: "Corruption", status: "warning", findings: ["The database has not been checked yet."], fix: ["Run an integrity check below."] };
+    return { id: "integrity", title: "Corruption", status: "warning", findings: ["The database has not been checked yet."], fix: ["Run the integrity check in Maintenance above."] };
   }
   const findings = [`${last.mode} at ${formatTimestamp(last.checked_at)}: ${last.ok ? "ok" : `${last.problems.length} problem(s)`}.`, ...last.problems.slice(0, 10)];
   if (!last.ok) {
