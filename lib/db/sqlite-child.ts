@@ -3,8 +3,7 @@ import { spawn } from "node:child_process";
 import { BUSY_TIMEOUT_MS } from "@/lib/db/client";
 
 /**
- * Runs one slow SQLite statement (VACUUM, integrity_check, a console query, a checkpoint and its
- * fsync during a large cleanup) on its own connection
+ * Runs one slow SQLite statement (VACUUM, integrity_check, a console query) on its own connection
  * in a child Node process. better-sqlite3 is synchronous and has no sqlite3_interrupt binding, so
  * in-process such a statement would freeze every request for its whole duration, and a time limit
  * could not stop it; a child process keeps the server answering and can be killed at the limit.
@@ -52,13 +51,6 @@ function run(task) {
     db.pragma("busy_timeout = " + task.busyTimeoutMs);
     return db.prepare("PRAGMA " + (task.quick ? "quick_check" : "integrity_check") + "(" + task.maxErrors + ")").pluck().all();
   }
-  if (task.kind === "checkpoint") {
-    const db = new Database(task.file, { fileMustExist: true });
-    db.pragma("busy_timeout = " + task.busyTimeoutMs);
-    const [row] = db.pragma("wal_checkpoint(" + task.mode + ")");
-    db.close();
-    return { busy: row.busy, logFrames: row.log, checkpointedFrames: row.checkpointed };
-  }
   if (task.kind === "vacuum") {
     const db = new Database(task.file, { fileMustExist: true });
     db.pragma("busy_timeout = " + task.busyTimeoutMs);
@@ -75,8 +67,7 @@ function run(task) {
 export type ChildTask =
   | { kind: "query"; file: string; sql: string; maxRows: number }
   | { kind: "integrity"; file: string; quick: boolean; maxErrors: number }
-  | { kind: "vacuum"; file: string; autoVacuum?: "incremental" | "full" | "none" }
-  | { kind: "checkpoint"; file: string; mode: "PASSIVE" | "TRUNCATE" };
+  | { kind: "vacuum"; file: string; autoVacuum?: "incremental" | "full" | "none" };
 
 /** An error raised by SQLite (or the read-only guard) inside the child, with its code. */
 export class SqliteChildError extends Error {

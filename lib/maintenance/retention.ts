@@ -9,7 +9,7 @@ import { APP_LOG_FILE, getLogger } from "@/lib/log/logger";
 import { startOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import { fileBytes, incrementalVacuumStep, readSqliteFileStats, setAutoCheckpoint } from "@/lib/db/sqlite-maintenance";
-import { runSqliteChild } from "@/lib/db/sqlite-child";
+import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
 import {
   countExpiredExecutions,
   deleteExpiredExecutionsBatch,
@@ -42,13 +42,11 @@ const BATCH_TARGET_MS = 4;
 /** Pages given back per incremental_vacuum step, between which the event loop runs. */
 const INCREMENTAL_VACUUM_STEP_PAGES = 128;
 /**
- * During a cleanup the WAL is checkpointed by a child process each time it grows by the size it is truncated back to: an
+ * During a cleanup the WAL is checkpointed on a worker thread each time it grows by the size it is truncated back to: an
  * automatic checkpoint would run inside one of our commits, fsync included, and stall this
  * process's event loop for tens of milliseconds (measured in bench/retention.ts).
  */
 const CLEANUP_CHECKPOINT_WAL_BYTES = JOURNAL_SIZE_LIMIT_BYTES;
-/** Generous: a checkpoint of a few MB takes well under a second even on a slow disk. */
-const CHECKPOINT_CHILD_TIMEOUT_MS = 10 * 60 * 1000;
 /** Below this size a full VACUUM takes well under a second, so a cleanup may run it to give pages back. */
 const VACUUM_WHEN_CHEAP_BYTES = 32 * 1024 * 1024;
 const DAY_MS = 86_400_000;
@@ -164,7 +162,7 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
     }
   } finally {
     setAutoCheckpoint(db, previousAutoCheckpoint);
-    await walCheckpointer.settle();
+    await walCheckpointer.close();
   }
   report.db_bytes_after = fileBytes(file) + fileBytes(`${file}-wal`);
   report.free_pages_left = readSqliteFileStats(db, file).freelistCount;
@@ -191,20 +189,24 @@ async function removeExecutionLogs(folder: string, ids: string[], report: Retent
 
 /**
  * Keeps the WAL bounded during a cleanup with automatic checkpoints off: starts a PASSIVE checkpoint
- * in a child process whenever the WAL has grown by CLEANUP_CHECKPOINT_WAL_BYTES, one at a time.
+ * on a worker thread whenever the WAL file has grown by CLEANUP_CHECKPOINT_WAL_BYTES, one at a time.
  */
 class BackgroundCheckpointer {
+  private readonly worker: WalCheckpointWorker;
   private running: Promise<unknown> | null = null;
   private walAtLastStart = 0;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string) {
+    this.worker = new WalCheckpointWorker(file);
+  }
 
   nudge(): void {
     if (this.running) return;
     const wal = fileBytes(`${this.file}-wal`);
     if (wal - this.walAtLastStart < CLEANUP_CHECKPOINT_WAL_BYTES && wal >= this.walAtLastStart) return;
     this.walAtLastStart = wal;
-    this.running = runSqliteChild({ kind: "checkpoint", file: this.file, mode: "PASSIVE" }, { timeoutMs: CHECKPOINT_CHILD_TIMEOUT_MS })
+    this.running = this.worker
+      .checkpoint("PASSIVE")
       .catch((error) => getLogger().warn("background checkpoint during retention cleanup failed", { error }))
       .finally(() => {
         this.running = null;
@@ -213,13 +215,14 @@ class BackgroundCheckpointer {
 
   /** Waits for a checkpoint in flight, then copies the whole WAL back and truncates it to zero bytes. */
   async truncate(): Promise<void> {
-    await this.settle();
-    await runSqliteChild({ kind: "checkpoint", file: this.file, mode: "TRUNCATE" }, { timeoutMs: CHECKPOINT_CHILD_TIMEOUT_MS });
+    await this.running;
+    await this.worker.checkpoint("TRUNCATE");
     this.walAtLastStart = 0;
   }
 
-  async settle(): Promise<void> {
+  async close(): Promise<void> {
     await this.running;
+    await this.worker.close();
   }
 }
 
