@@ -83,6 +83,7 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
   const keep = input.keep_per_job ?? null;
   const dbBytesBefore = fileBytes(file) + fileBytes(`${file}-wal`);
 
+  hooks.message?.("Counting what goes");
   const expired = countExpiredExecutions(db, scope);
   const appLogs = listExpiredAppLogs(config.paths.logs, config.values.logging.retention_days, now);
   const report: RetentionReport = {
@@ -91,12 +92,12 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
     cutoff: scope.cutoff,
     keep_per_job: keep,
     job_id: scope.jobId,
-    expired_rows: expired.rows,
+    expired_rows: expired,
     over_cap_rows: 0,
     deleted_rows: 0,
     log_files_deleted: 0,
     log_bytes_deleted: 0,
-    estimated_row_bytes: estimateExecutionBytes(db, scope, expired.rows),
+    estimated_row_bytes: estimateExecutionBytes(db, scope, expired),
     db_bytes_before: dbBytesBefore,
     db_bytes_after: dbBytesBefore,
     reclaimed_bytes: 0,
@@ -112,7 +113,7 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
       // Beyond-cap runs counted as they would stand after the age bound has run.
       for (const job of listJobsOverCap(db, { cutoff: null, jobId: scope.jobId }, keep)) {
         const jobScope: RetentionScope = { cutoff: null, jobId: job.jobId };
-        const agedOut = scope.cutoff ? countExpiredExecutions(db, { ...jobScope, cutoff: scope.cutoff }).rows : 0;
+        const agedOut = scope.cutoff ? countExpiredExecutions(db, { ...jobScope, cutoff: scope.cutoff }) : 0;
         const excess = Math.max(0, job.excess - agedOut);
         report.over_cap_rows += excess;
         report.estimated_row_bytes += estimateExecutionBytes(db, jobScope, excess);
@@ -127,7 +128,7 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
   try {
     const logFolder = path.join(/*turbopackIgnore: true*/ config.paths.logs, EXECUTION_LOG_FOLDER);
     const logFiles = await listLogFileNames(logFolder);
-    let total = expired.rows;
+    let total = expired;
     const deleteInBatches = async (deleteBatch: (limit: number) => string[]) => {
       let batchRows = INITIAL_BATCH_ROWS;
       while (!hooks.signal?.aborted) {
@@ -144,7 +145,7 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
       }
     };
 
-    hooks.message?.(`Deleting ${expired.rows} runs older than ${retentionDays} days`);
+    hooks.message?.(`Deleting ${expired} runs older than ${retentionDays} days`);
     await deleteInBatches((limit) => deleteExpiredExecutionsBatch(db, scope, limit));
     if (keep !== null && !hooks.signal?.aborted) {
       const jobs = listJobsOverCap(db, { cutoff: null, jobId: scope.jobId }, keep);
