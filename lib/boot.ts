@@ -53,6 +53,8 @@ export async function boot(): Promise<void> {
         normalisedTimestamps: report.normalisedTimestamps,
       });
     }
+    // Next.js ends the process with exit(143) on SIGTERM; closing here checkpoints the WAL into mimir.db.
+    process.once("exit", () => closeAppDatabase());
     await seedCredentialsFromEnvironment(config);
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
