@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { getDb } from "@/lib/db/client";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
+import { upsertToken } from "@/lib/auth/queries";
+import { hashSecret } from "@/lib/auth/passwords";
 import { waitForOperation } from "@/lib/operations/service";
 import * as vacuumRoute from "@/app/api/v1/maintenance/vacuum/route";
 import * as integrityRoute from "@/app/api/v1/maintenance/integrity-check/route";
@@ -13,6 +15,8 @@ import * as cleanupRoute from "@/app/api/v1/retention/cleanup/route";
 import * as queryRoute from "@/app/api/v1/query/route";
 
 const TOKEN = "mimir_routetest0000000000000000000000000000000";
+const READ_TOKEN = "mimir_readonly0000000000000000000000000000000";
+const WRITE_TOKEN = "mimir_writeonly000000000000000000000000000000";
 let root: TestDataRoot;
 
 type Handler = (request: Request, context: { params: Promise<Record<string, string>> }) => Promise<Response>;
@@ -29,6 +33,9 @@ const executionCount = () => getDb().$client.prepare("SELECT count(*) FROM job_e
 beforeAll(async () => {
   root = createTestDataRoot({ MIMIR_API_TOKEN: TOKEN });
   await seedCredentialsFromEnvironment(root.config);
+  for (const [id, token, scope] of [["read", READ_TOKEN, "read"], ["write", WRITE_TOKEN, "write"]] as const) {
+    await upsertToken({ id, name: `${scope} token`, tokenHash: hashSecret(token), prefix: token.slice(0, 10), scope, createdBy: "test", createdAt: new Date().toISOString() });
+  }
   getDb().$client.exec(`
     INSERT INTO scheduled_jobs (id, name, pipeline, cron_expr, enabled, created_at, updated_at) VALUES ('j', 'J', 'p', '0 1 * * *', 1, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z');
     INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) VALUES ('old', 'j', 'p', '2025-01-01T00:00:00.000Z', 'success', 'manual');`);
@@ -69,6 +76,20 @@ describe("bad input gets a clear 4xx envelope and changes nothing", () => {
   ] as const)("%s refuses an anonymous caller with 401", async (_name, handler, method) => {
     const response = await call(handler as Handler, { method, token: null, body: method === "POST" ? '{"sql":"SELECT 1"}' : undefined });
     expect(response.status).toBe(401);
+  });
+});
+
+describe("scopes", () => {
+  test.each([
+    ["a read token starts VACUUM", vacuumRoute.POST, "POST", READ_TOKEN, undefined],
+    ["a read token runs a cleanup", cleanupRoute.POST, "POST", READ_TOKEN, '{"dry_run":true}'],
+    ["a write token exports SQL", sqlRoute.GET, "GET", WRITE_TOKEN, undefined],
+    ["a write token queries", queryRoute.POST, "POST", WRITE_TOKEN, '{"sql":"SELECT 1"}'],
+    ["a write token starts a recovery", recoverRoute.POST, "POST", WRITE_TOKEN, undefined],
+  ] as const)("%s → 403", async (_name, handler, method, token, body) => {
+    const response = await call(handler as Handler, { method, token, body });
+    expect(response.status).toBe(403);
+    expect(executionCount()).toBe(1);
   });
 });
 
