@@ -5,6 +5,7 @@ import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root"
 import { getDb } from "@/lib/db/client";
 import { seedDemoData } from "@/lib/demo/seed";
 import { runRetentionCleanup, EXECUTION_LOG_FOLDER } from "@/lib/maintenance/retention";
+import { vacuumDatabase } from "@/lib/maintenance/service";
 
 let root: TestDataRoot;
 const DAY = 86_400_000;
@@ -97,5 +98,29 @@ describe("retention cleanup", () => {
     const report = await runRetentionCleanup({ dry_run: false, retention_days: 0 });
     expect(report.app_logs.map((l) => l.file).sort()).toEqual(["mimir1.log", "mimir2.log"]);
     expect(fs.readdirSync(logs).filter((n) => n.endsWith(".log")).sort()).toEqual(["mimir.log", "mimir3.log", "notes.log"]);
+  });
+});
+
+describe("interrupted maintenance leaves the live database intact", () => {
+  test("VACUUM killed part-way (its child process gets SIGKILL): every row is still there and integrity_check passes", async () => {
+    await seedDemoData(root.config, { executions: 20_000, days: 30, logFiles: 0, seed: 9 });
+    getDb().$client.exec("DELETE FROM job_executions WHERE rowid % 3 = 0");
+    const before = getDb().$client.prepare("SELECT count(*), sum(length(steps)) FROM job_executions").raw().get();
+    getDb().$client.pragma("wal_checkpoint(TRUNCATE)");
+    // Kill it once VACUUM is visibly writing its rebuilt pages into the WAL, not before it started.
+    const controller = new AbortController();
+    const wal = `${root.config.paths.database}-wal`;
+    const watch = setInterval(() => {
+      if (fs.existsSync(wal) && fs.statSync(wal).size > 512 * 1024) {
+        clearInterval(watch);
+        controller.abort(new Error("killed by the test"));
+      }
+    }, 1);
+    await expect(vacuumDatabase(controller.signal)).rejects.toThrow("killed by the test");
+    clearInterval(watch);
+    expect(getDb().$client.prepare("SELECT count(*), sum(length(steps)) FROM job_executions").raw().get()).toEqual(before);
+    expect(getDb().$client.pragma("integrity_check", { simple: true })).toBe("ok");
+    // And the next VACUUM runs normally.
+    await expect(vacuumDatabase()).resolves.toMatchObject({ free_pages_after: 0 });
   });
 });
