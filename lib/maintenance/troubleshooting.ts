@@ -4,7 +4,8 @@ import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { FILE_MODE, FOLDER_MODE, volumeFolders } from "@/lib/config/data-root";
 import { BUSY_TIMEOUT_MS, getDb, JOURNAL_SIZE_LIMIT_BYTES } from "@/lib/db/client";
-import { busyErrorStats, checkpointWal, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
+import { busyErrorStats, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
+import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
 import { formatBytes, formatPercent, formatTimestamp } from "@/lib/format";
 import { getLastIntegrityResult } from "@/lib/maintenance/service";
 import type { CheckStatus, TroubleshootingCheck } from "@/lib/maintenance/types";
@@ -19,22 +20,24 @@ const INTEGRITY_STALE_MS = 7 * 86_400_000;
 /**
  * The guide's troubleshooting symptoms checked live: lock contention, disk space, integrity, and
  * file ownership and permissions, each with what was found and the fix in plain words. Runs one
- * PASSIVE WAL checkpoint (it only copies frames no reader needs); otherwise reads only.
+ * PASSIVE WAL checkpoint on a worker thread (it only copies frames no reader needs); otherwise reads only.
  */
 export async function runTroubleshootingChecks(): Promise<TroubleshootingCheck[]> {
-  return [checkLocks(), await checkDiskSpace(), await checkIntegrity(), checkPermissions()];
+  return [await checkLocks(), await checkDiskSpace(), await checkIntegrity(), checkPermissions()];
 }
 
 function worst(statuses: CheckStatus[]): CheckStatus {
   return statuses.includes("problem") ? "problem" : statuses.includes("warning") ? "warning" : "ok";
 }
 
-function checkLocks(): TroubleshootingCheck {
+async function checkLocks(): Promise<TroubleshootingCheck> {
   const db = getDb();
   const file = getConfig().paths.database;
   const stats = readSqliteFileStats(db, file);
   const busy = busyErrorStats();
-  const checkpoint = checkpointWal(db, "PASSIVE");
+  // On its own thread: a checkpoint fsyncs the database file, which must not stall the page's request.
+  const worker = new WalCheckpointWorker(file);
+  const checkpoint = await worker.checkpoint("PASSIVE").finally(() => worker.close());
   const findings: string[] = [];
   const fix: string[] = [];
   const statuses: CheckStatus[] = [];
