@@ -7,7 +7,7 @@ import { closeAppDatabase, getDb, openDatabase, setAppDatabase } from "@/lib/db/
 import { seedDemoData } from "@/lib/demo/seed";
 import { recoverDatabaseFile, sqliteCliCanRecover } from "@/lib/db/sqlite-recover";
 import { getHealth } from "@/lib/health/service";
-import { waitForOperation } from "@/lib/operations/service";
+import { startOperation, waitForOperation } from "@/lib/operations/service";
 import { runIntegrityCheck, startMaintenance, swapInRecoveredDatabase } from "@/lib/maintenance/service";
 import type { RecoveryResult } from "@/lib/maintenance/types";
 
@@ -91,6 +91,12 @@ describe("a database damaged on purpose", () => {
     const executions = result.tables.find((t) => t.name === "job_executions");
     expect(executions?.recovered).toBeGreaterThanOrEqual(readable.size);
 
+    // Not while other work runs on the connection the swap closes.
+    let release!: () => void;
+    const held = await startOperation({ kind: "test.hold", principal: null }, () => new Promise<void>((resolve) => (release = resolve)));
+    await expect(swapInRecoveredDatabase({ operation_id: operation.id, confirm: "swap" }, null)).rejects.toMatchObject({ code: "operation_running" });
+    release();
+    await waitForOperation(held.id);
     await expect(swapInRecoveredDatabase({ operation_id: operation.id, confirm: "swap" }, null)).resolves.toMatchObject({ live: root.config.paths.database });
     const copies = fs.readdirSync(path.dirname(root.config.paths.database)).filter((n) => n.includes(".damaged-") && !n.endsWith("-wal"));
     expect(copies).toHaveLength(1);

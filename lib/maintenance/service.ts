@@ -9,7 +9,8 @@ import { AppError } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
 import { getLogger } from "@/lib/log/logger";
 import type { Principal } from "@/lib/auth/scopes";
-import { getOperation, startOperation } from "@/lib/operations/service";
+import { getOperation, listOperations, startOperation } from "@/lib/operations/service";
+import { MAX_PAGE_SIZE } from "@/lib/pagination";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import type { OperationDto } from "@/lib/operations/types";
 import { analyzeDatabase, checkpointWal, describeTables, fileBytes, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
@@ -241,6 +242,9 @@ export async function swapInRecoveredDatabase(input: SwapRecoveredInput, princip
     throw new AppError("invalid_input", "The recovery names a file outside the database folder");
   }
   if (!fs.existsSync(result.recovered_file)) throw new AppError("not_found", `The recovered file ${result.recovered_file} is gone (already swapped in?)`);
+  // Work in flight (a cleanup, a backup) holds the connection this swap closes: refuse rather than cut it off.
+  const busy = await listRunningOperationKinds(operation.id);
+  if (busy.length > 0) throw new AppError("operation_running", `Wait for the running ${busy.join(", ")} to finish before swapping the database`);
   const damagedCopy = `${live}.damaged-${nowIso().replace(/[:.]/g, "-")}`;
   await withAppWritesPaused(() => swapInDatabaseFile(live, result.recovered_file, damagedCopy));
   await restoreOperationRow(operation);
@@ -248,6 +252,18 @@ export async function swapInRecoveredDatabase(input: SwapRecoveredInput, princip
   await runIntegrityCheck(true);
   await recordAudit({ principal, action: "database.swap_recovered", target: live, result: "ok", details: { damaged_copy: damagedCopy, recover_operation: input.operation_id } });
   return { damaged_copy: damagedCopy, live };
+}
+
+/** Kinds of operations still running, other than `except`, walking every page of the operations list. */
+async function listRunningOperationKinds(except: string): Promise<string[]> {
+  const kinds: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listOperations({ limit: MAX_PAGE_SIZE, cursor });
+    kinds.push(...page.items.filter((op) => op.status === "running" && op.id !== except).map((op) => op.kind));
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return kinds;
 }
 
 type MaintenanceKind = "vacuum" | "analyze" | "integrity_check" | "checkpoint" | "recover";
