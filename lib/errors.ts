@@ -44,6 +44,11 @@ const CODE_CATEGORY: Record<string, ErrorCategory> = {
   in_use: "conflict",
   body_too_large: "too_large",
   insufficient_disk: "unprocessable",
+  database_busy: "busy",
+  invalid_sql: "invalid",
+  read_only: "unprocessable",
+  query_timeout: "unprocessable",
+  query_too_large: "too_large",
 };
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY | (string & {});

@@ -2,6 +2,7 @@ import "server-only";
 import { z, ZodError, type ZodType } from "zod";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
+import { isBusyError, recordBusyError } from "@/lib/db/sqlite-maintenance";
 import {
   assertSameOrigin,
   authenticate,
@@ -157,6 +158,10 @@ export function toAppError(error: unknown): AppError {
     const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
     const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ");
     return new AppError("invalid_input", summary, { details, cause: error });
+  }
+  if (isBusyError(error)) {
+    recordBusyError();
+    return new AppError("database_busy", "The database is locked by another writer; try again in a moment", { cause: error });
   }
   return new AppError("internal", "Internal error: the server log has the details", { cause: error });
 }

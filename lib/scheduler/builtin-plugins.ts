@@ -1,5 +1,6 @@
 import "server-only";
 import type { ZodType } from "zod";
+import { analyzePlugin, integrityCheckPlugin, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
 
 /** What a step of a running pipeline hands to a plugin. */
 export interface PluginRunContext {
@@ -28,4 +29,9 @@ export interface BuiltinPlugin<C = unknown> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry carries its own config type
-export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {};
+export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {
+  [retentionCleanupPlugin.name]: retentionCleanupPlugin,
+  [vacuumPlugin.name]: vacuumPlugin,
+  [analyzePlugin.name]: analyzePlugin,
+  [integrityCheckPlugin.name]: integrityCheckPlugin,
+};
