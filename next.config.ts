@@ -29,6 +29,13 @@ const nextConfig: NextConfig = {
           { key: "X-Frame-Options", value: "DENY" },
         ],
       },
+      {
+        // HSTS only when the browser came over TLS (a terminating proxy says so): sent over plain
+        // HTTP it is ignored by browsers, and on a LAN install without TLS it must not pin https.
+        source: "/:path*",
+        has: [{ type: "header", key: "x-forwarded-proto", value: "https" }],
+        headers: [{ key: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains" }],
+      },
     ];
   },
 };

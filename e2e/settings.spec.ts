@@ -1,4 +1,6 @@
 import { test, expect } from "./fixtures";
+import { E2E_ADMIN } from "./env";
+import { SettingsPage } from "./pages/settings-page";
 
 test("Settings shows each value and where it came from", async ({ page }) => {
   await page.goto("/settings");
@@ -10,4 +12,82 @@ test("Settings shows each value and where it came from", async ({ page }) => {
   await expect(backend).toContainText("sqlite");
   await expect(backend).toContainText("default");
   await expect(page.locator('tr[data-key="persistence.connection_string"]')).not.toContainText("postgres://");
+});
+
+test("runtime settings are saved to config.yaml, saying which apply now and which after a restart", async ({ page, api }) => {
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  // Set by the environment in this suite: the field is locked and says why.
+  await expect(page.getByLabel("Execution history retention (days)")).toBeDisabled();
+  await expect(page.getByText("Set by the environment variable MIMIR_RETENTION_DAYS")).toBeVisible();
+
+  await page.getByLabel("Keep backups for (days)").fill("12");
+  await page.getByLabel("Backup schedule (cron)").fill("15 1 * * *");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  const saved = page.getByRole("status").filter({ hasText: "Saved to" });
+  await expect(saved).toContainText("Applied now: backups.keep_days");
+  await expect(saved).toContainText("Needs a restart to take effect: backups.schedule");
+  await expect(page.locator('tr[data-key="backups.keep_days"]')).toContainText("12");
+
+  await page.getByLabel("Keep backups for (days)").fill("-1");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "backups" })).toContainText("expected number to be >0");
+  const view = await (await api.get("/api/v1/config")).json();
+  expect(view.values["backups.keep_days"]).toBe(12);
+});
+
+test("a token is revoked only with the right password, and the audit log shows who did what", async ({ page, api }) => {
+  const created = await api.post("/api/v1/tokens", { data: { name: "revoke-me", scope: "read" } });
+  expect(created.status()).toBe(201);
+  const { token } = await created.json();
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const row = settings.tokenRow("revoke-me");
+  await expect(row).toContainText("never");
+  await row.getByRole("button", { name: "Revoke" }).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog).toContainText("Scripts using");
+  await expect(dialog).toContainText("get 401 from their next request");
+  await settings.confirm("not-my-password", "Revoke token");
+  await expect(dialog.getByRole("alert")).toContainText("That password is not right");
+  expect((await api.get("/api/v1/operations", { headers: { Authorization: `Bearer ${token}` } })).status()).toBe(200);
+  await settings.confirm(E2E_ADMIN.password, "Revoke token");
+  await expect(row).toHaveCount(0);
+  expect((await api.get("/api/v1/operations", { headers: { Authorization: `Bearer ${token}` } })).status()).toBe(401);
+
+  await page.reload();
+  const audit = page.locator('tr[data-audit-action="token.revoke"]');
+  await expect(audit.first()).toContainText("ok");
+  await expect(audit.filter({ hasText: "denied" }).first()).toContainText(E2E_ADMIN.username);
+});
+
+test("the lists have empty states and pages", async ({ page, api }) => {
+  for (let i = 0; i < 21; i++) expect((await api.post("/api/v1/tokens", { data: { name: `paged-${String(i).padStart(2, "0")}`, scope: "read" } })).status()).toBe(201);
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const pager = page.getByRole("navigation", { name: "Tokens pages" });
+  await expect(pager).toContainText("Page 1");
+  await pager.getByRole("button", { name: "Next" }).click();
+  await expect(pager).toContainText("Page 2");
+  await expect(page.locator("tr[data-token]").first()).toBeVisible();
+  await pager.getByRole("button", { name: "Previous" }).click();
+  await expect(pager).toContainText("Page 1");
+});
+
+test("deleting a user names what is lost and needs their name typed and the admin's password", async ({ page, api }) => {
+  const username = `leaver-${Date.now()}`;
+  expect((await api.post("/api/v1/users", { data: { username, password: "leaver-password-1", role: "viewer" } })).status()).toBe(201);
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const row = page.locator(`tr[data-user="${username}"]`);
+  await row.getByRole("button", { name: "Delete" }).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog).toContainText("deleted for good");
+  await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
+  await expect(dialog.getByRole("button", { name: "Delete user" })).toBeDisabled();
+  await dialog.getByLabel(`Type ${username} to confirm`).fill(username);
+  await dialog.getByRole("button", { name: "Delete user" }).click();
+  await expect(row).toHaveCount(0);
+  const users = await (await api.get("/api/v1/users?limit=1000")).json();
+  expect(users.items.map((u: { username: string }) => u.username)).not.toContain(username);
 });

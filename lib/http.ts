@@ -2,14 +2,20 @@ import "server-only";
 import { z, ZodError, type ZodType } from "zod";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
+import { isBusyError, recordBusyError } from "@/lib/db/sqlite-maintenance";
 import {
   assertSameOrigin,
   authenticate,
   authorize,
+  clientAddress,
   sessionTokenFromCookieHeader,
   type Access,
+  type Authenticated,
 } from "@/lib/auth/request";
+import { verifyUserPassword } from "@/lib/auth/service";
+import { REAUTH_HEADER } from "@/lib/auth/reauth";
 import type { Principal } from "@/lib/auth/scopes";
+import { recordAudit } from "@/lib/audit/service";
 
 /** Request bodies above this are refused with 413 unless a route names a larger limit (uploads). */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -28,6 +34,13 @@ export interface RouteSpec<Q, B, P> {
   /** Hands the body over as text (YAML, CSV) instead of parsing JSON; the handler validates it. */
   rawBody?: boolean;
   maxBodyBytes?: number;
+  /**
+   * Destructive routes (restore, reset, delete): a browser session must give its password again in
+   * the REAUTH_HEADER header; a script's token is itself the proof and sends nothing more.
+   */
+  reauth?: boolean;
+  /** The audit log's name for this write ("backup.restore"); defaults to "METHOD /path". */
+  audit?: string;
 }
 
 export interface RouteContext<Q, B, P> {
@@ -57,22 +70,31 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     const started = performance.now();
     const url = new URL(request.url);
     let response: Response;
+    let auth: Authenticated | null = null;
     try {
       let principal: Principal | null = null;
       if (spec.access !== "public") {
-        const auth = await authenticate({
+        auth = await authenticate({
           authorization: request.headers.get("authorization"),
           sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
         });
         principal = authorize(auth, spec.access);
         if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
+        if (spec.reauth && auth?.via === "session") {
+          const password = request.headers.get(REAUTH_HEADER);
+          if (!password) throw new AppError("reauth_required", "This action needs your password again");
+          await verifyUserPassword(auth.principal.id, password, { ip: clientAddress(request.headers), userAgent: null });
+        }
       }
+      const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      // A route that reads no body still refuses an oversized one, so the 413 rule holds on every route.
+      if (!spec.body && !spec.rawBody && Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw tooLarge(maxBodyBytes);
       const params = spec.params ? spec.params.parse(await context.params) : undefined;
       const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
       let body: unknown = undefined;
       let rawBody: RouteContext<Q, B, P>["rawBody"] = null;
       if (spec.body || spec.rawBody) {
-        const text = await readBodyText(request, spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+        const text = await readBodyText(request, maxBodyBytes);
         const contentType = request.headers.get("content-type") ?? "";
         if (spec.rawBody) rawBody = { contentType, text };
         else body = spec.body!.parse(parseJson(text));
@@ -90,9 +112,26 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     } catch (error) {
       response = errorResponse(error, request);
     }
+    if (!SAFE_METHODS.has(request.method) && auth) await auditWrite(request, url, auth.principal, response.status, spec.audit);
     logRequest(request, url, response.status, performance.now() - started);
     return response;
   };
+}
+
+/**
+ * Every state-changing request from an identified caller leaves an audit row, refused ones too, so a
+ * capability cannot forget it. Anonymous refusals go to the request log only: writing a row for each
+ * would let anyone fill the database.
+ */
+async function auditWrite(request: Request, url: URL, principal: Principal, status: number, action: string | undefined) {
+  await recordAudit({
+    principal,
+    action: action ?? `${request.method} ${url.pathname}`,
+    target: url.pathname,
+    result: status < 400 ? "ok" : status === 401 || status === 403 || status === 429 ? "denied" : "failed",
+    ip: clientAddress(request.headers),
+    details: { status },
+  }).catch((error) => getLogger().error("audit write failed", { error }));
 }
 
 /** A JSON response with a status other than 200 (201 created, 202 accepted). */
@@ -105,7 +144,10 @@ export function errorResponse(error: unknown, request?: Request): Response {
   if (appError.category === "internal") {
     getLogger().error("request failed", { method: request?.method, url: request?.url, error });
   }
-  const headers = appError.code === "unauthorized" ? { "WWW-Authenticate": 'Bearer realm="mimir"' } : undefined;
+  const headers: Record<string, string> = {};
+  if (appError.code === "unauthorized") headers["WWW-Authenticate"] = 'Bearer realm="mimir"';
+  const retryAfter = (appError.details as { retry_after_seconds?: number } | undefined)?.retry_after_seconds;
+  if (appError.category === "rate_limited" && retryAfter) headers["Retry-After"] = String(retryAfter);
   return Response.json(appError.toJSON(), { status: appError.status, headers });
 }
 
@@ -116,6 +158,10 @@ export function toAppError(error: unknown): AppError {
     const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
     const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ");
     return new AppError("invalid_input", summary, { details, cause: error });
+  }
+  if (isBusyError(error)) {
+    recordBusyError();
+    return new AppError("database_busy", "The database is locked by another writer; try again in a moment", { cause: error });
   }
   return new AppError("internal", "Internal error: the server log has the details", { cause: error });
 }

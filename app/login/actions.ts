@@ -3,24 +3,18 @@
 import { cookies, headers } from "next/headers";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
-import { createFirstAdmin, passwordInput, SESSION_COOKIE, signIn, signOut, usernameInput } from "@/lib/auth/service";
-
-async function requestMeta() {
-  const h = await headers();
-  return {
-    ip: h.get("x-forwarded-for")?.split(",")[0]?.trim() ?? h.get("x-real-ip") ?? null,
-    userAgent: h.get("user-agent"),
-    secure: (h.get("x-forwarded-proto") ?? h.get("origin")?.split(":")[0]) === "https",
-  };
-}
+import { clientAddress, isSecureRequest } from "@/lib/auth/request";
+import { createFirstAdmin, SESSION_COOKIE, signIn, signOut } from "@/lib/auth/service";
+import { passwordInput, usernameInput } from "@/lib/auth/inputs";
 
 async function openSession(username: string, password: string) {
-  const meta = await requestMeta();
-  const session = await signIn(username, password, meta);
-  (await cookies()).set(SESSION_COOKIE, session.sessionToken, {
+  const h = await headers();
+  const jar = await cookies();
+  const session = await signIn(username, password, { ip: clientAddress(h), userAgent: h.get("user-agent") }, jar.get(SESSION_COOKIE)?.value);
+  jar.set(SESSION_COOKIE, session.sessionToken, {
     httpOnly: true,
     sameSite: "strict",
-    secure: meta.secure,
+    secure: isSecureRequest(h, h.get("origin") ?? undefined),
     path: "/",
     expires: session.expiresAt,
   });
@@ -29,7 +23,7 @@ async function openSession(username: string, password: string) {
 
 export const signInAction = defineAction(
   "public",
-  z.object({ username: z.string().trim().min(1, "enter your user name"), password: z.string().min(1, "enter your password") }),
+  z.object({ username: z.string().trim().min(1, "enter your user name").max(64), password: z.string().min(1, "enter your password").max(1024) }),
   async ({ username, password }) => openSession(username, password),
 );
 
@@ -42,10 +36,15 @@ export const setupAction = defineAction(
   },
 );
 
-export const signOutAction = defineAction("read", z.object({}), async () => {
-  const jar = await cookies();
-  const token = jar.get(SESSION_COOKIE)?.value;
-  if (token) await signOut(token);
-  jar.delete(SESSION_COOKIE);
-  return null;
-});
+export const signOutAction = defineAction(
+  "read",
+  z.object({}),
+  async () => {
+    const jar = await cookies();
+    const token = jar.get(SESSION_COOKIE)?.value;
+    if (token) await signOut(token);
+    jar.delete(SESSION_COOKIE);
+    return null;
+  },
+  { audit: "session.sign_out" },
+);

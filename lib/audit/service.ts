@@ -1,14 +1,19 @@
 import "server-only";
-import { getDb } from "@/lib/db/client";
-import { auditLog } from "@/lib/db/schema";
+import { z } from "zod";
+import { getConfig } from "@/lib/config/service";
 import { nowIso } from "@/lib/db/timestamps";
-import { redact } from "@/lib/log/logger";
+import { getLogger, redact } from "@/lib/log/logger";
+import { decodeCursor, pageQuery, toPage, type Page } from "@/lib/pagination";
 import type { Principal } from "@/lib/auth/scopes";
+import * as queries from "@/lib/audit/queries";
+import type { AuditEntryDto } from "@/lib/audit/types";
 
 export interface AuditEntry {
-  /** null for the product's own scheduled work */
+  /** null for the product's own scheduled work, and for callers not (yet) identified */
   principal: Principal | null;
-  /** verb.noun, e.g. "backup.create", "job.delete", "config.update" */
+  /** for a caller not identified: who they claimed to be (the user name typed at sign-in) */
+  actorName?: string;
+  /** verb.noun, e.g. "backup.create", "job.delete", "config.update"; or "METHOD /path" for API writes */
   action: string;
   target?: string | null;
   result: "ok" | "denied" | "failed";
@@ -16,18 +21,51 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-/** Writes one audit row; details pass through the log redactor, so a secret field is never stored. */
+/** Old rows are deleted at most this often, from recordAudit itself, so no scheduler is needed for it. */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const memo = globalThis as typeof globalThis & { __mimirAuditPrunedAt?: number };
+
+/**
+ * Writes one audit row; details pass through the log redactor, so a secret field is never stored.
+ * Once an hour it also deletes rows past audit.retention_days.
+ */
 export async function recordAudit(entry: AuditEntry): Promise<void> {
-  await getDb()
-    .insert(auditLog)
-    .values({
-      at: nowIso(),
-      actor: entry.principal?.name ?? "system",
-      actorType: entry.principal?.kind ?? "system",
-      action: entry.action,
-      target: entry.target ?? null,
-      result: entry.result,
-      ip: entry.ip ?? null,
-      details: entry.details ? JSON.stringify(redact(entry.details)) : null,
-    });
+  await queries.insertAuditRow({
+    at: nowIso(),
+    actor: entry.principal?.name ?? entry.actorName?.slice(0, 128) ?? "system",
+    actorType: entry.principal?.kind ?? (entry.actorName === undefined ? "system" : "anonymous"),
+    action: entry.action,
+    target: entry.target ?? null,
+    result: entry.result,
+    ip: entry.ip ?? null,
+    details: entry.details ? JSON.stringify(redact(entry.details)) : null,
+  });
+  if (Date.now() - (memo.__mimirAuditPrunedAt ?? 0) > PRUNE_INTERVAL_MS) {
+    memo.__mimirAuditPrunedAt = Date.now();
+    await pruneAuditLog().catch((error) => getLogger().warn("audit log pruning failed", { error }));
+  }
+}
+
+/** Deletes audit rows older than audit.retention_days; returns how many went. */
+export async function pruneAuditLog(now = Date.now()): Promise<number> {
+  const days = getConfig().values.audit.retention_days;
+  return queries.deleteAuditRowsBefore(new Date(now - days * DAY_MS).toISOString());
+}
+
+export const listAuditQuery = pageQuery.extend({
+  actor: z.string().max(128).optional(),
+  action: z.string().max(128).optional(),
+  result: z.enum(["ok", "denied", "failed"]).optional(),
+});
+export type ListAuditQuery = z.infer<typeof listAuditQuery>;
+
+const auditCursor = z.object({ id: z.number().int() });
+
+/** The audit log newest first, paged, optionally filtered by actor, action prefix and result. Reads only. */
+export async function listAuditLog(query: ListAuditQuery): Promise<Page<AuditEntryDto>> {
+  const after = decodeCursor(query.cursor, auditCursor);
+  const rows = await queries.listAuditRows(query.limit, after?.id ?? null, query);
+  const page = toPage(rows, query.limit, (row) => ({ id: row.id }));
+  return { items: page.items.map(queries.toAuditEntryDto), next_cursor: page.next_cursor };
 }

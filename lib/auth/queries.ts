@@ -1,5 +1,5 @@
 import "server-only";
-import { and, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema";
 
@@ -21,15 +21,20 @@ export async function insertSession(row: typeof sessions.$inferInsert): Promise<
   await getDb().insert(sessions).values(row);
 }
 
-/** The live session's user, or undefined when the session is unknown, expired, or its user disabled. */
-export async function findSessionUser(idHash: string, now: string): Promise<UserRow | undefined> {
+export async function findUserById(id: string): Promise<UserRow | undefined> {
+  const [row] = await getDb().select().from(users).where(eq(users.id, id)).limit(1);
+  return row;
+}
+
+/** The live session's user, or undefined when the session is unknown, expired, idle since `idleSince`, or its user disabled. */
+export async function findSessionUser(idHash: string, now: string, idleSince: string): Promise<{ user: UserRow; lastSeenAt: string } | undefined> {
   const [row] = await getDb()
-    .select({ user: users })
+    .select({ user: users, lastSeenAt: sessions.lastSeenAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now), isNull(users.disabledAt)))
+    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now), gt(sessions.lastSeenAt, idleSince), isNull(users.disabledAt)))
     .limit(1);
-  return row?.user;
+  return row;
 }
 
 export async function touchSession(idHash: string, now: string): Promise<void> {
@@ -77,4 +82,63 @@ export async function upsertToken(row: typeof apiTokens.$inferInsert): Promise<v
 
 export async function revokeToken(id: string, now: string): Promise<void> {
   await getDb().update(apiTokens).set({ revokedAt: now }).where(eq(apiTokens.id, id));
+}
+
+/** Users by name, after the cursor's name; `limit + 1` rows so the caller knows whether a next page exists. */
+export async function listUserRows(limit: number, afterUsername: string | null): Promise<UserRow[]> {
+  return getDb()
+    .select()
+    .from(users)
+    .where(afterUsername === null ? undefined : gt(users.username, afterUsername))
+    .orderBy(users.username)
+    .limit(limit + 1);
+}
+
+/** How many enabled admins exist: the last one may not be disabled, demoted or deleted. */
+export async function countActiveAdmins(): Promise<number> {
+  const [row] = await getDb()
+    .select({ n: sql<number>`count(*)` })
+    .from(users)
+    .where(and(eq(users.role, "admin"), isNull(users.disabledAt)));
+  return row?.n ?? 0;
+}
+
+export async function updateUser(id: string, set: Partial<Pick<UserRow, "role" | "disabledAt" | "updatedAt">>): Promise<void> {
+  await getDb().update(users).set(set).where(eq(users.id, id));
+}
+
+/** Deletes a user; their sessions go with them (ON DELETE CASCADE). */
+export async function deleteUser(id: string): Promise<void> {
+  await getDb().delete(users).where(eq(users.id, id));
+}
+
+/** Ends every session of a user (disabled, demoted or deleted accounts sign out everywhere). */
+export async function deleteUserSessions(userId: string): Promise<void> {
+  await getDb().delete(sessions).where(eq(sessions.userId, userId));
+}
+
+export async function findTokenById(id: string): Promise<ApiTokenRow | undefined> {
+  const [row] = await getDb().select().from(apiTokens).where(eq(apiTokens.id, id)).limit(1);
+  return row;
+}
+
+export async function insertToken(row: typeof apiTokens.$inferInsert): Promise<void> {
+  await getDb().insert(apiTokens).values(row);
+}
+
+/** Tokens newest first after the cursor (created_at, id), only live ones unless `liveAt` is null; `limit + 1` rows. */
+export async function listTokenRows(limit: number, after: { created_at: string; id: string } | null, liveAt: string | null): Promise<ApiTokenRow[]> {
+  return getDb()
+    .select()
+    .from(apiTokens)
+    .where(
+      and(
+        after === null
+          ? undefined
+          : or(lt(apiTokens.createdAt, after.created_at), and(eq(apiTokens.createdAt, after.created_at), lt(apiTokens.id, after.id))),
+        liveAt === null ? undefined : and(isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, liveAt))),
+      ),
+    )
+    .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
+    .limit(limit + 1);
 }

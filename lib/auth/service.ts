@@ -1,6 +1,5 @@
 import "server-only";
 import crypto from "node:crypto";
-import { z } from "zod";
 import { AppError } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
 import type { AppConfig } from "@/lib/config/load";
@@ -8,39 +7,73 @@ import { getLogger } from "@/lib/log/logger";
 import { DUMMY_PASSWORD_HASH, hashPassword, hashSecret, randomSecret, verifyPassword } from "@/lib/auth/passwords";
 import { ROLE_SCOPE, type Principal, type Role } from "@/lib/auth/scopes";
 import * as queries from "@/lib/auth/queries";
+import { createUserInput, type CreateUserInput } from "@/lib/auth/inputs";
+import { FailureLimiter } from "@/lib/auth/rate-limit";
+import { recordAudit } from "@/lib/audit/service";
 
 export const SESSION_COOKIE = "mimir_session";
-/** A browser session lasts a working day; signing in again rotates it. */
+/** A browser session lasts a working day at most; signing in again rotates it. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
-/** last_seen_at is written at most this often, so page loads do not each cost a write. */
+/** A session unused this long ends, so a browser left open on a shared desk does not stay signed in. */
+export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
+/** last_seen_at and last_used_at are written at most this often, so page loads do not each cost a write. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
+/** Wrong passwords allowed per client and per account within the window; the next is refused unchecked. */
+export const SIGN_IN_FAILURE_LIMIT = 10;
+export const SIGN_IN_WINDOW_MS = 60 * 1000;
 export const API_TOKEN_PREFIX = "mimir_";
 /** The token seeded from MIMIR_API_TOKEN keeps this id, so a changed variable replaces it. */
 const ENV_TOKEN_ID = "env-mimir-api-token";
-
-export const usernameInput = z
-  .string()
-  .trim()
-  .regex(/^[a-zA-Z0-9._-]{1,64}$/, "1 to 64 letters, digits, '.', '_' or '-'");
-export const passwordInput = z.string().min(12, "at least 12 characters").max(1024, "at most 1024 characters");
-
-export const createUserInput = z.object({
-  username: usernameInput,
-  password: passwordInput,
-  role: z.enum(["admin", "viewer"]),
-});
-export type CreateUserInput = z.infer<typeof createUserInput>;
 
 export interface RequestMeta {
   ip: string | null;
   userAgent: string | null;
 }
 
+const memo = globalThis as typeof globalThis & { __mimirSignInLimiter?: FailureLimiter };
+/** One limiter for the process; counts wrong passwords at sign-in and at re-authentication alike. */
+export function signInLimiter(): FailureLimiter {
+  memo.__mimirSignInLimiter ??= new FailureLimiter(SIGN_IN_FAILURE_LIMIT, SIGN_IN_WINDOW_MS);
+  return memo.__mimirSignInLimiter;
+}
+
+const accountKey = (username: string) => `account:${username.trim().toLowerCase()}`;
+const clientKey = (ip: string | null) => `client:${ip ?? "unknown"}`;
+
+/**
+ * Refuses (429) before any password is checked when the account or the client has used up its
+ * wrong passwords for the window. Keyed on the name typed, not on whether it exists, so the refusal
+ * says nothing about which accounts exist.
+ */
+function assertNotThrottled(keys: string[]): void {
+  const limiter = signInLimiter();
+  const waitMs = Math.max(...keys.map((key) => limiter.retryAfterMs(key)));
+  if (waitMs > 0) {
+    const seconds = Math.ceil(waitMs / 1000);
+    throw new AppError("rate_limited", `Too many wrong passwords; try again in ${seconds} s`, { details: { retry_after_seconds: seconds } });
+  }
+}
+
+/**
+ * Checks a user's password again before a destructive action (re-authentication). Wrong passwords
+ * count towards the same per-account limit as sign-in. Throws 403 reauth_failed, or 429.
+ */
+export async function verifyUserPassword(userId: string, password: string, meta: RequestMeta): Promise<void> {
+  const user = await queries.findUserById(userId);
+  const keys = [accountKey(user?.username ?? userId), clientKey(meta.ip)];
+  assertNotThrottled(keys);
+  const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !ok || user.disabledAt) {
+    for (const key of keys) signInLimiter().recordFailure(key);
+    throw new AppError("reauth_failed", "That password is not right; nothing was changed");
+  }
+}
+
 export async function hasAnyUser(): Promise<boolean> {
   return (await queries.countUsers()) > 0;
 }
 
-/** Creates a user; refuses a taken name. Inserts one row into users. */
+/** Creates a user; refuses a taken name (409). Inserts one row into users. */
 export async function createUser(input: CreateUserInput): Promise<{ id: string; username: string; role: Role }> {
   const parsed = createUserInput.parse(input);
   if (await queries.findUserByName(parsed.username)) {
@@ -59,20 +92,47 @@ export async function createUser(input: CreateUserInput): Promise<{ id: string; 
   return { id, username: parsed.username, role: parsed.role };
 }
 
-/** First-run setup: creates the first admin, and only while there is no user at all. */
+let setupQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * First-run setup: creates the first admin, and only while there is no user at all. Calls run one
+ * after another, so two browsers racing through setup cannot both become the first admin.
+ */
 export async function createFirstAdmin(input: { username: string; password: string }) {
-  if (await hasAnyUser()) throw new AppError("conflict", "Setup is already done: sign in instead");
-  return createUser({ ...input, role: "admin" });
+  const run = setupQueue.then(async () => {
+    if (await hasAnyUser()) throw new AppError("conflict", "Setup is already done: sign in instead");
+    return createUser({ ...input, role: "admin" });
+  });
+  setupQueue = run.catch(() => undefined);
+  return run;
 }
 
 /**
  * Checks a user name and password and opens a session; returns the cookie value (shown to the browser
- * only). Unknown users cost the same scrypt as known ones. Inserts one row into sessions.
+ * only). Unknown users cost the same scrypt as known ones; the 11th wrong password within a minute,
+ * per client or per account, is refused without being checked. `replacing` is the browser's previous
+ * session, ended here so a session id planted before sign-in never becomes an authenticated one.
+ * Inserts one row into sessions, deletes the replaced one, and writes an audit row.
  */
-export async function signIn(username: string, password: string, meta: RequestMeta) {
-  const user = await queries.findUserByName(username.trim());
+export async function signIn(username: string, password: string, meta: RequestMeta, replacing?: string | null) {
+  const name = username.trim();
+  const keys = [accountKey(name), clientKey(meta.ip)];
+  try {
+    assertNotThrottled(keys);
+  } catch (error) {
+    // Logged, not audited: a refusal costs the caller nothing, so rows for it would let anyone fill the database.
+    getLogger().warn("sign-in refused: too many wrong passwords", { username: name.slice(0, 64), ip: meta.ip });
+    throw error;
+  }
+  const user = await queries.findUserByName(name);
   const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
-  if (!user || !ok || user.disabledAt) throw new AppError("unauthorized", "Wrong user name or password");
+  if (!user || !ok || user.disabledAt) {
+    for (const key of keys) signInLimiter().recordFailure(key);
+    await recordAudit({ principal: null, actorName: name, action: "session.sign_in", result: "denied", ip: meta.ip, details: { reason: "wrong_credentials" } });
+    throw new AppError("unauthorized", "Wrong user name or password");
+  }
+  for (const key of keys) signInLimiter().reset(key);
+  if (replacing) await queries.deleteSession(hashSecret(replacing));
   const token = randomSecret();
   const now = Date.now();
   await queries.insertSession({
@@ -84,7 +144,9 @@ export async function signIn(username: string, password: string, meta: RequestMe
     ip: meta.ip,
     userAgent: meta.userAgent?.slice(0, 256) ?? null,
   });
-  return { sessionToken: token, expiresAt: new Date(now + SESSION_TTL_MS), user: { id: user.id, username: user.username, role: user.role as Role } };
+  const role = user.role as Role;
+  await recordAudit({ principal: { kind: "user", id: user.id, name: user.username, role, scope: ROLE_SCOPE[role] }, action: "session.sign_in", result: "ok", ip: meta.ip });
+  return { sessionToken: token, expiresAt: new Date(now + SESSION_TTL_MS), user: { id: user.id, username: user.username, role } };
 }
 
 /** Ends a session. Deletes its row. */
@@ -95,10 +157,13 @@ export async function signOut(sessionToken: string): Promise<void> {
 /** The signed-in user behind a session cookie value, or null. */
 export async function principalFromSession(sessionToken: string): Promise<Principal | null> {
   const idHash = hashSecret(sessionToken);
-  const now = nowIso();
-  const user = await queries.findSessionUser(idHash, now);
-  if (!user) return null;
-  await queries.touchSession(idHash, now).catch(() => undefined);
+  const now = Date.now();
+  const found = await queries.findSessionUser(idHash, new Date(now).toISOString(), new Date(now - SESSION_IDLE_MS).toISOString());
+  if (!found) return null;
+  const { user, lastSeenAt } = found;
+  if (now - Date.parse(lastSeenAt) > TOUCH_INTERVAL_MS) {
+    await queries.touchSession(idHash, new Date(now).toISOString()).catch(() => undefined);
+  }
   const role = user.role as Role;
   return { kind: "user", id: user.id, name: user.username, role, scope: ROLE_SCOPE[role] };
 }
@@ -133,7 +198,7 @@ export async function seedCredentialsFromEnvironment(config: AppConfig): Promise
       id: ENV_TOKEN_ID,
       name: "MIMIR_API_TOKEN (environment)",
       tokenHash: hashSecret(apiToken),
-      prefix: apiToken.slice(0, API_TOKEN_PREFIX.length + 4),
+      prefix: tokenPrefix(apiToken),
       scope: "admin",
       createdBy: "environment",
       createdAt: nowIso(),
@@ -141,7 +206,12 @@ export async function seedCredentialsFromEnvironment(config: AppConfig): Promise
   }
 }
 
-/** A new random API token value in the product's format. */
+/** A new random API token value in the product's format: 256 random bits after the prefix. */
 export function newApiTokenValue(): string {
   return API_TOKEN_PREFIX + randomSecret();
+}
+
+/** The first characters of a token, stored to recognise it in lists; 4 characters of 43 reveal nothing useful. */
+export function tokenPrefix(token: string): string {
+  return token.slice(0, API_TOKEN_PREFIX.length + 4);
 }

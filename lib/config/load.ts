@@ -69,6 +69,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_BACKUP_PASSPHRASE_FILE: "backups.passphrase_file",
   MIMIR_SAMPLE_INTERVAL_MINUTES: "storage.sample_interval_minutes",
   MIMIR_ALERT_WEBHOOK_URL: "storage.alert_webhook_url",
+  MIMIR_ALERT_THRESHOLD_GB: "storage.alert_threshold_gb",
+  MIMIR_AUDIT_RETENTION_DAYS: "audit.retention_days",
   MIMIR_LOG_LEVEL: "logging.level",
   MIMIR_METRICS_PUBLIC: "server.metrics_public",
 };

@@ -46,7 +46,14 @@ export const backupsSchema = z.object({
 
 export const storageSchema = z.object({
   sample_interval_minutes: positiveInt.default(15),
-  alert_webhook_url: z.union([z.literal(""), z.url()]).default(""),
+  /** the guide's alert.sh THRESHOLD_GB: warn when the data volume grows past this many GB */
+  alert_threshold_gb: z.coerce.number().positive().default(10),
+  alert_webhook_url: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
+});
+
+export const auditSchema = z.object({
+  /** audit rows older than this are deleted */
+  retention_days: positiveInt.default(90),
 });
 
 export const loggingSchema = z.object({
@@ -67,9 +74,10 @@ export const configFileSchema = z.object({
   storage: storageSchema.default(storageSchema.parse({})),
   logging: loggingSchema.default(loggingSchema.parse({})),
   server: serverSchema.default(serverSchema.parse({})),
+  audit: auditSchema.default(auditSchema.parse({})),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
-/** Keys whose values are secrets: never logged, never returned, masked on the Settings page. */
-export const SECRET_KEYS = new Set(["persistence.connection_string"]);
+/** Keys whose values are secrets (a connection string's password, a webhook URL's embedded token): never logged, never returned, masked on the Settings page. */
+export const SECRET_KEYS = new Set(["persistence.connection_string", "storage.alert_webhook_url"]);

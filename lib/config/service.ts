@@ -1,7 +1,8 @@
 import "server-only";
 import { loadConfig, type AppConfig } from "@/lib/config/load";
+import { getLogger } from "@/lib/log/logger";
 
-const memo = globalThis as typeof globalThis & { __mimirConfig?: AppConfig };
+const memo = globalThis as typeof globalThis & { __mimirConfig?: AppConfig; __mimirConfigOrigin?: ConfigOrigin };
 
 /** The process-wide configuration, loaded once (boot validates it first, so this does not throw after boot). */
 export function getConfig(): AppConfig {
@@ -9,14 +10,54 @@ export function getConfig(): AppConfig {
   return memo.__mimirConfig;
 }
 
-/** Installs an already loaded configuration (tests and the CLI load theirs from their own environment). */
-export function setConfig(config: AppConfig): void {
+/** Where a configuration was loaded from, so a reload reads the same environment again. */
+export interface ConfigOrigin {
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+/**
+ * Installs an already loaded configuration (tests and the CLI load theirs from their own
+ * environment); `origin` is what reloadConfig() reads again.
+ */
+export function setConfig(config: AppConfig, origin?: ConfigOrigin): void {
+  memo.__mimirConfig = config;
+  memo.__mimirConfigOrigin = origin;
+}
+
+/** Re-reads config.yaml and the environment; on a validation error it throws and the previous configuration stays. */
+export function reloadConfig(): AppConfig {
+  const origin = memo.__mimirConfigOrigin;
+  const next = origin ? loadConfig(origin.env, origin.cwd) : loadConfig();
+  memo.__mimirConfig = next;
+  return next;
+}
+
+/** Puts back a configuration that was replaced (a write that failed after reloading). */
+export function restoreConfig(config: AppConfig): void {
   memo.__mimirConfig = config;
 }
 
-/** Re-reads config.yaml and the environment; on a validation error the previous configuration stays. */
-export function reloadConfig(): AppConfig {
-  const next = loadConfig();
-  memo.__mimirConfig = next;
-  return next;
+type ConfigListener = (next: AppConfig, previous: AppConfig) => void;
+const listeners = new Set<ConfigListener>();
+
+/**
+ * Lets a capability apply a changed value at once (the scheduler rescheduling a built-in job, the
+ * sampler restarting its timer). Called after the Settings page or /api/v1/config changed the file,
+ * or after /api/v1/config/reload. Returns the function that unsubscribes.
+ */
+export function onConfigChange(listener: ConfigListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Runs every listener; one that throws is logged and does not keep the others from running. */
+export function notifyConfigChange(next: AppConfig, previous: AppConfig): void {
+  for (const listener of listeners) {
+    try {
+      listener(next, previous);
+    } catch (error) {
+      getLogger().error("a configuration change listener failed", { error });
+    }
+  }
 }

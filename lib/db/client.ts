@@ -27,6 +27,9 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   client.pragma("foreign_keys = ON");
   if (!options.readonly) {
+    // Takes effect only on a new, empty file (an existing one keeps its mode until a VACUUM): lets
+    // retention cleanup give freed pages back with incremental_vacuum instead of a full rebuild.
+    client.pragma("auto_vacuum = INCREMENTAL");
     client.pragma("journal_mode = WAL");
     client.pragma("synchronous = NORMAL");
     client.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);

@@ -4,6 +4,7 @@ import { getConfig } from "@/lib/config/service";
 import { probeDatabase } from "@/lib/db/probe";
 import { nowIso } from "@/lib/db/timestamps";
 import type { HealthReport, HealthStatus } from "@/lib/health/types";
+import { databaseCorruptionReason } from "@/lib/maintenance/service";
 
 /** Free space below this share of the filesystem marks the deployment degraded. */
 export const LOW_DISK_FREE_RATIO = 0.05;
@@ -26,6 +27,12 @@ export async function getHealth(): Promise<HealthReport> {
     persistence.status = "unhealthy";
     persistence.error = (error as Error).message;
     reasons.push(`database cannot be read: ${(error as Error).message}`);
+  }
+  const corruption = persistence.status === "healthy" ? await databaseCorruptionReason() : null;
+  if (corruption) {
+    persistence.status = "unhealthy";
+    persistence.error = corruption;
+    reasons.push(corruption);
   }
 
   const vectorBytes = await fileSize(config.paths.vectorDb);

@@ -12,15 +12,22 @@ function routeFiles(dir: string): string[] {
 }
 
 describe("OpenAPI document", () => {
-  test("documents every method of every scheduler, pipeline, history and log route", () => {
+  test("documents every method of every scheduler, pipeline, history and log route, with the scope it requires", () => {
     const document = getOpenApiDocument();
     const api = path.join(import.meta.dirname, "../../app/api/v1");
     const files = ["scheduler", "pipelines", "jobs", "logs"].flatMap((group) => routeFiles(path.join(api, group)));
     expect(files.length).toBeGreaterThan(15);
     for (const file of files) {
       const openApiPath = "/api/v1/" + path.relative(api, path.dirname(file)).replace(/\[(\w+)\]/g, "{$1}");
-      const methods = [...fs.readFileSync(file, "utf8").matchAll(/export const (GET|POST|PUT|DELETE)\b/g)].map((match) => match[1]!.toLowerCase());
-      for (const method of methods) expect(document.paths[openApiPath]?.[method], `${method} ${openApiPath}`).toBeDefined();
+      const source = fs.readFileSync(file, "utf8");
+      // Each handler's declared access, as route() receives it: the document must state the same scope.
+      const handlers = [...source.matchAll(/export const (GET|POST|PUT|DELETE) = route\(\{ access: "(\w+)"/g)].map((match) => [match[1]!.toLowerCase(), match[2]!] as const);
+      expect(handlers.length, file).toBe([...source.matchAll(/export const (GET|POST|PUT|DELETE)\b/g)].length);
+      for (const [method, access] of handlers) {
+        const operation = document.paths[openApiPath]?.[method] as { "x-required-scope"?: string } | undefined;
+        expect(operation, `${method} ${openApiPath}`).toBeDefined();
+        expect(operation?.["x-required-scope"], `${method} ${openApiPath}`).toBe(access);
+      }
     }
   });
 

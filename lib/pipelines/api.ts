@@ -41,7 +41,7 @@ export const PIPELINES_API: ApiRoute[] = [
     path: "/api/v1/pipelines/{id}/validate",
     summary: "Validate the stored pipeline, or the text sent in the body; every problem with line and column",
     tag: TAG,
-    access: "read",
+    access: "write",
     params: pipelineIdParams,
     body: pipelineBody,
     bodyContentTypes: YAML_OR_JSON,

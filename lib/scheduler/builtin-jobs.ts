@@ -21,4 +21,17 @@ export interface BuiltinJob {
   enabledByDefault: (config: AppConfig) => boolean;
 }
 
-export const BUILTIN_JOBS: BuiltinJob[] = [];
+export const BUILTIN_JOBS: BuiltinJob[] = [
+  {
+    id: "system-retention-cleanup",
+    name: "Retention cleanup",
+    pipeline: {
+      name: "system-retention-cleanup",
+      description: "Deletes execution history and log files older than persistence.retention_days, and rotated app logs older than logging.retention_days",
+      steps: [{ name: "cleanup", plugin: "System.retention_cleanup", config: {} }],
+    },
+    // Daily, after the guide's 2 AM backup and 3 AM prune, so a cleanup never races a snapshot.
+    cron: () => "30 3 * * *",
+    enabledByDefault: (config) => config.values.persistence.retention_days > 0,
+  },
+];

@@ -1,6 +1,7 @@
 import "server-only";
 import type { ZodType } from "zod";
 import { webhookPlugin } from "@/lib/scheduler/webhook-plugin";
+import { analyzePlugin, integrityCheckPlugin, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
 
 /** What a step of a running pipeline hands to a plugin. */
 export interface PluginRunContext {
@@ -31,4 +32,8 @@ export interface BuiltinPlugin<C = unknown> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry carries its own config type
 export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {
   [webhookPlugin.name]: webhookPlugin,
+  [retentionCleanupPlugin.name]: retentionCleanupPlugin,
+  [vacuumPlugin.name]: vacuumPlugin,
+  [analyzePlugin.name]: analyzePlugin,
+  [integrityCheckPlugin.name]: integrityCheckPlugin,
 };

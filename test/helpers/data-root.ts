@@ -21,7 +21,7 @@ export interface TestDataRoot {
 export function createTestDataRoot(env: Record<string, string> = {}): TestDataRoot {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-test-"));
   const config = loadConfig({ MIMIR_HOME: home, ...env }, home);
-  setConfig(config);
+  setConfig(config, { env: { MIMIR_HOME: home, ...env }, cwd: home });
   ensureDataRoot(config);
   const db = openDatabase(config.paths.database);
   migrateDatabase(db, config.paths.database);

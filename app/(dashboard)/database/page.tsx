@@ -1,16 +1,210 @@
-import { NotBuiltYet } from "@/app/_components/ui/not-built";
+import { Badge } from "@/app/_components/ui/badge";
+import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
+import { scopeAllows } from "@/lib/auth/scopes";
+import { getConfig } from "@/lib/config/service";
+import { formatAge, formatBytes, formatCount } from "@/lib/format";
+import { listJobsWithHistory } from "@/lib/maintenance/queries";
+import { getMaintenanceOverview, listTableSummaries } from "@/lib/maintenance/service";
+import { runTroubleshootingChecks } from "@/lib/maintenance/troubleshooting";
+import { listOperations } from "@/lib/operations/service";
 import { requirePagePrincipal } from "@/lib/pages";
+import { MaintenanceAction } from "./maintenance-action";
+import { QueryConsole } from "./query-console";
+import { RecoveryPanel } from "./recovery-panel";
+import { RetentionPanel } from "./retention-panel";
+import { TroubleshootingPanel } from "./troubleshooting-panel";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Database" };
 
+async function lastOperation(kind: string) {
+  return (await listOperations({ limit: 1, kind })).items[0] ?? null;
+}
+
 export default async function DatabasePage() {
-  await requirePagePrincipal("read");
+  const principal = await requirePagePrincipal("read");
+  const canWrite = scopeAllows(principal.scope, "write");
+  const isAdmin = scopeAllows(principal.scope, "admin");
+  const config = getConfig();
+  const [overview, tables, checks, jobs, lastVacuum, lastAnalyze, lastIntegrity, lastCheckpoint, lastCleanup, lastRecover] = await Promise.all([
+    getMaintenanceOverview(),
+    listTableSummaries(),
+    runTroubleshootingChecks(),
+    listJobsWithHistory(),
+    lastOperation("vacuum"),
+    lastOperation("analyze"),
+    lastOperation("integrity_check"),
+    lastOperation("checkpoint"),
+    lastOperation("retention_cleanup"),
+    lastOperation("recover"),
+  ]);
+  const damaged = overview.last_integrity !== null && !overview.last_integrity.ok;
+
   return (
     <>
-      <PageHeader title="Database" />
-      <NotBuiltYet what="Database maintenance, export, retention cleanup and recovery" issue={5} guideSection="Database Management" />
+      <PageHeader
+        title="Database"
+        description={
+          <>
+            Maintenance, export, retention and recovery of <code className="text-xs">{overview.database}</code>: the operations guide&apos;s sqlite3 recipes as buttons. Scripts
+            use the same actions under <code className="text-xs">/api/v1/maintenance</code>, <code className="text-xs">/api/v1/export</code> and{" "}
+            <code className="text-xs">/api/v1/retention/cleanup</code>.
+          </>
+        }
+      />
+      <div className="space-y-6">
+        <Card title="Maintenance">
+          <dl className="mb-4 grid grid-cols-2 gap-4 text-sm sm:grid-cols-4">
+            <Figure label="Database file" value={formatBytes(overview.file_bytes)} hint={`${formatCount(overview.page_count)} pages of ${formatBytes(overview.page_size)}`} />
+            <Figure label="Free pages" value={<span data-testid="free-pages">{formatCount(overview.free_pages)}</span>} hint={formatBytes(overview.free_bytes)} />
+            <Figure label="WAL" value={formatBytes(overview.wal_bytes)} hint={`journal mode ${overview.journal_mode}`} />
+            <Figure label="Auto-vacuum" value={overview.auto_vacuum} hint={overview.auto_vacuum === "incremental" ? "cleanups give pages back" : "VACUUM once to turn on incremental"} />
+          </dl>
+          <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-4">
+            <MaintenanceAction
+              kind="vacuum"
+              title="VACUUM"
+              gain={
+                <>
+                  Would give back about <strong>{formatBytes(overview.free_bytes)}</strong> ({formatCount(overview.free_pages)} free pages) and turn on incremental auto-vacuum.
+                </>
+              }
+              warning={`Needs free disk about the database's size (${formatBytes(overview.file_bytes + overview.wal_bytes)}) while it runs; writes wait until it finishes.`}
+              blockedReason={overview.vacuum_disk.ok ? undefined : overview.vacuum_disk.message}
+              lastRun={lastVacuum}
+              canRun={canWrite}
+            />
+            <MaintenanceAction
+              kind="analyze"
+              title="ANALYZE"
+              gain={
+                <>
+                  Refreshes query planner statistics. Last run: <strong>{overview.last_analyze_at ? formatAge(overview.last_analyze_at) : overview.has_statistics ? "unknown (before this console)" : "never"}</strong>.
+                </>
+              }
+              lastRun={lastAnalyze}
+              canRun={canWrite}
+            />
+            <MaintenanceAction
+              kind="integrity_check"
+              title="Integrity check"
+              gain={
+                <>
+                  Reads every page and lists every problem. Last check:{" "}
+                  <strong>{overview.last_integrity ? `${formatAge(overview.last_integrity.checked_at)}, ${overview.last_integrity.ok ? "ok" : "FAILED"}` : "never"}</strong>.
+                </>
+              }
+              lastRun={lastIntegrity}
+              canRun={canWrite}
+            />
+            <MaintenanceAction
+              kind="checkpoint"
+              title="WAL checkpoint"
+              gain={
+                <>
+                  Copies the WAL into the database and truncates it: <strong>{formatBytes(overview.wal_bytes)}</strong> now.
+                </>
+              }
+              lastRun={lastCheckpoint}
+              canRun={canWrite}
+            />
+          </div>
+        </Card>
+
+        <Card title="Retention cleanup">
+          <RetentionPanel
+            defaultDays={config.values.persistence.retention_days}
+            appLogDays={config.values.logging.retention_days}
+            jobs={jobs}
+            lastRun={lastCleanup}
+            canRun={canWrite}
+          />
+        </Card>
+
+        <Card title="Troubleshooting">
+          <TroubleshootingPanel checks={checks} />
+        </Card>
+
+        <Card
+          title="Tables"
+          actions={
+            isAdmin ? (
+              <a href="/api/v1/export/sql" download className="text-sm font-semibold text-sky-700 hover:underline">
+                Download SQL dump
+              </a>
+            ) : undefined
+          }
+        >
+          {tables.length === 0 ? (
+            <p className="py-6 text-center text-sm text-slate-500">The database has no tables yet.</p>
+          ) : (
+            <div className="overflow-x-auto">
+              <table className="w-full text-left text-sm">
+                <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
+                  <tr>
+                    <th className="py-2 pr-4 font-medium">Table</th>
+                    <th className="py-2 pr-4 text-right font-medium">Rows</th>
+                    <th className="py-2 pr-4 font-medium">Columns</th>
+                    {isAdmin && <th className="py-2 font-medium">Export</th>}
+                  </tr>
+                </thead>
+                <tbody className="divide-y divide-slate-100">
+                  {tables.map((table) => (
+                    <tr key={table.name} data-table={table.name}>
+                      <td className="py-2 pr-4 font-mono text-xs text-slate-800">{table.name}</td>
+                      <td className="py-2 pr-4 text-right tabular-nums" data-testid={`rows-${table.name}`}>
+                        {formatCount(table.rows)}
+                      </td>
+                      <td className="py-2 pr-4 font-mono text-xs text-slate-600">
+                        {table.columns.map((c) => `${c.name}${c.type ? ` ${c.type.toLowerCase()}` : ""}${c.primary_key ? " pk" : ""}`).join(", ")}
+                      </td>
+                      {isAdmin && (
+                        <td className="py-2">
+                          <a href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`} download className="text-sky-700 hover:underline" aria-label={`Download ${table.name} as CSV`}>
+                            CSV
+                          </a>
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Card>
+
+        {isAdmin && (
+          <Card title="SQL console (read-only)">
+            <QueryConsole initialSql="SELECT * FROM scheduled_jobs;" />
+          </Card>
+        )}
+
+        {isAdmin && (
+          <Card title="Recovery">
+            <p className="mb-3 text-sm text-slate-600">
+              {damaged ? (
+                <>
+                  <Badge tone="red">damaged</Badge> The last integrity check failed. Restore a verified backup if you have one; otherwise recover what can still be read.
+                </>
+              ) : (
+                "For a database whose integrity check fails: writes a new database from everything still readable (the live file is only read), reports what was and was not saved, and swaps it in only on your confirmation."
+              )}
+            </p>
+            <RecoveryPanel lastRun={lastRecover} />
+          </Card>
+        )}
+      </div>
     </>
+  );
+}
+
+function Figure({ label, value, hint }: { label: string; value: React.ReactNode; hint?: string }) {
+  return (
+    <div>
+      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
+      <dd className="mt-1 text-lg font-semibold tabular-nums text-slate-900">{value}</dd>
+      {hint && <dd className="text-xs text-slate-500">{hint}</dd>}
+    </div>
   );
 }

@@ -1,15 +1,34 @@
 import { Badge } from "@/app/_components/ui/badge";
 import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
+import { AuditPanel } from "@/app/(dashboard)/settings/audit-panel";
+import { ConfigForm } from "@/app/(dashboard)/settings/config-form";
+import { TokensPanel } from "@/app/(dashboard)/settings/tokens-panel";
+import { UsersPanel } from "@/app/(dashboard)/settings/users-panel";
+import { listAuditLog } from "@/lib/audit/service";
+import { scopeAllows } from "@/lib/auth/scopes";
+import { listApiTokens } from "@/lib/auth/tokens";
+import { listUsers } from "@/lib/auth/users";
+import { getConfigView } from "@/lib/config/edit";
 import { getEffectiveConfig, type EffectiveSetting } from "@/lib/config/effective";
+import { getConfig } from "@/lib/config/service";
 import { requirePagePrincipal } from "@/lib/pages";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Settings" };
 
 export default async function SettingsPage() {
-  await requirePagePrincipal("read");
+  const principal = await requirePagePrincipal("read");
   const config = getEffectiveConfig();
+  // Token, user and audit lists and the edit form are admin-only: a viewer's page never carries them.
+  const admin = scopeAllows(principal.scope, "admin")
+    ? {
+        view: getConfigView(),
+        tokens: await listApiTokens({ limit: 20, include_inactive: false }),
+        users: await listUsers({ limit: 20 }),
+        audit: await listAuditLog({ limit: 25 }),
+      }
+    : null;
   return (
     <>
       <PageHeader
@@ -18,11 +37,17 @@ export default async function SettingsPage() {
           <>
             The effective configuration: defaults, overridden by <code className="text-xs">{config.configFile}</code>
             {config.configFileExists ? "" : " (not present, so defaults apply)"}, overridden by <code className="text-xs">MIMIR_*</code> environment
-            variables. Editing from this page comes with access control (issue #7); until then edit the file and restart.
+            variables.{" "}
+            {admin ? "Admins change the runtime overrides below; each says whether it applies at once or after a restart." : "Only an admin can change settings."}
           </>
         }
       />
       <div className="space-y-6">
+        {admin && (
+          <Card title="Runtime overrides">
+            <ConfigForm view={admin.view} />
+          </Card>
+        )}
         <Card title="Effective configuration">
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm">
@@ -59,6 +84,19 @@ export default async function SettingsPage() {
             ))}
           </ul>
         </Card>
+        {admin && (
+          <>
+            <Card title="API tokens">
+              <TokensPanel initialData={admin.tokens} />
+            </Card>
+            <Card title="Users">
+              <UsersPanel initialData={admin.users} currentUserId={principal.id} />
+            </Card>
+            <Card title="Audit log">
+              <AuditPanel initialData={admin.audit} retentionDays={getConfig().values.audit.retention_days} />
+            </Card>
+          </>
+        )}
         {config.unknownKeys.length > 0 && (
           <Card title="Keys in config.yaml this console does not read">
             <p className="mb-2 text-sm text-slate-600">Kept in the file for Mimir AIP itself; check them for typos if you meant to set a console setting.</p>

@@ -2,6 +2,9 @@ import { route } from "@/lib/http";
 import { pipelineIdParams } from "@/lib/pipelines/inputs";
 import { validateStoredOrGivenPipeline } from "@/lib/pipelines/service";
 
-/** Validates the stored pipeline, or the text in the body when one is sent (the editor checks before saving). */
-export const POST = route({ access: "read", params: pipelineIdParams, rawBody: true }, ({ params, rawBody }) => validateStoredOrGivenPipeline(params.id, rawBody));
+/**
+ * Validates the stored pipeline, or the text in the body when one is sent. POST needs write like every
+ * POST (the project's rule), though it changes nothing; GET validates the stored one with read.
+ */
+export const POST = route({ access: "write", params: pipelineIdParams, rawBody: true }, ({ params, rawBody }) => validateStoredOrGivenPipeline(params.id, rawBody));
 export const GET = route({ access: "read", params: pipelineIdParams }, ({ params }) => validateStoredOrGivenPipeline(params.id, null));

@@ -1,0 +1,29 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { defineAction } from "@/lib/actions";
+import { queryInput, retentionCleanupForm, swapRecoveredInput } from "@/lib/maintenance/inputs";
+import { runReadOnlyQuery } from "@/lib/maintenance/query";
+import { runRetentionCleanup, startRetentionCleanup } from "@/lib/maintenance/retention";
+import { startMaintenance, swapInRecoveredDatabase } from "@/lib/maintenance/service";
+
+export const startMaintenanceAction = defineAction(
+  "write",
+  z.object({ kind: z.enum(["vacuum", "analyze", "integrity_check", "checkpoint"]), quick: z.boolean().optional() }),
+  async (input, principal) => startMaintenance(input.kind, principal, input.kind === "integrity_check" ? { quick: input.quick ?? false } : {}),
+);
+
+export const retentionDryRunAction = defineAction("write", retentionCleanupForm, async (input) => runRetentionCleanup({ ...input, dry_run: true }));
+
+export const startRetentionCleanupAction = defineAction("write", retentionCleanupForm, async (input, principal) => startRetentionCleanup({ ...input, dry_run: false }, principal));
+
+export const runQueryAction = defineAction("admin", queryInput, async (input, principal) => runReadOnlyQuery(input, principal));
+
+export const startRecoverAction = defineAction("admin", z.object({}), async (_input, principal) => startMaintenance("recover", principal));
+
+export const swapRecoveredAction = defineAction("admin", swapRecoveredInput, async (input, principal) => {
+  const result = await swapInRecoveredDatabase(input, principal);
+  revalidatePath("/database");
+  return result;
+});

@@ -1,0 +1,108 @@
+"use client";
+
+import { useState, useTransition } from "react";
+import { Button } from "@/app/_components/ui/button";
+import { ProgressBar } from "@/app/_components/ui/progress-bar";
+import { formatBytes, formatCount } from "@/lib/format";
+import type { OperationDto } from "@/lib/operations/types";
+import type { RecoveryResult } from "@/lib/maintenance/types";
+import { startRecoverAction, swapRecoveredAction } from "./actions";
+import { useOperationRunner } from "./use-operation-runner";
+
+/** The word typed to confirm swapping a recovered database in. */
+const CONFIRM_WORD = "swap";
+
+/** Recover into a new file, read the report of what was and was not saved, then swap it in on a typed confirmation. */
+export function RecoveryPanel({ lastRun }: { lastRun: OperationDto | null }) {
+  const { operation, startError, running, start } = useOperationRunner(lastRun);
+  const [typed, setTyped] = useState("");
+  const [swapMessage, setSwapMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  const [swapping, startSwap] = useTransition();
+  const result = operation?.status === "succeeded" ? (operation.result as RecoveryResult) : null;
+
+  function swap() {
+    if (!operation) return;
+    startSwap(async () => {
+      const response = await swapRecoveredAction({ operation_id: operation.id, confirm: "swap" });
+      setSwapMessage(response.ok ? { ok: true, text: `Swapped in. The damaged database is kept as ${response.data.damaged_copy}.` } : { ok: false, text: response.error.message });
+    });
+  }
+
+  const lost = result ? result.tables.filter((t) => t.original === null || t.recovered < t.original) : [];
+  return (
+    <div className="space-y-3 text-sm">
+      <Button variant="secondary" disabled={running} onClick={() => start(() => startRecoverAction({}))}>
+        {running ? "Recovering…" : "Recover into a new file"}
+      </Button>
+      {startError && (
+        <p role="alert" className="text-red-700">
+          {startError}
+        </p>
+      )}
+      {operation?.status === "running" && <ProgressBar done={0} total={null} unit={null} label="Recovery progress" />}
+      {operation && operation.status !== "running" && operation.status !== "succeeded" && (
+        <p role="alert" className="text-red-700">
+          Recovery {operation.status}: {operation.error?.message}
+        </p>
+      )}
+      {result && (
+        <div className="space-y-3" data-testid="recovery-result">
+          <p className="text-slate-800">
+            {result.method} wrote <code className="text-xs">{result.recovered_file}</code> ({formatBytes(result.recovered_bytes)}); its integrity check{" "}
+            {result.recovered_integrity_ok ? "passes" : "still fails"}.{result.lost_and_found_rows > 0 ? ` ${formatCount(result.lost_and_found_rows)} rows could not be placed and are kept in lost_and_found.` : ""}
+          </p>
+          <table className="w-full text-left text-xs">
+            <thead className="border-b border-slate-200 uppercase tracking-wide text-slate-500">
+              <tr>
+                <th className="py-1.5 pr-4 font-medium">Table</th>
+                <th className="py-1.5 pr-4 font-medium">Saved</th>
+                <th className="py-1.5 font-medium">In the damaged file</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {result.tables.map((t) => (
+                <tr key={t.name} className={t.original === null || t.recovered < t.original ? "text-red-800" : "text-slate-800"}>
+                  <td className="py-1.5 pr-4 font-mono">{t.name}</td>
+                  <td className="py-1.5 pr-4 tabular-nums">{formatCount(t.recovered)}</td>
+                  <td className="py-1.5 tabular-nums">{t.original === null ? "unknown (cannot be counted)" : formatCount(t.original)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {result.problems.length > 0 && (
+            <ul className="max-h-32 list-disc overflow-auto pl-5 font-mono text-xs text-slate-600">
+              {result.problems.map((p, i) => (
+                <li key={i}>{p}</li>
+              ))}
+            </ul>
+          )}
+          {!swapMessage?.ok && (
+            <div role="group" aria-label="Swap in the recovered database" className="rounded-md border border-red-200 bg-red-50 p-3">
+              <p className="text-red-800">
+                Swapping replaces the live database with the recovered one.{" "}
+                {lost.length > 0 ? `Rows not saved are lost from the live database: ${lost.map((t) => t.name).join(", ")}.` : "Every counted row was saved."} A copy of the damaged file is
+                kept beside it. Type <strong>{CONFIRM_WORD}</strong> to confirm.
+              </p>
+              <div className="mt-2 flex gap-2">
+                <input
+                  aria-label="Confirmation word"
+                  value={typed}
+                  onChange={(e) => setTyped(e.target.value)}
+                  className="rounded-md border-0 px-3 py-1.5 text-sm ring-1 ring-inset ring-slate-300"
+                />
+                <Button variant="danger" disabled={typed !== CONFIRM_WORD || swapping} onClick={swap}>
+                  Swap it in
+                </Button>
+              </div>
+            </div>
+          )}
+        </div>
+      )}
+      {swapMessage && (
+        <p role={swapMessage.ok ? "status" : "alert"} className={swapMessage.ok ? "text-emerald-800" : "text-red-700"}>
+          {swapMessage.text}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,133 @@
+"use client";
+
+import { useId, useRef, useState, useTransition } from "react";
+import { Button } from "@/app/_components/ui/button";
+import type { ActionResult } from "@/lib/actions";
+
+/**
+ * The one confirmation for destructive actions (restore, reset, delete, token and user changes): it
+ * names what will be lost, asks for the signed-in user's password again, and hands it to the action
+ * (a `defineAction(…, { reauth: true })` action reads it from the `reauth_password` field). The
+ * dialog stays open with the server's message when the password or the action is refused.
+ *
+ * ```tsx
+ * <ConfirmDialog triggerLabel="Restore" title="Restore backup 20250115-020000?"
+ *   consequences={<>Every change since {when} is lost…</>} confirmLabel="Restore"
+ *   onConfirm={(reauth_password) => restoreBackupAction({ backupId, reauth_password })} />
+ * ```
+ */
+export function ConfirmDialog<T>({
+  triggerLabel,
+  triggerVariant = "danger",
+  triggerClassName,
+  title,
+  consequences,
+  confirmLabel,
+  onConfirm,
+  onDone,
+  disabled,
+  requirePhrase,
+}: {
+  triggerLabel: React.ReactNode;
+  triggerVariant?: "primary" | "secondary" | "danger";
+  triggerClassName?: string;
+  title: string;
+  /** what will be lost or changed, in plain words */
+  consequences: React.ReactNode;
+  confirmLabel: string;
+  onConfirm: (password: string) => Promise<ActionResult<T>>;
+  onDone?: (data: T) => void;
+  disabled?: boolean;
+  /** for the gravest actions (reset all data): the confirm button stays off until this is typed */
+  requirePhrase?: string;
+}) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [typed, setTyped] = useState("");
+  const [pending, startTransition] = useTransition();
+  const titleId = useId();
+  const passwordId = useId();
+  const phraseId = useId();
+
+  function close() {
+    setError(null);
+    setTyped("");
+    dialog.current?.close();
+  }
+
+  function submit(form: FormData) {
+    setError(null);
+    startTransition(async () => {
+      const result = await onConfirm(String(form.get("password") ?? ""));
+      if (result.ok) {
+        close();
+        onDone?.(result.data);
+      } else {
+        const fieldMessages = Object.values(result.error.fields ?? {}).flat();
+        setError(fieldMessages.length > 0 ? fieldMessages.join("; ") : result.error.message);
+      }
+    });
+  }
+
+  return (
+    <>
+      <Button type="button" variant={triggerVariant} className={triggerClassName} disabled={disabled} onClick={() => dialog.current?.showModal()}>
+        {triggerLabel}
+      </Button>
+      <dialog
+        ref={dialog}
+        aria-labelledby={titleId}
+        onClose={() => {
+          setError(null);
+          setTyped("");
+        }}
+        className="m-auto w-full max-w-md rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
+      >
+        <form action={submit} className="space-y-4 p-6">
+          <h2 id={titleId} className="text-lg font-semibold text-slate-900">
+            {title}
+          </h2>
+          <div className="text-sm text-slate-700">{consequences}</div>
+          {requirePhrase && (
+            <label htmlFor={phraseId} className="block text-sm">
+              <span className="font-medium text-slate-700">
+                Type <code className="rounded bg-slate-100 px-1 font-mono">{requirePhrase}</code> to confirm
+              </span>
+              <input
+                id={phraseId}
+                value={typed}
+                onChange={(e) => setTyped(e.target.value)}
+                autoComplete="off"
+                className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none"
+              />
+            </label>
+          )}
+          <label htmlFor={passwordId} className="block text-sm">
+            <span className="font-medium text-slate-700">Your password, to confirm</span>
+            <input
+              id={passwordId}
+              name="password"
+              type="password"
+              required
+              autoComplete="current-password"
+              className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none"
+            />
+          </label>
+          {error && (
+            <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
+              {error}
+            </p>
+          )}
+          <div className="flex justify-end gap-2">
+            <Button type="button" variant="secondary" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" variant="danger" disabled={pending || (requirePhrase !== undefined && typed !== requirePhrase)}>
+              {pending ? "Please wait…" : confirmLabel}
+            </Button>
+          </div>
+        </form>
+      </dialog>
+    </>
+  );
+}

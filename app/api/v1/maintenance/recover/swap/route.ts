@@ -1,0 +1,5 @@
+import { route } from "@/lib/http";
+import { swapRecoveredInput } from "@/lib/maintenance/inputs";
+import { swapInRecoveredDatabase } from "@/lib/maintenance/service";
+
+export const POST = route({ access: "admin", body: swapRecoveredInput }, ({ body, principal }) => swapInRecoveredDatabase(body, principal));

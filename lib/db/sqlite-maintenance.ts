@@ -1,0 +1,152 @@
+import "server-only";
+import fs from "node:fs";
+import type { Db } from "@/lib/db/client";
+
+/**
+ * SQLite-only maintenance on an open connection: page statistics, ANALYZE / optimize, WAL
+ * checkpoints, incremental vacuum and the table catalogue. Work that can take seconds on a large
+ * file (VACUUM, integrity_check, user queries) runs in a child process instead (sqlite-child.ts),
+ * so the server keeps answering while it runs.
+ */
+
+export type AutoVacuumMode = "none" | "full" | "incremental";
+
+export interface SqliteFileStats {
+  pageSize: number;
+  pageCount: number;
+  /** pages inside the file that hold nothing: what VACUUM or incremental_vacuum would give back */
+  freelistCount: number;
+  fileBytes: number;
+  walBytes: number;
+  autoVacuum: AutoVacuumMode;
+  journalMode: string;
+  /** whether ANALYZE has ever stored statistics (sqlite_stat1 exists and has rows) */
+  hasStatistics: boolean;
+}
+
+const AUTO_VACUUM_MODES: AutoVacuumMode[] = ["none", "full", "incremental"];
+
+function pragmaNumber(db: Db, name: string): number {
+  return Number(db.$client.pragma(name, { simple: true }));
+}
+
+/** Size of a file in bytes, 0 when it does not exist (a WAL after a TRUNCATE checkpoint or close). */
+export function fileBytes(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
+}
+
+/** Page and file statistics of the database behind `db`. Reads only. */
+export function readSqliteFileStats(db: Db, file: string): SqliteFileStats {
+  const statTable = db.$client.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'").get();
+  const hasStatistics = statTable !== undefined && db.$client.prepare("SELECT 1 FROM sqlite_stat1 LIMIT 1").get() !== undefined;
+  return {
+    pageSize: pragmaNumber(db, "page_size"),
+    pageCount: pragmaNumber(db, "page_count"),
+    freelistCount: pragmaNumber(db, "freelist_count"),
+    fileBytes: fileBytes(file),
+    walBytes: fileBytes(`${file}-wal`),
+    autoVacuum: AUTO_VACUUM_MODES[pragmaNumber(db, "auto_vacuum")] ?? "none",
+    journalMode: String(db.$client.pragma("journal_mode", { simple: true })),
+    hasStatistics,
+  };
+}
+
+/** Runs ANALYZE and then `PRAGMA optimize`, refreshing the planner's statistics. Writes sqlite_stat1. */
+export function analyzeDatabase(db: Db): void {
+  db.$client.exec("ANALYZE");
+  db.$client.pragma("optimize");
+}
+
+export interface CheckpointResult {
+  /** 1 when another connection kept the checkpoint from finishing */
+  busy: number;
+  /** frames in the WAL */
+  logFrames: number;
+  /** frames copied into the database */
+  checkpointedFrames: number;
+}
+
+/**
+ * `PRAGMA wal_checkpoint(mode)`. TRUNCATE copies every frame back and cuts the WAL to zero bytes;
+ * PASSIVE copies what it can without waiting, so `logFrames > checkpointedFrames` afterwards means
+ * some connection holds a read transaction open on an old snapshot.
+ */
+export function checkpointWal(db: Db, mode: "PASSIVE" | "TRUNCATE"): CheckpointResult {
+  const [row] = db.$client.pragma(`wal_checkpoint(${mode})`) as { busy: number; log: number; checkpointed: number }[];
+  return { busy: row?.busy ?? 0, logFrames: row?.log ?? 0, checkpointedFrames: row?.checkpointed ?? 0 };
+}
+
+/** Sets `wal_autocheckpoint` on this connection (0 = off) and returns the previous value. */
+export function setAutoCheckpoint(db: Db, pages: number): number {
+  const previous = pragmaNumber(db, "wal_autocheckpoint");
+  db.$client.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
+  return previous;
+}
+
+/** Gives up to `pages` free pages back to the file system (auto_vacuum = incremental only); returns the freelist left. */
+export function incrementalVacuumStep(db: Db, pages: number): number {
+  db.$client.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+  return pragmaNumber(db, "freelist_count");
+}
+
+export interface TableInfo {
+  name: string;
+  columns: { name: string; type: string; notNull: boolean; primaryKey: boolean }[];
+  rows: number;
+}
+
+/** The user tables of the database (no sqlite_* internals), in name order. */
+export function listTableNames(db: Db): string[] {
+  return (
+    db.$client.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").pluck().all() as string[]
+  );
+}
+
+/** Every user table with its columns and row count. Reads only; count(*) walks the smallest index. */
+export function describeTables(db: Db): TableInfo[] {
+  return listTableNames(db).map((name) => {
+    const columns = db.$client.pragma(`table_info(${quoteIdentifier(name)})`) as { name: string; type: string; notnull: number; pk: number }[];
+    const rows = db.$client.prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`).pluck().get() as number;
+    return {
+      name,
+      columns: columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notnull === 1, primaryKey: c.pk > 0 })),
+      rows,
+    };
+  });
+}
+
+/** Quotes a name as a SQL identifier. Callers pass names read from sqlite_master, never user text. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** SQLITE_BUSY / SQLITE_LOCKED, whatever the extended code: the "database is locked" symptom. */
+export function isBusyError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+/** SQLITE_CORRUPT / SQLITE_NOTADB: the file is damaged, not merely busy. */
+export function isCorruptionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB");
+}
+
+const busyMemo = globalThis as typeof globalThis & { __mimirBusyErrors?: { count: number; last: string | null } };
+
+/** Counts a "database is locked" error seen by a request or operation (the troubleshooting panel shows it). */
+export function recordBusyError(): void {
+  busyMemo.__mimirBusyErrors ??= { count: 0, last: null };
+  busyMemo.__mimirBusyErrors.count += 1;
+  busyMemo.__mimirBusyErrors.last = new Date().toISOString();
+}
+
+/** "database is locked" errors since this process started, and when the last one happened. */
+export function busyErrorStats(): { count: number; last: string | null } {
+  return busyMemo.__mimirBusyErrors ?? { count: 0, last: null };
+}

@@ -1,0 +1,95 @@
+import "server-only";
+import type { Db } from "@/lib/db/client";
+
+/**
+ * The SQL of execution-history retention. Deletes go by small rowid batches (the subquery form
+ * measured fastest in research/perf-baseline.md §3e) so that each statement holds the write lock
+ * and this process's event loop for milliseconds, never for the seconds one big DELETE takes.
+ * A run still marked `running` is never deleted, however old.
+ */
+
+export interface RetentionScope {
+  /** ISO-8601 UTC: runs that started before it go; null for no age bound */
+  cutoff: string | null;
+  /** only this job's runs; null for all jobs */
+  jobId: string | null;
+}
+
+function scopeWhere(scope: RetentionScope): { sql: string; params: string[] } {
+  const clauses = ["status <> 'running'"];
+  const params: string[] = [];
+  if (scope.cutoff !== null) {
+    clauses.push("start_time < ?");
+    params.push(scope.cutoff);
+  }
+  if (scope.jobId !== null) {
+    clauses.push("job_id = ?");
+    params.push(scope.jobId);
+  }
+  return { sql: clauses.join(" AND "), params };
+}
+
+/**
+ * How many runs an age-bound cleanup would delete. Counted on the start_time (or job_id) index
+ * alone, minus the few old runs still marked running, so that it never reads the table's rows:
+ * counting a million rows through the table would stall the server for a few hundred milliseconds.
+ */
+export function countExpiredExecutions(db: Db, scope: RetentionScope): number {
+  if (scope.cutoff === null) return 0;
+  const job = scope.jobId === null ? "" : " AND job_id = ?";
+  const params = scope.jobId === null ? [scope.cutoff] : [scope.cutoff, scope.jobId];
+  const old = db.$client.prepare(`SELECT count(*) FROM job_executions WHERE start_time < ?${job}`).pluck().get(...params) as number;
+  const running = db.$client.prepare(`SELECT count(*) FROM job_executions WHERE status = 'running' AND start_time < ?${job}`).pluck().get(...params) as number;
+  return old - running;
+}
+
+/** Deletes up to `limit` runs older than the cut-off in one short transaction; returns their ids. */
+export function deleteExpiredExecutionsBatch(db: Db, scope: RetentionScope, limit: number): string[] {
+  if (scope.cutoff === null) return [];
+  const where = scopeWhere(scope);
+  return db.$client
+    .prepare(`DELETE FROM job_executions WHERE rowid IN (SELECT rowid FROM job_executions WHERE ${where.sql} LIMIT ?) RETURNING id`)
+    .pluck()
+    .all(...where.params, limit) as string[];
+}
+
+/** Jobs with more than `keep` deletable runs (after any age bound), and how many each has beyond it. */
+export function listJobsOverCap(db: Db, scope: RetentionScope, keep: number): { jobId: string; excess: number }[] {
+  const where = scopeWhere({ ...scope, cutoff: null });
+  return db.$client
+    .prepare(`SELECT job_id AS jobId, count(*) - ? AS excess FROM job_executions WHERE ${where.sql} GROUP BY job_id HAVING count(*) > ?`)
+    .all(keep, ...where.params, keep) as { jobId: string; excess: number }[];
+}
+
+/** Deletes up to `limit` of one job's runs beyond its newest `keep`; returns their ids. */
+export function deleteRunsBeyondCapBatch(db: Db, jobId: string, keep: number, limit: number): string[] {
+  return db.$client
+    .prepare(
+      `DELETE FROM job_executions WHERE rowid IN (
+         SELECT rowid FROM job_executions WHERE job_id = ? AND status <> 'running'
+         ORDER BY start_time DESC, id DESC LIMIT ? OFFSET ?)
+       RETURNING id`,
+    )
+    .pluck()
+    .all(jobId, limit, keep) as string[];
+}
+
+/** Sample this many doomed rows to estimate the bytes a cleanup frees, instead of reading them all. */
+const SIZE_SAMPLE_ROWS = 500;
+/** Per-row cost beyond the text columns: record header, rowid, and an entry in each of four indexes. */
+const ROW_OVERHEAD_BYTES = 120;
+
+/** About how many bytes of table and index pages the runs in scope take, from a sample of them. */
+export function estimateExecutionBytes(db: Db, scope: RetentionScope, rows: number): number {
+  if (rows === 0) return 0;
+  const where = scopeWhere(scope);
+  const average = db.$client
+    .prepare(
+      `SELECT avg(length(id) * 2 + length(job_id) * 2 + length(pipeline) + length(start_time) * 2 + coalesce(length(end_time), 0)
+                  + coalesce(length(error), 0) + coalesce(length(context), 0) + coalesce(length(steps), 0) + length(status) * 2 + length(triggered_by))
+       FROM (SELECT * FROM job_executions WHERE ${where.sql} LIMIT ${SIZE_SAMPLE_ROWS})`,
+    )
+    .pluck()
+    .get(...where.params) as number | null;
+  return Math.round(rows * ((average ?? 0) + ROW_OVERHEAD_BYTES));
+}

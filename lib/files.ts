@@ -1,0 +1,77 @@
+import "server-only";
+import fs from "node:fs/promises";
+import path from "node:path";
+import crypto from "node:crypto";
+import { FILE_MODE, FOLDER_MODE } from "@/lib/config/data-root";
+
+/**
+ * Replaces `file` with `content` so a reader (or a crash) sees the old file or the new one, never
+ * half of either: write a temporary file beside it (mode 0600), fsync it, rename it over, fsync the
+ * folder so the rename itself survives a power cut.
+ */
+export async function writeFileAtomic(file: string, content: string | Uint8Array, mode = FILE_MODE): Promise<void> {
+  const folder = path.dirname(file);
+  const temp = path.join(/*turbopackIgnore: true*/ folder, `.${path.basename(file)}.${crypto.randomBytes(6).toString("hex")}.tmp`);
+  const handle = await fs.open(temp, "wx", mode);
+  try {
+    await handle.writeFile(content);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.chmod(temp, mode);
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  const dir = await fs.open(folder, "r");
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** Permission bits for anyone but the owner. */
+const GROUP_OTHER_BITS = 0o077;
+
+export interface ModeDrift {
+  path: string;
+  kind: "file" | "folder";
+  /** e.g. "0644" */
+  mode: string;
+  expected: string;
+}
+
+/**
+ * Walks `roots` (without following links) and lists every folder not 0700 and every file that
+ * group or others may use (data files are 0600; plugin executables 0700 are fine), as the guide's
+ * "Security Best Practices" ask. Stops after `maxEntries` entries so a huge
+ * volume cannot stall a page; `truncated` says so. Reads only.
+ */
+export async function findModeDrift(roots: string[], maxEntries = 20_000): Promise<{ drift: ModeDrift[]; checked: number; truncated: boolean }> {
+  const drift: ModeDrift[] = [];
+  let checked = 0;
+  const octal = (mode: number) => `0${(mode & 0o777).toString(8).padStart(3, "0")}`;
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    let stat;
+    try {
+      stat = await fs.lstat(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw error;
+    }
+    if (++checked > maxEntries) return { drift, checked: checked - 1, truncated: true };
+    if (stat.isDirectory()) {
+      if ((stat.mode & 0o777) !== FOLDER_MODE) drift.push({ path: current, kind: "folder", mode: octal(stat.mode), expected: octal(FOLDER_MODE) });
+      for (const entry of await fs.readdir(current)) stack.push(path.join(/*turbopackIgnore: true*/ current, entry));
+    } else if (stat.isFile() && (stat.mode & GROUP_OTHER_BITS) !== 0) {
+      drift.push({ path: current, kind: "file", mode: octal(stat.mode), expected: octal(FILE_MODE) });
+    }
+  }
+  return { drift, checked, truncated: false };
+}

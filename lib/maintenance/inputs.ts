@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/** Longest SQL accepted by the console: one statement, not a script. */
+export const MAX_QUERY_CHARS = 10_000;
+
+export const integrityCheckInput = z.object({ quick: z.boolean().default(false) }).strict();
+export type IntegrityCheckInput = z.infer<typeof integrityCheckInput>;
+
+export const retentionCleanupInput = z
+  .object({
+    dry_run: z.boolean().default(false),
+    /** overrides persistence.retention_days for this run; 0 = no age bound */
+    retention_days: z.number().int().min(0).max(36_500).optional(),
+    /** keep at most this many runs per job (a second bound, after the age bound) */
+    keep_per_job: z.number().int().min(1).max(1_000_000).optional(),
+    /** only this job's runs */
+    job_id: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+export type RetentionCleanupInput = z.infer<typeof retentionCleanupInput>;
+
+/** FormData from the page: empty fields mean "not set", numbers arrive as text. */
+export const retentionCleanupForm = z.object({
+  dry_run: z.enum(["true", "false"]).transform((v) => v === "true"),
+  retention_days: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(0).max(36_500).optional()),
+  keep_per_job: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().int().min(1).max(1_000_000).optional()),
+  job_id: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(1).max(200).optional()),
+});
+
+export const queryInput = z.object({ sql: z.string().trim().min(1, "type a SELECT statement").max(MAX_QUERY_CHARS) }).strict();
+export type QueryInput = z.infer<typeof queryInput>;
+
+/** A table name as given in a URL; checked against the real table list before it becomes SQL. */
+export const tableParams = z.object({ table: z.string().min(1).max(128) });
+
+export const swapRecoveredInput = z
+  .object({
+    operation_id: z.uuid("the id of a finished recover operation"),
+    /** the person typed the word to confirm they accept losing what the report lists as not saved */
+    confirm: z.literal("swap", { error: 'confirm must be the word "swap"' }),
+  })
+  .strict();
+export type SwapRecoveredInput = z.infer<typeof swapRecoveredInput>;

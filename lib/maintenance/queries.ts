@@ -1,0 +1,46 @@
+import "server-only";
+import { eq, sql } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
+import { jobExecutions, operations, scheduledJobs, systemMetadata } from "@/lib/db/schema";
+import { nowIso } from "@/lib/db/timestamps";
+
+/** system_metadata keys where maintenance remembers when it last ran (SQLite itself does not record it). */
+export const MAINTENANCE_KEYS = {
+  lastAnalyzeAt: "maintenance.last_analyze_at",
+  lastVacuumAt: "maintenance.last_vacuum_at",
+  lastIntegrity: "maintenance.last_integrity",
+} as const;
+
+export async function readMetadata(key: string): Promise<string | null> {
+  const [row] = await getDb().select({ value: systemMetadata.value }).from(systemMetadata).where(eq(systemMetadata.key, key)).limit(1);
+  return row?.value ?? null;
+}
+
+export async function writeMetadata(key: string, value: string): Promise<void> {
+  const now = nowIso();
+  await getDb()
+    .insert(systemMetadata)
+    .values({ key, value, updatedAt: now })
+    .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
+}
+
+/**
+ * A recovered database was read while its own recover operation was still running, so after the
+ * swap that row would say "running" forever: write the operation's final state into the new file.
+ */
+export async function restoreOperationRow(operation: { id: string; status: string; result: unknown; finished_at: string | null }): Promise<void> {
+  await getDb()
+    .update(operations)
+    .set({ status: operation.status, result: JSON.stringify(operation.result), finishedAt: operation.finished_at })
+    .where(eq(operations.id, operation.id));
+}
+
+/** Jobs that have history, with their run counts: the retention form's "only this job" choices. */
+export async function listJobsWithHistory(): Promise<{ id: string; name: string | null; runs: number }[]> {
+  return getDb()
+    .select({ id: jobExecutions.jobId, name: scheduledJobs.name, runs: sql<number>`count(*)` })
+    .from(jobExecutions)
+    .leftJoin(scheduledJobs, eq(scheduledJobs.id, jobExecutions.jobId))
+    .groupBy(jobExecutions.jobId)
+    .orderBy(jobExecutions.jobId);
+}

@@ -1,0 +1,24 @@
+import fs from "node:fs";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { runTroubleshootingChecks } from "@/lib/maintenance/troubleshooting";
+import { runIntegrityCheck } from "@/lib/maintenance/service";
+
+let root: TestDataRoot;
+beforeAll(() => {
+  root = createTestDataRoot();
+});
+afterAll(() => root.cleanup());
+
+test("each symptom is checked live, and a loose file mode comes with the chmod that fixes it", async () => {
+  fs.chmodSync(root.config.paths.database, 0o644);
+  await runIntegrityCheck(true);
+  const checks = Object.fromEntries((await runTroubleshootingChecks()).map((c) => [c.id, c]));
+  expect(Object.keys(checks).sort()).toEqual(["disk_space", "integrity", "lock_contention", "permissions"]);
+  expect(checks.lock_contention!.findings.join(" ")).toContain("Journal mode is wal");
+  expect(checks.integrity!.status).toBe("ok");
+  expect(checks.permissions!.status).toBe("warning");
+  expect(checks.permissions!.fix).toContain(`chmod 600 ${root.config.paths.database}   # only the service user should read this file`);
+  fs.chmodSync(root.config.paths.database, 0o600);
+  expect((await runTroubleshootingChecks()).find((c) => c.id === "permissions")!.status).toBe("ok");
+});

@@ -1,0 +1,155 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import { getConfig } from "@/lib/config/service";
+import { FILE_MODE, FOLDER_MODE, volumeFolders } from "@/lib/config/data-root";
+import { BUSY_TIMEOUT_MS, getDb, JOURNAL_SIZE_LIMIT_BYTES } from "@/lib/db/client";
+import { busyErrorStats, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
+import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
+import { formatBytes, formatPercent, formatTimestamp } from "@/lib/format";
+import { getLastIntegrityResult } from "@/lib/maintenance/service";
+import type { CheckStatus, TroubleshootingCheck } from "@/lib/maintenance/types";
+
+/** Free space under this share of a filesystem is a problem (writes fail soon: "disk I/O error"). */
+const DISK_PROBLEM_RATIO = 0.05;
+/** Under this share it is worth a warning. */
+const DISK_WARNING_RATIO = 0.15;
+/** An integrity result older than this is worth refreshing. */
+const INTEGRITY_STALE_MS = 7 * 86_400_000;
+
+/**
+ * The guide's troubleshooting symptoms checked live: lock contention, disk space, integrity, and
+ * file ownership and permissions, each with what was found and the fix in plain words. Runs one
+ * PASSIVE WAL checkpoint on a worker thread (it only copies frames no reader needs); otherwise reads only.
+ */
+export async function runTroubleshootingChecks(): Promise<TroubleshootingCheck[]> {
+  return [await checkLocks(), await checkDiskSpace(), await checkIntegrity(), checkPermissions()];
+}
+
+function worst(statuses: CheckStatus[]): CheckStatus {
+  return statuses.includes("problem") ? "problem" : statuses.includes("warning") ? "warning" : "ok";
+}
+
+async function checkLocks(): Promise<TroubleshootingCheck> {
+  const db = getDb();
+  const file = getConfig().paths.database;
+  const stats = readSqliteFileStats(db, file);
+  const busy = busyErrorStats();
+  // On its own thread: a checkpoint fsyncs the database file, which must not stall the page's request.
+  const worker = new WalCheckpointWorker(file);
+  const checkpoint = await worker.checkpoint("PASSIVE").finally(() => worker.close());
+  const findings: string[] = [];
+  const fix: string[] = [];
+  const statuses: CheckStatus[] = [];
+
+  findings.push(`${busy.count} "database is locked" error(s) since the server started${busy.last ? `, the last at ${formatTimestamp(busy.last)}` : ""}.`);
+  if (busy.count > 0) {
+    statuses.push("warning");
+    fix.push(`Writers waited longer than the ${BUSY_TIMEOUT_MS / 1000} s busy timeout. Look for another program writing to ${path.basename(file)} (a sqlite3 shell left open inside a transaction, a second server on the same volume) and close it.`);
+  }
+  findings.push(`Journal mode is ${stats.journalMode}; busy timeout ${BUSY_TIMEOUT_MS} ms.`);
+  if (stats.journalMode !== "wal") {
+    statuses.push("problem");
+    fix.push("The database is not in WAL mode, so readers and writers block each other. Restart the console: it switches the file to WAL when it opens it.");
+  }
+  const stuckFrames = checkpoint.logFrames - checkpoint.checkpointedFrames;
+  findings.push(`WAL is ${formatBytes(stats.walBytes)} (kept under ${formatBytes(JOURNAL_SIZE_LIMIT_BYTES)} after checkpoints).`);
+  if (checkpoint.logFrames > 0 && stuckFrames > 0) {
+    statuses.push("warning");
+    findings.push(`${stuckFrames} of ${checkpoint.logFrames} WAL frames could not be checkpointed: a connection is holding a long read transaction.`);
+    fix.push("Something keeps an old snapshot open (a long export, a sqlite3 shell inside BEGIN, a stuck script). Let it finish or close it; the WAL then shrinks at the next checkpoint.");
+  }
+  return { id: "lock_contention", title: "Database locked", status: worst(statuses), findings, fix };
+}
+
+async function checkDiskSpace(): Promise<TroubleshootingCheck> {
+  const config = getConfig();
+  const folders = { ...volumeFolders(config), backups: config.paths.backups };
+  const findings: string[] = [];
+  const statuses: CheckStatus[] = [];
+  for (const [name, folder] of Object.entries(folders)) {
+    try {
+      const space = await fs.promises.statfs(folder);
+      const total = space.blocks * space.bsize;
+      const free = space.bavail * space.bsize;
+      const ratio = total > 0 ? free / total : 0;
+      findings.push(`${name} (${folder}): ${formatBytes(free)} free of ${formatBytes(total)} (${formatPercent(ratio)}).`);
+      statuses.push(ratio < DISK_PROBLEM_RATIO ? "problem" : ratio < DISK_WARNING_RATIO ? "warning" : "ok");
+    } catch (error) {
+      findings.push(`${name} (${folder}): cannot be measured (${(error as NodeJS.ErrnoException).code ?? "error"}).`);
+      statuses.push("warning");
+    }
+  }
+  const status = worst(statuses);
+  return {
+    id: "disk_space",
+    title: "Out of disk space",
+    status,
+    findings,
+    fix:
+      status === "ok"
+        ? []
+        : [
+            "Run a retention cleanup to delete old execution history and its log files.",
+            "Lower persistence.retention_days, then run VACUUM to give the freed space back.",
+            "Delete old backup sets, or grow the disk behind the volume.",
+          ],
+  };
+}
+
+async function checkIntegrity(): Promise<TroubleshootingCheck> {
+  const last = await getLastIntegrityResult();
+  if (!last) {
+    return { id: "integrity", title: "Corruption", status: "warning", findings: ["The database has not been checked yet."], fix: ["Run the integrity check in Maintenance above."] };
+  }
+  const findings = [`${last.mode} at ${formatTimestamp(last.checked_at)}: ${last.ok ? "ok" : `${last.problems.length} problem(s)`}.`, ...last.problems.slice(0, 10)];
+  if (!last.ok) {
+    return {
+      id: "integrity",
+      title: "Corruption",
+      status: "problem",
+      findings,
+      fix: [
+        "Restore the newest verified backup if you have one (Backups page).",
+        "Otherwise run Recover: it writes a new database from everything still readable, shows what was and was not saved, and swaps it in only when you confirm, keeping a copy of the damaged file.",
+      ],
+    };
+  }
+  const stale = Date.now() - new Date(last.checked_at).getTime() > INTEGRITY_STALE_MS;
+  return { id: "integrity", title: "Corruption", status: stale ? "warning" : "ok", findings, fix: stale ? ["The last check is over a week old; run it again."] : [] };
+}
+
+function checkPermissions(): TroubleshootingCheck {
+  const config = getConfig();
+  const uid = process.getuid?.() ?? null;
+  const findings: string[] = [];
+  const fix: string[] = [];
+  const statuses: CheckStatus[] = [];
+  const expect = (target: string, mode: number, kind: "file" | "folder") => {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(target);
+    } catch {
+      return;
+    }
+    const actual = stat.mode & 0o777;
+    const wrongOwner = uid !== null && stat.uid !== uid;
+    const tooOpen = (actual & ~mode) !== 0;
+    const text = `${target}: mode ${actual.toString(8).padStart(4, "0")}, owner uid ${stat.uid}`;
+    if (wrongOwner) {
+      statuses.push("problem");
+      findings.push(`${text}: not owned by the service user (uid ${uid}).`);
+      fix.push(`chown ${uid} ${target}   # the console must own its ${kind}s to write them`);
+    } else if (tooOpen) {
+      statuses.push("warning");
+      findings.push(`${text}: other users can read it.`);
+      fix.push(`chmod ${mode.toString(8)} ${target}   # only the service user should read this ${kind}`);
+    } else {
+      findings.push(`${text}: ok.`);
+    }
+  };
+  const database = config.paths.database;
+  for (const suffix of ["", "-wal", "-shm"]) expect(database + suffix, FILE_MODE, "file");
+  for (const folder of new Set([path.dirname(database), ...Object.values(volumeFolders(config)), config.paths.backups])) expect(folder, FOLDER_MODE, "folder");
+  return { id: "permissions", title: "Permission issues", status: worst(statuses), findings, fix };
+}
