@@ -44,9 +44,39 @@ export const backupsSchema = z.object({
   verify_schedule: cron.default("0 4 * * 0"),
 });
 
+const GIB = 1024 ** 3;
+
+/** The volumes a size alert can watch: the five of the guide plus the backups folder. */
+export const WATCHED_VOLUMES = ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines", "backups"] as const;
+
+/**
+ * An alert raises when its value crosses `raise` and clears only once it is back past `clear`, so a
+ * value hovering at the line does not flap. `direction` says which side of the line is bad.
+ */
+function threshold(direction: "above" | "below", unit: string) {
+  return z
+    .object({ raise: z.coerce.number().nonnegative(), clear: z.coerce.number().nonnegative() })
+    .refine((t) => (direction === "above" ? t.clear < t.raise : t.clear > t.raise), {
+      message: `'clear' must be ${direction === "above" ? "below" : "above"} 'raise' (${unit}), so the alert cannot flap`,
+    });
+}
+
+export const storageAlertsSchema = z.object({
+  /** The guide's THRESHOLD_GB, per volume, in bytes; a volume not listed has no size alert. */
+  volume_bytes: z
+    .partialRecord(z.enum(WATCHED_VOLUMES), threshold("above", "bytes"))
+    .default({ mimir_data: { raise: 10 * GIB, clear: 9 * GIB } }),
+  /** Free share of the filesystem holding the data volume (0.10 = 10 %). */
+  disk_free_ratio: threshold("below", "ratio").default({ raise: 0.1, clear: 0.12 }),
+  /** Hours until that filesystem is full at the growth rate of the last day. */
+  disk_full_hours: threshold("below", "hours").default({ raise: 24, clear: 48 }),
+});
+
 export const storageSchema = z.object({
-  sample_interval_minutes: positiveInt.default(15),
+  /** How often volumes are measured; fractions of a minute are allowed for tests and demos. */
+  sample_interval_minutes: z.coerce.number().positive().default(15),
   alert_webhook_url: z.union([z.literal(""), z.url()]).default(""),
+  alerts: storageAlertsSchema.default(storageAlertsSchema.parse({})),
 });
 
 export const loggingSchema = z.object({
