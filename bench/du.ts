@@ -3,7 +3,8 @@
  * perf-baseline 3d), warm cache, in one run: RUNS alternating pairs after WARMUP rounds; prints
  * both medians, the ratio of the medians and the median of the per-pair ratios. Goal ≤ 1.5.
  * Our time is measured in-process (what a sample costs the server); du's includes its own start.
- *   npm run bench:du [-- --files 100000 --runs 7 --dir bench/.data/du-tree]
+ *   npm run bench:du [-- --files 100000 --runs 9 --dir bench/.data/du-tree]
+ * (run with the react-server condition, which lib/ modules marked server-only require)
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -14,7 +15,7 @@ import { scanFolder } from "@/lib/storage/walk";
 const { values: args } = parseArgs({
   options: {
     files: { type: "string", default: "100000" },
-    runs: { type: "string", default: "7" },
+    runs: { type: "string", default: "9" },
     warmup: { type: "string", default: "2" },
     dir: { type: "string", default: path.join("bench", ".data", "du-tree") },
   },

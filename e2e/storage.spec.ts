@@ -10,16 +10,17 @@ const VOLUMES = ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "m
 
 /**
  * Past samples can only come from the past, so they are written straight into the app's database,
- * as a month of the sampler's work would have left them: every six hours, growing.
+ * as a month of the sampler's work would have left them: every six hours, growing. The disk's free
+ * space is today's, so no fill-rate alert comes out of the made-up history.
  */
-function seedPastSamples() {
+function seedPastSamples(disk: { free_bytes: number; total_bytes: number }) {
   const now = Date.now();
   const rows: string[] = [];
   for (let t = now - 30 * 24 * HOUR; t < now - HOUR; t += 6 * HOUR) {
     const age = (now - t) / HOUR;
     VOLUMES.forEach((volume, i) => {
       const bytes = Math.round((i + 1) * 1e6 + (720 - age) * 1e4 * (i + 1));
-      rows.push(`('${new Date(t).toISOString()}', '${volume}', ${bytes}, ${10 * (i + 1)}, 80000000000, 250000000000)`);
+      rows.push(`('${new Date(t).toISOString()}', '${volume}', ${bytes}, ${10 * (i + 1)}, ${disk.free_bytes}, ${disk.total_bytes})`);
     });
   }
   const sql = `INSERT INTO storage_samples (taken_at, volume, bytes, files, fs_free_bytes, fs_total_bytes) VALUES\n${rows.join(",\n")};`;
@@ -28,7 +29,8 @@ function seedPastSamples() {
 
 test.describe("Storage", () => {
   test("shows sizes, the charts from stored samples, and switches ranges", async ({ page, api }) => {
-    seedPastSamples();
+    const usage = await (await api.get("/api/v1/storage")).json();
+    seedPastSamples(usage.volumes[0].filesystem);
     expect((await api.post("/api/v1/storage/samples")).status()).toBe(201);
 
     const storage = new StoragePage(page);
@@ -65,6 +67,21 @@ test.describe("Storage", () => {
     const usage = await api.get("/api/v1/storage");
     expect(usage.status()).toBe(200);
     expect((await usage.json()).volumes).toHaveLength(6);
+  });
+
+  test("/metrics answers a read token in the Prometheus text format and refuses anonymous scrapes", async ({ api, playwright, baseURL }) => {
+    expect((await api.get("/api/v1/storage")).status()).toBe(200);
+    const scrape = await api.get("/metrics");
+    expect(scrape.status()).toBe(200);
+    expect(scrape.headers()["content-type"]).toContain("text/plain; version=0.0.4");
+    const text = await scrape.text();
+    expect(text).toMatch(/^mimir_volume_bytes\{volume="mimir_data"\} \d+$/m);
+    expect(text).toMatch(/^mimir_http_requests_total\{method="GET",route="\/api\/v1\/storage",status="200"\} \d+$/m);
+    const anonymous = await playwright.request.newContext({ baseURL });
+    const refused = await anonymous.get("/metrics");
+    expect(refused.status()).toBe(401);
+    expect((await refused.json()).error.code).toBe("unauthorized");
+    await anonymous.dispose();
   });
 });
 
