@@ -77,7 +77,8 @@ test.describe("Storage", () => {
     const text = await scrape.text();
     expect(text).toMatch(/^mimir_volume_bytes\{volume="mimir_data"\} \d+$/m);
     expect(text).toMatch(/^mimir_http_requests_total\{method="GET",route="\/api\/v1\/storage",status="200"\} \d+$/m);
-    const anonymous = await playwright.request.newContext({ baseURL });
+    // The runner would hand a new context the signed-in project's cookies: start from none.
+    const anonymous = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
     const refused = await anonymous.get("/metrics");
     expect(refused.status()).toBe(401);
     expect((await refused.json()).error.code).toBe("unauthorized");

@@ -12,8 +12,8 @@ import { VOLUME_NAMES } from "@/lib/storage/types";
 export const RUN_DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 3600, 14400] as const;
 /** Upper bounds of the HTTP latency histogram, in seconds. */
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-/** The run-duration pass reads every finished run: reuse it for this long between scrapes. */
-export const RUN_HISTOGRAM_REUSE_MS = 30_000;
+/** The run-duration pass and the row counts read whole tables: reuse them for this long between scrapes. */
+export const TABLE_SCAN_REUSE_MS = 30_000;
 
 interface Metrics {
   registry: Registry;
@@ -128,7 +128,7 @@ function createMetrics(): Metrics {
     registers,
     async collect() {
       this.reset();
-      for (const table of await guarded(countSqliteTableRows, [])) this.set({ table: table.name }, table.rows);
+      for (const table of await guarded(countRowsReused, [])) this.set({ table: table.name }, table.rows);
     },
   });
   new Gauge({
@@ -222,7 +222,7 @@ function runDurationHistogram() {
     type: "histogram",
     aggregator: "sum",
     async get() {
-      if (!cached || Date.now() - cached.at > RUN_HISTOGRAM_REUSE_MS) {
+      if (!cached || Date.now() - cached.at > TABLE_SCAN_REUSE_MS) {
         const h = await guarded(() => histogramOfRunDurations(RUN_DURATION_BUCKETS), { count: 0, sumSeconds: 0, cumulative: RUN_DURATION_BUCKETS.map(() => 0) });
         cached = {
           at: Date.now(),
@@ -237,6 +237,13 @@ function runDurationHistogram() {
       return { name, help, type: "histogram", aggregator: "sum", values: cached.values };
     },
   };
+}
+
+let rowCounts: { at: number; tables: Awaited<ReturnType<typeof countSqliteTableRows>> } | null = null;
+
+async function countRowsReused() {
+  if (!rowCounts || Date.now() - rowCounts.at > TABLE_SCAN_REUSE_MS) rowCounts = { at: Date.now(), tables: await countSqliteTableRows() };
+  return rowCounts.tables;
 }
 
 /** The latest sample of each volume (the database series have their own gauges). */

@@ -9,10 +9,16 @@ import type { FilesystemSpace, StorageUsage, StorageVolume, VolumeUsage } from "
 
 /** A fresh measurement younger than this is reused: page loads and API calls do not each walk every volume. */
 export const USAGE_REUSE_MS = 30_000;
+/**
+ * Per-table bytes come from dbstat, which reads every page and holds the event loop while it does
+ * (about a second per GB); table sizes move slowly, so they are reused for longer.
+ */
+export const TABLE_STATS_REUSE_MS = 10 * 60_000;
 
 const memo = globalThis as typeof globalThis & {
   __mimirStorageUsage?: { at: number; usage: StorageUsage };
   __mimirStorageScan?: Promise<StorageUsage>;
+  __mimirTableStats?: { at: number; tables: Awaited<ReturnType<typeof readSqliteTableStats>> };
 };
 
 /** The folder of each volume and of backups, by the names used in samples and alerts. */
@@ -60,7 +66,7 @@ export async function measureStorage(options: { tables: boolean }): Promise<Stor
   }
   const [file, tables, vectorBytes] = await Promise.all([
     readSqliteFileStats(),
-    options.tables ? readSqliteTableStats() : Promise.resolve([]),
+    options.tables ? tableStats() : Promise.resolve([]),
     fileSize(config.paths.vectorDb),
   ]);
   return {
@@ -79,6 +85,14 @@ export async function measureStorage(options: { tables: boolean }): Promise<Stor
       vector_db: { path: config.paths.vectorDb, enabled: config.values.persistence.enable_vector_db, bytes: vectorBytes },
     },
   };
+}
+
+async function tableStats() {
+  const cached = memo.__mimirTableStats;
+  if (cached && Date.now() - cached.at < TABLE_STATS_REUSE_MS) return cached.tables;
+  const tables = await readSqliteTableStats();
+  memo.__mimirTableStats = { at: Date.now(), tables };
+  return tables;
 }
 
 /** Free and total bytes of the filesystem holding `folder` (statfs); null when it cannot be asked. */
