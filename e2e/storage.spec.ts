@@ -56,6 +56,21 @@ test.describe("Storage", () => {
     expect(await storage.volumesChart.locator(".recharts-area").count()).toBeGreaterThanOrEqual(6);
   });
 
+  test("Measure now walks the volumes again and shows what changed", async ({ page }) => {
+    const storage = new StoragePage(page);
+    await storage.goto();
+    const before = await storage.volumeSize("mimir_pipelines").textContent();
+    const file = path.join(E2E_HOME, "pipelines", "e2e-measure-now.yaml");
+    fs.writeFileSync(file, Buffer.alloc(300 * 1024));
+    try {
+      await storage.measureNow();
+      await expect(storage.volumeSize("mimir_pipelines")).not.toHaveText(before ?? "");
+      await expect(page.getByRole("row", { name: /mimir_pipelines/ })).toContainText("e2e-measure-now.yaml");
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
   test("the storage API refuses bad input with the error envelope", async ({ api }) => {
     const bad = await api.get("/api/v1/storage/history?range=1y");
     expect(bad.status()).toBe(400);

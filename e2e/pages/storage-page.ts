@@ -21,6 +21,10 @@ export class StoragePage {
     await this.page.getByRole("group", { name: "Range" }).getByRole("button", { name: label }).click();
   }
 
+  async measureNow() {
+    await this.page.getByRole("button", { name: "Measure now" }).click();
+  }
+
   volumeSize(volume: string): Locator {
     return this.page.getByTestId(`size-${volume}`);
   }

@@ -1,4 +1,5 @@
 import { AlertList } from "@/app/(dashboard)/alert-list";
+import { MeasureButton } from "@/app/(dashboard)/storage/measure-button";
 import { StorageCharts } from "@/app/(dashboard)/storage/storage-charts";
 import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
@@ -21,9 +22,14 @@ export default async function StoragePage() {
     <>
       <PageHeader
         title="Storage"
-        description={`Volume and disk usage measured ${formatTimestamp(usage.measured_at)} (a walk of ${formatCount(
-          usage.volumes.reduce((n, v) => n + v.files, 0),
-        )} files in ${usage.scan_ms} ms); the charts read the samples taken every ${interval} min.`}
+        description={
+          <>
+            Volume and disk usage measured <span data-testid="measured-at">{formatTimestamp(usage.measured_at)}</span> (a walk of{" "}
+            {formatCount(usage.volumes.reduce((n, v) => n + v.files, 0))} files in {usage.scan_ms} ms); the charts read the samples taken every{" "}
+            {interval} min.
+          </>
+        }
+        actions={<MeasureButton />}
       />
       <div className="space-y-6">
         <DiskCard usage={usage} projection={history.projection} />
