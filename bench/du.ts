@@ -4,7 +4,7 @@
  * both medians, the ratio of the medians and the median of the per-pair ratios. Goal ≤ 1.5.
  * Our time is measured in-process (what a sample costs the server); du's includes its own start.
  *   npm run bench:du [-- --files 100000 --runs 9 --dir bench/.data/du-tree]
- * (run with the react-server condition, which lib/ modules marked server-only require)
+ * (node --conditions=react-server: lib/ modules marked server-only load only under it)
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
