@@ -12,7 +12,7 @@ test.skipIf(!isRoot)("on a full disk a sample measures every volume, drops its r
   try {
     const script = [
       `mount -t tmpfs -o size=4m tmpfs ${home}`,
-      `node_modules/.bin/tsx --conditions=react-server test/helpers/full-disk-sample.ts ${home}`,
+      `node --conditions=react-server --import tsx test/helpers/full-disk-sample.ts ${home}`,
     ].join(" && ");
     const run = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script], { encoding: "utf8", timeout: 60_000 });
     expect(run.status, run.stderr).toBe(0);
