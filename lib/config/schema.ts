@@ -53,9 +53,10 @@ export const WATCHED_VOLUMES = ["mimir_data", "mimir_logs", "mimir_config", "mim
  * An alert raises when its value crosses `raise` and clears only once it is back past `clear`, so a
  * value hovering at the line does not flap. `direction` says which side of the line is bad.
  */
-function threshold(direction: "above" | "below", unit: string) {
+function threshold(direction: "above" | "below", unit: string, max = Number.MAX_SAFE_INTEGER) {
+  const level = z.coerce.number().nonnegative().max(max, `at most ${max} (${unit})`);
   return z
-    .object({ raise: z.coerce.number().nonnegative(), clear: z.coerce.number().nonnegative() })
+    .object({ raise: level, clear: level })
     .refine((t) => (direction === "above" ? t.clear < t.raise : t.clear > t.raise), {
       message: `'clear' must be ${direction === "above" ? "below" : "above"} 'raise' (${unit}), so the alert cannot flap`,
     });
@@ -67,7 +68,7 @@ export const storageAlertsSchema = z.object({
     .partialRecord(z.enum(WATCHED_VOLUMES), threshold("above", "bytes"))
     .default({ mimir_data: { raise: 10 * GIB, clear: 9 * GIB } }),
   /** Free share of the filesystem holding the data volume (0.10 = 10 %). */
-  disk_free_ratio: threshold("below", "ratio").default({ raise: 0.1, clear: 0.12 }),
+  disk_free_ratio: threshold("below", "a ratio: 0.1 is 10 %", 1).default({ raise: 0.1, clear: 0.12 }),
   /** Hours until that filesystem is full at the growth rate of the last day. */
   disk_full_hours: threshold("below", "hours").default({ raise: 24, clear: 48 }),
 });

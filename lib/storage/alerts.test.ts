@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { stringify } from "yaml";
 import { loadConfig } from "@/lib/config/load";
+import { storageAlertsSchema } from "@/lib/config/schema";
 import { setConfig } from "@/lib/config/service";
 import { getDb } from "@/lib/db/client";
 import { auditLog } from "@/lib/db/schema";
@@ -138,5 +139,19 @@ describe("a volume threshold crossed and uncrossed", () => {
     await takeStorageSample();
     expect(received.length).toBe(before + 1);
     expect(received.at(-1)).toMatchObject({ state: "raised" });
+  });
+});
+
+describe("alert thresholds in config.yaml", () => {
+  test.each([
+    [{ disk_free_ratio: { raise: 0.1, clear: 0.12 } }, true],
+    [{ disk_free_ratio: { raise: 0.12, clear: 0.1 } }, false], // would flap: clears below where it raises
+    [{ disk_free_ratio: { raise: 10, clear: 12 } }, false], // a percentage, not a ratio
+    [{ volume_bytes: { mimir_logs: { raise: "2147483648", clear: "1073741824" } } }, true],
+    [{ volume_bytes: { mimir_logs: { raise: 1, clear: 2 } } }, false],
+    [{ volume_bytes: { mimir_other: { raise: 2, clear: 1 } } }, false],
+    [{ disk_full_hours: { raise: 24, clear: 12 } }, false],
+  ])("%j valid: %s", (alerts, valid) => {
+    expect(storageAlertsSchema.safeParse(alerts).success).toBe(valid);
   });
 });
