@@ -90,6 +90,13 @@ describe("history", () => {
     expect(trends.get("mimir_logs")?.change_24h).toBe(0);
     expect(trends.get("mimir_data")?.change_24h).toBe(Math.round(DAY / 1000));
   });
+
+  test("a sample written late (an older time, a newer id) is neither the latest nor mistaken for it", async () => {
+    await seed(2 * DAY, HOUR);
+    await insertSamples([{ takenAt: iso(NOW - 30 * HOUR), volume: "mimir_logs", bytes: 1, files: 1 }]);
+    const trends = new Map((await getVolumeTrends(NOW)).map((t) => [t.volume, t]));
+    expect(trends.get("mimir_logs")).toMatchObject({ bytes: 5e5, change_24h: 0, measured_at: iso(NOW) });
+  });
 });
 
 describe("disk-full projection", () => {

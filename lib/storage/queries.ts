@@ -37,12 +37,17 @@ export async function thinSamples(cutoffs: { hourlyBefore: string; dailyBefore: 
   return hourly.changes + daily.changes + dropped.changes;
 }
 
-/** The newest sample of each series. */
+/**
+ * The newest sample of each series, by time (not id: samples written late, e.g. imported, keep
+ * their own time). Each lookup is one probe of the (volume, taken_at) index.
+ */
 export async function findLatestSamples() {
   return getDb()
     .select()
     .from(storageSamples)
-    .where(sql`${storageSamples.id} IN (SELECT max(id) FROM storage_samples GROUP BY volume)`);
+    .where(
+      sql`${storageSamples.takenAt} = (SELECT max(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume})`,
+    );
 }
 
 /** The oldest sample of each series taken at or after `since`. */
@@ -50,7 +55,12 @@ export async function findFirstSamplesSince(since: string) {
   return getDb()
     .select()
     .from(storageSamples)
-    .where(sql`${storageSamples.id} IN (SELECT min(id) FROM storage_samples WHERE taken_at >= ${since} GROUP BY volume)`);
+    .where(
+      and(
+        gte(storageSamples.takenAt, since),
+        sql`${storageSamples.takenAt} = (SELECT min(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume} AND s.taken_at >= ${since})`,
+      ),
+    );
 }
 
 export async function findLatestSampleTime(): Promise<string | null> {
