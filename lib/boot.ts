@@ -8,6 +8,7 @@ import { closeAppDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } fro
 import { migrateDatabase, type MigrationReport } from "@/lib/db/migrate";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
+import { startStorageSampler } from "@/lib/storage/sampler";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -58,6 +59,7 @@ export async function boot(): Promise<void> {
     await seedCredentialsFromEnvironment(config);
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
+    startStorageSampler();
     log.info("booted", {
       home: config.paths.home,
       database: config.paths.database,

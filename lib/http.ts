@@ -3,6 +3,7 @@ import { z, ZodError, type ZodType } from "zod";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
 import { isBusyError, recordBusyError } from "@/lib/db/sqlite-maintenance";
+import { recordHttpRequest } from "@/lib/metrics/registry";
 import {
   assertSameOrigin,
   authenticate,
@@ -25,8 +26,11 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 type Infer<T> = T extends ZodType ? z.output<T> : undefined;
 
 export interface RouteSpec<Q, B, P> {
-  /** Required, so a new route cannot forget to say who may call it. */
-  access: Access;
+  /**
+   * Required, so a new route cannot forget to say who may call it. A function is asked on each
+   * request, for access that a setting decides (/metrics is public only when server.metrics_public).
+   */
+  access: Access | (() => Access);
   query?: Q;
   /** Validates the JSON body. Omit it together with `rawBody` for routes without a body. */
   body?: B;
@@ -73,12 +77,13 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     let auth: Authenticated | null = null;
     try {
       let principal: Principal | null = null;
-      if (spec.access !== "public") {
+      const access = typeof spec.access === "function" ? spec.access() : spec.access;
+      if (access !== "public") {
         auth = await authenticate({
           authorization: request.headers.get("authorization"),
           sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
         });
-        principal = authorize(auth, spec.access);
+        principal = authorize(auth, access);
         if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
         if (spec.reauth && auth?.via === "session") {
           const password = request.headers.get(REAUTH_HEADER);
@@ -209,4 +214,5 @@ function tooLarge(limit: number): AppError {
 function logRequest(request: Request, url: URL, status: number, ms: number) {
   const level = status >= 500 ? "error" : status >= 400 || !SAFE_METHODS.has(request.method) ? "info" : "debug";
   getLogger().log(level, "http", { method: request.method, path: url.pathname, status, ms: Math.round(ms) });
+  recordHttpRequest(request.method, url.pathname, status, ms);
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import type { ZodType } from "zod";
 import { analyzePlugin, integrityCheckPlugin, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
+import { storageSamplePlugin } from "@/lib/storage/plugin";
 
 /** What a step of a running pipeline hands to a plugin. */
 export interface PluginRunContext {
@@ -34,4 +35,5 @@ export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {
   [vacuumPlugin.name]: vacuumPlugin,
   [analyzePlugin.name]: analyzePlugin,
   [integrityCheckPlugin.name]: integrityCheckPlugin,
+  [storageSamplePlugin.name]: storageSamplePlugin,
 };
