@@ -27,10 +27,14 @@ type Infer<T> = T extends ZodType ? z.output<T> : undefined;
 
 export interface RouteSpec<Q, B, P> {
   /**
-   * Required, so a new route cannot forget to say who may call it. A function is asked on each
-   * request, for access that a setting decides (/metrics is public only when server.metrics_public).
+   * Required, so a new route cannot forget to say who may call it.
    */
-  access: Access | (() => Access);
+  access: Access;
+  /**
+   * An operator's opt-in to anonymous access, asked on each request: /metrics is public only when
+   * server.metrics_public is true. Without it, `access` alone decides.
+   */
+  publicWhen?: () => boolean;
   query?: Q;
   /** Validates the JSON body. Omit it together with `rawBody` for routes without a body. */
   body?: B;
@@ -77,7 +81,7 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     let auth: Authenticated | null = null;
     try {
       let principal: Principal | null = null;
-      const access = typeof spec.access === "function" ? spec.access() : spec.access;
+      const access = spec.publicWhen?.() ? "public" : spec.access;
       if (access !== "public") {
         auth = await authenticate({
           authorization: request.headers.get("authorization"),
