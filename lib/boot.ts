@@ -9,6 +9,7 @@ import { migrateDatabase, type MigrationReport } from "@/lib/db/migrate";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
+import { startStorageSampler } from "@/lib/storage/sampler";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -60,6 +61,7 @@ export async function boot(): Promise<void> {
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
     await bootScheduler(config);
+    startStorageSampler();
     log.info("booted", {
       home: config.paths.home,
       database: config.paths.database,

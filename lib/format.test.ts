@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAge, formatBytes, formatCount, formatDuration, formatPercent, formatTimestamp } from "@/lib/format";
+import { formatAge, formatBytes, formatBytesChange, formatCount, formatDuration, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
 
 describe("format", () => {
   it.each([
@@ -27,4 +27,24 @@ describe("format", () => {
     expect(formatCount(1234567)).toBe("1,234,567");
     expect(formatPercent(0.3123)).toBe("31.2%");
   });
+
+  it.each([
+    [0, "±0 B"],
+    [1536, "+1.50 KB"],
+    [-3 * 1024 ** 2, "−3.00 MB"],
+    [null, "—"],
+    [Number.NaN, "—"],
+  ])("formatBytesChange(%s) = %s", (input, expected) => expect(formatBytesChange(input)).toBe(expected));
+
+  it.each([
+    [0.25, "15 min"],
+    [0.001, "1 min"],
+    [5.2, "5 h"],
+    [47.6, "48 h"],
+    [50, "2.1 d"],
+    [24 * 40, "40 d"],
+    [24 * 400, "over a year"],
+    [Infinity, "—"],
+    [null, "—"],
+  ])("formatHoursLeft(%s) = %s", (input, expected) => expect(formatHoursLeft(input)).toBe(expected));
 });

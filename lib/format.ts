@@ -53,3 +53,19 @@ export function formatCount(n: number | null | undefined): string {
 export function formatPercent(ratio: number | null | undefined): string {
   return ratio === null || ratio === undefined || !Number.isFinite(ratio) ? "—" : `${(ratio * 100).toFixed(1)}%`;
 }
+
+/** A change in size with its sign: 1536 → "+1.50 KB", -1536 → "−1.50 KB", 0 → "±0 B". */
+export function formatBytesChange(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return "—";
+  if (bytes === 0) return "±0 B";
+  return bytes > 0 ? `+${formatBytes(bytes)}` : `−${formatBytes(-bytes)}`;
+}
+
+/** Hours until something happens, in the largest sensible unit: 5.2 → "5 h", 50 → "2.1 d", 24 * 400 → "over a year". */
+export function formatHoursLeft(hours: number | null | undefined): string {
+  if (hours === null || hours === undefined || !Number.isFinite(hours) || hours < 0) return "—";
+  if (hours < 1) return `${Math.max(1, Math.round(hours * 60))} min`;
+  if (hours < 48) return `${Math.round(hours)} h`;
+  if (hours < 24 * 365) return `${(hours / 24).toFixed(hours < 24 * 10 ? 1 : 0)} d`;
+  return "over a year";
+}

@@ -3,6 +3,7 @@ import { z, ZodError, type ZodType } from "zod";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
 import { isBusyError, recordBusyError } from "@/lib/db/sqlite-maintenance";
+import { recordHttpRequest } from "@/lib/metrics/registry";
 import {
   assertSameOrigin,
   authenticate,
@@ -25,8 +26,15 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 type Infer<T> = T extends ZodType ? z.output<T> : undefined;
 
 export interface RouteSpec<Q, B, P> {
-  /** Required, so a new route cannot forget to say who may call it. */
+  /**
+   * Required, so a new route cannot forget to say who may call it.
+   */
   access: Access;
+  /**
+   * An operator's opt-in to anonymous access, asked on each request: /metrics is public only when
+   * server.metrics_public is true. Without it, `access` alone decides.
+   */
+  publicWhen?: () => boolean;
   query?: Q;
   /** Validates the JSON body. Omit it together with `rawBody` for routes without a body. */
   body?: B;
@@ -73,12 +81,13 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     let auth: Authenticated | null = null;
     try {
       let principal: Principal | null = null;
-      if (spec.access !== "public") {
+      const access = spec.publicWhen?.() ? "public" : spec.access;
+      if (access !== "public") {
         auth = await authenticate({
           authorization: request.headers.get("authorization"),
           sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
         });
-        principal = authorize(auth, spec.access);
+        principal = authorize(auth, access);
         if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
         if (spec.reauth && auth?.via === "session") {
           const password = request.headers.get(REAUTH_HEADER);
@@ -209,4 +218,5 @@ function tooLarge(limit: number): AppError {
 function logRequest(request: Request, url: URL, status: number, ms: number) {
   const level = status >= 500 ? "error" : status >= 400 || !SAFE_METHODS.has(request.method) ? "info" : "debug";
   getLogger().log(level, "http", { method: request.method, path: url.pathname, status, ms: Math.round(ms) });
+  recordHttpRequest(request.method, url.pathname, status, ms);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg) when missing.
+# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg, promtool) when missing.
 # Root with apt-get installs them; anyone else gets the exact command to run.
 set -euo pipefail
 
@@ -8,6 +8,8 @@ chromium_path="${CHROMIUM_PATH:-/usr/bin/chromium}"
 [ -x "$chromium_path" ] || missing+=(chromium)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
+# promtool checks /metrics; Debian ships it in the prometheus package (about 10 s to install here).
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

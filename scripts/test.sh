@@ -6,7 +6,7 @@ export NEXT_TELEMETRY_DISABLED=1
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "test tools (chromium, sqlite3, gpg)"
+step "test tools (chromium, sqlite3, gpg, promtool)"
 bash scripts/ensure-test-tools.sh
 
 step "route types"

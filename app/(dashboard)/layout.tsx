@@ -1,9 +1,12 @@
+import { AlertBanner } from "@/app/(dashboard)/alert-banner";
 import { NavLinks } from "@/app/_components/nav-links";
 import { SignOutButton } from "@/app/login/sign-out-button";
 import { requirePagePrincipal } from "@/lib/pages";
+import { listAlerts } from "@/lib/storage/alerts";
 
 export default async function DashboardLayout({ children }: { children: React.ReactNode }) {
   const principal = await requirePagePrincipal();
+  const alerts = await listAlerts();
   return (
     <div className="flex min-h-screen">
       <aside className="flex w-56 shrink-0 flex-col bg-slate-900 px-3 py-5">
@@ -19,7 +22,10 @@ export default async function DashboardLayout({ children }: { children: React.Re
           <SignOutButton />
         </div>
       </aside>
-      <main className="min-w-0 flex-1 px-8 py-8">{children}</main>
+      <main className="min-w-0 flex-1 px-8 py-8">
+        <AlertBanner initialData={alerts} />
+        {children}
+      </main>
     </div>
   );
 }

@@ -1,18 +1,30 @@
+import { AlertList } from "@/app/(dashboard)/alert-list";
 import { HealthPanel } from "@/app/(dashboard)/health-panel";
+import { VolumeTrends } from "@/app/(dashboard)/volume-trends";
 import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
-import { formatCount } from "@/lib/format";
+import { formatBytes, formatBytesChange, formatCount, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
 import { getHealth } from "@/lib/health/service";
 import { getOverviewCounts } from "@/lib/overview/service";
 import { requirePagePrincipal } from "@/lib/pages";
+import { listActiveAlerts } from "@/lib/storage/alerts";
+import { getStorageHistory, getVolumeTrends } from "@/lib/storage/history";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Overview" };
 
+/** Everything here reads stored samples and counts, never a fresh walk, so it is fast at any data size. */
 export default async function OverviewPage() {
   await requirePagePrincipal("read");
-  const [health, counts] = await Promise.all([getHealth(), getOverviewCounts()]);
+  const [health, counts, trends, history, alerts] = await Promise.all([
+    getHealth(),
+    getOverviewCounts(),
+    getVolumeTrends(),
+    getStorageHistory({ range: "24h" }),
+    listActiveAlerts(),
+  ]);
   const last24hTotal = Object.values(counts.last24h).reduce((sum, n) => sum + n, 0);
+  const { projection } = history;
   return (
     <>
       <PageHeader title="Overview" description="The state of this Mimir AIP deployment's persistent data at a glance." />
@@ -31,6 +43,32 @@ export default async function OverviewPage() {
               hint={last24hTotal ? `${formatCount(counts.last24h.failed ?? 0)} failed, ${formatCount(counts.last24h.running ?? 0)} running` : "none"}
             />
           </div>
+        </Card>
+        <Card title="Volumes" className="lg:col-span-2">
+          <VolumeTrends trends={trends} history={history} />
+        </Card>
+        <Card title="Disk">
+          <div className="grid grid-cols-2 gap-4">
+            <Stat
+              label="Free"
+              value={formatBytes(projection.free_bytes)}
+              hint={projection.free_bytes !== null && projection.total_bytes ? `${formatPercent(projection.free_bytes / projection.total_bytes)} of ${formatBytes(projection.total_bytes)}` : "no sample yet"}
+            />
+            <Stat
+              label="Full in"
+              value={projection.hours_left === null ? "—" : formatHoursLeft(projection.hours_left)}
+              hint={
+                projection.growth_bytes_per_hour === null
+                  ? "needs a few samples"
+                  : projection.full_at
+                    ? `${formatBytesChange(-projection.growth_bytes_per_hour)}/h, around ${formatTimestamp(projection.full_at)}`
+                    : "free space is not shrinking"
+              }
+            />
+          </div>
+        </Card>
+        <Card title="Active alerts" className="lg:col-span-3">
+          <AlertList alerts={alerts} emptyText="No active storage alerts." />
         </Card>
       </div>
     </>

@@ -44,11 +44,41 @@ export const backupsSchema = z.object({
   verify_schedule: cron.default("0 4 * * 0"),
 });
 
+/** The volumes a size alert can watch: the five of the guide plus the backups folder. */
+export const WATCHED_VOLUMES = ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines", "backups"] as const;
+
+/**
+ * An alert raises when its value crosses `raise` and clears only once it is back past `clear`, so a
+ * value hovering at the line does not flap. `direction` says which side of the line is bad.
+ */
+function threshold(direction: "above" | "below", unit: string, max = Number.MAX_SAFE_INTEGER) {
+  const level = z.coerce.number().nonnegative().max(max, `at most ${max} (${unit})`);
+  return z
+    .object({ raise: level, clear: level })
+    .refine((t) => (direction === "above" ? t.clear < t.raise : t.clear > t.raise), {
+      message: `'clear' must be ${direction === "above" ? "below" : "above"} 'raise' (${unit}), so the alert cannot flap`,
+    });
+}
+
+export const storageAlertsSchema = z.object({
+  /** Size thresholds per volume, in bytes; mimir_data defaults to storage.alert_threshold_gb, other volumes have none. */
+  volume_bytes: z.partialRecord(z.enum(WATCHED_VOLUMES), threshold("above", "bytes")).default({}),
+  /** Free share of the filesystem holding the data volume (0.10 = 10 %). */
+  disk_free_ratio: threshold("below", "a ratio: 0.1 is 10 %", 1).default({ raise: 0.1, clear: 0.12 }),
+  /** Hours until that filesystem is full at the growth rate of the last day. */
+  disk_full_hours: threshold("below", "hours").default({ raise: 24, clear: 48 }),
+});
+
 export const storageSchema = z.object({
-  sample_interval_minutes: positiveInt.default(15),
-  /** the guide's alert.sh THRESHOLD_GB: warn when the data volume grows past this many GB */
+  /** How often volumes are measured; fractions of a minute are allowed for tests and demos. */
+  sample_interval_minutes: z.coerce.number().positive().default(15),
+  /**
+   * The guide's alert.sh THRESHOLD_GB: alert when the data volume grows past this many GB (clearing
+   * under 90 % of it). storage.alerts.volume_bytes.mimir_data, when set, takes its place.
+   */
   alert_threshold_gb: z.coerce.number().positive().default(10),
   alert_webhook_url: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
+  alerts: storageAlertsSchema.default(storageAlertsSchema.parse({})),
 });
 
 export const auditSchema = z.object({

@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import { getConfig } from "@/lib/config/service";
 import { probeDatabase } from "@/lib/db/probe";
 import { nowIso } from "@/lib/db/timestamps";
+import { activeAlertReasons } from "@/lib/storage/alerts";
 import type { HealthReport, HealthStatus } from "@/lib/health/types";
 import { databaseCorruptionReason } from "@/lib/maintenance/service";
 
@@ -40,6 +41,8 @@ export async function getHealth(): Promise<HealthReport> {
   if (disk && disk.free_ratio < LOW_DISK_FREE_RATIO) {
     reasons.push(`disk holding the data volume is ${Math.round((1 - disk.free_ratio) * 100)}% full`);
   }
+
+  reasons.push(...(await activeAlertReasons()));
 
   const status: HealthStatus = persistence.status === "unhealthy" ? "unhealthy" : reasons.length > 0 ? "degraded" : "healthy";
   return {

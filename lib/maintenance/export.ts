@@ -13,11 +13,24 @@ import { csvLine } from "@/lib/maintenance/csv";
 
 /** Rows encoded per chunk handed to the HTTP stream. */
 const CSV_ROWS_PER_CHUNK = 500;
+/**
+ * Tables of password and token hashes and session ids: never handed out one by one as CSV. They
+ * travel only inside whole-database copies (backups, the SQL dump) that a restore needs.
+ */
+const CREDENTIAL_TABLES = new Set(["users", "sessions", "api_tokens"]);
+
+export function isCsvExportable(table: string): boolean {
+  return !CREDENTIAL_TABLES.has(table);
+}
+
 /** A table name from a URL, checked against the database's real tables (404 otherwise); returns it. */
 export function resolveExportTable(name: string): string {
   const tables = listTableNames(getDb());
   if (!tables.includes(name)) {
     throw new AppError("not_found", `There is no table named '${name.slice(0, 128)}'`, { details: { tables } });
+  }
+  if (!isCsvExportable(name)) {
+    throw new AppError("forbidden", `'${name}' holds credentials (password or token hashes, session ids) and is not exported as CSV`);
   }
   return name;
 }

@@ -68,6 +68,12 @@ describe("bad input gets a clear 4xx envelope and changes nothing", () => {
     expect((await response.json()).error.code).toBe("not_found");
   });
 
+  test.each(["users", "sessions", "api_tokens"])("CSV of the credential table %j → 403", async (table) => {
+    const response = await call(csvRoute.GET as Handler, { method: "GET", params: { table } });
+    expect(response.status).toBe(403);
+    expect((await response.json()).error.message).toContain("credentials");
+  });
+
   test.each([
     ["vacuum", vacuumRoute.POST, "POST"],
     ["recover", recoverRoute.POST, "POST"],

@@ -1,5 +1,6 @@
 import "server-only";
 import type { AppConfig } from "@/lib/config/load";
+import { storageSampleJob } from "@/lib/storage/plugin";
 
 /**
  * The guide's cron recipes, shipped as ordinary pipelines and jobs ("backup daily at 2 AM", "keep 7
@@ -22,6 +23,7 @@ export interface BuiltinJob {
 }
 
 export const BUILTIN_JOBS: BuiltinJob[] = [
+  storageSampleJob,
   {
     id: "system-retention-cleanup",
     name: "Retention cleanup",

@@ -2,6 +2,7 @@ import "server-only";
 import type { ZodType } from "zod";
 import { webhookPlugin } from "@/lib/scheduler/webhook-plugin";
 import { analyzePlugin, integrityCheckPlugin, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
+import { storageSamplePlugin } from "@/lib/storage/plugin";
 
 /** What a step of a running pipeline hands to a plugin. */
 export interface PluginRunContext {
@@ -36,4 +37,5 @@ export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {
   [vacuumPlugin.name]: vacuumPlugin,
   [analyzePlugin.name]: analyzePlugin,
   [integrityCheckPlugin.name]: integrityCheckPlugin,
+  [storageSamplePlugin.name]: storageSamplePlugin,
 };

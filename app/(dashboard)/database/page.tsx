@@ -6,6 +6,7 @@ import { getConfig } from "@/lib/config/service";
 import { formatAge, formatBytes, formatCount } from "@/lib/format";
 import { listJobsWithHistory } from "@/lib/maintenance/queries";
 import { getMaintenanceOverview, listTableSummaries } from "@/lib/maintenance/service";
+import { isCsvExportable } from "@/lib/maintenance/export";
 import { runTroubleshootingChecks } from "@/lib/maintenance/troubleshooting";
 import { listOperations } from "@/lib/operations/service";
 import { requirePagePrincipal } from "@/lib/pages";
@@ -161,9 +162,13 @@ export default async function DatabasePage() {
                       </td>
                       {isAdmin && (
                         <td className="py-2">
-                          <a href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`} download className="text-sky-700 hover:underline" aria-label={`Download ${table.name} as CSV`}>
-                            CSV
-                          </a>
+                          {isCsvExportable(table.name) ? (
+                            <a href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`} download className="text-sky-700 hover:underline" aria-label={`Download ${table.name} as CSV`}>
+                              CSV
+                            </a>
+                          ) : (
+                            <span className="text-xs text-slate-400" title="Credentials are not exported table by table">—</span>
+                          )}
                         </td>
                       )}
                     </tr>

@@ -1,0 +1,9 @@
+import { getConfig } from "@/lib/config/service";
+import { route } from "@/lib/http";
+import { renderMetrics } from "@/lib/metrics/registry";
+
+/** Prometheus scrape: a token with the read scope, or anyone when server.metrics_public is true. */
+export const GET = route({ access: "read", publicWhen: () => getConfig().values.server.metrics_public }, async () => {
+  const { text, contentType } = await renderMetrics();
+  return new Response(text, { headers: { "Content-Type": contentType, "Cache-Control": "no-store" } });
+});

@@ -1,0 +1,58 @@
+import { spawnSync } from "node:child_process";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { getDb } from "@/lib/db/client";
+import { jobExecutions, scheduledJobs } from "@/lib/db/schema";
+import { recordHttpRequest, renderMetrics, routeLabel } from "@/lib/metrics/registry";
+import { takeStorageSample } from "@/lib/storage/sampler";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+
+let root: TestDataRoot;
+beforeAll(async () => {
+  root = createTestDataRoot();
+  const now = new Date().toISOString();
+  await getDb().insert(scheduledJobs).values({ id: "j1", name: "j1", pipeline: "p", cronExpr: "* * * * *", createdAt: now, updatedAt: now });
+  const run = (id: string, status: string, seconds: number | null) => ({
+    id, jobId: "j1", pipeline: "p", startTime: now, status, triggeredBy: "api", duration: seconds === null ? null : seconds * 1e9,
+  });
+  await getDb().insert(jobExecutions).values([run("a", "success", 2), run("b", "success", 90), run("c", "failed", 0.5), run("d", "running", null)]);
+  await takeStorageSample();
+  recordHttpRequest("GET", "/api/v1/jobs/nightly-backup", 200, 12);
+});
+afterAll(() => root.cleanup());
+
+test("/metrics passes promtool check metrics", async () => {
+  const { text, contentType } = await renderMetrics();
+  expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+  if (check.error) throw new Error("promtool is missing: run scripts/ensure-test-tools.sh (apt-get install prometheus)");
+  expect(check.stdout + check.stderr).toBe("");
+  expect(check.status).toBe(0);
+});
+
+test("/metrics carries volumes, database, runs, durations, backups, alerts and HTTP", async () => {
+  const { text } = await renderMetrics();
+  expect(text).toMatch(/^mimir_volume_bytes\{volume="mimir_data"\} \d+$/m);
+  expect(text).toMatch(/^mimir_filesystem_free_bytes\{volume="backups"\} \d+$/m);
+  expect(text).toMatch(/^mimir_database_bytes\{file="wal"\} \d+$/m);
+  expect(text).toMatch(/^mimir_table_rows\{table="job_executions"\} 4$/m);
+  expect(text).toMatch(/^mimir_job_runs\{status="success"\} 2$/m);
+  expect(text).toMatch(/^mimir_job_run_duration_seconds_bucket\{le="1"\} 1$/m);
+  expect(text).toMatch(/^mimir_job_run_duration_seconds_bucket\{le="60"\} 2$/m);
+  expect(text).toMatch(/^mimir_job_run_duration_seconds_bucket\{le="\+Inf"\} 3$/m);
+  expect(text).toMatch(/^mimir_job_run_duration_seconds_sum 92\.5$/m);
+  expect(text).toMatch(/^mimir_backup_last_success_timestamp_seconds 0$/m);
+  expect(text).toMatch(/^mimir_backups 0$/m);
+  expect(text).not.toMatch(/^mimir_backup_last_age_seconds/m);
+  expect(text).not.toMatch(/^mimir_volume_bytes\{volume="database/m);
+  expect(text).toMatch(/^mimir_http_requests_total\{method="GET",route="\/api\/v1\/jobs\/:id",status="200"\} 1$/m);
+  expect(text).toMatch(/^mimir_http_request_duration_seconds_bucket\{le="0.025",method="GET",route="\/api\/v1\/jobs\/:id",status="200"\} 1$/m);
+});
+
+test.each([
+  ["/api/v1/storage/history", "/api/v1/storage/history"],
+  ["/api/v1/scheduler/jobs/3f2a-77/enable", "/api/v1/scheduler/jobs/:id/enable"],
+  ["/api/v1/operations/01J9ZK3", "/api/v1/operations/:id"],
+  ["/health", "/health"],
+])("route label of %s is %s", (path, label) => {
+  expect(routeLabel(path)).toBe(label);
+});

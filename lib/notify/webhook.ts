@@ -1,0 +1,42 @@
+import "server-only";
+import { getLogger } from "@/lib/log/logger";
+
+/** A receiver that has not answered by then is given up on; the caller decides whether to retry. */
+export const WEBHOOK_TIMEOUT_MS = 5_000;
+
+export interface WebhookPayload {
+  /** the human message: Slack and Discord both render a top-level `text` field */
+  text: string;
+  [key: string]: unknown;
+}
+
+/**
+ * POSTs `payload` as JSON to `url`. Returns whether the receiver answered 2xx; never throws. The URL
+ * is logged by host only: webhook URLs carry their secret in the path (Slack, Discord).
+ */
+export async function sendWebhook(url: string, payload: WebhookPayload): Promise<boolean> {
+  const host = safeHost(url);
+  try {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ content: payload.text, ...payload }),
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      redirect: "error",
+    });
+    await response.body?.cancel().catch(() => undefined);
+    if (!response.ok) getLogger().warn("webhook refused", { host, status: response.status });
+    return response.ok;
+  } catch (error) {
+    getLogger().warn("webhook not delivered", { host, reason: (error as Error).name === "TimeoutError" ? "timeout" : (error as Error).message });
+    return false;
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "(invalid url)";
+  }
+}

@@ -1,0 +1,250 @@
+import "server-only";
+import type { AppConfig } from "@/lib/config/load";
+import { getConfig } from "@/lib/config/service";
+import { recordAudit } from "@/lib/audit/service";
+import { nowIso } from "@/lib/db/timestamps";
+import type { StorageAlertRow } from "@/lib/db/schema";
+import { formatBytes, formatPercent } from "@/lib/format";
+import { getLogger } from "@/lib/log/logger";
+import { sendWebhook } from "@/lib/notify/webhook";
+import { listAlertRows, markAlertNotified, saveAlertRows } from "@/lib/storage/queries";
+import type { AlertState, StorageAlert, StorageVolume } from "@/lib/storage/types";
+
+/** A projection beyond this many hours counts as "not filling": stored instead of Infinity. */
+export const NOT_FILLING_HOURS = 1_000_000;
+
+export interface Threshold {
+  raise: number;
+  clear: number;
+}
+
+/** One check: `value` is compared with its thresholds; null means "cannot tell now" and keeps the state. */
+export interface AlertCheck {
+  key: string;
+  value: number | null;
+  threshold: Threshold;
+  /** which side of the line is bad */
+  direction: "above" | "below";
+  /** names the cause and the knob that fixes it */
+  message: string;
+  /** said when it clears */
+  clearedMessage: string;
+}
+
+/**
+ * The hysteresis rule: a cleared alert raises once the value is past `raise`; a raised one clears
+ * only once it is back past `clear`. Between the two lines the state stays as it was.
+ */
+export function nextAlertState(previous: AlertState | undefined, value: number | null, threshold: Threshold, direction: "above" | "below"): AlertState {
+  const state = previous ?? "cleared";
+  if (value === null) return state;
+  const past = (line: number) => (direction === "above" ? value > line : value < line);
+  const back = (line: number) => (direction === "above" ? value < line : value > line);
+  if (state === "raised") return back(threshold.clear) ? "cleared" : "raised";
+  return past(threshold.raise) ? "raised" : "cleared";
+}
+
+/** What one sample measured, as the checks need it. */
+export interface StorageReading {
+  volumes: Partial<Record<StorageVolume, { bytes: number; change24h: number | null }>>;
+  disk: { freeBytes: number; totalBytes: number } | null;
+  /** hours until the data disk is full at the last day's rate; Infinity when not shrinking, null with too few samples */
+  hoursUntilFull: number | null;
+  growthBytesPerHour: number | null;
+}
+
+/** The configured checks against one reading. Pure. */
+export function buildAlertChecks(reading: StorageReading, config: AppConfig): AlertCheck[] {
+  const alerts = config.values.storage.alerts;
+  const checks: AlertCheck[] = [];
+  for (const [volume, { threshold, knob }] of volumeThresholds(config)) {
+    const usage = reading.volumes[volume];
+    const growth = usage?.change24h ? `; it grew ${formatBytes(usage.change24h)} in the last day` : "";
+    checks.push({
+      key: `volume:${volume}`,
+      value: usage?.bytes ?? null,
+      threshold,
+      direction: "above",
+      message:
+        `${volume} is ${formatBytes(usage?.bytes)}, over its ${formatBytes(threshold.raise)} threshold${growth}. ` +
+        `${volumeKnob(volume, config)}; or raise ${knob}.`,
+      clearedMessage: `${volume} is back to ${formatBytes(usage?.bytes)}, under its ${formatBytes(threshold.clear)} clear level.`,
+    });
+  }
+  const freeRatio = reading.disk && reading.disk.totalBytes > 0 ? reading.disk.freeBytes / reading.disk.totalBytes : null;
+  checks.push({
+    key: "disk_free",
+    value: freeRatio,
+    threshold: alerts.disk_free_ratio,
+    direction: "below",
+    message:
+      `The disk holding the data volume has ${formatPercent(freeRatio)} free (${formatBytes(reading.disk?.freeBytes)}), ` +
+      `under ${formatPercent(alerts.disk_free_ratio.raise)}. ${biggestGrower(reading, config)}; ` +
+      `or move MIMIR_DATA_DIR / MIMIR_BACKUP_DIR to a larger disk (threshold: storage.alerts.disk_free_ratio.raise).`,
+    clearedMessage: `The disk holding the data volume has ${formatPercent(freeRatio)} free again, above ${formatPercent(alerts.disk_free_ratio.clear)}.`,
+  });
+  const hours = reading.hoursUntilFull === null ? null : Math.min(reading.hoursUntilFull, NOT_FILLING_HOURS);
+  checks.push({
+    key: "disk_full",
+    value: hours,
+    threshold: alerts.disk_full_hours,
+    direction: "below",
+    message:
+      `At the last day's rate (${formatBytes(reading.growthBytesPerHour)}/h) the disk holding the data volume is full in ` +
+      `${hours === null ? "?" : Math.round(hours)} h. ${biggestGrower(reading, config)} (threshold: storage.alerts.disk_full_hours.raise).`,
+    clearedMessage: `The disk holding the data volume is no longer projected to fill within ${alerts.disk_full_hours.clear} h.`,
+  });
+  return checks;
+}
+
+/** The setting that bounds a volume's growth, in words an operator can act on. */
+const GIB = 1024 ** 3;
+/** The guide's THRESHOLD_GB clears once the data volume is back under this share of it. */
+const THRESHOLD_GB_CLEAR_RATIO = 0.9;
+
+/**
+ * The size threshold of each watched volume and the key that sets it: storage.alerts.volume_bytes
+ * per volume, and for mimir_data the guide's storage.alert_threshold_gb unless volume_bytes names it.
+ */
+function volumeThresholds(config: AppConfig): [StorageVolume, { threshold: Threshold; knob: string }][] {
+  const { alerts, alert_threshold_gb: thresholdGb } = config.values.storage;
+  const entries = (Object.entries(alerts.volume_bytes) as [StorageVolume, Threshold][]).map(
+    ([volume, threshold]) => [volume, { threshold, knob: `storage.alerts.volume_bytes.${volume}.raise` }] as [StorageVolume, { threshold: Threshold; knob: string }],
+  );
+  if (!alerts.volume_bytes.mimir_data) {
+    entries.unshift([
+      "mimir_data",
+      { threshold: { raise: thresholdGb * GIB, clear: thresholdGb * GIB * THRESHOLD_GB_CLEAR_RATIO }, knob: "storage.alert_threshold_gb" },
+    ]);
+  }
+  return entries;
+}
+
+function volumeKnob(volume: StorageVolume, config: AppConfig): string {
+  const { persistence, logging, backups } = config.values;
+  switch (volume) {
+    case "mimir_logs":
+      return logging.retention_days === 0
+        ? "Log retention is off: set logging.retention_days"
+        : `Log files are kept ${logging.retention_days} days: lower logging.retention_days`;
+    case "mimir_data":
+      return persistence.retention_days === 0
+        ? "Execution history retention is off: set persistence.retention_days, then VACUUM on the Database page"
+        : `Execution history is kept ${persistence.retention_days} days: lower persistence.retention_days, then VACUUM on the Database page`;
+    case "backups":
+      return `Backup sets are kept ${backups.keep_days} days: lower backups.keep_days or prune on the Backups page`;
+    default:
+      return `Remove files ${volume} no longer needs`;
+  }
+}
+
+/** Names the volume that grew most in the last day and its knob. */
+function biggestGrower(reading: StorageReading, config: AppConfig): string {
+  const grower = (Object.entries(reading.volumes) as [StorageVolume, { change24h: number | null }][])
+    .filter(([, v]) => (v.change24h ?? 0) > 0)
+    .sort((a, b) => (b[1].change24h ?? 0) - (a[1].change24h ?? 0))[0];
+  if (!grower) return "No volume of this deployment grew in the last day: the space goes elsewhere on that disk";
+  return `${grower[0]} grew most (${formatBytes(grower[1].change24h)} in the last day). ${volumeKnob(grower[0], config)}`;
+}
+
+/**
+ * Applies checks to the stored alert states: raises and clears (each written to the audit log),
+ * then tells the webhook about every state it has not yet been told about, once. A failed send is
+ * retried at the next sample. Writes storage_alerts and audit_log rows; may POST to the webhook.
+ */
+export async function applyAlertChecks(checks: AlertCheck[], config: AppConfig = getConfig()): Promise<StorageAlert[]> {
+  const now = nowIso();
+  const rows = new Map((await listAlertRows()).map((row) => [row.key, row]));
+  const changed: StorageAlertRow[] = [];
+  for (const check of checks) {
+    const previous = rows.get(check.key);
+    const state = nextAlertState(previous?.state as AlertState | undefined, check.value, check.threshold, check.direction);
+    if (!previous && state === "cleared") continue;
+    const base = {
+      key: check.key,
+      value: check.value ?? previous?.value ?? 0,
+      raiseAt: check.threshold.raise,
+      clearAt: check.threshold.clear,
+      updatedAt: now,
+    };
+    if (previous && previous.state === state) {
+      // Still raised: keep the message current (the value moves); a cleared row keeps its last message.
+      if (state === "raised") changed.push({ ...previous, ...base, message: check.message });
+      continue;
+    }
+    const row: StorageAlertRow = {
+      ...base,
+      state,
+      message: state === "raised" ? check.message : check.clearedMessage,
+      raisedAt: state === "raised" ? now : (previous?.raisedAt ?? null),
+      clearedAt: state === "cleared" ? now : null,
+      notifiedState: previous?.notifiedState ?? null,
+    };
+    changed.push(row);
+    rows.set(row.key, row);
+    await recordAudit({
+      principal: null,
+      action: state === "raised" ? "alert.raise" : "alert.clear",
+      target: check.key,
+      result: "ok",
+      details: { value: check.value, raise: check.threshold.raise, clear: check.threshold.clear, message: row.message },
+    });
+    getLogger().warn(state === "raised" ? "storage alert raised" : "storage alert cleared", { alert: check.key, detail: row.message });
+  }
+  await saveAlertRows(changed);
+  for (const row of changed) rows.set(row.key, row);
+  await notifyPending([...rows.values()], config);
+  return [...rows.values()].map(toAlertDto);
+}
+
+async function notifyPending(rows: StorageAlertRow[], config: AppConfig) {
+  const url = config.values.storage.alert_webhook_url;
+  for (const row of rows) {
+    if (row.notifiedState === row.state) continue;
+    const delivered = url
+      ? await sendWebhook(url, {
+          text: row.state === "raised" ? `⚠️ Mimir AIP storage alert: ${row.message}` : `✅ Mimir AIP storage alert cleared: ${row.message}`,
+          alert: row.key,
+          state: row.state,
+          value: row.value,
+          raise_at: row.raiseAt,
+          clear_at: row.clearAt,
+          raised_at: row.raisedAt,
+          cleared_at: row.clearedAt,
+        })
+      : true; // no webhook configured: nothing owed, so a URL set later does not replay old states
+    if (delivered) await markAlertNotified(row.key, row.state);
+  }
+}
+
+/** Every alert that has ever been raised, with its current state. Reads only. */
+export async function listAlerts(): Promise<StorageAlert[]> {
+  return (await listAlertRows()).map(toAlertDto);
+}
+
+/** The alerts raised now: the banner, /health and /metrics. Reads only. */
+export async function listActiveAlerts(): Promise<StorageAlert[]> {
+  return (await listAlerts()).filter((alert) => alert.state === "raised");
+}
+
+/** One reason per active alert, for /health's `degraded`; never throws (health must answer). */
+export async function activeAlertReasons(): Promise<string[]> {
+  try {
+    return (await listActiveAlerts()).map((alert) => `storage alert ${alert.key}: ${alert.message}`);
+  } catch {
+    return [];
+  }
+}
+
+function toAlertDto(row: StorageAlertRow): StorageAlert {
+  return {
+    key: row.key,
+    state: row.state as AlertState,
+    message: row.message,
+    value: row.value,
+    raise_at: row.raiseAt,
+    clear_at: row.clearAt,
+    raised_at: row.raisedAt,
+    cleared_at: row.clearedAt,
+  };
+}

@@ -1,0 +1,124 @@
+import "server-only";
+import {
+  aggregateSampleSeries,
+  countExecutionsPerBucket,
+  findFirstSamplesSince,
+  findLatestSamples,
+  listFreeSpaceSince,
+  type Bucket,
+} from "@/lib/storage/queries";
+import type { DiskProjection, ExecutionPoint, HistoryRange, SampleSeries, StorageHistory, VolumePoint, VolumeTrend } from "@/lib/storage/types";
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export const RANGE_MS: Record<HistoryRange, number> = { "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS, "90d": 90 * DAY_MS };
+
+/** The fill projection looks at this much history: long enough to smooth a burst, short enough to follow a change. */
+export const PROJECTION_WINDOW_MS = DAY_MS;
+/** Fewer samples, or a shorter span, than this says nothing about a trend. */
+export const PROJECTION_MIN_SAMPLES = 3;
+export const PROJECTION_MIN_SPAN_MS = 10 * 60_000;
+
+/** Points per chart stay in the low hundreds: 10-minute buckets for a day, hours for a week, days beyond. */
+export function bucketFor(spanMs: number): Bucket {
+  if (spanMs <= DAY_MS) return "10min";
+  if (spanMs <= 7 * DAY_MS) return "hour";
+  return "day";
+}
+
+/**
+ * The chart series since `since` (or over `range`): per-series bytes and runs per bucket, both
+ * aggregated in SQL, and the disk-full projection. `series` narrows the volume chart. Reads only.
+ */
+export async function getStorageHistory(
+  input: { range?: HistoryRange; since?: string; series?: SampleSeries },
+  now = Date.now(),
+): Promise<StorageHistory> {
+  const since = input.since ?? new Date(now - RANGE_MS[input.range ?? "24h"]).toISOString();
+  const bucket = bucketFor(now - Date.parse(since));
+  const [sizes, runs, projection] = await Promise.all([
+    aggregateSampleSeries(since, bucket, input.series ? [input.series] : undefined),
+    countExecutionsPerBucket(since, bucket),
+    projectDiskFull(now),
+  ]);
+  const volumes = new Map<string, VolumePoint>();
+  for (const row of sizes) {
+    const point = volumes.get(row.t) ?? { t: bucketStart(row.t) };
+    point[row.volume as SampleSeries] = Number(row.bytes);
+    volumes.set(row.t, point);
+  }
+  const executions = new Map<string, ExecutionPoint>();
+  for (const row of runs) {
+    const point = executions.get(row.t) ?? { t: bucketStart(row.t), success: 0, failed: 0, other: 0 };
+    const key = row.status === "success" || row.status === "failed" ? row.status : "other";
+    point[key] += Number(row.n);
+    executions.set(row.t, point);
+  }
+  return {
+    range: input.since ? null : (input.range ?? "24h"),
+    since,
+    bucket,
+    volumes: [...volumes.values()],
+    executions: [...executions.values()],
+    projection,
+  };
+}
+
+/** "2025-01-15T02:1" → "2025-01-15T02:10:00.000Z": a bucket's prefix back to a full timestamp. */
+export function bucketStart(prefix: string): string {
+  const template = "0000-01-01T00:00:00.000Z";
+  return prefix + template.slice(prefix.length);
+}
+
+/**
+ * When the disk holding the data volume fills at the rate its free space shrank over the last
+ * day: the least-squares slope of free bytes against time. Reads samples only.
+ */
+export async function projectDiskFull(now = Date.now()): Promise<DiskProjection> {
+  const samples = (await listFreeSpaceSince(new Date(now - PROJECTION_WINDOW_MS).toISOString())).filter((s) => s.free !== null);
+  const latest = samples.at(-1);
+  const empty: DiskProjection = { free_bytes: latest?.free ?? null, total_bytes: latest?.total ?? null, growth_bytes_per_hour: null, full_at: null, hours_left: null };
+  if (!latest || samples.length < PROJECTION_MIN_SAMPLES) return empty;
+  const points = samples.map((s) => ({ x: Date.parse(s.takenAt), y: Number(s.free) }));
+  if (points.at(-1)!.x - points[0]!.x < PROJECTION_MIN_SPAN_MS) return empty;
+  const slopePerMs = leastSquaresSlope(points);
+  const growthPerHour = -slopePerMs * HOUR_MS;
+  if (growthPerHour <= 0) return { ...empty, growth_bytes_per_hour: growthPerHour };
+  const hoursLeft = Number(latest.free) / growthPerHour;
+  return {
+    ...empty,
+    growth_bytes_per_hour: growthPerHour,
+    hours_left: hoursLeft,
+    full_at: new Date(Date.parse(latest.takenAt) + hoursLeft * HOUR_MS).toISOString(),
+  };
+}
+
+export function leastSquaresSlope(points: { x: number; y: number }[]): number {
+  const n = points.length;
+  const meanX = points.reduce((sum, p) => sum + p.x, 0) / n;
+  const meanY = points.reduce((sum, p) => sum + p.y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.x - meanX) * (p.y - meanY);
+    den += (p.x - meanX) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/** The latest size of each series and its change over the last day, from samples. Reads only. */
+export async function getVolumeTrends(now = Date.now()): Promise<VolumeTrend[]> {
+  const [latest, dayAgo] = await Promise.all([findLatestSamples(), findFirstSamplesSince(new Date(now - DAY_MS).toISOString())]);
+  const first = new Map(dayAgo.map((row) => [row.volume, row]));
+  return latest.map((row) => {
+    const start = first.get(row.volume);
+    return {
+      volume: row.volume as SampleSeries,
+      bytes: row.bytes,
+      files: row.files,
+      change_24h: start && start.id !== row.id ? row.bytes - start.bytes : null,
+      measured_at: row.takenAt,
+    };
+  });
+}

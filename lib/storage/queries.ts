@@ -1,0 +1,126 @@
+import "server-only";
+import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
+import { jobExecutions, storageAlerts, storageSamples, type NewStorageSampleRow, type StorageAlertRow } from "@/lib/db/schema";
+
+/**
+ * Data access for samples and alert states. Time buckets group on a prefix of the ISO text
+ * ("2025-01-15T02:1" is a 10-minute bucket, "2025-01-15T02" an hour, "2025-01-15" a day), which any
+ * SQL dialect can do on an indexed column without date functions.
+ */
+export const BUCKET_PREFIX = { "10min": 15, hour: 13, day: 10 } as const;
+export type Bucket = keyof typeof BUCKET_PREFIX;
+
+export async function insertSamples(rows: NewStorageSampleRow[]): Promise<void> {
+  if (rows.length > 0) await getDb().insert(storageSamples).values(rows);
+}
+
+/**
+ * Keeps every sample of the last day, the last sample of each hour up to a month, and the last of
+ * each day beyond that; drops what is older than `dropBefore`. Returns the rows deleted.
+ */
+export async function thinSamples(cutoffs: { hourlyBefore: string; dailyBefore: string; dropBefore: string }): Promise<number> {
+  const db = getDb();
+  const keepLastPerBucket = (from: string, to: string, prefix: number) =>
+    db.delete(storageSamples).where(
+      and(
+        gte(storageSamples.takenAt, from),
+        lt(storageSamples.takenAt, to),
+        sql`${storageSamples.id} NOT IN (
+          SELECT max(id) FROM storage_samples WHERE taken_at >= ${from} AND taken_at < ${to}
+          GROUP BY volume, substr(taken_at, 1, ${sql.raw(String(prefix))}))`,
+      ),
+    );
+  const hourly = await keepLastPerBucket(cutoffs.dailyBefore, cutoffs.hourlyBefore, BUCKET_PREFIX.hour);
+  const daily = await keepLastPerBucket(cutoffs.dropBefore, cutoffs.dailyBefore, BUCKET_PREFIX.day);
+  const dropped = await db.delete(storageSamples).where(lt(storageSamples.takenAt, cutoffs.dropBefore));
+  return hourly.changes + daily.changes + dropped.changes;
+}
+
+/**
+ * The newest sample of each series, by time (not id: samples written late, e.g. imported, keep
+ * their own time). Each lookup is one probe of the (volume, taken_at) index.
+ */
+export async function findLatestSamples() {
+  return getDb()
+    .select()
+    .from(storageSamples)
+    .where(
+      sql`${storageSamples.takenAt} = (SELECT max(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume})`,
+    );
+}
+
+/** The oldest sample of each series taken at or after `since`. */
+export async function findFirstSamplesSince(since: string) {
+  return getDb()
+    .select()
+    .from(storageSamples)
+    .where(
+      and(
+        gte(storageSamples.takenAt, since),
+        sql`${storageSamples.takenAt} = (SELECT min(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume} AND s.taken_at >= ${since})`,
+      ),
+    );
+}
+
+export async function findLatestSampleTime(): Promise<string | null> {
+  const [row] = await getDb().select({ at: sql<string | null>`max(${storageSamples.takenAt})` }).from(storageSamples);
+  return row?.at ?? null;
+}
+
+/** Mean bytes per series per bucket since `since`, oldest first: the stacked chart, aggregated in SQL. */
+export async function aggregateSampleSeries(since: string, bucket: Bucket, series?: readonly string[]) {
+  const prefix = BUCKET_PREFIX[bucket];
+  const t = sql<string>`substr(${storageSamples.takenAt}, 1, ${sql.raw(String(prefix))})`;
+  return getDb()
+    .select({ t, volume: storageSamples.volume, bytes: sql<number>`CAST(avg(${storageSamples.bytes}) AS INTEGER)` })
+    .from(storageSamples)
+    .where(and(gte(storageSamples.takenAt, since), series ? inArray(storageSamples.volume, [...series]) : undefined))
+    .groupBy(t, storageSamples.volume)
+    .orderBy(asc(t));
+}
+
+/** Free space of the data volume's filesystem over time, for the fill projection. */
+export async function listFreeSpaceSince(since: string) {
+  return getDb()
+    .select({ takenAt: storageSamples.takenAt, free: storageSamples.fsFreeBytes, total: storageSamples.fsTotalBytes })
+    .from(storageSamples)
+    .where(and(eq(storageSamples.volume, "mimir_data"), gte(storageSamples.takenAt, since)))
+    .orderBy(asc(storageSamples.takenAt));
+}
+
+/**
+ * Runs started per bucket by status, for the executions chart (start_time is indexed). Reads
+ * Mimir's job_executions table directly: the executions capability has no bucketed count yet.
+ */
+export async function countExecutionsPerBucket(since: string, bucket: Bucket) {
+  const t = sql<string>`substr(${jobExecutions.startTime}, 1, ${sql.raw(String(BUCKET_PREFIX[bucket]))})`;
+  return getDb()
+    .select({ t, status: jobExecutions.status, n: sql<number>`count(*)` })
+    .from(jobExecutions)
+    .where(gte(jobExecutions.startTime, since))
+    .groupBy(t, jobExecutions.status)
+    .orderBy(asc(t));
+}
+
+export async function listAlertRows(): Promise<StorageAlertRow[]> {
+  return getDb().select().from(storageAlerts).orderBy(asc(storageAlerts.key));
+}
+
+/** Writes all changed alert rows in one transaction (better-sqlite3: synchronous callback). */
+export async function saveAlertRows(rows: StorageAlertRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const db = getDb();
+  db.transaction((tx) => {
+    for (const row of rows) {
+      tx.insert(storageAlerts)
+        .values(row)
+        .onConflictDoUpdate({ target: storageAlerts.key, set: { ...row, key: undefined } })
+        .run();
+    }
+  });
+}
+
+export async function markAlertNotified(key: string, state: string): Promise<void> {
+  await getDb().update(storageAlerts).set({ notifiedState: state }).where(eq(storageAlerts.key, key));
+}

@@ -1,0 +1,143 @@
+import "server-only";
+import { getConfig } from "@/lib/config/service";
+import type { NewStorageSampleRow } from "@/lib/db/schema";
+import { getLogger } from "@/lib/log/logger";
+import { applyAlertChecks, buildAlertChecks, type StorageReading } from "@/lib/storage/alerts";
+import { getVolumeTrends, projectDiskFull } from "@/lib/storage/history";
+import { findLatestSampleTime, insertSamples, thinSamples } from "@/lib/storage/queries";
+import { measureStorage } from "@/lib/storage/usage";
+import type { StorageAlert, StorageUsage } from "@/lib/storage/types";
+
+const DAY_MS = 86_400_000;
+/** Samples older than this are kept one per hour, older than MONTH one per day, older than YEAR not at all. */
+export const THIN_HOURLY_AFTER_MS = DAY_MS;
+export const THIN_DAILY_AFTER_MS = 30 * DAY_MS;
+export const DROP_AFTER_MS = 400 * DAY_MS;
+
+export interface SampleResult {
+  taken_at: string;
+  scan_ms: number;
+  /** false when the rows could not be written (full disk, locked database): the sample is logged and dropped */
+  stored: boolean;
+  thinned: number;
+  active_alerts: string[];
+}
+
+const memo = globalThis as typeof globalThis & {
+  __mimirSampling?: Promise<SampleResult>;
+  __mimirSampler?: { timer: NodeJS.Timeout; lastOwnSample: string | null };
+};
+
+/**
+ * Measures every volume, stores one sample row per series, thins old samples, and raises or clears
+ * alerts. A failure to write (e.g. a full disk) is logged and does not throw: measuring only reads.
+ * Concurrent calls share one run. Inserts storage_samples rows; see applyAlertChecks for alerts.
+ */
+export function takeStorageSample(): Promise<SampleResult> {
+  memo.__mimirSampling ??= sampleOnce().finally(() => (memo.__mimirSampling = undefined));
+  return memo.__mimirSampling;
+}
+
+async function sampleOnce(): Promise<SampleResult> {
+  const log = getLogger();
+  const config = getConfig();
+  const usage = await measureStorage({ tables: false });
+  const now = Date.parse(usage.measured_at);
+  let stored = true;
+  let thinned = 0;
+  try {
+    await insertSamples(sampleRows(usage));
+    thinned = await thinSamples({
+      hourlyBefore: new Date(now - THIN_HOURLY_AFTER_MS).toISOString(),
+      dailyBefore: new Date(now - THIN_DAILY_AFTER_MS).toISOString(),
+      dropBefore: new Date(now - DROP_AFTER_MS).toISOString(),
+    });
+  } catch (error) {
+    stored = false;
+    log.error("storage sample could not be stored", { error });
+  }
+  let alerts: StorageAlert[] = [];
+  try {
+    const [trends, projection] = await Promise.all([getVolumeTrends(now), projectDiskFull(now)]);
+    const change = new Map(trends.map((t) => [t.volume, t.change_24h]));
+    const dataVolume = usage.volumes.find((v) => v.volume === "mimir_data");
+    const reading: StorageReading = {
+      volumes: Object.fromEntries(usage.volumes.map((v) => [v.volume, { bytes: v.bytes, change24h: change.get(v.volume) ?? null }])),
+      disk: dataVolume?.filesystem ? { freeBytes: dataVolume.filesystem.free_bytes, totalBytes: dataVolume.filesystem.total_bytes } : null,
+      growthBytesPerHour: projection.growth_bytes_per_hour,
+      hoursUntilFull: projection.growth_bytes_per_hour === null ? null : (projection.hours_left ?? Infinity),
+    };
+    alerts = await applyAlertChecks(buildAlertChecks(reading, config), config);
+  } catch (error) {
+    log.error("storage alerts could not be evaluated", { error });
+  }
+  return {
+    taken_at: usage.measured_at,
+    scan_ms: usage.scan_ms,
+    stored,
+    thinned,
+    active_alerts: alerts.filter((a) => a.state === "raised").map((a) => a.key),
+  };
+}
+
+function sampleRows(usage: StorageUsage): NewStorageSampleRow[] {
+  const takenAt = usage.measured_at;
+  const data = usage.volumes.find((v) => v.volume === "mimir_data")?.filesystem ?? null;
+  const rows: NewStorageSampleRow[] = usage.volumes.map((v) => ({
+    takenAt,
+    volume: v.volume,
+    bytes: v.bytes,
+    files: v.files,
+    fsFreeBytes: v.filesystem?.free_bytes ?? null,
+    fsTotalBytes: v.filesystem?.total_bytes ?? null,
+  }));
+  const db = usage.database;
+  const file = (volume: string, bytes: number | null) => ({
+    takenAt,
+    volume,
+    bytes: bytes ?? 0,
+    files: bytes === null ? 0 : 1,
+    fsFreeBytes: data?.free_bytes ?? null,
+    fsTotalBytes: data?.total_bytes ?? null,
+  });
+  rows.push(file("database", db.file_bytes), file("database_wal", db.wal_bytes));
+  if (db.vector_db.bytes !== null) rows.push(file("vector_db", db.vector_db.bytes));
+  return rows;
+}
+
+/** The sampling period from config, in milliseconds. */
+export function sampleIntervalMs(): number {
+  return getConfig().values.storage.sample_interval_minutes * 60_000;
+}
+
+/**
+ * Samples every storage.sample_interval_minutes from boot. It steps aside while someone else
+ * samples on time (the scheduler's System.storage_sample job): a tick that finds a sample newer
+ * than its own, younger than one interval, does nothing, so the two never double the rows.
+ */
+export function startStorageSampler(): void {
+  if (memo.__mimirSampler) return;
+  const state = { timer: undefined as unknown as NodeJS.Timeout, lastOwnSample: null as string | null };
+  const tick = async () => {
+    try {
+      const latest = await findLatestSampleTime();
+      const someoneElseOnTime = latest !== null && latest !== state.lastOwnSample && Date.now() - Date.parse(latest) < sampleIntervalMs();
+      if (!someoneElseOnTime) state.lastOwnSample = (await takeStorageSample()).taken_at;
+    } catch (error) {
+      getLogger().error("storage sampler tick failed", { error });
+    }
+    if (memo.__mimirSampler === state) schedule();
+  };
+  const schedule = (delay = sampleIntervalMs()) => {
+    state.timer = setTimeout(tick, delay);
+    state.timer.unref();
+  };
+  memo.__mimirSampler = state;
+  schedule(0);
+}
+
+export function stopStorageSampler(): void {
+  if (!memo.__mimirSampler) return;
+  clearTimeout(memo.__mimirSampler.timer);
+  memo.__mimirSampler = undefined;
+}

@@ -1,0 +1,106 @@
+/** JSON-safe shapes shared by the storage API, its pages and their client hooks. */
+import { WATCHED_VOLUMES } from "@/lib/config/schema";
+
+/** The five volumes of the guide and the backups folder, in display order. */
+export const VOLUME_NAMES = WATCHED_VOLUMES;
+export type StorageVolume = (typeof VOLUME_NAMES)[number];
+
+/** Sampled series that are files inside mimir_data rather than volumes of their own. */
+export const DATABASE_SERIES = ["database", "database_wal", "vector_db"] as const;
+export type DatabaseSeries = (typeof DATABASE_SERIES)[number];
+
+export const SAMPLE_SERIES = [...VOLUME_NAMES, ...DATABASE_SERIES] as const;
+export type SampleSeries = (typeof SAMPLE_SERIES)[number];
+
+export interface FilesystemSpace {
+  free_bytes: number;
+  total_bytes: number;
+}
+
+export interface VolumeUsage {
+  volume: StorageVolume;
+  path: string;
+  exists: boolean;
+  bytes: number;
+  files: number;
+  folders: number;
+  unreadable: number;
+  largest: { path: string; bytes: number }[];
+  filesystem: FilesystemSpace | null;
+}
+
+export interface DatabaseUsage {
+  path: string;
+  file_bytes: number;
+  wal_bytes: number;
+  shm_bytes: number;
+  page_size: number;
+  page_count: number;
+  free_pages: number;
+  tables: { name: string; rows: number; bytes: number | null }[];
+  vector_db: { path: string; enabled: boolean; bytes: number | null };
+}
+
+export interface StorageUsage {
+  measured_at: string;
+  /** how long the walk of every volume took */
+  scan_ms: number;
+  volumes: VolumeUsage[];
+  database: DatabaseUsage;
+}
+
+export const HISTORY_RANGES = ["24h", "7d", "30d", "90d"] as const;
+export type HistoryRange = (typeof HISTORY_RANGES)[number];
+
+/** One point of the stacked volume chart: bucket start and bytes per series. */
+export type VolumePoint = { t: string } & Partial<Record<SampleSeries, number>>;
+
+export interface ExecutionPoint {
+  t: string;
+  success: number;
+  failed: number;
+  other: number;
+}
+
+export interface DiskProjection {
+  free_bytes: number | null;
+  total_bytes: number | null;
+  /** bytes per hour the free space shrinks (negative when it grows) over the last day; null without enough samples */
+  growth_bytes_per_hour: number | null;
+  /** when the disk is full at that rate; null when it is not shrinking */
+  full_at: string | null;
+  /** null when the free space is not shrinking or there are too few samples */
+  hours_left: number | null;
+}
+
+export interface StorageHistory {
+  range: HistoryRange | null;
+  since: string;
+  /** the width of one point in the series, by the time prefix it groups on */
+  bucket: "10min" | "hour" | "day";
+  volumes: VolumePoint[];
+  executions: ExecutionPoint[];
+  projection: DiskProjection;
+}
+
+export interface VolumeTrend {
+  volume: SampleSeries;
+  bytes: number;
+  files: number;
+  /** change over the last 24 h (from the oldest sample in that window); null with one sample only */
+  change_24h: number | null;
+  measured_at: string;
+}
+
+export type AlertState = "raised" | "cleared";
+
+export interface StorageAlert {
+  key: string;
+  state: AlertState;
+  message: string;
+  value: number;
+  raise_at: number;
+  clear_at: number;
+  raised_at: string | null;
+  cleared_at: string | null;
+}

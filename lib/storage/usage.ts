@@ -1,0 +1,114 @@
+import "server-only";
+import fs from "node:fs/promises";
+import { getConfig } from "@/lib/config/service";
+import { volumeFolders } from "@/lib/config/data-root";
+import { nowIso } from "@/lib/db/timestamps";
+import { readSqliteFileStats, readSqliteTableStats } from "@/lib/db/sqlite-stats";
+import { scanFolder } from "@/lib/storage/walk";
+import type { FilesystemSpace, StorageUsage, StorageVolume, VolumeUsage } from "@/lib/storage/types";
+
+/** A fresh measurement younger than this is reused: page loads and API calls do not each walk every volume. */
+export const USAGE_REUSE_MS = 30_000;
+/**
+ * Per-table bytes come from dbstat, which reads every page and holds the event loop while it does
+ * (about a second per GB); table sizes move slowly, so they are reused for longer.
+ */
+export const TABLE_STATS_REUSE_MS = 10 * 60_000;
+
+const memo = globalThis as typeof globalThis & {
+  __mimirStorageUsage?: { at: number; usage: StorageUsage };
+  __mimirStorageScan?: Promise<StorageUsage>;
+  __mimirTableStats?: { at: number; tables: Awaited<ReturnType<typeof readSqliteTableStats>> };
+};
+
+/** The folder of each volume and of backups, by the names used in samples and alerts. */
+export function watchedFolders(): Record<StorageVolume, string> {
+  const config = getConfig();
+  return { ...volumeFolders(config), backups: config.paths.backups };
+}
+
+/**
+ * Current usage of every volume and of the database. Reuses a measurement younger than
+ * USAGE_REUSE_MS unless `fresh`; concurrent callers share one walk. Reads only.
+ */
+export async function getStorageUsage(options: { fresh?: boolean } = {}): Promise<StorageUsage> {
+  const cached = memo.__mimirStorageUsage;
+  if (!options.fresh && cached && Date.now() - cached.at < USAGE_REUSE_MS) return cached.usage;
+  memo.__mimirStorageScan ??= measureStorage({ tables: true }).finally(() => (memo.__mimirStorageScan = undefined));
+  const usage = await memo.__mimirStorageScan;
+  memo.__mimirStorageUsage = { at: Date.now(), usage };
+  return usage;
+}
+
+/**
+ * Walks every volume and stats the database files. Per-table bytes (dbstat reads every page of the
+ * database) only when `tables`: the sampler leaves them out so a sample stays cheap on a large database.
+ */
+export async function measureStorage(options: { tables: boolean }): Promise<StorageUsage> {
+  const config = getConfig();
+  const started = performance.now();
+  const measuredAt = nowIso();
+  const volumes: VolumeUsage[] = [];
+  // One volume at a time: the walk is syscall-bound and parallel walks on two cores only contend.
+  for (const [volume, folder] of Object.entries(watchedFolders()) as [StorageVolume, string][]) {
+    const scan = await scanFolder(folder);
+    volumes.push({
+      volume,
+      path: folder,
+      exists: scan.exists,
+      bytes: scan.bytes,
+      files: scan.files,
+      folders: scan.folders,
+      unreadable: scan.unreadable,
+      largest: scan.largest,
+      filesystem: await filesystemSpace(folder),
+    });
+  }
+  const [file, tables, vectorBytes] = await Promise.all([
+    readSqliteFileStats(),
+    options.tables ? tableStats() : Promise.resolve([]),
+    fileSize(config.paths.vectorDb),
+  ]);
+  return {
+    measured_at: measuredAt,
+    scan_ms: Math.round(performance.now() - started),
+    volumes,
+    database: {
+      path: file.path,
+      file_bytes: file.fileBytes,
+      wal_bytes: file.walBytes,
+      shm_bytes: file.shmBytes,
+      page_size: file.pageSize,
+      page_count: file.pageCount,
+      free_pages: file.freePages,
+      tables,
+      vector_db: { path: config.paths.vectorDb, enabled: config.values.persistence.enable_vector_db, bytes: vectorBytes },
+    },
+  };
+}
+
+async function tableStats() {
+  const cached = memo.__mimirTableStats;
+  if (cached && Date.now() - cached.at < TABLE_STATS_REUSE_MS) return cached.tables;
+  const tables = await readSqliteTableStats();
+  memo.__mimirTableStats = { at: Date.now(), tables };
+  return tables;
+}
+
+/** Free and total bytes of the filesystem holding `folder` (statfs); null when it cannot be asked. */
+export async function filesystemSpace(folder: string): Promise<FilesystemSpace | null> {
+  try {
+    const stats = await fs.statfs(folder);
+    return { free_bytes: stats.bavail * stats.bsize, total_bytes: stats.blocks * stats.bsize };
+  } catch {
+    return null;
+  }
+}
+
+async function fileSize(file: string): Promise<number | null> {
+  try {
+    return (await fs.stat(file)).size;
+  } catch {
+    return null;
+  }
+}
