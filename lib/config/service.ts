@@ -39,7 +39,10 @@ export function restoreConfig(config: AppConfig): void {
 }
 
 type ConfigListener = (next: AppConfig, previous: AppConfig) => void;
-const listeners = new Set<ConfigListener>();
+// On globalThis: listeners subscribe from the instrumentation bundle (scheduler, sampler) while the
+// Settings action and /api/v1/config notify from route bundles, which may hold their own module copy.
+const listenerMemo = globalThis as typeof globalThis & { __mimirConfigListeners?: Set<ConfigListener> };
+const listeners = (listenerMemo.__mimirConfigListeners ??= new Set<ConfigListener>());
 
 /**
  * Lets a capability apply a changed value at once (the scheduler rescheduling a built-in job, the

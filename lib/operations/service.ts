@@ -33,9 +33,11 @@ export interface StartOptions {
   singleton?: boolean;
 }
 
-const running = new Map<string, AbortController>();
-/** Guards the check-then-insert of the exclusivity rule against two requests in the same tick. */
-let starting: Promise<unknown> = Promise.resolve();
+// On globalThis, like the database handle: an operation started by a route bundle must be cancellable
+// from another, and the exclusivity check must see every start in the process.
+const memo = globalThis as typeof globalThis & { __mimirOperations?: { running: Map<string, AbortController>; starting: Promise<unknown> } };
+const state = (memo.__mimirOperations ??= { running: new Map(), starting: Promise.resolve() });
+const running = state.running;
 
 /**
  * Starts long work and returns at once with its operation (status running); progress, result and
@@ -43,8 +45,9 @@ let starting: Promise<unknown> = Promise.resolve();
  * operation (or, with `singleton`, one of the same kind) is running. Inserts one operations row.
  */
 export async function startOperation<R>(options: StartOptions, work: (ctx: OperationContext) => Promise<R>): Promise<OperationDto> {
-  const admitted = starting.then(() => admit(options));
-  starting = admitted.catch(() => undefined);
+  // Admission is serialised so the check-then-insert of the exclusivity rule cannot interleave.
+  const admitted = state.starting.then(() => admit(options));
+  state.starting = admitted.catch(() => undefined);
   const id = await admitted;
 
   const controller = new AbortController();

@@ -7,36 +7,42 @@ import "server-only";
  * is done, so the database and the files it is taken with agree. Shared/exclusive, in-process only:
  * the CLI takes the server lock file instead.
  */
-let activeWrites = 0;
-let drained: (() => void) | null = null;
-let pause: Promise<void> | null = null;
+interface GateState {
+  activeWrites: number;
+  drained: (() => void) | null;
+  pause: Promise<void> | null;
+}
+// On globalThis, like the database handle: Next.js may load this module once for instrumentation (the
+// scheduler) and again for route bundles (backups), and both must see the same gate.
+const memo = globalThis as typeof globalThis & { __mimirWriteGate?: GateState };
+const gate = (memo.__mimirWriteGate ??= { activeWrites: 0, drained: null, pause: null });
 
 export async function runAppWrite<T>(write: () => Promise<T> | T): Promise<T> {
-  while (pause) await pause;
-  activeWrites += 1;
+  while (gate.pause) await gate.pause;
+  gate.activeWrites += 1;
   try {
     return await write();
   } finally {
-    activeWrites -= 1;
-    if (activeWrites === 0) drained?.();
+    gate.activeWrites -= 1;
+    if (gate.activeWrites === 0) gate.drained?.();
   }
 }
 
 export async function withAppWritesPaused<T>(work: () => Promise<T> | T): Promise<T> {
-  while (pause) await pause;
+  while (gate.pause) await gate.pause;
   let release!: () => void;
-  pause = new Promise<void>((resolve) => (release = resolve));
+  gate.pause = new Promise<void>((resolve) => (release = resolve));
   try {
-    if (activeWrites > 0) await new Promise<void>((resolve) => (drained = resolve));
-    drained = null;
+    if (gate.activeWrites > 0) await new Promise<void>((resolve) => (gate.drained = resolve));
+    gate.drained = null;
     return await work();
   } finally {
-    pause = null;
+    gate.pause = null;
     release();
   }
 }
 
 /** Whether app writes are held back right now (shown on pages and /health during a restore). */
 export function appWritesPaused(): boolean {
-  return pause !== null;
+  return gate.pause !== null;
 }
