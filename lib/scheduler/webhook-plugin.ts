@@ -23,7 +23,9 @@ export const webhookPlugin: BuiltinPlugin<z.infer<typeof webhookConfig>> = {
   configSchema: webhookConfig,
   async run(config, context) {
     const payload = { execution_id: context.executionId, job_id: context.jobId, pipeline: context.pipeline, step: context.stepName, ...config.body };
-    context.log(`${config.method} ${config.url}`);
+    // Webhook URLs carry their secret in the path (Slack, Discord): the run's log names the host only.
+    const host = new URL(config.url).host;
+    context.log(`${config.method} ${host}`);
     const response = await fetch(config.url, {
       method: config.method,
       headers: { "Content-Type": "application/json", ...config.headers },
@@ -33,7 +35,7 @@ export const webhookPlugin: BuiltinPlugin<z.infer<typeof webhookConfig>> = {
     });
     const text = (await response.text()).slice(0, MAX_RESPONSE_EXCERPT);
     context.log(`answered ${response.status}`);
-    if (!response.ok) throw new Error(`${config.url} answered HTTP ${response.status}: ${text}`);
+    if (!response.ok) throw new Error(`${host} answered HTTP ${response.status}: ${text}`);
     return { status: response.status, response: text };
   },
 };
