@@ -37,6 +37,10 @@ const CODE_CATEGORY: Record<string, ErrorCategory> = {
   in_use: "conflict",
   body_too_large: "too_large",
   insufficient_disk: "unprocessable",
+  invalid_archive: "unprocessable",
+  wrong_passphrase: "unprocessable",
+  passphrase_required: "unprocessable",
+  verification_failed: "unprocessable",
 };
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY | (string & {});

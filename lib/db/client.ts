@@ -68,3 +68,16 @@ export function closeAppDatabase(): void {
 export function isAppDatabaseOpen(): boolean {
   return memo.__mimirDb !== undefined;
 }
+
+type ReopenListener = () => void | Promise<void>;
+const reopenListeners = new Set<ReopenListener>();
+
+/** Called after a restore swapped the database file and reopened it (the scheduler reloads its jobs). */
+export function onAppDatabaseReopened(listener: ReopenListener): () => void {
+  reopenListeners.add(listener);
+  return () => reopenListeners.delete(listener);
+}
+
+export async function notifyAppDatabaseReopened(): Promise<void> {
+  for (const listener of reopenListeners) await listener();
+}

@@ -1,0 +1,94 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import { parseDocument } from "yaml";
+import { checkSqliteDatabase } from "@/lib/db/sqlite-snapshot";
+import { AppError } from "@/lib/errors";
+import { extractVolumeArchive } from "@/lib/backups/archive";
+import type { Progress } from "@/lib/backups/create-set";
+import type { BackupManifest, BackupVolume } from "@/lib/backups/types";
+
+/** Upper bound on entries per archive: far above any real volume, far below what exhausts inodes. */
+const MAX_ENTRIES_PER_ARCHIVE = 5_000_000;
+
+/**
+ * Extracts the chosen volumes of a set into `destFor(volume)` (staging or scratch folders that exist
+ * and are empty), each archive checked against the manifest's sha256 first and bounded by its
+ * recorded size and the free space of the disk it lands on. Reports archive bytes read.
+ */
+export async function extractSet(
+  folder: string,
+  manifest: BackupManifest,
+  volumes: readonly BackupVolume[],
+  destFor: (volume: BackupVolume) => string,
+  options: { passphrase: string | null; progress?: Progress; message?: (text: string) => void },
+): Promise<void> {
+  const total = volumes.reduce((sum, volume) => sum + manifest.archives[volume].bytes, 0);
+  let done = 0;
+  options.progress?.(0, total);
+  for (const volume of volumes) {
+    const archive = manifest.archives[volume];
+    const dest = destFor(volume);
+    options.message?.(`checking and extracting ${archive.file}`);
+    await extractVolumeArchive(path.join(folder, archive.file), archive, dest, {
+      passphrase: options.passphrase,
+      limits: { maxBytes: Math.min(archive.tar_bytes, freeBytes(dest)), maxEntries: MAX_ENTRIES_PER_ARCHIVE },
+      onBytes: (n) => {
+        done += n;
+        options.progress?.(done, total);
+      },
+    });
+  }
+}
+
+/**
+ * The restore drill's checks on extracted volumes: every database opens and passes integrity_check
+ * and foreign_key_check with the manifest's row counts, and every pipeline file parses.
+ */
+export async function checkExtractedSet(manifest: BackupManifest, dataFolder: string | null, pipelinesFolder: string | null): Promise<void> {
+  if (dataFolder) {
+    for (const [relative, expected] of Object.entries(manifest.databases)) {
+      const file = path.join(dataFolder, relative);
+      if (!path.resolve(file).startsWith(path.resolve(dataFolder) + path.sep)) throw new AppError("invalid_archive", `The manifest names a database outside mimir_data: ${relative}`);
+      if (!fs.existsSync(file)) throw new AppError("verification_failed", `The set's mimir_data has no ${relative}, which its manifest lists`);
+      let check;
+      try {
+        check = await checkSqliteDatabase(file);
+      } catch (error) {
+        throw new AppError("verification_failed", `${relative} from the set does not open as an SQLite database: ${(error as Error).message}`, { cause: error });
+      }
+      if (check.integrity.length !== 1 || check.integrity[0] !== "ok") {
+        throw new AppError("verification_failed", `${relative} fails integrity_check: ${check.integrity.slice(0, 3).join("; ")}`);
+      }
+      if (check.foreignKeyViolations > 0) throw new AppError("verification_failed", `${relative} has ${check.foreignKeyViolations} foreign key violations`);
+      for (const [table, count] of Object.entries(expected)) {
+        if (check.rowCounts[table] !== count) {
+          throw new AppError("verification_failed", `${relative}: table ${table} has ${check.rowCounts[table] ?? "no"} rows, the manifest says ${count}`);
+        }
+      }
+    }
+  }
+  if (pipelinesFolder) {
+    for (const file of listFiles(pipelinesFolder)) {
+      if (!/\.ya?ml$/i.test(file)) continue;
+      const doc = parseDocument(fs.readFileSync(path.join(pipelinesFolder, file), "utf8"));
+      if (doc.errors.length > 0) throw new AppError("verification_failed", `Pipeline file ${file} does not parse: ${doc.errors[0]?.message.split("\n")[0]}`);
+    }
+  }
+}
+
+function listFiles(root: string, relative = ""): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
+    const name = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...listFiles(root, name));
+    else if (entry.isFile()) out.push(name);
+  }
+  return out;
+}
+
+/** Free bytes on the filesystem holding `folder`: extraction may never fill a disk. */
+export function freeBytes(folder: string): number {
+  const stats = fs.statfsSync(folder);
+  return stats.bavail * stats.bsize;
+}
