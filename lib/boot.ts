@@ -7,6 +7,9 @@ import { closeAppDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } fro
 import { migrateDatabase } from "@/lib/db/migrate";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
+import { takeServerLock } from "@/lib/backups/server-lock";
+import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
+import { syncBackupCatalog } from "@/lib/backups/service";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -25,7 +28,9 @@ export async function boot(): Promise<void> {
     );
   }
   ensureDataRoot(config);
+  takeServerLock(config);
   const log = configureLogging(config);
+  recoverInterruptedRestore();
   const db = openDatabase(config.paths.database);
   try {
     const report = migrateDatabase(db, config.paths.database);
@@ -38,6 +43,7 @@ export async function boot(): Promise<void> {
       });
     }
     await seedCredentialsFromEnvironment(config);
+    await syncBackupCatalog();
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
     log.info("booted", {

@@ -10,8 +10,6 @@ export const backupIdParams = z.object({ backupId });
 
 export const listBackupsQuery = pageQuery;
 
-export const createBackupInput = z.object({}).strict();
-
 export const restoreBackupInput = z
   .object({
     /** the volumes to replace; all five when omitted */

@@ -8,6 +8,7 @@ import { migrateDatabase } from "@/lib/db/migrate";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
 import { getLogger } from "@/lib/log/logger";
+import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { fsyncFolder } from "@/lib/backups/archive";
 import { crashPoint } from "@/lib/backups/crash-points";
 import { createBackupSet, type Progress } from "@/lib/backups/create-set";
@@ -123,6 +124,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       removeJournal();
       for (const entry of journal.volumes) fs.rmSync(path.join(entry.folder, PREVIOUS), { recursive: true, force: true });
       await reinstateOperations(carried);
+      // The credentials set in the environment (admin password, API token) keep working after the swap.
+      await seedCredentialsFromEnvironment(getConfig());
     });
     await notifyAppDatabaseReopened();
     return { backup_id: id, volumes, safety_backup_id: safetyBackupId, row_counts: manifest.row_counts };

@@ -435,3 +435,41 @@ export async function notifyBackupFailure(message: string): Promise<void> {
     getLogger().warn("backup failure webhook could not be sent", { error: (error as Error).message });
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// For the Backups page
+
+const PAGE_OPERATION_KINDS = new Set(["backup", "verify", "restore", "import"]);
+
+/** Backup, verify, restore and import operations still running: the page picks their progress up again after a reload. */
+export async function listRunningBackupOperations(): Promise<OperationDto[]> {
+  const recent = await listOperations({ limit: 50 });
+  return recent.items.filter((op) => op.status === "running" && PAGE_OPERATION_KINDS.has(op.kind));
+}
+
+export interface BackupSettings {
+  enabled: boolean;
+  schedule: string;
+  pruneSchedule: string;
+  verifySchedule: string;
+  keepDays: number;
+  keepMin: number;
+  /** whether a passphrase is set (the passphrase itself is never returned) */
+  encrypted: boolean;
+  folder: string;
+}
+
+export function getBackupSettings(): BackupSettings {
+  const config = getConfig();
+  const { backups } = config.values;
+  return {
+    enabled: config.values.persistence.backup_enabled,
+    schedule: backups.schedule,
+    pruneSchedule: backups.prune_schedule,
+    verifySchedule: backups.verify_schedule,
+    keepDays: backups.keep_days,
+    keepMin: backups.keep_min,
+    encrypted: config.secrets.backupPassphrase !== null,
+    folder: config.paths.backups,
+  };
+}

@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs/promises";
 import { getConfig } from "@/lib/config/service";
 import { probeDatabase } from "@/lib/db/probe";
+import { backupFreshnessProblem } from "@/lib/backups/service";
 import { nowIso } from "@/lib/db/timestamps";
 import type { HealthReport, HealthStatus } from "@/lib/health/types";
 
@@ -33,6 +34,9 @@ export async function getHealth(): Promise<HealthReport> {
   if (disk && disk.free_ratio < LOW_DISK_FREE_RATIO) {
     reasons.push(`disk holding the data volume is ${Math.round((1 - disk.free_ratio) * 100)}% full`);
   }
+
+  const backupProblem = await backupFreshnessProblem().catch(() => null);
+  if (backupProblem) reasons.push(`backups: ${backupProblem}`);
 
   const status: HealthStatus = persistence.status === "unhealthy" ? "unhealthy" : reasons.length > 0 ? "degraded" : "healthy";
   return {

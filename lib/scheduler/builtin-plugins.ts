@@ -1,5 +1,6 @@
 import "server-only";
 import type { ZodType } from "zod";
+import { backupPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
 
 /** What a step of a running pipeline hands to a plugin. */
 export interface PluginRunContext {
@@ -28,4 +29,8 @@ export interface BuiltinPlugin<C = unknown> {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry carries its own config type
-export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {};
+export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {
+  [backupPlugin.name]: backupPlugin,
+  [pruneBackupsPlugin.name]: pruneBackupsPlugin,
+  [verifyBackupsPlugin.name]: verifyBackupsPlugin,
+};
