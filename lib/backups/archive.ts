@@ -90,12 +90,20 @@ export async function extractVolumeArchive(
   if (expected.encrypted) stages.push(decryptStream(options.passphrase!, options.limits.maxBytes));
   stages.push(zlib.createGunzip());
   let result: { files: number; bytes: number } = { files: 0, bytes: 0 };
+  let refusal: unknown = null;
   try {
     const sink = async (source: AsyncIterable<string | Buffer>) => {
-      result = await extractTarSafely(source as AsyncIterable<Buffer>, dest, options.limits);
+      try {
+        result = await extractTarSafely(source as AsyncIterable<Buffer>, dest, options.limits);
+      } catch (error) {
+        // Leaving the loop early aborts the streams upstream; their AbortError must not hide the reason.
+        refusal = error;
+        throw error;
+      }
     };
     await (pipeline as (...streams: unknown[]) => Promise<void>)(fs.createReadStream(file), ...stages, sink);
-  } catch (error) {
+  } catch (caught) {
+    const error = refusal ?? caught;
     if (isAppError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOSPC" || code === "EFBIG" || code === "EDQUOT") {

@@ -29,10 +29,14 @@ export async function extractSet(
   for (const volume of volumes) {
     const archive = manifest.archives[volume];
     const dest = destFor(volume);
+    const free = freeBytes(dest);
+    if (archive.tar_bytes > free) {
+      throw new AppError("insufficient_disk", `${archive.file} needs ${archive.tar_bytes} bytes to extract but ${dest} has ${free} free; nothing was replaced`);
+    }
     options.message?.(`checking and extracting ${archive.file}`);
     await extractVolumeArchive(path.join(folder, archive.file), archive, dest, {
       passphrase: options.passphrase,
-      limits: { maxBytes: Math.min(archive.tar_bytes, freeBytes(dest)), maxEntries: MAX_ENTRIES_PER_ARCHIVE },
+      limits: { maxBytes: Math.min(archive.tar_bytes, free), maxEntries: MAX_ENTRIES_PER_ARCHIVE },
       onBytes: (n) => {
         done += n;
         options.progress?.(done, total);
