@@ -76,7 +76,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
     await withAppWritesPaused(async () => {
       options.message?.("snapshotting databases");
       const substitute = new Map<string, string>();
-      for (const relative of findSqliteFiles(folders.mimir_data, skipFor("mimir_data"))) {
+      for (const relative of findSqliteFiles(folders.mimir_data, skipFor("mimir_data"), config.paths.database)) {
         const snapshot = path.join(snapshots, relative.replaceAll("/", "__"));
         databases[relative] = await snapshotSqliteDatabase(path.join(folders.mimir_data, relative), snapshot);
         substitute.set(relative, snapshot);
@@ -125,10 +125,15 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
   }
 }
 
-/** Relative paths of the SQLite databases in a folder, recognised by their header. */
-function findSqliteFiles(folder: string, skip: (name: string) => boolean): string[] {
+/**
+ * Relative paths of the SQLite databases in a folder, recognised by their header. The app's own
+ * database is never opened here: closing any descriptor of a file drops every POSIX lock this
+ * process holds on it (sqlite.org/howtocorrupt.html §2.2), and another process could then
+ * checkpoint and delete the WAL under our open connection.
+ */
+function findSqliteFiles(folder: string, skip: (name: string) => boolean, appDatabase: string): string[] {
   const plan = planFolder(folder, { skip: (name) => skip(name) || isSqliteSidecar(name) });
-  return plan.files.filter((file) => isSqliteFile(file.source)).map((file) => file.name);
+  return plan.files.filter((file) => path.resolve(file.source) === path.resolve(appDatabase) || isSqliteFile(file.source)).map((file) => file.name);
 }
 
 /** Never archive the backups folder into itself, nor a restore's staging folders. */

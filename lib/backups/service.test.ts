@@ -96,6 +96,17 @@ describe("backup", () => {
     expect(listed.items[0]).toMatchObject({ verify_status: "ok", encrypted: false, trigger: "manual" });
   });
 
+  test("never drops this process's SQLite locks: another process writing and closing afterwards leaves the live connection working", async () => {
+    await backUp();
+    // Were the backup to open and close the live file itself, its POSIX locks would be gone, and
+    // this CLI, believing itself the last connection, would checkpoint and delete the WAL under us.
+    sqlite(root.config.paths.database, "PRAGMA busy_timeout = 5000; DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+    expect(fs.existsSync(`${root.config.paths.database}-shm`)).toBe(true);
+    expect(jobIds()).toEqual(["job-nightly"]);
+    const second = await backUp();
+    expect(second.row_counts.scheduled_jobs).toBe(1);
+  });
+
   test("a backup taken while another process inserts as fast as it can restores to a consistent database", async () => {
     const writer = spawn(
       process.execPath,
