@@ -73,7 +73,7 @@ test.describe("Backups", () => {
     await expect(guide).toContainText('PRAGMA integrity_check');
   });
 
-  test("scripts get the same through the API, with clear errors for bad input", async ({ api }) => {
+  test("scripts get the same through the API, with clear errors for bad input", async ({ api, playwright, baseURL }) => {
     const list = await api.get("/api/v1/backups?limit=1");
     expect(list.status()).toBe(200);
     const page = await list.json();
@@ -92,7 +92,13 @@ test.describe("Backups", () => {
     expect(dry.status()).toBe(200);
     expect((await dry.json()).deleted).toEqual([]);
 
-    const anonymous = await api.fetch("/api/v1/backups", { headers: { Authorization: "" } });
-    expect(anonymous.status()).toBe(401);
+    const anonymous = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
+    try {
+      expect((await anonymous.get("/api/v1/backups")).status()).toBe(401);
+      expect((await anonymous.get(`/api/v1/backups/${page.items[0].id}/download`)).status()).toBe(401);
+      expect((await anonymous.post("/api/v1/backups")).status()).toBe(401);
+    } finally {
+      await anonymous.dispose();
+    }
   });
 });
