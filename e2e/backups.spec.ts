@@ -92,6 +92,20 @@ test.describe("Backups", () => {
     expect(dry.status()).toBe(200);
     expect((await dry.json()).deleted).toEqual([]);
 
+    // Moving to a new host: the set as one file, uploaded back, is checked and listed under a new id.
+    const download = await api.get(`/api/v1/backups/${page.items[0].id}/download`);
+    expect(download.status()).toBe(200);
+    expect(download.headers()["content-disposition"]).toBe(`attachment; filename="mimir-backup-${page.items[0].id}.tar"`);
+    const upload = await api.post("/api/v1/backups/import", { data: await download.body(), headers: { "Content-Type": "application/x-tar" } });
+    expect(upload.status()).toBe(202);
+    const importOp = await upload.json();
+    await expect.poll(async () => (await (await api.get(`/api/v1/operations/${importOp.id}`)).json()).status, { timeout: 30_000 }).toBe("succeeded");
+    const imported = (await (await api.get(`/api/v1/operations/${importOp.id}`)).json()).result.backup_id;
+    expect((await (await api.get(`/api/v1/backups/${imported}`)).json()).verify_status).toBe("ok");
+    const junk = await api.post("/api/v1/backups/import", { data: Buffer.from("not a backup set"), headers: { "Content-Type": "application/x-tar" } });
+    const junkOp = await junk.json();
+    await expect.poll(async () => (await (await api.get(`/api/v1/operations/${junkOp.id}`)).json()).status, { timeout: 30_000 }).toBe("failed");
+
     const anonymous = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
     try {
       expect((await anonymous.get("/api/v1/backups")).status()).toBe(401);
