@@ -7,7 +7,7 @@ import { closeAppDatabase, isAppDatabaseOpen, notifyAppDatabaseReopened, openDat
 import { migrateDatabase } from "@/lib/db/migrate";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
-import { getLogger } from "@/lib/log/logger";
+import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { fsyncFolder } from "@/lib/backups/archive";
 import { crashPoint } from "@/lib/backups/crash-points";
@@ -126,6 +126,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       await reinstateOperations(carried);
       // The credentials set in the environment (admin password, API token) keep working after the swap.
       await seedCredentialsFromEnvironment(getConfig());
+      if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
     });
     await notifyAppDatabaseReopened();
     return { backup_id: id, volumes, safety_backup_id: safetyBackupId, row_counts: manifest.row_counts };
