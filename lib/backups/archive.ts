@@ -66,8 +66,9 @@ export async function hashFile(file: string, onBytes?: (n: number) => void): Pro
 }
 
 /**
- * Checks an archive against its manifest entry, then decrypts, gunzips and extracts it into `dest`
- * (a staging or scratch folder) with safe extraction. Throws AppError with a clear code: the hash
+ * Decrypts, gunzips and extracts an archive into `dest` (a staging or scratch folder) with safe
+ * extraction, hashing the file on the way; the result counts only when the hash matches the
+ * manifest at the end (the caller discards `dest` on any error). Throws AppError with a clear code: the hash
  * differs (verification_failed), wrong passphrase, damaged or hostile archive (invalid_archive).
  */
 export async function extractVolumeArchive(
@@ -76,12 +77,6 @@ export async function extractVolumeArchive(
   dest: string,
   options: { passphrase: string | null; limits: ExtractLimits; onBytes?: (n: number) => void },
 ): Promise<{ files: number; bytes: number }> {
-  const { sha256, bytes } = await hashFile(file);
-  if (bytes !== expected.bytes || sha256 !== expected.sha256) {
-    throw new AppError("verification_failed", `${baseName(file)} does not match its manifest (sha256 or size differs): the file is damaged or was changed`, {
-      details: { file: baseName(file), expected_sha256: expected.sha256, actual_sha256: sha256, expected_bytes: expected.bytes, actual_bytes: bytes },
-    });
-  }
   if (expected.encrypted && !options.passphrase) {
     throw new AppError("passphrase_required", `${baseName(file)} is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to open it`);
   }
@@ -103,6 +98,9 @@ export async function extractVolumeArchive(
     };
     await (pipeline as (...streams: unknown[]) => Promise<void>)(fs.createReadStream(file), ...stages, sink);
   } catch (caught) {
+    // A damaged or changed file explains most failures: say so plainly when its checksum is off.
+    const { sha256, bytes } = await hashFile(file);
+    if (bytes !== expected.bytes || sha256 !== expected.sha256) throw checksumMismatch(file, expected, sha256, bytes);
     const error = refusal ?? caught;
     if (isAppError(error)) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -111,10 +109,19 @@ export async function extractVolumeArchive(
     }
     throw new AppError("invalid_archive", `${baseName(file)} is damaged and cannot be read: ${(error as Error).message}`, { cause: error });
   }
+  // Decrypted or extracted bytes count for nothing until the whole file is proven to be the one the manifest names.
+  const sha256 = read.hash.digest("hex");
+  if (read.bytes !== expected.bytes || sha256 !== expected.sha256) throw checksumMismatch(file, expected, sha256, read.bytes);
   if (result.files !== expected.files) {
     throw new AppError("invalid_archive", `${baseName(file)} holds ${result.files} files but its manifest lists ${expected.files}: the archive is incomplete`);
   }
   return result;
+}
+
+function checksumMismatch(file: string, expected: { sha256: string; bytes: number }, sha256: string, bytes: number): AppError {
+  return new AppError("verification_failed", `${baseName(file)} does not match its manifest (sha256 or size differs): the file is damaged or was changed`, {
+    details: { file: baseName(file), expected_sha256: expected.sha256, actual_sha256: sha256, expected_bytes: expected.bytes, actual_bytes: bytes },
+  });
 }
 
 export async function fsyncFile(file: string): Promise<void> {

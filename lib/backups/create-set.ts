@@ -71,25 +71,40 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       crashPoint(`backup.after_archive:${volume}`);
     };
 
-    // The one consistency point: pipeline files and the database are taken at the same moment.
-    const consistent: BackupVolume[] = ["mimir_pipelines", "mimir_config"];
-    await withAppWritesPaused(async () => {
-      options.message?.("snapshotting databases");
-      const substitute = new Map<string, string>();
-      for (const relative of findSqliteFiles(folders.mimir_data, skipFor("mimir_data"), config.paths.database)) {
-        const snapshot = path.join(snapshots, relative.replaceAll("/", "__"));
-        databases[relative] = await snapshotSqliteDatabase(path.join(folders.mimir_data, relative), snapshot);
-        substitute.set(relative, snapshot);
-      }
-      crashPoint("backup.after_snapshot");
-      const skipData = skipFor("mimir_data");
-      plans.mimir_data = planFolder(folders.mimir_data, { substitute, skip: (name) => skipData(name) || isSqliteSidecar(name) });
-      for (const volume of VOLUME_NAMES) if (volume !== "mimir_data") plans[volume] = planFolder(folders[volume], { skip: skipFor(volume) });
-      total = VOLUME_NAMES.reduce((sum, volume) => sum + plans[volume].bytes, 0);
-      options.progress?.(0, total);
-      for (const volume of consistent) await archive(volume);
-    });
-    for (const volume of VOLUME_NAMES) if (!consistent.includes(volume)) await archive(volume);
+    // Logs and plugins are not part of the consistency point (logs are appended all the time), so
+    // they are archived beside the database snapshot, which runs on the other core.
+    const independent: BackupVolume[] = ["mimir_logs", "mimir_plugins"];
+    for (const volume of independent) plans[volume] = planFolder(folders[volume], { skip: skipFor(volume) });
+    total = plans.mimir_logs.bytes + plans.mimir_plugins.bytes;
+    const independentDone = (async () => {
+      for (const volume of independent) await archive(volume);
+    })();
+    independentDone.catch(() => undefined);
+    try {
+      // The one consistency point: pipeline files and the database are taken at the same moment.
+      await withAppWritesPaused(async () => {
+        options.message?.("snapshotting databases");
+        const substitute = new Map<string, string>();
+        for (const relative of findSqliteFiles(folders.mimir_data, skipFor("mimir_data"), config.paths.database)) {
+          const snapshot = path.join(snapshots, relative.replaceAll("/", "__"));
+          databases[relative] = await snapshotSqliteDatabase(path.join(folders.mimir_data, relative), snapshot);
+          substitute.set(relative, snapshot);
+        }
+        crashPoint("backup.after_snapshot");
+        const skipData = skipFor("mimir_data");
+        plans.mimir_data = planFolder(folders.mimir_data, { substitute, skip: (name) => skipData(name) || isSqliteSidecar(name) });
+        plans.mimir_pipelines = planFolder(folders.mimir_pipelines, { skip: skipFor("mimir_pipelines") });
+        plans.mimir_config = planFolder(folders.mimir_config, { skip: skipFor("mimir_config") });
+        total += plans.mimir_data.bytes + plans.mimir_pipelines.bytes + plans.mimir_config.bytes;
+        options.progress?.(done, total);
+        await archive("mimir_pipelines");
+        await archive("mimir_config");
+      });
+      await Promise.all([archive("mimir_data"), independentDone]);
+    } catch (error) {
+      await independentDone.catch(() => undefined);
+      throw error;
+    }
 
     const mainDb = path.relative(folders.mimir_data, config.paths.database);
     const manifest: BackupManifest = {

@@ -6,7 +6,7 @@ import zlib from "node:zlib";
 const gzip = promisify(zlib.gzip);
 
 /** Input is cut into members of this size; each is one gzip member, compressed on the libuv pool. */
-const MEMBER_BYTES = 4 * 1024 * 1024;
+const MEMBER_BYTES = 1024 * 1024;
 /** Members in flight at once: enough to keep both cores busy, small enough to keep memory flat. */
 const IN_FLIGHT = 4;
 /** gzip -6, the level of `tar czf`. */

@@ -13,7 +13,7 @@ import { fsyncFolder } from "@/lib/backups/archive";
 import { crashPoint } from "@/lib/backups/crash-points";
 import { createBackupSet, type Progress } from "@/lib/backups/create-set";
 import { backupsFolder, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
-import { checkExtractedSet, extractSet } from "@/lib/backups/verify-set";
+import { extractSet } from "@/lib/backups/verify-set";
 import type { BackupVolume } from "@/lib/backups/types";
 
 /**
@@ -51,7 +51,7 @@ export interface RestoreSetResult {
 
 /**
  * Restores volumes of a set. Before anything live changes: extract into staging with the archive
- * checks, check the staged database and pipelines, take a pre-restore safety backup. Then, with app
+ * checks and check the staged database and pipelines (extractSet), take a pre-restore safety backup. Then, with app
  * writes paused and the database closed: a journal is written, volumes are swapped by rename, and
  * the database is reopened and migrated (an older set's schema is upgraded). A failure before the
  * swap leaves live data untouched; a failure during or after it rolls back at once, and a kill rolls
@@ -74,12 +74,6 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     try {
       await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), options);
       crashPoint("restore.after_extract");
-      options.message?.("checking the restored database and pipelines");
-      await checkExtractedSet(
-        manifest,
-        volumes.includes("mimir_data") ? path.join(folders.mimir_data, STAGING) : null,
-        volumes.includes("mimir_pipelines") ? path.join(folders.mimir_pipelines, STAGING) : null,
-      );
     } catch (error) {
       removeStaging(volumes);
       throw error;
