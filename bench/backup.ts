@@ -94,20 +94,28 @@ function duBytes(folder: string): number {
 async function child(operation: string) {
   const config = openRoot(ROOT);
   const started = performance.now();
-  let detail: unknown;
-  if (operation === "backup") {
-    detail = (await createBackupSet({ trigger: "cli", passphrase: config.secrets.backupPassphrase })).id;
+  // When each step began, from the operation's own progress messages: where the time goes.
+  const phases: Record<string, number> = {};
+  const message = (text: string) => {
+    const step = text.replace(/ mimir_\w+.*$/, "");
+    phases[step] ??= Math.round((performance.now() - started) / 100) / 10;
+  };
+  const detail = phases;
+  if (operation === "baseline") {
+    // the process with the code loaded and the database open, doing nothing: what ours adds sits on top of it
+  } else if (operation === "backup") {
+    await createBackupSet({ trigger: "cli", passphrase: config.secrets.backupPassphrase, message });
   } else {
     const [id] = fs.readdirSync(config.paths.backups).filter((name) => /^\d{8}-\d{6}/.test(name)).sort().reverse();
     // The pre-restore safety backup is a backup like the one measured above; timed apart, not twice.
-    detail = await restoreBackupSet(id!, { volumes: VOLUME_NAMES, passphrase: config.secrets.backupPassphrase, safetyBackup: false });
+    await restoreBackupSet(id!, { volumes: VOLUME_NAMES, passphrase: config.secrets.backupPassphrase, safetyBackup: false, message });
   }
   const seconds = (performance.now() - started) / 1000;
   closeAppDatabase();
   console.log(JSON.stringify({ seconds, max_rss_mb: process.resourceUsage().maxRSS / 1024, detail }));
 }
 
-function runChild(operation: string): { seconds: number; max_rss_mb: number } {
+function runChild(operation: string): { seconds: number; max_rss_mb: number; detail: Record<string, number> } {
   const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/backup.ts", "--child", operation], { encoding: "utf8", maxBuffer: 1 << 20 });
   if (result.status !== 0) throw new Error(`${operation} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!);
@@ -134,6 +142,7 @@ async function main() {
   fs.mkdirSync(path.join(peer, "x"), { recursive: true });
   const tarball = path.join(peer, "all.tar.gz");
 
+  const baseline = runChild("baseline");
   const ours = runChild("backup");
   const tarCzf = time("tar", ["czf", tarball, "-C", ROOT, ...FOLDERS]);
   const restore = runChild("restore");
@@ -144,7 +153,8 @@ async function main() {
   console.log("");
   console.log(`backup   ours ${f(ours.seconds)} s   tar czf ${f(tarCzf)} s   ratio ${(ours.seconds / tarCzf).toFixed(2)}   (set ${(setBytes / 1e6).toFixed(0)} MB, tar.gz ${(fs.statSync(tarball).size / 1e6).toFixed(0)} MB)`);
   console.log(`restore  ours ${f(restore.seconds)} s   tar xzf ${f(tarXzf)} s   ratio ${(restore.seconds / tarXzf).toFixed(2)}   (ours: sha256 + extract + integrity_check + swap; the safety backup is a backup as above)`);
-  console.log(`peak RSS ours: backup ${ours.max_rss_mb.toFixed(0)} MB, restore ${restore.max_rss_mb.toFixed(0)} MB`);
+  console.log(`peak RSS ours: backup ${ours.max_rss_mb.toFixed(0)} MB, restore ${restore.max_rss_mb.toFixed(0)} MB (the same process doing nothing: ${baseline.max_rss_mb.toFixed(0)} MB)`);
+  console.log(`steps began at (s): backup ${JSON.stringify(ours.detail)}; restore ${JSON.stringify(restore.detail)}`);
   fs.rmSync(peer, { recursive: true, force: true });
   fs.rmSync(config.paths.backups, { recursive: true, force: true });
 }
