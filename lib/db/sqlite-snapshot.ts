@@ -64,10 +64,18 @@ export async function snapshotSqliteDatabase(source: string, dest: string): Prom
  * and the row counts (integrity_check of a large file takes seconds: never on the event loop).
  */
 export async function checkSqliteDatabase(file: string): Promise<SqliteCheck> {
-  return (await runInWorker({ task: "check", source: file })) as SqliteCheck;
+  // Two connections, two workers: integrity_check on one core, the foreign keys and counts on the other.
+  const [integrity, relations] = await Promise.all([
+    runInWorker({ task: "integrity", source: file }) as Promise<Pick<SqliteCheck, "integrity">>,
+    runInWorker({ task: "relations", source: file }) as Promise<Omit<SqliteCheck, "integrity">>,
+  ]);
+  return { ...integrity, ...relations };
 }
 
-type WorkerTask = { task: "snapshot"; source: string; dest: string } | { task: "check"; source: string };
+/** Page cache of the workers' connections (KiB, negative as SQLite wants): they read each page about once, so a big cache only costs memory. */
+const WORKER_CACHE_SIZE = -4000;
+
+type WorkerTask = { task: "snapshot"; source: string; dest: string } | { task: "integrity" | "relations"; source: string };
 
 // Plain CommonJS in an eval'd worker: the bundler never sees it, and better-sqlite3 is resolved from
 // the app's own node_modules (it is a server external package).
@@ -91,19 +99,24 @@ try {
   if (job.task === "snapshot") {
     db = new Database(job.source, { fileMustExist: true });
     db.pragma("busy_timeout = " + workerData.busyTimeout);
+    db.pragma("cache_size = " + workerData.cacheSize);
     db.prepare("VACUUM INTO ?").run(job.dest);
     db.close();
     // Counted on the copy itself: the live file has moved on since.
     db = new Database(job.dest, { readonly: true, fileMustExist: true });
     parentPort.postMessage({ ok: true, result: counts(db) });
+  } else if (job.task === "integrity") {
+    db = new Database(job.source, { readonly: true, fileMustExist: true });
+    db.pragma("cache_size = " + workerData.cacheSize);
+    parentPort.postMessage({ ok: true, result: { integrity: db.pragma("integrity_check").map((row) => row.integrity_check) } });
   } else {
     db = new Database(job.source, { readonly: true, fileMustExist: true });
-    const integrity = db.pragma("integrity_check").map((row) => row.integrity_check);
+    db.pragma("cache_size = " + workerData.cacheSize);
     const foreignKeyViolations = db.pragma("foreign_key_check").length;
     const meta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'system_metadata'").get()
       ? db.prepare("SELECT value FROM system_metadata WHERE key = 'schema_version'").get()
       : undefined;
-    parentPort.postMessage({ ok: true, result: { integrity, foreignKeyViolations, rowCounts: counts(db), schemaVersion: meta ? meta.value : null } });
+    parentPort.postMessage({ ok: true, result: { foreignKeyViolations, rowCounts: counts(db), schemaVersion: meta ? meta.value : null } });
   }
 } catch (error) {
   parentPort.postMessage({ ok: false, message: error && error.message ? error.message : String(error), code: error && error.code });
@@ -116,7 +129,7 @@ function runInWorker(job: WorkerTask): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { job, cwd: process.cwd(), counted: COUNTED_TABLES, busyTimeout: BUSY_TIMEOUT_MS },
+      workerData: { job, cwd: process.cwd(), counted: COUNTED_TABLES, busyTimeout: BUSY_TIMEOUT_MS, cacheSize: WORKER_CACHE_SIZE },
     });
     let settled = false;
     worker.once("message", (message: { ok: boolean; result?: unknown; message?: string; code?: string }) => {
