@@ -105,18 +105,15 @@ try {
     // Counted on the copy itself: the live file has moved on since.
     db = new Database(job.dest, { readonly: true, fileMustExist: true });
     parentPort.postMessage({ ok: true, result: counts(db) });
-  } else if (job.task === "integrity") {
-    db = new Database(job.source, { readonly: true, fileMustExist: true });
-    db.pragma("cache_size = " + workerData.cacheSize);
-    parentPort.postMessage({ ok: true, result: { integrity: db.pragma("integrity_check").map((row) => row.integrity_check) } });
   } else {
     db = new Database(job.source, { readonly: true, fileMustExist: true });
     db.pragma("cache_size = " + workerData.cacheSize);
+    const integrity = db.pragma("integrity_check").map((row) => row.integrity_check);
     const foreignKeyViolations = db.pragma("foreign_key_check").length;
     const meta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'system_metadata'").get()
       ? db.prepare("SELECT value FROM system_metadata WHERE key = 'schema_version'").get()
       : undefined;
-    parentPort.postMessage({ ok: true, result: { foreignKeyViolations, rowCounts: counts(db), schemaVersion: meta ? meta.value : null } });
+    parentPort.postMessage({ ok: true, result: { integrity, foreignKeyViolations, rowCounts: counts(db), schemaVersion: meta ? meta.value : null } });
   }
 } catch (error) {
   parentPort.postMessage({ ok: false, message: error && error.message ? error.message : String(error), code: error && error.code });
