@@ -8,7 +8,7 @@ export default defineConfig({
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: [["list"]],
-  outputDir: "test-results",
+  outputDir: "test-results/playwright",
   use: {
     baseURL,
     browserName: "chromium",

@@ -2,12 +2,13 @@ import "server-only";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { ensureDataRoot } from "@/lib/config/data-root";
+import type { AppConfig } from "@/lib/config/load";
 import { configureLogging } from "@/lib/log/logger";
 import { closeAppDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } from "@/lib/db/client";
-import { migrateDatabase } from "@/lib/db/migrate";
+import { migrateDatabase, type MigrationReport } from "@/lib/db/migrate";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
-import { takeServerLock } from "@/lib/backups/server-lock";
+import { runningServerPid, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
 import { syncBackupCatalog } from "@/lib/backups/service";
 
@@ -15,12 +16,11 @@ import { syncBackupCatalog } from "@/lib/backups/service";
 const PRIVATE_UMASK = 0o077;
 
 /**
- * Boot, once per server process: config → folders → log → database + migrations → credentials.
- * Throws on anything that would leave the server unable to serve; the caller exits non-zero.
+ * What the server and every CLI command need first: the folders, and the database open and migrated
+ * (an existing Mimir AIP database is adopted). Creates folders and the database file when missing.
  */
-export async function boot(): Promise<void> {
+export function openDataRoot(config: AppConfig): MigrationReport {
   process.umask(PRIVATE_UMASK);
-  const config = getConfig();
   if (config.values.persistence.backend !== "sqlite") {
     throw new Error(
       `persistence.backend is '${config.values.persistence.backend}', but this version stores data in SQLite only; ` +
@@ -28,13 +28,30 @@ export async function boot(): Promise<void> {
     );
   }
   ensureDataRoot(config);
-  takeServerLock(config);
-  const log = configureLogging(config);
-  recoverInterruptedRestore();
+  // A restore killed during its swap is rolled back before anything opens the database (never under a live server).
+  if (runningServerPid(config) === null) recoverInterruptedRestore();
   const db = openDatabase(config.paths.database);
   try {
     const report = migrateDatabase(db, config.paths.database);
     setAppDatabase(db, config.paths.database);
+    return report;
+  } catch (error) {
+    db.$client.close();
+    throw error;
+  }
+}
+
+/**
+ * Boot, once per server process: config → folders → log → database + migrations → credentials →
+ * recovery of interrupted work. Throws on anything that would leave the server unable to serve;
+ * the caller exits non-zero.
+ */
+export async function boot(): Promise<void> {
+  const config = getConfig();
+  takeServerLock(config);
+  const report = openDataRoot(config);
+  const log = configureLogging(config);
+  try {
     if (report.adopted) {
       log.warn("adopted an existing Mimir AIP database", {
         database: config.paths.database,
@@ -42,6 +59,8 @@ export async function boot(): Promise<void> {
         normalisedTimestamps: report.normalisedTimestamps,
       });
     }
+    // Next.js ends the process with exit(143) on SIGTERM; closing here checkpoints the WAL into mimir.db.
+    process.once("exit", () => closeAppDatabase());
     await seedCredentialsFromEnvironment(config);
     await syncBackupCatalog();
     const interrupted = await failInterruptedOperations();
@@ -56,7 +75,6 @@ export async function boot(): Promise<void> {
     });
   } catch (error) {
     if (isAppDatabaseOpen()) closeAppDatabase();
-    else db.$client.close();
     throw error;
   }
 }

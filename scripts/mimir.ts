@@ -2,17 +2,14 @@
 // as the server's routes, on the data root the environment names (MIMIR_HOME, MIMIR_*_DIR), and
 // works while the server is stopped, as the guide's "stop, restore, start" flow needs.
 import { parseArgs } from "node:util";
-import { loadConfig } from "@/lib/config/load";
-import { setConfig } from "@/lib/config/service";
-import { ensureDataRoot } from "@/lib/config/data-root";
-import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client";
-import { migrateDatabase } from "@/lib/db/migrate";
+import { openDataRoot } from "@/lib/boot";
+import { getConfig } from "@/lib/config/service";
+import { closeAppDatabase } from "@/lib/db/client";
 import { failInterruptedOperations, getOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import { isAppError } from "@/lib/errors";
 import { formatBytes, formatTimestamp } from "@/lib/format";
 import { runningServerPid } from "@/lib/backups/server-lock";
-import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
 import { listBackups, pruneBackups, restoreBackup, startBackup, syncBackupCatalog, verifyAllBackups, verifyBackupSet } from "@/lib/backups/service";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
 import { VOLUME_NAMES, type BackupVolume } from "@/lib/backups/types";
@@ -36,20 +33,15 @@ async function main(): Promise<number> {
     return command ? 0 : 2;
   }
 
-  process.umask(0o077);
-  const config = loadConfig();
-  setConfig(config);
-  ensureDataRoot(config);
+  const config = getConfig();
   const serverPid = runningServerPid(config);
   if (command === "restore" && serverPid !== null) {
     console.error(`A server (pid ${serverPid}) is running on ${config.paths.home}. Stop it before restoring from the CLI, or restore from its Backups page.`);
     return 1;
   }
-  // With no server on this root, finish what a killed server or CLI left half done.
-  if (serverPid === null) recoverInterruptedRestore();
-  const db = openDatabase(config.paths.database);
-  migrateDatabase(db, config.paths.database);
-  setAppDatabase(db, config.paths.database);
+  // Folders, database and migrations as the server opens them; with no server on this root, a
+  // restore a killed process left half done is rolled back there, and its operations marked failed.
+  openDataRoot(config);
   if (serverPid === null) await failInterruptedOperations();
   await syncBackupCatalog();
 

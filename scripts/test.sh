@@ -25,7 +25,9 @@ step "production build"
 node_modules/.bin/next build
 
 step "unit, integration and server tests (vitest)"
-node_modules/.bin/vitest run
+node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
 
 step "end-to-end (Playwright in Chromium)"
-node_modules/.bin/playwright test
+PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json node_modules/.bin/playwright test --reporter=list,json
+
+node scripts/test-summary.mjs

@@ -40,9 +40,8 @@ export async function deleteSession(idHash: string): Promise<void> {
   await getDb().delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-export async function deleteExpiredSessions(now: string): Promise<number> {
-  const result = await getDb().delete(sessions).where(lt(sessions.expiresAt, now));
-  return result.changes;
+export async function deleteExpiredSessions(now: string): Promise<void> {
+  await getDb().delete(sessions).where(lt(sessions.expiresAt, now));
 }
 
 /** The token row when it is neither revoked nor expired. */

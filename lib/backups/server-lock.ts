@@ -37,6 +37,7 @@ export function runningServerPid(config: AppConfig): number | null {
 export function takeServerLock(config: AppConfig): void {
   const other = runningServerPid(config);
   if (other !== null) throw new Error(`Another server (pid ${other}) is running on ${config.paths.home}; stop it first (lock file ${lockFile(config)})`);
+  fs.mkdirSync(config.paths.home, { recursive: true, mode: 0o700 });
   fs.writeFileSync(lockFile(config), `${process.pid}\n`, { mode: 0o600 });
   process.once("exit", () => {
     try {

@@ -73,7 +73,6 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_ALERT_WEBHOOK_URL: "storage.alert_webhook_url",
   MIMIR_LOG_LEVEL: "logging.level",
   MIMIR_METRICS_PUBLIC: "server.metrics_public",
-  PORT: "server.port",
 };
 
 /** Volume folders that are not keys of config.yaml, only environment overrides of MIMIR_HOME/<name>. */
@@ -107,7 +106,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const configFile = path.join(/*turbopackIgnore: true*/ folders.config, CONFIG_FILE_NAME);
   const { raw, exists } = readConfigFile(configFile);
-  const displayFile = path.relative(cwd, configFile) || configFile;
+  // Shown relative to the working folder when inside it ("mimir-home/config/config.yaml"), else in full.
+  const relative = path.relative(cwd, configFile);
+  const displayFile = relative && !relative.startsWith("..") ? relative : configFile;
   for (const key of leafKeys(raw)) sources[key] = { kind: "file", file: displayFile };
 
   const merged = structuredClone(raw) as Record<string, unknown>;

@@ -56,8 +56,8 @@ export const loggingSchema = z.object({
   retention_days: nonNegativeInt.default(14),
 });
 
+/** The listening port is not here: it is the process's PORT (default 8080), read by `npm start` and the image. */
 export const serverSchema = z.object({
-  port: z.coerce.number().int().min(1).max(65535).default(8080),
   metrics_public: flag.default(false),
 });
 

@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { AppError } from "@/lib/errors";
+import { route } from "@/lib/http";
+import { newApiTokenValue, seedCredentialsFromEnvironment, signIn } from "@/lib/auth/service";
+import { upsertToken } from "@/lib/auth/queries";
+import { hashSecret } from "@/lib/auth/passwords";
+import { nowIso } from "@/lib/db/timestamps";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+
+let root: TestDataRoot;
+const adminToken = newApiTokenValue();
+const readToken = newApiTokenValue();
+let sessionCookie: string;
+
+beforeAll(async () => {
+  root = createTestDataRoot({ MIMIR_API_TOKEN: adminToken, MIMIR_ADMIN_PASSWORD: "a-long-admin-password" });
+  await seedCredentialsFromEnvironment(root.config);
+  await upsertToken({ id: "read-token", name: "reader", tokenHash: hashSecret(readToken), prefix: readToken.slice(0, 10), scope: "read", createdAt: nowIso() });
+  const session = await signIn("admin", "a-long-admin-password", { ip: null, userAgent: null });
+  sessionCookie = `mimir_session=${session.sessionToken}`;
+});
+afterAll(() => root.cleanup());
+
+const ctx = { params: Promise.resolve({}) };
+const call = (handler: ReturnType<typeof route>, init: RequestInit = {}, url = "http://localhost/api/v1/test") =>
+  handler(new Request(url, init), ctx);
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+const readRoute = route({ access: "read" }, () => ({ ok: true }));
+const writeRoute = route({ access: "write", body: z.object({ name: z.string().min(1), count: z.number().int() }) }, ({ body }) => body);
+
+describe("route wrapper", () => {
+  it("refuses an anonymous caller with 401 and the error envelope", async () => {
+    const response = await call(readRoute);
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toContain("Bearer");
+    expect(await response.json()).toEqual({ error: { code: "unauthorized", message: expect.stringContaining("Bearer") } });
+  });
+
+  it("refuses an unknown or malformed token with 401", async () => {
+    expect((await call(readRoute, { headers: bearer("mimir_nope") })).status).toBe(401);
+    expect((await call(readRoute, { headers: { authorization: "Basic abc" } })).status).toBe(401);
+  });
+
+  it("refuses an under-scoped token with 403 and names the scope", async () => {
+    const response = await call(writeRoute, { method: "POST", headers: bearer(readToken), body: "{}" });
+    expect(response.status).toBe(403);
+    expect((await response.json()).error.message).toContain("'write'");
+  });
+
+  it("lets a token with enough scope through", async () => {
+    expect((await call(readRoute, { headers: bearer(readToken) })).status).toBe(200);
+    const response = await call(writeRoute, { method: "POST", headers: bearer(adminToken), body: JSON.stringify({ name: "a", count: 2 }) });
+    expect(await response.json()).toEqual({ name: "a", count: 2 });
+  });
+
+  it("never falls back to the cookie when a bearer header is present", async () => {
+    const response = await call(readRoute, { headers: { ...bearer("mimir_wrong"), cookie: sessionCookie } });
+    expect(response.status).toBe(401);
+  });
+
+  it.each([
+    ["not JSON", "{name:", "invalid_json"],
+    ["empty", "", "invalid_json"],
+    ["wrong types", JSON.stringify({ name: 3, count: "x" }), "invalid_input"],
+  ])("answers 400 for a body that is %s", async (_label, body, code) => {
+    const response = await call(writeRoute, { method: "POST", headers: bearer(adminToken), body });
+    expect(response.status).toBe(400);
+    const json = await response.json();
+    expect(json.error.code).toBe(code);
+    if (code === "invalid_input") expect(json.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["count", "name"]);
+  });
+
+  it("answers 413 for a body over the limit, declared or not", async () => {
+    const big = JSON.stringify({ name: "x".repeat(2 * 1024 * 1024), count: 1 });
+    expect((await call(writeRoute, { method: "POST", headers: { ...bearer(adminToken), "content-length": String(big.length) }, body: big })).status).toBe(413);
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(big));
+        controller.close();
+      },
+    });
+    const response = await call(writeRoute, { method: "POST", headers: bearer(adminToken), body: stream, duplex: "half" } as RequestInit);
+    expect(response.status).toBe(413);
+  });
+
+  it("refuses a cookie-authenticated write from another site, and allows the same site", async () => {
+    const body = JSON.stringify({ name: "a", count: 1 });
+    const crossSite = await call(writeRoute, { method: "POST", headers: { cookie: sessionCookie, "sec-fetch-site": "cross-site" }, body });
+    expect(crossSite.status).toBe(403);
+    expect((await crossSite.json()).error.code).toBe("csrf_rejected");
+    const foreignOrigin = await call(writeRoute, { method: "POST", headers: { cookie: sessionCookie, origin: "http://evil.example", host: "localhost" }, body });
+    expect(foreignOrigin.status).toBe(403);
+    const noOrigin = await call(writeRoute, { method: "POST", headers: { cookie: sessionCookie }, body });
+    expect(noOrigin.status).toBe(403);
+    const sameSite = await call(writeRoute, { method: "POST", headers: { cookie: sessionCookie, "sec-fetch-site": "same-origin" }, body });
+    expect(sameSite.status).toBe(200);
+  });
+
+  it("maps AppError codes to their status and hides internal errors", async () => {
+    const conflict = route({ access: "public" }, () => {
+      throw new AppError("invalid_cron", "cron_expr: field 'hour' out of range");
+    });
+    const response = await call(conflict);
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toEqual({ code: "invalid_cron", message: "cron_expr: field 'hour' out of range" });
+    const crash = route({ access: "public" }, () => {
+      throw new Error("secret internals at /srv/x");
+    });
+    const crashed = await call(crash);
+    expect(crashed.status).toBe(500);
+    expect(JSON.stringify(await crashed.json())).not.toContain("secret internals");
+  });
+
+  it("validates path parameters and query strings", async () => {
+    const withParams = route({ access: "public", params: z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }), query: z.object({ limit: z.coerce.number().max(10) }) }, ({ params, query }) => ({ ...params, ...query }));
+    const bad = await withParams(new Request("http://localhost/x?limit=5"), { params: Promise.resolve({ id: "../etc" }) });
+    expect(bad.status).toBe(400);
+    const good = await withParams(new Request("http://localhost/x?limit=5"), { params: Promise.resolve({ id: "job-1" }) });
+    expect(await good.json()).toEqual({ id: "job-1", limit: 5 });
+  });
+});

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppError } from "@/lib/errors";
+import { cancelOperation, failInterruptedOperations, getOperation, listOperations, startOperation, waitForOperation } from "@/lib/operations/service";
+import { insertOperation } from "@/lib/operations/queries";
+import { runAppWrite, withAppWritesPaused } from "@/lib/operations/write-gate";
+import { nowIso } from "@/lib/db/timestamps";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+
+let root: TestDataRoot;
+beforeAll(() => {
+  root = createTestDataRoot();
+});
+afterAll(() => root.cleanup());
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("operations", () => {
+  it("returns at once, persists progress while running, then the result", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const started = await startOperation({ kind: "test.work", principal: null }, async (ctx) => {
+      ctx.progress(0, 100, "rows");
+      await sleep(300);
+      ctx.progress(40, 100, "rows");
+      ctx.message("halfway");
+      await gate;
+      return { rows: 100 };
+    });
+    expect(started.status).toBe("running");
+    await sleep(700);
+    const midway = await getOperation(started.id);
+    expect(midway.progress).toEqual({ done: 40, total: 100, unit: "rows" });
+    release();
+    const done = await waitForOperation(started.id);
+    expect(done).toMatchObject({ status: "succeeded", result: { rows: 100 }, finished_at: expect.any(String) });
+  });
+
+  it("stores a failure with its code and message", async () => {
+    const op = await startOperation({ kind: "test.fail", principal: null }, async () => {
+      throw new AppError("insufficient_disk", "VACUUM needs 2 GB free, 1 GB is");
+    });
+    expect(await waitForOperation(op.id)).toMatchObject({ status: "failed", error: { code: "insufficient_disk", message: "VACUUM needs 2 GB free, 1 GB is" } });
+  });
+
+  it("refuses an exclusive operation beside a running one, and anything beside an exclusive one", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const running = await startOperation({ kind: "test.backup", principal: null, singleton: true }, () => gate);
+    await expect(startOperation({ kind: "test.restore", principal: null, exclusive: true }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
+    await expect(startOperation({ kind: "test.backup", principal: null, singleton: true }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
+    release();
+    await waitForOperation(running.id);
+
+    let releaseExclusive!: () => void;
+    const exclusiveGate = new Promise<void>((resolve) => (releaseExclusive = resolve));
+    const exclusive = await startOperation({ kind: "test.restore", principal: null, exclusive: true }, () => exclusiveGate);
+    await expect(startOperation({ kind: "test.other", principal: null }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
+    releaseExclusive();
+    await waitForOperation(exclusive.id);
+  });
+
+  it("cancels a running operation", async () => {
+    const op = await startOperation({ kind: "test.cancel", principal: null }, async (ctx) => {
+      while (!ctx.signal.aborted) await sleep(10);
+      throw ctx.signal.reason;
+    });
+    await cancelOperation(op.id);
+    expect(await waitForOperation(op.id)).toMatchObject({ status: "cancelled" });
+    await expect(cancelOperation(op.id)).rejects.toMatchObject({ code: "conflict" });
+  });
+
+  it("marks operations left running by a dead process as failed", async () => {
+    await insertOperation({ id: "00000000-0000-4000-8000-000000000001", kind: "test.orphan", status: "running", createdAt: nowIso(), startedAt: nowIso() });
+    expect(await failInterruptedOperations()).toBe(1);
+    expect(await getOperation("00000000-0000-4000-8000-000000000001")).toMatchObject({ status: "failed", error: { code: "interrupted" } });
+  });
+
+  it("pages through operations newest first", async () => {
+    const first = await listOperations({ limit: 2 });
+    expect(first.items).toHaveLength(2);
+    expect(first.next_cursor).not.toBeNull();
+    const second = await listOperations({ limit: 2, cursor: first.next_cursor! });
+    expect(second.items[0]!.id).not.toBe(first.items[1]!.id);
+    await expect(listOperations({ limit: 2, cursor: "garbage" })).rejects.toMatchObject({ code: "invalid_cursor" });
+  });
+});
+
+describe("write gate", () => {
+  it("holds app writes back while paused and waits for writes in flight", async () => {
+    const order: string[] = [];
+    const inFlight = runAppWrite(async () => {
+      await sleep(50);
+      order.push("write-1 done");
+    });
+    const paused = withAppWritesPaused(async () => {
+      order.push("snapshot start");
+      await sleep(50);
+      order.push("snapshot end");
+    });
+    await sleep(5);
+    const later = runAppWrite(async () => order.push("write-2"));
+    await Promise.all([inFlight, paused, later]);
+    expect(order).toEqual(["write-1 done", "snapshot start", "snapshot end", "write-2"]);
+  });
+});
