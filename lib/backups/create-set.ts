@@ -39,6 +39,16 @@ export const RESTORE_RESERVED = /^\.mimir-restore-/;
  */
 export async function createBackupSet(options: CreateSetOptions): Promise<BackupManifest> {
   const config = getConfig();
+  const folders = volumeFolders(config);
+  const mainDb = path.relative(folders.mimir_data, config.paths.database);
+  if (mainDb.startsWith("..") || path.isAbsolute(mainDb)) {
+    // A set holds the five volumes; a database kept elsewhere would silently be missing from it.
+    throw new AppError(
+      "invalid_input",
+      `The database (${config.paths.database}) is outside the data volume (${folders.mimir_data}), so a backup set would not contain it; ` +
+        "keep it under the data volume (unset MIMIR_DATABASE_PATH / persistence.database_path) to back it up",
+    );
+  }
   const root = backupsFolder();
   fs.mkdirSync(root, { recursive: true, mode: 0o700 });
   const removed = cleanLeftovers();
@@ -50,7 +60,6 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
   activeTempFolders.add(partial);
   try {
     fs.mkdirSync(snapshots, { recursive: true, mode: 0o700 });
-    const folders = volumeFolders(config);
     const suffix = options.passphrase ? ".tar.gz.gpg" : ".tar.gz";
     const archives = {} as Record<BackupVolume, ManifestArchive>;
     const databases: Record<string, RowCounts> = {};
@@ -106,7 +115,6 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       throw error;
     }
 
-    const mainDb = path.relative(folders.mimir_data, config.paths.database);
     const manifest: BackupManifest = {
       format: "mimir-backup",
       format_version: 1,

@@ -96,6 +96,15 @@ describe("backup", () => {
     expect(listed.items[0]).toMatchObject({ verify_status: "ok", encrypted: false, trigger: "manual" });
   });
 
+  test("refuses, rather than silently leaving out, a database kept outside the data volume", async () => {
+    root.cleanup();
+    root = createTestDataRoot({ MIMIR_DATABASE_PATH: "elsewhere/mimir.db" });
+    const op = await waitForOperation((await startBackup(null, "manual")).id);
+    expect(op.status).toBe("failed");
+    expect(op.error?.message).toMatch(/outside the data volume/);
+    expect(fs.readdirSync(root.config.paths.backups)).toEqual([]);
+  });
+
   test("never drops this process's SQLite locks: another process writing and closing afterwards leaves the live connection working", async () => {
     await backUp();
     // Were the backup to open and close the live file itself, its POSIX locks would be gone, and
