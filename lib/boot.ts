@@ -10,6 +10,9 @@ import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { startStorageSampler } from "@/lib/storage/sampler";
+import { runningServerPid, takeServerLock } from "@/lib/backups/server-lock";
+import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
+import { syncBackupCatalog } from "@/lib/backups/service";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -27,6 +30,8 @@ export function openDataRoot(config: AppConfig): MigrationReport {
     );
   }
   ensureDataRoot(config);
+  // A restore killed during its swap is rolled back before anything opens the database (never under a live server).
+  if (runningServerPid(config) === null) recoverInterruptedRestore();
   const db = openDatabase(config.paths.database);
   try {
     const report = migrateDatabase(db, config.paths.database);
@@ -45,6 +50,7 @@ export function openDataRoot(config: AppConfig): MigrationReport {
  */
 export async function boot(): Promise<void> {
   const config = getConfig();
+  takeServerLock(config);
   const report = openDataRoot(config);
   const log = configureLogging(config);
   try {
@@ -58,6 +64,7 @@ export async function boot(): Promise<void> {
     // Next.js ends the process with exit(143) on SIGTERM; closing here checkpoints the WAL into mimir.db.
     process.once("exit", () => closeAppDatabase());
     await seedCredentialsFromEnvironment(config);
+    await syncBackupCatalog();
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
     await bootScheduler(config);

@@ -49,6 +49,10 @@ const CODE_CATEGORY: Record<string, ErrorCategory> = {
   read_only: "unprocessable",
   query_timeout: "unprocessable",
   query_too_large: "too_large",
+  invalid_archive: "unprocessable",
+  wrong_passphrase: "unprocessable",
+  passphrase_required: "unprocessable",
+  verification_failed: "unprocessable",
 };
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY | (string & {});

@@ -1,4 +1,5 @@
 import "server-only";
+import fs from "node:fs";
 import { z, ZodError, type ZodType } from "zod";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
@@ -219,4 +220,39 @@ function logRequest(request: Request, url: URL, status: number, ms: number) {
   const level = status >= 500 ? "error" : status >= 400 || !SAFE_METHODS.has(request.method) ? "info" : "debug";
   getLogger().log(level, "http", { method: request.method, path: url.pathname, status, ms: Math.round(ms) });
   recordHttpRequest(request.method, url.pathname, status, ms);
+}
+
+/**
+ * Streams a request body (an upload) to a new file with a byte cap, never holding it in memory.
+ * Refuses by declared length first; removes the partial file when the cap is passed or the body is
+ * cut short (a proxy may truncate silently), so a stored upload is always the whole body.
+ */
+export async function writeRequestBodyToFile(request: Request, file: string, limit: number): Promise<{ bytes: number }> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
+  if (!request.body) throw new AppError("invalid", "The request has no body; send the file as the body");
+  const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
+  let received = 0;
+  try {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += value.byteLength;
+      if (received > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge(limit);
+      }
+      if (!out.write(value)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+    }
+    if (Number.isFinite(declared) && declared !== received) {
+      throw new AppError("invalid", `The upload was cut short: ${received} of ${declared} declared bytes arrived`);
+    }
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    return { bytes: received };
+  } catch (error) {
+    out.destroy();
+    fs.rmSync(file, { force: true });
+    throw error;
+  }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg, promtool) when missing.
+# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg, promtool, python3) when missing.
 # Root with apt-get installs them; anyone else gets the exact command to run.
 set -euo pipefail
 
@@ -10,6 +10,9 @@ command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v gpg >/dev/null 2>&1 || missing+=(gnupg)
 # promtool checks /metrics; Debian ships it in the prometheus package (about 10 s to install here).
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# python3's tarfile crafts the hostile archives of the backup tests; unshare (util-linux) gives them a private tmpfs
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -35,6 +35,8 @@ export interface AppConfig {
     adminPassword: string | null;
     apiToken: string | null;
   };
+  /** Fault injection for the crash tests: the named point at which the process SIGKILLs itself. */
+  crashPoint: string | null;
 }
 
 export interface ConfigProblem {
@@ -162,6 +164,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       adminPassword: nonEmpty(env.MIMIR_ADMIN_PASSWORD) ?? null,
       apiToken: nonEmpty(env.MIMIR_API_TOKEN) ?? null,
     },
+    crashPoint: nonEmpty(env.MIMIR_CRASH_POINT) ?? null,
   };
 }
 

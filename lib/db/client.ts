@@ -71,3 +71,18 @@ export function closeAppDatabase(): void {
 export function isAppDatabaseOpen(): boolean {
   return memo.__mimirDb !== undefined;
 }
+
+type ReopenListener = () => void | Promise<void>;
+// On globalThis: the scheduler subscribes from the instrumentation bundle, a restore notifies from a route's.
+const reopenMemo = globalThis as typeof globalThis & { __mimirDbReopenListeners?: Set<ReopenListener> };
+const reopenListeners = (reopenMemo.__mimirDbReopenListeners ??= new Set<ReopenListener>());
+
+/** Called after a restore swapped the database file and reopened it (the scheduler reloads its jobs). */
+export function onAppDatabaseReopened(listener: ReopenListener): () => void {
+  reopenListeners.add(listener);
+  return () => reopenListeners.delete(listener);
+}
+
+export async function notifyAppDatabaseReopened(): Promise<void> {
+  for (const listener of reopenListeners) await listener();
+}

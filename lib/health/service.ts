@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs/promises";
 import { getConfig } from "@/lib/config/service";
 import { probeDatabase } from "@/lib/db/probe";
+import { backupFreshnessProblem } from "@/lib/backups/service";
 import { nowIso } from "@/lib/db/timestamps";
 import { activeAlertReasons } from "@/lib/storage/alerts";
 import type { HealthReport, HealthStatus } from "@/lib/health/types";
@@ -43,6 +44,8 @@ export async function getHealth(): Promise<HealthReport> {
   }
 
   reasons.push(...(await activeAlertReasons()));
+  const backupProblem = await backupFreshnessProblem().catch(() => null);
+  if (backupProblem) reasons.push(`backups: ${backupProblem}`);
 
   const status: HealthStatus = persistence.status === "unhealthy" ? "unhealthy" : reasons.length > 0 ? "degraded" : "healthy";
   return {

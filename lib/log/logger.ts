@@ -63,3 +63,8 @@ export function getLogger(): winston.Logger {
   });
   return memo.__mimirLogger;
 }
+
+/** After a restore swapped the logs folder: a logger writing to a file reopens it in the new folder. */
+export function reopenLogFile(config: AppConfig): void {
+  if (memo.__mimirLogger?.transports.some((transport) => transport instanceof winston.transports.File)) configureLogging(config);
+}

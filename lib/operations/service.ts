@@ -9,6 +9,7 @@ import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/paginatio
 import type { Principal } from "@/lib/auth/scopes";
 import * as queries from "@/lib/operations/queries";
 import type { OperationDto } from "@/lib/operations/types";
+import type { OperationRow } from "@/lib/db/schema";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
 const PROGRESS_WRITE_INTERVAL_MS = 250;
@@ -173,6 +174,21 @@ export async function failInterruptedOperations(): Promise<number> {
     });
   }
   return stale.length;
+}
+
+/**
+ * A restore swaps the database under running work: the rows of this process's running operations
+ * (the restore itself) are read before the swap and written into the restored database after it,
+ * and the operations the restored snapshot recorded as running are marked failed.
+ */
+export async function captureRunningOperations(): Promise<OperationRow[]> {
+  const rows = await Promise.all([...running.keys()].map((id) => queries.findOperation(id)));
+  return rows.filter((row): row is OperationRow => row !== null && row !== undefined);
+}
+
+export async function reinstateOperations(rows: OperationRow[]): Promise<void> {
+  await failInterruptedOperations();
+  for (const row of rows) if (!(await queries.findOperation(row.id))) await queries.insertOperation(row);
 }
 
 /** Resolves when the operation has finished (tests, the CLI). */

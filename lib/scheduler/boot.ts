@@ -7,7 +7,8 @@ import { failInterruptedExecutions } from "@/lib/executions/service";
 import { createJob, findJobRow, recordJobRun } from "@/lib/jobs/service";
 import { createPipeline, getPipeline, syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/service";
 import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
-import { startScheduler } from "@/lib/scheduler/engine";
+import { startScheduler, stopScheduler } from "@/lib/scheduler/engine";
+import { onAppDatabaseReopened } from "@/lib/db/client";
 import { isBuiltinJobRemoved } from "@/lib/scheduler/queries";
 
 /** Written into a run that was in progress when the server process stopped. */
@@ -36,6 +37,19 @@ export async function bootScheduler(config: AppConfig): Promise<void> {
   await ensureBuiltinJobs(config);
   const { scheduled, caughtUp } = await startScheduler();
   log.info("scheduler started", { scheduled, caughtUp });
+  onAppDatabaseReopened(() => reloadScheduler(config));
+}
+
+/**
+ * After a restore swapped the database and the volumes: the timers are rebuilt from the restored
+ * jobs, and the restored pipeline files and rows are brought into agreement again.
+ */
+export async function reloadScheduler(config: AppConfig): Promise<void> {
+  stopScheduler();
+  await syncPipelinesWithVolume();
+  await ensureBuiltinJobs(config);
+  const { scheduled } = await startScheduler();
+  getLogger().info("scheduler reloaded after the database was reopened", { scheduled });
 }
 
 /**

@@ -22,7 +22,42 @@ export interface BuiltinJob {
   enabledByDefault: (config: AppConfig) => boolean;
 }
 
+const backupsOn = (config: AppConfig) => config.values.persistence.backup_enabled;
+
 export const BUILTIN_JOBS: BuiltinJob[] = [
+  {
+    id: "system-backup",
+    name: "Backup (daily)",
+    pipeline: {
+      name: "system-backup",
+      description: "The guide's daily backup: all five volumes, verified after writing",
+      steps: [{ name: "backup", plugin: "System.backup" }],
+    },
+    cron: (config) => config.values.backups.schedule,
+    enabledByDefault: backupsOn,
+  },
+  {
+    id: "system-prune-backups",
+    name: "Prune backups (keep days)",
+    pipeline: {
+      name: "system-prune-backups",
+      description: "The guide's 'keep 7 days', keeping the newest, the newest verified and pinned sets",
+      steps: [{ name: "prune", plugin: "System.prune_backups" }],
+    },
+    cron: (config) => config.values.backups.prune_schedule,
+    enabledByDefault: backupsOn,
+  },
+  {
+    id: "system-verify-backups",
+    name: "Verify backups (restore drill)",
+    pipeline: {
+      name: "system-verify-backups",
+      description: "Re-runs the restore drill on every stored backup set",
+      steps: [{ name: "verify", plugin: "System.verify_backups" }],
+    },
+    cron: (config) => config.values.backups.verify_schedule,
+    enabledByDefault: backupsOn,
+  },
   storageSampleJob,
   {
     id: "system-retention-cleanup",

@@ -1,0 +1,395 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useState, useTransition } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { OperationProgress } from "@/app/_components/operation-progress";
+import { Badge } from "@/app/_components/ui/badge";
+import { Button } from "@/app/_components/ui/button";
+import { Card } from "@/app/_components/ui/card";
+import { backupKeys, useBackups } from "@/lib/backups/hooks";
+import { useOperation } from "@/lib/operations/hooks";
+import { formatAge, formatBytes, formatCount, formatTimestamp } from "@/lib/format";
+import type { ActionResult } from "@/lib/actions";
+import type { Page } from "@/lib/pagination";
+import type { OperationDto } from "@/lib/operations/types";
+import { VOLUME_NAMES, type BackupDto, type BackupVolume, type PruneResult } from "@/lib/backups/types";
+import { deleteBackupAction, pinBackupAction, pruneBackupsAction, restoreBackupAction, startBackupAction, verifyBackupAction } from "./actions";
+
+/** What each volume holds, said in the restore confirmation so nobody replaces one blindly. */
+const VOLUME_CONTENTS: Record<BackupVolume, string> = {
+  mimir_data: "the database: jobs, pipelines, execution history, users and tokens; the vector database",
+  mimir_logs: "the application log and one log per execution",
+  mimir_config: "config.yaml",
+  mimir_plugins: "plugin executables",
+  mimir_pipelines: "pipeline YAML files",
+};
+
+const KIND_LABEL: Record<string, string> = { backup: "Backup", verify: "Verify", restore: "Restore", import: "Import" };
+
+interface Props {
+  page: Page<BackupDto>;
+  cursor: string | null;
+  pageSize: number;
+  running: OperationDto[];
+  canWrite: boolean;
+  canAdmin: boolean;
+}
+
+export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdmin }: Props) {
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const { data } = useBackups(cursor, page, pageSize);
+  const [operations, setOperations] = useState<{ id: string; kind: string; initial?: OperationDto }[]>(running.map((op) => ({ id: op.id, kind: op.kind, initial: op })));
+  const [error, setError] = useState<string | null>(null);
+  const [pending, startTransition] = useTransition();
+  const [restoring, setRestoring] = useState<BackupDto | null>(null);
+  const [deleting, setDeleting] = useState<BackupDto | null>(null);
+
+  const refresh = () => {
+    void queryClient.invalidateQueries({ queryKey: backupKeys.all });
+    router.refresh();
+  };
+
+  const run = <T,>(action: () => Promise<ActionResult<T>>, onDone?: (data: T) => void) => {
+    setError(null);
+    startTransition(async () => {
+      const result = await action();
+      if (!result.ok) setError(result.error.message);
+      else onDone?.(result.data);
+    });
+  };
+  const follow = (op: OperationDto) => setOperations((current) => [{ id: op.id, kind: op.kind, initial: op }, ...current.filter((o) => o.id !== op.id)]);
+
+  return (
+    <div className="space-y-6">
+      <Card
+        title="Back up"
+        actions={
+          canWrite && (
+            <Button onClick={() => run(() => startBackupAction({}), follow)} disabled={pending}>
+              Back up now
+            </Button>
+          )
+        }
+      >
+        {operations.length === 0 ? (
+          <p className="text-sm text-slate-600">
+            A backup snapshots the database while the app keeps running, archives the five volumes{data.items[0] ? `; the last one was ${formatAge(data.items[0].created_at)}` : ""}.
+          </p>
+        ) : (
+          <ul className="space-y-4">
+            {operations.map((op) => (
+              <li key={op.id}>
+                <FollowedOperation id={op.id} kind={op.kind} initial={op.initial} onFinished={refresh} />
+              </li>
+            ))}
+          </ul>
+        )}
+        {error && (
+          <p role="alert" className="mt-3 text-sm text-red-700">
+            {error}
+          </p>
+        )}
+      </Card>
+
+      <Card title="Backup sets" actions={canAdmin && <PruneControls onDone={refresh} />}>
+        {data.items.length === 0 ? (
+          <p className="py-6 text-center text-sm text-slate-600" data-testid="backups-empty">
+            {cursor ? "No older sets." : "No backup sets yet. Back up now, or turn scheduled backups on below."}
+          </p>
+        ) : (
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm">
+              <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
+                <tr>
+                  <th className="py-2 pr-4 font-medium">Set</th>
+                  <th className="py-2 pr-4 font-medium">Trigger</th>
+                  <th className="py-2 pr-4 font-medium">Size</th>
+                  <th className="py-2 pr-4 font-medium">Volumes</th>
+                  <th className="py-2 pr-4 font-medium">Verified</th>
+                  <th className="py-2 font-medium">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {data.items.map((set) => (
+                  <tr key={set.id} data-backup-id={set.id} className="align-top">
+                    <td className="py-2 pr-4">
+                      <div className="font-mono text-xs text-slate-900">{set.id}</div>
+                      <div className="text-xs text-slate-500">{formatTimestamp(set.created_at)}</div>
+                      <div className="mt-1 flex gap-1">
+                        {set.encrypted ? <Badge tone="green">encrypted</Badge> : <Badge>not encrypted</Badge>}
+                        {set.pinned && <Badge tone="blue">pinned</Badge>}
+                      </div>
+                    </td>
+                    <td className="py-2 pr-4 text-slate-700">{set.trigger}</td>
+                    <td className="py-2 pr-4 tabular-nums text-slate-900">{formatBytes(set.bytes)}</td>
+                    <td className="py-2 pr-4">
+                      <ul className="text-xs tabular-nums text-slate-600">
+                        {set.volumes.map((v) => (
+                          <li key={v.name}>
+                            {v.name}: {formatBytes(v.bytes)} · {formatCount(v.files)} files
+                          </li>
+                        ))}
+                      </ul>
+                    </td>
+                    <td className="py-2 pr-4">
+                      {set.verify_status === "ok" && <Badge tone="green">verified</Badge>}
+                      {set.verify_status === "failed" && <Badge tone="red">failed</Badge>}
+                      {set.verify_status === null && <Badge>not yet</Badge>}
+                      {set.verified_at && <div className="mt-1 text-xs text-slate-500">{formatAge(set.verified_at)}</div>}
+                      {set.verify_error && <div className="mt-1 max-w-xs text-xs text-red-700">{set.verify_error}</div>}
+                    </td>
+                    <td className="py-2">
+                      <div className="flex flex-wrap justify-end gap-2">
+                        {canWrite && (
+                          <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => run(() => verifyBackupAction({ backupId: set.id }), follow)}>
+                            Verify
+                          </Button>
+                        )}
+                        {canAdmin && (
+                          <>
+                            <a
+                              href={`/api/v1/backups/${set.id}/download`}
+                              className="inline-flex items-center rounded-md bg-white px-2.5 py-1 text-xs font-semibold text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50"
+                            >
+                              Download
+                            </a>
+                            <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => run(() => pinBackupAction({ backupId: set.id, pinned: !set.pinned }), refresh)}>
+                              {set.pinned ? "Unpin" : "Pin"}
+                            </Button>
+                            <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => setRestoring(set)}>
+                              Restore…
+                            </Button>
+                            <Button variant="danger" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => setDeleting(set)}>
+                              Delete…
+                            </Button>
+                          </>
+                        )}
+                      </div>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {(cursor || data.next_cursor) && (
+          <nav aria-label="Pages of sets" className="mt-4 flex justify-between text-sm">
+            {cursor ? (
+              <Link href="/backups" className="font-medium text-sky-700 hover:underline">
+                ← Newest sets
+              </Link>
+            ) : (
+              <span />
+            )}
+            {data.next_cursor && (
+              <Link href={`/backups?cursor=${encodeURIComponent(data.next_cursor)}`} className="font-medium text-sky-700 hover:underline">
+                Older sets →
+              </Link>
+            )}
+          </nav>
+        )}
+      </Card>
+
+      {restoring && (
+        <RestoreDialog
+          set={restoring}
+          onCancel={() => setRestoring(null)}
+          onConfirm={(volumes) =>
+            run(() => restoreBackupAction({ backupId: restoring.id, confirm: restoring.id, volumes }), (op) => {
+              setRestoring(null);
+              follow(op);
+            })
+          }
+          pending={pending}
+          error={error}
+        />
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete backup ${deleting.id}?`}
+          confirmLabel="Delete set"
+          onCancel={() => setDeleting(null)}
+          onConfirm={() =>
+            run(() => deleteBackupAction({ backupId: deleting.id }), () => {
+              setDeleting(null);
+              refresh();
+            })
+          }
+          pending={pending}
+          error={error}
+        >
+          The set from {formatTimestamp(deleting.created_at)} ({formatBytes(deleting.bytes)}, all five archives) is removed from disk for good.
+          {deleting.verify_status === "ok" && " It is a verified set."}
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+/** Follows one operation; when it finishes, the list and page are refreshed once. */
+function FollowedOperation({ id, kind, initial, onFinished }: { id: string; kind: string; initial?: OperationDto; onFinished: () => void }) {
+  const { data } = useOperation(id, initial);
+  const finished = data !== undefined && data.status !== "running";
+  useEffect(() => {
+    if (finished) onFinished();
+    // onFinished is a fresh closure each render; only the transition to finished matters.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [finished]);
+  const label = KIND_LABEL[kind] ?? kind;
+  return (
+    <OperationProgress
+      id={id}
+      label={label}
+      initialData={initial}
+      renderResult={(op) => <span>{describeResult(label, op.result as Record<string, unknown> | null)}</span>}
+    />
+  );
+}
+
+function describeResult(label: string, result: Record<string, unknown> | null): string {
+  if (!result) return `${label} finished.`;
+  if (label === "Backup") return `Backup ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) and ${result.verify_status === "ok" ? "verified" : "not verified"}.`;
+  if (label === "Restore") return `Restored ${String(result.backup_id)}. The state before it is kept as safety backup ${String(result.safety_backup_id ?? "—")}.`;
+  if (label === "Verify") return `Backup ${String(result.backup_id)} passed the restore drill.`;
+  return `${label} of ${String(result.backup_id)} finished.`;
+}
+
+function PruneControls({ onDone }: { onDone: () => void }) {
+  const [preview, setPreview] = useState<PruneResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [pending, startTransition] = useTransition();
+  const prune = (dryRun: boolean) =>
+    startTransition(async () => {
+      setError(null);
+      const result = await pruneBackupsAction({ dry_run: dryRun });
+      if (!result.ok) return setError(result.error.message);
+      if (dryRun) setPreview(result.data);
+      else {
+        setPreview(null);
+        onDone();
+      }
+    });
+  return (
+    <>
+      <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => prune(true)}>
+        Prune…
+      </Button>
+      {(preview || error) && (
+        <ConfirmDialog
+          title="Prune old backup sets"
+          confirmLabel={preview && preview.deleted.length > 0 ? `Delete ${preview.deleted.length} set(s)` : "Nothing to delete"}
+          confirmDisabled={!preview || preview.deleted.length === 0 || preview.skipped_reason !== null}
+          onCancel={() => {
+            setPreview(null);
+            setError(null);
+          }}
+          onConfirm={() => prune(false)}
+          pending={pending}
+          error={error}
+        >
+          {preview?.skipped_reason && <span className="block">Pruning is paused: {preview.skipped_reason}.</span>}
+          {preview && !preview.skipped_reason && (
+            <>
+              <span className="block">{preview.deleted.length > 0 ? `These sets would be deleted: ${preview.deleted.join(", ")}.` : "No set is old enough to go."}</span>
+              {preview.kept.length > 0 && (
+                <span className="mt-2 block text-xs text-slate-500">Kept: {preview.kept.map((k) => `${k.id} (${k.reason})`).join(", ")}</span>
+              )}
+            </>
+          )}
+        </ConfirmDialog>
+      )}
+    </>
+  );
+}
+
+function RestoreDialog({ set, onCancel, onConfirm, pending, error }: { set: BackupDto; onCancel: () => void; onConfirm: (volumes: BackupVolume[]) => void; pending: boolean; error: string | null }) {
+  const [volumes, setVolumes] = useState<BackupVolume[]>([...VOLUME_NAMES]);
+  const [typed, setTyped] = useState("");
+  const toggle = (volume: BackupVolume) => setVolumes((current) => (current.includes(volume) ? current.filter((v) => v !== volume) : [...current, volume]));
+  return (
+    <ConfirmDialog
+      title={`Restore backup ${set.id}?`}
+      confirmLabel="Replace and restore"
+      confirmDisabled={volumes.length === 0 || typed !== set.id}
+      onCancel={onCancel}
+      onConfirm={() => onConfirm(VOLUME_NAMES.filter((v) => volumes.includes(v)))}
+      pending={pending}
+      error={error}
+    >
+      <span className="block">
+        The checked volumes are <strong>replaced</strong> with their state from {formatTimestamp(set.created_at)}; every change made in them since then is lost.
+        The set is verified first, and a safety backup of the current state is taken before anything is replaced.
+      </span>
+      <fieldset className="mt-3 space-y-1">
+        <legend className="sr-only">Volumes to replace</legend>
+        {VOLUME_NAMES.map((volume) => (
+          <label key={volume} className="flex items-start gap-2 text-sm">
+            <input type="checkbox" className="mt-1" checked={volumes.includes(volume)} onChange={() => toggle(volume)} />
+            <span>
+              <span className="font-mono text-xs">{volume}</span> <span className="text-slate-500">— {VOLUME_CONTENTS[volume]}</span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      <label className="mt-3 block text-sm">
+        Type <span className="font-mono text-xs">{set.id}</span> to confirm
+        <input
+          value={typed}
+          onChange={(event) => setTyped(event.target.value)}
+          aria-label="Backup id to confirm"
+          className="mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-sm"
+          autoComplete="off"
+        />
+      </label>
+    </ConfirmDialog>
+  );
+}
+
+function ConfirmDialog({
+  title,
+  children,
+  confirmLabel,
+  confirmDisabled,
+  onCancel,
+  onConfirm,
+  pending,
+  error,
+}: {
+  title: string;
+  children: React.ReactNode;
+  confirmLabel: string;
+  confirmDisabled?: boolean;
+  onCancel: () => void;
+  onConfirm: () => void;
+  pending: boolean;
+  error: string | null;
+}) {
+  return (
+    <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/40 p-4">
+      <div role="dialog" aria-modal="true" aria-labelledby="confirm-title" className="w-full max-w-lg rounded-lg bg-white p-6 shadow-xl">
+        <h2 id="confirm-title" className="text-lg font-semibold text-slate-900">
+          {title}
+        </h2>
+        <div className="mt-2 text-sm text-slate-700">{children}</div>
+        {error && (
+          <p role="alert" className="mt-3 text-sm text-red-700">
+            {error}
+          </p>
+        )}
+        <div className="mt-5 flex justify-end gap-2">
+          <Button variant="secondary" onClick={onCancel} disabled={pending}>
+            Cancel
+          </Button>
+          <Button variant="danger" onClick={onConfirm} disabled={pending || confirmDisabled}>
+            {confirmLabel}
+          </Button>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,7 @@
+import { route } from "@/lib/http";
+import { backupIdParams } from "@/lib/backups/inputs";
+import { deleteBackup, getBackup } from "@/lib/backups/service";
+
+export const GET = route({ access: "read", params: backupIdParams }, ({ params }) => getBackup(params.backupId));
+
+export const DELETE = route({ access: "admin", params: backupIdParams }, ({ params, principal }) => deleteBackup(params.backupId, principal));

@@ -1,0 +1,148 @@
+import "server-only";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import { Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import { AppError, isAppError } from "@/lib/errors";
+import { ParallelGzip } from "@/lib/backups/parallel-gzip";
+import { decryptStream, encryptStream } from "@/lib/backups/encryption";
+import { extractTarSafely, type ExtractLimits } from "@/lib/backups/safe-extract";
+import { tarStream, type TarEntryPlan } from "@/lib/backups/tar-writer";
+
+export interface ArchiveFacts {
+  file: string;
+  /** bytes of the archive file as stored */
+  bytes: number;
+  sha256: string;
+  files: number;
+  /** bytes of the uncompressed tar: the cap on what restoring it may write */
+  tar_bytes: number;
+  encrypted: boolean;
+}
+
+/** Passes bytes through, hashing and counting them. */
+class HashTap extends Transform {
+  readonly hash = crypto.createHash("sha256");
+  bytes = 0;
+  constructor(private readonly onBytes?: (n: number) => void) {
+    super();
+  }
+  _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.onBytes?.(chunk.length);
+    callback(null, chunk);
+  }
+}
+
+/**
+ * Writes one volume's archive: tar → parallel gzip → (OpenPGP) → file, hashing on the way; the file
+ * is created new (never overwritten) and fsynced. `onBytes` reports source bytes read.
+ */
+export async function writeVolumeArchive(plan: TarEntryPlan, file: string, options: { passphrase: string | null; onBytes?: (n: number) => void }): Promise<Omit<ArchiveFacts, "file">> {
+  let tarBytes = 0;
+  const tar = async function* () {
+    for await (const chunk of tarStream(plan, options.onBytes, plan.root)) {
+      tarBytes += chunk.length;
+      yield chunk;
+    }
+  };
+  const tap = new HashTap();
+  const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
+  if (options.passphrase) await pipeline(tar, new ParallelGzip(), encryptStream(options.passphrase), tap, out);
+  else await pipeline(tar, new ParallelGzip(), tap, out);
+  await fsyncFile(file);
+  return { bytes: tap.bytes, sha256: tap.hash.digest("hex"), files: plan.files.length, tar_bytes: tarBytes, encrypted: options.passphrase !== null };
+}
+
+/** sha256 of a file, streamed. */
+export async function hashFile(file: string, onBytes?: (n: number) => void): Promise<{ sha256: string; bytes: number }> {
+  const tap = new HashTap(onBytes);
+  await pipeline(fs.createReadStream(file), tap, async (source) => {
+    for await (const _chunk of source) void _chunk;
+  });
+  return { sha256: tap.hash.digest("hex"), bytes: tap.bytes };
+}
+
+/**
+ * Decrypts, gunzips and extracts an archive into `dest` (a staging or scratch folder) with safe
+ * extraction, hashing the file on the way; the result counts only when the hash matches the
+ * manifest at the end (the caller discards `dest` on any error). Throws AppError with a clear code: the hash
+ * differs (verification_failed), wrong passphrase, damaged or hostile archive (invalid_archive).
+ */
+export async function extractVolumeArchive(
+  file: string,
+  expected: Pick<ArchiveFacts, "sha256" | "bytes" | "files" | "encrypted">,
+  dest: string,
+  options: { passphrase: string | null; limits: ExtractLimits; onBytes?: (n: number) => void },
+): Promise<{ files: number; bytes: number }> {
+  if (expected.encrypted && !options.passphrase) {
+    throw new AppError("passphrase_required", `${baseName(file)} is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to open it`);
+  }
+  const read = new HashTap(options.onBytes);
+  const stages: NodeJS.ReadWriteStream[] = [read];
+  if (expected.encrypted) stages.push(decryptStream(options.passphrase!, options.limits.maxBytes));
+  stages.push(zlib.createGunzip());
+  let result: { files: number; bytes: number } = { files: 0, bytes: 0 };
+  let refusal: unknown = null;
+  try {
+    const sink = async (source: AsyncIterable<string | Buffer>) => {
+      try {
+        result = await extractTarSafely(source as AsyncIterable<Buffer>, dest, options.limits);
+      } catch (error) {
+        // Leaving the loop early aborts the streams upstream; their AbortError must not hide the reason.
+        refusal = error;
+        throw error;
+      }
+    };
+    await (pipeline as (...streams: unknown[]) => Promise<void>)(fs.createReadStream(file), ...stages, sink);
+  } catch (caught) {
+    // A damaged or changed file explains most failures: say so plainly when its checksum is off.
+    const { sha256, bytes } = await hashFile(file);
+    if (bytes !== expected.bytes || sha256 !== expected.sha256) throw checksumMismatch(file, expected, sha256, bytes);
+    const error = refusal ?? caught;
+    if (isAppError(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EFBIG" || code === "EDQUOT") {
+      throw new AppError("insufficient_disk", `No space left while extracting ${baseName(file)}`, { cause: error });
+    }
+    throw new AppError("invalid_archive", `${baseName(file)} is damaged and cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  // Decrypted or extracted bytes count for nothing until the whole file is proven to be the one the manifest names.
+  const sha256 = read.hash.digest("hex");
+  if (read.bytes !== expected.bytes || sha256 !== expected.sha256) throw checksumMismatch(file, expected, sha256, read.bytes);
+  if (result.files !== expected.files) {
+    throw new AppError("invalid_archive", `${baseName(file)} holds ${result.files} files but its manifest lists ${expected.files}: the archive is incomplete`);
+  }
+  return result;
+}
+
+function checksumMismatch(file: string, expected: { sha256: string; bytes: number }, sha256: string, bytes: number): AppError {
+  return new AppError("verification_failed", `${baseName(file)} does not match its manifest (sha256 or size differs): the file is damaged or was changed`, {
+    details: { file: baseName(file), expected_sha256: expected.sha256, actual_sha256: sha256, expected_bytes: expected.bytes, actual_bytes: bytes },
+  });
+}
+
+export async function fsyncFile(file: string): Promise<void> {
+  const handle = await fs.promises.open(file, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsyncs a folder so a rename inside it survives a power cut. */
+export function fsyncFolder(folder: string): void {
+  const fd = fs.openSync(folder, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function baseName(file: string): string {
+  return file.slice(file.lastIndexOf("/") + 1);
+}

@@ -1,0 +1,184 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import packageJson from "@/package.json";
+import { getConfig } from "@/lib/config/service";
+import { volumeFolders } from "@/lib/config/data-root";
+import { isSqliteFile, isSqliteSidecar, snapshotSqliteDatabase, type RowCounts } from "@/lib/db/sqlite-snapshot";
+import { probeDatabase } from "@/lib/db/probe";
+import { withAppWritesPaused } from "@/lib/operations/write-gate";
+import { AppError, isAppError } from "@/lib/errors";
+import { getLogger } from "@/lib/log/logger";
+import { writeVolumeArchive, fsyncFolder, type ArchiveFacts } from "@/lib/backups/archive";
+import { crashPoint } from "@/lib/backups/crash-points";
+import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBackupId } from "@/lib/backups/store";
+import { planFolder, type TarEntryPlan } from "@/lib/backups/tar-writer";
+import { VOLUME_NAMES, type BackupManifest, type BackupTrigger, type BackupVolume, type ManifestArchive } from "@/lib/backups/types";
+
+export interface Progress {
+  (done: number, total: number): void;
+}
+
+export interface CreateSetOptions {
+  trigger: BackupTrigger;
+  passphrase: string | null;
+  progress?: Progress;
+  message?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Folders inside a volume this product uses for a restore in progress: never archived. */
+export const RESTORE_RESERVED = /^\.mimir-restore-/;
+
+/**
+ * Writes one complete backup set: every SQLite file of mimir_data snapshotted with VACUUM INTO and
+ * the small, app-written volumes (pipelines, config) archived while the app's writes are paused, so
+ * database and files agree; then the other volumes streamed; then the manifest; then the folder is
+ * fsynced and renamed from `.partial-<id>` to `<id>`. A crash at any point leaves only a dot-folder,
+ * removed by the next backup. Creates backups/<id>/; returns its manifest.
+ */
+export async function createBackupSet(options: CreateSetOptions): Promise<BackupManifest> {
+  const config = getConfig();
+  const folders = volumeFolders(config);
+  const mainDb = path.relative(folders.mimir_data, config.paths.database);
+  if (mainDb.startsWith("..") || path.isAbsolute(mainDb)) {
+    // A set holds the five volumes; a database kept elsewhere would silently be missing from it.
+    throw new AppError(
+      "invalid_input",
+      `The database (${config.paths.database}) is outside the data volume (${folders.mimir_data}), so a backup set would not contain it; ` +
+        "keep it under the data volume (unset MIMIR_DATABASE_PATH / persistence.database_path) to back it up",
+    );
+  }
+  const root = backupsFolder();
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const removed = cleanLeftovers();
+  if (removed.length > 0) getLogger().info("removed leftovers of interrupted backup work", { removed });
+
+  const id = newBackupId();
+  const partial = path.join(root, `.partial-${id}`);
+  const snapshots = path.join(partial, ".snapshots");
+  activeTempFolders.add(partial);
+  try {
+    fs.mkdirSync(snapshots, { recursive: true, mode: 0o700 });
+    const suffix = options.passphrase ? ".tar.gz.gpg" : ".tar.gz";
+    const archives = {} as Record<BackupVolume, ManifestArchive>;
+    const databases: Record<string, RowCounts> = {};
+    const plans = {} as Record<BackupVolume, TarEntryPlan>;
+    let done = 0;
+    let total = 0;
+    const onBytes = (n: number) => {
+      done += n;
+      options.progress?.(done, total);
+    };
+    const skipFor = (volume: BackupVolume) => excludeFromVolume(folders[volume], root);
+    const archive = async (volume: BackupVolume) => {
+      options.signal?.throwIfAborted();
+      options.message?.(`archiving ${volume}`);
+      const file = path.join(partial, `${volume}${suffix}`);
+      const facts: Omit<ArchiveFacts, "file"> = await writeVolumeArchive(plans[volume], file, { passphrase: options.passphrase, onBytes });
+      archives[volume] = { file: path.basename(file), ...facts };
+      crashPoint(`backup.after_archive:${volume}`);
+    };
+
+    // Logs and plugins are not part of the consistency point (logs are appended all the time), so
+    // they are archived beside the database snapshot, which runs on the other core.
+    const independent: BackupVolume[] = ["mimir_logs", "mimir_plugins"];
+    for (const volume of independent) plans[volume] = planFolder(folders[volume], { skip: skipFor(volume) });
+    total = plans.mimir_logs.bytes + plans.mimir_plugins.bytes;
+    const independentDone = (async () => {
+      for (const volume of independent) await archive(volume);
+    })();
+    independentDone.catch(() => undefined);
+    try {
+      // The one consistency point: pipeline files and the database are taken at the same moment.
+      await withAppWritesPaused(async () => {
+        options.message?.("snapshotting databases");
+        const substitute = new Map<string, string>();
+        for (const relative of findSqliteFiles(folders.mimir_data, skipFor("mimir_data"), config.paths.database)) {
+          const snapshot = path.join(snapshots, relative.replaceAll("/", "__"));
+          databases[relative] = await snapshotSqliteDatabase(path.join(folders.mimir_data, relative), snapshot);
+          substitute.set(relative, snapshot);
+        }
+        crashPoint("backup.after_snapshot");
+        const skipData = skipFor("mimir_data");
+        plans.mimir_data = planFolder(folders.mimir_data, { substitute, skip: (name) => skipData(name) || isSqliteSidecar(name) });
+        plans.mimir_pipelines = planFolder(folders.mimir_pipelines, { skip: skipFor("mimir_pipelines") });
+        plans.mimir_config = planFolder(folders.mimir_config, { skip: skipFor("mimir_config") });
+        total += plans.mimir_data.bytes + plans.mimir_pipelines.bytes + plans.mimir_config.bytes;
+        options.progress?.(done, total);
+        await archive("mimir_pipelines");
+        await archive("mimir_config");
+      });
+      await Promise.all([archive("mimir_data"), independentDone]);
+    } catch (error) {
+      await independentDone.catch(() => undefined);
+      throw error;
+    }
+
+    const manifest: BackupManifest = {
+      format: "mimir-backup",
+      format_version: 1,
+      id,
+      app_version: packageJson.version,
+      schema_version: await readSchemaVersion(),
+      created_at: new Date().toISOString(),
+      trigger: options.trigger,
+      encrypted: options.passphrase !== null,
+      archives: Object.fromEntries(VOLUME_NAMES.map((volume) => [volume, archives[volume]])) as Record<BackupVolume, ManifestArchive>,
+      databases,
+      row_counts: databases[mainDb] ?? {},
+    };
+    fs.rmSync(snapshots, { recursive: true, force: true });
+    const manifestFile = path.join(partial, MANIFEST_FILE);
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2), { mode: 0o600 });
+    const fd = fs.openSync(manifestFile, "r");
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fsyncFolder(partial);
+    crashPoint("backup.before_rename");
+    fs.renameSync(partial, path.join(root, id));
+    fsyncFolder(root);
+    crashPoint("backup.after_rename");
+    return manifest;
+  } catch (error) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw describeWriteError(error);
+  } finally {
+    activeTempFolders.delete(partial);
+  }
+}
+
+/**
+ * Relative paths of the SQLite databases in a folder, recognised by their header. The app's own
+ * database is never opened here: closing any descriptor of a file drops every POSIX lock this
+ * process holds on it (sqlite.org/howtocorrupt.html §2.2), and another process could then
+ * checkpoint and delete the WAL under our open connection.
+ */
+function findSqliteFiles(folder: string, skip: (name: string) => boolean, appDatabase: string): string[] {
+  const plan = planFolder(folder, { skip: (name) => skip(name) || isSqliteSidecar(name) });
+  return plan.files.filter((file) => path.resolve(file.source) === path.resolve(appDatabase) || isSqliteFile(file.source)).map((file) => file.name);
+}
+
+/** Never archive the backups folder into itself, nor a restore's staging folders. */
+function excludeFromVolume(volumeFolder: string, backups: string): (name: string) => boolean {
+  const inside = path.relative(volumeFolder, backups);
+  const backupsName = inside && !inside.startsWith("..") && !path.isAbsolute(inside) ? inside.split(path.sep).join("/") : null;
+  return (name) => RESTORE_RESERVED.test(name.split("/")[0] ?? "") || (backupsName !== null && (name === backupsName || name.startsWith(`${backupsName}/`)));
+}
+
+async function readSchemaVersion(): Promise<string | null> {
+  try {
+    return (await probeDatabase()).schemaVersion;
+  } catch {
+    return null;
+  }
+}
+
+function describeWriteError(error: unknown): unknown {
+  if (isAppError(error)) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOSPC" || code === "EFBIG" || code === "EDQUOT" || code === "SQLITE_FULL") {
+    return new AppError("insufficient_disk", `No space left on the backup disk (${backupsFolder()}); the partial set was removed and nothing else changed`, { cause: error });
+  }
+  return error;
+}

@@ -1,0 +1,54 @@
+import "server-only";
+import { z } from "zod";
+import { waitForOperation } from "@/lib/operations/service";
+import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
+import { notifyBackupFailure, pruneBackups, startBackup, verifyAllBackups } from "@/lib/backups/service";
+
+/** The guide's "Automated Backup with Cron", run by the scheduler: a set, verified, like Back up now. */
+export const backupPlugin: BuiltinPlugin<Record<string, never>> = {
+  name: "System.backup",
+  description: "Writes a backup set of the five volumes (encrypted when a passphrase is set) and verifies it",
+  configSchema: z.object({}).strict(),
+  async run(_config, context) {
+    const started = await startBackup(null, "schedule");
+    context.log(`backup started as operation ${started.id}`);
+    const op = await waitForOperation(started.id, 1000);
+    if (op.status !== "succeeded") {
+      const message = `scheduled backup ${op.status}: ${op.error?.message ?? "no reason recorded"}`;
+      await notifyBackupFailure(message);
+      throw new Error(message);
+    }
+    context.log(`backup ${JSON.stringify(op.result)}`);
+    return { operation_id: op.id, ...(op.result as Record<string, unknown>) };
+  },
+};
+
+/** The guide's "keep 7 days", with guard rails (see pruneBackups): skipped while the latest backup has failed. */
+export const pruneBackupsPlugin: BuiltinPlugin<{ dry_run: boolean }> = {
+  name: "System.prune_backups",
+  description: "Deletes backup sets older than backups.keep_days, always keeping the newest, the newest verified and pinned sets",
+  configSchema: z.object({ dry_run: z.boolean().default(false) }).strict(),
+  async run(config, context) {
+    const result = await pruneBackups({ dryRun: config.dry_run }, null);
+    context.log(result.skipped_reason ? `prune skipped: ${result.skipped_reason}` : `pruned ${result.deleted.length} set(s): ${result.deleted.join(", ") || "none"}`);
+    return { ...result };
+  },
+};
+
+/** The scheduled restore drill over every stored set; fails (and alerts) when any set fails. */
+export const verifyBackupsPlugin: BuiltinPlugin<Record<string, never>> = {
+  name: "System.verify_backups",
+  description: "Re-runs the restore drill on every backup set: hashes, decryption, extraction, database and pipeline checks",
+  configSchema: z.object({}).strict(),
+  async run(_config, context) {
+    const result = await verifyAllBackups();
+    context.log(`verified ${result.ok.length} set(s), ${result.failed.length} failed`);
+    if (result.failed.length > 0) {
+      const message = `backup verification failed for ${result.failed.map((f) => `${f.id} (${f.error})`).join("; ")}`;
+      await notifyBackupFailure(message);
+      throw new Error(message);
+    }
+    return { ...result };
+  },
+};
+

@@ -1,0 +1,32 @@
+import "server-only";
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import { getDb } from "@/lib/db/client";
+import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema";
+
+export async function findBackupRow(id: string): Promise<BackupRow | null> {
+  const [row] = await getDb().select().from(backups).where(eq(backups.id, id)).limit(1);
+  return row ?? null;
+}
+
+/** Newest first, keyset-paged on (created_at, id). */
+export async function listBackupRows(limit: number, after: { created_at: string; id: string } | null): Promise<BackupRow[]> {
+  const where = after ? or(lt(backups.createdAt, after.created_at), and(eq(backups.createdAt, after.created_at), lt(backups.id, after.id))) : undefined;
+  return getDb().select().from(backups).where(where).orderBy(desc(backups.createdAt), desc(backups.id)).limit(limit + 1);
+}
+
+export async function listAllBackupRows(): Promise<BackupRow[]> {
+  return getDb().select().from(backups).orderBy(desc(backups.createdAt), desc(backups.id));
+}
+
+export async function upsertBackupRow(row: NewBackupRow): Promise<void> {
+  const { id: _id, ...set } = row;
+  await getDb().insert(backups).values(row).onConflictDoUpdate({ target: backups.id, set });
+}
+
+export async function updateBackupRow(id: string, set: Partial<NewBackupRow>): Promise<void> {
+  await getDb().update(backups).set(set).where(eq(backups.id, id));
+}
+
+export async function deleteBackupRow(id: string): Promise<void> {
+  await getDb().delete(backups).where(eq(backups.id, id));
+}

@@ -1,0 +1,241 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import { getConfig } from "@/lib/config/service";
+import { volumeFolders } from "@/lib/config/data-root";
+import { closeAppDatabase, isAppDatabaseOpen, notifyAppDatabaseReopened, openDatabase, setAppDatabase } from "@/lib/db/client";
+import { migrateDatabase } from "@/lib/db/migrate";
+import { withAppWritesPaused } from "@/lib/operations/write-gate";
+import { captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
+import { getLogger, reopenLogFile } from "@/lib/log/logger";
+import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
+import { fsyncFolder } from "@/lib/backups/archive";
+import { crashPoint } from "@/lib/backups/crash-points";
+import { createBackupSet, type Progress } from "@/lib/backups/create-set";
+import { backupsFolder, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
+import { extractSet } from "@/lib/backups/verify-set";
+import type { BackupVolume } from "@/lib/backups/types";
+
+/**
+ * Inside each volume: the restored content is extracted into STAGING and checked; at the swap the
+ * volume's current top-level entries move into PREVIOUS and staging's move up. Both live inside the
+ * volume so each rename stays on one filesystem, even when the volume is its own mount (Docker).
+ */
+const STAGING = ".mimir-restore-staging";
+const PREVIOUS = ".mimir-restore-previous";
+const DISCARD = ".mimir-restore-discard";
+const RESERVED = new Set([STAGING, PREVIOUS, DISCARD]);
+const JOURNAL_FILE = ".restore-journal.json";
+
+interface RestoreJournal {
+  backup_id: string;
+  /** the top-level names each volume held before the swap: what a rollback puts back */
+  volumes: { name: BackupVolume; folder: string; original: string[] }[];
+}
+
+export interface RestoreSetOptions {
+  volumes: readonly BackupVolume[];
+  passphrase: string | null;
+  /** take the pre-restore safety backup (default); only the bench turns it off, to time it apart */
+  safetyBackup?: boolean;
+  progress?: Progress;
+  message?: (text: string) => void;
+}
+
+export interface RestoreSetResult {
+  backup_id: string;
+  volumes: BackupVolume[];
+  safety_backup_id: string | null;
+  row_counts: Record<string, number>;
+}
+
+/**
+ * Restores volumes of a set. Before anything live changes: extract into staging with the archive
+ * checks and check the staged database and pipelines (extractSet), take a pre-restore safety backup. Then, with app
+ * writes paused and the database closed: a journal is written, volumes are swapped by rename, and
+ * the database is reopened and migrated (an older set's schema is upgraded). A failure before the
+ * swap leaves live data untouched; a failure during or after it rolls back at once, and a kill rolls
+ * back at the next boot (recoverInterruptedRestore).
+ */
+export async function restoreBackupSet(id: string, options: RestoreSetOptions): Promise<RestoreSetResult> {
+  const folder = setFolder(id);
+  return withSetInUse(id, async () => {
+    const manifest = readManifest(folder);
+    const config = getConfig();
+    const folders = volumeFolders(config);
+    const volumes = [...options.volumes];
+    recoverInterruptedRestore();
+
+    for (const volume of volumes) {
+      const staging = path.join(folders[volume], STAGING);
+      fs.rmSync(staging, { recursive: true, force: true });
+      fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
+    }
+    try {
+      await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), options);
+      crashPoint("restore.after_extract");
+    } catch (error) {
+      removeStaging(volumes);
+      throw error;
+    }
+
+    let safetyBackupId: string | null = null;
+    if (options.safetyBackup !== false) {
+      options.message?.("taking a safety backup of the current state");
+      try {
+        safetyBackupId = (await createBackupSet({ trigger: "pre-restore", passphrase: options.passphrase, message: options.message })).id;
+      } catch (error) {
+        removeStaging(volumes);
+        throw error;
+      }
+    }
+    crashPoint("restore.after_safety_backup");
+
+    options.message?.("swapping volumes");
+    await withAppWritesPaused(async () => {
+      const carried = await captureRunningOperations();
+      closeAppDatabase();
+      const journal: RestoreJournal = {
+        backup_id: id,
+        volumes: volumes.map((name) => ({ name, folder: folders[name], original: topLevelNames(folders[name]) })),
+      };
+      writeJournal(journal);
+      try {
+        for (const entry of journal.volumes) {
+          swapVolume(entry.folder, entry.original);
+          crashPoint(`restore.after_swap:${entry.name}`);
+        }
+        reopenDatabase();
+      } catch (error) {
+        getLogger().error("restore failed during the swap; rolling back", { backup: id, error });
+        if (isAppDatabaseOpen()) closeAppDatabase();
+        rollBack(journal);
+        reopenDatabase();
+        await reinstateOperations(carried);
+        throw error;
+      }
+      crashPoint("restore.after_reopen");
+      removeJournal();
+      for (const entry of journal.volumes) fs.rmSync(path.join(entry.folder, PREVIOUS), { recursive: true, force: true });
+      await reinstateOperations(carried);
+      // The credentials set in the environment (admin password, API token) keep working after the swap.
+      await seedCredentialsFromEnvironment(getConfig());
+      if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
+    });
+    await notifyAppDatabaseReopened();
+    return { backup_id: id, volumes, safety_backup_id: safetyBackupId, row_counts: manifest.row_counts };
+  });
+}
+
+/**
+ * At boot (before the database opens) and before any restore: a journal left by a killed restore
+ * means a swap was under way, so each volume is put back as it was; then leftover staging and
+ * previous folders are removed. Returns the backup id of the rolled-back restore, if any.
+ */
+export function recoverInterruptedRestore(): string | null {
+  const journal = readJournal();
+  if (journal) {
+    if (isAppDatabaseOpen()) closeAppDatabase();
+    rollBack(journal);
+    getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: journal.backup_id });
+  }
+  removeStaging(Object.keys(volumeFolders(getConfig())) as BackupVolume[], true);
+  return journal?.backup_id ?? null;
+}
+
+function topLevelNames(folder: string): string[] {
+  return fs.readdirSync(folder).filter((name) => !RESERVED.has(name));
+}
+
+function swapVolume(folder: string, original: string[]) {
+  const previous = path.join(folder, PREVIOUS);
+  const staging = path.join(folder, STAGING);
+  fs.mkdirSync(previous, { recursive: true, mode: 0o700 });
+  for (const name of original) {
+    if (fs.existsSync(path.join(folder, name))) fs.renameSync(path.join(folder, name), path.join(previous, name));
+  }
+  for (const name of fs.readdirSync(staging)) fs.renameSync(path.join(staging, name), path.join(folder, name));
+  fs.rmSync(staging, { recursive: true, force: true });
+  fsyncFolder(folder);
+}
+
+/**
+ * Puts each volume back as the journal recorded it. Idempotent, so a kill during a rollback is
+ * finished by the next boot: names that were not there before go to DISCARD, and each original name
+ * still in PREVIOUS moves back over whatever took its place.
+ */
+function rollBack(journal: RestoreJournal) {
+  for (const entry of journal.volumes) {
+    const previous = path.join(entry.folder, PREVIOUS);
+    const discard = path.join(entry.folder, DISCARD);
+    fs.mkdirSync(discard, { recursive: true, mode: 0o700 });
+    const original = new Set(entry.original);
+    for (const name of topLevelNames(entry.folder)) {
+      if (!original.has(name)) moveInto(path.join(entry.folder, name), path.join(discard, name));
+    }
+    for (const name of entry.original) {
+      const saved = path.join(previous, name);
+      if (!fs.existsSync(saved)) continue;
+      if (fs.existsSync(path.join(entry.folder, name))) moveInto(path.join(entry.folder, name), path.join(discard, name));
+      fs.renameSync(saved, path.join(entry.folder, name));
+    }
+    fsyncFolder(entry.folder);
+  }
+  removeJournal();
+  for (const entry of journal.volumes) {
+    for (const name of RESERVED) fs.rmSync(path.join(entry.folder, name), { recursive: true, force: true });
+  }
+}
+
+function moveInto(from: string, to: string) {
+  fs.rmSync(to, { recursive: true, force: true });
+  fs.renameSync(from, to);
+}
+
+function removeStaging(volumes: BackupVolume[], all = false) {
+  const folders = volumeFolders(getConfig());
+  for (const volume of volumes) {
+    for (const name of all ? RESERVED : [STAGING]) fs.rmSync(path.join(folders[volume], name), { recursive: true, force: true });
+  }
+}
+
+function reopenDatabase() {
+  const file = getConfig().paths.database;
+  const db = openDatabase(file);
+  try {
+    migrateDatabase(db, file);
+  } catch (error) {
+    db.$client.close();
+    throw error;
+  }
+  setAppDatabase(db, file);
+}
+
+function journalFile() {
+  return path.join(backupsFolder(), JOURNAL_FILE);
+}
+
+function writeJournal(journal: RestoreJournal) {
+  const file = journalFile();
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(journal), { mode: 0o600 });
+  const fd = fs.openSync(`${file}.tmp`, "r");
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(`${file}.tmp`, file);
+  fsyncFolder(path.dirname(file));
+}
+
+function readJournal(): RestoreJournal | null {
+  try {
+    return JSON.parse(fs.readFileSync(journalFile(), "utf8")) as RestoreJournal;
+  } catch {
+    return null;
+  }
+}
+
+function removeJournal() {
+  fs.rmSync(journalFile(), { force: true });
+  fs.rmSync(`${journalFile()}.tmp`, { force: true });
+  fsyncFolder(backupsFolder());
+}
+

@@ -1,0 +1,58 @@
+/** JSON-safe shapes shared by the API, the pages and the CLI. */
+export const VOLUME_NAMES = ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines"] as const;
+export type BackupVolume = (typeof VOLUME_NAMES)[number];
+
+export const BACKUP_TRIGGERS = ["manual", "api", "schedule", "cli", "pre-restore", "import"] as const;
+export type BackupTrigger = (typeof BACKUP_TRIGGERS)[number];
+
+export interface ManifestArchive {
+  file: string;
+  bytes: number;
+  sha256: string;
+  files: number;
+  tar_bytes: number;
+  encrypted: boolean;
+}
+
+export interface BackupManifest {
+  format: "mimir-backup";
+  format_version: 1;
+  id: string;
+  app_version: string;
+  schema_version: string | null;
+  created_at: string;
+  trigger: BackupTrigger;
+  encrypted: boolean;
+  archives: Record<BackupVolume, ManifestArchive>;
+  /** row counts of each SQLite database in mimir_data, by its path inside the volume */
+  databases: Record<string, Record<string, number>>;
+  /** row counts of the main database's main tables (the guide's scheduled_jobs, pipelines, job_executions, …) */
+  row_counts: Record<string, number>;
+}
+
+export interface BackupVerification {
+  status: "ok" | "failed";
+  verified_at: string;
+  error: string | null;
+}
+
+export interface BackupDto {
+  id: string;
+  created_at: string;
+  trigger: string;
+  bytes: number;
+  encrypted: boolean;
+  pinned: boolean;
+  volumes: { name: BackupVolume; bytes: number; files: number }[];
+  row_counts: Record<string, number>;
+  verified_at: string | null;
+  verify_status: "ok" | "failed" | null;
+  verify_error: string | null;
+}
+
+export interface PruneResult {
+  dry_run: boolean;
+  skipped_reason: string | null;
+  deleted: string[];
+  kept: { id: string; reason: string }[];
+}

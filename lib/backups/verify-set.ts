@@ -1,0 +1,112 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import { parseDocument } from "yaml";
+import { checkSqliteDatabase } from "@/lib/db/sqlite-snapshot";
+import { AppError } from "@/lib/errors";
+import { extractVolumeArchive } from "@/lib/backups/archive";
+import type { Progress } from "@/lib/backups/create-set";
+import type { BackupManifest, BackupVolume } from "@/lib/backups/types";
+
+/** Upper bound on entries per archive: far above any real volume, far below what exhausts inodes. */
+const MAX_ENTRIES_PER_ARCHIVE = 5_000_000;
+
+/**
+ * The restore drill on the chosen volumes of a set: each archive is decrypted and extracted into
+ * `destFor(volume)` (staging or scratch folders that exist and are empty), checked against the
+ * manifest's sha256 and bounded by its recorded size and the free space where it lands; then every
+ * database opens and passes integrity_check and foreign_key_check with the manifest's row counts,
+ * and every pipeline file parses. mimir_data (most of the bytes) is extracted beside the other
+ * volumes, and its databases are checked while they finish, so both cores work. Reports archive
+ * bytes read; throws on the first failure after every lane has stopped writing.
+ */
+export async function extractSet(
+  folder: string,
+  manifest: BackupManifest,
+  volumes: readonly BackupVolume[],
+  destFor: (volume: BackupVolume) => string,
+  options: { passphrase: string | null; progress?: Progress; message?: (text: string) => void },
+): Promise<void> {
+  const total = volumes.reduce((sum, volume) => sum + manifest.archives[volume].bytes, 0);
+  let done = 0;
+  options.progress?.(0, total);
+  const extractOne = async (volume: BackupVolume) => {
+    const archive = manifest.archives[volume];
+    const dest = destFor(volume);
+    const free = freeBytes(dest);
+    if (archive.tar_bytes > free) {
+      throw new AppError("insufficient_disk", `${archive.file} needs ${archive.tar_bytes} bytes to extract but ${dest} has ${free} free; nothing was replaced`);
+    }
+    options.message?.(`checking and extracting ${archive.file}`);
+    await extractVolumeArchive(path.join(folder, archive.file), archive, dest, {
+      passphrase: options.passphrase,
+      limits: { maxBytes: Math.min(archive.tar_bytes, free), maxEntries: MAX_ENTRIES_PER_ARCHIVE },
+      onBytes: (n) => {
+        done += n;
+        options.progress?.(done, total);
+      },
+    });
+    if (volume === "mimir_data") {
+      options.message?.("checking the databases");
+      await checkDatabases(manifest, dest);
+    }
+    if (volume === "mimir_pipelines") checkPipelines(dest);
+  };
+  const lanes = [volumes.filter((v) => v === "mimir_data"), volumes.filter((v) => v !== "mimir_data")];
+  const results = await Promise.allSettled(
+    lanes.map(async (lane) => {
+      for (const volume of lane) await extractOne(volume);
+    }),
+  );
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+/** Every database of the manifest opens and passes integrity_check and foreign_key_check with its row counts. */
+async function checkDatabases(manifest: BackupManifest, dataFolder: string): Promise<void> {
+  for (const [relative, expected] of Object.entries(manifest.databases)) {
+    const file = path.join(dataFolder, relative);
+    if (!path.resolve(file).startsWith(path.resolve(dataFolder) + path.sep)) throw new AppError("invalid_archive", `The manifest names a database outside mimir_data: ${relative}`);
+    if (!fs.existsSync(file)) throw new AppError("verification_failed", `The set's mimir_data has no ${relative}, which its manifest lists`);
+    let check;
+    try {
+      check = await checkSqliteDatabase(file);
+    } catch (error) {
+      throw new AppError("verification_failed", `${relative} from the set does not open as an SQLite database: ${(error as Error).message}`, { cause: error });
+    }
+    if (check.integrity.length !== 1 || check.integrity[0] !== "ok") {
+      throw new AppError("verification_failed", `${relative} fails integrity_check: ${check.integrity.slice(0, 3).join("; ")}`);
+    }
+    if (check.foreignKeyViolations > 0) throw new AppError("verification_failed", `${relative} has ${check.foreignKeyViolations} foreign key violations`);
+    for (const [table, count] of Object.entries(expected)) {
+      if (check.rowCounts[table] !== count) {
+        throw new AppError("verification_failed", `${relative}: table ${table} has ${check.rowCounts[table] ?? "no"} rows, the manifest says ${count}`);
+      }
+    }
+  }
+}
+
+/** Every pipeline file parses as YAML. */
+function checkPipelines(pipelinesFolder: string): void {
+  for (const file of listFiles(pipelinesFolder)) {
+    if (!/\.ya?ml$/i.test(file)) continue;
+    const doc = parseDocument(fs.readFileSync(path.join(pipelinesFolder, file), "utf8"));
+    if (doc.errors.length > 0) throw new AppError("verification_failed", `Pipeline file ${file} does not parse: ${doc.errors[0]?.message.split("\n")[0]}`);
+  }
+}
+
+function listFiles(root: string, relative = ""): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(path.join(root, relative), { withFileTypes: true })) {
+    const name = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...listFiles(root, name));
+    else if (entry.isFile()) out.push(name);
+  }
+  return out;
+}
+
+/** Free bytes on the filesystem holding `folder`: extraction may never fill a disk. */
+export function freeBytes(folder: string): number {
+  const stats = fs.statfsSync(folder);
+  return stats.bavail * stats.bsize;
+}

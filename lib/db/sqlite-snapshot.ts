@@ -1,0 +1,145 @@
+import "server-only";
+import fs from "node:fs";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { BUSY_TIMEOUT_MS } from "@/lib/db/client";
+
+/** The first 16 bytes of every SQLite 3 database file. */
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+
+/** Tables whose row counts go into a backup manifest and are checked after restore. */
+export const COUNTED_TABLES = ["scheduled_jobs", "pipelines", "job_executions", "backups", "audit_log", "operations"] as const;
+
+export type RowCounts = Record<string, number>;
+
+export interface SqliteCheck {
+  integrity: string[];
+  foreignKeyViolations: number;
+  rowCounts: RowCounts;
+  schemaVersion: string | null;
+}
+
+/** Whether a file is an SQLite database, by its header (names do not matter: chromem.db, *.sqlite, …). */
+export function isSqliteFile(file: string): boolean {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, "r");
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    return fs.readSync(fd, head, 0, head.length, 0) === head.length && head.equals(SQLITE_HEADER);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+/** The journal files that belong to a live database and never go into a backup on their own. */
+export function isSqliteSidecar(name: string): boolean {
+  return /-(wal|shm|journal)$/.test(name);
+}
+
+/**
+ * Takes a consistent copy of a live database with `VACUUM INTO` on a connection of its own, in a
+ * worker thread: one read transaction, so writers in this or other processes never restart it (the
+ * incremental backup API livelocks under a steady writer) and the server's event loop keeps
+ * answering. The copy is written to `dest + ".partial"` and renamed when complete and fsynced.
+ * Returns the row counts of the copy.
+ */
+export async function snapshotSqliteDatabase(source: string, dest: string): Promise<RowCounts> {
+  const partial = `${dest}.partial`;
+  fs.rmSync(partial, { force: true });
+  const counts = (await runInWorker({ task: "snapshot", source, dest: partial })) as RowCounts;
+  const fd = fs.openSync(partial, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(partial, dest);
+  return counts;
+}
+
+/**
+ * Opens a database copy read-only in a worker thread and runs `integrity_check`, `foreign_key_check`
+ * and the row counts (integrity_check of a large file takes seconds: never on the event loop).
+ */
+export async function checkSqliteDatabase(file: string): Promise<SqliteCheck> {
+  // Two connections, two workers: integrity_check on one core, the foreign keys and counts on the other.
+  const [integrity, relations] = await Promise.all([
+    runInWorker({ task: "integrity", source: file }) as Promise<Pick<SqliteCheck, "integrity">>,
+    runInWorker({ task: "relations", source: file }) as Promise<Omit<SqliteCheck, "integrity">>,
+  ]);
+  return { ...integrity, ...relations };
+}
+
+/** Page cache of the workers' connections (KiB, negative as SQLite wants): they read each page about once, so a big cache only costs memory. */
+const WORKER_CACHE_SIZE = -4000;
+
+type WorkerTask = { task: "snapshot"; source: string; dest: string } | { task: "integrity" | "relations"; source: string };
+
+// Plain CommonJS in an eval'd worker: the bundler never sees it, and better-sqlite3 is resolved from
+// the app's own node_modules (it is a server external package).
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { createRequire } = require("node:module");
+const path = require("node:path");
+const Database = createRequire(path.join(workerData.cwd, "package.json"))("better-sqlite3");
+const counted = workerData.counted;
+function counts(db) {
+  const out = {};
+  for (const table of counted) {
+    const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
+    if (exists) out[table] = db.prepare('SELECT count(*) AS n FROM "' + table + '"').get().n;
+  }
+  return out;
+}
+const job = workerData.job;
+let db;
+try {
+  if (job.task === "snapshot") {
+    db = new Database(job.source, { fileMustExist: true });
+    db.pragma("busy_timeout = " + workerData.busyTimeout);
+    db.pragma("cache_size = " + workerData.cacheSize);
+    db.prepare("VACUUM INTO ?").run(job.dest);
+    db.close();
+    // Counted on the copy itself: the live file has moved on since.
+    db = new Database(job.dest, { readonly: true, fileMustExist: true });
+    parentPort.postMessage({ ok: true, result: counts(db) });
+  } else {
+    db = new Database(job.source, { readonly: true, fileMustExist: true });
+    db.pragma("cache_size = " + workerData.cacheSize);
+    const integrity = db.pragma("integrity_check").map((row) => row.integrity_check);
+    const foreignKeyViolations = db.pragma("foreign_key_check").length;
+    const meta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'system_metadata'").get()
+      ? db.prepare("SELECT value FROM system_metadata WHERE key = 'schema_version'").get()
+      : undefined;
+    parentPort.postMessage({ ok: true, result: { integrity, foreignKeyViolations, rowCounts: counts(db), schemaVersion: meta ? meta.value : null } });
+  }
+} catch (error) {
+  parentPort.postMessage({ ok: false, message: error && error.message ? error.message : String(error), code: error && error.code });
+} finally {
+  if (db) db.close();
+}
+`;
+
+function runInWorker(job: WorkerTask): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { job, cwd: process.cwd(), counted: COUNTED_TABLES, busyTimeout: BUSY_TIMEOUT_MS, cacheSize: WORKER_CACHE_SIZE },
+    });
+    let settled = false;
+    worker.once("message", (message: { ok: boolean; result?: unknown; message?: string; code?: string }) => {
+      settled = true;
+      if (message.ok) resolve(message.result);
+      else reject(Object.assign(new Error(`${path.basename(job.source)}: ${message.message}`), { code: message.code }));
+    });
+    worker.once("error", (error) => {
+      settled = true;
+      reject(error);
+    });
+    worker.once("exit", (code) => {
+      if (!settled) reject(new Error(`the SQLite worker exited with code ${code}`));
+    });
+  });
+}

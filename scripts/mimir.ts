@@ -1,0 +1,142 @@
+// The offline CLI: `npm run mimir -- backup|verify|restore|prune|list`. It calls the same lib code
+// as the server's routes, on the data root the environment names (MIMIR_HOME, MIMIR_*_DIR), and
+// works while the server is stopped, as the guide's "stop, restore, start" flow needs.
+import { parseArgs } from "node:util";
+import { openDataRoot } from "@/lib/boot";
+import { getConfig } from "@/lib/config/service";
+import { closeAppDatabase } from "@/lib/db/client";
+import { failInterruptedOperations, getOperation } from "@/lib/operations/service";
+import type { OperationDto } from "@/lib/operations/types";
+import { isAppError } from "@/lib/errors";
+import { formatBytes, formatTimestamp } from "@/lib/format";
+import { runningServerPid } from "@/lib/backups/server-lock";
+import { listBackups, pruneBackups, restoreBackup, startBackup, syncBackupCatalog, verifyAllBackups, verifyBackupSet } from "@/lib/backups/service";
+import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
+import { VOLUME_NAMES, type BackupVolume } from "@/lib/backups/types";
+
+const USAGE = `Usage: npm run mimir -- <command>
+  backup                         write a new backup set and verify it
+  verify <id> | --all            re-run the restore drill on one set, or on every set
+  restore <id> --yes [--volumes mimir_data,mimir_pipelines]
+                                 replace live volumes with a set's (server must be stopped)
+  prune [--dry-run]              delete sets past backups.keep_days, with the guard rails
+  list                           the sets, newest first`;
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { yes: { type: "boolean" }, all: { type: "boolean" }, "dry-run": { type: "boolean" }, volumes: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  const [command, id] = positionals;
+  if (!command || values.help) {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+
+  const config = getConfig();
+  const serverPid = runningServerPid(config);
+  if (command === "restore" && serverPid !== null) {
+    console.error(`A server (pid ${serverPid}) is running on ${config.paths.home}. Stop it before restoring from the CLI, or restore from its Backups page.`);
+    return 1;
+  }
+  // Folders, database and migrations as the server opens them; with no server on this root, a
+  // restore a killed process left half done is rolled back there, and its operations marked failed.
+  openDataRoot(config);
+  if (serverPid === null) await failInterruptedOperations();
+  await syncBackupCatalog();
+
+  try {
+    switch (command) {
+      case "backup": {
+        const op = await follow(await startBackup(null, "cli"), "backup");
+        if (op.status !== "succeeded") return fail(op);
+        console.log(JSON.stringify(op.result, null, 2));
+        return 0;
+      }
+      case "verify": {
+        if (values.all) {
+          const result = await verifyAllBackups();
+          console.log(JSON.stringify(result, null, 2));
+          return result.failed.length === 0 ? 0 : 1;
+        }
+        requireId(id);
+        console.log(JSON.stringify(await verifyBackupSet(id, { progress: progressLine("verify") }), null, 2));
+        return 0;
+      }
+      case "restore": {
+        requireId(id);
+        if (!values.yes) {
+          console.error(`Restoring ${id} replaces the live volumes (${values.volumes ?? "all five"}); a safety backup is taken first. Add --yes to go ahead.`);
+          return 2;
+        }
+        const volumes = parseVolumes(values.volumes);
+        const result = await restoreBackup(id, volumes, { progress: progressLine("restore"), message: (text) => process.stderr.write(`\n${text}\n`) });
+        console.log(JSON.stringify(result, null, 2));
+        return 0;
+      }
+      case "prune":
+        console.log(JSON.stringify(await pruneBackups({ dryRun: values["dry-run"] ?? false }, null), null, 2));
+        return 0;
+      case "list": {
+        const page = await listBackups({ limit: 1000 });
+        if (page.items.length === 0) console.log("No backup sets yet.");
+        for (const set of page.items) {
+          console.log(`${set.id}  ${formatTimestamp(set.created_at)}  ${formatBytes(set.bytes).padStart(9)}  ${set.trigger.padEnd(11)} ${set.encrypted ? "encrypted" : "plain    "}  verified: ${set.verify_status ?? "never"}`);
+        }
+        return 0;
+      }
+      default:
+        console.error(`Unknown command '${command}'.\n${USAGE}`);
+        return 2;
+    }
+  } finally {
+    closeAppDatabase();
+  }
+}
+
+function requireId(id: string | undefined): asserts id is string {
+  if (!id || !BACKUP_ID_PATTERN.test(id)) throw new Error(`Name a backup id like 20250115-020000 (see 'npm run mimir -- list')`);
+}
+
+function parseVolumes(text: string | undefined): BackupVolume[] {
+  if (!text) return [...VOLUME_NAMES];
+  const volumes = text.split(",").map((v) => v.trim());
+  const unknown = volumes.filter((v) => !(VOLUME_NAMES as readonly string[]).includes(v));
+  if (unknown.length > 0) throw new Error(`Unknown volume(s): ${unknown.join(", ")}; choose from ${VOLUME_NAMES.join(", ")}`);
+  return volumes as BackupVolume[];
+}
+
+function progressLine(label: string) {
+  let last = 0;
+  return (done: number, total: number) => {
+    if (Date.now() - last < 500 && done < total) return;
+    last = Date.now();
+    process.stderr.write(`\r${label}: ${formatBytes(done)} of ${formatBytes(total)}   `);
+  };
+}
+
+async function follow(op: OperationDto, label: string): Promise<OperationDto> {
+  const show = progressLine(label);
+  for (;;) {
+    const current = await getOperation(op.id);
+    if (current.status !== "running") {
+      process.stderr.write("\n");
+      return current;
+    }
+    show(current.progress.done, current.progress.total ?? 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function fail(op: OperationDto): number {
+  console.error(`${op.kind} ${op.status}: ${op.error?.message ?? "no reason recorded"}`);
+  return 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(isAppError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);

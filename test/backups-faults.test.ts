@@ -1,0 +1,176 @@
+// Fault tests (T1, T2, T5, T6 of research/reliability-security.md) against the real offline CLI in a
+// child process: SIGKILL at named crash points during backup and restore, and full disks under
+// `unshare -m` with a small tmpfs. After each fault: no set that looks complete unless it is, live
+// data exactly as before, and the next run succeeds.
+import { execFileSync, spawnSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { sqlite, treeHashes } from "@/test/helpers/backup-fixtures";
+
+const CLI = ["--conditions=react-server", "--import", "tsx", "scripts/mimir.ts"];
+/** Each CLI run starts node + tsx (~2 s on a busy 2-core box); these tests make up to a dozen. */
+const CHILD_RUNS_TIMEOUT_MS = 180_000;
+let home: string;
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [...CLI, ...args], {
+    cwd: process.cwd(),
+    env: { ...process.env, MIMIR_HOME: home, ...env },
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+const volumes = ["data", "logs", "config", "plugins", "pipelines"];
+
+function liveState() {
+  const db = path.join(home, "data", "mimir.db");
+  return {
+    files: Object.fromEntries(volumes.map((v) => [v, treeHashes(path.join(home, v))])),
+    jobs: sqlite(db, "SELECT group_concat(id) FROM (SELECT id FROM scheduled_jobs ORDER BY id)"),
+    executions: sqlite(db, "SELECT count(*) FROM job_executions"),
+    integrity: sqlite(db, "PRAGMA integrity_check"),
+  };
+}
+
+function completeSets(): string[] {
+  return fs.readdirSync(path.join(home, "backups")).filter((name) => /^\d{8}-\d{6}(-\d+)?$/.test(name) && fs.existsSync(path.join(home, "backups", name, "manifest.json")));
+}
+
+/** A complete set to restore from; tests stay independent of each other's order. */
+function ensureSet(): string {
+  const [existing] = completeSets().sort();
+  if (existing) return existing;
+  const run = cli(["backup"]);
+  expect(run.status, run.stderr).toBe(0);
+  return JSON.parse(run.stdout).backup_id;
+}
+
+function leftovers(): string[] {
+  const found = fs.readdirSync(path.join(home, "backups")).filter((name) => name.startsWith("."));
+  for (const v of volumes) found.push(...fs.readdirSync(path.join(home, v)).filter((name) => name.startsWith(".mimir-restore")).map((name) => `${v}/${name}`));
+  return found;
+}
+
+beforeAll(() => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-faults-"));
+  for (const v of volumes) fs.mkdirSync(path.join(home, v), { recursive: true });
+  const schema = fs.readFileSync("test/fixtures/mimir-schema.sql", "utf8");
+  const rows = fs.readFileSync("test/fixtures/mimir-rows.sql", "utf8");
+  execFileSync("sqlite3", [path.join(home, "data", "mimir.db")], { input: `${schema}\n${rows}` });
+  fs.writeFileSync(path.join(home, "pipelines", "nightly-sync.yaml"), "name: nightly-sync\nsteps: []\n");
+  fs.writeFileSync(path.join(home, "logs", "exec-1.log"), "ok\n".repeat(10_000));
+  // Incompressible, so the plugins archive alone outgrows the 1 MiB disks below.
+  fs.writeFileSync(path.join(home, "plugins", "Input.http"), crypto.randomBytes(3 * 1024 * 1024));
+  // The first start adopts the Mimir database (and keeps a pre-adoption copy): done before any "before" state.
+  const adopt = cli(["list"]);
+  expect(adopt.status, adopt.stderr).toBe(0);
+});
+
+afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+
+describe("kill -9 during backup", () => {
+  test("no crash point leaves a set that looks complete; the next backup cleans up and succeeds", () => {
+    const before = liveState();
+    for (const point of ["backup.after_snapshot", "backup.after_archive:mimir_logs", "backup.before_rename"]) {
+      const run = cli(["backup"], { MIMIR_CRASH_POINT: point });
+      expect(run.signal, `${point}: ${run.stderr}`).toBe("SIGKILL");
+      expect(completeSets(), point).toEqual([]);
+      expect(liveState(), point).toEqual(before);
+    }
+    expect(leftovers().some((name) => name.startsWith(".partial-"))).toBe(true);
+
+    const ok = cli(["backup"]);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ verify_status: "ok" });
+    expect(completeSets()).toHaveLength(1);
+    expect(leftovers()).toEqual([]);
+
+    const killedAfterRename = cli(["backup"], { MIMIR_CRASH_POINT: "backup.after_rename" });
+    expect(killedAfterRename.signal).toBe("SIGKILL");
+    // Renamed means complete: that set is whole and verifies.
+    const sets = completeSets().sort();
+    expect(sets).toHaveLength(2);
+    const verify = cli(["verify", sets[1]!]);
+    expect(verify.status, verify.stderr).toBe(0);
+  }, CHILD_RUNS_TIMEOUT_MS);
+});
+
+describe("kill -9 during restore", () => {
+  test("every crash point rolls back to the state before the restore at the next start; a clean run restores the set exactly", () => {
+    const setId = ensureSet();
+    const setPipelines = treeHashes(path.join(home, "pipelines"));
+    // Change the live state after the set was taken: a job gone, a pipeline changed, a file added.
+    sqlite(path.join(home, "data", "mimir.db"), "DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+    fs.writeFileSync(path.join(home, "pipelines", "nightly-sync.yaml"), "name: nightly-sync\ndescription: changed\nsteps: []\n");
+    fs.writeFileSync(path.join(home, "pipelines", "added.yaml"), "name: added\n");
+    const before = liveState();
+
+    for (const point of ["restore.after_safety_backup", "restore.after_swap:mimir_data", "restore.after_swap:mimir_pipelines", "restore.after_reopen"]) {
+      const run = cli(["restore", setId, "--yes"], { MIMIR_CRASH_POINT: point });
+      expect(run.signal, `${point}: ${run.stderr}`).toBe("SIGKILL");
+      const next = cli(["list"]);
+      expect(next.status, next.stderr).toBe(0);
+      expect(liveState(), point).toEqual(before);
+      expect(leftovers(), point).toEqual([]);
+      expect(fs.existsSync(path.join(home, "data", "mimir.db-wal")) && fs.statSync(path.join(home, "data", "mimir.db-wal")).size > 0, point).toBe(false);
+    }
+
+    const ok = cli(["restore", setId, "--yes"]);
+    expect(ok.status, ok.stderr).toBe(0);
+    const after = liveState();
+    expect(after.jobs).toBe("job-nightly,job-weekly");
+    expect(after.files.pipelines).toEqual(setPipelines);
+    expect(after.integrity).toBe("ok");
+    const result = JSON.parse(ok.stdout.slice(ok.stdout.indexOf("{")));
+    expect(completeSets()).toContain(result.safety_backup_id);
+  }, CHILD_RUNS_TIMEOUT_MS);
+
+  test("the CLI refuses to restore under a running server", () => {
+    const setId = "20250101-000000";
+    fs.writeFileSync(path.join(home, ".mimir-server.lock"), `${process.pid}\n`);
+    try {
+      const run = cli(["restore", setId, "--yes"]);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/server \(pid \d+\) is running/);
+    } finally {
+      fs.rmSync(path.join(home, ".mimir-server.lock"));
+    }
+  });
+});
+
+describe("full disk", () => {
+  const shell = (script: string) =>
+    spawnSync("unshare", ["-m", "sh", "-c", script], { cwd: process.cwd(), env: { ...process.env, MIMIR_HOME: home }, encoding: "utf8", timeout: 120_000 });
+  const node = `${process.execPath} ${CLI.join(" ")}`;
+
+  test("a backup onto a full disk fails with a clear error, leaves nothing behind and changes no live data", () => {
+    const before = liveState();
+    const setsBefore = completeSets();
+    const backups = path.join(home, "backups");
+    const run = shell(`mount -t tmpfs -o size=1m tmpfs "${backups}" && ${node} backup; echo "rc=$?"; echo "left:$(ls -A "${backups}")"`);
+    expect(run.stdout).toContain("rc=1");
+    expect(run.stdout).toMatch(/left:\s*$/m);
+    expect(run.stderr).toMatch(/No space left on the backup disk/);
+    expect(liveState()).toEqual(before);
+    expect(completeSets()).toEqual(setsBefore);
+  });
+
+  test("a restore whose staging does not fit stops before anything is replaced", () => {
+    const setId = ensureSet();
+    const before = liveState();
+    const plugins = path.join(home, "plugins");
+    const run = shell(
+      `mount -t tmpfs -o size=1m tmpfs "${plugins}" && echo small > "${plugins}/small" && ${node} restore ${setId} --yes; echo "rc=$?"; echo "plugins:$(ls -A "${plugins}")"`,
+    );
+    expect(run.stdout).toContain("rc=1");
+    expect(run.stdout).toContain("plugins:small");
+    expect(run.stderr).toMatch(/insufficient_disk: mimir_plugins\.tar\.gz needs \d+ bytes/);
+    expect(liveState()).toEqual(before);
+    expect(leftovers()).toEqual([]);
+  });
+});
