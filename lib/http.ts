@@ -97,8 +97,9 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
         }
       }
       const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-      // A route that reads no body still refuses an oversized one, so the 413 rule holds on every route.
-      if (!spec.body && !spec.rawBody && Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw tooLarge(maxBodyBytes);
+      // Every route refuses a declared oversized body first, before anything else is parsed (a route that
+      // reads no body too, so the 413 rule holds everywhere); readBodyText also counts what really arrives.
+      if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw tooLarge(maxBodyBytes);
       const params = spec.params ? spec.params.parse(await context.params) : undefined;
       const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
       let body: unknown = undefined;
