@@ -191,11 +191,21 @@ function parseJson(text: string): unknown {
  * then the bytes actually received, since a client or proxy may lie or cut.
  */
 export async function readBodyText(request: Request, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of cappedBody(request, limit)) chunks.push(chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Yields the body's chunks as they arrive: refuses a declared length over `limit` before reading,
+ * stops past `limit` bytes received, and refuses a body shorter than declared (a proxy may cut one
+ * silently), so whoever consumes it never holds more than the limit nor keeps a truncated body.
+ */
+async function* cappedBody(request: Request, limit: number): AsyncGenerator<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
-  if (!request.body) return "";
+  if (!request.body) return;
   const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
   let received = 0;
   for (;;) {
     const { done, value } = await reader.read();
@@ -205,12 +215,11 @@ export async function readBodyText(request: Request, limit: number): Promise<str
       await reader.cancel().catch(() => undefined);
       throw tooLarge(limit);
     }
-    chunks.push(value);
+    yield value;
   }
   if (Number.isFinite(declared) && declared !== received) {
     throw new AppError("invalid", `The body was cut short: ${received} of ${declared} declared bytes arrived`);
   }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function tooLarge(limit: number): AppError {
@@ -229,25 +238,13 @@ function logRequest(request: Request, url: URL, status: number, ms: number) {
  * cut short (a proxy may truncate silently), so a stored upload is always the whole body.
  */
 export async function writeRequestBodyToFile(request: Request, file: string, limit: number): Promise<{ bytes: number }> {
-  const declared = Number(request.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   if (!request.body) throw new AppError("invalid", "The request has no body; send the file as the body");
   const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
   let received = 0;
   try {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.byteLength;
-      if (received > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge(limit);
-      }
-      if (!out.write(value)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
-    }
-    if (Number.isFinite(declared) && declared !== received) {
-      throw new AppError("invalid", `The upload was cut short: ${received} of ${declared} declared bytes arrived`);
+    for await (const chunk of cappedBody(request, limit)) {
+      received += chunk.byteLength;
+      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
     }
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
     return { bytes: received };
