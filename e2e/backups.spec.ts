@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { test, expect } from "./fixtures";
-import { E2E_HOME } from "./env";
+import { E2E_ADMIN, E2E_HOME } from "./env";
 import { BackupsPage } from "./pages/backups-page";
 
 // One data root for the whole suite: these run in order (the first proves the empty state).
@@ -52,7 +52,9 @@ test.describe("Backups", () => {
     for (const volume of ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines"]) await expect(dialog).toContainText(volume);
     await expect(dialog).toContainText("replaced");
     await expect(dialog.getByRole("button", { name: "Replace and restore" })).toBeDisabled();
-    await dialog.getByLabel("Backup id to confirm").fill(backupId!);
+    await dialog.getByLabel(/^Type .* to confirm$/).fill(backupId!);
+    // Restoring replaces live data: the password is asked again.
+    await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
     await dialog.getByRole("button", { name: "Replace and restore" }).click();
     await expect(page.getByTestId("operation-succeeded")).toContainText(`Restored ${backupId}`, { timeout: 50_000 });
     // The state it replaced is kept as a safety set.

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { test, expect } from "./fixtures";
-import { E2E_BASE_URL, E2E_HOME } from "./env";
+import { E2E_ADMIN, E2E_BASE_URL, E2E_HOME } from "./env";
 import { JobsPage } from "./pages/jobs-page";
 import { PipelineEditorPage } from "./pages/pipeline-editor-page";
 
@@ -105,8 +105,13 @@ test.describe("Pipelines, jobs and history", () => {
 
     await page.goto(`/pipelines/${name}`);
     await page.getByRole("button", { name: "Delete pipeline" }).click();
-    const dialog = page.getByRole("alertdialog", { name: `Delete pipeline “${name}”?` });
+    const dialog = page.getByRole("dialog", { name: `Delete pipeline “${name}”?` });
     await expect(dialog).toContainText(`1 job(s) use it (Long ${name})`);
+    // Deleting asks for the password again; a wrong one is refused before anything is checked.
+    await dialog.getByLabel("Your password, to confirm").fill("not-the-password");
+    await dialog.getByRole("button", { name: "Delete pipeline" }).click();
+    await expect(dialog.getByRole("alert")).toBeVisible();
+    await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
     await dialog.getByRole("button", { name: "Delete pipeline" }).click();
     await expect(dialog.getByRole("alert")).toContainText("is used by 1 job(s)");
     await dialog.getByLabel("Delete even though jobs use it").check();

@@ -1,6 +1,6 @@
 "use client";
 
-import { useId, useRef, useState, useTransition } from "react";
+import { useEffect, useId, useRef, useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import type { ActionResult } from "@/lib/actions";
 
@@ -15,6 +15,9 @@ import type { ActionResult } from "@/lib/actions";
  *   consequences={<>Every change since {when} is lost…</>} confirmLabel="Restore"
  *   onConfirm={(reauth_password) => restoreBackupAction({ backupId, reauth_password })} />
  * ```
+ *
+ * Without `triggerLabel` it is controlled: shown while `open` is true, `onCancel` when dismissed
+ * (for a list whose rows each open the same dialog).
  */
 export function ConfirmDialog<T>({
   triggerLabel,
@@ -27,38 +30,59 @@ export function ConfirmDialog<T>({
   onDone,
   disabled,
   requirePhrase,
+  confirmDisabled,
+  option,
+  open,
+  onCancel,
 }: {
-  triggerLabel: React.ReactNode;
+  triggerLabel?: React.ReactNode;
   triggerVariant?: "primary" | "secondary" | "danger";
   triggerClassName?: string;
   title: string;
   /** what will be lost or changed, in plain words */
   consequences: React.ReactNode;
   confirmLabel: string;
-  onConfirm: (password: string) => Promise<ActionResult<T>>;
+  /** `optionChecked` is the state of the `option` checkbox, when there is one */
+  onConfirm: (password: string, optionChecked: boolean) => Promise<ActionResult<T>>;
   onDone?: (data: T) => void;
   disabled?: boolean;
   /** for the gravest actions (reset all data): the confirm button stays off until this is typed */
   requirePhrase?: string;
+  /** keeps the confirm button off while the choices in `consequences` make no sense (no volume chosen) */
+  confirmDisabled?: boolean;
+  /** an extra checkbox such as "delete even though jobs use it" */
+  option?: string;
+  /** controlled mode (no trigger button): shown while true */
+  open?: boolean;
+  /** called whenever the dialog closes: cancelled, dismissed with Escape, or done */
+  onCancel?: () => void;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [error, setError] = useState<string | null>(null);
   const [typed, setTyped] = useState("");
+  const [optionChecked, setOptionChecked] = useState(false);
   const [pending, startTransition] = useTransition();
   const titleId = useId();
   const passwordId = useId();
   const phraseId = useId();
 
+  useEffect(() => {
+    if (open === undefined) return;
+    if (open && !dialog.current?.open) dialog.current?.showModal();
+    if (!open && dialog.current?.open) dialog.current.close();
+  }, [open]);
+
   function close() {
     setError(null);
     setTyped("");
+    setOptionChecked(false);
     dialog.current?.close();
   }
 
   function submit(form: FormData) {
     setError(null);
     startTransition(async () => {
-      const result = await onConfirm(String(form.get("password") ?? ""));
+      const result = await onConfirm(String(form.get("password") ?? ""), optionChecked);
       if (result.ok) {
         close();
         onDone?.(result.data);
@@ -71,15 +95,19 @@ export function ConfirmDialog<T>({
 
   return (
     <>
-      <Button type="button" variant={triggerVariant} className={triggerClassName} disabled={disabled} onClick={() => dialog.current?.showModal()}>
-        {triggerLabel}
-      </Button>
+      {triggerLabel !== undefined && (
+        <Button type="button" variant={triggerVariant} className={triggerClassName} disabled={disabled} onClick={() => dialog.current?.showModal()}>
+          {triggerLabel}
+        </Button>
+      )}
       <dialog
         ref={dialog}
         aria-labelledby={titleId}
         onClose={() => {
           setError(null);
           setTyped("");
+          setOptionChecked(false);
+          onCancel?.();
         }}
         className="m-auto w-full max-w-md rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
       >
@@ -88,6 +116,12 @@ export function ConfirmDialog<T>({
             {title}
           </h2>
           <div className="text-sm text-slate-700">{consequences}</div>
+          {option && (
+            <label className="flex items-center gap-2 text-sm text-slate-800">
+              <input type="checkbox" checked={optionChecked} onChange={(event) => setOptionChecked(event.target.checked)} className="h-4 w-4" />
+              {option}
+            </label>
+          )}
           {requirePhrase && (
             <label htmlFor={phraseId} className="block text-sm">
               <span className="font-medium text-slate-700">
@@ -122,7 +156,7 @@ export function ConfirmDialog<T>({
             <Button type="button" variant="secondary" onClick={close}>
               Cancel
             </Button>
-            <Button type="submit" variant="danger" disabled={pending || (requirePhrase !== undefined && typed !== requirePhrase)}>
+            <Button type="submit" variant="danger" disabled={pending || confirmDisabled || (requirePhrase !== undefined && typed !== requirePhrase)}>
               {pending ? "Please wait…" : confirmLabel}
             </Button>
           </div>

@@ -3,25 +3,44 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
-import { backupId, pruneBackupsInput, restoreBackupInput } from "@/lib/backups/inputs";
+import { backupId, restoreBackupInput } from "@/lib/backups/inputs";
 import { deleteBackup, pruneBackups, setBackupPinned, startBackup, startRestore, startVerify } from "@/lib/backups/service";
 
 export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"));
 
 export const verifyBackupAction = defineAction("write", z.object({ backupId }), ({ backupId: id }, principal) => startVerify(id, principal));
 
-export const restoreBackupAction = defineAction("admin", restoreBackupInput.extend({ backupId }), ({ backupId: id, ...input }, principal) => startRestore(id, input, principal));
+// Restore, delete and prune lose data: the signed-in user gives their password again (reauth).
+export const restoreBackupAction = defineAction(
+  "admin",
+  restoreBackupInput.extend({ backupId }),
+  ({ backupId: id, ...input }, principal) => startRestore(id, input, principal),
+  { reauth: true, audit: "backup.restore", target: (input) => input.backupId },
+);
 
-export const deleteBackupAction = defineAction("admin", z.object({ backupId }), async ({ backupId: id }, principal) => {
-  const result = await deleteBackup(id, principal);
-  revalidatePath("/backups");
-  return result;
-});
+export const deleteBackupAction = defineAction(
+  "admin",
+  z.object({ backupId }),
+  async ({ backupId: id }, principal) => {
+    const result = await deleteBackup(id, principal);
+    revalidatePath("/backups");
+    return result;
+  },
+  { reauth: true, audit: "backup.delete", target: (input) => input.backupId },
+);
 
 export const pinBackupAction = defineAction("admin", z.object({ backupId, pinned: z.boolean() }), ({ backupId: id, pinned }, principal) => setBackupPinned(id, pinned, principal));
 
-export const pruneBackupsAction = defineAction("admin", pruneBackupsInput, async ({ dry_run }, principal) => {
-  const result = await pruneBackups({ dryRun: dry_run }, principal);
-  if (!dry_run) revalidatePath("/backups");
-  return result;
-});
+/** What a prune would delete, for the confirmation; changes nothing, so no password is asked. */
+export const previewPruneAction = defineAction("admin", z.object({}), (_input, principal) => pruneBackups({ dryRun: true }, principal));
+
+export const pruneBackupsAction = defineAction(
+  "admin",
+  z.object({ dry_run: z.literal(false).default(false) }),
+  async (_input, principal) => {
+    const result = await pruneBackups({ dryRun: false }, principal);
+    revalidatePath("/backups");
+    return result;
+  },
+  { reauth: true, audit: "backup.prune" },
+);

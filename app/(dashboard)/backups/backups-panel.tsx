@@ -15,7 +15,8 @@ import type { ActionResult } from "@/lib/actions";
 import type { Page } from "@/lib/pagination";
 import type { OperationDto } from "@/lib/operations/types";
 import { VOLUME_NAMES, type BackupDto, type BackupVolume, type PruneResult } from "@/lib/backups/types";
-import { deleteBackupAction, pinBackupAction, pruneBackupsAction, restoreBackupAction, startBackupAction, verifyBackupAction } from "./actions";
+import { ConfirmDialog } from "@/app/_components/confirm-dialog";
+import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, startBackupAction, verifyBackupAction } from "./actions";
 
 /** What each volume holds, said in the restore confirmation so nobody replaces one blindly. */
 const VOLUME_CONTENTS: Record<BackupVolume, string> = {
@@ -199,33 +200,30 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
         <RestoreDialog
           set={restoring}
           onCancel={() => setRestoring(null)}
-          onConfirm={(volumes) =>
-            run(() => restoreBackupAction({ backupId: restoring.id, confirm: restoring.id, volumes }), (op) => {
-              setRestoring(null);
-              follow(op);
-            })
-          }
-          pending={pending}
-          error={error}
+          onStarted={(op) => {
+            setRestoring(null);
+            follow(op);
+          }}
         />
       )}
       {deleting && (
         <ConfirmDialog
+          open
           title={`Delete backup ${deleting.id}?`}
           confirmLabel="Delete set"
           onCancel={() => setDeleting(null)}
-          onConfirm={() =>
-            run(() => deleteBackupAction({ backupId: deleting.id }), () => {
-              setDeleting(null);
-              refresh();
-            })
+          onConfirm={(password) => deleteBackupAction({ backupId: deleting.id, reauth_password: password })}
+          onDone={() => {
+            setDeleting(null);
+            refresh();
+          }}
+          consequences={
+            <>
+              The set from {formatTimestamp(deleting.created_at)} ({formatBytes(deleting.bytes)}, all five archives) is removed from disk for good.
+              {deleting.verify_status === "ok" && " It is a verified set."}
+            </>
           }
-          pending={pending}
-          error={error}
-        >
-          The set from {formatTimestamp(deleting.created_at)} ({formatBytes(deleting.bytes)}, all five archives) is removed from disk for good.
-          {deleting.verify_status === "ok" && " It is a verified set."}
-        </ConfirmDialog>
+        />
       )}
     </div>
   );
@@ -263,133 +261,85 @@ function PruneControls({ onDone }: { onDone: () => void }) {
   const [preview, setPreview] = useState<PruneResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
-  const prune = (dryRun: boolean) =>
+  const showPreview = () =>
     startTransition(async () => {
       setError(null);
-      const result = await pruneBackupsAction({ dry_run: dryRun });
-      if (!result.ok) return setError(result.error.message);
-      if (dryRun) setPreview(result.data);
-      else {
-        setPreview(null);
-        onDone();
-      }
+      const result = await previewPruneAction({});
+      if (result.ok) setPreview(result.data);
+      else setError(result.error.message);
     });
   return (
     <>
-      <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => prune(true)}>
+      <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={showPreview}>
         Prune…
       </Button>
-      {(preview || error) && (
+      {error && (
+        <span role="alert" className="text-xs text-red-700">
+          {error}
+        </span>
+      )}
+      {preview && (
         <ConfirmDialog
+          open
           title="Prune old backup sets"
-          confirmLabel={preview && preview.deleted.length > 0 ? `Delete ${preview.deleted.length} set(s)` : "Nothing to delete"}
-          confirmDisabled={!preview || preview.deleted.length === 0 || preview.skipped_reason !== null}
-          onCancel={() => {
-            setPreview(null);
-            setError(null);
-          }}
-          onConfirm={() => prune(false)}
-          pending={pending}
-          error={error}
-        >
-          {preview?.skipped_reason && <span className="block">Pruning is paused: {preview.skipped_reason}.</span>}
-          {preview && !preview.skipped_reason && (
+          confirmLabel={preview.deleted.length > 0 ? `Delete ${preview.deleted.length} set(s)` : "Nothing to delete"}
+          confirmDisabled={preview.deleted.length === 0 || preview.skipped_reason !== null}
+          onCancel={() => setPreview(null)}
+          onConfirm={(password) => pruneBackupsAction({ reauth_password: password })}
+          onDone={onDone}
+          consequences={
             <>
-              <span className="block">{preview.deleted.length > 0 ? `These sets would be deleted: ${preview.deleted.join(", ")}.` : "No set is old enough to go."}</span>
-              {preview.kept.length > 0 && (
-                <span className="mt-2 block text-xs text-slate-500">Kept: {preview.kept.map((k) => `${k.id} (${k.reason})`).join(", ")}</span>
+              {preview.skipped_reason && <span className="block">Pruning is paused: {preview.skipped_reason}.</span>}
+              {!preview.skipped_reason && (
+                <>
+                  <span className="block">{preview.deleted.length > 0 ? `These sets would be deleted: ${preview.deleted.join(", ")}.` : "No set is old enough to go."}</span>
+                  {preview.kept.length > 0 && (
+                    <span className="mt-2 block text-xs text-slate-500">Kept: {preview.kept.map((k) => `${k.id} (${k.reason})`).join(", ")}</span>
+                  )}
+                </>
               )}
             </>
-          )}
-        </ConfirmDialog>
+          }
+        />
       )}
     </>
   );
 }
 
-function RestoreDialog({ set, onCancel, onConfirm, pending, error }: { set: BackupDto; onCancel: () => void; onConfirm: (volumes: BackupVolume[]) => void; pending: boolean; error: string | null }) {
+function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel: () => void; onStarted: (op: OperationDto) => void }) {
   const [volumes, setVolumes] = useState<BackupVolume[]>([...VOLUME_NAMES]);
-  const [typed, setTyped] = useState("");
   const toggle = (volume: BackupVolume) => setVolumes((current) => (current.includes(volume) ? current.filter((v) => v !== volume) : [...current, volume]));
   return (
     <ConfirmDialog
+      open
       title={`Restore backup ${set.id}?`}
       confirmLabel="Replace and restore"
-      confirmDisabled={volumes.length === 0 || typed !== set.id}
+      confirmDisabled={volumes.length === 0}
+      requirePhrase={set.id}
       onCancel={onCancel}
-      onConfirm={() => onConfirm(VOLUME_NAMES.filter((v) => volumes.includes(v)))}
-      pending={pending}
-      error={error}
-    >
-      <span className="block">
-        The checked volumes are <strong>replaced</strong> with their state from {formatTimestamp(set.created_at)}; every change made in them since then is lost.
-        The set is verified first, and a safety backup of the current state is taken before anything is replaced.
-      </span>
-      <fieldset className="mt-3 space-y-1">
-        <legend className="sr-only">Volumes to replace</legend>
-        {VOLUME_NAMES.map((volume) => (
-          <label key={volume} className="flex items-start gap-2 text-sm">
-            <input type="checkbox" className="mt-1" checked={volumes.includes(volume)} onChange={() => toggle(volume)} />
-            <span>
-              <span className="font-mono text-xs">{volume}</span> <span className="text-slate-500">— {VOLUME_CONTENTS[volume]}</span>
-            </span>
-          </label>
-        ))}
-      </fieldset>
-      <label className="mt-3 block text-sm">
-        Type <span className="font-mono text-xs">{set.id}</span> to confirm
-        <input
-          value={typed}
-          onChange={(event) => setTyped(event.target.value)}
-          aria-label="Backup id to confirm"
-          className="mt-1 block w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-sm"
-          autoComplete="off"
-        />
-      </label>
-    </ConfirmDialog>
-  );
-}
-
-function ConfirmDialog({
-  title,
-  children,
-  confirmLabel,
-  confirmDisabled,
-  onCancel,
-  onConfirm,
-  pending,
-  error,
-}: {
-  title: string;
-  children: React.ReactNode;
-  confirmLabel: string;
-  confirmDisabled?: boolean;
-  onCancel: () => void;
-  onConfirm: () => void;
-  pending: boolean;
-  error: string | null;
-}) {
-  return (
-    <div className="fixed inset-0 z-50 flex items-center justify-center bg-slate-900/40 p-4">
-      <div role="dialog" aria-modal="true" aria-labelledby="confirm-title" className="w-full max-w-lg rounded-lg bg-white p-6 shadow-xl">
-        <h2 id="confirm-title" className="text-lg font-semibold text-slate-900">
-          {title}
-        </h2>
-        <div className="mt-2 text-sm text-slate-700">{children}</div>
-        {error && (
-          <p role="alert" className="mt-3 text-sm text-red-700">
-            {error}
-          </p>
-        )}
-        <div className="mt-5 flex justify-end gap-2">
-          <Button variant="secondary" onClick={onCancel} disabled={pending}>
-            Cancel
-          </Button>
-          <Button variant="danger" onClick={onConfirm} disabled={pending || confirmDisabled}>
-            {confirmLabel}
-          </Button>
-        </div>
-      </div>
-    </div>
+      onConfirm={(password) =>
+        restoreBackupAction({ backupId: set.id, confirm: set.id, volumes: VOLUME_NAMES.filter((v) => volumes.includes(v)), reauth_password: password })
+      }
+      onDone={onStarted}
+      consequences={
+        <>
+          <span className="block">
+            The checked volumes are <strong>replaced</strong> with their state from {formatTimestamp(set.created_at)}; every change made in them since then is lost.
+            The set is verified first, and a safety backup of the current state is taken before anything is replaced.
+          </span>
+          <fieldset className="mt-3 space-y-1">
+            <legend className="sr-only">Volumes to replace</legend>
+            {VOLUME_NAMES.map((volume) => (
+              <label key={volume} className="flex items-start gap-2 text-sm">
+                <input type="checkbox" className="mt-1" checked={volumes.includes(volume)} onChange={() => toggle(volume)} />
+                <span>
+                  <span className="font-mono text-xs">{volume}</span> <span className="text-slate-500">— {VOLUME_CONTENTS[volume]}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        </>
+      }
+    />
   );
 }

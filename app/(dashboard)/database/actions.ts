@@ -22,8 +22,14 @@ export const runQueryAction = defineAction("admin", queryInput, async (input, pr
 
 export const startRecoverAction = defineAction("admin", z.object({}), async (_input, principal) => startMaintenance("recover", principal));
 
-export const swapRecoveredAction = defineAction("admin", swapRecoveredInput, async (input, principal) => {
-  const result = await swapInRecoveredDatabase(input, principal);
-  revalidatePath("/database");
-  return result;
-});
+// Swapping replaces the live database: the signed-in user gives their password again.
+export const swapRecoveredAction = defineAction(
+  "admin",
+  swapRecoveredInput,
+  async (input, principal) => {
+    const result = await swapInRecoveredDatabase(input, principal);
+    revalidatePath("/database");
+    return result;
+  },
+  { reauth: true, audit: "database.swap_recovered" },
+);

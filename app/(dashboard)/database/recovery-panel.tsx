@@ -1,6 +1,7 @@
 "use client";
 
-import { useState, useTransition } from "react";
+import { useState } from "react";
+import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { Button } from "@/app/_components/ui/button";
 import { ProgressBar } from "@/app/_components/ui/progress-bar";
 import { formatBytes, formatCount } from "@/lib/format";
@@ -15,18 +16,8 @@ const CONFIRM_WORD = "swap";
 /** Recover into a new file, read the report of what was and was not saved, then swap it in on a typed confirmation. */
 export function RecoveryPanel({ lastRun }: { lastRun: OperationDto | null }) {
   const { operation, startError, running, start } = useOperationRunner(lastRun);
-  const [typed, setTyped] = useState("");
   const [swapMessage, setSwapMessage] = useState<{ ok: boolean; text: string } | null>(null);
-  const [swapping, startSwap] = useTransition();
   const result = operation?.status === "succeeded" ? (operation.result as RecoveryResult) : null;
-
-  function swap() {
-    if (!operation) return;
-    startSwap(async () => {
-      const response = await swapRecoveredAction({ operation_id: operation.id, confirm: "swap" });
-      setSwapMessage(response.ok ? { ok: true, text: `Swapped in. The damaged database is kept as ${response.data.damaged_copy}.` } : { ok: false, text: response.error.message });
-    });
-  }
 
   const lost = result ? result.tables.filter((t) => t.original === null || t.recovered < t.original) : [];
   return (
@@ -76,25 +67,22 @@ export function RecoveryPanel({ lastRun }: { lastRun: OperationDto | null }) {
               ))}
             </ul>
           )}
-          {!swapMessage?.ok && (
-            <div role="group" aria-label="Swap in the recovered database" className="rounded-md border border-red-200 bg-red-50 p-3">
-              <p className="text-red-800">
-                Swapping replaces the live database with the recovered one.{" "}
-                {lost.length > 0 ? `Rows not saved are lost from the live database: ${lost.map((t) => t.name).join(", ")}.` : "Every counted row was saved."} A copy of the damaged file is
-                kept beside it. Type <strong>{CONFIRM_WORD}</strong> to confirm.
-              </p>
-              <div className="mt-2 flex gap-2">
-                <input
-                  aria-label="Confirmation word"
-                  value={typed}
-                  onChange={(e) => setTyped(e.target.value)}
-                  className="rounded-md border-0 px-3 py-1.5 text-sm ring-1 ring-inset ring-slate-300"
-                />
-                <Button variant="danger" disabled={typed !== CONFIRM_WORD || swapping} onClick={swap}>
-                  Swap it in
-                </Button>
-              </div>
-            </div>
+          {!swapMessage?.ok && operation && (
+            <ConfirmDialog
+              triggerLabel="Swap it in…"
+              title="Swap in the recovered database?"
+              consequences={
+                <>
+                  The live database is replaced with the recovered one.{" "}
+                  {lost.length > 0 ? `Rows not saved are lost from the live database: ${lost.map((t) => t.name).join(", ")}.` : "Every counted row was saved."} A copy of the
+                  damaged file is kept beside it.
+                </>
+              }
+              requirePhrase={CONFIRM_WORD}
+              confirmLabel="Swap it in"
+              onConfirm={(password) => swapRecoveredAction({ operation_id: operation.id, confirm: CONFIRM_WORD, reauth_password: password })}
+              onDone={(data) => setSwapMessage({ ok: true, text: `Swapped in. The damaged database is kept as ${data.damaged_copy}.` })}
+            />
           )}
         </div>
       )}

@@ -31,8 +31,14 @@ export const runJobNowAction = defineAction("write", z.object({ id: jobId }), as
   return run;
 });
 
-export const deleteJobAction = defineAction("admin", z.object({ id: jobId }), async ({ id }, principal) => {
-  await deleteJob(id, principal);
-  revalidatePath("/jobs");
-  return { id };
-});
+// Deleting a job deletes its execution history too: the signed-in user gives their password again.
+export const deleteJobAction = defineAction(
+  "admin",
+  z.object({ id: jobId }),
+  async ({ id }, principal) => {
+    await deleteJob(id, principal);
+    revalidatePath("/jobs");
+    return { id };
+  },
+  { reauth: true, audit: "job.delete", target: (input) => input.id },
+);

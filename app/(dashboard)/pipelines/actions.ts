@@ -22,8 +22,13 @@ export const clonePipelineAction = defineAction("write", z.object({ name: pipeli
   return { name: pipeline.name };
 });
 
-export const deletePipelineAction = defineAction("admin", z.object({ name: pipelineName, force: z.boolean() }), async ({ name, force }, principal) => {
-  await deletePipeline(name, { force }, principal);
-  revalidatePath("/pipelines");
-  return { name };
-});
+export const deletePipelineAction = defineAction(
+  "admin",
+  z.object({ name: pipelineName, force: z.boolean() }),
+  async ({ name, force }, principal) => {
+    await deletePipeline(name, { force }, principal);
+    revalidatePath("/pipelines");
+    return { name };
+  },
+  { reauth: true, audit: "pipeline.delete", target: (input) => input.name },
+);

@@ -1,15 +1,15 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { ConfirmButton } from "@/app/_components/confirm-button";
+import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { deleteJobAction } from "@/app/(dashboard)/jobs/actions";
 import { formatCount } from "@/lib/format";
 
 export function DeleteJob({ id, name, runs }: { id: string; name: string; runs: number }) {
   const router = useRouter();
   return (
-    <ConfirmButton
-      label="Delete job"
+    <ConfirmDialog
+      triggerLabel="Delete job"
       title={`Delete job “${name}”?`}
       consequences={
         <>
@@ -17,12 +17,8 @@ export function DeleteJob({ id, name, runs }: { id: string; name: string; runs: 
         </>
       }
       confirmLabel="Delete job and its history"
-      onConfirm={async () => {
-        const result = await deleteJobAction({ id });
-        if (!result.ok) return result.error.message;
-        router.push("/jobs");
-        return null;
-      }}
+      onConfirm={(password) => deleteJobAction({ id, reauth_password: password })}
+      onDone={() => router.push("/jobs")}
     />
   );
 }

@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
-import { ConfirmButton } from "@/app/_components/confirm-button";
+import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { Button } from "@/app/_components/ui/button";
 import { clonePipelineAction, deletePipelineAction } from "@/app/(dashboard)/pipelines/actions";
 
@@ -42,8 +42,8 @@ export function ClonePipeline({ name }: { name: string }) {
 export function DeletePipeline({ name, jobs }: { name: string; jobs: { id: string; name: string }[] }) {
   const router = useRouter();
   return (
-    <ConfirmButton
-      label="Delete pipeline"
+    <ConfirmDialog
+      triggerLabel="Delete pipeline"
       title={`Delete pipeline “${name}”?`}
       consequences={
         <>
@@ -61,12 +61,8 @@ export function DeletePipeline({ name, jobs }: { name: string; jobs: { id: strin
       }
       option={jobs.length > 0 ? "Delete even though jobs use it" : undefined}
       confirmLabel="Delete pipeline"
-      onConfirm={async (force) => {
-        const result = await deletePipelineAction({ name, force });
-        if (!result.ok) return result.error.message;
-        router.push("/pipelines");
-        return null;
-      }}
+      onConfirm={(password, force) => deletePipelineAction({ name, force, reauth_password: password })}
+      onDone={() => router.push("/pipelines")}
     />
   );
 }

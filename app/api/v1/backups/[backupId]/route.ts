@@ -4,4 +4,4 @@ import { deleteBackup, getBackup } from "@/lib/backups/service";
 
 export const GET = route({ access: "read", params: backupIdParams }, ({ params }) => getBackup(params.backupId));
 
-export const DELETE = route({ access: "admin", params: backupIdParams }, ({ params, principal }) => deleteBackup(params.backupId, principal));
+export const DELETE = route({ access: "admin", params: backupIdParams, reauth: true, audit: "backup.delete" }, ({ params, principal }) => deleteBackup(params.backupId, principal));

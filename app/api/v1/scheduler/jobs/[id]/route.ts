@@ -9,7 +9,7 @@ export const PUT = route({ access: "write", params: jobIdParams, body: updateJob
   return { message: "Job updated successfully", job_id: job.id, job };
 });
 
-export const DELETE = route({ access: "admin", params: jobIdParams }, async ({ params, principal }) => {
+export const DELETE = route({ access: "admin", params: jobIdParams, reauth: true, audit: "job.delete" }, async ({ params, principal }) => {
   await deleteJob(params.id, principal);
   return { message: "Job deleted successfully", job_id: params.id };
 });
