@@ -115,6 +115,8 @@ test.describe("Pipelines, jobs and history", () => {
     await dialog.getByRole("button", { name: "Delete pipeline" }).click();
     await expect(dialog.getByRole("alert")).toContainText("is used by 1 job(s)");
     await dialog.getByLabel("Delete even though jobs use it").check();
+    // The form clears the password after each answer, as sign-in forms do.
+    await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
     await dialog.getByRole("button", { name: "Delete pipeline" }).click();
     await expect(page).toHaveURL(/\/pipelines$/);
     expect((await api.get(`/api/v1/pipelines/${name}`)).status()).toBe(404);
