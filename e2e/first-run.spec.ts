@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { test, expect } from "@playwright/test";
 import { E2E_PORT } from "./env";
+import { BackupsPage } from "./pages/backups-page";
 import { LoginPage } from "./pages/login-page";
 import { SettingsPage } from "./pages/settings-page";
 import { serverActionId } from "./server-actions";
@@ -119,4 +120,50 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await settings.goto();
   await expect(page.locator("tr[data-token]")).toHaveCount(1);
+});
+
+test("a viewer sees a backup set but no control to restore, delete or make one, and a direct restore is refused", async ({ page, playwright }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(OWNER.username, OWNER.password);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const adminToken = await settings.createToken("backup-script", "admin", OWNER.password);
+
+  // A set must exist, or there is no row whose restore button could be missing.
+  const api = await playwright.request.newContext({ baseURL: BASE, extraHTTPHeaders: { Authorization: `Bearer ${adminToken}` } });
+  let backupId: string;
+  try {
+    const started = await api.post("/api/v1/backups");
+    expect(started.status()).toBe(202);
+    const { id: operationId } = await started.json();
+    await expect.poll(async () => (await (await api.get(`/api/v1/operations/${operationId}`)).json()).status, { timeout: 30_000 }).toBe("succeeded");
+    backupId = (await (await api.get(`/api/v1/operations/${operationId}`)).json()).result.backup_id;
+  } finally {
+    await api.dispose();
+  }
+
+  // The admin has the controls the viewer must not.
+  const backups = new BackupsPage(page);
+  await backups.goto();
+  await expect(backups.row(backupId).getByRole("button", { name: "Restore…" })).toBeVisible();
+  await expect(backups.backUpNow).toBeVisible();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+
+  await login.signIn(VIEWER.username, VIEWER.password);
+  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await backups.goto();
+  await expect(backups.row(backupId)).toBeVisible();
+  for (const name of ["Restore…", "Delete…", "Back up now", "Verify", "Pin", "Prune…"]) {
+    await expect(page.getByRole("button", { name })).toHaveCount(0);
+  }
+  await expect(page.getByRole("link", { name: "Download" })).toHaveCount(0);
+
+  const restore = await page.evaluate(async (id) => {
+    const response = await fetch(`/api/v1/backups/${id}/restore`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ confirm: id }) });
+    return { status: response.status, body: await response.json() };
+  }, backupId);
+  expect(restore).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
 });

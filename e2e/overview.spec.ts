@@ -1,4 +1,8 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import { test, expect } from "./fixtures";
+import { E2E_HOME } from "./env";
 
 test.describe("Overview", () => {
   test("shows healthy status, refreshed live, and counts the adopted Mimir rows", async ({ page }) => {
@@ -21,6 +25,29 @@ test.describe("Overview", () => {
     const nav = page.getByRole("navigation", { name: "Sections" });
     for (const name of ["Overview", "Jobs", "Pipelines", "Executions", "Storage", "Backups", "Database", "Settings"]) {
       await expect(nav.getByRole("link", { name })).toBeVisible();
+    }
+  });
+
+  test("the last backup card shows the newest set, and Back up now shows progress that survives a reload", async ({ page }) => {
+    // Incompressible bytes under a name of this run's own, so the archive takes long enough for the running state to be seen.
+    const plugin = path.join(E2E_HOME, "plugins", `e2e-overview-${crypto.randomUUID()}.bin`);
+    fs.writeFileSync(plugin, crypto.randomBytes(32 * 1024 * 1024));
+    try {
+      await page.goto("/");
+      const card = page.locator("section", { has: page.getByRole("heading", { name: "Last backup" }) });
+      await expect(card).toBeVisible();
+      await expect(card.getByTestId("last-backup-scheduled")).toHaveText(/^(on|off)$/);
+
+      await card.getByRole("button", { name: "Back up now" }).click();
+      await expect(card.getByRole("progressbar", { name: "Backup" })).toBeVisible();
+      await page.reload();
+      await expect(card.getByRole("progressbar", { name: "Backup" })).toBeVisible();
+
+      await expect(card.getByTestId("operation-succeeded")).toContainText(/Backup \d{8}-\d{6} written .* and verified/, { timeout: 50_000 });
+      await expect(card.getByTestId("last-backup-age")).toHaveText(/just now|min ago/);
+      await expect(card.getByTestId("last-backup-verified")).toHaveText("verified");
+    } finally {
+      fs.rmSync(plugin, { force: true });
     }
   });
 });

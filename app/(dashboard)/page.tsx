@@ -1,9 +1,12 @@
 import { AlertList } from "@/app/(dashboard)/alert-list";
 import { HealthPanel } from "@/app/(dashboard)/health-panel";
+import { LastBackupCard } from "@/app/(dashboard)/last-backup-card";
 import { VolumeTrends } from "@/app/(dashboard)/volume-trends";
 import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { formatBytes, formatBytesChange, formatCount, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
+import { scopeAllows } from "@/lib/auth/scopes";
+import { findLatestBackup, getBackupSettings, listRunningBackupOperations } from "@/lib/backups/service";
 import { getHealth } from "@/lib/health/service";
 import { getOverviewCounts } from "@/lib/overview/service";
 import { requirePagePrincipal } from "@/lib/pages";
@@ -15,13 +18,15 @@ export const metadata = { title: "Overview" };
 
 /** Everything here reads stored samples and counts, never a fresh walk, so it is fast at any data size. */
 export default async function OverviewPage() {
-  await requirePagePrincipal("read");
-  const [health, counts, trends, history, alerts] = await Promise.all([
+  const principal = await requirePagePrincipal("read");
+  const [health, counts, trends, history, alerts, latestBackup, runningBackups] = await Promise.all([
     getHealth(),
     getOverviewCounts(),
     getVolumeTrends(),
     getStorageHistory({ range: "24h" }),
     listActiveAlerts(),
+    findLatestBackup(),
+    listRunningBackupOperations(),
   ]);
   const last24hTotal = Object.values(counts.last24h).reduce((sum, n) => sum + n, 0);
   const { projection } = history;
@@ -67,6 +72,14 @@ export default async function OverviewPage() {
             />
           </div>
         </Card>
+        <div className="lg:col-span-3">
+          <LastBackupCard
+            latest={latestBackup}
+            scheduled={getBackupSettings().enabled}
+            running={runningBackups}
+            canWrite={scopeAllows(principal.scope, "write")}
+          />
+        </div>
         <Card title="Active alerts" className="lg:col-span-3">
           <AlertList alerts={alerts} emptyText="No active storage alerts." />
         </Card>

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema";
 
@@ -12,6 +12,11 @@ export async function findBackupRow(id: string): Promise<BackupRow | null> {
 export async function listBackupRows(limit: number, after: { created_at: string; id: string } | null): Promise<BackupRow[]> {
   const where = after ? or(lt(backups.createdAt, after.created_at), and(eq(backups.createdAt, after.created_at), lt(backups.id, after.id))) : undefined;
   return getDb().select().from(backups).where(where).orderBy(desc(backups.createdAt), desc(backups.id)).limit(limit + 1);
+}
+
+export async function countBackupRows(): Promise<number> {
+  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(backups);
+  return Number(row?.n ?? 0);
 }
 
 export async function listAllBackupRows(): Promise<BackupRow[]> {

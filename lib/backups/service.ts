@@ -83,6 +83,17 @@ export async function listBackups(query: PageQuery): Promise<Page<BackupDto>> {
   return { items: page.items.map(toDto), next_cursor: page.next_cursor };
 }
 
+/** The newest set in the catalog, or null before the first. Reads only. */
+export async function findLatestBackup(): Promise<BackupDto | null> {
+  const [row] = await queries.listBackupRows(1, null);
+  return row ? toDto(row) : null;
+}
+
+/** How many sets the catalog holds. Reads only. */
+export async function countBackups(): Promise<number> {
+  return queries.countBackupRows();
+}
+
 /** One set, or 404. Reads only. */
 export async function getBackup(id: string): Promise<BackupDto> {
   setFolder(id);

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema";
 import type { HistoryFilters } from "@/lib/executions/inputs";
@@ -17,6 +17,38 @@ export async function countExecutionsByStatusSince(sinceIso: string): Promise<Re
     .where(gte(jobExecutions.startTime, sinceIso))
     .groupBy(jobExecutions.status);
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+}
+
+/**
+ * Runs started since `sinceIso` per time bucket by status, oldest bucket first. A bucket is the first
+ * `prefixLength` characters of the ISO start time, so grouping needs no date functions and uses the
+ * start_time index.
+ */
+export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLength: number) {
+  const t = sql<string>`substr(${jobExecutions.startTime}, 1, ${sql.raw(String(prefixLength))})`;
+  return getDb()
+    .select({ t, status: jobExecutions.status, n: sql<number>`count(*)` })
+    .from(jobExecutions)
+    .where(gte(jobExecutions.startTime, sinceIso))
+    .groupBy(t, jobExecutions.status)
+    .orderBy(asc(t));
+}
+
+/**
+ * Finished runs at or under each bound (in the stored unit, nanoseconds), with their count and summed
+ * duration: a cumulative histogram in one SQL pass over all stored history.
+ */
+export async function durationHistogram(boundsNs: readonly number[]): Promise<{ count: number; sum: number; cumulative: number[] }> {
+  const result = await getDb()
+    .select({
+      n: sql<number>`count(*)`,
+      total: sql<number>`coalesce(sum(${jobExecutions.duration}), 0)`,
+      ...Object.fromEntries(boundsNs.map((b, i) => [`b${i}`, sql<number>`coalesce(sum(CASE WHEN ${jobExecutions.duration} <= ${sql.raw(String(b))} THEN 1 ELSE 0 END), 0)`])),
+    })
+    .from(jobExecutions)
+    .where(isNotNull(jobExecutions.duration));
+  const first = (result[0] ?? {}) as Record<string, number>;
+  return { count: Number(first.n ?? 0), sum: Number(first.total ?? 0), cumulative: boundsNs.map((_, i) => Number(first[`b${i}`] ?? 0)) };
 }
 
 /** The columns of a history list: the large context and steps stay out of lists. */

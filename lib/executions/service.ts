@@ -224,3 +224,25 @@ export { NS_PER_MS };
 export async function countJobExecutions(jobId: string): Promise<number> {
   return queries.countExecutionsOfJob(jobId);
 }
+
+/** Runs started since `sinceIso` (all runs for ""), counted by status. Reads only. */
+export async function countExecutionsByStatusSince(sinceIso: string): Promise<Record<string, number>> {
+  return queries.countExecutionsByStatusSince(sinceIso);
+}
+
+/** Runs started since `sinceIso` per bucket (the first `prefixLength` characters of the ISO start time) by status, oldest first. Reads only. */
+export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLength: number): Promise<{ t: string; status: string; n: number }[]> {
+  return queries.countExecutionsPerTimePrefix(sinceIso, prefixLength);
+}
+
+/** Mimir stores run durations in nanoseconds (Go's time.Duration). */
+const NS_PER_SECOND = 1e9;
+
+/**
+ * Finished runs at or under each bound (seconds), with their count and summed seconds, over all
+ * stored history: what a Prometheus histogram of run durations needs. Reads only.
+ */
+export async function histogramOfRunDurations(boundsSeconds: readonly number[]): Promise<{ count: number; sumSeconds: number; cumulative: number[] }> {
+  const { count, sum, cumulative } = await queries.durationHistogram(boundsSeconds.map((b) => b * NS_PER_SECOND));
+  return { count, sumSeconds: sum / NS_PER_SECOND, cumulative };
+}

@@ -1,9 +1,9 @@
 import "server-only";
 import { Counter, Gauge, Histogram, Registry, type Metric } from "prom-client";
 import { countSqliteTableRows, readSqliteFileStats } from "@/lib/db/sqlite-stats";
-import { countExecutionsByStatusSince } from "@/lib/executions/queries";
+import { countBackups, findLatestBackup } from "@/lib/backups/service";
+import { countExecutionsByStatusSince, histogramOfRunDurations } from "@/lib/executions/service";
 import { getLogger } from "@/lib/log/logger";
-import { findLatestBackup, histogramOfRunDurations } from "@/lib/metrics/queries";
 import { listAlerts } from "@/lib/storage/alerts";
 import { findLatestSamples } from "@/lib/storage/queries";
 import { VOLUME_NAMES } from "@/lib/storage/types";
@@ -151,7 +151,7 @@ function createMetrics(): Metrics {
     async collect() {
       this.reset();
       const latest = await guarded(findLatestBackup, null);
-      if (latest) this.set({ backup: latest.id }, (Date.now() - Date.parse(latest.createdAt)) / 1000);
+      if (latest) this.set({ backup: latest.id }, (Date.now() - Date.parse(latest.created_at)) / 1000);
     },
   });
   new Gauge({
@@ -171,7 +171,7 @@ function createMetrics(): Metrics {
     registers,
     async collect() {
       const latest = await guarded(findLatestBackup, null);
-      this.set(latest ? Date.parse(latest.createdAt) / 1000 : 0);
+      this.set(latest ? Date.parse(latest.created_at) / 1000 : 0);
     },
   });
   new Gauge({
@@ -182,7 +182,7 @@ function createMetrics(): Metrics {
     async collect() {
       this.reset();
       const latest = await guarded(findLatestBackup, null);
-      if (latest) this.set({ backup: latest.id }, latest.verifyStatus === "ok" ? 1 : 0);
+      if (latest) this.set({ backup: latest.id }, latest.verify_status === "ok" ? 1 : 0);
     },
   });
   new Gauge({
@@ -190,7 +190,7 @@ function createMetrics(): Metrics {
     help: "Backup sets in the catalog",
     registers,
     async collect() {
-      this.set((await guarded(findLatestBackup, null))?.count ?? 0);
+      this.set(await guarded(countBackups, 0));
     },
   });
   new Gauge({

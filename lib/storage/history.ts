@@ -1,12 +1,6 @@
 import "server-only";
-import {
-  aggregateSampleSeries,
-  countExecutionsPerBucket,
-  findFirstSamplesSince,
-  findLatestSamples,
-  listFreeSpaceSince,
-  type Bucket,
-} from "@/lib/storage/queries";
+import { countExecutionsPerTimePrefix } from "@/lib/executions/service";
+import { aggregateSampleSeries, BUCKET_PREFIX, findFirstSamplesSince, findLatestSamples, listFreeSpaceSince, type Bucket } from "@/lib/storage/queries";
 import type { DiskProjection, ExecutionPoint, HistoryRange, SampleSeries, StorageHistory, VolumePoint, VolumeTrend } from "@/lib/storage/types";
 
 const HOUR_MS = 3_600_000;
@@ -39,7 +33,7 @@ export async function getStorageHistory(
   const bucket = bucketFor(now - Date.parse(since));
   const [sizes, runs, projection] = await Promise.all([
     aggregateSampleSeries(since, bucket, input.series ? [input.series] : undefined),
-    countExecutionsPerBucket(since, bucket),
+    countExecutionsPerTimePrefix(since, BUCKET_PREFIX[bucket]),
     projectDiskFull(now),
   ]);
   const volumes = new Map<string, VolumePoint>();

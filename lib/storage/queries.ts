@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { jobExecutions, storageAlerts, storageSamples, type NewStorageSampleRow, type StorageAlertRow } from "@/lib/db/schema";
+import { storageAlerts, storageSamples, type NewStorageSampleRow, type StorageAlertRow } from "@/lib/db/schema";
 
 /**
  * Data access for samples and alert states. Time buckets group on a prefix of the ISO text
@@ -87,20 +87,6 @@ export async function listFreeSpaceSince(since: string) {
     .from(storageSamples)
     .where(and(eq(storageSamples.volume, "mimir_data"), gte(storageSamples.takenAt, since)))
     .orderBy(asc(storageSamples.takenAt));
-}
-
-/**
- * Runs started per bucket by status, for the executions chart (start_time is indexed). Reads
- * Mimir's job_executions table directly: the executions capability has no bucketed count yet.
- */
-export async function countExecutionsPerBucket(since: string, bucket: Bucket) {
-  const t = sql<string>`substr(${jobExecutions.startTime}, 1, ${sql.raw(String(BUCKET_PREFIX[bucket]))})`;
-  return getDb()
-    .select({ t, status: jobExecutions.status, n: sql<number>`count(*)` })
-    .from(jobExecutions)
-    .where(gte(jobExecutions.startTime, since))
-    .groupBy(t, jobExecutions.status)
-    .orderBy(asc(t));
 }
 
 export async function listAlertRows(): Promise<StorageAlertRow[]> {

@@ -2,21 +2,20 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useState, useTransition } from "react";
+import { useState, useTransition } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { OperationProgress } from "@/app/_components/operation-progress";
 import { Badge } from "@/app/_components/ui/badge";
 import { Button } from "@/app/_components/ui/button";
 import { Card } from "@/app/_components/ui/card";
 import { backupKeys, useBackups } from "@/lib/backups/hooks";
-import { useOperation } from "@/lib/operations/hooks";
 import { formatAge, formatBytes, formatCount, formatTimestamp } from "@/lib/format";
 import type { ActionResult } from "@/lib/actions";
 import type { Page } from "@/lib/pagination";
 import type { OperationDto } from "@/lib/operations/types";
 import { VOLUME_NAMES, type BackupDto, type BackupVolume, type PruneResult } from "@/lib/backups/types";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
-import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, startBackupAction, verifyBackupAction } from "./actions";
+import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, verifyBackupAction } from "./actions";
+import { BackUpNowButton, FollowedOperation } from "./backup-operations";
 
 /** What each volume holds, said in the restore confirmation so nobody replaces one blindly. */
 const VOLUME_CONTENTS: Record<BackupVolume, string> = {
@@ -26,8 +25,6 @@ const VOLUME_CONTENTS: Record<BackupVolume, string> = {
   mimir_plugins: "plugin executables",
   mimir_pipelines: "pipeline YAML files",
 };
-
-const KIND_LABEL: Record<string, string> = { backup: "Backup", verify: "Verify", restore: "Restore", import: "Import" };
 
 interface Props {
   page: Page<BackupDto>;
@@ -69,9 +66,7 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
         title="Back up"
         actions={
           canWrite && (
-            <Button onClick={() => run(() => startBackupAction({}), follow)} disabled={pending}>
-              Back up now
-            </Button>
+            <BackUpNowButton onStarted={follow} onError={setError} />
           )
         }
       >
@@ -227,34 +222,6 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
       )}
     </div>
   );
-}
-
-/** Follows one operation; when it finishes, the list and page are refreshed once. */
-function FollowedOperation({ id, kind, initial, onFinished }: { id: string; kind: string; initial?: OperationDto; onFinished: () => void }) {
-  const { data } = useOperation(id, initial);
-  const finished = data !== undefined && data.status !== "running";
-  useEffect(() => {
-    if (finished) onFinished();
-    // onFinished is a fresh closure each render; only the transition to finished matters.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [finished]);
-  const label = KIND_LABEL[kind] ?? kind;
-  return (
-    <OperationProgress
-      id={id}
-      label={label}
-      initialData={initial}
-      renderResult={(op) => <span>{describeResult(label, op.result as Record<string, unknown> | null)}</span>}
-    />
-  );
-}
-
-function describeResult(label: string, result: Record<string, unknown> | null): string {
-  if (!result) return `${label} finished.`;
-  if (label === "Backup") return `Backup ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) and ${result.verify_status === "ok" ? "verified" : "not verified"}.`;
-  if (label === "Restore") return `Restored ${String(result.backup_id)}. The state before it is kept as safety backup ${String(result.safety_backup_id ?? "—")}.`;
-  if (label === "Verify") return `Backup ${String(result.backup_id)} passed the restore drill.`;
-  return `${label} of ${String(result.backup_id)} finished.`;
 }
 
 function PruneControls({ onDone }: { onDone: () => void }) {
