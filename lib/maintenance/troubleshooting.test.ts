@@ -1,3 +1,4 @@
+import path from "node:path";
 import fs from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
@@ -21,4 +22,14 @@ test("each symptom is checked live, and a loose file mode comes with the chmod t
   expect(checks.permissions!.fix).toContain(`chmod 600 ${root.config.paths.database}   # only the service user should read this file`);
   fs.chmodSync(root.config.paths.database, 0o600);
   expect((await runTroubleshootingChecks()).find((c) => c.id === "permissions")!.status).toBe("ok");
+
+  // A file copied into a volume by hand with the usual 0644 is flagged too, with the fix.
+  const copied = path.join(root.config.paths.pipelines, "copied-by-hand.yaml");
+  fs.writeFileSync(copied, "name: x\n", { mode: 0o644 });
+  fs.chmodSync(copied, 0o644);
+  const permissions = (await runTroubleshootingChecks()).find((c) => c.id === "permissions")!;
+  expect(permissions.status).toBe("warning");
+  expect(permissions.findings.join("\n")).toContain(`${copied}: mode 0644, expected 0600`);
+  expect(permissions.fix.join("\n")).toContain("chmod -R go-rwx");
+  fs.rmSync(copied);
 });

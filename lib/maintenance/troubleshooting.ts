@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { FILE_MODE, FOLDER_MODE, volumeFolders } from "@/lib/config/data-root";
+import { findModeDrift } from "@/lib/files";
 import { BUSY_TIMEOUT_MS, getDb, JOURNAL_SIZE_LIMIT_BYTES } from "@/lib/db/client";
 import { busyErrorStats, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
 import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
@@ -23,7 +24,7 @@ const INTEGRITY_STALE_MS = 7 * 86_400_000;
  * PASSIVE WAL checkpoint on a worker thread (it only copies frames no reader needs); otherwise reads only.
  */
 export async function runTroubleshootingChecks(): Promise<TroubleshootingCheck[]> {
-  return [await checkLocks(), await checkDiskSpace(), await checkIntegrity(), checkPermissions()];
+  return [await checkLocks(), await checkDiskSpace(), await checkIntegrity(), await checkPermissions()];
 }
 
 function worst(statuses: CheckStatus[]): CheckStatus {
@@ -119,7 +120,10 @@ async function checkIntegrity(): Promise<TroubleshootingCheck> {
   return { id: "integrity", title: "Corruption", status: stale ? "warning" : "ok", findings, fix: stale ? ["The last check is over a week old; run it again."] : [] };
 }
 
-function checkPermissions(): TroubleshootingCheck {
+/** How many drifted entries the panel lists; the fix covers them all. */
+const DRIFT_SHOWN = 5;
+
+async function checkPermissions(): Promise<TroubleshootingCheck> {
   const config = getConfig();
   const uid = process.getuid?.() ?? null;
   const findings: string[] = [];
@@ -151,5 +155,15 @@ function checkPermissions(): TroubleshootingCheck {
   const database = config.paths.database;
   for (const suffix of ["", "-wal", "-shm"]) expect(database + suffix, FILE_MODE, "file");
   for (const folder of new Set([path.dirname(database), ...Object.values(volumeFolders(config)), config.paths.backups])) expect(folder, FOLDER_MODE, "folder");
+  // Every other file and folder in the volumes: what a `cp` or `tar x` by hand may have left readable.
+  const { drift, checked, truncated } = await findModeDrift([...Object.values(volumeFolders(config)), config.paths.backups]);
+  if (drift.length > 0) {
+    statuses.push("warning");
+    findings.push(`${drift.length} of ${checked} entries in the volumes${truncated ? " (first part checked)" : ""} can be read by other users, e.g.:`);
+    for (const entry of drift.slice(0, DRIFT_SHOWN)) findings.push(`${entry.path}: mode ${entry.mode}, expected ${entry.expected}.`);
+    fix.push(`chmod -R go-rwx ${Object.values(volumeFolders(config)).join(" ")} ${config.paths.backups}   # only the service user should read the data`);
+  } else {
+    findings.push(`All ${checked} entries in the volumes${truncated ? " checked" : ""} are private to the service user.`);
+  }
   return { id: "permissions", title: "Permission issues", status: worst(statuses), findings, fix };
 }
