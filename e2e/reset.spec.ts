@@ -52,7 +52,7 @@ test.afterAll(async () => {
   fs.rmSync(`${HOME}-state`, { recursive: true, force: true });
 });
 
-test("scripts: a wrong confirmation is refused with 400; a browser session must send its password", async ({ api, playwright }) => {
+test("scripts: a wrong confirmation is refused with 400; anonymous 401; a browser session must send its password", async ({ api, playwright, page }) => {
   const refused = await api.post("/api/v1/reset", { data: { confirm: "mimir-00000000" } });
   expect(refused.status()).toBe(400);
   expect((await refused.json()).error.code).toBe("invalid_input");
@@ -61,6 +61,16 @@ test("scripts: a wrong confirmation is refused with 400; a browser session must 
   const anonymous = await playwright.request.newContext({ baseURL: BASE });
   expect((await anonymous.post("/api/v1/reset", { data: { confirm: preview.instance_name } })).status()).toBe(401);
   await anonymous.dispose();
+
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signIn(E2E_ADMIN.username, E2E_ADMIN.password);
+  await expect(page).not.toHaveURL(/\/login/);
+  const withoutPassword = await page.request.post("/api/v1/reset", { data: { confirm: preview.instance_name }, headers: { Origin: BASE } });
+  expect(withoutPassword.status()).toBe(403);
+  expect((await withoutPassword.json()).error.code).toBe("reauth_required");
+  // Nothing was started by the refused calls.
+  expect((await (await api.get("/api/v1/operations?kind=reset")).json()).items).toEqual([]);
 });
 
 test("reset from the Database page: see what is lost, type the instance name and password, follow it, jobs gone", async ({ page, api }) => {
