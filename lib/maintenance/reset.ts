@@ -131,35 +131,42 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
   const keep = keptPaths(config);
   let done = 0;
   ctx.progress(done, volumes.length, "volumes");
-  await withAppWritesPaused(async () => {
-    for (const volume of volumes) {
-      ctx.message(`emptying ${volume}`);
-      if (volume === "mimir_data") {
-        Object.assign(deletedRows, emptyDataTables(getDb(), { keepOperationId: ctx.id }));
-      } else if (volume === "mimir_pipelines" && !volumes.includes("mimir_data")) {
-        // The pipelines capability syncs both ways: a row without its file gets the file written back.
-        deletedRows.pipelines = deletePipelineRows(getDb());
+  try {
+    await withAppWritesPaused(async () => {
+      for (const volume of volumes) {
+        ctx.message(`emptying ${volume}`);
+        if (volume === "mimir_data") {
+          Object.assign(deletedRows, emptyDataTables(getDb(), { keepOperationId: ctx.id }));
+        } else if (volume === "mimir_pipelines" && !volumes.includes("mimir_data")) {
+          // The pipelines capability syncs both ways: a row without its file gets the file written back.
+          deletedRows.pipelines = deletePipelineRows(getDb());
+        }
+        deletedFiles[volume] = await emptyFolder(folders[volume], keep);
+        if (volume === "mimir_data") {
+          try {
+            vacuumAndTruncate(getDb());
+          } catch (error) {
+            // The rows are gone either way; the space comes back with the next VACUUM on this page.
+            warnings.push(`VACUUM after the reset failed (${(error as Error).message}); run it from the Database page`);
+          }
+        }
+        ctx.progress(++done, volumes.length, "volumes");
       }
-      deletedFiles[volume] = await emptyFolder(folders[volume], keep);
-      if (volume === "mimir_data") {
+      if (volumes.includes("mimir_config")) {
         try {
-          vacuumAndTruncate(getDb());
+          reloadConfig();
         } catch (error) {
-          // The rows are gone either way; the space comes back with the next VACUUM on this page.
-          warnings.push(`VACUUM after the reset failed (${(error as Error).message}); run it from the Database page`);
+          warnings.push(`The configuration did not load after config.yaml was deleted (${(error as Error).message}); the previous one stays in effect until the next start`);
         }
       }
-      ctx.progress(++done, volumes.length, "volumes");
-    }
-    if (volumes.includes("mimir_config")) {
-      try {
-        reloadConfig();
-      } catch (error) {
-        warnings.push(`The configuration did not load after config.yaml was deleted (${(error as Error).message}); the previous one stays in effect until the next start`);
-      }
-    }
-    if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
-  });
+      if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
+    });
+  } catch (error) {
+    // Part of the data may be gone: the scheduler runs again on what is left, and the error names
+    // the set that holds everything as it was.
+    await reloadScheduler(getConfig()).catch((reloadError) => getLogger().error("scheduler reload after a failed reset failed", { reloadError }));
+    throw new AppError("internal", `The reset stopped part-way (${(error as Error).message}); restore the safety backup ${safetyBackupId} to get everything back`, { cause: error });
+  }
 
   // After the gate: the pipeline sync inside the rebuild is an app write and would wait on it.
   ctx.message("rebuilding the scheduler");
