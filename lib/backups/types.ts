@@ -2,7 +2,7 @@
 export const VOLUME_NAMES = ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines"] as const;
 export type BackupVolume = (typeof VOLUME_NAMES)[number];
 
-export const BACKUP_TRIGGERS = ["manual", "api", "schedule", "cli", "pre-restore", "import"] as const;
+export const BACKUP_TRIGGERS = ["manual", "api", "schedule", "cli", "pre-restore", "pre-reset", "import"] as const;
 export type BackupTrigger = (typeof BACKUP_TRIGGERS)[number];
 
 export interface ManifestArchive {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { VOLUME_NAMES } from "@/lib/backups/types";
 
 /** Longest SQL accepted by the console: one statement, not a script. */
 export const MAX_QUERY_CHARS = 10_000;
@@ -41,3 +42,15 @@ export const swapRecoveredInput = z
   })
   .strict();
 export type SwapRecoveredInput = z.infer<typeof swapRecoveredInput>;
+
+/**
+ * Reset all data: `confirm` must be the instance name shown on the Database page (mimir-xxxxxxxx);
+ * `volumes` defaults to all five, as the guide's `docker volume rm` does.
+ */
+export const resetInput = z
+  .object({
+    confirm: z.string().min(1, "type the instance name to confirm").max(200),
+    volumes: z.array(z.enum(VOLUME_NAMES)).min(1, "choose at least one volume").max(VOLUME_NAMES.length).default([...VOLUME_NAMES]),
+  })
+  .strict();
+export type ResetInput = z.infer<typeof resetInput>;

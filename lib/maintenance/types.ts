@@ -1,4 +1,5 @@
 /** JSON-safe shapes of the Database page, shared by the API, the server-rendered page and its client leaves. */
+import type { BackupVolume } from "@/lib/backups/types";
 
 export interface MaintenanceOverview {
   database: string;
@@ -131,4 +132,36 @@ export interface TroubleshootingCheck {
   findings: string[];
   /** what to do about it, in plain words (empty when ok) */
   fix: string[];
+}
+
+/** What a reset of one volume would delete, for the confirmation dialog. */
+export interface ResetVolumePreview {
+  name: BackupVolume;
+  folder: string;
+  /** files that would be deleted (for mimir_data: every file but the live database) */
+  files: number;
+  bytes: number;
+}
+
+/** Everything the reset dialog names before anyone confirms. Counts are of now. */
+export interface ResetPreview {
+  /** what must be typed to confirm: mimir- + the first 8 hex digits of the instance id */
+  instance_name: string;
+  volumes: ResetVolumePreview[];
+  /** rows of Mimir's data a reset of mimir_data deletes */
+  rows: { jobs: number; pipelines: number; executions: number };
+  /** tables a reset of mimir_data keeps */
+  kept_tables: string[];
+}
+
+export interface ResetResult {
+  volumes: BackupVolume[];
+  /** the pre-reset backup set holding everything that was deleted; restore it to undo the reset */
+  safety_backup_id: string;
+  deleted_rows: Record<string, number>;
+  deleted_files: Partial<Record<BackupVolume, number>>;
+  /** the built-in jobs a fresh install has, recreated after the reset */
+  builtin_jobs: string[];
+  /** things that did not go back to normal by themselves (a config that no longer loads) */
+  warnings: string[];
 }

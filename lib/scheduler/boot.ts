@@ -9,7 +9,7 @@ import { createPipeline, getPipeline, syncPipelinesWithVolume, watchPipelinesVol
 import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
 import { startScheduler, stopScheduler } from "@/lib/scheduler/engine";
 import { onAppDatabaseReopened } from "@/lib/db/client";
-import { isBuiltinJobRemoved } from "@/lib/scheduler/queries";
+import { forgetRemovedBuiltinJobs, isBuiltinJobRemoved } from "@/lib/scheduler/queries";
 
 /** Written into a run that was in progress when the server process stopped. */
 export const INTERRUPTED_RUN_REASON = "Interrupted: the server process stopped (exit, crash or kill) while this run was in progress";
@@ -50,6 +50,18 @@ export async function reloadScheduler(config: AppConfig): Promise<void> {
   await ensureBuiltinJobs(config);
   const { scheduled } = await startScheduler();
   getLogger().info("scheduler reloaded after the database was reopened", { scheduled });
+}
+
+/**
+ * After a reset emptied the jobs: forgets which built-in jobs a person had deleted, then reloads, so
+ * the built-in jobs of a fresh install come back. Returns the ids of the built-in jobs that exist after.
+ */
+export async function rebuildSchedulerAfterReset(config: AppConfig): Promise<string[]> {
+  await forgetRemovedBuiltinJobs();
+  await reloadScheduler(config);
+  const present: string[] = [];
+  for (const builtin of BUILTIN_JOBS) if (await findJobRow(builtin.id)) present.push(builtin.id);
+  return present;
 }
 
 /**

@@ -1,5 +1,5 @@
 import "server-only";
-import { eq } from "drizzle-orm";
+import { eq, like } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { systemMetadata } from "@/lib/db/schema";
 import { nowIso } from "@/lib/db/timestamps";
@@ -18,4 +18,10 @@ export async function markBuiltinJobRemoved(id: string): Promise<void> {
     .insert(systemMetadata)
     .values({ key: REMOVED_PREFIX + id, value: now, updatedAt: now })
     .onConflictDoUpdate({ target: systemMetadata.key, set: { value: now, updatedAt: now } });
+}
+
+/** Forgets every deleted built-in job (a reset: a fresh install has no such memory). Returns how many. */
+export async function forgetRemovedBuiltinJobs(): Promise<number> {
+  const result = await getDb().delete(systemMetadata).where(like(systemMetadata.key, `${REMOVED_PREFIX}%`));
+  return result.changes;
 }

@@ -3,7 +3,8 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
-import { queryInput, retentionCleanupForm, swapRecoveredInput } from "@/lib/maintenance/inputs";
+import { queryInput, resetInput, retentionCleanupForm, swapRecoveredInput } from "@/lib/maintenance/inputs";
+import { startReset } from "@/lib/maintenance/reset";
 import { runReadOnlyQuery } from "@/lib/maintenance/query";
 import { runRetentionCleanup, startRetentionCleanup } from "@/lib/maintenance/retention";
 import { startMaintenance, swapInRecoveredDatabase } from "@/lib/maintenance/service";
@@ -33,3 +34,6 @@ export const swapRecoveredAction = defineAction(
   },
   { reauth: true, audit: "database.swap_recovered" },
 );
+
+/** Destructive: the password again (reauth) and the typed instance name in `confirm`. */
+export const resetAllDataAction = defineAction("admin", resetInput, async (input, principal) => startReset(input, principal), { reauth: true, audit: "data.reset" });

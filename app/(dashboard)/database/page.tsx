@@ -8,11 +8,13 @@ import { listJobsWithHistory } from "@/lib/maintenance/queries";
 import { getMaintenanceOverview, listTableSummaries } from "@/lib/maintenance/service";
 import { isCsvExportable } from "@/lib/maintenance/export";
 import { runTroubleshootingChecks } from "@/lib/maintenance/troubleshooting";
+import { getResetPreview } from "@/lib/maintenance/reset";
 import { listOperations } from "@/lib/operations/service";
 import { requirePagePrincipal } from "@/lib/pages";
 import { MaintenanceAction } from "./maintenance-action";
 import { QueryConsole } from "./query-console";
 import { RecoveryPanel } from "./recovery-panel";
+import { ResetPanel } from "./reset-panel";
 import { RetentionPanel } from "./retention-panel";
 import { TroubleshootingPanel } from "./troubleshooting-panel";
 
@@ -40,6 +42,8 @@ export default async function DatabasePage() {
     lastOperation("retention_cleanup"),
     lastOperation("recover"),
   ]);
+  // Only admins may reset, so only they pay for walking the volumes to count what a reset would delete.
+  const [resetPreview, lastReset] = isAdmin ? await Promise.all([getResetPreview(), lastOperation("reset")]) : [null, null];
   const damaged = overview.last_integrity !== null && !overview.last_integrity.ok;
 
   return (
@@ -197,6 +201,12 @@ export default async function DatabasePage() {
               )}
             </p>
             <RecoveryPanel lastRun={lastRecover} />
+          </Card>
+        )}
+
+        {resetPreview && (
+          <Card title="Reset all data">
+            <ResetPanel preview={resetPreview} lastRun={lastReset} />
           </Card>
         )}
       </div>
