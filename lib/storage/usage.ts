@@ -49,7 +49,7 @@ export async function measureStorage(options: { tables: boolean }): Promise<Stor
   const started = performance.now();
   const measuredAt = nowIso();
   const volumes: VolumeUsage[] = [];
-  // One volume at a time: the walk is syscall-bound and parallel walks on two cores only contend.
+  // One volume at a time: each walk already spreads over both cores (lib/storage/walk.ts).
   for (const [volume, folder] of Object.entries(watchedFolders()) as [StorageVolume, string][]) {
     const scan = await scanFolder(folder);
     volumes.push({
