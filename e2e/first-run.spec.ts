@@ -1,9 +1,6 @@
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { execFileSync } from "node:child_process";
 import { test, expect } from "@playwright/test";
-import { E2E_PORT } from "./env";
+import { OwnServer } from "./own-server";
 import { BackupsPage } from "./pages/backups-page";
 import { LoginPage } from "./pages/login-page";
 import { SettingsPage } from "./pages/settings-page";
@@ -13,44 +10,16 @@ import { serverActionId } from "./server-actions";
  * First run on a fresh data root, the way an operator meets the console: no MIMIR_ADMIN_PASSWORD, so
  * the first visit goes to setup. This spec starts its own server (next port up from the suite's).
  */
-const PORT = E2E_PORT + 2;
-const BASE = `http://127.0.0.1:${PORT}`;
-const HOME = path.join(os.tmpdir(), `mimir-e2e-first-run-${PORT}`);
+const server = new OwnServer("first-run", 2);
 const OWNER = { username: "owner", password: "first-run-owner-password" };
 const VIEWER = { username: "watcher", password: "first-run-viewer-password" };
 
-let server: ChildProcess;
-
-test.use({ baseURL: BASE, storageState: { cookies: [], origins: [] } });
+test.use({ baseURL: server.baseURL, storageState: { cookies: [], origins: [] } });
 test.describe.configure({ mode: "serial" });
 
-test.beforeAll(async () => {
-  // No admin password or token from the environment: this is the install that needs setup.
-  const env: NodeJS.ProcessEnv = { ...process.env, E2E_PORT: String(PORT), E2E_HOME: HOME, NEXT_TELEMETRY_DISABLED: "1" };
-  delete env.MIMIR_ADMIN_PASSWORD;
-  delete env.MIMIR_API_TOKEN;
-  server = spawn("node", ["scripts/e2e-server.mjs"], { env, stdio: "ignore" });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${BASE}/health`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error("the first-run server did not start");
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-});
-
-test.afterAll(async () => {
-  if (server?.exitCode === null) {
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  }
-  fs.rmSync(HOME, { recursive: true, force: true });
-  fs.rmSync(`${HOME}-state`, { recursive: true, force: true });
-});
+// No admin password or token from the environment: this is the install that needs setup.
+test.beforeAll(() => server.start({ MIMIR_ADMIN_PASSWORD: undefined, MIMIR_API_TOKEN: undefined }));
+test.afterAll(() => server.stop());
 
 test("setup, sign in, a token used from a script, sign out, and a viewer who cannot create tokens", async ({ page, context }) => {
   // First run: every page leads to setup while no account exists.
@@ -76,10 +45,10 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
 
   // The token works from a script (curl), and only for what its scope allows.
   const curl = (...args: string[]) => execFileSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", ...args], { encoding: "utf8" });
-  expect(curl("-H", `Authorization: Bearer ${token}`, `${BASE}/api/v1/operations`)).toBe("200");
-  expect(curl("-H", `Authorization: Bearer ${token}`, `${BASE}/api/v1/tokens`)).toBe("403");
-  expect(curl(`${BASE}/api/v1/operations`)).toBe("401");
-  expect(curl(`${BASE}/health`)).toBe("200");
+  expect(curl("-H", `Authorization: Bearer ${token}`, `${server.baseURL}/api/v1/operations`)).toBe("200");
+  expect(curl("-H", `Authorization: Bearer ${token}`, `${server.baseURL}/api/v1/tokens`)).toBe("403");
+  expect(curl(`${server.baseURL}/api/v1/operations`)).toBe("401");
+  expect(curl(`${server.baseURL}/health`)).toBe("200");
 
   await settings.addUser(VIEWER.username, VIEWER.password, "viewer", OWNER.password);
   await expect(page.locator(`tr[data-user="${VIEWER.username}"]`)).toContainText("viewer");
@@ -105,15 +74,15 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
     return { status: response.status, body: await response.json() };
   });
   expect(viaApi).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
-  const viaAction = await context.request.post(`${BASE}/settings`, {
-    headers: { "Next-Action": serverActionId("createTokenAction"), Origin: BASE, "Content-Type": "text/plain;charset=UTF-8", Accept: "text/x-component" },
+  const viaAction = await context.request.post(`${server.baseURL}/settings`, {
+    headers: { "Next-Action": serverActionId("createTokenAction"), Origin: server.baseURL, "Content-Type": "text/plain;charset=UTF-8", Accept: "text/x-component" },
     data: JSON.stringify([{ name: "sneaky", scope: "admin", reauth_password: VIEWER.password }]),
   });
   expect(await viaAction.text()).toContain('"code":"forbidden"');
 
   // Nothing was created: the owner's token (admin-only list) still shows one token.
   const adminToken = token;
-  expect(curl("-H", `Authorization: Bearer ${adminToken}`, `${BASE}/api/v1/operations`)).toBe("200");
+  expect(curl("-H", `Authorization: Bearer ${adminToken}`, `${server.baseURL}/api/v1/operations`)).toBe("200");
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
   await login.signIn(OWNER.username, OWNER.password);
@@ -132,7 +101,7 @@ test("a viewer sees a backup set but no control to restore, delete or make one, 
   const adminToken = await settings.createToken("backup-script", "admin", OWNER.password);
 
   // A set must exist, or there is no row whose restore button could be missing.
-  const api = await playwright.request.newContext({ baseURL: BASE, extraHTTPHeaders: { Authorization: `Bearer ${adminToken}` } });
+  const api = await playwright.request.newContext({ baseURL: server.baseURL, extraHTTPHeaders: { Authorization: `Bearer ${adminToken}` } });
   let backupId: string;
   try {
     const started = await api.post("/api/v1/backups");

@@ -1,9 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { test, expect } from "./fixtures";
-import { E2E_ADMIN, E2E_API_TOKEN, E2E_PORT } from "./env";
+import { OwnServer } from "./own-server";
+import { E2E_ADMIN, E2E_API_TOKEN } from "./env";
 import { LoginPage } from "./pages/login-page";
 import { ResetPanel } from "./pages/reset-panel";
 
@@ -11,46 +8,13 @@ import { ResetPanel } from "./pages/reset-panel";
  * A reset wipes the data root, and the suite's specs share one server and run in order: this spec
  * starts its own server (E2E_PORT + 3, its own data root) so the specs after it keep their data.
  */
-const PORT = E2E_PORT + 3;
-const BASE = `http://127.0.0.1:${PORT}`;
-const HOME = path.join(os.tmpdir(), `mimir-e2e-reset-${PORT}`);
+const server = new OwnServer("reset", 3);
 
-let server: ChildProcess;
-
-test.use({ baseURL: BASE, storageState: { cookies: [], origins: [] } });
+test.use({ baseURL: server.baseURL, storageState: { cookies: [], origins: [] } });
 test.describe.configure({ mode: "serial" });
 
-test.beforeAll(async () => {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    E2E_PORT: String(PORT),
-    E2E_HOME: HOME,
-    MIMIR_ADMIN_PASSWORD: E2E_ADMIN.password,
-    MIMIR_API_TOKEN: E2E_API_TOKEN,
-    NEXT_TELEMETRY_DISABLED: "1",
-  };
-  server = spawn("node", ["scripts/e2e-server.mjs"], { env, stdio: "ignore" });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${BASE}/health`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error("the reset spec's server did not start");
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-});
-
-test.afterAll(async () => {
-  if (server?.exitCode === null) {
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  }
-  fs.rmSync(HOME, { recursive: true, force: true });
-  fs.rmSync(`${HOME}-state`, { recursive: true, force: true });
-});
+test.beforeAll(() => server.start({ MIMIR_ADMIN_PASSWORD: E2E_ADMIN.password, MIMIR_API_TOKEN: E2E_API_TOKEN }));
+test.afterAll(() => server.stop());
 
 test("scripts: a wrong confirmation is refused with 400; anonymous 401; a browser session must send its password", async ({ api, playwright, page }) => {
   const refused = await api.post("/api/v1/reset", { data: { confirm: "mimir-00000000" } });
@@ -58,7 +22,7 @@ test("scripts: a wrong confirmation is refused with 400; anonymous 401; a browse
   expect((await refused.json()).error.code).toBe("invalid_input");
   const preview = await (await api.get("/api/v1/reset")).json();
   expect(preview.instance_name).toMatch(/^mimir-[0-9a-f]{8}$/);
-  const anonymous = await playwright.request.newContext({ baseURL: BASE });
+  const anonymous = await playwright.request.newContext({ baseURL: server.baseURL });
   expect((await anonymous.post("/api/v1/reset", { data: { confirm: preview.instance_name } })).status()).toBe(401);
   await anonymous.dispose();
 
@@ -66,7 +30,7 @@ test("scripts: a wrong confirmation is refused with 400; anonymous 401; a browse
   await login.goto();
   await login.signIn(E2E_ADMIN.username, E2E_ADMIN.password);
   await expect(page).not.toHaveURL(/\/login/);
-  const withoutPassword = await page.request.post("/api/v1/reset", { data: { confirm: preview.instance_name }, headers: { Origin: BASE } });
+  const withoutPassword = await page.request.post("/api/v1/reset", { data: { confirm: preview.instance_name }, headers: { Origin: server.baseURL } });
   expect(withoutPassword.status()).toBe(403);
   expect((await withoutPassword.json()).error.code).toBe("reauth_required");
   // Nothing was started by the refused calls.
