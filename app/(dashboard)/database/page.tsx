@@ -1,3 +1,4 @@
+import { DataTable } from "@/app/_components/ui/data-table";
 import { Badge } from "@/app/_components/ui/badge";
 import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
@@ -144,42 +145,30 @@ export default async function DatabasePage() {
           {tables.length === 0 ? (
             <p className="py-6 text-center text-sm text-slate-500">The database has no tables yet.</p>
           ) : (
-            <div className="overflow-x-auto">
-              <table className="w-full text-left text-sm">
-                <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-                  <tr>
-                    <th className="py-2 pr-4 font-medium">Table</th>
-                    <th className="py-2 pr-4 text-right font-medium">Rows</th>
-                    <th className="py-2 pr-4 font-medium">Columns</th>
-                    {isAdmin && <th className="py-2 font-medium">Export</th>}
-                  </tr>
-                </thead>
-                <tbody className="divide-y divide-slate-100">
-                  {tables.map((table) => (
-                    <tr key={table.name} data-table={table.name}>
-                      <td className="py-2 pr-4 font-mono text-xs text-slate-800">{table.name}</td>
-                      <td className="py-2 pr-4 text-right tabular-nums" data-testid={`rows-${table.name}`}>
-                        {formatCount(table.rows)}
-                      </td>
-                      <td className="py-2 pr-4 font-mono text-xs text-slate-600">
-                        {table.columns.map((c) => `${c.name}${c.type ? ` ${c.type.toLowerCase()}` : ""}${c.primary_key ? " pk" : ""}`).join(", ")}
-                      </td>
-                      {isAdmin && (
-                        <td className="py-2">
-                          {isCsvExportable(table.name) ? (
-                            <a href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`} download className="text-sky-700 hover:underline" aria-label={`Download ${table.name} as CSV`}>
-                              CSV
-                            </a>
-                          ) : (
-                            <span className="text-xs text-slate-400" title="Credentials are not exported table by table">—</span>
-                          )}
-                        </td>
+            <DataTable columns={[{ label: "Table" }, { label: "Rows", align: "right" }, { label: "Columns" }, isAdmin && { label: "Export" }]}>
+              {tables.map((table) => (
+                <tr key={table.name} data-table={table.name}>
+                  <td className="py-2 pr-4 font-mono text-xs text-slate-800">{table.name}</td>
+                  <td className="py-2 pr-4 text-right tabular-nums" data-testid={`rows-${table.name}`}>
+                    {formatCount(table.rows)}
+                  </td>
+                  <td className="py-2 pr-4 font-mono text-xs text-slate-600">
+                    {table.columns.map((c) => `${c.name}${c.type ? ` ${c.type.toLowerCase()}` : ""}${c.primary_key ? " pk" : ""}`).join(", ")}
+                  </td>
+                  {isAdmin && (
+                    <td className="py-2">
+                      {isCsvExportable(table.name) ? (
+                        <a href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`} download className="text-sky-700 hover:underline" aria-label={`Download ${table.name} as CSV`}>
+                          CSV
+                        </a>
+                      ) : (
+                        <span className="text-xs text-slate-400" title="Credentials are not exported table by table">—</span>
                       )}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </DataTable>
           )}
         </Card>
 

@@ -1,4 +1,5 @@
 import { Badge } from "@/app/_components/ui/badge";
+import { DataTable } from "@/app/_components/ui/data-table";
 import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { AuditPanel } from "@/app/(dashboard)/settings/audit-panel";
@@ -49,28 +50,17 @@ export default async function SettingsPage() {
           </Card>
         )}
         <Card title="Effective configuration">
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-                <tr>
-                  <th className="py-2 pr-4 font-medium">Key</th>
-                  <th className="py-2 pr-4 font-medium">Value</th>
-                  <th className="py-2 font-medium">Source</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {config.settings.map((setting) => (
-                  <tr key={setting.key} data-key={setting.key}>
-                    <td className="py-2 pr-4 font-mono text-xs text-slate-700">{setting.key}</td>
-                    <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{setting.value === "" ? <span className="text-slate-400">(empty)</span> : setting.value}</td>
-                    <td className="py-2">
-                      <SourceBadge source={setting.source} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={[{ label: "Key" }, { label: "Value" }, { label: "Source" }]}>
+            {config.settings.map((setting) => (
+              <tr key={setting.key} data-key={setting.key}>
+                <td className="py-2 pr-4 font-mono text-xs text-slate-700">{setting.key}</td>
+                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{setting.value === "" ? <span className="text-slate-400">(empty)</span> : setting.value}</td>
+                <td className="py-2">
+                  <SourceBadge source={setting.source} />
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         </Card>
         <Card title="Secrets">
           <ul className="divide-y divide-slate-100 text-sm">

@@ -1,4 +1,5 @@
 import { AlertList } from "@/app/(dashboard)/alert-list";
+import { DataTable } from "@/app/_components/ui/data-table";
 import { MeasureButton } from "@/app/(dashboard)/storage/measure-button";
 import { StorageCharts } from "@/app/(dashboard)/storage/storage-charts";
 import { Card, Stat } from "@/app/_components/ui/card";
@@ -69,60 +70,47 @@ function VolumesCard({ usage }: { usage: StorageUsage }) {
   const total = usage.volumes.reduce((n, v) => n + v.bytes, 0) || 1;
   return (
     <Card title="Volumes">
-      <div className="overflow-x-auto">
-        <table className="w-full text-left text-sm">
-          <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-            <tr>
-              <th className="py-2 pr-4 font-medium">Volume</th>
-              <th className="py-2 pr-4 text-right font-medium">Size</th>
-              <th className="py-2 pr-4 text-right font-medium">Files</th>
-              <th className="py-2 pr-4 font-medium">Share</th>
-              <th className="py-2 pr-4 font-medium">Largest files</th>
-            </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {usage.volumes.map((v) => (
-              <tr key={v.volume} data-volume={v.volume} className="align-top">
-                <td className="py-2.5 pr-4">
-                  <div className="font-medium text-slate-900">{v.volume}</div>
-                  <code className="break-all text-xs text-slate-500">{v.path}</code>
-                  {!v.exists && <div className="text-xs text-amber-700">folder missing</div>}
-                  {v.unreadable > 0 && <div className="text-xs text-amber-700">{formatCount(v.unreadable)} entries could not be read</div>}
-                </td>
-                <td className="py-2.5 pr-4 text-right tabular-nums text-slate-900" data-testid={`size-${v.volume}`}>
-                  {formatBytes(v.bytes)}
-                </td>
-                <td className="py-2.5 pr-4 text-right tabular-nums text-slate-700">{formatCount(v.files)}</td>
-                <td className="w-40 py-2.5 pr-4">
-                  <div className="h-2 w-full overflow-hidden rounded-full bg-slate-100">
-                    <div className="h-full rounded-full bg-sky-600" style={{ width: `${(v.bytes / total) * 100}%` }} />
-                  </div>
-                  <div className="mt-1 text-xs tabular-nums text-slate-500">{formatPercent(v.bytes / total)}</div>
-                </td>
-                <td className="py-2.5 pr-4">
-                  {v.largest.length === 0 ? (
-                    <span className="text-xs text-slate-400">no files</span>
-                  ) : (
-                    <details>
-                      <summary className="cursor-pointer text-xs text-slate-600">
-                        {v.largest[0]!.path.slice(v.path.length + 1)} ({formatBytes(v.largest[0]!.bytes)}){v.largest.length > 1 ? ` and ${v.largest.length - 1} more` : ""}
-                      </summary>
-                      <ol className="mt-1 space-y-0.5 text-xs text-slate-600">
-                        {v.largest.map((file) => (
-                          <li key={file.path} className="flex justify-between gap-4">
-                            <code className="break-all">{file.path.slice(v.path.length + 1)}</code>
-                            <span className="shrink-0 tabular-nums">{formatBytes(file.bytes)}</span>
-                          </li>
-                        ))}
-                      </ol>
-                    </details>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable columns={[{ label: "Volume" }, { label: "Size", align: "right" }, { label: "Files", align: "right" }, { label: "Share" }, { label: "Largest files" }]}>
+        {usage.volumes.map((v) => (
+          <tr key={v.volume} data-volume={v.volume} className="align-top">
+            <td className="py-2.5 pr-4">
+              <div className="font-medium text-slate-900">{v.volume}</div>
+              <code className="break-all text-xs text-slate-500">{v.path}</code>
+              {!v.exists && <div className="text-xs text-amber-700">folder missing</div>}
+              {v.unreadable > 0 && <div className="text-xs text-amber-700">{formatCount(v.unreadable)} entries could not be read</div>}
+            </td>
+            <td className="py-2.5 pr-4 text-right tabular-nums text-slate-900" data-testid={`size-${v.volume}`}>
+              {formatBytes(v.bytes)}
+            </td>
+            <td className="py-2.5 pr-4 text-right tabular-nums text-slate-700">{formatCount(v.files)}</td>
+            <td className="w-40 py-2.5 pr-4">
+              <div className="h-2 w-full overflow-hidden rounded-full bg-slate-100">
+                <div className="h-full rounded-full bg-sky-600" style={{ width: `${(v.bytes / total) * 100}%` }} />
+              </div>
+              <div className="mt-1 text-xs tabular-nums text-slate-500">{formatPercent(v.bytes / total)}</div>
+            </td>
+            <td className="py-2.5 pr-4">
+              {v.largest.length === 0 ? (
+                <span className="text-xs text-slate-400">no files</span>
+              ) : (
+                <details>
+                  <summary className="cursor-pointer text-xs text-slate-600">
+                    {v.largest[0]!.path.slice(v.path.length + 1)} ({formatBytes(v.largest[0]!.bytes)}){v.largest.length > 1 ? ` and ${v.largest.length - 1} more` : ""}
+                  </summary>
+                  <ol className="mt-1 space-y-0.5 text-xs text-slate-600">
+                    {v.largest.map((file) => (
+                      <li key={file.path} className="flex justify-between gap-4">
+                        <code className="break-all">{file.path.slice(v.path.length + 1)}</code>
+                        <span className="shrink-0 tabular-nums">{formatBytes(file.bytes)}</span>
+                      </li>
+                    ))}
+                  </ol>
+                </details>
+              )}
+            </td>
+          </tr>
+        ))}
+      </DataTable>
     </Card>
   );
 }
@@ -141,24 +129,15 @@ function DatabaseCard({ usage }: { usage: StorageUsage }) {
           hint={db.vector_db.enabled ? (db.vector_db.bytes === null ? "no file yet" : "chromem") : "disabled"}
         />
       </div>
-      <table className="mt-4 w-full text-left text-sm">
-        <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-          <tr>
-            <th className="py-2 pr-4 font-medium">Table</th>
-            <th className="py-2 pr-4 text-right font-medium">Rows</th>
-            <th className="py-2 text-right font-medium">Size with indexes</th>
+      <DataTable columns={[{ label: "Table" }, { label: "Rows", align: "right" }, { label: "Size with indexes", align: "right" }]} className="mt-4">
+        {db.tables.map((t) => (
+          <tr key={t.name}>
+            <td className="py-1.5 pr-4 font-mono text-xs text-slate-800">{t.name}</td>
+            <td className="py-1.5 pr-4 text-right tabular-nums">{formatCount(t.rows)}</td>
+            <td className="py-1.5 text-right tabular-nums">{t.bytes === null ? "—" : formatBytes(t.bytes)}</td>
           </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {db.tables.map((t) => (
-            <tr key={t.name}>
-              <td className="py-1.5 pr-4 font-mono text-xs text-slate-800">{t.name}</td>
-              <td className="py-1.5 pr-4 text-right tabular-nums">{formatCount(t.rows)}</td>
-              <td className="py-1.5 text-right tabular-nums">{t.bytes === null ? "—" : formatBytes(t.bytes)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </Card>
   );
 }
