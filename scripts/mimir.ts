@@ -10,6 +10,7 @@ import type { OperationDto } from "@/lib/operations/types";
 import { isAppError } from "@/lib/errors";
 import { formatBytes, formatTimestamp } from "@/lib/format";
 import { runningServerPid } from "@/lib/backups/server-lock";
+import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import { listBackups, pruneBackups, restoreBackup, startBackup, syncBackupCatalog, verifyAllBackups, verifyBackupSet } from "@/lib/backups/service";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
 import { VOLUME_NAMES, type BackupVolume } from "@/lib/backups/types";
@@ -72,6 +73,8 @@ async function main(): Promise<number> {
         const volumes = parseVolumes(values.volumes);
         const result = await restoreBackup(id, volumes, { progress: progressLine("restore"), message: (text) => process.stderr.write(`\n${text}\n`) });
         console.log(JSON.stringify(result, null, 2));
+        // The replaced data is deleted after the swap; finish that before the process exits.
+        await replacedDataRemoved();
         return 0;
       }
       case "prune":

@@ -21,6 +21,13 @@ export interface ArchiveFacts {
   encrypted: boolean;
 }
 
+/**
+ * Output chunk of the gunzip stage. Node's default (16 KiB) makes each chunk a round trip to the
+ * thread pool, which costs more than the inflating itself: 1.7 GB of mimir_data took 6 s to gunzip
+ * with it and 1.2 s with 256 KiB (stock `gzip -d`: 4.9 s). Larger chunks gained nothing and held more memory.
+ */
+const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
 /** Passes bytes through, hashing and counting them. */
 class HashTap extends Transform {
   readonly hash = crypto.createHash("sha256");
@@ -83,7 +90,7 @@ export async function extractVolumeArchive(
   const read = new HashTap(options.onBytes);
   const stages: NodeJS.ReadWriteStream[] = [read];
   if (expected.encrypted) stages.push(decryptStream(options.passphrase!, options.limits.maxBytes));
-  stages.push(zlib.createGunzip());
+  stages.push(zlib.createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
   let result: { files: number; bytes: number } = { files: 0, bytes: 0 };
   let refusal: unknown = null;
   try {

@@ -1,8 +1,11 @@
 import "server-only";
 import { Duplex, PassThrough, Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import * as openpgp from "openpgp";
+import type * as OpenPgp from "openpgp";
 import { AppError } from "@/lib/errors";
+
+// Loaded on first use: ~14 MB that a console without a backup passphrase never needs.
+const loadOpenPgp = (): Promise<typeof OpenPgp> => import("openpgp");
 
 /**
  * OpenPGP, passphrase-based, with openpgp.js defaults: AES-256, CFB + MDC (SEIPD v1), iterated and
@@ -11,6 +14,7 @@ import { AppError } from "@/lib/errors";
  */
 export function encryptStream(passphrase: string): Duplex {
   return asyncDuplex(async (input) => {
+    const openpgp = await loadOpenPgp();
     const message = await openpgp.createMessage({ binary: toWeb(input) });
     const encrypted = await openpgp.encrypt({ message, passwords: [passphrase], format: "binary", config: { aeadProtect: false } });
     return Readable.fromWeb(encrypted as WebReadableStream<Uint8Array>);
@@ -25,7 +29,8 @@ export function encryptStream(passphrase: string): Duplex {
  */
 export function decryptStream(passphrase: string, maxBytes: number): Duplex {
   return asyncDuplex(async (input) => {
-    let message: openpgp.Message<openpgp.MaybeStream<Uint8Array>>;
+    const openpgp = await loadOpenPgp();
+    let message: OpenPgp.Message<OpenPgp.MaybeStream<Uint8Array>>;
     try {
       message = await openpgp.readMessage({ binaryMessage: toWeb(input) });
     } catch (error) {

@@ -12,9 +12,10 @@ import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { fsyncFolder } from "@/lib/backups/archive";
 import { crashPoint } from "@/lib/backups/crash-points";
 import { createBackupSet, type Progress } from "@/lib/backups/create-set";
-import { backupsFolder, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
+import { backupsFolder, passedVerification, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
 import { extractSet } from "@/lib/backups/verify-set";
 import type { BackupVolume } from "@/lib/backups/types";
+import type { SqliteCheckDepth } from "@/lib/db/sqlite-snapshot";
 
 /**
  * Inside each volume: the restored content is extracted into STAGING and checked; at the swap the
@@ -47,11 +48,25 @@ export interface RestoreSetResult {
   volumes: BackupVolume[];
   safety_backup_id: string | null;
   row_counts: Record<string, number>;
+  /** the page check the restored databases passed: quick_check when the set's drill had already passed integrity_check on the same bytes */
+  database_check: SqliteCheckDepth;
+}
+
+// The replaced data is deleted after the restore returns (a large volume takes seconds to delete and
+// is garbage once swapped out). On globalThis like the database handle; the CLI awaits it before it
+// exits, the next restore before it starts, and boot removes whatever a killed process left.
+const memo = globalThis as typeof globalThis & { __mimirRestoreDiscard?: Promise<void> };
+
+/** Resolves when the data a restore replaced has been deleted. */
+export function replacedDataRemoved(): Promise<void> {
+  return memo.__mimirRestoreDiscard ?? Promise.resolve();
 }
 
 /**
  * Restores volumes of a set. Before anything live changes: extract into staging with the archive
- * checks and check the staged database and pipelines (extractSet), take a pre-restore safety backup. Then, with app
+ * checks and check the staged database and pipelines (extractSet: the full restore drill, except that
+ * a set whose drill already passed against this manifest gets quick_check instead of integrity_check,
+ * since the re-proven archive hashes make its bytes the ones that passed), take a pre-restore safety backup. Then, with app
  * writes paused and the database closed: a journal is written, volumes are swapped by rename, and
  * the database is reopened and migrated (an older set's schema is upgraded). A failure before the
  * swap leaves live data untouched; a failure during or after it rolls back at once, and a kill rolls
@@ -64,7 +79,9 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     const config = getConfig();
     const folders = volumeFolders(config);
     const volumes = [...options.volumes];
+    await replacedDataRemoved();
     recoverInterruptedRestore();
+    const databaseCheck: SqliteCheckDepth = passedVerification(folder) ? "quick_check" : "integrity_check";
 
     for (const volume of volumes) {
       const staging = path.join(folders[volume], STAGING);
@@ -72,7 +89,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
     }
     try {
-      await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), options);
+      await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), { ...options, databaseCheck });
       crashPoint("restore.after_extract");
     } catch (error) {
       removeStaging(volumes);
@@ -116,14 +133,15 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       }
       crashPoint("restore.after_reopen");
       removeJournal();
-      for (const entry of journal.volumes) fs.rmSync(path.join(entry.folder, PREVIOUS), { recursive: true, force: true });
+      for (const entry of journal.volumes) fs.renameSync(path.join(entry.folder, PREVIOUS), path.join(entry.folder, DISCARD));
+      memo.__mimirRestoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
       await reinstateOperations(carried);
       // The credentials set in the environment (admin password, API token) keep working after the swap.
       await seedCredentialsFromEnvironment(getConfig());
       if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
     });
     await notifyAppDatabaseReopened();
-    return { backup_id: id, volumes, safety_backup_id: safetyBackupId, row_counts: manifest.row_counts };
+    return { backup_id: id, volumes, safety_backup_id: safetyBackupId, row_counts: manifest.row_counts, database_check: databaseCheck };
   });
 }
 
@@ -184,6 +202,16 @@ function rollBack(journal: RestoreJournal) {
   removeJournal();
   for (const entry of journal.volumes) {
     for (const name of RESERVED) fs.rmSync(path.join(entry.folder, name), { recursive: true, force: true });
+  }
+}
+
+async function removeDiscarded(folders: string[]): Promise<void> {
+  for (const folder of folders) {
+    try {
+      await fs.promises.rm(path.join(folder, DISCARD), { recursive: true, force: true });
+    } catch (error) {
+      getLogger().warn("could not delete the data a restore replaced; the next start removes it", { folder, error });
+    }
   }
 }
 

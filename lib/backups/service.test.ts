@@ -25,6 +25,7 @@ import {
   verifyBackupSet,
 } from "@/lib/backups/service";
 import { VOLUME_NAMES, type BackupManifest } from "@/lib/backups/types";
+import { replacedDataRemoved } from "@/lib/backups/restore-set";
 
 let root: TestDataRoot;
 
@@ -33,7 +34,10 @@ function setUp(env: Record<string, string> = {}) {
   fillDataRoot(root.config, getDb().$client);
 }
 
-afterEach(() => root?.cleanup());
+afterEach(async () => {
+  await replacedDataRemoved();
+  root?.cleanup();
+});
 
 async function backUp(): Promise<BackupManifest> {
   const op = await waitForOperation((await startBackup(null, "manual")).id);
@@ -182,6 +186,22 @@ describe("encryption", () => {
 describe("restore", () => {
   beforeEach(() => setUp());
 
+  test("a set whose drill passed against its manifest as it stands gets quick_check; one never verified, or changed since, the full integrity_check", async () => {
+    const manifest = await backUp();
+    const folder = path.join(root.config.paths.backups, manifest.id);
+    expect((await restoreBackup(manifest.id, VOLUME_NAMES)).database_check).toBe("quick_check");
+
+    // Same content, other bytes: the drill's result was bound to the manifest it ran against.
+    fs.writeFileSync(path.join(folder, "manifest.json"), JSON.stringify(manifest));
+    expect((await restoreBackup(manifest.id, VOLUME_NAMES)).database_check).toBe("integrity_check");
+
+    await verifyBackupSet(manifest.id);
+    expect((await restoreBackup(manifest.id, VOLUME_NAMES)).database_check).toBe("quick_check");
+    fs.rmSync(path.join(folder, "verification.json"));
+    expect((await restoreBackup(manifest.id, VOLUME_NAMES)).database_check).toBe("integrity_check");
+    await replacedDataRemoved();
+  });
+
   test("brings back a deleted job and changed files, and keeps a safety backup of the state it replaced", async () => {
     const manifest = await backUp();
     const before = volumesHashes(root.config);
@@ -192,6 +212,8 @@ describe("restore", () => {
 
     const result = await restoreBackup(manifest.id, VOLUME_NAMES);
     expect(jobIds()).toEqual(["job-nightly", "job-weekly"]);
+    // The replaced data is deleted after the restore returns; until then it sits in a reserved dot-folder.
+    await replacedDataRemoved();
     expect(volumesHashes(root.config)).toEqual(before);
     for (const volume of Object.values(root.config.paths).slice(1, 6)) {
       expect(fs.readdirSync(volume).filter((name) => name.startsWith(".mimir-restore"))).toEqual([]);

@@ -32,6 +32,7 @@ import {
   PINNED_FILE,
   readManifest,
   readVerification,
+  manifestDigest,
   setFolder,
   VERIFICATION_FILE,
   withSetInUse,
@@ -175,7 +176,7 @@ export async function verifyBackupSet(id: string, options: { progress?: (done: n
       const manifest = readManifest(folder);
       for (const volume of VOLUME_NAMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
       await extractSet(folder, manifest, VOLUME_NAMES, (volume) => path.join(scratch, volume), { passphrase: passphrase(), ...options });
-      return await recordVerification(id, folder, { status: "ok", verified_at: new Date().toISOString(), error: null });
+      return await recordVerification(id, folder, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(folder) });
     } catch (error) {
       // A missing or wrong passphrase, or a full disk, says nothing about the set itself.
       if (isAppError(error) && ["verification_failed", "invalid_archive"].includes(String(error.code))) {
@@ -385,7 +386,7 @@ export async function startImport(importFolder: string, principal: Principal | n
       const scratch = path.join(importFolder, "check");
       for (const volume of VOLUME_NAMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
       await extractSet(staged, manifest, VOLUME_NAMES, (volume) => path.join(scratch, volume), { passphrase: passphrase(), progress: bytesProgress(ctx), message: ctx.message });
-      writeVerification(staged, { status: "ok", verified_at: new Date().toISOString(), error: null });
+      writeVerification(staged, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(staged) });
       fs.renameSync(staged, path.join(backupsFolder(), id));
       await syncBackupCatalog();
       await recordAudit({ principal, action: "backup.import", target: id, result: "ok" });

@@ -1,4 +1,5 @@
 import "server-only";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -80,6 +81,25 @@ export function readManifest(folder: string): BackupManifest {
 export function readVerification(folder: string): BackupVerification | null {
   try {
     return JSON.parse(fs.readFileSync(path.join(folder, VERIFICATION_FILE), "utf8")) as BackupVerification;
+  } catch {
+    return null;
+  }
+}
+
+/** sha256 of a set's manifest.json as stored: what a verification result is bound to. */
+export function manifestDigest(folder: string): string {
+  return crypto.createHash("sha256").update(fs.readFileSync(path.join(folder, MANIFEST_FILE))).digest("hex");
+}
+
+/**
+ * The set's passed restore drill, when it ran against the manifest the set holds now (so against
+ * the archive hashes it names); null when the set was never verified, failed, or changed since.
+ */
+export function passedVerification(folder: string): BackupVerification | null {
+  const verification = readVerification(folder);
+  if (verification?.status !== "ok" || !verification.manifest_sha256) return null;
+  try {
+    return verification.manifest_sha256 === manifestDigest(folder) ? verification : null;
   } catch {
     return null;
   }

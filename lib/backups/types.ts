@@ -34,6 +34,11 @@ export interface BackupVerification {
   status: "ok" | "failed";
   verified_at: string;
   error: string | null;
+  /**
+   * sha256 of the manifest.json the drill ran against. The manifest names every archive's sha256,
+   * so a restore that re-proves those hashes while extracting extracts the very bytes that passed.
+   */
+  manifest_sha256?: string;
 }
 
 export interface BackupDto {
