@@ -125,7 +125,8 @@ test("a viewer sees a backup set but no control to restore, delete or make one, 
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
   await backups.goto();
   await expect(backups.row(backupId)).toBeVisible();
-  for (const name of ["Restore…", "Delete…", "Back up now", "Verify", "Pin", "Prune…"]) {
+  await expect(backups.scheduledBackupsState).toHaveText("off");
+  for (const name of ["Restore…", "Delete…", "Back up now", "Verify", "Pin", "Prune…", "Turn scheduled backups on"]) {
     await expect(page.getByRole("button", { name })).toHaveCount(0);
   }
   await expect(page.getByRole("link", { name: "Download" })).toHaveCount(0);

@@ -36,6 +36,27 @@ test("runtime settings are saved to config.yaml, saying which apply now and whic
   expect(view.values["backups.keep_days"]).toBe(12);
 });
 
+test("scheduled backups switched on the Settings page switch the built-in backup jobs with them", async ({ page, api }) => {
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const field = page.getByLabel("Scheduled backups");
+  await expect(field).toHaveValue("false");
+  try {
+    await field.selectOption("on");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Saved to" })).toContainText("Applied now: persistence.backup_enabled");
+    await expect(page.locator('tr[data-key="persistence.backup_enabled"]')).toContainText("true");
+    expect(await (await api.get("/api/v1/scheduler/jobs/system-backup")).json()).toMatchObject({ enabled: true });
+
+    await field.selectOption("off");
+    await page.getByRole("button", { name: "Save settings" }).click();
+    await expect(page.locator('tr[data-key="persistence.backup_enabled"]')).toContainText("false");
+    expect(await (await api.get("/api/v1/scheduler/jobs/system-backup")).json()).toMatchObject({ enabled: false });
+  } finally {
+    await api.put("/api/v1/backups/schedule", { data: { enabled: false } });
+  }
+});
+
 test("a token is revoked only with the right password, and the audit log shows who did what", async ({ page, api }) => {
   const created = await api.post("/api/v1/tokens", { data: { name: "revoke-me", scope: "read" } });
   expect(created.status()).toBe(201);

@@ -19,6 +19,7 @@ const MODULES: Record<string, () => Promise<unknown>> = {
   "[backupId]/download/route.ts": () => import("@/app/api/v1/backups/[backupId]/download/route"),
   "import/route.ts": () => import("@/app/api/v1/backups/import/route"),
   "prune/route.ts": () => import("@/app/api/v1/backups/prune/route"),
+  "schedule/route.ts": () => import("@/app/api/v1/backups/schedule/route"),
 };
 
 const ROUTES: { file: string; method: string; scope: Scope }[] = [
@@ -32,6 +33,8 @@ const ROUTES: { file: string; method: string; scope: Scope }[] = [
   { file: "[backupId]/download/route.ts", method: "GET", scope: "admin" },
   { file: "import/route.ts", method: "POST", scope: "admin" },
   { file: "prune/route.ts", method: "POST", scope: "admin" },
+  { file: "schedule/route.ts", method: "GET", scope: "read" },
+  { file: "schedule/route.ts", method: "PUT", scope: "admin" },
 ];
 const ROUTES_FOLDER = "app/api/v1/backups";
 

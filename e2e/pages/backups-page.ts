@@ -16,6 +16,25 @@ export class BackupsPage {
     return this.page.getByRole("progressbar", { name: label });
   }
 
+  /** The on/off state of scheduled backups in the "Schedule and encryption" card, with its switch for admins. */
+  get scheduledBackups(): Locator {
+    return this.page.getByTestId("scheduled-backups");
+  }
+
+  /** The on/off badge alone. */
+  get scheduledBackupsState(): Locator {
+    return this.scheduledBackups.getByText(/^(on|off)$/);
+  }
+
+  switchScheduledBackups(to: "on" | "off"): Locator {
+    return this.page.getByRole("button", { name: `Turn scheduled backups ${to}` });
+  }
+
+  /** One of the three built-in backup jobs as the card lists it, with its enabled/disabled badge. */
+  scheduledBackupJob(jobId: string): Locator {
+    return this.page.getByTestId("scheduled-backup-jobs").locator(`li[data-job-id="${jobId}"]`);
+  }
+
   row(backupId: string): Locator {
     return this.page.locator(`tr[data-backup-id="${backupId}"]`);
   }

@@ -5,7 +5,9 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { Cron } from "croner";
 import { z } from "zod";
-import { getConfig } from "@/lib/config/service";
+import { getConfig, onConfigChange } from "@/lib/config/service";
+import { assertNotSetByEnvironment, updateConfig } from "@/lib/config/edit";
+import { findJobRow, setJobEnabled } from "@/lib/jobs/service";
 import { AppError, isAppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
 import { getLogger } from "@/lib/log/logger";
@@ -456,29 +458,113 @@ export async function listRunningBackupOperations(): Promise<OperationDto[]> {
   return recent.items.filter((op) => op.status === "running" && PAGE_OPERATION_KINDS.has(op.kind));
 }
 
+/** The config key behind scheduled backups; /health's freshness check reads it too. */
+const BACKUP_ENABLED_KEY = "persistence.backup_enabled";
+
+/** The built-in jobs (lib/scheduler/builtin-jobs.ts) that make up scheduled backups. */
+export const SCHEDULED_BACKUP_JOB_IDS = ["system-backup", "system-prune-backups", "system-verify-backups"] as const;
+
 export interface BackupSettings {
+  /** persistence.backup_enabled: scheduled backups on, and /health checks their freshness */
   enabled: boolean;
+  /** the environment variable that sets `enabled` (then only the environment can change it), or null */
+  enabled_by_env: string | null;
   schedule: string;
-  pruneSchedule: string;
-  verifySchedule: string;
-  keepDays: number;
-  keepMin: number;
+  prune_schedule: string;
+  verify_schedule: string;
+  keep_days: number;
+  keep_min: number;
   /** whether a passphrase is set (the passphrase itself is never returned) */
   encrypted: boolean;
   folder: string;
 }
 
+/** The effective backup settings from the configuration. Reads only. */
 export function getBackupSettings(): BackupSettings {
   const config = getConfig();
   const { backups } = config.values;
+  const source = config.sources[BACKUP_ENABLED_KEY];
   return {
     enabled: config.values.persistence.backup_enabled,
+    enabled_by_env: source?.kind === "env" ? source.variable : null,
     schedule: backups.schedule,
-    pruneSchedule: backups.prune_schedule,
-    verifySchedule: backups.verify_schedule,
-    keepDays: backups.keep_days,
-    keepMin: backups.keep_min,
+    prune_schedule: backups.prune_schedule,
+    verify_schedule: backups.verify_schedule,
+    keep_days: backups.keep_days,
+    keep_min: backups.keep_min,
     encrypted: config.secrets.backupPassphrase !== null,
     folder: config.paths.backups,
   };
+}
+
+export interface ScheduledBackupJob {
+  id: string;
+  /** the job's name; its id when the job was deleted */
+  name: string;
+  /** null when a person deleted the job: switching scheduled backups on does not bring it back */
+  enabled: boolean | null;
+}
+
+export interface ScheduledBackups {
+  settings: BackupSettings;
+  jobs: ScheduledBackupJob[];
+}
+
+/** Body of PUT /api/v1/backups/schedule and input of the Backups page's switch. */
+export const setScheduledBackupsInput = z.object({ enabled: z.boolean() }).strict();
+
+/** The backup settings with the state of the three built-in backup jobs. Reads only. */
+export async function getScheduledBackups(): Promise<ScheduledBackups> {
+  const jobs: ScheduledBackupJob[] = [];
+  for (const id of SCHEDULED_BACKUP_JOB_IDS) {
+    const row = await findJobRow(id);
+    jobs.push({ id, name: row?.name ?? id, enabled: row ? row.enabled : null });
+  }
+  return { settings: getBackupSettings(), jobs };
+}
+
+/**
+ * Turns scheduled backups on or off: enables or disables the built-in backup, prune and verify jobs
+ * (the scheduler starts or stops firing them at once), then writes persistence.backup_enabled to
+ * config.yaml, so the choice survives a restart and /health's freshness check follows it. Refused
+ * with 409 env_override, nothing changed, when an environment variable sets the value; if the file
+ * cannot be written the jobs are put back. Writes config.yaml, up to three job rows and audit rows.
+ */
+export async function setScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
+  assertNotSetByEnvironment(BACKUP_ENABLED_KEY);
+  const action = enabled ? "backup.schedule_on" : "backup.schedule_off";
+  const switched = await setBackupJobsEnabled(enabled, principal, SCHEDULED_BACKUP_JOB_IDS);
+  try {
+    await updateConfig({ persistence: { backup_enabled: enabled } });
+  } catch (error) {
+    await setBackupJobsEnabled(!enabled, principal, switched);
+    await recordAudit({ principal, action, result: "failed", details: { error: (error as Error).message } });
+    throw error;
+  }
+  await recordAudit({ principal, action, result: "ok", details: { jobs: switched } });
+  return getScheduledBackups();
+}
+
+/** Sets each listed job that exists and differs to `enabled`; returns the ids it changed. */
+async function setBackupJobsEnabled(enabled: boolean, principal: Principal | null, ids: readonly string[]): Promise<string[]> {
+  const switched: string[] = [];
+  for (const id of ids) {
+    const row = await findJobRow(id);
+    if (!row || row.enabled === enabled) continue;
+    await setJobEnabled(id, enabled, principal);
+    switched.push(id);
+  }
+  return switched;
+}
+
+/**
+ * Keeps the backup jobs in step with persistence.backup_enabled when it is changed another way (the
+ * Settings page, PUT /api/v1/config, an edited file and /api/v1/config/reload). Called once at boot;
+ * returns the function that stops it. Each change writes up to three job rows.
+ */
+export function followScheduledBackupsSetting(): () => void {
+  return onConfigChange(async (next, previous) => {
+    const enabled = next.values.persistence.backup_enabled;
+    if (enabled !== previous.values.persistence.backup_enabled) await setBackupJobsEnabled(enabled, null, SCHEDULED_BACKUP_JOB_IDS);
+  });
 }

@@ -67,3 +67,15 @@ test("reload refuses a broken file with every problem and keeps the running conf
   expect(result.changed.map((c) => c.key)).toEqual(["persistence.retention_days"]);
   expect(getConfig().values.persistence.retention_days).toBe(7);
 });
+
+test("an on/off setting takes the form's 'true' and 'false' and is written as a YAML boolean", async () => {
+  root = createTestDataRoot();
+  expect(getConfigView().editable.find((setting) => setting.key === "persistence.backup_enabled")).toMatchObject({ kind: "flag", apply: "live", overridden_by: null });
+  const result = await updateConfig({ persistence: { backup_enabled: "true" } } as never);
+  expect(result.changed).toEqual([expect.objectContaining({ key: "persistence.backup_enabled", apply: "live" })]);
+  expect(fs.readFileSync(root.config.configFile, "utf8")).toBe("persistence:\n  backup_enabled: true\n");
+  expect(getConfig().values.persistence.backup_enabled).toBe(true);
+  await updateConfig({ persistence: { backup_enabled: "false" } } as never);
+  expect(getConfig().values.persistence.backup_enabled).toBe(false);
+  await expect(updateConfig({ persistence: { backup_enabled: "maybe" } } as never)).rejects.toMatchObject({ name: "ZodError" });
+});

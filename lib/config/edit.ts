@@ -16,6 +16,8 @@ export interface EditableSetting {
   key: string;
   label: string;
   unit?: string;
+  /** "flag": an on/off value, which the form offers as a choice rather than free text */
+  kind?: "flag";
   apply: ApplyMode;
   /** why a restart is needed, or what reads the value */
   note: string;
@@ -28,6 +30,13 @@ export interface EditableSetting {
  */
 export const EDITABLE_SETTINGS: readonly EditableSetting[] = [
   { key: "persistence.retention_days", label: "Execution history retention", unit: "days", apply: "live", note: "read by each retention cleanup" },
+  {
+    key: "persistence.backup_enabled",
+    label: "Scheduled backups",
+    kind: "flag",
+    apply: "live",
+    note: "the built-in backup, prune and verify jobs are switched with it, and /health checks backup freshness while it is on",
+  },
   { key: "backups.schedule", label: "Backup schedule (cron)", apply: "restart", note: "the scheduler reads it when it starts" },
   { key: "backups.keep_days", label: "Keep backups for", unit: "days", apply: "live", note: "read by each prune" },
   { key: "backups.keep_min", label: "Always keep at least", unit: "backups", apply: "live", note: "read by each prune" },
@@ -47,7 +56,13 @@ const SETTING_BY_KEY = new Map(EDITABLE_SETTINGS.map((setting) => [setting.key, 
  */
 export const updateConfigInput = z
   .object({
-    persistence: z.object({ retention_days: persistenceSchema.shape.retention_days.unwrap() }).partial().strict(),
+    persistence: z
+      .object({
+        retention_days: persistenceSchema.shape.retention_days.unwrap(),
+        backup_enabled: persistenceSchema.shape.backup_enabled.unwrap(),
+      })
+      .partial()
+      .strict(),
     backups: z
       .object({
         schedule: backupsSchema.shape.schedule.unwrap(),
@@ -126,17 +141,23 @@ export async function updateConfig(input: UpdateConfigInput): Promise<ConfigUpda
   return run;
 }
 
+/**
+ * Throws 409 env_override when an environment variable sets `key`: a value written to config.yaml
+ * would not take effect. For callers that must refuse before doing work of their own. Reads only.
+ */
+export function assertNotSetByEnvironment(key: string, config: AppConfig = getConfig()): void {
+  const source = config.sources[key];
+  if (source?.kind === "env") {
+    throw new AppError("env_override", `${key} is set by the environment variable ${source.variable}, which takes precedence over config.yaml; change it there`, {
+      details: { key, variable: source.variable },
+    });
+  }
+}
+
 async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult> {
   const before = getConfig();
   const entries = flattenInput(input);
-  for (const [key] of entries) {
-    const source = before.sources[key];
-    if (source?.kind === "env") {
-      throw new AppError("env_override", `${key} is set by the environment variable ${source.variable}, which takes precedence over config.yaml; change it there`, {
-        details: { key, variable: source.variable },
-      });
-    }
-  }
+  for (const [key] of entries) assertNotSetByEnvironment(key, before);
   const previousText = readText(before.configFile);
   const doc = parseDocument(previousText ?? "");
   if (doc.errors.length > 0) {
@@ -159,7 +180,7 @@ async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult
     restoreConfig(before);
     throw configErrorToAppError(error);
   }
-  const changed = applyLive(before, after).filter((change) => entries.some(([key]) => key === change.key));
+  const changed = (await applyLive(before, after)).filter((change) => entries.some(([key]) => key === change.key));
   return { changed, restart_required: changed.some((c) => c.apply === "restart"), config: getConfigView(after) };
 }
 
@@ -168,7 +189,7 @@ async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult
  * validate is refused (422, every problem listed) and the running configuration stays.
  */
 export async function reloadConfigFromDisk(): Promise<ConfigUpdateResult> {
-  const run = writeQueue.then(() => {
+  const run = writeQueue.then(async () => {
     const before = getConfig();
     let after: AppConfig;
     try {
@@ -176,15 +197,18 @@ export async function reloadConfigFromDisk(): Promise<ConfigUpdateResult> {
     } catch (error) {
       throw configErrorToAppError(error);
     }
-    const changed = applyLive(before, after);
+    const changed = await applyLive(before, after);
     return { changed, restart_required: changed.some((c) => c.apply === "restart"), config: getConfigView(after) };
   });
   writeQueue = run.catch(() => undefined);
   return run;
 }
 
-/** Lists every value that differs and applies the live ones that need more than a re-read (the log level). */
-function applyLive(before: AppConfig, after: AppConfig): ConfigChange[] {
+/**
+ * Lists every value that differs and applies the live ones that need more than a re-read (the log
+ * level here; the rest through the change listeners, which it waits for).
+ */
+async function applyLive(before: AppConfig, after: AppConfig): Promise<ConfigChange[]> {
   const oldValues = Object.fromEntries(describeEffectiveConfig(before).map((s) => [s.key, JSON.stringify(s.value)]));
   const changes: ConfigChange[] = [];
   for (const setting of describeEffectiveConfig(after)) {
@@ -194,7 +218,7 @@ function applyLive(before: AppConfig, after: AppConfig): ConfigChange[] {
     changes.push({ key: setting.key, apply: editable?.apply ?? "restart", note: editable?.note ?? "read when the server starts" });
   }
   if (before.values.logging.level !== after.values.logging.level) configureLogging(after);
-  notifyConfigChange(after, before);
+  await notifyConfigChange(after, before);
   return changes;
 }
 

@@ -38,7 +38,7 @@ export function restoreConfig(config: AppConfig): void {
   memo.__mimirConfig = config;
 }
 
-type ConfigListener = (next: AppConfig, previous: AppConfig) => void;
+type ConfigListener = (next: AppConfig, previous: AppConfig) => void | Promise<void>;
 // On globalThis: listeners subscribe from the instrumentation bundle (scheduler, sampler) while the
 // Settings action and /api/v1/config notify from route bundles, which may hold their own module copy.
 const listenerMemo = globalThis as typeof globalThis & { __mimirConfigListeners?: Set<ConfigListener> };
@@ -46,19 +46,21 @@ const listeners = (listenerMemo.__mimirConfigListeners ??= new Set<ConfigListene
 
 /**
  * Lets a capability apply a changed value at once (the scheduler rescheduling a built-in job, the
- * sampler restarting its timer). Called after the Settings page or /api/v1/config changed the file,
- * or after /api/v1/config/reload. Returns the function that unsubscribes.
+ * sampler restarting its timer, the backup jobs following persistence.backup_enabled). Called after
+ * the Settings page or /api/v1/config changed the file, or after /api/v1/config/reload. A listener
+ * may return a promise: the change is answered only once it settled. It runs inside the config write
+ * queue, so it must not write the config itself. Returns the function that unsubscribes.
  */
 export function onConfigChange(listener: ConfigListener): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
 
-/** Runs every listener; one that throws is logged and does not keep the others from running. */
-export function notifyConfigChange(next: AppConfig, previous: AppConfig): void {
+/** Runs every listener in turn; one that throws or rejects is logged and does not keep the others from running. */
+export async function notifyConfigChange(next: AppConfig, previous: AppConfig): Promise<void> {
   for (const listener of listeners) {
     try {
-      listener(next, previous);
+      await listener(next, previous);
     } catch (error) {
       getLogger().error("a configuration change listener failed", { error });
     }

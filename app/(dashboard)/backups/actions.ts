@@ -4,7 +4,7 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
 import { backupId, restoreBackupInput } from "@/lib/backups/inputs";
-import { deleteBackup, pruneBackups, setBackupPinned, startBackup, startRestore, startVerify } from "@/lib/backups/service";
+import { deleteBackup, pruneBackups, setBackupPinned, setScheduledBackups, setScheduledBackupsInput, startBackup, startRestore, startVerify } from "@/lib/backups/service";
 
 export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"));
 
@@ -43,4 +43,16 @@ export const pruneBackupsAction = defineAction(
     return result;
   },
   { reauth: true, audit: "backup.prune" },
+);
+
+/** Turning scheduled backups off loses no data (the sets stay), so neither way asks for the password. */
+export const setScheduledBackupsAction = defineAction(
+  "admin",
+  setScheduledBackupsInput,
+  async ({ enabled }, principal) => {
+    const result = await setScheduledBackups(enabled, principal);
+    revalidatePath("/backups");
+    return result;
+  },
+  { audit: "backup.schedule" },
 );

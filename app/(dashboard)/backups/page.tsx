@@ -5,8 +5,9 @@ import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
-import { getBackupSettings, listBackups, listRunningBackupOperations } from "@/lib/backups/service";
+import { getScheduledBackups, listBackups, listRunningBackupOperations } from "@/lib/backups/service";
 import { BackupsPanel } from "./backups-panel";
+import { ScheduledBackupsSwitch } from "./scheduled-backups-switch";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Backups" };
@@ -17,8 +18,8 @@ const PAGE_SIZE = 20;
 export default async function BackupsPage({ searchParams }: { searchParams: Promise<{ cursor?: string }> }) {
   const principal = await requirePagePrincipal("read");
   const { cursor } = await searchParams;
-  const [page, running] = await Promise.all([listBackups({ limit: PAGE_SIZE, cursor }), listRunningBackupOperations()]);
-  const settings = getBackupSettings();
+  const [page, running, { settings, jobs }] = await Promise.all([listBackups({ limit: PAGE_SIZE, cursor }), listRunningBackupOperations(), getScheduledBackups()]);
+  const canAdmin = scopeAllows(principal.scope, "admin");
   return (
     <>
       <PageHeader
@@ -39,21 +40,37 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
         pageSize={PAGE_SIZE}
         running={running}
         canWrite={scopeAllows(principal.scope, "write")}
-        canAdmin={scopeAllows(principal.scope, "admin")}
+        canAdmin={canAdmin}
       />
       <Card title="Schedule and encryption" className="mt-6">
         <dl className="grid grid-cols-1 gap-x-8 gap-y-3 text-sm sm:grid-cols-2">
           <Setting label="Scheduled backups">
-            <Badge tone={settings.enabled ? "green" : "slate"}>{settings.enabled ? "on" : "off"}</Badge>
+            <ScheduledBackupsSwitch enabled={settings.enabled} envVariable={settings.enabled_by_env} canAdmin={canAdmin} />
+          </Setting>
+          <Setting label="Jobs">
+            <ul className="space-y-1" data-testid="scheduled-backup-jobs">
+              {jobs.map((job) => (
+                <li key={job.id} data-job-id={job.id} className="flex items-center gap-2">
+                  {job.enabled === null ? (
+                    <span className="text-slate-500">{job.name}</span>
+                  ) : (
+                    <Link href={`/jobs/${job.id}`} className="text-sky-700 underline">
+                      {job.name}
+                    </Link>
+                  )}
+                  <Badge tone={job.enabled ? "green" : job.enabled === null ? "amber" : "slate"}>{job.enabled ? "enabled" : job.enabled === null ? "deleted" : "disabled"}</Badge>
+                </li>
+              ))}
+            </ul>
           </Setting>
           <Setting label="Backup">
             <code className="text-xs">{settings.schedule}</code> <span className="text-slate-500">({describeCron(settings.schedule)})</span>
           </Setting>
           <Setting label="Prune">
-            <code className="text-xs">{settings.pruneSchedule}</code> <span className="text-slate-500">({describeCron(settings.pruneSchedule)})</span>, keep {settings.keepDays} days, at least {settings.keepMin} sets
+            <code className="text-xs">{settings.prune_schedule}</code> <span className="text-slate-500">({describeCron(settings.prune_schedule)})</span>, keep {settings.keep_days} days, at least {settings.keep_min} sets
           </Setting>
           <Setting label="Verify all sets">
-            <code className="text-xs">{settings.verifySchedule}</code> <span className="text-slate-500">({describeCron(settings.verifySchedule)})</span>
+            <code className="text-xs">{settings.verify_schedule}</code> <span className="text-slate-500">({describeCron(settings.verify_schedule)})</span>
           </Setting>
           <Setting label="Encryption">
             <Badge tone={settings.encrypted ? "green" : "amber"}>{settings.encrypted ? "on: OpenPGP AES-256" : "off"}</Badge>
@@ -63,8 +80,11 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
           </Setting>
         </dl>
         <p className="mt-4 text-xs text-slate-500">
-          Turn scheduled backups on with <code>persistence.backup_enabled: true</code> in config.yaml (or <code>MIMIR_BACKUP_ENABLED=true</code>); change times
-          under <code>backups:</code>. Encryption is on when <code>MIMIR_BACKUP_PASSPHRASE</code> or <code>backups.passphrase_file</code> is set; the passphrase
+          Scheduled backups are the three jobs above. Turning them on or off (admins: here, on the Settings page, or with{" "}
+          <code>PUT /api/v1/backups/schedule</code>) switches those jobs and saves <code>persistence.backup_enabled</code> to config.yaml, so the choice
+          survives a restart; <code>MIMIR_BACKUP_ENABLED</code> in the environment overrides it. While they are on, <code>/health</code> reports degraded when
+          the latest backup failed or the newest set is older than the schedule allows. Turning them off deletes no set. Change times under{" "}
+          <code>backups:</code>. Encryption is on when <code>MIMIR_BACKUP_PASSPHRASE</code> or <code>backups.passphrase_file</code> is set; the passphrase
           is never stored by this console, so keep it somewhere safe: without it an encrypted set cannot be opened.
         </p>
       </Card>

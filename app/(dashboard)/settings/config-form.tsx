@@ -63,7 +63,12 @@ export function ConfigForm({ view }: { view: ConfigView }) {
                 {setting.label}
                 {setting.unit ? <span className="font-normal text-slate-500"> ({setting.unit})</span> : null}
               </label>
-              {setting.key === "logging.level" ? (
+              {setting.kind === "flag" ? (
+                <select id={id} name={setting.key} defaultValue={String(current === true)} disabled={disabled} className={inputClass}>
+                  <option value="true">on</option>
+                  <option value="false">off</option>
+                </select>
+              ) : setting.key === "logging.level" ? (
                 <select id={id} name={setting.key} defaultValue={String(current)} disabled={disabled} className={inputClass}>
                   {LOG_LEVELS.map((level) => (
                     <option key={level}>{level}</option>
