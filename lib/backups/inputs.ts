@@ -23,3 +23,6 @@ export type RestoreBackupInput = z.infer<typeof restoreBackupInput>;
 export const pruneBackupsInput = z.object({ dry_run: z.boolean().default(false) }).strict();
 
 export const pinBackupInput = z.object({ pinned: z.boolean() }).strict();
+
+/** Body of PUT /api/v1/backups/schedule and input of the Backups page's switch. */
+export const setScheduledBackupsInput = z.object({ enabled: z.boolean() }).strict();

@@ -510,9 +510,6 @@ export interface ScheduledBackups {
   jobs: ScheduledBackupJob[];
 }
 
-/** Body of PUT /api/v1/backups/schedule and input of the Backups page's switch. */
-export const setScheduledBackupsInput = z.object({ enabled: z.boolean() }).strict();
-
 /** The backup settings with the state of the three built-in backup jobs. Reads only. */
 export async function getScheduledBackups(): Promise<ScheduledBackups> {
   const jobs: ScheduledBackupJob[] = [];

@@ -3,8 +3,8 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
-import { backupId, restoreBackupInput } from "@/lib/backups/inputs";
-import { deleteBackup, pruneBackups, setBackupPinned, setScheduledBackups, setScheduledBackupsInput, startBackup, startRestore, startVerify } from "@/lib/backups/service";
+import { backupId, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
+import { deleteBackup, pruneBackups, setBackupPinned, setScheduledBackups, startBackup, startRestore, startVerify } from "@/lib/backups/service";
 
 export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"));
 

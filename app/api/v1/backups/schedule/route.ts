@@ -1,5 +1,6 @@
 import { route } from "@/lib/http";
-import { getScheduledBackups, setScheduledBackups, setScheduledBackupsInput } from "@/lib/backups/service";
+import { getScheduledBackups, setScheduledBackups } from "@/lib/backups/service";
+import { setScheduledBackupsInput } from "@/lib/backups/inputs";
 
 /** The backup settings and whether each built-in backup job is enabled. */
 export const GET = route({ access: "read" }, () => getScheduledBackups());
