@@ -12,7 +12,7 @@ import { bootScheduler } from "@/lib/scheduler/boot";
 import { startStorageSampler } from "@/lib/storage/sampler";
 import { runningServerPid, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
-import { followScheduledBackupsSetting, syncBackupCatalog } from "@/lib/backups/service";
+import { syncBackupCatalog } from "@/lib/backups/service";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -68,7 +68,6 @@ export async function boot(): Promise<void> {
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
     await bootScheduler(config);
-    followScheduledBackupsSetting();
     startStorageSampler();
     log.info("booted", {
       home: config.paths.home,

@@ -7,9 +7,9 @@ import { getConfig } from "@/lib/config/service";
 import { reloadConfigFromDisk, updateConfig } from "@/lib/config/edit";
 import { deleteJob, getJob } from "@/lib/jobs/service";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
+import { followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
 import {
   backupFreshnessProblem,
-  followScheduledBackupsSetting,
   getBackupSettings,
   getScheduledBackups,
   SCHEDULED_BACKUP_JOB_IDS,
@@ -103,7 +103,7 @@ describe("switching scheduled backups", () => {
 
   test("the setting changed on the Settings page, by PUT /api/v1/config or by a reloaded file switches the jobs too", async () => {
     await setUp();
-    stops.push(followScheduledBackupsSetting());
+    stops.push(followConfigInBuiltinJobs());
     await updateConfig({ persistence: { backup_enabled: true } });
     expect((await getScheduledBackups()).jobs.map((job) => job.enabled)).toEqual([true, true, true]);
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { Cron } from "croner";
 import { z } from "zod";
-import { getConfig, onConfigChange } from "@/lib/config/service";
+import { getConfig } from "@/lib/config/service";
 import { assertNotSetByEnvironment, updateConfig } from "@/lib/config/edit";
 import { findJobRow, setJobEnabled } from "@/lib/jobs/service";
 import { AppError, isAppError, notFound } from "@/lib/errors";
@@ -552,16 +552,4 @@ async function setBackupJobsEnabled(enabled: boolean, principal: Principal | nul
     switched.push(id);
   }
   return switched;
-}
-
-/**
- * Keeps the backup jobs in step with persistence.backup_enabled when it is changed another way (the
- * Settings page, PUT /api/v1/config, an edited file and /api/v1/config/reload). Called once at boot;
- * returns the function that stops it. Each change writes up to three job rows.
- */
-export function followScheduledBackupsSetting(): () => void {
-  return onConfigChange(async (next, previous) => {
-    const enabled = next.values.persistence.backup_enabled;
-    if (enabled !== previous.values.persistence.backup_enabled) await setBackupJobsEnabled(enabled, null, SCHEDULED_BACKUP_JOB_IDS);
-  });
 }

@@ -18,7 +18,7 @@ mimir:
 test("writes only the given keys, keeps comments and foreign keys, applies live values at once, and says which wait for a restart", async () => {
   root = createTestDataRoot();
   fs.writeFileSync(root.config.configFile, MIMIR_FILE);
-  const result = await updateConfig({ persistence: { retention_days: 10 }, backups: { schedule: "30 1 * * *" } });
+  const result = await updateConfig({ persistence: { retention_days: 10 }, backups: { schedule: "30 1 * * *" }, storage: { sample_interval_minutes: 20 } });
   const text = fs.readFileSync(root.config.configFile, "utf8");
   expect(text).toContain("# Mimir AIP settings, edited by hand");
   expect(text).toContain("plugins_dir: /app/plugins");
@@ -29,7 +29,8 @@ test("writes only the given keys, keeps comments and foreign keys, applies live 
   expect(getConfig().values.persistence.retention_days).toBe(10);
   expect(result.changed).toEqual([
     expect.objectContaining({ key: "persistence.retention_days", apply: "live" }),
-    expect.objectContaining({ key: "backups.schedule", apply: "restart" }),
+    expect.objectContaining({ key: "backups.schedule", apply: "live" }),
+    expect.objectContaining({ key: "storage.sample_interval_minutes", apply: "restart" }),
   ]);
   expect(result.restart_required).toBe(true);
   expect(fs.readdirSync(root.config.paths.config)).toEqual(["config.yaml"]);

@@ -37,7 +37,7 @@ export const EDITABLE_SETTINGS: readonly EditableSetting[] = [
     apply: "live",
     note: "the built-in backup, prune and verify jobs are switched with it, and /health checks backup freshness while it is on",
   },
-  { key: "backups.schedule", label: "Backup schedule (cron)", apply: "restart", note: "the scheduler reads it when it starts" },
+  { key: "backups.schedule", label: "Backup schedule (cron)", apply: "live", note: "the built-in backup job takes it at once" },
   { key: "backups.keep_days", label: "Keep backups for", unit: "days", apply: "live", note: "read by each prune" },
   { key: "backups.keep_min", label: "Always keep at least", unit: "backups", apply: "live", note: "read by each prune" },
   { key: "storage.alert_threshold_gb", label: "Alert when data exceeds", unit: "GB", apply: "live", note: "read by each storage sample" },

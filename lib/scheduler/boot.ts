@@ -7,6 +7,7 @@ import { failInterruptedExecutions } from "@/lib/executions/service";
 import { createJob, findJobRow, recordJobRun } from "@/lib/jobs/service";
 import { createPipeline, getPipeline, syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/service";
 import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
+import { applyConfigToBuiltinJobs, followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
 import { startScheduler, stopScheduler } from "@/lib/scheduler/engine";
 import { onAppDatabaseReopened } from "@/lib/db/client";
 import { forgetRemovedBuiltinJobs, isBuiltinJobRemoved } from "@/lib/scheduler/queries";
@@ -35,6 +36,7 @@ export async function bootScheduler(config: AppConfig): Promise<void> {
   await syncPipelinesWithVolume();
   watchPipelinesVolume();
   await ensureBuiltinJobs(config);
+  followConfigInBuiltinJobs();
   const { scheduled, caughtUp } = await startScheduler();
   log.info("scheduler started", { scheduled, caughtUp });
   onAppDatabaseReopened(() => reloadScheduler(config));
@@ -67,7 +69,8 @@ export async function rebuildSchedulerAfterReset(config: AppConfig): Promise<str
 /**
  * Creates each built-in pipeline and job that does not exist yet. They are ordinary rows from then
  * on: a person's edits (cron, enabled, steps) are kept across restarts, because an existing job or
- * pipeline is never overwritten; a deleted built-in job is remembered (system_metadata) and not
+ * pipeline is never overwritten, except by a configuration value that changed since it was last
+ * applied (applyConfigToBuiltinJobs); a deleted built-in job is remembered (system_metadata) and not
  * brought back; a deleted built-in pipeline is recreated only together with its job.
  */
 export async function ensureBuiltinJobs(config: AppConfig): Promise<void> {
@@ -83,4 +86,5 @@ export async function ensureBuiltinJobs(config: AppConfig): Promise<void> {
     await createJob({ id: builtin.id, name: builtin.name, pipeline: builtin.pipeline.name, cron_expr: builtin.cron(config), enabled: builtin.enabledByDefault(config) }, null);
     getLogger().info("created built-in job", { id: builtin.id });
   }
+  await applyConfigToBuiltinJobs(config);
 }

@@ -25,3 +25,30 @@ export async function forgetRemovedBuiltinJobs(): Promise<number> {
   const result = await getDb().delete(systemMetadata).where(like(systemMetadata.key, `${REMOVED_PREFIX}%`));
   return result.changes;
 }
+
+const APPLIED_PREFIX = "builtin_job_config:";
+
+/** The configuration-derived settings last applied to a built-in job (cron, enabled). */
+export interface AppliedBuiltinConfig {
+  cron_expr: string;
+  enabled: boolean;
+}
+
+export async function readAppliedBuiltinConfig(id: string): Promise<AppliedBuiltinConfig | null> {
+  const [row] = await getDb().select({ value: systemMetadata.value }).from(systemMetadata).where(eq(systemMetadata.key, APPLIED_PREFIX + id)).limit(1);
+  if (!row) return null;
+  try {
+    return JSON.parse(row.value) as AppliedBuiltinConfig;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeAppliedBuiltinConfig(id: string, applied: AppliedBuiltinConfig): Promise<void> {
+  const now = nowIso();
+  const value = JSON.stringify(applied);
+  await getDb()
+    .insert(systemMetadata)
+    .values({ key: APPLIED_PREFIX + id, value, updatedAt: now })
+    .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
+}
