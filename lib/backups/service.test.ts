@@ -9,7 +9,7 @@ import { craftTarGz, fillDataRoot, sqlite, volumesHashes } from "@/test/helpers/
 import { loadConfig } from "@/lib/config/load";
 import { setConfig } from "@/lib/config/service";
 import { getDb } from "@/lib/db/client";
-import { waitForOperation } from "@/lib/operations/service";
+import { listOperations, waitForOperation } from "@/lib/operations/service";
 import { isAppError } from "@/lib/errors";
 import {
   deleteBackup,
@@ -22,6 +22,7 @@ import {
   setBackupPinned,
   startBackup,
   startImport,
+  startRestore,
   verifyBackupSet,
 } from "@/lib/backups/service";
 import { VOLUME_NAMES, type BackupManifest } from "@/lib/backups/types";
@@ -185,6 +186,21 @@ describe("encryption", () => {
 
 describe("restore", () => {
   beforeEach(() => setUp());
+
+  test("a restore run as an operation verifies its safety set afterwards, as every new set is", async () => {
+    const manifest = await backUp();
+    const op = await waitForOperation((await startRestore(manifest.id, { confirm: manifest.id }, null)).id);
+    expect(op.status).toBe("succeeded");
+    const safetyId = (op.result as { safety_backup_id: string }).safety_backup_id;
+    let verify;
+    for (let i = 0; i < 200 && !verify; i += 1) {
+      verify = (await listOperations({ limit: 10, kind: "verify" })).items.find((item) => (item.params as { backup_id?: string }).backup_id === safetyId);
+      if (!verify) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(verify).toBeDefined();
+    expect((await waitForOperation(verify!.id)).status).toBe("succeeded");
+    expect((await getBackup(safetyId)).verify_status).toBe("ok");
+  });
 
   test("a set whose drill passed against its manifest as it stands gets quick_check; one never verified, or changed since, the full integrity_check", async () => {
     const manifest = await backUp();

@@ -235,7 +235,10 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
   const backup = await getBackup(id);
   if (backup.encrypted && !passphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
   const volumes = input.volumes ?? [...VOLUME_NAMES];
-  return startOperation({ kind: "restore", principal, exclusive: true, params: { backup_id: id, volumes } }, async (ctx) => {
+  const restore = { kind: "restore", principal, exclusive: true, params: { backup_id: id, volumes } };
+  // The safety set is checked like every new set: by a verify of its own once the restore has finished.
+  const verifySafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startVerify(result.safety_backup_id, principal);
+  return startOperation({ ...restore, after: verifySafetySet }, async (ctx) => {
     try {
       const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message });
       await recordAudit({ principal, action: "backup.restore", target: id, result: "ok", details: { volumes, safety_backup_id: result.safety_backup_id } });

@@ -45,7 +45,13 @@ const running = state.running;
  * error are persisted to the operations table as the work goes. Throws 409 when an exclusive
  * operation (or, with `singleton`, one of the same kind) is running. Inserts one operations row.
  */
-export async function startOperation<R>(options: StartOptions, work: (ctx: OperationContext) => Promise<R>): Promise<OperationDto> {
+export async function startOperation<R>(
+  options: StartOptions & {
+    /** runs once the operation succeeded and has given up its slot, e.g. a restore starting the verify of its safety set; a failure is logged */
+    after?: (result: R) => Promise<unknown>;
+  },
+  work: (ctx: OperationContext) => Promise<R>,
+): Promise<OperationDto> {
   // Admission is serialised so the check-then-insert of the exclusivity rule cannot interleave.
   const admitted = state.starting.then(() => admit(options));
   state.starting = admitted.catch(() => undefined);
@@ -77,6 +83,7 @@ export async function startOperation<R>(options: StartOptions, work: (ctx: Opera
   };
 
   void (async () => {
+    let succeeded: { result: R } | null = null;
     try {
       const result = await work(context);
       flush();
@@ -85,6 +92,7 @@ export async function startOperation<R>(options: StartOptions, work: (ctx: Opera
         result: JSON.stringify(result ?? null),
         finishedAt: nowIso(),
       });
+      if (!controller.signal.aborted) succeeded = { result };
     } catch (error) {
       flush();
       const appError = toAppError(error);
@@ -100,6 +108,7 @@ export async function startOperation<R>(options: StartOptions, work: (ctx: Opera
     } finally {
       running.delete(id);
     }
+    if (succeeded && options.after) await options.after(succeeded.result).catch((error) => getLogger().error("follow-up of an operation failed", { id, kind: options.kind, error }));
   })();
 
   return getOperation(id);
