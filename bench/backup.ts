@@ -126,7 +126,9 @@ async function child(operation: string) {
 }
 
 function runChild(operation: string): { seconds: number; max_rss_mb: number; detail: Record<string, number> } {
-  const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/backup.ts", "--child", operation], { encoding: "utf8", maxBuffer: 1 << 20 });
+  // With the malloc setting `npm start`, `npm run mimir` and the image run with.
+  const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2" };
+  const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/backup.ts", "--child", operation], { encoding: "utf8", maxBuffer: 1 << 20, env });
   if (result.status !== 0) throw new Error(`${operation} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!);
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import { toAppError } from "@/lib/errors";
 import { cookies, headers } from "next/headers";
 import { unstable_rethrow } from "next/navigation";
 import { z, type ZodType } from "zod";
@@ -8,7 +9,6 @@ import type { Principal } from "@/lib/auth/scopes";
 import { REAUTH_FIELD } from "@/lib/auth/reauth";
 import { recordAudit } from "@/lib/audit/service";
 import { getLogger } from "@/lib/log/logger";
-import { toAppError } from "@/lib/http";
 
 export type ActionResult<T> =
   | { ok: true; data: T }

@@ -1,9 +1,8 @@
 import "server-only";
 import fs from "node:fs";
-import { z, ZodError, type ZodType } from "zod";
-import { AppError, isAppError } from "@/lib/errors";
+import { z, type ZodType } from "zod";
+import { AppError, toAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
-import { isBusyError, recordBusyError } from "@/lib/db/sqlite-maintenance";
 import { recordHttpRequest } from "@/lib/metrics/registry";
 import {
   assertSameOrigin,
@@ -160,21 +159,6 @@ export function errorResponse(error: unknown, request?: Request): Response {
   const retryAfter = (appError.details as { retry_after_seconds?: number } | undefined)?.retry_after_seconds;
   if (appError.category === "rate_limited" && retryAfter) headers["Retry-After"] = String(retryAfter);
   return Response.json(appError.toJSON(), { status: appError.status, headers });
-}
-
-/** Turns any thrown value into an AppError: zod failures become 400 with every problem listed. */
-export function toAppError(error: unknown): AppError {
-  if (isAppError(error)) return error;
-  if (error instanceof ZodError) {
-    const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
-    const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ");
-    return new AppError("invalid_input", summary, { details, cause: error });
-  }
-  if (isBusyError(error)) {
-    recordBusyError();
-    return new AppError("database_busy", "The database is locked by another writer; try again in a moment", { cause: error });
-  }
-  return new AppError("internal", "Internal error: the server log has the details", { cause: error });
 }
 
 function parseJson(text: string): unknown {

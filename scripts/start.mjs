@@ -4,6 +4,8 @@ import { spawn, spawnSync } from "node:child_process";
 
 const next = "node_modules/.bin/next";
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
+// Two glibc malloc arenas instead of one per thread: ~10 MB less peak memory in a backup or restore (see the Dockerfile).
+process.env.MALLOC_ARENA_MAX ??= "2";
 
 if (!existsSync(".next/BUILD_ID")) {
   console.log("No production build yet: running next build (about a minute)…");

@@ -37,7 +37,8 @@ export class ParallelGzip extends Transform {
   }
 
   #startMember() {
-    const block = Buffer.concat(this.#pending, this.#pendingBytes);
+    // A single chunk (the tar writer reads 1 MiB at a time) is compressed as it is, not copied.
+    const block = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
     const member = gzip(block, { level: LEVEL });

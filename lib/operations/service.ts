@@ -1,8 +1,7 @@
 import "server-only";
 import crypto from "node:crypto";
 import { z } from "zod";
-import { AppError, notFound } from "@/lib/errors";
-import { toAppError } from "@/lib/http";
+import { AppError, notFound, toAppError } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
 import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
