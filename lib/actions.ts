@@ -1,5 +1,5 @@
 import "server-only";
-import { toAppError } from "@/lib/errors";
+import { toAppError } from "@/lib/to-app-error";
 import { cookies, headers } from "next/headers";
 import { unstable_rethrow } from "next/navigation";
 import { z, type ZodType } from "zod";

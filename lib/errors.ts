@@ -1,6 +1,3 @@
-import { ZodError } from "zod";
-import { isBusyError, recordBusyError } from "@/lib/db/sqlite-maintenance";
-
 /**
  * One error type for the whole product. A code belongs to a category, and the category alone
  * decides the HTTP status, so `invalid_cron` and `invalid_yaml` are both 400s without a table per route.
@@ -99,19 +96,4 @@ export function isAppError(error: unknown): error is AppError {
 
 export function notFound(what: string, id: string): AppError {
   return new AppError("not_found", `${what} '${id}' does not exist`);
-}
-
-/** Turns any thrown value into an AppError: zod failures become 400 with every problem listed. */
-export function toAppError(error: unknown): AppError {
-  if (isAppError(error)) return error;
-  if (error instanceof ZodError) {
-    const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
-    const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ");
-    return new AppError("invalid_input", summary, { details, cause: error });
-  }
-  if (isBusyError(error)) {
-    recordBusyError();
-    return new AppError("database_busy", "The database is locked by another writer; try again in a moment", { cause: error });
-  }
-  return new AppError("internal", "Internal error: the server log has the details", { cause: error });
 }

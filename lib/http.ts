@@ -1,7 +1,8 @@
 import "server-only";
 import fs from "node:fs";
 import { z, type ZodType } from "zod";
-import { AppError, toAppError } from "@/lib/errors";
+import { AppError } from "@/lib/errors";
+import { toAppError } from "@/lib/to-app-error";
 import { getLogger } from "@/lib/log/logger";
 import { recordHttpRequest } from "@/lib/metrics/registry";
 import {

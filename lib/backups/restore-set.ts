@@ -133,6 +133,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       }
       crashPoint("restore.after_reopen");
       removeJournal();
+      crashPoint("restore.after_commit");
       for (const entry of journal.volumes) fs.renameSync(path.join(entry.folder, PREVIOUS), path.join(entry.folder, DISCARD));
       memo.__mimirRestoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
       await reinstateOperations(carried);

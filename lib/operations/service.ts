@@ -1,7 +1,8 @@
 import "server-only";
 import crypto from "node:crypto";
 import { z } from "zod";
-import { AppError, notFound, toAppError } from "@/lib/errors";
+import { AppError, notFound } from "@/lib/errors";
+import { toAppError } from "@/lib/to-app-error";
 import { nowIso } from "@/lib/db/timestamps";
 import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
