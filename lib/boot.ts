@@ -10,7 +10,7 @@ import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { startStorageSampler } from "@/lib/storage/sampler";
-import { runningServerPid, takeServerLock } from "@/lib/backups/server-lock";
+import { runningServer, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
 import { syncBackupCatalog } from "@/lib/backups/service";
 
@@ -31,7 +31,7 @@ export function openDataRoot(config: AppConfig): MigrationReport {
   }
   ensureDataRoot(config);
   // A restore killed during its swap is rolled back before anything opens the database (never under a live server).
-  if (runningServerPid(config) === null) recoverInterruptedRestore();
+  if (runningServer(config) === null) recoverInterruptedRestore();
   const db = openDatabase(config.paths.database);
   try {
     const report = migrateDatabase(db, config.paths.database);

@@ -9,7 +9,7 @@ import { failInterruptedOperations, getOperation } from "@/lib/operations/servic
 import type { OperationDto } from "@/lib/operations/types";
 import { isAppError } from "@/lib/errors";
 import { formatBytes, formatTimestamp } from "@/lib/format";
-import { runningServerPid } from "@/lib/backups/server-lock";
+import { describeServer, runningServer } from "@/lib/backups/server-lock";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import { listBackups, pruneBackups, restoreBackup, startBackup, syncBackupCatalog, verifyAllBackups, verifyBackupSet } from "@/lib/backups/service";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
@@ -35,15 +35,15 @@ async function main(): Promise<number> {
   }
 
   const config = getConfig();
-  const serverPid = runningServerPid(config);
-  if (command === "restore" && serverPid !== null) {
-    console.error(`A server (pid ${serverPid}) is running on ${config.paths.home}. Stop it before restoring from the CLI, or restore from its Backups page.`);
+  const server = runningServer(config);
+  if (command === "restore" && server !== null) {
+    console.error(`${describeServer(server)} is running on ${config.paths.home}. Stop it before restoring from the CLI, or restore from its Backups page.`);
     return 1;
   }
   // Folders, database and migrations as the server opens them; with no server on this root, a
   // restore a killed process left half done is rolled back there, and its operations marked failed.
   openDataRoot(config);
-  if (serverPid === null) await failInterruptedOperations();
+  if (server === null) await failInterruptedOperations();
   await syncBackupCatalog();
 
   try {

@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { sqlite, treeHashes } from "@/test/helpers/backup-fixtures";
+import { acquireProcessLock, releaseProcessLock } from "@/lib/db/process-lock";
 
 const CLI = ["--conditions=react-server", "--import", "tsx", "scripts/mimir.ts"];
 /** Each CLI run starts node + tsx (~2 s on a busy 2-core box); these tests make up to a dozen. */
@@ -164,17 +165,34 @@ describe("kill -9 during restore", () => {
     expect(completeSets()).toContain(result.safety_backup_id);
   }, CHILD_RUNS_TIMEOUT_MS);
 
-  test("the CLI refuses to restore under a running server", () => {
+  test("the CLI refuses to restore under a running server, and not under a lock a killed server left", async () => {
     const setId = "20250101-000000";
-    fs.writeFileSync(path.join(home, ".mimir-server.lock"), `${process.pid}\n`);
+    const lock = path.join(home, ".mimir-server.lock");
+    // This process stands in for the server: it holds the lock as boot does.
+    expect(acquireProcessLock(lock)).toBe(true);
+    fs.writeFileSync(path.join(home, ".mimir-server.pid"), `${process.pid}\n`);
     try {
       const run = cli(["restore", setId, "--yes"]);
       expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(/server \(pid \d+\) is running/);
+      expect(run.stderr).toMatch(new RegExp(`server \\(pid ${process.pid}\\) is running`));
     } finally {
-      fs.rmSync(path.join(home, ".mimir-server.lock"));
+      releaseProcessLock(lock);
     }
-  });
+
+    // A server killed with -9 leaves its files behind (and its pid may be reused, pid 1 in a container): no longer running.
+    const holder = spawn(process.execPath, ["-e", `const D = require("better-sqlite3"); const db = new D(${JSON.stringify(lock)}); db.pragma("locking_mode = EXCLUSIVE"); db.exec("DELETE FROM holder"); console.log("held"); setInterval(() => {}, 1000);`], {
+      cwd: process.cwd(),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+    expect(cli(["restore", setId, "--yes"]).stderr).toMatch(/is running/);
+    holder.kill("SIGKILL");
+    await new Promise((resolve) => holder.once("exit", resolve));
+    fs.writeFileSync(path.join(home, ".mimir-server.pid"), "1\n");
+    const afterKill = cli(["restore", setId, "--yes"]);
+    expect(afterKill.stderr).not.toMatch(/is running/);
+    expect(afterKill.stderr).toMatch(/Backup .*not found|not_found|No backup/i);
+  }, CHILD_RUNS_TIMEOUT_MS);
 });
 
 describe("full disk", () => {

@@ -2,48 +2,44 @@ import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import type { AppConfig } from "@/lib/config/load";
+import { acquireProcessLock, isProcessLockHeldElsewhere } from "@/lib/db/process-lock";
 
+/** Held by the serving process for its whole life (see lib/db/process-lock for why not a pid file). */
 const LOCK_FILE = ".mimir-server.lock";
+/** The server's pid, for the message only: the lock, not this file, says whether a server runs. */
+const PID_FILE = ".mimir-server.pid";
 
-function lockFile(config: AppConfig): string {
-  return path.join(config.paths.home, LOCK_FILE);
+export interface RunningServer {
+  /** as the server wrote it; from another container it is that container's pid */
+  pid: number | null;
 }
 
-function isAlive(pid: number): boolean {
+/** The server serving this data root from another process (this host, any container), or null. */
+export function runningServer(config: AppConfig): RunningServer | null {
+  if (!isProcessLockHeldElsewhere(path.join(config.paths.home, LOCK_FILE))) return null;
+  let pid: number | null = null;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/** The pid of a running server on this data root, or null (a lock left by a dead process is stale). */
-export function runningServerPid(config: AppConfig): number | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(lockFile(config), "utf8");
+    pid = Number.parseInt(fs.readFileSync(path.join(config.paths.home, PID_FILE), "utf8").trim(), 10) || null;
   } catch {
-    return null;
+    // the pid is only for the message
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid) ? pid : null;
+  return { pid };
+}
+
+/** How a message names a running server. */
+export function describeServer(server: RunningServer): string {
+  return server.pid === null ? "A server" : `A server (pid ${server.pid})`;
 }
 
 /**
  * Marks this data root as served by this process, so the offline CLI refuses to restore under it.
- * Throws when another live server holds it. Removed again when the process exits.
+ * Throws when another live server holds it. The lock goes with the process, however it ends.
  */
 export function takeServerLock(config: AppConfig): void {
-  const other = runningServerPid(config);
-  if (other !== null) throw new Error(`Another server (pid ${other}) is running on ${config.paths.home}; stop it first (lock file ${lockFile(config)})`);
   fs.mkdirSync(config.paths.home, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(lockFile(config), `${process.pid}\n`, { mode: 0o600 });
-  process.once("exit", () => {
-    try {
-      if (fs.readFileSync(lockFile(config), "utf8").trim() === String(process.pid)) fs.rmSync(lockFile(config));
-    } catch {
-      // already gone
-    }
-  });
+  if (!acquireProcessLock(path.join(config.paths.home, LOCK_FILE))) {
+    const other = runningServer(config);
+    throw new Error(`${describeServer(other ?? { pid: null })} is already running on ${config.paths.home}; stop it first (it holds ${path.join(config.paths.home, LOCK_FILE)})`);
+  }
+  fs.writeFileSync(path.join(config.paths.home, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
 }

@@ -1,0 +1,63 @@
+import "server-only";
+import fs from "node:fs";
+import Database from "better-sqlite3";
+
+/**
+ * A lock that lives exactly as long as the process holding it: an exclusive SQLite lock (a POSIX
+ * fcntl lock underneath) on a small file. The kernel drops it when the holder exits however it
+ * exits (kill -9, the OOM killer), and every process on the host sees it through a shared volume,
+ * whatever its pid namespace (a CLI in another container). A pid file can do neither: a dead
+ * server's pid is reused (pid 1 in every container), and another container's pids are invisible.
+ */
+
+// On globalThis, like the database handle: the connection holding a lock must live as long as the process.
+const memo = globalThis as typeof globalThis & { __mimirProcessLocks?: Map<string, Database.Database> };
+const held = (memo.__mimirProcessLocks ??= new Map());
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+/** Takes the lock on `file` for the rest of this process's life; false when another live process holds it. */
+export function acquireProcessLock(file: string): boolean {
+  if (held.has(file)) return true;
+  const db = new Database(file);
+  try {
+    db.pragma("busy_timeout = 0");
+    db.pragma("journal_mode = MEMORY");
+    // In exclusive locking mode the lock taken by the first write is kept until the connection closes.
+    db.pragma("locking_mode = EXCLUSIVE");
+    db.exec("CREATE TABLE IF NOT EXISTS holder (taken_at TEXT); DELETE FROM holder;");
+    db.prepare("INSERT INTO holder VALUES (?)").run(new Date().toISOString());
+  } catch (error) {
+    db.close();
+    if (isBusy(error)) return false;
+    throw error;
+  }
+  held.set(file, db);
+  return true;
+}
+
+/** Whether a process other than this one holds the lock on `file`. Takes nothing. */
+export function isProcessLockHeldElsewhere(file: string): boolean {
+  if (held.has(file) || !fs.existsSync(file)) return false;
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma("busy_timeout = 0");
+    db.exec("BEGIN IMMEDIATE");
+    db.exec("ROLLBACK");
+    return false;
+  } catch (error) {
+    if (isBusy(error)) return true;
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
+/** Gives the lock up before the process ends (tests; a process that exits releases it anyway). */
+export function releaseProcessLock(file: string): void {
+  held.get(file)?.close();
+  held.delete(file);
+}
