@@ -56,9 +56,14 @@ test.describe("Backups", () => {
     // Restoring replaces live data: the password is asked again.
     await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
     await dialog.getByRole("button", { name: "Replace and restore" }).click();
-    await expect(page.getByTestId("operation-succeeded")).toContainText(`Restored ${backupId}`, { timeout: 50_000 });
-    // The state it replaced is kept as a safety set.
-    await expect(page.locator("tr[data-backup-id]", { hasText: "pre-restore" })).toHaveCount(1);
+    await expect(page.getByTestId("operation-succeeded").filter({ hasText: `Restored ${backupId}` })).toBeVisible({ timeout: 50_000 });
+    // The state it replaced is kept as a safety set, verified by a drill of its own once the restore has finished.
+    const safetySet = page.locator("tr[data-backup-id]", { hasText: "pre-restore" });
+    await expect(safetySet).toHaveCount(1);
+    await expect(async () => {
+      await page.reload();
+      await expect(safetySet).toContainText("verified", { timeout: 1_000 });
+    }).toPass({ timeout: 30_000 });
 
     await page.goto("/");
     await expect(page.getByTestId("count-jobs")).toHaveText(String(jobsBefore));

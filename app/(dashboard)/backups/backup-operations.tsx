@@ -55,7 +55,10 @@ export function FollowedOperation({ id, kind, initial, onFinished }: { id: strin
 function describeResult(label: string, result: Record<string, unknown> | null): string {
   if (!result) return `${label} finished.`;
   if (label === "Backup") return `Backup ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) and ${result.verify_status === "ok" ? "verified" : "not verified"}.`;
-  if (label === "Restore") return `Restored ${String(result.backup_id)}. The state before it is kept as safety backup ${String(result.safety_backup_id ?? "—")}.`;
+  if (label === "Restore") {
+    const safety = result.safety_backup_id ? ` The state before it is kept as safety backup ${String(result.safety_backup_id)}, which is being verified now.` : "";
+    return `Restored ${String(result.backup_id)} (database checked with ${String(result.database_check ?? "integrity_check")}).${safety}`;
+  }
   if (label === "Verify") return `Backup ${String(result.backup_id)} passed the restore drill.`;
   return `${label} of ${String(result.backup_id)} finished.`;
 }
