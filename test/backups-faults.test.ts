@@ -192,6 +192,12 @@ describe("kill -9 during restore", () => {
     const afterKill = cli(["restore", setId, "--yes"]);
     expect(afterKill.stderr).not.toMatch(/is running/);
     expect(afterKill.stderr).toMatch(/Backup .*not found|not_found|No backup/i);
+
+    // The pid file an older version kept under the lock's name is no lock at all.
+    fs.writeFileSync(lock, "1\n");
+    expect(cli(["restore", setId, "--yes"]).stderr).not.toMatch(/is running/);
+    expect(acquireProcessLock(lock)).toBe(true);
+    releaseProcessLock(lock);
   }, CHILD_RUNS_TIMEOUT_MS);
 });
 

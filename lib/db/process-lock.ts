@@ -1,6 +1,7 @@
 import "server-only";
 import fs from "node:fs";
 import Database from "better-sqlite3";
+import { isSqliteFile } from "@/lib/db/sqlite-snapshot";
 
 /**
  * A lock that lives exactly as long as the process holding it: an exclusive SQLite lock (a POSIX
@@ -14,6 +15,15 @@ import Database from "better-sqlite3";
 const memo = globalThis as typeof globalThis & { __mimirProcessLocks?: Map<string, Database.Database> };
 const held = (memo.__mimirProcessLocks ??= new Map());
 
+/** A file in an older format (a pid file from before this lock), which no live process can be holding. */
+function isForeign(file: string): boolean {
+  try {
+    return fs.statSync(file).size > 0 && !isSqliteFile(file);
+  } catch {
+    return false;
+  }
+}
+
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
@@ -22,6 +32,7 @@ function isBusy(error: unknown): boolean {
 /** Takes the lock on `file` for the rest of this process's life; false when another live process holds it. */
 export function acquireProcessLock(file: string): boolean {
   if (held.has(file)) return true;
+  if (isForeign(file)) fs.rmSync(file, { force: true });
   const db = new Database(file);
   try {
     db.pragma("busy_timeout = 0");
@@ -41,7 +52,7 @@ export function acquireProcessLock(file: string): boolean {
 
 /** Whether a process other than this one holds the lock on `file`. Takes nothing. */
 export function isProcessLockHeldElsewhere(file: string): boolean {
-  if (held.has(file) || !fs.existsSync(file)) return false;
+  if (held.has(file) || !fs.existsSync(file) || isForeign(file)) return false;
   const db = new Database(file, { fileMustExist: true });
   try {
     db.pragma("busy_timeout = 0");
