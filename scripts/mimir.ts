@@ -9,7 +9,7 @@ import { failInterruptedOperations, getOperation } from "@/lib/operations/servic
 import type { OperationDto } from "@/lib/operations/types";
 import { isAppError } from "@/lib/errors";
 import { formatBytes, formatTimestamp } from "@/lib/format";
-import { describeServer, runningServer } from "@/lib/backups/server-lock";
+import { describeServer, lockDataRoot, runningServer } from "@/lib/backups/server-lock";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import { listBackups, pruneBackups, restoreBackup, startBackup, syncBackupCatalog, verifyAllBackups, verifyBackupSet } from "@/lib/backups/service";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
@@ -35,8 +35,10 @@ async function main(): Promise<number> {
   }
 
   const config = getConfig();
-  const server = runningServer(config);
-  if (command === "restore" && server !== null) {
+  let server = runningServer(config);
+  // A restore holds the data root's lock as a server does: no server may start, nor a second restore, while it swaps volumes.
+  if (command === "restore" && (server !== null || !lockDataRoot(config, "restore"))) {
+    server ??= runningServer(config) ?? { pid: null, role: "server" };
     console.error(`${describeServer(server)} is running on ${config.paths.home}. Stop it before restoring from the CLI, or restore from its Backups page.`);
     return 1;
   }

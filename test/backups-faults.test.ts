@@ -167,10 +167,10 @@ describe("kill -9 during restore", () => {
 
   test("the CLI refuses to restore under a running server, and not under a lock a killed server left", async () => {
     const setId = "20250101-000000";
-    const lock = path.join(home, ".mimir-server.lock");
+    const lock = path.join(home, "data", ".mimir-server.lock");
     // This process stands in for the server: it holds the lock as boot does.
     expect(acquireProcessLock(lock)).toBe(true);
-    fs.writeFileSync(path.join(home, ".mimir-server.pid"), `${process.pid}\n`);
+    fs.writeFileSync(path.join(home, "data", ".mimir-server.pid"), `${process.pid} server\n`);
     try {
       const run = cli(["restore", setId, "--yes"]);
       expect(run.status).toBe(1);
@@ -188,7 +188,7 @@ describe("kill -9 during restore", () => {
     expect(cli(["restore", setId, "--yes"]).stderr).toMatch(/is running/);
     holder.kill("SIGKILL");
     await new Promise((resolve) => holder.once("exit", resolve));
-    fs.writeFileSync(path.join(home, ".mimir-server.pid"), "1\n");
+    fs.writeFileSync(path.join(home, "data", ".mimir-server.pid"), "1 server\n");
     const afterKill = cli(["restore", setId, "--yes"]);
     expect(afterKill.stderr).not.toMatch(/is running/);
     expect(afterKill.stderr).toMatch(/Backup .*not found|not_found|No backup/i);

@@ -11,6 +11,7 @@ import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
 import { writeVolumeArchive, fsyncFolder, type ArchiveFacts } from "@/lib/backups/archive";
 import { crashPoint } from "@/lib/backups/crash-points";
+import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBackupId } from "@/lib/backups/store";
 import { planFolder, type TarEntryPlan } from "@/lib/backups/tar-writer";
 import { VOLUME_NAMES, type BackupManifest, type BackupTrigger, type BackupVolume, type ManifestArchive } from "@/lib/backups/types";
@@ -163,7 +164,10 @@ function findSqliteFiles(folder: string, skip: (name: string) => boolean, appDat
 function excludeFromVolume(volumeFolder: string, backups: string): (name: string) => boolean {
   const inside = path.relative(volumeFolder, backups);
   const backupsName = inside && !inside.startsWith("..") && !path.isAbsolute(inside) ? inside.split(path.sep).join("/") : null;
-  return (name) => RESTORE_RESERVED.test(name.split("/")[0] ?? "") || (backupsName !== null && (name === backupsName || name.startsWith(`${backupsName}/`)));
+  return (name) => {
+    const top = name.split("/")[0] ?? "";
+    return RESTORE_RESERVED.test(top) || (!name.includes("/") && isDataRootLockName(name)) || (backupsName !== null && (name === backupsName || name.startsWith(`${backupsName}/`)));
+  };
 }
 
 async function readSchemaVersion(): Promise<string | null> {

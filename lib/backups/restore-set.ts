@@ -11,6 +11,7 @@ import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { fsyncFolder } from "@/lib/backups/archive";
 import { crashPoint } from "@/lib/backups/crash-points";
+import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { createBackupSet, type Progress } from "@/lib/backups/create-set";
 import { backupsFolder, passedVerification, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
 import { extractSet } from "@/lib/backups/verify-set";
@@ -48,8 +49,8 @@ export interface RestoreSetResult {
   volumes: BackupVolume[];
   safety_backup_id: string | null;
   row_counts: Record<string, number>;
-  /** the page check the restored databases passed: quick_check when the set's drill had already passed integrity_check on the same bytes */
-  database_check: SqliteCheckDepth;
+  /** the page check the restored databases passed (quick_check when the set's drill had already passed integrity_check on the same bytes); null when mimir_data was not restored */
+  database_check: SqliteCheckDepth | null;
 }
 
 // The replaced data is deleted after the restore returns (a large volume takes seconds to delete and
@@ -81,7 +82,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     const volumes = [...options.volumes];
     await replacedDataRemoved();
     recoverInterruptedRestore();
-    const databaseCheck: SqliteCheckDepth = passedVerification(folder) ? "quick_check" : "integrity_check";
+    const databaseCheck: SqliteCheckDepth | null = !volumes.includes("mimir_data") ? null : passedVerification(folder) ? "quick_check" : "integrity_check";
 
     for (const volume of volumes) {
       const staging = path.join(folders[volume], STAGING);
@@ -89,7 +90,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
     }
     try {
-      await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), { ...options, databaseCheck });
+      await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), { ...options, databaseCheck: databaseCheck ?? undefined });
       crashPoint("restore.after_extract");
     } catch (error) {
       removeStaging(volumes);
@@ -134,7 +135,12 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       crashPoint("restore.after_reopen");
       removeJournal();
       crashPoint("restore.after_commit");
-      for (const entry of journal.volumes) fs.renameSync(path.join(entry.folder, PREVIOUS), path.join(entry.folder, DISCARD));
+      try {
+        for (const entry of journal.volumes) fs.renameSync(path.join(entry.folder, PREVIOUS), path.join(entry.folder, DISCARD));
+      } catch (error) {
+        // The restore has taken effect; what it replaced is removed at the next start instead.
+        getLogger().warn("could not set the replaced data aside for deletion; the next start removes it", { error });
+      }
       memo.__mimirRestoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
       await reinstateOperations(carried);
       // The credentials set in the environment (admin password, API token) keep working after the swap.
@@ -162,8 +168,9 @@ export function recoverInterruptedRestore(): string | null {
   return journal?.backup_id ?? null;
 }
 
+/** What a swap moves: everything but its own folders and the data root's lock, which the holder keeps open. */
 function topLevelNames(folder: string): string[] {
-  return fs.readdirSync(folder).filter((name) => !RESERVED.has(name));
+  return fs.readdirSync(folder).filter((name) => !RESERVED.has(name) && !isDataRootLockName(name));
 }
 
 function swapVolume(folder: string, original: string[]) {
@@ -173,7 +180,9 @@ function swapVolume(folder: string, original: string[]) {
   for (const name of original) {
     if (fs.existsSync(path.join(folder, name))) fs.renameSync(path.join(folder, name), path.join(previous, name));
   }
-  for (const name of fs.readdirSync(staging)) fs.renameSync(path.join(staging, name), path.join(folder, name));
+  for (const name of fs.readdirSync(staging)) {
+    if (!isDataRootLockName(name)) fs.renameSync(path.join(staging, name), path.join(folder, name));
+  }
   fs.rmSync(staging, { recursive: true, force: true });
   fsyncFolder(folder);
 }

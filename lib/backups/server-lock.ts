@@ -4,42 +4,65 @@ import path from "node:path";
 import type { AppConfig } from "@/lib/config/load";
 import { acquireProcessLock, isProcessLockHeldElsewhere } from "@/lib/db/process-lock";
 
-/** Held by the serving process for its whole life (see lib/db/process-lock for why not a pid file). */
+/**
+ * Held by the serving process, or by a CLI restore, for its whole life (see lib/db/process-lock for
+ * why not a pid file). It lives in the data volume, beside mimir.db, because that is what every
+ * container serving or restoring this data mounts (MIMIR_HOME itself is inside the image).
+ */
 const LOCK_FILE = ".mimir-server.lock";
-/** The server's pid, for the message only: the lock, not this file, says whether a server runs. */
-const PID_FILE = ".mimir-server.pid";
+/** Who holds the lock, for the message only: the lock, not this file, says whether it is held. */
+const HOLDER_FILE = ".mimir-server.pid";
+
+/** The lock's files: never archived, moved by a restore's swap, or deleted by a reset. */
+export function isDataRootLockName(name: string): boolean {
+  return name === HOLDER_FILE || name === LOCK_FILE || name.startsWith(`${LOCK_FILE}-`);
+}
+
+export function dataRootLockPaths(config: AppConfig): string[] {
+  const lock = path.join(config.paths.data, LOCK_FILE);
+  return [lock, `${lock}-journal`, path.join(config.paths.data, HOLDER_FILE)];
+}
 
 export interface RunningServer {
-  /** as the server wrote it; from another container it is that container's pid */
+  /** as the holder wrote it; from another container it is that container's pid */
   pid: number | null;
+  /** "server", or "restore" for the offline CLI's */
+  role: string;
 }
 
-/** The server serving this data root from another process (this host, any container), or null. */
+/** The process serving (or restoring) this data root from elsewhere (this host, any container), or null. */
 export function runningServer(config: AppConfig): RunningServer | null {
-  if (!isProcessLockHeldElsewhere(path.join(config.paths.home, LOCK_FILE))) return null;
+  if (!isProcessLockHeldElsewhere(path.join(config.paths.data, LOCK_FILE))) return null;
   let pid: number | null = null;
+  let role = "server";
   try {
-    pid = Number.parseInt(fs.readFileSync(path.join(config.paths.home, PID_FILE), "utf8").trim(), 10) || null;
+    const [pidText, roleText] = fs.readFileSync(path.join(config.paths.data, HOLDER_FILE), "utf8").trim().split(/\s+/);
+    pid = Number.parseInt(pidText ?? "", 10) || null;
+    if (roleText) role = roleText;
   } catch {
-    // the pid is only for the message
+    // the holder is only for the message
   }
-  return { pid };
+  return { pid, role };
 }
 
-/** How a message names a running server. */
+/** How a message names the holder. */
 export function describeServer(server: RunningServer): string {
-  return server.pid === null ? "A server" : `A server (pid ${server.pid})`;
+  const who = server.role === "restore" ? "An offline restore" : "A server";
+  return server.pid === null ? who : `${who} (pid ${server.pid})`;
 }
 
-/**
- * Marks this data root as served by this process, so the offline CLI refuses to restore under it.
- * Throws when another live server holds it. The lock goes with the process, however it ends.
- */
+/** Takes the data root's lock for this process's life; false when another live process holds it. */
+export function lockDataRoot(config: AppConfig, role: "server" | "restore"): boolean {
+  fs.mkdirSync(config.paths.data, { recursive: true, mode: 0o700 });
+  if (!acquireProcessLock(path.join(config.paths.data, LOCK_FILE))) return false;
+  fs.writeFileSync(path.join(config.paths.data, HOLDER_FILE), `${process.pid} ${role}\n`, { mode: 0o600 });
+  return true;
+}
+
+/** Marks this data root as served by this process, so the offline CLI refuses to restore under it. Throws when another holds it. */
 export function takeServerLock(config: AppConfig): void {
-  fs.mkdirSync(config.paths.home, { recursive: true, mode: 0o700 });
-  if (!acquireProcessLock(path.join(config.paths.home, LOCK_FILE))) {
+  if (!lockDataRoot(config, "server")) {
     const other = runningServer(config);
-    throw new Error(`${describeServer(other ?? { pid: null })} is already running on ${config.paths.home}; stop it first (it holds ${path.join(config.paths.home, LOCK_FILE)})`);
+    throw new Error(`${describeServer(other ?? { pid: null, role: "server" })} is already running on ${config.paths.home}; stop it first (it holds ${path.join(config.paths.data, LOCK_FILE)})`);
   }
-  fs.writeFileSync(path.join(config.paths.home, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
 }

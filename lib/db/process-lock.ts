@@ -35,8 +35,8 @@ export function acquireProcessLock(file: string): boolean {
   if (isForeign(file)) fs.rmSync(file, { force: true });
   const db = new Database(file);
   try {
-    db.pragma("busy_timeout = 0");
-    db.pragma("journal_mode = MEMORY");
+    // Long enough to outwait another process's check (a BEGIN IMMEDIATE and ROLLBACK), short enough to fail fast.
+    db.pragma("busy_timeout = 2000");
     // In exclusive locking mode the lock taken by the first write is kept until the connection closes.
     db.pragma("locking_mode = EXCLUSIVE");
     db.exec("CREATE TABLE IF NOT EXISTS holder (taken_at TEXT); DELETE FROM holder;");

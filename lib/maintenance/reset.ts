@@ -21,6 +21,8 @@ import { stopScheduler } from "@/lib/scheduler/engine";
 import { rebuildSchedulerAfterReset, reloadScheduler } from "@/lib/scheduler/boot";
 import { readMetadata } from "@/lib/maintenance/queries";
 import type { ResetInput } from "@/lib/maintenance/inputs";
+import { dataRootLockPaths } from "@/lib/backups/server-lock";
+import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import type { ResetPreview, ResetResult, ResetVolumePreview } from "@/lib/maintenance/types";
 
 /** Hex digits of the instance id in the instance name: enough to tell two deployments apart at a glance. */
@@ -96,6 +98,8 @@ export async function startReset(input: ResetInput, principal: Principal | null)
 
 async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Promise<ResetResult> {
   const config = getConfig();
+  // What a restore just replaced is still being deleted in the background: not this reset's to count.
+  await replacedDataRemoved();
   ctx.message("stopping the scheduler");
   stopScheduler();
   let safetyBackupId: string;
@@ -184,7 +188,7 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
  */
 function keptPaths(config: AppConfig): Set<string> {
   const database = path.resolve(config.paths.database);
-  return new Set([...LIVE_DATABASE_SUFFIXES.map((suffix) => database + suffix), path.resolve(config.paths.backups)]);
+  return new Set([...LIVE_DATABASE_SUFFIXES.map((suffix) => database + suffix), path.resolve(config.paths.backups), ...dataRootLockPaths(config).map((file) => path.resolve(file))]);
 }
 
 function holdsKeptPath(entry: string, keep: Set<string>): boolean {

@@ -1,6 +1,7 @@
 import "server-only";
 import YAML from "yaml";
 import type { AppConfig } from "@/lib/config/load";
+import { getConfig } from "@/lib/config/service";
 import { getLogger } from "@/lib/log/logger";
 import { isAppError } from "@/lib/errors";
 import { failInterruptedExecutions } from "@/lib/executions/service";
@@ -39,7 +40,8 @@ export async function bootScheduler(config: AppConfig): Promise<void> {
   followConfigInBuiltinJobs();
   const { scheduled, caughtUp } = await startScheduler();
   log.info("scheduler started", { scheduled, caughtUp });
-  onAppDatabaseReopened(() => reloadScheduler(config));
+  // The configuration in effect then, not at boot: it may have been changed from the console since.
+  onAppDatabaseReopened(() => reloadScheduler(getConfig()));
 }
 
 /**

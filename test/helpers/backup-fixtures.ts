@@ -36,6 +36,8 @@ export function treeHashes(folder: string, options: { includeDatabases?: boolean
       else if (entry.isFile()) {
         if (!options.includeDatabases && /\.db(-wal|-shm|-journal)?$/.test(entry.name)) continue;
         if (entry.name === "mimir.log") continue;
+        // The data root's lock (held by a server or a CLI restore) is not data.
+        if (entry.name.startsWith(".mimir-server.")) continue;
         out[name] = crypto.createHash("sha256").update(fs.readFileSync(path.join(folder, name))).digest("hex");
       }
     }

@@ -57,7 +57,8 @@ function describeResult(label: string, result: Record<string, unknown> | null): 
   if (label === "Backup") return `Backup ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) and ${result.verify_status === "ok" ? "verified" : "not verified"}.`;
   if (label === "Restore") {
     const safety = result.safety_backup_id ? ` The state before it is kept as safety backup ${String(result.safety_backup_id)}, which is being verified now.` : "";
-    return `Restored ${String(result.backup_id)} (database checked with ${String(result.database_check ?? "integrity_check")}).${safety}`;
+    const checked = result.database_check ? ` (database checked with ${String(result.database_check)})` : "";
+    return `Restored ${String(result.backup_id)}${checked}.${safety}`;
   }
   if (label === "Verify") return `Backup ${String(result.backup_id)} passed the restore drill.`;
   return `${label} of ${String(result.backup_id)} finished.`;
