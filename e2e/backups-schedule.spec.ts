@@ -69,8 +69,7 @@ test.describe("Scheduled backups set by the environment", () => {
   test("the page says so and the switch is disabled; the Settings field is locked too", async ({ page }) => {
     const login = new LoginPage(page);
     await login.goto();
-    await login.signIn(E2E_ADMIN.username, E2E_ADMIN.password);
-    await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+    await login.signInToOverview(E2E_ADMIN.username, E2E_ADMIN.password);
 
     const backups = new BackupsPage(page);
     await backups.goto();

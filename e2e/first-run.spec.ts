@@ -60,8 +60,7 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
 
   // The viewer sees settings but no admin control.
   const login = new LoginPage(page);
-  await login.signIn(VIEWER.username, VIEWER.password);
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await login.signInToOverview(VIEWER.username, VIEWER.password);
   await settings.goto();
   await expect(page.locator('tr[data-key="persistence.retention_days"]')).toBeVisible();
   await expect(page.getByRole("button", { name: "Create token" })).toHaveCount(0);
@@ -85,8 +84,7 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
   expect(curl("-H", `Authorization: Bearer ${adminToken}`, `${server.baseURL}/api/v1/operations`)).toBe("200");
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
-  await login.signIn(OWNER.username, OWNER.password);
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await login.signInToOverview(OWNER.username, OWNER.password);
   await settings.goto();
   await expect(page.locator("tr[data-token]")).toHaveCount(1);
 });
@@ -94,8 +92,7 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
 test("a viewer sees a backup set but no control to restore, delete or make one, and a direct restore is refused", async ({ page, playwright }) => {
   const login = new LoginPage(page);
   await login.goto();
-  await login.signIn(OWNER.username, OWNER.password);
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await login.signInToOverview(OWNER.username, OWNER.password);
   const settings = new SettingsPage(page);
   await settings.goto();
   const adminToken = await settings.createToken("backup-script", "admin", OWNER.password);
@@ -121,8 +118,7 @@ test("a viewer sees a backup set but no control to restore, delete or make one, 
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
 
-  await login.signIn(VIEWER.username, VIEWER.password);
-  await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+  await login.signInToOverview(VIEWER.username, VIEWER.password);
   await backups.goto();
   await expect(backups.row(backupId)).toBeVisible();
   await expect(backups.scheduledBackupsState).toHaveText("off");

@@ -11,8 +11,7 @@ test.describe("sign-in", () => {
     const login = new LoginPage(page);
     await login.signIn(E2E_ADMIN.username, "not-the-password");
     await expect(page.getByRole("alert").filter({ hasText: "Wrong user name or password" })).toBeVisible();
-    await login.signIn(E2E_ADMIN.username, E2E_ADMIN.password);
-    await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
+    await login.signInToOverview(E2E_ADMIN.username, E2E_ADMIN.password);
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login$/);
   });

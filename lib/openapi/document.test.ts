@@ -12,10 +12,10 @@ function routeFiles(dir: string): string[] {
 }
 
 describe("OpenAPI document", () => {
-  test("documents every method of every scheduler, pipeline, history and log route, with the scope it requires", () => {
+  test("documents every method of every scheduler, pipeline, history, log and backup route, with the scope it requires", () => {
     const document = getOpenApiDocument();
     const api = path.join(import.meta.dirname, "../../app/api/v1");
-    const files = ["scheduler", "pipelines", "jobs", "logs"].flatMap((group) => routeFiles(path.join(api, group)));
+    const files = ["scheduler", "pipelines", "jobs", "logs", "backups"].flatMap((group) => routeFiles(path.join(api, group)));
     expect(files.length).toBeGreaterThan(15);
     for (const file of files) {
       const openApiPath = "/api/v1/" + path.relative(api, path.dirname(file)).replace(/\[(\w+)\]/g, "{$1}");

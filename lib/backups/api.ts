@@ -1,0 +1,78 @@
+import { z } from "zod";
+import type { ApiRoute } from "@/lib/openapi/registry";
+import { backupIdParams, listBackupsQuery, pinBackupInput, pruneBackupsInput, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
+
+const TAG = "Backups";
+const REAUTH = "; browser sessions repeat their password in X-Mimir-Password";
+
+const operation = z.object({ id: z.string(), kind: z.string(), status: z.string(), progress_done: z.number().nullable().optional() }).loose();
+const backup = z
+  .object({
+    id: z.string(),
+    created_at: z.string(),
+    trigger: z.string(),
+    bytes: z.number(),
+    encrypted: z.boolean(),
+    pinned: z.boolean(),
+    volumes: z.array(z.object({ name: z.string(), bytes: z.number(), files: z.number() })),
+    row_counts: z.record(z.string(), z.number()),
+    verified_at: z.string().nullable(),
+    verify_status: z.enum(["ok", "failed"]).nullable(),
+    verify_error: z.string().nullable(),
+  })
+  .loose();
+const pruneResult = z.object({ dry_run: z.boolean(), skipped_reason: z.string().nullable(), deleted: z.array(z.string()), kept: z.array(z.object({ id: z.string(), reason: z.string() })) });
+const scheduledBackups = z.object({
+  settings: z.object({ enabled: z.boolean(), enabled_by_env: z.string().nullable(), schedule: z.string() }).loose(),
+  jobs: z.array(z.object({ id: z.string(), name: z.string(), enabled: z.boolean().nullable() })),
+});
+const notFound = { 404: { description: "No such backup set" } };
+
+/** The backup routes, for the OpenAPI document. */
+export const BACKUPS_API: ApiRoute[] = [
+  { method: "get", path: "/api/v1/backups", summary: "Backup sets, newest first", tag: TAG, access: "read", query: listBackupsQuery, responses: { 200: { description: "A page of sets", schema: z.object({ items: z.array(backup), next_cursor: z.string().nullable() }) } } },
+  {
+    method: "post",
+    path: "/api/v1/backups",
+    summary: "Back up now: all five volumes, then the restore drill on the new set; follow /api/v1/operations/{id}",
+    tag: TAG,
+    access: "write",
+    responses: { 202: { description: "The backup operation", schema: operation }, 409: { description: "A backup is already running" } },
+  },
+  { method: "get", path: "/api/v1/backups/{backupId}", summary: "One set", tag: TAG, access: "read", params: backupIdParams, responses: { 200: { description: "The set", schema: backup }, ...notFound } },
+  { method: "delete", path: "/api/v1/backups/{backupId}", summary: `Delete a set${REAUTH}`, tag: TAG, access: "admin", params: backupIdParams, responses: { 200: { description: "Deleted", schema: z.object({ deleted: z.string() }) }, ...notFound, 409: { description: "The set is being read" } } },
+  { method: "post", path: "/api/v1/backups/{backupId}/verify", summary: "Run the restore drill on a set", tag: TAG, access: "write", params: backupIdParams, responses: { 202: { description: "The verify operation", schema: operation }, ...notFound } },
+  {
+    method: "post",
+    path: "/api/v1/backups/{backupId}/restore",
+    summary: `Restore all or some volumes (exclusive operation): check, safety backup, swap; its result names the safety set and the database check${REAUTH}`,
+    tag: TAG,
+    access: "admin",
+    params: backupIdParams,
+    body: restoreBackupInput,
+    responses: { 202: { description: "The restore operation", schema: operation }, ...notFound, 409: { description: "Another operation is running" } },
+  },
+  { method: "get", path: "/api/v1/backups/{backupId}/download", summary: "The whole set as one tar file, streamed", tag: TAG, access: "admin", params: backupIdParams, responses: { 200: { description: "The set", contentType: "application/x-tar" }, ...notFound } },
+  { method: "put", path: "/api/v1/backups/{backupId}/pin", summary: "Pin or unpin a set: prune never removes a pinned set", tag: TAG, access: "admin", params: backupIdParams, body: pinBackupInput, responses: { 200: { description: "The set", schema: backup }, ...notFound } },
+  {
+    method: "post",
+    path: "/api/v1/backups/import",
+    summary: "Upload a set file from another instance's download (raw body, size-capped); it is checked before it is listed",
+    tag: TAG,
+    access: "admin",
+    body: z.string(),
+    bodyContentTypes: ["application/x-tar"],
+    responses: { 202: { description: "The import operation", schema: operation } },
+  },
+  { method: "post", path: "/api/v1/backups/prune", summary: `Delete sets older than backups.keep_days with the guard rails; dry_run lists them${REAUTH}`, tag: TAG, access: "admin", body: pruneBackupsInput, responses: { 200: { description: "What went and what stayed, and why", schema: pruneResult } } },
+  { method: "get", path: "/api/v1/backups/schedule", summary: "Whether scheduled backups are on, and the state of the three built-in backup jobs", tag: TAG, access: "read", responses: { 200: { description: "Settings and jobs", schema: scheduledBackups } } },
+  {
+    method: "put",
+    path: "/api/v1/backups/schedule",
+    summary: "Turn scheduled backups on or off: switches the built-in backup, prune and verify jobs and writes persistence.backup_enabled",
+    tag: TAG,
+    access: "admin",
+    body: setScheduledBackupsInput,
+    responses: { 200: { description: "Settings and jobs", schema: scheduledBackups }, 409: { description: "MIMIR_BACKUP_ENABLED sets the value (env_override)" } },
+  },
+];
