@@ -7,12 +7,12 @@ import { getConfig } from "@/lib/config/service";
 import { reloadConfigFromDisk, updateConfig } from "@/lib/config/edit";
 import { deleteJob, getJob } from "@/lib/jobs/service";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
+import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/scheduler/builtin-jobs";
 import { followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
 import {
   backupFreshnessProblem,
   getBackupSettings,
   getScheduledBackups,
-  SCHEDULED_BACKUP_JOB_IDS,
   setScheduledBackups,
 } from "@/lib/backups/service";
 

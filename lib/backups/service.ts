@@ -8,6 +8,7 @@ import { z } from "zod";
 import { getConfig } from "@/lib/config/service";
 import { assertNotSetByEnvironment, updateConfig } from "@/lib/config/edit";
 import { findJobRow, setJobEnabled } from "@/lib/jobs/service";
+import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/scheduler/builtin-jobs";
 import { AppError, isAppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
 import { getLogger } from "@/lib/log/logger";
@@ -463,9 +464,6 @@ export async function listRunningBackupOperations(): Promise<OperationDto[]> {
 
 /** The config key behind scheduled backups; /health's freshness check reads it too. */
 const BACKUP_ENABLED_KEY = "persistence.backup_enabled";
-
-/** The built-in jobs (lib/scheduler/builtin-jobs.ts) that make up scheduled backups. */
-export const SCHEDULED_BACKUP_JOB_IDS = ["system-backup", "system-prune-backups", "system-verify-backups"] as const;
 
 export interface BackupSettings {
   /** persistence.backup_enabled: scheduled backups on, and /health checks their freshness */

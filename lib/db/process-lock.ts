@@ -1,6 +1,7 @@
 import "server-only";
 import fs from "node:fs";
 import Database from "better-sqlite3";
+import { isBusyError } from "@/lib/db/sqlite-maintenance";
 import { isSqliteFile } from "@/lib/db/sqlite-snapshot";
 
 /**
@@ -24,11 +25,6 @@ function isForeign(file: string): boolean {
   }
 }
 
-function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
-}
-
 /** Takes the lock on `file` for the rest of this process's life; false when another live process holds it. */
 export function acquireProcessLock(file: string): boolean {
   if (held.has(file)) return true;
@@ -43,7 +39,7 @@ export function acquireProcessLock(file: string): boolean {
     db.prepare("INSERT INTO holder VALUES (?)").run(new Date().toISOString());
   } catch (error) {
     db.close();
-    if (isBusy(error)) return false;
+    if (isBusyError(error)) return false;
     throw error;
   }
   held.set(file, db);
@@ -60,7 +56,7 @@ export function isProcessLockHeldElsewhere(file: string): boolean {
     db.exec("ROLLBACK");
     return false;
   } catch (error) {
-    if (isBusy(error)) return true;
+    if (isBusyError(error)) return true;
     throw error;
   } finally {
     db.close();

@@ -72,3 +72,6 @@ export const BUILTIN_JOBS: BuiltinJob[] = [
     enabledByDefault: (config) => config.values.persistence.retention_days > 0,
   },
 ];
+
+/** The built-in jobs that make up scheduled backups (backup, prune, verify): the ones persistence.backup_enabled switches. */
+export const SCHEDULED_BACKUP_JOB_IDS: readonly string[] = BUILTIN_JOBS.filter((job) => job.enabledByDefault === backupsOn).map((job) => job.id);
