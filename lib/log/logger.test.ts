@@ -25,11 +25,16 @@ describe("application log", () => {
       logger.info("line", { i, filler: "x".repeat(80) });
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const files = fs.readdirSync(path.join(home, "logs")).sort();
+    // The transport writes behind the calls; on a loaded machine that can take a while, so wait for
+    // the last line to land rather than a fixed pause (a CI run once read the files mid-queue).
+    const readLines = () => {
+      const files = fs.readdirSync(path.join(home, "logs")).sort();
+      return { files, lines: files.flatMap((file) => fs.readFileSync(path.join(home, "logs", file), "utf8").split("\n").filter(Boolean)) };
+    };
+    await expect.poll(() => readLines().lines.some((line) => line.includes('"i":399')), { timeout: 20_000, interval: 100 }).toBe(true);
+    const { files, lines } = readLines();
     expect(files).toContain(APP_LOG_FILE);
     expect(files.length).toBeLessThanOrEqual(3);
-    const lines = files.flatMap((file) => fs.readFileSync(path.join(home, "logs", file), "utf8").split("\n").filter(Boolean));
     for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: "info", message: "line", timestamp: expect.any(String) });
     // The newest line survives; the oldest ones were rotated away with the files past max_files.
     expect(lines.map((line) => JSON.parse(line).i)).toContain(399);
