@@ -3,6 +3,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { craftTarGz, fillDataRoot, sqlite, volumesHashes } from "@/test/helpers/backup-fixtures";
@@ -135,7 +136,9 @@ describe("backup", () => {
       { cwd: process.cwd(), stdio: "ignore" },
     );
     try {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Start the backup only once the writer is inserting (spawning node takes a while on a loaded machine).
+      const written = () => getDb().get<{ n: number }>(sql`SELECT count(*) AS n FROM job_executions WHERE id LIKE 'w-%'`).n;
+      await expect.poll(written, { timeout: 30_000, interval: 50 }).toBeGreaterThan(100);
       const manifest = await backUp();
       expect(manifest.row_counts.job_executions).toBeGreaterThan(2);
       const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-tar-"));
