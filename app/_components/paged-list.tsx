@@ -45,7 +45,3 @@ export function Pager({ pageNumber, next, previous, label }: { pageNumber: numbe
     </nav>
   );
 }
-
-export function EmptyState({ children }: { children: React.ReactNode }) {
-  return <p className="rounded-md border border-dashed border-slate-300 px-4 py-6 text-center text-sm text-slate-500">{children}</p>;
-}

@@ -16,6 +16,8 @@ import { VOLUME_NAMES, type BackupDto, type BackupVolume, type PruneResult } fro
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, verifyBackupAction } from "./actions";
 import { BackUpNowButton, FollowedOperation } from "./backup-operations";
+import { DataTable } from "@/app/_components/ui/data-table";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 
 /** What each volume holds, said in the restore confirmation so nobody replaces one blindly. */
 const VOLUME_CONTENTS: Record<BackupVolume, string> = {
@@ -92,86 +94,70 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
 
       <Card title="Backup sets" actions={canAdmin && <PruneControls onDone={refresh} />}>
         {data.items.length === 0 ? (
-          <p className="py-6 text-center text-sm text-slate-600" data-testid="backups-empty">
+          <EmptyState testId="backups-empty">
             {cursor ? "No older sets." : "No backup sets yet. Back up now, or turn scheduled backups on below."}
-          </p>
+          </EmptyState>
         ) : (
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
-              <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-                <tr>
-                  <th className="py-2 pr-4 font-medium">Set</th>
-                  <th className="py-2 pr-4 font-medium">Trigger</th>
-                  <th className="py-2 pr-4 font-medium">Size</th>
-                  <th className="py-2 pr-4 font-medium">Volumes</th>
-                  <th className="py-2 pr-4 font-medium">Verified</th>
-                  <th className="py-2 font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {data.items.map((set) => (
-                  <tr key={set.id} data-backup-id={set.id} className="align-top">
-                    <td className="py-2 pr-4">
-                      <div className="font-mono text-xs text-slate-900">{set.id}</div>
-                      <div className="text-xs text-slate-500">{formatTimestamp(set.created_at)}</div>
-                      <div className="mt-1 flex gap-1">
-                        {set.encrypted ? <Badge tone="green">encrypted</Badge> : <Badge>not encrypted</Badge>}
-                        {set.pinned && <Badge tone="blue">pinned</Badge>}
-                      </div>
-                    </td>
-                    <td className="py-2 pr-4 text-slate-700">{set.trigger}</td>
-                    <td className="py-2 pr-4 tabular-nums text-slate-900">{formatBytes(set.bytes)}</td>
-                    <td className="py-2 pr-4">
-                      <ul className="text-xs tabular-nums text-slate-600">
-                        {set.volumes.map((v) => (
-                          <li key={v.name}>
-                            {v.name}: {formatBytes(v.bytes)} · {formatCount(v.files)} files
-                          </li>
-                        ))}
-                      </ul>
-                    </td>
-                    <td className="py-2 pr-4">
-                      {set.verify_status === "ok" && <Badge tone="green">verified</Badge>}
-                      {set.verify_status === "failed" && <Badge tone="red">failed</Badge>}
-                      {set.verify_status === null && <Badge>not yet</Badge>}
-                      {set.verified_at && <div className="mt-1 text-xs text-slate-500">{formatAge(set.verified_at)}</div>}
-                      {set.verify_error && <div className="mt-1 max-w-xs text-xs text-red-700">{set.verify_error}</div>}
-                    </td>
-                    <td className="py-2">
-                      <div className="flex flex-wrap justify-end gap-2">
-                        {canWrite && (
-                          <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => run(() => verifyBackupAction({ backupId: set.id }), follow)}>
-                            Verify
-                          </Button>
-                        )}
-                        {canAdmin && (
-                          <>
-                            <a
-                              href={`/api/v1/backups/${set.id}/download`}
-                              className="inline-flex items-center rounded-md bg-white px-2.5 py-1 text-xs font-semibold text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50"
-                            >
-                              Download
-                            </a>
-                            <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => run(() => pinBackupAction({ backupId: set.id, pinned: !set.pinned }), refresh)}>
-                              {set.pinned ? "Unpin" : "Pin"}
-                            </Button>
-                            <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => setRestoring(set)}>
-                              Restore…
-                            </Button>
-                            <Button variant="danger" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => setDeleting(set)}>
-                              Delete…
-                            </Button>
-                          </>
-                        )}
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={[{ label: "Set" }, { label: "Trigger" }, { label: "Size" }, { label: "Volumes" }, { label: "Verified" }, { label: "Actions", srOnly: true }]}>
+            {data.items.map((set) => (
+              <tr key={set.id} data-backup-id={set.id} className="align-top">
+                <td className="py-2 pr-4">
+                  <div className="font-mono text-xs text-slate-900">{set.id}</div>
+                  <div className="text-xs text-slate-500">{formatTimestamp(set.created_at)}</div>
+                  <div className="mt-1 flex gap-1">
+                    {set.encrypted ? <Badge tone="green">encrypted</Badge> : <Badge>not encrypted</Badge>}
+                    {set.pinned && <Badge tone="blue">pinned</Badge>}
+                  </div>
+                </td>
+                <td className="py-2 pr-4 text-slate-700">{set.trigger}</td>
+                <td className="py-2 pr-4 tabular-nums text-slate-900">{formatBytes(set.bytes)}</td>
+                <td className="py-2 pr-4">
+                  <ul className="text-xs tabular-nums text-slate-600">
+                    {set.volumes.map((v) => (
+                      <li key={v.name}>
+                        {v.name}: {formatBytes(v.bytes)} · {formatCount(v.files)} files
+                      </li>
+                    ))}
+                  </ul>
+                </td>
+                <td className="py-2 pr-4">
+                  {set.verify_status === "ok" && <Badge tone="green">verified</Badge>}
+                  {set.verify_status === "failed" && <Badge tone="red">failed</Badge>}
+                  {set.verify_status === null && <Badge>not yet</Badge>}
+                  {set.verified_at && <div className="mt-1 text-xs text-slate-500">{formatAge(set.verified_at)}</div>}
+                  {set.verify_error && <div className="mt-1 max-w-xs text-xs text-red-700">{set.verify_error}</div>}
+                </td>
+                <td className="py-2">
+                  <div className="flex flex-wrap justify-end gap-2">
+                    {canWrite && (
+                      <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => run(() => verifyBackupAction({ backupId: set.id }), follow)}>
+                        Verify
+                      </Button>
+                    )}
+                    {canAdmin && (
+                      <>
+                        <a
+                          href={`/api/v1/backups/${set.id}/download`}
+                          className="inline-flex items-center rounded-md bg-white px-2.5 py-1 text-xs font-semibold text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50"
+                        >
+                          Download
+                        </a>
+                        <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => run(() => pinBackupAction({ backupId: set.id, pinned: !set.pinned }), refresh)}>
+                          {set.pinned ? "Unpin" : "Pin"}
+                        </Button>
+                        <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => setRestoring(set)}>
+                          Restore…
+                        </Button>
+                        <Button variant="danger" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => setDeleting(set)}>
+                          Delete…
+                        </Button>
+                      </>
+                    )}
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
         {(cursor || data.next_cursor) && (
           <nav aria-label="Pages of sets" className="mt-4 flex justify-between text-sm">

@@ -18,6 +18,7 @@ import { RecoveryPanel } from "./recovery-panel";
 import { ResetPanel } from "./reset-panel";
 import { RetentionPanel } from "./retention-panel";
 import { TroubleshootingPanel } from "./troubleshooting-panel";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Database" };
@@ -143,7 +144,7 @@ export default async function DatabasePage() {
           }
         >
           {tables.length === 0 ? (
-            <p className="py-6 text-center text-sm text-slate-500">The database has no tables yet.</p>
+            <EmptyState>The database has no tables yet.</EmptyState>
           ) : (
             <DataTable columns={[{ label: "Table" }, { label: "Rows", align: "right" }, { label: "Columns" }, isAdmin && { label: "Export" }]}>
               {tables.map((table) => (

@@ -6,6 +6,7 @@ import { csvLine, type CsvValue } from "@/lib/maintenance/csv";
 import { formatCount, formatDuration } from "@/lib/format";
 import type { QueryResult } from "@/lib/maintenance/types";
 import { runQueryAction } from "./actions";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 
 /** Rows shown per page of a console result. */
 const PAGE_ROWS = 50;
@@ -80,7 +81,7 @@ export function QueryConsole({ initialSql }: { initialSql: string }) {
             )}
           </div>
           {result.rows.length === 0 ? (
-            <p className="rounded-md bg-slate-50 px-3 py-6 text-center text-sm text-slate-500">The query returned no rows.</p>
+            <EmptyState>The query returned no rows.</EmptyState>
           ) : (
             <div className="overflow-x-auto rounded-md border border-slate-200">
               <table className="w-full text-left text-xs">

@@ -9,6 +9,7 @@ import type { OperationDto } from "@/lib/operations/types";
 import type { RecoveryResult } from "@/lib/maintenance/types";
 import { startRecoverAction, swapRecoveredAction } from "./actions";
 import { useOperationRunner } from "./use-operation-runner";
+import { DataTable } from "@/app/_components/ui/data-table";
 
 /** The word typed to confirm swapping a recovered database in. */
 const CONFIRM_WORD = "swap";
@@ -42,24 +43,15 @@ export function RecoveryPanel({ lastRun }: { lastRun: OperationDto | null }) {
             {result.method} wrote <code className="text-xs">{result.recovered_file}</code> ({formatBytes(result.recovered_bytes)}); its integrity check{" "}
             {result.recovered_integrity_ok ? "passes" : "still fails"}.{result.lost_and_found_rows > 0 ? ` ${formatCount(result.lost_and_found_rows)} rows could not be placed and are kept in lost_and_found.` : ""}
           </p>
-          <table className="w-full text-left text-xs">
-            <thead className="border-b border-slate-200 uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="py-1.5 pr-4 font-medium">Table</th>
-                <th className="py-1.5 pr-4 font-medium">Saved</th>
-                <th className="py-1.5 font-medium">In the damaged file</th>
+          <DataTable columns={[{ label: "Table" }, { label: "Saved" }, { label: "In the damaged file" }]} dense>
+            {result.tables.map((t) => (
+              <tr key={t.name} className={t.original === null || t.recovered < t.original ? "text-red-800" : "text-slate-800"}>
+                <td className="py-1.5 pr-4 font-mono">{t.name}</td>
+                <td className="py-1.5 pr-4 tabular-nums">{formatCount(t.recovered)}</td>
+                <td className="py-1.5 tabular-nums">{t.original === null ? "unknown (cannot be counted)" : formatCount(t.original)}</td>
               </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {result.tables.map((t) => (
-                <tr key={t.name} className={t.original === null || t.recovered < t.original ? "text-red-800" : "text-slate-800"}>
-                  <td className="py-1.5 pr-4 font-mono">{t.name}</td>
-                  <td className="py-1.5 pr-4 tabular-nums">{formatCount(t.recovered)}</td>
-                  <td className="py-1.5 tabular-nums">{t.original === null ? "unknown (cannot be counted)" : formatCount(t.original)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </DataTable>
           {result.problems.length > 0 && (
             <ul className="max-h-32 list-disc overflow-auto pl-5 font-mono text-xs text-slate-600">
               {result.problems.map((p, i) => (

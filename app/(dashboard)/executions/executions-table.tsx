@@ -2,54 +2,41 @@ import Link from "next/link";
 import { Badge, statusTone } from "@/app/_components/ui/badge";
 import { formatDuration, formatTimestamp } from "@/lib/format";
 import type { ExecutionSummary } from "@/lib/executions/types";
+import { DataTable } from "@/app/_components/ui/data-table";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 
 const NS_PER_MS = 1_000_000;
 
 /** History rows; the caller renders the pager and the empty state's wording. */
 export function ExecutionsTable({ items, empty, showJob = true }: { items: ExecutionSummary[]; empty: string; showJob?: boolean }) {
-  if (items.length === 0) return <p className="py-6 text-center text-sm text-slate-500">{empty}</p>;
+  if (items.length === 0) return <EmptyState>{empty}</EmptyState>;
   return (
-    <div className="overflow-x-auto">
-      <table className="min-w-full text-sm" aria-label="Executions">
-        <thead>
-          <tr className="border-b border-slate-200 text-left text-xs uppercase tracking-wide text-slate-500">
-            <th className="py-2 pr-4 font-medium">Started</th>
-            <th className="py-2 pr-4 font-medium">Status</th>
-            {showJob && <th className="py-2 pr-4 font-medium">Job</th>}
-            <th className="py-2 pr-4 font-medium">Pipeline</th>
-            <th className="py-2 pr-4 font-medium">Duration</th>
-            <th className="py-2 pr-4 font-medium">Trigger</th>
-            <th className="py-2 font-medium">Error</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {items.map((run) => (
-            <tr key={run.id} className="align-top">
-              <td className="py-2 pr-4 whitespace-nowrap tabular-nums">
-                <Link href={`/executions/${encodeURIComponent(run.id)}`} className="font-medium text-sky-700 hover:underline">
-                  {formatTimestamp(run.start_time)}
-                </Link>
-              </td>
-              <td className="py-2 pr-4">
-                <Badge tone={statusTone(run.status)}>{run.status}</Badge>
-              </td>
-              {showJob && (
-                <td className="py-2 pr-4">
-                  <Link href={`/jobs/${encodeURIComponent(run.job_id)}`} className="hover:underline">
-                    {run.job_id}
-                  </Link>
-                </td>
-              )}
-              <td className="py-2 pr-4">{run.pipeline}</td>
-              <td className="py-2 pr-4 tabular-nums">{run.duration === null ? "—" : formatDuration(run.duration / NS_PER_MS)}</td>
-              <td className="py-2 pr-4 text-slate-600">{run.triggered_by}</td>
-              <td className="max-w-md truncate py-2 text-red-700" title={run.error ?? undefined}>
-                {run.error ?? ""}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={[{ label: "Started" }, { label: "Status" }, showJob && { label: "Job" }, { label: "Pipeline" }, { label: "Duration" }, { label: "Trigger" }, { label: "Error" }]} label="Executions">
+      {items.map((run) => (
+        <tr key={run.id} className="align-top">
+          <td className="py-2 pr-4 whitespace-nowrap tabular-nums">
+            <Link href={`/executions/${encodeURIComponent(run.id)}`} className="font-medium text-sky-700 hover:underline">
+              {formatTimestamp(run.start_time)}
+            </Link>
+          </td>
+          <td className="py-2 pr-4">
+            <Badge tone={statusTone(run.status)}>{run.status}</Badge>
+          </td>
+          {showJob && (
+            <td className="py-2 pr-4">
+              <Link href={`/jobs/${encodeURIComponent(run.job_id)}`} className="hover:underline">
+                {run.job_id}
+              </Link>
+            </td>
+          )}
+          <td className="py-2 pr-4">{run.pipeline}</td>
+          <td className="py-2 pr-4 tabular-nums">{run.duration === null ? "—" : formatDuration(run.duration / NS_PER_MS)}</td>
+          <td className="py-2 pr-4 text-slate-600">{run.triggered_by}</td>
+          <td className="max-w-md truncate py-2 text-red-700" title={run.error ?? undefined}>
+            {run.error ?? ""}
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }

@@ -10,6 +10,8 @@ import { listJobsQuery } from "@/lib/jobs/inputs";
 import { listJobs } from "@/lib/jobs/service";
 import { listPipelineNames } from "@/lib/pipelines/service";
 import { requirePagePrincipal } from "@/lib/pages";
+import { DataTable } from "@/app/_components/ui/data-table";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Jobs" };
@@ -27,69 +29,54 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
       </Card>
       <Card title="Scheduled jobs">
         {page.items.length === 0 ? (
-          <p className="py-6 text-center text-sm text-slate-500">No jobs yet. Create one above to run a pipeline on a schedule.</p>
+          <EmptyState>No jobs yet. Create one above to run a pipeline on a schedule.</EmptyState>
         ) : (
-          <div className="overflow-x-auto">
-            <table className="min-w-full text-sm" aria-label="Jobs">
-              <thead>
-                <tr className="border-b border-slate-200 text-left text-xs uppercase tracking-wide text-slate-500">
-                  <th className="py-2 pr-4 font-medium">Job</th>
-                  <th className="py-2 pr-4 font-medium">Pipeline</th>
-                  <th className="py-2 pr-4 font-medium">Schedule</th>
-                  <th className="py-2 pr-4 font-medium">Next run</th>
-                  <th className="py-2 pr-4 font-medium">Last result</th>
-                  <th className="py-2 pr-4 font-medium">Enabled</th>
-                  <th className="py-2 font-medium" />
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {page.items.map((job) => (
-                  <tr key={job.id} className="align-top" data-testid={`job-row-${job.id}`}>
-                    <td className="py-2 pr-4">
-                      <Link href={`/jobs/${encodeURIComponent(job.id)}`} className="font-medium text-sky-700 hover:underline">
-                        {job.name}
-                      </Link>
-                      <div className="text-xs text-slate-400">{job.id}</div>
-                    </td>
-                    <td className="py-2 pr-4">
-                      {job.pipeline_exists ? (
-                        <Link href={`/pipelines/${encodeURIComponent(job.pipeline.replace(/\.ya?ml$/i, ""))}`} className="hover:underline">
-                          {job.pipeline}
-                        </Link>
-                      ) : (
-                        <span className="inline-flex items-center gap-1.5">
-                          {job.pipeline} <Badge tone="red">missing pipeline</Badge>
-                        </span>
-                      )}
-                    </td>
-                    <td className="py-2 pr-4">
-                      <div>{job.cron_description}</div>
-                      <code className="text-xs text-slate-500">{job.cron_expr}</code>
-                    </td>
-                    <td className="py-2 pr-4 whitespace-nowrap tabular-nums">{job.enabled ? formatTimestamp(job.next_run) : "—"}</td>
-                    <td className="py-2 pr-4">
-                      {job.last_result ? (
-                        <span title={job.last_result.error}>
-                          <Badge tone={statusTone(job.last_result.status ?? (job.last_result.success ? "success" : "failed"))}>
-                            {job.last_result.status ?? (job.last_result.success ? "success" : "failed")}
-                          </Badge>{" "}
-                          <span className="text-xs text-slate-500">{formatAge(job.last_run)}</span>
-                        </span>
-                      ) : (
-                        <span className="text-slate-400">never run</span>
-                      )}
-                    </td>
-                    <td className="py-2 pr-4">
-                      <EnabledToggle id={job.id} name={job.name} enabled={job.enabled} />
-                    </td>
-                    <td className="py-2 text-right">
-                      <RunNowButton id={job.id} name={job.name} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={[{ label: "Job" }, { label: "Pipeline" }, { label: "Schedule" }, { label: "Next run" }, { label: "Last result" }, { label: "Enabled" }, { label: "Actions", srOnly: true }]} label="Jobs">
+            {page.items.map((job) => (
+              <tr key={job.id} className="align-top" data-testid={`job-row-${job.id}`}>
+                <td className="py-2 pr-4">
+                  <Link href={`/jobs/${encodeURIComponent(job.id)}`} className="font-medium text-sky-700 hover:underline">
+                    {job.name}
+                  </Link>
+                  <div className="text-xs text-slate-400">{job.id}</div>
+                </td>
+                <td className="py-2 pr-4">
+                  {job.pipeline_exists ? (
+                    <Link href={`/pipelines/${encodeURIComponent(job.pipeline.replace(/\.ya?ml$/i, ""))}`} className="hover:underline">
+                      {job.pipeline}
+                    </Link>
+                  ) : (
+                    <span className="inline-flex items-center gap-1.5">
+                      {job.pipeline} <Badge tone="red">missing pipeline</Badge>
+                    </span>
+                  )}
+                </td>
+                <td className="py-2 pr-4">
+                  <div>{job.cron_description}</div>
+                  <code className="text-xs text-slate-500">{job.cron_expr}</code>
+                </td>
+                <td className="py-2 pr-4 whitespace-nowrap tabular-nums">{job.enabled ? formatTimestamp(job.next_run) : "—"}</td>
+                <td className="py-2 pr-4">
+                  {job.last_result ? (
+                    <span title={job.last_result.error}>
+                      <Badge tone={statusTone(job.last_result.status ?? (job.last_result.success ? "success" : "failed"))}>
+                        {job.last_result.status ?? (job.last_result.success ? "success" : "failed")}
+                      </Badge>{" "}
+                      <span className="text-xs text-slate-500">{formatAge(job.last_run)}</span>
+                    </span>
+                  ) : (
+                    <span className="text-slate-400">never run</span>
+                  )}
+                </td>
+                <td className="py-2 pr-4">
+                  <EnabledToggle id={job.id} name={job.name} enabled={job.enabled} />
+                </td>
+                <td className="py-2 text-right">
+                  <RunNowButton id={job.id} name={job.name} />
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
         <Pager basePath="/jobs" params={params} nextCursor={page.next_cursor} hasCursor={Boolean(params.cursor)} />
       </Card>

@@ -7,6 +7,8 @@ import { formatAge } from "@/lib/format";
 import { listPipelinesQuery } from "@/lib/pipelines/inputs";
 import { listPipelines } from "@/lib/pipelines/service";
 import { requirePagePrincipal } from "@/lib/pages";
+import { DataTable } from "@/app/_components/ui/data-table";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipelines" };
@@ -29,55 +31,42 @@ export default async function PipelinesPage({ searchParams }: { searchParams: Pr
       />
       <Card>
         {page.items.length === 0 ? (
-          <p className="py-6 text-center text-sm text-slate-500">No pipelines yet. Create one, or drop a YAML file into the pipelines volume.</p>
+          <EmptyState>No pipelines yet. Create one, or drop a YAML file into the pipelines volume.</EmptyState>
         ) : (
-          <div className="overflow-x-auto">
-            <table className="min-w-full text-sm" aria-label="Pipelines">
-              <thead>
-                <tr className="border-b border-slate-200 text-left text-xs uppercase tracking-wide text-slate-500">
-                  <th className="py-2 pr-4 font-medium">Name</th>
-                  <th className="py-2 pr-4 font-medium">Description</th>
-                  <th className="py-2 pr-4 font-medium">Steps</th>
-                  <th className="py-2 pr-4 font-medium">Jobs using it</th>
-                  <th className="py-2 font-medium">Last run</th>
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {page.items.map((pipeline) => (
-                  <tr key={pipeline.name} data-testid={`pipeline-row-${pipeline.name}`}>
-                    <td className="py-2 pr-4">
-                      <Link href={`/pipelines/${encodeURIComponent(pipeline.name)}`} className="font-medium text-sky-700 hover:underline">
-                        {pipeline.name}
-                      </Link>
-                      {!pipeline.valid && (
-                        <span className="ml-2">
-                          <Badge tone="red">invalid</Badge>
-                        </span>
-                      )}
-                      {!pipeline.enabled && (
-                        <span className="ml-2">
-                          <Badge>disabled</Badge>
-                        </span>
-                      )}
-                    </td>
-                    <td className="py-2 pr-4 text-slate-600">{pipeline.description ?? ""}</td>
-                    <td className="py-2 pr-4 tabular-nums">{pipeline.steps ?? "—"}</td>
-                    <td className="py-2 pr-4 tabular-nums">{pipeline.jobs_using}</td>
-                    <td className="py-2">
-                      {pipeline.last_run ? (
-                        <>
-                          <Badge tone={statusTone(pipeline.last_run.status)}>{pipeline.last_run.status}</Badge>{" "}
-                          <span className="text-xs text-slate-500">{formatAge(pipeline.last_run.start_time)}</span>
-                        </>
-                      ) : (
-                        <span className="text-slate-400">never</span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable columns={[{ label: "Name" }, { label: "Description" }, { label: "Steps" }, { label: "Jobs using it" }, { label: "Last run" }]} label="Pipelines">
+            {page.items.map((pipeline) => (
+              <tr key={pipeline.name} data-testid={`pipeline-row-${pipeline.name}`}>
+                <td className="py-2 pr-4">
+                  <Link href={`/pipelines/${encodeURIComponent(pipeline.name)}`} className="font-medium text-sky-700 hover:underline">
+                    {pipeline.name}
+                  </Link>
+                  {!pipeline.valid && (
+                    <span className="ml-2">
+                      <Badge tone="red">invalid</Badge>
+                    </span>
+                  )}
+                  {!pipeline.enabled && (
+                    <span className="ml-2">
+                      <Badge>disabled</Badge>
+                    </span>
+                  )}
+                </td>
+                <td className="py-2 pr-4 text-slate-600">{pipeline.description ?? ""}</td>
+                <td className="py-2 pr-4 tabular-nums">{pipeline.steps ?? "—"}</td>
+                <td className="py-2 pr-4 tabular-nums">{pipeline.jobs_using}</td>
+                <td className="py-2">
+                  {pipeline.last_run ? (
+                    <>
+                      <Badge tone={statusTone(pipeline.last_run.status)}>{pipeline.last_run.status}</Badge>{" "}
+                      <span className="text-xs text-slate-500">{formatAge(pipeline.last_run.start_time)}</span>
+                    </>
+                  ) : (
+                    <span className="text-slate-400">never</span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
         <Pager basePath="/pipelines" params={params} nextCursor={page.next_cursor} hasCursor={Boolean(params.cursor)} />
       </Card>

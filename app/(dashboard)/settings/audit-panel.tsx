@@ -1,11 +1,13 @@
 "use client";
 
-import { EmptyState, Pager, usePagedList } from "@/app/_components/paged-list";
+import { Pager, usePagedList } from "@/app/_components/paged-list";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 import { Badge } from "@/app/_components/ui/badge";
 import { auditKeys } from "@/lib/audit/hooks";
 import type { AuditEntryDto } from "@/lib/audit/types";
 import { formatTimestamp } from "@/lib/format";
 import type { Page } from "@/lib/pagination";
+import { DataTable } from "@/app/_components/ui/data-table";
 
 const RESULT_TONE = { ok: "green", denied: "amber", failed: "red" } as const;
 
@@ -17,36 +19,22 @@ export function AuditPanel({ initialData, retentionDays }: { initialData: Page<A
       {list.items.length === 0 ? (
         <EmptyState>Nothing recorded yet.</EmptyState>
       ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="py-2 pr-4 font-medium">When</th>
-                <th className="py-2 pr-4 font-medium">Who</th>
-                <th className="py-2 pr-4 font-medium">What</th>
-                <th className="py-2 pr-4 font-medium">Target</th>
-                <th className="py-2 pr-4 font-medium">From</th>
-                <th className="py-2 font-medium">Result</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {list.items.map((entry) => (
-                <tr key={entry.id} data-audit-action={entry.action}>
-                  <td className="whitespace-nowrap py-2 pr-4 text-xs text-slate-600">{formatTimestamp(entry.at)}</td>
-                  <td className="py-2 pr-4">
-                    {entry.actor} <span className="text-xs text-slate-500">({entry.actor_type})</span>
-                  </td>
-                  <td className="py-2 pr-4 font-mono text-xs">{entry.action}</td>
-                  <td className="max-w-xs break-all py-2 pr-4 font-mono text-xs text-slate-600">{entry.target ?? "—"}</td>
-                  <td className="py-2 pr-4 text-xs text-slate-600">{entry.ip ?? "—"}</td>
-                  <td className="py-2">
-                    <Badge tone={RESULT_TONE[entry.result]}>{entry.result}</Badge>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={[{ label: "When" }, { label: "Who" }, { label: "What" }, { label: "Target" }, { label: "From" }, { label: "Result" }]}>
+          {list.items.map((entry) => (
+            <tr key={entry.id} data-audit-action={entry.action}>
+              <td className="whitespace-nowrap py-2 pr-4 text-xs text-slate-600">{formatTimestamp(entry.at)}</td>
+              <td className="py-2 pr-4">
+                {entry.actor} <span className="text-xs text-slate-500">({entry.actor_type})</span>
+              </td>
+              <td className="py-2 pr-4 font-mono text-xs">{entry.action}</td>
+              <td className="max-w-xs break-all py-2 pr-4 font-mono text-xs text-slate-600">{entry.target ?? "—"}</td>
+              <td className="py-2 pr-4 text-xs text-slate-600">{entry.ip ?? "—"}</td>
+              <td className="py-2">
+                <Badge tone={RESULT_TONE[entry.result]}>{entry.result}</Badge>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <Pager label="Audit log" pageNumber={list.pageNumber} next={list.next} previous={list.previous} />
     </div>

@@ -4,7 +4,8 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
-import { EmptyState, Pager, usePagedList } from "@/app/_components/paged-list";
+import { Pager, usePagedList } from "@/app/_components/paged-list";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 import { Badge } from "@/app/_components/ui/badge";
 import { Button } from "@/app/_components/ui/button";
 import { createTokenAction, revokeTokenAction } from "@/app/(dashboard)/settings/actions";
@@ -14,6 +15,7 @@ import type { Scope } from "@/lib/auth/scopes";
 import type { ApiTokenDto, CreatedApiTokenDto } from "@/lib/auth/types";
 import { formatTimestamp } from "@/lib/format";
 import type { Page } from "@/lib/pagination";
+import { DataTable } from "@/app/_components/ui/data-table";
 
 const EXPIRY_CHOICES = [
   { label: "Never (until revoked)", value: "" },
@@ -92,54 +94,39 @@ export function TokensPanel({ initialData }: { initialData: Page<ApiTokenDto> })
       {list.items.length === 0 ? (
         <EmptyState>No API tokens yet. Create one for each script that calls the API.</EmptyState>
       ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full text-left text-sm">
-            <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th className="py-2 pr-4 font-medium">Name</th>
-                <th className="py-2 pr-4 font-medium">Token</th>
-                <th className="py-2 pr-4 font-medium">Scope</th>
-                <th className="py-2 pr-4 font-medium">Created</th>
-                <th className="py-2 pr-4 font-medium">Expires</th>
-                <th className="py-2 pr-4 font-medium">Last used</th>
-                <th className="py-2 font-medium" />
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {list.items.map((token) => (
-                <tr key={token.id} data-token={token.name}>
-                  <td className="py-2 pr-4 font-medium text-slate-800">{token.name}</td>
-                  <td className="py-2 pr-4 font-mono text-xs text-slate-500">{token.prefix}…</td>
-                  <td className="py-2 pr-4">
-                    <Badge tone={token.scope === "admin" ? "amber" : "slate"}>{token.scope}</Badge>
-                  </td>
-                  <td className="py-2 pr-4 text-xs text-slate-600">
-                    {formatTimestamp(token.created_at)}
-                    {token.created_by ? ` by ${token.created_by}` : ""}
-                  </td>
-                  <td className="py-2 pr-4 text-xs text-slate-600">{token.expires_at ? formatTimestamp(token.expires_at) : "never"}</td>
-                  <td className="py-2 pr-4 text-xs text-slate-600">{token.last_used_at ? formatTimestamp(token.last_used_at) : "never"}</td>
-                  <td className="py-2 text-right">
-                    <ConfirmDialog
-                      triggerLabel="Revoke"
-                      triggerVariant="secondary"
-                      title={`Revoke the token '${token.name}'?`}
-                      consequences={
-                        <>
-                          Scripts using <code className="font-mono text-xs">{token.prefix}…</code> get 401 from their next request. A revoked token
-                          cannot be brought back; make a new one instead.
-                        </>
-                      }
-                      confirmLabel="Revoke token"
-                      onConfirm={(reauth_password) => revokeTokenAction({ tokenId: token.id, reauth_password })}
-                      onDone={refresh}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable columns={[{ label: "Name" }, { label: "Token" }, { label: "Scope" }, { label: "Created" }, { label: "Expires" }, { label: "Last used" }, { label: "Actions", srOnly: true }]}>
+          {list.items.map((token) => (
+            <tr key={token.id} data-token={token.name}>
+              <td className="py-2 pr-4 font-medium text-slate-800">{token.name}</td>
+              <td className="py-2 pr-4 font-mono text-xs text-slate-500">{token.prefix}…</td>
+              <td className="py-2 pr-4">
+                <Badge tone={token.scope === "admin" ? "amber" : "slate"}>{token.scope}</Badge>
+              </td>
+              <td className="py-2 pr-4 text-xs text-slate-600">
+                {formatTimestamp(token.created_at)}
+                {token.created_by ? ` by ${token.created_by}` : ""}
+              </td>
+              <td className="py-2 pr-4 text-xs text-slate-600">{token.expires_at ? formatTimestamp(token.expires_at) : "never"}</td>
+              <td className="py-2 pr-4 text-xs text-slate-600">{token.last_used_at ? formatTimestamp(token.last_used_at) : "never"}</td>
+              <td className="py-2 text-right">
+                <ConfirmDialog
+                  triggerLabel="Revoke"
+                  triggerVariant="secondary"
+                  title={`Revoke the token '${token.name}'?`}
+                  consequences={
+                    <>
+                      Scripts using <code className="font-mono text-xs">{token.prefix}…</code> get 401 from their next request. A revoked token
+                      cannot be brought back; make a new one instead.
+                    </>
+                  }
+                  confirmLabel="Revoke token"
+                  onConfirm={(reauth_password) => revokeTokenAction({ tokenId: token.id, reauth_password })}
+                  onDone={refresh}
+                />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       <Pager label="Tokens" pageNumber={list.pageNumber} next={list.next} previous={list.previous} />
     </div>

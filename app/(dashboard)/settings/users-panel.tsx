@@ -4,7 +4,8 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
-import { EmptyState, Pager, usePagedList } from "@/app/_components/paged-list";
+import { Pager, usePagedList } from "@/app/_components/paged-list";
+import { EmptyState } from "@/app/_components/ui/empty-state";
 import { Badge } from "@/app/_components/ui/badge";
 import { createUserAction, deleteUserAction, updateUserAction } from "@/app/(dashboard)/settings/actions";
 import { auditKeys } from "@/lib/audit/hooks";
@@ -12,6 +13,7 @@ import { authKeys } from "@/lib/auth/hooks";
 import type { UserDto } from "@/lib/auth/types";
 import { formatTimestamp } from "@/lib/format";
 import type { Page } from "@/lib/pagination";
+import { DataTable } from "@/app/_components/ui/data-table";
 
 const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none";
 
@@ -82,67 +84,56 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
       {list.items.length === 0 ? (
         <EmptyState>No users.</EmptyState>
       ) : (
-        <table className="w-full text-left text-sm">
-          <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
-            <tr>
-              <th className="py-2 pr-4 font-medium">User</th>
-              <th className="py-2 pr-4 font-medium">Role</th>
-              <th className="py-2 pr-4 font-medium">Since</th>
-              <th className="py-2 pr-4 font-medium">Status</th>
-              <th className="py-2 font-medium" />
+        <DataTable columns={[{ label: "User" }, { label: "Role" }, { label: "Since" }, { label: "Status" }, { label: "Actions", srOnly: true }]}>
+          {list.items.map((user) => (
+            <tr key={user.id} data-user={user.username}>
+              <td className="py-2 pr-4 font-medium text-slate-800">
+                {user.username}
+                {user.id === currentUserId && <span className="ml-1 text-xs font-normal text-slate-500">(you)</span>}
+              </td>
+              <td className="py-2 pr-4">
+                <Badge tone={user.role === "admin" ? "amber" : "slate"}>{user.role}</Badge>
+              </td>
+              <td className="py-2 pr-4 text-xs text-slate-600">{formatTimestamp(user.created_at)}</td>
+              <td className="py-2 pr-4">{user.disabled_at ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>}</td>
+              <td className="py-2 text-right">
+                {user.id !== currentUserId && (
+                  <div className="flex justify-end gap-2">
+                    <ConfirmDialog
+                      triggerLabel={user.disabled_at ? "Enable" : "Disable"}
+                      triggerVariant="secondary"
+                      title={`${user.disabled_at ? "Enable" : "Disable"} '${user.username}'?`}
+                      consequences={
+                        user.disabled_at ? (
+                          <>&lsquo;{user.username}&rsquo; can sign in again with their old password.</>
+                        ) : (
+                          <>&lsquo;{user.username}&rsquo; is signed out everywhere at once and cannot sign in until enabled again.</>
+                        )
+                      }
+                      confirmLabel={user.disabled_at ? "Enable" : "Disable"}
+                      onConfirm={(reauth_password) => updateUserAction({ userId: user.id, change: { disabled: !user.disabled_at }, reauth_password })}
+                      onDone={refresh}
+                    />
+                    <ConfirmDialog
+                      triggerLabel="Delete"
+                      title={`Delete the user '${user.username}'?`}
+                      consequences={
+                        <>
+                          The account and its sessions are deleted for good; &lsquo;{user.username}&rsquo; is signed out at once. The audit log keeps
+                          what they did.
+                        </>
+                      }
+                      confirmLabel="Delete user"
+                      requirePhrase={user.username}
+                      onConfirm={(reauth_password) => deleteUserAction({ userId: user.id, reauth_password })}
+                      onDone={refresh}
+                    />
+                  </div>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {list.items.map((user) => (
-              <tr key={user.id} data-user={user.username}>
-                <td className="py-2 pr-4 font-medium text-slate-800">
-                  {user.username}
-                  {user.id === currentUserId && <span className="ml-1 text-xs font-normal text-slate-500">(you)</span>}
-                </td>
-                <td className="py-2 pr-4">
-                  <Badge tone={user.role === "admin" ? "amber" : "slate"}>{user.role}</Badge>
-                </td>
-                <td className="py-2 pr-4 text-xs text-slate-600">{formatTimestamp(user.created_at)}</td>
-                <td className="py-2 pr-4">{user.disabled_at ? <Badge tone="red">disabled</Badge> : <Badge tone="green">active</Badge>}</td>
-                <td className="py-2 text-right">
-                  {user.id !== currentUserId && (
-                    <div className="flex justify-end gap-2">
-                      <ConfirmDialog
-                        triggerLabel={user.disabled_at ? "Enable" : "Disable"}
-                        triggerVariant="secondary"
-                        title={`${user.disabled_at ? "Enable" : "Disable"} '${user.username}'?`}
-                        consequences={
-                          user.disabled_at ? (
-                            <>&lsquo;{user.username}&rsquo; can sign in again with their old password.</>
-                          ) : (
-                            <>&lsquo;{user.username}&rsquo; is signed out everywhere at once and cannot sign in until enabled again.</>
-                          )
-                        }
-                        confirmLabel={user.disabled_at ? "Enable" : "Disable"}
-                        onConfirm={(reauth_password) => updateUserAction({ userId: user.id, change: { disabled: !user.disabled_at }, reauth_password })}
-                        onDone={refresh}
-                      />
-                      <ConfirmDialog
-                        triggerLabel="Delete"
-                        title={`Delete the user '${user.username}'?`}
-                        consequences={
-                          <>
-                            The account and its sessions are deleted for good; &lsquo;{user.username}&rsquo; is signed out at once. The audit log keeps
-                            what they did.
-                          </>
-                        }
-                        confirmLabel="Delete user"
-                        requirePhrase={user.username}
-                        onConfirm={(reauth_password) => deleteUserAction({ userId: user.id, reauth_password })}
-                        onDone={refresh}
-                      />
-                    </div>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <Pager label="Users" pageNumber={list.pageNumber} next={list.next} previous={list.previous} />
     </div>

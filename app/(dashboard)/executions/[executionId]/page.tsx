@@ -11,6 +11,7 @@ import { executionIdParams } from "@/lib/executions/inputs";
 import { getExecution } from "@/lib/executions/service";
 import { formatDuration, formatTimestamp } from "@/lib/format";
 import { requirePagePrincipal } from "@/lib/pages";
+import { DataTable } from "@/app/_components/ui/data-table";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Run" };
@@ -71,34 +72,23 @@ export default async function ExecutionPage({ params }: { params: Promise<{ exec
           {run.steps.length === 0 ? (
             <p className="text-sm text-slate-500">{running ? "The first step has not finished yet." : "No step ran."}</p>
           ) : (
-            <table className="min-w-full text-sm" aria-label="Steps">
-              <thead>
-                <tr className="border-b border-slate-200 text-left text-xs uppercase tracking-wide text-slate-500">
-                  <th className="py-2 pr-4 font-medium">Step</th>
-                  <th className="py-2 pr-4 font-medium">Plugin</th>
-                  <th className="py-2 pr-4 font-medium">Status</th>
-                  <th className="py-2 pr-4 font-medium">Duration</th>
-                  <th className="py-2 font-medium">Output or error</th>
+            <DataTable columns={[{ label: "Step" }, { label: "Plugin" }, { label: "Status" }, { label: "Duration" }, { label: "Output or error" }]} label="Steps">
+              {run.steps.map((step, index) => (
+                <tr key={index} className="align-top">
+                  <td className="py-2 pr-4 font-medium">{step.step_name}</td>
+                  <td className="py-2 pr-4">
+                    <code className="text-xs">{step.plugin}</code>
+                  </td>
+                  <td className="py-2 pr-4">
+                    <Badge tone={statusTone(step.status)}>{step.status}</Badge>
+                  </td>
+                  <td className="py-2 pr-4 tabular-nums">{step.duration === null || step.duration === undefined ? "—" : formatDuration(step.duration / NS_PER_MS)}</td>
+                  <td className="max-w-md py-2">
+                    {step.error ? <span className="text-red-700">{step.error}</span> : <code className="break-all text-xs text-slate-600">{step.output ?? ""}</code>}
+                  </td>
                 </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {run.steps.map((step, index) => (
-                  <tr key={index} className="align-top">
-                    <td className="py-2 pr-4 font-medium">{step.step_name}</td>
-                    <td className="py-2 pr-4">
-                      <code className="text-xs">{step.plugin}</code>
-                    </td>
-                    <td className="py-2 pr-4">
-                      <Badge tone={statusTone(step.status)}>{step.status}</Badge>
-                    </td>
-                    <td className="py-2 pr-4 tabular-nums">{step.duration === null || step.duration === undefined ? "—" : formatDuration(step.duration / NS_PER_MS)}</td>
-                    <td className="max-w-md py-2">
-                      {step.error ? <span className="text-red-700">{step.error}</span> : <code className="break-all text-xs text-slate-600">{step.output ?? ""}</code>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+              ))}
+            </DataTable>
           )}
         </Card>
       </div>
