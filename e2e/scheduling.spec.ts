@@ -110,7 +110,8 @@ test.describe("Pipelines, jobs and history", () => {
     // Deleting asks for the password again; a wrong one is refused before anything is checked.
     await dialog.getByLabel("Your password, to confirm").fill("not-the-password");
     await dialog.getByRole("button", { name: "Delete pipeline" }).click();
-    await expect(dialog.getByRole("alert")).toBeVisible();
+    await expect(dialog.getByRole("alert")).toContainText("password is not right");
+    await expect(dialog.getByLabel("Your password, to confirm")).toHaveValue("");
     await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
     await dialog.getByRole("button", { name: "Delete pipeline" }).click();
     await expect(dialog.getByRole("alert")).toContainText("is used by 1 job(s)");

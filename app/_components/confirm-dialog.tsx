@@ -60,6 +60,9 @@ export function ConfirmDialog<T>({
   const dialog = useRef<HTMLDialogElement>(null);
   const [error, setError] = useState<string | null>(null);
   const [typed, setTyped] = useState("");
+  // Controlled and cleared in the same update as the answer: React's automatic reset of an action
+  // form lands a moment later and could wipe a password typed straight after a refusal.
+  const [password, setPassword] = useState("");
   const [optionChecked, setOptionChecked] = useState(false);
   const [pending, startTransition] = useTransition();
   const titleId = useId();
@@ -75,14 +78,18 @@ export function ConfirmDialog<T>({
   function close() {
     setError(null);
     setTyped("");
+    setPassword("");
     setOptionChecked(false);
     dialog.current?.close();
   }
 
-  function submit(form: FormData) {
+  function submit(event: React.FormEvent<HTMLFormElement>) {
+    event.preventDefault();
     setError(null);
     startTransition(async () => {
-      const result = await onConfirm(String(form.get("password") ?? ""), optionChecked);
+      const result = await onConfirm(password, optionChecked);
+      // The password is asked again after each answer, as sign-in forms do.
+      setPassword("");
       if (result.ok) {
         close();
         onDone?.(result.data);
@@ -106,12 +113,13 @@ export function ConfirmDialog<T>({
         onClose={() => {
           setError(null);
           setTyped("");
+          setPassword("");
           setOptionChecked(false);
           onCancel?.();
         }}
         className="m-auto w-full max-w-md rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
       >
-        <form action={submit} className="space-y-4 p-6">
+        <form onSubmit={submit} className="space-y-4 p-6">
           <h2 id={titleId} className="text-lg font-semibold text-slate-900">
             {title}
           </h2>
@@ -143,6 +151,8 @@ export function ConfirmDialog<T>({
               name="password"
               type="password"
               required
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
               autoComplete="current-password"
               className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none"
             />
