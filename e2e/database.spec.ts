@@ -43,6 +43,8 @@ test.describe("Database", () => {
     const before = await database.tableRows("job_executions");
     const preview = await database.dryRun({ jobLabel: new RegExp(job.id) });
     await expect(preview).toContainText("Dry run: 5 runs started before");
+    // The form still shows what the figures were counted for.
+    await expect(page.getByRole("combobox", { name: /^Runs of/ })).toHaveValue(job.id);
     expect(await database.tableRows("job_executions")).toBe(before);
 
     await preview.getByRole("button", { name: "Delete 5 runs" }).click();
@@ -85,6 +87,8 @@ test.describe("Database", () => {
     await expect(page.getByTestId("query-result")).toContainText(job.id);
     await database.runQuery("DELETE FROM scheduled_jobs");
     await expect(page.getByRole("alert").filter({ hasText: "The console only reads" })).toBeVisible();
+    // The refused statement stays in the box to be corrected.
+    await expect(page.getByLabel("SQL (one read-only statement)")).toHaveValue("DELETE FROM scheduled_jobs");
     await database.runQuery(`SELECT id FROM scheduled_jobs WHERE id = '${job.id}'`);
     await expect(page.getByTestId("query-result")).toContainText(job.id);
   });

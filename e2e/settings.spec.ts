@@ -35,6 +35,9 @@ test("runtime settings are saved to config.yaml, saying which apply now and whic
   await page.getByLabel("Keep backups for (days)").fill("-1");
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByRole("alert").filter({ hasText: "backups" })).toContainText("expected number to be >0");
+  // A refused save keeps what was typed, so it can be corrected rather than retyped.
+  await expect(page.getByLabel("Keep backups for (days)")).toHaveValue("-1");
+  await expect(page.getByLabel("Backup schedule (cron)")).toHaveValue("15 1 * * *");
   const view = await (await api.get("/api/v1/config")).json();
   expect(view.values["backups.keep_days"]).toBe(12);
 });

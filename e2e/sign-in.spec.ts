@@ -11,6 +11,9 @@ test.describe("sign-in", () => {
     const login = new LoginPage(page);
     await login.signIn(E2E_ADMIN.username, "not-the-password");
     await expect(page.getByRole("alert").filter({ hasText: "Wrong user name or password" })).toBeVisible();
+    // The user name stays for the second try; the password is typed again.
+    await expect(page.getByLabel("User name")).toHaveValue(E2E_ADMIN.username);
+    await expect(page.getByLabel("Password")).toHaveValue("");
     await login.signInToOverview(E2E_ADMIN.username, E2E_ADMIN.password);
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login$/);

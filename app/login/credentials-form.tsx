@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import type { ActionResult } from "@/lib/actions";
+import { keepInput } from "@/app/_components/keep-input";
 
 type Action = (input: { username: string; password: string }) => Promise<ActionResult<{ username: string }>>;
 
@@ -14,15 +15,18 @@ export function CredentialsForm({ action, submitLabel, passwordHint }: { action:
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
 
-  function submit(form: FormData) {
+  function submit(fields: FormData, form: HTMLFormElement) {
     setError(null);
     setFieldErrors({});
     startTransition(async () => {
-      const result = await action({ username: String(form.get("username") ?? ""), password: String(form.get("password") ?? "") });
+      const result = await action({ username: String(fields.get("username") ?? ""), password: String(fields.get("password") ?? "") });
       if (result.ok) {
         router.replace("/");
         router.refresh();
       } else {
+        // The user name stays for a second try; the password is typed again, as sign-in forms do.
+        const password = form.elements.namedItem("password");
+        if (password instanceof HTMLInputElement) password.value = "";
         setError(result.error.message);
         setFieldErrors(result.error.fields ?? {});
       }
@@ -30,7 +34,7 @@ export function CredentialsForm({ action, submitLabel, passwordHint }: { action:
   }
 
   return (
-    <form action={submit} className="space-y-4">
+    <form onSubmit={keepInput(submit)} className="space-y-4">
       <Field name="username" label="User name" autoComplete="username" errors={fieldErrors.username} />
       <Field name="password" label="Password" type="password" autoComplete={passwordHint ? "new-password" : "current-password"} errors={fieldErrors.password} hint={passwordHint} />
       {error && (

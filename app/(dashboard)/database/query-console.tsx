@@ -7,6 +7,7 @@ import { formatCount, formatDuration } from "@/lib/format";
 import type { QueryResult } from "@/lib/maintenance/types";
 import { runQueryAction } from "./actions";
 import { EmptyState } from "@/app/_components/ui/empty-state";
+import { keepInput } from "@/app/_components/keep-input";
 
 /** Rows shown per page of a console result. */
 const PAGE_ROWS = 50;
@@ -47,7 +48,7 @@ export function QueryConsole({ initialSql }: { initialSql: string }) {
   const rows = result ? result.rows.slice(page * PAGE_ROWS, (page + 1) * PAGE_ROWS) : [];
   return (
     <div className="space-y-3">
-      <form action={run} className="space-y-2">
+      <form onSubmit={keepInput(run)} className="space-y-2">
         <label htmlFor="sql" className="text-sm font-medium text-slate-700">
           SQL (one read-only statement)
         </label>

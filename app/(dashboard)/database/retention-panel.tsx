@@ -8,6 +8,7 @@ import type { OperationDto } from "@/lib/operations/types";
 import type { RetentionReport } from "@/lib/maintenance/types";
 import { retentionDryRunAction, startRetentionCleanupAction } from "./actions";
 import { useOperationRunner } from "./use-operation-runner";
+import { keepInput } from "@/app/_components/keep-input";
 
 const inputClass = "mt-1 block w-full rounded-md border-0 px-3 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900";
 
@@ -67,7 +68,7 @@ export function RetentionPanel({
   const doomed = preview ? preview.expired_rows + preview.over_cap_rows : 0;
   return (
     <div className="space-y-4">
-      <form action={dryRun} className="grid gap-4 sm:grid-cols-4 sm:items-end" onChange={() => setPreview(null)}>
+      <form onSubmit={keepInput(dryRun)} className="grid gap-4 sm:grid-cols-4 sm:items-end" onChange={() => setPreview(null)}>
         <label className="text-sm font-medium text-slate-700">
           Keep days of history
           <input name="retention_days" type="number" min={0} defaultValue={defaultDays} className={inputClass} aria-describedby="days-hint" />

@@ -5,6 +5,7 @@ import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import { updateConfigAction } from "@/app/(dashboard)/settings/actions";
 import type { ConfigView } from "@/lib/config/edit";
+import { keepInput } from "@/app/_components/keep-input";
 
 const LOG_LEVELS = ["error", "warn", "info", "debug"];
 
@@ -16,7 +17,7 @@ export function ConfigForm({ view }: { view: ConfigView }) {
   const [pending, startTransition] = useTransition();
   const [outcome, setOutcome] = useState<Outcome>(null);
 
-  function submit(form: FormData) {
+  function submit(form: FormData, element: HTMLFormElement) {
     const changes: Record<string, Record<string, string>> = {};
     for (const setting of view.editable) {
       if (setting.overridden_by) continue;
@@ -42,6 +43,13 @@ export function ConfigForm({ view }: { view: ConfigView }) {
           restart: result.data.changed.filter((c) => c.apply === "restart").map((c) => c.key),
         });
         router.refresh();
+        // Saved secrets are never shown again: their fields go back to "set (hidden)".
+        for (const setting of view.editable.filter((s) => s.secret)) {
+          const input = element.elements.namedItem(setting.key);
+          if (input instanceof HTMLInputElement) input.value = "";
+          const remove = element.elements.namedItem(`${setting.key}:clear`);
+          if (remove instanceof HTMLInputElement) remove.checked = false;
+        }
       } else {
         const fields = Object.entries(result.error.fields ?? {}).map(([field, messages]) => `${field}: ${messages.join(", ")}`);
         setOutcome({ kind: "error", message: fields.length > 0 ? fields.join("; ") : result.error.message });
@@ -50,7 +58,7 @@ export function ConfigForm({ view }: { view: ConfigView }) {
   }
 
   return (
-    <form action={submit} className="space-y-4">
+    <form onSubmit={keepInput(submit)} className="space-y-4">
       <div className="grid gap-4 sm:grid-cols-2">
         {view.editable.map((setting) => {
           const current = view.values[setting.key];
