@@ -10,6 +10,7 @@ import * as queries from "@/lib/auth/queries";
 import { createUserInput, type CreateUserInput } from "@/lib/auth/inputs";
 import { FailureLimiter } from "@/lib/auth/rate-limit";
 import { recordAudit } from "@/lib/audit/service";
+import { createSerialQueue } from "@/lib/serial-queue";
 
 export const SESSION_COOKIE = "mimir_session";
 /** A browser session lasts a working day at most; signing in again rotates it. */
@@ -92,19 +93,17 @@ export async function createUser(input: CreateUserInput): Promise<{ id: string; 
   return { id, username: parsed.username, role: parsed.role };
 }
 
-let setupQueue: Promise<unknown> = Promise.resolve();
+const setupInTurn = createSerialQueue();
 
 /**
  * First-run setup: creates the first admin, and only while there is no user at all. Calls run one
  * after another, so two browsers racing through setup cannot both become the first admin.
  */
 export async function createFirstAdmin(input: { username: string; password: string }) {
-  const run = setupQueue.then(async () => {
+  return setupInTurn(async () => {
     if (await hasAnyUser()) throw new AppError("conflict", "Setup is already done: sign in instead");
     return createUser({ ...input, role: "admin" });
   });
-  setupQueue = run.catch(() => undefined);
-  return run;
 }
 
 /**

@@ -73,6 +73,14 @@ describe("switching scheduled backups", () => {
     expect((await getJob("system-retention-cleanup")).enabled).toBe(true);
   });
 
+  test("switches made at the same moment take turns: the last one wins in config.yaml and in the jobs", async () => {
+    await setUp();
+    const answers = await Promise.all([setScheduledBackups(true, null), setScheduledBackups(false, null)]);
+    expect(answers.map((answer) => answer.settings.enabled)).toEqual([true, false]);
+    expect(enabledOnDisk()).toBe(false);
+    expect((await backupJobs()).map((job) => job.enabled)).toEqual([false, false, false]);
+  });
+
   test("set by MIMIR_BACKUP_ENABLED: refused with 409 env_override, and neither the file nor a job changes", async () => {
     await setUp({ MIMIR_BACKUP_ENABLED: "false" });
     expect(getBackupSettings().enabled_by_env).toBe("MIMIR_BACKUP_ENABLED");

@@ -43,6 +43,7 @@ import {
 } from "@/lib/backups/store";
 import { BACKUP_ID_PATTERN, type RestoreBackupInput } from "@/lib/backups/inputs";
 import { VOLUME_NAMES, type BackupDto, type BackupManifest, type BackupTrigger, type BackupVerification, type BackupVolume, type PruneResult } from "@/lib/backups/types";
+import { createSerialQueue } from "@/lib/serial-queue";
 
 /** Uploaded sets may be at most this large (the upload is streamed to disk, never buffered). */
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024 * 1024;
@@ -528,7 +529,14 @@ export async function getScheduledBackups(): Promise<ScheduledBackups> {
  * with 409 env_override, nothing changed, when an environment variable sets the value; if the file
  * cannot be written the jobs are put back. Writes config.yaml, up to three job rows and audit rows.
  */
-export async function setScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
+export function setScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
+  // One switch at a time: two at once would interleave their job updates and config writes.
+  return switchesInTurn(() => switchScheduledBackups(enabled, principal));
+}
+
+const switchesInTurn = createSerialQueue();
+
+async function switchScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
   assertNotSetByEnvironment(BACKUP_ENABLED_KEY);
   const action = enabled ? "backup.schedule_on" : "backup.schedule_off";
   const switched = await setBackupJobsEnabled(enabled, principal, SCHEDULED_BACKUP_JOB_IDS);

@@ -8,6 +8,7 @@ import { configureLogging } from "@/lib/log/logger";
 import { ConfigError, describeEffectiveConfig, type AppConfig } from "@/lib/config/load";
 import { auditSchema, backupsSchema, configFileSchema, loggingSchema, persistenceSchema, SECRET_KEYS, storageSchema } from "@/lib/config/schema";
 import { getConfig, notifyConfigChange, reloadConfig, restoreConfig } from "@/lib/config/service";
+import { createSerialQueue } from "@/lib/serial-queue";
 
 /** How a changed value takes effect: read at each use, or only when the server starts. */
 export type ApplyMode = "live" | "restart";
@@ -127,7 +128,8 @@ export interface ConfigUpdateResult {
   config: ConfigView;
 }
 
-let writeQueue: Promise<unknown> = Promise.resolve();
+/** Edits and reloads of config.yaml, one at a time: each reads the file, changes it and applies the result. */
+const inTurn = createSerialQueue();
 
 /**
  * Writes the given keys into config.yaml, keeping its comments, order and every key this console
@@ -136,9 +138,7 @@ let writeQueue: Promise<unknown> = Promise.resolve();
  * file with boot's schema before writing; writes atomically (temp file, fsync, rename).
  */
 export async function updateConfig(input: UpdateConfigInput): Promise<ConfigUpdateResult> {
-  const run = writeQueue.then(() => applyUpdate(updateConfigInput.parse(input)));
-  writeQueue = run.catch(() => undefined);
-  return run;
+  return inTurn(() => applyUpdate(updateConfigInput.parse(input)));
 }
 
 /**
@@ -189,7 +189,7 @@ async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult
  * validate is refused (422, every problem listed) and the running configuration stays.
  */
 export async function reloadConfigFromDisk(): Promise<ConfigUpdateResult> {
-  const run = writeQueue.then(async () => {
+  return inTurn(async () => {
     const before = getConfig();
     let after: AppConfig;
     try {
@@ -200,8 +200,6 @@ export async function reloadConfigFromDisk(): Promise<ConfigUpdateResult> {
     const changed = await applyLive(before, after);
     return { changed, restart_required: changed.some((c) => c.apply === "restart"), config: getConfigView(after) };
   });
-  writeQueue = run.catch(() => undefined);
-  return run;
 }
 
 /**

@@ -2,6 +2,7 @@ import "server-only";
 import { Worker } from "node:worker_threads";
 import { BUSY_TIMEOUT_MS } from "@/lib/db/client";
 import type { CheckpointResult } from "@/lib/db/sqlite-maintenance";
+import { createSerialQueue } from "@/lib/serial-queue";
 
 /**
  * WAL checkpoints on a worker thread with its own connection. A checkpoint copies pages and fsyncs
@@ -33,7 +34,7 @@ parentPort.on("message", (message) => {
 
 export class WalCheckpointWorker {
   private readonly worker: Worker;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly inTurn = createSerialQueue();
 
   constructor(file: string) {
     this.worker = new Worker(WORKER_SCRIPT, { eval: true, workerData: { file, busyTimeoutMs: BUSY_TIMEOUT_MS } });
@@ -43,7 +44,7 @@ export class WalCheckpointWorker {
 
   /** Runs `PRAGMA wal_checkpoint(mode)` on the worker's connection; calls run one after another. */
   checkpoint(mode: "PASSIVE" | "TRUNCATE"): Promise<CheckpointResult> {
-    const next = this.queue.then(
+    return this.inTurn(
       () =>
         new Promise<CheckpointResult>((resolve, reject) => {
           const onMessage = (reply: { ok: true; value: CheckpointResult } | { ok: false; message: string }) => {
@@ -60,13 +61,11 @@ export class WalCheckpointWorker {
           this.worker.postMessage({ mode });
         }),
     );
-    this.queue = next.catch(() => undefined);
-    return next;
   }
 
   /** Lets queued checkpoints finish, then closes the worker's connection and ends the thread. */
   async close(): Promise<void> {
-    await this.queue;
+    await this.inTurn(async () => {});
     const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
     this.worker.postMessage({ close: true });
     await exited;

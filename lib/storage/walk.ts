@@ -1,6 +1,7 @@
 import "server-only";
 import fs from "node:fs";
 import { Worker } from "node:worker_threads";
+import { createSerialQueue } from "@/lib/serial-queue";
 
 /** How many of the largest files a scan remembers. */
 export const LARGEST_FILES = 10;
@@ -86,7 +87,7 @@ function walkWorkers(): Worker[] {
 }
 
 /** Scans are queued: each uses the whole pool, and two at once would only contend for the cores. */
-let queue: Promise<unknown> = Promise.resolve();
+const scansInTurn = createSerialQueue();
 
 function walkShare(worker: Worker, root: string, names: string[]): Promise<WorkerShare> {
   return new Promise((resolve, reject) => {
@@ -112,9 +113,7 @@ function walkShare(worker: Worker, root: string, names: string[]): Promise<Worke
  * Only reads, so it keeps working on a full disk.
  */
 export async function scanFolder(root: string, seenInodes = new Set<string>()): Promise<FolderScan> {
-  const run = queue.then(() => scanWithWorkers(root, seenInodes));
-  queue = run.catch(() => undefined);
-  return run;
+  return scansInTurn(() => scanWithWorkers(root, seenInodes));
 }
 
 async function scanWithWorkers(root: string, seenInodes: Set<string>): Promise<FolderScan> {
