@@ -1,11 +1,10 @@
 import { z } from "zod";
 import type { ApiRoute } from "@/lib/openapi/registry";
 import { backupIdParams, listBackupsQuery, pinBackupInput, pruneBackupsInput, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
+import { VOLUME_NAMES, type BackupDto, type PruneResult } from "@/lib/backups/types";
+import { OPERATION_RUNNING, operationSchema as operation } from "@/lib/operations/api";
 
 const TAG = "Backups";
-const REAUTH = "; browser sessions repeat their password in X-Mimir-Password";
-
-const operation = z.object({ id: z.string(), kind: z.string(), status: z.string(), progress_done: z.number().nullable().optional() }).loose();
 const backup = z
   .object({
     id: z.string(),
@@ -14,14 +13,14 @@ const backup = z
     bytes: z.number(),
     encrypted: z.boolean(),
     pinned: z.boolean(),
-    volumes: z.array(z.object({ name: z.string(), bytes: z.number(), files: z.number() })),
+    volumes: z.array(z.object({ name: z.enum(VOLUME_NAMES), bytes: z.number(), files: z.number() })),
     row_counts: z.record(z.string(), z.number()),
     verified_at: z.string().nullable(),
     verify_status: z.enum(["ok", "failed"]).nullable(),
     verify_error: z.string().nullable(),
   })
-  .loose();
-const pruneResult = z.object({ dry_run: z.boolean(), skipped_reason: z.string().nullable(), deleted: z.array(z.string()), kept: z.array(z.object({ id: z.string(), reason: z.string() })) });
+  .loose() satisfies z.ZodType<BackupDto>;
+const pruneResult = z.object({ dry_run: z.boolean(), skipped_reason: z.string().nullable(), deleted: z.array(z.string()), kept: z.array(z.object({ id: z.string(), reason: z.string() })) }) satisfies z.ZodType<PruneResult>;
 const scheduledBackups = z.object({
   settings: z.object({ enabled: z.boolean(), enabled_by_env: z.string().nullable(), schedule: z.string() }).loose(),
   jobs: z.array(z.object({ id: z.string(), name: z.string(), enabled: z.boolean().nullable() })),
@@ -37,17 +36,18 @@ export const BACKUPS_API: ApiRoute[] = [
     summary: "Back up now: all five volumes, then the restore drill on the new set; follow /api/v1/operations/{id}",
     tag: TAG,
     access: "write",
-    responses: { 202: { description: "The backup operation", schema: operation }, 409: { description: "A backup is already running" } },
+    responses: { 202: { description: "The backup operation", schema: operation }, 409: { description: "A backup, or an exclusive operation (restore, reset), is already running (code operation_running)" } },
   },
   { method: "get", path: "/api/v1/backups/{backupId}", summary: "One set", tag: TAG, access: "read", params: backupIdParams, responses: { 200: { description: "The set", schema: backup }, ...notFound } },
-  { method: "delete", path: "/api/v1/backups/{backupId}", summary: `Delete a set${REAUTH}`, tag: TAG, access: "admin", params: backupIdParams, responses: { 200: { description: "Deleted", schema: z.object({ deleted: z.string() }) }, ...notFound, 409: { description: "The set is being read" } } },
-  { method: "post", path: "/api/v1/backups/{backupId}/verify", summary: "Run the restore drill on a set", tag: TAG, access: "write", params: backupIdParams, responses: { 202: { description: "The verify operation", schema: operation }, ...notFound } },
+  { method: "delete", path: "/api/v1/backups/{backupId}", summary: "Delete a set", tag: TAG, access: "admin", reauth: true, params: backupIdParams, responses: { 200: { description: "Deleted", schema: z.object({ deleted: z.string() }) }, ...notFound, 409: { description: "The set is being read" } } },
+  { method: "post", path: "/api/v1/backups/{backupId}/verify", summary: "Run the restore drill on a set", tag: TAG, access: "write", params: backupIdParams, responses: { 202: { description: "The verify operation", schema: operation }, ...notFound, ...OPERATION_RUNNING } },
   {
     method: "post",
     path: "/api/v1/backups/{backupId}/restore",
-    summary: `Restore all or some volumes (exclusive operation): check, safety backup, swap; its result names the safety set and the database check${REAUTH}`,
+    summary: "Restore all or some volumes (exclusive operation): check, safety backup, swap; its result names the safety set and the database check",
     tag: TAG,
     access: "admin",
+    reauth: true,
     params: backupIdParams,
     body: restoreBackupInput,
     responses: { 202: { description: "The restore operation", schema: operation }, ...notFound, 409: { description: "Another operation is running" } },
@@ -62,9 +62,9 @@ export const BACKUPS_API: ApiRoute[] = [
     access: "admin",
     body: z.string(),
     bodyContentTypes: ["application/x-tar"],
-    responses: { 202: { description: "The import operation", schema: operation } },
+    responses: { 202: { description: "The import operation", schema: operation }, ...OPERATION_RUNNING },
   },
-  { method: "post", path: "/api/v1/backups/prune", summary: `Delete sets older than backups.keep_days with the guard rails; dry_run lists them${REAUTH}`, tag: TAG, access: "admin", body: pruneBackupsInput, responses: { 200: { description: "What went and what stayed, and why", schema: pruneResult } } },
+  { method: "post", path: "/api/v1/backups/prune", summary: "Delete sets older than backups.keep_days with the guard rails; dry_run lists them", tag: TAG, access: "admin", reauth: true, body: pruneBackupsInput, responses: { 200: { description: "What went and what stayed, and why", schema: pruneResult } } },
   { method: "get", path: "/api/v1/backups/schedule", summary: "Whether scheduled backups are on, and the state of the three built-in backup jobs", tag: TAG, access: "read", responses: { 200: { description: "Settings and jobs", schema: scheduledBackups } } },
   {
     method: "put",

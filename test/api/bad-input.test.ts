@@ -11,8 +11,9 @@ import { countPipelines } from "@/lib/pipelines/queries";
 import { countExecutions } from "@/lib/executions/queries";
 
 /**
- * Bad input on every job, pipeline and history route: a 4xx with the error envelope and a clear
- * message, never a 500, and nothing changed (rows and files counted before and after).
+ * Bad input: every documented route with a body refuses 10 MB, and each job, pipeline and history
+ * route below answers bad input with a 4xx, the error envelope and a clear message, never a 500,
+ * and nothing changed (rows and files counted before and after).
  */
 const TOKEN = "mimir_badinput00000000000000000000000000000000";
 const BASE = "http://127.0.0.1:3000";
@@ -36,9 +37,17 @@ async function call(method: string, openApiPath: string, options: { params?: Rec
     headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": options.contentType ?? "application/json" },
     body: options.body,
   });
-  const params = options.params ?? (openApiPath.includes("{backupId}") ? { backupId: "20250101-000000" } : { id: openApiPath.includes("scheduler") ? "good-job" : "good" });
+  const params = options.params ?? Object.fromEntries([...openApiPath.matchAll(/\{(\w+)\}/g)].map(([, name]) => [name!, defaultParam(name!, openApiPath)]));
   const response = await handlers[method]!(request, { params: Promise.resolve(params) });
   return { status: response.status, body: (await response.json()) as { error?: { code: string; message: string } } };
+}
+
+/** A value for each path parameter the caller does not name: a seeded job or pipeline, or a well-formed id. */
+function defaultParam(name: string, openApiPath: string): string {
+  if (name === "backupId") return "20250101-000000";
+  if (name === "operationId") return "00000000-0000-4000-8000-000000000000";
+  if (name === "id" && openApiPath.includes("scheduler")) return "good-job";
+  return "good";
 }
 
 async function snapshot() {
