@@ -50,6 +50,7 @@ export function openDataRoot(config: AppConfig): MigrationReport {
  */
 export async function boot(): Promise<void> {
   const config = getConfig();
+  process.umask(PRIVATE_UMASK);
   takeServerLock(config);
   const report = openDataRoot(config);
   const log = configureLogging(config);

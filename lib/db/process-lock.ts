@@ -29,6 +29,10 @@ function isForeign(file: string): boolean {
 export function acquireProcessLock(file: string): boolean {
   if (held.has(file)) return true;
   if (isForeign(file)) fs.rmSync(file, { force: true });
+  // Private like everything in the data volume, whatever the umask of the process taking it; SQLite
+  // gives its journal the same mode.
+  fs.closeSync(fs.openSync(file, "a", 0o600));
+  fs.chmodSync(file, 0o600);
   const db = new Database(file);
   try {
     // Long enough to outwait another process's check (a BEGIN IMMEDIATE and ROLLBACK), short enough to fail fast.
