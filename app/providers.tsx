@@ -1,11 +1,32 @@
 "use client";
 
-import { QueryClient, QueryClientProvider, isServer } from "@tanstack/react-query";
+import { QueryCache, QueryClient, QueryClientProvider, isServer } from "@tanstack/react-query";
 import { useState } from "react";
+import { isAppError } from "@/lib/errors";
+import { signInAgainHref } from "@/lib/sign-in-next";
+
+/** Not worth retrying: the answer will be the same until someone signs in or is given the scope. */
+const FINAL_CODES = new Set(["unauthorized", "forbidden", "not_found"]);
 
 function makeQueryClient() {
-  // Server-rendered initialData is fresh for a few seconds; refetching it at once would double the work.
-  return new QueryClient({ defaultOptions: { queries: { staleTime: 5_000, refetchOnWindowFocus: true } } });
+  return new QueryClient({
+    // A session that ended (expired, signed out elsewhere, or a restore brought back the sessions of
+    // its time) would otherwise leave every open page polling into 401s: go and sign in again, and
+    // come back here afterwards.
+    queryCache: new QueryCache({
+      onError: (error) => {
+        if (!isServer && isAppError(error) && error.code === "unauthorized") window.location.assign(signInAgainHref(window.location));
+      },
+    }),
+    defaultOptions: {
+      queries: {
+        // Server-rendered initialData is fresh for a few seconds; refetching it at once would double the work.
+        staleTime: 5_000,
+        refetchOnWindowFocus: true,
+        retry: (failures, error) => !(isAppError(error) && FINAL_CODES.has(error.code)) && failures < 3,
+      },
+    },
+  });
 }
 
 let browserQueryClient: QueryClient | undefined;

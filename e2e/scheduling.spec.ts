@@ -89,6 +89,17 @@ test.describe("Pipelines, jobs and history", () => {
     await expect(page.getByRole("status").filter({ hasText: "does not exist" })).toContainText("Pipeline 'nowhere.yaml' does not exist");
   });
 
+  test("a list link with a mangled cursor opens the list's first page, filters kept, instead of an error page", async ({ page }) => {
+    for (const list of ["/jobs", "/pipelines", "/backups", "/jobs/system-backup", "/pipelines/system-backup"]) {
+      await page.goto(`${list}?cursor=not-a-cursor`);
+      await expect(page).toHaveURL(new RegExp(`${list}$`));
+      await expect(page.getByRole("navigation").first()).toBeVisible();
+    }
+    await page.goto("/executions?status=success&cursor=eyJicm9rZW4iOnRydWV9");
+    await expect(page).toHaveURL(/\/executions\?status=success$/);
+    await expect(page.getByRole("heading", { name: "Executions" })).toBeVisible();
+  });
+
   test("a long run can be stopped from its page; a pipeline in use is deleted only when forced, naming its jobs", async ({ page, api }) => {
     installPlugin("E2e.sleep", "cat >/dev/null; echo 'going to sleep' >&2; sleep 120; echo '{}'");
     const name = `e2e-long-${unique()}`;

@@ -5,6 +5,7 @@ import { authenticate, authorize } from "@/lib/auth/request";
 import { hasAnyUser, SESSION_COOKIE } from "@/lib/auth/service";
 import type { Principal, Scope } from "@/lib/auth/scopes";
 import { isAppError } from "@/lib/errors";
+import { pageHref } from "@/lib/pagination";
 
 /**
  * The page-side adapter of the one enforcement point (lib/auth/request): every dashboard page calls
@@ -21,4 +22,17 @@ export async function requirePagePrincipal(required: Scope = "read"): Promise<Pr
     if (isAppError(error) && error.code === "forbidden") redirect("/forbidden");
     throw error;
   }
+}
+
+/**
+ * Loads a list page at its link's cursor. A cursor this server cannot read (a truncated or stale
+ * link) sends the browser to the list's first page, filters kept, instead of failing the page.
+ */
+export async function listAtLinkCursor<T>(basePath: string, params: Record<string, string | undefined>, load: (cursor: string | undefined) => Promise<T>): Promise<T> {
+  try {
+    return await load(params.cursor);
+  } catch (error) {
+    if (!(params.cursor && isAppError(error) && error.code === "invalid_cursor")) throw error;
+  }
+  redirect(pageHref(basePath, params, null));
 }

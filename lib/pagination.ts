@@ -33,6 +33,14 @@ export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, sh
   }
 }
 
+/** A list page's address at `cursor` (null: the first page), keeping its other query parameters (filters). */
+export function pageHref(basePath: string, params: Record<string, string | undefined>, cursor: string | null): string {
+  const search = new URLSearchParams(Object.entries(params).filter((entry): entry is [string, string] => Boolean(entry[1]) && entry[0] !== "cursor"));
+  if (cursor) search.set("cursor", cursor);
+  const query = search.toString();
+  return query ? `${basePath}?${query}` : basePath;
+}
+
 /**
  * Builds a page from `limit + 1` fetched rows: the extra row only says whether there is a next page.
  */

@@ -1,16 +1,12 @@
 import Link from "next/link";
+import { pageHref } from "@/lib/pagination";
 
 /**
  * Keyset pagination links: "Newest" drops the cursor, "Older"/"Next" carries the server's next cursor.
  * Other query parameters (filters) are kept.
  */
 export function Pager({ basePath, params, nextCursor, hasCursor, nextLabel = "Next page" }: { basePath: string; params: Record<string, string | undefined>; nextCursor: string | null; hasCursor: boolean; nextLabel?: string }) {
-  const href = (cursor: string | null) => {
-    const search = new URLSearchParams(Object.entries(params).filter((entry): entry is [string, string] => Boolean(entry[1]) && entry[0] !== "cursor"));
-    if (cursor) search.set("cursor", cursor);
-    const query = search.toString();
-    return query ? `${basePath}?${query}` : basePath;
-  };
+  const href = (cursor: string | null) => pageHref(basePath, params, cursor);
   if (!hasCursor && !nextCursor) return null;
   return (
     <nav aria-label="Pagination" className="mt-4 flex items-center justify-between text-sm">

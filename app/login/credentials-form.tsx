@@ -9,7 +9,8 @@ import { keepInput } from "@/app/_components/keep-input";
 type Action = (input: { username: string; password: string }) => Promise<ActionResult<{ username: string }>>;
 
 /** The sign-in and first-run setup form: same fields, a different action and wording. */
-export function CredentialsForm({ action, submitLabel, passwordHint }: { action: Action; submitLabel: string; passwordHint?: string }) {
+/** `next`: the page to open after signing in (already checked to be one of this site's). */
+export function CredentialsForm({ action, submitLabel, passwordHint, next = "/" }: { action: Action; submitLabel: string; passwordHint?: string; next?: string }) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
@@ -21,7 +22,7 @@ export function CredentialsForm({ action, submitLabel, passwordHint }: { action:
     startTransition(async () => {
       const result = await action({ username: String(fields.get("username") ?? ""), password: String(fields.get("password") ?? "") });
       if (result.ok) {
-        router.replace("/");
+        router.replace(next);
         router.refresh();
       } else {
         // The user name stays for a second try; the password is typed again, as sign-in forms do.

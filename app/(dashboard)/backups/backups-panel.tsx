@@ -291,6 +291,11 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
               </label>
             ))}
           </fieldset>
+          {volumes.includes("mimir_data") && (
+            <span className="mt-3 block">
+              Replacing mimir_data brings back the users, passwords and API tokens of that time: everyone, you included, signs in again afterwards.
+            </span>
+          )}
         </>
       }
     />

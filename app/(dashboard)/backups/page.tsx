@@ -3,9 +3,9 @@ import cronstrue from "cronstrue";
 import { Badge } from "@/app/_components/ui/badge";
 import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
-import { requirePagePrincipal } from "@/lib/pages";
+import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
-import { getScheduledBackups, listBackups, listRunningBackupOperations } from "@/lib/backups/service";
+import { getScheduledBackups, listBackups, listBackupOperationsToShow } from "@/lib/backups/service";
 import { BackupsPanel } from "./backups-panel";
 import { ScheduledBackupsSwitch } from "./scheduled-backups-switch";
 
@@ -17,8 +17,13 @@ const PAGE_SIZE = 20;
 
 export default async function BackupsPage({ searchParams }: { searchParams: Promise<{ cursor?: string }> }) {
   const principal = await requirePagePrincipal("read");
-  const { cursor } = await searchParams;
-  const [page, running, { settings, jobs }] = await Promise.all([listBackups({ limit: PAGE_SIZE, cursor }), listRunningBackupOperations(), getScheduledBackups()]);
+  const search = await searchParams;
+  const cursor = search.cursor;
+  const [page, running, { settings, jobs }] = await Promise.all([
+    listAtLinkCursor("/backups", search, (cursor) => listBackups({ limit: PAGE_SIZE, cursor })),
+    listBackupOperationsToShow(),
+    getScheduledBackups(),
+  ]);
   const canAdmin = scopeAllows(principal.scope, "admin");
   return (
     <>

@@ -9,7 +9,7 @@ import { EXECUTION_STATUSES } from "@/lib/executions/types";
 import { listExecutionsQuery, statisticsQuery } from "@/lib/executions/inputs";
 import { getExecutionStatistics, listExecutions } from "@/lib/executions/service";
 import { formatCount, formatPercent } from "@/lib/format";
-import { requirePagePrincipal } from "@/lib/pages";
+import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Executions" };
@@ -42,7 +42,7 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
   const query = listExecutionsQuery.safeParse({ ...filters, cursor: params.cursor });
   const statsQuery = statisticsQuery.safeParse({ job_id: filters.job_id, pipeline: filters.pipeline, ...bounds });
   const [page, stats] = await Promise.all([
-    query.success ? listExecutions(query.data) : Promise.resolve(null),
+    query.success ? listAtLinkCursor("/executions", params, (cursor) => listExecutions({ ...query.data, cursor })) : Promise.resolve(null),
     statsQuery.success ? getExecutionStatistics(statsQuery.data).catch(() => null) : Promise.resolve(null),
   ]);
   return (

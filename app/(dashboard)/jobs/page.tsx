@@ -9,7 +9,7 @@ import { formatAge, formatTimestamp } from "@/lib/format";
 import { listJobsQuery } from "@/lib/jobs/inputs";
 import { listJobs } from "@/lib/jobs/service";
 import { listPipelineNames } from "@/lib/pipelines/service";
-import { requirePagePrincipal } from "@/lib/pages";
+import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 
@@ -19,8 +19,13 @@ export const metadata = { title: "Jobs" };
 export default async function JobsPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
   await requirePagePrincipal("read");
   const params = await searchParams;
-  const query = listJobsQuery.safeParse({ cursor: params.cursor });
-  const [page, pipelines] = await Promise.all([listJobs(query.success ? query.data : listJobsQuery.parse({})), listPipelineNames()]);
+  const [page, pipelines] = await Promise.all([
+    listAtLinkCursor("/jobs", params, (cursor) => {
+      const query = listJobsQuery.safeParse({ cursor });
+      return listJobs(query.success ? query.data : listJobsQuery.parse({}));
+    }),
+    listPipelineNames(),
+  ]);
   return (
     <>
       <PageHeader title="Jobs" description="Pipelines run on a cron schedule by the built-in scheduler. Changes apply at once; one run per job at a time." />

@@ -6,7 +6,7 @@ import { PageHeader } from "@/app/_components/ui/page-header";
 import { formatAge } from "@/lib/format";
 import { listPipelinesQuery } from "@/lib/pipelines/inputs";
 import { listPipelines } from "@/lib/pipelines/service";
-import { requirePagePrincipal } from "@/lib/pages";
+import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 
@@ -16,8 +16,10 @@ export const metadata = { title: "Pipelines" };
 export default async function PipelinesPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
   await requirePagePrincipal("read");
   const params = await searchParams;
-  const query = listPipelinesQuery.safeParse({ cursor: params.cursor });
-  const page = await listPipelines(query.success ? query.data : listPipelinesQuery.parse({}));
+  const page = await listAtLinkCursor("/pipelines", params, (cursor) => {
+    const query = listPipelinesQuery.safeParse({ cursor });
+    return listPipelines(query.success ? query.data : listPipelinesQuery.parse({}));
+  });
   return (
     <>
       <PageHeader

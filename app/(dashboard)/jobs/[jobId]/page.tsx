@@ -15,7 +15,7 @@ import { listJobHistory } from "@/lib/jobs/runs";
 import { countJobExecutions } from "@/lib/executions/service";
 import { pageQuery } from "@/lib/pagination";
 import { listPipelineNames } from "@/lib/pipelines/service";
-import { requirePagePrincipal } from "@/lib/pages";
+import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { notFound } from "next/navigation";
 import { isAppError } from "@/lib/errors";
 
@@ -28,7 +28,6 @@ export default async function JobPage({ params, searchParams }: { params: Promis
   if (!parsed.success) notFound();
   const id = parsed.data.id;
   const search = await searchParams;
-  const cursor = pageQuery.safeParse({ cursor: search.cursor });
   let job;
   try {
     job = await getJob(id);
@@ -36,7 +35,14 @@ export default async function JobPage({ params, searchParams }: { params: Promis
     if (isAppError(error) && error.code === "not_found") notFound();
     throw error;
   }
-  const [history, runs, pipelines] = await Promise.all([listJobHistory(id, cursor.success ? cursor.data : pageQuery.parse({})), countJobExecutions(id), listPipelineNames()]);
+  const [history, runs, pipelines] = await Promise.all([
+    listAtLinkCursor(`/jobs/${encodeURIComponent(id)}`, search, (cursor) => {
+      const query = pageQuery.safeParse({ cursor });
+      return listJobHistory(id, query.success ? query.data : pageQuery.parse({}));
+    }),
+    countJobExecutions(id),
+    listPipelineNames(),
+  ]);
   const lastStatus = job.last_result ? (job.last_result.status ?? (job.last_result.success ? "success" : "failed")) : null;
   return (
     <>

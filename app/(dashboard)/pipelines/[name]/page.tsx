@@ -13,7 +13,7 @@ import { pageQuery } from "@/lib/pagination";
 import { listPipelineHistory } from "@/lib/pipelines/history";
 import { pipelineIdParams } from "@/lib/pipelines/inputs";
 import { getPipeline } from "@/lib/pipelines/service";
-import { requirePagePrincipal } from "@/lib/pages";
+import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipeline" };
@@ -24,7 +24,6 @@ export default async function PipelinePage({ params, searchParams }: { params: P
   if (!parsed.success) notFound();
   const name = parsed.data.id;
   const search = await searchParams;
-  const cursor = pageQuery.safeParse({ cursor: search.cursor });
   let pipeline;
   try {
     pipeline = await getPipeline(name);
@@ -32,7 +31,10 @@ export default async function PipelinePage({ params, searchParams }: { params: P
     if (isAppError(error) && error.code === "not_found") notFound();
     throw error;
   }
-  const history = await listPipelineHistory(name, cursor.success ? cursor.data : pageQuery.parse({}));
+  const history = await listAtLinkCursor(`/pipelines/${encodeURIComponent(name)}`, search, (cursor) => {
+    const query = pageQuery.safeParse({ cursor });
+    return listPipelineHistory(name, query.success ? query.data : pageQuery.parse({}));
+  });
   return (
     <>
       <AutoRefresh active={history.items.some((run) => run.status === "running")} />
