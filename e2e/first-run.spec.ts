@@ -1,9 +1,14 @@
 import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { test, expect } from "@playwright/test";
 import { OwnServer } from "./own-server";
 import { BackupsPage } from "./pages/backups-page";
+import { JobsPage } from "./pages/jobs-page";
 import { LoginPage } from "./pages/login-page";
+import { PipelineEditorPage } from "./pages/pipeline-editor-page";
 import { SettingsPage } from "./pages/settings-page";
+import { StoragePage } from "./pages/storage-page";
 import { serverActionId } from "./server-actions";
 
 /**
@@ -132,4 +137,85 @@ test("a viewer sees a backup set but no control to restore, delete or make one, 
     return { status: response.status, body: await response.json() };
   }, backupId);
   expect(restore).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
+});
+
+test("a viewer reads jobs, pipelines, a run and storage but is offered no control to change them", async ({ page, playwright }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signInToOverview(OWNER.username, OWNER.password);
+  const settings = new SettingsPage(page);
+  await settings.goto();
+  const adminToken = await settings.createToken("viewer-check-script", "admin", OWNER.password);
+
+  // A run in progress, whose page offers a writer "Stop run": a plugin that naps, in a job of its own.
+  fs.mkdirSync(path.join(server.home, "plugins"), { recursive: true });
+  fs.writeFileSync(path.join(server.home, "plugins", "E2e.nap"), "#!/bin/sh\ncat >/dev/null; sleep 120; echo '{}'\n", { mode: 0o700 });
+  const api = await playwright.request.newContext({ baseURL: server.baseURL, extraHTTPHeaders: { Authorization: `Bearer ${adminToken}` } });
+  let executionId: string | null = null;
+  try {
+    expect((await api.post("/api/v1/pipelines", { headers: { "Content-Type": "application/yaml" }, data: "name: viewer-nap\nsteps:\n  - {name: nap, plugin: E2e.nap}\n" })).status()).toBe(201);
+    expect((await api.post("/api/v1/scheduler/jobs", { data: { id: "job-viewer-nap", name: "Viewer nap", pipeline: "viewer-nap.yaml", cron_expr: "0 4 * * *" } })).status()).toBe(201);
+    executionId = (await (await api.post("/api/v1/scheduler/jobs/job-viewer-nap/run")).json()).execution_id as string;
+
+    // The admin is offered the controls (the other specs use them) ...
+    await page.goto(`/executions/${executionId}`);
+    await expect(page.getByTestId("run-status")).toHaveText("running");
+    await expect(page.getByRole("button", { name: "Stop run" })).toBeVisible();
+    await page.goto("/jobs/job-nightly");
+    await expect(page.getByRole("button", { name: "Run Nightly sync now" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Delete job" })).toBeVisible();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/login$/);
+
+    // ... the viewer, on the same pages, is not.
+    await login.signInToOverview(VIEWER.username, VIEWER.password);
+
+    const jobs = new JobsPage(page);
+    await jobs.goto();
+    await expect(jobs.row("job-nightly")).toContainText("Nightly sync");
+    await expect(page.getByRole("button", { name: "Create job" })).toHaveCount(0);
+    await expect(page.getByLabel("Cron expression")).toHaveCount(0);
+    await expect(jobs.row("job-nightly").getByRole("switch", { name: "Enabled: Nightly sync" })).toBeDisabled();
+    await expect(jobs.row("job-nightly").getByRole("switch", { name: "Enabled: Nightly sync" })).toHaveAttribute("aria-checked", "true");
+    for (const toggle of await page.getByRole("switch").all()) await expect(toggle).toBeDisabled();
+    await expect(page.getByRole("button", { name: /^Run .* now$/ })).toHaveCount(0);
+    await expect(page.getByText("Creating, switching or running jobs needs write access.")).toBeVisible();
+
+    await page.goto("/jobs/job-nightly");
+    await expect(page.getByRole("heading", { name: "Nightly sync", level: 1 })).toBeVisible();
+    await expect(page.getByLabel("Cron expression")).toHaveValue("0 2 * * *");
+    for (const field of ["Name", "Pipeline", "Cron expression", "Enabled"]) await expect(page.getByLabel(field, { exact: true })).toBeDisabled();
+    await expect(page.getByText("Needs write access.")).toBeVisible();
+    for (const name of ["Run Nightly sync now", "Save changes", "Delete job"]) await expect(page.getByRole("button", { name })).toHaveCount(0);
+
+    await page.goto("/pipelines");
+    await expect(page.getByTestId("pipeline-row-nightly-sync")).toBeVisible();
+    await expect(page.getByRole("link", { name: "New pipeline" })).toHaveCount(0);
+
+    await page.goto("/pipelines/nightly-sync");
+    const yaml = page.getByTestId("yaml-editor").locator(".cm-content");
+    await expect(yaml).toContainText("description: Pull sources and index them");
+    await expect(yaml).toHaveAttribute("aria-readonly", "true");
+    await expect(page.getByText("Needs write access.")).toBeVisible();
+    await expect(page.getByLabel("Clone as")).toHaveCount(0);
+    for (const name of ["Save", "Clone", "Delete pipeline"]) await expect(page.getByRole("button", { name })).toHaveCount(0);
+
+    await new PipelineEditorPage(page).gotoNew();
+    await expect(page.getByRole("heading", { name: "New pipeline", level: 1 })).toBeVisible();
+    await expect(page.getByTestId("needs-write")).toContainText("Creating a pipeline needs write access");
+    await expect(page.getByTestId("yaml-editor")).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "Create pipeline" })).toHaveCount(0);
+
+    const storage = new StoragePage(page);
+    await storage.goto();
+    await expect(storage.volumeSize("mimir_data")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Measure now" })).toHaveCount(0);
+
+    await page.goto(`/executions/${executionId}`);
+    await expect(page.getByTestId("run-status")).toHaveText("running");
+    await expect(page.getByRole("button", { name: "Stop run" })).toHaveCount(0);
+  } finally {
+    if (executionId) await api.post(`/api/v1/jobs/${executionId}/stop`);
+    await api.dispose();
+  }
 });

@@ -6,8 +6,11 @@ import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import { runJobNowAction, setJobEnabledAction } from "@/app/(dashboard)/jobs/actions";
 
-/** Enable/disable switch of one job; the scheduler applies it at once. */
-export function EnabledToggle({ id, name, enabled }: { id: string; name: string; enabled: boolean }) {
+/**
+ * Enable/disable switch of one job; the scheduler applies it at once. Without write access it only
+ * shows the state (disabled), described by the element `describedBy` names.
+ */
+export function EnabledToggle({ id, name, enabled, canWrite, describedBy }: { id: string; name: string; enabled: boolean; canWrite: boolean; describedBy?: string }) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
@@ -18,7 +21,8 @@ export function EnabledToggle({ id, name, enabled }: { id: string; name: string;
         role="switch"
         aria-checked={enabled}
         aria-label={`Enabled: ${name}`}
-        disabled={pending}
+        aria-describedby={canWrite ? undefined : describedBy}
+        disabled={pending || !canWrite}
         onClick={() =>
           startTransition(async () => {
             const result = await setJobEnabledAction({ id, enabled: !enabled });

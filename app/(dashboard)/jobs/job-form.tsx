@@ -12,10 +12,13 @@ interface JobFields {
   enabled: boolean;
 }
 
-const INPUT = "mt-1 block w-full rounded-md border-0 px-2.5 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900";
+const INPUT = "mt-1 block w-full rounded-md border-0 px-2.5 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900 disabled:bg-slate-100 disabled:text-slate-500";
 
-/** Creates a job, or edits one when `jobId` is given. Field errors come back from the server (cron named by field). */
-export function JobForm({ jobId, initial, pipelines }: { jobId?: string; initial?: JobFields; pipelines: string[] }) {
+/**
+ * Creates a job, or edits one when `jobId` is given. Field errors come back from the server (cron named
+ * by field). Without write access (`canWrite` false) the fields are shown disabled, with no save button.
+ */
+export function JobForm({ jobId, initial, pipelines, canWrite }: { jobId?: string; initial?: JobFields; pipelines: string[]; canWrite: boolean }) {
   const router = useRouter();
   const [fields, setFields] = useState<JobFields>(initial ?? { name: "", pipeline: pipelines[0] ?? "", cron_expr: "0 2 * * *", enabled: true });
   const [error, setError] = useState<{ message: string; fields?: Record<string, string[]> } | null>(null);
@@ -52,12 +55,12 @@ export function JobForm({ jobId, initial, pipelines }: { jobId?: string; initial
     >
       <label className="block text-sm font-medium text-slate-700">
         Name
-        <input className={INPUT} value={fields.name} onChange={(event) => set("name", event.target.value)} required maxLength={200} />
+        <input className={INPUT} disabled={!canWrite} value={fields.name} onChange={(event) => set("name", event.target.value)} required maxLength={200} />
         {fieldError("name") && <span className="text-xs text-red-700">{fieldError("name")}</span>}
       </label>
       <label className="block text-sm font-medium text-slate-700">
         Pipeline
-        <input className={INPUT} list="pipeline-names" value={fields.pipeline} onChange={(event) => set("pipeline", event.target.value)} required placeholder="name or file.yaml" />
+        <input className={INPUT} disabled={!canWrite} list="pipeline-names" value={fields.pipeline} onChange={(event) => set("pipeline", event.target.value)} required placeholder="name or file.yaml" />
         <datalist id="pipeline-names">
           {pipelines.map((name) => (
             <option key={name} value={name} />
@@ -67,17 +70,21 @@ export function JobForm({ jobId, initial, pipelines }: { jobId?: string; initial
       </label>
       <label className="block text-sm font-medium text-slate-700">
         Cron expression
-        <input className={`${INPUT} font-mono`} value={fields.cron_expr} onChange={(event) => set("cron_expr", event.target.value)} required placeholder="0 2 * * *" />
+        <input className={`${INPUT} font-mono`} disabled={!canWrite} value={fields.cron_expr} onChange={(event) => set("cron_expr", event.target.value)} required placeholder="0 2 * * *" />
         {fieldError("cron_expr") && <span className="text-xs text-red-700">{fieldError("cron_expr")}</span>}
       </label>
       <label className="flex items-center gap-2 text-sm font-medium text-slate-700 lg:pb-2">
-        <input type="checkbox" checked={fields.enabled} onChange={(event) => set("enabled", event.target.checked)} className="h-4 w-4 rounded border-slate-300" />
+        <input type="checkbox" disabled={!canWrite} checked={fields.enabled} onChange={(event) => set("enabled", event.target.checked)} className="h-4 w-4 rounded border-slate-300" />
         Enabled
       </label>
       <div className="lg:pb-0.5">
-        <Button type="submit" disabled={pending}>
-          {pending ? "Saving…" : jobId ? "Save changes" : "Create job"}
-        </Button>
+        {canWrite ? (
+          <Button type="submit" disabled={pending}>
+            {pending ? "Saving…" : jobId ? "Save changes" : "Create job"}
+          </Button>
+        ) : (
+          <p className="text-xs text-slate-500">Needs write access.</p>
+        )}
       </div>
       {error && !error.fields && (
         <p role="alert" className="text-sm text-red-700 sm:col-span-2 lg:col-span-full">

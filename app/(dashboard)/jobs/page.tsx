@@ -10,33 +10,61 @@ import { listJobsQuery } from "@/lib/jobs/inputs";
 import { listJobs } from "@/lib/jobs/service";
 import { listPipelineNames } from "@/lib/pipelines/service";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
+import { scopeAllows } from "@/lib/auth/scopes";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Jobs" };
 
+/** The note that tells a reader without write access why the switches do not move. */
+const WRITE_NOTE = "jobs-write-note";
+
 export default async function JobsPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
-  await requirePagePrincipal("read");
+  const principal = await requirePagePrincipal("read");
+  const canWrite = scopeAllows(principal.scope, "write");
   const params = await searchParams;
+  // The pipeline names feed the new-job form, which only writers get.
   const [page, pipelines] = await Promise.all([
     listAtLinkCursor("/jobs", params, (cursor) => {
       const query = listJobsQuery.safeParse({ cursor });
       return listJobs(query.success ? query.data : listJobsQuery.parse({}));
     }),
-    listPipelineNames(),
+    canWrite ? listPipelineNames() : [],
   ]);
   return (
     <>
       <PageHeader title="Jobs" description="Pipelines run on a cron schedule by the built-in scheduler. Changes apply at once; one run per job at a time." />
-      <Card title="New job" className="mb-6">
-        <JobForm pipelines={pipelines} />
-      </Card>
-      <Card title="Scheduled jobs">
+      {canWrite && (
+        <Card title="New job" className="mb-6">
+          <JobForm pipelines={pipelines} canWrite />
+        </Card>
+      )}
+      <Card
+        title="Scheduled jobs"
+        actions={
+          !canWrite && (
+            <p id={WRITE_NOTE} className="text-xs text-slate-500">
+              Creating, switching or running jobs needs write access.
+            </p>
+          )
+        }
+      >
         {page.items.length === 0 ? (
-          <EmptyState>No jobs yet. Create one above to run a pipeline on a schedule.</EmptyState>
+          <EmptyState>{canWrite ? "No jobs yet. Create one above to run a pipeline on a schedule." : "No jobs yet."}</EmptyState>
         ) : (
-          <DataTable columns={[{ label: "Job" }, { label: "Pipeline" }, { label: "Schedule" }, { label: "Next run" }, { label: "Last result" }, { label: "Enabled" }, { label: "Actions", srOnly: true }]} label="Jobs">
+          <DataTable
+            columns={[
+              { label: "Job" },
+              { label: "Pipeline" },
+              { label: "Schedule" },
+              { label: "Next run" },
+              { label: "Last result" },
+              { label: "Enabled" },
+              canWrite && { label: "Actions", srOnly: true },
+            ]}
+            label="Jobs"
+          >
             {page.items.map((job) => (
               <tr key={job.id} className="align-top" data-testid={`job-row-${job.id}`}>
                 <td className="py-2 pr-4">
@@ -74,11 +102,13 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
                   )}
                 </td>
                 <td className="py-2 pr-4">
-                  <EnabledToggle id={job.id} name={job.name} enabled={job.enabled} />
+                  <EnabledToggle id={job.id} name={job.name} enabled={job.enabled} canWrite={canWrite} describedBy={WRITE_NOTE} />
                 </td>
-                <td className="py-2 text-right">
-                  <RunNowButton id={job.id} name={job.name} />
-                </td>
+                {canWrite && (
+                  <td className="py-2 text-right">
+                    <RunNowButton id={job.id} name={job.name} />
+                  </td>
+                )}
               </tr>
             ))}
           </DataTable>

@@ -7,6 +7,7 @@ import { formatAge } from "@/lib/format";
 import { listPipelinesQuery } from "@/lib/pipelines/inputs";
 import { listPipelines } from "@/lib/pipelines/service";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
+import { scopeAllows } from "@/lib/auth/scopes";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 
@@ -14,7 +15,8 @@ export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipelines" };
 
 export default async function PipelinesPage({ searchParams }: { searchParams: Promise<Record<string, string | undefined>> }) {
-  await requirePagePrincipal("read");
+  const principal = await requirePagePrincipal("read");
+  const canWrite = scopeAllows(principal.scope, "write");
   const params = await searchParams;
   const page = await listAtLinkCursor("/pipelines", params, (cursor) => {
     const query = listPipelinesQuery.safeParse({ cursor });
@@ -26,14 +28,16 @@ export default async function PipelinesPage({ searchParams }: { searchParams: Pr
         title="Pipelines"
         description="Pipeline YAML, kept in the database and as files in the pipelines volume: a file added or edited there by hand shows up here."
         actions={
-          <Link href="/pipelines/new" className="rounded-md bg-slate-900 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-slate-700">
-            New pipeline
-          </Link>
+          canWrite && (
+            <Link href="/pipelines/new" className="rounded-md bg-slate-900 px-3.5 py-2 text-sm font-semibold text-white shadow-sm hover:bg-slate-700">
+              New pipeline
+            </Link>
+          )
         }
       />
       <Card>
         {page.items.length === 0 ? (
-          <EmptyState>No pipelines yet. Create one, or drop a YAML file into the pipelines volume.</EmptyState>
+          <EmptyState>{canWrite ? "No pipelines yet. Create one, or drop a YAML file into the pipelines volume." : "No pipelines yet."}</EmptyState>
         ) : (
           <DataTable columns={[{ label: "Name" }, { label: "Description" }, { label: "Steps" }, { label: "Jobs using it" }, { label: "Last run" }]} label="Pipelines">
             {page.items.map((pipeline) => (

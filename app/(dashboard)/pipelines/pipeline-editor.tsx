@@ -13,8 +13,11 @@ const YamlEditor = dynamic(() => import("@/app/(dashboard)/pipelines/yaml-editor
   loading: () => <div className="h-[420px] animate-pulse rounded-md bg-slate-100" />,
 });
 
-/** Edits a pipeline's YAML: live validation with line and column, then save (create or update). */
-export function PipelineEditor({ name, initialText }: { name?: string; initialText: string }) {
+/**
+ * Edits a pipeline's YAML: live validation with line and column, then save (create or update). Without
+ * write access (`canWrite` false) the YAML is shown read-only, still checked, with no save button.
+ */
+export function PipelineEditor({ name, initialText, canWrite }: { name?: string; initialText: string; canWrite: boolean }) {
   const router = useRouter();
   const [text, setText] = useState(initialText);
   const [issues, setIssues] = useState<PipelineIssue[]>([]);
@@ -39,6 +42,7 @@ export function PipelineEditor({ name, initialText }: { name?: string; initialTe
         }}
         validate={validate}
         onIssues={setIssues}
+        readOnly={!canWrite}
       />
       <div className="mt-3 min-h-6" aria-live="polite">
         {shown.length > 0 ? (
@@ -61,31 +65,35 @@ export function PipelineEditor({ name, initialText }: { name?: string; initialTe
         )}
       </div>
       <div className="mt-3 flex gap-2">
-        <Button
-          type="button"
-          disabled={pending}
-          onClick={() =>
-            startTransition(async () => {
-              const check = await validatePipelineAction({ text });
-              if (check.ok && !check.data.valid) {
-                setIssues(check.data.errors);
-                setSaveError({ message: "Fix the problems above before saving", issues: check.data.errors });
-                return;
-              }
-              const result = await savePipelineAction({ text, name });
-              if (!result.ok) {
-                setSaveError({ message: result.error.message });
-                return;
-              }
-              setSaved(true);
-              setSaveError(null);
-              if (!name) router.push(`/pipelines/${encodeURIComponent(result.data.name)}`);
-              else router.refresh();
-            })
-          }
-        >
-          {pending ? "Saving…" : name ? "Save" : "Create pipeline"}
-        </Button>
+        {canWrite ? (
+          <Button
+            type="button"
+            disabled={pending}
+            onClick={() =>
+              startTransition(async () => {
+                const check = await validatePipelineAction({ text });
+                if (check.ok && !check.data.valid) {
+                  setIssues(check.data.errors);
+                  setSaveError({ message: "Fix the problems above before saving", issues: check.data.errors });
+                  return;
+                }
+                const result = await savePipelineAction({ text, name });
+                if (!result.ok) {
+                  setSaveError({ message: result.error.message });
+                  return;
+                }
+                setSaved(true);
+                setSaveError(null);
+                if (!name) router.push(`/pipelines/${encodeURIComponent(result.data.name)}`);
+                else router.refresh();
+              })
+            }
+          >
+            {pending ? "Saving…" : name ? "Save" : "Create pipeline"}
+          </Button>
+        ) : (
+          <p className="text-xs text-slate-500">Needs write access.</p>
+        )}
       </div>
     </div>
   );

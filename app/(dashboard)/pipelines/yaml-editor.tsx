@@ -12,17 +12,20 @@ const VALIDATE_DELAY_MS = 400;
 /**
  * CodeMirror 6 with YAML highlighting; `validate` runs on the server (the same parser the API uses)
  * and its problems are drawn inline at their line and column and handed to `onIssues` for the list.
+ * `readOnly` shows the text (selectable, still checked) but takes no edit.
  */
 export function YamlEditor({
   value,
   onChange,
   validate,
   onIssues,
+  readOnly = false,
 }: {
   value: string;
   onChange: (text: string) => void;
   validate: (text: string) => Promise<PipelineIssue[] | null>;
   onIssues: (issues: PipelineIssue[]) => void;
+  readOnly?: boolean;
 }) {
   const extensions = useMemo(
     () => [
@@ -47,7 +50,7 @@ export function YamlEditor({
   );
   return (
     <div className="overflow-hidden rounded-md ring-1 ring-slate-300" data-testid="yaml-editor">
-      <CodeMirror value={value} onChange={onChange} extensions={extensions} height="420px" basicSetup={{ foldGutter: false }} aria-label="Pipeline YAML" />
+      <CodeMirror value={value} onChange={onChange} extensions={extensions} readOnly={readOnly} height="420px" basicSetup={{ foldGutter: false }} aria-label="Pipeline YAML" />
     </div>
   );
 }

@@ -7,6 +7,7 @@ import { PageHeader } from "@/app/_components/ui/page-header";
 import { getConfig } from "@/lib/config/service";
 import { formatBytes, formatBytesChange, formatCount, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
 import { requirePagePrincipal } from "@/lib/pages";
+import { scopeAllows } from "@/lib/auth/scopes";
 import { listAlerts } from "@/lib/storage/alerts";
 import { getStorageHistory } from "@/lib/storage/history";
 import { getStorageUsage } from "@/lib/storage/usage";
@@ -16,7 +17,8 @@ export const dynamic = "force-dynamic";
 export const metadata = { title: "Storage" };
 
 export default async function StoragePage() {
-  await requirePagePrincipal("read");
+  const principal = await requirePagePrincipal("read");
+  const canWrite = scopeAllows(principal.scope, "write");
   const [usage, history, alerts] = await Promise.all([getStorageUsage(), getStorageHistory({ range: "24h" }), listAlerts()]);
   const interval = getConfig().values.storage.sample_interval_minutes;
   return (
@@ -30,7 +32,7 @@ export default async function StoragePage() {
             {interval} min.
           </>
         }
-        actions={<MeasureButton />}
+        actions={canWrite && <MeasureButton />}
       />
       <div className="space-y-6">
         <DiskCard usage={usage} projection={history.projection} />

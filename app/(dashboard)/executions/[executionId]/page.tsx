@@ -11,6 +11,7 @@ import { executionIdParams } from "@/lib/executions/inputs";
 import { getExecution } from "@/lib/executions/service";
 import { formatDuration, formatTimestamp } from "@/lib/format";
 import { requirePagePrincipal } from "@/lib/pages";
+import { scopeAllows } from "@/lib/auth/scopes";
 import { DataTable } from "@/app/_components/ui/data-table";
 
 export const dynamic = "force-dynamic";
@@ -19,7 +20,8 @@ export const metadata = { title: "Run" };
 const NS_PER_MS = 1_000_000;
 
 export default async function ExecutionPage({ params }: { params: Promise<{ executionId: string }> }) {
-  await requirePagePrincipal("read");
+  const principal = await requirePagePrincipal("read");
+  const canWrite = scopeAllows(principal.scope, "write");
   const parsed = executionIdParams.safeParse({ id: decodeURIComponent((await params).executionId) });
   if (!parsed.success) notFound();
   let run;
@@ -43,7 +45,7 @@ export default async function ExecutionPage({ params }: { params: Promise<{ exec
             Execution <code>{run.id}</code>
           </>
         }
-        actions={running ? <StopButton id={run.id} /> : undefined}
+        actions={running && canWrite ? <StopButton id={run.id} /> : undefined}
       />
       <div className="mb-6 grid gap-6 lg:grid-cols-3">
         <Card title="Run">

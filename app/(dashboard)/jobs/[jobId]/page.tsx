@@ -16,6 +16,7 @@ import { countJobExecutions } from "@/lib/executions/service";
 import { pageQuery } from "@/lib/pagination";
 import { listPipelineNames } from "@/lib/pipelines/service";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
+import { scopeAllows } from "@/lib/auth/scopes";
 import { notFound } from "next/navigation";
 import { isAppError } from "@/lib/errors";
 
@@ -23,7 +24,9 @@ export const dynamic = "force-dynamic";
 export const metadata = { title: "Job" };
 
 export default async function JobPage({ params, searchParams }: { params: Promise<{ jobId: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
-  await requirePagePrincipal("read");
+  const principal = await requirePagePrincipal("read");
+  const canWrite = scopeAllows(principal.scope, "write");
+  const canAdmin = scopeAllows(principal.scope, "admin");
   const parsed = jobIdParams.safeParse({ id: decodeURIComponent((await params).jobId) });
   if (!parsed.success) notFound();
   const id = parsed.data.id;
@@ -35,13 +38,15 @@ export default async function JobPage({ params, searchParams }: { params: Promis
     if (isAppError(error) && error.code === "not_found") notFound();
     throw error;
   }
+  // Only admins may delete the job, so only they need the count of runs a delete would take with it;
+  // the pipeline names are suggestions for the edit form, which only writers can change.
   const [history, runs, pipelines] = await Promise.all([
     listAtLinkCursor(`/jobs/${encodeURIComponent(id)}`, search, (cursor) => {
       const query = pageQuery.safeParse({ cursor });
       return listJobHistory(id, query.success ? query.data : pageQuery.parse({}));
     }),
-    countJobExecutions(id),
-    listPipelineNames(),
+    canAdmin ? countJobExecutions(id) : 0,
+    canWrite ? listPipelineNames() : [],
   ]);
   const lastStatus = job.last_result ? (job.last_result.status ?? (job.last_result.success ? "success" : "failed")) : null;
   return (
@@ -64,7 +69,7 @@ export default async function JobPage({ params, searchParams }: { params: Promis
             {job.cron_description.charAt(0).toLowerCase() + job.cron_description.slice(1)}.
           </>
         }
-        actions={<RunNowButton id={job.id} name={job.name} variant="primary" />}
+        actions={canWrite && <RunNowButton id={job.id} name={job.name} variant="primary" />}
       />
       {!job.pipeline_exists && (
         <div role="status" className="mb-6 rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
@@ -99,14 +104,14 @@ export default async function JobPage({ params, searchParams }: { params: Promis
           </dl>
         </Card>
         <Card title="Edit" className="lg:col-span-2">
-          <JobForm jobId={job.id} initial={{ name: job.name, pipeline: job.pipeline, cron_expr: job.cron_expr, enabled: job.enabled }} pipelines={pipelines} />
+          <JobForm jobId={job.id} initial={{ name: job.name, pipeline: job.pipeline, cron_expr: job.cron_expr, enabled: job.enabled }} pipelines={pipelines} canWrite={canWrite} />
         </Card>
       </div>
       <Card title="Run history" className="mb-6">
-        <ExecutionsTable items={history.items} showJob={false} empty="This job has not run yet. Use “Run now” or wait for its schedule." />
+        <ExecutionsTable items={history.items} showJob={false} empty={canWrite ? "This job has not run yet. Use “Run now” or wait for its schedule." : "This job has not run yet."} />
         <Pager basePath={`/jobs/${encodeURIComponent(job.id)}`} params={search} nextCursor={history.next_cursor} hasCursor={Boolean(search.cursor)} nextLabel="Older runs" />
       </Card>
-      <DeleteJob id={job.id} name={job.name} runs={runs} />
+      {canAdmin && <DeleteJob id={job.id} name={job.name} runs={runs} />}
     </>
   );
 }

@@ -14,12 +14,15 @@ import { listPipelineHistory } from "@/lib/pipelines/history";
 import { pipelineIdParams } from "@/lib/pipelines/inputs";
 import { getPipeline } from "@/lib/pipelines/service";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
+import { scopeAllows } from "@/lib/auth/scopes";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipeline" };
 
 export default async function PipelinePage({ params, searchParams }: { params: Promise<{ name: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
-  await requirePagePrincipal("read");
+  const principal = await requirePagePrincipal("read");
+  const canWrite = scopeAllows(principal.scope, "write");
+  const canAdmin = scopeAllows(principal.scope, "admin");
   const parsed = pipelineIdParams.safeParse({ id: decodeURIComponent((await params).name) });
   if (!parsed.success) notFound();
   const name = parsed.data.id;
@@ -48,7 +51,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
       />
       <div className="mb-6 grid gap-6 lg:grid-cols-3">
         <Card title="Definition" className="lg:col-span-2">
-          <PipelineEditor name={pipeline.name} initialText={pipeline.config} />
+          <PipelineEditor name={pipeline.name} initialText={pipeline.config} canWrite={canWrite} />
         </Card>
         <div className="space-y-6">
           <Card title="Used by">
@@ -69,14 +72,16 @@ export default async function PipelinePage({ params, searchParams }: { params: P
               {pipeline.steps ?? "?"} step(s), {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
             </p>
           </Card>
-          <Card title="Clone">
-            <ClonePipeline name={pipeline.name} />
-          </Card>
-          <DeletePipeline name={pipeline.name} jobs={pipeline.jobs} />
+          {canWrite && (
+            <Card title="Clone">
+              <ClonePipeline name={pipeline.name} />
+            </Card>
+          )}
+          {canAdmin && <DeletePipeline name={pipeline.name} jobs={pipeline.jobs} />}
         </div>
       </div>
       <Card title="Run history">
-        <ExecutionsTable items={history.items} empty="No runs of this pipeline yet. Schedule it in a job, then use “Run now”." />
+        <ExecutionsTable items={history.items} empty={canWrite ? "No runs of this pipeline yet. Schedule it in a job, then use “Run now”." : "No runs of this pipeline yet."} />
         <Pager basePath={`/pipelines/${encodeURIComponent(pipeline.name)}`} params={search} nextCursor={history.next_cursor} hasCursor={Boolean(search.cursor)} nextLabel="Older runs" />
       </Card>
     </>

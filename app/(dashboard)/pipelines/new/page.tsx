@@ -1,7 +1,9 @@
+import Link from "next/link";
 import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { PipelineEditor } from "@/app/(dashboard)/pipelines/pipeline-editor";
 import { requirePagePrincipal } from "@/lib/pages";
+import { scopeAllows } from "@/lib/auth/scopes";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "New pipeline" };
@@ -16,7 +18,9 @@ steps:
 `;
 
 export default async function NewPipelinePage() {
-  await requirePagePrincipal("write");
+  // Readers get the page too, saying why there is no editor, rather than the bare "Not allowed" page.
+  const principal = await requirePagePrincipal("read");
+  const canWrite = scopeAllows(principal.scope, "write");
   return (
     <>
       <PageHeader
@@ -24,7 +28,16 @@ export default async function NewPipelinePage() {
         description="Mimir AIP's pipeline format: a name, a description and steps, each running a plugin (System.* built-ins, or an executable in the plugins volume). Saved as <name>.yaml in the pipelines volume."
       />
       <Card>
-        <PipelineEditor initialText={TEMPLATE} />
+        {canWrite ? (
+          <PipelineEditor initialText={TEMPLATE} canWrite />
+        ) : (
+          <p className="text-sm text-slate-600" data-testid="needs-write">
+            Creating a pipeline needs write access; your account can read pipelines but not add them. An admin can change your role.{" "}
+            <Link href="/pipelines" className="font-medium text-sky-700 underline">
+              Back to the pipelines
+            </Link>
+          </p>
+        )}
       </Card>
     </>
   );
