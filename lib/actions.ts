@@ -22,8 +22,13 @@ export interface ActionOptions<I> {
    * `<ConfirmDialog>` in app/_components/confirm-dialog.tsx, which asks for it.
    */
   reauth?: boolean;
-  /** The audit log's name for this action ("token.create"). */
-  audit?: string;
+  /** The audit log's name for this action ("token.create"): required, so no row is anonymous. */
+  audit: string;
+  /**
+   * The action changes nothing (a preview, a dry run, a check run while typing): only its refused
+   * calls are recorded, since the log is of changes and of attempts that were turned away.
+   */
+  readOnly?: boolean;
   /** What the action acted on, for the audit log (a token id, a user name). */
   target?: (input: I) => string | null;
 }
@@ -42,7 +47,7 @@ export function defineAction<S extends ZodType, T>(
   access: Access,
   schema: S,
   fn: (input: z.output<S>, principal: Principal | null) => Promise<T>,
-  options: ActionOptions<z.output<S>> = {},
+  options: ActionOptions<z.output<S>>,
 ) {
   return async (input: (z.input<S> & { [REAUTH_FIELD]?: string }) | FormData): Promise<ActionResult<T>> => {
     let principal: Principal | null = null;
@@ -90,9 +95,10 @@ function invalid(fields: Record<string, string[]>): { ok: false; error: { code: 
 async function auditAction<I, T>(options: ActionOptions<I>, input: I | undefined, principal: Principal, result: ActionResult<T>, ip: string | null) {
   const code = result.ok ? null : result.error.code;
   const denied = code !== null && ["unauthorized", "forbidden", "csrf_rejected", "reauth_failed", "rate_limited"].includes(code);
+  if (options.readOnly && !denied) return;
   await recordAudit({
     principal,
-    action: options.audit ?? "server action",
+    action: options.audit,
     target: input !== undefined && options.target ? options.target(input) : null,
     result: result.ok ? "ok" : denied ? "denied" : "failed",
     ip,

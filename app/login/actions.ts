@@ -25,6 +25,8 @@ export const signInAction = defineAction(
   "public",
   z.object({ username: z.string().trim().min(1, "enter your user name").max(64), password: z.string().min(1, "enter your password").max(1024) }),
   async ({ username, password }) => openSession(username, password),
+  // Public, so the wrapper records nothing: sign-in writes its own rows, accepted and refused.
+  { audit: "session.sign_in" },
 );
 
 export const setupAction = defineAction(
@@ -34,6 +36,7 @@ export const setupAction = defineAction(
     await createFirstAdmin({ username, password });
     return openSession(username, password);
   },
+  { audit: "setup" },
 );
 
 export const signOutAction = defineAction(

@@ -6,9 +6,12 @@ import { defineAction } from "@/lib/actions";
 import { backupId, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
 import { deleteBackup, pruneBackups, setBackupPinned, setScheduledBackups, startBackup, startRestore, startVerify } from "@/lib/backups/service";
 
-export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"));
+export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"), { audit: "backup.create" });
 
-export const verifyBackupAction = defineAction("write", z.object({ backupId }), ({ backupId: id }, principal) => startVerify(id, principal));
+export const verifyBackupAction = defineAction("write", z.object({ backupId }), ({ backupId: id }, principal) => startVerify(id, principal), {
+  audit: "backup.verify",
+  target: (input) => input.backupId,
+});
 
 // Restore, delete and prune lose data: the signed-in user gives their password again (reauth).
 export const restoreBackupAction = defineAction(
@@ -29,10 +32,13 @@ export const deleteBackupAction = defineAction(
   { reauth: true, audit: "backup.delete", target: (input) => input.backupId },
 );
 
-export const pinBackupAction = defineAction("admin", z.object({ backupId, pinned: z.boolean() }), ({ backupId: id, pinned }, principal) => setBackupPinned(id, pinned, principal));
+export const pinBackupAction = defineAction("admin", z.object({ backupId, pinned: z.boolean() }), ({ backupId: id, pinned }, principal) => setBackupPinned(id, pinned, principal), {
+  audit: "backup.pin",
+  target: (input) => input.backupId,
+});
 
 /** What a prune would delete, for the confirmation; changes nothing, so no password is asked. */
-export const previewPruneAction = defineAction("admin", z.object({}), (_input, principal) => pruneBackups({ dryRun: true }, principal));
+export const previewPruneAction = defineAction("admin", z.object({}), (_input, principal) => pruneBackups({ dryRun: true }, principal), { audit: "backup.prune_preview", readOnly: true });
 
 export const pruneBackupsAction = defineAction(
   "admin",

@@ -13,15 +13,20 @@ export const startMaintenanceAction = defineAction(
   "write",
   z.object({ kind: z.enum(["vacuum", "analyze", "integrity_check", "checkpoint"]), quick: z.boolean().optional() }),
   async (input, principal) => startMaintenance(input.kind, principal, input.kind === "integrity_check" ? { quick: input.quick ?? false } : {}),
+  { audit: "database.maintenance", target: (input) => input.kind },
 );
 
-export const retentionDryRunAction = defineAction("write", retentionCleanupForm, async (input) => runRetentionCleanup({ ...input, dry_run: true }));
+export const retentionDryRunAction = defineAction("write", retentionCleanupForm, async (input) => runRetentionCleanup({ ...input, dry_run: true }), { audit: "retention.dry_run", readOnly: true });
 
-export const startRetentionCleanupAction = defineAction("write", retentionCleanupForm, async (input, principal) => startRetentionCleanup({ ...input, dry_run: false }, principal));
+export const startRetentionCleanupAction = defineAction("write", retentionCleanupForm, async (input, principal) => startRetentionCleanup({ ...input, dry_run: false }, principal), {
+  audit: "retention.cleanup",
+  target: (input) => input.job_id ?? null,
+});
 
-export const runQueryAction = defineAction("admin", queryInput, async (input, principal) => runReadOnlyQuery(input, principal));
+// The query service records each query itself (database.query, with the statement).
+export const runQueryAction = defineAction("admin", queryInput, async (input, principal) => runReadOnlyQuery(input, principal), { audit: "database.query", readOnly: true });
 
-export const startRecoverAction = defineAction("admin", z.object({}), async (_input, principal) => startMaintenance("recover", principal));
+export const startRecoverAction = defineAction("admin", z.object({}), async (_input, principal) => startMaintenance("recover", principal), { audit: "database.recover" });
 
 // Swapping replaces the live database: the signed-in user gives their password again.
 export const swapRecoveredAction = defineAction(

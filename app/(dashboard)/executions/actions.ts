@@ -10,4 +10,4 @@ export const stopExecutionAction = defineAction("write", z.object({ id: executio
   const execution = await stopExecution(id, principal);
   revalidatePath("/executions");
   return { id, status: execution.status };
-});
+}, { audit: "execution.stop", target: (input) => input.id });

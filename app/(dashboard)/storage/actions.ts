@@ -12,4 +12,4 @@ export const measureNowAction = defineAction("write", z.object({}), async () => 
   await getStorageUsage({ fresh: true });
   revalidatePath("/", "layout");
   return sample;
-});
+}, { audit: "storage.measure" });
