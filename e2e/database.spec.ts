@@ -89,6 +89,10 @@ test.describe("Database", () => {
     await expect(page.getByRole("alert").filter({ hasText: "The console only reads" })).toBeVisible();
     // The refused statement stays in the box to be corrected.
     await expect(page.getByLabel("SQL (one read-only statement)")).toHaveValue("DELETE FROM scheduled_jobs");
+    // Credentials are never shown: the statement is refused before it runs, with no result table.
+    await database.runQuery("SELECT * FROM users");
+    await expect(page.getByRole("alert").filter({ hasText: "'users' holds credentials (password or token hashes, session ids)" })).toBeVisible();
+    await expect(page.getByTestId("query-result")).toHaveCount(0);
     await database.runQuery(`SELECT id FROM scheduled_jobs WHERE id = '${job.id}'`);
     await expect(page.getByTestId("query-result")).toContainText(job.id);
   });
@@ -102,6 +106,9 @@ test.describe("Database", () => {
     const write = await api.post("/api/v1/query", { data: { sql: "DROP TABLE job_executions" } });
     expect(write.status()).toBe(422);
     expect((await write.json()).error.code).toBe("read_only");
+    const credentials = await api.post("/api/v1/query", { data: { sql: "SELECT s.id_hash FROM job_executions j JOIN sessions s ON 1" } });
+    expect(credentials.status()).toBe(403);
+    expect((await credentials.json()).error).toMatchObject({ code: "forbidden", message: expect.stringContaining("'sessions' holds credentials") });
     expect((await api.get("/api/v1/export/csv/..%2F..%2Fetc%2Fpasswd")).status()).toBe(404);
     const badType = await api.post("/api/v1/retention/cleanup", { data: { dry_run: "no" } });
     expect(badType.status()).toBe(400);

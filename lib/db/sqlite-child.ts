@@ -19,7 +19,7 @@ process.stdin.on("end", () => {
   try {
     reply = { ok: true, value: run(JSON.parse(Buffer.concat(chunks).toString("utf8"))) };
   } catch (error) {
-    reply = { ok: false, code: error.code || "SQLITE_ERROR", message: error.message };
+    reply = { ok: false, code: error.code || "SQLITE_ERROR", message: error.message, tables: error.tables };
   }
   process.stdout.write(JSON.stringify(reply));
 });
@@ -28,14 +28,69 @@ function cell(value) {
   if (Buffer.isBuffer(value)) return { blob_bytes: value.length, hex: value.subarray(0, 64).toString("hex") };
   return value;
 }
+// Opcodes that open a b-tree of the file: P2 is its root page, P3 the schema (0 main, 1 temp, 2+
+// attached). OpenDup is not one: it copies a cursor on an ephemeral table, not a stored b-tree.
+const OPENS_BTREE = new Set(["OpenRead", "ReopenIdx", "OpenWrite"]);
+// P5 flag: P2 names a register holding the root page, not the page itself (not knowable from here).
+const OPFLAG_P2ISREG = 0x10;
+// Virtual-table modules that hand out raw file pages (and so every table's rows) if a build has them.
+const RAW_PAGE_MODULES = ["sqlite_dbpage"];
+const EXPLAIN_COLUMNS = ["addr,opcode,p1,p2,p3,p4,p5,comment", "id,parent,notused,detail"];
+function refuse(code, message, extra) {
+  return Object.assign(new Error(message), { code }, extra);
+}
+// Refuses, before it runs, a statement whose compiled program reads any table in task.refuseTables:
+// SQLite resolves aliases, quoting, views, CTEs and subqueries into the b-trees the program opens,
+// and EXPLAIN lists that program without running it. An index's b-tree counts as its table's.
+function checkTablesRead(db, task, statement) {
+  let explain;
+  try {
+    explain = db.prepare("EXPLAIN " + task.sql);
+  } catch (error) {
+    // "EXPLAIN EXPLAIN …" is the one way a statement that compiled cannot be explained; an EXPLAIN
+    // lists a program or a plan and reads no rows. Anything else that cannot be checked is refused.
+    if (EXPLAIN_COLUMNS.includes(statement.columns().map((c) => c.name).join(","))) return;
+    throw refuse("UNCHECKED", "the statement could not be checked: " + error.message);
+  }
+  // Unbound parameters fail here as they would when the statement runs (SQLite's own message).
+  const program = explain.all();
+  const owners = new Map();
+  for (const { seq, name } of db.prepare("PRAGMA database_list").all()) {
+    owners.set(seq + ":1", seq === 1 ? "sqlite_temp_schema" : "sqlite_schema");
+    const schema = '"' + name.replace(/"/g, '""') + '"';
+    for (const row of db.prepare("SELECT rootpage, tbl_name FROM " + schema + ".sqlite_schema WHERE rootpage > 0").all()) {
+      owners.set(seq + ":" + row.rootpage, row.tbl_name);
+    }
+  }
+  const refused = new Set();
+  let virtual = false;
+  for (const op of program) {
+    if (op.opcode === "VOpen") virtual = true;
+    if (!OPENS_BTREE.has(op.opcode)) continue;
+    const owner = op.p5 & OPFLAG_P2ISREG ? undefined : owners.get(op.p3 + ":" + op.p2);
+    if (owner === undefined) throw refuse("UNCHECKED", "the statement opens a b-tree the check cannot place (" + op.opcode + " " + op.p2 + ")");
+    if (task.refuseTables.includes(owner)) refused.add(owner);
+  }
+  if (refused.size) throw refuse("REFUSED_TABLES", "reads " + [...refused].join(", "), { tables: [...refused].sort() });
+  if (virtual) {
+    const modules = db.prepare("SELECT name FROM pragma_module_list").pluck().all();
+    const raw = RAW_PAGE_MODULES.filter((m) => modules.includes(m));
+    // The program does not say which virtual table it opens: with a raw-page module present, none.
+    if (raw.length) throw refuse("RAW_PAGES", "this SQLite build reads raw database pages through virtual tables (" + raw.join(", ") + ")");
+  }
+}
 function run(task) {
   if (task.kind === "query") {
     const db = new Database(task.file, { readonly: true, fileMustExist: true });
     db.pragma("query_only = 1");
     db.pragma("busy_timeout = " + task.busyTimeoutMs);
+    // One read transaction from here on: the schema checked is the schema the statement runs on.
+    db.exec("BEGIN");
+    db.prepare("SELECT count(*) FROM sqlite_schema").get();
     const statement = db.prepare(task.sql);
     if (!statement.readonly) throw Object.assign(new Error("not read-only"), { code: "NOT_READ_ONLY" });
     if (!statement.reader) throw Object.assign(new Error("returns no rows"), { code: "NOT_A_QUERY" });
+    checkTablesRead(db, task, statement);
     statement.raw(true).safeIntegers(true);
     const columns = statement.columns().map((c) => c.name);
     const rows = [];
@@ -65,7 +120,8 @@ function run(task) {
 `;
 
 export type ChildTask =
-  | { kind: "query"; file: string; sql: string; maxRows: number }
+  /** refuseTables: a statement whose program reads any of these (or their indexes) is refused before it runs */
+  | { kind: "query"; file: string; sql: string; maxRows: number; refuseTables: string[] }
   | { kind: "integrity"; file: string; quick: boolean; maxErrors: number }
   | { kind: "vacuum"; file: string; autoVacuum?: "incremental" | "full" | "none" };
 
@@ -74,6 +130,8 @@ export class SqliteChildError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** REFUSED_TABLES: the refused tables the statement reads, in name order */
+    readonly tables: string[] = [],
   ) {
     super(message);
     this.name = "SqliteChildError";
@@ -134,9 +192,9 @@ export function runSqliteChild<T>(task: ChildTask, options: { timeoutMs: number;
       finish(() => {
         const text = Buffer.concat(out).toString("utf8");
         if (!text) return reject(new Error(`the SQLite child process exited with ${code}: ${stderr.trim() || "no output"}`));
-        const reply = JSON.parse(text) as { ok: true; value: T } | { ok: false; code: string; message: string };
+        const reply = JSON.parse(text) as { ok: true; value: T } | { ok: false; code: string; message: string; tables?: string[] };
         if (reply.ok) resolve(reply.value);
-        else reject(new SqliteChildError(reply.code, reply.message));
+        else reject(new SqliteChildError(reply.code, reply.message, reply.tables));
       });
     });
     child.stdin.end(JSON.stringify({ ...task, busyTimeoutMs: BUSY_TIMEOUT_MS }));

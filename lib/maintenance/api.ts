@@ -165,13 +165,17 @@ export const MAINTENANCE_API: ApiRoute[] = [
   {
     method: "post",
     path: "/api/v1/query",
-    summary: "Run one read-only SQL statement (SELECT or a reading PRAGMA) on a read-only connection: stopped after 5 s, at most 1000 rows (truncated says when there were more)",
+    summary: "Run one read-only SQL statement (SELECT or a reading PRAGMA) on a read-only connection: stopped after 5 s, at most 1000 rows (truncated says when there were more); a statement reading the credential tables is refused",
     tag: TAG,
     access: "admin",
     body: queryInput,
     responses: {
       200: { description: "Columns and rows", schema: queryResult },
       400: { description: "Not valid SQL (code invalid_sql), several statements or a statement returning no rows (code invalid_input)" },
+      403: {
+        description:
+          "The caller's scope does not allow this, or the statement reads users, sessions or api_tokens (credentials) or sqlite_stat4 (copies of their index keys), directly or through a view, join, subquery or CTE: refused before it runs (code forbidden)",
+      },
       413: { description: "The body is too large, or the rows are too large to return (code query_too_large)" },
       422: { description: "A write was refused (code read_only), or the query ran past the time limit (code query_timeout)" },
     },

@@ -5,6 +5,7 @@ import { AppError } from "@/lib/errors";
 import { listTableNames } from "@/lib/db/sqlite-maintenance";
 import { dumpDatabaseSql, iterateTableRows } from "@/lib/db/sqlite-export";
 import { csvLine } from "@/lib/maintenance/csv";
+import { CREDENTIAL_CONTENTS, isCredentialTable } from "@/lib/maintenance/credentials";
 
 /**
  * Exports streamed as text: the SQL dump of the whole database and CSV of one table. Both read one
@@ -14,13 +15,11 @@ import { csvLine } from "@/lib/maintenance/csv";
 /** Rows encoded per chunk handed to the HTTP stream. */
 const CSV_ROWS_PER_CHUNK = 500;
 /**
- * Tables of password and token hashes and session ids: never handed out one by one as CSV. They
- * travel only inside whole-database copies (backups, the SQL dump) that a restore needs.
+ * The credential tables (lib/maintenance/credentials.ts) are never handed out one by one as CSV.
+ * They travel only inside whole-database copies (backups, the SQL dump) that a restore needs.
  */
-const CREDENTIAL_TABLES = new Set(["users", "sessions", "api_tokens"]);
-
 export function isCsvExportable(table: string): boolean {
-  return !CREDENTIAL_TABLES.has(table);
+  return !isCredentialTable(table);
 }
 
 /** A table name from a URL, checked against the database's real tables (404 otherwise); returns it. */
@@ -30,7 +29,7 @@ export function resolveExportTable(name: string): string {
     throw new AppError("not_found", `There is no table named '${name.slice(0, 128)}'`, { details: { tables } });
   }
   if (!isCsvExportable(name)) {
-    throw new AppError("forbidden", `'${name}' holds credentials (password or token hashes, session ids) and is not exported as CSV`);
+    throw new AppError("forbidden", `'${name}' holds credentials (${CREDENTIAL_CONTENTS}) and is not exported as CSV`);
   }
   return name;
 }
