@@ -100,12 +100,10 @@ describe("the console refuses statements that read credentials", () => {
   });
 
   test("the refusal comes before the statement runs", async () => {
-    // Run, this would never end and be stopped at the 5 s limit (query_timeout) instead.
-    const started = performance.now();
+    // Run, this would never end and be stopped at the 5 s limit: query_timeout, not forbidden.
     await expect(
       runReadOnlyQuery({ sql: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c, users" }, admin),
     ).rejects.toMatchObject({ code: "forbidden" });
-    expect(performance.now() - started).toBeLessThan(4_000);
   });
 
   test("this SQLite build has no virtual table that hands out raw pages", async () => {
