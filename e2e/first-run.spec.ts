@@ -55,6 +55,11 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
   expect(curl(`${server.baseURL}/api/v1/operations`)).toBe("401");
   expect(curl(`${server.baseURL}/health`)).toBe("200");
 
+  // The new user's fields are checked as they are typed, before the confirmation asks for the owner's password.
+  await page.getByLabel("New user name").fill(VIEWER.username);
+  await page.getByLabel("Their password").fill("short");
+  await expect(page.getByText("at least 12 characters", { exact: true })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Add user" })).toBeDisabled();
   await settings.addUser(VIEWER.username, VIEWER.password, "viewer", OWNER.password);
   await expect(page.locator(`tr[data-user="${VIEWER.username}"]`)).toContainText("viewer");
 

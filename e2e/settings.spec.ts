@@ -37,6 +37,9 @@ test("runtime settings are saved to config.yaml, saying which apply now and whic
   await expect(page.getByRole("alert").filter({ hasText: "backups" })).toContainText("expected number to be >0");
   // A refused save keeps what was typed, so it can be corrected rather than retyped.
   await expect(page.getByLabel("Keep backups for (days)")).toHaveValue("-1");
+  // The problem is named by the setting's label, and shown beside its field.
+  await expect(page.getByLabel("Keep backups for (days)")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByRole("alert").filter({ hasText: "Keep backups for: " })).toBeVisible();
   await expect(page.getByLabel("Backup schedule (cron)")).toHaveValue("15 1 * * *");
   const view = await (await api.get("/api/v1/config")).json();
   expect(view.values["backups.keep_days"]).toBe(12);

@@ -69,7 +69,7 @@ export function defineAction<S extends ZodType, T>(
       if (confirmation && !confirmation.success) {
         result = invalid({ [REAUTH_FIELD]: ["enter your password to confirm"] });
       } else if (!parsed.success) {
-        result = invalid(z.flattenError(parsed.error).fieldErrors as Record<string, string[]>);
+        result = invalid(fieldErrors(parsed.error));
       } else {
         parsedInput = parsed.data;
         if (confirmation?.success) {
@@ -86,6 +86,13 @@ export function defineAction<S extends ZodType, T>(
     if (principal && access !== "public") await auditAction(options, parsedInput, principal, result, ip);
     return result;
   };
+}
+
+/** Every problem keyed by the full path of its field ("persistence.retention_days"), so a form can put it beside that field. */
+function fieldErrors(error: z.ZodError): Record<string, string[]> {
+  const fields: Record<string, string[]> = {};
+  for (const issue of error.issues) (fields[issue.path.join(".") || "input"] ??= []).push(issue.message);
+  return fields;
 }
 
 function invalid(fields: Record<string, string[]>): { ok: false; error: { code: string; message: string; fields: Record<string, string[]> } } {

@@ -28,7 +28,8 @@ export function JobForm({ jobId, initial, pipelines, canWrite }: { jobId?: strin
     setSaved(false);
     setFields((current) => ({ ...current, [key]: value }));
   };
-  const fieldError = (key: string) => error?.fields?.[key]?.join("; ");
+  // An edit sends its fields under `changes`, so their problems come back as changes.<field>.
+  const fieldError = (key: string) => (error?.fields?.[key] ?? error?.fields?.[`changes.${key}`])?.join("; ");
 
   return (
     <form

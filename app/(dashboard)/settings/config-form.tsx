@@ -9,7 +9,7 @@ import { keepInput } from "@/app/_components/keep-input";
 
 const LOG_LEVELS = ["error", "warn", "info", "debug"];
 
-type Outcome = { kind: "saved"; live: string[]; restart: string[] } | { kind: "error"; message: string } | null;
+type Outcome = { kind: "saved"; live: string[]; restart: string[] } | { kind: "error"; message: string; fields?: Record<string, string[]> } | null;
 
 /** Edits the runtime overrides in config.yaml; only changed fields are sent, secrets only when retyped. */
 export function ConfigForm({ view }: { view: ConfigView }) {
@@ -51,19 +51,24 @@ export function ConfigForm({ view }: { view: ConfigView }) {
           if (remove instanceof HTMLInputElement) remove.checked = false;
         }
       } else {
-        const fields = Object.entries(result.error.fields ?? {}).map(([field, messages]) => `${field}: ${messages.join(", ")}`);
-        setOutcome({ kind: "error", message: fields.length > 0 ? fields.join("; ") : result.error.message });
+        // Each problem by the setting's label, and beside its field.
+        const fields = result.error.fields ?? {};
+        const labelOf = (key: string) => view.editable.find((setting) => setting.key === key)?.label ?? key;
+        const listed = Object.entries(fields).map(([key, messages]) => `${labelOf(key)}: ${messages.join(", ")}`);
+        setOutcome({ kind: "error", message: listed.length > 0 ? listed.join("; ") : result.error.message, fields });
       }
     });
   }
 
   return (
-    <form onSubmit={keepInput(submit)} className="space-y-4">
+    // A refusal stays until the form is edited: then it may no longer be true.
+    <form onSubmit={keepInput(submit)} onChange={() => outcome?.kind === "error" && setOutcome(null)} className="space-y-4">
       <div className="grid gap-4 sm:grid-cols-2">
         {view.editable.map((setting) => {
           const current = view.values[setting.key];
           const id = `config-${setting.key}`;
           const disabled = setting.overridden_by !== null;
+          const problem = outcome?.kind === "error" ? outcome.fields?.[setting.key]?.join(", ") : undefined;
           const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none disabled:bg-slate-100 disabled:text-slate-500";
           return (
             <div key={setting.key} className="text-sm">
@@ -83,15 +88,16 @@ export function ConfigForm({ view }: { view: ConfigView }) {
                   ))}
                 </select>
               ) : setting.secret ? (
-                <input id={id} name={setting.key} type="url" disabled={disabled} placeholder={current ? "set (hidden); type a new value to replace it" : "not set"} autoComplete="off" className={inputClass} />
+                <input id={id} name={setting.key} type="url" disabled={disabled} aria-invalid={problem ? true : undefined} placeholder={current ? "set (hidden); type a new value to replace it" : "not set"} autoComplete="off" className={inputClass} />
               ) : (
-                <input id={id} name={setting.key} defaultValue={String(current ?? "")} disabled={disabled} className={inputClass} />
+                <input id={id} name={setting.key} defaultValue={String(current ?? "")} disabled={disabled} aria-invalid={problem ? true : undefined} className={inputClass} />
               )}
               {setting.secret && current ? (
                 <label className="mt-1 flex items-center gap-1 text-xs text-slate-600">
                   <input type="checkbox" name={`${setting.key}:clear`} disabled={disabled} /> remove it
                 </label>
               ) : null}
+              {problem && <p className="mt-1 text-xs font-medium text-red-700">{problem}</p>}
               <p className="mt-1 text-xs text-slate-500">
                 {disabled ? (
                   <>Set by the environment variable {setting.overridden_by}, which wins over the file; change it there.</>

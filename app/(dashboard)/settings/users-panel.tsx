@@ -14,6 +14,7 @@ import type { UserDto } from "@/lib/auth/types";
 import { formatTimestamp } from "@/lib/format";
 import type { Page } from "@/lib/pagination";
 import { DataTable } from "@/app/_components/ui/data-table";
+import { createUserInput } from "@/lib/auth/inputs";
 
 const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none";
 
@@ -22,6 +23,9 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
   const router = useRouter();
   const list = usePagedList(authKeys.users, "/api/v1/users?limit=20", initialData);
   const [draft, setDraft] = useState({ username: "", password: "", role: "viewer" as "viewer" | "admin" });
+  // Checked as it is typed, with the server's own schema: the confirmation (which asks for *your*
+  // password) opens only once the new user's fields are right, so no message there is mistaken for yours.
+  const draftProblems = problemsOf(draft);
   const [added, setAdded] = useState<string | null>(null);
 
   function refresh() {
@@ -36,6 +40,7 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
         <label className="block text-sm">
           <span className="font-medium text-slate-700">New user name</span>
           <input value={draft.username} onChange={(e) => setDraft({ ...draft, username: e.target.value })} maxLength={64} autoComplete="off" className={inputClass} />
+          {draftProblems.username && <span className="mt-1 block text-xs text-red-700">{draftProblems.username}</span>}
         </label>
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Their password</span>
@@ -47,6 +52,7 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
             placeholder="at least 12 characters"
             className={inputClass}
           />
+          {draftProblems.password && <span className="mt-1 block text-xs text-red-700">{draftProblems.password}</span>}
         </label>
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Role</span>
@@ -58,7 +64,7 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
         <ConfirmDialog
           triggerLabel="Add user"
           triggerVariant="primary"
-          disabled={draft.username.trim() === "" || draft.password === ""}
+          disabled={draft.username.trim() === "" || draft.password === "" || Object.keys(draftProblems).length > 0}
           title={`Add the ${draft.role} '${draft.username.trim()}'?`}
           consequences={
             draft.role === "admin" ? (
@@ -138,4 +144,16 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
       <Pager label="Users" pageNumber={list.pageNumber} next={list.next} previous={list.previous} />
     </div>
   );
+}
+
+/** The first problem of each typed field of a new user (an empty field is not a problem yet). */
+function problemsOf(draft: { username: string; password: string; role: string }): Partial<Record<"username" | "password", string>> {
+  const parsed = createUserInput.safeParse(draft);
+  if (parsed.success) return {};
+  const problems: Partial<Record<"username" | "password", string>> = {};
+  for (const issue of parsed.error.issues) {
+    const field = issue.path[0];
+    if ((field === "username" || field === "password") && draft[field] !== "") problems[field] ??= issue.message;
+  }
+  return problems;
 }
