@@ -11,7 +11,7 @@ export function AlertBanner({ initialData }: { initialData: StorageAlert[] }) {
   if (active.length === 0) return null;
   return (
     <div role="alert" data-testid="alert-banner" className="mb-6 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-900">
-      <div className="flex items-center justify-between gap-4">
+      <div className="flex flex-wrap items-center justify-between gap-x-4 gap-y-1">
         <strong className="font-semibold">
           {active.length === 1 ? "Storage alert" : `${active.length} storage alerts`}
         </strong>

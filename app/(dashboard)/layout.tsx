@@ -1,5 +1,6 @@
 import { AlertBanner } from "@/app/(dashboard)/alert-banner";
 import { NavLinks } from "@/app/_components/nav-links";
+import { Sidebar } from "@/app/(dashboard)/sidebar";
 import { SignOutButton } from "@/app/login/sign-out-button";
 import { requirePagePrincipal } from "@/lib/pages";
 import { listAlerts } from "@/lib/storage/alerts";
@@ -8,9 +9,9 @@ export default async function DashboardLayout({ children }: { children: React.Re
   const principal = await requirePagePrincipal();
   const alerts = await listAlerts();
   return (
-    <div className="flex min-h-screen">
-      <aside className="flex w-56 shrink-0 flex-col bg-slate-900 px-3 py-5">
-        <div className="mb-6 px-3">
+    <div className="flex min-h-screen flex-col md:flex-row">
+      <Sidebar>
+        <div className="mb-6 hidden px-3 md:block">
           <div className="text-sm font-semibold text-white">Mimir AIP</div>
           <div className="text-xs text-slate-400">persistence console</div>
         </div>
@@ -21,8 +22,8 @@ export default async function DashboardLayout({ children }: { children: React.Re
           </div>
           <SignOutButton />
         </div>
-      </aside>
-      <main className="min-w-0 flex-1 px-8 py-8">
+      </Sidebar>
+      <main className="min-w-0 flex-1 px-4 py-6 md:px-8 md:py-8">
         <AlertBanner initialData={alerts} />
         {children}
       </main>

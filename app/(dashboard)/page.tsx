@@ -33,7 +33,7 @@ export default async function OverviewPage() {
   return (
     <>
       <PageHeader title="Overview" description="The state of this Mimir AIP deployment's persistent data at a glance." />
-      <div className="grid gap-6 lg:grid-cols-3">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <div className="lg:col-span-2">
           <HealthPanel initialData={health} />
         </div>

@@ -15,9 +15,9 @@ export function VolumeTrends({ trends, history }: { trends: VolumeTrend[]; histo
         const trend = byVolume.get(volume);
         const values = history.volumes.map((p) => p[volume]).filter((v): v is number => v !== undefined);
         return (
-          <li key={volume} className="flex items-center gap-4 py-2" data-testid={`trend-${volume}`}>
-            <span className="w-36 text-sm font-medium text-slate-800">{volume}</span>
-            <span className="w-24 text-right text-sm tabular-nums text-slate-900">{formatBytes(trend?.bytes)}</span>
+          <li key={volume} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2 sm:flex-nowrap sm:gap-4" data-testid={`trend-${volume}`}>
+            <span className="w-full text-sm font-medium text-slate-800 sm:w-36">{volume}</span>
+            <span className="w-20 text-sm tabular-nums text-slate-900 sm:w-24 sm:text-right">{formatBytes(trend?.bytes)}</span>
             <span className={`w-28 text-right text-xs tabular-nums ${(trend?.change_24h ?? 0) > 0 ? "text-amber-700" : "text-slate-500"}`}>
               {trend?.change_24h === null || trend === undefined ? "—" : `${formatBytesChange(trend.change_24h)} / 24 h`}
             </span>

@@ -117,9 +117,9 @@ export function ConfirmDialog<T>({
           setOptionChecked(false);
           onCancel?.();
         }}
-        className="m-auto w-full max-w-md rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
+        className="m-auto max-h-[calc(100dvh-2rem)] w-full max-w-[min(28rem,calc(100vw-2rem))] overflow-y-auto rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
       >
-        <form onSubmit={submit} className="space-y-4 p-6">
+        <form onSubmit={submit} className="space-y-4 p-4 sm:p-6">
           <h2 id={titleId} className="text-lg font-semibold text-slate-900">
             {title}
           </h2>
@@ -162,7 +162,7 @@ export function ConfirmDialog<T>({
               {error}
             </p>
           )}
-          <div className="flex justify-end gap-2">
+          <div className="flex flex-wrap justify-end gap-2">
             <Button type="button" variant="secondary" onClick={close}>
               Cancel
             </Button>

@@ -99,7 +99,7 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
 
 function Setting({ label, children }: { label: string; children: React.ReactNode }) {
   return (
-    <div className="flex items-baseline gap-3">
+    <div className="flex flex-col gap-1 sm:flex-row sm:items-baseline sm:gap-3">
       <dt className="w-36 shrink-0 text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
       <dd className="text-slate-800">{children}</dd>
     </div>

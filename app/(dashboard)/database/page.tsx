@@ -68,7 +68,7 @@ export default async function DatabasePage() {
             <Figure label="WAL" value={formatBytes(overview.wal_bytes)} hint={`journal mode ${overview.journal_mode}`} />
             <Figure label="Auto-vacuum" value={overview.auto_vacuum} hint={overview.auto_vacuum === "incremental" ? "cleanups give pages back" : "VACUUM once to turn on incremental"} />
           </dl>
-          <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-4">
+          <div className="grid grid-cols-1 gap-4 md:grid-cols-2 xl:grid-cols-4">
             <MaintenanceAction
               kind="vacuum"
               title="VACUUM"

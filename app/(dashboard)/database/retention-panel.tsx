@@ -68,7 +68,7 @@ export function RetentionPanel({
   const doomed = preview ? preview.expired_rows + preview.over_cap_rows : 0;
   return (
     <div className="space-y-4">
-      <form onSubmit={keepInput(dryRun)} className="grid gap-4 sm:grid-cols-4 sm:items-end" onChange={() => setPreview(null)}>
+      <form onSubmit={keepInput(dryRun)} className="grid grid-cols-1 gap-4 sm:grid-cols-4 sm:items-end" onChange={() => setPreview(null)}>
         <label className="text-sm font-medium text-slate-700">
           Keep days of history
           <input name="retention_days" type="number" min={0} defaultValue={defaultDays} className={inputClass} aria-describedby="days-hint" />

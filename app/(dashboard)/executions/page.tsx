@@ -51,7 +51,7 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
       <AutoRefresh active={Boolean(page?.items.some((run) => run.status === "running"))} intervalMs={STATISTICS_REFRESH_MS} />
       <PageHeader title="Executions" description="Every run of every job (scheduled, from the API, or started by hand), newest first." />
       <Card className="mb-6">
-        <form className="grid gap-3 sm:grid-cols-3 lg:grid-cols-6 lg:items-end" action="/executions" aria-label="Filters">
+        <form className="grid grid-cols-1 gap-3 sm:grid-cols-3 lg:grid-cols-6 lg:items-end" action="/executions" aria-label="Filters">
           <label className="block text-sm font-medium text-slate-700">
             Job id
             <input name="job_id" defaultValue={params.job_id} className={INPUT} />
@@ -90,7 +90,7 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
         )}
       </Card>
       {stats && (
-        <div className="mb-6 grid gap-6 lg:grid-cols-3">
+        <div className="mb-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
           <Card title="Window">
             <div className="grid grid-cols-2 gap-4">
               <Stat label="Runs" value={formatCount(stats.total_executions)} hint={`${stats.from.slice(0, 10)} to ${stats.to.slice(0, 10)}`} />

@@ -51,7 +51,7 @@ export function RunNowButton({ id, name, variant = "secondary" }: { id: string; 
         variant={variant}
         aria-label={`Run ${name} now`}
         disabled={pending}
-        className="px-2.5 py-1 text-xs"
+        className="whitespace-nowrap px-2.5 py-1 text-xs"
         onClick={() =>
           startTransition(async () => {
             const result = await runJobNowAction({ id });

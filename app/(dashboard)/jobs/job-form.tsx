@@ -34,7 +34,7 @@ export function JobForm({ jobId, initial, pipelines, canWrite }: { jobId?: strin
   return (
     <form
       // The edit form sits in a narrower card than the create form: two columns there.
-      className={`grid gap-4 sm:grid-cols-2 ${jobId ? "sm:items-end" : "lg:grid-cols-5 lg:items-end"}`}
+      className={`grid grid-cols-1 gap-4 sm:grid-cols-2 ${jobId ? "sm:items-end" : "lg:grid-cols-5 lg:items-end"}`}
       onSubmit={(event) => {
         event.preventDefault();
         startTransition(async () => {

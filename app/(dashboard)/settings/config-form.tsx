@@ -63,7 +63,7 @@ export function ConfigForm({ view }: { view: ConfigView }) {
   return (
     // A refusal stays until the form is edited: then it may no longer be true.
     <form onSubmit={keepInput(submit)} onChange={() => outcome?.kind === "error" && setOutcome(null)} className="space-y-4">
-      <div className="grid gap-4 sm:grid-cols-2">
+      <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
         {view.editable.map((setting) => {
           const current = view.values[setting.key];
           const id = `config-${setting.key}`;

@@ -41,7 +41,7 @@ export function TokensPanel({ initialData }: { initialData: Page<ApiTokenDto> })
   return (
     <div className="space-y-4">
       {created && <CreatedToken token={created} onDismiss={() => setCreated(null)} />}
-      <div className="grid gap-3 sm:grid-cols-[1fr_auto_auto_auto] sm:items-end">
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-[1fr_auto_auto_auto] sm:items-end">
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Token name</span>
           <input

@@ -36,7 +36,7 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
 
   return (
     <div className="space-y-4">
-      <div className="grid gap-3 sm:grid-cols-[1fr_1fr_auto_auto] sm:items-end">
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-[1fr_1fr_auto_auto] sm:items-end">
         <label className="block text-sm">
           <span className="font-medium text-slate-700">New user name</span>
           <input value={draft.username} onChange={(e) => setDraft({ ...draft, username: e.target.value })} maxLength={64} autoComplete="off" className={inputClass} />

@@ -38,7 +38,7 @@ export default async function StoragePage() {
         <DiskCard usage={usage} projection={history.projection} />
         <VolumesCard usage={usage} />
         <StorageCharts initial={history} intervalMinutes={interval} />
-        <div className="grid gap-6 xl:grid-cols-2">
+        <div className="grid grid-cols-1 gap-6 xl:grid-cols-2">
           <DatabaseCard usage={usage} />
           <Card title="Alerts">
             <AlertList alerts={alerts} emptyText="No storage alert has been raised. Thresholds are under storage.alerts in config.yaml." />

@@ -47,7 +47,7 @@ export function StorageCharts({ initial, intervalMinutes }: { initial: StorageHi
           </div>
         )}
       </Card>
-      <div className="grid gap-6 xl:grid-cols-2">
+      <div className="grid grid-cols-1 gap-6 xl:grid-cols-2">
         <Card title="Database growth">
           {noSamples ? (
             <EmptyChart>No samples in this range yet.</EmptyChart>

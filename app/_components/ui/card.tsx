@@ -2,7 +2,7 @@ export function Card({ title, children, className = "", actions }: { title?: str
   return (
     <section className={`rounded-lg border border-slate-200 bg-white p-5 shadow-sm ${className}`}>
       {(title || actions) && (
-        <div className="mb-3 flex items-center justify-between gap-3">
+        <div className="mb-3 flex flex-wrap items-center justify-between gap-3">
           {title && <h2 className="text-sm font-semibold uppercase tracking-wide text-slate-500">{title}</h2>}
           {actions}
         </div>

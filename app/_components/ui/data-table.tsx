@@ -25,18 +25,21 @@ export function DataTable({
   dense?: boolean;
   className?: string;
 }) {
+  const shown = columns.filter((column): column is Column => column !== false);
+  // The frame is `relative` so the sr-only labels (absolutely positioned) are clipped by it rather than
+  // widening the page. Below `md` the table keeps about 6rem a column and scrolls inside the frame,
+  // instead of squeezing its text to a word per line.
+  const minWidth = { "--data-table-min-width": `${shown.length * 6}rem` } as React.CSSProperties;
   return (
-    <div className={`overflow-x-auto ${className}`}>
-      <table className={`w-full text-left ${dense ? "text-xs" : "text-sm"}`} aria-label={label}>
+    <div className={`relative overflow-x-auto ${className}`}>
+      <table className={`w-full min-w-(--data-table-min-width) text-left md:min-w-0 ${dense ? "text-xs" : "text-sm"}`} style={minWidth} aria-label={label}>
         <thead className="border-b border-slate-200 text-xs uppercase tracking-wide text-slate-500">
           <tr>
-            {columns
-              .filter((column): column is Column => column !== false)
-              .map((column) => (
-                <th key={column.label} className={`py-2 pr-4 font-medium ${column.align === "right" ? "text-right" : ""}`}>
-                  {column.srOnly ? <span className="sr-only">{column.label}</span> : column.label}
-                </th>
-              ))}
+            {shown.map((column) => (
+              <th key={column.label} className={`py-2 pr-4 font-medium ${column.align === "right" ? "text-right" : ""}`}>
+                {column.srOnly ? <span className="sr-only">{column.label}</span> : column.label}
+              </th>
+            ))}
           </tr>
         </thead>
         <tbody className="divide-y divide-slate-100">{children}</tbody>

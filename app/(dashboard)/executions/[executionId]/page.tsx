@@ -47,7 +47,7 @@ export default async function ExecutionPage({ params }: { params: Promise<{ exec
         }
         actions={running && canWrite ? <StopButton id={run.id} /> : undefined}
       />
-      <div className="mb-6 grid gap-6 lg:grid-cols-3">
+      <div className="mb-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
         <Card title="Run">
           <dl className="space-y-2 text-sm">
             {[

@@ -77,7 +77,7 @@ export default async function JobPage({ params, searchParams }: { params: Promis
           is pointed at another pipeline.
         </div>
       )}
-      <div className="mb-6 grid gap-6 lg:grid-cols-3">
+      <div className="mb-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
         <Card title="Schedule">
           <dl className="space-y-2 text-sm">
             <div className="flex gap-2">

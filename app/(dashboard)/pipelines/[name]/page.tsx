@@ -49,7 +49,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
           </>
         }
       />
-      <div className="mb-6 grid gap-6 lg:grid-cols-3">
+      <div className="mb-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
         <Card title="Definition" className="lg:col-span-2">
           <PipelineEditor name={pipeline.name} initialText={pipeline.config} canWrite={canWrite} />
         </Card>
