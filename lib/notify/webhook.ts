@@ -28,9 +28,22 @@ export async function sendWebhook(url: string, payload: WebhookPayload): Promise
     if (!response.ok) getLogger().warn("webhook refused", { host, status: response.status });
     return response.ok;
   } catch (error) {
-    getLogger().warn("webhook not delivered", { host, reason: (error as Error).name === "TimeoutError" ? "timeout" : (error as Error).message });
+    getLogger().warn("webhook not delivered", { host, reason: unreachableReason(error) });
     return false;
   }
+}
+
+/**
+ * Why a fetch did not get an answer, in words an operator can act on. Node's fetch says only
+ * "fetch failed"; the cause underneath says "connect ECONNREFUSED 10.0.0.5:443", "getaddrinfo
+ * ENOTFOUND hooks.example", or names the certificate problem. Addresses only, never the URL's path.
+ */
+export function unreachableReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === "TimeoutError") return "timeout";
+  const cause = error.cause;
+  if (cause instanceof Error) return cause.message || ("code" in cause ? String(cause.code) : error.message);
+  return error.message;
 }
 
 function safeHost(url: string): string {

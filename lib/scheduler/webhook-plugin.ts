@@ -1,6 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
+import { unreachableReason } from "@/lib/notify/webhook";
 
 /** The part of a webhook's answer kept in the step's output. */
 const MAX_RESPONSE_EXCERPT = 500;
@@ -26,13 +27,19 @@ export const webhookPlugin: BuiltinPlugin<z.infer<typeof webhookConfig>> = {
     // Webhook URLs carry their secret in the path (Slack, Discord): the run's log names the host only.
     const host = new URL(config.url).host;
     context.log(`${config.method} ${host}`);
-    const response = await fetch(config.url, {
-      method: config.method,
-      headers: { "Content-Type": "application/json", ...config.headers },
-      body: config.method === "GET" ? undefined : JSON.stringify(payload),
-      signal: context.signal,
-      redirect: "manual",
-    });
+    let response: Response;
+    try {
+      response = await fetch(config.url, {
+        method: config.method,
+        headers: { "Content-Type": "application/json", ...config.headers },
+        body: config.method === "GET" ? undefined : JSON.stringify(payload),
+        signal: context.signal,
+        redirect: "manual",
+      });
+    } catch (error) {
+      if (context.signal.aborted) throw error;
+      throw new Error(`${host} could not be reached: ${unreachableReason(error)}`);
+    }
     const text = (await response.text()).slice(0, MAX_RESPONSE_EXCERPT);
     context.log(`answered ${response.status}`);
     if (!response.ok) throw new Error(`${host} answered HTTP ${response.status}: ${text}`);
