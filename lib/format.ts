@@ -50,6 +50,11 @@ export function formatCount(n: number | null | undefined): string {
   return n === null || n === undefined ? "—" : new Intl.NumberFormat("en-US").format(n);
 }
 
+/** "1 file", "2,048 files": a count with its noun, singular when it is one. */
+export function formatCountOf(n: number, noun: string): string {
+  return `${formatCount(n)} ${n === 1 ? noun : `${noun}s`}`;
+}
+
 export function formatPercent(ratio: number | null | undefined): string {
   return ratio === null || ratio === undefined || !Number.isFinite(ratio) ? "—" : `${(ratio * 100).toFixed(1)}%`;
 }

@@ -8,7 +8,7 @@ import { Badge } from "@/app/_components/ui/badge";
 import { Button } from "@/app/_components/ui/button";
 import { Card } from "@/app/_components/ui/card";
 import { backupKeys, useBackups } from "@/lib/backups/hooks";
-import { formatAge, formatBytes, formatCount, formatTimestamp } from "@/lib/format";
+import { formatAge, formatBytes, formatCountOf, formatTimestamp } from "@/lib/format";
 import type { ActionResult } from "@/lib/actions";
 import type { Page } from "@/lib/pagination";
 import type { OperationDto } from "@/lib/operations/types";
@@ -115,7 +115,7 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
                   <ul className="text-xs tabular-nums text-slate-600">
                     {set.volumes.map((v) => (
                       <li key={v.name}>
-                        {v.name}: {formatBytes(v.bytes)} · {formatCount(v.files)} files
+                        {v.name}: {formatBytes(v.bytes)} · {formatCountOf(v.files, "file")}
                       </li>
                     ))}
                   </ul>

@@ -4,7 +4,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { OperationProgress } from "@/app/_components/operation-progress";
-import { formatBytes, formatCount } from "@/lib/format";
+import { formatBytes, formatCount, formatCountOf } from "@/lib/format";
 import { useOperation } from "@/lib/operations/hooks";
 import type { BackupVolume } from "@/lib/backups/types";
 import type { OperationDto } from "@/lib/operations/types";
@@ -68,7 +68,7 @@ export function ResetPanel({ preview, lastRun }: { preview: ResetPreview; lastRu
             <span>
               <code className="font-mono text-xs">{volume.name}</code>{" "}
               <span className="text-slate-500">
-                ({formatCount(volume.files)} files, {formatBytes(volume.bytes)})
+                ({formatCountOf(volume.files, "file")}, {formatBytes(volume.bytes)})
               </span>
             </span>
           </label>
@@ -86,7 +86,7 @@ export function ResetPanel({ preview, lastRun }: { preview: ResetPreview; lastRu
             <ul className="list-disc space-y-1 pl-5">
               {chosenVolumes.map((volume) => (
                 <li key={volume.name} data-volume={volume.name}>
-                  <code className="font-mono text-xs">{volume.name}</code>: {VOLUME_HOLDS[volume.name]} — {formatCount(volume.files)} files ({formatBytes(volume.bytes)})
+                  <code className="font-mono text-xs">{volume.name}</code>: {VOLUME_HOLDS[volume.name]} — {formatCountOf(volume.files, "file")} ({formatBytes(volume.bytes)})
                   {volume.name === "mimir_data" && (
                     <>
                       , <strong>{formatCount(preview.rows.jobs)} jobs</strong>, <strong>{formatCount(preview.rows.pipelines)} pipelines</strong> and{" "}

@@ -3,7 +3,7 @@
 import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import { ProgressBar } from "@/app/_components/ui/progress-bar";
-import { formatBytes, formatCount, formatDuration, formatTimestamp } from "@/lib/format";
+import { formatBytes, formatCount, formatCountOf, formatDuration, formatTimestamp } from "@/lib/format";
 import type { OperationDto } from "@/lib/operations/types";
 import type { RetentionReport } from "@/lib/maintenance/types";
 import { retentionDryRunAction, startRetentionCleanupAction } from "./actions";
@@ -167,7 +167,7 @@ function CleanupOutcome({ operation }: { operation: OperationDto }) {
   const r = operation.result as RetentionReport;
   return (
     <p className="text-sm text-slate-800" data-testid="retention-result">
-      Last cleanup {formatTimestamp(operation.finished_at)}: deleted <strong>{formatCount(r.deleted_rows)}</strong> runs and {formatCount(r.log_files_deleted)} log files
+      Last cleanup {formatTimestamp(operation.finished_at)}: deleted <strong>{formatCount(r.deleted_rows)}</strong> runs and {formatCountOf(r.log_files_deleted, "log file")}
       {r.app_logs.length ? ` and ${r.app_logs.length} app log file(s)` : ""}; reclaimed <strong>{formatBytes(r.reclaimed_bytes)}</strong> (database {formatBytes(r.db_bytes_before)} →{" "}
       {formatBytes(r.db_bytes_after)}
       {r.space_returned_by === "none" ? `; ${formatCount(r.free_pages_left)} free pages stay in the file for reuse — run VACUUM to give them back` : `, pages returned by ${r.space_returned_by.replace("_", " ")}`}) in{" "}
