@@ -50,6 +50,7 @@ test.describe("Database", () => {
     await preview.getByRole("button", { name: "Delete 5 runs" }).click();
     const confirm = page.getByRole("alertdialog", { name: "Confirm cleanup" });
     await expect(confirm).toContainText(`permanently deletes 5 execution records of job ${job.id}`);
+    await expect(confirm.getByRole("button", { name: "Cancel" })).toBeFocused();
     await confirm.getByRole("button", { name: "Delete for good" }).click();
     await expect(page.getByTestId("retention-result")).toContainText("deleted 5 runs", { timeout: 30_000 });
     await expect.poll(() => database.tableRows("job_executions")).toBe(before - 5);

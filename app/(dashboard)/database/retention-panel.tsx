@@ -130,7 +130,8 @@ export function RetentionPanel({
                 <Button variant="danger" onClick={cleanUp}>
                   Delete for good
                 </Button>
-                <Button variant="secondary" onClick={() => setConfirming(false)}>
+                {/* The button that opened this confirmation is gone: focus lands on the harmless choice. */}
+                <Button variant="secondary" autoFocus onClick={() => setConfirming(false)}>
                   Cancel
                 </Button>
               </div>
