@@ -29,11 +29,14 @@ export function ExecutionsTable({ items, empty, showJob = true }: { items: Execu
               </Link>
             </td>
           )}
-          <td className="py-2 pr-4">{run.pipeline}</td>
+          <td className="py-2 pr-4 whitespace-nowrap">{run.pipeline}</td>
           <td className="py-2 pr-4 tabular-nums">{run.duration === null ? "—" : formatDuration(run.duration / NS_PER_MS)}</td>
           <td className="py-2 pr-4 text-slate-600">{run.triggered_by}</td>
-          <td className="max-w-md truncate py-2 text-red-700" title={run.error ?? undefined}>
-            {run.error ?? ""}
+          <td className="py-2 text-red-700">
+            {/* A table cell does not keep its max-width; the block inside does: two lines, the rest on hover. */}
+            <div className="line-clamp-2 max-w-sm break-words" title={run.error ?? undefined}>
+              {run.error ?? ""}
+            </div>
           </td>
         </tr>
       ))}
