@@ -51,6 +51,7 @@ test.describe("Backups", () => {
     const dialog = await backups.restore(backupId!);
     for (const volume of ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines"]) await expect(dialog).toContainText(volume);
     await expect(dialog).toContainText("replaced");
+    await expect(dialog).toContainText("everyone, you included, signs in again afterwards");
     await expect(dialog.getByRole("button", { name: "Replace and restore" })).toBeDisabled();
     await dialog.getByLabel(/^Type .* to confirm$/).fill(backupId!);
     // Restoring replaces live data: the password is asked again.
@@ -64,6 +65,8 @@ test.describe("Backups", () => {
       await page.reload();
       await expect(safetySet).toContainText("verified", { timeout: 1_000 });
     }).toPass({ timeout: 30_000 });
+    // The outcome stays on the page after a reload, for whoever signs in again after the restore.
+    await expect(page.getByTestId("operation-succeeded").filter({ hasText: `Restored ${backupId}` })).toBeVisible();
 
     await page.goto("/");
     await expect(page.getByTestId("count-jobs")).toHaveText(String(jobsBefore));

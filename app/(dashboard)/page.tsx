@@ -6,7 +6,7 @@ import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { formatBytes, formatBytesChange, formatCount, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
 import { scopeAllows } from "@/lib/auth/scopes";
-import { findLatestBackup, getBackupSettings, listBackupOperationsToShow } from "@/lib/backups/service";
+import { findLatestBackup, getBackupSettings, listRunningBackupOperations } from "@/lib/backups/service";
 import { getHealth } from "@/lib/health/service";
 import { getOverviewCounts } from "@/lib/overview/service";
 import { requirePagePrincipal } from "@/lib/pages";
@@ -26,7 +26,7 @@ export default async function OverviewPage() {
     getStorageHistory({ range: "24h" }),
     listActiveAlerts(),
     findLatestBackup(),
-    listBackupOperationsToShow(),
+    listRunningBackupOperations(),
   ]);
   const last24hTotal = Object.values(counts.last24h).reduce((sum, n) => sum + n, 0);
   const { projection } = history;

@@ -5,7 +5,7 @@ import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
-import { getScheduledBackups, listBackups, listBackupOperationsToShow } from "@/lib/backups/service";
+import { getScheduledBackups, listBackups, listBackupPageOperations } from "@/lib/backups/service";
 import { BackupsPanel } from "./backups-panel";
 import { ScheduledBackupsSwitch } from "./scheduled-backups-switch";
 
@@ -21,7 +21,7 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
   const cursor = search.cursor;
   const [page, running, { settings, jobs }] = await Promise.all([
     listAtLinkCursor("/backups", search, (cursor) => listBackups({ limit: PAGE_SIZE, cursor })),
-    listBackupOperationsToShow(),
+    listBackupPageOperations(),
     getScheduledBackups(),
   ]);
   const canAdmin = scopeAllows(principal.scope, "admin");
