@@ -46,6 +46,8 @@ test.describe("Pipelines, jobs and history", () => {
     await page.getByRole("button", { name: `Run job ${name} now` }).click();
     await page.getByRole("link", { name: "view run" }).click();
     await expect(page.getByTestId("run-status")).toHaveText("success", { timeout: 20_000 });
+    // Jobs made in the console have UUIDs for ids: the run and the history name the job.
+    await expect(page.getByRole("heading", { name: `Run of job ${name}` })).toBeVisible();
     const steps = page.getByRole("table", { name: "Steps" });
     await expect(steps.getByRole("row")).toHaveCount(3);
     await expect(steps).toContainText("E2e.echo");
@@ -58,6 +60,7 @@ test.describe("Pipelines, jobs and history", () => {
     const history = page.getByRole("table", { name: "Executions" });
     await expect(history.getByRole("row")).toHaveCount(2);
     await expect(history).toContainText("manual");
+    await expect(history).toContainText(`job ${name}`);
     await expect(page.getByTestId("runs-per-day-chart").getByRole("application")).toBeVisible();
     await expect(page.getByTestId("duration-chart").getByRole("application")).toBeVisible();
 

@@ -41,6 +41,13 @@ export async function selectJob(id: string): Promise<ScheduledJobRow | undefined
   return row;
 }
 
+/** The names of the given jobs that still exist, by id. */
+export async function selectJobNames(ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).where(inArray(scheduledJobs.id, ids));
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
+
 export async function insertJob(row: NewScheduledJobRow): Promise<void> {
   await getDb().insert(scheduledJobs).values(row);
 }

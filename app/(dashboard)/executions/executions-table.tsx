@@ -7,8 +7,8 @@ import { EmptyState } from "@/app/_components/ui/empty-state";
 
 const NS_PER_MS = 1_000_000;
 
-/** History rows; the caller renders the pager and the empty state's wording. */
-export function ExecutionsTable({ items, empty, showJob = true }: { items: ExecutionSummary[]; empty: string; showJob?: boolean }) {
+/** History rows; the caller renders the pager and the empty state's wording, and names the jobs (`jobNames`, by id) when it shows them. */
+export function ExecutionsTable({ items, empty, showJob = true, jobNames }: { items: ExecutionSummary[]; empty: string; showJob?: boolean; jobNames?: Map<string, string> }) {
   if (items.length === 0) return <EmptyState>{empty}</EmptyState>;
   return (
     <DataTable columns={[{ label: "Started" }, { label: "Status" }, showJob && { label: "Job" }, { label: "Pipeline" }, { label: "Duration" }, { label: "Trigger" }, { label: "Error" }]} label="Executions">
@@ -24,8 +24,8 @@ export function ExecutionsTable({ items, empty, showJob = true }: { items: Execu
           </td>
           {showJob && (
             <td className="py-2 pr-4">
-              <Link href={`/jobs/${encodeURIComponent(run.job_id)}`} className="hover:underline">
-                {run.job_id}
+              <Link href={`/jobs/${encodeURIComponent(run.job_id)}`} className="hover:underline" title={run.job_id}>
+                {jobNames?.get(run.job_id) ?? run.job_id}
               </Link>
             </td>
           )}

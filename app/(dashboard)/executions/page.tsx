@@ -8,6 +8,7 @@ import { ExecutionsTable } from "@/app/(dashboard)/executions/executions-table";
 import { EXECUTION_STATUSES } from "@/lib/executions/types";
 import { listExecutionsQuery, statisticsQuery } from "@/lib/executions/inputs";
 import { getExecutionStatistics, listExecutions } from "@/lib/executions/service";
+import { jobNamesOf } from "@/lib/jobs/service";
 import { formatCount, formatPercent } from "@/lib/format";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 
@@ -45,6 +46,7 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
     query.success ? listAtLinkCursor("/executions", params, (cursor) => listExecutions({ ...query.data, cursor })) : Promise.resolve(null),
     statsQuery.success ? getExecutionStatistics(statsQuery.data).catch(() => null) : Promise.resolve(null),
   ]);
+  const jobNames = await jobNamesOf(page?.items ?? []);
   return (
     <>
       {/* Slower than the other pages: each refresh also recomputes the window's statistics. */}
@@ -106,7 +108,7 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
         </div>
       )}
       <Card title="History">
-        <ExecutionsTable items={page?.items ?? []} empty="No runs match these filters." />
+        <ExecutionsTable items={page?.items ?? []} jobNames={jobNames} empty="No runs match these filters." />
         <Pager basePath="/executions" params={params} nextCursor={page?.next_cursor ?? null} hasCursor={Boolean(params.cursor)} nextLabel="Older runs" />
       </Card>
     </>

@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { jobNamesOf } from "@/lib/jobs/service";
 import { notFound } from "next/navigation";
 import { AutoRefresh } from "@/app/_components/auto-refresh";
 import { Badge, statusTone } from "@/app/_components/ui/badge";
@@ -32,11 +33,12 @@ export default async function ExecutionPage({ params }: { params: Promise<{ exec
     throw error;
   }
   const running = run.status === "running";
+  const jobName = (await jobNamesOf([run])).get(run.job_id);
   return (
     <>
       <AutoRefresh active={running} />
       <PageHeader
-        title={`Run of ${run.job_id}`}
+        title={`Run of ${jobName ?? run.job_id}`}
         description={
           <>
             <span data-testid="run-status">
@@ -51,7 +53,7 @@ export default async function ExecutionPage({ params }: { params: Promise<{ exec
         <Card title="Run">
           <dl className="space-y-2 text-sm">
             {[
-              ["Job", <Link key="job" href={`/jobs/${encodeURIComponent(run.job_id)}`} className="text-sky-700 hover:underline">{run.job_id}</Link>],
+              ["Job", <Link key="job" href={`/jobs/${encodeURIComponent(run.job_id)}`} className="text-sky-700 hover:underline" title={run.job_id}>{jobName ?? run.job_id}</Link>],
               ["Pipeline", <Link key="pipeline" href={`/pipelines/${encodeURIComponent(run.pipeline)}`} className="text-sky-700 hover:underline">{run.pipeline}</Link>],
               ["Triggered by", run.triggered_by],
               ["Started", formatTimestamp(run.start_time)],

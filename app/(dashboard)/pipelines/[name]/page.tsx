@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { jobNamesOf } from "@/lib/jobs/service";
 import { notFound } from "next/navigation";
 import { AutoRefresh } from "@/app/_components/auto-refresh";
 import { Pager } from "@/app/_components/pager";
@@ -38,6 +39,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
     const query = pageQuery.safeParse({ cursor });
     return listPipelineHistory(name, query.success ? query.data : pageQuery.parse({}));
   });
+  const jobNames = await jobNamesOf(history.items);
   return (
     <>
       <AutoRefresh active={history.items.some((run) => run.status === "running")} />
@@ -81,7 +83,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
         </div>
       </div>
       <Card title="Run history">
-        <ExecutionsTable items={history.items} empty={canWrite ? "No runs of this pipeline yet. Schedule it in a job, then use “Run now”." : "No runs of this pipeline yet."} />
+        <ExecutionsTable items={history.items} jobNames={jobNames} empty={canWrite ? "No runs of this pipeline yet. Schedule it in a job, then use “Run now”." : "No runs of this pipeline yet."} />
         <Pager basePath={`/pipelines/${encodeURIComponent(pipeline.name)}`} params={search} nextCursor={history.next_cursor} hasCursor={Boolean(search.cursor)} nextLabel="Older runs" />
       </Card>
     </>
