@@ -101,6 +101,9 @@ test.describe("Pipelines, jobs and history", () => {
     await page.goto("/executions?status=success&cursor=eyJicm9rZW4iOnRydWV9");
     await expect(page).toHaveURL(/\/executions\?status=success$/);
     await expect(page.getByRole("heading", { name: "Executions" })).toBeVisible();
+    // Dates the wrong way round say so, rather than only that nothing matches.
+    await page.goto("/executions?from=2026-02-01&to=2026-01-01");
+    await expect(page.getByRole("alert").filter({ hasText: "From (2026-02-01) is after To (2026-01-01)" })).toBeVisible();
   });
 
   test("a long run can be stopped from its page; a pipeline in use is deleted only when forced, naming its jobs", async ({ page, api }) => {

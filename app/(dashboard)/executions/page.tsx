@@ -90,6 +90,11 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
             {query.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}
           </p>
         )}
+        {bounds.from && bounds.to && bounds.from >= bounds.to && (
+          <p role="alert" className="mt-3 text-sm text-red-700">
+            From ({params.from}) is after To ({params.to}), so no run can match: swap the two dates.
+          </p>
+        )}
       </Card>
       {stats && (
         <div className="mb-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
