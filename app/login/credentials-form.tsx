@@ -60,7 +60,7 @@ function Field({ name, label, type = "text", autoComplete, errors, hint }: { nam
         required
         autoComplete={autoComplete}
         aria-invalid={errors ? true : undefined}
-        className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none"
+        className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15"
       />
       {hint && <span className="mt-1 block text-xs text-slate-500">{hint}</span>}
       {errors?.map((message) => (

@@ -156,7 +156,7 @@ export async function createPipeline(text: string, principal: Principal | null):
   const definition = parseOne(text);
   await runAppWrite(async () => {
     if (await queries.selectPipeline(definition.name)) {
-      throw new AppError("already_exists", `A pipeline named '${definition.name}' already exists; update it with PUT or pick another name`);
+      throw new AppError("already_exists", `A pipeline named '${definition.name}' already exists: pick another name, or open that pipeline to change it`);
     }
     writePipelineFile(definition.name, text);
     const now = nowIso();

@@ -2,7 +2,7 @@
 
 import dynamic from "next/dynamic";
 import { useRouter } from "next/navigation";
-import { useCallback, useState, useTransition } from "react";
+import { useCallback, useEffect, useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import { savePipelineAction, validatePipelineAction } from "@/app/(dashboard)/pipelines/actions";
 import type { PipelineIssue } from "@/lib/pipelines/definition";
@@ -23,7 +23,17 @@ export function PipelineEditor({ name, initialText, canWrite }: { name?: string;
   const [issues, setIssues] = useState<PipelineIssue[]>([]);
   const [saveError, setSaveError] = useState<{ message: string; issues?: PipelineIssue[] } | null>(null);
   const [saved, setSaved] = useState(false);
+  const [savedText, setSavedText] = useState(initialText);
   const [pending, startTransition] = useTransition();
+  const unsaved = canWrite && text !== savedText;
+
+  // Closing the tab or reloading with unsaved edits asks first (the browser's own prompt).
+  useEffect(() => {
+    if (!unsaved) return;
+    const warn = (event: BeforeUnloadEvent) => event.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [unsaved]);
 
   const validate = useCallback(async (value: string) => {
     const result = await validatePipelineAction({ text: value });
@@ -55,7 +65,7 @@ export function PipelineEditor({ name, initialText, canWrite }: { name?: string;
               </li>
             ))}
           </ul>
-        ) : (
+        ) : saveError ? null : (
           <p className="text-sm text-emerald-700">{saved ? "Saved to the database and to the pipelines volume." : "No problems found."}</p>
         )}
         {saveError && (
@@ -83,6 +93,7 @@ export function PipelineEditor({ name, initialText, canWrite }: { name?: string;
                   return;
                 }
                 setSaved(true);
+                setSavedText(text);
                 setSaveError(null);
                 if (!name) router.push(`/pipelines/${encodeURIComponent(result.data.name)}`);
                 else router.refresh();

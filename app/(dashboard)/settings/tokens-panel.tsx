@@ -49,7 +49,7 @@ export function TokensPanel({ initialData }: { initialData: Page<ApiTokenDto> })
             onChange={(e) => setDraft({ ...draft, name: e.target.value })}
             maxLength={100}
             placeholder="nightly-backup-script"
-            className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none"
+            className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15"
           />
         </label>
         <label className="block text-sm">

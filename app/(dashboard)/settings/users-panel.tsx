@@ -16,7 +16,7 @@ import type { Page } from "@/lib/pagination";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { createUserInput } from "@/lib/auth/inputs";
 
-const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none";
+const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15";
 
 export function UsersPanel({ initialData, currentUserId }: { initialData: Page<UserDto>; currentUserId: string }) {
   const queryClient = useQueryClient();
