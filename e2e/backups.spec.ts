@@ -75,6 +75,13 @@ test.describe("Backups", () => {
     expect(await restored.json()).toMatchObject({ id: "job-weekly", pipeline: "weekly-report" });
   });
 
+  test("Prune… with every set young enough to keep says so in place, without a confirmation", async ({ page }) => {
+    await new BackupsPage(page).goto();
+    await page.getByRole("button", { name: "Prune…" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Nothing to prune: no set is old enough to go." })).toBeVisible();
+    await expect(page.getByRole("dialog")).toHaveCount(0);
+  });
+
   test("the recovery guide lists the stock commands", async ({ page }) => {
     await new BackupsPage(page).goto();
     await page.getByRole("link", { name: "Recovery without the app" }).click();

@@ -231,26 +231,24 @@ function PruneControls({ onDone }: { onDone: () => void }) {
           {error}
         </span>
       )}
-      {preview && (
+      {/* Nothing would go: said in place, since a confirmation would ask for a password to do nothing. */}
+      {preview && (preview.skipped_reason !== null || preview.deleted.length === 0) && (
+        <span role="status" className="text-xs text-slate-600" title={preview.kept.map((k) => `${k.id} (${k.reason})`).join(", ")}>
+          {preview.skipped_reason ? `Pruning is paused: ${preview.skipped_reason}.` : "Nothing to prune: no set is old enough to go."}
+        </span>
+      )}
+      {preview && preview.skipped_reason === null && preview.deleted.length > 0 && (
         <ConfirmDialog
           open
           title="Prune old backup sets"
-          confirmLabel={preview.deleted.length > 0 ? `Delete ${preview.deleted.length} set(s)` : "Nothing to delete"}
-          confirmDisabled={preview.deleted.length === 0 || preview.skipped_reason !== null}
+          confirmLabel={`Delete ${preview.deleted.length} set(s)`}
           onCancel={() => setPreview(null)}
           onConfirm={(password) => pruneBackupsAction({ reauth_password: password })}
           onDone={onDone}
           consequences={
             <>
-              {preview.skipped_reason && <span className="block">Pruning is paused: {preview.skipped_reason}.</span>}
-              {!preview.skipped_reason && (
-                <>
-                  <span className="block">{preview.deleted.length > 0 ? `These sets would be deleted: ${preview.deleted.join(", ")}.` : "No set is old enough to go."}</span>
-                  {preview.kept.length > 0 && (
-                    <span className="mt-2 block text-xs text-slate-500">Kept: {preview.kept.map((k) => `${k.id} (${k.reason})`).join(", ")}</span>
-                  )}
-                </>
-              )}
+              <span className="block">These sets would be deleted: {preview.deleted.join(", ")}.</span>
+              {preview.kept.length > 0 && <span className="mt-2 block text-xs text-slate-500">Kept: {preview.kept.map((k) => `${k.id} (${k.reason})`).join(", ")}</span>}
             </>
           }
         />
