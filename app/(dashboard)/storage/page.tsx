@@ -60,7 +60,7 @@ function DiskCard({ usage, projection }: { usage: StorageUsage; projection: Disk
         <Stat label="Free space change" value={growth === null ? "—" : `${formatBytesChange(-growth)}/h`} hint="over the last day" />
         <Stat
           label="Full in"
-          value={<span data-testid="disk-full-in">{projection.hours_left === null ? "not filling" : formatHoursLeft(projection.hours_left)}</span>}
+          value={<span data-testid="disk-full-in">{growth === null ? "—" : projection.hours_left === null ? "not filling" : formatHoursLeft(projection.hours_left)}</span>}
           hint={projection.full_at ? `around ${formatTimestamp(projection.full_at)}` : growth === null ? "needs a few samples over the last day" : "at the current rate"}
         />
       </div>
