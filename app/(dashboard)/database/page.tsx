@@ -74,7 +74,7 @@ export default async function DatabasePage() {
               title="VACUUM"
               gain={
                 <>
-                  Would give back about <strong>{formatBytes(overview.free_bytes)}</strong> ({formatCount(overview.free_pages)} free pages) and turn on incremental auto-vacuum.
+                  Would give back about <strong>{formatBytes(overview.free_bytes)}</strong> ({formatCount(overview.free_pages)} free pages){overview.auto_vacuum === "incremental" ? "." : " and turn on incremental auto-vacuum."}
                 </>
               }
               warning={`Needs free disk about the database's size (${formatBytes(overview.file_bytes + overview.wal_bytes)}) while it runs; writes wait until it finishes.`}
