@@ -6,7 +6,7 @@ import { volumeFolders } from "@/lib/config/data-root";
 import { closeAppDatabase, isAppDatabaseOpen, notifyAppDatabaseReopened, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
-import { captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
+import { captureOperationsFinishedSince, captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
 import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { fsyncFolder } from "@/lib/backups/archive";
@@ -112,6 +112,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     options.message?.("swapping volumes");
     await withAppWritesPaused(async () => {
       const carried = await captureRunningOperations();
+      const finishedSinceSnapshot = await captureOperationsFinishedSince(manifest.created_at);
       closeAppDatabase();
       const journal: RestoreJournal = {
         backup_id: id,
@@ -142,7 +143,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         getLogger().warn("could not set the replaced data aside for deletion; the next start removes it", { error });
       }
       memo.__mimirRestoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
-      await reinstateOperations(carried);
+      await reinstateOperations(carried, finishedSinceSnapshot);
       // The credentials set in the environment (admin password, API token) keep working after the swap.
       await seedCredentialsFromEnvironment(getConfig());
       if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());

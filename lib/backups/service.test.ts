@@ -205,6 +205,17 @@ describe("restore", () => {
     expect((await getBackup(safetyId)).verify_status).toBe("ok");
   });
 
+  test("after a restore, the backup that wrote the set is on record as succeeded, not as interrupted: prune and /health are not held up", async () => {
+    const manifest = await backUp();
+    const backupOperation = (await listOperations({ limit: 1, kind: "backup" })).items[0]!;
+    expect(backupOperation.status).toBe("succeeded");
+    // The set's snapshot was taken while that operation ran, so the database it restores records it as running.
+    await restoreBackup(manifest.id, VOLUME_NAMES);
+    const [latest] = (await listOperations({ limit: 5, kind: "backup" })).items.filter((op) => op.id === backupOperation.id);
+    expect(latest).toMatchObject({ status: "succeeded", error: null });
+    expect((await pruneBackups({ dryRun: true }, null)).skipped_reason).toBeNull();
+  });
+
   test("a set whose drill passed against its manifest as it stands gets quick_check; one never verified, or changed since, the full integrity_check", async () => {
     const manifest = await backUp();
     const folder = path.join(root.config.paths.backups, manifest.id);

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq, gte, lt, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { operations, type OperationRow } from "@/lib/db/schema";
 import type { OperationDto, OperationStatus } from "@/lib/operations/types";
@@ -37,6 +37,11 @@ export async function findOperation(id: string): Promise<OperationRow | undefine
 
 export async function listRunningOperations(): Promise<OperationRow[]> {
   return getDb().select().from(operations).where(eq(operations.status, "running"));
+}
+
+/** Operations that finished at or after `since` (an ISO time). */
+export async function listOperationsFinishedSince(since: string): Promise<OperationRow[]> {
+  return getDb().select().from(operations).where(gte(operations.finishedAt, since));
 }
 
 /** Newest first, keyset-paged on (created_at, id). */

@@ -195,7 +195,19 @@ export async function captureRunningOperations(): Promise<OperationRow[]> {
   return rows.filter((row): row is OperationRow => row !== null && row !== undefined);
 }
 
-export async function reinstateOperations(rows: OperationRow[]): Promise<void> {
+/**
+ * Operations the live database saw finish at or after `since`, read before a restore swaps in a
+ * snapshot taken since then. That snapshot still records them as running (the backup that wrote the
+ * set, at least, was running while it snapshotted itself); their real outcome is known, and carried over.
+ */
+export async function captureOperationsFinishedSince(since: string): Promise<OperationRow[]> {
+  return queries.listOperationsFinishedSince(since);
+}
+
+export async function reinstateOperations(rows: OperationRow[], finishedSince: OperationRow[] = []): Promise<void> {
+  for (const row of finishedSince) {
+    if ((await queries.findOperation(row.id))?.status === "running") await queries.updateOperation(row.id, row);
+  }
   await failInterruptedOperations();
   for (const row of rows) if (!(await queries.findOperation(row.id))) await queries.insertOperation(row);
 }
