@@ -6,6 +6,7 @@ import { hasAnyUser, SESSION_COOKIE } from "@/lib/auth/service";
 import type { Principal, Scope } from "@/lib/auth/scopes";
 import { isAppError } from "@/lib/errors";
 import { pageHref } from "@/lib/pagination";
+import { ZodError } from "zod";
 
 /**
  * The page-side adapter of the one enforcement point (lib/auth/request): every dashboard page calls
@@ -25,14 +26,16 @@ export async function requirePagePrincipal(required: Scope = "read"): Promise<Pr
 }
 
 /**
- * Loads a list page at its link's cursor. A cursor this server cannot read (a truncated or stale
- * link) sends the browser to the list's first page, filters kept, instead of failing the page.
+ * Loads a list page at its link's cursor. A cursor this server cannot read (a truncated, stale or
+ * overlong link: refused by the query schema `load` parses it with, or by the service decoding it)
+ * sends the browser to the list's first page, filters kept, instead of failing the page.
  */
 export async function listAtLinkCursor<T>(basePath: string, params: Record<string, string | undefined>, load: (cursor: string | undefined) => Promise<T>): Promise<T> {
   try {
     return await load(params.cursor);
   } catch (error) {
-    if (!(params.cursor && isAppError(error) && error.code === "invalid_cursor")) throw error;
+    const unreadable = (isAppError(error) && error.code === "invalid_cursor") || (error instanceof ZodError && error.issues.some((issue) => issue.path[0] === "cursor"));
+    if (!(params.cursor && unreadable)) throw error;
   }
   redirect(pageHref(basePath, params, null));
 }

@@ -60,8 +60,7 @@ export function ConfirmDialog<T>({
   const dialog = useRef<HTMLDialogElement>(null);
   const [error, setError] = useState<string | null>(null);
   const [typed, setTyped] = useState("");
-  // Controlled and cleared in the same update as the answer: React's automatic reset of an action
-  // form lands a moment later and could wipe a password typed straight after a refusal.
+  // State, cleared in the same update as the server's answer, so it can never wipe one typed after it.
   const [password, setPassword] = useState("");
   const [optionChecked, setOptionChecked] = useState(false);
   const [pending, startTransition] = useTransition();
@@ -75,11 +74,8 @@ export function ConfirmDialog<T>({
     if (!open && dialog.current?.open) dialog.current.close();
   }, [open]);
 
+  // Closing fires the dialog's close event, whose handler clears the fields, however it was closed.
   function close() {
-    setError(null);
-    setTyped("");
-    setPassword("");
-    setOptionChecked(false);
     dialog.current?.close();
   }
 

@@ -174,7 +174,6 @@ export async function listJobsUsingPipeline(name: string): Promise<{ id: string;
   return queries.selectJobsByPipelineRef(pipelineRefs(name), MAX_JOBS_LISTED_PER_PIPELINE);
 }
 
-
 /** The names of the jobs behind some runs, by id: history shows names, since console-made ids are UUIDs. A deleted job has none. */
 export async function jobNamesOf(runs: { job_id: string }[]): Promise<Map<string, string>> {
   return queries.selectJobNames([...new Set(runs.map((run) => run.job_id))]);

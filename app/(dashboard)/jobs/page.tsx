@@ -26,10 +26,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
   const params = await searchParams;
   // The pipeline names feed the new-job form, which only writers get.
   const [page, pipelines] = await Promise.all([
-    listAtLinkCursor("/jobs", params, (cursor) => {
-      const query = listJobsQuery.safeParse({ cursor });
-      return listJobs(query.success ? query.data : listJobsQuery.parse({}));
-    }),
+    listAtLinkCursor("/jobs", params, (cursor) => listJobs(listJobsQuery.parse({ cursor }))),
     canWrite ? listPipelineNames() : [],
   ]);
   return (

@@ -18,10 +18,7 @@ export default async function PipelinesPage({ searchParams }: { searchParams: Pr
   const principal = await requirePagePrincipal("read");
   const canWrite = scopeAllows(principal.scope, "write");
   const params = await searchParams;
-  const page = await listAtLinkCursor("/pipelines", params, (cursor) => {
-    const query = listPipelinesQuery.safeParse({ cursor });
-    return listPipelines(query.success ? query.data : listPipelinesQuery.parse({}));
-  });
+  const page = await listAtLinkCursor("/pipelines", params, (cursor) => listPipelines(listPipelinesQuery.parse({ cursor })));
   return (
     <>
       <PageHeader

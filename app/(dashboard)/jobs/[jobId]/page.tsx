@@ -41,10 +41,7 @@ export default async function JobPage({ params, searchParams }: { params: Promis
   // Only admins may delete the job, so only they need the count of runs a delete would take with it;
   // the pipeline names are suggestions for the edit form, which only writers can change.
   const [history, runs, pipelines] = await Promise.all([
-    listAtLinkCursor(`/jobs/${encodeURIComponent(id)}`, search, (cursor) => {
-      const query = pageQuery.safeParse({ cursor });
-      return listJobHistory(id, query.success ? query.data : pageQuery.parse({}));
-    }),
+    listAtLinkCursor(`/jobs/${encodeURIComponent(id)}`, search, (cursor) => listJobHistory(id, pageQuery.parse({ cursor }))),
     canAdmin ? countJobExecutions(id) : 0,
     canWrite ? listPipelineNames() : [],
   ]);

@@ -35,10 +35,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
     if (isAppError(error) && error.code === "not_found") notFound();
     throw error;
   }
-  const history = await listAtLinkCursor(`/pipelines/${encodeURIComponent(name)}`, search, (cursor) => {
-    const query = pageQuery.safeParse({ cursor });
-    return listPipelineHistory(name, query.success ? query.data : pageQuery.parse({}));
-  });
+  const history = await listAtLinkCursor(`/pipelines/${encodeURIComponent(name)}`, search, (cursor) => listPipelineHistory(name, pageQuery.parse({ cursor })));
   const jobNames = await jobNamesOf(history.items);
   return (
     <>
