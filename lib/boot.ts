@@ -9,6 +9,7 @@ import { migrateDatabase, type MigrationReport } from "@/lib/db/migrate";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
+import { registerBuiltins } from "@/lib/builtins";
 import { startStorageSampler } from "@/lib/storage/sampler";
 import { runningServer, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
@@ -51,6 +52,7 @@ export function openDataRoot(config: AppConfig): MigrationReport {
 export async function boot(): Promise<void> {
   const config = getConfig();
   process.umask(PRIVATE_UMASK);
+  registerBuiltins();
   takeServerLock(config);
   const report = openDataRoot(config);
   const log = configureLogging(config);

@@ -2,7 +2,11 @@ import "server-only";
 import fs from "node:fs/promises";
 import path from "node:path";
 import crypto from "node:crypto";
-import { FILE_MODE, FOLDER_MODE } from "@/lib/config/data-root";
+
+/** Folders hold every byte of the deployment: only the service account may enter them. */
+export const FOLDER_MODE = 0o700;
+/** Database files and other data files: only the service account may read them. */
+export const FILE_MODE = 0o600;
 
 /**
  * Replaces `file` with `content` so a reader (or a crash) sees the old file or the new one, never

@@ -173,6 +173,13 @@ for (const cycle of fileCycles) {
 log(`capability-level cycles: ${capabilityCycles.length}`);
 for (const cycle of capabilityCycles) {
   log(`  [${cycle.length}] ${cycle.join(", ")}`);
+  // The file imports that tie it together, so the edge to turn round can be found.
+  const inside = new Set(cycle);
+  for (const [from, targets] of graph) {
+    for (const to of targets) {
+      if (capabilityOf(from) !== capabilityOf(to) && inside.has(capabilityOf(from)) && inside.has(capabilityOf(to))) log(`      ${from} → ${to}`);
+    }
+  }
   problems.push(`a cycle of ${cycle.length} capabilities`);
 }
 log(`imports of another capability's queries.ts: ${foreignQueries.length}`);

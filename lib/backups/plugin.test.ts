@@ -5,8 +5,8 @@ import { afterEach, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { fillDataRoot } from "@/test/helpers/backup-fixtures";
 import { getDb } from "@/lib/db/client";
-import { BUILTIN_PLUGINS } from "@/lib/scheduler/builtin-plugins";
-import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
+import { findBuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
+import { BUILTIN_JOBS } from "@/lib/builtins";
 import { backupFreshnessProblem, listBackups } from "@/lib/backups/service";
 import type { PluginRunContext } from "@/lib/scheduler/builtin-plugins";
 
@@ -38,13 +38,13 @@ describe("scheduled backups", () => {
     expect(await backupFreshnessProblem()).toMatch(/no backup has been made yet/);
 
     const lines: string[] = [];
-    const output = await BUILTIN_PLUGINS["System.backup"]!.run({}, context(lines));
+    const output = await findBuiltinPlugin("System.backup")!.run({}, context(lines));
     expect(output).toMatchObject({ verify_status: "ok" });
     expect((await listBackups({ limit: 10 })).items[0]).toMatchObject({ trigger: "schedule", verify_status: "ok" });
     expect(await backupFreshnessProblem()).toBeNull();
     expect(await backupFreshnessProblem(new Date(Date.now() + 3 * 86_400_000))).toMatch(/older than the schedule '0 2 \* \* \*' allows/);
 
-    const pruned = await BUILTIN_PLUGINS["System.prune_backups"]!.run(BUILTIN_PLUGINS["System.prune_backups"]!.configSchema.parse({}), context(lines));
+    const pruned = await findBuiltinPlugin("System.prune_backups")!.run(findBuiltinPlugin("System.prune_backups")!.configSchema.parse({}), context(lines));
     expect(pruned).toMatchObject({ deleted: [] });
     expect(lines.join("\n")).toMatch(/pruned 0 set/);
   });
@@ -67,14 +67,14 @@ describe("scheduled backups", () => {
       // The backups path is a file: every backup fails.
       fs.rmSync(root.config.paths.backups, { recursive: true });
       fs.writeFileSync(root.config.paths.backups, "not a folder");
-      await expect(BUILTIN_PLUGINS["System.backup"]!.run({}, context([]))).rejects.toThrow(/scheduled backup failed/);
+      await expect(findBuiltinPlugin("System.backup")!.run({}, context([]))).rejects.toThrow(/scheduled backup failed/);
       expect(received).toHaveLength(1);
       expect(JSON.parse(received[0]!)).toMatchObject({ event: "backup_failed" });
       expect(await backupFreshnessProblem()).toMatch(/the latest backup failed/);
       fs.rmSync(root.config.paths.backups);
       fs.mkdirSync(root.config.paths.backups);
       const lines: string[] = [];
-      const pruned = await BUILTIN_PLUGINS["System.prune_backups"]!.run({ dry_run: false }, context(lines));
+      const pruned = await findBuiltinPlugin("System.prune_backups")!.run({ dry_run: false }, context(lines));
       expect(pruned.skipped_reason).toMatch(/failed/);
     } finally {
       server.close();

@@ -1,7 +1,9 @@
 import "server-only";
 import { z } from "zod";
 import { waitForOperation } from "@/lib/operations/service";
+import type { AppConfig } from "@/lib/config/load";
 import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
+import type { BuiltinJob } from "@/lib/scheduler/builtin-jobs";
 import { notifyBackupFailure, pruneBackups, startBackup, verifyAllBackups } from "@/lib/backups/service";
 
 /** The guide's "Automated Backup with Cron", run by the scheduler: a set, verified, like Back up now. */
@@ -52,3 +54,44 @@ export const verifyBackupsPlugin: BuiltinPlugin<Record<string, never>> = {
   },
 };
 
+const backupsOn = (config: AppConfig) => config.values.persistence.backup_enabled;
+
+/** The guide's backup recipes as built-in jobs: the three that persistence.backup_enabled switches. */
+export const BACKUP_JOBS: readonly BuiltinJob[] = [
+  {
+    id: "system-backup",
+    name: "Backup (daily)",
+    pipeline: {
+      name: "system-backup",
+      description: "The guide's daily backup: all five volumes, verified after writing",
+      steps: [{ name: "backup", plugin: "System.backup" }],
+    },
+    cron: (config) => config.values.backups.schedule,
+    enabledByDefault: backupsOn,
+  },
+  {
+    id: "system-prune-backups",
+    name: "Prune backups (keep days)",
+    pipeline: {
+      name: "system-prune-backups",
+      description: "The guide's 'keep 7 days', keeping the newest, the newest verified and pinned sets",
+      steps: [{ name: "prune", plugin: "System.prune_backups" }],
+    },
+    cron: (config) => config.values.backups.prune_schedule,
+    enabledByDefault: backupsOn,
+  },
+  {
+    id: "system-verify-backups",
+    name: "Verify backups (restore drill)",
+    pipeline: {
+      name: "system-verify-backups",
+      description: "Re-runs the restore drill on every stored backup set",
+      steps: [{ name: "verify", plugin: "System.verify_backups" }],
+    },
+    cron: (config) => config.values.backups.verify_schedule,
+    enabledByDefault: backupsOn,
+  },
+];
+
+/** The built-in jobs that make up scheduled backups (backup, prune, verify): the ones persistence.backup_enabled switches. */
+export const SCHEDULED_BACKUP_JOB_IDS: readonly string[] = BACKUP_JOBS.map((job) => job.id);

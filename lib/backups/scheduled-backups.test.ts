@@ -7,14 +7,10 @@ import { getConfig } from "@/lib/config/service";
 import { reloadConfigFromDisk, updateConfig } from "@/lib/config/edit";
 import { deleteJob, getJob } from "@/lib/jobs/service";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
-import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/scheduler/builtin-jobs";
+import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/backups/plugin";
 import { followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
-import {
-  backupFreshnessProblem,
-  getBackupSettings,
-  getScheduledBackups,
-  setScheduledBackups,
-} from "@/lib/backups/service";
+import { backupFreshnessProblem } from "@/lib/backups/service";
+import { getBackupSettings, getScheduledBackups, setScheduledBackups } from "@/lib/backups/schedule";
 
 let root: TestDataRoot;
 const stops: (() => void)[] = [];
@@ -23,10 +19,11 @@ afterEach(() => {
   root?.cleanup();
 });
 
-/** A data root as boot leaves it: the built-in jobs created from the configuration. */
+/** A data root as boot leaves it: the built-in jobs created from the configuration, and following it. */
 async function setUp(env: Record<string, string> = {}) {
   root = createTestDataRoot(env);
   await ensureBuiltinJobs(root.config);
+  stops.push(followConfigInBuiltinJobs());
 }
 
 async function backupJobs() {
@@ -73,6 +70,16 @@ describe("switching scheduled backups", () => {
     expect((await getJob("system-retention-cleanup")).enabled).toBe(true);
   });
 
+  test("one rule, one path: the switch writes the config value and the follower alone switches the jobs, each once", async () => {
+    await setUp();
+    await setScheduledBackups(true, null);
+    const actions = auditActions();
+    // Before, the switch enabled the jobs itself (job.enable) and then the follower updated them again.
+    expect(actions).not.toContain("job.enable");
+    expect(actions.filter((action) => action === "job.update").length).toBeLessThanOrEqual(SCHEDULED_BACKUP_JOB_IDS.length);
+    expect((await backupJobs()).map((job) => job.enabled)).toEqual([true, true, true]);
+  });
+
   test("switches made at the same moment take turns: the last one wins in config.yaml and in the jobs", async () => {
     await setUp();
     const answers = await Promise.all([setScheduledBackups(true, null), setScheduledBackups(false, null)]);
@@ -111,7 +118,6 @@ describe("switching scheduled backups", () => {
 
   test("the setting changed on the Settings page, by PUT /api/v1/config or by a reloaded file switches the jobs too", async () => {
     await setUp();
-    stops.push(followConfigInBuiltinJobs());
     await updateConfig({ persistence: { backup_enabled: true } });
     expect((await getScheduledBackups()).jobs.map((job) => job.enabled)).toEqual([true, true, true]);
 

@@ -6,9 +6,6 @@ import { Readable } from "node:stream";
 import { Cron } from "croner";
 import { z } from "zod";
 import { getConfig } from "@/lib/config/service";
-import { assertNotSetByEnvironment, updateConfig } from "@/lib/config/edit";
-import { findJobRow, setJobEnabled } from "@/lib/jobs/service";
-import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/scheduler/builtin-jobs";
 import { AppError, isAppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
 import { getLogger } from "@/lib/log/logger";
@@ -43,7 +40,6 @@ import {
 } from "@/lib/backups/store";
 import { BACKUP_ID_PATTERN, type RestoreBackupInput } from "@/lib/backups/inputs";
 import { VOLUME_NAMES, type BackupDto, type BackupManifest, type BackupTrigger, type BackupVerification, type BackupVolume, type PruneResult } from "@/lib/backups/types";
-import { createSerialQueue } from "@/lib/serial-queue";
 
 /** Uploaded sets may be at most this large (the upload is streamed to disk, never buffered). */
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024 * 1024;
@@ -480,104 +476,4 @@ export async function listBackupPageOperations(): Promise<OperationDto[]> {
   const restore = recent.items.find((op) => op.kind === "restore" && op.status !== "running");
   const restoreIsRecent = restore?.finished_at && Date.now() - Date.parse(restore.finished_at) < RECENT_RESTORE_MS;
   return restore && restoreIsRecent ? [...running, restore] : running;
-}
-
-/** The config key behind scheduled backups; /health's freshness check reads it too. */
-const BACKUP_ENABLED_KEY = "persistence.backup_enabled";
-
-export interface BackupSettings {
-  /** persistence.backup_enabled: scheduled backups on, and /health checks their freshness */
-  enabled: boolean;
-  /** the environment variable that sets `enabled` (then only the environment can change it), or null */
-  enabled_by_env: string | null;
-  schedule: string;
-  prune_schedule: string;
-  verify_schedule: string;
-  keep_days: number;
-  keep_min: number;
-  /** whether a passphrase is set (the passphrase itself is never returned) */
-  encrypted: boolean;
-  folder: string;
-}
-
-/** The effective backup settings from the configuration. Reads only. */
-export function getBackupSettings(): BackupSettings {
-  const config = getConfig();
-  const { backups } = config.values;
-  const source = config.sources[BACKUP_ENABLED_KEY];
-  return {
-    enabled: config.values.persistence.backup_enabled,
-    enabled_by_env: source?.kind === "env" ? source.variable : null,
-    schedule: backups.schedule,
-    prune_schedule: backups.prune_schedule,
-    verify_schedule: backups.verify_schedule,
-    keep_days: backups.keep_days,
-    keep_min: backups.keep_min,
-    encrypted: config.secrets.backupPassphrase !== null,
-    folder: config.paths.backups,
-  };
-}
-
-export interface ScheduledBackupJob {
-  id: string;
-  /** the job's name; its id when the job was deleted */
-  name: string;
-  /** null when a person deleted the job: switching scheduled backups on does not bring it back */
-  enabled: boolean | null;
-}
-
-export interface ScheduledBackups {
-  settings: BackupSettings;
-  jobs: ScheduledBackupJob[];
-}
-
-/** The backup settings with the state of the three built-in backup jobs. Reads only. */
-export async function getScheduledBackups(): Promise<ScheduledBackups> {
-  const jobs: ScheduledBackupJob[] = [];
-  for (const id of SCHEDULED_BACKUP_JOB_IDS) {
-    const row = await findJobRow(id);
-    jobs.push({ id, name: row?.name ?? id, enabled: row ? row.enabled : null });
-  }
-  return { settings: getBackupSettings(), jobs };
-}
-
-/**
- * Turns scheduled backups on or off: enables or disables the built-in backup, prune and verify jobs
- * (the scheduler starts or stops firing them at once), then writes persistence.backup_enabled to
- * config.yaml, so the choice survives a restart and /health's freshness check follows it. Refused
- * with 409 env_override, nothing changed, when an environment variable sets the value; if the file
- * cannot be written the jobs are put back. Writes config.yaml, up to three job rows and audit rows.
- */
-export function setScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
-  // One switch at a time: two at once would interleave their job updates and config writes.
-  return switchesInTurn(() => switchScheduledBackups(enabled, principal));
-}
-
-const switchesInTurn = createSerialQueue();
-
-async function switchScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
-  assertNotSetByEnvironment(BACKUP_ENABLED_KEY);
-  const action = enabled ? "backup.schedule_on" : "backup.schedule_off";
-  const switched = await setBackupJobsEnabled(enabled, principal, SCHEDULED_BACKUP_JOB_IDS);
-  try {
-    await updateConfig({ persistence: { backup_enabled: enabled } });
-  } catch (error) {
-    await setBackupJobsEnabled(!enabled, principal, switched);
-    await recordAudit({ principal, action, result: "failed", details: { error: (error as Error).message } });
-    throw error;
-  }
-  await recordAudit({ principal, action, result: "ok", details: { jobs: switched } });
-  return getScheduledBackups();
-}
-
-/** Sets each listed job that exists and differs to `enabled`; returns the ids it changed. */
-async function setBackupJobsEnabled(enabled: boolean, principal: Principal | null, ids: readonly string[]): Promise<string[]> {
-  const switched: string[] = [];
-  for (const id of ids) {
-    const row = await findJobRow(id);
-    if (!row || row.enabled === enabled) continue;
-    await setJobEnabled(id, enabled, principal);
-    switched.push(id);
-  }
-  return switched;
 }

@@ -2,11 +2,7 @@ import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import type { AppConfig } from "@/lib/config/load";
-
-/** Folders hold every byte of the deployment: only the service account may enter them. */
-export const FOLDER_MODE = 0o700;
-/** Database files and other data files: only the service account may read them. */
-export const FILE_MODE = 0o600;
+import { FOLDER_MODE } from "@/lib/files";
 
 export class DataRootError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import * as schema from "@/lib/db/schema";
-import { FILE_MODE } from "@/lib/config/data-root";
+import { FILE_MODE } from "@/lib/files";
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { listTableNames, quoteIdentifier } from "@/lib/db/sqlite-maintenance";
-import { FILE_MODE } from "@/lib/config/data-root";
+import { FILE_MODE } from "@/lib/files";
 
 /**
  * Recovery of a damaged SQLite file into a new one, and the swap of a recovered file into place.

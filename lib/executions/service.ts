@@ -3,8 +3,6 @@ import { z } from "zod";
 import { AppError, notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
 import { decodeCursor, toPage, type Page } from "@/lib/pagination";
-import { recordAudit } from "@/lib/audit/service";
-import type { Principal } from "@/lib/auth/scopes";
 import type { JobExecutionRow, NewJobExecutionRow } from "@/lib/db/schema";
 import * as queries from "@/lib/executions/queries";
 import { readExecutionLogChunk } from "@/lib/executions/log-files";
@@ -16,7 +14,6 @@ import {
   type StatisticsQuery,
 } from "@/lib/executions/inputs";
 import type { ExecutionDto, ExecutionLog, ExecutionStatistics, ExecutionSummary, StepRecord } from "@/lib/executions/types";
-import { cancelRun } from "@/lib/scheduler/active-runs";
 
 const DAY_MS = 86_400_000;
 const NS_PER_MS = 1_000_000;
@@ -175,22 +172,12 @@ export async function getExecutionLog(id: string, offset: number): Promise<Execu
 }
 
 /**
- * Asks a running run to stop: its current step is aborted (plugin process group killed) and the run
- * ends as cancelled. A row left running by a process that is gone is closed as cancelled directly.
- * Writes one audit row.
+ * Closes a run that no process holds any more (its process is gone) as cancelled, with the reason
+ * and its duration until now. Updates one row, only while it is still running.
  */
-export async function stopExecution(id: string, principal: Principal | null): Promise<ExecutionDto> {
-  const execution = await getExecution(id);
-  if (execution.status !== "running") {
-    throw new AppError("conflict", `Execution '${id}' is not running (it is ${execution.status})`, { details: { status: execution.status } });
-  }
-  const reason = `Stopped by ${principal?.name ?? "system"}`;
-  if (!cancelRun(id, reason)) {
-    const end = nowIso();
-    await queries.cancelRunningExecutionRow(id, { error: reason, endTime: end, duration: (Date.parse(end) - Date.parse(execution.start_time)) * NS_PER_MS });
-  }
-  await recordAudit({ principal, action: "execution.stop", target: id, result: "ok" });
-  return getExecution(id);
+export async function closeOrphanedExecution(execution: Pick<ExecutionDto, "id" | "start_time">, reason: string): Promise<void> {
+  const end = nowIso();
+  await queries.cancelRunningExecutionRow(execution.id, { error: reason, endTime: end, duration: (Date.parse(end) - Date.parse(execution.start_time)) * NS_PER_MS });
 }
 
 /** Inserts one execution row (the scheduler's dispatch). */

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, count, eq, gt, inArray, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { scheduledJobs, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema";
 
@@ -58,20 +58,4 @@ export async function updateJobRow(id: string, set: Partial<NewScheduledJobRow>)
 
 export async function deleteJobRow(id: string): Promise<void> {
   await getDb().delete(scheduledJobs).where(eq(scheduledJobs.id, id));
-}
-
-/** How many jobs name each of `refs` (a pipeline's name and its file names). */
-export async function countJobsByPipelineRef(refs: string[]): Promise<Map<string, number>> {
-  if (refs.length === 0) return new Map();
-  const rows = await getDb()
-    .select({ pipeline: scheduledJobs.pipeline, n: count() })
-    .from(scheduledJobs)
-    .where(inArray(scheduledJobs.pipeline, refs))
-    .groupBy(scheduledJobs.pipeline);
-  return new Map(rows.map((row) => [row.pipeline, row.n]));
-}
-
-/** The ids and names of the jobs that name one of `refs`, at most `limit`. */
-export async function selectJobsByPipelineRef(refs: string[], limit: number): Promise<{ id: string; name: string }[]> {
-  return getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).where(inArray(scheduledJobs.pipeline, refs)).limit(limit);
 }

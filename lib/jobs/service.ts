@@ -11,15 +11,10 @@ import { describeCron, nextRunOf, validateCron } from "@/lib/jobs/cron";
 import type { CreateJobInput, ListJobsQuery, UpdateJobInput } from "@/lib/jobs/inputs";
 import * as queries from "@/lib/jobs/queries";
 import type { JobDto, JobLastResult } from "@/lib/jobs/types";
+import { emitJobEvent } from "@/lib/jobs/events";
 import { pipelineRefs, pipelineRefsExist } from "@/lib/pipelines/service";
-import { scheduleJob, unscheduleJob } from "@/lib/scheduler/engine";
-import { activeRunOfJob, cancelRun } from "@/lib/scheduler/active-runs";
-import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
-import { markBuiltinJobRemoved } from "@/lib/scheduler/queries";
 
 const jobKey = z.object({ name: z.string(), id: z.string() });
-/** A pipeline's page lists at most this many of the jobs that use it. */
-const MAX_JOBS_LISTED_PER_PIPELINE = 100;
 
 function parseLastResult(text: string | null): JobLastResult | null {
   if (!text) return null;
@@ -97,7 +92,7 @@ export async function createJob(input: CreateJobInput, principal: Principal | nu
     updatedAt: now,
   });
   const job = await getJob(id);
-  scheduleJob(job);
+  await emitJobEvent({ type: "saved", job });
   await recordAudit({ principal, action: "job.create", target: id, result: "ok", details: { pipeline: job.pipeline, cron_expr: cronExpr } });
   return job;
 }
@@ -116,7 +111,7 @@ export async function updateJob(id: string, input: UpdateJobInput, principal: Pr
     updatedAt: nowIso(),
   });
   const job = await getJob(id);
-  scheduleJob(job);
+  await emitJobEvent({ type: "saved", job });
   await recordAudit({ principal, action: "job.update", target: id, result: "ok", details: { ...input } });
   return job;
 }
@@ -129,17 +124,14 @@ export async function setJobEnabled(id: string, enabled: boolean, principal: Pri
 }
 
 /**
- * Deletes a job: unschedules it, stops its run in progress, and deletes its execution history with it
- * (ON DELETE CASCADE, as in Mimir AIP). Writes one audit row (and a marker for a built-in job).
+ * Deletes a job and its execution history with it (ON DELETE CASCADE, as in Mimir AIP); the scheduler,
+ * told first, unschedules it, stops its run in progress and remembers a deleted built-in job.
+ * Writes one audit row.
  */
 export async function deleteJob(id: string, principal: Principal | null): Promise<void> {
   await getJob(id);
-  unscheduleJob(id);
-  const running = activeRunOfJob(id);
-  if (running) cancelRun(running, "The job was deleted");
+  await emitJobEvent({ type: "deleting", jobId: id });
   await queries.deleteJobRow(id);
-  // A built-in job a person deleted stays deleted: boot would otherwise create it again.
-  if (BUILTIN_JOBS.some((builtin) => builtin.id === id)) await markBuiltinJobRemoved(id);
   await recordAudit({ principal, action: "job.delete", target: id, result: "ok" });
 }
 
@@ -162,16 +154,6 @@ export async function* iterateEnabledJobs(batch = 500): AsyncGenerator<Scheduled
     if (rows.length < batch) return;
     after = rows.at(-1)!.id;
   }
-}
-
-/** How many jobs use each pipeline, by name or by file name. */
-export async function countJobsUsingPipelines(names: string[]): Promise<Map<string, number>> {
-  const counts = await queries.countJobsByPipelineRef(names.flatMap(pipelineRefs));
-  return new Map(names.map((name) => [name, pipelineRefs(name).reduce((sum, ref) => sum + (counts.get(ref) ?? 0), 0)]));
-}
-
-export async function listJobsUsingPipeline(name: string): Promise<{ id: string; name: string }[]> {
-  return queries.selectJobsByPipelineRef(pipelineRefs(name), MAX_JOBS_LISTED_PER_PIPELINE);
 }
 
 /** The names of the jobs behind some runs, by id: history shows names, since console-made ids are UUIDs. A deleted job has none. */

@@ -1,6 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
+import type { BuiltinJob } from "@/lib/scheduler/builtin-jobs";
 import { analyzeStatistics, runIntegrityCheck, vacuumDatabase } from "@/lib/maintenance/service";
 import { runRetentionCleanup } from "@/lib/maintenance/retention";
 import { retentionCleanupInput } from "@/lib/maintenance/inputs";
@@ -45,4 +46,18 @@ export const integrityCheckPlugin: BuiltinPlugin<{ quick: boolean }> = {
     if (!result.ok) throw new Error(`database integrity check failed: ${result.problems.slice(0, 5).join("; ")}`);
     return { ...result };
   },
+};
+
+/** The guide's execution-history retention as a built-in job. */
+export const retentionCleanupJob: BuiltinJob = {
+  id: "system-retention-cleanup",
+  name: "Retention cleanup",
+  pipeline: {
+    name: "system-retention-cleanup",
+    description: "Deletes execution history and log files older than persistence.retention_days, and rotated app logs older than logging.retention_days",
+    steps: [{ name: "cleanup", plugin: "System.retention_cleanup", config: {} }],
+  },
+  // Daily, after the guide's 2 AM backup and 3 AM prune, so a cleanup never races a snapshot.
+  cron: () => "30 3 * * *",
+  enabledByDefault: (config) => config.values.persistence.retention_days > 0,
 };

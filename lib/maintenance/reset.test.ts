@@ -13,7 +13,7 @@ import { VOLUME_NAMES, type BackupVolume } from "@/lib/backups/types";
 import { waitForOperation } from "@/lib/operations/service";
 import { syncPipelinesWithVolume } from "@/lib/pipelines/service";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
-import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
+import { BUILTIN_JOBS } from "@/lib/builtins";
 import { stopScheduler } from "@/lib/scheduler/engine";
 import { getInstanceName, getResetPreview, instanceNameOf, startReset } from "@/lib/maintenance/reset";
 import type { ResetResult } from "@/lib/maintenance/types";

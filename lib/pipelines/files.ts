@@ -3,7 +3,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
-import { FILE_MODE } from "@/lib/config/data-root";
+import { FILE_MODE } from "@/lib/files";
 import { AppError } from "@/lib/errors";
 import { PIPELINE_NAME_PATTERN } from "@/lib/pipelines/definition";
 

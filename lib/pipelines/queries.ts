@@ -1,7 +1,7 @@
 import "server-only";
 import { asc, count, eq, gt, inArray } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { pipelines, type NewPipelineRow, type PipelineRow } from "@/lib/db/schema";
+import { pipelines, scheduledJobs, type NewPipelineRow, type PipelineRow } from "@/lib/db/schema";
 
 export async function countPipelines(): Promise<number> {
   const [row] = await getDb().select({ n: count() }).from(pipelines);
@@ -43,4 +43,23 @@ export async function deletePipelineRow(name: string): Promise<void> {
 export async function selectPipelineNames(limit: number): Promise<string[]> {
   const rows = await getDb().select({ name: pipelines.name }).from(pipelines).orderBy(asc(pipelines.name)).limit(limit);
   return rows.map((row) => row.name);
+}
+
+// A job names its pipeline, not the other way round: what uses a pipeline is read here, by a join on
+// scheduled_jobs.pipeline, so that pipelines never import jobs.
+
+/** How many jobs name each of `refs` (a pipeline's name and its file names). */
+export async function countJobsByPipelineRef(refs: string[]): Promise<Map<string, number>> {
+  if (refs.length === 0) return new Map();
+  const rows = await getDb()
+    .select({ pipeline: scheduledJobs.pipeline, n: count() })
+    .from(scheduledJobs)
+    .where(inArray(scheduledJobs.pipeline, refs))
+    .groupBy(scheduledJobs.pipeline);
+  return new Map(rows.map((row) => [row.pipeline, row.n]));
+}
+
+/** The ids and names of the jobs that name one of `refs`, at most `limit`. */
+export async function selectJobsByPipelineRef(refs: string[], limit: number): Promise<{ id: string; name: string }[]> {
+  return getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).where(inArray(scheduledJobs.pipeline, refs)).limit(limit);
 }

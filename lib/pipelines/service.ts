@@ -13,7 +13,6 @@ import { mimirPipelineBody, parsePipelineText, type PipelineDefinition, type Pip
 import { pipelinesDir, readPipelineFile, readPipelineFiles, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
 import type { PipelineDto, PipelineSummary, SyncReport, ValidationResult } from "@/lib/pipelines/types";
-import { countJobsUsingPipelines, listJobsUsingPipeline } from "@/lib/jobs/service";
 import { lastRunByPipeline } from "@/lib/executions/service";
 import { z } from "zod";
 
@@ -22,10 +21,22 @@ const SYNC_BATCH_ROWS = 500;
 /** Changes in the volume are picked up this long after the last one, so an editor's save burst syncs once. */
 const WATCH_DEBOUNCE_MS = 300;
 const nameKey = z.object({ name: z.string() });
+/** A pipeline's page lists at most this many of the jobs that use it. */
+const MAX_JOBS_LISTED_PER_PIPELINE = 100;
 
 /** The refs a job may use for this pipeline: its name and its file names. */
 export function pipelineRefs(name: string): string[] {
   return [name, `${name}.yaml`, `${name}.yml`];
+}
+
+/** How many jobs use each pipeline, by name or by file name. */
+async function countJobsUsingPipelines(names: string[]): Promise<Map<string, number>> {
+  const counts = await queries.countJobsByPipelineRef(names.flatMap(pipelineRefs));
+  return new Map(names.map((name) => [name, pipelineRefs(name).reduce((sum, ref) => sum + (counts.get(ref) ?? 0), 0)]));
+}
+
+async function listJobsUsingPipeline(name: string): Promise<{ id: string; name: string }[]> {
+  return queries.selectJobsByPipelineRef(pipelineRefs(name), MAX_JOBS_LISTED_PER_PIPELINE);
 }
 
 function describeIssues(issues: PipelineIssue[]): string {

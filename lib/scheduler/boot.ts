@@ -6,15 +6,33 @@ import { getLogger } from "@/lib/log/logger";
 import { isAppError } from "@/lib/errors";
 import { failInterruptedExecutions } from "@/lib/executions/service";
 import { createJob, findJobRow, recordJobRun } from "@/lib/jobs/service";
+import { onJobEvent } from "@/lib/jobs/events";
 import { createPipeline, getPipeline, syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/service";
-import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
+import { builtinJobs, isBuiltinJob } from "@/lib/scheduler/builtin-jobs";
 import { applyConfigToBuiltinJobs, followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
-import { startScheduler, stopScheduler } from "@/lib/scheduler/engine";
+import { scheduleJob, startScheduler, stopScheduler, unscheduleJob } from "@/lib/scheduler/engine";
+import { activeRunOfJob, cancelRun } from "@/lib/scheduler/active-runs";
 import { onAppDatabaseReopened } from "@/lib/db/client";
-import { forgetRemovedBuiltinJobs, isBuiltinJobRemoved } from "@/lib/scheduler/queries";
+import { forgetRemovedBuiltinJobs, isBuiltinJobRemoved, markBuiltinJobRemoved } from "@/lib/scheduler/queries";
 
 /** Written into a run that was in progress when the server process stopped. */
 export const INTERRUPTED_RUN_REASON = "Interrupted: the server process stopped (exit, crash or kill) while this run was in progress";
+
+/**
+ * Makes the scheduler follow job changes: a saved job is (re)scheduled (a no-op before the scheduler
+ * started), a job being deleted is unscheduled and its run in progress stopped, and a deleted built-in
+ * job is remembered so that boot does not bring it back. Called by the composition root
+ * (lib/builtins.ts); returns the function that unsubscribes.
+ */
+export function followJobEvents(): () => void {
+  return onJobEvent("scheduler", async (event) => {
+    if (event.type === "saved") return scheduleJob(event.job);
+    unscheduleJob(event.jobId);
+    const running = activeRunOfJob(event.jobId);
+    if (running) cancelRun(running, "The job was deleted");
+    if (isBuiltinJob(event.jobId)) await markBuiltinJobRemoved(event.jobId);
+  });
+}
 
 /**
  * The scheduler's part of boot: close runs the last process left running, bring pipelines and the
@@ -64,7 +82,7 @@ export async function rebuildSchedulerAfterReset(config: AppConfig): Promise<str
   await forgetRemovedBuiltinJobs();
   await reloadScheduler(config);
   const present: string[] = [];
-  for (const builtin of BUILTIN_JOBS) if (await findJobRow(builtin.id)) present.push(builtin.id);
+  for (const builtin of builtinJobs()) if (await findJobRow(builtin.id)) present.push(builtin.id);
   return present;
 }
 
@@ -76,7 +94,7 @@ export async function rebuildSchedulerAfterReset(config: AppConfig): Promise<str
  * brought back; a deleted built-in pipeline is recreated only together with its job.
  */
 export async function ensureBuiltinJobs(config: AppConfig): Promise<void> {
-  for (const builtin of BUILTIN_JOBS) {
+  for (const builtin of builtinJobs()) {
     if ((await findJobRow(builtin.id)) || (await isBuiltinJobRemoved(builtin.id))) continue;
     try {
       await getPipeline(builtin.pipeline.name);

@@ -3,7 +3,7 @@ import type { AppConfig } from "@/lib/config/load";
 import { onConfigChange } from "@/lib/config/service";
 import { findJobRow, updateJob } from "@/lib/jobs/service";
 import { getLogger } from "@/lib/log/logger";
-import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
+import { builtinJobs } from "@/lib/scheduler/builtin-jobs";
 import { readAppliedBuiltinConfig, writeAppliedBuiltinConfig, type AppliedBuiltinConfig } from "@/lib/scheduler/queries";
 
 /**
@@ -16,7 +16,7 @@ import { readAppliedBuiltinConfig, writeAppliedBuiltinConfig, type AppliedBuilti
  */
 export async function applyConfigToBuiltinJobs(config: AppConfig): Promise<string[]> {
   const changed: string[] = [];
-  for (const builtin of BUILTIN_JOBS) {
+  for (const builtin of builtinJobs()) {
     if (!(await findJobRow(builtin.id))) continue;
     const wanted: AppliedBuiltinConfig = { cron_expr: builtin.cron(config), enabled: builtin.enabledByDefault(config) };
     const applied = await readAppliedBuiltinConfig(builtin.id);

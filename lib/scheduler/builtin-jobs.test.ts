@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import fs from "node:fs";
 import { loadConfig } from "@/lib/config/load";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { BUILTIN_JOBS } from "@/lib/scheduler/builtin-jobs";
+import { registerBuiltinJobs, unregisterBuiltinJob } from "@/lib/scheduler/builtin-jobs";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
 import { deleteJob, findJobRow, getJob, updateJob } from "@/lib/jobs/service";
 import { getPipeline } from "@/lib/pipelines/service";
@@ -10,16 +10,16 @@ import { getPipeline } from "@/lib/pipelines/service";
 let root: TestDataRoot;
 beforeAll(() => {
   root = createTestDataRoot();
-  BUILTIN_JOBS.push({
+  registerBuiltinJobs([{
     id: "system-test-ping",
     name: "Test ping",
     pipeline: { name: "system-test-ping", description: "pings", steps: [{ name: "ping", plugin: "System.webhook", config: { url: "http://127.0.0.1:9/" } }] },
     cron: () => "0 5 * * *",
     enabledByDefault: () => false,
-  });
+  }]);
 });
 afterAll(() => {
-  BUILTIN_JOBS.pop();
+  unregisterBuiltinJob("system-test-ping");
   root.cleanup();
 });
 

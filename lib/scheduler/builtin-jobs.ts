@@ -1,11 +1,12 @@
 import "server-only";
 import type { AppConfig } from "@/lib/config/load";
-import { storageSampleJob } from "@/lib/storage/plugin";
+import { processState } from "@/lib/process-state";
 
 /**
  * The guide's cron recipes, shipped as ordinary pipelines and jobs ("backup daily at 2 AM", "keep 7
  * days", retention cleanup, storage samples): visible and editable like any other. Each capability
- * that owns such work adds its entry to BUILTIN_JOBS; the scheduler creates missing ones at boot.
+ * that owns such work defines its jobs beside its plugins (lib/<capability>/plugin.ts) and adds them to
+ * BUILTIN_JOBS in lib/builtins.ts; boot registers them here and the scheduler creates missing ones.
  */
 export interface BuiltinJob {
   /** stable id, e.g. "system-backup" */
@@ -22,56 +23,24 @@ export interface BuiltinJob {
   enabledByDefault: (config: AppConfig) => boolean;
 }
 
-const backupsOn = (config: AppConfig) => config.values.persistence.backup_enabled;
+// Filled by boot (lib/builtins.ts) in registration order, which is the order boot creates them in.
+const registry = () => processState("builtinJobs", () => new Map<string, BuiltinJob>());
 
-export const BUILTIN_JOBS: BuiltinJob[] = [
-  {
-    id: "system-backup",
-    name: "Backup (daily)",
-    pipeline: {
-      name: "system-backup",
-      description: "The guide's daily backup: all five volumes, verified after writing",
-      steps: [{ name: "backup", plugin: "System.backup" }],
-    },
-    cron: (config) => config.values.backups.schedule,
-    enabledByDefault: backupsOn,
-  },
-  {
-    id: "system-prune-backups",
-    name: "Prune backups (keep days)",
-    pipeline: {
-      name: "system-prune-backups",
-      description: "The guide's 'keep 7 days', keeping the newest, the newest verified and pinned sets",
-      steps: [{ name: "prune", plugin: "System.prune_backups" }],
-    },
-    cron: (config) => config.values.backups.prune_schedule,
-    enabledByDefault: backupsOn,
-  },
-  {
-    id: "system-verify-backups",
-    name: "Verify backups (restore drill)",
-    pipeline: {
-      name: "system-verify-backups",
-      description: "Re-runs the restore drill on every stored backup set",
-      steps: [{ name: "verify", plugin: "System.verify_backups" }],
-    },
-    cron: (config) => config.values.backups.verify_schedule,
-    enabledByDefault: backupsOn,
-  },
-  storageSampleJob,
-  {
-    id: "system-retention-cleanup",
-    name: "Retention cleanup",
-    pipeline: {
-      name: "system-retention-cleanup",
-      description: "Deletes execution history and log files older than persistence.retention_days, and rotated app logs older than logging.retention_days",
-      steps: [{ name: "cleanup", plugin: "System.retention_cleanup", config: {} }],
-    },
-    // Daily, after the guide's 2 AM backup and 3 AM prune, so a cleanup never races a snapshot.
-    cron: () => "30 3 * * *",
-    enabledByDefault: (config) => config.values.persistence.retention_days > 0,
-  },
-];
+/** Adds built-in jobs (a job of the same id is replaced). */
+export function registerBuiltinJobs(jobs: readonly BuiltinJob[]): void {
+  for (const job of jobs) registry().set(job.id, job);
+}
 
-/** The built-in jobs that make up scheduled backups (backup, prune, verify): the ones persistence.backup_enabled switches. */
-export const SCHEDULED_BACKUP_JOB_IDS: readonly string[] = BUILTIN_JOBS.filter((job) => job.enabledByDefault === backupsOn).map((job) => job.id);
+/** Removes a registered built-in job (tests that add one of their own). */
+export function unregisterBuiltinJob(id: string): void {
+  registry().delete(id);
+}
+
+/** The registered built-in jobs, in registration order. */
+export function builtinJobs(): BuiltinJob[] {
+  return [...registry().values()];
+}
+
+export function isBuiltinJob(id: string): boolean {
+  return registry().has(id);
+}

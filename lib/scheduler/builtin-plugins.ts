@@ -1,9 +1,6 @@
 import "server-only";
 import type { ZodType } from "zod";
-import { webhookPlugin } from "@/lib/scheduler/webhook-plugin";
-import { analyzePlugin, integrityCheckPlugin, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
-import { storageSamplePlugin } from "@/lib/storage/plugin";
-import { backupPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
+import { processState } from "@/lib/process-state";
 
 /** What a step of a running pipeline hands to a plugin. */
 export interface PluginRunContext {
@@ -20,7 +17,8 @@ export interface PluginRunContext {
 /**
  * A `System.*` plugin: work the console itself does on a schedule (backup, prune, retention
  * cleanup, vacuum, storage sample, webhook). Each capability defines its plugin beside its service
- * (lib/<capability>/plugin.ts) and adds one line to BUILTIN_PLUGINS below.
+ * (lib/<capability>/plugin.ts) and adds it to BUILTIN_PLUGINS in lib/builtins.ts, which boot registers
+ * here: the scheduler looks plugins up by name and never imports a capability.
  */
 export interface BuiltinPlugin<C = unknown> {
   name: `System.${string}`;
@@ -31,15 +29,23 @@ export interface BuiltinPlugin<C = unknown> {
   run(config: C, context: PluginRunContext): Promise<Record<string, unknown>>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry carries its own config type
-export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {
-  [webhookPlugin.name]: webhookPlugin,
-  [retentionCleanupPlugin.name]: retentionCleanupPlugin,
-  [vacuumPlugin.name]: vacuumPlugin,
-  [analyzePlugin.name]: analyzePlugin,
-  [integrityCheckPlugin.name]: integrityCheckPlugin,
-  [storageSamplePlugin.name]: storageSamplePlugin,
-  [backupPlugin.name]: backupPlugin,
-  [pruneBackupsPlugin.name]: pruneBackupsPlugin,
-  [verifyBackupsPlugin.name]: verifyBackupsPlugin,
-};
+// Filled by boot (lib/builtins.ts), read by the runner in whichever bundle runs a step.
+const registry = () => processState("builtinPlugins", () => new Map<string, BuiltinPlugin>());
+
+/**
+ * Makes plugins runnable by name. A plugin's own config type is erased here: the runner validates a
+ * step's config with the plugin's configSchema before it calls run, so run only ever sees its type.
+ */
+export function registerBuiltinPlugins(plugins: readonly BuiltinPlugin[]): void {
+  for (const plugin of plugins) registry().set(plugin.name, plugin);
+}
+
+/** The registered plugin of that name, or null. */
+export function findBuiltinPlugin(name: string): BuiltinPlugin | null {
+  return registry().get(name) ?? null;
+}
+
+/** The names of the registered plugins, sorted (for error messages). */
+export function builtinPluginNames(): string[] {
+  return [...registry().keys()].sort();
+}

@@ -7,7 +7,8 @@ import { getJob } from "@/lib/jobs/service";
 import { waitForOperation } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { stopScheduler } from "@/lib/scheduler/engine";
-import { restoreBackup, setScheduledBackups, startBackup } from "@/lib/backups/service";
+import { restoreBackup, startBackup } from "@/lib/backups/service";
+import { setScheduledBackups } from "@/lib/backups/schedule";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import { VOLUME_NAMES } from "@/lib/backups/types";
 

@@ -11,7 +11,7 @@ import type { PipelineDefinition, PipelineStep } from "@/lib/pipelines/definitio
 import { NS_PER_MS, recordExecutionProgress, recordExecutionStart } from "@/lib/executions/service";
 import { openExecutionLog } from "@/lib/executions/log-files";
 import type { StepRecord, Trigger } from "@/lib/executions/types";
-import { BUILTIN_PLUGINS } from "@/lib/scheduler/builtin-plugins";
+import { builtinPluginNames, findBuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
 import { claimRun, releaseRun } from "@/lib/scheduler/active-runs";
 import { PluginError, resolvePluginExecutable, runExecutablePlugin } from "@/lib/scheduler/executable-plugin";
 
@@ -201,8 +201,8 @@ async function runStep(
 }
 
 async function runBuiltin(step: PipelineStep, pipelineName: string, spec: RunSpec, signal: AbortSignal, logLine: (line: string) => void) {
-  const plugin = BUILTIN_PLUGINS[step.plugin];
-  if (!plugin) throw new PluginError(`plugin '${step.plugin}' is not a built-in; known: ${Object.keys(BUILTIN_PLUGINS).sort().join(", ") || "none"}`);
+  const plugin = findBuiltinPlugin(step.plugin);
+  if (!plugin) throw new PluginError(`plugin '${step.plugin}' is not a built-in; known: ${builtinPluginNames().join(", ") || "none"}`);
   const config = plugin.configSchema.safeParse(step.config ?? {});
   if (!config.success) throw new PluginError(`config of ${step.plugin} is not valid: ${config.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${issue.message}`).join("; ")}`);
   const aborted = new Promise<never>((_, reject) => {

@@ -4,6 +4,7 @@ import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root"
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { getJob } from "@/lib/jobs/service";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
+import { followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
 import { GET, PUT } from "@/app/api/v1/backups/schedule/route";
 
 /** PUT /api/v1/backups/schedule, the scripts' way to switch scheduled backups; GET reads the same state. */
@@ -11,12 +12,18 @@ const TOKEN = "mimir_schedule0000000000000000000000000000000000";
 const ENDPOINT = "http://127.0.0.1:3000/api/v1/backups/schedule";
 const context = { params: Promise.resolve({}) };
 let root: TestDataRoot;
-afterEach(() => root.cleanup());
+let unfollow: () => void = () => undefined;
+afterEach(() => {
+  unfollow();
+  root.cleanup();
+});
 
 async function setUp(env: Record<string, string> = {}) {
   root = createTestDataRoot({ MIMIR_API_TOKEN: TOKEN, ...env });
   await seedCredentialsFromEnvironment(root.config);
   await ensureBuiltinJobs(root.config);
+  // As boot leaves it: the built-in jobs follow persistence.backup_enabled.
+  unfollow = followConfigInBuiltinJobs();
 }
 
 async function put(body: string) {

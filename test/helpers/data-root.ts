@@ -6,6 +6,7 @@ import { setConfig } from "@/lib/config/service";
 import { ensureDataRoot } from "@/lib/config/data-root";
 import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
+import { registerBuiltins } from "@/lib/builtins";
 
 export interface TestDataRoot {
   home: string;
@@ -16,7 +17,8 @@ export interface TestDataRoot {
 
 /**
  * A real, private data root in a temp folder with a migrated SQLite database installed as the
- * process-wide one: what boot does, minus logging to a file. `env` adds MIMIR_* overrides.
+ * process-wide one, and the built-in plugins and jobs registered: what boot does, minus logging to
+ * a file and starting the scheduler. `env` adds MIMIR_* overrides.
  */
 export function createTestDataRoot(env: Record<string, string> = {}): TestDataRoot {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-test-"));
@@ -26,6 +28,7 @@ export function createTestDataRoot(env: Record<string, string> = {}): TestDataRo
   const db = openDatabase(config.paths.database);
   migrateDatabase(db, config.paths.database);
   setAppDatabase(db, config.paths.database);
+  registerBuiltins();
   return {
     home,
     config,

@@ -5,7 +5,8 @@ import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
-import { getScheduledBackups, listBackups, listBackupPageOperations } from "@/lib/backups/service";
+import { listBackups, listBackupPageOperations } from "@/lib/backups/service";
+import { getScheduledBackups } from "@/lib/backups/schedule";
 import { BackupsPanel } from "./backups-panel";
 import { ScheduledBackupsSwitch } from "./scheduled-backups-switch";
 

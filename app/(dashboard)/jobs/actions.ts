@@ -5,7 +5,7 @@ import { z } from "zod";
 import { defineAction } from "@/lib/actions";
 import { createJobInput, jobId, updateJobInput } from "@/lib/jobs/inputs";
 import { createJob, deleteJob, setJobEnabled, updateJob } from "@/lib/jobs/service";
-import { runJobNow } from "@/lib/jobs/runs";
+import { runJobNow } from "@/lib/scheduler/run-control";
 
 export const createJobAction = defineAction("write", createJobInput, async (input, principal) => {
   const job = await createJob(input, principal);

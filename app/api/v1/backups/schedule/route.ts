@@ -1,5 +1,5 @@
 import { route } from "@/lib/http";
-import { getScheduledBackups, setScheduledBackups } from "@/lib/backups/service";
+import { getScheduledBackups, setScheduledBackups } from "@/lib/backups/schedule";
 import { setScheduledBackupsInput } from "@/lib/backups/inputs";
 
 /** The backup settings and whether each built-in backup job is enabled. */

@@ -1,6 +1,6 @@
 import { json, route } from "@/lib/http";
 import { executionIdParams } from "@/lib/executions/inputs";
-import { stopExecution } from "@/lib/executions/service";
+import { stopExecution } from "@/lib/scheduler/run-control";
 
 export const POST = route({ access: "write", params: executionIdParams }, async ({ params, principal }) => {
   const execution = await stopExecution(params.id, principal);

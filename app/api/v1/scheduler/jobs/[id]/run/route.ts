@@ -1,6 +1,6 @@
 import { json, route } from "@/lib/http";
 import { jobIdParams } from "@/lib/jobs/inputs";
-import { runJobNow } from "@/lib/jobs/runs";
+import { runJobNow } from "@/lib/scheduler/run-control";
 
 export const POST = route({ access: "write", params: jobIdParams }, async ({ params, principal }) => {
   const run = await runJobNow(params.id, "api", principal);

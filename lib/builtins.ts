@@ -1,0 +1,38 @@
+import "server-only";
+import { webhookPlugin } from "@/lib/scheduler/webhook-plugin";
+import { registerBuiltinPlugins, type BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
+import { registerBuiltinJobs, type BuiltinJob } from "@/lib/scheduler/builtin-jobs";
+import { followJobEvents } from "@/lib/scheduler/boot";
+import { analyzePlugin, integrityCheckPlugin, retentionCleanupJob, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
+import { storageSampleJob, storageSamplePlugin } from "@/lib/storage/plugin";
+import { BACKUP_JOBS, backupPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
+
+/**
+ * The composition root of the scheduler's built-ins, as lib/openapi/document.ts is for the API: a
+ * capability adds its plugin or job here with one import and one entry. The scheduler only ever sees
+ * them through its registries, so it imports no capability and the capabilities may import it.
+ */
+export const BUILTIN_PLUGINS: readonly BuiltinPlugin[] = [
+  webhookPlugin,
+  retentionCleanupPlugin,
+  vacuumPlugin,
+  analyzePlugin,
+  integrityCheckPlugin,
+  storageSamplePlugin,
+  backupPlugin,
+  pruneBackupsPlugin,
+  verifyBackupsPlugin,
+];
+
+/** In the order boot creates them. */
+export const BUILTIN_JOBS: readonly BuiltinJob[] = [...BACKUP_JOBS, storageSampleJob, retentionCleanupJob];
+
+/**
+ * Registers the built-in plugins and jobs and makes the scheduler follow job changes. Boot calls it
+ * first; calling it again replaces what it registered (tests boot many times in one process).
+ */
+export function registerBuiltins(): void {
+  registerBuiltinPlugins(BUILTIN_PLUGINS);
+  registerBuiltinJobs(BUILTIN_JOBS);
+  followJobEvents();
+}
