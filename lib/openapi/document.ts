@@ -1,15 +1,15 @@
-import { buildOpenApiDocument, type ApiRoute } from "@/lib/openapi/registry";
-import { OPENAPI_API } from "@/lib/openapi/api";
-import { JOBS_API } from "@/lib/jobs/api";
-import { PIPELINES_API } from "@/lib/pipelines/api";
-import { EXECUTIONS_API } from "@/lib/executions/api";
-import { OPERATIONS_API } from "@/lib/operations/api";
-import { BACKUPS_API } from "@/lib/backups/api";
-import { MAINTENANCE_API } from "@/lib/maintenance/api";
-import { STORAGE_API } from "@/lib/storage/api";
-import { CONFIG_API } from "@/lib/config/api";
-import { AUTH_API } from "@/lib/auth/api";
-import { AUDIT_API } from "@/lib/audit/api";
+import { buildOpenApiDocument, type ApiRoute } from "@/lib/openapi-registry";
+import { OPENAPI_API } from "@/lib/openapi/openapi";
+import { JOBS_API } from "@/lib/jobs/openapi";
+import { PIPELINES_API } from "@/lib/pipelines/openapi";
+import { EXECUTIONS_API } from "@/lib/executions/openapi";
+import { OPERATIONS_API } from "@/lib/operations/openapi";
+import { BACKUPS_API } from "@/lib/backups/openapi";
+import { MAINTENANCE_API } from "@/lib/maintenance/openapi";
+import { STORAGE_API } from "@/lib/storage/openapi";
+import { CONFIG_API } from "@/lib/config/openapi";
+import { AUTH_API } from "@/lib/auth/openapi";
+import { AUDIT_API } from "@/lib/audit/openapi";
 
 /** Every capability's documented routes: a capability adds its list here with one import and one entry. */
 const API_ROUTE_GROUPS: ApiRoute[][] = [

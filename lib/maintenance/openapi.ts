@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { ApiRoute } from "@/lib/openapi/registry";
+import type { ApiRoute } from "@/lib/openapi-registry";
 import { integrityCheckInput, queryInput, resetInput, retentionCleanupInput, swapRecoveredInput, tableParams } from "@/lib/maintenance/inputs";
 import { VOLUME_NAMES } from "@/lib/backups/types";
-import { OPERATION_RUNNING, operationOf } from "@/lib/operations/api";
+import { OPERATION_RUNNING, operationOf } from "@/lib/operations/openapi";
 import type {
   AnalyzeResult,
   CheckpointReport,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { pageOf, type ApiRoute } from "@/lib/openapi/registry";
+import { pageOf, type ApiRoute } from "@/lib/openapi-registry";
 import { listOperationsQuery, operationIdParams } from "@/lib/operations/inputs";
 import type { OperationDto } from "@/lib/operations/types";
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { ApiRoute } from "@/lib/openapi/registry";
+import type { ApiRoute } from "@/lib/openapi-registry";
 import { backupIdParams, listBackupsQuery, pinBackupInput, pruneBackupsInput, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
 import { VOLUME_NAMES, type BackupDto, type PruneResult } from "@/lib/backups/types";
-import { OPERATION_RUNNING, operationSchema as operation } from "@/lib/operations/api";
+import { OPERATION_RUNNING, operationSchema as operation } from "@/lib/operations/openapi";
 
 const TAG = "Backups";
 const backup = z

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ApiRoute } from "@/lib/openapi/registry";
+import type { ApiRoute } from "@/lib/openapi-registry";
 
 const openApiDocument = z
   .object({

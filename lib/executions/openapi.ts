@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ApiRoute } from "@/lib/openapi/registry";
+import type { ApiRoute } from "@/lib/openapi-registry";
 import { executionIdParams, historyFilters, listExecutionsQuery, logQuery, recentQuery, statisticsQuery } from "@/lib/executions/inputs";
 import { executionDto, executionLog, executionStatistics, executionSummary } from "@/lib/executions/types";
 

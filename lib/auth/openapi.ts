@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { pageOf, type ApiRoute } from "@/lib/openapi/registry";
+import { pageOf, type ApiRoute } from "@/lib/openapi-registry";
 import { pageQuery } from "@/lib/pagination";
 import { createTokenInput, createUserInput, listTokensQuery, tokenIdParams, updateUserInput, userIdParams } from "@/lib/auth/inputs";
 import { ROLES, SCOPES } from "@/lib/auth/scopes";

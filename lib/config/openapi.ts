@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ApiRoute } from "@/lib/openapi/registry";
+import type { ApiRoute } from "@/lib/openapi-registry";
 import { updateConfigInput, type ConfigUpdateResult, type ConfigView } from "@/lib/config/edit";
 
 const TAG = "Configuration";

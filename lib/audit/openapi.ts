@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { pageOf, type ApiRoute } from "@/lib/openapi/registry";
+import { pageOf, type ApiRoute } from "@/lib/openapi-registry";
 import { listAuditQuery } from "@/lib/audit/service";
 import type { AuditEntryDto } from "@/lib/audit/types";
 

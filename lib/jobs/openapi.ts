@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ApiRoute } from "@/lib/openapi/registry";
+import type { ApiRoute } from "@/lib/openapi-registry";
 import { pageQuery } from "@/lib/pagination";
 import { createJobInput, jobIdParams, listJobsQuery, updateJobInput } from "@/lib/jobs/inputs";
 import { jobDto } from "@/lib/jobs/types";

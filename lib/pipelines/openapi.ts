@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ApiRoute } from "@/lib/openapi/registry";
+import type { ApiRoute } from "@/lib/openapi-registry";
 import { pageQuery } from "@/lib/pagination";
 import { clonePipelineInput, deletePipelineQuery, executePipelineInput, listPipelinesQuery, pipelineIdParams } from "@/lib/pipelines/inputs";
 import { mimirPipelineBody, pipelineDefinition } from "@/lib/pipelines/definition";

@@ -2,7 +2,7 @@ import { z, type ZodType } from "zod";
 import type { Access } from "@/lib/auth/request";
 
 /**
- * One documented route. Capabilities list theirs in `lib/<capability>/api.ts` with the same zod
+ * One documented route. Capabilities list theirs in `lib/<capability>/openapi.ts` with the same zod
  * schemas their route handlers validate with, so the document cannot drift from the code.
  */
 export interface ApiRoute {

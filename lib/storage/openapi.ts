@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ApiRoute } from "@/lib/openapi/registry";
+import type { ApiRoute } from "@/lib/openapi-registry";
 import { alertsQuery, storageHistoryQuery } from "@/lib/storage/inputs";
 import { DATABASE_SERIES, HISTORY_RANGES, SAMPLE_SERIES, VOLUME_NAMES, type StorageAlert, type StorageHistory, type StorageUsage } from "@/lib/storage/types";
 import type { SampleResult } from "@/lib/storage/sampler";
