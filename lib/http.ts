@@ -4,7 +4,7 @@ import { z, type ZodType } from "zod";
 import { AppError } from "@/lib/errors";
 import { toAppError } from "@/lib/to-app-error";
 import { getLogger } from "@/lib/log/logger";
-import { recordHttpRequest } from "@/lib/metrics/registry";
+import { recordHttpRequest } from "@/lib/metrics/http";
 import {
   assertSameOrigin,
   authenticate,

@@ -17,7 +17,7 @@ node_modules/.bin/tsc --noEmit
 
 step "lint"
 node_modules/.bin/eslint --max-warnings 0 .
-node scripts/import-graph.mjs --report-only
+node scripts/import-graph.mjs
 
 step "migrations match the schema"
 node_modules/.bin/drizzle-kit check

@@ -1,6 +1,6 @@
 import { getConfig } from "@/lib/config/service";
 import { route } from "@/lib/http";
-import { renderMetrics } from "@/lib/metrics/registry";
+import { renderMetrics } from "@/lib/metrics/collectors";
 
 /** Prometheus scrape: a token with the read scope, or anyone when server.metrics_public is true. */
 export const GET = route({ access: "read", publicWhen: () => getConfig().values.server.metrics_public }, async () => {

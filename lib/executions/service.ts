@@ -213,6 +213,11 @@ export async function countJobExecutions(jobId: string): Promise<number> {
 }
 
 /** Runs started since `sinceIso` (all runs for ""), counted by status. Reads only. */
+/** How many runs the history holds. Reads only. */
+export async function countExecutions(): Promise<number> {
+  return queries.countExecutions();
+}
+
 export async function countExecutionsByStatusSince(sinceIso: string): Promise<Record<string, number>> {
   return queries.countExecutionsByStatusSince(sinceIso);
 }

@@ -160,3 +160,8 @@ export async function* iterateEnabledJobs(batch = 500): AsyncGenerator<Scheduled
 export async function jobNamesOf(runs: { job_id: string }[]): Promise<Map<string, string>> {
   return queries.selectJobNames([...new Set(runs.map((run) => run.job_id))]);
 }
+
+/** How many jobs exist, and how many of them are enabled. Reads only. */
+export async function countJobs(): Promise<{ total: number; enabled: number }> {
+  return queries.countJobs();
+}

@@ -1,7 +1,7 @@
 import "server-only";
-import { countJobs } from "@/lib/jobs/queries";
-import { countPipelines } from "@/lib/pipelines/queries";
-import { countExecutions, countExecutionsByStatusSince } from "@/lib/executions/queries";
+import { countJobs } from "@/lib/jobs/service";
+import { countPipelines } from "@/lib/pipelines/service";
+import { countExecutions, countExecutionsByStatusSince } from "@/lib/executions/service";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

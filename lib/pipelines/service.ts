@@ -126,6 +126,11 @@ export async function listPipelines(query: PageQuery): Promise<Page<PipelineSumm
   return { items, next_cursor: rows.length > query.limit && items.length > 0 ? encodeCursor({ name: items.at(-1)!.name }) : null };
 }
 
+/** How many pipelines are stored. Reads only. */
+export async function countPipelines(): Promise<number> {
+  return queries.countPipelines();
+}
+
 /** One pipeline with its text, definition, problems and the jobs that use it; not_found if absent. */
 export async function getPipeline(name: string): Promise<PipelineDto> {
   const row = await queries.selectPipeline(name);

@@ -116,3 +116,8 @@ export async function getVolumeTrends(now = Date.now()): Promise<VolumeTrend[]> 
     };
   });
 }
+
+/** The latest sample of each series (volumes, backups, the database files). Reads only. */
+export async function listLatestSamples() {
+  return findLatestSamples();
+}

@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions, scheduledJobs } from "@/lib/db/schema";
-import { recordHttpRequest, renderMetrics, routeLabel } from "@/lib/metrics/registry";
+import { renderMetrics } from "@/lib/metrics/collectors";
+import { recordHttpRequest, routeLabel } from "@/lib/metrics/http";
 import { takeStorageSample } from "@/lib/storage/sampler";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 

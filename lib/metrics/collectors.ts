@@ -1,0 +1,216 @@
+import "server-only";
+import { Gauge, Registry } from "prom-client";
+import { countSqliteTableRows, readSqliteFileStats } from "@/lib/db/sqlite-stats";
+import { countBackups, findLatestBackup } from "@/lib/backups/service";
+import { countExecutionsByStatusSince } from "@/lib/executions/service";
+import { getLogger } from "@/lib/log/logger";
+import { listAlerts } from "@/lib/storage/alerts";
+import { listLatestSamples } from "@/lib/storage/history";
+import { VOLUME_NAMES } from "@/lib/storage/types";
+import { httpMetricsRegistry } from "@/lib/metrics/http";
+import { runDurationHistogram, TABLE_SCAN_REUSE_MS } from "@/lib/metrics/run-duration";
+
+/**
+ * The gauges /metrics reports, each reading stored state when scraped (samples, the database, the
+ * backup catalog); nothing is pushed. Loaded by the /metrics route alone: it reads half the product.
+ * The values several gauges share are read once per scrape (one snapshot), not once per gauge.
+ */
+interface Snapshot {
+  samples: Awaited<ReturnType<typeof listLatestSamples>>;
+  latestBackup: Awaited<ReturnType<typeof findLatestBackup>>;
+  sqlite: Awaited<ReturnType<typeof readSqliteFileStats>> | null;
+}
+
+async function readSnapshot(): Promise<Snapshot> {
+  const [samples, latestBackup, sqlite] = await Promise.all([guarded(listLatestSamples, []), guarded(findLatestBackup, null), guarded(readSqliteFileStats, null)]);
+  return { samples, latestBackup, sqlite };
+}
+
+/** The snapshot of the scrape in progress (a gauge collected outside a scrape reads its own). */
+let scrape: Promise<Snapshot> | null = null;
+const snapshot = () => scrape ?? readSnapshot();
+
+type VolumeSample = Snapshot["samples"][number];
+
+/** A gauge of one number per volume at the last storage sample; `pick` null leaves that volume out. */
+function volumeGauge(registers: Registry[], name: string, help: string, pick: (row: VolumeSample) => number | null): void {
+  const volumes = new Set<string>(VOLUME_NAMES);
+  new Gauge({
+    name,
+    help,
+    labelNames: ["volume"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const row of (await snapshot()).samples) {
+        const value = pick(row);
+        // The database series have their own gauges.
+        if (volumes.has(row.volume) && value !== null) this.set({ volume: row.volume }, value);
+      }
+    },
+  });
+}
+
+function createCollectors(): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+
+  volumeGauge(registers, "mimir_volume_bytes", "Bytes in each volume and the backups folder at the last storage sample (du -sb)", (row) => row.bytes);
+  volumeGauge(registers, "mimir_volume_files", "Files in each volume at the last storage sample", (row) => row.files);
+  volumeGauge(registers, "mimir_filesystem_free_bytes", "Free bytes (for the service user) on the filesystem holding each volume, at the last storage sample", (row) => row.fsFreeBytes);
+  volumeGauge(registers, "mimir_filesystem_size_bytes", "Size of the filesystem holding each volume", (row) => row.fsTotalBytes);
+  new Gauge({
+    name: "mimir_storage_last_sample_timestamp_seconds",
+    help: "When the last storage sample was taken (Unix time)",
+    registers,
+    async collect() {
+      this.reset();
+      const times = (await snapshot()).samples.map((row) => Date.parse(row.takenAt));
+      if (times.length > 0) this.set(Math.max(...times) / 1000);
+    },
+  });
+  new Gauge({
+    name: "mimir_database_bytes",
+    help: "Size of the database files: SQLite main file, write-ahead log and shared memory now, the vector database at the last sample",
+    labelNames: ["file"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const { sqlite: stats, samples } = await snapshot();
+      if (!stats) return;
+      this.set({ file: "main" }, stats.fileBytes);
+      this.set({ file: "wal" }, stats.walBytes);
+      this.set({ file: "shm" }, stats.shmBytes);
+      const vector = samples.find((row) => row.volume === "vector_db");
+      if (vector) this.set({ file: "vector" }, vector.bytes);
+    },
+  });
+  new Gauge({
+    name: "mimir_database_pages",
+    help: "Pages of the SQLite database: all of them, and those on the free list (returned by VACUUM)",
+    labelNames: ["kind"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const stats = (await snapshot()).sqlite;
+      if (!stats) return;
+      this.set({ kind: "total" }, stats.pageCount);
+      this.set({ kind: "free" }, stats.freePages);
+    },
+  });
+  new Gauge({
+    name: "mimir_table_rows",
+    help: "Rows in each table of the database",
+    labelNames: ["table"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const table of await guarded(countRowsReused, [])) this.set({ table: table.name }, table.rows);
+    },
+  });
+  new Gauge({
+    name: "mimir_job_runs",
+    help: "Runs in the execution history by status",
+    labelNames: ["status"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const byStatus = await guarded(() => countExecutionsByStatusSince(""), {});
+      for (const [status, n] of Object.entries(byStatus)) this.set({ status }, n);
+    },
+  });
+  registry.registerMetric(runDurationHistogram(guarded));
+  new Gauge({
+    name: "mimir_backup_last_age_seconds",
+    help: "Age of the newest backup set, labelled with its id; absent until one exists",
+    labelNames: ["backup"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const latest = (await snapshot()).latestBackup;
+      if (latest) this.set({ backup: latest.id }, (Date.now() - Date.parse(latest.created_at)) / 1000);
+    },
+  });
+  new Gauge({
+    name: "mimir_backup_last_bytes",
+    help: "Size of the newest backup set, labelled with its id; absent until one exists",
+    labelNames: ["backup"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const latest = (await snapshot()).latestBackup;
+      if (latest) this.set({ backup: latest.id }, latest.bytes);
+    },
+  });
+  new Gauge({
+    name: "mimir_backup_last_success_timestamp_seconds",
+    help: "When the newest complete backup set was made (Unix time); 0 until one exists",
+    registers,
+    async collect() {
+      const latest = (await snapshot()).latestBackup;
+      this.set(latest ? Date.parse(latest.created_at) / 1000 : 0);
+    },
+  });
+  new Gauge({
+    name: "mimir_backup_last_verified",
+    help: "1 when the newest backup set passed verification, 0 when it failed or is not verified yet; absent until one exists",
+    labelNames: ["backup"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const latest = (await snapshot()).latestBackup;
+      if (latest) this.set({ backup: latest.id }, latest.verify_status === "ok" ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "mimir_backups",
+    help: "Backup sets in the catalog",
+    registers,
+    async collect() {
+      this.set(await guarded(countBackups, 0));
+    },
+  });
+  new Gauge({
+    name: "mimir_storage_alert_active",
+    help: "1 while a storage alert is raised, 0 once cleared (alerts never raised are absent)",
+    labelNames: ["alert"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const alert of await guarded(listAlerts, [])) this.set({ alert: alert.key }, alert.state === "raised" ? 1 : 0);
+    },
+  });
+  return registry;
+}
+
+let rowCounts: { at: number; tables: Awaited<ReturnType<typeof countSqliteTableRows>> } | null = null;
+
+async function countRowsReused() {
+  if (!rowCounts || Date.now() - rowCounts.at > TABLE_SCAN_REUSE_MS) rowCounts = { at: Date.now(), tables: await countSqliteTableRows() };
+  return rowCounts.tables;
+}
+
+/** A scrape must answer even when the database cannot: the failing family is left empty and logged. */
+async function guarded<T>(read: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    getLogger().warn("metrics: a value could not be read", { error: (error as Error).message });
+    return fallback;
+  }
+}
+
+// Per bundle, not per process: only the /metrics route loads this module, and the gauges hold no state.
+let collectors: Registry | null = null;
+
+/** The Prometheus text exposition of every metric (HTTP counters and gauges), and its content type. */
+export async function renderMetrics(): Promise<{ text: string; contentType: string }> {
+  collectors ??= createCollectors();
+  const registry = Registry.merge([httpMetricsRegistry(), collectors]);
+  scrape = readSnapshot();
+  try {
+    return { text: await registry.metrics(), contentType: registry.contentType };
+  } finally {
+    scrape = null;
+  }
+}
