@@ -28,6 +28,9 @@ export const PROCESS_SLOTS = [
   "storageSampler",
   "metrics",
   "restoreDiscard",
+  "auditPrune",
+  "integrity",
+  "busyErrors",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

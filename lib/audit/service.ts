@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import { z } from "zod";
 import { getConfig } from "@/lib/config/service";
 import { nowIso } from "@/lib/db/timestamps";
@@ -24,7 +25,7 @@ export interface AuditEntry {
 /** Old rows are deleted at most this often, from recordAudit itself, so no scheduler is needed for it. */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
-const memo = globalThis as typeof globalThis & { __mimirAuditPrunedAt?: number };
+const memo = processState("auditPrune", (): { auditPrunedAt?: number } => ({}));
 
 /**
  * Writes one audit row; details pass through the log redactor, so a secret field is never stored.
@@ -41,8 +42,8 @@ export async function recordAudit(entry: AuditEntry): Promise<void> {
     ip: entry.ip ?? null,
     details: entry.details ? JSON.stringify(redact(entry.details)) : null,
   });
-  if (Date.now() - (memo.__mimirAuditPrunedAt ?? 0) > PRUNE_INTERVAL_MS) {
-    memo.__mimirAuditPrunedAt = Date.now();
+  if (Date.now() - (memo.auditPrunedAt ?? 0) > PRUNE_INTERVAL_MS) {
+    memo.auditPrunedAt = Date.now();
     await pruneAuditLog().catch((error) => getLogger().warn("audit log pruning failed", { error }));
   }
 }

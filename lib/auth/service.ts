@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import crypto from "node:crypto";
 import { AppError } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
@@ -31,11 +32,11 @@ export interface RequestMeta {
   userAgent: string | null;
 }
 
-const memo = globalThis as typeof globalThis & { __mimirSignInLimiter?: FailureLimiter };
+const memo = processState("signInLimiter", (): { signInLimiter?: FailureLimiter } => ({}));
 /** One limiter for the process; counts wrong passwords at sign-in and at re-authentication alike. */
 export function signInLimiter(): FailureLimiter {
-  memo.__mimirSignInLimiter ??= new FailureLimiter(SIGN_IN_FAILURE_LIMIT, SIGN_IN_WINDOW_MS);
-  return memo.__mimirSignInLimiter;
+  memo.signInLimiter ??= new FailureLimiter(SIGN_IN_FAILURE_LIMIT, SIGN_IN_WINDOW_MS);
+  return memo.signInLimiter;
 }
 
 const accountKey = (username: string) => `account:${username.trim().toLowerCase()}`;

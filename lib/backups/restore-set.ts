@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import fs from "node:fs";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
@@ -54,13 +55,13 @@ export interface RestoreSetResult {
 }
 
 // The replaced data is deleted after the restore returns (a large volume takes seconds to delete and
-// is garbage once swapped out). On globalThis like the database handle; the CLI awaits it before it
+// is garbage once swapped out). Process-wide like the database handle; the CLI awaits it before it
 // exits, the next restore before it starts, and boot removes whatever a killed process left.
-const memo = globalThis as typeof globalThis & { __mimirRestoreDiscard?: Promise<void> };
+const memo = processState("restoreDiscard", (): { restoreDiscard?: Promise<void> } => ({}));
 
 /** Resolves when the data a restore replaced has been deleted. */
 export function replacedDataRemoved(): Promise<void> {
-  return memo.__mimirRestoreDiscard ?? Promise.resolve();
+  return memo.restoreDiscard ?? Promise.resolve();
 }
 
 /**
@@ -142,7 +143,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         // The restore has taken effect; what it replaced is removed at the next start instead.
         getLogger().warn("could not set the replaced data aside for deletion; the next start removes it", { error });
       }
-      memo.__mimirRestoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
+      memo.restoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
       await reinstateOperations(carried, finishedSinceSnapshot);
       // The credentials set in the environment (admin password, API token) keep working after the swap.
       await seedCredentialsFromEnvironment(getConfig());

@@ -1,13 +1,14 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import { loadConfig, type AppConfig } from "@/lib/config/load";
 import { getLogger } from "@/lib/log/logger";
 
-const memo = globalThis as typeof globalThis & { __mimirConfig?: AppConfig; __mimirConfigOrigin?: ConfigOrigin };
+const memo = processState("config", (): { config?: AppConfig; configOrigin?: ConfigOrigin } => ({}));
 
 /** The process-wide configuration, loaded once (boot validates it first, so this does not throw after boot). */
 export function getConfig(): AppConfig {
-  memo.__mimirConfig ??= loadConfig();
-  return memo.__mimirConfig;
+  memo.config ??= loadConfig();
+  return memo.config;
 }
 
 /** Where a configuration was loaded from, so a reload reads the same environment again. */
@@ -21,28 +22,27 @@ export interface ConfigOrigin {
  * environment); `origin` is what reloadConfig() reads again.
  */
 export function setConfig(config: AppConfig, origin?: ConfigOrigin): void {
-  memo.__mimirConfig = config;
-  memo.__mimirConfigOrigin = origin;
+  memo.config = config;
+  memo.configOrigin = origin;
 }
 
 /** Re-reads config.yaml and the environment; on a validation error it throws and the previous configuration stays. */
 export function reloadConfig(): AppConfig {
-  const origin = memo.__mimirConfigOrigin;
+  const origin = memo.configOrigin;
   const next = origin ? loadConfig(origin.env, origin.cwd) : loadConfig();
-  memo.__mimirConfig = next;
+  memo.config = next;
   return next;
 }
 
 /** Puts back a configuration that was replaced (a write that failed after reloading). */
 export function restoreConfig(config: AppConfig): void {
-  memo.__mimirConfig = config;
+  memo.config = config;
 }
 
 type ConfigListener = (next: AppConfig, previous: AppConfig) => void | Promise<void>;
-// On globalThis: listeners subscribe from the instrumentation bundle (scheduler, sampler) while the
+// Process-wide: listeners subscribe from the instrumentation bundle (scheduler, sampler) while the
 // Settings action and /api/v1/config notify from route bundles, which may hold their own module copy.
-const listenerMemo = globalThis as typeof globalThis & { __mimirConfigListeners?: Set<ConfigListener> };
-const listeners = (listenerMemo.__mimirConfigListeners ??= new Set<ConfigListener>());
+const listeners = processState("configListeners", () => new Set<ConfigListener>());
 
 /**
  * Lets a capability apply a changed value at once (the scheduler rescheduling a built-in job, the

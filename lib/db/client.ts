@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import fs from "node:fs";
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
@@ -49,33 +50,32 @@ function restrictFileModes(file: string) {
   }
 }
 
-const memo = globalThis as typeof globalThis & { __mimirDb?: { db: Db; file: string } };
+const memo = processState("db", (): { db?: { db: Db; file: string } } => ({}));
 
 /** The process-wide connection; opened by boot (instrumentation) or on first use by a CLI command. */
 export function getDb(): Db {
-  if (!memo.__mimirDb) throw new Error("The database is not open yet: boot has not run (openAppDatabase).");
-  return memo.__mimirDb.db;
+  if (!memo.db) throw new Error("The database is not open yet: boot has not run (openDataRoot).");
+  return memo.db.db;
 }
 
 /** Opens and remembers the process-wide connection. */
 export function setAppDatabase(db: Db, file: string): void {
-  memo.__mimirDb = { db, file };
+  memo.db = { db, file };
 }
 
 /** Closes the process-wide connection (before a restore swaps the file, and at shutdown). */
 export function closeAppDatabase(): void {
-  memo.__mimirDb?.db.$client.close();
-  memo.__mimirDb = undefined;
+  memo.db?.db.$client.close();
+  memo.db = undefined;
 }
 
 export function isAppDatabaseOpen(): boolean {
-  return memo.__mimirDb !== undefined;
+  return memo.db !== undefined;
 }
 
 type ReopenListener = () => void | Promise<void>;
-// On globalThis: the scheduler subscribes from the instrumentation bundle, a restore notifies from a route's.
-const reopenMemo = globalThis as typeof globalThis & { __mimirDbReopenListeners?: Set<ReopenListener> };
-const reopenListeners = (reopenMemo.__mimirDbReopenListeners ??= new Set<ReopenListener>());
+// Process-wide: the scheduler subscribes from the instrumentation bundle, a restore notifies from a route's.
+const reopenListeners = processState("dbReopenListeners", () => new Set<ReopenListener>());
 
 /** Called after a restore swapped the database file and reopened it (the scheduler reloads its jobs). */
 export function onAppDatabaseReopened(listener: ReopenListener): () => void {

@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import fs from "node:fs";
 import Database from "better-sqlite3";
 import { isBusyError } from "@/lib/db/sqlite-maintenance";
@@ -12,9 +13,8 @@ import { isSqliteFile } from "@/lib/db/sqlite-snapshot";
  * server's pid is reused (pid 1 in every container), and another container's pids are invisible.
  */
 
-// On globalThis, like the database handle: the connection holding a lock must live as long as the process.
-const memo = globalThis as typeof globalThis & { __mimirProcessLocks?: Map<string, Database.Database> };
-const held = (memo.__mimirProcessLocks ??= new Map());
+// Process-wide, like the database handle: the connection holding a lock must live as long as the process.
+const held = processState("processLocks", () => new Map<string, Database.Database>());
 
 /** A file in an older format (a pid file from before this lock), which no live process can be holding. */
 function isForeign(file: string): boolean {

@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import fs from "node:fs";
 import type { Db } from "@/lib/db/client";
 
@@ -137,16 +138,16 @@ export function isCorruptionError(error: unknown): boolean {
   return typeof code === "string" && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB");
 }
 
-const busyMemo = globalThis as typeof globalThis & { __mimirBusyErrors?: { count: number; last: string | null } };
+const busyMemo = processState("busyErrors", (): { busyErrors?: { count: number; last: string | null } } => ({}));
 
 /** Counts a "database is locked" error seen by a request or operation (the troubleshooting panel shows it). */
 export function recordBusyError(): void {
-  busyMemo.__mimirBusyErrors ??= { count: 0, last: null };
-  busyMemo.__mimirBusyErrors.count += 1;
-  busyMemo.__mimirBusyErrors.last = new Date().toISOString();
+  busyMemo.busyErrors ??= { count: 0, last: null };
+  busyMemo.busyErrors.count += 1;
+  busyMemo.busyErrors.last = new Date().toISOString();
 }
 
 /** "database is locked" errors since this process started, and when the last one happened. */
 export function busyErrorStats(): { count: number; last: string | null } {
-  return busyMemo.__mimirBusyErrors ?? { count: 0, last: null };
+  return busyMemo.busyErrors ?? { count: 0, last: null };
 }

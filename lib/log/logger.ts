@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import path from "node:path";
 import winston from "winston";
 import type { AppConfig } from "@/lib/config/load";
@@ -29,16 +30,16 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
-const memo = globalThis as typeof globalThis & { __mimirLogger?: winston.Logger };
+const memo = processState("logger", (): { logger?: winston.Logger } => ({}));
 
 /**
  * JSON lines to logs/mimir.log, rotated by size with a bounded number of kept files (winston's
  * File transport does both: maxsize and maxFiles), and to stdout for `docker logs`.
  */
 export function configureLogging(config: AppConfig): winston.Logger {
-  memo.__mimirLogger?.close();
+  memo.logger?.close();
   const format = winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json());
-  memo.__mimirLogger = winston.createLogger({
+  memo.logger = winston.createLogger({
     level: config.values.logging.level,
     format,
     transports: [
@@ -51,20 +52,20 @@ export function configureLogging(config: AppConfig): winston.Logger {
       new winston.transports.Console(),
     ],
   });
-  return memo.__mimirLogger;
+  return memo.logger;
 }
 
 /** The process logger; before boot configures the file (CLI, tests), warnings and errors go to stdout only. */
 export function getLogger(): winston.Logger {
-  memo.__mimirLogger ??= winston.createLogger({
+  memo.logger ??= winston.createLogger({
     level: "warn",
     format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
     transports: [new winston.transports.Console()],
   });
-  return memo.__mimirLogger;
+  return memo.logger;
 }
 
 /** After a restore swapped the logs folder: a logger writing to a file reopens it in the new folder. */
 export function reopenLogFile(config: AppConfig): void {
-  if (memo.__mimirLogger?.transports.some((transport) => transport instanceof winston.transports.File)) configureLogging(config);
+  if (memo.logger?.transports.some((transport) => transport instanceof winston.transports.File)) configureLogging(config);
 }

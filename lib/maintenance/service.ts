@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -150,7 +151,7 @@ export async function checkpointDatabase(): Promise<CheckpointReport> {
   };
 }
 
-const integrityMemo = globalThis as typeof globalThis & { __mimirIntegrity?: IntegrityResult | null };
+const integrityMemo = processState("integrity", (): { integrity?: IntegrityResult | null } => ({}));
 
 /**
  * `PRAGMA integrity_check` (or the faster `quick_check`) of a database file, listing every problem.
@@ -176,7 +177,7 @@ export async function checkFileIntegrity(file: string, quick: boolean, signal?: 
  */
 export async function runIntegrityCheck(quick = false, signal?: AbortSignal): Promise<IntegrityResult> {
   const result = await checkFileIntegrity(getConfig().paths.database, quick, signal);
-  integrityMemo.__mimirIntegrity = result;
+  integrityMemo.integrity = result;
   try {
     await writeMetadata(MAINTENANCE_KEYS.lastIntegrity, JSON.stringify(result));
   } catch (error) {
@@ -188,14 +189,14 @@ export async function runIntegrityCheck(quick = false, signal?: AbortSignal): Pr
 
 /** The last integrity result of the live database (memory first, then system_metadata), or null if never checked. */
 export async function getLastIntegrityResult(): Promise<IntegrityResult | null> {
-  if (integrityMemo.__mimirIntegrity !== undefined) return integrityMemo.__mimirIntegrity;
+  if (integrityMemo.integrity !== undefined) return integrityMemo.integrity;
   try {
     const stored = await readMetadata(MAINTENANCE_KEYS.lastIntegrity);
-    integrityMemo.__mimirIntegrity = stored ? (JSON.parse(stored) as IntegrityResult) : null;
+    integrityMemo.integrity = stored ? (JSON.parse(stored) as IntegrityResult) : null;
   } catch {
     return null;
   }
-  return integrityMemo.__mimirIntegrity;
+  return integrityMemo.integrity;
 }
 
 /** For /health: why the database is unhealthy by its last integrity check, or null. Reads only. */
@@ -248,7 +249,7 @@ export async function swapInRecoveredDatabase(input: SwapRecoveredInput, princip
   const damagedCopy = `${live}.damaged-${nowIso().replace(/[:.]/g, "-")}`;
   await withAppWritesPaused(() => swapInDatabaseFile(live, result.recovered_file, damagedCopy));
   await restoreOperationRow(operation);
-  integrityMemo.__mimirIntegrity = undefined;
+  integrityMemo.integrity = undefined;
   await runIntegrityCheck(true);
   await recordAudit({ principal, action: "database.swap_recovered", target: live, result: "ok", details: { damaged_copy: damagedCopy, recover_operation: input.operation_id } });
   return { damaged_copy: damagedCopy, live };

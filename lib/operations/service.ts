@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import crypto from "node:crypto";
 import { z } from "zod";
 import { AppError, notFound } from "@/lib/errors";
@@ -34,10 +35,9 @@ export interface StartOptions {
   singleton?: boolean;
 }
 
-// On globalThis, like the database handle: an operation started by a route bundle must be cancellable
+// Process-wide, like the database handle: an operation started by a route bundle must be cancellable
 // from another, and the exclusivity check must see every start in the process.
-const memo = globalThis as typeof globalThis & { __mimirOperations?: { running: Map<string, AbortController>; starting: Promise<unknown> } };
-const state = (memo.__mimirOperations ??= { running: new Map(), starting: Promise.resolve() });
+const state = processState("operations", (): { running: Map<string, AbortController>; starting: Promise<unknown> } => ({ running: new Map(), starting: Promise.resolve() }));
 const running = state.running;
 
 /**

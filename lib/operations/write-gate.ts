@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 
 /**
  * One consistency point for the whole deployment. The app's own writes to the volumes (pipeline
@@ -12,10 +13,9 @@ interface GateState {
   drained: (() => void) | null;
   pause: Promise<void> | null;
 }
-// On globalThis, like the database handle: Next.js may load this module once for instrumentation (the
+// Process-wide, like the database handle: Next.js may load this module once for instrumentation (the
 // scheduler) and again for route bundles (backups), and both must see the same gate.
-const memo = globalThis as typeof globalThis & { __mimirWriteGate?: GateState };
-const gate = (memo.__mimirWriteGate ??= { activeWrites: 0, drained: null, pause: null });
+const gate = processState("writeGate", (): GateState => ({ activeWrites: 0, drained: null, pause: null }));
 
 export async function runAppWrite<T>(write: () => Promise<T> | T): Promise<T> {
   while (gate.pause) await gate.pause;

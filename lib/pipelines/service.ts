@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import fs from "node:fs";
 import YAML from "yaml";
 import { AppError, notFound } from "@/lib/errors";
@@ -291,21 +292,21 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
   });
 }
 
-const memo = globalThis as typeof globalThis & { __mimirPipelineWatcher?: fs.FSWatcher };
+const memo = processState("pipelineWatcher", (): { pipelineWatcher?: fs.FSWatcher } => ({}));
 
 /** Watches the pipelines volume and syncs shortly after a file changes there. Idempotent. */
 export function watchPipelinesVolume(): void {
-  if (memo.__mimirPipelineWatcher) return;
+  if (memo.pipelineWatcher) return;
   let timer: NodeJS.Timeout | null = null;
   try {
-    memo.__mimirPipelineWatcher = fs.watch(pipelinesDir(), { persistent: false }, (_event, file) => {
+    memo.pipelineWatcher = fs.watch(pipelinesDir(), { persistent: false }, (_event, file) => {
       if (file && (file.startsWith(".") || !/\.ya?ml$/i.test(file))) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         syncPipelinesWithVolume().catch((error) => getLogger().warn("pipeline volume sync failed", { error }));
       }, WATCH_DEBOUNCE_MS);
     });
-    memo.__mimirPipelineWatcher.on("error", (error) => getLogger().warn("pipeline volume watcher stopped", { error }));
+    memo.pipelineWatcher.on("error", (error) => getLogger().warn("pipeline volume watcher stopped", { error }));
   } catch (error) {
     getLogger().warn("cannot watch the pipelines volume; files edited by hand appear at the next start", { error });
   }

@@ -1,7 +1,8 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 
 /**
- * The runs in progress in this process. Kept on globalThis: Next.js bundles instrumentation and each
+ * The runs in progress in this process. Process-wide (lib/process-state.ts): Next.js bundles instrumentation and each
  * route separately, and all of them must see the same runs (to refuse an overlap, to stop a run).
  */
 interface ActiveRun {
@@ -10,11 +11,7 @@ interface ActiveRun {
   controller: AbortController;
 }
 
-const memo = globalThis as typeof globalThis & { __mimirActiveRuns?: Map<string, ActiveRun> };
-function runs(): Map<string, ActiveRun> {
-  memo.__mimirActiveRuns ??= new Map();
-  return memo.__mimirActiveRuns;
-}
+const runs = () => processState("activeRuns", () => new Map<string, ActiveRun>());
 
 /** Claims the job's single run slot; false when it already has a run in progress. */
 export function claimRun(jobId: string, executionId: string): AbortController | null {

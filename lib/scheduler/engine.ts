@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import { Cron } from "croner";
 import { getLogger } from "@/lib/log/logger";
 import type { JobDto } from "@/lib/jobs/types";
@@ -18,12 +19,8 @@ interface SchedulerState {
   crons: Map<string, Cron>;
 }
 
-// On globalThis: instrumentation starts the scheduler, route bundles reschedule jobs; one state for all.
-const memo = globalThis as typeof globalThis & { __mimirScheduler?: SchedulerState };
-function state(): SchedulerState {
-  memo.__mimirScheduler ??= { started: false, crons: new Map() };
-  return memo.__mimirScheduler;
-}
+// Process-wide: instrumentation starts the scheduler, route bundles reschedule jobs; one state for all.
+const state = () => processState("scheduler", (): SchedulerState => ({ started: false, crons: new Map() }));
 
 /** Starts firing every enabled job; applies the missed-fire policy. Called once by boot. */
 export async function startScheduler(now = new Date()): Promise<{ scheduled: number; caughtUp: number }> {

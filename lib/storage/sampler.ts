@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import { getConfig } from "@/lib/config/service";
 import type { NewStorageSampleRow } from "@/lib/db/schema";
 import { getLogger } from "@/lib/log/logger";
@@ -23,10 +24,10 @@ export interface SampleResult {
   active_alerts: string[];
 }
 
-const memo = globalThis as typeof globalThis & {
-  __mimirSampling?: Promise<SampleResult>;
-  __mimirSampler?: { timer: NodeJS.Timeout; lastOwnSample: string | null };
-};
+const memo = processState("storageSampler", (): {
+  sampling?: Promise<SampleResult>;
+  sampler?: { timer: NodeJS.Timeout; lastOwnSample: string | null };
+} => ({}));
 
 /**
  * Measures every volume, stores one sample row per series, thins old samples, and raises or clears
@@ -34,8 +35,8 @@ const memo = globalThis as typeof globalThis & {
  * Concurrent calls share one run. Inserts storage_samples rows; see applyAlertChecks for alerts.
  */
 export function takeStorageSample(): Promise<SampleResult> {
-  memo.__mimirSampling ??= sampleOnce().finally(() => (memo.__mimirSampling = undefined));
-  return memo.__mimirSampling;
+  memo.sampling ??= sampleOnce().finally(() => (memo.sampling = undefined));
+  return memo.sampling;
 }
 
 async function sampleOnce(): Promise<SampleResult> {
@@ -116,7 +117,7 @@ export function sampleIntervalMs(): number {
  * than its own, younger than one interval, does nothing, so the two never double the rows.
  */
 export function startStorageSampler(): void {
-  if (memo.__mimirSampler) return;
+  if (memo.sampler) return;
   const state = { timer: undefined as unknown as NodeJS.Timeout, lastOwnSample: null as string | null };
   const tick = async () => {
     try {
@@ -126,18 +127,18 @@ export function startStorageSampler(): void {
     } catch (error) {
       getLogger().error("storage sampler tick failed", { error });
     }
-    if (memo.__mimirSampler === state) schedule();
+    if (memo.sampler === state) schedule();
   };
   const schedule = (delay = sampleIntervalMs()) => {
     state.timer = setTimeout(tick, delay);
     state.timer.unref();
   };
-  memo.__mimirSampler = state;
+  memo.sampler = state;
   schedule(0);
 }
 
 export function stopStorageSampler(): void {
-  if (!memo.__mimirSampler) return;
-  clearTimeout(memo.__mimirSampler.timer);
-  memo.__mimirSampler = undefined;
+  if (!memo.sampler) return;
+  clearTimeout(memo.sampler.timer);
+  memo.sampler = undefined;
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import fs from "node:fs/promises";
 import { getConfig } from "@/lib/config/service";
 import { volumeFolders } from "@/lib/config/data-root";
@@ -15,11 +16,11 @@ export const USAGE_REUSE_MS = 30_000;
  */
 export const TABLE_STATS_REUSE_MS = 10 * 60_000;
 
-const memo = globalThis as typeof globalThis & {
-  __mimirStorageUsage?: { at: number; usage: StorageUsage };
-  __mimirStorageScan?: Promise<StorageUsage>;
-  __mimirTableStats?: { at: number; tables: Awaited<ReturnType<typeof readSqliteTableStats>> };
-};
+const memo = processState("storageUsage", (): {
+  storageUsage?: { at: number; usage: StorageUsage };
+  storageScan?: Promise<StorageUsage>;
+  tableStats?: { at: number; tables: Awaited<ReturnType<typeof readSqliteTableStats>> };
+} => ({}));
 
 /** The folder of each volume and of backups, by the names used in samples and alerts. */
 export function watchedFolders(): Record<StorageVolume, string> {
@@ -32,11 +33,11 @@ export function watchedFolders(): Record<StorageVolume, string> {
  * USAGE_REUSE_MS unless `fresh`; concurrent callers share one walk. Reads only.
  */
 export async function getStorageUsage(options: { fresh?: boolean } = {}): Promise<StorageUsage> {
-  const cached = memo.__mimirStorageUsage;
+  const cached = memo.storageUsage;
   if (!options.fresh && cached && Date.now() - cached.at < USAGE_REUSE_MS) return cached.usage;
-  memo.__mimirStorageScan ??= measureStorage({ tables: true }).finally(() => (memo.__mimirStorageScan = undefined));
-  const usage = await memo.__mimirStorageScan;
-  memo.__mimirStorageUsage = { at: Date.now(), usage };
+  memo.storageScan ??= measureStorage({ tables: true }).finally(() => (memo.storageScan = undefined));
+  const usage = await memo.storageScan;
+  memo.storageUsage = { at: Date.now(), usage };
   return usage;
 }
 
@@ -88,10 +89,10 @@ export async function measureStorage(options: { tables: boolean }): Promise<Stor
 }
 
 async function tableStats() {
-  const cached = memo.__mimirTableStats;
+  const cached = memo.tableStats;
   if (cached && Date.now() - cached.at < TABLE_STATS_REUSE_MS) return cached.tables;
   const tables = await readSqliteTableStats();
-  memo.__mimirTableStats = { at: Date.now(), tables };
+  memo.tableStats = { at: Date.now(), tables };
   return tables;
 }
 

@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import fs from "node:fs";
 import { Worker } from "node:worker_threads";
 import { createSerialQueue } from "@/lib/serial-queue";
@@ -73,17 +74,17 @@ interface WorkerShare {
   linked: [string, number, string][];
 }
 
-// On globalThis: one small pool per process, started on the first scan and kept (unref'd, so an idle
+// Process-wide: one small pool per process, started on the first scan and kept (unref'd, so an idle
 // pool never keeps a CLI or test process alive).
-const memo = globalThis as typeof globalThis & { __mimirWalkWorkers?: Worker[] };
+const memo = processState("walkWorkers", (): { walkWorkers?: Worker[] } => ({}));
 
 function walkWorkers(): Worker[] {
-  memo.__mimirWalkWorkers ??= Array.from({ length: WALK_WORKERS }, () => {
+  memo.walkWorkers ??= Array.from({ length: WALK_WORKERS }, () => {
     const worker = new Worker(WALK_WORKER_SCRIPT, { eval: true });
     worker.unref();
     return worker;
   });
-  return memo.__mimirWalkWorkers;
+  return memo.walkWorkers;
 }
 
 /** Scans are queued: each uses the whole pool, and two at once would only contend for the cores. */
@@ -97,7 +98,7 @@ function walkShare(worker: Worker, root: string, names: string[]): Promise<Worke
     };
     const onError = (error: Error) => {
       worker.off("message", onMessage);
-      delete memo.__mimirWalkWorkers;
+      delete memo.walkWorkers;
       reject(error);
     };
     worker.once("message", onMessage);
