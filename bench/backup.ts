@@ -17,7 +17,7 @@ import { createBackupSet } from "@/lib/backups/create-set";
 import { replacedDataRemoved, restoreBackupSet } from "@/lib/backups/restore-set";
 import { verifyBackupSet } from "@/lib/backups/service";
 import { VERIFICATION_FILE } from "@/lib/backups/store";
-import { VOLUME_NAMES } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 
 const BENCH_DIR = path.resolve("bench/.data");
 const ROOT = path.join(BENCH_DIR, "root");
@@ -116,7 +116,7 @@ async function child(operation: string) {
       // new set does); "restore-unverified" runs the whole drill (integrity_check) inside the restore.
       if (operation === "restore-unverified") fs.rmSync(path.join(config.paths.backups, id!, VERIFICATION_FILE), { force: true });
       // The pre-restore safety backup is a backup like the one measured above; timed apart, not twice.
-      await restoreBackupSet(id!, { volumes: VOLUME_NAMES, passphrase: config.secrets.backupPassphrase, safetyBackup: false, message });
+      await restoreBackupSet(id!, { volumes: VOLUMES, passphrase: config.secrets.backupPassphrase, safetyBackup: false, message });
     }
   }
   const seconds = (performance.now() - started) / 1000;

@@ -1,4 +1,4 @@
-import { AppError, type ErrorEnvelope } from "@/lib/errors";
+import { AppError, isErrorCode, type ErrorEnvelope } from "@/lib/errors";
 
 /**
  * Browser fetch for the product's own API: sends the session cookie, parses JSON, and rebuilds the
@@ -16,7 +16,8 @@ export async function apiFetch<T>(path: string, init: RequestInit & { json?: unk
   const body = text ? safeJson(text) : null;
   if (!response.ok) {
     const envelope = body as ErrorEnvelope | null;
-    throw new AppError(envelope?.error?.code ?? "internal", envelope?.error?.message ?? `HTTP ${response.status}`, { details: envelope?.error?.details });
+    const code = envelope?.error?.code;
+    throw new AppError(code && isErrorCode(code) ? code : "internal", envelope?.error?.message ?? `HTTP ${response.status}`, { details: envelope?.error?.details });
   }
   return body as T;
 }

@@ -20,8 +20,8 @@ export const ERROR_CATEGORIES = {
 
 export type ErrorCategory = keyof typeof ERROR_CATEGORIES;
 
-/** Specific codes refine a category; a code not listed here is its own category. */
-const CODE_CATEGORY: Record<string, ErrorCategory> = {
+/** Specific codes refine a category. A code is a category or one of these: the list is closed. */
+const CODE_CATEGORY = {
   invalid_json: "invalid",
   invalid_input: "invalid",
   invalid_cron: "invalid",
@@ -53,9 +53,16 @@ const CODE_CATEGORY: Record<string, ErrorCategory> = {
   wrong_passphrase: "unprocessable",
   passphrase_required: "unprocessable",
   verification_failed: "unprocessable",
-};
+  // An operation's outcome (its abort reason), not an answer; were it ever one, the request lost to a cancel.
+  cancelled: "conflict",
+} as const satisfies Record<string, ErrorCategory>;
 
-export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY | (string & {});
+export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY;
+
+/** Whether a string (an envelope's code, read back in the browser) is one of ours. */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CATEGORIES, code) || Object.hasOwn(CODE_CATEGORY, code);
+}
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -85,9 +92,9 @@ export interface ErrorEnvelope {
   error: { code: string; message: string; details?: unknown };
 }
 
-export function categoryOf(code: string): ErrorCategory {
-  if (code in ERROR_CATEGORIES) return code as ErrorCategory;
-  return CODE_CATEGORY[code] ?? "internal";
+export function categoryOf(code: ErrorCode): ErrorCategory {
+  if (Object.hasOwn(ERROR_CATEGORIES, code)) return code as ErrorCategory;
+  return CODE_CATEGORY[code as keyof typeof CODE_CATEGORY];
 }
 
 export function isAppError(error: unknown): error is AppError {

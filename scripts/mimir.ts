@@ -13,7 +13,8 @@ import { describeServer, lockDataRoot, runningServer } from "@/lib/backups/serve
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import { listBackups, pruneBackups, restoreBackup, startBackup, syncBackupCatalog, verifyAllBackups, verifyBackupSet } from "@/lib/backups/service";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
-import { VOLUME_NAMES, type BackupVolume } from "@/lib/backups/types";
+import type { BackupVolume } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 
 const USAGE = `Usage: npm run mimir -- <command>
   backup                         write a new backup set and verify it
@@ -104,10 +105,10 @@ function requireId(id: string | undefined): asserts id is string {
 }
 
 function parseVolumes(text: string | undefined): BackupVolume[] {
-  if (!text) return [...VOLUME_NAMES];
+  if (!text) return [...VOLUMES];
   const volumes = text.split(",").map((v) => v.trim());
-  const unknown = volumes.filter((v) => !(VOLUME_NAMES as readonly string[]).includes(v));
-  if (unknown.length > 0) throw new Error(`Unknown volume(s): ${unknown.join(", ")}; choose from ${VOLUME_NAMES.join(", ")}`);
+  const unknown = volumes.filter((v) => !(VOLUMES as readonly string[]).includes(v));
+  if (unknown.length > 0) throw new Error(`Unknown volume(s): ${unknown.join(", ")}; choose from ${VOLUMES.join(", ")}`);
   return volumes as BackupVolume[];
 }
 

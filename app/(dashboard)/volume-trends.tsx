@@ -1,7 +1,8 @@
 import { Sparkline } from "@/app/_components/charts/sparkline";
 import { SERIES_STYLE } from "@/app/_components/charts/series";
 import { formatAge, formatBytes, formatBytesChange } from "@/lib/format";
-import { VOLUME_NAMES, type StorageHistory, type VolumeTrend } from "@/lib/storage/types";
+import { type StorageHistory, type VolumeTrend } from "@/lib/storage/types";
+import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 
 /** Each volume's last sampled size, its change over a day and a sparkline of that day. */
 export function VolumeTrends({ trends, history }: { trends: VolumeTrend[]; history: StorageHistory }) {
@@ -11,7 +12,7 @@ export function VolumeTrends({ trends, history }: { trends: VolumeTrend[]; histo
   }
   return (
     <ul className="divide-y divide-slate-100">
-      {VOLUME_NAMES.map((volume) => {
+      {WATCHED_VOLUMES.map((volume) => {
         const trend = byVolume.get(volume);
         const values = history.volumes.map((p) => p[volume]).filter((v): v is number => v !== undefined);
         return (

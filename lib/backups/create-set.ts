@@ -14,7 +14,8 @@ import { crashPoint } from "@/lib/backups/crash-points";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBackupId } from "@/lib/backups/store";
 import { planFolder, type TarEntryPlan } from "@/lib/backups/tar-writer";
-import { VOLUME_NAMES, type BackupManifest, type BackupTrigger, type BackupVolume, type ManifestArchive } from "@/lib/backups/types";
+import type { BackupManifest, BackupTrigger, BackupVolume, ManifestArchive } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 
 export interface Progress {
   (done: number, total: number): void;
@@ -125,7 +126,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       created_at: new Date().toISOString(),
       trigger: options.trigger,
       encrypted: options.passphrase !== null,
-      archives: Object.fromEntries(VOLUME_NAMES.map((volume) => [volume, archives[volume]])) as Record<BackupVolume, ManifestArchive>,
+      archives: Object.fromEntries(VOLUMES.map((volume) => [volume, archives[volume]])) as Record<BackupVolume, ManifestArchive>,
       databases,
       row_counts: databases[mainDb] ?? {},
     };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { pageQuery } from "@/lib/pagination";
-import { VOLUME_NAMES } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 
 /** A set's id is its folder name under backups/: checked before it comes near a path. */
 export const BACKUP_ID_PATTERN = /^\d{8}-\d{6}(-\d{1,3})?$/;
@@ -13,7 +13,7 @@ export const listBackupsQuery = pageQuery;
 export const restoreBackupInput = z
   .object({
     /** the volumes to replace; all five when omitted */
-    volumes: z.array(z.enum(VOLUME_NAMES)).min(1).optional(),
+    volumes: z.array(z.enum(VOLUMES)).min(1).optional(),
     /** the set's id typed again: a restore replaces live data */
     confirm: backupId,
   })

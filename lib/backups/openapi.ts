@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { ApiRoute } from "@/lib/openapi-registry";
 import { backupIdParams, listBackupsQuery, pinBackupInput, pruneBackupsInput, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
-import { VOLUME_NAMES, type BackupDto, type PruneResult } from "@/lib/backups/types";
+import type { BackupDto, PruneResult } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 import { OPERATION_RUNNING, operationSchema as operation } from "@/lib/operations/openapi";
 
 const TAG = "Backups";
@@ -13,7 +14,7 @@ const backup = z
     bytes: z.number(),
     encrypted: z.boolean(),
     pinned: z.boolean(),
-    volumes: z.array(z.object({ name: z.enum(VOLUME_NAMES), bytes: z.number(), files: z.number() })),
+    volumes: z.array(z.object({ name: z.enum(VOLUMES), bytes: z.number(), files: z.number() })),
     row_counts: z.record(z.string(), z.number()),
     verified_at: z.string().nullable(),
     verify_status: z.enum(["ok", "failed"]).nullable(),

@@ -26,7 +26,8 @@ import {
   startRestore,
   verifyBackupSet,
 } from "@/lib/backups/service";
-import { VOLUME_NAMES, type BackupManifest } from "@/lib/backups/types";
+import type { BackupManifest } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
 
 let root: TestDataRoot;
@@ -71,13 +72,13 @@ describe("backup", () => {
     const manifest = await backUp();
     const folder = path.join(root.config.paths.backups, manifest.id);
     expect(manifest.id).toMatch(/^\d{8}-\d{6}$/);
-    expect(fs.readdirSync(folder).sort()).toEqual([...VOLUME_NAMES.map((v) => `${v}.tar.gz`), "manifest.json", "verification.json"].sort());
+    expect(fs.readdirSync(folder).sort()).toEqual([...VOLUMES.map((v) => `${v}.tar.gz`), "manifest.json", "verification.json"].sort());
     expect(manifest.row_counts).toMatchObject({ scheduled_jobs: 2, job_executions: 2 });
     expect(manifest.archives.mimir_pipelines.files).toBe(2);
 
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-tar-"));
     try {
-      for (const volume of VOLUME_NAMES) {
+      for (const volume of VOLUMES) {
         fs.mkdirSync(path.join(scratch, volume));
         execFileSync("tar", ["xzf", path.join(folder, `${volume}.tar.gz`), "-C", path.join(scratch, volume)]);
         const archive = manifest.archives[volume];
@@ -181,7 +182,7 @@ describe("encryption", () => {
     expect(message).toMatch(/passphrase/);
     expect((await getBackup(manifest.id)).verify_status).toBe("ok");
     const before = volumesHashes(root.config);
-    await expectAppError(restoreBackup(manifest.id, VOLUME_NAMES), "wrong_passphrase");
+    await expectAppError(restoreBackup(manifest.id, VOLUMES), "wrong_passphrase");
     expect(volumesHashes(root.config)).toEqual(before);
     expect(jobIds()).toEqual(["job-nightly", "job-weekly"]);
   });
@@ -210,7 +211,7 @@ describe("restore", () => {
     const backupOperation = (await listOperations({ limit: 1, kind: "backup" })).items[0]!;
     expect(backupOperation.status).toBe("succeeded");
     // The set's snapshot was taken while that operation ran, so the database it restores records it as running.
-    await restoreBackup(manifest.id, VOLUME_NAMES);
+    await restoreBackup(manifest.id, VOLUMES);
     const [latest] = (await listOperations({ limit: 5, kind: "backup" })).items.filter((op) => op.id === backupOperation.id);
     expect(latest).toMatchObject({ status: "succeeded", error: null });
     expect((await pruneBackups({ dryRun: true }, null)).skipped_reason).toBeNull();
@@ -219,16 +220,16 @@ describe("restore", () => {
   test("a set whose drill passed against its manifest as it stands gets quick_check; one never verified, or changed since, the full integrity_check", async () => {
     const manifest = await backUp();
     const folder = path.join(root.config.paths.backups, manifest.id);
-    expect((await restoreBackup(manifest.id, VOLUME_NAMES)).database_check).toBe("quick_check");
+    expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("quick_check");
 
     // Same content, other bytes: the drill's result was bound to the manifest it ran against.
     fs.writeFileSync(path.join(folder, "manifest.json"), JSON.stringify(manifest));
-    expect((await restoreBackup(manifest.id, VOLUME_NAMES)).database_check).toBe("integrity_check");
+    expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("integrity_check");
 
     await verifyBackupSet(manifest.id);
-    expect((await restoreBackup(manifest.id, VOLUME_NAMES)).database_check).toBe("quick_check");
+    expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("quick_check");
     fs.rmSync(path.join(folder, "verification.json"));
-    expect((await restoreBackup(manifest.id, VOLUME_NAMES)).database_check).toBe("integrity_check");
+    expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("integrity_check");
     await replacedDataRemoved();
   });
 
@@ -240,7 +241,7 @@ describe("restore", () => {
     fs.writeFileSync(path.join(root.config.paths.pipelines, "new.yaml"), "name: new\n");
     expect(jobIds()).toEqual(["job-nightly"]);
 
-    const result = await restoreBackup(manifest.id, VOLUME_NAMES);
+    const result = await restoreBackup(manifest.id, VOLUMES);
     expect(jobIds()).toEqual(["job-nightly", "job-weekly"]);
     // The replaced data is deleted after the restore returns; until then it sits in a reserved dot-folder.
     await replacedDataRemoved();
@@ -269,7 +270,7 @@ describe("damaged and hostile archives change nothing", () => {
   beforeEach(() => setUp());
 
   /** Puts `file` in a set in place of a volume's archive; with `patchManifest` the manifest is made to match it. */
-  function replaceArchive(id: string, volume: (typeof VOLUME_NAMES)[number], file: string, patchManifest: { files: number; tarBytes?: number } | null) {
+  function replaceArchive(id: string, volume: (typeof VOLUMES)[number], file: string, patchManifest: { files: number; tarBytes?: number } | null) {
     const folder = path.join(root.config.paths.backups, id);
     const manifest = JSON.parse(fs.readFileSync(path.join(folder, "manifest.json"), "utf8")) as BackupManifest;
     const target = path.join(folder, manifest.archives[volume].file);
@@ -292,7 +293,7 @@ describe("damaged and hostile archives change nothing", () => {
     fs.writeFileSync(canary, "untouched");
     const before = volumesHashes(root.config);
     const jobs = jobIds();
-    const message = await expectAppError(restoreBackup(id, VOLUME_NAMES), code);
+    const message = await expectAppError(restoreBackup(id, VOLUMES), code);
     expect(message).toMatch(pattern);
     expect(volumesHashes(root.config)).toEqual(before);
     expect(jobIds()).toEqual(jobs);

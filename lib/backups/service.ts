@@ -39,7 +39,8 @@ import {
   writeVerification,
 } from "@/lib/backups/store";
 import { BACKUP_ID_PATTERN, type RestoreBackupInput } from "@/lib/backups/inputs";
-import { VOLUME_NAMES, type BackupDto, type BackupManifest, type BackupTrigger, type BackupVerification, type BackupVolume, type PruneResult } from "@/lib/backups/types";
+import type { BackupDto, BackupManifest, BackupTrigger, BackupVerification, BackupVolume, PruneResult } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 
 /** Uploaded sets may be at most this large (the upload is streamed to disk, never buffered). */
 export const MAX_IMPORT_BYTES = 64 * 1024 * 1024 * 1024;
@@ -66,7 +67,7 @@ function toDto(row: BackupRow): BackupDto {
     bytes: row.bytes,
     encrypted: row.encrypted,
     pinned: row.pinned,
-    volumes: VOLUME_NAMES.map((name) => ({ name, bytes: manifest.archives[name].bytes, files: manifest.archives[name].files })),
+    volumes: VOLUMES.map((name) => ({ name, bytes: manifest.archives[name].bytes, files: manifest.archives[name].files })),
     row_counts: manifest.row_counts,
     verified_at: row.verifiedAt,
     verify_status: (row.verifyStatus as BackupDto["verify_status"]) ?? null,
@@ -130,7 +131,7 @@ export async function syncBackupCatalog(): Promise<void> {
 }
 
 function totalBytes(manifest: BackupManifest): number {
-  return VOLUME_NAMES.reduce((sum, name) => sum + manifest.archives[name].bytes, 0);
+  return VOLUMES.reduce((sum, name) => sum + manifest.archives[name].bytes, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,8 +175,8 @@ export async function verifyBackupSet(id: string, options: { progress?: (done: n
     activeTempFolders.add(scratch);
     try {
       const manifest = readManifest(folder);
-      for (const volume of VOLUME_NAMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
-      await extractSet(folder, manifest, VOLUME_NAMES, (volume) => path.join(scratch, volume), { passphrase: passphrase(), ...options });
+      for (const volume of VOLUMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
+      await extractSet(folder, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: passphrase(), ...options });
       return await recordVerification(id, folder, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(folder) });
     } catch (error) {
       // A missing or wrong passphrase, or a full disk, says nothing about the set itself.
@@ -232,7 +233,7 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
   if (input.confirm !== id) throw new AppError("invalid_input", `Type the backup id ${id} in 'confirm' to restore it: a restore replaces live data`);
   const backup = await getBackup(id);
   if (backup.encrypted && !passphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
-  const volumes = input.volumes ?? [...VOLUME_NAMES];
+  const volumes = input.volumes ?? [...VOLUMES];
   const restore = { kind: "restore", principal, exclusive: true, params: { backup_id: id, volumes } };
   // The safety set is checked like every new set: by a verify of its own once the restore has finished.
   const verifySafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startVerify(result.safety_backup_id, principal);
@@ -381,14 +382,14 @@ export async function startImport(importFolder: string, principal: Principal | n
       }
       const staged = path.join(unpacked, top);
       const manifest = readManifest(staged);
-      const expected = new Set([MANIFEST_FILE, VERIFICATION_FILE, ...VOLUME_NAMES.map((volume) => manifest.archives[volume].file)]);
+      const expected = new Set([MANIFEST_FILE, VERIFICATION_FILE, ...VOLUMES.map((volume) => manifest.archives[volume].file)]);
       for (const name of fs.readdirSync(staged)) if (!expected.has(name)) throw new AppError("invalid_archive", `The uploaded set holds an unexpected file: ${name}`);
       fs.rmSync(path.join(staged, VERIFICATION_FILE), { force: true });
 
       const id = fs.existsSync(path.join(backupsFolder(), manifest.id)) ? newBackupId() : manifest.id;
       const scratch = path.join(importFolder, "check");
-      for (const volume of VOLUME_NAMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
-      await extractSet(staged, manifest, VOLUME_NAMES, (volume) => path.join(scratch, volume), { passphrase: passphrase(), progress: bytesProgress(ctx), message: ctx.message });
+      for (const volume of VOLUMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
+      await extractSet(staged, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: passphrase(), progress: bytesProgress(ctx), message: ctx.message });
       writeVerification(staged, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(staged) });
       fs.renameSync(staged, path.join(backupsFolder(), id));
       await syncBackupCatalog();

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { getConfig } from "@/lib/config/service";
 import { AppError } from "@/lib/errors";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
-import { BACKUP_TRIGGERS, VOLUME_NAMES, type BackupManifest, type BackupVerification } from "@/lib/backups/types";
+import { BACKUP_TRIGGERS, type BackupManifest, type BackupVerification } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 
 /**
  * The backup folder's layout, the one truth about which sets exist: `backups/<id>/` with
@@ -60,7 +61,7 @@ export const manifestSchema = z.object({
   created_at: z.string(),
   trigger: z.enum(BACKUP_TRIGGERS),
   encrypted: z.boolean(),
-  archives: z.object(Object.fromEntries(VOLUME_NAMES.map((name) => [name, archiveSchema])) as Record<(typeof VOLUME_NAMES)[number], typeof archiveSchema>),
+  archives: z.object(Object.fromEntries(VOLUMES.map((name) => [name, archiveSchema])) as Record<(typeof VOLUMES)[number], typeof archiveSchema>),
   databases: z.record(z.string(), z.record(z.string(), z.number())),
   row_counts: z.record(z.string(), z.number()),
 });

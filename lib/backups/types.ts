@@ -1,6 +1,8 @@
 /** JSON-safe shapes shared by the API, the pages and the CLI. */
-export const VOLUME_NAMES = ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines"] as const;
-export type BackupVolume = (typeof VOLUME_NAMES)[number];
+import type { VolumeName } from "@/lib/config/volumes";
+
+/** A volume a set holds an archive of: one of the five (lib/config/volumes.ts). */
+export type BackupVolume = VolumeName;
 
 export const BACKUP_TRIGGERS = ["manual", "api", "schedule", "cli", "pre-restore", "pre-reset", "import"] as const;
 export type BackupTrigger = (typeof BACKUP_TRIGGERS)[number];

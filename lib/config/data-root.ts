@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import type { AppConfig } from "@/lib/config/load";
+import type { VolumeName } from "@/lib/config/volumes";
 import { FOLDER_MODE } from "@/lib/files";
 
 export class DataRootError extends Error {
@@ -12,7 +13,7 @@ export class DataRootError extends Error {
 }
 
 /** The folders a deployment must have, by the volume names used in backups. */
-export function volumeFolders(config: AppConfig) {
+export function volumeFolders(config: AppConfig): Readonly<Record<VolumeName, string>> {
   const { paths } = config;
   return {
     mimir_data: paths.data,
@@ -20,10 +21,8 @@ export function volumeFolders(config: AppConfig) {
     mimir_config: paths.config,
     mimir_plugins: paths.plugins,
     mimir_pipelines: paths.pipelines,
-  } as const;
+  };
 }
-
-export type VolumeName = keyof ReturnType<typeof volumeFolders>;
 
 /**
  * Creates the five volume folders, backups/ and the database's folder (mode 0700) and proves each

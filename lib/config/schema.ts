@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 
 /**
  * The shape of `config/config.yaml`. The `persistence:` keys are Mimir AIP's own, so an existing
@@ -44,8 +45,6 @@ export const backupsSchema = z.object({
   verify_schedule: cron.default("0 4 * * 0"),
 });
 
-/** The volumes a size alert can watch: the five of the guide plus the backups folder. */
-export const WATCHED_VOLUMES = ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines", "backups"] as const;
 
 /**
  * An alert raises when its value crosses `raise` and clears only once it is back past `clear`, so a

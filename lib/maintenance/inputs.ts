@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { VOLUME_NAMES } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 
 /** Longest SQL accepted by the console: one statement, not a script. */
 export const MAX_QUERY_CHARS = 10_000;
@@ -50,7 +50,7 @@ export type SwapRecoveredInput = z.infer<typeof swapRecoveredInput>;
 export const resetInput = z
   .object({
     confirm: z.string().min(1, "type the instance name to confirm").max(200),
-    volumes: z.array(z.enum(VOLUME_NAMES)).min(1, "choose at least one volume").max(VOLUME_NAMES.length).default([...VOLUME_NAMES]),
+    volumes: z.array(z.enum(VOLUMES)).min(1, "choose at least one volume").max(VOLUMES.length).default([...VOLUMES]),
   })
   .strict();
 export type ResetInput = z.infer<typeof resetInput>;

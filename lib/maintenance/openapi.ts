@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ApiRoute } from "@/lib/openapi-registry";
 import { integrityCheckInput, queryInput, resetInput, retentionCleanupInput, swapRecoveredInput, tableParams } from "@/lib/maintenance/inputs";
-import { VOLUME_NAMES } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 import { OPERATION_RUNNING, operationOf } from "@/lib/operations/openapi";
 import type {
   AnalyzeResult,
@@ -82,17 +82,17 @@ const retentionReport = z
 const resetPreview = z
   .object({
     instance_name: z.string(),
-    volumes: z.array(z.object({ name: z.enum(VOLUME_NAMES), folder: z.string(), files: z.number(), bytes: z.number() })),
+    volumes: z.array(z.object({ name: z.enum(VOLUMES), folder: z.string(), files: z.number(), bytes: z.number() })),
     rows: z.object({ jobs: z.number(), pipelines: z.number(), executions: z.number() }),
     kept_tables: z.array(z.string()),
   })
   .loose() satisfies z.ZodType<ResetPreview>;
 const resetResult = z
   .object({
-    volumes: z.array(z.enum(VOLUME_NAMES)),
+    volumes: z.array(z.enum(VOLUMES)),
     safety_backup_id: z.string(),
     deleted_rows: z.record(z.string(), z.number()),
-    deleted_files: z.partialRecord(z.enum(VOLUME_NAMES), z.number()),
+    deleted_files: z.partialRecord(z.enum(VOLUMES), z.number()),
     builtin_jobs: z.array(z.string()),
     warnings: z.array(z.string()),
   })

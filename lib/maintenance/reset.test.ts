@@ -9,7 +9,8 @@ import { createFirstAdmin } from "@/lib/auth/service";
 import { createApiToken } from "@/lib/auth/tokens";
 import type { Principal } from "@/lib/auth/scopes";
 import { listBackups, restoreBackup } from "@/lib/backups/service";
-import { VOLUME_NAMES, type BackupVolume } from "@/lib/backups/types";
+import type { BackupVolume } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 import { waitForOperation } from "@/lib/operations/service";
 import { syncPipelinesWithVolume } from "@/lib/pipelines/service";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
@@ -44,7 +45,7 @@ afterEach(() => {
   root.cleanup();
 });
 
-async function reset(volumes: BackupVolume[] = [...VOLUME_NAMES]) {
+async function reset(volumes: BackupVolume[] = [...VOLUMES]) {
   const operation = await waitForOperation((await startReset({ confirm: await getInstanceName(), volumes }, admin)).id);
   return operation;
 }
@@ -118,9 +119,9 @@ describe("reset all data", () => {
     const audit = getDb().$client.prepare("SELECT actor, result, details FROM audit_log WHERE action = 'data.reset'").all() as { actor: string; result: string; details: string }[];
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: "admin", result: "ok" });
-    expect(JSON.parse(audit[0]!.details)).toMatchObject({ safety_backup_id: result.safety_backup_id, volumes: [...VOLUME_NAMES] });
+    expect(JSON.parse(audit[0]!.details)).toMatchObject({ safety_backup_id: result.safety_backup_id, volumes: [...VOLUMES] });
 
-    await restoreBackup(result.safety_backup_id, VOLUME_NAMES, { safetyBackup: false });
+    await restoreBackup(result.safety_backup_id, VOLUMES, { safetyBackup: false });
     expect({ jobs: rows("scheduled_jobs"), pipelines: rows("pipelines"), executions: rows("job_executions") }).toEqual(before);
     expect(ids("job_executions")).toEqual(["exec-1", "exec-2"]);
     expect(fs.existsSync(path.join(paths.data, "chromem.db"))).toBe(true);
@@ -130,7 +131,7 @@ describe("reset all data", () => {
   test("a wrong confirmation is refused and changes nothing", async () => {
     const hashes = treeHashes(root.config.paths.data, { includeDatabases: false });
     const jobs = ids("scheduled_jobs");
-    await expectAppError(startReset({ confirm: "mimir-00000000", volumes: [...VOLUME_NAMES] }, admin), "invalid_input");
+    await expectAppError(startReset({ confirm: "mimir-00000000", volumes: [...VOLUMES] }, admin), "invalid_input");
     expect(ids("scheduled_jobs")).toEqual(jobs);
     expect(rows("operations")).toBe(0);
     expect(treeHashes(root.config.paths.data)).toEqual(hashes);

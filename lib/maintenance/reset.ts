@@ -12,7 +12,8 @@ import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import type { Principal } from "@/lib/auth/scopes";
 import { createBackupSet } from "@/lib/backups/create-set";
 import { syncBackupCatalog } from "@/lib/backups/service";
-import { VOLUME_NAMES, type BackupVolume } from "@/lib/backups/types";
+import type { BackupVolume } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 import { listRunningExecutions } from "@/lib/executions/service";
 import { startOperation, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
@@ -52,7 +53,7 @@ export async function getResetPreview(): Promise<ResetPreview> {
   const folders = volumeFolders(config);
   const keep = keptPaths(config);
   const volumes: ResetVolumePreview[] = [];
-  for (const name of VOLUME_NAMES) volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)) });
+  for (const name of VOLUMES) volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)) });
   const rows = countTableRows(getDb(), ["scheduled_jobs", "pipelines", "job_executions"]);
   return {
     instance_name: await getInstanceName(),
@@ -77,7 +78,7 @@ export async function startReset(input: ResetInput, principal: Principal | null)
   if (input.confirm.trim() !== instanceName) {
     throw new AppError("invalid_input", "The confirmation is not this instance's name: type the name shown on the Database page (GET /api/v1/reset) in 'confirm'");
   }
-  const volumes = VOLUME_NAMES.filter((name) => input.volumes.includes(name));
+  const volumes = VOLUMES.filter((name) => input.volumes.includes(name));
   return startOperation({ kind: "reset", principal, exclusive: true, params: { volumes } }, async (ctx) => {
     try {
       const result = await resetVolumes(volumes, ctx);

@@ -6,7 +6,7 @@ import { countExecutionsByStatusSince } from "@/lib/executions/service";
 import { getLogger } from "@/lib/log/logger";
 import { listAlerts } from "@/lib/storage/alerts";
 import { listLatestSamples } from "@/lib/storage/history";
-import { VOLUME_NAMES } from "@/lib/storage/types";
+import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { httpMetricsRegistry } from "@/lib/metrics/http";
 import { runDurationHistogram, TABLE_SCAN_REUSE_MS } from "@/lib/metrics/run-duration";
 
@@ -34,7 +34,7 @@ type VolumeSample = Snapshot["samples"][number];
 
 /** A gauge of one number per volume at the last storage sample; `pick` null leaves that volume out. */
 function volumeGauge(registers: Registry[], name: string, help: string, pick: (row: VolumeSample) => number | null): void {
-  const volumes = new Set<string>(VOLUME_NAMES);
+  const volumes = new Set<string>(WATCHED_VOLUMES);
   new Gauge({
     name,
     help,

@@ -10,7 +10,7 @@ import { stopScheduler } from "@/lib/scheduler/engine";
 import { restoreBackup, startBackup } from "@/lib/backups/service";
 import { setScheduledBackups } from "@/lib/backups/schedule";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
-import { VOLUME_NAMES } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 
 let root: TestDataRoot;
 afterEach(async () => {
@@ -28,7 +28,7 @@ test("after a restore the built-in jobs follow the configuration in effect then,
   const op = await waitForOperation((await startBackup(null, "manual")).id);
   expect(op.status).toBe("succeeded");
 
-  await restoreBackup((op.result as { backup_id: string }).backup_id, VOLUME_NAMES, { safetyBackup: false });
+  await restoreBackup((op.result as { backup_id: string }).backup_id, VOLUMES, { safetyBackup: false });
   expect((await getJob("system-backup")).enabled).toBe(true);
   expect((await getJob("system-prune-backups")).enabled).toBe(true);
 });

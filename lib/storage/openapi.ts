@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { ApiRoute } from "@/lib/openapi-registry";
 import { alertsQuery, storageHistoryQuery } from "@/lib/storage/inputs";
-import { DATABASE_SERIES, HISTORY_RANGES, SAMPLE_SERIES, VOLUME_NAMES, type StorageAlert, type StorageHistory, type StorageUsage } from "@/lib/storage/types";
+import { DATABASE_SERIES, HISTORY_RANGES, SAMPLE_SERIES, type StorageAlert, type StorageHistory, type StorageUsage } from "@/lib/storage/types";
+import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import type { SampleResult } from "@/lib/storage/sampler";
 
 const TAG = "Storage";
@@ -14,7 +15,7 @@ const storageUsage = z
     volumes: z.array(
       z
         .object({
-          volume: z.enum(VOLUME_NAMES),
+          volume: z.enum(WATCHED_VOLUMES),
           path: z.string(),
           exists: z.boolean(),
           bytes: z.number(),

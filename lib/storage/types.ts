@@ -1,15 +1,14 @@
 /** JSON-safe shapes shared by the storage API, its pages and their client hooks. */
-import { WATCHED_VOLUMES } from "@/lib/config/schema";
+import { WATCHED_VOLUMES, type WatchedVolume } from "@/lib/config/volumes";
 
-/** The five volumes of the guide and the backups folder, in display order. */
-export const VOLUME_NAMES = WATCHED_VOLUMES;
-export type StorageVolume = (typeof VOLUME_NAMES)[number];
+/** A series of storage samples that is a volume or the backups folder (lib/config/volumes.ts). */
+export type StorageVolume = WatchedVolume;
 
 /** Sampled series that are files inside mimir_data rather than volumes of their own. */
 export const DATABASE_SERIES = ["database", "database_wal", "vector_db"] as const;
 export type DatabaseSeries = (typeof DATABASE_SERIES)[number];
 
-export const SAMPLE_SERIES = [...VOLUME_NAMES, ...DATABASE_SERIES] as const;
+export const SAMPLE_SERIES = [...WATCHED_VOLUMES, ...DATABASE_SERIES] as const;
 export type SampleSeries = (typeof SAMPLE_SERIES)[number];
 
 export interface FilesystemSpace {

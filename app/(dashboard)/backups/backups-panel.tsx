@@ -12,7 +12,8 @@ import { formatAge, formatBytes, formatCountOf, formatTimestamp } from "@/lib/fo
 import type { ActionResult } from "@/lib/actions";
 import type { Page } from "@/lib/pagination";
 import type { OperationDto } from "@/lib/operations/types";
-import { VOLUME_NAMES, type BackupDto, type BackupVolume, type PruneResult } from "@/lib/backups/types";
+import type { BackupDto, BackupVolume, PruneResult } from "@/lib/backups/types";
+import { VOLUMES } from "@/lib/config/volumes";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, verifyBackupAction } from "./actions";
 import { BackUpNowButton, FollowedOperation } from "./backup-operations";
@@ -258,7 +259,7 @@ function PruneControls({ onDone }: { onDone: () => void }) {
 }
 
 function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel: () => void; onStarted: (op: OperationDto) => void }) {
-  const [volumes, setVolumes] = useState<BackupVolume[]>([...VOLUME_NAMES]);
+  const [volumes, setVolumes] = useState<BackupVolume[]>([...VOLUMES]);
   const toggle = (volume: BackupVolume) => setVolumes((current) => (current.includes(volume) ? current.filter((v) => v !== volume) : [...current, volume]));
   return (
     <ConfirmDialog
@@ -269,7 +270,7 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
       requirePhrase={set.id}
       onCancel={onCancel}
       onConfirm={(password) =>
-        restoreBackupAction({ backupId: set.id, confirm: set.id, volumes: VOLUME_NAMES.filter((v) => volumes.includes(v)), reauth_password: password })
+        restoreBackupAction({ backupId: set.id, confirm: set.id, volumes: VOLUMES.filter((v) => volumes.includes(v)), reauth_password: password })
       }
       onDone={onStarted}
       consequences={
@@ -280,7 +281,7 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
           </span>
           <fieldset className="mt-3 space-y-1">
             <legend className="sr-only">Volumes to replace</legend>
-            {VOLUME_NAMES.map((volume) => (
+            {VOLUMES.map((volume) => (
               <label key={volume} className="flex items-start gap-2 text-sm">
                 <input type="checkbox" className="mt-1" checked={volumes.includes(volume)} onChange={() => toggle(volume)} />
                 <span>

@@ -5,7 +5,8 @@ import { ExecutionsChart } from "@/app/_components/charts/executions-chart";
 import { VolumeStackChart } from "@/app/_components/charts/volume-stack-chart";
 import { Card } from "@/app/_components/ui/card";
 import { useStorageHistory } from "@/lib/storage/hooks";
-import { DATABASE_SERIES, HISTORY_RANGES, VOLUME_NAMES, type HistoryRange, type StorageHistory } from "@/lib/storage/types";
+import { DATABASE_SERIES, HISTORY_RANGES, type HistoryRange, type StorageHistory } from "@/lib/storage/types";
+import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 
 const RANGE_LABEL: Record<HistoryRange, string> = { "24h": "24 h", "7d": "7 d", "30d": "30 d", "90d": "90 d" };
 
@@ -43,7 +44,7 @@ export function StorageCharts({ initial, intervalMinutes }: { initial: StorageHi
           </EmptyChart>
         ) : (
           <div data-testid="chart-volumes">
-            <VolumeStackChart history={history} series={VOLUME_NAMES} />
+            <VolumeStackChart history={history} series={WATCHED_VOLUMES} />
           </div>
         )}
       </Card>
