@@ -53,6 +53,12 @@ const CODE_CATEGORY: Record<string, ErrorCategory> = {
   wrong_passphrase: "unprocessable",
   passphrase_required: "unprocessable",
   verification_failed: "unprocessable",
+  insufficient_scope: "forbidden",
+  builtin_admin_only: "forbidden",
+  cron_too_frequent: "unprocessable",
+  too_many_runs: "rate_limited",
+  destination_forbidden: "forbidden",
+  destination_unreachable: "unprocessable",
 };
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY | (string & {});

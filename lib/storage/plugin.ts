@@ -7,6 +7,7 @@ import { takeStorageSample } from "@/lib/storage/sampler";
 /** System.storage_sample: one storage sample (sizes, thinning, alerts) as a pipeline step. */
 export const storageSamplePlugin: BuiltinPlugin<Record<string, never>> = {
   name: "System.storage_sample",
+  scope: "write",
   description: "Measures every volume, the backups folder and the database, stores a sample, and raises or clears storage alerts.",
   configSchema: z.object({}).strict(),
   async run(_config, context) {
