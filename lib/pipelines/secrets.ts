@@ -39,7 +39,8 @@ function secretLeaves(value: unknown, path: Path = [], whole = false): { path: P
   if (whole) return typeof value === "string" || typeof value === "number" ? [{ path, value, masked: SECRET_MASK }] : [];
   if (typeof value === "string") {
     const masked = maskUrl(value);
-    return masked === value ? [] : [{ path, value, masked }];
+    // A URL already masked (sent back by a writer) still counts, so that restoreMaskedSecrets can match it.
+    return masked === value && !value.endsWith(`/${SECRET_MASK}`) ? [] : [{ path, value, masked }];
   }
   return [];
 }

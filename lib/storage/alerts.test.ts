@@ -67,7 +67,8 @@ describe("a volume threshold crossed and uncrossed", () => {
   }
 
   beforeAll(async () => {
-    root = createTestDataRoot();
+    // The receiver listens on loopback, which the outbound guard refuses unless allowed.
+    root = createTestDataRoot({ MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1" });
     receiver = http.createServer((request, response) => {
       let body = "";
       request.on("data", (chunk) => (body += chunk));
