@@ -50,6 +50,8 @@ export default defineConfig({
       MIMIR_API_TOKEN: E2E_API_TOKEN,
       // A value set in the environment, so the Settings page can be checked to say where it came from.
       MIMIR_RETENTION_DAYS: "45",
+      // The scheduling spec's webhook step calls this console's own /health on loopback.
+      MIMIR_ALLOWED_DESTINATIONS: `127.0.0.1:${port}`,
       NEXT_TELEMETRY_DISABLED: "1",
     },
   },

@@ -19,11 +19,13 @@ import { syncBackupCatalog } from "@/lib/backups/service";
 const PRIVATE_UMASK = 0o077;
 
 /**
- * What the server and every CLI command need first: the folders, and the database open and migrated
- * (an existing Mimir AIP database is adopted). Creates folders and the database file when missing.
+ * What the server and every CLI command need first: the built-in plugins and jobs registered (a
+ * pipeline's steps are judged by them), the folders, and the database open and migrated (an existing
+ * Mimir AIP database is adopted). Creates folders and the database file when missing.
  */
 export function openDataRoot(config: AppConfig): MigrationReport {
   process.umask(PRIVATE_UMASK);
+  registerBuiltins();
   if (config.values.persistence.backend !== "sqlite") {
     throw new Error(
       `persistence.backend is '${config.values.persistence.backend}', but this version stores data in SQLite only; ` +
@@ -52,7 +54,6 @@ export function openDataRoot(config: AppConfig): MigrationReport {
 export async function boot(): Promise<void> {
   const config = getConfig();
   process.umask(PRIVATE_UMASK);
-  registerBuiltins();
   takeServerLock(config);
   const report = openDataRoot(config);
   const log = configureLogging(config);

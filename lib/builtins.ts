@@ -1,7 +1,7 @@
 import "server-only";
 import { webhookPlugin } from "@/lib/scheduler/webhook-plugin";
-import { registerBuiltinPlugins, type BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
-import { registerBuiltinJobs, type BuiltinJob } from "@/lib/scheduler/builtin-jobs";
+import { registerBuiltinPlugins, type BuiltinPlugin } from "@/lib/plugins/builtin-plugins";
+import { registerBuiltinJobs, type BuiltinJob } from "@/lib/plugins/builtin-jobs";
 import { followJobEvents } from "@/lib/scheduler/boot";
 import { analyzePlugin, integrityCheckPlugin, retentionCleanupJob, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
 import { storageSampleJob, storageSamplePlugin } from "@/lib/storage/plugin";

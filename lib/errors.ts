@@ -53,6 +53,12 @@ const CODE_CATEGORY = {
   wrong_passphrase: "unprocessable",
   passphrase_required: "unprocessable",
   verification_failed: "unprocessable",
+  insufficient_scope: "forbidden",
+  builtin_admin_only: "forbidden",
+  cron_too_frequent: "unprocessable",
+  too_many_runs: "rate_limited",
+  destination_forbidden: "forbidden",
+  destination_unreachable: "unprocessable",
   // An operation's outcome (its abort reason), not an answer; were it ever one, the request lost to a cancel.
   cancelled: "conflict",
 } as const satisfies Record<string, ErrorCategory>;

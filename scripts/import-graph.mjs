@@ -9,7 +9,7 @@
 // a module at run time. Only runtime edges count: a type-only import is erased and cannot form a
 // load-time cycle. `import()` counts too: deferring a load hides a dependency, it does not remove it.
 //
-// Usage: node scripts/import-graph.mjs [--quiet]
+// Usage: node scripts/import-graph.mjs [--quiet] [--closure lib/some/file.ts]
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -191,6 +191,13 @@ for (const [file, limit] of Object.entries(CLOSURE_LIMITS)) {
   const size = closure(file).size;
   log(`closure of ${file}: ${size} lib files (limit ${limit})`);
   if (size > limit) problems.push(`${file} loads ${size} lib files (limit ${limit})`);
+}
+
+const closureArg = process.argv.indexOf("--closure");
+if (closureArg > 0) {
+  const file = process.argv[closureArg + 1];
+  log(`files loaded by ${file}:`);
+  for (const loaded of [...closure(file)].sort()) log(`  ${loaded}`);
 }
 
 if (problems.length > 0) {

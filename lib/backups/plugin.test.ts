@@ -5,10 +5,10 @@ import { afterEach, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { fillDataRoot } from "@/test/helpers/backup-fixtures";
 import { getDb } from "@/lib/db/client";
-import { findBuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
+import { findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import { BUILTIN_JOBS } from "@/lib/builtins";
 import { backupFreshnessProblem, listBackups } from "@/lib/backups/service";
-import type { PluginRunContext } from "@/lib/scheduler/builtin-plugins";
+import type { PluginRunContext } from "@/lib/plugins/builtin-plugins";
 
 let root: TestDataRoot;
 afterEach(() => root?.cleanup());
@@ -62,7 +62,7 @@ describe("scheduled backups", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-      root = createTestDataRoot({ MIMIR_BACKUP_ENABLED: "true", MIMIR_ALERT_WEBHOOK_URL: url });
+      root = createTestDataRoot({ MIMIR_BACKUP_ENABLED: "true", MIMIR_ALERT_WEBHOOK_URL: url, MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1" });
       fillDataRoot(root.config, getDb().$client);
       // The backups path is a file: every backup fails.
       fs.rmSync(root.config.paths.backups, { recursive: true });

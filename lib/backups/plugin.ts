@@ -2,13 +2,14 @@ import "server-only";
 import { z } from "zod";
 import { waitForOperation } from "@/lib/operations/service";
 import type { AppConfig } from "@/lib/config/load";
-import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
-import type { BuiltinJob } from "@/lib/scheduler/builtin-jobs";
+import type { BuiltinPlugin } from "@/lib/plugins/builtin-plugins";
+import type { BuiltinJob } from "@/lib/plugins/builtin-jobs";
 import { notifyBackupFailure, pruneBackups, startBackup, verifyAllBackups } from "@/lib/backups/service";
 
 /** The guide's "Automated Backup with Cron", run by the scheduler: a set, verified, like Back up now. */
 export const backupPlugin: BuiltinPlugin<Record<string, never>> = {
   name: "System.backup",
+  scope: "admin",
   description: "Writes a backup set of the five volumes (encrypted when a passphrase is set) and verifies it",
   configSchema: z.object({}).strict(),
   async run(_config, context) {
@@ -28,6 +29,7 @@ export const backupPlugin: BuiltinPlugin<Record<string, never>> = {
 /** The guide's "keep 7 days", with guard rails (see pruneBackups): skipped while the latest backup has failed. */
 export const pruneBackupsPlugin: BuiltinPlugin<{ dry_run: boolean }> = {
   name: "System.prune_backups",
+  scope: "admin",
   description: "Deletes backup sets older than backups.keep_days, always keeping the newest, the newest verified and pinned sets",
   configSchema: z.object({ dry_run: z.boolean().default(false) }).strict(),
   async run(config, context) {
@@ -40,6 +42,7 @@ export const pruneBackupsPlugin: BuiltinPlugin<{ dry_run: boolean }> = {
 /** The scheduled restore drill over every stored set; fails (and alerts) when any set fails. */
 export const verifyBackupsPlugin: BuiltinPlugin<Record<string, never>> = {
   name: "System.verify_backups",
+  scope: "admin",
   description: "Re-runs the restore drill on every backup set: hashes, decryption, extraction, database and pipeline checks",
   configSchema: z.object({}).strict(),
   async run(_config, context) {

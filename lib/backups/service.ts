@@ -8,6 +8,7 @@ import { z } from "zod";
 import { getConfig } from "@/lib/config/service";
 import { AppError, isAppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
+import { outboundFetch } from "@/lib/net/outbound";
 import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
 import { listOperations, startOperation, type OperationContext } from "@/lib/operations/service";
@@ -433,17 +434,23 @@ function scheduleIntervalMs(expression: string): number {
   return first && second ? second.getTime() - first.getTime() : 86_400_000;
 }
 
+/** A receiver that has not answered a backup-failure alert by then is given up on. */
+const BACKUP_ALERT_TIMEOUT_MS = 10_000;
+
 /** Sends a failed scheduled backup to the configured webhook (storage.alert_webhook_url); never throws. */
 export async function notifyBackupFailure(message: string): Promise<void> {
   const url = getConfig().values.storage.alert_webhook_url;
   if (!url) return;
   try {
-    await fetch(url, {
+    // Through the outbound guard (destination check, no redirects), like every request the console makes.
+    const response = await outboundFetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ event: "backup_failed", message, time: new Date().toISOString() }),
-      signal: AbortSignal.timeout(10_000),
+      timeoutMs: BACKUP_ALERT_TIMEOUT_MS,
     });
+    await response.body?.cancel().catch(() => undefined);
+    if (!response.ok) getLogger().warn("backup failure webhook refused", { status: response.status });
   } catch (error) {
     getLogger().warn("backup failure webhook could not be sent", { error: (error as Error).message });
   }

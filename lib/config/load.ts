@@ -75,6 +75,9 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_AUDIT_RETENTION_DAYS: "audit.retention_days",
   MIMIR_LOG_LEVEL: "logging.level",
   MIMIR_METRICS_PUBLIC: "server.metrics_public",
+  MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "scheduler.min_interval_seconds",
+  MIMIR_MAX_CONCURRENT_ADHOC_RUNS: "scheduler.max_concurrent_adhoc_runs",
+  MIMIR_ALLOWED_DESTINATIONS: "network.allowed_destinations",
 };
 
 /** Volume folders that are not keys of config.yaml, only environment overrides of MIMIR_HOME/<name>. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
+import { parseAllowEntry } from "@/lib/config/allow-list";
 
 /**
  * The shape of `config/config.yaml`. The `persistence:` keys are Mimir AIP's own, so an existing
@@ -97,6 +98,44 @@ export const serverSchema = z.object({
   metrics_public: flag.default(false),
 });
 
+export const schedulerSchema = z.object({
+  /**
+   * The shortest time allowed between two fires of one job: a faster cron expression is refused
+   * (422 cron_too_frequent), and the scheduler never fires a job sooner than this after its last fire.
+   */
+  min_interval_seconds: positiveInt.default(60),
+  /** POST /api/v1/pipelines/execute runs at most this many pipelines at once in this process; more get 429. */
+  max_concurrent_adhoc_runs: positiveInt.default(4),
+});
+
+/**
+ * A list from YAML (a sequence) or from the environment (one string, entries separated by commas
+ * or whitespace).
+ */
+const stringList = z.preprocess(
+  (value) => (typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value),
+  z.array(z.string().trim().min(1)),
+);
+
+export const networkSchema = z.object({
+  /**
+   * Destinations the console may call although they sit in a denied range (loopback, private,
+   * link-local, …): host names, IP addresses or CIDR ranges, each optionally with `:port`
+   * (`hooks.internal`, `10.0.0.5:8080`, `192.168.1.0/24`, `[::1]:9000`). See lib/net/outbound.ts.
+   */
+  allowed_destinations: stringList
+    .superRefine((entries, ctx) => {
+      for (const entry of entries) {
+        try {
+          parseAllowEntry(entry);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+        }
+      }
+    })
+    .default([]),
+});
+
 export const configFileSchema = z.object({
   persistence: persistenceSchema.default(persistenceSchema.parse({})),
   backups: backupsSchema.default(backupsSchema.parse({})),
@@ -104,6 +143,8 @@ export const configFileSchema = z.object({
   logging: loggingSchema.default(loggingSchema.parse({})),
   server: serverSchema.default(serverSchema.parse({})),
   audit: auditSchema.default(auditSchema.parse({})),
+  scheduler: schedulerSchema.default(schedulerSchema.parse({})),
+  network: networkSchema.default(networkSchema.parse({})),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

@@ -126,26 +126,6 @@ export async function failRunningExecutions(error: string, endTime: string): Pro
     .returning({ id: jobExecutions.id, jobId: jobExecutions.jobId, startTime: jobExecutions.startTime });
 }
 
-/** The newest start_time per pipeline name, one indexed MAX each (idx_executions_pipeline_start). */
-export async function selectLastRunByPipeline(names: string[]): Promise<Map<string, { start_time: string; status: string }>> {
-  if (names.length === 0) return new Map();
-  const rows = await getDb()
-    .select({ pipeline: jobExecutions.pipeline, startTime: sql<string>`max(${jobExecutions.startTime})` })
-    .from(jobExecutions)
-    .where(inArray(jobExecutions.pipeline, names))
-    .groupBy(jobExecutions.pipeline);
-  const result = new Map<string, { start_time: string; status: string }>();
-  for (const row of rows) {
-    const [last] = await getDb()
-      .select({ status: jobExecutions.status })
-      .from(jobExecutions)
-      .where(and(eq(jobExecutions.pipeline, row.pipeline), eq(jobExecutions.startTime, row.startTime)))
-      .limit(1);
-    result.set(row.pipeline, { start_time: row.startTime, status: last?.status ?? "unknown" });
-  }
-  return result;
-}
-
 export interface StatisticsFilters {
   from: string;
   to: string;

@@ -201,10 +201,6 @@ export async function failInterruptedExecutions(reason: string): Promise<{ id: s
   return runs.map((run) => ({ ...run, endTime }));
 }
 
-export async function lastRunByPipeline(names: string[]) {
-  return queries.selectLastRunByPipeline(names);
-}
-
 export { NS_PER_MS };
 
 /** How many runs a job has in the history (what deleting the job deletes with it). */
@@ -212,12 +208,12 @@ export async function countJobExecutions(jobId: string): Promise<number> {
   return queries.countExecutionsOfJob(jobId);
 }
 
-/** Runs started since `sinceIso` (all runs for ""), counted by status. Reads only. */
 /** How many runs the history holds. Reads only. */
 export async function countExecutions(): Promise<number> {
   return queries.countExecutions();
 }
 
+/** Runs started since `sinceIso` (all runs for ""), counted by status. Reads only. */
 export async function countExecutionsByStatusSince(sinceIso: string): Promise<Record<string, number>> {
   return queries.countExecutionsByStatusSince(sinceIso);
 }

@@ -33,6 +33,26 @@ export function validateCron(expr: string): string {
   throw new AppError("invalid_cron", `cron_expr '${normalised}' is invalid: ${problem}`, { details: { field: "cron_expr", value: normalised } });
 }
 
+/** Fires looked at to find an expression's shortest gap: enough to cover every field's pattern near its start. */
+const FIRES_CHECKED = 1000;
+
+/**
+ * Throws 422 cron_too_frequent when two consecutive fires of `expr` (among its next FIRES_CHECKED,
+ * where a burst such as "every second on January 1st" shows at once) are less than `minSeconds` apart.
+ */
+export function assertCronInterval(expr: string, minSeconds: number): void {
+  const runs = new Cron(expr, { paused: true }).nextRuns(FIRES_CHECKED);
+  let shortest = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < runs.length; i += 1) shortest = Math.min(shortest, runs[i]!.getTime() - runs[i - 1]!.getTime());
+  if (shortest < minSeconds * 1000) {
+    throw new AppError(
+      "cron_too_frequent",
+      `cron_expr '${expr}' fires ${shortest / 1000} s apart; jobs may fire at most once every ${minSeconds} s (scheduler.min_interval_seconds)`,
+      { details: { field: "cron_expr", value: expr, shortest_seconds: shortest / 1000, min_interval_seconds: minSeconds } },
+    );
+  }
+}
+
 function cronProblem(expr: string): string | null {
   try {
     const cron = new Cron(expr, { paused: true });

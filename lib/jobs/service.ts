@@ -7,12 +7,14 @@ import { decodeCursor, toPage, type Page } from "@/lib/pagination";
 import { recordAudit } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
 import type { ScheduledJobRow } from "@/lib/db/schema";
-import { describeCron, nextRunOf, validateCron } from "@/lib/jobs/cron";
+import { assertCronInterval, describeCron, nextRunOf, validateCron } from "@/lib/jobs/cron";
+import { getConfig } from "@/lib/config/service";
 import type { CreateJobInput, ListJobsQuery, UpdateJobInput } from "@/lib/jobs/inputs";
 import * as queries from "@/lib/jobs/queries";
 import type { JobDto, JobLastResult } from "@/lib/jobs/types";
 import { emitJobEvent } from "@/lib/jobs/events";
-import { pipelineRefs, pipelineRefsExist } from "@/lib/pipelines/service";
+import { pipelineRefs, pipelineRefsExist, resolvePipelineForRun } from "@/lib/pipelines/service";
+import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf } from "@/lib/plugins/access";
 
 const jobKey = z.object({ name: z.string(), id: z.string() });
 
@@ -73,13 +75,38 @@ export async function findJobRow(id: string): Promise<ScheduledJobRow | null> {
 }
 
 /**
+ * A cron expression as a caller gives it: valid, and (from a caller, not the console's own built-ins
+ * following the configuration) not firing more often than scheduler.min_interval_seconds. The
+ * scheduler holds every job to that floor when it fires, whatever its expression.
+ */
+function checkedCron(expr: string, principal: Principal | null): string {
+  const cronExpr = validateCron(expr);
+  if (principal) assertCronInterval(cronExpr, getConfig().values.scheduler.min_interval_seconds);
+  return cronExpr;
+}
+
+/**
+ * Refuses (403) a save by `principal` of a job whose pipeline has steps beyond the principal's scope:
+ * the job would run them on the principal's behalf. A pipeline that does not exist (yet) or is not
+ * valid is let through; its runs are checked again when they start.
+ */
+async function assertPrincipalMayRunPipeline(pipelineRef: string, principal: Principal | null): Promise<void> {
+  if (!principal) return;
+  const pipeline = await resolvePipelineForRun(pipelineRef).catch(() => null);
+  if (pipeline) assertStepsAllowed(pipeline.definition, principal.scope, describePrincipal(principal));
+}
+
+/**
  * Creates a job and schedules it at once. A pipeline that does not exist is accepted (as Mimir AIP
- * did) and flagged; its runs fail with the reason. Inserts one row, writes one audit row.
+ * did) and flagged; its runs fail with the reason. The caller becomes the job's owner: its runs may
+ * do no more than the caller may. Inserts one row, writes one audit row.
  */
 export async function createJob(input: CreateJobInput, principal: Principal | null): Promise<JobDto> {
-  const cronExpr = validateCron(input.cron_expr);
+  const cronExpr = checkedCron(input.cron_expr, principal);
   const id = input.id ?? crypto.randomUUID();
+  assertMayChangeBuiltin("job", id, principal);
   if (await queries.selectJob(id)) throw new AppError("already_exists", `A job with id '${id}' already exists`);
+  await assertPrincipalMayRunPipeline(input.pipeline, principal);
   const now = nowIso();
   await queries.insertJob({
     id,
@@ -90,6 +117,7 @@ export async function createJob(input: CreateJobInput, principal: Principal | nu
     nextRun: input.enabled ? nextRunOf(cronExpr) : null,
     createdAt: now,
     updatedAt: now,
+    ...ownerOf(principal),
   });
   const job = await getJob(id);
   await emitJobEvent({ type: "saved", job });
@@ -97,11 +125,16 @@ export async function createJob(input: CreateJobInput, principal: Principal | nu
   return job;
 }
 
-/** Changes a job's fields and reschedules it at once. Writes one audit row. */
-export async function updateJob(id: string, input: UpdateJobInput, principal: Principal | null): Promise<JobDto> {
+/**
+ * Changes a job's fields and reschedules it; the caller becomes its owner. Refused (403) for a
+ * built-in job below admin, and when the job's pipeline needs more than the caller's scope.
+ */
+async function changeJob(id: string, input: UpdateJobInput, principal: Principal | null): Promise<JobDto> {
+  assertMayChangeBuiltin("job", id, principal);
   const current = await getJob(id);
-  const cronExpr = input.cron_expr === undefined ? current.cron_expr : validateCron(input.cron_expr);
+  const cronExpr = input.cron_expr === undefined ? current.cron_expr : checkedCron(input.cron_expr, principal);
   const enabled = input.enabled ?? current.enabled;
+  await assertPrincipalMayRunPipeline(input.pipeline ?? current.pipeline, principal);
   await queries.updateJobRow(id, {
     ...(input.name === undefined ? {} : { name: input.name }),
     ...(input.pipeline === undefined ? {} : { pipeline: input.pipeline }),
@@ -109,16 +142,24 @@ export async function updateJob(id: string, input: UpdateJobInput, principal: Pr
     enabled,
     nextRun: enabled ? nextRunOf(cronExpr) : null,
     updatedAt: nowIso(),
+    // The console's own changes (a built-in following the configuration) leave the owner as it was.
+    ...(principal ? ownerOf(principal) : {}),
   });
   const job = await getJob(id);
   await emitJobEvent({ type: "saved", job });
+  return job;
+}
+
+/** Changes a job's fields and reschedules it at once (see changeJob). Writes one audit row. */
+export async function updateJob(id: string, input: UpdateJobInput, principal: Principal | null): Promise<JobDto> {
+  const job = await changeJob(id, input, principal);
   await recordAudit({ principal, action: "job.update", target: id, result: "ok", details: { ...input } });
   return job;
 }
 
-/** Enables or disables a job; the scheduler starts or stops firing it at once. */
+/** Enables or disables a job; the scheduler starts or stops firing it at once. Refused as updateJob. Writes one audit row. */
 export async function setJobEnabled(id: string, enabled: boolean, principal: Principal | null): Promise<JobDto> {
-  const job = await updateJob(id, { enabled }, null);
+  const job = await changeJob(id, { enabled }, principal);
   await recordAudit({ principal, action: enabled ? "job.enable" : "job.disable", target: id, result: "ok" });
   return job;
 }
@@ -129,6 +170,7 @@ export async function setJobEnabled(id: string, enabled: boolean, principal: Pri
  * Writes one audit row.
  */
 export async function deleteJob(id: string, principal: Principal | null): Promise<void> {
+  assertMayChangeBuiltin("job", id, principal);
   await getJob(id);
   await emitJobEvent({ type: "deleting", jobId: id });
   await queries.deleteJobRow(id);

@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
-import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
-import type { BuiltinJob } from "@/lib/scheduler/builtin-jobs";
+import type { BuiltinPlugin } from "@/lib/plugins/builtin-plugins";
+import type { BuiltinJob } from "@/lib/plugins/builtin-jobs";
 import { analyzeStatistics, runIntegrityCheck, vacuumDatabase } from "@/lib/maintenance/service";
 import { runRetentionCleanup } from "@/lib/maintenance/retention";
 import { retentionCleanupInput } from "@/lib/maintenance/inputs";
@@ -10,6 +10,7 @@ import { retentionCleanupInput } from "@/lib/maintenance/inputs";
 
 export const retentionCleanupPlugin: BuiltinPlugin<z.infer<typeof retentionCleanupInput>> = {
   name: "System.retention_cleanup",
+  scope: "admin",
   description: "Deletes executions (and their log files) older than persistence.retention_days, then gives the freed space back",
   configSchema: retentionCleanupInput,
   async run(config, context) {
@@ -21,6 +22,7 @@ export const retentionCleanupPlugin: BuiltinPlugin<z.infer<typeof retentionClean
 
 export const vacuumPlugin: BuiltinPlugin<Record<string, never>> = {
   name: "System.vacuum",
+  scope: "admin",
   description: "Rebuilds the database file without its free pages (refuses without enough free disk)",
   configSchema: z.object({}).strict(),
   async run(_config, context) {
@@ -30,6 +32,7 @@ export const vacuumPlugin: BuiltinPlugin<Record<string, never>> = {
 
 export const analyzePlugin: BuiltinPlugin<Record<string, never>> = {
   name: "System.analyze",
+  scope: "write",
   description: "Refreshes the query planner's statistics (ANALYZE, PRAGMA optimize)",
   configSchema: z.object({}).strict(),
   async run() {
@@ -39,6 +42,7 @@ export const analyzePlugin: BuiltinPlugin<Record<string, never>> = {
 
 export const integrityCheckPlugin: BuiltinPlugin<{ quick: boolean }> = {
   name: "System.integrity_check",
+  scope: "write",
   description: "Runs PRAGMA integrity_check (or quick_check) and fails the step when the database is damaged",
   configSchema: z.object({ quick: z.boolean().default(false) }).strict(),
   async run(config, context) {

@@ -1,5 +1,6 @@
 import "server-only";
 import { getLogger } from "@/lib/log/logger";
+import { outboundFetch } from "@/lib/net/outbound";
 
 /** A receiver that has not answered by then is given up on; the caller decides whether to retry. */
 export const WEBHOOK_TIMEOUT_MS = 5_000;
@@ -11,18 +12,18 @@ export interface WebhookPayload {
 }
 
 /**
- * POSTs `payload` as JSON to `url`. Returns whether the receiver answered 2xx; never throws. The URL
+ * POSTs `payload` as JSON to `url` (a redirect counts as a refusal). Returns whether the receiver answered 2xx; never throws. The URL
  * is logged by host only: webhook URLs carry their secret in the path (Slack, Discord).
  */
 export async function sendWebhook(url: string, payload: WebhookPayload): Promise<boolean> {
   const host = safeHost(url);
   try {
-    const response = await fetch(url, {
+    // Through the outbound guard: no loopback, private or link-local destination unless allowed, no redirects.
+    const response = await outboundFetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ content: payload.text, ...payload }),
-      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-      redirect: "error",
+      timeoutMs: WEBHOOK_TIMEOUT_MS,
     });
     await response.body?.cancel().catch(() => undefined);
     if (!response.ok) getLogger().warn("webhook refused", { host, status: response.status });
@@ -41,6 +42,7 @@ export async function sendWebhook(url: string, payload: WebhookPayload): Promise
 export function unreachableReason(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   if (error.name === "TimeoutError") return "timeout";
+  if (error.name === "AppError") return error.message;
   const cause = error.cause;
   if (cause instanceof Error) return cause.message || ("code" in cause ? String(cause.code) : error.message);
   return error.message;

@@ -29,11 +29,14 @@ export const pipelineStep = z.strictObject({
   timeout: z.number().int().min(1).max(86_400).optional(),
 });
 
+/** Steps per pipeline: one run (or one request to /pipelines/execute) must not fan out without end. */
+export const MAX_PIPELINE_STEPS = 100;
+
 export const pipelineDefinition = z.strictObject({
   name: pipelineName,
   description: z.string().max(2000).optional(),
   enabled: z.boolean().optional(),
-  steps: z.array(pipelineStep).min(1, "a pipeline needs at least one step"),
+  steps: z.array(pipelineStep).min(1, "a pipeline needs at least one step").max(MAX_PIPELINE_STEPS, `a pipeline may have at most ${MAX_PIPELINE_STEPS} steps`),
   /** Mimir's files carry these; kept, not interpreted. */
   version: z.union([z.string(), z.number()]).optional(),
   tags: z.array(z.string()).optional(),

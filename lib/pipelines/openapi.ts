@@ -22,10 +22,10 @@ export const PIPELINES_API: ApiRoute[] = [
     access: "write",
     body: pipelineBody,
     bodyContentTypes: YAML_OR_JSON,
-    responses: { 201: { description: "Created", schema: created }, 409: { description: "The name is taken" } },
+    responses: { 201: { description: "Created", schema: created }, 403: { description: "A step needs a higher scope than the caller's (insufficient_scope, details.steps), or the name is a built-in's (builtin_admin_only)" }, 409: { description: "The name is taken" } },
   },
-  { method: "get", path: "/api/v1/pipelines/{id}", summary: "One pipeline (by name or file name)", tag: TAG, access: "read", params: pipelineIdParams, responses: { 200: { description: "The pipeline", schema: pipelineDto }, 404: { description: "No such pipeline" } } },
-  { method: "put", path: "/api/v1/pipelines/{id}", summary: "Replace a pipeline's definition (rewrites the file atomically)", tag: TAG, access: "write", params: pipelineIdParams, body: pipelineBody, bodyContentTypes: YAML_OR_JSON, responses: { 200: { description: "Updated", schema: created } } },
+  { method: "get", path: "/api/v1/pipelines/{id}", summary: "One pipeline (by name or file name)", tag: TAG, access: "read", params: pipelineIdParams, responses: { 200: { description: "The pipeline; below write scope its steps' secrets (URL path and query, header values, password/token/secret/key values) read ********", schema: pipelineDto }, 404: { description: "No such pipeline" } } },
+  { method: "put", path: "/api/v1/pipelines/{id}", summary: "Replace a pipeline's definition (rewrites the file atomically)", tag: TAG, access: "write", params: pipelineIdParams, body: pipelineBody, bodyContentTypes: YAML_OR_JSON, responses: { 200: { description: "Updated; secrets sent back as ******** keep their stored values", schema: created }, 403: { description: "A step needs a higher scope than the caller's (insufficient_scope, details.steps), or the pipeline is built-in (builtin_admin_only)" } } },
   {
     method: "delete",
     path: "/api/v1/pipelines/{id}",
@@ -35,7 +35,7 @@ export const PIPELINES_API: ApiRoute[] = [
     reauth: true,
     params: pipelineIdParams,
     query: deletePipelineQuery,
-    responses: { 200: { description: "Deleted", schema: z.object({ message: z.string(), pipeline: z.string() }) }, 409: { description: "In use by jobs (code in_use, details.jobs)" } },
+    responses: { 200: { description: "Deleted", schema: z.object({ message: z.string(), pipeline: z.string() }) }, 403: { description: "A built-in pipeline (builtin_admin_only)" }, 409: { description: "In use by jobs (code in_use, details.jobs)" } },
   },
   {
     method: "post",
@@ -50,7 +50,7 @@ export const PIPELINES_API: ApiRoute[] = [
     responses: { 200: { description: "The result", schema: validationResult } },
   },
   { method: "get", path: "/api/v1/pipelines/{id}/validate", summary: "Validate the stored pipeline", tag: TAG, access: "read", params: pipelineIdParams, responses: { 200: { description: "The result", schema: validationResult } } },
-  { method: "post", path: "/api/v1/pipelines/{id}/clone", summary: "Copy a pipeline under a new name", tag: TAG, access: "write", params: pipelineIdParams, body: clonePipelineInput, responses: { 201: { description: "Created", schema: created } } },
+  { method: "post", path: "/api/v1/pipelines/{id}/clone", summary: "Copy a pipeline under a new name", tag: TAG, access: "write", params: pipelineIdParams, body: clonePipelineInput, responses: { 201: { description: "Created", schema: created }, 403: { description: "A step needs a higher scope than the caller's (insufficient_scope)" } } },
   { method: "get", path: "/api/v1/pipelines/{id}/history", summary: "The pipeline's runs (bare array, Link-header paging)", tag: TAG, access: "read", params: pipelineIdParams, query: pageQuery, responses: { 200: { description: "Runs", schema: z.array(executionSummary), linkPaging: true } } },
   {
     method: "post",
@@ -64,7 +64,9 @@ export const PIPELINES_API: ApiRoute[] = [
         description: "The finished run",
         schema: z.object({ execution_id: z.string(), success: z.boolean(), status: z.string(), error: z.string().nullable(), context: z.record(z.string(), z.unknown()), steps: z.array(stepRecord) }),
       },
+      403: { description: "A step needs a higher scope than the caller or the pipeline's owner has (insufficient_scope, details.steps)" },
       404: { description: "No such pipeline" },
+      429: { description: "scheduler.max_concurrent_adhoc_runs ad-hoc runs are already in progress (too_many_runs)" },
     },
   },
 ];

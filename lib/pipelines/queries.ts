@@ -1,7 +1,7 @@
 import "server-only";
-import { asc, count, eq, gt, inArray } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { pipelines, scheduledJobs, type NewPipelineRow, type PipelineRow } from "@/lib/db/schema";
+import { jobExecutions, pipelines, scheduledJobs, type NewPipelineRow, type PipelineRow } from "@/lib/db/schema";
 
 export async function countPipelines(): Promise<number> {
   const [row] = await getDb().select({ n: count() }).from(pipelines);
@@ -45,8 +45,9 @@ export async function selectPipelineNames(limit: number): Promise<string[]> {
   return rows.map((row) => row.name);
 }
 
-// A job names its pipeline, not the other way round: what uses a pipeline is read here, by a join on
-// scheduled_jobs.pipeline, so that pipelines never import jobs.
+// A job and a run name their pipeline, not the other way round: what uses a pipeline and when it last
+// ran are read here, from scheduled_jobs.pipeline and job_executions.pipeline, so that pipelines import
+// neither jobs nor executions.
 
 /** How many jobs name each of `refs` (a pipeline's name and its file names). */
 export async function countJobsByPipelineRef(refs: string[]): Promise<Map<string, number>> {
@@ -62,4 +63,24 @@ export async function countJobsByPipelineRef(refs: string[]): Promise<Map<string
 /** The ids and names of the jobs that name one of `refs`, at most `limit`. */
 export async function selectJobsByPipelineRef(refs: string[], limit: number): Promise<{ id: string; name: string }[]> {
   return getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).where(inArray(scheduledJobs.pipeline, refs)).limit(limit);
+}
+
+/** The newest start_time per pipeline name, one indexed MAX each (idx_executions_pipeline_start). */
+export async function selectLastRunByPipeline(names: string[]): Promise<Map<string, { start_time: string; status: string }>> {
+  if (names.length === 0) return new Map();
+  const rows = await getDb()
+    .select({ pipeline: jobExecutions.pipeline, startTime: sql<string>`max(${jobExecutions.startTime})` })
+    .from(jobExecutions)
+    .where(inArray(jobExecutions.pipeline, names))
+    .groupBy(jobExecutions.pipeline);
+  const result = new Map<string, { start_time: string; status: string }>();
+  for (const row of rows) {
+    const [last] = await getDb()
+      .select({ status: jobExecutions.status })
+      .from(jobExecutions)
+      .where(and(eq(jobExecutions.pipeline, row.pipeline), eq(jobExecutions.startTime, row.startTime)))
+      .limit(1);
+    result.set(row.pipeline, { start_time: row.startTime, status: last?.status ?? "unknown" });
+  }
+  return result;
 }

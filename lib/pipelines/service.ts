@@ -7,15 +7,17 @@ import { nowIso } from "@/lib/db/timestamps";
 import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, encodeCursor, type Page, type PageQuery } from "@/lib/pagination";
 import { recordAudit } from "@/lib/audit/service";
-import type { Principal } from "@/lib/auth/scopes";
+import { scopeAllows, type Principal } from "@/lib/auth/scopes";
 import type { PipelineRow } from "@/lib/db/schema";
 import { runAppWrite } from "@/lib/operations/write-gate";
 import { mimirPipelineBody, parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
 import { pipelinesDir, readPipelineFile, readPipelineFiles, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
 import type { PipelineDto, PipelineSummary, SyncReport, ValidationResult } from "@/lib/pipelines/types";
-import { lastRunByPipeline } from "@/lib/executions/service";
 import { z } from "zod";
+import { maskDefinition, maskPipelineText, restoreMaskedSecrets } from "@/lib/pipelines/secrets";
+import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf, ownerScope } from "@/lib/plugins/access";
+import type { Scope } from "@/lib/auth/scopes";
 
 /** Rows read per batch when the whole table is walked (volume sync). */
 const SYNC_BATCH_ROWS = 500;
@@ -119,7 +121,7 @@ export async function listPipelines(query: PageQuery): Promise<Page<PipelineSumm
   const rows = await queries.selectPipelines(query.limit + 1, after?.name);
   const page = rows.slice(0, query.limit);
   const names = page.map((row) => row.name);
-  const [usage, lastRuns] = await Promise.all([countJobsUsingPipelines(names), lastRunByPipeline(names)]);
+  const [usage, lastRuns] = await Promise.all([countJobsUsingPipelines(names), queries.selectLastRunByPipeline(names)]);
   const items = page.map((row) => {
     const { definition: _definition, issues: _issues, ...summary } = summarise(row, usage.get(row.name) ?? 0, lastRuns.get(row.name) ?? null);
     return summary;
@@ -132,13 +134,36 @@ export async function countPipelines(): Promise<number> {
   return queries.countPipelines();
 }
 
-/** One pipeline with its text, definition, problems and the jobs that use it; not_found if absent. */
-export async function getPipeline(name: string): Promise<PipelineDto> {
+/**
+ * One pipeline with its text, definition, problems and the jobs that use it; not_found if absent.
+ * For a `viewer` below write scope the steps' secrets are masked (lib/pipelines/secrets.ts); null is
+ * the console itself, which sees them. Reads only.
+ */
+export async function getPipeline(name: string, viewer: Principal | null = null): Promise<PipelineDto> {
   const row = await queries.selectPipeline(name);
   if (!row) throw notFound("Pipeline", name);
-  const [usage, lastRuns, jobs] = await Promise.all([countJobsUsingPipelines([name]), lastRunByPipeline([name]), listJobsUsingPipeline(name)]);
+  const [usage, lastRuns, jobs] = await Promise.all([countJobsUsingPipelines([name]), queries.selectLastRunByPipeline([name]), listJobsUsingPipeline(name)]);
   const summary = summarise(row, usage.get(name) ?? 0, lastRuns.get(name) ?? null);
-  return { ...summary, config: row.config, definition: summary.definition as Record<string, unknown> | null, jobs };
+  const definition = summary.definition as Record<string, unknown> | null;
+  if (viewer && !scopeAllows(viewer.scope, "write")) return { ...summary, config: maskPipelineText(row.config), definition: maskDefinition(definition), jobs };
+  return { ...summary, config: row.config, definition, jobs };
+}
+
+/**
+ * What a run needs about the pipeline a job names: its definition and the scope of whoever last
+ * saved it (admin for built-ins, files edited in the volume and rows from before owners were kept).
+ * null when neither a stored pipeline nor a file holds it; invalid_pipeline as resolvePipeline.
+ */
+export async function resolvePipelineForRun(ref: string): Promise<{ definition: PipelineDefinition; owner: string | null; ownerScope: Scope } | null> {
+  const definition = await resolvePipeline(ref);
+  if (!definition) return null;
+  const row = await queries.selectPipeline(ref.replace(/\.ya?ml$/i, ""));
+  return { definition, owner: row?.owner ?? null, ownerScope: ownerScope(row?.ownerScope) };
+}
+
+/** Refuses (403) a pipeline whose steps need more than the saver's scope. */
+function assertSaverMayRun(definition: PipelineDefinition, principal: Principal | null): void {
+  if (principal) assertStepsAllowed(definition, principal.scope, describePrincipal(principal));
 }
 
 /**
@@ -171,30 +196,40 @@ export async function pipelineRefsExist(refs: string[]): Promise<Map<string, boo
 /** Creates a pipeline from its text: writes `<name>.yaml` atomically and inserts the row. 409 if the name is taken. */
 export async function createPipeline(text: string, principal: Principal | null): Promise<PipelineDto> {
   const definition = parseOne(text);
+  assertMayChangeBuiltin("pipeline", definition.name, principal);
+  assertSaverMayRun(definition, principal);
   await runAppWrite(async () => {
     if (await queries.selectPipeline(definition.name)) {
       throw new AppError("already_exists", `A pipeline named '${definition.name}' already exists: pick another name, or open that pipeline to change it`);
     }
     writePipelineFile(definition.name, text);
     const now = nowIso();
-    await queries.insertPipeline({ name: definition.name, description: definition.description ?? null, config: text, createdAt: now, updatedAt: now });
+    await queries.insertPipeline({ name: definition.name, description: definition.description ?? null, config: text, createdAt: now, updatedAt: now, ...ownerOf(principal) });
   });
   await recordAudit({ principal, action: "pipeline.create", target: definition.name, result: "ok" });
   return getPipeline(definition.name);
 }
 
-/** Replaces a pipeline's text (file rewritten atomically, row updated). The name in the text must stay the same. */
-export async function updatePipeline(name: string, text: string, principal: Principal | null): Promise<PipelineDto> {
+/**
+ * Replaces a pipeline's text (file rewritten atomically, row updated). The name in the text must stay
+ * the same. Secrets sent back still masked keep their stored values. Refused (403) for a built-in
+ * pipeline below admin, and when the steps need more than the caller's scope.
+ */
+export async function updatePipeline(name: string, sentText: string, principal: Principal | null): Promise<PipelineDto> {
+  assertMayChangeBuiltin("pipeline", name, principal);
+  const stored = await queries.selectPipeline(name);
+  const text = stored ? restoreMaskedSecrets(sentText, stored.config) : sentText;
   const definition = parseOne(text);
   if (definition.name !== name) {
     throw new AppError("invalid_pipeline", `The text names pipeline '${definition.name}' but this is '${name}'; to rename, clone it and delete the old one`, {
       details: [{ path: "name", message: `must be '${name}'` }],
     });
   }
+  assertSaverMayRun(definition, principal);
   await runAppWrite(async () => {
     if (!(await queries.selectPipeline(name))) throw notFound("Pipeline", name);
     writePipelineFile(name, text);
-    await queries.updatePipelineRow(name, { config: text, description: definition.description ?? null, updatedAt: nowIso() });
+    await queries.updatePipelineRow(name, { config: text, description: definition.description ?? null, updatedAt: nowIso(), ...ownerOf(principal) });
   });
   await recordAudit({ principal, action: "pipeline.update", target: name, result: "ok" });
   return getPipeline(name);
@@ -215,6 +250,7 @@ export async function clonePipeline(name: string, newName: string, principal: Pr
  * those jobs stay and their runs fail with "pipeline does not exist" until they are pointed elsewhere.
  */
 export async function deletePipeline(name: string, options: { force: boolean }, principal: Principal | null): Promise<void> {
+  assertMayChangeBuiltin("pipeline", name, principal);
   await getPipeline(name);
   const jobs = await listJobsUsingPipeline(name);
   if (jobs.length > 0 && !options.force) {
@@ -259,10 +295,11 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
       const row = await queries.selectPipeline(name);
       const definition = parseOne(source.text);
       if (!row) {
-        await queries.insertPipeline({ name, description: definition.description ?? null, config: source.text, createdAt: now, updatedAt: now });
+        // A file in the volume was put there by whoever controls the host: it has no console owner.
+        await queries.insertPipeline({ name, description: definition.description ?? null, config: source.text, createdAt: now, updatedAt: now, owner: null, ownerScope: null });
         report.imported.push(name);
       } else if (row.config !== source.text) {
-        await queries.updatePipelineRow(name, { config: source.text, description: definition.description ?? null, updatedAt: now });
+        await queries.updatePipelineRow(name, { config: source.text, description: definition.description ?? null, updatedAt: now, owner: null, ownerScope: null });
         report.updated.push(name);
       }
     }

@@ -8,7 +8,7 @@ import { failInterruptedExecutions } from "@/lib/executions/service";
 import { createJob, findJobRow, recordJobRun } from "@/lib/jobs/service";
 import { onJobEvent } from "@/lib/jobs/events";
 import { createPipeline, getPipeline, syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/service";
-import { builtinJobs, isBuiltinJob } from "@/lib/scheduler/builtin-jobs";
+import { builtinJobs, isBuiltinJob } from "@/lib/plugins/builtin-jobs";
 import { applyConfigToBuiltinJobs, followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
 import { scheduleJob, startScheduler, stopScheduler, unscheduleJob } from "@/lib/scheduler/engine";
 import { activeRunOfJob, cancelRun } from "@/lib/scheduler/active-runs";

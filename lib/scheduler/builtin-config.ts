@@ -3,7 +3,7 @@ import type { AppConfig } from "@/lib/config/load";
 import { onConfigChange } from "@/lib/config/service";
 import { findJobRow, updateJob } from "@/lib/jobs/service";
 import { getLogger } from "@/lib/log/logger";
-import { builtinJobs } from "@/lib/scheduler/builtin-jobs";
+import { builtinJobs } from "@/lib/plugins/builtin-jobs";
 import { readAppliedBuiltinConfig, writeAppliedBuiltinConfig, type AppliedBuiltinConfig } from "@/lib/scheduler/queries";
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import fs from "node:fs";
 import { loadConfig } from "@/lib/config/load";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { registerBuiltinJobs, unregisterBuiltinJob } from "@/lib/scheduler/builtin-jobs";
+import { registerBuiltinJobs, unregisterBuiltinJob } from "@/lib/plugins/builtin-jobs";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
 import { deleteJob, findJobRow, getJob, updateJob } from "@/lib/jobs/service";
 import { getPipeline } from "@/lib/pipelines/service";

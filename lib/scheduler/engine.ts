@@ -2,6 +2,7 @@ import "server-only";
 import { processState } from "@/lib/process-state";
 import { Cron } from "croner";
 import { getLogger } from "@/lib/log/logger";
+import { getConfig } from "@/lib/config/service";
 import type { JobDto } from "@/lib/jobs/types";
 import { iterateEnabledJobs, recordJobNextRun } from "@/lib/jobs/service";
 import { startJobRun } from "@/lib/scheduler/run";
@@ -68,7 +69,12 @@ function scheduleCron(jobId: string, cronExpr: string): void {
   unscheduleJob(jobId);
   try {
     // croner's own overlap protection is off: an overlapping fire must reach startJobRun to be recorded as skipped.
-    const cron = new Cron(cronExpr, { catch: (error) => getLogger().error("scheduled fire failed", { jobId, error }) }, () => fire(jobId));
+    // `interval` holds every job to scheduler.min_interval_seconds, also one saved before the floor existed or by the console itself.
+    const cron = new Cron(
+      cronExpr,
+      { interval: getConfig().values.scheduler.min_interval_seconds, catch: (error) => getLogger().error("scheduled fire failed", { jobId, error }) },
+      () => fire(jobId),
+    );
     state().crons.set(jobId, cron);
   } catch (error) {
     getLogger().error("cannot schedule job: its cron expression is invalid", { jobId, cronExpr, error });

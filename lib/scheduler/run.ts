@@ -6,12 +6,16 @@ import { getLogger } from "@/lib/log/logger";
 import { runAppWrite } from "@/lib/operations/write-gate";
 import { findJobRow, recordJobRun } from "@/lib/jobs/service";
 import { nextRunOf } from "@/lib/jobs/cron";
-import { resolvePipeline } from "@/lib/pipelines/service";
+import { resolvePipeline, resolvePipelineForRun } from "@/lib/pipelines/service";
 import type { PipelineDefinition, PipelineStep } from "@/lib/pipelines/definition";
+import { scrubSecrets, secretValuesOf } from "@/lib/pipelines/secrets";
+import type { Principal, Scope } from "@/lib/auth/scopes";
+import { getConfig } from "@/lib/config/service";
+import { assertStepsAllowed, describePrincipal, lowestScope, ownerScope } from "@/lib/plugins/access";
 import { NS_PER_MS, recordExecutionProgress, recordExecutionStart } from "@/lib/executions/service";
 import { openExecutionLog } from "@/lib/executions/log-files";
 import type { StepRecord, Trigger } from "@/lib/executions/types";
-import { builtinPluginNames, findBuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
+import { builtinPluginNames, findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import { claimRun, releaseRun } from "@/lib/scheduler/active-runs";
 import { PluginError, resolvePluginExecutable, runExecutablePlugin } from "@/lib/scheduler/executable-plugin";
 
@@ -28,15 +32,48 @@ export interface RunStarted {
   finished: Promise<void>;
 }
 
+/** One party a run acts for, and the scope it grants: the run may do what the lowest of them may. */
+interface RunLimit {
+  scope: Scope;
+  /** names the party in a refusal: "token 'ci'", "job 'nightly' (saved by token:ci)" */
+  who: string;
+}
+
+function lowestLimit(limits: RunLimit[]): RunLimit {
+  const scope = lowestScope(...limits.map((limit) => limit.scope));
+  return limits.find((limit) => limit.scope === scope) ?? { scope, who: "this run" };
+}
+
+function callerLimit(caller: Principal | null): RunLimit[] {
+  return caller ? [{ scope: caller.scope, who: describePrincipal(caller) }] : [];
+}
+
+/**
+ * Throws 403 insufficient_scope when the pipeline `ref` names has steps beyond what `limits` and the
+ * pipeline's own owner allow together. A pipeline that is missing or invalid is left to the run to
+ * report. Reads only.
+ */
+async function assertRunAllowed(ref: string, limits: RunLimit[]): Promise<void> {
+  const pipeline = await resolvePipelineForRun(ref).catch(() => null);
+  if (!pipeline) return;
+  const limit = lowestLimit([...limits, { scope: pipeline.ownerScope, who: `pipeline '${pipeline.definition.name}' (last saved by ${pipeline.owner ?? "the console"})` }]);
+  assertStepsAllowed(pipeline.definition, limit.scope, limit.who);
+}
+
 /**
  * Starts a run of a job and returns once its execution row exists. One run per job at a time: a
  * second start while one runs is recorded as a `skipped` execution naming the run in progress.
- * The dispatch (the row insert) goes through the app write gate, so a backup sees it whole; the run's
- * steps do not hold the gate. Inserts one execution row; the run writes its log under logs/executions/.
+ * The run may do only what the job's owner, its pipeline's owner and `caller` (who asked for this
+ * run; null for the scheduler) may all do: a caller who may not is refused at once (403), and every
+ * run checks again when it starts its steps. The dispatch (the row insert) goes through the app
+ * write gate, so a backup sees it whole; the run's steps do not hold the gate. Inserts one execution
+ * row; the run writes its log under logs/executions/.
  */
-export async function startJobRun(jobId: string, trigger: Trigger): Promise<RunStarted> {
+export async function startJobRun(jobId: string, trigger: Trigger, caller: Principal | null = null): Promise<RunStarted> {
   const job = await findJobRow(jobId);
   if (!job) throw notFound("Job", jobId);
+  const limits = [{ scope: ownerScope(job.ownerScope), who: `job '${job.id}' (saved by ${job.owner ?? "the console"})` }, ...callerLimit(caller)];
+  if (caller) await assertRunAllowed(job.pipeline, limits);
   const executionId = crypto.randomUUID();
   const startTime = nowIso();
   const controller = claimRun(jobId, executionId);
@@ -65,7 +102,7 @@ export async function startJobRun(jobId: string, trigger: Trigger): Promise<RunS
     releaseRun(jobId, executionId);
     throw error;
   }
-  const finished = executeRun({ executionId, jobId, pipelineRef: job.pipeline, startTime, trigger, signal: controller.signal })
+  const finished = executeRun({ executionId, jobId, pipelineRef: job.pipeline, startTime, trigger, signal: controller.signal, limits })
     .catch((error: unknown) => {
       getLogger().error("run bookkeeping failed", { executionId, jobId, error });
     })
@@ -81,6 +118,8 @@ interface RunSpec {
   startTime: string;
   trigger: Trigger;
   signal: AbortSignal;
+  /** whom the run acts for (see startJobRun) */
+  limits: RunLimit[];
 }
 
 interface PipelineOutcome {
@@ -94,7 +133,12 @@ interface PipelineOutcome {
  * Resolves the pipeline and runs its steps in order into the run's log, stopping at the first failed
  * step; `onStep` sees the steps so far after each one (to persist progress).
  */
-async function runPipeline(spec: RunSpec, log: NodeJS.WritableStream, initialContext: Record<string, unknown>, onStep: (steps: StepRecord[]) => Promise<void>): Promise<PipelineOutcome> {
+async function runPipeline(spec: RunSpec, rawLog: NodeJS.WritableStream, initialContext: Record<string, unknown>, onStep: (steps: StepRecord[]) => Promise<void>): Promise<PipelineOutcome> {
+  // The steps' secrets (webhook URLs, tokens in config) are kept out of everything the run records,
+  // which read scope can see: the log, each step's output and error, and the context.
+  const secrets: string[] = [];
+  const scrub = (text: string) => (secrets.length === 0 ? text : scrubSecrets(text, secrets));
+  const log = scrubbingLog(rawLog, scrub);
   const logLine = (line: string) => log.write(`${nowIso()} ${line}\n`);
   const steps: StepRecord[] = [];
   const context: Record<string, unknown> = { ...initialContext, ...(spec.jobId ? { job_id: spec.jobId } : {}), execution_id: spec.executionId, triggered_by: spec.trigger };
@@ -102,13 +146,18 @@ async function runPipeline(spec: RunSpec, log: NodeJS.WritableStream, initialCon
   let error: string | null = null;
   try {
     logLine(`run ${spec.executionId}${spec.jobId ? ` of job ${spec.jobId}` : ""} (${spec.trigger}), pipeline ${spec.pipelineRef}`);
-    let pipeline: PipelineDefinition | null;
+    let resolved: Awaited<ReturnType<typeof resolvePipelineForRun>>;
     try {
-      pipeline = await resolvePipeline(spec.pipelineRef);
+      resolved = await resolvePipelineForRun(spec.pipelineRef);
     } catch (resolveError) {
       throw new AppError("invalid_pipeline", `Pipeline '${spec.pipelineRef}' is not valid: ${(resolveError as Error).message}`);
     }
-    if (!pipeline) throw new AppError("not_found", `Pipeline '${spec.pipelineRef}' does not exist: no stored pipeline and no file of that name in the pipelines volume`);
+    if (!resolved) throw new AppError("not_found", `Pipeline '${spec.pipelineRef}' does not exist: no stored pipeline and no file of that name in the pipelines volume`);
+    const pipeline: PipelineDefinition = resolved.definition;
+    // Checked again here, whoever started the run: the pipeline or its owner may have changed since the job was saved.
+    const limit = lowestLimit([...spec.limits, { scope: resolved.ownerScope, who: `pipeline '${pipeline.name}' (last saved by ${resolved.owner ?? "the console"})` }]);
+    assertStepsAllowed(pipeline, limit.scope, limit.who);
+    secrets.push(...secretValuesOf(pipeline));
     context.pipeline = pipeline.name;
     if (pipeline.enabled === false) {
       status = "skipped";
@@ -116,7 +165,7 @@ async function runPipeline(spec: RunSpec, log: NodeJS.WritableStream, initialCon
     } else {
       for (const step of pipeline.steps) {
         if (spec.signal.aborted) break;
-        const record = await runStep(step, pipeline.name, spec, context, logLine, log);
+        const record = scrubRecord(await runStep(step, pipeline.name, spec, context, logLine, log), scrub);
         steps.push(record);
         await onStep(steps);
         if (record.status !== "success") {
@@ -135,7 +184,25 @@ async function runPipeline(spec: RunSpec, log: NodeJS.WritableStream, initialCon
     error = spec.signal.aborted ? abortReason(spec.signal) : (runError as Error).message;
   }
   logLine(`run ${status}${error ? `: ${error}` : ""}`);
-  return { status, error, steps, context };
+  return { status, error: error === null ? null : scrub(error), steps, context: secrets.length === 0 ? context : (JSON.parse(scrub(JSON.stringify(context))) as Record<string, unknown>) };
+}
+
+function scrubRecord(record: StepRecord, scrub: (text: string) => string): StepRecord {
+  return { ...record, error: record.error ? scrub(record.error) : record.error, output: record.output ? scrub(record.output) : record.output };
+}
+
+/** A view of the run's log that scrubs each write; a plugin's output arrives in pipe-sized chunks, each scrubbed as it comes. */
+function scrubbingLog(log: NodeJS.WritableStream, scrub: (text: string) => string): NodeJS.WritableStream {
+  return new Proxy(log, {
+    get(target, property, receiver) {
+      if (property === "write") {
+        return (chunk: string | Uint8Array, ...rest: unknown[]) =>
+          (target.write as (chunk: string, ...args: unknown[]) => boolean)(scrub(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")), ...rest);
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 async function executeRun(spec: RunSpec): Promise<void> {
@@ -242,22 +309,46 @@ export interface AdHocRunResult {
   steps: StepRecord[];
 }
 
+// Per process: each instance bounds its own work; a run holds this process's CPU, memory and sockets.
+const adhoc = globalThis as typeof globalThis & { __mimirAdhocRuns?: { running: number } };
+function adhocRuns(): { running: number } {
+  adhoc.__mimirAdhocRuns ??= { running: 0 };
+  return adhoc.__mimirAdhocRuns;
+}
+
 /**
  * Runs a pipeline once, outside any job, and answers when it has finished (Mimir AIP's
- * POST /pipelines/execute). Each step is still bounded by its timeout. job_executions rows belong to jobs, so this run is not in the history;
- * its log is written under logs/executions/<execution_id>.log like any other.
+ * POST /pipelines/execute). Each step is still bounded by its timeout. The run may do only what
+ * `caller` and the pipeline's owner may both do (403 insufficient_scope otherwise), and at most
+ * scheduler.max_concurrent_adhoc_runs such runs go on at once (429 too_many_runs). job_executions rows
+ * belong to jobs, so this run is not in the history; its log is written under
+ * logs/executions/<execution_id>.log like any other.
  */
-export async function executePipelineNow(pipelineRef: string, initialContext: Record<string, unknown>): Promise<AdHocRunResult> {
+export async function executePipelineNow(pipelineRef: string, initialContext: Record<string, unknown>, caller: Principal | null = null): Promise<AdHocRunResult> {
   // Asked for by name, a pipeline that is not there (or not valid) is the caller's error, not a failed run.
   if (!(await resolvePipeline(pipelineRef))) throw notFound("Pipeline", pipelineRef);
-  const executionId = crypto.randomUUID();
-  const log = openExecutionLog(executionId);
-  const outcome = await runPipeline(
-    { executionId, jobId: null, pipelineRef, startTime: nowIso(), trigger: "api", signal: new AbortController().signal },
-    log,
-    initialContext,
-    async () => undefined,
-  );
-  await new Promise<void>((resolve) => log.end(resolve));
-  return { execution_id: executionId, success: outcome.status === "success", ...outcome };
+  const limits = callerLimit(caller);
+  await assertRunAllowed(pipelineRef, limits);
+  const max = getConfig().values.scheduler.max_concurrent_adhoc_runs;
+  const runs = adhocRuns();
+  if (runs.running >= max) {
+    throw new AppError("too_many_runs", `${runs.running} ad-hoc pipeline runs are already in progress, the most allowed at once (scheduler.max_concurrent_adhoc_runs = ${max}); try again when one has finished, or schedule the pipeline as a job`, {
+      details: { running: runs.running, max_concurrent_adhoc_runs: max },
+    });
+  }
+  runs.running += 1;
+  try {
+    const executionId = crypto.randomUUID();
+    const log = openExecutionLog(executionId);
+    const outcome = await runPipeline(
+      { executionId, jobId: null, pipelineRef, startTime: nowIso(), trigger: "api", signal: new AbortController().signal, limits },
+      log,
+      initialContext,
+      async () => undefined,
+    );
+    await new Promise<void>((resolve) => log.end(resolve));
+    return { execution_id: executionId, success: outcome.status === "success", ...outcome };
+  } finally {
+    runs.running -= 1;
+  }
 }

@@ -38,7 +38,8 @@ async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, tim
 }
 
 beforeAll(() => {
-  root = createTestDataRoot();
+  // Per-second jobs below: the fire-rate floor (60 s by default) is lowered for this file.
+  root = createTestDataRoot({ MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "1" });
   plugin("Echo.ok", 'input=$(cat); echo "working" >&2; printf \'{"seen": %s}\' "$input"');
   plugin("Echo.garbage", "cat >/dev/null; echo 'this is not json'");
   plugin("Echo.fail", "cat >/dev/null; echo 'disk on fire' >&2; exit 1");

@@ -1,7 +1,8 @@
 import "server-only";
 import { z } from "zod";
-import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
-import { unreachableReason } from "@/lib/notify/webhook";
+import type { BuiltinPlugin } from "@/lib/plugins/builtin-plugins";
+import { isAppError } from "@/lib/errors";
+import { outboundFetch } from "@/lib/net/outbound";
 
 /** The part of a webhook's answer kept in the step's output. */
 const MAX_RESPONSE_EXCERPT = 500;
@@ -12,14 +13,22 @@ const webhookConfig = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   /** merged into the JSON body beside the run's identifiers */
   body: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * Keep the start of the answer's body in the step's output (and so in the context of later steps).
+   * Off by default: the output is readable with read scope, and the answer may be anything the
+   * destination returns.
+   */
+  capture_response: z.boolean().default(false),
 });
 
 /**
  * System.webhook: calls a URL with the run's identifiers (and `body`) as JSON, for alerting and for
- * chaining other systems. A non-2xx answer fails the step.
+ * chaining other systems, through the outbound guard (no loopback, private or link-local destination
+ * unless allowed; no redirects). A non-2xx answer fails the step.
  */
 export const webhookPlugin: BuiltinPlugin<z.infer<typeof webhookConfig>> = {
   name: "System.webhook",
+  scope: "write",
   description: "Calls a URL with JSON about this run; a non-2xx answer fails the step.",
   configSchema: webhookConfig,
   async run(config, context) {
@@ -29,19 +38,26 @@ export const webhookPlugin: BuiltinPlugin<z.infer<typeof webhookConfig>> = {
     context.log(`${config.method} ${host}`);
     let response: Response;
     try {
-      response = await fetch(config.url, {
+      response = await outboundFetch(config.url, {
         method: config.method,
         headers: { "Content-Type": "application/json", ...config.headers },
         body: config.method === "GET" ? undefined : JSON.stringify(payload),
         signal: context.signal,
-        redirect: "manual",
       });
     } catch (error) {
       if (context.signal.aborted) throw error;
-      throw new Error(`${host} could not be reached: ${unreachableReason(error)}`);
+      if (isAppError(error) && error.code === "destination_forbidden") throw new Error(error.message);
+      // One reason for every failure to connect (refused, reset, timed out, unresolvable): a step's
+      // error is readable with read scope, and telling them apart would let a pipeline map the network.
+      throw new Error(`${host} could not be reached`);
+    }
+    context.log(`answered ${response.status}`);
+    if (!config.capture_response) {
+      await response.body?.cancel().catch(() => undefined);
+      if (!response.ok) throw new Error(`${host} answered HTTP ${response.status}`);
+      return { status: response.status };
     }
     const text = (await response.text()).slice(0, MAX_RESPONSE_EXCERPT);
-    context.log(`answered ${response.status}`);
     if (!response.ok) throw new Error(`${host} answered HTTP ${response.status}: ${text}`);
     return { status: response.status, response: text };
   },

@@ -52,6 +52,8 @@ describe("a volume threshold crossed and uncrossed", () => {
           alert_webhook_url: url,
           alerts: { volume_bytes: { mimir_plugins: { raise: raiseBytes, clear: clearBytes } } },
         },
+        // The receiver listens on loopback, which the outbound guard refuses unless allowed.
+        network: { allowed_destinations: ["127.0.0.1"] },
       }),
     );
     setConfig(loadConfig({ MIMIR_HOME: root.home }, root.home));

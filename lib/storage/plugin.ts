@@ -1,12 +1,13 @@
 import "server-only";
 import { z } from "zod";
-import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
-import type { BuiltinJob } from "@/lib/scheduler/builtin-jobs";
+import type { BuiltinPlugin } from "@/lib/plugins/builtin-plugins";
+import type { BuiltinJob } from "@/lib/plugins/builtin-jobs";
 import { takeStorageSample } from "@/lib/storage/sampler";
 
 /** System.storage_sample: one storage sample (sizes, thinning, alerts) as a pipeline step. */
 export const storageSamplePlugin: BuiltinPlugin<Record<string, never>> = {
   name: "System.storage_sample",
+  scope: "write",
   description: "Measures every volume, the backups folder and the database, stores a sample, and raises or clears storage alerts.",
   configSchema: z.object({}).strict(),
   async run(_config, context) {

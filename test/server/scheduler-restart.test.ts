@@ -31,7 +31,16 @@ async function freePort(): Promise<number> {
 async function start() {
   server = spawn(path.join(ROOT, "node_modules/.bin/next"), ["start", "-p", String(port), "-H", "127.0.0.1"], {
     cwd: ROOT,
-    env: { ...process.env, MIMIR_HOME: home, MIMIR_API_TOKEN: TOKEN, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+    // A per-second job that pings this server on loopback: the fire-rate floor and the outbound guard are opened for it.
+    env: {
+      ...process.env,
+      MIMIR_HOME: home,
+      MIMIR_API_TOKEN: TOKEN,
+      MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "1",
+      MIMIR_ALLOWED_DESTINATIONS: `127.0.0.1:${port}`,
+      NEXT_TELEMETRY_DISABLED: "1",
+      NODE_ENV: "production",
+    },
     stdio: "ignore",
   });
   await until(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok === true, 60_000);

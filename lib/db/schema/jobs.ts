@@ -15,6 +15,10 @@ export const scheduledJobs = sqliteTable(
     lastResult: text("last_result"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /** who created or last changed the job ("token:ci", "user:alice"); null for built-ins and rows from before owners were kept */
+    owner: text("owner"),
+    /** that caller's scope then: the most the job's runs may do (null counts as admin, see lib/plugins/access.ts) */
+    ownerScope: text("owner_scope"),
   },
   (t) => [index("idx_jobs_enabled").on(t.enabled), index("idx_jobs_next_run").on(t.nextRun)],
 );

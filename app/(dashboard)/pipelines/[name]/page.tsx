@@ -30,7 +30,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
   const search = await searchParams;
   let pipeline;
   try {
-    pipeline = await getPipeline(name);
+    pipeline = await getPipeline(name, principal);
   } catch (error) {
     if (isAppError(error) && error.code === "not_found") notFound();
     throw error;

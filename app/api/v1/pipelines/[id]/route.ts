@@ -2,7 +2,7 @@ import { route } from "@/lib/http";
 import { deletePipelineQuery, pipelineIdParams } from "@/lib/pipelines/inputs";
 import { deletePipeline, getPipeline, pipelineTextFromBody, updatePipeline } from "@/lib/pipelines/service";
 
-export const GET = route({ access: "read", params: pipelineIdParams }, ({ params }) => getPipeline(params.id));
+export const GET = route({ access: "read", params: pipelineIdParams }, ({ params, principal }) => getPipeline(params.id, principal));
 
 export const PUT = route({ access: "write", params: pipelineIdParams, rawBody: true }, async ({ params, rawBody, principal }) => {
   const pipeline = await updatePipeline(params.id, pipelineTextFromBody(rawBody!), principal);

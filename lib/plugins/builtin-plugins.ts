@@ -1,5 +1,6 @@
 import "server-only";
 import type { ZodType } from "zod";
+import type { Scope } from "@/lib/auth/scopes";
 import { processState } from "@/lib/process-state";
 
 /** What a step of a running pipeline hands to a plugin. */
@@ -23,6 +24,11 @@ export interface PluginRunContext {
 export interface BuiltinPlugin<C = unknown> {
   name: `System.${string}`;
   description: string;
+  /**
+   * The scope a caller needs to put this step in a pipeline and to run it (lib/plugins/access.ts):
+   * the same as the REST route that does the same work, or admin for work that deletes or can fill the disk.
+   */
+  scope: Scope;
   /** validates the step's `config:` before the run starts; a bad config fails the step with the zod message */
   configSchema: ZodType<C>;
   /** returns the step's JSON output (summarised into job_executions.steps) */
