@@ -110,7 +110,7 @@ async function main() {
     calls.push(counts);
     // drizzle's SQL selects unnamed expressions and maps them by position: read rows as arrays the same way.
     const rows = raw.prepare(counts.sql).raw(true).all(...counts.params) as [string, number, number][];
-    const timed = rows.filter(([status]) => TIMED_STATUSES.includes(status)).reduce((sum, [, , n]) => sum + n, 0);
+    const timed = rows.filter(([status]) => (TIMED_STATUSES as readonly string[]).includes(status)).reduce((sum, [, , n]) => sum + n, 0);
     if (timed > 0) for (const p of [0.5, 0.95]) calls.push(durationAtRankQuery(window, nearestRankOffset(timed, p), timed).toSQL());
   }
   const statements = new Map(calls.map((call) => [call.sql, raw.prepare(call.sql)]));

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ApiRoute } from "@/lib/openapi-registry";
 import { backupIdParams, listBackupsQuery, pinBackupInput, pruneBackupsInput, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
-import type { BackupDto, PruneResult } from "@/lib/backups/types";
+import { BACKUP_TRIGGERS, VERIFY_STATUSES, type BackupDto, type PruneResult } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
 import { OPERATION_RUNNING, operationSchema as operation } from "@/lib/operations/openapi";
 
@@ -10,14 +10,14 @@ const backup = z
   .object({
     id: z.string(),
     created_at: z.string(),
-    trigger: z.string(),
+    trigger: z.enum(BACKUP_TRIGGERS),
     bytes: z.number(),
     encrypted: z.boolean(),
     pinned: z.boolean(),
     volumes: z.array(z.object({ name: z.enum(VOLUMES), bytes: z.number(), files: z.number() })),
     row_counts: z.record(z.string(), z.number()),
     verified_at: z.string().nullable(),
-    verify_status: z.enum(["ok", "failed"]).nullable(),
+    verify_status: z.enum(VERIFY_STATUSES).nullable(),
     verify_error: z.string().nullable(),
   })
   .loose() satisfies z.ZodType<BackupDto>;

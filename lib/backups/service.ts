@@ -71,7 +71,7 @@ function toDto(row: BackupRow): BackupDto {
     volumes: VOLUMES.map((name) => ({ name, bytes: manifest.archives[name].bytes, files: manifest.archives[name].files })),
     row_counts: manifest.row_counts,
     verified_at: row.verifiedAt,
-    verify_status: (row.verifyStatus as BackupDto["verify_status"]) ?? null,
+    verify_status: row.verifyStatus ?? null,
     verify_error: row.verifyError,
   };
 }
@@ -235,7 +235,7 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
   const backup = await getBackup(id);
   if (backup.encrypted && !passphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
   const volumes = input.volumes ?? [...VOLUMES];
-  const restore = { kind: "restore", principal, exclusive: true, params: { backup_id: id, volumes } };
+  const restore = { kind: "restore" as const, principal, exclusive: true, params: { backup_id: id, volumes } };
   // The safety set is checked like every new set: by a verify of its own once the restore has finished.
   const verifySafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startVerify(result.safety_backup_id, principal);
   return startOperation({ ...restore, after: verifySafetySet }, async (ctx) => {

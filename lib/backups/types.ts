@@ -1,11 +1,13 @@
 /** JSON-safe shapes shared by the API, the pages and the CLI. */
 import type { VolumeName } from "@/lib/config/volumes";
+import { BACKUP_TRIGGERS, VERIFY_STATUSES } from "@/lib/db/vocabulary";
 
 /** A volume a set holds an archive of: one of the five (lib/config/volumes.ts). */
 export type BackupVolume = VolumeName;
 
-export const BACKUP_TRIGGERS = ["manual", "api", "schedule", "cli", "pre-restore", "pre-reset", "import"] as const;
+export { BACKUP_TRIGGERS, VERIFY_STATUSES };
 export type BackupTrigger = (typeof BACKUP_TRIGGERS)[number];
+export type VerifyStatus = (typeof VERIFY_STATUSES)[number];
 
 export interface ManifestArchive {
   file: string;
@@ -33,7 +35,7 @@ export interface BackupManifest {
 }
 
 export interface BackupVerification {
-  status: "ok" | "failed";
+  status: VerifyStatus;
   verified_at: string;
   error: string | null;
   /**
@@ -46,14 +48,14 @@ export interface BackupVerification {
 export interface BackupDto {
   id: string;
   created_at: string;
-  trigger: string;
+  trigger: BackupTrigger;
   bytes: number;
   encrypted: boolean;
   pinned: boolean;
   volumes: { name: BackupVolume; bytes: number; files: number }[];
   row_counts: Record<string, number>;
   verified_at: string | null;
-  verify_status: "ok" | "failed" | null;
+  verify_status: VerifyStatus | null;
   verify_error: string | null;
 }
 

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, gte, inArray, isNotNull, lt, lte, or, sql, type SQL
 import { getDb } from "@/lib/db/client";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema";
 import type { HistoryFilters } from "@/lib/executions/inputs";
+import type { ExecutionStatus } from "@/lib/executions/types";
 
 export async function countExecutions(): Promise<number> {
   const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(jobExecutions);
@@ -146,7 +147,7 @@ export function statusCountsQuery(filters: StatisticsFilters) {
 }
 
 /** The statuses whose durations the percentiles describe: finished runs that did work. */
-export const TIMED_STATUSES = ["success", "failed"];
+export const TIMED_STATUSES: readonly ExecutionStatus[] = ["success", "failed"];
 
 /**
  * The duration at 0-based rank `offset` among one window's finished runs, by duration: a nearest-rank

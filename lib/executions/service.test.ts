@@ -5,11 +5,12 @@ import { bulkInsertExecutions } from "@/lib/db/bulk";
 import { getDb } from "@/lib/db/client";
 import { exportExecutionsCsv, getExecutionStatistics, listExecutions } from "@/lib/executions/service";
 import type { NewJobExecutionRow } from "@/lib/db/schema";
+import type { ExecutionStatus } from "@/lib/executions/types";
 
 let root: TestDataRoot;
 const MS = 1_000_000;
 
-function run(id: string, startTime: string, status: string, durationMs: number | null, jobId = "a"): NewJobExecutionRow {
+function run(id: string, startTime: string, status: ExecutionStatus, durationMs: number | null, jobId = "a"): NewJobExecutionRow {
   return { id, jobId, pipeline: `p-${jobId}`, startTime, status, duration: durationMs === null ? null : durationMs * MS, triggeredBy: "scheduler", error: status === "failed" ? 'boom, "quoted"' : null };
 }
 

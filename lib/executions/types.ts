@@ -1,8 +1,8 @@
 import { z } from "zod";
+import { EXECUTION_STATUSES, TRIGGERS } from "@/lib/db/vocabulary";
 
-export const EXECUTION_STATUSES = ["running", "success", "failed", "cancelled", "skipped"] as const;
+export { EXECUTION_STATUSES, TRIGGERS };
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-export const TRIGGERS = ["scheduler", "api", "manual"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
 /** One step of a run, as recorded in job_executions.steps (Mimir's fields plus the output summary). */
@@ -29,9 +29,9 @@ export const executionSummary = z.object({
   end_time: z.string().nullable(),
   /** nanoseconds (Go's time.Duration), as Mimir AIP wrote it */
   duration: z.number().nullable(),
-  status: z.string(),
+  status: z.enum(EXECUTION_STATUSES),
   error: z.string().nullable(),
-  triggered_by: z.string(),
+  triggered_by: z.enum(TRIGGERS),
 });
 export type ExecutionSummary = z.infer<typeof executionSummary>;
 

@@ -3,6 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions, operations, scheduledJobs, systemMetadata } from "@/lib/db/schema";
 import { nowIso } from "@/lib/db/timestamps";
+import type { OperationDto } from "@/lib/operations/types";
 
 /** system_metadata keys where maintenance remembers when it last ran (SQLite itself does not record it). */
 export const MAINTENANCE_KEYS = {
@@ -28,7 +29,7 @@ export async function writeMetadata(key: string, value: string): Promise<void> {
  * A recovered database was read while its own recover operation was still running, so after the
  * swap that row would say "running" forever: write the operation's final state into the new file.
  */
-export async function restoreOperationRow(operation: { id: string; status: string; result: unknown; finished_at: string | null }): Promise<void> {
+export async function restoreOperationRow(operation: Pick<OperationDto, "id" | "status" | "result" | "finished_at">): Promise<void> {
   await getDb()
     .update(operations)
     .set({ status: operation.status, result: JSON.stringify(operation.result), finishedAt: operation.finished_at })

@@ -93,7 +93,7 @@ describe("a database damaged on purpose", () => {
 
     // Not while other work runs on the connection the swap closes.
     let release!: () => void;
-    const held = await startOperation({ kind: "test.hold", principal: null }, () => new Promise<void>((resolve) => (release = resolve)));
+    const held = await startOperation({ kind: "vacuum", principal: null }, () => new Promise<void>((resolve) => (release = resolve)));
     await expect(swapInRecoveredDatabase({ operation_id: operation.id, confirm: "swap" }, null)).rejects.toMatchObject({ code: "operation_running" });
     release();
     await waitForOperation(held.id);

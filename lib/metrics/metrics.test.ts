@@ -1,18 +1,19 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
-import { jobExecutions, scheduledJobs } from "@/lib/db/schema";
+import { jobExecutions, scheduledJobs, type NewJobExecutionRow } from "@/lib/db/schema";
 import { renderMetrics } from "@/lib/metrics/collectors";
 import { recordHttpRequest, routeLabel } from "@/lib/metrics/http";
 import { takeStorageSample } from "@/lib/storage/sampler";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import type { ExecutionStatus } from "@/lib/executions/types";
 
 let root: TestDataRoot;
 beforeAll(async () => {
   root = createTestDataRoot();
   const now = new Date().toISOString();
   await getDb().insert(scheduledJobs).values({ id: "j1", name: "j1", pipeline: "p", cronExpr: "* * * * *", createdAt: now, updatedAt: now });
-  const run = (id: string, status: string, seconds: number | null) => ({
+  const run = (id: string, status: ExecutionStatus, seconds: number | null): NewJobExecutionRow => ({
     id, jobId: "j1", pipeline: "p", startTime: now, status, triggeredBy: "api", duration: seconds === null ? null : seconds * 1e9,
   });
   await getDb().insert(jobExecutions).values([run("a", "success", 2), run("b", "success", 90), run("c", "failed", 0.5), run("d", "running", null)]);

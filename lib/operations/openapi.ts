@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { pageOf, type ApiRoute } from "@/lib/openapi-registry";
 import { listOperationsQuery, operationIdParams } from "@/lib/operations/inputs";
-import type { OperationDto } from "@/lib/operations/types";
+import { OPERATION_KINDS, OPERATION_STATUSES, type OperationDto } from "@/lib/operations/types";
 
 const TAG = "Operations";
 
@@ -9,8 +9,8 @@ const TAG = "Operations";
 export const operationSchema = z
   .object({
     id: z.string(),
-    kind: z.string(),
-    status: z.enum(["running", "succeeded", "failed", "cancelled"]),
+    kind: z.enum(OPERATION_KINDS),
+    status: z.enum(OPERATION_STATUSES),
     exclusive: z.boolean(),
     progress: z.object({ done: z.number(), total: z.number().nullable(), unit: z.string().nullable() }),
     message: z.string().nullable(),

@@ -2,13 +2,13 @@ import "server-only";
 import { and, desc, eq, gte, lt, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { operations, type OperationRow } from "@/lib/db/schema";
-import type { OperationDto, OperationStatus } from "@/lib/operations/types";
+import type { OperationDto, OperationKind } from "@/lib/operations/types";
 
 export function toOperationDto(row: OperationRow): OperationDto {
   return {
     id: row.id,
     kind: row.kind,
-    status: row.status as OperationStatus,
+    status: row.status,
     exclusive: row.exclusive,
     progress: { done: row.progressDone, total: row.progressTotal, unit: row.progressUnit },
     message: row.message,
@@ -45,7 +45,7 @@ export async function listOperationsFinishedSince(since: string): Promise<Operat
 }
 
 /** Newest first, keyset-paged on (created_at, id). */
-export async function listOperationRows(limit: number, after: { created_at: string; id: string } | null, kind?: string) {
+export async function listOperationRows(limit: number, after: { created_at: string; id: string } | null, kind?: OperationKind) {
   const conditions = [
     kind ? eq(operations.kind, kind) : undefined,
     after

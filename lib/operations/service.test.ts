@@ -18,7 +18,7 @@ describe("operations", () => {
   it("returns at once, persists progress while running, then the result", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const started = await startOperation({ kind: "test.work", principal: null }, async (ctx) => {
+    const started = await startOperation({ kind: "vacuum", principal: null }, async (ctx) => {
       ctx.progress(0, 100, "rows");
       await sleep(300);
       ctx.progress(40, 100, "rows");
@@ -36,7 +36,7 @@ describe("operations", () => {
   });
 
   it("stores a failure with its code and message", async () => {
-    const op = await startOperation({ kind: "test.fail", principal: null }, async () => {
+    const op = await startOperation({ kind: "analyze", principal: null }, async () => {
       throw new AppError("insufficient_disk", "VACUUM needs 2 GB free, 1 GB is");
     });
     expect(await waitForOperation(op.id)).toMatchObject({ status: "failed", error: { code: "insufficient_disk", message: "VACUUM needs 2 GB free, 1 GB is" } });
@@ -45,22 +45,22 @@ describe("operations", () => {
   it("refuses an exclusive operation beside a running one, and anything beside an exclusive one", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const running = await startOperation({ kind: "test.backup", principal: null, singleton: true }, () => gate);
-    await expect(startOperation({ kind: "test.restore", principal: null, exclusive: true }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
-    await expect(startOperation({ kind: "test.backup", principal: null, singleton: true }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
+    const running = await startOperation({ kind: "backup", principal: null, singleton: true }, () => gate);
+    await expect(startOperation({ kind: "restore", principal: null, exclusive: true }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
+    await expect(startOperation({ kind: "backup", principal: null, singleton: true }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
     release();
     await waitForOperation(running.id);
 
     let releaseExclusive!: () => void;
     const exclusiveGate = new Promise<void>((resolve) => (releaseExclusive = resolve));
-    const exclusive = await startOperation({ kind: "test.restore", principal: null, exclusive: true }, () => exclusiveGate);
-    await expect(startOperation({ kind: "test.other", principal: null }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
+    const exclusive = await startOperation({ kind: "restore", principal: null, exclusive: true }, () => exclusiveGate);
+    await expect(startOperation({ kind: "verify", principal: null }, async () => null)).rejects.toMatchObject({ code: "operation_running" });
     releaseExclusive();
     await waitForOperation(exclusive.id);
   });
 
   it("cancels a running operation", async () => {
-    const op = await startOperation({ kind: "test.cancel", principal: null }, async (ctx) => {
+    const op = await startOperation({ kind: "checkpoint", principal: null }, async (ctx) => {
       while (!ctx.signal.aborted) await sleep(10);
       throw ctx.signal.reason;
     });
@@ -70,7 +70,7 @@ describe("operations", () => {
   });
 
   it("marks operations left running by a dead process as failed", async () => {
-    await insertOperation({ id: "00000000-0000-4000-8000-000000000001", kind: "test.orphan", status: "running", createdAt: nowIso(), startedAt: nowIso() });
+    await insertOperation({ id: "00000000-0000-4000-8000-000000000001", kind: "recover", status: "running", createdAt: nowIso(), startedAt: nowIso() });
     expect(await failInterruptedOperations()).toBe(1);
     expect(await getOperation("00000000-0000-4000-8000-000000000001")).toMatchObject({ status: "failed", error: { code: "interrupted" } });
   });

@@ -9,7 +9,7 @@ import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
 import type { Principal } from "@/lib/auth/scopes";
 import * as queries from "@/lib/operations/queries";
-import type { OperationDto } from "@/lib/operations/types";
+import { OPERATION_KINDS, type OperationDto, type OperationKind } from "@/lib/operations/types";
 import type { OperationRow } from "@/lib/db/schema";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
@@ -26,7 +26,7 @@ export interface OperationContext {
 }
 
 export interface StartOptions {
-  kind: string;
+  kind: OperationKind;
   principal: Principal | null;
   params?: unknown;
   /** restore and reset: nothing else may run beside them, and they may not start beside anything */
@@ -154,8 +154,10 @@ const operationCursor = z.object({ created_at: z.string(), id: z.string() });
 
 /** Operations newest first, paged. */
 export async function listOperations(query: PageQuery & { kind?: string }): Promise<Page<OperationDto>> {
+  // A kind the console never starts has no operations (the query accepts any well-formed name).
+  if (query.kind !== undefined && !(OPERATION_KINDS as readonly string[]).includes(query.kind)) return { items: [], next_cursor: null };
   const after = decodeCursor(query.cursor, operationCursor);
-  const rows = await queries.listOperationRows(query.limit, after, query.kind);
+  const rows = await queries.listOperationRows(query.limit, after, query.kind as OperationKind | undefined);
   const page = toPage(rows, query.limit, (row) => ({ created_at: row.createdAt, id: row.id }));
   return { items: page.items.map(queries.toOperationDto), next_cursor: page.next_cursor };
 }

@@ -1,9 +1,13 @@
-/** JSON-safe view of an operation, shared by the API, server-rendered pages and the polling hook. */
-export type OperationStatus = "running" | "succeeded" | "failed" | "cancelled";
+import { OPERATION_KINDS, OPERATION_STATUSES } from "@/lib/db/vocabulary";
 
+export { OPERATION_KINDS, OPERATION_STATUSES };
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/** JSON-safe view of an operation, shared by the API, server-rendered pages and the polling hook. */
 export interface OperationDto {
   id: string;
-  kind: string;
+  kind: OperationKind;
   status: OperationStatus;
   exclusive: boolean;
   progress: { done: number; total: number | null; unit: string | null };

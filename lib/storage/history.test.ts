@@ -1,11 +1,12 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
-import { jobExecutions, scheduledJobs, storageSamples, type NewStorageSampleRow } from "@/lib/db/schema";
+import { jobExecutions, scheduledJobs, storageSamples, type NewJobExecutionRow, type NewStorageSampleRow } from "@/lib/db/schema";
 import { bucketStart, getStorageHistory, getVolumeTrends, leastSquaresSlope, projectDiskFull } from "@/lib/storage/history";
 import { storageHistoryQuery } from "@/lib/storage/inputs";
 import { insertSamples, thinSamples } from "@/lib/storage/queries";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import type { ExecutionStatus } from "@/lib/executions/types";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -72,7 +73,7 @@ describe("history", () => {
   test("one series on its own, and runs counted per bucket by status", async () => {
     await seed(DAY, HOUR);
     await getDb().insert(scheduledJobs).values({ id: "j1", name: "j1", pipeline: "p", cronExpr: "* * * * *", createdAt: iso(NOW), updatedAt: iso(NOW) });
-    const run = (id: string, at: number, status: string) => ({ id, jobId: "j1", pipeline: "p", startTime: iso(at), status, triggeredBy: "scheduler" });
+    const run = (id: string, at: number, status: ExecutionStatus): NewJobExecutionRow => ({ id, jobId: "j1", pipeline: "p", startTime: iso(at), status, triggeredBy: "scheduler" });
     await getDb()
       .insert(jobExecutions)
       .values([run("a", NOW - 3 * DAY, "success"), run("b", NOW - 2 * DAY, "success"), run("c", NOW - 2 * DAY + 5, "failed"), run("d", NOW - HOUR, "running")]);

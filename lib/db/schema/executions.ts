@@ -1,5 +1,6 @@
 import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
 import { scheduledJobs } from "./jobs";
+import { EXECUTION_STATUSES, TRIGGERS } from "../vocabulary";
 
 /** Mimir AIP's execution history. `duration` is in nanoseconds (Go's time.Duration), as Mimir wrote it. */
 export const jobExecutions = sqliteTable(
@@ -13,14 +14,12 @@ export const jobExecutions = sqliteTable(
     startTime: text("start_time").notNull(),
     endTime: text("end_time"),
     duration: integer("duration"),
-    /** running | success | failed | cancelled | skipped */
-    status: text("status").notNull(),
+    status: text("status", { enum: EXECUTION_STATUSES }).notNull(),
     error: text("error"),
     context: text("context"),
     /** JSON array of {step_name, plugin, start_time, end_time, duration, status, error, output} */
     steps: text("steps"),
-    /** scheduler | api | manual */
-    triggeredBy: text("triggered_by").notNull(),
+    triggeredBy: text("triggered_by", { enum: TRIGGERS }).notNull(),
   },
   (t) => [
     index("idx_executions_job_id").on(t.jobId),

@@ -1,4 +1,5 @@
 import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
+import { OPERATION_KINDS, OPERATION_STATUSES } from "../vocabulary";
 
 /**
  * Long-running work (backup, restore, verify, vacuum, cleanup, export): progress, result and error
@@ -8,9 +9,8 @@ export const operations = sqliteTable(
   "operations",
   {
     id: text("id").primaryKey(),
-    kind: text("kind").notNull(),
-    /** queued | running | succeeded | failed | cancelled */
-    status: text("status").notNull(),
+    kind: text("kind", { enum: OPERATION_KINDS }).notNull(),
+    status: text("status", { enum: OPERATION_STATUSES }).notNull(),
     exclusive: integer("exclusive", { mode: "boolean" }).notNull().default(false),
     progressDone: integer("progress_done").notNull().default(0),
     progressTotal: integer("progress_total"),
