@@ -130,7 +130,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         return {
           source: source?.kind === "env" ? `environment ${source.variable}` : displayFile,
           key,
-          message: describeIssue(issue, getPath(merged, key)),
+          message: describeIssue(issue, key, getPath(merged, key)),
         };
       }),
     );
@@ -218,7 +218,13 @@ function readPassphrase(env: Env, passphraseFile: string, home: string): string 
   }
 }
 
-function describeIssue(issue: { message: string; code: string }, received: unknown): string {
+/**
+ * The problem and the value that caused it, except a secret's value: the text goes to the start-up
+ * error on stdout (a container log) and to the reload answer, and a mistyped webhook URL still
+ * carries its token.
+ */
+function describeIssue(issue: { message: string; code: string }, key: string, received: unknown): string {
+  if (SECRET_KEYS.has(key)) return `${issue.message} (the value is a secret and is not shown)`;
   const shown = received === undefined ? "nothing" : JSON.stringify(received);
   return `${issue.message} (got ${shown})`;
 }
