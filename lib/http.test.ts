@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AppError } from "@/lib/errors";
-import { route } from "@/lib/http";
+import { json, route } from "@/lib/http";
 import { newApiTokenValue, seedCredentialsFromEnvironment, signIn } from "@/lib/auth/service";
 import { upsertToken } from "@/lib/auth/queries";
 import { hashSecret } from "@/lib/auth/passwords";
@@ -111,6 +111,17 @@ describe("route wrapper", () => {
     const crashed = await call(crash);
     expect(crashed.status).toBe(500);
     expect(JSON.stringify(await crashed.json())).not.toContain("secret internals");
+  });
+
+  it("marks every answer, success or refusal, Cache-Control: no-store unless the route set its own", async () => {
+    expect((await call(readRoute, { headers: bearer(readToken) })).headers.get("cache-control")).toBe("no-store");
+    expect((await call(readRoute)).headers.get("cache-control")).toBe("no-store");
+    const created = route({ access: "write" }, () => json({ token: "mimir_secret" }, 201));
+    expect((await call(created, { method: "POST", headers: bearer(adminToken) })).headers.get("cache-control")).toBe("no-store");
+    const cached = route({ access: "public" }, () => new Response("x", { headers: { "Cache-Control": "public, max-age=60" } }));
+    expect((await call(cached)).headers.get("cache-control")).toBe("public, max-age=60");
+    const redirect = route({ access: "public" }, () => Response.redirect("http://localhost/elsewhere", 303));
+    expect((await call(redirect)).headers.get("cache-control")).toBe("no-store");
   });
 
   it("validates path parameters and query strings", async () => {
