@@ -72,6 +72,16 @@ describe("route wrapper", () => {
     if (code === "invalid_input") expect(json.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["count", "name"]);
   });
 
+  it("answers 400 for a JSON body nested too deep (it used to be a 500), and takes ordinary nesting", async () => {
+    const echo = route({ access: "write", body: z.object({ context: z.unknown() }) }, ({ body }) => body);
+    const deep = `{"context": ${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
+    const response = await call(echo, { method: "POST", headers: bearer(adminToken), body: deep });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toEqual({ code: "invalid_json", message: expect.stringContaining("nests more than 64 levels") });
+    const ordinary = { context: { a: [[1, 2], { b: [3] }] } };
+    expect(await (await call(echo, { method: "POST", headers: bearer(adminToken), body: JSON.stringify(ordinary) })).json()).toEqual(ordinary);
+  });
+
   it("answers 413 for a body over the limit, declared or not", async () => {
     const big = JSON.stringify({ name: "x".repeat(2 * 1024 * 1024), count: 1 });
     expect((await call(writeRoute, { method: "POST", headers: { ...bearer(adminToken), "content-length": String(big.length) }, body: big })).status).toBe(413);

@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs";
 import { z, type ZodType } from "zod";
 import { AppError } from "@/lib/errors";
+import { jsonNestingExceeds, MAX_NESTING_DEPTH } from "@/lib/nesting";
 import { toAppError } from "@/lib/to-app-error";
 import { getLogger } from "@/lib/log/logger";
 import { recordHttpRequest, routeTemplate } from "@/lib/metrics/registry";
@@ -180,6 +181,8 @@ export function errorResponse(error: unknown, request?: Request): Response {
 
 function parseJson(text: string): unknown {
   if (text.trim() === "") throw new AppError("invalid_json", "The request body is empty; expected JSON");
+  // zod, the handlers and the JSON written back all recurse per level: refuse deep nesting up front.
+  if (jsonNestingExceeds(text) !== null) throw new AppError("invalid_json", `The request body nests more than ${MAX_NESTING_DEPTH} levels deep`);
   try {
     return JSON.parse(text);
   } catch (error) {
