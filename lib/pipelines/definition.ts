@@ -7,7 +7,7 @@ import { MAX_NESTING_DEPTH, yamlNestingExceeds } from "@/lib/nesting";
  * parsing YAML costs about a microsecond a byte on the server's main thread, so this bounds what one
  * request can hold it for. Files placed in the pipelines volume keep their own, larger cap.
  */
-export const MAX_PIPELINE_TEXT_BYTES = 128 * 1024;
+export const MAX_PIPELINE_TEXT_BYTES = 64 * 1024;
 /** Alias expansions allowed when the document is turned into values (a "billion laughs" stops here). */
 const MAX_ALIAS_COUNT = 100;
 
