@@ -1,6 +1,13 @@
 const THIS_SITE = "http://mimir.invalid";
 
 /**
+ * The page a request asked for (path and query), set by proxy.ts on every page request so a server
+ * component that sends an anonymous visitor to sign in can name the way back. Overwritten there, so a
+ * client cannot choose it, and checked by safeNextPath all the same.
+ */
+export const REQUESTED_PAGE_HEADER = "x-mimir-requested-page";
+
+/**
  * A path whose first segment is not empty: one `/`, then anything but `/` or `\` (or nothing).
  * `//host` and `/\host` are read by browsers as another origin.
  */
@@ -26,8 +33,13 @@ export function safeNextPath(next: string | null | undefined): string {
   return `${url.pathname}${url.search}${url.hash}`;
 }
 
-/** The sign-in page, with the way back to `location` (the page the session ended on, or the page asked for). */
-export function signInAgainHref(location: { pathname: string; search: string }): string {
-  const back = safeNextPath(`${location.pathname}${location.search}`);
+/** The sign-in page, with the way back to `page` (path and query) when it is a page of this site. */
+export function signInHref(page: string | null | undefined): string {
+  const back = safeNextPath(page);
   return back === "/" ? "/login" : `/login?next=${encodeURIComponent(back)}`;
+}
+
+/** The sign-in page, with the way back to `location` (the page the session ended on). */
+export function signInAgainHref(location: { pathname: string; search: string }): string {
+  return signInHref(`${location.pathname}${location.search}`);
 }
