@@ -66,7 +66,7 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/settings");
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?next=%2Fsettings$/);
 
   // The viewer sees settings but no admin control.
   const login = new LoginPage(page);
