@@ -1,6 +1,8 @@
 import { boot } from "@/lib/boot";
+import { answerTraceWith405 } from "@/lib/trace-guard";
 
 // Next.js logs a throwing register() and keeps serving 500s; a server that cannot boot must exit instead.
+answerTraceWith405();
 try {
   await boot();
 } catch (error) {

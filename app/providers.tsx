@@ -2,8 +2,14 @@
 
 import { QueryCache, QueryClient, QueryClientProvider, isServer } from "@tanstack/react-query";
 import { useState } from "react";
+import { z } from "zod";
 import { isAppError } from "@/lib/errors";
 import { signInAgainHref } from "@/lib/sign-in-next";
+
+// zod compiles object parsers with `new Function` after probing whether eval works; the page's
+// Content-Security-Policy forbids eval, so the probe would be reported as a violation on every page
+// that validates a form. The interpreted parsers are fast enough for forms.
+if (!isServer) z.config({ jitless: true });
 
 /** Not worth retrying: the answer will be the same until someone signs in or is given the scope. */
 const FINAL_CODES = new Set(["unauthorized", "forbidden", "not_found"]);

@@ -66,12 +66,12 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto("/settings");
-  await expect(page).toHaveURL(/\/login$/);
+  await expect(page).toHaveURL(/\/login\?next=%2Fsettings$/);
 
-  // The viewer sees settings but no admin control.
+  // Signing in goes back to the page asked for; the viewer sees settings but no admin control.
   const login = new LoginPage(page);
-  await login.signInToOverview(VIEWER.username, VIEWER.password);
-  await settings.goto();
+  await login.signIn(VIEWER.username, VIEWER.password);
+  await expect(page).toHaveURL(/\/settings$/);
   await expect(page.locator('tr[data-key="persistence.retention_days"]')).toBeVisible();
   await expect(page.getByRole("button", { name: "Create token" })).toHaveCount(0);
   await expect(page.getByRole("heading", { name: "API tokens" })).toHaveCount(0);

@@ -7,14 +7,15 @@ test.describe("sign-in", () => {
 
   test("an anonymous visitor is sent to sign in, and a wrong password is refused", async ({ page }) => {
     await page.goto("/settings");
-    await expect(page).toHaveURL(/\/login$/);
+    await expect(page).toHaveURL(/\/login\?next=%2Fsettings$/);
     const login = new LoginPage(page);
     await login.signIn(E2E_ADMIN.username, "not-the-password");
     await expect(page.getByRole("alert").filter({ hasText: "Wrong user name or password" })).toBeVisible();
     // The user name stays for the second try; the password is typed again.
     await expect(page.getByLabel("User name")).toHaveValue(E2E_ADMIN.username);
     await expect(page.getByLabel("Password")).toHaveValue("");
-    await login.signInToOverview(E2E_ADMIN.username, E2E_ADMIN.password);
+    await login.signIn(E2E_ADMIN.username, E2E_ADMIN.password);
+    await expect(page.getByRole("heading", { name: "Settings" })).toBeVisible();
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login$/);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AppError } from "@/lib/errors";
-import { route } from "@/lib/http";
+import { json, route } from "@/lib/http";
 import { newApiTokenValue, seedCredentialsFromEnvironment, signIn } from "@/lib/auth/service";
 import { upsertToken } from "@/lib/auth/queries";
 import { hashSecret } from "@/lib/auth/passwords";
@@ -72,6 +72,16 @@ describe("route wrapper", () => {
     if (code === "invalid_input") expect(json.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["count", "name"]);
   });
 
+  it("answers 400 for a JSON body nested too deep (it used to be a 500), and takes ordinary nesting", async () => {
+    const echo = route({ access: "write", body: z.object({ context: z.unknown() }) }, ({ body }) => body);
+    const deep = `{"context": ${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
+    const response = await call(echo, { method: "POST", headers: bearer(adminToken), body: deep });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error).toEqual({ code: "invalid_json", message: expect.stringContaining("nests more than 64 levels") });
+    const ordinary = { context: { a: [[1, 2], { b: [3] }] } };
+    expect(await (await call(echo, { method: "POST", headers: bearer(adminToken), body: JSON.stringify(ordinary) })).json()).toEqual(ordinary);
+  });
+
   it("answers 413 for a body over the limit, declared or not", async () => {
     const big = JSON.stringify({ name: "x".repeat(2 * 1024 * 1024), count: 1 });
     expect((await call(writeRoute, { method: "POST", headers: { ...bearer(adminToken), "content-length": String(big.length) }, body: big })).status).toBe(413);
@@ -111,6 +121,17 @@ describe("route wrapper", () => {
     const crashed = await call(crash);
     expect(crashed.status).toBe(500);
     expect(JSON.stringify(await crashed.json())).not.toContain("secret internals");
+  });
+
+  it("marks every answer, success or refusal, Cache-Control: no-store unless the route set its own", async () => {
+    expect((await call(readRoute, { headers: bearer(readToken) })).headers.get("cache-control")).toBe("no-store");
+    expect((await call(readRoute)).headers.get("cache-control")).toBe("no-store");
+    const created = route({ access: "write" }, () => json({ token: "mimir_secret" }, 201));
+    expect((await call(created, { method: "POST", headers: bearer(adminToken) })).headers.get("cache-control")).toBe("no-store");
+    const cached = route({ access: "public" }, () => new Response("x", { headers: { "Cache-Control": "public, max-age=60" } }));
+    expect((await call(cached)).headers.get("cache-control")).toBe("public, max-age=60");
+    const redirect = route({ access: "public" }, () => Response.redirect("http://localhost/elsewhere", 303));
+    expect((await call(redirect)).headers.get("cache-control")).toBe("no-store");
   });
 
   it("validates path parameters and query strings", async () => {

@@ -2,9 +2,10 @@ import "server-only";
 import fs from "node:fs";
 import { z, type ZodType } from "zod";
 import { AppError } from "@/lib/errors";
+import { jsonNestingExceeds, MAX_NESTING_DEPTH } from "@/lib/nesting";
 import { toAppError } from "@/lib/to-app-error";
 import { getLogger } from "@/lib/log/logger";
-import { recordHttpRequest } from "@/lib/metrics/http";
+import { recordHttpRequest, routeTemplate } from "@/lib/metrics/http";
 import {
   assertSameOrigin,
   authenticate,
@@ -78,6 +79,7 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
   return async function handle(request: Request, context: NextRouteContext): Promise<Response> {
     const started = performance.now();
     const url = new URL(request.url);
+    const routeParams = (await context?.params) ?? {};
     let response: Response;
     let auth: Authenticated | null = null;
     try {
@@ -100,7 +102,7 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
       // Every route refuses a declared oversized body first, before anything else is parsed (a route that
       // reads no body too, so the 413 rule holds everywhere); readBodyText also counts what really arrives.
       if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw tooLarge(maxBodyBytes);
-      const params = spec.params ? spec.params.parse(await context.params) : undefined;
+      const params = spec.params ? spec.params.parse(routeParams) : undefined;
       const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
       let body: unknown = undefined;
       let rawBody: RouteContext<Q, B, P>["rawBody"] = null;
@@ -123,8 +125,11 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     } catch (error) {
       response = errorResponse(error, request);
     }
+    // API answers carry tokens, config and history: no browser or shared cache may keep them. A
+    // route that means to be cached (none today) says so with its own header.
+    if (!response.headers.has("cache-control")) response = withHeader(response, "Cache-Control", "no-store");
     if (!SAFE_METHODS.has(request.method) && auth) await auditWrite(request, url, auth.principal, response.status, spec.audit);
-    logRequest(request, url, response.status, performance.now() - started);
+    logRequest(request, url, routeTemplate(url.pathname, routeParams), response.status, performance.now() - started);
     return response;
   };
 }
@@ -143,6 +148,18 @@ async function auditWrite(request: Request, url: URL, principal: Principal, stat
     ip: clientAddress(request.headers),
     details: { status },
   }).catch((error) => getLogger().error("audit write failed", { error }));
+}
+
+/** Sets a header, on a copy when the response's headers are immutable (a Response.redirect). */
+function withHeader(response: Response, name: string, value: string): Response {
+  try {
+    response.headers.set(name, value);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set(name, value);
+    return copy;
+  }
 }
 
 /** A JSON response with a status other than 200 (201 created, 202 accepted). */
@@ -164,6 +181,8 @@ export function errorResponse(error: unknown, request?: Request): Response {
 
 function parseJson(text: string): unknown {
   if (text.trim() === "") throw new AppError("invalid_json", "The request body is empty; expected JSON");
+  // zod, the handlers and the JSON written back all recurse per level: refuse deep nesting up front.
+  if (jsonNestingExceeds(text) !== null) throw new AppError("invalid_json", `The request body nests more than ${MAX_NESTING_DEPTH} levels deep`);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -211,10 +230,10 @@ function tooLarge(limit: number): AppError {
   return new AppError("body_too_large", `The request body is larger than ${limit} bytes`);
 }
 
-function logRequest(request: Request, url: URL, status: number, ms: number) {
+function logRequest(request: Request, url: URL, template: string, status: number, ms: number) {
   const level = status >= 500 ? "error" : status >= 400 || !SAFE_METHODS.has(request.method) ? "info" : "debug";
   getLogger().log(level, "http", { method: request.method, path: url.pathname, status, ms: Math.round(ms) });
-  recordHttpRequest(request.method, url.pathname, status, ms);
+  recordHttpRequest(request.method, template, status, ms);
 }
 
 /**

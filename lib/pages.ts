@@ -1,22 +1,24 @@
 import "server-only";
-import { cookies } from "next/headers";
+import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { authenticate, authorize } from "@/lib/auth/request";
 import { hasAnyUser, SESSION_COOKIE } from "@/lib/auth/service";
 import type { Principal, Scope } from "@/lib/auth/scopes";
 import { isAppError } from "@/lib/errors";
 import { pageHref } from "@/lib/pagination";
+import { REQUESTED_PAGE_HEADER, signInHref } from "@/lib/sign-in-next";
 import { ZodError } from "zod";
 
 /**
  * The page-side adapter of the one enforcement point (lib/auth/request): every dashboard page calls
  * it itself, since a layout's check does not guard a page rendered on its own. Anonymous visitors go
- * to sign-in (or to first-run setup while no user exists); a short scope gets the forbidden page.
+ * to sign-in with the page they asked for (query included) as the way back, or to first-run setup
+ * while no user exists; a short scope gets the forbidden page.
  */
 export async function requirePagePrincipal(required: Scope = "read"): Promise<Principal> {
   const sessionToken = (await cookies()).get(SESSION_COOKIE)?.value ?? null;
   const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
-  if (!auth) redirect((await hasAnyUser()) ? "/login" : "/setup");
+  if (!auth) redirect((await hasAnyUser()) ? signInHref((await headers()).get(REQUESTED_PAGE_HEADER)) : "/setup");
   try {
     return authorize(auth, required);
   } catch (error) {

@@ -27,6 +27,7 @@ export const PROCESS_SLOTS = [
   "storageUsage",
   "storageSampler",
   "metrics",
+  "routeLabels",
   "restoreDiscard",
   "auditPrune",
   "integrity",

@@ -279,7 +279,7 @@ describe("headers and cookies", () => {
 });
 
 describe("pages", () => {
-  test("every page sends an anonymous visitor to sign in", async () => {
+  test("every page sends an anonymous visitor to sign in, with the page as the way back", async () => {
     const pages = walk(path.join(ROOT_DIR, "app"), (file) => /\/page\.tsx$/.test(file))
       .map((file) => pagePathOf(path.relative(ROOT_DIR, file).replace(/\.tsx$/, "")))
       .filter((page) => !PUBLIC_PAGES.has(page) && !page.includes("["));
@@ -288,7 +288,7 @@ describe("pages", () => {
     for (const page of pages) {
       const response = await fetch(`${server.url}${page}`, { redirect: "manual" });
       const location = response.headers.get("location") ?? "";
-      if (response.status < 300 || response.status >= 400 || !/\/login$/.test(location)) failures.push(`${page} → ${response.status} ${location}`);
+      if (response.status < 300 || response.status >= 400 || location !== (page === "/" ? "/login" : `/login?next=${encodeURIComponent(page)}`)) failures.push(`${page} → ${response.status} ${location}`);
     }
     expect(failures).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import type { ActionResult } from "@/lib/actions";
 import { keepInput } from "@/app/_components/keep-input";
+import { safeNextPath } from "@/lib/sign-in-next";
 
 type Action = (input: { username: string; password: string }) => Promise<ActionResult<{ username: string }>>;
 
@@ -22,7 +23,7 @@ export function CredentialsForm({ action, submitLabel, passwordHint, next = "/" 
     startTransition(async () => {
       const result = await action({ username: String(fields.get("username") ?? ""), password: String(fields.get("password") ?? "") });
       if (result.ok) {
-        router.replace(next);
+        router.replace(safeNextPath(next));
         router.refresh();
       } else {
         // The user name stays for a second try; the password is typed again, as sign-in forms do.

@@ -1,5 +1,6 @@
 import "server-only";
 import { AppError } from "@/lib/errors";
+import { requestOrigin } from "@/lib/request-origin";
 import { principalFromSession, principalFromToken, SESSION_COOKIE } from "@/lib/auth/service";
 import { scopeAllows, type Principal, type Scope } from "@/lib/auth/scopes";
 
@@ -57,7 +58,8 @@ export function sessionTokenFromCookieHeader(cookieHeader: string | null): strin
 /**
  * Cross-site request forgery guard for cookie-authenticated writes: the browser's own
  * `Sec-Fetch-Site`, or else the Origin, must say the request came from this site. A request with
- * neither is refused: every browser that sends cookies sends one of them on a POST.
+ * neither is refused: every browser that sends cookies sends one of them on a POST. The Origin must
+ * match scheme, host and port; X-Forwarded-* count only when server.trust_proxy is set.
  */
 export function assertSameOrigin(headers: Headers, requestUrl: string): void {
   const site = headers.get("sec-fetch-site");
@@ -67,14 +69,13 @@ export function assertSameOrigin(headers: Headers, requestUrl: string): void {
   }
   const origin = headers.get("origin");
   if (!origin || origin === "null") throw new AppError("csrf_rejected", "Request refused: it carries no Origin");
-  const host = headers.get("x-forwarded-host") ?? headers.get("host") ?? new URL(requestUrl).host;
-  let originHost: string;
+  let originOrigin: string;
   try {
-    originHost = new URL(origin).host;
+    originOrigin = new URL(origin).origin;
   } catch {
     throw new AppError("csrf_rejected", "Request refused: malformed Origin");
   }
-  if (originHost !== host) throw new AppError("csrf_rejected", `Cross-origin request from ${origin} refused`);
+  if (originOrigin !== requestOrigin(headers, requestUrl)) throw new AppError("csrf_rejected", `Cross-origin request from ${origin.slice(0, 200)} refused`);
 }
 
 /**

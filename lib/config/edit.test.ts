@@ -3,6 +3,7 @@ import { afterEach, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { getConfigView, reloadConfigFromDisk, updateConfig } from "@/lib/config/edit";
 import { getConfig } from "@/lib/config/service";
+import { toAppError } from "@/lib/to-app-error";
 
 let root: TestDataRoot;
 afterEach(() => root.cleanup());
@@ -67,6 +68,17 @@ test("reload refuses a broken file with every problem and keeps the running conf
   const result = await reloadConfigFromDisk();
   expect(result.changed.map((c) => c.key)).toEqual(["persistence.retention_days"]);
   expect(getConfig().values.persistence.retention_days).toBe(7);
+});
+
+test("neither reload nor a Settings edit echoes a bad secret value", async () => {
+  root = createTestDataRoot();
+  fs.writeFileSync(root.config.configFile, "storage:\n  alert_webhook_url: hooks.example/services/T000/TOPSECRETWEBHOOK\n");
+  const refusal = await reloadConfigFromDisk().then(() => null, (error: unknown) => error as Error & { details?: unknown });
+  expect(refusal).toMatchObject({ code: "config_invalid", status: 422, details: [expect.objectContaining({ key: "storage.alert_webhook_url" })] });
+  expect(`${refusal!.message} ${JSON.stringify(refusal!.details)}`).not.toContain("TOPSECRETWEBHOOK");
+  const edit = await updateConfig({ storage: { alert_webhook_url: "not a url TOPSECRETWEBHOOK" } } as never).then(() => null, (error: unknown) => toAppError(error));
+  expect(edit?.status).toBe(400);
+  expect(`${edit!.message} ${JSON.stringify(edit!.details)}`).not.toContain("TOPSECRETWEBHOOK");
 });
 
 test("an on/off setting takes the form's 'true' and 'false' and is written as a YAML boolean", async () => {

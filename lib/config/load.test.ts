@@ -85,6 +85,19 @@ describe("loadConfig", () => {
     expect(error.problems[0]).toMatchObject({ key: "persistence.retention_days", source: "environment MIMIR_RETENTION_DAYS" });
   });
 
+  it.each([
+    ["the environment", { MIMIR_ALERT_WEBHOOK_URL: "hooks.example/services/T000/TOPSECRETWEBHOOK" }, ""],
+    ["config.yaml", {}, "storage:\n  alert_webhook_url: hooks.example/services/T000/TOPSECRETWEBHOOK\n"],
+    ["a connection string in config.yaml", {}, "persistence:\n  connection_string: 42\nstorage:\n  alert_webhook_url: TOPSECRETWEBHOOK\n"],
+  ])("never echoes a bad secret value from %s, only names the key", (_label, env, text) => {
+    if (text) writeConfig(text);
+    const error = configError(() => loadConfig({ MIMIR_HOME: home, ...env }, home));
+    expect(error.message).toContain("storage.alert_webhook_url");
+    expect(error.message).toContain("is a secret");
+    expect(error.message).not.toContain("TOPSECRETWEBHOOK");
+    expect(JSON.stringify(error.problems)).not.toContain("TOPSECRETWEBHOOK");
+  });
+
   it("reports a YAML syntax error with its line and column", () => {
     writeConfig("persistence:\n  retention_days: 7\n   backend: [sqlite\n");
     const error = configError(() => loadConfig({ MIMIR_HOME: home }, home));

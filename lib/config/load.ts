@@ -78,6 +78,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "scheduler.min_interval_seconds",
   MIMIR_MAX_CONCURRENT_ADHOC_RUNS: "scheduler.max_concurrent_adhoc_runs",
   MIMIR_ALLOWED_DESTINATIONS: "network.allowed_destinations",
+  MIMIR_TRUST_PROXY: "server.trust_proxy",
+  MIMIR_ALLOWED_HOSTS: "server.allowed_hosts",
 };
 
 /** Volume folders that are not keys of config.yaml, only environment overrides of MIMIR_HOME/<name>. */
@@ -133,7 +135,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         return {
           source: source?.kind === "env" ? `environment ${source.variable}` : displayFile,
           key,
-          message: describeIssue(issue, getPath(merged, key)),
+          message: describeIssue(issue, key, getPath(merged, key)),
         };
       }),
     );
@@ -221,7 +223,13 @@ function readPassphrase(env: Env, passphraseFile: string, home: string): string 
   }
 }
 
-function describeIssue(issue: { message: string; code: string }, received: unknown): string {
+/**
+ * The problem and the value that caused it, except a secret's value: the text goes to the start-up
+ * error on stdout (a container log) and to the reload answer, and a mistyped webhook URL still
+ * carries its token.
+ */
+function describeIssue(issue: { message: string; code: string }, key: string, received: unknown): string {
+  if (SECRET_KEYS.has(key)) return `${issue.message} (the value is a secret and is not shown)`;
   const shown = received === undefined ? "nothing" : JSON.stringify(received);
   return `${issue.message} (got ${shown})`;
 }

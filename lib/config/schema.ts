@@ -96,6 +96,23 @@ export const loggingSchema = z.object({
 /** The listening port is not here: it is the process's PORT (default 8080), read by `npm start` and the image. */
 export const serverSchema = z.object({
   metrics_public: flag.default(false),
+  /**
+   * Whether X-Forwarded-Host and X-Forwarded-Proto describe the browser's view of this site. Only
+   * true behind a reverse proxy that sets them and drops what a client sent: otherwise any client
+   * can claim to be any host.
+   */
+  trust_proxy: flag.default(false),
+  /**
+   * Host names (optionally with :port) this console answers to; empty answers any. A request for
+   * another Host is refused with 421, which stops a DNS-rebinding page from reading the console.
+   * The environment gives a comma-separated list.
+   */
+  allowed_hosts: z
+    .preprocess(
+      (value) => (typeof value === "string" ? value.split(",").map((host) => host.trim()).filter(Boolean) : value),
+      z.array(z.string().trim().toLowerCase().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/, "a host name, optionally with :port (e.g. 'mimir.example.com' or '10.0.0.5:8080')")).max(64),
+    )
+    .default([]),
 });
 
 export const schedulerSchema = z.object({

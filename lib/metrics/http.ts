@@ -43,22 +43,72 @@ export function httpMetricsRegistry(): Registry {
 }
 
 /**
- * Counts one answered request and its latency. The route label keeps /api/v1/<resource>, and turns
- * deeper segments that look like ids into ":id", so the label set stays bounded.
+ * Distinct route labels the HTTP series may carry. The app has a few dozen route files; past this
+ * every new label is counted as OTHER_ROUTE, so no sequence of requests can grow the series without
+ * end even if a template were ever derived wrongly.
  */
-export function recordHttpRequest(method: string, pathname: string, status: number, ms: number): void {
-  const labels = { method, route: routeLabel(pathname), status: String(status) };
+export const MAX_ROUTE_LABELS = 256;
+/** The one label for a request whose route template cannot be told. */
+export const OTHER_ROUTE = "other";
+const HTTP_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+const STATIC_SEGMENT = /^[A-Za-z0-9._-]{1,64}$/;
+const MAX_SEGMENTS = 12;
+
+// Process-wide like the counters they label.
+const routeLabels = () => processState("routeLabels", () => new Set<string>());
+
+/**
+ * Counts one answered request and its latency under its route template (`routeTemplate`), so the
+ * label set is the app's route files, whatever the URL held.
+ */
+export function recordHttpRequest(method: string, template: string, status: number, ms: number): void {
+  const labels = { method: HTTP_METHODS.has(method) ? method : "OTHER", route: boundedLabel(template), status: String(status) };
   const { httpRequests, httpDuration } = httpMetrics();
   httpRequests.inc(labels);
   httpDuration.observe(labels, ms / 1000);
 }
 
-export function routeLabel(pathname: string): string {
-  const segments = pathname.split("/").filter(Boolean);
-  return (
-    "/" +
-    segments
-      .map((segment, i) => (i >= 3 && !/^[a-z_]+$/.test(segment) ? ":id" : segment))
-      .join("/")
-  );
+function boundedLabel(template: string): string {
+  const seen = routeLabels();
+  if (seen.has(template)) return template;
+  if (seen.size >= MAX_ROUTE_LABELS) return OTHER_ROUTE;
+  seen.add(template);
+  return template;
+}
+
+/**
+ * The route file's template (`/api/v1/jobs/[id]`) of a request that Next.js matched to it: each
+ * dynamic segment's value, which Next.js hands over as `params`, is put back as `[name]`; what is
+ * left are the static folder names of the route file. Anything that still does not look like a
+ * folder name (a path the params do not explain) gives OTHER_ROUTE, never text from the URL.
+ */
+export function routeTemplate(pathname: string, params: Record<string, string | string[] | undefined>): string {
+  const segments = pathname.split("/").filter(Boolean).map(decodeSegment);
+  if (segments.length > MAX_SEGMENTS) return OTHER_ROUTE;
+  let from = 0;
+  for (const [name, value] of Object.entries(params)) {
+    if (Array.isArray(value)) {
+      // A catch-all takes the rest of the path: [...name] stands for all of it.
+      const at = segments.indexOf(value[0] ?? "", from);
+      if (at < 0) return OTHER_ROUTE;
+      segments.splice(at, value.length, `[...${name}]`);
+      from = at + 1;
+      continue;
+    }
+    if (value === undefined) continue;
+    const at = segments.indexOf(value, from);
+    if (at < 0) return OTHER_ROUTE;
+    segments[at] = `[${name}]`;
+    from = at + 1;
+  }
+  if (!segments.every((segment) => /^\[(\.\.\.)?[A-Za-z]\w*\]$/.test(segment) || STATIC_SEGMENT.test(segment))) return OTHER_ROUTE;
+  return "/" + segments.join("/");
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

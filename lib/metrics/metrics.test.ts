@@ -2,8 +2,10 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions, scheduledJobs, type NewJobExecutionRow } from "@/lib/db/schema";
+import { route } from "@/lib/http";
+import { executionIdParams } from "@/lib/executions/inputs";
 import { renderMetrics } from "@/lib/metrics/collectors";
-import { recordHttpRequest, routeLabel } from "@/lib/metrics/http";
+import { recordHttpRequest, routeTemplate } from "@/lib/metrics/http";
 import { takeStorageSample } from "@/lib/storage/sampler";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import type { ExecutionStatus } from "@/lib/executions/types";
@@ -18,7 +20,7 @@ beforeAll(async () => {
   });
   await getDb().insert(jobExecutions).values([run("a", "success", 2), run("b", "success", 90), run("c", "failed", 0.5), run("d", "running", null)]);
   await takeStorageSample();
-  recordHttpRequest("GET", "/api/v1/jobs/nightly-backup", 200, 12);
+  recordHttpRequest("GET", "/api/v1/jobs/[id]", 200, 12);
 });
 afterAll(() => root.cleanup());
 
@@ -46,15 +48,35 @@ test("/metrics carries volumes, database, runs, durations, backups, alerts and H
   expect(text).toMatch(/^mimir_backups 0$/m);
   expect(text).not.toMatch(/^mimir_backup_last_age_seconds/m);
   expect(text).not.toMatch(/^mimir_volume_bytes\{volume="database/m);
-  expect(text).toMatch(/^mimir_http_requests_total\{method="GET",route="\/api\/v1\/jobs\/:id",status="200"\} 1$/m);
-  expect(text).toMatch(/^mimir_http_request_duration_seconds_bucket\{le="0.025",method="GET",route="\/api\/v1\/jobs\/:id",status="200"\} 1$/m);
+  expect(text).toMatch(/^mimir_http_requests_total\{method="GET",route="\/api\/v1\/jobs\/\[id\]",status="200"\} 1$/m);
+  expect(text).toMatch(/^mimir_http_request_duration_seconds_bucket\{le="0.025",method="GET",route="\/api\/v1\/jobs\/\[id\]",status="200"\} 1$/m);
 });
 
 test.each([
-  ["/api/v1/storage/history", "/api/v1/storage/history"],
-  ["/api/v1/scheduler/jobs/3f2a-77/enable", "/api/v1/scheduler/jobs/:id/enable"],
-  ["/api/v1/operations/01J9ZK3", "/api/v1/operations/:id"],
-  ["/health", "/health"],
-])("route label of %s is %s", (path, label) => {
-  expect(routeLabel(path)).toBe(label);
+  ["/api/v1/storage/history", {}, "/api/v1/storage/history"],
+  ["/api/v1/scheduler/jobs/3f2a-77/enable", { id: "3f2a-77" }, "/api/v1/scheduler/jobs/[id]/enable"],
+  ["/api/v1/jobs/nightlybackup", { id: "nightlybackup" }, "/api/v1/jobs/[id]"],
+  ["/api/v1/pipelines/a%20b/validate", { id: "a b" }, "/api/v1/pipelines/[id]/validate"],
+  ["/api/v1/export/csv/job_executions", { table: "job_executions" }, "/api/v1/export/csv/[table]"],
+  ["/health", {}, "/health"],
+  ["/api/v1/jobs/%3Cscript%3E", {}, "other"],
+  ["/api/v1/jobs/x", { id: "y" }, "other"],
+])("route template of %s is %s", (path, params, label) => {
+  expect(routeTemplate(path, params)).toBe(label);
+});
+
+function httpSeries(text: string): string[] {
+  return text.split("\n").filter((line) => line.startsWith("mimir_http_requests_total{"));
+}
+
+test("requests for hundreds of distinct ids, refused or not found, add no series", async () => {
+  const getExecution = route({ access: "read", params: executionIdParams }, () => ({}));
+  const lowercaseId = (n: number) => Array.from({ length: 2000 }, (_, i) => String.fromCharCode(97 + ((n * 7 + i * 13) % 26))).join("");
+  const call = (id: string) => getExecution(new Request(`http://localhost/api/v1/jobs/${id}`), { params: Promise.resolve({ id }) });
+  expect((await call(lowercaseId(0))).status).toBe(401);
+  const before = httpSeries((await renderMetrics()).text);
+  for (let n = 1; n <= 300; n += 1) expect((await call(lowercaseId(n))).status).toBe(401);
+  const after = httpSeries((await renderMetrics()).text);
+  expect(after.map((line) => line.replace(/ \d+$/, ""))).toEqual(before.map((line) => line.replace(/ \d+$/, "")));
+  expect(after.join("\n")).toContain('route="/api/v1/jobs/[id]",status="401"} 301');
 });

@@ -34,4 +34,22 @@ describe("parsePipelineText", () => {
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.issues.map((issue) => `${issue.path} ${issue.message}`).join(" ")).toContain(fragment);
   });
+
+  // Findings 7 and 13 of the security review: a viewer's live check used to hold the main thread for
+  // seconds on ~1 MB of `[[[[`, and an alias bomb escaped as a 500.
+  test.each([
+    ["nested flow collections", `name: deep\nsteps: ${"[".repeat(60_000)}${"]".repeat(60_000)}\n`],
+    ["nested compact sequences", `name: deep\nsteps:\n${"- ".repeat(60_000)}x\n`],
+  ])("refuses %s before parsing, with the place", (_label, text) => {
+    const result = parsePipelineText(text);
+    expect(result).toEqual({ ok: false, issues: [expect.objectContaining({ line: expect.any(Number), column: expect.any(Number), message: expect.stringContaining("more than 64 levels deep") })] });
+  });
+
+  test("refuses an alias bomb as a problem of the text, not a crash", () => {
+    const levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 10; i += 1) levels.push(`a${i}: &a${i} [${Array.from({ length: 9 }, () => `*a${i - 1}`).join(", ")}]`);
+    const result = parsePipelineText(`name: bomb\nsteps: []\n${levels.join("\n")}\n`);
+    expect(result).toEqual({ ok: false, issues: [expect.objectContaining({ message: expect.stringContaining("aliases") })] });
+  });
 });
+

@@ -1,5 +1,15 @@
 import { isMap, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
+import { MAX_NESTING_DEPTH, yamlNestingExceeds } from "@/lib/nesting";
+
+/**
+ * The largest pipeline text taken from a request (editor, API). Real pipelines are a few KiB, and
+ * parsing YAML costs about a microsecond a byte on the server's main thread, so this bounds what one
+ * request can hold it for. Files placed in the pipelines volume keep their own, larger cap.
+ */
+export const MAX_PIPELINE_TEXT_BYTES = 64 * 1024;
+/** Alias expansions allowed when the document is turned into values (a "billion laughs" stops here). */
+const MAX_ALIAS_COUNT = 100;
 
 /**
  * Pipeline and file names become paths in the pipelines volume: letters, digits, `.`, `_`, `-`,
@@ -64,6 +74,10 @@ export type ParseResult = { ok: true; pipelines: PipelineDefinition[] } | { ok: 
  * and reports every problem at once, each with its line and column.
  */
 export function parsePipelineText(text: string): ParseResult {
+  const deep = yamlNestingExceeds(text);
+  if (deep !== null) {
+    return { ok: false, issues: [{ ...positionOf(text, deep), path: "", message: `The text nests collections more than ${MAX_NESTING_DEPTH} levels deep` }] };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locate = (offset: number | null | undefined) => {
@@ -77,7 +91,14 @@ export function parsePipelineText(text: string): ParseResult {
       issues: doc.errors.map((error) => ({ ...locate(error.pos[0]), path: "", message: firstLine(error.message) })),
     };
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // The yaml library throws a ReferenceError when aliases expand past the count; anything else is a bug.
+    if (!(error instanceof ReferenceError)) throw error;
+    return { ok: false, issues: [{ line: null, column: null, offset: null, path: "", message: `The text expands aliases (*name) more than ${MAX_ALIAS_COUNT} times` }] };
+  }
   if (value === null || value === undefined) {
     return { ok: false, issues: [{ line: null, column: null, offset: null, path: "", message: "The pipeline is empty" }] };
   }
@@ -103,6 +124,17 @@ export function parsePipelineText(text: string): ParseResult {
     names.add(pipeline.name);
   }
   return { ok: true, pipelines };
+}
+
+/** Line and column (1-based) of an offset, for problems found before the parser ran. */
+function positionOf(text: string, offset: number): { line: number; column: number; offset: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let at = text.indexOf("\n"); at >= 0 && at < offset; at = text.indexOf("\n", at + 1)) {
+    line += 1;
+    lineStart = at + 1;
+  }
+  return { line, column: offset - lineStart + 1, offset };
 }
 
 /** The start of the deepest node that exists along `path`, so an issue points as close as possible. */

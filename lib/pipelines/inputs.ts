@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { pageQuery } from "@/lib/pagination";
-import { pipelineName } from "@/lib/pipelines/definition";
+import { MAX_PIPELINE_TEXT_BYTES, pipelineName } from "@/lib/pipelines/definition";
 
 /** A pipeline in a URL: its name, or its file name ("sync.yaml"), which names the same pipeline. */
 export const pipelineIdParams = z.object({
@@ -33,4 +33,4 @@ export const executePipelineInput = z
 export type ExecutePipelineInput = z.infer<typeof executePipelineInput>;
 
 /** The pipeline text as the editor sends it. */
-export const pipelineTextInput = z.object({ text: z.string().max(1024 * 1024) });
+export const pipelineTextInput = z.object({ text: z.string().max(MAX_PIPELINE_TEXT_BYTES, `a pipeline text is at most ${MAX_PIPELINE_TEXT_BYTES / 1024} KiB`) });

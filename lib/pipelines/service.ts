@@ -10,7 +10,7 @@ import { recordAudit } from "@/lib/audit/service";
 import { scopeAllows, type Principal } from "@/lib/auth/scopes";
 import type { PipelineRow } from "@/lib/db/schema";
 import { runAppWrite } from "@/lib/operations/write-gate";
-import { mimirPipelineBody, parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
+import { MAX_PIPELINE_TEXT_BYTES, mimirPipelineBody, parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
 import { pipelinesDir, readPipelineFile, readPipelineFiles, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
 import type { PipelineDto, PipelineSummary, SyncReport, ValidationResult } from "@/lib/pipelines/types";
@@ -18,6 +18,7 @@ import { z } from "zod";
 import { maskDefinition, maskPipelineText, restoreMaskedSecrets } from "@/lib/pipelines/secrets";
 import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf, ownerScope } from "@/lib/plugins/access";
 import type { Scope } from "@/lib/auth/scopes";
+import { jsonNestingExceeds, MAX_NESTING_DEPTH } from "@/lib/nesting";
 
 /** Rows read per batch when the whole table is walked (volume sync). */
 const SYNC_BATCH_ROWS = 500;
@@ -68,8 +69,13 @@ function parseOne(text: string): PipelineDefinition {
  * Mimir AIP's `{"metadata": {…}, "config": {…}}` body (stored as YAML).
  */
 export function pipelineTextFromBody(body: { contentType: string; text: string }): string {
+  if (Buffer.byteLength(body.text) > MAX_PIPELINE_TEXT_BYTES) {
+    throw new AppError("body_too_large", `A pipeline text is at most ${MAX_PIPELINE_TEXT_BYTES} bytes`);
+  }
   const type = body.contentType.toLowerCase();
   if (!type.includes("json")) return body.text;
+  // Turned into YAML below by recursive code: refuse deep nesting before it is built.
+  if (jsonNestingExceeds(body.text) !== null) throw new AppError("invalid_json", `The JSON body nests more than ${MAX_NESTING_DEPTH} levels deep`);
   let value: unknown;
   try {
     value = JSON.parse(body.text);

@@ -1,0 +1,43 @@
+import { NextResponse, type NextRequest } from "next/server";
+import { contentSecurityPolicy, newNonce } from "@/lib/csp";
+import { AppError } from "@/lib/errors";
+import { isAllowedHost } from "@/lib/request-origin";
+import { REQUESTED_PAGE_HEADER } from "@/lib/sign-in-next";
+
+/** Methods some page or route answers; anything else (TRACE, CONNECT, …) gets 405 here rather than a framework error. */
+const ANSWERED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+/** Next.js's client-navigation marker: not part of the page a person asked for. */
+const RSC_QUERY = "_rsc";
+
+/**
+ * Runs before every request but static assets, so it stays small and never touches the database:
+ * refuses unknown methods and hosts outside server.allowed_hosts, and gives each response a fresh
+ * script nonce and the Content-Security-Policy that names it (Next.js reads the policy from the
+ * request headers and stamps the nonce on its scripts).
+ */
+export function proxy(request: NextRequest) {
+  if (!ANSWERED_METHODS.includes(request.method)) {
+    return refuse(new AppError("method_not_allowed", `${request.method.slice(0, 16)} is not supported; use ${ANSWERED_METHODS.join(", ")}`), { Allow: ANSWERED_METHODS.join(", ") });
+  }
+  if (!isAllowedHost(request.headers, request.url)) {
+    return refuse(new AppError("host_not_allowed", "This console does not answer to that host name; see server.allowed_hosts"));
+  }
+  const policy = contentSecurityPolicy(newNonce(), { development: process.env.NODE_ENV === "development" });
+  const page = request.nextUrl.clone();
+  page.searchParams.delete(RSC_QUERY);
+  const requestHeaders = new Headers(request.headers);
+  requestHeaders.set("Content-Security-Policy", policy);
+  requestHeaders.set(REQUESTED_PAGE_HEADER, `${page.pathname}${page.search}`);
+  const response = NextResponse.next({ request: { headers: requestHeaders } });
+  response.headers.set("Content-Security-Policy", policy);
+  return response;
+}
+
+function refuse(error: AppError, headers: Record<string, string> = {}): Response {
+  return Response.json(error.toJSON(), { status: error.status, headers: { "Cache-Control": "no-store", ...headers } });
+}
+
+export const config = {
+  // Build output and the icon are public files: no policy, host check or nonce to give them.
+  matcher: ["/((?!_next/static|_next/image|favicon\\.ico|icon\\.svg).*)"],
+};
