@@ -1,8 +1,9 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import http from "node:http";
 import { AppError } from "@/lib/errors";
 
-const memo = globalThis as typeof globalThis & { __mimirTraceGuard?: boolean };
+const memo = processState("traceGuard", (): { installed?: boolean } => ({}));
 
 /**
  * Answers TRACE with 405 and the JSON error envelope. Next.js turns every request into a fetch
@@ -12,8 +13,8 @@ const memo = globalThis as typeof globalThis & { __mimirTraceGuard?: boolean };
  * parser answers methods it does not know with 400; proxy.ts answers the other unsupported ones.)
  */
 export function answerTraceWith405(): void {
-  if (memo.__mimirTraceGuard) return;
-  memo.__mimirTraceGuard = true;
+  if (memo.installed) return;
+  memo.installed = true;
   const emit = http.Server.prototype.emit;
   http.Server.prototype.emit = function emitUnlessTrace(this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
     const [request, response] = args as [http.IncomingMessage | undefined, http.ServerResponse | undefined];

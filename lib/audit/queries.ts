@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { auditLog, type AuditLogRow } from "@/lib/db/schema";
+import { auditLog, type AuditLogRow } from "@/lib/db/schema/audit";
 import type { AuditEntryDto } from "@/lib/audit/types";
 
 export async function insertAuditRow(row: typeof auditLog.$inferInsert): Promise<void> {

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema";
+import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
 
 export async function countUsers(): Promise<number> {
   const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(users);

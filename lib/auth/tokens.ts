@@ -4,7 +4,7 @@ import { z } from "zod";
 import { notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
 import { decodeCursor, toPage, type Page } from "@/lib/pagination";
-import type { ApiTokenRow } from "@/lib/db/schema";
+import type { ApiTokenRow } from "@/lib/db/schema/auth";
 import { hashSecret } from "@/lib/auth/passwords";
 import { newApiTokenValue, tokenPrefix } from "@/lib/auth/service";
 import type { Principal, Scope } from "@/lib/auth/scopes";

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError, notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
-import type { UserRow } from "@/lib/db/schema";
+import type { UserRow } from "@/lib/db/schema/auth";
 import type { Principal, Role } from "@/lib/auth/scopes";
 import type { UpdateUserInput } from "@/lib/auth/inputs";
 import type { UserDto } from "@/lib/auth/types";

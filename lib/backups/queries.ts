@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema";
+import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema/backups";
 
 export async function findBackupRow(id: string): Promise<BackupRow | null> {
   const [row] = await getDb().select().from(backups).where(eq(backups.id, id)).limit(1);

@@ -14,7 +14,7 @@ import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/paginatio
 import { listOperations, startOperation, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
-import type { BackupRow } from "@/lib/db/schema";
+import type { BackupRow } from "@/lib/db/schema/backups";
 import { createBackupSet } from "@/lib/backups/create-set";
 import { restoreBackupSet, type RestoreSetResult } from "@/lib/backups/restore-set";
 import { extractSet } from "@/lib/backups/verify-set";

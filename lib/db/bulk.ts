@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "@/lib/db/client";
-import type { NewJobExecutionRow } from "@/lib/db/schema";
+import type { NewJobExecutionRow } from "@/lib/db/schema/executions";
 
 /** Rows per transaction: large enough that commits are not the cost, small enough to yield between batches. */
 export const BULK_BATCH_ROWS = 20_000;

@@ -3,10 +3,12 @@ import { processState } from "@/lib/process-state";
 import fs from "node:fs";
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
-import * as schema from "@/lib/db/schema";
 import { FILE_MODE } from "@/lib/files";
 
-export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+// Without the schema: the query modules build their SQL from the tables they import (each its own
+// schema file), and nothing uses drizzle's relational `db.query` API, so loading the database does
+// not load every table of every capability.
+export type Db = BetterSQLite3Database & { $client: Database.Database };
 
 /** Busy writers wait this long for the lock before SQLITE_BUSY (the guide's 5000 ms). */
 export const BUSY_TIMEOUT_MS = 5000;
@@ -36,7 +38,7 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     client.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
     restrictFileModes(file);
   }
-  return drizzle({ client, schema }) as Db;
+  return drizzle({ client }) as Db;
 }
 
 /** The database file and its WAL/SHM are readable by the service account only. */

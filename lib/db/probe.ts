@@ -1,7 +1,7 @@
 import "server-only";
 import { eq } from "drizzle-orm";
 import { getDb, isAppDatabaseOpen } from "@/lib/db/client";
-import { systemMetadata } from "@/lib/db/schema";
+import { systemMetadata } from "@/lib/db/schema/system";
 
 /** Reads one row to prove the database answers; returns the schema version, or throws why it cannot. */
 export async function probeDatabase(): Promise<{ schemaVersion: string | null }> {

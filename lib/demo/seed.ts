@@ -5,7 +5,9 @@ import { stringify } from "yaml";
 import type { AppConfig } from "@/lib/config/load";
 import { getDb } from "@/lib/db/client";
 import { bulkInsertExecutions } from "@/lib/db/bulk";
-import { pipelines, scheduledJobs, type NewJobExecutionRow } from "@/lib/db/schema";
+import { pipelines } from "@/lib/db/schema/pipelines";
+import { scheduledJobs } from "@/lib/db/schema/jobs";
+import type { NewJobExecutionRow } from "@/lib/db/schema/executions";
 
 /**
  * Demo data that looks like a real deployment: pipelines (rows and YAML files), jobs on the guide's

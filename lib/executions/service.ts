@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError, notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
 import { decodeCursor, toPage, type Page } from "@/lib/pagination";
-import type { JobExecutionRow, NewJobExecutionRow } from "@/lib/db/schema";
+import type { JobExecutionRow, NewJobExecutionRow } from "@/lib/db/schema/executions";
 import * as queries from "@/lib/executions/queries";
 import { readExecutionLogChunk } from "@/lib/executions/log-files";
 import {

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { scheduledJobs, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema";
+import { scheduledJobs, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema/jobs";
 
 export async function countJobs(): Promise<{ total: number; enabled: number }> {
   const [row] = await getDb()

@@ -6,7 +6,7 @@ import { nowIso } from "@/lib/db/timestamps";
 import { decodeCursor, toPage, type Page } from "@/lib/pagination";
 import { recordAudit } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
-import type { ScheduledJobRow } from "@/lib/db/schema";
+import type { ScheduledJobRow } from "@/lib/db/schema/jobs";
 import { assertCronInterval, describeCron, nextRunOf, validateCron } from "@/lib/jobs/cron";
 import { getConfig } from "@/lib/config/service";
 import type { CreateJobInput, ListJobsQuery, UpdateJobInput } from "@/lib/jobs/inputs";

@@ -1,7 +1,10 @@
 import "server-only";
 import { eq, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { jobExecutions, operations, scheduledJobs, systemMetadata } from "@/lib/db/schema";
+import { jobExecutions } from "@/lib/db/schema/executions";
+import { operations } from "@/lib/db/schema/operations";
+import { scheduledJobs } from "@/lib/db/schema/jobs";
+import { systemMetadata } from "@/lib/db/schema/system";
 import { nowIso } from "@/lib/db/timestamps";
 import type { OperationDto } from "@/lib/operations/types";
 

@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import dns from "node:dns/promises";
 import net from "node:net";
 import ipaddr from "ipaddr.js";
@@ -108,11 +109,7 @@ const connectChecked: buildConnector.connector = (options, callback) => {
   );
 };
 
-const memo = globalThis as typeof globalThis & { __mimirOutboundAgent?: Agent };
-function agent(): Agent {
-  memo.__mimirOutboundAgent ??= new Agent({ connect: connectChecked });
-  return memo.__mimirOutboundAgent;
-}
+const agent = () => processState("outboundAgent", () => new Agent({ connect: connectChecked }));
 
 /**
  * fetch() through the destination check (403 destination_forbidden). Redirects are never followed

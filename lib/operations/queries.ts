@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq, gte, lt, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { operations, type OperationRow } from "@/lib/db/schema";
+import { operations, type OperationRow } from "@/lib/db/schema/operations";
 import type { OperationDto, OperationKind } from "@/lib/operations/types";
 
 export function toOperationDto(row: OperationRow): OperationDto {

@@ -10,7 +10,7 @@ import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/paginatio
 import type { Principal } from "@/lib/auth/scopes";
 import * as queries from "@/lib/operations/queries";
 import { OPERATION_KINDS, type OperationDto, type OperationKind } from "@/lib/operations/types";
-import type { OperationRow } from "@/lib/db/schema";
+import type { OperationRow } from "@/lib/db/schema/operations";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
 const PROGRESS_WRITE_INTERVAL_MS = 250;

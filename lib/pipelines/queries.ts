@@ -1,7 +1,9 @@
 import "server-only";
 import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { jobExecutions, pipelines, scheduledJobs, type NewPipelineRow, type PipelineRow } from "@/lib/db/schema";
+import { jobExecutions } from "@/lib/db/schema/executions";
+import { pipelines, type NewPipelineRow, type PipelineRow } from "@/lib/db/schema/pipelines";
+import { scheduledJobs } from "@/lib/db/schema/jobs";
 
 export async function countPipelines(): Promise<number> {
   const [row] = await getDb().select({ n: count() }).from(pipelines);

@@ -8,7 +8,7 @@ import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, encodeCursor, type Page, type PageQuery } from "@/lib/pagination";
 import { recordAudit } from "@/lib/audit/service";
 import { scopeAllows, type Principal } from "@/lib/auth/scopes";
-import type { PipelineRow } from "@/lib/db/schema";
+import type { PipelineRow } from "@/lib/db/schema/pipelines";
 import { runAppWrite } from "@/lib/operations/write-gate";
 import { MAX_PIPELINE_TEXT_BYTES, mimirPipelineBody, parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
 import { pipelinesDir, readPipelineFile, readPipelineFiles, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";

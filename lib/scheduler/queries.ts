@@ -1,7 +1,7 @@
 import "server-only";
 import { eq, like } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { systemMetadata } from "@/lib/db/schema";
+import { systemMetadata } from "@/lib/db/schema/system";
 import { nowIso } from "@/lib/db/timestamps";
 
 const REMOVED_PREFIX = "builtin_job_removed:";

@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import crypto from "node:crypto";
 import { AppError, notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
@@ -310,11 +311,7 @@ export interface AdHocRunResult {
 }
 
 // Per process: each instance bounds its own work; a run holds this process's CPU, memory and sockets.
-const adhoc = globalThis as typeof globalThis & { __mimirAdhocRuns?: { running: number } };
-function adhocRuns(): { running: number } {
-  adhoc.__mimirAdhocRuns ??= { running: 0 };
-  return adhoc.__mimirAdhocRuns;
-}
+const adhocRuns = () => processState("adhocRuns", () => ({ running: 0 }));
 
 /**
  * Runs a pipeline once, outside any job, and answers when it has finished (Mimir AIP's

@@ -3,7 +3,7 @@ import type { AppConfig } from "@/lib/config/load";
 import { getConfig } from "@/lib/config/service";
 import { recordAudit } from "@/lib/audit/service";
 import { nowIso } from "@/lib/db/timestamps";
-import type { StorageAlertRow } from "@/lib/db/schema";
+import type { StorageAlertRow } from "@/lib/db/schema/storage";
 import { formatBytes, formatPercent } from "@/lib/format";
 import { getLogger } from "@/lib/log/logger";
 import { sendWebhook } from "@/lib/notify/webhook";

@@ -1,7 +1,7 @@
 import "server-only";
 import { processState } from "@/lib/process-state";
 import { getConfig } from "@/lib/config/service";
-import type { NewStorageSampleRow } from "@/lib/db/schema";
+import type { NewStorageSampleRow } from "@/lib/db/schema/storage";
 import { getLogger } from "@/lib/log/logger";
 import { applyAlertChecks, buildAlertChecks, type StorageReading } from "@/lib/storage/alerts";
 import { getVolumeTrends, projectDiskFull } from "@/lib/storage/history";
