@@ -15,7 +15,7 @@ import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client"
 import { migrateDatabase } from "@/lib/db/migrate";
 import { createBackupSet } from "@/lib/backups/create-set";
 import { replacedDataRemoved, restoreBackupSet } from "@/lib/backups/restore-set";
-import { verifyBackupSet } from "@/lib/backups/service";
+import { verifyBackupSet } from "@/lib/backups/verify";
 import { VERIFICATION_FILE } from "@/lib/backups/store";
 import { VOLUMES } from "@/lib/config/volumes";
 

@@ -13,7 +13,7 @@ import { registerBuiltins } from "@/lib/builtins";
 import { startStorageSampler } from "@/lib/storage/sampler";
 import { runningServer, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
-import { syncBackupCatalog } from "@/lib/backups/service";
+import { syncBackupCatalog } from "@/lib/backups/catalog";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;

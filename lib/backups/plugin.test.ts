@@ -7,7 +7,8 @@ import { fillDataRoot } from "@/test/helpers/backup-fixtures";
 import { getDb } from "@/lib/db/client";
 import { findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import { BUILTIN_JOBS } from "@/lib/builtins";
-import { backupFreshnessProblem, listBackups } from "@/lib/backups/service";
+import { backupFreshnessProblem } from "@/lib/backups/freshness";
+import { listBackups } from "@/lib/backups/catalog";
 import type { PluginRunContext } from "@/lib/plugins/builtin-plugins";
 
 let root: TestDataRoot;

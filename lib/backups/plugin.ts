@@ -4,7 +4,9 @@ import { waitForOperation } from "@/lib/operations/service";
 import type { AppConfig } from "@/lib/config/load";
 import type { BuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import type { BuiltinJob } from "@/lib/plugins/builtin-jobs";
-import { notifyBackupFailure, pruneBackups, startBackup, verifyAllBackups } from "@/lib/backups/service";
+import { notifyBackupFailure } from "@/lib/backups/freshness";
+import { pruneBackups, startBackup } from "@/lib/backups/service";
+import { verifyAllBackups } from "@/lib/backups/verify";
 
 /** The guide's "Automated Backup with Cron", run by the scheduler: a set, verified, like Back up now. */
 export const backupPlugin: BuiltinPlugin<Record<string, never>> = {

@@ -9,7 +9,7 @@ import { deleteJob, getJob } from "@/lib/jobs/service";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
 import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/backups/plugin";
 import { followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
-import { backupFreshnessProblem } from "@/lib/backups/service";
+import { backupFreshnessProblem } from "@/lib/backups/freshness";
 import { getBackupSettings, getScheduledBackups, setScheduledBackups } from "@/lib/backups/schedule";
 
 let root: TestDataRoot;

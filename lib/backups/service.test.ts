@@ -12,20 +12,10 @@ import { setConfig } from "@/lib/config/service";
 import { getDb } from "@/lib/db/client";
 import { listOperations, waitForOperation } from "@/lib/operations/service";
 import { isAppError } from "@/lib/errors";
-import {
-  deleteBackup,
-  getBackup,
-  listBackups,
-  openBackupDownload,
-  newImportFolder,
-  pruneBackups,
-  restoreBackup,
-  setBackupPinned,
-  startBackup,
-  startImport,
-  startRestore,
-  verifyBackupSet,
-} from "@/lib/backups/service";
+import { deleteBackup, pruneBackups, restoreBackup, setBackupPinned, startBackup, startRestore } from "@/lib/backups/service";
+import { getBackup, listBackups } from "@/lib/backups/catalog";
+import { openBackupDownload, newImportFolder, startImport } from "@/lib/backups/transfer";
+import { verifyBackupSet } from "@/lib/backups/verify";
 import type { BackupManifest } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";

@@ -1,139 +1,21 @@
 import "server-only";
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Readable } from "node:stream";
-import { Cron } from "croner";
-import { z } from "zod";
 import { getConfig } from "@/lib/config/service";
-import { AppError, isAppError, notFound } from "@/lib/errors";
+import { AppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
-import { outboundFetch } from "@/lib/net/outbound";
-import { getLogger } from "@/lib/log/logger";
-import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
-import { listOperations, startOperation, type OperationContext } from "@/lib/operations/service";
+import { listOperations, startOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
-import type { BackupRow } from "@/lib/db/schema/backups";
 import { createBackupSet } from "@/lib/backups/create-set";
 import { restoreBackupSet, type RestoreSetResult } from "@/lib/backups/restore-set";
-import { extractSet } from "@/lib/backups/verify-set";
-import { extractTarSafely } from "@/lib/backups/safe-extract";
-import { planFolder, tarStream } from "@/lib/backups/tar-writer";
 import * as queries from "@/lib/backups/queries";
-import {
-  activeTempFolders,
-  backupsFolder,
-  isPinnedOnDisk,
-  isSetInUse,
-  listSetsOnDisk,
-  MANIFEST_FILE,
-  markSetInUse,
-  newBackupId,
-  PINNED_FILE,
-  readManifest,
-  readVerification,
-  manifestDigest,
-  setFolder,
-  VERIFICATION_FILE,
-  withSetInUse,
-  writeVerification,
-} from "@/lib/backups/store";
-import { BACKUP_ID_PATTERN, type RestoreBackupInput } from "@/lib/backups/inputs";
-import type { BackupDto, BackupManifest, BackupTrigger, BackupVerification, BackupVolume, PruneResult } from "@/lib/backups/types";
+import { backupPassphrase, backupsFolder, bytesProgress, isPinnedOnDisk, isSetInUse, listSetsOnDisk, PINNED_FILE, readVerification, setFolder } from "@/lib/backups/store";
+import type { RestoreBackupInput } from "@/lib/backups/inputs";
+import type { BackupDto, BackupManifest, BackupTrigger, BackupVolume, PruneResult } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
-
-/** Uploaded sets may be at most this large (the upload is streamed to disk, never buffered). */
-export const MAX_IMPORT_BYTES = 64 * 1024 * 1024 * 1024;
-/** An uploaded set holds a manifest, five archives and our two marker files: nothing else. */
-const MAX_IMPORT_ENTRIES = 16;
-
-function passphrase(): string | null {
-  return getConfig().secrets.backupPassphrase;
-}
-
-function bytesProgress(ctx: OperationContext) {
-  return (done: number, total: number) => ctx.progress(done, total, "bytes");
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the catalog
-
-function toDto(row: BackupRow): BackupDto {
-  const manifest = JSON.parse(row.manifest) as BackupManifest;
-  return {
-    id: row.id,
-    created_at: row.createdAt,
-    trigger: row.trigger,
-    bytes: row.bytes,
-    encrypted: row.encrypted,
-    pinned: row.pinned,
-    volumes: VOLUMES.map((name) => ({ name, bytes: manifest.archives[name].bytes, files: manifest.archives[name].files })),
-    row_counts: manifest.row_counts,
-    verified_at: row.verifiedAt,
-    verify_status: row.verifyStatus ?? null,
-    verify_error: row.verifyError,
-  };
-}
-
-const backupCursor = z.object({ created_at: z.string(), id: z.string() });
-
-/** Sets newest first, paged. Reads only. */
-export async function listBackups(query: PageQuery): Promise<Page<BackupDto>> {
-  const after = decodeCursor(query.cursor, backupCursor);
-  const rows = await queries.listBackupRows(query.limit, after);
-  const page = toPage(rows, query.limit, (row) => ({ created_at: row.createdAt, id: row.id }));
-  return { items: page.items.map(toDto), next_cursor: page.next_cursor };
-}
-
-/** The newest set in the catalog, or null before the first. Reads only. */
-export async function findLatestBackup(): Promise<BackupDto | null> {
-  const [row] = await queries.listBackupRows(1, null);
-  return row ? toDto(row) : null;
-}
-
-/** How many sets the catalog holds. Reads only. */
-export async function countBackups(): Promise<number> {
-  return queries.countBackupRows();
-}
-
-/** One set, or 404. Reads only. */
-export async function getBackup(id: string): Promise<BackupDto> {
-  setFolder(id);
-  const row = await queries.findBackupRow(id);
-  if (!row) throw notFound("Backup", id);
-  return toDto(row);
-}
-
-/**
- * Makes the catalog mirror the backup folder (the folder is the truth): a row per complete set with
- * its manifest, verification and pin; rows of sets that are gone are removed. Runs at boot, after a
- * restore (the restored database's catalog is from the past) and after imports. Writes rows.
- */
-export async function syncBackupCatalog(): Promise<void> {
-  const sets = listSetsOnDisk();
-  const onDisk = new Set(sets.map((set) => set.id));
-  for (const set of sets) {
-    const verification = readVerification(set.folder);
-    await queries.upsertBackupRow({
-      id: set.id,
-      createdAt: set.manifest.created_at,
-      trigger: set.manifest.trigger,
-      bytes: totalBytes(set.manifest),
-      encrypted: set.manifest.encrypted,
-      pinned: isPinnedOnDisk(set.folder),
-      manifest: JSON.stringify(set.manifest),
-      verifiedAt: verification?.verified_at ?? null,
-      verifyStatus: verification?.status ?? null,
-      verifyError: verification?.error ?? null,
-    });
-  }
-  for (const row of await queries.listAllBackupRows()) if (!onDisk.has(row.id)) await queries.deleteBackupRow(row.id);
-}
-
-function totalBytes(manifest: BackupManifest): number {
-  return VOLUMES.reduce((sum, name) => sum + manifest.archives[name].bytes, 0);
-}
+import { getBackup, syncBackupCatalog, totalBytes } from "@/lib/backups/catalog";
+import { startVerify, verifyBackupSet } from "@/lib/backups/verify";
 
 // ---------------------------------------------------------------------------------------------
 // Backup
@@ -147,7 +29,7 @@ export async function startBackup(principal: Principal | null, trigger: BackupTr
   return startOperation({ kind: "backup", principal, singleton: true, params: { trigger } }, async (ctx) => {
     let manifest: BackupManifest;
     try {
-      manifest = await createBackupSet({ trigger, passphrase: passphrase(), progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal });
+      manifest = await createBackupSet({ trigger, passphrase: backupPassphrase(), progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal });
     } catch (error) {
       await recordAudit({ principal, action: "backup.create", result: "failed", details: { trigger, error: (error as Error).message } });
       throw error;
@@ -161,69 +43,6 @@ export async function startBackup(principal: Principal | null, trigger: BackupTr
 }
 
 // ---------------------------------------------------------------------------------------------
-// Verify
-
-/**
- * The restore drill: every archive re-hashed against the manifest, decrypted and extracted into a
- * scratch folder, the databases checked (integrity, foreign keys, row counts), the pipelines parsed.
- * Stores the result in the set's verification.json and the catalog; throws when the set fails.
- */
-export async function verifyBackupSet(id: string, options: { progress?: (done: number, total: number) => void; message?: (text: string) => void } = {}): Promise<BackupVerification> {
-  const folder = setFolder(id);
-  if (!fs.existsSync(folder)) throw notFound("Backup", id);
-  return withSetInUse(id, async () => {
-    const scratch = path.join(backupsFolder(), `.verify-${id}-${crypto.randomBytes(4).toString("hex")}`);
-    activeTempFolders.add(scratch);
-    try {
-      const manifest = readManifest(folder);
-      for (const volume of VOLUMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
-      await extractSet(folder, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: passphrase(), ...options });
-      return await recordVerification(id, folder, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(folder) });
-    } catch (error) {
-      // A missing or wrong passphrase, or a full disk, says nothing about the set itself.
-      if (isAppError(error) && ["verification_failed", "invalid_archive"].includes(String(error.code))) {
-        await recordVerification(id, folder, { status: "failed", verified_at: new Date().toISOString(), error: error.message });
-      }
-      throw error;
-    } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
-      activeTempFolders.delete(scratch);
-    }
-  });
-}
-
-async function recordVerification(id: string, folder: string, verification: BackupVerification): Promise<BackupVerification> {
-  writeVerification(folder, verification);
-  await queries.updateBackupRow(id, { verifiedAt: verification.verified_at, verifyStatus: verification.status, verifyError: verification.error });
-  return verification;
-}
-
-/** Starts a verify of one set as an operation (202). */
-export async function startVerify(id: string, principal: Principal | null): Promise<OperationDto> {
-  await getBackup(id);
-  return startOperation({ kind: "verify", principal, params: { backup_id: id } }, async (ctx) => {
-    const result = await verifyBackupSet(id, { progress: bytesProgress(ctx), message: ctx.message });
-    await recordAudit({ principal, action: "backup.verify", target: id, result: "ok" });
-    return { backup_id: id, ...result };
-  });
-}
-
-/** Verifies every listed set in turn (the scheduled drill); returns how many passed and failed. */
-export async function verifyAllBackups(): Promise<{ ok: string[]; failed: { id: string; error: string }[] }> {
-  const ok: string[] = [];
-  const failed: { id: string; error: string }[] = [];
-  for (const set of listSetsOnDisk()) {
-    try {
-      await verifyBackupSet(set.id);
-      ok.push(set.id);
-    } catch (error) {
-      failed.push({ id: set.id, error: (error as Error).message });
-    }
-  }
-  return { ok, failed };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Restore
 
 /**
@@ -233,7 +52,7 @@ export async function verifyAllBackups(): Promise<{ ok: string[]; failed: { id: 
 export async function startRestore(id: string, input: RestoreBackupInput, principal: Principal | null): Promise<OperationDto> {
   if (input.confirm !== id) throw new AppError("invalid_input", `Type the backup id ${id} in 'confirm' to restore it: a restore replaces live data`);
   const backup = await getBackup(id);
-  if (backup.encrypted && !passphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
+  if (backup.encrypted && !backupPassphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
   const volumes = input.volumes ?? [...VOLUMES];
   const restore = { kind: "restore" as const, principal, exclusive: true, params: { backup_id: id, volumes } };
   // The safety set is checked like every new set: by a verify of its own once the restore has finished.
@@ -257,7 +76,7 @@ export async function restoreBackup(
   options: { progress?: (done: number, total: number) => void; message?: (text: string) => void; safetyBackup?: boolean } = {},
 ): Promise<RestoreSetResult> {
   if (!fs.existsSync(setFolder(id))) throw notFound("Backup", id);
-  const result = await restoreBackupSet(id, { volumes, passphrase: passphrase(), ...options });
+  const result = await restoreBackupSet(id, { volumes, passphrase: backupPassphrase(), ...options });
   await syncBackupCatalog();
   return result;
 }
@@ -329,159 +148,4 @@ export async function pruneBackups(options: { dryRun: boolean }, principal: Prin
     await recordAudit({ principal, action: "backup.prune", result: "ok", details: { deleted: doomed.map((set) => set.id) } });
   }
   return { dry_run: options.dryRun, skipped_reason: null, deleted: doomed.map((set) => set.id), kept };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Moving to a new host: download and import
-
-/**
- * One set as one file: an uncompressed tar of `<id>/` (the archives inside are already compressed),
- * streamed. The set counts as being read until the stream ends. Reads only.
- */
-export async function openBackupDownload(id: string): Promise<{ filename: string; stream: Readable }> {
-  const folder = setFolder(id);
-  if (!fs.existsSync(folder)) throw notFound("Backup", id);
-  readManifest(folder);
-  const release = markSetInUse(id);
-  const plan = planFolder(backupsFolder(), { skip: (name) => !(name === id || name.startsWith(`${id}/`)) || name === `${id}/${PINNED_FILE}` });
-  const stream = Readable.from(tarStream(plan), { objectMode: false });
-  stream.once("close", release);
-  stream.once("end", release);
-  return { filename: `mimir-backup-${id}.tar`, stream };
-}
-
-/** A private folder under backups/ for an upload; cleaned by the next backup if the process dies. */
-export function newImportFolder(): string {
-  const folder = path.join(backupsFolder(), `.import-${crypto.randomBytes(6).toString("hex")}`);
-  fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
-  activeTempFolders.add(folder);
-  return folder;
-}
-
-export function discardImportFolder(folder: string): void {
-  fs.rmSync(folder, { recursive: true, force: true });
-  activeTempFolders.delete(folder);
-}
-
-/**
- * Lists an uploaded set (a file made by openBackupDownload, already on disk in its import folder)
- * once it has been checked: extracted safely, its manifest read, then fully verified. Runs as an
- * operation (202); the set gets its original id unless that is taken here. Writes backups/<id>/.
- */
-export async function startImport(importFolder: string, principal: Principal | null): Promise<OperationDto> {
-  return startOperation({ kind: "import", principal, singleton: true }, async (ctx) => {
-    try {
-      const upload = path.join(importFolder, "upload.tar");
-      const unpacked = path.join(importFolder, "set");
-      fs.mkdirSync(unpacked, { mode: 0o700 });
-      ctx.message("unpacking the upload");
-      await extractTarSafely(fs.createReadStream(upload), unpacked, { maxBytes: fs.statSync(upload).size, maxEntries: MAX_IMPORT_ENTRIES });
-      fs.rmSync(upload);
-      const [top, ...others] = fs.readdirSync(unpacked);
-      if (top === undefined || others.length > 0 || !BACKUP_ID_PATTERN.test(top)) {
-        throw new AppError("invalid_archive", "The upload is not a backup set downloaded from this product (expected one folder named like 20250115-020000)");
-      }
-      const staged = path.join(unpacked, top);
-      const manifest = readManifest(staged);
-      const expected = new Set([MANIFEST_FILE, VERIFICATION_FILE, ...VOLUMES.map((volume) => manifest.archives[volume].file)]);
-      for (const name of fs.readdirSync(staged)) if (!expected.has(name)) throw new AppError("invalid_archive", `The uploaded set holds an unexpected file: ${name}`);
-      fs.rmSync(path.join(staged, VERIFICATION_FILE), { force: true });
-
-      const id = fs.existsSync(path.join(backupsFolder(), manifest.id)) ? newBackupId() : manifest.id;
-      const scratch = path.join(importFolder, "check");
-      for (const volume of VOLUMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
-      await extractSet(staged, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: passphrase(), progress: bytesProgress(ctx), message: ctx.message });
-      writeVerification(staged, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(staged) });
-      fs.renameSync(staged, path.join(backupsFolder(), id));
-      await syncBackupCatalog();
-      await recordAudit({ principal, action: "backup.import", target: id, result: "ok" });
-      return { backup_id: id };
-    } catch (error) {
-      await recordAudit({ principal, action: "backup.import", result: "failed", details: { error: (error as Error).message } });
-      throw error;
-    } finally {
-      discardImportFolder(importFolder);
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Freshness (for /health) and failure alerts
-
-/**
- * When scheduled backups are on: a reason for /health to report degraded (the latest backup failed,
- * or the newest set is older than the schedule allows), else null. Reads only.
- */
-export async function backupFreshnessProblem(now = new Date()): Promise<string | null> {
-  const config = getConfig();
-  if (!config.values.persistence.backup_enabled) return null;
-  const [last] = (await listOperations({ limit: 1, kind: "backup" })).items;
-  if (last?.status === "failed") return `the latest backup failed: ${last.error?.message ?? "no reason recorded"}`;
-  const newest = listSetsOnDisk().find((set) => set.manifest.trigger !== "pre-restore" && set.manifest.trigger !== "import");
-  const allowedMs = scheduleIntervalMs(config.values.backups.schedule) + FRESHNESS_GRACE_MS;
-  if (!newest) return "scheduled backups are on but no backup has been made yet";
-  const age = now.getTime() - new Date(newest.manifest.created_at).getTime();
-  if (age > allowedMs) return `the newest backup (${newest.id}) is older than the schedule '${config.values.backups.schedule}' allows`;
-  return null;
-}
-
-/** Slack on top of the schedule's interval: a backup of a large root takes a while to finish. */
-const FRESHNESS_GRACE_MS = 2 * 3_600_000;
-
-function scheduleIntervalMs(expression: string): number {
-  const runs = new Cron(expression, { paused: true }).nextRuns(2);
-  const [first, second] = runs;
-  return first && second ? second.getTime() - first.getTime() : 86_400_000;
-}
-
-/** A receiver that has not answered a backup-failure alert by then is given up on. */
-const BACKUP_ALERT_TIMEOUT_MS = 10_000;
-
-/** Sends a failed scheduled backup to the configured webhook (storage.alert_webhook_url); never throws. */
-export async function notifyBackupFailure(message: string): Promise<void> {
-  const url = getConfig().values.storage.alert_webhook_url;
-  if (!url) return;
-  try {
-    // Through the outbound guard (destination check, no redirects), like every request the console makes.
-    const response = await outboundFetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ event: "backup_failed", message, time: new Date().toISOString() }),
-      timeoutMs: BACKUP_ALERT_TIMEOUT_MS,
-    });
-    await response.body?.cancel().catch(() => undefined);
-    if (!response.ok) getLogger().warn("backup failure webhook refused", { status: response.status });
-  } catch (error) {
-    getLogger().warn("backup failure webhook could not be sent", { error: (error as Error).message });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// For the Backups page
-
-const PAGE_OPERATION_KINDS = new Set(["backup", "verify", "restore", "import"]);
-
-/** How long a finished restore's outcome stays on the Backups page. */
-const RECENT_RESTORE_MS = 15 * 60_000;
-
-/** Backup, verify, restore and import operations still running: a page picks their progress up again after a reload. */
-export async function listRunningBackupOperations(): Promise<OperationDto[]> {
-  return runningBackupOperations((await listOperations({ limit: 50 })).items);
-}
-
-function runningBackupOperations(operations: OperationDto[]): OperationDto[] {
-  return operations.filter((op) => op.status === "running" && PAGE_OPERATION_KINDS.has(op.kind));
-}
-
-/**
- * What the Backups page follows: the running operations, and a restore finished in the last minutes,
- * since restoring the database signs everyone out and its outcome is the first thing wanted after
- * signing in again.
- */
-export async function listBackupPageOperations(): Promise<OperationDto[]> {
-  const recent = await listOperations({ limit: 50 });
-  const running = runningBackupOperations(recent.items);
-  const restore = recent.items.find((op) => op.kind === "restore" && op.status !== "running");
-  const restoreIsRecent = restore?.finished_at && Date.now() - Date.parse(restore.finished_at) < RECENT_RESTORE_MS;
-  return restore && restoreIsRecent ? [...running, restore] : running;
 }

@@ -8,6 +8,7 @@ import { AppError } from "@/lib/errors";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
 import { BACKUP_TRIGGERS, type BackupManifest, type BackupVerification } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
+import type { OperationContext } from "@/lib/operations/service";
 
 /**
  * The backup folder's layout, the one truth about which sets exist: `backups/<id>/` with
@@ -191,4 +192,14 @@ export function isPinnedOnDisk(folder: string): boolean {
 
 export function isSetInUse(id: string): boolean {
   return readers.has(id);
+}
+
+/** The passphrase sets are encrypted and decrypted with, or null (sets are then written in the clear). */
+export function backupPassphrase(): string | null {
+  return getConfig().secrets.backupPassphrase;
+}
+
+/** An operation's progress callback counting bytes (archives written, hashed or extracted). */
+export function bytesProgress(ctx: OperationContext) {
+  return (done: number, total: number) => ctx.progress(done, total, "bytes");
 }

@@ -2,7 +2,7 @@ import "server-only";
 import fs from "node:fs/promises";
 import { getConfig } from "@/lib/config/service";
 import { probeDatabase } from "@/lib/db/probe";
-import { backupFreshnessProblem } from "@/lib/backups/service";
+import { backupFreshnessProblem } from "@/lib/backups/freshness";
 import { nowIso } from "@/lib/db/timestamps";
 import { activeAlertReasons } from "@/lib/storage/alerts";
 import type { HealthReport, HealthStatus } from "@/lib/health/types";

@@ -11,7 +11,7 @@ import { recordAudit } from "@/lib/audit/service";
 import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import type { Principal } from "@/lib/auth/scopes";
 import { createBackupSet } from "@/lib/backups/create-set";
-import { syncBackupCatalog } from "@/lib/backups/service";
+import { syncBackupCatalog } from "@/lib/backups/catalog";
 import type { BackupVolume } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
 import { listRunningExecutions } from "@/lib/executions/service";

@@ -1,7 +1,7 @@
 import "server-only";
 import { Gauge, Registry } from "prom-client";
 import { countSqliteTableRows, readSqliteFileStats } from "@/lib/db/sqlite-stats";
-import { countBackups, findLatestBackup } from "@/lib/backups/service";
+import { countBackups, findLatestBackup } from "@/lib/backups/catalog";
 import { countExecutionsByStatusSince } from "@/lib/executions/service";
 import { getLogger } from "@/lib/log/logger";
 import { listAlerts } from "@/lib/storage/alerts";

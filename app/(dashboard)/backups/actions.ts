@@ -4,7 +4,8 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
 import { backupId, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
-import { deleteBackup, pruneBackups, setBackupPinned, startBackup, startRestore, startVerify } from "@/lib/backups/service";
+import { deleteBackup, pruneBackups, setBackupPinned, startBackup, startRestore } from "@/lib/backups/service";
+import { startVerify } from "@/lib/backups/verify";
 import { setScheduledBackups } from "@/lib/backups/schedule";
 
 export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"), { audit: "backup.create" });

@@ -1,6 +1,7 @@
 import { json, route } from "@/lib/http";
 import { listBackupsQuery } from "@/lib/backups/inputs";
-import { listBackups, startBackup } from "@/lib/backups/service";
+import { listBackups } from "@/lib/backups/catalog";
+import { startBackup } from "@/lib/backups/service";
 
 export const GET = route({ access: "read", query: listBackupsQuery }, ({ query }) => listBackups(query));
 

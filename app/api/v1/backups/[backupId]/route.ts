@@ -1,6 +1,7 @@
 import { route } from "@/lib/http";
 import { backupIdParams } from "@/lib/backups/inputs";
-import { deleteBackup, getBackup } from "@/lib/backups/service";
+import { deleteBackup } from "@/lib/backups/service";
+import { getBackup } from "@/lib/backups/catalog";
 
 export const GET = route({ access: "read", params: backupIdParams }, ({ params }) => getBackup(params.backupId));
 

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { json, route, writeRequestBodyToFile } from "@/lib/http";
-import { discardImportFolder, MAX_IMPORT_BYTES, newImportFolder, startImport } from "@/lib/backups/service";
+import { discardImportFolder, MAX_IMPORT_BYTES, newImportFolder, startImport } from "@/lib/backups/transfer";
 
 /**
  * Body: a set file from /api/v1/backups/{id}/download, sent raw (Content-Type: application/x-tar).

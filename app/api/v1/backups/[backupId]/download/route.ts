@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { route } from "@/lib/http";
 import { backupIdParams } from "@/lib/backups/inputs";
-import { openBackupDownload } from "@/lib/backups/service";
+import { openBackupDownload } from "@/lib/backups/transfer";
 
 /** The whole set as one tar file, streamed; upload it to another instance's /api/v1/backups/import. */
 export const GET = route({ access: "admin", params: backupIdParams }, async ({ params }) => {
