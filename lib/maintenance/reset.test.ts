@@ -13,7 +13,7 @@ import { restoreBackup } from "@/lib/backups/service";
 import type { BackupVolume } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
 import { waitForOperation } from "@/lib/operations/service";
-import { syncPipelinesWithVolume } from "@/lib/pipelines/service";
+import { syncPipelinesWithVolume } from "@/lib/pipelines/volume-sync";
 import { ensureBuiltinJobs } from "@/lib/scheduler/boot";
 import { BUILTIN_JOBS } from "@/lib/builtins";
 import { stopScheduler } from "@/lib/scheduler/engine";

@@ -1,6 +1,7 @@
 import { expect, test } from "vitest";
 import { MAX_PIPELINE_TEXT_BYTES } from "@/lib/pipelines/definition";
-import { pipelineTextFromBody, validateStoredOrGivenPipeline } from "@/lib/pipelines/service";
+import { pipelineTextFromBody } from "@/lib/pipelines/body";
+import { validateStoredOrGivenPipeline } from "@/lib/pipelines/service";
 
 // POST /api/v1/pipelines, PUT /api/v1/pipelines/{id} and POST …/validate all read their body here.
 test("a pipeline body over the cap is refused with 413 before it is parsed", async () => {

@@ -1,29 +1,23 @@
 import "server-only";
-import { processState } from "@/lib/process-state";
-import fs from "node:fs";
 import YAML from "yaml";
 import { AppError, notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
-import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, encodeCursor, type Page, type PageQuery } from "@/lib/pagination";
 import { recordAudit } from "@/lib/audit/service";
 import { scopeAllows, type Principal } from "@/lib/auth/scopes";
 import type { PipelineRow } from "@/lib/db/schema/pipelines";
 import { runAppWrite } from "@/lib/operations/write-gate";
-import { MAX_PIPELINE_TEXT_BYTES, mimirPipelineBody, parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
-import { pipelinesDir, readPipelineFile, readPipelineFiles, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
+import { parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
+import { readPipelineFile, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
-import type { PipelineDto, PipelineSummary, SyncReport, ValidationResult } from "@/lib/pipelines/types";
+import type { PipelineDto, PipelineSummary, ValidationResult } from "@/lib/pipelines/types";
 import { z } from "zod";
 import { maskDefinition, maskPipelineText, restoreMaskedSecrets } from "@/lib/pipelines/secrets";
 import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf, ownerScope } from "@/lib/plugins/access";
 import type { Scope } from "@/lib/auth/scopes";
-import { jsonNestingExceeds, MAX_NESTING_DEPTH } from "@/lib/nesting";
+import { describePipelineIssues, parseOnePipeline } from "@/lib/pipelines/parse";
+import { pipelineTextFromBody } from "@/lib/pipelines/body";
 
-/** Rows read per batch when the whole table is walked (volume sync). */
-const SYNC_BATCH_ROWS = 500;
-/** Changes in the volume are picked up this long after the last one, so an editor's save burst syncs once. */
-const WATCH_DEBOUNCE_MS = 300;
 const nameKey = z.object({ name: z.string() });
 /** A pipeline's page lists at most this many of the jobs that use it. */
 const MAX_JOBS_LISTED_PER_PIPELINE = 100;
@@ -41,59 +35,6 @@ async function countJobsUsingPipelines(names: string[]): Promise<Map<string, num
 
 async function listJobsUsingPipeline(name: string): Promise<{ id: string; name: string }[]> {
   return queries.selectJobsByPipelineRef(pipelineRefs(name), MAX_JOBS_LISTED_PER_PIPELINE);
-}
-
-function describeIssues(issues: PipelineIssue[]): string {
-  const [first] = issues;
-  if (!first) return "The pipeline is not valid";
-  const at = first.line === null ? "" : `line ${first.line}, column ${first.column}: `;
-  const where = first.path ? `${first.path}: ` : "";
-  return `${at}${where}${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : ""}`;
-}
-
-/** Parses a text into exactly one valid pipeline, or throws invalid_yaml / invalid_pipeline listing every problem with its place. */
-function parseOne(text: string): PipelineDefinition {
-  const result = parsePipelineText(text);
-  if (!result.ok) {
-    const syntax = result.issues.every((issue) => issue.path === "" && issue.line !== null);
-    throw new AppError(syntax ? "invalid_yaml" : "invalid_pipeline", describeIssues(result.issues), { details: result.issues });
-  }
-  if (result.pipelines.length !== 1) {
-    throw new AppError("invalid_pipeline", `This text holds ${result.pipelines.length} pipelines; send one per request (a file in the volume may hold several)`);
-  }
-  return result.pipelines[0]!;
-}
-
-/**
- * Turns a request body into pipeline text: raw YAML (application/yaml, text/*), a JSON pipeline, or
- * Mimir AIP's `{"metadata": {…}, "config": {…}}` body (stored as YAML).
- */
-export function pipelineTextFromBody(body: { contentType: string; text: string }): string {
-  if (Buffer.byteLength(body.text) > MAX_PIPELINE_TEXT_BYTES) {
-    throw new AppError("body_too_large", `A pipeline text is at most ${MAX_PIPELINE_TEXT_BYTES} bytes`);
-  }
-  const type = body.contentType.toLowerCase();
-  if (!type.includes("json")) return body.text;
-  // Turned into YAML below by recursive code: refuse deep nesting before it is built.
-  if (jsonNestingExceeds(body.text) !== null) throw new AppError("invalid_json", `The JSON body nests more than ${MAX_NESTING_DEPTH} levels deep`);
-  let value: unknown;
-  try {
-    value = JSON.parse(body.text);
-  } catch (error) {
-    throw new AppError("invalid_json", `The request body is not valid JSON: ${(error as Error).message}`);
-  }
-  const mimir = mimirPipelineBody.safeParse(value);
-  if (mimir.success) {
-    const { metadata, config } = mimir.data;
-    // name and description first, as a person would write the file
-    value = {
-      name: metadata.name ?? config.name,
-      ...(metadata.description !== undefined || config.description !== undefined ? { description: metadata.description ?? config.description } : {}),
-      ...(metadata.enabled !== undefined ? { enabled: metadata.enabled } : {}),
-      ...Object.fromEntries(Object.entries(config).filter(([key]) => key !== "name" && key !== "description")),
-    };
-  }
-  return YAML.stringify(value);
 }
 
 /** Validates a pipeline text without storing it: every problem with its line and column. */
@@ -180,12 +121,12 @@ function assertSaverMayRun(definition: PipelineDefinition, principal: Principal 
 export async function resolvePipeline(ref: string): Promise<PipelineDefinition | null> {
   const stem = ref.replace(/\.ya?ml$/i, "");
   const row = await queries.selectPipeline(stem);
-  if (row) return parseOne(row.config);
+  if (row) return parseOnePipeline(row.config);
   if (stem !== ref) {
     const text = readPipelineFile(ref);
     if (text !== null) {
       const parsed = parsePipelineText(text);
-      if (!parsed.ok) throw new AppError("invalid_pipeline", `${ref}: ${describeIssues(parsed.issues)}`, { details: parsed.issues });
+      if (!parsed.ok) throw new AppError("invalid_pipeline", `${ref}: ${describePipelineIssues(parsed.issues)}`, { details: parsed.issues });
       return parsed.pipelines[0]!;
     }
   }
@@ -201,7 +142,7 @@ export async function pipelineRefsExist(refs: string[]): Promise<Map<string, boo
 
 /** Creates a pipeline from its text: writes `<name>.yaml` atomically and inserts the row. 409 if the name is taken. */
 export async function createPipeline(text: string, principal: Principal | null): Promise<PipelineDto> {
-  const definition = parseOne(text);
+  const definition = parseOnePipeline(text);
   assertMayChangeBuiltin("pipeline", definition.name, principal);
   assertSaverMayRun(definition, principal);
   await runAppWrite(async () => {
@@ -225,7 +166,7 @@ export async function updatePipeline(name: string, sentText: string, principal: 
   assertMayChangeBuiltin("pipeline", name, principal);
   const stored = await queries.selectPipeline(name);
   const text = stored ? restoreMaskedSecrets(sentText, stored.config) : sentText;
-  const definition = parseOne(text);
+  const definition = parseOnePipeline(text);
   if (definition.name !== name) {
     throw new AppError("invalid_pipeline", `The text names pipeline '${definition.name}' but this is '${name}'; to rename, clone it and delete the old one`, {
       details: [{ path: "name", message: `must be '${name}'` }],
@@ -244,7 +185,7 @@ export async function updatePipeline(name: string, sentText: string, principal: 
 /** Copies a pipeline under a new name (its text with the name replaced). */
 export async function clonePipeline(name: string, newName: string, principal: Principal | null, description?: string): Promise<PipelineDto> {
   const source = await getPipeline(name);
-  if (!source.definition) throw new AppError("invalid_pipeline", `Pipeline '${name}' is not valid, so it cannot be cloned: ${describeIssues(source.issues)}`);
+  if (!source.definition) throw new AppError("invalid_pipeline", `Pipeline '${name}' is not valid, so it cannot be cloned: ${describePipelineIssues(source.issues)}`);
   const doc = YAML.parseDocument(source.config);
   doc.set("name", newName);
   if (description !== undefined) doc.set("description", description);
@@ -269,90 +210,6 @@ export async function deletePipeline(name: string, options: { force: boolean }, 
     await queries.deletePipelineRow(name);
   });
   await recordAudit({ principal, action: "pipeline.delete", target: name, result: "ok", details: { forced: options.force, jobs_using: jobs.length } });
-}
-
-/**
- * Brings rows and files into agreement. Files are the source for the names they hold: a file added
- * or edited by hand is imported (for a name found in several files, `<name>.yaml` wins over a
- * `pipelines: [...]` bundle). A row with no file gets `<name>.yaml` written (an adopted Mimir
- * database), so deleting a file by hand does not delete a pipeline: delete it in the app or API.
- * An invalid file is reported and left alone. Writes rows and files through the app write gate.
- */
-export async function syncPipelinesWithVolume(): Promise<SyncReport> {
-  return runAppWrite(async () => {
-    const report: SyncReport = { imported: [], updated: [], written: [], invalid: [] };
-    const { files, skipped } = readPipelineFiles();
-    report.invalid.push(...skipped.map((entry) => ({ file: entry.file, message: entry.reason })));
-    const sources = new Map<string, { text: string; canonical: boolean }>();
-    for (const file of files) {
-      const parsed = parsePipelineText(file.text);
-      if (!parsed.ok) {
-        report.invalid.push({ file: file.file, message: describeIssues(parsed.issues) });
-        continue;
-      }
-      for (const definition of parsed.pipelines) {
-        const canonical = parsed.pipelines.length === 1 && file.stem === definition.name;
-        if (sources.get(definition.name)?.canonical) continue;
-        sources.set(definition.name, { text: canonical ? file.text : YAML.stringify(definition), canonical });
-      }
-    }
-    const now = nowIso();
-    for (const [name, source] of sources) {
-      const row = await queries.selectPipeline(name);
-      const definition = parseOne(source.text);
-      if (!row) {
-        // A file in the volume was put there by whoever controls the host: it has no console owner.
-        await queries.insertPipeline({ name, description: definition.description ?? null, config: source.text, createdAt: now, updatedAt: now, owner: null, ownerScope: null });
-        report.imported.push(name);
-      } else if (row.config !== source.text) {
-        await queries.updatePipelineRow(name, { config: source.text, description: definition.description ?? null, updatedAt: now, owner: null, ownerScope: null });
-        report.updated.push(name);
-      }
-    }
-    let after: string | null = null;
-    for (;;) {
-      const rows = await queries.selectPipelines(SYNC_BATCH_ROWS, after);
-      for (const row of rows) {
-        if (sources.has(row.name)) continue;
-        const parsed = parsePipelineText(row.config);
-        if (!parsed.ok || parsed.pipelines.length !== 1 || parsed.pipelines[0]!.name !== row.name) {
-          report.invalid.push({ file: `${row.name}.yaml`, message: `stored pipeline is not valid, file not written: ${parsed.ok ? "its name differs from the row" : describeIssues(parsed.issues)}` });
-          continue;
-        }
-        // Mimir AIP stored some pipelines as JSON text; the file and the row get the same YAML.
-        const text = row.config.trimStart().startsWith("{") ? YAML.stringify(parsed.pipelines[0]) : row.config;
-        writePipelineFile(row.name, text);
-        if (text !== row.config) await queries.updatePipelineRow(row.name, { config: text, updatedAt: now });
-        report.written.push(row.name);
-      }
-      if (rows.length < SYNC_BATCH_ROWS) break;
-      after = rows.at(-1)!.name;
-    }
-    if (report.imported.length + report.updated.length + report.written.length + report.invalid.length > 0) {
-      getLogger().info("pipelines synced with the volume", report);
-    }
-    return report;
-  });
-}
-
-const memo = processState("pipelineWatcher", (): { pipelineWatcher?: fs.FSWatcher } => ({}));
-
-/** Watches the pipelines volume and syncs shortly after a file changes there. Idempotent. */
-export function watchPipelinesVolume(): void {
-  if (memo.pipelineWatcher) return;
-  let timer: NodeJS.Timeout | null = null;
-  try {
-    memo.pipelineWatcher = fs.watch(pipelinesDir(), { persistent: false }, (_event, file) => {
-      if (file && (file.startsWith(".") || !/\.ya?ml$/i.test(file))) return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        syncPipelinesWithVolume().catch((error) => getLogger().warn("pipeline volume sync failed", { error }));
-      }, WATCH_DEBOUNCE_MS);
-    });
-    memo.pipelineWatcher.on("error", (error) => getLogger().warn("pipeline volume watcher stopped", { error }));
-  } catch (error) {
-    getLogger().warn("cannot watch the pipelines volume; files edited by hand appear at the next start", { error });
-  }
 }
 
 /** Validates `body` when it holds a text, else the stored pipeline (not_found if absent). Reads only. */

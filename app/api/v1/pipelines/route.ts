@@ -1,7 +1,8 @@
 import { json, route } from "@/lib/http";
 import { bareArrayPage } from "@/lib/http-link";
 import { listPipelinesQuery } from "@/lib/pipelines/inputs";
-import { createPipeline, listPipelines, pipelineTextFromBody } from "@/lib/pipelines/service";
+import { createPipeline, listPipelines } from "@/lib/pipelines/service";
+import { pipelineTextFromBody } from "@/lib/pipelines/body";
 
 export const GET = route({ access: "read", query: listPipelinesQuery }, async ({ query, url }) => bareArrayPage(url, await listPipelines(query)));
 

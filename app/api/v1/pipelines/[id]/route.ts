@@ -1,6 +1,7 @@
 import { route } from "@/lib/http";
 import { deletePipelineQuery, pipelineIdParams } from "@/lib/pipelines/inputs";
-import { deletePipeline, getPipeline, pipelineTextFromBody, updatePipeline } from "@/lib/pipelines/service";
+import { deletePipeline, getPipeline, updatePipeline } from "@/lib/pipelines/service";
+import { pipelineTextFromBody } from "@/lib/pipelines/body";
 
 export const GET = route({ access: "read", params: pipelineIdParams }, ({ params, principal }) => getPipeline(params.id, principal));
 
