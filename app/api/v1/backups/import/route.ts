@@ -1,5 +1,6 @@
 import path from "node:path";
-import { json, route, writeRequestBodyToFile } from "@/lib/http";
+import { json, route } from "@/lib/http";
+import { writeRequestBodyToFile } from "@/lib/http-body";
 import { discardImportFolder, MAX_IMPORT_BYTES, newImportFolder, startImport } from "@/lib/backups/transfer";
 
 /**
