@@ -8,6 +8,7 @@ import { decodeCursor, pageQuery, toPage, type Page } from "@/lib/pagination";
 import type { Principal } from "@/lib/auth/scopes";
 import * as queries from "@/lib/audit/queries";
 import type { AuditEntryDto } from "@/lib/audit/types";
+import { DAY_MS } from "@/lib/time";
 
 export interface AuditEntry {
   /** null for the product's own scheduled work, and for callers not (yet) identified */
@@ -24,7 +25,6 @@ export interface AuditEntry {
 
 /** Old rows are deleted at most this often, from recordAudit itself, so no scheduler is needed for it. */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
-const DAY_MS = 24 * 60 * 60 * 1000;
 const memo = processState("auditPrune", (): { auditPrunedAt?: number } => ({}));
 
 /**

@@ -11,8 +11,8 @@ import type { Principal, Scope } from "@/lib/auth/scopes";
 import type { CreateTokenInput, ListTokensQuery } from "@/lib/auth/inputs";
 import type { ApiTokenDto, CreatedApiTokenDto } from "@/lib/auth/types";
 import * as queries from "@/lib/auth/queries";
+import { DAY_MS } from "@/lib/time";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export function toApiTokenDto(row: ApiTokenRow, now = nowIso()): ApiTokenDto {
   return {

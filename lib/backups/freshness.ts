@@ -5,6 +5,7 @@ import { outboundFetch } from "@/lib/net/outbound";
 import { getLogger } from "@/lib/log/logger";
 import { listOperations } from "@/lib/operations/service";
 import { listSetsOnDisk } from "@/lib/backups/store";
+import { DAY_MS, HOUR_MS } from "@/lib/time";
 
 // Whether scheduled backups keep up (for /health), and the alert when a scheduled one fails.
 
@@ -26,12 +27,12 @@ export async function backupFreshnessProblem(now = new Date()): Promise<string |
 }
 
 /** Slack on top of the schedule's interval: a backup of a large root takes a while to finish. */
-const FRESHNESS_GRACE_MS = 2 * 3_600_000;
+const FRESHNESS_GRACE_MS = 2 * HOUR_MS;
 
 function scheduleIntervalMs(expression: string): number {
   const runs = new Cron(expression, { paused: true }).nextRuns(2);
   const [first, second] = runs;
-  return first && second ? second.getTime() - first.getTime() : 86_400_000;
+  return first && second ? second.getTime() - first.getTime() : DAY_MS;
 }
 
 /** A receiver that has not answered a backup-failure alert by then is given up on. */

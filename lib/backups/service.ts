@@ -16,6 +16,7 @@ import type { BackupDto, BackupManifest, BackupTrigger, BackupVolume, PruneResul
 import { VOLUMES } from "@/lib/config/volumes";
 import { getBackup, syncBackupCatalog, totalBytes } from "@/lib/backups/catalog";
 import { startVerify, verifyBackupSet } from "@/lib/backups/verify";
+import { DAY_MS } from "@/lib/time";
 
 // ---------------------------------------------------------------------------------------------
 // Backup
@@ -126,7 +127,7 @@ export async function pruneBackups(options: { dryRun: boolean }, principal: Prin
   }
   const sets = listSetsOnDisk();
   const newestVerified = sets.find((set) => readVerification(set.folder)?.status === "ok")?.id;
-  const cutoff = Date.now() - keepDays * 86_400_000;
+  const cutoff = Date.now() - keepDays * DAY_MS;
   const kept: PruneResult["kept"] = [];
   const doomed: typeof sets = [];
   sets.forEach((set, index) => {

@@ -14,9 +14,8 @@ import {
   type StatisticsQuery,
 } from "@/lib/executions/inputs";
 import type { ExecutionDto, ExecutionLog, ExecutionStatistics, ExecutionSummary, StepRecord } from "@/lib/executions/types";
+import { DAY_MS, NS_PER_MS } from "@/lib/time";
 
-const DAY_MS = 86_400_000;
-const NS_PER_MS = 1_000_000;
 /** Rows per batch of a CSV export: small enough that each batch blocks the event loop only briefly. */
 const EXPORT_BATCH_ROWS = 1000;
 const historyKey = z.object({ start_time: z.string(), id: z.string() });
@@ -200,8 +199,6 @@ export async function failInterruptedExecutions(reason: string): Promise<{ id: s
   }
   return runs.map((run) => ({ ...run, endTime }));
 }
-
-export { NS_PER_MS };
 
 /** How many runs a job has in the history (what deleting the job deletes with it). */
 export async function countJobExecutions(jobId: string): Promise<number> {

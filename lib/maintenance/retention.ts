@@ -21,6 +21,7 @@ import {
 import { vacuumDatabase, checkVacuumDisk } from "@/lib/maintenance/service";
 import type { RetentionCleanupInput } from "@/lib/maintenance/inputs";
 import type { RetentionReport } from "@/lib/maintenance/types";
+import { DAY_MS } from "@/lib/time";
 
 /**
  * Execution log files live at `<logs>/executions/<execution id>.log`: the convention agreed with the
@@ -49,7 +50,6 @@ const INCREMENTAL_VACUUM_STEP_PAGES = 128;
 const CLEANUP_CHECKPOINT_WAL_BYTES = JOURNAL_SIZE_LIMIT_BYTES;
 /** Below this size a full VACUUM takes well under a second, so a cleanup may run it to give pages back. */
 const VACUUM_WHEN_CHEAP_BYTES = 32 * 1024 * 1024;
-const DAY_MS = 86_400_000;
 /** winston's rotated files beside the live one: mimir1.log, mimir2.log, … (the live mimir.log is never touched). */
 const ROTATED_APP_LOG = new RegExp(`^${path.basename(APP_LOG_FILE, ".log")}\\d+\\.log$`);
 

@@ -11,13 +11,14 @@ import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
 import { formatBytes, formatPercent, formatTimestamp } from "@/lib/format";
 import { getLastIntegrityResult } from "@/lib/maintenance/service";
 import type { CheckStatus, TroubleshootingCheck } from "@/lib/maintenance/types";
+import { DAY_MS } from "@/lib/time";
 
 /** Free space under this share of a filesystem is a problem (writes fail soon: "disk I/O error"). */
 const DISK_PROBLEM_RATIO = 0.05;
 /** Under this share it is worth a warning. */
 const DISK_WARNING_RATIO = 0.15;
 /** An integrity result older than this is worth refreshing. */
-const INTEGRITY_STALE_MS = 7 * 86_400_000;
+const INTEGRITY_STALE_MS = 7 * DAY_MS;
 
 /**
  * The guide's troubleshooting symptoms checked live: lock contention, disk space, integrity, and

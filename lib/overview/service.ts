@@ -2,8 +2,8 @@ import "server-only";
 import { countJobs } from "@/lib/jobs/service";
 import { countPipelines } from "@/lib/pipelines/service";
 import { countExecutions, countExecutionsByStatusSince } from "@/lib/executions/service";
+import { DAY_MS } from "@/lib/time";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface OverviewCounts {
   jobs: { total: number; enabled: number };

@@ -2,9 +2,8 @@ import "server-only";
 import { countExecutionsPerTimePrefix } from "@/lib/executions/service";
 import { aggregateSampleSeries, BUCKET_PREFIX, findFirstSamplesSince, findLatestSamples, listFreeSpaceSince, type Bucket } from "@/lib/storage/queries";
 import type { DiskProjection, ExecutionPoint, HistoryRange, SampleSeries, StorageHistory, VolumePoint, VolumeTrend } from "@/lib/storage/types";
+import { DAY_MS, HOUR_MS } from "@/lib/time";
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
 
 export const RANGE_MS: Record<HistoryRange, number> = { "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS, "90d": 90 * DAY_MS };
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { HISTORY_RANGES, SAMPLE_SERIES } from "@/lib/storage/types";
+import { DAY_MS } from "@/lib/time";
 
 /** Samples are kept this long (see DROP_AFTER_MS in sampler.ts); asking for more returns nothing more. */
 const MAX_HISTORY_DAYS = 400;
@@ -15,7 +16,7 @@ export const storageHistoryQuery = z
   })
   .refine((q) => !(q.range && q.since), { message: "give either 'range' or 'since', not both", path: ["since"] })
   .refine((q) => !q.since || Date.parse(q.since) <= Date.now(), { message: "'since' is in the future", path: ["since"] })
-  .refine((q) => !q.since || Date.now() - Date.parse(q.since) <= MAX_HISTORY_DAYS * 86_400_000, {
+  .refine((q) => !q.since || Date.now() - Date.parse(q.since) <= MAX_HISTORY_DAYS * DAY_MS, {
     message: `'since' is more than ${MAX_HISTORY_DAYS} days ago; samples are not kept that long`,
     path: ["since"],
   });

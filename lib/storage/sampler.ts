@@ -8,8 +8,8 @@ import { getVolumeTrends, projectDiskFull } from "@/lib/storage/history";
 import { findLatestSampleTime, insertSamples, thinSamples } from "@/lib/storage/queries";
 import { measureStorage } from "@/lib/storage/usage";
 import type { StorageAlert, StorageUsage } from "@/lib/storage/types";
+import { DAY_MS } from "@/lib/time";
 
-const DAY_MS = 86_400_000;
 /** Samples older than this are kept one per hour, older than MONTH one per day, older than YEAR not at all. */
 export const THIN_HOURLY_AFTER_MS = DAY_MS;
 export const THIN_DAILY_AFTER_MS = 30 * DAY_MS;

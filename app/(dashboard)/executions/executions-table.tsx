@@ -4,8 +4,8 @@ import { formatDuration, formatTimestamp } from "@/lib/format";
 import type { ExecutionSummary } from "@/lib/executions/types";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
+import { NS_PER_MS } from "@/lib/time";
 
-const NS_PER_MS = 1_000_000;
 
 /** History rows; the caller renders the pager and the empty state's wording, and names the jobs (`jobNames`, by id) when it shows them. */
 export function ExecutionsTable({ items, empty, showJob = true, jobNames }: { items: ExecutionSummary[]; empty: string; showJob?: boolean; jobNames?: Map<string, string> }) {

@@ -11,11 +11,11 @@ import { getExecutionStatistics, listExecutions } from "@/lib/executions/service
 import { jobNamesOf } from "@/lib/jobs/service";
 import { formatCount, formatPercent } from "@/lib/format";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
+import { DAY_MS } from "@/lib/time";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Executions" };
 
-const DAY_MS = 86_400_000;
 const STATISTICS_REFRESH_MS = 5000;
 const INPUT = "mt-1 block w-full rounded-md border-0 px-2.5 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900";
 

@@ -14,11 +14,11 @@ import { formatDuration, formatTimestamp } from "@/lib/format";
 import { requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
 import { DataTable } from "@/app/_components/ui/data-table";
+import { NS_PER_MS } from "@/lib/time";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Run" };
 
-const NS_PER_MS = 1_000_000;
 
 export default async function ExecutionPage({ params }: { params: Promise<{ executionId: string }> }) {
   const principal = await requirePagePrincipal("read");
