@@ -15,7 +15,7 @@ import type { OperationDto } from "@/lib/operations/types";
 import { VOLUME_NAMES, type BackupDto, type BackupVolume, type PruneResult } from "@/lib/backups/types";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, verifyBackupAction } from "./actions";
-import { BackUpNowButton, FollowedOperation } from "./backup-operations";
+import { BackUpNowButton, FailedBackupNotice, FollowedOperation } from "./backup-operations";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 
@@ -33,11 +33,13 @@ interface Props {
   cursor: string | null;
   pageSize: number;
   running: OperationDto[];
+  /** the latest backup attempt, when it failed, was cancelled or was interrupted */
+  failedBackup: OperationDto | null;
   canWrite: boolean;
   canAdmin: boolean;
 }
 
-export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdmin }: Props) {
+export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, canWrite, canAdmin }: Props) {
   const router = useRouter();
   const queryClient = useQueryClient();
   const { data } = useBackups(cursor, page, pageSize);
@@ -61,6 +63,11 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
     });
   };
   const follow = (op: OperationDto) => setOperations((current) => [{ id: op.id, kind: op.kind, initial: op }, ...current.filter((o) => o.id !== op.id)]);
+  const dismiss = (id: string) => setOperations((current) => current.filter((o) => o.id !== id));
+  // Said until a newer set exists or another backup is followed here (its own outcome then speaks).
+  const newestSet = data.items[0]?.created_at;
+  const showFailure =
+    failedBackup !== null && (!newestSet || newestSet < failedBackup.created_at) && !operations.some((op) => op.kind === "backup" && op.id !== failedBackup.id);
 
   return (
     <div className="space-y-6">
@@ -72,6 +79,11 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
           )
         }
       >
+        {showFailure && (
+          <div className="mb-3">
+            <FailedBackupNotice operation={failedBackup} />
+          </div>
+        )}
         {operations.length === 0 ? (
           <p className="text-sm text-slate-600">
             A backup snapshots the database while the app keeps running, archives the five volumes{data.items[0] ? `; the last one was ${formatAge(data.items[0].created_at)}` : ""}.
@@ -80,7 +92,7 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
           <ul className="space-y-4">
             {operations.map((op) => (
               <li key={op.id}>
-                <FollowedOperation id={op.id} kind={op.kind} initial={op.initial} onFinished={refresh} />
+                <FollowedOperation id={op.id} kind={op.kind} initial={op.initial} onFinished={refresh} canCancel={canWrite} onDismiss={() => dismiss(op.id)} />
               </li>
             ))}
           </ul>
