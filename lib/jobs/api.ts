@@ -7,14 +7,17 @@ import { executionSummary } from "@/lib/executions/types";
 
 const TAG = "Scheduler (Mimir AIP compatible)";
 const jobMessage = z.object({ message: z.string(), job_id: z.string() });
+/** Beside Mimir AIP's fields: what the caller should know though the request succeeded (a missing pipeline). */
+const warnings = z.array(z.string()).describe("Problems that did not stop the request, e.g. a pipeline that does not exist yet; empty when none");
+const jobCreated = jobMessage.extend({ warnings });
 const jobMessageWithJob = jobMessage.extend({ job: jobDto });
 
 /** The scheduler's routes, for the OpenAPI document. */
 export const JOBS_API: ApiRoute[] = [
   { method: "get", path: "/api/v1/scheduler/jobs", summary: "List scheduled jobs (bare array, Link-header paging)", tag: TAG, access: "read", query: listJobsQuery, responses: { 200: { description: "Jobs by name", schema: z.array(jobDto), linkPaging: true } } },
-  { method: "post", path: "/api/v1/scheduler/jobs", summary: "Create a job; the scheduler fires it at once", tag: TAG, access: "write", body: createJobInput, responses: { 201: { description: "Created", schema: jobMessage }, 409: { description: "The id is taken" } } },
+  { method: "post", path: "/api/v1/scheduler/jobs", summary: "Create a job; the scheduler fires it at once. A pipeline that does not exist is accepted, with a warning", tag: TAG, access: "write", body: createJobInput, responses: { 201: { description: "Created", schema: jobCreated }, 409: { description: "The id is taken" } } },
   { method: "get", path: "/api/v1/scheduler/jobs/{id}", summary: "One job", tag: TAG, access: "read", params: jobIdParams, responses: { 200: { description: "The job", schema: jobDto }, 404: { description: "No such job" } } },
-  { method: "put", path: "/api/v1/scheduler/jobs/{id}", summary: "Update any of name, pipeline, cron_expr, enabled", tag: TAG, access: "write", params: jobIdParams, body: updateJobInput, responses: { 200: { description: "Updated", schema: jobMessageWithJob }, 404: { description: "No such job" } } },
+  { method: "put", path: "/api/v1/scheduler/jobs/{id}", summary: "Update any of name, pipeline, cron_expr, enabled", tag: TAG, access: "write", params: jobIdParams, body: updateJobInput, responses: { 200: { description: "Updated", schema: jobMessageWithJob.extend({ warnings }) }, 404: { description: "No such job" } } },
   { method: "delete", path: "/api/v1/scheduler/jobs/{id}", summary: "Delete a job and its execution history", tag: TAG, access: "admin", reauth: true, params: jobIdParams, responses: { 200: { description: "Deleted", schema: jobMessage }, 404: { description: "No such job" } } },
   { method: "post", path: "/api/v1/scheduler/jobs/{id}/enable", summary: "Enable a job", tag: TAG, access: "write", params: jobIdParams, responses: { 200: { description: "Enabled", schema: jobMessageWithJob } } },
   { method: "post", path: "/api/v1/scheduler/jobs/{id}/disable", summary: "Disable a job", tag: TAG, access: "write", params: jobIdParams, responses: { 200: { description: "Disabled", schema: jobMessageWithJob } } },

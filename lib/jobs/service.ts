@@ -102,6 +102,16 @@ export async function createJob(input: CreateJobInput, principal: Principal | nu
   return job;
 }
 
+/**
+ * What a script should know about a job it just created or changed, though the request succeeded:
+ * a pipeline that does not exist (accepted, as Mimir AIP did, but each run fails until it exists).
+ */
+export function jobWarnings(job: JobDto): string[] {
+  return job.pipeline_exists
+    ? []
+    : [`Pipeline '${job.pipeline}' does not exist (no stored pipeline, no such file in the pipelines volume): runs of this job fail until it is created`];
+}
+
 /** Changes a job's fields and reschedules it at once. Writes one audit row. */
 export async function updateJob(id: string, input: UpdateJobInput, principal: Principal | null): Promise<JobDto> {
   const current = await getJob(id);
