@@ -15,6 +15,8 @@ import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
 import { resumeInterruptedVerifies, syncBackupCatalog } from "@/lib/backups/service";
 import { cleanLeftovers } from "@/lib/backups/store";
 import { installShutdownHandlers } from "@/lib/shutdown";
+import { setStepChecker } from "@/lib/pipelines/step-checks";
+import { checkStepPlugin } from "@/lib/scheduler/plugin-catalog";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -73,6 +75,8 @@ export async function boot(): Promise<void> {
     // Half-written sets and scratch folders of work the last process did not finish: nothing runs yet.
     const removed = cleanLeftovers();
     if (removed.length > 0) log.info("removed leftovers of interrupted backup work", { removed });
+    // Saving and validating a pipeline check its steps against the plugins that exist.
+    setStepChecker(checkStepPlugin);
     await bootScheduler(config);
     startStorageSampler();
     installShutdownHandlers();

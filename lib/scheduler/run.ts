@@ -9,7 +9,7 @@ import { nextRunOf } from "@/lib/jobs/cron";
 import { resolvePipeline } from "@/lib/pipelines/service";
 import type { PipelineDefinition, PipelineStep } from "@/lib/pipelines/definition";
 import { NS_PER_MS, recordExecutionProgress, recordExecutionStart } from "@/lib/executions/service";
-import { openExecutionLog } from "@/lib/executions/log-files";
+import { openExecutionLog, readExecutionLogChunk } from "@/lib/executions/log-files";
 import type { StepRecord, Trigger } from "@/lib/executions/types";
 import { BUILTIN_PLUGINS } from "@/lib/scheduler/builtin-plugins";
 import { claimRun, releaseRun } from "@/lib/scheduler/active-runs";
@@ -260,4 +260,18 @@ export async function executePipelineNow(pipelineRef: string, initialContext: Re
   );
   await new Promise<void>((resolve) => log.end(resolve));
   return { execution_id: executionId, success: outcome.status === "success", ...outcome };
+}
+
+/** What the pipeline page shows after a test run: the run's outcome, its steps and the start of its log. */
+export interface TestRunResult extends Omit<AdHocRunResult, "context"> {
+  log: string;
+}
+
+/**
+ * A test run from the pipeline page: executePipelineNow with an empty context (no job, so no history
+ * row), then the beginning of its log file. Runs the pipeline's steps; writes one log file.
+ */
+export async function testRunPipeline(name: string): Promise<TestRunResult> {
+  const { context: _context, ...result } = await executePipelineNow(name, {});
+  return { ...result, log: readExecutionLogChunk(result.execution_id, 0).content };
 }

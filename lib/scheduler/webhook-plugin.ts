@@ -7,11 +7,10 @@ import { unreachableReason } from "@/lib/notify/webhook";
 const MAX_RESPONSE_EXCERPT = 500;
 
 const webhookConfig = z.strictObject({
-  url: z.url({ protocol: /^https?$/, message: "an http:// or https:// URL" }),
-  method: z.enum(["POST", "PUT", "GET"]).default("POST"),
-  headers: z.record(z.string(), z.string()).default({}),
-  /** merged into the JSON body beside the run's identifiers */
-  body: z.record(z.string(), z.unknown()).default({}),
+  url: z.url({ protocol: /^https?$/, message: "an http:// or https:// URL" }).describe("the URL to call (http:// or https://)"),
+  method: z.enum(["POST", "PUT", "GET"]).default("POST").describe("GET sends no body (a health ping); POST and PUT send the JSON body"),
+  headers: z.record(z.string(), z.string()).default({}).describe("extra request headers, e.g. Authorization"),
+  body: z.record(z.string(), z.unknown()).default({}).describe("fields merged into the JSON body beside execution_id, job_id, pipeline and step"),
 });
 
 /**
