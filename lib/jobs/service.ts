@@ -188,3 +188,17 @@ export async function listJobsUsingPipeline(name: string): Promise<{ id: string;
 export async function jobNamesOf(runs: { job_id: string }[]): Promise<Map<string, string>> {
   return queries.selectJobNames([...new Set(runs.map((run) => run.job_id))]);
 }
+
+/**
+ * Tells a running server that jobs were written by another process (the demo seed writes the
+ * database directly): its scheduler polls this revision and reschedules from the table when it
+ * changes. Writes one system_metadata row.
+ */
+export async function announceJobsChangedElsewhere(): Promise<void> {
+  await queries.bumpJobsRevision(`${Date.now()}-${crypto.randomUUID()}`);
+}
+
+/** The revision announceJobsChangedElsewhere last wrote, or null before any. Reads only. */
+export async function readJobsRevision(): Promise<string | null> {
+  return queries.selectJobsRevision();
+}
