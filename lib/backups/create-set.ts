@@ -76,7 +76,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       options.signal?.throwIfAborted();
       options.message?.(`archiving ${volume}`);
       const file = path.join(partial, `${volume}${suffix}`);
-      const facts: Omit<ArchiveFacts, "file"> = await writeVolumeArchive(plans[volume], file, { passphrase: options.passphrase, onBytes });
+      const facts: Omit<ArchiveFacts, "file"> = await writeVolumeArchive(plans[volume], file, { passphrase: options.passphrase, onBytes, signal: options.signal });
       archives[volume] = { file: path.basename(file), ...facts };
       crashPoint(`backup.after_archive:${volume}`);
       await holdPoint(`backup.after_archive:${volume}`, options.signal);

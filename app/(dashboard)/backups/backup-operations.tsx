@@ -17,7 +17,7 @@ import { cancelOperationAction, startBackupAction } from "./actions";
 const KIND_LABEL: Record<string, string> = { backup: "Backup", verify: "Verify", restore: "Restore", import: "Import" };
 
 /** Starts a manual backup; hands the new operation to `onStarted`, or the refusal's message to `onError`. */
-export function BackUpNowButton({ onStarted, onError }: { onStarted: (op: OperationDto) => void; onError: (message: string | null) => void }) {
+export function BackUpNowButton({ onStarted, onError, busy = false }: { onStarted: (op: OperationDto) => void; onError: (message: string | null) => void; busy?: boolean }) {
   const [pending, startTransition] = useTransition();
   const start = () =>
     startTransition(async () => {
@@ -27,7 +27,7 @@ export function BackUpNowButton({ onStarted, onError }: { onStarted: (op: Operat
       else onError(result.error.message);
     });
   return (
-    <Button onClick={start} disabled={pending}>
+    <Button onClick={start} disabled={pending || busy} title={busy ? "A backup is running" : undefined}>
       Back up now
     </Button>
   );
