@@ -15,7 +15,9 @@ const CSP = [
 ].join("; ");
 
 const nextConfig: NextConfig = {
-  output: "standalone",
+  // The Docker image runs the self-contained server (node server.js); `npm start` runs `next start`,
+  // which warns on a standalone build, so the checkout builds the ordinary way. The Dockerfile sets it.
+  output: process.env.MIMIR_STANDALONE_BUILD === "1" ? "standalone" : undefined,
   serverExternalPackages: ["better-sqlite3", "winston"],
   poweredByHeader: false,
   async headers() {
