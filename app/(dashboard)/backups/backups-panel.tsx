@@ -17,6 +17,7 @@ import { VOLUME_NAMES, type BackupDto, type BackupVolume, type PruneResult } fro
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, verifyBackupAction } from "./actions";
 import { BackUpNowButton, FailedBackupNotice, FollowedOperation } from "./backup-operations";
+import { ImportSet } from "./import-set";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 
@@ -111,6 +112,11 @@ export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, ca
           <p role="alert" className="mt-3 text-sm text-red-700">
             {error}
           </p>
+        )}
+        {canAdmin && (
+          <div className="mt-4 border-t border-slate-100 pt-4">
+            <ImportSet onStarted={follow} />
+          </div>
         )}
       </Card>
 
