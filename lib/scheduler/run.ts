@@ -186,7 +186,8 @@ async function runStep(
     clearTimeout(timer);
   }
   const ended = nowIso();
-  logLine(`step ${step.name}: ${stepError ? `failed: ${stepError}` : "succeeded"}`);
+  // The log says what the step record says: a stopped run's step was cancelled, not failed (B13).
+  logLine(`step ${step.name}: ${stepError ? `${spec.signal.aborted ? "cancelled" : "failed"}: ${stepError}` : "succeeded"}`);
   const summary = output === null ? null : JSON.stringify(output);
   return {
     step_name: step.name,
