@@ -56,6 +56,16 @@ describe("API edges", () => {
     expect((await call("GET", "/api/v1/scheduler/jobs")).status).toBe(200);
   });
 
+  test("a set upload larger than the proxy's body buffer reaches the import route whole", async () => {
+    // 12 MB of junk: accepted as an upload (202), then refused by the import's own check, never cut short (400).
+    const response = await fetch(`${server.url}/api/v1/backups/import`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/x-tar" },
+      body: Buffer.alloc(12 * 1024 * 1024, 1),
+    });
+    expect(response.status).toBe(202);
+  });
+
   test("openapi.json is readable without a token and says durations are nanoseconds", async () => {
     const answer = await call("GET", "/api/v1/openapi.json", { token: null });
     expect(answer.status).toBe(200);
