@@ -28,3 +28,26 @@ function safeJson(text: string): unknown {
     return { error: { code: "internal", message: text.slice(0, 200) } };
   }
 }
+
+/**
+ * Uploads a file as the raw body (fetch reports no upload progress, XMLHttpRequest does) and reads
+ * the answer like apiFetch. `onProgress` gets bytes sent of the file's size.
+ */
+export function apiUpload<T>(path: string, file: Blob, onProgress: (sent: number, total: number) => void, contentType = "application/octet-stream"): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", path);
+    request.withCredentials = true;
+    request.setRequestHeader("Accept", "application/json");
+    request.setRequestHeader("Content-Type", contentType);
+    request.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
+    request.onerror = () => reject(new AppError("internal", "The upload was interrupted (network error)"));
+    request.onload = () => {
+      const body = request.responseText ? safeJson(request.responseText) : null;
+      if (request.status >= 200 && request.status < 300) return resolve(body as T);
+      const envelope = body as ErrorEnvelope | null;
+      reject(new AppError(envelope?.error?.code ?? "internal", envelope?.error?.message ?? `HTTP ${request.status}`, { details: envelope?.error?.details }));
+    };
+    request.send(file);
+  });
+}

@@ -6,7 +6,7 @@ import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { formatBytes, formatBytesChange, formatCount, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
 import { scopeAllows } from "@/lib/auth/scopes";
-import { findLatestBackup, getBackupSettings, listRunningBackupOperations } from "@/lib/backups/service";
+import { findFailedLatestBackup, findLatestBackup, getBackupSettings, listRunningBackupOperations } from "@/lib/backups/service";
 import { getHealth } from "@/lib/health/service";
 import { getOverviewCounts } from "@/lib/overview/service";
 import { requirePagePrincipal } from "@/lib/pages";
@@ -19,7 +19,7 @@ export const metadata = { title: "Overview" };
 /** Everything here reads stored samples and counts, never a fresh walk, so it is fast at any data size. */
 export default async function OverviewPage() {
   const principal = await requirePagePrincipal("read");
-  const [health, counts, trends, history, alerts, latestBackup, runningBackups] = await Promise.all([
+  const [health, counts, trends, history, alerts, latestBackup, runningBackups, failedBackup] = await Promise.all([
     getHealth(),
     getOverviewCounts(),
     getVolumeTrends(),
@@ -27,6 +27,7 @@ export default async function OverviewPage() {
     listActiveAlerts(),
     findLatestBackup(),
     listRunningBackupOperations(),
+    findFailedLatestBackup(),
   ]);
   const last24hTotal = Object.values(counts.last24h).reduce((sum, n) => sum + n, 0);
   const { projection } = history;
@@ -74,6 +75,7 @@ export default async function OverviewPage() {
         </Card>
         <div className="lg:col-span-3">
           <LastBackupCard
+            failed={failedBackup}
             latest={latestBackup}
             scheduled={getBackupSettings().enabled}
             running={runningBackups}

@@ -29,7 +29,7 @@ export const pruneBackupsPlugin: BuiltinPlugin<{ dry_run: boolean }> = {
   name: "System.prune_backups",
   scope: "admin",
   description: "Deletes backup sets older than backups.keep_days, always keeping the newest, the newest verified and pinned sets",
-  configSchema: z.object({ dry_run: z.boolean().default(false) }).strict(),
+  configSchema: z.object({ dry_run: z.boolean().default(false).describe("list what would be deleted, delete nothing") }).strict(),
   async run(config, context) {
     const result = await pruneBackups({ dryRun: config.dry_run }, null);
     context.log(result.skipped_reason ? `prune skipped: ${result.skipped_reason}` : `pruned ${result.deleted.length} set(s): ${result.deleted.join(", ") || "none"}`);

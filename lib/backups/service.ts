@@ -14,7 +14,7 @@ import { recordAudit } from "@/lib/audit/service";
 import { outboundFetch } from "@/lib/net/outbound";
 import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
-import { listOperations, startOperation, type OperationContext } from "@/lib/operations/service";
+import { listOperations, startOperation, waitForOperation, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import type { BackupRow } from "@/lib/db/schema";
@@ -209,6 +209,29 @@ export async function startVerify(id: string, principal: Principal | null): Prom
     await recordAudit({ principal, action: "backup.verify", target: id, result: "ok" });
     return { backup_id: id, ...result };
   });
+}
+
+/**
+ * At boot: a set with no verification result had its verify cut short (the server stopped during
+ * the backup's verify phase, or during a verify of its own). Each is verified again, one after the
+ * other, as visible verify operations. Returns the ids it queued; runs in the background.
+ */
+export async function resumeInterruptedVerifies(): Promise<string[]> {
+  const pending = listSetsOnDisk()
+    .filter((set) => readVerification(set.folder) === null)
+    .map((set) => set.id);
+  if (pending.length === 0) return pending;
+  getLogger().info("verifying backup sets whose verification was interrupted", { sets: pending });
+  void (async () => {
+    for (const id of pending) {
+      try {
+        await waitForOperation((await startVerify(id, null)).id);
+      } catch (error) {
+        getLogger().warn("could not verify an interrupted set again", { id, error: (error as Error).message });
+      }
+    }
+  })();
+  return pending;
 }
 
 /** Verifies every listed set in turn (the scheduled drill); returns how many passed and failed. */
@@ -477,16 +500,27 @@ function runningBackupOperations(operations: OperationDto[]): OperationDto[] {
 }
 
 /**
- * What the Backups page follows: the running operations, and a restore finished in the last minutes,
- * since restoring the database signs everyone out and its outcome is the first thing wanted after
- * signing in again.
+ * What the Backups page follows: the running operations, and the viewer's own restore if it finished
+ * in the last minutes (restoring the database may sign its author out, and its outcome is the first
+ * thing wanted after signing in again). Another person's restore is not theirs to be told about
+ * here: it is in the audit log. Reads only.
  */
-export async function listBackupPageOperations(): Promise<OperationDto[]> {
+export async function listBackupPageOperations(viewer: Pick<Principal, "name">, now = Date.now()): Promise<OperationDto[]> {
   const recent = await listOperations({ limit: 50 });
   const running = runningBackupOperations(recent.items);
   const restore = recent.items.find((op) => op.kind === "restore" && op.status !== "running");
-  const restoreIsRecent = restore?.finished_at && Date.now() - Date.parse(restore.finished_at) < RECENT_RESTORE_MS;
-  return restore && restoreIsRecent ? [...running, restore] : running;
+  const restoreIsRecent = restore?.finished_at && now - Date.parse(restore.finished_at) < RECENT_RESTORE_MS;
+  return restore && restoreIsRecent && restore.created_by === viewer.name ? [...running, restore] : running;
+}
+
+/**
+ * The latest backup attempt when it did not succeed (failed, cancelled, or interrupted by a server
+ * stop) and no backup has succeeded since: the Backups page and the Overview say so, instead of
+ * only showing the last good set. Null when the latest attempt succeeded or is still running. Reads only.
+ */
+export async function findFailedLatestBackup(): Promise<OperationDto | null> {
+  const [last] = (await listOperations({ limit: 1, kind: "backup" })).items;
+  return last && (last.status === "failed" || last.status === "cancelled") ? last : null;
 }
 
 /** The config key behind scheduled backups; /health's freshness check reads it too. */

@@ -37,6 +37,8 @@ export interface AppConfig {
   };
   /** Fault injection for the crash tests: the named point at which the process SIGKILLs itself. */
   crashPoint: string | null;
+  /** Fault injection for the shutdown tests: the named point at which work waits until it is cancelled. */
+  holdPoint: string | null;
 }
 
 export interface ConfigProblem {
@@ -170,6 +172,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       apiToken: nonEmpty(env.MIMIR_API_TOKEN) ?? null,
     },
     crashPoint: nonEmpty(env.MIMIR_CRASH_POINT) ?? null,
+    holdPoint: nonEmpty(env.MIMIR_HOLD_POINT) ?? null,
   };
 }
 

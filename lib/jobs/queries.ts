@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, count, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { scheduledJobs, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema";
+import { scheduledJobs, systemMetadata, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema";
 
 export async function countJobs(): Promise<{ total: number; enabled: number }> {
   const [row] = await getDb()
@@ -74,4 +74,21 @@ export async function countJobsByPipelineRef(refs: string[]): Promise<Map<string
 /** The ids and names of the jobs that name one of `refs`, at most `limit`. */
 export async function selectJobsByPipelineRef(refs: string[], limit: number): Promise<{ id: string; name: string }[]> {
   return getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).where(inArray(scheduledJobs.pipeline, refs)).limit(limit);
+}
+
+/** system_metadata key counting job changes made by other processes (the demo seed, scripts on the file). */
+const JOBS_REVISION_KEY = "jobs_revision";
+
+export async function selectJobsRevision(): Promise<string | null> {
+  const [row] = await getDb().select({ value: systemMetadata.value }).from(systemMetadata).where(eq(systemMetadata.key, JOBS_REVISION_KEY)).limit(1);
+  return row?.value ?? null;
+}
+
+/** Sets the revision to a new unique value (a counter plus the time, so two writers never agree by chance). */
+export async function bumpJobsRevision(value: string): Promise<void> {
+  const now = new Date().toISOString();
+  await getDb()
+    .insert(systemMetadata)
+    .values({ key: JOBS_REVISION_KEY, value, updatedAt: now })
+    .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
 }

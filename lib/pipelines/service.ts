@@ -10,6 +10,7 @@ import { scopeAllows, type Principal } from "@/lib/auth/scopes";
 import type { PipelineRow } from "@/lib/db/schema";
 import { runAppWrite } from "@/lib/operations/write-gate";
 import { MAX_PIPELINE_TEXT_BYTES, mimirPipelineBody, parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
+import { getStepChecker } from "@/lib/pipelines/step-checks";
 import { pipelinesDir, readPipelineFile, readPipelineFiles, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
 import type { PipelineDto, PipelineSummary, SyncReport, ValidationResult } from "@/lib/pipelines/types";
@@ -40,9 +41,14 @@ function describeIssues(issues: PipelineIssue[]): string {
   return `${at}${where}${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : ""}`;
 }
 
-/** Parses a text into exactly one valid pipeline, or throws invalid_yaml / invalid_pipeline listing every problem with its place. */
-function parseOne(text: string): PipelineDefinition {
-  const result = parsePipelineText(text);
+/**
+ * Parses a text into exactly one valid pipeline, or throws invalid_yaml / invalid_pipeline listing
+ * every problem with its place. `checkPlugins` (a person saving) also refuses steps whose plugin does
+ * not exist or whose config its plugin refuses; files synced from the volume and runs are not held to
+ * it (a file is the truth there, and a run reports the same problem when it reaches the step).
+ */
+function parseOne(text: string, { checkPlugins = false }: { checkPlugins?: boolean } = {}): PipelineDefinition {
+  const result = parsePipelineText(text, { checkStep: checkPlugins ? getStepChecker() : null });
   if (!result.ok) {
     const syntax = result.issues.every((issue) => issue.path === "" && issue.line !== null);
     throw new AppError(syntax ? "invalid_yaml" : "invalid_pipeline", describeIssues(result.issues), { details: result.issues });
@@ -87,7 +93,7 @@ export function pipelineTextFromBody(body: { contentType: string; text: string }
 
 /** Validates a pipeline text without storing it: every problem with its line and column. */
 export function validatePipelineText(text: string): ValidationResult {
-  const result = parsePipelineText(text);
+  const result = parsePipelineText(text, { checkStep: getStepChecker() });
   return result.ok ? { valid: true, errors: [] } : { valid: false, errors: result.issues };
 }
 
@@ -185,7 +191,7 @@ export async function pipelineRefsExist(refs: string[]): Promise<Map<string, boo
 
 /** Creates a pipeline from its text: writes `<name>.yaml` atomically and inserts the row. 409 if the name is taken. */
 export async function createPipeline(text: string, principal: Principal | null): Promise<PipelineDto> {
-  const definition = parseOne(text);
+  const definition = parseOne(text, { checkPlugins: true });
   assertMayChangeBuiltin("pipeline", definition.name, principal);
   assertSaverMayRun(definition, principal);
   await runAppWrite(async () => {
@@ -209,7 +215,7 @@ export async function updatePipeline(name: string, sentText: string, principal: 
   assertMayChangeBuiltin("pipeline", name, principal);
   const stored = await queries.selectPipeline(name);
   const text = stored ? restoreMaskedSecrets(sentText, stored.config) : sentText;
-  const definition = parseOne(text);
+  const definition = parseOne(text, { checkPlugins: true });
   if (definition.name !== name) {
     throw new AppError("invalid_pipeline", `The text names pipeline '${definition.name}' but this is '${name}'; to rename, clone it and delete the old one`, {
       details: [{ path: "name", message: `must be '${name}'` }],

@@ -13,7 +13,7 @@ import type { Principal, Scope } from "@/lib/auth/scopes";
 import { getConfig } from "@/lib/config/service";
 import { assertStepsAllowed, describePrincipal, lowestScope, ownerScope } from "@/lib/scheduler/plugin-access";
 import { NS_PER_MS, recordExecutionProgress, recordExecutionStart } from "@/lib/executions/service";
-import { openExecutionLog } from "@/lib/executions/log-files";
+import { openExecutionLog, readExecutionLogChunk } from "@/lib/executions/log-files";
 import type { StepRecord, Trigger } from "@/lib/executions/types";
 import { BUILTIN_PLUGINS } from "@/lib/scheduler/builtin-plugins";
 import { claimRun, releaseRun } from "@/lib/scheduler/active-runs";
@@ -253,7 +253,8 @@ async function runStep(
     clearTimeout(timer);
   }
   const ended = nowIso();
-  logLine(`step ${step.name}: ${stepError ? `failed: ${stepError}` : "succeeded"}`);
+  // The log says what the step record says: a stopped run's step was cancelled, not failed (B13).
+  logLine(`step ${step.name}: ${stepError ? `${spec.signal.aborted ? "cancelled" : "failed"}: ${stepError}` : "succeeded"}`);
   const summary = output === null ? null : JSON.stringify(output);
   return {
     step_name: step.name,
@@ -351,4 +352,18 @@ export async function executePipelineNow(pipelineRef: string, initialContext: Re
   } finally {
     runs.running -= 1;
   }
+}
+
+/** What the pipeline page shows after a test run: the run's outcome, its steps and the start of its log. */
+export interface TestRunResult extends Omit<AdHocRunResult, "context"> {
+  log: string;
+}
+
+/**
+ * A test run from the pipeline page: executePipelineNow with an empty context (no job, so no history
+ * row), then the beginning of its log file. Runs the pipeline's steps; writes one log file.
+ */
+export async function testRunPipeline(name: string): Promise<TestRunResult> {
+  const { context: _context, ...result } = await executePipelineNow(name, {});
+  return { ...result, log: readExecutionLogChunk(result.execution_id, 0).content };
 }

@@ -4,7 +4,7 @@ import type { NewStorageSampleRow } from "@/lib/db/schema";
 import { getLogger } from "@/lib/log/logger";
 import { applyAlertChecks, buildAlertChecks, type StorageReading } from "@/lib/storage/alerts";
 import { getVolumeTrends, projectDiskFull } from "@/lib/storage/history";
-import { findLatestSampleTime, insertSamples, thinSamples } from "@/lib/storage/queries";
+import { findEarliestSampleTime, findLatestSampleTime, insertSamples, thinSamples } from "@/lib/storage/queries";
 import { measureStorage } from "@/lib/storage/usage";
 import type { StorageAlert, StorageUsage } from "@/lib/storage/types";
 
@@ -78,6 +78,19 @@ async function sampleOnce(): Promise<SampleResult> {
     thinned,
     active_alerts: alerts.filter((a) => a.state === "raised").map((a) => a.key),
   };
+}
+
+/**
+ * Stores a measurement taken elsewhere as one sample at its `measured_at` (the demo seed's history of
+ * past days). No thinning, no alert check: the next real sample does both. Inserts rows.
+ */
+export async function storeSample(usage: StorageUsage): Promise<void> {
+  await insertSamples(sampleRows(usage));
+}
+
+/** When the oldest stored sample was taken, or null before the first. Reads only. */
+export async function earliestSampleTime(): Promise<string | null> {
+  return findEarliestSampleTime();
 }
 
 function sampleRows(usage: StorageUsage): NewStorageSampleRow[] {

@@ -4,6 +4,8 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
 import { backupId, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
+import { operationIdParams } from "@/lib/operations/inputs";
+import { cancelOperation } from "@/lib/operations/service";
 import { deleteBackup, pruneBackups, setBackupPinned, setScheduledBackups, startBackup, startRestore, startVerify } from "@/lib/backups/service";
 
 export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"), { audit: "backup.create" });
@@ -62,3 +64,9 @@ export const setScheduledBackupsAction = defineAction(
   },
   { audit: "backup.schedule" },
 );
+
+/** Stops a running backup, verify or import; the same scope as POST /api/v1/operations/{id}/cancel. */
+export const cancelOperationAction = defineAction("write", operationIdParams, ({ operationId }) => cancelOperation(operationId), {
+  audit: "operation.cancel",
+  target: (input) => input.operationId,
+});
