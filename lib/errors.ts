@@ -53,6 +53,8 @@ const CODE_CATEGORY: Record<string, ErrorCategory> = {
   wrong_passphrase: "unprocessable",
   passphrase_required: "unprocessable",
   verification_failed: "unprocessable",
+  secret_unreadable: "unprocessable",
+  delivery_failed: "unprocessable",
 };
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY | (string & {});

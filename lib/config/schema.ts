@@ -96,6 +96,19 @@ export const loggingSchema = z.object({
 /** The listening port is not here: it is the process's PORT (default 8080), read by `npm start` and the image. */
 export const serverSchema = z.object({
   metrics_public: flag.default(false),
+  /** The address people open the console at ("https://backup.example.com"): links in notifications point there. */
+  public_url: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
+});
+
+/** How the notifier delivers: retries back off from `retry_base_seconds` (doubling) up to `max_attempts`. */
+export const notificationsSchema = z.object({
+  /** the first retry waits this long, each further one twice the one before; fractions allowed for tests */
+  retry_base_seconds: z.coerce.number().positive().default(30),
+  max_attempts: positiveInt.max(20).default(5),
+  /** a receiver (HTTP or SMTP) that has not answered by then counts as a failed attempt */
+  timeout_seconds: z.coerce.number().positive().max(300).default(10),
+  /** a problem that stays raised is announced again at most this often, unless a channel says otherwise */
+  reminder_hours: z.coerce.number().positive().default(24),
 });
 
 export const configFileSchema = z.object({
@@ -105,6 +118,7 @@ export const configFileSchema = z.object({
   logging: loggingSchema.default(loggingSchema.parse({})),
   server: serverSchema.default(serverSchema.parse({})),
   audit: auditSchema.default(auditSchema.parse({})),
+  notifications: notificationsSchema.default(notificationsSchema.parse({})),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
