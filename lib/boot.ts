@@ -10,6 +10,7 @@ import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { startStorageSampler } from "@/lib/storage/sampler";
+import { startNotifier } from "@/lib/notify/delivery";
 import { runningServer, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
 import { syncBackupCatalog } from "@/lib/backups/service";
@@ -69,6 +70,7 @@ export async function boot(): Promise<void> {
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
     await bootScheduler(config);
+    await startNotifier();
     startStorageSampler();
     log.info("booted", {
       home: config.paths.home,

@@ -3,7 +3,7 @@ import type { ZodType } from "zod";
 import { webhookPlugin } from "@/lib/scheduler/webhook-plugin";
 import { analyzePlugin, integrityCheckPlugin, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
 import { storageSamplePlugin } from "@/lib/storage/plugin";
-import { backupPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
+import { backupPlugin, checkBackupFreshnessPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
 
 /** What a step of a running pipeline hands to a plugin. */
 export interface PluginRunContext {
@@ -42,4 +42,5 @@ export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {
   [backupPlugin.name]: backupPlugin,
   [pruneBackupsPlugin.name]: pruneBackupsPlugin,
   [verifyBackupsPlugin.name]: verifyBackupsPlugin,
+  [checkBackupFreshnessPlugin.name]: checkBackupFreshnessPlugin,
 };

@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
-import { unreachableReason } from "@/lib/notify/webhook";
+import { unreachableReason } from "@/lib/notify/transport";
 
 /** The part of a webhook's answer kept in the step's output. */
 const MAX_RESPONSE_EXCERPT = 500;
