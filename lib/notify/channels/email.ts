@@ -1,4 +1,5 @@
 import "server-only";
+import net from "node:net";
 import nodemailer from "nodemailer";
 import type { ChannelSecrets, ChannelSettings } from "@/lib/notify/channel-kinds";
 import { plainText, type NotificationMessage } from "@/lib/notify/message";
@@ -14,8 +15,9 @@ export async function sendEmail(message: NotificationMessage, settings: ChannelS
     requireTLS: settings.security === "starttls",
     ignoreTLS: settings.security === "none",
     auth: settings.username ? { user: settings.username, pass: secrets.password ?? "" } : undefined,
-    // The certificate is checked against the name the operator typed, whatever address it resolved to.
-    tls: { servername: settings.host, rejectUnauthorized: settings.verify_certificate },
+    // The certificate is checked against the name the operator typed, whatever address it resolved to
+    // (an address typed as such is no TLS server name: RFC 6066).
+    tls: { ...(net.isIP(settings.host) ? {} : { servername: settings.host }), rejectUnauthorized: settings.verify_certificate },
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,
