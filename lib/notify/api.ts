@@ -94,6 +94,7 @@ export const NOTIFY_API: ApiRoute[] = [
     summary: "Delete a channel; its deliveries stay in the log",
     tag: TAG,
     access: "admin",
+    reauth: true,
     params: channelIdParams,
     responses: { 200: { description: "The channel as it was", schema: channel }, ...noChannel, ...fromConfig },
   },
