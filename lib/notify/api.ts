@@ -2,8 +2,8 @@ import { z } from "zod";
 import { pageOf, type ApiRoute } from "@/lib/openapi/registry";
 import { CHANNEL_KIND_NAMES } from "@/lib/notify/channel-kinds";
 import { EVENT_NAMES, EVENTS, SEVERITIES } from "@/lib/notify/events";
-import { channelIdParams, createChannelInput, jobIdParams, jobNotificationSettingsInput, listDeliveriesQuery, updateChannelInput } from "@/lib/notify/inputs";
-import { DELIVERY_STATUSES, type ChannelDto, type DeliveryDto, type JobNotificationSettingsDto, type TestResultDto } from "@/lib/notify/types";
+import { channelIdParams, createChannelInput, listDeliveriesQuery, updateChannelInput } from "@/lib/notify/inputs";
+import { DELIVERY_STATUSES, type ChannelDto, type DeliveryDto, type TestResultDto } from "@/lib/notify/types";
 
 const TAG = "Notifications";
 
@@ -47,7 +47,6 @@ const delivery = z
   .loose() satisfies z.ZodType<DeliveryDto>;
 
 const testResult = z.object({ delivery_id: z.string(), status: z.enum(["sent", "failed"]), error: z.string().nullable() }) satisfies z.ZodType<TestResultDto>;
-const jobSettings = z.object({ job_id: z.string(), failure_threshold: z.number(), consecutive_failures: z.number() }) satisfies z.ZodType<JobNotificationSettingsDto>;
 const eventInfo = z.object({ name: z.enum(EVENT_NAMES), severity: z.enum(SEVERITIES), description: z.string() });
 
 const noChannel = { 404: { description: "No such channel" } };
@@ -124,24 +123,5 @@ export const NOTIFY_API: ApiRoute[] = [
     tag: TAG,
     access: "read",
     responses: { 200: { description: "Every event (one page)", schema: pageOf(eventInfo) } },
-  },
-  {
-    method: "get",
-    path: "/api/v1/notifications/jobs/{jobId}",
-    summary: "A job's failure threshold (failed runs in a row before job.failed; default 1) and its current run of failures",
-    tag: TAG,
-    access: "read",
-    params: jobIdParams,
-    responses: { 200: { description: "The job's settings", schema: jobSettings }, 404: { description: "No such job" } },
-  },
-  {
-    method: "put",
-    path: "/api/v1/notifications/jobs/{jobId}",
-    summary: "Set a job's failure threshold",
-    tag: TAG,
-    access: "write",
-    params: jobIdParams,
-    body: jobNotificationSettingsInput,
-    responses: { 200: { description: "The job's settings", schema: jobSettings }, 404: { description: "No such job" } },
   },
 ];

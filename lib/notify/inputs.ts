@@ -7,8 +7,6 @@ import { DELIVERY_STATUSES } from "@/lib/notify/types";
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "a time of day as HH:MM (UTC)");
 /** A reminder at most once a month: beyond that an ongoing problem is better served by the Overview. */
 export const MAX_REMINDER_HOURS = 720;
-/** Per job: this many failed runs in a row at most before a notification. */
-export const MAX_FAILURE_THRESHOLD = 100;
 
 const quietHours = z
   .object({ start: clock, end: clock })
@@ -61,12 +59,9 @@ export const updateChannelInput = z
 export type UpdateChannelInput = z.output<typeof updateChannelInput>;
 
 export const channelIdParams = z.object({ channelId: z.string().min(1).max(64) });
-export const jobIdParams = z.object({ jobId: z.string().min(1).max(128) });
 
 export const listDeliveriesQuery = pageQuery.extend({
   channel_id: z.string().max(64).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
 });
 export type ListDeliveriesQuery = z.output<typeof listDeliveriesQuery>;
-
-export const jobNotificationSettingsInput = z.object({ failure_threshold: z.number().int().min(1).max(MAX_FAILURE_THRESHOLD) }).strict();

@@ -80,9 +80,11 @@ export default async function SettingsPage() {
         </Card>
         {admin && (
           <>
-            <Card title="Notifications">
-              <NotificationsPanel initialChannels={admin.channels} initialDeliveries={admin.deliveries} />
-            </Card>
+            <div id="notifications" className="scroll-mt-6">
+              <Card title="Notifications">
+                <NotificationsPanel initialChannels={admin.channels} initialDeliveries={admin.deliveries} />
+              </Card>
+            </div>
             <Card title="API tokens">
               <TokensPanel initialData={admin.tokens} />
             </Card>
