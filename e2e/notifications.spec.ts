@@ -18,7 +18,7 @@ async function startReceiver(status: number, answer: string) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-test("a webhook channel added on the Settings page is tested: sent, logged, and a refusal shows the receiver's words", async ({ page, api }) => {
+test("a webhook channel added on the Settings page is tested: sent, logged; a refusal shows the receiver's words and is flagged on the Overview", async ({ page, api }) => {
   const ok = await startReceiver(200, "ok");
   const refusing = await startReceiver(403, "invalid_token");
   const name = `ops-hook-${Date.now()}`;
@@ -41,6 +41,9 @@ test("a webhook channel added on the Settings page is tested: sent, logged, and 
     await panel.addWebhookChannel(broken, `${refusing.url}/hooks/WRONG`);
     await expect(await panel.test(broken)).toHaveText(`failed: ${new URL(refusing.url).host} answered 403: invalid_token`);
     await expect(panel.deliveryLog().locator("tr", { hasText: broken })).toContainText("answered 403: invalid_token");
+    // Its newest delivery failed: the Overview says so, with the receiver's words.
+    await page.goto("/");
+    await expect(page.getByRole("alert", { name: "Failing notification channels" })).toContainText(`${broken}: ${new URL(refusing.url).host} answered 403`);
   } finally {
     const { items } = (await (await api.get("/api/v1/notifications/channels")).json()) as { items: { id: string; name: string }[] };
     for (const channel of items.filter((c) => c.name === name || c.name === broken)) await api.delete(`/api/v1/notifications/channels/${channel.id}`);
