@@ -1,5 +1,6 @@
 import "server-only";
 import { getConfig } from "@/lib/config/service";
+import { onAppDatabaseReopened } from "@/lib/db/client";
 import { nowIso } from "@/lib/db/timestamps";
 import type { NotificationDeliveryRow } from "@/lib/db/schema";
 import { getLogger } from "@/lib/log/logger";
@@ -21,21 +22,43 @@ interface NotifierState {
   again: boolean;
   timer: NodeJS.Timeout | null;
   stopped: boolean;
+  followsRestores: boolean;
 }
 
 // On globalThis: route bundles and instrumentation share one worker per process.
 const memo = globalThis as typeof globalThis & { __mimirNotifier?: NotifierState };
 function state(): NotifierState {
-  memo.__mimirNotifier ??= { running: null, again: false, timer: null, stopped: false };
+  memo.__mimirNotifier ??= { running: null, again: false, timer: null, stopped: false, followsRestores: false };
   return memo.__mimirNotifier;
 }
 
 /** At boot: drops old log rows and sends whatever the last process left queued. */
 export async function startNotifier(): Promise<void> {
-  state().stopped = false;
+  const current = state();
+  current.stopped = false;
+  if (!current.followsRestores) {
+    current.followsRestores = true;
+    // Never throws: a restore must not fail over its notifications.
+    onAppDatabaseReopened(async () => {
+      await closeRestoredBacklog().catch((error: unknown) => getLogger().warn("could not close the restored notification backlog", { error: (error as Error).message }));
+    });
+  }
   const pruned = await queries.pruneDeliveryRows(new Date(Date.now() - DELIVERY_LOG_RETENTION_DAYS * DAY_MS).toISOString());
   if (pruned > 0) getLogger().info("dropped old notification log rows", { count: pruned });
   kickDelivery();
+}
+
+export const RESTORED_BACKLOG_REASON = "not sent: the database was restored to a time before this was delivered";
+
+/**
+ * After a restore swapped the database in: what the restored file still held as unsent was due
+ * before the set was taken; sent now it would announce old news (or repeat what went out since), so
+ * it is closed unsent, with the reason in the log. Returns how many.
+ */
+export async function closeRestoredBacklog(): Promise<number> {
+  const closed = await queries.closeUnsentBefore(nowIso(), RESTORED_BACKLOG_REASON);
+  if (closed > 0) getLogger().info("closed notifications the restored database held unsent", { count: closed });
+  return closed;
 }
 
 /** Stops the timer (tests, shutdown); a round in progress finishes. */

@@ -147,6 +147,15 @@ export async function pruneDeliveryRows(before: string): Promise<number> {
   return result.changes;
 }
 
+/** Closes every delivery still to be sent that was written before `before`, with `reason`; returns how many. */
+export async function closeUnsentBefore(before: string, reason: string): Promise<number> {
+  const result = await getDb()
+    .update(notificationDeliveries)
+    .set({ status: "failed", lastError: reason, nextAttemptAt: null, claimedUntil: null })
+    .where(and(inArray(notificationDeliveries.status, ["pending", "sending"]), lt(notificationDeliveries.createdAt, before)));
+  return result.changes;
+}
+
 export async function findJobSettingsRow(jobId: string): Promise<JobNotificationSettingsRow | null> {
   const [row] = await getDb().select().from(jobNotificationSettings).where(eq(jobNotificationSettings.jobId, jobId));
   return row ?? null;

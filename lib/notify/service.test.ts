@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { decodeQuotedPrintable, startHttpReceiver, startSmtpReceiver, waitUntil, type HttpReceiver, type SmtpReceiver } from "@/test/helpers/receivers";
-import { getDb } from "@/lib/db/client";
+import { getDb, notifyAppDatabaseReopened } from "@/lib/db/client";
 import { notificationChannels } from "@/lib/db/schema";
 import { startBackup } from "@/lib/backups/service";
 import { waitForOperation } from "@/lib/operations/service";
@@ -17,9 +17,9 @@ import { createPipeline } from "@/lib/pipelines/service";
 import { createJob } from "@/lib/jobs/service";
 import { getJobNotificationSettings, setJobFailureThreshold } from "@/lib/jobs/failure-alerts";
 import { startJobRun } from "@/lib/scheduler/run";
-import { deliveryIdle, stopNotifier } from "@/lib/notify/delivery";
+import { deliveryIdle, RESTORED_BACKLOG_REASON, startNotifier, stopNotifier } from "@/lib/notify/delivery";
 import { createChannelInput } from "@/lib/notify/inputs";
-import { createChannel, deleteChannel, getChannel, listChannels, listDeliveries, notify, quietHoursEnd, testChannel, updateChannel } from "@/lib/notify/service";
+import { createChannel, deleteChannel, getChannel, getDelivery, listChannels, listDeliveries, notify, quietHoursEnd, testChannel, updateChannel } from "@/lib/notify/service";
 import type { ChannelDto, DeliveryDto } from "@/lib/notify/types";
 
 /** A create request as the API would take it: defaults applied, checked by the same schema. */
@@ -261,6 +261,25 @@ describe("rules", () => {
     await notify("storage.alert_cleared", alert);
     await settled(channel);
     expect(target.received.map((r) => (JSON.parse(r.body) as { event: string }).event)).toEqual(["storage.alert_raised", "storage.alert_cleared"]);
+  });
+
+  test("during quiet hours a warning waits for their end while a critical event goes out at once", async () => {
+    const target = await receiver();
+    const clock = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().slice(11, 16);
+    const channel = await createChannel(createInputOf({ kind: "webhook", name: "night", quiet_hours: { start: clock(-3_600_000), end: clock(3_600_000) }, secrets: { url: target.url } }));
+    await notify("storage.alert_raised", { alert: "disk_free", message: "9 % free", value: 0.09, raise_at: 0.1, clear_at: 0.12 });
+    await notify("restore.failed", { backup_id: "a", operation_id: "b", reason: "boom" });
+    expect(await waitUntil(() => target.received.length === 1)).toBe(true);
+    await deliveryIdle();
+    expect((JSON.parse(target.received[0]!.body) as { event: string }).event).toBe("restore.failed");
+    const waiting = (await deliveriesOf(channel)).find((d) => d.event === "storage.alert_raised")!;
+    expect(waiting).toMatchObject({ status: "pending", attempts: 0 });
+    expect(Date.parse(waiting.next_attempt_at!)).toBeGreaterThan(Date.now() + 3_000_000);
+
+    // A restore brings back a database whose unsent rows are old news: they are closed, not replayed.
+    await startNotifier();
+    await notifyAppDatabaseReopened();
+    expect(await getDelivery(waiting.id)).toMatchObject({ status: "failed", last_error: RESTORED_BACKLOG_REASON });
   });
 
   test("quiet hours hold back all but critical events until they end (UTC)", () => {
