@@ -57,3 +57,21 @@ test("a channel the API cannot accept is refused with a 400 that names the field
   expect(bad.status()).toBe(400);
   expect((await bad.json()).error.message).toContain("secrets.webhook_url");
 });
+
+test("a job's page sets how many failed runs in a row it takes to notify", async ({ page, api }) => {
+  const id = `notify-threshold-${Date.now()}`;
+  expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name: `Threshold ${id}`, pipeline: "nowhere.yaml", cron_expr: "0 3 * * *" } })).status()).toBe(201);
+  try {
+    await page.goto(`/jobs/${id}`);
+    const field = page.getByLabel("Notify after this many failed runs in a row");
+    await expect(field).toHaveValue("1");
+    await field.fill("3");
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Saved" })).toBeVisible();
+    expect(await (await api.get(`/api/v1/notifications/jobs/${id}`)).json()).toMatchObject({ job_id: id, failure_threshold: 3, consecutive_failures: 0 });
+    await page.reload();
+    await expect(field).toHaveValue("3");
+  } finally {
+    await api.delete(`/api/v1/scheduler/jobs/${id}`);
+  }
+});

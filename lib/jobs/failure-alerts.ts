@@ -1,6 +1,6 @@
 import "server-only";
 import { notify } from "@/lib/notify/service";
-import { findJobSettingsRow, saveJobSettingsRow } from "@/lib/notify/queries";
+import { findJobSettingsRow, saveJobSettingsRow } from "@/lib/jobs/queries";
 import type { JobNotificationSettingsDto } from "@/lib/notify/types";
 import { getJob } from "@/lib/jobs/service";
 

@@ -2,16 +2,14 @@ import "server-only";
 import { and, asc, desc, eq, inArray, isNotNull, lt, lte, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import {
-  jobNotificationSettings,
   notificationChannels,
   notificationDeliveries,
   notificationProblems,
-  type JobNotificationSettingsRow,
   type NotificationChannelRow,
   type NotificationDeliveryRow,
 } from "@/lib/db/schema";
 
-/** Data access for channels, the delivery outbox/log, problem states and per-job thresholds. */
+/** Data access for channels, the delivery outbox/log and problem states. */
 
 export async function listChannelRows(): Promise<NotificationChannelRow[]> {
   return getDb().select().from(notificationChannels).orderBy(asc(notificationChannels.name), asc(notificationChannels.id));
@@ -154,16 +152,4 @@ export async function closeUnsentBefore(before: string, reason: string): Promise
     .set({ status: "failed", lastError: reason, nextAttemptAt: null, claimedUntil: null })
     .where(and(inArray(notificationDeliveries.status, ["pending", "sending"]), lt(notificationDeliveries.createdAt, before)));
   return result.changes;
-}
-
-export async function findJobSettingsRow(jobId: string): Promise<JobNotificationSettingsRow | null> {
-  const [row] = await getDb().select().from(jobNotificationSettings).where(eq(jobNotificationSettings.jobId, jobId));
-  return row ?? null;
-}
-
-export async function saveJobSettingsRow(row: JobNotificationSettingsRow): Promise<void> {
-  await getDb()
-    .insert(jobNotificationSettings)
-    .values(row)
-    .onConflictDoUpdate({ target: jobNotificationSettings.jobId, set: { failureThreshold: row.failureThreshold, consecutiveFailures: row.consecutiveFailures } });
 }

@@ -14,7 +14,7 @@ import { notificationChannels } from "@/lib/db/schema";
 import { startBackup } from "@/lib/backups/service";
 import { waitForOperation } from "@/lib/operations/service";
 import { createPipeline } from "@/lib/pipelines/service";
-import { createJob } from "@/lib/jobs/service";
+import { createJob, deleteJob } from "@/lib/jobs/service";
 import { getJobNotificationSettings, setJobFailureThreshold } from "@/lib/jobs/failure-alerts";
 import { startJobRun } from "@/lib/scheduler/run";
 import { deliveryIdle, RESTORED_BACKLOG_REASON, startNotifier, stopNotifier } from "@/lib/notify/delivery";
@@ -156,6 +156,11 @@ describe("done when: a job failing three times with N=3", () => {
     await (await startJobRun("nightly-export", "manual")).finished;
     await deliveryIdle();
     expect(await deliveriesOf(channel)).toHaveLength(1);
+
+    // Deleted and made again under the same id, the job starts afresh.
+    await deleteJob("nightly-export", null);
+    await createJob({ id: "nightly-export", name: "Nightly export", pipeline: "always-fails", cron_expr: "0 1 * * *", enabled: false }, null);
+    expect(await getJobNotificationSettings("nightly-export")).toMatchObject({ failure_threshold: 1, consecutive_failures: 0 });
   }, 60_000);
 });
 
