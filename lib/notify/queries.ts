@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, desc, eq, inArray, isNotNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import {
   notificationChannels,
@@ -126,12 +126,12 @@ export async function listDeliveryRows(filter: { channelId?: string; status?: st
     .limit(filter.limit);
 }
 
-/** Each channel's newest delivery with an outcome (sent or failed), one probe of the (channel, created_at) index per channel. */
+/** The channel's newest delivery with an outcome (sent or failed): one walk down the (channel, created_at) index. */
 export async function findLastOutcome(channelId: string): Promise<NotificationDeliveryRow | null> {
   const [row] = await getDb()
     .select()
     .from(notificationDeliveries)
-    .where(and(eq(notificationDeliveries.channelId, channelId), inArray(notificationDeliveries.status, ["sent", "failed"]), isNotNull(notificationDeliveries.attemptLog)))
+    .where(and(eq(notificationDeliveries.channelId, channelId), inArray(notificationDeliveries.status, ["sent", "failed"])))
     .orderBy(desc(notificationDeliveries.createdAt))
     .limit(1);
   return row ?? null;

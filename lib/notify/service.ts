@@ -290,7 +290,8 @@ async function toChannelDto(row: NotificationChannelRow): Promise<ChannelDto> {
     created_at: row.createdAt,
     updated_at: row.updatedAt,
     last_delivery: last ? { status: last.status as "sent" | "failed", at: last.sentAt ?? lastAttemptAt(last) ?? last.createdAt, error: last.lastError } : null,
-    failing: last?.status === "failed",
+    // A disabled channel is not expected to deliver, so it is not flagged.
+    failing: row.enabled && last?.status === "failed",
     from_config: fromConfig,
   };
 }
