@@ -10,6 +10,7 @@ import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { startStorageSampler } from "@/lib/storage/sampler";
+import { startNotifier } from "@/lib/notify/delivery";
 import { runningServer, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
 import { resumeInterruptedVerifies, syncBackupCatalog } from "@/lib/backups/service";
@@ -78,6 +79,7 @@ export async function boot(): Promise<void> {
     // Saving and validating a pipeline check its steps against the plugins that exist.
     setStepChecker(checkStepPlugin);
     await bootScheduler(config);
+    await startNotifier();
     startStorageSampler();
     installShutdownHandlers();
     await resumeInterruptedVerifies();

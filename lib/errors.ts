@@ -61,6 +61,8 @@ const CODE_CATEGORY: Record<string, ErrorCategory> = {
   too_many_runs: "rate_limited",
   destination_forbidden: "forbidden",
   destination_unreachable: "unprocessable",
+  secret_unreadable: "unprocessable",
+  delivery_failed: "unprocessable",
 };
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY | (string & {});

@@ -2,7 +2,8 @@ import "server-only";
 import { z } from "zod";
 import { waitForOperation } from "@/lib/operations/service";
 import type { BuiltinPlugin } from "@/lib/scheduler/builtin-plugins";
-import { notifyBackupFailure, pruneBackups, startBackup, verifyAllBackups } from "@/lib/backups/service";
+import { checkBackupFreshness, pruneBackups, startBackup, verifyAllBackups } from "@/lib/backups/service";
+import { notify } from "@/lib/notify/service";
 
 /** The guide's "Automated Backup with Cron", run by the scheduler: a set, verified, like Back up now. */
 export const backupPlugin: BuiltinPlugin<Record<string, never>> = {
@@ -15,9 +16,8 @@ export const backupPlugin: BuiltinPlugin<Record<string, never>> = {
     context.log(`backup started as operation ${started.id}`);
     const op = await waitForOperation(started.id, 1000);
     if (op.status !== "succeeded") {
-      const message = `scheduled backup ${op.status}: ${op.error?.message ?? "no reason recorded"}`;
-      await notifyBackupFailure(message);
-      throw new Error(message);
+      // The backup itself has announced backup.failed; the run fails so the job's history shows it.
+      throw new Error(`scheduled backup ${op.status}: ${op.error?.message ?? "no reason recorded"}`);
     }
     context.log(`backup ${JSON.stringify(op.result)}`);
     return { operation_id: op.id, ...(op.result as Record<string, unknown>) };
@@ -48,10 +48,27 @@ export const verifyBackupsPlugin: BuiltinPlugin<Record<string, never>> = {
     context.log(`verified ${result.ok.length} set(s), ${result.failed.length} failed`);
     if (result.failed.length > 0) {
       const message = `backup verification failed for ${result.failed.map((f) => `${f.id} (${f.error})`).join("; ")}`;
-      await notifyBackupFailure(message);
+      await notify("verify.failed", { failed: result.failed.map((f) => ({ id: f.id, error: f.error })) });
       throw new Error(message);
     }
     return { ...result };
   },
 };
 
+
+/**
+ * The "no backup for 26 h" check, hourly: announces backup.stale while scheduled backups are on and
+ * the newest set is older than the schedule allows (the notifier sends it once, then a reminder at most
+ * every reminder_hours). A stale backup is not a failure of this step.
+ */
+export const checkBackupFreshnessPlugin: BuiltinPlugin<Record<string, never>> = {
+  name: "System.check_backup_freshness",
+  scope: "write",
+  description: "Announces backup.stale when scheduled backups are on and the newest set is older than the schedule allows",
+  configSchema: z.object({}).strict(),
+  async run(_config, context) {
+    const problem = await checkBackupFreshness();
+    context.log(problem ? `backups are overdue: ${problem}` : "backups are fresh (or scheduled backups are off)");
+    return { problem };
+  },
+};

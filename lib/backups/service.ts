@@ -11,8 +11,8 @@ import { findJobRow, setJobEnabled } from "@/lib/jobs/service";
 import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/scheduler/builtin-jobs";
 import { AppError, isAppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
-import { outboundFetch } from "@/lib/net/outbound";
 import { getLogger } from "@/lib/log/logger";
+import { notify } from "@/lib/notify/service";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
 import { listOperations, startOperation, waitForOperation, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
@@ -148,18 +148,28 @@ function totalBytes(manifest: BackupManifest): number {
 export async function startBackup(principal: Principal | null, trigger: BackupTrigger): Promise<OperationDto> {
   if (!fs.existsSync(backupsFolder())) fs.mkdirSync(backupsFolder(), { recursive: true, mode: 0o700 });
   return startOperation({ kind: "backup", principal, singleton: true, params: { trigger } }, async (ctx) => {
-    let manifest: BackupManifest;
     try {
-      manifest = await createBackupSet({ trigger, passphrase: passphrase(), progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal });
+      let manifest: BackupManifest;
+      try {
+        manifest = await createBackupSet({ trigger, passphrase: passphrase(), progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal });
+      } catch (error) {
+        await recordAudit({ principal, action: "backup.create", result: "failed", details: { trigger, error: (error as Error).message } });
+        throw error;
+      }
+      await syncBackupCatalog();
+      await recordAudit({ principal, action: "backup.create", target: manifest.id, result: "ok", details: { trigger, bytes: totalBytes(manifest) } });
+      ctx.message("verifying the new set");
+      const verification = await verifyBackupSet(manifest.id, { progress: bytesProgress(ctx), message: ctx.message });
+      await notify("backup.recovered", { backup_id: manifest.id, operation_id: ctx.id });
+      return { backup_id: manifest.id, bytes: totalBytes(manifest), encrypted: manifest.encrypted, verify_status: verification.status };
     } catch (error) {
-      await recordAudit({ principal, action: "backup.create", result: "failed", details: { trigger, error: (error as Error).message } });
+      // A backup someone cancelled did not fail.
+      if (!ctx.signal.aborted) {
+        const lastGood = listSetsOnDisk().find((set) => set.manifest.trigger !== "pre-restore" && set.manifest.trigger !== "import");
+        await notify("backup.failed", { operation_id: ctx.id, trigger, reason: (error as Error).message, last_good_backup_id: lastGood?.id ?? null });
+      }
       throw error;
     }
-    await syncBackupCatalog();
-    await recordAudit({ principal, action: "backup.create", target: manifest.id, result: "ok", details: { trigger, bytes: totalBytes(manifest) } });
-    ctx.message("verifying the new set");
-    const verification = await verifyBackupSet(manifest.id, { progress: bytesProgress(ctx), message: ctx.message });
-    return { backup_id: manifest.id, bytes: totalBytes(manifest), encrypted: manifest.encrypted, verify_status: verification.status };
   });
 }
 
@@ -268,9 +278,11 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
     try {
       const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message });
       await recordAudit({ principal, action: "backup.restore", target: id, result: "ok", details: { volumes, safety_backup_id: result.safety_backup_id } });
+      await notify("restore.finished", { backup_id: id, operation_id: ctx.id, volumes: [...volumes], safety_backup_id: result.safety_backup_id ?? null });
       return result;
     } catch (error) {
       await recordAudit({ principal, action: "backup.restore", target: id, result: "failed", details: { volumes, error: (error as Error).message } });
+      await notify("restore.failed", { backup_id: id, operation_id: ctx.id, reason: (error as Error).message });
       throw error;
     }
   });
@@ -451,6 +463,21 @@ export async function backupFreshnessProblem(now = new Date()): Promise<string |
   return null;
 }
 
+/**
+ * Announces backup.stale when backups are overdue. A failed latest backup is left to its own
+ * backup.failed. Returns the problem found, or null. May queue notifications.
+ */
+export async function checkBackupFreshness(now = new Date()): Promise<string | null> {
+  const problem = await backupFreshnessProblem(now);
+  if (!problem) return null;
+  const [last] = (await listOperations({ limit: 1, kind: "backup" })).items;
+  if (last?.status !== "failed") {
+    const newest = listSetsOnDisk().find((set) => set.manifest.trigger !== "pre-restore" && set.manifest.trigger !== "import");
+    await notify("backup.stale", { reason: problem, newest_backup_id: newest?.id ?? null });
+  }
+  return problem;
+}
+
 /** Slack on top of the schedule's interval: a backup of a large root takes a while to finish. */
 const FRESHNESS_GRACE_MS = 2 * 3_600_000;
 
@@ -458,28 +485,6 @@ function scheduleIntervalMs(expression: string): number {
   const runs = new Cron(expression, { paused: true }).nextRuns(2);
   const [first, second] = runs;
   return first && second ? second.getTime() - first.getTime() : 86_400_000;
-}
-
-/** A receiver that has not answered a backup-failure alert by then is given up on. */
-const BACKUP_ALERT_TIMEOUT_MS = 10_000;
-
-/** Sends a failed scheduled backup to the configured webhook (storage.alert_webhook_url); never throws. */
-export async function notifyBackupFailure(message: string): Promise<void> {
-  const url = getConfig().values.storage.alert_webhook_url;
-  if (!url) return;
-  try {
-    // Through the outbound guard (destination check, no redirects), like every request the console makes.
-    const response = await outboundFetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ event: "backup_failed", message, time: new Date().toISOString() }),
-      timeoutMs: BACKUP_ALERT_TIMEOUT_MS,
-    });
-    await response.body?.cancel().catch(() => undefined);
-    if (!response.ok) getLogger().warn("backup failure webhook refused", { status: response.status });
-  } catch (error) {
-    getLogger().warn("backup failure webhook could not be sent", { error: (error as Error).message });
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

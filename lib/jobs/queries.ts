@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, count, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { scheduledJobs, systemMetadata, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema";
+import { jobNotificationSettings, scheduledJobs, systemMetadata, type JobNotificationSettingsRow, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema";
 
 export async function countJobs(): Promise<{ total: number; enabled: number }> {
   const [row] = await getDb()
@@ -56,8 +56,12 @@ export async function updateJobRow(id: string, set: Partial<NewScheduledJobRow>)
   await getDb().update(scheduledJobs).set(set).where(eq(scheduledJobs.id, id));
 }
 
+/** Deletes the job and its notification threshold, so a job made later under the same id starts afresh. */
 export async function deleteJobRow(id: string): Promise<void> {
-  await getDb().delete(scheduledJobs).where(eq(scheduledJobs.id, id));
+  getDb().transaction((tx) => {
+    tx.delete(jobNotificationSettings).where(eq(jobNotificationSettings.jobId, id)).run();
+    tx.delete(scheduledJobs).where(eq(scheduledJobs.id, id)).run();
+  });
 }
 
 /** How many jobs name each of `refs` (a pipeline's name and its file names). */
@@ -91,4 +95,16 @@ export async function bumpJobsRevision(value: string): Promise<void> {
     .insert(systemMetadata)
     .values({ key: JOBS_REVISION_KEY, value, updatedAt: now })
     .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
+}
+
+export async function findJobSettingsRow(jobId: string): Promise<JobNotificationSettingsRow | null> {
+  const [row] = await getDb().select().from(jobNotificationSettings).where(eq(jobNotificationSettings.jobId, jobId));
+  return row ?? null;
+}
+
+export async function saveJobSettingsRow(row: JobNotificationSettingsRow): Promise<void> {
+  await getDb()
+    .insert(jobNotificationSettings)
+    .values(row)
+    .onConflictDoUpdate({ target: jobNotificationSettings.jobId, set: { failureThreshold: row.failureThreshold, consecutiveFailures: row.consecutiveFailures } });
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import { notify } from "@/lib/notify/service";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -182,7 +183,10 @@ export async function runIntegrityCheck(quick = false, signal?: AbortSignal): Pr
   } catch (error) {
     getLogger().warn("could not store the integrity result in the database", { error });
   }
-  if (!result.ok) getLogger().error("database integrity check failed", { problems: result.problems.slice(0, 10) });
+  if (!result.ok) {
+    getLogger().error("database integrity check failed", { problems: result.problems.slice(0, 10) });
+    void notify("database.integrity_problem", { problems: result.problems, operation_id: null });
+  }
   return result;
 }
 

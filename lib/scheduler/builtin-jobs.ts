@@ -58,6 +58,18 @@ export const BUILTIN_JOBS: BuiltinJob[] = [
     cron: (config) => config.values.backups.verify_schedule,
     enabledByDefault: backupsOn,
   },
+  {
+    id: "system-backup-freshness",
+    name: "Backup freshness check",
+    pipeline: {
+      name: "system-backup-freshness",
+      description: "Announces backup.stale to the notification channels when scheduled backups are overdue",
+      steps: [{ name: "check", plugin: "System.check_backup_freshness" }],
+    },
+    cron: () => "17 * * * *",
+    // On always: the check itself does nothing while scheduled backups are off.
+    enabledByDefault: () => true,
+  },
   storageSampleJob,
   {
     id: "system-retention-cleanup",

@@ -4,7 +4,7 @@ import type { Scope } from "@/lib/auth/scopes";
 import { webhookPlugin } from "@/lib/scheduler/webhook-plugin";
 import { analyzePlugin, integrityCheckPlugin, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
 import { storageSamplePlugin } from "@/lib/storage/plugin";
-import { backupPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
+import { backupPlugin, checkBackupFreshnessPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
 
 /** What a step of a running pipeline hands to a plugin. */
 export interface PluginRunContext {
@@ -48,4 +48,5 @@ export const BUILTIN_PLUGINS: Record<string, BuiltinPlugin<any>> = {
   [backupPlugin.name]: backupPlugin,
   [pruneBackupsPlugin.name]: pruneBackupsPlugin,
   [verifyBackupsPlugin.name]: verifyBackupsPlugin,
+  [checkBackupFreshnessPlugin.name]: checkBackupFreshnessPlugin,
 };

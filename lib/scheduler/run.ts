@@ -5,6 +5,7 @@ import { nowIso } from "@/lib/db/timestamps";
 import { getLogger } from "@/lib/log/logger";
 import { runAppWrite } from "@/lib/operations/write-gate";
 import { findJobRow, recordJobRun } from "@/lib/jobs/service";
+import { countRunForAlerts } from "@/lib/jobs/failure-alerts";
 import { nextRunOf } from "@/lib/jobs/cron";
 import { resolvePipeline, resolvePipelineForRun } from "@/lib/pipelines/service";
 import type { PipelineDefinition, PipelineStep } from "@/lib/pipelines/definition";
@@ -225,6 +226,7 @@ async function executeRun(spec: RunSpec): Promise<void> {
       lastResult: { success: status === "success", ...(error ? { error } : {}), executed_at: endTime, status, execution_id: spec.executionId },
       nextRun: job.enabled ? nextRunOf(job.cronExpr) : null,
     });
+    await countRunForAlerts(job, { executionId: spec.executionId, status, error });
   }
 }
 

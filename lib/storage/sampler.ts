@@ -67,7 +67,7 @@ async function sampleOnce(): Promise<SampleResult> {
       growthBytesPerHour: projection.growth_bytes_per_hour,
       hoursUntilFull: projection.growth_bytes_per_hour === null ? null : (projection.hours_left ?? Infinity),
     };
-    alerts = await applyAlertChecks(buildAlertChecks(reading, config), config);
+    alerts = await applyAlertChecks(buildAlertChecks(reading, config));
   } catch (error) {
     log.error("storage alerts could not be evaluated", { error });
   }
