@@ -13,7 +13,8 @@ RUN npm ci
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
-ENV NEXT_TELEMETRY_DISABLED=1
+ENV NEXT_TELEMETRY_DISABLED=1 \
+    MIMIR_STANDALONE_BUILD=1
 COPY --from=deps /src/node_modules ./node_modules
 COPY . .
 RUN node_modules/.bin/next build

@@ -1,7 +1,9 @@
 import type { NextConfig } from "next";
 
 const nextConfig: NextConfig = {
-  output: "standalone",
+  // The Docker image runs the self-contained server (node server.js); `npm start` runs `next start`,
+  // which warns on a standalone build, so the checkout builds the ordinary way. The Dockerfile sets it.
+  output: process.env.MIMIR_STANDALONE_BUILD === "1" ? "standalone" : undefined,
   serverExternalPackages: ["better-sqlite3", "winston"],
   poweredByHeader: false,
   // The Content-Security-Policy is set per request by proxy.ts, since it carries a fresh nonce.

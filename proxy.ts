@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { allowedMethods } from "@/lib/api-routes";
 import { contentSecurityPolicy, newNonce } from "@/lib/csp";
 import { AppError } from "@/lib/errors";
 import { isAllowedHost } from "@/lib/request-origin";
@@ -11,9 +12,11 @@ const RSC_QUERY = "_rsc";
 
 /**
  * Runs before every request but static assets, so it stays small and never touches the database:
- * refuses unknown methods and hosts outside server.allowed_hosts, and gives each response a fresh
- * script nonce and the Content-Security-Policy that names it (Next.js reads the policy from the
- * request headers and stamps the nonce on its scripts).
+ * refuses unknown methods and hosts outside server.allowed_hosts; on the API, a method the route does
+ * not handle answers the JSON error envelope with 405 and `Allow` (Next.js alone answers an empty 405;
+ * unknown paths reach app/api/v1/[...path], which answers 404); pages get a fresh script nonce and the
+ * Content-Security-Policy that names it (Next.js reads the policy from the request headers and stamps
+ * the nonce on its scripts).
  */
 export function proxy(request: NextRequest) {
   if (!ANSWERED_METHODS.includes(request.method)) {
@@ -21,6 +24,15 @@ export function proxy(request: NextRequest) {
   }
   if (!isAllowedHost(request.headers, request.url)) {
     return refuse(new AppError("host_not_allowed", "This console does not answer to that host name; see server.allowed_hosts"));
+  }
+  const { pathname } = request.nextUrl;
+  if (pathname.startsWith("/api/")) {
+    const allowed = allowedMethods(pathname);
+    if (allowed === null || allowed.includes(request.method)) return NextResponse.next();
+    const error = new AppError("method_not_allowed", `${request.method} is not allowed on ${pathname}; it answers ${allowed.join(", ")}`, {
+      details: { allow: allowed },
+    });
+    return refuse(error, { Allow: allowed.join(", ") });
   }
   const policy = contentSecurityPolicy(newNonce(), { development: process.env.NODE_ENV === "development" });
   const page = request.nextUrl.clone();
@@ -38,6 +50,8 @@ function refuse(error: AppError, headers: Record<string, string> = {}): Response
 }
 
 export const config = {
-  // Build output and the icon are public files: no policy, host check or nonce to give them.
-  matcher: ["/((?!_next/static|_next/image|favicon\\.ico|icon\\.svg).*)"],
+  // Build output and the icon are public files: no policy, host check or nonce to give them. Not the set
+  // upload either: with a proxy in front, Next.js buffers a request body for it and cuts it past 10 MB
+  // (proxyClientMaxBodySize), and an uploaded set is far larger; its route authenticates as every route.
+  matcher: ["/((?!_next/static|_next/image|favicon\\.ico|icon\\.svg|api/v1/backups/import).*)"],
 };

@@ -11,9 +11,15 @@ import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { registerBuiltins } from "@/lib/builtins";
 import { startStorageSampler } from "@/lib/storage/sampler";
+import { startNotifier } from "@/lib/notify/delivery";
 import { runningServer, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
+import { resumeInterruptedVerifies } from "@/lib/backups/verify";
 import { syncBackupCatalog } from "@/lib/backups/catalog";
+import { cleanLeftovers } from "@/lib/backups/store";
+import { installShutdownHandlers } from "@/lib/shutdown";
+import { setStepChecker } from "@/lib/pipelines/step-checks";
+import { checkStepPlugin } from "@/lib/scheduler/plugin-catalog";
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -71,8 +77,16 @@ export async function boot(): Promise<void> {
     await syncBackupCatalog();
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
+    // Half-written sets and scratch folders of work the last process did not finish: nothing runs yet.
+    const removed = cleanLeftovers();
+    if (removed.length > 0) log.info("removed leftovers of interrupted backup work", { removed });
+    // Saving and validating a pipeline check its steps against the plugins that exist.
+    setStepChecker(checkStepPlugin);
     await bootScheduler(config);
+    await startNotifier();
     startStorageSampler();
+    installShutdownHandlers();
+    await resumeInterruptedVerifies();
     log.info("booted", {
       home: config.paths.home,
       database: config.paths.database,

@@ -5,7 +5,7 @@ import { registerBuiltinJobs, type BuiltinJob } from "@/lib/plugins/builtin-jobs
 import { followJobEvents } from "@/lib/scheduler/boot";
 import { analyzePlugin, integrityCheckPlugin, retentionCleanupJob, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
 import { storageSampleJob, storageSamplePlugin } from "@/lib/storage/plugin";
-import { BACKUP_JOBS, backupPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
+import { BACKUP_JOBS, backupPlugin, checkBackupFreshnessPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
 
 /**
  * The composition root of the scheduler's built-ins, as lib/openapi/document.ts is for the API: a
@@ -22,6 +22,7 @@ export const BUILTIN_PLUGINS: readonly BuiltinPlugin[] = [
   backupPlugin,
   pruneBackupsPlugin,
   verifyBackupsPlugin,
+  checkBackupFreshnessPlugin,
 ];
 
 /** In the order boot creates them. */

@@ -61,8 +61,11 @@ const CODE_CATEGORY = {
   too_many_runs: "rate_limited",
   destination_forbidden: "forbidden",
   destination_unreachable: "unprocessable",
+  secret_unreadable: "unprocessable",
+  delivery_failed: "unprocessable",
   // An operation's outcome (its abort reason), not an answer; were it ever one, the request lost to a cancel.
   cancelled: "conflict",
+  interrupted: "conflict",
 } as const satisfies Record<string, ErrorCategory>;
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY;

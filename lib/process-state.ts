@@ -35,6 +35,11 @@ export const PROCESS_SLOTS = [
   "auditPrune",
   "integrity",
   "busyErrors",
+  "activeTempFolders",
+  "notifier",
+  "stepChecker",
+  "jobChangesTimer",
+  "shutdownHandlers",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

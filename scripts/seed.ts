@@ -48,6 +48,6 @@ const result = await seedDemoData(config, options);
 closeAppDatabase();
 if (process.stdout.isTTY) process.stdout.write("\n");
 console.log(
-  `Seeded ${result.pipelines} pipelines, ${result.jobs} jobs, ${result.executions.toLocaleString("en-US")} executions ` +
-    `and ${result.logFiles} log files in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  `Seeded ${result.pipelines} pipelines, ${result.jobs} jobs, ${result.plugins} demo plugins, ${result.executions.toLocaleString("en-US")} executions, ` +
+    `${result.logFiles} log files and ${result.storageSamples} storage samples in ${((performance.now() - started) / 1000).toFixed(1)} s`,
 );

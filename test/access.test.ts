@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { callAction, pagePathOf, ROOT_DIR, serverActions, startBuiltServer, type ConsoleServer } from "@/test/helpers/console-server";
 
 /** The only routes anyone may call without credentials. /metrics may opt in (server.metrics_public). */
-const PUBLIC_ROUTES = new Set(["/health", "/metrics"]);
-/** Only /health answers anonymously on this test server: metrics_public is left off. */
-const ANONYMOUS_OK = new Set(["/health"]);
+const PUBLIC_ROUTES = new Set(["/health", "/metrics", "/api/v1/openapi.json"]);
+/** Only /health and the API document answer anonymously on this test server: metrics_public is left off. */
+const ANONYMOUS_OK = new Set(["/health", "/api/v1/openapi.json"]);
 /** Actions that must work before anyone is signed in. */
 const PUBLIC_ACTIONS = new Set(["app/login/actions.ts#signInAction", "app/login/actions.ts#setupAction"]);
 /** Pages that must open before anyone is signed in. */

@@ -28,7 +28,7 @@ function stepCommands(markdown: string, step: number): string {
   return blocks
     .join("\n")
     .split("\n")
-    .filter((line) => !line.startsWith("docker compose") && !line.startsWith("SET=") && !line.startsWith("RESTORE="))
+    .filter((line) => !line.startsWith("docker compose") && !line.startsWith("MIMIR_HOME=") && !line.startsWith("SET=") && !line.startsWith("RESTORE="))
     .join("\n");
 }
 

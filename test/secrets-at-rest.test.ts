@@ -12,6 +12,8 @@ const ADMIN_PASSWORD = "secret-admin-password-4711";
 const ENV_TOKEN = `mimir_${"e".repeat(20)}${"f".repeat(23)}`;
 const USER_PASSWORD = "secret-operator-password-0815";
 const WEBHOOK_SECRET = "T0PS3CRETW3BH00K";
+const CHANNEL_SECRET = "CH4NN3LS3CR3TP4TH";
+const SMTP_PASSWORD = "smtp-password-never-in-clear-5521";
 
 let server: ConsoleServer;
 const secrets: string[] = [ADMIN_PASSWORD, ENV_TOKEN, USER_PASSWORD];
@@ -79,6 +81,25 @@ test("tokens, passwords and session ids appear nowhere in clear in the database,
   const view = await (await api("GET", "/api/v1/config")).text();
   expect(view).not.toContain(WEBHOOK_SECRET);
   expect(view).not.toContain(ENV_TOKEN);
+  // Notification channel secrets are sealed in the database, never returned, never logged (a failed test send included).
+  secrets.push(CHANNEL_SECRET, SMTP_PASSWORD);
+  const slack = await api("POST", "/api/v1/notifications/channels", { kind: "slack", name: "grep-slack", secrets: { webhook_url: `http://127.0.0.1:9/services/${CHANNEL_SECRET}` } });
+  expect(slack.status).toBe(201);
+  const mail = await api("POST", "/api/v1/notifications/channels", {
+    kind: "email",
+    name: "grep-mail",
+    settings: { host: "127.0.0.1", port: 9, username: "ops", from: "mimir@example.com", to: ["ops@example.com"] },
+    secrets: { password: SMTP_PASSWORD },
+  });
+  expect(mail.status).toBe(201);
+  const slackId = ((await slack.json()) as { id: string }).id;
+  const tested = (await (await api("POST", `/api/v1/notifications/channels/${slackId}/test`)).json()) as { status: string; error: string };
+  expect(tested.status).toBe("failed");
+  const channels = await (await api("GET", "/api/v1/notifications/channels")).text();
+  expect(channels).toContain("grep-mail");
+  expect(channels).not.toContain(CHANNEL_SECRET);
+  expect(channels).not.toContain(SMTP_PASSWORD);
+  expect(await (await api("GET", "/api/v1/notifications/deliveries")).text()).not.toContain(CHANNEL_SECRET);
 
   await server.stop({ keepHome: true });
   const files = filesUnder(server.home);

@@ -5,9 +5,24 @@ import { formatAge, formatBytes, formatTimestamp } from "@/lib/format";
 import type { BackupDto } from "@/lib/backups/types";
 import type { OperationDto } from "@/lib/operations/types";
 import { BackUpNow } from "./back-up-now";
+import { FailedBackupNotice } from "./backups/backup-operations";
 
 /** The newest set from the catalog (no walk of the backup folder), and Back up now for writers. */
-export function LastBackupCard({ latest, scheduled, running, canWrite }: { latest: BackupDto | null; scheduled: boolean; running: OperationDto[]; canWrite: boolean }) {
+export function LastBackupCard({
+  latest,
+  failed,
+  scheduled,
+  running,
+  canWrite,
+}: {
+  latest: BackupDto | null;
+  /** the latest backup attempt when it did not succeed */
+  failed: OperationDto | null;
+  scheduled: boolean;
+  running: OperationDto[];
+  canWrite: boolean;
+}) {
+  const failedSinceLatest = failed !== null && (!latest || latest.created_at < failed.created_at);
   return (
     <Card
       title="Last backup"
@@ -37,6 +52,11 @@ export function LastBackupCard({ latest, scheduled, running, canWrite }: { lates
           </div>
         </div>
       </div>
+      {failedSinceLatest && (
+        <div className="mt-4">
+          <FailedBackupNotice operation={failed} />
+        </div>
+      )}
       <BackUpNow running={running} canWrite={canWrite} />
     </Card>
   );

@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { AlertList } from "@/app/(dashboard)/alert-list";
 import { HealthPanel } from "@/app/(dashboard)/health-panel";
 import { LastBackupCard } from "@/app/(dashboard)/last-backup-card";
@@ -6,13 +7,14 @@ import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { formatBytes, formatBytesChange, formatCount, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
 import { scopeAllows } from "@/lib/auth/scopes";
+import { findFailedLatestBackup, listRunningBackupOperations } from "@/lib/backups/page-operations";
 import { findLatestBackup } from "@/lib/backups/catalog";
-import { listRunningBackupOperations } from "@/lib/backups/page-operations";
 import { getBackupSettings } from "@/lib/backups/schedule";
 import { getHealth } from "@/lib/health/service";
 import { getOverviewCounts } from "@/lib/overview/service";
 import { requirePagePrincipal } from "@/lib/pages";
 import { listActiveAlerts } from "@/lib/storage/alerts";
+import { listFailingChannels } from "@/lib/notify/service";
 import { getStorageHistory, getVolumeTrends } from "@/lib/storage/history";
 
 export const dynamic = "force-dynamic";
@@ -21,7 +23,7 @@ export const metadata = { title: "Overview" };
 /** Everything here reads stored samples and counts, never a fresh walk, so it is fast at any data size. */
 export default async function OverviewPage() {
   const principal = await requirePagePrincipal("read");
-  const [health, counts, trends, history, alerts, latestBackup, runningBackups] = await Promise.all([
+  const [health, counts, trends, history, alerts, latestBackup, runningBackups, failedBackup, failingChannels] = await Promise.all([
     getHealth(),
     getOverviewCounts(),
     getVolumeTrends(),
@@ -29,12 +31,38 @@ export default async function OverviewPage() {
     listActiveAlerts(),
     findLatestBackup(),
     listRunningBackupOperations(),
+    findFailedLatestBackup(),
+    listFailingChannels(),
   ]);
   const last24hTotal = Object.values(counts.last24h).reduce((sum, n) => sum + n, 0);
   const { projection } = history;
   return (
     <>
       <PageHeader title="Overview" description="The state of this Mimir AIP deployment's persistent data at a glance." />
+      {failingChannels.length > 0 && (
+        <section role="alert" aria-label="Failing notification channels" className="mb-6 rounded-md border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+          <p className="font-medium">
+            {failingChannels.length === 1 ? "A notification channel is failing" : `${failingChannels.length} notification channels are failing`}: alerts may not be reaching anyone.
+          </p>
+          <ul className="mt-2 space-y-1">
+            {failingChannels.map((channel) => (
+              <li key={channel.id}>
+                <span className="font-medium">{channel.name}</span>
+                {channel.last_delivery?.error ? `: ${channel.last_delivery.error}` : ""}
+              </li>
+            ))}
+          </ul>
+          <p className="mt-2">
+            {scopeAllows(principal.scope, "admin") ? (
+              <Link href="/settings#notifications" className="font-medium underline">
+                Check the channel on the Settings page
+              </Link>
+            ) : (
+              "An admin can check it on the Settings page."
+            )}
+          </p>
+        </section>
+      )}
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-3">
         <div className="lg:col-span-2">
           <HealthPanel initialData={health} />
@@ -76,6 +104,7 @@ export default async function OverviewPage() {
         </Card>
         <div className="lg:col-span-3">
           <LastBackupCard
+            failed={failedBackup}
             latest={latestBackup}
             scheduled={getBackupSettings().enabled}
             running={runningBackups}

@@ -47,7 +47,11 @@ class HashTap extends Transform {
  * Writes one volume's archive: tar → parallel gzip → (OpenPGP) → file, hashing on the way; the file
  * is created new (never overwritten) and fsynced. `onBytes` reports source bytes read.
  */
-export async function writeVolumeArchive(plan: TarEntryPlan, file: string, options: { passphrase: string | null; onBytes?: (n: number) => void }): Promise<Omit<ArchiveFacts, "file">> {
+export async function writeVolumeArchive(
+  plan: TarEntryPlan,
+  file: string,
+  options: { passphrase: string | null; onBytes?: (n: number) => void; /** a cancel stops the stream at once, not after the volume */ signal?: AbortSignal },
+): Promise<Omit<ArchiveFacts, "file">> {
   let tarBytes = 0;
   const tar = async function* () {
     for await (const chunk of tarStream(plan, options.onBytes, plan.root)) {
@@ -57,8 +61,9 @@ export async function writeVolumeArchive(plan: TarEntryPlan, file: string, optio
   };
   const tap = new HashTap();
   const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
-  if (options.passphrase) await pipeline(tar, new ParallelGzip(), encryptStream(options.passphrase), tap, out);
-  else await pipeline(tar, new ParallelGzip(), tap, out);
+  const streamOptions = options.signal ? { signal: options.signal } : {};
+  if (options.passphrase) await pipeline(tar, new ParallelGzip(), encryptStream(options.passphrase), tap, out, streamOptions);
+  else await pipeline(tar, new ParallelGzip(), tap, out, streamOptions);
   await fsyncFile(file);
   return { bytes: tap.bytes, sha256: tap.hash.digest("hex"), files: plan.files.length, tar_bytes: tarBytes, encrypted: options.passphrase !== null };
 }

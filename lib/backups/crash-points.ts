@@ -1,5 +1,6 @@
 import "server-only";
 import { getConfig } from "@/lib/config/service";
+import { getLogger } from "@/lib/log/logger";
 
 /**
  * Fault injection for the crash tests (T1/T2): when MIMIR_CRASH_POINT names this point, the process
@@ -7,4 +8,18 @@ import { getConfig } from "@/lib/config/service";
  */
 export function crashPoint(name: string): void {
   if (getConfig().crashPoint === name) process.kill(process.pid, "SIGKILL");
+}
+
+/**
+ * Fault injection for the shutdown tests: when MIMIR_HOLD_POINT names this point, the work waits
+ * here until it is cancelled (then rejects with the cancel reason), so a test can stop the server at
+ * a known step without sleeping. Logs "holding at <name>" once reached. Unset in production: resolves at once.
+ */
+export async function holdPoint(name: string, signal: AbortSignal | undefined): Promise<void> {
+  if (getConfig().holdPoint !== name || !signal) return;
+  getLogger().warn("holding at a test hold point until cancelled", { holdPoint: name });
+  await new Promise<never>((_, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }

@@ -10,7 +10,7 @@ import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
 import { writeVolumeArchive, fsyncFolder, type ArchiveFacts } from "@/lib/backups/archive";
-import { crashPoint } from "@/lib/backups/crash-points";
+import { crashPoint, holdPoint } from "@/lib/backups/crash-points";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBackupId } from "@/lib/backups/store";
 import { planFolder, type TarEntryPlan } from "@/lib/backups/tar-writer";
@@ -77,9 +77,10 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       options.signal?.throwIfAborted();
       options.message?.(`archiving ${volume}`);
       const file = path.join(partial, `${volume}${suffix}`);
-      const facts: Omit<ArchiveFacts, "file"> = await writeVolumeArchive(plans[volume], file, { passphrase: options.passphrase, onBytes });
+      const facts: Omit<ArchiveFacts, "file"> = await writeVolumeArchive(plans[volume], file, { passphrase: options.passphrase, onBytes, signal: options.signal });
       archives[volume] = { file: path.basename(file), ...facts };
       crashPoint(`backup.after_archive:${volume}`);
+      await holdPoint(`backup.after_archive:${volume}`, options.signal);
     };
 
     // Logs and plugins are not part of the consistency point (logs are appended all the time), so

@@ -1,13 +1,12 @@
 import "server-only";
 import { Cron } from "croner";
 import { getConfig } from "@/lib/config/service";
-import { outboundFetch } from "@/lib/net/outbound";
-import { getLogger } from "@/lib/log/logger";
+import { notify } from "@/lib/notify/service";
 import { listOperations } from "@/lib/operations/service";
 import { listSetsOnDisk } from "@/lib/backups/store";
 import { DAY_MS, HOUR_MS } from "@/lib/time";
 
-// Whether scheduled backups keep up (for /health), and the alert when a scheduled one fails.
+// Whether scheduled backups keep up: for /health, and the backup.stale notification.
 
 /**
  * When scheduled backups are on: a reason for /health to report degraded (the latest backup failed,
@@ -26,6 +25,21 @@ export async function backupFreshnessProblem(now = new Date()): Promise<string |
   return null;
 }
 
+/**
+ * Announces backup.stale when backups are overdue. A failed latest backup is left to its own
+ * backup.failed. Returns the problem found, or null. May queue notifications.
+ */
+export async function checkBackupFreshness(now = new Date()): Promise<string | null> {
+  const problem = await backupFreshnessProblem(now);
+  if (!problem) return null;
+  const [last] = (await listOperations({ limit: 1, kind: "backup" })).items;
+  if (last?.status !== "failed") {
+    const newest = listSetsOnDisk().find((set) => set.manifest.trigger !== "pre-restore" && set.manifest.trigger !== "import");
+    await notify("backup.stale", { reason: problem, newest_backup_id: newest?.id ?? null });
+  }
+  return problem;
+}
+
 /** Slack on top of the schedule's interval: a backup of a large root takes a while to finish. */
 const FRESHNESS_GRACE_MS = 2 * HOUR_MS;
 
@@ -33,26 +47,4 @@ function scheduleIntervalMs(expression: string): number {
   const runs = new Cron(expression, { paused: true }).nextRuns(2);
   const [first, second] = runs;
   return first && second ? second.getTime() - first.getTime() : DAY_MS;
-}
-
-/** A receiver that has not answered a backup-failure alert by then is given up on. */
-const BACKUP_ALERT_TIMEOUT_MS = 10_000;
-
-/** Sends a failed scheduled backup to the configured webhook (storage.alert_webhook_url); never throws. */
-export async function notifyBackupFailure(message: string): Promise<void> {
-  const url = getConfig().values.storage.alert_webhook_url;
-  if (!url) return;
-  try {
-    // Through the outbound guard (destination check, no redirects), like every request the console makes.
-    const response = await outboundFetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ event: "backup_failed", message, time: new Date().toISOString() }),
-      timeoutMs: BACKUP_ALERT_TIMEOUT_MS,
-    });
-    await response.body?.cancel().catch(() => undefined);
-    if (!response.ok) getLogger().warn("backup failure webhook refused", { status: response.status });
-  } catch (error) {
-    getLogger().warn("backup failure webhook could not be sent", { error: (error as Error).message });
-  }
 }

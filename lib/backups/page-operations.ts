@@ -1,8 +1,9 @@
 import "server-only";
 import { listOperations } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
+import type { Principal } from "@/lib/auth/scopes";
 
-// What the Backups page follows: its kinds of operation, running or just finished.
+// What the Backups page and the Overview follow: backup operations running, just finished, or failed.
 
 const PAGE_OPERATION_KINDS = new Set(["backup", "verify", "restore", "import"]);
 
@@ -19,14 +20,25 @@ function runningBackupOperations(operations: OperationDto[]): OperationDto[] {
 }
 
 /**
- * What the Backups page follows: the running operations, and a restore finished in the last minutes,
- * since restoring the database signs everyone out and its outcome is the first thing wanted after
- * signing in again.
+ * What the Backups page follows: the running operations, and the viewer's own restore if it finished
+ * in the last minutes (restoring the database may sign its author out, and its outcome is the first
+ * thing wanted after signing in again). Another person's restore is not theirs to be told about
+ * here: it is in the audit log. Reads only.
  */
-export async function listBackupPageOperations(): Promise<OperationDto[]> {
+export async function listBackupPageOperations(viewer: Pick<Principal, "name">, now = Date.now()): Promise<OperationDto[]> {
   const recent = await listOperations({ limit: 50 });
   const running = runningBackupOperations(recent.items);
   const restore = recent.items.find((op) => op.kind === "restore" && op.status !== "running");
-  const restoreIsRecent = restore?.finished_at && Date.now() - Date.parse(restore.finished_at) < RECENT_RESTORE_MS;
-  return restore && restoreIsRecent ? [...running, restore] : running;
+  const restoreIsRecent = restore?.finished_at && now - Date.parse(restore.finished_at) < RECENT_RESTORE_MS;
+  return restore && restoreIsRecent && restore.created_by === viewer.name ? [...running, restore] : running;
+}
+
+/**
+ * The latest backup attempt when it did not succeed (failed, cancelled, or interrupted by a server
+ * stop) and no backup has succeeded since: the Backups page and the Overview say so, instead of
+ * only showing the last good set. Null when the latest attempt succeeded or is still running. Reads only.
+ */
+export async function findFailedLatestBackup(): Promise<OperationDto | null> {
+  const [last] = (await listOperations({ limit: 1, kind: "backup" })).items;
+  return last && (last.status === "failed" || last.status === "cancelled") ? last : null;
 }

@@ -3,6 +3,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { waitUntil } from "@/test/helpers/receivers";
+import { deliveryIdle, stopNotifier } from "@/lib/notify/delivery";
 import { fillDataRoot } from "@/test/helpers/backup-fixtures";
 import { getDb } from "@/lib/db/client";
 import { findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
@@ -50,7 +52,7 @@ describe("scheduled backups", () => {
     expect(lines.join("\n")).toMatch(/pruned 0 set/);
   });
 
-  test("a failed scheduled backup is sent to the webhook, shows in /health, and stops pruning", async () => {
+  test("a failed scheduled backup reaches the webhook as a message Slack and Discord show, shows in /health, and stops pruning", async () => {
     const received: string[] = [];
     const server = http.createServer((request, response) => {
       let body = "";
@@ -69,8 +71,14 @@ describe("scheduled backups", () => {
       fs.rmSync(root.config.paths.backups, { recursive: true });
       fs.writeFileSync(root.config.paths.backups, "not a folder");
       await expect(findBuiltinPlugin("System.backup")!.run({}, context([]))).rejects.toThrow(/scheduled backup failed/);
+      expect(await waitUntil(() => received.length >= 1)).toBe(true);
+      await deliveryIdle();
       expect(received).toHaveLength(1);
-      expect(JSON.parse(received[0]!)).toMatchObject({ event: "backup_failed" });
+      // `text` (Slack) and `content` (Discord) carry the message itself, not only machine fields.
+      const body = JSON.parse(received[0]!) as { event: string; text: string; content: string };
+      expect(body.event).toBe("backup.failed");
+      expect(body.text).toMatch(/^Backup failed\nA schedule backup failed: .+/);
+      expect(body.content).toBe(body.text);
       expect(await backupFreshnessProblem()).toMatch(/the latest backup failed/);
       fs.rmSync(root.config.paths.backups);
       fs.mkdirSync(root.config.paths.backups);
@@ -78,6 +86,7 @@ describe("scheduled backups", () => {
       const pruned = await findBuiltinPlugin("System.prune_backups")!.run({ dry_run: false }, context(lines));
       expect(pruned.skipped_reason).toMatch(/failed/);
     } finally {
+      await stopNotifier();
       server.close();
     }
   });

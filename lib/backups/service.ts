@@ -4,18 +4,19 @@ import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { AppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
+import { notify } from "@/lib/notify/service";
 import { listOperations, startOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import { createBackupSet } from "@/lib/backups/create-set";
 import { restoreBackupSet, type RestoreSetResult } from "@/lib/backups/restore-set";
 import * as queries from "@/lib/backups/queries";
-import { backupPassphrase, backupsFolder, bytesProgress, isPinnedOnDisk, isSetInUse, listSetsOnDisk, PINNED_FILE, readVerification, setFolder } from "@/lib/backups/store";
+import { backupsFolder, isPinnedOnDisk, isSetInUse, listSetsOnDisk, PINNED_FILE, readVerification, setFolder, backupPassphrase, bytesProgress } from "@/lib/backups/store";
 import type { RestoreBackupInput } from "@/lib/backups/inputs";
 import type { BackupDto, BackupManifest, BackupTrigger, BackupVolume, PruneResult } from "@/lib/backups/types";
-import { VOLUMES } from "@/lib/config/volumes";
 import { getBackup, syncBackupCatalog, totalBytes } from "@/lib/backups/catalog";
 import { startVerify, verifyBackupSet } from "@/lib/backups/verify";
+import { VOLUMES } from "@/lib/config/volumes";
 import { DAY_MS } from "@/lib/time";
 
 // ---------------------------------------------------------------------------------------------
@@ -28,18 +29,28 @@ import { DAY_MS } from "@/lib/time";
 export async function startBackup(principal: Principal | null, trigger: BackupTrigger): Promise<OperationDto> {
   if (!fs.existsSync(backupsFolder())) fs.mkdirSync(backupsFolder(), { recursive: true, mode: 0o700 });
   return startOperation({ kind: "backup", principal, singleton: true, params: { trigger } }, async (ctx) => {
-    let manifest: BackupManifest;
     try {
-      manifest = await createBackupSet({ trigger, passphrase: backupPassphrase(), progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal });
+      let manifest: BackupManifest;
+      try {
+        manifest = await createBackupSet({ trigger, passphrase: backupPassphrase(), progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal });
+      } catch (error) {
+        await recordAudit({ principal, action: "backup.create", result: "failed", details: { trigger, error: (error as Error).message } });
+        throw error;
+      }
+      await syncBackupCatalog();
+      await recordAudit({ principal, action: "backup.create", target: manifest.id, result: "ok", details: { trigger, bytes: totalBytes(manifest) } });
+      ctx.message("verifying the new set");
+      const verification = await verifyBackupSet(manifest.id, { progress: bytesProgress(ctx), message: ctx.message });
+      await notify("backup.recovered", { backup_id: manifest.id, operation_id: ctx.id });
+      return { backup_id: manifest.id, bytes: totalBytes(manifest), encrypted: manifest.encrypted, verify_status: verification.status };
     } catch (error) {
-      await recordAudit({ principal, action: "backup.create", result: "failed", details: { trigger, error: (error as Error).message } });
+      // A backup someone cancelled did not fail.
+      if (!ctx.signal.aborted) {
+        const lastGood = listSetsOnDisk().find((set) => set.manifest.trigger !== "pre-restore" && set.manifest.trigger !== "import");
+        await notify("backup.failed", { operation_id: ctx.id, trigger, reason: (error as Error).message, last_good_backup_id: lastGood?.id ?? null });
+      }
       throw error;
     }
-    await syncBackupCatalog();
-    await recordAudit({ principal, action: "backup.create", target: manifest.id, result: "ok", details: { trigger, bytes: totalBytes(manifest) } });
-    ctx.message("verifying the new set");
-    const verification = await verifyBackupSet(manifest.id, { progress: bytesProgress(ctx), message: ctx.message });
-    return { backup_id: manifest.id, bytes: totalBytes(manifest), encrypted: manifest.encrypted, verify_status: verification.status };
   });
 }
 
@@ -62,9 +73,11 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
     try {
       const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message });
       await recordAudit({ principal, action: "backup.restore", target: id, result: "ok", details: { volumes, safety_backup_id: result.safety_backup_id } });
+      await notify("restore.finished", { backup_id: id, operation_id: ctx.id, volumes: [...volumes], safety_backup_id: result.safety_backup_id ?? null });
       return result;
     } catch (error) {
       await recordAudit({ principal, action: "backup.restore", target: id, result: "failed", details: { volumes, error: (error as Error).message } });
+      await notify("restore.failed", { backup_id: id, operation_id: ctx.id, reason: (error as Error).message });
       throw error;
     }
   });

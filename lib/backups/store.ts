@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -136,11 +137,17 @@ export function listSetsOnDisk(): { id: string; folder: string; manifest: Backup
   return sets.sort((a, b) => (a.manifest.created_at < b.manifest.created_at ? 1 : a.manifest.created_at > b.manifest.created_at ? -1 : b.id.localeCompare(a.id)));
 }
 
-/** Temporary folders in use by this process: never cleaned from under running work. */
-export const activeTempFolders = new Set<string>();
+// Process-wide: a backup started by the scheduler (instrumentation's bundle) must see a verify's
+// scratch folder made by a route's bundle, and the reverse.
 
-/** Removes what interrupted backups, verifies, deletes and imports left behind. */
-export function cleanLeftovers(): string[] {
+/** Temporary folders in use by this process: never cleaned from under running work. */
+export const activeTempFolders: Set<string> = processState("activeTempFolders", () => new Set<string>());
+
+/**
+ * Removes what interrupted backups, verifies, deletes and imports left behind. `includeActive` is for
+ * a server that is stopping: its own work has been cancelled, so its folders go too.
+ */
+export function cleanLeftovers({ includeActive = false }: { includeActive?: boolean } = {}): string[] {
   const root = backupsFolder();
   const removed: string[] = [];
   let names: string[] = [];
@@ -152,7 +159,7 @@ export function cleanLeftovers(): string[] {
   for (const name of names) {
     if (!TEMP_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
     const folder = path.join(root, name);
-    if (activeTempFolders.has(folder)) continue;
+    if (!includeActive && activeTempFolders.has(folder)) continue;
     fs.rmSync(folder, { recursive: true, force: true });
     removed.push(name);
   }

@@ -13,9 +13,8 @@ import { extractTarSafely } from "@/lib/backups/safe-extract";
 import { planFolder, tarStream } from "@/lib/backups/tar-writer";
 import { activeTempFolders, backupsFolder, MANIFEST_FILE, markSetInUse, newBackupId, PINNED_FILE, readManifest, manifestDigest, setFolder, VERIFICATION_FILE, writeVerification, backupPassphrase, bytesProgress } from "@/lib/backups/store";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
-import { VOLUMES } from "@/lib/config/volumes";
-
 import { syncBackupCatalog } from "@/lib/backups/catalog";
+import { VOLUMES } from "@/lib/config/volumes";
 
 // Moving to a new host: a set downloaded as one tar, and a set uploaded and listed (import).
 

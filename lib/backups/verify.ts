@@ -4,18 +4,19 @@ import fs from "node:fs";
 import path from "node:path";
 import { isAppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
-import { startOperation } from "@/lib/operations/service";
+import { getLogger } from "@/lib/log/logger";
+import { startOperation, waitForOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import { extractSet } from "@/lib/backups/verify-set";
 import * as queries from "@/lib/backups/queries";
-import { activeTempFolders, backupsFolder, listSetsOnDisk, readManifest, manifestDigest, setFolder, withSetInUse, writeVerification, backupPassphrase, bytesProgress } from "@/lib/backups/store";
+import { activeTempFolders, backupsFolder, listSetsOnDisk, readManifest, readVerification, manifestDigest, setFolder, withSetInUse, writeVerification, backupPassphrase, bytesProgress } from "@/lib/backups/store";
 import type { BackupVerification } from "@/lib/backups/types";
+import { getBackup } from "@/lib/backups/catalog";
 import { VOLUMES } from "@/lib/config/volumes";
 
-import { getBackup } from "@/lib/backups/catalog";
-
-// The restore drill on stored sets: one set, one set as an operation, or every set (the scheduled drill).
+// The restore drill on stored sets: one set, one set as an operation, every set (the scheduled drill),
+// and the sets whose drill a server stop cut short.
 
 /**
  * The restore drill: every archive re-hashed against the manifest, decrypted and extracted into a
@@ -60,6 +61,29 @@ export async function startVerify(id: string, principal: Principal | null): Prom
     await recordAudit({ principal, action: "backup.verify", target: id, result: "ok" });
     return { backup_id: id, ...result };
   });
+}
+
+/**
+ * At boot: a set with no verification result had its verify cut short (the server stopped during
+ * the backup's verify phase, or during a verify of its own). Each is verified again, one after the
+ * other, as visible verify operations. Returns the ids it queued; runs in the background.
+ */
+export async function resumeInterruptedVerifies(): Promise<string[]> {
+  const pending = listSetsOnDisk()
+    .filter((set) => readVerification(set.folder) === null)
+    .map((set) => set.id);
+  if (pending.length === 0) return pending;
+  getLogger().info("verifying backup sets whose verification was interrupted", { sets: pending });
+  void (async () => {
+    for (const id of pending) {
+      try {
+        await waitForOperation((await startVerify(id, null)).id);
+      } catch (error) {
+        getLogger().warn("could not verify an interrupted set again", { id, error: (error as Error).message });
+      }
+    }
+  })();
+  return pending;
 }
 
 /** Verifies every listed set in turn (the scheduled drill); returns how many passed and failed. */

@@ -6,7 +6,7 @@ import { AppError } from "@/lib/errors";
 import { writeFileAtomic } from "@/lib/files";
 import { configureLogging } from "@/lib/log/logger";
 import { ConfigError, describeEffectiveConfig, type AppConfig } from "@/lib/config/load";
-import { auditSchema, backupsSchema, configFileSchema, loggingSchema, persistenceSchema, SECRET_KEYS, storageSchema } from "@/lib/config/schema";
+import { auditSchema, backupsSchema, configFileSchema, loggingSchema, persistenceSchema, SECRET_KEYS, serverSchema, storageSchema } from "@/lib/config/schema";
 import { getConfig, notifyConfigChange, reloadConfig, restoreConfig } from "@/lib/config/service";
 import { createSerialQueue } from "@/lib/serial-queue";
 
@@ -44,6 +44,7 @@ export const EDITABLE_SETTINGS: readonly EditableSetting[] = [
   { key: "storage.alert_threshold_gb", label: "Alert when data exceeds", unit: "GB", apply: "live", note: "read by each storage sample" },
   { key: "storage.alert_webhook_url", label: "Alert webhook URL", apply: "live", note: "read by each alert" },
   { key: "storage.sample_interval_minutes", label: "Storage sampling interval", unit: "minutes", apply: "restart", note: "the sampler's timer is set when the server starts" },
+  { key: "server.public_url", label: "Console address (links in notifications)", apply: "live", note: "read by each notification" },
   { key: "logging.level", label: "Log level", apply: "live", note: "the logger is reconfigured at once" },
   { key: "audit.retention_days", label: "Keep audit log for", unit: "days", apply: "live", note: "read by each audit pruning" },
 ];
@@ -80,6 +81,7 @@ export const updateConfigInput = z
       })
       .partial()
       .strict(),
+    server: z.object({ public_url: serverSchema.shape.public_url.unwrap() }).partial().strict(),
     logging: z.object({ level: loggingSchema.shape.level.unwrap() }).partial().strict(),
     audit: z.object({ retention_days: auditSchema.shape.retention_days.unwrap() }).partial().strict(),
   })

@@ -30,6 +30,7 @@ export function getEffectiveConfig(): EffectiveConfig {
       { name: "Backup passphrase", variable: "MIMIR_BACKUP_PASSPHRASE or backups.passphrase_file", set: config.secrets.backupPassphrase !== null },
       { name: "Admin password for unattended setup", variable: "MIMIR_ADMIN_PASSWORD", set: config.secrets.adminPassword !== null },
       { name: "Automation API token", variable: "MIMIR_API_TOKEN", set: config.secrets.apiToken !== null },
+      { name: "Key for stored secrets (else config/secret.key)", variable: "MIMIR_SECRET_KEY", set: config.secrets.secretKey !== null },
     ],
   };
 }

@@ -34,9 +34,13 @@ export interface AppConfig {
     backupPassphrase: string | null;
     adminPassword: string | null;
     apiToken: string | null;
+    /** MIMIR_SECRET_KEY: encrypts stored secrets (notification channels); without it a key file in the config folder is used */
+    secretKey: string | null;
   };
   /** Fault injection for the crash tests: the named point at which the process SIGKILLs itself. */
   crashPoint: string | null;
+  /** Fault injection for the shutdown tests: the named point at which work waits until it is cancelled. */
+  holdPoint: string | null;
 }
 
 export interface ConfigProblem {
@@ -80,6 +84,10 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_ALLOWED_DESTINATIONS: "network.allowed_destinations",
   MIMIR_TRUST_PROXY: "server.trust_proxy",
   MIMIR_ALLOWED_HOSTS: "server.allowed_hosts",
+  MIMIR_PUBLIC_URL: "server.public_url",
+  MIMIR_NOTIFY_RETRY_BASE_SECONDS: "notifications.retry_base_seconds",
+  MIMIR_NOTIFY_MAX_ATTEMPTS: "notifications.max_attempts",
+  MIMIR_NOTIFY_TIMEOUT_SECONDS: "notifications.timeout_seconds",
 };
 
 /** Volume folders that are not keys of config.yaml, only environment overrides of MIMIR_HOME/<name>. */
@@ -168,8 +176,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       backupPassphrase: readPassphrase(env, values.backups.passphrase_file, home),
       adminPassword: nonEmpty(env.MIMIR_ADMIN_PASSWORD) ?? null,
       apiToken: nonEmpty(env.MIMIR_API_TOKEN) ?? null,
+      secretKey: nonEmpty(env.MIMIR_SECRET_KEY) ?? null,
     },
     crashPoint: nonEmpty(env.MIMIR_CRASH_POINT) ?? null,
+    holdPoint: nonEmpty(env.MIMIR_HOLD_POINT) ?? null,
   };
 }
 

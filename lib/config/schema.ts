@@ -113,6 +113,8 @@ export const serverSchema = z.object({
       z.array(z.string().trim().toLowerCase().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/, "a host name, optionally with :port (e.g. 'mimir.example.com' or '10.0.0.5:8080')")).max(64),
     )
     .default([]),
+  /** The address people open the console at ("https://backup.example.com"): links in notifications point there. */
+  public_url: z.union([z.literal(""), z.url({ protocol: /^https?$/ })]).default(""),
 });
 
 export const schedulerSchema = z.object({
@@ -153,6 +155,17 @@ export const networkSchema = z.object({
     .default([]),
 });
 
+/** How the notifier delivers: retries back off from `retry_base_seconds` (doubling) up to `max_attempts`. */
+export const notificationsSchema = z.object({
+  /** the first retry waits this long, each further one twice the one before; fractions allowed for tests */
+  retry_base_seconds: z.coerce.number().positive().default(30),
+  max_attempts: positiveInt.max(20).default(5),
+  /** a receiver (HTTP or SMTP) that has not answered by then counts as a failed attempt */
+  timeout_seconds: z.coerce.number().positive().max(300).default(10),
+  /** a problem that stays raised is announced again at most this often, unless a channel says otherwise */
+  reminder_hours: z.coerce.number().positive().default(24),
+});
+
 export const configFileSchema = z.object({
   persistence: persistenceSchema.default(persistenceSchema.parse({})),
   backups: backupsSchema.default(backupsSchema.parse({})),
@@ -162,6 +175,7 @@ export const configFileSchema = z.object({
   audit: auditSchema.default(auditSchema.parse({})),
   scheduler: schedulerSchema.default(schedulerSchema.parse({})),
   network: networkSchema.default(networkSchema.parse({})),
+  notifications: notificationsSchema.default(notificationsSchema.parse({})),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;

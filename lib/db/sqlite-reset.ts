@@ -6,13 +6,23 @@ import type { Db } from "@/lib/db/client";
  * the console's access and its history of who did what are kept on purpose (users, sessions,
  * api_tokens, audit_log, system_metadata with the instance id, the backups catalog), so whoever
  * reset the instance can still sign in, scripts keep their tokens, and the reset itself stays on
- * record. Children before parents: job_executions references scheduled_jobs.
+ * record; so are the notification channels and their delivery log (settings, not data). The jobs'
+ * failure counts and the problems channels were told about go with the jobs and alerts they belong to.
+ * Children before parents: job_executions references scheduled_jobs.
  */
-export const RESET_EMPTIED_TABLES = ["job_executions", "scheduled_jobs", "pipelines", "storage_samples", "storage_alerts"] as const;
+export const RESET_EMPTIED_TABLES = [
+  "job_executions",
+  "scheduled_jobs",
+  "pipelines",
+  "storage_samples",
+  "storage_alerts",
+  "job_notification_settings",
+  "notification_problems",
+] as const;
 export type ResetEmptiedTable = (typeof RESET_EMPTIED_TABLES)[number] | "operations";
 
 /** Tables a reset of mimir_data keeps, named in the confirmation dialog. */
-export const RESET_KEPT_TABLES = ["users", "sessions", "api_tokens", "audit_log", "system_metadata", "backups"] as const;
+export const RESET_KEPT_TABLES = ["users", "sessions", "api_tokens", "audit_log", "system_metadata", "backups", "notification_channels", "notification_deliveries"] as const;
 
 /** Row counts of the given tables (a table missing from an adopted database counts 0). */
 export function countTableRows(db: Db, tables: readonly string[]): Record<string, number> {

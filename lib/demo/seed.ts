@@ -2,17 +2,27 @@ import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import { stringify } from "yaml";
+import { eq } from "drizzle-orm";
 import type { AppConfig } from "@/lib/config/load";
 import { getDb } from "@/lib/db/client";
 import { bulkInsertExecutions } from "@/lib/db/bulk";
 import { pipelines } from "@/lib/db/schema/pipelines";
 import { scheduledJobs } from "@/lib/db/schema/jobs";
 import type { NewJobExecutionRow } from "@/lib/db/schema/executions";
+import { nextRunOf } from "@/lib/jobs/cron";
+import { announceJobsChangedElsewhere } from "@/lib/jobs/service";
+import type { JobLastResult } from "@/lib/jobs/types";
+import { earliestSampleTime, storeSample } from "@/lib/storage/sampler";
+import { measureStorage } from "@/lib/storage/usage";
+import type { StorageUsage } from "@/lib/storage/types";
 
 /**
- * Demo data that looks like a real deployment: pipelines (rows and YAML files), jobs on the guide's
- * kinds of schedules, and months of execution history with realistic statuses, durations and steps.
- * Deterministic for a given seed value, so benchmarks compare like with like.
+ * Demo data that looks like a real deployment and keeps working: pipelines (rows and YAML files),
+ * jobs on the guide's kinds of schedules, stand-ins for the Mimir AIP plugins those pipelines name
+ * (small executables in the plugins volume, so the jobs really run and succeed), months of execution
+ * history with realistic statuses, durations and steps (its failures are labelled as made up), and
+ * a few days of storage samples that end at the real current sizes. Deterministic for a given seed
+ * value, so benchmarks compare like with like.
  */
 export interface SeedOptions {
   executions: number;
@@ -79,6 +89,14 @@ const DEMO_PIPELINES: DemoPipeline[] = [
     ],
   },
   {
+    name: "crm-sync",
+    description: "Copy new contacts from the legacy CRM (paused while the CRM is migrated)",
+    steps: [
+      { name: "pull-contacts", plugin: "Input.http", config: { url: "https://crm.example.com/api/contacts" }, output: "contacts" },
+      { name: "store", plugin: "Output.vectordb", config: { collection: "contacts" } },
+    ],
+  },
+  {
     name: "kb-refresh",
     description: "Re-embed the knowledge base after the weekly docs export",
     steps: [
@@ -97,8 +115,11 @@ const DEMO_JOBS = [
   { id: "daily-sales", name: "Daily sales report", pipeline: "sales-report", cron: "30 1 * * *", enabled: true, weight: 1 },
   { id: "sentiment", name: "Brand sentiment", pipeline: "sentiment-monitor", cron: "*/10 * * * *", enabled: true, weight: 8 },
   { id: "kb-weekly", name: "Weekly knowledge base refresh", pipeline: "kb-refresh", cron: "0 3 * * 0", enabled: true, weight: 1 },
-  { id: "legacy-sync", name: "Legacy CRM sync (paused)", pipeline: "crm-sync.yaml", cron: "0 */6 * * *", enabled: false, weight: 1 },
+  { id: "legacy-sync", name: "Legacy CRM sync (paused)", pipeline: "crm-sync", cron: "0 */6 * * *", enabled: false, weight: 1 },
 ] as const;
+
+/** Marks every made-up failure, so nobody chases a demo error in the history as a real one. */
+export const DEMO_ERROR_PREFIX = "[demo history] ";
 
 const ERRORS = [
   "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
@@ -106,7 +127,50 @@ const ERRORS = [
   "plugin Input.http: GET https://support.example.com/api/new: 502 Bad Gateway",
   "plugin Output.vectordb: disk I/O error",
   "step classify: invalid JSON in plugin output",
-];
+].map((error) => DEMO_ERROR_PREFIX + error);
+
+/** How far back the made-up storage samples reach: enough for the growth charts and the trends. */
+const STORAGE_HISTORY_DAYS = 3;
+/** The volumes were this much smaller at the start of that history (a gentle, believable growth). */
+const STORAGE_GROWTH_OVER_HISTORY = 0.04;
+/** Samples older than a day are hourly (as the sampler thins them); the last day has one per this many minutes. */
+const RECENT_SAMPLE_MINUTES = 15;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * The stand-in for one Mimir AIP plugin: reads the step's JSON on stdin, says on stderr that it is a
+ * demo, and prints a small made-up result. Never written over an existing file (a real plugin).
+ */
+function demoPluginScript(name: string): string {
+  const kind = name.split(".")[0];
+  const result =
+    kind === "Input" ? '{"demo": true, "items": 12}' : kind === "AI" ? '{"demo": true, "model": "demo", "tokens": 420}' : kind === "Transform" ? '{"demo": true, "rows": 96}' : '{"demo": true, "written": 12}';
+  return [
+    "#!/bin/sh",
+    `# Demo stand-in for the Mimir AIP plugin ${name}, installed by \`npm run seed\` so the demo jobs run and`,
+    "# succeed. It does no real work: it reads the step's JSON on stdin and prints a made-up result.",
+    "# Replace it with the real plugin, or delete it together with the demo jobs.",
+    "cat >/dev/null",
+    `echo "demo plugin ${name}: simulated, no real work done" >&2`,
+    `echo '${result}'`,
+    "",
+  ].join("\n");
+}
+
+/** Installs a stand-in for every plugin the demo pipelines name that the plugins volume lacks. Returns their names. */
+function installDemoPlugins(config: AppConfig): string[] {
+  const names = [...new Set(DEMO_PIPELINES.flatMap((pipeline) => pipeline.steps.map((step) => step.plugin)))].filter((name) => !name.startsWith("System."));
+  const installed: string[] = [];
+  fs.mkdirSync(config.paths.plugins, { recursive: true });
+  for (const name of names) {
+    const file = path.join(/*turbopackIgnore: true*/ config.paths.plugins, name);
+    if (fs.existsSync(file)) continue;
+    fs.writeFileSync(file, demoPluginScript(name), { mode: 0o700 });
+    installed.push(name);
+  }
+  return installed;
+}
 
 /** Writes the demo pipelines, jobs and history into the configured data root. Returns what it wrote. */
 export async function seedDemoData(config: AppConfig, options: SeedOptions) {
@@ -115,6 +179,7 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
   const now = Date.now();
   const createdAt = new Date(now - (options.days + 1) * 86_400_000).toISOString();
 
+  const plugins = installDemoPlugins(config);
   for (const pipeline of DEMO_PIPELINES) {
     const yaml = stringify({ name: pipeline.name, description: pipeline.description, steps: pipeline.steps });
     await db
@@ -126,7 +191,7 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
   for (const job of DEMO_JOBS) {
     await db
       .insert(scheduledJobs)
-      .values({ id: job.id, name: job.name, pipeline: job.pipeline, cronExpr: job.cron, enabled: job.enabled, createdAt, updatedAt: createdAt })
+      .values({ id: job.id, name: job.name, pipeline: job.pipeline, cronExpr: job.cron, enabled: job.enabled, nextRun: job.enabled ? nextRunOf(job.cron) : null, createdAt, updatedAt: createdAt })
       .onConflictDoNothing();
   }
 
@@ -134,6 +199,7 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
   const span = options.days * 86_400_000;
   const stepsOf = new Map(DEMO_PIPELINES.map((p) => [p.name, p.steps]));
   const newest: { id: string; job: string; status: string; start: string }[] = [];
+  const lastRunOf = new Map<string, { id: string; start: string; end: string; status: string; error: string | null }>();
 
   function* rows(): Generator<NewJobExecutionRow> {
     for (let i = 0; i < options.executions; i++) {
@@ -148,9 +214,10 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
       const end = new Date(startMs + durationMs).toISOString();
       const steps = stepsOf.get(job.pipeline) ?? [];
       const failedAt = status === "failed" ? Math.floor(random() * Math.max(steps.length, 1)) : -1;
-      const error = status === "failed" ? ERRORS[Math.floor(random() * ERRORS.length)]! : status === "cancelled" ? "cancelled by admin" : null;
+      const error = status === "failed" ? ERRORS[Math.floor(random() * ERRORS.length)]! : status === "cancelled" ? `${DEMO_ERROR_PREFIX}cancelled by admin` : null;
       const id = timeOrderedId(startMs, i);
       if (i >= options.executions - options.logFiles) newest.push({ id, job: job.id, status, start });
+      lastRunOf.set(job.id, { id, start, end, status, error });
       yield {
         id,
         jobId: job.id,
@@ -160,7 +227,7 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
         duration: durationMs * 1_000_000,
         status,
         error,
-        context: JSON.stringify({ job_id: job.id, attempt: 1 }),
+        context: JSON.stringify({ job_id: job.id, attempt: 1, demo: true }),
         steps: JSON.stringify(
           status === "skipped"
             ? []
@@ -177,6 +244,13 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
     }
   }
   const inserted = await bulkInsertExecutions(db, rows(), options.onProgress);
+  // The Jobs list reads last_run and last_result from the job row: "never run" beside a long history would be wrong.
+  for (const [jobId, run] of lastRunOf) {
+    const lastResult: JobLastResult = { success: run.status === "success", ...(run.error ? { error: run.error } : {}), executed_at: run.end, status: run.status, execution_id: run.id };
+    await db.update(scheduledJobs).set({ lastRun: run.start, lastResult: JSON.stringify(lastResult) }).where(eq(scheduledJobs.id, jobId));
+  }
+  // A server running beside this process schedules the new jobs within seconds (see followJobChangesFromOtherProcesses).
+  await announceJobsChangedElsewhere();
 
   const logsDir = path.join(/*turbopackIgnore: true*/ config.paths.logs, "executions");
   fs.mkdirSync(logsDir, { recursive: true });
@@ -186,7 +260,48 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
       `${run.start} INFO starting job ${run.job}\n${run.start} INFO run finished: ${run.status}\n`,
     );
   }
-  return { pipelines: DEMO_PIPELINES.length, jobs: DEMO_JOBS.length, executions: inserted, logFiles: newest.length };
+  const samples = await seedStorageHistory(now);
+  return { pipelines: DEMO_PIPELINES.length, jobs: DEMO_JOBS.length, plugins: plugins.length, executions: inserted, logFiles: newest.length, storageSamples: samples };
+}
+
+/**
+ * Storage samples for the last few days, before any real one, ending at the sizes measured now: the
+ * volumes grow gently toward today and the disk's free space shrinks by exactly that growth, so the
+ * charts have a shape and the disk-full projection sees nothing alarming. Returns how many samples.
+ */
+async function seedStorageHistory(now: number): Promise<number> {
+  const current = await measureStorage({ tables: false });
+  const earliest = await earliestSampleTime();
+  const until = Math.min(now, earliest ? Date.parse(earliest) : now) - RECENT_SAMPLE_MINUTES * 60_000;
+  const start = now - STORAGE_HISTORY_DAYS * DAY_MS;
+  let count = 0;
+  for (let at = start; at <= until; at += at < now - DAY_MS ? HOUR_MS : RECENT_SAMPLE_MINUTES * 60_000) {
+    await storeSample(usageAt(current, 1 - STORAGE_GROWTH_OVER_HISTORY * ((now - at) / (now - start)), new Date(at).toISOString()));
+    count += 1;
+  }
+  return count;
+}
+
+/** The measurement `current` scaled to `ratio` of its sizes, with the free space that growth would have left. */
+function usageAt(current: StorageUsage, ratio: number, measuredAt: string): StorageUsage {
+  const smaller = (bytes: number) => Math.round(bytes * ratio);
+  const grownSince = current.volumes.reduce((sum, volume) => sum + (volume.bytes - smaller(volume.bytes)), 0);
+  return {
+    ...current,
+    measured_at: measuredAt,
+    volumes: current.volumes.map((volume) => ({
+      ...volume,
+      bytes: smaller(volume.bytes),
+      files: Math.round(volume.files * ratio),
+      filesystem: volume.filesystem ? { ...volume.filesystem, free_bytes: volume.filesystem.free_bytes + grownSince } : null,
+    })),
+    database: {
+      ...current.database,
+      file_bytes: smaller(current.database.file_bytes),
+      wal_bytes: smaller(current.database.wal_bytes),
+      vector_db: { ...current.database.vector_db, bytes: current.database.vector_db.bytes === null ? null : smaller(current.database.vector_db.bytes) },
+    },
+  };
 }
 
 /** A UUIDv7-shaped id: time-ordered, so a million inserts append to the primary key's b-tree. */

@@ -11,8 +11,7 @@ export const stepRecord = z.object({
   plugin: z.string(),
   start_time: z.string().nullable().optional(),
   end_time: z.string().nullable().optional(),
-  /** nanoseconds, like the execution's duration */
-  duration: z.number().nullable().optional(),
+  duration: z.number().nullable().optional().describe("Step duration in nanoseconds (Go's time.Duration, as Mimir AIP stores it): 1500000000 is 1.5 s"),
   status: z.string(),
   error: z.string().nullable().optional(),
   /** the plugin's JSON result, cut to OUTPUT_SUMMARY_CHARS */
@@ -27,8 +26,7 @@ export const executionSummary = z.object({
   pipeline: z.string(),
   start_time: z.string(),
   end_time: z.string().nullable(),
-  /** nanoseconds (Go's time.Duration), as Mimir AIP wrote it */
-  duration: z.number().nullable(),
+  duration: z.number().nullable().describe("Run duration in nanoseconds (Go's time.Duration, as Mimir AIP stores it in job_executions.duration): 1500000000 is 1.5 s"),
   status: z.enum(EXECUTION_STATUSES),
   error: z.string().nullable(),
   triggered_by: z.enum(TRIGGERS),
@@ -49,7 +47,14 @@ export const executionStatistics = z.object({
   /** successes over finished runs (success + failed + cancelled), null when none finished */
   success_rate: z.number().nullable(),
   per_day: z.array(z.object({ day: z.string(), total: z.number(), by_status: z.record(z.string(), z.number()) })),
-  duration_per_day: z.array(z.object({ day: z.string(), runs: z.number(), p50_ms: z.number().nullable(), p95_ms: z.number().nullable() })),
+  duration_per_day: z.array(
+    z.object({
+      day: z.string(),
+      runs: z.number(),
+      p50_ms: z.number().nullable().describe("median run duration that day, in milliseconds"),
+      p95_ms: z.number().nullable().describe("95th percentile run duration that day, in milliseconds"),
+    }),
+  ),
 });
 export type ExecutionStatistics = z.infer<typeof executionStatistics>;
 

@@ -41,3 +41,11 @@ export const listJobsQuery = pageQuery.extend({
   pipeline: pipelineRef.optional(),
 });
 export type ListJobsQuery = z.infer<typeof listJobsQuery>;
+
+/** Per job: at most this many failed runs in a row before job.failed is sent. */
+export const MAX_FAILURE_THRESHOLD = 100;
+
+/** /api/v1/notifications/jobs/{jobId}: a Mimir-compatible path does not fix this segment, so it is named. */
+export const jobNotificationParams = z.object({ jobId });
+
+export const jobNotificationSettingsInput = z.object({ failure_threshold: z.number().int().min(1).max(MAX_FAILURE_THRESHOLD) }).strict();

@@ -1,7 +1,9 @@
 import "server-only";
 import { and, asc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { jobNotificationSettings, type JobNotificationSettingsRow } from "@/lib/db/schema/notifications";
 import { scheduledJobs, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema/jobs";
+import { systemMetadata } from "@/lib/db/schema/system";
 
 export async function countJobs(): Promise<{ total: number; enabled: number }> {
   const [row] = await getDb()
@@ -56,6 +58,39 @@ export async function updateJobRow(id: string, set: Partial<NewScheduledJobRow>)
   await getDb().update(scheduledJobs).set(set).where(eq(scheduledJobs.id, id));
 }
 
+/** Deletes the job and its notification threshold, so a job made later under the same id starts afresh. */
 export async function deleteJobRow(id: string): Promise<void> {
-  await getDb().delete(scheduledJobs).where(eq(scheduledJobs.id, id));
+  getDb().transaction((tx) => {
+    tx.delete(jobNotificationSettings).where(eq(jobNotificationSettings.jobId, id)).run();
+    tx.delete(scheduledJobs).where(eq(scheduledJobs.id, id)).run();
+  });
+}
+
+/** system_metadata key counting job changes made by other processes (the demo seed, scripts on the file). */
+const JOBS_REVISION_KEY = "jobs_revision";
+
+export async function selectJobsRevision(): Promise<string | null> {
+  const [row] = await getDb().select({ value: systemMetadata.value }).from(systemMetadata).where(eq(systemMetadata.key, JOBS_REVISION_KEY)).limit(1);
+  return row?.value ?? null;
+}
+
+/** Sets the revision to a new unique value (a counter plus the time, so two writers never agree by chance). */
+export async function bumpJobsRevision(value: string): Promise<void> {
+  const now = new Date().toISOString();
+  await getDb()
+    .insert(systemMetadata)
+    .values({ key: JOBS_REVISION_KEY, value, updatedAt: now })
+    .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
+}
+
+export async function findJobSettingsRow(jobId: string): Promise<JobNotificationSettingsRow | null> {
+  const [row] = await getDb().select().from(jobNotificationSettings).where(eq(jobNotificationSettings.jobId, jobId));
+  return row ?? null;
+}
+
+export async function saveJobSettingsRow(row: JobNotificationSettingsRow): Promise<void> {
+  await getDb()
+    .insert(jobNotificationSettings)
+    .values(row)
+    .onConflictDoUpdate({ target: jobNotificationSettings.jobId, set: { failureThreshold: row.failureThreshold, consecutiveFailures: row.consecutiveFailures } });
 }

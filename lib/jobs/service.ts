@@ -13,7 +13,7 @@ import type { CreateJobInput, ListJobsQuery, UpdateJobInput } from "@/lib/jobs/i
 import * as queries from "@/lib/jobs/queries";
 import type { JobDto, JobLastResult } from "@/lib/jobs/types";
 import { emitJobEvent } from "@/lib/jobs/events";
-import { pipelineRefs, pipelineRefsExist, resolvePipelineForRun } from "@/lib/pipelines/service";
+import { pipelineRefs, pipelineRefsExist, resolvePipelineForRun } from "@/lib/pipelines/resolve";
 import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf } from "@/lib/plugins/access";
 
 const jobKey = z.object({ name: z.string(), id: z.string() });
@@ -126,6 +126,17 @@ export async function createJob(input: CreateJobInput, principal: Principal | nu
 }
 
 /**
+ * What a script should know about a job it just created or changed, though the request succeeded:
+ * a pipeline that does not exist (accepted, as Mimir AIP did, but each run fails until it exists).
+ */
+export function jobWarnings(job: JobDto): string[] {
+  return job.pipeline_exists
+    ? []
+    : [`Pipeline '${job.pipeline}' does not exist (no stored pipeline, no such file in the pipelines volume): runs of this job fail until it is created`];
+}
+
+
+/**
  * Changes a job's fields and reschedules it; the caller becomes its owner. Refused (403) for a
  * built-in job below admin, and when the job's pipeline needs more than the caller's scope.
  */
@@ -206,4 +217,18 @@ export async function jobNamesOf(runs: { job_id: string }[]): Promise<Map<string
 /** How many jobs exist, and how many of them are enabled. Reads only. */
 export async function countJobs(): Promise<{ total: number; enabled: number }> {
   return queries.countJobs();
+}
+
+/**
+ * Tells a running server that jobs were written by another process (the demo seed writes the
+ * database directly): its scheduler polls this revision and reschedules from the table when it
+ * changes. Writes one system_metadata row.
+ */
+export async function announceJobsChangedElsewhere(): Promise<void> {
+  await queries.bumpJobsRevision(`${Date.now()}-${crypto.randomUUID()}`);
+}
+
+/** The revision announceJobsChangedElsewhere last wrote, or null before any. Reads only. */
+export async function readJobsRevision(): Promise<string | null> {
+  return queries.selectJobsRevision();
 }

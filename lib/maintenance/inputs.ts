@@ -9,13 +9,10 @@ export type IntegrityCheckInput = z.infer<typeof integrityCheckInput>;
 
 export const retentionCleanupInput = z
   .object({
-    dry_run: z.boolean().default(false),
-    /** overrides persistence.retention_days for this run; 0 = no age bound */
-    retention_days: z.number().int().min(0).max(36_500).optional(),
-    /** keep at most this many runs per job (a second bound, after the age bound) */
-    keep_per_job: z.number().int().min(1).max(1_000_000).optional(),
-    /** only this job's runs */
-    job_id: z.string().min(1).max(200).optional(),
+    dry_run: z.boolean().default(false).describe("count what would be deleted, delete nothing"),
+    retention_days: z.number().int().min(0).max(36_500).optional().describe("overrides persistence.retention_days for this run; 0 = no age bound"),
+    keep_per_job: z.number().int().min(1).max(1_000_000).optional().describe("keep at most this many runs per job (a second bound, after the age bound)"),
+    job_id: z.string().min(1).max(200).optional().describe("only this job's runs"),
   })
   .strict();
 export type RetentionCleanupInput = z.infer<typeof retentionCleanupInput>;

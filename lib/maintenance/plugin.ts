@@ -44,7 +44,7 @@ export const integrityCheckPlugin: BuiltinPlugin<{ quick: boolean }> = {
   name: "System.integrity_check",
   scope: "write",
   description: "Runs PRAGMA integrity_check (or quick_check) and fails the step when the database is damaged",
-  configSchema: z.object({ quick: z.boolean().default(false) }).strict(),
+  configSchema: z.object({ quick: z.boolean().default(false).describe("quick_check instead of integrity_check: faster, skips index contents") }).strict(),
   async run(config, context) {
     const result = await runIntegrityCheck(config.quick, context.signal);
     if (!result.ok) throw new Error(`database integrity check failed: ${result.problems.slice(0, 5).join("; ")}`);

@@ -107,7 +107,7 @@ describe("reset all data", () => {
     expect(fs.readdirSync(paths.plugins)).toEqual([]);
     expect(fs.readdirSync(paths.config)).toEqual([]);
     expect(Object.keys(treeHashes(paths.logs))).toEqual([]);
-    expect(fs.readdirSync(paths.pipelines).sort()).toEqual(BUILTIN_PIPELINES.map((name) => `${name}.yaml`));
+    expect(fs.readdirSync(paths.pipelines).sort()).toEqual(BUILTIN_PIPELINES.map((name) => `${name}.yaml`).sort());
     for (const folder of [paths.data, paths.logs, paths.config, paths.plugins, paths.pipelines]) expect(fs.statSync(folder).isDirectory()).toBe(true);
     expect(result.deleted_files).toMatchObject({ mimir_data: 2, mimir_plugins: 1, mimir_config: 1 });
     expect(result.deleted_rows).toMatchObject({ scheduled_jobs: before.jobs, job_executions: before.executions, pipelines: before.pipelines });

@@ -5,6 +5,7 @@ import { getConfig, reloadConfig } from "@/lib/config/service";
 import { volumeFolders } from "@/lib/config/data-root";
 import type { AppConfig } from "@/lib/config/load";
 import { getDb } from "@/lib/db/client";
+import { SECRET_KEY_FILE } from "@/lib/secrets/sealed";
 import { countTableRows, deletePipelineRows, emptyDataTables, RESET_KEPT_TABLES, vacuumAndTruncate } from "@/lib/db/sqlite-reset";
 import { AppError } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
@@ -189,7 +190,13 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
  */
 function keptPaths(config: AppConfig): Set<string> {
   const database = path.resolve(config.paths.database);
-  return new Set([...LIVE_DATABASE_SUFFIXES.map((suffix) => database + suffix), path.resolve(config.paths.backups), ...dataRootLockPaths(config).map((file) => path.resolve(file))]);
+  return new Set([
+    ...LIVE_DATABASE_SUFFIXES.map((suffix) => database + suffix),
+    path.resolve(config.paths.backups),
+    ...dataRootLockPaths(config).map((file) => path.resolve(file)),
+    // The notification channels are kept, so the key that opens their sealed secrets is too.
+    path.resolve(config.paths.config, SECRET_KEY_FILE),
+  ]);
 }
 
 function holdsKeptPath(entry: string, keep: Set<string>): boolean {

@@ -1,5 +1,6 @@
 import "server-only";
 import { processState } from "@/lib/process-state";
+import { notify } from "@/lib/notify/service";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -183,7 +184,10 @@ export async function runIntegrityCheck(quick = false, signal?: AbortSignal): Pr
   } catch (error) {
     getLogger().warn("could not store the integrity result in the database", { error });
   }
-  if (!result.ok) getLogger().error("database integrity check failed", { problems: result.problems.slice(0, 10) });
+  if (!result.ok) {
+    getLogger().error("database integrity check failed", { problems: result.problems.slice(0, 10) });
+    void notify("database.integrity_problem", { problems: result.problems, operation_id: null });
+  }
   return result;
 }
 

@@ -24,10 +24,14 @@ interface Handler {
   takesQuery: boolean;
 }
 
+/** app/api/v1/[...path] answers unknown paths with 404: no route of its own, so not documented. */
+const CATCH_ALL = "[...path]";
+
 function routeFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
-    return entry.isDirectory() ? routeFiles(full) : entry.name === "route.ts" ? [full] : [];
+    if (entry.isDirectory()) return entry.name === CATCH_ALL ? [] : routeFiles(full);
+    return entry.name === "route.ts" ? [full] : [];
   });
 }
 
@@ -109,5 +113,20 @@ describe("OpenAPI document", () => {
     expect(contentTypes("/api/v1/export/csv/{table}")).toEqual(["text/csv"]);
     expect(contentTypes("/api/v1/jobs/export")).toEqual(["text/csv"]);
     expect(contentTypes("/api/v1/backups/{backupId}/download")).toEqual(["application/x-tar"]);
+  });
+});
+
+describe("OpenAPI units and access", () => {
+  const document = getOpenApiDocument();
+  type Schema = { properties: Record<string, { description?: string }> };
+  const jsonOf = (openApiPath: string) =>
+    (document.paths[openApiPath]!.get as { responses: Record<string, { content: Record<string, { schema: Schema }> }> }).responses["200"]!.content["application/json"]!.schema;
+
+  test("says that an execution's duration is in nanoseconds", () => {
+    expect(jsonOf("/api/v1/jobs/{id}").properties.duration!.description).toMatch(/nanoseconds/);
+  });
+
+  test("is itself readable without a token", () => {
+    expect((document.paths["/api/v1/openapi.json"]!.get as { "x-required-scope": string })["x-required-scope"]).toBe("public");
   });
 });

@@ -10,6 +10,7 @@ import { STORAGE_API } from "@/lib/storage/openapi";
 import { CONFIG_API } from "@/lib/config/openapi";
 import { AUTH_API } from "@/lib/auth/openapi";
 import { AUDIT_API } from "@/lib/audit/openapi";
+import { NOTIFY_API } from "@/lib/notify/openapi";
 
 /** Every capability's documented routes: a capability adds its list here with one import and one entry. */
 const API_ROUTE_GROUPS: ApiRoute[][] = [
@@ -23,6 +24,7 @@ const API_ROUTE_GROUPS: ApiRoute[][] = [
   CONFIG_API,
   AUTH_API,
   AUDIT_API,
+  NOTIFY_API,
   OPENAPI_API,
 ];
 

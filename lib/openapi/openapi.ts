@@ -15,9 +15,9 @@ export const OPENAPI_API: ApiRoute[] = [
   {
     method: "get",
     path: "/api/v1/openapi.json",
-    summary: "This document: every /api/v1 route with its parameters, bodies, answers and the scope it requires (x-required-scope)",
+    summary: "This document: every /api/v1 route with its parameters, bodies, answers and the scope it requires (x-required-scope); readable without a token",
     tag: "API",
-    access: "read",
+    access: "public",
     responses: { 200: { description: "The OpenAPI 3.0 document", schema: openApiDocument } },
   },
 ];

@@ -30,6 +30,14 @@ export async function updateOperation(id: string, set: Partial<typeof operations
   await getDb().update(operations).set(set).where(eq(operations.id, id));
 }
 
+/**
+ * The same update, done before returning: for a signal handler, which runs just before the process
+ * exits and cannot wait for a promise. Only while the row still reads running.
+ */
+export function recordOperationEndSync(id: string, set: Partial<typeof operations.$inferInsert>): void {
+  getDb().update(operations).set(set).where(and(eq(operations.id, id), eq(operations.status, "running"))).run();
+}
+
 export async function findOperation(id: string): Promise<OperationRow | undefined> {
   const [row] = await getDb().select().from(operations).where(eq(operations.id, id)).limit(1);
   return row;

@@ -98,10 +98,12 @@ export async function startOperation<R>(
       const appError = toAppError(error);
       const cancelled = controller.signal.aborted;
       if (!cancelled) getLogger().error("operation failed", { id, kind: options.kind, error });
+      // A cancel says who or what stopped the work (a person, or the server shutting down).
+      const reason = cancelled ? cancelReason(controller.signal) : null;
       await queries
         .updateOperation(id, {
           status: cancelled ? "cancelled" : "failed",
-          error: JSON.stringify({ code: cancelled ? "cancelled" : appError.code, message: cancelled ? "Cancelled" : appError.message }),
+          error: JSON.stringify(reason ?? { code: appError.code, message: appError.message }),
           finishedAt: nowIso(),
         })
         .catch((writeError) => getLogger().error("operation result write failed", { id, writeError }));
@@ -169,6 +171,30 @@ export async function cancelOperation(id: string): Promise<OperationDto> {
   if (operation.status !== "running" || !controller) throw new AppError("conflict", `Operation ${id} is ${operation.status}; only a running one can be cancelled`);
   controller.abort(new AppError("cancelled", "Cancelled"));
   return getOperation(id);
+}
+
+function cancelReason(signal: AbortSignal): { code: string; message: string } {
+  const reason = signal.reason as unknown;
+  return reason instanceof AppError ? { code: String(reason.code), message: reason.message } : { code: "cancelled", message: "Cancelled" };
+}
+
+/** Why an operation ended when the server was stopped by a signal (SIGTERM from Docker or systemd, Ctrl-C). */
+export function shutdownReason(signal: string): AppError {
+  return new AppError("interrupted", `Cancelled: the server was stopped (${signal}) while this operation ran`);
+}
+
+/**
+ * Graceful shutdown: cancels every running operation of this process and records each as cancelled
+ * with `reason` at once. Synchronous on purpose: a signal handler cannot await, Next.js exits as soon
+ * as its HTTP server has closed. Returns the ids it cancelled. Updates rows.
+ */
+export function cancelRunningOperationsForShutdown(reason: AppError): string[] {
+  const ids = [...running.keys()];
+  for (const [id, controller] of running) {
+    controller.abort(reason);
+    queries.recordOperationEndSync(id, { status: "cancelled", error: JSON.stringify({ code: reason.code, message: reason.message }), finishedAt: nowIso() });
+  }
+  return ids;
 }
 
 /**

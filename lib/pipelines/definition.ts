@@ -1,6 +1,7 @@
 import { isMap, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
 import { MAX_NESTING_DEPTH, yamlNestingExceeds } from "@/lib/nesting";
+import type { StepChecker } from "@/lib/pipelines/step-checks";
 
 /**
  * The largest pipeline text taken from a request (editor, API). Real pipelines are a few KiB, and
@@ -71,9 +72,11 @@ export type ParseResult = { ok: true; pipelines: PipelineDefinition[] } | { ok: 
 
 /**
  * Parses a pipeline text (YAML, or JSON, which is YAML) holding one pipeline or `pipelines: [...]`,
- * and reports every problem at once, each with its line and column.
+ * and reports every problem at once, each with its line and column. With `checkStep`, each step is
+ * also checked against the plugins that exist and their config schemas (a pipeline that would fail
+ * at its first run is not valid).
  */
-export function parsePipelineText(text: string): ParseResult {
+export function parsePipelineText(text: string, options: { checkStep?: StepChecker | null } = {}): ParseResult {
   const deep = yamlNestingExceeds(text);
   if (deep !== null) {
     return { ok: false, issues: [{ ...positionOf(text, deep), path: "", message: `The text nests collections more than ${MAX_NESTING_DEPTH} levels deep` }] };
@@ -122,6 +125,18 @@ export function parsePipelineText(text: string): ParseResult {
       return { ok: false, issues: [{ ...locate(nodeOffset(doc, path)), path: path.join("."), message: `Pipeline '${pipeline.name}' appears twice in this file` }] };
     }
     names.add(pipeline.name);
+  }
+  if (options.checkStep) {
+    const issues: PipelineIssue[] = [];
+    for (const [index, pipeline] of pipelines.entries()) {
+      for (const [stepIndex, step] of pipeline.steps.entries()) {
+        for (const problem of options.checkStep(step)) {
+          const path = [...(bundle ? ["pipelines", index] : []), "steps", stepIndex, ...problem.path];
+          issues.push({ ...locate(nodeOffset(doc, path)), path: path.join("."), message: problem.message });
+        }
+      }
+    }
+    if (issues.length > 0) return { ok: false, issues };
   }
   return { ok: true, pipelines };
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { AppError } from "@/lib/errors";
 import { parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
+import { getStepChecker } from "@/lib/pipelines/step-checks";
 
 /** One line for a list of problems: the first with its place, and how many more. */
 export function describePipelineIssues(issues: PipelineIssue[]): string {
@@ -11,9 +12,14 @@ export function describePipelineIssues(issues: PipelineIssue[]): string {
   return `${at}${where}${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : ""}`;
 }
 
-/** Parses a text into exactly one valid pipeline, or throws invalid_yaml / invalid_pipeline listing every problem with its place. */
-export function parseOnePipeline(text: string): PipelineDefinition {
-  const result = parsePipelineText(text);
+/**
+ * Parses a text into exactly one valid pipeline, or throws invalid_yaml / invalid_pipeline listing
+ * every problem with its place. `checkPlugins` (a person saving) also refuses steps whose plugin does
+ * not exist or whose config its plugin refuses; files synced from the volume and runs are not held to
+ * it (a file is the truth there, and a run reports the same problem when it reaches the step).
+ */
+export function parseOnePipeline(text: string, { checkPlugins = false }: { checkPlugins?: boolean } = {}): PipelineDefinition {
+  const result = parsePipelineText(text, { checkStep: checkPlugins ? getStepChecker() : null });
   if (!result.ok) {
     const syntax = result.issues.every((issue) => issue.path === "" && issue.line !== null);
     throw new AppError(syntax ? "invalid_yaml" : "invalid_pipeline", describePipelineIssues(result.issues), { details: result.issues });

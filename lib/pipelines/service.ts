@@ -8,24 +8,20 @@ import { scopeAllows, type Principal } from "@/lib/auth/scopes";
 import type { PipelineRow } from "@/lib/db/schema/pipelines";
 import { runAppWrite } from "@/lib/operations/write-gate";
 import { parsePipelineText, type PipelineDefinition, type PipelineIssue } from "@/lib/pipelines/definition";
-import { readPipelineFile, removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
+import { getStepChecker } from "@/lib/pipelines/step-checks";
+import { removePipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
+import { pipelineRefs } from "@/lib/pipelines/resolve";
 import type { PipelineDto, PipelineSummary, ValidationResult } from "@/lib/pipelines/types";
 import { z } from "zod";
 import { maskDefinition, maskPipelineText, restoreMaskedSecrets } from "@/lib/pipelines/secrets";
-import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf, ownerScope } from "@/lib/plugins/access";
-import type { Scope } from "@/lib/auth/scopes";
+import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf } from "@/lib/plugins/access";
 import { describePipelineIssues, parseOnePipeline } from "@/lib/pipelines/parse";
 import { pipelineTextFromBody } from "@/lib/pipelines/body";
 
 const nameKey = z.object({ name: z.string() });
 /** A pipeline's page lists at most this many of the jobs that use it. */
 const MAX_JOBS_LISTED_PER_PIPELINE = 100;
-
-/** The refs a job may use for this pipeline: its name and its file names. */
-export function pipelineRefs(name: string): string[] {
-  return [name, `${name}.yaml`, `${name}.yml`];
-}
 
 /** How many jobs use each pipeline, by name or by file name. */
 async function countJobsUsingPipelines(names: string[]): Promise<Map<string, number>> {
@@ -39,7 +35,7 @@ async function listJobsUsingPipeline(name: string): Promise<{ id: string; name: 
 
 /** Validates a pipeline text without storing it: every problem with its line and column. */
 export function validatePipelineText(text: string): ValidationResult {
-  const result = parsePipelineText(text);
+  const result = parsePipelineText(text, { checkStep: getStepChecker() });
   return result.ok ? { valid: true, errors: [] } : { valid: false, errors: result.issues };
 }
 
@@ -96,53 +92,14 @@ export async function getPipeline(name: string, viewer: Principal | null = null)
   return { ...summary, config: row.config, definition, jobs };
 }
 
-/**
- * What a run needs about the pipeline a job names: its definition and the scope of whoever last
- * saved it (admin for built-ins, files edited in the volume and rows from before owners were kept).
- * null when neither a stored pipeline nor a file holds it; invalid_pipeline as resolvePipeline.
- */
-export async function resolvePipelineForRun(ref: string): Promise<{ definition: PipelineDefinition; owner: string | null; ownerScope: Scope } | null> {
-  const definition = await resolvePipeline(ref);
-  if (!definition) return null;
-  const row = await queries.selectPipeline(ref.replace(/\.ya?ml$/i, ""));
-  return { definition, owner: row?.owner ?? null, ownerScope: ownerScope(row?.ownerScope) };
-}
-
 /** Refuses (403) a pipeline whose steps need more than the saver's scope. */
 function assertSaverMayRun(definition: PipelineDefinition, principal: Principal | null): void {
   if (principal) assertStepsAllowed(definition, principal.scope, describePrincipal(principal));
 }
 
-/**
- * Resolves what a job names (a pipeline name, or a file name in the volume) to a runnable definition,
- * or null when neither a stored pipeline nor a file holds it. A stored pipeline whose text is invalid
- * throws invalid_pipeline, so the run fails with the reason.
- */
-export async function resolvePipeline(ref: string): Promise<PipelineDefinition | null> {
-  const stem = ref.replace(/\.ya?ml$/i, "");
-  const row = await queries.selectPipeline(stem);
-  if (row) return parseOnePipeline(row.config);
-  if (stem !== ref) {
-    const text = readPipelineFile(ref);
-    if (text !== null) {
-      const parsed = parsePipelineText(text);
-      if (!parsed.ok) throw new AppError("invalid_pipeline", `${ref}: ${describePipelineIssues(parsed.issues)}`, { details: parsed.issues });
-      return parsed.pipelines[0]!;
-    }
-  }
-  return null;
-}
-
-/** For each ref, whether it resolves to a stored pipeline or a file in the volume. */
-export async function pipelineRefsExist(refs: string[]): Promise<Map<string, boolean>> {
-  const stems = [...new Set(refs.map((ref) => ref.replace(/\.ya?ml$/i, "")))];
-  const stored = new Set((await queries.selectPipelinesByName(stems)).map((row) => row.name));
-  return new Map(refs.map((ref) => [ref, stored.has(ref.replace(/\.ya?ml$/i, "")) || (ref !== ref.replace(/\.ya?ml$/i, "") && readPipelineFile(ref) !== null)]));
-}
-
 /** Creates a pipeline from its text: writes `<name>.yaml` atomically and inserts the row. 409 if the name is taken. */
 export async function createPipeline(text: string, principal: Principal | null): Promise<PipelineDto> {
-  const definition = parseOnePipeline(text);
+  const definition = parseOnePipeline(text, { checkPlugins: true });
   assertMayChangeBuiltin("pipeline", definition.name, principal);
   assertSaverMayRun(definition, principal);
   await runAppWrite(async () => {
@@ -166,7 +123,7 @@ export async function updatePipeline(name: string, sentText: string, principal: 
   assertMayChangeBuiltin("pipeline", name, principal);
   const stored = await queries.selectPipeline(name);
   const text = stored ? restoreMaskedSecrets(sentText, stored.config) : sentText;
-  const definition = parseOnePipeline(text);
+  const definition = parseOnePipeline(text, { checkPlugins: true });
   if (definition.name !== name) {
     throw new AppError("invalid_pipeline", `The text names pipeline '${definition.name}' but this is '${name}'; to rename, clone it and delete the old one`, {
       details: [{ path: "name", message: `must be '${name}'` }],

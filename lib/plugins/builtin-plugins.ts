@@ -51,6 +51,11 @@ export function findBuiltinPlugin(name: string): BuiltinPlugin | null {
   return registry().get(name) ?? null;
 }
 
+/** Every registered plugin, in registration order. */
+export function builtinPlugins(): BuiltinPlugin[] {
+  return [...registry().values()];
+}
+
 /** The names of the registered plugins, sorted (for error messages). */
 export function builtinPluginNames(): string[] {
   return [...registry().keys()].sort();

@@ -39,3 +39,10 @@ export function cancelRun(executionId: string, reason: string): boolean {
   }
   return false;
 }
+
+/** Aborts every run in progress (the server is stopping): each plugin's process group is signalled at once. Returns how many. */
+export function cancelAllRuns(reason: string): number {
+  const all = [...runs().values()];
+  for (const run of all) run.controller.abort(new Error(reason));
+  return all.length;
+}

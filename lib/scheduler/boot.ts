@@ -1,11 +1,12 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import YAML from "yaml";
 import type { AppConfig } from "@/lib/config/load";
 import { getConfig } from "@/lib/config/service";
 import { getLogger } from "@/lib/log/logger";
 import { isAppError } from "@/lib/errors";
 import { failInterruptedExecutions } from "@/lib/executions/service";
-import { createJob, findJobRow, recordJobRun } from "@/lib/jobs/service";
+import { createJob, findJobRow, readJobsRevision, recordJobRun } from "@/lib/jobs/service";
 import { onJobEvent } from "@/lib/jobs/events";
 import { createPipeline, getPipeline } from "@/lib/pipelines/service";
 import { syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/volume-sync";
@@ -59,6 +60,7 @@ export async function bootScheduler(config: AppConfig): Promise<void> {
   followConfigInBuiltinJobs();
   const { scheduled, caughtUp } = await startScheduler();
   log.info("scheduler started", { scheduled, caughtUp });
+  await followJobChangesFromOtherProcesses();
   // The configuration in effect then, not at boot: it may have been changed from the console since.
   onAppDatabaseReopened(() => reloadScheduler(getConfig()));
 }
@@ -71,8 +73,39 @@ export async function reloadScheduler(config: AppConfig): Promise<void> {
   stopScheduler();
   await syncPipelinesWithVolume();
   await ensureBuiltinJobs(config);
-  const { scheduled } = await startScheduler();
+  const { scheduled } = await startScheduler(new Date(), { catchUp: false });
   getLogger().info("scheduler reloaded after the database was reopened", { scheduled });
+}
+
+/** How often a running server looks for job changes written by another process (the demo seed). */
+export const JOB_CHANGES_POLL_MS = 5_000;
+
+const memo = processState("jobChangesTimer", (): { timer?: NodeJS.Timeout } => ({}));
+
+/**
+ * `npm run seed` (another process) writes jobs straight into the database, where this process's
+ * timers cannot see them: it bumps a revision in system_metadata, and this poll (one indexed read
+ * every few seconds) reschedules every job from the table when the revision changed.
+ */
+async function followJobChangesFromOtherProcesses(): Promise<void> {
+  if (memo.timer) clearInterval(memo.timer);
+  let seen = await readJobsRevision();
+  let checking = false;
+  memo.timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    void (async () => {
+      const current = await readJobsRevision();
+      if (current === seen) return;
+      seen = current;
+      stopScheduler();
+      const { scheduled } = await startScheduler(new Date(), { catchUp: false });
+      getLogger().info("scheduler reloaded: jobs were changed by another process", { scheduled });
+    })()
+      .catch((error) => getLogger().warn("could not check for job changes made by another process", { error }))
+      .finally(() => (checking = false));
+  }, JOB_CHANGES_POLL_MS);
+  memo.timer.unref();
 }
 
 /**

@@ -23,8 +23,12 @@ interface SchedulerState {
 // Process-wide: instrumentation starts the scheduler, route bundles reschedule jobs; one state for all.
 const state = () => processState("scheduler", (): SchedulerState => ({ started: false, crons: new Map() }));
 
-/** Starts firing every enabled job; applies the missed-fire policy. Called once by boot. */
-export async function startScheduler(now = new Date()): Promise<{ scheduled: number; caughtUp: number }> {
+/**
+ * Starts firing every enabled job. At boot (`catchUp`, the default) applies the missed-fire policy;
+ * a reload in a server that never stopped (after a restore, or jobs written by another process)
+ * does not: no fire was missed while it ran, whatever next_run the rows say.
+ */
+export async function startScheduler(now = new Date(), { catchUp = true }: { catchUp?: boolean } = {}): Promise<{ scheduled: number; caughtUp: number }> {
   const current = state();
   current.started = true;
   let scheduled = 0;
@@ -34,7 +38,7 @@ export async function startScheduler(now = new Date()): Promise<{ scheduled: num
     scheduleCron(row.id, row.cronExpr);
     scheduled += 1;
     await recordJobNextRun(row.id, current.crons.get(row.id)?.nextRun()?.toISOString() ?? null);
-    if (missed && now.getTime() - Date.parse(row.nextRun!) <= MISSED_FIRE_GRACE_MS) {
+    if (catchUp && missed && now.getTime() - Date.parse(row.nextRun!) <= MISSED_FIRE_GRACE_MS) {
       caughtUp += 1;
       getLogger().info("catching up a fire missed while the server was down", { jobId: row.id, missed: row.nextRun });
       void fire(row.id);

@@ -6,8 +6,9 @@ import { nowIso } from "@/lib/db/timestamps";
 import { getLogger } from "@/lib/log/logger";
 import { runAppWrite } from "@/lib/operations/write-gate";
 import { findJobRow, recordJobRun } from "@/lib/jobs/service";
+import { countRunForAlerts } from "@/lib/jobs/failure-alerts";
 import { nextRunOf } from "@/lib/jobs/cron";
-import { resolvePipeline, resolvePipelineForRun } from "@/lib/pipelines/service";
+import { resolvePipeline, resolvePipelineForRun } from "@/lib/pipelines/resolve";
 import type { PipelineDefinition, PipelineStep } from "@/lib/pipelines/definition";
 import { scrubSecrets, secretValuesOf } from "@/lib/pipelines/secrets";
 import type { Principal, Scope } from "@/lib/auth/scopes";
@@ -15,7 +16,7 @@ import { getConfig } from "@/lib/config/service";
 import { assertStepsAllowed, describePrincipal, lowestScope, ownerScope } from "@/lib/plugins/access";
 import { recordExecutionProgress, recordExecutionStart } from "@/lib/executions/service";
 import { NS_PER_MS } from "@/lib/time";
-import { openExecutionLog } from "@/lib/executions/log-files";
+import { openExecutionLog, readExecutionLogChunk } from "@/lib/executions/log-files";
 import type { StepRecord, Trigger } from "@/lib/executions/types";
 import { builtinPluginNames, findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import { claimRun, releaseRun } from "@/lib/scheduler/active-runs";
@@ -227,6 +228,7 @@ async function executeRun(spec: RunSpec): Promise<void> {
       lastResult: { success: status === "success", ...(error ? { error } : {}), executed_at: endTime, status, execution_id: spec.executionId },
       nextRun: job.enabled ? nextRunOf(job.cronExpr) : null,
     });
+    await countRunForAlerts(job, { executionId: spec.executionId, status, error });
   }
 }
 
@@ -255,7 +257,8 @@ async function runStep(
     clearTimeout(timer);
   }
   const ended = nowIso();
-  logLine(`step ${step.name}: ${stepError ? `failed: ${stepError}` : "succeeded"}`);
+  // The log says what the step record says: a stopped run's step was cancelled, not failed (B13).
+  logLine(`step ${step.name}: ${stepError ? `${spec.signal.aborted ? "cancelled" : "failed"}: ${stepError}` : "succeeded"}`);
   const summary = output === null ? null : JSON.stringify(output);
   return {
     step_name: step.name,
@@ -349,4 +352,18 @@ export async function executePipelineNow(pipelineRef: string, initialContext: Re
   } finally {
     runs.running -= 1;
   }
+}
+
+/** What the pipeline page shows after a test run: the run's outcome, its steps and the start of its log. */
+export interface TestRunResult extends Omit<AdHocRunResult, "context"> {
+  log: string;
+}
+
+/**
+ * A test run from the pipeline page: executePipelineNow with an empty context (no job, so no history
+ * row), then the beginning of its log file. Runs the pipeline's steps; writes one log file.
+ */
+export async function testRunPipeline(name: string): Promise<TestRunResult> {
+  const { context: _context, ...result } = await executePipelineNow(name, {});
+  return { ...result, log: readExecutionLogChunk(result.execution_id, 0).content };
 }

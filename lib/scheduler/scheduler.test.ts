@@ -107,6 +107,10 @@ describe("runs", () => {
     const stopped = await getExecution(run.execution_id);
     expect(stopped.status).toBe("cancelled");
     expect(stopped.error).toMatch(/Stopped by system/);
+    // The run's log says the same as its record (B13): cancelled, not failed.
+    const log = (await getExecutionLog(run.execution_id, 0)).content;
+    expect(log).toMatch(/step wait: cancelled: Stopped by system/);
+    expect(log).not.toMatch(/step wait: failed/);
   });
 
   test("a job whose pipeline does not exist is accepted, flagged, and its runs fail with the reason", async () => {
@@ -193,5 +197,17 @@ describe("missed fires", () => {
     expect((await listExecutions({ limit: 5, job_id: "old-miss" })).items).toHaveLength(0);
     // Both continue from their next fire time.
     expect(Date.parse((await getJob("old-miss")).next_run!)).toBeGreaterThan(now.getTime());
+  });
+
+  test("a reload in a server that never stopped (after a restore, or jobs seeded by another process) catches nothing up (B13)", async () => {
+    await createJob({ id: "reloaded", name: "reloaded", pipeline: "catch-up", cron_expr: "0 3 * * *", enabled: true }, null);
+    const now = new Date();
+    // A restored database's next_run is in the past, though this server was up all along.
+    await recordJobNextRun("reloaded", new Date(now.getTime() - 10 * 60_000).toISOString());
+    const { caughtUp } = await startScheduler(now, { catchUp: false });
+    stopScheduler();
+    expect(caughtUp).toBe(0);
+    expect((await listExecutions({ limit: 5, job_id: "reloaded" })).items).toHaveLength(0);
+    expect(Date.parse((await getJob("reloaded")).next_run!)).toBeGreaterThan(now.getTime());
   });
 });

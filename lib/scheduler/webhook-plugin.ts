@@ -8,17 +8,16 @@ import { outboundFetch } from "@/lib/net/outbound";
 const MAX_RESPONSE_EXCERPT = 500;
 
 const webhookConfig = z.strictObject({
-  url: z.url({ protocol: /^https?$/, message: "an http:// or https:// URL" }),
-  method: z.enum(["POST", "PUT", "GET"]).default("POST"),
-  headers: z.record(z.string(), z.string()).default({}),
-  /** merged into the JSON body beside the run's identifiers */
-  body: z.record(z.string(), z.unknown()).default({}),
+  url: z.url({ protocol: /^https?$/, message: "an http:// or https:// URL" }).describe("the URL to call (http:// or https://)"),
+  method: z.enum(["POST", "PUT", "GET"]).default("POST").describe("GET sends no body (a health ping); POST and PUT send the JSON body"),
+  headers: z.record(z.string(), z.string()).default({}).describe("extra request headers, e.g. Authorization"),
+  body: z.record(z.string(), z.unknown()).default({}).describe("fields merged into the JSON body beside execution_id, job_id, pipeline and step"),
   /**
    * Keep the start of the answer's body in the step's output (and so in the context of later steps).
    * Off by default: the output is readable with read scope, and the answer may be anything the
    * destination returns.
    */
-  capture_response: z.boolean().default(false),
+  capture_response: z.boolean().default(false).describe("keep the first 500 characters of the answer in the step's output (readable with read scope)"),
 });
 
 /**

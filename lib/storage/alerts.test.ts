@@ -10,6 +10,8 @@ import { setConfig } from "@/lib/config/service";
 import { getDb } from "@/lib/db/client";
 import { auditLog } from "@/lib/db/schema";
 import { getHealth } from "@/lib/health/service";
+import { deliveryIdle, stopNotifier } from "@/lib/notify/delivery";
+import { listDeliveries } from "@/lib/notify/service";
 import { listActiveAlerts, listAlerts, nextAlertState } from "@/lib/storage/alerts";
 import { sampleIntervalMs, startStorageSampler, stopStorageSampler, takeStorageSample } from "@/lib/storage/sampler";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
@@ -40,7 +42,7 @@ describe("nextAlertState (hysteresis)", () => {
 describe("a volume threshold crossed and uncrossed", () => {
   let root: TestDataRoot;
   let receiver: http.Server;
-  const received: { text: string; state: string; alert: string }[] = [];
+  const received: { text: string; event: string; data: { alert: string } }[] = [];
 
   /** Rewrites config.yaml and installs it, as an operator editing the file and reloading would. */
   function configure(raiseBytes: number, clearBytes: number, url: string) {
@@ -54,6 +56,7 @@ describe("a volume threshold crossed and uncrossed", () => {
         },
         // The receiver listens on loopback, which the outbound guard refuses unless allowed.
         network: { allowed_destinations: ["127.0.0.1"] },
+        notifications: { retry_base_seconds: 0.05, timeout_seconds: 2 },
       }),
     );
     setConfig(loadConfig({ MIMIR_HOME: root.home }, root.home));
@@ -83,6 +86,7 @@ describe("a volume threshold crossed and uncrossed", () => {
   });
   afterAll(async () => {
     stopStorageSampler();
+    await stopNotifier();
     await new Promise((resolve) => receiver.close(resolve));
     root.cleanup();
   });
@@ -110,7 +114,7 @@ describe("a volume threshold crossed and uncrossed", () => {
     // Several more samples while still over the line: the webhook is told once.
     for (let i = 0; i < 3; i++) await takeStorageSample();
     expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({ alert: "volume:mimir_plugins", state: "raised" });
+    expect(received[0]).toMatchObject({ event: "storage.alert_raised", data: { alert: "volume:mimir_plugins" } });
     expect(received[0]!.text).toContain("mimir_plugins is 2.00 MB");
 
     // Threshold raised above usage: cleared, and the recovery is sent once.
@@ -120,7 +124,7 @@ describe("a volume threshold crossed and uncrossed", () => {
     await waitFor(async () => received.length >= 2, 2_000);
     for (let i = 0; i < 3; i++) await takeStorageSample();
     expect(received).toHaveLength(2);
-    expect(received[1]).toMatchObject({ alert: "volume:mimir_plugins", state: "cleared" });
+    expect(received[1]).toMatchObject({ event: "storage.alert_cleared", data: { alert: "volume:mimir_plugins" } });
     expect(received[1]!.text).toContain("mimir_plugins is back to 2.00 MB, under its 3.00 MB clear level");
     expect((await getHealth()).reasons.join("\n")).not.toContain("storage alert");
 
@@ -128,19 +132,23 @@ describe("a volume threshold crossed and uncrossed", () => {
     expect(audit.filter((row) => row.target === "volume:mimir_plugins").map((row) => row.action)).toEqual(["alert.raise", "alert.clear"]);
   });
 
-  test("a receiver that is down is retried at the next sample, then told once", async () => {
+  test("a receiver that is down is retried by the notifier until it answers, and told once", async () => {
     stopStorageSampler();
     const before = received.length;
     const deadUrl = "http://127.0.0.1:9/hook"; // discard port: nothing listens
     configure(1024 * 1024, 512 * 1024, deadUrl);
     await takeStorageSample();
     expect((await listActiveAlerts()).map((a) => a.key)).toEqual(["volume:mimir_plugins"]);
+    const failedOnce = async () => (await listDeliveries({ limit: 5 })).items.some((d) => d.event === "storage.alert_raised" && d.attempts >= 1 && d.status === "pending");
+    expect(await waitFor(failedOnce, 5_000)).toBe(true);
     expect(received.length).toBe(before);
+    // The URL is read at each attempt: fixed, the next retry arrives.
     configure(1024 * 1024, 512 * 1024, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`);
+    expect(await waitFor(async () => received.length > before, 5_000)).toBe(true);
     await takeStorageSample();
-    await takeStorageSample();
+    await deliveryIdle();
     expect(received.length).toBe(before + 1);
-    expect(received.at(-1)).toMatchObject({ state: "raised" });
+    expect(received.at(-1)).toMatchObject({ event: "storage.alert_raised" });
   });
 });
 

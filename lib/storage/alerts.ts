@@ -1,12 +1,11 @@
 import "server-only";
 import type { AppConfig } from "@/lib/config/load";
-import { getConfig } from "@/lib/config/service";
 import { recordAudit } from "@/lib/audit/service";
 import { nowIso } from "@/lib/db/timestamps";
 import type { StorageAlertRow } from "@/lib/db/schema/storage";
 import { formatBytes, formatPercent } from "@/lib/format";
 import { getLogger } from "@/lib/log/logger";
-import { sendWebhook } from "@/lib/notify/webhook";
+import { notify } from "@/lib/notify/service";
 import { listAlertRows, markAlertNotified, saveAlertRows } from "@/lib/storage/queries";
 import type { AlertState, StorageAlert, StorageVolume } from "@/lib/storage/types";
 
@@ -149,10 +148,10 @@ function biggestGrower(reading: StorageReading, config: AppConfig): string {
 
 /**
  * Applies checks to the stored alert states: raises and clears (each written to the audit log),
- * then tells the webhook about every state it has not yet been told about, once. A failed send is
- * retried at the next sample. Writes storage_alerts and audit_log rows; may POST to the webhook.
+ * then hands every state the channels have not yet been told about to the notifier, once. Writes
+ * storage_alerts and audit_log rows; queues notifications.
  */
-export async function applyAlertChecks(checks: AlertCheck[], config: AppConfig = getConfig()): Promise<StorageAlert[]> {
+export async function applyAlertChecks(checks: AlertCheck[]): Promise<StorageAlert[]> {
   const now = nowIso();
   const rows = new Map((await listAlertRows()).map((row) => [row.key, row]));
   const changed: StorageAlertRow[] = [];
@@ -193,27 +192,17 @@ export async function applyAlertChecks(checks: AlertCheck[], config: AppConfig =
   }
   await saveAlertRows(changed);
   for (const row of changed) rows.set(row.key, row);
-  await notifyPending([...rows.values()], config);
+  await notifyPending([...rows.values()]);
   return [...rows.values()].map(toAlertDto);
 }
 
-async function notifyPending(rows: StorageAlertRow[], config: AppConfig) {
-  const url = config.values.storage.alert_webhook_url;
+async function notifyPending(rows: StorageAlertRow[]) {
   for (const row of rows) {
     if (row.notifiedState === row.state) continue;
-    const delivered = url
-      ? await sendWebhook(url, {
-          text: row.state === "raised" ? `⚠️ Mimir AIP storage alert: ${row.message}` : `✅ Mimir AIP storage alert cleared: ${row.message}`,
-          alert: row.key,
-          state: row.state,
-          value: row.value,
-          raise_at: row.raiseAt,
-          clear_at: row.clearAt,
-          raised_at: row.raisedAt,
-          cleared_at: row.clearedAt,
-        })
-      : true; // no webhook configured: nothing owed, so a URL set later does not replay old states
-    if (delivered) await markAlertNotified(row.key, row.state);
+    const payload = { alert: row.key, message: row.message, value: row.value, raise_at: row.raiseAt, clear_at: row.clearAt };
+    // The notifier's outbox keeps the message from here on (and retries it), so the state counts as told.
+    await notify(row.state === "raised" ? "storage.alert_raised" : "storage.alert_cleared", payload);
+    await markAlertNotified(row.key, row.state);
   }
 }
 

@@ -110,3 +110,8 @@ export async function saveAlertRows(rows: StorageAlertRow[]): Promise<void> {
 export async function markAlertNotified(key: string, state: string): Promise<void> {
   await getDb().update(storageAlerts).set({ notifiedState: state }).where(eq(storageAlerts.key, key));
 }
+
+export async function findEarliestSampleTime(): Promise<string | null> {
+  const [row] = await getDb().select({ at: sql<string | null>`min(${storageSamples.takenAt})` }).from(storageSamples);
+  return row?.at ?? null;
+}

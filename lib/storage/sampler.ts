@@ -5,7 +5,7 @@ import type { NewStorageSampleRow } from "@/lib/db/schema/storage";
 import { getLogger } from "@/lib/log/logger";
 import { applyAlertChecks, buildAlertChecks, type StorageReading } from "@/lib/storage/alerts";
 import { getVolumeTrends, projectDiskFull } from "@/lib/storage/history";
-import { findLatestSampleTime, insertSamples, thinSamples } from "@/lib/storage/queries";
+import { findEarliestSampleTime, findLatestSampleTime, insertSamples, thinSamples } from "@/lib/storage/queries";
 import { measureStorage } from "@/lib/storage/usage";
 import type { StorageAlert, StorageUsage } from "@/lib/storage/types";
 import { DAY_MS } from "@/lib/time";
@@ -68,7 +68,7 @@ async function sampleOnce(): Promise<SampleResult> {
       growthBytesPerHour: projection.growth_bytes_per_hour,
       hoursUntilFull: projection.growth_bytes_per_hour === null ? null : (projection.hours_left ?? Infinity),
     };
-    alerts = await applyAlertChecks(buildAlertChecks(reading, config), config);
+    alerts = await applyAlertChecks(buildAlertChecks(reading, config));
   } catch (error) {
     log.error("storage alerts could not be evaluated", { error });
   }
@@ -79,6 +79,19 @@ async function sampleOnce(): Promise<SampleResult> {
     thinned,
     active_alerts: alerts.filter((a) => a.state === "raised").map((a) => a.key),
   };
+}
+
+/**
+ * Stores a measurement taken elsewhere as one sample at its `measured_at` (the demo seed's history of
+ * past days). No thinning, no alert check: the next real sample does both. Inserts rows.
+ */
+export async function storeSample(usage: StorageUsage): Promise<void> {
+  await insertSamples(sampleRows(usage));
+}
+
+/** When the oldest stored sample was taken, or null before the first. Reads only. */
+export async function earliestSampleTime(): Promise<string | null> {
+  return findEarliestSampleTime();
 }
 
 function sampleRows(usage: StorageUsage): NewStorageSampleRow[] {

@@ -89,7 +89,7 @@ describe("bad input", () => {
     ["POST", "/api/v1/pipelines", { body: "name: x\nsteps:\n  - name: a\n   plugin: [\n", contentType: "application/yaml" }, 400, "invalid_yaml"],
     ["POST", "/api/v1/pipelines", { body: "name: ../evil\nsteps:\n  - {name: a, plugin: P}\n", contentType: "application/yaml" }, 400, "invalid_pipeline"],
     ["POST", "/api/v1/pipelines", { body: "name: x\nsteps: 5\n", contentType: "application/yaml" }, 400, "invalid_pipeline"],
-    ["POST", "/api/v1/pipelines", { body: "name: good\nsteps:\n  - {name: a, plugin: P}\n", contentType: "application/yaml" }, 409, "already_exists"],
+    ["POST", "/api/v1/pipelines", { body: "name: good\nsteps:\n  - {name: a, plugin: System.vacuum}\n", contentType: "application/yaml" }, 409, "already_exists"],
     ["POST", "/api/v1/pipelines", { body: '{"metadata": {"name": "x"}, "config": {"steps": "no"}}' }, 400, "invalid_pipeline"],
     ["PUT", "/api/v1/pipelines/{id}", { body: "name: other\nsteps:\n  - {name: a, plugin: P}\n", contentType: "application/yaml" }, 400, "invalid_pipeline"],
     ["GET", "/api/v1/pipelines/{id}", { params: { id: "..%2F..%2Fconfig" } }, 400, "invalid_input"],

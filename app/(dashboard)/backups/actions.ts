@@ -4,9 +4,11 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
 import { backupId, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
+import { operationIdParams } from "@/lib/operations/inputs";
+import { cancelOperation } from "@/lib/operations/service";
 import { deleteBackup, pruneBackups, setBackupPinned, startBackup, startRestore } from "@/lib/backups/service";
-import { startVerify } from "@/lib/backups/verify";
 import { setScheduledBackups } from "@/lib/backups/schedule";
+import { startVerify } from "@/lib/backups/verify";
 
 export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"), { audit: "backup.create" });
 
@@ -64,3 +66,9 @@ export const setScheduledBackupsAction = defineAction(
   },
   { audit: "backup.schedule" },
 );
+
+/** Stops a running backup, verify or import; the same scope as POST /api/v1/operations/{id}/cancel. */
+export const cancelOperationAction = defineAction("write", operationIdParams, ({ operationId }) => cancelOperation(operationId), {
+  audit: "operation.cancel",
+  target: (input) => input.operationId,
+});

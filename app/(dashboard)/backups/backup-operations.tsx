@@ -1,12 +1,13 @@
 "use client";
 
-import { useEffect, useTransition } from "react";
+import { useEffect, useState, useTransition } from "react";
+import { useQueryClient } from "@tanstack/react-query";
 import { OperationProgress } from "@/app/_components/operation-progress";
 import { Button } from "@/app/_components/ui/button";
-import { useOperation } from "@/lib/operations/hooks";
-import { formatBytes } from "@/lib/format";
+import { operationKeys, useOperation } from "@/lib/operations/hooks";
+import { formatBytes, formatTimestamp } from "@/lib/format";
 import type { OperationDto } from "@/lib/operations/types";
-import { startBackupAction } from "./actions";
+import { cancelOperationAction, startBackupAction } from "./actions";
 
 /**
  * Shared by the Backups page and the Overview's last backup card, so both start a backup the same
@@ -16,7 +17,7 @@ import { startBackupAction } from "./actions";
 const KIND_LABEL: Record<string, string> = { backup: "Backup", verify: "Verify", restore: "Restore", import: "Import" };
 
 /** Starts a manual backup; hands the new operation to `onStarted`, or the refusal's message to `onError`. */
-export function BackUpNowButton({ onStarted, onError }: { onStarted: (op: OperationDto) => void; onError: (message: string | null) => void }) {
+export function BackUpNowButton({ onStarted, onError, busy = false }: { onStarted: (op: OperationDto) => void; onError: (message: string | null) => void; busy?: boolean }) {
   const [pending, startTransition] = useTransition();
   const start = () =>
     startTransition(async () => {
@@ -26,14 +27,39 @@ export function BackUpNowButton({ onStarted, onError }: { onStarted: (op: Operat
       else onError(result.error.message);
     });
   return (
-    <Button onClick={start} disabled={pending}>
+    <Button onClick={start} disabled={pending || busy} title={busy ? "A backup is running" : undefined}>
       Back up now
     </Button>
   );
 }
 
-/** Follows one operation; when it finishes, `onFinished` runs once so the caller can refresh its data. */
-export function FollowedOperation({ id, kind, initial, onFinished }: { id: string; kind: string; initial?: OperationDto; onFinished: () => void }) {
+/** What stopping each kind of operation loses, said in its confirmation. */
+const CANCEL_CONSEQUENCE: Record<string, string> = {
+  backup: "The half-written set is removed; no new set is listed.",
+  verify: "The set keeps its last verification result.",
+  import: "The upload is discarded; nothing is listed.",
+};
+
+/**
+ * Follows one operation; when it finishes, `onFinished` runs once so the caller can refresh its data.
+ * With `canCancel`, a running backup, verify or import can be stopped (after a confirmation); a
+ * finished one can be dismissed with `onDismiss`.
+ */
+export function FollowedOperation({
+  id,
+  kind,
+  initial,
+  onFinished,
+  canCancel = false,
+  onDismiss,
+}: {
+  id: string;
+  kind: string;
+  initial?: OperationDto;
+  onFinished: () => void;
+  canCancel?: boolean;
+  onDismiss?: () => void;
+}) {
   const { data } = useOperation(id, initial);
   const finished = data !== undefined && data.status !== "running";
   useEffect(() => {
@@ -42,13 +68,83 @@ export function FollowedOperation({ id, kind, initial, onFinished }: { id: strin
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [finished]);
   const label = KIND_LABEL[kind] ?? kind;
+  const cancellable = canCancel && !finished && kind in CANCEL_CONSEQUENCE;
   return (
-    <OperationProgress
-      id={id}
-      label={label}
-      initialData={initial}
-      renderResult={(op) => <span>{describeResult(label, op.result as Record<string, unknown> | null)}</span>}
-    />
+    <div className="flex items-start gap-3">
+      <div className="min-w-0 flex-1">
+        <OperationProgress
+          id={id}
+          label={label}
+          initialData={initial}
+          renderResult={(op) => <span>{describeResult(label, op.result as Record<string, unknown> | null)}</span>}
+        />
+      </div>
+      {cancellable && <CancelOperation id={id} label={label} consequence={CANCEL_CONSEQUENCE[kind]!} />}
+      {finished && onDismiss && (
+        <Button variant="secondary" className="px-2 py-0.5 text-xs" onClick={onDismiss} aria-label={`Dismiss this ${label.toLowerCase()} message`}>
+          Dismiss
+        </Button>
+      )}
+    </div>
+  );
+}
+
+/** "Cancel…" then an inline confirmation naming what is lost: stopping loses only the work in progress, so no password is asked. */
+function CancelOperation({ id, label, consequence }: { id: string; label: string; consequence: string }) {
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [pending, startTransition] = useTransition();
+  const queryClient = useQueryClient();
+  const cancel = () =>
+    startTransition(async () => {
+      setError(null);
+      const result = await cancelOperationAction({ operationId: id });
+      if (!result.ok) setError(result.error.message);
+      else {
+        setConfirming(false);
+        await queryClient.invalidateQueries({ queryKey: operationKeys.one(id) });
+      }
+    });
+  if (!confirming) {
+    return (
+      <Button variant="secondary" className="px-2 py-0.5 text-xs" onClick={() => setConfirming(true)}>
+        Cancel {label.toLowerCase()}…
+      </Button>
+    );
+  }
+  return (
+    <div role="group" aria-label={`Cancel this ${label.toLowerCase()}?`} className="max-w-xs space-y-1 text-xs">
+      <p className="text-slate-700">Stop this {label.toLowerCase()}? {consequence}</p>
+      <div className="flex gap-2">
+        <Button variant="danger" className="px-2 py-0.5 text-xs" disabled={pending} onClick={cancel}>
+          Stop {label.toLowerCase()}
+        </Button>
+        <Button variant="secondary" className="px-2 py-0.5 text-xs" disabled={pending} onClick={() => setConfirming(false)}>
+          Keep it running
+        </Button>
+      </div>
+      {error && (
+        <p role="alert" className="text-red-700">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The latest backup attempt did not succeed: said where people look, with when and why. */
+export function FailedBackupNotice({ operation }: { operation: OperationDto }) {
+  const when = formatTimestamp(operation.finished_at ?? operation.created_at);
+  const interrupted = operation.error?.code === "interrupted";
+  const headline = interrupted
+    ? `The last backup was interrupted at ${when} (the server stopped).`
+    : operation.status === "cancelled"
+      ? `The last backup was cancelled at ${when}.`
+      : `The last backup failed at ${when}.`;
+  return (
+    <p role="alert" data-testid="failed-backup" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 ring-1 ring-inset ring-amber-200">
+      {headline} {operation.error?.message && !interrupted ? operation.error.message : null} Nothing of it was kept; back up again to get a new set.
+    </p>
   );
 }
 
@@ -56,7 +152,8 @@ function describeResult(label: string, result: Record<string, unknown> | null): 
   if (!result) return `${label} finished.`;
   if (label === "Backup") return `Backup ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) and ${result.verify_status === "ok" ? "verified" : "not verified"}.`;
   if (label === "Restore") {
-    const safety = result.safety_backup_id ? ` The state before it is kept as safety backup ${String(result.safety_backup_id)}, which is being verified now.` : "";
+    // Not "being verified now": this line outlives the moment; the list below shows the set's real verification.
+    const safety = result.safety_backup_id ? ` The state before it is kept as safety backup ${String(result.safety_backup_id)} (its verification is shown in the list of sets).` : "";
     const checked = result.database_check ? ` (database checked with ${String(result.database_check)})` : "";
     return `Restored ${String(result.backup_id)}${checked}.${safety}`;
   }

@@ -12,11 +12,13 @@ import { formatAge, formatBytes, formatCountOf, formatTimestamp } from "@/lib/fo
 import type { ActionResult } from "@/lib/actions";
 import type { Page } from "@/lib/pagination";
 import type { OperationDto } from "@/lib/operations/types";
+import { useLatestOperation } from "@/lib/operations/hooks";
 import type { BackupDto, BackupVolume, PruneResult } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, verifyBackupAction } from "./actions";
-import { BackUpNowButton, FollowedOperation } from "./backup-operations";
+import { BackUpNowButton, FailedBackupNotice, FollowedOperation } from "./backup-operations";
+import { ImportSet } from "./import-set";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 
@@ -34,11 +36,13 @@ interface Props {
   cursor: string | null;
   pageSize: number;
   running: OperationDto[];
+  /** the latest backup attempt, when it failed, was cancelled or was interrupted */
+  failedBackup: OperationDto | null;
   canWrite: boolean;
   canAdmin: boolean;
 }
 
-export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdmin }: Props) {
+export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, canWrite, canAdmin }: Props) {
   const router = useRouter();
   const queryClient = useQueryClient();
   const { data } = useBackups(cursor, page, pageSize);
@@ -62,6 +66,18 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
     });
   };
   const follow = (op: OperationDto) => setOperations((current) => [{ id: op.id, kind: op.kind, initial: op }, ...current.filter((o) => o.id !== op.id)]);
+  const dismiss = (id: string) => setOperations((current) => current.filter((o) => o.id !== id));
+  // A backup started elsewhere (another tab, a script, the schedule) disables Back up now and is followed here too.
+  const { data: latestBackup } = useLatestOperation("backup");
+  const backupRunning = latestBackup?.status === "running";
+  const shown =
+    latestBackup && backupRunning && !operations.some((o) => o.id === latestBackup.id)
+      ? [{ id: latestBackup.id, kind: latestBackup.kind, initial: latestBackup }, ...operations]
+      : operations;
+  // Said until a newer set exists or another backup is followed here (its own outcome then speaks).
+  const newestSet = data.items[0]?.created_at;
+  const showFailure =
+    failedBackup !== null && (!newestSet || newestSet < failedBackup.created_at) && !shown.some((op) => op.kind === "backup" && op.id !== failedBackup.id);
 
   return (
     <div className="space-y-6">
@@ -69,19 +85,26 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
         title="Back up"
         actions={
           canWrite && (
-            <BackUpNowButton onStarted={follow} onError={setError} />
+            <BackUpNowButton onStarted={follow} onError={setError} busy={backupRunning} />
           )
         }
       >
-        {operations.length === 0 ? (
+        {showFailure && (
+          <div className="mb-3">
+            <FailedBackupNotice operation={failedBackup} />
+          </div>
+        )}
+        {shown.length === 0 ? (
           <p className="text-sm text-slate-600">
-            A backup snapshots the database while the app keeps running, archives the five volumes{data.items[0] ? `; the last one was ${formatAge(data.items[0].created_at)}` : ""}.
+            A backup snapshots the database while the app keeps running, archives the five volumes
+            {/* An age is computed at render: the server's and the browser's may straddle a minute (React #418, B14). */}
+            {data.items[0] && <span suppressHydrationWarning>{`; the last one was ${formatAge(data.items[0].created_at)}`}</span>}.
           </p>
         ) : (
           <ul className="space-y-4">
-            {operations.map((op) => (
+            {shown.map((op) => (
               <li key={op.id}>
-                <FollowedOperation id={op.id} kind={op.kind} initial={op.initial} onFinished={refresh} />
+                <FollowedOperation id={op.id} kind={op.kind} initial={op.initial} onFinished={refresh} canCancel={canWrite} onDismiss={() => dismiss(op.id)} />
               </li>
             ))}
           </ul>
@@ -90,6 +113,11 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
           <p role="alert" className="mt-3 text-sm text-red-700">
             {error}
           </p>
+        )}
+        {canAdmin && (
+          <div className="mt-4 border-t border-slate-100 pt-4">
+            <ImportSet onStarted={follow} />
+          </div>
         )}
       </Card>
 
@@ -125,7 +153,11 @@ export function BackupsPanel({ page, cursor, pageSize, running, canWrite, canAdm
                   {set.verify_status === "ok" && <Badge tone="green">verified</Badge>}
                   {set.verify_status === "failed" && <Badge tone="red">failed</Badge>}
                   {set.verify_status === null && <Badge>not yet</Badge>}
-                  {set.verified_at && <div className="mt-1 text-xs text-slate-500">{formatAge(set.verified_at)}</div>}
+                  {set.verified_at && (
+                    <div className="mt-1 text-xs text-slate-500" suppressHydrationWarning>
+                      {formatAge(set.verified_at)}
+                    </div>
+                  )}
                   {set.verify_error && <div className="mt-1 max-w-xs text-xs text-red-700">{set.verify_error}</div>}
                 </td>
                 <td className="py-2">

@@ -5,9 +5,9 @@ import { Card } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
-import { listBackups } from "@/lib/backups/catalog";
-import { listBackupPageOperations } from "@/lib/backups/page-operations";
+import { findFailedLatestBackup, listBackupPageOperations } from "@/lib/backups/page-operations";
 import { getScheduledBackups } from "@/lib/backups/schedule";
+import { listBackups } from "@/lib/backups/catalog";
 import { BackupsPanel } from "./backups-panel";
 import { ScheduledBackupsSwitch } from "./scheduled-backups-switch";
 
@@ -21,9 +21,10 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
   const principal = await requirePagePrincipal("read");
   const search = await searchParams;
   const cursor = search.cursor;
-  const [page, running, { settings, jobs }] = await Promise.all([
+  const [page, running, failedBackup, { settings, jobs }] = await Promise.all([
     listAtLinkCursor("/backups", search, (cursor) => listBackups({ limit: PAGE_SIZE, cursor })),
-    listBackupPageOperations(),
+    listBackupPageOperations(principal),
+    findFailedLatestBackup(),
     getScheduledBackups(),
   ]);
   const canAdmin = scopeAllows(principal.scope, "admin");
@@ -46,6 +47,7 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
         cursor={cursor ?? null}
         pageSize={PAGE_SIZE}
         running={running}
+        failedBackup={failedBackup}
         canWrite={scopeAllows(principal.scope, "write")}
         canAdmin={canAdmin}
       />

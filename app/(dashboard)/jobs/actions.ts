@@ -3,9 +3,10 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
-import { createJobInput, jobId, updateJobInput } from "@/lib/jobs/inputs";
+import { createJobInput, jobId, jobNotificationSettingsInput, updateJobInput } from "@/lib/jobs/inputs";
 import { createJob, deleteJob, setJobEnabled, updateJob } from "@/lib/jobs/service";
 import { runJobNow } from "@/lib/scheduler/run-control";
+import { setJobFailureThreshold } from "@/lib/jobs/failure-alerts";
 
 export const createJobAction = defineAction("write", createJobInput, async (input, principal) => {
   const job = await createJob(input, principal);
@@ -41,4 +42,15 @@ export const deleteJobAction = defineAction(
     return { id };
   },
   { reauth: true, audit: "job.delete", target: (input) => input.id },
+);
+
+export const setJobFailureThresholdAction = defineAction(
+  "write",
+  jobNotificationSettingsInput.extend({ id: jobId }),
+  async ({ id, failure_threshold }) => {
+    const settings = await setJobFailureThreshold(id, failure_threshold);
+    revalidatePath(`/jobs/${encodeURIComponent(id)}`);
+    return settings;
+  },
+  { audit: "job.notification_settings", target: (input) => input.id },
 );

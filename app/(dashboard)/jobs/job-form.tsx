@@ -28,6 +28,9 @@ export function JobForm({ jobId, initial, pipelines, canWrite }: { jobId?: strin
     setSaved(false);
     setFields((current) => ({ ...current, [key]: value }));
   };
+  const typedPipeline = fields.pipeline.trim().replace(/\.ya?ml$/i, "");
+  // Accepted (as Mimir AIP did, and a pipeline file may come later), but said before saving.
+  const missingPipeline = canWrite && typedPipeline !== "" && !pipelines.includes(typedPipeline);
   // An edit sends its fields under `changes`, so their problems come back as changes.<field>.
   const fieldError = (key: string) => (error?.fields?.[key] ?? error?.fields?.[`changes.${key}`])?.join("; ");
 
@@ -68,6 +71,11 @@ export function JobForm({ jobId, initial, pipelines, canWrite }: { jobId?: strin
           ))}
         </datalist>
         {fieldError("pipeline") && <span className="text-xs text-red-700">{fieldError("pipeline")}</span>}
+        {!fieldError("pipeline") && missingPipeline && (
+          <span role="status" data-testid="missing-pipeline-note" className="block text-xs font-normal text-amber-800">
+            No pipeline named {typedPipeline} yet: the job can be saved, but its runs fail until that pipeline exists.
+          </span>
+        )}
       </label>
       <label className="block text-sm font-medium text-slate-700">
         Cron expression

@@ -5,7 +5,7 @@ import { PageHeader } from "@/app/_components/ui/page-header";
 import { Pager } from "@/app/_components/pager";
 import { EnabledToggle, RunNowButton } from "@/app/(dashboard)/jobs/job-controls";
 import { JobForm } from "@/app/(dashboard)/jobs/job-form";
-import { formatAge, formatTimestamp } from "@/lib/format";
+import { formatAge, formatCountOf, formatTimestamp } from "@/lib/format";
 import { listJobsQuery } from "@/lib/jobs/inputs";
 import { listJobs } from "@/lib/jobs/service";
 import { listPipelineNames } from "@/lib/pipelines/service";
@@ -29,6 +29,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
     listAtLinkCursor("/jobs", params, (cursor) => listJobs(listJobsQuery.parse({ cursor }))),
     canWrite ? listPipelineNames() : [],
   ]);
+  const missing = page.items.filter((job) => !job.pipeline_exists).length;
   return (
     <>
       <PageHeader title="Jobs" description="Pipelines run on a cron schedule by the built-in scheduler. Changes apply at once; one run per job at a time." />
@@ -47,6 +48,12 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
           )
         }
       >
+        {missing > 0 && (
+          <p role="status" data-testid="jobs-missing-pipelines" className="mb-4 rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
+            {formatCountOf(missing, "job")} on this page {missing === 1 ? "uses" : "use"} a pipeline that does not exist: runs fail until the pipeline is created or
+            the job is pointed at another one.
+          </p>
+        )}
         {page.items.length === 0 ? (
           <EmptyState>{canWrite ? "No jobs yet. Create one above to run a pipeline on a schedule." : "No jobs yet."}</EmptyState>
         ) : (

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { defineAction } from "@/lib/actions";
 import { pipelineName } from "@/lib/pipelines/definition";
 import { pipelineTextInput } from "@/lib/pipelines/inputs";
+import { testRunPipeline } from "@/lib/scheduler/run";
 import { clonePipeline, createPipeline, deletePipeline, updatePipeline, validatePipelineText } from "@/lib/pipelines/service";
 
 export const validatePipelineAction = defineAction("read", pipelineTextInput, async ({ text }) => validatePipelineText(text), { audit: "pipeline.validate", readOnly: true });
@@ -32,3 +33,9 @@ export const deletePipelineAction = defineAction(
   },
   { reauth: true, audit: "pipeline.delete", target: (input) => input.name },
 );
+
+/** Runs the pipeline once now, outside any job (as POST /api/v1/pipelines/execute), and answers with its outcome and log. */
+export const testRunPipelineAction = defineAction("write", z.object({ name: pipelineName }), ({ name }) => testRunPipeline(name), {
+  audit: "pipeline.test_run",
+  target: (input) => input.name,
+});

@@ -8,6 +8,8 @@ import { createUser } from "@/lib/auth/service";
 import { createApiToken, revokeApiToken } from "@/lib/auth/tokens";
 import { deleteUser, updateUser } from "@/lib/auth/users";
 import { updateConfig, updateConfigInput } from "@/lib/config/edit";
+import { createChannelInput, updateChannelInput } from "@/lib/notify/inputs";
+import { createChannel, deleteChannel, testChannel, updateChannel } from "@/lib/notify/service";
 
 const SETTINGS = "/settings";
 
@@ -76,3 +78,43 @@ export const updateConfigAction = defineAction(
   },
   { audit: "config.update" },
 );
+
+const channelId = z.string().min(1).max(64);
+
+export const createChannelAction = defineAction(
+  "admin",
+  createChannelInput,
+  async (input) => {
+    const channel = await createChannel(input);
+    revalidatePath(SETTINGS);
+    return channel;
+  },
+  { audit: "notification_channel.create", target: (input) => input.name },
+);
+
+export const updateChannelAction = defineAction(
+  "admin",
+  z.object({ channelId, change: updateChannelInput }),
+  async ({ channelId, change }) => {
+    const channel = await updateChannel(channelId, change);
+    revalidatePath(SETTINGS);
+    return channel;
+  },
+  { audit: "notification_channel.update", target: (input) => input.channelId },
+);
+
+export const deleteChannelAction = defineAction(
+  "admin",
+  z.object({ channelId }),
+  async ({ channelId }) => {
+    const channel = await deleteChannel(channelId);
+    revalidatePath(SETTINGS);
+    return channel;
+  },
+  { reauth: true, audit: "notification_channel.delete", target: (input) => input.channelId },
+);
+
+export const testChannelAction = defineAction("admin", z.object({ channelId }), ({ channelId }) => testChannel(channelId), {
+  audit: "notification_channel.test",
+  target: (input) => input.channelId,
+});

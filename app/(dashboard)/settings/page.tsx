@@ -6,6 +6,7 @@ import { AuditPanel } from "@/app/(dashboard)/settings/audit-panel";
 import { ConfigForm } from "@/app/(dashboard)/settings/config-form";
 import { TokensPanel } from "@/app/(dashboard)/settings/tokens-panel";
 import { UsersPanel } from "@/app/(dashboard)/settings/users-panel";
+import { NotificationsPanel } from "@/app/(dashboard)/settings/notifications-panel";
 import { listAuditLog } from "@/lib/audit/service";
 import { scopeAllows } from "@/lib/auth/scopes";
 import { listApiTokens } from "@/lib/auth/tokens";
@@ -14,6 +15,7 @@ import { getConfigView } from "@/lib/config/edit";
 import { getEffectiveConfig, type EffectiveSetting } from "@/lib/config/effective";
 import { getConfig } from "@/lib/config/service";
 import { requirePagePrincipal } from "@/lib/pages";
+import { listChannels, listDeliveries } from "@/lib/notify/service";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Settings" };
@@ -28,6 +30,8 @@ export default async function SettingsPage() {
         tokens: await listApiTokens({ limit: 20, include_inactive: false }),
         users: await listUsers({ limit: 20 }),
         audit: await listAuditLog({ limit: 25 }),
+        channels: { items: await listChannels(), next_cursor: null },
+        deliveries: await listDeliveries({ limit: 20 }),
       }
     : null;
   return (
@@ -76,6 +80,11 @@ export default async function SettingsPage() {
         </Card>
         {admin && (
           <>
+            <div id="notifications" className="scroll-mt-6">
+              <Card title="Notifications">
+                <NotificationsPanel initialChannels={admin.channels} initialDeliveries={admin.deliveries} />
+              </Card>
+            </div>
             <Card title="API tokens">
               <TokensPanel initialData={admin.tokens} />
             </Card>

@@ -7,3 +7,4 @@ export * from "./backups";
 export * from "./storage";
 export * from "./audit";
 export * from "./auth";
+export * from "./notifications";

@@ -8,6 +8,8 @@ import { ExecutionsTable } from "@/app/(dashboard)/executions/executions-table";
 import { RunNowButton } from "@/app/(dashboard)/jobs/job-controls";
 import { JobForm } from "@/app/(dashboard)/jobs/job-form";
 import { DeleteJob } from "@/app/(dashboard)/jobs/[jobId]/delete-job";
+import { FailureThreshold } from "@/app/(dashboard)/jobs/[jobId]/failure-threshold";
+import { getJobNotificationSettings } from "@/lib/jobs/failure-alerts";
 import { formatTimestamp } from "@/lib/format";
 import { jobIdParams } from "@/lib/jobs/inputs";
 import { getJob } from "@/lib/jobs/service";
@@ -40,10 +42,11 @@ export default async function JobPage({ params, searchParams }: { params: Promis
   }
   // Only admins may delete the job, so only they need the count of runs a delete would take with it;
   // the pipeline names are suggestions for the edit form, which only writers can change.
-  const [history, runs, pipelines] = await Promise.all([
+  const [history, runs, pipelines, notifySettings] = await Promise.all([
     listAtLinkCursor(`/jobs/${encodeURIComponent(id)}`, search, (cursor) => listJobHistory(id, pageQuery.parse({ cursor }))),
     canAdmin ? countJobExecutions(id) : 0,
     canWrite ? listPipelineNames() : [],
+    getJobNotificationSettings(id),
   ]);
   const lastStatus = job.last_result ? (job.last_result.status ?? (job.last_result.success ? "success" : "failed")) : null;
   return (
@@ -99,6 +102,9 @@ export default async function JobPage({ params, searchParams }: { params: Promis
             </div>
             {job.last_result?.error && <p className="text-xs text-red-700">{job.last_result.error}</p>}
           </dl>
+          <div className="mt-4 border-t border-slate-100 pt-4">
+            <FailureThreshold settings={notifySettings} canWrite={canWrite} />
+          </div>
         </Card>
         <Card title="Edit" className="lg:col-span-2">
           <JobForm jobId={job.id} initial={{ name: job.name, pipeline: job.pipeline, cron_expr: job.cron_expr, enabled: job.enabled }} pipelines={pipelines} canWrite={canWrite} />

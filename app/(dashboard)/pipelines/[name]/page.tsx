@@ -16,6 +16,9 @@ import { pipelineIdParams } from "@/lib/pipelines/inputs";
 import { getPipeline } from "@/lib/pipelines/service";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
+import { listPlugins } from "@/lib/scheduler/plugin-catalog";
+import { PluginHelp } from "@/app/(dashboard)/pipelines/plugin-help";
+import { TestRunPipeline } from "@/app/(dashboard)/pipelines/[name]/test-run";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipeline" };
@@ -71,16 +74,22 @@ export default async function PipelinePage({ params, searchParams }: { params: P
               {pipeline.steps ?? "?"} step(s), {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
             </p>
           </Card>
+          {canWrite && pipeline.valid && (
+            <Card title="Test run">
+              <TestRunPipeline name={pipeline.name} />
+            </Card>
+          )}
           {canWrite && (
             <Card title="Clone">
               <ClonePipeline name={pipeline.name} />
             </Card>
           )}
           {canAdmin && <DeletePipeline name={pipeline.name} jobs={pipeline.jobs} />}
+          {canWrite && <PluginHelp plugins={listPlugins()} />}
         </div>
       </div>
       <Card title="Run history">
-        <ExecutionsTable items={history.items} jobNames={jobNames} empty={canWrite ? "No runs of this pipeline yet. Schedule it in a job, then use “Run now”." : "No runs of this pipeline yet."} />
+        <ExecutionsTable items={history.items} jobNames={jobNames} empty={canWrite ? "No runs of this pipeline yet. Schedule it in a job, then use “Run now” (a test run above is not kept in this history)." : "No runs of this pipeline yet."} />
         <Pager basePath={`/pipelines/${encodeURIComponent(pipeline.name)}`} params={search} nextCursor={history.next_cursor} hasCursor={Boolean(search.cursor)} nextLabel="Older runs" />
       </Card>
     </>

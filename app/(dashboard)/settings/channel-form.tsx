@@ -1,0 +1,251 @@
+"use client";
+
+import { useEffect, useId, useRef, useState, useTransition } from "react";
+import { Button } from "@/app/_components/ui/button";
+import { createChannelAction, updateChannelAction } from "@/app/(dashboard)/settings/actions";
+import { CHANNEL_KINDS, CHANNEL_KIND_NAMES, type ChannelKind, type FieldSpec } from "@/lib/notify/channel-kinds";
+import { EVENT_NAMES, SEVERITIES, type EventName, type Severity } from "@/lib/notify/events";
+import type { ChannelDto } from "@/lib/notify/types";
+
+const INPUT = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15";
+
+interface Draft {
+  kind: ChannelKind;
+  name: string;
+  enabled: boolean;
+  events: EventName[];
+  min_severity: Severity;
+  reminder_hours: string;
+  quiet_start: string;
+  quiet_end: string;
+  /** every kind field as typed (secrets start empty: the stored value is kept unless one is typed) */
+  fields: Record<string, string | boolean>;
+}
+
+function draftOf(channel: ChannelDto | null, kind: ChannelKind): Draft {
+  const fields: Record<string, string | boolean> = {};
+  for (const field of CHANNEL_KINDS[kind].fields as readonly FieldSpec[]) {
+    const stored = channel?.settings[field.name];
+    if (field.type === "checkbox") fields[field.name] = stored === undefined ? true : Boolean(stored);
+    else if (field.type === "list") fields[field.name] = Array.isArray(stored) ? stored.join(", ") : "";
+    else fields[field.name] = field.secret || stored === undefined ? "" : String(stored);
+  }
+  return {
+    kind,
+    name: channel?.name ?? "",
+    enabled: channel?.enabled ?? true,
+    events: channel?.events ?? [...EVENT_NAMES],
+    min_severity: channel?.min_severity ?? "info",
+    reminder_hours: channel?.reminder_hours ? String(channel.reminder_hours) : "",
+    quiet_start: channel?.quiet_hours?.start ?? "",
+    quiet_end: channel?.quiet_hours?.end ?? "",
+    fields,
+  };
+}
+
+/** The typed fields split into the kind's settings and secrets, in the API's types. */
+function splitFields(draft: Draft, editing: boolean) {
+  const settings: Record<string, unknown> = {};
+  const secrets: Record<string, string> = {};
+  for (const field of CHANNEL_KINDS[draft.kind].fields as readonly FieldSpec[]) {
+    const value = draft.fields[field.name];
+    if (field.secret) {
+      if (typeof value === "string" && value !== "") secrets[field.name] = value;
+    } else if (field.type === "checkbox") settings[field.name] = Boolean(value);
+    else if (field.type === "list") settings[field.name] = String(value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+    else if (field.type === "number") {
+      if (value !== "") settings[field.name] = Number(value);
+    } else if (value !== "" || editing) {
+      if (value !== "") settings[field.name] = value;
+    }
+  }
+  return { settings, secrets };
+}
+
+/**
+ * Add or edit a channel: the kind's own fields (secrets stay empty on edit and are kept unless typed),
+ * the events it gets, its minimum severity, reminder interval and quiet hours.
+ */
+export function ChannelForm({ channel, open, onClose, onSaved }: { channel: ChannelDto | null; open: boolean; onClose: () => void; onSaved: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  const [draft, setDraft] = useState<Draft>(() => draftOf(channel, channel?.kind ?? "email"));
+  const [error, setError] = useState<string | null>(null);
+  const [pending, startTransition] = useTransition();
+
+  useEffect(() => {
+    if (open && !dialog.current?.open) {
+      setDraft(draftOf(channel, channel?.kind ?? "email"));
+      setError(null);
+      dialog.current?.showModal();
+    }
+    if (!open && dialog.current?.open) dialog.current.close();
+  }, [open, channel]);
+
+  const editing = channel !== null;
+  const fields = CHANNEL_KINDS[draft.kind].fields as readonly FieldSpec[];
+
+  function submit(event: React.FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setError(null);
+    const { settings, secrets } = splitFields(draft, editing);
+    const common = {
+      name: draft.name,
+      enabled: draft.enabled,
+      events: draft.events,
+      min_severity: draft.min_severity,
+      reminder_hours: draft.reminder_hours ? Number(draft.reminder_hours) : null,
+      quiet_hours: draft.quiet_start && draft.quiet_end ? { start: draft.quiet_start, end: draft.quiet_end } : null,
+    };
+    startTransition(async () => {
+      const result = editing
+        ? await updateChannelAction({ channelId: channel.id, change: { ...common, settings, secrets } })
+        : await createChannelAction({ kind: draft.kind, ...common, settings, secrets } as Parameters<typeof createChannelAction>[0]);
+      if (result.ok) {
+        dialog.current?.close();
+        onSaved();
+      } else {
+        const fieldMessages = Object.entries(result.error.fields ?? {}).map(([path, messages]) => `${path}: ${messages.join(", ")}`);
+        setError(fieldMessages.length > 0 ? fieldMessages.join("; ") : result.error.message);
+      }
+    });
+  }
+
+  return (
+    <dialog
+      ref={dialog}
+      aria-labelledby={titleId}
+      onClose={onClose}
+      className="m-auto max-h-[calc(100dvh-2rem)] w-full max-w-[min(40rem,calc(100vw-2rem))] overflow-y-auto rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
+    >
+      <form onSubmit={submit} className="space-y-4 p-4 sm:p-6">
+        <h2 id={titleId} className="text-lg font-semibold text-slate-900">
+          {editing ? `Edit channel '${channel.name}'` : "Add a notification channel"}
+        </h2>
+        <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
+          <label className="block text-sm">
+            <span className="font-medium text-slate-700">Kind</span>
+            <select
+              value={draft.kind}
+              disabled={editing}
+              onChange={(e) => setDraft({ ...draftOf(null, e.target.value as ChannelKind), name: draft.name })}
+              className={INPUT}
+            >
+              {CHANNEL_KIND_NAMES.map((kind) => (
+                <option key={kind} value={kind}>
+                  {CHANNEL_KINDS[kind].label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="block text-sm">
+            <span className="font-medium text-slate-700">Name</span>
+            <input required maxLength={100} value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} className={INPUT} placeholder="ops on-call" />
+          </label>
+          {fields.map((field) => (
+            <KindField
+              key={`${draft.kind}-${field.name}`}
+              field={field}
+              value={draft.fields[field.name] ?? ""}
+              stored={editing && (channel.secrets_set ?? []).includes(field.name)}
+              onChange={(value) => setDraft({ ...draft, fields: { ...draft.fields, [field.name]: value } })}
+            />
+          ))}
+        </div>
+        <fieldset className="text-sm">
+          <legend className="font-medium text-slate-700">Events</legend>
+          <div className="mt-1 grid grid-cols-1 gap-1 sm:grid-cols-2">
+            {EVENT_NAMES.map((name) => (
+              <label key={name} className="flex items-center gap-2 font-mono text-xs text-slate-700">
+                <input
+                  type="checkbox"
+                  checked={draft.events.includes(name)}
+                  onChange={(e) => setDraft({ ...draft, events: e.target.checked ? [...draft.events, name] : draft.events.filter((event) => event !== name) })}
+                />
+                {name}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <div className="grid grid-cols-2 gap-3 sm:grid-cols-4">
+          <label className="block text-sm">
+            <span className="font-medium text-slate-700">Minimum severity</span>
+            <select value={draft.min_severity} onChange={(e) => setDraft({ ...draft, min_severity: e.target.value as Severity })} className={INPUT}>
+              {SEVERITIES.map((severity) => (
+                <option key={severity}>{severity}</option>
+              ))}
+            </select>
+          </label>
+          <label className="block text-sm">
+            <span className="font-medium text-slate-700">Reminder every (h)</span>
+            <input type="number" min={1} max={720} value={draft.reminder_hours} onChange={(e) => setDraft({ ...draft, reminder_hours: e.target.value })} className={INPUT} placeholder="default" />
+          </label>
+          <label className="block text-sm">
+            <span className="font-medium text-slate-700">Quiet from (UTC)</span>
+            <input type="time" value={draft.quiet_start} onChange={(e) => setDraft({ ...draft, quiet_start: e.target.value })} className={INPUT} />
+          </label>
+          <label className="block text-sm">
+            <span className="font-medium text-slate-700">Quiet until (UTC)</span>
+            <input type="time" value={draft.quiet_end} onChange={(e) => setDraft({ ...draft, quiet_end: e.target.value })} className={INPUT} />
+          </label>
+        </div>
+        <p className="text-xs text-slate-500">During quiet hours only critical events go out at once; the rest wait until they end.</p>
+        <label className="flex items-center gap-2 text-sm text-slate-800">
+          <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft({ ...draft, enabled: e.target.checked })} />
+          Enabled
+        </label>
+        {error && (
+          <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
+            {error}
+          </p>
+        )}
+        <div className="flex flex-wrap justify-end gap-2">
+          <Button type="button" variant="secondary" onClick={() => dialog.current?.close()}>
+            Cancel
+          </Button>
+          <Button type="submit" disabled={pending || draft.name.trim() === ""}>
+            {pending ? "Saving…" : editing ? "Save channel" : "Add channel"}
+          </Button>
+        </div>
+      </form>
+    </dialog>
+  );
+}
+
+function KindField({ field, value, stored, onChange }: { field: FieldSpec; value: string | boolean; stored: boolean; onChange: (value: string | boolean) => void }) {
+  if (field.type === "checkbox") {
+    return (
+      <label className="flex items-center gap-2 self-end text-sm text-slate-800">
+        <input type="checkbox" checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} />
+        {field.label}
+      </label>
+    );
+  }
+  if (field.type === "select") {
+    return (
+      <label className="block text-sm">
+        <span className="font-medium text-slate-700">{field.label}</span>
+        <select value={String(value)} onChange={(e) => onChange(e.target.value)} className={INPUT}>
+          {(field.options ?? []).map((option) => (
+            <option key={option}>{option}</option>
+          ))}
+        </select>
+        {field.help && <span className="mt-1 block text-xs text-slate-500">{field.help}</span>}
+      </label>
+    );
+  }
+  return (
+    <label className="block text-sm">
+      <span className="font-medium text-slate-700">{field.label}</span>
+      <input
+        type={field.secret ? "password" : field.type === "number" ? "number" : "text"}
+        autoComplete={field.secret ? "new-password" : "off"}
+        value={String(value)}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={stored ? "stored — type to replace" : field.placeholder}
+        className={INPUT}
+      />
+      {field.help && <span className="mt-1 block text-xs text-slate-500">{field.help}</span>}
+    </label>
+  );
+}
