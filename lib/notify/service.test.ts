@@ -60,7 +60,7 @@ function emailChannel(name: string) {
 }
 
 beforeAll(async () => {
-  root = createTestDataRoot({ MIMIR_PUBLIC_URL: PUBLIC_URL, MIMIR_NOTIFY_RETRY_BASE_SECONDS: "0.05", MIMIR_NOTIFY_TIMEOUT_SECONDS: "1", MIMIR_NOTIFY_MAX_ATTEMPTS: "3" });
+  root = createTestDataRoot({ MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1", MIMIR_PUBLIC_URL: PUBLIC_URL, MIMIR_NOTIFY_RETRY_BASE_SECONDS: "0.05", MIMIR_NOTIFY_TIMEOUT_SECONDS: "1", MIMIR_NOTIFY_MAX_ATTEMPTS: "3" });
   smtp = await startSmtpReceiver(SMTP);
 });
 
