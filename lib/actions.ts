@@ -8,6 +8,7 @@ import { SESSION_COOKIE, verifyUserPassword } from "@/lib/auth/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { REAUTH_FIELD } from "@/lib/auth/reauth";
 import { recordAudit } from "@/lib/audit/service";
+import type { AuditAction } from "@/lib/audit/actions";
 import { getLogger } from "@/lib/log/logger";
 
 export type ActionResult<T> =
@@ -23,7 +24,7 @@ export interface ActionOptions<I> {
    */
   reauth?: boolean;
   /** The audit log's name for this action ("token.create"): required, so no row is anonymous. */
-  audit: string;
+  audit: AuditAction;
   /**
    * The action changes nothing (a preview, a dry run, a check run while typing): only its refused
    * calls are recorded, since the log is of changes and of attempts that were turned away.

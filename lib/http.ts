@@ -18,6 +18,7 @@ import { verifyUserPassword } from "@/lib/auth/service";
 import { REAUTH_HEADER } from "@/lib/auth/reauth";
 import type { Principal } from "@/lib/auth/scopes";
 import { recordAudit } from "@/lib/audit/service";
+import type { ApiWriteAction, AuditAction } from "@/lib/audit/actions";
 
 /** Request bodies above this are refused with 413 unless a route names a larger limit (uploads). */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -49,7 +50,7 @@ export interface RouteSpec<Q, B, P> {
    */
   reauth?: boolean;
   /** The audit log's name for this write ("backup.restore"); defaults to "METHOD /path". */
-  audit?: string;
+  audit?: AuditAction;
 }
 
 export interface RouteContext<Q, B, P> {
@@ -138,10 +139,11 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
  * capability cannot forget it. Anonymous refusals go to the request log only: writing a row for each
  * would let anyone fill the database.
  */
-async function auditWrite(request: Request, url: URL, principal: Principal, status: number, action: string | undefined) {
+async function auditWrite(request: Request, url: URL, principal: Principal, status: number, action: AuditAction | undefined) {
   await recordAudit({
     principal,
-    action: action ?? `${request.method} ${url.pathname}`,
+    // Only writes reach here (SAFE_METHODS are not audited), so the method is one ApiWriteAction names.
+    action: action ?? (`${request.method} ${url.pathname}` as ApiWriteAction),
     target: url.pathname,
     result: status < 400 ? "ok" : status === 401 || status === 403 || status === 429 ? "denied" : "failed",
     ip: clientAddress(request.headers),

@@ -8,6 +8,7 @@ import { decodeCursor, pageQuery, toPage, type Page } from "@/lib/pagination";
 import type { Principal } from "@/lib/auth/scopes";
 import * as queries from "@/lib/audit/queries";
 import type { AuditEntryDto } from "@/lib/audit/types";
+import type { ApiWriteAction, AuditAction } from "@/lib/audit/actions";
 import { DAY_MS } from "@/lib/time";
 
 export interface AuditEntry {
@@ -15,8 +16,8 @@ export interface AuditEntry {
   principal: Principal | null;
   /** for a caller not identified: who they claimed to be (the user name typed at sign-in) */
   actorName?: string;
-  /** verb.noun, e.g. "backup.create", "job.delete", "config.update"; or "METHOD /path" for API writes */
-  action: string;
+  /** verb.noun from the closed list (lib/audit/actions.ts), or "METHOD /path" for an API write that names none */
+  action: AuditAction | ApiWriteAction;
   target?: string | null;
   result: "ok" | "denied" | "failed";
   ip?: string | null;

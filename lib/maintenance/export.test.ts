@@ -28,7 +28,7 @@ beforeAll(async () => {
     .prepare("INSERT INTO scheduled_jobs (id, name, pipeline, cron_expr, enabled, created_at, updated_at) VALUES ('tricky', ?, 'news-digest', '0 1 * * *', 1, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')")
     .run(TRICKY);
   // sqlite_sequence (audit_log is AUTOINCREMENT) and sqlite_stat1 must survive the round trip too.
-  await recordAudit({ principal: null, action: "test.seed", result: "ok" });
+  await recordAudit({ principal: null, action: "setup", result: "ok" });
   await analyzeStatistics();
 });
 afterAll(() => root.cleanup());
