@@ -1,7 +1,6 @@
 import "server-only";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { z } from "zod";
 import { AppError } from "@/lib/errors";
 
 /**
@@ -13,11 +12,6 @@ export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function isSafeName(name: string, pattern: RegExp = SAFE_NAME): boolean {
   return pattern.test(name) && !name.includes("..");
-}
-
-/** A zod string for a name that becomes a path; `what` names it in the message ("backup id"). */
-export function safeNameInput(what: string, pattern: RegExp = SAFE_NAME) {
-  return z.string().refine((name) => isSafeName(name, pattern), `${what}: letters, digits, '.', '_' or '-' only, starting with a letter or digit, no '..'`);
 }
 
 /** Throws 400 invalid_name unless `name` is safe by `pattern`. */

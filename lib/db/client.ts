@@ -60,7 +60,7 @@ export function getDb(): Db {
   return memo.db.db;
 }
 
-/** Opens and remembers the process-wide connection. */
+/** Remembers an opened connection as the process-wide one (boot and tests open it first). */
 export function setAppDatabase(db: Db, file: string): void {
   memo.db = { db, file };
 }

@@ -13,9 +13,3 @@ export async function probeDatabase(): Promise<{ schemaVersion: string | null }>
     .limit(1);
   return { schemaVersion: row?.value ?? null };
 }
-
-/** All system_metadata as a plain object (instance id, created_at, schema version, adoption). */
-export async function readSystemMetadata(): Promise<Record<string, string>> {
-  const rows = await getDb().select().from(systemMetadata);
-  return Object.fromEntries(rows.map((row) => [row.key, row.value]));
-}

@@ -132,12 +132,6 @@ export function isBusyError(error: unknown): boolean {
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
 }
 
-/** SQLITE_CORRUPT / SQLITE_NOTADB: the file is damaged, not merely busy. */
-export function isCorruptionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB");
-}
-
 const busyMemo = processState("busyErrors", (): { busyErrors?: { count: number; last: string | null } } => ({}));
 
 /** Counts a "database is locked" error seen by a request or operation (the troubleshooting panel shows it). */

@@ -60,8 +60,3 @@ export function vacuumAndTruncate(db: Db): void {
   db.$client.exec("VACUUM");
   db.$client.pragma("wal_checkpoint(TRUNCATE)");
 }
-
-/** `PRAGMA integrity_check`'s answer: ["ok"] for a healthy file. */
-export function integrityCheck(db: Db): string[] {
-  return (db.$client.pragma("integrity_check") as { integrity_check: string }[]).map((row) => row.integrity_check);
-}

@@ -7,10 +7,8 @@ import { dumpDatabaseSql, iterateTableRows } from "@/lib/db/sqlite-export";
 import { csvLine } from "@/lib/maintenance/csv";
 import { CREDENTIAL_CONTENTS, isCredentialTable } from "@/lib/maintenance/credentials";
 
-/**
- * Exports streamed as text: the SQL dump of the whole database and CSV of one table. Both read one
- * consistent snapshot through their own read-only connection and never hold a table in memory.
- */
+// Exports streamed as text: the SQL dump of the whole database and CSV of one table. Both read one
+// consistent snapshot through their own read-only connection and never hold a table in memory.
 
 /** Rows encoded per chunk handed to the HTTP stream. */
 const CSV_ROWS_PER_CHUNK = 500;

@@ -6,7 +6,7 @@ import { analyzeStatistics, runIntegrityCheck, vacuumDatabase } from "@/lib/main
 import { runRetentionCleanup } from "@/lib/maintenance/retention";
 import { retentionCleanupInput } from "@/lib/maintenance/inputs";
 
-/** The database's scheduled work, run by the scheduler as pipeline steps; each returns its report as the step output. */
+// The database's scheduled work, run by the scheduler as pipeline steps; each returns its report as the step output.
 
 export const retentionCleanupPlugin: BuiltinPlugin<z.infer<typeof retentionCleanupInput>> = {
   name: "System.retention_cleanup",

@@ -24,8 +24,8 @@ import type { RetentionReport } from "@/lib/maintenance/types";
 import { DAY_MS } from "@/lib/time";
 
 /**
- * Execution log files live at `<logs>/executions/<execution id>.log`: the convention agreed with the
- * scheduler, which writes them. A run's log file goes with its row.
+ * Execution log files live at `<logs>/executions/<execution id>.log`, where lib/executions/log-files.ts
+ * writes them. A run's log file goes with its row.
  */
 export const EXECUTION_LOG_FOLDER = "executions";
 /** Execution ids that are safe as a file name; anything else is skipped, never joined onto a path. */

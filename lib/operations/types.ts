@@ -20,7 +20,3 @@ export interface OperationDto {
   started_at: string | null;
   finished_at: string | null;
 }
-
-export function isFinished(status: OperationStatus): boolean {
-  return status !== "running";
-}

@@ -41,8 +41,3 @@ export async function withAppWritesPaused<T>(work: () => Promise<T> | T): Promis
     release();
   }
 }
-
-/** Whether app writes are held back right now (shown on pages and /health during a restore). */
-export function appWritesPaused(): boolean {
-  return gate.pause !== null;
-}

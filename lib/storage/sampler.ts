@@ -10,7 +10,7 @@ import { measureStorage } from "@/lib/storage/usage";
 import type { StorageAlert, StorageUsage } from "@/lib/storage/types";
 import { DAY_MS } from "@/lib/time";
 
-/** Samples older than this are kept one per hour, older than MONTH one per day, older than YEAR not at all. */
+/** Samples older than THIN_HOURLY_AFTER_MS are kept one per hour, older than THIN_DAILY_AFTER_MS one per day, older than DROP_AFTER_MS not at all. */
 export const THIN_HOURLY_AFTER_MS = DAY_MS;
 export const THIN_DAILY_AFTER_MS = 30 * DAY_MS;
 export const DROP_AFTER_MS = 400 * DAY_MS;
