@@ -18,7 +18,7 @@ import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import type { BackupRow } from "@/lib/db/schema";
 import { createBackupSet } from "@/lib/backups/create-set";
-import { restoreBackupSet, type RestoreSetResult } from "@/lib/backups/restore-set";
+import { restoreBackupSet, type RestoreSetOptions, type RestoreSetResult } from "@/lib/backups/restore-set";
 import { extractSet } from "@/lib/backups/verify-set";
 import { extractTarSafely } from "@/lib/backups/safe-extract";
 import { planFolder, tarStream } from "@/lib/backups/tar-writer";
@@ -146,7 +146,7 @@ function totalBytes(manifest: BackupManifest): number {
  */
 export async function startBackup(principal: Principal | null, trigger: BackupTrigger): Promise<OperationDto> {
   if (!fs.existsSync(backupsFolder())) fs.mkdirSync(backupsFolder(), { recursive: true, mode: 0o700 });
-  return startOperation({ kind: "backup", principal, singleton: true, params: { trigger } }, async (ctx) => {
+  return startOperation({ kind: "backup", principal, scope: "write", singleton: true, params: { trigger } }, async (ctx) => {
     let manifest: BackupManifest;
     try {
       manifest = await createBackupSet({ trigger, passphrase: passphrase(), progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal });
@@ -203,7 +203,7 @@ async function recordVerification(id: string, folder: string, verification: Back
 /** Starts a verify of one set as an operation (202). */
 export async function startVerify(id: string, principal: Principal | null): Promise<OperationDto> {
   await getBackup(id);
-  return startOperation({ kind: "verify", principal, params: { backup_id: id } }, async (ctx) => {
+  return startOperation({ kind: "verify", principal, scope: "write", params: { backup_id: id } }, async (ctx) => {
     const result = await verifyBackupSet(id, { progress: bytesProgress(ctx), message: ctx.message });
     await recordAudit({ principal, action: "backup.verify", target: id, result: "ok" });
     return { backup_id: id, ...result };
@@ -237,12 +237,12 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
   const backup = await getBackup(id);
   if (backup.encrypted && !passphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
   const volumes = input.volumes ?? [...VOLUME_NAMES];
-  const restore = { kind: "restore", principal, exclusive: true, params: { backup_id: id, volumes } };
+  const restore = { kind: "restore", principal, scope: "admin" as const, exclusive: true, params: { backup_id: id, volumes } };
   // The safety set is checked like every new set: by a verify of its own once the restore has finished.
   const verifySafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startVerify(result.safety_backup_id, principal);
   return startOperation({ ...restore, after: verifySafetySet }, async (ctx) => {
     try {
-      const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message });
+      const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal, pointOfNoReturn: ctx.pointOfNoReturn });
       await recordAudit({ principal, action: "backup.restore", target: id, result: "ok", details: { volumes, safety_backup_id: result.safety_backup_id } });
       return result;
     } catch (error) {
@@ -256,7 +256,7 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
 export async function restoreBackup(
   id: string,
   volumes: readonly BackupVolume[],
-  options: { progress?: (done: number, total: number) => void; message?: (text: string) => void; safetyBackup?: boolean } = {},
+  options: Pick<RestoreSetOptions, "progress" | "message" | "safetyBackup" | "signal" | "pointOfNoReturn"> = {},
 ): Promise<RestoreSetResult> {
   if (!fs.existsSync(setFolder(id))) throw notFound("Backup", id);
   const result = await restoreBackupSet(id, { volumes, passphrase: passphrase(), ...options });
@@ -371,7 +371,7 @@ export function discardImportFolder(folder: string): void {
  * operation (202); the set gets its original id unless that is taken here. Writes backups/<id>/.
  */
 export async function startImport(importFolder: string, principal: Principal | null): Promise<OperationDto> {
-  return startOperation({ kind: "import", principal, singleton: true }, async (ctx) => {
+  return startOperation({ kind: "import", principal, scope: "admin", singleton: true }, async (ctx) => {
     try {
       const upload = path.join(importFolder, "upload.tar");
       const unpacked = path.join(importFolder, "set");

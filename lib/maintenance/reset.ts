@@ -78,7 +78,7 @@ export async function startReset(input: ResetInput, principal: Principal | null)
     throw new AppError("invalid_input", "The confirmation is not this instance's name: type the name shown on the Database page (GET /api/v1/reset) in 'confirm'");
   }
   const volumes = VOLUME_NAMES.filter((name) => input.volumes.includes(name));
-  return startOperation({ kind: "reset", principal, exclusive: true, params: { volumes } }, async (ctx) => {
+  return startOperation({ kind: "reset", principal, scope: "admin", exclusive: true, params: { volumes } }, async (ctx) => {
     try {
       const result = await resetVolumes(volumes, ctx);
       await recordAudit({

@@ -291,7 +291,7 @@ function listExpiredAppLogs(folder: string, retentionDays: number, now: Date): R
 
 /** Starts a cleanup (or dry run) as an operation with row progress; audited unless a dry run. */
 export async function startRetentionCleanup(input: RetentionCleanupInput, principal: Principal | null): Promise<OperationDto> {
-  const operation = await startOperation({ kind: "retention_cleanup", principal, singleton: true, params: input }, (ctx) =>
+  const operation = await startOperation({ kind: "retention_cleanup", principal, scope: "write", singleton: true, params: input }, (ctx) =>
     runRetentionCleanup(input, { signal: ctx.signal, progress: ctx.progress, message: ctx.message }),
   );
   if (!input.dry_run) {
