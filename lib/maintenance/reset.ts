@@ -121,7 +121,8 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
     });
     await syncBackupCatalog();
     safetyBackupId = manifest.id;
-    ctx.signal.throwIfAborted();
+    // The last moment a cancel is honoured; from here on data is deleted and the reset runs to its end.
+    ctx.pointOfNoReturn("the reset is deleting data");
   } catch (error) {
     // Nothing was deleted: the jobs fire again as before.
     await reloadScheduler(config);
