@@ -49,11 +49,15 @@ export async function deleteExpiredSessions(now: string): Promise<void> {
   await getDb().delete(sessions).where(lt(sessions.expiresAt, now));
 }
 
-/** The token row when it is neither revoked nor expired. */
-export async function findLiveToken(tokenHash: string, now: string): Promise<ApiTokenRow | undefined> {
+/**
+ * The token row when it is neither revoked nor expired, with its owner's row (undefined when the
+ * token has no owner, or its owner was deleted: the caller tells the two apart by owner_user_id).
+ */
+export async function findLiveToken(tokenHash: string, now: string): Promise<{ token: ApiTokenRow; owner: UserRow | null } | undefined> {
   const [row] = await getDb()
-    .select()
+    .select({ token: apiTokens, owner: users })
     .from(apiTokens)
+    .leftJoin(users, eq(users.id, apiTokens.ownerUserId))
     .where(
       and(
         eq(apiTokens.tokenHash, tokenHash),
@@ -80,8 +84,19 @@ export async function upsertToken(row: typeof apiTokens.$inferInsert): Promise<v
     });
 }
 
+/** Revokes a token; one already revoked keeps its first revocation time. */
 export async function revokeToken(id: string, now: string): Promise<void> {
-  await getDb().update(apiTokens).set({ revokedAt: now }).where(eq(apiTokens.id, id));
+  await getDb().update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)));
+}
+
+/** Revokes every live token a user owns (the user was disabled or deleted); returns how many. */
+export async function revokeTokensOwnedBy(userId: string, now: string): Promise<number> {
+  const owned = await getDb()
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.ownerUserId, userId), isNull(apiTokens.revokedAt)));
+  if (owned.length > 0) await getDb().update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.ownerUserId, userId), isNull(apiTokens.revokedAt)));
+  return owned.length;
 }
 
 /** Users by name, after the cursor's name; `limit + 1` rows so the caller knows whether a next page exists. */

@@ -5,7 +5,7 @@ import { nowIso } from "@/lib/db/timestamps";
 import type { AppConfig } from "@/lib/config/load";
 import { getLogger } from "@/lib/log/logger";
 import { DUMMY_PASSWORD_HASH, hashPassword, hashSecret, randomSecret, verifyPassword } from "@/lib/auth/passwords";
-import { ROLE_SCOPE, type Principal, type Role } from "@/lib/auth/scopes";
+import { narrowerScope, ROLE_SCOPE, type Principal, type Role, type Scope } from "@/lib/auth/scopes";
 import * as queries from "@/lib/auth/queries";
 import { createUserInput, type CreateUserInput } from "@/lib/auth/inputs";
 import { FailureLimiter } from "@/lib/auth/rate-limit";
@@ -171,17 +171,23 @@ export async function principalFromSession(sessionToken: string): Promise<Princi
 export async function principalFromToken(token: string): Promise<Principal | null> {
   if (!token.startsWith(API_TOKEN_PREFIX)) return null;
   const now = nowIso();
-  const row = await queries.findLiveToken(hashSecret(token), now);
-  if (!row) return null;
+  const found = await queries.findLiveToken(hashSecret(token), now);
+  if (!found) return null;
+  const { token: row, owner } = found;
+  // Checked at every request, so deleting, disabling or demoting the owner takes effect at once
+  // (and also after a restore or a database edit that bypassed the user service).
+  if (row.ownerUserId !== null && (!owner || owner.disabledAt)) return null;
   if (!row.lastUsedAt || Date.parse(now) - Date.parse(row.lastUsedAt) > TOUCH_INTERVAL_MS) {
     await queries.markTokenUsed(row.id, now).catch(() => undefined);
   }
-  return { kind: "token", id: row.id, name: row.name, scope: row.scope as Principal["scope"] };
+  const scope = owner ? narrowerScope(row.scope as Scope, ROLE_SCOPE[owner.role as Role]) : (row.scope as Scope);
+  return { kind: "token", id: row.id, name: row.name, scope, ownerUserId: row.ownerUserId };
 }
 
 /**
  * Unattended installs: MIMIR_ADMIN_PASSWORD creates the first admin ("admin") when there is no user,
- * and MIMIR_API_TOKEN is stored (hashed) as an admin token. Writes users/api_tokens rows.
+ * and MIMIR_API_TOKEN is stored (hashed) as an admin token owned by no account (it belongs to the
+ * deployment and ends when the variable is unset). Writes users/api_tokens rows.
  */
 export async function seedCredentialsFromEnvironment(config: AppConfig): Promise<void> {
   const { adminPassword, apiToken } = config.secrets;
@@ -189,7 +195,10 @@ export async function seedCredentialsFromEnvironment(config: AppConfig): Promise
     await createUser({ username: "admin", password: adminPassword, role: "admin" });
     getLogger().info("created the admin user from MIMIR_ADMIN_PASSWORD");
   }
-  if (apiToken) {
+  if (!apiToken) {
+    // The environment's token lives exactly as long as the variable: unsetting it is how it is withdrawn.
+    await queries.revokeToken(ENV_TOKEN_ID, nowIso());
+  } else {
     if (!apiToken.startsWith(API_TOKEN_PREFIX) || apiToken.length < API_TOKEN_PREFIX.length + 32) {
       throw new AppError("invalid", `MIMIR_API_TOKEN must start with '${API_TOKEN_PREFIX}' and carry at least 32 random characters after it`);
     }
