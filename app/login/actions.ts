@@ -3,7 +3,8 @@
 import { cookies, headers } from "next/headers";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
-import { clientAddress, isSecureRequest } from "@/lib/auth/request";
+import { isSecureRequest } from "@/lib/auth/request";
+import { clientAddress } from "@/lib/auth/client-address";
 import { createFirstAdmin, SESSION_COOKIE, signIn, signOut } from "@/lib/auth/service";
 import { passwordInput, usernameInput } from "@/lib/auth/inputs";
 

@@ -77,18 +77,6 @@ export function assertSameOrigin(headers: Headers, requestUrl: string): void {
   if (originHost !== host) throw new AppError("csrf_rejected", `Cross-origin request from ${origin} refused`);
 }
 
-/**
- * The caller's address for rate limits and the audit log: the last X-Forwarded-For entry. Next.js
- * fills the header from the socket when it is absent, and a reverse proxy in front appends the
- * address it saw, so the last entry is the one a client cannot choose, except when the server is
- * exposed directly and the client sends the header itself (the per-account limit still holds then).
- */
-export function clientAddress(headers: Headers): string | null {
-  const forwarded = headers.get("x-forwarded-for");
-  const last = forwarded?.split(",").at(-1)?.trim();
-  return last ? last.slice(0, 64) : null;
-}
-
 /** Whether the browser reached us over https (directly, or through a TLS-terminating proxy that says so). */
 export function isSecureRequest(headers: Headers, requestUrl?: string): boolean {
   const proto = headers.get("x-forwarded-proto")?.split(",")[0]?.trim();

@@ -9,7 +9,7 @@ import { narrowerScope, ROLE_SCOPE, type Principal, type Role, type Scope } from
 import * as queries from "@/lib/auth/queries";
 import { createUserInput, type CreateUserInput } from "@/lib/auth/inputs";
 import { FailureLimiter } from "@/lib/auth/rate-limit";
-import { recordAudit } from "@/lib/audit/service";
+import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { createSerialQueue } from "@/lib/serial-queue";
 
 export const SESSION_COOKIE = "mimir_session";
@@ -127,7 +127,9 @@ export async function signIn(username: string, password: string, meta: RequestMe
   const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (!user || !ok || user.disabledAt) {
     for (const key of keys) signInLimiter().recordFailure(key);
-    await recordAudit({ principal: null, actorName: name, action: "session.sign_in", result: "denied", ip: meta.ip, details: { reason: "wrong_credentials" } });
+    // Folded per account tried (or "anonymous" for a name that is no account: never free text a stranger
+    // chose) and address per minute, so guessing cannot fill the table.
+    await recordRefusal({ principal: null, actorName: user?.username, action: "session.sign_in", target: user?.username ?? null, result: "denied", ip: meta.ip, details: { reason: "wrong_credentials" } });
     throw new AppError("unauthorized", "Wrong user name or password");
   }
   for (const key of keys) signInLimiter().reset(key);

@@ -11,6 +11,7 @@ import { findJobRow, setJobEnabled } from "@/lib/jobs/service";
 import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/scheduler/builtin-jobs";
 import { AppError, isAppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
+import { noChangeToRecord, withoutStepAudit } from "@/lib/audit/context";
 import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
 import { listOperations, startOperation, type OperationContext } from "@/lib/operations/service";
@@ -303,8 +304,11 @@ export async function setBackupPinned(id: string, pinned: boolean, principal: Pr
  */
 export async function pruneBackups(options: { dryRun: boolean }, principal: Principal | null): Promise<PruneResult> {
   const { keep_days: keepDays, keep_min: keepMin } = getConfig().values.backups;
+  // A dry run, or a prune that deletes nothing because the latest backup failed, changes nothing.
+  if (options.dryRun) noChangeToRecord();
   const [lastBackup] = (await listOperations({ limit: 1, kind: "backup" })).items;
   if (lastBackup && lastBackup.status === "failed") {
+    noChangeToRecord();
     return { dry_run: options.dryRun, skipped_reason: `the latest backup (${lastBackup.created_at}) failed: nothing is pruned until a backup succeeds`, deleted: [], kept: [] };
   }
   const sets = listSetsOnDisk();
@@ -546,7 +550,7 @@ export async function getScheduledBackups(): Promise<ScheduledBackups> {
  * (the scheduler starts or stops firing them at once), then writes persistence.backup_enabled to
  * config.yaml, so the choice survives a restart and /health's freshness check follows it. Refused
  * with 409 env_override, nothing changed, when an environment variable sets the value; if the file
- * cannot be written the jobs are put back. Writes config.yaml, up to three job rows and audit rows.
+ * cannot be written the jobs are put back. Writes config.yaml, up to three job rows and one audit row.
  */
 export function setScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
   // One switch at a time: two at once would interleave their job updates and config writes.
@@ -558,11 +562,12 @@ const switchesInTurn = createSerialQueue();
 async function switchScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
   assertNotSetByEnvironment(BACKUP_ENABLED_KEY);
   const action = enabled ? "backup.schedule_on" : "backup.schedule_off";
-  const switched = await setBackupJobsEnabled(enabled, principal, SCHEDULED_BACKUP_JOB_IDS);
+  // One change, one audit row (below): the job switches and the config write it is made of add none.
+  const switched = await withoutStepAudit(() => setBackupJobsEnabled(enabled, principal, SCHEDULED_BACKUP_JOB_IDS));
   try {
-    await updateConfig({ persistence: { backup_enabled: enabled } });
+    await withoutStepAudit(() => updateConfig({ persistence: { backup_enabled: enabled } }));
   } catch (error) {
-    await setBackupJobsEnabled(!enabled, principal, switched);
+    await withoutStepAudit(() => setBackupJobsEnabled(!enabled, principal, switched));
     await recordAudit({ principal, action, result: "failed", details: { error: (error as Error).message } });
     throw error;
   }

@@ -75,6 +75,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_AUDIT_RETENTION_DAYS: "audit.retention_days",
   MIMIR_LOG_LEVEL: "logging.level",
   MIMIR_METRICS_PUBLIC: "server.metrics_public",
+  MIMIR_TRUST_PROXY: "server.trust_proxy",
 };
 
 /** Volume folders that are not keys of config.yaml, only environment overrides of MIMIR_HOME/<name>. */

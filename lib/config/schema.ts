@@ -96,6 +96,12 @@ export const loggingSchema = z.object({
 /** The listening port is not here: it is the process's PORT (default 8080), read by `npm start` and the image. */
 export const serverSchema = z.object({
   metrics_public: flag.default(false),
+  /**
+   * The console is reached through a reverse proxy that appends the client's address to
+   * X-Forwarded-For: the last entry is then the caller's address (audit log, sign-in limits). Off,
+   * the socket's address is used and X-Forwarded-For is ignored, since any client can send it.
+   */
+  trust_proxy: flag.default(false),
 });
 
 export const configFileSchema = z.object({

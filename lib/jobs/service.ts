@@ -5,6 +5,7 @@ import { AppError, notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
 import { decodeCursor, toPage, type Page } from "@/lib/pagination";
 import { recordAudit } from "@/lib/audit/service";
+import { withoutStepAudit } from "@/lib/audit/context";
 import type { Principal } from "@/lib/auth/scopes";
 import type { ScheduledJobRow } from "@/lib/db/schema";
 import { describeCron, nextRunOf, validateCron } from "@/lib/jobs/cron";
@@ -121,9 +122,9 @@ export async function updateJob(id: string, input: UpdateJobInput, principal: Pr
   return job;
 }
 
-/** Enables or disables a job; the scheduler starts or stops firing it at once. */
+/** Enables or disables a job; the scheduler starts or stops firing it at once. Writes one audit row. */
 export async function setJobEnabled(id: string, enabled: boolean, principal: Principal | null): Promise<JobDto> {
-  const job = await updateJob(id, { enabled }, null);
+  const job = await withoutStepAudit(() => updateJob(id, { enabled }, principal));
   await recordAudit({ principal, action: enabled ? "job.enable" : "job.disable", target: id, result: "ok" });
   return job;
 }

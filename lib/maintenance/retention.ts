@@ -4,6 +4,7 @@ import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { getDb, JOURNAL_SIZE_LIMIT_BYTES } from "@/lib/db/client";
 import { recordAudit } from "@/lib/audit/service";
+import { noChangeToRecord } from "@/lib/audit/context";
 import type { Principal } from "@/lib/auth/scopes";
 import { APP_LOG_FILE, getLogger } from "@/lib/log/logger";
 import { startOperation } from "@/lib/operations/service";
@@ -71,6 +72,8 @@ export interface RetentionHooks {
  */
 export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: RetentionHooks = {}): Promise<RetentionReport> {
   const started = performance.now();
+  // A dry run only counts: nothing to put on the audit record.
+  if (input.dry_run) noChangeToRecord();
   const config = getConfig();
   const db = getDb();
   const file = config.paths.database;

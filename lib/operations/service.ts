@@ -8,6 +8,7 @@ import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
 import { scopeAllows, type Principal, type Scope } from "@/lib/auth/scopes";
 import * as queries from "@/lib/operations/queries";
+import { actingFor, currentActor, type AuditActor } from "@/lib/audit/context";
 import type { OperationDto } from "@/lib/operations/types";
 import type { OperationRow } from "@/lib/db/schema";
 
@@ -75,6 +76,11 @@ export async function startOperation<R>(
   const admitted = state.starting.then(() => admit(options));
   state.starting = admitted.catch(() => undefined);
   const id = await admitted;
+  // The operation records its own outcome in the audit log (a restore's row says how it ended), so the
+  // request that started it adds none; its rows carry the starter's address.
+  const starter = currentActor();
+  if (starter) starter.recorded = true;
+  const operationActor: AuditActor = { principal: options.principal, ip: starter?.ip ?? null, open: true, recorded: false };
 
   const controller = new AbortController();
   const entry: RunningOperation = { controller, kind: options.kind, scope: options.scope ?? "admin", tooLate: null };
@@ -106,7 +112,7 @@ export async function startOperation<R>(
     },
   };
 
-  void (async () => {
+  void actingFor(operationActor, async () => {
     let succeeded: { result: R } | null = null;
     try {
       const result = await work(context);
@@ -131,7 +137,7 @@ export async function startOperation<R>(
       running.delete(id);
     }
     if (succeeded && options.after) await options.after(succeeded.result).catch((error) => getLogger().error("follow-up of an operation failed", { id, kind: options.kind, error }));
-  })();
+  });
 
   return getOperation(id);
 }
