@@ -5,7 +5,7 @@ import { unstable_rethrow } from "next/navigation";
 import { z, type ZodType } from "zod";
 import { authenticate, authorize, assertSameOrigin, type Access } from "@/lib/auth/request";
 import { clientAddress } from "@/lib/auth/client-address";
-import { SESSION_COOKIE, verifyUserPassword } from "@/lib/auth/service";
+import { readSessionCookie, verifyUserPassword } from "@/lib/auth/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { REAUTH_FIELD } from "@/lib/auth/reauth";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
@@ -61,7 +61,8 @@ export function defineAction<S extends ZodType, T>(
         actor.ip = clientAddress(requestHeaders);
         assertSameOrigin(requestHeaders, `http://${requestHeaders.get("host") ?? "localhost"}/`);
         if (access !== "public") {
-          const sessionToken = (await cookies()).get(SESSION_COOKIE)?.value ?? null;
+          const jar = await cookies();
+          const sessionToken = readSessionCookie((name) => jar.get(name)?.value);
           const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
           actor.principal = auth?.principal ?? null;
           principal = authorize(auth, access);

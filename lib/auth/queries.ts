@@ -118,6 +118,10 @@ export async function countActiveAdmins(): Promise<number> {
   return row?.n ?? 0;
 }
 
+export async function setPasswordHash(id: string, passwordHash: string): Promise<void> {
+  await getDb().update(users).set({ passwordHash }).where(eq(users.id, id));
+}
+
 export async function updateUser(id: string, set: Partial<Pick<UserRow, "role" | "disabledAt" | "updatedAt">>): Promise<void> {
   await getDb().update(users).set(set).where(eq(users.id, id));
 }

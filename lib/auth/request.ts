@@ -1,6 +1,6 @@
 import "server-only";
 import { AppError } from "@/lib/errors";
-import { principalFromSession, principalFromToken, SESSION_COOKIE } from "@/lib/auth/service";
+import { principalFromSession, principalFromToken, readSessionCookie } from "@/lib/auth/service";
 import { scopeAllows, type Principal, type Scope } from "@/lib/auth/scopes";
 
 /** Who may call: "public" opts a route out of authentication (only /health does). */
@@ -44,14 +44,21 @@ export function authorize(auth: Authenticated | null, required: Scope): Principa
   return auth.principal;
 }
 
-/** Reads the session cookie out of a Cookie header. */
+/** Reads the session cookie (either name, readSessionCookie) out of a Cookie header. */
 export function sessionTokenFromCookieHeader(cookieHeader: string | null): string | null {
   if (!cookieHeader) return null;
+  const values = new Map<string, string>();
   for (const part of cookieHeader.split(";")) {
     const [name, ...rest] = part.trim().split("=");
-    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join("="));
+    if (name && !values.has(name)) values.set(name, rest.join("="));
   }
-  return null;
+  const value = readSessionCookie((name) => values.get(name));
+  if (value === null) return null;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return null;
+  }
 }
 
 /**
