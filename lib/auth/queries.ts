@@ -45,8 +45,12 @@ export async function deleteSession(idHash: string): Promise<void> {
   await getDb().delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-export async function deleteExpiredSessions(now: string): Promise<void> {
-  await getDb().delete(sessions).where(lt(sessions.expiresAt, now));
+/** Deletes sessions past their absolute end or idle since `idleSince`; returns how many (counted first: no driver-specific result fields). */
+export async function deleteExpiredSessions(now: string, idleSince: string): Promise<number> {
+  const dead = or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, idleSince));
+  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(sessions).where(dead);
+  await getDb().delete(sessions).where(dead);
+  return row?.n ?? 0;
 }
 
 /**

@@ -193,6 +193,14 @@ export async function signIn(username: string, password: string, meta: RequestMe
   return { sessionToken: token, expiresAt: new Date(now + SESSION_TTL_MS), user: { id: user.id, username: user.username, role } };
 }
 
+/**
+ * Deletes the rows of sessions that can no longer be used (past their 12 h end or idle for 2 h): the
+ * daily retention pass calls it, so the table holds only live sessions. Returns how many went.
+ */
+export async function purgeExpiredSessions(now = Date.now()): Promise<number> {
+  return queries.deleteExpiredSessions(new Date(now).toISOString(), new Date(now - SESSION_IDLE_MS).toISOString());
+}
+
 /** Ends a session. Deletes its row. */
 export async function signOut(sessionToken: string): Promise<void> {
   await queries.deleteSession(hashSecret(sessionToken));
