@@ -15,7 +15,7 @@ async function openSession(username: string, password: string) {
   const session = await signIn(username, password, { ip: clientAddress(h), userAgent: h.get("user-agent") }, previous);
   const secure = isSecureRequest(h, h.get("origin") ?? undefined);
   // Over https the prefixed name, which the browser holds to Secure, path / and this host only.
-  if (secure) jar.delete(SESSION_COOKIE);
+  if (secure && jar.has(SESSION_COOKIE)) jar.delete(SESSION_COOKIE);
   jar.set(sessionCookieName(secure), session.sessionToken, {
     httpOnly: true,
     sameSite: "strict",
