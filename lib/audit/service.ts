@@ -58,8 +58,6 @@ export async function recordAudit(entry: AuditEntry): Promise<void> {
 
 /** How long one refusal row gathers the refusals that follow it from the same caller. */
 export const REFUSAL_WINDOW_MS = 60 * 1000;
-/** Distinct actions named in one refusal row; further ones are only counted. */
-const MAX_ACTIONS_PER_REFUSAL_ROW = 10;
 /** Callers tracked at once; the stalest go first, so a flood of made-up addresses cannot grow memory. */
 const MAX_REFUSAL_KEYS = 10_000;
 
@@ -67,7 +65,6 @@ interface OpenRefusal {
   id: Promise<number>;
   since: number;
   count: number;
-  actions: string[];
   details: Record<string, unknown>;
 }
 const refusalMemo = globalThis as typeof globalThis & { __mimirAuditRefusals?: Map<string, OpenRefusal> };
@@ -75,10 +72,10 @@ const openRefusals = (refusalMemo.__mimirAuditRefusals ??= new Map());
 
 /**
  * Records a refused or failed attempt without letting a caller fill the table: the first refusal of a
- * caller (principal, or account tried, or anonymous) from an address with a result opens a row, and
- * those that follow within REFUSAL_WINDOW_MS only raise its `details.count` and list their action.
- * So a read token sending a thousand writes, or a stranger guessing passwords, adds about one row a
- * minute. Inserts or updates one row.
+ * caller (principal, or account tried, or anonymous) from an address, for an action with a result,
+ * opens a row, and those that follow within REFUSAL_WINDOW_MS only raise its `details.count`. Actions
+ * are the routes' and actions' names, a closed list, so a read token sending a thousand writes, or a
+ * stranger guessing passwords, adds at most one row per action a minute. Inserts or updates one row.
  */
 export async function recordRefusal(entry: AuditEntry & { result: "denied" | "failed" }): Promise<void> {
   if (auditIsQuiet()) return;
@@ -86,13 +83,12 @@ export async function recordRefusal(entry: AuditEntry & { result: "denied" | "fa
   if (actor) actor.recorded = true;
   const principal = entry.principal ?? actor?.principal ?? null;
   const ip = addressOf(entry, actor?.ip);
-  const key = JSON.stringify([principal?.kind ?? "anonymous", principal?.id ?? entry.actorName ?? null, ip, entry.result]);
+  const key = JSON.stringify([principal?.kind ?? "anonymous", principal?.id ?? entry.actorName ?? null, ip, entry.action, entry.result]);
   const now = Date.now();
   const open = openRefusals.get(key);
   if (open && now - open.since < REFUSAL_WINDOW_MS) {
     open.count += 1;
-    if (!open.actions.includes(entry.action) && open.actions.length < MAX_ACTIONS_PER_REFUSAL_ROW) open.actions.push(entry.action);
-    const details = JSON.stringify(redact({ ...open.details, count: open.count, actions: open.actions }));
+    const details = JSON.stringify(redact({ ...open.details, count: open.count }));
     await queries.updateAuditDetails(await open.id, details);
     return;
   }
@@ -106,10 +102,10 @@ export async function recordRefusal(entry: AuditEntry & { result: "denied" | "fa
     target: entry.target ?? null,
     result: entry.result,
     ip,
-    details: JSON.stringify(redact({ ...details, count: 1, actions: [entry.action] })),
+    details: JSON.stringify(redact({ ...details, count: 1 })),
   });
   openRefusals.delete(key);
-  openRefusals.set(key, { id, since: now, count: 1, actions: [entry.action], details });
+  openRefusals.set(key, { id, since: now, count: 1, details });
   while (openRefusals.size > MAX_REFUSAL_KEYS) openRefusals.delete(openRefusals.keys().next().value!);
   try {
     await id;
