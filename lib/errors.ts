@@ -42,6 +42,8 @@ const CODE_CATEGORY: Record<string, ErrorCategory> = {
   config_invalid: "unprocessable",
   database_unavailable: "busy",
   operation_running: "conflict",
+  too_late: "conflict",
+  cancelled: "conflict",
   already_exists: "conflict",
   in_use: "conflict",
   body_too_large: "too_large",

@@ -11,6 +11,7 @@ import { findJobRow, setJobEnabled } from "@/lib/jobs/service";
 import { SCHEDULED_BACKUP_JOB_IDS } from "@/lib/scheduler/builtin-jobs";
 import { AppError, isAppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
+import { noChangeToRecord, withoutStepAudit } from "@/lib/audit/context";
 import { getLogger } from "@/lib/log/logger";
 import { notify } from "@/lib/notify/service";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
@@ -19,7 +20,7 @@ import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import type { BackupRow } from "@/lib/db/schema";
 import { createBackupSet } from "@/lib/backups/create-set";
-import { restoreBackupSet, type RestoreSetResult } from "@/lib/backups/restore-set";
+import { restoreBackupSet, type RestoreSetOptions, type RestoreSetResult } from "@/lib/backups/restore-set";
 import { extractSet } from "@/lib/backups/verify-set";
 import { extractTarSafely } from "@/lib/backups/safe-extract";
 import { planFolder, tarStream } from "@/lib/backups/tar-writer";
@@ -147,7 +148,7 @@ function totalBytes(manifest: BackupManifest): number {
  */
 export async function startBackup(principal: Principal | null, trigger: BackupTrigger): Promise<OperationDto> {
   if (!fs.existsSync(backupsFolder())) fs.mkdirSync(backupsFolder(), { recursive: true, mode: 0o700 });
-  return startOperation({ kind: "backup", principal, singleton: true, params: { trigger } }, async (ctx) => {
+  return startOperation({ kind: "backup", principal, scope: "write", singleton: true, params: { trigger } }, async (ctx) => {
     try {
       let manifest: BackupManifest;
       try {
@@ -214,7 +215,7 @@ async function recordVerification(id: string, folder: string, verification: Back
 /** Starts a verify of one set as an operation (202). */
 export async function startVerify(id: string, principal: Principal | null): Promise<OperationDto> {
   await getBackup(id);
-  return startOperation({ kind: "verify", principal, params: { backup_id: id } }, async (ctx) => {
+  return startOperation({ kind: "verify", principal, scope: "write", params: { backup_id: id } }, async (ctx) => {
     const result = await verifyBackupSet(id, { progress: bytesProgress(ctx), message: ctx.message });
     await recordAudit({ principal, action: "backup.verify", target: id, result: "ok" });
     return { backup_id: id, ...result };
@@ -271,12 +272,12 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
   const backup = await getBackup(id);
   if (backup.encrypted && !passphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
   const volumes = input.volumes ?? [...VOLUME_NAMES];
-  const restore = { kind: "restore", principal, exclusive: true, params: { backup_id: id, volumes } };
+  const restore = { kind: "restore", principal, scope: "admin" as const, exclusive: true, params: { backup_id: id, volumes } };
   // The safety set is checked like every new set: by a verify of its own once the restore has finished.
   const verifySafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startVerify(result.safety_backup_id, principal);
   return startOperation({ ...restore, after: verifySafetySet }, async (ctx) => {
     try {
-      const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message });
+      const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal, pointOfNoReturn: ctx.pointOfNoReturn });
       await recordAudit({ principal, action: "backup.restore", target: id, result: "ok", details: { volumes, safety_backup_id: result.safety_backup_id } });
       await notify("restore.finished", { backup_id: id, operation_id: ctx.id, volumes: [...volumes], safety_backup_id: result.safety_backup_id ?? null });
       return result;
@@ -292,7 +293,7 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
 export async function restoreBackup(
   id: string,
   volumes: readonly BackupVolume[],
-  options: { progress?: (done: number, total: number) => void; message?: (text: string) => void; safetyBackup?: boolean } = {},
+  options: Pick<RestoreSetOptions, "progress" | "message" | "safetyBackup" | "signal" | "pointOfNoReturn"> = {},
 ): Promise<RestoreSetResult> {
   if (!fs.existsSync(setFolder(id))) throw notFound("Backup", id);
   const result = await restoreBackupSet(id, { volumes, passphrase: passphrase(), ...options });
@@ -339,8 +340,11 @@ export async function setBackupPinned(id: string, pinned: boolean, principal: Pr
  */
 export async function pruneBackups(options: { dryRun: boolean }, principal: Principal | null): Promise<PruneResult> {
   const { keep_days: keepDays, keep_min: keepMin } = getConfig().values.backups;
+  // A dry run, or a prune that deletes nothing because the latest backup failed, changes nothing.
+  if (options.dryRun) noChangeToRecord();
   const [lastBackup] = (await listOperations({ limit: 1, kind: "backup" })).items;
   if (lastBackup && lastBackup.status === "failed") {
+    noChangeToRecord();
     return { dry_run: options.dryRun, skipped_reason: `the latest backup (${lastBackup.created_at}) failed: nothing is pruned until a backup succeeds`, deleted: [], kept: [] };
   }
   const sets = listSetsOnDisk();
@@ -407,7 +411,7 @@ export function discardImportFolder(folder: string): void {
  * operation (202); the set gets its original id unless that is taken here. Writes backups/<id>/.
  */
 export async function startImport(importFolder: string, principal: Principal | null): Promise<OperationDto> {
-  return startOperation({ kind: "import", principal, singleton: true }, async (ctx) => {
+  return startOperation({ kind: "import", principal, scope: "admin", singleton: true }, async (ctx) => {
     try {
       const upload = path.join(importFolder, "upload.tar");
       const unpacked = path.join(importFolder, "set");
@@ -592,7 +596,7 @@ export async function getScheduledBackups(): Promise<ScheduledBackups> {
  * (the scheduler starts or stops firing them at once), then writes persistence.backup_enabled to
  * config.yaml, so the choice survives a restart and /health's freshness check follows it. Refused
  * with 409 env_override, nothing changed, when an environment variable sets the value; if the file
- * cannot be written the jobs are put back. Writes config.yaml, up to three job rows and audit rows.
+ * cannot be written the jobs are put back. Writes config.yaml, up to three job rows and one audit row.
  */
 export function setScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
   // One switch at a time: two at once would interleave their job updates and config writes.
@@ -604,11 +608,12 @@ const switchesInTurn = createSerialQueue();
 async function switchScheduledBackups(enabled: boolean, principal: Principal | null): Promise<ScheduledBackups> {
   assertNotSetByEnvironment(BACKUP_ENABLED_KEY);
   const action = enabled ? "backup.schedule_on" : "backup.schedule_off";
-  const switched = await setBackupJobsEnabled(enabled, principal, SCHEDULED_BACKUP_JOB_IDS);
+  // One change, one audit row (below): the job switches and the config write it is made of add none.
+  const switched = await withoutStepAudit(() => setBackupJobsEnabled(enabled, principal, SCHEDULED_BACKUP_JOB_IDS));
   try {
-    await updateConfig({ persistence: { backup_enabled: enabled } });
+    await withoutStepAudit(() => updateConfig({ persistence: { backup_enabled: enabled } }));
   } catch (error) {
-    await setBackupJobsEnabled(!enabled, principal, switched);
+    await withoutStepAudit(() => setBackupJobsEnabled(!enabled, principal, switched));
     await recordAudit({ principal, action, result: "failed", details: { error: (error as Error).message } });
     throw error;
   }

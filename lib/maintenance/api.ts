@@ -75,6 +75,7 @@ const retentionReport = z
     space_returned_by: z.enum(["incremental_vacuum", "vacuum", "none"]),
     free_pages_left: z.number(),
     app_logs: z.array(z.object({ file: z.string(), bytes: z.number(), modified_at: z.string() })),
+    expired_sessions_deleted: z.number(),
     cancelled: z.boolean(),
     duration_ms: z.number(),
   })

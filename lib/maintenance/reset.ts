@@ -79,7 +79,7 @@ export async function startReset(input: ResetInput, principal: Principal | null)
     throw new AppError("invalid_input", "The confirmation is not this instance's name: type the name shown on the Database page (GET /api/v1/reset) in 'confirm'");
   }
   const volumes = VOLUME_NAMES.filter((name) => input.volumes.includes(name));
-  return startOperation({ kind: "reset", principal, exclusive: true, params: { volumes } }, async (ctx) => {
+  return startOperation({ kind: "reset", principal, scope: "admin", exclusive: true, params: { volumes } }, async (ctx) => {
     try {
       const result = await resetVolumes(volumes, ctx);
       await recordAudit({
@@ -122,7 +122,8 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
     });
     await syncBackupCatalog();
     safetyBackupId = manifest.id;
-    ctx.signal.throwIfAborted();
+    // The last moment a cancel is honoured; from here on data is deleted and the reset runs to its end.
+    ctx.pointOfNoReturn("the reset is deleting data");
   } catch (error) {
     // Nothing was deleted: the jobs fire again as before.
     await reloadScheduler(config);

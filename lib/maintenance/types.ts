@@ -85,6 +85,8 @@ export interface RetentionReport {
   space_returned_by: "incremental_vacuum" | "vacuum" | "none";
   free_pages_left: number;
   app_logs: { file: string; bytes: number; modified_at: string }[];
+  /** sign-in sessions past their end or idle limit whose rows were deleted (0 in a dry run) */
+  expired_sessions_deleted: number;
   cancelled: boolean;
   duration_ms: number;
 }

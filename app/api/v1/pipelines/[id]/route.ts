@@ -4,7 +4,7 @@ import { deletePipeline, getPipeline, pipelineTextFromBody, updatePipeline } fro
 
 export const GET = route({ access: "read", params: pipelineIdParams }, ({ params, principal }) => getPipeline(params.id, principal));
 
-export const PUT = route({ access: "write", params: pipelineIdParams, rawBody: true }, async ({ params, rawBody, principal }) => {
+export const PUT = route({ access: "write", audit: "pipeline.update", params: pipelineIdParams, rawBody: true }, async ({ params, rawBody, principal }) => {
   const pipeline = await updatePipeline(params.id, pipelineTextFromBody(rawBody!), principal);
   return { message: "Pipeline updated successfully", pipeline };
 });
