@@ -218,6 +218,11 @@ export async function lastRunByPipeline(names: string[]) {
   return queries.selectLastRunByPipeline(names);
 }
 
+/** The newest run of each job from the history: what "last run" means on every page and in the API. Reads only. */
+export async function lastRunByJob(jobIds: string[]) {
+  return queries.selectLastRunByJob(jobIds);
+}
+
 export { NS_PER_MS };
 
 /** How many runs a job has in the history (what deleting the job deletes with it). */

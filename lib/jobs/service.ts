@@ -11,6 +11,7 @@ import { describeCron, nextRunOf, validateCron } from "@/lib/jobs/cron";
 import type { CreateJobInput, ListJobsQuery, UpdateJobInput } from "@/lib/jobs/inputs";
 import * as queries from "@/lib/jobs/queries";
 import type { JobDto, JobLastResult } from "@/lib/jobs/types";
+import { lastRunByJob } from "@/lib/executions/service";
 import { pipelineRefs, pipelineRefsExist } from "@/lib/pipelines/service";
 import { scheduleJob, unscheduleJob } from "@/lib/scheduler/engine";
 import { activeRunOfJob, cancelRun } from "@/lib/scheduler/active-runs";
@@ -31,7 +32,31 @@ function parseLastResult(text: string | null): JobLastResult | null {
   }
 }
 
-function toDto(row: ScheduledJobRow, pipelineExists: boolean): JobDto {
+type LastRun = Awaited<ReturnType<typeof lastRunByJob>> extends Map<string, infer V> ? V : never;
+
+/**
+ * last_run and last_result come from the history (the newest run), not only from the columns the
+ * scheduler writes: runs recorded any other way (an import, the seed, an adopted Mimir database)
+ * count too, so the Jobs list and the Pipelines page agree. The stored result keeps its detail
+ * when it is of that same run.
+ */
+function lastRunOf(row: ScheduledJobRow, newest: LastRun | undefined): Pick<JobDto, "last_run" | "last_result"> {
+  const stored = parseLastResult(row.lastResult);
+  if (!newest || (row.lastRun && row.lastRun >= newest.start_time && stored)) return { last_run: row.lastRun, last_result: stored };
+  if (stored?.execution_id === newest.id) return { last_run: newest.start_time, last_result: stored };
+  return {
+    last_run: newest.start_time,
+    last_result: {
+      success: newest.status === "success",
+      status: newest.status,
+      execution_id: newest.id,
+      executed_at: newest.start_time,
+      ...(newest.error ? { error: newest.error } : {}),
+    },
+  };
+}
+
+function toDto(row: ScheduledJobRow, pipelineExists: boolean, newest?: LastRun): JobDto {
   return {
     id: row.id,
     name: row.name,
@@ -39,8 +64,7 @@ function toDto(row: ScheduledJobRow, pipelineExists: boolean): JobDto {
     cron_expr: row.cronExpr,
     enabled: row.enabled,
     next_run: row.nextRun,
-    last_run: row.lastRun,
-    last_result: parseLastResult(row.lastResult),
+    ...lastRunOf(row, newest),
     created_at: row.createdAt,
     updated_at: row.updatedAt,
     cron_description: describeCron(row.cronExpr),
@@ -49,8 +73,8 @@ function toDto(row: ScheduledJobRow, pipelineExists: boolean): JobDto {
 }
 
 async function toDtos(rows: ScheduledJobRow[]): Promise<JobDto[]> {
-  const exists = await pipelineRefsExist(rows.map((row) => row.pipeline));
-  return rows.map((row) => toDto(row, exists.get(row.pipeline) ?? false));
+  const [exists, newest] = await Promise.all([pipelineRefsExist(rows.map((row) => row.pipeline)), lastRunByJob(rows.map((row) => row.id))]);
+  return rows.map((row) => toDto(row, exists.get(row.pipeline) ?? false, newest.get(row.id)));
 }
 
 /** A page of jobs by name. Reads only. */

@@ -23,6 +23,7 @@ import { readMetadata } from "@/lib/maintenance/queries";
 import type { ResetInput } from "@/lib/maintenance/inputs";
 import { dataRootLockPaths } from "@/lib/backups/server-lock";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
+import { getStorageUsage } from "@/lib/storage/usage";
 import type { ResetPreview, ResetResult, ResetVolumePreview } from "@/lib/maintenance/types";
 
 /** Hex digits of the instance id in the instance name: enough to tell two deployments apart at a glance. */
@@ -51,12 +52,17 @@ export async function getResetPreview(): Promise<ResetPreview> {
   const config = getConfig();
   const folders = volumeFolders(config);
   const keep = keptPaths(config);
+  const usage = await getStorageUsage({ tables: false });
+  const sizes = new Map(usage.volumes.map((volume) => [volume.volume, volume.bytes]));
   const volumes: ResetVolumePreview[] = [];
-  for (const name of VOLUME_NAMES) volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)) });
+  for (const name of VOLUME_NAMES) {
+    volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)), size_bytes: sizes.get(name) ?? 0 });
+  }
   const rows = countTableRows(getDb(), ["scheduled_jobs", "pipelines", "job_executions"]);
   return {
     instance_name: await getInstanceName(),
     volumes,
+    measured_at: usage.measured_at,
     rows: { jobs: rows.scheduled_jobs ?? 0, pipelines: rows.pipelines ?? 0, executions: rows.job_executions ?? 0 },
     kept_tables: [...RESET_KEPT_TABLES],
   };
