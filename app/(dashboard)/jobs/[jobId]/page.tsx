@@ -78,21 +78,21 @@ export default async function JobPage({ params, searchParams }: { params: Promis
         <Card title="Schedule">
           <dl className="space-y-2 text-sm">
             <div className="flex gap-2">
-              <dt className="w-24 text-slate-500">Cron</dt>
+              <dt className="w-24 shrink-0 text-slate-500">Cron</dt>
               <dd>
                 <code>{job.cron_expr}</code>
               </dd>
             </div>
             <div className="flex gap-2">
-              <dt className="w-24 text-slate-500">Status</dt>
+              <dt className="w-24 shrink-0 text-slate-500">Status</dt>
               <dd>{job.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}</dd>
             </div>
             <div className="flex gap-2">
-              <dt className="w-24 text-slate-500">Next run</dt>
+              <dt className="w-24 shrink-0 text-slate-500">Next run</dt>
               <dd className="tabular-nums">{job.enabled ? formatTimestamp(job.next_run) : "—"}</dd>
             </div>
             <div className="flex gap-2">
-              <dt className="w-24 text-slate-500">Last run</dt>
+              <dt className="w-24 shrink-0 text-slate-500">Last run</dt>
               <dd className="tabular-nums">
                 {formatTimestamp(job.last_run)} {lastStatus && <Badge tone={statusTone(lastStatus)}>{lastStatus}</Badge>}
               </dd>
