@@ -25,6 +25,7 @@ import { dataRootLockPaths } from "@/lib/backups/server-lock";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import { getStorageUsage } from "@/lib/storage/usage";
 import type { ResetPreview, ResetResult, ResetVolumePreview } from "@/lib/maintenance/types";
+import { formatCountOf } from "@/lib/format";
 
 /** Hex digits of the instance id in the instance name: enough to tell two deployments apart at a glance. */
 const INSTANCE_NAME_HEX_DIGITS = 8;
@@ -113,7 +114,7 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
     // A run in progress would write its history and log into what is being emptied.
     const running = await listRunningExecutions();
     if (running.length > 0) {
-      throw new AppError("operation_running", `${running.length} job run(s) are in progress (${running.map((run) => run.job_id).join(", ")}); stop them or let them finish, then reset`);
+      throw new AppError("operation_running", `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); stop them or let them finish, then reset`);
     }
     ctx.message("taking a safety backup of every volume");
     // createBackupSet directly, not startBackup: a backup operation would be refused beside this

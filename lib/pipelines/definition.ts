@@ -1,5 +1,6 @@
 import { isMap, LineCounter, parseDocument, type Document } from "yaml";
 import { z } from "zod";
+import { plainIssueMessage, plainYamlMessage } from "@/lib/issue-text";
 
 /**
  * Pipeline and file names become paths in the pipelines volume: letters, digits, `.`, `_`, `-`,
@@ -71,7 +72,7 @@ export function parsePipelineText(text: string): ParseResult {
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      issues: doc.errors.map((error) => ({ ...locate(error.pos[0]), path: "", message: firstLine(error.message) })),
+      issues: doc.errors.map((error) => ({ ...locate(error.pos[0]), path: "", message: plainYamlMessage(error.code, firstLine(error.message)) })),
     };
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -86,7 +87,7 @@ export function parsePipelineText(text: string): ParseResult {
       ok: false,
       issues: parsed.error.issues.map((issue) => {
         const path = issue.path.map(String);
-        return { ...locate(nodeOffset(doc, issue.path as (string | number)[])), path: path.join("."), message: issue.message };
+        return { ...locate(nodeOffset(doc, issue.path as (string | number)[])), path: path.join("."), message: plainIssueMessage(issue) };
       }),
     };
   }

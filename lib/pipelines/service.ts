@@ -16,6 +16,7 @@ import type { PipelineDto, PipelineSummary, SyncReport, ValidationResult } from 
 import { countJobsUsingPipelines, listJobsUsingPipeline } from "@/lib/jobs/service";
 import { lastRunByPipeline } from "@/lib/executions/service";
 import { z } from "zod";
+import { formatCountOf } from "@/lib/format";
 
 /** Rows read per batch when the whole table is walked (volume sync). */
 const SYNC_BATCH_ROWS = 500;
@@ -201,7 +202,7 @@ export async function deletePipeline(name: string, options: { force: boolean }, 
   await getPipeline(name);
   const jobs = await listJobsUsingPipeline(name);
   if (jobs.length > 0 && !options.force) {
-    throw new AppError("in_use", `Pipeline '${name}' is used by ${jobs.length} job(s): ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`, {
+    throw new AppError("in_use", `Pipeline '${name}' is used by ${formatCountOf(jobs.length, "job")}: ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`, {
       details: { jobs },
     });
   }

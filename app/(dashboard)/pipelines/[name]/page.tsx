@@ -16,6 +16,7 @@ import { pipelineIdParams } from "@/lib/pipelines/inputs";
 import { getPipeline } from "@/lib/pipelines/service";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
+import { formatCountOf } from "@/lib/format";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipeline" };
@@ -44,7 +45,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
         title={pipeline.name}
         description={
           <>
-            {pipeline.description ?? "No description."} Stored as <code>{pipeline.file}</code> in the pipelines volume.
+            {pipeline.description ? withFullStop(pipeline.description) : "No description."} Stored as <code>{pipeline.file}</code> in the pipelines volume.
           </>
         }
       />
@@ -68,7 +69,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
               </ul>
             )}
             <p className="mt-3 text-xs text-slate-500">
-              {pipeline.steps ?? "?"} step(s), {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
+              {pipeline.steps === null || pipeline.steps === undefined ? "? steps" : formatCountOf(pipeline.steps, "step")}, {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
             </p>
           </Card>
           {canWrite && (
@@ -85,4 +86,10 @@ export default async function PipelinePage({ params, searchParams }: { params: P
       </Card>
     </>
   );
+}
+
+/** A description ends its sentence before the next one starts. */
+function withFullStop(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?…:]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
