@@ -199,6 +199,15 @@ export async function listJobsUsingPipeline(name: string): Promise<{ id: string;
 }
 
 /** The names of the jobs behind some runs, by id: history shows names, since console-made ids are UUIDs. A deleted job has none. */
+/** A job picker lists at most this many jobs; beyond it the history filter still takes an id. */
+export const MAX_JOB_CHOICES = 500;
+
+/** Jobs by name for a picker: `more` says the list was cut at MAX_JOB_CHOICES. Reads only. */
+export async function listJobChoices(): Promise<{ jobs: { id: string; name: string }[]; more: boolean }> {
+  const rows = await queries.selectJobChoices(MAX_JOB_CHOICES + 1);
+  return { jobs: rows.slice(0, MAX_JOB_CHOICES), more: rows.length > MAX_JOB_CHOICES };
+}
+
 export async function jobNamesOf(runs: { job_id: string }[]): Promise<Map<string, string>> {
   return queries.selectJobNames([...new Set(runs.map((run) => run.job_id))]);
 }
