@@ -100,7 +100,7 @@ export function QueryConsole({ initialSql }: { initialSql: string }) {
                     <tr key={r}>
                       {row.map((cell, c) => (
                         <td key={c} className="max-w-xs truncate px-3 py-1.5 text-slate-800" title={display(cell)}>
-                          {cell === null ? <span className="text-slate-400">NULL</span> : display(cell)}
+                          {cell === null ? <span className="text-slate-500">NULL</span> : display(cell)}
                         </td>
                       ))}
                     </tr>

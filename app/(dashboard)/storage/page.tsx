@@ -93,7 +93,7 @@ function VolumesCard({ usage }: { usage: StorageUsage }) {
             </td>
             <td className="py-2.5 pr-4">
               {v.largest.length === 0 ? (
-                <span className="text-xs text-slate-400">no files</span>
+                <span className="text-xs text-slate-500">no files</span>
               ) : (
                 <details>
                   <summary className="cursor-pointer text-xs text-slate-600">
