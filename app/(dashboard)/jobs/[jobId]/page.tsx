@@ -55,7 +55,7 @@ export default async function JobPage({ params, searchParams }: { params: Promis
           <>
             Job <code>{job.id}</code> runs pipeline{" "}
             {job.pipeline_exists ? (
-              <Link className="text-sky-700 hover:underline" href={`/pipelines/${encodeURIComponent(job.pipeline.replace(/\.ya?ml$/i, ""))}`}>
+              <Link className="text-sky-700 underline underline-offset-2" href={`/pipelines/${encodeURIComponent(job.pipeline.replace(/\.ya?ml$/i, ""))}`}>
                 {job.pipeline}
               </Link>
             ) : (
@@ -97,7 +97,12 @@ export default async function JobPage({ params, searchParams }: { params: Promis
                 {formatTimestamp(job.last_run)} {lastStatus && <Badge tone={statusTone(lastStatus)}>{lastStatus}</Badge>}
               </dd>
             </div>
-            {job.last_result?.error && <p className="text-xs text-red-700">{job.last_result.error}</p>}
+            {job.last_result?.error && (
+              <div className="flex gap-2">
+                <dt className="sr-only">Last error</dt>
+                <dd className="text-xs text-red-700">{job.last_result.error}</dd>
+              </div>
+            )}
           </dl>
         </Card>
         <Card title="Edit" className="lg:col-span-2">
