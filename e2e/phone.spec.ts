@@ -108,7 +108,7 @@ test.describe("tables at phone width", () => {
     expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name, pipeline: "phone.yaml", cron_expr: "*/10 * * * *" } })).status()).toBe(201);
     await page.goto("/jobs");
     const row = page.getByTestId(`job-row-${id}`);
-    await expectReachable(page, row.getByRole("button", { name: `Run now: ${name}` }));
+    await expectReachable(page, row.getByRole("button", { name: `Run now for ${name}` }));
     await expectReachable(page, row.getByRole("switch", { name: `Enabled: ${name}` }));
     // No sideways scrolling inside the table's frame either.
     const frame = await page.getByRole("table", { name: "Jobs" }).evaluate((table) => ({ scroll: table.parentElement!.scrollWidth, client: table.parentElement!.clientWidth }));

@@ -43,7 +43,7 @@ test.describe("Pipelines, jobs and history", () => {
     await expect(page.getByRole("heading", { name: `job ${name}` })).toBeVisible();
     await expect(page.getByText("at 03:30, every day")).toBeVisible();
 
-    await page.getByRole("button", { name: `Run now: job ${name}` }).click();
+    await page.getByRole("button", { name: `Run now for job ${name}` }).click();
     await page.getByRole("link", { name: "view run" }).click();
     await expect(page.getByTestId("run-status")).toHaveText("success", { timeout: 20_000 });
     // Jobs made in the console have UUIDs for ids: the run and the history name the job.
@@ -86,7 +86,7 @@ test.describe("Pipelines, jobs and history", () => {
     await expect(toggle).toHaveAttribute("aria-checked", "false");
     expect((await (await api.get(`/api/v1/scheduler/jobs/${id}`)).json()).enabled).toBe(false);
 
-    await row.getByRole("button", { name: `Run now: Ghost ${id}` }).click();
+    await row.getByRole("button", { name: `Run now for Ghost ${id}` }).click();
     await row.getByRole("link", { name: "view run" }).click();
     await expect(page.getByTestId("run-status")).toHaveText("failed");
     await expect(page.getByRole("status").filter({ hasText: "does not exist" })).toContainText("Pipeline 'nowhere.yaml' does not exist");

@@ -61,7 +61,7 @@ export function RunNowButton({ id, name, variant = "secondary" }: { id: string; 
       >
         {/* The visible words start the accessible name (WCAG 2.5.3): "Run now" works for voice control. */}
         {pending ? "Starting…" : "Run now"}
-        <span className="sr-only">: {name}</span>
+        <span className="sr-only"> for {name}</span>
       </Button>
       {outcome?.executionId && (
         <Link href={`/executions/${outcome.executionId}`} className="text-xs font-medium text-sky-700 hover:underline">
