@@ -76,7 +76,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
                       {job.pipeline}
                     </Link>
                   ) : (
-                    <span className="inline-flex items-center gap-1.5">
+                    <span className="inline-flex flex-wrap items-center gap-1.5">
                       {job.pipeline} <Badge tone="red">missing pipeline</Badge>
                     </span>
                   )}
