@@ -11,6 +11,7 @@ import { REAUTH_FIELD } from "@/lib/auth/reauth";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { actingFor, type AuditActor } from "@/lib/audit/context";
 import { getLogger } from "@/lib/log/logger";
+import { plainIssueMessage } from "@/lib/issue-text";
 
 export type ActionResult<T> =
   | { ok: true; data: T }
@@ -93,7 +94,7 @@ export function defineAction<S extends ZodType, T>(
 /** Every problem keyed by the full path of its field ("persistence.retention_days"), so a form can put it beside that field. */
 function fieldErrors(error: z.ZodError): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
-  for (const issue of error.issues) (fields[issue.path.join(".") || "input"] ??= []).push(issue.message);
+  for (const issue of error.issues) (fields[issue.path.join(".") || "input"] ??= []).push(plainIssueMessage(issue));
   return fields;
 }
 

@@ -146,11 +146,27 @@ export async function selectLastRunByPipeline(names: string[]): Promise<Map<stri
   return result;
 }
 
+/** The newest run of each job (by start time), one probe of (job_id, start_time) per job. */
+export async function selectLastRunByJob(jobIds: string[]): Promise<Map<string, { id: string; start_time: string; status: string; error: string | null }>> {
+  const result = new Map<string, { id: string; start_time: string; status: string; error: string | null }>();
+  for (const jobId of new Set(jobIds)) {
+    const [row] = await getDb()
+      .select({ id: jobExecutions.id, startTime: jobExecutions.startTime, status: jobExecutions.status, error: jobExecutions.error })
+      .from(jobExecutions)
+      .where(eq(jobExecutions.jobId, jobId))
+      .orderBy(desc(jobExecutions.startTime))
+      .limit(1);
+    if (row) result.set(jobId, { id: row.id, start_time: row.startTime, status: row.status, error: row.error });
+  }
+  return result;
+}
+
 export interface StatisticsFilters {
   from: string;
   to: string;
   job_id?: string;
   pipeline?: string;
+  status?: HistoryFilters["status"];
 }
 
 /**

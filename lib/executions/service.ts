@@ -94,7 +94,7 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
   // over a million rows never holds the event loop for long.
   for (let dayStart = Date.parse(from.slice(0, 10)); dayStart < Date.parse(to); dayStart += DAY_MS) {
     const day = new Date(dayStart).toISOString().slice(0, 10);
-    const window = { from: maxIso(from, new Date(dayStart).toISOString()), to: minIso(to, new Date(dayStart + DAY_MS).toISOString()), job_id: query.job_id, pipeline: query.pipeline };
+    const window = { from: maxIso(from, new Date(dayStart).toISOString()), to: minIso(to, new Date(dayStart + DAY_MS).toISOString()), job_id: query.job_id, pipeline: query.pipeline, status: query.status };
     const counts = await queries.statusCountsQuery(window);
     if (counts.length > 0) {
       const entry = { day, total: 0, by_status: {} as Record<string, number> };
@@ -216,6 +216,11 @@ export async function failInterruptedExecutions(reason: string): Promise<{ id: s
 
 export async function lastRunByPipeline(names: string[]) {
   return queries.selectLastRunByPipeline(names);
+}
+
+/** The newest run of each job from the history: what "last run" means on every page and in the API. Reads only. */
+export async function lastRunByJob(jobIds: string[]) {
+  return queries.selectLastRunByJob(jobIds);
 }
 
 export { NS_PER_MS };

@@ -41,6 +41,11 @@ export async function selectJob(id: string): Promise<ScheduledJobRow | undefined
   return row;
 }
 
+/** Up to `limit` jobs as (id, name), by name: a picker's choices. */
+export async function selectJobChoices(limit: number): Promise<{ id: string; name: string }[]> {
+  return getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).orderBy(asc(scheduledJobs.name), asc(scheduledJobs.id)).limit(limit);
+}
+
 /** The names of the given jobs that still exist, by id. */
 export async function selectJobNames(ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();

@@ -83,7 +83,8 @@ const retentionReport = z
 const resetPreview = z
   .object({
     instance_name: z.string(),
-    volumes: z.array(z.object({ name: z.enum(VOLUME_NAMES), folder: z.string(), files: z.number(), bytes: z.number() })),
+    volumes: z.array(z.object({ name: z.enum(VOLUME_NAMES), folder: z.string(), files: z.number(), bytes: z.number(), size_bytes: z.number() })),
+    measured_at: z.string(),
     rows: z.object({ jobs: z.number(), pipelines: z.number(), executions: z.number() }),
     kept_tables: z.array(z.string()),
   })

@@ -24,7 +24,9 @@ import { readMetadata } from "@/lib/maintenance/queries";
 import type { ResetInput } from "@/lib/maintenance/inputs";
 import { dataRootLockPaths } from "@/lib/backups/server-lock";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
+import { getStorageUsage } from "@/lib/storage/usage";
 import type { ResetPreview, ResetResult, ResetVolumePreview } from "@/lib/maintenance/types";
+import { formatCountOf } from "@/lib/format";
 
 /** Hex digits of the instance id in the instance name: enough to tell two deployments apart at a glance. */
 const INSTANCE_NAME_HEX_DIGITS = 8;
@@ -52,12 +54,17 @@ export async function getResetPreview(): Promise<ResetPreview> {
   const config = getConfig();
   const folders = volumeFolders(config);
   const keep = keptPaths(config);
+  const usage = await getStorageUsage({ tables: false });
+  const sizes = new Map(usage.volumes.map((volume) => [volume.volume, volume.bytes]));
   const volumes: ResetVolumePreview[] = [];
-  for (const name of VOLUME_NAMES) volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)) });
+  for (const name of VOLUME_NAMES) {
+    volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)), size_bytes: sizes.get(name) ?? 0 });
+  }
   const rows = countTableRows(getDb(), ["scheduled_jobs", "pipelines", "job_executions"]);
   return {
     instance_name: await getInstanceName(),
     volumes,
+    measured_at: usage.measured_at,
     rows: { jobs: rows.scheduled_jobs ?? 0, pipelines: rows.pipelines ?? 0, executions: rows.job_executions ?? 0 },
     kept_tables: [...RESET_KEPT_TABLES],
   };
@@ -108,7 +115,7 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
     // A run in progress would write its history and log into what is being emptied.
     const running = await listRunningExecutions();
     if (running.length > 0) {
-      throw new AppError("operation_running", `${running.length} job run(s) are in progress (${running.map((run) => run.job_id).join(", ")}); stop them or let them finish, then reset`);
+      throw new AppError("operation_running", `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); stop them or let them finish, then reset`);
     }
     ctx.message("taking a safety backup of every volume");
     // createBackupSet directly, not startBackup: a backup operation would be refused beside this

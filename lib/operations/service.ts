@@ -11,6 +11,7 @@ import * as queries from "@/lib/operations/queries";
 import { actingFor, currentActor, type AuditActor } from "@/lib/audit/context";
 import type { OperationDto } from "@/lib/operations/types";
 import type { OperationRow } from "@/lib/db/schema";
+import { formatCountOf } from "@/lib/format";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
 const PROGRESS_WRITE_INTERVAL_MS = 250;
@@ -151,7 +152,7 @@ async function admit(options: StartOptions): Promise<string> {
     throw new AppError("operation_running", `A ${exclusive.kind} is running; try again when it has finished`, { details: { operation_id: exclusive.id } });
   }
   if (options.exclusive && active.length > 0) {
-    throw new AppError("operation_running", `${active.length} operation(s) are running (${active.map((op) => op.kind).join(", ")}); ${options.kind} needs them finished first`, {
+    throw new AppError("operation_running", `${formatCountOf(active.length, "operation")} ${active.length === 1 ? "is" : "are"} running (${active.map((op) => op.kind).join(", ")}); ${options.kind} needs them finished first`, {
       details: { operation_ids: active.map((op) => op.id) },
     });
   }

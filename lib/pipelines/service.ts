@@ -21,6 +21,7 @@ import { maskDefinition, maskPipelineText, restoreMaskedSecrets } from "@/lib/pi
 import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf, ownerScope } from "@/lib/scheduler/plugin-access";
 import type { Scope } from "@/lib/auth/scopes";
 import { jsonNestingExceeds, MAX_NESTING_DEPTH } from "@/lib/nesting";
+import { formatCountOf } from "@/lib/format";
 
 /** Rows read per batch when the whole table is walked (volume sync). */
 const SYNC_BATCH_ROWS = 500;
@@ -250,7 +251,7 @@ export async function deletePipeline(name: string, options: { force: boolean }, 
   await getPipeline(name);
   const jobs = await listJobsUsingPipeline(name);
   if (jobs.length > 0 && !options.force) {
-    throw new AppError("in_use", `Pipeline '${name}' is used by ${jobs.length} job(s): ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`, {
+    throw new AppError("in_use", `Pipeline '${name}' is used by ${formatCountOf(jobs.length, "job")}: ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`, {
       details: { jobs },
     });
   }

@@ -273,7 +273,7 @@ function PruneControls({ onDone }: { onDone: () => void }) {
         <ConfirmDialog
           open
           title="Prune old backup sets"
-          confirmLabel={`Delete ${preview.deleted.length} set(s)`}
+          confirmLabel={`Delete ${formatCountOf(preview.deleted.length, "set")}`}
           onCancel={() => setPreview(null)}
           onConfirm={(password) => pruneBackupsAction({ reauth_password: password })}
           onDone={onDone}
