@@ -5,7 +5,6 @@ import { AppError, notFound } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
 import { decodeCursor, toPage, type Page } from "@/lib/pagination";
 import { recordAudit } from "@/lib/audit/service";
-import { withoutStepAudit } from "@/lib/audit/context";
 import type { Principal } from "@/lib/auth/scopes";
 import type { ScheduledJobRow } from "@/lib/db/schema";
 import { assertCronInterval, describeCron, nextRunOf, validateCron } from "@/lib/jobs/cron";
