@@ -14,9 +14,9 @@ const RSC_QUERY = "_rsc";
  * Runs before every request but static assets, so it stays small and never touches the database:
  * refuses unknown methods and hosts outside server.allowed_hosts; on the API, a method the route does
  * not handle answers the JSON error envelope with 405 and `Allow` (Next.js alone answers an empty 405;
- * unknown paths reach app/api/v1/[...path], which answers 404); pages get a fresh script nonce and the
- * Content-Security-Policy that names it (Next.js reads the policy from the request headers and stamps
- * the nonce on its scripts).
+ * unknown paths reach app/api/v1/[...path], which answers 404); every answer gets a fresh script nonce
+ * and the Content-Security-Policy that names it (Next.js reads the policy from the request headers and
+ * stamps the nonce on a page's scripts; on JSON answers the policy's other rules still hold).
  */
 export function proxy(request: NextRequest) {
   if (!ANSWERED_METHODS.includes(request.method)) {
@@ -26,9 +26,8 @@ export function proxy(request: NextRequest) {
     return refuse(new AppError("host_not_allowed", "This console does not answer to that host name; see server.allowed_hosts"));
   }
   const { pathname } = request.nextUrl;
-  if (pathname.startsWith("/api/")) {
-    const allowed = allowedMethods(pathname);
-    if (allowed === null || allowed.includes(request.method)) return NextResponse.next();
+  const allowed = pathname.startsWith("/api/") ? allowedMethods(pathname) : null;
+  if (allowed !== null && !allowed.includes(request.method)) {
     const error = new AppError("method_not_allowed", `${request.method} is not allowed on ${pathname}; it answers ${allowed.join(", ")}`, {
       details: { allow: allowed },
     });

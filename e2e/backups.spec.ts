@@ -51,7 +51,7 @@ test.describe("Backups", () => {
     const dialog = await backups.restore(backupId!);
     for (const volume of ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines"]) await expect(dialog).toContainText(volume);
     await expect(dialog).toContainText("replaced");
-    await expect(dialog).toContainText("everyone, you included, signs in again afterwards");
+    await expect(dialog).toContainText("does not roll back access or the audit trail");
     await expect(dialog.getByRole("button", { name: "Replace and restore" })).toBeDisabled();
     await dialog.getByLabel(/^Type .* to confirm$/).fill(backupId!);
     // Restoring replaces live data: the password is asked again.

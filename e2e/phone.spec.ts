@@ -90,6 +90,41 @@ test.describe("at phone width", () => {
   });
 });
 
+test.describe("tables at phone width", () => {
+  test.use({ viewport: PHONE });
+
+  /** Fully on screen sideways: not off to the right of a table that scrolls inside its frame. */
+  async function expectReachable(page: Page, locator: ReturnType<Page["getByRole"]>) {
+    await locator.scrollIntoViewIfNeeded();
+    const box = (await locator.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);
+    await expect(locator).toBeInViewport({ ratio: 1 });
+  }
+
+  test("a job's Run now and Enabled switch are on screen, each value beside its column's name", async ({ page, api }) => {
+    const id = `phone-${Date.now()}`;
+    const name = `Phone job ${id}`;
+    expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name, pipeline: "phone.yaml", cron_expr: "*/10 * * * *" } })).status()).toBe(201);
+    await page.goto("/jobs");
+    const row = page.getByTestId(`job-row-${id}`);
+    await expectReachable(page, row.getByRole("button", { name: `Run now for ${name}` }));
+    await expectReachable(page, row.getByRole("switch", { name: `Enabled: ${name}` }));
+    // No sideways scrolling inside the table's frame either.
+    const frame = await page.getByRole("table", { name: "Jobs" }).evaluate((table) => ({ scroll: table.parentElement!.scrollWidth, client: table.parentElement!.clientWidth }));
+    expect(frame.scroll).toBeLessThanOrEqual(frame.client);
+    // The schedule reads as a line of words beside its label, not a word per line.
+    const schedule = row.locator('td[data-label="Schedule"]');
+    await expect(schedule).toContainText("Every 10 minutes");
+    expect((await schedule.boundingBox())!.height).toBeLessThan(80);
+  });
+
+  test("the Database page's CSV links are on screen", async ({ page }) => {
+    await page.goto("/database");
+    await expectReachable(page, page.getByRole("link", { name: "Download scheduled_jobs as CSV" }));
+  });
+});
+
 test.describe("at desktop width", () => {
   test.use({ viewport: { width: 1280, height: 800 } });
 

@@ -43,7 +43,7 @@ test.describe("Pipelines, jobs and history", () => {
     await expect(page.getByRole("heading", { name: `job ${name}` })).toBeVisible();
     await expect(page.getByText("at 03:30, every day")).toBeVisible();
 
-    await page.getByRole("button", { name: `Run job ${name} now` }).click();
+    await page.getByRole("button", { name: `Run now for job ${name}` }).click();
     await page.getByRole("link", { name: "view run" }).click();
     await expect(page.getByTestId("run-status")).toHaveText("success", { timeout: 20_000 });
     // Jobs made in the console have UUIDs for ids: the run and the history name the job.
@@ -86,7 +86,7 @@ test.describe("Pipelines, jobs and history", () => {
     await expect(toggle).toHaveAttribute("aria-checked", "false");
     expect((await (await api.get(`/api/v1/scheduler/jobs/${id}`)).json()).enabled).toBe(false);
 
-    await row.getByRole("button", { name: `Run Ghost ${id} now` }).click();
+    await row.getByRole("button", { name: `Run now for Ghost ${id}` }).click();
     await row.getByRole("link", { name: "view run" }).click();
     await expect(page.getByTestId("run-status")).toHaveText("failed");
     await expect(page.getByRole("status").filter({ hasText: "does not exist" })).toContainText("Pipeline 'nowhere.yaml' does not exist");
@@ -126,7 +126,7 @@ test.describe("Pipelines, jobs and history", () => {
     await page.goto(`/pipelines/${name}`);
     await page.getByRole("button", { name: "Delete pipeline" }).click();
     const dialog = page.getByRole("dialog", { name: `Delete pipeline “${name}”?` });
-    await expect(dialog).toContainText(`1 job(s) use it (Long ${name})`);
+    await expect(dialog).toContainText(`1 job uses it (Long ${name})`);
     // Deleting asks for the password again; a wrong one is refused before anything is checked.
     await dialog.getByLabel("Your password, to confirm").fill("not-the-password");
     await dialog.getByRole("button", { name: "Delete pipeline" }).click();
@@ -134,7 +134,7 @@ test.describe("Pipelines, jobs and history", () => {
     await expect(dialog.getByLabel("Your password, to confirm")).toHaveValue("");
     await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
     await dialog.getByRole("button", { name: "Delete pipeline" }).click();
-    await expect(dialog.getByRole("alert")).toContainText("is used by 1 job(s)");
+    await expect(dialog.getByRole("alert")).toContainText("is used by 1 job:");
     await dialog.getByLabel("Delete even though jobs use it").check();
     // The form clears the password after each answer, as sign-in forms do.
     await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);

@@ -34,7 +34,7 @@ test("runtime settings are saved to config.yaml, saying which apply now and whic
 
   await page.getByLabel("Keep backups for (days)").fill("-1");
   await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByRole("alert").filter({ hasText: "backups" })).toContainText("expected number to be >0");
+  await expect(page.getByRole("alert").filter({ hasText: "backups" })).toContainText("Must be more than 0");
   // A refused save keeps what was typed, so it can be corrected rather than retyped.
   await expect(page.getByLabel("Keep backups for (days)")).toHaveValue("-1");
   // The problem is named by the setting's label, and shown beside its field.

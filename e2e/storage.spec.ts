@@ -120,6 +120,9 @@ test.describe("Storage alerts", () => {
     await expect(banner).toContainText("mimir_plugins is 6.00 MB, over its 5.00 MB threshold");
     await expect(banner).toContainText("storage.alerts.volume_bytes.mimir_plugins.raise");
     await expect(page.getByTestId("health-status")).toHaveText("degraded");
+    // Once on the Overview: the banner says it; the Health card counts it instead of repeating it.
+    await expect(page.getByText(/mimir_plugins is 6\.00 MB, over its 5\.00 MB threshold/)).toHaveCount(1);
+    await expect(page.getByTestId("health-reasons")).toContainText("1 storage alert, shown at the top of the page");
     await page.goto("/settings");
     await expect(page.getByTestId("alert-banner")).toBeVisible();
 

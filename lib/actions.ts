@@ -3,13 +3,16 @@ import { toAppError } from "@/lib/to-app-error";
 import { cookies, headers } from "next/headers";
 import { unstable_rethrow } from "next/navigation";
 import { z, type ZodType } from "zod";
-import { authenticate, authorize, assertSameOrigin, clientAddress, type Access } from "@/lib/auth/request";
-import { SESSION_COOKIE, verifyUserPassword } from "@/lib/auth/service";
+import { authenticate, authorize, assertSameOrigin, type Access } from "@/lib/auth/request";
+import { clientAddress } from "@/lib/client-address";
+import { readSessionCookie, verifyUserPassword } from "@/lib/auth/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { REAUTH_FIELD } from "@/lib/auth/reauth";
-import { recordAudit } from "@/lib/audit/service";
+import { recordAudit, recordRefusal } from "@/lib/audit/service";
+import { actingFor, type AuditActor } from "@/lib/audit/context";
 import type { AuditAction } from "@/lib/audit/actions";
 import { getLogger } from "@/lib/log/logger";
+import { plainIssueMessage } from "@/lib/issue-text";
 
 export type ActionResult<T> =
   | { ok: true; data: T }
@@ -41,8 +44,8 @@ const reauthInput = z.object({ password: z.string().min(1, "enter your password 
  * Wraps a server action: checks Origin (Next.js does too, but a missing or `null` Origin must be
  * refused as well), authenticates and authorises through the same code as route handlers, asks for
  * the password again on `reauth` actions, validates input with zod (every field error returned, no
- * value echoed back), writes an audit row for every call by an identified caller, and turns errors
- * into a result.
+ * value echoed back), sees that every call by an identified caller is on the audit record (the
+ * capability's own row, else one here; refusals folded per caller and minute), and turns errors into a result.
  */
 export function defineAction<S extends ZodType, T>(
   access: Access,
@@ -53,38 +56,38 @@ export function defineAction<S extends ZodType, T>(
   return async (input: (z.input<S> & { [REAUTH_FIELD]?: string }) | FormData): Promise<ActionResult<T>> => {
     let principal: Principal | null = null;
     let parsedInput: z.output<S> | undefined;
-    let ip: string | null = null;
-    let result: ActionResult<T>;
-    try {
-      const requestHeaders = await headers();
-      ip = clientAddress(requestHeaders);
-      assertSameOrigin(requestHeaders, `http://${requestHeaders.get("host") ?? "localhost"}/`);
-      if (access !== "public") {
-        const sessionToken = (await cookies()).get(SESSION_COOKIE)?.value ?? null;
-        principal = authorize(sessionToken ? await authenticate({ authorization: null, sessionToken }) : null, access);
-      }
-      const raw: Record<string, unknown> = { ...(input instanceof FormData ? Object.fromEntries(input) : (input as Record<string, unknown>)) };
-      const confirmation = options.reauth ? reauthInput.safeParse({ password: raw[REAUTH_FIELD] }) : null;
-      delete raw[REAUTH_FIELD];
-      const parsed = schema.safeParse(raw);
-      if (confirmation && !confirmation.success) {
-        result = invalid({ [REAUTH_FIELD]: ["enter your password to confirm"] });
-      } else if (!parsed.success) {
-        result = invalid(fieldErrors(parsed.error));
-      } else {
+    const actor: AuditActor = { principal: null, ip: null, open: true, recorded: false };
+    const result = await actingFor(actor, async (): Promise<ActionResult<T>> => {
+      try {
+        const requestHeaders = await headers();
+        actor.ip = clientAddress(requestHeaders);
+        assertSameOrigin(requestHeaders, `http://${requestHeaders.get("host") ?? "localhost"}/`);
+        if (access !== "public") {
+          const jar = await cookies();
+          const sessionToken = readSessionCookie((name) => jar.get(name)?.value);
+          const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
+          actor.principal = auth?.principal ?? null;
+          principal = authorize(auth, access);
+        }
+        const raw: Record<string, unknown> = { ...(input instanceof FormData ? Object.fromEntries(input) : (input as Record<string, unknown>)) };
+        const confirmation = options.reauth ? reauthInput.safeParse({ password: raw[REAUTH_FIELD] }) : null;
+        delete raw[REAUTH_FIELD];
+        const parsed = schema.safeParse(raw);
+        if (confirmation && !confirmation.success) return invalid({ [REAUTH_FIELD]: ["enter your password to confirm"] });
+        if (!parsed.success) return invalid(fieldErrors(parsed.error));
         parsedInput = parsed.data;
         if (confirmation?.success) {
           if (principal?.kind !== "user") throw new Error("reauth actions need a signed-in user");
-          await verifyUserPassword(principal.id, confirmation.data.password, { ip, userAgent: requestHeaders.get("user-agent") });
+          await verifyUserPassword(principal.id, confirmation.data.password, { ip: actor.ip, userAgent: requestHeaders.get("user-agent") });
         }
-        result = { ok: true, data: await fn(parsed.data, principal) };
+        return { ok: true, data: await fn(parsed.data, principal) };
+      } catch (error) {
+        unstable_rethrow(error);
+        const appError = toAppError(error);
+        return { ok: false, error: { code: appError.code, message: appError.message } };
       }
-    } catch (error) {
-      unstable_rethrow(error);
-      const appError = toAppError(error);
-      result = { ok: false, error: { code: appError.code, message: appError.message } };
-    }
-    if (principal && access !== "public") await auditAction(options, parsedInput, principal, result, ip);
+    });
+    if (actor.principal && access !== "public") await auditAction(options, parsedInput, actor.principal, actor, result);
     return result;
   };
 }
@@ -92,7 +95,7 @@ export function defineAction<S extends ZodType, T>(
 /** Every problem keyed by the full path of its field ("persistence.retention_days"), so a form can put it beside that field. */
 function fieldErrors(error: z.ZodError): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
-  for (const issue of error.issues) (fields[issue.path.join(".") || "input"] ??= []).push(issue.message);
+  for (const issue of error.issues) (fields[issue.path.join(".") || "input"] ??= []).push(plainIssueMessage(issue));
   return fields;
 }
 
@@ -100,16 +103,24 @@ function invalid(fields: Record<string, string[]>): { ok: false; error: { code: 
   return { ok: false, error: { code: "invalid_input", message: "Some fields are not valid", fields } };
 }
 
-async function auditAction<I, T>(options: ActionOptions<I>, input: I | undefined, principal: Principal, result: ActionResult<T>, ip: string | null) {
+/**
+ * The action's audit row when the capability did not record the change itself (one row per change):
+ * a change under the action's name; a refusal or failure through recordRefusal, which folds a
+ * caller's repeats into one row a minute. A read-only action records only its refusals.
+ */
+async function auditAction<I, T>(options: ActionOptions<I>, input: I | undefined, principal: Principal, actor: AuditActor, result: ActionResult<T>) {
+  if (actor.recorded) return;
   const code = result.ok ? null : result.error.code;
   const denied = code !== null && ["unauthorized", "forbidden", "csrf_rejected", "reauth_failed", "rate_limited"].includes(code);
   if (options.readOnly && !denied) return;
-  await recordAudit({
+  const entry = {
     principal,
     action: options.audit,
     target: input !== undefined && options.target ? options.target(input) : null,
-    result: result.ok ? "ok" : denied ? "denied" : "failed",
-    ip,
+    ip: actor.ip,
     details: code ? { error: code } : undefined,
-  }).catch((error) => getLogger().error("audit write failed", { error }));
+  };
+  await (result.ok ? recordAudit({ ...entry, result: "ok" }) : recordRefusal({ ...entry, result: denied ? "denied" : "failed" })).catch((error) =>
+    getLogger().error("audit write failed", { error }),
+  );
 }

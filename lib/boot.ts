@@ -7,6 +7,7 @@ import { configureLogging } from "@/lib/log/logger";
 import { closeAppDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase, type MigrationReport } from "@/lib/db/migrate";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
+import { installPeerAddressHeader } from "@/lib/client-address";
 import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { registerBuiltins } from "@/lib/builtins";
@@ -60,6 +61,8 @@ export function openDataRoot(config: AppConfig): MigrationReport {
 export async function boot(): Promise<void> {
   const config = getConfig();
   process.umask(PRIVATE_UMASK);
+  // Before the first request: the audit log and the sign-in limits need the socket's address.
+  installPeerAddressHeader();
   takeServerLock(config);
   const report = openDataRoot(config);
   const log = configureLogging(config);

@@ -42,6 +42,8 @@ const CODE_CATEGORY = {
   config_invalid: "unprocessable",
   database_unavailable: "busy",
   operation_running: "conflict",
+  too_late: "conflict",
+  cancelled: "conflict",
   already_exists: "conflict",
   in_use: "conflict",
   body_too_large: "too_large",
@@ -63,8 +65,7 @@ const CODE_CATEGORY = {
   destination_unreachable: "unprocessable",
   secret_unreadable: "unprocessable",
   delivery_failed: "unprocessable",
-  // An operation's outcome (its abort reason), not an answer; were it ever one, the request lost to a cancel.
-  cancelled: "conflict",
+  // An operation's outcome when the server stopped under it, not an answer; were it ever one, a 409 like cancelled.
   interrupted: "conflict",
 } as const satisfies Record<string, ErrorCategory>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAge, formatBytes, formatBytesChange, formatCount, formatDuration, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
+import { formatAge, formatBytes, formatBytesChange, formatCount, formatDuration, formatDurationTick, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
 
 describe("format", () => {
   it.each([
@@ -47,4 +47,22 @@ describe("format", () => {
     [Infinity, "—"],
     [null, "—"],
   ])("formatHoursLeft(%s) = %s", (input, expected) => expect(formatHoursLeft(input)).toBe(expected));
+
+  // B7: one unit per axis, chosen by its largest value: never "0 ms" beside "9s"
+  it.each([
+    [0, 9000, "0 s"],
+    [2500, 9000, "2.5 s"],
+    [1000, 1500, "1,000 ms"],
+    [9000, 9000, "9 s"],
+    [12_000, 15_000, "12 s"],
+    [0, 600, "0 ms"],
+    [450, 600, "450 ms"],
+    [30 * 60_000, 60 * 60_000, "30 min"],
+    [90 * 60_000, 3 * 3_600_000, "1.5 h"],
+  ])("formatDurationTick(%s, max %s) = %s", (ms, max, expected) => expect(formatDurationTick(ms, max)).toBe(expected));
+
+  it("axis ticks of one axis share one unit", () => {
+    const units = [0, 3000, 6000, 9000].map((ms) => formatDurationTick(ms, 9000).split(" ")[1]);
+    expect(new Set(units).size).toBe(1);
+  });
 });

@@ -74,3 +74,21 @@ export function formatHoursLeft(hours: number | null | undefined): string {
   if (hours < 24 * 365) return `${(hours / 24).toFixed(hours < 24 * 10 ? 1 : 0)} d`;
   return "over a year";
 }
+
+/**
+ * A duration axis tick in one unit for the whole axis, chosen by its largest value, so ticks never
+ * mix "0 ms" with "9s": 0, 2.5 s, 5 s… or 0, 10 min, 20 min…
+ */
+export function formatDurationTick(ms: number, axisMaxMs: number): string {
+  if (!Number.isFinite(ms)) return "—";
+  const units: [number, string][] = [
+    [3_600_000, "h"],
+    [60_000, "min"],
+    [1000, "s"],
+  ];
+  // A unit once the axis reaches two of it: an axis to 90 s reads in seconds, one to 3 h in hours.
+  const [size, unit] = units.find(([size]) => axisMaxMs >= 2 * size) ?? [1, "ms"];
+  const value = ms / size;
+  return `${formatCount(Number(value.toFixed(value !== 0 && Math.abs(value) < 10 && size > 1 ? 1 : 0)))} ${unit}`;
+}
+

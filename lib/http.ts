@@ -9,15 +9,16 @@ import {
   assertSameOrigin,
   authenticate,
   authorize,
-  clientAddress,
   sessionTokenFromCookieHeader,
   type Access,
   type Authenticated,
 } from "@/lib/auth/request";
 import { verifyUserPassword } from "@/lib/auth/service";
+import { clientAddress } from "@/lib/client-address";
 import { REAUTH_HEADER } from "@/lib/auth/reauth";
 import type { Principal } from "@/lib/auth/scopes";
-import { recordAudit } from "@/lib/audit/service";
+import { recordAudit, recordRefusal } from "@/lib/audit/service";
+import { actingFor, type AuditActor } from "@/lib/audit/context";
 import type { ApiWriteAction, AuditAction } from "@/lib/audit/actions";
 
 /** Request bodies above this are refused with 413 unless a route names a larger limit (uploads). */
@@ -51,6 +52,8 @@ export interface RouteSpec<Q, B, P> {
   reauth?: boolean;
   /** The audit log's name for this write ("backup.restore"); defaults to "METHOD /path". */
   audit?: AuditAction;
+  /** A POST that changes nothing (a check, a preview): only its refusals are recorded. */
+  readOnly?: boolean;
 }
 
 export interface RouteContext<Q, B, P> {
@@ -80,75 +83,74 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     const started = performance.now();
     const url = new URL(request.url);
     const routeParams = (await context?.params) ?? {};
-    let response: Response;
-    let auth: Authenticated | null = null;
-    try {
-      let principal: Principal | null = null;
-      const access = spec.publicWhen?.() ? "public" : spec.access;
-      if (access !== "public") {
-        auth = await authenticate({
-          authorization: request.headers.get("authorization"),
-          sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
-        });
-        principal = authorize(auth, access);
-        if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
-        if (spec.reauth && auth?.via === "session") {
-          const password = request.headers.get(REAUTH_HEADER);
-          if (!password) throw new AppError("reauth_required", "This action needs your password again");
-          await verifyUserPassword(auth.principal.id, password, { ip: clientAddress(request.headers), userAgent: null });
+    const actor: AuditActor = { principal: null, ip: clientAddress(request.headers), open: true, recorded: false };
+    const response = await actingFor(actor, async (): Promise<Response> => {
+      try {
+        let principal: Principal | null = null;
+        const access = spec.publicWhen?.() ? "public" : spec.access;
+        if (access !== "public") {
+          const auth: Authenticated | null = await authenticate({
+            authorization: request.headers.get("authorization"),
+            sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
+          });
+          actor.principal = auth?.principal ?? null;
+          principal = authorize(auth, access);
+          if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
+          if (spec.reauth && auth?.via === "session") {
+            const password = request.headers.get(REAUTH_HEADER);
+            if (!password) throw new AppError("reauth_required", "This action needs your password again");
+            await verifyUserPassword(auth.principal.id, password, { ip: actor.ip, userAgent: null });
+          }
         }
+        const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+        // Every route refuses a declared oversized body first, before anything else is parsed (a route that
+        // reads no body too, so the 413 rule holds everywhere); readBodyText also counts what really arrives.
+        if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
+        const params = spec.params ? spec.params.parse(routeParams) : undefined;
+        const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
+        let body: unknown = undefined;
+        let rawBody: RouteContext<Q, B, P>["rawBody"] = null;
+        if (spec.body || spec.rawBody) {
+          const text = await readBodyText(request, maxBodyBytes);
+          const contentType = request.headers.get("content-type") ?? "";
+          if (spec.rawBody) rawBody = { contentType, text };
+          else body = spec.body!.parse(parseJsonBody(text));
+        }
+        const result = await handler({
+          request,
+          url,
+          query: query as Infer<Q>,
+          body: body as Infer<B>,
+          params: params as Infer<P>,
+          rawBody,
+          principal,
+        });
+        return result instanceof Response ? result : Response.json(result ?? null);
+      } catch (error) {
+        return errorResponse(error, request);
       }
-      const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-      // Every route refuses a declared oversized body first, before anything else is parsed (a route that
-      // reads no body too, so the 413 rule holds everywhere); readBodyText also counts what really arrives.
-      if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
-      const params = spec.params ? spec.params.parse(routeParams) : undefined;
-      const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
-      let body: unknown = undefined;
-      let rawBody: RouteContext<Q, B, P>["rawBody"] = null;
-      if (spec.body || spec.rawBody) {
-        const text = await readBodyText(request, maxBodyBytes);
-        const contentType = request.headers.get("content-type") ?? "";
-        if (spec.rawBody) rawBody = { contentType, text };
-        else body = spec.body!.parse(parseJsonBody(text));
-      }
-      const result = await handler({
-        request,
-        url,
-        query: query as Infer<Q>,
-        body: body as Infer<B>,
-        params: params as Infer<P>,
-        rawBody,
-        principal,
-      });
-      response = result instanceof Response ? result : Response.json(result ?? null);
-    } catch (error) {
-      response = errorResponse(error, request);
-    }
+    });
     // API answers carry tokens, config and history: no browser or shared cache may keep them. A
     // route that means to be cached (none today) says so with its own header.
-    if (!response.headers.has("cache-control")) response = withHeader(response, "Cache-Control", "no-store");
-    if (!SAFE_METHODS.has(request.method) && auth) await auditWrite(request, url, auth.principal, response.status, spec.audit);
-    logRequest(request, url, routeTemplate(url.pathname, routeParams), response.status, performance.now() - started);
-    return response;
+    const answer = response.headers.has("cache-control") ? response : withHeader(response, "Cache-Control", "no-store");
+    if (!SAFE_METHODS.has(request.method) && actor.principal) await auditWrite(request, url, actor.principal, actor, answer.status, spec);
+    logRequest(request, url, routeTemplate(url.pathname, routeParams), answer.status, performance.now() - started);
+    return answer;
   };
 }
 
 /**
- * Every state-changing request from an identified caller leaves an audit row, refused ones too, so a
- * capability cannot forget it. Anonymous refusals go to the request log only: writing a row for each
- * would let anyone fill the database.
+ * The audit row of a state-changing request from an identified caller, when the capability did not
+ * record the change itself (one row per change, whoever owns it): a change under the route's name;
+ * a refusal or failure through recordRefusal, which folds a caller's repeats into one row a minute.
+ * A read-only POST records only its refusals. Anonymous refusals go to the request log only.
  */
-async function auditWrite(request: Request, url: URL, principal: Principal, status: number, action: AuditAction | undefined) {
-  await recordAudit({
-    principal,
-    // Only writes reach here (SAFE_METHODS are not audited), so the method is one ApiWriteAction names.
-    action: action ?? (`${request.method} ${url.pathname}` as ApiWriteAction),
-    target: url.pathname,
-    result: status < 400 ? "ok" : status === 401 || status === 403 || status === 429 ? "denied" : "failed",
-    ip: clientAddress(request.headers),
-    details: { status },
-  }).catch((error) => getLogger().error("audit write failed", { error }));
+async function auditWrite(request: Request, url: URL, principal: Principal, actor: AuditActor, status: number, spec: { audit?: AuditAction; readOnly?: boolean }) {
+  if (actor.recorded) return;
+  const result = status < 400 ? "ok" : status === 401 || status === 403 || status === 429 ? "denied" : "failed";
+  if (result === "ok" && spec.readOnly) return;
+  const entry = { principal, action: spec.audit ?? (`${request.method} ${url.pathname}` as ApiWriteAction), target: url.pathname, ip: actor.ip, details: { status } };
+  await (result === "ok" ? recordAudit({ ...entry, result }) : recordRefusal({ ...entry, result })).catch((error) => getLogger().error("audit write failed", { error }));
 }
 
 /** Sets a header, on a copy when the response's headers are immutable (a Response.redirect). */

@@ -2,7 +2,7 @@ import "server-only";
 import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
 import { authenticate, authorize } from "@/lib/auth/request";
-import { hasAnyUser, SESSION_COOKIE } from "@/lib/auth/service";
+import { hasAnyUser, readSessionCookie } from "@/lib/auth/service";
 import type { Principal, Scope } from "@/lib/auth/scopes";
 import { isAppError } from "@/lib/errors";
 import { pageHref } from "@/lib/pagination";
@@ -16,7 +16,8 @@ import { ZodError } from "zod";
  * while no user exists; a short scope gets the forbidden page.
  */
 export async function requirePagePrincipal(required: Scope = "read"): Promise<Principal> {
-  const sessionToken = (await cookies()).get(SESSION_COOKIE)?.value ?? null;
+  const jar = await cookies();
+  const sessionToken = readSessionCookie((name) => jar.get(name)?.value);
   const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
   if (!auth) redirect((await hasAnyUser()) ? signInHref((await headers()).get(REQUESTED_PAGE_HEADER)) : "/setup");
   try {

@@ -1,6 +1,7 @@
 import "server-only";
 import { ZodError } from "zod";
 import { AppError, isAppError } from "@/lib/errors";
+import { plainIssueMessage } from "@/lib/issue-text";
 import { isBusyError, recordBusyError } from "@/lib/db/sqlite-maintenance";
 
 // Apart from lib/http so that operations and server actions (and so the CLI) can map errors without
@@ -10,7 +11,7 @@ import { isBusyError, recordBusyError } from "@/lib/db/sqlite-maintenance";
 export function toAppError(error: unknown): AppError {
   if (isAppError(error)) return error;
   if (error instanceof ZodError) {
-    const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+    const details = error.issues.map((issue) => ({ path: issue.path.join("."), message: plainIssueMessage(issue) }));
     const summary = details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join("; ");
     return new AppError("invalid_input", summary, { details, cause: error });
   }

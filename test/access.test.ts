@@ -273,8 +273,13 @@ describe("headers and cookies", () => {
     expect(plain.setCookie[0]).toMatch(/HttpOnly/i);
     expect(plain.setCookie[0]).toMatch(/SameSite=strict/i);
     expect(plain.setCookie[0]).not.toMatch(/;\s*Secure/i);
+    expect(plain.setCookie[0]).toMatch(/^mimir_session=/);
     const tls = await callAction(server.url, "/login", action.id, { username: "admin", password: ADMIN_PASSWORD }, { "X-Forwarded-Proto": "https" });
-    expect(tls.setCookie[0]).toMatch(/;\s*Secure/i);
+    // Over https the __Host- name: the browser holds it to Secure, path / and this host (no Domain).
+    const prefixed = tls.setCookie.find((cookie) => cookie.startsWith("__Host-mimir_session="));
+    expect(prefixed).toMatch(/;\s*Secure/i);
+    expect(prefixed).toMatch(/;\s*Path=\/(;|$)/i);
+    expect(prefixed).not.toMatch(/;\s*Domain=/i);
   });
 });
 

@@ -2,16 +2,18 @@
 
 import { Badge, statusTone } from "@/app/_components/ui/badge";
 import { Card } from "@/app/_components/ui/card";
-import { formatBytes, formatPercent, formatTimestamp } from "@/lib/format";
+import { formatBytes, formatCountOf, formatTimestamp } from "@/lib/format";
 import { useHealth } from "@/lib/health/hooks";
 import type { HealthReport } from "@/lib/health/types";
 
 export function HealthPanel({ initialData }: { initialData: HealthReport }) {
   const { data, isFetching, error } = useHealth(initialData);
+  // The storage alerts (the last reasons) are in the banner above: counted here, not repeated.
+  const reasons = data.reasons.slice(0, data.reasons.length - data.storage_alerts);
   return (
     <Card
       title="Health"
-      actions={<span className="text-xs text-slate-400">{error ? "cannot reach the server" : isFetching ? "refreshing…" : `checked ${formatTimestamp(data.time)}`}</span>}
+      actions={<span className="text-xs text-slate-500">{error ? "cannot reach the server" : isFetching ? "refreshing…" : `checked ${formatTimestamp(data.time)}`}</span>}
     >
       <div className="flex items-center gap-3">
         <span className="text-lg font-semibold" data-testid="health-status">
@@ -22,11 +24,12 @@ export function HealthPanel({ initialData }: { initialData: HealthReport }) {
           {data.persistence.schema_version ? `, schema v${data.persistence.schema_version}` : ""}
         </span>
       </div>
-      {data.reasons.length > 0 && (
-        <ul className="mt-3 list-disc space-y-1 pl-5 text-sm text-amber-800">
-          {data.reasons.map((reason) => (
+      {reasons.length + data.storage_alerts > 0 && (
+        <ul className="mt-3 list-disc space-y-1 pl-5 text-sm text-amber-800" data-testid="health-reasons">
+          {reasons.map((reason) => (
             <li key={reason}>{reason}</li>
           ))}
+          {data.storage_alerts > 0 && <li>{formatCountOf(data.storage_alerts, "storage alert")}, shown at the top of the page</li>}
         </ul>
       )}
       <dl className="mt-4 grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-2">
@@ -34,10 +37,6 @@ export function HealthPanel({ initialData }: { initialData: HealthReport }) {
         <Row
           label="Vector database"
           value={data.vector_db.enabled ? (data.vector_db.exists ? formatBytes(data.vector_db.bytes) : "enabled, no file yet") : "disabled"}
-        />
-        <Row
-          label="Disk free"
-          value={data.disk ? `${formatBytes(data.disk.free_bytes)} of ${formatBytes(data.disk.total_bytes)} (${formatPercent(data.disk.free_ratio)})` : "unknown"}
         />
         <Row label="Up for" value={`${Math.floor(data.uptime_seconds / 60)} min`} />
       </dl>

@@ -1,11 +1,11 @@
 import Link from "next/link";
-import { AlertList } from "@/app/(dashboard)/alert-list";
 import { HealthPanel } from "@/app/(dashboard)/health-panel";
 import { LastBackupCard } from "@/app/(dashboard)/last-backup-card";
 import { VolumeTrends } from "@/app/(dashboard)/volume-trends";
 import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
-import { formatBytes, formatBytesChange, formatCount, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
+import { MeasuredAt } from "@/app/_components/ui/measured-at";
+import { formatBytes, formatCount, formatPercent } from "@/lib/format";
 import { scopeAllows } from "@/lib/auth/scopes";
 import { findFailedLatestBackup, listRunningBackupOperations } from "@/lib/backups/page-operations";
 import { findLatestBackup } from "@/lib/backups/catalog";
@@ -13,29 +13,34 @@ import { getBackupSettings } from "@/lib/backups/schedule";
 import { getHealth } from "@/lib/health/service";
 import { getOverviewCounts } from "@/lib/overview/service";
 import { requirePagePrincipal } from "@/lib/pages";
-import { listActiveAlerts } from "@/lib/storage/alerts";
 import { listFailingChannels } from "@/lib/notify/service";
 import { getStorageHistory, getVolumeTrends } from "@/lib/storage/history";
+import { describeProjection } from "@/lib/storage/projection-text";
+import { getStorageUsage } from "@/lib/storage/usage";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Overview" };
 
-/** Everything here reads stored samples and counts, never a fresh walk, so it is fast at any data size. */
+/**
+ * Sizes come from the same measurement as the Storage page (reused for 30 s, walked off the main
+ * thread), trends and charts from stored samples. Active alerts show once, in the layout's banner.
+ */
 export default async function OverviewPage() {
   const principal = await requirePagePrincipal("read");
-  const [health, counts, trends, history, alerts, latestBackup, runningBackups, failedBackup, failingChannels] = await Promise.all([
+  const [health, counts, usage, trends, history, latestBackup, runningBackups, failedBackup, failingChannels] = await Promise.all([
     getHealth(),
     getOverviewCounts(),
+    getStorageUsage({ tables: false }),
     getVolumeTrends(),
     getStorageHistory({ range: "24h" }),
-    listActiveAlerts(),
     findLatestBackup(),
     listRunningBackupOperations(),
     findFailedLatestBackup(),
     listFailingChannels(),
   ]);
   const last24hTotal = Object.values(counts.last24h).reduce((sum, n) => sum + n, 0);
-  const { projection } = history;
+  const projection = describeProjection(history.projection);
+  const disk = health.disk;
   return (
     <>
       <PageHeader title="Overview" description="The state of this Mimir AIP deployment's persistent data at a glance." />
@@ -79,27 +84,17 @@ export default async function OverviewPage() {
             />
           </div>
         </Card>
-        <Card title="Volumes" className="lg:col-span-2">
-          <VolumeTrends trends={trends} history={history} />
+        <Card title="Volumes" className="lg:col-span-2" actions={<MeasuredAt at={usage.measured_at} className="text-xs text-slate-500" />}>
+          <VolumeTrends usage={usage} trends={trends} history={history} />
         </Card>
-        <Card title="Disk">
+        <Card title="Disk" actions={<MeasuredAt at={health.time} className="text-xs text-slate-500" />}>
           <div className="grid grid-cols-2 gap-4">
             <Stat
               label="Free"
-              value={formatBytes(projection.free_bytes)}
-              hint={projection.free_bytes !== null && projection.total_bytes ? `${formatPercent(projection.free_bytes / projection.total_bytes)} of ${formatBytes(projection.total_bytes)}` : "no sample yet"}
+              value={<span data-testid="overview-disk-free">{formatBytes(disk?.free_bytes)}</span>}
+              hint={disk ? `${formatPercent(disk.free_ratio)} of ${formatBytes(disk.total_bytes)}` : "unknown"}
             />
-            <Stat
-              label="Full in"
-              value={projection.hours_left === null ? "—" : formatHoursLeft(projection.hours_left)}
-              hint={
-                projection.growth_bytes_per_hour === null
-                  ? "needs a few samples"
-                  : projection.full_at
-                    ? `${formatBytesChange(-projection.growth_bytes_per_hour)}/h, around ${formatTimestamp(projection.full_at)}`
-                    : "free space is not shrinking"
-              }
-            />
+            <Stat label="Full in" value={<span data-testid="overview-full-in">{projection.fullIn}</span>} hint={projection.hint} />
           </div>
         </Card>
         <div className="lg:col-span-3">
@@ -111,9 +106,6 @@ export default async function OverviewPage() {
             canWrite={scopeAllows(principal.scope, "write")}
           />
         </div>
-        <Card title="Active alerts" className="lg:col-span-3">
-          <AlertList alerts={alerts} emptyText="No active storage alerts." />
-        </Card>
       </div>
     </>
   );

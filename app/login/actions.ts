@@ -3,18 +3,23 @@
 import { cookies, headers } from "next/headers";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
-import { clientAddress, isSecureRequest } from "@/lib/auth/request";
-import { createFirstAdmin, SESSION_COOKIE, signIn, signOut } from "@/lib/auth/service";
+import { isSecureRequest } from "@/lib/auth/request";
+import { clientAddress } from "@/lib/client-address";
+import { createFirstAdmin, readSessionCookie, SECURE_SESSION_COOKIE, SESSION_COOKIE, sessionCookieName, signIn, signOut } from "@/lib/auth/service";
 import { passwordInput, usernameInput } from "@/lib/auth/inputs";
 
 async function openSession(username: string, password: string) {
   const h = await headers();
   const jar = await cookies();
-  const session = await signIn(username, password, { ip: clientAddress(h), userAgent: h.get("user-agent") }, jar.get(SESSION_COOKIE)?.value);
-  jar.set(SESSION_COOKIE, session.sessionToken, {
+  const previous = readSessionCookie((name) => jar.get(name)?.value);
+  const session = await signIn(username, password, { ip: clientAddress(h), userAgent: h.get("user-agent") }, previous);
+  const secure = isSecureRequest(h, h.get("origin") ?? undefined);
+  // Over https the prefixed name, which the browser holds to Secure, path / and this host only.
+  if (secure && jar.has(SESSION_COOKIE)) jar.delete(SESSION_COOKIE);
+  jar.set(sessionCookieName(secure), session.sessionToken, {
     httpOnly: true,
     sameSite: "strict",
-    secure: isSecureRequest(h, h.get("origin") ?? undefined),
+    secure,
     path: "/",
     expires: session.expiresAt,
   });
@@ -44,9 +49,11 @@ export const signOutAction = defineAction(
   z.object({}),
   async () => {
     const jar = await cookies();
-    const token = jar.get(SESSION_COOKIE)?.value;
+    const token = readSessionCookie((name) => jar.get(name)?.value);
     if (token) await signOut(token);
     jar.delete(SESSION_COOKIE);
+    // A browser takes a __Host- cookie, even an expired one, only with Secure and path /.
+    if (jar.has(SECURE_SESSION_COOKIE)) jar.set(SECURE_SESSION_COOKIE, "", { httpOnly: true, sameSite: "strict", secure: true, path: "/", maxAge: 0 });
     return null;
   },
   { audit: "session.sign_out" },

@@ -4,8 +4,14 @@ import { getDb } from "@/lib/db/client";
 import { auditLog, type AuditLogRow } from "@/lib/db/schema/audit";
 import type { AuditEntryDto } from "@/lib/audit/types";
 
-export async function insertAuditRow(row: typeof auditLog.$inferInsert): Promise<void> {
-  await getDb().insert(auditLog).values(row);
+/** Inserts one row; returns its id. */
+export async function insertAuditRow(row: typeof auditLog.$inferInsert): Promise<number> {
+  const [inserted] = await getDb().insert(auditLog).values(row).returning({ id: auditLog.id });
+  return inserted!.id;
+}
+
+export async function updateAuditDetails(id: number, details: string): Promise<void> {
+  await getDb().update(auditLog).set({ details }).where(eq(auditLog.id, id));
 }
 
 /** Deletes rows older than `at`; returns how many there were (counted first: no driver-specific result fields). */

@@ -19,6 +19,7 @@ const apiToken = z
     prefix: z.string(),
     scope: z.enum(SCOPES),
     created_by: z.string().nullable(),
+    owner_user_id: z.string().nullable(),
     created_at: z.string(),
     expires_at: z.string().nullable(),
     last_used_at: z.string().nullable(),

@@ -9,10 +9,14 @@ const scrypt = promisify(crypto.scrypt) as (
   options: crypto.ScryptOptions,
 ) => Promise<Buffer>;
 
-/** scrypt with N=2^15, r=8: 32 MiB and ~60 ms per hash here, OWASP's floor for scrypt is N=2^17/r=8/p=1 at 128 MiB; we keep memory bounded for a 2-core box while staying memory-hard. */
-const PARAMS = { N: 2 ** 15, r: 8, p: 1 } as const;
+/**
+ * scrypt at OWASP's floor, N=2^17, r=8, p=1: 128 MiB per hash, a few hundred ms. Hashes made with
+ * weaker parameters (N=2^15 before) still verify and are replaced at the next successful sign-in.
+ */
+const PARAMS = { N: 2 ** 17, r: 8, p: 1 } as const;
 const KEY_LENGTH = 32;
-const MAX_MEMORY = 64 * 1024 * 1024;
+/** Node refuses scrypt above maxmem; 128·N·r bytes is what N=2^17 needs, plus headroom. */
+const MAX_MEMORY = 192 * 1024 * 1024;
 
 /** Returns `scrypt$N$r$p$salt$hash`, base64url parts; the password itself is never stored. */
 export async function hashPassword(password: string): Promise<string> {
@@ -34,9 +38,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
 }
 
-/** Checked when the user name is unknown, so a sign-in takes the same time whether or not the user exists. */
-export const DUMMY_PASSWORD_HASH =
-  "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+/**
+ * Whether a stored hash was made with weaker parameters than today's (or another scheme), so it
+ * should be replaced by a new hash of the password just proven right.
+ */
+export function needsRehash(stored: string): boolean {
+  const [scheme, n, r, p] = stored.split("$");
+  return scheme !== "scrypt" || Number(n) < PARAMS.N || Number(r) < PARAMS.r || Number(p) < PARAMS.p;
+}
+
+/** Checked when the user name is unknown, with today's parameters, so a sign-in takes as long whether or not the user exists. */
+export const DUMMY_PASSWORD_HASH = `scrypt$${PARAMS.N}$${PARAMS.r}$${PARAMS.p}$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`;
 
 /** sha256 for high-entropy random secrets (session ids, API tokens): a slow KDF adds nothing there. */
 export function hashSecret(secret: string): string {

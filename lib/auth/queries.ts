@@ -45,15 +45,23 @@ export async function deleteSession(idHash: string): Promise<void> {
   await getDb().delete(sessions).where(eq(sessions.idHash, idHash));
 }
 
-export async function deleteExpiredSessions(now: string): Promise<void> {
-  await getDb().delete(sessions).where(lt(sessions.expiresAt, now));
+/** Deletes sessions past their absolute end or idle since `idleSince`; returns how many (counted first: no driver-specific result fields). */
+export async function deleteExpiredSessions(now: string, idleSince: string): Promise<number> {
+  const dead = or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, idleSince));
+  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(sessions).where(dead);
+  await getDb().delete(sessions).where(dead);
+  return row?.n ?? 0;
 }
 
-/** The token row when it is neither revoked nor expired. */
-export async function findLiveToken(tokenHash: string, now: string): Promise<ApiTokenRow | undefined> {
+/**
+ * The token row when it is neither revoked nor expired, with its owner's row (undefined when the
+ * token has no owner, or its owner was deleted: the caller tells the two apart by owner_user_id).
+ */
+export async function findLiveToken(tokenHash: string, now: string): Promise<{ token: ApiTokenRow; owner: UserRow | null } | undefined> {
   const [row] = await getDb()
-    .select()
+    .select({ token: apiTokens, owner: users })
     .from(apiTokens)
+    .leftJoin(users, eq(users.id, apiTokens.ownerUserId))
     .where(
       and(
         eq(apiTokens.tokenHash, tokenHash),
@@ -80,8 +88,19 @@ export async function upsertToken(row: typeof apiTokens.$inferInsert): Promise<v
     });
 }
 
+/** Revokes a token; one already revoked keeps its first revocation time. */
 export async function revokeToken(id: string, now: string): Promise<void> {
-  await getDb().update(apiTokens).set({ revokedAt: now }).where(eq(apiTokens.id, id));
+  await getDb().update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)));
+}
+
+/** Revokes every live token a user owns (the user was disabled or deleted); returns how many. */
+export async function revokeTokensOwnedBy(userId: string, now: string): Promise<number> {
+  const owned = await getDb()
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.ownerUserId, userId), isNull(apiTokens.revokedAt)));
+  if (owned.length > 0) await getDb().update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.ownerUserId, userId), isNull(apiTokens.revokedAt)));
+  return owned.length;
 }
 
 /** Users by name, after the cursor's name; `limit + 1` rows so the caller knows whether a next page exists. */
@@ -101,6 +120,10 @@ export async function countActiveAdmins(): Promise<number> {
     .from(users)
     .where(and(eq(users.role, "admin"), isNull(users.disabledAt)));
   return row?.n ?? 0;
+}
+
+export async function setPasswordHash(id: string, passwordHash: string): Promise<void> {
+  await getDb().update(users).set({ passwordHash }).where(eq(users.id, id));
 }
 
 export async function updateUser(id: string, set: Partial<Pick<UserRow, "role" | "disabledAt" | "updatedAt">>): Promise<void> {

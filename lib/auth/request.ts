@@ -1,7 +1,7 @@
 import "server-only";
 import { AppError } from "@/lib/errors";
 import { requestOrigin } from "@/lib/request-origin";
-import { principalFromSession, principalFromToken, SESSION_COOKIE } from "@/lib/auth/service";
+import { principalFromSession, principalFromToken, readSessionCookie } from "@/lib/auth/service";
 import { scopeAllows, type Principal, type Scope } from "@/lib/auth/scopes";
 
 /** Who may call: "public" opts a route out of authentication (only /health does). */
@@ -45,14 +45,21 @@ export function authorize(auth: Authenticated | null, required: Scope): Principa
   return auth.principal;
 }
 
-/** Reads the session cookie out of a Cookie header. */
+/** Reads the session cookie (either name, readSessionCookie) out of a Cookie header. */
 export function sessionTokenFromCookieHeader(cookieHeader: string | null): string | null {
   if (!cookieHeader) return null;
+  const values = new Map<string, string>();
   for (const part of cookieHeader.split(";")) {
     const [name, ...rest] = part.trim().split("=");
-    if (name === SESSION_COOKIE) return decodeURIComponent(rest.join("="));
+    if (name && !values.has(name)) values.set(name, rest.join("="));
   }
-  return null;
+  const value = readSessionCookie((name) => values.get(name));
+  if (value === null) return null;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -76,18 +83,6 @@ export function assertSameOrigin(headers: Headers, requestUrl: string): void {
     throw new AppError("csrf_rejected", "Request refused: malformed Origin");
   }
   if (originOrigin !== requestOrigin(headers, requestUrl)) throw new AppError("csrf_rejected", `Cross-origin request from ${origin.slice(0, 200)} refused`);
-}
-
-/**
- * The caller's address for rate limits and the audit log: the last X-Forwarded-For entry. Next.js
- * fills the header from the socket when it is absent, and a reverse proxy in front appends the
- * address it saw, so the last entry is the one a client cannot choose, except when the server is
- * exposed directly and the client sends the header itself (the per-account limit still holds then).
- */
-export function clientAddress(headers: Headers): string | null {
-  const forwarded = headers.get("x-forwarded-for");
-  const last = forwarded?.split(",").at(-1)?.trim();
-  return last ? last.slice(0, 64) : null;
 }
 
 /** Whether the browser reached us over https (directly, or through a TLS-terminating proxy that says so). */

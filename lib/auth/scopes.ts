@@ -12,6 +12,11 @@ export function scopeAllows(granted: Scope, required: Scope): boolean {
   return SCOPES.indexOf(granted) >= SCOPES.indexOf(required);
 }
 
+/** The narrower of two scopes: a token acts with at most its owner's. */
+export function narrowerScope(a: Scope, b: Scope): Scope {
+  return SCOPES.indexOf(a) <= SCOPES.indexOf(b) ? a : b;
+}
+
 export interface Principal {
   kind: "user" | "token";
   id: string;
@@ -19,4 +24,6 @@ export interface Principal {
   name: string;
   scope: Scope;
   role?: Role;
+  /** a token's owning account (users.id), which tokens it creates belong to as well; null for unowned tokens */
+  ownerUserId?: string | null;
 }

@@ -21,6 +21,7 @@ export function toApiTokenDto(row: ApiTokenRow, now = nowIso()): ApiTokenDto {
     prefix: row.prefix,
     scope: row.scope as Scope,
     created_by: row.createdBy,
+    owner_user_id: row.ownerUserId,
     created_at: row.createdAt,
     expires_at: row.expiresAt,
     last_used_at: row.lastUsedAt,
@@ -30,7 +31,8 @@ export function toApiTokenDto(row: ApiTokenRow, now = nowIso()): ApiTokenDto {
 }
 
 /**
- * Creates an API token and returns it once; only its sha256 is stored. Inserts one api_tokens row.
+ * Creates an API token and returns it once; only its sha256 is stored. The token belongs to the
+ * creator's account: it ends with it and never acts above its role. Inserts one api_tokens row.
  */
 export async function createApiToken(input: CreateTokenInput, creator: Principal): Promise<CreatedApiTokenDto> {
   const token = newApiTokenValue();
@@ -42,6 +44,8 @@ export async function createApiToken(input: CreateTokenInput, creator: Principal
     prefix: tokenPrefix(token),
     scope: input.scope,
     createdBy: creator.name,
+    // A token belongs to the account behind its creator: a user, or the user owning the creating token.
+    ownerUserId: creator.kind === "user" ? creator.id : (creator.ownerUserId ?? null),
     createdAt: new Date(now).toISOString(),
     expiresAt: input.expires_in_days ? new Date(now + input.expires_in_days * DAY_MS).toISOString() : null,
     lastUsedAt: null,

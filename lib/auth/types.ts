@@ -8,6 +8,8 @@ export interface ApiTokenDto {
   prefix: string;
   scope: Scope;
   created_by: string | null;
+  /** the account it acts for: it ends when that user is disabled or deleted, and never exceeds its role; null for MIMIR_API_TOKEN and older unowned tokens */
+  owner_user_id: string | null;
   created_at: string;
   expires_at: string | null;
   last_used_at: string | null;

@@ -39,7 +39,8 @@ export async function getUser(id: string): Promise<UserDto> {
 /**
  * Changes a user's role or disables/enables them. An admin cannot change their own account this way
  * (no locking oneself out), and the last enabled admin stays one. Disabling or demoting ends the
- * user's sessions, so the change takes effect at once. Updates one users row; deletes sessions.
+ * user's sessions, so the change takes effect at once; disabling also revokes the API tokens the user
+ * owns, and demoting narrows them to the new role. Updates one users row; deletes sessions; revokes tokens.
  */
 export async function updateUser(id: string, input: UpdateUserInput, actor: Principal): Promise<UserDto> {
   const row = await queries.findUserById(id);
@@ -58,10 +59,12 @@ export async function updateUser(id: string, input: UpdateUserInput, actor: Prin
     updatedAt: now,
   });
   if (input.disabled === true || (input.role !== undefined && input.role !== row.role)) await queries.deleteUserSessions(id);
+  // A disabled account's tokens end with it; a demoted one's keep working within the new role (checked per request).
+  if (input.disabled === true) await queries.revokeTokensOwnedBy(id, now);
   return getUser(id);
 }
 
-/** Deletes a user and their sessions; same guards as updateUser. Deletes one users row (sessions cascade). */
+/** Deletes a user and their sessions, and revokes their tokens; same guards as updateUser. Deletes one users row (sessions cascade). */
 export async function deleteUser(id: string, actor: Principal): Promise<UserDto> {
   const row = await queries.findUserById(id);
   if (!row) throw notFound("User", id);
@@ -69,6 +72,7 @@ export async function deleteUser(id: string, actor: Principal): Promise<UserDto>
   if (row.role === "admin" && !row.disabledAt && (await queries.countActiveAdmins()) <= 1) {
     throw new AppError("last_admin", `'${row.username}' is the last enabled admin; make another admin first`);
   }
+  await queries.revokeTokensOwnedBy(id, nowIso());
   await queries.deleteUser(id);
   return toUserDto(row);
 }

@@ -1,4 +1,5 @@
 import "server-only";
+import { processState } from "@/lib/process-state";
 import { getConfig } from "@/lib/config/service";
 import { getLogger } from "@/lib/log/logger";
 
@@ -22,4 +23,26 @@ export async function holdPoint(name: string, signal: AbortSignal | undefined): 
     if (signal.aborted) return reject(signal.reason);
     signal.addEventListener("abort", () => reject(signal.reason), { once: true });
   });
+}
+
+type PhaseHook = () => void | Promise<void>;
+const hooks = processState("phaseHooks", () => new Map<string, PhaseHook>());
+
+/**
+ * A named phase of long work: a crash point, and the place where an in-process test acts at that
+ * exact moment (cancels a restore during extraction, or after its swap) instead of guessing with
+ * sleeps. Without a hook set, only the crash point.
+ */
+export async function phasePoint(name: string): Promise<void> {
+  crashPoint(name);
+  const hook = hooks.get(name);
+  if (hook) await hook();
+}
+
+/** Runs `hook` each time work reaches the phase `name`; returns the function that removes it. */
+export function onPhasePoint(name: string, hook: PhaseHook): () => void {
+  hooks.set(name, hook);
+  return () => {
+    if (hooks.get(name) === hook) hooks.delete(name);
+  };
 }

@@ -8,6 +8,7 @@ import { checkBackupFreshness } from "@/lib/backups/freshness";
 import { pruneBackups, startBackup } from "@/lib/backups/service";
 import { verifyAllBackups } from "@/lib/backups/verify";
 import { notify } from "@/lib/notify/service";
+import { formatCountOf } from "@/lib/format";
 
 /** The guide's "Automated Backup with Cron", run by the scheduler: a set, verified, like Back up now. */
 export const backupPlugin: BuiltinPlugin<Record<string, never>> = {
@@ -36,7 +37,7 @@ export const pruneBackupsPlugin: BuiltinPlugin<{ dry_run: boolean }> = {
   configSchema: z.object({ dry_run: z.boolean().default(false).describe("list what would be deleted, delete nothing") }).strict(),
   async run(config, context) {
     const result = await pruneBackups({ dryRun: config.dry_run }, null);
-    context.log(result.skipped_reason ? `prune skipped: ${result.skipped_reason}` : `pruned ${result.deleted.length} set(s): ${result.deleted.join(", ") || "none"}`);
+    context.log(result.skipped_reason ? `prune skipped: ${result.skipped_reason}` : `pruned ${formatCountOf(result.deleted.length, "set")}: ${result.deleted.join(", ") || "none"}`);
     return { ...result };
   },
 };
@@ -49,7 +50,7 @@ export const verifyBackupsPlugin: BuiltinPlugin<Record<string, never>> = {
   configSchema: z.object({}).strict(),
   async run(_config, context) {
     const result = await verifyAllBackups();
-    context.log(`verified ${result.ok.length} set(s), ${result.failed.length} failed`);
+    context.log(`verified ${formatCountOf(result.ok.length, "set")}, ${result.failed.length} failed`);
     if (result.failed.length > 0) {
       const message = `backup verification failed for ${result.failed.map((f) => `${f.id} (${f.error})`).join("; ")}`;
       await notify("verify.failed", { failed: result.failed.map((f) => ({ id: f.id, error: f.error })) });

@@ -4,14 +4,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { volumeFolders } from "@/lib/config/data-root";
-import { closeAppDatabase, isAppDatabaseOpen, notifyAppDatabaseReopened, openDatabase, setAppDatabase } from "@/lib/db/client";
+import { closeAppDatabase, getDb, isAppDatabaseOpen, notifyAppDatabaseReopened, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { captureOperationsFinishedSince, captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
 import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { fsyncFolder } from "@/lib/backups/archive";
-import { crashPoint } from "@/lib/backups/crash-points";
+import { crashPoint, phasePoint } from "@/lib/backups/crash-points";
+import { carryAccessTablesInto, saveAccessTablesAside, type CarriedTables } from "@/lib/db/sqlite-kept-tables";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { createBackupSet, type Progress } from "@/lib/backups/create-set";
 import { backupsFolder, passedVerification, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
@@ -29,6 +30,10 @@ const PREVIOUS = ".mimir-restore-previous";
 const DISCARD = ".mimir-restore-discard";
 const RESERVED = new Set([STAGING, PREVIOUS, DISCARD]);
 const JOURNAL_FILE = ".restore-journal.json";
+/** The live access and audit tables, set aside across the swap (beside the journal, private to the owner). */
+const KEPT_TABLES_FILE = ".restore-kept-tables.db";
+/** Why a cancel is refused once the swap has begun: the operation then finishes and records how it went. */
+export const RESTORE_APPLYING = "the restore is being applied";
 
 interface RestoreJournal {
   backup_id: string;
@@ -43,6 +48,13 @@ export interface RestoreSetOptions {
   safetyBackup?: boolean;
   progress?: Progress;
   message?: (text: string) => void;
+  /** a cancel: honoured until the swap (nothing live has changed by then), never after it */
+  signal?: AbortSignal;
+  /**
+   * Called once, right before the swap: throws if a cancel came first, and from then on the caller
+   * refuses cancels (OperationContext.pointOfNoReturn).
+   */
+  pointOfNoReturn?: (reason: string) => void;
 }
 
 export interface RestoreSetResult {
@@ -52,6 +64,8 @@ export interface RestoreSetResult {
   row_counts: Record<string, number>;
   /** the page check the restored databases passed (quick_check when the set's drill had already passed integrity_check on the same bytes); null when mimir_data was not restored */
   database_check: SqliteCheckDepth | null;
+  /** what a restore of mimir_data kept from the live database (null when mimir_data was not restored) */
+  access_and_audit: CarriedTables | null;
 }
 
 // The replaced data is deleted after the restore returns (a large volume takes seconds to delete and
@@ -90,30 +104,35 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       fs.rmSync(staging, { recursive: true, force: true });
       fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
     }
+    let safetyBackupId: string | null = null;
     try {
-      await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), { ...options, databaseCheck: databaseCheck ?? undefined });
-      crashPoint("restore.after_extract");
+      await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), {
+        ...options,
+        databaseCheck: databaseCheck ?? undefined,
+        afterVolume: (volume) => phasePoint(`restore.extracted:${volume}`),
+      });
+      await phasePoint("restore.after_extract");
+      options.signal?.throwIfAborted();
+      if (options.safetyBackup !== false) {
+        options.message?.("taking a safety backup of the current state");
+        safetyBackupId = (await createBackupSet({ trigger: "pre-restore", passphrase: options.passphrase, message: options.message, signal: options.signal })).id;
+      }
+      await phasePoint("restore.after_safety_backup");
+      // The last moment a cancel is honoured: nothing live has changed yet.
+      options.signal?.throwIfAborted();
+      options.pointOfNoReturn?.(RESTORE_APPLYING);
     } catch (error) {
       removeStaging(volumes);
       throw error;
     }
 
-    let safetyBackupId: string | null = null;
-    if (options.safetyBackup !== false) {
-      options.message?.("taking a safety backup of the current state");
-      try {
-        safetyBackupId = (await createBackupSet({ trigger: "pre-restore", passphrase: options.passphrase, message: options.message })).id;
-      } catch (error) {
-        removeStaging(volumes);
-        throw error;
-      }
-    }
-    crashPoint("restore.after_safety_backup");
-
     options.message?.("swapping volumes");
+    const keepsAccess = volumes.includes("mimir_data");
+    let accessAndAudit: CarriedTables | null = null;
     await withAppWritesPaused(async () => {
       const carried = await captureRunningOperations();
       const finishedSinceSnapshot = await captureOperationsFinishedSince(manifest.created_at);
+      if (keepsAccess) saveAccessTablesAside(getDb(), keptTablesFile());
       closeAppDatabase();
       const journal: RestoreJournal = {
         backup_id: id,
@@ -126,6 +145,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
           crashPoint(`restore.after_swap:${entry.name}`);
         }
         reopenDatabase();
+        // Before the commit below: a kill from here on rolls the whole restore back, kept tables included.
+        if (keepsAccess) accessAndAudit = carryAccessTablesInto(getDb(), keptTablesFile());
       } catch (error) {
         getLogger().error("restore failed during the swap; rolling back", { backup: id, error });
         if (isAppDatabaseOpen()) closeAppDatabase();
@@ -134,8 +155,9 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         await reinstateOperations(carried);
         throw error;
       }
-      crashPoint("restore.after_reopen");
+      await phasePoint("restore.after_reopen");
       removeJournal();
+      fs.rmSync(keptTablesFile(), { force: true });
       crashPoint("restore.after_commit");
       try {
         for (const entry of journal.volumes) fs.renameSync(path.join(entry.folder, PREVIOUS), path.join(entry.folder, DISCARD));
@@ -150,7 +172,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
     });
     await notifyAppDatabaseReopened();
-    return { backup_id: id, volumes, safety_backup_id: safetyBackupId, row_counts: manifest.row_counts, database_check: databaseCheck };
+    return { backup_id: id, volumes, safety_backup_id: safetyBackupId, row_counts: manifest.row_counts, database_check: databaseCheck, access_and_audit: accessAndAudit };
   });
 }
 
@@ -167,6 +189,7 @@ export function recoverInterruptedRestore(): string | null {
     getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: journal.backup_id });
   }
   removeStaging(Object.keys(volumeFolders(getConfig())) as BackupVolume[], true);
+  fs.rmSync(keptTablesFile(), { force: true });
   return journal?.backup_id ?? null;
 }
 
@@ -212,6 +235,7 @@ function rollBack(journal: RestoreJournal) {
     fsyncFolder(entry.folder);
   }
   removeJournal();
+  fs.rmSync(keptTablesFile(), { force: true });
   for (const entry of journal.volumes) {
     for (const name of RESERVED) fs.rmSync(path.join(entry.folder, name), { recursive: true, force: true });
   }
@@ -249,6 +273,10 @@ function reopenDatabase() {
     throw error;
   }
   setAppDatabase(db, file);
+}
+
+function keptTablesFile() {
+  return path.join(backupsFolder(), KEPT_TABLES_FILE);
 }
 
 function journalFile() {

@@ -2,6 +2,7 @@ import "server-only";
 import { getConfig } from "@/lib/config/service";
 import { assertNotSetByEnvironment, updateConfig } from "@/lib/config/edit";
 import { recordAudit } from "@/lib/audit/service";
+import { withoutStepAudit } from "@/lib/audit/context";
 import type { Principal } from "@/lib/auth/scopes";
 import { findJobRow } from "@/lib/jobs/service";
 import { createSerialQueue } from "@/lib/serial-queue";
@@ -85,7 +86,8 @@ async function switchScheduledBackups(enabled: boolean, principal: Principal | n
   assertNotSetByEnvironment(BACKUP_ENABLED_KEY);
   const action = enabled ? "backup.schedule_on" : "backup.schedule_off";
   try {
-    await updateConfig({ persistence: { backup_enabled: enabled } });
+    // One change, one audit row (below): the config write and the job switches the follower makes add none.
+    await withoutStepAudit(() => updateConfig({ persistence: { backup_enabled: enabled } }));
   } catch (error) {
     await recordAudit({ principal, action, result: "failed", details: { error: (error as Error).message } });
     throw error;

@@ -4,12 +4,13 @@ import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { AppError, notFound } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
+import { noChangeToRecord } from "@/lib/audit/context";
 import { notify } from "@/lib/notify/service";
 import { listOperations, startOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import { createBackupSet } from "@/lib/backups/create-set";
-import { restoreBackupSet, type RestoreSetResult } from "@/lib/backups/restore-set";
+import { restoreBackupSet, type RestoreSetOptions, type RestoreSetResult } from "@/lib/backups/restore-set";
 import * as queries from "@/lib/backups/queries";
 import { backupsFolder, isPinnedOnDisk, isSetInUse, listSetsOnDisk, PINNED_FILE, readVerification, setFolder, backupPassphrase, bytesProgress } from "@/lib/backups/store";
 import type { RestoreBackupInput } from "@/lib/backups/inputs";
@@ -28,7 +29,7 @@ import { DAY_MS } from "@/lib/time";
  */
 export async function startBackup(principal: Principal | null, trigger: BackupTrigger): Promise<OperationDto> {
   if (!fs.existsSync(backupsFolder())) fs.mkdirSync(backupsFolder(), { recursive: true, mode: 0o700 });
-  return startOperation({ kind: "backup", principal, singleton: true, params: { trigger } }, async (ctx) => {
+  return startOperation({ kind: "backup", principal, scope: "write", singleton: true, params: { trigger } }, async (ctx) => {
     try {
       let manifest: BackupManifest;
       try {
@@ -66,12 +67,12 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
   const backup = await getBackup(id);
   if (backup.encrypted && !backupPassphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
   const volumes = input.volumes ?? [...VOLUMES];
-  const restore = { kind: "restore" as const, principal, exclusive: true, params: { backup_id: id, volumes } };
+  const restore = { kind: "restore" as const, principal, scope: "admin" as const, exclusive: true, params: { backup_id: id, volumes } };
   // The safety set is checked like every new set: by a verify of its own once the restore has finished.
   const verifySafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startVerify(result.safety_backup_id, principal);
   return startOperation({ ...restore, after: verifySafetySet }, async (ctx) => {
     try {
-      const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message });
+      const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal, pointOfNoReturn: ctx.pointOfNoReturn });
       await recordAudit({ principal, action: "backup.restore", target: id, result: "ok", details: { volumes, safety_backup_id: result.safety_backup_id } });
       await notify("restore.finished", { backup_id: id, operation_id: ctx.id, volumes: [...volumes], safety_backup_id: result.safety_backup_id ?? null });
       return result;
@@ -87,7 +88,7 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
 export async function restoreBackup(
   id: string,
   volumes: readonly BackupVolume[],
-  options: { progress?: (done: number, total: number) => void; message?: (text: string) => void; safetyBackup?: boolean } = {},
+  options: Pick<RestoreSetOptions, "progress" | "message" | "safetyBackup" | "signal" | "pointOfNoReturn"> = {},
 ): Promise<RestoreSetResult> {
   if (!fs.existsSync(setFolder(id))) throw notFound("Backup", id);
   const result = await restoreBackupSet(id, { volumes, passphrase: backupPassphrase(), ...options });
@@ -134,8 +135,11 @@ export async function setBackupPinned(id: string, pinned: boolean, principal: Pr
  */
 export async function pruneBackups(options: { dryRun: boolean }, principal: Principal | null): Promise<PruneResult> {
   const { keep_days: keepDays, keep_min: keepMin } = getConfig().values.backups;
+  // A dry run, or a prune that deletes nothing because the latest backup failed, changes nothing.
+  if (options.dryRun) noChangeToRecord();
   const [lastBackup] = (await listOperations({ limit: 1, kind: "backup" })).items;
   if (lastBackup && lastBackup.status === "failed") {
+    noChangeToRecord();
     return { dry_run: options.dryRun, skipped_reason: `the latest backup (${lastBackup.created_at}) failed: nothing is pruned until a backup succeeds`, deleted: [], kept: [] };
   }
   const sets = listSetsOnDisk();

@@ -58,7 +58,7 @@ export function discardImportFolder(folder: string): void {
  * operation (202); the set gets its original id unless that is taken here. Writes backups/<id>/.
  */
 export async function startImport(importFolder: string, principal: Principal | null): Promise<OperationDto> {
-  return startOperation({ kind: "import", principal, singleton: true }, async (ctx) => {
+  return startOperation({ kind: "import", principal, scope: "admin", singleton: true }, async (ctx) => {
     try {
       const upload = path.join(importFolder, "upload.tar");
       const unpacked = path.join(importFolder, "set");

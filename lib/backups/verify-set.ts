@@ -24,7 +24,16 @@ export async function extractSet(
   manifest: BackupManifest,
   volumes: readonly BackupVolume[],
   destFor: (volume: BackupVolume) => string,
-  options: { passphrase: string | null; databaseCheck?: SqliteCheckDepth; progress?: Progress; message?: (text: string) => void },
+  options: {
+    passphrase: string | null;
+    databaseCheck?: SqliteCheckDepth;
+    progress?: Progress;
+    message?: (text: string) => void;
+    /** checked before each archive and once all are extracted: a cancelled restore stops with only staging written */
+    signal?: AbortSignal;
+    /** called after each volume is extracted ("restore.extracted:mimir_data"), for the crash and phase tests */
+    afterVolume?: (volume: BackupVolume) => Promise<void>;
+  },
 ): Promise<void> {
   const total = volumes.reduce((sum, volume) => sum + manifest.archives[volume].bytes, 0);
   let done = 0;
@@ -53,7 +62,9 @@ export async function extractSet(
   let databaseCheck: Promise<void> | null = null;
   try {
     for (const volume of ordered) {
+      options.signal?.throwIfAborted();
       await extract(volume);
+      await options.afterVolume?.(volume);
       if (volume === "mimir_data") {
         const depth = options.databaseCheck ?? "integrity_check";
         options.message?.(`checking the databases (${depth})`);
@@ -69,6 +80,7 @@ export async function extractSet(
     throw error;
   }
   await databaseCheck;
+  options.signal?.throwIfAborted();
 }
 
 /** Every database of the manifest opens and passes the page check and foreign_key_check with its row counts. */

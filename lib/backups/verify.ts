@@ -56,7 +56,7 @@ async function recordVerification(id: string, folder: string, verification: Back
 /** Starts a verify of one set as an operation (202). */
 export async function startVerify(id: string, principal: Principal | null): Promise<OperationDto> {
   await getBackup(id);
-  return startOperation({ kind: "verify", principal, params: { backup_id: id } }, async (ctx) => {
+  return startOperation({ kind: "verify", principal, scope: "write", params: { backup_id: id } }, async (ctx) => {
     const result = await verifyBackupSet(id, { progress: bytesProgress(ctx), message: ctx.message });
     await recordAudit({ principal, action: "backup.verify", target: id, result: "ok" });
     return { backup_id: id, ...result };

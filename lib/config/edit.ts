@@ -9,6 +9,7 @@ import { ConfigError, describeEffectiveConfig, type AppConfig } from "@/lib/conf
 import { auditSchema, backupsSchema, configFileSchema, loggingSchema, persistenceSchema, SECRET_KEYS, serverSchema, storageSchema } from "@/lib/config/schema";
 import { getConfig, notifyConfigChange, reloadConfig, restoreConfig } from "@/lib/config/service";
 import { createSerialQueue } from "@/lib/serial-queue";
+import { plainIssueMessage } from "@/lib/issue-text";
 
 /** How a changed value takes effect: read at each use, or only when the server starts. */
 export type ApplyMode = "live" | "restart";
@@ -169,7 +170,7 @@ async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult
   const check = configFileSchema.safeParse(doc.toJS() ?? {});
   if (!check.success) {
     throw new AppError("config_invalid", "The file would not be valid", {
-      details: check.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+      details: check.error.issues.map((issue) => ({ path: issue.path.join("."), message: plainIssueMessage(issue) })),
     });
   }
   await writeFileAtomic(before.configFile, doc.toString());

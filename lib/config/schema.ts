@@ -97,9 +97,11 @@ export const loggingSchema = z.object({
 export const serverSchema = z.object({
   metrics_public: flag.default(false),
   /**
-   * Whether X-Forwarded-Host and X-Forwarded-Proto describe the browser's view of this site. Only
-   * true behind a reverse proxy that sets them and drops what a client sent: otherwise any client
-   * can claim to be any host.
+   * The console is reached through a reverse proxy that sets X-Forwarded-Host and X-Forwarded-Proto
+   * and appends the client's address to X-Forwarded-For (dropping what a client sent): they then
+   * describe the browser's view of this site, and the last X-Forwarded-For entry is the caller's
+   * address (audit log, sign-in limits). Off, the socket's address and Host are used and the
+   * forwarded headers are ignored, since any client can send them.
    */
   trust_proxy: flag.default(false),
   /**

@@ -21,8 +21,16 @@ export const RESET_EMPTIED_TABLES = [
 ] as const;
 export type ResetEmptiedTable = (typeof RESET_EMPTIED_TABLES)[number] | "operations";
 
+/**
+ * The console's access (accounts, their sessions, API tokens with their revocations and expiries) and
+ * its record of who did what. Neither a reset nor a restore of mimir_data rolls these back: an older
+ * set must not bring back a revoked token or a disabled account, nor cut the audit trail short
+ * (lib/db/sqlite-kept-tables.ts carries them across a restore). Parents before children.
+ */
+export const ACCESS_AND_AUDIT_TABLES = ["users", "sessions", "api_tokens", "audit_log"] as const;
+
 /** Tables a reset of mimir_data keeps, named in the confirmation dialog. */
-export const RESET_KEPT_TABLES = ["users", "sessions", "api_tokens", "audit_log", "system_metadata", "backups", "notification_channels", "notification_deliveries"] as const;
+export const RESET_KEPT_TABLES = [...ACCESS_AND_AUDIT_TABLES, "system_metadata", "backups", "notification_channels", "notification_deliveries"] as const;
 
 /** Row counts of the given tables (a table missing from an adopted database counts 0). */
 export function countTableRows(db: Db, tables: readonly string[]): Record<string, number> {

@@ -28,7 +28,14 @@ export type ListExecutionsQuery = z.infer<typeof listExecutionsQuery>;
 /** The statistics window: at most MAX_STATISTICS_DAYS, 30 days back from now by default. */
 export const MAX_STATISTICS_DAYS = 366;
 export const DEFAULT_STATISTICS_DAYS = 30;
-export const statisticsQuery = z.object({ job_id: filterText.optional(), pipeline: filterText.optional(), from: isoTime.optional(), to: isoTime.optional() });
+export const statisticsQuery = z.object({
+  job_id: filterText.optional(),
+  pipeline: filterText.optional(),
+  /** only runs of this status: the window counts what the history below it lists */
+  status: z.enum(EXECUTION_STATUSES).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+});
 export type StatisticsQuery = z.infer<typeof statisticsQuery>;
 
 export const recentQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) });

@@ -132,6 +132,7 @@ export interface StatisticsFilters {
   to: string;
   job_id?: string;
   pipeline?: string;
+  status?: HistoryFilters["status"];
 }
 
 /**

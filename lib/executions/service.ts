@@ -90,7 +90,7 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
   // over a million rows never holds the event loop for long.
   for (let dayStart = Date.parse(from.slice(0, 10)); dayStart < Date.parse(to); dayStart += DAY_MS) {
     const day = new Date(dayStart).toISOString().slice(0, 10);
-    const window = { from: maxIso(from, new Date(dayStart).toISOString()), to: minIso(to, new Date(dayStart + DAY_MS).toISOString()), job_id: query.job_id, pipeline: query.pipeline };
+    const window = { from: maxIso(from, new Date(dayStart).toISOString()), to: minIso(to, new Date(dayStart + DAY_MS).toISOString()), job_id: query.job_id, pipeline: query.pipeline, status: query.status };
     const counts = await queries.statusCountsQuery(window);
     if (counts.length > 0) {
       const entry = { day, total: 0, by_status: {} as Record<string, number> };

@@ -5,6 +5,7 @@ import { probeDatabase } from "@/lib/db/probe";
 import { backupFreshnessProblem } from "@/lib/backups/freshness";
 import { nowIso } from "@/lib/db/timestamps";
 import { activeAlertReasons } from "@/lib/storage/alerts";
+import { filesystemSpace } from "@/lib/storage/usage";
 import type { HealthReport, HealthStatus } from "@/lib/health/types";
 import { databaseCorruptionReason } from "@/lib/maintenance/service";
 
@@ -43,9 +44,11 @@ export async function getHealth(): Promise<HealthReport> {
     reasons.push(`disk holding the data volume is ${Math.round((1 - disk.free_ratio) * 100)}% full`);
   }
 
-  reasons.push(...(await activeAlertReasons()));
   const backupProblem = await backupFreshnessProblem().catch(() => null);
   if (backupProblem) reasons.push(`backups: ${backupProblem}`);
+  // Last, and counted: the Overview shows these once, in the alert banner, not again as reasons.
+  const alertReasons = await activeAlertReasons();
+  reasons.push(...alertReasons);
 
   const status: HealthStatus = persistence.status === "unhealthy" ? "unhealthy" : reasons.length > 0 ? "degraded" : "healthy";
   return {
@@ -60,6 +63,7 @@ export async function getHealth(): Promise<HealthReport> {
     },
     disk,
     reasons,
+    storage_alerts: alertReasons.length,
     uptime_seconds: Math.round(process.uptime()),
   };
 }
@@ -77,13 +81,9 @@ async function fileSize(file: string): Promise<number | null> {
   }
 }
 
+/** The disk holding the data volume, from the same statfs reading the Storage page and the samples use. */
 async function diskUsage(folder: string): Promise<HealthReport["disk"]> {
-  try {
-    const stats = await fs.statfs(folder);
-    const total = stats.blocks * stats.bsize;
-    const free = stats.bavail * stats.bsize;
-    return { path: folder, free_bytes: free, total_bytes: total, free_ratio: total > 0 ? free / total : 0 };
-  } catch {
-    return null;
-  }
+  const space = await filesystemSpace(folder);
+  if (!space) return null;
+  return { path: folder, free_bytes: space.free_bytes, total_bytes: space.total_bytes, free_ratio: space.total_bytes > 0 ? space.free_bytes / space.total_bytes : 0 };
 }

@@ -9,5 +9,7 @@ export interface HealthReport {
   disk: { path: string; free_bytes: number; total_bytes: number; free_ratio: number } | null;
   /** why the status is not healthy; empty when healthy */
   reasons: string[];
+  /** how many of the reasons (the last ones) are active storage alerts */
+  storage_alerts: number;
   uptime_seconds: number;
 }

@@ -33,7 +33,7 @@ describe("cron", () => {
   });
 
   test("refuses the wrong number of fields and expressions that never fire", () => {
-    expect(cronError("* * *").message).toContain("3 field(s)");
+    expect(cronError("* * *").message).toContain("has 3 fields; a cron schedule needs 5");
     expect(cronError("0 0 30 2 *").message).toContain("never fires");
   });
 

@@ -13,7 +13,7 @@ const SIX_FIELDS = ["second", ...FIVE_FIELDS] as const;
 export function validateCron(expr: string): string {
   const fields = expr.trim().split(/\s+/).filter(Boolean);
   if (fields.length !== 5 && fields.length !== 6) {
-    throw new AppError("invalid_cron", `cron_expr '${expr}' has ${fields.length} field(s); expected 5 (minute hour day-of-month month day-of-week) or 6 (with seconds first)`, {
+    throw new AppError("invalid_cron", `The schedule '${expr}' has ${fields.length === 1 ? "1 field" : `${fields.length} fields`}; a cron schedule needs 5, separated by spaces: minute, hour, day of month, month, day of week (or 6, with seconds first). Every 5 minutes is '*/5 * * * *'`, {
       details: { field: "cron_expr", value: expr, fields: fields.length },
     });
   }
@@ -25,12 +25,12 @@ export function validateCron(expr: string): string {
   for (const [index, value] of fields.entries()) {
     const alone = fields.map((field, i) => (i === index ? field : "*")).join(" ");
     if (cronProblem(alone) !== null) {
-      throw new AppError("invalid_cron", `cron_expr '${normalised}' is invalid: the ${names[index]} field '${value}' is not valid (${problem})`, {
+      throw new AppError("invalid_cron", `The schedule '${normalised}' is invalid: the ${names[index]} field '${value}' is not valid (${problem})`, {
         details: { field: "cron_expr", cron_field: names[index], value },
       });
     }
   }
-  throw new AppError("invalid_cron", `cron_expr '${normalised}' is invalid: ${problem}`, { details: { field: "cron_expr", value: normalised } });
+  throw new AppError("invalid_cron", `The schedule '${normalised}' is invalid: ${problem}`, { details: { field: "cron_expr", value: normalised } });
 }
 
 /** Fires looked at to find an expression's shortest gap: enough to cover every field's pattern near its start. */

@@ -1,9 +1,10 @@
 import "server-only";
-import { and, asc, eq, gt, inArray, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { jobNotificationSettings, type JobNotificationSettingsRow } from "@/lib/db/schema/notifications";
 import { scheduledJobs, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema/jobs";
 import { systemMetadata } from "@/lib/db/schema/system";
+import { jobExecutions } from "@/lib/db/schema/executions";
 
 export async function countJobs(): Promise<{ total: number; enabled: number }> {
   const [row] = await getDb()
@@ -41,6 +42,11 @@ export async function selectEnabledJobs(limit: number, afterId: string | null): 
 export async function selectJob(id: string): Promise<ScheduledJobRow | undefined> {
   const [row] = await getDb().select().from(scheduledJobs).where(eq(scheduledJobs.id, id)).limit(1);
   return row;
+}
+
+/** Up to `limit` jobs as (id, name), by name: a picker's choices. */
+export async function selectJobChoices(limit: number): Promise<{ id: string; name: string }[]> {
+  return getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).orderBy(asc(scheduledJobs.name), asc(scheduledJobs.id)).limit(limit);
 }
 
 /** The names of the given jobs that still exist, by id. */
@@ -93,4 +99,21 @@ export async function saveJobSettingsRow(row: JobNotificationSettingsRow): Promi
     .insert(jobNotificationSettings)
     .values(row)
     .onConflictDoUpdate({ target: jobNotificationSettings.jobId, set: { failureThreshold: row.failureThreshold, consecutiveFailures: row.consecutiveFailures } });
+}
+
+// A run names its job: the newest run of each is read here from job_executions, so that jobs need not
+// load the executions capability for one probe per job.
+/** The newest run of each job (by start time), one probe of (job_id, start_time) per job. */
+export async function selectLastRunByJob(jobIds: string[]): Promise<Map<string, { id: string; start_time: string; status: string; error: string | null }>> {
+  const result = new Map<string, { id: string; start_time: string; status: string; error: string | null }>();
+  for (const jobId of new Set(jobIds)) {
+    const [row] = await getDb()
+      .select({ id: jobExecutions.id, startTime: jobExecutions.startTime, status: jobExecutions.status, error: jobExecutions.error })
+      .from(jobExecutions)
+      .where(eq(jobExecutions.jobId, jobId))
+      .orderBy(desc(jobExecutions.startTime))
+      .limit(1);
+    if (row) result.set(jobId, { id: row.id, start_time: row.startTime, status: row.status, error: row.error });
+  }
+  return result;
 }

@@ -28,7 +28,31 @@ function parseLastResult(text: string | null): JobLastResult | null {
   }
 }
 
-function toDto(row: ScheduledJobRow, pipelineExists: boolean): JobDto {
+type LastRun = Awaited<ReturnType<typeof queries.selectLastRunByJob>> extends Map<string, infer V> ? V : never;
+
+/**
+ * last_run and last_result come from the history (the newest run), not only from the columns the
+ * scheduler writes: runs recorded any other way (an import, the seed, an adopted Mimir database)
+ * count too, so the Jobs list and the Pipelines page agree. The stored result keeps its detail
+ * when it is of that same run.
+ */
+function lastRunOf(row: ScheduledJobRow, newest: LastRun | undefined): Pick<JobDto, "last_run" | "last_result"> {
+  const stored = parseLastResult(row.lastResult);
+  if (!newest || (row.lastRun && row.lastRun >= newest.start_time && stored)) return { last_run: row.lastRun, last_result: stored };
+  if (stored?.execution_id === newest.id) return { last_run: newest.start_time, last_result: stored };
+  return {
+    last_run: newest.start_time,
+    last_result: {
+      success: newest.status === "success",
+      status: newest.status,
+      execution_id: newest.id,
+      executed_at: newest.start_time,
+      ...(newest.error ? { error: newest.error } : {}),
+    },
+  };
+}
+
+function toDto(row: ScheduledJobRow, pipelineExists: boolean, newest?: LastRun): JobDto {
   return {
     id: row.id,
     name: row.name,
@@ -36,8 +60,7 @@ function toDto(row: ScheduledJobRow, pipelineExists: boolean): JobDto {
     cron_expr: row.cronExpr,
     enabled: row.enabled,
     next_run: row.nextRun,
-    last_run: row.lastRun,
-    last_result: parseLastResult(row.lastResult),
+    ...lastRunOf(row, newest),
     created_at: row.createdAt,
     updated_at: row.updatedAt,
     cron_description: describeCron(row.cronExpr),
@@ -46,8 +69,8 @@ function toDto(row: ScheduledJobRow, pipelineExists: boolean): JobDto {
 }
 
 async function toDtos(rows: ScheduledJobRow[]): Promise<JobDto[]> {
-  const exists = await pipelineRefsExist(rows.map((row) => row.pipeline));
-  return rows.map((row) => toDto(row, exists.get(row.pipeline) ?? false));
+  const [exists, newest] = await Promise.all([pipelineRefsExist(rows.map((row) => row.pipeline)), queries.selectLastRunByJob(rows.map((row) => row.id))]);
+  return rows.map((row) => toDto(row, exists.get(row.pipeline) ?? false, newest.get(row.id)));
 }
 
 /** A page of jobs by name. Reads only. */
@@ -210,6 +233,15 @@ export async function* iterateEnabledJobs(batch = 500): AsyncGenerator<Scheduled
 }
 
 /** The names of the jobs behind some runs, by id: history shows names, since console-made ids are UUIDs. A deleted job has none. */
+/** A job picker lists at most this many jobs; beyond it the history filter still takes an id. */
+export const MAX_JOB_CHOICES = 500;
+
+/** Jobs by name for a picker: `more` says the list was cut at MAX_JOB_CHOICES. Reads only. */
+export async function listJobChoices(): Promise<{ jobs: { id: string; name: string }[]; more: boolean }> {
+  const rows = await queries.selectJobChoices(MAX_JOB_CHOICES + 1);
+  return { jobs: rows.slice(0, MAX_JOB_CHOICES), more: rows.length > MAX_JOB_CHOICES };
+}
+
 export async function jobNamesOf(runs: { job_id: string }[]): Promise<Map<string, string>> {
   return queries.selectJobNames([...new Set(runs.map((run) => run.job_id))]);
 }

@@ -57,7 +57,7 @@ describe("CSV export", () => {
     const csvFile = path.join(root.home, "jobs.csv");
     fs.writeFileSync(csvFile, await collect(exportTableCsv(resolveExportTable("scheduled_jobs"))));
     const header = fs.readFileSync(csvFile, "utf8").split("\r\n")[0];
-    expect(header).toBe("id,name,pipeline,cron_expr,enabled,next_run,last_run,last_result,created_at,updated_at");
+    expect(header).toBe("id,name,pipeline,cron_expr,enabled,next_run,last_run,last_result,created_at,updated_at,owner,owner_scope");
     const imported = path.join(root.home, "imported.db");
     sqlite(imported, ".import --csv " + csvFile + " jobs");
     const name = execFileSync("sqlite3", ["-json", imported, "SELECT name FROM jobs WHERE id = 'tricky'"], { encoding: "utf8" });

@@ -75,6 +75,7 @@ const retentionReport = z
     space_returned_by: z.enum(["incremental_vacuum", "vacuum", "none"]),
     free_pages_left: z.number(),
     app_logs: z.array(z.object({ file: z.string(), bytes: z.number(), modified_at: z.string() })),
+    expired_sessions_deleted: z.number(),
     cancelled: z.boolean(),
     duration_ms: z.number(),
   })
@@ -82,7 +83,8 @@ const retentionReport = z
 const resetPreview = z
   .object({
     instance_name: z.string(),
-    volumes: z.array(z.object({ name: z.enum(VOLUMES), folder: z.string(), files: z.number(), bytes: z.number() })),
+    volumes: z.array(z.object({ name: z.enum(VOLUMES), folder: z.string(), files: z.number(), bytes: z.number(), size_bytes: z.number() })),
+    measured_at: z.string(),
     rows: z.object({ jobs: z.number(), pipelines: z.number(), executions: z.number() }),
     kept_tables: z.array(z.string()),
   })

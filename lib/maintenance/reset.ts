@@ -25,7 +25,9 @@ import { readMetadata } from "@/lib/maintenance/queries";
 import type { ResetInput } from "@/lib/maintenance/inputs";
 import { dataRootLockPaths } from "@/lib/backups/server-lock";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
+import { getStorageUsage } from "@/lib/storage/usage";
 import type { ResetPreview, ResetResult, ResetVolumePreview } from "@/lib/maintenance/types";
+import { formatCountOf } from "@/lib/format";
 
 /** Hex digits of the instance id in the instance name: enough to tell two deployments apart at a glance. */
 const INSTANCE_NAME_HEX_DIGITS = 8;
@@ -53,12 +55,17 @@ export async function getResetPreview(): Promise<ResetPreview> {
   const config = getConfig();
   const folders = volumeFolders(config);
   const keep = keptPaths(config);
+  const usage = await getStorageUsage({ tables: false });
+  const sizes = new Map(usage.volumes.map((volume) => [volume.volume, volume.bytes]));
   const volumes: ResetVolumePreview[] = [];
-  for (const name of VOLUMES) volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)) });
+  for (const name of VOLUMES) {
+    volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)), size_bytes: sizes.get(name) ?? 0 });
+  }
   const rows = countTableRows(getDb(), ["scheduled_jobs", "pipelines", "job_executions"]);
   return {
     instance_name: await getInstanceName(),
     volumes,
+    measured_at: usage.measured_at,
     rows: { jobs: rows.scheduled_jobs ?? 0, pipelines: rows.pipelines ?? 0, executions: rows.job_executions ?? 0 },
     kept_tables: [...RESET_KEPT_TABLES],
   };
@@ -80,7 +87,7 @@ export async function startReset(input: ResetInput, principal: Principal | null)
     throw new AppError("invalid_input", "The confirmation is not this instance's name: type the name shown on the Database page (GET /api/v1/reset) in 'confirm'");
   }
   const volumes = VOLUMES.filter((name) => input.volumes.includes(name));
-  return startOperation({ kind: "reset", principal, exclusive: true, params: { volumes } }, async (ctx) => {
+  return startOperation({ kind: "reset", principal, scope: "admin", exclusive: true, params: { volumes } }, async (ctx) => {
     try {
       const result = await resetVolumes(volumes, ctx);
       await recordAudit({
@@ -109,7 +116,7 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
     // A run in progress would write its history and log into what is being emptied.
     const running = await listRunningExecutions();
     if (running.length > 0) {
-      throw new AppError("operation_running", `${running.length} job run(s) are in progress (${running.map((run) => run.job_id).join(", ")}); stop them or let them finish, then reset`);
+      throw new AppError("operation_running", `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); stop them or let them finish, then reset`);
     }
     ctx.message("taking a safety backup of every volume");
     // createBackupSet directly, not startBackup: a backup operation would be refused beside this
@@ -123,7 +130,8 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
     });
     await syncBackupCatalog();
     safetyBackupId = manifest.id;
-    ctx.signal.throwIfAborted();
+    // The last moment a cancel is honoured; from here on data is deleted and the reset runs to its end.
+    ctx.pointOfNoReturn("the reset is deleting data");
   } catch (error) {
     // Nothing was deleted: the jobs fire again as before.
     await reloadScheduler(config);

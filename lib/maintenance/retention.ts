@@ -4,6 +4,8 @@ import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { getDb, JOURNAL_SIZE_LIMIT_BYTES } from "@/lib/db/client";
 import { recordAudit } from "@/lib/audit/service";
+import { noChangeToRecord } from "@/lib/audit/context";
+import { purgeExpiredSessions } from "@/lib/auth/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { APP_LOG_FILE, getLogger } from "@/lib/log/logger";
 import { startOperation } from "@/lib/operations/service";
@@ -66,11 +68,13 @@ export interface RetentionHooks {
  * Deletes runs older than `retention_days` (and, with `keep_per_job`, runs beyond each job's newest
  * N) with their log files, in short batches that yield between them; then checkpoints the WAL,
  * gives the freed pages back (incremental vacuum, or VACUUM when the file is small), and removes
- * rotated application logs older than logging.retention_days. A dry run changes nothing and reports
- * what would go. Deletes rows and files.
+ * rotated application logs older than logging.retention_days, and the rows of sign-in sessions that
+ * have ended. A dry run changes nothing and reports what would go. Deletes rows and files.
  */
 export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: RetentionHooks = {}): Promise<RetentionReport> {
   const started = performance.now();
+  // A dry run only counts: nothing to put on the audit record.
+  if (input.dry_run) noChangeToRecord();
   const config = getConfig();
   const db = getDb();
   const file = config.paths.database;
@@ -104,6 +108,7 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
     space_returned_by: "none",
     free_pages_left: readSqliteFileStats(db, file).freelistCount,
     app_logs: appLogs,
+    expired_sessions_deleted: 0,
     cancelled: false,
     duration_ms: 0,
   };
@@ -155,6 +160,8 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
       for (const job of jobs) await deleteInBatches((limit) => deleteRunsBeyondCapBatch(db, job.jobId, keep, limit));
     }
     report.cancelled = hooks.signal?.aborted ?? false;
+    // Sessions that can no longer be used: the daily pass keeps the table to live ones.
+    if (!report.cancelled) report.expired_sessions_deleted = await purgeExpiredSessions(now.getTime());
 
     hooks.message?.("Giving freed pages back to the file system");
     report.space_returned_by = await returnFreePages(file, hooks, walCheckpointer);
@@ -291,7 +298,7 @@ function listExpiredAppLogs(folder: string, retentionDays: number, now: Date): R
 
 /** Starts a cleanup (or dry run) as an operation with row progress; audited unless a dry run. */
 export async function startRetentionCleanup(input: RetentionCleanupInput, principal: Principal | null): Promise<OperationDto> {
-  const operation = await startOperation({ kind: "retention_cleanup", principal, singleton: true, params: input }, (ctx) =>
+  const operation = await startOperation({ kind: "retention_cleanup", principal, scope: "write", singleton: true, params: input }, (ctx) =>
     runRetentionCleanup(input, { signal: ctx.signal, progress: ctx.progress, message: ctx.message }),
   );
   if (!input.dry_run) {

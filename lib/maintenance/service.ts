@@ -277,7 +277,7 @@ type MaintenanceKind = "vacuum" | "analyze" | "integrity_check" | "checkpoint" |
 export async function startMaintenance(kind: MaintenanceKind, principal: Principal | null, options: { quick?: boolean } = {}): Promise<OperationDto> {
   // Refuse at once rather than queue an operation that will fail: the person sees why immediately.
   if (kind === "vacuum") await refuseVacuumWithoutDisk();
-  const operation = await startOperation({ kind, principal, singleton: true, params: options }, async (ctx) => {
+  const operation = await startOperation({ kind, principal, scope: kind === "recover" ? "admin" : "write", singleton: true, params: options }, async (ctx) => {
     switch (kind) {
       case "vacuum":
         ctx.message("Rebuilding the database file without its free pages");

@@ -8,7 +8,7 @@ import { findModeDrift } from "@/lib/files";
 import { BUSY_TIMEOUT_MS, getDb, JOURNAL_SIZE_LIMIT_BYTES } from "@/lib/db/client";
 import { busyErrorStats, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
 import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
-import { formatBytes, formatPercent, formatTimestamp } from "@/lib/format";
+import { formatBytes, formatPercent, formatTimestamp, formatCountOf } from "@/lib/format";
 import { getLastIntegrityResult } from "@/lib/maintenance/service";
 import type { CheckStatus, TroubleshootingCheck } from "@/lib/maintenance/types";
 import { DAY_MS } from "@/lib/time";
@@ -45,7 +45,7 @@ async function checkLocks(): Promise<TroubleshootingCheck> {
   const fix: string[] = [];
   const statuses: CheckStatus[] = [];
 
-  findings.push(`${busy.count} "database is locked" error(s) since the server started${busy.last ? `, the last at ${formatTimestamp(busy.last)}` : ""}.`);
+  findings.push(`${formatCountOf(busy.count, "\"database is locked\" error")} since the server started${busy.last ? `, the last at ${formatTimestamp(busy.last)}` : ""}.`);
   if (busy.count > 0) {
     statuses.push("warning");
     fix.push(`Writers waited longer than the ${BUSY_TIMEOUT_MS / 1000} s busy timeout. Look for another program writing to ${path.basename(file)} (a sqlite3 shell left open inside a transaction, a second server on the same volume) and close it.`);
@@ -105,7 +105,7 @@ async function checkIntegrity(): Promise<TroubleshootingCheck> {
   if (!last) {
     return { id: "integrity", title: "Corruption", status: "warning", findings: ["The database has not been checked yet."], fix: ["Run the integrity check in Maintenance above."] };
   }
-  const findings = [`${last.mode} at ${formatTimestamp(last.checked_at)}: ${last.ok ? "ok" : `${last.problems.length} problem(s)`}.`, ...last.problems.slice(0, 10)];
+  const findings = [`${last.mode} at ${formatTimestamp(last.checked_at)}: ${last.ok ? "ok" : formatCountOf(last.problems.length, "problem")}.`, ...last.problems.slice(0, 10)];
   if (!last.ok) {
     return {
       id: "integrity",

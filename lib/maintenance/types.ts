@@ -85,6 +85,8 @@ export interface RetentionReport {
   space_returned_by: "incremental_vacuum" | "vacuum" | "none";
   free_pages_left: number;
   app_logs: { file: string; bytes: number; modified_at: string }[];
+  /** sign-in sessions past their end or idle limit whose rows were deleted (0 in a dry run) */
+  expired_sessions_deleted: number;
   cancelled: boolean;
   duration_ms: number;
 }
@@ -138,9 +140,11 @@ export interface TroubleshootingCheck {
 export interface ResetVolumePreview {
   name: BackupVolume;
   folder: string;
-  /** files that would be deleted (for mimir_data: every file but the live database) */
+  /** files that would be deleted (for mimir_data: every file but the live database, whose rows are emptied instead) */
   files: number;
   bytes: number;
+  /** what the volume holds now, the live database included: the size the Storage page shows (du -sb) */
+  size_bytes: number;
 }
 
 /** Everything the reset dialog names before anyone confirms. Counts are of now. */
@@ -148,6 +152,8 @@ export interface ResetPreview {
   /** what must be typed to confirm: mimir- + the first 8 hex digits of the instance id */
   instance_name: string;
   volumes: ResetVolumePreview[];
+  /** when size_bytes was measured (a measurement up to 30 s old is reused, as on the Storage page) */
+  measured_at: string;
   /** rows of Mimir's data a reset of mimir_data deletes */
   rows: { jobs: number; pipelines: number; executions: number };
   /** tables a reset of mimir_data keeps */

@@ -58,10 +58,10 @@ export const OPERATIONS_API: ApiRoute[] = [
   {
     method: "post",
     path: "/api/v1/operations/{operationId}/cancel",
-    summary: "Ask a running operation to stop; it ends as cancelled once its work notices (poll it)",
+    summary: "Ask a running operation to stop; it ends as cancelled once its work notices (poll it). Needs the scope that starting its kind needs (admin for restore, reset, import, recover). A restore or reset that has begun changing live data can no longer be stopped: 409 too_late, and the operation ends as it really ended",
     tag: TAG,
     access: "write",
     params: operationIdParams,
-    responses: { 200: { description: "The operation as it is now (usually still running)", schema: operationSchema }, ...notFound, 409: { description: "The operation is not running (code conflict)" } },
+    responses: { 200: { description: "The operation as it is now (usually still running)", schema: operationSchema }, ...notFound, 403: { description: "The caller's scope is short of what the operation's kind needs (code forbidden)" }, 409: { description: "The operation is not running (code conflict), or is past the point where it can stop (code too_late)" } },
   },
 ];

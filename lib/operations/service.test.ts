@@ -64,9 +64,56 @@ describe("operations", () => {
       while (!ctx.signal.aborted) await sleep(10);
       throw ctx.signal.reason;
     });
-    await cancelOperation(op.id);
+    await cancelOperation(op.id, null);
     expect(await waitForOperation(op.id)).toMatchObject({ status: "cancelled" });
-    await expect(cancelOperation(op.id)).rejects.toMatchObject({ code: "conflict" });
+    await expect(cancelOperation(op.id, null)).rejects.toMatchObject({ code: "conflict" });
+  });
+
+  it("lets only a caller with the operation's own scope cancel it: a write token cannot stop an admin's work", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const admin = await startOperation({ kind: "analyze", principal: null, scope: "admin" }, () => gate);
+    const writer = { kind: "token" as const, id: "t-write", name: "ci-write", scope: "write" as const };
+    await expect(cancelOperation(admin.id, writer)).rejects.toMatchObject({ code: "forbidden" });
+    expect((await getOperation(admin.id)).status).toBe("running");
+    release();
+    expect(await waitForOperation(admin.id)).toMatchObject({ status: "succeeded" });
+
+    const writeWork = await startOperation({ kind: "checkpoint", principal: null, scope: "write" }, async (ctx) => {
+      while (!ctx.signal.aborted) await sleep(10);
+      throw ctx.signal.reason;
+    });
+    await cancelOperation(writeWork.id, writer);
+    expect(await waitForOperation(writeWork.id)).toMatchObject({ status: "cancelled" });
+  });
+
+  it("records work that finished as succeeded even when a cancel arrived while it ran", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const op = await startOperation({ kind: "vacuum", principal: null }, async () => {
+      await gate;
+      return { done: true };
+    });
+    await cancelOperation(op.id, null);
+    release();
+    expect(await waitForOperation(op.id)).toMatchObject({ status: "succeeded", result: { done: true } });
+  });
+
+  it("refuses a cancel past the work's point of no return with 409 too_late, and the work ends as it really ended", async () => {
+    let passed!: () => void;
+    const pastPoint = new Promise<void>((resolve) => (passed = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const op = await startOperation({ kind: "retention_cleanup", principal: null }, async (ctx) => {
+      ctx.pointOfNoReturn("the change is being applied");
+      passed();
+      await gate;
+      return { applied: true };
+    });
+    await pastPoint;
+    await expect(cancelOperation(op.id, null)).rejects.toMatchObject({ code: "too_late", status: 409, message: expect.stringContaining("the change is being applied") });
+    release();
+    expect(await waitForOperation(op.id)).toMatchObject({ status: "succeeded", result: { applied: true } });
   });
 
   it("marks operations left running by a dead process as failed", async () => {

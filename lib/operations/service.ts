@@ -7,10 +7,12 @@ import { toAppError } from "@/lib/to-app-error";
 import { nowIso } from "@/lib/db/timestamps";
 import { getLogger } from "@/lib/log/logger";
 import { decodeCursor, toPage, type Page, type PageQuery } from "@/lib/pagination";
-import type { Principal } from "@/lib/auth/scopes";
+import { scopeAllows, type Principal, type Scope } from "@/lib/auth/scopes";
 import * as queries from "@/lib/operations/queries";
+import { actingFor, currentActor, type AuditActor } from "@/lib/audit/context";
 import { OPERATION_KINDS, type OperationDto, type OperationKind } from "@/lib/operations/types";
 import type { OperationRow } from "@/lib/db/schema/operations";
+import { formatCountOf } from "@/lib/format";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
 const PROGRESS_WRITE_INTERVAL_MS = 250;
@@ -23,6 +25,12 @@ export interface OperationContext {
   progress(done: number, total?: number | null, unit?: string): void;
   /** a short human line shown under the progress bar ("archiving mimir_logs") */
   message(text: string): void;
+  /**
+   * Declares that the work is now changing live data and will finish: throws the cancellation if one
+   * came first (so nothing has changed yet), else refuses every later cancel with 409 too_late and
+   * `reason` ("the restore is being applied"). Synchronous, so no cancel can slip in between.
+   */
+  pointOfNoReturn(reason: string): void;
 }
 
 export interface StartOptions {
@@ -33,11 +41,24 @@ export interface StartOptions {
   exclusive?: boolean;
   /** refuse a second operation of the same kind while one runs (two backups at once) */
   singleton?: boolean;
+  /**
+   * The scope a caller needs to start this work, and so to cancel it (a write token must not stop an
+   * admin's restore). Default admin: a kind that forgets to say is cancellable by admins only.
+   */
+  scope?: Scope;
+}
+
+interface RunningOperation {
+  controller: AbortController;
+  kind: OperationKind;
+  scope: Scope;
+  /** set once the work passed its point of no return: why a cancel now comes too late */
+  tooLate: string | null;
 }
 
 // Process-wide, like the database handle: an operation started by a route bundle must be cancellable
 // from another, and the exclusivity check must see every start in the process.
-const state = processState("operations", (): { running: Map<string, AbortController>; starting: Promise<unknown> } => ({ running: new Map(), starting: Promise.resolve() }));
+const state = processState("operations", (): { running: Map<string, RunningOperation>; starting: Promise<unknown> } => ({ running: new Map(), starting: Promise.resolve() }));
 const running = state.running;
 
 /**
@@ -56,9 +77,15 @@ export async function startOperation<R>(
   const admitted = state.starting.then(() => admit(options));
   state.starting = admitted.catch(() => undefined);
   const id = await admitted;
+  // The operation records its own outcome in the audit log (a restore's row says how it ended), so the
+  // request that started it adds none; its rows carry the starter's address.
+  const starter = currentActor();
+  if (starter) starter.recorded = true;
+  const operationActor: AuditActor = { principal: options.principal, ip: starter?.ip ?? null, open: true, recorded: false };
 
   const controller = new AbortController();
-  running.set(id, controller);
+  const entry: RunningOperation = { controller, kind: options.kind, scope: options.scope ?? "admin", tooLate: null };
+  running.set(id, entry);
   let lastWrite = 0;
   let pending: Partial<Parameters<typeof queries.updateOperation>[1]> = {};
   const flush = () => {
@@ -80,19 +107,21 @@ export async function startOperation<R>(
       pending.message = text;
       if (Date.now() - lastWrite >= PROGRESS_WRITE_INTERVAL_MS) flush();
     },
+    pointOfNoReturn(reason) {
+      controller.signal.throwIfAborted();
+      entry.tooLate = reason;
+    },
   };
 
-  void (async () => {
+  void actingFor(operationActor, async () => {
     let succeeded: { result: R } | null = null;
     try {
       const result = await work(context);
       flush();
-      await queries.updateOperation(id, {
-        status: controller.signal.aborted ? "cancelled" : "succeeded",
-        result: JSON.stringify(result ?? null),
-        finishedAt: nowIso(),
-      });
-      if (!controller.signal.aborted) succeeded = { result };
+      // Work that returned has done what it set out to do, whatever a late cancel asked for: the
+      // record says so, so nobody believes a restore that was applied did not happen.
+      await queries.updateOperation(id, { status: "succeeded", result: JSON.stringify(result ?? null), finishedAt: nowIso() });
+      succeeded = { result };
     } catch (error) {
       flush();
       const appError = toAppError(error);
@@ -111,7 +140,7 @@ export async function startOperation<R>(
       running.delete(id);
     }
     if (succeeded && options.after) await options.after(succeeded.result).catch((error) => getLogger().error("follow-up of an operation failed", { id, kind: options.kind, error }));
-  })();
+  });
 
   return getOperation(id);
 }
@@ -123,7 +152,7 @@ async function admit(options: StartOptions): Promise<string> {
     throw new AppError("operation_running", `A ${exclusive.kind} is running; try again when it has finished`, { details: { operation_id: exclusive.id } });
   }
   if (options.exclusive && active.length > 0) {
-    throw new AppError("operation_running", `${active.length} operation(s) are running (${active.map((op) => op.kind).join(", ")}); ${options.kind} needs them finished first`, {
+    throw new AppError("operation_running", `${formatCountOf(active.length, "operation")} ${active.length === 1 ? "is" : "are"} running (${active.map((op) => op.kind).join(", ")}); ${options.kind} needs them finished first`, {
       details: { operation_ids: active.map((op) => op.id) },
     });
   }
@@ -164,12 +193,23 @@ export async function listOperations(query: PageQuery & { kind?: string }): Prom
   return { items: page.items.map(queries.toOperationDto), next_cursor: page.next_cursor };
 }
 
-/** Asks a running operation to stop; it ends as cancelled at its next check. 404 unknown, 409 already finished. */
-export async function cancelOperation(id: string): Promise<OperationDto> {
-  const operation = await getOperation(id);
-  const controller = running.get(id);
-  if (operation.status !== "running" || !controller) throw new AppError("conflict", `Operation ${id} is ${operation.status}; only a running one can be cancelled`);
-  controller.abort(new AppError("cancelled", "Cancelled"));
+/**
+ * Asks a running operation to stop; it ends as cancelled at its next check. The caller needs the
+ * scope the operation's kind needs (403). 404 unknown, 409 already finished, 409 too_late once the
+ * work is changing live data (a restore past its swap). Changes no row itself.
+ */
+export async function cancelOperation(id: string, principal: Principal | null): Promise<OperationDto> {
+  // The in-process entry first: during a restore's swap the database that holds the row is closed.
+  const entry = running.get(id);
+  if (!entry) {
+    const operation = await getOperation(id);
+    throw new AppError("conflict", `Operation ${id} is ${operation.status}; only a running one can be cancelled`);
+  }
+  if (principal && !scopeAllows(principal.scope, entry.scope)) {
+    throw new AppError("forbidden", `Cancelling a ${entry.kind} needs the '${entry.scope}' scope; ${principal.kind} '${principal.name}' has '${principal.scope}'`);
+  }
+  if (entry.tooLate) throw new AppError("too_late", `Too late: ${entry.tooLate}; the operation will finish and say how it went`);
+  entry.controller.abort(new AppError("cancelled", "Cancelled"));
   return getOperation(id);
 }
 
@@ -190,8 +230,8 @@ export function shutdownReason(signal: string): AppError {
  */
 export function cancelRunningOperationsForShutdown(reason: AppError): string[] {
   const ids = [...running.keys()];
-  for (const [id, controller] of running) {
-    controller.abort(reason);
+  for (const [id, entry] of running) {
+    entry.controller.abort(reason);
     queries.recordOperationEndSync(id, { status: "cancelled", error: JSON.stringify({ code: reason.code, message: reason.message }), finishedAt: nowIso() });
   }
   return ids;

@@ -11,6 +11,7 @@ import type { StepChecker } from "@/lib/pipelines/step-checks";
 export const MAX_PIPELINE_TEXT_BYTES = 64 * 1024;
 /** Alias expansions allowed when the document is turned into values (a "billion laughs" stops here). */
 const MAX_ALIAS_COUNT = 100;
+import { plainIssueMessage, plainYamlMessage } from "@/lib/issue-text";
 
 /**
  * Pipeline and file names become paths in the pipelines volume: letters, digits, `.`, `_`, `-`,
@@ -91,7 +92,7 @@ export function parsePipelineText(text: string, options: { checkStep?: StepCheck
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      issues: doc.errors.map((error) => ({ ...locate(error.pos[0]), path: "", message: firstLine(error.message) })),
+      issues: doc.errors.map((error) => ({ ...locate(error.pos[0]), path: "", message: plainYamlMessage(error.code, firstLine(error.message)) })),
     };
   }
   let value: unknown;
@@ -113,7 +114,7 @@ export function parsePipelineText(text: string, options: { checkStep?: StepCheck
       ok: false,
       issues: parsed.error.issues.map((issue) => {
         const path = issue.path.map(String);
-        return { ...locate(nodeOffset(doc, issue.path as (string | number)[])), path: path.join("."), message: issue.message };
+        return { ...locate(nodeOffset(doc, issue.path as (string | number)[])), path: path.join("."), message: plainIssueMessage(issue) };
       }),
     };
   }

@@ -18,6 +18,7 @@ import { maskDefinition, maskPipelineText, restoreMaskedSecrets } from "@/lib/pi
 import { assertMayChangeBuiltin, assertStepsAllowed, describePrincipal, ownerOf } from "@/lib/plugins/access";
 import { describePipelineIssues, parseOnePipeline } from "@/lib/pipelines/parse";
 import { pipelineTextFromBody } from "@/lib/pipelines/body";
+import { formatCountOf } from "@/lib/format";
 
 const nameKey = z.object({ name: z.string() });
 /** A pipeline's page lists at most this many of the jobs that use it. */
@@ -158,7 +159,7 @@ export async function deletePipeline(name: string, options: { force: boolean }, 
   await getPipeline(name);
   const jobs = await listJobsUsingPipeline(name);
   if (jobs.length > 0 && !options.force) {
-    throw new AppError("in_use", `Pipeline '${name}' is used by ${jobs.length} job(s): ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`, {
+    throw new AppError("in_use", `Pipeline '${name}' is used by ${formatCountOf(jobs.length, "job")}: ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`, {
       details: { jobs },
     });
   }

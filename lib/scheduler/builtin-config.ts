@@ -3,6 +3,7 @@ import type { AppConfig } from "@/lib/config/load";
 import { onConfigChange } from "@/lib/config/service";
 import { findJobRow, updateJob } from "@/lib/jobs/service";
 import { getLogger } from "@/lib/log/logger";
+import { withoutStepAudit } from "@/lib/audit/context";
 import { builtinJobs } from "@/lib/plugins/builtin-jobs";
 import { readAppliedBuiltinConfig, writeAppliedBuiltinConfig, type AppliedBuiltinConfig } from "@/lib/scheduler/queries";
 
@@ -27,7 +28,8 @@ export async function applyConfigToBuiltinJobs(config: AppConfig): Promise<strin
         ...(applied.enabled === wanted.enabled ? {} : { enabled: wanted.enabled }),
       };
       try {
-        await updateJob(builtin.id, update, null);
+        // A consequence of the configuration change, which is on the record already (config.update).
+        await withoutStepAudit(() => updateJob(builtin.id, update, null));
       } catch (error) {
         // Left as it is (and tried again at the next change or start) rather than failing boot.
         getLogger().warn("a built-in job could not follow the configuration", { id: builtin.id, ...update, error: (error as Error).message });

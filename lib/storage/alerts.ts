@@ -3,11 +3,11 @@ import type { AppConfig } from "@/lib/config/load";
 import { recordAudit } from "@/lib/audit/service";
 import { nowIso } from "@/lib/db/timestamps";
 import type { StorageAlertRow } from "@/lib/db/schema/storage";
-import { formatBytes, formatPercent } from "@/lib/format";
+import { formatBytes, formatHoursLeft, formatPercent } from "@/lib/format";
 import { getLogger } from "@/lib/log/logger";
 import { notify } from "@/lib/notify/service";
 import { listAlertRows, markAlertNotified, saveAlertRows } from "@/lib/storage/queries";
-import type { AlertState, StorageAlert, StorageVolume } from "@/lib/storage/types";
+import type { AlertState, DiskProjection, StorageAlert, StorageVolume } from "@/lib/storage/types";
 
 /** A projection beyond this many hours counts as "not filling": stored instead of Infinity. */
 export const NOT_FILLING_HOURS = 1_000_000;
@@ -47,10 +47,17 @@ export function nextAlertState(previous: AlertState | undefined, value: number |
 export interface StorageReading {
   volumes: Partial<Record<StorageVolume, { bytes: number; change24h: number | null }>>;
   disk: { freeBytes: number; totalBytes: number } | null;
-  /** hours until the data disk is full at the last day's rate; Infinity when not shrinking, null with too few samples */
-  hoursUntilFull: number | null;
-  growthBytesPerHour: number | null;
+  /** the fill projection from the stored samples; null when it could not be read (the alert keeps its state) */
+  projection: DiskProjection | null;
 }
+
+/**
+ * A volume is named as the cause of the growth only when it accounts for at least this share of
+ * what Mimir's volumes grew: advice to prune what barely moved cannot fix the trend.
+ */
+export const GROWER_SHARE = 0.5;
+/** Below this share of the used space, a full disk is someone else's doing and no Mimir setting can fix it. */
+export const OWN_SHARE_OF_USED = 0.5;
 
 /** The configured checks against one reading. Pure. */
 export function buildAlertChecks(reading: StorageReading, config: AppConfig): AlertCheck[] {
@@ -78,19 +85,22 @@ export function buildAlertChecks(reading: StorageReading, config: AppConfig): Al
     direction: "below",
     message:
       `The disk holding the data volume has ${formatPercent(freeRatio)} free (${formatBytes(reading.disk?.freeBytes)}), ` +
-      `under ${formatPercent(alerts.disk_free_ratio.raise)}. ${biggestGrower(reading, config)}; ` +
-      `or move MIMIR_DATA_DIR / MIMIR_BACKUP_DIR to a larger disk (threshold: storage.alerts.disk_free_ratio.raise).`,
+      `under ${formatPercent(alerts.disk_free_ratio.raise)}. ${fullDiskAdvice(reading, config)} (threshold: storage.alerts.disk_free_ratio.raise).`,
     clearedMessage: `The disk holding the data volume has ${formatPercent(freeRatio)} free again, above ${formatPercent(alerts.disk_free_ratio.clear)}.`,
   });
-  const hours = reading.hoursUntilFull === null ? null : Math.min(reading.hoursUntilFull, NOT_FILLING_HOURS);
+  const projection = reading.projection;
+  // Without enough history there is no projection, which is "not filling": an alert raised from
+  // thinner history (as earlier versions did) clears instead of lingering.
+  const hours = projection === null ? null : projection.enough_history ? Math.min(projection.hours_left ?? NOT_FILLING_HOURS, NOT_FILLING_HOURS) : NOT_FILLING_HOURS;
   checks.push({
     key: "disk_full",
     value: hours,
     threshold: alerts.disk_full_hours,
     direction: "below",
     message:
-      `At the last day's rate (${formatBytes(reading.growthBytesPerHour)}/h) the disk holding the data volume is full in ` +
-      `${hours === null ? "?" : Math.round(hours)} h. ${biggestGrower(reading, config)} (threshold: storage.alerts.disk_full_hours.raise).`,
+      `Mimir's volumes grew ${formatBytes(projection?.growth_bytes_per_hour)}/h over the last ${Math.round(projection?.history_hours ?? 0)} h; at that rate the ` +
+      `${formatBytes(projection?.free_bytes)} free on the disk holding the data volume lasts ${formatHoursLeft(hours)}. ${growthAdvice(reading, config)} ` +
+      `(threshold: storage.alerts.disk_full_hours.raise).`,
     clearedMessage: `The disk holding the data volume is no longer projected to fill within ${alerts.disk_full_hours.clear} h.`,
   });
   return checks;
@@ -137,13 +147,33 @@ function volumeKnob(volume: StorageVolume, config: AppConfig): string {
   }
 }
 
-/** Names the volume that grew most in the last day and its knob. */
-function biggestGrower(reading: StorageReading, config: AppConfig): string {
-  const grower = (Object.entries(reading.volumes) as [StorageVolume, { change24h: number | null }][])
-    .filter(([, v]) => (v.change24h ?? 0) > 0)
-    .sort((a, b) => (b[1].change24h ?? 0) - (a[1].change24h ?? 0))[0];
-  if (!grower) return "No volume of this deployment grew in the last day: the space goes elsewhere on that disk";
-  return `${grower[0]} grew most (${formatBytes(grower[1].change24h)} in the last day). ${volumeKnob(grower[0], config)}`;
+/** Names the volume behind most of the last day's growth and its knob, or says that no one volume is. */
+function growthAdvice(reading: StorageReading, config: AppConfig): string {
+  const growing = (Object.entries(reading.volumes) as [StorageVolume, { change24h: number | null }][])
+    .map(([volume, v]) => [volume, v.change24h ?? 0] as const)
+    .filter(([, change]) => change > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const total = growing.reduce((sum, [, change]) => sum + change, 0);
+  const grower = growing[0];
+  if (!grower) return "No volume grew in the last day";
+  if (grower[1] < total * GROWER_SHARE) {
+    return `The growth is spread over several volumes (${grower[0]} grew most, ${formatBytes(grower[1])} in the last day); check each on the Storage page`;
+  }
+  return `${grower[0]} grew ${formatBytes(grower[1])} in the last day. ${volumeKnob(grower[0], config)}`;
+}
+
+/** Whether Mimir's own volumes fill the disk, and the fix that can help either way. */
+function fullDiskAdvice(reading: StorageReading, config: AppConfig): string {
+  const move = "move MIMIR_DATA_DIR / MIMIR_BACKUP_DIR to a larger disk";
+  const volumes = (Object.entries(reading.volumes) as [StorageVolume, { bytes: number }][]).sort((a, b) => b[1].bytes - a[1].bytes);
+  const ours = volumes.reduce((sum, [, v]) => sum + v.bytes, 0);
+  const used = reading.disk ? reading.disk.totalBytes - reading.disk.freeBytes : null;
+  const largest = volumes[0];
+  if (used !== null && ours < used * OWN_SHARE_OF_USED) {
+    return `Mimir's volumes hold ${formatBytes(ours)} of the ${formatBytes(used)} used there: other programs fill this disk, so free space outside Mimir or ${move}.`;
+  }
+  if (!largest) return `Free space on that disk or ${move}.`;
+  return `${largest[0]} is the largest volume (${formatBytes(largest[1].bytes)}). ${volumeKnob(largest[0], config)}; or ${move}.`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions, scheduledJobs, storageSamples, type NewJobExecutionRow, type NewStorageSampleRow } from "@/lib/db/schema";
-import { bucketStart, getStorageHistory, getVolumeTrends, leastSquaresSlope, projectDiskFull } from "@/lib/storage/history";
+import { bucketStart, getStorageHistory, getVolumeTrends, leastSquaresSlope, projectDiskFull, PROJECTION_MIN_HOURS, PROJECTION_MIN_SAMPLES } from "@/lib/storage/history";
 import { storageHistoryQuery } from "@/lib/storage/inputs";
 import { insertSamples, thinSamples } from "@/lib/storage/queries";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
@@ -100,20 +100,63 @@ describe("history", () => {
   });
 });
 
+/**
+ * Samples every `stepMs` over `spanMs` of all six watched volumes: mimir_data grows `ourPerHour`,
+ * the rest hold still, and other programs on the same disk take `otherPerHour` (negative frees).
+ */
+async function seedDisk(spanMs: number, stepMs: number, rates: { ourPerHour: number; otherPerHour: number; otherSwing?: number }) {
+  const rows: NewStorageSampleRow[] = [];
+  let i = 0;
+  for (let t = NOW - spanMs; t <= NOW; t += stepMs, i += 1) {
+    const hours = (t - (NOW - spanMs)) / HOUR;
+    // otherSwing: another tenant's churn, up and down by that many bytes on alternate samples
+    const free = 50e9 - hours * (rates.ourPerHour + rates.otherPerHour) - (i % 2) * (rates.otherSwing ?? 0);
+    for (const volume of ["mimir_data", "mimir_logs", "mimir_config", "mimir_plugins", "mimir_pipelines", "backups"]) {
+      const bytes = volume === "mimir_data" ? 1e6 + hours * rates.ourPerHour : 5e5;
+      rows.push({ takenAt: iso(t), volume, bytes: Math.round(bytes), files: 3, fsFreeBytes: Math.round(free), fsTotalBytes: 100e9 });
+    }
+  }
+  await insertSamples(rows);
+}
+
 describe("disk-full projection", () => {
-  test("projects when the free space runs out at the last day's rate", async () => {
-    await seed(DAY, HOUR, 1e9); // 1 GB an hour; 26 GB left at the end
+  test("projects at the rate Mimir's volumes grow, against the free space now", async () => {
+    await seedDisk(DAY, HOUR, { ourPerHour: 1e9, otherPerHour: 0 }); // 26 GB left at the end
     const projection = await projectDiskFull(NOW);
+    expect(projection.enough_history).toBe(true);
     expect(projection.growth_bytes_per_hour).toBeCloseTo(1e9, -3);
+    expect(projection.other_growth_bytes_per_hour).toBeCloseTo(0, -3);
     expect(projection.hours_left).toBeCloseTo(26, 3);
     expect(projection.full_at).toBe(iso(NOW + 26 * HOUR));
   });
 
-  test("says nothing with too few samples, and no date when the disk is not filling", async () => {
-    await seed(HOUR, HOUR);
-    expect((await projectDiskFull(NOW)).growth_bytes_per_hour).toBeNull();
-    await seed(DAY, HOUR, 0);
+  test("other programs' use of the disk is reported as theirs, never projected as Mimir's growth", async () => {
+    await seedDisk(DAY, HOUR, { ourPerHour: 1_000, otherPerHour: 1e9, otherSwing: 3e9 });
+    const projection = await projectDiskFull(NOW);
+    expect(projection.enough_history).toBe(true);
+    expect(projection.growth_bytes_per_hour).toBeCloseTo(1_000, 0);
+    expect(projection.other_growth_bytes_per_hour! / 1e9).toBeCloseTo(1, 1);
+    // 26 GB at 1 kB/h: millions of hours, not one day
+    expect(projection.hours_left!).toBeGreaterThan(1e6);
+  });
+
+  test.each([
+    ["13 minutes of samples (the walkthrough's false alert)", 13 * 60_000, 60_000],
+    ["a long span with too few samples", 12 * HOUR, 4 * HOUR],
+    ["many samples over too short a span", 5 * HOUR, 15 * 60_000],
+  ])("no projection from %s: it says how much history there is and what it needs", async (_name, span, step) => {
+    await seedDisk(span, step, { ourPerHour: 2e9, otherPerHour: 25e9 });
+    const projection = await projectDiskFull(NOW);
+    expect(projection).toMatchObject({ enough_history: false, growth_bytes_per_hour: null, hours_left: null, full_at: null });
+    expect(projection.needed_hours).toBe(PROJECTION_MIN_HOURS);
+    expect(projection.needed_samples).toBe(PROJECTION_MIN_SAMPLES);
+    expect(projection.history_hours).toBeCloseTo(span / HOUR, 5);
+  });
+
+  test("no date when Mimir's volumes are not growing", async () => {
+    await seedDisk(DAY, HOUR, { ourPerHour: 0, otherPerHour: 5e8 });
     const flat = await projectDiskFull(NOW);
+    expect(flat.enough_history).toBe(true);
     expect(flat.full_at).toBeNull();
     expect(flat.hours_left).toBeNull();
   });

@@ -1,7 +1,8 @@
 import "server-only";
 import { countExecutionsPerTimePrefix } from "@/lib/executions/service";
-import { aggregateSampleSeries, BUCKET_PREFIX, findFirstSamplesSince, findLatestSamples, listFreeSpaceSince, type Bucket } from "@/lib/storage/queries";
+import { aggregateSampleSeries, BUCKET_PREFIX, findFirstSamplesSince, findLatestSamples, listVolumeTotalsSince, type Bucket } from "@/lib/storage/queries";
 import type { DiskProjection, ExecutionPoint, HistoryRange, SampleSeries, StorageHistory, VolumePoint, VolumeTrend } from "@/lib/storage/types";
+import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { DAY_MS, HOUR_MS } from "@/lib/time";
 
 
@@ -9,9 +10,13 @@ export const RANGE_MS: Record<HistoryRange, number> = { "24h": DAY_MS, "7d": 7 *
 
 /** The fill projection looks at this much history: long enough to smooth a burst, short enough to follow a change. */
 export const PROJECTION_WINDOW_MS = DAY_MS;
-/** Fewer samples, or a shorter span, than this says nothing about a trend. */
-export const PROJECTION_MIN_SAMPLES = 3;
-export const PROJECTION_MIN_SPAN_MS = 10 * 60_000;
+/**
+ * A trend needs at least this span of samples: a quarter of the window. Minutes of samples on a
+ * shared disk project noise (a few minutes of another program's writes read as "full in 3 h").
+ */
+export const PROJECTION_MIN_HOURS = 6;
+/** …and at least this many samples across that span, so one odd sample cannot set the slope. */
+export const PROJECTION_MIN_SAMPLES = 6;
 
 /** Points per chart stay in the low hundreds: 10-minute buckets for a day, hours for a week, days beyond. */
 export function bucketFor(spanMs: number): Bucket {
@@ -65,26 +70,38 @@ export function bucketStart(prefix: string): string {
 }
 
 /**
- * When the disk holding the data volume fills at the rate its free space shrank over the last
- * day: the least-squares slope of free bytes against time. Reads samples only.
+ * When the disk holding the data volume fills at the rate Mimir's own volumes grow: the
+ * least-squares slope of their summed size over the last day, against the free space now. The
+ * rest of the free-space change (other programs on a shared disk) is reported beside it, never as
+ * our growth. No projection until the samples span PROJECTION_MIN_HOURS with PROJECTION_MIN_SAMPLES.
+ * Reads samples only.
  */
 export async function projectDiskFull(now = Date.now()): Promise<DiskProjection> {
-  const samples = (await listFreeSpaceSince(new Date(now - PROJECTION_WINDOW_MS).toISOString())).filter((s) => s.free !== null);
+  const samples = (await listVolumeTotalsSince(new Date(now - PROJECTION_WINDOW_MS).toISOString(), WATCHED_VOLUMES)).filter((s) => s.free !== null);
   const latest = samples.at(-1);
-  const empty: DiskProjection = { free_bytes: latest?.free ?? null, total_bytes: latest?.total ?? null, growth_bytes_per_hour: null, full_at: null, hours_left: null };
-  if (!latest || samples.length < PROJECTION_MIN_SAMPLES) return empty;
-  const points = samples.map((s) => ({ x: Date.parse(s.takenAt), y: Number(s.free) }));
-  if (points.at(-1)!.x - points[0]!.x < PROJECTION_MIN_SPAN_MS) return empty;
-  const slopePerMs = leastSquaresSlope(points);
-  const growthPerHour = -slopePerMs * HOUR_MS;
-  if (growthPerHour <= 0) return { ...empty, growth_bytes_per_hour: growthPerHour };
-  const hoursLeft = Number(latest.free) / growthPerHour;
-  return {
-    ...empty,
-    growth_bytes_per_hour: growthPerHour,
-    hours_left: hoursLeft,
-    full_at: new Date(Date.parse(latest.takenAt) + hoursLeft * HOUR_MS).toISOString(),
+  const spanHours = latest ? (Date.parse(latest.takenAt) - Date.parse(samples[0]!.takenAt)) / HOUR_MS : 0;
+  const empty: DiskProjection = {
+    free_bytes: latest?.free ?? null,
+    total_bytes: latest?.total ?? null,
+    measured_at: latest?.takenAt ?? null,
+    samples: samples.length,
+    history_hours: spanHours,
+    needed_samples: PROJECTION_MIN_SAMPLES,
+    needed_hours: PROJECTION_MIN_HOURS,
+    enough_history: false,
+    growth_bytes_per_hour: null,
+    other_growth_bytes_per_hour: null,
+    full_at: null,
+    hours_left: null,
   };
+  if (!latest || samples.length < PROJECTION_MIN_SAMPLES || spanHours < PROJECTION_MIN_HOURS) return empty;
+  const at = (takenAt: string) => Date.parse(takenAt);
+  const ourGrowth = leastSquaresSlope(samples.map((s) => ({ x: at(s.takenAt), y: s.bytes }))) * HOUR_MS;
+  const freeShrink = -leastSquaresSlope(samples.map((s) => ({ x: at(s.takenAt), y: Number(s.free) }))) * HOUR_MS;
+  const projection: DiskProjection = { ...empty, enough_history: true, growth_bytes_per_hour: ourGrowth, other_growth_bytes_per_hour: freeShrink - ourGrowth };
+  if (ourGrowth <= 0) return projection;
+  const hoursLeft = Number(latest.free) / ourGrowth;
+  return { ...projection, hours_left: hoursLeft, full_at: new Date(at(latest.takenAt) + hoursLeft * HOUR_MS).toISOString() };
 }
 
 export function leastSquaresSlope(points: { x: number; y: number }[]): number {

@@ -51,10 +51,18 @@ const storageHistory = z
     /** one point per bucket: its start `t`, then bytes per series (volume names, database, database_wal, vector_db) */
     volumes: z.array(z.object({ t: z.string() }).catchall(z.number())),
     executions: z.array(z.object({ t: z.string(), success: z.number(), failed: z.number(), other: z.number() })),
+    /** time-to-full at the rate Mimir's own volumes grow; null rates until enough_history */
     projection: z.object({
       free_bytes: z.number().nullable(),
       total_bytes: z.number().nullable(),
-      growth_bytes_per_hour: z.number().nullable(),
+      measured_at: z.string().nullable(),
+      samples: z.number(),
+      history_hours: z.number(),
+      needed_samples: z.number(),
+      needed_hours: z.number(),
+      enough_history: z.boolean(),
+      growth_bytes_per_hour: z.number().nullable().describe("bytes per hour Mimir's five volumes and backups grow"),
+      other_growth_bytes_per_hour: z.number().nullable().describe("bytes per hour the rest of that disk takes (other programs)"),
       full_at: z.string().nullable(),
       hours_left: z.number().nullable(),
     }),

@@ -80,13 +80,23 @@ export async function aggregateSampleSeries(since: string, bucket: Bucket, serie
     .orderBy(asc(t));
 }
 
-/** Free space of the data volume's filesystem over time, for the fill projection. */
-export async function listFreeSpaceSince(since: string) {
-  return getDb()
-    .select({ takenAt: storageSamples.takenAt, free: storageSamples.fsFreeBytes, total: storageSamples.fsTotalBytes })
+/**
+ * Per sample time since `since`, oldest first: the summed bytes of `volumes` and the free and total
+ * space of the data volume's filesystem (from its mimir_data row), for the fill projection.
+ */
+export async function listVolumeTotalsSince(since: string, volumes: readonly string[]) {
+  const rows = await getDb()
+    .select({
+      takenAt: storageSamples.takenAt,
+      bytes: sql<number>`sum(${storageSamples.bytes})`,
+      free: sql<number | null>`max(CASE WHEN ${storageSamples.volume} = 'mimir_data' THEN ${storageSamples.fsFreeBytes} END)`,
+      total: sql<number | null>`max(CASE WHEN ${storageSamples.volume} = 'mimir_data' THEN ${storageSamples.fsTotalBytes} END)`,
+    })
     .from(storageSamples)
-    .where(and(eq(storageSamples.volume, "mimir_data"), gte(storageSamples.takenAt, since)))
+    .where(and(gte(storageSamples.takenAt, since), inArray(storageSamples.volume, [...volumes])))
+    .groupBy(storageSamples.takenAt)
     .orderBy(asc(storageSamples.takenAt));
+  return rows.map((row) => ({ ...row, bytes: Number(row.bytes) }));
 }
 
 export async function listAlertRows(): Promise<StorageAlertRow[]> {

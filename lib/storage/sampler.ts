@@ -6,7 +6,7 @@ import { getLogger } from "@/lib/log/logger";
 import { applyAlertChecks, buildAlertChecks, type StorageReading } from "@/lib/storage/alerts";
 import { getVolumeTrends, projectDiskFull } from "@/lib/storage/history";
 import { findEarliestSampleTime, findLatestSampleTime, insertSamples, thinSamples } from "@/lib/storage/queries";
-import { measureStorage } from "@/lib/storage/usage";
+import { getStorageUsage } from "@/lib/storage/usage";
 import type { StorageAlert, StorageUsage } from "@/lib/storage/types";
 import { DAY_MS } from "@/lib/time";
 
@@ -42,7 +42,8 @@ export function takeStorageSample(): Promise<SampleResult> {
 async function sampleOnce(): Promise<SampleResult> {
   const log = getLogger();
   const config = getConfig();
-  const usage = await measureStorage({ tables: false });
+  // The same walk the pages read: a sample and the sizes shown beside it are one measurement.
+  const usage = await getStorageUsage({ fresh: true, tables: false });
   const now = Date.parse(usage.measured_at);
   let stored = true;
   let thinned = 0;
@@ -65,8 +66,7 @@ async function sampleOnce(): Promise<SampleResult> {
     const reading: StorageReading = {
       volumes: Object.fromEntries(usage.volumes.map((v) => [v.volume, { bytes: v.bytes, change24h: change.get(v.volume) ?? null }])),
       disk: dataVolume?.filesystem ? { freeBytes: dataVolume.filesystem.free_bytes, totalBytes: dataVolume.filesystem.total_bytes } : null,
-      growthBytesPerHour: projection.growth_bytes_per_hour,
-      hoursUntilFull: projection.growth_bytes_per_hour === null ? null : (projection.hours_left ?? Infinity),
+      projection,
     };
     alerts = await applyAlertChecks(buildAlertChecks(reading, config));
   } catch (error) {

@@ -62,13 +62,25 @@ export interface ExecutionPoint {
 }
 
 export interface DiskProjection {
+  /** free and total bytes of the disk holding the data volume at the latest sample */
   free_bytes: number | null;
   total_bytes: number | null;
-  /** bytes per hour the free space shrinks (negative when it grows) over the last day; null without enough samples */
+  /** when that sample was taken */
+  measured_at: string | null;
+  /** samples in the projection window, and the hours they span */
+  samples: number;
+  history_hours: number;
+  /** what a projection needs: this many samples spanning this many hours */
+  needed_samples: number;
+  needed_hours: number;
+  /** false until the samples reach needed_samples and needed_hours; every rate below is then null */
+  enough_history: boolean;
+  /** bytes per hour Mimir's volumes (the five and backups) grow, negative when they shrink */
   growth_bytes_per_hour: number | null;
-  /** when the disk is full at that rate; null when it is not shrinking */
+  /** bytes per hour the rest of that disk takes (other programs), negative when it frees space */
+  other_growth_bytes_per_hour: number | null;
+  /** when the disk is full at Mimir's rate; null when Mimir's volumes are not growing */
   full_at: string | null;
-  /** null when the free space is not shrinking or there are too few samples */
   hours_left: number | null;
 }
 

@@ -42,7 +42,7 @@ test("each volume's size equals du -sb of it within 1%, and the database is desc
 });
 
 test("a recent measurement is reused, a fresh one asked for is not", async () => {
-  const first = await getStorageUsage({ fresh: true });
-  expect(await getStorageUsage()).toBe(first);
-  expect(await getStorageUsage({ fresh: true })).not.toBe(first);
+  const first = await getStorageUsage({ fresh: true, tables: false });
+  expect(await getStorageUsage({ tables: false })).toBe(first);
+  expect(await getStorageUsage({ fresh: true, tables: false })).not.toBe(first);
 });

@@ -29,16 +29,27 @@ export function watchedFolders(): Record<StorageVolume, string> {
 }
 
 /**
- * Current usage of every volume and of the database. Reuses a measurement younger than
- * USAGE_REUSE_MS unless `fresh`; concurrent callers share one walk. Reads only.
+ * Current usage of every volume and of the database: the one source of every size the pages show
+ * (Overview, Storage, Reset) and of each sample. Reuses a measurement younger than USAGE_REUSE_MS
+ * unless `fresh`; concurrent callers share one walk. Per-table rows and bytes only with `tables`
+ * (reused for TABLE_STATS_REUSE_MS); otherwise `database.tables` is empty. Reads only.
  */
-export async function getStorageUsage(options: { fresh?: boolean } = {}): Promise<StorageUsage> {
+export async function getStorageUsage(options: { fresh?: boolean; tables?: boolean } = {}): Promise<StorageUsage> {
   const cached = memo.storageUsage;
-  if (!options.fresh && cached && Date.now() - cached.at < USAGE_REUSE_MS) return cached.usage;
-  memo.storageScan ??= measureStorage({ tables: true }).finally(() => (memo.storageScan = undefined));
-  const usage = await memo.storageScan;
-  memo.storageUsage = { at: Date.now(), usage };
-  return usage;
+  let usage: StorageUsage;
+  if (!options.fresh && cached && Date.now() - cached.at < USAGE_REUSE_MS) {
+    usage = cached.usage;
+  } else {
+    memo.storageScan ??= measureStorage({ tables: false })
+      .then((measured) => {
+        memo.storageUsage = { at: Date.now(), usage: measured };
+        return measured;
+      })
+      .finally(() => (memo.storageScan = undefined));
+    usage = await memo.storageScan;
+  }
+  const wantTables = options.tables ?? true;
+  return wantTables ? { ...usage, database: { ...usage.database, tables: await tableStats() } } : usage;
 }
 
 /**

@@ -68,7 +68,7 @@ export const setScheduledBackupsAction = defineAction(
 );
 
 /** Stops a running backup, verify or import; the same scope as POST /api/v1/operations/{id}/cancel. */
-export const cancelOperationAction = defineAction("write", operationIdParams, ({ operationId }) => cancelOperation(operationId), {
+export const cancelOperationAction = defineAction("write", operationIdParams, ({ operationId }, principal) => cancelOperation(operationId, principal), {
   audit: "operation.cancel",
   target: (input) => input.operationId,
 });

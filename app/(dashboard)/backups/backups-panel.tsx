@@ -24,7 +24,7 @@ import { EmptyState } from "@/app/_components/ui/empty-state";
 
 /** What each volume holds, said in the restore confirmation so nobody replaces one blindly. */
 const VOLUME_CONTENTS: Record<BackupVolume, string> = {
-  mimir_data: "the database: jobs, pipelines, execution history, users and tokens; the vector database",
+  mimir_data: "the database: jobs, pipelines, execution history, operations, storage samples; the vector database",
   mimir_logs: "the application log and one log per execution",
   mimir_config: "config.yaml",
   mimir_plugins: "plugin executables",
@@ -274,7 +274,7 @@ function PruneControls({ onDone }: { onDone: () => void }) {
         <ConfirmDialog
           open
           title="Prune old backup sets"
-          confirmLabel={`Delete ${preview.deleted.length} set(s)`}
+          confirmLabel={`Delete ${formatCountOf(preview.deleted.length, "set")}`}
           onCancel={() => setPreview(null)}
           onConfirm={(password) => pruneBackupsAction({ reauth_password: password })}
           onDone={onDone}
@@ -324,7 +324,10 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
           </fieldset>
           {volumes.includes("mimir_data") && (
             <span className="mt-3 block">
-              Replacing mimir_data brings back the users, passwords and API tokens of that time: everyone, you included, signs in again afterwards.
+              Replacing mimir_data does <strong>not</strong> roll back access or the audit trail: users, passwords, roles, disabled accounts,
+              API tokens (with their revocations and expiries), sessions and the audit log stay as they are now, so you stay signed in
+              and this restore is itself recorded. Only a set from another deployment (moving to a new host) brings its own users and tokens;
+              the audit rows written here are then kept after its own.
             </span>
           )}
         </>

@@ -3,7 +3,7 @@
 import { Button } from "@/app/_components/ui/button";
 import { ProgressBar } from "@/app/_components/ui/progress-bar";
 import { Badge } from "@/app/_components/ui/badge";
-import { formatBytes, formatDuration, formatTimestamp } from "@/lib/format";
+import { formatBytes, formatDuration, formatTimestamp, formatCountOf } from "@/lib/format";
 import type { OperationDto } from "@/lib/operations/types";
 import type { AnalyzeResult, CheckpointReport, IntegrityResult, VacuumResult } from "@/lib/maintenance/types";
 import { startMaintenanceAction } from "./actions";
@@ -115,7 +115,7 @@ function ResultSummary({ kind, result }: { kind: string; result: unknown }) {
     </p>
   ) : (
     <div className="text-red-800">
-      <Badge tone="red">{r.problems.length} problem(s)</Badge>
+      <Badge tone="red">{formatCountOf(r.problems.length, "problem")}</Badge>
       <ul className="mt-1 max-h-40 list-disc overflow-auto pl-5 font-mono text-xs">
         {r.problems.map((problem, i) => (
           <li key={i}>{problem}</li>

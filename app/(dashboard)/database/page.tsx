@@ -163,7 +163,7 @@ export default async function DatabasePage() {
                           CSV
                         </a>
                       ) : (
-                        <span className="text-xs text-slate-400" title="Credentials are not exported table by table">—</span>
+                        <span className="text-xs text-slate-500" title="Credentials are not exported table by table">—</span>
                       )}
                     </td>
                   )}

@@ -3,7 +3,7 @@
 import { useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import { csvLine, type CsvValue } from "@/lib/maintenance/csv";
-import { formatCount, formatDuration } from "@/lib/format";
+import { formatCount, formatDuration, formatCountOf } from "@/lib/format";
 import type { QueryResult } from "@/lib/maintenance/types";
 import { runQueryAction } from "./actions";
 import { EmptyState } from "@/app/_components/ui/empty-state";
@@ -73,7 +73,7 @@ export function QueryConsole({ initialSql }: { initialSql: string }) {
         <div className="space-y-2" data-testid="query-result">
           <div className="flex flex-wrap items-center justify-between gap-2 text-xs text-slate-500">
             <span>
-              {formatCount(result.rows.length)} row(s){result.truncated ? ` (stopped at the ${formatCount(result.row_cap)}-row cap; add a LIMIT or WHERE)` : ""} in {formatDuration(result.duration_ms)}
+              {formatCountOf(result.rows.length, "row")}{result.truncated ? ` (stopped at the ${formatCount(result.row_cap)}-row cap; add a LIMIT or WHERE)` : ""} in {formatDuration(result.duration_ms)}
             </span>
             {result.rows.length > 0 && (
               <Button variant="secondary" onClick={download}>
@@ -100,7 +100,7 @@ export function QueryConsole({ initialSql }: { initialSql: string }) {
                     <tr key={r}>
                       {row.map((cell, c) => (
                         <td key={c} className="max-w-xs truncate px-3 py-1.5 text-slate-800" title={display(cell)}>
-                          {cell === null ? <span className="text-slate-400">NULL</span> : display(cell)}
+                          {cell === null ? <span className="text-slate-500">NULL</span> : display(cell)}
                         </td>
                       ))}
                     </tr>

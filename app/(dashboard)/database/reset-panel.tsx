@@ -4,6 +4,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { OperationProgress } from "@/app/_components/operation-progress";
+import { MeasuredAt } from "@/app/_components/ui/measured-at";
 import { formatBytes, formatCount, formatCountOf } from "@/lib/format";
 import { useOperation } from "@/lib/operations/hooks";
 import type { BackupVolume } from "@/lib/backups/types";
@@ -62,13 +63,14 @@ export function ResetPanel({ preview, lastRun }: { preview: ResetPreview; lastRu
       </p>
       <fieldset className="space-y-1.5">
         <legend className="mb-1 font-medium text-slate-800">Volumes to empty</legend>
+        <p className="text-xs text-slate-500">Sizes as on the Storage page, <MeasuredAt at={preview.measured_at} />.</p>
         {preview.volumes.map((volume) => (
           <label key={volume.name} className="flex items-start gap-2">
             <input type="checkbox" className="mt-0.5" checked={chosen.includes(volume.name)} disabled={running} onChange={(e) => toggle(volume.name, e.target.checked)} />
             <span>
               <code className="font-mono text-xs">{volume.name}</code>{" "}
-              <span className="text-slate-500">
-                ({formatCountOf(volume.files, "file")}, {formatBytes(volume.bytes)})
+              <span className="text-slate-500" data-testid={`reset-size-${volume.name}`}>
+                ({formatBytes(volume.size_bytes)})
               </span>
             </span>
           </label>
@@ -86,7 +88,7 @@ export function ResetPanel({ preview, lastRun }: { preview: ResetPreview; lastRu
             <ul className="list-disc space-y-1 pl-5">
               {chosenVolumes.map((volume) => (
                 <li key={volume.name} data-volume={volume.name}>
-                  <code className="font-mono text-xs">{volume.name}</code>: {VOLUME_HOLDS[volume.name]} — {formatCountOf(volume.files, "file")} ({formatBytes(volume.bytes)})
+                  <code className="font-mono text-xs">{volume.name}</code>: {VOLUME_HOLDS[volume.name]} — {volume.name === "mimir_data" ? `the database's rows and ${formatCountOf(volume.files, "other file")}` : formatCountOf(volume.files, "file")} ({formatBytes(volume.bytes)})
                   {volume.name === "mimir_data" && (
                     <>
                       , <strong>{formatCount(preview.rows.jobs)} jobs</strong>, <strong>{formatCount(preview.rows.pipelines)} pipelines</strong> and{" "}

@@ -85,7 +85,7 @@ export function RetentionPanel({
             <option value="">All jobs</option>
             {jobs.map((job) => (
               <option key={job.id} value={job.id}>
-                {job.name ?? job.id} ({formatCount(job.runs)} runs)
+                {job.name ?? job.id} ({formatCountOf(job.runs, "run")})
               </option>
             ))}
           </select>
@@ -114,11 +114,11 @@ export function RetentionPanel({
               </>
             ) : null}{" "}
             would be deleted with their log files, freeing about {formatBytes(preview.estimated_row_bytes)}
-            {preview.app_logs.length > 0 ? `, plus ${preview.app_logs.length} rotated app log file(s)` : ""}.
+            {preview.app_logs.length > 0 ? `, plus ${formatCountOf(preview.app_logs.length, "rotated app log file")}` : ""}.
           </p>
           {doomed > 0 && !confirming && (
             <Button variant="danger" className="mt-3" onClick={() => setConfirming(true)}>
-              Delete {formatCount(doomed)} runs
+              Delete {formatCountOf(doomed, "run")}
             </Button>
           )}
           {confirming && (
@@ -169,7 +169,7 @@ function CleanupOutcome({ operation }: { operation: OperationDto }) {
   return (
     <p className="text-sm text-slate-800" data-testid="retention-result">
       Last cleanup {formatTimestamp(operation.finished_at)}: deleted <strong>{formatCount(r.deleted_rows)}</strong> runs and {formatCountOf(r.log_files_deleted, "log file")}
-      {r.app_logs.length ? ` and ${r.app_logs.length} app log file(s)` : ""}; reclaimed <strong>{formatBytes(r.reclaimed_bytes)}</strong> (database {formatBytes(r.db_bytes_before)} →{" "}
+      {r.app_logs.length ? ` and ${formatCountOf(r.app_logs.length, "app log file")}` : ""}; reclaimed <strong>{formatBytes(r.reclaimed_bytes)}</strong> (database {formatBytes(r.db_bytes_before)} →{" "}
       {formatBytes(r.db_bytes_after)}
       {r.space_returned_by === "none" ? `; ${formatCount(r.free_pages_left)} free pages stay in the file for reuse — run VACUUM to give them back` : `, pages returned by ${r.space_returned_by.replace("_", " ")}`}) in{" "}
       {formatDuration(r.duration_ms)}

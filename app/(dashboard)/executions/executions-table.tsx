@@ -34,7 +34,7 @@ export function ExecutionsTable({ items, empty, showJob = true, jobNames }: { it
           <td className="py-2 pr-4 text-slate-600">{run.triggered_by}</td>
           <td className="py-2 text-red-700">
             {/* A table cell does not keep its max-width; the block inside does: two lines, the rest on hover. */}
-            <div className="line-clamp-2 max-w-sm break-words" title={run.error ?? undefined}>
+            <div className="line-clamp-2 w-64 max-w-64 break-words" title={run.error ?? undefined}>
               {run.error ?? ""}
             </div>
           </td>

@@ -8,7 +8,7 @@ import { ExecutionsTable } from "@/app/(dashboard)/executions/executions-table";
 import { EXECUTION_STATUSES } from "@/lib/executions/types";
 import { listExecutionsQuery, statisticsQuery } from "@/lib/executions/inputs";
 import { getExecutionStatistics, listExecutions } from "@/lib/executions/service";
-import { jobNamesOf } from "@/lib/jobs/service";
+import { jobNamesOf, listJobChoices } from "@/lib/jobs/service";
 import { formatCount, formatPercent } from "@/lib/format";
 import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { DAY_MS } from "@/lib/time";
@@ -41,11 +41,14 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
     ...bounds,
   };
   const query = listExecutionsQuery.safeParse({ ...filters, cursor: params.cursor });
-  const statsQuery = statisticsQuery.safeParse({ job_id: filters.job_id, pipeline: filters.pipeline, ...bounds });
-  const [page, stats] = await Promise.all([
+  const statsQuery = statisticsQuery.safeParse({ job_id: filters.job_id, pipeline: filters.pipeline, status: filters.status, ...bounds });
+  const [page, stats, choices] = await Promise.all([
     query.success ? listAtLinkCursor("/executions", params, (cursor) => listExecutions({ ...query.data, cursor })) : Promise.resolve(null),
     statsQuery.success ? getExecutionStatistics(statsQuery.data).catch(() => null) : Promise.resolve(null),
+    listJobChoices(),
   ]);
+  // A job chosen by a link (an id beyond the picker's list, or a job since deleted) stays selectable.
+  const jobChoices = filters.job_id && !choices.jobs.some((job) => job.id === filters.job_id) ? [...choices.jobs, { id: filters.job_id, name: filters.job_id }] : choices.jobs;
   const jobNames = await jobNamesOf(page?.items ?? []);
   return (
     <>
@@ -55,8 +58,15 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
       <Card className="mb-6">
         <form className="grid grid-cols-1 gap-3 sm:grid-cols-3 lg:grid-cols-6 lg:items-end" action="/executions" aria-label="Filters">
           <label className="block text-sm font-medium text-slate-700">
-            Job id
-            <input name="job_id" defaultValue={params.job_id} className={INPUT} />
+            Job
+            <select name="job_id" defaultValue={params.job_id ?? ""} className={INPUT}>
+              <option value="">any job</option>
+              {jobChoices.map((job) => (
+                <option key={job.id} value={job.id}>
+                  {job.name}
+                </option>
+              ))}
+            </select>
           </label>
           <label className="block text-sm font-medium text-slate-700">
             Pipeline
@@ -100,8 +110,16 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
         <div className="mb-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
           <Card title="Window">
             <div className="grid grid-cols-2 gap-4">
-              <Stat label="Runs" value={formatCount(stats.total_executions)} hint={`${stats.from.slice(0, 10)} to ${stats.to.slice(0, 10)}`} />
-              <Stat label="Success rate" value={formatPercent(stats.success_rate)} hint={`${formatCount(stats.by_status.failed ?? 0)} failed`} />
+              <Stat
+                label={filters.status ? `Runs, ${filters.status}` : "Runs"}
+                value={<span data-testid="window-runs">{formatCount(stats.total_executions)}</span>}
+                hint={`${stats.from.slice(0, 10)} to ${stats.to.slice(0, 10)}`}
+              />
+              {filters.status ? (
+                <Stat label="Status" value={filters.status} hint="the window counts only these runs" />
+              ) : (
+                <Stat label="Success rate" value={formatPercent(stats.success_rate)} hint={`${formatCount(stats.by_status.failed ?? 0)} failed`} />
+              )}
             </div>
           </Card>
           <Card title="Runs per day">

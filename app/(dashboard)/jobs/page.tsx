@@ -75,7 +75,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
                   <Link href={`/jobs/${encodeURIComponent(job.id)}`} className="font-medium text-sky-700 hover:underline">
                     {job.name}
                   </Link>
-                  <div className="text-xs text-slate-400">{job.id}</div>
+                  <div className="text-xs text-slate-500">{job.id}</div>
                 </td>
                 <td className="py-2 pr-4">
                   {job.pipeline_exists ? (
@@ -83,7 +83,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
                       {job.pipeline}
                     </Link>
                   ) : (
-                    <span className="inline-flex items-center gap-1.5">
+                    <span className="inline-flex flex-wrap items-center gap-1.5">
                       {job.pipeline} <Badge tone="red">missing pipeline</Badge>
                     </span>
                   )}
@@ -102,7 +102,7 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
                       <span className="text-xs text-slate-500">{formatAge(job.last_run)}</span>
                     </span>
                   ) : (
-                    <span className="text-slate-400">never run</span>
+                    <span className="text-slate-500">never run</span>
                   )}
                 </td>
                 <td className="py-2 pr-4">

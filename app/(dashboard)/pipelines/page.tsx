@@ -64,7 +64,7 @@ export default async function PipelinesPage({ searchParams }: { searchParams: Pr
                       <span className="text-xs text-slate-500">{formatAge(pipeline.last_run.start_time)}</span>
                     </>
                   ) : (
-                    <span className="text-slate-400">never</span>
+                    <span className="text-slate-500">never</span>
                   )}
                 </td>
               </tr>

@@ -2,7 +2,7 @@
 
 import { yaml } from "@codemirror/lang-yaml";
 import { linter, lintGutter, type Diagnostic } from "@codemirror/lint";
-import CodeMirror from "@uiw/react-codemirror";
+import CodeMirror, { EditorView } from "@uiw/react-codemirror";
 import { useMemo } from "react";
 import type { PipelineIssue } from "@/lib/pipelines/definition";
 
@@ -30,6 +30,8 @@ export function YamlEditor({
   const extensions = useMemo(
     () => [
       yaml(),
+      // The editable element itself must carry the name: CodeMirror puts a wrapper's aria-label elsewhere.
+      EditorView.contentAttributes.of({ "aria-label": "Pipeline YAML" }),
       lintGutter(),
       linter(
         async (view): Promise<Diagnostic[]> => {
@@ -50,7 +52,7 @@ export function YamlEditor({
   );
   return (
     <div className="overflow-hidden rounded-md ring-1 ring-slate-300" data-testid="yaml-editor">
-      <CodeMirror value={value} onChange={onChange} extensions={extensions} readOnly={readOnly} height="420px" basicSetup={{ foldGutter: false }} aria-label="Pipeline YAML" />
+      <CodeMirror value={value} onChange={onChange} extensions={extensions} readOnly={readOnly} height="420px" basicSetup={{ foldGutter: false }} />
     </div>
   );
 }

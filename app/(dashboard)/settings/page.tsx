@@ -58,7 +58,7 @@ export default async function SettingsPage() {
             {config.settings.map((setting) => (
               <tr key={setting.key} data-key={setting.key}>
                 <td className="py-2 pr-4 font-mono text-xs text-slate-700">{setting.key}</td>
-                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{setting.value === "" ? <span className="text-slate-400">(empty)</span> : setting.value}</td>
+                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{setting.value === "" ? <span className="text-slate-500">(empty)</span> : setting.value}</td>
                 <td className="py-2">
                   <SourceBadge source={setting.source} />
                 </td>

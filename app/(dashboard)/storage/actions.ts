@@ -4,12 +4,10 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
 import { takeStorageSample } from "@/lib/storage/sampler";
-import { getStorageUsage } from "@/lib/storage/usage";
 
-/** "Measure now": a sample (rows, thinning, alerts) and a fresh walk for the page. */
+/** "Measure now": a sample (a fresh walk the pages then show, rows, thinning, alerts). */
 export const measureNowAction = defineAction("write", z.object({}), async () => {
   const sample = await takeStorageSample();
-  await getStorageUsage({ fresh: true });
   revalidatePath("/", "layout");
   return sample;
 }, { audit: "storage.measure" });

@@ -5,12 +5,14 @@ import { StorageCharts } from "@/app/(dashboard)/storage/storage-charts";
 import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { getConfig } from "@/lib/config/service";
-import { formatBytes, formatBytesChange, formatCount, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
+import { formatBytes, formatCount, formatPercent, formatTimestamp } from "@/lib/format";
 import { requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
 import { listAlerts } from "@/lib/storage/alerts";
 import { getStorageHistory } from "@/lib/storage/history";
+import { describeProjection } from "@/lib/storage/projection-text";
 import { getStorageUsage } from "@/lib/storage/usage";
+import { MeasuredAt } from "@/app/_components/ui/measured-at";
 import type { DiskProjection, StorageUsage } from "@/lib/storage/types";
 
 export const dynamic = "force-dynamic";
@@ -27,7 +29,7 @@ export default async function StoragePage() {
         title="Storage"
         description={
           <>
-            Volume and disk usage measured <span data-testid="measured-at">{formatTimestamp(usage.measured_at)}</span> (a walk of{" "}
+            Volume and disk usage <MeasuredAt at={usage.measured_at} /> (<span data-testid="measured-at">{formatTimestamp(usage.measured_at)}</span>, a walk of{" "}
             {formatCount(usage.volumes.reduce((n, v) => n + v.files, 0))} files in {usage.scan_ms} ms); the charts read the samples taken every{" "}
             {interval} min.
           </>
@@ -51,18 +53,16 @@ export default async function StoragePage() {
 
 function DiskCard({ usage, projection }: { usage: StorageUsage; projection: DiskProjection }) {
   const fs = usage.volumes.find((v) => v.volume === "mimir_data")?.filesystem ?? null;
-  const growth = projection.growth_bytes_per_hour;
+  const text = describeProjection(projection);
+  const over = projection.enough_history ? `over the last ${Math.round(projection.history_hours)} h` : text.hint;
   return (
     <Card title="Disk holding the data volume">
-      <div className="grid grid-cols-2 gap-6 md:grid-cols-4">
+      <div className="grid grid-cols-2 gap-6 md:grid-cols-5">
         <Stat label="Free" value={<span data-testid="disk-free">{formatBytes(fs?.free_bytes)}</span>} hint={fs ? `${formatPercent(fs.free_bytes / fs.total_bytes)} of ${formatBytes(fs.total_bytes)}` : "unknown"} />
         <Stat label="Used by Mimir" value={formatBytes(usage.volumes.reduce((n, v) => n + v.bytes, 0))} hint="five volumes and backups" />
-        <Stat label="Free space change" value={growth === null ? "—" : `${formatBytesChange(-growth)}/h`} hint="over the last day" />
-        <Stat
-          label="Full in"
-          value={<span data-testid="disk-full-in">{growth === null ? "—" : projection.hours_left === null ? "not filling" : formatHoursLeft(projection.hours_left)}</span>}
-          hint={projection.full_at ? `around ${formatTimestamp(projection.full_at)}` : growth === null ? "needs a few samples over the last day" : "at the current rate"}
-        />
+        <Stat label="Mimir's growth" value={<span data-testid="disk-our-growth">{text.ourRate}</span>} hint={over} />
+        <Stat label="Rest of the disk" value={<span data-testid="disk-other-growth">{text.otherRate}</span>} hint="other programs; not projected" />
+        <Stat label="Full in" value={<span data-testid="disk-full-in">{text.fullIn}</span>} hint={<span data-testid="disk-full-hint">{text.hint}</span>} />
       </div>
     </Card>
   );
@@ -93,7 +93,7 @@ function VolumesCard({ usage }: { usage: StorageUsage }) {
             </td>
             <td className="py-2.5 pr-4">
               {v.largest.length === 0 ? (
-                <span className="text-xs text-slate-400">no files</span>
+                <span className="text-xs text-slate-500">no files</span>
               ) : (
                 <details>
                   <summary className="cursor-pointer text-xs text-slate-600">

@@ -21,7 +21,7 @@ export function StorageCharts({ initial, intervalMinutes }: { initial: StorageHi
       <div className="flex flex-wrap items-center justify-between gap-3">
         <h2 className="text-lg font-semibold text-slate-900">Growth</h2>
         <div className="flex items-center gap-3">
-          <span className="text-xs text-slate-400">{error ? "cannot reach the server" : isFetching ? "loading…" : ""}</span>
+          <span className="text-xs text-slate-500">{error ? "cannot reach the server" : isFetching ? "loading…" : ""}</span>
           <div role="group" aria-label="Range" className="inline-flex overflow-hidden rounded-md ring-1 ring-slate-300">
             {HISTORY_RANGES.map((r) => (
               <button

@@ -1,6 +1,7 @@
 "use client";
 
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { formatCount } from "@/lib/format";
 
 const STATUS_COLOURS: Record<string, string> = { success: "#059669", failed: "#dc2626", cancelled: "#64748b", skipped: "#d97706", running: "#0284c7" };
 
@@ -14,8 +15,8 @@ export function RunsPerDayChart({ days }: { days: { day: string; by_status: Reco
         <BarChart data={data} margin={{ top: 5, right: 10, left: 0, bottom: 5 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
           <XAxis dataKey="day" fontSize={11} />
-          <YAxis allowDecimals={false} fontSize={11} width={40} />
-          <Tooltip />
+          <YAxis allowDecimals={false} fontSize={11} width="auto" tickFormatter={(value: number) => formatCount(value)} />
+          <Tooltip formatter={(value) => formatCount(Number(value))} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
           {statuses.map((status) => (
             <Bar key={status} dataKey={status} stackId="runs" fill={STATUS_COLOURS[status]} isAnimationActive={false} />

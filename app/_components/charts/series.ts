@@ -18,3 +18,14 @@ export function tickTime(iso: string, bucket: "10min" | "hour" | "day"): string 
   const text = new Date(iso).toISOString();
   return bucket === "10min" ? text.slice(11, 16) : bucket === "hour" ? `${text.slice(5, 10)} ${text.slice(11, 13)}h` : text.slice(5, 10);
 }
+
+/**
+ * Samples are points in time, not a curve: lines between them are straight (a smoothed line through
+ * three samples draws a hump that was never measured), and with this few points each is marked.
+ */
+export const SPARSE_POINTS = 24;
+
+/** The dot to draw on each sample: shown while the series is sparse. */
+export function sampleDots(points: number, color: string, radius = 2.5): false | { r: number; fill: string; stroke: string } {
+  return points <= SPARSE_POINTS ? { r: radius, fill: color, stroke: color } : false;
+}

@@ -1,7 +1,7 @@
 "use client";
 
 import { Area, AreaChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { SERIES_STYLE, tickTime } from "@/app/_components/charts/series";
+import { SERIES_STYLE, sampleDots, tickTime } from "@/app/_components/charts/series";
 import { formatBytes, formatTimestamp } from "@/lib/format";
 import type { SampleSeries, StorageHistory } from "@/lib/storage/types";
 
@@ -13,13 +13,14 @@ export function VolumeStackChart({ history, series, stacked = true }: { history:
       <AreaChart data={history.volumes} margin={{ top: 8, right: 8, bottom: 0, left: 8 }}>
         <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
         <XAxis dataKey="t" tickFormatter={(t: string) => tickTime(t, history.bucket)} tick={{ fontSize: 11 }} minTickGap={24} />
-        <YAxis tickFormatter={(v: number) => formatBytes(v)} tick={{ fontSize: 11 }} width={72} />
+        <YAxis tickFormatter={(v: number) => formatBytes(v)} tick={{ fontSize: 11 }} width="auto" />
         <Tooltip labelFormatter={(t) => formatTimestamp(String(t))} formatter={(v) => formatBytes(Number(v))} />
         <Legend wrapperStyle={{ fontSize: 12 }} />
         {shown.map((name) => (
           <Area
             key={name}
-            type="monotone"
+            type="linear"
+            dot={sampleDots(history.volumes.length, SERIES_STYLE[name].color)}
             dataKey={name}
             name={SERIES_STYLE[name].label}
             stackId={stacked ? "size" : undefined}

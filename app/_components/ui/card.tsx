@@ -12,11 +12,15 @@ export function Card({ title, children, className = "", actions }: { title?: str
   );
 }
 
+/**
+ * A labelled figure. The figure never wraps (a number or size broken across lines misreads as two):
+ * its type steps down in a narrow column, and whatever still does not fit ends in an ellipsis.
+ */
 export function Stat({ label, value, hint }: { label: string; value: React.ReactNode; hint?: React.ReactNode }) {
   return (
-    <div>
+    <div className="@container min-w-0">
       <div className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</div>
-      <div className="mt-1 text-2xl font-semibold tabular-nums text-slate-900">{value}</div>
+      <div className="mt-1 truncate text-lg font-semibold tabular-nums text-slate-900 [overflow-wrap:normal] @min-[9rem]:text-2xl">{value}</div>
       {hint && <div className="mt-0.5 text-xs text-slate-500">{hint}</div>}
     </div>
   );

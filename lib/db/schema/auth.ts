@@ -44,13 +44,20 @@ export const apiTokens = sqliteTable(
     prefix: text("prefix").notNull(),
     /** read | write | admin */
     scope: text("scope").notNull(),
+    /** the creator's name as it was, for the list */
     createdBy: text("created_by"),
+    /**
+     * The account the token acts for (users.id): it works only while that user exists and is enabled,
+     * with at most the user's role's scope. Null for the MIMIR_API_TOKEN token and for tokens whose
+     * creator was gone before owners were recorded; those have only their own scope.
+     */
+    ownerUserId: text("owner_user_id"),
     createdAt: text("created_at").notNull(),
     expiresAt: text("expires_at"),
     lastUsedAt: text("last_used_at"),
     revokedAt: text("revoked_at"),
   },
-  (t) => [uniqueIndex("idx_api_tokens_token_hash").on(t.tokenHash)],
+  (t) => [uniqueIndex("idx_api_tokens_token_hash").on(t.tokenHash), index("idx_api_tokens_owner_user_id").on(t.ownerUserId)],
 );
 
 export type UserRow = typeof users.$inferSelect;

@@ -32,7 +32,7 @@ export function LogViewer({ id }: { id: string }) {
   if (error) return <p className="text-sm text-red-700">Cannot read the log: {error.message}</p>;
   return (
     <div>
-      <pre ref={pre} aria-label="Run log" className="max-h-96 overflow-auto rounded-md bg-slate-950 p-3 text-xs leading-relaxed text-slate-100">
+      <pre ref={pre} aria-label="Run log" tabIndex={0} className="max-h-96 overflow-auto rounded-md bg-slate-950 p-3 text-xs leading-relaxed text-slate-100">
         {data ? text || "(the log is empty)" : "loading…"}
       </pre>
       <p className="mt-1 text-xs text-slate-500">{last?.complete ? "End of log." : "Following the log while the run is in progress…"}</p>

@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { deleteJobAction } from "@/app/(dashboard)/jobs/actions";
-import { formatCount } from "@/lib/format";
+import { formatCountOf } from "@/lib/format";
 
 export function DeleteJob({ id, name, runs }: { id: string; name: string; runs: number }) {
   const router = useRouter();
@@ -13,7 +13,7 @@ export function DeleteJob({ id, name, runs }: { id: string; name: string; runs: 
       title={`Delete job “${name}”?`}
       consequences={
         <>
-          The schedule stops, a run in progress is stopped, and its <strong>{formatCount(runs)} run(s) of execution history</strong> are deleted with it. The pipeline stays.
+          The schedule stops, a run in progress is stopped, and its <strong>{formatCountOf(runs, "run")} of execution history</strong> {runs === 1 ? "is" : "are"} deleted with it. The pipeline stays.
         </>
       }
       confirmLabel="Delete job and its history"

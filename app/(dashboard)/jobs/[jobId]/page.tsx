@@ -58,7 +58,7 @@ export default async function JobPage({ params, searchParams }: { params: Promis
           <>
             Job <code>{job.id}</code> runs pipeline{" "}
             {job.pipeline_exists ? (
-              <Link className="text-sky-700 hover:underline" href={`/pipelines/${encodeURIComponent(job.pipeline.replace(/\.ya?ml$/i, ""))}`}>
+              <Link className="text-sky-700 underline underline-offset-2" href={`/pipelines/${encodeURIComponent(job.pipeline.replace(/\.ya?ml$/i, ""))}`}>
                 {job.pipeline}
               </Link>
             ) : (
@@ -81,26 +81,31 @@ export default async function JobPage({ params, searchParams }: { params: Promis
         <Card title="Schedule">
           <dl className="space-y-2 text-sm">
             <div className="flex gap-2">
-              <dt className="w-24 text-slate-500">Cron</dt>
+              <dt className="w-24 shrink-0 text-slate-500">Cron</dt>
               <dd>
                 <code>{job.cron_expr}</code>
               </dd>
             </div>
             <div className="flex gap-2">
-              <dt className="w-24 text-slate-500">Status</dt>
+              <dt className="w-24 shrink-0 text-slate-500">Status</dt>
               <dd>{job.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}</dd>
             </div>
             <div className="flex gap-2">
-              <dt className="w-24 text-slate-500">Next run</dt>
+              <dt className="w-24 shrink-0 text-slate-500">Next run</dt>
               <dd className="tabular-nums">{job.enabled ? formatTimestamp(job.next_run) : "—"}</dd>
             </div>
             <div className="flex gap-2">
-              <dt className="w-24 text-slate-500">Last run</dt>
+              <dt className="w-24 shrink-0 text-slate-500">Last run</dt>
               <dd className="tabular-nums">
                 {formatTimestamp(job.last_run)} {lastStatus && <Badge tone={statusTone(lastStatus)}>{lastStatus}</Badge>}
               </dd>
             </div>
-            {job.last_result?.error && <p className="text-xs text-red-700">{job.last_result.error}</p>}
+            {job.last_result?.error && (
+              <div className="flex gap-2">
+                <dt className="sr-only">Last error</dt>
+                <dd className="text-xs text-red-700">{job.last_result.error}</dd>
+              </div>
+            )}
           </dl>
           <div className="mt-4 border-t border-slate-100 pt-4">
             <FailureThreshold settings={notifySettings} canWrite={canWrite} />

@@ -19,6 +19,7 @@ import { scopeAllows } from "@/lib/auth/scopes";
 import { listPlugins } from "@/lib/scheduler/plugin-catalog";
 import { PluginHelp } from "@/app/(dashboard)/pipelines/plugin-help";
 import { TestRunPipeline } from "@/app/(dashboard)/pipelines/[name]/test-run";
+import { formatCountOf } from "@/lib/format";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipeline" };
@@ -47,7 +48,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
         title={pipeline.name}
         description={
           <>
-            {pipeline.description ?? "No description."} Stored as <code>{pipeline.file}</code> in the pipelines volume.
+            {pipeline.description ? withFullStop(pipeline.description) : "No description."} Stored as <code>{pipeline.file}</code> in the pipelines volume.
           </>
         }
       />
@@ -71,7 +72,7 @@ export default async function PipelinePage({ params, searchParams }: { params: P
               </ul>
             )}
             <p className="mt-3 text-xs text-slate-500">
-              {pipeline.steps ?? "?"} step(s), {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
+              {pipeline.steps === null || pipeline.steps === undefined ? "? steps" : formatCountOf(pipeline.steps, "step")}, {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
             </p>
           </Card>
           {canWrite && pipeline.valid && (
@@ -94,4 +95,10 @@ export default async function PipelinePage({ params, searchParams }: { params: P
       </Card>
     </>
   );
+}
+
+/** A description ends its sentence before the next one starts. */
+function withFullStop(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?…:]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }

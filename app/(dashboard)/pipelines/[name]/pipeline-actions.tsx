@@ -5,6 +5,7 @@ import { useState, useTransition } from "react";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { Button } from "@/app/_components/ui/button";
 import { clonePipelineAction, deletePipelineAction } from "@/app/(dashboard)/pipelines/actions";
+import { formatCountOf } from "@/lib/format";
 
 export function ClonePipeline({ name }: { name: string }) {
   const router = useRouter();
@@ -52,7 +53,7 @@ export function DeletePipeline({ name, jobs }: { name: string; jobs: { id: strin
             <>
               {" "}
               <strong>
-                {jobs.length} job(s) use it ({jobs.map((job) => job.name).join(", ")}):
+                {formatCountOf(jobs.length, "job")} {jobs.length === 1 ? "uses" : "use"} it ({jobs.map((job) => job.name).join(", ")}):
               </strong>{" "}
               deleting is refused unless forced, and forced, their runs fail until they are pointed at another pipeline.
             </>

@@ -6,4 +6,4 @@ import { startBackup } from "@/lib/backups/service";
 export const GET = route({ access: "read", query: listBackupsQuery }, ({ query }) => listBackups(query));
 
 /** 202 with the operation; poll GET /api/v1/operations/{id} for progress. No body. */
-export const POST = route({ access: "write" }, async ({ principal }) => json(await startBackup(principal, "api"), 202));
+export const POST = route({ access: "write", audit: "backup.create" }, async ({ principal }) => json(await startBackup(principal, "api"), 202));

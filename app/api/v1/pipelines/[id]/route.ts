@@ -5,7 +5,7 @@ import { pipelineTextFromBody } from "@/lib/pipelines/body";
 
 export const GET = route({ access: "read", params: pipelineIdParams }, ({ params, principal }) => getPipeline(params.id, principal));
 
-export const PUT = route({ access: "write", params: pipelineIdParams, rawBody: true }, async ({ params, rawBody, principal }) => {
+export const PUT = route({ access: "write", audit: "pipeline.update", params: pipelineIdParams, rawBody: true }, async ({ params, rawBody, principal }) => {
   const pipeline = await updatePipeline(params.id, pipelineTextFromBody(rawBody!), principal);
   return { message: "Pipeline updated successfully", pipeline };
 });

@@ -4,7 +4,7 @@ import { deleteJob, getJob, jobWarnings, updateJob } from "@/lib/jobs/service";
 
 export const GET = route({ access: "read", params: jobIdParams }, ({ params }) => getJob(params.id));
 
-export const PUT = route({ access: "write", params: jobIdParams, body: updateJobInput }, async ({ params, body, principal }) => {
+export const PUT = route({ access: "write", audit: "job.update", params: jobIdParams, body: updateJobInput }, async ({ params, body, principal }) => {
   const job = await updateJob(params.id, body, principal);
   return { message: "Job updated successfully", job_id: job.id, job, warnings: jobWarnings(job) };
 });

@@ -1,0 +1,63 @@
+import crypto from "node:crypto";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { ACCOUNT_FREE_FAILURES, createUser, principalFromSession, SECURE_SESSION_COOKIE, SESSION_COOKIE, signIn, signInThrottle } from "@/lib/auth/service";
+import { sessionTokenFromCookieHeader } from "@/lib/auth/request";
+import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "@/lib/auth/passwords";
+import { getDb } from "@/lib/db/client";
+
+let root: TestDataRoot;
+beforeEach(() => {
+  root = createTestDataRoot();
+  signInThrottle().clear();
+});
+afterEach(() => root.cleanup());
+
+const storedHash = (username: string) => (getDb().$client.prepare("SELECT password_hash FROM users WHERE username = ?").get(username) as { password_hash: string }).password_hash;
+
+test("strangers guessing the well-known admin account from several addresses do not lock the real admin out", async () => {
+  await createUser({ username: "admin", password: "the-real-admin-password", role: "admin" });
+  // More failures than the old per-account lock allowed (10), spread so no one address hits its own limit.
+  for (let i = 0; i < 12; i++) {
+    await expect(signIn("admin", `guess-${i}`, { ip: `203.0.113.${i % 3}`, userAgent: null })).rejects.toMatchObject({ code: expect.stringMatching(/unauthorized|rate_limited/) });
+  }
+  const session = await signIn("admin", "the-real-admin-password", { ip: "198.51.100.20", userAgent: null });
+  expect(await principalFromSession(session.sessionToken)).toMatchObject({ name: "admin" });
+});
+
+test("an address that failed on an account under attack must wait before its next try there", async () => {
+  await createUser({ username: "admin", password: "the-real-admin-password", role: "admin" });
+  for (let i = 0; i < ACCOUNT_FREE_FAILURES; i++) await signIn("admin", `guess-${i}`, { ip: `203.0.113.${i}`, userAgent: null }).catch(() => undefined);
+  await expect(signIn("admin", "the-real-admin-password", { ip: "203.0.113.0", userAgent: null })).rejects.toMatchObject({
+    code: "rate_limited",
+    details: { retry_after_seconds: expect.any(Number) },
+  });
+});
+
+test("scrypt runs at OWASP's floor (N=2^17, r=8, p=1), and so does the unknown-user check", async () => {
+  expect((await hashPassword("a-password-long-enough")).split("$").slice(0, 4)).toEqual(["scrypt", "131072", "8", "1"]);
+  expect(DUMMY_PASSWORD_HASH.split("$").slice(0, 4)).toEqual(["scrypt", "131072", "8", "1"]);
+});
+
+test("a hash made with the older parameters still signs in, and is replaced by one at today's", async () => {
+  await createUser({ username: "veteran", password: "placeholder-password", role: "viewer" });
+  const salt = crypto.randomBytes(16);
+  const key = crypto.scryptSync("veteran-password-1", salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+  const old = ["scrypt", 2 ** 15, 8, 1, salt.toString("base64url"), key.toString("base64url")].join("$");
+  getDb().$client.prepare("UPDATE users SET password_hash = ? WHERE username = 'veteran'").run(old);
+
+  await signIn("veteran", "veteran-password-1", { ip: "192.0.2.9", userAgent: null });
+  const renewed = storedHash("veteran");
+  expect(renewed.startsWith("scrypt$131072$8$1$")).toBe(true);
+  expect(await verifyPassword("veteran-password-1", renewed)).toBe(true);
+  await signIn("veteran", "veteran-password-1", { ip: "192.0.2.9", userAgent: null });
+  expect(storedHash("veteran")).toBe(renewed);
+});
+
+test("the session is read from the __Host- cookie (https) or the plain one, the prefixed one first", () => {
+  expect(SECURE_SESSION_COOKIE).toBe(`__Host-${SESSION_COOKIE}`);
+  expect(sessionTokenFromCookieHeader("__Host-mimir_session=abc; theme=dark")).toBe("abc");
+  expect(sessionTokenFromCookieHeader("mimir_session=plain")).toBe("plain");
+  expect(sessionTokenFromCookieHeader("mimir_session=plain; __Host-mimir_session=prefixed")).toBe("prefixed");
+  expect(sessionTokenFromCookieHeader("other=1")).toBeNull();
+});

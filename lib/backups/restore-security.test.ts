@@ -1,0 +1,158 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { fillDataRoot, volumesHashes } from "@/test/helpers/backup-fixtures";
+import { getDb } from "@/lib/db/client";
+import { cancelOperation, getOperation, waitForOperation } from "@/lib/operations/service";
+import { startBackup, startRestore } from "@/lib/backups/service";
+import { onPhasePoint, phasePoint } from "@/lib/backups/crash-points";
+import { replacedDataRemoved } from "@/lib/backups/restore-set";
+import { createUser } from "@/lib/auth/service";
+import { createApiToken, revokeApiToken } from "@/lib/auth/tokens";
+import { updateUser } from "@/lib/auth/users";
+import { authenticate } from "@/lib/auth/request";
+import { listAuditLog, recordAudit } from "@/lib/audit/service";
+import type { Principal } from "@/lib/auth/scopes";
+import type { OperationDto } from "@/lib/operations/types";
+
+let root: TestDataRoot;
+const removeHooks: (() => void)[] = [];
+
+beforeEach(() => {
+  root = createTestDataRoot();
+  fillDataRoot(root.config, getDb().$client);
+});
+afterEach(async () => {
+  for (const remove of removeHooks.splice(0)) remove();
+  await replacedDataRemoved();
+  root.cleanup();
+});
+
+async function adminPrincipal(): Promise<Principal> {
+  const user = await createUser({ username: "root-admin", password: "correct horse battery", role: "admin" });
+  return { kind: "user", id: user.id, name: user.username, role: "admin", scope: "admin" };
+}
+
+async function backUp(): Promise<string> {
+  const op = await waitForOperation((await startBackup(null, "manual")).id);
+  expect(op.status).toBe("succeeded");
+  return (op.result as { backup_id: string }).backup_id;
+}
+
+const bearer = async (token: string) => (await authenticate({ authorization: `Bearer ${token}`, sessionToken: null }))?.principal ?? null;
+const auditIds = async () => (await listAuditLog({ limit: 1000 })).items.map((entry) => entry.id);
+
+describe("a restore of mimir_data keeps the live access decisions and the audit trail", () => {
+  test("a token revoked, a token expired, a user disabled and audit rows written after the set stay so; the restore adds one audit row", async () => {
+    const admin = await adminPrincipal();
+    const revoked = await createApiToken({ name: "to-revoke", scope: "admin" }, admin);
+    const expiring = await createApiToken({ name: "to-expire", scope: "admin" }, admin);
+    const offboarded = await createUser({ username: "leaver", password: "long enough password", role: "admin" });
+    const setId = await backUp();
+
+    await revokeApiToken(revoked.id);
+    getDb().$client.prepare("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?").run(expiring.id);
+    await updateUser(offboarded.id, { disabled: true }, admin);
+    for (let i = 0; i < 5; i++) await recordAudit({ principal: admin, action: "storage.measure", target: String(i), result: "ok" });
+    const idsBefore = await auditIds();
+    expect(await bearer(revoked.token)).toBeNull();
+    expect(await bearer(expiring.token)).toBeNull();
+
+    const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
+    expect(op.status).toBe("succeeded");
+    expect((op.result as { access_and_audit: unknown }).access_and_audit).toMatchObject({ same_instance: true, kept: ["users", "sessions", "api_tokens", "audit_log"] });
+
+    expect(await bearer(revoked.token)).toBeNull();
+    expect(await bearer(expiring.token)).toBeNull();
+    const leaver = getDb().$client.prepare("SELECT disabled_at FROM users WHERE id = ?").get(offboarded.id) as { disabled_at: string | null };
+    expect(leaver.disabled_at).not.toBeNull();
+
+    const after = (await listAuditLog({ limit: 1000 })).items;
+    expect(after.map((entry) => entry.id)).toEqual(expect.arrayContaining(idsBefore));
+    const restoreRows = after.filter((entry) => entry.action === "backup.restore");
+    expect(restoreRows).toHaveLength(1);
+    expect(restoreRows[0]).toMatchObject({ actor: "root-admin", actor_type: "user", target: setId, result: "ok", details: { volumes: ["mimir_data"] } });
+    expect(fs.existsSync(path.join(root.config.paths.backups, ".restore-kept-tables.db"))).toBe(false);
+  });
+
+  test("a set from another deployment (moving to a new host) brings its own accounts, and the live audit rows are appended, not lost", async () => {
+    const admin = await adminPrincipal();
+    const setId = await backUp();
+    await createUser({ username: "only-on-new-host", password: "long enough password", role: "viewer" });
+    await recordAudit({ principal: admin, action: "storage.measure", result: "ok" });
+    getDb().$client.prepare("UPDATE system_metadata SET value = 'another-deployment' WHERE key = 'instance_id'").run();
+
+    const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
+    expect(op.status).toBe("succeeded");
+    expect((op.result as { access_and_audit: { same_instance: boolean } }).access_and_audit.same_instance).toBe(false);
+    expect(getDb().$client.prepare("SELECT count(*) AS n FROM users WHERE username = 'only-on-new-host'").get()).toEqual({ n: 0 });
+    expect((await listAuditLog({ limit: 1000, action: "storage.measure" })).items).toHaveLength(1);
+  });
+});
+
+describe("cancelling a restore", () => {
+  async function restoreWithHook(phase: string, onPhase: (op: OperationDto) => Promise<void>) {
+    const admin = await adminPrincipal();
+    const setId = await backUp();
+    fs.writeFileSync(path.join(root.config.paths.pipelines, "made-after-the-set.yaml"), "name: later\n");
+    getDb().$client.exec("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+    const before = volumesHashes(root.config);
+    let started: OperationDto | null = null;
+    let hookResult: Promise<void> | null = null;
+    removeHooks.push(
+      onPhasePoint(phase, () => {
+        hookResult = onPhase(started!);
+        return hookResult;
+      }),
+    );
+    started = await startRestore(setId, { confirm: setId }, admin);
+    const done = await waitForOperation(started.id);
+    await hookResult;
+    return { done, before, admin };
+  }
+
+  test("a cancel during extraction stops the restore with nothing changed on disk, and it is recorded as cancelled", async () => {
+    const { done, before } = await restoreWithHook("restore.extracted:mimir_data", async (op) => {
+      await cancelOperation(op.id, null);
+    });
+    expect(done.status).toBe("cancelled");
+    expect(volumesHashes(root.config)).toEqual(before);
+    expect(fs.existsSync(path.join(root.config.paths.pipelines, "made-after-the-set.yaml"))).toBe(true);
+    expect(getDb().$client.prepare("SELECT count(*) AS n FROM scheduled_jobs WHERE id = 'job-weekly'").get()).toEqual({ n: 0 });
+    for (const folder of [root.config.paths.data, root.config.paths.pipelines]) {
+      expect(fs.readdirSync(folder).filter((name) => name.startsWith(".mimir-restore"))).toEqual([]);
+    }
+  });
+
+  test("a cancel after the swap is refused with 409 too_late, and the restore is recorded as succeeded", async () => {
+    let refusal: unknown = null;
+    const { done } = await restoreWithHook("restore.after_reopen", async (op) => {
+      refusal = await cancelOperation(op.id, null).catch((error: unknown) => error);
+    });
+    expect(refusal).toMatchObject({ code: "too_late", status: 409, message: expect.stringContaining("the restore is being applied") });
+    expect(done.status).toBe("succeeded");
+    expect(fs.existsSync(path.join(root.config.paths.pipelines, "made-after-the-set.yaml"))).toBe(false);
+    expect(getDb().$client.prepare("SELECT count(*) AS n FROM scheduled_jobs WHERE id = 'job-weekly'").get()).toEqual({ n: 1 });
+  });
+
+  test("a write token cannot cancel a restore (403), which runs on", async () => {
+    const writer: Principal = { kind: "token", id: "t-write", name: "ci-write", scope: "write" };
+    let refusal: unknown = null;
+    const { done } = await restoreWithHook("restore.after_extract", async (op) => {
+      refusal = await cancelOperation(op.id, writer).catch((error: unknown) => error);
+      expect((await getOperation(op.id)).status).toBe("running");
+    });
+    expect(refusal).toMatchObject({ code: "forbidden", status: 403 });
+    expect(done.status).toBe("succeeded");
+  });
+});
+
+test("phase points run the hook a test set, and only while it is set", async () => {
+  const seen: string[] = [];
+  const remove = onPhasePoint("test.phase", () => void seen.push("hook"));
+  await phasePoint("test.phase");
+  remove();
+  await phasePoint("test.phase");
+  expect(seen).toEqual(["hook"]);
+});

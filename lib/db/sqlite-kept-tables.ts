@@ -1,0 +1,81 @@
+import "server-only";
+import fs from "node:fs";
+import type { Db } from "@/lib/db/client";
+import { ACCESS_AND_AUDIT_TABLES } from "@/lib/db/sqlite-reset";
+
+const SCHEMA = "kept";
+
+export interface CarriedTables {
+  /** whether the restored database belongs to the same deployment (same system_metadata.instance_id) */
+  same_instance: boolean;
+  /** the tables whose live rows replaced the restored ones */
+  kept: string[];
+  /** live audit rows added after the restored set's own (a set from another deployment) */
+  audit_rows_appended: number;
+}
+
+/**
+ * Before a restore swaps the database file: copies the access and audit tables (ACCESS_AND_AUDIT_TABLES)
+ * and the instance id out of the live database into `file`, a SQLite file of its own, so they
+ * survive the swap. Writes `file` (replacing one left over); the live database is only read.
+ */
+export function saveAccessTablesAside(db: Db, file: string): void {
+  fs.rmSync(file, { force: true });
+  // Created empty first (a valid SQLite file) so it holds password hashes with the owner's access only.
+  fs.writeFileSync(file, "", { mode: 0o600 });
+  const client = db.$client;
+  client.prepare(`ATTACH DATABASE ? AS ${SCHEMA}`).run(file);
+  try {
+    for (const table of [...ACCESS_AND_AUDIT_TABLES, "system_metadata"]) {
+      client.exec(`CREATE TABLE ${SCHEMA}."${table}" AS SELECT * FROM main."${table}"`);
+    }
+  } finally {
+    client.exec(`DETACH DATABASE ${SCHEMA}`);
+  }
+}
+
+/**
+ * After the swap, on the restored (and migrated) database, in one transaction: a set of this same
+ * deployment gets the live users, sessions, API tokens and audit log back in place of its older
+ * copies, so revocations, disabled accounts, expiries and every audit row written since the set was
+ * taken hold. A set from another deployment (a migration to a new host) keeps its own accounts and
+ * tokens, which is what moving an installation means, and the live audit rows are appended after
+ * its own, so the trail still is not cut. Reads `file`; replaces or adds rows in those tables.
+ */
+export function carryAccessTablesInto(db: Db, file: string): CarriedTables {
+  const client = db.$client;
+  client.prepare(`ATTACH DATABASE ? AS ${SCHEMA}`).run(file);
+  try {
+    return client.transaction((): CarriedTables => {
+      const instanceOf = (schema: string) =>
+        (client.prepare(`SELECT value FROM ${schema}.system_metadata WHERE key = 'instance_id'`).get() as { value: string } | undefined)?.value ?? null;
+      const live = instanceOf(SCHEMA);
+      const sameInstance = live !== null && live === instanceOf("main");
+      if (!sameInstance) {
+        const columns = sharedColumns(client, "audit_log").filter((column) => column !== "id");
+        const list = columns.map((column) => `"${column}"`).join(", ");
+        const appended = client.prepare(`INSERT INTO main.audit_log (${list}) SELECT ${list} FROM ${SCHEMA}.audit_log ORDER BY id`).run().changes;
+        return { same_instance: false, kept: [], audit_rows_appended: appended };
+      }
+      // Children first when deleting, parents first when inserting: sessions reference users.
+      for (const table of [...ACCESS_AND_AUDIT_TABLES].reverse()) client.exec(`DELETE FROM main."${table}"`);
+      for (const table of ACCESS_AND_AUDIT_TABLES) {
+        const list = sharedColumns(client, table).map((column) => `"${column}"`).join(", ");
+        client.exec(`INSERT INTO main."${table}" (${list}) SELECT ${list} FROM ${SCHEMA}."${table}"`);
+      }
+      return { same_instance: true, kept: [...ACCESS_AND_AUDIT_TABLES], audit_rows_appended: 0 };
+    })();
+  } finally {
+    client.exec(`DETACH DATABASE ${SCHEMA}`);
+  }
+}
+
+/**
+ * Columns both copies have: the restored database was migrated to the live schema, so they normally
+ * match; naming them keeps the copy right whatever order the columns were added in.
+ */
+function sharedColumns(client: Db["$client"], table: string): string[] {
+  const names = (schema: string) => (client.prepare(`SELECT name FROM pragma_table_info(?, ?)`).all(table, schema) as { name: string }[]).map((row) => row.name);
+  const kept = new Set(names(SCHEMA));
+  return names("main").filter((name) => kept.has(name));
+}
