@@ -228,8 +228,8 @@ export function shutdownReason(signal: string): AppError {
  */
 export function cancelRunningOperationsForShutdown(reason: AppError): string[] {
   const ids = [...running.keys()];
-  for (const [id, controller] of running) {
-    controller.abort(reason);
+  for (const [id, entry] of running) {
+    entry.controller.abort(reason);
     queries.recordOperationEndSync(id, { status: "cancelled", error: JSON.stringify({ code: reason.code, message: reason.message }), finishedAt: nowIso() });
   }
   return ids;
