@@ -30,7 +30,20 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
   // First run: every page leads to setup while no account exists.
   await page.goto("/settings");
   await expect(page).toHaveURL(/\/setup$/);
+  const form = page.locator("form");
+  await expect(form.getByText("At least 12 characters.")).toBeVisible();
+
+  // A password too short is said once, beside the field, naming it: no hint repeated, no vague banner (B15).
   await page.getByLabel("User name").fill(OWNER.username);
+  await page.getByLabel("Password").fill("short");
+  await page.getByRole("button", { name: "Create admin and sign in" }).click();
+  await expect(form.getByRole("alert")).toHaveText("Password: at least 12 characters");
+  await expect(form.getByText(/at least 12 characters/i)).toHaveCount(1);
+  await expect(page.getByText("Some fields are not valid")).toHaveCount(0);
+  await expect(page.getByLabel("Password")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByLabel("Password")).toHaveAccessibleDescription("Password: at least 12 characters");
+  await expect(page.getByLabel("User name")).toHaveValue(OWNER.username);
+
   await page.getByLabel("Password").fill(OWNER.password);
   await page.getByRole("button", { name: "Create admin and sign in" }).click();
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();

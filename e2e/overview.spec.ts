@@ -20,6 +20,17 @@ test.describe("Overview", () => {
     await expect(checked).not.toHaveText(first ?? "", { timeout: 15_000 });
   });
 
+  test("when the session ends, the health poll's public answer sends the page to sign in instead of breaking the card", async ({ page, context }) => {
+    const pageErrors: Error[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error));
+    await page.goto("/");
+    await expect(page.getByTestId("health-status")).toHaveText("healthy");
+    await context.clearCookies();
+    // /health still answers 200, with the anonymous summary (no paths, no disk): not drawable as the full report.
+    await expect(page).toHaveURL(/\/login/, { timeout: 30_000 });
+    expect(pageErrors).toEqual([]);
+  });
+
   test("every section is in the navigation", async ({ page }) => {
     await page.goto("/");
     const nav = page.getByRole("navigation", { name: "Sections" });

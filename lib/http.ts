@@ -38,6 +38,12 @@ export interface RouteSpec<Q, B, P> {
    * server.metrics_public is true. Without it, `access` alone decides.
    */
   publicWhen?: () => boolean;
+  /**
+   * On a public route, still read the caller's credentials so the handler can tell more to a known
+   * caller (/health): valid ones (any scope) give `principal`; none or bad ones leave it null and
+   * are not refused, so a probe with a stale token keeps its answer.
+   */
+  identifyCaller?: boolean;
   query?: Q;
   /** Validates the JSON body. Omit it together with `rawBody` for routes without a body. */
   body?: B;
@@ -63,7 +69,7 @@ export interface RouteContext<Q, B, P> {
   body: Infer<B>;
   params: Infer<P>;
   rawBody: { contentType: string; text: string } | null;
-  /** null only on public routes */
+  /** null only on public routes (where identifyCaller may still fill it) */
   principal: Principal | null;
 }
 
@@ -101,6 +107,13 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
             if (!password) throw new AppError("reauth_required", "This action needs your password again");
             await verifyUserPassword(auth.principal.id, password, { ip: actor.ip, userAgent: null });
           }
+        } else if (spec.identifyCaller) {
+          const auth = await authenticate({
+            authorization: request.headers.get("authorization"),
+            sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
+          });
+          principal = auth?.principal ?? null;
+          actor.principal = principal;
         }
         const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
         // Every route refuses a declared oversized body first, before anything else is parsed (a route that

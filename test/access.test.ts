@@ -212,6 +212,31 @@ describe("route handlers", () => {
     const text = await response.text();
     for (const secret of [ADMIN_PASSWORD, ADMIN_TOKEN, tokens.read!, VIEWER_PASSWORD]) expect(text).not.toContain(secret);
   });
+
+  test("/health tells an anonymous caller the guide's document and reason codes only; a read token or a viewer's session the whole report", async () => {
+    const isPublic = (body: Record<string, unknown>) => {
+      expect(Object.keys(body).sort()).toEqual(["persistence", "reason_codes", "status", "time"]);
+      expect(body.persistence).toEqual({ status: expect.any(String), backend: "sqlite", path: "./data/mimir.db" });
+      const text = JSON.stringify(body);
+      // No absolute path (every string value that starts with "/"), no sizes, no alert or error text.
+      expect(text).not.toMatch(/"\/[^"]*"/);
+      expect(text).not.toMatch(/free_bytes|total_bytes|reasons"|storage_alerts|error/);
+    };
+    const anonymous = await api("GET", "/health");
+    expect(anonymous.status).toBe(200);
+    isPublic(await anonymous.json());
+    // A bad token is treated as no token: probes must keep their answer, and it reveals no more.
+    const badToken = await api("GET", "/health", { token: `mimir_${"b".repeat(43)}` });
+    expect(badToken.status).toBe(200);
+    isPublic(await badToken.json());
+
+    for (const caller of [{ token: tokens.read }, { cookie: viewerCookie }]) {
+      const response = await api("GET", "/health", caller);
+      expect(response.status).toBe(200);
+      const full = await response.json();
+      expect(full).toMatchObject({ persistence: { path: path.join(server.home, "data", "mimir.db") }, disk: { free_bytes: expect.any(Number), total_bytes: expect.any(Number) }, reasons: expect.any(Array) });
+    }
+  });
 });
 
 describe("server actions", () => {

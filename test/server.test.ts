@@ -32,13 +32,17 @@ describe("the production server", () => {
     execFileSync("sqlite3", [external], {
       input: fs.readFileSync(path.join(FIXTURES, "mimir-schema.sql"), "utf8") + fs.readFileSync(path.join(FIXTURES, "mimir-rows.sql"), "utf8"),
     });
-    const env = { MIMIR_HOME: path.join(home, "root"), MIMIR_DATABASE_PATH: external };
+    const token = `mimir_${"s".repeat(43)}`;
+    const env = { MIMIR_HOME: path.join(home, "root"), MIMIR_DATABASE_PATH: external, MIMIR_API_TOKEN: token };
 
     server = await startServer(env);
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
     const body = await health.json();
-    expect(body).toMatchObject({ status: "healthy", time: expect.any(String), persistence: { status: "healthy", backend: "sqlite", path: external } });
+    // Anyone gets the guide's shape; a database outside MIMIR_HOME by its file name alone.
+    expect(body).toMatchObject({ status: "healthy", time: expect.any(String), persistence: { status: "healthy", backend: "sqlite", path: "mimir.db" } });
+    const full = await (await fetch(`${server.url}/health`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    expect(full).toMatchObject({ status: "healthy", persistence: { status: "healthy", backend: "sqlite", path: external } });
     expect(Number.isNaN(Date.parse(body.time))).toBe(false);
     expect((await fetch(`${server.url}/health`, { method: "POST" })).status).toBe(405);
     expect(await server.stop()).toBe(SIGTERM_EXIT);

@@ -1,7 +1,8 @@
 import { route } from "@/lib/http";
-import { getHealth, healthHttpStatus } from "@/lib/health/service";
+import { getHealthFor, healthHttpStatus } from "@/lib/health/service";
 
-export const GET = route({ access: "public" }, async () => {
-  const report = await getHealth();
+// Public for probes; a signed-in browser or a token also gets paths, sizes and reason texts.
+export const GET = route({ access: "public", identifyCaller: true }, async ({ principal }) => {
+  const report = await getHealthFor(principal);
   return Response.json(report, { status: healthHttpStatus(report), headers: { "Cache-Control": "no-store" } });
 });

@@ -1,13 +1,16 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useState, useTransition } from "react";
+import { useId, useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import type { ActionResult } from "@/lib/actions";
 import { keepInput } from "@/app/_components/keep-input";
 import { safeNextPath } from "@/lib/sign-in-next";
 
 type Action = (input: { username: string; password: string }) => Promise<ActionResult<{ username: string }>>;
+
+/** The fields this form shows; a problem with one of them is said beside it, not again above the button. */
+const FIELDS = { username: "User name", password: "Password" } as const;
 
 /** The sign-in and first-run setup form: same fields, a different action and wording. */
 /** `next`: the page to open after signing in (already checked to be one of this site's). */
@@ -29,16 +32,21 @@ export function CredentialsForm({ action, submitLabel, passwordHint, next = "/" 
         // The user name stays for a second try; the password is typed again, as sign-in forms do.
         const password = form.elements.namedItem("password");
         if (password instanceof HTMLInputElement) password.value = "";
-        setError(result.error.message);
-        setFieldErrors(result.error.fields ?? {});
+        // Each problem once, beside its field and naming it; the banner only for what no field shows
+        // (a wrong password, a throttled sign-in), never the generic "Some fields are not valid" (B15).
+        const fields = result.error.fields ?? {};
+        const elsewhere = Object.entries(fields).filter(([name]) => !Object.hasOwn(FIELDS, name));
+        const besideFields = Object.keys(fields).length > elsewhere.length;
+        setError(elsewhere.length > 0 ? elsewhere.flatMap(([, messages]) => messages).join("; ") : besideFields ? null : result.error.message);
+        setFieldErrors(fields);
       }
     });
   }
 
   return (
     <form onSubmit={keepInput(submit)} className="space-y-4">
-      <Field name="username" label="User name" autoComplete="username" errors={fieldErrors.username} />
-      <Field name="password" label="Password" type="password" autoComplete={passwordHint ? "new-password" : "current-password"} errors={fieldErrors.password} hint={passwordHint} />
+      <Field name="username" label={FIELDS.username} autoComplete="username" errors={fieldErrors.username} />
+      <Field name="password" label={FIELDS.password} type="password" autoComplete={passwordHint ? "new-password" : "current-password"} errors={fieldErrors.password} hint={passwordHint} />
       {error && (
         <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
           {error}
@@ -51,24 +59,36 @@ export function CredentialsForm({ action, submitLabel, passwordHint, next = "/" 
   );
 }
 
+/** A labelled input with its hint, which its errors replace (the hint says the rule; the error, how it was broken). */
 function Field({ name, label, type = "text", autoComplete, errors, hint }: { name: string; label: string; type?: string; autoComplete: string; errors?: string[]; hint?: string }) {
+  const noteId = useId();
+  const problem = errors && errors.length > 0 ? `${label}: ${errors.join("; ")}` : null;
   return (
-    <label className="block text-sm">
-      <span className="font-medium text-slate-700">{label}</span>
-      <input
-        name={name}
-        type={type}
-        required
-        autoComplete={autoComplete}
-        aria-invalid={errors ? true : undefined}
-        className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15"
-      />
-      {hint && <span className="mt-1 block text-xs text-slate-500">{hint}</span>}
-      {errors?.map((message) => (
-        <span key={message} className="mt-1 block text-xs text-red-600">
-          {message}
+    <div className="text-sm">
+      {/* The note sits outside the label: it is the field's description, not part of its name. */}
+      <label className="block">
+        <span className="font-medium text-slate-700">{label}</span>
+        <input
+          name={name}
+          type={type}
+          required
+          autoComplete={autoComplete}
+          aria-invalid={problem ? true : undefined}
+          aria-describedby={problem || hint ? noteId : undefined}
+          className="mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15"
+        />
+      </label>
+      {problem ? (
+        <span id={noteId} role="alert" className="mt-1 block text-xs text-red-600">
+          {problem}
         </span>
-      ))}
-    </label>
+      ) : (
+        hint && (
+          <span id={noteId} className="mt-1 block text-xs text-slate-500">
+            {hint}
+          </span>
+        )
+      )}
+    </div>
   );
 }

@@ -1,7 +1,8 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import type { HealthReport } from "@/lib/health/types";
+import { AppError } from "@/lib/errors";
+import type { HealthReport, PublicHealthReport } from "@/lib/health/types";
 
 /** How often the Overview asks /health again. */
 export const HEALTH_REFRESH_MS = 5_000;
@@ -14,7 +15,11 @@ export function useHealth(initialData: HealthReport) {
     queryKey: healthKeys.all,
     queryFn: async ({ signal }) => {
       const response = await fetch("/health", { signal, cache: "no-store" });
-      return (await response.json()) as HealthReport;
+      const report = (await response.json()) as HealthReport | PublicHealthReport;
+      // /health answers everyone, but with the public summary once the session has ended: sign in
+      // again, as a 401 from any other query would make the page do (app/providers.tsx).
+      if (!("vector_db" in report)) throw new AppError("unauthorized", "The session has ended; sign in again");
+      return report;
     },
     initialData,
     refetchInterval: HEALTH_REFRESH_MS,

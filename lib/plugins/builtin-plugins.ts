@@ -29,7 +29,7 @@ export interface BuiltinPlugin<C = unknown> {
    * the same as the REST route that does the same work, or admin for work that deletes or can fill the disk.
    */
   scope: Scope;
-  /** validates the step's `config:` before the run starts; a bad config fails the step with the zod message */
+  /** validates the step's `config:` before the run starts; a bad config fails the step, each problem in plain words (lib/issue-text.ts) */
   configSchema: ZodType<C>;
   /** returns the step's JSON output (summarised into job_executions.steps) */
   run(config: C, context: PluginRunContext): Promise<Record<string, unknown>>;

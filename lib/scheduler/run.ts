@@ -21,6 +21,7 @@ import type { StepRecord, Trigger } from "@/lib/executions/types";
 import { builtinPluginNames, findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import { claimRun, releaseRun } from "@/lib/scheduler/active-runs";
 import { PluginError, resolvePluginExecutable, runExecutablePlugin } from "@/lib/scheduler/executable-plugin";
+import { plainIssueMessage } from "@/lib/issue-text";
 
 /** A step without its own `timeout:` is killed after this long. */
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 600;
@@ -276,7 +277,8 @@ async function runBuiltin(step: PipelineStep, pipelineName: string, spec: RunSpe
   const plugin = findBuiltinPlugin(step.plugin);
   if (!plugin) throw new PluginError(`plugin '${step.plugin}' is not a built-in; known: ${builtinPluginNames().join(", ") || "none"}`);
   const config = plugin.configSchema.safeParse(step.config ?? {});
-  if (!config.success) throw new PluginError(`config of ${step.plugin} is not valid: ${config.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${issue.message}`).join("; ")}`);
+  // The step error is what an operator reads on the run's page: in plain words, not zod's.
+  if (!config.success) throw new PluginError(`config of ${step.plugin} is not valid: ${config.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${plainIssueMessage(issue)}`).join("; ")}`);
   const aborted = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(new Error(abortReason(signal)));
     signal.addEventListener("abort", () => reject(new Error(abortReason(signal))), { once: true });

@@ -85,6 +85,18 @@ describe("runs", () => {
     expect(run.error).toMatch(message);
   });
 
+  test("a built-in step whose config its schema refuses fails with each problem in plain words, not zod's", async () => {
+    await pipelineWith("bad-builtin-config", "  - {name: check, plugin: System.integrity_check, config: {quick: 'yes', deep: true}}\n");
+    await createJob({ id: "bad-builtin-config", name: "bad-builtin-config", pipeline: "bad-builtin-config", cron_expr: "0 2 * * *", enabled: true }, null);
+    const run = await runToEnd("bad-builtin-config");
+    expect(run.status).toBe("failed");
+    const error = run.steps[0]!.error!;
+    expect(error).toContain("config of System.integrity_check is not valid");
+    expect(error).toContain("quick: Must be true or false");
+    expect(error).toContain("'deep' is not a key this accepts");
+    expect(error).not.toMatch(/Invalid input|expected boolean|Unrecognized key/);
+  });
+
   test("a step that hangs is killed at its timeout, with its children", async () => {
     await pipelineWith("hangs", "  - {name: wait, plugin: Echo.hang, timeout: 1}\n");
     await createJob({ id: "hangs", name: "hangs", pipeline: "hangs", cron_expr: "0 2 * * *", enabled: true }, null);

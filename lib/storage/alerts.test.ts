@@ -9,7 +9,7 @@ import { storageAlertsSchema } from "@/lib/config/schema";
 import { setConfig } from "@/lib/config/service";
 import { getDb } from "@/lib/db/client";
 import { auditLog } from "@/lib/db/schema";
-import { getHealth } from "@/lib/health/service";
+import { getHealth, getPublicHealth } from "@/lib/health/service";
 import { deliveryIdle, stopNotifier } from "@/lib/notify/delivery";
 import { listDeliveries } from "@/lib/notify/service";
 import { listActiveAlerts, listAlerts, nextAlertState } from "@/lib/storage/alerts";
@@ -109,6 +109,10 @@ describe("a volume threshold crossed and uncrossed", () => {
     const health = await getHealth();
     expect(health.status).toBe("degraded");
     expect(health.reasons.join("\n")).toContain("storage alert volume:mimir_plugins");
+    // Anyone may read /health: it says degraded and why in a code, never the alert's text.
+    const anonymous = await getPublicHealth();
+    expect(anonymous).toMatchObject({ status: "degraded", reason_codes: ["storage_alert"] });
+    expect(JSON.stringify(anonymous)).not.toMatch(/mimir_plugins|MB|threshold/);
 
     await waitFor(async () => received.length >= 1, 2_000);
     // Several more samples while still over the line: the webhook is told once.
