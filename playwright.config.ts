@@ -50,8 +50,9 @@ export default defineConfig({
       MIMIR_API_TOKEN: E2E_API_TOKEN,
       // A value set in the environment, so the Settings page can be checked to say where it came from.
       MIMIR_RETENTION_DAYS: "45",
-      // The scheduling spec's webhook step calls this console's own /health on loopback.
-      MIMIR_ALLOWED_DESTINATIONS: `127.0.0.1:${port}`,
+      // The specs' own receivers (and the scheduling spec's webhook step, which calls this console's
+      // /health) listen on loopback, which the outbound guard refuses unless allowed.
+      MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1",
       NEXT_TELEMETRY_DISABLED: "1",
     },
   },

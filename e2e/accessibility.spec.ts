@@ -20,7 +20,8 @@ test.describe("accessibility (axe-core, WCAG 2.1 AA)", () => {
     // Demo-like data, made through the REST API: a pipeline, jobs (one failing, one never run), runs,
     // a storage sample and a backup set, so tables, badges, charts and lists all have rows.
     const name = `axe-${Date.now()}`;
-    const yaml = `name: ${name}\ndescription: Pings nothing, for the accessibility check\nsteps:\n  - name: missing\n    plugin: E2e.absent\n`;
+    // A step that fails when it runs (nothing listens on the discard port), so the history has a failure.
+    const yaml = `name: ${name}\ndescription: Pings nothing, for the accessibility check\nsteps:\n  - name: ping\n    plugin: System.webhook\n    config: { url: "http://127.0.0.1:9/axe" }\n`;
     expect((await api.post("/api/v1/pipelines", { headers: { "Content-Type": "application/yaml" }, data: yaml })).status()).toBe(201);
     const jobId = `${name}-job`;
     expect((await api.post("/api/v1/scheduler/jobs", { data: { id: jobId, name: `Axe ${name}`, pipeline: `${name}.yaml`, cron_expr: "*/10 * * * *" } })).status()).toBe(201);

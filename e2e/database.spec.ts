@@ -66,7 +66,7 @@ test.describe("Database", () => {
     const download = await downloading;
     expect(download.suggestedFilename()).toMatch(/^scheduled_jobs-\d{8}-\d{6}\.csv$/);
     const text = fs.readFileSync(await download.path(), "utf8");
-    expect(text.split("\r\n")[0]).toBe("id,name,pipeline,cron_expr,enabled,next_run,last_run,last_result,created_at,updated_at");
+    expect(text.split("\r\n")[0]).toBe("id,name,pipeline,cron_expr,enabled,next_run,last_run,last_result,created_at,updated_at,owner,owner_scope");
     expect(text).toContain(`${job.id},"Nightly, ""quoted"" sync 🚀",p,0 1 * * *,0,`);
   });
 
@@ -92,7 +92,7 @@ test.describe("Database", () => {
     await expect(page.getByLabel("SQL (one read-only statement)")).toHaveValue("DELETE FROM scheduled_jobs");
     // Credentials are never shown: the statement is refused before it runs, with no result table.
     await database.runQuery("SELECT * FROM users");
-    await expect(page.getByRole("alert").filter({ hasText: "'users' holds credentials (password or token hashes, session ids)" })).toBeVisible();
+    await expect(page.getByRole("alert").filter({ hasText: "'users' holds credentials (password or token hashes, session ids, sealed channel secrets)" })).toBeVisible();
     await expect(page.getByTestId("query-result")).toHaveCount(0);
     await database.runQuery(`SELECT id FROM scheduled_jobs WHERE id = '${job.id}'`);
     await expect(page.getByTestId("query-result")).toContainText(job.id);
