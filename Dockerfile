@@ -41,6 +41,8 @@ COPY --from=build --chown=root:root /src/.next/standalone ./
 COPY --from=build --chown=root:root /src/.next/static ./.next/static
 COPY --from=build --chown=root:root /src/public ./public
 COPY --from=build --chown=root:root /src/drizzle ./drizzle
+# The recovery page renders this file at request time; the standalone trace does not carry it.
+COPY --from=build --chown=root:root /src/docs/recovery.md ./docs/recovery.md
 # The volumes and the backups folder belong to the service user, private (0700), as the guide asks.
 RUN mkdir -p /app/data /app/logs /app/config /app/plugins /app/pipelines /app/backups \
  && chown nonroot:nonroot /app/data /app/logs /app/config /app/plugins /app/pipelines /app/backups \

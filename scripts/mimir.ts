@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { openDataRoot } from "@/lib/boot";
 import { getConfig } from "@/lib/config/service";
 import { closeAppDatabase } from "@/lib/db/client";
+import { closeRestoredBacklog, deliveryIdle } from "@/lib/notify/delivery";
 import { failInterruptedOperations, getOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import { isAppError } from "@/lib/errors";
@@ -77,6 +78,9 @@ async function main(): Promise<number> {
         }
         const volumes = parseVolumes(values.volumes);
         const result = await restoreBackup(id, volumes, { progress: progressLine("restore"), message: (text) => process.stderr.write(`\n${text}\n`) });
+        // The server does this when it reopens the restored database; offline, nothing else would, and
+        // the next start would send the set's old pending notifications.
+        if (volumes.includes("mimir_data")) await closeRestoredBacklog();
         console.log(JSON.stringify(result, null, 2));
         // The replaced data is deleted after the swap; finish that before the process exits.
         await replacedDataRemoved();
@@ -98,6 +102,9 @@ async function main(): Promise<number> {
         return 2;
     }
   } finally {
+    // A failed backup queues its notification and starts sending it here: finish before the database
+    // closes, so no delivery is left claimed and half-sent by a process that exited.
+    await deliveryIdle();
     closeAppDatabase();
   }
 }

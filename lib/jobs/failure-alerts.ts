@@ -3,6 +3,8 @@ import { notify } from "@/lib/notify/service";
 import { findJobSettingsRow, saveJobSettingsRow } from "@/lib/jobs/queries";
 import type { JobNotificationSettingsDto } from "@/lib/notify/types";
 import { getJob } from "@/lib/jobs/service";
+import { assertMayChangeBuiltin } from "@/lib/plugins/access";
+import type { Principal } from "@/lib/auth/scopes";
 
 /** A job without a row of its own notifies on its first failure. */
 export const DEFAULT_FAILURE_THRESHOLD = 1;
@@ -14,8 +16,13 @@ export async function getJobNotificationSettings(jobId: string): Promise<JobNoti
   return { job_id: jobId, failure_threshold: row?.failureThreshold ?? DEFAULT_FAILURE_THRESHOLD, consecutive_failures: row?.consecutiveFailures ?? 0 };
 }
 
-/** Sets how many failed runs in a row it takes to send job.failed. Writes one job_notification_settings row. */
-export async function setJobFailureThreshold(jobId: string, failureThreshold: number): Promise<JobNotificationSettingsDto> {
+/**
+ * Sets how many failed runs in a row it takes to send job.failed. Refused (403) for a built-in job below
+ * admin, like any other change to one (a raised threshold silences its failures). Writes one
+ * job_notification_settings row.
+ */
+export async function setJobFailureThreshold(jobId: string, failureThreshold: number, principal: Principal | null): Promise<JobNotificationSettingsDto> {
+  assertMayChangeBuiltin("job", jobId, principal);
   const current = await getJobNotificationSettings(jobId);
   await saveJobSettingsRow({ jobId, failureThreshold, consecutiveFailures: current.consecutive_failures });
   return { ...current, failure_threshold: failureThreshold };

@@ -89,8 +89,8 @@ export function routeTemplate(pathname: string, params: Record<string, string | 
   for (const [name, value] of Object.entries(params)) {
     if (Array.isArray(value)) {
       // A catch-all takes the rest of the path: [...name] stands for all of it.
-      const at = segments.indexOf(value[0] ?? "", from);
-      if (at < 0) return OTHER_ROUTE;
+      const at = segments.length - value.length;
+      if (at < from || value.some((part, i) => segments[at + i] !== part)) return OTHER_ROUTE;
       segments.splice(at, value.length, `[...${name}]`);
       from = at + 1;
       continue;

@@ -61,6 +61,9 @@ test.each([
   ["/health", {}, "/health"],
   ["/api/v1/jobs/%3Cscript%3E", {}, "other"],
   ["/api/v1/jobs/x", { id: "y" }, "other"],
+  // The API's catch-all (unknown paths) takes the tail of the path, wherever its first value recurs.
+  ["/api/v1/nope/deeper", { path: ["nope", "deeper"] }, "/api/v1/[...path]"],
+  ["/api/v1/api/qzxwvy", { path: ["api", "qzxwvy"] }, "/api/v1/[...path]"],
 ])("route template of %s is %s", (path, params, label) => {
   expect(routeTemplate(path, params)).toBe(label);
 });

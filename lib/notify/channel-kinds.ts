@@ -4,7 +4,12 @@ import { z } from "zod";
  * The kinds of channel, their settings (stored as they are) and secrets (stored sealed, never shown
  * again), and the fields the Settings page asks for. No server-only code: the form reads it too.
  */
-const httpUrl = z.url({ protocol: /^https?$/, error: "an http(s) URL" }).max(2048);
+// No user:password@ inside: fetch refuses such a URL with an error that repeats it whole, and the
+// credentials belong in the channel's secret fields or headers.
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "an http(s) URL" })
+  .max(2048)
+  .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), "an http(s) URL without user:password@ in it (put credentials in the secret fields)");
 const secretUrl = httpUrl;
 const optionalSecret = z.string().max(4096).optional();
 

@@ -135,7 +135,7 @@ describe("done when: a job failing three times with N=3", () => {
     fs.writeFileSync(path.join(root.config.paths.plugins, "Step.fail"), "#!/bin/sh\ncat >/dev/null; echo 'disk on fire' >&2; exit 1\n", { mode: 0o700 });
     await createPipeline("name: always-fails\nsteps:\n  - name: boom\n    plugin: Step.fail\n", null);
     await createJob({ id: "nightly-export", name: "Nightly export", pipeline: "always-fails", cron_expr: "0 1 * * *", enabled: false }, null);
-    await setJobFailureThreshold("nightly-export", 3);
+    await setJobFailureThreshold("nightly-export", 3, null);
 
     for (let run = 1; run <= 3; run++) {
       await (await startJobRun("nightly-export", "manual")).finished;
@@ -316,5 +316,17 @@ describe("secrets", () => {
     expect((await testChannel(channel.id)).status).toBe("sent");
     expect(target.received[0]!.path).toBe(secretPath);
     await expect(updateChannel(channel.id, { secrets: { webhook_url: "not a url" } })).rejects.toMatchObject({ code: "invalid_input" });
+  });
+});
+
+describe("review findings", () => {
+  test("a built-in job's failure threshold is admin-only to change (a raised one would silence it)", async () => {
+    const writer = { kind: "token" as const, id: "t-write", name: "ci-write", scope: "write" as const };
+    await expect(setJobFailureThreshold("system-storage-sample", 1000, writer)).rejects.toMatchObject({ code: "builtin_admin_only" });
+  });
+
+  test("a channel URL with user:password@ in it is refused (fetch's own error would repeat it whole)", () => {
+    const parsed = createChannelInput.safeParse({ kind: "webhook", name: "leaky", secrets: { url: "https://user:pa55@hooks.example.com/x" } });
+    expect(parsed.success).toBe(false);
   });
 });

@@ -229,9 +229,13 @@ export function shutdownReason(signal: string): AppError {
  * as its HTTP server has closed. Returns the ids it cancelled. Updates rows.
  */
 export function cancelRunningOperationsForShutdown(reason: AppError): string[] {
-  const ids = [...running.keys()];
+  const ids: string[] = [];
   for (const [id, entry] of running) {
+    // Past its point of no return (a restore's swap) the work is not cancelled: the boot after this
+    // stop finishes or rolls it back from its journal and records what really happened.
+    if (entry.tooLate) continue;
     entry.controller.abort(reason);
+    ids.push(id);
     queries.recordOperationEndSync(id, { status: "cancelled", error: JSON.stringify({ code: reason.code, message: reason.message }), finishedAt: nowIso() });
   }
   return ids;

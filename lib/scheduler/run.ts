@@ -365,7 +365,7 @@ export interface TestRunResult extends Omit<AdHocRunResult, "context"> {
  * A test run from the pipeline page: executePipelineNow with an empty context (no job, so no history
  * row), then the beginning of its log file. Runs the pipeline's steps; writes one log file.
  */
-export async function testRunPipeline(name: string): Promise<TestRunResult> {
-  const { context: _context, ...result } = await executePipelineNow(name, {});
+export async function testRunPipeline(name: string, caller: Principal | null): Promise<TestRunResult> {
+  const { context: _context, ...result } = await executePipelineNow(name, {}, caller);
   return { ...result, log: readExecutionLogChunk(result.execution_id, 0).content };
 }

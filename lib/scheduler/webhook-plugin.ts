@@ -8,7 +8,11 @@ import { outboundFetch } from "@/lib/net/outbound";
 const MAX_RESPONSE_EXCERPT = 500;
 
 const webhookConfig = z.strictObject({
-  url: z.url({ protocol: /^https?$/, message: "an http:// or https:// URL" }).describe("the URL to call (http:// or https://)"),
+  url: z
+    .url({ protocol: /^https?$/, message: "an http:// or https:// URL" })
+    // fetch refuses user:password@ with an error that repeats the URL whole; credentials go in `headers`
+    .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), "an http(s) URL without user:password@ in it (put credentials in headers)")
+    .describe("the URL to call (http:// or https://)"),
   method: z.enum(["POST", "PUT", "GET"]).default("POST").describe("GET sends no body (a health ping); POST and PUT send the JSON body"),
   headers: z.record(z.string(), z.string()).default({}).describe("extra request headers, e.g. Authorization"),
   body: z.record(z.string(), z.unknown()).default({}).describe("fields merged into the JSON body beside execution_id, job_id, pipeline and step"),

@@ -47,8 +47,8 @@ export const deleteJobAction = defineAction(
 export const setJobFailureThresholdAction = defineAction(
   "write",
   jobNotificationSettingsInput.extend({ id: jobId }),
-  async ({ id, failure_threshold }) => {
-    const settings = await setJobFailureThreshold(id, failure_threshold);
+  async ({ id, failure_threshold }, principal) => {
+    const settings = await setJobFailureThreshold(id, failure_threshold, principal);
     revalidatePath(`/jobs/${encodeURIComponent(id)}`);
     return settings;
   },

@@ -35,7 +35,7 @@ export const deletePipelineAction = defineAction(
 );
 
 /** Runs the pipeline once now, outside any job (as POST /api/v1/pipelines/execute), and answers with its outcome and log. */
-export const testRunPipelineAction = defineAction("write", z.object({ name: pipelineName }), ({ name }) => testRunPipeline(name), {
+export const testRunPipelineAction = defineAction("write", z.object({ name: pipelineName }), ({ name }, principal) => testRunPipeline(name, principal), {
   audit: "pipeline.test_run",
   target: (input) => input.name,
 });
