@@ -15,7 +15,8 @@ const components = {
   h1: () => null,
   h2: (props: React.ComponentProps<"h2">) => <h2 className="mt-6 text-base font-semibold text-slate-900 first:mt-0" {...props} />,
   p: (props: React.ComponentProps<"p">) => <p className="mt-2 text-sm leading-relaxed text-slate-700" {...props} />,
-  pre: (props: React.ComponentProps<"pre">) => <pre className="mt-2 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs leading-relaxed text-slate-100" {...props} />,
+  // Focusable, so a long command line that scrolls sideways can be scrolled from the keyboard.
+  pre: (props: React.ComponentProps<"pre">) => <pre tabIndex={0} className="mt-2 overflow-x-auto rounded-md bg-slate-900 p-3 text-xs leading-relaxed text-slate-100" {...props} />,
   code: (props: React.ComponentProps<"code">) => <code className="rounded bg-slate-100 px-1 text-xs text-slate-800 [pre_&]:bg-transparent [pre_&]:p-0 [pre_&]:text-slate-100" {...props} />,
   table: (props: React.ComponentProps<"table">) => (
     <div className="mt-2 overflow-x-auto">
