@@ -15,6 +15,8 @@ import { authenticate } from "@/lib/auth/request";
 import { listAuditLog, recordAudit } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
 import type { OperationDto } from "@/lib/operations/types";
+import { createChannelInput } from "@/lib/notify/inputs";
+import { createChannel, deleteChannel, listChannels, updateChannel } from "@/lib/notify/service";
 
 let root: TestDataRoot;
 const removeHooks: (() => void)[] = [];
@@ -61,7 +63,7 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
 
     const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
     expect(op.status).toBe("succeeded");
-    expect((op.result as { access_and_audit: unknown }).access_and_audit).toMatchObject({ same_instance: true, kept: ["users", "sessions", "api_tokens", "audit_log"] });
+    expect((op.result as { access_and_audit: unknown }).access_and_audit).toMatchObject({ same_instance: true, kept: ["users", "sessions", "api_tokens", "audit_log", "notification_channels"] });
 
     expect(await bearer(revoked.token)).toBeNull();
     expect(await bearer(expiring.token)).toBeNull();
@@ -74,6 +76,27 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     expect(restoreRows).toHaveLength(1);
     expect(restoreRows[0]).toMatchObject({ actor: "root-admin", actor_type: "user", target: setId, result: "ok", details: { volumes: ["mimir_data"] } });
     expect(fs.existsSync(path.join(root.config.paths.backups, ".restore-kept-tables.db"))).toBe(false);
+  });
+
+  test("the live notification channels are kept: one deleted after the set stays deleted, one disabled stays disabled with its new credentials, one added stays", async () => {
+    const admin = await adminPrincipal();
+    const webhook = (name: string, url: string) => createChannel(createChannelInput.parse({ kind: "webhook", name, secrets: { url } }));
+    const deleted = await webhook("deleted-after-the-set", "https://hooks.example.com/old-credential");
+    const rotated = await webhook("rotated-after-the-set", "https://hooks.example.com/old-credential");
+    const setId = await backUp();
+
+    await deleteChannel(deleted.id);
+    await updateChannel(rotated.id, { enabled: false, secrets: { url: "https://hooks.example.com/new-credential" } });
+    const added = await webhook("added-after-the-set", "https://hooks.example.com/added");
+    const sealedBefore = getDb().$client.prepare("SELECT id, secrets FROM notification_channels ORDER BY id").all();
+
+    const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
+    expect(op.status).toBe("succeeded");
+
+    const channels = (await listChannels()).filter((channel) => !channel.from_config);
+    expect(channels.map((channel) => channel.name).sort()).toEqual([added.name, rotated.name]);
+    expect(channels.find((channel) => channel.id === rotated.id)?.enabled).toBe(false);
+    expect(getDb().$client.prepare("SELECT id, secrets FROM notification_channels ORDER BY id").all()).toEqual(sealedBefore);
   });
 
   test("a set from another deployment (moving to a new host) brings its own accounts, and the live audit rows are appended, not lost", async () => {

@@ -30,7 +30,7 @@ const PREVIOUS = ".mimir-restore-previous";
 const DISCARD = ".mimir-restore-discard";
 const RESERVED = new Set([STAGING, PREVIOUS, DISCARD]);
 const JOURNAL_FILE = ".restore-journal.json";
-/** The live access and audit tables, set aside across the swap (beside the journal, private to the owner). */
+/** The live tables a restore keeps (RESTORE_KEPT_TABLES), set aside across the swap (beside the journal, private to the owner). */
 const KEPT_TABLES_FILE = ".restore-kept-tables.db";
 /** Why a cancel is refused once the swap has begun: the operation then finishes and records how it went. */
 export const RESTORE_APPLYING = "the restore is being applied";
