@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -17,6 +18,7 @@ import type { Principal } from "@/lib/auth/scopes";
 import type { OperationDto } from "@/lib/operations/types";
 import { createChannelInput } from "@/lib/notify/inputs";
 import { createChannel, deleteChannel, listChannels, updateChannel } from "@/lib/notify/service";
+import { openJson, SECRET_KEY_FILE } from "@/lib/secrets/sealed";
 
 let root: TestDataRoot;
 const removeHooks: (() => void)[] = [];
@@ -111,6 +113,36 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     expect((op.result as { access_and_audit: { same_instance: boolean } }).access_and_audit.same_instance).toBe(false);
     expect(getDb().$client.prepare("SELECT count(*) AS n FROM users WHERE username = 'only-on-new-host'").get()).toEqual({ n: 0 });
     expect((await listAuditLog({ limit: 1000, action: "storage.measure" })).items).toHaveLength(1);
+  });
+});
+
+describe("the key that opens the sealed channel secrets stays out of backup sets", () => {
+  const keyFile = () => path.join(root.config.paths.config, SECRET_KEY_FILE);
+  const webhook = (name: string) => createChannel(createChannelInput.parse({ kind: "webhook", name, secrets: { url: `https://hooks.example.com/${name}` } }));
+
+  test("a set's mimir_config archive, listed with stock tar, holds the rest of the config folder but not the key", async () => {
+    await webhook("sealed-before-the-set");
+    expect(fs.existsSync(keyFile())).toBe(true);
+    const setId = await backUp();
+    const listing = execFileSync("tar", ["tzf", path.join(root.config.paths.backups, setId, "mimir_config.tar.gz")], { encoding: "utf8" }).split("\n").filter(Boolean);
+    expect(listing.map((name) => name.replace(/^\.\//, ""))).toContain("notes.txt");
+    expect(listing.filter((name) => path.basename(name) === SECRET_KEY_FILE)).toEqual([]);
+  });
+
+  test("a restore of every volume keeps the live key file (same bytes, 0600), so a channel sealed after the set still opens", async () => {
+    const admin = await adminPrincipal();
+    const setId = await backUp();
+    const channel = await webhook("sealed-after-the-set");
+    const key = fs.readFileSync(keyFile());
+
+    const op = await waitForOperation((await startRestore(setId, { confirm: setId }, admin)).id);
+    expect(op.status).toBe("succeeded");
+
+    expect(fs.readFileSync(keyFile())).toEqual(key);
+    expect(fs.statSync(keyFile()).mode & 0o777).toBe(0o600);
+    const row = getDb().$client.prepare("SELECT secrets FROM notification_channels WHERE id = ?").get(channel.id) as { secrets: string };
+    expect(openJson(row.secrets)).toEqual({ url: "https://hooks.example.com/sealed-after-the-set" });
+    expect(fs.readFileSync(path.join(root.config.paths.config, "notes.txt"), "utf8")).toBe("kept beside config.yaml\n");
   });
 });
 

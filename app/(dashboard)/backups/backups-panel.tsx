@@ -26,7 +26,7 @@ import { EmptyState } from "@/app/_components/ui/empty-state";
 const VOLUME_CONTENTS: Record<BackupVolume, string> = {
   mimir_data: "the database: jobs, pipelines, execution history, operations, storage samples; the vector database",
   mimir_logs: "the application log and one log per execution",
-  mimir_config: "config.yaml",
+  mimir_config: "config.yaml (the key of the channel secrets is not in sets; the live one stays)",
   mimir_plugins: "plugin executables",
   mimir_pipelines: "pipeline YAML files",
 };
