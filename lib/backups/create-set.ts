@@ -16,6 +16,7 @@ import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBac
 import { planFolder, type TarEntryPlan } from "@/lib/backups/tar-writer";
 import type { BackupManifest, BackupTrigger, BackupVolume, ManifestArchive } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
+import { SECRET_KEY_FILE } from "@/lib/secrets/sealed";
 
 export interface Progress {
   (done: number, total: number): void;
@@ -106,7 +107,9 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         const skipData = skipFor("mimir_data");
         plans.mimir_data = planFolder(folders.mimir_data, { substitute, skip: (name) => skipData(name) || isSqliteSidecar(name) });
         plans.mimir_pipelines = planFolder(folders.mimir_pipelines, { skip: skipFor("mimir_pipelines") });
-        plans.mimir_config = planFolder(folders.mimir_config, { skip: skipFor("mimir_config") });
+        const skipConfig = skipFor("mimir_config");
+        // The key that opens the channel secrets sealed in mimir_data never goes beside them into a set.
+        plans.mimir_config = planFolder(folders.mimir_config, { skip: (name) => skipConfig(name) || name === SECRET_KEY_FILE });
         total += plans.mimir_data.bytes + plans.mimir_pipelines.bytes + plans.mimir_config.bytes;
         options.progress?.(done, total);
         await archive("mimir_pipelines");

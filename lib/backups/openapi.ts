@@ -45,7 +45,7 @@ export const BACKUPS_API: ApiRoute[] = [
   {
     method: "post",
     path: "/api/v1/backups/{backupId}/restore",
-    summary: "Restore all or some volumes (exclusive operation): check, safety backup, swap; its result names the safety set, the database check, and what was kept from the live database (access_and_audit: a set of this deployment keeps the live users, sessions, API tokens and audit log). Cancellable until the swap; afterwards a cancel gets 409 too_late",
+    summary: "Restore all or some volumes (exclusive operation): check, safety backup, swap; its result names the safety set, the database check, and what was kept from the live database (access_and_audit: a set of this deployment keeps the live users, sessions, API tokens, audit log and notification channels). Cancellable until the swap; afterwards a cancel gets 409 too_late",
     tag: TAG,
     access: "admin",
     reauth: true,

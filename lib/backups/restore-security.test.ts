@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -15,6 +16,9 @@ import { authenticate } from "@/lib/auth/request";
 import { listAuditLog, recordAudit } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
 import type { OperationDto } from "@/lib/operations/types";
+import { createChannelInput } from "@/lib/notify/inputs";
+import { createChannel, deleteChannel, listChannels, updateChannel } from "@/lib/notify/service";
+import { openJson, SECRET_KEY_FILE } from "@/lib/secrets/sealed";
 
 let root: TestDataRoot;
 const removeHooks: (() => void)[] = [];
@@ -61,7 +65,7 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
 
     const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
     expect(op.status).toBe("succeeded");
-    expect((op.result as { access_and_audit: unknown }).access_and_audit).toMatchObject({ same_instance: true, kept: ["users", "sessions", "api_tokens", "audit_log"] });
+    expect((op.result as { access_and_audit: unknown }).access_and_audit).toMatchObject({ same_instance: true, kept: ["users", "sessions", "api_tokens", "audit_log", "notification_channels"] });
 
     expect(await bearer(revoked.token)).toBeNull();
     expect(await bearer(expiring.token)).toBeNull();
@@ -76,6 +80,27 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     expect(fs.existsSync(path.join(root.config.paths.backups, ".restore-kept-tables.db"))).toBe(false);
   });
 
+  test("the live notification channels are kept: one deleted after the set stays deleted, one disabled stays disabled with its new credentials, one added stays", async () => {
+    const admin = await adminPrincipal();
+    const webhook = (name: string, url: string) => createChannel(createChannelInput.parse({ kind: "webhook", name, secrets: { url } }));
+    const deleted = await webhook("deleted-after-the-set", "https://hooks.example.com/old-credential");
+    const rotated = await webhook("rotated-after-the-set", "https://hooks.example.com/old-credential");
+    const setId = await backUp();
+
+    await deleteChannel(deleted.id);
+    await updateChannel(rotated.id, { enabled: false, secrets: { url: "https://hooks.example.com/new-credential" } });
+    const added = await webhook("added-after-the-set", "https://hooks.example.com/added");
+    const sealedBefore = getDb().$client.prepare("SELECT id, secrets FROM notification_channels ORDER BY id").all();
+
+    const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
+    expect(op.status).toBe("succeeded");
+
+    const channels = (await listChannels()).filter((channel) => !channel.from_config);
+    expect(channels.map((channel) => channel.name).sort()).toEqual([added.name, rotated.name]);
+    expect(channels.find((channel) => channel.id === rotated.id)?.enabled).toBe(false);
+    expect(getDb().$client.prepare("SELECT id, secrets FROM notification_channels ORDER BY id").all()).toEqual(sealedBefore);
+  });
+
   test("a set from another deployment (moving to a new host) brings its own accounts, and the live audit rows are appended, not lost", async () => {
     const admin = await adminPrincipal();
     const setId = await backUp();
@@ -88,6 +113,36 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     expect((op.result as { access_and_audit: { same_instance: boolean } }).access_and_audit.same_instance).toBe(false);
     expect(getDb().$client.prepare("SELECT count(*) AS n FROM users WHERE username = 'only-on-new-host'").get()).toEqual({ n: 0 });
     expect((await listAuditLog({ limit: 1000, action: "storage.measure" })).items).toHaveLength(1);
+  });
+});
+
+describe("the key that opens the sealed channel secrets stays out of backup sets", () => {
+  const keyFile = () => path.join(root.config.paths.config, SECRET_KEY_FILE);
+  const webhook = (name: string) => createChannel(createChannelInput.parse({ kind: "webhook", name, secrets: { url: `https://hooks.example.com/${name}` } }));
+
+  test("a set's mimir_config archive, listed with stock tar, holds the rest of the config folder but not the key", async () => {
+    await webhook("sealed-before-the-set");
+    expect(fs.existsSync(keyFile())).toBe(true);
+    const setId = await backUp();
+    const listing = execFileSync("tar", ["tzf", path.join(root.config.paths.backups, setId, "mimir_config.tar.gz")], { encoding: "utf8" }).split("\n").filter(Boolean);
+    expect(listing.map((name) => name.replace(/^\.\//, ""))).toContain("notes.txt");
+    expect(listing.filter((name) => path.basename(name) === SECRET_KEY_FILE)).toEqual([]);
+  });
+
+  test("a restore of every volume keeps the live key file (same bytes, 0600), so a channel sealed after the set still opens", async () => {
+    const admin = await adminPrincipal();
+    const setId = await backUp();
+    const channel = await webhook("sealed-after-the-set");
+    const key = fs.readFileSync(keyFile());
+
+    const op = await waitForOperation((await startRestore(setId, { confirm: setId }, admin)).id);
+    expect(op.status).toBe("succeeded");
+
+    expect(fs.readFileSync(keyFile())).toEqual(key);
+    expect(fs.statSync(keyFile()).mode & 0o777).toBe(0o600);
+    const row = getDb().$client.prepare("SELECT secrets FROM notification_channels WHERE id = ?").get(channel.id) as { secrets: string };
+    expect(openJson(row.secrets)).toEqual({ url: "https://hooks.example.com/sealed-after-the-set" });
+    expect(fs.readFileSync(path.join(root.config.paths.config, "notes.txt"), "utf8")).toBe("kept beside config.yaml\n");
   });
 });
 

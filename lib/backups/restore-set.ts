@@ -14,6 +14,7 @@ import { fsyncFolder } from "@/lib/backups/archive";
 import { crashPoint, phasePoint } from "@/lib/backups/crash-points";
 import { carryAccessTablesInto, saveAccessTablesAside, type CarriedTables } from "@/lib/db/sqlite-kept-tables";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
+import { copySecretKeyFile } from "@/lib/secrets/sealed";
 import { createBackupSet, type Progress } from "@/lib/backups/create-set";
 import { backupsFolder, passedVerification, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
 import { extractSet } from "@/lib/backups/verify-set";
@@ -30,7 +31,7 @@ const PREVIOUS = ".mimir-restore-previous";
 const DISCARD = ".mimir-restore-discard";
 const RESERVED = new Set([STAGING, PREVIOUS, DISCARD]);
 const JOURNAL_FILE = ".restore-journal.json";
-/** The live access and audit tables, set aside across the swap (beside the journal, private to the owner). */
+/** The live tables a restore keeps (RESTORE_KEPT_TABLES), set aside across the swap (beside the journal, private to the owner). */
 const KEPT_TABLES_FILE = ".restore-kept-tables.db";
 /** Why a cancel is refused once the swap has begun: the operation then finishes and records how it went. */
 export const RESTORE_APPLYING = "the restore is being applied";
@@ -140,6 +141,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       };
       writeJournal(journal);
       try {
+        // Sets leave the key of the sealed channel secrets out; the live one must survive the swap.
+        if (volumes.includes("mimir_config")) copySecretKeyFile(folders.mimir_config, path.join(folders.mimir_config, STAGING));
         for (const entry of journal.volumes) {
           swapVolume(entry.folder, entry.original);
           crashPoint(`restore.after_swap:${entry.name}`);

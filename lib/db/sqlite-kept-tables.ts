@@ -5,6 +5,15 @@ import { ACCESS_AND_AUDIT_TABLES } from "@/lib/db/sqlite-reset";
 
 const SCHEMA = "kept";
 
+/**
+ * What a restore of mimir_data of this same deployment takes from the live database instead of the
+ * set: the access and audit tables, and the notification channels, so a channel deleted, disabled or
+ * given new credentials since the set was taken does not come back with the old ones. Their delivery
+ * log is not carried: the restored backlog is closed unsent instead (closeRestoredBacklog in
+ * lib/notify/delivery.ts). Parents before children.
+ */
+export const RESTORE_KEPT_TABLES = [...ACCESS_AND_AUDIT_TABLES, "notification_channels"] as const;
+
 export interface CarriedTables {
   /** whether the restored database belongs to the same deployment (same system_metadata.instance_id) */
   same_instance: boolean;
@@ -15,7 +24,7 @@ export interface CarriedTables {
 }
 
 /**
- * Before a restore swaps the database file: copies the access and audit tables (ACCESS_AND_AUDIT_TABLES)
+ * Before a restore swaps the database file: copies the tables a restore keeps (RESTORE_KEPT_TABLES)
  * and the instance id out of the live database into `file`, a SQLite file of its own, so they
  * survive the swap. Writes `file` (replacing one left over); the live database is only read.
  */
@@ -26,7 +35,7 @@ export function saveAccessTablesAside(db: Db, file: string): void {
   const client = db.$client;
   client.prepare(`ATTACH DATABASE ? AS ${SCHEMA}`).run(file);
   try {
-    for (const table of [...ACCESS_AND_AUDIT_TABLES, "system_metadata"]) {
+    for (const table of [...RESTORE_KEPT_TABLES, "system_metadata"]) {
       client.exec(`CREATE TABLE ${SCHEMA}."${table}" AS SELECT * FROM main."${table}"`);
     }
   } finally {
@@ -36,10 +45,10 @@ export function saveAccessTablesAside(db: Db, file: string): void {
 
 /**
  * After the swap, on the restored (and migrated) database, in one transaction: a set of this same
- * deployment gets the live users, sessions, API tokens and audit log back in place of its older
- * copies, so revocations, disabled accounts, expiries and every audit row written since the set was
- * taken hold. A set from another deployment (a migration to a new host) keeps its own accounts and
- * tokens, which is what moving an installation means, and the live audit rows are appended after
+ * deployment gets the live users, sessions, API tokens, audit log and notification channels back in
+ * place of its older copies, so revocations, disabled accounts, expiries, deleted channels and every
+ * audit row written since the set was taken hold. A set from another deployment (a migration to a new
+ * host) keeps its own accounts, tokens and channels, which is what moving an installation means, and the live audit rows are appended after
  * its own, so the trail still is not cut. Reads `file`; replaces or adds rows in those tables.
  */
 export function carryAccessTablesInto(db: Db, file: string): CarriedTables {
@@ -58,12 +67,12 @@ export function carryAccessTablesInto(db: Db, file: string): CarriedTables {
         return { same_instance: false, kept: [], audit_rows_appended: appended };
       }
       // Children first when deleting, parents first when inserting: sessions reference users.
-      for (const table of [...ACCESS_AND_AUDIT_TABLES].reverse()) client.exec(`DELETE FROM main."${table}"`);
-      for (const table of ACCESS_AND_AUDIT_TABLES) {
+      for (const table of [...RESTORE_KEPT_TABLES].reverse()) client.exec(`DELETE FROM main."${table}"`);
+      for (const table of RESTORE_KEPT_TABLES) {
         const list = sharedColumns(client, table).map((column) => `"${column}"`).join(", ");
         client.exec(`INSERT INTO main."${table}" (${list}) SELECT ${list} FROM ${SCHEMA}."${table}"`);
       }
-      return { same_instance: true, kept: [...ACCESS_AND_AUDIT_TABLES], audit_rows_appended: 0 };
+      return { same_instance: true, kept: [...RESTORE_KEPT_TABLES], audit_rows_appended: 0 };
     })();
   } finally {
     client.exec(`DETACH DATABASE ${SCHEMA}`);

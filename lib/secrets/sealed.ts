@@ -8,8 +8,9 @@ import { AppError } from "@/lib/errors";
 /**
  * Secrets the console must be able to read back (a notification channel's SMTP password or webhook
  * URL, later an offsite destination's keys) are stored sealed: AES-256-GCM under one key that never
- * enters the database or a backup of it. The key is MIMIR_SECRET_KEY when set, else a random key in
- * `<config>/secret.key`, created 0600 on first use. Losing the key loses the sealed secrets (they must
+ * enters the database or a backup set. The key is MIMIR_SECRET_KEY when set, else a random key in
+ * `<config>/secret.key`, created 0600 on first use; backup sets leave that file out (a set holding
+ * both the sealed secrets and their key would give them to whoever reads the set). Losing the key loses the sealed secrets (they must
  * be entered again); the rest of the data is untouched.
  */
 export const SECRET_KEY_FILE = "secret.key";
@@ -54,6 +55,32 @@ export function sealJson(value: unknown): string {
 
 export function openJson(sealed: string): unknown {
   return JSON.parse(openSecret(sealed));
+}
+
+/**
+ * Copies the key file of one config folder into another (a restore's staging folder, so the swap
+ * keeps the live key: sets do not hold it), replacing a key file there, 0600 and flushed to disk.
+ * Returns false, copying nothing, when the source folder has no key file.
+ */
+export function copySecretKeyFile(fromFolder: string, toFolder: string): boolean {
+  let key: Buffer;
+  try {
+    key = fs.readFileSync(path.join(fromFolder, SECRET_KEY_FILE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+  const target = path.join(toFolder, SECRET_KEY_FILE);
+  // Removed first: writeFileSync's mode applies only to a file it creates.
+  fs.rmSync(target, { force: true });
+  const fd = fs.openSync(target, "wx", 0o600);
+  try {
+    fs.writeSync(fd, key);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
 }
 
 function keyId(key: Buffer): string {

@@ -26,7 +26,7 @@ import { EmptyState } from "@/app/_components/ui/empty-state";
 const VOLUME_CONTENTS: Record<BackupVolume, string> = {
   mimir_data: "the database: jobs, pipelines, execution history, operations, storage samples; the vector database",
   mimir_logs: "the application log and one log per execution",
-  mimir_config: "config.yaml",
+  mimir_config: "config.yaml (the key of the channel secrets is not in sets; the live one stays)",
   mimir_plugins: "plugin executables",
   mimir_pipelines: "pipeline YAML files",
 };
@@ -326,7 +326,8 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
             <span className="mt-3 block">
               Replacing mimir_data does <strong>not</strong> roll back access or the audit trail: users, passwords, roles, disabled accounts,
               API tokens (with their revocations and expiries), sessions and the audit log stay as they are now, so you stay signed in
-              and this restore is itself recorded. Only a set from another deployment (moving to a new host) brings its own users and tokens;
+              and this restore is itself recorded. The notification channels stay as they are now too (a channel deleted or disabled since
+              the set does not come back). Only a set from another deployment (moving to a new host) brings its own users, tokens and channels;
               the audit rows written here are then kept after its own.
             </span>
           )}
