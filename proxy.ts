@@ -20,7 +20,9 @@ const RSC_QUERY = "_rsc";
  */
 export function proxy(request: NextRequest) {
   if (!ANSWERED_METHODS.includes(request.method)) {
-    return refuse(new AppError("method_not_allowed", `${request.method.slice(0, 16)} is not supported; use ${ANSWERED_METHODS.join(", ")}`), { Allow: ANSWERED_METHODS.join(", ") });
+    return refuse(new AppError("method_not_allowed", `${request.method.slice(0, 16)} is not supported; use ${ANSWERED_METHODS.join(", ")}`), {
+      Allow: ANSWERED_METHODS.join(", "),
+    });
   }
   if (!isAllowedHost(request.headers, request.url)) {
     return refuse(new AppError("host_not_allowed", "This console does not answer to that host name; see server.allowed_hosts"));

@@ -50,7 +50,8 @@ function buildDataRoot() {
     "INSERT INTO job_executions (id, job_id, pipeline, start_time, end_time, duration, status, error, context, steps, triggered_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduler')",
   );
   const iso = new Date(now).toISOString();
-  const yaml = (i: number) => `name: pipeline-${i}\ndescription: bench pipeline ${i}\nsteps:\n${"  - name: step\n    plugin: Input.http\n    config: {url: \"https://example.invalid/feed\"}\n".repeat(20)}`;
+  const yaml = (i: number) =>
+    `name: pipeline-${i}\ndescription: bench pipeline ${i}\nsteps:\n${'  - name: step\n    plugin: Input.http\n    config: {url: "https://example.invalid/feed"}\n'.repeat(20)}`;
   db.transaction(() => {
     for (let i = 0; i < 500; i += 1) pipelines.run(`pipeline-${i}`, `bench ${i}`, yaml(i), iso, iso);
     for (let i = 0; i < 1000; i += 1) jobs.run(`job-${i}`, `Job ${i}`, `pipeline-${i % 500}`, iso, iso);
@@ -60,7 +61,18 @@ function buildDataRoot() {
   const batch = db.transaction((from: number) => {
     for (let i = from; i < from + 50_000; i += 1) {
       const start = new Date(now - (EXECUTIONS - i) * 7_000).toISOString();
-      exec.run(`exec-${i}`, `job-${i % 1000}`, `pipeline-${i % 500}`, start, start, 1200, i % 10 < 7 ? "success" : "failed", i % 10 < 7 ? null : "timeout", context(i), steps(i), );
+      exec.run(
+        `exec-${i}`,
+        `job-${i % 1000}`,
+        `pipeline-${i % 500}`,
+        start,
+        start,
+        1200,
+        i % 10 < 7 ? "success" : "failed",
+        i % 10 < 7 ? null : "timeout",
+        context(i),
+        steps(i),
+      );
     }
   });
   for (let from = 0; from < EXECUTIONS; from += 50_000) batch(from);
@@ -108,7 +120,11 @@ async function child(operation: string) {
   } else if (operation === "backup") {
     await createBackupSet({ trigger: "cli", passphrase: config.secrets.backupPassphrase, message });
   } else {
-    const [id] = fs.readdirSync(config.paths.backups).filter((name) => /^\d{8}-\d{6}/.test(name)).sort().reverse();
+    const [id] = fs
+      .readdirSync(config.paths.backups)
+      .filter((name) => /^\d{8}-\d{6}/.test(name))
+      .sort()
+      .reverse();
     if (operation === "verify") {
       await verifyBackupSet(id!, { message });
     } else {
@@ -128,7 +144,11 @@ async function child(operation: string) {
 function runChild(operation: string): { seconds: number; max_rss_mb: number; detail: Record<string, number> } {
   // With the malloc setting `npm start`, `npm run mimir` and the image run with.
   const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2" };
-  const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/backup.ts", "--child", operation], { encoding: "utf8", maxBuffer: 1 << 20, env });
+  const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/backup.ts", "--child", operation], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    env,
+  });
   if (result.status !== 0) throw new Error(`${operation} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!);
 }
@@ -165,14 +185,22 @@ async function main() {
   const setBytes = Number(execFileSync("du", ["-sb", config.paths.backups], { encoding: "utf8" }).split("\t")[0]);
   const f = (n: number) => n.toFixed(1).padStart(6);
   console.log("");
-  console.log(`backup   ours ${f(ours.seconds)} s   tar czf ${f(tarCzf)} s   ratio ${(ours.seconds / tarCzf).toFixed(2)}   (set ${(setBytes / 1e6).toFixed(0)} MB, tar.gz ${(fs.statSync(tarball).size / 1e6).toFixed(0)} MB)`);
-  console.log(`restore  ours ${f(restore.seconds)} s   tar xzf ${f(tarXzf)} s   ratio ${(restore.seconds / tarXzf).toFixed(2)}   (a verified set: sha256 + extract + quick_check, foreign keys, row counts + swap; the safety backup is a backup as above)`);
-  console.log(`         unverified set ${f(unverified.seconds)} s   ratio ${(unverified.seconds / tarXzf).toFixed(2)}   (the whole drill inside the restore: integrity_check instead of quick_check)`);
+  console.log(
+    `backup   ours ${f(ours.seconds)} s   tar czf ${f(tarCzf)} s   ratio ${(ours.seconds / tarCzf).toFixed(2)}   (set ${(setBytes / 1e6).toFixed(0)} MB, tar.gz ${(fs.statSync(tarball).size / 1e6).toFixed(0)} MB)`,
+  );
+  console.log(
+    `restore  ours ${f(restore.seconds)} s   tar xzf ${f(tarXzf)} s   ratio ${(restore.seconds / tarXzf).toFixed(2)}   (a verified set: sha256 + extract + quick_check, foreign keys, row counts + swap; the safety backup is a backup as above)`,
+  );
+  console.log(
+    `         unverified set ${f(unverified.seconds)} s   ratio ${(unverified.seconds / tarXzf).toFixed(2)}   (the whole drill inside the restore: integrity_check instead of quick_check)`,
+  );
   console.log(`verify   ours ${f(verify.seconds)} s   (the restore drill into a scratch folder, run after every backup; no stock-tool peer)`);
   console.log(
     `peak RSS ours: backup ${ours.max_rss_mb.toFixed(0)} MB, verify ${verify.max_rss_mb.toFixed(0)} MB, restore ${restore.max_rss_mb.toFixed(0)} MB, unverified restore ${unverified.max_rss_mb.toFixed(0)} MB (the same process doing nothing: ${baseline.max_rss_mb.toFixed(0)} MB)`,
   );
-  console.log(`steps began at (s): backup ${JSON.stringify(ours.detail)}; restore ${JSON.stringify(restore.detail)}; unverified restore ${JSON.stringify(unverified.detail)}`);
+  console.log(
+    `steps began at (s): backup ${JSON.stringify(ours.detail)}; restore ${JSON.stringify(restore.detail)}; unverified restore ${JSON.stringify(unverified.detail)}`,
+  );
   fs.rmSync(peer, { recursive: true, force: true });
   fs.rmSync(config.paths.backups, { recursive: true, force: true });
 }

@@ -89,8 +89,12 @@ for (let i = 0; i < RUNS; i++) {
   last = { ours: o.bytes, du: d.bytes, files: o.files };
 }
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
-console.log(`bytes: ours ${last.ours.toLocaleString("en-US")}, du -sb ${last.du.toLocaleString("en-US")} (${last.ours === last.du ? "equal" : "DIFFERENT"}); files ${last.files.toLocaleString("en-US")}`);
+console.log(
+  `bytes: ours ${last.ours.toLocaleString("en-US")}, du -sb ${last.du.toLocaleString("en-US")} (${last.ours === last.du ? "equal" : "DIFFERENT"}); files ${last.files.toLocaleString("en-US")}`,
+);
 console.log(`scanFolder  median ${fmt(median(ours))}  [${fmt(Math.min(...ours))}–${fmt(Math.max(...ours))}]`);
 console.log(`du -sb      median ${fmt(median(du))}  [${fmt(Math.min(...du))}–${fmt(Math.max(...du))}]`);
 console.log(`ratio (median ours / median du): ${(median(ours) / median(du)).toFixed(2)}`);
-console.log(`ratio (median of ${RUNS} paired runs): ${median(ratios).toFixed(2)} [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]  goal ≤ 1.5`);
+console.log(
+  `ratio (median of ${RUNS} paired runs): ${median(ratios).toFixed(2)} [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]  goal ≤ 1.5`,
+);

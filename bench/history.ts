@@ -55,7 +55,12 @@ async function openSeededDataRoot() {
   if ((await countExecutions()) < ROWS) {
     console.log(`seeding ${ROWS.toLocaleString()} executions into ${home} …`);
     const started = performance.now();
-    await seedDemoData(config, { ...DEFAULT_SEED_OPTIONS, executions: ROWS, logFiles: 0, onProgress: (n) => process.stdout.write(`\r  ${n.toLocaleString()} rows`) });
+    await seedDemoData(config, {
+      ...DEFAULT_SEED_OPTIONS,
+      executions: ROWS,
+      logFiles: 0,
+      onProgress: (n) => process.stdout.write(`\r  ${n.toLocaleString()} rows`),
+    });
     getDb().$client.pragma("wal_checkpoint(TRUNCATE)");
     console.log(`\r  seeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
@@ -69,7 +74,8 @@ function row(label: string, ours: number, raw: number) {
 async function main() {
   const config = await openSeededDataRoot();
   // The busiest job of the seed: a job filter that still has many rows to page through.
-  const busiestJob = (getDb().$client.prepare("SELECT job_id FROM job_executions GROUP BY job_id ORDER BY count(*) DESC LIMIT 1").get() as { job_id: string }).job_id;
+  const busiestJob = (getDb().$client.prepare("SELECT job_id FROM job_executions GROUP BY job_id ORDER BY count(*) DESC LIMIT 1").get() as { job_id: string })
+    .job_id;
   const rows = await countExecutions();
   const raw = new Database(config.paths.database, { readonly: true });
   const prepare = (query: { sql: string; params: unknown[] }) => {
@@ -83,7 +89,7 @@ async function main() {
   const from = new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
   const lines: string[] = [];
 
-  const cases: { label: string; filters: Record<string, string>; }[] = [
+  const cases: { label: string; filters: Record<string, string> }[] = [
     { label: "history first page (50, no filter)", filters: {} },
     { label: "history first page, status=failed", filters: { status: "failed" } },
     { label: "history first page, busiest job", filters: { job_id: busiestJob } },
@@ -105,11 +111,17 @@ async function main() {
   // the raw peer is the best the driver can do; our side prepares through drizzle on every call.
   const calls: { sql: string; params: unknown[] }[] = [];
   for (let dayStart = Date.parse(from.slice(0, 10)); dayStart < Date.parse(to); dayStart += 86_400_000) {
-    const window = { from: from > new Date(dayStart).toISOString() ? from : new Date(dayStart).toISOString(), to: to < new Date(dayStart + 86_400_000).toISOString() ? to : new Date(dayStart + 86_400_000).toISOString() };
+    const window = {
+      from: from > new Date(dayStart).toISOString() ? from : new Date(dayStart).toISOString(),
+      to: to < new Date(dayStart + 86_400_000).toISOString() ? to : new Date(dayStart + 86_400_000).toISOString(),
+    };
     const counts = statusCountsQuery(window).toSQL();
     calls.push(counts);
     // drizzle's SQL selects unnamed expressions and maps them by position: read rows as arrays the same way.
-    const rows = raw.prepare(counts.sql).raw(true).all(...counts.params) as [string, number, number][];
+    const rows = raw
+      .prepare(counts.sql)
+      .raw(true)
+      .all(...counts.params) as [string, number, number][];
     const timed = rows.filter(([status]) => (TIMED_STATUSES as readonly string[]).includes(status)).reduce((sum, [, , n]) => sum + n, 0);
     if (timed > 0) for (const p of [0.5, 0.95]) calls.push(durationAtRankQuery(window, nearestRankOffset(timed, p), timed).toSQL());
   }
@@ -126,7 +138,9 @@ async function main() {
   lines.push(row("statistics, 30 days: service", service, direct), row("statistics, 30 days: API route", api, direct));
 
   const windowRows = (raw.prepare("SELECT count(*) AS n FROM job_executions WHERE start_time >= ? AND start_time < ?").get(from, to) as { n: number }).n;
-  console.log(`\njob_executions: ${rows.toLocaleString()} rows (${windowRows.toLocaleString()} in the 30-day statistics window); median of ${RUNS} runs after ${WARMUP} warm-ups`);
+  console.log(
+    `\njob_executions: ${rows.toLocaleString()} rows (${windowRows.toLocaleString()} in the 30-day statistics window); median of ${RUNS} runs after ${WARMUP} warm-ups`,
+  );
   console.log(`${"".padEnd(44)} ${"ours".padStart(12)} ${"raw SQL".padStart(12)} ${"ratio".padStart(8)}`);
   for (const line of lines) console.log(line);
   raw.close();

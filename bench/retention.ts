@@ -77,8 +77,14 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function summarise(samples: Sample[], from: number, to: number) {
-  const during = samples.filter((s) => s.due <= to && s.due + s.ms >= from).map((s) => s.ms).sort((a, b) => a - b);
-  const before = samples.filter((s) => s.due + s.ms < from).map((s) => s.ms).sort((a, b) => a - b);
+  const during = samples
+    .filter((s) => s.due <= to && s.due + s.ms >= from)
+    .map((s) => s.ms)
+    .sort((a, b) => a - b);
+  const before = samples
+    .filter((s) => s.due + s.ms < from)
+    .map((s) => s.ms)
+    .sort((a, b) => a - b);
   return { n: during.length, p50: percentile(during, 50), p99: percentile(during, 99), max: during.at(-1) ?? NaN, baselineP99: percentile(before, 99) };
 }
 
@@ -95,7 +101,18 @@ async function measure(label: string, work: () => Promise<unknown> | unknown) {
   const remaining = db.prepare("SELECT count(*) FROM job_executions").pluck().get() as number;
   const leftOld = db.prepare("SELECT count(*) FROM job_executions WHERE start_time < ?").pluck().get(cutoff) as number;
   const walBytes = fs.existsSync(`${live}-wal`) ? fs.statSync(`${live}-wal`).size : 0;
-  return { label, samplesAll: reader.samples, to, seconds: (to - from) / 1000, remaining, leftOld, walBytes, fileBytes: fs.statSync(live).size, ...summarise(reader.samples, from, to), outcome };
+  return {
+    label,
+    samplesAll: reader.samples,
+    to,
+    seconds: (to - from) / 1000,
+    remaining,
+    leftOld,
+    walBytes,
+    fileBytes: fs.statSync(live).size,
+    ...summarise(reader.samples, from, to),
+    outcome,
+  };
 }
 
 console.log(`Seeding ${ROWS.toLocaleString("en-US")} executions over ${DAYS} days into ${home} …`);
@@ -111,7 +128,9 @@ closeAppDatabase();
 fs.copyFileSync(live, pristine);
 console.log(`database ${(fs.statSync(pristine).size / 1048576).toFixed(0)} MB; cut-off ${cutoff}: ${OLD.toLocaleString("en-US")} older rows\n`);
 
-const single = await measure("single DELETE … WHERE start_time < ?", () => getDb().$client.prepare("DELETE FROM job_executions WHERE start_time < ?").run(cutoff));
+const single = await measure("single DELETE … WHERE start_time < ?", () =>
+  getDb().$client.prepare("DELETE FROM job_executions WHERE start_time < ?").run(cutoff),
+);
 const phases: { at: number; text: string }[] = [];
 const ours = await measure("our cleanup (batched, yielding)", () =>
   runRetentionCleanup(
@@ -142,7 +161,12 @@ phases.forEach((phase, i) => {
   const within = summarise(oursSamples, phase.at, end);
   console.log(`  ${phase.text}: ${((end - phase.at) / 1000).toFixed(2)} s, ${within.n} reads, p99 ${fmt(within.p99)}, max ${fmt(within.max)}`);
 });
-console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(", ")} on ${os.cpus().length} cores (the quiet p99 column is the same reader before each delete)`);
+console.log(
+  `load average during the run: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(", ")} on ${os.cpus().length} cores (the quiet p99 column is the same reader before each delete)`,
+);
 console.log(`goal during ours: p99 < 20 ms and max < 100 ms → ${ours.p99 < 20 && ours.max < 100 ? "met" : "NOT met"}`);
 if (single.remaining !== ROWS - OLD || ours.remaining !== ROWS - OLD || single.leftOld !== 0 || ours.leftOld !== 0) {
   throw new Error("a delete did not remove exactly the rows older than the cut-off");

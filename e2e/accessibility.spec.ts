@@ -11,7 +11,13 @@ async function blockingViolations(page: Page): Promise<string[]> {
   const results = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze();
   return results.violations
     .filter((violation) => BLOCKING.has(violation.impact ?? ""))
-    .map((violation) => `${violation.id} (${violation.impact}, ${violation.nodes.length} nodes): ${violation.help}\n  ${violation.nodes.slice(0, 5).map((node) => `${node.target.join(" ")}: ${node.failureSummary?.split("\n").slice(1).join(" ")}`).join("\n  ")}`);
+    .map(
+      (violation) =>
+        `${violation.id} (${violation.impact}, ${violation.nodes.length} nodes): ${violation.help}\n  ${violation.nodes
+          .slice(0, 5)
+          .map((node) => `${node.target.join(" ")}: ${node.failureSummary?.split("\n").slice(1).join(" ")}`)
+          .join("\n  ")}`,
+    );
 }
 
 test.describe("accessibility (axe-core, WCAG 2.1 AA)", () => {
@@ -24,8 +30,14 @@ test.describe("accessibility (axe-core, WCAG 2.1 AA)", () => {
     const yaml = `name: ${name}\ndescription: Pings nothing, for the accessibility check\nsteps:\n  - name: ping\n    plugin: System.webhook\n    config: { url: "http://127.0.0.1:9/axe" }\n`;
     expect((await api.post("/api/v1/pipelines", { headers: { "Content-Type": "application/yaml" }, data: yaml })).status()).toBe(201);
     const jobId = `${name}-job`;
-    expect((await api.post("/api/v1/scheduler/jobs", { data: { id: jobId, name: `Axe ${name}`, pipeline: `${name}.yaml`, cron_expr: "*/10 * * * *" } })).status()).toBe(201);
-    expect((await api.post("/api/v1/scheduler/jobs", { data: { id: `${jobId}-idle`, name: `Axe idle ${name}`, pipeline: `${name}.yaml`, cron_expr: "0 3 * * 1" } })).status()).toBe(201);
+    expect(
+      (await api.post("/api/v1/scheduler/jobs", { data: { id: jobId, name: `Axe ${name}`, pipeline: `${name}.yaml`, cron_expr: "*/10 * * * *" } })).status(),
+    ).toBe(201);
+    expect(
+      (
+        await api.post("/api/v1/scheduler/jobs", { data: { id: `${jobId}-idle`, name: `Axe idle ${name}`, pipeline: `${name}.yaml`, cron_expr: "0 3 * * 1" } })
+      ).status(),
+    ).toBe(201);
     const run = await (await api.post(`/api/v1/scheduler/jobs/${jobId}/run`)).json();
     await expect.poll(async () => (await (await api.get(`/api/v1/jobs/${run.execution_id}`)).json()).status, { timeout: 30_000 }).not.toBe("running");
     expect((await api.post("/api/v1/storage/samples")).status()).toBe(201);

@@ -14,7 +14,9 @@ test.describe("Backups: a backup started elsewhere, cancelled from the page", ()
   // as long as the test needs, on any machine, without sleeps or big files.
   const server = new OwnServer("backups-cancel", 5);
   test.use({ baseURL: server.baseURL, storageState: { cookies: [], origins: [] } });
-  test.beforeAll(() => server.start({ MIMIR_HOLD_POINT: "backup.after_archive:mimir_logs", MIMIR_ADMIN_PASSWORD: E2E_ADMIN.password, MIMIR_API_TOKEN: E2E_API_TOKEN }));
+  test.beforeAll(() =>
+    server.start({ MIMIR_HOLD_POINT: "backup.after_archive:mimir_logs", MIMIR_ADMIN_PASSWORD: E2E_ADMIN.password, MIMIR_API_TOKEN: E2E_API_TOKEN }),
+  );
   test.afterAll(() => server.stop());
 
   test("disables Back up now, shows its progress, and stops it after a confirmation (B13, item 7)", async ({ page, playwright }) => {
@@ -58,7 +60,9 @@ test.describe("Backups: import and the recovery page", () => {
 
     const backups = new BackupsPage(page);
     await backups.goto();
-    await page.getByLabel("Import a downloaded set").setInputFiles({ name: `mimir-backup-${setId}.tar`, mimeType: "application/x-tar", buffer: await download.body() });
+    await page
+      .getByLabel("Import a downloaded set")
+      .setInputFiles({ name: `mimir-backup-${setId}.tar`, mimeType: "application/x-tar", buffer: await download.body() });
     await page.getByRole("button", { name: "Upload and import" }).click();
     await expect(page.getByTestId("operation-succeeded").filter({ hasText: "Import of" })).toBeVisible({ timeout: 60_000 });
     await expect(backups.rows).toHaveCount(2);

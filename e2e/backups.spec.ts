@@ -88,7 +88,7 @@ test.describe("Backups", () => {
     const guide = page.getByTestId("recovery-guide");
     await expect(guide).toContainText("gpg --batch --pinentry-mode loopback");
     await expect(guide).toContainText("tar xzf");
-    await expect(guide).toContainText('PRAGMA integrity_check');
+    await expect(guide).toContainText("PRAGMA integrity_check");
   });
 
   test("scripts get the same through the API, with clear errors for bad input", async ({ api, playwright, baseURL }) => {

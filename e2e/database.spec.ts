@@ -92,7 +92,9 @@ test.describe("Database", () => {
     await expect(page.getByLabel("SQL (one read-only statement)")).toHaveValue("DELETE FROM scheduled_jobs");
     // Credentials are never shown: the statement is refused before it runs, with no result table.
     await database.runQuery("SELECT * FROM users");
-    await expect(page.getByRole("alert").filter({ hasText: "'users' holds credentials (password or token hashes, session ids, sealed channel secrets)" })).toBeVisible();
+    await expect(
+      page.getByRole("alert").filter({ hasText: "'users' holds credentials (password or token hashes, session ids, sealed channel secrets)" }),
+    ).toBeVisible();
     await expect(page.getByTestId("query-result")).toHaveCount(0);
     await database.runQuery(`SELECT id FROM scheduled_jobs WHERE id = '${job.id}'`);
     await expect(page.getByTestId("query-result")).toContainText(job.id);

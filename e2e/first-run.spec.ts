@@ -92,12 +92,21 @@ test("setup, sign in, a token used from a script, sign out, and a viewer who can
 
   // Posting directly, with the viewer's own session, is refused by the route and by the action.
   const viaApi = await page.evaluate(async () => {
-    const response = await fetch("/api/v1/tokens", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "sneaky", scope: "admin" }) });
+    const response = await fetch("/api/v1/tokens", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "sneaky", scope: "admin" }),
+    });
     return { status: response.status, body: await response.json() };
   });
   expect(viaApi).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
   const viaAction = await context.request.post(`${server.baseURL}/settings`, {
-    headers: { "Next-Action": serverActionId("createTokenAction"), Origin: server.baseURL, "Content-Type": "text/plain;charset=UTF-8", Accept: "text/x-component" },
+    headers: {
+      "Next-Action": serverActionId("createTokenAction"),
+      Origin: server.baseURL,
+      "Content-Type": "text/plain;charset=UTF-8",
+      Accept: "text/x-component",
+    },
     data: JSON.stringify([{ name: "sneaky", scope: "admin", reauth_password: VIEWER.password }]),
   });
   expect(await viaAction.text()).toContain('"code":"forbidden"');
@@ -151,7 +160,11 @@ test("a viewer sees a backup set but no control to restore, delete or make one, 
   await expect(page.getByRole("link", { name: "Download" })).toHaveCount(0);
 
   const restore = await page.evaluate(async (id) => {
-    const response = await fetch(`/api/v1/backups/${id}/restore`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ confirm: id }) });
+    const response = await fetch(`/api/v1/backups/${id}/restore`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ confirm: id }),
+    });
     return { status: response.status, body: await response.json() };
   }, backupId);
   expect(restore).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
@@ -171,8 +184,19 @@ test("a viewer reads jobs, pipelines, a run and storage but is offered no contro
   const api = await playwright.request.newContext({ baseURL: server.baseURL, extraHTTPHeaders: { Authorization: `Bearer ${adminToken}` } });
   let executionId: string | null = null;
   try {
-    expect((await api.post("/api/v1/pipelines", { headers: { "Content-Type": "application/yaml" }, data: "name: viewer-nap\nsteps:\n  - {name: nap, plugin: E2e.nap}\n" })).status()).toBe(201);
-    expect((await api.post("/api/v1/scheduler/jobs", { data: { id: "job-viewer-nap", name: "Viewer nap", pipeline: "viewer-nap.yaml", cron_expr: "0 4 * * *" } })).status()).toBe(201);
+    expect(
+      (
+        await api.post("/api/v1/pipelines", {
+          headers: { "Content-Type": "application/yaml" },
+          data: "name: viewer-nap\nsteps:\n  - {name: nap, plugin: E2e.nap}\n",
+        })
+      ).status(),
+    ).toBe(201);
+    expect(
+      (
+        await api.post("/api/v1/scheduler/jobs", { data: { id: "job-viewer-nap", name: "Viewer nap", pipeline: "viewer-nap.yaml", cron_expr: "0 4 * * *" } })
+      ).status(),
+    ).toBe(201);
     executionId = (await (await api.post("/api/v1/scheduler/jobs/job-viewer-nap/run")).json()).execution_id as string;
 
     // The admin is offered the controls (the other specs use them) ...

@@ -18,7 +18,10 @@ async function startReceiver(status: number, answer: string) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-test("a webhook channel added on the Settings page is tested: sent, logged; a refusal shows the receiver's words and is flagged on the Overview", async ({ page, api }) => {
+test("a webhook channel added on the Settings page is tested: sent, logged; a refusal shows the receiver's words and is flagged on the Overview", async ({
+  page,
+  api,
+}) => {
   const ok = await startReceiver(200, "ok");
   const refusing = await startReceiver(403, "invalid_token");
   const name = `ops-hook-${Date.now()}`;
@@ -60,7 +63,9 @@ test("a channel the API cannot accept is refused with a 400 that names the field
 
 test("a job's page sets how many failed runs in a row it takes to notify", async ({ page, api }) => {
   const id = `notify-threshold-${Date.now()}`;
-  expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name: `Threshold ${id}`, pipeline: "nowhere.yaml", cron_expr: "0 3 * * *" } })).status()).toBe(201);
+  expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name: `Threshold ${id}`, pipeline: "nowhere.yaml", cron_expr: "0 3 * * *" } })).status()).toBe(
+    201,
+  );
   try {
     await page.goto(`/jobs/${id}`);
     const field = page.getByLabel("Notify after this many failed runs in a row");

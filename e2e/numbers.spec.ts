@@ -48,7 +48,9 @@ test("B1: minutes of another program's churn on the disk raise no disk-full aler
   for (const [minutesAgo, extraFree, backups] of earlier) {
     const at = new Date(Date.now() - minutesAgo * 60_000).toISOString();
     for (const volume of VOLUMES) {
-      rows.push(`('${at}', '${volume}', ${volume === "backups" ? Math.round(backups) : 4096}, 1, ${Math.round(disk.free_bytes + extraFree)}, ${disk.total_bytes})`);
+      rows.push(
+        `('${at}', '${volume}', ${volume === "backups" ? Math.round(backups) : 4096}, 1, ${Math.round(disk.free_bytes + extraFree)}, ${disk.total_bytes})`,
+      );
     }
   }
   sqlite(`INSERT INTO storage_samples (taken_at, volume, bytes, files, fs_free_bytes, fs_total_bytes) VALUES ${rows.join(",")};`);
@@ -77,7 +79,9 @@ test("B9: the Overview, Storage and the Reset card show one measurement of each 
   await signIn(page);
   const overviewData = await page.getByTestId("overview-size-mimir_data").textContent();
   const overviewLogs = await page.getByTestId("overview-size-mimir_logs").textContent();
-  await expect(page.locator("section", { has: page.getByRole("heading", { name: "Volumes" }) }).getByTestId("measured-age")).toHaveText(/^measured (just now|\d+ min ago)$/);
+  await expect(page.locator("section", { has: page.getByRole("heading", { name: "Volumes" }) }).getByTestId("measured-age")).toHaveText(
+    /^measured (just now|\d+ min ago)$/,
+  );
   // Disk free appears once on the Overview, in the Disk card.
   await expect(page.getByTestId("overview-disk-free")).toHaveText(/\d+(\.\d+)? (GB|TB|MB)/);
   await expect(page.getByText("Disk free", { exact: true })).toHaveCount(0);
@@ -91,9 +95,13 @@ test("B9: the Overview, Storage and the Reset card show one measurement of each 
 });
 
 test("B9: a job whose runs reached the history another way (an import, the seed) is not 'never run'", async ({ page, api }) => {
-  expect((await api.post("/api/v1/scheduler/jobs", { data: { id: "numbers-job", name: "Numbers job", pipeline: "numbers.yaml", cron_expr: "0 4 * * *" } })).status()).toBe(201);
+  expect(
+    (await api.post("/api/v1/scheduler/jobs", { data: { id: "numbers-job", name: "Numbers job", pipeline: "numbers.yaml", cron_expr: "0 4 * * *" } })).status(),
+  ).toBe(201);
   const at = new Date(Date.now() - 28 * 60_000).toISOString();
-  sqlite(`INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) VALUES ('numbers-run', 'numbers-job', 'numbers', '${at}', 'success', 'scheduler');`);
+  sqlite(
+    `INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) VALUES ('numbers-run', 'numbers-job', 'numbers', '${at}', 'success', 'scheduler');`,
+  );
   await signIn(page);
   await page.goto("/jobs");
   const row = page.getByTestId("job-row-numbers-job");

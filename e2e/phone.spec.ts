@@ -111,7 +111,9 @@ test.describe("tables at phone width", () => {
     await expectReachable(page, row.getByRole("button", { name: `Run now for ${name}` }));
     await expectReachable(page, row.getByRole("switch", { name: `Enabled: ${name}` }));
     // No sideways scrolling inside the table's frame either.
-    const frame = await page.getByRole("table", { name: "Jobs" }).evaluate((table) => ({ scroll: table.parentElement!.scrollWidth, client: table.parentElement!.clientWidth }));
+    const frame = await page
+      .getByRole("table", { name: "Jobs" })
+      .evaluate((table) => ({ scroll: table.parentElement!.scrollWidth, client: table.parentElement!.clientWidth }));
     expect(frame.scroll).toBeLessThanOrEqual(frame.client);
     // The schedule reads as a line of words beside its label, not a word per line.
     const schedule = row.locator('td[data-label="Schedule"]');

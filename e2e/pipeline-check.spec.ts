@@ -46,7 +46,9 @@ test.describe("Pipeline check, plugin help, test run and missing pipelines", () 
     await page.getByLabel("Pipeline").fill(missing);
     await expect(page.getByTestId("missing-pipeline-note")).toContainText(`No pipeline named ${missing} yet`);
 
-    const created = await api.post("/api/v1/scheduler/jobs", { data: { name: `e2e missing ${missing}`, pipeline: `${missing}.yaml`, cron_expr: "0 3 1 1 *", enabled: false } });
+    const created = await api.post("/api/v1/scheduler/jobs", {
+      data: { name: `e2e missing ${missing}`, pipeline: `${missing}.yaml`, cron_expr: "0 3 1 1 *", enabled: false },
+    });
     expect(created.status()).toBe(201);
     expect((await created.json()).warnings[0]).toContain("does not exist");
     await page.reload();

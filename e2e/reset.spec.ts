@@ -40,7 +40,9 @@ test("scripts: a wrong confirmation is refused with 400; anonymous 401; a browse
 test("reset from the Database page: see what is lost, type the instance name and password, follow it, jobs gone", async ({ page, api }) => {
   const ids = ["reset-e2e-one", "reset-e2e-two"];
   for (const id of ids) {
-    expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name: `Doomed ${id}`, pipeline: "nowhere.yaml", cron_expr: "0 3 * * *" } })).status()).toBe(201);
+    expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name: `Doomed ${id}`, pipeline: "nowhere.yaml", cron_expr: "0 3 * * *" } })).status()).toBe(
+      201,
+    );
   }
 
   const login = new LoginPage(page);

@@ -14,7 +14,9 @@ function installPlugin(name: string, script: string) {
 const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 
 test.describe("Pipelines, jobs and history", () => {
-  test("create a pipeline in the editor (YAML error shown at its line first), schedule it, run it now, watch the run with its steps and log", async ({ page }) => {
+  test("create a pipeline in the editor (YAML error shown at its line first), schedule it, run it now, watch the run with its steps and log", async ({
+    page,
+  }) => {
     installPlugin("E2e.echo", 'input=$(cat); echo "echo plugin got its input" >&2; printf \'{"echoed": %s}\' "$input"');
     const name = `e2e-flow-${unique()}`;
     const editor = new PipelineEditorPage(page);
@@ -112,9 +114,18 @@ test.describe("Pipelines, jobs and history", () => {
   test("a long run can be stopped from its page; a pipeline in use is deleted only when forced, naming its jobs", async ({ page, api }) => {
     installPlugin("E2e.sleep", "cat >/dev/null; echo 'going to sleep' >&2; sleep 120; echo '{}'");
     const name = `e2e-long-${unique()}`;
-    expect((await api.post("/api/v1/pipelines", { headers: { "Content-Type": "application/yaml" }, data: `name: ${name}\nsteps:\n  - {name: nap, plugin: E2e.sleep}\n` })).status()).toBe(201);
+    expect(
+      (
+        await api.post("/api/v1/pipelines", {
+          headers: { "Content-Type": "application/yaml" },
+          data: `name: ${name}\nsteps:\n  - {name: nap, plugin: E2e.sleep}\n`,
+        })
+      ).status(),
+    ).toBe(201);
     const id = `job-${name}`;
-    expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name: `Long ${name}`, pipeline: `${name}.yaml`, cron_expr: "0 4 * * *" } })).status()).toBe(201);
+    expect((await api.post("/api/v1/scheduler/jobs", { data: { id, name: `Long ${name}`, pipeline: `${name}.yaml`, cron_expr: "0 4 * * *" } })).status()).toBe(
+      201,
+    );
     const run = await (await api.post(`/api/v1/scheduler/jobs/${id}/run`)).json();
 
     await page.goto(`/executions/${run.execution_id}`);

@@ -14,7 +14,9 @@ async function watchPolicyViolations(page: Page): Promise<string[]> {
   await page.addInitScript(() => {
     const seen: string[] = [];
     (window as unknown as { __violations: string[] }).__violations = seen;
-    document.addEventListener("securitypolicyviolation", (event) => seen.push(`${event.violatedDirective} ${event.blockedURI} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber}`));
+    document.addEventListener("securitypolicyviolation", (event) =>
+      seen.push(`${event.violatedDirective} ${event.blockedURI} at ${event.sourceFile}:${event.lineNumber}:${event.columnNumber}`),
+    );
   });
   return console;
 }
@@ -24,7 +26,19 @@ const violations = (page: Page) => page.evaluate(() => (window as unknown as { _
 test.describe("Content-Security-Policy with nonces (finding 12)", () => {
   test("every page loads, hydrates and runs with no policy violation", async ({ page }) => {
     const consoleErrors = await watchPolicyViolations(page);
-    for (const path of ["/", "/jobs", "/pipelines", "/pipelines/new", "/pipelines/nightly-sync", "/executions", "/executions/exec-1", "/storage", "/backups", "/database", "/settings"]) {
+    for (const path of [
+      "/",
+      "/jobs",
+      "/pipelines",
+      "/pipelines/new",
+      "/pipelines/nightly-sync",
+      "/executions",
+      "/executions/exec-1",
+      "/storage",
+      "/backups",
+      "/database",
+      "/settings",
+    ]) {
       await page.goto(path);
       await expect(page.getByRole("button", { name: "Sign out" }), path).toBeVisible();
       expect(await violations(page), path).toEqual([]);

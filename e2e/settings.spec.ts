@@ -92,7 +92,8 @@ test("a token is revoked only with the right password, and the audit log shows w
 });
 
 test("the lists have empty states and pages", async ({ page, api }) => {
-  for (let i = 0; i < 21; i++) expect((await api.post("/api/v1/tokens", { data: { name: `paged-${String(i).padStart(2, "0")}`, scope: "read" } })).status()).toBe(201);
+  for (let i = 0; i < 21; i++)
+    expect((await api.post("/api/v1/tokens", { data: { name: `paged-${String(i).padStart(2, "0")}`, scope: "read" } })).status()).toBe(201);
   const settings = new SettingsPage(page);
   await settings.goto();
   const pager = page.getByRole("navigation", { name: "Tokens pages" });

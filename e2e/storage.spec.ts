@@ -44,7 +44,12 @@ test.describe("Storage", () => {
     await expect(storage.volumesChart.getByText("logs")).toBeVisible();
     await expect(storage.databaseChart.locator("svg.recharts-surface").first()).toBeVisible();
 
-    for (const [label, range] of [["7 d", "7d"], ["30 d", "30d"], ["90 d", "90d"], ["24 h", "24h"]] as const) {
+    for (const [label, range] of [
+      ["7 d", "7d"],
+      ["30 d", "30d"],
+      ["90 d", "90d"],
+      ["24 h", "24h"],
+    ] as const) {
       await storage.chooseRange(label);
       await expect(storage.growth).toHaveAttribute("data-range", range);
       await expect(page.getByRole("button", { name: label })).toHaveAttribute("aria-pressed", "true");

@@ -14,9 +14,7 @@ import type { AuditAction } from "@/lib/audit/actions";
 import { getLogger } from "@/lib/log/logger";
 import { plainIssueMessage } from "@/lib/issue-text";
 
-export type ActionResult<T> =
-  | { ok: true; data: T }
-  | { ok: false; error: { code: string; message: string; fields?: Record<string, string[]> } };
+export type ActionResult<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string; fields?: Record<string, string[]> } };
 
 export interface ActionOptions<I> {
   /**

@@ -33,7 +33,12 @@ function safeJson(text: string): unknown {
  * Uploads a file as the raw body (fetch reports no upload progress, XMLHttpRequest does) and reads
  * the answer like apiFetch. `onProgress` gets bytes sent of the file's size.
  */
-export function apiUpload<T>(path: string, file: Blob, onProgress: (sent: number, total: number) => void, contentType = "application/octet-stream"): Promise<T> {
+export function apiUpload<T>(
+  path: string,
+  file: Blob,
+  onProgress: (sent: number, total: number) => void,
+  contentType = "application/octet-stream",
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const request = new XMLHttpRequest();
     request.open("POST", path);

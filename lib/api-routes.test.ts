@@ -19,7 +19,13 @@ describe("the proxy's table of API methods", () => {
   test("lists exactly the methods every route file exports (add a new route or method here too)", () => {
     const fromFiles = Object.fromEntries(
       routeFiles(API_DIR).map((file) => {
-        const template = "/api/v1/" + path.relative(API_DIR, path.dirname(file)).split(path.sep).join("/").replace(/\[(\w+)\]/g, "{$1}");
+        const template =
+          "/api/v1/" +
+          path
+            .relative(API_DIR, path.dirname(file))
+            .split(path.sep)
+            .join("/")
+            .replace(/\[(\w+)\]/g, "{$1}");
         const source = fs.readFileSync(file, "utf8");
         const methods = [...source.matchAll(/export (?:const|async function|function) (GET|POST|PUT|PATCH|DELETE)\b/g)].map((match) => match[1]!).sort();
         return [template, methods];

@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { formatAge, formatBytes, formatBytesChange, formatCount, formatDuration, formatDurationTick, formatHoursLeft, formatPercent, formatTimestamp } from "@/lib/format";
+import {
+  formatAge,
+  formatBytes,
+  formatBytesChange,
+  formatCount,
+  formatDuration,
+  formatDurationTick,
+  formatHoursLeft,
+  formatPercent,
+  formatTimestamp,
+} from "@/lib/format";
 
 describe("format", () => {
   it.each([

@@ -91,4 +91,3 @@ export function formatDurationTick(ms: number, axisMaxMs: number): string {
   const value = ms / size;
   return `${formatCount(Number(value.toFixed(value !== 0 && Math.abs(value) < 10 && size > 1 ? 1 : 0)))} ${unit}`;
 }
-

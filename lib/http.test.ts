@@ -23,8 +23,7 @@ beforeAll(async () => {
 afterAll(() => root.cleanup());
 
 const ctx = { params: Promise.resolve({}) };
-const call = (handler: ReturnType<typeof route>, init: RequestInit = {}, url = "http://localhost/api/v1/test") =>
-  handler(new Request(url, init), ctx);
+const call = (handler: ReturnType<typeof route>, init: RequestInit = {}, url = "http://localhost/api/v1/test") => handler(new Request(url, init), ctx);
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 const readRoute = route({ access: "read" }, () => ({ ok: true }));
@@ -100,7 +99,11 @@ describe("route wrapper", () => {
     const crossSite = await call(writeRoute, { method: "POST", headers: { cookie: sessionCookie, "sec-fetch-site": "cross-site" }, body });
     expect(crossSite.status).toBe(403);
     expect((await crossSite.json()).error.code).toBe("csrf_rejected");
-    const foreignOrigin = await call(writeRoute, { method: "POST", headers: { cookie: sessionCookie, origin: "http://evil.example", host: "localhost" }, body });
+    const foreignOrigin = await call(writeRoute, {
+      method: "POST",
+      headers: { cookie: sessionCookie, origin: "http://evil.example", host: "localhost" },
+      body,
+    });
     expect(foreignOrigin.status).toBe(403);
     const noOrigin = await call(writeRoute, { method: "POST", headers: { cookie: sessionCookie }, body });
     expect(noOrigin.status).toBe(403);
@@ -135,7 +138,10 @@ describe("route wrapper", () => {
   });
 
   it("validates path parameters and query strings", async () => {
-    const withParams = route({ access: "public", params: z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }), query: z.object({ limit: z.coerce.number().max(10) }) }, ({ params, query }) => ({ ...params, ...query }));
+    const withParams = route(
+      { access: "public", params: z.object({ id: z.string().regex(/^[a-z0-9-]+$/) }), query: z.object({ limit: z.coerce.number().max(10) }) },
+      ({ params, query }) => ({ ...params, ...query }),
+    );
     const bad = await withParams(new Request("http://localhost/x?limit=5"), { params: Promise.resolve({ id: "../etc" }) });
     expect(bad.status).toBe(400);
     const good = await withParams(new Request("http://localhost/x?limit=5"), { params: Promise.resolve({ id: "job-1" }) });

@@ -5,14 +5,7 @@ import { bodyTooLarge, parseJsonBody, readBodyText } from "@/lib/http-body";
 import { toAppError } from "@/lib/to-app-error";
 import { getLogger } from "@/lib/log/logger";
 import { recordHttpRequest, routeTemplate } from "@/lib/metrics/http";
-import {
-  assertSameOrigin,
-  authenticate,
-  authorize,
-  sessionTokenFromCookieHeader,
-  type Access,
-  type Authenticated,
-} from "@/lib/auth/request";
+import { assertSameOrigin, authenticate, authorize, sessionTokenFromCookieHeader, type Access, type Authenticated } from "@/lib/auth/request";
 import { verifyUserPassword } from "@/lib/auth/service";
 import { clientAddress } from "@/lib/client-address";
 import { REAUTH_HEADER } from "@/lib/auth/reauth";
@@ -158,12 +151,27 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
  * a refusal or failure through recordRefusal, which folds a caller's repeats into one row a minute.
  * A read-only POST records only its refusals. Anonymous refusals go to the request log only.
  */
-async function auditWrite(request: Request, url: URL, principal: Principal, actor: AuditActor, status: number, spec: { audit?: AuditAction; readOnly?: boolean }) {
+async function auditWrite(
+  request: Request,
+  url: URL,
+  principal: Principal,
+  actor: AuditActor,
+  status: number,
+  spec: { audit?: AuditAction; readOnly?: boolean },
+) {
   if (actor.recorded) return;
   const result = status < 400 ? "ok" : status === 401 || status === 403 || status === 429 ? "denied" : "failed";
   if (result === "ok" && spec.readOnly) return;
-  const entry = { principal, action: spec.audit ?? (`${request.method} ${url.pathname}` as ApiWriteAction), target: url.pathname, ip: actor.ip, details: { status } };
-  await (result === "ok" ? recordAudit({ ...entry, result }) : recordRefusal({ ...entry, result })).catch((error) => getLogger().error("audit write failed", { error }));
+  const entry = {
+    principal,
+    action: spec.audit ?? (`${request.method} ${url.pathname}` as ApiWriteAction),
+    target: url.pathname,
+    ip: actor.ip,
+    details: { status },
+  };
+  await (result === "ok" ? recordAudit({ ...entry, result }) : recordRefusal({ ...entry, result })).catch((error) =>
+    getLogger().error("audit write failed", { error }),
+  );
 }
 
 /** Sets a header, on a copy when the response's headers are immutable (a Response.redirect). */

@@ -10,7 +10,8 @@ import type { ErrorCode } from "yaml";
 type Issue = z.core.$ZodIssue;
 
 /** zod's own messages begin with these; anything else was written by us and is already plain. */
-const ZOD_DEFAULT = /^(Too small|Too big|Invalid input|Invalid option|Unrecognized key|Invalid string|Invalid number|Invalid element|Invalid key|Invalid value)/;
+const ZOD_DEFAULT =
+  /^(Too small|Too big|Invalid input|Invalid option|Unrecognized key|Invalid string|Invalid number|Invalid element|Invalid key|Invalid value)/;
 
 function plural(n: number | bigint, noun: string): string {
   return `${n} ${Number(n) === 1 ? noun : `${noun}s`}`;

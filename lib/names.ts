@@ -17,7 +17,10 @@ export function isSafeName(name: string, pattern: RegExp = SAFE_NAME): boolean {
 /** Throws 400 invalid_name unless `name` is safe by `pattern`. */
 export function assertSafeName(what: string, name: string, pattern: RegExp = SAFE_NAME): void {
   if (!isSafeName(name, pattern)) {
-    throw new AppError("invalid_name", `${what} '${name.slice(0, 80)}' is not allowed: letters, digits, '.', '_' or '-' only, starting with a letter or digit, no '..'`);
+    throw new AppError(
+      "invalid_name",
+      `${what} '${name.slice(0, 80)}' is not allowed: letters, digits, '.', '_' or '-' only, starting with a letter or digit, no '..'`,
+    );
   }
 }
 

@@ -6,7 +6,7 @@ const nestedJson = (depth: number) => `{"context": ${"[".repeat(depth - 1)}${"]"
 test("JSON: counts arrays and objects, not brackets inside strings", () => {
   expect(jsonNestingExceeds(nestedJson(MAX_NESTING_DEPTH))).toBeNull();
   expect(jsonNestingExceeds(nestedJson(MAX_NESTING_DEPTH + 1))).toBe(MAX_NESTING_DEPTH + 11);
-  expect(jsonNestingExceeds(JSON.stringify({ a: "[".repeat(500), b: "\\\"[[[" }))).toBeNull();
+  expect(jsonNestingExceeds(JSON.stringify({ a: "[".repeat(500), b: '\\"[[[' }))).toBeNull();
   expect(jsonNestingExceeds(nestedJson(200_000))).not.toBeNull();
 });
 

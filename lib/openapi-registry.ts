@@ -89,7 +89,11 @@ export function buildOpenApiDocument(routes: ApiRoute[], info: { title: string; 
         description: response.description,
         ...(response.linkPaging ? { headers: { Link: { description: 'The next page: <…?cursor=…>; rel="next"', schema: { type: "string" } } } } : {}),
         ...(response.schema || response.contentType
-          ? { content: { [response.contentType ?? "application/json"]: { schema: response.schema ? jsonSchema(response.schema, "output") : { type: "string" } } } }
+          ? {
+              content: {
+                [response.contentType ?? "application/json"]: { schema: response.schema ? jsonSchema(response.schema, "output") : { type: "string" } },
+              },
+            }
           : Number(status) >= 400
             ? { content: { "application/json": { schema: ERROR_REF } } }
             : {}),
@@ -103,7 +107,12 @@ export function buildOpenApiDocument(routes: ApiRoute[], info: { title: string; 
       ? {
           requestBody: {
             required: !route.bodyOptional,
-            content: Object.fromEntries((route.bodyContentTypes ?? ["application/json"]).map((type) => [type, { schema: type.includes("json") ? jsonSchema(route.body!, "input") : { type: "string" } }])),
+            content: Object.fromEntries(
+              (route.bodyContentTypes ?? ["application/json"]).map((type) => [
+                type,
+                { schema: type.includes("json") ? jsonSchema(route.body!, "input") : { type: "string" } },
+              ]),
+            ),
           },
         }
       : {};

@@ -33,11 +33,16 @@ export async function requirePagePrincipal(required: Scope = "read"): Promise<Pr
  * overlong link: refused by the query schema `load` parses it with, or by the service decoding it)
  * sends the browser to the list's first page, filters kept, instead of failing the page.
  */
-export async function listAtLinkCursor<T>(basePath: string, params: Record<string, string | undefined>, load: (cursor: string | undefined) => Promise<T>): Promise<T> {
+export async function listAtLinkCursor<T>(
+  basePath: string,
+  params: Record<string, string | undefined>,
+  load: (cursor: string | undefined) => Promise<T>,
+): Promise<T> {
   try {
     return await load(params.cursor);
   } catch (error) {
-    const unreadable = (isAppError(error) && error.code === "invalid_cursor") || (error instanceof ZodError && error.issues.some((issue) => issue.path[0] === "cursor"));
+    const unreadable =
+      (isAppError(error) && error.code === "invalid_cursor") || (error instanceof ZodError && error.issues.some((issue) => issue.path[0] === "cursor"));
     if (!(params.cursor && unreadable)) throw error;
   }
   redirect(pageHref(basePath, params, null));

@@ -5,7 +5,18 @@ test("sign-in goes back only to a page of this site", () => {
   expect(safeNextPath("/backups?cursor=abc")).toBe("/backups?cursor=abc");
   expect(safeNextPath("/jobs/job%201")).toBe("/jobs/job%201");
   expect(safeNextPath("/executions/abc?tab=log#step-2")).toBe("/executions/abc?tab=log#step-2");
-  for (const hostile of ["//evil.example", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "/\t/evil.example", "", null, undefined, "/login", "/setup"]) {
+  for (const hostile of [
+    "//evil.example",
+    "/\\evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "/\t/evil.example",
+    "",
+    null,
+    undefined,
+    "/login",
+    "/setup",
+  ]) {
     expect(safeNextPath(hostile), String(hostile)).toBe("/");
   }
 });

@@ -20,7 +20,11 @@ export function answerTraceWith405(): void {
     const [request, response] = args as [http.IncomingMessage | undefined, http.ServerResponse | undefined];
     if (event === "request" && request?.method === "TRACE" && response) {
       const error = new AppError("method_not_allowed", "TRACE is not supported");
-      response.writeHead(error.status, { "Content-Type": "application/json", "Cache-Control": "no-store", Allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS" });
+      response.writeHead(error.status, {
+        "Content-Type": "application/json",
+        "Cache-Control": "no-store",
+        Allow: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+      });
       response.end(JSON.stringify(error.toJSON()));
       request.resume();
       return true;

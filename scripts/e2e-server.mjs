@@ -18,10 +18,7 @@ execFileSync("sqlite3", [database], { input: `${schema}\n${rows}` });
 
 // A small size threshold on the plugins volume, so e2e/storage.spec.ts can cross it with one file.
 fs.mkdirSync(path.join(home, "config"), { recursive: true });
-fs.writeFileSync(
-  path.join(home, "config", "config.yaml"),
-  "storage:\n  alerts:\n    volume_bytes:\n      mimir_plugins: { raise: 5242880, clear: 4194304 }\n",
-);
+fs.writeFileSync(path.join(home, "config", "config.yaml"), "storage:\n  alerts:\n    volume_bytes:\n      mimir_plugins: { raise: 5242880, clear: 4194304 }\n");
 
 const server = spawn("node_modules/.bin/next", ["start", "-p", port, "-H", "127.0.0.1"], {
   stdio: "inherit",

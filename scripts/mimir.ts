@@ -30,7 +30,13 @@ const USAGE = `Usage: npm run mimir -- <command>
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { yes: { type: "boolean" }, all: { type: "boolean" }, "dry-run": { type: "boolean" }, volumes: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      yes: { type: "boolean" },
+      all: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      volumes: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   const [command, id] = positionals;
   if (!command || values.help) {
@@ -93,7 +99,9 @@ async function main(): Promise<number> {
         const page = await listBackups({ limit: 1000 });
         if (page.items.length === 0) console.log("No backup sets yet.");
         for (const set of page.items) {
-          console.log(`${set.id}  ${formatTimestamp(set.created_at)}  ${formatBytes(set.bytes).padStart(9)}  ${set.trigger.padEnd(11)} ${set.encrypted ? "encrypted" : "plain    "}  verified: ${set.verify_status ?? "never"}`);
+          console.log(
+            `${set.id}  ${formatTimestamp(set.created_at)}  ${formatBytes(set.bytes).padStart(9)}  ${set.trigger.padEnd(11)} ${set.encrypted ? "encrypted" : "plain    "}  verified: ${set.verify_status ?? "never"}`,
+          );
         }
         return 0;
       }

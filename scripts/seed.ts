@@ -20,9 +20,7 @@ if (values.help) {
   process.exit(0);
 }
 const count = z.coerce.number().int().nonnegative();
-const parsed = z
-  .object({ executions: count.optional(), days: count.min(1).optional(), "log-files": count.optional() })
-  .safeParse(values);
+const parsed = z.object({ executions: count.optional(), days: count.min(1).optional(), "log-files": count.optional() }).safeParse(values);
 if (!parsed.success) {
   console.error(`seed: ${parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ")}`);
   process.exit(2);
@@ -40,7 +38,8 @@ const options = {
     // A live counter on a terminal; in CI logs, one line per quarter instead of a wall of carriage returns.
     const line = `executions: ${inserted.toLocaleString("en-US")} of ${options.executions.toLocaleString("en-US")}`;
     if (process.stdout.isTTY) process.stdout.write(`\r  ${line}`);
-    else if (inserted === options.executions || Math.floor((inserted * 4) / options.executions) > Math.floor(((inserted - 20_000) * 4) / options.executions)) console.log(`  ${line}`);
+    else if (inserted === options.executions || Math.floor((inserted * 4) / options.executions) > Math.floor(((inserted - 20_000) * 4) / options.executions))
+      console.log(`  ${line}`);
   },
 };
 console.log(`Seeding ${config.paths.home}`);

@@ -15,6 +15,9 @@ node_modules/.bin/next typegen >/dev/null
 step "type-check"
 node_modules/.bin/tsc --noEmit
 
+step "format (prettier --check; npm run format fixes it)"
+node_modules/.bin/prettier --check --log-level warn "**/*.{ts,tsx,mjs,js,css}"
+
 step "lint"
 node_modules/.bin/eslint --max-warnings 0 .
 node scripts/import-graph.mjs

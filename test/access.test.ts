@@ -75,7 +75,12 @@ function actionCases() {
   return serverActions().map((action) => {
     const source = fs.readFileSync(path.join(ROOT_DIR, action.filename), "utf8");
     const declared = new RegExp(`export\\s+const\\s+${action.exportedName}\\s*=\\s*defineAction\\(\\s*"(public|read|write|admin)"`).exec(source);
-    return { ...action, key: `${action.filename}#${action.exportedName}`, access: (declared?.[1] as Access | undefined) ?? null, page: pagePathOf(action.workers[0]!) };
+    return {
+      ...action,
+      key: `${action.filename}#${action.exportedName}`,
+      access: (declared?.[1] as Access | undefined) ?? null,
+      page: pagePathOf(action.workers[0]!),
+    };
   });
 }
 
@@ -83,10 +88,14 @@ const below = (scope: Scope): Scope | null => (scope === "read" ? null : SCOPES[
 
 /** The database's content outside the tables that legitimately change on a refused request. */
 function databaseDump(home: string): string {
-  const tables = execFileSync("sqlite3", [path.join(home, "data", "mimir.db"), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"], { encoding: "utf8" })
+  const tables = execFileSync("sqlite3", [path.join(home, "data", "mimir.db"), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"], {
+    encoding: "utf8",
+  })
     .split("\n")
     .filter((name) => name && !["audit_log", "sessions", "api_tokens"].includes(name));
-  return tables.map((table) => execFileSync("sqlite3", [path.join(home, "data", "mimir.db"), `SELECT * FROM "${table}" ORDER BY 1`], { encoding: "utf8" })).join("\n");
+  return tables
+    .map((table) => execFileSync("sqlite3", [path.join(home, "data", "mimir.db"), `SELECT * FROM "${table}" ORDER BY 1`], { encoding: "utf8" }))
+    .join("\n");
 }
 
 let server: ConsoleServer;
@@ -116,7 +125,9 @@ beforeAll(async () => {
     expect(response.status).toBe(201);
     tokens[scope] = ((await response.json()) as { token: string }).token;
   }
-  expect((await api("POST", "/api/v1/users", { token: ADMIN_TOKEN, body: { username: "viewer", password: VIEWER_PASSWORD, role: "viewer" } })).status).toBe(201);
+  expect((await api("POST", "/api/v1/users", { token: ADMIN_TOKEN, body: { username: "viewer", password: VIEWER_PASSWORD, role: "viewer" } })).status).toBe(
+    201,
+  );
   viewerCookie = await signIn("viewer", VIEWER_PASSWORD);
   adminCookie = await signIn("admin", ADMIN_PASSWORD);
 });
@@ -134,7 +145,9 @@ describe("route handlers", () => {
     expect(undeclared, "methods not wrapped in route({ access })").toEqual([]);
     const publicOnes = cases.filter((c) => c.access === "public" && !PUBLIC_ROUTES.has(c.path)).map((c) => `${c.method} ${c.path}`);
     expect(publicOnes, "public routes outside the allow-list").toEqual([]);
-    const weak = cases.filter((c) => (c.method === "DELETE" || ADMIN_ONLY_ROUTE.test(c.path)) && c.access !== "admin").map((c) => `${c.method} ${c.path} (${c.access})`);
+    const weak = cases
+      .filter((c) => (c.method === "DELETE" || ADMIN_ONLY_ROUTE.test(c.path)) && c.access !== "admin")
+      .map((c) => `${c.method} ${c.path} (${c.access})`);
     expect(weak, "destructive or data-exporting routes that do not require admin").toEqual([]);
   });
 
@@ -234,7 +247,11 @@ describe("route handlers", () => {
       const response = await api("GET", "/health", caller);
       expect(response.status).toBe(200);
       const full = await response.json();
-      expect(full).toMatchObject({ persistence: { path: path.join(server.home, "data", "mimir.db") }, disk: { free_bytes: expect.any(Number), total_bytes: expect.any(Number) }, reasons: expect.any(Array) });
+      expect(full).toMatchObject({
+        persistence: { path: path.join(server.home, "data", "mimir.db") },
+        disk: { free_bytes: expect.any(Number), total_bytes: expect.any(Number) },
+        reasons: expect.any(Array),
+      });
     }
   });
 });
@@ -244,8 +261,14 @@ describe("server actions", () => {
 
   test("the build has actions, and each is defined through defineAction with a declared access", () => {
     expect(cases.length).toBeGreaterThan(3);
-    expect(cases.filter((c) => c.access === null).map((c) => c.key), "actions not wrapped in defineAction(access, …)").toEqual([]);
-    expect(cases.filter((c) => c.access === "public" && !PUBLIC_ACTIONS.has(c.key)).map((c) => c.key), "public actions outside the allow-list").toEqual([]);
+    expect(
+      cases.filter((c) => c.access === null).map((c) => c.key),
+      "actions not wrapped in defineAction(access, …)",
+    ).toEqual([]);
+    expect(
+      cases.filter((c) => c.access === "public" && !PUBLIC_ACTIONS.has(c.key)).map((c) => c.key),
+      "public actions outside the allow-list",
+    ).toEqual([]);
     const weak = cases.filter((c) => ADMIN_ONLY_ACTION.test(c.exportedName) && c.access !== "admin").map((c) => `${c.key} (${c.access})`);
     expect(weak, "destructive or data-exporting actions that do not require admin").toEqual([]);
   });
@@ -318,7 +341,8 @@ describe("pages", () => {
     for (const page of pages) {
       const response = await fetch(`${server.url}${page}`, { redirect: "manual" });
       const location = response.headers.get("location") ?? "";
-      if (response.status < 300 || response.status >= 400 || location !== (page === "/" ? "/login" : `/login?next=${encodeURIComponent(page)}`)) failures.push(`${page} → ${response.status} ${location}`);
+      if (response.status < 300 || response.status >= 400 || location !== (page === "/" ? "/login" : `/login?next=${encodeURIComponent(page)}`))
+        failures.push(`${page} → ${response.status} ${location}`);
     }
     expect(failures).toEqual([]);
   });

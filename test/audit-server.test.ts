@@ -30,7 +30,9 @@ const api = (token: string, method: string, route: string, body?: unknown, heade
   });
 
 async function auditSince(id: number) {
-  const page = (await (await api(ADMIN, "GET", "/audit?limit=1000")).json()) as { items: { id: number; action: string; actor: string; result: string; ip: string | null; details: Record<string, unknown> | null }[] };
+  const page = (await (await api(ADMIN, "GET", "/audit?limit=1000")).json()) as {
+    items: { id: number; action: string; actor: string; result: string; ip: string | null; details: Record<string, unknown> | null }[];
+  };
   return page.items.filter((row) => row.id > id);
 }
 
@@ -40,7 +42,13 @@ async function lastAuditId(): Promise<number> {
 
 test("one write gives one row with the socket's address, whatever X-Forwarded-For claims", async () => {
   const since = await lastAuditId();
-  const created = await api(ADMIN, "POST", "/scheduler/jobs", { name: "audited job", pipeline: "system-storage-sample", cron_expr: "0 5 * * *" }, { "x-forwarded-for": "10.9.9.9" });
+  const created = await api(
+    ADMIN,
+    "POST",
+    "/scheduler/jobs",
+    { name: "audited job", pipeline: "system-storage-sample", cron_expr: "0 5 * * *" },
+    { "x-forwarded-for": "10.9.9.9" },
+  );
   expect(created.status).toBe(201);
   const rows = await auditSince(since);
   expect(rows.map((row) => [row.action, row.actor, row.result, row.ip])).toEqual([["job.create", "MIMIR_API_TOKEN (environment)", "ok", "127.0.0.1"]]);

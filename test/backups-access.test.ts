@@ -72,7 +72,10 @@ test.each(ROUTES)("$method $file refuses anonymous callers and callers below the
   expect(anonymous.status).toBe(401);
   expect((await anonymous.json()).error.code).toBe("unauthorized");
 
-  const viewer = await handler(new Request(url, { method, body, headers: { "content-type": "application/json", cookie: viewerCookie, origin: "http://127.0.0.1" } }), context);
+  const viewer = await handler(
+    new Request(url, { method, body, headers: { "content-type": "application/json", cookie: viewerCookie, origin: "http://127.0.0.1" } }),
+    context,
+  );
   if (scope === "read") expect(viewer.status).not.toBe(403);
   else {
     expect(viewer.status).toBe(403);

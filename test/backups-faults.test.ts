@@ -39,7 +39,9 @@ function liveState() {
 }
 
 function completeSets(): string[] {
-  return fs.readdirSync(path.join(home, "backups")).filter((name) => /^\d{8}-\d{6}(-\d+)?$/.test(name) && fs.existsSync(path.join(home, "backups", name, "manifest.json")));
+  return fs
+    .readdirSync(path.join(home, "backups"))
+    .filter((name) => /^\d{8}-\d{6}(-\d+)?$/.test(name) && fs.existsSync(path.join(home, "backups", name, "manifest.json")));
 }
 
 /** A complete set to restore from; tests stay independent of each other's order. */
@@ -53,7 +55,13 @@ function ensureSet(): string {
 
 function leftovers(): string[] {
   const found = fs.readdirSync(path.join(home, "backups")).filter((name) => name.startsWith("."));
-  for (const v of volumes) found.push(...fs.readdirSync(path.join(home, v)).filter((name) => name.startsWith(".mimir-restore")).map((name) => `${v}/${name}`));
+  for (const v of volumes)
+    found.push(
+      ...fs
+        .readdirSync(path.join(home, v))
+        .filter((name) => name.startsWith(".mimir-restore"))
+        .map((name) => `${v}/${name}`),
+    );
   return found;
 }
 
@@ -75,130 +83,153 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
 describe("kill -9 during backup", () => {
-  test("no crash point leaves a set that looks complete; the next backup cleans up and succeeds", () => {
-    const before = liveState();
-    for (const point of ["backup.after_snapshot", "backup.after_archive:mimir_logs", "backup.before_rename"]) {
-      const run = cli(["backup"], { MIMIR_CRASH_POINT: point });
-      expect(run.signal, `${point}: ${run.stderr}`).toBe("SIGKILL");
-      expect(completeSets(), point).toEqual([]);
-      expect(liveState(), point).toEqual(before);
-    }
-    expect(leftovers().some((name) => name.startsWith(".partial-"))).toBe(true);
+  test(
+    "no crash point leaves a set that looks complete; the next backup cleans up and succeeds",
+    () => {
+      const before = liveState();
+      for (const point of ["backup.after_snapshot", "backup.after_archive:mimir_logs", "backup.before_rename"]) {
+        const run = cli(["backup"], { MIMIR_CRASH_POINT: point });
+        expect(run.signal, `${point}: ${run.stderr}`).toBe("SIGKILL");
+        expect(completeSets(), point).toEqual([]);
+        expect(liveState(), point).toEqual(before);
+      }
+      expect(leftovers().some((name) => name.startsWith(".partial-"))).toBe(true);
 
-    const ok = cli(["backup"]);
-    expect(ok.status, ok.stderr).toBe(0);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ verify_status: "ok" });
-    expect(completeSets()).toHaveLength(1);
-    expect(leftovers()).toEqual([]);
+      const ok = cli(["backup"]);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ verify_status: "ok" });
+      expect(completeSets()).toHaveLength(1);
+      expect(leftovers()).toEqual([]);
 
-    const killedAfterRename = cli(["backup"], { MIMIR_CRASH_POINT: "backup.after_rename" });
-    expect(killedAfterRename.signal).toBe("SIGKILL");
-    // Renamed means complete: that set is whole and verifies.
-    const sets = completeSets().sort();
-    expect(sets).toHaveLength(2);
-    const verify = cli(["verify", sets[1]!]);
-    expect(verify.status, verify.stderr).toBe(0);
-  }, CHILD_RUNS_TIMEOUT_MS);
+      const killedAfterRename = cli(["backup"], { MIMIR_CRASH_POINT: "backup.after_rename" });
+      expect(killedAfterRename.signal).toBe("SIGKILL");
+      // Renamed means complete: that set is whole and verifies.
+      const sets = completeSets().sort();
+      expect(sets).toHaveLength(2);
+      const verify = cli(["verify", sets[1]!]);
+      expect(verify.status, verify.stderr).toBe(0);
+    },
+    CHILD_RUNS_TIMEOUT_MS,
+  );
 });
 
 describe("kill -9 at a random moment of a backup", () => {
-  test("whatever the moment, live data is untouched, every set that looks complete verifies, and the next backup succeeds", async () => {
-    const before = liveState();
-    const verified = new Set(completeSets());
-    // Spread over the CLI's start (~1.5 s under tsx), the snapshot, the archives and the rename.
-    for (const base of [1_200, 1_800, 2_400, 3_000]) {
-      const delay = base + Math.floor(Math.random() * 600);
-      const child = spawn(process.execPath, [...CLI, "backup"], { cwd: process.cwd(), env: { ...process.env, MIMIR_HOME: home }, stdio: "ignore" });
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
-      const timer = setTimeout(() => child.kill("SIGKILL"), delay);
-      await exited;
-      clearTimeout(timer);
-      expect(liveState(), `killed after ${delay} ms`).toEqual(before);
-      for (const set of completeSets().filter((id) => !verified.has(id))) {
-        const verify = cli(["verify", set]);
-        expect(verify.status, `set ${set} left by a kill after ${delay} ms: ${verify.stderr}`).toBe(0);
-        verified.add(set);
+  test(
+    "whatever the moment, live data is untouched, every set that looks complete verifies, and the next backup succeeds",
+    async () => {
+      const before = liveState();
+      const verified = new Set(completeSets());
+      // Spread over the CLI's start (~1.5 s under tsx), the snapshot, the archives and the rename.
+      for (const base of [1_200, 1_800, 2_400, 3_000]) {
+        const delay = base + Math.floor(Math.random() * 600);
+        const child = spawn(process.execPath, [...CLI, "backup"], { cwd: process.cwd(), env: { ...process.env, MIMIR_HOME: home }, stdio: "ignore" });
+        const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+        const timer = setTimeout(() => child.kill("SIGKILL"), delay);
+        await exited;
+        clearTimeout(timer);
+        expect(liveState(), `killed after ${delay} ms`).toEqual(before);
+        for (const set of completeSets().filter((id) => !verified.has(id))) {
+          const verify = cli(["verify", set]);
+          expect(verify.status, `set ${set} left by a kill after ${delay} ms: ${verify.stderr}`).toBe(0);
+          verified.add(set);
+        }
       }
-    }
-    const ok = cli(["backup"]);
-    expect(ok.status, ok.stderr).toBe(0);
-    expect(leftovers()).toEqual([]);
-  }, CHILD_RUNS_TIMEOUT_MS);
+      const ok = cli(["backup"]);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(leftovers()).toEqual([]);
+    },
+    CHILD_RUNS_TIMEOUT_MS,
+  );
 });
 
 describe("kill -9 during restore", () => {
-  test("every crash point rolls back to the state before the restore at the next start; a clean run restores the set exactly", () => {
-    const setId = ensureSet();
-    const setPipelines = treeHashes(path.join(home, "pipelines"));
-    // Change the live state after the set was taken: a job gone, a pipeline changed, a file added.
-    sqlite(path.join(home, "data", "mimir.db"), "DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
-    fs.writeFileSync(path.join(home, "pipelines", "nightly-sync.yaml"), "name: nightly-sync\ndescription: changed\nsteps: []\n");
-    fs.writeFileSync(path.join(home, "pipelines", "added.yaml"), "name: added\n");
-    const before = liveState();
+  test(
+    "every crash point rolls back to the state before the restore at the next start; a clean run restores the set exactly",
+    () => {
+      const setId = ensureSet();
+      const setPipelines = treeHashes(path.join(home, "pipelines"));
+      // Change the live state after the set was taken: a job gone, a pipeline changed, a file added.
+      sqlite(path.join(home, "data", "mimir.db"), "DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+      fs.writeFileSync(path.join(home, "pipelines", "nightly-sync.yaml"), "name: nightly-sync\ndescription: changed\nsteps: []\n");
+      fs.writeFileSync(path.join(home, "pipelines", "added.yaml"), "name: added\n");
+      const before = liveState();
 
-    for (const point of ["restore.after_safety_backup", "restore.after_swap:mimir_data", "restore.after_swap:mimir_pipelines", "restore.after_reopen"]) {
-      const run = cli(["restore", setId, "--yes"], { MIMIR_CRASH_POINT: point });
-      expect(run.signal, `${point}: ${run.stderr}`).toBe("SIGKILL");
-      const next = cli(["list"]);
-      expect(next.status, next.stderr).toBe(0);
-      expect(liveState(), point).toEqual(before);
-      expect(leftovers(), point).toEqual([]);
-      expect(fs.existsSync(path.join(home, "data", "mimir.db-wal")) && fs.statSync(path.join(home, "data", "mimir.db-wal")).size > 0, point).toBe(false);
-    }
+      for (const point of ["restore.after_safety_backup", "restore.after_swap:mimir_data", "restore.after_swap:mimir_pipelines", "restore.after_reopen"]) {
+        const run = cli(["restore", setId, "--yes"], { MIMIR_CRASH_POINT: point });
+        expect(run.signal, `${point}: ${run.stderr}`).toBe("SIGKILL");
+        const next = cli(["list"]);
+        expect(next.status, next.stderr).toBe(0);
+        expect(liveState(), point).toEqual(before);
+        expect(leftovers(), point).toEqual([]);
+        expect(fs.existsSync(path.join(home, "data", "mimir.db-wal")) && fs.statSync(path.join(home, "data", "mimir.db-wal")).size > 0, point).toBe(false);
+      }
 
-    // Killed once the swap is committed (journal gone) but before the replaced data is deleted: the
-    // restored state stands, and the next start removes what it replaced.
-    const committed = cli(["restore", setId, "--yes"], { MIMIR_CRASH_POINT: "restore.after_commit" });
-    expect(committed.signal, committed.stderr).toBe("SIGKILL");
-    expect(cli(["list"]).status).toBe(0);
-    expect(liveState().jobs).toBe("job-nightly,job-weekly");
-    expect(liveState().files.pipelines).toEqual(setPipelines);
-    expect(leftovers()).toEqual([]);
+      // Killed once the swap is committed (journal gone) but before the replaced data is deleted: the
+      // restored state stands, and the next start removes what it replaced.
+      const committed = cli(["restore", setId, "--yes"], { MIMIR_CRASH_POINT: "restore.after_commit" });
+      expect(committed.signal, committed.stderr).toBe("SIGKILL");
+      expect(cli(["list"]).status).toBe(0);
+      expect(liveState().jobs).toBe("job-nightly,job-weekly");
+      expect(liveState().files.pipelines).toEqual(setPipelines);
+      expect(leftovers()).toEqual([]);
 
-    const ok = cli(["restore", setId, "--yes"]);
-    expect(ok.status, ok.stderr).toBe(0);
-    const after = liveState();
-    expect(after.jobs).toBe("job-nightly,job-weekly");
-    expect(after.files.pipelines).toEqual(setPipelines);
-    expect(after.integrity).toBe("ok");
-    const result = JSON.parse(ok.stdout.slice(ok.stdout.indexOf("{")));
-    expect(completeSets()).toContain(result.safety_backup_id);
-  }, CHILD_RUNS_TIMEOUT_MS);
+      const ok = cli(["restore", setId, "--yes"]);
+      expect(ok.status, ok.stderr).toBe(0);
+      const after = liveState();
+      expect(after.jobs).toBe("job-nightly,job-weekly");
+      expect(after.files.pipelines).toEqual(setPipelines);
+      expect(after.integrity).toBe("ok");
+      const result = JSON.parse(ok.stdout.slice(ok.stdout.indexOf("{")));
+      expect(completeSets()).toContain(result.safety_backup_id);
+    },
+    CHILD_RUNS_TIMEOUT_MS,
+  );
 
-  test("the CLI refuses to restore under a running server, and not under a lock a killed server left", async () => {
-    const setId = "20250101-000000";
-    const lock = path.join(home, "data", ".mimir-server.lock");
-    // This process stands in for the server: it holds the lock as boot does.
-    expect(acquireProcessLock(lock)).toBe(true);
-    fs.writeFileSync(path.join(home, "data", ".mimir-server.pid"), `${process.pid} server\n`);
-    try {
-      const run = cli(["restore", setId, "--yes"]);
-      expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(new RegExp(`server \\(pid ${process.pid}\\) is running`));
-    } finally {
+  test(
+    "the CLI refuses to restore under a running server, and not under a lock a killed server left",
+    async () => {
+      const setId = "20250101-000000";
+      const lock = path.join(home, "data", ".mimir-server.lock");
+      // This process stands in for the server: it holds the lock as boot does.
+      expect(acquireProcessLock(lock)).toBe(true);
+      fs.writeFileSync(path.join(home, "data", ".mimir-server.pid"), `${process.pid} server\n`);
+      try {
+        const run = cli(["restore", setId, "--yes"]);
+        expect(run.status).toBe(1);
+        expect(run.stderr).toMatch(new RegExp(`server \\(pid ${process.pid}\\) is running`));
+      } finally {
+        releaseProcessLock(lock);
+      }
+
+      // A server killed with -9 leaves its files behind (and its pid may be reused, pid 1 in a container): no longer running.
+      const holder = spawn(
+        process.execPath,
+        [
+          "-e",
+          `const D = require("better-sqlite3"); const db = new D(${JSON.stringify(lock)}); db.pragma("locking_mode = EXCLUSIVE"); db.exec("DELETE FROM holder"); console.log("held"); setInterval(() => {}, 1000);`,
+        ],
+        {
+          cwd: process.cwd(),
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
+      await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+      expect(cli(["restore", setId, "--yes"]).stderr).toMatch(/is running/);
+      holder.kill("SIGKILL");
+      await new Promise((resolve) => holder.once("exit", resolve));
+      fs.writeFileSync(path.join(home, "data", ".mimir-server.pid"), "1 server\n");
+      const afterKill = cli(["restore", setId, "--yes"]);
+      expect(afterKill.stderr).not.toMatch(/is running/);
+      expect(afterKill.stderr).toMatch(/Backup .*not found|not_found|No backup/i);
+
+      // The pid file an older version kept under the lock's name is no lock at all.
+      fs.writeFileSync(lock, "1\n");
+      expect(cli(["restore", setId, "--yes"]).stderr).not.toMatch(/is running/);
+      expect(acquireProcessLock(lock)).toBe(true);
       releaseProcessLock(lock);
-    }
-
-    // A server killed with -9 leaves its files behind (and its pid may be reused, pid 1 in a container): no longer running.
-    const holder = spawn(process.execPath, ["-e", `const D = require("better-sqlite3"); const db = new D(${JSON.stringify(lock)}); db.pragma("locking_mode = EXCLUSIVE"); db.exec("DELETE FROM holder"); console.log("held"); setInterval(() => {}, 1000);`], {
-      cwd: process.cwd(),
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
-    expect(cli(["restore", setId, "--yes"]).stderr).toMatch(/is running/);
-    holder.kill("SIGKILL");
-    await new Promise((resolve) => holder.once("exit", resolve));
-    fs.writeFileSync(path.join(home, "data", ".mimir-server.pid"), "1 server\n");
-    const afterKill = cli(["restore", setId, "--yes"]);
-    expect(afterKill.stderr).not.toMatch(/is running/);
-    expect(afterKill.stderr).toMatch(/Backup .*not found|not_found|No backup/i);
-
-    // The pid file an older version kept under the lock's name is no lock at all.
-    fs.writeFileSync(lock, "1\n");
-    expect(cli(["restore", setId, "--yes"]).stderr).not.toMatch(/is running/);
-    expect(acquireProcessLock(lock)).toBe(true);
-    releaseProcessLock(lock);
-  }, CHILD_RUNS_TIMEOUT_MS);
+    },
+    CHILD_RUNS_TIMEOUT_MS,
+  );
 });
 
 describe("full disk", () => {

@@ -86,7 +86,11 @@ test("tokens, passwords and session ids appear nowhere in clear in the database,
   expect(view).not.toContain(ENV_TOKEN);
   // Notification channel secrets are sealed in the database, never returned, never logged (a failed test send included).
   secrets.push(CHANNEL_SECRET, SMTP_PASSWORD);
-  const slack = await api("POST", "/api/v1/notifications/channels", { kind: "slack", name: "grep-slack", secrets: { webhook_url: `http://127.0.0.1:9/services/${CHANNEL_SECRET}` } });
+  const slack = await api("POST", "/api/v1/notifications/channels", {
+    kind: "slack",
+    name: "grep-slack",
+    secrets: { webhook_url: `http://127.0.0.1:9/services/${CHANNEL_SECRET}` },
+  });
   expect(slack.status).toBe(201);
   const mail = await api("POST", "/api/v1/notifications/channels", {
     kind: "email",

@@ -11,7 +11,12 @@ let server: RunningServer;
 
 beforeAll(async () => {
   home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-headers-"));
-  server = await startServer({ MIMIR_HOME: home, MIMIR_API_TOKEN: TOKEN, MIMIR_ADMIN_PASSWORD: "a-long-admin-password", MIMIR_ALLOWED_HOSTS: "console.example" });
+  server = await startServer({
+    MIMIR_HOME: home,
+    MIMIR_API_TOKEN: TOKEN,
+    MIMIR_ADMIN_PASSWORD: "a-long-admin-password",
+    MIMIR_ALLOWED_HOSTS: "console.example",
+  });
 }, 90_000);
 afterAll(async () => {
   await server?.stop();
@@ -40,7 +45,10 @@ function send(method: string, pathname: string, headers: Record<string, string> 
 }
 
 function scriptSrc(policy: string | string[] | undefined): string {
-  return String(policy).split(";").map((part) => part.trim()).find((part) => part.startsWith("script-src"))!;
+  return String(policy)
+    .split(";")
+    .map((part) => part.trim())
+    .find((part) => part.startsWith("script-src"))!;
 }
 
 describe("Content-Security-Policy (finding 12)", () => {
@@ -88,7 +96,11 @@ describe("small items (finding 16)", () => {
 
   it("marks API answers, refusals included, Cache-Control: no-store", async () => {
     const bearer = { authorization: `Bearer ${TOKEN}` };
-    for (const [pathname, headers, status] of [["/api/v1/config", bearer, 200], ["/api/v1/tokens", bearer, 200], ["/api/v1/config", {}, 401]] as const) {
+    for (const [pathname, headers, status] of [
+      ["/api/v1/config", bearer, 200],
+      ["/api/v1/tokens", bearer, 200],
+      ["/api/v1/config", {}, 401],
+    ] as const) {
       const answer = await send("GET", pathname, headers);
       expect(answer.status, pathname).toBe(status);
       expect(answer.headers["cache-control"], pathname).toBe("no-store");

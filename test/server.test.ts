@@ -71,7 +71,11 @@ describe("the production server", () => {
     const lockFiles = fs.readdirSync(path.join(home, "root", "data")).filter((name) => name.startsWith(".mimir-server"));
     expect(lockFiles.length).toBeGreaterThan(0);
     for (const name of lockFiles) expect(fs.statSync(path.join(home, "root", "data", name)).mode & 0o777, name).toBe(0o600);
-    const log = fs.readFileSync(path.join(home, "root", "logs", "mimir.log"), "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    const log = fs
+      .readFileSync(path.join(home, "root", "logs", "mimir.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(log.some((line) => line.message === "adopted an existing Mimir AIP database")).toBe(true);
     expect(log.filter((line) => line.message === "booted")).toHaveLength(2);
   });

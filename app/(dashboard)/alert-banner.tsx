@@ -12,9 +12,7 @@ export function AlertBanner({ initialData }: { initialData: StorageAlert[] }) {
   return (
     <div role="alert" data-testid="alert-banner" className="mb-6 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-900">
       <div className="flex flex-wrap items-center justify-between gap-x-4 gap-y-1">
-        <strong className="font-semibold">
-          {active.length === 1 ? "Storage alert" : `${active.length} storage alerts`}
-        </strong>
+        <strong className="font-semibold">{active.length === 1 ? "Storage alert" : `${active.length} storage alerts`}</strong>
         <Link href="/storage" className="shrink-0 font-medium underline underline-offset-2 hover:text-red-700">
           Open Storage
         </Link>

@@ -13,7 +13,11 @@ export function HealthPanel({ initialData }: { initialData: HealthReport }) {
   return (
     <Card
       title="Health"
-      actions={<span className="text-xs text-slate-500">{error ? "cannot reach the server" : isFetching ? "refreshing…" : `checked ${formatTimestamp(data.time)}`}</span>}
+      actions={
+        <span className="text-xs text-slate-500">
+          {error ? "cannot reach the server" : isFetching ? "refreshing…" : `checked ${formatTimestamp(data.time)}`}
+        </span>
+      }
     >
       <div className="flex items-center gap-3">
         <span className="text-lg font-semibold" data-testid="health-status">

@@ -33,7 +33,11 @@ export function LastBackupCard({
       }
     >
       <div className="grid grid-cols-2 gap-4 sm:grid-cols-4">
-        <Stat label="Made" value={<span data-testid="last-backup-age">{formatAge(latest?.created_at)}</span>} hint={latest ? formatTimestamp(latest.created_at) : "no set yet"} />
+        <Stat
+          label="Made"
+          value={<span data-testid="last-backup-age">{formatAge(latest?.created_at)}</span>}
+          hint={latest ? formatTimestamp(latest.created_at) : "no set yet"}
+        />
         <Stat label="Size" value={latest ? formatBytes(latest.bytes) : "—"} hint={latest ? latest.id : undefined} />
         <div>
           <div className="text-xs font-medium uppercase tracking-wide text-slate-500">Verified</div>

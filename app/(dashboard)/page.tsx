@@ -47,7 +47,8 @@ export default async function OverviewPage() {
       {failingChannels.length > 0 && (
         <section role="alert" aria-label="Failing notification channels" className="mb-6 rounded-md border border-red-200 bg-red-50 p-4 text-sm text-red-800">
           <p className="font-medium">
-            {failingChannels.length === 1 ? "A notification channel is failing" : `${failingChannels.length} notification channels are failing`}: alerts may not be reaching anyone.
+            {failingChannels.length === 1 ? "A notification channel is failing" : `${failingChannels.length} notification channels are failing`}: alerts may not
+            be reaching anyone.
           </p>
           <ul className="mt-2 space-y-1">
             {failingChannels.map((channel) => (
@@ -74,7 +75,11 @@ export default async function OverviewPage() {
         </div>
         <Card title="Stored">
           <div className="grid grid-cols-2 gap-4">
-            <Stat label="Jobs" value={<span data-testid="count-jobs">{formatCount(counts.jobs.total)}</span>} hint={`${formatCount(counts.jobs.enabled)} enabled`} />
+            <Stat
+              label="Jobs"
+              value={<span data-testid="count-jobs">{formatCount(counts.jobs.total)}</span>}
+              hint={`${formatCount(counts.jobs.enabled)} enabled`}
+            />
             <Stat label="Pipelines" value={<span data-testid="count-pipelines">{formatCount(counts.pipelines)}</span>} />
             <Stat label="Executions" value={<span data-testid="count-executions">{formatCount(counts.executions)}</span>} hint="all time" />
             <Stat

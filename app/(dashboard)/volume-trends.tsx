@@ -29,7 +29,9 @@ export function VolumeTrends({ usage, trends, history }: { usage: StorageUsage; 
           </li>
         );
       })}
-      {trends.length === 0 && <li className="pt-2 text-xs text-slate-500">No storage sample yet: the day&apos;s change and trend start with the first sample.</li>}
+      {trends.length === 0 && (
+        <li className="pt-2 text-xs text-slate-500">No storage sample yet: the day&apos;s change and trend start with the first sample.</li>
+      )}
     </ul>
   );
 }

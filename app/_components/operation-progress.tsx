@@ -8,9 +8,24 @@ import type { OperationDto } from "@/lib/operations/types";
  * Follows one operation by id: progress bar while it runs, then its outcome. Keyed by id only, so a
  * page that stores the id (URL, server-rendered running operation) picks it up again after a reload.
  */
-export function OperationProgress({ id, label, initialData, renderResult }: { id: string; label: string; initialData?: OperationDto; renderResult?: (op: OperationDto) => React.ReactNode }) {
+export function OperationProgress({
+  id,
+  label,
+  initialData,
+  renderResult,
+}: {
+  id: string;
+  label: string;
+  initialData?: OperationDto;
+  renderResult?: (op: OperationDto) => React.ReactNode;
+}) {
   const { data: op, error } = useOperation(id, initialData);
-  if (error) return <p className="text-sm text-red-700">Cannot follow {label}: {error.message}</p>;
+  if (error)
+    return (
+      <p className="text-sm text-red-700">
+        Cannot follow {label}: {error.message}
+      </p>
+    );
   if (!op) return <ProgressBar done={0} total={null} unit={null} label={label} />;
   if (op.status === "running") {
     return (

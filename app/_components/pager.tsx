@@ -5,7 +5,19 @@ import { pageHref } from "@/lib/pagination";
  * Keyset pagination links: "Newest" drops the cursor, "Older"/"Next" carries the server's next cursor.
  * Other query parameters (filters) are kept.
  */
-export function Pager({ basePath, params, nextCursor, hasCursor, nextLabel = "Next page" }: { basePath: string; params: Record<string, string | undefined>; nextCursor: string | null; hasCursor: boolean; nextLabel?: string }) {
+export function Pager({
+  basePath,
+  params,
+  nextCursor,
+  hasCursor,
+  nextLabel = "Next page",
+}: {
+  basePath: string;
+  params: Record<string, string | undefined>;
+  nextCursor: string | null;
+  hasCursor: boolean;
+  nextLabel?: string;
+}) {
   const href = (cursor: string | null) => pageHref(basePath, params, cursor);
   if (!hasCursor && !nextCursor) return null;
   return (

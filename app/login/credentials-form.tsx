@@ -14,7 +14,17 @@ const FIELDS = { username: "User name", password: "Password" } as const;
 
 /** The sign-in and first-run setup form: same fields, a different action and wording. */
 /** `next`: the page to open after signing in (already checked to be one of this site's). */
-export function CredentialsForm({ action, submitLabel, passwordHint, next = "/" }: { action: Action; submitLabel: string; passwordHint?: string; next?: string }) {
+export function CredentialsForm({
+  action,
+  submitLabel,
+  passwordHint,
+  next = "/",
+}: {
+  action: Action;
+  submitLabel: string;
+  passwordHint?: string;
+  next?: string;
+}) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);
@@ -46,7 +56,14 @@ export function CredentialsForm({ action, submitLabel, passwordHint, next = "/" 
   return (
     <form onSubmit={keepInput(submit)} className="space-y-4">
       <Field name="username" label={FIELDS.username} autoComplete="username" errors={fieldErrors.username} />
-      <Field name="password" label={FIELDS.password} type="password" autoComplete={passwordHint ? "new-password" : "current-password"} errors={fieldErrors.password} hint={passwordHint} />
+      <Field
+        name="password"
+        label={FIELDS.password}
+        type="password"
+        autoComplete={passwordHint ? "new-password" : "current-password"}
+        errors={fieldErrors.password}
+        hint={passwordHint}
+      />
       {error && (
         <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
           {error}
@@ -60,7 +77,21 @@ export function CredentialsForm({ action, submitLabel, passwordHint, next = "/" 
 }
 
 /** A labelled input with its hint, which its errors replace (the hint says the rule; the error, how it was broken). */
-function Field({ name, label, type = "text", autoComplete, errors, hint }: { name: string; label: string; type?: string; autoComplete: string; errors?: string[]; hint?: string }) {
+function Field({
+  name,
+  label,
+  type = "text",
+  autoComplete,
+  errors,
+  hint,
+}: {
+  name: string;
+  label: string;
+  type?: string;
+  autoComplete: string;
+  errors?: string[];
+  hint?: string;
+}) {
   const noteId = useId();
   const problem = errors && errors.length > 0 ? `${label}: ${errors.join("; ")}` : null;
   return (

@@ -39,7 +39,10 @@ export class DatabasePage {
   }
 
   private async optionLabel(pattern: RegExp): Promise<string> {
-    const labels = await this.page.getByRole("combobox", { name: /^Runs of/ }).locator("option").allTextContents();
+    const labels = await this.page
+      .getByRole("combobox", { name: /^Runs of/ })
+      .locator("option")
+      .allTextContents();
     const label = labels.find((text) => pattern.test(text));
     if (!label) throw new Error(`no job option matches ${pattern}: ${labels.join(" | ")}`);
     return label;

@@ -27,7 +27,9 @@ export class NotificationsPanel {
 
   /** Presses Test on the channel's row; returns the outcome shown beside the button. */
   async test(name: string) {
-    await this.row(name).getByRole("button", { name: `Test ${name}` }).click();
+    await this.row(name)
+      .getByRole("button", { name: `Test ${name}` })
+      .click();
     return this.row(name).getByRole("status");
   }
 

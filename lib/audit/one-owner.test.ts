@@ -27,17 +27,30 @@ beforeEach(async () => {
   root = createTestDataRoot({ MIMIR_API_TOKEN: ADMIN_TOKEN });
   installPeerAddressHeader();
   await seedCredentialsFromEnvironment(root.config);
-  await upsertToken({ id: "read-token", name: "reader", tokenHash: hashSecret(READ_TOKEN), prefix: READ_TOKEN.slice(0, 10), scope: "read", createdAt: nowIso() });
+  await upsertToken({
+    id: "read-token",
+    name: "reader",
+    tokenHash: hashSecret(READ_TOKEN),
+    prefix: READ_TOKEN.slice(0, 10),
+    scope: "read",
+    createdAt: nowIso(),
+  });
   await ensureBuiltinJobs(root.config);
   baseline = (await listAuditLog({ limit: 1 })).items[0]?.id ?? 0;
 });
 afterEach(() => root.cleanup());
 
-function request(path: string, init: { method: string; token: string; body?: unknown; peer?: string; headers?: Record<string, string> }): [Request, { params: Promise<Record<string, string>> }] {
+function request(
+  path: string,
+  init: { method: string; token: string; body?: unknown; peer?: string; headers?: Record<string, string> },
+): [Request, { params: Promise<Record<string, string>> }] {
   const headers: Record<string, string> = { authorization: `Bearer ${init.token}`, [PEER_ADDRESS_HEADER]: init.peer ?? "::ffff:203.0.113.7", ...init.headers };
   if (init.body !== undefined) headers["content-type"] = "application/json";
   const params = Object.fromEntries([...path.matchAll(/\/pipelines\/([^/]+)\/validate/g)].map((match) => ["id", match[1]!]));
-  return [new Request(`http://127.0.0.1/api/v1${path}`, { method: init.method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) }), { params: Promise.resolve(params) }];
+  return [
+    new Request(`http://127.0.0.1/api/v1${path}`, { method: init.method, headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) }),
+    { params: Promise.resolve(params) },
+  ];
 }
 
 async function rows(): Promise<AuditEntryDto[]> {
@@ -46,7 +59,13 @@ async function rows(): Promise<AuditEntryDto[]> {
 
 describe("one audit row per change", () => {
   test("a REST write the capability records (job.create) gives exactly one row, with the caller and its address as IPv4", async () => {
-    const response = await createJobRoute(...request("/scheduler/jobs", { method: "POST", token: ADMIN_TOKEN, body: { name: "nightly report", pipeline: "system-storage-sample", cron_expr: "0 3 * * *" } }));
+    const response = await createJobRoute(
+      ...request("/scheduler/jobs", {
+        method: "POST",
+        token: ADMIN_TOKEN,
+        body: { name: "nightly report", pipeline: "system-storage-sample", cron_expr: "0 3 * * *" },
+      }),
+    );
     expect(response.status).toBe(201);
     const all = await rows();
     expect(all).toHaveLength(1);
@@ -97,7 +116,9 @@ describe("refusals cannot flood the table", () => {
     await createUser({ username: "admin", password: "the-admin-password", role: "admin" });
     baseline = (await listAuditLog({ limit: 1 })).items[0]?.id ?? 0;
     for (let i = 0; i < 30; i++) {
-      await expect(signIn(`flood-${i}`, "x", { ip: "198.51.100.9", userAgent: null })).rejects.toMatchObject({ code: expect.stringMatching(/unauthorized|rate_limited/) });
+      await expect(signIn(`flood-${i}`, "x", { ip: "198.51.100.9", userAgent: null })).rejects.toMatchObject({
+        code: expect.stringMatching(/unauthorized|rate_limited/),
+      });
     }
     signInThrottle().clear();
     const all = await rows();

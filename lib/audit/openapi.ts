@@ -22,7 +22,8 @@ export const AUDIT_API: ApiRoute[] = [
   {
     method: "get",
     path: "/api/v1/audit",
-    summary: "The audit log, newest first: one row per change (who, what, target, address, result; long operations when they end); refused or failed attempts by a known caller fold into one row per caller, address, action and result a minute (details.count); filter by actor (exact), action (prefix, e.g. backup.) and result",
+    summary:
+      "The audit log, newest first: one row per change (who, what, target, address, result; long operations when they end); refused or failed attempts by a known caller fold into one row per caller, address, action and result a minute (details.count); filter by actor (exact), action (prefix, e.g. backup.) and result",
     tag: "Audit log",
     access: "admin",
     query: listAuditQuery,

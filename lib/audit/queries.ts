@@ -16,7 +16,10 @@ export async function updateAuditDetails(id: number, details: string): Promise<v
 
 /** Deletes rows older than `at`; returns how many there were (counted first: no driver-specific result fields). */
 export async function deleteAuditRowsBefore(at: string): Promise<number> {
-  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(auditLog).where(lt(auditLog.at, at));
+  const [row] = await getDb()
+    .select({ n: sql<number>`count(*)` })
+    .from(auditLog)
+    .where(lt(auditLog.at, at));
   await getDb().delete(auditLog).where(lt(auditLog.at, at));
   return row?.n ?? 0;
 }

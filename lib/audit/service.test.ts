@@ -9,7 +9,8 @@ afterEach(() => root.cleanup());
 test("pages newest first, filters, masks secret details, and prunes past the retention", async () => {
   root = createTestDataRoot({ MIMIR_AUDIT_RETENTION_DAYS: "30" });
   const principal = { kind: "user" as const, id: "u1", name: "alice", scope: "admin" as const };
-  for (let i = 0; i < 5; i++) await recordAudit({ principal, action: i % 2 ? "token.create" : "user.create", result: "ok", details: { n: i, password: "hunter2" } });
+  for (let i = 0; i < 5; i++)
+    await recordAudit({ principal, action: i % 2 ? "token.create" : "user.create", result: "ok", details: { n: i, password: "hunter2" } });
   const first = await listAuditLog({ limit: 2 });
   expect(first.items.map((e) => e.details?.n)).toEqual([4, 3]);
   const second = await listAuditLog({ limit: 2, cursor: first.next_cursor! });

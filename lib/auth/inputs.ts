@@ -33,10 +33,7 @@ export const createTokenInput = z.object({
   name: z.string().trim().min(1, "give the token a name").max(100, "at most 100 characters"),
   scope: z.enum(SCOPES),
   /** empty or absent: the token lives until revoked */
-  expires_in_days: z.preprocess(
-    (value) => (value === "" || value === null ? undefined : value),
-    z.coerce.number().int().min(1).max(MAX_TOKEN_DAYS).optional(),
-  ),
+  expires_in_days: z.preprocess((value) => (value === "" || value === null ? undefined : value), z.coerce.number().int().min(1).max(MAX_TOKEN_DAYS).optional()),
 });
 export type CreateTokenInput = z.infer<typeof createTokenInput>;
 
@@ -44,6 +41,9 @@ export const tokenIdParams = z.object({ tokenId: z.string().min(1).max(64) });
 
 export const listTokensQuery = pageQuery.extend({
   /** revoked and expired tokens are hidden unless asked for */
-  include_inactive: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
+  include_inactive: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
 });
 export type ListTokensQuery = z.infer<typeof listTokensQuery>;

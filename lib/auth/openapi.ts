@@ -35,7 +35,15 @@ const guarded = { 409: { description: "Refused: your own account (code self_chan
 
 /** The user and API token routes, for the OpenAPI document. */
 export const AUTH_API: ApiRoute[] = [
-  { method: "get", path: "/api/v1/users", summary: "Users by name, with role and whether disabled", tag: USERS, access: "admin", query: pageQuery, responses: { 200: { description: "A page of users", schema: pageOf(user) } } },
+  {
+    method: "get",
+    path: "/api/v1/users",
+    summary: "Users by name, with role and whether disabled",
+    tag: USERS,
+    access: "admin",
+    query: pageQuery,
+    responses: { 200: { description: "A page of users", schema: pageOf(user) } },
+  },
   {
     method: "post",
     path: "/api/v1/users",
@@ -46,7 +54,15 @@ export const AUTH_API: ApiRoute[] = [
     body: createUserInput,
     responses: { 201: { description: "The user", schema: user }, 409: { description: "The name is taken (code already_exists)" } },
   },
-  { method: "get", path: "/api/v1/users/{userId}", summary: "One user", tag: USERS, access: "admin", params: userIdParams, responses: { 200: { description: "The user", schema: user }, ...noUser } },
+  {
+    method: "get",
+    path: "/api/v1/users/{userId}",
+    summary: "One user",
+    tag: USERS,
+    access: "admin",
+    params: userIdParams,
+    responses: { 200: { description: "The user", schema: user }, ...noUser },
+  },
   {
     method: "patch",
     path: "/api/v1/users/{userId}",
@@ -80,14 +96,23 @@ export const AUTH_API: ApiRoute[] = [
   {
     method: "post",
     path: "/api/v1/tokens",
-    summary: "Create an API token with a scope (read, write, admin) and an optional lifetime in days; the token is in this answer (Cache-Control: no-store) and nowhere else, ever",
+    summary:
+      "Create an API token with a scope (read, write, admin) and an optional lifetime in days; the token is in this answer (Cache-Control: no-store) and nowhere else, ever",
     tag: TOKENS,
     access: "admin",
     reauth: true,
     body: createTokenInput,
     responses: { 201: { description: "The token, with its secret value in `token`", schema: createdToken } },
   },
-  { method: "get", path: "/api/v1/tokens/{tokenId}", summary: "One API token (never the token itself)", tag: TOKENS, access: "admin", params: tokenIdParams, responses: { 200: { description: "The token", schema: apiToken }, ...noToken } },
+  {
+    method: "get",
+    path: "/api/v1/tokens/{tokenId}",
+    summary: "One API token (never the token itself)",
+    tag: TOKENS,
+    access: "admin",
+    params: tokenIdParams,
+    responses: { 200: { description: "The token", schema: apiToken }, ...noToken },
+  },
   {
     method: "delete",
     path: "/api/v1/tokens/{tokenId}",

@@ -2,12 +2,7 @@ import "server-only";
 import crypto from "node:crypto";
 import { promisify } from "node:util";
 
-const scrypt = promisify(crypto.scrypt) as (
-  password: string,
-  salt: Buffer,
-  keylen: number,
-  options: crypto.ScryptOptions,
-) => Promise<Buffer>;
+const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, options: crypto.ScryptOptions) => Promise<Buffer>;
 
 /**
  * scrypt at OWASP's floor, N=2^17, r=8, p=1: 128 MiB per hash, a few hundred ms. Hashes made with

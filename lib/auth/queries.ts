@@ -4,7 +4,9 @@ import { getDb } from "@/lib/db/client";
 import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
 
 export async function countUsers(): Promise<number> {
-  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(users);
+  const [row] = await getDb()
+    .select({ n: sql<number>`count(*)` })
+    .from(users);
   return row?.n ?? 0;
 }
 
@@ -48,7 +50,10 @@ export async function deleteSession(idHash: string): Promise<void> {
 /** Deletes sessions past their absolute end or idle since `idleSince`; returns how many (counted first: no driver-specific result fields). */
 export async function deleteExpiredSessions(now: string, idleSince: string): Promise<number> {
   const dead = or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, idleSince));
-  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(sessions).where(dead);
+  const [row] = await getDb()
+    .select({ n: sql<number>`count(*)` })
+    .from(sessions)
+    .where(dead);
   await getDb().delete(sessions).where(dead);
   return row?.n ?? 0;
 }
@@ -62,13 +67,7 @@ export async function findLiveToken(tokenHash: string, now: string): Promise<{ t
     .select({ token: apiTokens, owner: users })
     .from(apiTokens)
     .leftJoin(users, eq(users.id, apiTokens.ownerUserId))
-    .where(
-      and(
-        eq(apiTokens.tokenHash, tokenHash),
-        isNull(apiTokens.revokedAt),
-        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now)),
-      ),
-    )
+    .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now))))
     .limit(1);
   return row;
 }
@@ -90,7 +89,10 @@ export async function upsertToken(row: typeof apiTokens.$inferInsert): Promise<v
 
 /** Revokes a token; one already revoked keeps its first revocation time. */
 export async function revokeToken(id: string, now: string): Promise<void> {
-  await getDb().update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)));
+  await getDb()
+    .update(apiTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt)));
 }
 
 /** Revokes every live token a user owns (the user was disabled or deleted); returns how many. */
@@ -99,7 +101,11 @@ export async function revokeTokensOwnedBy(userId: string, now: string): Promise<
     .select({ id: apiTokens.id })
     .from(apiTokens)
     .where(and(eq(apiTokens.ownerUserId, userId), isNull(apiTokens.revokedAt)));
-  if (owned.length > 0) await getDb().update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.ownerUserId, userId), isNull(apiTokens.revokedAt)));
+  if (owned.length > 0)
+    await getDb()
+      .update(apiTokens)
+      .set({ revokedAt: now })
+      .where(and(eq(apiTokens.ownerUserId, userId), isNull(apiTokens.revokedAt)));
   return owned.length;
 }
 
@@ -156,9 +162,7 @@ export async function listTokenRows(limit: number, after: { created_at: string; 
     .from(apiTokens)
     .where(
       and(
-        after === null
-          ? undefined
-          : or(lt(apiTokens.createdAt, after.created_at), and(eq(apiTokens.createdAt, after.created_at), lt(apiTokens.id, after.id))),
+        after === null ? undefined : or(lt(apiTokens.createdAt, after.created_at), and(eq(apiTokens.createdAt, after.created_at), lt(apiTokens.id, after.id))),
         liveAt === null ? undefined : and(isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, liveAt))),
       ),
     )

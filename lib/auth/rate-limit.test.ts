@@ -25,7 +25,14 @@ test("reset clears a key, and the number of keys stays capped", () => {
 });
 
 describe("sign-in throttle", () => {
-  const limits = { clientLimit: 10, clientWindowMs: 60_000, accountFreeFailures: 5, accountWindowMs: 900_000, accountBaseDelayMs: 1000, accountMaxDelayMs: 60_000 };
+  const limits = {
+    clientLimit: 10,
+    clientWindowMs: 60_000,
+    accountFreeFailures: 5,
+    accountWindowMs: 900_000,
+    accountBaseDelayMs: 1000,
+    accountMaxDelayMs: 60_000,
+  };
 
   test("strangers failing on an account cannot lock out a client that has not failed on it", () => {
     const throttle = new SignInThrottle(limits);

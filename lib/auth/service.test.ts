@@ -110,7 +110,10 @@ describe("users", () => {
     await expect(deleteUser(alice.id, actor)).rejects.toMatchObject({ code: "last_admin" });
     const self: Principal = { kind: "user", id: alice.id, name: "alice", scope: "admin" };
     await expect(updateUser(alice.id, { role: "viewer" }, self)).rejects.toMatchObject({ code: "self_change" });
-    await expect(createUser({ username: "alice", password: "another-password", role: "viewer" })).rejects.toMatchObject({ code: "already_exists", status: 409 });
+    await expect(createUser({ username: "alice", password: "another-password", role: "viewer" })).rejects.toMatchObject({
+      code: "already_exists",
+      status: 409,
+    });
   });
 
   test("disabling a user ends their sessions at once; deleting removes them", async () => {

@@ -172,7 +172,15 @@ export async function signIn(username: string, password: string, meta: RequestMe
     signInThrottle().recordFailure(account, client);
     // Folded per account tried (or "anonymous" for a name that is no account: never free text a stranger
     // chose) and address per minute, so guessing cannot fill the table.
-    await recordRefusal({ principal: null, actorName: user?.username, action: "session.sign_in", target: user?.username ?? null, result: "denied", ip: meta.ip, details: { reason: "wrong_credentials" } });
+    await recordRefusal({
+      principal: null,
+      actorName: user?.username,
+      action: "session.sign_in",
+      target: user?.username ?? null,
+      result: "denied",
+      ip: meta.ip,
+      details: { reason: "wrong_credentials" },
+    });
     throw new AppError("unauthorized", "Wrong user name or password");
   }
   signInThrottle().recordSuccess(account, client);
@@ -190,7 +198,12 @@ export async function signIn(username: string, password: string, meta: RequestMe
     userAgent: meta.userAgent?.slice(0, 256) ?? null,
   });
   const role = user.role as Role;
-  await recordAudit({ principal: { kind: "user", id: user.id, name: user.username, role, scope: ROLE_SCOPE[role] }, action: "session.sign_in", result: "ok", ip: meta.ip });
+  await recordAudit({
+    principal: { kind: "user", id: user.id, name: user.username, role, scope: ROLE_SCOPE[role] },
+    action: "session.sign_in",
+    result: "ok",
+    ip: meta.ip,
+  });
   return { sessionToken: token, expiresAt: new Date(now + SESSION_TTL_MS), user: { id: user.id, username: user.username, role } };
 }
 

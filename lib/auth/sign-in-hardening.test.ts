@@ -13,13 +13,16 @@ beforeEach(() => {
 });
 afterEach(() => root.cleanup());
 
-const storedHash = (username: string) => (getDb().$client.prepare("SELECT password_hash FROM users WHERE username = ?").get(username) as { password_hash: string }).password_hash;
+const storedHash = (username: string) =>
+  (getDb().$client.prepare("SELECT password_hash FROM users WHERE username = ?").get(username) as { password_hash: string }).password_hash;
 
 test("strangers guessing the well-known admin account from several addresses do not lock the real admin out", async () => {
   await createUser({ username: "admin", password: "the-real-admin-password", role: "admin" });
   // More failures than the old per-account lock allowed (10), spread so no one address hits its own limit.
   for (let i = 0; i < 12; i++) {
-    await expect(signIn("admin", `guess-${i}`, { ip: `203.0.113.${i % 3}`, userAgent: null })).rejects.toMatchObject({ code: expect.stringMatching(/unauthorized|rate_limited/) });
+    await expect(signIn("admin", `guess-${i}`, { ip: `203.0.113.${i % 3}`, userAgent: null })).rejects.toMatchObject({
+      code: expect.stringMatching(/unauthorized|rate_limited/),
+    });
   }
   const session = await signIn("admin", "the-real-admin-password", { ip: "198.51.100.20", userAgent: null });
   expect(await principalFromSession(session.sessionToken)).toMatchObject({ name: "admin" });

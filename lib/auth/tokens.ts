@@ -13,7 +13,6 @@ import type { ApiTokenDto, CreatedApiTokenDto } from "@/lib/auth/types";
 import * as queries from "@/lib/auth/queries";
 import { DAY_MS } from "@/lib/time";
 
-
 export function toApiTokenDto(row: ApiTokenRow, now = nowIso()): ApiTokenDto {
   return {
     id: row.id,

@@ -78,7 +78,11 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       options.signal?.throwIfAborted();
       options.message?.(`archiving ${volume}`);
       const file = path.join(partial, `${volume}${suffix}`);
-      const facts: Omit<ArchiveFacts, "file"> = await writeVolumeArchive(plans[volume], file, { passphrase: options.passphrase, onBytes, signal: options.signal });
+      const facts: Omit<ArchiveFacts, "file"> = await writeVolumeArchive(plans[volume], file, {
+        passphrase: options.passphrase,
+        onBytes,
+        signal: options.signal,
+      });
       archives[volume] = { file: path.basename(file), ...facts };
       crashPoint(`backup.after_archive:${volume}`);
       await holdPoint(`backup.after_archive:${volume}`, options.signal);
@@ -171,7 +175,11 @@ function excludeFromVolume(volumeFolder: string, backups: string): (name: string
   const backupsName = inside && !inside.startsWith("..") && !path.isAbsolute(inside) ? inside.split(path.sep).join("/") : null;
   return (name) => {
     const top = name.split("/")[0] ?? "";
-    return RESTORE_RESERVED.test(top) || (!name.includes("/") && isDataRootLockName(name)) || (backupsName !== null && (name === backupsName || name.startsWith(`${backupsName}/`)));
+    return (
+      RESTORE_RESERVED.test(top) ||
+      (!name.includes("/") && isDataRootLockName(name)) ||
+      (backupsName !== null && (name === backupsName || name.startsWith(`${backupsName}/`)))
+    );
   };
 }
 
@@ -187,7 +195,9 @@ function describeWriteError(error: unknown): unknown {
   if (isAppError(error)) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "ENOSPC" || code === "EFBIG" || code === "EDQUOT" || code === "SQLITE_FULL") {
-    return new AppError("insufficient_disk", `No space left on the backup disk (${backupsFolder()}); the partial set was removed and nothing else changed`, { cause: error });
+    return new AppError("insufficient_disk", `No space left on the backup disk (${backupsFolder()}); the partial set was removed and nothing else changed`, {
+      cause: error,
+    });
   }
   return error;
 }

@@ -45,7 +45,9 @@ export function decryptStream(passphrase: string, maxBytes: number): Duplex {
       });
       return Readable.fromWeb(data as WebReadableStream<Uint8Array>);
     } catch (error) {
-      throw new AppError("wrong_passphrase", "The backup passphrase does not open this archive (wrong passphrase, or the archive is damaged)", { cause: error });
+      throw new AppError("wrong_passphrase", "The backup passphrase does not open this archive (wrong passphrase, or the archive is damaged)", {
+        cause: error,
+      });
     }
   });
 }

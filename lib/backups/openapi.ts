@@ -21,7 +21,12 @@ const backup = z
     verify_error: z.string().nullable(),
   })
   .loose() satisfies z.ZodType<BackupDto>;
-const pruneResult = z.object({ dry_run: z.boolean(), skipped_reason: z.string().nullable(), deleted: z.array(z.string()), kept: z.array(z.object({ id: z.string(), reason: z.string() })) }) satisfies z.ZodType<PruneResult>;
+const pruneResult = z.object({
+  dry_run: z.boolean(),
+  skipped_reason: z.string().nullable(),
+  deleted: z.array(z.string()),
+  kept: z.array(z.object({ id: z.string(), reason: z.string() })),
+}) satisfies z.ZodType<PruneResult>;
 const scheduledBackups = z.object({
   settings: z.object({ enabled: z.boolean(), enabled_by_env: z.string().nullable(), schedule: z.string() }).loose(),
   jobs: z.array(z.object({ id: z.string(), name: z.string(), enabled: z.boolean().nullable() })),
@@ -30,22 +35,59 @@ const notFound = { 404: { description: "No such backup set" } };
 
 /** The backup routes, for the OpenAPI document. */
 export const BACKUPS_API: ApiRoute[] = [
-  { method: "get", path: "/api/v1/backups", summary: "Backup sets, newest first", tag: TAG, access: "read", query: listBackupsQuery, responses: { 200: { description: "A page of sets", schema: z.object({ items: z.array(backup), next_cursor: z.string().nullable() }) } } },
+  {
+    method: "get",
+    path: "/api/v1/backups",
+    summary: "Backup sets, newest first",
+    tag: TAG,
+    access: "read",
+    query: listBackupsQuery,
+    responses: { 200: { description: "A page of sets", schema: z.object({ items: z.array(backup), next_cursor: z.string().nullable() }) } },
+  },
   {
     method: "post",
     path: "/api/v1/backups",
     summary: "Back up now: all five volumes, then the restore drill on the new set; follow /api/v1/operations/{id}",
     tag: TAG,
     access: "write",
-    responses: { 202: { description: "The backup operation", schema: operation }, 409: { description: "A backup, or an exclusive operation (restore, reset), is already running (code operation_running)" } },
+    responses: {
+      202: { description: "The backup operation", schema: operation },
+      409: { description: "A backup, or an exclusive operation (restore, reset), is already running (code operation_running)" },
+    },
   },
-  { method: "get", path: "/api/v1/backups/{backupId}", summary: "One set", tag: TAG, access: "read", params: backupIdParams, responses: { 200: { description: "The set", schema: backup }, ...notFound } },
-  { method: "delete", path: "/api/v1/backups/{backupId}", summary: "Delete a set", tag: TAG, access: "admin", reauth: true, params: backupIdParams, responses: { 200: { description: "Deleted", schema: z.object({ deleted: z.string() }) }, ...notFound, 409: { description: "The set is being read" } } },
-  { method: "post", path: "/api/v1/backups/{backupId}/verify", summary: "Run the restore drill on a set", tag: TAG, access: "write", params: backupIdParams, responses: { 202: { description: "The verify operation", schema: operation }, ...notFound, ...OPERATION_RUNNING } },
+  {
+    method: "get",
+    path: "/api/v1/backups/{backupId}",
+    summary: "One set",
+    tag: TAG,
+    access: "read",
+    params: backupIdParams,
+    responses: { 200: { description: "The set", schema: backup }, ...notFound },
+  },
+  {
+    method: "delete",
+    path: "/api/v1/backups/{backupId}",
+    summary: "Delete a set",
+    tag: TAG,
+    access: "admin",
+    reauth: true,
+    params: backupIdParams,
+    responses: { 200: { description: "Deleted", schema: z.object({ deleted: z.string() }) }, ...notFound, 409: { description: "The set is being read" } },
+  },
+  {
+    method: "post",
+    path: "/api/v1/backups/{backupId}/verify",
+    summary: "Run the restore drill on a set",
+    tag: TAG,
+    access: "write",
+    params: backupIdParams,
+    responses: { 202: { description: "The verify operation", schema: operation }, ...notFound, ...OPERATION_RUNNING },
+  },
   {
     method: "post",
     path: "/api/v1/backups/{backupId}/restore",
-    summary: "Restore all or some volumes (exclusive operation): check, safety backup, swap; its result names the safety set, the database check, and what was kept from the live database (access_and_audit: a set of this deployment keeps the live users, sessions, API tokens, audit log and notification channels). Cancellable until the swap; afterwards a cancel gets 409 too_late",
+    summary:
+      "Restore all or some volumes (exclusive operation): check, safety backup, swap; its result names the safety set, the database check, and what was kept from the live database (access_and_audit: a set of this deployment keeps the live users, sessions, API tokens, audit log and notification channels). Cancellable until the swap; afterwards a cancel gets 409 too_late",
     tag: TAG,
     access: "admin",
     reauth: true,
@@ -53,8 +95,25 @@ export const BACKUPS_API: ApiRoute[] = [
     body: restoreBackupInput,
     responses: { 202: { description: "The restore operation", schema: operation }, ...notFound, 409: { description: "Another operation is running" } },
   },
-  { method: "get", path: "/api/v1/backups/{backupId}/download", summary: "The whole set as one tar file, streamed", tag: TAG, access: "admin", params: backupIdParams, responses: { 200: { description: "The set", contentType: "application/x-tar" }, ...notFound } },
-  { method: "put", path: "/api/v1/backups/{backupId}/pin", summary: "Pin or unpin a set: prune never removes a pinned set", tag: TAG, access: "admin", params: backupIdParams, body: pinBackupInput, responses: { 200: { description: "The set", schema: backup }, ...notFound } },
+  {
+    method: "get",
+    path: "/api/v1/backups/{backupId}/download",
+    summary: "The whole set as one tar file, streamed",
+    tag: TAG,
+    access: "admin",
+    params: backupIdParams,
+    responses: { 200: { description: "The set", contentType: "application/x-tar" }, ...notFound },
+  },
+  {
+    method: "put",
+    path: "/api/v1/backups/{backupId}/pin",
+    summary: "Pin or unpin a set: prune never removes a pinned set",
+    tag: TAG,
+    access: "admin",
+    params: backupIdParams,
+    body: pinBackupInput,
+    responses: { 200: { description: "The set", schema: backup }, ...notFound },
+  },
   {
     method: "post",
     path: "/api/v1/backups/import",
@@ -65,8 +124,24 @@ export const BACKUPS_API: ApiRoute[] = [
     bodyContentTypes: ["application/x-tar"],
     responses: { 202: { description: "The import operation", schema: operation }, ...OPERATION_RUNNING },
   },
-  { method: "post", path: "/api/v1/backups/prune", summary: "Delete sets older than backups.keep_days with the guard rails; dry_run lists them", tag: TAG, access: "admin", reauth: true, body: pruneBackupsInput, responses: { 200: { description: "What went and what stayed, and why", schema: pruneResult } } },
-  { method: "get", path: "/api/v1/backups/schedule", summary: "Whether scheduled backups are on, and the state of the three built-in backup jobs", tag: TAG, access: "read", responses: { 200: { description: "Settings and jobs", schema: scheduledBackups } } },
+  {
+    method: "post",
+    path: "/api/v1/backups/prune",
+    summary: "Delete sets older than backups.keep_days with the guard rails; dry_run lists them",
+    tag: TAG,
+    access: "admin",
+    reauth: true,
+    body: pruneBackupsInput,
+    responses: { 200: { description: "What went and what stayed, and why", schema: pruneResult } },
+  },
+  {
+    method: "get",
+    path: "/api/v1/backups/schedule",
+    summary: "Whether scheduled backups are on, and the state of the three built-in backup jobs",
+    tag: TAG,
+    access: "read",
+    responses: { 200: { description: "Settings and jobs", schema: scheduledBackups } },
+  },
   {
     method: "put",
     path: "/api/v1/backups/schedule",
@@ -74,6 +149,9 @@ export const BACKUPS_API: ApiRoute[] = [
     tag: TAG,
     access: "admin",
     body: setScheduledBackupsInput,
-    responses: { 200: { description: "Settings and jobs", schema: scheduledBackups }, 409: { description: "MIMIR_BACKUP_ENABLED sets the value (env_override)" } },
+    responses: {
+      200: { description: "Settings and jobs", schema: scheduledBackups },
+      409: { description: "MIMIR_BACKUP_ENABLED sets the value (env_override)" },
+    },
   },
 ];

@@ -18,7 +18,10 @@ afterAll(() => root.cleanup());
 
 describe("a finished restore's outcome on the Backups page (B5)", () => {
   test("is shown to the person who restored, for a few minutes, and to nobody else", async () => {
-    const restore = await startOperation({ kind: "restore", principal: alice, exclusive: true }, async () => ({ backup_id: "20260101-000000", safety_backup_id: "20260101-000100" }));
+    const restore = await startOperation({ kind: "restore", principal: alice, exclusive: true }, async () => ({
+      backup_id: "20260101-000000",
+      safety_backup_id: "20260101-000100",
+    }));
     await waitForOperation(restore.id);
     expect((await listBackupPageOperations(alice)).map((op) => op.id)).toEqual([restore.id]);
     // Another user, a viewer, does not get someone else's restore message.
@@ -42,7 +45,10 @@ describe("the latest backup attempt when it did not succeed (B3)", () => {
   });
 
   test("a backup cancelled by a server stop is recorded with the stop as its reason", async () => {
-    const held = await startOperation({ kind: "backup", principal: alice, singleton: true }, (ctx) => new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))));
+    const held = await startOperation(
+      { kind: "backup", principal: alice, singleton: true },
+      (ctx) => new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))),
+    );
     expect(cancelRunningOperationsForShutdown(shutdownReason("SIGTERM"))).toContain(held.id);
     const ended = await waitForOperation(held.id);
     expect(ended).toMatchObject({ status: "cancelled", error: { code: "interrupted", message: expect.stringContaining("SIGTERM") } });

@@ -17,7 +17,14 @@ let root: TestDataRoot;
 afterEach(() => root?.cleanup());
 
 function context(lines: string[]): PluginRunContext {
-  return { executionId: "e", jobId: "system-backup", pipeline: "system-backup", stepName: "backup", signal: new AbortController().signal, log: (line) => lines.push(line) };
+  return {
+    executionId: "e",
+    jobId: "system-backup",
+    pipeline: "system-backup",
+    stepName: "backup",
+    signal: new AbortController().signal,
+    log: (line) => lines.push(line),
+  };
 }
 
 describe("scheduled backups", () => {

@@ -37,7 +37,11 @@ export const pruneBackupsPlugin: BuiltinPlugin<{ dry_run: boolean }> = {
   configSchema: z.object({ dry_run: z.boolean().default(false).describe("list what would be deleted, delete nothing") }).strict(),
   async run(config, context) {
     const result = await pruneBackups({ dryRun: config.dry_run }, null);
-    context.log(result.skipped_reason ? `prune skipped: ${result.skipped_reason}` : `pruned ${formatCountOf(result.deleted.length, "set")}: ${result.deleted.join(", ") || "none"}`);
+    context.log(
+      result.skipped_reason
+        ? `prune skipped: ${result.skipped_reason}`
+        : `pruned ${formatCountOf(result.deleted.length, "set")}: ${result.deleted.join(", ") || "none"}`,
+    );
     return { ...result };
   },
 };

@@ -11,11 +11,18 @@ export async function findBackupRow(id: string): Promise<BackupRow | null> {
 /** Newest first, keyset-paged on (created_at, id). */
 export async function listBackupRows(limit: number, after: { created_at: string; id: string } | null): Promise<BackupRow[]> {
   const where = after ? or(lt(backups.createdAt, after.created_at), and(eq(backups.createdAt, after.created_at), lt(backups.id, after.id))) : undefined;
-  return getDb().select().from(backups).where(where).orderBy(desc(backups.createdAt), desc(backups.id)).limit(limit + 1);
+  return getDb()
+    .select()
+    .from(backups)
+    .where(where)
+    .orderBy(desc(backups.createdAt), desc(backups.id))
+    .limit(limit + 1);
 }
 
 export async function countBackupRows(): Promise<number> {
-  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(backups);
+  const [row] = await getDb()
+    .select({ n: sql<number>`count(*)` })
+    .from(backups);
   return Number(row?.n ?? 0);
 }
 

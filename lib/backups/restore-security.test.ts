@@ -65,7 +65,10 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
 
     const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
     expect(op.status).toBe("succeeded");
-    expect((op.result as { access_and_audit: unknown }).access_and_audit).toMatchObject({ same_instance: true, kept: ["users", "sessions", "api_tokens", "audit_log", "notification_channels"] });
+    expect((op.result as { access_and_audit: unknown }).access_and_audit).toMatchObject({
+      same_instance: true,
+      kept: ["users", "sessions", "api_tokens", "audit_log", "notification_channels"],
+    });
 
     expect(await bearer(revoked.token)).toBeNull();
     expect(await bearer(expiring.token)).toBeNull();
@@ -124,7 +127,9 @@ describe("the key that opens the sealed channel secrets stays out of backup sets
     await webhook("sealed-before-the-set");
     expect(fs.existsSync(keyFile())).toBe(true);
     const setId = await backUp();
-    const listing = execFileSync("tar", ["tzf", path.join(root.config.paths.backups, setId, "mimir_config.tar.gz")], { encoding: "utf8" }).split("\n").filter(Boolean);
+    const listing = execFileSync("tar", ["tzf", path.join(root.config.paths.backups, setId, "mimir_config.tar.gz")], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean);
     expect(listing.map((name) => name.replace(/^\.\//, ""))).toContain("notes.txt");
     expect(listing.filter((name) => path.basename(name) === SECRET_KEY_FILE)).toEqual([]);
   });

@@ -116,7 +116,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       options.signal?.throwIfAborted();
       if (options.safetyBackup !== false) {
         options.message?.("taking a safety backup of the current state");
-        safetyBackupId = (await createBackupSet({ trigger: "pre-restore", passphrase: options.passphrase, message: options.message, signal: options.signal })).id;
+        safetyBackupId = (await createBackupSet({ trigger: "pre-restore", passphrase: options.passphrase, message: options.message, signal: options.signal }))
+          .id;
       }
       await phasePoint("restore.after_safety_backup");
       // The last moment a cancel is honoured: nothing live has changed yet.
@@ -175,7 +176,14 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
     });
     await notifyAppDatabaseReopened();
-    return { backup_id: id, volumes, safety_backup_id: safetyBackupId, row_counts: manifest.row_counts, database_check: databaseCheck, access_and_audit: accessAndAudit };
+    return {
+      backup_id: id,
+      volumes,
+      safety_backup_id: safetyBackupId,
+      row_counts: manifest.row_counts,
+      database_check: databaseCheck,
+      access_and_audit: accessAndAudit,
+    };
   });
 }
 
@@ -309,4 +317,3 @@ function removeJournal() {
   fs.rmSync(`${journalFile()}.tmp`, { force: true });
   fsyncFolder(backupsFolder());
 }
-

@@ -78,5 +78,8 @@ export async function extractTarSafely(source: AsyncIterable<Buffer>, cwd: strin
 
 function describeTarError(error: Error & { code?: string; tarCode?: string }): AppError {
   if (error instanceof AppError) return error;
-  return new AppError("invalid_archive", `The archive cannot be extracted safely: ${error.message}`, { cause: error, details: { code: error.tarCode ?? error.code } });
+  return new AppError("invalid_archive", `The archive cannot be extracted safely: ${error.message}`, {
+    cause: error,
+    details: { code: error.tarCode ?? error.code },
+  });
 }

@@ -91,7 +91,11 @@ describe("switching scheduled backups", () => {
   test("set by MIMIR_BACKUP_ENABLED: refused with 409 env_override, and neither the file nor a job changes", async () => {
     await setUp({ MIMIR_BACKUP_ENABLED: "false" });
     expect(getBackupSettings().enabled_by_env).toBe("MIMIR_BACKUP_ENABLED");
-    await expect(setScheduledBackups(true, null)).rejects.toMatchObject({ code: "env_override", status: 409, message: expect.stringContaining("MIMIR_BACKUP_ENABLED") });
+    await expect(setScheduledBackups(true, null)).rejects.toMatchObject({
+      code: "env_override",
+      status: 409,
+      message: expect.stringContaining("MIMIR_BACKUP_ENABLED"),
+    });
     expect(fs.existsSync(root.config.configFile)).toBe(false);
     expect((await backupJobs()).map((job) => job.enabled)).toEqual([false, false, false]);
     expect(getConfig().values.persistence.backup_enabled).toBe(false);

@@ -63,6 +63,8 @@ export function lockDataRoot(config: AppConfig, role: "server" | "restore"): boo
 export function takeServerLock(config: AppConfig): void {
   if (!lockDataRoot(config, "server")) {
     const other = runningServer(config);
-    throw new Error(`${describeServer(other ?? { pid: null, role: "server" })} is already running on ${config.paths.home}; stop it first (it holds ${path.join(config.paths.data, LOCK_FILE)})`);
+    throw new Error(
+      `${describeServer(other ?? { pid: null, role: "server" })} is already running on ${config.paths.home}; stop it first (it holds ${path.join(config.paths.data, LOCK_FILE)})`,
+    );
   }
 }

@@ -72,7 +72,10 @@ describe("backup", () => {
         fs.mkdirSync(path.join(scratch, volume));
         execFileSync("tar", ["xzf", path.join(folder, `${volume}.tar.gz`), "-C", path.join(scratch, volume)]);
         const archive = manifest.archives[volume];
-        const sha = crypto.createHash("sha256").update(fs.readFileSync(path.join(folder, archive.file))).digest("hex");
+        const sha = crypto
+          .createHash("sha256")
+          .update(fs.readFileSync(path.join(folder, archive.file)))
+          .digest("hex");
         expect(sha).toBe(archive.sha256);
       }
       const db = path.join(scratch, "mimir_data", "mimir.db");
@@ -158,9 +161,23 @@ describe("encryption", () => {
     expect(fs.readFileSync(path.join(folder, "manifest.json"), "utf8")).not.toContain(passphrase);
     const gnupgHome = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-gpg-"));
     try {
-      const plain = execFileSync("gpg", ["--homedir", gnupgHome, "--batch", "--pinentry-mode", "loopback", "--passphrase", passphrase, "--decrypt", path.join(folder, "mimir_pipelines.tar.gz.gpg")], {
-        stdio: ["ignore", "pipe", "ignore"],
-      });
+      const plain = execFileSync(
+        "gpg",
+        [
+          "--homedir",
+          gnupgHome,
+          "--batch",
+          "--pinentry-mode",
+          "loopback",
+          "--passphrase",
+          passphrase,
+          "--decrypt",
+          path.join(folder, "mimir_pipelines.tar.gz.gpg"),
+        ],
+        {
+          stdio: ["ignore", "pipe", "ignore"],
+        },
+      );
       const listing = execFileSync("tar", ["tz"], { input: plain, encoding: "utf8" });
       expect(listing).toContain("nightly-sync.yaml");
     } finally {
@@ -304,7 +321,11 @@ describe("damaged and hostile archives change nothing", () => {
       `l = tarfile.TarInfo("link"); l.type = tarfile.SYMTYPE; l.linkname = ".."; tf.addfile(l)\ninfo = tarfile.TarInfo("link/escaped.txt"); info.size = 1; tf.addfile(info, io.BytesIO(b"x"))`,
       /SymbolicLink/,
     ],
-    ["a hard link", `info = tarfile.TarInfo("a.yaml"); info.size = 1; tf.addfile(info, io.BytesIO(b"x"))\nl = tarfile.TarInfo("b.yaml"); l.type = tarfile.LNKTYPE; l.linkname = "a.yaml"; tf.addfile(l)`, /Link/],
+    [
+      "a hard link",
+      `info = tarfile.TarInfo("a.yaml"); info.size = 1; tf.addfile(info, io.BytesIO(b"x"))\nl = tarfile.TarInfo("b.yaml"); l.type = tarfile.LNKTYPE; l.linkname = "a.yaml"; tf.addfile(l)`,
+      /Link/,
+    ],
     ["a device file", `d = tarfile.TarInfo("dev"); d.type = tarfile.CHRTYPE; d.devmajor = 1; d.devminor = 3; tf.addfile(d)`, /CharacterDevice/],
     ["a FIFO", `d = tarfile.TarInfo("fifo"); d.type = tarfile.FIFOTYPE; tf.addfile(d)`, /FIFO/],
   ];
@@ -321,7 +342,10 @@ describe("damaged and hostile archives change nothing", () => {
     const manifest = await backUp();
     const file = path.join(root.home, "bomb.tar.gz");
     // 3 × 40 MB of zeros compress to ~120 KB (≈1000:1); each entry is legal on its own.
-    craftTarGz(file, `for i in range(3):\n    info = tarfile.TarInfo(f"zero{i}.yaml"); info.size = 40 * 1024 * 1024; tf.addfile(info, io.BytesIO(bytes(info.size)))`);
+    craftTarGz(
+      file,
+      `for i in range(3):\n    info = tarfile.TarInfo(f"zero{i}.yaml"); info.size = 40 * 1024 * 1024; tf.addfile(info, io.BytesIO(bytes(info.size)))`,
+    );
     replaceArchive(manifest.id, "mimir_pipelines", file, { files: 3, tarBytes: 64 * 1024 });
     await expectRefusedWithoutChange(manifest.id, "invalid_archive", /expands past|ratio/);
   });
@@ -388,7 +412,12 @@ describe("moving to a new host", () => {
     const manifest = await backUp();
     const { stream } = await openBackupDownload(manifest.id);
     const file = path.join(root.home, "download.tar");
-    await new Promise<void>((resolve, reject) => stream.pipe(fs.createWriteStream(file)).on("finish", () => resolve()).on("error", reject));
+    await new Promise<void>((resolve, reject) =>
+      stream
+        .pipe(fs.createWriteStream(file))
+        .on("finish", () => resolve())
+        .on("error", reject),
+    );
     expect(execFileSync("tar", ["tf", file], { encoding: "utf8" })).toContain(`${manifest.id}/manifest.json`);
     await deleteBackup(manifest.id, null);
 

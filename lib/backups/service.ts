@@ -12,7 +12,17 @@ import type { Principal } from "@/lib/auth/scopes";
 import { createBackupSet } from "@/lib/backups/create-set";
 import { restoreBackupSet, type RestoreSetOptions, type RestoreSetResult } from "@/lib/backups/restore-set";
 import * as queries from "@/lib/backups/queries";
-import { backupsFolder, isPinnedOnDisk, isSetInUse, listSetsOnDisk, PINNED_FILE, readVerification, setFolder, backupPassphrase, bytesProgress } from "@/lib/backups/store";
+import {
+  backupsFolder,
+  isPinnedOnDisk,
+  isSetInUse,
+  listSetsOnDisk,
+  PINNED_FILE,
+  readVerification,
+  setFolder,
+  backupPassphrase,
+  bytesProgress,
+} from "@/lib/backups/store";
 import type { RestoreBackupInput } from "@/lib/backups/inputs";
 import type { BackupDto, BackupManifest, BackupTrigger, BackupVolume, PruneResult } from "@/lib/backups/types";
 import { getBackup, syncBackupCatalog, totalBytes } from "@/lib/backups/catalog";
@@ -65,14 +75,20 @@ export async function startBackup(principal: Principal | null, trigger: BackupTr
 export async function startRestore(id: string, input: RestoreBackupInput, principal: Principal | null): Promise<OperationDto> {
   if (input.confirm !== id) throw new AppError("invalid_input", `Type the backup id ${id} in 'confirm' to restore it: a restore replaces live data`);
   const backup = await getBackup(id);
-  if (backup.encrypted && !backupPassphrase()) throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
+  if (backup.encrypted && !backupPassphrase())
+    throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
   const volumes = input.volumes ?? [...VOLUMES];
   const restore = { kind: "restore" as const, principal, scope: "admin" as const, exclusive: true, params: { backup_id: id, volumes } };
   // The safety set is checked like every new set: by a verify of its own once the restore has finished.
   const verifySafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startVerify(result.safety_backup_id, principal);
   return startOperation({ ...restore, after: verifySafetySet }, async (ctx) => {
     try {
-      const result = await restoreBackup(id, volumes, { progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal, pointOfNoReturn: ctx.pointOfNoReturn });
+      const result = await restoreBackup(id, volumes, {
+        progress: bytesProgress(ctx),
+        message: ctx.message,
+        signal: ctx.signal,
+        pointOfNoReturn: ctx.pointOfNoReturn,
+      });
       await recordAudit({ principal, action: "backup.restore", target: id, result: "ok", details: { volumes, safety_backup_id: result.safety_backup_id } });
       await notify("restore.finished", { backup_id: id, operation_id: ctx.id, volumes: [...volumes], safety_backup_id: result.safety_backup_id ?? null });
       return result;
@@ -140,7 +156,12 @@ export async function pruneBackups(options: { dryRun: boolean }, principal: Prin
   const [lastBackup] = (await listOperations({ limit: 1, kind: "backup" })).items;
   if (lastBackup && lastBackup.status === "failed") {
     noChangeToRecord();
-    return { dry_run: options.dryRun, skipped_reason: `the latest backup (${lastBackup.created_at}) failed: nothing is pruned until a backup succeeds`, deleted: [], kept: [] };
+    return {
+      dry_run: options.dryRun,
+      skipped_reason: `the latest backup (${lastBackup.created_at}) failed: nothing is pruned until a backup succeeds`,
+      deleted: [],
+      kept: [],
+    };
   }
   const sets = listSetsOnDisk();
   const newestVerified = sets.find((set) => readVerification(set.folder)?.status === "ok")?.id;
@@ -149,12 +170,17 @@ export async function pruneBackups(options: { dryRun: boolean }, principal: Prin
   const doomed: typeof sets = [];
   sets.forEach((set, index) => {
     const reason =
-      index < keepMin ? `one of the newest ${keepMin}` :
-      set.id === newestVerified ? "the newest verified set" :
-      isPinnedOnDisk(set.folder) ? "pinned" :
-      isSetInUse(set.id) ? "being read" :
-      new Date(set.manifest.created_at).getTime() >= cutoff ? `younger than ${keepDays} days` :
-      null;
+      index < keepMin
+        ? `one of the newest ${keepMin}`
+        : set.id === newestVerified
+          ? "the newest verified set"
+          : isPinnedOnDisk(set.folder)
+            ? "pinned"
+            : isSetInUse(set.id)
+              ? "being read"
+              : new Date(set.manifest.created_at).getTime() >= cutoff
+                ? `younger than ${keepDays} days`
+                : null;
     if (reason) kept.push({ id: set.id, reason });
     else doomed.push(set);
   });

@@ -77,7 +77,8 @@ export function readManifest(folder: string): BackupManifest {
     throw new AppError("invalid_archive", `${path.basename(folder)} has no readable ${MANIFEST_FILE}: it is not a complete backup set`, { cause: error });
   }
   const parsed = manifestSchema.safeParse(raw);
-  if (!parsed.success) throw new AppError("invalid_archive", `${path.basename(folder)}/${MANIFEST_FILE} is not a manifest this product wrote: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new AppError("invalid_archive", `${path.basename(folder)}/${MANIFEST_FILE} is not a manifest this product wrote: ${parsed.error.issues[0]?.message}`);
   return parsed.data as BackupManifest;
 }
 
@@ -91,7 +92,10 @@ export function readVerification(folder: string): BackupVerification | null {
 
 /** sha256 of a set's manifest.json as stored: what a verification result is bound to. */
 export function manifestDigest(folder: string): string {
-  return crypto.createHash("sha256").update(fs.readFileSync(path.join(folder, MANIFEST_FILE))).digest("hex");
+  return crypto
+    .createHash("sha256")
+    .update(fs.readFileSync(path.join(folder, MANIFEST_FILE)))
+    .digest("hex");
 }
 
 /**
@@ -134,7 +138,9 @@ export function listSetsOnDisk(): { id: string; folder: string; manifest: Backup
       // not ours, or not complete: never listed, never pruned
     }
   }
-  return sets.sort((a, b) => (a.manifest.created_at < b.manifest.created_at ? 1 : a.manifest.created_at > b.manifest.created_at ? -1 : b.id.localeCompare(a.id)));
+  return sets.sort((a, b) =>
+    a.manifest.created_at < b.manifest.created_at ? 1 : a.manifest.created_at > b.manifest.created_at ? -1 : b.id.localeCompare(a.id),
+  );
 }
 
 // Process-wide: a backup started by the scheduler (instrumentation's bundle) must see a verify's

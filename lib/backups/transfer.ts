@@ -11,7 +11,21 @@ import type { Principal } from "@/lib/auth/scopes";
 import { extractSet } from "@/lib/backups/verify-set";
 import { extractTarSafely } from "@/lib/backups/safe-extract";
 import { planFolder, tarStream } from "@/lib/backups/tar-writer";
-import { activeTempFolders, backupsFolder, MANIFEST_FILE, markSetInUse, newBackupId, PINNED_FILE, readManifest, manifestDigest, setFolder, VERIFICATION_FILE, writeVerification, backupPassphrase, bytesProgress } from "@/lib/backups/store";
+import {
+  activeTempFolders,
+  backupsFolder,
+  MANIFEST_FILE,
+  markSetInUse,
+  newBackupId,
+  PINNED_FILE,
+  readManifest,
+  manifestDigest,
+  setFolder,
+  VERIFICATION_FILE,
+  writeVerification,
+  backupPassphrase,
+  bytesProgress,
+} from "@/lib/backups/store";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
 import { syncBackupCatalog } from "@/lib/backups/catalog";
 import { VOLUMES } from "@/lib/config/volumes";
@@ -73,13 +87,18 @@ export async function startImport(importFolder: string, principal: Principal | n
       const staged = path.join(unpacked, top);
       const manifest = readManifest(staged);
       const expected = new Set([MANIFEST_FILE, VERIFICATION_FILE, ...VOLUMES.map((volume) => manifest.archives[volume].file)]);
-      for (const name of fs.readdirSync(staged)) if (!expected.has(name)) throw new AppError("invalid_archive", `The uploaded set holds an unexpected file: ${name}`);
+      for (const name of fs.readdirSync(staged))
+        if (!expected.has(name)) throw new AppError("invalid_archive", `The uploaded set holds an unexpected file: ${name}`);
       fs.rmSync(path.join(staged, VERIFICATION_FILE), { force: true });
 
       const id = fs.existsSync(path.join(backupsFolder(), manifest.id)) ? newBackupId() : manifest.id;
       const scratch = path.join(importFolder, "check");
       for (const volume of VOLUMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
-      await extractSet(staged, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: backupPassphrase(), progress: bytesProgress(ctx), message: ctx.message });
+      await extractSet(staged, manifest, VOLUMES, (volume) => path.join(scratch, volume), {
+        passphrase: backupPassphrase(),
+        progress: bytesProgress(ctx),
+        message: ctx.message,
+      });
       writeVerification(staged, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(staged) });
       fs.renameSync(staged, path.join(backupsFolder(), id));
       await syncBackupCatalog();

@@ -87,7 +87,8 @@ export async function extractSet(
 async function checkDatabases(manifest: BackupManifest, dataFolder: string, depth: SqliteCheckDepth): Promise<void> {
   for (const [relative, expected] of Object.entries(manifest.databases)) {
     const file = path.join(dataFolder, relative);
-    if (!path.resolve(file).startsWith(path.resolve(dataFolder) + path.sep)) throw new AppError("invalid_archive", `The manifest names a database outside mimir_data: ${relative}`);
+    if (!path.resolve(file).startsWith(path.resolve(dataFolder) + path.sep))
+      throw new AppError("invalid_archive", `The manifest names a database outside mimir_data: ${relative}`);
     if (!fs.existsSync(file)) throw new AppError("verification_failed", `The set's mimir_data has no ${relative}, which its manifest lists`);
     let check;
     try {

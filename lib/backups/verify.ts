@@ -10,7 +10,19 @@ import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import { extractSet } from "@/lib/backups/verify-set";
 import * as queries from "@/lib/backups/queries";
-import { activeTempFolders, backupsFolder, listSetsOnDisk, readManifest, readVerification, manifestDigest, setFolder, withSetInUse, writeVerification, backupPassphrase, bytesProgress } from "@/lib/backups/store";
+import {
+  activeTempFolders,
+  backupsFolder,
+  listSetsOnDisk,
+  readManifest,
+  readVerification,
+  manifestDigest,
+  setFolder,
+  withSetInUse,
+  writeVerification,
+  backupPassphrase,
+  bytesProgress,
+} from "@/lib/backups/store";
 import type { BackupVerification } from "@/lib/backups/types";
 import { getBackup } from "@/lib/backups/catalog";
 import { VOLUMES } from "@/lib/config/volumes";
@@ -23,7 +35,10 @@ import { VOLUMES } from "@/lib/config/volumes";
  * scratch folder, the databases checked (integrity, foreign keys, row counts), the pipelines parsed.
  * Stores the result in the set's verification.json and the catalog; throws when the set fails.
  */
-export async function verifyBackupSet(id: string, options: { progress?: (done: number, total: number) => void; message?: (text: string) => void } = {}): Promise<BackupVerification> {
+export async function verifyBackupSet(
+  id: string,
+  options: { progress?: (done: number, total: number) => void; message?: (text: string) => void } = {},
+): Promise<BackupVerification> {
   const folder = setFolder(id);
   if (!fs.existsSync(folder)) throw notFound("Backup", id);
   return withSetInUse(id, async () => {
@@ -33,7 +48,12 @@ export async function verifyBackupSet(id: string, options: { progress?: (done: n
       const manifest = readManifest(folder);
       for (const volume of VOLUMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
       await extractSet(folder, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: backupPassphrase(), ...options });
-      return await recordVerification(id, folder, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(folder) });
+      return await recordVerification(id, folder, {
+        status: "ok",
+        verified_at: new Date().toISOString(),
+        error: null,
+        manifest_sha256: manifestDigest(folder),
+      });
     } catch (error) {
       // A missing or wrong passphrase, or a full disk, says nothing about the set itself.
       if (isAppError(error) && ["verification_failed", "invalid_archive"].includes(String(error.code))) {

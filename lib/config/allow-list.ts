@@ -5,7 +5,8 @@ import ipaddr from "ipaddr.js";
  * and by lib/net/outbound.ts (to let a destination through). No server-only import: the schema is
  * shared with the Settings form's types.
  */
-export type AllowEntry = { kind: "host"; name: string; port: number | null } | { kind: "range"; range: [ipaddr.IPv4 | ipaddr.IPv6, number]; port: number | null };
+export type AllowEntry =
+  { kind: "host"; name: string; port: number | null } | { kind: "range"; range: [ipaddr.IPv4 | ipaddr.IPv6, number]; port: number | null };
 
 /**
  * Parses one allow-list entry: `host`, `host:port`, `1.2.3.4`, `1.2.3.4:8080`, `10.0.0.0/8`,
@@ -37,7 +38,7 @@ export function parseAllowEntry(entry: string): AllowEntry {
     const address = ipaddr.process(text);
     return { kind: "range", range: [address, address.kind() === "ipv4" ? 32 : 128], port };
   }
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(text)) throw new Error(`'${entry}' is not a host name, IP address or CIDR range`);
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?$/.test(text))
+    throw new Error(`'${entry}' is not a host name, IP address or CIDR range`);
   return { kind: "host", name: text.replace(/\.$/, ""), port };
 }
-

@@ -35,6 +35,8 @@ describe("ensureDataRoot", () => {
     const parentFile = path.join(home, "plain-file");
     fs.writeFileSync(parentFile, "");
     const target = path.join(parentFile, "plugins");
-    expect(() => ensureDataRoot(loadConfig({ MIMIR_HOME: home, MIMIR_PLUGINS_DIR: target }, home))).toThrow(/plain-file\/plugins cannot be written \(ENOTDIR\)/);
+    expect(() => ensureDataRoot(loadConfig({ MIMIR_HOME: home, MIMIR_PLUGINS_DIR: target }, home))).toThrow(
+      /plain-file\/plugins cannot be written \(ENOTDIR\)/,
+    );
   });
 });

@@ -30,11 +30,7 @@ export function volumeFolders(config: AppConfig): Readonly<Record<VolumeName, st
  * a read-only mount. Throws DataRootError naming the folder and the fix.
  */
 export function ensureDataRoot(config: AppConfig): void {
-  const folders = new Set([
-    ...Object.values(volumeFolders(config)),
-    config.paths.backups,
-    path.dirname(config.paths.database),
-  ]);
+  const folders = new Set([...Object.values(volumeFolders(config)), config.paths.backups, path.dirname(config.paths.database)]);
   for (const folder of folders) {
     try {
       if (!fs.existsSync(folder)) fs.mkdirSync(folder, { recursive: true, mode: FOLDER_MODE });

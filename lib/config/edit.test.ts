@@ -73,17 +73,27 @@ test("reload refuses a broken file with every problem and keeps the running conf
 test("neither reload nor a Settings edit echoes a bad secret value", async () => {
   root = createTestDataRoot();
   fs.writeFileSync(root.config.configFile, "storage:\n  alert_webhook_url: hooks.example/services/T000/TOPSECRETWEBHOOK\n");
-  const refusal = await reloadConfigFromDisk().then(() => null, (error: unknown) => error as Error & { details?: unknown });
+  const refusal = await reloadConfigFromDisk().then(
+    () => null,
+    (error: unknown) => error as Error & { details?: unknown },
+  );
   expect(refusal).toMatchObject({ code: "config_invalid", status: 422, details: [expect.objectContaining({ key: "storage.alert_webhook_url" })] });
   expect(`${refusal!.message} ${JSON.stringify(refusal!.details)}`).not.toContain("TOPSECRETWEBHOOK");
-  const edit = await updateConfig({ storage: { alert_webhook_url: "not a url TOPSECRETWEBHOOK" } } as never).then(() => null, (error: unknown) => toAppError(error));
+  const edit = await updateConfig({ storage: { alert_webhook_url: "not a url TOPSECRETWEBHOOK" } } as never).then(
+    () => null,
+    (error: unknown) => toAppError(error),
+  );
   expect(edit?.status).toBe(400);
   expect(`${edit!.message} ${JSON.stringify(edit!.details)}`).not.toContain("TOPSECRETWEBHOOK");
 });
 
 test("an on/off setting takes the form's 'true' and 'false' and is written as a YAML boolean", async () => {
   root = createTestDataRoot();
-  expect(getConfigView().editable.find((setting) => setting.key === "persistence.backup_enabled")).toMatchObject({ kind: "flag", apply: "live", overridden_by: null });
+  expect(getConfigView().editable.find((setting) => setting.key === "persistence.backup_enabled")).toMatchObject({
+    kind: "flag",
+    apply: "live",
+    overridden_by: null,
+  });
   const result = await updateConfig({ persistence: { backup_enabled: "true" } } as never);
   expect(result.changed).toEqual([expect.objectContaining({ key: "persistence.backup_enabled", apply: "live" })]);
   expect(fs.readFileSync(root.config.configFile, "utf8")).toBe("persistence:\n  backup_enabled: true\n");

@@ -44,7 +44,13 @@ export const EDITABLE_SETTINGS: readonly EditableSetting[] = [
   { key: "backups.keep_min", label: "Always keep at least", unit: "backups", apply: "live", note: "read by each prune" },
   { key: "storage.alert_threshold_gb", label: "Alert when data exceeds", unit: "GB", apply: "live", note: "read by each storage sample" },
   { key: "storage.alert_webhook_url", label: "Alert webhook URL", apply: "live", note: "read by each alert" },
-  { key: "storage.sample_interval_minutes", label: "Storage sampling interval", unit: "minutes", apply: "restart", note: "the sampler's timer is set when the server starts" },
+  {
+    key: "storage.sample_interval_minutes",
+    label: "Storage sampling interval",
+    unit: "minutes",
+    apply: "restart",
+    note: "the sampler's timer is set when the server starts",
+  },
   { key: "server.public_url", label: "Console address (links in notifications)", apply: "live", note: "read by each notification" },
   { key: "logging.level", label: "Log level", apply: "live", note: "the logger is reconfigured at once" },
   { key: "audit.retention_days", label: "Keep audit log for", unit: "days", apply: "live", note: "read by each audit pruning" },
@@ -151,9 +157,13 @@ export async function updateConfig(input: UpdateConfigInput): Promise<ConfigUpda
 export function assertNotSetByEnvironment(key: string, config: AppConfig = getConfig()): void {
   const source = config.sources[key];
   if (source?.kind === "env") {
-    throw new AppError("env_override", `${key} is set by the environment variable ${source.variable}, which takes precedence over config.yaml; change it there`, {
-      details: { key, variable: source.variable },
-    });
+    throw new AppError(
+      "env_override",
+      `${key} is set by the environment variable ${source.variable}, which takes precedence over config.yaml; change it there`,
+      {
+        details: { key, variable: source.variable },
+      },
+    );
   }
 }
 

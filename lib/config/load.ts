@@ -3,10 +3,7 @@ import path from "node:path";
 import { parseDocument } from "yaml";
 import { configFileSchema, SECRET_KEYS, type ConfigFile } from "@/lib/config/schema";
 
-export type ConfigSource =
-  | { kind: "default" }
-  | { kind: "file"; file: string }
-  | { kind: "env"; variable: string };
+export type ConfigSource = { kind: "default" } | { kind: "file"; file: string } | { kind: "env"; variable: string };
 
 export interface ResolvedPaths {
   home: string;
@@ -51,10 +48,7 @@ export interface ConfigProblem {
 
 export class ConfigError extends Error {
   constructor(readonly problems: ConfigProblem[]) {
-    super(
-      "Invalid configuration:\n" +
-        problems.map((p) => `  ${p.source}: ${p.key ? `${p.key}: ` : ""}${p.message}`).join("\n"),
-    );
+    super("Invalid configuration:\n" + problems.map((p) => `  ${p.source}: ${p.key ? `${p.key}: ` : ""}${p.message}`).join("\n"));
     this.name = "ConfigError";
   }
 }
@@ -227,9 +221,7 @@ function readPassphrase(env: Env, passphraseFile: string, home: string): string 
   try {
     return fs.readFileSync(file, "utf8").trim() || null;
   } catch (error) {
-    throw new ConfigError([
-      { source: "config", key: "backups.passphrase_file", message: `${file} cannot be read (${(error as NodeJS.ErrnoException).code})` },
-    ]);
+    throw new ConfigError([{ source: "config", key: "backups.passphrase_file", message: `${file} cannot be read (${(error as NodeJS.ErrnoException).code})` }]);
   }
 }
 

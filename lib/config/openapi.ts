@@ -44,7 +44,8 @@ export const CONFIG_API: ApiRoute[] = [
   {
     method: "get",
     path: "/api/v1/config",
-    summary: "The effective configuration (Mimir AIP's config endpoint): every value by dotted key with where it came from (default, file, env), secrets masked, and the settings PUT may change",
+    summary:
+      "The effective configuration (Mimir AIP's config endpoint): every value by dotted key with where it came from (default, file, env), secrets masked, and the settings PUT may change",
     tag: TAG,
     access: "admin",
     responses: { 200: { description: "The configuration", schema: configView } },

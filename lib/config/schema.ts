@@ -46,18 +46,15 @@ export const backupsSchema = z.object({
   verify_schedule: cron.default("0 4 * * 0"),
 });
 
-
 /**
  * An alert raises when its value crosses `raise` and clears only once it is back past `clear`, so a
  * value hovering at the line does not flap. `direction` says which side of the line is bad.
  */
 function threshold(direction: "above" | "below", unit: string, max = Number.MAX_SAFE_INTEGER) {
   const level = z.coerce.number().nonnegative().max(max, `at most ${max} (${unit})`);
-  return z
-    .object({ raise: level, clear: level })
-    .refine((t) => (direction === "above" ? t.clear < t.raise : t.clear > t.raise), {
-      message: `'clear' must be ${direction === "above" ? "below" : "above"} 'raise' (${unit}), so the alert cannot flap`,
-    });
+  return z.object({ raise: level, clear: level }).refine((t) => (direction === "above" ? t.clear < t.raise : t.clear > t.raise), {
+    message: `'clear' must be ${direction === "above" ? "below" : "above"} 'raise' (${unit}), so the alert cannot flap`,
+  });
 }
 
 export const storageAlertsSchema = z.object({
@@ -111,8 +108,22 @@ export const serverSchema = z.object({
    */
   allowed_hosts: z
     .preprocess(
-      (value) => (typeof value === "string" ? value.split(",").map((host) => host.trim()).filter(Boolean) : value),
-      z.array(z.string().trim().toLowerCase().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/, "a host name, optionally with :port (e.g. 'mimir.example.com' or '10.0.0.5:8080')")).max(64),
+      (value) =>
+        typeof value === "string"
+          ? value
+              .split(",")
+              .map((host) => host.trim())
+              .filter(Boolean)
+          : value,
+      z
+        .array(
+          z
+            .string()
+            .trim()
+            .toLowerCase()
+            .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/, "a host name, optionally with :port (e.g. 'mimir.example.com' or '10.0.0.5:8080')"),
+        )
+        .max(64),
     )
     .default([]),
   /** The address people open the console at ("https://backup.example.com"): links in notifications point there. */
@@ -133,10 +144,7 @@ export const schedulerSchema = z.object({
  * A list from YAML (a sequence) or from the environment (one string, entries separated by commas
  * or whitespace).
  */
-const stringList = z.preprocess(
-  (value) => (typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value),
-  z.array(z.string().trim().min(1)),
-);
+const stringList = z.preprocess((value) => (typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : value), z.array(z.string().trim().min(1)));
 
 export const networkSchema = z.object({
   /**

@@ -29,7 +29,19 @@ describe("migrateDatabase", () => {
     db.$client.close();
     expect(report).toMatchObject({ adopted: false, appliedMigrations: expect.any(Number) });
     const tables = sqlite(file, ".tables");
-    for (const table of ["scheduled_jobs", "pipelines", "job_executions", "system_metadata", "operations", "backups", "storage_samples", "audit_log", "api_tokens", "users", "sessions"]) {
+    for (const table of [
+      "scheduled_jobs",
+      "pipelines",
+      "job_executions",
+      "system_metadata",
+      "operations",
+      "backups",
+      "storage_samples",
+      "audit_log",
+      "api_tokens",
+      "users",
+      "sessions",
+    ]) {
       expect(tables).toContain(table);
     }
     const indexes = sqlite(file, "SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name");

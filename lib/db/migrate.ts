@@ -29,8 +29,7 @@ export interface MigrationReport {
  */
 export function migrateDatabase(db: Db, file: string, folder = migrationsFolder()): MigrationReport {
   const client = db.$client;
-  const tableExists = (name: string) =>
-    client.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  const tableExists = (name: string) => client.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
 
   const adopting = tableExists("scheduled_jobs") && !tableExists("__drizzle_migrations");
   let preAdoptionSnapshot: string | null = null;
@@ -50,9 +49,7 @@ export function migrateDatabase(db: Db, file: string, folder = migrationsFolder(
     "INSERT INTO system_metadata (key, value, updated_at) VALUES (?, ?, ?) " +
       "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
   );
-  const insertOnce = client.prepare(
-    "INSERT INTO system_metadata (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING",
-  );
+  const insertOnce = client.prepare("INSERT INTO system_metadata (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING");
   const now = nowIso();
   client.transaction(() => {
     upsert.run("schema_version", schemaVersion, now);
@@ -78,8 +75,7 @@ function normaliseMimirTimestamps(db: Db): number {
       for (const column of columns) {
         changed += client
           .prepare(
-            `UPDATE "${table}" SET "${column}" = mimir_iso("${column}") ` +
-              `WHERE "${column}" IS NOT NULL AND NOT ("${column}" GLOB '${ISO_TIMESTAMP_GLOB}')`,
+            `UPDATE "${table}" SET "${column}" = mimir_iso("${column}") ` + `WHERE "${column}" IS NOT NULL AND NOT ("${column}" GLOB '${ISO_TIMESTAMP_GLOB}')`,
           )
           .run().changes;
       }

@@ -104,7 +104,10 @@ export async function* iterateTableRows(file: string, table: string): AsyncGener
   const db = openSnapshot(file);
   try {
     if (!listTableNames(db).includes(table)) throw new Error(`no table named ${table}`);
-    const statement = db.$client.prepare(`SELECT * FROM ${quoteIdentifier(table)}`).raw(true).safeIntegers(true);
+    const statement = db.$client
+      .prepare(`SELECT * FROM ${quoteIdentifier(table)}`)
+      .raw(true)
+      .safeIntegers(true);
     yield statement.columns().map((c) => c.name);
     for (const row of statement.iterate() as IterableIterator<CellValue[]>) yield row;
   } finally {

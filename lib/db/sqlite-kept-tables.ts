@@ -69,7 +69,9 @@ export function carryAccessTablesInto(db: Db, file: string): CarriedTables {
       // Children first when deleting, parents first when inserting: sessions reference users.
       for (const table of [...RESTORE_KEPT_TABLES].reverse()) client.exec(`DELETE FROM main."${table}"`);
       for (const table of RESTORE_KEPT_TABLES) {
-        const list = sharedColumns(client, table).map((column) => `"${column}"`).join(", ");
+        const list = sharedColumns(client, table)
+          .map((column) => `"${column}"`)
+          .join(", ");
         client.exec(`INSERT INTO main."${table}" (${list}) SELECT ${list} FROM ${SCHEMA}."${table}"`);
       }
       return { same_instance: true, kept: [...RESTORE_KEPT_TABLES], audit_rows_appended: 0 };
@@ -84,7 +86,8 @@ export function carryAccessTablesInto(db: Db, file: string): CarriedTables {
  * match; naming them keeps the copy right whatever order the columns were added in.
  */
 function sharedColumns(client: Db["$client"], table: string): string[] {
-  const names = (schema: string) => (client.prepare(`SELECT name FROM pragma_table_info(?, ?)`).all(table, schema) as { name: string }[]).map((row) => row.name);
+  const names = (schema: string) =>
+    (client.prepare(`SELECT name FROM pragma_table_info(?, ?)`).all(table, schema) as { name: string }[]).map((row) => row.name);
   const kept = new Set(names(SCHEMA));
   return names("main").filter((name) => kept.has(name));
 }

@@ -103,16 +103,20 @@ export interface TableInfo {
 
 /** The user tables of the database (no sqlite_* internals), in name order. */
 export function listTableNames(db: Db): string[] {
-  return (
-    db.$client.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").pluck().all() as string[]
-  );
+  return db.$client
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+    .pluck()
+    .all() as string[];
 }
 
 /** Every user table with its columns and row count. Reads only; count(*) walks the smallest index. */
 export function describeTables(db: Db): TableInfo[] {
   return listTableNames(db).map((name) => {
     const columns = db.$client.pragma(`table_info(${quoteIdentifier(name)})`) as { name: string; type: string; notnull: number; pk: number }[];
-    const rows = db.$client.prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`).pluck().get() as number;
+    const rows = db.$client
+      .prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`)
+      .pluck()
+      .get() as number;
     return {
       name,
       columns: columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notnull === 1, primaryKey: c.pk > 0 })),

@@ -75,13 +75,22 @@ export async function recoverDatabaseFile(damaged: string, target: string, optio
   const recoveredDb = new Database(target, { fileMustExist: true });
   try {
     const names = listTableNames(drizzleLike(recoveredDb));
-    const countIn = (name: string) => recoveredDb.prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`).pluck().get() as number;
+    const countIn = (name: string) =>
+      recoveredDb
+        .prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`)
+        .pluck()
+        .get() as number;
     const tables = [...new Set([...names.filter((n) => n !== LOST_AND_FOUND), ...originals.keys()])].sort().map((name) => ({
       name,
       recovered: names.includes(name) ? countIn(name) : 0,
       original: originals.get(name) ?? null,
     }));
-    return { method: useCli ? "sqlite3 .recover" : "table-by-table salvage", tables, lostAndFound: names.includes(LOST_AND_FOUND) ? countIn(LOST_AND_FOUND) : 0, problems };
+    return {
+      method: useCli ? "sqlite3 .recover" : "table-by-table salvage",
+      tables,
+      lostAndFound: names.includes(LOST_AND_FOUND) ? countIn(LOST_AND_FOUND) : 0,
+      problems,
+    };
   } finally {
     recoveredDb.close();
   }
@@ -110,7 +119,10 @@ function recoverWithCli(damaged: string, target: string): Promise<string[]> {
       if (code !== 0 && who === "writer") failed = `loading the recovered SQL failed (exit ${code})`;
       exited += 1;
       if (exited < 2) return;
-      const problems = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
+      const problems = stderr
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
       if (failed || !fs.existsSync(target)) reject(new Error(`${failed ?? "sqlite3 .recover wrote nothing"}: ${problems.join("; ")}`));
       else resolve(problems);
     };
@@ -140,12 +152,18 @@ function salvageTables(damaged: string, target: string): string[] {
   // Rows arrive table by table, children possibly before parents: constraints are checked by integrity_check after.
   dest.pragma("foreign_keys = OFF");
   try {
-    const schema = source.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").all() as { type: string; name: string; sql: string }[];
+    const schema = source.prepare("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").all() as {
+      type: string;
+      name: string;
+      sql: string;
+    }[];
     for (const entry of schema.filter((e) => e.type === "table" && !e.name.startsWith("sqlite_"))) {
       dest.exec(entry.sql);
       const columns = (source.pragma(`table_info(${quoteIdentifier(entry.name)})`) as { name: string }[]).map((c) => quoteIdentifier(c.name));
       const read = source.prepare(`SELECT rowid, ${columns.join(", ")} FROM ${quoteIdentifier(entry.name)} WHERE rowid >= ? ORDER BY rowid LIMIT ?`).raw(true);
-      const write = dest.prepare(`INSERT OR IGNORE INTO ${quoteIdentifier(entry.name)} (rowid, ${columns.join(", ")}) VALUES (${["?", ...columns.map(() => "?")].join(", ")})`);
+      const write = dest.prepare(
+        `INSERT OR IGNORE INTO ${quoteIdentifier(entry.name)} (rowid, ${columns.join(", ")}) VALUES (${["?", ...columns.map(() => "?")].join(", ")})`,
+      );
       let next = Number.MIN_SAFE_INTEGER;
       let limit = SALVAGE_CHUNK_ROWS;
       let failures = 0;
@@ -195,7 +213,13 @@ function countRowsTolerantly(file: string): Map<string, number> {
     db = new Database(file, { readonly: true, fileMustExist: true });
     for (const name of listTableNames(drizzleLike(db))) {
       try {
-        counts.set(name, db.prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`).pluck().get() as number);
+        counts.set(
+          name,
+          db
+            .prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`)
+            .pluck()
+            .get() as number,
+        );
       } catch {
         // A damaged b-tree: this table's original size is unknown, and the report says so.
       }

@@ -38,8 +38,14 @@ export function countExpiredExecutions(db: Db, scope: RetentionScope): number {
   if (scope.cutoff === null) return 0;
   const job = scope.jobId === null ? "" : " AND job_id = ?";
   const params = scope.jobId === null ? [scope.cutoff] : [scope.cutoff, scope.jobId];
-  const old = db.$client.prepare(`SELECT count(*) FROM job_executions WHERE start_time < ?${job}`).pluck().get(...params) as number;
-  const running = db.$client.prepare(`SELECT count(*) FROM job_executions WHERE status = 'running' AND start_time < ?${job}`).pluck().get(...params) as number;
+  const old = db.$client
+    .prepare(`SELECT count(*) FROM job_executions WHERE start_time < ?${job}`)
+    .pluck()
+    .get(...params) as number;
+  const running = db.$client
+    .prepare(`SELECT count(*) FROM job_executions WHERE status = 'running' AND start_time < ?${job}`)
+    .pluck()
+    .get(...params) as number;
   return old - running;
 }
 

@@ -40,11 +40,16 @@ export async function readSqliteFileStats(): Promise<SqliteFileStats> {
 /** Row count of every table (count(*) walks the smallest index, so this is linear in rows). */
 export async function countSqliteTableRows(): Promise<{ name: string; rows: number }[]> {
   const client = getDb().$client;
-  const tables = client
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-    .pluck()
-    .all() as string[];
-  return tables.map((name) => ({ name, rows: Number(client.prepare(`SELECT count(*) FROM "${name.replaceAll('"', '""')}"`).pluck().get()) }));
+  const tables = client.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+  return tables.map((name) => ({
+    name,
+    rows: Number(
+      client
+        .prepare(`SELECT count(*) FROM "${name.replaceAll('"', '""')}"`)
+        .pluck()
+        .get(),
+    ),
+  }));
 }
 
 /**

@@ -4,8 +4,7 @@
  * "2025-01-15 02:00:00.123456789+00:00" (and variants); those are normalised when a database is
  * adopted, and read correctly wherever one slipped through.
  */
-const GO_TIMESTAMP =
-  /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?(?:\s+[A-Z]{2,5})?(?:\s+m=[+-][\d.]+)?$/;
+const GO_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?(?:\s+[A-Z]{2,5})?(?:\s+m=[+-][\d.]+)?$/;
 
 /** ISO-8601 UTC with milliseconds, or null when the value is not a recognisable time. */
 export function normaliseTimestamp(value: unknown): string | null {
@@ -35,8 +34,7 @@ export function nowIso(): string {
 }
 
 /** Matches values already in the stored format, so normalisation can skip them in SQL (GLOB). */
-export const ISO_TIMESTAMP_GLOB =
-  "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z";
+export const ISO_TIMESTAMP_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z";
 
 /** Columns that hold timestamps in Mimir's tables. */
 export const MIMIR_TIMESTAMP_COLUMNS: Readonly<Record<string, readonly string[]>> = {

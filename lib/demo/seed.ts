@@ -145,7 +145,13 @@ const DAY_MS = 86_400_000;
 function demoPluginScript(name: string): string {
   const kind = name.split(".")[0];
   const result =
-    kind === "Input" ? '{"demo": true, "items": 12}' : kind === "AI" ? '{"demo": true, "model": "demo", "tokens": 420}' : kind === "Transform" ? '{"demo": true, "rows": 96}' : '{"demo": true, "written": 12}';
+    kind === "Input"
+      ? '{"demo": true, "items": 12}'
+      : kind === "AI"
+        ? '{"demo": true, "model": "demo", "tokens": 420}'
+        : kind === "Transform"
+          ? '{"demo": true, "rows": 96}'
+          : '{"demo": true, "written": 12}';
   return [
     "#!/bin/sh",
     `# Demo stand-in for the Mimir AIP plugin ${name}, installed by \`npm run seed\` so the demo jobs run and`,
@@ -191,7 +197,16 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
   for (const job of DEMO_JOBS) {
     await db
       .insert(scheduledJobs)
-      .values({ id: job.id, name: job.name, pipeline: job.pipeline, cronExpr: job.cron, enabled: job.enabled, nextRun: job.enabled ? nextRunOf(job.cron) : null, createdAt, updatedAt: createdAt })
+      .values({
+        id: job.id,
+        name: job.name,
+        pipeline: job.pipeline,
+        cronExpr: job.cron,
+        enabled: job.enabled,
+        nextRun: job.enabled ? nextRunOf(job.cron) : null,
+        createdAt,
+        updatedAt: createdAt,
+      })
       .onConflictDoNothing();
   }
 
@@ -214,7 +229,8 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
       const end = new Date(startMs + durationMs).toISOString();
       const steps = stepsOf.get(job.pipeline) ?? [];
       const failedAt = status === "failed" ? Math.floor(random() * Math.max(steps.length, 1)) : -1;
-      const error = status === "failed" ? ERRORS[Math.floor(random() * ERRORS.length)]! : status === "cancelled" ? `${DEMO_ERROR_PREFIX}cancelled by admin` : null;
+      const error =
+        status === "failed" ? ERRORS[Math.floor(random() * ERRORS.length)]! : status === "cancelled" ? `${DEMO_ERROR_PREFIX}cancelled by admin` : null;
       const id = timeOrderedId(startMs, i);
       if (i >= options.executions - options.logFiles) newest.push({ id, job: job.id, status, start });
       lastRunOf.set(job.id, { id, start, end, status, error });
@@ -246,8 +262,17 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
   const inserted = await bulkInsertExecutions(db, rows(), options.onProgress);
   // The Jobs list reads last_run and last_result from the job row: "never run" beside a long history would be wrong.
   for (const [jobId, run] of lastRunOf) {
-    const lastResult: JobLastResult = { success: run.status === "success", ...(run.error ? { error: run.error } : {}), executed_at: run.end, status: run.status, execution_id: run.id };
-    await db.update(scheduledJobs).set({ lastRun: run.start, lastResult: JSON.stringify(lastResult) }).where(eq(scheduledJobs.id, jobId));
+    const lastResult: JobLastResult = {
+      success: run.status === "success",
+      ...(run.error ? { error: run.error } : {}),
+      executed_at: run.end,
+      status: run.status,
+      execution_id: run.id,
+    };
+    await db
+      .update(scheduledJobs)
+      .set({ lastRun: run.start, lastResult: JSON.stringify(lastResult) })
+      .where(eq(scheduledJobs.id, jobId));
   }
   // A server running beside this process schedules the new jobs within seconds (see followJobChangesFromOtherProcesses).
   await announceJobsChangedElsewhere();
@@ -261,7 +286,14 @@ export async function seedDemoData(config: AppConfig, options: SeedOptions) {
     );
   }
   const samples = await seedStorageHistory(now);
-  return { pipelines: DEMO_PIPELINES.length, jobs: DEMO_JOBS.length, plugins: plugins.length, executions: inserted, logFiles: newest.length, storageSamples: samples };
+  return {
+    pipelines: DEMO_PIPELINES.length,
+    jobs: DEMO_JOBS.length,
+    plugins: plugins.length,
+    executions: inserted,
+    logFiles: newest.length,
+    storageSamples: samples,
+  };
 }
 
 /**

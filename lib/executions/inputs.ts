@@ -9,7 +9,10 @@ export const executionId = z
   .refine((id) => !id.includes(".."), "may not contain '..'");
 
 const isoTime = z.iso.datetime({ offset: true, message: "an ISO-8601 time such as 2025-01-15T02:00:00Z" }).transform((value) => new Date(value).toISOString());
-const filterText = z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "letters, digits, '.', '_' and '-'");
+const filterText = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, "letters, digits, '.', '_' and '-'");
 
 /** Filters of the history: each one is served by an index that ends in start_time. */
 export const historyFilters = z.object({

@@ -6,7 +6,9 @@ import type { HistoryFilters } from "@/lib/executions/inputs";
 import type { ExecutionStatus } from "@/lib/executions/types";
 
 export async function countExecutions(): Promise<number> {
-  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(jobExecutions);
+  const [row] = await getDb()
+    .select({ n: sql<number>`count(*)` })
+    .from(jobExecutions);
   return row?.n ?? 0;
 }
 
@@ -44,7 +46,9 @@ export async function durationHistogram(boundsNs: readonly number[]): Promise<{ 
     .select({
       n: sql<number>`count(*)`,
       total: sql<number>`coalesce(sum(${jobExecutions.duration}), 0)`,
-      ...Object.fromEntries(boundsNs.map((b, i) => [`b${i}`, sql<number>`coalesce(sum(CASE WHEN ${jobExecutions.duration} <= ${sql.raw(String(b))} THEN 1 ELSE 0 END), 0)`])),
+      ...Object.fromEntries(
+        boundsNs.map((b, i) => [`b${i}`, sql<number>`coalesce(sum(CASE WHEN ${jobExecutions.duration} <= ${sql.raw(String(b))} THEN 1 ELSE 0 END), 0)`]),
+      ),
     })
     .from(jobExecutions)
     .where(isNotNull(jobExecutions.duration));
@@ -94,7 +98,9 @@ export function historyPageQuery(filters: HistoryFilters, limit: number, after: 
       and(
         ...filterConditions(filters),
         // (start_time, id) < (after): the first half is an index range, the second breaks ties.
-        after ? and(lte(jobExecutions.startTime, after.start_time), or(lt(jobExecutions.startTime, after.start_time), lt(jobExecutions.id, after.id))) : undefined,
+        after
+          ? and(lte(jobExecutions.startTime, after.start_time), or(lt(jobExecutions.startTime, after.start_time), lt(jobExecutions.id, after.id)))
+          : undefined,
       ),
     )
     .orderBy(desc(jobExecutions.startTime), desc(jobExecutions.id))
@@ -168,7 +174,10 @@ export function durationAtRankQuery(filters: StatisticsFilters, offset: number, 
 }
 
 export async function countExecutionsOfJob(jobId: string): Promise<number> {
-  const [row] = await getDb().select({ n: sql<number>`count(*)` }).from(jobExecutions).where(eq(jobExecutions.jobId, jobId));
+  const [row] = await getDb()
+    .select({ n: sql<number>`count(*)` })
+    .from(jobExecutions)
+    .where(eq(jobExecutions.jobId, jobId));
   return row?.n ?? 0;
 }
 

@@ -11,7 +11,16 @@ let root: TestDataRoot;
 const MS = 1_000_000;
 
 function run(id: string, startTime: string, status: ExecutionStatus, durationMs: number | null, jobId = "a"): NewJobExecutionRow {
-  return { id, jobId, pipeline: `p-${jobId}`, startTime, status, duration: durationMs === null ? null : durationMs * MS, triggeredBy: "scheduler", error: status === "failed" ? 'boom, "quoted"' : null };
+  return {
+    id,
+    jobId,
+    pipeline: `p-${jobId}`,
+    startTime,
+    status,
+    duration: durationMs === null ? null : durationMs * MS,
+    triggeredBy: "scheduler",
+    error: status === "failed" ? 'boom, "quoted"' : null,
+  };
 }
 
 beforeAll(async () => {
@@ -20,8 +29,13 @@ beforeAll(async () => {
   await createJob({ id: "b", name: "b", pipeline: "p-b", cron_expr: "0 2 * * *", enabled: false }, null);
   const rows: NewJobExecutionRow[] = [];
   // Day 1: durations 1..20 s, all success, job a. Day 2: three runs with the same start time (ties), job b.
-  for (let i = 1; i <= 20; i += 1) rows.push(run(`d1-${String(i).padStart(2, "0")}`, `2025-03-01T00:00:${String(i).padStart(2, "0")}.000Z`, "success", i * 1000));
-  rows.push(run("d2-x", "2025-03-02T10:00:00.000Z", "failed", 500, "b"), run("d2-y", "2025-03-02T10:00:00.000Z", "success", 700, "b"), run("d2-z", "2025-03-02T10:00:00.000Z", "skipped", 0, "b"));
+  for (let i = 1; i <= 20; i += 1)
+    rows.push(run(`d1-${String(i).padStart(2, "0")}`, `2025-03-01T00:00:${String(i).padStart(2, "0")}.000Z`, "success", i * 1000));
+  rows.push(
+    run("d2-x", "2025-03-02T10:00:00.000Z", "failed", 500, "b"),
+    run("d2-y", "2025-03-02T10:00:00.000Z", "success", 700, "b"),
+    run("d2-z", "2025-03-02T10:00:00.000Z", "skipped", 0, "b"),
+  );
   await bulkInsertExecutions(getDb(), rows);
 });
 afterAll(() => root.cleanup());

@@ -6,13 +6,7 @@ import { decodeCursor, toPage, type Page } from "@/lib/pagination";
 import type { JobExecutionRow, NewJobExecutionRow } from "@/lib/db/schema/executions";
 import * as queries from "@/lib/executions/queries";
 import { readExecutionLogChunk } from "@/lib/executions/log-files";
-import {
-  DEFAULT_STATISTICS_DAYS,
-  MAX_STATISTICS_DAYS,
-  type HistoryFilters,
-  type ListExecutionsQuery,
-  type StatisticsQuery,
-} from "@/lib/executions/inputs";
+import { DEFAULT_STATISTICS_DAYS, MAX_STATISTICS_DAYS, type HistoryFilters, type ListExecutionsQuery, type StatisticsQuery } from "@/lib/executions/inputs";
 import type { ExecutionDto, ExecutionLog, ExecutionStatistics, ExecutionSummary, StepRecord } from "@/lib/executions/types";
 import { DAY_MS, NS_PER_MS } from "@/lib/time";
 
@@ -79,7 +73,8 @@ export async function listRecentExecutions(limit: number): Promise<ExecutionSumm
 export async function getExecutionStatistics(query: StatisticsQuery): Promise<ExecutionStatistics> {
   const to = query.to ?? new Date(Date.now() + 1000).toISOString();
   const from = query.from ?? new Date(Date.parse(to) - DEFAULT_STATISTICS_DAYS * DAY_MS).toISOString();
-  if (Date.parse(from) >= Date.parse(to)) throw new AppError("invalid_input", "from must be before to", { details: [{ path: "from", message: "must be before to" }] });
+  if (Date.parse(from) >= Date.parse(to))
+    throw new AppError("invalid_input", "from must be before to", { details: [{ path: "from", message: "must be before to" }] });
   if (Date.parse(to) - Date.parse(from) > MAX_STATISTICS_DAYS * DAY_MS) {
     throw new AppError("invalid_input", `The window may span at most ${MAX_STATISTICS_DAYS} days`, { details: [{ path: "from", message: "window too long" }] });
   }
@@ -90,7 +85,13 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
   // over a million rows never holds the event loop for long.
   for (let dayStart = Date.parse(from.slice(0, 10)); dayStart < Date.parse(to); dayStart += DAY_MS) {
     const day = new Date(dayStart).toISOString().slice(0, 10);
-    const window = { from: maxIso(from, new Date(dayStart).toISOString()), to: minIso(to, new Date(dayStart + DAY_MS).toISOString()), job_id: query.job_id, pipeline: query.pipeline, status: query.status };
+    const window = {
+      from: maxIso(from, new Date(dayStart).toISOString()),
+      to: minIso(to, new Date(dayStart + DAY_MS).toISOString()),
+      job_id: query.job_id,
+      pipeline: query.pipeline,
+      status: query.status,
+    };
     const counts = await queries.statusCountsQuery(window);
     if (counts.length > 0) {
       const entry = { day, total: 0, by_status: {} as Record<string, number> };
@@ -103,7 +104,9 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
       }
       perDay.push(entry);
       if (timed > 0) {
-        const [p50, p95] = await Promise.all(PERCENTILES.map(async (p) => (await queries.durationAtRankQuery(window, nearestRankOffset(timed, p), timed))[0]?.duration ?? null));
+        const [p50, p95] = await Promise.all(
+          PERCENTILES.map(async (p) => (await queries.durationAtRankQuery(window, nearestRankOffset(timed, p), timed))[0]?.duration ?? null),
+        );
         durationPerDay.push({ day, runs: timed, p50_ms: p50 === null ? null : p50! / NS_PER_MS, p95_ms: p95 === null ? null : p95! / NS_PER_MS });
       }
     }
@@ -176,7 +179,11 @@ export async function getExecutionLog(id: string, offset: number): Promise<Execu
  */
 export async function closeOrphanedExecution(execution: Pick<ExecutionDto, "id" | "start_time">, reason: string): Promise<void> {
   const end = nowIso();
-  await queries.cancelRunningExecutionRow(execution.id, { error: reason, endTime: end, duration: (Date.parse(end) - Date.parse(execution.start_time)) * NS_PER_MS });
+  await queries.cancelRunningExecutionRow(execution.id, {
+    error: reason,
+    endTime: end,
+    duration: (Date.parse(end) - Date.parse(execution.start_time)) * NS_PER_MS,
+  });
 }
 
 /** Inserts one execution row (the scheduler's dispatch). */

@@ -13,11 +13,23 @@ afterAll(() => root.cleanup());
 test("the window statistics follow the status filter, as the history below them does (friction 6)", async () => {
   const now = Date.now();
   const at = (hoursAgo: number) => new Date(now - hoursAgo * 3_600_000).toISOString();
-  await getDb().insert(scheduledJobs).values({ id: "0b6f2c1e-uuid-like", name: "Slow demo", pipeline: "slow.yaml", cronExpr: "0 * * * *", createdAt: at(50), updatedAt: at(50) });
+  await getDb()
+    .insert(scheduledJobs)
+    .values({ id: "0b6f2c1e-uuid-like", name: "Slow demo", pipeline: "slow.yaml", cronExpr: "0 * * * *", createdAt: at(50), updatedAt: at(50) });
   const statuses = ["success", "success", "success", "failed", "cancelled"] as const;
   await getDb()
     .insert(jobExecutions)
-    .values(statuses.map((status, i) => ({ id: `run-${i}`, jobId: "0b6f2c1e-uuid-like", pipeline: "slow", startTime: at(i + 1), status, duration: 1e9, triggeredBy: "scheduler" as const })));
+    .values(
+      statuses.map((status, i) => ({
+        id: `run-${i}`,
+        jobId: "0b6f2c1e-uuid-like",
+        pipeline: "slow",
+        startTime: at(i + 1),
+        status,
+        duration: 1e9,
+        triggeredBy: "scheduler" as const,
+      })),
+    );
 
   const all = await getExecutionStatistics(statisticsQuery.parse({}));
   expect(all.total_executions).toBe(5);

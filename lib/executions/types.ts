@@ -26,7 +26,10 @@ export const executionSummary = z.object({
   pipeline: z.string(),
   start_time: z.string(),
   end_time: z.string().nullable(),
-  duration: z.number().nullable().describe("Run duration in nanoseconds (Go's time.Duration, as Mimir AIP stores it in job_executions.duration): 1500000000 is 1.5 s"),
+  duration: z
+    .number()
+    .nullable()
+    .describe("Run duration in nanoseconds (Go's time.Duration, as Mimir AIP stores it in job_executions.duration): 1500000000 is 1.5 s"),
   status: z.enum(EXECUTION_STATUSES),
   error: z.string().nullable(),
   triggered_by: z.enum(TRIGGERS),

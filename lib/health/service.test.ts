@@ -28,7 +28,12 @@ describe("getHealth", () => {
 
   it("gives anyone only the guide's document and reason codes: no absolute path, no sizes", async () => {
     const report = await getPublicHealth();
-    expect(report).toEqual({ status: "healthy", time: expect.any(String), persistence: { status: "healthy", backend: "sqlite", path: "./data/mimir.db" }, reason_codes: [] });
+    expect(report).toEqual({
+      status: "healthy",
+      time: expect.any(String),
+      persistence: { status: "healthy", backend: "sqlite", path: "./data/mimir.db" },
+      reason_codes: [],
+    });
     const text = JSON.stringify(report);
     expect(text).not.toContain(root.home);
     expect(text).not.toMatch(/free_bytes|total_bytes|vector_db|uptime/);

@@ -126,5 +126,10 @@ async function fileSize(file: string): Promise<number | null> {
 async function diskUsage(folder: string): Promise<HealthReport["disk"]> {
   const space = await filesystemSpace(folder);
   if (!space) return null;
-  return { path: folder, free_bytes: space.free_bytes, total_bytes: space.total_bytes, free_ratio: space.total_bytes > 0 ? space.free_bytes / space.total_bytes : 0 };
+  return {
+    path: folder,
+    free_bytes: space.free_bytes,
+    total_bytes: space.total_bytes,
+    free_ratio: space.total_bytes > 0 ? space.free_bytes / space.total_bytes : 0,
+  };
 }

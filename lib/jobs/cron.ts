@@ -13,9 +13,13 @@ const SIX_FIELDS = ["second", ...FIVE_FIELDS] as const;
 export function validateCron(expr: string): string {
   const fields = expr.trim().split(/\s+/).filter(Boolean);
   if (fields.length !== 5 && fields.length !== 6) {
-    throw new AppError("invalid_cron", `The schedule '${expr}' has ${fields.length === 1 ? "1 field" : `${fields.length} fields`}; a cron schedule needs 5, separated by spaces: minute, hour, day of month, month, day of week (or 6, with seconds first). Every 5 minutes is '*/5 * * * *'`, {
-      details: { field: "cron_expr", value: expr, fields: fields.length },
-    });
+    throw new AppError(
+      "invalid_cron",
+      `The schedule '${expr}' has ${fields.length === 1 ? "1 field" : `${fields.length} fields`}; a cron schedule needs 5, separated by spaces: minute, hour, day of month, month, day of week (or 6, with seconds first). Every 5 minutes is '*/5 * * * *'`,
+      {
+        details: { field: "cron_expr", value: expr, fields: fields.length },
+      },
+    );
   }
   const normalised = fields.join(" ");
   const problem = cronProblem(normalised);

@@ -46,7 +46,11 @@ export async function selectJob(id: string): Promise<ScheduledJobRow | undefined
 
 /** Up to `limit` jobs as (id, name), by name: a picker's choices. */
 export async function selectJobChoices(limit: number): Promise<{ id: string; name: string }[]> {
-  return getDb().select({ id: scheduledJobs.id, name: scheduledJobs.name }).from(scheduledJobs).orderBy(asc(scheduledJobs.name), asc(scheduledJobs.id)).limit(limit);
+  return getDb()
+    .select({ id: scheduledJobs.id, name: scheduledJobs.name })
+    .from(scheduledJobs)
+    .orderBy(asc(scheduledJobs.name), asc(scheduledJobs.id))
+    .limit(limit);
 }
 
 /** The names of the given jobs that still exist, by id. */
@@ -98,7 +102,10 @@ export async function saveJobSettingsRow(row: JobNotificationSettingsRow): Promi
   await getDb()
     .insert(jobNotificationSettings)
     .values(row)
-    .onConflictDoUpdate({ target: jobNotificationSettings.jobId, set: { failureThreshold: row.failureThreshold, consecutiveFailures: row.consecutiveFailures } });
+    .onConflictDoUpdate({
+      target: jobNotificationSettings.jobId,
+      set: { failureThreshold: row.failureThreshold, consecutiveFailures: row.consecutiveFailures },
+    });
 }
 
 // A run names its job: the newest run of each is read here from job_executions, so that jobs need not

@@ -158,7 +158,6 @@ export function jobWarnings(job: JobDto): string[] {
     : [`Pipeline '${job.pipeline}' does not exist (no stored pipeline, no such file in the pipelines volume): runs of this job fail until it is created`];
 }
 
-
 /**
  * Changes a job's fields and reschedules it; the caller becomes its owner. Refused (403) for a
  * built-in job below admin, and when the job's pipeline needs more than the caller's scope.

@@ -29,7 +29,15 @@ describe("application log", () => {
     // the last line to land rather than a fixed pause (a CI run once read the files mid-queue).
     const readLines = () => {
       const files = fs.readdirSync(path.join(home, "logs")).sort();
-      return { files, lines: files.flatMap((file) => fs.readFileSync(path.join(home, "logs", file), "utf8").split("\n").filter(Boolean)) };
+      return {
+        files,
+        lines: files.flatMap((file) =>
+          fs
+            .readFileSync(path.join(home, "logs", file), "utf8")
+            .split("\n")
+            .filter(Boolean),
+        ),
+      };
     };
     await expect.poll(() => readLines().lines.some((line) => line.includes('"i":399')), { timeout: 20_000, interval: 100 }).toBe(true);
     const { files, lines } = readLines();
@@ -42,8 +50,11 @@ describe("application log", () => {
   });
 
   it("masks fields that hold secrets at any depth", () => {
-    expect(
-      redact({ user: "admin", password: "hunter2", nested: { apiToken: "mimir_abc", list: [{ passphrase: "p" }] }, Authorization: "Bearer x" }),
-    ).toEqual({ user: "admin", password: "[redacted]", nested: { apiToken: "[redacted]", list: [{ passphrase: "[redacted]" }] }, Authorization: "[redacted]" });
+    expect(redact({ user: "admin", password: "hunter2", nested: { apiToken: "mimir_abc", list: [{ passphrase: "p" }] }, Authorization: "Bearer x" })).toEqual({
+      user: "admin",
+      password: "[redacted]",
+      nested: { apiToken: "[redacted]", list: [{ passphrase: "[redacted]" }] },
+      Authorization: "[redacted]",
+    });
   });
 });

@@ -23,4 +23,3 @@ export function csvField(value: CsvValue): string {
 export function csvLine(values: CsvValue[]): string {
   return `${values.map(csvField).join(",")}\r\n`;
 }
-

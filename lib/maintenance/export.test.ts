@@ -13,7 +13,7 @@ import { runReadOnlyQuery, QUERY_ROW_CAP } from "@/lib/maintenance/query";
 
 let root: TestDataRoot;
 const sqlite = (file: string, ...args: string[]) => execFileSync("sqlite3", [file, ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-const TRICKY = 'Report, "weekly"\nline two,\r\nthird 🚀 ünïcode \'quoted\'';
+const TRICKY = "Report, \"weekly\"\nline two,\r\nthird 🚀 ünïcode 'quoted'";
 
 async function collect(chunks: AsyncGenerator<string>): Promise<string> {
   let text = "";
@@ -24,8 +24,10 @@ async function collect(chunks: AsyncGenerator<string>): Promise<string> {
 beforeAll(async () => {
   root = createTestDataRoot();
   await seedDemoData(root.config, { executions: 3000, days: 30, logFiles: 0, seed: 3 });
-  getDb().$client
-    .prepare("INSERT INTO scheduled_jobs (id, name, pipeline, cron_expr, enabled, created_at, updated_at) VALUES ('tricky', ?, 'news-digest', '0 1 * * *', 1, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')")
+  getDb()
+    .$client.prepare(
+      "INSERT INTO scheduled_jobs (id, name, pipeline, cron_expr, enabled, created_at, updated_at) VALUES ('tricky', ?, 'news-digest', '0 1 * * *', 1, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')",
+    )
     .run(TRICKY);
   // sqlite_sequence (audit_log is AUTOINCREMENT) and sqlite_stat1 must survive the round trip too.
   await recordAudit({ principal: null, action: "setup", result: "ok" });
@@ -42,12 +44,17 @@ describe("SQL dump", () => {
     // sqlite_stat4 (planner samples) is the one thing left out: the stock shell cannot load it either.
     const original = sqlite(root.config.paths.database, ".dump")
       .split("\n")
-      .filter((line) => !line.startsWith("INSERT INTO sqlite_stat4") && line !== "ANALYZE sqlite_schema;" )
+      .filter((line) => !line.startsWith("INSERT INTO sqlite_stat4") && line !== "ANALYZE sqlite_schema;")
       .join("\n");
     expect(original).toContain("INSERT INTO job_executions");
     expect(original).toContain("INSERT INTO sqlite_stat1");
     expect(original).toContain("INSERT INTO sqlite_sequence");
-    expect(sqlite(copy, ".dump").split("\n").filter((line) => line !== "ANALYZE sqlite_schema;").join("\n")).toBe(original);
+    expect(
+      sqlite(copy, ".dump")
+        .split("\n")
+        .filter((line) => line !== "ANALYZE sqlite_schema;")
+        .join("\n"),
+    ).toBe(original);
     expect(sqlite(copy, "SELECT count(*) FROM job_executions").trim()).toBe("3000");
   });
 });
@@ -109,6 +116,8 @@ describe("read-only query console", () => {
 
   test("a query that runs too long is stopped at the time limit", async () => {
     // The recursive query never ends on its own: query_timeout at all is the limit at work.
-    await expect(runReadOnlyQuery({ sql: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c" }, null)).rejects.toMatchObject({ code: "query_timeout" });
+    await expect(
+      runReadOnlyQuery({ sql: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c" }, null),
+    ).rejects.toMatchObject({ code: "query_timeout" });
   });
 });

@@ -47,7 +47,11 @@ export type SwapRecoveredInput = z.infer<typeof swapRecoveredInput>;
 export const resetInput = z
   .object({
     confirm: z.string().min(1, "type the instance name to confirm").max(200),
-    volumes: z.array(z.enum(VOLUMES)).min(1, "choose at least one volume").max(VOLUMES.length).default([...VOLUMES]),
+    volumes: z
+      .array(z.enum(VOLUMES))
+      .min(1, "choose at least one volume")
+      .max(VOLUMES.length)
+      .default([...VOLUMES]),
   })
   .strict();
 export type ResetInput = z.infer<typeof resetInput>;

@@ -138,7 +138,10 @@ export const MAINTENANCE_API: ApiRoute[] = [
     access: "write",
     body: integrityCheckInput,
     bodyOptional: true,
-    responses: { 202: { description: "The check operation; its result lists every problem (up to 100)", schema: operationOf(integrityResult) }, ...OPERATION_RUNNING },
+    responses: {
+      202: { description: "The check operation; its result lists every problem (up to 100)", schema: operationOf(integrityResult) },
+      ...OPERATION_RUNNING,
+    },
   },
   {
     method: "post",
@@ -146,7 +149,10 @@ export const MAINTENANCE_API: ApiRoute[] = [
     summary: `Write a recovered copy of a damaged database beside the live one (sqlite3 .recover, else a table-by-table salvage) and check it; the live file is not touched. ${FOLLOW}, then swap it in with /api/v1/maintenance/recover/swap`,
     tag: TAG,
     access: "admin",
-    responses: { 202: { description: "The recover operation; its result names the new file and what each table kept", schema: operationOf(recoveryResult) }, ...OPERATION_RUNNING },
+    responses: {
+      202: { description: "The recover operation; its result names the new file and what each table kept", schema: operationOf(recoveryResult) },
+      ...OPERATION_RUNNING,
+    },
   },
   {
     method: "post",
@@ -167,7 +173,8 @@ export const MAINTENANCE_API: ApiRoute[] = [
   {
     method: "post",
     path: "/api/v1/query",
-    summary: "Run one read-only SQL statement (SELECT or a reading PRAGMA) on a read-only connection: stopped after 5 s, at most 1000 rows (truncated says when there were more); a statement reading the credential tables is refused",
+    summary:
+      "Run one read-only SQL statement (SELECT or a reading PRAGMA) on a read-only connection: stopped after 5 s, at most 1000 rows (truncated says when there were more); a statement reading the credential tables is refused",
     tag: TAG,
     access: "admin",
     body: queryInput,

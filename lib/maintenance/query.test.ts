@@ -120,7 +120,10 @@ describe("the console still reads everything else", () => {
   test.each([
     ["SELECT 1 AS one", ["one"]],
     ["SELECT j.id, s.name FROM job_executions j JOIN scheduled_jobs s ON s.id = j.job_id ORDER BY j.start_time LIMIT 5", ["id", "name"]],
-    ["WITH recent AS (SELECT job_id, count(*) AS n FROM job_executions GROUP BY job_id) SELECT s.name, r.n FROM recent r JOIN scheduled_jobs s ON s.id = r.job_id", ["name", "n"]],
+    [
+      "WITH recent AS (SELECT job_id, count(*) AS n FROM job_executions GROUP BY job_id) SELECT s.name, r.n FROM recent r JOIN scheduled_jobs s ON s.id = r.job_id",
+      ["name", "n"],
+    ],
     ["SELECT * FROM job_names", ["id", "name"]],
     ["SELECT name FROM pragma_table_info('users')", ["name"]],
     ["PRAGMA table_info(sessions)", ["cid", "name", "type", "notnull", "dflt_value", "pk"]],

@@ -25,11 +25,20 @@ export async function runReadOnlyQuery(input: QueryInput, principal: Principal |
   const started = performance.now();
   let result: Omit<QueryResult, "row_cap" | "duration_ms">;
   try {
-    result = await runSqliteChild({ kind: "query", file: getConfig().paths.database, sql: input.sql, maxRows: QUERY_ROW_CAP, refuseTables: REFUSED_TABLES }, { timeoutMs: QUERY_TIME_LIMIT_MS });
+    result = await runSqliteChild(
+      { kind: "query", file: getConfig().paths.database, sql: input.sql, maxRows: QUERY_ROW_CAP, refuseTables: REFUSED_TABLES },
+      { timeoutMs: QUERY_TIME_LIMIT_MS },
+    );
   } catch (error) {
     throw explainQueryError(error);
   }
-  await recordAudit({ principal, action: "database.query", target: "console", result: "ok", details: { sql: input.sql.slice(0, 500), rows: result.rows.length } });
+  await recordAudit({
+    principal,
+    action: "database.query",
+    target: "console",
+    result: "ok",
+    details: { sql: input.sql.slice(0, 500), rows: result.rows.length },
+  });
   return { ...result, row_cap: QUERY_ROW_CAP, duration_ms: Math.round(performance.now() - started) };
 }
 
@@ -56,25 +65,36 @@ function refusedTablesMessage(tables: string[]): string {
   }
   if (samples.length) {
     const one = samples.length === 1;
-    reasons.push(`${nameList(samples)} ${one ? "holds" : "hold"} ANALYZE's sampled index keys, copies of credentials among them, and the console does not read ${one ? "it" : "them"}`);
+    reasons.push(
+      `${nameList(samples)} ${one ? "holds" : "hold"} ANALYZE's sampled index keys, copies of credentials among them, and the console does not read ${one ? "it" : "them"}`,
+    );
   }
   return reasons.join("; ");
 }
 
 function explainQueryError(error: unknown): AppError {
   if (error instanceof SqliteChildTimeout) {
-    return new AppError("query_timeout", `The query ran longer than ${QUERY_TIME_LIMIT_MS / 1000} s and was stopped; add a WHERE on an indexed column or a LIMIT`);
+    return new AppError(
+      "query_timeout",
+      `The query ran longer than ${QUERY_TIME_LIMIT_MS / 1000} s and was stopped; add a WHERE on an indexed column or a LIMIT`,
+    );
   }
   if (error instanceof SqliteChildError) {
     if (error.code === "NOT_READ_ONLY" || error.code.startsWith("SQLITE_READONLY")) {
-      return new AppError("read_only", "The console only reads: INSERT, UPDATE, DELETE, CREATE, DROP, ATTACH, VACUUM and writing PRAGMAs are refused. Use the maintenance buttons for changes.");
+      return new AppError(
+        "read_only",
+        "The console only reads: INSERT, UPDATE, DELETE, CREATE, DROP, ATTACH, VACUUM and writing PRAGMAs are refused. Use the maintenance buttons for changes.",
+      );
     }
     if (error.code === "REFUSED_TABLES") return new AppError("forbidden", refusedTablesMessage(error.tables));
-    if (error.code === "RAW_PAGES") return new AppError("forbidden", `The console does not open virtual tables here: ${error.message}, which would hand out credentials`);
-    if (error.code === "UNCHECKED") return new AppError("forbidden", `The console could not check which tables the statement reads, so it did not run it (${error.message})`);
+    if (error.code === "RAW_PAGES")
+      return new AppError("forbidden", `The console does not open virtual tables here: ${error.message}, which would hand out credentials`);
+    if (error.code === "UNCHECKED")
+      return new AppError("forbidden", `The console could not check which tables the statement reads, so it did not run it (${error.message})`);
     if (error.code === "NOT_A_QUERY") return new AppError("invalid_input", "That statement returns no rows; the console runs SELECT (or a PRAGMA that reads)");
     if (error.code === "TOO_LARGE") return new AppError("query_too_large", `${error.message}; select fewer or narrower columns`);
-    if (/more than one statement/i.test(error.message)) return new AppError("invalid_input", "Run one statement at a time (remove everything after the first ';')");
+    if (/more than one statement/i.test(error.message))
+      return new AppError("invalid_input", "Run one statement at a time (remove everything after the first ';')");
     return new AppError("invalid_sql", `SQLite refused the statement: ${error.message}`);
   }
   return error instanceof AppError ? error : new AppError("internal", "The query could not be run", { cause: error });

@@ -117,7 +117,11 @@ describe("reset all data", () => {
     expect(safety.trigger).toBe("pre-reset");
     expect(safety.row_counts).toMatchObject({ scheduled_jobs: before.jobs, pipelines: before.pipelines, job_executions: before.executions });
 
-    const audit = getDb().$client.prepare("SELECT actor, result, details FROM audit_log WHERE action = 'data.reset'").all() as { actor: string; result: string; details: string }[];
+    const audit = getDb().$client.prepare("SELECT actor, result, details FROM audit_log WHERE action = 'data.reset'").all() as {
+      actor: string;
+      result: string;
+      details: string;
+    }[];
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: "admin", result: "ok" });
     expect(JSON.parse(audit[0]!.details)).toMatchObject({ safety_backup_id: result.safety_backup_id, volumes: [...VOLUMES] });

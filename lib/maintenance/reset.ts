@@ -40,7 +40,10 @@ const LIVE_DATABASE_SUFFIXES = ["", "-wal", "-shm", "-journal"];
  * reset typed from memory or pasted from another instance's runbook is refused.
  */
 export function instanceNameOf(instanceId: string): string {
-  return `mimir-${instanceId.toLowerCase().replace(/[^0-9a-f]/g, "").slice(0, INSTANCE_NAME_HEX_DIGITS)}`;
+  return `mimir-${instanceId
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, "")
+    .slice(0, INSTANCE_NAME_HEX_DIGITS)}`;
 }
 
 /** This deployment's instance name (see instanceNameOf). Reads only. */
@@ -84,7 +87,10 @@ export async function getResetPreview(): Promise<ResetPreview> {
 export async function startReset(input: ResetInput, principal: Principal | null): Promise<OperationDto> {
   const instanceName = await getInstanceName();
   if (input.confirm.trim() !== instanceName) {
-    throw new AppError("invalid_input", "The confirmation is not this instance's name: type the name shown on the Database page (GET /api/v1/reset) in 'confirm'");
+    throw new AppError(
+      "invalid_input",
+      "The confirmation is not this instance's name: type the name shown on the Database page (GET /api/v1/reset) in 'confirm'",
+    );
   }
   const volumes = VOLUMES.filter((name) => input.volumes.includes(name));
   return startOperation({ kind: "reset", principal, scope: "admin", exclusive: true, params: { volumes } }, async (ctx) => {
@@ -116,7 +122,10 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
     // A run in progress would write its history and log into what is being emptied.
     const running = await listRunningExecutions();
     if (running.length > 0) {
-      throw new AppError("operation_running", `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); stop them or let them finish, then reset`);
+      throw new AppError(
+        "operation_running",
+        `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); stop them or let them finish, then reset`,
+      );
     }
     ctx.message("taking a safety backup of every volume");
     // createBackupSet directly, not startBackup: a backup operation would be refused beside this
@@ -170,7 +179,9 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
         try {
           reloadConfig();
         } catch (error) {
-          warnings.push(`The configuration did not load after config.yaml was deleted (${(error as Error).message}); the previous one stays in effect until the next start`);
+          warnings.push(
+            `The configuration did not load after config.yaml was deleted (${(error as Error).message}); the previous one stays in effect until the next start`,
+          );
         }
       }
       if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
@@ -179,7 +190,11 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
     // Part of the data may be gone: the scheduler runs again on what is left, and the error names
     // the set that holds everything as it was.
     await reloadScheduler(getConfig()).catch((reloadError) => getLogger().error("scheduler reload after a failed reset failed", { reloadError }));
-    throw new AppError("internal", `The reset stopped part-way (${(error as Error).message}); restore the safety backup ${safetyBackupId} to get everything back`, { cause: error });
+    throw new AppError(
+      "internal",
+      `The reset stopped part-way (${(error as Error).message}); restore the safety backup ${safetyBackupId} to get everything back`,
+      { cause: error },
+    );
   }
 
   // After the gate: the pipeline sync inside the rebuild is an app write and would wait on it.

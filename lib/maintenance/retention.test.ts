@@ -10,7 +10,10 @@ import { vacuumDatabase } from "@/lib/maintenance/service";
 let root: TestDataRoot;
 const DAY = 86_400_000;
 const count = (where: string, ...params: unknown[]) =>
-  getDb().$client.prepare(`SELECT count(*) FROM job_executions WHERE ${where}`).pluck().get(...params) as number;
+  getDb()
+    .$client.prepare(`SELECT count(*) FROM job_executions WHERE ${where}`)
+    .pluck()
+    .get(...params) as number;
 
 beforeAll(async () => {
   root = createTestDataRoot();
@@ -34,13 +37,16 @@ describe("retention cleanup", () => {
   test("removes exactly the runs older than the cut-off with their log files, keeps running ones and newer ones", async () => {
     const db = getDb().$client;
     // A run still going after 60 days (a hung step) must survive; so must every run after the cut-off.
-    db.prepare("INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) SELECT 'hung-run', id, pipeline, ?, 'running', 'manual' FROM scheduled_jobs LIMIT 1").run(
-      new Date(Date.now() - 60 * DAY).toISOString(),
-    );
+    db.prepare(
+      "INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) SELECT 'hung-run', id, pipeline, ?, 'running', 'manual' FROM scheduled_jobs LIMIT 1",
+    ).run(new Date(Date.now() - 60 * DAY).toISOString());
     const now = new Date();
     const cutoff = new Date(now.getTime() - 30 * DAY).toISOString();
     const keptIds = db.prepare("SELECT id FROM job_executions WHERE start_time >= ? OR status = 'running' ORDER BY id").pluck().all(cutoff);
-    const doomed = db.prepare("SELECT id FROM job_executions WHERE start_time < ? AND status <> 'running' ORDER BY start_time LIMIT 3").pluck().all(cutoff) as string[];
+    const doomed = db
+      .prepare("SELECT id FROM job_executions WHERE start_time < ? AND status <> 'running' ORDER BY start_time LIMIT 3")
+      .pluck()
+      .all(cutoff) as string[];
     const logs = path.join(root.config.paths.logs, EXECUTION_LOG_FOLDER);
     for (const id of doomed) fs.writeFileSync(path.join(logs, `${id}.log`), "old run output\n");
     const keptLog = (keptIds as string[]).find((id) => fs.existsSync(path.join(logs, `${id}.log`)));
@@ -65,7 +71,9 @@ describe("retention cleanup", () => {
   test("keep_per_job caps every job's history at its newest N runs", async () => {
     const db = getDb().$client;
     const newestPerJob = db
-      .prepare("SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY job_id ORDER BY start_time DESC, id DESC) AS n FROM job_executions WHERE status <> 'running') WHERE n <= 10 ORDER BY id")
+      .prepare(
+        "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY job_id ORDER BY start_time DESC, id DESC) AS n FROM job_executions WHERE status <> 'running') WHERE n <= 10 ORDER BY id",
+      )
       .pluck()
       .all();
     const dry = await runRetentionCleanup({ dry_run: true, retention_days: 0, keep_per_job: 10 });
@@ -97,7 +105,12 @@ describe("retention cleanup", () => {
     fs.writeFileSync(path.join(logs, "mimir3.log"), "recent");
     const report = await runRetentionCleanup({ dry_run: false, retention_days: 0 });
     expect(report.app_logs.map((l) => l.file).sort()).toEqual(["mimir1.log", "mimir2.log"]);
-    expect(fs.readdirSync(logs).filter((n) => n.endsWith(".log")).sort()).toEqual(["mimir.log", "mimir3.log", "notes.log"]);
+    expect(
+      fs
+        .readdirSync(logs)
+        .filter((n) => n.endsWith(".log"))
+        .sort(),
+    ).toEqual(["mimir.log", "mimir3.log", "notes.log"]);
   });
 });
 

@@ -174,7 +174,8 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
   }
   report.db_bytes_after = fileBytes(file) + fileBytes(`${file}-wal`);
   report.free_pages_left = readSqliteFileStats(db, file).freelistCount;
-  report.reclaimed_bytes = Math.max(0, report.db_bytes_before - report.db_bytes_after) + report.log_bytes_deleted + appLogs.reduce((sum, l) => sum + l.bytes, 0);
+  report.reclaimed_bytes =
+    Math.max(0, report.db_bytes_before - report.db_bytes_after) + report.log_bytes_deleted + appLogs.reduce((sum, l) => sum + l.bytes, 0);
   report.duration_ms = Math.round(performance.now() - started);
   return report;
 }

@@ -33,8 +33,19 @@ const executionCount = () => getDb().$client.prepare("SELECT count(*) FROM job_e
 beforeAll(async () => {
   root = createTestDataRoot({ MIMIR_API_TOKEN: TOKEN });
   await seedCredentialsFromEnvironment(root.config);
-  for (const [id, token, scope] of [["read", READ_TOKEN, "read"], ["write", WRITE_TOKEN, "write"]] as const) {
-    await upsertToken({ id, name: `${scope} token`, tokenHash: hashSecret(token), prefix: token.slice(0, 10), scope, createdBy: "test", createdAt: new Date().toISOString() });
+  for (const [id, token, scope] of [
+    ["read", READ_TOKEN, "read"],
+    ["write", WRITE_TOKEN, "write"],
+  ] as const) {
+    await upsertToken({
+      id,
+      name: `${scope} token`,
+      tokenHash: hashSecret(token),
+      prefix: token.slice(0, 10),
+      scope,
+      createdBy: "test",
+      createdAt: new Date().toISOString(),
+    });
   }
   getDb().$client.exec(`
     INSERT INTO scheduled_jobs (id, name, pipeline, cron_expr, enabled, created_at, updated_at) VALUES ('j', 'J', 'p', '0 1 * * *', 1, '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z');

@@ -162,14 +162,23 @@ export async function checkFileIntegrity(file: string, quick: boolean, signal?: 
   const started = performance.now();
   let problems: string[];
   try {
-    const lines = await runSqliteChild<string[]>({ kind: "integrity", file, quick, maxErrors: MAX_INTEGRITY_PROBLEMS }, { timeoutMs: SLOW_MAINTENANCE_LIMIT_MS, signal });
+    const lines = await runSqliteChild<string[]>(
+      { kind: "integrity", file, quick, maxErrors: MAX_INTEGRITY_PROBLEMS },
+      { timeoutMs: SLOW_MAINTENANCE_LIMIT_MS, signal },
+    );
     problems = lines.length === 1 && lines[0] === "ok" ? [] : lines;
   } catch (error) {
     if (signal?.aborted) throw error;
     // A file too damaged to open or parse is the worst integrity result, not an error of the check.
     problems = [(error as Error).message];
   }
-  return { mode: quick ? "quick_check" : "integrity_check", ok: problems.length === 0, problems, checked_at: nowIso(), duration_ms: Math.round(performance.now() - started) };
+  return {
+    mode: quick ? "quick_check" : "integrity_check",
+    ok: problems.length === 0,
+    problems,
+    checked_at: nowIso(),
+    duration_ms: Math.round(performance.now() - started),
+  };
 }
 
 /**
@@ -255,7 +264,13 @@ export async function swapInRecoveredDatabase(input: SwapRecoveredInput, princip
   await restoreOperationRow(operation);
   integrityMemo.integrity = undefined;
   await runIntegrityCheck(true);
-  await recordAudit({ principal, action: "database.swap_recovered", target: live, result: "ok", details: { damaged_copy: damagedCopy, recover_operation: input.operation_id } });
+  await recordAudit({
+    principal,
+    action: "database.swap_recovered",
+    target: live,
+    result: "ok",
+    details: { damaged_copy: damagedCopy, recover_operation: input.operation_id },
+  });
   return { damaged_copy: damagedCopy, live };
 }
 
@@ -295,6 +310,12 @@ export async function startMaintenance(kind: MaintenanceKind, principal: Princip
         return recoverDatabase();
     }
   });
-  await recordAudit({ principal, action: `maintenance.${kind}`, target: getConfig().paths.database, result: "ok", details: { operation_id: operation.id, ...options } });
+  await recordAudit({
+    principal,
+    action: `maintenance.${kind}`,
+    target: getConfig().paths.database,
+    result: "ok",
+    details: { operation_id: operation.id, ...options },
+  });
   return operation;
 }

@@ -20,8 +20,12 @@ test("the retention pass deletes the rows of sessions past their end or idle lim
   const idle = await signIn("alice", "alice-password-long", meta);
   const live = await signIn("alice", "alice-password-long", meta);
   const db = getDb().$client;
-  db.prepare("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id_hash = (SELECT id_hash FROM sessions ORDER BY created_at, rowid LIMIT 1)").run();
-  db.prepare("UPDATE sessions SET last_seen_at = ? WHERE id_hash = (SELECT id_hash FROM sessions ORDER BY created_at, rowid LIMIT 1 OFFSET 1)").run(new Date(Date.now() - 3 * 3_600_000).toISOString());
+  db.prepare(
+    "UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id_hash = (SELECT id_hash FROM sessions ORDER BY created_at, rowid LIMIT 1)",
+  ).run();
+  db.prepare("UPDATE sessions SET last_seen_at = ? WHERE id_hash = (SELECT id_hash FROM sessions ORDER BY created_at, rowid LIMIT 1 OFFSET 1)").run(
+    new Date(Date.now() - 3 * 3_600_000).toISOString(),
+  );
   expect(sessionCount()).toBe(3);
 
   expect((await runRetentionCleanup({ dry_run: true, retention_days: 30 })).expired_sessions_deleted).toBe(0);

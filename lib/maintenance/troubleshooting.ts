@@ -45,10 +45,14 @@ async function checkLocks(): Promise<TroubleshootingCheck> {
   const fix: string[] = [];
   const statuses: CheckStatus[] = [];
 
-  findings.push(`${formatCountOf(busy.count, "\"database is locked\" error")} since the server started${busy.last ? `, the last at ${formatTimestamp(busy.last)}` : ""}.`);
+  findings.push(
+    `${formatCountOf(busy.count, '"database is locked" error')} since the server started${busy.last ? `, the last at ${formatTimestamp(busy.last)}` : ""}.`,
+  );
   if (busy.count > 0) {
     statuses.push("warning");
-    fix.push(`Writers waited longer than the ${BUSY_TIMEOUT_MS / 1000} s busy timeout. Look for another program writing to ${path.basename(file)} (a sqlite3 shell left open inside a transaction, a second server on the same volume) and close it.`);
+    fix.push(
+      `Writers waited longer than the ${BUSY_TIMEOUT_MS / 1000} s busy timeout. Look for another program writing to ${path.basename(file)} (a sqlite3 shell left open inside a transaction, a second server on the same volume) and close it.`,
+    );
   }
   findings.push(`Journal mode is ${stats.journalMode}; busy timeout ${BUSY_TIMEOUT_MS} ms.`);
   if (stats.journalMode !== "wal") {
@@ -60,7 +64,9 @@ async function checkLocks(): Promise<TroubleshootingCheck> {
   if (checkpoint.logFrames > 0 && stuckFrames > 0) {
     statuses.push("warning");
     findings.push(`${stuckFrames} of ${checkpoint.logFrames} WAL frames could not be checkpointed: a connection is holding a long read transaction.`);
-    fix.push("Something keeps an old snapshot open (a long export, a sqlite3 shell inside BEGIN, a stuck script). Let it finish or close it; the WAL then shrinks at the next checkpoint.");
+    fix.push(
+      "Something keeps an old snapshot open (a long export, a sqlite3 shell inside BEGIN, a stuck script). Let it finish or close it; the WAL then shrinks at the next checkpoint.",
+    );
   }
   return { id: "lock_contention", title: "Database locked", status: worst(statuses), findings, fix };
 }
@@ -103,9 +109,18 @@ async function checkDiskSpace(): Promise<TroubleshootingCheck> {
 async function checkIntegrity(): Promise<TroubleshootingCheck> {
   const last = await getLastIntegrityResult();
   if (!last) {
-    return { id: "integrity", title: "Corruption", status: "warning", findings: ["The database has not been checked yet."], fix: ["Run the integrity check in Maintenance above."] };
+    return {
+      id: "integrity",
+      title: "Corruption",
+      status: "warning",
+      findings: ["The database has not been checked yet."],
+      fix: ["Run the integrity check in Maintenance above."],
+    };
   }
-  const findings = [`${last.mode} at ${formatTimestamp(last.checked_at)}: ${last.ok ? "ok" : formatCountOf(last.problems.length, "problem")}.`, ...last.problems.slice(0, 10)];
+  const findings = [
+    `${last.mode} at ${formatTimestamp(last.checked_at)}: ${last.ok ? "ok" : formatCountOf(last.problems.length, "problem")}.`,
+    ...last.problems.slice(0, 10),
+  ];
   if (!last.ok) {
     return {
       id: "integrity",
@@ -119,7 +134,13 @@ async function checkIntegrity(): Promise<TroubleshootingCheck> {
     };
   }
   const stale = Date.now() - new Date(last.checked_at).getTime() > INTEGRITY_STALE_MS;
-  return { id: "integrity", title: "Corruption", status: stale ? "warning" : "ok", findings, fix: stale ? ["The last check is over a week old; run it again."] : [] };
+  return {
+    id: "integrity",
+    title: "Corruption",
+    status: stale ? "warning" : "ok",
+    findings,
+    fix: stale ? ["The last check is over a week old; run it again."] : [],
+  };
 }
 
 /** How many drifted entries the panel lists; the fix covers them all. */

@@ -22,7 +22,11 @@ interface Snapshot {
 }
 
 async function readSnapshot(): Promise<Snapshot> {
-  const [samples, latestBackup, sqlite] = await Promise.all([guarded(listLatestSamples, []), guarded(findLatestBackup, null), guarded(readSqliteFileStats, null)]);
+  const [samples, latestBackup, sqlite] = await Promise.all([
+    guarded(listLatestSamples, []),
+    guarded(findLatestBackup, null),
+    guarded(readSqliteFileStats, null),
+  ]);
   return { samples, latestBackup, sqlite };
 }
 
@@ -57,7 +61,12 @@ function createCollectors(): Registry {
 
   volumeGauge(registers, "mimir_volume_bytes", "Bytes in each volume and the backups folder at the last storage sample (du -sb)", (row) => row.bytes);
   volumeGauge(registers, "mimir_volume_files", "Files in each volume at the last storage sample", (row) => row.files);
-  volumeGauge(registers, "mimir_filesystem_free_bytes", "Free bytes (for the service user) on the filesystem holding each volume, at the last storage sample", (row) => row.fsFreeBytes);
+  volumeGauge(
+    registers,
+    "mimir_filesystem_free_bytes",
+    "Free bytes (for the service user) on the filesystem holding each volume, at the last storage sample",
+    (row) => row.fsFreeBytes,
+  );
   volumeGauge(registers, "mimir_filesystem_size_bytes", "Size of the filesystem holding each volume", (row) => row.fsTotalBytes);
   new Gauge({
     name: "mimir_storage_last_sample_timestamp_seconds",

@@ -16,9 +16,17 @@ beforeAll(async () => {
   const now = new Date().toISOString();
   await getDb().insert(scheduledJobs).values({ id: "j1", name: "j1", pipeline: "p", cronExpr: "* * * * *", createdAt: now, updatedAt: now });
   const run = (id: string, status: ExecutionStatus, seconds: number | null): NewJobExecutionRow => ({
-    id, jobId: "j1", pipeline: "p", startTime: now, status, triggeredBy: "api", duration: seconds === null ? null : seconds * 1e9,
+    id,
+    jobId: "j1",
+    pipeline: "p",
+    startTime: now,
+    status,
+    triggeredBy: "api",
+    duration: seconds === null ? null : seconds * 1e9,
   });
-  await getDb().insert(jobExecutions).values([run("a", "success", 2), run("b", "success", 90), run("c", "failed", 0.5), run("d", "running", null)]);
+  await getDb()
+    .insert(jobExecutions)
+    .values([run("a", "success", 2), run("b", "success", 90), run("c", "failed", 0.5), run("d", "running", null)]);
   await takeStorageSample();
   recordHttpRequest("GET", "/api/v1/jobs/[id]", 200, 12);
 });

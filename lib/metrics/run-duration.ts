@@ -26,7 +26,11 @@ export function runDurationHistogram(guarded: Guard): Metric {
     aggregator: "sum",
     async get() {
       if (!cached || Date.now() - cached.at > TABLE_SCAN_REUSE_MS) {
-        const h = await guarded(() => histogramOfRunDurations(RUN_DURATION_BUCKETS), { count: 0, sumSeconds: 0, cumulative: RUN_DURATION_BUCKETS.map(() => 0) });
+        const h = await guarded(() => histogramOfRunDurations(RUN_DURATION_BUCKETS), {
+          count: 0,
+          sumSeconds: 0,
+          cumulative: RUN_DURATION_BUCKETS.map(() => 0),
+        });
         cached = {
           at: Date.now(),
           values: [

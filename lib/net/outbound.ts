@@ -71,7 +71,11 @@ function forbidden(host: string, port: number): AppError {
  * returned address, not to `host`, so the check holds. Reads DNS and the configuration only.
  */
 export async function resolveAllowedDestination(host: string, port: number): Promise<AllowedDestination> {
-  const name = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1").replace(/\.$/, "");
+  const name = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "");
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new AppError("invalid_input", `Port ${port} is out of range (1 to 65535)`);
   if (name === "") throw new AppError("invalid_input", "The destination has no host name");
   const entries = allowList();

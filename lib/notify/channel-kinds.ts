@@ -66,7 +66,14 @@ export const CHANNEL_KINDS = {
     label: "Microsoft Teams",
     settings: z.object({}),
     secrets: z.object({ webhook_url: secretUrl }),
-    fields: [{ name: "webhook_url", label: "Workflow webhook URL", secret: true, help: "from a Teams workflow 'Post to a channel when a webhook request is received'" }],
+    fields: [
+      {
+        name: "webhook_url",
+        label: "Workflow webhook URL",
+        secret: true,
+        help: "from a Teams workflow 'Post to a channel when a webhook request is received'",
+      },
+    ],
   },
   telegram: {
     label: "Telegram",
@@ -75,7 +82,14 @@ export const CHANNEL_KINDS = {
       /** the Bot API's address; another one only for a self-hosted Bot API server */
       api_url: httpUrl.default("https://api.telegram.org"),
     }),
-    secrets: z.object({ bot_token: z.string().trim().min(1).max(256).regex(/^[A-Za-z0-9:_-]+$/, "a bot token like 123456:ABC-DEF…") }),
+    secrets: z.object({
+      bot_token: z
+        .string()
+        .trim()
+        .min(1)
+        .max(256)
+        .regex(/^[A-Za-z0-9:_-]+$/, "a bot token like 123456:ABC-DEF…"),
+    }),
     fields: [
       { name: "bot_token", label: "Bot token", secret: true, placeholder: "123456:ABC-DEF…" },
       { name: "chat_id", label: "Chat id", placeholder: "-1001234567890" },
@@ -86,7 +100,10 @@ export const CHANNEL_KINDS = {
     label: "ntfy",
     settings: z.object({
       server_url: httpUrl.default("https://ntfy.sh"),
-      topic: z.string().trim().regex(/^[-_A-Za-z0-9]{1,64}$/, "letters, digits, - and _ (at most 64)"),
+      topic: z
+        .string()
+        .trim()
+        .regex(/^[-_A-Za-z0-9]{1,64}$/, "letters, digits, - and _ (at most 64)"),
     }),
     secrets: z.object({ access_token: optionalSecret }),
     fields: [

@@ -41,7 +41,9 @@ export async function startNotifier(): Promise<void> {
     current.followsRestores = true;
     // Never throws: a restore must not fail over its notifications.
     onAppDatabaseReopened(async () => {
-      await closeRestoredBacklog().catch((error: unknown) => getLogger().warn("could not close the restored notification backlog", { error: (error as Error).message }));
+      await closeRestoredBacklog().catch((error: unknown) =>
+        getLogger().warn("could not close the restored notification backlog", { error: (error as Error).message }),
+      );
     });
   }
   const pruned = await queries.pruneDeliveryRows(new Date(Date.now() - DELIVERY_LOG_RETENTION_DAYS * DAY_MS).toISOString());
@@ -116,10 +118,13 @@ async function scheduleNextRound(): Promise<void> {
     if (current.timer) clearTimeout(current.timer);
     current.timer = null;
     if (next === null) return;
-    current.timer = setTimeout(() => {
-      current.timer = null;
-      kickDelivery();
-    }, Math.max(0, Date.parse(next) - Date.now()));
+    current.timer = setTimeout(
+      () => {
+        current.timer = null;
+        kickDelivery();
+      },
+      Math.max(0, Date.parse(next) - Date.now()),
+    );
     current.timer.unref();
   } catch (error) {
     getLogger().warn("cannot schedule the next notification retry", { error: (error as Error).message });
@@ -130,7 +135,10 @@ async function scheduleNextRound(): Promise<void> {
  * One attempt at a claimed delivery, recorded on its row: sent, or failed with the reason and, when
  * `retry` and attempts remain, due again after a doubling backoff. Never throws.
  */
-export async function attemptDelivery(row: NotificationDeliveryRow, options: { retry: boolean }): Promise<{ status: "sent" | "failed" | "pending"; error: string | null }> {
+export async function attemptDelivery(
+  row: NotificationDeliveryRow,
+  options: { retry: boolean },
+): Promise<{ status: "sent" | "failed" | "pending"; error: string | null }> {
   const { retry_base_seconds: base, max_attempts: maxAttempts } = getConfig().values.notifications;
   const attempts = row.attempts + 1;
   const log = JSON.parse(row.attemptLog) as { at: string; error: string | null }[];
@@ -159,7 +167,8 @@ export async function attemptDelivery(row: NotificationDeliveryRow, options: { r
     claimedUntil: null,
     nextAttemptAt: status === "pending" ? new Date(Date.now() + base * 1000 * 2 ** (attempts - 1)).toISOString() : null,
   });
-  if (error !== null) getLogger().warn("notification not delivered", { delivery: row.id, channel: row.channelName, event: row.event, attempts, status, reason: error });
+  if (error !== null)
+    getLogger().warn("notification not delivered", { delivery: row.id, channel: row.channelName, event: row.event, attempts, status, reason: error });
   return { status, error };
 }
 

@@ -17,7 +17,10 @@ const channelBase = {
   name: z.string().trim().min(1).max(100),
   enabled: z.boolean().default(true),
   /** the events this channel gets; all of them when left out */
-  events: z.array(z.enum(EVENT_NAMES)).max(EVENT_NAMES.length).default([...EVENT_NAMES]),
+  events: z
+    .array(z.enum(EVENT_NAMES))
+    .max(EVENT_NAMES.length)
+    .default([...EVENT_NAMES]),
   min_severity: z.enum(SEVERITIES).default("info"),
   /** null: notifications.reminder_hours */
   reminder_hours: z.number().int().min(1).max(MAX_REMINDER_HOURS).nullable().default(null),

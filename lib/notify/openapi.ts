@@ -55,7 +55,9 @@ const fromConfig = { 400: { description: "Bad input; or the channel is storage.a
 /** The event catalogue for a script author: each name, its severity and what its `data` holds. */
 const EVENTS_DESCRIPTION =
   "Each event, its severity and the fields of `data` in a webhook body:\n\n" +
-  EVENT_NAMES.map((name) => `- \`${name}\` (${EVENTS[name].severity}): ${EVENTS[name].description}; data: ${Object.keys(EVENTS[name].payload.shape).join(", ")}`).join("\n");
+  EVENT_NAMES.map(
+    (name) => `- \`${name}\` (${EVENTS[name].severity}): ${EVENTS[name].description}; data: ${Object.keys(EVENTS[name].payload.shape).join(", ")}`,
+  ).join("\n");
 
 /** The notification routes, for the OpenAPI document. */
 export const NOTIFY_API: ApiRoute[] = [
@@ -76,7 +78,15 @@ export const NOTIFY_API: ApiRoute[] = [
     body: createChannelInput,
     responses: { 201: { description: "The channel", schema: channel }, 409: { description: "The name is taken (code already_exists)" } },
   },
-  { method: "get", path: "/api/v1/notifications/channels/{channelId}", summary: "One channel", tag: TAG, access: "admin", params: channelIdParams, responses: { 200: { description: "The channel", schema: channel }, ...noChannel } },
+  {
+    method: "get",
+    path: "/api/v1/notifications/channels/{channelId}",
+    summary: "One channel",
+    tag: TAG,
+    access: "admin",
+    params: channelIdParams,
+    responses: { 200: { description: "The channel", schema: channel }, ...noChannel },
+  },
   {
     method: "patch",
     path: "/api/v1/notifications/channels/{channelId}",

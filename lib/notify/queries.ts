@@ -1,7 +1,13 @@
 import "server-only";
 import { and, asc, desc, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { notificationChannels, notificationDeliveries, notificationProblems, type NotificationChannelRow, type NotificationDeliveryRow } from "@/lib/db/schema/notifications";
+import {
+  notificationChannels,
+  notificationDeliveries,
+  notificationProblems,
+  type NotificationChannelRow,
+  type NotificationDeliveryRow,
+} from "@/lib/db/schema/notifications";
 
 /** Data access for channels, the delivery outbox/log and problem states. */
 
@@ -76,7 +82,12 @@ export async function claimDueDeliveries(now: string, until: string, limit: numb
     .where(
       inArray(
         notificationDeliveries.id,
-        getDb().select({ id: notificationDeliveries.id }).from(notificationDeliveries).where(due).orderBy(asc(notificationDeliveries.nextAttemptAt)).limit(limit),
+        getDb()
+          .select({ id: notificationDeliveries.id })
+          .from(notificationDeliveries)
+          .where(due)
+          .orderBy(asc(notificationDeliveries.nextAttemptAt))
+          .limit(limit),
       ),
     )
     .returning();

@@ -19,7 +19,18 @@ import { getJobNotificationSettings, setJobFailureThreshold } from "@/lib/jobs/f
 import { startJobRun } from "@/lib/scheduler/run";
 import { deliveryIdle, RESTORED_BACKLOG_REASON, startNotifier, stopNotifier } from "@/lib/notify/delivery";
 import { createChannelInput } from "@/lib/notify/inputs";
-import { createChannel, deleteChannel, getChannel, getDelivery, listChannels, listDeliveries, notify, quietHoursEnd, testChannel, updateChannel } from "@/lib/notify/service";
+import {
+  createChannel,
+  deleteChannel,
+  getChannel,
+  getDelivery,
+  listChannels,
+  listDeliveries,
+  notify,
+  quietHoursEnd,
+  testChannel,
+  updateChannel,
+} from "@/lib/notify/service";
 import type { ChannelDto, DeliveryDto } from "@/lib/notify/types";
 
 /** A create request as the API would take it: defaults applied, checked by the same schema. */
@@ -53,14 +64,28 @@ function emailChannel(name: string) {
     createInputOf({
       kind: "email",
       name,
-      settings: { host: "127.0.0.1", port: smtp.port, security: "starttls", username: SMTP.user, from: "mimir@example.com", to: ["ops@example.com"], verify_certificate: false },
+      settings: {
+        host: "127.0.0.1",
+        port: smtp.port,
+        security: "starttls",
+        username: SMTP.user,
+        from: "mimir@example.com",
+        to: ["ops@example.com"],
+        verify_certificate: false,
+      },
       secrets: { password: SMTP.password },
     }),
   );
 }
 
 beforeAll(async () => {
-  root = createTestDataRoot({ MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1", MIMIR_PUBLIC_URL: PUBLIC_URL, MIMIR_NOTIFY_RETRY_BASE_SECONDS: "0.05", MIMIR_NOTIFY_TIMEOUT_SECONDS: "1", MIMIR_NOTIFY_MAX_ATTEMPTS: "3" });
+  root = createTestDataRoot({
+    MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1",
+    MIMIR_PUBLIC_URL: PUBLIC_URL,
+    MIMIR_NOTIFY_RETRY_BASE_SECONDS: "0.05",
+    MIMIR_NOTIFY_TIMEOUT_SECONDS: "1",
+    MIMIR_NOTIFY_MAX_ATTEMPTS: "3",
+  });
   smtp = await startSmtpReceiver(SMTP);
 });
 
@@ -131,14 +156,18 @@ describe("done when: a backup made to fail, then fixed", () => {
 describe("done when: a job failing three times with N=3", () => {
   test("sends one notification, not three, and the log shows every attempt", async () => {
     const flaky = await receiver("fail-twice");
-    const channel = await createChannel(createInputOf({ kind: "webhook", name: "job hook", events: ["job.failed", "job.recovered"], secrets: { url: `${flaky.url}/hook` } }));
+    const channel = await createChannel(
+      createInputOf({ kind: "webhook", name: "job hook", events: ["job.failed", "job.recovered"], secrets: { url: `${flaky.url}/hook` } }),
+    );
     fs.writeFileSync(path.join(root.config.paths.plugins, "Step.fail"), "#!/bin/sh\ncat >/dev/null; echo 'disk on fire' >&2; exit 1\n", { mode: 0o700 });
     await createPipeline("name: always-fails\nsteps:\n  - name: boom\n    plugin: Step.fail\n", null);
     await createJob({ id: "nightly-export", name: "Nightly export", pipeline: "always-fails", cron_expr: "0 1 * * *", enabled: false }, null);
     await setJobFailureThreshold("nightly-export", 3, null);
 
     for (let run = 1; run <= 3; run++) {
-      await (await startJobRun("nightly-export", "manual")).finished;
+      await (
+        await startJobRun("nightly-export", "manual")
+      ).finished;
       if (run < 3) expect(await deliveriesOf(channel)).toHaveLength(0);
     }
     expect((await getJobNotificationSettings("nightly-export")).consecutive_failures).toBe(3);
@@ -147,13 +176,23 @@ describe("done when: a job failing three times with N=3", () => {
     expect(others).toHaveLength(0);
     // The receiver refused twice, then took it: three attempts, each recorded with its outcome.
     expect(delivery).toMatchObject({ event: "job.failed", status: "sent", attempts: 3 });
-    expect(delivery!.attempt_log.map((a) => a.error)).toEqual([expect.stringContaining("answered 500: failure number 1"), expect.stringContaining("answered 500: failure number 2"), null]);
+    expect(delivery!.attempt_log.map((a) => a.error)).toEqual([
+      expect.stringContaining("answered 500: failure number 1"),
+      expect.stringContaining("answered 500: failure number 2"),
+      null,
+    ]);
     expect(flaky.received).toHaveLength(3);
     const body = JSON.parse(flaky.received[2]!.body) as { event: string; data: Record<string, unknown>; link: string };
-    expect(body).toMatchObject({ event: "job.failed", data: { job_id: "nightly-export", consecutive_failures: 3, threshold: 3 }, link: `${PUBLIC_URL}/jobs/nightly-export` });
+    expect(body).toMatchObject({
+      event: "job.failed",
+      data: { job_id: "nightly-export", consecutive_failures: 3, threshold: 3 },
+      link: `${PUBLIC_URL}/jobs/nightly-export`,
+    });
 
     // A fourth failure is the same ongoing problem: nothing new.
-    await (await startJobRun("nightly-export", "manual")).finished;
+    await (
+      await startJobRun("nightly-export", "manual")
+    ).finished;
     await deliveryIdle();
     expect(await deliveriesOf(channel)).toHaveLength(1);
 
@@ -166,30 +205,55 @@ describe("done when: a job failing three times with N=3", () => {
 
 describe("chat formats arrive as each service expects", () => {
   test.each([
-    ["discord", (url: string) => ({ secrets: { webhook_url: `${url}/api/webhooks/1/abc` } }), "/api/webhooks/1/abc", (body: Record<string, unknown>) => {
-      expect(body.content).toContain("**Restore failed**");
-      expect(body.content).toContain(`<${PUBLIC_URL}/backups>`);
-      expect(body.allowed_mentions).toEqual({ parse: [] });
-    }],
-    ["teams", (url: string) => ({ secrets: { webhook_url: `${url}/workflows/x` } }), "/workflows/x", (body: Record<string, unknown>) => {
-      const attachment = (body.attachments as { contentType: string; content: { type: string; body: { text: string }[]; actions: { url: string }[] } }[])[0]!;
-      expect(body.type).toBe("message");
-      expect(attachment.contentType).toBe("application/vnd.microsoft.card.adaptive");
-      expect(attachment.content.type).toBe("AdaptiveCard");
-      expect(attachment.content.body[0]!.text).toBe("Restore failed");
-      expect(attachment.content.actions[0]!.url).toBe(`${PUBLIC_URL}/backups`);
-    }],
-    ["telegram", (url: string) => ({ settings: { chat_id: "-100123", api_url: url }, secrets: { bot_token: "123456:ABC-def" } }), "/bot123456:ABC-def/sendMessage", (body: Record<string, unknown>) => {
-      expect(body.chat_id).toBe("-100123");
-      expect(body.text).toContain("Restore failed\nRestoring set 20260101-020000 failed");
-    }],
-    ["ntfy", (url: string) => ({ settings: { server_url: url, topic: "mimir-alerts" }, secrets: { access_token: "tk_secret" } }), "/", (body: Record<string, unknown>) => {
-      expect(body).toMatchObject({ topic: "mimir-alerts", title: "Restore failed", priority: 5, click: `${PUBLIC_URL}/backups` });
-    }],
-    ["gotify", (url: string) => ({ settings: { server_url: url }, secrets: { app_token: "AppTok3n" } }), "/message", (body: Record<string, unknown>) => {
-      expect(body).toMatchObject({ title: "Restore failed", priority: 8 });
-      expect(body.extras).toEqual({ "client::notification": { click: { url: `${PUBLIC_URL}/backups` } } });
-    }],
+    [
+      "discord",
+      (url: string) => ({ secrets: { webhook_url: `${url}/api/webhooks/1/abc` } }),
+      "/api/webhooks/1/abc",
+      (body: Record<string, unknown>) => {
+        expect(body.content).toContain("**Restore failed**");
+        expect(body.content).toContain(`<${PUBLIC_URL}/backups>`);
+        expect(body.allowed_mentions).toEqual({ parse: [] });
+      },
+    ],
+    [
+      "teams",
+      (url: string) => ({ secrets: { webhook_url: `${url}/workflows/x` } }),
+      "/workflows/x",
+      (body: Record<string, unknown>) => {
+        const attachment = (body.attachments as { contentType: string; content: { type: string; body: { text: string }[]; actions: { url: string }[] } }[])[0]!;
+        expect(body.type).toBe("message");
+        expect(attachment.contentType).toBe("application/vnd.microsoft.card.adaptive");
+        expect(attachment.content.type).toBe("AdaptiveCard");
+        expect(attachment.content.body[0]!.text).toBe("Restore failed");
+        expect(attachment.content.actions[0]!.url).toBe(`${PUBLIC_URL}/backups`);
+      },
+    ],
+    [
+      "telegram",
+      (url: string) => ({ settings: { chat_id: "-100123", api_url: url }, secrets: { bot_token: "123456:ABC-def" } }),
+      "/bot123456:ABC-def/sendMessage",
+      (body: Record<string, unknown>) => {
+        expect(body.chat_id).toBe("-100123");
+        expect(body.text).toContain("Restore failed\nRestoring set 20260101-020000 failed");
+      },
+    ],
+    [
+      "ntfy",
+      (url: string) => ({ settings: { server_url: url, topic: "mimir-alerts" }, secrets: { access_token: "tk_secret" } }),
+      "/",
+      (body: Record<string, unknown>) => {
+        expect(body).toMatchObject({ topic: "mimir-alerts", title: "Restore failed", priority: 5, click: `${PUBLIC_URL}/backups` });
+      },
+    ],
+    [
+      "gotify",
+      (url: string) => ({ settings: { server_url: url }, secrets: { app_token: "AppTok3n" } }),
+      "/message",
+      (body: Record<string, unknown>) => {
+        expect(body).toMatchObject({ title: "Restore failed", priority: 8 });
+        expect(body.extras).toEqual({ "client::notification": { click: { url: `${PUBLIC_URL}/backups` } } });
+      },
+    ],
   ] as const)("%s", async (kind, config, expectedPath, check) => {
     const target = await receiver();
     const channel = await createChannel(createInputOf({ kind, name: `${kind} channel`, ...config(target.url) }));
@@ -204,7 +268,9 @@ describe("chat formats arrive as each service expects", () => {
 
   test("the generic webhook signs its body with the channel's secret", async () => {
     const target = await receiver();
-    const channel = await createChannel(createInputOf({ kind: "webhook", name: "signed", secrets: { url: `${target.url}/in`, signing_secret: "hmac-key-77" } }));
+    const channel = await createChannel(
+      createInputOf({ kind: "webhook", name: "signed", secrets: { url: `${target.url}/in`, signing_secret: "hmac-key-77" } }),
+    );
     await notify("verify.failed", { failed: [{ id: "20260101-020000", error: "sha256 mismatch" }] });
     await settled(channel);
     const request = target.received[0]!;
@@ -271,7 +337,9 @@ describe("rules", () => {
   test("during quiet hours a warning waits for their end while a critical event goes out at once", async () => {
     const target = await receiver();
     const clock = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString().slice(11, 16);
-    const channel = await createChannel(createInputOf({ kind: "webhook", name: "night", quiet_hours: { start: clock(-3_600_000), end: clock(3_600_000) }, secrets: { url: target.url } }));
+    const channel = await createChannel(
+      createInputOf({ kind: "webhook", name: "night", quiet_hours: { start: clock(-3_600_000), end: clock(3_600_000) }, secrets: { url: target.url } }),
+    );
     await notify("storage.alert_raised", { alert: "disk_free", message: "9 % free", value: 0.09, raise_at: 0.1, clear_at: 0.12 });
     await notify("restore.failed", { backup_id: "a", operation_id: "b", reason: "boom" });
     expect(await waitUntil(() => target.received.length === 1)).toBe(true);

@@ -240,7 +240,8 @@ async function channelRow(id: string, options: { editable?: boolean } = {}): Pro
   if (id === CONFIG_CHANNEL_ID) {
     const fromConfig = configWebhookChannel();
     if (!fromConfig) throw notFound("Notification channel", id);
-    if (options.editable) throw new AppError("not_editable", "This channel is storage.alert_webhook_url: change or empty it under Runtime overrides (or in config.yaml)");
+    if (options.editable)
+      throw new AppError("not_editable", "This channel is storage.alert_webhook_url: change or empty it under Runtime overrides (or in config.yaml)");
     return fromConfig.row;
   }
   const row = await queries.findChannelRow(id);

@@ -36,7 +36,10 @@ export async function postNotification(url: string, init: RequestInit): Promise<
     response = await outboundFetch(url, { method: "POST", ...init, timeoutMs: deliveryTimeoutMs() });
   } catch (error) {
     if (isAppError(error)) throw new DeliveryError(`${hostOf(url)}: ${error.message}`);
-    const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${getConfig().values.notifications.timeout_seconds} s` : unreachableReason(error);
+    const reason =
+      error instanceof Error && error.name === "TimeoutError"
+        ? `no answer within ${getConfig().values.notifications.timeout_seconds} s`
+        : unreachableReason(error);
     throw new DeliveryError(`${hostOf(url)}: ${reason}`);
   }
   const answer = await readCapped(response).catch(() => "");

@@ -38,7 +38,13 @@ function routeFiles(dir: string): string[] {
 /** Every exported handler of every route file under app/api/v1, with what its route() spec declares. */
 function handlers(): Handler[] {
   return routeFiles(API_DIR).flatMap((file) => {
-    const openApiPath = "/api/v1/" + path.relative(API_DIR, path.dirname(file)).split(path.sep).join("/").replace(/\[(\w+)\]/g, "{$1}");
+    const openApiPath =
+      "/api/v1/" +
+      path
+        .relative(API_DIR, path.dirname(file))
+        .split(path.sep)
+        .join("/")
+        .replace(/\[(\w+)\]/g, "{$1}");
     const source = fs.readFileSync(file, "utf8");
     // Each handler's route() spec is the one-line object literal it is called with.
     const declared = [...source.matchAll(/export const (\w+) = route\(\{([^{}]*)\}/g)].map((match) => {
@@ -57,7 +63,9 @@ function handlers(): Handler[] {
       };
     });
     // A handler exported any other way would escape the checks below.
-    const exported = [...source.matchAll(new RegExp(`export (?:const|async function|function) (${HTTP_METHODS.join("|")})\\b`, "g"))].map((match) => match[1]!.toLowerCase());
+    const exported = [...source.matchAll(new RegExp(`export (?:const|async function|function) (${HTTP_METHODS.join("|")})\\b`, "g"))].map((match) =>
+      match[1]!.toLowerCase(),
+    );
     expect(declared.map((handler) => handler.method).sort(), file).toEqual(exported.sort());
     return declared;
   });
@@ -73,15 +81,18 @@ describe("OpenAPI document", () => {
     expect(routeFiles(API_DIR).length).toBeGreaterThanOrEqual(55);
   });
 
-  test.each(all.map((handler) => [handler.method.toUpperCase(), handler.openApiPath, handler] as const))("documents %s %s with its scope, reauth, body and query", (_, __, handler) => {
-    const documented = operation(handler.openApiPath, handler.method);
-    expect(documented, `${handler.method} ${handler.openApiPath} is missing from the document`).toBeDefined();
-    expect(documented!["x-required-scope"]).toBe(handler.access);
-    expect(documented!["x-reauth"] ?? false).toBe(handler.reauth);
-    expect(documented!.summary?.includes("X-Mimir-Password") ?? false).toBe(handler.reauth);
-    expect(documented!.requestBody !== undefined).toBe(handler.takesBody);
-    expect(documented!.parameters?.some((parameter) => parameter.in === "query") ?? false).toBe(handler.takesQuery);
-  });
+  test.each(all.map((handler) => [handler.method.toUpperCase(), handler.openApiPath, handler] as const))(
+    "documents %s %s with its scope, reauth, body and query",
+    (_, __, handler) => {
+      const documented = operation(handler.openApiPath, handler.method);
+      expect(documented, `${handler.method} ${handler.openApiPath} is missing from the document`).toBeDefined();
+      expect(documented!["x-required-scope"]).toBe(handler.access);
+      expect(documented!["x-reauth"] ?? false).toBe(handler.reauth);
+      expect(documented!.summary?.includes("X-Mimir-Password") ?? false).toBe(handler.reauth);
+      expect(documented!.requestBody !== undefined).toBe(handler.takesBody);
+      expect(documented!.parameters?.some((parameter) => parameter.in === "query") ?? false).toBe(handler.takesQuery);
+    },
+  );
 
   test("documents nothing that has no route file (no stale paths or methods)", () => {
     const declared = new Set(all.map((handler) => `${handler.method} ${handler.openApiPath}`));
@@ -108,7 +119,8 @@ describe("OpenAPI document", () => {
   });
 
   test("names the content type of each download", () => {
-    const contentTypes = (openApiPath: string) => Object.keys((document.paths[openApiPath]!.get as { responses: Record<string, { content?: object }> }).responses["200"]!.content ?? {});
+    const contentTypes = (openApiPath: string) =>
+      Object.keys((document.paths[openApiPath]!.get as { responses: Record<string, { content?: object }> }).responses["200"]!.content ?? {});
     expect(contentTypes("/api/v1/export/sql")).toEqual(["application/sql"]);
     expect(contentTypes("/api/v1/export/csv/{table}")).toEqual(["text/csv"]);
     expect(contentTypes("/api/v1/jobs/export")).toEqual(["text/csv"]);
@@ -120,7 +132,9 @@ describe("OpenAPI units and access", () => {
   const document = getOpenApiDocument();
   type Schema = { properties: Record<string, { description?: string }> };
   const jsonOf = (openApiPath: string) =>
-    (document.paths[openApiPath]!.get as { responses: Record<string, { content: Record<string, { schema: Schema }> }> }).responses["200"]!.content["application/json"]!.schema;
+    (document.paths[openApiPath]!.get as { responses: Record<string, { content: Record<string, { schema: Schema }> }> }).responses["200"]!.content[
+      "application/json"
+    ]!.schema;
 
   test("says that an execution's duration is in nanoseconds", () => {
     expect(jsonOf("/api/v1/jobs/{id}").properties.duration!.description).toMatch(/nanoseconds/);

@@ -36,7 +36,7 @@ export function getOpenApiDocument() {
     title: "Mimir AIP persistence console API",
     version: "1",
     description:
-      "Every /api/v1 route. Send 'Authorization: Bearer <token>'; x-required-scope is the token scope each operation needs (read < write < admin). Errors answer {\"error\": {\"code\", \"message\", \"details\"}}; branch on code. A 202 answers with an operation: poll GET /api/v1/operations/{id}.",
+      'Every /api/v1 route. Send \'Authorization: Bearer <token>\'; x-required-scope is the token scope each operation needs (read < write < admin). Errors answer {"error": {"code", "message", "details"}}; branch on code. A 202 answers with an operation: poll GET /api/v1/operations/{id}.',
   });
   return cached;
 }

@@ -30,7 +30,8 @@ export const IDLE_OPERATION_POLL_MS = 10_000;
 export function useLatestOperation(kind: string) {
   return useQuery({
     queryKey: [...operationKeys.all, "latest", kind],
-    queryFn: async ({ signal }) => (await apiFetch<{ items: OperationDto[] }>(`/api/v1/operations?kind=${encodeURIComponent(kind)}&limit=1`, { signal })).items[0] ?? null,
+    queryFn: async ({ signal }) =>
+      (await apiFetch<{ items: OperationDto[] }>(`/api/v1/operations?kind=${encodeURIComponent(kind)}&limit=1`, { signal })).items[0] ?? null,
     refetchInterval: (query) => (query.state.data?.status === "running" ? OPERATION_POLL_MS : IDLE_OPERATION_POLL_MS),
   });
 }

@@ -31,7 +31,9 @@ export function operationOf<T extends z.ZodType>(result: T) {
 }
 
 /** The 409 of a route that starts an operation. */
-export const OPERATION_RUNNING = { 409: { description: "An exclusive operation (restore, reset) is running, or one of the same kind is (code operation_running, details name it)" } };
+export const OPERATION_RUNNING = {
+  409: { description: "An exclusive operation (restore, reset) is running, or one of the same kind is (code operation_running, details name it)" },
+};
 
 const notFound = { 404: { description: "No such operation" } };
 
@@ -58,10 +60,16 @@ export const OPERATIONS_API: ApiRoute[] = [
   {
     method: "post",
     path: "/api/v1/operations/{operationId}/cancel",
-    summary: "Ask a running operation to stop; it ends as cancelled once its work notices (poll it). Needs the scope that starting its kind needs (admin for restore, reset, import, recover). A restore or reset that has begun changing live data can no longer be stopped: 409 too_late, and the operation ends as it really ended",
+    summary:
+      "Ask a running operation to stop; it ends as cancelled once its work notices (poll it). Needs the scope that starting its kind needs (admin for restore, reset, import, recover). A restore or reset that has begun changing live data can no longer be stopped: 409 too_late, and the operation ends as it really ended",
     tag: TAG,
     access: "write",
     params: operationIdParams,
-    responses: { 200: { description: "The operation as it is now (usually still running)", schema: operationSchema }, ...notFound, 403: { description: "The caller's scope is short of what the operation's kind needs (code forbidden)" }, 409: { description: "The operation is not running (code conflict), or is past the point where it can stop (code too_late)" } },
+    responses: {
+      200: { description: "The operation as it is now (usually still running)", schema: operationSchema },
+      ...notFound,
+      403: { description: "The caller's scope is short of what the operation's kind needs (code forbidden)" },
+      409: { description: "The operation is not running (code conflict), or is past the point where it can stop (code too_late)" },
+    },
   },
 ];

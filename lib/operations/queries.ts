@@ -35,7 +35,11 @@ export async function updateOperation(id: string, set: Partial<typeof operations
  * exits and cannot wait for a promise. Only while the row still reads running.
  */
 export function recordOperationEndSync(id: string, set: Partial<typeof operations.$inferInsert>): void {
-  getDb().update(operations).set(set).where(and(eq(operations.id, id), eq(operations.status, "running"))).run();
+  getDb()
+    .update(operations)
+    .set(set)
+    .where(and(eq(operations.id, id), eq(operations.status, "running")))
+    .run();
 }
 
 export async function findOperation(id: string): Promise<OperationRow | undefined> {
@@ -56,9 +60,7 @@ export async function listOperationsFinishedSince(since: string): Promise<Operat
 export async function listOperationRows(limit: number, after: { created_at: string; id: string } | null, kind?: OperationKind) {
   const conditions = [
     kind ? eq(operations.kind, kind) : undefined,
-    after
-      ? or(lt(operations.createdAt, after.created_at), and(eq(operations.createdAt, after.created_at), lt(operations.id, after.id)))
-      : undefined,
+    after ? or(lt(operations.createdAt, after.created_at), and(eq(operations.createdAt, after.created_at), lt(operations.id, after.id))) : undefined,
   ].filter(Boolean);
   return getDb()
     .select()

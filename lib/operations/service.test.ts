@@ -111,7 +111,11 @@ describe("operations", () => {
       return { applied: true };
     });
     await pastPoint;
-    await expect(cancelOperation(op.id, null)).rejects.toMatchObject({ code: "too_late", status: 409, message: expect.stringContaining("the change is being applied") });
+    await expect(cancelOperation(op.id, null)).rejects.toMatchObject({
+      code: "too_late",
+      status: 409,
+      message: expect.stringContaining("the change is being applied"),
+    });
     release();
     expect(await waitForOperation(op.id)).toMatchObject({ status: "succeeded", result: { applied: true } });
   });

@@ -58,7 +58,10 @@ interface RunningOperation {
 
 // Process-wide, like the database handle: an operation started by a route bundle must be cancellable
 // from another, and the exclusivity check must see every start in the process.
-const state = processState("operations", (): { running: Map<string, RunningOperation>; starting: Promise<unknown> } => ({ running: new Map(), starting: Promise.resolve() }));
+const state = processState("operations", (): { running: Map<string, RunningOperation>; starting: Promise<unknown> } => ({
+  running: new Map(),
+  starting: Promise.resolve(),
+}));
 const running = state.running;
 
 /**
@@ -139,7 +142,8 @@ export async function startOperation<R>(
     } finally {
       running.delete(id);
     }
-    if (succeeded && options.after) await options.after(succeeded.result).catch((error) => getLogger().error("follow-up of an operation failed", { id, kind: options.kind, error }));
+    if (succeeded && options.after)
+      await options.after(succeeded.result).catch((error) => getLogger().error("follow-up of an operation failed", { id, kind: options.kind, error }));
   });
 
   return getOperation(id);
@@ -152,9 +156,13 @@ async function admit(options: StartOptions): Promise<string> {
     throw new AppError("operation_running", `A ${exclusive.kind} is running; try again when it has finished`, { details: { operation_id: exclusive.id } });
   }
   if (options.exclusive && active.length > 0) {
-    throw new AppError("operation_running", `${formatCountOf(active.length, "operation")} ${active.length === 1 ? "is" : "are"} running (${active.map((op) => op.kind).join(", ")}); ${options.kind} needs them finished first`, {
-      details: { operation_ids: active.map((op) => op.id) },
-    });
+    throw new AppError(
+      "operation_running",
+      `${formatCountOf(active.length, "operation")} ${active.length === 1 ? "is" : "are"} running (${active.map((op) => op.kind).join(", ")}); ${options.kind} needs them finished first`,
+      {
+        details: { operation_ids: active.map((op) => op.id) },
+      },
+    );
   }
   const same = options.singleton ? active.find((op) => op.kind === options.kind) : undefined;
   if (same) throw new AppError("operation_running", `A ${options.kind} is already running`, { details: { operation_id: same.id } });
@@ -206,7 +214,10 @@ export async function cancelOperation(id: string, principal: Principal | null): 
     throw new AppError("conflict", `Operation ${id} is ${operation.status}; only a running one can be cancelled`);
   }
   if (principal && !scopeAllows(principal.scope, entry.scope)) {
-    throw new AppError("forbidden", `Cancelling a ${entry.kind} needs the '${entry.scope}' scope; ${principal.kind} '${principal.name}' has '${principal.scope}'`);
+    throw new AppError(
+      "forbidden",
+      `Cancelling a ${entry.kind} needs the '${entry.scope}' scope; ${principal.kind} '${principal.name}' has '${principal.scope}'`,
+    );
   }
   if (entry.tooLate) throw new AppError("too_late", `Too late: ${entry.tooLate}; the operation will finish and say how it went`);
   entry.controller.abort(new AppError("cancelled", "Cancelled"));

@@ -20,7 +20,9 @@ describe("one source per number", () => {
   test("a job whose runs were written to the history directly (as the seed does) is not 'never run'", async () => {
     const now = Date.now();
     const at = (minutesAgo: number) => new Date(now - minutesAgo * 60_000).toISOString();
-    await getDb().insert(scheduledJobs).values({ id: "seeded", name: "Seeded job", pipeline: "seeded.yaml", cronExpr: "*/5 * * * *", createdAt: at(60), updatedAt: at(60) });
+    await getDb()
+      .insert(scheduledJobs)
+      .values({ id: "seeded", name: "Seeded job", pipeline: "seeded.yaml", cronExpr: "*/5 * * * *", createdAt: at(60), updatedAt: at(60) });
     await getDb()
       .insert(jobExecutions)
       .values([

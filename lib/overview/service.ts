@@ -4,7 +4,6 @@ import { countPipelines } from "@/lib/pipelines/service";
 import { countExecutions, countExecutionsByStatusSince } from "@/lib/executions/service";
 import { DAY_MS } from "@/lib/time";
 
-
 export interface OverviewCounts {
   jobs: { total: number; enabled: number };
   pipelines: number;

@@ -29,7 +29,11 @@ describe("parsePipelineText", () => {
     expect(byPath["steps.1.name"]).toMatchObject({ line: 5 });
   });
 
-  test.each([["", "empty"], ["name: x\n", "steps"], ["name: x\nsteps: []\n", "at least one step"]])("refuses %j", (text, fragment) => {
+  test.each([
+    ["", "empty"],
+    ["name: x\n", "steps"],
+    ["name: x\nsteps: []\n", "at least one step"],
+  ])("refuses %j", (text, fragment) => {
     const result = parsePipelineText(text);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.issues.map((issue) => `${issue.path} ${issue.message}`).join(" ")).toContain(fragment);
@@ -42,7 +46,10 @@ describe("parsePipelineText", () => {
     ["nested compact sequences", `name: deep\nsteps:\n${"- ".repeat(60_000)}x\n`],
   ])("refuses %s before parsing, with the place", (_label, text) => {
     const result = parsePipelineText(text);
-    expect(result).toEqual({ ok: false, issues: [expect.objectContaining({ line: expect.any(Number), column: expect.any(Number), message: expect.stringContaining("more than 64 levels deep") })] });
+    expect(result).toEqual({
+      ok: false,
+      issues: [expect.objectContaining({ line: expect.any(Number), column: expect.any(Number), message: expect.stringContaining("more than 64 levels deep") })],
+    });
   });
 
   test("refuses an alias bomb as a problem of the text, not a crash", () => {
@@ -52,4 +59,3 @@ describe("parsePipelineText", () => {
     expect(result).toEqual({ ok: false, issues: [expect.objectContaining({ message: expect.stringContaining("aliases") })] });
   });
 });
-

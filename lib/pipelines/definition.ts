@@ -101,7 +101,10 @@ export function parsePipelineText(text: string, options: { checkStep?: StepCheck
   } catch (error) {
     // The yaml library throws a ReferenceError when aliases expand past the count; anything else is a bug.
     if (!(error instanceof ReferenceError)) throw error;
-    return { ok: false, issues: [{ line: null, column: null, offset: null, path: "", message: `The text expands aliases (*name) more than ${MAX_ALIAS_COUNT} times` }] };
+    return {
+      ok: false,
+      issues: [{ line: null, column: null, offset: null, path: "", message: `The text expands aliases (*name) more than ${MAX_ALIAS_COUNT} times` }],
+    };
   }
   if (value === null || value === undefined) {
     return { ok: false, issues: [{ line: null, column: null, offset: null, path: "", message: "The pipeline is empty" }] };
@@ -123,7 +126,10 @@ export function parsePipelineText(text: string, options: { checkStep?: StepCheck
   for (const [index, pipeline] of pipelines.entries()) {
     if (names.has(pipeline.name)) {
       const path = bundle ? ["pipelines", index, "name"] : ["name"];
-      return { ok: false, issues: [{ ...locate(nodeOffset(doc, path)), path: path.join("."), message: `Pipeline '${pipeline.name}' appears twice in this file` }] };
+      return {
+        ok: false,
+        issues: [{ ...locate(nodeOffset(doc, path)), path: path.join("."), message: `Pipeline '${pipeline.name}' appears twice in this file` }],
+      };
     }
     names.add(pipeline.name);
   }

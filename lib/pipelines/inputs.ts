@@ -33,4 +33,6 @@ export const executePipelineInput = z
 export type ExecutePipelineInput = z.infer<typeof executePipelineInput>;
 
 /** The pipeline text as the editor sends it. */
-export const pipelineTextInput = z.object({ text: z.string().max(MAX_PIPELINE_TEXT_BYTES, `a pipeline text is at most ${MAX_PIPELINE_TEXT_BYTES / 1024} KiB`) });
+export const pipelineTextInput = z.object({
+  text: z.string().max(MAX_PIPELINE_TEXT_BYTES, `a pipeline text is at most ${MAX_PIPELINE_TEXT_BYTES / 1024} KiB`),
+});

@@ -13,7 +13,15 @@ const created = z.object({ message: z.string(), pipeline: pipelineDto });
 
 /** The pipelines' routes, for the OpenAPI document. */
 export const PIPELINES_API: ApiRoute[] = [
-  { method: "get", path: "/api/v1/pipelines", summary: "List pipelines (bare array, Link-header paging)", tag: TAG, access: "read", query: listPipelinesQuery, responses: { 200: { description: "Pipelines by name", schema: z.array(pipelineSummary), linkPaging: true } } },
+  {
+    method: "get",
+    path: "/api/v1/pipelines",
+    summary: "List pipelines (bare array, Link-header paging)",
+    tag: TAG,
+    access: "read",
+    query: listPipelinesQuery,
+    responses: { 200: { description: "Pipelines by name", schema: z.array(pipelineSummary), linkPaging: true } },
+  },
   {
     method: "post",
     path: "/api/v1/pipelines",
@@ -22,10 +30,45 @@ export const PIPELINES_API: ApiRoute[] = [
     access: "write",
     body: pipelineBody,
     bodyContentTypes: YAML_OR_JSON,
-    responses: { 201: { description: "Created", schema: created }, 403: { description: "A step needs a higher scope than the caller's (insufficient_scope, details.steps), or the name is a built-in's (builtin_admin_only)" }, 409: { description: "The name is taken" } },
+    responses: {
+      201: { description: "Created", schema: created },
+      403: {
+        description: "A step needs a higher scope than the caller's (insufficient_scope, details.steps), or the name is a built-in's (builtin_admin_only)",
+      },
+      409: { description: "The name is taken" },
+    },
   },
-  { method: "get", path: "/api/v1/pipelines/{id}", summary: "One pipeline (by name or file name)", tag: TAG, access: "read", params: pipelineIdParams, responses: { 200: { description: "The pipeline; below write scope its steps' secrets (URL path and query, header values, password/token/secret/key values) read ********", schema: pipelineDto }, 404: { description: "No such pipeline" } } },
-  { method: "put", path: "/api/v1/pipelines/{id}", summary: "Replace a pipeline's definition (rewrites the file atomically)", tag: TAG, access: "write", params: pipelineIdParams, body: pipelineBody, bodyContentTypes: YAML_OR_JSON, responses: { 200: { description: "Updated; secrets sent back as ******** keep their stored values", schema: created }, 403: { description: "A step needs a higher scope than the caller's (insufficient_scope, details.steps), or the pipeline is built-in (builtin_admin_only)" } } },
+  {
+    method: "get",
+    path: "/api/v1/pipelines/{id}",
+    summary: "One pipeline (by name or file name)",
+    tag: TAG,
+    access: "read",
+    params: pipelineIdParams,
+    responses: {
+      200: {
+        description: "The pipeline; below write scope its steps' secrets (URL path and query, header values, password/token/secret/key values) read ********",
+        schema: pipelineDto,
+      },
+      404: { description: "No such pipeline" },
+    },
+  },
+  {
+    method: "put",
+    path: "/api/v1/pipelines/{id}",
+    summary: "Replace a pipeline's definition (rewrites the file atomically)",
+    tag: TAG,
+    access: "write",
+    params: pipelineIdParams,
+    body: pipelineBody,
+    bodyContentTypes: YAML_OR_JSON,
+    responses: {
+      200: { description: "Updated; secrets sent back as ******** keep their stored values", schema: created },
+      403: {
+        description: "A step needs a higher scope than the caller's (insufficient_scope, details.steps), or the pipeline is built-in (builtin_admin_only)",
+      },
+    },
+  },
   {
     method: "delete",
     path: "/api/v1/pipelines/{id}",
@@ -35,7 +78,11 @@ export const PIPELINES_API: ApiRoute[] = [
     reauth: true,
     params: pipelineIdParams,
     query: deletePipelineQuery,
-    responses: { 200: { description: "Deleted", schema: z.object({ message: z.string(), pipeline: z.string() }) }, 403: { description: "A built-in pipeline (builtin_admin_only)" }, 409: { description: "In use by jobs (code in_use, details.jobs)" } },
+    responses: {
+      200: { description: "Deleted", schema: z.object({ message: z.string(), pipeline: z.string() }) },
+      403: { description: "A built-in pipeline (builtin_admin_only)" },
+      409: { description: "In use by jobs (code in_use, details.jobs)" },
+    },
   },
   {
     method: "post",
@@ -49,9 +96,35 @@ export const PIPELINES_API: ApiRoute[] = [
     bodyContentTypes: YAML_OR_JSON,
     responses: { 200: { description: "The result", schema: validationResult } },
   },
-  { method: "get", path: "/api/v1/pipelines/{id}/validate", summary: "Validate the stored pipeline", tag: TAG, access: "read", params: pipelineIdParams, responses: { 200: { description: "The result", schema: validationResult } } },
-  { method: "post", path: "/api/v1/pipelines/{id}/clone", summary: "Copy a pipeline under a new name", tag: TAG, access: "write", params: pipelineIdParams, body: clonePipelineInput, responses: { 201: { description: "Created", schema: created }, 403: { description: "A step needs a higher scope than the caller's (insufficient_scope)" } } },
-  { method: "get", path: "/api/v1/pipelines/{id}/history", summary: "The pipeline's runs (bare array, Link-header paging)", tag: TAG, access: "read", params: pipelineIdParams, query: pageQuery, responses: { 200: { description: "Runs", schema: z.array(executionSummary), linkPaging: true } } },
+  {
+    method: "get",
+    path: "/api/v1/pipelines/{id}/validate",
+    summary: "Validate the stored pipeline",
+    tag: TAG,
+    access: "read",
+    params: pipelineIdParams,
+    responses: { 200: { description: "The result", schema: validationResult } },
+  },
+  {
+    method: "post",
+    path: "/api/v1/pipelines/{id}/clone",
+    summary: "Copy a pipeline under a new name",
+    tag: TAG,
+    access: "write",
+    params: pipelineIdParams,
+    body: clonePipelineInput,
+    responses: { 201: { description: "Created", schema: created }, 403: { description: "A step needs a higher scope than the caller's (insufficient_scope)" } },
+  },
+  {
+    method: "get",
+    path: "/api/v1/pipelines/{id}/history",
+    summary: "The pipeline's runs (bare array, Link-header paging)",
+    tag: TAG,
+    access: "read",
+    params: pipelineIdParams,
+    query: pageQuery,
+    responses: { 200: { description: "Runs", schema: z.array(executionSummary), linkPaging: true } },
+  },
   {
     method: "post",
     path: "/api/v1/pipelines/execute",
@@ -62,7 +135,14 @@ export const PIPELINES_API: ApiRoute[] = [
     responses: {
       200: {
         description: "The finished run",
-        schema: z.object({ execution_id: z.string(), success: z.boolean(), status: z.string(), error: z.string().nullable(), context: z.record(z.string(), z.unknown()), steps: z.array(stepRecord) }),
+        schema: z.object({
+          execution_id: z.string(),
+          success: z.boolean(),
+          status: z.string(),
+          error: z.string().nullable(),
+          context: z.record(z.string(), z.unknown()),
+          steps: z.array(stepRecord),
+        }),
       },
       403: { description: "A step needs a higher scope than the caller or the pipeline's owner has (insufficient_scope, details.steps)" },
       404: { description: "No such pipeline" },

@@ -25,7 +25,10 @@ export function parseOnePipeline(text: string, { checkPlugins = false }: { check
     throw new AppError(syntax ? "invalid_yaml" : "invalid_pipeline", describePipelineIssues(result.issues), { details: result.issues });
   }
   if (result.pipelines.length !== 1) {
-    throw new AppError("invalid_pipeline", `This text holds ${result.pipelines.length} pipelines; send one per request (a file in the volume may hold several)`);
+    throw new AppError(
+      "invalid_pipeline",
+      `This text holds ${result.pipelines.length} pipelines; send one per request (a file in the volume may hold several)`,
+    );
   }
   return result.pipelines[0]!;
 }

@@ -7,7 +7,6 @@ import { ownerScope } from "@/lib/plugins/access";
 import type { Scope } from "@/lib/auth/scopes";
 import { describePipelineIssues, parseOnePipeline } from "@/lib/pipelines/parse";
 
-
 // What a job or a run names (a pipeline's name, or a file in the volume) resolved to a definition:
 // jobs and the scheduler need only this of pipelines, not their editing.
 
@@ -52,5 +51,7 @@ export async function resolvePipeline(ref: string): Promise<PipelineDefinition |
 export async function pipelineRefsExist(refs: string[]): Promise<Map<string, boolean>> {
   const stems = [...new Set(refs.map((ref) => ref.replace(/\.ya?ml$/i, "")))];
   const stored = new Set((await queries.selectPipelinesByName(stems)).map((row) => row.name));
-  return new Map(refs.map((ref) => [ref, stored.has(ref.replace(/\.ya?ml$/i, "")) || (ref !== ref.replace(/\.ya?ml$/i, "") && readPipelineFile(ref) !== null)]));
+  return new Map(
+    refs.map((ref) => [ref, stored.has(ref.replace(/\.ya?ml$/i, "")) || (ref !== ref.replace(/\.ya?ml$/i, "") && readPipelineFile(ref) !== null)]),
+  );
 }

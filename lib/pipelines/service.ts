@@ -40,7 +40,11 @@ export function validatePipelineText(text: string): ValidationResult {
   return result.ok ? { valid: true, errors: [] } : { valid: false, errors: result.issues };
 }
 
-function summarise(row: PipelineRow, jobsUsing: number, lastRun: PipelineSummary["last_run"]): PipelineSummary & { definition: PipelineDefinition | null; issues: PipelineIssue[] } {
+function summarise(
+  row: PipelineRow,
+  jobsUsing: number,
+  lastRun: PipelineSummary["last_run"],
+): PipelineSummary & { definition: PipelineDefinition | null; issues: PipelineIssue[] } {
   const parsed = parsePipelineText(row.config);
   const definition = parsed.ok ? parsed.pipelines[0]! : null;
   return {
@@ -109,7 +113,14 @@ export async function createPipeline(text: string, principal: Principal | null):
     }
     writePipelineFile(definition.name, text);
     const now = nowIso();
-    await queries.insertPipeline({ name: definition.name, description: definition.description ?? null, config: text, createdAt: now, updatedAt: now, ...ownerOf(principal) });
+    await queries.insertPipeline({
+      name: definition.name,
+      description: definition.description ?? null,
+      config: text,
+      createdAt: now,
+      updatedAt: now,
+      ...ownerOf(principal),
+    });
   });
   await recordAudit({ principal, action: "pipeline.create", target: definition.name, result: "ok" });
   return getPipeline(definition.name);
@@ -143,7 +154,8 @@ export async function updatePipeline(name: string, sentText: string, principal: 
 /** Copies a pipeline under a new name (its text with the name replaced). */
 export async function clonePipeline(name: string, newName: string, principal: Principal | null, description?: string): Promise<PipelineDto> {
   const source = await getPipeline(name);
-  if (!source.definition) throw new AppError("invalid_pipeline", `Pipeline '${name}' is not valid, so it cannot be cloned: ${describePipelineIssues(source.issues)}`);
+  if (!source.definition)
+    throw new AppError("invalid_pipeline", `Pipeline '${name}' is not valid, so it cannot be cloned: ${describePipelineIssues(source.issues)}`);
   const doc = YAML.parseDocument(source.config);
   doc.set("name", newName);
   if (description !== undefined) doc.set("description", description);
@@ -159,9 +171,13 @@ export async function deletePipeline(name: string, options: { force: boolean }, 
   await getPipeline(name);
   const jobs = await listJobsUsingPipeline(name);
   if (jobs.length > 0 && !options.force) {
-    throw new AppError("in_use", `Pipeline '${name}' is used by ${formatCountOf(jobs.length, "job")}: ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`, {
-      details: { jobs },
-    });
+    throw new AppError(
+      "in_use",
+      `Pipeline '${name}' is used by ${formatCountOf(jobs.length, "job")}: ${jobs.map((job) => job.name).join(", ")}; delete or repoint them first, or force`,
+      {
+        details: { jobs },
+      },
+    );
   }
   await runAppWrite(async () => {
     removePipelineFiles(name);

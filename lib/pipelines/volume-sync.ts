@@ -50,10 +50,24 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
       const definition = parseOnePipeline(source.text);
       if (!row) {
         // A file in the volume was put there by whoever controls the host: it has no console owner.
-        await queries.insertPipeline({ name, description: definition.description ?? null, config: source.text, createdAt: now, updatedAt: now, owner: null, ownerScope: null });
+        await queries.insertPipeline({
+          name,
+          description: definition.description ?? null,
+          config: source.text,
+          createdAt: now,
+          updatedAt: now,
+          owner: null,
+          ownerScope: null,
+        });
         report.imported.push(name);
       } else if (row.config !== source.text) {
-        await queries.updatePipelineRow(name, { config: source.text, description: definition.description ?? null, updatedAt: now, owner: null, ownerScope: null });
+        await queries.updatePipelineRow(name, {
+          config: source.text,
+          description: definition.description ?? null,
+          updatedAt: now,
+          owner: null,
+          ownerScope: null,
+        });
         report.updated.push(name);
       }
     }
@@ -64,7 +78,10 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
         if (sources.has(row.name)) continue;
         const parsed = parsePipelineText(row.config);
         if (!parsed.ok || parsed.pipelines.length !== 1 || parsed.pipelines[0]!.name !== row.name) {
-          report.invalid.push({ file: `${row.name}.yaml`, message: `stored pipeline is not valid, file not written: ${parsed.ok ? "its name differs from the row" : describePipelineIssues(parsed.issues)}` });
+          report.invalid.push({
+            file: `${row.name}.yaml`,
+            message: `stored pipeline is not valid, file not written: ${parsed.ok ? "its name differs from the row" : describePipelineIssues(parsed.issues)}`,
+          });
           continue;
         }
         // Mimir AIP stored some pipelines as JSON text; the file and the row get the same YAML.

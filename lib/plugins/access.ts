@@ -86,7 +86,11 @@ export function assertMayChangeBuiltin(kind: "job" | "pipeline", id: string, pri
   if (!principal || principal.scope === "admin") return;
   const builtin = kind === "job" ? isBuiltinJob(id) : builtinJobs().some((job) => job.pipeline.name === id);
   if (!builtin) return;
-  throw new AppError("builtin_admin_only", `The built-in ${kind} '${id}' can be changed by admin only; ${describePrincipal(principal)} has '${principal.scope}'`, {
-    details: { [kind]: id, required_scope: "admin", scope: principal.scope },
-  });
+  throw new AppError(
+    "builtin_admin_only",
+    `The built-in ${kind} '${id}' can be changed by admin only; ${describePrincipal(principal)} has '${principal.scope}'`,
+    {
+      details: { [kind]: id, required_scope: "admin", scope: principal.scope },
+    },
+  );
 }

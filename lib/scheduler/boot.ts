@@ -137,7 +137,10 @@ export async function ensureBuiltinJobs(config: AppConfig): Promise<void> {
       const text = YAML.stringify({ name: builtin.pipeline.name, description: builtin.pipeline.description, steps: builtin.pipeline.steps });
       await createPipeline(text, null);
     }
-    await createJob({ id: builtin.id, name: builtin.name, pipeline: builtin.pipeline.name, cron_expr: builtin.cron(config), enabled: builtin.enabledByDefault(config) }, null);
+    await createJob(
+      { id: builtin.id, name: builtin.name, pipeline: builtin.pipeline.name, cron_expr: builtin.cron(config), enabled: builtin.enabledByDefault(config) },
+      null,
+    );
     getLogger().info("created built-in job", { id: builtin.id });
   }
   await applyConfigToBuiltinJobs(config);

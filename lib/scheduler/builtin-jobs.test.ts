@@ -10,13 +10,15 @@ import { getPipeline } from "@/lib/pipelines/service";
 let root: TestDataRoot;
 beforeAll(() => {
   root = createTestDataRoot();
-  registerBuiltinJobs([{
-    id: "system-test-ping",
-    name: "Test ping",
-    pipeline: { name: "system-test-ping", description: "pings", steps: [{ name: "ping", plugin: "System.webhook", config: { url: "http://127.0.0.1:9/" } }] },
-    cron: () => "0 5 * * *",
-    enabledByDefault: () => false,
-  }]);
+  registerBuiltinJobs([
+    {
+      id: "system-test-ping",
+      name: "Test ping",
+      pipeline: { name: "system-test-ping", description: "pings", steps: [{ name: "ping", plugin: "System.webhook", config: { url: "http://127.0.0.1:9/" } }] },
+      cron: () => "0 5 * * *",
+      enabledByDefault: () => false,
+    },
+  ]);
 });
 afterAll(() => {
   unregisterBuiltinJob("system-test-ping");
@@ -45,7 +47,7 @@ test("config.yaml edited while the server was stopped reaches the built-in jobs 
     expect((await getJob("system-prune-backups")).enabled).toBe(false);
 
     // Edited by hand while stopped, then a restart (boot reads the file and ensures the built-in jobs).
-    fs.writeFileSync(fresh.config.configFile, "persistence:\n  backup_enabled: true\nbackups:\n  schedule: \"0 5 * * *\"\n");
+    fs.writeFileSync(fresh.config.configFile, 'persistence:\n  backup_enabled: true\nbackups:\n  schedule: "0 5 * * *"\n');
     const edited = loadConfig({ MIMIR_HOME: fresh.home }, fresh.home);
     await ensureBuiltinJobs(edited);
     expect(await getJob("system-backup")).toMatchObject({ enabled: true, cron_expr: "0 5 * * *" });
@@ -59,7 +61,7 @@ test("config.yaml edited while the server was stopped reaches the built-in jobs 
     expect((await getJob("system-backup")).cron_expr).toBe("15 1 * * *");
 
     // … and a later change of the value itself wins again.
-    fs.writeFileSync(fresh.config.configFile, "persistence:\n  backup_enabled: false\nbackups:\n  schedule: \"0 5 * * *\"\n");
+    fs.writeFileSync(fresh.config.configFile, 'persistence:\n  backup_enabled: false\nbackups:\n  schedule: "0 5 * * *"\n');
     await ensureBuiltinJobs(loadConfig({ MIMIR_HOME: fresh.home }, fresh.home));
     expect(await getJob("system-backup")).toMatchObject({ enabled: false, cron_expr: "15 1 * * *" });
   } finally {

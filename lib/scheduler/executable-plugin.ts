@@ -105,7 +105,8 @@ export function runExecutablePlugin(run: ExecutableRun): Promise<Record<string, 
       if (code !== 0) {
         return reject(new PluginError(`exited with ${code === null ? `signal ${signal}` : `code ${code}`}${lastStderr ? `: ${lastStderr}` : ""}`));
       }
-      if (stdoutBytes > MAX_PLUGIN_STDOUT_BYTES) return reject(new PluginError(`printed more than ${MAX_PLUGIN_STDOUT_BYTES} bytes on stdout; a result is one small JSON object`));
+      if (stdoutBytes > MAX_PLUGIN_STDOUT_BYTES)
+        return reject(new PluginError(`printed more than ${MAX_PLUGIN_STDOUT_BYTES} bytes on stdout; a result is one small JSON object`));
       const text = Buffer.concat(stdout).toString("utf8").trim();
       if (text === "") return resolve({});
       let value: unknown;

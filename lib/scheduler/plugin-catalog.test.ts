@@ -26,7 +26,9 @@ describe("the pipeline check against the plugins that exist", () => {
   test("a misspelled built-in is refused with the nearest name and its line", () => {
     const result = validatePipelineText("name: ping\nsteps:\n  - name: call\n    plugin: Sytem.webhook\n");
     expect(result.valid).toBe(false);
-    expect(result.errors).toEqual([expect.objectContaining({ line: 4, path: "steps.0.plugin", message: expect.stringContaining("did you mean 'System.webhook'") })]);
+    expect(result.errors).toEqual([
+      expect.objectContaining({ line: 4, path: "steps.0.plugin", message: expect.stringContaining("did you mean 'System.webhook'") }),
+    ]);
   });
 
   test("a webhook step without url and with an unknown key gets one problem for each", () => {

@@ -85,11 +85,16 @@ export function checkStepPlugin(step: PipelineStep): StepProblem[] {
   if (step.plugin.startsWith("System.")) {
     const plugin = findBuiltinPlugin(step.plugin);
     if (!plugin) {
-      return [{ path: ["plugin"], message: `There is no built-in plugin '${step.plugin}'${suggestion(step.plugin)}; built-ins: ${builtinPluginNames().join(", ")}` }];
+      return [
+        { path: ["plugin"], message: `There is no built-in plugin '${step.plugin}'${suggestion(step.plugin)}; built-ins: ${builtinPluginNames().join(", ")}` },
+      ];
     }
     const parsed = plugin.configSchema.safeParse(step.config ?? {});
     if (parsed.success) return [];
-    return parsed.error.issues.map((issue) => ({ path: ["config", ...issue.path.map((key) => (typeof key === "symbol" ? String(key) : key))], message: `${step.plugin}: ${describeIssue(issue)}` }));
+    return parsed.error.issues.map((issue) => ({
+      path: ["config", ...issue.path.map((key) => (typeof key === "symbol" ? String(key) : key))],
+      message: `${step.plugin}: ${describeIssue(issue)}`,
+    }));
   }
   try {
     resolvePluginExecutable(step.plugin);

@@ -8,7 +8,11 @@ const REMOVED_PREFIX = "builtin_job_removed:";
 
 /** Whether a person deleted this built-in job (so boot must not bring it back). */
 export async function isBuiltinJobRemoved(id: string): Promise<boolean> {
-  const [row] = await getDb().select({ key: systemMetadata.key }).from(systemMetadata).where(eq(systemMetadata.key, REMOVED_PREFIX + id)).limit(1);
+  const [row] = await getDb()
+    .select({ key: systemMetadata.key })
+    .from(systemMetadata)
+    .where(eq(systemMetadata.key, REMOVED_PREFIX + id))
+    .limit(1);
   return row !== undefined;
 }
 
@@ -22,7 +26,9 @@ export async function markBuiltinJobRemoved(id: string): Promise<void> {
 
 /** Forgets every deleted built-in job (a reset: a fresh install has no such memory). Returns how many. */
 export async function forgetRemovedBuiltinJobs(): Promise<number> {
-  const result = await getDb().delete(systemMetadata).where(like(systemMetadata.key, `${REMOVED_PREFIX}%`));
+  const result = await getDb()
+    .delete(systemMetadata)
+    .where(like(systemMetadata.key, `${REMOVED_PREFIX}%`));
   return result.changes;
 }
 
@@ -35,7 +41,11 @@ export interface AppliedBuiltinConfig {
 }
 
 export async function readAppliedBuiltinConfig(id: string): Promise<AppliedBuiltinConfig | null> {
-  const [row] = await getDb().select({ value: systemMetadata.value }).from(systemMetadata).where(eq(systemMetadata.key, APPLIED_PREFIX + id)).limit(1);
+  const [row] = await getDb()
+    .select({ value: systemMetadata.value })
+    .from(systemMetadata)
+    .where(eq(systemMetadata.key, APPLIED_PREFIX + id))
+    .limit(1);
   if (!row) return null;
   try {
     return JSON.parse(row.value) as AppliedBuiltinConfig;

@@ -15,7 +15,11 @@ import { startJobRun, type RunStarted } from "@/lib/scheduler/run";
  * execution row exists; skipped when the job is already running; 403 when its steps need more than
  * the caller may do. Writes one audit row.
  */
-export async function runJobNow(jobId: string, trigger: Extract<Trigger, "api" | "manual">, principal: Principal | null): Promise<Omit<RunStarted, "finished">> {
+export async function runJobNow(
+  jobId: string,
+  trigger: Extract<Trigger, "api" | "manual">,
+  principal: Principal | null,
+): Promise<Omit<RunStarted, "finished">> {
   const { finished: _finished, ...run } = await startJobRun(jobId, trigger, principal);
   await recordAudit({ principal, action: "job.run", target: jobId, result: "ok", details: { execution_id: run.execution_id, status: run.status } });
   return run;

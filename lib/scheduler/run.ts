@@ -60,7 +60,10 @@ function callerLimit(caller: Principal | null): RunLimit[] {
 async function assertRunAllowed(ref: string, limits: RunLimit[]): Promise<void> {
   const pipeline = await resolvePipelineForRun(ref).catch(() => null);
   if (!pipeline) return;
-  const limit = lowestLimit([...limits, { scope: pipeline.ownerScope, who: `pipeline '${pipeline.definition.name}' (last saved by ${pipeline.owner ?? "the console"})` }]);
+  const limit = lowestLimit([
+    ...limits,
+    { scope: pipeline.ownerScope, who: `pipeline '${pipeline.definition.name}' (last saved by ${pipeline.owner ?? "the console"})` },
+  ]);
   assertStepsAllowed(pipeline.definition, limit.scope, limit.who);
 }
 
@@ -100,7 +103,15 @@ export async function startJobRun(jobId: string, trigger: Trigger, caller: Princ
   }
   try {
     await runAppWrite(() =>
-      recordExecutionStart({ id: executionId, jobId, pipeline: job.pipeline.replace(/\.ya?ml$/i, ""), startTime, status: "running", triggeredBy: trigger, steps: "[]" }),
+      recordExecutionStart({
+        id: executionId,
+        jobId,
+        pipeline: job.pipeline.replace(/\.ya?ml$/i, ""),
+        startTime,
+        status: "running",
+        triggeredBy: trigger,
+        steps: "[]",
+      }),
     );
   } catch (error) {
     releaseRun(jobId, executionId);
@@ -137,7 +148,12 @@ interface PipelineOutcome {
  * Resolves the pipeline and runs its steps in order into the run's log, stopping at the first failed
  * step; `onStep` sees the steps so far after each one (to persist progress).
  */
-async function runPipeline(spec: RunSpec, rawLog: NodeJS.WritableStream, initialContext: Record<string, unknown>, onStep: (steps: StepRecord[]) => Promise<void>): Promise<PipelineOutcome> {
+async function runPipeline(
+  spec: RunSpec,
+  rawLog: NodeJS.WritableStream,
+  initialContext: Record<string, unknown>,
+  onStep: (steps: StepRecord[]) => Promise<void>,
+): Promise<PipelineOutcome> {
   // The steps' secrets (webhook URLs, tokens in config) are kept out of everything the run records,
   // which read scope can see: the log, each step's output and error, and the context.
   const secrets: string[] = [];
@@ -145,7 +161,12 @@ async function runPipeline(spec: RunSpec, rawLog: NodeJS.WritableStream, initial
   const log = scrubbingLog(rawLog, scrub);
   const logLine = (line: string) => log.write(`${nowIso()} ${line}\n`);
   const steps: StepRecord[] = [];
-  const context: Record<string, unknown> = { ...initialContext, ...(spec.jobId ? { job_id: spec.jobId } : {}), execution_id: spec.executionId, triggered_by: spec.trigger };
+  const context: Record<string, unknown> = {
+    ...initialContext,
+    ...(spec.jobId ? { job_id: spec.jobId } : {}),
+    execution_id: spec.executionId,
+    triggered_by: spec.trigger,
+  };
   let status: PipelineOutcome["status"] = "success";
   let error: string | null = null;
   try {
@@ -156,10 +177,14 @@ async function runPipeline(spec: RunSpec, rawLog: NodeJS.WritableStream, initial
     } catch (resolveError) {
       throw new AppError("invalid_pipeline", `Pipeline '${spec.pipelineRef}' is not valid: ${(resolveError as Error).message}`);
     }
-    if (!resolved) throw new AppError("not_found", `Pipeline '${spec.pipelineRef}' does not exist: no stored pipeline and no file of that name in the pipelines volume`);
+    if (!resolved)
+      throw new AppError("not_found", `Pipeline '${spec.pipelineRef}' does not exist: no stored pipeline and no file of that name in the pipelines volume`);
     const pipeline: PipelineDefinition = resolved.definition;
     // Checked again here, whoever started the run: the pipeline or its owner may have changed since the job was saved.
-    const limit = lowestLimit([...spec.limits, { scope: resolved.ownerScope, who: `pipeline '${pipeline.name}' (last saved by ${resolved.owner ?? "the console"})` }]);
+    const limit = lowestLimit([
+      ...spec.limits,
+      { scope: resolved.ownerScope, who: `pipeline '${pipeline.name}' (last saved by ${resolved.owner ?? "the console"})` },
+    ]);
     assertStepsAllowed(pipeline, limit.scope, limit.who);
     secrets.push(...secretValuesOf(pipeline));
     context.pipeline = pipeline.name;
@@ -188,7 +213,12 @@ async function runPipeline(spec: RunSpec, rawLog: NodeJS.WritableStream, initial
     error = spec.signal.aborted ? abortReason(spec.signal) : (runError as Error).message;
   }
   logLine(`run ${status}${error ? `: ${error}` : ""}`);
-  return { status, error: error === null ? null : scrub(error), steps, context: secrets.length === 0 ? context : (JSON.parse(scrub(JSON.stringify(context))) as Record<string, unknown>) };
+  return {
+    status,
+    error: error === null ? null : scrub(error),
+    steps,
+    context: secrets.length === 0 ? context : (JSON.parse(scrub(JSON.stringify(context))) as Record<string, unknown>),
+  };
 }
 
 function scrubRecord(record: StepRecord, scrub: (text: string) => string): StepRecord {
@@ -201,7 +231,10 @@ function scrubbingLog(log: NodeJS.WritableStream, scrub: (text: string) => strin
     get(target, property, receiver) {
       if (property === "write") {
         return (chunk: string | Uint8Array, ...rest: unknown[]) =>
-          (target.write as (chunk: string, ...args: unknown[]) => boolean)(scrub(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")), ...rest);
+          (target.write as (chunk: string, ...args: unknown[]) => boolean)(
+            scrub(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")),
+            ...rest,
+          );
       }
       const value = Reflect.get(target, property, receiver) as unknown;
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
@@ -211,7 +244,9 @@ function scrubbingLog(log: NodeJS.WritableStream, scrub: (text: string) => strin
 
 async function executeRun(spec: RunSpec): Promise<void> {
   const log = openExecutionLog(spec.executionId);
-  const { status, error, steps, context } = await runPipeline(spec, log, {}, (steps) => recordExecutionProgress(spec.executionId, { steps: JSON.stringify(steps) }));
+  const { status, error, steps, context } = await runPipeline(spec, log, {}, (steps) =>
+    recordExecutionProgress(spec.executionId, { steps: JSON.stringify(steps) }),
+  );
   const endTime = nowIso();
   await new Promise<void>((resolve) => log.end(resolve));
   await recordExecutionProgress(spec.executionId, {
@@ -250,7 +285,9 @@ async function runStep(
   let output: Record<string, unknown> | null = null;
   let stepError: string | null = null;
   try {
-    output = step.plugin.startsWith("System.") ? await runBuiltin(step, pipelineName, spec, signal, logLine) : await runExecutable(step, pipelineName, spec, context, signal, log);
+    output = step.plugin.startsWith("System.")
+      ? await runBuiltin(step, pipelineName, spec, signal, logLine)
+      : await runExecutable(step, pipelineName, spec, context, signal, log);
     if (step.output) context[step.output] = output;
   } catch (error) {
     stepError = signal.aborted ? abortReason(signal) : (error as Error).message;
@@ -278,7 +315,10 @@ async function runBuiltin(step: PipelineStep, pipelineName: string, spec: RunSpe
   if (!plugin) throw new PluginError(`plugin '${step.plugin}' is not a built-in; known: ${builtinPluginNames().join(", ") || "none"}`);
   const config = plugin.configSchema.safeParse(step.config ?? {});
   // The step error is what an operator reads on the run's page: in plain words, not zod's.
-  if (!config.success) throw new PluginError(`config of ${step.plugin} is not valid: ${config.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${plainIssueMessage(issue)}`).join("; ")}`);
+  if (!config.success)
+    throw new PluginError(
+      `config of ${step.plugin} is not valid: ${config.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${plainIssueMessage(issue)}`).join("; ")}`,
+    );
   const aborted = new Promise<never>((_, reject) => {
     if (signal.aborted) reject(new Error(abortReason(signal)));
     signal.addEventListener("abort", () => reject(new Error(abortReason(signal))), { once: true });
@@ -286,12 +326,26 @@ async function runBuiltin(step: PipelineStep, pipelineName: string, spec: RunSpe
   // Whichever settles first wins; a late abort must not surface as an unhandled rejection.
   aborted.catch(() => undefined);
   return Promise.race([
-    plugin.run(config.data, { executionId: spec.executionId, jobId: spec.jobId ?? "", pipeline: pipelineName, stepName: step.name, signal, log: (line) => logLine(`  ${step.name}: ${line}`) }),
+    plugin.run(config.data, {
+      executionId: spec.executionId,
+      jobId: spec.jobId ?? "",
+      pipeline: pipelineName,
+      stepName: step.name,
+      signal,
+      log: (line) => logLine(`  ${step.name}: ${line}`),
+    }),
     aborted,
   ]);
 }
 
-async function runExecutable(step: PipelineStep, pipelineName: string, spec: RunSpec, context: Record<string, unknown>, signal: AbortSignal, log: NodeJS.WritableStream) {
+async function runExecutable(
+  step: PipelineStep,
+  pipelineName: string,
+  spec: RunSpec,
+  context: Record<string, unknown>,
+  signal: AbortSignal,
+  log: NodeJS.WritableStream,
+) {
   const file = resolvePluginExecutable(step.plugin);
   return runExecutablePlugin({
     file,
@@ -327,7 +381,11 @@ const adhocRuns = () => processState("adhocRuns", () => ({ running: 0 }));
  * belong to jobs, so this run is not in the history; its log is written under
  * logs/executions/<execution_id>.log like any other.
  */
-export async function executePipelineNow(pipelineRef: string, initialContext: Record<string, unknown>, caller: Principal | null = null): Promise<AdHocRunResult> {
+export async function executePipelineNow(
+  pipelineRef: string,
+  initialContext: Record<string, unknown>,
+  caller: Principal | null = null,
+): Promise<AdHocRunResult> {
   // Asked for by name, a pipeline that is not there (or not valid) is the caller's error, not a failed run.
   if (!(await resolvePipeline(pipelineRef))) throw notFound("Pipeline", pipelineRef);
   const limits = callerLimit(caller);
@@ -335,9 +393,13 @@ export async function executePipelineNow(pipelineRef: string, initialContext: Re
   const max = getConfig().values.scheduler.max_concurrent_adhoc_runs;
   const runs = adhocRuns();
   if (runs.running >= max) {
-    throw new AppError("too_many_runs", `${runs.running} ad-hoc pipeline runs are already in progress, the most allowed at once (scheduler.max_concurrent_adhoc_runs = ${max}); try again when one has finished, or schedule the pipeline as a job`, {
-      details: { running: runs.running, max_concurrent_adhoc_runs: max },
-    });
+    throw new AppError(
+      "too_many_runs",
+      `${runs.running} ad-hoc pipeline runs are already in progress, the most allowed at once (scheduler.max_concurrent_adhoc_runs = ${max}); try again when one has finished, or schedule the pipeline as a job`,
+      {
+        details: { running: runs.running, max_concurrent_adhoc_runs: max },
+      },
+    );
   }
   runs.running += 1;
   try {

@@ -57,7 +57,10 @@ describe("runs", () => {
     await createJob({ id: "two", name: "two", pipeline: "two-steps", cron_expr: "0 2 * * *", enabled: true }, null);
     const run = await runToEnd("two");
     expect(run.status).toBe("success");
-    expect(run.steps.map((step) => [step.step_name, step.status])).toEqual([["first", "success"], ["second", "success"]]);
+    expect(run.steps.map((step) => [step.step_name, step.status])).toEqual([
+      ["first", "success"],
+      ["second", "success"],
+    ]);
     // The second step saw the first one's output in its context.
     expect(JSON.parse(run.steps[1]!.output!).seen.context.one.seen.config).toEqual({ a: 1 });
     expect(run.duration).toBeGreaterThan(0);
@@ -134,7 +137,14 @@ describe("runs", () => {
   });
 
   test("runs left running by a dead process are marked failed with the reason", async () => {
-    await recordExecutionStart({ id: "orphan", jobId: "two", pipeline: "two-steps", startTime: new Date().toISOString(), status: "running", triggeredBy: "scheduler" });
+    await recordExecutionStart({
+      id: "orphan",
+      jobId: "two",
+      pipeline: "two-steps",
+      startTime: new Date().toISOString(),
+      status: "running",
+      triggeredBy: "scheduler",
+    });
     expect(await failInterruptedExecutions(INTERRUPTED_RUN_REASON)).toHaveLength(1);
     expect(await getExecution("orphan")).toMatchObject({ status: "failed", error: INTERRUPTED_RUN_REASON });
   });
@@ -147,7 +157,10 @@ describe("scheduler", () => {
     await startScheduler();
     await createJob({ id: "tick", name: "tick", pipeline: "tick", cron_expr: "* * * * * *", enabled: true }, null);
     await createJob({ id: "tock", name: "tock", pipeline: "tock", cron_expr: "* * * * * *", enabled: true }, null);
-    const ticks = await waitFor(() => listExecutions({ limit: 10, job_id: "tick" }), (page) => page.items.filter((run) => run.status === "success").length >= 2);
+    const ticks = await waitFor(
+      () => listExecutions({ limit: 10, job_id: "tick" }),
+      (page) => page.items.filter((run) => run.status === "success").length >= 2,
+    );
     expect(ticks.items.filter((run) => run.status === "success").length).toBeGreaterThanOrEqual(2);
     expect(ticks.items.every((run) => run.triggered_by === "scheduler")).toBe(true);
     const tocks = await listExecutions({ limit: 10, job_id: "tock" });
@@ -203,7 +216,10 @@ describe("missed fires", () => {
     const { caughtUp } = await startScheduler(now);
     stopScheduler();
     expect(caughtUp).toBe(1);
-    const recent = await waitFor(() => listExecutions({ limit: 5, job_id: "recent-miss" }), (page) => page.items.some((run) => run.status !== "running"));
+    const recent = await waitFor(
+      () => listExecutions({ limit: 5, job_id: "recent-miss" }),
+      (page) => page.items.some((run) => run.status !== "running"),
+    );
     expect(recent.items).toHaveLength(1);
     expect(recent.items[0]).toMatchObject({ triggered_by: "scheduler", status: "success" });
     expect((await listExecutions({ limit: 5, job_id: "old-miss" })).items).toHaveLength(0);

@@ -56,7 +56,14 @@ afterAll(async () => {
 
 async function runStep(config: Record<string, unknown>) {
   const lines: string[] = [];
-  const context = { executionId: "e1", jobId: "j1", pipeline: "p", stepName: "ping", signal: new AbortController().signal, log: (line: string) => lines.push(line) };
+  const context = {
+    executionId: "e1",
+    jobId: "j1",
+    pipeline: "p",
+    stepName: "ping",
+    signal: new AbortController().signal,
+    log: (line: string) => lines.push(line),
+  };
   const outcome = await webhookPlugin.run(webhookPlugin.configSchema.parse(config), context as unknown as Parameters<typeof webhookPlugin.run>[1]).then(
     (output) => ({ output, error: null }),
     (error: Error) => ({ output: null, error: error.message }),
@@ -83,10 +90,13 @@ describe("System.webhook through the outbound guard", () => {
     expect(hits.filter((hit) => hit.startsWith("denied"))).toEqual([]);
   });
 
-  test.each(["169.254.169.254", "10.0.0.1", "172.16.5.4", "192.168.1.1", "100.64.0.1", "224.0.0.1", "[fe80::1]", "[fd00::1]", "[::]"])("%s is refused", async (host) => {
-    const { error } = await runStep({ url: `http://${host}:80/latest/meta-data`, method: "GET" });
-    expect(error).toContain("is not an allowed destination");
-  });
+  test.each(["169.254.169.254", "10.0.0.1", "172.16.5.4", "192.168.1.1", "100.64.0.1", "224.0.0.1", "[fe80::1]", "[fd00::1]", "[::]"])(
+    "%s is refused",
+    async (host) => {
+      const { error } = await runStep({ url: `http://${host}:80/latest/meta-data`, method: "GET" });
+      expect(error).toContain("is not an allowed destination");
+    },
+  );
 
   test("an allowed destination is called; the answer's body stays out of the output unless capture_response is set", async () => {
     const plain = await runStep({ url: `http://127.0.0.1:${allowedPort}/hooks/secret-path`, method: "GET" });

@@ -112,6 +112,7 @@ function readOrCreateKeyFile(file: string): Buffer {
 
 function decodeKeyFile(file: string, text: string): Buffer {
   const key = Buffer.from(text.trim(), "base64");
-  if (key.length !== KEY_BYTES) throw new AppError("secret_unreadable", `${path.basename(file)} in the config folder does not hold a ${KEY_BYTES}-byte base64 key`);
+  if (key.length !== KEY_BYTES)
+    throw new AppError("secret_unreadable", `${path.basename(file)} in the config folder does not hold a ${KEY_BYTES}-byte base64 key`);
   return key;
 }

@@ -143,7 +143,8 @@ describe("a volume threshold crossed and uncrossed", () => {
     configure(1024 * 1024, 512 * 1024, deadUrl);
     await takeStorageSample();
     expect((await listActiveAlerts()).map((a) => a.key)).toEqual(["volume:mimir_plugins"]);
-    const failedOnce = async () => (await listDeliveries({ limit: 5 })).items.some((d) => d.event === "storage.alert_raised" && d.attempts >= 1 && d.status === "pending");
+    const failedOnce = async () =>
+      (await listDeliveries({ limit: 5 })).items.some((d) => d.event === "storage.alert_raised" && d.attempts >= 1 && d.status === "pending");
     expect(await waitFor(failedOnce, 5_000)).toBe(true);
     expect(received.length).toBe(before);
     // The URL is read at each attempt: fixed, the next retry arrives.

@@ -91,7 +91,8 @@ export function buildAlertChecks(reading: StorageReading, config: AppConfig): Al
   const projection = reading.projection;
   // Without enough history there is no projection, which is "not filling": an alert raised from
   // thinner history (as earlier versions did) clears instead of lingering.
-  const hours = projection === null ? null : projection.enough_history ? Math.min(projection.hours_left ?? NOT_FILLING_HOURS, NOT_FILLING_HOURS) : NOT_FILLING_HOURS;
+  const hours =
+    projection === null ? null : projection.enough_history ? Math.min(projection.hours_left ?? NOT_FILLING_HOURS, NOT_FILLING_HOURS) : NOT_FILLING_HOURS;
   checks.push({
     key: "disk_full",
     value: hours,
@@ -118,7 +119,8 @@ const THRESHOLD_GB_CLEAR_RATIO = 0.9;
 function volumeThresholds(config: AppConfig): [StorageVolume, { threshold: Threshold; knob: string }][] {
   const { alerts, alert_threshold_gb: thresholdGb } = config.values.storage;
   const entries = (Object.entries(alerts.volume_bytes) as [StorageVolume, Threshold][]).map(
-    ([volume, threshold]) => [volume, { threshold, knob: `storage.alerts.volume_bytes.${volume}.raise` }] as [StorageVolume, { threshold: Threshold; knob: string }],
+    ([volume, threshold]) =>
+      [volume, { threshold, knob: `storage.alerts.volume_bytes.${volume}.raise` }] as [StorageVolume, { threshold: Threshold; knob: string }],
   );
   if (!alerts.volume_bytes.mimir_data) {
     entries.unshift([

@@ -112,4 +112,3 @@ describe("alert advice names only what can fix it", () => {
     expect(check.value).toBeGreaterThan(check.threshold.clear);
   });
 });
-

@@ -10,10 +10,9 @@ const isRoot = process.getuid?.() === 0;
 test.skipIf(!isRoot)("on a full disk a sample measures every volume, drops its rows without crashing, and matches du -sb", () => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-full-"));
   try {
-    const script = [
-      `mount -t tmpfs -o size=4m tmpfs ${home}`,
-      `node --conditions=react-server --import tsx test/helpers/full-disk-sample.ts ${home}`,
-    ].join(" && ");
+    const script = [`mount -t tmpfs -o size=4m tmpfs ${home}`, `node --conditions=react-server --import tsx test/helpers/full-disk-sample.ts ${home}`].join(
+      " && ",
+    );
     const run = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-c", script], { encoding: "utf8", timeout: 60_000 });
     expect(run.status, run.stderr).toBe(0);
     // Log lines (the refused insert is logged) are JSON too; the result is the one with a sample.

@@ -2,7 +2,15 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions, scheduledJobs, storageSamples, type NewJobExecutionRow, type NewStorageSampleRow } from "@/lib/db/schema";
-import { bucketStart, getStorageHistory, getVolumeTrends, leastSquaresSlope, projectDiskFull, PROJECTION_MIN_HOURS, PROJECTION_MIN_SAMPLES } from "@/lib/storage/history";
+import {
+  bucketStart,
+  getStorageHistory,
+  getVolumeTrends,
+  leastSquaresSlope,
+  projectDiskFull,
+  PROJECTION_MIN_HOURS,
+  PROJECTION_MIN_SAMPLES,
+} from "@/lib/storage/history";
 import { storageHistoryQuery } from "@/lib/storage/inputs";
 import { insertSamples, thinSamples } from "@/lib/storage/queries";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
@@ -26,7 +34,10 @@ async function seed(spanMs: number, stepMs: number, shrinkPerHour = 0) {
   const rows: NewStorageSampleRow[] = [];
   for (let t = NOW - spanMs; t <= NOW; t += stepMs) {
     const free = 50e9 - ((t - (NOW - spanMs)) / HOUR) * shrinkPerHour;
-    for (const [volume, bytes] of [["mimir_data", 1e6 + (t - NOW + spanMs) / 1000], ["mimir_logs", 5e5]] as const) {
+    for (const [volume, bytes] of [
+      ["mimir_data", 1e6 + (t - NOW + spanMs) / 1000],
+      ["mimir_logs", 5e5],
+    ] as const) {
       rows.push({ takenAt: iso(t), volume, bytes: Math.round(bytes), files: 3, fsFreeBytes: Math.round(free), fsTotalBytes: 100e9 });
     }
   }
@@ -34,7 +45,15 @@ async function seed(spanMs: number, stepMs: number, shrinkPerHour = 0) {
   return rows.length;
 }
 
-const count = async (where = sql`1`) => Number((await getDb().select({ n: sql<number>`count(*)` }).from(storageSamples).where(where))[0]!.n);
+const count = async (where = sql`1`) =>
+  Number(
+    (
+      await getDb()
+        .select({ n: sql<number>`count(*)` })
+        .from(storageSamples)
+        .where(where)
+    )[0]!.n,
+  );
 
 describe("thinning", () => {
   test("keeps every sample of the last day, one per hour to a month, one per day beyond, nothing past the cutoff", async () => {
@@ -72,8 +91,17 @@ describe("history", () => {
 
   test("one series on its own, and runs counted per bucket by status", async () => {
     await seed(DAY, HOUR);
-    await getDb().insert(scheduledJobs).values({ id: "j1", name: "j1", pipeline: "p", cronExpr: "* * * * *", createdAt: iso(NOW), updatedAt: iso(NOW) });
-    const run = (id: string, at: number, status: ExecutionStatus): NewJobExecutionRow => ({ id, jobId: "j1", pipeline: "p", startTime: iso(at), status, triggeredBy: "scheduler" });
+    await getDb()
+      .insert(scheduledJobs)
+      .values({ id: "j1", name: "j1", pipeline: "p", cronExpr: "* * * * *", createdAt: iso(NOW), updatedAt: iso(NOW) });
+    const run = (id: string, at: number, status: ExecutionStatus): NewJobExecutionRow => ({
+      id,
+      jobId: "j1",
+      pipeline: "p",
+      startTime: iso(at),
+      status,
+      triggeredBy: "scheduler",
+    });
     await getDb()
       .insert(jobExecutions)
       .values([run("a", NOW - 3 * DAY, "success"), run("b", NOW - 2 * DAY, "success"), run("c", NOW - 2 * DAY + 5, "failed"), run("d", NOW - HOUR, "running")]);
@@ -162,7 +190,13 @@ describe("disk-full projection", () => {
   });
 
   test("least squares on a straight line gives its slope", () => {
-    expect(leastSquaresSlope([{ x: 0, y: 10 }, { x: 1, y: 8 }, { x: 2, y: 6 }])).toBe(-2);
+    expect(
+      leastSquaresSlope([
+        { x: 0, y: 10 },
+        { x: 1, y: 8 },
+        { x: 2, y: 6 },
+      ]),
+    ).toBe(-2);
   });
 });
 

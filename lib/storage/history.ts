@@ -5,7 +5,6 @@ import type { DiskProjection, ExecutionPoint, HistoryRange, SampleSeries, Storag
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { DAY_MS, HOUR_MS } from "@/lib/time";
 
-
 export const RANGE_MS: Record<HistoryRange, number> = { "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS, "90d": 90 * DAY_MS };
 
 /** The fill projection looks at this much history: long enough to smooth a burst, short enough to follow a change. */
@@ -29,10 +28,7 @@ export function bucketFor(spanMs: number): Bucket {
  * The chart series since `since` (or over `range`): per-series bytes and runs per bucket, both
  * aggregated in SQL, and the disk-full projection. `series` narrows the volume chart. Reads only.
  */
-export async function getStorageHistory(
-  input: { range?: HistoryRange; since?: string; series?: SampleSeries },
-  now = Date.now(),
-): Promise<StorageHistory> {
+export async function getStorageHistory(input: { range?: HistoryRange; since?: string; series?: SampleSeries }, now = Date.now()): Promise<StorageHistory> {
   const since = input.since ?? new Date(now - RANGE_MS[input.range ?? "24h"]).toISOString();
   const bucket = bucketFor(now - Date.parse(since));
   const [sizes, runs, projection] = await Promise.all([

@@ -91,7 +91,8 @@ export const STORAGE_API: ApiRoute[] = [
   {
     method: "get",
     path: "/api/v1/storage",
-    summary: "Current size of every volume, the backups folder and the database (files, largest entries, free disk, per-table rows and bytes); a measurement up to 30 s old is reused",
+    summary:
+      "Current size of every volume, the backups folder and the database (files, largest entries, free disk, per-table rows and bytes); a measurement up to 30 s old is reused",
     tag: TAG,
     access: "read",
     responses: { 200: { description: "Usage", schema: storageUsage } },

@@ -45,9 +45,7 @@ export async function findLatestSamples() {
   return getDb()
     .select()
     .from(storageSamples)
-    .where(
-      sql`${storageSamples.takenAt} = (SELECT max(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume})`,
-    );
+    .where(sql`${storageSamples.takenAt} = (SELECT max(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume})`);
 }
 
 /** The oldest sample of each series taken at or after `since`. */
@@ -64,7 +62,9 @@ export async function findFirstSamplesSince(since: string) {
 }
 
 export async function findLatestSampleTime(): Promise<string | null> {
-  const [row] = await getDb().select({ at: sql<string | null>`max(${storageSamples.takenAt})` }).from(storageSamples);
+  const [row] = await getDb()
+    .select({ at: sql<string | null>`max(${storageSamples.takenAt})` })
+    .from(storageSamples);
   return row?.at ?? null;
 }
 
@@ -122,6 +122,8 @@ export async function markAlertNotified(key: string, state: string): Promise<voi
 }
 
 export async function findEarliestSampleTime(): Promise<string | null> {
-  const [row] = await getDb().select({ at: sql<string | null>`min(${storageSamples.takenAt})` }).from(storageSamples);
+  const [row] = await getDb()
+    .select({ at: sql<string | null>`min(${storageSamples.takenAt})` })
+    .from(storageSamples);
   return row?.at ?? null;
 }

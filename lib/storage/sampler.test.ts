@@ -13,14 +13,16 @@ afterAll(() => {
   root.cleanup();
 });
 
-const sampleTimes = async () =>
-  (await getDb().select({ at: storageSamples.takenAt }).from(storageSamples).groupBy(storageSamples.takenAt)).map((r) => r.at);
+const sampleTimes = async () => (await getDb().select({ at: storageSamples.takenAt }).from(storageSamples).groupBy(storageSamples.takenAt)).map((r) => r.at);
 const waitForTicks = () => new Promise((resolve) => setTimeout(resolve, 300));
 
 test("a sample stores one row per volume and database file", async () => {
   const result = await takeStorageSample();
   expect(result.stored).toBe(true);
-  const rows = await getDb().select().from(storageSamples).where(sql`${storageSamples.takenAt} = ${result.taken_at}`);
+  const rows = await getDb()
+    .select()
+    .from(storageSamples)
+    .where(sql`${storageSamples.takenAt} = ${result.taken_at}`);
   expect(rows.map((r) => r.volume).sort()).toEqual(
     ["backups", "database", "database_wal", "mimir_config", "mimir_data", "mimir_logs", "mimir_pipelines", "mimir_plugins"].sort(),
   );
@@ -34,7 +36,9 @@ test("the boot sampler steps aside while someone else (the scheduled job) sample
   expect(await sampleTimes()).toEqual(before);
 
   // Older than one interval (15 min by default), younger than a day, so thinning keeps it.
-  await getDb().update(storageSamples).set({ takenAt: new Date(Date.now() - 20 * 60_000).toISOString() });
+  await getDb()
+    .update(storageSamples)
+    .set({ takenAt: new Date(Date.now() - 20 * 60_000).toISOString() });
   startStorageSampler(); // now the latest sample is stale: the sampler takes one
   const deadline = Date.now() + 10_000;
   while ((await sampleTimes()).length < 2 && Date.now() < deadline) await waitForTicks();

@@ -24,10 +24,13 @@ export interface SampleResult {
   active_alerts: string[];
 }
 
-const memo = processState("storageSampler", (): {
-  sampling?: Promise<SampleResult>;
-  sampler?: { timer: NodeJS.Timeout; lastOwnSample: string | null };
-} => ({}));
+const memo = processState(
+  "storageSampler",
+  (): {
+    sampling?: Promise<SampleResult>;
+    sampler?: { timer: NodeJS.Timeout; lastOwnSample: string | null };
+  } => ({}),
+);
 
 /**
  * Measures every volume, stores one sample row per series, thins old samples, and raises or clears

@@ -16,11 +16,14 @@ export const USAGE_REUSE_MS = 30_000;
  */
 export const TABLE_STATS_REUSE_MS = 10 * 60_000;
 
-const memo = processState("storageUsage", (): {
-  storageUsage?: { at: number; usage: StorageUsage };
-  storageScan?: Promise<StorageUsage>;
-  tableStats?: { at: number; tables: Awaited<ReturnType<typeof readSqliteTableStats>> };
-} => ({}));
+const memo = processState(
+  "storageUsage",
+  (): {
+    storageUsage?: { at: number; usage: StorageUsage };
+    storageScan?: Promise<StorageUsage>;
+    tableStats?: { at: number; tables: Awaited<ReturnType<typeof readSqliteTableStats>> };
+  } => ({}),
+);
 
 /** The folder of each volume and of backups, by the names used in samples and alerts. */
 export function watchedFolders(): Record<StorageVolume, string> {

@@ -76,25 +76,45 @@ describe("API edges", () => {
   test("a job for a pipeline that does not exist is created with a warning; for one that exists, without", async () => {
     const missing = await call("POST", "/api/v1/scheduler/jobs", { body: JSON.stringify({ name: "ghost", pipeline: "sync.yaml", cron_expr: "0 2 * * *" }) });
     expect(missing.status).toBe(201);
-    expect(missing.body).toMatchObject({ message: expect.any(String), job_id: expect.any(String), warnings: [expect.stringContaining("'sync.yaml' does not exist")] });
+    expect(missing.body).toMatchObject({
+      message: expect.any(String),
+      job_id: expect.any(String),
+      warnings: [expect.stringContaining("'sync.yaml' does not exist")],
+    });
     const pipeline = "name: api-edges-ping\nsteps:\n  - name: ping\n    plugin: System.webhook\n    config: {url: 'http://127.0.0.1:9/', method: GET}\n";
     expect((await call("POST", "/api/v1/pipelines", { body: pipeline, contentType: "application/yaml" })).status).toBe(201);
-    const present = await call("POST", "/api/v1/scheduler/jobs", { body: JSON.stringify({ name: "ping", pipeline: "api-edges-ping", cron_expr: "0 2 * * *" }) });
+    const present = await call("POST", "/api/v1/scheduler/jobs", {
+      body: JSON.stringify({ name: "ping", pipeline: "api-edges-ping", cron_expr: "0 2 * * *" }),
+    });
     expect(present.body.warnings).toEqual([]);
   });
 });
 
 describe("the pipeline check over HTTP (B6)", () => {
   test("validate refuses a misspelled plugin and a webhook step without url or with an unknown key", async () => {
-    const misspelled = await call("POST", "/api/v1/pipelines/anything/validate", { body: "name: x\nsteps:\n  - {name: a, plugin: Sytem.webhook}\n", contentType: "application/yaml" });
-    expect(misspelled.body).toMatchObject({ valid: false, errors: [{ path: "steps.0.plugin", message: expect.stringContaining("did you mean 'System.webhook'") }] });
-    const webhook = await call("POST", "/api/v1/pipelines/anything/validate", { body: "name: x\nsteps:\n  - {name: a, plugin: System.webhook, config: {retries: 3}}\n", contentType: "application/yaml" });
+    const misspelled = await call("POST", "/api/v1/pipelines/anything/validate", {
+      body: "name: x\nsteps:\n  - {name: a, plugin: Sytem.webhook}\n",
+      contentType: "application/yaml",
+    });
+    expect(misspelled.body).toMatchObject({
+      valid: false,
+      errors: [{ path: "steps.0.plugin", message: expect.stringContaining("did you mean 'System.webhook'") }],
+    });
+    const webhook = await call("POST", "/api/v1/pipelines/anything/validate", {
+      body: "name: x\nsteps:\n  - {name: a, plugin: System.webhook, config: {retries: 3}}\n",
+      contentType: "application/yaml",
+    });
     expect(webhook.body.valid).toBe(false);
-    expect(webhook.body.errors.map((error: Json) => error.message).join(" ")).toMatch(/url: required.*unknown setting 'retries'|unknown setting 'retries'.*url: required/);
+    expect(webhook.body.errors.map((error: Json) => error.message).join(" ")).toMatch(
+      /url: required.*unknown setting 'retries'|unknown setting 'retries'.*url: required/,
+    );
   });
 
   test("saving such a pipeline is refused with every problem and its line", async () => {
-    const answer = await call("POST", "/api/v1/pipelines", { body: "name: broken-hook\nsteps:\n  - name: a\n    plugin: System.webhook\n    config: {retries: 3}\n", contentType: "application/yaml" });
+    const answer = await call("POST", "/api/v1/pipelines", {
+      body: "name: broken-hook\nsteps:\n  - name: a\n    plugin: System.webhook\n    config: {retries: 3}\n",
+      contentType: "application/yaml",
+    });
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe("invalid_pipeline");
     expect(answer.body.error.details.every((issue: Json) => issue.line === 5)).toBe(true);

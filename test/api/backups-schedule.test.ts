@@ -27,7 +27,10 @@ async function setUp(env: Record<string, string> = {}) {
 }
 
 async function put(body: string) {
-  const response = await PUT(new Request(ENDPOINT, { method: "PUT", headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" }, body }), context);
+  const response = await PUT(
+    new Request(ENDPOINT, { method: "PUT", headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" }, body }),
+    context,
+  );
   return { status: response.status, body: await response.json() };
 }
 

@@ -28,7 +28,11 @@ beforeAll(async () => {
 });
 afterAll(() => root.cleanup());
 
-async function call(method: string, openApiPath: string, options: { params?: Record<string, string>; query?: string; body?: string; contentType?: string } = {}) {
+async function call(
+  method: string,
+  openApiPath: string,
+  options: { params?: Record<string, string>; query?: string; body?: string; contentType?: string } = {},
+) {
   const file = path.join(import.meta.dirname, "../../app", openApiPath.replace(/\{(\w+)\}/g, "[$1]"), "route.ts");
   const handlers = (await import(file)) as Record<string, (request: Request, context: unknown) => Promise<Response>>;
   const url = `${BASE}${openApiPath.replace(/\{(\w+)\}/g, (_, key: string) => encodeURIComponent(options.params?.[key] ?? "good"))}${options.query ?? ""}`;
@@ -79,9 +83,21 @@ describe("bad input", () => {
     ["POST", "/api/v1/scheduler/jobs", { body: JSON.stringify({ name: 1, pipeline: ["x"], cron_expr: true }) }, 400, "invalid_input"],
     ["POST", "/api/v1/scheduler/jobs", { body: JSON.stringify({ name: "x", pipeline: "good", cron_expr: "0 2 * *" }) }, 400, "invalid_cron"],
     ["POST", "/api/v1/scheduler/jobs", { body: JSON.stringify({ name: "x", pipeline: "good", cron_expr: "0 2 31 2 *" }) }, 400, "invalid_cron"],
-    ["POST", "/api/v1/scheduler/jobs", { body: JSON.stringify({ id: "../../etc", name: "x", pipeline: "good", cron_expr: "0 2 * * *" }) }, 400, "invalid_input"],
+    [
+      "POST",
+      "/api/v1/scheduler/jobs",
+      { body: JSON.stringify({ id: "../../etc", name: "x", pipeline: "good", cron_expr: "0 2 * * *" }) },
+      400,
+      "invalid_input",
+    ],
     ["POST", "/api/v1/scheduler/jobs", { body: JSON.stringify({ name: "x", pipeline: "../secrets.yaml", cron_expr: "0 2 * * *" }) }, 400, "invalid_input"],
-    ["POST", "/api/v1/scheduler/jobs", { body: JSON.stringify({ id: "good-job", name: "x", pipeline: "good", cron_expr: "0 2 * * *" }) }, 409, "already_exists"],
+    [
+      "POST",
+      "/api/v1/scheduler/jobs",
+      { body: JSON.stringify({ id: "good-job", name: "x", pipeline: "good", cron_expr: "0 2 * * *" }) },
+      409,
+      "already_exists",
+    ],
     ["PUT", "/api/v1/scheduler/jobs/{id}", { body: JSON.stringify({ cron_expr: "0 99 * * *" }) }, 400, "invalid_cron"],
     ["PUT", "/api/v1/scheduler/jobs/{id}", { body: JSON.stringify({ enabled: "yes" }) }, 400, "invalid_input"],
     ["GET", "/api/v1/scheduler/jobs/{id}", { params: { id: "../../etc/passwd" } }, 400, "invalid_input"],
@@ -89,7 +105,13 @@ describe("bad input", () => {
     ["POST", "/api/v1/pipelines", { body: "name: x\nsteps:\n  - name: a\n   plugin: [\n", contentType: "application/yaml" }, 400, "invalid_yaml"],
     ["POST", "/api/v1/pipelines", { body: "name: ../evil\nsteps:\n  - {name: a, plugin: P}\n", contentType: "application/yaml" }, 400, "invalid_pipeline"],
     ["POST", "/api/v1/pipelines", { body: "name: x\nsteps: 5\n", contentType: "application/yaml" }, 400, "invalid_pipeline"],
-    ["POST", "/api/v1/pipelines", { body: "name: good\nsteps:\n  - {name: a, plugin: System.vacuum}\n", contentType: "application/yaml" }, 409, "already_exists"],
+    [
+      "POST",
+      "/api/v1/pipelines",
+      { body: "name: good\nsteps:\n  - {name: a, plugin: System.vacuum}\n", contentType: "application/yaml" },
+      409,
+      "already_exists",
+    ],
     ["POST", "/api/v1/pipelines", { body: '{"metadata": {"name": "x"}, "config": {"steps": "no"}}' }, 400, "invalid_pipeline"],
     ["PUT", "/api/v1/pipelines/{id}", { body: "name: other\nsteps:\n  - {name: a, plugin: P}\n", contentType: "application/yaml" }, 400, "invalid_pipeline"],
     ["GET", "/api/v1/pipelines/{id}", { params: { id: "..%2F..%2Fconfig" } }, 400, "invalid_input"],

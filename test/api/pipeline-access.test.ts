@@ -26,11 +26,20 @@ beforeAll(async () => {
   for (const scope of ["read", "write", "admin"] as const) tokens[scope] = (await createApiToken({ name: `sec-${scope}`, scope }, system)).token;
   await ensureBuiltinJobs(root.config);
   // Stands for a long-running step: waits until the test lets it finish.
-  fs.writeFileSync(path.join(root.config.paths.plugins, "Wait.go"), `#!/bin/sh\ncat >/dev/null\nwhile [ ! -f "${root.home}/go" ]; do sleep 0.05; done\necho '{}'\n`, { mode: 0o700 });
+  fs.writeFileSync(
+    path.join(root.config.paths.plugins, "Wait.go"),
+    `#!/bin/sh\ncat >/dev/null\nwhile [ ! -f "${root.home}/go" ]; do sleep 0.05; done\necho '{}'\n`,
+    { mode: 0o700 },
+  );
 });
 afterAll(() => root.cleanup());
 
-async function call(scope: keyof typeof tokens, method: string, routePath: string, options: { params?: Record<string, string>; body?: string; contentType?: string } = {}) {
+async function call(
+  scope: keyof typeof tokens,
+  method: string,
+  routePath: string,
+  options: { params?: Record<string, string>; body?: string; contentType?: string } = {},
+) {
   const file = path.join(import.meta.dirname, "../../app/api/v1", routePath.replace(/\{(\w+)\}/g, "[$1]"), "route.ts");
   const handlers = (await import(file)) as Record<string, (request: Request, context: unknown) => Promise<Response>>;
   const url = `${BASE}/api/v1${routePath.replace(/\{(\w+)\}/g, (_, key: string) => encodeURIComponent(options.params?.[key] ?? ""))}`;
@@ -48,14 +57,22 @@ const yaml = (text: string) => ({ body: text, contentType: "application/yaml" })
 
 describe("a write token cannot do admin work through pipelines (finding 2)", () => {
   test("a pipeline with an admin-only step is refused at save, naming the step and the scope", async () => {
-    const created = await call("write", "POST", "/pipelines", yaml("name: wprune\nsteps:\n  - name: prune\n    plugin: System.prune_backups\n    config: {dry_run: false}\n"));
+    const created = await call(
+      "write",
+      "POST",
+      "/pipelines",
+      yaml("name: wprune\nsteps:\n  - name: prune\n    plugin: System.prune_backups\n    config: {dry_run: false}\n"),
+    );
     expect(created.status).toBe(403);
     expect(created.body.error.code).toBe("insufficient_scope");
     expect(created.body.error.message).toContain("step 'prune' (System.prune_backups) needs the 'admin' scope; token 'sec-write' has 'write'");
   });
 
   test("an admin's prune pipeline cannot be run ad hoc by a write token", async () => {
-    expect((await call("admin", "POST", "/pipelines", yaml("name: aprune\nsteps:\n  - {name: prune, plugin: System.prune_backups, config: {dry_run: true}}\n"))).status).toBe(201);
+    expect(
+      (await call("admin", "POST", "/pipelines", yaml("name: aprune\nsteps:\n  - {name: prune, plugin: System.prune_backups, config: {dry_run: true}}\n")))
+        .status,
+    ).toBe(201);
     const run = await call("write", "POST", "/pipelines/execute", { body: JSON.stringify({ pipeline_name: "aprune" }) });
     expect(run.status).toBe(403);
     expect(run.body.error.code).toBe("insufficient_scope");
@@ -68,7 +85,14 @@ describe("a write token cannot do admin work through pipelines (finding 2)", () 
       ["POST", "/scheduler/jobs/{id}/disable", { params: { id: "system-backup" } }],
       ["PUT", "/scheduler/jobs/{id}", { params: { id: "system-backup" }, body: JSON.stringify({ pipeline: "aprune" }) }],
       ["PUT", "/scheduler/jobs/{id}", { params: { id: "system-storage-sample" }, body: JSON.stringify({ cron_expr: "*/5 * * * *" }) }],
-      ["PUT", "/pipelines/{id}", { params: { id: "system-storage-sample" }, ...yaml("name: system-storage-sample\nsteps:\n  - {name: ping, plugin: System.webhook, config: {url: 'https://example.com/'}}\n") }],
+      [
+        "PUT",
+        "/pipelines/{id}",
+        {
+          params: { id: "system-storage-sample" },
+          ...yaml("name: system-storage-sample\nsteps:\n  - {name: ping, plugin: System.webhook, config: {url: 'https://example.com/'}}\n"),
+        },
+      ],
     ] as const) {
       const answer = await call("write", method, routePath, options);
       expect(answer.status, `${method} ${routePath}`).toBe(403);
@@ -81,11 +105,19 @@ describe("a write token cannot do admin work through pipelines (finding 2)", () 
   });
 
   test("a job that would run System.backup cannot be made or pointed there by a write token", async () => {
-    const made = await call("write", "POST", "/scheduler/jobs", { body: JSON.stringify({ id: "wbackup", name: "bk", pipeline: "system-backup", cron_expr: "0 * * * *" }) });
+    const made = await call("write", "POST", "/scheduler/jobs", {
+      body: JSON.stringify({ id: "wbackup", name: "bk", pipeline: "system-backup", cron_expr: "0 * * * *" }),
+    });
     expect(made.status).toBe(403);
     expect(made.body.error.message).toContain("(System.backup) needs the 'admin' scope");
     // An admin's job that uses an admin step cannot be changed (even switched off) by a write token either.
-    expect((await call("admin", "POST", "/scheduler/jobs", { body: JSON.stringify({ id: "aprune-job", name: "prune", pipeline: "aprune", cron_expr: "0 3 * * *", enabled: false }) })).status).toBe(201);
+    expect(
+      (
+        await call("admin", "POST", "/scheduler/jobs", {
+          body: JSON.stringify({ id: "aprune-job", name: "prune", pipeline: "aprune", cron_expr: "0 3 * * *", enabled: false }),
+        })
+      ).status,
+    ).toBe(201);
     expect((await call("write", "PUT", "/scheduler/jobs/{id}", { params: { id: "aprune-job" }, body: JSON.stringify({ enabled: true }) })).status).toBe(403);
   });
 
@@ -96,20 +128,44 @@ describe("a write token cannot do admin work through pipelines (finding 2)", () 
       expect(answer.status, cron).toBe(422);
       expect(answer.body.error.code).toBe("cron_too_frequent");
     }
-    expect((await call("write", "POST", "/scheduler/jobs", { body: JSON.stringify({ id: "minutely", name: "ok", pipeline: "harmless", cron_expr: "* * * * *" }) })).status).toBe(201);
-    expect((await call("write", "PUT", "/scheduler/jobs/{id}", { params: { id: "minutely" }, body: JSON.stringify({ cron_expr: "*/10 * * * * *" }) })).status).toBe(422);
+    expect(
+      (await call("write", "POST", "/scheduler/jobs", { body: JSON.stringify({ id: "minutely", name: "ok", pipeline: "harmless", cron_expr: "* * * * *" }) }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await call("write", "PUT", "/scheduler/jobs/{id}", { params: { id: "minutely" }, body: JSON.stringify({ cron_expr: "*/10 * * * * *" }) })).status,
+    ).toBe(422);
   });
 
   test("an admin's job with an admin step keeps running from the scheduler; a write-owned job whose pipeline gained one is refused at run time", async () => {
     expect((await call("admin", "POST", "/pipelines", yaml("name: avacuum\nsteps:\n  - {name: vacuum, plugin: System.vacuum}\n"))).status).toBe(201);
-    expect((await call("admin", "POST", "/scheduler/jobs", { body: JSON.stringify({ id: "avacuum-job", name: "vacuum", pipeline: "avacuum", cron_expr: "0 4 * * *" }) })).status).toBe(201);
+    expect(
+      (
+        await call("admin", "POST", "/scheduler/jobs", {
+          body: JSON.stringify({ id: "avacuum-job", name: "vacuum", pipeline: "avacuum", cron_expr: "0 4 * * *" }),
+        })
+      ).status,
+    ).toBe(201);
     const run = await startJobRun("avacuum-job", "scheduler");
     await run.finished;
     expect((await getExecution(run.execution_id)).status).toBe("success");
 
     expect((await call("write", "POST", "/pipelines", yaml("name: growing\nsteps:\n  - {name: a, plugin: System.analyze}\n"))).status).toBe(201);
-    expect((await call("write", "POST", "/scheduler/jobs", { body: JSON.stringify({ id: "growing-job", name: "growing", pipeline: "growing", cron_expr: "0 5 * * *" }) })).status).toBe(201);
-    expect((await call("admin", "PUT", "/pipelines/{id}", { params: { id: "growing" }, ...yaml("name: growing\nsteps:\n  - {name: vacuum, plugin: System.vacuum}\n") })).status).toBe(200);
+    expect(
+      (
+        await call("write", "POST", "/scheduler/jobs", {
+          body: JSON.stringify({ id: "growing-job", name: "growing", pipeline: "growing", cron_expr: "0 5 * * *" }),
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await call("admin", "PUT", "/pipelines/{id}", {
+          params: { id: "growing" },
+          ...yaml("name: growing\nsteps:\n  - {name: vacuum, plugin: System.vacuum}\n"),
+        })
+      ).status,
+    ).toBe(200);
     const refused = await startJobRun("growing-job", "scheduler");
     await refused.finished;
     const execution = await getExecution(refused.execution_id);

@@ -38,7 +38,10 @@ export function treeHashes(folder: string, options: { includeDatabases?: boolean
         if (entry.name === "mimir.log") continue;
         // The data root's lock (held by a server or a CLI restore) is not data.
         if (entry.name.startsWith(".mimir-server.")) continue;
-        out[name] = crypto.createHash("sha256").update(fs.readFileSync(path.join(folder, name))).digest("hex");
+        out[name] = crypto
+          .createHash("sha256")
+          .update(fs.readFileSync(path.join(folder, name)))
+          .digest("hex");
       }
     }
   };

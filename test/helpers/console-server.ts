@@ -44,7 +44,12 @@ export function serverActions(): { id: string; filename: string; exportedName: s
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, ".next/server/server-reference-manifest.json"), "utf8")) as {
     node: Record<string, { filename: string; exportedName: string; workers: Record<string, unknown> }>;
   };
-  return Object.entries(manifest.node).map(([id, entry]) => ({ id, filename: entry.filename, exportedName: entry.exportedName, workers: Object.keys(entry.workers) }));
+  return Object.entries(manifest.node).map(([id, entry]) => ({
+    id,
+    filename: entry.filename,
+    exportedName: entry.exportedName,
+    workers: Object.keys(entry.workers),
+  }));
 }
 
 /** The URL path a page worker serves: "app/(dashboard)/settings/page" → "/settings". */

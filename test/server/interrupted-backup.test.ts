@@ -59,7 +59,11 @@ test("SIGTERM mid-backup cancels and records it, leaves no partial set, and the 
   const started = await api("POST", "/backups");
   expect(started.status).toBe(202);
   const operationId = started.body.id as string;
-  await until(() => server!.output(), (output) => output.includes(HOLD), "the backup to reach its hold point");
+  await until(
+    () => server!.output(),
+    (output) => output.includes(HOLD),
+    "the backup to reach its hold point",
+  );
   expect(tempFolders().some((name) => name.startsWith(".partial-"))).toBe(true);
 
   const first = server;
@@ -78,7 +82,10 @@ test("SIGTERM mid-backup cancels and records it, leaves no partial set, and the 
   server = await startServer(env());
   expect(tempFolders()).toEqual([]);
   const operation = await api("GET", `/operations/${operationId}`);
-  expect(operation.body).toMatchObject({ status: "cancelled", error: { code: "interrupted", message: expect.stringMatching(/server was stopped \(SIGTERM\)/) } });
+  expect(operation.body).toMatchObject({
+    status: "cancelled",
+    error: { code: "interrupted", message: expect.stringMatching(/server was stopped \(SIGTERM\)/) },
+  });
 
   // The Backups page (and the Overview) say it, where the user looks.
   const cookie = await signedInCookie();
@@ -89,7 +96,12 @@ test("SIGTERM mid-backup cancels and records it, leaves no partial set, and the 
 
   // A good backup; then its verification result is lost as a stop during its verify phase would lose it.
   const good = await api("POST", "/backups");
-  const done = await until(() => api("GET", `/operations/${good.body.id}`), (r) => r.body.status !== "running", "the backup to finish", 120_000);
+  const done = await until(
+    () => api("GET", `/operations/${good.body.id}`),
+    (r) => r.body.status !== "running",
+    "the backup to finish",
+    120_000,
+  );
   expect(done.body.status).toBe("succeeded");
   const setId = done.body.result.backup_id as string;
   await server.stop();
@@ -97,7 +109,12 @@ test("SIGTERM mid-backup cancels and records it, leaves no partial set, and the 
 
   // The next start verifies that set again instead of showing "not yet" for ever.
   server = await startServer(env());
-  const verified = await until(() => api("GET", `/backups/${setId}`), (r) => r.body.verify_status !== null, "the set to be verified again", 120_000);
+  const verified = await until(
+    () => api("GET", `/backups/${setId}`),
+    (r) => r.body.verify_status !== null,
+    "the set to be verified again",
+    120_000,
+  );
   expect(verified.body.verify_status).toBe("ok");
   const after = await (await fetch(`${server.url}/backups`, { headers: { Cookie: await signedInCookie() } })).text();
   expect(after).not.toContain("The last backup was interrupted at");

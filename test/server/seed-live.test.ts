@@ -53,8 +53,15 @@ test("seeding a running server: the scheduler picks the jobs up, a seeded job's 
   expect(seeded.code, seeded.output).toBe(0);
 
   // The running server notices the jobs another process wrote, without a restart.
-  await until(() => server.output(), (output) => output.includes("scheduler reloaded: jobs were changed by another process"), "the scheduler to reload");
-  const line = server.output().split("\n").find((l) => l.includes("scheduler reloaded: jobs were changed by another process"))!;
+  await until(
+    () => server.output(),
+    (output) => output.includes("scheduler reloaded: jobs were changed by another process"),
+    "the scheduler to reload",
+  );
+  const line = server
+    .output()
+    .split("\n")
+    .find((l) => l.includes("scheduler reloaded: jobs were changed by another process"))!;
   // Seven enabled demo jobs, beside the built-in jobs that are on by default.
   expect(JSON.parse(line.slice(line.indexOf("{"))).scheduled).toBeGreaterThanOrEqual(7);
 
@@ -71,7 +78,11 @@ test("seeding a running server: the scheduler picks the jobs up, a seeded job's 
   // A seeded job really runs, through the demo plugins the seed installed, and succeeds.
   const started = await api("POST", "/scheduler/jobs/triage-tickets/run");
   expect(started.status).toBe(202);
-  const run = await until(() => api("GET", `/jobs/${started.body.execution_id}`), (r) => r.body.status !== "running", "the run to finish");
+  const run = await until(
+    () => api("GET", `/jobs/${started.body.execution_id}`),
+    (r) => r.body.status !== "running",
+    "the run to finish",
+  );
   expect(run.body).toMatchObject({ status: "success", error: null });
   expect(run.body.steps.map((step: Json) => step.status)).toEqual(["success", "success", "success"]);
 

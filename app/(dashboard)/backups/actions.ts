@@ -36,13 +36,21 @@ export const deleteBackupAction = defineAction(
   { reauth: true, audit: "backup.delete", target: (input) => input.backupId },
 );
 
-export const pinBackupAction = defineAction("admin", z.object({ backupId, pinned: z.boolean() }), ({ backupId: id, pinned }, principal) => setBackupPinned(id, pinned, principal), {
-  audit: "backup.pin",
-  target: (input) => input.backupId,
-});
+export const pinBackupAction = defineAction(
+  "admin",
+  z.object({ backupId, pinned: z.boolean() }),
+  ({ backupId: id, pinned }, principal) => setBackupPinned(id, pinned, principal),
+  {
+    audit: "backup.pin",
+    target: (input) => input.backupId,
+  },
+);
 
 /** What a prune would delete, for the confirmation; changes nothing, so no password is asked. */
-export const previewPruneAction = defineAction("admin", z.object({}), (_input, principal) => pruneBackups({ dryRun: true }, principal), { audit: "backup.prune_preview", readOnly: true });
+export const previewPruneAction = defineAction("admin", z.object({}), (_input, principal) => pruneBackups({ dryRun: true }, principal), {
+  audit: "backup.prune_preview",
+  readOnly: true,
+});
 
 export const pruneBackupsAction = defineAction(
   "admin",

@@ -17,7 +17,15 @@ import { cancelOperationAction, startBackupAction } from "./actions";
 const KIND_LABEL: Record<string, string> = { backup: "Backup", verify: "Verify", restore: "Restore", import: "Import" };
 
 /** Starts a manual backup; hands the new operation to `onStarted`, or the refusal's message to `onError`. */
-export function BackUpNowButton({ onStarted, onError, busy = false }: { onStarted: (op: OperationDto) => void; onError: (message: string | null) => void; busy?: boolean }) {
+export function BackUpNowButton({
+  onStarted,
+  onError,
+  busy = false,
+}: {
+  onStarted: (op: OperationDto) => void;
+  onError: (message: string | null) => void;
+  busy?: boolean;
+}) {
   const [pending, startTransition] = useTransition();
   const start = () =>
     startTransition(async () => {
@@ -114,7 +122,9 @@ function CancelOperation({ id, label, consequence }: { id: string; label: string
   }
   return (
     <div role="group" aria-label={`Cancel this ${label.toLowerCase()}?`} className="max-w-xs space-y-1 text-xs">
-      <p className="text-slate-700">Stop this {label.toLowerCase()}? {consequence}</p>
+      <p className="text-slate-700">
+        Stop this {label.toLowerCase()}? {consequence}
+      </p>
       <div className="flex gap-2">
         <Button variant="danger" className="px-2 py-0.5 text-xs" disabled={pending} onClick={cancel}>
           Stop {label.toLowerCase()}
@@ -150,10 +160,13 @@ export function FailedBackupNotice({ operation }: { operation: OperationDto }) {
 
 function describeResult(label: string, result: Record<string, unknown> | null): string {
   if (!result) return `${label} finished.`;
-  if (label === "Backup") return `Backup ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) and ${result.verify_status === "ok" ? "verified" : "not verified"}.`;
+  if (label === "Backup")
+    return `Backup ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) and ${result.verify_status === "ok" ? "verified" : "not verified"}.`;
   if (label === "Restore") {
     // Not "being verified now": this line outlives the moment; the list below shows the set's real verification.
-    const safety = result.safety_backup_id ? ` The state before it is kept as safety backup ${String(result.safety_backup_id)} (its verification is shown in the list of sets).` : "";
+    const safety = result.safety_backup_id
+      ? ` The state before it is kept as safety backup ${String(result.safety_backup_id)} (its verification is shown in the list of sets).`
+      : "";
     const checked = result.database_check ? ` (database checked with ${String(result.database_check)})` : "";
     return `Restored ${String(result.backup_id)}${checked}.${safety}`;
   }

@@ -46,7 +46,9 @@ export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, ca
   const router = useRouter();
   const queryClient = useQueryClient();
   const { data } = useBackups(cursor, page, pageSize);
-  const [operations, setOperations] = useState<{ id: string; kind: string; initial?: OperationDto }[]>(running.map((op) => ({ id: op.id, kind: op.kind, initial: op })));
+  const [operations, setOperations] = useState<{ id: string; kind: string; initial?: OperationDto }[]>(
+    running.map((op) => ({ id: op.id, kind: op.kind, initial: op })),
+  );
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
   const [restoring, setRestoring] = useState<BackupDto | null>(null);
@@ -81,14 +83,7 @@ export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, ca
 
   return (
     <div className="space-y-6">
-      <Card
-        title="Back up"
-        actions={
-          canWrite && (
-            <BackUpNowButton onStarted={follow} onError={setError} busy={backupRunning} />
-          )
-        }
-      >
+      <Card title="Back up" actions={canWrite && <BackUpNowButton onStarted={follow} onError={setError} busy={backupRunning} />}>
         {showFailure && (
           <div className="mb-3">
             <FailedBackupNotice operation={failedBackup} />
@@ -123,11 +118,18 @@ export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, ca
 
       <Card title="Backup sets" actions={canAdmin && <PruneControls onDone={refresh} />}>
         {data.items.length === 0 ? (
-          <EmptyState testId="backups-empty">
-            {cursor ? "No older sets." : "No backup sets yet. Back up now, or turn scheduled backups on below."}
-          </EmptyState>
+          <EmptyState testId="backups-empty">{cursor ? "No older sets." : "No backup sets yet. Back up now, or turn scheduled backups on below."}</EmptyState>
         ) : (
-          <DataTable columns={[{ label: "Set" }, { label: "Trigger" }, { label: "Size" }, { label: "Volumes" }, { label: "Verified" }, { label: "Actions", srOnly: true }]}>
+          <DataTable
+            columns={[
+              { label: "Set" },
+              { label: "Trigger" },
+              { label: "Size" },
+              { label: "Volumes" },
+              { label: "Verified" },
+              { label: "Actions", srOnly: true },
+            ]}
+          >
             {data.items.map((set) => (
               <tr key={set.id} data-backup-id={set.id} className="align-top">
                 <td className="py-2 pr-4">
@@ -163,7 +165,12 @@ export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, ca
                 <td className="py-2">
                   <div className="flex flex-wrap justify-end gap-2">
                     {canWrite && (
-                      <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => run(() => verifyBackupAction({ backupId: set.id }), follow)}>
+                      <Button
+                        variant="secondary"
+                        className="px-2.5 py-1 text-xs"
+                        disabled={pending}
+                        onClick={() => run(() => verifyBackupAction({ backupId: set.id }), follow)}
+                      >
                         Verify
                       </Button>
                     )}
@@ -175,7 +182,12 @@ export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, ca
                         >
                           Download
                         </a>
-                        <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => run(() => pinBackupAction({ backupId: set.id, pinned: !set.pinned }), refresh)}>
+                        <Button
+                          variant="secondary"
+                          className="px-2.5 py-1 text-xs"
+                          disabled={pending}
+                          onClick={() => run(() => pinBackupAction({ backupId: set.id, pinned: !set.pinned }), refresh)}
+                        >
                           {set.pinned ? "Unpin" : "Pin"}
                         </Button>
                         <Button variant="secondary" className="px-2.5 py-1 text-xs" disabled={pending} onClick={() => setRestoring(set)}>
@@ -281,7 +293,9 @@ function PruneControls({ onDone }: { onDone: () => void }) {
           consequences={
             <>
               <span className="block">These sets would be deleted: {preview.deleted.join(", ")}.</span>
-              {preview.kept.length > 0 && <span className="mt-2 block text-xs text-slate-500">Kept: {preview.kept.map((k) => `${k.id} (${k.reason})`).join(", ")}</span>}
+              {preview.kept.length > 0 && (
+                <span className="mt-2 block text-xs text-slate-500">Kept: {preview.kept.map((k) => `${k.id} (${k.reason})`).join(", ")}</span>
+              )}
             </>
           }
         />
@@ -308,8 +322,8 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
       consequences={
         <>
           <span className="block">
-            The checked volumes are <strong>replaced</strong> with their state from {formatTimestamp(set.created_at)}; every change made in them since then is lost.
-            The set is verified first, and a safety backup of the current state is taken before anything is replaced.
+            The checked volumes are <strong>replaced</strong> with their state from {formatTimestamp(set.created_at)}; every change made in them since then is
+            lost. The set is verified first, and a safety backup of the current state is taken before anything is replaced.
           </span>
           <fieldset className="mt-3 space-y-1">
             <legend className="sr-only">Volumes to replace</legend>
@@ -324,11 +338,10 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
           </fieldset>
           {volumes.includes("mimir_data") && (
             <span className="mt-3 block">
-              Replacing mimir_data does <strong>not</strong> roll back access or the audit trail: users, passwords, roles, disabled accounts,
-              API tokens (with their revocations and expiries), sessions and the audit log stay as they are now, so you stay signed in
-              and this restore is itself recorded. The notification channels stay as they are now too (a channel deleted or disabled since
-              the set does not come back). Only a set from another deployment (moving to a new host) brings its own users, tokens and channels;
-              the audit rows written here are then kept after its own.
+              Replacing mimir_data does <strong>not</strong> roll back access or the audit trail: users, passwords, roles, disabled accounts, API tokens (with
+              their revocations and expiries), sessions and the audit log stay as they are now, so you stay signed in and this restore is itself recorded. The
+              notification channels stay as they are now too (a channel deleted or disabled since the set does not come back). Only a set from another
+              deployment (moving to a new host) brings its own users, tokens and channels; the audit rows written here are then kept after its own.
             </span>
           )}
         </>

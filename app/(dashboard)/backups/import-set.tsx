@@ -47,7 +47,9 @@ export function ImportSet({ onStarted }: { onStarted: (op: OperationDto) => void
           Upload and import
         </Button>
       </div>
-      <p className="text-xs text-slate-500">A file from a set&apos;s Download button (mimir-backup-&lt;id&gt;.tar); it is checked by a restore drill before it is listed.</p>
+      <p className="text-xs text-slate-500">
+        A file from a set&apos;s Download button (mimir-backup-&lt;id&gt;.tar); it is checked by a restore drill before it is listed.
+      </p>
       {progress && <ProgressBar done={progress.sent} total={progress.total} unit="bytes" label="Upload" />}
       {error && (
         <p role="alert" className="text-red-700">

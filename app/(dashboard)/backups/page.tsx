@@ -67,7 +67,9 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
                       {job.name}
                     </Link>
                   )}
-                  <Badge tone={job.enabled ? "green" : job.enabled === null ? "amber" : "slate"}>{job.enabled ? "enabled" : job.enabled === null ? "deleted" : "disabled"}</Badge>
+                  <Badge tone={job.enabled ? "green" : job.enabled === null ? "amber" : "slate"}>
+                    {job.enabled ? "enabled" : job.enabled === null ? "deleted" : "disabled"}
+                  </Badge>
                 </li>
               ))}
             </ul>
@@ -76,7 +78,8 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
             <code className="text-xs">{settings.schedule}</code> <span className="text-slate-500">({describeCron(settings.schedule)})</span>
           </Setting>
           <Setting label="Prune">
-            <code className="text-xs">{settings.prune_schedule}</code> <span className="text-slate-500">({describeCron(settings.prune_schedule)})</span>, keep {settings.keep_days} days, at least {settings.keep_min} sets
+            <code className="text-xs">{settings.prune_schedule}</code> <span className="text-slate-500">({describeCron(settings.prune_schedule)})</span>, keep{" "}
+            {settings.keep_days} days, at least {settings.keep_min} sets
           </Setting>
           <Setting label="Verify all sets">
             <code className="text-xs">{settings.verify_schedule}</code> <span className="text-slate-500">({describeCron(settings.verify_schedule)})</span>
@@ -93,8 +96,8 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
           <code>PUT /api/v1/backups/schedule</code>) switches those jobs and saves <code>persistence.backup_enabled</code> to config.yaml, so the choice
           survives a restart; <code>MIMIR_BACKUP_ENABLED</code> in the environment overrides it. While they are on, <code>/health</code> reports degraded when
           the latest backup failed or the newest set is older than the schedule allows. Turning them off deletes no set. Change times under{" "}
-          <code>backups:</code>. Encryption is on when <code>MIMIR_BACKUP_PASSPHRASE</code> or <code>backups.passphrase_file</code> is set; the passphrase
-          is never stored by this console, so keep it somewhere safe: without it an encrypted set cannot be opened.
+          <code>backups:</code>. Encryption is on when <code>MIMIR_BACKUP_PASSPHRASE</code> or <code>backups.passphrase_file</code> is set; the passphrase is
+          never stored by this console, so keep it somewhere safe: without it an encrypted set cannot be opened.
         </p>
       </Card>
     </>

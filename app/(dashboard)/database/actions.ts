@@ -16,17 +16,30 @@ export const startMaintenanceAction = defineAction(
   { audit: "database.maintenance", target: (input) => input.kind },
 );
 
-export const retentionDryRunAction = defineAction("write", retentionCleanupForm, async (input) => runRetentionCleanup({ ...input, dry_run: true }), { audit: "retention.dry_run", readOnly: true });
-
-export const startRetentionCleanupAction = defineAction("write", retentionCleanupForm, async (input, principal) => startRetentionCleanup({ ...input, dry_run: false }, principal), {
-  audit: "retention.cleanup",
-  target: (input) => input.job_id ?? null,
+export const retentionDryRunAction = defineAction("write", retentionCleanupForm, async (input) => runRetentionCleanup({ ...input, dry_run: true }), {
+  audit: "retention.dry_run",
+  readOnly: true,
 });
 
-// The query service records each query itself (database.query, with the statement).
-export const runQueryAction = defineAction("admin", queryInput, async (input, principal) => runReadOnlyQuery(input, principal), { audit: "database.query", readOnly: true });
+export const startRetentionCleanupAction = defineAction(
+  "write",
+  retentionCleanupForm,
+  async (input, principal) => startRetentionCleanup({ ...input, dry_run: false }, principal),
+  {
+    audit: "retention.cleanup",
+    target: (input) => input.job_id ?? null,
+  },
+);
 
-export const startRecoverAction = defineAction("admin", z.object({}), async (_input, principal) => startMaintenance("recover", principal), { audit: "database.recover" });
+// The query service records each query itself (database.query, with the statement).
+export const runQueryAction = defineAction("admin", queryInput, async (input, principal) => runReadOnlyQuery(input, principal), {
+  audit: "database.query",
+  readOnly: true,
+});
+
+export const startRecoverAction = defineAction("admin", z.object({}), async (_input, principal) => startMaintenance("recover", principal), {
+  audit: "database.recover",
+});
 
 // Swapping replaces the live database: the signed-in user gives their password again.
 export const swapRecoveredAction = defineAction(
@@ -41,4 +54,7 @@ export const swapRecoveredAction = defineAction(
 );
 
 /** Destructive: the password again (reauth) and the typed instance name in `confirm`. */
-export const resetAllDataAction = defineAction("admin", resetInput, async (input, principal) => startReset(input, principal), { reauth: true, audit: "data.reset" });
+export const resetAllDataAction = defineAction("admin", resetInput, async (input, principal) => startReset(input, principal), {
+  reauth: true,
+  audit: "data.reset",
+});

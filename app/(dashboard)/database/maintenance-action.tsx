@@ -92,7 +92,8 @@ function ResultSummary({ kind, result }: { kind: string; result: unknown }) {
     const r = result as VacuumResult;
     return (
       <p className="text-slate-800">
-        Reclaimed <strong>{formatBytes(r.reclaimed_bytes)}</strong>: {formatBytes(r.file_bytes_before + r.wal_bytes_before)} → {formatBytes(r.file_bytes_after + r.wal_bytes_after)}, free pages {r.free_pages_before} → {r.free_pages_after}, in {formatDuration(r.duration_ms)}.
+        Reclaimed <strong>{formatBytes(r.reclaimed_bytes)}</strong>: {formatBytes(r.file_bytes_before + r.wal_bytes_before)} →{" "}
+        {formatBytes(r.file_bytes_after + r.wal_bytes_after)}, free pages {r.free_pages_before} → {r.free_pages_after}, in {formatDuration(r.duration_ms)}.
       </p>
     );
   }
@@ -104,7 +105,8 @@ function ResultSummary({ kind, result }: { kind: string; result: unknown }) {
     const r = result as CheckpointReport;
     return (
       <p className="text-slate-800">
-        WAL {formatBytes(r.wal_bytes_before)} → {formatBytes(r.wal_bytes_after)} ({r.frames_checkpointed} frames copied{r.busy ? "; a reader kept it from finishing" : ""}).
+        WAL {formatBytes(r.wal_bytes_before)} → {formatBytes(r.wal_bytes_after)} ({r.frames_checkpointed} frames copied
+        {r.busy ? "; a reader kept it from finishing" : ""}).
       </p>
     );
   }

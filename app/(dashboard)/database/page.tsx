@@ -54,19 +54,31 @@ export default async function DatabasePage() {
         title="Database"
         description={
           <>
-            Maintenance, export, retention and recovery of <code className="text-xs">{overview.database}</code>: the operations guide&apos;s sqlite3 recipes as buttons. Scripts
-            use the same actions under <code className="text-xs">/api/v1/maintenance</code>, <code className="text-xs">/api/v1/export</code> and{" "}
-            <code className="text-xs">/api/v1/retention/cleanup</code>.
+            Maintenance, export, retention and recovery of <code className="text-xs">{overview.database}</code>: the operations guide&apos;s sqlite3 recipes as
+            buttons. Scripts use the same actions under <code className="text-xs">/api/v1/maintenance</code>, <code className="text-xs">/api/v1/export</code>{" "}
+            and <code className="text-xs">/api/v1/retention/cleanup</code>.
           </>
         }
       />
       <div className="space-y-6">
         <Card title="Maintenance">
           <dl className="mb-4 grid grid-cols-2 gap-4 text-sm sm:grid-cols-4">
-            <Figure label="Database file" value={formatBytes(overview.file_bytes)} hint={`${formatCount(overview.page_count)} pages of ${formatBytes(overview.page_size)}`} />
-            <Figure label="Free pages" value={<span data-testid="free-pages">{formatCount(overview.free_pages)}</span>} hint={formatBytes(overview.free_bytes)} />
+            <Figure
+              label="Database file"
+              value={formatBytes(overview.file_bytes)}
+              hint={`${formatCount(overview.page_count)} pages of ${formatBytes(overview.page_size)}`}
+            />
+            <Figure
+              label="Free pages"
+              value={<span data-testid="free-pages">{formatCount(overview.free_pages)}</span>}
+              hint={formatBytes(overview.free_bytes)}
+            />
             <Figure label="WAL" value={formatBytes(overview.wal_bytes)} hint={`journal mode ${overview.journal_mode}`} />
-            <Figure label="Auto-vacuum" value={overview.auto_vacuum} hint={overview.auto_vacuum === "incremental" ? "cleanups give pages back" : "VACUUM once to turn on incremental"} />
+            <Figure
+              label="Auto-vacuum"
+              value={overview.auto_vacuum}
+              hint={overview.auto_vacuum === "incremental" ? "cleanups give pages back" : "VACUUM once to turn on incremental"}
+            />
           </dl>
           <div className="grid grid-cols-1 gap-4 md:grid-cols-2 xl:grid-cols-4">
             <MaintenanceAction
@@ -74,7 +86,8 @@ export default async function DatabasePage() {
               title="VACUUM"
               gain={
                 <>
-                  Would give back about <strong>{formatBytes(overview.free_bytes)}</strong> ({formatCount(overview.free_pages)} free pages){overview.auto_vacuum === "incremental" ? "." : " and turn on incremental auto-vacuum."}
+                  Would give back about <strong>{formatBytes(overview.free_bytes)}</strong> ({formatCount(overview.free_pages)} free pages)
+                  {overview.auto_vacuum === "incremental" ? "." : " and turn on incremental auto-vacuum."}
                 </>
               }
               warning={`Needs free disk about the database's size (${formatBytes(overview.file_bytes + overview.wal_bytes)}) while it runs; writes wait until it finishes.`}
@@ -87,7 +100,11 @@ export default async function DatabasePage() {
               title="ANALYZE"
               gain={
                 <>
-                  Refreshes query planner statistics. Last run: <strong>{overview.last_analyze_at ? formatAge(overview.last_analyze_at) : overview.has_statistics ? "unknown (before this console)" : "never"}</strong>.
+                  Refreshes query planner statistics. Last run:{" "}
+                  <strong>
+                    {overview.last_analyze_at ? formatAge(overview.last_analyze_at) : overview.has_statistics ? "unknown (before this console)" : "never"}
+                  </strong>
+                  .
                 </>
               }
               lastRun={lastAnalyze}
@@ -99,7 +116,10 @@ export default async function DatabasePage() {
               gain={
                 <>
                   Reads every page and lists every problem. Last check:{" "}
-                  <strong>{overview.last_integrity ? `${formatAge(overview.last_integrity.checked_at)}, ${overview.last_integrity.ok ? "ok" : "FAILED"}` : "never"}</strong>.
+                  <strong>
+                    {overview.last_integrity ? `${formatAge(overview.last_integrity.checked_at)}, ${overview.last_integrity.ok ? "ok" : "FAILED"}` : "never"}
+                  </strong>
+                  .
                 </>
               }
               lastRun={lastIntegrity}
@@ -159,11 +179,18 @@ export default async function DatabasePage() {
                   {isAdmin && (
                     <td className="py-2">
                       {isCsvExportable(table.name) ? (
-                        <a href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`} download className="text-sky-700 hover:underline" aria-label={`Download ${table.name} as CSV`}>
+                        <a
+                          href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`}
+                          download
+                          className="text-sky-700 hover:underline"
+                          aria-label={`Download ${table.name} as CSV`}
+                        >
                           CSV
                         </a>
                       ) : (
-                        <span className="text-xs text-slate-500" title="Credentials are not exported table by table">—</span>
+                        <span className="text-xs text-slate-500" title="Credentials are not exported table by table">
+                          —
+                        </span>
                       )}
                     </td>
                   )}
@@ -184,7 +211,8 @@ export default async function DatabasePage() {
             <p className="mb-3 text-sm text-slate-600">
               {damaged ? (
                 <>
-                  <Badge tone="red">damaged</Badge> The last integrity check failed. Restore a verified backup if you have one; otherwise recover what can still be read.
+                  <Badge tone="red">damaged</Badge> The last integrity check failed. Restore a verified backup if you have one; otherwise recover what can still
+                  be read.
                 </>
               ) : (
                 "For a database whose integrity check fails: writes a new database from everything still readable (the live file is only read), reports what was and was not saved, and swaps it in only on your confirmation."

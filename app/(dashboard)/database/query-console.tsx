@@ -73,7 +73,8 @@ export function QueryConsole({ initialSql }: { initialSql: string }) {
         <div className="space-y-2" data-testid="query-result">
           <div className="flex flex-wrap items-center justify-between gap-2 text-xs text-slate-500">
             <span>
-              {formatCountOf(result.rows.length, "row")}{result.truncated ? ` (stopped at the ${formatCount(result.row_cap)}-row cap; add a LIMIT or WHERE)` : ""} in {formatDuration(result.duration_ms)}
+              {formatCountOf(result.rows.length, "row")}
+              {result.truncated ? ` (stopped at the ${formatCount(result.row_cap)}-row cap; add a LIMIT or WHERE)` : ""} in {formatDuration(result.duration_ms)}
             </span>
             {result.rows.length > 0 && (
               <Button variant="secondary" onClick={download}>

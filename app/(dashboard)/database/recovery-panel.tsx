@@ -41,7 +41,8 @@ export function RecoveryPanel({ lastRun }: { lastRun: OperationDto | null }) {
         <div className="space-y-3" data-testid="recovery-result">
           <p className="text-slate-800">
             {result.method} wrote <code className="text-xs">{result.recovered_file}</code> ({formatBytes(result.recovered_bytes)}); its integrity check{" "}
-            {result.recovered_integrity_ok ? "passes" : "still fails"}.{result.lost_and_found_rows > 0 ? ` ${formatCount(result.lost_and_found_rows)} rows could not be placed and are kept in lost_and_found.` : ""}
+            {result.recovered_integrity_ok ? "passes" : "still fails"}.
+            {result.lost_and_found_rows > 0 ? ` ${formatCount(result.lost_and_found_rows)} rows could not be placed and are kept in lost_and_found.` : ""}
           </p>
           <DataTable columns={[{ label: "Table" }, { label: "Saved" }, { label: "In the damaged file" }]} dense>
             {result.tables.map((t) => (
@@ -66,8 +67,8 @@ export function RecoveryPanel({ lastRun }: { lastRun: OperationDto | null }) {
               consequences={
                 <>
                   The live database is replaced with the recovered one.{" "}
-                  {lost.length > 0 ? `Rows not saved are lost from the live database: ${lost.map((t) => t.name).join(", ")}.` : "Every counted row was saved."} A copy of the
-                  damaged file is kept beside it.
+                  {lost.length > 0 ? `Rows not saved are lost from the live database: ${lost.map((t) => t.name).join(", ")}.` : "Every counted row was saved."}{" "}
+                  A copy of the damaged file is kept beside it.
                 </>
               }
               requirePhrase={CONFIRM_WORD}

@@ -53,20 +53,32 @@ export function ResetPanel({ preview, lastRun }: { preview: ResetPreview; lastRu
   return (
     <div className="space-y-4 text-sm">
       <p className="text-slate-700">
-        The guide&apos;s <code className="text-xs">docker volume rm mimir_data mimir_logs …</code> without stopping anything by hand: the scheduler stops, a <strong>safety backup</strong>{" "}
-        of all five volumes is taken first (if it fails, nothing is deleted), then the chosen volumes are emptied and the console starts fresh. The volume folders themselves stay:
-        they may be Docker mount points. <strong>Your users, sessions and API tokens are kept</strong>, and so are the audit log, the instance id and the list of backups.
-        Nothing else may run during a reset. Scripts: <code className="text-xs">POST /api/v1/reset</code>.
+        The guide&apos;s <code className="text-xs">docker volume rm mimir_data mimir_logs …</code> without stopping anything by hand: the scheduler stops, a{" "}
+        <strong>safety backup</strong> of all five volumes is taken first (if it fails, nothing is deleted), then the chosen volumes are emptied and the console
+        starts fresh. The volume folders themselves stay: they may be Docker mount points. <strong>Your users, sessions and API tokens are kept</strong>, and so
+        are the audit log, the instance id and the list of backups. Nothing else may run during a reset. Scripts:{" "}
+        <code className="text-xs">POST /api/v1/reset</code>.
       </p>
       <p className="text-slate-700">
-        Instance name: <code className="rounded bg-slate-100 px-1 font-mono" data-testid="instance-name">{preview.instance_name}</code>
+        Instance name:{" "}
+        <code className="rounded bg-slate-100 px-1 font-mono" data-testid="instance-name">
+          {preview.instance_name}
+        </code>
       </p>
       <fieldset className="space-y-1.5">
         <legend className="mb-1 font-medium text-slate-800">Volumes to empty</legend>
-        <p className="text-xs text-slate-500">Sizes as on the Storage page, <MeasuredAt at={preview.measured_at} />.</p>
+        <p className="text-xs text-slate-500">
+          Sizes as on the Storage page, <MeasuredAt at={preview.measured_at} />.
+        </p>
         {preview.volumes.map((volume) => (
           <label key={volume.name} className="flex items-start gap-2">
-            <input type="checkbox" className="mt-0.5" checked={chosen.includes(volume.name)} disabled={running} onChange={(e) => toggle(volume.name, e.target.checked)} />
+            <input
+              type="checkbox"
+              className="mt-0.5"
+              checked={chosen.includes(volume.name)}
+              disabled={running}
+              onChange={(e) => toggle(volume.name, e.target.checked)}
+            />
             <span>
               <code className="font-mono text-xs">{volume.name}</code>{" "}
               <span className="text-slate-500" data-testid={`reset-size-${volume.name}`}>
@@ -88,7 +100,9 @@ export function ResetPanel({ preview, lastRun }: { preview: ResetPreview; lastRu
             <ul className="list-disc space-y-1 pl-5">
               {chosenVolumes.map((volume) => (
                 <li key={volume.name} data-volume={volume.name}>
-                  <code className="font-mono text-xs">{volume.name}</code>: {VOLUME_HOLDS[volume.name]} — {volume.name === "mimir_data" ? `the database's rows and ${formatCountOf(volume.files, "other file")}` : formatCountOf(volume.files, "file")} ({formatBytes(volume.bytes)})
+                  <code className="font-mono text-xs">{volume.name}</code>: {VOLUME_HOLDS[volume.name]} —{" "}
+                  {volume.name === "mimir_data" ? `the database's rows and ${formatCountOf(volume.files, "other file")}` : formatCountOf(volume.files, "file")}{" "}
+                  ({formatBytes(volume.bytes)})
                   {volume.name === "mimir_data" && (
                     <>
                       , <strong>{formatCount(preview.rows.jobs)} jobs</strong>, <strong>{formatCount(preview.rows.pipelines)} pipelines</strong> and{" "}
@@ -99,8 +113,14 @@ export function ResetPanel({ preview, lastRun }: { preview: ResetPreview; lastRu
               ))}
             </ul>
             <p>Your users and API tokens are kept, as are the audit log and the backups.</p>
-            {data && !pipelines && <p className="text-amber-800">mimir_pipelines is not chosen: its pipeline files stay and are imported again as pipelines right after the reset.</p>}
-            {pipelines && !data && <p className="text-amber-800">mimir_data is not chosen: the jobs stay, and those using a deleted pipeline fail until it exists again.</p>}
+            {data && !pipelines && (
+              <p className="text-amber-800">
+                mimir_pipelines is not chosen: its pipeline files stay and are imported again as pipelines right after the reset.
+              </p>
+            )}
+            {pipelines && !data && (
+              <p className="text-amber-800">mimir_data is not chosen: the jobs stay, and those using a deleted pipeline fail until it exists again.</p>
+            )}
             {data && <p>The built-in jobs of a fresh install (backups, retention, storage sampling) are created again, even ones you had deleted.</p>}
           </div>
         }
@@ -117,8 +137,8 @@ export function ResetPanel({ preview, lastRun }: { preview: ResetPreview; lastRu
             return (
               <div data-testid="reset-result" className="space-y-1">
                 <p>
-                  Reset {result.volumes.join(", ")}. Everything that was there is in the safety backup <code className="font-mono text-xs">{result.safety_backup_id}</code>: restore
-                  it from the Backups page to undo the reset.
+                  Reset {result.volumes.join(", ")}. Everything that was there is in the safety backup{" "}
+                  <code className="font-mono text-xs">{result.safety_backup_id}</code>: restore it from the Backups page to undo the reset.
                 </p>
                 {result.warnings.map((warning) => (
                   <p key={warning} className="text-amber-800">

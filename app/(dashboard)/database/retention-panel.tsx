@@ -10,7 +10,8 @@ import { retentionDryRunAction, startRetentionCleanupAction } from "./actions";
 import { useOperationRunner } from "./use-operation-runner";
 import { keepInput } from "@/app/_components/keep-input";
 
-const inputClass = "mt-1 block w-full rounded-md border-0 px-3 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900";
+const inputClass =
+  "mt-1 block w-full rounded-md border-0 px-3 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900";
 
 /**
  * Dry run first, then the real cleanup: the delete button appears only once a dry run has said
@@ -95,8 +96,8 @@ export function RetentionPanel({
         </Button>
       </form>
       <p id="days-hint" className="text-xs text-slate-500">
-        persistence.retention_days is {defaultDays} (0 keeps everything). Runs still marked running are never deleted. Rotated application logs older than {appLogDays} days
-        go too. {canRun ? "" : "Needs write access."}
+        persistence.retention_days is {defaultDays} (0 keeps everything). Runs still marked running are never deleted. Rotated application logs older than{" "}
+        {appLogDays} days go too. {canRun ? "" : "Needs write access."}
       </p>
       {error && (
         <p role="alert" className="text-sm text-red-700">
@@ -106,7 +107,8 @@ export function RetentionPanel({
       {preview && (
         <div className="rounded-md bg-slate-50 p-4 text-sm" data-testid="retention-preview">
           <p className="text-slate-800">
-            Dry run: <strong>{formatCount(preview.expired_rows)}</strong> runs started before {preview.cutoff ? formatTimestamp(preview.cutoff) : "any cut-off (no age bound)"}
+            Dry run: <strong>{formatCount(preview.expired_rows)}</strong> runs started before{" "}
+            {preview.cutoff ? formatTimestamp(preview.cutoff) : "any cut-off (no age bound)"}
             {preview.keep_per_job ? (
               <>
                 {" "}
@@ -124,7 +126,8 @@ export function RetentionPanel({
           {confirming && (
             <div role="alertdialog" aria-label="Confirm cleanup" className="mt-3 rounded-md border border-red-200 bg-red-50 p-3">
               <p className="text-red-800">
-                This permanently deletes {formatCount(doomed)} execution records{preview.job_id ? ` of job ${preview.job_id}` : ""} and their log files. Only a backup can bring them back.
+                This permanently deletes {formatCount(doomed)} execution records{preview.job_id ? ` of job ${preview.job_id}` : ""} and their log files. Only a
+                backup can bring them back.
               </p>
               <div className="mt-2 flex gap-2">
                 <Button variant="danger" onClick={cleanUp}>
@@ -168,11 +171,14 @@ function CleanupOutcome({ operation }: { operation: OperationDto }) {
   const r = operation.result as RetentionReport;
   return (
     <p className="text-sm text-slate-800" data-testid="retention-result">
-      Last cleanup {formatTimestamp(operation.finished_at)}: deleted <strong>{formatCount(r.deleted_rows)}</strong> runs and {formatCountOf(r.log_files_deleted, "log file")}
-      {r.app_logs.length ? ` and ${formatCountOf(r.app_logs.length, "app log file")}` : ""}; reclaimed <strong>{formatBytes(r.reclaimed_bytes)}</strong> (database {formatBytes(r.db_bytes_before)} →{" "}
-      {formatBytes(r.db_bytes_after)}
-      {r.space_returned_by === "none" ? `; ${formatCount(r.free_pages_left)} free pages stay in the file for reuse — run VACUUM to give them back` : `, pages returned by ${r.space_returned_by.replace("_", " ")}`}) in{" "}
-      {formatDuration(r.duration_ms)}
+      Last cleanup {formatTimestamp(operation.finished_at)}: deleted <strong>{formatCount(r.deleted_rows)}</strong> runs and{" "}
+      {formatCountOf(r.log_files_deleted, "log file")}
+      {r.app_logs.length ? ` and ${formatCountOf(r.app_logs.length, "app log file")}` : ""}; reclaimed <strong>{formatBytes(r.reclaimed_bytes)}</strong>{" "}
+      (database {formatBytes(r.db_bytes_before)} → {formatBytes(r.db_bytes_after)}
+      {r.space_returned_by === "none"
+        ? `; ${formatCount(r.free_pages_left)} free pages stay in the file for reuse — run VACUUM to give them back`
+        : `, pages returned by ${r.space_returned_by.replace("_", " ")}`}
+      ) in {formatDuration(r.duration_ms)}
       {r.cancelled ? " (cancelled part-way)" : ""}.
     </p>
   );

@@ -6,12 +6,32 @@ import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 import { NS_PER_MS } from "@/lib/time";
 
-
 /** History rows; the caller renders the pager and the empty state's wording, and names the jobs (`jobNames`, by id) when it shows them. */
-export function ExecutionsTable({ items, empty, showJob = true, jobNames }: { items: ExecutionSummary[]; empty: string; showJob?: boolean; jobNames?: Map<string, string> }) {
+export function ExecutionsTable({
+  items,
+  empty,
+  showJob = true,
+  jobNames,
+}: {
+  items: ExecutionSummary[];
+  empty: string;
+  showJob?: boolean;
+  jobNames?: Map<string, string>;
+}) {
   if (items.length === 0) return <EmptyState>{empty}</EmptyState>;
   return (
-    <DataTable columns={[{ label: "Started" }, { label: "Status" }, showJob && { label: "Job" }, { label: "Pipeline" }, { label: "Duration" }, { label: "Trigger" }, { label: "Error" }]} label="Executions">
+    <DataTable
+      columns={[
+        { label: "Started" },
+        { label: "Status" },
+        showJob && { label: "Job" },
+        { label: "Pipeline" },
+        { label: "Duration" },
+        { label: "Trigger" },
+        { label: "Error" },
+      ]}
+      label="Executions"
+    >
       {items.map((run) => (
         <tr key={run.id} className="align-top">
           <td className="py-2 pr-4 whitespace-nowrap tabular-nums">

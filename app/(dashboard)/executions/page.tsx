@@ -48,7 +48,8 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
     listJobChoices(),
   ]);
   // A job chosen by a link (an id beyond the picker's list, or a job since deleted) stays selectable.
-  const jobChoices = filters.job_id && !choices.jobs.some((job) => job.id === filters.job_id) ? [...choices.jobs, { id: filters.job_id, name: filters.job_id }] : choices.jobs;
+  const jobChoices =
+    filters.job_id && !choices.jobs.some((job) => job.id === filters.job_id) ? [...choices.jobs, { id: filters.job_id, name: filters.job_id }] : choices.jobs;
   const jobNames = await jobNamesOf(page?.items ?? []);
   return (
     <>
@@ -126,7 +127,11 @@ export default async function ExecutionsPage({ searchParams }: { searchParams: P
             {stats.per_day.length ? <RunsPerDayChart days={stats.per_day} /> : <p className="text-sm text-slate-500">No runs in this window.</p>}
           </Card>
           <Card title="Duration per day (p50, p95)">
-            {stats.duration_per_day.length ? <DurationPercentilesChart days={stats.duration_per_day} /> : <p className="text-sm text-slate-500">No finished runs in this window.</p>}
+            {stats.duration_per_day.length ? (
+              <DurationPercentilesChart days={stats.duration_per_day} />
+            ) : (
+              <p className="text-sm text-slate-500">No finished runs in this window.</p>
+            )}
           </Card>
         </div>
       )}

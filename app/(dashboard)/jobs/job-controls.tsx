@@ -10,7 +10,19 @@ import { runJobNowAction, setJobEnabledAction } from "@/app/(dashboard)/jobs/act
  * Enable/disable switch of one job; the scheduler applies it at once. Without write access it only
  * shows the state (disabled), described by the element `describedBy` names.
  */
-export function EnabledToggle({ id, name, enabled, canWrite, describedBy }: { id: string; name: string; enabled: boolean; canWrite: boolean; describedBy?: string }) {
+export function EnabledToggle({
+  id,
+  name,
+  enabled,
+  canWrite,
+  describedBy,
+}: {
+  id: string;
+  name: string;
+  enabled: boolean;
+  canWrite: boolean;
+  describedBy?: string;
+}) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const [error, setError] = useState<string | null>(null);

@@ -12,7 +12,8 @@ interface JobFields {
   enabled: boolean;
 }
 
-const INPUT = "mt-1 block w-full rounded-md border-0 px-2.5 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900 disabled:bg-slate-100 disabled:text-slate-500";
+const INPUT =
+  "mt-1 block w-full rounded-md border-0 px-2.5 py-1.5 text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-slate-900 disabled:bg-slate-100 disabled:text-slate-500";
 
 /**
  * Creates a job, or edits one when `jobId` is given. Field errors come back from the server (cron named
@@ -64,7 +65,15 @@ export function JobForm({ jobId, initial, pipelines, canWrite }: { jobId?: strin
       </label>
       <label className="block text-sm font-medium text-slate-700">
         Pipeline
-        <input className={INPUT} disabled={!canWrite} list="pipeline-names" value={fields.pipeline} onChange={(event) => set("pipeline", event.target.value)} required placeholder="name or file.yaml" />
+        <input
+          className={INPUT}
+          disabled={!canWrite}
+          list="pipeline-names"
+          value={fields.pipeline}
+          onChange={(event) => set("pipeline", event.target.value)}
+          required
+          placeholder="name or file.yaml"
+        />
         <datalist id="pipeline-names">
           {pipelines.map((name) => (
             <option key={name} value={name} />
@@ -79,11 +88,24 @@ export function JobForm({ jobId, initial, pipelines, canWrite }: { jobId?: strin
       </label>
       <label className="block text-sm font-medium text-slate-700">
         Cron expression
-        <input className={`${INPUT} font-mono`} disabled={!canWrite} value={fields.cron_expr} onChange={(event) => set("cron_expr", event.target.value)} required placeholder="0 2 * * *" />
+        <input
+          className={`${INPUT} font-mono`}
+          disabled={!canWrite}
+          value={fields.cron_expr}
+          onChange={(event) => set("cron_expr", event.target.value)}
+          required
+          placeholder="0 2 * * *"
+        />
         {fieldError("cron_expr") && <span className="text-xs text-red-700">{fieldError("cron_expr")}</span>}
       </label>
       <label className="flex items-center gap-2 text-sm font-medium text-slate-700 lg:pb-2">
-        <input type="checkbox" disabled={!canWrite} checked={fields.enabled} onChange={(event) => set("enabled", event.target.checked)} className="h-4 w-4 rounded border-slate-300" />
+        <input
+          type="checkbox"
+          disabled={!canWrite}
+          checked={fields.enabled}
+          onChange={(event) => set("enabled", event.target.checked)}
+          className="h-4 w-4 rounded border-slate-300"
+        />
         Enabled
       </label>
       <div className="lg:pb-0.5">

@@ -50,8 +50,8 @@ export default async function JobsPage({ searchParams }: { searchParams: Promise
       >
         {missing > 0 && (
           <p role="status" data-testid="jobs-missing-pipelines" className="mb-4 rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
-            {formatCountOf(missing, "job")} on this page {missing === 1 ? "uses" : "use"} a pipeline that does not exist: runs fail until the pipeline is created or
-            the job is pointed at another one.
+            {formatCountOf(missing, "job")} on this page {missing === 1 ? "uses" : "use"} a pipeline that does not exist: runs fail until the pipeline is
+            created or the job is pointed at another one.
           </p>
         )}
         {page.items.length === 0 ? (

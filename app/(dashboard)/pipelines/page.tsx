@@ -36,7 +36,10 @@ export default async function PipelinesPage({ searchParams }: { searchParams: Pr
         {page.items.length === 0 ? (
           <EmptyState>{canWrite ? "No pipelines yet. Create one, or drop a YAML file into the pipelines volume." : "No pipelines yet."}</EmptyState>
         ) : (
-          <DataTable columns={[{ label: "Name" }, { label: "Description" }, { label: "Steps" }, { label: "Jobs using it" }, { label: "Last run" }]} label="Pipelines">
+          <DataTable
+            columns={[{ label: "Name" }, { label: "Description" }, { label: "Steps" }, { label: "Jobs using it" }, { label: "Last run" }]}
+            label="Pipelines"
+          >
             {page.items.map((pipeline) => (
               <tr key={pipeline.name} data-testid={`pipeline-row-${pipeline.name}`}>
                 <td className="py-2 pr-4">

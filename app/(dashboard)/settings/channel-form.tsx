@@ -7,7 +7,8 @@ import { CHANNEL_KINDS, CHANNEL_KIND_NAMES, type ChannelKind, type FieldSpec } f
 import { EVENT_NAMES, SEVERITIES, type EventName, type Severity } from "@/lib/notify/events";
 import type { ChannelDto } from "@/lib/notify/types";
 
-const INPUT = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15";
+const INPUT =
+  "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15";
 
 interface Draft {
   kind: ChannelKind;
@@ -52,7 +53,11 @@ function splitFields(draft: Draft, editing: boolean) {
     if (field.secret) {
       if (typeof value === "string" && value !== "") secrets[field.name] = value;
     } else if (field.type === "checkbox") settings[field.name] = Boolean(value);
-    else if (field.type === "list") settings[field.name] = String(value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+    else if (field.type === "list")
+      settings[field.name] = String(value ?? "")
+        .split(",")
+        .map((item) => item.trim())
+        .filter(Boolean);
     else if (field.type === "number") {
       if (value !== "") settings[field.name] = Number(value);
     } else if (value !== "" || editing) {
@@ -140,7 +145,14 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
           </label>
           <label className="block text-sm">
             <span className="font-medium text-slate-700">Name</span>
-            <input required maxLength={100} value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} className={INPUT} placeholder="ops on-call" />
+            <input
+              required
+              maxLength={100}
+              value={draft.name}
+              onChange={(e) => setDraft({ ...draft, name: e.target.value })}
+              className={INPUT}
+              placeholder="ops on-call"
+            />
           </label>
           {fields.map((field) => (
             <KindField
@@ -178,7 +190,15 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
           </label>
           <label className="block text-sm">
             <span className="font-medium text-slate-700">Reminder every (h)</span>
-            <input type="number" min={1} max={720} value={draft.reminder_hours} onChange={(e) => setDraft({ ...draft, reminder_hours: e.target.value })} className={INPUT} placeholder="default" />
+            <input
+              type="number"
+              min={1}
+              max={720}
+              value={draft.reminder_hours}
+              onChange={(e) => setDraft({ ...draft, reminder_hours: e.target.value })}
+              className={INPUT}
+              placeholder="default"
+            />
           </label>
           <label className="block text-sm">
             <span className="font-medium text-slate-700">Quiet from (UTC)</span>
@@ -212,7 +232,17 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
   );
 }
 
-function KindField({ field, value, stored, onChange }: { field: FieldSpec; value: string | boolean; stored: boolean; onChange: (value: string | boolean) => void }) {
+function KindField({
+  field,
+  value,
+  stored,
+  onChange,
+}: {
+  field: FieldSpec;
+  value: string | boolean;
+  stored: boolean;
+  onChange: (value: string | boolean) => void;
+}) {
   if (field.type === "checkbox") {
     return (
       <label className="flex items-center gap-2 self-end text-sm text-slate-800">

@@ -69,7 +69,8 @@ export function ConfigForm({ view }: { view: ConfigView }) {
           const id = `config-${setting.key}`;
           const disabled = setting.overridden_by !== null;
           const problem = outcome?.kind === "error" ? outcome.fields?.[setting.key]?.join(", ") : undefined;
-          const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15 disabled:bg-slate-100 disabled:text-slate-500";
+          const inputClass =
+            "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15 disabled:bg-slate-100 disabled:text-slate-500";
           return (
             <div key={setting.key} className="text-sm">
               <label htmlFor={id} className="font-medium text-slate-700">
@@ -88,9 +89,25 @@ export function ConfigForm({ view }: { view: ConfigView }) {
                   ))}
                 </select>
               ) : setting.secret ? (
-                <input id={id} name={setting.key} type="url" disabled={disabled} aria-invalid={problem ? true : undefined} placeholder={current ? "set (hidden); type a new value to replace it" : "not set"} autoComplete="off" className={inputClass} />
+                <input
+                  id={id}
+                  name={setting.key}
+                  type="url"
+                  disabled={disabled}
+                  aria-invalid={problem ? true : undefined}
+                  placeholder={current ? "set (hidden); type a new value to replace it" : "not set"}
+                  autoComplete="off"
+                  className={inputClass}
+                />
               ) : (
-                <input id={id} name={setting.key} defaultValue={String(current ?? "")} disabled={disabled} aria-invalid={problem ? true : undefined} className={inputClass} />
+                <input
+                  id={id}
+                  name={setting.key}
+                  defaultValue={String(current ?? "")}
+                  disabled={disabled}
+                  aria-invalid={problem ? true : undefined}
+                  className={inputClass}
+                />
               )}
               {setting.secret && current ? (
                 <label className="mt-1 flex items-center gap-1 text-xs text-slate-600">

@@ -41,9 +41,10 @@ export default async function SettingsPage() {
         description={
           <>
             The effective configuration: defaults, overridden by <code className="text-xs">{config.configFile}</code>
-            {config.configFileExists ? "" : " (not present, so defaults apply)"}, overridden by <code className="text-xs">MIMIR_*</code> environment
-            variables.{" "}
-            {admin ? "Admins change the runtime overrides below; each says whether it applies at once or after a restart." : "Only an admin can change settings."}
+            {config.configFileExists ? "" : " (not present, so defaults apply)"}, overridden by <code className="text-xs">MIMIR_*</code> environment variables.{" "}
+            {admin
+              ? "Admins change the runtime overrides below; each says whether it applies at once or after a restart."
+              : "Only an admin can change settings."}
           </>
         }
       />
@@ -58,7 +59,9 @@ export default async function SettingsPage() {
             {config.settings.map((setting) => (
               <tr key={setting.key} data-key={setting.key}>
                 <td className="py-2 pr-4 font-mono text-xs text-slate-700">{setting.key}</td>
-                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">{setting.value === "" ? <span className="text-slate-500">(empty)</span> : setting.value}</td>
+                <td className="max-w-md break-all py-2 pr-4 font-mono text-xs">
+                  {setting.value === "" ? <span className="text-slate-500">(empty)</span> : setting.value}
+                </td>
                 <td className="py-2">
                   <SourceBadge source={setting.source} />
                 </td>

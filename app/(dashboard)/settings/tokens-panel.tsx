@@ -54,7 +54,11 @@ export function TokensPanel({ initialData }: { initialData: Page<ApiTokenDto> })
         </label>
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Scope</span>
-          <select value={draft.scope} onChange={(e) => setDraft({ ...draft, scope: e.target.value as Scope })} className="mt-1 block rounded-md border border-slate-300 px-3 py-2 text-sm">
+          <select
+            value={draft.scope}
+            onChange={(e) => setDraft({ ...draft, scope: e.target.value as Scope })}
+            className="mt-1 block rounded-md border border-slate-300 px-3 py-2 text-sm"
+          >
             <option value="read">read</option>
             <option value="write">write</option>
             <option value="admin">admin</option>
@@ -62,7 +66,11 @@ export function TokensPanel({ initialData }: { initialData: Page<ApiTokenDto> })
         </label>
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Expires</span>
-          <select value={draft.expires_in_days} onChange={(e) => setDraft({ ...draft, expires_in_days: e.target.value })} className="mt-1 block rounded-md border border-slate-300 px-3 py-2 text-sm">
+          <select
+            value={draft.expires_in_days}
+            onChange={(e) => setDraft({ ...draft, expires_in_days: e.target.value })}
+            className="mt-1 block rounded-md border border-slate-300 px-3 py-2 text-sm"
+          >
             {EXPIRY_CHOICES.map((choice) => (
               <option key={choice.value} value={choice.value}>
                 {choice.label}
@@ -94,7 +102,17 @@ export function TokensPanel({ initialData }: { initialData: Page<ApiTokenDto> })
       {list.items.length === 0 ? (
         <EmptyState>No API tokens yet. Create one for each script that calls the API.</EmptyState>
       ) : (
-        <DataTable columns={[{ label: "Name" }, { label: "Token" }, { label: "Scope" }, { label: "Created" }, { label: "Expires" }, { label: "Last used" }, { label: "Actions", srOnly: true }]}>
+        <DataTable
+          columns={[
+            { label: "Name" },
+            { label: "Token" },
+            { label: "Scope" },
+            { label: "Created" },
+            { label: "Expires" },
+            { label: "Last used" },
+            { label: "Actions", srOnly: true },
+          ]}
+        >
           {list.items.map((token) => (
             <tr key={token.id} data-token={token.name}>
               <td className="py-2 pr-4 font-medium text-slate-800">{token.name}</td>
@@ -115,8 +133,8 @@ export function TokensPanel({ initialData }: { initialData: Page<ApiTokenDto> })
                   title={`Revoke the token '${token.name}'?`}
                   consequences={
                     <>
-                      Scripts using <code className="font-mono text-xs">{token.prefix}…</code> get 401 from their next request. A revoked token
-                      cannot be brought back; make a new one instead.
+                      Scripts using <code className="font-mono text-xs">{token.prefix}…</code> get 401 from their next request. A revoked token cannot be
+                      brought back; make a new one instead.
                     </>
                   }
                   confirmLabel="Revoke token"
@@ -137,9 +155,7 @@ function CreatedToken({ token, onDismiss }: { token: CreatedApiTokenDto; onDismi
   const [copied, setCopied] = useState(false);
   return (
     <div role="status" className="rounded-md border border-emerald-300 bg-emerald-50 p-4 text-sm">
-      <p className="font-medium text-emerald-900">
-        Token &lsquo;{token.name}&rsquo; created. Copy it now: it is shown this once and stored only as a hash.
-      </p>
+      <p className="font-medium text-emerald-900">Token &lsquo;{token.name}&rsquo; created. Copy it now: it is shown this once and stored only as a hash.</p>
       <div className="mt-2 flex items-center gap-2">
         <code data-testid="new-token" className="block flex-1 break-all rounded bg-white px-3 py-2 font-mono text-xs text-slate-900 ring-1 ring-emerald-200">
           {token.token}

@@ -16,7 +16,8 @@ import type { Page } from "@/lib/pagination";
 import { DataTable } from "@/app/_components/ui/data-table";
 import { createUserInput } from "@/lib/auth/inputs";
 
-const inputClass = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15";
+const inputClass =
+  "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15";
 
 export function UsersPanel({ initialData, currentUserId }: { initialData: Page<UserDto>; currentUserId: string }) {
   const queryClient = useQueryClient();
@@ -39,7 +40,13 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-[1fr_1fr_auto_auto] sm:items-end">
         <label className="block text-sm">
           <span className="font-medium text-slate-700">New user name</span>
-          <input value={draft.username} onChange={(e) => setDraft({ ...draft, username: e.target.value })} maxLength={64} autoComplete="off" className={inputClass} />
+          <input
+            value={draft.username}
+            onChange={(e) => setDraft({ ...draft, username: e.target.value })}
+            maxLength={64}
+            autoComplete="off"
+            className={inputClass}
+          />
           {draftProblems.username && <span className="mt-1 block text-xs text-red-700">{draftProblems.username}</span>}
         </label>
         <label className="block text-sm">
@@ -56,7 +63,11 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
         </label>
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Role</span>
-          <select value={draft.role} onChange={(e) => setDraft({ ...draft, role: e.target.value as "viewer" | "admin" })} className="mt-1 block rounded-md border border-slate-300 px-3 py-2 text-sm">
+          <select
+            value={draft.role}
+            onChange={(e) => setDraft({ ...draft, role: e.target.value as "viewer" | "admin" })}
+            className="mt-1 block rounded-md border border-slate-300 px-3 py-2 text-sm"
+          >
             <option value="viewer">viewer (read-only)</option>
             <option value="admin">admin (everything)</option>
           </select>
@@ -125,8 +136,8 @@ export function UsersPanel({ initialData, currentUserId }: { initialData: Page<U
                       title={`Delete the user '${user.username}'?`}
                       consequences={
                         <>
-                          The account and its sessions are deleted for good; &lsquo;{user.username}&rsquo; is signed out at once. The audit log keeps
-                          what they did.
+                          The account and its sessions are deleted for good; &lsquo;{user.username}&rsquo; is signed out at once. The audit log keeps what they
+                          did.
                         </>
                       }
                       confirmLabel="Delete user"

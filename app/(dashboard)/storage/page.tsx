@@ -30,8 +30,7 @@ export default async function StoragePage() {
         description={
           <>
             Volume and disk usage <MeasuredAt at={usage.measured_at} /> (<span data-testid="measured-at">{formatTimestamp(usage.measured_at)}</span>, a walk of{" "}
-            {formatCount(usage.volumes.reduce((n, v) => n + v.files, 0))} files in {usage.scan_ms} ms); the charts read the samples taken every{" "}
-            {interval} min.
+            {formatCount(usage.volumes.reduce((n, v) => n + v.files, 0))} files in {usage.scan_ms} ms); the charts read the samples taken every {interval} min.
           </>
         }
         actions={canWrite && <MeasureButton />}
@@ -58,7 +57,11 @@ function DiskCard({ usage, projection }: { usage: StorageUsage; projection: Disk
   return (
     <Card title="Disk holding the data volume">
       <div className="grid grid-cols-2 gap-6 md:grid-cols-5">
-        <Stat label="Free" value={<span data-testid="disk-free">{formatBytes(fs?.free_bytes)}</span>} hint={fs ? `${formatPercent(fs.free_bytes / fs.total_bytes)} of ${formatBytes(fs.total_bytes)}` : "unknown"} />
+        <Stat
+          label="Free"
+          value={<span data-testid="disk-free">{formatBytes(fs?.free_bytes)}</span>}
+          hint={fs ? `${formatPercent(fs.free_bytes / fs.total_bytes)} of ${formatBytes(fs.total_bytes)}` : "unknown"}
+        />
         <Stat label="Used by Mimir" value={formatBytes(usage.volumes.reduce((n, v) => n + v.bytes, 0))} hint="five volumes and backups" />
         <Stat label="Mimir's growth" value={<span data-testid="disk-our-growth">{text.ourRate}</span>} hint={over} />
         <Stat label="Rest of the disk" value={<span data-testid="disk-other-growth">{text.otherRate}</span>} hint="other programs; not projected" />
@@ -72,7 +75,9 @@ function VolumesCard({ usage }: { usage: StorageUsage }) {
   const total = usage.volumes.reduce((n, v) => n + v.bytes, 0) || 1;
   return (
     <Card title="Volumes">
-      <DataTable columns={[{ label: "Volume" }, { label: "Size", align: "right" }, { label: "Files", align: "right" }, { label: "Share" }, { label: "Largest files" }]}>
+      <DataTable
+        columns={[{ label: "Volume" }, { label: "Size", align: "right" }, { label: "Files", align: "right" }, { label: "Share" }, { label: "Largest files" }]}
+      >
         {usage.volumes.map((v) => (
           <tr key={v.volume} data-volume={v.volume} className="align-top">
             <td className="py-2.5 pr-4">
@@ -97,7 +102,8 @@ function VolumesCard({ usage }: { usage: StorageUsage }) {
               ) : (
                 <details>
                   <summary className="cursor-pointer text-xs text-slate-600">
-                    {v.largest[0]!.path.slice(v.path.length + 1)} ({formatBytes(v.largest[0]!.bytes)}){v.largest.length > 1 ? ` and ${v.largest.length - 1} more` : ""}
+                    {v.largest[0]!.path.slice(v.path.length + 1)} ({formatBytes(v.largest[0]!.bytes)})
+                    {v.largest.length > 1 ? ` and ${v.largest.length - 1} more` : ""}
                   </summary>
                   <ol className="mt-1 space-y-0.5 text-xs text-slate-600">
                     {v.largest.map((file) => (

@@ -14,7 +14,10 @@ export function ProgressBar({ done, total, unit, label }: { done: number; total:
         aria-valuenow={ratio === null ? undefined : Math.round(ratio * 100)}
         className="h-2 w-full overflow-hidden rounded-full bg-slate-200"
       >
-        <div className={`h-full rounded-full bg-sky-600 transition-[width] ${ratio === null ? "w-1/3 animate-pulse" : ""}`} style={ratio === null ? undefined : { width: `${ratio * 100}%` }} />
+        <div
+          className={`h-full rounded-full bg-sky-600 transition-[width] ${ratio === null ? "w-1/3 animate-pulse" : ""}`}
+          style={ratio === null ? undefined : { width: `${ratio * 100}%` }}
+        />
       </div>
       <div className="mt-1 flex justify-between text-xs tabular-nums text-slate-500">
         <span>{total ? `${amount(done)} of ${amount(total)}` : done ? amount(done) : "starting…"}</span>

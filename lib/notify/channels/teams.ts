@@ -12,12 +12,22 @@ export function formatTeams(message: NotificationMessage, secrets: ChannelSecret
     type: "AdaptiveCard",
     version: "1.4",
     body: [
-      { type: "TextBlock", size: "Medium", weight: "Bolder", wrap: true, color: COLOR[message.severity], text: message.reminder ? `${message.title} (still ongoing)` : message.title },
+      {
+        type: "TextBlock",
+        size: "Medium",
+        weight: "Bolder",
+        wrap: true,
+        color: COLOR[message.severity],
+        text: message.reminder ? `${message.title} (still ongoing)` : message.title,
+      },
       { type: "TextBlock", wrap: true, text: message.text },
     ],
     actions: message.link ? [{ type: "Action.OpenUrl", title: "Open in the Mimir console", url: message.link }] : [],
   };
-  return jsonRequest(secrets.webhook_url, { type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }] });
+  return jsonRequest(secrets.webhook_url, {
+    type: "message",
+    attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card }],
+  });
 }
 
 const COLOR = { info: "Good", warning: "Warning", critical: "Attention" } as const;

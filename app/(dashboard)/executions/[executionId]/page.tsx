@@ -19,7 +19,6 @@ import { NS_PER_MS } from "@/lib/time";
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Run" };
 
-
 export default async function ExecutionPage({ params }: { params: Promise<{ executionId: string }> }) {
   const principal = await requirePagePrincipal("read");
   const canWrite = scopeAllows(principal.scope, "write");
@@ -53,8 +52,18 @@ export default async function ExecutionPage({ params }: { params: Promise<{ exec
         <Card title="Run">
           <dl className="space-y-2 text-sm">
             {[
-              ["Job", <Link key="job" href={`/jobs/${encodeURIComponent(run.job_id)}`} className="text-sky-700 hover:underline" title={run.job_id}>{jobName ?? run.job_id}</Link>],
-              ["Pipeline", <Link key="pipeline" href={`/pipelines/${encodeURIComponent(run.pipeline)}`} className="text-sky-700 hover:underline">{run.pipeline}</Link>],
+              [
+                "Job",
+                <Link key="job" href={`/jobs/${encodeURIComponent(run.job_id)}`} className="text-sky-700 hover:underline" title={run.job_id}>
+                  {jobName ?? run.job_id}
+                </Link>,
+              ],
+              [
+                "Pipeline",
+                <Link key="pipeline" href={`/pipelines/${encodeURIComponent(run.pipeline)}`} className="text-sky-700 hover:underline">
+                  {run.pipeline}
+                </Link>,
+              ],
               ["Triggered by", run.triggered_by],
               ["Started", formatTimestamp(run.start_time)],
               ["Ended", formatTimestamp(run.end_time)],
@@ -76,7 +85,10 @@ export default async function ExecutionPage({ params }: { params: Promise<{ exec
           {run.steps.length === 0 ? (
             <p className="text-sm text-slate-500">{running ? "The first step has not finished yet." : "No step ran."}</p>
           ) : (
-            <DataTable columns={[{ label: "Step" }, { label: "Plugin" }, { label: "Status" }, { label: "Duration" }, { label: "Output or error" }]} label="Steps">
+            <DataTable
+              columns={[{ label: "Step" }, { label: "Plugin" }, { label: "Status" }, { label: "Duration" }, { label: "Output or error" }]}
+              label="Steps"
+            >
               {run.steps.map((step, index) => (
                 <tr key={index} className="align-top">
                   <td className="py-2 pr-4 font-medium">{step.step_name}</td>
@@ -86,9 +98,15 @@ export default async function ExecutionPage({ params }: { params: Promise<{ exec
                   <td className="py-2 pr-4">
                     <Badge tone={statusTone(step.status)}>{step.status}</Badge>
                   </td>
-                  <td className="py-2 pr-4 tabular-nums">{step.duration === null || step.duration === undefined ? "—" : formatDuration(step.duration / NS_PER_MS)}</td>
+                  <td className="py-2 pr-4 tabular-nums">
+                    {step.duration === null || step.duration === undefined ? "—" : formatDuration(step.duration / NS_PER_MS)}
+                  </td>
                   <td className="max-w-md py-2">
-                    {step.error ? <span className="text-red-700">{step.error}</span> : <code className="break-all text-xs text-slate-600">{step.output ?? ""}</code>}
+                    {step.error ? (
+                      <span className="text-red-700">{step.error}</span>
+                    ) : (
+                      <code className="break-all text-xs text-slate-600">{step.output ?? ""}</code>
+                    )}
                   </td>
                 </tr>
               ))}

@@ -13,7 +13,8 @@ export function DeleteJob({ id, name, runs }: { id: string; name: string; runs: 
       title={`Delete job “${name}”?`}
       consequences={
         <>
-          The schedule stops, a run in progress is stopped, and its <strong>{formatCountOf(runs, "run")} of execution history</strong> {runs === 1 ? "is" : "are"} deleted with it. The pipeline stays.
+          The schedule stops, a run in progress is stopped, and its <strong>{formatCountOf(runs, "run")} of execution history</strong>{" "}
+          {runs === 1 ? "is" : "are"} deleted with it. The pipeline stays.
         </>
       }
       confirmLabel="Delete job and its history"

@@ -18,7 +18,17 @@ export function FailureThreshold({ settings, canWrite }: { settings: JobNotifica
         event.preventDefault();
         startTransition(async () => {
           const result = await setJobFailureThresholdAction({ id: settings.job_id, failure_threshold: Number(value) });
-          setMessage(result.ok ? { ok: true, text: "Saved" } : { ok: false, text: Object.values(result.error.fields ?? {}).flat().join("; ") || result.error.message });
+          setMessage(
+            result.ok
+              ? { ok: true, text: "Saved" }
+              : {
+                  ok: false,
+                  text:
+                    Object.values(result.error.fields ?? {})
+                      .flat()
+                      .join("; ") || result.error.message,
+                },
+          );
         });
       }}
     >

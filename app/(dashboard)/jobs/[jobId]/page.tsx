@@ -25,7 +25,13 @@ import { isAppError } from "@/lib/errors";
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Job" };
 
-export default async function JobPage({ params, searchParams }: { params: Promise<{ jobId: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
+export default async function JobPage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ jobId: string }>;
+  searchParams: Promise<Record<string, string | undefined>>;
+}) {
   const principal = await requirePagePrincipal("read");
   const canWrite = scopeAllows(principal.scope, "write");
   const canAdmin = scopeAllows(principal.scope, "admin");
@@ -73,8 +79,8 @@ export default async function JobPage({ params, searchParams }: { params: Promis
       />
       {!job.pipeline_exists && (
         <div role="status" className="mb-6 rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900">
-          Pipeline <strong>{job.pipeline}</strong> does not exist (no stored pipeline and no such file in the pipelines volume). Runs of this job fail until it is created or the job
-          is pointed at another pipeline.
+          Pipeline <strong>{job.pipeline}</strong> does not exist (no stored pipeline and no such file in the pipelines volume). Runs of this job fail until it
+          is created or the job is pointed at another pipeline.
         </div>
       )}
       <div className="mb-6 grid grid-cols-1 gap-6 lg:grid-cols-3">
@@ -112,12 +118,27 @@ export default async function JobPage({ params, searchParams }: { params: Promis
           </div>
         </Card>
         <Card title="Edit" className="lg:col-span-2">
-          <JobForm jobId={job.id} initial={{ name: job.name, pipeline: job.pipeline, cron_expr: job.cron_expr, enabled: job.enabled }} pipelines={pipelines} canWrite={canWrite} />
+          <JobForm
+            jobId={job.id}
+            initial={{ name: job.name, pipeline: job.pipeline, cron_expr: job.cron_expr, enabled: job.enabled }}
+            pipelines={pipelines}
+            canWrite={canWrite}
+          />
         </Card>
       </div>
       <Card title="Run history" className="mb-6">
-        <ExecutionsTable items={history.items} showJob={false} empty={canWrite ? "This job has not run yet. Use “Run now” or wait for its schedule." : "This job has not run yet."} />
-        <Pager basePath={`/jobs/${encodeURIComponent(job.id)}`} params={search} nextCursor={history.next_cursor} hasCursor={Boolean(search.cursor)} nextLabel="Older runs" />
+        <ExecutionsTable
+          items={history.items}
+          showJob={false}
+          empty={canWrite ? "This job has not run yet. Use “Run now” or wait for its schedule." : "This job has not run yet."}
+        />
+        <Pager
+          basePath={`/jobs/${encodeURIComponent(job.id)}`}
+          params={search}
+          nextCursor={history.next_cursor}
+          hasCursor={Boolean(search.cursor)}
+          nextLabel="Older runs"
+        />
       </Card>
       {canAdmin && <DeleteJob id={job.id} name={job.name} runs={runs} />}
     </>

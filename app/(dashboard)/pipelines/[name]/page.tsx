@@ -24,7 +24,13 @@ import { formatCountOf } from "@/lib/format";
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Pipeline" };
 
-export default async function PipelinePage({ params, searchParams }: { params: Promise<{ name: string }>; searchParams: Promise<Record<string, string | undefined>> }) {
+export default async function PipelinePage({
+  params,
+  searchParams,
+}: {
+  params: Promise<{ name: string }>;
+  searchParams: Promise<Record<string, string | undefined>>;
+}) {
   const principal = await requirePagePrincipal("read");
   const canWrite = scopeAllows(principal.scope, "write");
   const canAdmin = scopeAllows(principal.scope, "admin");
@@ -72,7 +78,8 @@ export default async function PipelinePage({ params, searchParams }: { params: P
               </ul>
             )}
             <p className="mt-3 text-xs text-slate-500">
-              {pipeline.steps === null || pipeline.steps === undefined ? "? steps" : formatCountOf(pipeline.steps, "step")}, {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
+              {pipeline.steps === null || pipeline.steps === undefined ? "? steps" : formatCountOf(pipeline.steps, "step")},{" "}
+              {pipeline.enabled ? <Badge tone="green">enabled</Badge> : <Badge>disabled</Badge>}
             </p>
           </Card>
           {canWrite && pipeline.valid && (
@@ -90,8 +97,22 @@ export default async function PipelinePage({ params, searchParams }: { params: P
         </div>
       </div>
       <Card title="Run history">
-        <ExecutionsTable items={history.items} jobNames={jobNames} empty={canWrite ? "No runs of this pipeline yet. Schedule it in a job, then use “Run now” (a test run above is not kept in this history)." : "No runs of this pipeline yet."} />
-        <Pager basePath={`/pipelines/${encodeURIComponent(pipeline.name)}`} params={search} nextCursor={history.next_cursor} hasCursor={Boolean(search.cursor)} nextLabel="Older runs" />
+        <ExecutionsTable
+          items={history.items}
+          jobNames={jobNames}
+          empty={
+            canWrite
+              ? "No runs of this pipeline yet. Schedule it in a job, then use “Run now” (a test run above is not kept in this history)."
+              : "No runs of this pipeline yet."
+          }
+        />
+        <Pager
+          basePath={`/pipelines/${encodeURIComponent(pipeline.name)}`}
+          params={search}
+          nextCursor={history.next_cursor}
+          hasCursor={Boolean(search.cursor)}
+          nextLabel="Older runs"
+        />
       </Card>
     </>
   );

@@ -27,7 +27,9 @@ export function TestRunPipeline({ name }: { name: string }) {
     });
   return (
     <div className="space-y-3 text-sm">
-      <p className="text-xs text-slate-500">Runs the saved definition once now, outside any job; its steps really run. The answer comes when it has finished.</p>
+      <p className="text-xs text-slate-500">
+        Runs the saved definition once now, outside any job; its steps really run. The answer comes when it has finished.
+      </p>
       <Button variant="secondary" onClick={run} disabled={pending}>
         {pending ? "Running…" : "Test run"}
       </Button>
@@ -46,7 +48,8 @@ export function TestRunPipeline({ name }: { name: string }) {
             {result.steps.map((step, index) => (
               <li key={`${step.step_name}-${index}`} className="text-xs">
                 <span className="font-medium text-slate-800">{step.step_name}</span> <span className="font-mono text-slate-500">{step.plugin}</span>{" "}
-                <Badge tone={statusTone(step.status)}>{step.status}</Badge> {step.duration != null && <span className="text-slate-500">{formatDuration(step.duration / NS_PER_MS)}</span>}
+                <Badge tone={statusTone(step.status)}>{step.status}</Badge>{" "}
+                {step.duration != null && <span className="text-slate-500">{formatDuration(step.duration / NS_PER_MS)}</span>}
                 {step.error && <span className="block text-red-700">{step.error}</span>}
               </li>
             ))}

@@ -9,4 +9,6 @@ export const GET = route({ access: "admin" }, async () => getResetPreview());
  * Body: {"confirm": "<instance name>", "volumes"?: ["mimir_data", …]}. A browser session sends its
  * password again in the X-Mimir-Password header; tokens pass. 202 with the exclusive operation.
  */
-export const POST = route({ access: "admin", reauth: true, audit: "data.reset", body: resetInput }, async ({ body, principal }) => json(await startReset(body, principal), 202));
+export const POST = route({ access: "admin", reauth: true, audit: "data.reset", body: resetInput }, async ({ body, principal }) =>
+  json(await startReset(body, principal), 202),
+);

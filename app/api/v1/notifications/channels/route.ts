@@ -4,4 +4,6 @@ import { createChannel, listChannels } from "@/lib/notify/service";
 
 export const GET = route({ access: "admin" }, async () => ({ items: await listChannels(), next_cursor: null }));
 
-export const POST = route({ access: "admin", body: createChannelInput, audit: "notification_channel.create" }, async ({ body }) => json(await createChannel(body), 201));
+export const POST = route({ access: "admin", body: createChannelInput, audit: "notification_channel.create" }, async ({ body }) =>
+  json(await createChannel(body), 201),
+);

@@ -11,7 +11,10 @@ export const PUT = route({ access: "write", audit: "pipeline.update", params: pi
 });
 
 /** `?force=true` deletes a pipeline that jobs still use (their runs then fail until repointed). */
-export const DELETE = route({ access: "admin", params: pipelineIdParams, query: deletePipelineQuery, reauth: true, audit: "pipeline.delete" }, async ({ params, query, principal }) => {
-  await deletePipeline(params.id, { force: query.force }, principal);
-  return { message: "Pipeline deleted successfully", pipeline: params.id };
-});
+export const DELETE = route(
+  { access: "admin", params: pipelineIdParams, query: deletePipelineQuery, reauth: true, audit: "pipeline.delete" },
+  async ({ params, query, principal }) => {
+    await deletePipeline(params.id, { force: query.force }, principal);
+    return { message: "Pipeline deleted successfully", pipeline: params.id };
+  },
+);

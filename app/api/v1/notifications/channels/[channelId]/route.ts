@@ -8,4 +8,6 @@ export const PATCH = route({ access: "admin", params: channelIdParams, body: upd
   updateChannel(params.channelId, body),
 );
 
-export const DELETE = route({ access: "admin", params: channelIdParams, reauth: true, audit: "notification_channel.delete" }, ({ params }) => deleteChannel(params.channelId));
+export const DELETE = route({ access: "admin", params: channelIdParams, reauth: true, audit: "notification_channel.delete" }, ({ params }) =>
+  deleteChannel(params.channelId),
+);
