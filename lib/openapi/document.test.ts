@@ -46,8 +46,9 @@ function handlers(): Handler[] {
         .join("/")
         .replace(/\[(\w+)\]/g, "{$1}");
     const source = fs.readFileSync(file, "utf8");
-    // Each handler's route() spec is the one-line object literal it is called with.
-    const declared = [...source.matchAll(/export const (\w+) = route\(\{([^{}]*)\}/g)].map((match) => {
+    // Each handler's route() spec is the object literal (without nested braces) it is called with, on
+    // one line or, as the formatter may wrap it, on the next.
+    const declared = [...source.matchAll(/export const (\w+) = route\(\s*\{([^{}]*)\}/g)].map((match) => {
       const spec = match[2]!;
       const access = /\baccess: "(\w+)"/.exec(spec)?.[1];
       expect(access, `${file} ${match[1]}: access`).toBeDefined();
