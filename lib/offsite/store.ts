@@ -1,0 +1,70 @@
+import type { Readable } from "node:stream";
+
+/**
+ * The one surface every offsite destination kind (folder, SFTP, S3, WebDAV) offers to the copy,
+ * pull, retention and test code in lib/offsite. Each kind lives in lib/offsite/stores/<kind>.ts and
+ * knows only its protocol: retries, verification (size + sha256 read back), layout and retention are
+ * decided once, above this interface, so every kind gets them alike.
+ *
+ * Keys are "/"-separated paths relative to the destination's own root (its folder, or its bucket
+ * and prefix), e.g. "mimir-backup-2026-12-03T08-00-00Z/manifest.json": the remote layout is the
+ * local set layout, so stock tools (`aws s3 cp`, `sftp`, a WebDAV client) fetch a set as it is.
+ */
+export interface RemoteObject {
+  key: string;
+  size: number;
+  /** When the remote side last wrote it (ISO-8601), where the protocol says. */
+  modifiedAt?: string;
+}
+
+export interface TransferOptions {
+  signal?: AbortSignal;
+  /** Called with the bytes moved so far (cumulative), for progress bars. */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface RemoteStore {
+  /**
+   * Streams `body` (exactly `size` bytes) to `key`, replacing what was there, creating parent
+   * folders as the protocol needs. Resolves only once the remote side acknowledged every byte; a
+   * failure leaves no object at `key` that could be mistaken for a whole one where the protocol
+   * allows (upload to a temporary name and rename, or a multipart upload that is aborted).
+   */
+  put(key: string, body: Readable, size: number, options?: TransferOptions): Promise<void>;
+  /** The object's bytes as a stream; rejects with a RemoteStoreError of reason "not-found" when absent. */
+  get(key: string, options?: TransferOptions): Promise<Readable>;
+  /** The object's size, or null when there is none at `key`. */
+  stat(key: string): Promise<RemoteObject | null>;
+  /** Every object whose key starts with `prefix` ("" for all), at any depth, in no promised order. */
+  list(prefix: string): AsyncIterable<RemoteObject>;
+  /** Removes the object; deleting one that is already gone succeeds. */
+  delete(key: string): Promise<void>;
+  /** Releases connections (SFTP sessions, HTTP agents). */
+  close(): Promise<void>;
+}
+
+/** Why a remote operation failed, in words the copy loop and the page can act on. */
+export type RemoteFailure =
+  | "unreachable" // DNS, refused, reset, timed out: worth retrying with backoff
+  | "auth" // wrong key, password or signature: retrying will not help
+  | "host-key-changed" // SFTP: the server's key is not the pinned one: refuse, never retry
+  | "not-found"
+  | "full" // the remote disk or quota is full
+  | "refused" // the server answered with an error that is not one of the above
+  | "aborted";
+
+export class RemoteStoreError extends Error {
+  constructor(
+    readonly reason: RemoteFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "RemoteStoreError";
+  }
+
+  /** Network-level failures are retried with backoff; the rest are reported at once. */
+  get retryable(): boolean {
+    return this.reason === "unreachable";
+  }
+}
