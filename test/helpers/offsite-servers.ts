@@ -12,7 +12,8 @@ import type { WebDavSettings } from "@/lib/offsite/stores/webdav";
  * - S3: s3rver (npm), a Node implementation of the S3 REST API that checks V4 signatures and keeps
  *   objects on disk, run as a child process so a test can kill it mid-upload;
  * - WebDAV: Apache httpd with mod_dav_fs (Debian apache2-bin, installed by scripts/ensure-test-tools.sh),
- *   optionally on a small tmpfs in a private mount namespace (`unshare -m`) to fill its disk.
+ *   optionally on a small tmpfs in a private mount namespace (`unshare -m`) to fill its disk; or
+ *   `rclone serve webdav` (Debian rclone) as a second implementation.
  * Each returns the settings a store needs, `allow` (the MIMIR_ALLOWED_DESTINATIONS entry that lets the
  * outbound guard reach it), and kill/restart/stop. Servers run in their own process group so that a
  * kill takes their workers along (Apache serves from children).
@@ -99,7 +100,10 @@ export async function startTestS3Server(options: { bucket?: string; prefix?: str
   const port = await freePort();
   const bucket = options.bucket ?? "mimir-test";
   const args = [S3RVER_BIN, "--directory", dataDir, "--address", "127.0.0.1", "--port", String(port), "--silent", "--configure-bucket", bucket];
-  let current = await startProcess(process.execPath, args, port);
+  let current = await startProcess(process.execPath, args, port).catch((error: unknown) => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     settings: {
       endpoint: `http://127.0.0.1:${port}`,
@@ -124,7 +128,7 @@ export async function startTestS3Server(options: { bucket?: string; prefix?: str
   };
 }
 
-const APACHE_MODULES = ["mpm_event", "authz_core", "authz_user", "authn_core", "authn_file", "auth_basic", "dav", "dav_fs"];
+const APACHE_MODULES = ["mpm_event", "alias", "authz_core", "authz_user", "authn_core", "authn_file", "auth_basic", "dav", "dav_fs"];
 
 /**
  * Apache httpd with mod_dav_fs serving a fresh folder at /dav/ with Basic authentication, as root
@@ -132,9 +136,12 @@ const APACHE_MODULES = ["mpm_event", "authz_core", "authz_user", "authn_core", "
  * folder on a tmpfs of that size in a private mount namespace, so the disk fills for real and no
  * mount outlives the server.
  */
-export async function startTestWebDavServer(options: { username?: string; password?: string; sizeLimit?: string } = {}): Promise<TestServer<WebDavSettings>> {
+export async function startTestWebDavServer(
+  options: { username?: string; password?: string; sizeLimit?: string; implementation?: "apache" | "rclone" } = {},
+): Promise<TestServer<WebDavSettings>> {
   const username = options.username ?? "mimir";
   const password = options.password ?? "dav-test-password";
+  if (options.implementation === "rclone") return startRcloneWebDav(username, password);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-webdav-"));
   // Apache's workers run as www-data: they must reach the folder and write the served root and lock db.
   fs.chmodSync(home, 0o755);
@@ -185,7 +192,10 @@ Alias /dav ${served}
         ],
       ]
     : ["sh", ["-c", httpd]];
-  let current = await startProcess(command, args as string[], port);
+  let current = await startProcess(command, args as string[], port).catch((error: unknown) => {
+    fs.rmSync(home, { recursive: true, force: true });
+    throw error;
+  });
   return {
     settings: { url: `http://127.0.0.1:${port}/dav/`, username, password },
     allow: `127.0.0.1:${port}`,
@@ -194,6 +204,36 @@ Alias /dav ${served}
     kill: () => killGroup(current.child, "SIGKILL"),
     restart: async () => {
       current = await startProcess(command, args as string[], port);
+    },
+    stop: async () => {
+      await killGroup(current.child, "SIGTERM");
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * `rclone serve webdav` (Go's x/net/webdav underneath): a second implementation, to catch what only
+ * one server tolerates. No disk-full variant: it answers a failed write with 405, not 507.
+ */
+async function startRcloneWebDav(username: string, password: string): Promise<TestServer<WebDavSettings>> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-rclone-dav-"));
+  const served = path.join(home, "dav");
+  fs.mkdirSync(served);
+  const port = await freePort();
+  const args = ["serve", "webdav", served, "--addr", `127.0.0.1:${port}`, "--user", username, "--pass", password, "--config", path.join(home, "rclone.conf")];
+  let current = await startProcess("rclone", args, port).catch((error: unknown) => {
+    fs.rmSync(home, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    settings: { url: `http://127.0.0.1:${port}/`, username, password },
+    allow: `127.0.0.1:${port}`,
+    port,
+    dataDir: served,
+    kill: () => killGroup(current.child, "SIGKILL"),
+    restart: async () => {
+      current = await startProcess("rclone", args, port);
     },
     stop: async () => {
       await killGroup(current.child, "SIGTERM");

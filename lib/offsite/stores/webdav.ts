@@ -5,7 +5,7 @@ import { XMLParser } from "fast-xml-parser";
 import { request, type Dispatcher } from "undici";
 import { outboundDispatcher } from "@/lib/net/outbound";
 import { RemoteStoreError, type RemoteObject, type RemoteStore, type TransferOptions } from "@/lib/offsite/store";
-import { checkKey, checkPrefix, commonFailure, countingStream } from "@/lib/offsite/stores/common";
+import { checkKey, checkPrefix, commonFailure, countingStream, sizedStream } from "@/lib/offsite/stores/common";
 
 /**
  * The `webdav` destination kind (Nextcloud/ownCloud, Apache mod_dav, nginx dav, rclone serve, NAS
@@ -187,7 +187,8 @@ export function createWebDavStore(settings: WebDavSettings): RemoteStore {
         if (transfer.signal?.aborted) throw new RemoteStoreError("aborted", `${what}: aborted`);
         await checkRoot(what);
         await ensureFolders(folder, what);
-        const counter = countingStream((total) => transfer.onProgress?.(total));
+        // Held to the announced size, so a short source fails here rather than as a stalled request.
+        const counter = sizedStream(size, what, (total) => transfer.onProgress?.(total));
         body.on("error", (error) => counter.destroy(error));
         sent = true;
         const response = await send("PUT", urlOf(temporary), {
