@@ -38,6 +38,7 @@ async function failure(promise: Promise<unknown>): Promise<RemoteStoreError> {
  * them: the mapping of the answers s3rver cannot give (a wrong signature, a full quota, throttling).
  */
 let answer = { status: 500, code: "InternalError" };
+const seen: string[] = [];
 const answering = { server: null as http.Server | null, port: 0 };
 
 beforeAll(async () => {
@@ -45,10 +46,24 @@ beforeAll(async () => {
   answering.server = http.createServer((request, response) => {
     request.resume();
     request.on("end", () => {
-      response.writeHead(answer.status, { "content-type": "application/xml", "x-amz-request-id": "test" });
-      response.end(
-        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${answer.code}</Code><Message>as the service words it</Message><RequestId>test</RequestId></Error>`,
-      );
+      const url = new URL(request.url!, "http://x");
+      seen.push(`${request.method} ${url.search}`);
+      const xml = (status: number, body: string) => {
+        response.writeHead(status, { "content-type": "application/xml", "x-amz-request-id": "test", etag: '"etag"' });
+        response.end(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`);
+      };
+      // In multipart mode it speaks just enough S3 for lib-storage to start an upload, then fails part 2.
+      if (answer.code === "multipart") {
+        if (request.method === "POST" && url.searchParams.has("uploads"))
+          return xml(200, "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>U1</UploadId></InitiateMultipartUploadResult>");
+        if (request.method === "PUT" && url.searchParams.get("partNumber") === "1") return xml(200, "");
+        if (request.method === "DELETE" && url.searchParams.get("uploadId") === "U1") {
+          response.writeHead(204).end();
+          return;
+        }
+        return xml(500, "<Error><Code>InternalError</Code><Message>part refused</Message></Error>");
+      }
+      xml(answer.status, `<Error><Code>${answer.code}</Code><Message>as the service words it</Message><RequestId>test</RequestId></Error>`);
     });
   });
   await new Promise<void>((resolve) => answering.server!.listen(0, "127.0.0.1", resolve));
@@ -139,6 +154,18 @@ describe("S3 store against s3rver", () => {
     const error = await failure(s3.put("k.txt", Readable.from([Buffer.from("x")]), 1));
     expect(error.reason).toBe(reason);
     expect(error.message).toContain(code);
+  });
+
+  test("a multipart upload that fails is aborted on the server (AbortMultipartUpload sent), so no parts stay behind", async () => {
+    // s3rver implements neither AbortMultipartUpload nor ListMultipartUploads: this is shown against the answering server.
+    answer = { status: 0, code: "multipart" };
+    seen.length = 0;
+    const s3 = store({ endpoint: `http://127.0.0.1:${answering.port}` });
+    const error = await failure(s3.put("big.bin", generatedBody(12 * MIB).stream(), 12 * MIB));
+    expect(error.reason).toBe("unreachable");
+    expect(seen).toContain("POST ?uploads=");
+    expect(seen).toContain("DELETE ?uploadId=U1&x-id=AbortMultipartUpload");
+    expect(seen.filter((line) => line.includes("CompleteMultipartUpload"))).toEqual([]);
   });
 
   test("a destination the outbound guard does not allow is refused before a connection is made", async () => {
