@@ -99,7 +99,21 @@ export async function startTestS3Server(options: { bucket?: string; prefix?: str
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-s3rver-"));
   const port = await freePort();
   const bucket = options.bucket ?? "mimir-test";
-  const args = [S3RVER_BIN, "--directory", dataDir, "--address", "127.0.0.1", "--port", String(port), "--silent", "--configure-bucket", bucket];
+  // s3rver makes ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its legacy
+  // provider: without it every truncated listing answers 500.
+  const args = [
+    "--openssl-legacy-provider",
+    S3RVER_BIN,
+    "--directory",
+    dataDir,
+    "--address",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--silent",
+    "--configure-bucket",
+    bucket,
+  ];
   let current = await startProcess(process.execPath, args, port).catch((error: unknown) => {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw error;

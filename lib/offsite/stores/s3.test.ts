@@ -121,6 +121,15 @@ describe("S3 store against s3rver", () => {
     expect(await listAll(a, "y/")).toEqual([]);
   });
 
+  test("list follows ListObjectsV2 continuation pages", async () => {
+    const paged = createS3Store({ ...server.settings, prefix: "paged" }, { listPageSize: 2 });
+    stores.push(paged);
+    const keys = ["a/1", "a/2", "a/3", "b/4", "b/5"];
+    for (const key of keys) await paged.put(key, Readable.from([Buffer.from(key)]), key.length);
+    expect((await listAll(paged)).map((o) => o.key)).toEqual(keys);
+    expect((await listAll(paged, "a/")).map((o) => o.key)).toEqual(["a/1", "a/2", "a/3"]);
+  });
+
   test("a missing object is not-found for get and null for stat; bad keys are refused before any request", async () => {
     const s3 = store({ prefix: "missing" });
     expect(await s3.stat("nothing/here")).toBeNull();

@@ -1,5 +1,5 @@
 import "server-only";
-import { Readable } from "node:stream";
+import stream, { type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   AbortMultipartUploadCommand,
@@ -39,6 +39,8 @@ export interface S3StoreOptions {
   partSize?: number;
   /** Parts in flight at once (default 2: R2 documents problems above that, and it keeps memory at 16 MiB). */
   queueSize?: number;
+  /** Keys per ListObjectsV2 page (default and S3's maximum: 1000). */
+  listPageSize?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -167,7 +169,9 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
         const counter = countingStream((total) => transfer.onProgress?.(total));
         // Errors while streaming (a reset mid-download) reach the reader mapped like any other.
         body.on("error", (error) => counter.destroy(toRemoteError(error, what, transfer.signal)));
-        return body.pipe(counter);
+        // pipeline, not pipe: a reader that stops early (destroys the stream) also closes the connection.
+        stream.pipeline(body, counter, () => undefined);
+        return counter;
       } catch (error) {
         throw toRemoteError(error, what, transfer.signal);
       }
@@ -187,7 +191,7 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
     async *list(prefix) {
       const Prefix = root + checkPrefix(prefix);
       try {
-        for await (const page of paginateListObjectsV2({ client, pageSize: 1000 }, { Bucket, Prefix })) {
+        for await (const page of paginateListObjectsV2({ client, pageSize: Math.min(1000, Math.max(1, options.listPageSize ?? 1000)) }, { Bucket, Prefix })) {
           for (const object of page.Contents ?? []) {
             // Keys ending in "/" are folder markers some consoles create, not objects.
             if (!object.Key || object.Key.endsWith("/") || !object.Key.startsWith(root)) continue;

@@ -1,6 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import stream, { type Readable } from "node:stream";
 import { XMLParser } from "fast-xml-parser";
 import { request, type Dispatcher } from "undici";
 import { outboundDispatcher } from "@/lib/net/outbound";
@@ -189,11 +189,11 @@ export function createWebDavStore(settings: WebDavSettings): RemoteStore {
         await ensureFolders(folder, what);
         // Held to the announced size, so a short source fails here rather than as a stalled request.
         const counter = sizedStream(size, what, (total) => transfer.onProgress?.(total));
-        body.on("error", (error) => counter.destroy(error));
+        stream.pipeline(body, counter, () => undefined);
         sent = true;
         const response = await send("PUT", urlOf(temporary), {
           headers: { "content-length": String(size), "content-type": "application/octet-stream" },
-          body: body.pipe(counter),
+          body: counter,
           signal: transfer.signal,
         });
         await discard(response);
@@ -220,7 +220,9 @@ export function createWebDavStore(settings: WebDavSettings): RemoteStore {
         }
         const counter = countingStream((total) => transfer.onProgress?.(total));
         response.body.on("error", (error) => counter.destroy(toRemoteError(error, what, transfer.signal)));
-        return response.body.pipe(counter);
+        // pipeline, not pipe: a reader that stops early (destroys the stream) also closes the connection.
+        stream.pipeline(response.body, counter, () => undefined);
+        return counter;
       } catch (error) {
         throw toRemoteError(error, what, transfer.signal);
       }
