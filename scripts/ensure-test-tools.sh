@@ -18,6 +18,8 @@ command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 # modules only, no service that would start on port 80); rclone serves WebDAV too, a second implementation.
 [ -x /usr/sbin/apache2 ] && [ -f /usr/lib/apache2/modules/mod_dav_fs.so ] || missing+=(apache2-bin)
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+# openssl makes the throwaway TLS certificate of the outbound-agent test.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
