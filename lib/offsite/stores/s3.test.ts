@@ -218,6 +218,13 @@ describe("S3 store against s3rver", () => {
     expect(await s3.stat("set/small.bin")).toMatchObject({ size: 10 });
   });
 
+  test("an empty object goes up and comes back empty", async () => {
+    const s3 = store({ prefix: "empty" });
+    await s3.put("set/empty.log", Readable.from([]), 0);
+    expect(await s3.stat("set/empty.log")).toMatchObject({ size: 0 });
+    expect(await sha256Of(await s3.get("set/empty.log"))).toMatchObject({ size: 0 });
+  });
+
   test("a body shorter than announced is refused and leaves no object", async () => {
     const s3 = store({ prefix: "short" });
     const error = await failure(s3.put("short.bin", Readable.from([Buffer.alloc(100)]), 200));

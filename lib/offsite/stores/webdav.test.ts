@@ -124,6 +124,13 @@ describe("WebDAV store against Apache mod_dav", () => {
     expect(error.message).toContain("not an allowed destination");
   });
 
+  test("an empty object goes up and comes back empty", async () => {
+    const dav = store();
+    await dav.put("empty/e.log", Readable.from([]), 0);
+    expect(await dav.stat("empty/e.log")).toMatchObject({ size: 0 });
+    expect(await sha256Of(await dav.get("empty/e.log"))).toMatchObject({ size: 0 });
+  });
+
   test("a body shorter than announced is refused and leaves nothing at the key", async () => {
     const dav = store();
     expect((await failure(dav.put("short/s.bin", Readable.from([Buffer.alloc(100)]), 200))).reason).toBe("refused");
