@@ -6,7 +6,7 @@ export NEXT_TELEMETRY_DISABLED=1
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "test tools (chromium, sqlite3, gpg, promtool)"
+step "test tools (chromium, sqlite3, gpg, promtool, apache2 mod_dav, rclone, openssl)"
 bash scripts/ensure-test-tools.sh
 
 step "route types"
