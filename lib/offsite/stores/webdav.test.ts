@@ -137,6 +137,29 @@ describe("WebDAV store against Apache mod_dav", () => {
     expect(await dav.stat("short/s.bin")).toBeNull();
   });
 
+  test("a slow but steady upload outlives the idle timeout; a stalled one is given up as unreachable with nothing at the key", async () => {
+    const dav = createWebDavStore(server.settings, { idleTimeoutMs: 400 });
+    // 16 chunks 100 ms apart: 1.6 s in all, four times the idle timeout, never idle for long.
+    const steady = Readable.from(
+      (async function* () {
+        for (let i = 0; i < 16; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          yield Buffer.alloc(1024, i);
+        }
+      })(),
+    );
+    await dav.put("slow/steady.bin", steady, 16 * 1024);
+    expect(await dav.stat("slow/steady.bin")).toMatchObject({ size: 16 * 1024 });
+
+    const stalled = gatedBody(MIB, 64 * 1024);
+    const error = await failure(dav.put("slow/stalled.bin", stalled.stream, MIB));
+    stalled.release();
+    expect(error.reason).toBe("unreachable");
+    expect(error.message).toContain("no byte moved");
+    expect(await dav.stat("slow/stalled.bin")).toBeNull();
+    expect((await listAll(dav, "slow/")).map((o) => o.key)).toEqual(["slow/steady.bin"]);
+  });
+
   test("a full remote disk is full, and neither the key nor a temporary upload stays behind", async () => {
     const dav = store({}, small);
     await dav.put("fits.bin", generatedBody(MIB).stream(), MIB);

@@ -64,7 +64,13 @@ function toRemoteError(error: unknown, what: string, signal?: AbortSignal): Remo
   return new RemoteStoreError("refused", `${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
-export function createWebDavStore(settings: WebDavSettings): RemoteStore {
+export interface WebDavStoreOptions {
+  /** A request that moves no byte for this long is given up as unreachable (default 120 s). */
+  idleTimeoutMs?: number;
+}
+
+export function createWebDavStore(settings: WebDavSettings, options: WebDavStoreOptions = {}): RemoteStore {
+  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
   const base = new URL(settings.url.endsWith("/") ? settings.url : `${settings.url}/`);
   if (base.protocol !== "http:" && base.protocol !== "https:")
     throw new RemoteStoreError("refused", `WebDAV needs an http:// or https:// URL, not ${base.protocol}`);
@@ -93,8 +99,8 @@ export function createWebDavStore(settings: WebDavSettings): RemoteStore {
       body: init.body,
       signal: init.signal,
       dispatcher,
-      headersTimeout: 60_000,
-      bodyTimeout: 120_000,
+      headersTimeout: idleTimeoutMs,
+      bodyTimeout: idleTimeoutMs,
     });
   }
 
@@ -183,18 +189,30 @@ export function createWebDavStore(settings: WebDavSettings): RemoteStore {
       const folder = slash === -1 ? "" : key.slice(0, slash);
       const temporary = `${slash === -1 ? "" : `${folder}/`}.${key.slice(slash + 1)}${TEMP_MARKER}${randomBytes(6).toString("hex")}`;
       let sent = false;
+      // undici's timeouts watch the wait for the answer and the answer's body, not the sending: a
+      // server that stops reading mid-upload would hold the PUT forever. This watchdog fires when no
+      // byte of the body moved for idleTimeoutMs (the wait for the answer is undici's headersTimeout).
+      const idle = new AbortController();
+      const watchdog = setTimeout(() => idle.abort(), idleTimeoutMs);
+      const signal = transfer.signal ? AbortSignal.any([transfer.signal, idle.signal]) : idle.signal;
       try {
         if (transfer.signal?.aborted) throw new RemoteStoreError("aborted", `${what}: aborted`);
         await checkRoot(what);
         await ensureFolders(folder, what);
         // Held to the announced size, so a short source fails here rather than as a stalled request.
-        const counter = sizedStream(size, what, (total) => transfer.onProgress?.(total));
+        const counter = sizedStream(size, what, (total) => {
+          watchdog.refresh();
+          transfer.onProgress?.(total);
+        });
+        // Once the whole body is out, the wait for the answer is undici's headersTimeout.
+        counter.once("end", () => clearTimeout(watchdog));
         stream.pipeline(body, counter, () => undefined);
+        watchdog.refresh(); // the folder checks before do not count against the upload
         sent = true;
         const response = await send("PUT", urlOf(temporary), {
           headers: { "content-length": String(size), "content-type": "application/octet-stream" },
           body: counter,
-          signal: transfer.signal,
+          signal,
         });
         await discard(response);
         if (response.statusCode < 200 || response.statusCode >= 300) throw statusFailure(response.statusCode, what);
@@ -203,10 +221,14 @@ export function createWebDavStore(settings: WebDavSettings): RemoteStore {
         if (moved.statusCode !== 201 && moved.statusCode !== 204) throw statusFailure(moved.statusCode, `${what}: moving the upload onto ${key}`);
       } catch (error) {
         body.destroy();
+        if (idle.signal.aborted && !transfer.signal?.aborted)
+          error = new RemoteStoreError("unreachable", `${what}: no byte moved for ${idleTimeoutMs / 1000} s`, { cause: error });
         // Best effort: the server may be the thing that failed. What is left has a hidden temporary
         // name that list() skips and no later put reuses, never the key itself.
         if (sent) await remove(temporary, what).catch(() => undefined);
         throw toRemoteError(error, what, transfer.signal);
+      } finally {
+        clearTimeout(watchdog);
       }
     },
 
