@@ -28,6 +28,9 @@ export interface TestServer<S> {
   dataDir: string;
   /** SIGKILL to the whole server, as a crash or a pulled cable would. */
   kill: () => Promise<void>;
+  /** SIGSTOP / SIGCONT to the whole server: it still accepts connections (the kernel does) but answers nothing, like a hung host. */
+  freeze: () => void;
+  thaw: () => void;
   /** Starts it again on the same port and data (after kill()). */
   restart: () => Promise<void>;
   /** Stops it and removes its files. */
@@ -66,6 +69,8 @@ async function killGroup(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   const exited = new Promise((resolve) => child.once("exit", resolve));
   try {
     process.kill(-child.pid!, signal);
+    // A frozen server (freeze()) acts on SIGTERM only once it runs again.
+    if (signal !== "SIGKILL") process.kill(-child.pid!, "SIGCONT");
   } catch {
     // already gone
   }
@@ -132,6 +137,8 @@ export async function startTestS3Server(options: { bucket?: string; prefix?: str
     port,
     dataDir,
     kill: () => killGroup(current.child, "SIGKILL"),
+    freeze: () => process.kill(-current.child.pid!, "SIGSTOP"),
+    thaw: () => process.kill(-current.child.pid!, "SIGCONT"),
     restart: async () => {
       current = await startProcess(process.execPath, args, port);
     },
@@ -216,6 +223,8 @@ Alias /dav ${served}
     port,
     dataDir: served,
     kill: () => killGroup(current.child, "SIGKILL"),
+    freeze: () => process.kill(-current.child.pid!, "SIGSTOP"),
+    thaw: () => process.kill(-current.child.pid!, "SIGCONT"),
     restart: async () => {
       current = await startProcess(command, args as string[], port);
     },
@@ -246,6 +255,8 @@ async function startRcloneWebDav(username: string, password: string): Promise<Te
     port,
     dataDir: served,
     kill: () => killGroup(current.child, "SIGKILL"),
+    freeze: () => process.kill(-current.child.pid!, "SIGSTOP"),
+    thaw: () => process.kill(-current.child.pid!, "SIGCONT"),
     restart: async () => {
       current = await startProcess("rclone", args, port);
     },

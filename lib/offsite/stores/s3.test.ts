@@ -225,6 +225,22 @@ describe("S3 store against s3rver", () => {
     expect(await sha256Of(await s3.get("set/empty.log"))).toMatchObject({ size: 0 });
   });
 
+  test("a server that hangs mid-upload (accepts, answers nothing) is given up as unreachable after the idle timeout; no object at the key", async () => {
+    const s3 = createS3Store({ ...server.settings, prefix: "hung" }, { partSize: 5 * MIB, queueSize: 1, idleTimeoutMs: 1000 });
+    stores.push(s3);
+    const body = gatedBody(15 * MIB, 6 * MIB);
+    let sent = 0;
+    const put = s3.put("set/big.bin", body.stream, 15 * MIB, { onProgress: (bytes) => (sent = bytes) });
+    await until(() => sent >= 5 * MIB, "the first part to be sent");
+    server.freeze();
+    body.release();
+    const error = await failure(put);
+    server.thaw();
+    expect(error.reason).toBe("unreachable");
+    expect(error.retryable).toBe(true);
+    expect(await s3.stat("set/big.bin")).toBeNull();
+  });
+
   test("a body shorter than announced is refused and leaves no object", async () => {
     const s3 = store({ prefix: "short" });
     const error = await failure(s3.put("short.bin", Readable.from([Buffer.alloc(100)]), 200));

@@ -41,6 +41,8 @@ export interface S3StoreOptions {
   queueSize?: number;
   /** Keys per ListObjectsV2 page (default and S3's maximum: 1000). */
   listPageSize?: number;
+  /** A connection that moves no byte for this long is given up as unreachable (default 120 s). */
+  idleTimeoutMs?: number;
 }
 
 const MIB = 1024 * 1024;
@@ -114,7 +116,12 @@ export function createS3Store(settings: S3Settings, options: S3StoreOptions = {}
     region: settings.region,
     forcePathStyle: settings.forcePathStyle ?? false,
     credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
-    requestHandler: new NodeHttpHandler({ httpAgent: agents.http, httpsAgent: agents.https, connectionTimeout: 10_000, socketTimeout: 120_000 }),
+    requestHandler: new NodeHttpHandler({
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
+      connectionTimeout: 10_000,
+      socketTimeout: options.idleTimeoutMs ?? 120_000,
+    }),
     // Retries and backoff are decided once, above the RemoteStore interface, for every kind alike.
     maxAttempts: 1,
     // No aws-chunked trailers or CRC32 defaults: R2, B2 and most self-hosted servers reject them, and

@@ -160,6 +160,22 @@ describe("WebDAV store against Apache mod_dav", () => {
     expect((await listAll(dav, "slow/")).map((o) => o.key)).toEqual(["slow/steady.bin"]);
   });
 
+  test("a server that hangs mid-upload (accepts, answers nothing) is given up as unreachable; nothing at the key once it runs again", async () => {
+    const dav = createWebDavStore(server.settings, { idleTimeoutMs: 1000 });
+    const body = gatedBody(64 * MIB, 2 * MIB);
+    let sent = 0;
+    const put = dav.put("hung/big.bin", body.stream, 64 * MIB, { onProgress: (bytes) => (sent = bytes) });
+    await until(() => sent >= 2 * MIB, "the upload to be under way");
+    server.freeze();
+    body.release();
+    const error = await failure(put);
+    server.thaw();
+    expect(error.reason).toBe("unreachable");
+    expect(error.retryable).toBe(true);
+    expect(await dav.stat("hung/big.bin")).toBeNull();
+    expect((await listAll(dav, "hung/")).map((o) => o.key)).toEqual([]);
+  });
+
   test("a full remote disk is full, and neither the key nor a temporary upload stays behind", async () => {
     const dav = store({}, small);
     await dav.put("fits.bin", generatedBody(MIB).stream(), MIB);
