@@ -119,6 +119,10 @@ describe("S3 store against s3rver", () => {
     // A prefix that is a partial name matches like S3's own.
     expect((await listAll(whole, "site-")).length).toBeGreaterThanOrEqual(2);
     expect(await listAll(a, "y/")).toEqual([]);
+    // Names outside ASCII, with spaces and signs, keep their spelling.
+    await a.put("ü set/çà #1%+日本.txt", Readable.from([Buffer.from("u")]), 1);
+    expect((await listAll(a, "ü")).map((o) => o.key)).toEqual(["ü set/çà #1%+日本.txt"]);
+    expect(await sha256Of(await a.get("ü set/çà #1%+日本.txt"))).toMatchObject({ size: 1 });
   });
 
   test("list follows ListObjectsV2 continuation pages", async () => {

@@ -69,15 +69,17 @@ describe("WebDAV store against Apache mod_dav", () => {
     await dav.put("mimir-backup-2026-12-03T08-00-00Z/manifest.json", Readable.from([Buffer.from("first")]), 5);
     await dav.put("mimir-backup-2026-12-03T08-00-00Z/manifest.json", Readable.from([Buffer.from("second")]), 6);
     await dav.put("other set/a file#1%.txt", Readable.from([Buffer.from("x")]), 1);
+    await dav.put("other set/çà-日本語.txt", Readable.from([Buffer.from("yz")]), 2);
     expect((await sha256Of(await dav.get("mimir-backup-2026-12-03T08-00-00Z/manifest.json"))).size).toBe(6);
 
     expect((await listAll(dav)).map((o) => [o.key, o.size])).toEqual([
       ["mimir-backup-2026-12-03T08-00-00Z/data/deep/archive.tar", 12 * MIB + 7],
       ["mimir-backup-2026-12-03T08-00-00Z/manifest.json", 6],
       ["other set/a file#1%.txt", 1],
+      ["other set/çà-日本語.txt", 2],
     ]);
     expect((await listAll(dav, "mimir-backup-2026-12-03T08-00-00Z/data/")).map((o) => o.key)).toEqual([key]);
-    expect((await listAll(dav, "other")).map((o) => o.key)).toEqual(["other set/a file#1%.txt"]);
+    expect((await listAll(dav, "other")).map((o) => o.key)).toEqual(["other set/a file#1%.txt", "other set/çà-日本語.txt"]);
     expect(await listAll(dav, "nothing/")).toEqual([]);
     // No temporary upload names were left behind on the server.
     expect(filesOnDisk(server.dataDir).filter((name) => name.includes(".mimir-upload-"))).toEqual([]);

@@ -120,12 +120,15 @@ export function createWebDavStore(settings: WebDavSettings, options: WebDavStore
       await discard(response);
       throw statusFailure(response.statusCode, what);
     }
-    let text = "";
+    // Decoded once at the end: a name's multi-byte character can straddle two chunks.
+    const chunks: Buffer[] = [];
+    let bytes = 0;
     for await (const chunk of response.body) {
-      text += chunk.toString("utf8");
-      if (text.length > MAX_LISTING_BYTES) throw new RemoteStoreError("refused", `${what}: the listing is larger than ${MAX_LISTING_BYTES} bytes`);
+      chunks.push(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+      if (bytes > MAX_LISTING_BYTES) throw new RemoteStoreError("refused", `${what}: the listing is larger than ${MAX_LISTING_BYTES} bytes`);
     }
-    return parseMultistatus(text);
+    return parseMultistatus(Buffer.concat(chunks).toString("utf8"));
   }
 
   function parseMultistatus(text: string): Entry[] {
@@ -221,6 +224,9 @@ export function createWebDavStore(settings: WebDavSettings, options: WebDavStore
         if (moved.statusCode !== 201 && moved.statusCode !== 204) throw statusFailure(moved.statusCode, `${what}: moving the upload onto ${key}`);
       } catch (error) {
         body.destroy();
+        // A folder someone removed meanwhile is created again on the next try.
+        knownFolders.clear();
+        knownFolders.add("");
         if (idle.signal.aborted && !transfer.signal?.aborted)
           error = new RemoteStoreError("unreachable", `${what}: no byte moved for ${idleTimeoutMs / 1000} s`, { cause: error });
         // Best effort: the server may be the thing that failed. What is left has a hidden temporary
