@@ -167,9 +167,37 @@ export function assertNotSetByEnvironment(key: string, config: AppConfig = getCo
   }
 }
 
+/** Where the data lives, as the migration commands write it once a copy is verified. */
+export type PersistenceTarget = { backend: "postgres"; connection_string: string } | { backend: "sqlite"; database_path: string };
+
+/**
+ * Points persistence at the database a verified migration filled: backend plus its connection
+ * string (a secret: masked like every SECRET_KEYS value, never logged) or database path. Not an
+ * editable setting, since changing it alone would move the console away from its data; the running
+ * server keeps its database until it restarts (apply "restart"). Refuses keys set by the environment (409).
+ */
+export async function switchPersistenceBackend(target: PersistenceTarget): Promise<ConfigUpdateResult> {
+  const entries: [string, unknown][] =
+    target.backend === "postgres"
+      ? [
+          ["persistence.backend", "postgres"],
+          ["persistence.connection_string", target.connection_string],
+        ]
+      : [
+          ["persistence.backend", "sqlite"],
+          ["persistence.database_path", target.database_path],
+          // The way back leaves no password behind in config.yaml.
+          ["persistence.connection_string", ""],
+        ];
+  return inTurn(() => applyEntries(entries));
+}
+
 async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult> {
+  return applyEntries(flattenInput(input));
+}
+
+async function applyEntries(entries: [string, unknown][]): Promise<ConfigUpdateResult> {
   const before = getConfig();
-  const entries = flattenInput(input);
   for (const [key] of entries) assertNotSetByEnvironment(key, before);
   const previousText = readText(before.configFile);
   const doc = parseDocument(previousText ?? "");

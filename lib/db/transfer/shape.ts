@@ -1,4 +1,6 @@
 import type { Client } from "pg";
+import { is } from "drizzle-orm";
+import { getTableConfig, PgTable } from "drizzle-orm/pg-core";
 import { kindOfPgType, type ColumnKind } from "@/lib/db/transfer/canonical";
 
 /** A table as the PostgreSQL side has it: what the copy and its checks are driven by, in both directions. */
@@ -53,6 +55,27 @@ export async function readPgShapes(client: Client): Promise<TableShape[]> {
   }
   for (const key of keys.rows) tables.get(key.child)?.foreignKeys.push({ columns: key.columns, parent: key.parent, parentColumns: key.parent_columns });
   return inDependencyOrder([...tables.values()]);
+}
+
+/**
+ * The app's tables as the PostgreSQL schema module declares them (what the migrations will create):
+ * what the preflight checks the SQLite data against before the target is touched.
+ */
+export function shapesOfPgSchema(schema: Record<string, unknown>): TableShape[] {
+  const tables: TableShape[] = [];
+  for (const table of Object.values(schema)) {
+    if (!is(table, PgTable)) continue;
+    const config = getTableConfig(table);
+    tables.push({
+      name: config.name,
+      columns: config.columns.map((c) => ({ name: c.name, kind: kindOfPgType(c.getSQLType()), notNull: c.notNull, hasDefault: c.hasDefault, sequence: null })),
+      foreignKeys: config.foreignKeys.map((fk) => {
+        const ref = fk.reference();
+        return { columns: ref.columns.map((c) => c.name), parent: getTableConfig(ref.foreignTable).name, parentColumns: ref.foreignColumns.map((c) => c.name) };
+      }),
+    });
+  }
+  return inDependencyOrder(tables);
 }
 
 /** Parents before children, so every foreign key finds its row as the copy goes; ties by name, for a stable order. */

@@ -230,6 +230,11 @@ function scanOrphans(db: Database.Database, table: TableShape, source: Map<strin
   }
 }
 
+/** The refusal for a server older than PostgreSQL 13, or null. */
+export function versionProblem(versionNum: number, version: string): string | null {
+  return versionNum < MIN_PG_VERSION_NUM ? `PostgreSQL ${version} is too old: Mimir AIP needs PostgreSQL 13 or later.` : null;
+}
+
 async function checkTarget(client: pg.Client, expected: TableShape[], problems: string[], notes: string[]) {
   const facts = await client.query<{ version: number; server: string; collate: string; schema: string | null }>(
     "SELECT current_setting('server_version_num')::int AS version, current_setting('server_version') AS server, " +
@@ -237,7 +242,8 @@ async function checkTarget(client: pg.Client, expected: TableShape[], problems: 
   );
   const { version, server, collate, schema } = facts.rows[0]!;
   notes.push(`PostgreSQL ${server}, collation ${collate}${collate === "C" || collate === "C.UTF-8" || collate === "POSIX" ? "" : " (lists sort by that collation, which may differ from SQLite's byte order)"}`);
-  if (version < MIN_PG_VERSION_NUM) problems.push(`PostgreSQL ${server} is too old: Mimir AIP needs PostgreSQL 13 or later.`);
+  const old = versionProblem(version, server);
+  if (old) problems.push(old);
   if (schema === null) {
     problems.push("The connection has no schema to create tables in (current_schema() is null): set search_path or create the schema first.");
     return;
@@ -316,6 +322,7 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
         const source = checksums.get(table.name)!;
         const columns = table.columns.filter((c) => present.get(table.name)?.includes(c.name));
         const target = await pgChecksum(client, table.name, columns, verifying);
+        verifying.add(table.name, 0, true);
         tables.push({
           table: table.name,
           sourceRows: source.rows,

@@ -10,7 +10,7 @@ import { nowIso } from "@/lib/db/timestamps";
 import { canonical, INVALID, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
 import { ident, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
-import { connectPg, describePgTarget, forEachCopyRow, MIN_PG_VERSION_NUM, type PreflightResult, type TableReport, type TransferReport } from "@/lib/db/transfer/to-postgres";
+import { connectPg, describePgTarget, forEachCopyRow, versionProblem, type PreflightResult, type TableReport, type TransferReport } from "@/lib/db/transfer/to-postgres";
 
 const OWN_METADATA = new Set(["schema_version", "migrated_from"]);
 
@@ -46,7 +46,8 @@ export async function preflightToSqlite(sourceUrl: string, targetFile: string): 
     try {
       const { rows } = await client.query<{ version: number; server: string }>("SELECT current_setting('server_version_num')::int AS version, current_setting('server_version') AS server");
       notes.push(`PostgreSQL ${rows[0]!.server}`);
-      if (rows[0]!.version < MIN_PG_VERSION_NUM) problems.push(`PostgreSQL ${rows[0]!.server} is too old: Mimir AIP needs PostgreSQL 13 or later.`);
+      const old = versionProblem(rows[0]!.version, rows[0]!.server);
+      if (old) problems.push(old);
       shapes = await readPgShapes(client);
       if (!shapes.some((t) => t.name === "scheduled_jobs")) problems.push(`${describePgTarget(sourceUrl)} holds no Mimir AIP tables (no scheduled_jobs in its current schema).`);
       for (const table of shapes) {
@@ -106,6 +107,7 @@ export async function migrateToSqlite(options: MigrateToSqliteOptions): Promise<
     const tables: TableReport[] = shapes.map((table) => {
       const source = checksums.get(table.name)!;
       const copy = sqliteChecksum(target, table, verifying);
+      verifying.add(table.name, 0, true);
       return {
         table: table.name,
         sourceRows: source.rows,
