@@ -57,6 +57,8 @@ const CODE_CATEGORY = {
   wrong_passphrase: "unprocessable",
   passphrase_required: "unprocessable",
   verification_failed: "unprocessable",
+  preflight_failed: "unprocessable",
+  migrating: "busy",
   insufficient_scope: "forbidden",
   builtin_admin_only: "forbidden",
   cron_too_frequent: "unprocessable",

@@ -15,6 +15,7 @@ export const PROCESS_SLOTS = [
   "logger",
   "processLocks",
   "writeGate",
+  "backendSwitch",
   "operations",
   "signInLimiter",
   "jobListeners",

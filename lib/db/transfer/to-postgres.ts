@@ -269,6 +269,8 @@ export interface MigrateToPostgresOptions {
   onProgress?: ProgressListener;
   /** every line worth telling the operator (preflight notes, phases) */
   onMessage?: (text: string) => void;
+  /** called once verified, right before the commit: the last moment a cancel can still stop it (throw to roll back) */
+  beforeCommit?: () => void;
 }
 
 /**
@@ -329,7 +331,7 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
           targetRows: target.rows,
           sourceChecksum: source.hex,
           targetChecksum: target.hex,
-          ok: source.rows === target.rows && source.hex === target.hex && source.rows === (preflight.sourceRows[table.name] ?? 0),
+          ok: source.rows === target.rows && source.hex === target.hex,
         });
       }
       const verifySeconds = (performance.now() - verifyStarted) / 1000;
@@ -352,6 +354,7 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
         `sqlite:${options.source} at ${now}`,
         now,
       ]);
+      options.beforeCommit?.();
       await client.query("COMMIT");
       const rows = tables.reduce((n, t) => n + t.targetRows, 0);
       return { tables, rows, copySeconds, verifySeconds, seconds: (performance.now() - started) / 1000 };
