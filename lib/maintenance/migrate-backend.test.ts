@@ -83,7 +83,7 @@ const DATA_TABLES = ["scheduled_jobs", "pipelines", "job_executions", "audit_log
 describe("migrate-to-postgres", () => {
   it("copies every table with equal counts and checksums, resets sequences, leaves the SQLite file as it was, then writes the config", async () => {
     await seedDemoData(root.config, { ...DEFAULT_SEED_OPTIONS, executions: 3000, logFiles: 0 });
-    await recordAudit({ principal: null, action: "test.row", target: "x", result: "ok" });
+    await recordAudit({ principal: null, action: "config.update", target: "x", result: "ok" });
     addAwkwardRows(getDb().$client);
     closeAppDatabase();
     const file = root.config.paths.database;
@@ -201,7 +201,7 @@ describe("migrate-to-postgres", () => {
   });
 
   it("refuses a second run into the database it already filled", async () => {
-    await recordAudit({ principal: null, action: "test.row", target: "x", result: "ok" });
+    await recordAudit({ principal: null, action: "config.update", target: "x", result: "ok" });
     closeAppDatabase();
     await migrateSqliteToPostgres(scratch.url, { writeConfig: false });
     const error = await migrateSqliteToPostgres(scratch.url, { writeConfig: false }).catch((e: unknown) => e);
