@@ -134,14 +134,22 @@ async function main(): Promise<number> {
  * while its database is copied, or what it writes meanwhile would be missing from the copy), without
  * opening the data root (that would migrate, and so write, the SQLite file that is the way back).
  */
-async function migrateBackend(command: string, config: AppConfig, values: { to?: string; from?: string; "dry-run"?: boolean; "keep-config"?: boolean }): Promise<number> {
+async function migrateBackend(
+  command: string,
+  config: AppConfig,
+  values: { to?: string; from?: string; "dry-run"?: boolean; "keep-config"?: boolean },
+): Promise<number> {
   if (!values.to) {
-    console.error(command === "migrate-to-postgres" ? "Name the target: --to postgres://user@host:5432/database" : "Name the new file: --to ./data/mimir-from-postgres.db");
+    console.error(
+      command === "migrate-to-postgres" ? "Name the target: --to postgres://user@host:5432/database" : "Name the new file: --to ./data/mimir-from-postgres.db",
+    );
     return 2;
   }
   const server = runningServer(config);
   if (server !== null || !lockDataRoot(config, "migrate")) {
-    console.error(`${describeServer(server ?? runningServer(config) ?? { pid: null, role: "server" })} is running on ${config.paths.home}. Stop it first: what it wrote during the copy would be missing from the copy.`);
+    console.error(
+      `${describeServer(server ?? runningServer(config) ?? { pid: null, role: "server" })} is running on ${config.paths.home}. Stop it first: what it wrote during the copy would be missing from the copy.`,
+    );
     return 1;
   }
   // Imported here: the backup commands need neither pg nor the PostgreSQL schema.
@@ -162,12 +170,19 @@ async function migrateBackend(command: string, config: AppConfig, values: { to?:
     }
     const result = toPostgres ? await migrate.migrateSqliteToPostgres(values.to, options) : await migrate.migratePostgresToSqlite(from, values.to, options);
     process.stderr.write("\n");
-    console.log(`${"table".padEnd(28)} ${"source rows".padStart(12)} ${"target rows".padStart(12)}  ${"source checksum".padEnd(16)}  ${"target checksum".padEnd(16)}`);
+    console.log(
+      `${"table".padEnd(28)} ${"source rows".padStart(12)} ${"target rows".padStart(12)}  ${"source checksum".padEnd(16)}  ${"target checksum".padEnd(16)}`,
+    );
     for (const t of result.tables) {
-      console.log(`${t.table.padEnd(28)} ${t.sourceRows.toLocaleString("en-US").padStart(12)} ${t.targetRows.toLocaleString("en-US").padStart(12)}  ${t.sourceChecksum}  ${t.targetChecksum}  ${t.ok ? "ok" : "MISMATCH"}`);
+      console.log(
+        `${t.table.padEnd(28)} ${t.sourceRows.toLocaleString("en-US").padStart(12)} ${t.targetRows.toLocaleString("en-US").padStart(12)}  ${t.sourceChecksum}  ${t.targetChecksum}  ${t.ok ? "ok" : "MISMATCH"}`,
+      );
     }
-    console.log(`${result.rows.toLocaleString("en-US")} rows in ${result.seconds.toFixed(1)} s (copy ${result.copySeconds.toFixed(1)} s, verify ${result.verifySeconds.toFixed(1)} s) into ${result.target}`);
-    if (result.source_sha256_before) console.log(`${config.paths.database} unchanged: sha256 ${result.source_sha256_after} before and after; it is the way back.`);
+    console.log(
+      `${result.rows.toLocaleString("en-US")} rows in ${result.seconds.toFixed(1)} s (copy ${result.copySeconds.toFixed(1)} s, verify ${result.verifySeconds.toFixed(1)} s) into ${result.target}`,
+    );
+    if (result.source_sha256_before)
+      console.log(`${config.paths.database} unchanged: sha256 ${result.source_sha256_after} before and after; it is the way back.`);
     console.log(
       result.config_written
         ? `config.yaml now says persistence.backend: ${toPostgres ? "postgres" : "sqlite"}. Start the server to use it; anything written after this point is not in the ${toPostgres ? "SQLite file" : "PostgreSQL database"}.`

@@ -75,7 +75,9 @@ function addAwkwardRows(db: Database.Database) {
   db.prepare(
     "INSERT INTO storage_alerts (key, state, message, value, raise_at, clear_at, raised_at, cleared_at, notified_state, updated_at) VALUES ('disk_free', 'raised', 'low', 0.95, 1.5e-7, 0.9, ?, NULL, NULL, ?)",
   ).run(now, now);
-  db.prepare("INSERT INTO backups (id, created_at, trigger, bytes, encrypted, pinned, manifest) VALUES ('20250115-020000', ?, 'manual', 123, 1, 0, '{}')").run(now);
+  db.prepare("INSERT INTO backups (id, created_at, trigger, bytes, encrypted, pinned, manifest) VALUES ('20250115-020000', ?, 'manual', 123, 1, 0, '{}')").run(
+    now,
+  );
 }
 
 const DATA_TABLES = ["scheduled_jobs", "pipelines", "job_executions", "audit_log", "storage_samples", "storage_alerts", "backups"];
@@ -104,15 +106,23 @@ describe("migrate-to-postgres", () => {
 
     const [awkward] = await pgQuery<{ target: string; details: string }>(scratch.url, "SELECT target, details FROM audit_log WHERE action = 'job.update'");
     expect(awkward).toEqual({ target: "tab\there\nnewline \\N back\\slash", details: '{"ünïcødé":"✓","ctl":"\\b\\f"}' });
-    const [sample] = await pgQuery<{ bytes: string; total: string }>(scratch.url, "SELECT bytes::text AS bytes, fs_total_bytes::text AS total FROM storage_samples WHERE bytes > 9007199254740992");
+    const [sample] = await pgQuery<{ bytes: string; total: string }>(
+      scratch.url,
+      "SELECT bytes::text AS bytes, fs_total_bytes::text AS total FROM storage_samples WHERE bytes > 9007199254740992",
+    );
     expect(sample).toEqual({ bytes: "9007199254740993", total: String(1n << 60n) });
     const [backup] = await pgQuery<{ encrypted: boolean; pinned: boolean }>(scratch.url, "SELECT encrypted, pinned FROM backups");
     expect(backup).toEqual({ encrypted: true, pinned: false });
     // The identity continues after the copied ids instead of colliding with them.
     const maxId = Number((await pgQuery<{ m: string }>(scratch.url, "SELECT max(id) AS m FROM audit_log"))[0]!.m);
-    const [inserted] = await pgQuery<{ id: string }>(scratch.url, "INSERT INTO audit_log (at, actor, actor_type, action, result) VALUES (now(), 'x', 'system', 'y', 'ok') RETURNING id");
+    const [inserted] = await pgQuery<{ id: string }>(
+      scratch.url,
+      "INSERT INTO audit_log (at, actor, actor_type, action, result) VALUES (now(), 'x', 'system', 'y', 'ok') RETURNING id",
+    );
     expect(Number(inserted!.id)).toBe(maxId + 1);
-    const meta = Object.fromEntries((await pgQuery<{ key: string; value: string }>(scratch.url, "SELECT key, value FROM system_metadata")).map((r) => [r.key, r.value]));
+    const meta = Object.fromEntries(
+      (await pgQuery<{ key: string; value: string }>(scratch.url, "SELECT key, value FROM system_metadata")).map((r) => [r.key, r.value]),
+    );
     const sourceMeta = new Database(file, { readonly: true }).prepare("SELECT key, value FROM system_metadata").all() as { key: string; value: string }[];
     expect(meta.instance_id).toBe(sourceMeta.find((r) => r.key === "instance_id")!.value);
     expect(meta.migrated_from).toMatch(/^sqlite:/);
@@ -180,7 +190,9 @@ describe("migrate-to-postgres", () => {
     const problems = (error as AppError).details as string[];
     expect(problems.find((p) => p.startsWith("scheduled_jobs.next_run"))).toMatch(/1 row\(s\) not a timestamp.*next tuesday.*rows j1/);
     expect(problems.find((p) => p.startsWith("scheduled_jobs.enabled"))).toMatch(/not a boolean/);
-    expect(problems.find((p) => p.includes("orphan"))).toMatch(/job_executions: 2 orphan row\(s\) whose job_id names no scheduled_jobs row \(rows orphan-1, orphan-2\)/);
+    expect(problems.find((p) => p.includes("orphan"))).toMatch(
+      /job_executions: 2 orphan row\(s\) whose job_id names no scheduled_jobs row \(rows orphan-1, orphan-2\)/,
+    );
     expect(problems.find((p) => p.includes("not empty"))).toMatch(/table (pipelines|scheduled_jobs) has rows/);
     expect(await pgCounts(scratch.url, ["scheduled_jobs", "job_executions"])).toEqual({ scheduled_jobs: 1, job_executions: 0 });
     expect(sha256(root.config.paths.database)).toBe(before);
@@ -212,11 +224,15 @@ describe("migrate-to-postgres", () => {
   it("killed with SIGKILL in the middle of the copy, leaves the target empty, and a second run then succeeds", { timeout: 180_000 }, async () => {
     await seedDemoData(root.config, { ...DEFAULT_SEED_OPTIONS, executions: 40_000, logFiles: 0 });
     closeAppDatabase();
-    const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "scripts/mimir.ts", "migrate-to-postgres", "--to", scratch.url, "--keep-config"], {
-      cwd: ROOT,
-      env: { ...process.env, MIMIR_HOME: root.home },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--conditions=react-server", "--import", "tsx", "scripts/mimir.ts", "migrate-to-postgres", "--to", scratch.url, "--keep-config"],
+      {
+        cwd: ROOT,
+        env: { ...process.env, MIMIR_HOME: root.home },
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
@@ -250,11 +266,15 @@ describe("migrate-to-postgres", () => {
     // This process takes the data root's lock as a server does; the CLI, another process, must refuse.
     expect(lockDataRoot(root.config, "server")).toBe(true);
     try {
-      const run = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "scripts/mimir.ts", "migrate-to-postgres", "--to", scratch.url], {
-        cwd: ROOT,
-        env: { ...process.env, MIMIR_HOME: root.home },
-        encoding: "utf8",
-      });
+      const run = spawnSync(
+        process.execPath,
+        ["--conditions=react-server", "--import", "tsx", "scripts/mimir.ts", "migrate-to-postgres", "--to", scratch.url],
+        {
+          cwd: ROOT,
+          env: { ...process.env, MIMIR_HOME: root.home },
+          encoding: "utf8",
+        },
+      );
       expect(run.status).toBe(1);
       expect(run.stderr).toMatch(/A server \(pid \d+\) is running on .*Stop it first/);
       expect(await pgQuery(scratch.url, "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'")).toEqual([]);
@@ -278,7 +298,8 @@ describe("migrate-to-sqlite (the way back)", () => {
     expect(fs.existsSync(`${back}.migrating`)).toBe(false);
     expect(sqliteCounts(back, DATA_TABLES)).toEqual(sqliteCounts(root.config.paths.database, DATA_TABLES));
     // The same canonical rows on both ends of the round trip (system_metadata gains migrated_from on each hop).
-    const sums = (tables: typeof result.tables) => Object.fromEntries(tables.filter((t) => t.table !== "system_metadata").map((t) => [t.table, t.targetChecksum]));
+    const sums = (tables: typeof result.tables) =>
+      Object.fromEntries(tables.filter((t) => t.table !== "system_metadata").map((t) => [t.table, t.targetChecksum]));
     expect(sums(result.tables)).toEqual(sums(there.tables));
     const db = new Database(back, { readonly: true });
     db.defaultSafeIntegers(true);

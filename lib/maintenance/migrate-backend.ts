@@ -24,7 +24,6 @@ import { stopScheduler } from "@/lib/scheduler/engine";
 import { reloadScheduler } from "@/lib/scheduler/boot";
 import { formatCountOf } from "@/lib/format";
 
-
 export interface BackendMigrationOptions {
   /** write persistence.backend and its connection string/path to config.yaml once verified (default true) */
   writeConfig?: boolean;
@@ -142,7 +141,13 @@ export async function startMigrateToPostgres(input: MigrateToPostgresInput, prin
         beforeCommit: () => ctx.pointOfNoReturn("the verified copy is being committed"),
       });
       freezeWrites(FROZEN_AFTER);
-      await recordAudit({ principal, action: "data.migrate_to_postgres", target, result: "ok", details: { rows: result.rows, seconds: Math.round(result.seconds) } });
+      await recordAudit({
+        principal,
+        action: "data.migrate_to_postgres",
+        target,
+        result: "ok",
+        details: { rows: result.rows, seconds: Math.round(result.seconds) },
+      });
       return { ...result, restart_required: true } satisfies MigrateToPostgresResult;
     } catch (error) {
       thawWrites();

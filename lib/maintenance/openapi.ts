@@ -1,6 +1,14 @@
 import { z } from "zod";
 import type { ApiRoute } from "@/lib/openapi-registry";
-import { integrityCheckInput, migrateToPostgresInput, queryInput, resetInput, retentionCleanupInput, swapRecoveredInput, tableParams } from "@/lib/maintenance/inputs";
+import {
+  integrityCheckInput,
+  migrateToPostgresInput,
+  queryInput,
+  resetInput,
+  retentionCleanupInput,
+  swapRecoveredInput,
+  tableParams,
+} from "@/lib/maintenance/inputs";
 import { VOLUMES } from "@/lib/config/volumes";
 import { OPERATION_RUNNING, operationOf } from "@/lib/operations/openapi";
 import type {

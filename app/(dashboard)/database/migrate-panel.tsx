@@ -23,10 +23,10 @@ export function MigratePanel({ database, lastRun, frozenReason }: { database: st
     <div className="space-y-4 text-sm">
       <p className="text-slate-700">
         Copies every table of <code className="text-xs">{database}</code> into an <strong>empty</strong> PostgreSQL 13+ database: first a check that lists every
-        problem (timestamps that do not parse, rows whose job is gone, a target that is not empty) before anything is written, then one transaction that
-        either holds everything, with row counts and checksums compared, or nothing. While it runs the scheduler stops and changes are refused. The SQLite file
-        is not changed: it stays the way back. Scripts: <code className="text-xs">POST /api/v1/maintenance/migrate-to-postgres</code>, or with the server
-        stopped <code className="text-xs">npm run mimir -- migrate-to-postgres --to &lt;url&gt;</code>.
+        problem (timestamps that do not parse, rows whose job is gone, a target that is not empty) before anything is written, then one transaction that either
+        holds everything, with row counts and checksums compared, or nothing. While it runs the scheduler stops and changes are refused. The SQLite file is not
+        changed: it stays the way back. Scripts: <code className="text-xs">POST /api/v1/maintenance/migrate-to-postgres</code>, or with the server stopped{" "}
+        <code className="text-xs">npm run mimir -- migrate-to-postgres --to &lt;url&gt;</code>.
       </p>
       {frozenReason && (
         <p className="rounded border border-amber-300 bg-amber-50 px-3 py-2 text-amber-900" data-testid="writes-frozen">

@@ -62,7 +62,11 @@ describe("COPY text format", () => {
 
 describe("TableChecksum", () => {
   it("does not depend on row order, and a duplicated row does not cancel out", () => {
-    const rows = [["1", "a"], ["2", null], ["3", "c"]];
+    const rows = [
+      ["1", "a"],
+      ["2", null],
+      ["3", "c"],
+    ];
     const forward = new TableChecksum();
     const backward = new TableChecksum();
     for (const row of rows) forward.add(row);
@@ -72,7 +76,12 @@ describe("TableChecksum", () => {
     for (const row of [...rows, rows[0]!, rows[0]!]) doubled.add(row);
     expect(doubled.hex).not.toBe(forward.hex);
     const changed = new TableChecksum();
-    for (const row of [["1", "a"], ["2", ""], ["3", "c"]]) changed.add(row);
+    for (const row of [
+      ["1", "a"],
+      ["2", ""],
+      ["3", "c"],
+    ])
+      changed.add(row);
     expect(changed.hex).not.toBe(forward.hex);
   });
 });

@@ -134,7 +134,8 @@ export function parseCopyLine(line: string): (string | null)[] {
     if (field === "\\N") return null;
     if (!field.includes("\\")) return field;
     return field.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_, code: string) => {
-      if (code.length > 1 || /[0-7]/.test(code)) return code[0] === "x" ? String.fromCharCode(parseInt(code.slice(1), 16)) : String.fromCharCode(parseInt(code, 8));
+      if (code.length > 1 || /[0-7]/.test(code))
+        return code[0] === "x" ? String.fromCharCode(parseInt(code.slice(1), 16)) : String.fromCharCode(parseInt(code, 8));
       return COPY_UNESCAPES[code] ?? code;
     });
   });

@@ -28,7 +28,14 @@ export const NOT_COPIED = new Set(["__drizzle_migrations", "sqlite_sequence", "s
  * catalog after the migrations ran: the copy trusts the schema it writes into, not a copy of it.
  */
 export async function readPgShapes(client: Client): Promise<TableShape[]> {
-  const columns = await client.query<{ table_name: string; column_name: string; data_type: string; not_null: boolean; has_default: boolean; sequence: string | null }>(
+  const columns = await client.query<{
+    table_name: string;
+    column_name: string;
+    data_type: string;
+    not_null: boolean;
+    has_default: boolean;
+    sequence: string | null;
+  }>(
     `SELECT c.table_name, c.column_name, c.data_type, c.is_nullable = 'NO' AS not_null,
             (c.column_default IS NOT NULL OR c.is_identity = 'YES') AS has_default,
             pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) AS sequence
@@ -51,7 +58,13 @@ export async function readPgShapes(client: Client): Promise<TableShape[]> {
     if (NOT_COPIED.has(row.table_name)) continue;
     let table = tables.get(row.table_name);
     if (!table) tables.set(row.table_name, (table = { name: row.table_name, columns: [], foreignKeys: [] }));
-    table.columns.push({ name: row.column_name, kind: kindOfPgType(row.data_type), notNull: row.not_null, hasDefault: row.has_default, sequence: row.sequence });
+    table.columns.push({
+      name: row.column_name,
+      kind: kindOfPgType(row.data_type),
+      notNull: row.not_null,
+      hasDefault: row.has_default,
+      sequence: row.sequence,
+    });
   }
   for (const key of keys.rows) tables.get(key.child)?.foreignKeys.push({ columns: key.columns, parent: key.parent, parentColumns: key.parent_columns });
   return inDependencyOrder([...tables.values()]);

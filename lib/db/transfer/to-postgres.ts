@@ -82,7 +82,9 @@ function sqliteTables(db: Database.Database): Map<string, string[]> {
 
 /** How a problem row is named: its primary key, or its rowid when it has none. */
 function rowKeyExpression(db: Database.Database, table: string, alias = ""): string {
-  const pk = (db.prepare(`PRAGMA table_info(${ident(table)})`).all() as { name: string; pk: number | bigint }[]).filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk));
+  const pk = (db.prepare(`PRAGMA table_info(${ident(table)})`).all() as { name: string; pk: number | bigint }[])
+    .filter((c) => Number(c.pk) > 0)
+    .sort((a, b) => Number(a.pk) - Number(b.pk));
   const prefix = alias ? `${alias}.` : "";
   return pk.length === 0 ? `${prefix}rowid` : pk.map((c) => prefix + ident(c.name)).join(" || ',' || ");
 }
@@ -134,17 +136,32 @@ function scanSource(db: Database.Database, expected: TableShape[], problems: str
   const source = sqliteTables(db);
   const known = new Set(expected.map((t) => t.name));
   for (const [name] of source) {
-    const rows = Number(db.prepare(`SELECT count(*) FROM ${ident(name)}`).pluck().get());
+    const rows = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${ident(name)}`)
+        .pluck()
+        .get(),
+    );
     if (!known.has(name) && rows > 0) problems.push(`Table ${name} (${rows} rows) has no counterpart in the PostgreSQL schema: its rows would be lost.`);
   }
   for (const table of expected) {
     const columns = source.get(table.name);
     if (!columns) continue;
-    sourceRows[table.name] = Number(db.prepare(`SELECT count(*) FROM ${ident(table.name)}`).pluck().get());
+    sourceRows[table.name] = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${ident(table.name)}`)
+        .pluck()
+        .get(),
+    );
     const targetColumns = new Map(table.columns.map((c) => [c.name, c]));
     for (const name of columns) {
       if (targetColumns.has(name)) continue;
-      const used = Number(db.prepare(`SELECT count(*) FROM ${ident(table.name)} WHERE ${ident(name)} IS NOT NULL`).pluck().get());
+      const used = Number(
+        db
+          .prepare(`SELECT count(*) FROM ${ident(table.name)} WHERE ${ident(name)} IS NOT NULL`)
+          .pluck()
+          .get(),
+      );
       if (used > 0) problems.push(`Column ${table.name}.${name} (${used} values) has no counterpart in the PostgreSQL schema: its values would be lost.`);
     }
     for (const column of table.columns) {
@@ -175,7 +192,9 @@ function scanValues(db: Database.Database, table: TableShape, present: string[],
     if (entry.examples.length < EXAMPLES) entry.examples.push(String(rowKey));
     found.set(column, entry);
   };
-  const stmt = db.prepare(`SELECT ${key} AS "__key", ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table.name)} WHERE ${predicates.join(" OR ")}`);
+  const stmt = db.prepare(
+    `SELECT ${key} AS "__key", ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table.name)} WHERE ${predicates.join(" OR ")}`,
+  );
   for (const row of stmt.iterate() as Iterable<Record<string, unknown>>) {
     for (const column of columns) {
       const value = row[column.name];
@@ -220,9 +239,17 @@ function scanOrphans(db: Database.Database, table: TableShape, source: Map<strin
       ? `${notNull} AND NOT EXISTS (SELECT 1 FROM ${ident(fk.parent)} p WHERE ${fk.columns.map((c, i) => `p.${ident(fk.parentColumns[i]!)} = c.${ident(c)}`).join(" AND ")})`
       : notNull;
     const key = rowKeyExpression(db, table.name, "c");
-    const rows = db.prepare(`SELECT ${key} FROM ${ident(table.name)} c WHERE ${where} LIMIT ${EXAMPLES + 1}`).pluck().all();
+    const rows = db
+      .prepare(`SELECT ${key} FROM ${ident(table.name)} c WHERE ${where} LIMIT ${EXAMPLES + 1}`)
+      .pluck()
+      .all();
     if (rows.length === 0) continue;
-    const count = Number(db.prepare(`SELECT count(*) FROM ${ident(table.name)} c WHERE ${where}`).pluck().get());
+    const count = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${ident(table.name)} c WHERE ${where}`)
+        .pluck()
+        .get(),
+    );
     const fix = `DELETE FROM ${table.name} WHERE ${fk.columns.join(", ")} NOT IN (SELECT ${fk.parentColumns.join(", ")} FROM ${fk.parent})`;
     problems.push(
       `${table.name}: ${count} orphan row(s) whose ${fk.columns.join(", ")} names no ${fk.parent} row (rows ${rows.slice(0, EXAMPLES).map(String).join(", ")}${count > EXAMPLES ? ", …" : ""}); PostgreSQL's foreign key would refuse them. With the server stopped, remove them with: ${fix}`,
@@ -241,7 +268,9 @@ async function checkTarget(client: pg.Client, expected: TableShape[], problems: 
       "(SELECT datcollate FROM pg_database WHERE datname = current_database()) AS collate, current_schema() AS schema",
   );
   const { version, server, collate, schema } = facts.rows[0]!;
-  notes.push(`PostgreSQL ${server}, collation ${collate}${collate === "C" || collate === "C.UTF-8" || collate === "POSIX" ? "" : " (lists sort by that collation, which may differ from SQLite's byte order)"}`);
+  notes.push(
+    `PostgreSQL ${server}, collation ${collate}${collate === "C" || collate === "C.UTF-8" || collate === "POSIX" ? "" : " (lists sort by that collation, which may differ from SQLite's byte order)"}`,
+  );
   const old = versionProblem(version, server);
   if (old) problems.push(old);
   if (schema === null) {
@@ -249,9 +278,12 @@ async function checkTarget(client: pg.Client, expected: TableShape[], problems: 
     return;
   }
   const known = new Set(expected.map((t) => t.name));
-  const tables = await client.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'");
+  const tables = await client.query<{ name: string }>(
+    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+  );
   const foreign = tables.rows.map((r) => r.name).filter((n) => !known.has(n) && !NOT_COPIED.has(n));
-  if (foreign.length > 0) problems.push(`The target schema ${schema} holds tables that are not Mimir AIP's (${foreign.slice(0, 10).join(", ")}): migrate into an empty database.`);
+  if (foreign.length > 0)
+    problems.push(`The target schema ${schema} holds tables that are not Mimir AIP's (${foreign.slice(0, 10).join(", ")}): migrate into an empty database.`);
   // system_metadata is written by the migrations themselves; a run killed after them leaves it, and that is still an empty target.
   for (const { name } of tables.rows.filter((r) => known.has(r.name) && r.name !== "system_metadata")) {
     const { rows } = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${ident(name)}) AS any`);
@@ -337,23 +369,26 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
       const verifySeconds = (performance.now() - verifyStarted) / 1000;
       const bad = tables.filter((t) => !t.ok);
       if (bad.length > 0) {
-        throw new AppError("verification_failed", `The copy does not match the source in ${bad.map((t) => t.table).join(", ")}; nothing was kept in PostgreSQL`, {
-          details: tables,
-        });
+        throw new AppError(
+          "verification_failed",
+          `The copy does not match the source in ${bad.map((t) => t.table).join(", ")}; nothing was kept in PostgreSQL`,
+          {
+            details: tables,
+          },
+        );
       }
       // After the check: these two are the target's own, not copies.
       const now = nowIso();
       for (const row of metadata.rows.filter((r) => r.key === "schema_version")) {
-        await client.query("INSERT INTO system_metadata (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at", [
-          row.key,
-          row.value,
-          now,
-        ]);
+        await client.query(
+          "INSERT INTO system_metadata (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+          [row.key, row.value, now],
+        );
       }
-      await client.query("INSERT INTO system_metadata (key, value, updated_at) VALUES ('migrated_from', $1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at", [
-        `sqlite:${options.source} at ${now}`,
-        now,
-      ]);
+      await client.query(
+        "INSERT INTO system_metadata (key, value, updated_at) VALUES ('migrated_from', $1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+        [`sqlite:${options.source} at ${now}`, now],
+      );
       options.beforeCommit?.();
       await client.query("COMMIT");
       const rows = tables.reduce((n, t) => n + t.targetRows, 0);
@@ -370,7 +405,14 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
   }
 }
 
-async function copyTable(client: pg.Client, source: Database.Database, table: string, columns: TableShape["columns"], checksum: TableChecksum, meter: ProgressMeter) {
+async function copyTable(
+  client: pg.Client,
+  source: Database.Database,
+  table: string,
+  columns: TableShape["columns"],
+  checksum: TableChecksum,
+  meter: ProgressMeter,
+) {
   const kinds = columns.map((c) => c.kind);
   const stmt = source.prepare(`SELECT ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table)}`).raw(true);
   function* chunks(): Generator<string> {
@@ -381,7 +423,8 @@ async function copyTable(client: pg.Client, source: Database.Database, table: st
     for (const row of stmt.iterate() as Iterable<unknown[]>) {
       for (let i = 0; i < kinds.length; i += 1) {
         const value = canonical(kinds[i]!, row[i]);
-        if (value === INVALID) throw new AppError("preflight_failed", `${table}.${columns[i]!.name} holds a value the preflight did not catch: ${String(row[i]).slice(0, 60)}`);
+        if (value === INVALID)
+          throw new AppError("preflight_failed", `${table}.${columns[i]!.name} holds a value the preflight did not catch: ${String(row[i]).slice(0, 60)}`);
         values[i] = value;
         // JSON goes as it was written (a json column keeps it verbatim); the checksum compares its parsed form.
         sent[i] = kinds[i] === "json" && value !== null ? String(row[i]) : value;

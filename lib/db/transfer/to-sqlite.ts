@@ -10,9 +10,15 @@ import { nowIso } from "@/lib/db/timestamps";
 import { canonical, INVALID, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
 import { ident, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
-import { connectPg, describePgTarget, forEachCopyRow, versionProblem, type PreflightResult, type TableReport, type TransferReport } from "@/lib/db/transfer/to-postgres";
-
-const OWN_METADATA = new Set(["schema_version", "migrated_from"]);
+import {
+  connectPg,
+  describePgTarget,
+  forEachCopyRow,
+  versionProblem,
+  type PreflightResult,
+  type TableReport,
+  type TransferReport,
+} from "@/lib/db/transfer/to-postgres";
 
 export interface MigrateToSqliteOptions {
   /** the PostgreSQL database to copy from */
@@ -44,12 +50,15 @@ export async function preflightToSqlite(sourceUrl: string, targetFile: string): 
   }
   if (client) {
     try {
-      const { rows } = await client.query<{ version: number; server: string }>("SELECT current_setting('server_version_num')::int AS version, current_setting('server_version') AS server");
+      const { rows } = await client.query<{ version: number; server: string }>(
+        "SELECT current_setting('server_version_num')::int AS version, current_setting('server_version') AS server",
+      );
       notes.push(`PostgreSQL ${rows[0]!.server}`);
       const old = versionProblem(rows[0]!.version, rows[0]!.server);
       if (old) problems.push(old);
       shapes = await readPgShapes(client);
-      if (!shapes.some((t) => t.name === "scheduled_jobs")) problems.push(`${describePgTarget(sourceUrl)} holds no Mimir AIP tables (no scheduled_jobs in its current schema).`);
+      if (!shapes.some((t) => t.name === "scheduled_jobs"))
+        problems.push(`${describePgTarget(sourceUrl)} holds no Mimir AIP tables (no scheduled_jobs in its current schema).`);
       for (const table of shapes) {
         const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${ident(table.name)}`);
         sourceRows[table.name] = Number(count.rows[0]!.n);
@@ -92,7 +101,9 @@ export async function migrateToSqlite(options: MigrateToSqliteOptions): Promise<
         (target.prepare(`PRAGMA table_info(${ident(name)})`).all() as { name: string }[]).map((c) => c.name),
       ]),
     );
-    const missing = shapes.flatMap((t) => (present.has(t.name) ? t.columns.filter((c) => !present.get(t.name)!.includes(c.name)).map((c) => `${t.name}.${c.name}`) : [t.name]));
+    const missing = shapes.flatMap((t) =>
+      present.has(t.name) ? t.columns.filter((c) => !present.get(t.name)!.includes(c.name)).map((c) => `${t.name}.${c.name}`) : [t.name],
+    );
     if (missing.length > 0) throw new AppError("preflight_failed", `This version's SQLite schema has no place for ${missing.join(", ")}: nothing was changed`);
     const total = shapes.reduce((n, t) => n + (preflight.sourceRows[t.name] ?? 0), 0);
     const checksums = new Map<string, TableChecksum>();
@@ -121,10 +132,14 @@ export async function migrateToSqlite(options: MigrateToSqliteOptions): Promise<
     const bad = tables.filter((t) => !t.ok);
     if (bad.length > 0) {
       target.exec("ROLLBACK");
-      throw new AppError("verification_failed", `The copy does not match PostgreSQL in ${bad.map((t) => t.table).join(", ")}; no SQLite file was kept`, { details: tables });
+      throw new AppError("verification_failed", `The copy does not match PostgreSQL in ${bad.map((t) => t.table).join(", ")}; no SQLite file was kept`, {
+        details: tables,
+      });
     }
     const now = nowIso();
-    const upsert = target.prepare("INSERT INTO system_metadata (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at");
+    const upsert = target.prepare(
+      "INSERT INTO system_metadata (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    );
     // The file's own schema version (its migrations journal), not PostgreSQL's.
     upsert.run("schema_version", String(target.prepare("SELECT count(*) FROM __drizzle_migrations").pluck().get()), now);
     upsert.run("migrated_from", `postgres:${describePgTarget(options.source)} at ${now}`, now);
@@ -171,14 +186,17 @@ function toSqliteValue(kind: ColumnKind, value: string | null, raw: string | nul
 async function copyIntoSqlite(client: pg.Client, target: Database.Database, table: TableShape, meter: ProgressMeter): Promise<TableChecksum> {
   const checksum = new TableChecksum();
   const { columns } = table;
-  const insert = target.prepare(`INSERT INTO ${ident(table.name)} (${columns.map((c) => ident(c.name)).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`);
+  const insert = target.prepare(
+    `INSERT INTO ${ident(table.name)} (${columns.map((c) => ident(c.name)).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+  );
   const values: (string | null)[] = new Array(columns.length);
   const params: unknown[] = new Array(columns.length);
   await forEachCopyRow(client, `SELECT ${columns.map(pgCanonicalExpression).join(", ")} FROM ${ident(table.name)}`, (fields) => {
     for (let i = 0; i < columns.length; i += 1) {
       const kind = columns[i]!.kind;
       const value = canonical(kind, fields[i]);
-      if (value === INVALID) throw new AppError("verification_failed", `${table.name}.${columns[i]!.name}: PostgreSQL returned ${String(fields[i]).slice(0, 60)}`);
+      if (value === INVALID)
+        throw new AppError("verification_failed", `${table.name}.${columns[i]!.name}: PostgreSQL returned ${String(fields[i]).slice(0, 60)}`);
       values[i] = value;
       params[i] = toSqliteValue(kind, value, fields[i]!);
     }
@@ -199,7 +217,8 @@ export function sqliteChecksum(db: Database.Database, table: TableShape, meter?:
   for (const row of stmt.iterate() as Iterable<unknown[]>) {
     for (let i = 0; i < kinds.length; i += 1) {
       const value = canonical(kinds[i]!, row[i]);
-      if (value === INVALID) throw new AppError("verification_failed", `${table.name}.${table.columns[i]!.name} holds ${String(row[i]).slice(0, 60)} after the copy`);
+      if (value === INVALID)
+        throw new AppError("verification_failed", `${table.name}.${table.columns[i]!.name} holds ${String(row[i]).slice(0, 60)} after the copy`);
       values[i] = value;
     }
     checksum.add(values);
