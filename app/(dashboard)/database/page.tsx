@@ -48,7 +48,10 @@ export default async function DatabasePage() {
   ]);
   // Only admins may reset, so only they pay for walking the volumes to count what a reset would delete.
   const [resetPreview, lastReset] = isAdmin ? await Promise.all([getResetPreview(), lastOperation("reset")]) : [null, null];
-  const lastMigration = isAdmin && config.values.persistence.backend === "sqlite" ? await lastOperation("migrate_to_postgres") : null;
+  // Shown while the data is in SQLite, and after a migration until the restart (config.yaml already says postgres then).
+  const frozenReason = writesFrozenReason();
+  const showMigrate = isAdmin && (config.values.persistence.backend === "sqlite" || frozenReason !== null);
+  const lastMigration = showMigrate ? await lastOperation("migrate_to_postgres") : null;
   const damaged = overview.last_integrity !== null && !overview.last_integrity.ok;
 
   return (
@@ -225,9 +228,9 @@ export default async function DatabasePage() {
           </Card>
         )}
 
-        {isAdmin && config.values.persistence.backend === "sqlite" && (
+        {showMigrate && (
           <Card title="Migrate to PostgreSQL">
-            <MigratePanel database={overview.database} lastRun={lastMigration} frozenReason={writesFrozenReason()} />
+            <MigratePanel database={overview.database} lastRun={lastMigration} frozenReason={frozenReason} />
           </Card>
         )}
 

@@ -102,15 +102,21 @@ const MOD = 1n << 64n;
 /**
  * An order-independent checksum of a table: the sum, mod 2^64, of the first 8 bytes of each row's
  * sha256. Sums rather than XOR so a duplicated row does not cancel out; no ORDER BY is needed, so it
- * does not depend on either engine's collation and streams in constant memory.
+ * does not depend on either engine's collation and streams in constant memory. A row is hashed in
+ * its COPY text encoding (encodeRow), which tells every list of values apart (tabs, newlines,
+ * backslashes and NULL are escaped) and is built for the copy anyway.
  */
 export class TableChecksum {
   rows = 0;
   private sum = 0n;
 
   add(values: readonly (string | null)[]): void {
-    const digest = crypto.createHash("sha256").update(JSON.stringify(values)).digest();
-    this.sum = (this.sum + digest.readBigUInt64BE(0)) % MOD;
+    this.addLine(encodeRow(values));
+  }
+
+  /** A row already encoded by encodeRow (or printed so by PostgreSQL's COPY TO, which is the same text). */
+  addLine(line: string): void {
+    this.sum = BigInt.asUintN(64, this.sum + crypto.hash("sha256", line, "buffer").readBigUInt64BE(0));
     this.rows += 1;
   }
 
@@ -118,6 +124,20 @@ export class TableChecksum {
     return this.sum.toString(16).padStart(16, "0");
   }
 }
+
+/** One row as a line of COPY text (without its newline). */
+export function encodeRow(values: readonly (string | null)[]): string {
+  let line = copyField(values[0] ?? null);
+  for (let i = 1; i < values.length; i += 1) line += `\t${copyField(values[i]!)}`;
+  return line;
+}
+
+/**
+ * Kinds whose PostgreSQL COPY output (through pgCanonicalExpression) is already their canonical text,
+ * so canonical() would return it unchanged: a row of only these can be hashed as PostgreSQL prints it.
+ * Reals (1.5e-07) and JSON (jsonb's spacing) are not, and go through the canonicaliser.
+ */
+export const PRINTED_CANONICALLY: ReadonlySet<ColumnKind> = new Set(["text", "integer", "boolean", "timestamp"]);
 
 /** COPY text format: NULL is \N, and backslash, newline, carriage return, tab, and \b \f \v are escaped (as PostgreSQL's COPY TO does). */
 export function copyField(value: string | null): string {

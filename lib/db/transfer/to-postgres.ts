@@ -7,7 +7,7 @@ import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { AppError } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
-import { canonical, copyField, describeInvalid, INVALID, parseCopyLine, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
+import { canonical, describeInvalid, encodeRow, INVALID, parseCopyLine, PRINTED_CANONICALLY, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
 import { ident, NOT_COPIED, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
 
@@ -415,6 +415,7 @@ async function copyTable(
 ) {
   const kinds = columns.map((c) => c.kind);
   const stmt = source.prepare(`SELECT ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table)}`).raw(true);
+  const hasJson = kinds.includes("json");
   function* chunks(): Generator<string> {
     let chunk = "";
     let rows = 0;
@@ -429,8 +430,9 @@ async function copyTable(
         // JSON goes as it was written (a json column keeps it verbatim); the checksum compares its parsed form.
         sent[i] = kinds[i] === "json" && value !== null ? String(row[i]) : value;
       }
-      checksum.add(values);
-      chunk += sent.map(copyField).join("\t") + "\n";
+      const line = encodeRow(values);
+      checksum.addLine(line);
+      chunk += `${hasJson ? encodeRow(sent) : line}\n`;
       rows += 1;
       if (chunk.length >= CHUNK_CHARS) {
         yield chunk;
@@ -450,10 +452,18 @@ export async function pgChecksum(client: pg.Client, table: string, columns: Tabl
   const checksum = new TableChecksum();
   if (columns.length === 0) return checksum;
   const select = `SELECT ${columns.map(pgCanonicalExpression).join(", ")} FROM ${ident(table)}`;
-  await forEachCopyRow(client, select, (fields) => {
-    checksum.add(fields.map((field, i) => canonicalOrThrow(columns[i]!.kind, field)));
-    meter?.add(table, 1);
-  });
+  if (columns.every((c) => PRINTED_CANONICALLY.has(c.kind))) {
+    // canonical() would hand back every field unchanged: hash the line as PostgreSQL printed it.
+    await forEachCopyLine(client, select, (line) => {
+      checksum.addLine(line);
+      meter?.add(table, 1);
+    });
+  } else {
+    await forEachCopyRow(client, select, (fields) => {
+      checksum.add(fields.map((field, i) => canonicalOrThrow(columns[i]!.kind, field)));
+      meter?.add(table, 1);
+    });
+  }
   return checksum;
 }
 
@@ -465,6 +475,11 @@ function canonicalOrThrow(kind: ColumnKind, value: unknown): string | null {
 
 /** Streams `COPY (select) TO STDOUT` and hands each row's fields to `each`, in constant memory. */
 export async function forEachCopyRow(client: pg.Client, select: string, each: (fields: (string | null)[]) => void): Promise<void> {
+  await forEachCopyLine(client, select, (line) => each(parseCopyLine(line)));
+}
+
+/** Streams `COPY (select) TO STDOUT` and hands each row's line of COPY text (without its newline) to `each`. */
+export async function forEachCopyLine(client: pg.Client, select: string, each: (line: string) => void): Promise<void> {
   const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
   let rest: Buffer = Buffer.alloc(0);
   for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -477,7 +492,7 @@ export async function forEachCopyRow(client: pg.Client, select: string, each: (f
     // A newline byte only ever ends a row (newlines in values are escaped), and never sits inside a multi-byte character.
     const lines = data.toString("utf8", 0, end).split("\n");
     rest = data.subarray(end + 1);
-    for (const line of lines) each(parseCopyLine(line));
+    for (const line of lines) each(line);
   }
-  if (rest.length > 0) each(parseCopyLine(rest.toString("utf8").replace(/\n$/, "")));
+  if (rest.length > 0) each(rest.toString("utf8"));
 }
