@@ -1,8 +1,7 @@
 import "server-only";
 import fs from "node:fs";
-import crypto from "node:crypto";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
+import { Worker } from "node:worker_threads";
 import { getConfig } from "@/lib/config/service";
 import { assertNotSetByEnvironment, switchPersistenceBackend } from "@/lib/config/edit";
 import { AppError } from "@/lib/errors";
@@ -52,10 +51,22 @@ async function createPgSchema(url: string): Promise<void> {
   }
 }
 
-async function sha256Of(file: string): Promise<string> {
-  const hash = crypto.createHash("sha256");
-  await pipeline(fs.createReadStream(file), hash);
-  return hash.digest("hex");
+/** The file's sha256, computed in a worker thread so it overlaps the copy instead of adding to it. */
+function sha256Of(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+       const hash = require("node:crypto").createHash("sha256");
+       require("node:fs").createReadStream(workerData).on("data", (chunk) => hash.update(chunk)).on("end", () => parentPort.postMessage(hash.digest("hex")))
+         .on("error", (error) => { throw error; });`,
+      { eval: true, workerData: file },
+    );
+    worker.once("message", (hex: string) => {
+      resolve(hex);
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+  });
 }
 
 /** Reads only: what a migration to PostgreSQL would refuse, for `--dry-run` and the Database page's check. */
@@ -78,12 +89,30 @@ export async function migrateSqliteToPostgres(url: string, options: BackendMigra
   }
   const source = config.paths.database;
   const hash = options.hashSource ?? true;
-  const before = hash && fs.existsSync(source) ? await sha256Of(source) : null;
-  const report = await migrateToPostgres({ source, target: url, expected: expectedPgTables(), createSchema: createPgSchema, ...options });
-  const after = hash ? await sha256Of(source) : null;
-  if (after !== before) throw new AppError("internal", `${source} changed during the migration (sha256 ${before} → ${after}); config.yaml was not changed`);
+  // The file is not written by anyone while this runs (the data root's lock keeps servers out, and the
+  // copy opens it read-only), so its hash "before" can be taken beside the preflight and the copy, and
+  // "after" beside the verification, which no longer reads it.
+  const before = hash && fs.existsSync(source) ? sha256Of(source) : null;
+  before?.catch(() => undefined);
+  let after: Promise<string> | null = null;
+  const report = await migrateToPostgres({
+    source,
+    target: url,
+    expected: expectedPgTables(),
+    createSchema: createPgSchema,
+    ...options,
+    onSourceClosed: () => {
+      if (hash) after = sha256Of(source);
+      after?.catch(() => undefined);
+    },
+  }).catch(async (error: unknown) => {
+    await Promise.allSettled([before, after]);
+    throw error;
+  });
+  const [beforeHex, afterHex] = await Promise.all([before, after ?? (hash ? sha256Of(source) : null)]);
+  if (afterHex !== beforeHex) throw new AppError("internal", `${source} changed during the migration (sha256 ${beforeHex} → ${afterHex}); config.yaml was not changed`);
   if (writeConfig) await switchPersistenceBackend({ backend: "postgres", connection_string: url });
-  return { ...report, target: describePgTarget(url), source_sha256_before: before, source_sha256_after: after, config_written: writeConfig };
+  return { ...report, target: describePgTarget(url), source_sha256_before: beforeHex, source_sha256_after: afterHex, config_written: writeConfig };
 }
 
 /** Reads only: what the way back would refuse. */

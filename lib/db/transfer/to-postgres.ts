@@ -303,6 +303,8 @@ export interface MigrateToPostgresOptions {
   onMessage?: (text: string) => void;
   /** called once verified, right before the commit: the last moment a cancel can still stop it (throw to roll back) */
   beforeCommit?: () => void;
+  /** called when the SQLite file has been read for the last time and closed (before the verification of PostgreSQL) */
+  onSourceClosed?: () => void;
 }
 
 /**
@@ -349,6 +351,10 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
           await client.query(`SELECT setval($1, COALESCE((SELECT max(${ident(column.name)}) FROM ${ident(table.name)}), 0) + 1, false)`, [column.sequence]);
         }
       }
+      // Everything is read: let go of the file before the (PostgreSQL-only) verification.
+      source.exec("ROLLBACK");
+      source.close();
+      options.onSourceClosed?.();
       const copySeconds = (performance.now() - started) / 1000;
       const verifyStarted = performance.now();
       const verifying = new ProgressMeter("verify", total, options.onProgress);
@@ -397,10 +403,10 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
     } finally {
-      if (source.inTransaction) source.exec("ROLLBACK");
+      if (source.open && source.inTransaction) source.exec("ROLLBACK");
     }
   } finally {
-    source.close();
+    if (source.open) source.close();
     await client.end().catch(() => undefined);
   }
 }
