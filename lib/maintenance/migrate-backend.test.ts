@@ -16,7 +16,10 @@ import { isAppError, type AppError } from "@/lib/errors";
 import { dataRootLockPaths, lockDataRoot } from "@/lib/backups/server-lock";
 import { releaseProcessLock } from "@/lib/db/process-lock";
 import { versionProblem } from "@/lib/db/transfer/to-postgres";
-import { migratePostgresToSqlite, migrateSqliteToPostgres, preflightSqliteToPostgres } from "@/lib/maintenance/migrate-backend";
+import { migratePostgresToSqlite, migrateSqliteToPostgres, preflightSqliteToPostgres, startMigrateToPostgres } from "@/lib/maintenance/migrate-backend";
+import { waitForOperation } from "@/lib/operations/service";
+import { thawWrites, writesFrozenReason } from "@/lib/operations/backend-switch";
+import { stopScheduler } from "@/lib/scheduler/engine";
 
 const FIXTURES = path.join(import.meta.dirname, "../../test/fixtures");
 const ROOT = path.join(import.meta.dirname, "../..");
@@ -281,6 +284,38 @@ describe("migrate-to-postgres", () => {
     } finally {
       releaseProcessLock(dataRootLockPaths(root.config)[0]!);
     }
+  });
+});
+
+describe("the Database page's migration (an operation in the running server)", () => {
+  afterEach(() => {
+    thawWrites();
+    stopScheduler();
+  });
+
+  it("copies and verifies, writes the config, and keeps changes refused until the restart; the operation keeps no secret", async () => {
+    await seedDemoData(root.config, { ...DEFAULT_SEED_OPTIONS, executions: 500, logFiles: 0 });
+    const started = await startMigrateToPostgres({ connection_string: scratch.url }, null);
+    expect(started.kind).toBe("migrate_to_postgres");
+    const done = await waitForOperation(started.id);
+    expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
+    expect(done.result).toMatchObject({ restart_required: true, config_written: true, rows: expect.any(Number) });
+    expect(JSON.stringify(done)).not.toContain(scratch.url);
+    expect(writesFrozenReason()).toMatch(/restart the console to switch/);
+    expect(await pgCounts(scratch.url, ["job_executions"])).toEqual({ job_executions: 500 });
+    expect(parse(fs.readFileSync(root.config.configFile, "utf8")).persistence.backend).toBe("postgres");
+  });
+
+  it("fails with every preflight problem in its message, keeps nothing, and lets changes and the scheduler resume", async () => {
+    getDb().$client.pragma("foreign_keys = OFF");
+    getDb().$client.exec(
+      `INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) VALUES ('orphan-1', 'gone', 'p', '2025-01-01T00:00:00.000Z', 'success', 'api')`,
+    );
+    const done = await waitForOperation((await startMigrateToPostgres({ connection_string: scratch.url }, null)).id);
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatchObject({ code: "preflight_failed", message: expect.stringMatching(/\(1\) job_executions: 1 orphan row/) });
+    expect(writesFrozenReason()).toBeNull();
+    expect(await pgQuery(scratch.url, "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'")).toEqual([]);
   });
 });
 
