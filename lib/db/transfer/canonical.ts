@@ -97,8 +97,6 @@ export function describeInvalid(kind: ColumnKind): string {
   }
 }
 
-const MOD = 1n << 64n;
-
 /**
  * An order-independent checksum of a table: the sum, mod 2^64, of the first 8 bytes of each row's
  * SHA-1 (it detects a wrong or missing row, which is all it is for; nobody picks the rows against it,
