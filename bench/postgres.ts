@@ -3,6 +3,9 @@
  * transaction, sequences, and the count + checksum verification) against pgloader (Debian's
  * `pgloader`, the usual tool for this job) loading the same SQLite file into another scratch
  * database of the same server, in the same run. Prints both times and the ratio (ours / pgloader).
+ * Then, on the database our command filled, the app on PostgreSQL: the history API's first page and
+ * the statistics through our query modules, next to the very same SQL through a raw `pg` pool
+ * (medians, ratio ours / raw), as bench/history.ts does on SQLite.
  *
  *   npm run bench:postgres                      # seeds bench/.data/history-seed-1000000 once (npm run seed's code), then measures
  *   BENCH_ROWS=200000 npm run bench:postgres    # a smaller data set
@@ -22,7 +25,8 @@ import { loadConfig } from "@/lib/config/load";
 import { setConfig } from "@/lib/config/service";
 import { openDataRoot } from "@/lib/boot";
 import { closeAppDatabase, getDb } from "@/lib/db/client";
-import { countExecutions } from "@/lib/executions/queries";
+import { countExecutions, durationAtRankQuery, historyPageQuery, statusCountsQuery, TIMED_STATUSES } from "@/lib/executions/queries";
+import { getExecutionStatistics, listExecutions, nearestRankOffset } from "@/lib/executions/service";
 import { DEFAULT_SEED_OPTIONS, seedDemoData } from "@/lib/demo/seed";
 import { migrateSqliteToPostgres } from "@/lib/maintenance/migrate-backend";
 
@@ -68,7 +72,7 @@ async function seededDatabase(): Promise<string> {
   const config = loadConfig({ MIMIR_HOME: home }, home);
   setConfig(config);
   fs.mkdirSync(home, { recursive: true });
-  openDataRoot(config);
+  await openDataRoot(config);
   if ((await countExecutions()) < ROWS) {
     console.log(`seeding ${ROWS.toLocaleString()} executions into ${home} …`);
     const started = performance.now();
@@ -81,7 +85,7 @@ async function seededDatabase(): Promise<string> {
     console.log(`\r  seeded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
   getDb().$client.pragma("wal_checkpoint(TRUNCATE)");
-  closeAppDatabase();
+  await closeAppDatabase();
   return config.paths.database;
 }
 
@@ -156,12 +160,80 @@ async function main() {
     console.log(`${"  of which verification (counts + checksums)".padEnd(58)} ${result.verifySeconds.toFixed(1).padStart(9)}`);
     console.log(`${"pgloader (no verification)".padEnd(58)} ${pgloaderSeconds.toFixed(1).padStart(9)}`);
     console.log(`${"ratio ours / pgloader (goal ≤ 1.0×)".padEnd(58)} ${(oursSeconds / pgloaderSeconds).toFixed(2).padStart(8)}×`);
-    console.log(
-      "\nThe query bench (history first page and statistics on PostgreSQL through our query modules vs raw pg) needs the PostgreSQL backend switch; it is not part of this run.",
-    );
+    await queryBench(urlFor(ours));
   } finally {
     await admin(`DROP DATABASE IF EXISTS ${ours} WITH (FORCE)`);
     await admin(`DROP DATABASE IF EXISTS ${peer} WITH (FORCE)`);
+  }
+}
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 9);
+const WARMUP = 2;
+
+async function time(fn: () => unknown): Promise<number> {
+  for (let i = 0; i < WARMUP; i += 1) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+}
+
+function row(label: string, ours: number, raw: number) {
+  return `${label.padEnd(44)} ${ours.toFixed(3).padStart(9)} ms ${raw.toFixed(3).padStart(9)} ms ${(ours / raw).toFixed(2).padStart(7)}×`;
+}
+
+/** The app opened on the migrated PostgreSQL database (as a server with persistence.backend: postgres would), against raw pg. */
+async function queryBench(url: string) {
+  const config = loadConfig({ MIMIR_HOME: home, MIMIR_PERSISTENCE_BACKEND: "postgres", MIMIR_CONNECTION_STRING: url }, home);
+  setConfig(config);
+  await openDataRoot(config);
+  const raw = new pg.Pool({ connectionString: url, max: 1, options: "-c TimeZone=UTC" });
+  try {
+    const query = (q: { sql: string; params: unknown[] }) => () => raw.query({ text: q.sql, values: q.params });
+    const busiestJob = (await raw.query<{ job_id: string }>("SELECT job_id FROM job_executions GROUP BY job_id ORDER BY count(*) DESC LIMIT 1")).rows[0]!
+      .job_id;
+    const to = new Date(Date.now() + 1000).toISOString();
+    const from = new Date(Date.parse(to) - 30 * 86_400_000).toISOString();
+    const lines: string[] = [];
+    const cases: { label: string; filters: Record<string, string> }[] = [
+      { label: "history first page (50, no filter)", filters: {} },
+      { label: "history first page, status=failed", filters: { status: "failed" } },
+      { label: "history first page, busiest job", filters: { job_id: busiestJob } },
+    ];
+    for (const { label, filters } of cases) {
+      const direct = await time(query(historyPageQuery(filters, 51, null).toSQL()));
+      const service = await time(() => listExecutions({ limit: 50, ...filters }));
+      lines.push(row(`${label}: service`, service, direct));
+    }
+    // The statements the statistics service runs, day by day, planned once from the data as bench/history.ts does.
+    const calls: { sql: string; params: unknown[] }[] = [];
+    for (let dayStart = Date.parse(from.slice(0, 10)); dayStart < Date.parse(to); dayStart += 86_400_000) {
+      const window = {
+        from: from > new Date(dayStart).toISOString() ? from : new Date(dayStart).toISOString(),
+        to: to < new Date(dayStart + 86_400_000).toISOString() ? to : new Date(dayStart + 86_400_000).toISOString(),
+      };
+      const counts = statusCountsQuery(window).toSQL();
+      calls.push(counts);
+      const result = await raw.query<unknown[]>({ text: counts.sql, values: counts.params, rowMode: "array" });
+      const timed = (result.rows as [string, unknown, unknown][])
+        .filter(([status]) => (TIMED_STATUSES as readonly string[]).includes(status))
+        .reduce((sum, [, , n]) => sum + Number(n), 0);
+      if (timed > 0) for (const p of [0.5, 0.95]) calls.push(durationAtRankQuery(window, nearestRankOffset(timed, p), timed).toSQL());
+    }
+    const direct = await time(async () => {
+      for (const call of calls) await raw.query({ text: call.sql, values: call.params });
+    });
+    const service = await time(() => getExecutionStatistics({ from, to }));
+    lines.push(row("statistics, 30 days: service", service, direct));
+    console.log(`\nThe app on PostgreSQL (${ROWS.toLocaleString()} job_executions); median of ${RUNS} runs after ${WARMUP} warm-ups (goal ≤ 2×)`);
+    console.log(`${"".padEnd(44)} ${"ours".padStart(12)} ${"raw pg".padStart(12)} ${"ratio".padStart(8)}`);
+    for (const line of lines) console.log(line);
+  } finally {
+    await raw.end();
+    await closeAppDatabase();
   }
 }
 

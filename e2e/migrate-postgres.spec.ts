@@ -1,4 +1,7 @@
 import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { parse } from "yaml";
 import pg from "pg";
 import { test, expect } from "./fixtures";
 import { OwnServer } from "./own-server";
@@ -64,8 +67,11 @@ test("migrate from the Database page: password again, progress, verified tables,
 
   const jobs = await pgQuery<{ n: string }>(target, "SELECT count(*) AS n FROM scheduled_jobs");
   expect(Number(jobs[0]!.n)).toBeGreaterThan(0);
+  // config.yaml points at PostgreSQL for the next start; the running server still describes what it serves.
+  const written = parse(fs.readFileSync(path.join(server.home, "config", "config.yaml"), "utf8"));
+  expect(written.persistence).toMatchObject({ backend: "postgres", connection_string: target });
   const config = await (await api.get("/api/v1/config")).json();
-  expect(config.values["persistence.backend"]).toBe("postgres");
+  expect(config.values["persistence.backend"]).toBe("sqlite");
   expect(JSON.stringify(config)).not.toContain(target);
 
   // Until the restart, a change would land in SQLite only: refused.

@@ -172,11 +172,13 @@ export type PersistenceTarget = { backend: "postgres"; connection_string: string
 
 /**
  * Points persistence at the database a verified migration filled: backend plus its connection
- * string (a secret: masked like every SECRET_KEYS value, never logged) or database path. Not an
- * editable setting, since changing it alone would move the console away from its data; the running
- * server keeps its database until it restarts (apply "restart"). Refuses keys set by the environment (409).
+ * string (a secret: masked like every SECRET_KEYS value, never logged) or database path, written to
+ * config.yaml only. Not an editable setting, since changing it alone would move the console away
+ * from its data. The running process keeps the configuration and database it started with (what
+ * /health and the Settings page describe stays true); the next start reads the file. Refuses keys
+ * set by the environment (409).
  */
-export async function switchPersistenceBackend(target: PersistenceTarget): Promise<ConfigUpdateResult> {
+export async function switchPersistenceBackend(target: PersistenceTarget): Promise<void> {
   const entries: [string, unknown][] =
     target.backend === "postgres"
       ? [
@@ -189,7 +191,7 @@ export async function switchPersistenceBackend(target: PersistenceTarget): Promi
           // The way back leaves no password behind in config.yaml.
           ["persistence.connection_string", ""],
         ];
-  return inTurn(() => applyEntries(entries));
+  await inTurn(() => writeEntries(entries));
 }
 
 async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult> {
@@ -197,6 +199,22 @@ async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult
 }
 
 async function applyEntries(entries: [string, unknown][]): Promise<ConfigUpdateResult> {
+  const { before, previousText } = await writeEntries(entries);
+  let after: AppConfig;
+  try {
+    after = reloadConfig();
+  } catch (error) {
+    if (previousText === null) fs.rmSync(before.configFile, { force: true });
+    else await writeFileAtomic(before.configFile, previousText);
+    restoreConfig(before);
+    throw configErrorToAppError(error);
+  }
+  const changed = (await applyLive(before, after)).filter((change) => entries.some(([key]) => key === change.key));
+  return { changed, restart_required: changed.some((c) => c.apply === "restart"), config: getConfigView(after) };
+}
+
+/** Sets the keys in config.yaml (comments, order and unknown keys kept), checked by boot's schema, written atomically. */
+async function writeEntries(entries: [string, unknown][]): Promise<{ before: AppConfig; previousText: string | null }> {
   const before = getConfig();
   for (const [key] of entries) assertNotSetByEnvironment(key, before);
   const previousText = readText(before.configFile);
@@ -212,17 +230,7 @@ async function applyEntries(entries: [string, unknown][]): Promise<ConfigUpdateR
     });
   }
   await writeFileAtomic(before.configFile, doc.toString());
-  let after: AppConfig;
-  try {
-    after = reloadConfig();
-  } catch (error) {
-    if (previousText === null) fs.rmSync(before.configFile, { force: true });
-    else await writeFileAtomic(before.configFile, previousText);
-    restoreConfig(before);
-    throw configErrorToAppError(error);
-  }
-  const changed = (await applyLive(before, after)).filter((change) => entries.some(([key]) => key === change.key));
-  return { changed, restart_required: changed.some((c) => c.apply === "restart"), config: getConfigView(after) };
+  return { before, previousText };
 }
 
 /**
