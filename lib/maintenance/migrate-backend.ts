@@ -110,7 +110,8 @@ export async function migrateSqliteToPostgres(url: string, options: BackendMigra
     throw error;
   });
   const [beforeHex, afterHex] = await Promise.all([before, after ?? (hash ? sha256Of(source) : null)]);
-  if (afterHex !== beforeHex) throw new AppError("internal", `${source} changed during the migration (sha256 ${beforeHex} → ${afterHex}); config.yaml was not changed`);
+  if (afterHex !== beforeHex)
+    throw new AppError("internal", `${source} changed during the migration (sha256 ${beforeHex} → ${afterHex}); config.yaml was not changed`);
   if (writeConfig) await switchPersistenceBackend({ backend: "postgres", connection_string: url });
   return { ...report, target: describePgTarget(url), source_sha256_before: beforeHex, source_sha256_after: afterHex, config_written: writeConfig };
 }

@@ -7,7 +7,16 @@ import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { AppError } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
-import { canonical, describeInvalid, encodeRow, INVALID, parseCopyLine, PRINTED_CANONICALLY, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
+import {
+  canonical,
+  describeInvalid,
+  encodeRow,
+  INVALID,
+  parseCopyLine,
+  PRINTED_CANONICALLY,
+  TableChecksum,
+  type ColumnKind,
+} from "@/lib/db/transfer/canonical";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
 import { ident, NOT_COPIED, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
 
