@@ -15,6 +15,7 @@ export const PROCESS_SLOTS = [
   "logger",
   "processLocks",
   "writeGate",
+  "backendSwitch",
   "operations",
   "signInLimiter",
   "jobListeners",
@@ -44,6 +45,7 @@ export const PROCESS_SLOTS = [
   "stepChecker",
   "jobChangesTimer",
   "shutdownHandlers",
+  "schemaBackend",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

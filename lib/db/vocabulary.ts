@@ -23,6 +23,7 @@ export const OPERATION_KINDS = [
   "recover",
   "retention_cleanup",
   "reset",
+  "migrate_to_postgres",
 ] as const;
 /** operations.status */
 export const OPERATION_STATUSES = ["running", "succeeded", "failed", "cancelled"] as const;

@@ -79,4 +79,5 @@ export const setScheduledBackupsAction = defineAction(
 export const cancelOperationAction = defineAction("write", operationIdParams, ({ operationId }, principal) => cancelOperation(operationId, principal), {
   audit: "operation.cancel",
   target: (input) => input.operationId,
+  whileMigrating: true,
 });
