@@ -186,9 +186,10 @@ test("/health answers 503 with the reason while PostgreSQL cannot be reached, an
     down = await health();
     return down.status === 503;
   }, 60_000);
+  // the token cannot be checked either (its hash is in the database): the caller gets the public answer
   const body = JSON.parse(down.text);
-  expect(body.persistence).toMatchObject({ backend: "postgres", status: "unhealthy" });
-  expect(body.reasons.join(" ")).toMatch(/database cannot be read: .*(ECONNREFUSED|connect|terminat|Connection)/i);
+  expect(body).toMatchObject({ status: "unhealthy", reason_codes: ["database_unreadable"] });
+  expect(body.persistence).toMatchObject({ backend: "postgres", status: "unhealthy", database: scratch.name });
   expect(down.text).not.toContain(PASSWORD);
 
   await relay.start();
