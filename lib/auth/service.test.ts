@@ -46,7 +46,7 @@ describe("sign-in", () => {
     }
     // Both run one scrypt; a lookup-only path would be two orders of magnitude faster.
     expect(median(unknown)).toBeGreaterThan(median(known) * 0.5);
-  });
+  }, 90_000); // scrypt-bound: dozens of hashes, slow on a loaded 2-core runner running both backends
 
   test("sign-ins are audited, wrong ones as denied under the name typed", async () => {
     await createUser({ username: "alice", password: "alice-password-1", role: "admin" });
