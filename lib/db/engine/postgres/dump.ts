@@ -211,3 +211,21 @@ export async function writeSnapshotToFile(snapshot: PostgresSnapshot, file: stri
   await snapshot.close();
   return snapshot.facts;
 }
+
+/**
+ * The dump as text for a download (the Database page's "Export SQL"): the same one-snapshot dump a
+ * backup holds. A download closed early ends the transaction and discards its connection.
+ */
+export async function* exportPostgresSql(pool: Pool, options: SnapshotOptions = {}): AsyncGenerator<string> {
+  const snapshot = await openPostgresSnapshot(pool, options);
+  let completed = false;
+  try {
+    const decoder = new TextDecoder();
+    for await (const chunk of snapshot.dump()) yield decoder.decode(chunk, { stream: true });
+    const rest = decoder.decode();
+    if (rest) yield rest;
+    completed = true;
+  } finally {
+    await snapshot.close(completed ? undefined : new Error("SQL export did not complete"));
+  }
+}
