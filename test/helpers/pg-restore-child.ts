@@ -4,6 +4,7 @@ import pg from "pg";
 import { restorePostgresDump } from "@/lib/db/engine/postgres/restore";
 
 const [url, file] = process.argv.slice(2);
+if (!url || !file) throw new Error("usage: pg-restore-child.ts <database url> <dump file>");
 const pool = new pg.Pool({ connectionString: url, max: 1, application_name: "mimir-restore-child" });
 let announced = false;
 await restorePostgresDump(pool, file, {

@@ -153,4 +153,11 @@ export async function currentSchema(client: ClientBase): Promise<string> {
   return schema;
 }
 
+/** The one row a query returns (an aggregate, a setting): a missing row is a bug, not a case. */
+export function onlyRow<T>(result: { rows: T[] }): T {
+  const row = result.rows[0];
+  if (row === undefined) throw new Error("The query returned no row");
+  return row;
+}
+
 export { escapeIdentifier, escapeLiteral };

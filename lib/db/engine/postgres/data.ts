@@ -1,7 +1,7 @@
 import "server-only";
 import type { Pool } from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { currentSchema, escapeIdentifier, readCatalog } from "./catalog";
+import { currentSchema, escapeIdentifier, onlyRow, readCatalog } from "./catalog";
 
 /**
  * Retention batches, reset and CSV export on PostgreSQL. Retention deletes by small batches on the
@@ -36,7 +36,7 @@ export async function pgCountExpiredExecutions(pool: Pool, scope: RetentionScope
   if (scope.cutoff === null) return 0;
   const where = scopeWhere(scope);
   const row = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM job_executions WHERE ${where.sql}`, where.params);
-  return Number(row.rows[0].n);
+  return Number(onlyRow(row).n);
 }
 
 /** Deletes up to `limit` runs older than the cut-off in one short transaction; returns their ids. */
@@ -83,7 +83,8 @@ export async function pgEstimateExecutionBytes(pool: Pool, scope: RetentionScope
             (SELECT pg_indexes_size('job_executions'::regclass)::float8 / greatest(reltuples, 1) FROM pg_class WHERE oid = 'job_executions'::regclass) AS index_per_row`,
     where.params,
   );
-  return Math.round(rows * ((sample.rows[0].avg ?? 0) + (sample.rows[0].index_per_row ?? 0)));
+  const { avg, index_per_row } = onlyRow(sample);
+  return Math.round(rows * ((avg ?? 0) + (index_per_row ?? 0)));
 }
 
 /** Row counts of the given tables (a table the database lacks counts 0). */
@@ -91,7 +92,7 @@ export async function pgCountTableRows(pool: Pool, tables: readonly string[]): P
   const counts: Record<string, number> = {};
   for (const table of tables) {
     const exists = await pool.query("SELECT 1 FROM pg_class WHERE oid = to_regclass($1)", [escapeIdentifier(table)]);
-    counts[table] = exists.rowCount === 0 ? 0 : Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`)).rows[0].n);
+    counts[table] = exists.rowCount === 0 ? 0 : Number(onlyRow(await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`)).n);
   }
   return counts;
 }
@@ -110,7 +111,7 @@ export async function pgEmptyDataTables(pool: Pool, tables: readonly string[], o
     const list = tables.map(escapeIdentifier).join(", ");
     await client.query(`LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE`);
     const deleted: Record<string, number> = {};
-    for (const table of tables) deleted[table] = Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`)).rows[0].n);
+    for (const table of tables) deleted[table] = Number(onlyRow(await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`)).n);
     await client.query(`TRUNCATE ${list}`);
     deleted.operations = (await client.query("DELETE FROM operations WHERE id <> $1", [options.keepOperationId])).rowCount ?? 0;
     await client.query("COMMIT");

@@ -56,7 +56,7 @@ export async function* readDump(file: string): AsyncGenerator<DumpItem> {
         if (line === "" || line.startsWith("--")) continue;
         const copy = COPY_LINE.exec(line);
         if (copy) {
-          const [schema, table] = splitName(copy[1]);
+          const [schema, table] = splitName(copy[1] ?? "");
           let ended = false;
           const data = async function* (): AsyncGenerator<string> {
             let batch = "";
@@ -74,7 +74,7 @@ export async function* readDump(file: string): AsyncGenerator<DumpItem> {
             if (batch) yield batch;
           };
           const rows = data();
-          yield { kind: "copy", section, schema, table, columns: copy[2], data: rows };
+          yield { kind: "copy", section, schema, table, columns: copy[2] ?? "", data: rows };
           if (!ended) for await (const unread of rows) void unread;
           continue;
         }
@@ -95,5 +95,6 @@ export async function* readDump(file: string): AsyncGenerator<DumpItem> {
 function splitName(quoted: string): [string | null, string] {
   const parts = quoted.match(/"(?:[^"]|"")*"/g) ?? [];
   const unquote = (part: string) => part.slice(1, -1).replaceAll('""', '"');
-  return parts.length === 2 ? [unquote(parts[0]), unquote(parts[1])] : [null, unquote(parts[0])];
+  const [first = '""', second] = parts;
+  return second === undefined ? [null, unquote(first)] : [unquote(first), unquote(second)];
 }

@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Pool, PoolClient } from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { copyColumns, createTableStatement, currentSchema, escapeIdentifier, escapeLiteral, readCatalog, type CatalogTable } from "./catalog";
+import { copyColumns, createTableStatement, currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog, type CatalogTable } from "./catalog";
 
 /**
  * A logical dump of the app's PostgreSQL schema in pg_dump's plain layout, taken in ONE snapshot:
@@ -83,9 +83,9 @@ export async function openPostgresSnapshot(pool: Pool, options: SnapshotOptions 
     const journalTables = journal ? await readCatalog(client, journal.schema, [journal.table]) : [];
     const facts: DumpFacts = {
       schema,
-      database: info.rows[0].database,
-      server_version: info.rows[0].version,
-      taken_at: info.rows[0].now.toISOString(),
+      database: onlyRow(info).database,
+      server_version: onlyRow(info).version,
+      taken_at: onlyRow(info).now.toISOString(),
       row_counts: {},
       tables: tables.map((table) => table.name),
     };
@@ -115,8 +115,7 @@ async function* dumpText(client: PoolClient, facts: DumpFacts, tables: CatalogTa
       "",
     ].join("\n"),
   );
-  if (journal.length > 0) {
-    const table = journal[0];
+  for (const table of journal) {
     yield text(`${MIGRATIONS_SECTION}\nCREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(table.schema)};\n`);
     yield text(`${createTableStatement(table).replace(/^CREATE TABLE \S+/, `CREATE TABLE ${table.qualified}`)}\n`);
     yield* copyOut(client, table, table.qualified, null, signal);
@@ -159,7 +158,7 @@ async function* copyOut(
   const stream = client.query(copyTo(`COPY ${table.qualified} (${columns}) TO STDOUT`));
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     signal?.throwIfAborted();
-    if (counts) counts[table.name] += countNewlines(chunk);
+    if (counts) counts[table.name] = (counts[table.name] ?? 0) + countNewlines(chunk);
     yield chunk;
   }
   yield Buffer.from("\\.\n", "utf8");
@@ -176,7 +175,7 @@ async function sequenceValues(client: PoolClient, table: CatalogTable): Promise<
   const values = [];
   for (const { column, sequence } of table.sequences) {
     const row = await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${sequence}`);
-    values.push({ column, value: row.rows[0].last_value, called: row.rows[0].is_called });
+    values.push({ column, value: onlyRow(row).last_value, called: onlyRow(row).is_called });
   }
   return values;
 }

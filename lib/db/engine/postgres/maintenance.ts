@@ -1,6 +1,6 @@
 import "server-only";
 import type { Pool } from "pg";
-import { currentSchema, escapeIdentifier } from "./catalog";
+import { currentSchema, escapeIdentifier, onlyRow } from "./catalog";
 
 /**
  * The Database page's maintenance on PostgreSQL: sizes and dead tuples per table, VACUUM (ANALYZE),
@@ -103,7 +103,7 @@ export async function amcheckStatus(pool: Pool): Promise<AmcheckStatus> {
             EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'amcheck') AS available,
             to_regproc('verify_heapam') IS NOT NULL AS heap, current_user AS role, current_database() AS database`,
   );
-  const { installed, available, heap, role, database } = row.rows[0];
+  const { installed, available, heap, role, database } = onlyRow(row);
   const how: string[] = [];
   if (!installed) {
     if (!available) {
@@ -186,7 +186,7 @@ export async function pgVacuumAnalyze(pool: Pool, schema?: string): Promise<PgVa
   const started = performance.now();
   const { schema: name, tables } = await appTables(pool, schema);
   const before = await pgTableStats(pool, name);
-  const size = async () => Number((await pool.query<{ bytes: string }>("SELECT pg_database_size(current_database()) AS bytes")).rows[0].bytes);
+  const size = async () => Number(onlyRow(await pool.query<{ bytes: string }>("SELECT pg_database_size(current_database()) AS bytes")).bytes);
   const bytesBefore = await size();
   if (tables.length > 0) await pool.query(`VACUUM (ANALYZE) ${tables.map((table) => qualify(name, table)).join(", ")}`);
   return {

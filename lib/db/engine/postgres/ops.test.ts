@@ -211,7 +211,7 @@ describe("read-only console through its own login role", () => {
     const result = await runConsoleQuery(url, "SELECT name, created_at FROM pipelines ORDER BY name;", limits);
     expect(result.columns).toEqual(["name", "created_at"]);
     expect(result.rows.length).toBeGreaterThan(0);
-    expect(typeof result.rows[0][1]).toBe("string");
+    expect(typeof result.rows[0]?.[1]).toBe("string");
     const many = await runConsoleQuery(url, "SELECT g FROM generate_series(1, 50) g", limits);
     expect(many).toMatchObject({ truncated: true });
     expect(many.rows).toHaveLength(5);

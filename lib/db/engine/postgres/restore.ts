@@ -4,7 +4,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Pool, PoolClient } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { currentSchema, escapeIdentifier, escapeLiteral, readCatalog } from "./catalog";
+import { currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog } from "./catalog";
 import { readDump } from "./dump-reader";
 
 /**
@@ -197,7 +197,7 @@ export async function verifyPostgresDump(pool: Pool, file: string, expected: Rec
     if (loaded) {
       for (const table of Object.keys(counts)) {
         const row = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`);
-        counts[table] = Number(row.rows[0].n);
+        counts[table] = Number(onlyRow(row).n);
       }
     }
     const mismatches = Object.entries(expected)
