@@ -44,6 +44,7 @@ export const PROCESS_SLOTS = [
   "stepChecker",
   "jobChangesTimer",
   "shutdownHandlers",
+  "schemaBackend",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];
