@@ -6,36 +6,26 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openPostgresSnapshot, writeSnapshotToFile, type DumpFacts } from "./dump";
 import { DumpFormatError } from "./dump-reader";
-import { restorePostgresDump, verifyPostgresDump } from "./restore";
-import { adminQuery, createScratchDatabase, FIXTURE_SCHEMA, rowCounts, seedFixture, urlFor, type ScratchDatabase } from "@/test/helpers/pg-scratch";
+import { DumpVersionError, restorePostgresDump, verifyPostgresDump } from "./restore";
+import { adminQuery, urlForDatabase } from "@/test/helpers/postgres";
+import { createSeededDatabase, listTables, rowCounts, type SeededDatabase } from "@/test/helpers/pg-ops-seed";
 
-const ALL_TABLES = [
-  "system_metadata",
-  "pipelines",
-  "scheduled_jobs",
-  "job_executions",
-  "users",
-  "sessions",
-  "api_tokens",
-  "audit_log",
-  "storage_samples",
-  "operations",
-  "notification_channels",
-];
 const CARRY = { tables: ["users", "sessions", "api_tokens", "audit_log", "notification_channels"], appendTable: "audit_log" };
 
-let db: ScratchDatabase;
+let db: SeededDatabase;
+let ALL_TABLES: string[];
+/** what a restore loads: every table but the migrations journal, which stays the live one */
+const restored = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([table]) => table !== "__drizzle_migrations"));
 let folder: string;
 
 beforeAll(async () => {
-  db = await createScratchDatabase();
-  await db.pool.query(FIXTURE_SCHEMA);
-  await seedFixture(db.pool, 4, 50);
+  db = await createSeededDatabase("pg_ops_backup", 4, 50);
+  ALL_TABLES = await listTables(db.pool);
   folder = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-pg-ops-"));
 });
 
 afterAll(async () => {
-  await db?.drop();
+  await db?.dropAll();
   fs.rmSync(folder, { recursive: true, force: true });
 });
 
@@ -55,8 +45,11 @@ function startWriter(pool: pg.Pool) {
       try {
         await client.query("BEGIN");
         const id = `writer-${written}`;
-        await client.query(`INSERT INTO job_executions VALUES ($1, 'job-1', 'pipe-1', now(), now(), 1, 'success', NULL, NULL, NULL, 'manual')`, [id]);
-        await client.query(`INSERT INTO audit_log (at, actor, action, details) VALUES (now(), 'writer', 'pair', $1)`, [id]);
+        await client.query(
+          `INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) VALUES ($1, 'job-1', 'pipe-1', now(), 'success', 'manual')`,
+          [id],
+        );
+        await client.query(`INSERT INTO audit_log (at, actor, actor_type, action, result, details) VALUES (now(), 'writer', 'system', 'pair', 'ok', $1)`, [id]);
         await client.query("COMMIT");
         written += 1;
       } finally {
@@ -88,10 +81,10 @@ describe("PostgreSQL logical dump", () => {
       const target = `${db.name}_load`;
       await adminQuery(`CREATE DATABASE ${target}`);
       try {
-        const psql = spawnSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", file, urlFor(target)], { encoding: "utf8" });
+        const psql = spawnSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", file, urlForDatabase(target)], { encoding: "utf8" });
         expect(psql.stderr).toBe("");
         expect(psql.status).toBe(0);
-        const loaded = new pg.Pool({ connectionString: urlFor(target), max: 1 });
+        const loaded = new pg.Pool({ connectionString: urlForDatabase(target), max: 1 });
         try {
           expect(await rowCounts(loaded, ALL_TABLES)).toEqual(facts.row_counts);
           // The snapshot has only whole transactions: every writer run has its audit row and no more.
@@ -104,7 +97,7 @@ describe("PostgreSQL logical dump", () => {
           const error = await loaded.query("SELECT error FROM job_executions WHERE id = 'run-1-5'");
           expect(error.rows[0].error).toBe("line1\nline2\t\\end");
           // Identities continue after the loaded ids; keys, indexes and foreign keys exist.
-          const next = await loaded.query("INSERT INTO audit_log (at, actor, action) VALUES (now(), 'x', 'y') RETURNING id");
+          const next = await loaded.query("INSERT INTO audit_log (at, actor, actor_type, action, result) VALUES (now(), 'x', 'user', 'y', 'ok') RETURNING id");
           const max = await loaded.query("SELECT max(id) AS id FROM audit_log WHERE actor <> 'x'");
           expect(Number(next.rows[0].id)).toBeGreaterThan(Number(max.rows[0].id));
           const indexes = await loaded.query("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname");
@@ -112,11 +105,13 @@ describe("PostgreSQL logical dump", () => {
             expect.arrayContaining(["idx_executions_job_start", "idx_users_username", "job_executions_pkey"]),
           );
           await expect(
-            loaded.query("INSERT INTO job_executions VALUES ('orphan', 'no-such-job', 'p', now(), NULL, NULL, 's', NULL, NULL, NULL, 'manual')"),
+            loaded.query(
+              "INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) VALUES ('orphan', 'no-such-job', 'p', now(), 's', 'manual')",
+            ),
           ).rejects.toThrow(/foreign key/);
           // The migrations journal came along, so the app would not migrate this database again.
-          const journal = await loaded.query("SELECT count(*) AS n FROM drizzle.__drizzle_migrations");
-          expect(Number(journal.rows[0].n)).toBe(2);
+          const journal = await loaded.query("SELECT count(*) AS n FROM __drizzle_migrations");
+          expect(Number(journal.rows[0].n)).toBeGreaterThanOrEqual(6);
         } finally {
           await loaded.end();
         }
@@ -150,13 +145,13 @@ describe("PostgreSQL logical dump", () => {
     const { file, facts } = await takeDump("before-delete.sql");
     await db.pool.query("DELETE FROM scheduled_jobs WHERE id = 'job-2'");
     await db.pool.query("UPDATE users SET password_hash = 'scrypt$changed-since' WHERE id = 'u1'");
-    await db.pool.query("INSERT INTO audit_log (at, actor, action) VALUES (now(), 'alice', 'delete-job')");
+    await db.pool.query("INSERT INTO audit_log (at, actor, actor_type, action, result) VALUES (now(), 'alice', 'user', 'delete-job', 'ok')");
     const liveAudit = Number((await db.pool.query("SELECT count(*) AS n FROM audit_log")).rows[0].n);
 
     const result = await restorePostgresDump(db.pool, file, { carry: CARRY });
     expect(result.same_instance).toBe(true);
     expect(result.kept).toEqual(CARRY.tables);
-    expect(result.row_counts).toEqual(facts.row_counts);
+    expect(result.row_counts).toEqual(restored(facts.row_counts));
     const job = await db.pool.query("SELECT id, enabled FROM scheduled_jobs WHERE id = 'job-2'");
     expect(job.rows).toEqual([{ id: "job-2", enabled: true }]);
     const runs = await db.pool.query("SELECT count(*) AS n FROM job_executions WHERE job_id = 'job-2'");
@@ -164,7 +159,9 @@ describe("PostgreSQL logical dump", () => {
     // Access and audit are the live ones, not the set's.
     expect((await db.pool.query("SELECT password_hash FROM users")).rows[0].password_hash).toBe("scrypt$changed-since");
     expect(Number((await db.pool.query("SELECT count(*) AS n FROM audit_log")).rows[0].n)).toBe(liveAudit);
-    const next = await db.pool.query("INSERT INTO audit_log (at, actor, action) VALUES (now(), 'x', 'after-restore') RETURNING id");
+    const next = await db.pool.query(
+      "INSERT INTO audit_log (at, actor, actor_type, action, result) VALUES (now(), 'x', 'user', 'after-restore', 'ok') RETURNING id",
+    );
     expect(Number(next.rows[0].id)).toBeGreaterThan(
       Number((await db.pool.query("SELECT max(id) AS id FROM audit_log WHERE action <> 'after-restore'")).rows[0].id),
     );
@@ -173,7 +170,10 @@ describe("PostgreSQL logical dump", () => {
   test("a dump of another deployment brings its own access rows, and the live audit rows are appended after its own", async () => {
     const { file, facts } = await takeDump("other-instance.sql");
     const other = path.join(folder, "other.sql");
-    fs.writeFileSync(other, fs.readFileSync(file, "utf8").replace("instance_id\tinst-fixture", "instance_id\tinst-other"));
+    const instance = (await db.pool.query("SELECT value FROM system_metadata WHERE key = 'instance_id'")).rows[0].value as string;
+    const text = fs.readFileSync(file, "utf8");
+    expect(text).toContain(`instance_id\t${instance}`);
+    fs.writeFileSync(other, text.replace(`instance_id\t${instance}`, "instance_id\tinst-other"));
     await db.pool.query("UPDATE users SET username = 'renamed-live' WHERE id = 'u1'");
     const liveAudit = Number((await db.pool.query("SELECT count(*) AS n FROM audit_log")).rows[0].n);
     const result = await restorePostgresDump(db.pool, other, { carry: CARRY });
@@ -181,7 +181,7 @@ describe("PostgreSQL logical dump", () => {
     expect((await db.pool.query("SELECT username FROM users")).rows[0].username).toBe("admin");
     expect(Number((await db.pool.query("SELECT count(*) AS n FROM audit_log")).rows[0].n)).toBe((facts.row_counts.audit_log ?? 0) + liveAudit);
     // Put the fixture's instance back for the tests after this one.
-    await db.pool.query("UPDATE system_metadata SET value = 'inst-fixture' WHERE key = 'instance_id'");
+    await db.pool.query("UPDATE system_metadata SET value = $1 WHERE key = 'instance_id'", [instance]);
   });
 
   test("a truncated dump restores nothing: the transaction rolls back and the database is as it was", async () => {
@@ -197,10 +197,24 @@ describe("PostgreSQL logical dump", () => {
     expect(await rowCounts(db.pool, ALL_TABLES)).toEqual(before);
   });
 
+  test("a dump of another schema version is refused, and nothing changes", async () => {
+    const { file } = await takeDump("version.sql");
+    const version = (await db.pool.query("SELECT value FROM system_metadata WHERE key = 'schema_version'")).rows[0].value as string;
+    const older = path.join(folder, "older.sql");
+    const text = fs.readFileSync(file, "utf8");
+    expect(text).toContain(`schema_version\t${version}\t`);
+    fs.writeFileSync(older, text.replace(`schema_version\t${version}\t`, "schema_version\t1\t"));
+    await db.pool.query("DELETE FROM scheduled_jobs WHERE id = 'job-1'");
+    const before = await rowCounts(db.pool, ALL_TABLES);
+    await expect(restorePostgresDump(db.pool, older, { carry: CARRY })).rejects.toBeInstanceOf(DumpVersionError);
+    expect(await rowCounts(db.pool, ALL_TABLES)).toEqual(before);
+  });
+
   test("kill -9 of the restoring process at any moment leaves the database wholly old or wholly new", async () => {
     // A dump big enough that the restore takes a while, then the live data changed so old and new differ.
     await db.pool.query(
-      `INSERT INTO job_executions SELECT 'bulk-' || g, 'job-1', 'pipe-1', now(), now(), 1, 'success', repeat('e', 200), repeat('c', 200), repeat('s', 400), 'scheduler'
+      `INSERT INTO job_executions (id, job_id, pipeline, start_time, end_time, duration, status, error, context, steps, triggered_by)
+       SELECT 'bulk-' || g, 'job-1', 'pipe-1', now(), now(), 1, 'success', repeat('e', 200), repeat('c', 200), repeat('s', 400), 'scheduler'
          FROM generate_series(1, 60000) g`,
     );
     const { file, facts } = await takeDump("big.sql");
@@ -228,7 +242,7 @@ describe("PostgreSQL logical dump", () => {
     // Killed at several moments of the load (first rows, early, middle), then once left to finish.
     const noBackend = () =>
       expect
-        .poll(async () => Number((await adminQuery("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'mimir-restore-child'")).rows[0].n), {
+        .poll(async () => Number((await adminQuery("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'mimir-restore-child'")).rows[0]?.n), {
           timeout: 15_000,
         })
         .toBe(0);

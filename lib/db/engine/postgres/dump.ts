@@ -24,9 +24,6 @@ export const DUMP_TRAILER = "-- mimir-dump: complete";
 export const MIGRATIONS_SECTION = "-- mimir-dump: section migrations";
 export const APP_SECTION = "-- mimir-dump: section app";
 
-/** drizzle's migrations journal for node-postgres, unless configured otherwise. */
-export const DEFAULT_MIGRATIONS_TABLE = { schema: "drizzle", table: "__drizzle_migrations" } as const;
-
 export interface DumpFacts {
   schema: string;
   database: string;
@@ -41,7 +38,11 @@ export interface DumpFacts {
 export interface SnapshotOptions {
   /** the schema to dump; default: the connection's current schema */
   schema?: string;
-  /** the migrations journal to carry, so the app booted on a loaded dump does not migrate again; null for none */
+  /**
+   * A migrations journal kept in another schema, to carry so the app booted on a loaded dump does not
+   * migrate again. The app keeps its journal beside its tables (public.__drizzle_migrations, see
+   * lib/db/postgres.ts), where it is dumped as one of them; this is for a journal elsewhere.
+   */
   migrationsTable?: { schema: string; table: string } | null;
 }
 
@@ -79,7 +80,7 @@ export async function openPostgresSnapshot(pool: Pool, options: SnapshotOptions 
       "SELECT current_database() AS database, current_setting('server_version') AS version, now() AS now",
     );
     const tables = await readCatalog(client, schema);
-    const journal = options.migrationsTable === undefined ? DEFAULT_MIGRATIONS_TABLE : options.migrationsTable;
+    const journal = options.migrationsTable ?? null;
     const journalTables = journal ? await readCatalog(client, journal.schema, [journal.table]) : [];
     const facts: DumpFacts = {
       schema,

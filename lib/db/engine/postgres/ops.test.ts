@@ -13,19 +13,26 @@ import {
 } from "./data";
 import { exportPostgresSql } from "./dump";
 import { pgAnalyze, pgCheckIntegrity, pgLockReport, pgOverview, pgVacuumAnalyze } from "./maintenance";
-import { createScratchDatabase, FIXTURE_SCHEMA, rowCounts, seedFixture, urlFor, type ScratchDatabase } from "@/test/helpers/pg-scratch";
+import { createSeededDatabase, listTables, rowCounts, type SeededDatabase } from "@/test/helpers/pg-ops-seed";
 
-let db: ScratchDatabase;
+let db: SeededDatabase;
+let tableCount: number;
 
 beforeAll(async () => {
-  db = await createScratchDatabase();
-  await db.pool.query(FIXTURE_SCHEMA);
-  await seedFixture(db.pool, 3, 40);
+  db = await createSeededDatabase("pg_ops_page", 3, 40);
+  tableCount = (await listTables(db.pool)).length;
 });
 
 afterAll(async () => {
-  await db?.drop();
+  await db?.dropAll();
 });
+
+function consoleUrl(base: string, role: string): string {
+  const url = new URL(base);
+  url.username = role;
+  url.password = "";
+  return url.toString();
+}
 
 async function collect(chunks: AsyncGenerator<string>): Promise<string> {
   let text = "";
@@ -50,10 +57,10 @@ describe("Database page figures and maintenance on PostgreSQL", () => {
 
   test("VACUUM (ANALYZE) and ANALYZE run over every app table", async () => {
     const vacuum = await pgVacuumAnalyze(db.pool);
-    expect(vacuum.tables).toBe(11);
+    expect(vacuum.tables).toBe(tableCount);
     expect(vacuum.database_bytes_after).toBeGreaterThan(0);
     const analyzed = await pgAnalyze(db.pool);
-    expect(analyzed.tables).toBe(11);
+    expect(analyzed.tables).toBe(tableCount);
     const stats = await db.pool.query("SELECT count(*) AS n FROM pg_stats WHERE schemaname = 'public' AND tablename = 'job_executions'");
     expect(Number(stats.rows[0].n)).toBeGreaterThan(0);
   });
@@ -69,7 +76,7 @@ describe("Database page figures and maintenance on PostgreSQL", () => {
     expect(quick).toMatchObject({ mode: "quick", ok: true, problems: [], tables_checked: 0 });
     expect(quick.indexes_checked).toBeGreaterThanOrEqual(14);
     const full = await pgCheckIntegrity(db.pool, "full");
-    expect(full).toMatchObject({ mode: "full", ok: true, problems: [], tables_checked: 11 });
+    expect(full).toMatchObject({ mode: "full", ok: true, problems: [], tables_checked: tableCount });
     expect(full.amcheck.how_to_install).toEqual([]);
   });
 
@@ -103,8 +110,9 @@ describe("Database page figures and maintenance on PostgreSQL", () => {
 describe("retention, reset and exports on PostgreSQL", () => {
   test("retention deletes old finished runs in batches on the primary key and never a running one", async () => {
     await db.pool.query(
-      `INSERT INTO job_executions SELECT 'old-' || g, 'job-1', 'pipe-1', '2020-01-01T00:00:00Z'::timestamptz + (g || ' minutes')::interval, NULL, NULL,
-              CASE WHEN g = 1 THEN 'running' ELSE 'success' END, NULL, NULL, NULL, 'scheduler' FROM generate_series(1, 25) g`,
+      `INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by)
+       SELECT 'old-' || g, 'job-1', 'pipe-1', '2020-01-01T00:00:00Z'::timestamptz + (g || ' minutes')::interval,
+              CASE WHEN g = 1 THEN 'running' ELSE 'success' END, 'scheduler' FROM generate_series(1, 25) g`,
     );
     const scope = { cutoff: "2021-01-01T00:00:00.000Z", jobId: null };
     expect(await pgCountExpiredExecutions(db.pool, scope)).toBe(24);
@@ -148,7 +156,7 @@ describe("retention, reset and exports on PostgreSQL", () => {
   test("CSV export gives ISO timestamps and 1/0 booleans, in one snapshot", async () => {
     const csv = await collect(pgExportTableCsv(db.pool, "scheduled_jobs"));
     const lines = csv.trimEnd().split("\n");
-    expect(lines[0]).toBe("id,name,pipeline,cron_expr,enabled,next_run,created_at,updated_at");
+    expect(lines[0]).toBe("id,name,pipeline,cron_expr,enabled,next_run,last_run,last_result,created_at,updated_at,owner,owner_scope");
     expect(lines).toHaveLength(4);
     expect(lines[1]).toMatch(/^job-\d,.*,[01],\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,/);
   });
@@ -164,7 +172,9 @@ describe("retention, reset and exports on PostgreSQL", () => {
   });
 
   test("reset empties the data tables and all operations but the running one, in one transaction", async () => {
-    await db.pool.query("INSERT INTO operations VALUES ('op-old', 'backup', 'succeeded', false, now()), ('op-reset', 'reset', 'running', true, now())");
+    await db.pool.query(
+      "INSERT INTO operations (id, kind, status, exclusive, created_at) VALUES ('op-old', 'backup', 'succeeded', false, now()), ('op-reset', 'reset', 'running', true, now())",
+    );
     const deleted = await pgEmptyDataTables(db.pool, ["job_executions", "scheduled_jobs", "pipelines", "storage_samples"], { keepOperationId: "op-reset" });
     expect(deleted.scheduled_jobs).toBe(3);
     expect(deleted.operations).toBe(1);
@@ -182,15 +192,14 @@ describe("read-only console through its own login role", () => {
   let url: string;
 
   beforeAll(async () => {
-    await seedFixture(db.pool, 2, 8).catch(() => undefined);
-    await db.pool.query("INSERT INTO pipelines VALUES ('p-console', NULL, 'x', now(), now()) ON CONFLICT DO NOTHING");
+    await db.pool.query("INSERT INTO pipelines (name, config, created_at, updated_at) VALUES ('p-console', 'x', now(), now()) ON CONFLICT DO NOTHING");
     await ensureConsoleRole(db.pool, {
       role,
       password: randomBytes(12).toString("hex"),
       readable: ["scheduled_jobs", "pipelines", "job_executions", "system_metadata"],
       timeoutMs: limits.timeoutMs,
     });
-    url = urlFor(db.name, role);
+    url = consoleUrl(db.url, role);
   });
 
   afterAll(async () => {

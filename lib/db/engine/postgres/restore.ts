@@ -23,6 +23,11 @@ export interface RestoreOptions {
    * deployment the dump's rows are taken, and the live rows of `appendTable` are added after them.
    */
   carry?: { tables: readonly string[]; appendTable: string | null };
+  /**
+   * The migrations journal: never restored (the live one says which migrations this database has);
+   * the dump must be of the same schema_version instead. Default: lib/db/postgres.ts's journal.
+   */
+  journalTable?: string;
   /** rows loaded so far, per chunk */
   progress?: (rows: number) => void;
   signal?: AbortSignal;
@@ -43,10 +48,12 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
     await client.query("BEGIN");
     const schema = options.schema ?? (await currentSchema(client));
     await client.query(`SELECT set_config('search_path', $1, true)`, [escapeIdentifier(schema)]);
-    const live = await readCatalog(client, schema);
+    const journalTable = options.journalTable ?? JOURNAL_TABLE;
+    const live = (await readCatalog(client, schema)).filter((table) => table.name !== journalTable);
     const liveNames = new Set(live.map((table) => table.name));
+    const liveVersion = await metadata(client, "schema_version");
     const carried = (options.carry?.tables ?? []).filter((table) => liveNames.has(table));
-    const liveInstance = await instanceId(client);
+    const liveInstance = await metadata(client, "instance_id");
     // Kept aside before the tables are emptied: temporary, dropped at commit or rollback.
     for (const table of carried)
       await client.query(`CREATE TEMP TABLE ${escapeIdentifier(`mimir_kept_${table}`)} ON COMMIT DROP AS SELECT * FROM ${escapeIdentifier(table)}`);
@@ -57,13 +64,23 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
     for await (const item of readDump(file)) {
       options.signal?.throwIfAborted();
       if (item.kind !== "copy" || item.section !== "app") continue;
+      if (item.table === journalTable) {
+        for await (const unread of item.data) void unread;
+        continue;
+      }
       if (!liveNames.has(item.table)) throw new Error(`The dump has a table this database does not (${item.table}): it is of another schema version`);
       counts[item.table] = await copyIn(client, escapeIdentifier(item.table), item.columns, item.data, options.progress);
     }
     const missing = live.filter((table) => counts[table.name] === undefined).map((table) => table.name);
     if (missing.length > 0) throw new Error(`The dump lacks tables this database has (${missing.join(", ")}): it is of another schema version`);
 
-    const restoredInstance = await instanceId(client);
+    const restoredVersion = await metadata(client, "schema_version");
+    if (restoredVersion !== liveVersion) {
+      throw new DumpVersionError(
+        `The dump is of schema version ${restoredVersion ?? "(none)"} and this database is at ${liveVersion ?? "(none)"}: restore it into a database at its version, then let the app migrate it`,
+      );
+    }
+    const restoredInstance = await metadata(client, "instance_id");
     const sameInstance = liveInstance !== null && liveInstance === restoredInstance;
     let appended = 0;
     if (sameInstance) {
@@ -101,10 +118,15 @@ async function copyIn(client: PoolClient, target: string, columns: string, data:
   return rows;
 }
 
-async function instanceId(client: PoolClient): Promise<string | null> {
+/** drizzle's migrations journal as lib/db/postgres.ts keeps it, beside the app's tables. */
+export const JOURNAL_TABLE = "__drizzle_migrations";
+
+export class DumpVersionError extends Error {}
+
+async function metadata(client: PoolClient, key: string): Promise<string | null> {
   const exists = await client.query("SELECT 1 FROM pg_class WHERE oid = to_regclass('system_metadata')");
   if (exists.rowCount === 0) return null;
-  const row = await client.query<{ value: string }>("SELECT value FROM system_metadata WHERE key = 'instance_id'");
+  const row = await client.query<{ value: string }>("SELECT value FROM system_metadata WHERE key = $1", [key]);
   return row.rows[0]?.value ?? null;
 }
 
