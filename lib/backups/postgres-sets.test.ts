@@ -78,6 +78,44 @@ describe("backup sets on PostgreSQL", () => {
     }
   });
 
+  test("docs/recovery.md step 5 loads a set's dump with createdb and psql, verbatim", async () => {
+    const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+    const markdown = fs.readFileSync("docs/recovery.md", "utf8");
+    const section = markdown.split(/^## /m).find((part) => part.startsWith("5."));
+    const commands = [...(section ?? "").matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((match) => match[1] ?? "")
+      .join("\n")
+      .split("\n")
+      .filter((line) => !line.startsWith("TARGET="))
+      .join("\n");
+    expect(commands).toContain("psql");
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-pg-ops-doc-"));
+    const target = `${db.name}_doc`;
+    const server = new URL(urlForDatabase("postgres"));
+    try {
+      fs.mkdirSync(path.join(work, "mimir_data"));
+      const archive = path.join(root.config.paths.backups, manifest.id, manifest.archives.mimir_data.file);
+      expect(spawnSync("tar", ["xzf", archive, "-C", path.join(work, "mimir_data")]).status).toBe(0);
+      const run = spawnSync("bash", ["-c", `set -euo pipefail\n${commands}`], {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          RESTORE: work,
+          TARGET: target,
+          PGHOST: server.hostname,
+          PGPORT: server.port || "5432",
+          PGUSER: decodeURIComponent(server.username),
+        },
+      });
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      expect(run.stdout.trim().split("\n")).toEqual([String(manifest.row_counts.scheduled_jobs), String(manifest.row_counts.job_executions)]);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+      await adminQuery(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    }
+  });
+
   test("the verify drill loads the set's dump into a scratch schema and passes; a manifest whose counts disagree fails it", async () => {
     const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
     expect(manifest.postgres).toBeDefined();

@@ -204,7 +204,7 @@ describe("PostgreSQL logical dump", () => {
     const text = fs.readFileSync(file, "utf8");
     expect(text).toContain(`schema_version\t${version}\t`);
     fs.writeFileSync(older, text.replace(`schema_version\t${version}\t`, "schema_version\t1\t"));
-    await db.pool.query("DELETE FROM scheduled_jobs WHERE id = 'job-1'");
+    await db.pool.query("INSERT INTO pipelines (name, config, created_at, updated_at) VALUES ('pipe-after-dump', 'x', now(), now())");
     const before = await rowCounts(db.pool, ALL_TABLES);
     await expect(restorePostgresDump(db.pool, older, { carry: CARRY })).rejects.toBeInstanceOf(DumpVersionError);
     expect(await rowCounts(db.pool, ALL_TABLES)).toEqual(before);

@@ -4,14 +4,14 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Pool, PoolClient } from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { copyColumns, createTableStatement, currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog, type CatalogTable } from "./catalog";
+import { copyColumns, createTableStatement, currentSchema, escapeIdentifier, onlyRow, readCatalog, type CatalogTable } from "./catalog";
 
 /**
  * A logical dump of the app's PostgreSQL schema in pg_dump's plain layout, taken in ONE snapshot:
  * every statement runs inside one REPEATABLE READ READ ONLY transaction on one connection, so the
  * tables agree with each other however much the app writes meanwhile, and nobody is blocked (MVCC).
  * The text is what stock `psql -f` loads into an empty database: CREATE TABLE, then one
- * `COPY … FROM stdin;` block per table ended by `\.`, then setval for identities, then keys, indexes
+ * `COPY … FROM stdin;` block per table ended by `\.`, then the identities' next values, then keys, indexes
  * and foreign keys (after the data, as pg_dump does, so the load needs no table order). The same
  * file is what a restore and a verify drill read (./restore.ts).
  */
@@ -120,7 +120,7 @@ async function* dumpText(client: PoolClient, facts: DumpFacts, tables: CatalogTa
     yield text(`${MIGRATIONS_SECTION}\nCREATE SCHEMA IF NOT EXISTS ${escapeIdentifier(table.schema)};\n`);
     yield text(`${createTableStatement(table).replace(/^CREATE TABLE \S+/, `CREATE TABLE ${table.qualified}`)}\n`);
     yield* copyOut(client, table, table.qualified, null, signal);
-    yield text(sequenceStatements(await sequenceValues(client, table), table.qualified));
+    yield text(sequenceStatements(await sequenceValues(client, table), table, true));
     for (const constraint of table.constraints)
       yield text(`ALTER TABLE ONLY ${table.qualified} ADD CONSTRAINT ${escapeIdentifier(constraint.name)} ${constraint.def};\n`);
     yield text("\n");
@@ -131,7 +131,7 @@ async function* dumpText(client: PoolClient, facts: DumpFacts, tables: CatalogTa
     signal?.throwIfAborted();
     facts.row_counts[table.name] = 0;
     yield* copyOut(client, table, escapeIdentifier(table.name), facts.row_counts, signal);
-    yield text(sequenceStatements(await sequenceValues(client, table), escapeIdentifier(table.name)));
+    yield text(sequenceStatements(await sequenceValues(client, table), table, false));
     yield text("\n");
   }
   for (const table of tables) {
@@ -172,21 +172,33 @@ function countNewlines(chunk: Buffer): number {
 }
 
 /** Sequences are not transactional: their value is read as it is now, which is at or past the snapshot's (gaps, never reuse). */
-async function sequenceValues(client: PoolClient, table: CatalogTable): Promise<{ column: string; value: string; called: boolean }[]> {
+async function sequenceValues(client: PoolClient, table: CatalogTable): Promise<{ column: string; sequence: string; next: bigint }[]> {
   const values = [];
   for (const { column, sequence } of table.sequences) {
-    const row = await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value, is_called FROM ${sequence}`);
-    values.push({ column, value: onlyRow(row).last_value, called: onlyRow(row).is_called });
+    const row = onlyRow(
+      await client.query<{ last_value: string; is_called: boolean; name: string }>(
+        `SELECT last_value, is_called, (SELECT relname FROM pg_class WHERE oid = to_regclass($1)) AS name FROM ${sequence}`,
+        [sequence],
+      ),
+    );
+    values.push({ column, sequence: row.name, next: BigInt(row.last_value) + (row.is_called ? 1n : 0n) });
   }
   return values;
 }
 
-function sequenceStatements(values: { column: string; value: string; called: boolean }[], table: string): string {
+/**
+ * Where each identity or serial column continues after the load. ALTER … RESTART rather than pg_dump's
+ * `SELECT setval(…)`: same effect, and psql prints nothing for it, so a quiet load stays quiet.
+ */
+function sequenceStatements(values: { column: string; sequence: string; next: bigint }[], table: CatalogTable, qualified: boolean): string {
   return values
-    .map(
-      ({ column, value, called }) =>
-        `SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(${escapeLiteral(table)}, ${escapeLiteral(column)}), ${value}, ${called});\n`,
-    )
+    .map(({ column, sequence, next }) => {
+      const identity = table.columns.find((candidate) => candidate.name === column)?.identity;
+      if (identity)
+        return `ALTER TABLE ONLY ${qualified ? table.qualified : escapeIdentifier(table.name)} ALTER COLUMN ${escapeIdentifier(column)} RESTART WITH ${next};\n`;
+      const name = qualified ? `${escapeIdentifier(table.schema)}.${escapeIdentifier(sequence)}` : escapeIdentifier(sequence);
+      return `ALTER SEQUENCE ${name} RESTART WITH ${next};\n`;
+    })
     .join("");
 }
 
