@@ -17,6 +17,7 @@ export const ERROR_CATEGORIES = {
   rate_limited: 429,
   busy: 503,
   internal: 500,
+  not_implemented: 501,
 } as const;
 
 export type ErrorCategory = keyof typeof ERROR_CATEGORIES;
@@ -67,6 +68,8 @@ const CODE_CATEGORY = {
   delivery_failed: "unprocessable",
   // An operation's outcome when the server stopped under it, not an answer; were it ever one, a 409 like cancelled.
   interrupted: "conflict",
+  /** an operation this backend does not offer yet (SQLite-only maintenance while on PostgreSQL) */
+  unavailable_on_postgres: "not_implemented",
 } as const satisfies Record<string, ErrorCategory>;
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY;

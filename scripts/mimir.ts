@@ -54,7 +54,7 @@ async function main(): Promise<number> {
   }
   // Folders, database and migrations as the server opens them; with no server on this root, a
   // restore a killed process left half done is rolled back there, and its operations marked failed.
-  openDataRoot(config);
+  await openDataRoot(config);
   if (server === null) await failInterruptedOperations();
   await syncBackupCatalog();
 
@@ -113,7 +113,7 @@ async function main(): Promise<number> {
     // A failed backup queues its notification and starts sending it here: finish before the database
     // closes, so no delivery is left claimed and half-sent by a process that exited.
     await deliveryIdle();
-    closeAppDatabase();
+    await closeAppDatabase();
   }
 }
 

@@ -5,6 +5,9 @@ import pg from "pg";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { nowIso } from "@/lib/db/timestamps";
+import { closeAppDatabase, setAppPostgresDatabase } from "@/lib/db/client";
+import { bindSchemaBackend } from "@/lib/db/schema/select";
+import { AppError } from "@/lib/errors";
 
 /** persistence.pool (lib/config/schema.ts), in its own units. */
 export interface PoolSettings {
@@ -124,4 +127,45 @@ export function describeConnection(connectionString: string): { host: string; po
     database: decodeURIComponent(url.pathname.replace(/^\//, "")) || decodeURIComponent(url.username),
     user: decodeURIComponent(url.username),
   };
+}
+
+/**
+ * Boot on PostgreSQL: points the table stand-ins at the pg flavour, opens the pool, migrates under
+ * the lock, and installs the pool as the process-wide database. Errors name the host and database,
+ * never the connection string (it holds the password).
+ */
+export async function openPostgresAppDatabase(connectionString: string, settings: PoolSettings): Promise<PostgresMigrationReport> {
+  if (connectionString.trim() === "") {
+    throw new AppError(
+      "config_invalid",
+      "persistence.backend is postgres but no connection string is set: set MIMIR_CONNECTION_STRING (or persistence.connection_string), e.g. postgres://user:password@host:5432/database",
+    );
+  }
+  let location: ReturnType<typeof describeConnection>;
+  try {
+    location = describeConnection(connectionString);
+  } catch {
+    throw new AppError("config_invalid", "persistence.connection_string is not a postgres:// URL (its value is a secret and is not shown)");
+  }
+  const pool = installPostgresAppDatabase(connectionString, settings, location);
+  try {
+    return await migratePostgres(pool);
+  } catch (error) {
+    await closeAppDatabase().catch(() => {});
+    throw new Error(`PostgreSQL at ${location.host}:${location.port}/${location.database}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Points the table stand-ins at the pg flavour and installs a new pool on `connectionString` as the
+ * process-wide database, without touching the server yet (a pool connects on first use): boot
+ * migrates next; tests use a database cloned from a migrated template.
+ */
+export function installPostgresAppDatabase(connectionString: string, settings: PoolSettings, location = describeConnection(connectionString)): pg.Pool {
+  bindSchemaBackend("postgres");
+  const pool = openPostgresPool(connectionString, settings);
+  setAppPostgresDatabase(postgresDrizzle(pool), { backend: "postgres", host: location.host, port: location.port, database: location.database }, () =>
+    pool.end(),
+  );
+  return pool;
 }
