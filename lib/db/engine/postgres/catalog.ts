@@ -32,6 +32,8 @@ export interface CatalogTable {
   foreignKeys: { name: string; def: string; references: string }[];
   /** CREATE INDEX statements of the indexes that back no constraint, with the table name unqualified */
   indexes: string[];
+  /** the primary key's columns */
+  primaryKey: string[];
   /** the sequence behind an identity or serial column, as pg_get_serial_sequence names it */
   sequences: { column: string; sequence: string }[];
 }
@@ -83,6 +85,11 @@ async function readTable(client: ClientBase, schema: string, oid: number, name: 
       ORDER BY ic.relname`,
     [oid, schema, name],
   );
+  const primaryKey = await client.query<{ name: string }>(
+    `SELECT a.attname AS name FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+      WHERE i.indrelid = $1 AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`,
+    [oid],
+  );
   const cols: CatalogColumn[] = columns.rows.map((row) => {
     const serial = row.identity === "" && row.sequence !== null && /^nextval\(/.test(row.default_expr ?? "");
     return {
@@ -103,6 +110,7 @@ async function readTable(client: ClientBase, schema: string, oid: number, name: 
     foreignKeys: constraints.rows.filter((row) => row.type === "f").map((row) => ({ name: row.name, def: row.def, references: row.references ?? "" })),
     // pg_get_indexdef always qualifies the table; the dump names it unqualified so it loads into any schema.
     indexes: indexes.rows.map((row) => row.def.replace(row.prefix, ` ON ${escapeIdentifier(name)} USING `)),
+    primaryKey: primaryKey.rows.map((row) => row.name),
     sequences: columns.rows.filter((row) => row.sequence !== null).map((row) => ({ column: row.name, sequence: row.sequence as string })),
   };
 }

@@ -162,3 +162,49 @@ export async function* pgExportTableCsv(pool: Pool, table: string, schema?: stri
     client.release(completed ? undefined : new Error("CSV export did not complete"));
   }
 }
+
+/** Rows fetched per round trip when a table is read row by row. */
+const FETCH_ROWS = 1000;
+
+/**
+ * One table's rows as arrays, from one read-only snapshot, through a server-side cursor (flat memory
+ * whatever the table's size). Values read as the SQLite backend gives them to the CSV writer:
+ * timestamps as ISO-8601 UTC strings, booleans as 1/0, bigints as numbers when they fit.
+ */
+export async function* pgIterateTableRows(pool: Pool, table: string, schema?: string): AsyncGenerator<(string | number | null)[]> {
+  const client = await pool.connect();
+  let completed = false;
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const name = schema ?? (await currentSchema(client));
+    const [catalog] = await readCatalog(client, name, [table]);
+    if (!catalog) throw new Error(`No table ${table} in schema ${name}`);
+    const select = catalog.columns
+      .map((column) => {
+        const quoted = escapeIdentifier(column.name);
+        if (TIMESTAMP_TYPES.test(column.type)) return `to_char(${quoted} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+        if (column.type === "boolean") return `${quoted}::int`;
+        return quoted;
+      })
+      .join(", ");
+    const bigints = catalog.columns.map((column) => column.type === "bigint");
+    await client.query(`DECLARE mimir_rows NO SCROLL CURSOR FOR SELECT ${select} FROM ${catalog.qualified}`);
+    for (;;) {
+      const batch = await client.query({ text: `FETCH ${FETCH_ROWS} FROM mimir_rows`, rowMode: "array" });
+      for (const row of batch.rows as unknown[][]) {
+        yield row.map((value, index) => {
+          if (value === null || typeof value === "number") return value;
+          // int8 arrives as text; a value past 2^53 stays text rather than lose digits.
+          if (bigints[index] && Number.isSafeInteger(Number(value))) return Number(value);
+          return String(value);
+        });
+      }
+      if (batch.rows.length < FETCH_ROWS) break;
+    }
+    await client.query("COMMIT");
+    completed = true;
+  } finally {
+    if (!completed) await client.query("ROLLBACK").catch(() => undefined);
+    client.release();
+  }
+}
