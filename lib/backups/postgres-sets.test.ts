@@ -7,11 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createBackupSet, POSTGRES_DUMP_FILE } from "@/lib/backups/create-set";
 import { restoreBackup } from "@/lib/backups/service";
 import { verifyBackupSet } from "@/lib/backups/verify";
-import { closeAppDatabase, openDatabase, setAppDatabase, type Db } from "@/lib/db/client";
-import { postgresDrizzle } from "@/lib/db/postgres";
-import { bindSchemaBackend } from "@/lib/db/schema/select";
-import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { createSeededDatabase, listTables, rowCounts, type SeededDatabase } from "@/test/helpers/pg-ops-seed";
+import type { TestDataRoot } from "@/test/helpers/data-root";
+import { createPostgresDataRoot, createSeededDatabase, listTables, rowCounts, type SeededDatabase } from "@/test/helpers/pg-ops-seed";
 import { adminQuery, urlForDatabase } from "@/test/helpers/postgres";
 
 /**
@@ -23,23 +20,15 @@ let root: TestDataRoot;
 let db: SeededDatabase;
 
 beforeAll(async () => {
-  root = createTestDataRoot();
   db = await createSeededDatabase("pg_ops_sets", 3, 30);
-  closeAppDatabase();
-  // A deployment on PostgreSQL has no mimir.db in its data volume.
-  for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(root.config.paths.database + suffix, { force: true });
-  bindSchemaBackend("postgres");
-  setAppDatabase(postgresDrizzle(db.pool) as unknown as Db, "postgres");
+  root = await createPostgresDataRoot(db);
   // Other files of mimir_data (the vector DB, …) are archived beside the dump as before.
   fs.writeFileSync(path.join(root.config.paths.data, "notes.txt"), "kept in mimir_data\n");
 });
 
 afterAll(async () => {
-  bindSchemaBackend("sqlite");
-  // The data root's cleanup closes the process-wide database as an SQLite handle: give it one.
-  setAppDatabase(openDatabase(path.join(root.home, "cleanup.db")), path.join(root.home, "cleanup.db"));
-  await db?.dropAll();
   root?.cleanup();
+  await db?.dropAll();
 });
 
 describe("backup sets on PostgreSQL", () => {

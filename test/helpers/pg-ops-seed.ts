@@ -1,5 +1,9 @@
+import fs from "node:fs";
 import pg from "pg";
-import { openPostgresPool } from "@/lib/db/postgres";
+import { closeAppDatabase } from "@/lib/db/client";
+import { installPostgresAppDatabase, openPostgresPool } from "@/lib/db/postgres";
+import { bindSchemaBackend } from "@/lib/db/schema/select";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { createScratchDatabase, type ScratchDatabase } from "@/test/helpers/postgres";
 
 /**
@@ -82,4 +86,25 @@ export async function rowCounts(pool: pg.Pool, tables?: string[]): Promise<Recor
     counts[table] = Number(row.rows[0]?.n);
   }
   return counts;
+}
+
+/**
+ * A data root (test/helpers/data-root.ts) whose process-wide database is `db` on PostgreSQL, as boot
+ * makes it with MIMIR_PERSISTENCE_BACKEND=postgres: config, engine and schema all on PostgreSQL.
+ * The caller drops `db` itself after cleanup().
+ */
+export async function createPostgresDataRoot(db: ScratchDatabase): Promise<TestDataRoot> {
+  const root = createTestDataRoot({ MIMIR_PERSISTENCE_BACKEND: "postgres", MIMIR_CONNECTION_STRING: db.url });
+  await closeAppDatabase();
+  // A deployment on PostgreSQL has no mimir.db in its data volume.
+  for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(root.config.paths.database + suffix, { force: true });
+  installPostgresAppDatabase(db.url, { max_open: 4, max_idle: 0, max_lifetime_seconds: 0, connect_timeout_seconds: 10 });
+  return {
+    ...root,
+    cleanup: () => {
+      void closeAppDatabase();
+      bindSchemaBackend("sqlite");
+      fs.rmSync(root.home, { recursive: true, force: true });
+    },
+  };
 }

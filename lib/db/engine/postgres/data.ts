@@ -167,7 +167,7 @@ export async function* pgExportTableCsv(pool: Pool, table: string, schema?: stri
 const FETCH_ROWS = 1000;
 
 /**
- * One table's rows as arrays, from one read-only snapshot, through a server-side cursor (flat memory
+ * The header and then one table's rows as arrays, from one read-only snapshot, through a server-side cursor (flat memory
  * whatever the table's size). Values read as the SQLite backend gives them to the CSV writer:
  * timestamps as ISO-8601 UTC strings, booleans as 1/0, bigints as numbers when they fit.
  */
@@ -188,6 +188,8 @@ export async function* pgIterateTableRows(pool: Pool, table: string, schema?: st
       })
       .join(", ");
     const bigints = catalog.columns.map((column) => column.type === "bigint");
+    // The header first, as the SQLite engine gives it.
+    yield catalog.columns.map((column) => column.name);
     await client.query(`DECLARE mimir_rows NO SCROLL CURSOR FOR SELECT ${select} FROM ${catalog.qualified}`);
     for (;;) {
       const batch = await client.query({ text: `FETCH ${FETCH_ROWS} FROM mimir_rows`, rowMode: "array" });
