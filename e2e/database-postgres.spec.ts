@@ -64,6 +64,7 @@ test("the page says PostgreSQL, shows its own cards and hides the SQLite-only on
   const login = new LoginPage(page);
   await login.goto();
   await login.signIn(E2E_ADMIN.username, E2E_ADMIN.password);
+  await expect(page).not.toHaveURL(/\/login/);
   const db = new DatabasePage(page);
   await db.goto();
   await expect(page.getByText("PostgreSQL", { exact: true }).first()).toBeVisible();
