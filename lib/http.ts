@@ -101,10 +101,12 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
             await verifyUserPassword(auth.principal.id, password, { ip: actor.ip, userAgent: null });
           }
         } else if (spec.identifyCaller) {
+          // A caller that cannot be identified because the database does not answer is served as an
+          // anonymous one (less detail, never more): /health must still say 503 and why.
           const auth = await authenticate({
             authorization: request.headers.get("authorization"),
             sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
-          });
+          }).catch(() => null);
           principal = auth?.principal ?? null;
           actor.principal = principal;
         }

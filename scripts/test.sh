@@ -9,6 +9,9 @@ step() { printf '\n== %s\n' "$*"; }
 step "test tools (chromium, sqlite3, gpg, promtool)"
 bash scripts/ensure-test-tools.sh
 
+step "PostgreSQL on 127.0.0.1:5432 (installed and started when none answers)"
+bash scripts/ensure-postgres.sh
+
 step "route types"
 node_modules/.bin/next typegen >/dev/null
 

@@ -100,10 +100,10 @@ describe("the production server", () => {
     expect(failure.output).toContain(`${notAFolder} exists but is not a folder`);
   });
 
-  it("refuses to boot on the postgres backend it does not ship yet, saying what to set", async () => {
+  it("refuses to boot on the postgres backend without a connection string, saying what to set", async () => {
     makeHome();
     const failure = await expectBootFailure({ MIMIR_HOME: home, MIMIR_PERSISTENCE_BACKEND: "postgres" });
     expect(failure.code).not.toBe(0);
-    expect(failure.output).toContain("set persistence.backend: sqlite");
+    expect(failure.output).toContain("set MIMIR_CONNECTION_STRING (or persistence.connection_string)");
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { rawSql } from "@/test/helpers/postgres";
 import { listAuditLog, pruneAuditLog, recordAudit } from "@/lib/audit/service";
-import { getDb } from "@/lib/db/client";
 
 let root: TestDataRoot;
 afterEach(() => root.cleanup());
@@ -19,7 +19,7 @@ test("pages newest first, filters, masks secret details, and prunes past the ret
   expect((await listAuditLog({ limit: 10, action: "%" })).items).toHaveLength(0);
   expect(JSON.stringify(first)).not.toContain("hunter2");
 
-  getDb().$client.prepare("UPDATE audit_log SET at = '2000-01-01T00:00:00.000Z' WHERE id <= 2").run();
+  await rawSql("UPDATE audit_log SET at = '2000-01-01T00:00:00.000Z' WHERE id <= 2");
   expect(await pruneAuditLog()).toBe(2);
   expect((await listAuditLog({ limit: 10 })).items).toHaveLength(3);
 });

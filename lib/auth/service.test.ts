@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { rawSql } from "@/test/helpers/postgres";
 import { createUser, principalFromSession, principalFromToken, signIn, signInThrottle, signOut, verifyUserPassword } from "@/lib/auth/service";
 import { createApiToken, listApiTokens, revokeApiToken } from "@/lib/auth/tokens";
 import { deleteUser, listUsers, updateUser } from "@/lib/auth/users";
 import { listAuditLog } from "@/lib/audit/service";
-import { getDb } from "@/lib/db/client";
 import type { Principal } from "@/lib/auth/scopes";
 
 let root: TestDataRoot;
@@ -70,7 +70,7 @@ describe("API tokens", () => {
   test("are stored as a hash only, work until revoked, and expire", async () => {
     const created = await createApiToken({ name: "script", scope: "write" }, system);
     expect(created.token).toMatch(/^mimir_[A-Za-z0-9_-]{43}$/);
-    const stored = JSON.stringify(getDb().$client.prepare("SELECT * FROM api_tokens").all());
+    const stored = JSON.stringify(await rawSql("SELECT * FROM api_tokens"));
     expect(stored).not.toContain(created.token);
     expect(await principalFromToken(created.token)).toMatchObject({ kind: "token", name: "script", scope: "write" });
     const listed = await listApiTokens({ limit: 10, include_inactive: false });
@@ -82,7 +82,7 @@ describe("API tokens", () => {
     expect((await listApiTokens({ limit: 10, include_inactive: true })).items[0]!.status).toBe("revoked");
 
     const expiring = await createApiToken({ name: "short", scope: "read", expires_in_days: 1 }, system);
-    getDb().$client.prepare("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?").run(expiring.id);
+    await rawSql("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?", expiring.id);
     expect(await principalFromToken(expiring.token)).toBeNull();
   });
 

@@ -1,10 +1,10 @@
 import crypto from "node:crypto";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { rawSql } from "@/test/helpers/postgres";
 import { ACCOUNT_FREE_FAILURES, createUser, principalFromSession, SECURE_SESSION_COOKIE, SESSION_COOKIE, signIn, signInThrottle } from "@/lib/auth/service";
 import { sessionTokenFromCookieHeader } from "@/lib/auth/request";
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from "@/lib/auth/passwords";
-import { getDb } from "@/lib/db/client";
 
 let root: TestDataRoot;
 beforeEach(() => {
@@ -13,8 +13,8 @@ beforeEach(() => {
 });
 afterEach(() => root.cleanup());
 
-const storedHash = (username: string) =>
-  (getDb().$client.prepare("SELECT password_hash FROM users WHERE username = ?").get(username) as { password_hash: string }).password_hash;
+const storedHash = async (username: string) =>
+  (await rawSql<{ password_hash: string }>("SELECT password_hash FROM users WHERE username = ?", username))[0]!.password_hash;
 
 test("strangers guessing the well-known admin account from several addresses do not lock the real admin out", async () => {
   await createUser({ username: "admin", password: "the-real-admin-password", role: "admin" });
@@ -47,14 +47,14 @@ test("a hash made with the older parameters still signs in, and is replaced by o
   const salt = crypto.randomBytes(16);
   const key = crypto.scryptSync("veteran-password-1", salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
   const old = ["scrypt", 2 ** 15, 8, 1, salt.toString("base64url"), key.toString("base64url")].join("$");
-  getDb().$client.prepare("UPDATE users SET password_hash = ? WHERE username = 'veteran'").run(old);
+  await rawSql("UPDATE users SET password_hash = ? WHERE username = 'veteran'", old);
 
   await signIn("veteran", "veteran-password-1", { ip: "192.0.2.9", userAgent: null });
-  const renewed = storedHash("veteran");
+  const renewed = await storedHash("veteran");
   expect(renewed.startsWith("scrypt$131072$8$1$")).toBe(true);
   expect(await verifyPassword("veteran-password-1", renewed)).toBe(true);
   await signIn("veteran", "veteran-password-1", { ip: "192.0.2.9", userAgent: null });
-  expect(storedHash("veteran")).toBe(renewed);
+  expect(await storedHash("veteran")).toBe(renewed);
 });
 
 test("the session is read from the __Host- cookie (https) or the plain one, the prefixed one first", () => {

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { rawSql } from "@/test/helpers/postgres";
 import { createUser, principalFromToken, seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { createApiToken, getApiToken } from "@/lib/auth/tokens";
 import { deleteUser, updateUser } from "@/lib/auth/users";
-import { getDb } from "@/lib/db/client";
 import { loadConfig } from "@/lib/config/load";
 import type { Principal } from "@/lib/auth/scopes";
 
@@ -58,7 +58,7 @@ describe("a token belongs to the account that created it", () => {
 
   test("a user removed behind the service's back (a database edit) still ends the token: the owner is checked per request", async () => {
     const token = await createApiToken({ name: "admin2-script", scope: "admin" }, owner);
-    getDb().$client.prepare("DELETE FROM users WHERE id = ?").run(owner.id);
+    await rawSql("DELETE FROM users WHERE id = ?", owner.id);
     expect(await principalFromToken(token.token)).toBeNull();
   });
 

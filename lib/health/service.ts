@@ -59,7 +59,8 @@ export async function getHealth(): Promise<HealthReport> {
     codes.add("backup_problem");
   }
   // Last, and counted: the Overview shows these once, in the alert banner, not again as reasons.
-  const alertReasons = await activeAlertReasons();
+  // The alert states live in the database: when it cannot be read, that is the one reason to give.
+  const alertReasons = persistence.status === "unhealthy" ? [] : await activeAlertReasons();
   reasons.push(...alertReasons);
   if (alertReasons.length > 0) codes.add("storage_alert");
 

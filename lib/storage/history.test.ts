@@ -45,7 +45,7 @@ async function seed(spanMs: number, stepMs: number, shrinkPerHour = 0) {
   return rows.length;
 }
 
-const count = async (where = sql`1`) =>
+const count = async (where = sql`1 = 1`) =>
   Number(
     (
       await getDb()

@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import { execFileSync } from "node:child_process";
 import pg from "pg";
 import { migratePostgres, openPostgresPool } from "@/lib/db/postgres";
+import { getDb } from "@/lib/db/client";
 
 /**
  * The PostgreSQL server the tests use: MIMIR_TEST_PG_URL, or the one scripts/ensure-postgres.sh starts
@@ -99,4 +100,24 @@ export function cloneDatabaseSync(template: string, label = "root"): ScratchData
     psqlSync(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   };
   return { name, url: urlForDatabase(name), drop };
+}
+
+/**
+ * One SQL statement against the process-wide database, for tests that reach behind the services
+ * (a row edited "by hand"): `?` placeholders on both backends, rows back for a query.
+ */
+export async function rawSql<T = Record<string, unknown>>(text: string, ...params: unknown[]): Promise<T[]> {
+  const client = getDb().$client as unknown;
+  if (client instanceof pg.Pool) {
+    let n = 0;
+    const result = await client.query(
+      text.replace(/\?/g, () => `$${++n}`),
+      params,
+    );
+    return result.rows as T[];
+  }
+  const statement = (client as import("better-sqlite3").Database).prepare(text);
+  if (statement.reader) return statement.all(...params) as T[];
+  statement.run(...params);
+  return [];
 }
