@@ -31,6 +31,7 @@ export const API_ROUTE_METHODS: Record<string, readonly string[]> = {
   "/api/v1/jobs/running": ["GET"],
   "/api/v1/jobs/statistics": ["GET"],
   "/api/v1/logs/executions/{id}": ["GET"],
+  "/api/v1/maintenance": ["GET"],
   "/api/v1/maintenance/analyze": ["POST"],
   "/api/v1/maintenance/checkpoint": ["POST"],
   "/api/v1/maintenance/integrity-check": ["POST"],

@@ -46,6 +46,7 @@ export const PROCESS_SLOTS = [
   "jobChangesTimer",
   "shutdownHandlers",
   "schemaBackend",
+  "pgConsole",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

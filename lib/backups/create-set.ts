@@ -14,7 +14,10 @@ import { crashPoint, holdPoint } from "@/lib/backups/crash-points";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBackupId } from "@/lib/backups/store";
 import { planFolder, type TarEntryPlan } from "@/lib/backups/tar-writer";
-import type { BackupManifest, BackupTrigger, BackupVolume, ManifestArchive } from "@/lib/backups/types";
+import type { BackupManifest, BackupTrigger, BackupVolume, ManifestArchive, ManifestPostgresDump } from "@/lib/backups/types";
+import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
+import { openPostgresSnapshot, writeSnapshotToFile, type PostgresSnapshot } from "@/lib/db/engine/postgres/dump";
+import { COUNTED_TABLES } from "@/lib/db/sqlite-snapshot";
 import { VOLUMES } from "@/lib/config/volumes";
 import { SECRET_KEY_FILE } from "@/lib/secrets/sealed";
 
@@ -30,11 +33,16 @@ export interface CreateSetOptions {
   signal?: AbortSignal;
 }
 
+/** On PostgreSQL, the database's dump inside the mimir_data archive (and so in the volume after `tar xzf`). */
+export const POSTGRES_DUMP_FILE = "mimir-postgres.sql";
+
 /** Folders inside a volume this product uses for a restore in progress: never archived. */
 export const RESTORE_RESERVED = /^\.mimir-restore-/;
 
 /**
- * Writes one complete backup set: every SQLite file of mimir_data snapshotted with VACUUM INTO and
+ * Writes one complete backup set: every SQLite file of mimir_data snapshotted with VACUUM INTO (on
+ * PostgreSQL, the database dumped from one REPEATABLE READ snapshot opened at the same moment, into
+ * POSTGRES_DUMP_FILE in the mimir_data archive) and
  * the small, app-written volumes (pipelines, config) archived while the app's writes are paused, so
  * database and files agree; then the other volumes streamed; then the manifest; then the folder is
  * fsynced and renamed from `.partial-<id>` to `<id>`. A crash at any point leaves only a dot-folder,
@@ -43,8 +51,9 @@ export const RESTORE_RESERVED = /^\.mimir-restore-/;
 export async function createBackupSet(options: CreateSetOptions): Promise<BackupManifest> {
   const config = getConfig();
   const folders = volumeFolders(config);
+  const pool = appPostgresPool();
   const mainDb = path.relative(folders.mimir_data, config.paths.database);
-  if (mainDb.startsWith("..") || path.isAbsolute(mainDb)) {
+  if (!pool && (mainDb.startsWith("..") || path.isAbsolute(mainDb))) {
     // A set holds the five volumes; a database kept elsewhere would silently be missing from it.
     throw new AppError(
       "invalid_input",
@@ -67,6 +76,8 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
     const archives = {} as Record<BackupVolume, ManifestArchive>;
     const databases: Record<string, RowCounts> = {};
     const plans = {} as Record<BackupVolume, TarEntryPlan>;
+    let snapshot: PostgresSnapshot | null = null;
+    let postgres: ManifestPostgresDump | undefined;
     let done = 0;
     let total = 0;
     const onBytes = (n: number) => {
@@ -101,6 +112,8 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       // The one consistency point: pipeline files and the database are taken at the same moment.
       await withAppWritesPaused(async () => {
         options.message?.("snapshotting databases");
+        // The snapshot is fixed here, inside the pause; the dump itself is written after it (below).
+        if (pool) snapshot = await openPostgresSnapshot(pool);
         const substitute = new Map<string, string>();
         for (const relative of findSqliteFiles(folders.mimir_data, skipFor("mimir_data"), config.paths.database)) {
           const snapshot = path.join(snapshots, relative.replaceAll("/", "__"));
@@ -119,8 +132,23 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         await archive("mimir_pipelines");
         await archive("mimir_config");
       });
+      if (snapshot) {
+        const current: PostgresSnapshot = snapshot;
+        snapshot = null;
+        options.message?.("dumping the PostgreSQL database");
+        const file = path.join(snapshots, POSTGRES_DUMP_FILE);
+        const facts = await writeSnapshotToFile(current, file, options.signal);
+        postgres = { file: POSTGRES_DUMP_FILE, ...facts };
+        const stat = fs.statSync(file);
+        // A file of the volume by that name is replaced by the dump, never archived beside it.
+        plans.mimir_data.files = plans.mimir_data.files.filter((entry) => entry.name !== POSTGRES_DUMP_FILE);
+        plans.mimir_data.files.push({ name: POSTGRES_DUMP_FILE, source: file, stat });
+        plans.mimir_data.bytes = plans.mimir_data.files.reduce((sum, entry) => sum + entry.stat.size, 0);
+        total += stat.size;
+      }
       await Promise.all([archive("mimir_data"), independentDone]);
     } catch (error) {
+      await (snapshot as PostgresSnapshot | null)?.close(error as Error).catch(() => undefined);
       await independentDone.catch(() => undefined);
       throw error;
     }
@@ -136,7 +164,8 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       encrypted: options.passphrase !== null,
       archives: Object.fromEntries(VOLUMES.map((volume) => [volume, archives[volume]])) as Record<BackupVolume, ManifestArchive>,
       databases,
-      row_counts: databases[mainDb] ?? {},
+      row_counts: postgres ? Object.fromEntries(COUNTED_TABLES.map((table) => [table, postgres?.row_counts[table] ?? 0])) : (databases[mainDb] ?? {}),
+      ...(postgres ? { postgres } : {}),
     };
     fs.rmSync(snapshots, { recursive: true, force: true });
     const manifestFile = path.join(partial, MANIFEST_FILE);

@@ -20,6 +20,10 @@ import { backupsFolder, passedVerification, readManifest, setFolder, withSetInUs
 import { extractSet } from "@/lib/backups/verify-set";
 import type { BackupVolume } from "@/lib/backups/types";
 import type { SqliteCheckDepth } from "@/lib/db/sqlite-snapshot";
+import { AppError } from "@/lib/errors";
+import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
+import { restorePostgresDump } from "@/lib/db/engine/postgres/restore";
+import { RESTORE_KEPT_TABLES } from "@/lib/db/sqlite-kept-tables";
 
 /**
  * Inside each volume: the restored content is extracted into STAGING and checked; at the swap the
@@ -33,6 +37,8 @@ const RESERVED = new Set([STAGING, PREVIOUS, DISCARD]);
 const JOURNAL_FILE = ".restore-journal.json";
 /** The live tables a restore keeps (RESTORE_KEPT_TABLES), set aside across the swap (beside the journal, private to the owner). */
 const KEPT_TABLES_FILE = ".restore-kept-tables.db";
+/** On PostgreSQL: the set's dump, moved out of staging so the swap does not put it into the live volume. */
+const POSTGRES_DUMP_FILE = ".restore-postgres.sql";
 /** Why a cancel is refused once the swap has begun: the operation then finishes and records how it went. */
 export const RESTORE_APPLYING = "the restore is being applied";
 
@@ -99,6 +105,16 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     await replacedDataRemoved();
     recoverInterruptedRestore();
     const databaseCheck: SqliteCheckDepth | null = !volumes.includes("mimir_data") ? null : passedVerification(folder) ? "quick_check" : "integrity_check";
+    const pool = appPostgresPool();
+    const postgresDump = volumes.includes("mimir_data") ? manifest.postgres : undefined;
+    if (volumes.includes("mimir_data") && !pool !== !manifest.postgres) {
+      throw new AppError(
+        "invalid_archive",
+        pool
+          ? "This set was taken on SQLite and this deployment runs on PostgreSQL: bring the set's database over with `npm run mimir -- migrate-to-postgres`; nothing was changed"
+          : "This set was taken on PostgreSQL and this deployment runs on SQLite: restore it on a PostgreSQL deployment, or load its mimir-postgres.sql with psql (docs/recovery.md); nothing was changed",
+      );
+    }
 
     for (const volume of volumes) {
       const staging = path.join(folders[volume], STAGING);
@@ -112,6 +128,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         databaseCheck: databaseCheck ?? undefined,
         afterVolume: (volume) => phasePoint(`restore.extracted:${volume}`),
       });
+      // The dump is loaded into the database below, never swapped into the volume as a file.
+      if (postgresDump) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
       await phasePoint("restore.after_extract");
       options.signal?.throwIfAborted();
       if (options.safetyBackup !== false) {
@@ -125,17 +143,19 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       options.pointOfNoReturn?.(RESTORE_APPLYING);
     } catch (error) {
       removeStaging(volumes);
+      fs.rmSync(postgresDumpFile(), { force: true });
       throw error;
     }
 
     options.message?.("swapping volumes");
-    const keepsAccess = volumes.includes("mimir_data");
+    const keepsAccess = volumes.includes("mimir_data") && !pool;
     let accessAndAudit: CarriedTables | null = null;
     await withAppWritesPaused(async () => {
       const carried = await captureRunningOperations();
       const finishedSinceSnapshot = await captureOperationsFinishedSince(manifest.created_at);
       if (keepsAccess) saveAccessTablesAside(getDb(), keptTablesFile());
-      closeAppDatabase();
+      // On PostgreSQL the pool stays open: the database is replaced inside one transaction below.
+      if (!pool) closeAppDatabase();
       const journal: RestoreJournal = {
         backup_id: id,
         volumes: volumes.map((name) => ({ name, folder: folders[name], original: topLevelNames(folders[name]) })),
@@ -148,20 +168,30 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
           swapVolume(entry.folder, entry.original);
           crashPoint(`restore.after_swap:${entry.name}`);
         }
-        reopenDatabase();
-        // Before the commit below: a kill from here on rolls the whole restore back, kept tables included.
-        if (keepsAccess) accessAndAudit = carryAccessTablesInto(getDb(), keptTablesFile());
+        if (pool && postgresDump) {
+          // All or nothing: a failure or a kill before its commit leaves the old rows, and the
+          // journal puts the files back. The access and audit tables stay the live ones, as on SQLite.
+          options.message?.("loading the database from the set's dump");
+          const loaded = await restorePostgresDump(pool, postgresDumpFile(), { carry: { tables: RESTORE_KEPT_TABLES, appendTable: "audit_log" } });
+          accessAndAudit = { same_instance: loaded.same_instance, kept: loaded.kept, audit_rows_appended: loaded.appended_rows };
+        } else if (!pool) {
+          reopenDatabase();
+          // Before the commit below: a kill from here on rolls the whole restore back, kept tables included.
+          if (keepsAccess) accessAndAudit = carryAccessTablesInto(getDb(), keptTablesFile());
+        }
       } catch (error) {
         getLogger().error("restore failed during the swap; rolling back", { backup: id, error });
-        if (isAppDatabaseOpen()) closeAppDatabase();
+        if (!pool && isAppDatabaseOpen()) closeAppDatabase();
         rollBack(journal);
-        reopenDatabase();
+        fs.rmSync(postgresDumpFile(), { force: true });
+        if (!pool) reopenDatabase();
         await reinstateOperations(carried);
         throw error;
       }
       await phasePoint("restore.after_reopen");
       removeJournal();
       fs.rmSync(keptTablesFile(), { force: true });
+      fs.rmSync(postgresDumpFile(), { force: true });
       crashPoint("restore.after_commit");
       try {
         for (const entry of journal.volumes) fs.renameSync(path.join(entry.folder, PREVIOUS), path.join(entry.folder, DISCARD));
@@ -195,12 +225,14 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
 export function recoverInterruptedRestore(): string | null {
   const journal = readJournal();
   if (journal) {
-    if (isAppDatabaseOpen()) closeAppDatabase();
+    // On PostgreSQL the database was never closed for the swap: only the files are put back.
+    if (isAppDatabaseOpen() && !appPostgresPool()) closeAppDatabase();
     rollBack(journal);
     getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: journal.backup_id });
   }
   removeStaging(Object.keys(volumeFolders(getConfig())) as BackupVolume[], true);
   fs.rmSync(keptTablesFile(), { force: true });
+  fs.rmSync(postgresDumpFile(), { force: true });
   return journal?.backup_id ?? null;
 }
 
@@ -284,6 +316,10 @@ function reopenDatabase() {
     throw error;
   }
   setAppDatabase(db, file);
+}
+
+function postgresDumpFile() {
+  return path.join(backupsFolder(), POSTGRES_DUMP_FILE);
 }
 
 function keptTablesFile() {

@@ -66,6 +66,17 @@ export const manifestSchema = z.object({
   archives: z.object(Object.fromEntries(VOLUMES.map((name) => [name, archiveSchema])) as Record<(typeof VOLUMES)[number], typeof archiveSchema>),
   databases: z.record(z.string(), z.record(z.string(), z.number())),
   row_counts: z.record(z.string(), z.number()),
+  /** a set of a PostgreSQL deployment: the dump inside its mimir_data archive (a plain file name, at the archive's top) */
+  postgres: z
+    .object({
+      file: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\.sql$/),
+      database: z.string(),
+      schema: z.string(),
+      server_version: z.string(),
+      taken_at: z.string(),
+      row_counts: z.record(z.string(), z.number()),
+    })
+    .optional(),
 });
 
 /** Reads and validates a set's manifest; a folder without a valid one is not a set of ours. */

@@ -32,6 +32,21 @@ export interface BackupManifest {
   databases: Record<string, Record<string, number>>;
   /** row counts of the main database's main tables (the guide's scheduled_jobs, pipelines, job_executions, …) */
   row_counts: Record<string, number>;
+  /** on PostgreSQL: the logical dump of the database that the mimir_data archive carries (absent on SQLite) */
+  postgres?: ManifestPostgresDump;
+}
+
+/** The database of a PostgreSQL deployment, as a set holds it: a plain SQL file that stock `psql -f` loads. */
+export interface ManifestPostgresDump {
+  /** the dump's path inside the mimir_data archive */
+  file: string;
+  database: string;
+  schema: string;
+  server_version: string;
+  /** when the snapshot was taken, by the database's clock */
+  taken_at: string;
+  /** rows per table in the dump (the migrations journal included) */
+  row_counts: Record<string, number>;
 }
 
 export interface BackupVerification {

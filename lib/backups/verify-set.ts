@@ -7,6 +7,9 @@ import { AppError } from "@/lib/errors";
 import { extractVolumeArchive } from "@/lib/backups/archive";
 import type { Progress } from "@/lib/backups/create-set";
 import type { BackupManifest, BackupVolume } from "@/lib/backups/types";
+import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
+import { DumpFormatError } from "@/lib/db/engine/postgres/dump-reader";
+import { verifyPostgresDump } from "@/lib/db/engine/postgres/restore";
 
 /** Upper bound on entries per archive: far above any real volume, far below what exhausts inodes. */
 const MAX_ENTRIES_PER_ARCHIVE = 5_000_000;
@@ -68,7 +71,8 @@ export async function extractSet(
       if (volume === "mimir_data") {
         const depth = options.databaseCheck ?? "integrity_check";
         options.message?.(`checking the databases (${depth})`);
-        databaseCheck = checkDatabases(manifest, destFor(volume), depth);
+        const dataFolder = destFor(volume);
+        databaseCheck = checkDatabases(manifest, dataFolder, depth).then(() => checkPostgresDump(manifest, dataFolder));
         // Awaited below; a failure must not go unhandled while the other archives are extracted.
         databaseCheck.catch(() => undefined);
       }
@@ -106,6 +110,37 @@ async function checkDatabases(manifest: BackupManifest, dataFolder: string, dept
       }
     }
   }
+}
+
+/**
+ * A set taken on PostgreSQL: its dump loads into a scratch schema of the live database (keys, indexes
+ * and foreign keys built on the rows, then rolled back) with the manifest's row counts. Such a set
+ * can only be checked (and restored) by a deployment on PostgreSQL.
+ */
+async function checkPostgresDump(manifest: BackupManifest, dataFolder: string): Promise<void> {
+  const dump = manifest.postgres;
+  if (!dump) return;
+  const file = path.join(dataFolder, dump.file);
+  if (path.dirname(path.resolve(file)) !== path.resolve(dataFolder))
+    throw new AppError("invalid_archive", `The manifest names a dump outside mimir_data: ${dump.file}`);
+  if (!fs.existsSync(file)) throw new AppError("verification_failed", `The set's mimir_data has no ${dump.file}, which its manifest lists`);
+  const pool = appPostgresPool();
+  if (!pool) {
+    throw new AppError(
+      "verification_failed",
+      `The set was taken on PostgreSQL (database ${dump.database}): its ${dump.file} can only be checked on a deployment running on PostgreSQL; ` +
+        "to load it by hand, see docs/recovery.md (psql -f)",
+    );
+  }
+  let result;
+  try {
+    result = await verifyPostgresDump(pool, file, dump.row_counts);
+  } catch (error) {
+    const why = error instanceof DumpFormatError ? error.message : `it does not load: ${(error as Error).message}`;
+    throw new AppError("verification_failed", `${dump.file} from the set: ${why}`, { cause: error });
+  }
+  const first = result.mismatches[0];
+  if (first) throw new AppError("verification_failed", `${dump.file}: table ${first.table} has ${first.found} rows, the manifest says ${first.expected}`);
 }
 
 /** Every pipeline file parses as YAML. */

@@ -62,7 +62,7 @@ describe("SQL dump", () => {
 describe("CSV export", () => {
   test("round-trips commas, quotes, newlines and emoji through sqlite3's own CSV import", async () => {
     const csvFile = path.join(root.home, "jobs.csv");
-    fs.writeFileSync(csvFile, await collect(exportTableCsv(resolveExportTable("scheduled_jobs"))));
+    fs.writeFileSync(csvFile, await collect(exportTableCsv(await resolveExportTable("scheduled_jobs"))));
     const header = fs.readFileSync(csvFile, "utf8").split("\r\n")[0];
     expect(header).toBe("id,name,pipeline,cron_expr,enabled,next_run,last_run,last_result,created_at,updated_at,owner,owner_scope");
     const imported = path.join(root.home, "imported.db");
@@ -85,8 +85,8 @@ describe("CSV export", () => {
 
   test.each(["no_such_table", "scheduled_jobs; DROP TABLE pipelines", "../../etc/passwd", "sqlite_master", '"scheduled_jobs"'])(
     "table %j is refused before any SQL is built",
-    (name) => {
-      expect(() => resolveExportTable(name)).toThrow(expect.objectContaining({ code: "not_found" }));
+    async (name) => {
+      await expect(resolveExportTable(name)).rejects.toThrow(expect.objectContaining({ code: "not_found" }));
     },
   );
 });

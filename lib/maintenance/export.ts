@@ -1,9 +1,6 @@
 import "server-only";
-import { getConfig } from "@/lib/config/service";
-import { getDb } from "@/lib/db/client";
 import { AppError } from "@/lib/errors";
-import { listTableNames } from "@/lib/db/sqlite-maintenance";
-import { dumpDatabaseSql, iterateTableRows } from "@/lib/db/sqlite-export";
+import { getEngine } from "@/lib/db/engine";
 import { csvLine } from "@/lib/maintenance/csv";
 import { CREDENTIAL_CONTENTS, isCredentialTable } from "@/lib/maintenance/credentials";
 
@@ -21,8 +18,8 @@ export function isCsvExportable(table: string): boolean {
 }
 
 /** A table name from a URL, checked against the database's real tables (404 otherwise); returns it. */
-export function resolveExportTable(name: string): string {
-  const tables = listTableNames(getDb());
+export async function resolveExportTable(name: string): Promise<string> {
+  const tables = await getEngine().tableNames();
   if (!tables.includes(name)) {
     throw new AppError("not_found", `There is no table named '${name.slice(0, 128)}'`, { details: { tables } });
   }
@@ -36,7 +33,7 @@ export function resolveExportTable(name: string): string {
 export async function* exportTableCsv(table: string): AsyncGenerator<string> {
   let chunk = "";
   let rows = 0;
-  for await (const row of iterateTableRows(getConfig().paths.database, table)) {
+  for await (const row of getEngine().iterateTableRows(table)) {
     chunk += csvLine(row);
     rows += 1;
     if (rows % CSV_ROWS_PER_CHUNK === 0) {
@@ -47,9 +44,12 @@ export async function* exportTableCsv(table: string): AsyncGenerator<string> {
   if (chunk) yield chunk;
 }
 
-/** The whole database as SQL (`sqlite3 new.db < dump.sql` loads it) as text chunks. */
+/**
+ * The whole database as SQL text chunks: `sqlite3 new.db < dump.sql` loads it on SQLite,
+ * `psql -f dump.sql` into an empty database on PostgreSQL (docs/recovery.md step 5).
+ */
 export function exportDatabaseSql(): AsyncGenerator<string> {
-  return dumpDatabaseSql(getConfig().paths.database);
+  return getEngine().dumpSql();
 }
 
 /** `mimir-20250115-020000.sql`: the export's name in the download, with the time it was taken. */

@@ -129,6 +129,21 @@ const migrateToPostgresResult = z
 /** The database maintenance, console, export, retention and reset routes, for the OpenAPI document. */
 export const MAINTENANCE_API: ApiRoute[] = [
   {
+    method: "get",
+    path: "/api/v1/maintenance",
+    summary:
+      "The Database page's figures, tagged with the backend in use: on SQLite the file, pages, free pages and WAL; on PostgreSQL the database size, " +
+      "per-table rows, dead rows, bytes and bloat, amcheck's status (with how to install it), long transactions and lock waits with the fix",
+    tag: TAG,
+    access: "read",
+    responses: {
+      200: {
+        description: "backend is sqlite or postgres; the other fields follow it",
+        schema: z.object({ backend: z.enum(["sqlite", "postgres"]) }).loose(),
+      },
+    },
+  },
+  {
     method: "post",
     path: "/api/v1/maintenance/vacuum",
     summary: `VACUUM: rebuild the database file without its free pages (in a child process; reads go on) and turn on incremental auto-vacuum; ${FOLLOW}`,

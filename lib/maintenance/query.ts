@@ -7,6 +7,8 @@ import { runSqliteChild, SqliteChildError, SqliteChildTimeout } from "@/lib/db/s
 import type { QueryInput } from "@/lib/maintenance/inputs";
 import { CREDENTIAL_CONTENTS, CREDENTIAL_TABLES, INDEX_SAMPLE_TABLES, isCredentialTable } from "@/lib/maintenance/credentials";
 import type { QueryResult } from "@/lib/maintenance/types";
+import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
+import { runPostgresConsoleQuery } from "@/lib/maintenance/postgres-console";
 
 /** A console query is stopped after this long: it must never become a long read transaction. */
 export const QUERY_TIME_LIMIT_MS = 5_000;
@@ -25,10 +27,12 @@ export async function runReadOnlyQuery(input: QueryInput, principal: Principal |
   const started = performance.now();
   let result: Omit<QueryResult, "row_cap" | "duration_ms">;
   try {
-    result = await runSqliteChild(
-      { kind: "query", file: getConfig().paths.database, sql: input.sql, maxRows: QUERY_ROW_CAP, refuseTables: REFUSED_TABLES },
-      { timeoutMs: QUERY_TIME_LIMIT_MS },
-    );
+    result = appPostgresPool()
+      ? await runPostgresConsoleQuery(input.sql, QUERY_ROW_CAP, QUERY_TIME_LIMIT_MS)
+      : await runSqliteChild(
+          { kind: "query", file: getConfig().paths.database, sql: input.sql, maxRows: QUERY_ROW_CAP, refuseTables: REFUSED_TABLES },
+          { timeoutMs: QUERY_TIME_LIMIT_MS },
+        );
   } catch (error) {
     throw explainQueryError(error);
   }

@@ -4,9 +4,9 @@ import path from "node:path";
 import { getConfig, reloadConfig } from "@/lib/config/service";
 import { volumeFolders } from "@/lib/config/data-root";
 import type { AppConfig } from "@/lib/config/load";
-import { getDb } from "@/lib/db/client";
 import { SECRET_KEY_FILE } from "@/lib/secrets/sealed";
-import { countTableRows, deletePipelineRows, emptyDataTables, RESET_KEPT_TABLES, vacuumAndTruncate } from "@/lib/db/sqlite-reset";
+import { RESET_KEPT_TABLES } from "@/lib/db/sqlite-reset";
+import { getEngine } from "@/lib/db/engine";
 import { AppError } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
 import { getLogger, reopenLogFile } from "@/lib/log/logger";
@@ -64,7 +64,7 @@ export async function getResetPreview(): Promise<ResetPreview> {
   for (const name of VOLUMES) {
     volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)), size_bytes: sizes.get(name) ?? 0 });
   }
-  const rows = countTableRows(getDb(), ["scheduled_jobs", "pipelines", "job_executions"]);
+  const rows = await getEngine().reset.countRows(["scheduled_jobs", "pipelines", "job_executions"]);
   return {
     instance_name: await getInstanceName(),
     volumes,
@@ -159,15 +159,15 @@ async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Pro
       for (const volume of volumes) {
         ctx.message(`emptying ${volume}`);
         if (volume === "mimir_data") {
-          Object.assign(deletedRows, emptyDataTables(getDb(), { keepOperationId: ctx.id }));
+          Object.assign(deletedRows, await getEngine().reset.emptyDataTables({ keepOperationId: ctx.id }));
         } else if (volume === "mimir_pipelines" && !volumes.includes("mimir_data")) {
           // The pipelines capability syncs both ways: a row without its file gets the file written back.
-          deletedRows.pipelines = deletePipelineRows(getDb());
+          deletedRows.pipelines = await getEngine().reset.deletePipelineRows();
         }
         deletedFiles[volume] = await emptyFolder(folders[volume], keep);
         if (volume === "mimir_data") {
           try {
-            vacuumAndTruncate(getDb());
+            await getEngine().reset.afterReset();
           } catch (error) {
             // The rows are gone either way; the space comes back with the next VACUUM on this page.
             warnings.push(`VACUUM after the reset failed (${(error as Error).message}); run it from the Database page`);

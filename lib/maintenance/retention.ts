@@ -12,14 +12,8 @@ import { startOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import { fileBytes, incrementalVacuumStep, readSqliteFileStats, setAutoCheckpoint } from "@/lib/db/sqlite-maintenance";
 import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
-import {
-  countExpiredExecutions,
-  deleteExpiredExecutionsBatch,
-  deleteRunsBeyondCapBatch,
-  estimateExecutionBytes,
-  listJobsOverCap,
-  type RetentionScope,
-} from "@/lib/db/sqlite-retention";
+import type { RetentionScope } from "@/lib/db/sqlite-retention";
+import { getEngine } from "@/lib/db/engine";
 import { vacuumDatabase, checkVacuumDisk } from "@/lib/maintenance/service";
 import type { RetentionCleanupInput } from "@/lib/maintenance/inputs";
 import type { RetentionReport } from "@/lib/maintenance/types";
@@ -76,8 +70,13 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
   // A dry run only counts: nothing to put on the audit record.
   if (input.dry_run) noChangeToRecord();
   const config = getConfig();
+  const engine = getEngine();
+  // On PostgreSQL the same batches run through the engine; the WAL and free-page steps are SQLite's
+  // (the server checkpoints its own WAL, and autovacuum makes the deleted rows' space reusable).
+  const sqlite = engine.backend === "sqlite";
   const db = getDb();
   const file = config.paths.database;
+  const databaseBytes = async () => (sqlite ? fileBytes(file) + fileBytes(`${file}-wal`) : (await engine.fileStats()).fileBytes);
   const now = hooks.now ?? new Date();
   const retentionDays = input.retention_days ?? config.values.persistence.retention_days;
   const scope: RetentionScope = {
@@ -85,10 +84,10 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
     jobId: input.job_id ?? null,
   };
   const keep = input.keep_per_job ?? null;
-  const dbBytesBefore = fileBytes(file) + fileBytes(`${file}-wal`);
+  const dbBytesBefore = await databaseBytes();
 
   hooks.message?.("Counting what goes");
-  const expired = countExpiredExecutions(db, scope);
+  const expired = await engine.retention.countExpired(scope);
   const appLogs = listExpiredAppLogs(config.paths.logs, config.values.logging.retention_days, now);
   const report: RetentionReport = {
     dry_run: input.dry_run,
@@ -101,12 +100,12 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
     deleted_rows: 0,
     log_files_deleted: 0,
     log_bytes_deleted: 0,
-    estimated_row_bytes: estimateExecutionBytes(db, scope, expired),
+    estimated_row_bytes: await engine.retention.estimateBytes(scope, expired),
     db_bytes_before: dbBytesBefore,
     db_bytes_after: dbBytesBefore,
     reclaimed_bytes: 0,
     space_returned_by: "none",
-    free_pages_left: readSqliteFileStats(db, file).freelistCount,
+    free_pages_left: sqlite ? readSqliteFileStats(db, file).freelistCount : 0,
     app_logs: appLogs,
     expired_sessions_deleted: 0,
     cancelled: false,
@@ -116,64 +115,66 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
   if (input.dry_run) {
     if (keep !== null) {
       // Beyond-cap runs counted as they would stand after the age bound has run.
-      for (const job of listJobsOverCap(db, { cutoff: null, jobId: scope.jobId }, keep)) {
+      for (const job of await engine.retention.listJobsOverCap({ cutoff: null, jobId: scope.jobId }, keep)) {
         const jobScope: RetentionScope = { cutoff: null, jobId: job.jobId };
-        const agedOut = scope.cutoff ? countExpiredExecutions(db, { ...jobScope, cutoff: scope.cutoff }) : 0;
+        const agedOut = scope.cutoff ? await engine.retention.countExpired({ ...jobScope, cutoff: scope.cutoff }) : 0;
         const excess = Math.max(0, job.excess - agedOut);
         report.over_cap_rows += excess;
-        report.estimated_row_bytes += estimateExecutionBytes(db, jobScope, excess);
+        report.estimated_row_bytes += await engine.retention.estimateBytes(jobScope, excess);
       }
     }
     report.duration_ms = Math.round(performance.now() - started);
     return report;
   }
 
-  const walCheckpointer = new BackgroundCheckpointer(file);
-  const previousAutoCheckpoint = setAutoCheckpoint(db, 0);
+  const walCheckpointer = sqlite ? new BackgroundCheckpointer(file) : null;
+  const previousAutoCheckpoint = sqlite ? setAutoCheckpoint(db, 0) : 0;
   try {
     const logFolder = path.join(/*turbopackIgnore: true*/ config.paths.logs, EXECUTION_LOG_FOLDER);
     const logFiles = await listLogFileNames(logFolder);
     let total = expired;
-    const deleteInBatches = async (deleteBatch: (limit: number) => string[]) => {
+    const deleteInBatches = async (deleteBatch: (limit: number) => Promise<string[]>) => {
       let batchRows = INITIAL_BATCH_ROWS;
       while (!hooks.signal?.aborted) {
         const batchStarted = performance.now();
-        const ids = deleteBatch(batchRows);
+        const ids = await deleteBatch(batchRows);
         const ms = performance.now() - batchStarted;
         if (ids.length === 0) return;
         report.deleted_rows += ids.length;
         if (logFiles.size > 0) await removeExecutionLogs(logFolder, ids, logFiles, report);
         hooks.progress?.(report.deleted_rows, Math.max(total, report.deleted_rows), "rows");
         batchRows = Math.round(Math.min(MAX_BATCH_ROWS, Math.max(MIN_BATCH_ROWS, batchRows * Math.min(2, BATCH_TARGET_MS / Math.max(ms, 0.1)))));
-        walCheckpointer.nudge();
+        walCheckpointer?.nudge();
         await yieldToEventLoop();
       }
     };
 
     hooks.message?.(`Deleting ${expired} runs older than ${retentionDays} days`);
-    await deleteInBatches((limit) => deleteExpiredExecutionsBatch(db, scope, limit));
+    await deleteInBatches((limit) => engine.retention.deleteExpiredBatch(scope, limit));
     if (keep !== null && !hooks.signal?.aborted) {
-      const jobs = listJobsOverCap(db, { cutoff: null, jobId: scope.jobId }, keep);
+      const jobs = await engine.retention.listJobsOverCap({ cutoff: null, jobId: scope.jobId }, keep);
       report.over_cap_rows = jobs.reduce((sum, job) => sum + job.excess, 0);
       total += report.over_cap_rows;
       hooks.message?.(`Deleting ${report.over_cap_rows} runs beyond ${keep} per job`);
-      for (const job of jobs) await deleteInBatches((limit) => deleteRunsBeyondCapBatch(db, job.jobId, keep, limit));
+      for (const job of jobs) await deleteInBatches((limit) => engine.retention.deleteBeyondCapBatch(job.jobId, keep, limit));
     }
     report.cancelled = hooks.signal?.aborted ?? false;
     // Sessions that can no longer be used: the daily pass keeps the table to live ones.
     if (!report.cancelled) report.expired_sessions_deleted = await purgeExpiredSessions(now.getTime());
 
-    hooks.message?.("Giving freed pages back to the file system");
-    report.space_returned_by = await returnFreePages(file, hooks, walCheckpointer);
+    if (walCheckpointer) {
+      hooks.message?.("Giving freed pages back to the file system");
+      report.space_returned_by = await returnFreePages(file, hooks, walCheckpointer);
+    }
     for (const log of appLogs) {
       fs.rmSync(path.join(/*turbopackIgnore: true*/ config.paths.logs, log.file), { force: true });
     }
   } finally {
-    setAutoCheckpoint(db, previousAutoCheckpoint);
-    await walCheckpointer.close();
+    if (sqlite) setAutoCheckpoint(db, previousAutoCheckpoint);
+    await walCheckpointer?.close();
   }
-  report.db_bytes_after = fileBytes(file) + fileBytes(`${file}-wal`);
-  report.free_pages_left = readSqliteFileStats(db, file).freelistCount;
+  report.db_bytes_after = await databaseBytes();
+  report.free_pages_left = sqlite ? readSqliteFileStats(db, file).freelistCount : 0;
   report.reclaimed_bytes =
     Math.max(0, report.db_bytes_before - report.db_bytes_after) + report.log_bytes_deleted + appLogs.reduce((sum, l) => sum + l.bytes, 0);
   report.duration_ms = Math.round(performance.now() - started);

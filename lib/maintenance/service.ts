@@ -15,7 +15,9 @@ import { getOperation, listOperations, startOperation } from "@/lib/operations/s
 import { MAX_PAGE_SIZE } from "@/lib/pagination";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import type { OperationDto } from "@/lib/operations/types";
-import { analyzeDatabase, checkpointWal, describeTables, fileBytes, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
+import { checkpointWal, describeTables, fileBytes, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
+import { getEngine } from "@/lib/db/engine";
+import type { PgVacuumResult } from "@/lib/db/engine/postgres/maintenance";
 import { runSqliteChild } from "@/lib/db/sqlite-child";
 import { recoverDatabaseFile, swapInDatabaseFile } from "@/lib/db/sqlite-recover";
 import { MAINTENANCE_KEYS, readMetadata, restoreOperationRow, writeMetadata } from "@/lib/maintenance/queries";
@@ -30,6 +32,7 @@ import type {
   SwapResult,
   TableSummary,
   VacuumResult,
+  PostgresMaintenanceOverview,
 } from "@/lib/maintenance/types";
 
 /** VACUUM and integrity_check on a large file take minutes; past this something is wrong. */
@@ -61,8 +64,58 @@ export async function getMaintenanceOverview(): Promise<MaintenanceOverview> {
   };
 }
 
+/**
+ * The Database page's figures on PostgreSQL: database size, per-table rows, dead rows, bytes and
+ * bloat, amcheck's status, the last ANALYZE/VACUUM/integrity results, and the lock report. Reads only.
+ */
+export async function getPostgresMaintenanceOverview(): Promise<PostgresMaintenanceOverview> {
+  const engine = postgresOnly();
+  const [overview, locks] = await Promise.all([engine.overview(), engine.lockReport(LONG_TRANSACTION_SECONDS)]);
+  return {
+    ...overview,
+    locks,
+    last_analyze_at: await readMetadata(MAINTENANCE_KEYS.lastAnalyzeAt),
+    last_vacuum_at: await readMetadata(MAINTENANCE_KEYS.lastVacuumAt),
+    last_integrity: await getLastIntegrityResult(),
+  };
+}
+
+/**
+ * The Database page's figures for scripts, tagged with the backend in use: SQLite's file, pages, WAL
+ * and free pages, or PostgreSQL's sizes, dead rows, bloat, amcheck and locks. Reads only.
+ */
+export async function getDatabaseOverview(): Promise<({ backend: "sqlite" } & MaintenanceOverview) | ({ backend: "postgres" } & PostgresMaintenanceOverview)> {
+  if (getEngine().postgres) return await getPostgresMaintenanceOverview();
+  return { backend: "sqlite", ...(await getMaintenanceOverview()) };
+}
+
+/** A transaction open this long is named on the Database page: it holds its locks and keeps VACUUM from reusing dead rows. */
+const LONG_TRANSACTION_SECONDS = 60;
+
+function postgresOnly() {
+  const engine = getEngine().postgres;
+  if (!engine) throw new Error("the open database is not PostgreSQL");
+  return engine;
+}
+
+const NOT_ON_POSTGRES = {
+  checkpoint: ["A WAL checkpoint", "the server checkpoints its own WAL (checkpoint_timeout, max_wal_size)"],
+  recover: ["Recovering the database file", "restore the latest verified backup set, or use the server's point-in-time recovery or a replica"],
+} as const;
+
+/** What has no meaning on PostgreSQL (the server owns its WAL and files): a clear 501 naming what to do instead. */
+function refuseOnPostgres(what: string, instead: string): void {
+  if (getEngine().backend === "postgres") throw new AppError("unavailable_on_postgres", `${what} has no meaning on PostgreSQL: ${instead}`);
+}
+
 /** Every user table with its columns and row count (the guide's `.tables`). Reads only. */
 export async function listTableSummaries(): Promise<TableSummary[]> {
+  const engine = getEngine();
+  if (engine.postgres) {
+    const [tables, counts] = await Promise.all([engine.postgres.describeTables(), engine.countTableRows()]);
+    const rows = new Map(counts.map((table) => [table.name, table.rows]));
+    return tables.map((table) => ({ name: table.name, rows: rows.get(table.name) ?? 0, columns: table.columns }));
+  }
   return describeTables(getDb()).map((t) => ({
     name: t.name,
     rows: t.rows,
@@ -97,6 +150,8 @@ export async function checkVacuumDisk(databaseBytes: number): Promise<DiskRequir
 }
 
 async function refuseVacuumWithoutDisk(): Promise<void> {
+  // VACUUM (ANALYZE) on PostgreSQL writes no copy of the database: no disk to check.
+  if (getEngine().backend === "postgres") return;
   const file = getConfig().paths.database;
   const disk = await checkVacuumDisk(fileBytes(file) + fileBytes(`${file}-wal`));
   if (!disk.ok) throw new AppError("insufficient_disk", `Not enough free disk to VACUUM safely: ${disk.message}`, { details: disk.filesystems });
@@ -107,7 +162,14 @@ async function refuseVacuumWithoutDisk(): Promise<void> {
  * answering reads), turning on incremental auto-vacuum so later retention cleanups can give pages
  * back without another full rebuild. Refuses without enough free disk. Rewrites mimir.db.
  */
-export async function vacuumDatabase(signal?: AbortSignal): Promise<VacuumResult> {
+export async function vacuumDatabase(signal?: AbortSignal): Promise<VacuumResult | PgVacuumResult> {
+  const postgres = getEngine().postgres;
+  if (postgres) {
+    // VACUUM (ANALYZE): dead rows' space becomes reusable and statistics fresh, without blocking anyone.
+    const result = await postgres.vacuumAnalyze();
+    await writeMetadata(MAINTENANCE_KEYS.lastVacuumAt, nowIso());
+    return result;
+  }
   await refuseVacuumWithoutDisk();
   const file = getConfig().paths.database;
   const before = readSqliteFileStats(getDb(), file);
@@ -131,7 +193,7 @@ export async function vacuumDatabase(signal?: AbortSignal): Promise<VacuumResult
 /** Refreshes the query planner's statistics (ANALYZE, then PRAGMA optimize). Writes sqlite_stat1. */
 export async function analyzeStatistics(): Promise<AnalyzeResult> {
   const started = performance.now();
-  analyzeDatabase(getDb());
+  await getEngine().analyze();
   const analyzedAt = nowIso();
   await writeMetadata(MAINTENANCE_KEYS.lastAnalyzeAt, analyzedAt);
   return { analyzed_at: analyzedAt, duration_ms: Math.round(performance.now() - started) };
@@ -139,6 +201,7 @@ export async function analyzeStatistics(): Promise<AnalyzeResult> {
 
 /** Copies the whole WAL back into the database and truncates it to zero bytes. */
 export async function checkpointDatabase(): Promise<CheckpointReport> {
+  refuseOnPostgres(...NOT_ON_POSTGRES.checkpoint);
   const file = getConfig().paths.database;
   const started = performance.now();
   const before = fileBytes(`${file}-wal`);
@@ -186,7 +249,7 @@ export async function checkFileIntegrity(file: string, quick: boolean, signal?: 
  * when the database still takes writes), so /health never runs integrity_check itself.
  */
 export async function runIntegrityCheck(quick = false, signal?: AbortSignal): Promise<IntegrityResult> {
-  const result = await checkFileIntegrity(getConfig().paths.database, quick, signal);
+  const result = getEngine().postgres ? await checkPostgresIntegrity(quick, signal) : await checkFileIntegrity(getConfig().paths.database, quick, signal);
   integrityMemo.integrity = result;
   try {
     await writeMetadata(MAINTENANCE_KEYS.lastIntegrity, JSON.stringify(result));
@@ -198,6 +261,28 @@ export async function runIntegrityCheck(quick = false, signal?: AbortSignal): Pr
     void notify("database.integrity_problem", { problems: result.problems, operation_id: null });
   }
   return result;
+}
+
+/**
+ * amcheck on PostgreSQL: quick checks every btree index's structure, full also every row against its
+ * indexes (heapallindexed) and the tables themselves (verify_heapam). Without the extension it refuses
+ * with how to install it, rather than report a database it could not check as sound.
+ */
+async function checkPostgresIntegrity(quick: boolean, signal?: AbortSignal): Promise<IntegrityResult> {
+  const result = await postgresOnly().checkIntegrity(quick ? "quick" : "full", signal);
+  if (result.ok === null) {
+    throw new AppError(
+      "unavailable_on_postgres",
+      `The integrity check needs the amcheck extension, which this database does not have. ${result.amcheck.how_to_install.join(" ")}`,
+    );
+  }
+  return {
+    mode: quick ? "quick_check" : "integrity_check",
+    ok: result.ok,
+    problems: result.problems.slice(0, MAX_INTEGRITY_PROBLEMS),
+    checked_at: result.checked_at,
+    duration_ms: result.duration_ms,
+  };
 }
 
 /** The last integrity result of the live database (memory first, then system_metadata), or null if never checked. */
@@ -224,6 +309,7 @@ export async function databaseCorruptionReason(): Promise<string | null> {
  * when installed, else a table-by-table salvage), then checks it. Never touches the live file.
  */
 export async function recoverDatabase(): Promise<RecoveryResult> {
+  refuseOnPostgres(...NOT_ON_POSTGRES.recover);
   const live = getConfig().paths.database;
   const target = `${live}.recovered-${nowIso().replace(/[:.]/g, "-")}`;
   const report = await recoverDatabaseFile(live, target);
@@ -245,6 +331,7 @@ export async function recoverDatabase(): Promise<RecoveryResult> {
  * writes for the swap. Replaces mimir.db; writes an audit row.
  */
 export async function swapInRecoveredDatabase(input: SwapRecoveredInput, principal: Principal | null): Promise<SwapResult> {
+  refuseOnPostgres(...NOT_ON_POSTGRES.recover);
   const operation = await getOperation(input.operation_id);
   const result = operation.result as RecoveryResult | null;
   if (operation.kind !== "recover" || operation.status !== "succeeded" || !result) {
@@ -291,6 +378,8 @@ type MaintenanceKind = "vacuum" | "analyze" | "integrity_check" | "checkpoint" |
 /** Starts one maintenance action as an operation (202 for the API), audited; one of each kind at a time. */
 export async function startMaintenance(kind: MaintenanceKind, principal: Principal | null, options: { quick?: boolean } = {}): Promise<OperationDto> {
   // Refuse at once rather than queue an operation that will fail: the person sees why immediately.
+  if (kind === "checkpoint") refuseOnPostgres(...NOT_ON_POSTGRES.checkpoint);
+  if (kind === "recover") refuseOnPostgres(...NOT_ON_POSTGRES.recover);
   if (kind === "vacuum") await refuseVacuumWithoutDisk();
   const operation = await startOperation({ kind, principal, scope: kind === "recover" ? "admin" : "write", singleton: true, params: options }, async (ctx) => {
     switch (kind) {

@@ -1,5 +1,14 @@
 /** JSON-safe shapes of the Database page, shared by the API, the server-rendered page and its client leaves. */
 import type { BackupVolume } from "@/lib/backups/types";
+import type { PgLockReport, PgOverview } from "@/lib/db/engine/postgres/maintenance";
+
+/** The Database page's figures on PostgreSQL (the SQLite page reads MaintenanceOverview). */
+export interface PostgresMaintenanceOverview extends PgOverview {
+  locks: PgLockReport;
+  last_analyze_at: string | null;
+  last_vacuum_at: string | null;
+  last_integrity: IntegrityResult | null;
+}
 
 export interface MaintenanceOverview {
   database: string;

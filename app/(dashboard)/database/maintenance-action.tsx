@@ -88,6 +88,15 @@ function OperationOutcome({ operation }: { operation: OperationDto }) {
 }
 
 function ResultSummary({ kind, result }: { kind: string; result: unknown }) {
+  if (kind === "vacuum" && typeof result === "object" && result !== null && "dead_rows_before" in result) {
+    // PostgreSQL's VACUUM (ANALYZE): nothing goes back to the file system, dead rows become reusable.
+    const r = result as { tables: number; dead_rows_before: number; duration_ms: number };
+    return (
+      <p className="text-slate-800">
+        VACUUM (ANALYZE) of {r.tables} tables made the space of <strong>{r.dead_rows_before}</strong> dead rows reusable in {formatDuration(r.duration_ms)}.
+      </p>
+    );
+  }
   if (kind === "vacuum") {
     const r = result as VacuumResult;
     return (

@@ -6,7 +6,9 @@ import { scopeAllows } from "@/lib/auth/scopes";
 import { getConfig } from "@/lib/config/service";
 import { formatAge, formatBytes, formatCount } from "@/lib/format";
 import { listJobsWithHistory } from "@/lib/maintenance/queries";
-import { getMaintenanceOverview, listTableSummaries } from "@/lib/maintenance/service";
+import { getMaintenanceOverview, getPostgresMaintenanceOverview, listTableSummaries } from "@/lib/maintenance/service";
+import { getEngine } from "@/lib/db/engine";
+import { PostgresDatabase } from "./postgres-database";
 import { isCsvExportable } from "@/lib/maintenance/export";
 import { runTroubleshootingChecks } from "@/lib/maintenance/troubleshooting";
 import { getResetPreview } from "@/lib/maintenance/reset";
@@ -34,6 +36,30 @@ export default async function DatabasePage() {
   const canWrite = scopeAllows(principal.scope, "write");
   const isAdmin = scopeAllows(principal.scope, "admin");
   const config = getConfig();
+  if (getEngine().backend === "postgres") {
+    const [overview, tables, jobs, vacuum, analyze, integrity, cleanup] = await Promise.all([
+      getPostgresMaintenanceOverview(),
+      listTableSummaries(),
+      listJobsWithHistory(),
+      lastOperation("vacuum"),
+      lastOperation("analyze"),
+      lastOperation("integrity_check"),
+      lastOperation("retention_cleanup"),
+    ]);
+    const reset = isAdmin ? { preview: await getResetPreview(), lastRun: await lastOperation("reset") } : null;
+    return (
+      <PostgresDatabase
+        overview={overview}
+        tables={tables}
+        jobs={jobs}
+        lastRuns={{ vacuum, analyze, integrity_check: integrity, retention_cleanup: cleanup }}
+        retention={{ defaultDays: config.values.persistence.retention_days, appLogDays: config.values.logging.retention_days }}
+        canWrite={canWrite}
+        isAdmin={isAdmin}
+        reset={reset}
+      />
+    );
+  }
   const [overview, tables, checks, jobs, lastVacuum, lastAnalyze, lastIntegrity, lastCheckpoint, lastCleanup, lastRecover] = await Promise.all([
     getMaintenanceOverview(),
     listTableSummaries(),
@@ -60,9 +86,9 @@ export default async function DatabasePage() {
         title="Database"
         description={
           <>
-            Maintenance, export, retention and recovery of <code className="text-xs">{overview.database}</code>: the operations guide&apos;s sqlite3 recipes as
-            buttons. Scripts use the same actions under <code className="text-xs">/api/v1/maintenance</code>, <code className="text-xs">/api/v1/export</code>{" "}
-            and <code className="text-xs">/api/v1/retention/cleanup</code>.
+            <Badge tone="slate">SQLite</Badge> Maintenance, export, retention and recovery of <code className="text-xs">{overview.database}</code>: the
+            operations guide&apos;s sqlite3 recipes as buttons. Scripts use the same actions under <code className="text-xs">/api/v1/maintenance</code>,{" "}
+            <code className="text-xs">/api/v1/export</code> and <code className="text-xs">/api/v1/retention/cleanup</code>.
           </>
         }
       />

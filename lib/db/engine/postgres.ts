@@ -1,8 +1,21 @@
 import "server-only";
 import type pg from "pg";
 import { appDatabaseLocation, closeAppDatabase, getDb } from "@/lib/db/client";
-import { AppError } from "@/lib/errors";
 import type { DatabaseEngine } from "@/lib/db/engine/types";
+import { RESET_EMPTIED_TABLES, type ResetEmptiedTable } from "@/lib/db/sqlite-reset";
+import { exportPostgresSql } from "@/lib/db/engine/postgres/dump";
+import { readCatalog } from "@/lib/db/engine/postgres/catalog";
+import {
+  pgCountExpiredExecutions,
+  pgCountTableRows,
+  pgDeleteExpiredExecutionsBatch,
+  pgDeleteRunsBeyondCapBatch,
+  pgEmptyDataTables,
+  pgEstimateExecutionBytes,
+  pgIterateTableRows,
+  pgListJobsOverCap,
+} from "@/lib/db/engine/postgres/data";
+import { pgAnalyze, pgCheckIntegrity, pgLockReport, pgOverview, pgVacuumAnalyze } from "@/lib/db/engine/postgres/maintenance";
 
 function pool(): pg.Pool {
   return getDb().$client as unknown as pg.Pool;
@@ -20,14 +33,10 @@ function quote(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** What the PostgreSQL side does not offer yet: a clear 501, never a silent no-op. */
-function unavailable(what: string): never {
-  throw new AppError("unavailable_on_postgres", `${what} is not available on PostgreSQL yet.`);
-}
-
 /**
- * The PostgreSQL engine: boot, health and the Storage/metrics figures. The maintenance operations
- * (VACUUM/amcheck, export, batched retention, reset, backups) are the next step and answer 501 until then.
+ * The PostgreSQL engine: boot, health, the Storage/metrics figures, and the Database page's
+ * operations (lib/db/engine/postgres/*: dump and CSV from one snapshot, batched retention on the
+ * primary key, reset in one transaction, VACUUM (ANALYZE), amcheck, lock waits).
  */
 export const postgresEngine: DatabaseEngine = {
   backend: "postgres",
@@ -47,6 +56,7 @@ export const postgresEngine: DatabaseEngine = {
     // Free space inside PostgreSQL's files is dead tuples and bloat, not a free-page list: 0 here.
     return { path, fileBytes: bytes, walBytes: 0, shmBytes: 0, pageSize, pageCount: Math.ceil(bytes / pageSize), freePages: 0 };
   },
+  tableNames,
   countTableRows: async () => {
     const names = await tableNames();
     if (names.length === 0) return [];
@@ -65,25 +75,47 @@ export const postgresEngine: DatabaseEngine = {
     return counts.map((table) => ({ ...table, bytes: bytes.get(table.name) ?? null }));
   },
   analyze: async () => {
-    await pool().query("ANALYZE");
+    await pgAnalyze(pool());
   },
-  dumpSql: async function* () {
-    unavailable("SQL export");
-  },
-  iterateTableRows: async function* () {
-    unavailable("CSV export");
-  },
+  dumpSql: () => exportPostgresSql(pool()),
+  iterateTableRows: (table) => pgIterateTableRows(pool(), table),
   retention: {
-    countExpired: async () => unavailable("Retention cleanup from the Database page"),
-    deleteExpiredBatch: async () => unavailable("Retention cleanup from the Database page"),
-    listJobsOverCap: async () => unavailable("Retention cleanup from the Database page"),
-    deleteBeyondCapBatch: async () => unavailable("Retention cleanup from the Database page"),
-    estimateBytes: async () => unavailable("Retention cleanup from the Database page"),
+    countExpired: (scope) => pgCountExpiredExecutions(pool(), scope),
+    deleteExpiredBatch: (scope, limit) => pgDeleteExpiredExecutionsBatch(pool(), scope, limit),
+    listJobsOverCap: (scope, keep) => pgListJobsOverCap(pool(), scope, keep),
+    deleteBeyondCapBatch: (jobId, keep, limit) => pgDeleteRunsBeyondCapBatch(pool(), jobId, keep, limit),
+    estimateBytes: (scope, rows) => pgEstimateExecutionBytes(pool(), scope, rows),
+  },
+  postgres: {
+    overview: () => pgOverview(pool()),
+    vacuumAnalyze: () => pgVacuumAnalyze(pool()),
+    checkIntegrity: (mode, signal) => pgCheckIntegrity(pool(), mode, { signal }),
+    lockReport: (longSeconds) => pgLockReport(pool(), longSeconds),
+    describeTables: async () => {
+      const client = await pool().connect();
+      try {
+        const tables = await readCatalog(client, "public");
+        return tables.map((table) => ({
+          name: table.name,
+          columns: table.columns.map((column) => ({
+            name: column.name,
+            type: column.type,
+            not_null: column.notNull,
+            primary_key: table.primaryKey.includes(column.name),
+          })),
+        }));
+      } finally {
+        client.release();
+      }
+    },
   },
   reset: {
-    countRows: async () => unavailable("Reset"),
-    emptyDataTables: async () => unavailable("Reset"),
-    deletePipelineRows: async () => unavailable("Reset"),
-    afterReset: async () => unavailable("Reset"),
+    countRows: (tables) => pgCountTableRows(pool(), tables),
+    emptyDataTables: async (options) => (await pgEmptyDataTables(pool(), RESET_EMPTIED_TABLES, options)) as Record<ResetEmptiedTable, number>,
+    deletePipelineRows: async () => (await pool().query("DELETE FROM pipelines")).rowCount ?? 0,
+    // TRUNCATE gave the space back already; fresh statistics for the emptied tables.
+    afterReset: async () => {
+      await pgAnalyze(pool());
+    },
   },
 };

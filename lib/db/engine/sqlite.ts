@@ -1,7 +1,7 @@
 import "server-only";
 import { appDatabaseLocation, closeAppDatabase, getDb } from "@/lib/db/client";
 import { countSqliteTableRows, readSqliteFileStats, readSqliteTableStats } from "@/lib/db/sqlite-stats";
-import { analyzeDatabase } from "@/lib/db/sqlite-maintenance";
+import { analyzeDatabase, listTableNames } from "@/lib/db/sqlite-maintenance";
 import { dumpDatabaseSql, iterateTableRows } from "@/lib/db/sqlite-export";
 import {
   countExpiredExecutions,
@@ -28,6 +28,7 @@ export const sqliteEngine: DatabaseEngine = {
   },
   close: closeAppDatabase,
   fileStats: readSqliteFileStats,
+  tableNames: async () => listTableNames(getDb()),
   countTableRows: countSqliteTableRows,
   tableStats: readSqliteTableStats,
   analyze: async () => analyzeDatabase(getDb()),
@@ -40,6 +41,7 @@ export const sqliteEngine: DatabaseEngine = {
     deleteBeyondCapBatch: async (jobId, keep, limit) => deleteRunsBeyondCapBatch(getDb(), jobId, keep, limit),
     estimateBytes: async (scope, rows) => estimateExecutionBytes(getDb(), scope, rows),
   },
+  postgres: null,
   reset: {
     countRows: async (tables) => countTableRows(getDb(), tables),
     emptyDataTables: async (options) => emptyDataTables(getDb(), options),

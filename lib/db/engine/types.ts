@@ -2,6 +2,7 @@ import type { AppDatabaseLocation } from "@/lib/db/client";
 import type { RetentionScope } from "@/lib/db/sqlite-retention";
 import type { ResetEmptiedTable } from "@/lib/db/sqlite-reset";
 import type { CellValue } from "@/lib/db/sqlite-export";
+import type { PgIntegrityResult, PgLockReport, PgOverview, PgVacuumResult } from "@/lib/db/engine/postgres/maintenance";
 
 /**
  * The operational surface of the app database: what differs between SQLite and PostgreSQL beyond
@@ -22,6 +23,8 @@ export interface DatabaseEngine {
 
   /** size facts for Storage and /metrics; on PostgreSQL the database's size, no WAL/SHM files and no free-page list */
   fileStats(): Promise<DatabaseFileStats>;
+  /** the names of the app's tables, in name order */
+  tableNames(): Promise<string[]>;
   /** exact row count of every table */
   countTableRows(): Promise<{ name: string; rows: number }[]>;
   /** rows and bytes (table + indexes) per table; bytes null where the backend cannot tell */
@@ -41,6 +44,12 @@ export interface DatabaseEngine {
     deleteBeyondCapBatch(jobId: string, keep: number, limit: number): Promise<string[]>;
     estimateBytes(scope: RetentionScope, rows: number): Promise<number>;
   };
+  /**
+   * The Database page's maintenance that only PostgreSQL has (sizes with dead tuples and bloat,
+   * VACUUM (ANALYZE), amcheck, lock waits); null on SQLite, whose page runs lib/db/sqlite-*.ts.
+   */
+  postgres: PostgresMaintenance | null;
+
   reset: {
     countRows(tables: readonly string[]): Promise<Record<string, number>>;
     emptyDataTables(options: { keepOperationId: string }): Promise<Record<ResetEmptiedTable, number>>;
@@ -48,6 +57,16 @@ export interface DatabaseEngine {
     /** gives the emptied space back (VACUUM) */
     afterReset(): Promise<void>;
   };
+}
+
+export interface PostgresMaintenance {
+  overview(): Promise<PgOverview>;
+  vacuumAnalyze(): Promise<PgVacuumResult>;
+  checkIntegrity(mode: "quick" | "full", signal?: AbortSignal): Promise<PgIntegrityResult>;
+  /** long transactions (at least `longSeconds` old) and lock waits, with the fix */
+  lockReport(longSeconds?: number): Promise<PgLockReport>;
+  /** column names and types per table, for the Tables card */
+  describeTables(): Promise<{ name: string; columns: { name: string; type: string; not_null: boolean; primary_key: boolean }[] }[]>;
 }
 
 /** SqliteFileStats's shape, so Storage and /metrics read one type on both backends. */

@@ -1,0 +1,139 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createBackupSet, POSTGRES_DUMP_FILE } from "@/lib/backups/create-set";
+import { restoreBackup } from "@/lib/backups/service";
+import { verifyBackupSet } from "@/lib/backups/verify";
+import type { TestDataRoot } from "@/test/helpers/data-root";
+import { createPostgresDataRoot, createSeededDatabase, listTables, rowCounts, type SeededDatabase } from "@/test/helpers/pg-ops-seed";
+import { adminQuery, urlForDatabase } from "@/test/helpers/postgres";
+
+/**
+ * Backup sets of a deployment on PostgreSQL, through the app's own create / verify / restore: the
+ * mimir_data archive carries the dump, stock tar and psql open it, and a restore brings a deleted job back.
+ */
+
+let root: TestDataRoot;
+let db: SeededDatabase;
+
+beforeAll(async () => {
+  db = await createSeededDatabase("pg_ops_sets", 3, 30);
+  root = await createPostgresDataRoot(db);
+  // Other files of mimir_data (the vector DB, …) are archived beside the dump as before.
+  fs.writeFileSync(path.join(root.config.paths.data, "notes.txt"), "kept in mimir_data\n");
+});
+
+afterAll(async () => {
+  root?.cleanup();
+  await db?.dropAll();
+});
+
+describe("backup sets on PostgreSQL", () => {
+  test("a set's mimir_data archive holds a dump that stock tar and psql load, with the manifest's row counts", async () => {
+    const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+    expect(manifest.postgres).toMatchObject({ file: POSTGRES_DUMP_FILE, database: db.name, schema: "public" });
+    const counts = manifest.postgres?.row_counts ?? {};
+    expect(counts).toEqual(await rowCounts(db.pool));
+    expect(manifest.row_counts).toMatchObject({ scheduled_jobs: 3, pipelines: 3, job_executions: 90 });
+    expect(manifest.databases).toEqual({});
+
+    const unpacked = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-pg-ops-tar-"));
+    const target = `${db.name}_psql`;
+    try {
+      const archive = path.join(root.config.paths.backups, manifest.id, manifest.archives.mimir_data.file);
+      const tar = spawnSync("tar", ["xzf", archive, "-C", unpacked], { encoding: "utf8" });
+      expect(tar.status, tar.stderr).toBe(0);
+      expect(fs.readdirSync(unpacked)).toEqual(expect.arrayContaining([POSTGRES_DUMP_FILE, "notes.txt"]));
+      await adminQuery(`CREATE DATABASE ${target}`);
+      const psql = spawnSync(
+        "psql",
+        ["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", path.join(unpacked, POSTGRES_DUMP_FILE), urlForDatabase(target)],
+        { encoding: "utf8" },
+      );
+      expect(psql.stderr).toBe("");
+      expect(psql.status).toBe(0);
+      const loaded = new pg.Pool({ connectionString: urlForDatabase(target), max: 1 });
+      try {
+        expect(await rowCounts(loaded, await listTables(db.pool))).toEqual(counts);
+      } finally {
+        await loaded.end();
+      }
+    } finally {
+      fs.rmSync(unpacked, { recursive: true, force: true });
+      await adminQuery(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    }
+  });
+
+  test("docs/recovery.md step 5 loads a set's dump with createdb and psql, verbatim", async () => {
+    const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+    const markdown = fs.readFileSync("docs/recovery.md", "utf8");
+    const section = markdown.split(/^## /m).find((part) => part.startsWith("5."));
+    const commands = [...(section ?? "").matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((match) => match[1] ?? "")
+      .join("\n")
+      .split("\n")
+      .filter((line) => !line.startsWith("TARGET="))
+      .join("\n");
+    expect(commands).toContain("psql");
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-pg-ops-doc-"));
+    const target = `${db.name}_doc`;
+    const server = new URL(urlForDatabase("postgres"));
+    try {
+      fs.mkdirSync(path.join(work, "mimir_data"));
+      const archive = path.join(root.config.paths.backups, manifest.id, manifest.archives.mimir_data.file);
+      expect(spawnSync("tar", ["xzf", archive, "-C", path.join(work, "mimir_data")]).status).toBe(0);
+      const run = spawnSync("bash", ["-c", `set -euo pipefail\n${commands}`], {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          RESTORE: work,
+          TARGET: target,
+          PGHOST: server.hostname,
+          PGPORT: server.port || "5432",
+          PGUSER: decodeURIComponent(server.username),
+        },
+      });
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      expect(run.stdout.trim().split("\n")).toEqual([String(manifest.row_counts.scheduled_jobs), String(manifest.row_counts.job_executions)]);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+      await adminQuery(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    }
+  });
+
+  test("the verify drill loads the set's dump into a scratch schema and passes; a manifest whose counts disagree fails it", async () => {
+    const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+    expect(manifest.postgres).toBeDefined();
+    const verification = await verifyBackupSet(manifest.id);
+    expect(verification.status).toBe("ok");
+    // The drill really loads and counts: a manifest that says one job more fails it.
+    const file = path.join(root.config.paths.backups, manifest.id, "manifest.json");
+    const edited = JSON.parse(fs.readFileSync(file, "utf8")) as typeof manifest;
+    edited.postgres = { ...edited.postgres!, row_counts: { ...edited.postgres!.row_counts, scheduled_jobs: 4 } };
+    fs.writeFileSync(file, JSON.stringify(edited));
+    await expect(verifyBackupSet(manifest.id)).rejects.toThrow(/scheduled_jobs has 3 rows, the manifest says 4/);
+    const leftovers = await db.pool.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mimir_verify_%'");
+    expect(leftovers.rows).toEqual([]);
+  });
+
+  test("a restore through the app brings a deleted job and its runs back, keeps the live audit trail, and leaves no dump in the volume", async () => {
+    const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+    await db.pool.query("DELETE FROM scheduled_jobs WHERE id = 'job-2'");
+    await db.pool.query("INSERT INTO audit_log (at, actor, actor_type, action, result) VALUES (now(), 'alice', 'user', 'job.delete', 'ok')");
+    expect((await db.pool.query("SELECT count(*) AS n FROM job_executions WHERE job_id = 'job-2'")).rows[0].n).toBe("0");
+
+    const result = await restoreBackup(manifest.id, ["mimir_data"]);
+    expect(result.safety_backup_id).not.toBeNull();
+    expect(result.access_and_audit).toMatchObject({ same_instance: true });
+    expect((await db.pool.query("SELECT name FROM scheduled_jobs WHERE id = 'job-2'")).rows).toEqual([{ name: "Job 2" }]);
+    expect((await db.pool.query("SELECT count(*) AS n FROM job_executions WHERE job_id = 'job-2'")).rows[0].n).toBe("30");
+    expect((await db.pool.query("SELECT count(*) AS n FROM audit_log WHERE actor = 'alice'")).rows[0].n).toBe("1");
+    const dataDir = root.config.paths.data;
+    expect(fs.readdirSync(dataDir)).not.toContain(POSTGRES_DUMP_FILE);
+    expect(fs.readFileSync(path.join(dataDir, "notes.txt"), "utf8")).toBe("kept in mimir_data\n");
+  });
+});
