@@ -23,6 +23,9 @@ export const OPERATION_KINDS = [
   "recover",
   "retention_cleanup",
   "reset",
+  "offsite_copy",
+  "offsite_pull",
+  "offsite_prune",
 ] as const;
 /** operations.status */
 export const OPERATION_STATUSES = ["running", "succeeded", "failed", "cancelled"] as const;
@@ -31,3 +34,6 @@ export const OPERATION_STATUSES = ["running", "succeeded", "failed", "cancelled"
 export const BACKUP_TRIGGERS = ["manual", "api", "schedule", "cli", "pre-restore", "pre-reset", "import"] as const;
 /** backups.verify_status: the outcome of a set's last restore drill. */
 export const VERIFY_STATUSES = ["ok", "failed"] as const;
+
+/** offsite_copies.status: a set's copy at one destination. Only `verified` counts as a copy. */
+export const OFFSITE_COPY_STATUSES = ["pending", "copying", "verified", "failed"] as const;

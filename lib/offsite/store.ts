@@ -41,6 +41,11 @@ export interface RemoteStore {
   delete(key: string): Promise<void>;
   /** Releases connections (SFTP sessions, HTTP agents). */
   close(): Promise<void>;
+  /**
+   * The identity the server showed on the last connection (SFTP: its host key's SHA256
+   * fingerprint), for pinning on first contact; kinds without one leave it out.
+   */
+  serverIdentity?(): string | null;
 }
 
 /** Why a remote operation failed, in words the copy loop and the page can act on. */
