@@ -44,6 +44,8 @@ export const PROCESS_SLOTS = [
   "stepChecker",
   "jobChangesTimer",
   "shutdownHandlers",
+  "backupSetVerifiedListeners",
+  "offsiteCopiesRunning",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

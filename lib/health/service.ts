@@ -4,6 +4,7 @@ import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { probeDatabase } from "@/lib/db/probe";
 import { backupFreshnessProblem } from "@/lib/backups/freshness";
+import { offsiteProblems } from "@/lib/offsite/freshness";
 import { nowIso } from "@/lib/db/timestamps";
 import { activeAlertReasons } from "@/lib/storage/alerts";
 import { filesystemSpace } from "@/lib/storage/usage";
@@ -55,6 +56,10 @@ export async function getHealth(): Promise<HealthReport> {
   if (backupProblem) {
     reasons.push(`backups: ${backupProblem}`);
     codes.add("backup_problem");
+  }
+  for (const problem of await offsiteProblems().catch(() => [])) {
+    reasons.push(`offsite copies: ${problem.reason}`);
+    codes.add("offsite_problem");
   }
   // Last, and counted: the Overview shows these once, in the alert banner, not again as reasons.
   const alertReasons = await activeAlertReasons();

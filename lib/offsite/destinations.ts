@@ -246,3 +246,20 @@ function secretNames(row: OffsiteDestinationRow): string[] {
     return [];
   }
 }
+
+/** Per destination, for /metrics: the newest verified copy (when, how many bytes) and the failed attempts since it. Reads only. */
+export async function listDestinationStats(): Promise<{ name: string; lastSuccessAt: string | null; lastBytes: number; failures: number }[]> {
+  const rows = await queries.listDestinationRows();
+  return Promise.all(
+    rows.map(async (row) => {
+      const copies = await queries.listCopyRowsOfDestination(row.id);
+      const newest = copies.filter((copy) => copy.status === "verified").sort((a, b) => (b.verifiedAt ?? "").localeCompare(a.verifiedAt ?? ""))[0];
+      return {
+        name: row.name,
+        lastSuccessAt: newest?.verifiedAt ?? null,
+        lastBytes: newest?.bytes ?? 0,
+        failures: copies.reduce((sum, copy) => sum + copy.failures, 0),
+      };
+    }),
+  );
+}
