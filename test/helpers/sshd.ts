@@ -91,14 +91,19 @@ export async function startTestSshd(options: { diskBytes?: number } = {}): Promi
   );
 
   let child: ChildProcess | null = null;
-  const writeKnownHosts = () => fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`);
+  const writeKnownHosts = () =>
+    fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`);
   const fingerprint = () => execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${hostKey}.pub`], { encoding: "utf8" }).split(" ")[1]!;
   const launch = async () => {
     const sshd = [SSHD, "-D", "-e", "-f", configFile];
     child = options.diskBytes
-      ? spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs -o size=${options.diskBytes} tmpfs "$0" && exec "$@"`, folder, ...sshd], {
-          stdio: ["ignore", "ignore", "pipe"],
-        })
+      ? spawn(
+          "unshare",
+          ["-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs -o size=${options.diskBytes} tmpfs "$0" && exec "$@"`, folder, ...sshd],
+          {
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        )
       : spawn(sshd[0]!, sshd.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (data: Buffer) => (stderr += data.toString()));
@@ -113,7 +118,7 @@ export async function startTestSshd(options: { diskBytes?: number } = {}): Promi
   const stopChild = async (signal: NodeJS.Signals) => {
     const current = child;
     child = null;
-    if (!current || current.exitCode !== null) return;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
     const exited = new Promise((resolve) => current.once("exit", resolve));
     current.kill(signal);
     await exited;
@@ -130,15 +135,8 @@ export async function startTestSshd(options: { diskBytes?: number } = {}): Promi
     privateKeyFile: userKey,
     clientConfigFile,
     kill() {
-      // The listener and every session it forked: sessions are children of the listener.
-      if (child?.pid) {
-        try {
-          execFileSync("pkill", ["-KILL", "-P", String(child.pid)]);
-        } catch {
-          // no sessions open
-        }
-        child.kill("SIGKILL");
-      }
+      // The listener and every session process under it (each connection is a child, its user side a grandchild).
+      if (child?.pid) for (const pid of [child.pid, ...descendants(child.pid)]) killQuietly(pid, "SIGKILL");
     },
     async restart({ newHostKey = false } = {}) {
       await stopChild("SIGTERM");
@@ -151,13 +149,7 @@ export async function startTestSshd(options: { diskBytes?: number } = {}): Promi
       await launch();
     },
     async stop() {
-      if (child?.pid) {
-        try {
-          execFileSync("pkill", ["-TERM", "-P", String(child.pid)]);
-        } catch {
-          // no sessions open
-        }
-      }
+      if (child?.pid) for (const pid of descendants(child.pid)) killQuietly(pid, "SIGTERM");
       await stopChild("SIGTERM");
       fs.rmSync(dir, { recursive: true, force: true });
     },
@@ -185,4 +177,26 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+/** Every process below `pid`, found by parent id (never by name: other sshd processes are not ours). */
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((child) => [child, ...descendants(child)]);
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
 }

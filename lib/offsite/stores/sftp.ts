@@ -50,6 +50,13 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
   let seenFingerprint: string | null = null;
   let rejectedFingerprint: string | null = null;
   let connectionLost = false;
+  /** Transfers waiting on the connection: told at once when it drops, since ssh2 may never answer their requests. */
+  const onLost = new Set<() => void>();
+  const lost = () => {
+    connectionLost = true;
+    session = null;
+    for (const listener of onLost) listener();
+  };
   const root = settings.folder.replace(/\/+$/, "") || ".";
   const remotePath = (key: string) => {
     if (key.split("/").includes("..")) throw new RemoteStoreError("refused", `The key '${key}' leads outside the destination folder`);
@@ -93,14 +100,10 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
         });
       });
       client.on("error", (error) => {
-        connectionLost = true;
-        session = null;
+        lost();
         if (!ready) reject(describe(error, `connecting to ${settings.host}:${settings.port}`));
       });
-      client.on("close", () => {
-        connectionLost = true;
-        session = null;
-      });
+      client.on("close", lost);
       try {
         client.connect(config);
       } catch (error) {
@@ -166,8 +169,8 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
   /** After a failed write: whether the remote filesystem has too little room left (OpenSSH reports ENOSPC only as "Failure"). */
   const isFull = async (sftp: SFTPWrapper, folder: string, needed: number): Promise<boolean> => {
     try {
-      const info = await call<{ bavail: number; frsize: number; bsize: number }>("statvfs", (cb) => sftp.ext_openssh_statvfs(folder, cb));
-      return info.bavail * (info.frsize || info.bsize) < Math.max(needed, 1);
+      const info = await call<{ f_bavail: number; f_frsize: number; f_bsize: number }>("statvfs", (cb) => sftp.ext_openssh_statvfs(folder, cb));
+      return info.f_bavail * (info.f_frsize || info.f_bsize) < Math.max(needed, 1);
     } catch {
       return false;
     }
@@ -199,6 +202,11 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       };
       const slot = () => new Promise<void>((resolve) => (wake = resolve));
       const chunk = chunkSize(sftp, "_maxWriteLen");
+      const dropped = () => {
+        failure ??= new RemoteStoreError("unreachable", `writing ${key}: the connection to ${settings.host}:${settings.port} was lost`);
+        settle();
+      };
+      onLost.add(dropped);
       try {
         for await (const data of body as AsyncIterable<Buffer>) {
           for (let offset = 0; offset < data.length; offset += chunk) {
@@ -223,6 +231,8 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
         while (inFlight > 0) await slot();
         if (failure) throw failure;
         if (position !== size) throw new RemoteStoreError("refused", `${key}: ${position} bytes were read where ${size} were announced`);
+        // On the server's disk before it takes the final name, where the server offers fsync.
+        await call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
         await call<void>(`close ${key}`, (cb) => sftp.close(handle, cb));
         try {
           await call<void>(`rename ${key}`, (cb) => sftp.ext_openssh_rename(partial, target, cb));
@@ -242,6 +252,8 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
         }
         if ((error as Error).name === "AbortError") throw new RemoteStoreError("aborted", `writing ${key}: cancelled`, { cause: error });
         throw described;
+      } finally {
+        onLost.delete(dropped);
       }
     },
 
@@ -250,7 +262,11 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       const file = remotePath(key);
       const handle = await call<Buffer>(`open ${key}`, (cb) => sftp.open(file, "r", cb));
       const stats = await call<{ size: number }>(`stat ${key}`, (cb) => sftp.fstat(handle, cb));
-      return pipelinedReader(sftp, handle, stats.size, chunkSize(sftp, "_maxReadLen"), key, options, (error) => describe(error, `reading ${key}`));
+      const reader = pipelinedReader(sftp, handle, stats.size, chunkSize(sftp, "_maxReadLen"), key, options, (error) => describe(error, `reading ${key}`));
+      const dropped = () => reader.destroy(new RemoteStoreError("unreachable", `reading ${key}: the connection to ${settings.host}:${settings.port} was lost`));
+      onLost.add(dropped);
+      reader.once("close", () => onLost.delete(dropped));
+      return reader;
     },
 
     async stat(key: string): Promise<RemoteObject | null> {
