@@ -263,3 +263,11 @@ export async function listDestinationStats(): Promise<{ name: string; lastSucces
     }),
   );
 }
+
+/** The destination a person names on the command line: by id, or by name (case-insensitive); 404 otherwise. Reads only. */
+export async function getDestinationByNameOrId(nameOrId: string): Promise<DestinationDto> {
+  const rows = await queries.listDestinationRows();
+  const row = rows.find((r) => r.id === nameOrId) ?? rows.find((r) => r.name.toLowerCase() === nameOrId.toLowerCase());
+  if (!row) throw notFound("Destination", nameOrId);
+  return toDestinationDto(row);
+}
