@@ -50,6 +50,7 @@ export const AUDIT_ACTIONS = [
   "offsite.destination_test",
   "offsite.copy",
   "offsite.pull",
+  "offsite.list_sets",
   "offsite.prune",
   "offsite.prune_preview",
   "operation.cancel",

@@ -29,7 +29,6 @@ const CONNECT_TIMEOUT_MS = 20_000;
 // The SFTP status codes (draft-ietf-secsh-filexfer-02 §7) the server answers with.
 const STATUS_NO_SUCH_FILE = 2;
 const STATUS_PERMISSION_DENIED = 3;
-const STATUS_FAILURE = 4;
 const STATUS_NO_CONNECTION = 6;
 const STATUS_CONNECTION_LOST = 7;
 
