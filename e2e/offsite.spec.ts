@@ -17,10 +17,6 @@ test.describe("Offsite destinations", () => {
   test("add a folder destination, test it, see a new set copied, then pull it back after the local set is gone", async ({ page, api }) => {
     const backups = new BackupsPage(page);
     await backups.goto();
-    const panel = page
-      .getByRole("region", { name: "Offsite destinations" })
-      .or(page.locator("section", { hasText: "Offsite destinations" }))
-      .first();
 
     await page.getByRole("button", { name: "Add destination" }).click();
     const form = page.getByRole("dialog", { name: "Add an offsite destination" });
