@@ -22,7 +22,7 @@ test.describe("Offsite destinations", () => {
     const form = page.getByRole("dialog", { name: "Add an offsite destination" });
     await form.getByLabel("Kind").selectOption("folder");
     await form.getByLabel("Name").fill(NAME);
-    await form.getByLabel("Folder").fill(MOUNT);
+    await form.getByRole("textbox", { name: /^Folder/ }).fill(MOUNT);
     await form.getByRole("button", { name: "Add destination" }).click();
     await expect(form).toBeHidden();
     const destination = page.locator("tr[data-destination-id]", { hasText: NAME });
