@@ -34,4 +34,26 @@ export default defineConfig([
       ],
     },
   },
+  {
+    // One set of query modules runs on both backends (lib/db/schema/select.ts): the calls that exist
+    // only on drizzle's better-sqlite3 side type-check (the tables are typed as SQLite) but fail on
+    // PostgreSQL, so they stay inside lib/db (the SQLite engine, lib/db/dialect.ts).
+    files: ["lib/**/*.ts", "app/**/*.ts", "app/**/*.tsx", "instrumentation*.ts"],
+    ignores: ["lib/db/**", "**/*.test.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[arguments.length=0][callee.type='MemberExpression'][callee.property.name=/^(run|all|get)$/]",
+          message: "Synchronous drizzle calls (.run/.all/.get) exist on SQLite only: await the query (or use lib/db/dialect runBeforeExit).",
+        },
+        {
+          selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='transaction']",
+          message: "drizzle's SQLite transactions are synchronous, PostgreSQL's asynchronous: use atomically() from lib/db/dialect.",
+        },
+        { selector: "MemberExpression[property.name='$client']", message: "The driver handle differs per backend: go through lib/db (the engine)." },
+        { selector: "MemberExpression[property.name='changes']", message: "result.changes is SQLite's: use .returning() and its length." },
+      ],
+    },
+  },
 ]);

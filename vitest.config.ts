@@ -1,5 +1,27 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Test files that hold for either backend: they run twice, on SQLite (project `sqlite`) and on
+ * PostgreSQL (project `postgres`, MIMIR_TEST_BACKEND=postgres: createTestDataRoot gives each data root
+ * a database of its own cloned from a migrated template). Files that test one engine's mechanics
+ * (WAL, VACUUM INTO, .recover, the sqlite3 dump, Mimir adoption) stay SQLite-only; PostgreSQL-only
+ * files (lib/db/postgres*.test.ts, …) run in the `sqlite` project and make their own databases.
+ */
+export const DIALECT_NEUTRAL = [
+  "lib/db/schema/parity.test.ts",
+  "lib/jobs/**/*.test.ts",
+  "lib/executions/**/*.test.ts",
+  "lib/pipelines/**/*.test.ts",
+  "lib/audit/**/*.test.ts",
+  "lib/auth/**/*.test.ts",
+  "lib/notify/**/*.test.ts",
+  "lib/operations/**/*.test.ts",
+  "lib/scheduler/**/*.test.ts",
+  "lib/storage/history.test.ts",
+  "lib/storage/alerts.test.ts",
+  "lib/overview/**/*.test.ts",
+];
+
 export default defineConfig({
   resolve: {
     alias: {
@@ -9,9 +31,20 @@ export default defineConfig({
   },
   test: {
     environment: "node",
-    include: ["lib/**/*.test.ts", "test/**/*.test.ts"],
     pool: "forks",
     testTimeout: 30_000,
     hookTimeout: 120_000,
+    projects: [
+      { extends: true, test: { name: "sqlite", include: ["lib/**/*.test.ts", "test/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: {
+          name: "postgres",
+          include: DIALECT_NEUTRAL,
+          env: { MIMIR_TEST_BACKEND: "postgres" },
+          globalSetup: ["test/helpers/pg-global-setup.ts"],
+        },
+      },
+    ],
   },
 });

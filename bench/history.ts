@@ -50,7 +50,7 @@ async function openSeededDataRoot() {
   const config = loadConfig({ MIMIR_HOME: home, MIMIR_API_TOKEN: TOKEN }, home);
   setConfig(config);
   fs.mkdirSync(home, { recursive: true });
-  openDataRoot(config);
+  await openDataRoot(config);
   await seedCredentialsFromEnvironment(config);
   if ((await countExecutions()) < ROWS) {
     console.log(`seeding ${ROWS.toLocaleString()} executions into ${home} …`);

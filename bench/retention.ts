@@ -116,7 +116,7 @@ async function measure(label: string, work: () => Promise<unknown> | unknown) {
 }
 
 console.log(`Seeding ${ROWS.toLocaleString("en-US")} executions over ${DAYS} days into ${home} …`);
-openDataRoot(config);
+await openDataRoot(config);
 await seedDemoData(config, { executions: ROWS, days: DAYS, logFiles: 0, seed: 42 });
 const db = getDb().$client;
 // The cut-off that makes exactly OLD rows "old": the start_time of the (OLD+1)th oldest run.

@@ -9,6 +9,7 @@ CREATE TABLE `offsite_copies` (
 	`started_at` text,
 	`copied_at` text,
 	`verified_at` text,
+	`verified_by` text,
 	`error` text,
 	`failures` integer NOT NULL,
 	`updated_at` text NOT NULL,

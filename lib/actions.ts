@@ -8,6 +8,7 @@ import { clientAddress } from "@/lib/client-address";
 import { readSessionCookie, verifyUserPassword } from "@/lib/auth/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { REAUTH_FIELD } from "@/lib/auth/reauth";
+import { assertWritesOpen } from "@/lib/operations/backend-switch";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { actingFor, type AuditActor } from "@/lib/audit/context";
 import type { AuditAction } from "@/lib/audit/actions";
@@ -31,6 +32,8 @@ export interface ActionOptions<I> {
    * calls are recorded, since the log is of changes and of attempts that were turned away.
    */
   readOnly?: boolean;
+  /** Still allowed while writes are frozen for a switch to PostgreSQL (cancelling that migration, signing out). */
+  whileMigrating?: boolean;
   /** What the action acted on, for the audit log (a token id, a user name). */
   target?: (input: I) => string | null;
 }
@@ -66,6 +69,8 @@ export function defineAction<S extends ZodType, T>(
           const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
           actor.principal = auth?.principal ?? null;
           principal = authorize(auth, access);
+          // Sign-in and setup (public) write only sessions, which a restart asks for again anyway.
+          if (!options.readOnly && !options.whileMigrating) assertWritesOpen();
         }
         const raw: Record<string, unknown> = { ...(input instanceof FormData ? Object.fromEntries(input) : (input as Record<string, unknown>)) };
         const confirmation = options.reauth ? reauthInput.safeParse({ password: raw[REAUTH_FIELD] }) : null;

@@ -41,6 +41,7 @@ export const API_ROUTE_METHODS: Record<string, readonly string[]> = {
   "/api/v1/maintenance/analyze": ["POST"],
   "/api/v1/maintenance/checkpoint": ["POST"],
   "/api/v1/maintenance/integrity-check": ["POST"],
+  "/api/v1/maintenance/migrate-to-postgres": ["POST"],
   "/api/v1/maintenance/recover": ["POST"],
   "/api/v1/maintenance/recover/swap": ["POST"],
   "/api/v1/maintenance/vacuum": ["POST"],

@@ -4,8 +4,10 @@ import { getConfig } from "@/lib/config/service";
 import { ensureDataRoot } from "@/lib/config/data-root";
 import type { AppConfig } from "@/lib/config/load";
 import { configureLogging } from "@/lib/log/logger";
-import { closeAppDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } from "@/lib/db/client";
+import { appDatabaseLocation, closeAppDatabase, closeDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase, type MigrationReport } from "@/lib/db/migrate";
+import { openPostgresAppDatabase } from "@/lib/db/postgres";
+import { bindSchemaBackend } from "@/lib/db/schema/select";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { installPeerAddressHeader } from "@/lib/client-address";
 import { failInterruptedOperations } from "@/lib/operations/service";
@@ -31,16 +33,16 @@ const PRIVATE_UMASK = 0o077;
  * pipeline's steps are judged by them), the folders, and the database open and migrated (an existing
  * Mimir AIP database is adopted). Creates folders and the database file when missing.
  */
-export function openDataRoot(config: AppConfig): MigrationReport {
+export async function openDataRoot(config: AppConfig): Promise<MigrationReport> {
   process.umask(PRIVATE_UMASK);
   registerBuiltins();
-  if (config.values.persistence.backend !== "sqlite") {
-    throw new Error(
-      `persistence.backend is '${config.values.persistence.backend}', but this version stores data in SQLite only; ` +
-        "set persistence.backend: sqlite (PostgreSQL support is planned behind lib/db).",
-    );
-  }
   ensureDataRoot(config);
+  const persistence = config.values.persistence;
+  if (persistence.backend === "postgres") {
+    const report = await openPostgresAppDatabase(persistence.connection_string, persistence.pool);
+    return { adopted: false, preAdoptionSnapshot: null, normalisedTimestamps: 0, ...report };
+  }
+  bindSchemaBackend("sqlite");
   // A restore killed during its swap is rolled back before anything opens the database (never under a live server).
   if (runningServer(config) === null) recoverInterruptedRestore();
   const db = openDatabase(config.paths.database);
@@ -49,7 +51,7 @@ export function openDataRoot(config: AppConfig): MigrationReport {
     setAppDatabase(db, config.paths.database);
     return report;
   } catch (error) {
-    db.$client.close();
+    closeDatabase(db);
     throw error;
   }
 }
@@ -65,7 +67,7 @@ export async function boot(): Promise<void> {
   // Before the first request: the audit log and the sign-in limits need the socket's address.
   installPeerAddressHeader();
   takeServerLock(config);
-  const report = openDataRoot(config);
+  const report = await openDataRoot(config);
   const log = configureLogging(config);
   try {
     if (report.adopted) {
@@ -76,7 +78,7 @@ export async function boot(): Promise<void> {
       });
     }
     // Next.js ends the process with exit(143) on SIGTERM; closing here checkpoints the WAL into mimir.db.
-    process.once("exit", () => closeAppDatabase());
+    process.once("exit", () => void closeAppDatabase());
     await seedCredentialsFromEnvironment(config);
     await syncBackupCatalog();
     const interrupted = await failInterruptedOperations();
@@ -94,14 +96,15 @@ export async function boot(): Promise<void> {
     await resumeInterruptedVerifies();
     log.info("booted", {
       home: config.paths.home,
-      database: config.paths.database,
+      // the file, or host/port/database on PostgreSQL: never the connection string (it holds the password)
+      database: appDatabaseLocation(),
       schemaVersion: report.schemaVersion,
       appliedMigrations: report.appliedMigrations,
       configFile: config.configFileExists ? config.configFile : null,
       unknownConfigKeys: config.unknownKeys,
     });
   } catch (error) {
-    if (isAppDatabaseOpen()) closeAppDatabase();
+    if (isAppDatabaseOpen()) await closeAppDatabase();
     throw error;
   }
 }

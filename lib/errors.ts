@@ -17,6 +17,7 @@ export const ERROR_CATEGORIES = {
   rate_limited: 429,
   busy: 503,
   internal: 500,
+  not_implemented: 501,
 } as const;
 
 export type ErrorCategory = keyof typeof ERROR_CATEGORIES;
@@ -57,6 +58,8 @@ const CODE_CATEGORY = {
   wrong_passphrase: "unprocessable",
   passphrase_required: "unprocessable",
   verification_failed: "unprocessable",
+  preflight_failed: "unprocessable",
+  migrating: "busy",
   insufficient_scope: "forbidden",
   builtin_admin_only: "forbidden",
   cron_too_frequent: "unprocessable",
@@ -69,6 +72,8 @@ const CODE_CATEGORY = {
   encryption_required: "unprocessable",
   // An operation's outcome when the server stopped under it, not an answer; were it ever one, a 409 like cancelled.
   interrupted: "conflict",
+  /** an operation this backend does not offer yet (SQLite-only maintenance while on PostgreSQL) */
+  unavailable_on_postgres: "not_implemented",
 } as const satisfies Record<string, ErrorCategory>;
 
 export type ErrorCode = ErrorCategory | keyof typeof CODE_CATEGORY;

@@ -7,6 +7,7 @@ import { upsertToken } from "@/lib/auth/queries";
 import { hashSecret } from "@/lib/auth/passwords";
 import { nowIso } from "@/lib/db/timestamps";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { freezeWrites, thawWrites } from "@/lib/operations/backend-switch";
 
 let root: TestDataRoot;
 const adminToken = newApiTokenValue();
@@ -30,6 +31,23 @@ const readRoute = route({ access: "read" }, () => ({ ok: true }));
 const writeRoute = route({ access: "write", body: z.object({ name: z.string().min(1), count: z.number().int() }) }, ({ body }) => body);
 
 describe("route wrapper", () => {
+  it("refuses changes with 503 migrating while writes are frozen for a switch to PostgreSQL; reads and whileMigrating routes still work", async () => {
+    const cancelRoute = route({ access: "write", whileMigrating: true }, () => ({ cancelled: true }));
+    freezeWrites("The console is copying its database to PostgreSQL");
+    try {
+      const refused = await call(writeRoute, { method: "POST", headers: bearer(adminToken), body: JSON.stringify({ name: "a", count: 2 }) });
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toEqual({ error: { code: "migrating", message: "The console is copying its database to PostgreSQL" } });
+      expect((await call(readRoute, { headers: bearer(readToken) })).status).toBe(200);
+      expect((await call(cancelRoute, { method: "POST", headers: bearer(adminToken) })).status).toBe(200);
+      // Authentication still comes first: an anonymous change is a 401, not a hint about the migration.
+      expect((await call(writeRoute, { method: "POST", body: "{}" })).status).toBe(401);
+    } finally {
+      thawWrites();
+    }
+    expect((await call(writeRoute, { method: "POST", headers: bearer(adminToken), body: JSON.stringify({ name: "a", count: 2 }) })).status).toBe(200);
+  });
+
   it("refuses an anonymous caller with 401 and the error envelope", async () => {
     const response = await call(readRoute);
     expect(response.status).toBe(401);

@@ -9,6 +9,7 @@ import { assertSameOrigin, authenticate, authorize, sessionTokenFromCookieHeader
 import { verifyUserPassword } from "@/lib/auth/service";
 import { clientAddress } from "@/lib/client-address";
 import { REAUTH_HEADER } from "@/lib/auth/reauth";
+import { assertWritesOpen } from "@/lib/operations/backend-switch";
 import type { Principal } from "@/lib/auth/scopes";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { actingFor, type AuditActor } from "@/lib/audit/context";
@@ -49,6 +50,11 @@ export interface RouteSpec<Q, B, P> {
    * the REAUTH_HEADER header; a script's token is itself the proof and sends nothing more.
    */
   reauth?: boolean;
+  /**
+   * A changing request that must still work while writes are frozen for a switch to PostgreSQL
+   * (lib/operations/backend-switch.ts): cancelling that very migration.
+   */
+  whileMigrating?: boolean;
   /** The audit log's name for this write ("backup.restore"); defaults to "METHOD /path". */
   audit?: AuditAction;
   /** A POST that changes nothing (a check, a preview): only its refusals are recorded. */
@@ -95,6 +101,7 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
           actor.principal = auth?.principal ?? null;
           principal = authorize(auth, access);
           if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
+          if (!SAFE_METHODS.has(request.method) && !spec.whileMigrating) assertWritesOpen();
           if (spec.reauth && auth?.via === "session") {
             const password = request.headers.get(REAUTH_HEADER);
             if (!password) throw new AppError("reauth_required", "This action needs your password again");

@@ -15,6 +15,7 @@ export const PROCESS_SLOTS = [
   "logger",
   "processLocks",
   "writeGate",
+  "backendSwitch",
   "operations",
   "signInLimiter",
   "jobListeners",
@@ -46,6 +47,7 @@ export const PROCESS_SLOTS = [
   "shutdownHandlers",
   "backupSetVerifiedListeners",
   "offsiteCopiesRunning",
+  "schemaBackend",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

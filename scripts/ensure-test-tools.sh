@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg, promtool, python3, OpenSSH) when missing.
+# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg, promtool, python3, OpenSSH) and the
+# servers they start (OpenSSH sshd, Apache mod_dav and rclone for WebDAV) when missing.
 # Root with apt-get installs them; anyone else gets the exact command to run.
 set -euo pipefail
 
@@ -17,6 +18,12 @@ command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 # ssh-keygen and scp (openssh-client) make the keys and are the bench's peer.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v scp >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+# Apache httpd with mod_dav_fs is the WebDAV server the offsite tests start (apache2-bin: the binary and
+# modules only, no service that would start on port 80); rclone serves WebDAV too, a second implementation.
+[ -x /usr/sbin/apache2 ] && [ -f /usr/lib/apache2/modules/mod_dav_fs.so ] || missing+=(apache2-bin)
+command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+# openssl makes the throwaway TLS certificate of the outbound-agent test.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

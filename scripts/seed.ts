@@ -27,7 +27,7 @@ if (!parsed.success) {
 }
 
 const config = getConfig();
-openDataRoot(config);
+await openDataRoot(config);
 const started = performance.now();
 const options = {
   ...DEFAULT_SEED_OPTIONS,
@@ -44,7 +44,7 @@ const options = {
 };
 console.log(`Seeding ${config.paths.home}`);
 const result = await seedDemoData(config, options);
-closeAppDatabase();
+await closeAppDatabase();
 if (process.stdout.isTTY) process.stdout.write("\n");
 console.log(
   `Seeded ${result.pipelines} pipelines, ${result.jobs} jobs, ${result.plugins} demo plugins, ${result.executions.toLocaleString("en-US")} executions, ` +

@@ -6,7 +6,7 @@ export NEXT_TELEMETRY_DISABLED=1
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "test tools (chromium, sqlite3, gpg, promtool)"
+step "test tools (chromium, sqlite3, gpg, promtool, apache2 mod_dav, rclone, openssl)"
 bash scripts/ensure-test-tools.sh
 
 step "route types"
@@ -22,8 +22,19 @@ step "lint"
 node_modules/.bin/eslint --max-warnings 0 .
 node scripts/import-graph.mjs
 
-step "migrations match the schema"
+step "migrations match the schema (SQLite and PostgreSQL)"
 node_modules/.bin/drizzle-kit check
+node_modules/.bin/drizzle-kit check --config drizzle.pg.config.ts
+# generate prints "No schema changes" when the migrations already hold the schema; anything else is a missing migration
+for config in drizzle.config.ts drizzle.pg.config.ts; do
+  out=$(node_modules/.bin/drizzle-kit generate --config "$config" --name schema_drift 2>&1)
+  if ! grep -q "No schema changes" <<<"$out"; then
+    echo "$out" >&2
+    echo "$config: lib/db/schema has changes no migration holds (drizzle-kit just wrote one named schema_drift: review it, or" >&2
+    echo "delete it and run drizzle-kit generate --name <what>, then the same with --config drizzle.pg.config.ts)" >&2
+    exit 1
+  fi
+done
 
 step "production build"
 node_modules/.bin/next build

@@ -56,5 +56,5 @@ export const signOutAction = defineAction(
     if (jar.has(SECURE_SESSION_COOKIE)) jar.set(SECURE_SESSION_COOKIE, "", { httpOnly: true, sameSite: "strict", secure: true, path: "/", maxAge: 0 });
     return null;
   },
-  { audit: "session.sign_out" },
+  { audit: "session.sign_out", whileMigrating: true },
 );

@@ -20,6 +20,7 @@ export const AUDIT_ACTIONS = [
   "config.reload",
   "config.update",
   "data.reset",
+  "data.migrate_to_postgres",
   "database.maintenance",
   "database.query",
   "database.recover",

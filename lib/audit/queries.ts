@@ -1,6 +1,7 @@
 import "server-only";
-import { and, desc, eq, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { startsWithIgnoringCase } from "@/lib/db/dialect";
 import { auditLog, type AuditLogRow } from "@/lib/db/schema/audit";
 import type { AuditEntryDto } from "@/lib/audit/types";
 
@@ -16,10 +17,7 @@ export async function updateAuditDetails(id: number, details: string): Promise<v
 
 /** Deletes rows older than `at`; returns how many there were (counted first: no driver-specific result fields). */
 export async function deleteAuditRowsBefore(at: string): Promise<number> {
-  const [row] = await getDb()
-    .select({ n: sql<number>`count(*)` })
-    .from(auditLog)
-    .where(lt(auditLog.at, at));
+  const [row] = await getDb().select({ n: count() }).from(auditLog).where(lt(auditLog.at, at));
   await getDb().delete(auditLog).where(lt(auditLog.at, at));
   return row?.n ?? 0;
 }
@@ -33,7 +31,7 @@ export async function listAuditRows(
   const conditions: SQL[] = [];
   if (beforeId !== null) conditions.push(lt(auditLog.id, beforeId));
   if (filter.actor) conditions.push(eq(auditLog.actor, filter.actor));
-  if (filter.action) conditions.push(sql`${auditLog.action} LIKE ${`${filter.action.replace(/[\\%_]/g, "\\$&")}%`} ESCAPE '\\'`);
+  if (filter.action) conditions.push(startsWithIgnoringCase(auditLog.action, filter.action));
   if (filter.result) conditions.push(eq(auditLog.result, filter.result));
   return getDb()
     .select()

@@ -1,12 +1,10 @@
 import "server-only";
-import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, or, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
 
 export async function countUsers(): Promise<number> {
-  const [row] = await getDb()
-    .select({ n: sql<number>`count(*)` })
-    .from(users);
+  const [row] = await getDb().select({ n: count() }).from(users);
   return row?.n ?? 0;
 }
 
@@ -50,10 +48,7 @@ export async function deleteSession(idHash: string): Promise<void> {
 /** Deletes sessions past their absolute end or idle since `idleSince`; returns how many (counted first: no driver-specific result fields). */
 export async function deleteExpiredSessions(now: string, idleSince: string): Promise<number> {
   const dead = or(lt(sessions.expiresAt, now), lt(sessions.lastSeenAt, idleSince));
-  const [row] = await getDb()
-    .select({ n: sql<number>`count(*)` })
-    .from(sessions)
-    .where(dead);
+  const [row] = await getDb().select({ n: count() }).from(sessions).where(dead);
   await getDb().delete(sessions).where(dead);
   return row?.n ?? 0;
 }
@@ -122,7 +117,7 @@ export async function listUserRows(limit: number, afterUsername: string | null):
 /** How many enabled admins exist: the last one may not be disabled, demoted or deleted. */
 export async function countActiveAdmins(): Promise<number> {
   const [row] = await getDb()
-    .select({ n: sql<number>`count(*)` })
+    .select({ n: count() })
     .from(users)
     .where(and(eq(users.role, "admin"), isNull(users.disabledAt)));
   return row?.n ?? 0;

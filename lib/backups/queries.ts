@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, lt, or, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema/backups";
 
@@ -20,9 +20,7 @@ export async function listBackupRows(limit: number, after: { created_at: string;
 }
 
 export async function countBackupRows(): Promise<number> {
-  const [row] = await getDb()
-    .select({ n: sql<number>`count(*)` })
-    .from(backups);
+  const [row] = await getDb().select({ n: count() }).from(backups);
   return Number(row?.n ?? 0);
 }
 

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { volumeFolders } from "@/lib/config/data-root";
-import { closeAppDatabase, getDb, isAppDatabaseOpen, notifyAppDatabaseReopened, openDatabase, setAppDatabase } from "@/lib/db/client";
+import { closeAppDatabase, closeDatabase, getDb, isAppDatabaseOpen, notifyAppDatabaseReopened, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { captureOperationsFinishedSince, captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
@@ -280,7 +280,7 @@ function reopenDatabase() {
   try {
     migrateDatabase(db, file);
   } catch (error) {
-    db.$client.close();
+    closeDatabase(db);
     throw error;
   }
   setAppDatabase(db, file);

@@ -26,7 +26,7 @@ export function dataRootLockPaths(config: AppConfig): string[] {
 export interface RunningServer {
   /** as the holder wrote it; from another container it is that container's pid */
   pid: number | null;
-  /** "server", or "restore" for the offline CLI's */
+  /** "server", or "restore" / "migrate" for the offline CLI's */
   role: string;
 }
 
@@ -47,12 +47,12 @@ export function runningServer(config: AppConfig): RunningServer | null {
 
 /** How a message names the holder. */
 export function describeServer(server: RunningServer): string {
-  const who = server.role === "restore" ? "An offline restore" : "A server";
+  const who = server.role === "restore" ? "An offline restore" : server.role === "migrate" ? "An offline migration" : "A server";
   return server.pid === null ? who : `${who} (pid ${server.pid})`;
 }
 
 /** Takes the data root's lock for this process's life; false when another live process holds it. */
-export function lockDataRoot(config: AppConfig, role: "server" | "restore"): boolean {
+export function lockDataRoot(config: AppConfig, role: "server" | "restore" | "migrate"): boolean {
   fs.mkdirSync(config.paths.data, { recursive: true, mode: 0o700 });
   if (!acquireProcessLock(path.join(config.paths.data, LOCK_FILE))) return false;
   fs.writeFileSync(path.join(config.paths.data, HOLDER_FILE), `${process.pid} ${role}\n`, { mode: 0o600 });

@@ -167,9 +167,55 @@ export function assertNotSetByEnvironment(key: string, config: AppConfig = getCo
   }
 }
 
+/** Where the data lives, as the migration commands write it once a copy is verified. */
+export type PersistenceTarget = { backend: "postgres"; connection_string: string } | { backend: "sqlite"; database_path: string };
+
+/**
+ * Points persistence at the database a verified migration filled: backend plus its connection
+ * string (a secret: masked like every SECRET_KEYS value, never logged) or database path, written to
+ * config.yaml only. Not an editable setting, since changing it alone would move the console away
+ * from its data. The running process keeps the configuration and database it started with (what
+ * /health and the Settings page describe stays true); the next start reads the file. Refuses keys
+ * set by the environment (409).
+ */
+export async function switchPersistenceBackend(target: PersistenceTarget): Promise<void> {
+  const entries: [string, unknown][] =
+    target.backend === "postgres"
+      ? [
+          ["persistence.backend", "postgres"],
+          ["persistence.connection_string", target.connection_string],
+        ]
+      : [
+          ["persistence.backend", "sqlite"],
+          ["persistence.database_path", target.database_path],
+          // The way back leaves no password behind in config.yaml.
+          ["persistence.connection_string", ""],
+        ];
+  await inTurn(() => writeEntries(entries));
+}
+
 async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult> {
+  return applyEntries(flattenInput(input));
+}
+
+async function applyEntries(entries: [string, unknown][]): Promise<ConfigUpdateResult> {
+  const { before, previousText } = await writeEntries(entries);
+  let after: AppConfig;
+  try {
+    after = reloadConfig();
+  } catch (error) {
+    if (previousText === null) fs.rmSync(before.configFile, { force: true });
+    else await writeFileAtomic(before.configFile, previousText);
+    restoreConfig(before);
+    throw configErrorToAppError(error);
+  }
+  const changed = (await applyLive(before, after)).filter((change) => entries.some(([key]) => key === change.key));
+  return { changed, restart_required: changed.some((c) => c.apply === "restart"), config: getConfigView(after) };
+}
+
+/** Sets the keys in config.yaml (comments, order and unknown keys kept), checked by boot's schema, written atomically. */
+async function writeEntries(entries: [string, unknown][]): Promise<{ before: AppConfig; previousText: string | null }> {
   const before = getConfig();
-  const entries = flattenInput(input);
   for (const [key] of entries) assertNotSetByEnvironment(key, before);
   const previousText = readText(before.configFile);
   const doc = parseDocument(previousText ?? "");
@@ -184,17 +230,7 @@ async function applyUpdate(input: UpdateConfigInput): Promise<ConfigUpdateResult
     });
   }
   await writeFileAtomic(before.configFile, doc.toString());
-  let after: AppConfig;
-  try {
-    after = reloadConfig();
-  } catch (error) {
-    if (previousText === null) fs.rmSync(before.configFile, { force: true });
-    else await writeFileAtomic(before.configFile, previousText);
-    restoreConfig(before);
-    throw configErrorToAppError(error);
-  }
-  const changed = (await applyLive(before, after)).filter((change) => entries.some(([key]) => key === change.key));
-  return { changed, restart_required: changed.some((c) => c.apply === "restart"), config: getConfigView(after) };
+  return { before, previousText };
 }
 
 /**

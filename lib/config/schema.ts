@@ -25,11 +25,27 @@ const flag = z.preprocess((value) => {
   return value;
 }, z.boolean());
 
+/**
+ * The PostgreSQL connection pool, per process, in the guide's terms (Go database/sql: max open 10,
+ * max idle 5, max lifetime 1 h). PostgreSQL's max_connections must cover instances × (max_open + 2).
+ */
+export const poolSchema = z.object({
+  max_open: positiveInt.max(1000).default(10),
+  /** idle connections kept; those above it close after 10 s idle */
+  max_idle: nonNegativeInt.default(5),
+  /** a connection is replaced after this long (0: never), so the server recycles backends and DNS changes are seen */
+  max_lifetime_seconds: nonNegativeInt.default(3600),
+  /** a request waits at most this long for a connection (connect or a free slot) before failing */
+  connect_timeout_seconds: positiveInt.max(600).default(10),
+});
+
 export const persistenceSchema = z.object({
   enabled: flag.default(true),
   backend: z.enum(["sqlite", "postgres"]).default("sqlite"),
   database_path: z.string().min(1).default("./data/mimir.db"),
+  /** postgres://user:password@host:5432/database?sslmode=…; a secret (SECRET_KEYS) */
   connection_string: z.string().default(""),
+  pool: poolSchema.default(poolSchema.parse({})),
   vector_db_path: z.string().min(1).default("./data/chromem.db"),
   enable_vector_db: flag.default(true),
   backup_enabled: flag.default(false),

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { FILE_MODE } from "@/lib/files";
+import { AppError } from "@/lib/errors";
 
 // Without the schema: the query modules build their SQL from the tables they import (each its own
 // schema file), and nothing uses drizzle's relational `db.query` API, so loading the database does
@@ -41,6 +42,23 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
   return drizzle({ client }) as Db;
 }
 
+/**
+ * The better-sqlite3 handle behind `db`, for the SQLite engine's own commands (pragmas, VACUUM,
+ * dbstat, batched deletes). On PostgreSQL there is none: the operation answers 501 with what is
+ * missing instead of failing somewhere inside with a TypeError.
+ */
+export function sqliteClient(db: Db): Database.Database {
+  const client = db.$client as unknown;
+  if (client instanceof Database) return client;
+  if (typeof (client as { prepare?: unknown } | null)?.prepare === "function") return client as Database.Database;
+  throw new AppError("unavailable_on_postgres", "This database operation uses SQLite's own commands and is not available on PostgreSQL yet.");
+}
+
+/** Closes a SQLite connection opened with openDatabase that never became the process-wide one. */
+export function closeDatabase(db: Db): void {
+  db.$client.close();
+}
+
 /** The database file and its WAL/SHM are readable by the service account only. */
 function restrictFileModes(file: string) {
   for (const suffix of ["", "-wal", "-shm"]) {
@@ -52,23 +70,58 @@ function restrictFileModes(file: string) {
   }
 }
 
-const memo = processState("db", (): { db?: { db: Db; file: string } } => ({}));
+/** Which database the process runs on, for /health, logs and the operational engine: never a password. */
+export type AppDatabaseLocation = { backend: "sqlite"; file: string } | { backend: "postgres"; host: string; port: number; database: string };
 
-/** The process-wide connection; opened by boot (instrumentation) or on first use by a CLI command. */
+interface OpenAppDatabase {
+  db: Db;
+  location: AppDatabaseLocation;
+  close: () => Promise<void>;
+}
+
+const memo = processState("db", (): { db?: OpenAppDatabase } => ({}));
+
+/**
+ * The process-wide connection; opened by boot (instrumentation) or on first use by a CLI command.
+ * On PostgreSQL it is a node-postgres drizzle database typed as the SQLite one (see
+ * lib/db/schema/select.ts): query modules use only what both have, awaited.
+ */
 export function getDb(): Db {
   if (!memo.db) throw new Error("The database is not open yet: boot has not run (openDataRoot).");
   return memo.db.db;
 }
 
-/** Remembers an opened connection as the process-wide one (boot and tests open it first). */
+/** Remembers an opened SQLite connection as the process-wide one (boot and tests open it first). */
 export function setAppDatabase(db: Db, file: string): void {
-  memo.db = { db, file };
+  memo.db = {
+    db,
+    location: { backend: "sqlite", file },
+    close: async () => {
+      db.$client.close();
+    },
+  };
 }
 
-/** Closes the process-wide connection (before a restore swaps the file, and at shutdown). */
-export function closeAppDatabase(): void {
-  memo.db?.db.$client.close();
+/** Remembers an opened PostgreSQL pool (lib/db/postgres.ts) as the process-wide database. */
+export function setAppPostgresDatabase(db: unknown, location: Extract<AppDatabaseLocation, { backend: "postgres" }>, close: () => Promise<void>): void {
+  memo.db = { db: db as Db, location, close };
+}
+
+/** Where the open database is; throws when none is open. */
+export function appDatabaseLocation(): AppDatabaseLocation {
+  if (!memo.db) throw new Error("The database is not open yet: boot has not run (openDataRoot).");
+  return memo.db.location;
+}
+
+/**
+ * Closes the process-wide connection (before a restore swaps the file, and at shutdown). SQLite
+ * closes at once (the WAL is checkpointed before this returns); a PostgreSQL pool ends when the
+ * returned promise settles.
+ */
+export function closeAppDatabase(): Promise<void> {
+  const open = memo.db;
   memo.db = undefined;
+  return open ? open.close() : Promise.resolve();
 }
 
 export function isAppDatabaseOpen(): boolean {

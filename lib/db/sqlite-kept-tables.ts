@@ -1,6 +1,6 @@
 import "server-only";
 import fs from "node:fs";
-import type { Db } from "@/lib/db/client";
+import { sqliteClient, type Db } from "@/lib/db/client";
 import { ACCESS_AND_AUDIT_TABLES } from "@/lib/db/sqlite-reset";
 
 const SCHEMA = "kept";
@@ -34,7 +34,7 @@ export function saveAccessTablesAside(db: Db, file: string): void {
   fs.rmSync(file, { force: true });
   // Created empty first (a valid SQLite file) so it holds password hashes with the owner's access only.
   fs.writeFileSync(file, "", { mode: 0o600 });
-  const client = db.$client;
+  const client = sqliteClient(db);
   client.prepare(`ATTACH DATABASE ? AS ${SCHEMA}`).run(file);
   try {
     for (const table of [...RESTORE_KEPT_TABLES, "system_metadata"]) {
@@ -54,7 +54,7 @@ export function saveAccessTablesAside(db: Db, file: string): void {
  * its own, so the trail still is not cut. Reads `file`; replaces or adds rows in those tables.
  */
 export function carryAccessTablesInto(db: Db, file: string): CarriedTables {
-  const client = db.$client;
+  const client = sqliteClient(db);
   client.prepare(`ATTACH DATABASE ? AS ${SCHEMA}`).run(file);
   try {
     return client.transaction((): CarriedTables => {

@@ -1,7 +1,7 @@
 import "server-only";
 import { processState } from "@/lib/process-state";
 import fs from "node:fs";
-import type { Db } from "@/lib/db/client";
+import { sqliteClient, type Db } from "@/lib/db/client";
 
 /**
  * SQLite-only maintenance on an open connection: page statistics, ANALYZE / optimize, WAL
@@ -28,7 +28,7 @@ export interface SqliteFileStats {
 const AUTO_VACUUM_MODES: AutoVacuumMode[] = ["none", "full", "incremental"];
 
 function pragmaNumber(db: Db, name: string): number {
-  return Number(db.$client.pragma(name, { simple: true }));
+  return Number(sqliteClient(db).pragma(name, { simple: true }));
 }
 
 /** Size of a file in bytes, 0 when it does not exist (a WAL after a TRUNCATE checkpoint or close). */
@@ -43,8 +43,8 @@ export function fileBytes(file: string): number {
 
 /** Page and file statistics of the database behind `db`. Reads only. */
 export function readSqliteFileStats(db: Db, file: string): SqliteFileStats {
-  const statTable = db.$client.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'").get();
-  const hasStatistics = statTable !== undefined && db.$client.prepare("SELECT 1 FROM sqlite_stat1 LIMIT 1").get() !== undefined;
+  const statTable = sqliteClient(db).prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'").get();
+  const hasStatistics = statTable !== undefined && sqliteClient(db).prepare("SELECT 1 FROM sqlite_stat1 LIMIT 1").get() !== undefined;
   return {
     pageSize: pragmaNumber(db, "page_size"),
     pageCount: pragmaNumber(db, "page_count"),
@@ -52,15 +52,15 @@ export function readSqliteFileStats(db: Db, file: string): SqliteFileStats {
     fileBytes: fileBytes(file),
     walBytes: fileBytes(`${file}-wal`),
     autoVacuum: AUTO_VACUUM_MODES[pragmaNumber(db, "auto_vacuum")] ?? "none",
-    journalMode: String(db.$client.pragma("journal_mode", { simple: true })),
+    journalMode: String(sqliteClient(db).pragma("journal_mode", { simple: true })),
     hasStatistics,
   };
 }
 
 /** Runs ANALYZE and then `PRAGMA optimize`, refreshing the planner's statistics. Writes sqlite_stat1. */
 export function analyzeDatabase(db: Db): void {
-  db.$client.exec("ANALYZE");
-  db.$client.pragma("optimize");
+  sqliteClient(db).exec("ANALYZE");
+  sqliteClient(db).pragma("optimize");
 }
 
 export interface CheckpointResult {
@@ -78,20 +78,20 @@ export interface CheckpointResult {
  * some connection holds a read transaction open on an old snapshot.
  */
 export function checkpointWal(db: Db, mode: "PASSIVE" | "TRUNCATE"): CheckpointResult {
-  const [row] = db.$client.pragma(`wal_checkpoint(${mode})`) as { busy: number; log: number; checkpointed: number }[];
+  const [row] = sqliteClient(db).pragma(`wal_checkpoint(${mode})`) as { busy: number; log: number; checkpointed: number }[];
   return { busy: row?.busy ?? 0, logFrames: row?.log ?? 0, checkpointedFrames: row?.checkpointed ?? 0 };
 }
 
 /** Sets `wal_autocheckpoint` on this connection (0 = off) and returns the previous value. */
 export function setAutoCheckpoint(db: Db, pages: number): number {
   const previous = pragmaNumber(db, "wal_autocheckpoint");
-  db.$client.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
+  sqliteClient(db).pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(pages))}`);
   return previous;
 }
 
 /** Gives up to `pages` free pages back to the file system (auto_vacuum = incremental only); returns the freelist left. */
 export function incrementalVacuumStep(db: Db, pages: number): number {
-  db.$client.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+  sqliteClient(db).pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
   return pragmaNumber(db, "freelist_count");
 }
 
@@ -103,7 +103,7 @@ export interface TableInfo {
 
 /** The user tables of the database (no sqlite_* internals), in name order. */
 export function listTableNames(db: Db): string[] {
-  return db.$client
+  return sqliteClient(db)
     .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
     .pluck()
     .all() as string[];
@@ -112,8 +112,8 @@ export function listTableNames(db: Db): string[] {
 /** Every user table with its columns and row count. Reads only; count(*) walks the smallest index. */
 export function describeTables(db: Db): TableInfo[] {
   return listTableNames(db).map((name) => {
-    const columns = db.$client.pragma(`table_info(${quoteIdentifier(name)})`) as { name: string; type: string; notnull: number; pk: number }[];
-    const rows = db.$client
+    const columns = sqliteClient(db).pragma(`table_info(${quoteIdentifier(name)})`) as { name: string; type: string; notnull: number; pk: number }[];
+    const rows = sqliteClient(db)
       .prepare(`SELECT count(*) FROM ${quoteIdentifier(name)}`)
       .pluck()
       .get() as number;

@@ -1,5 +1,5 @@
 import "server-only";
-import type { Db } from "@/lib/db/client";
+import { sqliteClient, type Db } from "@/lib/db/client";
 
 /**
  * The SQL of "reset all data". Mimir's own tables and the console's operational tables are emptied;
@@ -42,9 +42,12 @@ export const RESET_KEPT_TABLES = [
 
 /** Row counts of the given tables (a table missing from an adopted database counts 0). */
 export function countTableRows(db: Db, tables: readonly string[]): Record<string, number> {
-  const present = new Set((db.$client.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name));
+  const present = new Set((sqliteClient(db).prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name));
   return Object.fromEntries(
-    tables.map((table) => [table, present.has(table) ? Number((db.$client.prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n) : 0]),
+    tables.map((table) => [
+      table,
+      present.has(table) ? Number((sqliteClient(db).prepare(`SELECT count(*) AS n FROM "${table}"`).get() as { n: number }).n) : 0,
+    ]),
   );
 }
 
@@ -54,7 +57,7 @@ export function countTableRows(db: Db, tables: readonly string[]): Record<string
  * rows deleted per table.
  */
 export function emptyDataTables(db: Db, options: { keepOperationId: string }): Record<ResetEmptiedTable, number> {
-  const client = db.$client;
+  const client = sqliteClient(db);
   return client.transaction(() => {
     const deleted = {} as Record<ResetEmptiedTable, number>;
     for (const table of RESET_EMPTIED_TABLES) deleted[table] = client.prepare(`DELETE FROM "${table}"`).run().changes;
@@ -65,7 +68,7 @@ export function emptyDataTables(db: Db, options: { keepOperationId: string }): R
 
 /** Deletes every pipeline row (resetting mimir_pipelines alone: otherwise the rows would write the files back). */
 export function deletePipelineRows(db: Db): number {
-  return db.$client.prepare("DELETE FROM pipelines").run().changes;
+  return sqliteClient(db).prepare("DELETE FROM pipelines").run().changes;
 }
 
 /**
@@ -73,6 +76,6 @@ export function deletePipelineRows(db: Db): number {
  * after the delete the file is small, and app writes are paused around it.
  */
 export function vacuumAndTruncate(db: Db): void {
-  db.$client.exec("VACUUM");
-  db.$client.pragma("wal_checkpoint(TRUNCATE)");
+  sqliteClient(db).exec("VACUUM");
+  sqliteClient(db).pragma("wal_checkpoint(TRUNCATE)");
 }

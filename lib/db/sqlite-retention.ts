@@ -1,5 +1,5 @@
 import "server-only";
-import type { Db } from "@/lib/db/client";
+import { sqliteClient, type Db } from "@/lib/db/client";
 
 /**
  * The SQL of execution-history retention. Deletes go by small rowid batches (the subquery form
@@ -38,11 +38,11 @@ export function countExpiredExecutions(db: Db, scope: RetentionScope): number {
   if (scope.cutoff === null) return 0;
   const job = scope.jobId === null ? "" : " AND job_id = ?";
   const params = scope.jobId === null ? [scope.cutoff] : [scope.cutoff, scope.jobId];
-  const old = db.$client
+  const old = sqliteClient(db)
     .prepare(`SELECT count(*) FROM job_executions WHERE start_time < ?${job}`)
     .pluck()
     .get(...params) as number;
-  const running = db.$client
+  const running = sqliteClient(db)
     .prepare(`SELECT count(*) FROM job_executions WHERE status = 'running' AND start_time < ?${job}`)
     .pluck()
     .get(...params) as number;
@@ -53,7 +53,7 @@ export function countExpiredExecutions(db: Db, scope: RetentionScope): number {
 export function deleteExpiredExecutionsBatch(db: Db, scope: RetentionScope, limit: number): string[] {
   if (scope.cutoff === null) return [];
   const where = scopeWhere(scope);
-  return db.$client
+  return sqliteClient(db)
     .prepare(`DELETE FROM job_executions WHERE rowid IN (SELECT rowid FROM job_executions WHERE ${where.sql} LIMIT ?) RETURNING id`)
     .pluck()
     .all(...where.params, limit) as string[];
@@ -62,14 +62,14 @@ export function deleteExpiredExecutionsBatch(db: Db, scope: RetentionScope, limi
 /** Jobs with more than `keep` deletable runs (after any age bound), and how many each has beyond it. */
 export function listJobsOverCap(db: Db, scope: RetentionScope, keep: number): { jobId: string; excess: number }[] {
   const where = scopeWhere({ ...scope, cutoff: null });
-  return db.$client
+  return sqliteClient(db)
     .prepare(`SELECT job_id AS jobId, count(*) - ? AS excess FROM job_executions WHERE ${where.sql} GROUP BY job_id HAVING count(*) > ?`)
     .all(keep, ...where.params, keep) as { jobId: string; excess: number }[];
 }
 
 /** Deletes up to `limit` of one job's runs beyond its newest `keep`; returns their ids. */
 export function deleteRunsBeyondCapBatch(db: Db, jobId: string, keep: number, limit: number): string[] {
-  return db.$client
+  return sqliteClient(db)
     .prepare(
       `DELETE FROM job_executions WHERE rowid IN (
          SELECT rowid FROM job_executions WHERE job_id = ? AND status <> 'running'
@@ -89,7 +89,7 @@ const ROW_OVERHEAD_BYTES = 120;
 export function estimateExecutionBytes(db: Db, scope: RetentionScope, rows: number): number {
   if (rows === 0) return 0;
   const where = scopeWhere(scope);
-  const average = db.$client
+  const average = sqliteClient(db)
     .prepare(
       `SELECT avg(length(id) * 2 + length(job_id) * 2 + length(pipeline) + length(start_time) * 2 + coalesce(length(end_time), 0)
                   + coalesce(length(error), 0) + coalesce(length(context), 0) + coalesce(length(steps), 0) + length(status) * 2 + length(triggered_by))

@@ -1,6 +1,6 @@
 import "server-only";
 import fs from "node:fs/promises";
-import { getDb } from "@/lib/db/client";
+import { getDb, sqliteClient } from "@/lib/db/client";
 
 /** SQLite-only: file and page statistics of the app database, for Storage, /metrics and alerts. */
 export interface SqliteFileStats {
@@ -22,7 +22,7 @@ export interface SqliteTableStats {
 
 /** Page counts from pragmas and file sizes from stat: cheap, reads no table. */
 export async function readSqliteFileStats(): Promise<SqliteFileStats> {
-  const client = getDb().$client;
+  const client = sqliteClient(getDb());
   const file = client.name;
   const pragma = (name: string) => Number(client.pragma(name, { simple: true }));
   const [fileBytes, walBytes, shmBytes] = await Promise.all([fileSize(file), fileSize(`${file}-wal`), fileSize(`${file}-shm`)]);
@@ -39,7 +39,7 @@ export async function readSqliteFileStats(): Promise<SqliteFileStats> {
 
 /** Row count of every table (count(*) walks the smallest index, so this is linear in rows). */
 export async function countSqliteTableRows(): Promise<{ name: string; rows: number }[]> {
-  const client = getDb().$client;
+  const client = sqliteClient(getDb());
   const tables = client.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
   return tables.map((name) => ({
     name,
@@ -57,7 +57,7 @@ export async function countSqliteTableRows(): Promise<{ name: string; rows: numb
  * this belongs on the Storage page, not on a scrape; it is absent from SQLite builds without it.
  */
 export async function readSqliteTableStats(): Promise<SqliteTableStats[]> {
-  const client = getDb().$client;
+  const client = sqliteClient(getDb());
   const rows = await countSqliteTableRows();
   let bytesByTable: Map<string, number> | null = null;
   try {

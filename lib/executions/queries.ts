@@ -1,21 +1,20 @@
 import "server-only";
-import { and, asc, desc, eq, gte, inArray, isNotNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, lt, lte, or, sql, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { countWhere, num, timeBucket } from "@/lib/db/dialect";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import type { HistoryFilters } from "@/lib/executions/inputs";
 import type { ExecutionStatus } from "@/lib/executions/types";
 
 export async function countExecutions(): Promise<number> {
-  const [row] = await getDb()
-    .select({ n: sql<number>`count(*)` })
-    .from(jobExecutions);
+  const [row] = await getDb().select({ n: count() }).from(jobExecutions);
   return row?.n ?? 0;
 }
 
 /** Runs started since `sinceIso`, counted by status in SQL (start_time is indexed). */
 export async function countExecutionsByStatusSince(sinceIso: string): Promise<Record<string, number>> {
   const rows = await getDb()
-    .select({ status: jobExecutions.status, n: sql<number>`count(*)` })
+    .select({ status: jobExecutions.status, n: count() })
     .from(jobExecutions)
     .where(gte(jobExecutions.startTime, sinceIso))
     .groupBy(jobExecutions.status);
@@ -28,9 +27,9 @@ export async function countExecutionsByStatusSince(sinceIso: string): Promise<Re
  * start_time index.
  */
 export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLength: number) {
-  const t = sql<string>`substr(${jobExecutions.startTime}, 1, ${sql.raw(String(prefixLength))})`;
+  const t = timeBucket(jobExecutions.startTime, prefixLength);
   return getDb()
-    .select({ t, status: jobExecutions.status, n: sql<number>`count(*)` })
+    .select({ t, status: jobExecutions.status, n: count() })
     .from(jobExecutions)
     .where(gte(jobExecutions.startTime, sinceIso))
     .groupBy(t, jobExecutions.status)
@@ -44,11 +43,9 @@ export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLengt
 export async function durationHistogram(boundsNs: readonly number[]): Promise<{ count: number; sum: number; cumulative: number[] }> {
   const result = await getDb()
     .select({
-      n: sql<number>`count(*)`,
-      total: sql<number>`coalesce(sum(${jobExecutions.duration}), 0)`,
-      ...Object.fromEntries(
-        boundsNs.map((b, i) => [`b${i}`, sql<number>`coalesce(sum(CASE WHEN ${jobExecutions.duration} <= ${sql.raw(String(b))} THEN 1 ELSE 0 END), 0)`]),
-      ),
+      n: count(),
+      total: num(sql`coalesce(sum(${jobExecutions.duration}), 0)`),
+      ...Object.fromEntries(boundsNs.map((b, i) => [`b${i}`, countWhere(sql`${jobExecutions.duration} <= ${sql.raw(String(b))}`)])),
     })
     .from(jobExecutions)
     .where(isNotNull(jobExecutions.duration));
@@ -147,7 +144,7 @@ export interface StatisticsFilters {
  */
 export function statusCountsQuery(filters: StatisticsFilters) {
   return getDb()
-    .select({ status: jobExecutions.status, n: sql<number>`count(*)`, timed: sql<number>`count(${jobExecutions.duration})` })
+    .select({ status: jobExecutions.status, n: count(), timed: count(jobExecutions.duration) })
     .from(jobExecutions)
     .where(and(...filterConditions(filters)))
     .groupBy(jobExecutions.status);
@@ -174,10 +171,7 @@ export function durationAtRankQuery(filters: StatisticsFilters, offset: number, 
 }
 
 export async function countExecutionsOfJob(jobId: string): Promise<number> {
-  const [row] = await getDb()
-    .select({ n: sql<number>`count(*)` })
-    .from(jobExecutions)
-    .where(eq(jobExecutions.jobId, jobId));
+  const [row] = await getDb().select({ n: count() }).from(jobExecutions).where(eq(jobExecutions.jobId, jobId));
   return row?.n ?? 0;
 }
 

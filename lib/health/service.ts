@@ -3,6 +3,7 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
 import { probeDatabase } from "@/lib/db/probe";
+import { appDatabaseLocation, isAppDatabaseOpen } from "@/lib/db/client";
 import { backupFreshnessProblem } from "@/lib/backups/freshness";
 import { offsiteProblems } from "@/lib/offsite/freshness";
 import { nowIso } from "@/lib/db/timestamps";
@@ -28,6 +29,7 @@ export async function getHealth(): Promise<HealthReport> {
     status: "healthy",
     backend: config.values.persistence.backend,
     path: config.paths.database,
+    ...postgresLocation(),
   };
   try {
     persistence.schema_version = (await probeDatabase()).schemaVersion;
@@ -94,7 +96,16 @@ export async function getPublicHealth(): Promise<PublicHealthReport> {
   return {
     status: report.status,
     time: report.time,
-    persistence: { status: report.persistence.status, backend: report.persistence.backend, path: guidePath(report.persistence.path, getConfig().paths.home) },
+    persistence:
+      report.persistence.backend === "postgres"
+        ? {
+            status: report.persistence.status,
+            backend: "postgres",
+            path: report.persistence.path,
+            host: report.persistence.host,
+            database: report.persistence.database,
+          }
+        : { status: report.persistence.status, backend: report.persistence.backend, path: guidePath(report.persistence.path, getConfig().paths.home) },
     reason_codes: report.reason_codes,
   };
 }
@@ -112,6 +123,14 @@ export function guidePath(file: string, home: string): string {
   const relative = path.relative(home, file);
   if (relative === "" || relative === ".." || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) return path.basename(file);
   return `./${relative.split(path.sep).join("/")}`;
+}
+
+/** On PostgreSQL: where the database is, as a password-free URL plus host and database. */
+function postgresLocation(): { path: string; host: string; database: string } | Record<string, never> {
+  if (!isAppDatabaseOpen()) return {};
+  const location = appDatabaseLocation();
+  if (location.backend !== "postgres") return {};
+  return { path: `postgres://${location.host}:${location.port}/${location.database}`, host: location.host, database: location.database };
 }
 
 /** 503 only when the database cannot be read; degraded still answers 200 so load balancers keep routing. */

@@ -11,7 +11,8 @@ export type HealthReasonCode = (typeof HEALTH_REASON_CODES)[number];
 export interface HealthReport {
   status: HealthStatus;
   time: string;
-  persistence: { status: HealthStatus; backend: string; path: string; schema_version?: string | null; error?: string };
+  /** `path` is the SQLite file, or postgres://host:port/database on PostgreSQL (never the user or password) */
+  persistence: { status: HealthStatus; backend: string; path: string; host?: string; database?: string; schema_version?: string | null; error?: string };
   vector_db: { enabled: boolean; path: string; exists: boolean; bytes: number | null };
   disk: { path: string; free_bytes: number; total_bytes: number; free_ratio: number } | null;
   /** why the status is not healthy; empty when healthy */
@@ -30,6 +31,6 @@ export interface HealthReport {
 export interface PublicHealthReport {
   status: HealthStatus;
   time: string;
-  persistence: { status: HealthStatus; backend: string; path: string };
+  persistence: { status: HealthStatus; backend: string; path: string; host?: string; database?: string };
   reason_codes: HealthReasonCode[];
 }

@@ -1,6 +1,7 @@
 import "server-only";
-import { and, asc, desc, eq, gt, inArray, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, or, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { atomically, countWhere } from "@/lib/db/dialect";
 import { jobNotificationSettings, type JobNotificationSettingsRow } from "@/lib/db/schema/notifications";
 import { scheduledJobs, type NewScheduledJobRow, type ScheduledJobRow } from "@/lib/db/schema/jobs";
 import { systemMetadata } from "@/lib/db/schema/system";
@@ -8,7 +9,7 @@ import { jobExecutions } from "@/lib/db/schema/executions";
 
 export async function countJobs(): Promise<{ total: number; enabled: number }> {
   const [row] = await getDb()
-    .select({ total: sql<number>`count(*)`, enabled: sql<number>`coalesce(sum(${scheduledJobs.enabled} = 1), 0)` })
+    .select({ total: count(), enabled: countWhere(eq(scheduledJobs.enabled, true)) })
     .from(scheduledJobs);
   return { total: row?.total ?? 0, enabled: row?.enabled ?? 0 };
 }
@@ -70,10 +71,10 @@ export async function updateJobRow(id: string, set: Partial<NewScheduledJobRow>)
 
 /** Deletes the job and its notification threshold, so a job made later under the same id starts afresh. */
 export async function deleteJobRow(id: string): Promise<void> {
-  getDb().transaction((tx) => {
-    tx.delete(jobNotificationSettings).where(eq(jobNotificationSettings.jobId, id)).run();
-    tx.delete(scheduledJobs).where(eq(scheduledJobs.id, id)).run();
-  });
+  await atomically((tx) => [
+    tx.delete(jobNotificationSettings).where(eq(jobNotificationSettings.jobId, id)),
+    tx.delete(scheduledJobs).where(eq(scheduledJobs.id, id)),
+  ]);
 }
 
 /** system_metadata key counting job changes made by other processes (the demo seed, scripts on the file). */

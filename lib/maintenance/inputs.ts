@@ -55,3 +55,16 @@ export const resetInput = z
   })
   .strict();
 export type ResetInput = z.infer<typeof resetInput>;
+
+/** Body of POST /api/v1/maintenance/migrate-to-postgres and the Database page's form: where to copy the data. */
+export const migrateToPostgresInput = z
+  .object({
+    connection_string: z
+      .string()
+      .trim()
+      .min(1, "enter the PostgreSQL connection string")
+      .max(4096)
+      .regex(/^postgres(ql)?:\/\/[^\s]*$/, "a postgres:// or postgresql:// URL, e.g. postgres://mimir:password@db:5432/mimir"),
+  })
+  .strict();
+export type MigrateToPostgresInput = z.infer<typeof migrateToPostgresInput>;

@@ -1,12 +1,21 @@
 import { z } from "zod";
 import type { ApiRoute } from "@/lib/openapi-registry";
-import { integrityCheckInput, queryInput, resetInput, retentionCleanupInput, swapRecoveredInput, tableParams } from "@/lib/maintenance/inputs";
+import {
+  integrityCheckInput,
+  migrateToPostgresInput,
+  queryInput,
+  resetInput,
+  retentionCleanupInput,
+  swapRecoveredInput,
+  tableParams,
+} from "@/lib/maintenance/inputs";
 import { VOLUMES } from "@/lib/config/volumes";
 import { OPERATION_RUNNING, operationOf } from "@/lib/operations/openapi";
 import type {
   AnalyzeResult,
   CheckpointReport,
   IntegrityResult,
+  MigrateToPostgresResult,
   QueryResult,
   RecoveryResult,
   ResetPreview,
@@ -99,6 +108,23 @@ const resetResult = z
     warnings: z.array(z.string()),
   })
   .loose() satisfies z.ZodType<ResetResult>;
+
+const migrateToPostgresResult = z
+  .object({
+    tables: z.array(
+      z.object({ table: z.string(), sourceRows: z.number(), targetRows: z.number(), sourceChecksum: z.string(), targetChecksum: z.string(), ok: z.boolean() }),
+    ),
+    rows: z.number(),
+    copySeconds: z.number(),
+    verifySeconds: z.number(),
+    seconds: z.number(),
+    target: z.string(),
+    source_sha256_before: z.string().nullable(),
+    source_sha256_after: z.string().nullable(),
+    config_written: z.boolean(),
+    restart_required: z.literal(true),
+  })
+  .loose() satisfies z.ZodType<MigrateToPostgresResult>;
 
 /** The database maintenance, console, export, retention and reset routes, for the OpenAPI document. */
 export const MAINTENANCE_API: ApiRoute[] = [
@@ -201,6 +227,20 @@ export const MAINTENANCE_API: ApiRoute[] = [
       200: { description: "The dry run's report (nothing changed)", schema: retentionReport },
       202: { description: "The cleanup operation; its result is the same report, of what went", schema: operationOf(retentionReport) },
       ...OPERATION_RUNNING,
+    },
+  },
+  {
+    method: "post",
+    path: "/api/v1/maintenance/migrate-to-postgres",
+    summary:
+      "Copy this SQLite database into an empty PostgreSQL database (exclusive operation): preflight listing every problem, the PostgreSQL schema, every table by COPY in one transaction, row counts and checksums compared before the commit, then persistence.backend: postgres and the connection string written to config.yaml. The scheduler stops and changes are refused (503 migrating) from the start until the restart that switches; on failure nothing is kept in PostgreSQL and the console carries on. The SQLite file is not written: it is the way back (npm run mimir -- migrate-to-sqlite for data written on PostgreSQL since)",
+    tag: TAG,
+    access: "admin",
+    reauth: true,
+    body: migrateToPostgresInput,
+    responses: {
+      202: { description: "The migration operation; its result lists rows and checksums per table", schema: operationOf(migrateToPostgresResult) },
+      409: { description: "Already on PostgreSQL, a setting is fixed by the environment (env_override), or another operation is running (operation_running)" },
     },
   },
   {

@@ -1,5 +1,5 @@
 import "server-only";
-import { eq, sql } from "drizzle-orm";
+import { eq, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions } from "@/lib/db/schema/executions";
 import { operations } from "@/lib/db/schema/operations";
@@ -42,9 +42,9 @@ export async function restoreOperationRow(operation: Pick<OperationDto, "id" | "
 /** Jobs that have history, with their run counts: the retention form's "only this job" choices. */
 export async function listJobsWithHistory(): Promise<{ id: string; name: string | null; runs: number }[]> {
   return getDb()
-    .select({ id: jobExecutions.jobId, name: scheduledJobs.name, runs: sql<number>`count(*)` })
+    .select({ id: jobExecutions.jobId, name: scheduledJobs.name, runs: count() })
     .from(jobExecutions)
     .leftJoin(scheduledJobs, eq(scheduledJobs.id, jobExecutions.jobId))
-    .groupBy(jobExecutions.jobId)
+    .groupBy(jobExecutions.jobId, scheduledJobs.name)
     .orderBy(jobExecutions.jobId);
 }

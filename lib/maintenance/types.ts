@@ -171,3 +171,33 @@ export interface ResetResult {
   /** things that did not go back to normal by themselves (a config that no longer loads) */
   warnings: string[];
 }
+
+/** One table of a SQLite ⇄ PostgreSQL migration: rows and order-independent checksums on each side. */
+export interface MigratedTable {
+  table: string;
+  sourceRows: number;
+  targetRows: number;
+  sourceChecksum: string;
+  targetChecksum: string;
+  ok: boolean;
+}
+
+export interface BackendMigrationResult {
+  tables: MigratedTable[];
+  rows: number;
+  copySeconds: number;
+  verifySeconds: number;
+  seconds: number;
+  /** "host:port/database" or the SQLite file: never a password */
+  target: string;
+  /** sha256 of the source SQLite file before and after (CLI, to PostgreSQL): the proof it was left as it was */
+  source_sha256_before: string | null;
+  source_sha256_after: string | null;
+  /** config.yaml now points at the target; the running server switches when it restarts */
+  config_written: boolean;
+}
+
+export interface MigrateToPostgresResult extends BackendMigrationResult {
+  /** always true: the server keeps serving SQLite, with changes refused, until it restarts on PostgreSQL */
+  restart_required: true;
+}

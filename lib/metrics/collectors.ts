@@ -1,6 +1,7 @@
 import "server-only";
 import { Gauge, Registry } from "prom-client";
-import { countSqliteTableRows, readSqliteFileStats } from "@/lib/db/sqlite-stats";
+import { getEngine } from "@/lib/db/engine";
+import type { DatabaseFileStats } from "@/lib/db/engine/types";
 import { countBackups, findLatestBackup } from "@/lib/backups/catalog";
 import { countExecutionsByStatusSince } from "@/lib/executions/service";
 import { getLogger } from "@/lib/log/logger";
@@ -19,14 +20,14 @@ import { runDurationHistogram, TABLE_SCAN_REUSE_MS } from "@/lib/metrics/run-dur
 interface Snapshot {
   samples: Awaited<ReturnType<typeof listLatestSamples>>;
   latestBackup: Awaited<ReturnType<typeof findLatestBackup>>;
-  sqlite: Awaited<ReturnType<typeof readSqliteFileStats>> | null;
+  sqlite: DatabaseFileStats | null;
 }
 
 async function readSnapshot(): Promise<Snapshot> {
   const [samples, latestBackup, sqlite] = await Promise.all([
     guarded(listLatestSamples, []),
     guarded(findLatestBackup, null),
-    guarded(readSqliteFileStats, null),
+    guarded(() => getEngine().fileStats(), null),
   ]);
   return { samples, latestBackup, sqlite };
 }
@@ -224,10 +225,10 @@ function createCollectors(): Registry {
   return registry;
 }
 
-let rowCounts: { at: number; tables: Awaited<ReturnType<typeof countSqliteTableRows>> } | null = null;
+let rowCounts: { at: number; tables: { name: string; rows: number }[] } | null = null;
 
 async function countRowsReused() {
-  if (!rowCounts || Date.now() - rowCounts.at > TABLE_SCAN_REUSE_MS) rowCounts = { at: Date.now(), tables: await countSqliteTableRows() };
+  if (!rowCounts || Date.now() - rowCounts.at > TABLE_SCAN_REUSE_MS) rowCounts = { at: Date.now(), tables: await getEngine().countTableRows() };
   return rowCounts.tables;
 }
 

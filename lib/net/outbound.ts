@@ -1,7 +1,10 @@
 import "server-only";
 import { processState } from "@/lib/process-state";
 import dns from "node:dns/promises";
+import http from "node:http";
+import https from "node:https";
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import ipaddr from "ipaddr.js";
 import { Agent, buildConnector, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from "undici";
 import { AppError } from "@/lib/errors";
@@ -141,4 +144,60 @@ export async function outboundFetch(url: string | URL, init: RequestInit & { tim
     if (cause instanceof AppError) throw cause;
     throw error;
   }
+}
+
+/**
+ * The undici dispatcher behind outboundFetch(), for clients that need undici's request() (a streamed
+ * PUT with its own Content-Length, WebDAV's PROPFIND and MOVE): every connection is checked and pinned
+ * as above. Shared by the process; never close it.
+ */
+export function outboundDispatcher(): Agent {
+  return agent();
+}
+
+type SocketCallback = (error: Error | null, socket: Duplex) => void;
+
+/** Resolves and checks the agent's destination, then lets `connect` open the socket to the checked address. */
+function checkedCreateConnection(options: http.ClientRequestArgs, callback: SocketCallback, connect: (options: http.ClientRequestArgs) => Duplex): void {
+  const host = options.hostname ?? options.host ?? "localhost";
+  const port = Number(options.port) || (options.protocol === "https:" ? 443 : 80);
+  resolveAllowedDestination(host, port).then(
+    // `servername` (set by the https agent before this call) keeps TLS checking the certificate against
+    // the name the caller gave, while the socket goes to the address that was checked.
+    ({ address }) => {
+      let socket: Duplex;
+      try {
+        socket = connect({ ...options, host: address, hostname: address });
+      } catch (error) {
+        callback(error as Error, undefined as unknown as Duplex);
+        return;
+      }
+      callback(null, socket);
+    },
+    (error: Error) => callback(error, undefined as unknown as Duplex),
+  );
+}
+
+class CheckedHttpAgent extends http.Agent {
+  override createConnection(options: http.ClientRequestArgs, callback?: SocketCallback): Duplex {
+    checkedCreateConnection(options, callback!, (checked) => net.connect(checked as net.NetConnectOpts));
+    // Node's agent waits for the callback when nothing is returned.
+    return undefined as unknown as Duplex;
+  }
+}
+
+class CheckedHttpsAgent extends https.Agent {
+  override createConnection(options: http.ClientRequestArgs, callback?: SocketCallback): Duplex {
+    checkedCreateConnection(options, callback!, (checked) => super.createConnection(checked) as Duplex);
+    return undefined as unknown as Duplex;
+  }
+}
+
+/**
+ * Node http/https agents that check and pin every connection like outboundFetch() does, for SDKs
+ * that take agents rather than a fetch (the AWS SDK's NodeHttpHandler). A new pair per call, with
+ * keep-alive: the caller destroys them when its client closes.
+ */
+export function createOutboundAgents(): { http: http.Agent; https: https.Agent } {
+  return { http: new CheckedHttpAgent({ keepAlive: true }), https: new CheckedHttpsAgent({ keepAlive: true }) };
 }

@@ -1,6 +1,7 @@
 import "server-only";
-import { and, asc, desc, eq, inArray, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, lte, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { atomically, isoOf } from "@/lib/db/dialect";
 import {
   notificationChannels,
   notificationDeliveries,
@@ -30,14 +31,14 @@ export async function updateChannelRow(id: string, change: Partial<NotificationC
 
 /** Deletes the channel and its problem states; its deliveries stay in the log under its name. */
 export async function deleteChannelRow(id: string): Promise<void> {
-  getDb().transaction((tx) => {
-    tx.delete(notificationProblems).where(eq(notificationProblems.channelId, id)).run();
-    tx.update(notificationDeliveries)
+  await atomically((tx) => [
+    tx.delete(notificationProblems).where(eq(notificationProblems.channelId, id)),
+    tx
+      .update(notificationDeliveries)
       .set({ status: "failed", lastError: "the channel was deleted", nextAttemptAt: null, claimedUntil: null })
-      .where(and(eq(notificationDeliveries.channelId, id), inArray(notificationDeliveries.status, ["pending", "sending"])))
-      .run();
-    tx.delete(notificationChannels).where(eq(notificationChannels.id, id)).run();
-  });
+      .where(and(eq(notificationDeliveries.channelId, id), inArray(notificationDeliveries.status, ["pending", "sending"]))),
+    tx.delete(notificationChannels).where(eq(notificationChannels.id, id)),
+  ]);
 }
 
 export async function findProblem(channelId: string, problemKey: string) {
@@ -58,8 +59,9 @@ export async function saveProblem(channelId: string, problemKey: string, raisedA
 export async function deleteProblem(channelId: string, problemKey: string): Promise<boolean> {
   const result = await getDb()
     .delete(notificationProblems)
-    .where(and(eq(notificationProblems.channelId, channelId), eq(notificationProblems.problemKey, problemKey)));
-  return result.changes > 0;
+    .where(and(eq(notificationProblems.channelId, channelId), eq(notificationProblems.problemKey, problemKey)))
+    .returning({ key: notificationProblems.problemKey });
+  return result.length > 0;
 }
 
 export async function insertDeliveryRows(rows: NotificationDeliveryRow[]): Promise<void> {
@@ -76,27 +78,35 @@ export async function claimDueDeliveries(now: string, until: string, limit: numb
     and(eq(notificationDeliveries.status, "pending"), lte(notificationDeliveries.nextAttemptAt, now)),
     and(eq(notificationDeliveries.status, "sending"), lt(notificationDeliveries.claimedUntil, now)),
   );
-  return getDb()
-    .update(notificationDeliveries)
-    .set({ status: "sending", claimedUntil: until })
-    .where(
-      inArray(
-        notificationDeliveries.id,
-        getDb()
-          .select({ id: notificationDeliveries.id })
-          .from(notificationDeliveries)
-          .where(due)
-          .orderBy(asc(notificationDeliveries.nextAttemptAt))
-          .limit(limit),
-      ),
-    )
-    .returning();
+  return (
+    getDb()
+      .update(notificationDeliveries)
+      .set({ status: "sending", claimedUntil: until })
+      // `due` again outside the subquery: on PostgreSQL a second claimer blocked on the same rows
+      // re-checks the outer condition against the committed row (now 'sending' with a fresh claim)
+      // and skips it, where the subquery's id list alone would let it claim the row twice.
+      .where(
+        and(
+          due,
+          inArray(
+            notificationDeliveries.id,
+            getDb()
+              .select({ id: notificationDeliveries.id })
+              .from(notificationDeliveries)
+              .where(due)
+              .orderBy(asc(notificationDeliveries.nextAttemptAt))
+              .limit(limit),
+          ),
+        ),
+      )
+      .returning()
+  );
 }
 
 /** When the next pending delivery is due, or null when none waits. */
 export async function nextDueTime(): Promise<string | null> {
   const [row] = await getDb()
-    .select({ at: sql<string | null>`min(${notificationDeliveries.nextAttemptAt})` })
+    .select({ at: isoOf("min", notificationDeliveries.nextAttemptAt) })
     .from(notificationDeliveries)
     .where(eq(notificationDeliveries.status, "pending"));
   return row?.at ?? null;
@@ -146,8 +156,9 @@ export async function findLastOutcome(channelId: string): Promise<NotificationDe
 export async function pruneDeliveryRows(before: string): Promise<number> {
   const result = await getDb()
     .delete(notificationDeliveries)
-    .where(and(lt(notificationDeliveries.createdAt, before), inArray(notificationDeliveries.status, ["sent", "failed"])));
-  return result.changes;
+    .where(and(lt(notificationDeliveries.createdAt, before), inArray(notificationDeliveries.status, ["sent", "failed"])))
+    .returning({ id: notificationDeliveries.id });
+  return result.length;
 }
 
 /** Closes every delivery still to be sent that was written before `before`, with `reason`; returns how many. */
@@ -155,6 +166,7 @@ export async function closeUnsentBefore(before: string, reason: string): Promise
   const result = await getDb()
     .update(notificationDeliveries)
     .set({ status: "failed", lastError: reason, nextAttemptAt: null, claimedUntil: null })
-    .where(and(inArray(notificationDeliveries.status, ["pending", "sending"]), lt(notificationDeliveries.createdAt, before)));
-  return result.changes;
+    .where(and(inArray(notificationDeliveries.status, ["pending", "sending"]), lt(notificationDeliveries.createdAt, before)))
+    .returning({ id: notificationDeliveries.id });
+  return result.length;
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { atomically } from "@/lib/db/dialect";
 import { offsiteCopies, offsiteDestinations, type OffsiteCopyRow, type OffsiteDestinationRow } from "@/lib/db/schema/offsite";
 
 /** Data access for offsite destinations and per-set copy states. */
@@ -24,10 +25,10 @@ export async function updateDestinationRow(id: string, change: Partial<OffsiteDe
 
 /** Deletes the destination and its copy states (the remote objects stay where they are). */
 export async function deleteDestinationRow(id: string): Promise<void> {
-  getDb().transaction((tx) => {
-    tx.delete(offsiteCopies).where(eq(offsiteCopies.destinationId, id)).run();
-    tx.delete(offsiteDestinations).where(eq(offsiteDestinations.id, id)).run();
-  });
+  await atomically((tx) => [
+    tx.delete(offsiteCopies).where(eq(offsiteCopies.destinationId, id)),
+    tx.delete(offsiteDestinations).where(eq(offsiteDestinations.id, id)),
+  ]);
 }
 
 export async function findCopyRow(backupId: string, destinationId: string): Promise<OffsiteCopyRow | null> {
@@ -71,9 +72,11 @@ export async function deleteCopyRow(backupId: string, destinationId: string): Pr
 
 /** Copies left "copying" by a process that stopped: they are failed at boot, to be retried. */
 export async function failInterruptedCopies(error: string, at: string): Promise<number> {
-  return getDb()
+  // RETURNING counts the rows on both backends (a sync .run().changes is SQLite's alone).
+  const failed = await getDb()
     .update(offsiteCopies)
     .set({ status: "failed", error, updatedAt: at })
     .where(inArray(offsiteCopies.status, ["copying", "pending"]))
-    .run().changes;
+    .returning({ backupId: offsiteCopies.backupId });
+  return failed.length;
 }

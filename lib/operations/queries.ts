@@ -1,6 +1,7 @@
 import "server-only";
 import { and, desc, eq, gte, lt, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { runBeforeExit } from "@/lib/db/dialect";
 import { operations, type OperationRow } from "@/lib/db/schema/operations";
 import type { OperationDto, OperationKind } from "@/lib/operations/types";
 
@@ -35,11 +36,12 @@ export async function updateOperation(id: string, set: Partial<typeof operations
  * exits and cannot wait for a promise. Only while the row still reads running.
  */
 export function recordOperationEndSync(id: string, set: Partial<typeof operations.$inferInsert>): void {
-  getDb()
-    .update(operations)
-    .set(set)
-    .where(and(eq(operations.id, id), eq(operations.status, "running")))
-    .run();
+  runBeforeExit(
+    getDb()
+      .update(operations)
+      .set(set)
+      .where(and(eq(operations.id, id), eq(operations.status, "running"))),
+  );
 }
 
 export async function findOperation(id: string): Promise<OperationRow | undefined> {

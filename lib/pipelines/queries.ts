@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { jobExecutions } from "@/lib/db/schema/executions";
 import { pipelines, type NewPipelineRow, type PipelineRow } from "@/lib/db/schema/pipelines";
@@ -71,7 +71,7 @@ export async function selectJobsByPipelineRef(refs: string[], limit: number): Pr
 export async function selectLastRunByPipeline(names: string[]): Promise<Map<string, { start_time: string; status: string }>> {
   if (names.length === 0) return new Map();
   const rows = await getDb()
-    .select({ pipeline: jobExecutions.pipeline, startTime: sql<string>`max(${jobExecutions.startTime})` })
+    .select({ pipeline: jobExecutions.pipeline, startTime: sql<string>`max(${jobExecutions.startTime})`.mapWith(jobExecutions.startTime) as SQL<string> })
     .from(jobExecutions)
     .where(inArray(jobExecutions.pipeline, names))
     .groupBy(jobExecutions.pipeline);

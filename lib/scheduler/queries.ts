@@ -28,8 +28,9 @@ export async function markBuiltinJobRemoved(id: string): Promise<void> {
 export async function forgetRemovedBuiltinJobs(): Promise<number> {
   const result = await getDb()
     .delete(systemMetadata)
-    .where(like(systemMetadata.key, `${REMOVED_PREFIX}%`));
-  return result.changes;
+    .where(like(systemMetadata.key, `${REMOVED_PREFIX}%`))
+    .returning({ key: systemMetadata.key });
+  return result.length;
 }
 
 const APPLIED_PREFIX = "builtin_job_config:";

@@ -1,6 +1,7 @@
 import "server-only";
-import { and, asc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { atomically, integerAverage, isoOf, num, timeBucket } from "@/lib/db/dialect";
 import { storageAlerts, storageSamples, type NewStorageSampleRow, type StorageAlertRow } from "@/lib/db/schema/storage";
 
 /**
@@ -28,13 +29,14 @@ export async function thinSamples(cutoffs: { hourlyBefore: string; dailyBefore: 
         lt(storageSamples.takenAt, to),
         sql`${storageSamples.id} NOT IN (
           SELECT max(id) FROM storage_samples WHERE taken_at >= ${from} AND taken_at < ${to}
-          GROUP BY volume, substr(taken_at, 1, ${sql.raw(String(prefix))}))`,
+          GROUP BY volume, ${timeBucket(storageSamples.takenAt, prefix)})`,
       ),
     );
-  const hourly = await keepLastPerBucket(cutoffs.dailyBefore, cutoffs.hourlyBefore, BUCKET_PREFIX.hour);
-  const daily = await keepLastPerBucket(cutoffs.dropBefore, cutoffs.dailyBefore, BUCKET_PREFIX.day);
-  const dropped = await db.delete(storageSamples).where(lt(storageSamples.takenAt, cutoffs.dropBefore));
-  return hourly.changes + daily.changes + dropped.changes;
+  const deleted = { id: storageSamples.id };
+  const hourly = await keepLastPerBucket(cutoffs.dailyBefore, cutoffs.hourlyBefore, BUCKET_PREFIX.hour).returning(deleted);
+  const daily = await keepLastPerBucket(cutoffs.dropBefore, cutoffs.dailyBefore, BUCKET_PREFIX.day).returning(deleted);
+  const dropped = await db.delete(storageSamples).where(lt(storageSamples.takenAt, cutoffs.dropBefore)).returning(deleted);
+  return hourly.length + daily.length + dropped.length;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function findFirstSamplesSince(since: string) {
 
 export async function findLatestSampleTime(): Promise<string | null> {
   const [row] = await getDb()
-    .select({ at: sql<string | null>`max(${storageSamples.takenAt})` })
+    .select({ at: isoOf("max", storageSamples.takenAt) })
     .from(storageSamples);
   return row?.at ?? null;
 }
@@ -71,9 +73,9 @@ export async function findLatestSampleTime(): Promise<string | null> {
 /** Mean bytes per series per bucket since `since`, oldest first: the stacked chart, aggregated in SQL. */
 export async function aggregateSampleSeries(since: string, bucket: Bucket, series?: readonly string[]) {
   const prefix = BUCKET_PREFIX[bucket];
-  const t = sql<string>`substr(${storageSamples.takenAt}, 1, ${sql.raw(String(prefix))})`;
+  const t = timeBucket(storageSamples.takenAt, prefix);
   return getDb()
-    .select({ t, volume: storageSamples.volume, bytes: sql<number>`CAST(avg(${storageSamples.bytes}) AS INTEGER)` })
+    .select({ t, volume: storageSamples.volume, bytes: integerAverage(storageSamples.bytes) })
     .from(storageSamples)
     .where(and(gte(storageSamples.takenAt, since), series ? inArray(storageSamples.volume, [...series]) : undefined))
     .groupBy(t, storageSamples.volume)
@@ -88,9 +90,13 @@ export async function listVolumeTotalsSince(since: string, volumes: readonly str
   const rows = await getDb()
     .select({
       takenAt: storageSamples.takenAt,
-      bytes: sql<number>`sum(${storageSamples.bytes})`,
-      free: sql<number | null>`max(CASE WHEN ${storageSamples.volume} = 'mimir_data' THEN ${storageSamples.fsFreeBytes} END)`,
-      total: sql<number | null>`max(CASE WHEN ${storageSamples.volume} = 'mimir_data' THEN ${storageSamples.fsTotalBytes} END)`,
+      bytes: num(sql`sum(${storageSamples.bytes})`),
+      free: sql<number | null>`max(CASE WHEN ${storageSamples.volume} = 'mimir_data' THEN ${storageSamples.fsFreeBytes} END)`.mapWith(Number) as SQL<
+        number | null
+      >,
+      total: sql<number | null>`max(CASE WHEN ${storageSamples.volume} = 'mimir_data' THEN ${storageSamples.fsTotalBytes} END)`.mapWith(Number) as SQL<
+        number | null
+      >,
     })
     .from(storageSamples)
     .where(and(gte(storageSamples.takenAt, since), inArray(storageSamples.volume, [...volumes])))
@@ -103,18 +109,17 @@ export async function listAlertRows(): Promise<StorageAlertRow[]> {
   return getDb().select().from(storageAlerts).orderBy(asc(storageAlerts.key));
 }
 
-/** Writes all changed alert rows in one transaction (better-sqlite3: synchronous callback). */
+/** Writes all changed alert rows in one transaction. */
 export async function saveAlertRows(rows: StorageAlertRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const db = getDb();
-  db.transaction((tx) => {
-    for (const row of rows) {
-      tx.insert(storageAlerts)
+  await atomically((tx) =>
+    rows.map((row) =>
+      tx
+        .insert(storageAlerts)
         .values(row)
-        .onConflictDoUpdate({ target: storageAlerts.key, set: { ...row, key: undefined } })
-        .run();
-    }
-  });
+        .onConflictDoUpdate({ target: storageAlerts.key, set: { ...row, key: undefined } }),
+    ),
+  );
 }
 
 export async function markAlertNotified(key: string, state: string): Promise<void> {
@@ -123,7 +128,7 @@ export async function markAlertNotified(key: string, state: string): Promise<voi
 
 export async function findEarliestSampleTime(): Promise<string | null> {
   const [row] = await getDb()
-    .select({ at: sql<string | null>`min(${storageSamples.takenAt})` })
+    .select({ at: isoOf("min", storageSamples.takenAt) })
     .from(storageSamples);
   return row?.at ?? null;
 }

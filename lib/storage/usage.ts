@@ -4,7 +4,8 @@ import fs from "node:fs/promises";
 import { getConfig } from "@/lib/config/service";
 import { volumeFolders } from "@/lib/config/data-root";
 import { nowIso } from "@/lib/db/timestamps";
-import { readSqliteFileStats, readSqliteTableStats } from "@/lib/db/sqlite-stats";
+import { getEngine } from "@/lib/db/engine";
+import type { DatabaseEngine } from "@/lib/db/engine/types";
 import { scanFolder } from "@/lib/storage/walk";
 import type { FilesystemSpace, StorageUsage, StorageVolume, VolumeUsage } from "@/lib/storage/types";
 
@@ -21,7 +22,7 @@ const memo = processState(
   (): {
     storageUsage?: { at: number; usage: StorageUsage };
     storageScan?: Promise<StorageUsage>;
-    tableStats?: { at: number; tables: Awaited<ReturnType<typeof readSqliteTableStats>> };
+    tableStats?: { at: number; tables: Awaited<ReturnType<DatabaseEngine["tableStats"]>> };
   } => ({}),
 );
 
@@ -80,7 +81,7 @@ export async function measureStorage(options: { tables: boolean }): Promise<Stor
     });
   }
   const [file, tables, vectorBytes] = await Promise.all([
-    readSqliteFileStats(),
+    getEngine().fileStats(),
     options.tables ? tableStats() : Promise.resolve([]),
     fileSize(config.paths.vectorDb),
   ]);
@@ -105,7 +106,7 @@ export async function measureStorage(options: { tables: boolean }): Promise<Stor
 async function tableStats() {
   const cached = memo.tableStats;
   if (cached && Date.now() - cached.at < TABLE_STATS_REUSE_MS) return cached.tables;
-  const tables = await readSqliteTableStats();
+  const tables = await getEngine().tableStats();
   memo.tableStats = { at: Date.now(), tables };
   return tables;
 }

@@ -83,6 +83,7 @@ export const setScheduledBackupsAction = defineAction(
 export const cancelOperationAction = defineAction("write", operationIdParams, ({ operationId }, principal) => cancelOperation(operationId, principal), {
   audit: "operation.cancel",
   target: (input) => input.operationId,
+  whileMigrating: true,
 });
 
 // Offsite destinations and copies: one line each over lib/offsite.

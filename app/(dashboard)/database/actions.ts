@@ -3,8 +3,9 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { defineAction } from "@/lib/actions";
-import { queryInput, resetInput, retentionCleanupForm, swapRecoveredInput } from "@/lib/maintenance/inputs";
+import { migrateToPostgresInput, queryInput, resetInput, retentionCleanupForm, swapRecoveredInput } from "@/lib/maintenance/inputs";
 import { startReset } from "@/lib/maintenance/reset";
+import { startMigrateToPostgres } from "@/lib/maintenance/migrate-backend";
 import { runReadOnlyQuery } from "@/lib/maintenance/query";
 import { runRetentionCleanup, startRetentionCleanup } from "@/lib/maintenance/retention";
 import { startMaintenance, swapInRecoveredDatabase } from "@/lib/maintenance/service";
@@ -57,4 +58,10 @@ export const swapRecoveredAction = defineAction(
 export const resetAllDataAction = defineAction("admin", resetInput, async (input, principal) => startReset(input, principal), {
   reauth: true,
   audit: "data.reset",
+});
+
+/** The copy to PostgreSQL: the password again (reauth); the connection string is a secret and is not audited. */
+export const migrateToPostgresAction = defineAction("admin", migrateToPostgresInput, async (input, principal) => startMigrateToPostgres(input, principal), {
+  reauth: true,
+  audit: "data.migrate_to_postgres",
 });

@@ -16,6 +16,8 @@ import { MaintenanceAction } from "./maintenance-action";
 import { QueryConsole } from "./query-console";
 import { RecoveryPanel } from "./recovery-panel";
 import { ResetPanel } from "./reset-panel";
+import { MigratePanel } from "./migrate-panel";
+import { writesFrozenReason } from "@/lib/operations/backend-switch";
 import { RetentionPanel } from "./retention-panel";
 import { TroubleshootingPanel } from "./troubleshooting-panel";
 import { EmptyState } from "@/app/_components/ui/empty-state";
@@ -46,6 +48,10 @@ export default async function DatabasePage() {
   ]);
   // Only admins may reset, so only they pay for walking the volumes to count what a reset would delete.
   const [resetPreview, lastReset] = isAdmin ? await Promise.all([getResetPreview(), lastOperation("reset")]) : [null, null];
+  // Shown while the data is in SQLite, and after a migration until the restart (config.yaml already says postgres then).
+  const frozenReason = writesFrozenReason();
+  const showMigrate = isAdmin && (config.values.persistence.backend === "sqlite" || frozenReason !== null);
+  const lastMigration = showMigrate ? await lastOperation("migrate_to_postgres") : null;
   const damaged = overview.last_integrity !== null && !overview.last_integrity.ok;
 
   return (
@@ -219,6 +225,12 @@ export default async function DatabasePage() {
               )}
             </p>
             <RecoveryPanel lastRun={lastRecover} />
+          </Card>
+        )}
+
+        {showMigrate && (
+          <Card title="Migrate to PostgreSQL">
+            <MigratePanel database={overview.database} lastRun={lastMigration} frozenReason={frozenReason} />
           </Card>
         )}
 

@@ -1,10 +1,7 @@
-import { sqliteTable, text } from "drizzle-orm/sqlite-core";
+import * as sqlite from "./sqlite/system";
+import * as pg from "./pg/system";
+import { selectTable } from "./select";
 
-/** Key/value facts about this deployment: schema_version, instance_id, created_at, adopted_from, … */
-export const systemMetadata = sqliteTable("system_metadata", {
-  key: text("key").primaryKey(),
-  value: text("value").notNull(),
-  updatedAt: text("updated_at").notNull(),
-});
-
-export type SystemMetadataRow = typeof systemMetadata.$inferSelect;
+// The tables of the backend this process runs on, typed as the SQLite flavour (see ./select.ts).
+export const systemMetadata = selectTable(sqlite.systemMetadata, pg.systemMetadata);
+export type { SystemMetadataRow } from "./sqlite/system";

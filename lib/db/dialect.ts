@@ -1,0 +1,93 @@
+import "server-only";
+import { sql, type SQL, type SQLWrapper, type AnyColumn } from "drizzle-orm";
+import { getDb, type Db } from "@/lib/db/client";
+import { schemaBackend } from "@/lib/db/schema/select";
+
+/**
+ * The few places where SQLite and PostgreSQL need different SQL, or where the same drizzle code means
+ * different things on each (study §1.3A). Query modules stay single-source and call these; anything
+ * bigger than a fragment (VACUUM, backups, console) belongs to the engine (lib/db/engine).
+ *
+ * Numbers: node-postgres returns count/sum/int8/numeric as strings, so every aggregate the app reads
+ * as a number goes through `num()` or drizzle's `count()` (both map with Number on either backend).
+ * Timestamps: a raw expression over a timestamp column bypasses the column's mapping; `isoOf(column)`
+ * (max/min) maps it back, so PostgreSQL hands over the same ISO text as SQLite.
+ */
+
+export function isPostgres(): boolean {
+  return schemaBackend() === "postgres";
+}
+
+/** An aggregate read as a JS number on both backends (PostgreSQL sends bigint/numeric as text). */
+export function num(expression: SQL): SQL<number> {
+  return sql<number>`${expression}`.mapWith(Number);
+}
+
+/** How many rows of the group satisfy `condition` (SQLite has no boolean type, PostgreSQL no `sum(boolean)`). */
+export function countWhere(condition: SQL | SQLWrapper): SQL<number> {
+  return sql<number>`coalesce(sum(CASE WHEN ${condition} THEN 1 ELSE 0 END), 0)`.mapWith(Number);
+}
+
+/**
+ * The first `length` characters of the timestamp's ISO text ("2025-01-15T02" for hours, 10 for days):
+ * SQLite stores that text; PostgreSQL formats its timestamptz in UTC to the same text first.
+ */
+export function timeBucket(column: AnyColumn | SQL, length: number): SQL<string> {
+  const n = sql.raw(String(Math.trunc(length)));
+  if (isPostgres()) return sql<string>`left(to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), ${n})`;
+  return sql<string>`substr(${column}, 1, ${n})`;
+}
+
+/** The integer part of an average of 64-bit values (byte counts): PostgreSQL's integer is 32-bit and its cast rounds. */
+export function integerAverage(column: AnyColumn | SQL): SQL<number> {
+  if (isPostgres()) return sql<number>`CAST(trunc(avg(${column})) AS BIGINT)`.mapWith(Number);
+  return sql<number>`CAST(avg(${column}) AS INTEGER)`.mapWith(Number);
+}
+
+/** max()/min() of a timestamp column as the app's ISO text (or null), on both backends. */
+export function isoOf(fn: "max" | "min", column: AnyColumn): SQL<string | null> {
+  return sql<string | null>`${sql.raw(fn)}(${column})`.mapWith(column) as SQL<string | null>;
+}
+
+/** `column LIKE 'prefix%'`, case-insensitive for ASCII on both (SQLite's LIKE is; PostgreSQL needs ILIKE). */
+export function startsWithIgnoringCase(column: AnyColumn, prefix: string): SQL {
+  const pattern = `${prefix.replace(/[\\%_]/g, "\\$&")}%`;
+  return isPostgres() ? sql`${column} ILIKE ${pattern} ESCAPE '\\'` : sql`${column} LIKE ${pattern} ESCAPE '\\'`;
+}
+
+/** A built statement: awaited on PostgreSQL, run synchronously inside a SQLite transaction. */
+export interface Statement extends PromiseLike<unknown> {
+  run(): unknown;
+}
+
+/**
+ * Runs the statements `build` makes, all or nothing. drizzle's better-sqlite3 transactions take
+ * synchronous callbacks only (drizzle-team/drizzle-orm#2275), node-postgres ones asynchronous ones:
+ * the body only builds statements, and each backend runs them its way.
+ */
+export async function atomically(build: (tx: Db) => Statement[]): Promise<void> {
+  const db = getDb();
+  if (isPostgres()) {
+    const pg = db as unknown as { transaction: (fn: (tx: Db) => Promise<void>) => Promise<void> };
+    await pg.transaction(async (tx) => {
+      for (const statement of build(tx)) await statement;
+    });
+    return;
+  }
+  db.transaction((tx) => {
+    for (const statement of build(tx as unknown as Db)) statement.run();
+  });
+}
+
+/**
+ * Runs a statement before returning where the driver allows it (SQLite): for a signal handler, which
+ * runs just before the process exits and cannot wait. On PostgreSQL it is sent and not awaited; if the
+ * process ends first, boot's failInterruptedOperations records the same outcome.
+ */
+export function runBeforeExit(statement: Statement): void {
+  if (isPostgres()) {
+    statement.then(undefined, () => {});
+    return;
+  }
+  statement.run();
+}

@@ -1,0 +1,171 @@
+import "server-only";
+import path from "node:path";
+import crypto from "node:crypto";
+import pg from "pg";
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import { nowIso } from "@/lib/db/timestamps";
+import { closeAppDatabase, setAppPostgresDatabase } from "@/lib/db/client";
+import { bindSchemaBackend } from "@/lib/db/schema/select";
+import { AppError } from "@/lib/errors";
+
+/** persistence.pool (lib/config/schema.ts), in its own units. */
+export interface PoolSettings {
+  max_open: number;
+  max_idle: number;
+  max_lifetime_seconds: number;
+  connect_timeout_seconds: number;
+}
+
+export const DEFAULT_POOL: PoolSettings = { max_open: 10, max_idle: 5, max_lifetime_seconds: 3600, connect_timeout_seconds: 10 };
+
+/** Idle connections above max_idle close after this long (pg-pool has a floor, not a ceiling, on idle clients). */
+const IDLE_CLOSE_MS = 10_000;
+
+/**
+ * Session advisory locks of this product: pg_advisory_lock(int4, int4) with our namespace as the first
+ * key ("MIMR"), so no other application's single-bigint locks can collide with ours.
+ */
+export const ADVISORY_LOCK_NAMESPACE = 0x4d494d52;
+export const ADVISORY_LOCKS = { migrate: 1 } as const;
+
+export type PgDb = NodePgDatabase & { $client: pg.Pool };
+
+/**
+ * A pool on `connectionString` with the guide's settings mapped onto node-postgres: max open → max,
+ * max idle → min (+ close extra idle ones after 10 s), max lifetime → maxLifetimeSeconds, plus a
+ * connect timeout so an exhausted pool or an unreachable server fails a request instead of hanging it.
+ * Sessions run in UTC: time buckets and text casts of timestamptz read the same as on SQLite.
+ */
+export function openPostgresPool(connectionString: string, settings: PoolSettings = DEFAULT_POOL, applicationName = "mimir-console"): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: settings.max_open,
+    min: Math.min(settings.max_idle, settings.max_open),
+    idleTimeoutMillis: IDLE_CLOSE_MS,
+    maxLifetimeSeconds: settings.max_lifetime_seconds,
+    connectionTimeoutMillis: settings.connect_timeout_seconds * 1000,
+    keepAlive: true,
+    application_name: applicationName,
+    options: "-c TimeZone=UTC",
+  });
+  // An idle connection the server drops (restart, pg_terminate_backend) emits 'error' on the pool; without
+  // a listener that would end the process. The pool discards it and the next checkout connects afresh.
+  pool.on("error", () => {});
+  return pool;
+}
+
+/** drizzle over a pool; typed as node-postgres here, cast to the SQLite-typed Db by lib/db/client.ts. */
+export function postgresDrizzle(pool: pg.Pool): PgDb {
+  return drizzle({ client: pool }) as PgDb;
+}
+
+/** Where drizzle-kit writes the PostgreSQL migrations (drizzle.pg.config.ts); next build traces it with drizzle/. */
+export function postgresMigrationsFolder(): string {
+  return path.join(process.cwd(), "drizzle", "pg");
+}
+
+export interface PostgresMigrationReport {
+  appliedMigrations: number;
+  schemaVersion: string;
+}
+
+/**
+ * Brings the database to the current schema under a session advisory lock, so two processes booting
+ * together cannot both run it: drizzle's pg migrator reads the last applied migration before its own
+ * transaction with no lock (drizzle-team/drizzle-orm#874), and the loser would fail on "already
+ * exists". The journal lives in public.__drizzle_migrations, beside the tables, as it does in the
+ * SQLite file, so one schema holds everything a dump or a restore has to carry.
+ */
+export async function migratePostgres(pool: pg.Pool, folder = postgresMigrationsFolder()): Promise<PostgresMigrationReport> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query("SELECT pg_advisory_lock($1, $2)", [ADVISORY_LOCK_NAMESPACE, ADVISORY_LOCKS.migrate]);
+    try {
+      const db = drizzle({ client });
+      const before = await countMigrations(client);
+      await migrate(db, { migrationsFolder: folder, migrationsSchema: "public", migrationsTable: "__drizzle_migrations" });
+      const after = await countMigrations(client);
+      const schemaVersion = String(after);
+      const now = nowIso();
+      await client.query(
+        "INSERT INTO system_metadata (key, value, updated_at) VALUES ('schema_version', $1, $2) " +
+          "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [schemaVersion, now],
+      );
+      await client.query(
+        "INSERT INTO system_metadata (key, value, updated_at) VALUES ('instance_id', $1, $2), ('created_at', $2, $2) ON CONFLICT (key) DO NOTHING",
+        [crypto.randomUUID(), now],
+      );
+      return { appliedMigrations: after - before, schemaVersion };
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1, $2)", [ADVISORY_LOCK_NAMESPACE, ADVISORY_LOCKS.migrate]).catch((error: Error) => {
+        broken = error;
+      });
+    }
+  } finally {
+    // A connection whose unlock failed may still hold the lock: destroy it rather than return it to the pool.
+    client.release(broken);
+  }
+}
+
+async function countMigrations(client: pg.PoolClient): Promise<number> {
+  const exists = await client.query<{ table: string | null }>("SELECT to_regclass('public.__drizzle_migrations')::text AS table");
+  if (exists.rows[0]?.table == null) return 0;
+  const result = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM public.__drizzle_migrations");
+  return result.rows[0]?.n ?? 0;
+}
+
+/** Host, port and database of a connection string, for /health and logs: never the user's password. */
+export function describeConnection(connectionString: string): { host: string; port: number; database: string; user: string } {
+  const url = new URL(connectionString);
+  const host = url.searchParams.get("host") ?? (decodeURIComponent(url.hostname) || "localhost");
+  return {
+    host,
+    port: Number(url.port || 5432),
+    database: decodeURIComponent(url.pathname.replace(/^\//, "")) || decodeURIComponent(url.username),
+    user: decodeURIComponent(url.username),
+  };
+}
+
+/**
+ * Boot on PostgreSQL: points the table stand-ins at the pg flavour, opens the pool, migrates under
+ * the lock, and installs the pool as the process-wide database. Errors name the host and database,
+ * never the connection string (it holds the password).
+ */
+export async function openPostgresAppDatabase(connectionString: string, settings: PoolSettings): Promise<PostgresMigrationReport> {
+  if (connectionString.trim() === "") {
+    throw new AppError(
+      "config_invalid",
+      "persistence.backend is postgres but no connection string is set: set MIMIR_CONNECTION_STRING (or persistence.connection_string), e.g. postgres://user:password@host:5432/database",
+    );
+  }
+  let location: ReturnType<typeof describeConnection>;
+  try {
+    location = describeConnection(connectionString);
+  } catch {
+    throw new AppError("config_invalid", "persistence.connection_string is not a postgres:// URL (its value is a secret and is not shown)");
+  }
+  const pool = installPostgresAppDatabase(connectionString, settings, location);
+  try {
+    return await migratePostgres(pool);
+  } catch (error) {
+    await closeAppDatabase().catch(() => {});
+    throw new Error(`PostgreSQL at ${location.host}:${location.port}/${location.database}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * Points the table stand-ins at the pg flavour and installs a new pool on `connectionString` as the
+ * process-wide database, without touching the server yet (a pool connects on first use): boot
+ * migrates next; tests use a database cloned from a migrated template.
+ */
+export function installPostgresAppDatabase(connectionString: string, settings: PoolSettings, location = describeConnection(connectionString)): pg.Pool {
+  bindSchemaBackend("postgres");
+  const pool = openPostgresPool(connectionString, settings);
+  setAppPostgresDatabase(postgresDrizzle(pool), { backend: "postgres", host: location.host, port: location.port, database: location.database }, () =>
+    pool.end(),
+  );
+  return pool;
+}

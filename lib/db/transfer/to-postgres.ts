@@ -1,0 +1,513 @@
+import "server-only";
+import fs from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import { AppError } from "@/lib/errors";
+import { nowIso } from "@/lib/db/timestamps";
+import {
+  canonical,
+  describeInvalid,
+  encodeRow,
+  INVALID,
+  parseCopyLine,
+  PRINTED_CANONICALLY,
+  TableChecksum,
+  type ColumnKind,
+} from "@/lib/db/transfer/canonical";
+import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
+import { ident, NOT_COPIED, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
+
+/** PostgreSQL 13 is the oldest the product supports (issue 13); older servers are refused before anything is written. */
+export const MIN_PG_VERSION_NUM = 130000;
+/** Keys of system_metadata each database keeps for itself: its own schema version, not the source's. */
+const OWN_METADATA = ["schema_version", "migrated_from"];
+/** Rows to list per problem: enough to find them, not a wall of ids. */
+const EXAMPLES = 5;
+/** COPY data is sent in chunks of about this many characters. */
+const CHUNK_CHARS = 1 << 20;
+
+export interface TableReport {
+  table: string;
+  sourceRows: number;
+  targetRows: number;
+  sourceChecksum: string;
+  targetChecksum: string;
+  ok: boolean;
+}
+
+export interface TransferReport {
+  tables: TableReport[];
+  rows: number;
+  copySeconds: number;
+  verifySeconds: number;
+  seconds: number;
+}
+
+export interface PreflightResult {
+  problems: string[];
+  /** facts worth printing either way: server version, collation, rows per table */
+  notes: string[];
+  sourceRows: Record<string, number>;
+}
+
+/** "host:port/database" of a connection string, for messages: never its user or password. */
+export function describePgTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname || parsed.searchParams.get("host") || "localhost";
+    return `${host}${parsed.port ? `:${parsed.port}` : ""}/${decodeURIComponent(parsed.pathname.slice(1)) || "(default database)"}`;
+  } catch {
+    return "(a connection string that is not a URL)";
+  }
+}
+
+export async function connectPg(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, application_name: "mimir-migrate", connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return client;
+}
+
+function openSource(file: string): Database.Database {
+  // Read-only, so the file is left exactly as it was: the way back is to switch the config back to it.
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.defaultSafeIntegers(true);
+  return db;
+}
+
+function sqliteTables(db: Database.Database): Map<string, string[]> {
+  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
+  return new Map(
+    names.filter((n) => !NOT_COPIED.has(n)).map((n) => [n, (db.prepare(`PRAGMA table_info(${ident(n)})`).all() as { name: string }[]).map((c) => c.name)]),
+  );
+}
+
+/** How a problem row is named: its primary key, or its rowid when it has none. */
+function rowKeyExpression(db: Database.Database, table: string, alias = ""): string {
+  const pk = (db.prepare(`PRAGMA table_info(${ident(table)})`).all() as { name: string; pk: number | bigint }[])
+    .filter((c) => Number(c.pk) > 0)
+    .sort((a, b) => Number(a.pk) - Number(b.pk));
+  const prefix = alias ? `${alias}.` : "";
+  return pk.length === 0 ? `${prefix}rowid` : pk.map((c) => prefix + ident(c.name)).join(" || ',' || ");
+}
+
+/**
+ * Everything that would make the copy fail or lose data, listed before anything is touched: values
+ * PostgreSQL's types would refuse (Go-written timestamps that do not parse, booleans that are not
+ * 0/1, NUL characters), rows whose parent is missing (Mimir's Go driver ran with foreign keys off), a
+ * source that fails quick_check, and a target that is unreachable, older than PostgreSQL 13, or not empty.
+ */
+export async function preflightToPostgres(sourceFile: string, targetUrl: string, expected: TableShape[]): Promise<PreflightResult> {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const sourceRows: Record<string, number> = {};
+
+  if (!fs.existsSync(sourceFile)) {
+    problems.push(`The SQLite database ${sourceFile} does not exist.`);
+  } else {
+    const db = openSource(sourceFile);
+    try {
+      scanSource(db, expected, problems, sourceRows);
+    } finally {
+      db.close();
+    }
+  }
+
+  let client: pg.Client | null = null;
+  try {
+    client = await connectPg(targetUrl);
+  } catch (error) {
+    problems.push(`Cannot connect to PostgreSQL at ${describePgTarget(targetUrl)}: ${(error as Error).message}`);
+  }
+  if (client) {
+    try {
+      await checkTarget(client, expected, problems, notes);
+    } finally {
+      await client.end();
+    }
+  }
+  return { problems, notes, sourceRows };
+}
+
+function scanSource(db: Database.Database, expected: TableShape[], problems: string[], sourceRows: Record<string, number>) {
+  const check = db.prepare("PRAGMA quick_check").pluck().all() as string[];
+  if (check.length !== 1 || check[0] !== "ok") {
+    problems.push(`The SQLite database fails quick_check (${check.slice(0, 3).join("; ")}): repair it first (Database page → Recover), then migrate.`);
+    return;
+  }
+  const source = sqliteTables(db);
+  const known = new Set(expected.map((t) => t.name));
+  for (const [name] of source) {
+    const rows = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${ident(name)}`)
+        .pluck()
+        .get(),
+    );
+    if (!known.has(name) && rows > 0) problems.push(`Table ${name} (${rows} rows) has no counterpart in the PostgreSQL schema: its rows would be lost.`);
+  }
+  for (const table of expected) {
+    const columns = source.get(table.name);
+    if (!columns) continue;
+    sourceRows[table.name] = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${ident(table.name)}`)
+        .pluck()
+        .get(),
+    );
+    const targetColumns = new Map(table.columns.map((c) => [c.name, c]));
+    for (const name of columns) {
+      if (targetColumns.has(name)) continue;
+      const used = Number(
+        db
+          .prepare(`SELECT count(*) FROM ${ident(table.name)} WHERE ${ident(name)} IS NOT NULL`)
+          .pluck()
+          .get(),
+      );
+      if (used > 0) problems.push(`Column ${table.name}.${name} (${used} values) has no counterpart in the PostgreSQL schema: its values would be lost.`);
+    }
+    for (const column of table.columns) {
+      if (!columns.includes(column.name) && column.notNull && !column.hasDefault && sourceRows[table.name]! > 0) {
+        problems.push(`Column ${table.name}.${column.name} is required in PostgreSQL but missing from the SQLite file.`);
+      }
+    }
+    scanValues(db, table, columns, problems);
+    scanOrphans(db, table, source, problems);
+  }
+}
+
+/** One pass per table: SQL finds the candidates cheaply (GLOB, typeof, json_valid), the canonicaliser judges them. */
+function scanValues(db: Database.Database, table: TableShape, present: string[], problems: string[]) {
+  const columns = table.columns.filter((c) => present.includes(c.name));
+  const predicates = columns.flatMap((c) => {
+    const col = ident(c.name);
+    const checks = suspicious(c.kind, col);
+    if (c.notNull) checks.push(`${col} IS NULL`);
+    return checks.map((p) => `(${p})`);
+  });
+  if (predicates.length === 0) return;
+  const key = rowKeyExpression(db, table.name);
+  const found = new Map<string, { count: number; examples: string[]; what: string }>();
+  const note = (column: string, what: string, rowKey: unknown) => {
+    const entry = found.get(column) ?? { count: 0, examples: [], what };
+    entry.count += 1;
+    if (entry.examples.length < EXAMPLES) entry.examples.push(String(rowKey));
+    found.set(column, entry);
+  };
+  const stmt = db.prepare(
+    `SELECT ${key} AS "__key", ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table.name)} WHERE ${predicates.join(" OR ")}`,
+  );
+  for (const row of stmt.iterate() as Iterable<Record<string, unknown>>) {
+    for (const column of columns) {
+      const value = row[column.name];
+      if (value === null) {
+        if (column.notNull) note(column.name, "empty (NULL) where PostgreSQL requires a value", row.__key);
+      } else if (canonical(column.kind, value) === INVALID) {
+        note(column.name, `${describeInvalid(column.kind)}, e.g. ${JSON.stringify(String(value).slice(0, 60))}`, row.__key);
+      }
+    }
+  }
+  for (const [column, entry] of found) {
+    problems.push(`${table.name}.${column}: ${entry.count} row(s) ${entry.what} (rows ${entry.examples.join(", ")}${entry.count > EXAMPLES ? ", …" : ""}).`);
+  }
+}
+
+function suspicious(kind: ColumnKind, col: string): string[] {
+  switch (kind) {
+    case "timestamp":
+      // Values already in the app's format are fine; anything else (Go's format, epochs, garbage) is judged in JS.
+      return [`${col} IS NOT NULL AND NOT (${col} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z')`];
+    case "boolean":
+      return [`${col} IS NOT NULL AND ${col} NOT IN (0, 1)`];
+    case "integer":
+      return [`typeof(${col}) NOT IN ('integer', 'null')`];
+    case "real":
+      return [`typeof(${col}) NOT IN ('integer', 'real', 'null')`];
+    case "json":
+      return [`${col} IS NOT NULL AND NOT json_valid(${col})`];
+    case "text":
+      return [`typeof(${col}) = 'blob' OR instr(${col}, char(0)) > 0`];
+  }
+}
+
+/** Rows PostgreSQL's foreign keys would refuse: the child's key names a parent row that is not there. */
+function scanOrphans(db: Database.Database, table: TableShape, source: Map<string, string[]>, problems: string[]) {
+  for (const fk of table.foreignKeys) {
+    const parentColumns = source.get(fk.parent);
+    const childColumns = source.get(table.name)!;
+    if (!fk.columns.every((c) => childColumns.includes(c))) continue;
+    const notNull = fk.columns.map((c) => `c.${ident(c)} IS NOT NULL`).join(" AND ");
+    const where = parentColumns
+      ? `${notNull} AND NOT EXISTS (SELECT 1 FROM ${ident(fk.parent)} p WHERE ${fk.columns.map((c, i) => `p.${ident(fk.parentColumns[i]!)} = c.${ident(c)}`).join(" AND ")})`
+      : notNull;
+    const key = rowKeyExpression(db, table.name, "c");
+    const rows = db
+      .prepare(`SELECT ${key} FROM ${ident(table.name)} c WHERE ${where} LIMIT ${EXAMPLES + 1}`)
+      .pluck()
+      .all();
+    if (rows.length === 0) continue;
+    const count = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${ident(table.name)} c WHERE ${where}`)
+        .pluck()
+        .get(),
+    );
+    const fix = `DELETE FROM ${table.name} WHERE ${fk.columns.join(", ")} NOT IN (SELECT ${fk.parentColumns.join(", ")} FROM ${fk.parent})`;
+    problems.push(
+      `${table.name}: ${count} orphan row(s) whose ${fk.columns.join(", ")} names no ${fk.parent} row (rows ${rows.slice(0, EXAMPLES).map(String).join(", ")}${count > EXAMPLES ? ", …" : ""}); PostgreSQL's foreign key would refuse them. With the server stopped, remove them with: ${fix}`,
+    );
+  }
+}
+
+/** The refusal for a server older than PostgreSQL 13, or null. */
+export function versionProblem(versionNum: number, version: string): string | null {
+  return versionNum < MIN_PG_VERSION_NUM ? `PostgreSQL ${version} is too old: Mimir AIP needs PostgreSQL 13 or later.` : null;
+}
+
+async function checkTarget(client: pg.Client, expected: TableShape[], problems: string[], notes: string[]) {
+  const facts = await client.query<{ version: number; server: string; collate: string; schema: string | null }>(
+    "SELECT current_setting('server_version_num')::int AS version, current_setting('server_version') AS server, " +
+      "(SELECT datcollate FROM pg_database WHERE datname = current_database()) AS collate, current_schema() AS schema",
+  );
+  const { version, server, collate, schema } = facts.rows[0]!;
+  notes.push(
+    `PostgreSQL ${server}, collation ${collate}${collate === "C" || collate === "C.UTF-8" || collate === "POSIX" ? "" : " (lists sort by that collation, which may differ from SQLite's byte order)"}`,
+  );
+  const old = versionProblem(version, server);
+  if (old) problems.push(old);
+  if (schema === null) {
+    problems.push("The connection has no schema to create tables in (current_schema() is null): set search_path or create the schema first.");
+    return;
+  }
+  const known = new Set(expected.map((t) => t.name));
+  const tables = await client.query<{ name: string }>(
+    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+  );
+  const foreign = tables.rows.map((r) => r.name).filter((n) => !known.has(n) && !NOT_COPIED.has(n));
+  if (foreign.length > 0)
+    problems.push(`The target schema ${schema} holds tables that are not Mimir AIP's (${foreign.slice(0, 10).join(", ")}): migrate into an empty database.`);
+  // system_metadata is written by the migrations themselves; a run killed after them leaves it, and that is still an empty target.
+  for (const { name } of tables.rows.filter((r) => known.has(r.name) && r.name !== "system_metadata")) {
+    const { rows } = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${ident(name)}) AS any`);
+    if (rows[0]!.any) problems.push(`The target is not empty: table ${name} has rows. Migrate into an empty database (or drop its tables first).`);
+  }
+}
+
+export interface MigrateToPostgresOptions {
+  source: string;
+  target: string;
+  /** the app's tables as the PostgreSQL schema declares them, for the preflight */
+  expected: TableShape[];
+  /** brings the target to the app's PostgreSQL schema (the migrations, under their lock) */
+  createSchema: (url: string) => Promise<void>;
+  onProgress?: ProgressListener;
+  /** every line worth telling the operator (preflight notes, phases) */
+  onMessage?: (text: string) => void;
+  /** called once verified, right before the commit: the last moment a cancel can still stop it (throw to roll back) */
+  beforeCommit?: () => void;
+  /** called when the SQLite file has been read for the last time and closed (before the verification of PostgreSQL) */
+  onSourceClosed?: () => void;
+}
+
+/**
+ * SQLite → PostgreSQL: preflight, schema, then every table copied with COPY FROM STDIN in one
+ * transaction, sequences reset, and row counts plus checksums compared inside that transaction
+ * before it commits. Any failure, a mismatch, or the process dying leaves the target's tables
+ * empty: PostgreSQL rolls back an uncommitted transaction whatever ends it.
+ */
+export async function migrateToPostgres(options: MigrateToPostgresOptions): Promise<TransferReport> {
+  const say = options.onMessage ?? (() => undefined);
+  const started = performance.now();
+  const preflight = await preflightToPostgres(options.source, options.target, options.expected);
+  for (const note of preflight.notes) say(note);
+  if (preflight.problems.length > 0) {
+    throw new AppError("preflight_failed", `Nothing was changed: ${preflight.problems.length} problem(s) to fix first`, { details: preflight.problems });
+  }
+  say(`Creating the schema in ${describePgTarget(options.target)} …`);
+  await options.createSchema(options.target);
+
+  const client = await connectPg(options.target);
+  const source = openSource(options.source);
+  try {
+    const shapes = await readPgShapes(client);
+    const present = sqliteTables(source);
+    const total = shapes.reduce((n, t) => n + (preflight.sourceRows[t.name] ?? 0), 0);
+    const tables: TableReport[] = [];
+    const checksums = new Map<string, TableChecksum>();
+    // One read transaction on the source: every table from the same snapshot.
+    source.exec("BEGIN");
+    await client.query("BEGIN");
+    try {
+      const metadata = await client.query<{ key: string; value: string }>(`SELECT key, value FROM system_metadata WHERE key = ANY($1)`, [OWN_METADATA]);
+      await client.query("DELETE FROM system_metadata");
+      const copying = new ProgressMeter("copy", total, options.onProgress);
+      for (const table of shapes) {
+        const columns = table.columns.filter((c) => present.get(table.name)?.includes(c.name));
+        const checksum = new TableChecksum();
+        checksums.set(table.name, checksum);
+        if (columns.length > 0) await copyTable(client, source, table.name, columns, checksum, copying);
+        copying.add(table.name, 0, true);
+      }
+      for (const table of shapes) {
+        for (const column of table.columns.filter((c) => c.sequence)) {
+          await client.query(`SELECT setval($1, COALESCE((SELECT max(${ident(column.name)}) FROM ${ident(table.name)}), 0) + 1, false)`, [column.sequence]);
+        }
+      }
+      // Everything is read: let go of the file before the (PostgreSQL-only) verification.
+      source.exec("ROLLBACK");
+      source.close();
+      options.onSourceClosed?.();
+      const copySeconds = (performance.now() - started) / 1000;
+      const verifyStarted = performance.now();
+      const verifying = new ProgressMeter("verify", total, options.onProgress);
+      for (const table of shapes) {
+        const source = checksums.get(table.name)!;
+        const columns = table.columns.filter((c) => present.get(table.name)?.includes(c.name));
+        const target = await pgChecksum(client, table.name, columns, verifying);
+        verifying.add(table.name, 0, true);
+        tables.push({
+          table: table.name,
+          sourceRows: source.rows,
+          targetRows: target.rows,
+          sourceChecksum: source.hex,
+          targetChecksum: target.hex,
+          ok: source.rows === target.rows && source.hex === target.hex,
+        });
+      }
+      const verifySeconds = (performance.now() - verifyStarted) / 1000;
+      const bad = tables.filter((t) => !t.ok);
+      if (bad.length > 0) {
+        throw new AppError(
+          "verification_failed",
+          `The copy does not match the source in ${bad.map((t) => t.table).join(", ")}; nothing was kept in PostgreSQL`,
+          {
+            details: tables,
+          },
+        );
+      }
+      // After the check: these two are the target's own, not copies.
+      const now = nowIso();
+      for (const row of metadata.rows.filter((r) => r.key === "schema_version")) {
+        await client.query(
+          "INSERT INTO system_metadata (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+          [row.key, row.value, now],
+        );
+      }
+      await client.query(
+        "INSERT INTO system_metadata (key, value, updated_at) VALUES ('migrated_from', $1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+        [`sqlite:${options.source} at ${now}`, now],
+      );
+      options.beforeCommit?.();
+      await client.query("COMMIT");
+      const rows = tables.reduce((n, t) => n + t.targetRows, 0);
+      return { tables, rows, copySeconds, verifySeconds, seconds: (performance.now() - started) / 1000 };
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      if (source.open && source.inTransaction) source.exec("ROLLBACK");
+    }
+  } finally {
+    if (source.open) source.close();
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function copyTable(
+  client: pg.Client,
+  source: Database.Database,
+  table: string,
+  columns: TableShape["columns"],
+  checksum: TableChecksum,
+  meter: ProgressMeter,
+) {
+  const kinds = columns.map((c) => c.kind);
+  const stmt = source.prepare(`SELECT ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table)}`).raw(true);
+  const hasJson = kinds.includes("json");
+  function* chunks(): Generator<string> {
+    let chunk = "";
+    let rows = 0;
+    const values: (string | null)[] = new Array(kinds.length);
+    const sent: (string | null)[] = new Array(kinds.length);
+    for (const row of stmt.iterate() as Iterable<unknown[]>) {
+      for (let i = 0; i < kinds.length; i += 1) {
+        const value = canonical(kinds[i]!, row[i]);
+        if (value === INVALID)
+          throw new AppError("preflight_failed", `${table}.${columns[i]!.name} holds a value the preflight did not catch: ${String(row[i]).slice(0, 60)}`);
+        values[i] = value;
+        // JSON goes as it was written (a json column keeps it verbatim); the checksum compares its parsed form.
+        sent[i] = kinds[i] === "json" && value !== null ? String(row[i]) : value;
+      }
+      const line = encodeRow(values);
+      checksum.addLine(line);
+      chunk += `${hasJson ? encodeRow(sent) : line}\n`;
+      rows += 1;
+      if (chunk.length >= CHUNK_CHARS) {
+        yield chunk;
+        meter.add(table, rows);
+        chunk = "";
+        rows = 0;
+      }
+    }
+    if (chunk) yield chunk;
+    meter.add(table, rows);
+  }
+  await pipeline(Readable.from(chunks()), client.query(copyFrom(`COPY ${ident(table)} (${columns.map((c) => ident(c.name)).join(", ")}) FROM STDIN`)));
+}
+
+/** The table as PostgreSQL holds it, read back through COPY TO and the same canonicaliser. */
+export async function pgChecksum(client: pg.Client, table: string, columns: TableShape["columns"], meter?: ProgressMeter): Promise<TableChecksum> {
+  const checksum = new TableChecksum();
+  if (columns.length === 0) return checksum;
+  const select = `SELECT ${columns.map(pgCanonicalExpression).join(", ")} FROM ${ident(table)}`;
+  if (columns.every((c) => PRINTED_CANONICALLY.has(c.kind))) {
+    // canonical() would hand back every field unchanged: hash the line as PostgreSQL printed it.
+    await forEachCopyLine(client, select, (line) => {
+      checksum.addLine(line);
+      meter?.add(table, 1);
+    });
+  } else {
+    await forEachCopyRow(client, select, (fields) => {
+      checksum.add(fields.map((field, i) => canonicalOrThrow(columns[i]!.kind, field)));
+      meter?.add(table, 1);
+    });
+  }
+  return checksum;
+}
+
+function canonicalOrThrow(kind: ColumnKind, value: unknown): string | null {
+  const result = canonical(kind, value);
+  if (result === INVALID) throw new AppError("verification_failed", `PostgreSQL returned a value with no canonical form: ${String(value).slice(0, 60)}`);
+  return result;
+}
+
+/** Streams `COPY (select) TO STDOUT` and hands each row's fields to `each`, in constant memory. */
+export async function forEachCopyRow(client: pg.Client, select: string, each: (fields: (string | null)[]) => void): Promise<void> {
+  await forEachCopyLine(client, select, (line) => each(parseCopyLine(line)));
+}
+
+/** Streams `COPY (select) TO STDOUT` and hands each row's line of COPY text (without its newline) to `each`. */
+export async function forEachCopyLine(client: pg.Client, select: string, each: (line: string) => void): Promise<void> {
+  const stream = client.query(copyTo(`COPY (${select}) TO STDOUT`));
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    const end = data.lastIndexOf(0x0a);
+    if (end < 0) {
+      rest = data;
+      continue;
+    }
+    // A newline byte only ever ends a row (newlines in values are escaped), and never sits inside a multi-byte character.
+    const lines = data.toString("utf8", 0, end).split("\n");
+    rest = data.subarray(end + 1);
+    for (const line of lines) each(line);
+  }
+  if (rest.length > 0) each(rest.toString("utf8"));
+}
