@@ -18,6 +18,7 @@ import * as queries from "@/lib/offsite/queries";
 import { RemoteStoreError, type RemoteStore } from "@/lib/offsite/store";
 import { PARTIAL_MARK } from "@/lib/offsite/stores/folder";
 import type { CopyDto } from "@/lib/offsite/types";
+import type { OffsiteCopyProof } from "@/lib/db/vocabulary";
 
 /** Attempts per file on network failures, with the wait doubling from BACKOFF_MS between them. */
 export const MAX_ATTEMPTS = 5;
@@ -56,8 +57,10 @@ function setFiles(folder: string): SetFile[] {
 }
 
 /**
- * Copies one verified set to one destination: streams each file, then reads it back through the
- * store and compares size and sha256 with the manifest; a file already proven equal there (by an
+ * Copies one verified set to one destination: streams each file, then proves the remote bytes equal
+ * to the manifest's sha256, by a checksum the server computes over the bytes on its disk when the
+ * store offers one (SFTP with exec and sha256sum), else by reading the file back through the store;
+ * the copy state says which proof it got (verified_by). A file already proven equal there (by an
  * earlier attempt, or found with the right bytes) is not sent again. Network failures are retried
  * with backoff; the manifest goes last, so a set interrupted at any point has no manifest remotely
  * and never counts as a copy. Writes the copy's state row; throws offsite_failed when it fails.
@@ -96,6 +99,8 @@ async function copyLocked(backupId: string, folder: string, row: OffsiteDestinat
     startedAt: now,
     copiedAt: previous?.copiedAt ?? null,
     verifiedAt: previous?.status === "verified" ? previous.verifiedAt : null,
+    // The weakest proof of the files proven so far; a fresh start has none yet.
+    verifiedBy: proven.size > 0 ? (previous?.verifiedBy ?? null) : null,
     error: null,
     failures: previous?.failures ?? 0,
     updatedAt: now,
@@ -104,6 +109,9 @@ async function copyLocked(backupId: string, folder: string, row: OffsiteDestinat
 
   let opened = openStore(row);
   let done = 0;
+  let verifiedBy = state.verifiedBy;
+  // A store whose server hashes for us has no read-back half: the upload is the whole of a file's progress.
+  let serverHashes = opened.store.serverSha256 !== undefined;
   const report = (extra: number) => options.progress?.(done + extra, total);
   try {
     if (row.requireEncrypted && !manifest.encrypted) {
@@ -113,27 +121,39 @@ async function copyLocked(backupId: string, folder: string, row: OffsiteDestinat
     await removeLeftovers(opened.store, backupId);
     for (const file of files) {
       const key = remoteKey(backupId, file.file);
+      // null: proven by an earlier attempt, whose proof the row already counts.
+      let fileProof = null as OffsiteCopyProof | null;
       await withRetries(
         async () => {
           const there = await opened.store.stat(key);
           if (proven.has(file.file) && there?.size === file.bytes) return;
           proven.delete(file.file);
-          // Found with the right size (an earlier attempt's, or the set is there already): read back before sending again.
-          if (there?.size === file.bytes && (await remoteSha256(opened.store, key, options)) === file.sha256) return;
+          // Found with the right size (an earlier attempt's, or the set is there already): prove it before sending again.
+          if (there?.size === file.bytes) {
+            const found = await prove(opened.store, key, file, options);
+            if (found.sha256 === file.sha256) {
+              fileProof = found.by;
+              return;
+            }
+          }
           options.message?.(`copying ${file.file} to ${row.name}`);
+          const putWeight = serverHashes ? 1 : 0.5;
           await opened.store.put(key, fs.createReadStream(path.join(folder, file.file)), file.bytes, {
             signal: options.signal,
-            onProgress: (bytes) => report(bytes / 2),
+            onProgress: (bytes) => report(bytes * putWeight),
           });
-          options.message?.(`reading ${file.file} back from ${row.name}`);
-          const back = await remoteSha256(opened.store, key, options, (bytes) => report(file.bytes / 2 + bytes / 2));
-          if (back !== file.sha256) {
+          options.message?.(`proving ${file.file} at ${row.name}`);
+          const back = await prove(opened.store, key, file, options, (bytes) => report(file.bytes * putWeight + bytes * (1 - putWeight)));
+          if (back.by === "read-back") serverHashes = false;
+          if (back.sha256 !== file.sha256) {
             await opened.store.delete(key).catch(() => undefined);
+            const how = back.by === "server-sha256" ? "as hashed by the server" : "read back";
             throw new RemoteStoreError(
               "refused",
-              `${file.file} read back from ${row.name} differs from the set's (sha256 ${back.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…)`,
+              `${file.file} ${how} at ${row.name} differs from the set's (sha256 ${back.sha256.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…)`,
             );
           }
+          fileProof = back.by;
         },
         {
           signal: options.signal,
@@ -146,13 +166,23 @@ async function copyLocked(backupId: string, folder: string, row: OffsiteDestinat
         },
       );
       proven.add(file.file);
+      if (fileProof === "read-back" || verifiedBy === null) verifiedBy = fileProof ?? verifiedBy;
       done += file.bytes;
       report(0);
-      await queries.updateCopyRow(backupId, row.id, { bytes: done, provenFiles: JSON.stringify([...proven]), updatedAt: nowIso() });
+      await queries.updateCopyRow(backupId, row.id, { bytes: done, provenFiles: JSON.stringify([...proven]), verifiedBy, updatedAt: nowIso() });
     }
     await opened.pin();
     const at = nowIso();
-    await queries.updateCopyRow(backupId, row.id, { status: "verified", bytes: total, copiedAt: at, verifiedAt: at, error: null, failures: 0, updatedAt: at });
+    await queries.updateCopyRow(backupId, row.id, {
+      status: "verified",
+      bytes: total,
+      copiedAt: at,
+      verifiedAt: at,
+      verifiedBy,
+      error: null,
+      failures: 0,
+      updatedAt: at,
+    });
   } catch (error) {
     const message = describeFailure(error, row.name);
     // A copy cut short by a cancel did not fail, but it is not a copy either.
@@ -194,6 +224,23 @@ async function removeLeftovers(store: RemoteStore, backupId: string): Promise<vo
   } catch (error) {
     if (error instanceof RemoteStoreError && error.reason !== "not-found") throw error;
   }
+}
+
+/**
+ * The sha256 of a remote object with how it was obtained: the server's own hash of the bytes on its
+ * disk where the store offers one ("really the content's" checksum the issue allows), else the
+ * object read back through get() and hashed here.
+ */
+async function prove(
+  store: RemoteStore,
+  key: string,
+  file: SetFile,
+  options: CopyOptions,
+  onProgress?: (bytes: number) => void,
+): Promise<{ sha256: string; by: OffsiteCopyProof }> {
+  const server = store.serverSha256 ? await store.serverSha256(key, file.bytes, { signal: options.signal }) : null;
+  if (server !== null) return { sha256: server, by: "server-sha256" };
+  return { sha256: await remoteSha256(store, key, options, onProgress), by: "read-back" };
 }
 
 /** sha256 of a remote object as read back through get(). */
@@ -263,6 +310,7 @@ async function markPending(backupId: string, row: OffsiteDestinationRow, folder:
     startedAt: null,
     copiedAt: previous?.copiedAt ?? null,
     verifiedAt: null,
+    verifiedBy: previous?.verifiedBy ?? null,
     error: previous?.error ?? null,
     failures: previous?.failures ?? 0,
     updatedAt: nowIso(),
@@ -325,6 +373,7 @@ export function toCopyDto(row: OffsiteCopyRow, destinationName: string): CopyDto
     total_bytes: row.totalBytes,
     copied_at: row.copiedAt,
     verified_at: row.verifiedAt,
+    verified_by: row.status === "verified" ? row.verifiedBy : null,
     error: row.error,
     operation_id: row.operationId,
   };

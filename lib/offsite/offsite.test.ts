@@ -108,7 +108,8 @@ describe("SFTP destination (real sshd on loopback)", () => {
       fs.readFileSync(path.join(root.config.paths.backups, manifest.id, "manifest.json")),
     );
     const [listed] = (await listBackupsWithCopies({ limit: 10 })).items;
-    expect(listed!.copies).toMatchObject([{ destination: destination.id, status: "verified", error: null }]);
+    // This sshd allows exec: the server hashed each file on its disk, nothing was read back over the link.
+    expect(listed!.copies).toMatchObject([{ destination: destination.id, status: "verified", verified_by: "server-sha256", error: null }]);
     expect(listed!.copies[0]!.bytes).toBe(listed!.copies[0]!.total_bytes);
     expect((await getDestination(destination.id)).last_success_at).not.toBeNull();
     expect(await offsiteProblems()).toEqual([]);
@@ -258,6 +259,30 @@ describe("SFTP destination on a full remote disk", () => {
     // The partial upload was removed: the tmpfs is empty of our files again.
     const left = fs.existsSync(path.join(small.folder, manifest.id)) ? fs.readdirSync(path.join(small.folder, manifest.id)) : [];
     expect(left.filter((name) => name.includes(".mimir-partial-"))).toEqual([]);
+  }, 120_000);
+});
+
+describe("SFTP destination whose server runs no commands (ForceCommand internal-sftp)", () => {
+  let sftpOnly: TestSshd;
+  beforeAll(async () => {
+    sftpOnly = await startTestSshd({ sftpOnly: true });
+  });
+  afterAll(async () => {
+    await sftpOnly?.stop();
+  });
+
+  test("the copy falls back to reading every file back, proves it, and says so", async () => {
+    setUp();
+    const folder = path.join(sftpOnly.folder, crypto.randomBytes(4).toString("hex"));
+    const destination = await createDestination({
+      ...sftpInput(folder),
+      settings: { host: sftpOnly.host, port: sftpOnly.port, user: sftpOnly.user, folder },
+      secrets: { private_key: sftpOnly.privateKey },
+    } as CreateDestinationInput);
+    const manifest = await backUp();
+    const copy = (await getBackupWithCopies(manifest.id)).copies[0]!;
+    expect(copy).toMatchObject({ destination: destination.id, status: "verified", verified_by: "read-back", error: null });
+    for (const volume of VOLUMES) expect(sha256(path.join(folder, manifest.id, manifest.archives[volume].file))).toBe(manifest.archives[volume].sha256);
   }, 120_000);
 });
 

@@ -2,8 +2,11 @@ import "server-only";
 import { AppError } from "@/lib/errors";
 import type { DestinationKind } from "@/lib/offsite/kinds";
 import type { RemoteStore } from "@/lib/offsite/store";
+import type { DestinationSecrets, DestinationSettings } from "@/lib/offsite/kinds";
 import { createFolderStore } from "@/lib/offsite/stores/folder";
+import { createS3Store } from "@/lib/offsite/stores/s3";
 import { createSftpStore, type SftpStoreSettings } from "@/lib/offsite/stores/sftp";
+import { createWebDavStore } from "@/lib/offsite/stores/webdav";
 
 /** What a kind's factory gets: the stored settings, the opened secrets, and the identity pinned on first contact. */
 export interface StoreConfig {
@@ -20,6 +23,25 @@ export interface StoreConfig {
 const STORE_FACTORIES: Partial<Record<DestinationKind, (config: StoreConfig) => RemoteStore>> = {
   folder: ({ settings }) => createFolderStore(settings as { path: string }),
   sftp: ({ settings, secrets, pinnedIdentity }) => createSftpStore({ ...settings, ...secrets, host_key_fingerprint: pinnedIdentity } as SftpStoreSettings),
+  s3: (config) => {
+    // The stored names are the API's (snake_case, lib/offsite/kinds.ts); the store takes the SDK's.
+    const settings = config.settings as DestinationSettings<"s3">;
+    const secrets = config.secrets as Partial<DestinationSecrets<"s3">>;
+    return createS3Store({
+      endpoint: settings.endpoint,
+      region: settings.region,
+      bucket: settings.bucket,
+      prefix: settings.prefix,
+      forcePathStyle: settings.path_style,
+      accessKeyId: settings.access_key_id,
+      secretAccessKey: secrets.secret_access_key ?? "",
+    });
+  },
+  webdav: (config) => {
+    const settings = config.settings as DestinationSettings<"webdav">;
+    const secrets = config.secrets as DestinationSecrets<"webdav">;
+    return createWebDavStore({ url: settings.url, username: settings.user || undefined, password: secrets.password });
+  },
 };
 
 export function isKindAvailable(kind: string): boolean {

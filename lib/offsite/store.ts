@@ -39,6 +39,13 @@ export interface RemoteStore {
   list(prefix: string): AsyncIterable<RemoteObject>;
   /** Removes the object; deleting one that is already gone succeeds. */
   delete(key: string): Promise<void>;
+  /**
+   * The sha256 of the object as the server computes it from the bytes on its own disk (SFTP: the
+   * server's `sha256sum` run over the same SSH connection), so a copy is proven without reading it
+   * back over the link; null when the server offers no such thing (exec refused, no tool), and the
+   * caller reads the object back instead. Kinds without one leave it out. `size` bounds the wait.
+   */
+  serverSha256?(key: string, size: number, options?: { signal?: AbortSignal }): Promise<string | null>;
   /** Releases connections (SFTP sessions, HTTP agents). */
   close(): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 /** JSON-safe shapes of offsite copies, shared by the API, the Backups page and the CLI. */
 import type { DestinationKind } from "@/lib/offsite/kinds";
 import type { BackupDto } from "@/lib/backups/types";
-import { OFFSITE_COPY_STATUSES } from "@/lib/db/vocabulary";
+import { OFFSITE_COPY_STATUSES, type OffsiteCopyProof } from "@/lib/db/vocabulary";
 import type { RemoteFailure } from "@/lib/offsite/store";
 
 export { OFFSITE_COPY_STATUSES };
@@ -40,6 +40,8 @@ export interface CopyDto {
   total_bytes: number;
   copied_at: string | null;
   verified_at: string | null;
+  /** how the remote bytes were proven: "server-sha256" (the server hashed every file on its disk) or "read-back" (some were read back) */
+  verified_by: OffsiteCopyProof | null;
   error: string | null;
   operation_id: string | null;
 }

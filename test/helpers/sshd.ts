@@ -35,7 +35,7 @@ export interface TestSshd {
 
 const SSHD = "/usr/sbin/sshd";
 
-export async function startTestSshd(options: { diskBytes?: number } = {}): Promise<TestSshd> {
+export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: boolean } = {}): Promise<TestSshd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-sshd-"));
   fs.chmodSync(dir, 0o700);
   const folder = path.join(dir, "remote");
@@ -68,6 +68,8 @@ export async function startTestSshd(options: { diskBytes?: number } = {}): Promi
       "StrictModes no",
       "UsePAM no",
       "Subsystem sftp internal-sftp",
+      // sftpOnly: the common hosting setup that allows SFTP and no commands (exec runs internal-sftp instead).
+      ...(options.sftpOnly ? ["ForceCommand internal-sftp"] : []),
       "LogLevel ERROR",
       "",
     ].join("\n"),

@@ -2,7 +2,7 @@ import "server-only";
 import crypto from "node:crypto";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
+import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { RemoteStoreError, type RemoteFailure, type RemoteObject, type RemoteStore, type TransferOptions } from "@/lib/offsite/store";
 import { PARTIAL_MARK } from "@/lib/offsite/stores/folder";
 
@@ -111,15 +111,18 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       }
     });
 
-  const open = async (): Promise<SFTPWrapper> => {
+  const openSession = async (): Promise<{ client: Client; sftp: SFTPWrapper }> => {
     session ??= connect();
     try {
-      return (await session).sftp;
+      return await session;
     } catch (error) {
       session = null;
       throw error;
     }
   };
+  const open = async (): Promise<SFTPWrapper> => (await openSession()).sftp;
+  /** Whether the server hashes files for us (exec allowed, sha256sum or shasum there): unknown until tried once. */
+  let serverHashes: boolean | null = null;
 
   function describe(error: unknown, doing: string): RemoteStoreError {
     if (error instanceof RemoteStoreError) return error;
@@ -313,6 +316,22 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       if (folder !== root) await call<void>("rmdir", (cb) => sftp.rmdir(folder, cb)).catch(() => undefined);
     },
 
+    async serverSha256(key: string, size: number, options: { signal?: AbortSignal } = {}): Promise<string | null> {
+      if (serverHashes === false) return null;
+      const file = remotePath(key);
+      const { client } = await openSession();
+      // Generous: the server reads the file from its own disk; a server slower than 10 MB/s is better read back.
+      const timeoutMs = 60_000 + size / 10_000;
+      const sha256 = await execSha256(client, file, timeoutMs, options.signal, (listener) => {
+        onLost.add(listener);
+        return () => onLost.delete(listener);
+      }).catch((error: unknown) => {
+        throw describe(error, `sha256sum of ${key} on the server`);
+      });
+      serverHashes = sha256 !== null;
+      return sha256;
+    },
+
     async close(): Promise<void> {
       const current = session;
       session = null;
@@ -324,6 +343,77 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       }
     },
   };
+}
+
+/** A path as one POSIX shell word: single-quoted, each ' written as '\''. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+const SHA256_LINE = /^\\?([0-9a-f]{64}) /;
+
+/**
+ * Runs `sha256sum` (GNU coreutils, busybox) or else `shasum -a 256` (BSD, macOS) on the server over
+ * the SSH connection already open, and answers the hash it prints: computed there, from the bytes on
+ * the server's disk, so it proves the upload without moving them back. null when the server does not
+ * offer it: exec refused (ForceCommand internal-sftp, a restricted shell), no such tool, a non-POSIX
+ * shell, an answer that is not a hash, or no answer in time. Rejects only when the connection drops
+ * or the signal aborts (the caller retries or stops, as for any transfer).
+ */
+function execSha256(
+  client: Client,
+  file: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  watchLost: (listener: () => void) => () => void,
+): Promise<string | null> {
+  const quoted = shellQuote(file);
+  // `--` ends the options, so a path starting with "-" is a path; stderr is dropped, the exit status decides.
+  const command = `sha256sum -- ${quoted} 2>/dev/null || shasum -a 256 -- ${quoted} 2>/dev/null`;
+  return new Promise<string | null>((resolve, reject) => {
+    let settled = false;
+    let channel: ClientChannel | null = null;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      unwatch();
+      signal?.removeEventListener("abort", aborted);
+      outcome();
+    };
+    const timer = setTimeout(
+      () =>
+        finish(() => {
+          channel?.close();
+          resolve(null);
+        }),
+      timeoutMs,
+    );
+    const unwatch = watchLost(() => finish(() => reject(new Error("the connection was lost while the server hashed the file"))));
+    const aborted = () =>
+      finish(() => {
+        channel?.close();
+        reject(new RemoteStoreError("aborted", "aborted"));
+      });
+    signal?.addEventListener("abort", aborted, { once: true });
+    if (signal?.aborted) return aborted();
+    client.exec(command, (error, stream) => {
+      // The server refused the exec request (e.g. no shell for this user): not offered.
+      if (error) return finish(() => resolve(null));
+      channel = stream;
+      let out = "";
+      stream.on("data", (chunk: Buffer) => {
+        if (out.length < 4096) out += chunk.toString("latin1");
+      });
+      stream.stderr.resume();
+      // No input: a ForceCommand internal-sftp in place of the command reads EOF and ends.
+      stream.end();
+      stream.on("close", (code: number | null) => {
+        const match = SHA256_LINE.exec(out);
+        finish(() => resolve(code === 0 && match ? match[1]! : null));
+      });
+    });
+  });
 }
 
 /** A Readable over a remote file that keeps IN_FLIGHT read requests outstanding and emits their data in order. */
