@@ -87,7 +87,7 @@ describe("S3 destination (s3rver on loopback)", () => {
       settings: { endpoint: s3.settings.endpoint, region: s3.settings.region, bucket: s3.settings.bucket, prefix, path_style: true, access_key_id: "S3RVER" },
       secrets: { secret_access_key: "S3RVER" },
     } as CreateDestinationInput);
-    expect(JSON.stringify(destination)).not.toContain("S3RVER\"}");
+    expect(JSON.stringify(destination)).not.toMatch(/"secret_access_key":/);
     expect(destination.secrets_set).toEqual(["secret_access_key"]);
     const tested = await testDestination(destination.id);
     expect(tested).toMatchObject({ ok: true, error: null });
