@@ -71,6 +71,14 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
         port: settings.port,
         username: settings.user,
         readyTimeout: CONNECT_TIMEOUT_MS,
+        // AES-GCM first: it runs in OpenSSL (AES-NI) through node:crypto, while ssh2's
+        // chacha20-poly1305 needs its optional native addon, which an install without build
+        // scripts lacks, and then falls back to a JavaScript Poly1305 several times slower
+        // (measured with bench:offsite). The server still
+        // picks from this list, so one that offers only chacha or CTR keeps working.
+        algorithms: {
+          cipher: ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr", "chacha20-poly1305@openssh.com"],
+        },
         keepaliveInterval: 15_000,
         keepaliveCountMax: 4,
         hostVerifier: (key: Buffer) => {
@@ -353,7 +361,7 @@ export function shellQuote(value: string): string {
 const SHA256_LINE = /^\\?([0-9a-f]{64}) /;
 
 /**
- * Runs `sha256sum` (GNU coreutils, busybox) or else `shasum -a 256` (BSD, macOS) on the server over
+ * Runs `openssl dgst -sha256`, else `sha256sum` (GNU coreutils, busybox), else `shasum -a 256` (BSD, macOS) on the server over
  * the SSH connection already open, and answers the hash it prints: computed there, from the bytes on
  * the server's disk, so it proves the upload without moving them back. null when the server does not
  * offer it: exec refused (ForceCommand internal-sftp, a restricted shell), no such tool, a non-POSIX
@@ -368,8 +376,13 @@ function execSha256(
   watchLost: (listener: () => void) => () => void,
 ): Promise<string | null> {
   const quoted = shellQuote(file);
-  // `--` ends the options, so a path starting with "-" is a path; stderr is dropped, the exit status decides.
-  const command = `sha256sum -- ${quoted} 2>/dev/null || shasum -a 256 -- ${quoted} 2>/dev/null`;
+  // OpenSSL first where the server has it: it uses the CPU's SHA extensions, ~4x GNU sha256sum's
+  // speed on this machine (1.4 GB/s against 330 MB/s), and the hash is what holds up a copy's end.
+  // `-r` prints "<hash> *<file>" as sha256sum does. `--` ends the options, so a path starting with
+  // "-" is a path; stderr is dropped, the exit status decides.
+  const command = [`openssl dgst -sha256 -r -- ${quoted} 2>/dev/null`, `sha256sum -- ${quoted} 2>/dev/null`, `shasum -a 256 -- ${quoted} 2>/dev/null`].join(
+    " || ",
+  );
   return new Promise<string | null>((resolve, reject) => {
     let settled = false;
     let channel: ClientChannel | null = null;

@@ -57,4 +57,3 @@ export const offsiteCopies = pgTable(
   },
   (t) => [primaryKey({ columns: [t.backupId, t.destinationId] }), index("idx_offsite_copies_destination").on(t.destinationId, t.status)],
 );
-
