@@ -93,7 +93,9 @@ test.describe("Database", () => {
     // Credentials are never shown: the statement is refused before it runs, with no result table.
     await database.runQuery("SELECT * FROM users");
     await expect(
-      page.getByRole("alert").filter({ hasText: "'users' holds credentials (password or token hashes, session ids, sealed channel secrets)" }),
+      page
+        .getByRole("alert")
+        .filter({ hasText: "'users' holds credentials (password or token hashes, session ids, sealed channel and offsite destination secrets)" }),
     ).toBeVisible();
     await expect(page.getByTestId("query-result")).toHaveCount(0);
     await database.runQuery(`SELECT id FROM scheduled_jobs WHERE id = '${job.id}'`);

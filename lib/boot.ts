@@ -21,6 +21,7 @@ import { resumeInterruptedVerifies } from "@/lib/backups/verify";
 import { syncBackupCatalog } from "@/lib/backups/catalog";
 import { cleanLeftovers } from "@/lib/backups/store";
 import { installShutdownHandlers } from "@/lib/shutdown";
+import { failInterruptedCopies } from "@/lib/offsite/plugin";
 import { setStepChecker } from "@/lib/pipelines/step-checks";
 import { checkStepPlugin } from "@/lib/scheduler/plugin-catalog";
 
@@ -82,6 +83,7 @@ export async function boot(): Promise<void> {
     await syncBackupCatalog();
     const interrupted = await failInterruptedOperations();
     if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
+    await failInterruptedCopies();
     // Half-written sets and scratch folders of work the last process did not finish: nothing runs yet.
     const removed = cleanLeftovers();
     if (removed.length > 0) log.info("removed leftovers of interrupted backup work", { removed });

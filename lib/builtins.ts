@@ -5,6 +5,8 @@ import { registerBuiltinJobs, type BuiltinJob } from "@/lib/plugins/builtin-jobs
 import { followJobEvents } from "@/lib/scheduler/boot";
 import { analyzePlugin, integrityCheckPlugin, retentionCleanupJob, retentionCleanupPlugin, vacuumPlugin } from "@/lib/maintenance/plugin";
 import { storageSampleJob, storageSamplePlugin } from "@/lib/storage/plugin";
+import { onSetVerified } from "@/lib/backups/set-events";
+import { checkOffsiteFreshnessPlugin, copyVerifiedSet, OFFSITE_JOBS, pruneOffsitePlugin } from "@/lib/offsite/plugin";
 import { BACKUP_JOBS, backupPlugin, checkBackupFreshnessPlugin, pruneBackupsPlugin, verifyBackupsPlugin } from "@/lib/backups/plugin";
 
 /**
@@ -23,10 +25,12 @@ export const BUILTIN_PLUGINS: readonly BuiltinPlugin[] = [
   pruneBackupsPlugin,
   verifyBackupsPlugin,
   checkBackupFreshnessPlugin,
+  pruneOffsitePlugin,
+  checkOffsiteFreshnessPlugin,
 ];
 
 /** In the order boot creates them. */
-export const BUILTIN_JOBS: readonly BuiltinJob[] = [...BACKUP_JOBS, storageSampleJob, retentionCleanupJob];
+export const BUILTIN_JOBS: readonly BuiltinJob[] = [...BACKUP_JOBS, ...OFFSITE_JOBS, storageSampleJob, retentionCleanupJob];
 
 /**
  * Registers the built-in plugins and jobs and makes the scheduler follow job changes. Boot calls it
@@ -36,4 +40,6 @@ export function registerBuiltins(): void {
   registerBuiltinPlugins(BUILTIN_PLUGINS);
   registerBuiltinJobs(BUILTIN_JOBS);
   followJobEvents();
+  // A new set that passed its drill is copied offsite: backups announces it, offsite listens.
+  onSetVerified("offsite", copyVerifiedSet);
 }

@@ -68,6 +68,8 @@ const CODE_CATEGORY = {
   destination_unreachable: "unprocessable",
   secret_unreadable: "unprocessable",
   delivery_failed: "unprocessable",
+  offsite_failed: "unprocessable",
+  encryption_required: "unprocessable",
   // An operation's outcome when the server stopped under it, not an answer; were it ever one, a 409 like cancelled.
   interrupted: "conflict",
   /** an operation this backend does not offer yet (SQLite-only maintenance while on PostgreSQL) */

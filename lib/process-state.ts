@@ -45,6 +45,8 @@ export const PROCESS_SLOTS = [
   "stepChecker",
   "jobChangesTimer",
   "shutdownHandlers",
+  "backupSetVerifiedListeners",
+  "offsiteCopiesRunning",
   "schemaBackend",
   "pgConsole",
 ] as const;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg, promtool, python3) and the
-# servers they start (Apache mod_dav and rclone for WebDAV) when missing.
+# Installs the stock tools the tests use as referees (Chromium for e2e, sqlite3, gpg, promtool, python3, OpenSSH) and the
+# servers they start (OpenSSH sshd, Apache mod_dav and rclone for WebDAV) when missing.
 # Root with apt-get installs them; anyone else gets the exact command to run.
 set -euo pipefail
 
@@ -14,6 +14,10 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 # python3's tarfile crafts the hostile archives of the backup tests; unshare (util-linux) gives them a private tmpfs
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+# The offsite tests start their own OpenSSH sshd on a loopback port (with its own config and throwaway keys);
+# ssh-keygen and scp (openssh-client) make the keys and are the bench's peer.
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v scp >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 # Apache httpd with mod_dav_fs is the WebDAV server the offsite tests start (apache2-bin: the binary and
 # modules only, no service that would start on port 80); rclone serves WebDAV too, a second implementation.
 [ -x /usr/sbin/apache2 ] && [ -f /usr/lib/apache2/modules/mod_dav_fs.so ] || missing+=(apache2-bin)

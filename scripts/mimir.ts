@@ -1,4 +1,4 @@
-// The offline CLI: `npm run mimir -- backup|verify|restore|prune|list`. It calls the same lib code
+// The offline CLI: `npm run mimir -- backup|verify|restore|prune|list|pull`. It calls the same lib code
 // as the server's routes, on the data root the environment names (MIMIR_HOME, MIMIR_*_DIR), and
 // works while the server is stopped, as the guide's "stop, restore, start" flow needs.
 import { parseArgs } from "node:util";
@@ -6,7 +6,7 @@ import { openDataRoot } from "@/lib/boot";
 import { getConfig } from "@/lib/config/service";
 import { closeAppDatabase } from "@/lib/db/client";
 import { closeRestoredBacklog, deliveryIdle } from "@/lib/notify/delivery";
-import { failInterruptedOperations, getOperation } from "@/lib/operations/service";
+import { failInterruptedOperations, getOperation, listOperations } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import { isAppError } from "@/lib/errors";
 import { formatBytes, formatTimestamp } from "@/lib/format";
@@ -18,6 +18,8 @@ import { verifyAllBackups, verifyBackupSet } from "@/lib/backups/verify";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
 import type { BackupVolume } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
+import { getDestinationByNameOrId } from "@/lib/offsite/destinations";
+import { listRemoteSets, pullSet } from "@/lib/offsite/remote-sets";
 import type { AppConfig } from "@/lib/config/load";
 import type { TransferProgress } from "@/lib/db/transfer/progress";
 
@@ -28,6 +30,9 @@ const USAGE = `Usage: npm run mimir -- <command>
                                  replace live volumes with a set's (server must be stopped)
   prune [--dry-run]              delete sets past backups.keep_days, with the guard rails
   list                           the sets, newest first
+  pull <destination> [<id>]      without an id: the sets an offsite destination holds; with one: copy
+                                 that set into the backups folder, checked against its manifest, then
+                                 verified (restore it with 'restore' after)
   migrate-to-postgres --to <url> [--dry-run] [--keep-config]
                                  copy the SQLite database into an empty PostgreSQL database (server
                                  must be stopped), verify it, then set persistence.backend: postgres
@@ -49,7 +54,7 @@ async function main(): Promise<number> {
       help: { type: "boolean", short: "h" },
     },
   });
-  const [command, id] = positionals;
+  const [command, id, pullId] = positionals;
   if (!command || values.help) {
     console.log(USAGE);
     return command ? 0 : 2;
@@ -76,6 +81,13 @@ async function main(): Promise<number> {
         const op = await follow(await startBackup(null, "cli"), "backup");
         if (op.status !== "succeeded") return fail(op);
         console.log(JSON.stringify(op.result, null, 2));
+        // The set's offsite copies start once it passed its drill; this process stays until they end.
+        const [copy] = (await listOperations({ limit: 1, kind: "offsite_copy" })).items;
+        if (copy?.status === "running") {
+          const copied = await follow(copy, "offsite copy");
+          if (copied.status !== "succeeded") return fail(copied);
+          console.log(JSON.stringify(copied.result, null, 2));
+        }
         return 0;
       }
       case "verify": {
@@ -116,6 +128,25 @@ async function main(): Promise<number> {
           );
         }
         return 0;
+      }
+      case "pull": {
+        if (!id) throw new Error("Name a destination (its name or id): npm run mimir -- pull <destination> [<set id>]");
+        const destination = await getDestinationByNameOrId(id);
+        if (!pullId) {
+          const sets = await listRemoteSets(destination.id);
+          if (sets.length === 0) console.log(`${destination.name} holds no backup sets.`);
+          for (const set of sets) {
+            console.log(
+              `${set.id}  ${formatTimestamp(set.created_at)}  ${formatBytes(set.bytes).padStart(9)}  ${set.encrypted ? "encrypted" : "plain    "}  ${set.complete ? "complete" : "INCOMPLETE"}${set.local ? "  (also here)" : ""}`,
+            );
+          }
+          return 0;
+        }
+        requireId(pullId);
+        const result = await pullSet(destination.id, pullId, { progress: progressLine("pull"), message: (text) => process.stderr.write(`\n${text}\n`) });
+        process.stderr.write("\n");
+        console.log(JSON.stringify(result, null, 2));
+        return result.verify_status === "ok" ? 0 : 1;
       }
       default:
         console.error(`Unknown command '${command}'.\n${USAGE}`);

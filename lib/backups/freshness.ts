@@ -41,9 +41,10 @@ export async function checkBackupFreshness(now = new Date()): Promise<string | n
 }
 
 /** Slack on top of the schedule's interval: a backup of a large root takes a while to finish. */
-const FRESHNESS_GRACE_MS = 2 * HOUR_MS;
+export const FRESHNESS_GRACE_MS = 2 * HOUR_MS;
 
-function scheduleIntervalMs(expression: string): number {
+/** The time between two runs of a cron expression (a day when it cannot tell). */
+export function scheduleIntervalMs(expression: string): number {
   const runs = new Cron(expression, { paused: true }).nextRuns(2);
   const [first, second] = runs;
   return first && second ? second.getTime() - first.getTime() : DAY_MS;

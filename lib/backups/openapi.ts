@@ -3,6 +3,7 @@ import type { ApiRoute } from "@/lib/openapi-registry";
 import { backupIdParams, listBackupsQuery, pinBackupInput, pruneBackupsInput, restoreBackupInput, setScheduledBackupsInput } from "@/lib/backups/inputs";
 import { BACKUP_TRIGGERS, VERIFY_STATUSES, type BackupDto, type PruneResult } from "@/lib/backups/types";
 import { VOLUMES } from "@/lib/config/volumes";
+import { OFFSITE_COPY_PROOFS, OFFSITE_COPY_STATUSES } from "@/lib/db/vocabulary";
 import { OPERATION_RUNNING, operationSchema as operation } from "@/lib/operations/openapi";
 
 const TAG = "Backups";
@@ -19,6 +20,25 @@ const backup = z
     verified_at: z.string().nullable(),
     verify_status: z.enum(VERIFY_STATUSES).nullable(),
     verify_error: z.string().nullable(),
+    copies: z
+      .array(
+        z.object({
+          destination: z.string(),
+          destination_name: z.string(),
+          status: z.enum(OFFSITE_COPY_STATUSES),
+          bytes: z.number(),
+          total_bytes: z.number(),
+          copied_at: z.string().nullable(),
+          verified_at: z.string().nullable(),
+          verified_by: z
+            .enum(OFFSITE_COPY_PROOFS)
+            .nullable()
+            .describe("server-sha256: the server hashed each file on its own disk; read-back: some files were read back over the link and hashed here"),
+          error: z.string().nullable(),
+          operation_id: z.string().nullable(),
+        }),
+      )
+      .describe("the set's copy at each offsite destination; only status verified counts as a copy"),
   })
   .loose() satisfies z.ZodType<BackupDto>;
 const pruneResult = z.object({

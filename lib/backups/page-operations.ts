@@ -5,7 +5,7 @@ import type { Principal } from "@/lib/auth/scopes";
 
 // What the Backups page and the Overview follow: backup operations running, just finished, or failed.
 
-const PAGE_OPERATION_KINDS = new Set(["backup", "verify", "restore", "import"]);
+const PAGE_OPERATION_KINDS = new Set(["backup", "verify", "restore", "import", "offsite_copy", "offsite_pull"]);
 
 /** How long a finished restore's outcome stays on the Backups page. */
 const RECENT_RESTORE_MS = 15 * 60_000;

@@ -67,7 +67,7 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     expect(op.status).toBe("succeeded");
     expect((op.result as { access_and_audit: unknown }).access_and_audit).toMatchObject({
       same_instance: true,
-      kept: ["users", "sessions", "api_tokens", "audit_log", "notification_channels"],
+      kept: ["users", "sessions", "api_tokens", "audit_log", "notification_channels", "offsite_destinations", "offsite_copies"],
     });
 
     expect(await bearer(revoked.token)).toBeNull();

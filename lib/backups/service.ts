@@ -28,6 +28,7 @@ import type { BackupDto, BackupManifest, BackupTrigger, BackupVolume, PruneResul
 import { getBackup, syncBackupCatalog, totalBytes } from "@/lib/backups/catalog";
 import { startVerify, verifyBackupSet } from "@/lib/backups/verify";
 import { VOLUMES } from "@/lib/config/volumes";
+import { announceSetVerified } from "@/lib/backups/set-events";
 import { DAY_MS } from "@/lib/time";
 
 // ---------------------------------------------------------------------------------------------
@@ -53,6 +54,8 @@ export async function startBackup(principal: Principal | null, trigger: BackupTr
       ctx.message("verifying the new set");
       const verification = await verifyBackupSet(manifest.id, { progress: bytesProgress(ctx), message: ctx.message });
       await notify("backup.recovered", { backup_id: manifest.id, operation_id: ctx.id });
+      // Offsite copies start here, in operations of their own: the backup is done once its set is verified.
+      await announceSetVerified(manifest.id);
       return { backup_id: manifest.id, bytes: totalBytes(manifest), encrypted: manifest.encrypted, verify_status: verification.status };
     } catch (error) {
       // A backup someone cancelled did not fail.

@@ -12,7 +12,9 @@ const SCHEMA = "kept";
  * log is not carried: the restored backlog is closed unsent instead (closeRestoredBacklog in
  * lib/notify/delivery.ts). Parents before children.
  */
-export const RESTORE_KEPT_TABLES = [...ACCESS_AND_AUDIT_TABLES, "notification_channels"] as const;
+// The offsite destinations and their copy states too: they describe places outside this data root,
+// which a restore does not change (and the disaster case restores from one of them).
+export const RESTORE_KEPT_TABLES = [...ACCESS_AND_AUDIT_TABLES, "notification_channels", "offsite_destinations", "offsite_copies"] as const;
 
 export interface CarriedTables {
   /** whether the restored database belongs to the same deployment (same system_metadata.instance_id) */

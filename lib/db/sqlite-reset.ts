@@ -30,7 +30,15 @@ export type ResetEmptiedTable = (typeof RESET_EMPTIED_TABLES)[number] | "operati
 export const ACCESS_AND_AUDIT_TABLES = ["users", "sessions", "api_tokens", "audit_log"] as const;
 
 /** Tables a reset of mimir_data keeps, named in the confirmation dialog. */
-export const RESET_KEPT_TABLES = [...ACCESS_AND_AUDIT_TABLES, "system_metadata", "backups", "notification_channels", "notification_deliveries"] as const;
+export const RESET_KEPT_TABLES = [
+  ...ACCESS_AND_AUDIT_TABLES,
+  "system_metadata",
+  "backups",
+  "notification_channels",
+  "notification_deliveries",
+  "offsite_destinations",
+  "offsite_copies",
+] as const;
 
 /** Row counts of the given tables (a table missing from an adopted database counts 0). */
 export function countTableRows(db: Db, tables: readonly string[]): Record<string, number> {

@@ -23,6 +23,9 @@ export const OPERATION_KINDS = [
   "recover",
   "retention_cleanup",
   "reset",
+  "offsite_copy",
+  "offsite_pull",
+  "offsite_prune",
   "migrate_to_postgres",
 ] as const;
 /** operations.status */
@@ -32,3 +35,9 @@ export const OPERATION_STATUSES = ["running", "succeeded", "failed", "cancelled"
 export const BACKUP_TRIGGERS = ["manual", "api", "schedule", "cli", "pre-restore", "pre-reset", "import"] as const;
 /** backups.verify_status: the outcome of a set's last restore drill. */
 export const VERIFY_STATUSES = ["ok", "failed"] as const;
+
+/** offsite_copies.status: a set's copy at one destination. Only `verified` counts as a copy. */
+export const OFFSITE_COPY_STATUSES = ["pending", "copying", "verified", "failed"] as const;
+/** How an offsite copy was proven: sha256 computed by the server over the bytes on its disk, or the bytes read back. */
+export const OFFSITE_COPY_PROOFS = ["server-sha256", "read-back"] as const;
+export type OffsiteCopyProof = (typeof OFFSITE_COPY_PROOFS)[number];

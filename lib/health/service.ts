@@ -5,6 +5,7 @@ import { getConfig } from "@/lib/config/service";
 import { probeDatabase } from "@/lib/db/probe";
 import { appDatabaseLocation, isAppDatabaseOpen } from "@/lib/db/client";
 import { backupFreshnessProblem } from "@/lib/backups/freshness";
+import { offsiteProblems } from "@/lib/offsite/freshness";
 import { nowIso } from "@/lib/db/timestamps";
 import { activeAlertReasons } from "@/lib/storage/alerts";
 import { filesystemSpace } from "@/lib/storage/usage";
@@ -57,6 +58,10 @@ export async function getHealth(): Promise<HealthReport> {
   if (backupProblem) {
     reasons.push(`backups: ${backupProblem}`);
     codes.add("backup_problem");
+  }
+  for (const problem of await offsiteProblems().catch(() => [])) {
+    reasons.push(`offsite copies: ${problem.reason}`);
+    codes.add("offsite_problem");
   }
   // Last, and counted: the Overview shows these once, in the alert banner, not again as reasons.
   // The alert states live in the database: when it cannot be read, that is the one reason to give.

@@ -5,7 +5,7 @@ export type HealthStatus = "healthy" | "degraded" | "unhealthy";
  * Short, stable names for why the status is not healthy: the only reasons a caller without
  * credentials is told (the texts name paths, sizes and alert details).
  */
-export const HEALTH_REASON_CODES = ["database_unreadable", "database_corrupt", "disk_low", "backup_problem", "storage_alert"] as const;
+export const HEALTH_REASON_CODES = ["database_unreadable", "database_corrupt", "disk_low", "backup_problem", "offsite_problem", "storage_alert"] as const;
 export type HealthReasonCode = (typeof HEALTH_REASON_CODES)[number];
 
 export interface HealthReport {

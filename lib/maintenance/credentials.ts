@@ -5,10 +5,10 @@
  */
 
 /** Tables of password and token hashes and session ids. */
-export const CREDENTIAL_TABLES: ReadonlySet<string> = new Set(["users", "sessions", "api_tokens", "notification_channels"]);
+export const CREDENTIAL_TABLES: ReadonlySet<string> = new Set(["users", "sessions", "api_tokens", "notification_channels", "offsite_destinations"]);
 
 /** What the credential tables hold, in words for refusals. */
-export const CREDENTIAL_CONTENTS = "password or token hashes, session ids, sealed channel secrets";
+export const CREDENTIAL_CONTENTS = "password or token hashes, session ids, sealed channel and offsite destination secrets";
 
 /**
  * SQLite's planner samples (written by ANALYZE with STAT4, as this build has): whole index keys of

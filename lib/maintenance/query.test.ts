@@ -89,10 +89,10 @@ describe("the console refuses statements that read credentials", () => {
 
   test("the refusal says what and why, in one sentence per kind", async () => {
     await expect(runReadOnlyQuery({ sql: "SELECT * FROM users" }, admin)).rejects.toThrow(
-      "'users' holds credentials (password or token hashes, session ids, sealed channel secrets) and the console does not read it, not through a view, join or subquery either; pragma_table_info('users') shows the columns",
+      "'users' holds credentials (password or token hashes, session ids, sealed channel and offsite destination secrets) and the console does not read it, not through a view, join or subquery either; pragma_table_info('users') shows the columns",
     );
     await expect(runReadOnlyQuery({ sql: "SELECT * FROM api_tokens, sessions" }, admin)).rejects.toThrow(
-      "'api_tokens' and 'sessions' hold credentials (password or token hashes, session ids, sealed channel secrets) and the console does not read them",
+      "'api_tokens' and 'sessions' hold credentials (password or token hashes, session ids, sealed channel and offsite destination secrets) and the console does not read them",
     );
     await expect(runReadOnlyQuery({ sql: "SELECT * FROM sqlite_stat4" }, admin)).rejects.toThrow(
       "'sqlite_stat4' holds ANALYZE's sampled index keys, copies of credentials among them, and the console does not read it",

@@ -6,6 +6,7 @@ import { countBackups, findLatestBackup } from "@/lib/backups/catalog";
 import { countExecutionsByStatusSince } from "@/lib/executions/service";
 import { getLogger } from "@/lib/log/logger";
 import { listAlerts } from "@/lib/storage/alerts";
+import { listDestinationStats } from "@/lib/offsite/destinations";
 import { listLatestSamples } from "@/lib/storage/history";
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { httpMetricsRegistry } from "@/lib/metrics/http";
@@ -178,6 +179,37 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.set(await guarded(countBackups, 0));
+    },
+  });
+  new Gauge({
+    name: "mimir_offsite_last_success_timestamp_seconds",
+    help: "When the newest verified offsite copy at each destination was read back intact (Unix time); 0 until one exists",
+    labelNames: ["destination"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const stats of await guarded(listDestinationStats, []))
+        this.set({ destination: stats.name }, stats.lastSuccessAt ? Date.parse(stats.lastSuccessAt) / 1000 : 0);
+    },
+  });
+  new Gauge({
+    name: "mimir_offsite_last_bytes",
+    help: "Bytes of the newest verified offsite copy at each destination; 0 until one exists",
+    labelNames: ["destination"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const stats of await guarded(listDestinationStats, [])) this.set({ destination: stats.name }, stats.lastBytes);
+    },
+  });
+  new Gauge({
+    name: "mimir_offsite_failures",
+    help: "Failed copy attempts at each destination since each set's last verified copy",
+    labelNames: ["destination"] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const stats of await guarded(listDestinationStats, [])) this.set({ destination: stats.name }, stats.failures);
     },
   });
   new Gauge({

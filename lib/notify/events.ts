@@ -26,6 +26,7 @@ const define = <S extends z.ZodObject>(definition: EventDefinition<S>) => defini
 const backupProblem = { role: "raise", key: "backup" } as const;
 const jobKey = (jobId: string) => `job:${jobId}`;
 const storageKey = (alert: string) => `storage:${alert}`;
+const offsiteKey = (destinationId: string) => `offsite:${destinationId}`;
 
 /**
  * Every event the notifier sends: a stable name, a payload schema (what a webhook receives under
@@ -143,6 +144,39 @@ export const EVENTS = {
     title: () => "Database integrity problem",
     text: (p) => `The integrity check reported: ${p.problems.slice(0, 5).join("; ")}${p.problems.length > 5 ? ` (and ${p.problems.length - 5} more)` : ""}.`,
     page: () => "/database",
+  }),
+  "offsite.failed": define({
+    severity: "critical",
+    description: "Copying a set to an offsite destination failed (after its retries)",
+    payload: z.object({
+      destination_id: z.string(),
+      destination: z.string(),
+      backup_id: z.string(),
+      reason: z.string(),
+      operation_id: z.string().nullable(),
+    }),
+    problem: (p) => ({ role: "raise", key: offsiteKey(p.destination_id) }),
+    title: (p) => `Offsite copy to ${p.destination} failed`,
+    text: (p) => `Backup ${p.backup_id} could not be copied to ${p.destination}: ${p.reason}.`,
+    page: () => "/backups",
+  }),
+  "offsite.stale": define({
+    severity: "warning",
+    description: "The newest offsite copy at a destination is older than the backup schedule allows",
+    payload: z.object({ destination_id: z.string(), destination: z.string(), reason: z.string() }),
+    problem: (p) => ({ role: "raise", key: offsiteKey(p.destination_id) }),
+    title: (p) => `Offsite copies to ${p.destination} are overdue`,
+    text: (p) => `Offsite copies are overdue: ${p.reason}.`,
+    page: () => "/backups",
+  }),
+  "offsite.recovered": define({
+    severity: "info",
+    description: "A set was copied to a destination that had been reported failing or overdue",
+    payload: z.object({ destination_id: z.string(), destination: z.string(), backup_id: z.string() }),
+    problem: (p) => ({ role: "clear", key: offsiteKey(p.destination_id) }),
+    title: (p) => `Offsite copies to ${p.destination} work again`,
+    text: (p) => `Backup ${p.backup_id} was copied to ${p.destination} and read back intact.`,
+    page: () => "/backups",
   }),
 };
 

@@ -39,8 +39,20 @@ export interface RemoteStore {
   list(prefix: string): AsyncIterable<RemoteObject>;
   /** Removes the object; deleting one that is already gone succeeds. */
   delete(key: string): Promise<void>;
+  /**
+   * The sha256 of the object as the server computes it from the bytes on its own disk (SFTP: the
+   * server's `sha256sum` run over the same SSH connection), so a copy is proven without reading it
+   * back over the link; null when the server offers no such thing (exec refused, no tool), and the
+   * caller reads the object back instead. Kinds without one leave it out. `size` bounds the wait.
+   */
+  serverSha256?(key: string, size: number, options?: { signal?: AbortSignal }): Promise<string | null>;
   /** Releases connections (SFTP sessions, HTTP agents). */
   close(): Promise<void>;
+  /**
+   * The identity the server showed on the last connection (SFTP: its host key's SHA256
+   * fingerprint), for pinning on first contact; kinds without one leave it out.
+   */
+  serverIdentity?(): string | null;
 }
 
 /** Why a remote operation failed, in words the copy loop and the page can act on. */

@@ -11,6 +11,7 @@ import { CONFIG_API } from "@/lib/config/openapi";
 import { AUTH_API } from "@/lib/auth/openapi";
 import { AUDIT_API } from "@/lib/audit/openapi";
 import { NOTIFY_API } from "@/lib/notify/openapi";
+import { OFFSITE_API } from "@/lib/offsite/openapi";
 
 /** Every capability's documented routes: a capability adds its list here with one import and one entry. */
 const API_ROUTE_GROUPS: ApiRoute[][] = [
@@ -25,6 +26,7 @@ const API_ROUTE_GROUPS: ApiRoute[][] = [
   AUTH_API,
   AUDIT_API,
   NOTIFY_API,
+  OFFSITE_API,
   OPENAPI_API,
 ];
 

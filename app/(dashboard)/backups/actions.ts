@@ -9,6 +9,10 @@ import { cancelOperation } from "@/lib/operations/service";
 import { deleteBackup, pruneBackups, setBackupPinned, startBackup, startRestore } from "@/lib/backups/service";
 import { setScheduledBackups } from "@/lib/backups/schedule";
 import { startVerify } from "@/lib/backups/verify";
+import { createDestinationInput, updateDestinationInput } from "@/lib/offsite/inputs";
+import { createDestination, deleteDestination, testDestination, updateDestination } from "@/lib/offsite/destinations";
+import { listRemoteSets, startPull } from "@/lib/offsite/remote-sets";
+import { startCopy } from "@/lib/offsite/copy";
 
 export const startBackupAction = defineAction("write", z.object({}), (_input, principal) => startBackup(principal, "manual"), { audit: "backup.create" });
 
@@ -81,3 +85,63 @@ export const cancelOperationAction = defineAction("write", operationIdParams, ({
   target: (input) => input.operationId,
   whileMigrating: true,
 });
+
+// Offsite destinations and copies: one line each over lib/offsite.
+const destinationId = z.string().min(1).max(64);
+
+export const createDestinationAction = defineAction(
+  "admin",
+  createDestinationInput,
+  async (input) => {
+    const destination = await createDestination(input);
+    revalidatePath("/backups");
+    return destination;
+  },
+  { audit: "offsite.destination_create", target: (input) => input.name },
+);
+
+export const updateDestinationAction = defineAction(
+  "admin",
+  z.object({ destinationId, change: updateDestinationInput }),
+  async ({ destinationId: id, change }) => {
+    const destination = await updateDestination(id, change);
+    revalidatePath("/backups");
+    return destination;
+  },
+  { audit: "offsite.destination_update", target: (input) => input.destinationId },
+);
+
+export const deleteDestinationAction = defineAction(
+  "admin",
+  z.object({ destinationId }),
+  async ({ destinationId: id }) => {
+    const destination = await deleteDestination(id);
+    revalidatePath("/backups");
+    return destination;
+  },
+  { reauth: true, audit: "offsite.destination_delete", target: (input) => input.destinationId },
+);
+
+export const testDestinationAction = defineAction("admin", z.object({ destinationId }), ({ destinationId: id }) => testDestination(id), {
+  audit: "offsite.destination_test",
+  target: (input) => input.destinationId,
+});
+
+export const listRemoteSetsAction = defineAction("admin", z.object({ destinationId }), ({ destinationId: id }) => listRemoteSets(id), {
+  audit: "offsite.list_sets",
+  readOnly: true,
+});
+
+export const pullSetAction = defineAction(
+  "admin",
+  z.object({ destinationId, backupId }),
+  ({ destinationId: id, backupId: set }, principal) => startPull(id, set, principal),
+  { audit: "offsite.pull", target: (input) => input.backupId },
+);
+
+export const copyBackupAction = defineAction(
+  "write",
+  z.object({ backupId, destinationId: destinationId.optional() }),
+  ({ backupId: set, destinationId: id }, principal) => startCopy(set, id ?? null, principal),
+  { audit: "offsite.copy", target: (input) => input.backupId },
+);

@@ -14,7 +14,14 @@ import { cancelOperationAction, startBackupAction } from "./actions";
  * way and describe its outcome in the same words.
  */
 
-const KIND_LABEL: Record<string, string> = { backup: "Backup", verify: "Verify", restore: "Restore", import: "Import" };
+const KIND_LABEL: Record<string, string> = {
+  backup: "Backup",
+  verify: "Verify",
+  restore: "Restore",
+  import: "Import",
+  offsite_copy: "Offsite copy",
+  offsite_pull: "Pull",
+};
 
 /** Starts a manual backup; hands the new operation to `onStarted`, or the refusal's message to `onError`. */
 export function BackUpNowButton({
@@ -171,5 +178,8 @@ function describeResult(label: string, result: Record<string, unknown> | null): 
     return `Restored ${String(result.backup_id)}${checked}.${safety}`;
   }
   if (label === "Verify") return `Backup ${String(result.backup_id)} passed the restore drill.`;
+  if (label === "Offsite copy") return `Backup ${String(result.backup_id)} copied offsite and read back intact.`;
+  if (label === "Pull")
+    return `Backup ${String(result.backup_id)} pulled (${formatBytes(Number(result.bytes))}, every archive matched its manifest)${result.verify_status === "ok" ? " and verified" : `; not verified: ${String(result.verify_error)}`}.`;
   return `${label} of ${String(result.backup_id)} finished.`;
 }

@@ -14,9 +14,19 @@ import type { Page } from "@/lib/pagination";
 import type { OperationDto } from "@/lib/operations/types";
 import { useLatestOperation } from "@/lib/operations/hooks";
 import type { BackupDto, BackupVolume, PruneResult } from "@/lib/backups/types";
+import type { BackupWithCopiesDto, CopyDto } from "@/lib/offsite/types";
+import { ProgressBar } from "@/app/_components/ui/progress-bar";
 import { VOLUMES } from "@/lib/config/volumes";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
-import { deleteBackupAction, pinBackupAction, previewPruneAction, pruneBackupsAction, restoreBackupAction, verifyBackupAction } from "./actions";
+import {
+  copyBackupAction,
+  deleteBackupAction,
+  pinBackupAction,
+  previewPruneAction,
+  pruneBackupsAction,
+  restoreBackupAction,
+  verifyBackupAction,
+} from "./actions";
 import { BackUpNowButton, FailedBackupNotice, FollowedOperation } from "./backup-operations";
 import { ImportSet } from "./import-set";
 import { DataTable } from "@/app/_components/ui/data-table";
@@ -32,7 +42,9 @@ const VOLUME_CONTENTS: Record<BackupVolume, string> = {
 };
 
 interface Props {
-  page: Page<BackupDto>;
+  page: Page<BackupWithCopiesDto>;
+  /** whether any offsite destination is enabled: sets then offer "Copy offsite" */
+  offsiteEnabled: boolean;
   cursor: string | null;
   pageSize: number;
   running: OperationDto[];
@@ -42,10 +54,14 @@ interface Props {
   canAdmin: boolean;
 }
 
-export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, canWrite, canAdmin }: Props) {
+/** How often the list is read again while a copy is pending or running, for its progress bar. */
+const COPY_POLL_MS = 1500;
+const moving = (copy: CopyDto) => copy.status === "pending" || copy.status === "copying";
+
+export function BackupsPanel({ page, offsiteEnabled, cursor, pageSize, running, failedBackup, canWrite, canAdmin }: Props) {
   const router = useRouter();
   const queryClient = useQueryClient();
-  const { data } = useBackups(cursor, page, pageSize);
+  const { data } = useBackups(cursor, page, pageSize, (current) => (current?.items.some((set) => set.copies.some(moving)) ? COPY_POLL_MS : false));
   const [operations, setOperations] = useState<{ id: string; kind: string; initial?: OperationDto }[]>(
     running.map((op) => ({ id: op.id, kind: op.kind, initial: op })),
   );
@@ -127,6 +143,7 @@ export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, ca
               { label: "Size" },
               { label: "Volumes" },
               { label: "Verified" },
+              { label: "Offsite" },
               { label: "Actions", srOnly: true },
             ]}
           >
@@ -161,6 +178,15 @@ export function BackupsPanel({ page, cursor, pageSize, running, failedBackup, ca
                     </div>
                   )}
                   {set.verify_error && <div className="mt-1 max-w-xs text-xs text-red-700">{set.verify_error}</div>}
+                </td>
+                <td className="py-2 pr-4">
+                  <OffsiteCopies
+                    set={set}
+                    canWrite={canWrite}
+                    offsiteEnabled={offsiteEnabled}
+                    pending={pending}
+                    onCopy={(destinationId) => run(() => copyBackupAction({ backupId: set.id, destinationId }), refresh)}
+                  />
                 </td>
                 <td className="py-2">
                   <div className="flex flex-wrap justify-end gap-2">
@@ -347,5 +373,56 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
         </>
       }
     />
+  );
+}
+
+/** A set's copies at each destination: status, a progress bar while moving, the error and Retry when one failed. */
+function OffsiteCopies({
+  set,
+  canWrite,
+  offsiteEnabled,
+  pending,
+  onCopy,
+}: {
+  set: BackupWithCopiesDto;
+  canWrite: boolean;
+  offsiteEnabled: boolean;
+  pending: boolean;
+  onCopy: (destinationId?: string) => void;
+}) {
+  const verified = set.verify_status === "ok";
+  return (
+    <div className="min-w-40 space-y-2 text-xs" data-testid="offsite-copies">
+      {set.copies.map((copy) => (
+        <div key={copy.destination} data-copy-destination={copy.destination_name}>
+          <div className="flex items-center gap-1">
+            <span className="text-slate-700">{copy.destination_name}</span>
+            <Badge tone={copy.status === "verified" ? "green" : copy.status === "failed" ? "red" : "blue"}>
+              {copy.status === "verified" ? "copied" : copy.status}
+            </Badge>
+          </div>
+          {moving(copy) && <ProgressBar done={copy.bytes} total={copy.total_bytes} unit="bytes" label={`Copy to ${copy.destination_name}`} />}
+          {copy.status === "failed" && (
+            <div role="alert" className="mt-1 max-w-xs text-red-700">
+              {copy.error}{" "}
+              {canWrite && verified && (
+                <Button variant="secondary" className="px-2 py-0.5 text-xs" disabled={pending} onClick={() => onCopy(copy.destination)}>
+                  Retry
+                </Button>
+              )}
+            </div>
+          )}
+        </div>
+      ))}
+      {set.copies.length === 0 && <span className="text-slate-500">{offsiteEnabled ? "not copied" : "no destination"}</span>}
+      {!set.encrypted && (set.copies.length > 0 || offsiteEnabled) && (
+        <p className="max-w-xs text-amber-800">Not encrypted: its copies leave this host readable by whoever holds the destination.</p>
+      )}
+      {canWrite && offsiteEnabled && verified && !set.copies.some(moving) && set.copies.every((copy) => copy.status !== "failed") && (
+        <Button variant="secondary" className="px-2 py-0.5 text-xs" disabled={pending} onClick={() => onCopy()}>
+          {set.copies.length > 0 ? "Copy again" : "Copy offsite"}
+        </Button>
+      )}
+    </div>
   );
 }

@@ -7,7 +7,10 @@ import { listAtLinkCursor, requirePagePrincipal } from "@/lib/pages";
 import { scopeAllows } from "@/lib/auth/scopes";
 import { findFailedLatestBackup, listBackupPageOperations } from "@/lib/backups/page-operations";
 import { getScheduledBackups } from "@/lib/backups/schedule";
-import { listBackups } from "@/lib/backups/catalog";
+import { listBackupsWithCopies } from "@/lib/offsite/catalog";
+import { listDestinations } from "@/lib/offsite/destinations";
+import { availableKinds } from "@/lib/offsite/registry";
+import { DestinationsPanel } from "./destinations-panel";
 import { BackupsPanel } from "./backups-panel";
 import { ScheduledBackupsSwitch } from "./scheduled-backups-switch";
 
@@ -21,13 +24,14 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
   const principal = await requirePagePrincipal("read");
   const search = await searchParams;
   const cursor = search.cursor;
-  const [page, running, failedBackup, { settings, jobs }] = await Promise.all([
-    listAtLinkCursor("/backups", search, (cursor) => listBackups({ limit: PAGE_SIZE, cursor })),
+  const canAdmin = scopeAllows(principal.scope, "admin");
+  const [page, running, failedBackup, { settings, jobs }, destinations] = await Promise.all([
+    listAtLinkCursor("/backups", search, (cursor) => listBackupsWithCopies({ limit: PAGE_SIZE, cursor })),
     listBackupPageOperations(principal),
     findFailedLatestBackup(),
     getScheduledBackups(),
+    listDestinations(),
   ]);
-  const canAdmin = scopeAllows(principal.scope, "admin");
   return (
     <>
       <PageHeader
@@ -44,6 +48,7 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
       />
       <BackupsPanel
         page={page}
+        offsiteEnabled={destinations.some((destination) => destination.enabled)}
         cursor={cursor ?? null}
         pageSize={PAGE_SIZE}
         running={running}
@@ -51,6 +56,12 @@ export default async function BackupsPage({ searchParams }: { searchParams: Prom
         canWrite={scopeAllows(principal.scope, "write")}
         canAdmin={canAdmin}
       />
+      {/* Destinations hold credentials: admins only; everyone sees each set's copy state in the list. */}
+      {canAdmin && (
+        <div className="mt-6">
+          <DestinationsPanel destinations={destinations} kinds={availableKinds()} />
+        </div>
+      )}
       <Card title="Schedule and encryption" className="mt-6">
         <dl className="grid grid-cols-1 gap-x-8 gap-y-3 text-sm sm:grid-cols-2">
           <Setting label="Scheduled backups">

@@ -7,6 +7,7 @@ import { freePort, startTestWebDavServer, type TestServer } from "@/test/helpers
 import { gatedBody, generatedBody, listAll, sha256Of, until } from "@/test/helpers/remote-store-checks";
 import { createWebDavStore, type WebDavSettings } from "@/lib/offsite/stores/webdav";
 import { RemoteStoreError, type RemoteStore } from "@/lib/offsite/store";
+import { PARTIAL_MARK } from "@/lib/offsite/stores/folder";
 
 /**
  * The WebDAV kind against Apache httpd + mod_dav_fs started by the test on loopback (as root, workers
@@ -82,7 +83,7 @@ describe("WebDAV store against Apache mod_dav", () => {
     expect((await listAll(dav, "other")).map((o) => o.key)).toEqual(["other set/a file#1%.txt", "other set/çà-日本語.txt"]);
     expect(await listAll(dav, "nothing/")).toEqual([]);
     // No temporary upload names were left behind on the server.
-    expect(filesOnDisk(server.dataDir).filter((name) => name.includes(".mimir-upload-"))).toEqual([]);
+    expect(filesOnDisk(server.dataDir).filter((name) => name.includes(PARTIAL_MARK))).toEqual([]);
 
     await dav.delete(key);
     await dav.delete(key); // already gone: still fine

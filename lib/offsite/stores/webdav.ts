@@ -6,14 +6,17 @@ import { request, type Dispatcher } from "undici";
 import { outboundDispatcher } from "@/lib/net/outbound";
 import { RemoteStoreError, type RemoteObject, type RemoteStore, type TransferOptions } from "@/lib/offsite/store";
 import { checkKey, checkPrefix, commonFailure, countingStream, sizedStream } from "@/lib/offsite/stores/common";
+import { PARTIAL_MARK } from "@/lib/offsite/stores/folder";
 
 /**
  * The `webdav` destination kind (Nextcloud/ownCloud, Apache mod_dav, nginx dav, rclone serve, NAS
  * boxes), on undici directly: the protocol needs only a handful of methods, and undici lets a PUT
  * stream a body with its exact Content-Length through the outbound guard's dispatcher.
  *
- * A put goes to a hidden temporary name in the same folder and is then MOVEd onto the key, so a
- * broken upload never sits at the final key; list() does not show those temporary names.
+ * A put goes to a temporary name beside the key (the key + PARTIAL_MARK + random, the form the folder
+ * and SFTP stores use) and is then MOVEd onto the key, so a broken upload never sits at the final key.
+ * list() shows those names like the other stores do: the copy engine and the prune recognise the
+ * mark and remove what a killed process left behind.
  */
 export interface WebDavSettings {
   /** The collection that is the destination's root, e.g. https://cloud.example/remote.php/dav/files/ops/backups/ */
@@ -22,7 +25,6 @@ export interface WebDavSettings {
   password?: string;
 }
 
-const TEMP_MARKER = ".mimir-upload-";
 const PROPFIND_BODY = `<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/></D:prop></D:propfind>`;
 /** Bounds on what is read from answers that are not object bodies (errors, PROPFIND). */
 const MAX_LISTING_BYTES = 64 * 1024 * 1024;
@@ -40,10 +42,6 @@ interface Entry {
   collection: boolean;
   size: number;
   modifiedAt?: string;
-}
-
-function isTemporary(name: string): boolean {
-  return name.startsWith(".") && name.includes(TEMP_MARKER);
 }
 
 /** A status that is not the one wanted, in the words the copy loop acts on. */
@@ -190,7 +188,7 @@ export function createWebDavStore(settings: WebDavSettings, options: WebDavStore
       checkKey(key);
       const slash = key.lastIndexOf("/");
       const folder = slash === -1 ? "" : key.slice(0, slash);
-      const temporary = `${slash === -1 ? "" : `${folder}/`}.${key.slice(slash + 1)}${TEMP_MARKER}${randomBytes(6).toString("hex")}`;
+      const temporary = `${key}${PARTIAL_MARK}${randomBytes(6).toString("hex")}`;
       let sent = false;
       // undici's timeouts watch the wait for the answer and the answer's body, not the sending: a
       // server that stops reading mid-upload would hold the PUT forever. This watchdog fires when no
@@ -229,8 +227,8 @@ export function createWebDavStore(settings: WebDavSettings, options: WebDavStore
         knownFolders.add("");
         if (idle.signal.aborted && !transfer.signal?.aborted)
           error = new RemoteStoreError("unreachable", `${what}: no byte moved for ${idleTimeoutMs / 1000} s`, { cause: error });
-        // Best effort: the server may be the thing that failed. What is left has a hidden temporary
-        // name that list() skips and no later put reuses, never the key itself.
+        // Best effort: the server may be the thing that failed. What is left has a temporary name no
+        // later put reuses (never the key itself), which the copy engine removes on its next attempt.
         if (sent) await remove(temporary, what).catch(() => undefined);
         throw toRemoteError(error, what, transfer.signal);
       } finally {
@@ -286,10 +284,9 @@ export function createWebDavStore(settings: WebDavSettings, options: WebDavStore
         if (entries === null) continue;
         for (const entry of entries) {
           if (entry.path === folder) continue;
-          const name = entry.path.slice(entry.path.lastIndexOf("/") + 1);
           if (entry.collection) {
             if (`${entry.path}/`.startsWith(prefix) || prefix.startsWith(`${entry.path}/`)) pending.push(entry.path);
-          } else if (entry.path.startsWith(prefix) && !isTemporary(name)) {
+          } else if (entry.path.startsWith(prefix)) {
             yield { key: entry.path, size: entry.size, modifiedAt: entry.modifiedAt };
           }
         }

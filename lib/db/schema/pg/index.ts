@@ -8,3 +8,4 @@ export * from "./storage";
 export * from "./audit";
 export * from "./auth";
 export * from "./notifications";
+export * from "./offsite";

@@ -1,0 +1,129 @@
+// Offsite copy to a loopback OpenSSH sshd against `scp` of the same files, in one run:
+//   npm run bench:offsite              (OFFSITE_BENCH_MB=500 by default, OFFSITE_BENCH_ROUNDS=1)
+// The set is ~500 MB of incompressible archives (random bytes, so neither side gains from
+// compression) with a real manifest (sizes, sha256s) and a passed verification bound to it. Ours is
+// the whole copy a user waits for: upload of every file, then its proof (the sha256 the server
+// computes with sha256sum over the same SSH connection, or the file read back through SFTP where
+// the server runs no commands) compared with the manifest, manifest last. scp only uploads.
+// OFFSITE_BENCH_SFTP_ONLY=1 runs the sshd with ForceCommand internal-sftp, to measure the read-back. Prints both times,
+// the ratio, and our peak RSS beside the RSS before the copy (flat = independent of the set size).
+import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { loadConfig } from "@/lib/config/load";
+import { setConfig } from "@/lib/config/service";
+import { ensureDataRoot } from "@/lib/config/data-root";
+import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client";
+import { migrateDatabase } from "@/lib/db/migrate";
+import { manifestDigest, writeVerification } from "@/lib/backups/store";
+import { VOLUMES } from "@/lib/config/volumes";
+import { createDestination } from "@/lib/offsite/destinations";
+import { copySetTo } from "@/lib/offsite/copy";
+import type { CreateDestinationInput } from "@/lib/offsite/inputs";
+import { startTestSshd } from "@/test/helpers/sshd";
+
+const TOTAL_MB = Number(process.env.OFFSITE_BENCH_MB ?? 500);
+const ROUNDS = Number(process.env.OFFSITE_BENCH_ROUNDS ?? 1);
+/** How the bytes split over the five archives, as in a real set: the database volume holds most. */
+const SHARE: Record<(typeof VOLUMES)[number], number> = { mimir_data: 0.7, mimir_logs: 0.2, mimir_plugins: 0.08, mimir_config: 0.01, mimir_pipelines: 0.01 };
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+async function main() {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-bench-offsite-"));
+  const config = loadConfig({ ...process.env, MIMIR_HOME: home }, home);
+  setConfig(config);
+  ensureDataRoot(config);
+  const db = openDatabase(config.paths.database);
+  migrateDatabase(db, config.paths.database);
+  setAppDatabase(db, config.paths.database);
+  const sshd = await startTestSshd({ sftpOnly: process.env.OFFSITE_BENCH_SFTP_ONLY === "1" });
+  try {
+    const id = "20260101-000000";
+    const folder = path.join(config.paths.backups, id);
+    fs.mkdirSync(folder, { recursive: true });
+    const archives: Record<string, unknown> = {};
+    for (const volume of VOLUMES) {
+      const file = `${volume}.tar.gz`;
+      const bytes = Math.max(1, Math.round(TOTAL_MB * SHARE[volume] * 1024 * 1024));
+      // Written by head from /dev/urandom: the generator adds nothing to this process's RSS.
+      execFileSync("sh", ["-c", `head -c ${bytes} /dev/urandom > "${path.join(folder, file)}"`]);
+      const sha256 = execFileSync("sha256sum", [path.join(folder, file)], { encoding: "utf8" }).split(" ")[0];
+      archives[volume] = { file, bytes, sha256, files: 1, tar_bytes: bytes, encrypted: false };
+    }
+    const manifest = {
+      format: "mimir-backup",
+      format_version: 1,
+      id,
+      app_version: "bench",
+      schema_version: null,
+      created_at: new Date().toISOString(),
+      trigger: "manual",
+      encrypted: false,
+      archives,
+      databases: {},
+      row_counts: {},
+    };
+    fs.writeFileSync(path.join(folder, "manifest.json"), JSON.stringify(manifest, null, 2));
+    writeVerification(folder, { status: "ok", verified_at: new Date().toISOString(), error: null, manifest_sha256: manifestDigest(folder) });
+    const files = fs.readdirSync(folder).filter((name) => name !== "verification.json");
+    const setBytes = files.reduce((sum, name) => sum + fs.statSync(path.join(folder, name)).size, 0);
+    console.log(`set: ${files.length} files, ${mb(setBytes)}; sshd on 127.0.0.1:${sshd.port}; ${ROUNDS} round(s)`);
+
+    const ours: number[] = [];
+    const proofs = new Set<string>();
+    const scp: number[] = [];
+    const rssBefore = process.memoryUsage().rss;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const scpTarget = path.join(sshd.folder, `scp-${round}`);
+      fs.mkdirSync(scpTarget);
+      let started = process.hrtime.bigint();
+      execFileSync("scp", ["-q", "-F", sshd.clientConfigFile, ...files.map((name) => path.join(folder, name)), `bench:${scpTarget}/`]);
+      scp.push(Number(process.hrtime.bigint() - started) / 1e9);
+      fs.rmSync(scpTarget, { recursive: true });
+
+      const destination = await createDestination({
+        kind: "sftp",
+        name: `bench-${round}-${crypto.randomBytes(3).toString("hex")}`,
+        enabled: false,
+        require_encrypted: false,
+        keep_days: null,
+        keep_min: 1,
+        settings: { host: sshd.host, port: sshd.port, user: sshd.user, folder: path.join(sshd.folder, `ours-${round}`) },
+        secrets: { private_key: sshd.privateKey },
+      } as CreateDestinationInput);
+      started = process.hrtime.bigint();
+      const copy = await copySetTo(id, destination.id);
+      ours.push(Number(process.hrtime.bigint() - started) / 1e9);
+      if (copy.status !== "verified") throw new Error(`the copy ended ${copy.status}: ${copy.error}`);
+      proofs.add(String(copy.verified_by));
+      fs.rmSync(path.join(sshd.folder, `ours-${round}`), { recursive: true });
+      console.log(`round ${round + 1}: scp ${scp[round]!.toFixed(1)} s, ours ${ours[round]!.toFixed(1)} s (proof: ${copy.verified_by})`);
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const oursS = median(ours);
+    const scpS = median(scp);
+    const peakRss = process.resourceUsage().maxRSS * 1024;
+    console.log("");
+    console.log(
+      `offsite copy of ${mb(setBytes)} to loopback sshd (upload + proof: ${[...proofs].join(", ")}): ${oursS.toFixed(1)} s (${mb(setBytes / oursS)}/s)`,
+    );
+    console.log(`scp of the same files (upload only):                                  ${scpS.toFixed(1)} s (${mb(setBytes / scpS)}/s)`);
+    console.log(`ratio ours / scp: ${(oursS / scpS).toFixed(2)}x (goal ≤ 1.2x)`);
+    console.log(`our peak RSS: ${mb(peakRss)} (RSS before the copies: ${mb(rssBefore)}; the set is ${mb(setBytes)})`);
+  } finally {
+    await sshd.stop();
+    closeAppDatabase();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,61 @@
+import { sqliteTable, text, integer, index, primaryKey } from "drizzle-orm/sqlite-core";
+import { OFFSITE_COPY_PROOFS, OFFSITE_COPY_STATUSES } from "../../vocabulary";
+
+/** A place backup sets are copied to (S3-compatible, SFTP, WebDAV, a mounted folder) and its retention. */
+export const offsiteDestinations = sqliteTable(
+  "offsite_destinations",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    /** folder | sftp | s3 | webdav */
+    kind: text("kind").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    /** JSON of the kind's settings that are not secret (host, bucket, folder) */
+    settings: text("settings").notNull(),
+    /** JSON of the kind's secrets, sealed by lib/secrets (AES-256-GCM); never returned by the API */
+    secrets: text("secrets"),
+    /** the server identity pinned on first contact (SFTP: the host key's SHA256 fingerprint) */
+    pinnedIdentity: text("pinned_identity"),
+    /** refuse to copy sets written without encryption */
+    requireEncrypted: integer("require_encrypted", { mode: "boolean" }).notNull(),
+    /** remote retention: copies older than keep_days go, the newest keep_min always stay; null keep_days: keep all */
+    keepDays: integer("keep_days"),
+    keepMin: integer("keep_min").notNull(),
+    /** the last connection test: when, and its outcome (null error: passed) */
+    lastTestAt: text("last_test_at"),
+    lastTestError: text("last_test_error"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("idx_offsite_destinations_name").on(t.name)],
+);
+
+/** The copy of one set at one destination: its state, and the files already proven equal there (so a retry resumes). */
+export const offsiteCopies = sqliteTable(
+  "offsite_copies",
+  {
+    backupId: text("backup_id").notNull(),
+    destinationId: text("destination_id").notNull(),
+    /** pending | copying | verified | failed */
+    status: text("status", { enum: OFFSITE_COPY_STATUSES }).notNull(),
+    /** bytes proven equal at the destination so far, and of the whole set */
+    bytes: integer("bytes").notNull(),
+    totalBytes: integer("total_bytes").notNull(),
+    /** JSON array of file names already read back and proven equal */
+    provenFiles: text("proven_files").notNull(),
+    operationId: text("operation_id"),
+    startedAt: text("started_at"),
+    copiedAt: text("copied_at"),
+    verifiedAt: text("verified_at"),
+    /** how the remote bytes were proven equal: a checksum the server computed over them, or reading them back */
+    verifiedBy: text("verified_by", { enum: OFFSITE_COPY_PROOFS }),
+    error: text("error"),
+    /** failed attempts since the last verified copy */
+    failures: integer("failures").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.backupId, t.destinationId] }), index("idx_offsite_copies_destination").on(t.destinationId, t.status)],
+);
+
+export type OffsiteDestinationRow = typeof offsiteDestinations.$inferSelect;
+export type OffsiteCopyRow = typeof offsiteCopies.$inferSelect;

@@ -1,0 +1,145 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startTestSshd, type TestSshd } from "@/test/helpers/sshd";
+import { createFolderStore } from "@/lib/offsite/stores/folder";
+import { createSftpStore } from "@/lib/offsite/stores/sftp";
+import { RemoteStoreError, type RemoteStore } from "@/lib/offsite/store";
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function reason(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error, String(error)).toBeInstanceOf(RemoteStoreError);
+    return (error as RemoteStoreError).reason;
+  }
+  throw new Error("expected a RemoteStoreError");
+}
+
+let sshd: TestSshd;
+let folderRoot: string;
+
+beforeAll(async () => {
+  sshd = await startTestSshd();
+  folderRoot = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-folder-store-"));
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+  fs.rmSync(folderRoot, { recursive: true, force: true });
+});
+
+const kinds: [string, () => RemoteStore][] = [
+  ["folder", () => createFolderStore({ path: folderRoot })],
+  [
+    "sftp",
+    () =>
+      createSftpStore({
+        host: sshd.host,
+        port: sshd.port,
+        user: sshd.user,
+        folder: `${sshd.folder}/dest`,
+        private_key: sshd.privateKey,
+        host_key_fingerprint: sshd.hostKeyFingerprint,
+      }),
+  ],
+];
+
+describe.each(kinds)("%s store", (_name, make) => {
+  test("put, stat, get, list and delete round-trip bytes exactly, at any depth", async () => {
+    const store = make();
+    try {
+      // Several MB in odd-sized chunks: many requests in flight, a short last one.
+      const data = crypto.randomBytes(5 * 1024 * 1024 + 123);
+      await store.put("set-1/mimir_data.tar.gz", Readable.from([data.subarray(0, 1000), data.subarray(1000)]), data.length);
+      await store.put("set-1/manifest.json", Readable.from([Buffer.from("{}")]), 2);
+      await store.put("set-1/empty", Readable.from([]), 0);
+      expect((await store.stat("set-1/mimir_data.tar.gz"))?.size).toBe(data.length);
+      expect(await store.stat("set-1/missing")).toBeNull();
+      const back = await readAll(await store.get("set-1/mimir_data.tar.gz"));
+      expect(crypto.createHash("sha256").update(back).digest("hex")).toBe(crypto.createHash("sha256").update(data).digest("hex"));
+      expect((await readAll(await store.get("set-1/empty"))).length).toBe(0);
+      const keys: string[] = [];
+      for await (const object of store.list("set-1/")) keys.push(object.key);
+      expect(keys.sort()).toEqual(["set-1/empty", "set-1/manifest.json", "set-1/mimir_data.tar.gz"]);
+      expect(await reason(store.get("set-1/missing"))).toBe("not-found");
+      for (const key of keys) await store.delete(key);
+      await store.delete("set-1/manifest.json");
+      const left: string[] = [];
+      for await (const object of store.list("")) left.push(object.key);
+      expect(left).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a body shorter than announced leaves no object under the key", async () => {
+    const store = make();
+    try {
+      expect(await reason(store.put("short/file", Readable.from([Buffer.alloc(10)]), 20))).toBe("refused");
+      expect(await store.stat("short/file")).toBeNull();
+      const keys: string[] = [];
+      for await (const object of store.list("short/")) keys.push(object.key);
+      expect(keys).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("folder store", () => {
+  test("an unmounted (missing) folder is unreachable and is never created", async () => {
+    const missing = path.join(folderRoot, "not-mounted");
+    const store = createFolderStore({ path: missing });
+    expect(await reason(store.put("a/b", Readable.from([Buffer.from("x")]), 1))).toBe("unreachable");
+    expect(fs.existsSync(missing)).toBe(false);
+  });
+});
+
+describe("sftp store", () => {
+  const settings = () => ({
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    folder: `${sshd.folder}/pinning`,
+    private_key: sshd.privateKey,
+    host_key_fingerprint: null as string | null,
+  });
+
+  test("the first connection reports the host key to pin (as ssh-keygen prints it); a different pinned key is refused", async () => {
+    const first = createSftpStore(settings());
+    await first.stat("anything");
+    expect(first.serverIdentity()).toBe(sshd.hostKeyFingerprint);
+    await first.close();
+    const other = createSftpStore({ ...settings(), host_key_fingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" });
+    expect(await reason(other.put("x", Readable.from([Buffer.from("x")]), 1))).toBe("host-key-changed");
+    expect(fs.existsSync(path.join(sshd.folder, "pinning", "x"))).toBe(false);
+    await other.close();
+  });
+
+  test("a key the server does not accept is an auth failure, not retried", async () => {
+    const store = createSftpStore({ ...settings(), private_key: sshd.wrongKey });
+    const error = await store.stat("x").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteStoreError);
+    expect((error as RemoteStoreError).reason).toBe("auth");
+    expect((error as RemoteStoreError).retryable).toBe(false);
+    await store.close();
+  });
+
+  test("a port nobody listens on is unreachable (retryable)", async () => {
+    const store = createSftpStore({ ...settings(), port: 1 });
+    const error = await store.stat("x").catch((e: unknown) => e);
+    expect((error as RemoteStoreError).reason).toBe("unreachable");
+    expect((error as RemoteStoreError).retryable).toBe(true);
+    await store.close();
+  });
+});
