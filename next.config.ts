@@ -4,7 +4,9 @@ const nextConfig: NextConfig = {
   // The Docker image runs the self-contained server (node server.js); `npm start` runs `next start`,
   // which warns on a standalone build, so the checkout builds the ordinary way. The Dockerfile sets it.
   output: process.env.MIMIR_STANDALONE_BUILD === "1" ? "standalone" : undefined,
-  serverExternalPackages: ["better-sqlite3", "winston"],
+  // Loaded by Node at run time, not bundled: native addons (better-sqlite3; ssh2's optional crypto addon, built by
+  // `npm ci`) cannot be placed in a Turbopack chunk.
+  serverExternalPackages: ["better-sqlite3", "winston", "ssh2"],
   poweredByHeader: false,
   // The Content-Security-Policy is set per request by proxy.ts, since it carries a fresh nonce.
   async headers() {
