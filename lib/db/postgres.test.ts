@@ -5,6 +5,10 @@ import { describeConnection, migratePostgres, openPostgresPool, postgresDrizzle 
 import { pgTimestampToIso } from "@/lib/db/schema/pg/columns";
 import * as schema from "@/lib/db/schema/pg";
 import { createScratchDatabase, type ScratchDatabase } from "@/test/helpers/postgres";
+import journal from "@/drizzle/pg/meta/_journal.json";
+
+/** Every migration of the PostgreSQL folder: the count grows with each schema change. */
+const MIGRATIONS = journal.entries.length;
 
 describe("migrations on PostgreSQL", () => {
   let scratch: ScratchDatabase;
@@ -19,14 +23,14 @@ describe("migrations on PostgreSQL", () => {
     const [first, second] = pools as [pg.Pool, pg.Pool];
     try {
       const reports = await Promise.all(pools.map((pool) => migratePostgres(pool)));
-      expect(reports.map((r) => r.appliedMigrations).sort()).toEqual([0, 0, 0, 6]);
-      expect(new Set(reports.map((r) => r.schemaVersion))).toEqual(new Set(["6"]));
+      expect(reports.map((r) => r.appliedMigrations).sort()).toEqual([0, 0, 0, MIGRATIONS]);
+      expect(new Set(reports.map((r) => r.schemaVersion))).toEqual(new Set([String(MIGRATIONS)]));
       const again = await migratePostgres(first);
-      expect(again).toEqual({ appliedMigrations: 0, schemaVersion: "6" });
+      expect(again).toEqual({ appliedMigrations: 0, schemaVersion: String(MIGRATIONS) });
       const meta = await first.query("SELECT key, value FROM system_metadata ORDER BY key");
       expect(meta.rows.map((r) => r.key)).toEqual(["created_at", "instance_id", "schema_version"]);
       const journal = await first.query("SELECT count(*)::int AS n FROM public.__drizzle_migrations");
-      expect(journal.rows[0].n).toBe(6);
+      expect(journal.rows[0].n).toBe(MIGRATIONS);
       // the lock is released: another session takes it at once
       const free = await second.query("SELECT pg_try_advisory_lock(1296649554, 1) AS ok");
       expect(free.rows[0].ok).toBe(true);

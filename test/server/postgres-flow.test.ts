@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import journal from "@/drizzle/pg/meta/_journal.json";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -173,7 +174,13 @@ test("a job created over HTTP survives a restart, lives in PostgreSQL (psql show
   const report = await health();
   expect(report.status).toBe(200);
   const body = JSON.parse(report.text);
-  expect(body.persistence).toMatchObject({ backend: "postgres", status: "healthy", host: "127.0.0.1", database: scratch.name, schema_version: "6" });
+  expect(body.persistence).toMatchObject({
+    backend: "postgres",
+    status: "healthy",
+    host: "127.0.0.1",
+    database: scratch.name,
+    schema_version: String(journal.entries.length),
+  });
   const anonymous = await health(false);
   expect(JSON.parse(anonymous.text).persistence).toMatchObject({ backend: "postgres", database: scratch.name });
   for (const text of [report.text, anonymous.text, output, JSON.stringify(await api("GET", "/config"))]) expect(text).not.toContain(PASSWORD);
