@@ -46,7 +46,13 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
   });
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // A death by signal (code null) is written into the output, so a failing test shows which one.
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code, signal) => {
+      if (signal) output += `\n[the server was ended by ${signal}]\n`;
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
