@@ -4,10 +4,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { nowIso } from "@/lib/db/timestamps";
 import type { OffsiteCopyRow, OffsiteDestinationRow } from "@/lib/db/schema/offsite";
-import { AppError } from "@/lib/errors";
+import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
 import { notify } from "@/lib/notify/service";
-import { startOperation, type OperationContext } from "@/lib/operations/service";
+import { getOperation, startOperation, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import { MANIFEST_FILE, manifestDigest, passedVerification, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
@@ -351,7 +351,9 @@ export async function withRetries(
 /**
  * Starts copying a set to one destination, or to every enabled one, as an operation (202). Each
  * destination is tried in turn; the operation fails when any copy failed, naming each, and the
- * failure is announced (offsite.failed). Writes copy state rows; no local change.
+ * failure is announced (offsite.failed). A copy already running (claimed in the database by this
+ * instance or another) is not started again: asked for alone, the answer is its operation. Writes
+ * copy state rows; no local change.
  */
 export async function startCopy(backupId: string, destinationId: string | null, principal: Principal | null): Promise<OperationDto> {
   const folder = setFolder(backupId);
@@ -360,10 +362,24 @@ export async function startCopy(backupId: string, destinationId: string | null, 
   if (rows.length === 0) throw new AppError("invalid_input", "No enabled offsite destination: add one on the Backups page first");
   if (!passedVerification(folder))
     throw new AppError("verification_failed", `Backup ${backupId} has not passed its restore drill: verify it before copying it offsite`);
+  const staleBefore = new Date(Date.now() - COPY_LEASE_MS).toISOString();
+  const running: OffsiteCopyRow[] = [];
+  const waiting: OffsiteDestinationRow[] = [];
+  for (const row of rows) {
+    const copy = await queries.findCopyRow(backupId, row.id);
+    if (copy?.status === "copying" && copy.updatedAt >= staleBefore) running.push(copy);
+    else waiting.push(row);
+  }
+  if (waiting.length === 0) {
+    const operationId = running.find((copy) => copy.operationId)?.operationId;
+    const operation = operationId ? await getOperation(operationId).catch(() => null) : null;
+    if (operation?.status === "running") return operation;
+    throw new AppError("in_use", `Backup ${backupId} is already being copied to ${rows.map((row) => row.name).join(", ")}`);
+  }
   // Shown as pending at once, so the list says a copy is coming before the operation reaches it.
-  for (const row of rows) await markPending(backupId, row, folder);
-  const params = { backup_id: backupId, destination_ids: rows.map((row) => row.id) };
-  return startOperation({ kind: "offsite_copy", principal, scope: "write", params }, (ctx) => runCopies(backupId, rows, ctx));
+  for (const row of waiting) await markPending(backupId, row, folder);
+  const params = { backup_id: backupId, destination_ids: waiting.map((row) => row.id) };
+  return startOperation({ kind: "offsite_copy", principal, scope: "write", params }, (ctx) => runCopies(backupId, waiting, ctx));
 }
 
 async function markPending(backupId: string, row: OffsiteDestinationRow, folder: string) {
@@ -389,7 +405,7 @@ async function markPending(backupId: string, row: OffsiteDestinationRow, folder:
 }
 
 async function runCopies(backupId: string, rows: OffsiteDestinationRow[], ctx: OperationContext) {
-  const results: { destination: string; status: "verified" | "failed"; error: string | null }[] = [];
+  const results: { destination: string; status: "verified" | "failed" | "already copying"; error: string | null }[] = [];
   const done: number[] = rows.map(() => 0);
   const totals: number[] = rows.map(() => 0);
   for (const [index, row] of rows.entries()) {
@@ -412,6 +428,11 @@ async function runCopies(backupId: string, rows: OffsiteDestinationRow[], ctx: O
       await notify("offsite.recovered", { destination_id: row.id, destination: row.name, backup_id: backupId });
     } catch (error) {
       if (ctx.signal.aborted) throw error;
+      // Claimed since startCopy looked, by another operation or instance: that copy goes on, this one has nothing to do.
+      if (isAppError(error) && error.code === "in_use") {
+        results.push({ destination: row.name, status: "already copying", error: null });
+        continue;
+      }
       results.push({ destination: row.name, status: "failed", error: (error as Error).message });
       getLogger().warn("offsite copy failed", { backup_id: backupId, destination: row.name, error: (error as Error).message });
       await notify("offsite.failed", {
