@@ -20,6 +20,7 @@ export const DIALECT_NEUTRAL = [
   "lib/storage/history.test.ts",
   "lib/storage/alerts.test.ts",
   "lib/overview/**/*.test.ts",
+  "lib/offsite/copy-claim.test.ts",
 ];
 
 /** In those folders but about one engine: a restore swaps the SQLite file; the Reset card counts through the SQLite engine. */

@@ -3,8 +3,8 @@
 // The set is ~500 MB of incompressible archives (random bytes, so neither side gains from
 // compression) with a real manifest (sizes, sha256s) and a passed verification bound to it. Ours is
 // the whole copy a user waits for: upload of every file, then its proof (the sha256 the server
-// computes with sha256sum over the same SSH connection, or the file read back through SFTP where
-// the server runs no commands) compared with the manifest, manifest last. scp only uploads.
+// computes over the same SSH connection while the next file uploads, or the file read back through
+// SFTP where the server runs no commands) compared with the manifest, manifest last. scp only uploads.
 // OFFSITE_BENCH_SFTP_ONLY=1 runs the sshd with ForceCommand internal-sftp, to measure the read-back. Prints both times,
 // the ratio, and our peak RSS beside the RSS before the copy (flat = independent of the set size).
 import { execFileSync } from "node:child_process";
@@ -29,6 +29,18 @@ const ROUNDS = Number(process.env.OFFSITE_BENCH_ROUNDS ?? 1);
 /** How the bytes split over the five archives, as in a real set: the database volume holds most. */
 const SHARE: Record<(typeof VOLUMES)[number], number> = { mimir_data: 0.7, mimir_logs: 0.2, mimir_plugins: 0.08, mimir_config: 0.01, mimir_pipelines: 0.01 };
 
+/** CPU seconds (user + system) of this process, and of the children it has waited for (scp and its ssh). */
+const cpuSeconds = () => {
+  const usage = process.cpuUsage();
+  const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+  // cutime and cstime (fields 16 and 17 of proc(5)), in clock ticks of 1/100 s.
+  return { self: (usage.user + usage.system) / 1e6, children: (Number(fields[13]) + Number(fields[14])) / 100 };
+};
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((load) => load.toFixed(2))
+    .join(" ");
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 async function main() {
@@ -75,13 +87,19 @@ async function main() {
     const ours: number[] = [];
     const proofs = new Set<string>();
     const scp: number[] = [];
+    // Client CPU, which the load of other work on the machine does not change: where wall time is noise, this is not.
+    const oursCpu: number[] = [];
+    const scpCpu: number[] = [];
     const rssBefore = process.memoryUsage().rss;
+    const loadBefore = loadAverage();
     for (let round = 0; round < ROUNDS; round += 1) {
       const scpTarget = path.join(sshd.folder, `scp-${round}`);
       fs.mkdirSync(scpTarget);
       let started = process.hrtime.bigint();
+      const scpCpuBefore = cpuSeconds().children;
       execFileSync("scp", ["-q", "-F", sshd.clientConfigFile, ...files.map((name) => path.join(folder, name)), `bench:${scpTarget}/`]);
       scp.push(Number(process.hrtime.bigint() - started) / 1e9);
+      scpCpu.push(cpuSeconds().children - scpCpuBefore);
       fs.rmSync(scpTarget, { recursive: true });
 
       const destination = await createDestination({
@@ -95,8 +113,10 @@ async function main() {
         secrets: { private_key: sshd.privateKey },
       } as CreateDestinationInput);
       started = process.hrtime.bigint();
+      const oursCpuBefore = cpuSeconds().self;
       const copy = await copySetTo(id, destination.id);
       ours.push(Number(process.hrtime.bigint() - started) / 1e9);
+      oursCpu.push(cpuSeconds().self - oursCpuBefore);
       if (copy.status !== "verified") throw new Error(`the copy ended ${copy.status}: ${copy.error}`);
       proofs.add(String(copy.verified_by));
       fs.rmSync(path.join(sshd.folder, `ours-${round}`), { recursive: true });
@@ -112,6 +132,8 @@ async function main() {
     );
     console.log(`scp of the same files (upload only):                                  ${scpS.toFixed(1)} s (${mb(setBytes / scpS)}/s)`);
     console.log(`ratio ours / scp: ${(oursS / scpS).toFixed(2)}x (goal ≤ 1.2x)`);
+    console.log(`client CPU (user + system): ours ${median(oursCpu).toFixed(1)} s, scp + ssh ${median(scpCpu).toFixed(1)} s`);
+    console.log(`load average before / after: ${loadBefore} / ${loadAverage()} (2 cores shared: figures move with it)`);
     console.log(`our peak RSS: ${mb(peakRss)} (RSS before the copies: ${mb(rssBefore)}; the set is ${mb(setBytes)})`);
   } finally {
     await sshd.stop();

@@ -4,6 +4,7 @@ import path from "node:path";
 import { test, expect } from "./fixtures";
 import { E2E_ADMIN } from "./env";
 import { BackupsPage } from "./pages/backups-page";
+import { startTestSshd, type TestSshd } from "../test/helpers/sshd";
 
 test.describe.configure({ mode: "serial" });
 
@@ -40,6 +41,10 @@ test.describe("Offsite destinations", () => {
     const copy = backups.row(setId).locator(`[data-copy-destination="${NAME}"]`);
     await expect(copy).toContainText("copied", { timeout: 60_000 });
     expect(fs.existsSync(path.join(MOUNT, setId, "manifest.json"))).toBe(true);
+    // A folder offers no checksum of its own: the copy says it was read back, and the tooltip says what that proved.
+    const proof = copy.getByText("proven by reading it back");
+    await expect(proof).toBeVisible();
+    await expect(proof).toHaveAttribute("title", /read back from the destination and hashed here.*matched the set's manifest/);
     // The e2e data root has no backup passphrase: the page warns that the copy is readable there.
     await expect(backups.row(setId)).toContainText("Not encrypted: its copies leave this host");
     await page.reload();
@@ -72,5 +77,52 @@ test.describe("Offsite destinations", () => {
     await dialog.getByRole("button", { name: "Delete destination" }).click();
     await expect(destination).toHaveCount(0);
     expect(fs.readdirSync(MOUNT).length).toBeGreaterThan(0);
+  });
+});
+
+test.describe("Offsite copy to an SFTP server", () => {
+  let sshd: TestSshd;
+  test.beforeAll(async () => {
+    sshd = await startTestSshd();
+  });
+  test.afterAll(async () => {
+    await sshd?.stop();
+  });
+
+  test("a set copied to a real sshd says it was proven by the server's own sha256", async ({ page, api }) => {
+    const name = `sftp-${process.pid}`;
+    const created = await api.post("/api/v1/destinations", {
+      data: {
+        kind: "sftp",
+        name,
+        enabled: true,
+        require_encrypted: false,
+        keep_days: null,
+        keep_min: 1,
+        settings: { host: sshd.host, port: sshd.port, user: sshd.user, folder: sshd.folder },
+        secrets: { private_key: sshd.privateKey },
+      },
+    });
+    expect(created.status()).toBe(201);
+    const destination = (await created.json()) as { id: string };
+    try {
+      const started = await api.post("/api/v1/backups");
+      expect(started.status()).toBe(202);
+      const { id: operationId } = (await started.json()) as { id: string };
+      await expect.poll(async () => (await (await api.get(`/api/v1/operations/${operationId}`)).json()).status, { timeout: 60_000 }).toBe("succeeded");
+      const setId = ((await (await api.get(`/api/v1/operations/${operationId}`)).json()) as { result: { backup_id: string } }).result.backup_id;
+
+      const backups = new BackupsPage(page);
+      await backups.goto();
+      const copy = backups.row(setId).locator(`[data-copy-destination="${name}"]`);
+      await expect(copy).toContainText("copied", { timeout: 60_000 });
+      const proof = copy.getByText("proven by the server's sha256");
+      await expect(proof).toBeVisible();
+      await expect(proof).toHaveAttribute("title", /server computed the sha256 of each file from the bytes on its own disk/);
+      expect(fs.existsSync(path.join(sshd.folder, setId, "manifest.json"))).toBe(true);
+    } finally {
+      // Later specs make sets of their own: they are not to be copied here once this server is gone.
+      expect((await api.put(`/api/v1/destinations/${destination.id}`, { data: { enabled: false } })).status()).toBe(200);
+    }
   });
 });

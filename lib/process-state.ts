@@ -46,7 +46,6 @@ export const PROCESS_SLOTS = [
   "jobChangesTimer",
   "shutdownHandlers",
   "backupSetVerifiedListeners",
-  "offsiteCopiesRunning",
   "schemaBackend",
   "pgConsole",
 ] as const;

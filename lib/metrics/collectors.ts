@@ -183,7 +183,7 @@ function createCollectors(): Registry {
   });
   new Gauge({
     name: "mimir_offsite_last_success_timestamp_seconds",
-    help: "When the newest verified offsite copy at each destination was read back intact (Unix time); 0 until one exists",
+    help: "When the newest verified offsite copy at each destination was proven intact there (Unix time); 0 until one exists",
     labelNames: ["destination"] as const,
     registers,
     async collect() {

@@ -175,7 +175,7 @@ export const EVENTS = {
     payload: z.object({ destination_id: z.string(), destination: z.string(), backup_id: z.string() }),
     problem: (p) => ({ role: "clear", key: offsiteKey(p.destination_id) }),
     title: (p) => `Offsite copies to ${p.destination} work again`,
-    text: (p) => `Backup ${p.backup_id} was copied to ${p.destination} and read back intact.`,
+    text: (p) => `Backup ${p.backup_id} was copied to ${p.destination} and proven intact there.`,
     page: () => "/backups",
   }),
 };

@@ -2,13 +2,12 @@ import "server-only";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { processState } from "@/lib/process-state";
 import { nowIso } from "@/lib/db/timestamps";
 import type { OffsiteCopyRow, OffsiteDestinationRow } from "@/lib/db/schema/offsite";
-import { AppError } from "@/lib/errors";
+import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
 import { notify } from "@/lib/notify/service";
-import { startOperation, type OperationContext } from "@/lib/operations/service";
+import { getOperation, startOperation, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import { MANIFEST_FILE, manifestDigest, passedVerification, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
@@ -23,6 +22,12 @@ import type { OffsiteCopyProof } from "@/lib/db/vocabulary";
 /** Attempts per file on network failures, with the wait doubling from BACKOFF_MS between them. */
 export const MAX_ATTEMPTS = 5;
 const BACKOFF_MS = 2_000;
+/**
+ * Reads of a set file for upload: a store cuts them into its own request size (SFTP 255 KiB, S3 parts)
+ * without copying when they are large; node's default 64 KiB made the SFTP upload spend half again the
+ * CPU (bench:offsite). Memory stays flat: one read in hand per upload.
+ */
+const READ_CHUNK = 4 * 1024 * 1024;
 
 export interface CopyOptions {
   signal?: AbortSignal;
@@ -40,8 +45,13 @@ interface SetFile {
   sha256: string;
 }
 
-/** Copies running in this process, by "<set>/<destination>": one copy of a set to a destination at a time. */
-const running = processState("offsiteCopiesRunning", () => new Set<string>());
+/**
+ * A copy claims its (set, destination) row in the database and renews the claim while it runs, so a
+ * second copy of the same set to the same place is refused whichever process or instance asks; a
+ * claim not renewed for COPY_LEASE_MS is a stopped process's and the next copy takes it over.
+ */
+export const COPY_LEASE_MS = 120_000;
+const CLAIM_RENEW_MS = 20_000;
 
 /** The remote key of a file of a set: the local layout, `<set id>/<file>`. */
 export function remoteKey(backupId: string, file: string): string {
@@ -71,17 +81,20 @@ export async function copySetTo(backupId: string, destinationId: string, options
   if (!fs.existsSync(folder)) throw new AppError("not_found", `Backup ${backupId} not found`);
   if (!passedVerification(folder))
     throw new AppError("verification_failed", `Backup ${backupId} has not passed its restore drill: verify it before copying it offsite`);
-  const lock = `${backupId}/${destinationId}`;
-  if (running.has(lock)) throw new AppError("in_use", `Backup ${backupId} is already being copied to ${row.name}`);
-  running.add(lock);
-  try {
-    return await withSetInUse(backupId, () => copyLocked(backupId, folder, row, options));
-  } finally {
-    running.delete(lock);
-  }
+  return withSetInUse(backupId, () => copyClaimed(backupId, folder, row, options));
 }
 
-async function copyLocked(backupId: string, folder: string, row: OffsiteDestinationRow, options: CopyOptions): Promise<CopyDto> {
+/** Runs the functions given to it one at a time, in the order given, whether the earlier ones failed or not. */
+function oneAtATime(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const run = tail.then(work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+async function copyClaimed(backupId: string, folder: string, row: OffsiteDestinationRow, options: CopyOptions): Promise<CopyDto> {
   const manifest = readManifest(folder);
   const files = setFiles(folder);
   const total = files.reduce((sum, file) => sum + file.bytes, 0);
@@ -105,97 +118,155 @@ async function copyLocked(backupId: string, folder: string, row: OffsiteDestinat
     failures: previous?.failures ?? 0,
     updatedAt: now,
   };
-  await queries.upsertCopyRow(state);
+  if (!(await queries.claimCopyRow(state, new Date(Date.now() - COPY_LEASE_MS).toISOString()))) {
+    throw new AppError("in_use", `Backup ${backupId} is already being copied to ${row.name}`);
+  }
+  const renewal = setInterval(() => void queries.renewCopyClaim(backupId, row.id, nowIso()).catch(() => undefined), CLAIM_RENEW_MS);
+  renewal.unref();
 
   let opened = openStore(row);
-  let done = 0;
-  let verifiedBy = state.verifiedBy;
   // A store whose server hashes for us has no read-back half: the upload is the whole of a file's progress.
   let serverHashes = opened.store.serverSha256 !== undefined;
-  const report = (extra: number) => options.progress?.(done + extra, total);
+  let verifiedBy = state.verifiedBy;
+  let done = 0;
+  /** Progress of each file: its bytes uploaded, and read back where they are read back. */
+  const moved = new Map<string, number>();
+  const report = () =>
+    options.progress?.(
+      [...moved.values()].reduce((a, b) => a + b, 0),
+      total,
+    );
+  // Uploads share the link, so they go one at a time; a file's proof (the server hashing it, or the
+  // read-back) runs while the next one uploads. Without the overlap each proof was dead time on the
+  // link: 2.7x scp's time for a 500 MB set, against ~1x with it (bench:offsite).
+  const upload = oneAtATime();
+  const record = oneAtATime();
+  const stop = new AbortController();
+  const stopped = () => stop.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", stopped, { once: true });
+  let firstFailure: unknown = null;
+
+  const copyFile = async (file: SetFile): Promise<void> => {
+    const key = remoteKey(backupId, file.file);
+    const signal = stop.signal;
+    let store = opened.store;
+    // null: proven by an earlier attempt, whose proof the row already counts.
+    let fileProof = null as OffsiteCopyProof | null;
+    await withRetries(
+      async () => {
+        store = opened.store;
+        const there = await store.stat(key);
+        if (proven.has(file.file) && there?.size === file.bytes) return;
+        proven.delete(file.file);
+        // Found with the right size (an earlier attempt's, or the set is there already): prove it before sending again.
+        if (there?.size === file.bytes) {
+          const found = await prove(store, key, file, signal);
+          if (found.sha256 === file.sha256) {
+            fileProof = found.by;
+            return;
+          }
+        }
+        const putWeight = serverHashes ? 1 : 0.5;
+        await upload(async () => {
+          signal.throwIfAborted();
+          options.message?.(`copying ${file.file} to ${row.name}`);
+          await store.put(key, fs.createReadStream(path.join(folder, file.file), { highWaterMark: READ_CHUNK }), file.bytes, {
+            signal,
+            onProgress: (bytes) => {
+              moved.set(file.file, bytes * putWeight);
+              report();
+            },
+          });
+        });
+        options.message?.(`proving ${file.file} at ${row.name}`);
+        const back = await prove(store, key, file, signal, (bytes) => {
+          moved.set(file.file, file.bytes * putWeight + bytes * (1 - putWeight));
+          report();
+        });
+        if (back.by === "read-back") serverHashes = false;
+        if (back.sha256 !== file.sha256) {
+          await store.delete(key).catch(() => undefined);
+          const how = back.by === "server-sha256" ? "as hashed by the server" : "read back";
+          throw new RemoteStoreError(
+            "refused",
+            `${file.file} ${how} at ${row.name} differs from the set's (sha256 ${back.sha256.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…)`,
+          );
+        }
+        fileProof = back.by;
+      },
+      {
+        signal,
+        backoffMs: options.backoffMs ?? BACKOFF_MS,
+        onRetry: async (error, attempt, waitMs) => {
+          options.message?.(`${row.name} unreachable (${error.message}); attempt ${attempt + 1} of ${MAX_ATTEMPTS} in ${Math.round(waitMs / 1000)} s`);
+          // Another file that failed on the same connection may have replaced it already.
+          if (opened.store !== store) return;
+          await store.close().catch(() => undefined);
+          opened = openStore(row);
+        },
+      },
+    );
+    proven.add(file.file);
+    if (fileProof === "read-back" || verifiedBy === null) verifiedBy = fileProof ?? verifiedBy;
+    done += file.bytes;
+    moved.set(file.file, file.bytes);
+    report();
+    const change = { bytes: done, provenFiles: JSON.stringify([...proven]), verifiedBy, updatedAt: nowIso() };
+    await record(() => queries.updateCopyRow(backupId, row.id, change));
+  };
+  /** Copies the files together (uploads still one at a time); the first failure stops the rest. */
+  const copyAll = async (group: SetFile[]) => {
+    await Promise.allSettled(
+      group.map((file) =>
+        copyFile(file).catch((error: unknown) => {
+          firstFailure ??= error;
+          stop.abort(error);
+        }),
+      ),
+    );
+    if (firstFailure !== null) throw firstFailure;
+  };
+
   try {
     if (row.requireEncrypted && !manifest.encrypted) {
       throw new AppError("encryption_required", `${row.name} accepts encrypted sets only, and ${backupId} was written without encryption`);
     }
     options.message?.(`copying ${backupId} to ${row.name}`);
     await removeLeftovers(opened.store, backupId);
-    for (const file of files) {
-      const key = remoteKey(backupId, file.file);
-      // null: proven by an earlier attempt, whose proof the row already counts.
-      let fileProof = null as OffsiteCopyProof | null;
-      await withRetries(
-        async () => {
-          const there = await opened.store.stat(key);
-          if (proven.has(file.file) && there?.size === file.bytes) return;
-          proven.delete(file.file);
-          // Found with the right size (an earlier attempt's, or the set is there already): prove it before sending again.
-          if (there?.size === file.bytes) {
-            const found = await prove(opened.store, key, file, options);
-            if (found.sha256 === file.sha256) {
-              fileProof = found.by;
-              return;
-            }
-          }
-          options.message?.(`copying ${file.file} to ${row.name}`);
-          const putWeight = serverHashes ? 1 : 0.5;
-          await opened.store.put(key, fs.createReadStream(path.join(folder, file.file)), file.bytes, {
-            signal: options.signal,
-            onProgress: (bytes) => report(bytes * putWeight),
-          });
-          options.message?.(`proving ${file.file} at ${row.name}`);
-          const back = await prove(opened.store, key, file, options, (bytes) => report(file.bytes * putWeight + bytes * (1 - putWeight)));
-          if (back.by === "read-back") serverHashes = false;
-          if (back.sha256 !== file.sha256) {
-            await opened.store.delete(key).catch(() => undefined);
-            const how = back.by === "server-sha256" ? "as hashed by the server" : "read back";
-            throw new RemoteStoreError(
-              "refused",
-              `${file.file} ${how} at ${row.name} differs from the set's (sha256 ${back.sha256.slice(0, 12)}…, expected ${file.sha256.slice(0, 12)}…)`,
-            );
-          }
-          fileProof = back.by;
-        },
-        {
-          signal: options.signal,
-          backoffMs: options.backoffMs ?? BACKOFF_MS,
-          onRetry: async (error, attempt, waitMs) => {
-            options.message?.(`${row.name} unreachable (${error.message}); attempt ${attempt + 1} of ${MAX_ATTEMPTS} in ${Math.round(waitMs / 1000)} s`);
-            await opened.store.close().catch(() => undefined);
-            opened = openStore(row);
-          },
-        },
-      );
-      proven.add(file.file);
-      if (fileProof === "read-back" || verifiedBy === null) verifiedBy = fileProof ?? verifiedBy;
-      done += file.bytes;
-      report(0);
-      await queries.updateCopyRow(backupId, row.id, { bytes: done, provenFiles: JSON.stringify([...proven]), verifiedBy, updatedAt: nowIso() });
-    }
+    // The manifest goes only once every archive is proven there: a remote set with a manifest is a whole one.
+    await copyAll(files.slice(0, -1));
+    await copyAll(files.slice(-1));
     await opened.pin();
     const at = nowIso();
-    await queries.updateCopyRow(backupId, row.id, {
-      status: "verified",
-      bytes: total,
-      copiedAt: at,
-      verifiedAt: at,
-      verifiedBy,
-      error: null,
-      failures: 0,
-      updatedAt: at,
-    });
+    await record(() =>
+      queries.updateCopyRow(backupId, row.id, {
+        status: "verified",
+        bytes: total,
+        copiedAt: at,
+        verifiedAt: at,
+        verifiedBy,
+        error: null,
+        failures: 0,
+        updatedAt: at,
+      }),
+    );
   } catch (error) {
     const message = describeFailure(error, row.name);
     // A copy cut short by a cancel did not fail, but it is not a copy either.
-    await queries.updateCopyRow(backupId, row.id, {
-      status: "failed",
-      bytes: done,
-      provenFiles: JSON.stringify([...proven]),
-      error: message,
-      failures: state.failures + 1,
-      updatedAt: nowIso(),
-    });
+    await record(() =>
+      queries.updateCopyRow(backupId, row.id, {
+        status: "failed",
+        bytes: done,
+        provenFiles: JSON.stringify([...proven]),
+        error: message,
+        failures: state.failures + 1,
+        updatedAt: nowIso(),
+      }),
+    );
     throw new AppError(error instanceof AppError ? error.code : "offsite_failed", message, { cause: error });
   } finally {
+    clearInterval(renewal);
+    options.signal?.removeEventListener("abort", stopped);
     await opened.store.close().catch(() => undefined);
   }
   return toCopyDto((await queries.findCopyRow(backupId, row.id))!, row.name);
@@ -235,12 +306,12 @@ async function prove(
   store: RemoteStore,
   key: string,
   file: SetFile,
-  options: CopyOptions,
+  signal: AbortSignal,
   onProgress?: (bytes: number) => void,
 ): Promise<{ sha256: string; by: OffsiteCopyProof }> {
-  const server = store.serverSha256 ? await store.serverSha256(key, file.bytes, { signal: options.signal }) : null;
+  const server = store.serverSha256 ? await store.serverSha256(key, file.bytes, { signal }) : null;
   if (server !== null) return { sha256: server, by: "server-sha256" };
-  return { sha256: await remoteSha256(store, key, options, onProgress), by: "read-back" };
+  return { sha256: await remoteSha256(store, key, { signal }, onProgress), by: "read-back" };
 }
 
 /** sha256 of a remote object as read back through get(). */
@@ -280,7 +351,9 @@ export async function withRetries(
 /**
  * Starts copying a set to one destination, or to every enabled one, as an operation (202). Each
  * destination is tried in turn; the operation fails when any copy failed, naming each, and the
- * failure is announced (offsite.failed). Writes copy state rows; no local change.
+ * failure is announced (offsite.failed). A copy already running (claimed in the database by this
+ * instance or another) is not started again: asked for alone, the answer is its operation. Writes
+ * copy state rows; no local change.
  */
 export async function startCopy(backupId: string, destinationId: string | null, principal: Principal | null): Promise<OperationDto> {
   const folder = setFolder(backupId);
@@ -289,10 +362,24 @@ export async function startCopy(backupId: string, destinationId: string | null, 
   if (rows.length === 0) throw new AppError("invalid_input", "No enabled offsite destination: add one on the Backups page first");
   if (!passedVerification(folder))
     throw new AppError("verification_failed", `Backup ${backupId} has not passed its restore drill: verify it before copying it offsite`);
+  const staleBefore = new Date(Date.now() - COPY_LEASE_MS).toISOString();
+  const running: OffsiteCopyRow[] = [];
+  const waiting: OffsiteDestinationRow[] = [];
+  for (const row of rows) {
+    const copy = await queries.findCopyRow(backupId, row.id);
+    if (copy?.status === "copying" && copy.updatedAt >= staleBefore) running.push(copy);
+    else waiting.push(row);
+  }
+  if (waiting.length === 0) {
+    const operationId = running.find((copy) => copy.operationId)?.operationId;
+    const operation = operationId ? await getOperation(operationId).catch(() => null) : null;
+    if (operation?.status === "running") return operation;
+    throw new AppError("in_use", `Backup ${backupId} is already being copied to ${rows.map((row) => row.name).join(", ")}`);
+  }
   // Shown as pending at once, so the list says a copy is coming before the operation reaches it.
-  for (const row of rows) await markPending(backupId, row, folder);
-  const params = { backup_id: backupId, destination_ids: rows.map((row) => row.id) };
-  return startOperation({ kind: "offsite_copy", principal, scope: "write", params }, (ctx) => runCopies(backupId, rows, ctx));
+  for (const row of waiting) await markPending(backupId, row, folder);
+  const params = { backup_id: backupId, destination_ids: waiting.map((row) => row.id) };
+  return startOperation({ kind: "offsite_copy", principal, scope: "write", params }, (ctx) => runCopies(backupId, waiting, ctx));
 }
 
 async function markPending(backupId: string, row: OffsiteDestinationRow, folder: string) {
@@ -318,7 +405,7 @@ async function markPending(backupId: string, row: OffsiteDestinationRow, folder:
 }
 
 async function runCopies(backupId: string, rows: OffsiteDestinationRow[], ctx: OperationContext) {
-  const results: { destination: string; status: "verified" | "failed"; error: string | null }[] = [];
+  const results: { destination: string; status: "verified" | "failed" | "already copying"; error: string | null }[] = [];
   const done: number[] = rows.map(() => 0);
   const totals: number[] = rows.map(() => 0);
   for (const [index, row] of rows.entries()) {
@@ -341,6 +428,11 @@ async function runCopies(backupId: string, rows: OffsiteDestinationRow[], ctx: O
       await notify("offsite.recovered", { destination_id: row.id, destination: row.name, backup_id: backupId });
     } catch (error) {
       if (ctx.signal.aborted) throw error;
+      // Claimed since startCopy looked, by another operation or instance: that copy goes on, this one has nothing to do.
+      if (isAppError(error) && error.code === "in_use") {
+        results.push({ destination: row.name, status: "already copying", error: null });
+        continue;
+      }
       results.push({ destination: row.name, status: "failed", error: (error as Error).message });
       getLogger().warn("offsite copy failed", { backup_id: backupId, destination: row.name, error: (error as Error).message });
       await notify("offsite.failed", {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { pageOf, type ApiRoute } from "@/lib/openapi-registry";
 import { backupIdParams } from "@/lib/backups/inputs";
-import { OPERATION_RUNNING, operationSchema as operation } from "@/lib/operations/openapi";
+import { operationSchema as operation } from "@/lib/operations/openapi";
 import { DESTINATION_KIND_NAMES } from "@/lib/offsite/kinds";
 import {
   copyBackupInput,
@@ -166,10 +166,16 @@ export const OFFSITE_API: ApiRoute[] = [
     params: backupIdParams,
     body: copyBackupInput,
     responses: {
-      202: { description: "The copy operation", schema: operation },
+      202: {
+        description: "The copy operation; when every copy asked for is already running (here or on another instance), the operation running it",
+        schema: operation,
+      },
       404: { description: "No such set or destination" },
       422: { description: "The set has not passed its restore drill (code verification_failed)" },
-      ...OPERATION_RUNNING,
+      409: {
+        description:
+          "An exclusive operation is running (code operation_running), or the set is already being copied there by work whose operation is gone (code in_use)",
+      },
     },
   },
 ];

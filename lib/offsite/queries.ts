@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, ne, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { atomically } from "@/lib/db/dialect";
 import { offsiteCopies, offsiteDestinations, type OffsiteCopyRow, type OffsiteDestinationRow } from "@/lib/db/schema/offsite";
@@ -55,6 +55,33 @@ export async function upsertCopyRow(row: OffsiteCopyRow): Promise<void> {
     .insert(offsiteCopies)
     .values(row)
     .onConflictDoUpdate({ target: [offsiteCopies.backupId, offsiteCopies.destinationId], set: rest });
+}
+
+/**
+ * Writes `row` (status copying) unless another copy holds the row: one still "copying" whose claim
+ * was renewed after `staleBefore`. One statement, so two instances asking at once cannot both win.
+ * True when the claim is ours.
+ */
+export async function claimCopyRow(row: OffsiteCopyRow, staleBefore: string): Promise<boolean> {
+  const { backupId: _b, destinationId: _d, ...rest } = row;
+  const claimed = await getDb()
+    .insert(offsiteCopies)
+    .values(row)
+    .onConflictDoUpdate({
+      target: [offsiteCopies.backupId, offsiteCopies.destinationId],
+      set: rest,
+      setWhere: or(ne(offsiteCopies.status, "copying"), lt(offsiteCopies.updatedAt, staleBefore)),
+    })
+    .returning({ backupId: offsiteCopies.backupId });
+  return claimed.length > 0;
+}
+
+/** Keeps a running copy's claim alive (see claimCopyRow). */
+export async function renewCopyClaim(backupId: string, destinationId: string, at: string): Promise<void> {
+  await getDb()
+    .update(offsiteCopies)
+    .set({ updatedAt: at })
+    .where(and(eq(offsiteCopies.backupId, backupId), eq(offsiteCopies.destinationId, destinationId), eq(offsiteCopies.status, "copying")));
 }
 
 export async function updateCopyRow(backupId: string, destinationId: string, change: Partial<OffsiteCopyRow>): Promise<void> {

@@ -178,7 +178,7 @@ function describeResult(label: string, result: Record<string, unknown> | null): 
     return `Restored ${String(result.backup_id)}${checked}.${safety}`;
   }
   if (label === "Verify") return `Backup ${String(result.backup_id)} passed the restore drill.`;
-  if (label === "Offsite copy") return `Backup ${String(result.backup_id)} copied offsite and read back intact.`;
+  if (label === "Offsite copy") return `Backup ${String(result.backup_id)} copied offsite and proven intact there.`;
   if (label === "Pull")
     return `Backup ${String(result.backup_id)} pulled (${formatBytes(Number(result.bytes))}, every archive matched its manifest)${result.verify_status === "ok" ? " and verified" : `; not verified: ${String(result.verify_error)}`}.`;
   return `${label} of ${String(result.backup_id)} finished.`;

@@ -376,7 +376,19 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
   );
 }
 
-/** A set's copies at each destination: status, a progress bar while moving, the error and Retry when one failed. */
+/** How a copy was proven equal to the set, in the column (short) and its tooltip (how, exactly). */
+type OffsiteCopyProof = NonNullable<CopyDto["verified_by"]>;
+const PROOF_LABELS: Record<OffsiteCopyProof, string> = {
+  "server-sha256": "proven by the server's sha256",
+  "read-back": "proven by reading it back",
+};
+const PROOF_DETAILS: Record<OffsiteCopyProof, string> = {
+  "server-sha256": "The server computed the sha256 of each file from the bytes on its own disk, and each matched the set's manifest.",
+  "read-back":
+    "Every file was read back from the destination and hashed here (for some, the server offers no checksum of its own), and each sha256 matched the set's manifest.",
+};
+
+/** A set's copies at each destination: status, how it was proven, a progress bar while moving, the error and Retry when one failed. */
 function OffsiteCopies({
   set,
   canWrite,
@@ -401,6 +413,11 @@ function OffsiteCopies({
               {copy.status === "verified" ? "copied" : copy.status}
             </Badge>
           </div>
+          {copy.status === "verified" && copy.verified_by && (
+            <p className="text-slate-500" title={PROOF_DETAILS[copy.verified_by]}>
+              {PROOF_LABELS[copy.verified_by]}
+            </p>
+          )}
           {moving(copy) && <ProgressBar done={copy.bytes} total={copy.total_bytes} unit="bytes" label={`Copy to ${copy.destination_name}`} />}
           {copy.status === "failed" && (
             <div role="alert" className="mt-1 max-w-xs text-red-700">

@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestSshd, type TestSshd } from "@/test/helpers/sshd";
 import { createFolderStore } from "@/lib/offsite/stores/folder";
-import { createSftpStore } from "@/lib/offsite/stores/sftp";
+import { createSftpStore, inPieces } from "@/lib/offsite/stores/sftp";
 import { RemoteStoreError, type RemoteStore } from "@/lib/offsite/store";
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -135,11 +135,47 @@ describe("sftp store", () => {
     await store.close();
   });
 
+  test("the server hashes each file from the bytes on its disk, file after file, whatever the name holds; a file changed there hashes as it is now", async () => {
+    const store = createSftpStore({ ...settings(), folder: `${sshd.folder}/hashing` });
+    const sha256 = (bytes: Buffer) => crypto.createHash("sha256").update(bytes).digest("hex");
+    // The first goes through an exec of its own, the rest through the loop it opens: both must quote the name.
+    const names = ["set/a.bin", "set/it's here.bin", "set/-starts-with-dash.bin", "set/$(touch INJECTED).bin", "set/back\\slash.bin", "set/last.bin"];
+    const contents = new Map(names.map((name, index) => [name, crypto.randomBytes(1000 + index * 70_000)]));
+    for (const [name, bytes] of contents) await store.put(name, Readable.from([bytes]), bytes.length);
+    for (const [name, bytes] of contents) expect(await store.serverSha256!(name, bytes.length), name).toBe(sha256(bytes));
+    expect(fs.existsSync(path.join(os.homedir(), "INJECTED"))).toBe(false);
+
+    const changed = path.join(sshd.folder, "hashing", "set", "a.bin");
+    const bytes = fs.readFileSync(changed);
+    bytes[0]! ^= 0xff;
+    fs.writeFileSync(changed, bytes);
+    expect(await store.serverSha256!("set/a.bin", bytes.length)).toBe(sha256(bytes));
+    await store.close();
+  });
+
   test("a port nobody listens on is unreachable (retryable)", async () => {
     const store = createSftpStore({ ...settings(), port: 1 });
     const error = await store.stat("x").catch((e: unknown) => e);
     expect((error as RemoteStoreError).reason).toBe("unreachable");
     expect((error as RemoteStoreError).retryable).toBe(true);
     await store.close();
+  });
+});
+
+describe("inPieces (SFTP write requests)", () => {
+  test.each([
+    ["reads smaller than a piece", 1000, 300],
+    ["reads larger than a piece", 300, 1000],
+    ["reads that are whole pieces", 512, 512],
+    ["reads of one byte", 1, 7],
+  ])("%s: every piece but the last is whole, and the bytes are the body's", async (_name, readSize, pieceSize) => {
+    const body = crypto.randomBytes(10_000 + 13);
+    const reads: Buffer[] = [];
+    for (let offset = 0; offset < body.length; offset += readSize) reads.push(body.subarray(offset, offset + readSize));
+    const pieces: Buffer[] = [];
+    for await (const piece of inPieces(Readable.from(reads), pieceSize)) pieces.push(piece);
+    expect(pieces.slice(0, -1).every((piece) => piece.length === pieceSize)).toBe(true);
+    expect(pieces.at(-1)!.length).toBeLessThanOrEqual(pieceSize);
+    expect(Buffer.concat(pieces).equals(body)).toBe(true);
   });
 });
