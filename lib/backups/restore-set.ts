@@ -248,7 +248,6 @@ export async function recoverInterruptedRestore(): Promise<string | null> {
   if (journal) {
     if (journal.commit_token && pool && (await readRestoreCommit(pool)) === journal.commit_token) {
       finishForward(journal);
-      await clearRestoreCommit(pool);
       getLogger().warn("finished a restore that was interrupted after its database commit", { backup: journal.backup_id });
     } else {
       // On PostgreSQL the database was never closed for the swap: only the files are put back.
@@ -257,6 +256,8 @@ export async function recoverInterruptedRestore(): Promise<string | null> {
       getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: journal.backup_id });
     }
   }
+  // A mark left by a kill after the journal went names no journal any more: forget it.
+  if (pool) await clearRestoreCommit(pool);
   removeStaging(Object.keys(volumeFolders(getConfig())) as BackupVolume[], true);
   fs.rmSync(keptTablesFile(), { force: true });
   fs.rmSync(postgresDumpFile(), { force: true });
