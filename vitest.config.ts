@@ -4,11 +4,11 @@ import { defineConfig } from "vitest/config";
  * Test files that hold for either backend: they run twice, on SQLite (project `sqlite`) and on
  * PostgreSQL (project `postgres`, MIMIR_TEST_BACKEND=postgres: createTestDataRoot gives each data root
  * a database of its own cloned from a migrated template). Files that test one engine's mechanics
- * (WAL, VACUUM INTO, .recover, the sqlite3 dump, Mimir adoption) stay SQLite-only, and so do the tests of
- * remote stores and outbound connections, which barely reach the database (lib/offsite/offsite.test.ts is
- * written for both, but its restore is the one backups/service.test.ts runs twice: kept to SQLite for
- * CI time); a neutral file's few tests
- * about the SQLite file itself skip on PostgreSQL (test.skipIf(testBackend() === "postgres")). PostgreSQL-only
+ * (WAL, VACUUM INTO, .recover, the sqlite3 dump, Mimir adoption) stay SQLite-only, and so do the
+ * tests of remote stores and outbound connections, which barely reach the database (offsite.test.ts
+ * is written for both, but its restore is the one backups/service.test.ts runs twice: kept to SQLite
+ * for CI time). A neutral file's few tests about the SQLite file itself skip on PostgreSQL
+ * (test.skipIf(testBackend() === "postgres")). PostgreSQL-only
  * files (lib/db/postgres*.test.ts, …) run in the `sqlite` project and make their own databases.
  */
 export const DIALECT_NEUTRAL = [
