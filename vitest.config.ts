@@ -4,7 +4,11 @@ import { defineConfig } from "vitest/config";
  * Test files that hold for either backend: they run twice, on SQLite (project `sqlite`) and on
  * PostgreSQL (project `postgres`, MIMIR_TEST_BACKEND=postgres: createTestDataRoot gives each data root
  * a database of its own cloned from a migrated template). Files that test one engine's mechanics
- * (WAL, VACUUM INTO, .recover, the sqlite3 dump, Mimir adoption) stay SQLite-only; PostgreSQL-only
+ * (WAL, VACUUM INTO, .recover, the sqlite3 dump, Mimir adoption) stay SQLite-only, and so do the
+ * tests of remote stores and outbound connections, which barely reach the database (offsite.test.ts
+ * is written for both, but its restore is the one backups/service.test.ts runs twice: kept to SQLite
+ * for CI time). A neutral file's few tests about the SQLite file itself skip on PostgreSQL
+ * (test.skipIf(testBackend() === "postgres")). PostgreSQL-only
  * files (lib/db/postgres*.test.ts, …) run in the `sqlite` project and make their own databases.
  */
 export const DIALECT_NEUTRAL = [
@@ -19,8 +23,28 @@ export const DIALECT_NEUTRAL = [
   "lib/scheduler/**/*.test.ts",
   "lib/storage/history.test.ts",
   "lib/storage/alerts.test.ts",
+  "lib/storage/disk-alert.test.ts",
+  "lib/storage/sampler.test.ts",
+  "lib/storage/usage.test.ts",
   "lib/overview/**/*.test.ts",
   "lib/offsite/copy-claim.test.ts",
+  "lib/backups/page-operations.test.ts",
+  "lib/backups/plugin.test.ts",
+  "lib/backups/restore-security.test.ts",
+  "lib/backups/scheduled-backups.test.ts",
+  "lib/backups/service.test.ts",
+  "lib/maintenance/reset.test.ts",
+  "lib/maintenance/retention.test.ts",
+  "lib/maintenance/session-purge.test.ts",
+  "lib/maintenance/troubleshooting.test.ts",
+  "lib/metrics/metrics.test.ts",
+  "lib/health/service.test.ts",
+  "lib/config/edit.test.ts",
+  "lib/secrets/sealed.test.ts",
+  "lib/http.test.ts",
+  "test/api/backups-schedule.test.ts",
+  "test/api/bad-input.test.ts",
+  "test/api/pipeline-access.test.ts",
 ];
 
 /** In those folders but about one engine: a restore swaps the SQLite file; the Reset card counts through the SQLite engine. */

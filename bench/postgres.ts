@@ -11,7 +11,7 @@
  *   BENCH_ROWS=200000 npm run bench:postgres    # a smaller data set
  *   MIMIR_BENCH_PG_URL=postgres://root@127.0.0.1:5432/postgres   # the server (default: MIMIR_TEST_PG_URL, else that URL)
  *
- * Installs pgloader with apt-get when it is missing and the bench runs as root. Scratch databases are
+ * Installs pgloader through scripts/ensure-pgloader.sh (apt-get, as root) when it is missing. Scratch databases are
  * named mimir_bench_<random>_* and dropped at the end. Run with node --conditions=react-server (the
  * npm script does): lib/ marks itself server-only.
  */
@@ -51,20 +51,9 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
+/** pgloader, installed by scripts/ensure-pgloader.sh when missing (apt-get as root; otherwise it prints the command). */
 function ensurePgloader(): void {
-  try {
-    execFileSync("pgloader", ["--version"], { stdio: "ignore" });
-    return;
-  } catch {
-    // not installed
-  }
-  if (process.getuid?.() !== 0) throw new Error("pgloader is missing: sudo apt-get install -y pgloader");
-  console.log("installing pgloader (apt-get) …");
-  execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
-  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "pgloader"], {
-    stdio: "inherit",
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-  });
+  execFileSync("bash", [path.resolve(import.meta.dirname, "..", "scripts", "ensure-pgloader.sh")], { stdio: "inherit" });
 }
 
 /** The data root, filled by the project's seed (the history bench's generator) to ROWS executions if it holds fewer. */

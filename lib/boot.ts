@@ -40,11 +40,14 @@ export async function openDataRoot(config: AppConfig): Promise<MigrationReport> 
   const persistence = config.values.persistence;
   if (persistence.backend === "postgres") {
     const report = await openPostgresAppDatabase(persistence.connection_string, persistence.pool);
+    // A restore killed during its swap is finished the way its database transaction went: forward if
+    // it committed, back if not (never under a live server).
+    if (runningServer(config) === null) await recoverInterruptedRestore();
     return { adopted: false, preAdoptionSnapshot: null, normalisedTimestamps: 0, ...report };
   }
   bindSchemaBackend("sqlite");
   // A restore killed during its swap is rolled back before anything opens the database (never under a live server).
-  if (runningServer(config) === null) recoverInterruptedRestore();
+  if (runningServer(config) === null) await recoverInterruptedRestore();
   const db = openDatabase(config.paths.database);
   try {
     const report = migrateDatabase(db, config.paths.database);

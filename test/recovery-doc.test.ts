@@ -7,16 +7,15 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { fillDataRoot, sqlite } from "@/test/helpers/backup-fixtures";
-import { getDb } from "@/lib/db/client";
 import { waitForOperation } from "@/lib/operations/service";
 import { startBackup } from "@/lib/backups/service";
 
 const PASSPHRASE = "recovery drill passphrase";
 let root: TestDataRoot;
 
-beforeAll(() => {
+beforeAll(async () => {
   root = createTestDataRoot({ MIMIR_BACKUP_PASSPHRASE: PASSPHRASE });
-  fillDataRoot(root.config, getDb().$client);
+  await fillDataRoot(root.config);
 });
 afterAll(() => root.cleanup());
 

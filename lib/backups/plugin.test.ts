@@ -6,7 +6,6 @@ import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root"
 import { waitUntil } from "@/test/helpers/receivers";
 import { deliveryIdle, stopNotifier } from "@/lib/notify/delivery";
 import { fillDataRoot } from "@/test/helpers/backup-fixtures";
-import { getDb } from "@/lib/db/client";
 import { findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import { BUILTIN_JOBS } from "@/lib/builtins";
 import { backupFreshnessProblem } from "@/lib/backups/freshness";
@@ -44,7 +43,7 @@ describe("scheduled backups", () => {
 
   test("System.backup writes a verified set; /health freshness turns degraded when backups are missing, stale or failing", async () => {
     root = createTestDataRoot({ MIMIR_BACKUP_ENABLED: "true" });
-    fillDataRoot(root.config, getDb().$client);
+    await fillDataRoot(root.config);
     expect(await backupFreshnessProblem()).toMatch(/no backup has been made yet/);
 
     const lines: string[] = [];
@@ -73,7 +72,7 @@ describe("scheduled backups", () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
       root = createTestDataRoot({ MIMIR_BACKUP_ENABLED: "true", MIMIR_ALERT_WEBHOOK_URL: url, MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1" });
-      fillDataRoot(root.config, getDb().$client);
+      await fillDataRoot(root.config);
       // The backups path is a file: every backup fails.
       fs.rmSync(root.config.paths.backups, { recursive: true });
       fs.writeFileSync(root.config.paths.backups, "not a folder");

@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { rawSql } from "@/test/helpers/postgres";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { fillDataRoot, volumesHashes } from "@/test/helpers/backup-fixtures";
-import { getDb } from "@/lib/db/client";
 import { cancelOperation, getOperation, waitForOperation } from "@/lib/operations/service";
 import { startBackup, startRestore } from "@/lib/backups/service";
 import { onPhasePoint, phasePoint } from "@/lib/backups/crash-points";
@@ -23,9 +23,9 @@ import { openJson, SECRET_KEY_FILE } from "@/lib/secrets/sealed";
 let root: TestDataRoot;
 const removeHooks: (() => void)[] = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   root = createTestDataRoot();
-  fillDataRoot(root.config, getDb().$client);
+  await fillDataRoot(root.config);
 });
 afterEach(async () => {
   for (const remove of removeHooks.splice(0)) remove();
@@ -56,7 +56,7 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     const setId = await backUp();
 
     await revokeApiToken(revoked.id);
-    getDb().$client.prepare("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?").run(expiring.id);
+    await rawSql("UPDATE api_tokens SET expires_at = '2000-01-01T00:00:00.000Z' WHERE id = ?", expiring.id);
     await updateUser(offboarded.id, { disabled: true }, admin);
     for (let i = 0; i < 5; i++) await recordAudit({ principal: admin, action: "storage.measure", target: String(i), result: "ok" });
     const idsBefore = await auditIds();
@@ -72,8 +72,8 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
 
     expect(await bearer(revoked.token)).toBeNull();
     expect(await bearer(expiring.token)).toBeNull();
-    const leaver = getDb().$client.prepare("SELECT disabled_at FROM users WHERE id = ?").get(offboarded.id) as { disabled_at: string | null };
-    expect(leaver.disabled_at).not.toBeNull();
+    const [leaver] = await rawSql<{ disabled_at: unknown }>("SELECT disabled_at FROM users WHERE id = ?", offboarded.id);
+    expect(leaver!.disabled_at).not.toBeNull();
 
     const after = (await listAuditLog({ limit: 1000 })).items;
     expect(after.map((entry) => entry.id)).toEqual(expect.arrayContaining(idsBefore));
@@ -93,7 +93,7 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     await deleteChannel(deleted.id);
     await updateChannel(rotated.id, { enabled: false, secrets: { url: "https://hooks.example.com/new-credential" } });
     const added = await webhook("added-after-the-set", "https://hooks.example.com/added");
-    const sealedBefore = getDb().$client.prepare("SELECT id, secrets FROM notification_channels ORDER BY id").all();
+    const sealedBefore = await rawSql("SELECT id, secrets FROM notification_channels ORDER BY id");
 
     const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
     expect(op.status).toBe("succeeded");
@@ -101,7 +101,7 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     const channels = (await listChannels()).filter((channel) => !channel.from_config);
     expect(channels.map((channel) => channel.name).sort()).toEqual([added.name, rotated.name]);
     expect(channels.find((channel) => channel.id === rotated.id)?.enabled).toBe(false);
-    expect(getDb().$client.prepare("SELECT id, secrets FROM notification_channels ORDER BY id").all()).toEqual(sealedBefore);
+    expect(await rawSql("SELECT id, secrets FROM notification_channels ORDER BY id")).toEqual(sealedBefore);
   });
 
   test("a set from another deployment (moving to a new host) brings its own accounts, and the live audit rows are appended, not lost", async () => {
@@ -109,12 +109,12 @@ describe("a restore of mimir_data keeps the live access decisions and the audit 
     const setId = await backUp();
     await createUser({ username: "only-on-new-host", password: "long enough password", role: "viewer" });
     await recordAudit({ principal: admin, action: "storage.measure", result: "ok" });
-    getDb().$client.prepare("UPDATE system_metadata SET value = 'another-deployment' WHERE key = 'instance_id'").run();
+    await rawSql("UPDATE system_metadata SET value = 'another-deployment' WHERE key = 'instance_id'");
 
     const op = await waitForOperation((await startRestore(setId, { confirm: setId, volumes: ["mimir_data"] }, admin)).id);
     expect(op.status).toBe("succeeded");
     expect((op.result as { access_and_audit: { same_instance: boolean } }).access_and_audit.same_instance).toBe(false);
-    expect(getDb().$client.prepare("SELECT count(*) AS n FROM users WHERE username = 'only-on-new-host'").get()).toEqual({ n: 0 });
+    expect(await rawSql("SELECT CAST(count(*) AS INTEGER) AS n FROM users WHERE username = 'only-on-new-host'")).toEqual([{ n: 0 }]);
     expect((await listAuditLog({ limit: 1000, action: "storage.measure" })).items).toHaveLength(1);
   });
 });
@@ -145,8 +145,8 @@ describe("the key that opens the sealed channel secrets stays out of backup sets
 
     expect(fs.readFileSync(keyFile())).toEqual(key);
     expect(fs.statSync(keyFile()).mode & 0o777).toBe(0o600);
-    const row = getDb().$client.prepare("SELECT secrets FROM notification_channels WHERE id = ?").get(channel.id) as { secrets: string };
-    expect(openJson(row.secrets)).toEqual({ url: "https://hooks.example.com/sealed-after-the-set" });
+    const [row] = await rawSql<{ secrets: string }>("SELECT secrets FROM notification_channels WHERE id = ?", channel.id);
+    expect(openJson(row!.secrets)).toEqual({ url: "https://hooks.example.com/sealed-after-the-set" });
     expect(fs.readFileSync(path.join(root.config.paths.config, "notes.txt"), "utf8")).toBe("kept beside config.yaml\n");
   });
 });
@@ -156,7 +156,7 @@ describe("cancelling a restore", () => {
     const admin = await adminPrincipal();
     const setId = await backUp();
     fs.writeFileSync(path.join(root.config.paths.pipelines, "made-after-the-set.yaml"), "name: later\n");
-    getDb().$client.exec("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+    await rawSql("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
     const before = volumesHashes(root.config);
     let started: OperationDto | null = null;
     let hookResult: Promise<void> | null = null;
@@ -179,7 +179,7 @@ describe("cancelling a restore", () => {
     expect(done.status).toBe("cancelled");
     expect(volumesHashes(root.config)).toEqual(before);
     expect(fs.existsSync(path.join(root.config.paths.pipelines, "made-after-the-set.yaml"))).toBe(true);
-    expect(getDb().$client.prepare("SELECT count(*) AS n FROM scheduled_jobs WHERE id = 'job-weekly'").get()).toEqual({ n: 0 });
+    expect(await rawSql("SELECT CAST(count(*) AS INTEGER) AS n FROM scheduled_jobs WHERE id = 'job-weekly'")).toEqual([{ n: 0 }]);
     for (const folder of [root.config.paths.data, root.config.paths.pipelines]) {
       expect(fs.readdirSync(folder).filter((name) => name.startsWith(".mimir-restore"))).toEqual([]);
     }
@@ -193,7 +193,7 @@ describe("cancelling a restore", () => {
     expect(refusal).toMatchObject({ code: "too_late", status: 409, message: expect.stringContaining("the restore is being applied") });
     expect(done.status).toBe("succeeded");
     expect(fs.existsSync(path.join(root.config.paths.pipelines, "made-after-the-set.yaml"))).toBe(false);
-    expect(getDb().$client.prepare("SELECT count(*) AS n FROM scheduled_jobs WHERE id = 'job-weekly'").get()).toEqual({ n: 1 });
+    expect(await rawSql("SELECT CAST(count(*) AS INTEGER) AS n FROM scheduled_jobs WHERE id = 'job-weekly'")).toEqual([{ n: 1 }]);
   });
 
   test("a write token cannot cancel a restore (403), which runs on", async () => {

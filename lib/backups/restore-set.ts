@@ -1,5 +1,6 @@
 import "server-only";
 import { processState } from "@/lib/process-state";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { getConfig } from "@/lib/config/service";
@@ -22,7 +23,7 @@ import type { BackupVolume } from "@/lib/backups/types";
 import type { SqliteCheckDepth } from "@/lib/db/sqlite-snapshot";
 import { AppError } from "@/lib/errors";
 import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
-import { restorePostgresDump } from "@/lib/db/engine/postgres/restore";
+import { clearRestoreCommit, readRestoreCommit, restorePostgresDump } from "@/lib/db/engine/postgres/restore";
 import { RESTORE_KEPT_TABLES } from "@/lib/db/sqlite-kept-tables";
 
 /**
@@ -46,6 +47,12 @@ interface RestoreJournal {
   backup_id: string;
   /** the top-level names each volume held before the swap: what a rollback puts back */
   volumes: { name: BackupVolume; folder: string; original: string[] }[];
+  /**
+   * On PostgreSQL: the token the restore transaction writes into system_metadata as it commits. A
+   * journal found after a kill whose token is in the database means the database has the set's data:
+   * the files are finished forward instead of rolled back, so both sides always agree.
+   */
+  commit_token?: string;
 }
 
 export interface RestoreSetOptions {
@@ -103,7 +110,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     const folders = volumeFolders(config);
     const volumes = [...options.volumes];
     await replacedDataRemoved();
-    recoverInterruptedRestore();
+    await recoverInterruptedRestore();
     const databaseCheck: SqliteCheckDepth | null = !volumes.includes("mimir_data") ? null : passedVerification(folder) ? "quick_check" : "integrity_check";
     const pool = appPostgresPool();
     const postgresDump = volumes.includes("mimir_data") ? manifest.postgres : undefined;
@@ -159,6 +166,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       const journal: RestoreJournal = {
         backup_id: id,
         volumes: volumes.map((name) => ({ name, folder: folders[name], original: topLevelNames(folders[name]) })),
+        ...(pool && postgresDump ? { commit_token: crypto.randomUUID() } : {}),
       };
       writeJournal(journal);
       try {
@@ -172,8 +180,15 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
           // All or nothing: a failure or a kill before its commit leaves the old rows, and the
           // journal puts the files back. The access and audit tables stay the live ones, as on SQLite.
           options.message?.("loading the database from the set's dump");
-          const loaded = await restorePostgresDump(pool, postgresDumpFile(), { carry: { tables: RESTORE_KEPT_TABLES, appendTable: "audit_log" } });
+          const loaded = await restorePostgresDump(pool, postgresDumpFile(), {
+            carry: { tables: RESTORE_KEPT_TABLES, appendTable: "audit_log" },
+            // The restore's own operation and those that ended since the set: never missing or "running" to a reader.
+            keepRows: { table: "operations", ids: [...carried, ...finishedSinceSnapshot].map((row) => row.id) },
+            commitToken: journal.commit_token,
+          });
           accessAndAudit = { same_instance: loaded.same_instance, kept: loaded.kept, audit_rows_appended: loaded.appended_rows };
+          // Committed, the journal still on disk: the next boot must finish the files forward, not roll them back.
+          crashPoint("restore.after_database_commit");
         } else if (!pool) {
           reopenDatabase();
           // Before the commit below: a kill from here on rolls the whole restore back, kept tables included.
@@ -193,6 +208,9 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       fs.rmSync(keptTablesFile(), { force: true });
       fs.rmSync(postgresDumpFile(), { force: true });
       crashPoint("restore.after_commit");
+      // Only once the journal is gone: a token left by a kill here is never read again (no journal names it).
+      if (journal.commit_token && pool)
+        await clearRestoreCommit(pool).catch((error: unknown) => getLogger().warn("could not clear the restore's commit mark", { error }));
       try {
         for (const entry of journal.volumes) fs.renameSync(path.join(entry.folder, PREVIOUS), path.join(entry.folder, DISCARD));
       } catch (error) {
@@ -218,18 +236,28 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
 }
 
 /**
- * At boot (before the database opens) and before any restore: a journal left by a killed restore
- * means a swap was under way, so each volume is put back as it was; then leftover staging and
- * previous folders are removed. Returns the backup id of the rolled-back restore, if any.
+ * At boot (on SQLite before the database opens; on PostgreSQL once the pool is open) and before any
+ * restore: a journal left by a killed restore means a swap was under way. Each volume is put back as it
+ * was, unless the PostgreSQL restore transaction had committed (its token is in the database): then
+ * the database holds the set's data and the files are finished forward to match. Leftover staging and
+ * previous folders are removed. Returns the backup id of the interrupted restore, if any.
  */
-export function recoverInterruptedRestore(): string | null {
+export async function recoverInterruptedRestore(): Promise<string | null> {
   const journal = readJournal();
+  const pool = appPostgresPool();
   if (journal) {
-    // On PostgreSQL the database was never closed for the swap: only the files are put back.
-    if (isAppDatabaseOpen() && !appPostgresPool()) closeAppDatabase();
-    rollBack(journal);
-    getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: journal.backup_id });
+    if (journal.commit_token && pool && (await readRestoreCommit(pool)) === journal.commit_token) {
+      finishForward(journal);
+      getLogger().warn("finished a restore that was interrupted after its database commit", { backup: journal.backup_id });
+    } else {
+      // On PostgreSQL the database was never closed for the swap: only the files are put back.
+      if (isAppDatabaseOpen() && !pool) closeAppDatabase();
+      rollBack(journal);
+      getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: journal.backup_id });
+    }
   }
+  // A mark left by a kill after the journal went names no journal any more: forget it.
+  if (pool) await clearRestoreCommit(pool);
   removeStaging(Object.keys(volumeFolders(getConfig())) as BackupVolume[], true);
   fs.rmSync(keptTablesFile(), { force: true });
   fs.rmSync(postgresDumpFile(), { force: true });
@@ -282,6 +310,18 @@ function rollBack(journal: RestoreJournal) {
   for (const entry of journal.volumes) {
     for (const name of RESERVED) fs.rmSync(path.join(entry.folder, name), { recursive: true, force: true });
   }
+}
+
+/**
+ * The other way out of a journal, once the database has the set's data: every volume was swapped
+ * before the database load began, so only what the swap replaced is left to remove. Idempotent.
+ */
+function finishForward(journal: RestoreJournal) {
+  for (const entry of journal.volumes) {
+    for (const name of RESERVED) fs.rmSync(path.join(entry.folder, name), { recursive: true, force: true });
+    fsyncFolder(entry.folder);
+  }
+  removeJournal();
 }
 
 async function removeDiscarded(folders: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { afterEach, describe, expect, test } from "vitest";
+import { rawSql } from "@/test/helpers/postgres";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { getDb } from "@/lib/db/client";
 import { loadConfig } from "@/lib/config/load";
 import { getConfig } from "@/lib/config/service";
 import { reloadConfigFromDisk, updateConfig } from "@/lib/config/edit";
@@ -35,8 +35,8 @@ function enabledOnDisk(): boolean {
   return loadConfig({ MIMIR_HOME: root.home }, root.home).values.persistence.backup_enabled;
 }
 
-function auditActions(): string[] {
-  return (getDb().$client.prepare("SELECT action FROM audit_log ORDER BY id").all() as { action: string }[]).map((row) => row.action);
+async function auditActions(): Promise<string[]> {
+  return (await rawSql<{ action: string }>("SELECT action FROM audit_log ORDER BY id")).map((row) => row.action);
 }
 
 describe("switching scheduled backups", () => {
@@ -55,7 +55,7 @@ describe("switching scheduled backups", () => {
       expect(job.next_run).not.toBeNull();
     }
     expect(await backupFreshnessProblem()).toMatch(/no backup has been made yet/);
-    expect(auditActions()).toContain("backup.schedule_on");
+    expect(await auditActions()).toContain("backup.schedule_on");
 
     const off = await setScheduledBackups(false, null);
     expect(off.settings.enabled).toBe(false);
@@ -65,7 +65,7 @@ describe("switching scheduled backups", () => {
       expect(job.next_run).toBeNull();
     }
     expect(await backupFreshnessProblem()).toBeNull();
-    expect(auditActions()).toContain("backup.schedule_off");
+    expect(await auditActions()).toContain("backup.schedule_off");
     // The other built-in jobs are not touched.
     expect((await getJob("system-retention-cleanup")).enabled).toBe(true);
   });
@@ -73,7 +73,7 @@ describe("switching scheduled backups", () => {
   test("one rule, one path: the switch writes the config value and the follower alone switches the jobs, each once", async () => {
     await setUp();
     await setScheduledBackups(true, null);
-    const actions = auditActions();
+    const actions = await auditActions();
     // Before, the switch enabled the jobs itself (job.enable) and then the follower updated them again.
     expect(actions).not.toContain("job.enable");
     expect(actions.filter((action) => action === "job.update").length).toBeLessThanOrEqual(SCHEDULED_BACKUP_JOB_IDS.length);
@@ -99,7 +99,7 @@ describe("switching scheduled backups", () => {
     expect(fs.existsSync(root.config.configFile)).toBe(false);
     expect((await backupJobs()).map((job) => job.enabled)).toEqual([false, false, false]);
     expect(getConfig().values.persistence.backup_enabled).toBe(false);
-    expect(auditActions()).not.toContain("backup.schedule_on");
+    expect(await auditActions()).not.toContain("backup.schedule_on");
   });
 
   test("when config.yaml cannot be written, the jobs are put back as they were", async () => {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { sql } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { rawSql, testBackend } from "@/test/helpers/postgres";
 import { craftTarGz, fillDataRoot, sqlite, volumesHashes } from "@/test/helpers/backup-fixtures";
 import { loadConfig } from "@/lib/config/load";
 import { setConfig } from "@/lib/config/service";
@@ -22,9 +23,9 @@ import { replacedDataRemoved } from "@/lib/backups/restore-set";
 
 let root: TestDataRoot;
 
-function setUp(env: Record<string, string> = {}) {
+async function setUp(env: Record<string, string> = {}) {
   root = createTestDataRoot(env);
-  fillDataRoot(root.config, getDb().$client);
+  await fillDataRoot(root.config);
 }
 
 afterEach(async () => {
@@ -40,9 +41,12 @@ async function backUp(): Promise<BackupManifest> {
   return JSON.parse(fs.readFileSync(path.join(root.config.paths.backups, id, "manifest.json"), "utf8"));
 }
 
-function jobIds(): string[] {
-  return (getDb().$client.prepare("SELECT id FROM scheduled_jobs ORDER BY id").all() as { id: string }[]).map((row) => row.id);
+async function jobIds(): Promise<string[]> {
+  return (await rawSql<{ id: string }>("SELECT id FROM scheduled_jobs ORDER BY id")).map((row) => row.id);
 }
+
+/** About the SQLite file itself (stock sqlite3 opens it, its locks, another process writing it): PostgreSQL's sets are tested in postgres-sets.test.ts. */
+const sqliteOnly = test.skipIf(testBackend() === "postgres");
 
 async function expectAppError(promise: Promise<unknown>, code: string): Promise<string> {
   try {
@@ -58,7 +62,7 @@ async function expectAppError(promise: Promise<unknown>, code: string): Promise<
 describe("backup", () => {
   beforeEach(() => setUp());
 
-  test("writes a verified set of five archives that stock tar and sqlite3 open", async () => {
+  sqliteOnly("writes a verified set of five archives that stock tar and sqlite3 open", async () => {
     const manifest = await backUp();
     const folder = path.join(root.config.paths.backups, manifest.id);
     expect(manifest.id).toMatch(/^\d{8}-\d{6}$/);
@@ -96,7 +100,7 @@ describe("backup", () => {
     expect(listed.items[0]).toMatchObject({ verify_status: "ok", encrypted: false, trigger: "manual" });
   });
 
-  test("refuses, rather than silently leaving out, a database kept outside the data volume", async () => {
+  sqliteOnly("refuses, rather than silently leaving out, a database kept outside the data volume", async () => {
     root.cleanup();
     root = createTestDataRoot({ MIMIR_DATABASE_PATH: "elsewhere/mimir.db" });
     const op = await waitForOperation((await startBackup(null, "manual")).id);
@@ -105,18 +109,18 @@ describe("backup", () => {
     expect(fs.readdirSync(root.config.paths.backups)).toEqual([]);
   });
 
-  test("never drops this process's SQLite locks: another process writing and closing afterwards leaves the live connection working", async () => {
+  sqliteOnly("never drops this process's SQLite locks: another process writing and closing afterwards leaves the live connection working", async () => {
     await backUp();
     // Were the backup to open and close the live file itself, its POSIX locks would be gone, and
     // this CLI, believing itself the last connection, would checkpoint and delete the WAL under us.
     sqlite(root.config.paths.database, "PRAGMA busy_timeout = 5000; DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
     expect(fs.existsSync(`${root.config.paths.database}-shm`)).toBe(true);
-    expect(jobIds()).toEqual(["job-nightly"]);
+    expect(await jobIds()).toEqual(["job-nightly"]);
     const second = await backUp();
     expect(second.row_counts.scheduled_jobs).toBe(1);
   });
 
-  test("a backup taken while another process inserts as fast as it can restores to a consistent database", async () => {
+  sqliteOnly("a backup taken while another process inserts as fast as it can restores to a consistent database", async () => {
     const writer = spawn(
       process.execPath,
       [
@@ -191,7 +195,7 @@ describe("encryption", () => {
     const before = volumesHashes(root.config);
     await expectAppError(restoreBackup(manifest.id, VOLUMES), "wrong_passphrase");
     expect(volumesHashes(root.config)).toEqual(before);
-    expect(jobIds()).toEqual(["job-nightly", "job-weekly"]);
+    expect(await jobIds()).toEqual(["job-nightly", "job-weekly"]);
   });
 });
 
@@ -243,13 +247,13 @@ describe("restore", () => {
   test("brings back a deleted job and changed files, and keeps a safety backup of the state it replaced", async () => {
     const manifest = await backUp();
     const before = volumesHashes(root.config);
-    getDb().$client.exec("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+    await rawSql("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
     fs.writeFileSync(path.join(root.config.paths.pipelines, "nightly-sync.yaml"), "name: changed\n");
     fs.writeFileSync(path.join(root.config.paths.pipelines, "new.yaml"), "name: new\n");
-    expect(jobIds()).toEqual(["job-nightly"]);
+    expect(await jobIds()).toEqual(["job-nightly"]);
 
     const result = await restoreBackup(manifest.id, VOLUMES);
-    expect(jobIds()).toEqual(["job-nightly", "job-weekly"]);
+    expect(await jobIds()).toEqual(["job-nightly", "job-weekly"]);
     // The replaced data is deleted after the restore returns; until then it sits in a reserved dot-folder.
     await replacedDataRemoved();
     expect(volumesHashes(root.config)).toEqual(before);
@@ -260,16 +264,16 @@ describe("restore", () => {
     const safety = await getBackup(result.safety_backup_id!);
     expect(safety.trigger).toBe("pre-restore");
     expect(safety.row_counts.scheduled_jobs).toBe(1);
-    expect(sqlite(root.config.paths.database, "PRAGMA integrity_check")).toBe("ok");
+    if (testBackend() === "sqlite") expect(sqlite(root.config.paths.database, "PRAGMA integrity_check")).toBe("ok");
   });
 
   test("restores only the chosen volumes", async () => {
     const manifest = await backUp();
-    getDb().$client.exec("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+    await rawSql("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
     fs.writeFileSync(path.join(root.config.paths.pipelines, "new.yaml"), "name: new\n");
     await restoreBackup(manifest.id, ["mimir_pipelines"]);
     expect(fs.existsSync(path.join(root.config.paths.pipelines, "new.yaml"))).toBe(false);
-    expect(jobIds()).toEqual(["job-nightly"]);
+    expect(await jobIds()).toEqual(["job-nightly"]);
   });
 });
 
@@ -299,11 +303,11 @@ describe("damaged and hostile archives change nothing", () => {
     const canary = path.join(root.home, "canary.txt");
     fs.writeFileSync(canary, "untouched");
     const before = volumesHashes(root.config);
-    const jobs = jobIds();
+    const jobs = await jobIds();
     const message = await expectAppError(restoreBackup(id, VOLUMES), code);
     expect(message).toMatch(pattern);
     expect(volumesHashes(root.config)).toEqual(before);
-    expect(jobIds()).toEqual(jobs);
+    expect(await jobIds()).toEqual(jobs);
     expect(fs.readFileSync(canary, "utf8")).toBe("untouched");
     expect(fs.existsSync(path.join(root.home, "escaped.txt"))).toBe(false);
     expect(fs.existsSync("/tmp/mimir-escaped.txt")).toBe(false);

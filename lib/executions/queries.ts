@@ -16,7 +16,8 @@ export async function countExecutionsByStatusSince(sinceIso: string): Promise<Re
   const rows = await getDb()
     .select({ status: jobExecutions.status, n: count() })
     .from(jobExecutions)
-    .where(gte(jobExecutions.startTime, sinceIso))
+    // "" means every run: no bound at all, as PostgreSQL's timestamptz refuses '' (SQLite compared it as text)
+    .where(sinceIso === "" ? undefined : gte(jobExecutions.startTime, sinceIso))
     .groupBy(jobExecutions.status);
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }

@@ -3,10 +3,21 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getHealth, getHealthFor, getPublicHealth, guidePath, healthHttpStatus } from "@/lib/health/service";
 import { closeAppDatabase } from "@/lib/db/client";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { testBackend } from "@/test/helpers/postgres";
 
 let root: TestDataRoot;
+/** Where the database is, as the whole report and the public one name it: the file, or the server and database (never the password). */
+let location: { full: Record<string, unknown>; public: Record<string, unknown> };
 beforeAll(() => {
   root = createTestDataRoot();
+  if (testBackend() === "postgres") {
+    const url = new URL(root.config.values.persistence.connection_string);
+    const database = url.pathname.slice(1);
+    const path = `postgres://${url.hostname}:${url.port}/${database}`;
+    location = { full: { backend: "postgres", path }, public: { backend: "postgres", path, host: url.hostname, database } };
+  } else {
+    location = { full: { backend: "sqlite", path: root.config.paths.database }, public: { backend: "sqlite", path: "./data/mimir.db" } };
+  }
 });
 afterAll(() => root.cleanup());
 
@@ -17,7 +28,7 @@ describe("getHealth", () => {
     const report = await getHealth();
     expect(report).toMatchObject({
       status: "healthy",
-      persistence: { status: "healthy", backend: "sqlite", path: root.config.paths.database, schema_version: expect.any(String) },
+      persistence: { status: "healthy", ...location.full, schema_version: expect.any(String) },
       vector_db: { enabled: true, exists: false },
       reasons: [],
       reason_codes: [],
@@ -31,7 +42,7 @@ describe("getHealth", () => {
     expect(report).toEqual({
       status: "healthy",
       time: expect.any(String),
-      persistence: { status: "healthy", backend: "sqlite", path: "./data/mimir.db" },
+      persistence: { status: "healthy", ...location.public },
       reason_codes: [],
     });
     const text = JSON.stringify(report);
@@ -40,7 +51,7 @@ describe("getHealth", () => {
   });
 
   it("gives an identified caller, read scope included, the whole report; nobody the public one", async () => {
-    expect(await getHealthFor(VIEWER)).toMatchObject({ persistence: { path: root.config.paths.database }, disk: { free_bytes: expect.any(Number) } });
+    expect(await getHealthFor(VIEWER)).toMatchObject({ persistence: { path: location.full.path }, disk: { free_bytes: expect.any(Number) } });
     expect(await getHealthFor(null)).not.toHaveProperty("disk");
   });
 

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { rawSql, testBackend } from "@/test/helpers/postgres";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { fillDataRoot, treeHashes } from "@/test/helpers/backup-fixtures";
 import { getDb } from "@/lib/db/client";
@@ -23,15 +24,16 @@ import type { ResetResult } from "@/lib/maintenance/types";
 let root: TestDataRoot;
 let admin: Principal;
 
-const rows = (table: string) => getDb().$client.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-const ids = (table: string, column = "id") => getDb().$client.prepare(`SELECT ${column} FROM ${table} ORDER BY 1`).pluck().all() as string[];
+const rows = async (table: string) => (await rawSql<{ n: number }>(`SELECT CAST(count(*) AS INTEGER) AS n FROM ${table}`))[0]!.n;
+/** sorted here, not by the server's collation, so both backends compare alike */
+const ids = async (table: string, column = "id") => (await rawSql<{ v: string }>(`SELECT ${column} AS v FROM ${table}`)).map((row) => row.v).sort();
 const BUILTIN_IDS = BUILTIN_JOBS.map((job) => job.id).sort();
 const BUILTIN_PIPELINES = BUILTIN_JOBS.map((job) => job.pipeline.name).sort();
 
 /** What boot leaves plus a person's work: two jobs with runs, two pipeline files, logs, a plugin, a vector store. */
 beforeEach(async () => {
   root = createTestDataRoot();
-  fillDataRoot(root.config, getDb().$client);
+  await fillDataRoot(root.config);
   fs.writeFileSync(path.join(root.config.paths.data, "chromem.db"), "vector store");
   await syncPipelinesWithVolume();
   await ensureBuiltinJobs(root.config);
@@ -63,13 +65,13 @@ async function expectAppError(promise: Promise<unknown>, code: string) {
 describe("reset all data", () => {
   test("the instance name is mimir- and the first 8 hex digits of the instance id", async () => {
     expect(instanceNameOf("3F2504E0-4F89-11D3-9A0C-0305E82C3301")).toBe("mimir-3f2504e0");
-    const instanceId = getDb().$client.prepare("SELECT value FROM system_metadata WHERE key = 'instance_id'").pluck().get() as string;
+    const [{ value: instanceId }] = (await rawSql<{ value: string }>("SELECT value FROM system_metadata WHERE key = 'instance_id'")) as [{ value: string }];
     expect(await getInstanceName()).toBe(`mimir-${instanceId.replaceAll("-", "").slice(0, 8)}`);
   });
 
   test("the preview names what each volume would lose, with row counts", async () => {
     const preview = await getResetPreview();
-    expect(preview.rows).toEqual({ jobs: 2 + BUILTIN_IDS.length, pipelines: rows("pipelines"), executions: 2 });
+    expect(preview.rows).toEqual({ jobs: 2 + BUILTIN_IDS.length, pipelines: await rows("pipelines"), executions: 2 });
     expect(preview.rows.pipelines).toBeGreaterThan(BUILTIN_PIPELINES.length);
     const data = preview.volumes.find((volume) => volume.name === "mimir_data")!;
     // blob.bin and chromem.db; never the live mimir.db
@@ -79,9 +81,9 @@ describe("reset all data", () => {
   });
 
   test("empties every volume after a pre-reset backup that restores everything; users, tokens and the audit log stay", async () => {
-    const before = { jobs: rows("scheduled_jobs"), pipelines: rows("pipelines"), executions: rows("job_executions") };
+    const before = { jobs: await rows("scheduled_jobs"), pipelines: await rows("pipelines"), executions: await rows("job_executions") };
     // A built-in job deleted by a person is remembered; a reset forgets that, like a fresh install.
-    getDb().$client.prepare("INSERT INTO system_metadata (key, value, updated_at) VALUES ('builtin_job_removed:gone', 'x', 'x')").run();
+    await rawSql("INSERT INTO system_metadata (key, value, updated_at) VALUES ('builtin_job_removed:gone', 'x', ?)", new Date().toISOString());
 
     const operation = await reset();
     expect(operation.error).toBeNull();
@@ -89,16 +91,16 @@ describe("reset all data", () => {
     const result = operation.result as ResetResult;
 
     // Only what a fresh install creates is left: the built-in jobs and their pipelines, no history.
-    expect(ids("scheduled_jobs")).toEqual(BUILTIN_IDS);
-    expect(ids("pipelines", "name")).toEqual(BUILTIN_PIPELINES);
-    expect(rows("job_executions")).toBe(0);
-    expect(rows("storage_samples")).toBe(0);
-    expect(ids("operations")).toEqual([operation.id]);
-    expect(rows("system_metadata WHERE key LIKE 'builtin_job_removed:%'")).toBe(0);
+    expect(await ids("scheduled_jobs")).toEqual(BUILTIN_IDS);
+    expect(await ids("pipelines", "name")).toEqual(BUILTIN_PIPELINES);
+    expect(await rows("job_executions")).toBe(0);
+    expect(await rows("storage_samples")).toBe(0);
+    expect(await ids("operations")).toEqual([operation.id]);
+    expect(await rows("system_metadata WHERE key LIKE 'builtin_job_removed:%'")).toBe(0);
     expect(result.builtin_jobs.sort()).toEqual(BUILTIN_IDS);
-    expect(getDb().$client.pragma("integrity_check", { simple: true })).toBe("ok");
-    expect(ids("users", "username")).toEqual(["admin"]);
-    expect(ids("api_tokens", "name")).toEqual(["ci"]);
+    if (testBackend() === "sqlite") expect(getDb().$client.pragma("integrity_check", { simple: true })).toBe("ok");
+    expect(await ids("users", "username")).toEqual(["admin"]);
+    expect(await ids("api_tokens", "name")).toEqual(["ci"]);
 
     // The volumes hold nothing of before: the data folder only the live database, the pipelines
     // folder only the built-ins' files written back by the rebuild.
@@ -117,51 +119,47 @@ describe("reset all data", () => {
     expect(safety.trigger).toBe("pre-reset");
     expect(safety.row_counts).toMatchObject({ scheduled_jobs: before.jobs, pipelines: before.pipelines, job_executions: before.executions });
 
-    const audit = getDb().$client.prepare("SELECT actor, result, details FROM audit_log WHERE action = 'data.reset'").all() as {
-      actor: string;
-      result: string;
-      details: string;
-    }[];
+    const audit = await rawSql<{ actor: string; result: string; details: string }>("SELECT actor, result, details FROM audit_log WHERE action = 'data.reset'");
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: "admin", result: "ok" });
     expect(JSON.parse(audit[0]!.details)).toMatchObject({ safety_backup_id: result.safety_backup_id, volumes: [...VOLUMES] });
 
     await restoreBackup(result.safety_backup_id, VOLUMES, { safetyBackup: false });
-    expect({ jobs: rows("scheduled_jobs"), pipelines: rows("pipelines"), executions: rows("job_executions") }).toEqual(before);
-    expect(ids("job_executions")).toEqual(["exec-1", "exec-2"]);
+    expect({ jobs: await rows("scheduled_jobs"), pipelines: await rows("pipelines"), executions: await rows("job_executions") }).toEqual(before);
+    expect(await ids("job_executions")).toEqual(["exec-1", "exec-2"]);
     expect(fs.existsSync(path.join(paths.data, "chromem.db"))).toBe(true);
     expect(fs.statSync(path.join(paths.plugins, "Input.http")).size).toBe(200_000);
   });
 
   test("a wrong confirmation is refused and changes nothing", async () => {
     const hashes = treeHashes(root.config.paths.data, { includeDatabases: false });
-    const jobs = ids("scheduled_jobs");
+    const jobs = await ids("scheduled_jobs");
     await expectAppError(startReset({ confirm: "mimir-00000000", volumes: [...VOLUMES] }, admin), "invalid_input");
-    expect(ids("scheduled_jobs")).toEqual(jobs);
-    expect(rows("operations")).toBe(0);
+    expect(await ids("scheduled_jobs")).toEqual(jobs);
+    expect(await rows("operations")).toBe(0);
     expect(treeHashes(root.config.paths.data)).toEqual(hashes);
     expect((await listBackups({ limit: 10 })).items).toEqual([]);
   });
 
   test("resetting only mimir_logs leaves the database and the other volumes untouched", async () => {
-    const jobs = ids("scheduled_jobs");
-    const executions = ids("job_executions");
+    const jobs = await ids("scheduled_jobs");
+    const executions = await ids("job_executions");
     const others = Object.fromEntries(["data", "config", "plugins", "pipelines"].map((v) => [v, treeHashes(root.config.paths[v as "data"])]));
     const operation = await reset(["mimir_logs"]);
     expect(operation.status).toBe("succeeded");
     expect(fs.readdirSync(root.config.paths.logs)).toEqual([]);
-    expect(ids("scheduled_jobs")).toEqual(jobs);
-    expect(ids("job_executions")).toEqual(executions);
+    expect(await ids("scheduled_jobs")).toEqual(jobs);
+    expect(await ids("job_executions")).toEqual(executions);
     expect(Object.fromEntries(["data", "config", "plugins", "pipelines"].map((v) => [v, treeHashes(root.config.paths[v as "data"])]))).toEqual(others);
   });
 
   test("resetting only mimir_pipelines deletes the pipeline rows too, so the sync does not write the files back", async () => {
     const operation = await reset(["mimir_pipelines"]);
     expect(operation.status).toBe("succeeded");
-    expect(rows("pipelines")).toBe(0);
+    expect(await rows("pipelines")).toBe(0);
     expect(fs.readdirSync(root.config.paths.pipelines)).toEqual([]);
     // The jobs stay (the dialog says they fail until their pipelines exist again).
-    expect(rows("scheduled_jobs")).toBe(2 + BUILTIN_IDS.length);
+    expect(await rows("scheduled_jobs")).toBe(2 + BUILTIN_IDS.length);
   });
 
   test("a failing safety backup deletes nothing", async () => {
@@ -169,15 +167,15 @@ describe("reset all data", () => {
     fs.rmSync(root.config.paths.backups, { recursive: true, force: true });
     fs.writeFileSync(root.config.paths.backups, "not a folder");
     const hashes = Object.fromEntries(["data", "logs", "config", "plugins", "pipelines"].map((v) => [v, treeHashes(root.config.paths[v as "data"])]));
-    const jobs = ids("scheduled_jobs");
-    const executions = ids("job_executions");
+    const jobs = await ids("scheduled_jobs");
+    const executions = await ids("job_executions");
 
     const operation = await reset();
     expect(operation.status).toBe("failed");
-    expect(ids("scheduled_jobs")).toEqual(jobs);
-    expect(ids("job_executions")).toEqual(executions);
+    expect(await ids("scheduled_jobs")).toEqual(jobs);
+    expect(await ids("job_executions")).toEqual(executions);
     expect(Object.fromEntries(["data", "logs", "config", "plugins", "pipelines"].map((v) => [v, treeHashes(root.config.paths[v as "data"])]))).toEqual(hashes);
-    const audit = getDb().$client.prepare("SELECT result FROM audit_log WHERE action = 'data.reset'").pluck().all();
-    expect(audit).toEqual(["failed"]);
+    const audit = await rawSql<{ result: string }>("SELECT result FROM audit_log WHERE action = 'data.reset'");
+    expect(audit.map((row) => row.result)).toEqual(["failed"]);
   });
 });

@@ -3,17 +3,18 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { getDb } from "@/lib/db/client";
+import { rawSql, testBackend } from "@/test/helpers/postgres";
 import { seedDemoData } from "@/lib/demo/seed";
 import { runRetentionCleanup, EXECUTION_LOG_FOLDER } from "@/lib/maintenance/retention";
 import { vacuumDatabase } from "@/lib/maintenance/service";
 
 let root: TestDataRoot;
 const DAY = 86_400_000;
-const count = (where: string, ...params: unknown[]) =>
-  getDb()
-    .$client.prepare(`SELECT count(*) FROM job_executions WHERE ${where}`)
-    .pluck()
-    .get(...params) as number;
+const count = async (where: string, ...params: unknown[]) =>
+  (await rawSql<{ n: number }>(`SELECT CAST(count(*) AS INTEGER) AS n FROM job_executions WHERE ${where}`, ...params))[0]!.n;
+const ids = async (text: string, ...params: unknown[]) => (await rawSql<{ id: string }>(text, ...params)).map((row) => row.id);
+/** How SQLite gives pages back (auto-vacuum, VACUUM into its WAL): PostgreSQL's VACUUM is tested in postgres-page.test.ts. */
+const sqliteOnly = test.skipIf(testBackend() === "postgres");
 
 beforeAll(async () => {
   root = createTestDataRoot();
@@ -25,42 +26,40 @@ describe("retention cleanup", () => {
   test("a dry run counts exactly the runs older than the cut-off and changes nothing", async () => {
     const now = new Date();
     const cutoff = new Date(now.getTime() - 30 * DAY).toISOString();
-    const expected = count("start_time < ? AND status <> 'running'", cutoff);
-    const total = count("1");
+    const expected = await count("start_time < ? AND status <> 'running'", cutoff);
+    const total = await count("TRUE");
     const report = await runRetentionCleanup({ dry_run: true, retention_days: 30 }, { now });
     expect(report.cutoff).toBe(cutoff);
     expect(report.expired_rows).toBe(expected);
     expect(report.estimated_row_bytes).toBeGreaterThan(expected * 100);
-    expect(count("1")).toBe(total);
+    expect(await count("TRUE")).toBe(total);
   });
 
   test("removes exactly the runs older than the cut-off with their log files, keeps running ones and newer ones", async () => {
-    const db = getDb().$client;
     // A run still going after 60 days (a hung step) must survive; so must every run after the cut-off.
-    db.prepare(
+    await rawSql(
       "INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) SELECT 'hung-run', id, pipeline, ?, 'running', 'manual' FROM scheduled_jobs LIMIT 1",
-    ).run(new Date(Date.now() - 60 * DAY).toISOString());
+      new Date(Date.now() - 60 * DAY).toISOString(),
+    );
     const now = new Date();
     const cutoff = new Date(now.getTime() - 30 * DAY).toISOString();
-    const keptIds = db.prepare("SELECT id FROM job_executions WHERE start_time >= ? OR status = 'running' ORDER BY id").pluck().all(cutoff);
-    const doomed = db
-      .prepare("SELECT id FROM job_executions WHERE start_time < ? AND status <> 'running' ORDER BY start_time LIMIT 3")
-      .pluck()
-      .all(cutoff) as string[];
+    const keptIds = await ids("SELECT id FROM job_executions WHERE start_time >= ? OR status = 'running' ORDER BY id", cutoff);
+    const doomed = await ids("SELECT id FROM job_executions WHERE start_time < ? AND status <> 'running' ORDER BY start_time LIMIT 3", cutoff);
     const logs = path.join(root.config.paths.logs, EXECUTION_LOG_FOLDER);
     for (const id of doomed) fs.writeFileSync(path.join(logs, `${id}.log`), "old run output\n");
-    const keptLog = (keptIds as string[]).find((id) => fs.existsSync(path.join(logs, `${id}.log`)));
+    const keptLog = keptIds.find((id) => fs.existsSync(path.join(logs, `${id}.log`)));
     expect(keptLog).toBeDefined();
-    const expected = count("start_time < ? AND status <> 'running'", cutoff);
+    const expected = await count("start_time < ? AND status <> 'running'", cutoff);
 
     const report = await runRetentionCleanup({ dry_run: false, retention_days: 30 }, { now });
 
     expect(report.deleted_rows).toBe(expected);
-    expect(db.prepare("SELECT id FROM job_executions ORDER BY id").pluck().all()).toEqual(keptIds);
-    expect(count("id = 'hung-run'")).toBe(1);
+    expect(await ids("SELECT id FROM job_executions ORDER BY id")).toEqual(keptIds);
+    expect(await count("id = 'hung-run'")).toBe(1);
     expect(report.log_files_deleted).toBe(doomed.length);
     for (const id of doomed) expect(fs.existsSync(path.join(logs, `${id}.log`))).toBe(false);
     expect(fs.existsSync(path.join(logs, `${keptLog}.log`))).toBe(true);
+    if (testBackend() === "postgres") return;
     // The WAL was checkpointed and truncated; the freed pages were given back (a new database has incremental auto-vacuum).
     expect(report.space_returned_by).toBe("incremental_vacuum");
     expect(report.free_pages_left).toBe(0);
@@ -69,21 +68,17 @@ describe("retention cleanup", () => {
   });
 
   test("keep_per_job caps every job's history at its newest N runs", async () => {
-    const db = getDb().$client;
-    const newestPerJob = db
-      .prepare(
-        "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY job_id ORDER BY start_time DESC, id DESC) AS n FROM job_executions WHERE status <> 'running') WHERE n <= 10 ORDER BY id",
-      )
-      .pluck()
-      .all();
+    const newestPerJob = await ids(
+      "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY job_id ORDER BY start_time DESC, id DESC) AS n FROM job_executions WHERE status <> 'running') AS ranked WHERE n <= 10 ORDER BY id",
+    );
     const dry = await runRetentionCleanup({ dry_run: true, retention_days: 0, keep_per_job: 10 });
     const report = await runRetentionCleanup({ dry_run: false, retention_days: 0, keep_per_job: 10 });
     expect(report.over_cap_rows).toBe(dry.over_cap_rows);
     expect(report.deleted_rows).toBe(dry.over_cap_rows);
-    expect(db.prepare("SELECT id FROM job_executions WHERE status <> 'running' ORDER BY id").pluck().all()).toEqual(newestPerJob);
+    expect(await ids("SELECT id FROM job_executions WHERE status <> 'running' ORDER BY id")).toEqual(newestPerJob);
   });
 
-  test("a small database without incremental auto-vacuum gets its pages back by VACUUM, which turns it on", async () => {
+  sqliteOnly("a small database without incremental auto-vacuum gets its pages back by VACUUM, which turns it on", async () => {
     await seedDemoData(root.config, { executions: 3000, days: 90, logFiles: 0, seed: 8 });
     getDb().$client.exec("PRAGMA auto_vacuum = NONE; VACUUM;");
     expect(getDb().$client.pragma("auto_vacuum", { simple: true })).toBe(0);
@@ -115,7 +110,7 @@ describe("retention cleanup", () => {
 });
 
 describe("interrupted maintenance leaves the live database intact", () => {
-  test("VACUUM killed part-way (its child process gets SIGKILL): every row is still there and integrity_check passes", async () => {
+  sqliteOnly("VACUUM killed part-way (its child process gets SIGKILL): every row is still there and integrity_check passes", async () => {
     await seedDemoData(root.config, { executions: 20_000, days: 30, logFiles: 0, seed: 9 });
     getDb().$client.exec("DELETE FROM job_executions WHERE rowid % 3 = 0");
     const before = getDb().$client.prepare("SELECT count(*), sum(length(steps)) FROM job_executions").raw().get();

@@ -10,6 +10,9 @@ import { busyErrorStats, readSqliteFileStats } from "@/lib/db/sqlite-maintenance
 import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
 import { formatBytes, formatPercent, formatTimestamp, formatCountOf } from "@/lib/format";
 import { getLastIntegrityResult } from "@/lib/maintenance/service";
+import { getEngine } from "@/lib/db/engine/index";
+import type { PostgresMaintenance } from "@/lib/db/engine/types";
+import type { PgSession } from "@/lib/db/engine/postgres/maintenance";
 import type { CheckStatus, TroubleshootingCheck } from "@/lib/maintenance/types";
 import { DAY_MS } from "@/lib/time";
 
@@ -34,6 +37,8 @@ function worst(statuses: CheckStatus[]): CheckStatus {
 }
 
 async function checkLocks(): Promise<TroubleshootingCheck> {
+  const postgres = getEngine().postgres;
+  if (postgres) return checkPostgresLocks(postgres);
   const db = getDb();
   const file = getConfig().paths.database;
   const stats = readSqliteFileStats(db, file);
@@ -69,6 +74,20 @@ async function checkLocks(): Promise<TroubleshootingCheck> {
     );
   }
   return { id: "lock_contention", title: "Database locked", status: worst(statuses), findings, fix };
+}
+
+/** PostgreSQL's "database is locked": long transactions and lock waits from pg_stat_activity, with the fix. */
+async function checkPostgresLocks(postgres: PostgresMaintenance): Promise<TroubleshootingCheck> {
+  const report = await postgres.lockReport();
+  const describe = (session: PgSession) =>
+    `pid ${session.pid} (${session.application || session.user}, ${session.state})${session.transaction_seconds === null ? "" : ` in a transaction for ${Math.round(session.transaction_seconds)} s`}${session.blocked_by.length > 0 ? `, waiting for pid ${session.blocked_by.join(", ")}` : ""}.`;
+  const findings = [
+    `${formatCountOf(report.long_transactions.length, "long transaction")} open; ${formatCountOf(report.lock_waits.length, "session")} waiting for a lock.`,
+    ...report.lock_waits.map(describe),
+    ...report.long_transactions.map(describe),
+  ];
+  const status: CheckStatus = report.lock_waits.length > 0 || report.long_transactions.length > 0 ? "warning" : "ok";
+  return { id: "lock_contention", title: "Database locked", status, findings, fix: report.fix };
 }
 
 async function checkDiskSpace(): Promise<TroubleshootingCheck> {

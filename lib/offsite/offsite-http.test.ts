@@ -2,11 +2,11 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { rawSql } from "@/test/helpers/postgres";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { fillDataRoot } from "@/test/helpers/backup-fixtures";
 import { startTestS3Server, startTestWebDavServer, type TestServer } from "@/test/helpers/offsite-servers";
 import { sha256Of } from "@/test/helpers/remote-store-checks";
-import { getDb } from "@/lib/db/client";
 import { listOperations, waitForOperation } from "@/lib/operations/service";
 import { deleteBackup, restoreBackup, startBackup } from "@/lib/backups/service";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
@@ -38,13 +38,13 @@ afterEach(async () => {
   root?.cleanup();
 });
 
-function setUp() {
+async function setUp() {
   // Loopback is refused by the outbound guard unless the operator allows it (README: Outbound connections).
   root = createTestDataRoot({ MIMIR_ALLOWED_DESTINATIONS: `${s3.allow}, ${dav.allow}` });
-  fillDataRoot(root.config, getDb().$client);
+  await fillDataRoot(root.config);
 }
 
-const jobIds = () => (getDb().$client.prepare("SELECT id FROM scheduled_jobs ORDER BY id").all() as { id: string }[]).map((row) => row.id);
+const jobIds = async () => (await rawSql<{ id: string }>("SELECT id FROM scheduled_jobs ORDER BY id")).map((row) => row.id);
 
 async function backUp(): Promise<BackupManifest> {
   const before = (await listOperations({ limit: 1000, kind: "offsite_copy" })).items.length;
@@ -69,18 +69,18 @@ function common(kind: "s3" | "webdav"): Omit<CreateDestinationInput, "settings" 
 
 /** Deletes the local set and a job, pulls the set back and restores: the job is there again. */
 async function pullBackAndRestore(destinationId: string, manifest: BackupManifest): Promise<void> {
-  getDb().$client.exec("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+  await rawSql("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
   await deleteBackup(manifest.id, null);
   expect((await listRemoteSets(destinationId)).map((set) => [set.id, set.complete, set.local])).toEqual([[manifest.id, true, false]]);
   const pulled = await pullSet(destinationId, manifest.id);
   expect(pulled.verify_status).toBe("ok");
   await restoreBackup(manifest.id, VOLUMES);
-  expect(jobIds()).toEqual(["job-nightly", "job-weekly"]);
+  expect(await jobIds()).toEqual(["job-nightly", "job-weekly"]);
 }
 
 describe("S3 destination (s3rver on loopback)", () => {
   test("a set made with an S3 destination appears on the S3 server with the manifest's sha256s; delete the local set, pull it back, restore", async () => {
-    setUp();
+    await setUp();
     const prefix = `mimir/${crypto.randomBytes(3).toString("hex")}`;
     const destination = await createDestination({
       ...common("s3"),
@@ -113,7 +113,7 @@ describe("S3 destination (s3rver on loopback)", () => {
 
 describe("WebDAV destination (Apache mod_dav_fs on loopback)", () => {
   test("a set made with a WebDAV destination appears on the server's disk with the manifest's sha256s and no temporary names; pull it back, restore", async () => {
-    setUp();
+    await setUp();
     const destination = await createDestination({
       ...common("webdav"),
       settings: { url: dav.settings.url, user: dav.settings.username },

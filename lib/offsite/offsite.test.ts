@@ -3,10 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { rawSql } from "@/test/helpers/postgres";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { fillDataRoot } from "@/test/helpers/backup-fixtures";
 import { startTestSshd, type TestSshd } from "@/test/helpers/sshd";
-import { getDb } from "@/lib/db/client";
 import { isAppError } from "@/lib/errors";
 import { listOperations, waitForOperation } from "@/lib/operations/service";
 import { deleteBackup, restoreBackup, startBackup } from "@/lib/backups/service";
@@ -34,13 +34,13 @@ afterEach(async () => {
   root?.cleanup();
 });
 
-function setUp() {
+async function setUp() {
   root = createTestDataRoot();
-  fillDataRoot(root.config, getDb().$client);
+  await fillDataRoot(root.config);
 }
 
 const sha256 = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
-const jobIds = () => (getDb().$client.prepare("SELECT id FROM scheduled_jobs ORDER BY id").all() as { id: string }[]).map((row) => row.id);
+const jobIds = async () => (await rawSql<{ id: string }>("SELECT id FROM scheduled_jobs ORDER BY id")).map((row) => row.id);
 
 /** A backup as Back up now makes it; returns its manifest and the offsite copy operation it started (if any). */
 async function backUp(): Promise<BackupManifest> {
@@ -85,14 +85,14 @@ async function expectAppError(promise: Promise<unknown>, code: string): Promise<
 
 describe("SFTP destination (real sshd on loopback)", () => {
   test("a new set is copied once it passed its drill, appears with the manifest's sha256s, and a pulled-back copy restores a deleted job", async () => {
-    setUp();
+    await setUp();
     const folder = remoteFolder();
     const destination = await createDestination(sftpInput(folder));
     // Credentials are never returned, only named.
     expect(JSON.stringify(destination)).not.toContain("PRIVATE KEY");
     expect(destination.secrets_set).toEqual(["private_key"]);
-    const stored = getDb().$client.prepare("SELECT secrets FROM offsite_destinations").get() as { secrets: string };
-    expect(stored.secrets).not.toContain("PRIVATE");
+    const [stored] = await rawSql<{ secrets: string }>("SELECT secrets FROM offsite_destinations");
+    expect(stored!.secrets).not.toContain("PRIVATE");
 
     const tested = await testDestination(destination.id);
     expect(tested).toMatchObject({ ok: true, error: null, pinned_identity: sshd.hostKeyFingerprint });
@@ -114,17 +114,17 @@ describe("SFTP destination (real sshd on loopback)", () => {
     expect((await getDestination(destination.id)).last_success_at).not.toBeNull();
     expect(await offsiteProblems()).toEqual([]);
 
-    getDb().$client.exec("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+    await rawSql("DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
     await deleteBackup(manifest.id, null);
     expect((await listRemoteSets(destination.id)).map((set) => [set.id, set.complete, set.local])).toEqual([[manifest.id, true, false]]);
     const pulled = await pullSet(destination.id, manifest.id);
     expect(pulled.verify_status).toBe("ok");
     await restoreBackup(manifest.id, VOLUMES);
-    expect(jobIds()).toEqual(["job-nightly", "job-weekly"]);
+    expect(await jobIds()).toEqual(["job-nightly", "job-weekly"]);
   }, 120_000);
 
   test("a fresh data root pointed at the same destination lists its sets and restores one", async () => {
-    setUp();
+    await setUp();
     const folder = remoteFolder();
     const first = await createDestination(sftpInput(folder));
     const manifest = await backUp();
@@ -140,11 +140,11 @@ describe("SFTP destination (real sshd on loopback)", () => {
     expect(sets.map((set) => set.id)).toEqual([manifest.id]);
     await pullSet(again.id, manifest.id);
     await restoreBackup(manifest.id, VOLUMES);
-    expect(jobIds()).toEqual(["job-nightly", "job-weekly"]);
+    expect(await jobIds()).toEqual(["job-nightly", "job-weekly"]);
   }, 120_000);
 
   test("a wrong key fails the test at connect (auth) and the copy, writing nothing", async () => {
-    setUp();
+    await setUp();
     const folder = remoteFolder();
     const destination = await createDestination(sftpInput(folder, { secrets: { private_key: sshd.wrongKey } } as Partial<CreateDestinationInput>));
     const tested = await testDestination(destination.id);
@@ -159,7 +159,7 @@ describe("SFTP destination (real sshd on loopback)", () => {
   }, 120_000);
 
   test("a changed host key is refused before anything is written; repin accepts the new one", async () => {
-    setUp();
+    await setUp();
     const folder = remoteFolder();
     const destination = await createDestination(sftpInput(folder));
     expect((await testDestination(destination.id)).pinned_identity).toBe(sshd.hostKeyFingerprint);
@@ -185,7 +185,7 @@ describe("SFTP destination (real sshd on loopback)", () => {
   }, 120_000);
 
   test("the server killed mid-upload leaves no remote set; a retry resumes and skips what was proven", async () => {
-    setUp();
+    await setUp();
     // Enough incompressible data that the upload is still running when the server dies.
     fs.writeFileSync(path.join(root.config.paths.data, "big.bin"), crypto.randomBytes(24 * 1024 * 1024));
     const folder = remoteFolder();
@@ -219,7 +219,7 @@ describe("SFTP destination (real sshd on loopback)", () => {
   }, 180_000);
 
   test("a corrupted remote object is detected at pull and nothing is added to the backups folder", async () => {
-    setUp();
+    await setUp();
     const folder = remoteFolder();
     const destination = await createDestination(sftpInput(folder));
     const manifest = await backUp();
@@ -244,7 +244,7 @@ describe("SFTP destination on a full remote disk", () => {
   });
 
   test("the copy fails as full, naming it, and leaves no object that counts as a copy", async () => {
-    setUp();
+    await setUp();
     fs.writeFileSync(path.join(root.config.paths.data, "big.bin"), crypto.randomBytes(3 * 1024 * 1024));
     const destination = await createDestination({
       ...sftpInput(small.folder),
@@ -272,7 +272,7 @@ describe("SFTP destination whose server runs no commands (ForceCommand internal-
   });
 
   test("the copy falls back to reading every file back, proves it, and says so", async () => {
-    setUp();
+    await setUp();
     const folder = path.join(sftpOnly.folder, crypto.randomBytes(4).toString("hex"));
     const destination = await createDestination({
       ...sftpInput(folder),
@@ -307,7 +307,7 @@ describe("folder destination", () => {
     }) as CreateDestinationInput;
 
   test("a destination that requires encryption refuses an unencrypted set", async () => {
-    setUp();
+    await setUp();
     const destination = await createDestination(folderInput({ require_encrypted: true, enabled: false }));
     const manifest = await backUp();
     await expectAppError(copySetTo(manifest.id, destination.id), "encryption_required");
@@ -316,7 +316,7 @@ describe("folder destination", () => {
   }, 120_000);
 
   test("remote retention deletes only old copies we wrote, keeps the newest and anything not ours; dry run deletes nothing", async () => {
-    setUp();
+    await setUp();
     const destination = await createDestination(folderInput({ enabled: false }));
     const manifest = await backUp();
     const op = await waitForOperation((await startCopy(manifest.id, destination.id, null)).id);

@@ -2,7 +2,6 @@ import { afterEach, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { fillDataRoot } from "@/test/helpers/backup-fixtures";
 import { getConfig } from "@/lib/config/service";
-import { getDb } from "@/lib/db/client";
 import { getJob } from "@/lib/jobs/service";
 import { waitForOperation } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
@@ -21,7 +20,7 @@ afterEach(async () => {
 
 test("after a restore the built-in jobs follow the configuration in effect then, not the one the server booted with", async () => {
   root = createTestDataRoot();
-  fillDataRoot(root.config, getDb().$client);
+  await fillDataRoot(root.config);
   await bootScheduler(getConfig());
   // Booted with scheduled backups off; switched on from the console since.
   await setScheduledBackups(true, null);

@@ -4,6 +4,7 @@ import { closeAppDatabase, getDb, openDatabase, setAppDatabase } from "@/lib/db/
 import { storageSamples } from "@/lib/db/schema";
 import { startStorageSampler, stopStorageSampler, takeStorageSample } from "@/lib/storage/sampler";
 import { getStorageUsage } from "@/lib/storage/usage";
+import { testBackend } from "@/test/helpers/postgres";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 
 let root: TestDataRoot;
@@ -46,7 +47,8 @@ test("the boot sampler steps aside while someone else (the scheduled job) sample
   expect((await sampleTimes()).length).toBe(2);
 });
 
-test("when the database refuses writes (full disk, read-only), sizes are still measured and nothing throws", async () => {
+/** The SQLite file opened read-only stands for a full disk; PostgreSQL has no such file. */
+test.skipIf(testBackend() === "postgres")("when the database refuses writes (full disk, read-only), sizes are still measured and nothing throws", async () => {
   const file = root.config.paths.database;
   closeAppDatabase();
   setAppDatabase(openDatabase(file, { readonly: true }), file);

@@ -3,14 +3,18 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { AppConfig } from "@/lib/config/load";
+import { rawScript } from "@/test/helpers/postgres";
 
-/** Puts recognisable content in every volume: two jobs with executions, pipeline files, logs, a plugin, config. */
-export function fillDataRoot(config: AppConfig, client: { exec(sql: string): unknown }): void {
+/**
+ * Puts recognisable content in every volume: two jobs with executions (in the process-wide database,
+ * SQLite or PostgreSQL), pipeline files, logs, a plugin, config.
+ */
+export async function fillDataRoot(config: AppConfig): Promise<void> {
   const now = new Date().toISOString();
-  client.exec(`
+  await rawScript(`
     INSERT INTO scheduled_jobs (id, name, pipeline, cron_expr, enabled, created_at, updated_at) VALUES
-      ('job-nightly', 'Nightly sync', 'nightly-sync', '0 2 * * *', 1, '${now}', '${now}'),
-      ('job-weekly', 'Weekly report', 'weekly-report', '0 6 * * 1', 0, '${now}', '${now}');
+      ('job-nightly', 'Nightly sync', 'nightly-sync', '0 2 * * *', TRUE, '${now}', '${now}'),
+      ('job-weekly', 'Weekly report', 'weekly-report', '0 6 * * 1', FALSE, '${now}', '${now}');
     INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by) VALUES
       ('exec-1', 'job-nightly', 'nightly-sync', '${now}', 'success', 'scheduler'),
       ('exec-2', 'job-nightly', 'nightly-sync', '${now}', 'failed', 'manual');

@@ -121,3 +121,10 @@ export async function rawSql<T = Record<string, unknown>>(text: string, ...param
   statement.run(...params);
   return [];
 }
+
+/** Several `;`-separated statements without parameters against the process-wide database (fixtures). */
+export async function rawScript(text: string): Promise<void> {
+  const client = getDb().$client as unknown;
+  if (client instanceof pg.Pool) await client.query(text);
+  else (client as import("better-sqlite3").Database).exec(text);
+}

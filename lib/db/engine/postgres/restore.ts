@@ -28,6 +28,18 @@ export interface RestoreOptions {
    * the dump must be of the same schema_version instead. Default: lib/db/postgres.ts's journal.
    */
   journalTable?: string;
+  /**
+   * Live rows that replace the dump's, by primary key `id`, whatever the dump's instance: the
+   * operations that are running (the restore itself) or finished since the dump was taken, so a
+   * reader never sees them vanish or turn back to running.
+   */
+  keepRows?: { table: string; ids: readonly string[] };
+  /**
+   * Written into system_metadata (key RESTORE_COMMIT_KEY) in the restore's own transaction: the
+   * row is there if and only if the restore committed, so whoever finds the caller's file-side journal
+   * after a kill can tell which way to finish (readRestoreCommit).
+   */
+  commitToken?: string;
   /** rows loaded so far, per chunk */
   progress?: (rows: number) => void;
   signal?: AbortSignal;
@@ -57,6 +69,13 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
     // Kept aside before the tables are emptied: temporary, dropped at commit or rollback.
     for (const table of carried)
       await client.query(`CREATE TEMP TABLE ${escapeIdentifier(`mimir_kept_${table}`)} ON COMMIT DROP AS SELECT * FROM ${escapeIdentifier(table)}`);
+    const keepRows = options.keepRows && liveNames.has(options.keepRows.table) && options.keepRows.ids.length > 0 ? options.keepRows : null;
+    const keptRowsTable = escapeIdentifier("mimir_kept_rows");
+    if (keepRows) {
+      await client.query(`CREATE TEMP TABLE ${keptRowsTable} ON COMMIT DROP AS SELECT * FROM ${escapeIdentifier(keepRows.table)} WHERE id = ANY($1::text[])`, [
+        keepRows.ids,
+      ]);
+    }
     // One statement, so the foreign keys among the emptied tables never stand in the way.
     if (live.length > 0) await client.query(`TRUNCATE ${live.map((table) => escapeIdentifier(table.name)).join(", ")}`);
 
@@ -90,6 +109,14 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
     } else if (options.carry?.appendTable && carried.includes(options.carry.appendTable)) {
       appended = await appendLiveRows(client, options.carry.appendTable, live.find((table) => table.name === options.carry?.appendTable)?.sequences ?? []);
     }
+    if (keepRows) {
+      await client.query(`DELETE FROM ${escapeIdentifier(keepRows.table)} WHERE id = ANY($1::text[])`, [keepRows.ids]);
+      await client.query(`INSERT INTO ${escapeIdentifier(keepRows.table)} SELECT * FROM ${keptRowsTable}`);
+    }
+    if (options.commitToken !== undefined && liveNames.has("system_metadata")) {
+      await client.query("DELETE FROM system_metadata WHERE key = $1", [RESTORE_COMMIT_KEY]);
+      await client.query("INSERT INTO system_metadata (key, value, updated_at) VALUES ($1, $2, now())", [RESTORE_COMMIT_KEY, options.commitToken]);
+    }
     await advanceSequences(client, live);
     await client.query("COMMIT");
     return { row_counts: counts, same_instance: sameInstance, kept: sameInstance ? carried : [], appended_rows: appended };
@@ -116,6 +143,20 @@ async function copyIn(client: PoolClient, target: string, columns: string, data:
   };
   await pipeline(Readable.from(counted()), client.query(copyFrom(`COPY ${target} (${columns}) FROM STDIN`)));
   return rows;
+}
+
+/** The system_metadata key of the token a committed restore leaves (RestoreOptions.commitToken). */
+export const RESTORE_COMMIT_KEY = "restore_commit";
+
+/** The token the last committed restore left, or null: whether a restore whose journal survived a kill had committed. Reads only. */
+export async function readRestoreCommit(pool: Pool): Promise<string | null> {
+  const row = await pool.query<{ value: string }>("SELECT value FROM system_metadata WHERE key = $1", [RESTORE_COMMIT_KEY]);
+  return row.rows[0]?.value ?? null;
+}
+
+/** Forgets the token once the restore it marks is finished on the file side too. Deletes one row. */
+export async function clearRestoreCommit(pool: Pool): Promise<void> {
+  await pool.query("DELETE FROM system_metadata WHERE key = $1", [RESTORE_COMMIT_KEY]);
 }
 
 /** drizzle's migrations journal as lib/db/postgres.ts keeps it, beside the app's tables. */
