@@ -108,7 +108,9 @@ async function main(): Promise<number> {
       case "restore": {
         requireId(id);
         if (!values.yes) {
-          console.error(`Restoring ${id} replaces the live volumes (${values.volumes ?? "all five"}); a safety backup is taken first. Add --yes to go ahead.`);
+          console.error(
+            `Restoring ${id} replaces the live volumes (${values.volumes ?? "all five"}); what they hold now is kept aside and written into a safety set. Add --yes to go ahead.`,
+          );
           return 2;
         }
         const volumes = parseVolumes(values.volumes);

@@ -18,6 +18,7 @@ import {
   isSetInUse,
   listSetsOnDisk,
   PINNED_FILE,
+  readManifest,
   readVerification,
   setFolder,
   backupPassphrase,
@@ -119,7 +120,14 @@ export async function startSafetySet(principal: Principal | null): Promise<Opera
     },
     async (ctx) => {
       const id = await writeSafetySet({ progress: bytesProgress(ctx), message: ctx.message });
-      return { backup_id: id, trigger: "pre-restore" };
+      const manifest = id ? readManifest(setFolder(id)) : null;
+      return {
+        backup_id: id,
+        trigger: "pre-restore",
+        bytes: manifest ? totalBytes(manifest) : 0,
+        encrypted: manifest?.encrypted ?? false,
+        verify_status: null,
+      };
     },
   );
 }
