@@ -216,7 +216,7 @@ describe("kill -9 during restore", () => {
       const result = JSON.parse(ok.stdout.slice(ok.stdout.indexOf("{")));
       expect(completeSets()).toContain(result.safety_backup_id);
     },
-    CHILD_RUNS_TIMEOUT_MS,
+    CHILD_RUNS_TIMEOUT_MS * 2,
   );
 
   test(
