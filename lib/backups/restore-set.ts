@@ -95,7 +95,7 @@ export interface RestoreSetOptions {
 export interface RestoreSetResult {
   backup_id: string;
   volumes: BackupVolume[];
-  /** the set the replaced state is written to: being written when the restore returns (safetySetWritten) */
+  /** the set the replaced state is written to: being written when the restore returns (writeSafetySet) */
   safety_backup_id: string | null;
   row_counts: Record<string, number>;
   /** the page check the restored databases passed (quick_check when the set's drill had already passed integrity_check on the same bytes); null when mimir_data was not restored */
