@@ -59,11 +59,11 @@ test.describe("Backups", () => {
     await dialog.getByLabel("Your password, to confirm").fill(E2E_ADMIN.password);
     await dialog.getByRole("button", { name: "Replace and restore" }).click();
     await expect(page.getByTestId("operation-succeeded").filter({ hasText: `Restored ${backupId}` })).toBeVisible({ timeout: 50_000 });
-    // The state it replaced is kept as a safety set, verified by a drill of its own once the restore has finished.
+    // The state it replaced is written into a safety set once the restore has finished, then verified by a drill of its own.
     const safetySet = page.locator("tr[data-backup-id]", { hasText: "pre-restore" });
-    await expect(safetySet).toHaveCount(1);
     await expect(async () => {
       await page.reload();
+      await expect(safetySet).toHaveCount(1, { timeout: 1_000 });
       await expect(safetySet).toContainText("verified", { timeout: 1_000 });
     }).toPass({ timeout: 30_000 });
     // The outcome stays on the page after a reload, for whoever signs in again after the restore.

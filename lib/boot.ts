@@ -18,6 +18,7 @@ import { startNotifier } from "@/lib/notify/delivery";
 import { runningServer, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
 import { resumeInterruptedVerifies } from "@/lib/backups/verify";
+import { resumeSafetySet } from "@/lib/backups/service";
 import { syncBackupCatalog } from "@/lib/backups/catalog";
 import { cleanLeftovers } from "@/lib/backups/store";
 import { installShutdownHandlers } from "@/lib/shutdown";
@@ -97,6 +98,8 @@ export async function boot(): Promise<void> {
     startStorageSampler();
     installShutdownHandlers();
     await resumeInterruptedVerifies();
+    // A restore killed after its swap: what it replaced is still kept aside, and becomes its safety set now.
+    await resumeSafetySet();
     log.info("booted", {
       home: config.paths.home,
       // the file, or host/port/database on PostgreSQL: never the connection string (it holds the password)

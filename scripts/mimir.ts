@@ -11,7 +11,7 @@ import type { OperationDto } from "@/lib/operations/types";
 import { isAppError } from "@/lib/errors";
 import { formatBytes, formatTimestamp } from "@/lib/format";
 import { describeServer, lockDataRoot, runningServer } from "@/lib/backups/server-lock";
-import { replacedDataRemoved } from "@/lib/backups/restore-set";
+import { replacedDataRemoved, writeSafetySet } from "@/lib/backups/restore-set";
 import { listBackups, syncBackupCatalog } from "@/lib/backups/catalog";
 import { pruneBackups, restoreBackup, startBackup } from "@/lib/backups/service";
 import { verifyAllBackups, verifyBackupSet } from "@/lib/backups/verify";
@@ -74,6 +74,11 @@ async function main(): Promise<number> {
   await openDataRoot(config);
   if (server === null) await failInterruptedOperations();
   await syncBackupCatalog();
+  // A restore killed after its swap kept what it replaced aside: that becomes its safety set first.
+  if (server === null) {
+    const safetySet = await writeSafetySet({ message: (text) => process.stderr.write(`${text} (a restore was interrupted after its swap)\n`) });
+    if (safetySet) process.stderr.write(`wrote the safety set ${safetySet}\n`);
+  }
 
   try {
     switch (command) {
@@ -103,7 +108,9 @@ async function main(): Promise<number> {
       case "restore": {
         requireId(id);
         if (!values.yes) {
-          console.error(`Restoring ${id} replaces the live volumes (${values.volumes ?? "all five"}); a safety backup is taken first. Add --yes to go ahead.`);
+          console.error(
+            `Restoring ${id} replaces the live volumes (${values.volumes ?? "all five"}); what they hold now is kept aside and written into a safety set. Add --yes to go ahead.`,
+          );
           return 2;
         }
         const volumes = parseVolumes(values.volumes);

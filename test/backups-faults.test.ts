@@ -38,6 +38,28 @@ function liveState() {
   };
 }
 
+/** What a set holds, opened with stock tar and sqlite3: its jobs and its pipeline files. */
+function setState(id: string) {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-set-state-"));
+  try {
+    for (const volume of ["data", "pipelines"]) {
+      fs.mkdirSync(path.join(out, volume));
+      execFileSync("tar", ["xzf", path.join(home, "backups", id, `mimir_${volume}.tar.gz`), "-C", path.join(out, volume)]);
+    }
+    return {
+      jobs: sqlite(path.join(out, "data", "mimir.db"), "SELECT group_concat(id) FROM (SELECT id FROM scheduled_jobs ORDER BY id)"),
+      pipelines: treeHashes(path.join(out, "pipelines")),
+    };
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** What the app keeps, without the bytes of SQLite files (a set holds consistent snapshots of them). */
+function appState(state = liveState()) {
+  return { jobs: state.jobs, executions: state.executions, integrity: state.integrity, pipelines: state.files.pipelines, plugins: state.files.plugins };
+}
+
 function completeSets(): string[] {
   return fs
     .readdirSync(path.join(home, "backups"))
@@ -154,7 +176,7 @@ describe("kill -9 during restore", () => {
       fs.writeFileSync(path.join(home, "pipelines", "added.yaml"), "name: added\n");
       const before = liveState();
 
-      for (const point of ["restore.after_safety_backup", "restore.after_swap:mimir_data", "restore.after_swap:mimir_pipelines", "restore.after_reopen"]) {
+      for (const point of ["restore.before_swap", "restore.after_swap:mimir_data", "restore.after_swap:mimir_pipelines", "restore.after_reopen"]) {
         const run = cli(["restore", setId, "--yes"], { MIMIR_CRASH_POINT: point });
         expect(run.signal, `${point}: ${run.stderr}`).toBe("SIGKILL");
         const next = cli(["list"]);
@@ -164,14 +186,26 @@ describe("kill -9 during restore", () => {
         expect(fs.existsSync(path.join(home, "data", "mimir.db-wal")) && fs.statSync(path.join(home, "data", "mimir.db-wal")).size > 0, point).toBe(false);
       }
 
-      // Killed once the swap is committed (journal gone) but before the replaced data is deleted: the
-      // restored state stands, and the next start removes what it replaced.
+      // Killed once the swap is committed but before the safety set is written: the restored state
+      // stands, the replaced data waits aside as it was, and the next start writes it into the safety set.
       const committed = cli(["restore", setId, "--yes"], { MIMIR_CRASH_POINT: "restore.after_commit" });
       expect(committed.signal, committed.stderr).toBe("SIGKILL");
-      expect(cli(["list"]).status).toBe(0);
+      expect(fs.existsSync(path.join(home, "pipelines", ".mimir-restore-previous", "added.yaml"))).toBe(true);
+      const setsBefore = completeSets();
+      const next = cli(["list"]);
+      expect(next.status, next.stderr).toBe(0);
       expect(liveState().jobs).toBe("job-nightly,job-weekly");
       expect(liveState().files.pipelines).toEqual(setPipelines);
       expect(leftovers()).toEqual([]);
+      const [safetySet] = completeSets().filter((id) => !setsBefore.includes(id));
+      expect(safetySet).toBeDefined();
+      expect(setState(safetySet!)).toEqual({ jobs: before.jobs, pipelines: before.files.pipelines });
+      const verify = cli(["verify", safetySet!]);
+      expect(verify.status, verify.stderr).toBe(0);
+      // Back to the state the tests change from, through the safety set itself (SQLite files of the
+      // volume, like the pre-adoption copy, come back as the set's consistent snapshots of them).
+      expect(cli(["restore", safetySet!, "--yes"]).status).toBe(0);
+      expect(appState()).toEqual(appState(before));
 
       const ok = cli(["restore", setId, "--yes"]);
       expect(ok.status, ok.stderr).toBe(0);
@@ -182,7 +216,40 @@ describe("kill -9 during restore", () => {
       const result = JSON.parse(ok.stdout.slice(ok.stdout.indexOf("{")));
       expect(completeSets()).toContain(result.safety_backup_id);
     },
-    CHILD_RUNS_TIMEOUT_MS,
+    CHILD_RUNS_TIMEOUT_MS * 2,
+  );
+
+  test(
+    "killed while its safety set is written, or right after, the restore stands and the next start finishes the set: nothing is lost",
+    () => {
+      const setId = ensureSet();
+      const set = setState(setId);
+      // A live state that differs from the set, for the safety set to hold.
+      fs.writeFileSync(path.join(home, "pipelines", "only-live.yaml"), "name: only-live\n");
+      for (const point of ["backup.after_archive:mimir_logs", "restore.after_safety_set"]) {
+        sqlite(path.join(home, "data", "mimir.db"), "DELETE FROM scheduled_jobs WHERE id = 'job-weekly'");
+        const before = liveState();
+        const setsBefore = completeSets();
+        const run = cli(["restore", setId, "--yes"], { MIMIR_CRASH_POINT: point });
+        expect(run.signal, `${point}: ${run.stderr}`).toBe("SIGKILL");
+        // The restored state is live already; the replaced one waits aside.
+        expect(liveState().jobs, point).toBe(set.jobs);
+        const live = liveState().files.pipelines ?? {};
+        expect(Object.keys(live).filter((name) => !name.startsWith(".mimir-restore-previous/")).length, point).toBe(Object.keys(set.pipelines).length);
+        for (const [name, hash] of Object.entries(set.pipelines)) expect(live[name], `${point}: ${name}`).toBe(hash);
+        const next = cli(["list"]);
+        expect(next.status, `${point}: ${next.stderr}`).toBe(0);
+        expect(leftovers(), point).toEqual([]);
+        const added = completeSets().filter((id) => !setsBefore.includes(id));
+        expect(added, point).toHaveLength(1);
+        expect(setState(added[0]!), point).toEqual({ jobs: before.jobs, pipelines: before.files.pipelines });
+        expect(cli(["verify", added[0]!]).status, point).toBe(0);
+        // The next round starts from the state with only-live.yaml again.
+        expect(cli(["restore", added[0]!, "--yes"]).status, point).toBe(0);
+        expect(appState(), point).toEqual(appState(before));
+      }
+    },
+    CHILD_RUNS_TIMEOUT_MS * 2,
   );
 
   test(

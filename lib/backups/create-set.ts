@@ -16,7 +16,7 @@ import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBac
 import { planFolder, type TarEntryPlan } from "@/lib/backups/tar-writer";
 import type { BackupManifest, BackupTrigger, BackupVolume, ManifestArchive, ManifestPostgresDump } from "@/lib/backups/types";
 import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
-import { openPostgresSnapshot, writeSnapshotToFile, type PostgresSnapshot } from "@/lib/db/engine/postgres/dump";
+import { openPostgresSnapshot, writeSnapshotToFile, type DumpFacts, type PostgresSnapshot } from "@/lib/db/engine/postgres/dump";
 import { COUNTED_TABLES } from "@/lib/db/sqlite-snapshot";
 import { VOLUMES } from "@/lib/config/volumes";
 import { SECRET_KEY_FILE } from "@/lib/secrets/sealed";
@@ -31,6 +31,14 @@ export interface CreateSetOptions {
   progress?: Progress;
   message?: (text: string) => void;
   signal?: AbortSignal;
+  /** the id a restore reserved for its safety set (default: a new one from the clock) */
+  id?: string;
+  /** when the state the set holds was fixed, when that was before the set is written (a restore's swap) */
+  createdAt?: string;
+  /** folders archived instead of live volumes: what a restore set aside at its swap, frozen since */
+  sources?: Partial<Record<BackupVolume, string>>;
+  /** on PostgreSQL, a dump already taken (a restore's, before its swap) instead of one of the live database */
+  postgresDump?: { file: string; facts: DumpFacts };
 }
 
 /** On PostgreSQL, the database's dump inside the mimir_data archive (and so in the volume after `tar xzf`). */
@@ -50,9 +58,9 @@ export const RESTORE_RESERVED = /^\.mimir-restore-/;
  */
 export async function createBackupSet(options: CreateSetOptions): Promise<BackupManifest> {
   const config = getConfig();
-  const folders = volumeFolders(config);
+  const folders = { ...volumeFolders(config), ...options.sources };
   const pool = appPostgresPool();
-  const mainDb = path.relative(folders.mimir_data, config.paths.database);
+  const mainDb = path.relative(volumeFolders(config).mimir_data, config.paths.database);
   if (!pool && (mainDb.startsWith("..") || path.isAbsolute(mainDb))) {
     // A set holds the five volumes; a database kept elsewhere would silently be missing from it.
     throw new AppError(
@@ -66,10 +74,16 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
   const removed = cleanLeftovers();
   if (removed.length > 0) getLogger().info("removed leftovers of interrupted backup work", { removed });
 
-  const id = newBackupId();
+  const id = options.id ?? newBackupId();
   const partial = path.join(root, `.partial-${id}`);
   const snapshots = path.join(partial, ".snapshots");
   activeTempFolders.add(partial);
+  // A reserved id's folder may hold what a killed attempt wrote: archives are created new, never over it.
+  if (options.id) fs.rmSync(partial, { recursive: true, force: true });
+  // Only live volumes need the app's writes paused for their consistency point; folders set aside are frozen.
+  const livePaused = (["mimir_data", "mimir_pipelines", "mimir_config"] as const).every((volume) => options.sources?.[volume])
+    ? <T>(work: () => Promise<T>) => work()
+    : withAppWritesPaused;
   try {
     fs.mkdirSync(snapshots, { recursive: true, mode: 0o700 });
     const suffix = options.passphrase ? ".tar.gz.gpg" : ".tar.gz";
@@ -110,12 +124,12 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
     independentDone.catch(() => undefined);
     try {
       // The one consistency point: pipeline files and the database are taken at the same moment.
-      await withAppWritesPaused(async () => {
+      await livePaused(async () => {
         options.message?.("snapshotting databases");
         // The snapshot is fixed here, inside the pause; the dump itself is written after it (below).
-        if (pool) snapshot = await openPostgresSnapshot(pool);
+        if (pool && !options.postgresDump) snapshot = await openPostgresSnapshot(pool);
         const substitute = new Map<string, string>();
-        for (const relative of findSqliteFiles(folders.mimir_data, skipFor("mimir_data"), config.paths.database)) {
+        for (const relative of findSqliteFiles(folders.mimir_data, skipFor("mimir_data"), path.join(folders.mimir_data, mainDb))) {
           const snapshot = path.join(snapshots, relative.replaceAll("/", "__"));
           databases[relative] = await snapshotSqliteDatabase(path.join(folders.mimir_data, relative), snapshot);
           substitute.set(relative, snapshot);
@@ -132,12 +146,18 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         await archive("mimir_pipelines");
         await archive("mimir_config");
       });
-      if (snapshot) {
-        const current: PostgresSnapshot = snapshot;
-        snapshot = null;
-        options.message?.("dumping the PostgreSQL database");
-        const file = path.join(snapshots, POSTGRES_DUMP_FILE);
-        const facts = await writeSnapshotToFile(current, file, options.signal);
+      if (snapshot || options.postgresDump) {
+        let file: string;
+        let facts: DumpFacts;
+        if (options.postgresDump) {
+          ({ file, facts } = options.postgresDump);
+        } else {
+          const current = snapshot as unknown as PostgresSnapshot;
+          snapshot = null;
+          options.message?.("dumping the PostgreSQL database");
+          file = path.join(snapshots, POSTGRES_DUMP_FILE);
+          facts = await writeSnapshotToFile(current, file, options.signal);
+        }
         postgres = { file: POSTGRES_DUMP_FILE, ...facts };
         const stat = fs.statSync(file);
         // A file of the volume by that name is replaced by the dump, never archived beside it.
@@ -159,7 +179,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       id,
       app_version: packageJson.version,
       schema_version: await readSchemaVersion(),
-      created_at: new Date().toISOString(),
+      created_at: options.createdAt ?? new Date().toISOString(),
       trigger: options.trigger,
       encrypted: options.passphrase !== null,
       archives: Object.fromEntries(VOLUMES.map((volume) => [volume, archives[volume]])) as Record<BackupVolume, ManifestArchive>,

@@ -107,7 +107,7 @@ export const BACKUPS_API: ApiRoute[] = [
     method: "post",
     path: "/api/v1/backups/{backupId}/restore",
     summary:
-      "Restore all or some volumes (exclusive operation): check, safety backup, swap; its result names the safety set, the database check, and what was kept from the live database (access_and_audit: a set of this deployment keeps the live users, sessions, API tokens, audit log and notification channels). Cancellable until the swap; afterwards a cancel gets 409 too_late",
+      "Restore all or some volumes (exclusive operation): check, swap (the replaced data kept aside as it is), done; the safety set is then written from the replaced data by a backup operation of its own (trigger pre-restore) and verified. Its result names the safety set, the database check, and what was kept from the live database (access_and_audit: a set of this deployment keeps the live users, sessions, API tokens, audit log and notification channels). Cancellable until the swap; afterwards a cancel gets 409 too_late",
     tag: TAG,
     access: "admin",
     reauth: true,

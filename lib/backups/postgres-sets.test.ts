@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createBackupSet, POSTGRES_DUMP_FILE } from "@/lib/backups/create-set";
 import { restoreBackup } from "@/lib/backups/service";
 import { verifyBackupSet } from "@/lib/backups/verify";
+import { replacedDataRemoved } from "@/lib/backups/restore-set";
+import { readManifest } from "@/lib/backups/store";
 import type { TestDataRoot } from "@/test/helpers/data-root";
 import { createPostgresDataRoot, createSeededDatabase, listTables, rowCounts, type SeededDatabase } from "@/test/helpers/pg-ops-seed";
 import { adminQuery, urlForDatabase } from "@/test/helpers/postgres";
@@ -135,5 +137,13 @@ describe("backup sets on PostgreSQL", () => {
     const dataDir = root.config.paths.data;
     expect(fs.readdirSync(dataDir)).not.toContain(POSTGRES_DUMP_FILE);
     expect(fs.readFileSync(path.join(dataDir, "notes.txt"), "utf8")).toBe("kept in mimir_data\n");
+    // The safety set, written after the restore from the live database dumped aside before it, holds the replaced rows.
+    await replacedDataRemoved();
+    const safety = readManifest(path.join(root.config.paths.backups, result.safety_backup_id!));
+    expect(safety.trigger).toBe("pre-restore");
+    expect(safety.postgres?.row_counts.scheduled_jobs).toBe(manifest.postgres!.row_counts.scheduled_jobs! - 1);
+    expect(fs.readdirSync(dataDir).filter((name) => name.startsWith(".mimir-restore"))).toEqual([]);
+    expect(fs.readdirSync(root.config.paths.backups).filter((name) => name.startsWith("."))).toEqual([]);
+    expect((await verifyBackupSet(safety.id)).status).toBe("ok");
   });
 });

@@ -17,19 +17,33 @@ import { carryAccessTablesInto, saveAccessTablesAside, type CarriedTables } from
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { copySecretKeyFile } from "@/lib/secrets/sealed";
 import { createBackupSet, type Progress } from "@/lib/backups/create-set";
-import { backupsFolder, passedVerification, readManifest, setFolder, withSetInUse } from "@/lib/backups/store";
+import {
+  activeTempFolders,
+  backupPassphrase,
+  backupsFolder,
+  MANIFEST_FILE,
+  newBackupId,
+  passedVerification,
+  readManifest,
+  setFolder,
+  withSetInUse,
+} from "@/lib/backups/store";
+import { syncBackupCatalog } from "@/lib/backups/catalog";
 import { extractSet } from "@/lib/backups/verify-set";
 import type { BackupVolume } from "@/lib/backups/types";
 import type { SqliteCheckDepth } from "@/lib/db/sqlite-snapshot";
 import { AppError } from "@/lib/errors";
 import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
 import { clearRestoreCommit, readRestoreCommit, restorePostgresDump } from "@/lib/db/engine/postgres/restore";
+import { openPostgresSnapshot, writeSnapshotToFile, type DumpFacts } from "@/lib/db/engine/postgres/dump";
 import { RESTORE_KEPT_TABLES } from "@/lib/db/sqlite-kept-tables";
 
 /**
  * Inside each volume: the restored content is extracted into STAGING and checked; at the swap the
  * volume's current top-level entries move into PREVIOUS and staging's move up. Both live inside the
  * volume so each rename stays on one filesystem, even when the volume is its own mount (Docker).
+ * PREVIOUS is the way back from the moment of the swap: it stays until the safety set has been
+ * written from it (after the restore has returned), then goes to DISCARD and is deleted.
  */
 const STAGING = ".mimir-restore-staging";
 const PREVIOUS = ".mimir-restore-previous";
@@ -40,25 +54,39 @@ const JOURNAL_FILE = ".restore-journal.json";
 const KEPT_TABLES_FILE = ".restore-kept-tables.db";
 /** On PostgreSQL: the set's dump, moved out of staging so the swap does not put it into the live volume. */
 const POSTGRES_DUMP_FILE = ".restore-postgres.sql";
+/** On PostgreSQL: the live database dumped right before the swap, the way back for what the restore replaces (its PREVIOUS). */
+const REPLACED_POSTGRES_FILE = ".restore-replaced-postgres.sql";
 /** Why a cancel is refused once the swap has begun: the operation then finishes and records how it went. */
 export const RESTORE_APPLYING = "the restore is being applied";
 
 interface RestoreJournal {
   backup_id: string;
+  /**
+   * "swapping" (or absent, a journal of an older version): a kill rolls the restore back.
+   * "swapped": the restore took effect (its commit is this rewrite); what it replaced waits in each
+   * volume's PREVIOUS (and REPLACED_POSTGRES_FILE) until the safety set is written from it.
+   */
+  phase?: "swapping" | "swapped";
+  /** the id the safety set of the replaced state is written under (reserved as backups/.partial-<id>) */
+  safety_backup_id: string;
+  /** when the replaced state was set aside: the safety set's created_at */
+  taken_at: string;
   /** the top-level names each volume held before the swap: what a rollback puts back */
   volumes: { name: BackupVolume; folder: string; original: string[] }[];
   /**
    * On PostgreSQL: the token the restore transaction writes into system_metadata as it commits. A
    * journal found after a kill whose token is in the database means the database has the set's data:
-   * the files are finished forward instead of rolled back, so both sides always agree.
+   * the restore counts as swapped instead of being rolled back, so both sides always agree.
    */
   commit_token?: string;
+  /** on PostgreSQL: what the dump of the replaced database holds (REPLACED_POSTGRES_FILE) */
+  replaced_postgres?: DumpFacts;
 }
 
 export interface RestoreSetOptions {
   volumes: readonly BackupVolume[];
   passphrase: string | null;
-  /** take the pre-restore safety backup (default); only the bench turns it off, to time it apart */
+  /** write the pre-restore safety set from the replaced data (default); off, the replaced data is deleted (tests that restore a set they just took) */
   safetyBackup?: boolean;
   progress?: Progress;
   message?: (text: string) => void;
@@ -74,6 +102,7 @@ export interface RestoreSetOptions {
 export interface RestoreSetResult {
   backup_id: string;
   volumes: BackupVolume[];
+  /** the set the replaced state is written to: being written when the restore returns (writeSafetySet) */
   safety_backup_id: string | null;
   row_counts: Record<string, number>;
   /** the page check the restored databases passed (quick_check when the set's drill had already passed integrity_check on the same bytes); null when mimir_data was not restored */
@@ -82,25 +111,42 @@ export interface RestoreSetResult {
   access_and_audit: CarriedTables | null;
 }
 
-// The replaced data is deleted after the restore returns (a large volume takes seconds to delete and
-// is garbage once swapped out). Process-wide like the database handle; the CLI awaits it before it
-// exits, the next restore before it starts, and boot removes whatever a killed process left.
-const memo = processState("restoreDiscard", (): { restoreDiscard?: Promise<void> } => ({}));
+// What a restore replaced is archived into the safety set and deleted after the restore returns (a
+// large volume takes seconds to compress, and the user waits for none of it: the replaced data kept
+// aside as it was is the way back meanwhile). Process-wide like the database handle; the CLI awaits
+// it before it exits, the next restore and a reset before they start, and boot finishes whatever a
+// killed process left.
+interface SafetySetWork {
+  promise: Promise<string | null>;
+  progress: Set<Progress>;
+  message: Set<(text: string) => void>;
+  last: { done: number; total: number; text: string | null };
+}
+const memo = processState("restoreDiscard", (): { restoreDiscard?: Promise<void>; safetySet?: SafetySetWork } => ({}));
 
-/** Resolves when the data a restore replaced has been deleted. */
-export function replacedDataRemoved(): Promise<void> {
-  return memo.restoreDiscard ?? Promise.resolve();
+/** Resolves when the data a restore replaced has been archived into its safety set (or failed to be) and deleted. */
+export async function replacedDataRemoved(): Promise<void> {
+  await memo.safetySet?.promise.catch(() => undefined);
+  await memo.restoreDiscard;
+}
+
+/** True while a restore's replaced data waits to be archived (a killed process left it, or it is being written). */
+export function isSafetySetPending(): boolean {
+  return memo.safetySet !== undefined || readJournal()?.phase === "swapped";
 }
 
 /**
  * Restores volumes of a set. Before anything live changes: extract into staging with the archive
  * checks and check the staged database and pipelines (extractSet: the full restore drill, except that
  * a set whose drill already passed against this manifest gets quick_check instead of integrity_check,
- * since the re-proven archive hashes make its bytes the ones that passed), take a pre-restore safety backup. Then, with app
- * writes paused and the database closed: a journal is written, volumes are swapped by rename, and
- * the database is reopened and migrated (an older set's schema is upgraded). A failure before the
- * swap leaves live data untouched; a failure during or after it rolls back at once, and a kill rolls
- * back at the next boot (recoverInterruptedRestore).
+ * since the re-proven archive hashes make its bytes the ones that passed). Then, with app writes
+ * paused and the database closed: a journal is written, each volume's entries move aside into
+ * PREVIOUS (a rename: the replaced state is kept whole, as it was, from the moment of the swap),
+ * staging's move in, and the database is reopened and migrated (an older set's schema is upgraded);
+ * the journal's rewrite to "swapped" is the commit. A failure before the swap leaves live data
+ * untouched; a failure during it rolls back at once, and a kill rolls back at the next boot
+ * (recoverInterruptedRestore). After the commit the restore returns, and the safety set is written
+ * from what was kept aside, in the background (writeSafetySet; boot finishes it after a kill).
  */
 export async function restoreBackupSet(id: string, options: RestoreSetOptions): Promise<RestoreSetResult> {
   const folder = setFolder(id);
@@ -109,7 +155,13 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     const config = getConfig();
     const folders = volumeFolders(config);
     const volumes = [...options.volumes];
+    // The previous restore's way back becomes a set before this restore sets anything aside.
     await replacedDataRemoved();
+    await writeSafetySet().catch((error: unknown) => {
+      throw new AppError("conflict", `The safety set of the previous restore could not be written (${(error as Error).message}); nothing was changed`, {
+        cause: error,
+      });
+    });
     await recoverInterruptedRestore();
     const databaseCheck: SqliteCheckDepth | null = !volumes.includes("mimir_data") ? null : passedVerification(folder) ? "quick_check" : "integrity_check";
     const pool = appPostgresPool();
@@ -128,7 +180,6 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       fs.rmSync(staging, { recursive: true, force: true });
       fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
     }
-    let safetyBackupId: string | null = null;
     try {
       await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), {
         ...options,
@@ -138,13 +189,6 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       // The dump is loaded into the database below, never swapped into the volume as a file.
       if (postgresDump) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
       await phasePoint("restore.after_extract");
-      options.signal?.throwIfAborted();
-      if (options.safetyBackup !== false) {
-        options.message?.("taking a safety backup of the current state");
-        safetyBackupId = (await createBackupSet({ trigger: "pre-restore", passphrase: options.passphrase, message: options.message, signal: options.signal }))
-          .id;
-      }
-      await phasePoint("restore.after_safety_backup");
       // The last moment a cancel is honoured: nothing live has changed yet.
       options.signal?.throwIfAborted();
       options.pointOfNoReturn?.(RESTORE_APPLYING);
@@ -156,17 +200,40 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
 
     options.message?.("swapping volumes");
     const keepsAccess = volumes.includes("mimir_data") && !pool;
+    const safetySet = options.safetyBackup !== false;
     let accessAndAudit: CarriedTables | null = null;
+    let journal!: RestoreJournal;
     await withAppWritesPaused(async () => {
       const carried = await captureRunningOperations();
       const finishedSinceSnapshot = await captureOperationsFinishedSince(manifest.created_at);
       if (keepsAccess) saveAccessTablesAside(getDb(), keptTablesFile());
+      // The way back for a PostgreSQL database, which the load below replaces in place: its dump, taken inside the pause.
+      let replacedPostgres: DumpFacts | undefined;
+      if (pool && postgresDump && safetySet) {
+        options.message?.("setting the live database aside (dump)");
+        try {
+          const snapshot = await openPostgresSnapshot(pool);
+          replacedPostgres = await writeSnapshotToFile(snapshot, replacedPostgresFile());
+        } catch (error) {
+          removeStaging(volumes);
+          fs.rmSync(postgresDumpFile(), { force: true });
+          fs.rmSync(replacedPostgresFile(), { force: true });
+          fs.rmSync(keptTablesFile(), { force: true });
+          throw error;
+        }
+      }
+      await phasePoint("restore.before_swap");
       // On PostgreSQL the pool stays open: the database is replaced inside one transaction below.
       if (!pool) closeAppDatabase();
-      const journal: RestoreJournal = {
+      const safetyId = reserveSafetySetId();
+      journal = {
         backup_id: id,
+        phase: "swapping",
+        safety_backup_id: safetyId,
+        taken_at: new Date().toISOString(),
         volumes: volumes.map((name) => ({ name, folder: folders[name], original: topLevelNames(folders[name]) })),
         ...(pool && postgresDump ? { commit_token: crypto.randomUUID() } : {}),
+        ...(replacedPostgres ? { replaced_postgres: replacedPostgres } : {}),
       };
       writeJournal(journal);
       try {
@@ -204,30 +271,37 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         throw error;
       }
       await phasePoint("restore.after_reopen");
-      removeJournal();
+      // The commit on SQLite (on PostgreSQL the database transaction was, its token standing for it until
+      // this rewrite): from here on a kill keeps the restored state, and boot writes the safety set.
+      journal = { ...journal, phase: "swapped" };
+      writeJournal(journal);
       fs.rmSync(keptTablesFile(), { force: true });
       fs.rmSync(postgresDumpFile(), { force: true });
       crashPoint("restore.after_commit");
-      // Only once the journal is gone: a token left by a kill here is never read again (no journal names it).
+      // The "swapped" journal is the commit now: the token that stood for it on PostgreSQL can go.
       if (journal.commit_token && pool)
         await clearRestoreCommit(pool).catch((error: unknown) => getLogger().warn("could not clear the restore's commit mark", { error }));
-      try {
-        for (const entry of journal.volumes) fs.renameSync(path.join(entry.folder, PREVIOUS), path.join(entry.folder, DISCARD));
-      } catch (error) {
-        // The restore has taken effect; what it replaced is removed at the next start instead.
-        getLogger().warn("could not set the replaced data aside for deletion; the next start removes it", { error });
-      }
-      memo.restoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
       await reinstateOperations(carried, finishedSinceSnapshot);
       // The credentials set in the environment (admin password, API token) keep working after the swap.
       await seedCredentialsFromEnvironment(getConfig());
       if (volumes.includes("mimir_logs")) reopenLogFile(getConfig());
     });
     await notifyAppDatabaseReopened();
+    if (safetySet) {
+      // Not awaited: the restore is done; the operation that follows it (or the CLI) awaits this.
+      writeSafetySet().catch((error: unknown) =>
+        getLogger().error("could not write the safety set of a restore; the replaced data stays kept aside and the next start tries again", {
+          safety_backup_id: journal.safety_backup_id,
+          error,
+        }),
+      );
+    } else {
+      discardReplacedData(journal);
+    }
     return {
       backup_id: id,
       volumes,
-      safety_backup_id: safetyBackupId,
+      safety_backup_id: safetySet ? journal.safety_backup_id : null,
       row_counts: manifest.row_counts,
       database_check: databaseCheck,
       access_and_audit: accessAndAudit,
@@ -236,32 +310,126 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
 }
 
 /**
+ * Writes the safety set of the last restore from the data it kept aside (each volume's PREVIOUS, the
+ * other volumes as they are live, and on PostgreSQL the dump taken before the swap), under the id the
+ * restore named, then deletes the kept-aside data and the journal. One at a time: a call while it is
+ * being written joins it (its progress and messages go to every caller). Idempotent across kills: a
+ * set already complete is kept. Resolves with the set's id, or null when no restore left work.
+ * Writes backups/<id>/ and a catalog row; deletes the kept-aside folders.
+ */
+export function writeSafetySet(options: { progress?: Progress; message?: (text: string) => void } = {}): Promise<string | null> {
+  let work = memo.safetySet;
+  if (!work) {
+    const journal = readJournal();
+    if (journal?.phase !== "swapped") return Promise.resolve(null);
+    const started: SafetySetWork = { promise: Promise.resolve(null), progress: new Set(), message: new Set(), last: { done: 0, total: 0, text: null } };
+    started.promise = archiveKeptAside(journal, started).finally(() => {
+      if (memo.safetySet === started) memo.safetySet = undefined;
+    });
+    memo.safetySet = work = started;
+  }
+  if (options.progress) {
+    work.progress.add(options.progress);
+    if (work.last.total > 0) options.progress(work.last.done, work.last.total);
+  }
+  if (options.message) {
+    work.message.add(options.message);
+    if (work.last.text) options.message(work.last.text);
+  }
+  return work.promise;
+}
+
+async function archiveKeptAside(journal: RestoreJournal, work: SafetySetWork): Promise<string> {
+  const id = journal.safety_backup_id;
+  const message = (text: string) => {
+    work.last.text = text;
+    for (const listener of work.message) listener(text);
+  };
+  const progress = (done: number, total: number) => {
+    work.last = { ...work.last, done, total };
+    for (const listener of work.progress) listener(done, total);
+  };
+  if (!fs.existsSync(path.join(setFolder(id), MANIFEST_FILE))) {
+    message("writing the safety set of the replaced data");
+    const sources: Partial<Record<BackupVolume, string>> = {};
+    for (const entry of journal.volumes) sources[entry.name] = path.join(entry.folder, PREVIOUS);
+    await createBackupSet({
+      trigger: "pre-restore",
+      passphrase: backupPassphrase(),
+      id,
+      createdAt: journal.taken_at,
+      sources,
+      postgresDump: journal.replaced_postgres ? { file: replacedPostgresFile(), facts: journal.replaced_postgres } : undefined,
+      progress,
+      message,
+    });
+  }
+  crashPoint("restore.after_safety_set");
+  await syncBackupCatalog();
+  discardReplacedData(journal);
+  await memo.restoreDiscard;
+  return id;
+}
+
+/** The replaced data's way back is a set (or was not wanted): it goes, and the restore's journal with it. */
+function discardReplacedData(journal: RestoreJournal) {
+  try {
+    for (const entry of journal.volumes) {
+      const previous = path.join(entry.folder, PREVIOUS);
+      if (fs.existsSync(previous)) fs.renameSync(previous, path.join(entry.folder, DISCARD));
+    }
+  } catch (error) {
+    // The restore has taken effect; what it replaced is removed at the next start instead.
+    getLogger().warn("could not set the replaced data aside for deletion; the next start removes it", { error });
+  }
+  fs.rmSync(replacedPostgresFile(), { force: true });
+  activeTempFolders.delete(path.join(backupsFolder(), `.partial-${journal.safety_backup_id}`));
+  fs.rmSync(path.join(backupsFolder(), `.partial-${journal.safety_backup_id}`), { recursive: true, force: true });
+  removeJournal();
+  memo.restoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
+}
+
+/** A new set id, held by an empty `.partial-<id>` folder until the safety set is written under it. */
+function reserveSafetySetId(): string {
+  const id = newBackupId();
+  const partial = path.join(backupsFolder(), `.partial-${id}`);
+  fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
+  activeTempFolders.add(partial);
+  return id;
+}
+
+/**
  * At boot (on SQLite before the database opens; on PostgreSQL once the pool is open) and before any
- * restore: a journal left by a killed restore means a swap was under way. Each volume is put back as it
- * was, unless the PostgreSQL restore transaction had committed (its token is in the database): then
- * the database holds the set's data and the files are finished forward to match. Leftover staging and
- * previous folders are removed. Returns the backup id of the interrupted restore, if any.
+ * restore: a journal left by a restore killed in its swap means each volume is put back as it was —
+ * unless the PostgreSQL restore transaction had committed (its token is in the database): then the
+ * database holds the set's data, and the restore counts as swapped. A journal of a swapped restore
+ * keeps the restored state and its kept-aside data (writeSafetySet archives it). Then leftover
+ * staging folders are removed. Returns the backup id of the rolled-back restore, if any.
  */
 export async function recoverInterruptedRestore(): Promise<string | null> {
-  const journal = readJournal();
+  let journal = readJournal();
   const pool = appPostgresPool();
-  if (journal) {
-    if (journal.commit_token && pool && (await readRestoreCommit(pool)) === journal.commit_token) {
-      finishForward(journal);
-      getLogger().warn("finished a restore that was interrupted after its database commit", { backup: journal.backup_id });
-    } else {
-      // On PostgreSQL the database was never closed for the swap: only the files are put back.
-      if (isAppDatabaseOpen() && !pool) closeAppDatabase();
-      rollBack(journal);
-      getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: journal.backup_id });
-    }
+  if (journal && journal.phase !== "swapped" && journal.commit_token && pool && (await readRestoreCommit(pool)) === journal.commit_token) {
+    // Killed between the database commit and the journal's rewrite: the restore took effect.
+    journal = { ...journal, phase: "swapped" };
+    writeJournal(journal);
+    getLogger().warn("finished a restore that was interrupted after its database commit", { backup: journal.backup_id });
   }
-  // A mark left by a kill after the journal went names no journal any more: forget it.
+  const rolledBack = journal !== null && journal.phase !== "swapped" ? journal : null;
+  if (rolledBack) {
+    // On PostgreSQL the database was never closed for the swap: only the files are put back.
+    if (isAppDatabaseOpen() && !pool) closeAppDatabase();
+    rollBack(rolledBack);
+    getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: rolledBack.backup_id });
+  }
+  // A mark left by a kill after the journal's rewrite (or by a rolled-back restore) stands for nothing any more.
   if (pool) await clearRestoreCommit(pool);
-  removeStaging(Object.keys(volumeFolders(getConfig())) as BackupVolume[], true);
+  const keptAside = journal !== null && !rolledBack;
+  removeStaging(Object.keys(volumeFolders(getConfig())) as BackupVolume[], keptAside ? [STAGING, DISCARD] : [...RESERVED]);
   fs.rmSync(keptTablesFile(), { force: true });
   fs.rmSync(postgresDumpFile(), { force: true });
-  return journal?.backup_id ?? null;
+  if (!keptAside) fs.rmSync(replacedPostgresFile(), { force: true });
+  return rolledBack?.backup_id ?? null;
 }
 
 /** What a swap moves: everything but its own folders and the data root's lock, which the holder keeps open. */
@@ -307,21 +475,11 @@ function rollBack(journal: RestoreJournal) {
   }
   removeJournal();
   fs.rmSync(keptTablesFile(), { force: true });
+  fs.rmSync(replacedPostgresFile(), { force: true });
+  fs.rmSync(path.join(backupsFolder(), `.partial-${journal.safety_backup_id}`), { recursive: true, force: true });
   for (const entry of journal.volumes) {
     for (const name of RESERVED) fs.rmSync(path.join(entry.folder, name), { recursive: true, force: true });
   }
-}
-
-/**
- * The other way out of a journal, once the database has the set's data: every volume was swapped
- * before the database load began, so only what the swap replaced is left to remove. Idempotent.
- */
-function finishForward(journal: RestoreJournal) {
-  for (const entry of journal.volumes) {
-    for (const name of RESERVED) fs.rmSync(path.join(entry.folder, name), { recursive: true, force: true });
-    fsyncFolder(entry.folder);
-  }
-  removeJournal();
 }
 
 async function removeDiscarded(folders: string[]): Promise<void> {
@@ -339,10 +497,10 @@ function moveInto(from: string, to: string) {
   fs.renameSync(from, to);
 }
 
-function removeStaging(volumes: BackupVolume[], all = false) {
+function removeStaging(volumes: BackupVolume[], names: readonly string[] = [STAGING]) {
   const folders = volumeFolders(getConfig());
   for (const volume of volumes) {
-    for (const name of all ? RESERVED : [STAGING]) fs.rmSync(path.join(folders[volume], name), { recursive: true, force: true });
+    for (const name of names) fs.rmSync(path.join(folders[volume], name), { recursive: true, force: true });
   }
 }
 
@@ -360,6 +518,10 @@ function reopenDatabase() {
 
 function postgresDumpFile() {
   return path.join(backupsFolder(), POSTGRES_DUMP_FILE);
+}
+
+function replacedPostgresFile() {
+  return path.join(backupsFolder(), REPLACED_POSTGRES_FILE);
 }
 
 function keptTablesFile() {

@@ -10,7 +10,7 @@ import { listOperations, startOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
 import { createBackupSet } from "@/lib/backups/create-set";
-import { restoreBackupSet, type RestoreSetOptions, type RestoreSetResult } from "@/lib/backups/restore-set";
+import { isSafetySetPending, restoreBackupSet, writeSafetySet, type RestoreSetOptions, type RestoreSetResult } from "@/lib/backups/restore-set";
 import * as queries from "@/lib/backups/queries";
 import {
   backupsFolder,
@@ -18,6 +18,7 @@ import {
   isSetInUse,
   listSetsOnDisk,
   PINNED_FILE,
+  readManifest,
   readVerification,
   setFolder,
   backupPassphrase,
@@ -82,9 +83,9 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
     throw new AppError("passphrase_required", "This set is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to restore it");
   const volumes = input.volumes ?? [...VOLUMES];
   const restore = { kind: "restore" as const, principal, scope: "admin" as const, exclusive: true, params: { backup_id: id, volumes } };
-  // The safety set is checked like every new set: by a verify of its own once the restore has finished.
-  const verifySafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startVerify(result.safety_backup_id, principal);
-  return startOperation({ ...restore, after: verifySafetySet }, async (ctx) => {
+  // The safety set is written from the replaced data once the restore has finished, in an operation of its own.
+  const followSafetySet = async (result: RestoreSetResult) => result.safety_backup_id && startSafetySet(principal);
+  return startOperation({ ...restore, after: followSafetySet }, async (ctx) => {
     try {
       const result = await restoreBackup(id, volumes, {
         progress: bytesProgress(ctx),
@@ -101,6 +102,39 @@ export async function startRestore(id: string, input: RestoreBackupInput, princi
       throw error;
     }
   });
+}
+
+/**
+ * Follows the writing of a restore's safety set (started by the restore, or by boot after a kill)
+ * as a backup operation with a progress bar, then verifies the set like every new set. Writes
+ * backups/<id>/ and deletes the replaced data (see writeSafetySet).
+ */
+export async function startSafetySet(principal: Principal | null): Promise<OperationDto> {
+  return startOperation(
+    {
+      kind: "backup",
+      principal,
+      scope: "write",
+      params: { trigger: "pre-restore" },
+      after: async (result: { backup_id: string | null }) => result.backup_id && startVerify(result.backup_id, principal),
+    },
+    async (ctx) => {
+      const id = await writeSafetySet({ progress: bytesProgress(ctx), message: ctx.message });
+      const manifest = id ? readManifest(setFolder(id)) : null;
+      return {
+        backup_id: id,
+        trigger: "pre-restore",
+        bytes: manifest ? totalBytes(manifest) : 0,
+        encrypted: manifest?.encrypted ?? false,
+        verify_status: null,
+      };
+    },
+  );
+}
+
+/** At boot: a restore killed after its swap left its replaced data to archive; the safety set is written now, as an operation. */
+export async function resumeSafetySet(): Promise<OperationDto | null> {
+  return isSafetySetPending() ? startSafetySet(null) : null;
 }
 
 /** Restores without an operation (the CLI, tests); re-syncs the catalog with the folder afterwards. */

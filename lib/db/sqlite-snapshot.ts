@@ -80,6 +80,11 @@ export async function checkSqliteDatabase(file: string, depth: SqliteCheckDepth 
 
 /** Page cache of the workers' connections (KiB, negative as SQLite wants): they read each page about once, so a big cache only costs memory. */
 const WORKER_CACHE_SIZE = -4000;
+/**
+ * integrity_check is the exception: it seeks every index once per row, and with the small cache each
+ * seek re-reads its upper pages from the OS (1M runs: 6.7 s of system time of 15 s, 1.4 s with 16 MB).
+ */
+const INTEGRITY_CHECK_CACHE_SIZE = -16000;
 
 type WorkerTask = { task: "snapshot"; source: string; dest: string } | { task: "check"; source: string; depth: SqliteCheckDepth };
 
@@ -113,7 +118,7 @@ try {
     parentPort.postMessage({ ok: true, result: counts(db) });
   } else {
     db = new Database(job.source, { readonly: true, fileMustExist: true });
-    db.pragma("cache_size = " + workerData.cacheSize);
+    db.pragma("cache_size = " + (job.depth === "quick_check" ? workerData.cacheSize : workerData.integrityCacheSize));
     const pragma = job.depth === "quick_check" ? "quick_check" : "integrity_check";
     const integrity = db.pragma(pragma).map((row) => row[pragma]);
     const foreignKeyViolations = db.pragma("foreign_key_check").length;
@@ -133,7 +138,14 @@ function runInWorker(job: WorkerTask): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { job, cwd: process.cwd(), counted: COUNTED_TABLES, busyTimeout: BUSY_TIMEOUT_MS, cacheSize: WORKER_CACHE_SIZE },
+      workerData: {
+        job,
+        cwd: process.cwd(),
+        counted: COUNTED_TABLES,
+        busyTimeout: BUSY_TIMEOUT_MS,
+        cacheSize: WORKER_CACHE_SIZE,
+        integrityCacheSize: INTEGRITY_CHECK_CACHE_SIZE,
+      },
     });
     let settled = false;
     worker.once("message", (message: { ok: boolean; result?: unknown; message?: string; code?: string }) => {

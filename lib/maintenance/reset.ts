@@ -24,7 +24,7 @@ import { rebuildSchedulerAfterReset, reloadScheduler } from "@/lib/scheduler/boo
 import { readMetadata } from "@/lib/maintenance/queries";
 import type { ResetInput } from "@/lib/maintenance/inputs";
 import { dataRootLockPaths } from "@/lib/backups/server-lock";
-import { replacedDataRemoved } from "@/lib/backups/restore-set";
+import { replacedDataRemoved, writeSafetySet } from "@/lib/backups/restore-set";
 import { getStorageUsage } from "@/lib/storage/usage";
 import type { ResetPreview, ResetResult, ResetVolumePreview } from "@/lib/maintenance/types";
 import { formatCountOf } from "@/lib/format";
@@ -113,8 +113,11 @@ export async function startReset(input: ResetInput, principal: Principal | null)
 
 async function resetVolumes(volumes: BackupVolume[], ctx: OperationContext): Promise<ResetResult> {
   const config = getConfig();
-  // What a restore just replaced is still being deleted in the background: not this reset's to count.
+  // What a restore just replaced is still being archived and deleted in the background: not this
+  // reset's to count. If its safety set could not be written before, it is written now or the reset
+  // stops here: the kept-aside data is the only way back from that restore.
   await replacedDataRemoved();
+  await writeSafetySet();
   ctx.message("stopping the scheduler");
   stopScheduler();
   let safetyBackupId: string;

@@ -167,12 +167,14 @@ export function FailedBackupNotice({ operation }: { operation: OperationDto }) {
 
 function describeResult(label: string, result: Record<string, unknown> | null): string {
   if (!result) return `${label} finished.`;
+  if (label === "Backup" && result.trigger === "pre-restore")
+    return `Safety set ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) from the state the restore replaced; its drill follows.`;
   if (label === "Backup")
     return `Backup ${String(result.backup_id)} written (${formatBytes(Number(result.bytes))}) and ${result.verify_status === "ok" ? "verified" : "not verified"}.`;
   if (label === "Restore") {
     // Not "being verified now": this line outlives the moment; the list below shows the set's real verification.
     const safety = result.safety_backup_id
-      ? ` The state before it is kept as safety backup ${String(result.safety_backup_id)} (its verification is shown in the list of sets).`
+      ? ` The state before it is kept aside and written as safety set ${String(result.safety_backup_id)} (its progress and verification are shown on this page).`
       : "";
     const checked = result.database_check ? ` (database checked with ${String(result.database_check)})` : "";
     return `Restored ${String(result.backup_id)}${checked}.${safety}`;

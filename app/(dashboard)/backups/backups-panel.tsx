@@ -349,7 +349,7 @@ function RestoreDialog({ set, onCancel, onStarted }: { set: BackupDto; onCancel:
         <>
           <span className="block">
             The checked volumes are <strong>replaced</strong> with their state from {formatTimestamp(set.created_at)}; every change made in them since then is
-            lost. The set is verified first, and a safety backup of the current state is taken before anything is replaced.
+            lost. The set is verified first; the current state is kept aside as it is at the swap and written into a safety set once the restore is done.
           </span>
           <fieldset className="mt-3 space-y-1">
             <legend className="sr-only">Volumes to replace</legend>
