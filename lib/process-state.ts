@@ -49,6 +49,8 @@ export const PROCESS_SLOTS = [
   "offsiteCopiesRunning",
   "schemaBackend",
   "pgConsole",
+  "instance",
+  "clusterTimers",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

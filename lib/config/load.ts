@@ -75,6 +75,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_METRICS_PUBLIC: "server.metrics_public",
   MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "scheduler.min_interval_seconds",
   MIMIR_MAX_CONCURRENT_ADHOC_RUNS: "scheduler.max_concurrent_adhoc_runs",
+  MIMIR_INSTANCE_LEASE_SECONDS: "scheduler.instance_lease_seconds",
   MIMIR_ALLOWED_DESTINATIONS: "network.allowed_destinations",
   MIMIR_TRUST_PROXY: "server.trust_proxy",
   MIMIR_ALLOWED_HOSTS: "server.allowed_hosts",
