@@ -228,6 +228,12 @@ export async function listCancelRequestedExecutions(owner: string): Promise<stri
   return queries.selectCancelRequestedExecutions(owner);
 }
 
+/** Whether run `id` still reads running and owned by `owner`. Reads only. */
+export async function isExecutionRunningFor(id: string, owner: string): Promise<boolean> {
+  const row = await queries.selectExecution(id);
+  return row?.status === "running" && row.ownerInstance === owner;
+}
+
 /** The job's running run and the instance that owns it, or null. Reads only. */
 export async function findRunningExecutionOfJob(jobId: string): Promise<{ id: string; ownerInstance: string | null } | null> {
   return (await queries.selectRunningExecutionOfJob(jobId)) ?? null;

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, eq, gte, isNull, lt, ne, sql } from "drizzle-orm";
+import { and, asc, eq, gte, isNotNull, isNull, lt, ne, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { databaseTime } from "@/lib/db/dialect";
 import { instances, type InstanceRow } from "@/lib/db/schema/instances";
@@ -78,6 +78,15 @@ export async function isLive(id: string): Promise<boolean> {
     .where(and(eq(instances.id, id), isNull(instances.stoppedAt), gte(instances.leaseUntil, databaseTime())))
     .limit(1);
   return rows.length > 0;
+}
+
+/** Instances declared stopped that still own running runs or operations (rows a zombie wrote after it was declared dead). */
+export async function selectStoppedOwnersOfRunningWork(): Promise<InstanceRow[]> {
+  const owners = sql`(SELECT ${jobExecutions.ownerInstance} FROM ${jobExecutions} WHERE ${jobExecutions.status} = 'running' UNION SELECT ${operations.ownerInstance} FROM ${operations} WHERE ${operations.status} = 'running')`;
+  return getDb()
+    .select()
+    .from(instances)
+    .where(and(isNotNull(instances.stoppedAt), sql`${instances.id} IN ${owners}`));
 }
 
 /** Live instances first (oldest start first), then the most recently stopped, up to `limit` rows. */

@@ -112,6 +112,12 @@ export async function stopExpiredInstances(): Promise<InstanceRow[]> {
   return queries.stopExpiredInstances(identity.id, "stopped answering (its lease expired)");
 }
 
+/** Instances already declared stopped whose runs or operations still read running (written after they were declared dead). Reads only. */
+export async function findStoppedOwnersOfRunningWork(): Promise<InstanceRow[]> {
+  if (!identity.joined) return [];
+  return queries.selectStoppedOwnersOfRunningWork();
+}
+
 /** A clean shutdown: this instance leaves the cluster at once instead of when its lease runs out. Updates one row. */
 export async function leaveCluster(): Promise<void> {
   if (!identity.joined) return;

@@ -301,11 +301,16 @@ export async function failOperationsOf(owners: string[], message: string, { unow
   });
 }
 
-/** This instance was declared dead while it still worked: every operation it runs is abandoned (their rows already say failed). */
-export function abandonRunningOperations(): number {
+/**
+ * This instance was declared dead while it still worked: each operation whose row no longer reads
+ * running and owned by it (another instance failed it) is abandoned. Returns how many.
+ */
+export async function abandonOperationsTakenAway(): Promise<number> {
   let count = 0;
-  for (const entry of running.values()) {
+  for (const [id, entry] of running) {
     if (entry.controller.signal.aborted) continue;
+    const row = await queries.findOperation(id);
+    if (row?.status === "running" && row.ownerInstance === currentInstanceId()) continue;
     entry.controller.abort(new AppError("interrupted", NO_LONGER_OWNED));
     count += 1;
   }

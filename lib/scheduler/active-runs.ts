@@ -40,6 +40,11 @@ export function cancelRun(executionId: string, reason: string): boolean {
   return true;
 }
 
+/** The ids of the runs in progress in this process. */
+export function activeRunIds(): string[] {
+  return [...runs().keys()];
+}
+
 /** Aborts every run in progress (the server is stopping): each plugin's process group is signalled at once. Returns how many. */
 export function cancelAllRuns(reason: string): number {
   const all = [...runs().values()];

@@ -2,11 +2,19 @@ import "server-only";
 import { processState } from "@/lib/process-state";
 import { getLogger } from "@/lib/log/logger";
 import type { InstanceRow } from "@/lib/db/schema/instances";
-import { describeInstance, heartbeatMs, joinCluster, leaveCluster, renewThisInstanceLease, stopExpiredInstances } from "@/lib/instances/service";
-import { failExecutionsOf, listCancelRequestedExecutions } from "@/lib/executions/service";
+import {
+  describeInstance,
+  findStoppedOwnersOfRunningWork,
+  heartbeatMs,
+  joinCluster,
+  leaveCluster,
+  renewThisInstanceLease,
+  stopExpiredInstances,
+} from "@/lib/instances/service";
+import { failExecutionsOf, isExecutionRunningFor, listCancelRequestedExecutions } from "@/lib/executions/service";
 import { findJobRow, recordJobRun } from "@/lib/jobs/service";
-import { abandonRunningOperations, cancelOperationsRequestedElsewhere, failOperationsOf } from "@/lib/operations/service";
-import { cancelAllRuns, cancelRun } from "@/lib/scheduler/active-runs";
+import { abandonOperationsTakenAway, cancelOperationsRequestedElsewhere, failOperationsOf } from "@/lib/operations/service";
+import { activeRunIds, cancelRun } from "@/lib/scheduler/active-runs";
 import { currentInstanceId } from "@/lib/instances/service";
 
 /**
@@ -109,16 +117,21 @@ function stopTimers(): void {
 export async function heartbeat(): Promise<void> {
   const lease = await renewThisInstanceLease();
   if (lease === "revived") {
-    // Paused or cut off past the lease: the others failed this instance's work; what it still runs is abandoned, not finished twice.
-    const reason = "This instance was declared stopped by another (it did not renew its lease in time); its runs were failed there";
-    const runs = cancelAllRuns(reason);
-    const operations = abandonRunningOperations();
-    getLogger().error("this instance was declared stopped by another while it still ran: its work was abandoned, it serves again from now", {
+    // Paused or cut off past the lease: the others failed this instance's work; what they failed is abandoned, not finished twice.
+    const reason = "This instance was declared stopped by another (it did not renew its lease in time); the run was failed there";
+    let runs = 0;
+    for (const id of activeRunIds()) {
+      if (await isExecutionRunningFor(id, currentInstanceId())) continue;
+      if (cancelRun(id, reason)) runs += 1;
+    }
+    const operations = await abandonOperationsTakenAway();
+    getLogger().error("this instance was declared stopped by another while it still ran: the work failed there was abandoned, it serves again from now", {
       runs,
       operations,
     });
   }
-  const dead = await stopExpiredInstances();
+  // Expired leases, and rows a zombie wrote after it was declared stopped (nobody would close them otherwise).
+  const dead = [...new Map([...(await stopExpiredInstances()), ...(await findStoppedOwnersOfRunningWork())].map((row) => [row.id, row])).values()];
   if (dead.length === 0) return;
   const closed = await failWorkOf(dead);
   getLogger().warn("instances stopped answering: their work was marked failed", { instances: dead.map(describeInstance), ...closed });
