@@ -34,6 +34,11 @@ const identity = processState("instance", (): Identity => ({
   joined: false,
 }));
 
+/** Why an instance is no longer live (instances.stop_reason); each reads after "instance <host/pid>". */
+export const LEASE_EXPIRED = "stopped answering (its lease expired)";
+export const PROCESS_GONE = "stopped: its server process stopped (exit, crash or kill), found at the next start on its host";
+export const SHUT_DOWN = "shut down";
+
 /** This process's instance id (stable for its life; owner of the runs and operations it starts). */
 export function currentInstanceId(): string {
   return identity.id;
@@ -69,7 +74,7 @@ export async function joinCluster(dataRootId: string | null): Promise<InstanceRo
     if (other.id === identity.id) continue;
     const gone = !isPostgres() || (other.host === identity.host && !isProcessAlive(other.pid));
     if (!gone) continue;
-    const row = await queries.stopInstance(other.id, "stopped (its process is gone: found at the next start on its host)");
+    const row = await queries.stopInstance(other.id, PROCESS_GONE);
     if (row) stopped.push(row);
   }
   return stopped;
@@ -109,7 +114,7 @@ export async function renewThisInstanceLease(): Promise<"renewed" | "revived" | 
 /** The instances whose lease passed, declared stopped by this call (each by exactly one survivor). Updates rows. */
 export async function stopExpiredInstances(): Promise<InstanceRow[]> {
   if (!identity.joined) return [];
-  return queries.stopExpiredInstances(identity.id, "stopped answering (its lease expired)");
+  return queries.stopExpiredInstances(identity.id, LEASE_EXPIRED);
 }
 
 /** Instances already declared stopped whose runs or operations still read running (written after they were declared dead). Reads only. */
@@ -122,7 +127,7 @@ export async function findStoppedOwnersOfRunningWork(): Promise<InstanceRow[]> {
 export async function leaveCluster(): Promise<void> {
   if (!identity.joined) return;
   identity.joined = false;
-  await queries.stopInstance(identity.id, "shut down");
+  await queries.stopInstance(identity.id, SHUT_DOWN);
 }
 
 /** How many instances other than this one hold a live lease (not stopped, lease not passed). Reads only. */

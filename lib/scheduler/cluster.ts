@@ -5,6 +5,8 @@ import type { InstanceRow } from "@/lib/db/schema/instances";
 import {
   describeInstance,
   findStoppedOwnersOfRunningWork,
+  LEASE_EXPIRED,
+  PROCESS_GONE,
   heartbeatMs,
   joinCluster,
   leaveCluster,
@@ -35,7 +37,9 @@ const timers = processState("clusterTimers", (): { heartbeat?: NodeJS.Timeout; c
 
 /** The reason written into the work of an instance found dead. */
 export function interruptedBy(instance: Pick<InstanceRow, "id" | "host" | "pid" | "stopReason">): string {
-  return `Interrupted: instance ${describeInstance(instance)} ${instance.stopReason ?? "stopped answering"} while this was in progress`;
+  // The earlier life of a restarted server says what an operator of one server expects to read.
+  if (instance.stopReason === PROCESS_GONE) return `${INTERRUPTED_RUN_REASON} (instance ${describeInstance(instance)})`;
+  return `Interrupted: instance ${describeInstance(instance)} ${instance.stopReason ?? LEASE_EXPIRED} while this was in progress`;
 }
 
 /**
