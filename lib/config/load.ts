@@ -38,6 +38,11 @@ export interface AppConfig {
   crashPoint: string | null;
   /** Fault injection for the shutdown tests: the named point at which work waits until it is cancelled. */
   holdPoint: string | null;
+  /**
+   * Fault injection for the multi-instance test (MIMIR_TEST_CLOCK_SKEW_MS): this instance's scheduled
+   * fires go off this many milliseconds late, as on a machine whose clock runs behind. 0 otherwise.
+   */
+  clockSkewMs: number;
 }
 
 export interface ConfigProblem {
@@ -175,6 +180,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     crashPoint: nonEmpty(env.MIMIR_CRASH_POINT) ?? null,
     holdPoint: nonEmpty(env.MIMIR_HOLD_POINT) ?? null,
+    clockSkewMs: Math.max(0, Number.parseInt(env.MIMIR_TEST_CLOCK_SKEW_MS ?? "", 10) || 0),
   };
 }
 

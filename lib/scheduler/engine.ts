@@ -106,13 +106,20 @@ function scheduleCron(jobId: string, cronExpr: string): void {
     const cron = new Cron(
       cronExpr,
       { interval: getConfig().values.scheduler.min_interval_seconds, catch: (error) => getLogger().error("scheduled fire failed", { jobId, error }) },
-      () => fire(jobId, slotOf(cronExpr, new Date())),
+      () => fireLate(jobId, slotOf(cronExpr, new Date())),
     );
     state().crons.set(jobId, cron);
     state().patterns.set(jobId, cronExpr);
   } catch (error) {
     getLogger().error("cannot schedule job: its cron expression is invalid", { jobId, cronExpr, error });
   }
+}
+
+/** The one seam of the clock-skew test: an instance whose clock runs behind claims each slot that much later. */
+async function fireLate(jobId: string, slot: Date | null): Promise<void> {
+  const skew = getConfig().clockSkewMs;
+  if (skew > 0) await new Promise((resolve) => setTimeout(resolve, skew));
+  return fire(jobId, slot);
 }
 
 /** A fire of `slot`: every instance's timer goes off, the one whose claim succeeds runs it. */

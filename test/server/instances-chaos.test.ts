@@ -14,7 +14,8 @@ import { createScratchDatabase, type ScratchDatabase } from "@/test/helpers/post
  * the database: every slot of either job was claimed exactly once (job_fires' key makes a second claim
  * impossible; the test counts gaps and duplicate runs), the killed run is recorded failed naming its
  * instance, and no completion landed twice. Finally two POST /api/v1/backups to two instances at once:
- * one 202, one 409 naming the running backup. Prints its counts.
+ * one 202, one 409 naming the running backup. The instances' clocks disagree by up to 0.9 s
+ * (MIMIR_TEST_CLOCK_SKEW_MS, the one test seam: fires go off late). Prints its counts.
  */
 const TOKEN = "mimir_chaos0000000000000000000000000000000000000";
 /** Short, so that a dead instance is found within seconds: heartbeats every second, dead after 3 s of silence. */
@@ -29,8 +30,12 @@ const servers: (RunningServer | null)[] = [null, null, null];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from the server, checked by the assertions
 type Json = any;
 
-function env(): Record<string, string> {
+/** Instance i's clock runs this far behind (its fires go off late): the claim, not the clock, decides who runs a slot. */
+const CLOCK_SKEW_MS = [0, 400, 900];
+
+function env(instance: number): Record<string, string> {
   return {
+    MIMIR_TEST_CLOCK_SKEW_MS: String(CLOCK_SKEW_MS[instance]),
     MIMIR_HOME: home,
     MIMIR_API_TOKEN: TOKEN,
     MIMIR_PERSISTENCE_BACKEND: "postgres",
@@ -74,7 +79,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(home, "plugins", "Chaos.tick"), "#!/bin/sh\ncat >/dev/null; sleep 0.2; echo '{}'\n", { mode: 0o700 });
   fs.writeFileSync(path.join(home, "plugins", "Chaos.minute"), `#!/bin/sh\ncat >/dev/null; sleep ${MINUTE_RUN_SECONDS}; echo '{}'\n`, { mode: 0o700 });
   // One at a time: the first migrates the new database; the others find it migrated.
-  for (let i = 0; i < servers.length; i += 1) servers[i] = await startServer(env());
+  for (let i = 0; i < servers.length; i += 1) servers[i] = await startServer(env(i));
 }, 180_000);
 
 afterAll(async () => {
@@ -128,7 +133,7 @@ test("three instances: every slot runs once through kill -9 and SIGSTOP; one bac
   );
   expect(failed.status).toBe("failed");
   expect(failed.error).toMatch(/^Interrupted: instance .* stopped answering/);
-  servers[victim] = await startServer(env());
+  servers[victim] = await startServer(env(victim));
 
   // SIGSTOP another instance past its lease, then let it go on: its late writes are refused, it rejoins.
   const paused = servers.findIndex((_, i) => i !== victim);
