@@ -135,3 +135,17 @@ export async function recordDataRootId(id: string): Promise<void> {
     .values({ key: DATA_ROOT_KEY, value: id, updatedAt: now })
     .onConflictDoUpdate({ target: systemMetadata.key, set: { value: id, updatedAt: now } });
 }
+
+/**
+ * Takes the turn `key` when the last turn was taken before `before` (ISO): one conditional UPDATE, so of
+ * several instances asking together exactly one gets it (pg-boss's cron gate). Creates the row first.
+ */
+export async function takeTurn(key: string, at: string, before: string): Promise<boolean> {
+  await getDb().insert(systemMetadata).values({ key, value: "", updatedAt: at }).onConflictDoNothing();
+  const rows = await getDb()
+    .update(systemMetadata)
+    .set({ value: at, updatedAt: at })
+    .where(and(eq(systemMetadata.key, key), lt(systemMetadata.value, before)))
+    .returning({ key: systemMetadata.key });
+  return rows.length > 0;
+}

@@ -145,6 +145,17 @@ export function hasJoinedCluster(): boolean {
   return identity.joined;
 }
 
+/** A turn may be taken again after this share of its interval: timers of different instances drift a little. */
+const TURN_SLACK = 0.9;
+
+/**
+ * Work that must happen once per interval across every instance (storage sampling): true for the one
+ * instance that takes this interval's turn, false for the others. Writes one system_metadata row.
+ */
+export async function takeTurnOnce(name: string, intervalMs: number, now = Date.now()): Promise<boolean> {
+  return queries.takeTurn(`turn:${name}`, new Date(now).toISOString(), new Date(now - intervalMs * TURN_SLACK).toISOString());
+}
+
 /** How many instance rows the list shows: every live one and the most recent stopped ones. */
 const INSTANCE_LIST_LIMIT = 50;
 

@@ -13,7 +13,7 @@ import { createJob, getJob } from "@/lib/jobs/service";
 import { getExecution, recordExecutionStart } from "@/lib/executions/service";
 import { fireJobSlot, startJobRun } from "@/lib/scheduler/run";
 import { heartbeat, joinDeployment, leaveDeployment } from "@/lib/scheduler/cluster";
-import { currentInstanceId, listInstances } from "@/lib/instances/service";
+import { currentInstanceId, listInstances, takeTurnOnce } from "@/lib/instances/service";
 import { getOperation, startOperation, waitForOperation } from "@/lib/operations/service";
 
 // Several instances are simulated in one process: "other" instances are rows written the way another
@@ -143,5 +143,13 @@ describe("several instances", () => {
       message: expect.stringMatching(/on instance live-oth/),
     });
     await getDb().update(operations).set({ status: "succeeded" }).where(eq(operations.id, "their-backup"));
+  });
+
+  test("work due once per interval (storage sampling) is taken by one of several instances asking together", async () => {
+    const now = Date.parse("2030-01-01T00:00:00.000Z");
+    const turns = await Promise.all(Array.from({ length: 6 }, () => takeTurnOnce("test-turn", 60_000, now)));
+    expect(turns.filter(Boolean)).toHaveLength(1);
+    expect(await takeTurnOnce("test-turn", 60_000, now + 30_000)).toBe(false);
+    expect(await takeTurnOnce("test-turn", 60_000, now + 60_000)).toBe(true);
   });
 });
