@@ -92,8 +92,8 @@ async function followJobChangesFromOtherProcesses(): Promise<void> {
       const current = await readJobsRevision();
       if (current === seen) return;
       seen = current;
-      const changed = await syncScheduledJobs();
-      if (changed > 0) getLogger().info("scheduler followed job changes made elsewhere", { changed });
+      const { changed, scheduled } = await syncScheduledJobs();
+      if (changed > 0) getLogger().info("scheduler reloaded: jobs were changed by another process", { scheduled, changed });
     })()
       .catch((error) => getLogger().warn("could not check for job changes made by another process", { error }))
       .finally(() => (checking = false));

@@ -62,17 +62,19 @@ export function stopScheduler(): void {
 
 /**
  * Brings the timers in line with the jobs table (another instance created, edited, enabled, disabled
- * or deleted jobs): only jobs whose expression changed, appeared or went are touched. Returns how many.
+ * or deleted jobs): only jobs whose expression changed, appeared or went are touched (and their
+ * next_run written). Returns how many changed, and how many jobs are scheduled now.
  */
-export async function syncScheduledJobs(): Promise<number> {
+export async function syncScheduledJobs(): Promise<{ changed: number; scheduled: number }> {
   const current = state();
-  if (!current.started) return 0;
+  if (!current.started) return { changed: 0, scheduled: 0 };
   let changed = 0;
   const enabled = new Set<string>();
   for await (const row of iterateEnabledJobs()) {
     enabled.add(row.id);
     if (current.patterns.get(row.id) === row.cronExpr) continue;
     scheduleCron(row.id, row.cronExpr);
+    await recordJobNextRun(row.id, current.crons.get(row.id)?.nextRun()?.toISOString() ?? null);
     changed += 1;
   }
   for (const jobId of [...current.crons.keys()]) {
@@ -80,7 +82,7 @@ export async function syncScheduledJobs(): Promise<number> {
     unscheduleJob(jobId);
     changed += 1;
   }
-  return changed;
+  return { changed, scheduled: current.crons.size };
 }
 
 /** (Re)schedules a job after a create, update, enable or disable; a disabled job is unscheduled. No-op before boot. */
