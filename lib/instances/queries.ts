@@ -111,15 +111,6 @@ export async function selectRunningWork(): Promise<{ owner: string | null; kind:
   return [...runs.map((run) => ({ ...run, kind: "run" as const })), ...ops.map((op) => ({ ...op, kind: "operation" as const }))];
 }
 
-/** Stopped instances whose rows are older than `beforeIso` are forgotten (retention). */
-export async function deleteStoppedInstancesBefore(beforeIso: string): Promise<number> {
-  const rows = await getDb()
-    .delete(instances)
-    .where(and(lt(instances.stoppedAt, beforeIso)))
-    .returning({ id: instances.id });
-  return rows.length;
-}
-
 const DATA_ROOT_KEY = "data_root_id";
 
 /** The data root marker id the deployment's instances share, as the first of them recorded it. */

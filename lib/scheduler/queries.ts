@@ -1,5 +1,5 @@
 import "server-only";
-import { eq, like, lt } from "drizzle-orm";
+import { eq, like } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { systemMetadata } from "@/lib/db/schema/system";
 import { jobFires } from "@/lib/db/schema/instances";
@@ -76,10 +76,4 @@ export async function insertFireClaim(jobId: string, slot: string, owner: string
     .onConflictDoNothing()
     .returning({ jobId: jobFires.jobId });
   return rows.length > 0;
-}
-
-/** Forgets fire claims made before `beforeIso` (a fire that old is never claimed again); returns how many. */
-export async function deleteFireClaimsBefore(beforeIso: string): Promise<number> {
-  const rows = await getDb().delete(jobFires).where(lt(jobFires.claimedAt, beforeIso)).returning({ jobId: jobFires.jobId });
-  return rows.length;
 }
