@@ -30,6 +30,7 @@ export const API_ROUTE_METHODS: Record<string, readonly string[]> = {
   "/api/v1/destinations/{destinationId}/test": ["POST"],
   "/api/v1/export/csv/{table}": ["GET"],
   "/api/v1/export/sql": ["GET"],
+  "/api/v1/instances": ["GET"],
   "/api/v1/jobs": ["GET"],
   "/api/v1/jobs/{id}": ["GET"],
   "/api/v1/jobs/{id}/stop": ["POST"],

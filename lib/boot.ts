@@ -10,7 +10,6 @@ import { openPostgresAppDatabase } from "@/lib/db/postgres";
 import { bindSchemaBackend } from "@/lib/db/schema/select";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { installPeerAddressHeader } from "@/lib/client-address";
-import { failInterruptedOperations } from "@/lib/operations/service";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { registerBuiltins } from "@/lib/builtins";
 import { startStorageSampler } from "@/lib/storage/sampler";
@@ -22,9 +21,17 @@ import { resumeSafetySet } from "@/lib/backups/service";
 import { syncBackupCatalog } from "@/lib/backups/catalog";
 import { cleanLeftovers } from "@/lib/backups/store";
 import { installShutdownHandlers } from "@/lib/shutdown";
+import { joinDeployment } from "@/lib/scheduler/cluster";
+import { countOtherLiveInstances } from "@/lib/instances/service";
+import { assertSharedDataRoot } from "@/lib/instances/data-root";
 import { failInterruptedCopies } from "@/lib/offsite/plugin";
 import { setStepChecker } from "@/lib/pipelines/step-checks";
 import { checkStepPlugin } from "@/lib/scheduler/plugin-catalog";
+
+/** Whether several instances may share this deployment's database (PostgreSQL), so the volumes must be shared too. */
+function persistenceIsShared(config: AppConfig): boolean {
+  return config.values.persistence.backend === "postgres";
+}
 
 /** Every file this process creates is private to the service account (0600 files, 0700 folders). */
 const PRIVATE_UMASK = 0o077;
@@ -85,21 +92,29 @@ export async function boot(): Promise<void> {
     process.once("exit", () => void closeAppDatabase());
     await seedCredentialsFromEnvironment(config);
     await syncBackupCatalog();
-    const interrupted = await failInterruptedOperations();
-    if (interrupted > 0) log.warn("marked operations interrupted by the last shutdown as failed", { count: interrupted });
-    await failInterruptedCopies();
-    // Half-written sets and scratch folders of work the last process did not finish: nothing runs yet.
-    const removed = cleanLeftovers();
-    if (removed.length > 0) log.info("removed leftovers of interrupted backup work", { removed });
+    // Several instances on one PostgreSQL must share the volumes: a second one on other folders stops here.
+    const dataRootId = persistenceIsShared(config) ? await assertSharedDataRoot(config, await countOtherLiveInstances()) : null;
+    // Closes the work of instances that stopped while it ran (on SQLite: the last process); never a live instance's.
+    await joinDeployment(dataRootId);
+    // What only a deployment with no other live instance may clean up: another's copy or half-written set is its live work.
+    const alone = (await countOtherLiveInstances()) === 0;
+    if (alone) {
+      await failInterruptedCopies();
+      // Half-written sets and scratch folders of work the last process did not finish: nothing runs yet.
+      const removed = cleanLeftovers();
+      if (removed.length > 0) log.info("removed leftovers of interrupted backup work", { removed });
+    }
     // Saving and validating a pipeline check its steps against the plugins that exist.
     setStepChecker(checkStepPlugin);
     await bootScheduler(config);
     await startNotifier();
     startStorageSampler();
     installShutdownHandlers();
-    await resumeInterruptedVerifies();
-    // A restore killed after its swap: what it replaced is still kept aside, and becomes its safety set now.
-    await resumeSafetySet();
+    if (alone) {
+      await resumeInterruptedVerifies();
+      // A restore killed after its swap: what it replaced is still kept aside, and becomes its safety set now.
+      await resumeSafetySet();
+    }
     log.info("booted", {
       home: config.paths.home,
       // the file, or host/port/database on PostgreSQL: never the connection string (it holds the password)

@@ -48,6 +48,8 @@ export const PROCESS_SLOTS = [
   "backupSetVerifiedListeners",
   "schemaBackend",
   "pgConsole",
+  "instance",
+  "clusterTimers",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

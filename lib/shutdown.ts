@@ -5,6 +5,8 @@ import { cancelRunningOperationsForShutdown, shutdownReason } from "@/lib/operat
 import { stopScheduler } from "@/lib/scheduler/engine";
 import { cancelAllRuns } from "@/lib/scheduler/active-runs";
 import { cleanLeftovers } from "@/lib/backups/store";
+import { leaveDeployment } from "@/lib/scheduler/cluster";
+import { isPostgres } from "@/lib/db/dialect";
 
 const memo = processState("shutdownHandlers", (): { installed?: boolean } => ({}));
 
@@ -26,11 +28,14 @@ export function installShutdownHandlers(): void {
     const operations = cancelRunningOperationsForShutdown(shutdownReason(signal));
     let removed: string[] = [];
     try {
-      removed = cleanLeftovers({ includeActive: true });
+      // On PostgreSQL other instances may be writing sets into the shared backups folder: only this process's folders go.
+      removed = cleanLeftovers({ includeActive: true, ownOnly: isPostgres() });
     } catch (error) {
       getLogger().warn("could not remove the temporary folders of cancelled backup work; the next start removes them", { error });
     }
     getLogger().warn("stopping: cancelled running work", { signal, operations, runs, removed });
+    // Sent, not awaited (nothing here may wait): if the process ends first, the others find its lease passed.
+    void leaveDeployment().catch(() => undefined);
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);

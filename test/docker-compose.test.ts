@@ -20,6 +20,9 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[]; interval?: string; retries?: number };
   ports?: string[];
+  expose?: string[];
+  deploy?: { replicas?: number };
+  container_name?: string;
 }
 interface ComposeFile {
   services: Record<string, ComposeService>;
@@ -71,6 +74,26 @@ describe("docker-compose.postgres.yml", () => {
     expect(url.username).toBe(postgres?.environment?.POSTGRES_USER);
     expect(url.pathname).toBe(`/${postgres?.environment?.POSTGRES_DB}`);
     expect(env.MIMIR_VECTOR_DB_PATH).toBe("/app/data/chromem.db");
+  });
+
+  test("runs two console replicas on shared volumes behind one published port (nginx)", () => {
+    expect(consoleService?.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    // Replicas cannot share a container name or a host port; only the proxy publishes one.
+    expect(consoleService?.container_name).toBeUndefined();
+    expect(consoleService?.ports).toBeUndefined();
+    expect(consoleService?.expose).toEqual(["8080"]);
+    const proxy = compose.services.proxy;
+    expect(proxy?.image).toMatch(/^nginx:/);
+    expect(proxy?.ports).toEqual(["8080:8080"]);
+    const [source, target] = (proxy?.volumes?.[0] ?? "").split(":");
+    expect(target).toBe("/etc/nginx/conf.d/default.conf");
+    const conf = fs.readFileSync(path.join(root, source!), "utf8");
+    // The upstream is the console service by name: Docker's DNS answers with every replica.
+    expect(conf).toMatch(/upstream mimir_console \{\s*server mimir-aip:8080\b/);
+    expect(conf).toMatch(/proxy_pass http:\/\/mimir_console;/);
+    // Braces balance: a truncated edit would stop nginx at start.
+    expect(conf.split("{").length).toBe(conf.split("}").length);
+    expect(consoleService?.environment?.MIMIR_TRUST_PROXY).toBe("true");
   });
 });
 

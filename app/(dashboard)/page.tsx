@@ -2,6 +2,8 @@ import Link from "next/link";
 import { HealthPanel } from "@/app/(dashboard)/health-panel";
 import { LastBackupCard } from "@/app/(dashboard)/last-backup-card";
 import { VolumeTrends } from "@/app/(dashboard)/volume-trends";
+import { InstancesCard } from "@/app/(dashboard)/instances-card";
+import { listInstances } from "@/lib/instances/service";
 import { Card, Stat } from "@/app/_components/ui/card";
 import { PageHeader } from "@/app/_components/ui/page-header";
 import { MeasuredAt } from "@/app/_components/ui/measured-at";
@@ -27,7 +29,7 @@ export const metadata = { title: "Overview" };
  */
 export default async function OverviewPage() {
   const principal = await requirePagePrincipal("read");
-  const [health, counts, usage, trends, history, latestBackup, runningBackups, failedBackup, failingChannels] = await Promise.all([
+  const [health, counts, usage, trends, history, latestBackup, runningBackups, failedBackup, failingChannels, instances] = await Promise.all([
     getHealth(),
     getOverviewCounts(),
     getStorageUsage({ tables: false }),
@@ -37,6 +39,7 @@ export default async function OverviewPage() {
     listRunningBackupOperations(),
     findFailedLatestBackup(),
     listFailingChannels(),
+    listInstances(),
   ]);
   const last24hTotal = Object.values(counts.last24h).reduce((sum, n) => sum + n, 0);
   const projection = describeProjection(history.projection);
@@ -110,6 +113,9 @@ export default async function OverviewPage() {
             running={runningBackups}
             canWrite={scopeAllows(principal.scope, "write")}
           />
+        </div>
+        <div className="lg:col-span-3">
+          <InstancesCard instances={instances} />
         </div>
       </div>
     </>

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { AppConfig } from "@/lib/config/load";
 import { acquireProcessLock, isProcessLockHeldElsewhere } from "@/lib/db/process-lock";
+import { DATA_ROOT_MARKER } from "@/lib/instances/data-root";
 
 /**
  * Held by the serving process, or by a CLI restore, for its whole life (see lib/db/process-lock for
@@ -13,9 +14,9 @@ const LOCK_FILE = ".mimir-server.lock";
 /** Who holds the lock, for the message only: the lock, not this file, says whether it is held. */
 const HOLDER_FILE = ".mimir-server.pid";
 
-/** The lock's files: never archived, moved by a restore's swap, or deleted by a reset. */
+/** The lock's files and the data root's marker: never archived, moved by a restore's swap, or deleted by a reset. */
 export function isDataRootLockName(name: string): boolean {
-  return name === HOLDER_FILE || name === LOCK_FILE || name.startsWith(`${LOCK_FILE}-`);
+  return name === HOLDER_FILE || name === LOCK_FILE || name.startsWith(`${LOCK_FILE}-`) || name === DATA_ROOT_MARKER;
 }
 
 export function dataRootLockPaths(config: AppConfig): string[] {
@@ -51,10 +52,14 @@ export function describeServer(server: RunningServer): string {
   return server.pid === null ? who : `${who} (pid ${server.pid})`;
 }
 
-/** Takes the data root's lock for this process's life; false when another live process holds it. */
+/**
+ * Takes the data root's lock for this process's life; false when another live process holds it.
+ * Servers on PostgreSQL share it (several instances serve one data root); every other holder is alone.
+ */
 export function lockDataRoot(config: AppConfig, role: "server" | "restore" | "migrate"): boolean {
   fs.mkdirSync(config.paths.data, { recursive: true, mode: 0o700 });
-  if (!acquireProcessLock(path.join(config.paths.data, LOCK_FILE))) return false;
+  const shared = role === "server" && config.values.persistence.backend === "postgres";
+  if (!acquireProcessLock(path.join(config.paths.data, LOCK_FILE), { shared })) return false;
   fs.writeFileSync(path.join(config.paths.data, HOLDER_FILE), `${process.pid} ${role}\n`, { mode: 0o600 });
   return true;
 }

@@ -162,9 +162,10 @@ export const activeTempFolders: Set<string> = processState("activeTempFolders", 
 
 /**
  * Removes what interrupted backups, verifies, deletes and imports left behind. `includeActive` is for
- * a server that is stopping: its own work has been cancelled, so its folders go too.
+ * a server that is stopping: its own work has been cancelled, so its folders go too. `ownOnly` leaves
+ * alone every folder this process did not make (another instance's, on a shared backups folder).
  */
-export function cleanLeftovers({ includeActive = false }: { includeActive?: boolean } = {}): string[] {
+export function cleanLeftovers({ includeActive = false, ownOnly = false }: { includeActive?: boolean; ownOnly?: boolean } = {}): string[] {
   const root = backupsFolder();
   const removed: string[] = [];
   let names: string[] = [];
@@ -177,6 +178,7 @@ export function cleanLeftovers({ includeActive = false }: { includeActive?: bool
     if (!TEMP_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
     const folder = path.join(root, name);
     if (!includeActive && activeTempFolders.has(folder)) continue;
+    if (ownOnly && !activeTempFolders.has(folder)) continue;
     fs.rmSync(folder, { recursive: true, force: true });
     removed.push(name);
   }

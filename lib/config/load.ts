@@ -38,6 +38,11 @@ export interface AppConfig {
   crashPoint: string | null;
   /** Fault injection for the shutdown tests: the named point at which work waits until it is cancelled. */
   holdPoint: string | null;
+  /**
+   * Fault injection for the multi-instance test (MIMIR_TEST_CLOCK_SKEW_MS): this instance's scheduled
+   * fires go off this many milliseconds late, as on a machine whose clock runs behind. 0 otherwise.
+   */
+  clockSkewMs: number;
 }
 
 export interface ConfigProblem {
@@ -75,6 +80,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, string>> = {
   MIMIR_METRICS_PUBLIC: "server.metrics_public",
   MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "scheduler.min_interval_seconds",
   MIMIR_MAX_CONCURRENT_ADHOC_RUNS: "scheduler.max_concurrent_adhoc_runs",
+  MIMIR_INSTANCE_LEASE_SECONDS: "scheduler.instance_lease_seconds",
   MIMIR_ALLOWED_DESTINATIONS: "network.allowed_destinations",
   MIMIR_TRUST_PROXY: "server.trust_proxy",
   MIMIR_ALLOWED_HOSTS: "server.allowed_hosts",
@@ -174,6 +180,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     crashPoint: nonEmpty(env.MIMIR_CRASH_POINT) ?? null,
     holdPoint: nonEmpty(env.MIMIR_HOLD_POINT) ?? null,
+    clockSkewMs: Math.max(0, Number.parseInt(env.MIMIR_TEST_CLOCK_SKEW_MS ?? "", 10) || 0),
   };
 }
 

@@ -154,6 +154,11 @@ export const schedulerSchema = z.object({
   min_interval_seconds: positiveInt.default(60),
   /** POST /api/v1/pipelines/execute runs at most this many pipelines at once in this process; more get 429. */
   max_concurrent_adhoc_runs: positiveInt.default(4),
+  /**
+   * Several instances on one PostgreSQL: an instance that has not renewed its lease for this long is
+   * dead to the others, which fail its runs and operations (within two leases of its last heartbeat).
+   */
+  instance_lease_seconds: positiveInt.default(30),
 });
 
 /**

@@ -91,3 +91,39 @@ export function runBeforeExit(statement: Statement): void {
   }
   statement.run();
 }
+
+/**
+ * The database's clock `offsetMs` from now, as a value for a timestamp column or a comparison. Leases
+ * are written and judged by this one clock, so the instances' own clocks may disagree without a live
+ * instance looking dead (or a dead one alive).
+ */
+export function databaseTime(offsetMs = 0): SQL<string> {
+  const ms = Math.trunc(offsetMs);
+  if (isPostgres()) return sql<string>`(clock_timestamp() + ${sql.raw(String(ms))} * interval '1 millisecond')`;
+  return sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`${ms / 1000} seconds`})`;
+}
+
+/** Whether `error` (or what it wraps: drizzle wraps the driver's error as `cause`) is a unique-key violation. */
+export function isUniqueViolation(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    // PostgreSQL's unique_violation; better-sqlite3's extended codes for a UNIQUE index and a PRIMARY KEY
+    if (code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `work` while this process holds the cluster-wide lock `name`: on PostgreSQL a transaction-level
+ * advisory lock on a connection of its own, held until `work` has settled (its statements run on other
+ * pooled connections and commit before the lock is let go, so the next holder sees them). On SQLite one
+ * server owns the database file (the data root's lock): the caller's in-process serialisation is the lock.
+ */
+export async function withClusterLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+  if (!isPostgres()) return work();
+  const pg = getDb() as unknown as { transaction: <R>(fn: (tx: { execute: (query: SQL) => Promise<unknown> }) => Promise<R>) => Promise<R> };
+  return pg.transaction(async (tx) => {
+    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`mimir:${name}`}))`);
+    return work();
+  });
+}

@@ -25,8 +25,12 @@ function isForeign(file: string): boolean {
   }
 }
 
-/** Takes the lock on `file` for the rest of this process's life; false when another live process holds it. */
-export function acquireProcessLock(file: string): boolean {
+/**
+ * Takes the lock on `file` for the rest of this process's life; false when another live process holds
+ * it. `shared`: several processes may hold it together (servers of one deployment on PostgreSQL), as
+ * a read transaction kept open; an exclusive holder (an offline restore) excludes them all, and they it.
+ */
+export function acquireProcessLock(file: string, { shared = false }: { shared?: boolean } = {}): boolean {
   if (held.has(file)) return true;
   if (isForeign(file)) fs.rmSync(file, { force: true });
   // Private like everything in the data volume, whatever the umask of the process taking it; SQLite
@@ -37,10 +41,17 @@ export function acquireProcessLock(file: string): boolean {
   try {
     // Long enough to outwait another process's check (a BEGIN IMMEDIATE and ROLLBACK), short enough to fail fast.
     db.pragma("busy_timeout = 2000");
-    // In exclusive locking mode the lock taken by the first write is kept until the connection closes.
-    db.pragma("locking_mode = EXCLUSIVE");
-    db.exec("CREATE TABLE IF NOT EXISTS holder (taken_at TEXT); DELETE FROM holder;");
-    db.prepare("INSERT INTO holder VALUES (?)").run(new Date().toISOString());
+    if (shared) {
+      db.exec("CREATE TABLE IF NOT EXISTS holder (taken_at TEXT)");
+      // The SHARED lock of a read transaction lasts until it ends, which is never: other readers share it, a writer cannot get it.
+      db.exec("BEGIN");
+      db.prepare("SELECT count(*) FROM holder").get();
+    } else {
+      // In exclusive locking mode the lock taken by the first write is kept until the connection closes.
+      db.pragma("locking_mode = EXCLUSIVE");
+      db.exec("CREATE TABLE IF NOT EXISTS holder (taken_at TEXT); DELETE FROM holder;");
+      db.prepare("INSERT INTO holder VALUES (?)").run(new Date().toISOString());
+    }
   } catch (error) {
     db.close();
     if (isBusyError(error)) return false;
@@ -56,7 +67,8 @@ export function isProcessLockHeldElsewhere(file: string): boolean {
   const db = new Database(file, { fileMustExist: true });
   try {
     db.pragma("busy_timeout = 0");
-    db.exec("BEGIN IMMEDIATE");
+    // EXCLUSIVE, not IMMEDIATE: it fails beside a shared holder too (a RESERVED lock coexists with readers).
+    db.exec("BEGIN EXCLUSIVE");
     db.exec("ROLLBACK");
     return false;
   } catch (error) {

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, desc, eq, gte, inArray, isNotNull, lt, lte, or, sql, type SQL, count } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { countWhere, num, timeBucket } from "@/lib/db/dialect";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
@@ -122,13 +122,66 @@ export async function updateExecutionRow(id: string, set: Partial<NewJobExecutio
   await getDb().update(jobExecutions).set(set).where(eq(jobExecutions.id, id));
 }
 
-/** Closes every run still marked running (their process is gone); returns how many. */
-export async function failRunningExecutions(error: string, endTime: string): Promise<{ id: string; jobId: string; startTime: string }[]> {
+/**
+ * Updates a run only while `owner` still owns it and it is running: a run that another instance
+ * failed meanwhile (its owner was paused or cut off past its lease) keeps what that instance wrote.
+ * Returns whether the write landed.
+ */
+export async function updateOwnedExecutionRow(id: string, owner: string, set: Partial<NewJobExecutionRow>): Promise<boolean> {
+  const rows = await getDb()
+    .update(jobExecutions)
+    .set(set)
+    .where(and(eq(jobExecutions.id, id), eq(jobExecutions.ownerInstance, owner), eq(jobExecutions.status, "running")))
+    .returning({ id: jobExecutions.id });
+  return rows.length > 0;
+}
+
+/** Closes the running runs of the given owners (and, with `unowned`, those from before owners were recorded); returns them. */
+export async function failRunningExecutionsOf(
+  owners: string[],
+  unowned: boolean,
+  error: string,
+  endTime: string,
+): Promise<{ id: string; jobId: string; startTime: string }[]> {
+  const whose = [
+    owners.length > 0 ? inArray(jobExecutions.ownerInstance, owners) : undefined,
+    unowned ? isNull(jobExecutions.ownerInstance) : undefined,
+  ].filter((condition): condition is SQL => condition !== undefined);
+  if (whose.length === 0) return [];
   return getDb()
     .update(jobExecutions)
     .set({ status: "failed", error, endTime })
-    .where(eq(jobExecutions.status, "running"))
+    .where(and(eq(jobExecutions.status, "running"), or(...whose)))
     .returning({ id: jobExecutions.id, jobId: jobExecutions.jobId, startTime: jobExecutions.startTime });
+}
+
+/** Asks the owner of a running run to stop it (it polls for this); false when the run is no longer running. */
+export async function markExecutionCancelRequested(id: string, at: string): Promise<boolean> {
+  const rows = await getDb()
+    .update(jobExecutions)
+    .set({ cancelRequestedAt: at })
+    .where(and(eq(jobExecutions.id, id), eq(jobExecutions.status, "running")))
+    .returning({ id: jobExecutions.id });
+  return rows.length > 0;
+}
+
+/** The running runs of `owner` that someone asked to stop. */
+export async function selectCancelRequestedExecutions(owner: string): Promise<string[]> {
+  const rows = await getDb()
+    .select({ id: jobExecutions.id })
+    .from(jobExecutions)
+    .where(and(eq(jobExecutions.ownerInstance, owner), eq(jobExecutions.status, "running"), isNotNull(jobExecutions.cancelRequestedAt)));
+  return rows.map((row) => row.id);
+}
+
+/** The running run of a job (at most one: a unique index says so), with its owner. */
+export async function selectRunningExecutionOfJob(jobId: string): Promise<{ id: string; ownerInstance: string | null } | undefined> {
+  const [row] = await getDb()
+    .select({ id: jobExecutions.id, ownerInstance: jobExecutions.ownerInstance })
+    .from(jobExecutions)
+    .where(and(eq(jobExecutions.jobId, jobId), eq(jobExecutions.status, "running")))
+    .limit(1);
+  return row;
 }
 
 export interface StatisticsFilters {

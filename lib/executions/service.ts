@@ -191,20 +191,52 @@ export async function recordExecutionStart(row: NewJobExecutionRow): Promise<voi
   await queries.insertExecution(row);
 }
 
-/** Updates one execution row (steps as they finish, then the outcome). */
-export async function recordExecutionProgress(id: string, set: Partial<NewJobExecutionRow>): Promise<void> {
-  await queries.updateExecutionRow(id, set);
+/**
+ * Updates one execution row (steps as they finish, then the outcome), only while `owner` still owns
+ * the running row. Returns false when the write was refused: another instance declared the owner dead
+ * and failed the run meanwhile, and that record stands.
+ */
+export async function recordOwnedExecutionProgress(id: string, owner: string, set: Partial<NewJobExecutionRow>): Promise<boolean> {
+  return queries.updateOwnedExecutionRow(id, owner, set);
 }
 
-/** Marks runs left `running` by a dead process as failed, with the reason and their duration until now; returns them. */
-export async function failInterruptedExecutions(reason: string): Promise<{ id: string; jobId: string; startTime: string; endTime: string }[]> {
+/**
+ * Marks the running runs of the given (dead) owners failed, with the reason and their duration until
+ * now; `unowned` also closes rows written before runs had owners. Returns them.
+ */
+export async function failExecutionsOf(
+  owners: string[],
+  reason: string,
+  { unowned = false }: { unowned?: boolean } = {},
+): Promise<{ id: string; jobId: string; startTime: string; endTime: string }[]> {
   const endTime = nowIso();
-  const runs = await queries.failRunningExecutions(reason, endTime);
+  const runs = await queries.failRunningExecutionsOf(owners, unowned, reason, endTime);
   for (const run of runs) {
     const duration = Date.parse(endTime) - Date.parse(run.startTime);
     if (Number.isFinite(duration)) await queries.updateExecutionRow(run.id, { duration: duration * NS_PER_MS });
   }
   return runs.map((run) => ({ ...run, endTime }));
+}
+
+/** Asks the instance running `id` to stop it; false when it is no longer running. Updates one row. */
+export async function requestExecutionCancel(id: string): Promise<boolean> {
+  return queries.markExecutionCancelRequested(id, nowIso());
+}
+
+/** The runs of `owner` that someone asked (on any instance) to stop. Reads only. */
+export async function listCancelRequestedExecutions(owner: string): Promise<string[]> {
+  return queries.selectCancelRequestedExecutions(owner);
+}
+
+/** Whether run `id` still reads running and owned by `owner`. Reads only. */
+export async function isExecutionRunningFor(id: string, owner: string): Promise<boolean> {
+  const row = await queries.selectExecution(id);
+  return row?.status === "running" && row.ownerInstance === owner;
+}
+
+/** The job's running run and the instance that owns it, or null. Reads only. */
+export async function findRunningExecutionOfJob(jobId: string): Promise<{ id: string; ownerInstance: string | null } | null> {
+  return (await queries.selectRunningExecutionOfJob(jobId)) ?? null;
 }
 
 /** How many runs a job has in the history (what deleting the job deletes with it). */

@@ -85,3 +85,12 @@ export function describeCron(expr: string): string {
     return expr;
   }
 }
+
+/**
+ * The scheduled time a fire of `expr` at `at` belongs to: the latest time of the pattern at or before
+ * `at`. Every instance derives the same slot from the pattern whatever its own clock says, so the slot
+ * (not the moment a timer went off) is the key that lets exactly one instance run each fire.
+ */
+export function slotOf(expr: string, at: Date): Date | null {
+  return new Cron(expr, { paused: true }).previousRuns(1, new Date(at.getTime() + 1))[0] ?? null;
+}

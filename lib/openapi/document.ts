@@ -12,6 +12,7 @@ import { AUTH_API } from "@/lib/auth/openapi";
 import { AUDIT_API } from "@/lib/audit/openapi";
 import { NOTIFY_API } from "@/lib/notify/openapi";
 import { OFFSITE_API } from "@/lib/offsite/openapi";
+import { INSTANCES_API } from "@/lib/instances/openapi";
 
 /** Every capability's documented routes: a capability adds its list here with one import and one entry. */
 const API_ROUTE_GROUPS: ApiRoute[][] = [
@@ -27,6 +28,7 @@ const API_ROUTE_GROUPS: ApiRoute[][] = [
   AUDIT_API,
   NOTIFY_API,
   OFFSITE_API,
+  INSTANCES_API,
   OPENAPI_API,
 ];
 

@@ -22,6 +22,7 @@ export const operationSchema = z
     created_at: z.string(),
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
+    instance: z.string().nullable(),
   })
   .loose() satisfies z.ZodType<OperationDto>;
 

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, gte, lt, or } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { runBeforeExit } from "@/lib/db/dialect";
 import { operations, type OperationRow } from "@/lib/db/schema/operations";
@@ -20,6 +20,7 @@ export function toOperationDto(row: OperationRow): OperationDto {
     created_at: row.createdAt,
     started_at: row.startedAt,
     finished_at: row.finishedAt,
+    instance: row.ownerInstance,
   };
 }
 
@@ -29,6 +30,48 @@ export async function insertOperation(row: typeof operations.$inferInsert): Prom
 
 export async function updateOperation(id: string, set: Partial<typeof operations.$inferInsert>): Promise<void> {
   await getDb().update(operations).set(set).where(eq(operations.id, id));
+}
+
+/** Updates an operation only while `owner` still owns it and it is running; returns whether the write landed. */
+export async function updateOwnedOperation(id: string, owner: string, set: Partial<typeof operations.$inferInsert>): Promise<boolean> {
+  const rows = await getDb()
+    .update(operations)
+    .set(set)
+    .where(and(eq(operations.id, id), eq(operations.ownerInstance, owner), eq(operations.status, "running")))
+    .returning({ id: operations.id });
+  return rows.length > 0;
+}
+
+/** Ends the running operations of the given owners (and, with `unowned`, those from before owners were recorded); returns their ids. */
+export async function failRunningOperationsOf(owners: string[], unowned: boolean, set: Partial<typeof operations.$inferInsert>): Promise<string[]> {
+  const whose = [owners.length > 0 ? inArray(operations.ownerInstance, owners) : undefined, unowned ? isNull(operations.ownerInstance) : undefined].filter(
+    (condition): condition is SQL => condition !== undefined,
+  );
+  if (whose.length === 0) return [];
+  const rows = await getDb()
+    .update(operations)
+    .set(set)
+    .where(and(eq(operations.status, "running"), or(...whose)))
+    .returning({ id: operations.id });
+  return rows.map((row) => row.id);
+}
+
+/** Asks the owner of a running operation to cancel it; false when it is no longer running. */
+export async function markOperationCancelRequested(id: string, at: string): Promise<boolean> {
+  const rows = await getDb()
+    .update(operations)
+    .set({ cancelRequestedAt: at })
+    .where(and(eq(operations.id, id), eq(operations.status, "running")))
+    .returning({ id: operations.id });
+  return rows.length > 0;
+}
+
+export async function selectCancelRequestedOperations(owner: string): Promise<string[]> {
+  const rows = await getDb()
+    .select({ id: operations.id })
+    .from(operations)
+    .where(and(eq(operations.ownerInstance, owner), eq(operations.status, "running"), isNotNull(operations.cancelRequestedAt)));
+  return rows.map((row) => row.id);
 }
 
 /**

@@ -13,6 +13,8 @@ import { actingFor, currentActor, type AuditActor } from "@/lib/audit/context";
 import { OPERATION_KINDS, type OperationDto, type OperationKind } from "@/lib/operations/types";
 import type { OperationRow } from "@/lib/db/schema/operations";
 import { formatCountOf } from "@/lib/format";
+import { withClusterLock } from "@/lib/db/dialect";
+import { currentInstanceId } from "@/lib/instances/service";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
 const PROGRESS_WRITE_INTERVAL_MS = 250;
@@ -87,6 +89,12 @@ export async function startOperation<R>(
   const operationActor: AuditActor = { principal: options.principal, ip: starter?.ip ?? null, open: true, recorded: false };
 
   const controller = new AbortController();
+  const owner = currentInstanceId();
+  // A write refused because another instance declared this one dead and failed the operation meanwhile.
+  const refused = (what: string) => {
+    getLogger().warn(`refused a late ${what} of an operation this instance no longer owns`, { id, kind: options.kind, instance: owner });
+    if (!controller.signal.aborted) controller.abort(new AppError("interrupted", NO_LONGER_OWNED));
+  };
   const entry: RunningOperation = { controller, kind: options.kind, scope: options.scope ?? "admin", tooLate: null };
   running.set(id, entry);
   let lastWrite = 0;
@@ -95,7 +103,11 @@ export async function startOperation<R>(
     const set = pending;
     pending = {};
     lastWrite = Date.now();
-    if (Object.keys(set).length > 0) void queries.updateOperation(id, set).catch((error) => getLogger().warn("progress write failed", { id, error }));
+    if (Object.keys(set).length > 0)
+      void queries
+        .updateOwnedOperation(id, owner, set)
+        .then((landed) => landed || refused("progress write"))
+        .catch((error) => getLogger().warn("progress write failed", { id, error }));
   };
   const context: OperationContext = {
     id,
@@ -123,8 +135,9 @@ export async function startOperation<R>(
       flush();
       // Work that returned has done what it set out to do, whatever a late cancel asked for: the
       // record says so, so nobody believes a restore that was applied did not happen.
-      await queries.updateOperation(id, { status: "succeeded", result: JSON.stringify(result ?? null), finishedAt: nowIso() });
-      succeeded = { result };
+      if (await queries.updateOwnedOperation(id, owner, { status: "succeeded", result: JSON.stringify(result ?? null), finishedAt: nowIso() }))
+        succeeded = { result };
+      else refused("completion");
     } catch (error) {
       flush();
       const appError = toAppError(error);
@@ -133,11 +146,12 @@ export async function startOperation<R>(
       // A cancel says who or what stopped the work (a person, or the server shutting down).
       const reason = cancelled ? cancelReason(controller.signal) : null;
       await queries
-        .updateOperation(id, {
+        .updateOwnedOperation(id, owner, {
           status: cancelled ? "cancelled" : "failed",
           error: JSON.stringify(reason ?? { code: appError.code, message: appError.message }),
           finishedAt: nowIso(),
         })
+        .then((landed) => landed || refused("completion"))
         .catch((writeError) => getLogger().error("operation result write failed", { id, writeError }));
     } finally {
       running.delete(id);
@@ -149,37 +163,59 @@ export async function startOperation<R>(
   return getOperation(id);
 }
 
-async function admit(options: StartOptions): Promise<string> {
-  const active = await queries.listRunningOperations();
-  const exclusive = active.find((op) => op.exclusive);
-  if (exclusive) {
-    throw new AppError("operation_running", `A ${exclusive.kind} is running; try again when it has finished`, { details: { operation_id: exclusive.id } });
-  }
-  if (options.exclusive && active.length > 0) {
-    throw new AppError(
-      "operation_running",
-      `${formatCountOf(active.length, "operation")} ${active.length === 1 ? "is" : "are"} running (${active.map((op) => op.kind).join(", ")}); ${options.kind} needs them finished first`,
-      {
-        details: { operation_ids: active.map((op) => op.id) },
-      },
-    );
-  }
-  const same = options.singleton ? active.find((op) => op.kind === options.kind) : undefined;
-  if (same) throw new AppError("operation_running", `A ${options.kind} is already running`, { details: { operation_id: same.id } });
+/** Why an operation stops when its row was taken from this instance (another declared it dead while it was paused or cut off). */
+const NO_LONGER_OWNED = "This instance no longer owns the operation: another instance declared it stopped and failed the operation";
 
-  const id = crypto.randomUUID();
-  const now = nowIso();
-  await queries.insertOperation({
-    id,
-    kind: options.kind,
-    status: "running",
-    exclusive: options.exclusive ?? false,
-    params: options.params === undefined ? null : JSON.stringify(options.params),
-    createdBy: options.principal?.name ?? "system",
-    createdAt: now,
-    startedAt: now,
+/** How a 409 names the instance doing the running work. */
+function onInstance(op: OperationRow): string {
+  return op.ownerInstance ? ` on instance ${op.ownerInstance.slice(0, 8)}` : "";
+}
+
+/**
+ * Admits an operation and inserts its row, owned by this instance. Cluster-wide: the check and the
+ * insert run under one lock (a PostgreSQL advisory lock; on SQLite one server owns the database), so
+ * two instances asked at the same moment cannot both admit a backup.
+ */
+async function admit(options: StartOptions): Promise<string> {
+  return withClusterLock("operations-admit", async () => {
+    const active = await queries.listRunningOperations();
+    const exclusive = active.find((op) => op.exclusive);
+    if (exclusive) {
+      throw new AppError("operation_running", `A ${exclusive.kind} is running${onInstance(exclusive)}; try again when it has finished`, {
+        details: { operation_id: exclusive.id, instance: exclusive.ownerInstance },
+      });
+    }
+    if (options.exclusive && active.length > 0) {
+      throw new AppError(
+        "operation_running",
+        `${formatCountOf(active.length, "operation")} ${active.length === 1 ? "is" : "are"} running (${active.map((op) => `${op.kind}${onInstance(op)}`).join(", ")}); ${options.kind} needs them finished first`,
+        {
+          details: { operation_ids: active.map((op) => op.id) },
+        },
+      );
+    }
+    const same = options.singleton ? active.find((op) => op.kind === options.kind) : undefined;
+    if (same) {
+      throw new AppError("operation_running", `A ${options.kind} is already running${onInstance(same)} (operation ${same.id})`, {
+        details: { operation_id: same.id, instance: same.ownerInstance },
+      });
+    }
+
+    const id = crypto.randomUUID();
+    const now = nowIso();
+    await queries.insertOperation({
+      id,
+      kind: options.kind,
+      status: "running",
+      exclusive: options.exclusive ?? false,
+      params: options.params === undefined ? null : JSON.stringify(options.params),
+      createdBy: options.principal?.name ?? "system",
+      createdAt: now,
+      startedAt: now,
+      ownerInstance: currentInstanceId(),
+    });
+    return id;
   });
-  return id;
 }
 
 /** One operation, or 404. */
@@ -209,10 +245,7 @@ export async function listOperations(query: PageQuery & { kind?: string }): Prom
 export async function cancelOperation(id: string, principal: Principal | null): Promise<OperationDto> {
   // The in-process entry first: during a restore's swap the database that holds the row is closed.
   const entry = running.get(id);
-  if (!entry) {
-    const operation = await getOperation(id);
-    throw new AppError("conflict", `Operation ${id} is ${operation.status}; only a running one can be cancelled`);
-  }
+  if (!entry) return requestCancelElsewhere(id, principal);
   if (principal && !scopeAllows(principal.scope, entry.scope)) {
     throw new AppError(
       "forbidden",
@@ -222,6 +255,66 @@ export async function cancelOperation(id: string, principal: Principal | null): 
   if (entry.tooLate) throw new AppError("too_late", `Too late: ${entry.tooLate}; the operation will finish and say how it went`);
   entry.controller.abort(new AppError("cancelled", "Cancelled"));
   return getOperation(id);
+}
+
+/**
+ * The operation runs on another instance: the request is written into its row, and the owner cancels
+ * it on its next poll (lib/scheduler/cluster.ts), with the same rules as here. Without this
+ * instance's knowledge of the kind's scope, only an admin may ask.
+ */
+async function requestCancelElsewhere(id: string, principal: Principal | null): Promise<OperationDto> {
+  const operation = await getOperation(id);
+  if (operation.status !== "running" || !operation.instance || operation.instance === currentInstanceId()) {
+    throw new AppError("conflict", `Operation ${id} is ${operation.status}; only a running one can be cancelled`);
+  }
+  if (principal && !scopeAllows(principal.scope, "admin")) {
+    throw new AppError(
+      "forbidden",
+      `Cancelling an operation that runs on another instance needs the 'admin' scope; ${principal.kind} '${principal.name}' has '${principal.scope}'`,
+    );
+  }
+  await queries.markOperationCancelRequested(id, nowIso());
+  return getOperation(id);
+}
+
+/** Cancels the operations of this instance that were asked to stop on another instance; returns their ids. */
+export async function cancelOperationsRequestedElsewhere(): Promise<string[]> {
+  const ids: string[] = [];
+  for (const id of await queries.selectCancelRequestedOperations(currentInstanceId())) {
+    const entry = running.get(id);
+    if (!entry || entry.tooLate || entry.controller.signal.aborted) continue;
+    entry.controller.abort(new AppError("cancelled", "Cancelled (asked on another instance)"));
+    ids.push(id);
+  }
+  return ids;
+}
+
+/**
+ * Marks failed the running operations of the given (dead) owners, with `message`; `unowned` also
+ * those from before owners were recorded. Returns their ids. Updates rows.
+ */
+export async function failOperationsOf(owners: string[], message: string, { unowned = false }: { unowned?: boolean } = {}): Promise<string[]> {
+  return queries.failRunningOperationsOf(owners, unowned, {
+    status: "failed",
+    error: JSON.stringify({ code: "interrupted", message }),
+    finishedAt: nowIso(),
+  });
+}
+
+/**
+ * This instance was declared dead while it still worked: each operation whose row no longer reads
+ * running and owned by it (another instance failed it) is abandoned. Returns how many.
+ */
+export async function abandonOperationsTakenAway(): Promise<number> {
+  let count = 0;
+  for (const [id, entry] of running) {
+    if (entry.controller.signal.aborted) continue;
+    const row = await queries.findOperation(id);
+    if (row?.status === "running" && row.ownerInstance === currentInstanceId()) continue;
+    entry.controller.abort(new AppError("interrupted", NO_LONGER_OWNED));
+    count += 1;
+  }
+  return count;
 }
 
 function cancelReason(signal: AbortSignal): { code: string; message: string } {

@@ -19,4 +19,6 @@ export interface OperationDto {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** the instance (see /api/v1/instances) doing the work; null for work from before instances were recorded */
+  instance: string | null;
 }

@@ -2,8 +2,10 @@ import "server-only";
 import { processState } from "@/lib/process-state";
 
 /**
- * The runs in progress in this process. Process-wide (lib/process-state.ts): Next.js bundles instrumentation and each
- * route separately, and all of them must see the same runs (to refuse an overlap, to stop a run).
+ * The runs in progress in this process, with the controller that stops each. Process-wide
+ * (lib/process-state.ts): Next.js bundles instrumentation and each route separately, and all of them
+ * must see the same runs (to stop a run). Whether a job may start a run is not decided here but by
+ * the database (one running row per job, across every instance).
  */
 interface ActiveRun {
   executionId: string;
@@ -13,31 +15,34 @@ interface ActiveRun {
 
 const runs = () => processState("activeRuns", () => new Map<string, ActiveRun>());
 
-/** Claims the job's single run slot; false when it already has a run in progress. */
-export function claimRun(jobId: string, executionId: string): AbortController | null {
-  if (runs().has(jobId)) return null;
+/** Remembers a run this process has started; returns the controller that stops it. */
+export function trackRun(jobId: string, executionId: string): AbortController {
   const controller = new AbortController();
-  runs().set(jobId, { executionId, jobId, controller });
+  runs().set(executionId, { executionId, jobId, controller });
   return controller;
 }
 
-export function releaseRun(jobId: string, executionId: string): void {
-  if (runs().get(jobId)?.executionId === executionId) runs().delete(jobId);
+export function releaseRun(executionId: string): void {
+  runs().delete(executionId);
 }
 
+/** The run of `jobId` in progress in this process, or null. */
 export function activeRunOfJob(jobId: string): string | null {
-  return runs().get(jobId)?.executionId ?? null;
+  for (const run of runs().values()) if (run.jobId === jobId) return run.executionId;
+  return null;
 }
 
 /** Aborts a run in progress; false when no run with that id is in progress in this process. */
 export function cancelRun(executionId: string, reason: string): boolean {
-  for (const run of runs().values()) {
-    if (run.executionId === executionId) {
-      run.controller.abort(new Error(reason));
-      return true;
-    }
-  }
-  return false;
+  const run = runs().get(executionId);
+  if (!run) return false;
+  run.controller.abort(new Error(reason));
+  return true;
+}
+
+/** The ids of the runs in progress in this process. */
+export function activeRunIds(): string[] {
+  return [...runs().keys()];
 }
 
 /** Aborts every run in progress (the server is stopping): each plugin's process group is signalled at once. Returns how many. */

@@ -5,34 +5,35 @@ import type { AppConfig } from "@/lib/config/load";
 import { getConfig } from "@/lib/config/service";
 import { getLogger } from "@/lib/log/logger";
 import { isAppError } from "@/lib/errors";
-import { failInterruptedExecutions } from "@/lib/executions/service";
-import { createJob, findJobRow, readJobsRevision, recordJobRun } from "@/lib/jobs/service";
+import { announceJobsChangedElsewhere, createJob, findJobRow, readJobsRevision } from "@/lib/jobs/service";
 import { onJobEvent } from "@/lib/jobs/events";
 import { createPipeline, getPipeline } from "@/lib/pipelines/service";
 import { syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/volume-sync";
 import { builtinJobs, isBuiltinJob } from "@/lib/plugins/builtin-jobs";
 import { applyConfigToBuiltinJobs, followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
-import { scheduleJob, startScheduler, stopScheduler, unscheduleJob } from "@/lib/scheduler/engine";
+import { scheduleJob, startScheduler, stopScheduler, syncScheduledJobs, unscheduleJob } from "@/lib/scheduler/engine";
 import { activeRunOfJob, cancelRun } from "@/lib/scheduler/active-runs";
 import { onAppDatabaseReopened } from "@/lib/db/client";
 import { forgetRemovedBuiltinJobs, isBuiltinJobRemoved, markBuiltinJobRemoved } from "@/lib/scheduler/queries";
 
-/** Written into a run that was in progress when the server process stopped. */
-export const INTERRUPTED_RUN_REASON = "Interrupted: the server process stopped (exit, crash or kill) while this run was in progress";
-
 /**
  * Makes the scheduler follow job changes: a saved job is (re)scheduled (a no-op before the scheduler
  * started), a job being deleted is unscheduled and its run in progress stopped, and a deleted built-in
- * job is remembered so that boot does not bring it back. Called by the composition root
- * (lib/builtins.ts); returns the function that unsubscribes.
+ * job is remembered so that boot does not bring it back. Every change is announced to the other
+ * instances too (they poll the jobs revision). Called by the composition root (lib/builtins.ts);
+ * returns the function that unsubscribes.
  */
 export function followJobEvents(): () => void {
   return onJobEvent("scheduler", async (event) => {
-    if (event.type === "saved") return scheduleJob(event.job);
-    unscheduleJob(event.jobId);
-    const running = activeRunOfJob(event.jobId);
-    if (running) cancelRun(running, "The job was deleted");
-    if (isBuiltinJob(event.jobId)) await markBuiltinJobRemoved(event.jobId);
+    if (event.type === "saved") {
+      scheduleJob(event.job);
+    } else {
+      unscheduleJob(event.jobId);
+      const running = activeRunOfJob(event.jobId);
+      if (running) cancelRun(running, "The job was deleted");
+      if (isBuiltinJob(event.jobId)) await markBuiltinJobRemoved(event.jobId);
+    }
+    if (schedulerFollowsOthers()) await announceJobsChangedElsewhere();
   });
 }
 
@@ -42,18 +43,6 @@ export function followJobEvents(): () => void {
  */
 export async function bootScheduler(config: AppConfig): Promise<void> {
   const log = getLogger();
-  const interrupted = await failInterruptedExecutions(INTERRUPTED_RUN_REASON);
-  for (const run of interrupted) {
-    const job = await findJobRow(run.jobId);
-    if (job) {
-      await recordJobRun(job.id, {
-        lastRun: run.startTime,
-        lastResult: { success: false, error: INTERRUPTED_RUN_REASON, executed_at: run.endTime, status: "failed", execution_id: run.id },
-        nextRun: job.nextRun,
-      });
-    }
-  }
-  if (interrupted.length > 0) log.warn("marked runs interrupted by the last shutdown as failed", { count: interrupted.length });
   await syncPipelinesWithVolume();
   watchPipelinesVolume();
   await ensureBuiltinJobs(config);
@@ -77,15 +66,20 @@ export async function reloadScheduler(config: AppConfig): Promise<void> {
   getLogger().info("scheduler reloaded after the database was reopened", { scheduled });
 }
 
-/** How often a running server looks for job changes written by another process (the demo seed). */
-export const JOB_CHANGES_POLL_MS = 5_000;
+/** How often a running server looks for job changes written by another instance or process (the demo seed). */
+export const JOB_CHANGES_POLL_MS = 1_000;
 
 const memo = processState("jobChangesTimer", (): { timer?: NodeJS.Timeout } => ({}));
 
+function schedulerFollowsOthers(): boolean {
+  return memo.timer !== undefined;
+}
+
 /**
- * `npm run seed` (another process) writes jobs straight into the database, where this process's
- * timers cannot see them: it bumps a revision in system_metadata, and this poll (one indexed read
- * every few seconds) reschedules every job from the table when the revision changed.
+ * Another instance (or `npm run seed`, another process) writes jobs where this process's timers cannot
+ * see them: each such write bumps a revision in system_metadata, and this poll (one indexed read a
+ * second) brings the timers in line with the table when the revision changed, touching only the jobs
+ * that changed (a timer left alone cannot miss its fire).
  */
 async function followJobChangesFromOtherProcesses(): Promise<void> {
   if (memo.timer) clearInterval(memo.timer);
@@ -98,9 +92,8 @@ async function followJobChangesFromOtherProcesses(): Promise<void> {
       const current = await readJobsRevision();
       if (current === seen) return;
       seen = current;
-      stopScheduler();
-      const { scheduled } = await startScheduler(new Date(), { catchUp: false });
-      getLogger().info("scheduler reloaded: jobs were changed by another process", { scheduled });
+      const { changed, scheduled } = await syncScheduledJobs();
+      if (changed > 0) getLogger().info("scheduler reloaded: jobs were changed by another process", { scheduled, changed });
     })()
       .catch((error) => getLogger().warn("could not check for job changes made by another process", { error }))
       .finally(() => (checking = false));

@@ -5,7 +5,8 @@ import { getLogger } from "@/lib/log/logger";
 import { getConfig } from "@/lib/config/service";
 import type { JobDto } from "@/lib/jobs/types";
 import { iterateEnabledJobs, recordJobNextRun } from "@/lib/jobs/service";
-import { startJobRun } from "@/lib/scheduler/run";
+import { fireJobSlot } from "@/lib/scheduler/run";
+import { slotOf } from "@/lib/jobs/cron";
 
 /**
  * Missed-fire policy. Fires that fell while the server was down are not replayed one by one: a job
@@ -18,10 +19,12 @@ export const MISSED_FIRE_GRACE_MS = 60 * 60 * 1000;
 interface SchedulerState {
   started: boolean;
   crons: Map<string, Cron>;
+  /** the expression each timer was made from, to tell a changed job from an unchanged one */
+  patterns: Map<string, string>;
 }
 
 // Process-wide: instrumentation starts the scheduler, route bundles reschedule jobs; one state for all.
-const state = () => processState("scheduler", (): SchedulerState => ({ started: false, crons: new Map() }));
+const state = () => processState("scheduler", (): SchedulerState => ({ started: false, crons: new Map(), patterns: new Map() }));
 
 /**
  * Starts firing every enabled job. At boot (`catchUp`, the default) applies the missed-fire policy;
@@ -39,9 +42,10 @@ export async function startScheduler(now = new Date(), { catchUp = true }: { cat
     scheduled += 1;
     await recordJobNextRun(row.id, current.crons.get(row.id)?.nextRun()?.toISOString() ?? null);
     if (catchUp && missed && now.getTime() - Date.parse(row.nextRun!) <= MISSED_FIRE_GRACE_MS) {
+      // The missed slot is claimed like any fire: of several instances starting together, one catches up.
       caughtUp += 1;
       getLogger().info("catching up a fire missed while the server was down", { jobId: row.id, missed: row.nextRun });
-      void fire(row.id);
+      void fire(row.id, new Date(row.nextRun!));
     }
   }
   return { scheduled, caughtUp };
@@ -52,7 +56,33 @@ export function stopScheduler(): void {
   const current = state();
   for (const cron of current.crons.values()) cron.stop();
   current.crons.clear();
+  current.patterns.clear();
   current.started = false;
+}
+
+/**
+ * Brings the timers in line with the jobs table (another instance created, edited, enabled, disabled
+ * or deleted jobs): only jobs whose expression changed, appeared or went are touched (and their
+ * next_run written). Returns how many changed, and how many jobs are scheduled now.
+ */
+export async function syncScheduledJobs(): Promise<{ changed: number; scheduled: number }> {
+  const current = state();
+  if (!current.started) return { changed: 0, scheduled: 0 };
+  let changed = 0;
+  const enabled = new Set<string>();
+  for await (const row of iterateEnabledJobs()) {
+    enabled.add(row.id);
+    if (current.patterns.get(row.id) === row.cronExpr) continue;
+    scheduleCron(row.id, row.cronExpr);
+    await recordJobNextRun(row.id, current.crons.get(row.id)?.nextRun()?.toISOString() ?? null);
+    changed += 1;
+  }
+  for (const jobId of [...current.crons.keys()]) {
+    if (enabled.has(jobId)) continue;
+    unscheduleJob(jobId);
+    changed += 1;
+  }
+  return { changed, scheduled: current.crons.size };
 }
 
 /** (Re)schedules a job after a create, update, enable or disable; a disabled job is unscheduled. No-op before boot. */
@@ -67,6 +97,7 @@ export function unscheduleJob(jobId: string): void {
   const current = state();
   current.crons.get(jobId)?.stop();
   current.crons.delete(jobId);
+  current.patterns.delete(jobId);
 }
 
 function scheduleCron(jobId: string, cronExpr: string): void {
@@ -77,17 +108,27 @@ function scheduleCron(jobId: string, cronExpr: string): void {
     const cron = new Cron(
       cronExpr,
       { interval: getConfig().values.scheduler.min_interval_seconds, catch: (error) => getLogger().error("scheduled fire failed", { jobId, error }) },
-      () => fire(jobId),
+      () => fireLate(jobId, slotOf(cronExpr, new Date())),
     );
     state().crons.set(jobId, cron);
+    state().patterns.set(jobId, cronExpr);
   } catch (error) {
     getLogger().error("cannot schedule job: its cron expression is invalid", { jobId, cronExpr, error });
   }
 }
 
-async function fire(jobId: string): Promise<void> {
+/** The one seam of the clock-skew test: an instance whose clock runs behind claims each slot that much later. */
+async function fireLate(jobId: string, slot: Date | null): Promise<void> {
+  const skew = getConfig().clockSkewMs;
+  if (skew > 0) await new Promise((resolve) => setTimeout(resolve, skew));
+  return fire(jobId, slot);
+}
+
+/** A fire of `slot`: every instance's timer goes off, the one whose claim succeeds runs it. */
+async function fire(jobId: string, slot: Date | null): Promise<void> {
+  if (!slot) return;
   try {
-    await startJobRun(jobId, "scheduler");
+    await fireJobSlot(jobId, slot);
   } catch (error) {
     getLogger().error("scheduled run could not start", { jobId, error });
   }

@@ -2,7 +2,8 @@ import "server-only";
 import { AppError } from "@/lib/errors";
 import { recordAudit } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
-import { closeOrphanedExecution, getExecution } from "@/lib/executions/service";
+import { closeOrphanedExecution, findRunningExecutionOfJob, getExecution, requestExecutionCancel } from "@/lib/executions/service";
+import { currentInstanceId, isInstanceLive } from "@/lib/instances/service";
 import type { ExecutionDto, Trigger } from "@/lib/executions/types";
 import { cancelRun } from "@/lib/scheduler/active-runs";
 import { startJobRun, type RunStarted } from "@/lib/scheduler/run";
@@ -27,7 +28,8 @@ export async function runJobNow(
 
 /**
  * Asks a running run to stop: its current step is aborted (plugin process group killed) and the run
- * ends as cancelled. A row left running by a process that is gone is closed as cancelled directly.
+ * ends as cancelled. A run on another live instance is asked through its row (that instance polls for
+ * it every second); a row left running by a process that is gone is closed as cancelled directly.
  * Writes one audit row.
  */
 export async function stopExecution(id: string, principal: Principal | null): Promise<ExecutionDto> {
@@ -36,7 +38,12 @@ export async function stopExecution(id: string, principal: Principal | null): Pr
     throw new AppError("conflict", `Execution '${id}' is not running (it is ${execution.status})`, { details: { status: execution.status } });
   }
   const reason = `Stopped by ${principal?.name ?? "system"}`;
-  if (!cancelRun(id, reason)) await closeOrphanedExecution(execution, reason);
+  if (!cancelRun(id, reason)) {
+    const running = await findRunningExecutionOfJob(execution.job_id);
+    const owner = running?.id === id ? running.ownerInstance : null;
+    if (owner && owner !== currentInstanceId() && (await isInstanceLive(owner))) await requestExecutionCancel(id);
+    else await closeOrphanedExecution(execution, reason);
+  }
   await recordAudit({ principal, action: "execution.stop", target: id, result: "ok" });
   return getExecution(id);
 }

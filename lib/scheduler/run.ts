@@ -14,12 +14,15 @@ import { scrubSecrets, secretValuesOf } from "@/lib/pipelines/secrets";
 import type { Principal, Scope } from "@/lib/auth/scopes";
 import { getConfig } from "@/lib/config/service";
 import { assertStepsAllowed, describePrincipal, lowestScope, ownerScope } from "@/lib/plugins/access";
-import { recordExecutionProgress, recordExecutionStart } from "@/lib/executions/service";
+import { recordExecutionStart, recordOwnedExecutionProgress } from "@/lib/executions/service";
 import { NS_PER_MS } from "@/lib/time";
 import { openExecutionLog, readExecutionLogChunk } from "@/lib/executions/log-files";
 import type { StepRecord, Trigger } from "@/lib/executions/types";
 import { builtinPluginNames, findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
-import { claimRun, releaseRun } from "@/lib/scheduler/active-runs";
+import { releaseRun, trackRun } from "@/lib/scheduler/active-runs";
+import { insertFireClaim } from "@/lib/scheduler/queries";
+import { currentInstanceId } from "@/lib/instances/service";
+import { isUniqueViolation } from "@/lib/db/dialect";
 import { PluginError, resolvePluginExecutable, runExecutablePlugin } from "@/lib/scheduler/executable-plugin";
 import { plainIssueMessage } from "@/lib/issue-text";
 
@@ -68,23 +71,51 @@ async function assertRunAllowed(ref: string, limits: RunLimit[]): Promise<void> 
 }
 
 /**
- * Starts a run of a job and returns once its execution row exists. One run per job at a time: a
- * second start while one runs is recorded as a `skipped` execution naming the run in progress.
- * The run may do only what the job's owner, its pipeline's owner and `caller` (who asked for this
- * run; null for the scheduler) may all do: a caller who may not is refused at once (403), and every
- * run checks again when it starts its steps. The dispatch (the row insert) goes through the app
- * write gate, so a backup sees it whole; the run's steps do not hold the gate. Inserts one execution
- * row; the run writes its log under logs/executions/.
+ * Runs one scheduled fire of a job, on the one instance whose claim of (job, slot) succeeds; every
+ * other instance gets null and does nothing. Inserts one job_fires row, then what startJobRun inserts.
  */
-export async function startJobRun(jobId: string, trigger: Trigger, caller: Principal | null = null): Promise<RunStarted> {
+export async function fireJobSlot(jobId: string, slot: Date): Promise<RunStarted | null> {
+  const executionId = crypto.randomUUID();
+  if (!(await insertFireClaim(jobId, slot.toISOString(), currentInstanceId(), executionId))) return null;
+  return startJobRun(jobId, "scheduler", null, executionId);
+}
+
+/**
+ * Starts a run of a job and returns once its execution row exists. One run per job at a time, across
+ * every instance (a unique index on the running rows): a second start while one runs is recorded as a
+ * `skipped` execution. The run may do only what the job's owner, its pipeline's owner and `caller` (who
+ * asked for this run; null for the scheduler) may all do: a caller who may not is refused at once
+ * (403), and every run checks again when it starts its steps. The dispatch (the row insert) goes
+ * through the app write gate, so a backup sees it whole; the run's steps do not hold the gate. Inserts
+ * one execution row owned by this instance; the run writes its log under logs/executions/.
+ */
+export async function startJobRun(
+  jobId: string,
+  trigger: Trigger,
+  caller: Principal | null = null,
+  executionId: string = crypto.randomUUID(),
+): Promise<RunStarted> {
   const job = await findJobRow(jobId);
   if (!job) throw notFound("Job", jobId);
   const limits = [{ scope: ownerScope(job.ownerScope), who: `job '${job.id}' (saved by ${job.owner ?? "the console"})` }, ...callerLimit(caller)];
   if (caller) await assertRunAllowed(job.pipeline, limits);
-  const executionId = crypto.randomUUID();
   const startTime = nowIso();
-  const controller = claimRun(jobId, executionId);
-  if (!controller) {
+  const owner = currentInstanceId();
+  try {
+    await runAppWrite(() =>
+      recordExecutionStart({
+        id: executionId,
+        jobId,
+        pipeline: job.pipeline.replace(/\.ya?ml$/i, ""),
+        startTime,
+        status: "running",
+        triggeredBy: trigger,
+        steps: "[]",
+        ownerInstance: owner,
+      }),
+    );
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
     await runAppWrite(() =>
       recordExecutionStart({
         id: executionId,
@@ -97,33 +128,22 @@ export async function startJobRun(jobId: string, trigger: Trigger, caller: Princ
         error: "The previous run of this job was still in progress",
         triggeredBy: trigger,
         steps: "[]",
+        ownerInstance: owner,
       }),
     );
     return { execution_id: executionId, job_id: jobId, status: "skipped", finished: Promise.resolve() };
   }
-  try {
-    await runAppWrite(() =>
-      recordExecutionStart({
-        id: executionId,
-        jobId,
-        pipeline: job.pipeline.replace(/\.ya?ml$/i, ""),
-        startTime,
-        status: "running",
-        triggeredBy: trigger,
-        steps: "[]",
-      }),
-    );
-  } catch (error) {
-    releaseRun(jobId, executionId);
-    throw error;
-  }
-  const finished = executeRun({ executionId, jobId, pipelineRef: job.pipeline, startTime, trigger, signal: controller.signal, limits })
+  const controller = trackRun(jobId, executionId);
+  const finished = executeRun({ executionId, jobId, pipelineRef: job.pipeline, startTime, trigger, signal: controller.signal, limits }, owner, controller)
     .catch((error: unknown) => {
       getLogger().error("run bookkeeping failed", { executionId, jobId, error });
     })
-    .finally(() => releaseRun(jobId, executionId));
+    .finally(() => releaseRun(executionId));
   return { execution_id: executionId, job_id: jobId, status: "running", finished };
 }
+
+/** Why a run stops when its row was taken from this instance (another declared it dead while it was paused or cut off). */
+const NO_LONGER_OWNED = "This instance no longer owns the run: another instance declared it stopped and failed the run";
 
 interface RunSpec {
   executionId: string;
@@ -242,14 +262,19 @@ function scrubbingLog(log: NodeJS.WritableStream, scrub: (text: string) => strin
   });
 }
 
-async function executeRun(spec: RunSpec): Promise<void> {
+async function executeRun(spec: RunSpec, owner: string, controller: AbortController): Promise<void> {
   const log = openExecutionLog(spec.executionId);
-  const { status, error, steps, context } = await runPipeline(spec, log, {}, (steps) =>
-    recordExecutionProgress(spec.executionId, { steps: JSON.stringify(steps) }),
-  );
+  const refused = (what: string) => {
+    // A zombie's late write: the run was failed by the instance that found this one dead, and that record stands.
+    getLogger().warn(`refused a late ${what} of a run this instance no longer owns`, { executionId: spec.executionId, jobId: spec.jobId, instance: owner });
+    controller.abort(new Error(NO_LONGER_OWNED));
+  };
+  const { status, error, steps, context } = await runPipeline(spec, log, {}, async (steps) => {
+    if (!(await recordOwnedExecutionProgress(spec.executionId, owner, { steps: JSON.stringify(steps) }))) refused("progress write");
+  });
   const endTime = nowIso();
   await new Promise<void>((resolve) => log.end(resolve));
-  await recordExecutionProgress(spec.executionId, {
+  const landed = await recordOwnedExecutionProgress(spec.executionId, owner, {
     status,
     error,
     endTime,
@@ -257,6 +282,7 @@ async function executeRun(spec: RunSpec): Promise<void> {
     context: JSON.stringify(context),
     steps: JSON.stringify(steps),
   });
+  if (!landed) return refused("completion");
   const job = spec.jobId ? await findJobRow(spec.jobId) : null;
   if (job) {
     await recordJobRun(job.id, {

@@ -5,11 +5,11 @@ import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root"
 import { createPipeline, getPipeline } from "@/lib/pipelines/service";
 import { syncPipelinesWithVolume } from "@/lib/pipelines/volume-sync";
 import { createJob, deleteJob, getJob, recordJobNextRun, setJobEnabled } from "@/lib/jobs/service";
-import { getExecution, getExecutionLog, listExecutions, failInterruptedExecutions, recordExecutionStart } from "@/lib/executions/service";
+import { getExecution, getExecutionLog, listExecutions, recordExecutionStart } from "@/lib/executions/service";
 import { stopExecution } from "@/lib/scheduler/run-control";
 import { executePipelineNow, startJobRun } from "@/lib/scheduler/run";
 import { MISSED_FIRE_GRACE_MS, startScheduler, stopScheduler } from "@/lib/scheduler/engine";
-import { INTERRUPTED_RUN_REASON } from "@/lib/scheduler/boot";
+import { INTERRUPTED_RUN_REASON, failWorkOf } from "@/lib/scheduler/cluster";
 import type { ExecutionDto } from "@/lib/executions/types";
 
 let root: TestDataRoot;
@@ -145,7 +145,7 @@ describe("runs", () => {
       status: "running",
       triggeredBy: "scheduler",
     });
-    expect(await failInterruptedExecutions(INTERRUPTED_RUN_REASON)).toHaveLength(1);
+    expect(await failWorkOf([], { unowned: true })).toMatchObject({ runs: 1 });
     expect(await getExecution("orphan")).toMatchObject({ status: "failed", error: INTERRUPTED_RUN_REASON });
   });
 });

@@ -9,6 +9,7 @@ import { findEarliestSampleTime, findLatestSampleTime, insertSamples, thinSample
 import { getStorageUsage } from "@/lib/storage/usage";
 import type { StorageAlert, StorageUsage } from "@/lib/storage/types";
 import { DAY_MS } from "@/lib/time";
+import { takeTurnOnce } from "@/lib/instances/service";
 
 /** Samples older than THIN_HOURLY_AFTER_MS are kept one per hour, older than THIN_DAILY_AFTER_MS one per day, older than DROP_AFTER_MS not at all. */
 export const THIN_HOURLY_AFTER_MS = DAY_MS;
@@ -130,7 +131,8 @@ export function sampleIntervalMs(): number {
 /**
  * Samples every storage.sample_interval_minutes from boot. It steps aside while someone else
  * samples on time (the scheduler's System.storage_sample job): a tick that finds a sample newer
- * than its own, younger than one interval, does nothing, so the two never double the rows.
+ * than its own, younger than one interval, does nothing, so the two never double the rows; with
+ * several instances, only the one that takes the interval's turn samples.
  */
 export function startStorageSampler(): void {
   if (memo.sampler) return;
@@ -139,7 +141,8 @@ export function startStorageSampler(): void {
     try {
       const latest = await findLatestSampleTime();
       const someoneElseOnTime = latest !== null && latest !== state.lastOwnSample && Date.now() - Date.parse(latest) < sampleIntervalMs();
-      if (!someoneElseOnTime) state.lastOwnSample = (await takeStorageSample()).taken_at;
+      // Several instances: one of them samples each interval.
+      if (!someoneElseOnTime && (await takeTurnOnce("storage-sample", sampleIntervalMs()))) state.lastOwnSample = (await takeStorageSample()).taken_at;
     } catch (error) {
       getLogger().error("storage sampler tick failed", { error });
     }

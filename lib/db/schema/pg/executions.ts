@@ -1,4 +1,5 @@
-import { pgTable, text, bigint, index } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { pgTable, text, bigint, index, uniqueIndex } from "drizzle-orm/pg-core";
 import { scheduledJobs } from "./jobs";
 import { isoTimestamp } from "./columns";
 import { EXECUTION_STATUSES, TRIGGERS } from "../../vocabulary";
@@ -20,6 +21,8 @@ export const jobExecutions = pgTable(
     context: text("context"),
     steps: text("steps"),
     triggeredBy: text("triggered_by", { enum: TRIGGERS }).notNull(),
+    ownerInstance: text("owner_instance"),
+    cancelRequestedAt: isoTimestamp("cancel_requested_at"),
   },
   (t) => [
     index("idx_executions_job_id").on(t.jobId),
@@ -29,5 +32,11 @@ export const jobExecutions = pgTable(
     index("idx_executions_status_start").on(t.status, t.startTime, t.duration),
     index("idx_executions_pipeline_start").on(t.pipeline, t.startTime),
     index("idx_executions_start_status_duration").on(t.startTime, t.status, t.duration),
+    uniqueIndex("one_running_execution_per_job")
+      .on(t.jobId)
+      .where(sql`status = 'running'`),
+    index("idx_executions_owner_running")
+      .on(t.ownerInstance)
+      .where(sql`status = 'running'`),
   ],
 );

@@ -21,6 +21,10 @@ export const operations = pgTable(
     createdAt: isoTimestamp("created_at").notNull(),
     startedAt: isoTimestamp("started_at"),
     finishedAt: isoTimestamp("finished_at"),
+    /** the instance (instances.id) doing the work; its outcome lands only while it still owns the row */
+    ownerInstance: text("owner_instance"),
+    /** "Cancel" pressed on an instance that is not the owner; the owner sees it on its next poll */
+    cancelRequestedAt: isoTimestamp("cancel_requested_at"),
   },
   (t) => [index("idx_operations_status").on(t.status), index("idx_operations_created_at").on(t.createdAt)],
 );

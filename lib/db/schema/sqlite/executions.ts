@@ -1,4 +1,5 @@
-import { sqliteTable, text, integer, index } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { sqliteTable, text, integer, index, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { scheduledJobs } from "./jobs";
 import { EXECUTION_STATUSES, TRIGGERS } from "../../vocabulary";
 
@@ -20,6 +21,10 @@ export const jobExecutions = sqliteTable(
     /** JSON array of {step_name, plugin, start_time, end_time, duration, status, error, output} */
     steps: text("steps"),
     triggeredBy: text("triggered_by", { enum: TRIGGERS }).notNull(),
+    /** the instance (instances.id) running it; a completion lands only while it still owns the row */
+    ownerInstance: text("owner_instance"),
+    /** "Stop" pressed on any instance; the owner sees it on its next poll and aborts the run */
+    cancelRequestedAt: text("cancel_requested_at"),
   },
   (t) => [
     index("idx_executions_job_id").on(t.jobId),
@@ -34,6 +39,13 @@ export const jobExecutions = sqliteTable(
     index("idx_executions_pipeline_start").on(t.pipeline, t.startTime),
     // Covers the per-day runs by status without touching the table rows.
     index("idx_executions_start_status_duration").on(t.startTime, t.status, t.duration),
+    // At most one running run per job across every instance: the database, not a process's memory, refuses the second.
+    uniqueIndex("one_running_execution_per_job")
+      .on(t.jobId)
+      .where(sql`status = 'running'`),
+    index("idx_executions_owner_running")
+      .on(t.ownerInstance)
+      .where(sql`status = 'running'`),
   ],
 );
 

@@ -9,3 +9,4 @@ export * from "./audit";
 export * from "./auth";
 export * from "./notifications";
 export * from "./offsite";
+export * from "./instances";

@@ -24,6 +24,10 @@ export const operations = sqliteTable(
     createdAt: text("created_at").notNull(),
     startedAt: text("started_at"),
     finishedAt: text("finished_at"),
+    /** the instance (instances.id) doing the work; its outcome lands only while it still owns the row */
+    ownerInstance: text("owner_instance"),
+    /** "Cancel" pressed on an instance that is not the owner; the owner sees it on its next poll */
+    cancelRequestedAt: text("cancel_requested_at"),
   },
   (t) => [index("idx_operations_status").on(t.status), index("idx_operations_created_at").on(t.createdAt)],
 );

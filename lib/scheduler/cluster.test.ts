@@ -1,0 +1,155 @@
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { eq } from "drizzle-orm";
+import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { getDb } from "@/lib/db/client";
+import { databaseTime } from "@/lib/db/dialect";
+import { instances, jobFires } from "@/lib/db/schema/instances";
+import { jobExecutions } from "@/lib/db/schema/executions";
+import { operations } from "@/lib/db/schema/operations";
+import { createPipeline } from "@/lib/pipelines/service";
+import { createJob, getJob } from "@/lib/jobs/service";
+import { getExecution, recordExecutionStart } from "@/lib/executions/service";
+import { fireJobSlot, startJobRun } from "@/lib/scheduler/run";
+import { heartbeat, joinDeployment, leaveDeployment } from "@/lib/scheduler/cluster";
+import { currentInstanceId, listInstances, takeTurnOnce } from "@/lib/instances/service";
+import { getOperation, startOperation, waitForOperation } from "@/lib/operations/service";
+
+// Several instances are simulated in one process: "other" instances are rows written the way another
+// process writes them (an instance row, runs and operations it owns); this process is the survivor.
+
+let root: TestDataRoot;
+
+beforeAll(async () => {
+  root = createTestDataRoot({ MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "1", MIMIR_INSTANCE_LEASE_SECONDS: "2" });
+  fs.writeFileSync(path.join(root.config.paths.plugins, "Slow.ok"), "#!/bin/sh\ncat >/dev/null; sleep 1; echo '{}'\n", { mode: 0o700 });
+  await createPipeline("name: slow\nsteps:\n  - {name: one, plugin: Slow.ok}\n", null);
+  await createJob({ id: "slow", name: "slow", pipeline: "slow", cron_expr: "0 2 * * *", enabled: true }, null);
+  await joinDeployment(null);
+});
+afterAll(async () => {
+  await leaveDeployment();
+  root.cleanup();
+});
+
+/** Writes an instance row as another process would; `expired` puts its lease in the past. */
+async function otherInstance(id: string, { expired }: { expired: boolean }) {
+  await getDb()
+    .insert(instances)
+    .values({
+      id,
+      host: "elsewhere",
+      pid: 4242,
+      version: "0.1.0",
+      dataRootId: null,
+      startedAt: new Date().toISOString(),
+      lastSeen: databaseTime(expired ? -60_000 : 0),
+      leaseUntil: databaseTime(expired ? -30_000 : 60_000),
+    });
+}
+
+describe("several instances", () => {
+  test("a scheduled slot fired by many instances at once runs once", async () => {
+    const slot = new Date("2030-01-01T02:00:00.000Z");
+    const results = await Promise.all(Array.from({ length: 8 }, () => fireJobSlot("slow", slot)));
+    const started = results.filter((result) => result !== null);
+    expect(started).toHaveLength(1);
+    await started[0]!.finished;
+    const claims = await getDb().select().from(jobFires).where(eq(jobFires.jobId, "slow"));
+    expect(claims).toHaveLength(1);
+    expect(claims[0]).toMatchObject({ claimedBy: currentInstanceId(), executionId: started[0]!.execution_id, scheduledFor: slot.toISOString() });
+  });
+
+  test("a job has at most one running run across instances: a start beside another instance's run is skipped", async () => {
+    await otherInstance("live-other", { expired: false });
+    await recordExecutionStart({
+      id: "theirs",
+      jobId: "slow",
+      pipeline: "slow",
+      startTime: new Date().toISOString(),
+      status: "running",
+      triggeredBy: "scheduler",
+      ownerInstance: "live-other",
+    });
+    const mine = await startJobRun("slow", "manual");
+    expect(mine.status).toBe("skipped");
+    await getDb().update(jobExecutions).set({ status: "success", endTime: new Date().toISOString() }).where(eq(jobExecutions.id, "theirs"));
+  });
+
+  test("a dead instance's runs and operations are failed by a survivor, naming it; a live one's are left alone", async () => {
+    await otherInstance("dead-other", { expired: true });
+    await recordExecutionStart({
+      id: "orphaned",
+      jobId: "slow",
+      pipeline: "slow",
+      startTime: new Date().toISOString(),
+      status: "running",
+      triggeredBy: "scheduler",
+      ownerInstance: "dead-other",
+    });
+    const now = new Date().toISOString();
+    await getDb().insert(operations).values({ id: "dead-op", kind: "backup", status: "running", createdAt: now, startedAt: now, ownerInstance: "dead-other" });
+    await getDb().insert(operations).values({ id: "live-op", kind: "vacuum", status: "running", createdAt: now, startedAt: now, ownerInstance: "live-other" });
+    await heartbeat();
+    const run = await getExecution("orphaned");
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(/instance elsewhere\/4242 \(dead-oth\) stopped answering/);
+    expect((await getJob("slow")).last_result).toMatchObject({ success: false, execution_id: "orphaned" });
+    expect((await getOperation("dead-op")).status).toBe("failed");
+    expect((await getOperation("live-op")).status).toBe("running");
+    const listed = await listInstances();
+    expect(listed.find((instance) => instance.id === "dead-other")).toMatchObject({ stop_reason: expect.stringMatching(/stopped answering/) });
+    expect(listed.find((instance) => instance.self)).toMatchObject({ stopped_at: null });
+    await getDb().update(operations).set({ status: "succeeded" }).where(eq(operations.id, "live-op"));
+  });
+
+  test("a run's late completion is refused once another instance failed it (fenced write)", async () => {
+    const run = await startJobRun("slow", "manual");
+    expect(run.status).toBe("running");
+    // What a survivor writes when it found this instance dead while the run went on.
+    await getDb()
+      .update(jobExecutions)
+      .set({ status: "failed", error: "Interrupted: instance X stopped answering" })
+      .where(eq(jobExecutions.id, run.execution_id));
+    await run.finished;
+    expect(await getExecution(run.execution_id)).toMatchObject({ status: "failed", error: "Interrupted: instance X stopped answering" });
+    expect((await getJob("slow")).last_result).not.toMatchObject({ execution_id: run.execution_id, success: true });
+  });
+
+  test("an operation's late outcome is refused once another instance failed it", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const op = await startOperation({ kind: "analyze", principal: null, singleton: true }, async () => {
+      await held;
+      return { ok: true };
+    });
+    expect(op.instance).toBe(currentInstanceId());
+    await getDb()
+      .update(operations)
+      .set({ status: "failed", error: JSON.stringify({ code: "interrupted", message: "Interrupted" }) })
+      .where(eq(operations.id, op.id));
+    release();
+    expect(await waitForOperation(op.id)).toMatchObject({ status: "failed", error: { code: "interrupted" } });
+  });
+
+  test("a second singleton operation is refused with 409 naming the running one and its instance", async () => {
+    const now = new Date().toISOString();
+    await getDb()
+      .insert(operations)
+      .values({ id: "their-backup", kind: "backup", status: "running", createdAt: now, startedAt: now, ownerInstance: "live-other" });
+    await expect(startOperation({ kind: "backup", principal: null, singleton: true }, async () => null)).rejects.toMatchObject({
+      code: "operation_running",
+      message: expect.stringMatching(/on instance live-oth/),
+    });
+    await getDb().update(operations).set({ status: "succeeded" }).where(eq(operations.id, "their-backup"));
+  });
+
+  test("work due once per interval (storage sampling) is taken by one of several instances asking together", async () => {
+    const now = Date.parse("2030-01-01T00:00:00.000Z");
+    const turns = await Promise.all(Array.from({ length: 6 }, () => takeTurnOnce("test-turn", 60_000, now)));
+    expect(turns.filter(Boolean)).toHaveLength(1);
+    expect(await takeTurnOnce("test-turn", 60_000, now + 30_000)).toBe(false);
+    expect(await takeTurnOnce("test-turn", 60_000, now + 60_000)).toBe(true);
+  });
+});

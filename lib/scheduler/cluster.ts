@@ -1,0 +1,154 @@
+import "server-only";
+import { processState } from "@/lib/process-state";
+import { getLogger } from "@/lib/log/logger";
+import type { InstanceRow } from "@/lib/db/schema/instances";
+import {
+  describeInstance,
+  findStoppedOwnersOfRunningWork,
+  LEASE_EXPIRED,
+  PROCESS_GONE,
+  heartbeatMs,
+  joinCluster,
+  leaveCluster,
+  renewThisInstanceLease,
+  stopExpiredInstances,
+} from "@/lib/instances/service";
+import { failExecutionsOf, isExecutionRunningFor, listCancelRequestedExecutions } from "@/lib/executions/service";
+import { findJobRow, recordJobRun } from "@/lib/jobs/service";
+import { abandonOperationsTakenAway, cancelOperationsRequestedElsewhere, failOperationsOf } from "@/lib/operations/service";
+import { activeRunIds, cancelRun } from "@/lib/scheduler/active-runs";
+import { currentInstanceId } from "@/lib/instances/service";
+
+/**
+ * This instance's part in a deployment of several (study §4.4, the Quartz check-in model): it renews
+ * its lease, and every instance looks for others whose lease passed and fails their runs and
+ * operations; each dead instance is claimed by exactly one survivor (one UPDATE … RETURNING). Nothing
+ * is re-run behind anyone's back: a run that was cut off ends failed, and the job's next slot fires
+ * as usual. On SQLite the same code runs with one instance.
+ */
+
+/** Written into the runs of a process that stopped while they ran, when nobody can say which instance it was (rows from before instances). */
+export const INTERRUPTED_RUN_REASON = "Interrupted: the server process stopped (exit, crash or kill) while this run was in progress";
+
+/** How often an instance looks for requests from other instances (stop a run, cancel an operation). */
+export const CONTROL_POLL_MS = 1_000;
+
+const timers = processState("clusterTimers", (): { heartbeat?: NodeJS.Timeout; control?: NodeJS.Timeout } => ({}));
+
+/** The reason written into the work of an instance found dead. */
+export function interruptedBy(instance: Pick<InstanceRow, "id" | "host" | "pid" | "stopReason">): string {
+  // The earlier life of a restarted server says what an operator of one server expects to read.
+  if (instance.stopReason === PROCESS_GONE) return `${INTERRUPTED_RUN_REASON} (instance ${describeInstance(instance)})`;
+  return `Interrupted: instance ${describeInstance(instance)} ${instance.stopReason ?? LEASE_EXPIRED} while this was in progress`;
+}
+
+/**
+ * Fails the running runs and operations of instances declared stopped, and records each failed run as
+ * its job's last result. Returns how many runs and operations it closed. Updates rows.
+ */
+export async function failWorkOf(dead: InstanceRow[], { unowned = false }: { unowned?: boolean } = {}): Promise<{ runs: number; operations: number }> {
+  let runs = 0;
+  let operations = 0;
+  const groups: { owners: string[]; reason: string; unowned: boolean }[] = dead.map((instance) => ({
+    owners: [instance.id],
+    reason: interruptedBy(instance),
+    unowned: false,
+  }));
+  if (unowned) groups.push({ owners: [], reason: INTERRUPTED_RUN_REASON, unowned: true });
+  for (const group of groups) {
+    const failed = await failExecutionsOf(group.owners, group.reason, { unowned: group.unowned });
+    for (const run of failed) {
+      const job = await findJobRow(run.jobId);
+      if (!job) continue;
+      await recordJobRun(job.id, {
+        lastRun: run.startTime,
+        lastResult: { success: false, error: group.reason, executed_at: run.endTime, status: "failed", execution_id: run.id },
+        nextRun: job.nextRun,
+      });
+    }
+    runs += failed.length;
+    operations += (await failOperationsOf(group.owners, group.reason, { unowned: group.unowned })).length;
+  }
+  return { runs, operations };
+}
+
+/**
+ * Boot: enters this instance, closes the work of instances that cannot be alive (an earlier life of
+ * this process on this host; on SQLite every earlier one; rows from before instances existed) and of
+ * those whose lease has passed, and starts the heartbeat and the control poll. Never touches the work
+ * of another live instance. Returns how many runs and operations it closed.
+ */
+export async function joinDeployment(dataRootId: string | null): Promise<{ runs: number; operations: number }> {
+  const previous = await joinCluster(dataRootId);
+  const expired = await stopExpiredInstances();
+  const closed = await failWorkOf([...previous, ...expired], { unowned: true });
+  if (closed.runs + closed.operations > 0)
+    getLogger().warn("closed the work of instances that stopped while it ran", { ...closed, instances: [...previous, ...expired].map(describeInstance) });
+  startTimers();
+  return closed;
+}
+
+function startTimers(): void {
+  stopTimers();
+  let beating = false;
+  timers.heartbeat = setInterval(() => {
+    if (beating) return;
+    beating = true;
+    void heartbeat()
+      .catch((error) => getLogger().warn("instance heartbeat failed", { error }))
+      .finally(() => (beating = false));
+  }, heartbeatMs());
+  timers.heartbeat.unref();
+  let polling = false;
+  timers.control = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    void followRequestsFromOtherInstances()
+      .catch((error) => getLogger().warn("could not read requests from other instances", { error }))
+      .finally(() => (polling = false));
+  }, CONTROL_POLL_MS);
+  timers.control.unref();
+}
+
+function stopTimers(): void {
+  if (timers.heartbeat) clearInterval(timers.heartbeat);
+  if (timers.control) clearInterval(timers.control);
+  timers.heartbeat = undefined;
+  timers.control = undefined;
+}
+
+/** One heartbeat: renew the lease (or learn that this instance was declared dead), then reap the others. */
+export async function heartbeat(): Promise<void> {
+  const lease = await renewThisInstanceLease();
+  if (lease === "revived") {
+    // Paused or cut off past the lease: the others failed this instance's work; what they failed is abandoned, not finished twice.
+    const reason = "This instance was declared stopped by another (it did not renew its lease in time); the run was failed there";
+    let runs = 0;
+    for (const id of activeRunIds()) {
+      if (await isExecutionRunningFor(id, currentInstanceId())) continue;
+      if (cancelRun(id, reason)) runs += 1;
+    }
+    const operations = await abandonOperationsTakenAway();
+    getLogger().error("this instance was declared stopped by another while it still ran: the work failed there was abandoned, it serves again from now", {
+      runs,
+      operations,
+    });
+  }
+  // Expired leases, and rows a zombie wrote after it was declared stopped (nobody would close them otherwise).
+  const dead = [...new Map([...(await stopExpiredInstances()), ...(await findStoppedOwnersOfRunningWork())].map((row) => [row.id, row])).values()];
+  if (dead.length === 0) return;
+  const closed = await failWorkOf(dead);
+  getLogger().warn("instances stopped answering: their work was marked failed", { instances: dead.map(describeInstance), ...closed });
+}
+
+/** Stops the runs and operations of this instance that someone asked to stop on another instance. */
+async function followRequestsFromOtherInstances(): Promise<void> {
+  for (const id of await listCancelRequestedExecutions(currentInstanceId())) cancelRun(id, "Stopped from another instance");
+  await cancelOperationsRequestedElsewhere();
+}
+
+/** A clean shutdown: the heartbeat stops and the instance leaves at once, so nobody waits for its lease. */
+export async function leaveDeployment(): Promise<void> {
+  stopTimers();
+  await leaveCluster();
+}
