@@ -1,6 +1,7 @@
 import "server-only";
-import { and, desc, eq, gt, isNull, lt, or, count } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, or, count, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { preparedQuery } from "@/lib/db/prepared";
 import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
 
 export async function countUsers(): Promise<number> {
@@ -28,14 +29,27 @@ export async function findUserById(id: string): Promise<UserRow | undefined> {
 
 /** The live session's user, or undefined when the session is unknown, expired, idle since `idleSince`, or its user disabled. */
 export async function findSessionUser(idHash: string, now: string, idleSince: string): Promise<{ user: UserRow; lastSeenAt: string } | undefined> {
-  const [row] = await getDb()
+  const [row] = await sessionUserQuery().execute({ idHash, now, idleSince });
+  return row;
+}
+
+// Run on every page and browser request: prepared once (lib/db/prepared.ts).
+const sessionUserQuery = preparedQuery((db) =>
+  db
     .select({ user: users, lastSeenAt: sessions.lastSeenAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now), gt(sessions.lastSeenAt, idleSince), isNull(users.disabledAt)))
-    .limit(1);
-  return row;
-}
+    .where(
+      and(
+        eq(sessions.idHash, sql.placeholder("idHash")),
+        gt(sessions.expiresAt, sql.placeholder("now")),
+        gt(sessions.lastSeenAt, sql.placeholder("idleSince")),
+        isNull(users.disabledAt),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
 
 export async function touchSession(idHash: string, now: string): Promise<void> {
   await getDb().update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash));
@@ -58,14 +72,26 @@ export async function deleteExpiredSessions(now: string, idleSince: string): Pro
  * token has no owner, or its owner was deleted: the caller tells the two apart by owner_user_id).
  */
 export async function findLiveToken(tokenHash: string, now: string): Promise<{ token: ApiTokenRow; owner: UserRow | null } | undefined> {
-  const [row] = await getDb()
+  const [row] = await liveTokenQuery().execute({ tokenHash, now });
+  return row;
+}
+
+// Run on every bearer request: prepared once (lib/db/prepared.ts).
+const liveTokenQuery = preparedQuery((db) =>
+  db
     .select({ token: apiTokens, owner: users })
     .from(apiTokens)
     .leftJoin(users, eq(users.id, apiTokens.ownerUserId))
-    .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now))))
-    .limit(1);
-  return row;
-}
+    .where(
+      and(
+        eq(apiTokens.tokenHash, sql.placeholder("tokenHash")),
+        isNull(apiTokens.revokedAt),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql.placeholder("now"))),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
 
 export async function markTokenUsed(id: string, now: string): Promise<void> {
   await getDb().update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, id));

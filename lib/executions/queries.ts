@@ -1,6 +1,7 @@
 import "server-only";
-import { and, asc, desc, eq, gte, inArray, isNotNull, lt, lte, or, sql, type SQL, count } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { preparedQuery } from "@/lib/db/prepared";
 import { countWhere, num, timeBucket } from "@/lib/db/dialect";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import type { HistoryFilters } from "@/lib/executions/inputs";
@@ -72,7 +73,11 @@ export interface HistoryKey {
   id: string;
 }
 
-function filterConditions(filters: HistoryFilters): (SQL | undefined)[] {
+/** A filter's value, or the placeholder a prepared statement takes it through. */
+type Bound<T> = { [K in keyof T]: T[K] | Placeholder };
+const HISTORY_FILTER_KEYS = ["job_id", "pipeline", "status", "triggered_by", "from", "to"] as const;
+
+function filterConditions(filters: Bound<HistoryFilters>): (SQL | undefined)[] {
   return [
     filters.job_id ? eq(jobExecutions.jobId, filters.job_id) : undefined,
     filters.pipeline ? eq(jobExecutions.pipeline, filters.pipeline) : undefined,
@@ -87,7 +92,7 @@ function filterConditions(filters: HistoryFilters): (SQL | undefined)[] {
  * One keyset page of the history, newest first, `limit` rows after `after`. Exported as a query
  * builder so the benchmark can run the very same SQL through the raw driver.
  */
-export function historyPageQuery(filters: HistoryFilters, limit: number, after: HistoryKey | null) {
+export function historyPageQuery(filters: Bound<HistoryFilters>, limit: number | Placeholder, after: Bound<HistoryKey> | null) {
   return getDb()
     .select(summaryColumns)
     .from(jobExecutions)
@@ -102,6 +107,29 @@ export function historyPageQuery(filters: HistoryFilters, limit: number, after: 
     )
     .orderBy(desc(jobExecutions.startTime), desc(jobExecutions.id))
     .limit(limit);
+}
+
+type HistoryPageStatement = ReturnType<ReturnType<typeof historyPageQuery>["prepare"]>;
+// One statement per combination of filters given (and cursor or not), prepared on first use: at most
+// 2^7 of them, and in practice the few that scripts and the Executions page send.
+const historyPageStatements = preparedQuery(() => new Map<string, HistoryPageStatement>());
+
+/** A keyset page of the history (historyPageQuery) through a statement prepared once per filter combination. */
+export async function selectHistoryPage(filters: HistoryFilters, limit: number, after: HistoryKey | null): Promise<ExecutionSummaryRow[]> {
+  const given = HISTORY_FILTER_KEYS.filter((key) => filters[key]);
+  const shape = `${given.join(",")}${after ? ";after" : ""}`;
+  const statements = historyPageStatements();
+  let statement = statements.get(shape);
+  if (!statement) {
+    const placeholders = Object.fromEntries(given.map((key) => [key, sql.placeholder(key)])) as Bound<HistoryFilters>;
+    const afterPlaceholders = after ? { start_time: sql.placeholder("after_start_time"), id: sql.placeholder("after_id") } : null;
+    statement = historyPageQuery(placeholders, sql.placeholder("limit"), afterPlaceholders).prepare();
+    statements.set(shape, statement);
+  }
+  const values: Record<string, unknown> = { limit };
+  for (const key of given) values[key] = filters[key];
+  if (after) Object.assign(values, { after_start_time: after.start_time, after_id: after.id });
+  return statement.execute(values);
 }
 
 export async function selectExecution(id: string): Promise<JobExecutionRow | undefined> {

@@ -50,7 +50,7 @@ function toDto(row: JobExecutionRow): ExecutionDto {
 /** A keyset page of the history, newest first. Reads only; one indexed range walk. */
 export async function listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionSummary>> {
   const after = decodeCursor(query.cursor, historyKey);
-  const rows = await queries.historyPageQuery(query, query.limit + 1, after);
+  const rows = await queries.selectHistoryPage(query, query.limit + 1, after);
   return toPage(rows.map(toSummary), query.limit, (row) => ({ start_time: row.start_time, id: row.id }));
 }
 
@@ -66,7 +66,7 @@ export async function listRunningExecutions(): Promise<ExecutionSummary[]> {
 }
 
 export async function listRecentExecutions(limit: number): Promise<ExecutionSummary[]> {
-  return (await queries.historyPageQuery({}, limit, null)).map(toSummary);
+  return (await queries.selectHistoryPage({}, limit, null)).map(toSummary);
 }
 
 /** Statistics over a window (30 days by default): totals, runs per day by status, duration p50/p95 per day, all aggregated in SQL. */
@@ -149,7 +149,7 @@ export async function* exportExecutionsCsv(filters: HistoryFilters): AsyncGenera
   yield `${CSV_COLUMNS.join(",")}\r\n`;
   let after: queries.HistoryKey | null = null;
   for (;;) {
-    const rows: ExecutionSummary[] = (await queries.historyPageQuery(filters, EXPORT_BATCH_ROWS, after)).map(toSummary);
+    const rows: ExecutionSummary[] = (await queries.selectHistoryPage(filters, EXPORT_BATCH_ROWS, after)).map(toSummary);
     if (rows.length === 0) return;
     yield rows.map((row) => CSV_COLUMNS.map((column) => csvField(row[column])).join(",")).join("\r\n") + "\r\n";
     const last: ExecutionSummary = rows.at(-1)!;
