@@ -38,20 +38,33 @@ export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLengt
 }
 
 /**
- * Finished runs at or under each bound (in the stored unit, nanoseconds), with their count and summed
- * duration: a cumulative histogram in one SQL pass over all stored history.
+ * Every stored run counted by status, and per status the finished ones (duration set) at or under
+ * each bound (in the stored unit, nanoseconds) with their summed duration: the run counts and the
+ * duration histogram of /metrics in one SQL pass over the history.
  */
-export async function durationHistogram(boundsNs: readonly number[]): Promise<{ count: number; sum: number; cumulative: number[] }> {
-  const result = await getDb()
+export async function tallyRunsByStatus(
+  boundsNs: readonly number[],
+): Promise<{ status: string; runs: number; finished: number; sum: number; cumulative: number[] }[]> {
+  const rows = await getDb()
     .select({
-      n: count(),
+      status: jobExecutions.status,
+      runs: count(),
+      finished: count(jobExecutions.duration),
       total: num(sql`coalesce(sum(${jobExecutions.duration}), 0)`),
       ...Object.fromEntries(boundsNs.map((b, i) => [`b${i}`, countWhere(sql`${jobExecutions.duration} <= ${sql.raw(String(b))}`)])),
     })
     .from(jobExecutions)
-    .where(isNotNull(jobExecutions.duration));
-  const first = (result[0] ?? {}) as Record<string, number>;
-  return { count: Number(first.n ?? 0), sum: Number(first.total ?? 0), cumulative: boundsNs.map((_, i) => Number(first[`b${i}`] ?? 0)) };
+    .groupBy(jobExecutions.status);
+  return rows.map((row) => {
+    const values = row as unknown as Record<string, number>;
+    return {
+      status: row.status,
+      runs: Number(row.runs),
+      finished: Number(row.finished),
+      sum: Number(row.total),
+      cumulative: boundsNs.map((_, i) => Number(values[`b${i}`] ?? 0)),
+    };
+  });
 }
 
 /** The columns of a history list: the large context and steps stay out of lists. */

@@ -230,11 +230,25 @@ export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLengt
 /** Mimir stores run durations in nanoseconds (Go's time.Duration). */
 const NS_PER_SECOND = 1e9;
 
+/** Stored runs by status, and the finished ones' durations against `boundsSeconds`: /metrics' run families. */
+export interface RunTallies {
+  byStatus: Record<string, number>;
+  /** finished runs (a duration recorded): how many, their summed seconds, and how many at or under each bound */
+  durations: { count: number; sumSeconds: number; cumulative: number[] };
+}
+
 /**
- * Finished runs at or under each bound (seconds), with their count and summed seconds, over all
- * stored history: what a Prometheus histogram of run durations needs. Reads only.
+ * Runs by status and the histogram of finished runs' durations (seconds), over all stored history,
+ * in one pass (what /metrics reports). Reads only.
  */
-export async function histogramOfRunDurations(boundsSeconds: readonly number[]): Promise<{ count: number; sumSeconds: number; cumulative: number[] }> {
-  const { count, sum, cumulative } = await queries.durationHistogram(boundsSeconds.map((b) => b * NS_PER_SECOND));
-  return { count, sumSeconds: sum / NS_PER_SECOND, cumulative };
+export async function tallyRuns(boundsSeconds: readonly number[]): Promise<RunTallies> {
+  const rows = await queries.tallyRunsByStatus(boundsSeconds.map((b) => b * NS_PER_SECOND));
+  return {
+    byStatus: Object.fromEntries(rows.map((row) => [row.status, row.runs])),
+    durations: {
+      count: rows.reduce((sum, row) => sum + row.finished, 0),
+      sumSeconds: rows.reduce((sum, row) => sum + row.sum, 0) / NS_PER_SECOND,
+      cumulative: boundsSeconds.map((_, i) => rows.reduce((sum, row) => sum + row.cumulative[i]!, 0)),
+    },
+  };
 }
