@@ -1,5 +1,5 @@
 import "server-only";
-import { and, asc, desc, eq, gte, inArray, isNotNull, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { preparedQuery } from "@/lib/db/prepared";
 import { countWhere, num, timeBucket } from "@/lib/db/dialect";
