@@ -2,6 +2,7 @@ import "server-only";
 import { and, desc, eq, gt, isNull, lt, or, count, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { preparedQuery } from "@/lib/db/prepared";
+import { writeUnlessBusy } from "@/lib/db/dialect";
 import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
 
 export async function countUsers(): Promise<number> {
@@ -51,8 +52,9 @@ const sessionUserQuery = preparedQuery((db) =>
     .prepare(),
 );
 
+/** Skipped while another connection holds the write lock (writeUnlessBusy): the next request tries again. */
 export async function touchSession(idHash: string, now: string): Promise<void> {
-  await getDb().update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash));
+  await writeUnlessBusy(getDb().update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash)));
 }
 
 export async function deleteSession(idHash: string): Promise<void> {
@@ -93,8 +95,9 @@ const liveTokenQuery = preparedQuery((db) =>
     .prepare(),
 );
 
+/** Skipped while another connection holds the write lock (writeUnlessBusy): the next request tries again. */
 export async function markTokenUsed(id: string, now: string): Promise<void> {
-  await getDb().update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, id));
+  await writeUnlessBusy(getDb().update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, id)));
 }
 
 /** Inserts or replaces a token by id (the environment's seeded token keeps one id across restarts). */

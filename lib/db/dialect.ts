@@ -1,6 +1,6 @@
 import "server-only";
 import { sql, type SQL, type SQLWrapper, type AnyColumn } from "drizzle-orm";
-import { getDb, type Db } from "@/lib/db/client";
+import { getDb, sqliteClient, type Db } from "@/lib/db/client";
 import { schemaBackend } from "@/lib/db/schema/select";
 
 /**
@@ -90,4 +90,32 @@ export function runBeforeExit(statement: Statement): void {
     return;
   }
   statement.run();
+}
+
+/**
+ * Runs a bookkeeping write that may be skipped and tried again later (a last-used time), never
+ * waiting for the write lock on SQLite: better-sqlite3 waits out busy_timeout (5 s) with the event
+ * loop stopped, so one such write on a request path during a VACUUM or a long batch froze every
+ * request for seconds (bench/beside-maintenance.ts). Returns false when the lock was held. On
+ * PostgreSQL the write is awaited as usual: a wait there does not stop the event loop.
+ */
+export async function writeUnlessBusy(statement: Statement): Promise<boolean> {
+  if (isPostgres()) {
+    await statement;
+    return true;
+  }
+  const client = sqliteClient(getDb());
+  const wait = client.pragma("busy_timeout", { simple: true }) as number;
+  client.pragma("busy_timeout = 0");
+  try {
+    statement.run();
+    return true;
+  } catch (error) {
+    // The driver's code, as isBusyError in sqlite-maintenance.ts reads it (not imported: that module
+    // brings the SQLite maintenance commands into every query module's import closure).
+    if (String((error as { code?: unknown } | null)?.code).startsWith("SQLITE_BUSY")) return false;
+    throw error;
+  } finally {
+    client.pragma(`busy_timeout = ${wait}`);
+  }
 }
