@@ -77,8 +77,12 @@ export function startOurs(mode: ServeMode, env: Record<string, string>): Promise
   if (mode === "standalone") {
     const server = path.join(ROOT, ".next/standalone/server.js");
     if (!fs.existsSync(server)) throw new Error("No standalone build: run MIMIR_STANDALONE_BUILD=1 next build first");
-    // The image copies drizzle/ and the static files beside server.js; the bench runs it in place.
-    return start("ours (standalone)", process.execPath, [server], env, ROOT);
+    // server.js runs from its own folder: lay out beside it what the Dockerfile copies there.
+    const standalone = path.dirname(server);
+    for (const item of ["drizzle", ".next/static", "public", "docs/recovery.md"]) {
+      if (fs.existsSync(path.join(ROOT, item))) fs.cpSync(path.join(ROOT, item), path.join(standalone, item), { recursive: true });
+    }
+    return start("ours (standalone)", process.execPath, [server], env, standalone);
   }
   if (!fs.existsSync(path.join(ROOT, ".next/BUILD_ID"))) throw new Error("No production build: run next build first");
   return start("ours (next start)", NEXT, ["start", "-p", "$PORT", "-H", "127.0.0.1"], env);
