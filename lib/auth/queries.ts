@@ -1,8 +1,7 @@
 import "server-only";
 import { and, desc, eq, gt, isNull, lt, or, count, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { preparedQuery } from "@/lib/db/prepared";
-import { writeUnlessBusy } from "@/lib/db/dialect";
+import { preparedQuery, writeUnlessBusy } from "@/lib/db/dialect";
 import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
 
 export async function countUsers(): Promise<number> {
@@ -34,7 +33,7 @@ export async function findSessionUser(idHash: string, now: string, idleSince: st
   return row;
 }
 
-// Run on every page and browser request: prepared once (lib/db/prepared.ts).
+// Run on every page and browser request: prepared once (preparedQuery in lib/db/dialect.ts).
 const sessionUserQuery = preparedQuery((db) =>
   db
     .select({ user: users, lastSeenAt: sessions.lastSeenAt })
@@ -78,7 +77,7 @@ export async function findLiveToken(tokenHash: string, now: string): Promise<{ t
   return row;
 }
 
-// Run on every bearer request: prepared once (lib/db/prepared.ts).
+// Run on every bearer request: prepared once (preparedQuery in lib/db/dialect.ts).
 const liveTokenQuery = preparedQuery((db) =>
   db
     .select({ token: apiTokens, owner: users })

@@ -1,8 +1,7 @@
 import "server-only";
 import { and, asc, desc, eq, gte, inArray, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { preparedQuery } from "@/lib/db/prepared";
-import { countWhere, num, timeBucket } from "@/lib/db/dialect";
+import { countWhere, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import type { HistoryFilters } from "@/lib/executions/inputs";
 import type { ExecutionStatus } from "@/lib/executions/types";
