@@ -13,6 +13,7 @@ export default defineConfig([
     "test-results/**",
     "playwright-report/**",
     "bench/.data/**",
+    "bench/peers/*/.next/**",
     "next-env.d.ts",
   ]),
   {

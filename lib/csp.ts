@@ -21,6 +21,12 @@ export function contentSecurityPolicy(nonce: string, { development = false } = {
   ].join("; ");
 }
 
+/**
+ * The policy of a JSON or text answer (the API, /health, /metrics): nothing in it may run or be framed.
+ * It needs no nonce, so it is one constant and the proxy leaves the request as it came.
+ */
+export const DATA_ANSWER_POLICY = ["default-src 'none'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'"].join("; ");
+
 /** 128 random bits, base64: unguessable, and fresh for each response. */
 export function newNonce(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));

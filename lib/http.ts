@@ -214,6 +214,9 @@ export function errorResponse(error: unknown, request?: Request): Response {
 
 function logRequest(request: Request, url: URL, template: string, status: number, ms: number) {
   const level = status >= 500 ? "error" : status >= 400 || !SAFE_METHODS.has(request.method) ? "info" : "debug";
-  getLogger().log(level, "http", { method: request.method, path: url.pathname, status, ms: Math.round(ms) });
+  const logger = getLogger();
+  // winston formats a line (redaction, timestamp, JSON) before its transports drop it by level: a
+  // successful read at the default level costs that much for nothing on every request.
+  if (logger.isLevelEnabled(level)) logger.log(level, "http", { method: request.method, path: url.pathname, status, ms: Math.round(ms) });
   recordHttpRequest(request.method, template, status, ms);
 }

@@ -1,6 +1,7 @@
 import "server-only";
-import { and, desc, eq, gt, isNull, lt, or, count } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lt, or, count, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { preparedQuery, writeUnlessBusy } from "@/lib/db/dialect";
 import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
 
 export async function countUsers(): Promise<number> {
@@ -28,17 +29,31 @@ export async function findUserById(id: string): Promise<UserRow | undefined> {
 
 /** The live session's user, or undefined when the session is unknown, expired, idle since `idleSince`, or its user disabled. */
 export async function findSessionUser(idHash: string, now: string, idleSince: string): Promise<{ user: UserRow; lastSeenAt: string } | undefined> {
-  const [row] = await getDb()
-    .select({ user: users, lastSeenAt: sessions.lastSeenAt })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.idHash, idHash), gt(sessions.expiresAt, now), gt(sessions.lastSeenAt, idleSince), isNull(users.disabledAt)))
-    .limit(1);
+  const [row] = await sessionUserQuery().execute({ idHash, now, idleSince });
   return row;
 }
 
+// Run on every page and browser request: prepared once (preparedQuery in lib/db/dialect.ts).
+const sessionUserQuery = preparedQuery((db) =>
+  db
+    .select({ user: users, lastSeenAt: sessions.lastSeenAt })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      and(
+        eq(sessions.idHash, sql.placeholder("idHash")),
+        gt(sessions.expiresAt, sql.placeholder("now")),
+        gt(sessions.lastSeenAt, sql.placeholder("idleSince")),
+        isNull(users.disabledAt),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
+
+/** Skipped while another connection holds the write lock (writeUnlessBusy): the next request tries again. */
 export async function touchSession(idHash: string, now: string): Promise<void> {
-  await getDb().update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash));
+  await writeUnlessBusy(getDb().update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash)));
 }
 
 export async function deleteSession(idHash: string): Promise<void> {
@@ -58,17 +73,30 @@ export async function deleteExpiredSessions(now: string, idleSince: string): Pro
  * token has no owner, or its owner was deleted: the caller tells the two apart by owner_user_id).
  */
 export async function findLiveToken(tokenHash: string, now: string): Promise<{ token: ApiTokenRow; owner: UserRow | null } | undefined> {
-  const [row] = await getDb()
-    .select({ token: apiTokens, owner: users })
-    .from(apiTokens)
-    .leftJoin(users, eq(users.id, apiTokens.ownerUserId))
-    .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, now))))
-    .limit(1);
+  const [row] = await liveTokenQuery().execute({ tokenHash, now });
   return row;
 }
 
+// Run on every bearer request: prepared once (preparedQuery in lib/db/dialect.ts).
+const liveTokenQuery = preparedQuery((db) =>
+  db
+    .select({ token: apiTokens, owner: users })
+    .from(apiTokens)
+    .leftJoin(users, eq(users.id, apiTokens.ownerUserId))
+    .where(
+      and(
+        eq(apiTokens.tokenHash, sql.placeholder("tokenHash")),
+        isNull(apiTokens.revokedAt),
+        or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql.placeholder("now"))),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
+
+/** Skipped while another connection holds the write lock (writeUnlessBusy): the next request tries again. */
 export async function markTokenUsed(id: string, now: string): Promise<void> {
-  await getDb().update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, id));
+  await writeUnlessBusy(getDb().update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, id)));
 }
 
 /** Inserts or replaces a token by id (the environment's seeded token keeps one id across restarts). */

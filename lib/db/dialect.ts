@@ -1,6 +1,6 @@
 import "server-only";
 import { sql, type SQL, type SQLWrapper, type AnyColumn } from "drizzle-orm";
-import { getDb, type Db } from "@/lib/db/client";
+import { getDb, sqliteClient, type Db } from "@/lib/db/client";
 import { schemaBackend } from "@/lib/db/schema/select";
 
 /**
@@ -126,4 +126,54 @@ export async function withClusterLock<T>(name: string, work: () => Promise<T>): 
     await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`mimir:${name}`}))`);
     return work();
   });
+}
+
+/**
+ * Runs a bookkeeping write that may be skipped and tried again later (a last-used time), never
+ * waiting for the write lock on SQLite: better-sqlite3 waits out busy_timeout (5 s) with the event
+ * loop stopped, so one such write on a request path during a VACUUM or a long batch froze every
+ * request for seconds (bench/beside-maintenance.ts). Returns false when the lock was held. On
+ * PostgreSQL the write is awaited as usual: a wait there does not stop the event loop.
+ */
+export async function writeUnlessBusy(statement: Statement): Promise<boolean> {
+  if (isPostgres()) {
+    await statement;
+    return true;
+  }
+  const client = sqliteClient(getDb());
+  const wait = client.pragma("busy_timeout", { simple: true }) as number;
+  client.pragma("busy_timeout = 0");
+  try {
+    statement.run();
+    return true;
+  } catch (error) {
+    // The driver's code, as isBusyError in sqlite-maintenance.ts reads it (not imported: that module
+    // brings the SQLite maintenance commands into every query module's import closure).
+    if (String((error as { code?: unknown } | null)?.code).startsWith("SQLITE_BUSY")) return false;
+    throw error;
+  } finally {
+    client.pragma(`busy_timeout = ${wait}`);
+  }
+}
+
+/**
+ * A query that every request runs (the caller's credentials, the history's first page), built by
+ * drizzle and compiled by the database once per open connection instead of on each call: on a
+ * 1,000,000-run history the building and SQLite's compiling cost more than the rows (bench/http.ts).
+ * `build` gets the open database and returns `.prepare()` of a query whose values are
+ * `sql.placeholder`s (kept here, not in a file of its own, so query modules' import closure stays small). On PostgreSQL the statement is sent unnamed, so a pool of connections needs no
+ * per-connection bookkeeping; what is kept is drizzle's built SQL. A database opened anew (a restore,
+ * a switch of backend) gets its own statement: the memo is keyed by the connection.
+ */
+export function preparedQuery<T>(build: (db: Db) => T): () => T {
+  const byConnection = new WeakMap<Db, T>();
+  return () => {
+    const db = getDb();
+    let prepared = byConnection.get(db);
+    if (prepared === undefined) {
+      prepared = build(db);
+      byConnection.set(db, prepared);
+    }
+    return prepared;
+  };
 }

@@ -1,7 +1,7 @@
 import "server-only";
-import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL, count } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { countWhere, num, timeBucket } from "@/lib/db/dialect";
+import { countWhere, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import type { HistoryFilters } from "@/lib/executions/inputs";
 import type { ExecutionStatus } from "@/lib/executions/types";
@@ -38,20 +38,33 @@ export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLengt
 }
 
 /**
- * Finished runs at or under each bound (in the stored unit, nanoseconds), with their count and summed
- * duration: a cumulative histogram in one SQL pass over all stored history.
+ * Every stored run counted by status, and per status the finished ones (duration set) at or under
+ * each bound (in the stored unit, nanoseconds) with their summed duration: the run counts and the
+ * duration histogram of /metrics in one SQL pass over the history.
  */
-export async function durationHistogram(boundsNs: readonly number[]): Promise<{ count: number; sum: number; cumulative: number[] }> {
-  const result = await getDb()
+export async function tallyRunsByStatus(
+  boundsNs: readonly number[],
+): Promise<{ status: string; runs: number; finished: number; sum: number; cumulative: number[] }[]> {
+  const rows = await getDb()
     .select({
-      n: count(),
+      status: jobExecutions.status,
+      runs: count(),
+      finished: count(jobExecutions.duration),
       total: num(sql`coalesce(sum(${jobExecutions.duration}), 0)`),
       ...Object.fromEntries(boundsNs.map((b, i) => [`b${i}`, countWhere(sql`${jobExecutions.duration} <= ${sql.raw(String(b))}`)])),
     })
     .from(jobExecutions)
-    .where(isNotNull(jobExecutions.duration));
-  const first = (result[0] ?? {}) as Record<string, number>;
-  return { count: Number(first.n ?? 0), sum: Number(first.total ?? 0), cumulative: boundsNs.map((_, i) => Number(first[`b${i}`] ?? 0)) };
+    .groupBy(jobExecutions.status);
+  return rows.map((row) => {
+    const values = row as unknown as Record<string, number>;
+    return {
+      status: row.status,
+      runs: Number(row.runs),
+      finished: Number(row.finished),
+      sum: Number(row.total),
+      cumulative: boundsNs.map((_, i) => Number(values[`b${i}`] ?? 0)),
+    };
+  });
 }
 
 /** The columns of a history list: the large context and steps stay out of lists. */
@@ -73,7 +86,11 @@ export interface HistoryKey {
   id: string;
 }
 
-function filterConditions(filters: HistoryFilters): (SQL | undefined)[] {
+/** A filter's value, or the placeholder a prepared statement takes it through. */
+type Bound<T> = { [K in keyof T]: T[K] | Placeholder };
+const HISTORY_FILTER_KEYS = ["job_id", "pipeline", "status", "triggered_by", "from", "to"] as const;
+
+function filterConditions(filters: Bound<HistoryFilters>): (SQL | undefined)[] {
   return [
     filters.job_id ? eq(jobExecutions.jobId, filters.job_id) : undefined,
     filters.pipeline ? eq(jobExecutions.pipeline, filters.pipeline) : undefined,
@@ -88,7 +105,7 @@ function filterConditions(filters: HistoryFilters): (SQL | undefined)[] {
  * One keyset page of the history, newest first, `limit` rows after `after`. Exported as a query
  * builder so the benchmark can run the very same SQL through the raw driver.
  */
-export function historyPageQuery(filters: HistoryFilters, limit: number, after: HistoryKey | null) {
+export function historyPageQuery(filters: Bound<HistoryFilters>, limit: number | Placeholder, after: Bound<HistoryKey> | null) {
   return getDb()
     .select(summaryColumns)
     .from(jobExecutions)
@@ -103,6 +120,29 @@ export function historyPageQuery(filters: HistoryFilters, limit: number, after: 
     )
     .orderBy(desc(jobExecutions.startTime), desc(jobExecutions.id))
     .limit(limit);
+}
+
+type HistoryPageStatement = ReturnType<ReturnType<typeof historyPageQuery>["prepare"]>;
+// One statement per combination of filters given (and cursor or not), prepared on first use: at most
+// 2^7 of them, and in practice the few that scripts and the Executions page send.
+const historyPageStatements = preparedQuery(() => new Map<string, HistoryPageStatement>());
+
+/** A keyset page of the history (historyPageQuery) through a statement prepared once per filter combination. */
+export async function selectHistoryPage(filters: HistoryFilters, limit: number, after: HistoryKey | null): Promise<ExecutionSummaryRow[]> {
+  const given = HISTORY_FILTER_KEYS.filter((key) => filters[key]);
+  const shape = `${given.join(",")}${after ? ";after" : ""}`;
+  const statements = historyPageStatements();
+  let statement = statements.get(shape);
+  if (!statement) {
+    const placeholders = Object.fromEntries(given.map((key) => [key, sql.placeholder(key)])) as Bound<HistoryFilters>;
+    const afterPlaceholders = after ? { start_time: sql.placeholder("after_start_time"), id: sql.placeholder("after_id") } : null;
+    statement = historyPageQuery(placeholders, sql.placeholder("limit"), afterPlaceholders).prepare();
+    statements.set(shape, statement);
+  }
+  const values: Record<string, unknown> = { limit };
+  for (const key of given) values[key] = filters[key];
+  if (after) Object.assign(values, { after_start_time: after.start_time, after_id: after.id });
+  return statement.execute(values);
 }
 
 export async function selectExecution(id: string): Promise<JobExecutionRow | undefined> {

@@ -50,7 +50,7 @@ function toDto(row: JobExecutionRow): ExecutionDto {
 /** A keyset page of the history, newest first. Reads only; one indexed range walk. */
 export async function listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionSummary>> {
   const after = decodeCursor(query.cursor, historyKey);
-  const rows = await queries.historyPageQuery(query, query.limit + 1, after);
+  const rows = await queries.selectHistoryPage(query, query.limit + 1, after);
   return toPage(rows.map(toSummary), query.limit, (row) => ({ start_time: row.start_time, id: row.id }));
 }
 
@@ -66,7 +66,7 @@ export async function listRunningExecutions(): Promise<ExecutionSummary[]> {
 }
 
 export async function listRecentExecutions(limit: number): Promise<ExecutionSummary[]> {
-  return (await queries.historyPageQuery({}, limit, null)).map(toSummary);
+  return (await queries.selectHistoryPage({}, limit, null)).map(toSummary);
 }
 
 /** Statistics over a window (30 days by default): totals, runs per day by status, duration p50/p95 per day, all aggregated in SQL. */
@@ -149,7 +149,7 @@ export async function* exportExecutionsCsv(filters: HistoryFilters): AsyncGenera
   yield `${CSV_COLUMNS.join(",")}\r\n`;
   let after: queries.HistoryKey | null = null;
   for (;;) {
-    const rows: ExecutionSummary[] = (await queries.historyPageQuery(filters, EXPORT_BATCH_ROWS, after)).map(toSummary);
+    const rows: ExecutionSummary[] = (await queries.selectHistoryPage(filters, EXPORT_BATCH_ROWS, after)).map(toSummary);
     if (rows.length === 0) return;
     yield rows.map((row) => CSV_COLUMNS.map((column) => csvField(row[column])).join(",")).join("\r\n") + "\r\n";
     const last: ExecutionSummary = rows.at(-1)!;
@@ -262,11 +262,25 @@ export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLengt
 /** Mimir stores run durations in nanoseconds (Go's time.Duration). */
 const NS_PER_SECOND = 1e9;
 
+/** Stored runs by status, and the finished ones' durations against `boundsSeconds`: /metrics' run families. */
+export interface RunTallies {
+  byStatus: Record<string, number>;
+  /** finished runs (a duration recorded): how many, their summed seconds, and how many at or under each bound */
+  durations: { count: number; sumSeconds: number; cumulative: number[] };
+}
+
 /**
- * Finished runs at or under each bound (seconds), with their count and summed seconds, over all
- * stored history: what a Prometheus histogram of run durations needs. Reads only.
+ * Runs by status and the histogram of finished runs' durations (seconds), over all stored history,
+ * in one pass (what /metrics reports). Reads only.
  */
-export async function histogramOfRunDurations(boundsSeconds: readonly number[]): Promise<{ count: number; sumSeconds: number; cumulative: number[] }> {
-  const { count, sum, cumulative } = await queries.durationHistogram(boundsSeconds.map((b) => b * NS_PER_SECOND));
-  return { count, sumSeconds: sum / NS_PER_SECOND, cumulative };
+export async function tallyRuns(boundsSeconds: readonly number[]): Promise<RunTallies> {
+  const rows = await queries.tallyRunsByStatus(boundsSeconds.map((b) => b * NS_PER_SECOND));
+  return {
+    byStatus: Object.fromEntries(rows.map((row) => [row.status, row.runs])),
+    durations: {
+      count: rows.reduce((sum, row) => sum + row.finished, 0),
+      sumSeconds: rows.reduce((sum, row) => sum + row.sum, 0) / NS_PER_SECOND,
+      cumulative: boundsSeconds.map((_, i) => rows.reduce((sum, row) => sum + row.cumulative[i]!, 0)),
+    },
+  };
 }

@@ -21,7 +21,22 @@ export const LOW_DISK_FREE_RATIO = 0.05;
  * database, disk free space, and the reasons (texts and codes) for any status other than healthy.
  * Names absolute paths and sizes: for identified callers (getHealthFor). Reads only.
  */
-export async function getHealth(): Promise<HealthReport> {
+export function getHealth(): Promise<HealthReport> {
+  health.inflight ??= readHealth().finally(() => {
+    health.inflight = null;
+  });
+  return health.inflight;
+}
+
+/**
+ * The report being read, shared by every caller that asks while it is: 32 probes at once cost one set
+ * of reads (seven queries and two file-system calls), not 32. A caller gets reads that began at most
+ * one report's time (a few milliseconds) before it asked; a caller after them starts fresh ones.
+ */
+// Per bundle (each route bundle sharing among its own callers is all a probe storm needs).
+const health: { inflight: Promise<HealthReport> | null } = { inflight: null };
+
+async function readHealth(): Promise<HealthReport> {
   const config = getConfig();
   const reasons: string[] = [];
   const codes = new Set<HealthReasonCode>();

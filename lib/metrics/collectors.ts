@@ -3,14 +3,13 @@ import { Gauge, Registry } from "prom-client";
 import { getEngine } from "@/lib/db/engine";
 import type { DatabaseFileStats } from "@/lib/db/engine/types";
 import { countBackups, findLatestBackup } from "@/lib/backups/catalog";
-import { countExecutionsByStatusSince } from "@/lib/executions/service";
 import { getLogger } from "@/lib/log/logger";
 import { listAlerts } from "@/lib/storage/alerts";
 import { listDestinationStats } from "@/lib/offsite/destinations";
 import { listLatestSamples } from "@/lib/storage/history";
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { httpMetricsRegistry } from "@/lib/metrics/http";
-import { runDurationHistogram, TABLE_SCAN_REUSE_MS } from "@/lib/metrics/run-duration";
+import { runDurationHistogram, runTallies, TABLE_SCAN_REUSE_MS } from "@/lib/metrics/run-duration";
 
 /**
  * The gauges /metrics reports, each reading stored state when scraped (samples, the database, the
@@ -21,15 +20,17 @@ interface Snapshot {
   samples: Awaited<ReturnType<typeof listLatestSamples>>;
   latestBackup: Awaited<ReturnType<typeof findLatestBackup>>;
   sqlite: DatabaseFileStats | null;
+  destinations: Awaited<ReturnType<typeof listDestinationStats>>;
 }
 
 async function readSnapshot(): Promise<Snapshot> {
-  const [samples, latestBackup, sqlite] = await Promise.all([
+  const [samples, latestBackup, sqlite, destinations] = await Promise.all([
     guarded(listLatestSamples, []),
     guarded(findLatestBackup, null),
     guarded(() => getEngine().fileStats(), null),
+    guarded(listDestinationStats, []),
   ]);
-  return { samples, latestBackup, sqlite };
+  return { samples, latestBackup, sqlite, destinations };
 }
 
 /** The snapshot of the scrape in progress (a gauge collected outside a scrape reads its own). */
@@ -60,6 +61,7 @@ function volumeGauge(registers: Registry[], name: string, help: string, pick: (r
 function createCollectors(): Registry {
   const registry = new Registry();
   const registers = [registry];
+  const tallies = runTallies(guarded);
 
   volumeGauge(registers, "mimir_volume_bytes", "Bytes in each volume and the backups folder at the last storage sample (du -sb)", (row) => row.bytes);
   volumeGauge(registers, "mimir_volume_files", "Files in each volume at the last storage sample", (row) => row.files);
@@ -126,11 +128,10 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      const byStatus = await guarded(() => countExecutionsByStatusSince(""), {});
-      for (const [status, n] of Object.entries(byStatus)) this.set({ status }, n);
+      for (const [status, n] of Object.entries((await tallies()).byStatus)) this.set({ status }, n);
     },
   });
-  registry.registerMetric(runDurationHistogram(guarded));
+  registry.registerMetric(runDurationHistogram(tallies));
   new Gauge({
     name: "mimir_backup_last_age_seconds",
     help: "Age of the newest backup set, labelled with its id; absent until one exists",
@@ -188,7 +189,7 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      for (const stats of await guarded(listDestinationStats, []))
+      for (const stats of (await snapshot()).destinations)
         this.set({ destination: stats.name }, stats.lastSuccessAt ? Date.parse(stats.lastSuccessAt) / 1000 : 0);
     },
   });
@@ -199,7 +200,7 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      for (const stats of await guarded(listDestinationStats, [])) this.set({ destination: stats.name }, stats.lastBytes);
+      for (const stats of (await snapshot()).destinations) this.set({ destination: stats.name }, stats.lastBytes);
     },
   });
   new Gauge({
@@ -209,7 +210,7 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      for (const stats of await guarded(listDestinationStats, [])) this.set({ destination: stats.name }, stats.failures);
+      for (const stats of (await snapshot()).destinations) this.set({ destination: stats.name }, stats.failures);
     },
   });
   new Gauge({

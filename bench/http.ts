@@ -1,0 +1,105 @@
+/**
+ * HTTP benchmark: our history list (`GET /api/v1/jobs?limit=50`, bearer token) and `/health`, each
+ * against a bare Next.js route handler serving the same rows from the same file, and raw node:http +
+ * better-sqlite3, all in the same run, 32 connections (autocannon), runs interleaved server by server.
+ * Prints req/s and p99 with the ratio ours / bare Next.js.
+ *
+ *   npm run bench:http                         # 1,000,000 runs (seeded once under bench/.data)
+ *   BENCH_SERVE=start,standalone npm run bench:http   # also our standalone server (needs MIMIR_STANDALONE_BUILD=1 next build)
+ *   BENCH_ROWS=200000 BENCH_RUNS=3 BENCH_SECONDS=10 npm run bench:http
+ *
+ * Client and servers share the machine's cores: the ratio, not the absolute figure, is the result.
+ */
+import autocannon from "autocannon";
+import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
+import { startBareNext, startOurs, startRawNode, type ServeMode, type Server } from "./servers";
+import fs from "node:fs";
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 32;
+const WARMUP_SECONDS = 3;
+const MODES = (process.env.BENCH_SERVE ?? "start").split(",") as ServeMode[];
+
+interface Target {
+  label: string;
+  /** the path on our server, and on the peers */
+  ours: string;
+  peer: string;
+}
+
+const TARGETS: Target[] = [
+  { label: "history list (GET /api/v1/jobs?limit=50)", ours: "/api/v1/jobs?limit=50", peer: "/api/rows" },
+  { label: "/health", ours: "/health", peer: "/health" },
+];
+
+interface Figure {
+  rps: number;
+  p99: number;
+  p50: number;
+  errors: number;
+}
+
+async function load(url: string, seconds: number, headers: Record<string, string>): Promise<Figure> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
+  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, errors: result.errors + result.non2xx };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function loadAverage(): string {
+  return fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+async function measure(servers: Server[]) {
+  const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
+  console.log(
+    `\n${ROWS.toLocaleString()} runs; ${CONNECTIONS} connections, ${RUNS} × ${SECONDS} s per server and route, interleaved; load before: ${loadAverage()}`,
+  );
+  for (const target of TARGETS) {
+    const figures = new Map<string, Figure[]>(servers.map((server) => [server.name, []]));
+    const pathOf = (server: Server) => (server.name.startsWith("ours") ? target.ours : target.peer);
+    for (const server of servers) await load(server.base + pathOf(server), WARMUP_SECONDS, auth);
+    for (let run = 0; run < RUNS; run += 1) {
+      for (const server of servers) figures.get(server.name)!.push(await load(server.base + pathOf(server), SECONDS, auth));
+    }
+    const bare = median(figures.get("bare Next.js route")!.map((f) => f.rps));
+    console.log(`\n${target.label}`);
+    console.log(`${"server".padEnd(22)} ${"req/s median [min–max]".padStart(26)} ${"p99 ms".padStart(14)} ${"p50".padStart(5)} ${"× bare".padStart(7)} errors`);
+    for (const [name, list] of figures) {
+      const rps = list.map((f) => f.rps);
+      const p99 = list.map((f) => f.p99);
+      console.log(
+        `${name.padEnd(22)} ${`${median(rps).toFixed(0)} [${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}]`.padStart(26)} ${`${median(p99)} [${Math.min(...p99)}–${Math.max(...p99)}]`.padStart(14)} ${String(median(list.map((f) => f.p50))).padStart(5)} ${(median(rps) / bare).toFixed(2).padStart(6)}× ${list.reduce((sum, f) => sum + f.errors, 0)}`,
+      );
+    }
+  }
+  console.log(`\nload after: ${loadAverage()}`);
+}
+
+async function main() {
+  const { home, database } = await prepareSeededRoot(ROWS);
+  const peers: Server[] = [];
+  try {
+    peers.push(await startBareNext(database));
+    peers.push(await startRawNode(database));
+    // One server of ours at a time: a data root admits one (its lock), so each serving mode is
+    // measured in its own round, beside the same peers.
+    for (const mode of MODES) {
+      const ours = await startOurs(mode, benchEnvironment(home));
+      try {
+        await measure([ours, ...peers]);
+      } finally {
+        await ours.stop();
+      }
+    }
+  } finally {
+    await Promise.all(peers.map((server) => server.stop()));
+  }
+}
+
+await main();

@@ -1,0 +1,100 @@
+/**
+ * Page benchmark: the signed-in server render of every dashboard page (time to the last byte of the
+ * HTML, and to the first), on the production build over 1,000,000 runs and a month of storage samples.
+ * The peer is the same server's smallest signed-in page, /pipelines/new (a form: the layout, the
+ * session check and React's render, no data), measured in the same run, so each page's ratio says what
+ * its own data costs.
+ *
+ *   npm run bench:pages
+ *   BENCH_ROWS=200000 BENCH_RENDERS=20 npm run bench:pages
+ */
+import fs from "node:fs";
+import { performance } from "node:perf_hooks";
+import Database from "better-sqlite3";
+import { benchEnvironment, prepareSeededRoot } from "./seeded-root";
+import { startOurs, type ServeMode } from "./servers";
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const RENDERS = Number(process.env.BENCH_RENDERS ?? 30);
+const WARMUP = 3;
+const MODE = (process.env.BENCH_SERVE ?? "start") as ServeMode;
+const PEER = "/pipelines/new";
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function loadAverage(): string {
+  return fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+async function render(url: string, cookie: string): Promise<{ first: number; last: number }> {
+  const started = performance.now();
+  const response = await fetch(url, { headers: { cookie }, redirect: "manual" });
+  const first = performance.now() - started;
+  await response.text();
+  if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+  return { first, last: performance.now() - started };
+}
+
+async function main() {
+  const { home, database, cookie } = await prepareSeededRoot(ROWS);
+  // Pages that show one thing: the busiest job, a pipeline, the newest run.
+  const db = new Database(database, { readonly: true });
+  const job = db.prepare("SELECT id FROM scheduled_jobs ORDER BY id LIMIT 1").get() as { id: string };
+  const pipeline = db.prepare("SELECT name FROM pipelines ORDER BY name LIMIT 1").get() as { name: string };
+  const execution = db.prepare("SELECT id FROM job_executions ORDER BY start_time DESC LIMIT 1").get() as { id: string };
+  db.close();
+  const pages = [
+    "/",
+    "/jobs",
+    `/jobs/${encodeURIComponent(job.id)}`,
+    "/pipelines",
+    `/pipelines/${encodeURIComponent(pipeline.name)}`,
+    PEER,
+    "/executions",
+    `/executions/${encodeURIComponent(execution.id)}`,
+    "/storage",
+    "/backups",
+    "/backups/recovery",
+    "/database",
+    "/settings",
+  ];
+  const server = await startOurs(MODE, benchEnvironment(home));
+  try {
+    console.log(
+      `\n${ROWS.toLocaleString()} runs; ${RENDERS} renders per page, one at a time, after ${WARMUP} warm-ups; ${server.name}; load before: ${loadAverage()}`,
+    );
+    const results = new Map<string, { first: number; last: number }[]>(pages.map((page) => [page, []]));
+    for (const page of pages) for (let i = 0; i < WARMUP; i += 1) await render(server.base + page, cookie);
+    // Round-robin, so a burst of load from elsewhere on the machine lands on every page alike.
+    for (let i = 0; i < RENDERS; i += 1) for (const page of pages) results.get(page)!.push(await render(server.base + page, cookie));
+    const peer = percentile(
+      results.get(PEER)!.map((r) => r.last),
+      50,
+    );
+    console.log(
+      `${"page".padEnd(40)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"max".padStart(8)} ${"1st byte p50".padStart(13)} ${"× peer p50".padStart(11)}`,
+    );
+    for (const [page, list] of results) {
+      const last = list.map((r) => r.last);
+      const p50 = percentile(last, 50);
+      console.log(
+        `${page.slice(0, 40).padEnd(40)} ${p50.toFixed(1).padStart(8)} ${percentile(last, 95).toFixed(1).padStart(8)} ${Math.max(...last)
+          .toFixed(1)
+          .padStart(8)} ${percentile(
+          list.map((r) => r.first),
+          50,
+        )
+          .toFixed(1)
+          .padStart(13)} ${(p50 / peer).toFixed(2).padStart(10)}×`,
+      );
+    }
+    console.log(`\nload after: ${loadAverage()}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+await main();

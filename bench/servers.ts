@@ -1,0 +1,103 @@
+/**
+ * Starting and stopping the servers the HTTP benches measure: ours (`next start`, or the standalone
+ * server of a MIMIR_STANDALONE_BUILD=1 build), the bare Next.js peer and the raw node:http peer, each
+ * its own process on a loopback port.
+ */
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+
+export const ROOT = path.resolve(import.meta.dirname, "..");
+const NEXT = path.join(ROOT, "node_modules/.bin/next");
+export const BARE_NEXT_DIR = path.join(ROOT, "bench/peers/bare-next");
+
+export interface Server {
+  name: string;
+  base: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUntilAnswering(base: string, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} before answering`);
+    const answered = await fetch(`${base}/health`).then(
+      (response) => response.status < 500 || response.status === 503,
+      () => false,
+    );
+    if (answered) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${name} did not answer on ${base} within 2 minutes`);
+}
+
+async function start(name: string, command: string, args: string[], env: Record<string, string>, cwd = ROOT): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(
+    command,
+    args.map((arg) => arg.replace("$PORT", String(port))),
+    {
+      cwd,
+      env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1", MALLOC_ARENA_MAX: "2", PORT: String(port), HOSTNAME: "127.0.0.1", ...env },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  await waitUntilAnswering(base, child, name);
+  return {
+    name,
+    base,
+    process: child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+export type ServeMode = "start" | "standalone";
+
+/** Our production build, served as `npm start` serves it, or by the image's standalone server.js. */
+export function startOurs(mode: ServeMode, env: Record<string, string>): Promise<Server> {
+  if (mode === "standalone") {
+    const server = path.join(ROOT, ".next/standalone/server.js");
+    if (!fs.existsSync(server)) throw new Error("No standalone build: run MIMIR_STANDALONE_BUILD=1 next build first");
+    // server.js runs from its own folder: lay out beside it what the Dockerfile copies there.
+    const standalone = path.dirname(server);
+    for (const item of ["drizzle", ".next/static", "public", "docs/recovery.md"]) {
+      if (fs.existsSync(path.join(ROOT, item))) fs.cpSync(path.join(ROOT, item), path.join(standalone, item), { recursive: true });
+    }
+    return start("ours (standalone)", process.execPath, [server], env, standalone);
+  }
+  if (!fs.existsSync(path.join(ROOT, ".next/BUILD_ID"))) throw new Error("No production build: run next build first");
+  return start("ours (next start)", NEXT, ["start", "-p", "$PORT", "-H", "127.0.0.1"], env);
+}
+
+/** The bare Next.js peer, built on first use (bench/peers/bare-next/.next is not committed). */
+export function startBareNext(database: string): Promise<Server> {
+  if (!fs.existsSync(path.join(BARE_NEXT_DIR, ".next/BUILD_ID"))) {
+    console.log("building the bare Next.js peer (bench/peers/bare-next) …");
+    const build = spawnSync(NEXT, ["build", BARE_NEXT_DIR], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
+    if (build.status !== 0) throw new Error("the bare Next.js peer did not build");
+  }
+  return start("bare Next.js route", NEXT, ["start", BARE_NEXT_DIR, "-p", "$PORT", "-H", "127.0.0.1"], { BENCH_DB: database });
+}
+
+export function startRawNode(database: string): Promise<Server> {
+  return start("raw node:http", process.execPath, [path.join(ROOT, "bench/peers/raw-http.mjs")], { BENCH_DB: database });
+}
