@@ -36,8 +36,10 @@ test.describe("Offsite destinations", () => {
 
     // A new set is copied once it passed its drill; its row shows the copy, and the destination its success.
     await backups.backUpNow.click();
-    await expect(page.getByTestId("operation-succeeded").filter({ hasText: /Backup \d{8}-\d{6} written/ })).toBeVisible({ timeout: 60_000 });
-    const setId = (await backups.rows.first().getAttribute("data-backup-id"))!;
+    const written = page.getByTestId("operation-succeeded").filter({ hasText: /Backup \d{8}-\d{6} written/ });
+    await expect(written).toBeVisible({ timeout: 60_000 });
+    // The id from the message, not the list's first row: the list may not have refreshed yet (CI read an older set's id).
+    const setId = /Backup (\d{8}-\d{6}) written/.exec(await written.innerText())![1];
     const copy = backups.row(setId).locator(`[data-copy-destination="${NAME}"]`);
     await expect(copy).toContainText("copied", { timeout: 60_000 });
     expect(fs.existsSync(path.join(MOUNT, setId, "manifest.json"))).toBe(true);
