@@ -39,7 +39,7 @@ test.describe("Offsite destinations", () => {
     const written = page.getByTestId("operation-succeeded").filter({ hasText: /Backup \d{8}-\d{6} written/ });
     await expect(written).toBeVisible({ timeout: 60_000 });
     // The id from the message, not the list's first row: the list may not have refreshed yet (CI read an older set's id).
-    const setId = /Backup (\d{8}-\d{6}) written/.exec(await written.innerText())![1];
+    const setId = /Backup (\d{8}-\d{6}) written/.exec(await written.innerText())![1]!;
     const copy = backups.row(setId).locator(`[data-copy-destination="${NAME}"]`);
     await expect(copy).toContainText("copied", { timeout: 60_000 });
     expect(fs.existsSync(path.join(MOUNT, setId, "manifest.json"))).toBe(true);

@@ -159,7 +159,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
           facts = await writeSnapshotToFile(current, file, options.signal);
         }
         postgres = { file: POSTGRES_DUMP_FILE, ...facts };
-        const stat = fs.statSync(file);
+        const stat = fs.statSync(/*turbopackIgnore: true*/ file);
         // A file of the volume by that name is replaced by the dump, never archived beside it.
         plans.mimir_data.files = plans.mimir_data.files.filter((entry) => entry.name !== POSTGRES_DUMP_FILE);
         plans.mimir_data.files.push({ name: POSTGRES_DUMP_FILE, source: file, stat });
