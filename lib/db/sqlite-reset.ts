@@ -8,10 +8,11 @@ import { sqliteClient, type Db } from "@/lib/db/client";
  * reset the instance can still sign in, scripts keep their tokens, and the reset itself stays on
  * record; so are the notification channels and their delivery log (settings, not data). The jobs'
  * failure counts and the problems channels were told about go with the jobs and alerts they belong to.
- * Children before parents: job_executions references scheduled_jobs.
+ * Children before parents: job_executions and job_fires reference scheduled_jobs.
  */
 export const RESET_EMPTIED_TABLES = [
   "job_executions",
+  "job_fires",
   "scheduled_jobs",
   "pipelines",
   "storage_samples",

@@ -46,11 +46,18 @@ beforeAll(async () => {
   total = getDb().$client.prepare("SELECT max(rowid) FROM job_executions").pluck().get() as number;
   // Write everything into the main file, close, and overwrite bytes in the middle of it.
   getDb().$client.pragma("wal_checkpoint(TRUNCATE)");
+  // The middle leaf pages of the history table itself (dbstat): where the middle of the file falls
+  // depends on which tables and indexes the migrations made.
+  const pageSize = getDb().$client.pragma("page_size", { simple: true }) as number;
+  const leaves = getDb()
+    .$client.prepare("SELECT pageno FROM dbstat WHERE name = 'job_executions' AND pagetype = 'leaf' ORDER BY pageno")
+    .pluck()
+    .all() as number[];
+  const target = leaves[Math.floor(leaves.length / 2)]!;
   closeAppDatabase();
   const file = root.config.paths.database;
-  const size = fs.statSync(file).size;
   const fd = fs.openSync(file, "r+");
-  fs.writeSync(fd, Buffer.alloc(8192, 0xa5), 0, 8192, Math.floor(size / 2 / 4096) * 4096 + 100);
+  fs.writeSync(fd, Buffer.alloc(2 * pageSize - 200, 0xa5), 0, 2 * pageSize - 200, (target - 1) * pageSize + 100);
   fs.closeSync(fd);
   setAppDatabase(openDatabase(file), file);
   readable = readableRows(file, total);

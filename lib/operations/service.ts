@@ -99,15 +99,21 @@ export async function startOperation<R>(
   running.set(id, entry);
   let lastWrite = 0;
   let pending: Partial<Parameters<typeof queries.updateOperation>[1]> = {};
-  const flush = () => {
+  // Progress writes go one after another, and the outcome waits for the last: on a pool they would
+  // otherwise race on several connections, and a progress write landing after the outcome reads as refused.
+  let writes = Promise.resolve();
+  const flush = (): Promise<void> => {
     const set = pending;
     pending = {};
     lastWrite = Date.now();
     if (Object.keys(set).length > 0)
-      void queries
-        .updateOwnedOperation(id, owner, set)
-        .then((landed) => landed || refused("progress write"))
-        .catch((error) => getLogger().warn("progress write failed", { id, error }));
+      writes = writes.then(() =>
+        queries
+          .updateOwnedOperation(id, owner, set)
+          .then((landed) => void (landed || refused("progress write")))
+          .catch((error) => void getLogger().warn("progress write failed", { id, error })),
+      );
+    return writes;
   };
   const context: OperationContext = {
     id,
@@ -116,11 +122,11 @@ export async function startOperation<R>(
       pending.progressDone = Math.round(done);
       if (total !== undefined) pending.progressTotal = total === null ? null : Math.round(total);
       if (unit !== undefined) pending.progressUnit = unit;
-      if (Date.now() - lastWrite >= PROGRESS_WRITE_INTERVAL_MS) flush();
+      if (Date.now() - lastWrite >= PROGRESS_WRITE_INTERVAL_MS) void flush();
     },
     message(text) {
       pending.message = text;
-      if (Date.now() - lastWrite >= PROGRESS_WRITE_INTERVAL_MS) flush();
+      if (Date.now() - lastWrite >= PROGRESS_WRITE_INTERVAL_MS) void flush();
     },
     pointOfNoReturn(reason) {
       controller.signal.throwIfAborted();
@@ -132,14 +138,14 @@ export async function startOperation<R>(
     let succeeded: { result: R } | null = null;
     try {
       const result = await work(context);
-      flush();
+      await flush();
       // Work that returned has done what it set out to do, whatever a late cancel asked for: the
       // record says so, so nobody believes a restore that was applied did not happen.
       if (await queries.updateOwnedOperation(id, owner, { status: "succeeded", result: JSON.stringify(result ?? null), finishedAt: nowIso() }))
         succeeded = { result };
       else refused("completion");
     } catch (error) {
-      flush();
+      await flush();
       const appError = toAppError(error);
       const cancelled = controller.signal.aborted;
       if (!cancelled) getLogger().error("operation failed", { id, kind: options.kind, error });

@@ -178,10 +178,13 @@ describe("a write token cannot do admin work through pipelines (finding 2)", () 
 describe("ad-hoc runs are bounded (finding 16)", () => {
   test("a second concurrent ad-hoc run over scheduler.max_concurrent_adhoc_runs gets 429; pipelines have at most 100 steps", async () => {
     expect((await call("write", "POST", "/pipelines", yaml("name: waits\nsteps:\n  - {name: w, plugin: Wait.go}\n"))).status).toBe(201);
-    const first = call("write", "POST", "/pipelines/execute", { body: JSON.stringify({ pipeline_name: "waits" }) });
-    // The first run is in progress once its log file exists (polled without a cap of its own: the test's timeout is the bound, so a loaded machine only waits longer).
     const logs = path.join(root.config.paths.logs, "executions");
-    while (!(fs.existsSync(logs) && fs.readdirSync(logs).length > 0)) await new Promise((resolve) => setTimeout(resolve, 25));
+    const logCount = () => (fs.existsSync(logs) ? fs.readdirSync(logs).length : 0);
+    // Earlier tests in this file leave logs of their own runs: the first run is in progress once a new log exists.
+    const before = logCount();
+    const first = call("write", "POST", "/pipelines/execute", { body: JSON.stringify({ pipeline_name: "waits" }) });
+    // Polled without a cap of its own: the test's timeout is the bound, so a loaded machine only waits longer.
+    while (logCount() <= before) await new Promise((resolve) => setTimeout(resolve, 25));
     const second = await call("write", "POST", "/pipelines/execute", { body: JSON.stringify({ pipeline_name: "harmless" }) });
     expect(second.status).toBe(429);
     expect(second.body.error.code).toBe("too_many_runs");

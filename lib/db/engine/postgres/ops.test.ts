@@ -175,7 +175,9 @@ describe("retention, reset and exports on PostgreSQL", () => {
     await db.pool.query(
       "INSERT INTO operations (id, kind, status, exclusive, created_at) VALUES ('op-old', 'backup', 'succeeded', false, now()), ('op-reset', 'reset', 'running', true, now())",
     );
-    const deleted = await pgEmptyDataTables(db.pool, ["job_executions", "scheduled_jobs", "pipelines", "storage_samples"], { keepOperationId: "op-reset" });
+    const deleted = await pgEmptyDataTables(db.pool, ["job_executions", "job_fires", "scheduled_jobs", "pipelines", "storage_samples"], {
+      keepOperationId: "op-reset",
+    });
     expect(deleted.scheduled_jobs).toBe(3);
     expect(deleted.operations).toBe(1);
     const counts = await rowCounts(db.pool, ["job_executions", "scheduled_jobs", "pipelines", "storage_samples", "operations", "users", "audit_log"]);
