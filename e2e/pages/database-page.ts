@@ -49,7 +49,12 @@ export class DatabasePage {
   }
 
   async runQuery(sql: string) {
-    await this.page.getByLabel("SQL (one read-only statement)").fill(sql);
+    const field = this.page.getByLabel("SQL (one read-only statement)");
+    // Filled again until it holds exactly this: a fill before hydration can be merged with the box's starting text.
+    await expect(async () => {
+      await field.fill(sql);
+      await expect(field).toHaveValue(sql, { timeout: 1_000 });
+    }).toPass();
     await this.page.getByRole("button", { name: "Run query" }).click();
   }
 }
