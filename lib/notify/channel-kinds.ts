@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { KindFieldSpec } from "@/lib/kind-fields";
 
 /**
  * The kinds of channel, their settings (stored as they are) and secrets (stored sealed, never shown
@@ -13,16 +14,6 @@ const httpUrl = z
 const secretUrl = httpUrl;
 const optionalSecret = z.string().max(4096).optional();
 
-export interface FieldSpec {
-  name: string;
-  label: string;
-  /** stored sealed; left empty on edit, the stored value is kept */
-  secret?: boolean;
-  type?: "text" | "number" | "select" | "checkbox" | "list";
-  options?: readonly string[];
-  placeholder?: string;
-  help?: string;
-}
 
 export const CHANNEL_KINDS = {
   email: {
@@ -130,7 +121,7 @@ export const CHANNEL_KINDS = {
       { name: "signing_secret", label: "Signing secret (optional)", secret: true, help: "signs the body: X-Mimir-Signature: sha256=<hex HMAC>" },
     ],
   },
-} satisfies Record<string, { label: string; settings: z.ZodObject; secrets: z.ZodObject; fields: FieldSpec[] }>;
+} satisfies Record<string, { label: string; settings: z.ZodObject; secrets: z.ZodObject; fields: KindFieldSpec[] }>;
 
 export type ChannelKind = keyof typeof CHANNEL_KINDS;
 export const CHANNEL_KIND_NAMES = Object.keys(CHANNEL_KINDS) as [ChannelKind, ...ChannelKind[]];

@@ -1,19 +1,11 @@
 import { z } from "zod";
+import type { KindFieldSpec } from "@/lib/kind-fields";
 
 /**
  * The kinds of offsite destination: their settings (stored as they are), their secrets (stored
  * sealed, never returned or shown again) and the fields the Backups page asks for. No server-only
  * code: the form reads it too. Each kind's protocol lives in lib/offsite/stores/<kind>.ts.
  */
-export interface DestinationFieldSpec {
-  name: string;
-  label: string;
-  /** stored sealed; left empty on edit, the stored value is kept */
-  secret?: boolean;
-  type?: "text" | "number" | "checkbox" | "textarea";
-  placeholder?: string;
-  help?: string;
-}
 
 /** A path inside the destination: "/"-separated, no "..", no leading slash needed. */
 const remoteFolder = z
@@ -111,7 +103,7 @@ export const DESTINATION_KINDS = {
       { name: "password", label: "Password", secret: true },
     ],
   },
-} satisfies Record<string, { label: string; settings: z.ZodObject; secrets: z.ZodObject; fields: DestinationFieldSpec[] }>;
+} satisfies Record<string, { label: string; settings: z.ZodObject; secrets: z.ZodObject; fields: KindFieldSpec[] }>;
 
 export type DestinationKind = keyof typeof DESTINATION_KINDS;
 export const DESTINATION_KIND_NAMES = Object.keys(DESTINATION_KINDS) as [DestinationKind, ...DestinationKind[]];

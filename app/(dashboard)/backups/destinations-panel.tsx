@@ -9,7 +9,9 @@ import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { formatAge, formatBytes, formatTimestamp } from "@/lib/format";
-import { DESTINATION_KINDS, type DestinationFieldSpec, type DestinationKind } from "@/lib/offsite/kinds";
+import { FORM_INPUT, KindField } from "@/app/_components/kind-field";
+import { kindFieldValues, refusalText, splitKindFields } from "@/lib/kind-fields";
+import { DESTINATION_KINDS, type DestinationKind } from "@/lib/offsite/kinds";
 import type { DestinationDto, DestinationTestDto, RemoteSetDto } from "@/lib/offsite/types";
 import type { OperationDto } from "@/lib/operations/types";
 import {
@@ -21,9 +23,6 @@ import {
   updateDestinationAction,
 } from "./actions";
 import { FollowedOperation } from "./backup-operations";
-
-const INPUT =
-  "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15";
 
 /**
  * The Destinations panel of the Backups page: where verified sets are copied (a mounted folder, SFTP,
@@ -200,12 +199,7 @@ interface Draft {
 }
 
 function draftOf(destination: DestinationDto | null, kind: DestinationKind): Draft {
-  const fields: Record<string, string | boolean> = {};
-  for (const field of DESTINATION_KINDS[kind].fields as readonly DestinationFieldSpec[]) {
-    const stored = destination?.settings[field.name];
-    if (field.type === "checkbox") fields[field.name] = Boolean(stored);
-    else fields[field.name] = field.secret || stored === undefined ? "" : String(stored);
-  }
+  const fields = kindFieldValues(DESTINATION_KINDS[kind].fields, destination?.settings, false);
   return {
     kind,
     name: destination?.name ?? "",
@@ -237,22 +231,12 @@ function DestinationForm({
     if (!dialog.current?.open) dialog.current?.showModal();
   }, []);
   const editing = destination !== null;
-  const fields = DESTINATION_KINDS[draft.kind].fields as readonly DestinationFieldSpec[];
+  const fields = DESTINATION_KINDS[draft.kind].fields;
 
   function submit(event: React.FormEvent<HTMLFormElement>) {
     event.preventDefault();
     setError(null);
-    const settings: Record<string, unknown> = {};
-    const secrets: Record<string, string> = {};
-    for (const field of fields) {
-      const value = draft.fields[field.name];
-      if (field.secret) {
-        if (typeof value === "string" && value !== "") secrets[field.name] = value;
-      } else if (field.type === "checkbox") settings[field.name] = Boolean(value);
-      else if (field.type === "number") {
-        if (value !== "") settings[field.name] = Number(value);
-      } else if (value !== "") settings[field.name] = value;
-    }
+    const { settings, secrets } = splitKindFields(fields, draft.fields);
     const common = {
       name: draft.name,
       enabled: draft.enabled,
@@ -268,8 +252,7 @@ function DestinationForm({
         dialog.current?.close();
         onSaved();
       } else {
-        const fieldMessages = Object.entries(result.error.fields ?? {}).map(([path, messages]) => `${path}: ${messages.join(", ")}`);
-        setError(fieldMessages.length > 0 ? fieldMessages.join("; ") : result.error.message);
+        setError(refusalText(result.error));
       }
     });
   }
@@ -292,7 +275,7 @@ function DestinationForm({
               value={draft.kind}
               disabled={editing}
               onChange={(e) => setDraft({ ...draftOf(null, e.target.value as DestinationKind), name: draft.name })}
-              className={INPUT}
+              className={FORM_INPUT}
             >
               {kinds.map((kind) => (
                 <option key={kind} value={kind}>
@@ -303,7 +286,7 @@ function DestinationForm({
           </label>
           <label className="block text-sm">
             <span className="font-medium text-slate-700">Name</span>
-            <input required maxLength={100} value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} className={INPUT} />
+            <input required maxLength={100} value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} className={FORM_INPUT} />
           </label>
           {fields.map((field) => (
             <KindField
@@ -323,7 +306,7 @@ function DestinationForm({
               value={draft.keep_days}
               placeholder="keep all"
               onChange={(e) => setDraft({ ...draft, keep_days: e.target.value })}
-              className={INPUT}
+              className={FORM_INPUT}
             />
           </label>
           <label className="block text-sm">
@@ -334,7 +317,7 @@ function DestinationForm({
               max={1000}
               value={draft.keep_min}
               onChange={(e) => setDraft({ ...draft, keep_min: e.target.value })}
-              className={INPUT}
+              className={FORM_INPUT}
             />
           </label>
         </div>
@@ -361,52 +344,6 @@ function DestinationForm({
         </div>
       </form>
     </dialog>
-  );
-}
-
-function KindField({
-  field,
-  value,
-  stored,
-  onChange,
-}: {
-  field: DestinationFieldSpec;
-  value: string | boolean;
-  stored: boolean;
-  onChange: (value: string | boolean) => void;
-}) {
-  if (field.type === "checkbox") {
-    return (
-      <label className="flex items-center gap-2 self-end text-sm text-slate-800">
-        <input type="checkbox" checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} />
-        {field.label}
-      </label>
-    );
-  }
-  const placeholder = stored ? "stored — type to replace" : field.placeholder;
-  return (
-    <label className={`block text-sm ${field.type === "textarea" ? "sm:col-span-2" : ""}`}>
-      <span className="font-medium text-slate-700">{field.label}</span>
-      {field.type === "textarea" ? (
-        <textarea
-          rows={4}
-          value={String(value)}
-          onChange={(e) => onChange(e.target.value)}
-          placeholder={placeholder}
-          className={`${INPUT} font-mono text-xs`}
-        />
-      ) : (
-        <input
-          type={field.secret ? "password" : field.type === "number" ? "number" : "text"}
-          autoComplete={field.secret ? "new-password" : "off"}
-          value={String(value)}
-          onChange={(e) => onChange(e.target.value)}
-          placeholder={placeholder}
-          className={INPUT}
-        />
-      )}
-      {field.help && <span className="mt-1 block text-xs text-slate-500">{field.help}</span>}
-    </label>
   );
 }
 

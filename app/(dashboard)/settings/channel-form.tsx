@@ -3,12 +3,11 @@
 import { useEffect, useId, useRef, useState, useTransition } from "react";
 import { Button } from "@/app/_components/ui/button";
 import { createChannelAction, updateChannelAction } from "@/app/(dashboard)/settings/actions";
-import { CHANNEL_KINDS, CHANNEL_KIND_NAMES, type ChannelKind, type FieldSpec } from "@/lib/notify/channel-kinds";
+import { FORM_INPUT, KindField } from "@/app/_components/kind-field";
+import { kindFieldValues, refusalText, splitKindFields } from "@/lib/kind-fields";
+import { CHANNEL_KINDS, CHANNEL_KIND_NAMES, type ChannelKind } from "@/lib/notify/channel-kinds";
 import { EVENT_NAMES, SEVERITIES, type EventName, type Severity } from "@/lib/notify/events";
 import type { ChannelDto } from "@/lib/notify/types";
-
-const INPUT =
-  "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-slate-500 focus:outline-none focus:ring-2 focus:ring-slate-900/15";
 
 interface Draft {
   kind: ChannelKind;
@@ -24,13 +23,7 @@ interface Draft {
 }
 
 function draftOf(channel: ChannelDto | null, kind: ChannelKind): Draft {
-  const fields: Record<string, string | boolean> = {};
-  for (const field of CHANNEL_KINDS[kind].fields as readonly FieldSpec[]) {
-    const stored = channel?.settings[field.name];
-    if (field.type === "checkbox") fields[field.name] = stored === undefined ? true : Boolean(stored);
-    else if (field.type === "list") fields[field.name] = Array.isArray(stored) ? stored.join(", ") : "";
-    else fields[field.name] = field.secret || stored === undefined ? "" : String(stored);
-  }
+  const fields = kindFieldValues(CHANNEL_KINDS[kind].fields, channel?.settings, true);
   return {
     kind,
     name: channel?.name ?? "",
@@ -42,29 +35,6 @@ function draftOf(channel: ChannelDto | null, kind: ChannelKind): Draft {
     quiet_end: channel?.quiet_hours?.end ?? "",
     fields,
   };
-}
-
-/** The typed fields split into the kind's settings and secrets, in the API's types. */
-function splitFields(draft: Draft, editing: boolean) {
-  const settings: Record<string, unknown> = {};
-  const secrets: Record<string, string> = {};
-  for (const field of CHANNEL_KINDS[draft.kind].fields as readonly FieldSpec[]) {
-    const value = draft.fields[field.name];
-    if (field.secret) {
-      if (typeof value === "string" && value !== "") secrets[field.name] = value;
-    } else if (field.type === "checkbox") settings[field.name] = Boolean(value);
-    else if (field.type === "list")
-      settings[field.name] = String(value ?? "")
-        .split(",")
-        .map((item) => item.trim())
-        .filter(Boolean);
-    else if (field.type === "number") {
-      if (value !== "") settings[field.name] = Number(value);
-    } else if (value !== "" || editing) {
-      if (value !== "") settings[field.name] = value;
-    }
-  }
-  return { settings, secrets };
 }
 
 /**
@@ -88,12 +58,12 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
   }, [open, channel]);
 
   const editing = channel !== null;
-  const fields = CHANNEL_KINDS[draft.kind].fields as readonly FieldSpec[];
+  const fields = CHANNEL_KINDS[draft.kind].fields;
 
   function submit(event: React.FormEvent<HTMLFormElement>) {
     event.preventDefault();
     setError(null);
-    const { settings, secrets } = splitFields(draft, editing);
+    const { settings, secrets } = splitKindFields(fields, draft.fields);
     const common = {
       name: draft.name,
       enabled: draft.enabled,
@@ -110,8 +80,7 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
         dialog.current?.close();
         onSaved();
       } else {
-        const fieldMessages = Object.entries(result.error.fields ?? {}).map(([path, messages]) => `${path}: ${messages.join(", ")}`);
-        setError(fieldMessages.length > 0 ? fieldMessages.join("; ") : result.error.message);
+        setError(refusalText(result.error));
       }
     });
   }
@@ -134,7 +103,7 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
               value={draft.kind}
               disabled={editing}
               onChange={(e) => setDraft({ ...draftOf(null, e.target.value as ChannelKind), name: draft.name })}
-              className={INPUT}
+              className={FORM_INPUT}
             >
               {CHANNEL_KIND_NAMES.map((kind) => (
                 <option key={kind} value={kind}>
@@ -150,7 +119,7 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
               maxLength={100}
               value={draft.name}
               onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-              className={INPUT}
+              className={FORM_INPUT}
               placeholder="ops on-call"
             />
           </label>
@@ -182,7 +151,7 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
         <div className="grid grid-cols-2 gap-3 sm:grid-cols-4">
           <label className="block text-sm">
             <span className="font-medium text-slate-700">Minimum severity</span>
-            <select value={draft.min_severity} onChange={(e) => setDraft({ ...draft, min_severity: e.target.value as Severity })} className={INPUT}>
+            <select value={draft.min_severity} onChange={(e) => setDraft({ ...draft, min_severity: e.target.value as Severity })} className={FORM_INPUT}>
               {SEVERITIES.map((severity) => (
                 <option key={severity}>{severity}</option>
               ))}
@@ -196,17 +165,17 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
               max={720}
               value={draft.reminder_hours}
               onChange={(e) => setDraft({ ...draft, reminder_hours: e.target.value })}
-              className={INPUT}
+              className={FORM_INPUT}
               placeholder="default"
             />
           </label>
           <label className="block text-sm">
             <span className="font-medium text-slate-700">Quiet from (UTC)</span>
-            <input type="time" value={draft.quiet_start} onChange={(e) => setDraft({ ...draft, quiet_start: e.target.value })} className={INPUT} />
+            <input type="time" value={draft.quiet_start} onChange={(e) => setDraft({ ...draft, quiet_start: e.target.value })} className={FORM_INPUT} />
           </label>
           <label className="block text-sm">
             <span className="font-medium text-slate-700">Quiet until (UTC)</span>
-            <input type="time" value={draft.quiet_end} onChange={(e) => setDraft({ ...draft, quiet_end: e.target.value })} className={INPUT} />
+            <input type="time" value={draft.quiet_end} onChange={(e) => setDraft({ ...draft, quiet_end: e.target.value })} className={FORM_INPUT} />
           </label>
         </div>
         <p className="text-xs text-slate-500">During quiet hours only critical events go out at once; the rest wait until they end.</p>
@@ -229,53 +198,5 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
         </div>
       </form>
     </dialog>
-  );
-}
-
-function KindField({
-  field,
-  value,
-  stored,
-  onChange,
-}: {
-  field: FieldSpec;
-  value: string | boolean;
-  stored: boolean;
-  onChange: (value: string | boolean) => void;
-}) {
-  if (field.type === "checkbox") {
-    return (
-      <label className="flex items-center gap-2 self-end text-sm text-slate-800">
-        <input type="checkbox" checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} />
-        {field.label}
-      </label>
-    );
-  }
-  if (field.type === "select") {
-    return (
-      <label className="block text-sm">
-        <span className="font-medium text-slate-700">{field.label}</span>
-        <select value={String(value)} onChange={(e) => onChange(e.target.value)} className={INPUT}>
-          {(field.options ?? []).map((option) => (
-            <option key={option}>{option}</option>
-          ))}
-        </select>
-        {field.help && <span className="mt-1 block text-xs text-slate-500">{field.help}</span>}
-      </label>
-    );
-  }
-  return (
-    <label className="block text-sm">
-      <span className="font-medium text-slate-700">{field.label}</span>
-      <input
-        type={field.secret ? "password" : field.type === "number" ? "number" : "text"}
-        autoComplete={field.secret ? "new-password" : "off"}
-        value={String(value)}
-        onChange={(e) => onChange(e.target.value)}
-        placeholder={stored ? "stored — type to replace" : field.placeholder}
-        className={INPUT}
-      />
-      {field.help && <span className="mt-1 block text-xs text-slate-500">{field.help}</span>}
-    </label>
   );
 }
