@@ -86,7 +86,8 @@ test("wrong passwords are kept in the database: old ones are pruned, and a flood
 
 test("a right password clears the client's count, not the account's", async () => {
   await createUser({ username: "admin", password: "the-real-admin-password", role: "admin" });
-  for (let i = 0; i < ACCOUNT_FREE_FAILURES + 1; i++) await signIn("admin", `guess-${i}`, { ip: `203.0.113.${60 + i}`, userAgent: null }).catch(() => undefined);
+  for (let i = 0; i < ACCOUNT_FREE_FAILURES + 1; i++)
+    await signIn("admin", `guess-${i}`, { ip: `203.0.113.${60 + i}`, userAgent: null }).catch(() => undefined);
   await signIn("admin", "the-real-admin-password", { ip: "198.51.100.7", userAgent: null });
   expect(await signInWaitFor("admin", "203.0.113.60")).toBeGreaterThan(0);
   expect(await signInWaitFor("admin", "198.51.100.7")).toBe(0);

@@ -12,6 +12,7 @@ import { createPipeline } from "@/lib/pipelines/service";
 import { createJob, getJob } from "@/lib/jobs/service";
 import { getExecution, recordExecutionStart } from "@/lib/executions/service";
 import { fireJobSlot, startJobRun } from "@/lib/scheduler/run";
+import { insertClaimedExecution } from "@/lib/executions/queries";
 import { heartbeat, joinDeployment, leaveDeployment } from "@/lib/scheduler/cluster";
 import { currentInstanceId, listInstances, takeTurnOnce } from "@/lib/instances/service";
 import { getOperation, startOperation, waitForOperation } from "@/lib/operations/service";
@@ -59,6 +60,40 @@ describe("several instances", () => {
     const claims = await getDb().select().from(jobFires).where(eq(jobFires.jobId, "slow"));
     expect(claims).toHaveLength(1);
     expect(claims[0]).toMatchObject({ claimedBy: currentInstanceId(), executionId: started[0]!.execution_id, scheduledFor: slot.toISOString() });
+  });
+
+  test("a fire's claim and its run are one: a run that cannot be inserted leaves no claim, a skipped fire keeps its claim with its row", async () => {
+    const slot = "2030-01-02T02:00:00.000Z";
+    const row = {
+      id: "claimed-twice",
+      jobId: "slow",
+      pipeline: "slow",
+      startTime: new Date().toISOString(),
+      status: "success" as const,
+      ownerInstance: currentInstanceId(),
+    };
+    await recordExecutionStart({ ...row, triggeredBy: "manual" });
+    // The same execution id again: the insert fails, and the claim made in its transaction goes with it.
+    await expect(insertClaimedExecution({ ...row, triggeredBy: "scheduler" }, slot)).rejects.toThrow();
+    expect(await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, slot))).toHaveLength(0);
+
+    await otherInstance("runs-slow", { expired: false });
+    await recordExecutionStart({
+      id: "running-elsewhere",
+      jobId: "slow",
+      pipeline: "slow",
+      startTime: new Date().toISOString(),
+      status: "running",
+      triggeredBy: "scheduler",
+      ownerInstance: "runs-slow",
+    });
+    const skipped = await fireJobSlot("slow", new Date(slot));
+    expect(skipped?.status).toBe("skipped");
+    const [claim] = await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, slot));
+    expect(claim?.executionId).toBe(skipped!.execution_id);
+    expect((await getExecution(skipped!.execution_id)).status).toBe("skipped");
+    expect(await fireJobSlot("slow", new Date(slot))).toBeNull();
+    await getDb().update(jobExecutions).set({ status: "success", endTime: new Date().toISOString() }).where(eq(jobExecutions.id, "running-elsewhere"));
   });
 
   test("a job has at most one running run across instances: a start beside another instance's run is skipped", async () => {
