@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { runBeforeExit } from "@/lib/db/dialect";
 import { operations, type OperationRow } from "@/lib/db/schema/operations";
@@ -89,6 +89,17 @@ export function recordOperationEndSync(id: string, set: Partial<typeof operation
 
 export async function findOperation(id: string): Promise<OperationRow | undefined> {
   const [row] = await getDb().select().from(operations).where(eq(operations.id, id)).limit(1);
+  return row;
+}
+
+/** The oldest running exclusive operation (a restore, a reset, a move to PostgreSQL), or undefined. */
+export async function findRunningExclusiveOperation(): Promise<OperationRow | undefined> {
+  const [row] = await getDb()
+    .select()
+    .from(operations)
+    .where(and(eq(operations.status, "running"), eq(operations.exclusive, true)))
+    .orderBy(asc(operations.startedAt))
+    .limit(1);
   return row;
 }
 

@@ -11,7 +11,7 @@ import { operations } from "@/lib/db/schema/operations";
 import { createPipeline } from "@/lib/pipelines/service";
 import { createJob, getJob } from "@/lib/jobs/service";
 import { getExecution, recordExecutionStart } from "@/lib/executions/service";
-import { fireJobSlot, startJobRun } from "@/lib/scheduler/run";
+import { executePipelineNow, fireJobSlot, startJobRun } from "@/lib/scheduler/run";
 import { insertClaimedExecution } from "@/lib/executions/queries";
 import { heartbeat, joinDeployment, leaveDeployment } from "@/lib/scheduler/cluster";
 import { currentInstanceId, listInstances, takeTurnOnce } from "@/lib/instances/service";
@@ -178,6 +178,32 @@ describe("several instances", () => {
       message: expect.stringMatching(/on instance live-oth/),
     });
     await getDb().update(operations).set({ status: "succeeded" }).where(eq(operations.id, "their-backup"));
+  });
+
+  test("a restore running on another instance pauses this one's fires and Run now (409 naming it); it lifts when that instance dies", async () => {
+    await otherInstance("restoring", { expired: false });
+    const now = new Date().toISOString();
+    await getDb()
+      .insert(operations)
+      .values({ id: "their-restore", kind: "restore", status: "running", exclusive: true, createdAt: now, startedAt: now, ownerInstance: "restoring" });
+    const slot = "2030-01-03T02:00:00.000Z";
+    expect(await fireJobSlot("slow", new Date(slot))).toBeNull();
+    // Let go, not claimed: nothing of the slot is recorded.
+    expect(await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, slot))).toHaveLength(0);
+    await expect(startJobRun("slow", "manual")).rejects.toMatchObject({
+      code: "operation_running",
+      message: expect.stringMatching(/A restore is running on instance restorin: jobs do not run/),
+      details: { operation_id: "their-restore", instance: "restoring" },
+    });
+    await expect(executePipelineNow("slow", {})).rejects.toMatchObject({ code: "operation_running" });
+
+    // The restoring instance stops answering: a survivor fails its restore, and the pause is gone with it.
+    await getDb().update(instances).set({ leaseUntil: databaseTime(-1000) }).where(eq(instances.id, "restoring"));
+    await heartbeat();
+    expect((await getOperation("their-restore")).status).toBe("failed");
+    const run = await startJobRun("slow", "manual");
+    expect(run.status).toBe("running");
+    await run.finished;
   });
 
   test("work due once per interval (storage sampling) is taken by one of several instances asking together", async () => {

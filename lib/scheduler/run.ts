@@ -22,6 +22,7 @@ import { builtinPluginNames, findBuiltinPlugin } from "@/lib/plugins/builtin-plu
 import { releaseRun, trackRun } from "@/lib/scheduler/active-runs";
 import { currentInstanceId } from "@/lib/instances/service";
 import { isUniqueViolation } from "@/lib/db/dialect";
+import { findSchedulerPause, pausedByOperation } from "@/lib/operations/service";
 import { PluginError, resolvePluginExecutable, runExecutablePlugin } from "@/lib/scheduler/executable-plugin";
 import { plainIssueMessage } from "@/lib/issue-text";
 
@@ -108,6 +109,14 @@ async function startRun(
   if (!job) throw notFound("Job", jobId);
   const limits = [{ scope: ownerScope(job.ownerScope), who: `job '${job.id}' (saved by ${job.owner ?? "the console"})` }, ...callerLimit(caller)];
   if (caller) await assertRunAllowed(job.pipeline, limits);
+  // A restore or reset anywhere holds every instance's jobs back: a fire is let go (the job's next slot
+  // fires as usual), a run asked for is refused naming the operation.
+  const pause = await findSchedulerPause();
+  if (pause) {
+    if (scheduledFor === null) throw pausedByOperation(pause);
+    getLogger().info("scheduled fire skipped: an exclusive operation is running", { jobId, slot: scheduledFor, ...pause });
+    return null;
+  }
   const startTime = nowIso();
   const owner = currentInstanceId();
   // A scheduled fire inserts its row together with the claim of its slot (one transaction); any other start inserts the row alone.
@@ -430,6 +439,8 @@ export async function executePipelineNow(
   if (!(await resolvePipeline(pipelineRef))) throw notFound("Pipeline", pipelineRef);
   const limits = callerLimit(caller);
   await assertRunAllowed(pipelineRef, limits);
+  const pause = await findSchedulerPause();
+  if (pause) throw pausedByOperation(pause);
   const max = getConfig().values.scheduler.max_concurrent_adhoc_runs;
   const runs = adhocRuns();
   if (runs.running >= max) {
