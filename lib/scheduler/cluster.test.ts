@@ -198,7 +198,10 @@ describe("several instances", () => {
     await expect(executePipelineNow("slow", {})).rejects.toMatchObject({ code: "operation_running" });
 
     // The restoring instance stops answering: a survivor fails its restore, and the pause is gone with it.
-    await getDb().update(instances).set({ leaseUntil: databaseTime(-1000) }).where(eq(instances.id, "restoring"));
+    await getDb()
+      .update(instances)
+      .set({ leaseUntil: databaseTime(-1000) })
+      .where(eq(instances.id, "restoring"));
     await heartbeat();
     expect((await getOperation("their-restore")).status).toBe("failed");
     const run = await startJobRun("slow", "manual");
