@@ -42,8 +42,12 @@ export async function updateOwnedOperation(id: string, owner: string, set: Parti
   return rows.length > 0;
 }
 
-/** Ends the running operations of the given owners (and, with `unowned`, those from before owners were recorded); returns their ids. */
-export async function failRunningOperationsOf(owners: string[], unowned: boolean, set: Partial<typeof operations.$inferInsert>): Promise<string[]> {
+/** Ends the running operations of the given owners (and, with `unowned`, those from before owners were recorded); returns them. */
+export async function failRunningOperationsOf(
+  owners: string[],
+  unowned: boolean,
+  set: Partial<typeof operations.$inferInsert>,
+): Promise<{ id: string; kind: string }[]> {
   const whose = [owners.length > 0 ? inArray(operations.ownerInstance, owners) : undefined, unowned ? isNull(operations.ownerInstance) : undefined].filter(
     (condition): condition is SQL => condition !== undefined,
   );
@@ -52,8 +56,8 @@ export async function failRunningOperationsOf(owners: string[], unowned: boolean
     .update(operations)
     .set(set)
     .where(and(eq(operations.status, "running"), or(...whose)))
-    .returning({ id: operations.id });
-  return rows.map((row) => row.id);
+    .returning({ id: operations.id, kind: operations.kind });
+  return rows;
 }
 
 /** Asks the owner of a running operation to cancel it; false when it is no longer running. */

@@ -325,7 +325,11 @@ export async function cancelOperationsRequestedElsewhere(): Promise<string[]> {
  * Marks failed the running operations of the given (dead) owners, with `message`; `unowned` also
  * those from before owners were recorded. Returns their ids. Updates rows.
  */
-export async function failOperationsOf(owners: string[], message: string, { unowned = false }: { unowned?: boolean } = {}): Promise<string[]> {
+export async function failOperationsOf(
+  owners: string[],
+  message: string,
+  { unowned = false }: { unowned?: boolean } = {},
+): Promise<{ id: string; kind: string }[]> {
   return queries.failRunningOperationsOf(owners, unowned, {
     status: "failed",
     error: JSON.stringify({ code: "interrupted", message }),

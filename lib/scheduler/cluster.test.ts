@@ -16,6 +16,10 @@ import { insertClaimedExecution } from "@/lib/executions/queries";
 import { heartbeat, joinDeployment, leaveDeployment } from "@/lib/scheduler/cluster";
 import { currentInstanceId, listInstances, takeTurnOnce } from "@/lib/instances/service";
 import { getOperation, startOperation, waitForOperation } from "@/lib/operations/service";
+import { createChannel } from "@/lib/notify/service";
+import { createChannelInput } from "@/lib/notify/inputs";
+import { deliveryIdle, startNotifier, stopNotifier } from "@/lib/notify/delivery";
+import { startHttpReceiver, waitUntil } from "@/test/helpers/receivers";
 
 // Several instances are simulated in one process: "other" instances are rows written the way another
 // process writes them (an instance row, runs and operations it owns); this process is the survivor.
@@ -23,7 +27,7 @@ import { getOperation, startOperation, waitForOperation } from "@/lib/operations
 let root: TestDataRoot;
 
 beforeAll(async () => {
-  root = createTestDataRoot({ MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "1", MIMIR_INSTANCE_LEASE_SECONDS: "2" });
+  root = createTestDataRoot({ MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "1", MIMIR_INSTANCE_LEASE_SECONDS: "2", MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1" });
   fs.writeFileSync(path.join(root.config.paths.plugins, "Slow.ok"), "#!/bin/sh\ncat >/dev/null; sleep 1; echo '{}'\n", { mode: 0o700 });
   await createPipeline("name: slow\nsteps:\n  - {name: one, plugin: Slow.ok}\n", null);
   await createJob({ id: "slow", name: "slow", pipeline: "slow", cron_expr: "0 2 * * *", enabled: true }, null);
@@ -113,6 +117,9 @@ describe("several instances", () => {
   });
 
   test("a dead instance's runs and operations are failed by a survivor, naming it; a live one's are left alone", async () => {
+    const receiver = await startHttpReceiver();
+    await createChannel(createChannelInput.parse({ kind: "webhook", name: "instances", events: ["instance.lost"], secrets: { url: `${receiver.url}/in` } }));
+    await startNotifier();
     await otherInstance("dead-other", { expired: true });
     await recordExecutionStart({
       id: "orphaned",
@@ -137,6 +144,28 @@ describe("several instances", () => {
     expect(listed.find((instance) => instance.id === "dead-other")).toMatchObject({ stop_reason: expect.stringMatching(/stopped answering/) });
     expect(listed.find((instance) => instance.self)).toMatchObject({ stopped_at: null });
     await getDb().update(operations).set({ status: "succeeded" }).where(eq(operations.id, "live-op"));
+
+    // instance.lost, once, naming the instance and what it was running.
+    expect(await waitUntil(() => receiver.received.length > 0)).toBe(true);
+    await heartbeat();
+    await deliveryIdle();
+    await stopNotifier();
+    await receiver.close();
+    expect(receiver.received).toHaveLength(1);
+    const sent = JSON.parse(receiver.received[0]!.body);
+    expect(sent).toMatchObject({
+      event: "instance.lost",
+      severity: "warning",
+      title: "Instance elsewhere/4242 (dead-oth) stopped answering",
+      data: {
+        instance_id: "dead-other",
+        host: "elsewhere",
+        reason: expect.stringMatching(/stopped answering/),
+        runs: [{ execution_id: "orphaned", job_id: "slow" }],
+        operations: [{ operation_id: "dead-op", kind: "backup" }],
+      },
+    });
+    expect(sent.text).toMatch(/It was running: run of job 'slow', backup operation; marked failed/);
   });
 
   test("a run's late completion is refused once another instance failed it (fenced write)", async () => {
