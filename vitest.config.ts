@@ -36,6 +36,7 @@ export const DIALECT_NEUTRAL = [
   "lib/maintenance/reset.test.ts",
   "lib/maintenance/retention.test.ts",
   "lib/maintenance/session-purge.test.ts",
+  "lib/maintenance/cluster-prune.test.ts",
   "lib/maintenance/troubleshooting.test.ts",
   "lib/metrics/metrics.test.ts",
   "lib/health/service.test.ts",

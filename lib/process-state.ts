@@ -17,7 +17,6 @@ export const PROCESS_SLOTS = [
   "writeGate",
   "backendSwitch",
   "operations",
-  "signInLimiter",
   "jobListeners",
   "builtinPlugins",
   "builtinJobs",

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { createUser, newApiTokenValue, seedCredentialsFromEnvironment, signIn, signInThrottle } from "@/lib/auth/service";
+import { createUser, newApiTokenValue, seedCredentialsFromEnvironment, signIn } from "@/lib/auth/service";
 import { upsertToken } from "@/lib/auth/queries";
 import { hashSecret } from "@/lib/auth/passwords";
 import { nowIso } from "@/lib/db/timestamps";
@@ -120,7 +120,6 @@ describe("refusals cannot flood the table", () => {
         code: expect.stringMatching(/unauthorized|rate_limited/),
       });
     }
-    signInThrottle().clear();
     const all = await rows();
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ actor: "anonymous", actor_type: "anonymous", action: "session.sign_in", result: "denied", ip: "198.51.100.9" });

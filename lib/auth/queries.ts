@@ -1,8 +1,8 @@
 import "server-only";
-import { and, desc, eq, gt, isNull, lt, or, count, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lt, lte, or, count, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { preparedQuery, writeUnlessBusy } from "@/lib/db/dialect";
-import { apiTokens, sessions, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
+import { databaseTime, preparedQuery, writeUnlessBusy } from "@/lib/db/dialect";
+import { apiTokens, sessions, signInFailures, users, type ApiTokenRow, type UserRow } from "@/lib/db/schema/auth";
 
 export async function countUsers(): Promise<number> {
   const [row] = await getDb().select({ n: count() }).from(users);
@@ -191,4 +191,60 @@ export async function listTokenRows(limit: number, after: { created_at: string; 
     )
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
     .limit(limit + 1);
+}
+
+/**
+ * The most recent failures (at most `perKey` of each key) of the given keys within `windowMs`, with the
+ * database's time now: one statement, whatever the number of keys or of failures an account under
+ * attack holds (a window function ranks each key's rows; the (key_hash, failed_at) index finds them).
+ * `now` is null when there is no row.
+ */
+export async function selectRecentSignInFailures(
+  keyHashes: string[],
+  windowMs: number,
+  perKey: number,
+): Promise<{ now: string | null; rows: { keyHash: string; failedAt: string }[] }> {
+  const ranked = getDb()
+    .select({
+      keyHash: signInFailures.keyHash,
+      failedAt: signInFailures.failedAt,
+      rank: sql<number>`row_number() OVER (PARTITION BY ${signInFailures.keyHash} ORDER BY ${signInFailures.failedAt} DESC, ${signInFailures.id} DESC)`.as(
+        "rank",
+      ),
+    })
+    .from(signInFailures)
+    .where(and(inArray(signInFailures.keyHash, keyHashes), gt(signInFailures.failedAt, databaseTime(-windowMs))))
+    .as("ranked");
+  const rows = await getDb()
+    .select({ keyHash: ranked.keyHash, failedAt: ranked.failedAt, now: sql<string>`${databaseTime()}`.mapWith(signInFailures.failedAt) })
+    .from(ranked)
+    .where(lte(ranked.rank, perKey));
+  return { now: rows[0]?.now ?? null, rows: rows.map(({ keyHash, failedAt }) => ({ keyHash, failedAt })) };
+}
+
+/** One failure under each key, at the database's time now (one INSERT of several rows). */
+export async function insertSignInFailures(keyHashes: string[]): Promise<void> {
+  await getDb()
+    .insert(signInFailures)
+    .values(keyHashes.map((keyHash) => ({ keyHash, failedAt: databaseTime() })));
+}
+
+/**
+ * Deletes failures older than `maxAgeMs` and all but the newest `maxRows` (ids grow with time), so a
+ * flood of made-up client addresses cannot grow the table without end. Both by index.
+ */
+export async function pruneSignInFailures(maxAgeMs: number, maxRows: number): Promise<void> {
+  await getDb()
+    .delete(signInFailures)
+    .where(
+      or(
+        lt(signInFailures.failedAt, databaseTime(-maxAgeMs)),
+        lte(signInFailures.id, sql`(SELECT max(${signInFailures.id}) FROM ${signInFailures}) - ${Math.trunc(maxRows)}`),
+      ),
+    );
+}
+
+/** Forgets the failures under these keys (a right password clears the client's and the pair's counts). */
+export async function deleteSignInFailures(keyHashes: string[]): Promise<void> {
+  await getDb().delete(signInFailures).where(inArray(signInFailures.keyHash, keyHashes));
 }

@@ -1,5 +1,4 @@
 import "server-only";
-import { processState } from "@/lib/process-state";
 import crypto from "node:crypto";
 import { AppError } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
@@ -9,7 +8,7 @@ import { DUMMY_PASSWORD_HASH, hashPassword, hashSecret, needsRehash, randomSecre
 import { narrowerScope, ROLE_SCOPE, type Principal, type Role, type Scope } from "@/lib/auth/scopes";
 import * as queries from "@/lib/auth/queries";
 import { createUserInput, type CreateUserInput } from "@/lib/auth/inputs";
-import { SignInThrottle } from "@/lib/auth/rate-limit";
+import { failuresNeededPerKey, longestWindowMs, signInKeys, signInWaitMs, type SignInThrottleLimits } from "@/lib/auth/rate-limit";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { createSerialQueue } from "@/lib/serial-queue";
 
@@ -57,30 +56,63 @@ export interface RequestMeta {
   userAgent: string | null;
 }
 
-const memo = processState("signInLimiter", (): { throttle?: SignInThrottle } => ({}));
-/** One throttle for the process; counts wrong passwords at sign-in and at re-authentication alike. */
-export function signInThrottle(): SignInThrottle {
-  memo.throttle ??= new SignInThrottle({
-    clientLimit: SIGN_IN_FAILURE_LIMIT,
-    clientWindowMs: SIGN_IN_WINDOW_MS,
-    accountFreeFailures: ACCOUNT_FREE_FAILURES,
-    accountWindowMs: ACCOUNT_WINDOW_MS,
-    accountBaseDelayMs: ACCOUNT_BASE_DELAY_MS,
-    accountMaxDelayMs: ACCOUNT_MAX_DELAY_MS,
-  });
-  return memo.throttle;
-}
+const THROTTLE_LIMITS: SignInThrottleLimits = {
+  clientLimit: SIGN_IN_FAILURE_LIMIT,
+  clientWindowMs: SIGN_IN_WINDOW_MS,
+  accountFreeFailures: ACCOUNT_FREE_FAILURES,
+  accountWindowMs: ACCOUNT_WINDOW_MS,
+  accountBaseDelayMs: ACCOUNT_BASE_DELAY_MS,
+  accountMaxDelayMs: ACCOUNT_MAX_DELAY_MS,
+};
+/**
+ * The most failure rows kept (three per wrong password): 30,000 wrong passwords within the longest
+ * window, far above what the scrypt check lets one deployment answer; past it the oldest go first.
+ */
+export const SIGN_IN_FAILURE_ROWS_MAX = 90_000;
 
 const accountKey = (username: string) => username.trim().toLowerCase();
 const clientKey = (ip: string | null) => ip ?? "unknown";
+
+/**
+ * Milliseconds this client must wait before it may try this account, or 0: judged from the failures
+ * every instance recorded (one query), on the database's clock. Reads only.
+ */
+export async function signInWaitFor(account: string, client: string): Promise<number> {
+  const keys = signInKeys(account, client);
+  const { now, rows } = await queries.selectRecentSignInFailures(
+    [keys.client, keys.account, keys.pair],
+    longestWindowMs(THROTTLE_LIMITS),
+    failuresNeededPerKey(THROTTLE_LIMITS),
+  );
+  if (now === null) return 0;
+  const timesOf = (key: string) =>
+    rows
+      .filter((row) => row.keyHash === key)
+      .map((row) => Date.parse(row.failedAt))
+      .sort((a, b) => a - b);
+  return signInWaitMs({ client: timesOf(keys.client), account: timesOf(keys.account), pair: timesOf(keys.pair) }, THROTTLE_LIMITS, Date.parse(now));
+}
+
+/** Counts a wrong password against the client, the account and the pair. Inserts three rows; prunes old ones. */
+async function recordSignInFailure(account: string, client: string): Promise<void> {
+  const keys = signInKeys(account, client);
+  await queries.insertSignInFailures([keys.client, keys.account, keys.pair]);
+  await queries.pruneSignInFailures(longestWindowMs(THROTTLE_LIMITS), SIGN_IN_FAILURE_ROWS_MAX);
+}
+
+/** A right password: the client's and the pair's counts start again; the account's stay (others may still be guessing). Deletes rows. */
+async function recordSignInSuccess(account: string, client: string): Promise<void> {
+  const keys = signInKeys(account, client);
+  await queries.deleteSignInFailures([keys.client, keys.pair]);
+}
 
 /**
  * Refuses (429) before any password is checked when the client has used up its wrong passwords, or
  * has failed on this account while the account's delay runs. Keyed on the name typed, not on whether
  * it exists, so the refusal says nothing about which accounts exist.
  */
-function assertNotThrottled(account: string, client: string): void {
-  const waitMs = signInThrottle().waitMs(account, client);
+async function assertNotThrottled(account: string, client: string): Promise<void> {
+  const waitMs = await signInWaitFor(account, client);
   if (waitMs > 0) {
     const seconds = Math.ceil(waitMs / 1000);
     throw new AppError("rate_limited", `Too many wrong passwords; try again in ${seconds} s`, { details: { retry_after_seconds: seconds } });
@@ -95,10 +127,10 @@ export async function verifyUserPassword(userId: string, password: string, meta:
   const user = await queries.findUserById(userId);
   const account = accountKey(user?.username ?? userId);
   const client = clientKey(meta.ip);
-  assertNotThrottled(account, client);
+  await assertNotThrottled(account, client);
   const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (!user || !ok || user.disabledAt) {
-    signInThrottle().recordFailure(account, client);
+    await recordSignInFailure(account, client);
     throw new AppError("reauth_failed", "That password is not right; nothing was changed");
   }
   await rehashIfWeak(user, password);
@@ -150,7 +182,7 @@ export async function createFirstAdmin(input: { username: string; password: stri
  * Checks a user name and password and opens a session; returns the cookie value (shown to the browser
  * only). Unknown users cost the same scrypt as known ones; a client's 11th wrong password within a
  * minute is refused unchecked, and a client that failed on an account under attack waits out the
- * account's growing delay (SignInThrottle). A hash of older parameters is replaced. `replacing` is the
+ * account's growing delay (lib/auth/rate-limit.ts), counted across instances. A hash of older parameters is replaced. `replacing` is the
  * browser's previous session, ended here so a session id planted before sign-in never becomes an
  * authenticated one. Inserts one row into sessions, deletes the replaced one, and writes an audit row
  * (refusals fold into one row per account tried and address a minute).
@@ -160,7 +192,7 @@ export async function signIn(username: string, password: string, meta: RequestMe
   const account = accountKey(name);
   const client = clientKey(meta.ip);
   try {
-    assertNotThrottled(account, client);
+    await assertNotThrottled(account, client);
   } catch (error) {
     // Logged, not audited: a refusal costs the caller nothing, so rows for it would let anyone fill the database.
     getLogger().warn("sign-in refused: too many wrong passwords", { username: name.slice(0, 64), ip: meta.ip });
@@ -169,7 +201,7 @@ export async function signIn(username: string, password: string, meta: RequestMe
   const user = await queries.findUserByName(name);
   const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
   if (!user || !ok || user.disabledAt) {
-    signInThrottle().recordFailure(account, client);
+    await recordSignInFailure(account, client);
     // Folded per account tried (or "anonymous" for a name that is no account: never free text a stranger
     // chose) and address per minute, so guessing cannot fill the table.
     await recordRefusal({
@@ -183,7 +215,7 @@ export async function signIn(username: string, password: string, meta: RequestMe
     });
     throw new AppError("unauthorized", "Wrong user name or password");
   }
-  signInThrottle().recordSuccess(account, client);
+  await recordSignInSuccess(account, client);
   await rehashIfWeak(user, password);
   if (replacing) await queries.deleteSession(hashSecret(replacing));
   const token = randomSecret();

@@ -12,7 +12,7 @@ import { captureOperationsFinishedSince, captureRunningOperations, reinstateOper
 import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { fsyncFolder } from "@/lib/backups/archive";
-import { crashPoint, phasePoint } from "@/lib/backups/crash-points";
+import { crashPoint, holdPoint, phasePoint } from "@/lib/backups/crash-points";
 import { carryAccessTablesInto, saveAccessTablesAside, type CarriedTables } from "@/lib/db/sqlite-kept-tables";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { copySecretKeyFile } from "@/lib/secrets/sealed";
@@ -189,6 +189,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       // The dump is loaded into the database below, never swapped into the volume as a file.
       if (postgresDump) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
       await phasePoint("restore.after_extract");
+      await holdPoint("restore.after_extract", options.signal);
       // The last moment a cancel is honoured: nothing live has changed yet.
       options.signal?.throwIfAborted();
       options.pointOfNoReturn?.(RESTORE_APPLYING);

@@ -79,6 +79,33 @@ export async function atomically(build: (tx: Db) => Statement[]): Promise<void> 
   });
 }
 
+/** A built statement that returns rows (… RETURNING): awaited on PostgreSQL, `.all()` inside a SQLite transaction. */
+export interface RowsStatement extends PromiseLike<unknown[]> {
+  all(): unknown[];
+}
+
+/**
+ * Runs `guard` and, only when it returned a row, the statements `then` builds: all in one transaction,
+ * so a crash or a kill between them leaves neither (a claimed fire without its run). Returns whether
+ * the guard returned a row. Built like `atomically`: the callbacks only build statements.
+ */
+export async function atomicallyWhen(guard: (tx: Db) => RowsStatement, then: (tx: Db) => Statement[]): Promise<boolean> {
+  const db = getDb();
+  if (isPostgres()) {
+    const pg = db as unknown as { transaction: (fn: (tx: Db) => Promise<boolean>) => Promise<boolean> };
+    return pg.transaction(async (tx) => {
+      if ((await guard(tx)).length === 0) return false;
+      for (const statement of then(tx)) await statement;
+      return true;
+    });
+  }
+  return db.transaction((tx) => {
+    if (guard(tx as unknown as Db).all().length === 0) return false;
+    for (const statement of then(tx as unknown as Db)) statement.run();
+    return true;
+  });
+}
+
 /**
  * Runs a statement before returning where the driver allows it (SQLite): for a signal handler, which
  * runs just before the process exits and cannot wait. On PostgreSQL it is sent and not awaited; if the

@@ -1,8 +1,9 @@
 import "server-only";
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { countWhere, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
+import { atomicallyWhen, countWhere, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
+import { jobFires } from "@/lib/db/schema/instances";
 import type { HistoryFilters } from "@/lib/executions/inputs";
 import type { ExecutionStatus } from "@/lib/executions/types";
 
@@ -156,6 +157,23 @@ export async function selectRunningExecutions(limit: number): Promise<ExecutionS
 
 export async function insertExecution(row: NewJobExecutionRow): Promise<void> {
   await getDb().insert(jobExecutions).values(row);
+}
+
+/**
+ * Claims the scheduled fire (job, slot) for the row's owner and inserts the row, in one transaction:
+ * false (and nothing written) when another instance holds the claim. A unique violation of the row
+ * (the job already runs) rolls the claim back with it.
+ */
+export async function insertClaimedExecution(row: NewJobExecutionRow & { jobId: string; ownerInstance: string }, scheduledFor: string): Promise<boolean> {
+  return atomicallyWhen(
+    (tx) =>
+      tx
+        .insert(jobFires)
+        .values({ jobId: row.jobId, scheduledFor, claimedBy: row.ownerInstance, claimedAt: row.startTime, executionId: row.id })
+        .onConflictDoNothing()
+        .returning({ jobId: jobFires.jobId }),
+    (tx) => [tx.insert(jobExecutions).values(row)],
+  );
 }
 
 export async function updateExecutionRow(id: string, set: Partial<NewJobExecutionRow>): Promise<void> {

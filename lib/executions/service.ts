@@ -192,6 +192,15 @@ export async function recordExecutionStart(row: NewJobExecutionRow): Promise<voi
 }
 
 /**
+ * A scheduled fire's execution row together with its claim of (job, slot), all or nothing: false when
+ * another instance claimed the slot first (nothing is written). Inserts one job_fires and one
+ * job_executions row in one transaction.
+ */
+export async function recordClaimedExecutionStart(row: NewJobExecutionRow & { jobId: string; ownerInstance: string }, scheduledFor: string): Promise<boolean> {
+  return queries.insertClaimedExecution(row, scheduledFor);
+}
+
+/**
  * Updates one execution row (steps as they finish, then the outcome), only while `owner` still owns
  * the running row. Returns false when the write was refused: another instance declared the owner dead
  * and failed the run meanwhile, and that record stands.

@@ -2,7 +2,7 @@ import "server-only";
 import { and, asc, eq, gte, isNotNull, isNull, lt, ne, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { databaseTime } from "@/lib/db/dialect";
-import { instances, type InstanceRow } from "@/lib/db/schema/instances";
+import { instances, jobFires, type InstanceRow } from "@/lib/db/schema/instances";
 import { jobExecutions } from "@/lib/db/schema/executions";
 import { operations } from "@/lib/db/schema/operations";
 import { systemMetadata } from "@/lib/db/schema/system";
@@ -139,4 +139,27 @@ export async function takeTurn(key: string, at: string, before: string): Promise
     .where(and(eq(systemMetadata.key, key), lt(systemMetadata.value, before)))
     .returning({ key: systemMetadata.key });
   return rows.length > 0;
+}
+
+/** Deletes up to `limit` fire claims made before `before` (ISO); returns how many went. */
+export async function deleteFireClaimsBefore(before: string, limit: number): Promise<number> {
+  const batch = getDb()
+    .select({ jobId: jobFires.jobId, scheduledFor: jobFires.scheduledFor })
+    .from(jobFires)
+    .where(lt(jobFires.claimedAt, before))
+    .limit(limit);
+  const rows = await getDb()
+    .delete(jobFires)
+    .where(sql`(${jobFires.jobId}, ${jobFires.scheduledFor}) IN ${batch}`)
+    .returning({ jobId: jobFires.jobId });
+  return rows.length;
+}
+
+/** Deletes the rows of instances stopped before `before` (ISO); returns how many went. */
+export async function deleteInstancesStoppedBefore(before: string): Promise<number> {
+  const rows = await getDb()
+    .delete(instances)
+    .where(and(isNotNull(instances.stoppedAt), lt(instances.stoppedAt, before)))
+    .returning({ id: instances.id });
+  return rows.length;
 }

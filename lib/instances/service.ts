@@ -176,3 +176,32 @@ export async function listInstances(): Promise<InstanceDto[]> {
     running: work.filter((item) => item.owner === row.id).map(({ kind, id, label }) => ({ kind, id, label })),
   }));
 }
+
+/** How long the row of a stopped instance stays listed (Overview, /api/v1/instances) before retention deletes it. */
+export const STOPPED_INSTANCE_KEEP_DAYS = 7;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Fire claims deleted per statement: short writes, so a large backlog never holds the database for long. */
+const FIRE_CLAIM_BATCH = 5_000;
+
+/**
+ * The daily retention pass's share of the cluster's bookkeeping: fire claims made before `firesBefore`
+ * (the history's retention cutoff; null keeps them, as the history is kept) and the rows of instances
+ * stopped more than STOPPED_INSTANCE_KEEP_DAYS before `now`. A claim that old can never be fired
+ * again (a missed fire is caught up within the hour), so deleting it cannot run a slot twice.
+ * Deletes rows in batches; returns how many of each.
+ */
+export async function pruneClusterRecords(
+  firesBefore: string | null,
+  now: Date,
+  signal?: AbortSignal,
+): Promise<{ fire_claims_deleted: number; stopped_instances_deleted: number }> {
+  let fires = 0;
+  while (firesBefore !== null && !signal?.aborted) {
+    const deleted = await queries.deleteFireClaimsBefore(firesBefore, FIRE_CLAIM_BATCH);
+    fires += deleted;
+    if (deleted < FIRE_CLAIM_BATCH) break;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const instances = await queries.deleteInstancesStoppedBefore(new Date(now.getTime() - STOPPED_INSTANCE_KEEP_DAYS * DAY_MS).toISOString());
+  return { fire_claims_deleted: fires, stopped_instances_deleted: instances };
+}

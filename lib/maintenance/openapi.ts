@@ -85,6 +85,8 @@ const retentionReport = z
     free_pages_left: z.number(),
     app_logs: z.array(z.object({ file: z.string(), bytes: z.number(), modified_at: z.string() })),
     expired_sessions_deleted: z.number(),
+    fire_claims_deleted: z.number(),
+    stopped_instances_deleted: z.number(),
     cancelled: z.boolean(),
     duration_ms: z.number(),
   })

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { getDb } from "@/lib/db/client";
 import { seedDemoData } from "@/lib/demo/seed";
-import { createUser, signIn, signInThrottle } from "@/lib/auth/service";
+import { createUser, signIn } from "@/lib/auth/service";
 import { createApiToken } from "@/lib/auth/tokens";
 import { listAuditLog } from "@/lib/audit/service";
 import { analyzeStatistics } from "@/lib/maintenance/service";
@@ -23,7 +23,6 @@ let secrets: { passwordHash: string; sessionIdHash: string; tokenHash: string };
 beforeAll(async () => {
   root = createTestDataRoot();
   await seedDemoData(root.config, { executions: 200, days: 10, logFiles: 0, seed: 5 });
-  signInThrottle().clear();
   await createUser({ username: "alice", password: "alice-password-1", role: "admin" });
   await signIn("alice", "alice-password-1", { ip: "192.0.2.1", userAgent: "vitest" });
   await createApiToken({ name: "ci", scope: "read" }, admin);

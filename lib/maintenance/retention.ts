@@ -6,6 +6,7 @@ import { getDb, JOURNAL_SIZE_LIMIT_BYTES } from "@/lib/db/client";
 import { recordAudit } from "@/lib/audit/service";
 import { noChangeToRecord } from "@/lib/audit/context";
 import { purgeExpiredSessions } from "@/lib/auth/service";
+import { pruneClusterRecords } from "@/lib/instances/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { APP_LOG_FILE, getLogger } from "@/lib/log/logger";
 import { startOperation } from "@/lib/operations/service";
@@ -108,6 +109,8 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
     free_pages_left: sqlite ? readSqliteFileStats(db, file).freelistCount : 0,
     app_logs: appLogs,
     expired_sessions_deleted: 0,
+    fire_claims_deleted: 0,
+    stopped_instances_deleted: 0,
     cancelled: false,
     duration_ms: 0,
   };
@@ -161,6 +164,8 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
     report.cancelled = hooks.signal?.aborted ?? false;
     // Sessions that can no longer be used: the daily pass keeps the table to live ones.
     if (!report.cancelled) report.expired_sessions_deleted = await purgeExpiredSessions(now.getTime());
+    // The cluster's bookkeeping ages out with the history it belongs to (fire claims) or after a week (stopped instances).
+    if (!report.cancelled && !scope.jobId) Object.assign(report, await pruneClusterRecords(scope.cutoff, now, hooks.signal));
 
     if (walCheckpointer) {
       hooks.message?.("Giving freed pages back to the file system");

@@ -2,13 +2,12 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { rawSql } from "@/test/helpers/postgres";
 import { hashSecret } from "@/lib/auth/passwords";
-import { createUser, principalFromSession, signIn, signInThrottle } from "@/lib/auth/service";
+import { createUser, principalFromSession, signIn } from "@/lib/auth/service";
 import { runRetentionCleanup } from "@/lib/maintenance/retention";
 
 let root: TestDataRoot;
 beforeEach(() => {
   root = createTestDataRoot();
-  signInThrottle().clear();
 });
 afterEach(() => root.cleanup());
 

@@ -96,6 +96,10 @@ export interface RetentionReport {
   app_logs: { file: string; bytes: number; modified_at: string }[];
   /** sign-in sessions past their end or idle limit whose rows were deleted (0 in a dry run) */
   expired_sessions_deleted: number;
+  /** scheduled fires' claims (job_fires) older than the cutoff, deleted (0 in a dry run, or with no cutoff) */
+  fire_claims_deleted: number;
+  /** rows of instances stopped more than 7 days ago, deleted (0 in a dry run) */
+  stopped_instances_deleted: number;
   cancelled: boolean;
   duration_ms: number;
 }

@@ -178,6 +178,27 @@ export const EVENTS = {
     text: (p) => `Backup ${p.backup_id} was copied to ${p.destination} and proven intact there.`,
     page: () => "/backups",
   }),
+  "instance.lost": define({
+    severity: "warning",
+    description: "An instance of a deployment of several stopped answering; another failed the runs and operations it had",
+    payload: z.object({
+      instance_id: z.string(),
+      /** "host/pid (id…)" */
+      instance: z.string(),
+      host: z.string(),
+      reason: z.string(),
+      last_seen: z.string(),
+      runs: z.array(z.object({ execution_id: z.string(), job_id: z.string() })),
+      operations: z.array(z.object({ operation_id: z.string(), kind: z.string() })),
+    }),
+    problem: () => ({ role: "once" }),
+    title: (p) => `Instance ${p.instance} stopped answering`,
+    text: (p) => {
+      const work = [...p.runs.map((run) => `run of job '${run.job_id}'`), ...p.operations.map((op) => `${op.kind} operation`)];
+      return `Instance ${p.instance} ${p.reason} (last seen ${p.last_seen}). ${work.length > 0 ? `It was running: ${work.join(", ")}; marked failed.` : "It was running nothing."}`;
+    },
+    page: () => "/",
+  }),
 };
 
 export type EventName = keyof typeof EVENTS;

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { runBeforeExit } from "@/lib/db/dialect";
 import { operations, type OperationRow } from "@/lib/db/schema/operations";
@@ -42,8 +42,12 @@ export async function updateOwnedOperation(id: string, owner: string, set: Parti
   return rows.length > 0;
 }
 
-/** Ends the running operations of the given owners (and, with `unowned`, those from before owners were recorded); returns their ids. */
-export async function failRunningOperationsOf(owners: string[], unowned: boolean, set: Partial<typeof operations.$inferInsert>): Promise<string[]> {
+/** Ends the running operations of the given owners (and, with `unowned`, those from before owners were recorded); returns them. */
+export async function failRunningOperationsOf(
+  owners: string[],
+  unowned: boolean,
+  set: Partial<typeof operations.$inferInsert>,
+): Promise<{ id: string; kind: string }[]> {
   const whose = [owners.length > 0 ? inArray(operations.ownerInstance, owners) : undefined, unowned ? isNull(operations.ownerInstance) : undefined].filter(
     (condition): condition is SQL => condition !== undefined,
   );
@@ -52,8 +56,8 @@ export async function failRunningOperationsOf(owners: string[], unowned: boolean
     .update(operations)
     .set(set)
     .where(and(eq(operations.status, "running"), or(...whose)))
-    .returning({ id: operations.id });
-  return rows.map((row) => row.id);
+    .returning({ id: operations.id, kind: operations.kind });
+  return rows;
 }
 
 /** Asks the owner of a running operation to cancel it; false when it is no longer running. */
@@ -89,6 +93,17 @@ export function recordOperationEndSync(id: string, set: Partial<typeof operation
 
 export async function findOperation(id: string): Promise<OperationRow | undefined> {
   const [row] = await getDb().select().from(operations).where(eq(operations.id, id)).limit(1);
+  return row;
+}
+
+/** The oldest running exclusive operation (a restore, a reset, a move to PostgreSQL), or undefined. */
+export async function findRunningExclusiveOperation(): Promise<OperationRow | undefined> {
+  const [row] = await getDb()
+    .select()
+    .from(operations)
+    .where(and(eq(operations.status, "running"), eq(operations.exclusive, true)))
+    .orderBy(asc(operations.startedAt))
+    .limit(1);
   return row;
 }
 

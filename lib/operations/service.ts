@@ -224,6 +224,32 @@ async function admit(options: StartOptions): Promise<string> {
   });
 }
 
+/** What holds every instance's jobs back: the running exclusive operation and the instance that runs it. */
+export interface SchedulerPause {
+  operation_id: string;
+  kind: string;
+  instance: string | null;
+}
+
+/**
+ * The pause every instance's scheduler and "Run now" honour while a restore, a reset or a move to
+ * PostgreSQL runs anywhere in the deployment, or null. It is the operation's own row, so it lifts
+ * however the operation ends: finished, failed, cancelled, or failed by a survivor when its instance
+ * died (its lease expired). Reads one row.
+ */
+export async function findSchedulerPause(): Promise<SchedulerPause | null> {
+  const row = await queries.findRunningExclusiveOperation();
+  return row ? { operation_id: row.id, kind: row.kind, instance: row.ownerInstance } : null;
+}
+
+/** The 409 a run asked for during a pause answers, naming the operation and its instance. */
+export function pausedByOperation(pause: SchedulerPause): AppError {
+  const on = pause.instance ? ` on instance ${pause.instance.slice(0, 8)}` : "";
+  return new AppError("operation_running", `A ${pause.kind} is running${on}: jobs do not run on any instance until it has finished`, {
+    details: { operation_id: pause.operation_id, instance: pause.instance },
+  });
+}
+
 /** One operation, or 404. */
 export async function getOperation(id: string): Promise<OperationDto> {
   const row = await queries.findOperation(id);
@@ -299,7 +325,11 @@ export async function cancelOperationsRequestedElsewhere(): Promise<string[]> {
  * Marks failed the running operations of the given (dead) owners, with `message`; `unowned` also
  * those from before owners were recorded. Returns their ids. Updates rows.
  */
-export async function failOperationsOf(owners: string[], message: string, { unowned = false }: { unowned?: boolean } = {}): Promise<string[]> {
+export async function failOperationsOf(
+  owners: string[],
+  message: string,
+  { unowned = false }: { unowned?: boolean } = {},
+): Promise<{ id: string; kind: string }[]> {
   return queries.failRunningOperationsOf(owners, unowned, {
     status: "failed",
     error: JSON.stringify({ code: "interrupted", message }),

@@ -11,10 +11,15 @@ import { operations } from "@/lib/db/schema/operations";
 import { createPipeline } from "@/lib/pipelines/service";
 import { createJob, getJob } from "@/lib/jobs/service";
 import { getExecution, recordExecutionStart } from "@/lib/executions/service";
-import { fireJobSlot, startJobRun } from "@/lib/scheduler/run";
+import { executePipelineNow, fireJobSlot, startJobRun } from "@/lib/scheduler/run";
+import { insertClaimedExecution } from "@/lib/executions/queries";
 import { heartbeat, joinDeployment, leaveDeployment } from "@/lib/scheduler/cluster";
 import { currentInstanceId, listInstances, takeTurnOnce } from "@/lib/instances/service";
 import { getOperation, startOperation, waitForOperation } from "@/lib/operations/service";
+import { createChannel } from "@/lib/notify/service";
+import { createChannelInput } from "@/lib/notify/inputs";
+import { deliveryIdle, startNotifier, stopNotifier } from "@/lib/notify/delivery";
+import { startHttpReceiver, waitUntil } from "@/test/helpers/receivers";
 
 // Several instances are simulated in one process: "other" instances are rows written the way another
 // process writes them (an instance row, runs and operations it owns); this process is the survivor.
@@ -22,7 +27,7 @@ import { getOperation, startOperation, waitForOperation } from "@/lib/operations
 let root: TestDataRoot;
 
 beforeAll(async () => {
-  root = createTestDataRoot({ MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "1", MIMIR_INSTANCE_LEASE_SECONDS: "2" });
+  root = createTestDataRoot({ MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "1", MIMIR_INSTANCE_LEASE_SECONDS: "2", MIMIR_ALLOWED_DESTINATIONS: "127.0.0.1" });
   fs.writeFileSync(path.join(root.config.paths.plugins, "Slow.ok"), "#!/bin/sh\ncat >/dev/null; sleep 1; echo '{}'\n", { mode: 0o700 });
   await createPipeline("name: slow\nsteps:\n  - {name: one, plugin: Slow.ok}\n", null);
   await createJob({ id: "slow", name: "slow", pipeline: "slow", cron_expr: "0 2 * * *", enabled: true }, null);
@@ -61,6 +66,40 @@ describe("several instances", () => {
     expect(claims[0]).toMatchObject({ claimedBy: currentInstanceId(), executionId: started[0]!.execution_id, scheduledFor: slot.toISOString() });
   });
 
+  test("a fire's claim and its run are one: a run that cannot be inserted leaves no claim, a skipped fire keeps its claim with its row", async () => {
+    const slot = "2030-01-02T02:00:00.000Z";
+    const row = {
+      id: "claimed-twice",
+      jobId: "slow",
+      pipeline: "slow",
+      startTime: new Date().toISOString(),
+      status: "success" as const,
+      ownerInstance: currentInstanceId(),
+    };
+    await recordExecutionStart({ ...row, triggeredBy: "manual" });
+    // The same execution id again: the insert fails, and the claim made in its transaction goes with it.
+    await expect(insertClaimedExecution({ ...row, triggeredBy: "scheduler" }, slot)).rejects.toThrow();
+    expect(await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, slot))).toHaveLength(0);
+
+    await otherInstance("runs-slow", { expired: false });
+    await recordExecutionStart({
+      id: "running-elsewhere",
+      jobId: "slow",
+      pipeline: "slow",
+      startTime: new Date().toISOString(),
+      status: "running",
+      triggeredBy: "scheduler",
+      ownerInstance: "runs-slow",
+    });
+    const skipped = await fireJobSlot("slow", new Date(slot));
+    expect(skipped?.status).toBe("skipped");
+    const [claim] = await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, slot));
+    expect(claim?.executionId).toBe(skipped!.execution_id);
+    expect((await getExecution(skipped!.execution_id)).status).toBe("skipped");
+    expect(await fireJobSlot("slow", new Date(slot))).toBeNull();
+    await getDb().update(jobExecutions).set({ status: "success", endTime: new Date().toISOString() }).where(eq(jobExecutions.id, "running-elsewhere"));
+  });
+
   test("a job has at most one running run across instances: a start beside another instance's run is skipped", async () => {
     await otherInstance("live-other", { expired: false });
     await recordExecutionStart({
@@ -78,6 +117,9 @@ describe("several instances", () => {
   });
 
   test("a dead instance's runs and operations are failed by a survivor, naming it; a live one's are left alone", async () => {
+    const receiver = await startHttpReceiver();
+    await createChannel(createChannelInput.parse({ kind: "webhook", name: "instances", events: ["instance.lost"], secrets: { url: `${receiver.url}/in` } }));
+    await startNotifier();
     await otherInstance("dead-other", { expired: true });
     await recordExecutionStart({
       id: "orphaned",
@@ -102,6 +144,28 @@ describe("several instances", () => {
     expect(listed.find((instance) => instance.id === "dead-other")).toMatchObject({ stop_reason: expect.stringMatching(/stopped answering/) });
     expect(listed.find((instance) => instance.self)).toMatchObject({ stopped_at: null });
     await getDb().update(operations).set({ status: "succeeded" }).where(eq(operations.id, "live-op"));
+
+    // instance.lost, once, naming the instance and what it was running.
+    expect(await waitUntil(() => receiver.received.length > 0)).toBe(true);
+    await heartbeat();
+    await deliveryIdle();
+    await stopNotifier();
+    await receiver.close();
+    expect(receiver.received).toHaveLength(1);
+    const sent = JSON.parse(receiver.received[0]!.body);
+    expect(sent).toMatchObject({
+      event: "instance.lost",
+      severity: "warning",
+      title: "Instance elsewhere/4242 (dead-oth) stopped answering",
+      data: {
+        instance_id: "dead-other",
+        host: "elsewhere",
+        reason: expect.stringMatching(/stopped answering/),
+        runs: [{ execution_id: "orphaned", job_id: "slow" }],
+        operations: [{ operation_id: "dead-op", kind: "backup" }],
+      },
+    });
+    expect(sent.text).toMatch(/It was running: run of job 'slow', backup operation; marked failed/);
   });
 
   test("a run's late completion is refused once another instance failed it (fenced write)", async () => {
@@ -143,6 +207,35 @@ describe("several instances", () => {
       message: expect.stringMatching(/on instance live-oth/),
     });
     await getDb().update(operations).set({ status: "succeeded" }).where(eq(operations.id, "their-backup"));
+  });
+
+  test("a restore running on another instance pauses this one's fires and Run now (409 naming it); it lifts when that instance dies", async () => {
+    await otherInstance("restoring", { expired: false });
+    const now = new Date().toISOString();
+    await getDb()
+      .insert(operations)
+      .values({ id: "their-restore", kind: "restore", status: "running", exclusive: true, createdAt: now, startedAt: now, ownerInstance: "restoring" });
+    const slot = "2030-01-03T02:00:00.000Z";
+    expect(await fireJobSlot("slow", new Date(slot))).toBeNull();
+    // Let go, not claimed: nothing of the slot is recorded.
+    expect(await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, slot))).toHaveLength(0);
+    await expect(startJobRun("slow", "manual")).rejects.toMatchObject({
+      code: "operation_running",
+      message: expect.stringMatching(/A restore is running on instance restorin: jobs do not run/),
+      details: { operation_id: "their-restore", instance: "restoring" },
+    });
+    await expect(executePipelineNow("slow", {})).rejects.toMatchObject({ code: "operation_running" });
+
+    // The restoring instance stops answering: a survivor fails its restore, and the pause is gone with it.
+    await getDb()
+      .update(instances)
+      .set({ leaseUntil: databaseTime(-1000) })
+      .where(eq(instances.id, "restoring"));
+    await heartbeat();
+    expect((await getOperation("their-restore")).status).toBe("failed");
+    const run = await startJobRun("slow", "manual");
+    expect(run.status).toBe("running");
+    await run.finished;
   });
 
   test("work due once per interval (storage sampling) is taken by one of several instances asking together", async () => {

@@ -18,6 +18,8 @@ import { findJobRow, recordJobRun } from "@/lib/jobs/service";
 import { abandonOperationsTakenAway, cancelOperationsRequestedElsewhere, failOperationsOf } from "@/lib/operations/service";
 import { activeRunIds, cancelRun } from "@/lib/scheduler/active-runs";
 import { currentInstanceId } from "@/lib/instances/service";
+import { notify } from "@/lib/notify/service";
+import { createSerialQueue } from "@/lib/serial-queue";
 
 /**
  * This instance's part in a deployment of several (study §4.4, the Quartz check-in model): it renews
@@ -42,13 +44,24 @@ export function interruptedBy(instance: Pick<InstanceRow, "id" | "host" | "pid" 
   return `Interrupted: instance ${describeInstance(instance)} ${instance.stopReason ?? LEASE_EXPIRED} while this was in progress`;
 }
 
+/** What a dead instance was doing when another closed it: its failed runs and operations. */
+interface LostWork {
+  runs: { execution_id: string; job_id: string }[];
+  operations: { operation_id: string; kind: string }[];
+}
+
 /**
  * Fails the running runs and operations of instances declared stopped, and records each failed run as
- * its job's last result. Returns how many runs and operations it closed. Updates rows.
+ * its job's last result. Returns how many runs and operations it closed, and what each instance lost.
+ * Updates rows.
  */
-export async function failWorkOf(dead: InstanceRow[], { unowned = false }: { unowned?: boolean } = {}): Promise<{ runs: number; operations: number }> {
+export async function failWorkOf(
+  dead: InstanceRow[],
+  { unowned = false }: { unowned?: boolean } = {},
+): Promise<{ runs: number; operations: number; lost: Map<string, LostWork> }> {
   let runs = 0;
   let operations = 0;
+  const lost = new Map<string, LostWork>();
   const groups: { owners: string[]; reason: string; unowned: boolean }[] = dead.map((instance) => ({
     owners: [instance.id],
     reason: interruptedBy(instance),
@@ -66,10 +79,35 @@ export async function failWorkOf(dead: InstanceRow[], { unowned = false }: { uno
         nextRun: job.nextRun,
       });
     }
+    const failedOperations = await failOperationsOf(group.owners, group.reason, { unowned: group.unowned });
     runs += failed.length;
-    operations += (await failOperationsOf(group.owners, group.reason, { unowned: group.unowned })).length;
+    operations += failedOperations.length;
+    if (group.owners.length === 1)
+      lost.set(group.owners[0]!, {
+        runs: failed.map((run) => ({ execution_id: run.id, job_id: run.jobId })),
+        operations: failedOperations.map((op) => ({ operation_id: op.id, kind: op.kind })),
+      });
   }
-  return { runs, operations };
+  return { runs, operations, lost };
+}
+
+/**
+ * Tells the channels that subscribe to `instance.lost` about each instance this one found past its
+ * lease, with what it was running. Each dead instance is found by exactly one survivor (one UPDATE …
+ * RETURNING), so the event goes out once. Queues notifications.
+ */
+async function announceLost(expired: InstanceRow[], lost: Map<string, LostWork>): Promise<void> {
+  for (const instance of expired) {
+    const work = lost.get(instance.id) ?? { runs: [], operations: [] };
+    await notify("instance.lost", {
+      instance_id: instance.id,
+      instance: describeInstance(instance),
+      host: instance.host,
+      reason: instance.stopReason ?? LEASE_EXPIRED,
+      last_seen: instance.lastSeen,
+      ...work,
+    });
+  }
 }
 
 /**
@@ -81,9 +119,11 @@ export async function failWorkOf(dead: InstanceRow[], { unowned = false }: { uno
 export async function joinDeployment(dataRootId: string | null): Promise<{ runs: number; operations: number }> {
   const previous = await joinCluster(dataRootId);
   const expired = await stopExpiredInstances();
-  const closed = await failWorkOf([...previous, ...expired], { unowned: true });
+  const { lost, ...closed } = await failWorkOf([...previous, ...expired], { unowned: true });
   if (closed.runs + closed.operations > 0)
     getLogger().warn("closed the work of instances that stopped while it ran", { ...closed, instances: [...previous, ...expired].map(describeInstance) });
+  // An earlier life of this process is no news to anyone: only instances whose lease passed are announced.
+  await announceLost(expired, lost);
   startTimers();
   return closed;
 }
@@ -117,8 +157,19 @@ function stopTimers(): void {
   timers.control = undefined;
 }
 
+/**
+ * Heartbeats of this process run one after another (the timer's and one asked for directly), so two
+ * never split one dead instance's work between them: the one that declared it stopped fails all of
+ * it and says what it was running.
+ */
+const beatInTurn = createSerialQueue();
+
 /** One heartbeat: renew the lease (or learn that this instance was declared dead), then reap the others. */
 export async function heartbeat(): Promise<void> {
+  return beatInTurn(beatOnce);
+}
+
+async function beatOnce(): Promise<void> {
   const lease = await renewThisInstanceLease();
   if (lease === "revived") {
     // Paused or cut off past the lease: the others failed this instance's work; what they failed is abandoned, not finished twice.
@@ -135,10 +186,12 @@ export async function heartbeat(): Promise<void> {
     });
   }
   // Expired leases, and rows a zombie wrote after it was declared stopped (nobody would close them otherwise).
-  const dead = [...new Map([...(await stopExpiredInstances()), ...(await findStoppedOwnersOfRunningWork())].map((row) => [row.id, row])).values()];
+  const expired = await stopExpiredInstances();
+  const dead = [...new Map([...expired, ...(await findStoppedOwnersOfRunningWork())].map((row) => [row.id, row])).values()];
   if (dead.length === 0) return;
-  const closed = await failWorkOf(dead);
+  const { lost, ...closed } = await failWorkOf(dead);
   getLogger().warn("instances stopped answering: their work was marked failed", { instances: dead.map(describeInstance), ...closed });
+  await announceLost(expired, lost);
 }
 
 /** Stops the runs and operations of this instance that someone asked to stop on another instance. */

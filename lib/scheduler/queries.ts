@@ -2,7 +2,6 @@ import "server-only";
 import { eq, like } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { systemMetadata } from "@/lib/db/schema/system";
-import { jobFires } from "@/lib/db/schema/instances";
 import { nowIso } from "@/lib/db/timestamps";
 
 const REMOVED_PREFIX = "builtin_job_removed:";
@@ -63,17 +62,4 @@ export async function writeAppliedBuiltinConfig(id: string, applied: AppliedBuil
     .insert(systemMetadata)
     .values({ key: APPLIED_PREFIX + id, value, updatedAt: now })
     .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
-}
-
-/**
- * Claims one scheduled fire of a job for `owner`: true for exactly one caller per (job, slot), however
- * many instances try at once and whatever their clocks; false for every other.
- */
-export async function insertFireClaim(jobId: string, slot: string, owner: string, executionId: string): Promise<boolean> {
-  const rows = await getDb()
-    .insert(jobFires)
-    .values({ jobId, scheduledFor: slot, claimedBy: owner, claimedAt: nowIso(), executionId })
-    .onConflictDoNothing()
-    .returning({ jobId: jobFires.jobId });
-  return rows.length > 0;
 }

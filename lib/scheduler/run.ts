@@ -14,15 +14,15 @@ import { scrubSecrets, secretValuesOf } from "@/lib/pipelines/secrets";
 import type { Principal, Scope } from "@/lib/auth/scopes";
 import { getConfig } from "@/lib/config/service";
 import { assertStepsAllowed, describePrincipal, lowestScope, ownerScope } from "@/lib/plugins/access";
-import { recordExecutionStart, recordOwnedExecutionProgress } from "@/lib/executions/service";
+import { recordClaimedExecutionStart, recordExecutionStart, recordOwnedExecutionProgress } from "@/lib/executions/service";
 import { NS_PER_MS } from "@/lib/time";
 import { openExecutionLog, readExecutionLogChunk } from "@/lib/executions/log-files";
 import type { StepRecord, Trigger } from "@/lib/executions/types";
 import { builtinPluginNames, findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import { releaseRun, trackRun } from "@/lib/scheduler/active-runs";
-import { insertFireClaim } from "@/lib/scheduler/queries";
 import { currentInstanceId } from "@/lib/instances/service";
 import { isUniqueViolation } from "@/lib/db/dialect";
+import { findSchedulerPause, pausedByOperation } from "@/lib/operations/service";
 import { PluginError, resolvePluginExecutable, runExecutablePlugin } from "@/lib/scheduler/executable-plugin";
 import { plainIssueMessage } from "@/lib/issue-text";
 
@@ -72,12 +72,11 @@ async function assertRunAllowed(ref: string, limits: RunLimit[]): Promise<void> 
 
 /**
  * Runs one scheduled fire of a job, on the one instance whose claim of (job, slot) succeeds; every
- * other instance gets null and does nothing. Inserts one job_fires row, then what startJobRun inserts.
+ * other instance gets null and does nothing. The claim (a job_fires row) and the run's execution row
+ * are inserted in one transaction, so no kill leaves a claimed slot without its run.
  */
 export async function fireJobSlot(jobId: string, slot: Date): Promise<RunStarted | null> {
-  const executionId = crypto.randomUUID();
-  if (!(await insertFireClaim(jobId, slot.toISOString(), currentInstanceId(), executionId))) return null;
-  return startJobRun(jobId, "scheduler", null, executionId);
+  return startRun(jobId, "scheduler", null, crypto.randomUUID(), slot.toISOString());
 }
 
 /**
@@ -95,42 +94,66 @@ export async function startJobRun(
   caller: Principal | null = null,
   executionId: string = crypto.randomUUID(),
 ): Promise<RunStarted> {
+  return (await startRun(jobId, trigger, caller, executionId, null))!;
+}
+
+/** startJobRun, or with `scheduledFor` one scheduled fire: null when another instance claimed that slot. */
+async function startRun(
+  jobId: string,
+  trigger: Trigger,
+  caller: Principal | null,
+  executionId: string,
+  scheduledFor: string | null,
+): Promise<RunStarted | null> {
   const job = await findJobRow(jobId);
   if (!job) throw notFound("Job", jobId);
   const limits = [{ scope: ownerScope(job.ownerScope), who: `job '${job.id}' (saved by ${job.owner ?? "the console"})` }, ...callerLimit(caller)];
   if (caller) await assertRunAllowed(job.pipeline, limits);
+  // A restore or reset anywhere holds every instance's jobs back: a fire is let go (the job's next slot
+  // fires as usual), a run asked for is refused naming the operation.
+  const pause = await findSchedulerPause();
+  if (pause) {
+    if (scheduledFor === null) throw pausedByOperation(pause);
+    getLogger().info("scheduled fire skipped: an exclusive operation is running", { jobId, slot: scheduledFor, ...pause });
+    return null;
+  }
   const startTime = nowIso();
   const owner = currentInstanceId();
+  // A scheduled fire inserts its row together with the claim of its slot (one transaction); any other start inserts the row alone.
+  const insertStart = (row: Parameters<typeof recordExecutionStart>[0] & { jobId: string; ownerInstance: string }) =>
+    runAppWrite(async () => {
+      if (scheduledFor !== null) return recordClaimedExecutionStart(row, scheduledFor);
+      await recordExecutionStart(row);
+      return true;
+    });
   try {
-    await runAppWrite(() =>
-      recordExecutionStart({
-        id: executionId,
-        jobId,
-        pipeline: job.pipeline.replace(/\.ya?ml$/i, ""),
-        startTime,
-        status: "running",
-        triggeredBy: trigger,
-        steps: "[]",
-        ownerInstance: owner,
-      }),
-    );
+    const started = await insertStart({
+      id: executionId,
+      jobId,
+      pipeline: job.pipeline.replace(/\.ya?ml$/i, ""),
+      startTime,
+      status: "running",
+      triggeredBy: trigger,
+      steps: "[]",
+      ownerInstance: owner,
+    });
+    if (!started) return null;
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
-    await runAppWrite(() =>
-      recordExecutionStart({
-        id: executionId,
-        jobId,
-        pipeline: job.pipeline,
-        startTime,
-        endTime: startTime,
-        duration: 0,
-        status: "skipped",
-        error: "The previous run of this job was still in progress",
-        triggeredBy: trigger,
-        steps: "[]",
-        ownerInstance: owner,
-      }),
-    );
+    const recorded = await insertStart({
+      id: executionId,
+      jobId,
+      pipeline: job.pipeline,
+      startTime,
+      endTime: startTime,
+      duration: 0,
+      status: "skipped",
+      error: "The previous run of this job was still in progress",
+      triggeredBy: trigger,
+      steps: "[]",
+      ownerInstance: owner,
+    });
+    if (!recorded) return null;
     return { execution_id: executionId, job_id: jobId, status: "skipped", finished: Promise.resolve() };
   }
   const controller = trackRun(jobId, executionId);
@@ -416,6 +439,8 @@ export async function executePipelineNow(
   if (!(await resolvePipeline(pipelineRef))) throw notFound("Pipeline", pipelineRef);
   const limits = callerLimit(caller);
   await assertRunAllowed(pipelineRef, limits);
+  const pause = await findSchedulerPause();
+  if (pause) throw pausedByOperation(pause);
   const max = getConfig().values.scheduler.max_concurrent_adhoc_runs;
   const runs = adhocRuns();
   if (runs.running >= max) {

@@ -6,4 +6,5 @@ import { selectTable } from "./select";
 export const users = selectTable(sqlite.users, pg.users);
 export const sessions = selectTable(sqlite.sessions, pg.sessions);
 export const apiTokens = selectTable(sqlite.apiTokens, pg.apiTokens);
-export type { UserRow, SessionRow, ApiTokenRow } from "./sqlite/auth";
+export const signInFailures = selectTable(sqlite.signInFailures, pg.signInFailures);
+export type { UserRow, SessionRow, ApiTokenRow, SignInFailureRow } from "./sqlite/auth";

@@ -1,4 +1,4 @@
-import { pgTable, text, index, uniqueIndex } from "drizzle-orm/pg-core";
+import { pgTable, text, bigint, index, uniqueIndex } from "drizzle-orm/pg-core";
 import { isoTimestamp } from "./columns";
 
 /** PostgreSQL flavour of ../sqlite/auth.ts. */
@@ -48,4 +48,14 @@ export const apiTokens = pgTable(
     revokedAt: isoTimestamp("revoked_at"),
   },
   (t) => [uniqueIndex("idx_api_tokens_token_hash").on(t.tokenHash), index("idx_api_tokens_owner_user_id").on(t.ownerUserId)],
+);
+
+export const signInFailures = pgTable(
+  "sign_in_failures",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedByDefaultAsIdentity(),
+    keyHash: text("key_hash").notNull(),
+    failedAt: isoTimestamp("failed_at").notNull(),
+  },
+  (t) => [index("idx_sign_in_failures_key").on(t.keyHash, t.failedAt), index("idx_sign_in_failures_failed_at").on(t.failedAt)],
 );

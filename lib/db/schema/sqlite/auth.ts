@@ -1,4 +1,4 @@
-import { sqliteTable, text, index, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sqliteTable, text, integer, index, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable(
   "users",
@@ -60,6 +60,25 @@ export const apiTokens = sqliteTable(
   (t) => [uniqueIndex("idx_api_tokens_token_hash").on(t.tokenHash), index("idx_api_tokens_owner_user_id").on(t.ownerUserId)],
 );
 
+/**
+ * One row per wrong password, under each key it counts against (the client, the account, the pair):
+ * sign-in throttling lives here, not in one process's memory, so several instances behind a load
+ * balancer share one count. Keys are hashes (fixed length; no name a stranger typed is kept). Rows
+ * older than the longest window, and the oldest beyond a cap, are deleted as failures come in.
+ */
+export const signInFailures = sqliteTable(
+  "sign_in_failures",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** sha256 of "client:<address>", "account:<name>" or "pair:<name>\0<address>" */
+    keyHash: text("key_hash").notNull(),
+    /** on the database's clock, so instances whose clocks disagree judge one window */
+    failedAt: text("failed_at").notNull(),
+  },
+  (t) => [index("idx_sign_in_failures_key").on(t.keyHash, t.failedAt), index("idx_sign_in_failures_failed_at").on(t.failedAt)],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
+export type SignInFailureRow = typeof signInFailures.$inferSelect;

@@ -1,0 +1,177 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { callAction, serverActions } from "@/test/helpers/console-server";
+import { startServer, type RunningServer } from "@/test/helpers/server";
+import { createScratchDatabase, type ScratchDatabase } from "@/test/helpers/postgres";
+
+/**
+ * What several instances must share, against the production build (`next build` first): two `next
+ * start` processes on their own ports share one PostgreSQL database made for the test and one data
+ * root, as two replicas behind a load balancer do. Requests alternate between them, as a balancer
+ * may send them.
+ */
+const TOKEN = `mimir_${"s".repeat(43)}`;
+const ADMIN_PASSWORD = "shared-instances-admin-password";
+let home: string;
+let scratch: ScratchDatabase;
+const servers: RunningServer[] = [];
+let db: pg.Pool;
+/** Short, so that a killed instance's restore is failed by the other within seconds. */
+const LEASE_SECONDS = 3;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from the server, checked by the assertions
+type Json = any;
+
+function env(): Record<string, string> {
+  return {
+    MIMIR_HOME: home,
+    MIMIR_API_TOKEN: TOKEN,
+    MIMIR_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    MIMIR_PERSISTENCE_BACKEND: "postgres",
+    MIMIR_CONNECTION_STRING: scratch.url,
+    // The balancer's address is every request's peer: the client is the X-Forwarded-For it appends.
+    MIMIR_TRUST_PROXY: "true",
+    MIMIR_SCHEDULER_MIN_INTERVAL_SECONDS: "1",
+    MIMIR_INSTANCE_LEASE_SECONDS: String(LEASE_SECONDS),
+    // A restore waits after its extraction until it is cancelled (or its instance dies): the moment to look at the others.
+    MIMIR_HOLD_POINT: "restore.after_extract",
+    MIMIR_LOG_LEVEL: "warn",
+  };
+}
+
+beforeAll(async () => {
+  home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-shared-"));
+  scratch = await createScratchDatabase({ label: "shared", migrate: false });
+  db = new pg.Pool({ connectionString: scratch.url, max: 2 });
+  fs.mkdirSync(path.join(home, "plugins"), { recursive: true });
+  fs.writeFileSync(path.join(home, "plugins", "Shared.tick"), "#!/bin/sh\ncat >/dev/null; echo '{}'\n", { mode: 0o700 });
+  // One at a time: the first migrates the new database; the second finds it migrated.
+  for (let i = 0; i < 2; i += 1) servers.push(await startServer(env()));
+}, 180_000);
+
+afterAll(async () => {
+  for (const server of servers) await server.stop();
+  await db?.end();
+  await scratch?.drop();
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+async function signIn(instance: number, username: string, password: string, client: string): Promise<string | "ok"> {
+  const action = serverActions().find((a) => a.filename === "app/login/actions.ts" && a.exportedName === "signInAction")!;
+  const { result } = await callAction(servers[instance]!.url, "/login", action.id, { username, password }, { "X-Forwarded-For": client });
+  if (!result) throw new Error("the sign-in action gave no result");
+  return result.ok ? "ok" : result.error!.code;
+}
+
+test("sign-in throttling counts every instance's failures: a client's 11th wrong password is refused on either", async () => {
+  const client = "203.0.113.10";
+  // Ten wrong passwords, alternating instances, each at a name that is no account (no account delay involved).
+  for (let i = 0; i < 10; i += 1) expect(await signIn(i % 2, `nobody-${i}`, "wrong-password", client)).toBe("unauthorized");
+  // Each instance saw five: counted apart they would let this one through; counted together it is the 11th.
+  expect(await signIn(0, "nobody-10", "wrong-password", client)).toBe("rate_limited");
+  expect(await signIn(1, "admin", ADMIN_PASSWORD, client)).toBe("rate_limited");
+  // Another client is not held back by it.
+  expect(await signIn(1, "admin", ADMIN_PASSWORD, "203.0.113.11")).toBe("ok");
+}, 120_000);
+
+test("an account's delay counts failures sent to every instance: a client that failed there waits on the other", async () => {
+  // Six strangers (the free failures and one: a 2 s delay) on the two instances, then one of them tries the other instance.
+  for (let i = 0; i < 6; i += 1) expect(await signIn(i % 2, "admin", `guess-${i}`, `198.51.100.${i}`)).toBe("unauthorized");
+  expect(await signIn(0, "admin", ADMIN_PASSWORD, "198.51.100.1")).toBe("rate_limited");
+  // The account is not locked: a client that has not failed on it signs in at once, on either instance.
+  expect(await signIn(0, "admin", ADMIN_PASSWORD, "198.51.100.50")).toBe("ok");
+  expect(await signIn(1, "admin", ADMIN_PASSWORD, "198.51.100.51")).toBe("ok");
+}, 120_000);
+
+async function api(instance: number, method: string, route: string, body?: unknown, yaml = false): Promise<{ status: number; json: Json }> {
+  const response = await fetch(`${servers[instance]!.url}/api/v1${route}`, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { "Content-Type": yaml ? "application/yaml" : "application/json" } : {}) },
+    body: body === undefined ? undefined : yaml ? String(body) : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+async function until<T>(what: string, read: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}\n${servers.map((server, i) => `--- instance ${i}\n${server.output()}`).join("\n")}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const operationStatus = async (id: string) => (await db.query<{ status: string }>("SELECT status FROM operations WHERE id = $1", [id])).rows[0]?.status;
+const ticksSince = async (since: Date) =>
+  (await db.query("SELECT 1 FROM job_executions WHERE job_id = 'tick' AND start_time > $1", [since.toISOString()])).rows.length;
+
+/** Starts a restore on instance 0 and returns its operation id once it holds after extraction. */
+async function holdRestore(backupId: string): Promise<string> {
+  const started = await api(0, "POST", `/backups/${backupId}/restore`, { confirm: backupId });
+  expect(started.status).toBe(202);
+  const before = servers[0]!.output().split("holding at a test hold point").length;
+  await until("the restore to hold after extraction", async () => servers[0]!.output().split("holding at a test hold point").length > before);
+  return started.json.id as string;
+}
+
+test("a restore on one instance pauses the other's jobs (Run now: 409 naming it); they resume when it ends, and when its instance dies", async () => {
+  expect((await api(0, "POST", "/pipelines", "name: tick\nsteps:\n  - {name: one, plugin: Shared.tick}\n", true)).status).toBe(201);
+  expect((await api(1, "POST", "/scheduler/jobs", { id: "tick", name: "tick", pipeline: "tick", cron_expr: "* * * * * *" })).status).toBeLessThan(300);
+  const began = new Date();
+  await until("runs of the per-second job", async () => (await ticksSince(began)) >= 2);
+  const backup = await api(0, "POST", "/backups", {});
+  expect(backup.status).toBe(202);
+  await until("the backup", async () => (await operationStatus(backup.json.id)) === "succeeded");
+  const backupId = (await api(1, "GET", `/operations/${backup.json.id}`)).json.result.backup_id as string;
+
+  const restoreId = await holdRestore(backupId);
+  const refused = await api(1, "POST", "/scheduler/jobs/tick/run");
+  expect(refused.status).toBe(409);
+  expect(refused.json.error).toMatchObject({ code: "operation_running", details: { operation_id: restoreId } });
+  expect(refused.json.error.message).toMatch(/^A restore is running on instance \w+: jobs do not run on any instance until it has finished/);
+  // Three seconds of the per-second job's slots on both instances, none run (a run admitted just before the restore may still start).
+  const held = new Date(Date.now() + 1000);
+  await until("three seconds of held slots", async () => Date.now() > held.getTime() + 3000, 10_000);
+  expect(await ticksSince(held)).toBe(0);
+
+  // Cancelled from the other instance: the restore ends, and the jobs run again everywhere.
+  expect((await api(1, "POST", `/operations/${restoreId}/cancel`)).status).toBeLessThan(300);
+  await until("the restore to end cancelled", async () => (await operationStatus(restoreId)) === "cancelled");
+  const resumed = new Date();
+  expect((await api(1, "POST", "/scheduler/jobs/tick/run")).status).toBeLessThan(300);
+  await until("the per-second job to run again", async () => (await ticksSince(resumed)) >= 3);
+
+  // Held again, then its instance is killed: the other fails the restore when the lease passes, and the pause goes with it.
+  const second = await holdRestore(backupId);
+  expect((await api(1, "POST", "/scheduler/jobs/tick/run")).status).toBe(409);
+  killTree(servers[0]!.process.pid!, "SIGKILL");
+  await until("the killed instance's restore to be failed by the other", async () => (await operationStatus(second)) === "failed", 4 * LEASE_SECONDS * 1000);
+  const afterDeath = new Date();
+  expect((await api(1, "POST", "/scheduler/jobs/tick/run")).status).toBeLessThan(300);
+  await until("the per-second job to run on the survivor", async () => (await ticksSince(afterDeath)) >= 2);
+}, 180_000);
+
+/** `next start` runs the server in a child process: signal the whole tree. */
+function killTree(pid: number, signal: NodeJS.Signals): void {
+  const all = [pid];
+  for (let i = 0; i < all.length; i += 1) {
+    try {
+      const children = fs.readFileSync(`/proc/${all[i]}/task/${all[i]}/children`, "utf8").trim();
+      if (children) all.push(...children.split(/\s+/).map(Number));
+    } catch {
+      // gone
+    }
+  }
+  for (const each of all.reverse()) {
+    try {
+      process.kill(each, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
