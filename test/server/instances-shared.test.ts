@@ -85,6 +85,25 @@ test("an account's delay counts failures sent to every instance: a client that f
   expect(await signIn(1, "admin", ADMIN_PASSWORD, "198.51.100.51")).toBe("ok");
 }, 120_000);
 
+test("a browser session made on one instance works on the other, and signing out on either ends it on both", async () => {
+  const actions = serverActions().filter((a) => a.filename === "app/login/actions.ts");
+  const signInId = actions.find((a) => a.exportedName === "signInAction")!.id;
+  const signOutId = actions.find((a) => a.exportedName === "signOutAction")!.id;
+  const signedIn = await callAction(servers[0]!.url, "/login", signInId, { username: "admin", password: ADMIN_PASSWORD }, { "X-Forwarded-For": "192.0.2.70" });
+  expect(signedIn.result?.ok).toBe(true);
+  const cookie = signedIn.setCookie.map((line) => line.split(";")[0]).join("; ");
+  const page = (instance: number) => fetch(`${servers[instance]!.url}/jobs`, { headers: { Cookie: cookie }, redirect: "manual" });
+  // A balancer may send each request to either instance: the session is a row both read.
+  for (const instance of [1, 0, 1]) expect((await page(instance)).status).toBe(200);
+  const signedOut = await callAction(servers[1]!.url, "/jobs", signOutId, {}, { Cookie: cookie, "X-Forwarded-For": "192.0.2.70" });
+  expect(signedOut.result?.ok).toBe(true);
+  for (const instance of [0, 1]) {
+    const response = await page(instance);
+    expect(response.status).toBeGreaterThanOrEqual(300);
+    expect(response.headers.get("location") ?? "").toContain("/login");
+  }
+}, 60_000);
+
 async function api(instance: number, method: string, route: string, body?: unknown, yaml = false): Promise<{ status: number; json: Json }> {
   const response = await fetch(`${servers[instance]!.url}/api/v1${route}`, {
     method,
