@@ -8,7 +8,7 @@ import { clientAddress } from "@/lib/client-address";
 import { readSessionCookie, verifyUserPassword } from "@/lib/auth/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { REAUTH_FIELD } from "@/lib/auth/reauth";
-import { assertWritesOpen } from "@/lib/operations/backend-switch";
+import { enterWrite } from "@/lib/db/write-freeze";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { actingFor, type AuditActor } from "@/lib/audit/context";
 import type { AuditAction } from "@/lib/audit/actions";
@@ -32,7 +32,7 @@ export interface ActionOptions<I> {
    * calls are recorded, since the log is of changes and of attempts that were turned away.
    */
   readOnly?: boolean;
-  /** Still allowed while writes are frozen for a switch to PostgreSQL (cancelling that migration, signing out). */
+  /** Still allowed while writes are frozen for a switch to PostgreSQL (cancelling that migration); every other action that is not read-only, sign-in included, is refused with `migrating` then. */
   whileMigrating?: boolean;
   /** What the action acted on, for the audit log (a token id, a user name). */
   target?: (input: I) => string | null;
@@ -58,6 +58,8 @@ export function defineAction<S extends ZodType, T>(
     let principal: Principal | null = null;
     let parsedInput: z.output<S> | undefined;
     const actor: AuditActor = { principal: null, ip: null, open: true, recorded: false };
+    // Ends once the action and its audit row are written: a freeze for a switch to PostgreSQL waits for that.
+    let endWrite: (() => void) | null = null;
     const result = await actingFor(actor, async (): Promise<ActionResult<T>> => {
       try {
         const requestHeaders = await headers();
@@ -69,9 +71,9 @@ export function defineAction<S extends ZodType, T>(
           const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
           actor.principal = auth?.principal ?? null;
           principal = authorize(auth, access);
-          // Sign-in and setup (public) write only sessions, which a restart asks for again anyway.
-          if (!options.readOnly && !options.whileMigrating) assertWritesOpen();
         }
+        // Sign-in and setup too: a session written to the SQLite file now would be gone after the switch.
+        if (!options.readOnly && !options.whileMigrating) endWrite = enterWrite();
         const raw: Record<string, unknown> = { ...(input instanceof FormData ? Object.fromEntries(input) : (input as Record<string, unknown>)) };
         const confirmation = options.reauth ? reauthInput.safeParse({ password: raw[REAUTH_FIELD] }) : null;
         delete raw[REAUTH_FIELD];
@@ -90,7 +92,11 @@ export function defineAction<S extends ZodType, T>(
         return { ok: false, error: { code: appError.code, message: appError.message } };
       }
     });
-    if (actor.principal && access !== "public") await auditAction(options, parsedInput, actor.principal, actor, result);
+    try {
+      if (actor.principal && access !== "public") await auditAction(options, parsedInput, actor.principal, actor, result);
+    } finally {
+      (endWrite as (() => void) | null)?.();
+    }
     return result;
   };
 }

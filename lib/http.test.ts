@@ -7,7 +7,7 @@ import { upsertToken } from "@/lib/auth/queries";
 import { hashSecret } from "@/lib/auth/passwords";
 import { nowIso } from "@/lib/db/timestamps";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { freezeWrites, thawWrites } from "@/lib/operations/backend-switch";
+import { freezeWrites, thawWrites } from "@/lib/db/write-freeze";
 
 let root: TestDataRoot;
 const adminToken = newApiTokenValue();

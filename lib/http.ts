@@ -9,7 +9,7 @@ import { assertSameOrigin, authenticate, authorize, sessionTokenFromCookieHeader
 import { verifyUserPassword } from "@/lib/auth/service";
 import { clientAddress } from "@/lib/client-address";
 import { REAUTH_HEADER } from "@/lib/auth/reauth";
-import { assertWritesOpen } from "@/lib/operations/backend-switch";
+import { enterWrite } from "@/lib/db/write-freeze";
 import type { Principal } from "@/lib/auth/scopes";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { actingFor, type AuditActor } from "@/lib/audit/context";
@@ -52,7 +52,8 @@ export interface RouteSpec<Q, B, P> {
   reauth?: boolean;
   /**
    * A changing request that must still work while writes are frozen for a switch to PostgreSQL
-   * (lib/operations/backend-switch.ts): cancelling that very migration.
+   * (lib/db/write-freeze.ts): cancelling that very migration. Every other changing request, public
+   * ones too, is refused with 503 `migrating` then.
    */
   whileMigrating?: boolean;
   /** The audit log's name for this write ("backup.restore"); defaults to "METHOD /path". */
@@ -89,6 +90,9 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     const url = new URL(request.url);
     const routeParams = (await context?.params) ?? {};
     const actor: AuditActor = { principal: null, ip: clientAddress(request.headers), open: true, recorded: false };
+    const changing = !SAFE_METHODS.has(request.method) && !spec.whileMigrating;
+    // Ends once the request and its audit row are written: a freeze for a switch to PostgreSQL waits for that.
+    let endWrite: (() => void) | null = null;
     const response = await actingFor(actor, async (): Promise<Response> => {
       try {
         let principal: Principal | null = null;
@@ -101,7 +105,7 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
           actor.principal = auth?.principal ?? null;
           principal = authorize(auth, access);
           if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
-          if (!SAFE_METHODS.has(request.method) && !spec.whileMigrating) assertWritesOpen();
+          if (changing) endWrite = enterWrite();
           if (spec.reauth && auth?.via === "session") {
             const password = request.headers.get(REAUTH_HEADER);
             if (!password) throw new AppError("reauth_required", "This action needs your password again");
@@ -117,6 +121,7 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
           principal = auth?.principal ?? null;
           actor.principal = principal;
         }
+        if (access === "public" && changing) endWrite = enterWrite();
         const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
         // Every route refuses a declared oversized body first, before anything else is parsed (a route that
         // reads no body too, so the 413 rule holds everywhere); readBodyText also counts what really arrives.
@@ -148,7 +153,11 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     // API answers carry tokens, config and history: no browser or shared cache may keep them. A
     // route that means to be cached (none today) says so with its own header.
     const answer = response.headers.has("cache-control") ? response : withHeader(response, "Cache-Control", "no-store");
-    if (!SAFE_METHODS.has(request.method) && actor.principal) await auditWrite(request, url, actor.principal, actor, answer.status, spec);
+    try {
+      if (!SAFE_METHODS.has(request.method) && actor.principal) await auditWrite(request, url, actor.principal, actor, answer.status, spec);
+    } finally {
+      (endWrite as (() => void) | null)?.();
+    }
     logRequest(request, url, routeTemplate(url.pathname, routeParams), answer.status, performance.now() - started);
     return answer;
   };

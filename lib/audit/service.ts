@@ -12,6 +12,7 @@ import * as queries from "@/lib/audit/queries";
 import type { AuditEntryDto } from "@/lib/audit/types";
 import type { ApiWriteAction, AuditAction } from "@/lib/audit/actions";
 import { DAY_MS } from "@/lib/time";
+import { writesRefusedHere } from "@/lib/db/write-freeze";
 
 export interface AuditEntry {
   /**
@@ -44,6 +45,7 @@ export async function recordAudit(entry: AuditEntry): Promise<void> {
   if (auditIsQuiet()) return;
   const actor = currentActor();
   if (actor) actor.recorded = true;
+  if (loggedInsteadWhileFrozen(entry)) return;
   const principal = entry.principal ?? actor?.principal ?? null;
   await queries.insertAuditRow({
     at: nowIso(),
@@ -82,6 +84,7 @@ export async function recordRefusal(entry: AuditEntry & { result: "denied" | "fa
   if (auditIsQuiet()) return;
   const actor = currentActor();
   if (actor) actor.recorded = true;
+  if (loggedInsteadWhileFrozen(entry)) return;
   const principal = entry.principal ?? actor?.principal ?? null;
   const ip = addressOf(entry, actor?.ip);
   const key = JSON.stringify([principal?.kind ?? "anonymous", principal?.id ?? entry.actorName ?? null, ip, entry.action, entry.result]);
@@ -115,6 +118,23 @@ export async function recordRefusal(entry: AuditEntry & { result: "denied" | "fa
     throw error;
   }
   await pruneNowAndThen();
+}
+
+/**
+ * While writes are frozen for a switch to PostgreSQL a row written to the SQLite file would be lost at
+ * the switch: what it would have said goes to the application log instead (the refusals of changing
+ * requests, mostly). Returns whether it did.
+ */
+function loggedInsteadWhileFrozen(entry: AuditEntry): boolean {
+  const reason = writesRefusedHere();
+  if (reason === null) return false;
+  getLogger().info("audit row not stored: writes are frozen for the switch to PostgreSQL", {
+    action: entry.action,
+    target: entry.target ?? null,
+    result: entry.result,
+    actor: entry.principal?.name ?? currentActor()?.principal?.name ?? entry.actorName ?? null,
+  });
+  return true;
 }
 
 function addressOf(entry: AuditEntry, fallback: string | null | undefined): string | null {

@@ -18,7 +18,7 @@ import { releaseProcessLock } from "@/lib/db/process-lock";
 import { versionProblem } from "@/lib/db/transfer/to-postgres";
 import { migratePostgresToSqlite, migrateSqliteToPostgres, preflightSqliteToPostgres, startMigrateToPostgres } from "@/lib/maintenance/migrate-backend";
 import { waitForOperation } from "@/lib/operations/service";
-import { thawWrites, writesFrozenReason } from "@/lib/operations/backend-switch";
+import { thawWrites, writesFrozenReason } from "@/lib/db/write-freeze";
 import { stopScheduler } from "@/lib/scheduler/engine";
 
 const FIXTURES = path.join(import.meta.dirname, "../../test/fixtures");

@@ -16,7 +16,7 @@ import type { BackendMigrationResult, MigrateToPostgresResult } from "@/lib/main
 import { recordAudit } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { listRunningExecutions } from "@/lib/executions/service";
-import { freezeWrites, thawWrites } from "@/lib/operations/backend-switch";
+import { freezeWrites, thawWrites } from "@/lib/db/write-freeze";
 import { startOperation, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import { stopScheduler } from "@/lib/scheduler/engine";
@@ -140,7 +140,7 @@ const FROZEN_AFTER =
 
 /**
  * The Database page's "Migrate to PostgreSQL", as an exclusive operation (202): the scheduler
- * stops and every change is refused (lib/operations/backend-switch.ts) for the whole copy, so the
+ * stops and every change is refused (lib/db/write-freeze.ts) for the whole copy, so the
  * SQLite file read in one transaction is all there is; then migrateSqliteToPostgres, progress in
  * rows with rate and ETA. On success config.yaml says postgres and changes stay refused until the
  * restart that switches (a live switch would have to swap every open handle mid-request: not done);

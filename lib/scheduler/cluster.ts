@@ -18,6 +18,7 @@ import { findJobRow, recordJobRun } from "@/lib/jobs/service";
 import { abandonOperationsTakenAway, cancelOperationsRequestedElsewhere, failOperationsOf } from "@/lib/operations/service";
 import { activeRunIds, cancelRun } from "@/lib/scheduler/active-runs";
 import { currentInstanceId } from "@/lib/instances/service";
+import { writesRefusedHere } from "@/lib/db/write-freeze";
 
 /**
  * This instance's part in a deployment of several (study §4.4, the Quartz check-in model): it renews
@@ -92,7 +93,9 @@ function startTimers(): void {
   stopTimers();
   let beating = false;
   timers.heartbeat = setInterval(() => {
-    if (beating) return;
+    // Paused while writes are frozen for a switch to PostgreSQL (the lease would be renewed in a file being
+    // left behind); on SQLite no other instance waits on it, and a failed switch resumes it at the next beat.
+    if (beating || writesRefusedHere() !== null) return;
     beating = true;
     void heartbeat()
       .catch((error) => getLogger().warn("instance heartbeat failed", { error }))
