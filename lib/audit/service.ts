@@ -9,6 +9,7 @@ import type { Principal } from "@/lib/auth/scopes";
 import { normalizeAddress } from "@/lib/client-address";
 import { auditIsQuiet, currentActor } from "@/lib/audit/context";
 import * as queries from "@/lib/audit/queries";
+import type { auditLog } from "@/lib/db/schema/audit";
 import type { AuditEntryDto } from "@/lib/audit/types";
 import type { ApiWriteAction, AuditAction } from "@/lib/audit/actions";
 import { DAY_MS } from "@/lib/time";
@@ -30,6 +31,8 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+type AuditRowInsert = typeof auditLog.$inferInsert;
+
 /** Old rows are deleted at most this often, from recordAudit itself, so no scheduler is needed for it. */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 const memo = processState("auditPrune", (): { auditPrunedAt?: number } => ({}));
@@ -46,8 +49,19 @@ export async function recordAudit(entry: AuditEntry): Promise<void> {
   const actor = currentActor();
   if (actor) actor.recorded = true;
   if (loggedInsteadWhileFrozen(entry)) return;
+  await queries.insertAuditRow(auditRowOf(entry));
+  await pruneNowAndThen();
+}
+
+/**
+ * The row recordAudit writes for `entry` (caller and address from the request or operation running
+ * now), without writing it: for a row that must land elsewhere too, such as the switch to
+ * PostgreSQL's own row, committed with the copy. Reads only.
+ */
+export function auditRowOf(entry: AuditEntry): AuditRowInsert {
+  const actor = currentActor();
   const principal = entry.principal ?? actor?.principal ?? null;
-  await queries.insertAuditRow({
+  return {
     at: nowIso(),
     actor: principal?.name ?? entry.actorName?.slice(0, 128) ?? "system",
     actorType: principal?.kind ?? (entry.actorName === undefined ? "system" : "anonymous"),
@@ -56,8 +70,7 @@ export async function recordAudit(entry: AuditEntry): Promise<void> {
     result: entry.result,
     ip: addressOf(entry, actor?.ip),
     details: entry.details ? JSON.stringify(redact(entry.details)) : null,
-  });
-  await pruneNowAndThen();
+  };
 }
 
 /** How long one refusal row gathers the refusals that follow it from the same caller. */

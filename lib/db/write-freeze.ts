@@ -27,10 +27,13 @@ interface FreezeState {
 }
 
 // Process-wide: the migration freezes from a route bundle, the sampler and scheduler run in instrumentation's.
-const state = processState(
-  "writeFreeze",
-  (): FreezeState => ({ reason: null, inFlight: 0, drained: new Set(), thawed: new Set(), exempt: new AsyncLocalStorage<boolean>() }),
-);
+const state = processState("writeFreeze", (): FreezeState => ({
+  reason: null,
+  inFlight: 0,
+  drained: new Set(),
+  thawed: new Set(),
+  exempt: new AsyncLocalStorage<boolean>(),
+}));
 
 /** Refuses new writes from now on with `reason` (also to change the reason of a freeze in force). */
 export function freezeWrites(reason: string): void {
@@ -41,7 +44,8 @@ export function freezeWrites(reason: string): void {
 export function thawWrites(): void {
   if (state.reason === null) return;
   state.reason = null;
-  for (const listener of state.thawed) listener();
+  // Outside the migration's exemption: a writer resumed from inside it would keep passing the next freeze.
+  for (const listener of state.thawed) outsideFreezeExemption(listener);
 }
 
 /** Why changes are refused now, or null. */
