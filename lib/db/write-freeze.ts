@@ -14,8 +14,11 @@ import { AppError, isAppError } from "@/lib/errors";
  *   while `writesRefusedHere()` says why, and carry on by themselves once thawed;
  * - whatever else tries, on the app's SQLite connection, is refused by the connection itself
  *   (lib/db/client.ts) with the same `migrating` error: loud, never silently dropped.
- * Only the migration's own bookkeeping (its operation row and audit row) is written meanwhile, inside
- * `exemptFromFreeze`. In-process, like the write gate: the CLI migrates with the server stopped instead.
+ * A write admitted before the freeze finishes (its statements pass while it runs, and the freeze waits
+ * for it), and so does the migration's own bookkeeping (its operation and audit rows, inside
+ * `exemptFromFreeze`): each holds a pass in its async context that closes when it ends, so a timer or
+ * promise it leaves behind does not carry the pass into the next freeze. In-process, like the write
+ * gate: the CLI migrates with the server stopped instead.
  */
 interface FreezeState {
   reason: string | null;
@@ -23,7 +26,12 @@ interface FreezeState {
   inFlight: number;
   drained: Set<() => void>;
   thawed: Set<() => void>;
-  exempt: AsyncLocalStorage<boolean>;
+  pass: AsyncLocalStorage<Pass>;
+}
+
+/** Lets the writes of one admitted write or of the migration through the freeze, while `open`. */
+interface Pass {
+  open: boolean;
 }
 
 // Process-wide: the migration freezes from a route bundle, the sampler and scheduler run in instrumentation's.
@@ -32,7 +40,7 @@ const state = processState("writeFreeze", (): FreezeState => ({
   inFlight: 0,
   drained: new Set(),
   thawed: new Set(),
-  exempt: new AsyncLocalStorage<boolean>(),
+  pass: new AsyncLocalStorage<Pass>(),
 }));
 
 /** Refuses new writes from now on with `reason` (also to change the reason of a freeze in force). */
@@ -53,9 +61,9 @@ export function writesFrozenReason(): string | null {
   return state.reason;
 }
 
-/** Why a write from here would be refused now, or null (the migration's own bookkeeping is never refused). */
+/** Why a write from here would be refused now, or null (inside an admitted write or the migration's own bookkeeping). */
 export function writesRefusedHere(): string | null {
-  return state.reason !== null && state.exempt.getStore() !== true ? state.reason : null;
+  return state.reason !== null && state.pass.getStore()?.open !== true ? state.reason : null;
 }
 
 export function assertWritesOpen(): void {
@@ -68,29 +76,39 @@ export function isWriteFrozenError(error: unknown): boolean {
   return isAppError(error) && error.code === "migrating";
 }
 
+export interface AdmittedWrite {
+  /** runs `work` as part of this write: its statements pass a freeze that began after admission */
+  run<T>(work: () => T): T;
+  /** ends the write (idempotent); a freeze waiting for the writes under way may go on */
+  end(): void;
+}
+
 /**
- * Admits one write (a changing request, a background writer's turn) or throws `migrating`; the
- * returned function ends it. A freeze waits for every admitted write to end before the copy starts.
+ * Admits one write (a changing request, a background writer's turn) or throws `migrating`. A freeze
+ * waits for every admitted write to end before the copy starts; until then what runs inside it passes.
  */
-export function enterWrite(): () => void {
+export function enterWrite(): AdmittedWrite {
   assertWritesOpen();
   state.inFlight += 1;
-  let ended = false;
-  return () => {
-    if (ended) return;
-    ended = true;
-    state.inFlight -= 1;
-    if (state.inFlight === 0) for (const resolve of state.drained) resolve();
+  const pass: Pass = { open: true };
+  return {
+    run: (work) => state.pass.run(pass, work),
+    end: () => {
+      if (!pass.open) return;
+      pass.open = false;
+      state.inFlight -= 1;
+      if (state.inFlight === 0) for (const resolve of state.drained) resolve();
+    },
   };
 }
 
 /** `write` as one admitted write (see enterWrite): refused with `migrating` while frozen. */
 export async function runUnlessFrozen<T>(write: () => Promise<T>): Promise<T> {
-  const end = enterWrite();
+  const admitted = enterWrite();
   try {
-    return await write();
+    return await admitted.run(write);
   } finally {
-    end();
+    admitted.end();
   }
 }
 
@@ -118,14 +136,19 @@ export async function drainWrites(timeoutMs: number): Promise<void> {
   }
 }
 
-/** Runs `work` as the migration's own bookkeeping: its writes pass the freeze (and so does what it starts: keep it to that). */
-export function exemptFromFreeze<T>(work: () => T): T {
-  return state.exempt.run(true, work);
+/** Runs `work` as the migration's own bookkeeping: its writes pass the freeze until it has settled. */
+export async function exemptFromFreeze<T>(work: () => Promise<T>): Promise<T> {
+  const pass: Pass = { open: true };
+  try {
+    return await state.pass.run(pass, work);
+  } finally {
+    pass.open = false;
+  }
 }
 
-/** Runs `work` outside any exemption: for what the migration restarts (timers keep the context they were made in). */
+/** Runs `work` with no pass: for what the migration restarts (timers keep the context they were made in). */
 export function outsideFreezeExemption<T>(work: () => T): T {
-  return state.exempt.run(false, work);
+  return state.pass.run({ open: false }, work);
 }
 
 /** Called each time a freeze ends without a switch (a failed or cancelled migration); returns the unsubscribe. */
