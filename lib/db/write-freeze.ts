@@ -146,6 +146,16 @@ export async function exemptFromFreeze<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** exemptFromFreeze for synchronous work (a signal handler's last write). */
+export function exemptFromFreezeSync<T>(work: () => T): T {
+  const pass: Pass = { open: true };
+  try {
+    return state.pass.run(pass, work);
+  } finally {
+    pass.open = false;
+  }
+}
+
 /** Runs `work` with no pass: for what the migration restarts (timers keep the context they were made in). */
 export function outsideFreezeExemption<T>(work: () => T): T {
   return state.pass.run({ open: false }, work);

@@ -15,7 +15,7 @@ import type { OperationRow } from "@/lib/db/schema/operations";
 import { formatCountOf } from "@/lib/format";
 import { withClusterLock } from "@/lib/db/dialect";
 import { currentInstanceId } from "@/lib/instances/service";
-import { exemptFromFreeze } from "@/lib/db/write-freeze";
+import { exemptFromFreeze, exemptFromFreezeSync } from "@/lib/db/write-freeze";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
 const PROGRESS_WRITE_INTERVAL_MS = 250;
@@ -67,6 +67,7 @@ interface RunningOperation {
   scope: Scope;
   /** set once the work passed its point of no return: why a cancel now comes too late */
   tooLate: string | null;
+  writesWhileFrozen: boolean;
 }
 
 // Process-wide, like the database handle: an operation started by a route bundle must be cancellable
@@ -106,7 +107,13 @@ export async function startOperation<R>(
     getLogger().warn(`refused a late ${what} of an operation this instance no longer owns`, { id, kind: options.kind, instance: owner });
     if (!controller.signal.aborted) controller.abort(new AppError("interrupted", NO_LONGER_OWNED));
   };
-  const entry: RunningOperation = { controller, kind: options.kind, scope: options.scope ?? "admin", tooLate: null };
+  const entry: RunningOperation = {
+    controller,
+    kind: options.kind,
+    scope: options.scope ?? "admin",
+    tooLate: null,
+    writesWhileFrozen: options.writesWhileFrozen ?? false,
+  };
   running.set(id, entry);
   let lastWrite = 0;
   let pending: Partial<Parameters<typeof queries.updateOperation>[1]> = {};
@@ -359,7 +366,11 @@ export function cancelRunningOperationsForShutdown(reason: AppError): string[] {
     if (entry.tooLate) continue;
     entry.controller.abort(reason);
     ids.push(id);
-    queries.recordOperationEndSync(id, { status: "cancelled", error: JSON.stringify({ code: reason.code, message: reason.message }), finishedAt: nowIso() });
+    const record = () =>
+      queries.recordOperationEndSync(id, { status: "cancelled", error: JSON.stringify({ code: reason.code, message: reason.message }), finishedAt: nowIso() });
+    // The switch to PostgreSQL, stopped during its freeze: its own row is the one write that still passes.
+    if (entry.writesWhileFrozen) exemptFromFreezeSync(record);
+    else record();
   }
   return ids;
 }
