@@ -332,6 +332,7 @@ describe("the Database page's migration (an operation in the running server)", (
   });
 });
 
+// Sign-in's scrypt is slow on purpose and the migration waits on real servers: these tests get room beyond the default 30 s.
 describe("nothing written between the freeze and the restart is lost", () => {
   const PASSWORD = "a-long-password-for-alice";
   const meta = { ip: "127.0.0.1", userAgent: "test" };
@@ -360,66 +361,70 @@ describe("nothing written between the freeze and the restart is lost", () => {
     };
   }
 
-  it("refuses sign-in and every other write during the freeze and after the commit; the sampler writes nothing; PostgreSQL reads the migration as succeeded with its audit row", async () => {
-    await seedDemoData(root.config, { ...DEFAULT_SEED_OPTIONS, executions: 200, logFiles: 0 });
-    await createUser({ username: "alice", password: PASSWORD, role: "admin" });
-    const lock = await holdTargetMigrations();
-    let operationId: string;
-    const before = { sessions: 0, samples: 0 };
-    try {
-      operationId = (await startMigrateToPostgres({ connection_string: scratch.url }, null)).id;
-      await until(lock.waiting, "the migration to wait for the target's migrations lock");
-      before.sessions = count("sessions");
-      before.samples = count("storage_samples");
-      expect(writesFrozenReason()).toMatch(/copying its database to PostgreSQL/);
+  it(
+    "refuses sign-in and every other write during the freeze and after the commit; the sampler writes nothing; PostgreSQL reads the migration as succeeded with its audit row",
+    { timeout: 120_000 },
+    async () => {
+      await seedDemoData(root.config, { ...DEFAULT_SEED_OPTIONS, executions: 50, logFiles: 0 });
+      await createUser({ username: "alice", password: PASSWORD, role: "admin" });
+      const lock = await holdTargetMigrations();
+      let operationId: string;
+      const before = { sessions: 0, samples: 0 };
+      try {
+        operationId = (await startMigrateToPostgres({ connection_string: scratch.url }, null)).id;
+        await until(lock.waiting, "the migration to wait for the target's migrations lock");
+        before.sessions = count("sessions");
+        before.samples = count("storage_samples");
+        expect(writesFrozenReason()).toMatch(/copying its database to PostgreSQL/);
 
-      const refused = await signIn("alice", PASSWORD, meta).catch((e: unknown) => e);
-      expect(isAppError(refused) && refused.code, String(refused)).toBe("migrating");
+        const refused = await signIn("alice", PASSWORD, meta).catch((e: unknown) => e);
+        expect(isAppError(refused) && refused.code, String(refused)).toBe("migrating");
+        expect(await takeStorageSample().catch((e: unknown) => e)).toMatchObject({ code: "migrating" });
+        // Its first tick is due at once: skipped while frozen (the count below stays).
+        startStorageSampler();
+        // A writer nobody thought of is refused by the SQLite connection itself.
+        expect(() =>
+          getDb().$client.prepare("INSERT INTO system_metadata (key, value, updated_at) VALUES ('stray', 'x', '2025-01-01T00:00:00.000Z')").run(),
+        ).toThrow(/copying its database/);
+        expect(count("sessions")).toBe(before.sessions);
+      } finally {
+        await lock.release();
+      }
+
+      const done = await waitForOperation(operationId);
+      expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
+      const rows = (done.result as { rows: number }).rows;
+      // After the commit, until the restart: config says postgres, this process still holds the SQLite file.
+      expect(writesFrozenReason()).toMatch(/restart the console to switch/);
+      const after = await signIn("alice", PASSWORD, meta).catch((e: unknown) => e);
+      expect(isAppError(after) && after.code).toBe("migrating");
+      expect((after as AppError).message).toMatch(/restart the console/);
       expect(await takeStorageSample().catch((e: unknown) => e)).toMatchObject({ code: "migrating" });
-      // Its first tick is due at once: skipped while frozen (the count below stays).
-      startStorageSampler();
-      // A writer nobody thought of is refused by the SQLite connection itself.
-      expect(() =>
-        getDb().$client.prepare("INSERT INTO system_metadata (key, value, updated_at) VALUES ('stray', 'x', '2025-01-01T00:00:00.000Z')").run(),
-      ).toThrow(/copying its database/);
-      expect(count("sessions")).toBe(before.sessions);
-    } finally {
-      await lock.release();
-    }
+      expect({ sessions: count("sessions"), samples: count("storage_samples") }).toEqual(before);
+      expect(await pgCounts(scratch.url, ["sessions", "storage_samples"])).toEqual({ sessions: before.sessions, storage_samples: before.samples });
 
-    const done = await waitForOperation(operationId);
-    expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
-    const rows = (done.result as { rows: number }).rows;
-    // After the commit, until the restart: config says postgres, this process still holds the SQLite file.
-    expect(writesFrozenReason()).toMatch(/restart the console to switch/);
-    const after = await signIn("alice", PASSWORD, meta).catch((e: unknown) => e);
-    expect(isAppError(after) && after.code).toBe("migrating");
-    expect((after as AppError).message).toMatch(/restart the console/);
-    expect(await takeStorageSample().catch((e: unknown) => e)).toMatchObject({ code: "migrating" });
-    expect({ sessions: count("sessions"), samples: count("storage_samples") }).toEqual(before);
-    expect(await pgCounts(scratch.url, ["sessions", "storage_samples"])).toEqual({ sessions: before.sessions, storage_samples: before.samples });
+      // PostgreSQL, as the console reads it after the restart: the migration succeeded, and says so in the audit log.
+      const [operation] = await pgQuery<{ status: string; result: string; finished_at: Date | null }>(
+        scratch.url,
+        "SELECT status, result, finished_at FROM operations WHERE id = $1",
+        [operationId!],
+      );
+      expect(operation!.status).toBe("succeeded");
+      expect(operation!.finished_at).not.toBeNull();
+      expect(JSON.parse(operation!.result)).toMatchObject({ restart_required: true, config_written: true, rows });
+      const audit = await pgQuery<{ result: string; details: string }>(
+        scratch.url,
+        "SELECT result, details FROM audit_log WHERE action = 'data.migrate_to_postgres'",
+      );
+      expect(audit).toEqual([{ result: "ok", details: expect.stringContaining(`"rows":${rows}`) }]);
+      // The SQLite file, the way back, says the same.
+      expect(done.result).toEqual(JSON.parse(operation!.result));
+      const sqliteAudit = getDb().$client.prepare("SELECT result FROM audit_log WHERE action = 'data.migrate_to_postgres'").pluck().all();
+      expect(sqliteAudit).toEqual(["ok"]);
+    },
+  );
 
-    // PostgreSQL, as the console reads it after the restart: the migration succeeded, and says so in the audit log.
-    const [operation] = await pgQuery<{ status: string; result: string; finished_at: Date | null }>(
-      scratch.url,
-      "SELECT status, result, finished_at FROM operations WHERE id = $1",
-      [operationId!],
-    );
-    expect(operation!.status).toBe("succeeded");
-    expect(operation!.finished_at).not.toBeNull();
-    expect(JSON.parse(operation!.result)).toMatchObject({ restart_required: true, config_written: true, rows });
-    const audit = await pgQuery<{ result: string; details: string }>(
-      scratch.url,
-      "SELECT result, details FROM audit_log WHERE action = 'data.migrate_to_postgres'",
-    );
-    expect(audit).toEqual([{ result: "ok", details: expect.stringContaining(`"rows":${rows}`) }]);
-    // The SQLite file, the way back, says the same.
-    expect(done.result).toEqual(JSON.parse(operation!.result));
-    const sqliteAudit = getDb().$client.prepare("SELECT result FROM audit_log WHERE action = 'data.migrate_to_postgres'").pluck().all();
-    expect(sqliteAudit).toEqual(["ok"]);
-  });
-
-  it("waits for a change under way before the copy starts, so the change is in the copy", async () => {
+  it("waits for a change under way before the copy starts, so the change is in the copy", { timeout: 120_000 }, async () => {
     const { enterWrite } = await import("@/lib/db/write-freeze");
     const admitted = enterWrite();
     const operationId = (await startMigrateToPostgres({ connection_string: scratch.url }, null)).id;
@@ -436,7 +441,7 @@ describe("nothing written between the freeze and the restart is lost", () => {
     ]);
   });
 
-  it("a cancelled migration resumes what it paused: sign-in, samples, writes", async () => {
+  it("a cancelled migration resumes what it paused: sign-in, samples, writes", { timeout: 120_000 }, async () => {
     await createUser({ username: "alice", password: PASSWORD, role: "admin" });
     const lock = await holdTargetMigrations();
     let operationId: string;
