@@ -441,6 +441,26 @@ describe("nothing written between the freeze and the restart is lost", () => {
     ]);
   });
 
+  it("committed but config.yaml not written: writes stay refused, and the message says what to set", { timeout: 120_000 }, async () => {
+    const lock = await holdTargetMigrations();
+    let operationId: string;
+    try {
+      operationId = (await startMigrateToPostgres({ connection_string: scratch.url }, null)).id;
+      await until(lock.waiting, "the migration to wait for the target's migrations lock");
+      // config.yaml cannot be written once the copy has committed: a folder stands where the file goes.
+      fs.rmSync(root.config.configFile, { force: true });
+      fs.mkdirSync(root.config.configFile);
+    } finally {
+      await lock.release();
+    }
+    const done = await waitForOperation(operationId);
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatchObject({ message: expect.stringMatching(/complete and committed, but config\.yaml could not be written.*restart the console/) });
+    // Resumed writes here would be missing from the copy that is complete in PostgreSQL.
+    expect(writesFrozenReason()).toMatch(/complete and committed/);
+    expect((await pgQuery<{ status: string }>(scratch.url, "SELECT status FROM operations WHERE id = $1", [operationId!]))[0]!.status).toBe("succeeded");
+  });
+
   it("a cancelled migration resumes what it paused: sign-in, samples, writes", { timeout: 120_000 }, async () => {
     await createUser({ username: "alice", password: PASSWORD, role: "admin" });
     const lock = await holdTargetMigrations();

@@ -8,7 +8,14 @@ import { AppError } from "@/lib/errors";
 import { DEFAULT_POOL, migratePostgres, openPostgresPool } from "@/lib/db/postgres";
 import * as pgSchema from "@/lib/db/schema/pg";
 import { shapesOfPgSchema } from "@/lib/db/transfer/shape";
-import { describePgTarget, migrateToPostgres, preflightToPostgres, type MigrateToPostgresOptions, type PreflightResult } from "@/lib/db/transfer/to-postgres";
+import {
+  describePgTarget,
+  migrateToPostgres,
+  preflightToPostgres,
+  targetOperationStatus,
+  type MigrateToPostgresOptions,
+  type PreflightResult,
+} from "@/lib/db/transfer/to-postgres";
 import { migrateToSqlite, preflightToSqlite } from "@/lib/db/transfer/to-sqlite";
 import type { ProgressListener, TransferProgress } from "@/lib/db/transfer/progress";
 import type { MigrateToPostgresInput } from "@/lib/maintenance/inputs";
@@ -164,6 +171,8 @@ export async function startMigrateToPostgres(input: MigrateToPostgresInput, prin
   return startOperation(
     { kind: "migrate_to_postgres", principal, scope: "admin", exclusive: true, params: { target }, writesWhileFrozen: true },
     async (ctx) => {
+      // Set right before the commit, with what the operation returns.
+      let outcome = null as MigrateToPostgresResult | null;
       freezeWrites(FROZEN_DURING);
       stopScheduler();
       try {
@@ -178,7 +187,6 @@ export async function startMigrateToPostgres(input: MigrateToPostgresInput, prin
           );
         }
         ctx.message(`checking the database and ${target}`);
-        let outcome: MigrateToPostgresResult | null = null;
         const succeeded: AuditEntry = { principal, action: "data.migrate_to_postgres", target, result: "ok", details: {} };
         await migrateSqliteToPostgres(input.connection_string, {
           hashSource: false,
@@ -217,6 +225,15 @@ export async function startMigrateToPostgres(input: MigrateToPostgresInput, prin
         await recordAudit(succeeded);
         return outcome!;
       } catch (error) {
+        // Committed, then config.yaml could not be written: PostgreSQL holds the whole copy, this operation
+        // succeeded in it. Writes resumed here would be left behind it, so they stay refused until config.yaml
+        // points there and the console restarts.
+        if (outcome !== null && (await targetOperationStatus(input.connection_string, ctx.id)) === "succeeded") {
+          const message = `The copy in ${target} is complete and committed, but config.yaml could not be written (${(error as Error).message}). Set persistence.backend: postgres and persistence.connection_string there and restart the console; until then changes are refused, so none is left behind in the SQLite file`;
+          freezeWrites(message);
+          await recordAudit({ principal, action: "data.migrate_to_postgres", target, result: "failed", details: { error: message } });
+          throw new AppError("internal", message);
+        }
         await outsideFreezeExemption(async () => {
           thawWrites();
           await reloadScheduler(getConfig());

@@ -431,6 +431,19 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
   }
 }
 
+/** The status of operation `id` in the target (null when it has no such row or no table): whether a copy that carried it committed. */
+export async function targetOperationStatus(url: string, id: string): Promise<string | null> {
+  const client = await connectPg(url);
+  try {
+    const { rows } = await client.query<{ status: string }>("SELECT status FROM operations WHERE id = $1", [id]);
+    return rows[0]?.status ?? null;
+  } catch {
+    return null;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 async function copyTable(
   client: pg.Client,
   source: Database.Database,
