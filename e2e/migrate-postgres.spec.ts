@@ -51,7 +51,7 @@ test("scripts: bad input is a 400 naming the field, and nothing starts", async (
   expect((await (await api.get("/api/v1/operations?kind=migrate_to_postgres")).json()).items).toEqual([]);
 });
 
-test("migrate from the Database page: password again, progress, verified tables, then changes refused until the restart", async ({ page, api }) => {
+test("migrate from the Database page: password again, progress, verified tables, then changes refused until the restart", async ({ page, api, browser }) => {
   const login = new LoginPage(page);
   await login.goto();
   await login.signIn(E2E_ADMIN.username, E2E_ADMIN.password);
@@ -80,4 +80,31 @@ test("migrate from the Database page: password again, progress, verified tables,
   expect((await change.json()).error.code).toBe("migrating");
   await page.reload();
   await expect(page.getByTestId("writes-frozen")).toContainText("restart the console to switch");
+
+  // Sign-in too: a session written to the SQLite file now would not exist after the switch.
+  const other = await browser.newContext({ baseURL: server.baseURL, storageState: { cookies: [], origins: [] } });
+  const stranger = new LoginPage(await other.newPage());
+  await stranger.goto();
+  await stranger.signIn(E2E_ADMIN.username, E2E_ADMIN.password);
+  await expect(other.pages()[0]!.getByRole("alert").filter({ hasText: "restart the console" })).toBeVisible();
+  await expect(other.pages()[0]!).toHaveURL(/\/login/);
+  await other.close();
+});
+
+test("after the restart the console serves PostgreSQL: the migration reads succeeded with its audit row, nothing refused is there", async ({ page, api }) => {
+  await server.restart({ MIMIR_ADMIN_PASSWORD: E2E_ADMIN.password, MIMIR_API_TOKEN: E2E_API_TOKEN });
+  expect((await (await api.get("/health")).json()).persistence.backend).toBe("postgres");
+  const migrations = (await (await api.get("/api/v1/operations?kind=migrate_to_postgres")).json()).items;
+  expect(migrations).toHaveLength(1);
+  expect(migrations[0]).toMatchObject({ status: "succeeded", result: { restart_required: true } });
+  // One ok row, committed with the copy (the first test's bad input left a refusal under the same action).
+  const audit = await pgQuery<{ n: string }>(target, "SELECT count(*) AS n FROM audit_log WHERE action = 'data.migrate_to_postgres' AND result = 'ok'");
+  expect(Number(audit[0]!.n)).toBe(1);
+  // What was refused during the window is not there, and can be done now.
+  expect(await pgQuery(target, "SELECT 1 FROM scheduled_jobs WHERE id = 'after-migration'")).toEqual([]);
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.signInToOverview(E2E_ADMIN.username, E2E_ADMIN.password);
+  const sessions = await pgQuery<{ n: string }>(target, "SELECT count(*) AS n FROM sessions");
+  expect(Number(sessions[0]!.n)).toBeGreaterThan(0);
 });

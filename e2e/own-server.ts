@@ -44,15 +44,26 @@ export class OwnServer {
     }
   }
 
+  /** Stops it (SIGTERM, as docker stop) and starts it again on the same data root with `env`. */
+  async restart(env: Record<string, string | undefined> = {}): Promise<void> {
+    await this.terminate();
+    await this.start({ ...env, E2E_KEEP_HOME: "1" });
+  }
+
   /** Stops it and removes its data root. */
   async stop(): Promise<void> {
+    await this.terminate();
+    fs.rmSync(this.home, { recursive: true, force: true });
+    fs.rmSync(`${this.home}-state`, { recursive: true, force: true });
+  }
+
+  private async terminate(): Promise<void> {
     const child = this.process;
     if (child && child.exitCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
       await exited;
     }
-    fs.rmSync(this.home, { recursive: true, force: true });
-    fs.rmSync(`${this.home}-state`, { recursive: true, force: true });
+    this.process = null;
   }
 }

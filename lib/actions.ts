@@ -8,7 +8,7 @@ import { clientAddress } from "@/lib/client-address";
 import { readSessionCookie, verifyUserPassword } from "@/lib/auth/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { REAUTH_FIELD } from "@/lib/auth/reauth";
-import { assertWritesOpen } from "@/lib/operations/backend-switch";
+import { enterWrite, type AdmittedWrite } from "@/lib/db/write-freeze";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { actingFor, type AuditActor } from "@/lib/audit/context";
 import type { AuditAction } from "@/lib/audit/actions";
@@ -32,7 +32,7 @@ export interface ActionOptions<I> {
    * calls are recorded, since the log is of changes and of attempts that were turned away.
    */
   readOnly?: boolean;
-  /** Still allowed while writes are frozen for a switch to PostgreSQL (cancelling that migration, signing out). */
+  /** Still allowed while writes are frozen for a switch to PostgreSQL (cancelling that migration); every other action that is not read-only, sign-in included, is refused with `migrating` then. */
   whileMigrating?: boolean;
   /** What the action acted on, for the audit log (a token id, a user name). */
   target?: (input: I) => string | null;
@@ -58,6 +58,9 @@ export function defineAction<S extends ZodType, T>(
     let principal: Principal | null = null;
     let parsedInput: z.output<S> | undefined;
     const actor: AuditActor = { principal: null, ip: null, open: true, recorded: false };
+    // A changing action is one admitted write (lib/db/write-freeze.ts): refused with `migrating` while
+    // writes are frozen for a switch to PostgreSQL; a freeze that starts meanwhile waits until it and its audit row are written.
+    let admitted: AdmittedWrite | null = null;
     const result = await actingFor(actor, async (): Promise<ActionResult<T>> => {
       try {
         const requestHeaders = await headers();
@@ -69,28 +72,39 @@ export function defineAction<S extends ZodType, T>(
           const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
           actor.principal = auth?.principal ?? null;
           principal = authorize(auth, access);
-          // Sign-in and setup (public) write only sessions, which a restart asks for again anyway.
-          if (!options.readOnly && !options.whileMigrating) assertWritesOpen();
         }
-        const raw: Record<string, unknown> = { ...(input instanceof FormData ? Object.fromEntries(input) : (input as Record<string, unknown>)) };
-        const confirmation = options.reauth ? reauthInput.safeParse({ password: raw[REAUTH_FIELD] }) : null;
-        delete raw[REAUTH_FIELD];
-        const parsed = schema.safeParse(raw);
-        if (confirmation && !confirmation.success) return invalid({ [REAUTH_FIELD]: ["enter your password to confirm"] });
-        if (!parsed.success) return invalid(fieldErrors(parsed.error));
-        parsedInput = parsed.data;
-        if (confirmation?.success) {
-          if (principal?.kind !== "user") throw new Error("reauth actions need a signed-in user");
-          await verifyUserPassword(principal.id, confirmation.data.password, { ip: actor.ip, userAgent: requestHeaders.get("user-agent") });
-        }
-        return { ok: true, data: await fn(parsed.data, principal) };
+        // Sign-in and setup too: a session written to the SQLite file now would be gone after the switch.
+        if (!options.readOnly && !options.whileMigrating) admitted = enterWrite();
+        const run = async (): Promise<ActionResult<T>> => {
+          const raw: Record<string, unknown> = { ...(input instanceof FormData ? Object.fromEntries(input) : (input as Record<string, unknown>)) };
+          const confirmation = options.reauth ? reauthInput.safeParse({ password: raw[REAUTH_FIELD] }) : null;
+          delete raw[REAUTH_FIELD];
+          const parsed = schema.safeParse(raw);
+          if (confirmation && !confirmation.success) return invalid({ [REAUTH_FIELD]: ["enter your password to confirm"] });
+          if (!parsed.success) return invalid(fieldErrors(parsed.error));
+          parsedInput = parsed.data;
+          if (confirmation?.success) {
+            if (principal?.kind !== "user") throw new Error("reauth actions need a signed-in user");
+            await verifyUserPassword(principal.id, confirmation.data.password, { ip: actor.ip, userAgent: requestHeaders.get("user-agent") });
+          }
+          return { ok: true, data: await fn(parsed.data, principal) };
+        };
+        return await (admitted ? admitted.run(run) : run());
       } catch (error) {
         unstable_rethrow(error);
         const appError = toAppError(error);
         return { ok: false, error: { code: appError.code, message: appError.message } };
       }
     });
-    if (actor.principal && access !== "public") await auditAction(options, parsedInput, actor.principal, actor, result);
+    const write = admitted as AdmittedWrite | null;
+    try {
+      if (actor.principal && access !== "public") {
+        const audit = () => auditAction(options, parsedInput, actor.principal!, actor, result);
+        await (write ? write.run(audit) : audit());
+      }
+    } finally {
+      write?.end();
+    }
     return result;
   };
 }

@@ -7,7 +7,8 @@ import { upsertToken } from "@/lib/auth/queries";
 import { hashSecret } from "@/lib/auth/passwords";
 import { nowIso } from "@/lib/db/timestamps";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { freezeWrites, thawWrites } from "@/lib/operations/backend-switch";
+import { drainWrites, freezeWrites, thawWrites } from "@/lib/db/write-freeze";
+import { findLiveToken } from "@/lib/auth/queries";
 
 let root: TestDataRoot;
 const adminToken = newApiTokenValue();
@@ -46,6 +47,41 @@ describe("route wrapper", () => {
       thawWrites();
     }
     expect((await call(writeRoute, { method: "POST", headers: bearer(adminToken), body: JSON.stringify({ name: "a", count: 2 }) })).status).toBe(200);
+  });
+
+  it("a change admitted before the freeze finishes and is waited for; one arriving after, public ones (sign-in) too, is refused", async () => {
+    let reached!: () => void;
+    const inHandler = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const token = newApiTokenValue();
+    const slowRoute = route({ access: "write" }, async () => {
+      reached();
+      await released;
+      // Written after the freeze began: it passes, because the request was admitted before.
+      await upsertToken({ id: "admitted", name: "admitted", tokenHash: hashSecret(token), prefix: token.slice(0, 10), scope: "read", createdAt: nowIso() });
+      return { written: true };
+    });
+    const publicRoute = route({ access: "public" }, () => ({ signedIn: true }));
+    const pending = call(slowRoute, { method: "POST", headers: bearer(adminToken) });
+    await inHandler;
+    freezeWrites("The console is copying its database to PostgreSQL");
+    try {
+      let drained = false;
+      const drain = drainWrites(10_000).then(() => (drained = true));
+      const refused = await call(publicRoute, { method: "POST", body: "{}" });
+      expect(refused.status).toBe(503);
+      expect((await refused.json()).error.code).toBe("migrating");
+      expect(drained).toBe(false);
+      release();
+      expect(await (await pending).json()).toEqual({ written: true });
+      await drain;
+      expect(drained).toBe(true);
+      expect(await findLiveToken(hashSecret(token), nowIso())).toBeTruthy();
+    } finally {
+      thawWrites();
+    }
+    expect((await call(publicRoute, { method: "POST", body: "{}" })).status).toBe(200);
   });
 
   it("refuses an anonymous caller with 401 and the error envelope", async () => {

@@ -9,7 +9,7 @@ import { assertSameOrigin, authenticate, authorize, sessionTokenFromCookieHeader
 import { verifyUserPassword } from "@/lib/auth/service";
 import { clientAddress } from "@/lib/client-address";
 import { REAUTH_HEADER } from "@/lib/auth/reauth";
-import { assertWritesOpen } from "@/lib/operations/backend-switch";
+import { enterWrite, type AdmittedWrite } from "@/lib/db/write-freeze";
 import type { Principal } from "@/lib/auth/scopes";
 import { recordAudit, recordRefusal } from "@/lib/audit/service";
 import { actingFor, type AuditActor } from "@/lib/audit/context";
@@ -52,7 +52,8 @@ export interface RouteSpec<Q, B, P> {
   reauth?: boolean;
   /**
    * A changing request that must still work while writes are frozen for a switch to PostgreSQL
-   * (lib/operations/backend-switch.ts): cancelling that very migration.
+   * (lib/db/write-freeze.ts): cancelling that very migration. Every other changing request, public
+   * ones too, is refused with 503 `migrating` then.
    */
   whileMigrating?: boolean;
   /** The audit log's name for this write ("backup.restore"); defaults to "METHOD /path". */
@@ -89,58 +90,67 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     const url = new URL(request.url);
     const routeParams = (await context?.params) ?? {};
     const actor: AuditActor = { principal: null, ip: clientAddress(request.headers), open: true, recorded: false };
+    const changing = !SAFE_METHODS.has(request.method) && !spec.whileMigrating;
+    // A changing request is one admitted write (lib/db/write-freeze.ts): refused with 503 `migrating`
+    // while writes are frozen for a switch to PostgreSQL; a freeze that starts meanwhile waits until
+    // it and its audit row are written.
+    let admitted: AdmittedWrite | null = null;
     const response = await actingFor(actor, async (): Promise<Response> => {
       try {
         let principal: Principal | null = null;
+        let auth: Authenticated | null = null;
         const access = spec.publicWhen?.() ? "public" : spec.access;
         if (access !== "public") {
-          const auth: Authenticated | null = await authenticate({
+          auth = await authenticate({
             authorization: request.headers.get("authorization"),
             sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
           });
           actor.principal = auth?.principal ?? null;
           principal = authorize(auth, access);
           if (auth?.via === "session" && !SAFE_METHODS.has(request.method)) assertSameOrigin(request.headers, request.url);
-          if (!SAFE_METHODS.has(request.method) && !spec.whileMigrating) assertWritesOpen();
+        } else if (spec.identifyCaller) {
+          // A caller that cannot be identified because the database does not answer is served as an
+          // anonymous one (less detail, never more): /health must still say 503 and why.
+          const caller = await authenticate({
+            authorization: request.headers.get("authorization"),
+            sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
+          }).catch(() => null);
+          principal = caller?.principal ?? null;
+          actor.principal = principal;
+        }
+        if (changing) admitted = enterWrite();
+        const serve = async (): Promise<Response> => {
           if (spec.reauth && auth?.via === "session") {
             const password = request.headers.get(REAUTH_HEADER);
             if (!password) throw new AppError("reauth_required", "This action needs your password again");
             await verifyUserPassword(auth.principal.id, password, { ip: actor.ip, userAgent: null });
           }
-        } else if (spec.identifyCaller) {
-          // A caller that cannot be identified because the database does not answer is served as an
-          // anonymous one (less detail, never more): /health must still say 503 and why.
-          const auth = await authenticate({
-            authorization: request.headers.get("authorization"),
-            sessionToken: sessionTokenFromCookieHeader(request.headers.get("cookie")),
-          }).catch(() => null);
-          principal = auth?.principal ?? null;
-          actor.principal = principal;
-        }
-        const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-        // Every route refuses a declared oversized body first, before anything else is parsed (a route that
-        // reads no body too, so the 413 rule holds everywhere); readBodyText also counts what really arrives.
-        if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
-        const params = spec.params ? spec.params.parse(routeParams) : undefined;
-        const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
-        let body: unknown = undefined;
-        let rawBody: RouteContext<Q, B, P>["rawBody"] = null;
-        if (spec.body || spec.rawBody) {
-          const text = await readBodyText(request, maxBodyBytes);
-          const contentType = request.headers.get("content-type") ?? "";
-          if (spec.rawBody) rawBody = { contentType, text };
-          else body = spec.body!.parse(parseJsonBody(text));
-        }
-        const result = await handler({
-          request,
-          url,
-          query: query as Infer<Q>,
-          body: body as Infer<B>,
-          params: params as Infer<P>,
-          rawBody,
-          principal,
-        });
-        return result instanceof Response ? result : Response.json(result ?? null);
+          const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+          // Every route refuses a declared oversized body first, before anything else is parsed (a route that
+          // reads no body too, so the 413 rule holds everywhere); readBodyText also counts what really arrives.
+          if (Number(request.headers.get("content-length") ?? 0) > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
+          const params = spec.params ? spec.params.parse(routeParams) : undefined;
+          const query = spec.query ? spec.query.parse(Object.fromEntries(url.searchParams)) : undefined;
+          let body: unknown = undefined;
+          let rawBody: RouteContext<Q, B, P>["rawBody"] = null;
+          if (spec.body || spec.rawBody) {
+            const text = await readBodyText(request, maxBodyBytes);
+            const contentType = request.headers.get("content-type") ?? "";
+            if (spec.rawBody) rawBody = { contentType, text };
+            else body = spec.body!.parse(parseJsonBody(text));
+          }
+          const result = await handler({
+            request,
+            url,
+            query: query as Infer<Q>,
+            body: body as Infer<B>,
+            params: params as Infer<P>,
+            rawBody,
+            principal,
+          });
+          return result instanceof Response ? result : Response.json(result ?? null);
+        };
+        return await (admitted ? admitted.run(serve) : serve());
       } catch (error) {
         return errorResponse(error, request);
       }
@@ -148,7 +158,15 @@ export function route<Q extends ZodType | undefined = undefined, B extends ZodTy
     // API answers carry tokens, config and history: no browser or shared cache may keep them. A
     // route that means to be cached (none today) says so with its own header.
     const answer = response.headers.has("cache-control") ? response : withHeader(response, "Cache-Control", "no-store");
-    if (!SAFE_METHODS.has(request.method) && actor.principal) await auditWrite(request, url, actor.principal, actor, answer.status, spec);
+    const write = admitted as AdmittedWrite | null;
+    try {
+      if (!SAFE_METHODS.has(request.method) && actor.principal) {
+        const audit = () => auditWrite(request, url, actor.principal!, actor, answer.status, spec);
+        await (write ? write.run(audit) : audit());
+      }
+    } finally {
+      write?.end();
+    }
     logRequest(request, url, routeTemplate(url.pathname, routeParams), answer.status, performance.now() - started);
     return answer;
   };

@@ -15,7 +15,7 @@ export const PROCESS_SLOTS = [
   "logger",
   "processLocks",
   "writeGate",
-  "backendSwitch",
+  "writeFreeze",
   "operations",
   "jobListeners",
   "builtinPlugins",

@@ -36,14 +36,32 @@ if ! as_root_with_apt; then
   exit 1
 fi
 
-if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+# The newest server Debian's packages installed (postgresql-NN puts its binaries here), or none.
+installed_version() { ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null | awk -F/ '{print $5}' | sort -V | tail -1; }
+
+# Installing postgresql creates and starts cluster NN/main (postgresql-common's postinst, in the C.UTF-8
+# locale when none is configured); inside a container policy-rc.d may forbid the start, so we start it below.
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(installed_version)" ]; then
   echo "Installing PostgreSQL (Debian)"
   apt_install postgresql postgresql-contrib
 fi
-version=$(ls /etc/postgresql | sort -V | tail -1)
-[ -d "/etc/postgresql/$version/main" ] || pg_createcluster "$version" main >/dev/null
+version=$(installed_version)
+# A cluster dropped since (or never made: create_main_cluster = off) is made the way the postinst makes it,
+# but on the port the tests use and in UTF-8 whatever this shell's locale (POSIX would give SQL_ASCII).
+if [ ! -f "/etc/postgresql/$version/main/postgresql.conf" ]; then
+  echo "Creating PostgreSQL $version cluster main"
+  pg_createcluster --locale C.UTF-8 --port 5432 "$version" main >/dev/null
+fi
+# Not set in the file means the default, 5432.
+port=$(pg_conftool -s "$version" main show port 2>/dev/null || echo 5432)
+if [ "$port" != 5432 ]; then
+  echo "PostgreSQL $version/main is set to port $port, and nothing answers on 5432: set MIMIR_TEST_PG_URL to it," >&2
+  echo "or move it with: pg_conftool $version main set port 5432" >&2
+  exit 1
+fi
 
-# Trust for local TCP, as on CI: first matching line wins, so ours go on top (once).
+# Trust for local TCP, as on CI: first matching line wins, so ours go on top (once). Same owner and
+# mode as the packaged file (postgres, 0640).
 hba="/etc/postgresql/$version/main/pg_hba.conf"
 if ! grep -q "mimir-tests" "$hba"; then
   {
@@ -53,17 +71,25 @@ if ! grep -q "mimir-tests" "$hba"; then
     cat "$hba"
   } >"$hba.new"
   chown postgres:postgres "$hba.new"
+  chmod 0640 "$hba.new"
   mv "$hba.new" "$hba"
 fi
 
-echo "Starting PostgreSQL $version (cluster main)"
-pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+# pg_ctlcluster itself, not systemctl: there may be no systemd (containers, CI). Running already
+# (started by the postinst, but deaf to 127.0.0.1 until the lines above): reload instead.
+if pg_ctlcluster "$version" main status >/dev/null 2>&1; then
+  echo "Reloading PostgreSQL $version (cluster main)"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main reload
+else
+  echo "Starting PostgreSQL $version (cluster main)"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+fi
 for _ in $(seq 1 60); do
   answers && break
   sleep 0.5
 done
 answers || {
-  echo "PostgreSQL $version did not start; see /var/log/postgresql/" >&2
+  echo "PostgreSQL $version did not start; see /var/log/postgresql/postgresql-$version-main.log" >&2
   exit 1
 }
 

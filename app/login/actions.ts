@@ -56,5 +56,6 @@ export const signOutAction = defineAction(
     if (jar.has(SECURE_SESSION_COOKIE)) jar.set(SECURE_SESSION_COOKIE, "", { httpOnly: true, sameSite: "strict", secure: true, path: "/", maxAge: 0 });
     return null;
   },
-  { audit: "session.sign_out", whileMigrating: true },
+  // Not while migrating: the session deleted from the SQLite file would still be valid on PostgreSQL after the switch.
+  { audit: "session.sign_out" },
 );

@@ -9,9 +9,11 @@ import type { Principal } from "@/lib/auth/scopes";
 import { normalizeAddress } from "@/lib/client-address";
 import { auditIsQuiet, currentActor } from "@/lib/audit/context";
 import * as queries from "@/lib/audit/queries";
+import type { auditLog } from "@/lib/db/schema/audit";
 import type { AuditEntryDto } from "@/lib/audit/types";
 import type { ApiWriteAction, AuditAction } from "@/lib/audit/actions";
 import { DAY_MS } from "@/lib/time";
+import { writesRefusedHere } from "@/lib/db/write-freeze";
 
 export interface AuditEntry {
   /**
@@ -29,6 +31,8 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
+type AuditRowInsert = typeof auditLog.$inferInsert;
+
 /** Old rows are deleted at most this often, from recordAudit itself, so no scheduler is needed for it. */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 const memo = processState("auditPrune", (): { auditPrunedAt?: number } => ({}));
@@ -44,8 +48,20 @@ export async function recordAudit(entry: AuditEntry): Promise<void> {
   if (auditIsQuiet()) return;
   const actor = currentActor();
   if (actor) actor.recorded = true;
+  if (loggedInsteadWhileFrozen(entry)) return;
+  await queries.insertAuditRow(auditRowOf(entry));
+  await pruneNowAndThen();
+}
+
+/**
+ * The row recordAudit writes for `entry` (caller and address from the request or operation running
+ * now), without writing it: for a row that must land elsewhere too, such as the switch to
+ * PostgreSQL's own row, committed with the copy. Reads only.
+ */
+export function auditRowOf(entry: AuditEntry): AuditRowInsert {
+  const actor = currentActor();
   const principal = entry.principal ?? actor?.principal ?? null;
-  await queries.insertAuditRow({
+  return {
     at: nowIso(),
     actor: principal?.name ?? entry.actorName?.slice(0, 128) ?? "system",
     actorType: principal?.kind ?? (entry.actorName === undefined ? "system" : "anonymous"),
@@ -54,8 +70,7 @@ export async function recordAudit(entry: AuditEntry): Promise<void> {
     result: entry.result,
     ip: addressOf(entry, actor?.ip),
     details: entry.details ? JSON.stringify(redact(entry.details)) : null,
-  });
-  await pruneNowAndThen();
+  };
 }
 
 /** How long one refusal row gathers the refusals that follow it from the same caller. */
@@ -82,6 +97,7 @@ export async function recordRefusal(entry: AuditEntry & { result: "denied" | "fa
   if (auditIsQuiet()) return;
   const actor = currentActor();
   if (actor) actor.recorded = true;
+  if (loggedInsteadWhileFrozen(entry)) return;
   const principal = entry.principal ?? actor?.principal ?? null;
   const ip = addressOf(entry, actor?.ip);
   const key = JSON.stringify([principal?.kind ?? "anonymous", principal?.id ?? entry.actorName ?? null, ip, entry.action, entry.result]);
@@ -115,6 +131,23 @@ export async function recordRefusal(entry: AuditEntry & { result: "denied" | "fa
     throw error;
   }
   await pruneNowAndThen();
+}
+
+/**
+ * While writes are frozen for a switch to PostgreSQL a row written to the SQLite file would be lost at
+ * the switch: what it would have said goes to the application log instead (the refusals of changing
+ * requests, mostly). Returns whether it did.
+ */
+function loggedInsteadWhileFrozen(entry: AuditEntry): boolean {
+  const reason = writesRefusedHere();
+  if (reason === null) return false;
+  getLogger().info("audit row not stored: writes are frozen for the switch to PostgreSQL", {
+    action: entry.action,
+    target: entry.target ?? null,
+    result: entry.result,
+    actor: entry.principal?.name ?? currentActor()?.principal?.name ?? entry.actorName ?? null,
+  });
+  return true;
 }
 
 function addressOf(entry: AuditEntry, fallback: string | null | undefined): string | null {

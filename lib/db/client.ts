@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import { FILE_MODE } from "@/lib/files";
 import { AppError } from "@/lib/errors";
+import { assertWritesOpen } from "@/lib/db/write-freeze";
 
 // Without the schema: the query modules build their SQL from the tables they import (each its own
 // schema file), and nothing uses drizzle's relational `db.query` API, so loading the database does
@@ -93,12 +94,49 @@ export function getDb(): Db {
 
 /** Remembers an opened SQLite connection as the process-wide one (boot and tests open it first). */
 export function setAppDatabase(db: Db, file: string): void {
+  refuseWritesWhileFrozen(db.$client);
   memo.db = {
     db,
     location: { backend: "sqlite", file },
     close: async () => {
       db.$client.close();
     },
+  };
+}
+
+const GUARDED = Symbol("mimir.writeFreezeGuard");
+const EXECUTING = ["run", "get", "all", "iterate"] as const;
+
+/**
+ * The last line of the write freeze (lib/db/write-freeze.ts): every statement on the app's SQLite
+ * connection that writes (better-sqlite3's `readonly` is SQLite's own sqlite3_stmt_readonly) and every
+ * `exec` checks the freeze when it runs, so a writer nobody thought of is refused with `migrating`
+ * instead of landing in a file that is about to be left behind. Checked at each execution, not at
+ * prepare, because prepared statements are kept (preparedQuery). Pragmas pass: they set the
+ * connection up (busy_timeout) or checkpoint, and change no row.
+ */
+function refuseWritesWhileFrozen(client: Database.Database): void {
+  const guarded = client as Database.Database & { [GUARDED]?: true };
+  if (guarded[GUARDED]) return;
+  guarded[GUARDED] = true;
+  const prepare = client.prepare;
+  const exec = client.exec;
+  client.prepare = function (this: Database.Database, source: string, ...rest: unknown[]) {
+    const statement = (prepare as (...args: unknown[]) => Database.Statement).call(this, source, ...rest);
+    if (statement.readonly || /^\s*pragma\b/i.test(source)) return statement;
+    const writable = statement as unknown as Record<(typeof EXECUTING)[number], (...args: unknown[]) => unknown>;
+    for (const method of EXECUTING) {
+      const original = writable[method];
+      writable[method] = function (this: unknown, ...args: unknown[]) {
+        assertWritesOpen();
+        return original.apply(this, args);
+      };
+    }
+    return statement;
+  } as typeof client.prepare;
+  client.exec = function (this: Database.Database, source: string) {
+    assertWritesOpen();
+    return exec.call(this, source);
   };
 }
 

@@ -2,6 +2,7 @@ import "server-only";
 import { sql, type SQL, type SQLWrapper, type AnyColumn } from "drizzle-orm";
 import { getDb, sqliteClient, type Db } from "@/lib/db/client";
 import { schemaBackend } from "@/lib/db/schema/select";
+import { writesRefusedHere } from "@/lib/db/write-freeze";
 
 /**
  * The few places where SQLite and PostgreSQL need different SQL, or where the same drizzle code means
@@ -159,10 +160,13 @@ export async function withClusterLock<T>(name: string, work: () => Promise<T>): 
  * Runs a bookkeeping write that may be skipped and tried again later (a last-used time), never
  * waiting for the write lock on SQLite: better-sqlite3 waits out busy_timeout (5 s) with the event
  * loop stopped, so one such write on a request path during a VACUUM or a long batch froze every
- * request for seconds (bench/beside-maintenance.ts). Returns false when the lock was held. On
+ * request for seconds (bench/beside-maintenance.ts). Returns false when the lock was held, or when
+ * writes are frozen for a switch to PostgreSQL (lib/db/write-freeze.ts). On
  * PostgreSQL the write is awaited as usual: a wait there does not stop the event loop.
  */
 export async function writeUnlessBusy(statement: Statement): Promise<boolean> {
+  // Frozen for a switch to PostgreSQL: a last-seen note is not worth refusing the read that made it.
+  if (writesRefusedHere() !== null) return false;
   if (isPostgres()) {
     await statement;
     return true;

@@ -17,9 +17,12 @@ import { dataRootLockPaths, lockDataRoot } from "@/lib/backups/server-lock";
 import { releaseProcessLock } from "@/lib/db/process-lock";
 import { versionProblem } from "@/lib/db/transfer/to-postgres";
 import { migratePostgresToSqlite, migrateSqliteToPostgres, preflightSqliteToPostgres, startMigrateToPostgres } from "@/lib/maintenance/migrate-backend";
-import { waitForOperation } from "@/lib/operations/service";
-import { thawWrites, writesFrozenReason } from "@/lib/operations/backend-switch";
+import { cancelOperation, getOperation, waitForOperation } from "@/lib/operations/service";
+import { thawWrites, writesFrozenReason } from "@/lib/db/write-freeze";
 import { stopScheduler } from "@/lib/scheduler/engine";
+import { createUser, signIn } from "@/lib/auth/service";
+import { ADVISORY_LOCK_NAMESPACE, ADVISORY_LOCKS } from "@/lib/db/postgres";
+import { startStorageSampler, stopStorageSampler, takeStorageSample } from "@/lib/storage/sampler";
 
 const FIXTURES = path.join(import.meta.dirname, "../../test/fixtures");
 const ROOT = path.join(import.meta.dirname, "../..");
@@ -61,6 +64,16 @@ async function pgCounts(url: string, tables: string[]): Promise<Record<string, n
   for (const t of tables) out[t] = Number((await pgQuery<{ n: string }>(url, `SELECT count(*) AS n FROM "${t}"`))[0]!.n);
   return out;
 }
+
+async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const count = (table: string) => Number(getDb().$client.prepare(`SELECT count(*) FROM "${table}"`).pluck().get());
 
 /** Values that trip naive copies: COPY's escapes, unicode, a 64-bit integer past 2^53, a real, booleans both ways. */
 function addAwkwardRows(db: Database.Database) {
@@ -316,6 +329,159 @@ describe("the Database page's migration (an operation in the running server)", (
     expect(done.error).toMatchObject({ code: "preflight_failed", message: expect.stringMatching(/\(1\) job_executions: 1 orphan row/) });
     expect(writesFrozenReason()).toBeNull();
     expect(await pgQuery(scratch.url, "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'")).toEqual([]);
+  });
+});
+
+// Sign-in's scrypt is slow on purpose and the migration waits on real servers: these tests get room beyond the default 30 s.
+describe("nothing written between the freeze and the restart is lost", () => {
+  const PASSWORD = "a-long-password-for-alice";
+  const meta = { ip: "127.0.0.1", userAgent: "test" };
+  afterEach(() => {
+    thawWrites();
+    stopScheduler();
+    stopStorageSampler();
+  });
+
+  /** The target's migrations lock, held so the migration waits with the freeze in force and the copy not begun. */
+  async function holdTargetMigrations(): Promise<{ waiting: () => Promise<boolean>; release: () => Promise<void> }> {
+    const holder = new pg.Client({ connectionString: scratch.url });
+    await holder.connect();
+    await holder.query("SELECT pg_advisory_lock($1, $2)", [ADVISORY_LOCK_NAMESPACE, ADVISORY_LOCKS.migrate]);
+    return {
+      waiting: async () =>
+        (
+          await holder.query(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+          )
+        ).rows.length > 0,
+      release: async () => {
+        await holder.query("SELECT pg_advisory_unlock($1, $2)", [ADVISORY_LOCK_NAMESPACE, ADVISORY_LOCKS.migrate]);
+        await holder.end();
+      },
+    };
+  }
+
+  it(
+    "refuses sign-in and every other write during the freeze and after the commit; the sampler writes nothing; PostgreSQL reads the migration as succeeded with its audit row",
+    { timeout: 120_000 },
+    async () => {
+      await seedDemoData(root.config, { ...DEFAULT_SEED_OPTIONS, executions: 50, logFiles: 0 });
+      await createUser({ username: "alice", password: PASSWORD, role: "admin" });
+      const lock = await holdTargetMigrations();
+      let operationId: string;
+      const before = { sessions: 0, samples: 0 };
+      try {
+        operationId = (await startMigrateToPostgres({ connection_string: scratch.url }, null)).id;
+        await until(lock.waiting, "the migration to wait for the target's migrations lock");
+        before.sessions = count("sessions");
+        before.samples = count("storage_samples");
+        expect(writesFrozenReason()).toMatch(/copying its database to PostgreSQL/);
+
+        const refused = await signIn("alice", PASSWORD, meta).catch((e: unknown) => e);
+        expect(isAppError(refused) && refused.code, String(refused)).toBe("migrating");
+        expect(await takeStorageSample().catch((e: unknown) => e)).toMatchObject({ code: "migrating" });
+        // Its first tick is due at once: skipped while frozen (the count below stays).
+        startStorageSampler();
+        // A writer nobody thought of is refused by the SQLite connection itself.
+        expect(() =>
+          getDb().$client.prepare("INSERT INTO system_metadata (key, value, updated_at) VALUES ('stray', 'x', '2025-01-01T00:00:00.000Z')").run(),
+        ).toThrow(/copying its database/);
+        expect(count("sessions")).toBe(before.sessions);
+      } finally {
+        await lock.release();
+      }
+
+      const done = await waitForOperation(operationId);
+      expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
+      const rows = (done.result as { rows: number }).rows;
+      // After the commit, until the restart: config says postgres, this process still holds the SQLite file.
+      expect(writesFrozenReason()).toMatch(/restart the console to switch/);
+      const after = await signIn("alice", PASSWORD, meta).catch((e: unknown) => e);
+      expect(isAppError(after) && after.code).toBe("migrating");
+      expect((after as AppError).message).toMatch(/restart the console/);
+      expect(await takeStorageSample().catch((e: unknown) => e)).toMatchObject({ code: "migrating" });
+      expect({ sessions: count("sessions"), samples: count("storage_samples") }).toEqual(before);
+      expect(await pgCounts(scratch.url, ["sessions", "storage_samples"])).toEqual({ sessions: before.sessions, storage_samples: before.samples });
+
+      // PostgreSQL, as the console reads it after the restart: the migration succeeded, and says so in the audit log.
+      const [operation] = await pgQuery<{ status: string; result: string; finished_at: Date | null }>(
+        scratch.url,
+        "SELECT status, result, finished_at FROM operations WHERE id = $1",
+        [operationId!],
+      );
+      expect(operation!.status).toBe("succeeded");
+      expect(operation!.finished_at).not.toBeNull();
+      expect(JSON.parse(operation!.result)).toMatchObject({ restart_required: true, config_written: true, rows });
+      const audit = await pgQuery<{ result: string; details: string }>(
+        scratch.url,
+        "SELECT result, details FROM audit_log WHERE action = 'data.migrate_to_postgres'",
+      );
+      expect(audit).toEqual([{ result: "ok", details: expect.stringContaining(`"rows":${rows}`) }]);
+      // The SQLite file, the way back, says the same.
+      expect(done.result).toEqual(JSON.parse(operation!.result));
+      const sqliteAudit = getDb().$client.prepare("SELECT result FROM audit_log WHERE action = 'data.migrate_to_postgres'").pluck().all();
+      expect(sqliteAudit).toEqual(["ok"]);
+    },
+  );
+
+  it("waits for a change under way before the copy starts, so the change is in the copy", { timeout: 120_000 }, async () => {
+    const { enterWrite } = await import("@/lib/db/write-freeze");
+    const admitted = enterWrite();
+    const operationId = (await startMigrateToPostgres({ connection_string: scratch.url }, null)).id;
+    await until(async () => (await getOperation(operationId)).message === "waiting for changes under way to finish", "the freeze to wait");
+    expect(writesFrozenReason()).toMatch(/copying/);
+    expect(await pgQuery(scratch.url, "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'")).toEqual([]);
+    // Written after the freeze began, by a change admitted before it: it passes, and the copy, which waited for it, holds it.
+    await admitted.run(() => recordAudit({ principal: null, action: "config.update", target: "admitted-before-the-freeze", result: "ok" }));
+    admitted.end();
+    const done = await waitForOperation(operationId);
+    expect(done.status, JSON.stringify(done.error)).toBe("succeeded");
+    expect(await pgQuery(scratch.url, "SELECT target FROM audit_log WHERE target = 'admitted-before-the-freeze'")).toEqual([
+      { target: "admitted-before-the-freeze" },
+    ]);
+  });
+
+  it("committed but config.yaml not written: writes stay refused, and the message says what to set", { timeout: 120_000 }, async () => {
+    const lock = await holdTargetMigrations();
+    let operationId: string;
+    try {
+      operationId = (await startMigrateToPostgres({ connection_string: scratch.url }, null)).id;
+      await until(lock.waiting, "the migration to wait for the target's migrations lock");
+      // config.yaml cannot be written once the copy has committed: a folder stands where the file goes.
+      fs.rmSync(root.config.configFile, { force: true });
+      fs.mkdirSync(root.config.configFile);
+    } finally {
+      await lock.release();
+    }
+    const done = await waitForOperation(operationId);
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatchObject({ message: expect.stringMatching(/complete and committed, but config\.yaml could not be written.*restart the console/) });
+    // Resumed writes here would be missing from the copy that is complete in PostgreSQL.
+    expect(writesFrozenReason()).toMatch(/complete and committed/);
+    expect((await pgQuery<{ status: string }>(scratch.url, "SELECT status FROM operations WHERE id = $1", [operationId!]))[0]!.status).toBe("succeeded");
+  });
+
+  it("a cancelled migration resumes what it paused: sign-in, samples, writes", { timeout: 120_000 }, async () => {
+    await createUser({ username: "alice", password: PASSWORD, role: "admin" });
+    const lock = await holdTargetMigrations();
+    let operationId: string;
+    try {
+      operationId = (await startMigrateToPostgres({ connection_string: scratch.url }, null)).id;
+      await until(lock.waiting, "the migration to wait for the target's migrations lock");
+      // Cancelled with the freeze in force: the copy stops at its first check and rolls back.
+      await cancelOperation(operationId, null);
+    } finally {
+      await lock.release();
+    }
+    const done = await waitForOperation(operationId);
+    expect(done.status).toBe("cancelled");
+    expect(writesFrozenReason()).toBeNull();
+    const samples = count("storage_samples");
+    expect((await takeStorageSample()).stored).toBe(true);
+    expect(count("storage_samples")).toBeGreaterThan(samples);
+    const session = await signIn("alice", PASSWORD, meta);
+    expect(session.user.username).toBe("alice");
+    expect(getDb().$client.prepare("SELECT result FROM audit_log WHERE action = 'data.migrate_to_postgres'").pluck().all()).toEqual(["failed"]);
   });
 });
 

@@ -8,16 +8,25 @@ import { AppError } from "@/lib/errors";
 import { DEFAULT_POOL, migratePostgres, openPostgresPool } from "@/lib/db/postgres";
 import * as pgSchema from "@/lib/db/schema/pg";
 import { shapesOfPgSchema } from "@/lib/db/transfer/shape";
-import { describePgTarget, migrateToPostgres, preflightToPostgres, type PreflightResult } from "@/lib/db/transfer/to-postgres";
+import {
+  describePgTarget,
+  migrateToPostgres,
+  preflightToPostgres,
+  targetOperationStatus,
+  type MigrateToPostgresOptions,
+  type PreflightResult,
+} from "@/lib/db/transfer/to-postgres";
 import { migrateToSqlite, preflightToSqlite } from "@/lib/db/transfer/to-sqlite";
 import type { ProgressListener, TransferProgress } from "@/lib/db/transfer/progress";
 import type { MigrateToPostgresInput } from "@/lib/maintenance/inputs";
 import type { BackendMigrationResult, MigrateToPostgresResult } from "@/lib/maintenance/types";
-import { recordAudit } from "@/lib/audit/service";
+import { eq } from "drizzle-orm";
+import { auditRowOf, recordAudit, type AuditEntry } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { listRunningExecutions } from "@/lib/executions/service";
-import { freezeWrites, thawWrites } from "@/lib/operations/backend-switch";
-import { startOperation, type OperationContext } from "@/lib/operations/service";
+import { drainWrites, freezeWrites, outsideFreezeExemption, thawWrites } from "@/lib/db/write-freeze";
+import { withAppWritesPaused } from "@/lib/operations/write-gate";
+import { startOperation, succeededOperationChange, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import { stopScheduler } from "@/lib/scheduler/engine";
 import { reloadScheduler } from "@/lib/scheduler/boot";
@@ -31,7 +40,7 @@ export interface BackendMigrationOptions {
    * A running server keeps its file open and checkpoints it, so its own migration reads it read-only instead.
    */
   hashSource?: boolean;
-  beforeCommit?: () => void;
+  beforeCommit?: MigrateToPostgresOptions["beforeCommit"];
   onProgress?: ProgressListener;
   onMessage?: (text: string) => void;
 }
@@ -137,14 +146,21 @@ export async function migratePostgresToSqlite(url: string, file: string, options
 const FROZEN_DURING = "The console is copying its database to PostgreSQL: changes are refused until the copy has finished";
 const FROZEN_AFTER =
   "This console's data has been copied to PostgreSQL and config.yaml now points there: restart the console to switch. Until then changes are refused, so none is left behind in the SQLite file";
+/** How long the freeze waits for changes already under way (requests, a storage sample, a notification round) before it gives up. */
+export const DRAIN_TIMEOUT_MS = 30_000;
 
 /**
- * The Database page's "Migrate to PostgreSQL", as an exclusive operation (202): the scheduler
- * stops and every change is refused (lib/operations/backend-switch.ts) for the whole copy, so the
- * SQLite file read in one transaction is all there is; then migrateSqliteToPostgres, progress in
- * rows with rate and ETA. On success config.yaml says postgres and changes stay refused until the
- * restart that switches (a live switch would have to swap every open handle mid-request: not done);
- * on failure or cancel nothing is kept in PostgreSQL, and the scheduler and changes resume.
+ * The Database page's "Migrate to PostgreSQL", as an exclusive operation (202). Every write is frozen
+ * first (lib/db/write-freeze.ts): changing requests, sign-in included, get 503 `migrating`; the
+ * scheduler stops; the sampler, notifier and heartbeat skip their turns; the changes already under
+ * way are waited for; only then is a run in progress looked for and the SQLite file read, in one
+ * transaction, so what it holds is all there is. Then migrateSqliteToPostgres, progress in rows with
+ * rate and ETA; the operation's success and its audit row are written into PostgreSQL inside the
+ * copy's transaction (after the restart the target says succeeded, not interrupted), and into SQLite
+ * after the commit, so the way back agrees. On success config.yaml says postgres and writes stay
+ * frozen until the restart that switches (a live switch would have to swap every open handle
+ * mid-request: not done); on failure or cancel nothing is kept in PostgreSQL, and writes, the
+ * scheduler and the background writers resume.
  */
 export async function startMigrateToPostgres(input: MigrateToPostgresInput, principal: Principal | null): Promise<OperationDto> {
   const config = getConfig();
@@ -152,44 +168,85 @@ export async function startMigrateToPostgres(input: MigrateToPostgresInput, prin
   assertNotSetByEnvironment("persistence.backend", config);
   assertNotSetByEnvironment("persistence.connection_string", config);
   const target = describePgTarget(input.connection_string);
-  return startOperation({ kind: "migrate_to_postgres", principal, scope: "admin", exclusive: true, params: { target } }, async (ctx) => {
-    const running = await listRunningExecutions();
-    if (running.length > 0) {
-      throw new AppError(
-        "operation_running",
-        `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); let them finish, then migrate`,
-      );
-    }
-    freezeWrites(FROZEN_DURING);
-    stopScheduler();
-    try {
-      ctx.message(`checking the database and ${target}`);
-      const result = await migrateSqliteToPostgres(input.connection_string, {
-        hashSource: false,
-        onProgress: operationProgress(ctx),
-        onMessage: (text) => ctx.message(text),
-        beforeCommit: () => ctx.pointOfNoReturn("the verified copy is being committed"),
-      });
-      freezeWrites(FROZEN_AFTER);
-      await recordAudit({
-        principal,
-        action: "data.migrate_to_postgres",
-        target,
-        result: "ok",
-        details: { rows: result.rows, seconds: Math.round(result.seconds) },
-      });
-      return { ...result, restart_required: true } satisfies MigrateToPostgresResult;
-    } catch (error) {
-      thawWrites();
-      await reloadScheduler(getConfig());
-      await recordAudit({ principal, action: "data.migrate_to_postgres", target, result: "failed", details: { error: (error as Error).message } });
-      // The operation keeps only a message: put the preflight's list in it.
-      if (error instanceof AppError && error.code === "preflight_failed" && Array.isArray(error.details)) {
-        throw new AppError("preflight_failed", `${error.message}: ${(error.details as string[]).map((p, i) => `(${i + 1}) ${p}`).join(" ")}`);
+  return startOperation(
+    { kind: "migrate_to_postgres", principal, scope: "admin", exclusive: true, params: { target }, writesWhileFrozen: true },
+    async (ctx) => {
+      // Set right before the commit, with what the operation returns.
+      let outcome = null as MigrateToPostgresResult | null;
+      freezeWrites(FROZEN_DURING);
+      stopScheduler();
+      try {
+        ctx.message("waiting for changes under way to finish");
+        // Requests and background writes counted by the freeze, and the app's writes to the volumes.
+        await withAppWritesPaused(() => drainWrites(DRAIN_TIMEOUT_MS));
+        const running = await listRunningExecutions();
+        if (running.length > 0) {
+          throw new AppError(
+            "operation_running",
+            `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); let them finish, then migrate`,
+          );
+        }
+        ctx.message(`checking the database and ${target}`);
+        const succeeded: AuditEntry = { principal, action: "data.migrate_to_postgres", target, result: "ok", details: {} };
+        await migrateSqliteToPostgres(input.connection_string, {
+          hashSource: false,
+          onProgress: operationProgress(ctx),
+          onMessage: (text) => ctx.message(text),
+          beforeCommit: async (tx, report) => {
+            ctx.pointOfNoReturn("the verified copy is being committed");
+            outcome = {
+              ...report,
+              target,
+              source_sha256_before: null,
+              source_sha256_after: null,
+              config_written: true,
+              restart_required: true,
+            };
+            succeeded.details = { rows: report.rows, seconds: Math.round(report.seconds) };
+            // The copy holds this operation as it was at the snapshot (running): it ends here, with the copy.
+            const ended = await tx
+              .update(pgSchema.operations)
+              .set({
+                ...succeededOperationChange(outcome),
+                progressDone: report.rows,
+                progressTotal: report.rows,
+                progressUnit: "rows",
+                message: "copied and verified",
+              })
+              .where(eq(pgSchema.operations.id, ctx.id))
+              .returning({ id: pgSchema.operations.id });
+            if (ended.length !== 1)
+              throw new AppError("internal", `The copy does not hold this migration's operation ${ctx.id}; nothing was kept in PostgreSQL`);
+            await tx.insert(pgSchema.auditLog).values(auditRowOf(succeeded));
+          },
+        });
+        freezeWrites(FROZEN_AFTER);
+        // The same row in the SQLite file, the way back (this operation's writes pass the freeze).
+        await recordAudit(succeeded);
+        return outcome!;
+      } catch (error) {
+        // Committed, then config.yaml could not be written: PostgreSQL holds the whole copy, this operation
+        // succeeded in it. Writes resumed here would be left behind it, so they stay refused until config.yaml
+        // points there and the console restarts.
+        if (outcome !== null && (await targetOperationStatus(input.connection_string, ctx.id)) === "succeeded") {
+          const message = `The copy in ${target} is complete and committed, but config.yaml could not be written (${(error as Error).message}). Set persistence.backend: postgres and persistence.connection_string there and restart the console; until then changes are refused, so none is left behind in the SQLite file`;
+          freezeWrites(message);
+          await recordAudit({ principal, action: "data.migrate_to_postgres", target, result: "failed", details: { error: message } });
+          throw new AppError("internal", message);
+        }
+        await outsideFreezeExemption(async () => {
+          thawWrites();
+          await reloadScheduler(getConfig());
+        });
+        await recordAudit({ principal, action: "data.migrate_to_postgres", target, result: "failed", details: { error: (error as Error).message } });
+        // The operation keeps only a message: put the preflight's list in it.
+        if (error instanceof AppError && error.code === "preflight_failed" && Array.isArray(error.details)) {
+          throw new AppError("preflight_failed", `${error.message}: ${(error.details as string[]).map((p, i) => `(${i + 1}) ${p}`).join(" ")}`);
+        }
+        throw error;
       }
-      throw error;
-    }
-  });
+    },
+  );
 }
 
 function operationProgress(ctx: OperationContext): ProgressListener {

@@ -250,7 +250,7 @@ export const MAINTENANCE_API: ApiRoute[] = [
     method: "post",
     path: "/api/v1/maintenance/migrate-to-postgres",
     summary:
-      "Copy this SQLite database into an empty PostgreSQL database (exclusive operation): preflight listing every problem, the PostgreSQL schema, every table by COPY in one transaction, row counts and checksums compared before the commit, then persistence.backend: postgres and the connection string written to config.yaml. The scheduler stops and changes are refused (503 migrating) from the start until the restart that switches; on failure nothing is kept in PostgreSQL and the console carries on. The SQLite file is not written: it is the way back (npm run mimir -- migrate-to-sqlite for data written on PostgreSQL since)",
+      "Copy this SQLite database into an empty PostgreSQL database (exclusive operation): preflight listing every problem, the PostgreSQL schema, every table by COPY in one transaction, row counts and checksums compared before the commit, then persistence.backend: postgres and the connection string written to config.yaml. The scheduler, storage sampler, notifier and heartbeat pause and every change, sign-in included, is refused (503 migrating) from the start until the restart that switches; changes under way are finished first and are in the copy; the operation's success and its audit row are committed with the copy. On failure or cancel nothing is kept in PostgreSQL and the console carries on. The SQLite file is not written: it is the way back (npm run mimir -- migrate-to-sqlite for data written on PostgreSQL since)",
     tag: TAG,
     access: "admin",
     reauth: true,

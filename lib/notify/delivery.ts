@@ -11,6 +11,7 @@ import { CONFIG_CHANNEL_ID, configWebhookChannel } from "@/lib/notify/channels-c
 import type { NotificationMessage } from "@/lib/notify/message";
 import * as queries from "@/lib/notify/queries";
 import { openJson } from "@/lib/secrets/sealed";
+import { onWritesThawed, runUnlessFrozen, writesRefusedHere } from "@/lib/db/write-freeze";
 
 /** Deliveries claimed per round; a hanging receiver holds one slot for at most the delivery timeout. */
 const BATCH = 20;
@@ -24,12 +25,13 @@ interface NotifierState {
   timer: NodeJS.Timeout | null;
   stopped: boolean;
   followsRestores: boolean;
+  followsThaws: boolean;
 }
 
 // Process-wide: route bundles and instrumentation share one worker per process.
 const memo = processState("notifier", (): { notifier?: NotifierState } => ({}));
 function state(): NotifierState {
-  memo.notifier ??= { running: null, again: false, timer: null, stopped: false, followsRestores: false };
+  memo.notifier ??= { running: null, again: false, timer: null, stopped: false, followsRestores: false, followsThaws: false };
   return memo.notifier;
 }
 
@@ -44,6 +46,13 @@ export async function startNotifier(): Promise<void> {
       await closeRestoredBacklog().catch((error: unknown) =>
         getLogger().warn("could not close the restored notification backlog", { error: (error as Error).message }),
       );
+    });
+  }
+  if (!current.followsThaws) {
+    current.followsThaws = true;
+    // Deliveries wait in the outbox while writes are frozen for a switch to PostgreSQL; a failed switch lets them go.
+    onWritesThawed(() => {
+      if (!state().stopped) kickDelivery();
     });
   }
   const pruned = await queries.pruneDeliveryRows(new Date(Date.now() - DELIVERY_LOG_RETENTION_DAYS * DAY_MS).toISOString());
@@ -84,7 +93,11 @@ export function kickDelivery(): void {
     return;
   }
   current.again = false;
-  current.running = drain()
+  // Frozen for a switch to PostgreSQL: the claims and results would be written to a file being left
+  // behind. The outbox keeps them (due ones go out after the restart, from PostgreSQL); a thaw kicks again.
+  if (writesRefusedHere() !== null) return;
+  // One write as the freeze counts them: a freeze that starts during a round waits for its results.
+  current.running = runUnlessFrozen(drain)
     .catch((error: unknown) => {
       getLogger().error("notification delivery round failed", { error });
     })
@@ -103,6 +116,7 @@ export function deliveryIdle(): Promise<void> {
 async function drain(): Promise<void> {
   const leaseMs = getConfig().values.notifications.timeout_seconds * 1000 * 2 + 5_000;
   for (;;) {
+    if (writesRefusedHere() !== null) return;
     const now = Date.now();
     const rows = await queries.claimDueDeliveries(new Date(now).toISOString(), new Date(now + leaseMs).toISOString(), BATCH);
     if (rows.length === 0) return;
@@ -112,7 +126,7 @@ async function drain(): Promise<void> {
 
 async function scheduleNextRound(): Promise<void> {
   const current = state();
-  if (current.stopped) return;
+  if (current.stopped || writesRefusedHere() !== null) return;
   try {
     const next = await queries.nextDueTime();
     if (current.timer) clearTimeout(current.timer);

@@ -16,6 +16,7 @@ import type { NotificationMessage } from "@/lib/notify/message";
 import * as queries from "@/lib/notify/queries";
 import type { ChannelDto, DeliveryDto, DeliveryStatus, QuietHours, TestResultDto } from "@/lib/notify/types";
 import { openJson, sealJson } from "@/lib/secrets/sealed";
+import { isWriteFrozenError } from "@/lib/db/write-freeze";
 
 const HOUR_MS = 3_600_000;
 const MINUTES_PER_DAY = 24 * 60;
@@ -33,7 +34,8 @@ export async function notify<E extends EventName>(event: E, payload: EventPayloa
   try {
     await enqueueEvent(event, payload);
   } catch (error) {
-    getLogger().error("notification could not be queued", { event, error });
+    if (isWriteFrozenError(error)) getLogger().warn("notification not queued: writes are frozen for the switch to PostgreSQL", { event });
+    else getLogger().error("notification could not be queued", { event, error });
   }
 }
 

@@ -15,6 +15,7 @@ import type { OperationRow } from "@/lib/db/schema/operations";
 import { formatCountOf } from "@/lib/format";
 import { withClusterLock } from "@/lib/db/dialect";
 import { currentInstanceId } from "@/lib/instances/service";
+import { exemptFromFreeze, exemptFromFreezeSync } from "@/lib/db/write-freeze";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
 const PROGRESS_WRITE_INTERVAL_MS = 250;
@@ -48,6 +49,16 @@ export interface StartOptions {
    * admin's restore). Default admin: a kind that forgets to say is cancellable by admins only.
    */
   scope?: Scope;
+  /**
+   * The switch to PostgreSQL freezes every write (lib/db/write-freeze.ts) but its own: its progress and
+   * outcome are written meanwhile. Only that operation says so.
+   */
+  writesWhileFrozen?: boolean;
+}
+
+/** The columns of an operation's row once it succeeded with `result`: what startOperation writes, for a copy of that outcome written elsewhere too. */
+export function succeededOperationChange(result: unknown): { status: "succeeded"; result: string; finishedAt: string } {
+  return { status: "succeeded", result: JSON.stringify(result ?? null), finishedAt: nowIso() };
 }
 
 interface RunningOperation {
@@ -56,6 +67,7 @@ interface RunningOperation {
   scope: Scope;
   /** set once the work passed its point of no return: why a cancel now comes too late */
   tooLate: string | null;
+  writesWhileFrozen: boolean;
 }
 
 // Process-wide, like the database handle: an operation started by a route bundle must be cancellable
@@ -95,7 +107,13 @@ export async function startOperation<R>(
     getLogger().warn(`refused a late ${what} of an operation this instance no longer owns`, { id, kind: options.kind, instance: owner });
     if (!controller.signal.aborted) controller.abort(new AppError("interrupted", NO_LONGER_OWNED));
   };
-  const entry: RunningOperation = { controller, kind: options.kind, scope: options.scope ?? "admin", tooLate: null };
+  const entry: RunningOperation = {
+    controller,
+    kind: options.kind,
+    scope: options.scope ?? "admin",
+    tooLate: null,
+    writesWhileFrozen: options.writesWhileFrozen ?? false,
+  };
   running.set(id, entry);
   let lastWrite = 0;
   let pending: Partial<Parameters<typeof queries.updateOperation>[1]> = {};
@@ -134,37 +152,39 @@ export async function startOperation<R>(
     },
   };
 
-  void actingFor(operationActor, async () => {
-    let succeeded: { result: R } | null = null;
-    try {
-      const result = await work(context);
-      await flush();
-      // Work that returned has done what it set out to do, whatever a late cancel asked for: the
-      // record says so, so nobody believes a restore that was applied did not happen.
-      if (await queries.updateOwnedOperation(id, owner, { status: "succeeded", result: JSON.stringify(result ?? null), finishedAt: nowIso() }))
-        succeeded = { result };
-      else refused("completion");
-    } catch (error) {
-      await flush();
-      const appError = toAppError(error);
-      const cancelled = controller.signal.aborted;
-      if (!cancelled) getLogger().error("operation failed", { id, kind: options.kind, error });
-      // A cancel says who or what stopped the work (a person, or the server shutting down).
-      const reason = cancelled ? cancelReason(controller.signal) : null;
-      await queries
-        .updateOwnedOperation(id, owner, {
-          status: cancelled ? "cancelled" : "failed",
-          error: JSON.stringify(reason ?? { code: appError.code, message: appError.message }),
-          finishedAt: nowIso(),
-        })
-        .then((landed) => landed || refused("completion"))
-        .catch((writeError) => getLogger().error("operation result write failed", { id, writeError }));
-    } finally {
-      running.delete(id);
-    }
-    if (succeeded && options.after)
-      await options.after(succeeded.result).catch((error) => getLogger().error("follow-up of an operation failed", { id, kind: options.kind, error }));
-  });
+  const run = (body: () => Promise<void>) => (options.writesWhileFrozen ? exemptFromFreeze(body) : body());
+  void run(() =>
+    actingFor(operationActor, async () => {
+      let succeeded: { result: R } | null = null;
+      try {
+        const result = await work(context);
+        await flush();
+        // Work that returned has done what it set out to do, whatever a late cancel asked for: the
+        // record says so, so nobody believes a restore that was applied did not happen.
+        if (await queries.updateOwnedOperation(id, owner, succeededOperationChange(result))) succeeded = { result };
+        else refused("completion");
+      } catch (error) {
+        await flush();
+        const appError = toAppError(error);
+        const cancelled = controller.signal.aborted;
+        if (!cancelled) getLogger().error("operation failed", { id, kind: options.kind, error });
+        // A cancel says who or what stopped the work (a person, or the server shutting down).
+        const reason = cancelled ? cancelReason(controller.signal) : null;
+        await queries
+          .updateOwnedOperation(id, owner, {
+            status: cancelled ? "cancelled" : "failed",
+            error: JSON.stringify(reason ?? { code: appError.code, message: appError.message }),
+            finishedAt: nowIso(),
+          })
+          .then((landed) => landed || refused("completion"))
+          .catch((writeError) => getLogger().error("operation result write failed", { id, writeError }));
+      } finally {
+        running.delete(id);
+      }
+      if (succeeded && options.after)
+        await options.after(succeeded.result).catch((error) => getLogger().error("follow-up of an operation failed", { id, kind: options.kind, error }));
+    }),
+  );
 
   return getOperation(id);
 }
@@ -376,7 +396,11 @@ export function cancelRunningOperationsForShutdown(reason: AppError): string[] {
     if (entry.tooLate) continue;
     entry.controller.abort(reason);
     ids.push(id);
-    queries.recordOperationEndSync(id, { status: "cancelled", error: JSON.stringify({ code: reason.code, message: reason.message }), finishedAt: nowIso() });
+    const record = () =>
+      queries.recordOperationEndSync(id, { status: "cancelled", error: JSON.stringify({ code: reason.code, message: reason.message }), finishedAt: nowIso() });
+    // The switch to PostgreSQL, stopped during its freeze: its own row is the one write that still passes.
+    if (entry.writesWhileFrozen) exemptFromFreezeSync(record);
+    else record();
   }
   return ids;
 }

@@ -5,6 +5,7 @@ import YAML from "yaml";
 import { nowIso } from "@/lib/db/timestamps";
 import { getLogger } from "@/lib/log/logger";
 import { runAppWrite } from "@/lib/operations/write-gate";
+import { writesRefusedHere } from "@/lib/db/write-freeze";
 import { parsePipelineText } from "@/lib/pipelines/definition";
 import { pipelinesDir, readPipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
@@ -111,6 +112,8 @@ export function watchPipelinesVolume(): void {
       if (file && (file.startsWith(".") || !/\.ya?ml$/i.test(file))) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
+        // A file edited while writes are frozen for a switch to PostgreSQL is read in by the next boot's sync.
+        if (writesRefusedHere() !== null) return void getLogger().info("pipeline file change left for the next start: writes are frozen", { file });
         syncPipelinesWithVolume().catch((error) => getLogger().warn("pipeline volume sync failed", { error }));
       }, WATCH_DEBOUNCE_MS);
     });

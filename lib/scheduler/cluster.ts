@@ -20,6 +20,7 @@ import { activeRunIds, cancelRun } from "@/lib/scheduler/active-runs";
 import { currentInstanceId } from "@/lib/instances/service";
 import { notify } from "@/lib/notify/service";
 import { createSerialQueue } from "@/lib/serial-queue";
+import { writesRefusedHere } from "@/lib/db/write-freeze";
 
 /**
  * This instance's part in a deployment of several (study §4.4, the Quartz check-in model): it renews
@@ -132,7 +133,9 @@ function startTimers(): void {
   stopTimers();
   let beating = false;
   timers.heartbeat = setInterval(() => {
-    if (beating) return;
+    // Paused while writes are frozen for a switch to PostgreSQL (the lease would be renewed in a file being
+    // left behind); on SQLite no other instance waits on it, and a failed switch resumes it at the next beat.
+    if (beating || writesRefusedHere() !== null) return;
     beating = true;
     void heartbeat()
       .catch((error) => getLogger().warn("instance heartbeat failed", { error }))

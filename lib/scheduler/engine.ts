@@ -7,6 +7,7 @@ import type { JobDto } from "@/lib/jobs/types";
 import { iterateEnabledJobs, recordJobNextRun } from "@/lib/jobs/service";
 import { fireJobSlot } from "@/lib/scheduler/run";
 import { slotOf } from "@/lib/jobs/cron";
+import { runUnlessFrozen, writesRefusedHere } from "@/lib/db/write-freeze";
 
 /**
  * Missed-fire policy. Fires that fell while the server was down are not replayed one by one: a job
@@ -127,8 +128,15 @@ async function fireLate(jobId: string, slot: Date | null): Promise<void> {
 /** A fire of `slot`: every instance's timer goes off, the one whose claim succeeds runs it. */
 async function fire(jobId: string, slot: Date | null): Promise<void> {
   if (!slot) return;
+  const frozen = writesRefusedHere();
+  if (frozen !== null) {
+    // Its claim and run would be written to a SQLite file that is being left behind (the migration stops the timers; this is a fire already due).
+    getLogger().warn("scheduled fire skipped: writes are frozen for the switch to PostgreSQL", { jobId, slot: slot.toISOString(), reason: frozen });
+    return;
+  }
   try {
-    await fireJobSlot(jobId, slot);
+    // Counted as a write until its run is recorded: a freeze starting meanwhile waits, then sees the run and refuses.
+    await runUnlessFrozen(() => fireJobSlot(jobId, slot));
   } catch (error) {
     getLogger().error("scheduled run could not start", { jobId, error });
   }

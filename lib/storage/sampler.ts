@@ -10,6 +10,7 @@ import { getStorageUsage } from "@/lib/storage/usage";
 import type { StorageAlert, StorageUsage } from "@/lib/storage/types";
 import { DAY_MS } from "@/lib/time";
 import { takeTurnOnce } from "@/lib/instances/service";
+import { runUnlessFrozen, writesRefusedHere } from "@/lib/db/write-freeze";
 
 /** Samples older than THIN_HOURLY_AFTER_MS are kept one per hour, older than THIN_DAILY_AFTER_MS one per day, older than DROP_AFTER_MS not at all. */
 export const THIN_HOURLY_AFTER_MS = DAY_MS;
@@ -36,10 +37,12 @@ const memo = processState(
 /**
  * Measures every volume, stores one sample row per series, thins old samples, and raises or clears
  * alerts. A failure to write (e.g. a full disk) is logged and does not throw: measuring only reads.
+ * Refused with `migrating` (nothing measured) while writes are frozen for a switch to PostgreSQL.
  * Concurrent calls share one run. Inserts storage_samples rows; see applyAlertChecks for alerts.
  */
 export function takeStorageSample(): Promise<SampleResult> {
-  memo.sampling ??= sampleOnce().finally(() => (memo.sampling = undefined));
+  // One write as the freeze for a switch to PostgreSQL counts them: refused while frozen, waited for by a freeze that starts meanwhile.
+  memo.sampling ??= runUnlessFrozen(sampleOnce).finally(() => (memo.sampling = undefined));
   return memo.sampling;
 }
 
@@ -138,6 +141,13 @@ export function startStorageSampler(): void {
   if (memo.sampler) return;
   const state = { timer: undefined as unknown as NodeJS.Timeout, lastOwnSample: null as string | null };
   const tick = async () => {
+    const frozen = writesRefusedHere();
+    if (frozen !== null) {
+      // Paused, not stopped: the timer carries on and samples again once a failed migration thawed writes.
+      getLogger().info("storage sample skipped: writes are frozen for the switch to PostgreSQL", { reason: frozen });
+      if (memo.sampler === state) schedule();
+      return;
+    }
     try {
       const latest = await findLatestSampleTime();
       const someoneElseOnTime = latest !== null && latest !== state.lastOwnSample && Date.now() - Date.parse(latest) < sampleIntervalMs();

@@ -19,7 +19,7 @@ import { QueryConsole } from "./query-console";
 import { RecoveryPanel } from "./recovery-panel";
 import { ResetPanel } from "./reset-panel";
 import { MigratePanel } from "./migrate-panel";
-import { writesFrozenReason } from "@/lib/operations/backend-switch";
+import { writesFrozenReason } from "@/lib/db/write-freeze";
 import { RetentionPanel } from "./retention-panel";
 import { TroubleshootingPanel } from "./troubleshooting-panel";
 import { EmptyState } from "@/app/_components/ui/empty-state";

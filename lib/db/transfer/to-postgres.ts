@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { AppError } from "@/lib/errors";
 import { nowIso } from "@/lib/db/timestamps";
@@ -300,6 +301,12 @@ async function checkTarget(client: pg.Client, expected: TableShape[], problems: 
   }
 }
 
+/**
+ * The copy's transaction on the target, as drizzle over the PostgreSQL schema (lib/db/schema/pg): for
+ * rows that must be committed with the copy or not at all (the migration's own outcome and audit row).
+ */
+export type TargetTransaction = NodePgDatabase;
+
 export interface MigrateToPostgresOptions {
   source: string;
   target: string;
@@ -310,8 +317,12 @@ export interface MigrateToPostgresOptions {
   onProgress?: ProgressListener;
   /** every line worth telling the operator (preflight notes, phases) */
   onMessage?: (text: string) => void;
-  /** called once verified, right before the commit: the last moment a cancel can still stop it (throw to roll back) */
-  beforeCommit?: () => void;
+  /**
+   * Called once verified, right before the commit, with the copy's transaction and the report so far:
+   * the last moment a cancel can still stop it (throw to roll back), and the place to write what must
+   * be in the target exactly when the copy is.
+   */
+  beforeCommit?: (target: TargetTransaction, report: TransferReport) => Promise<void> | void;
   /** called when the SQLite file has been read for the last time and closed (before the verification of PostgreSQL) */
   onSourceClosed?: () => void;
 }
@@ -404,9 +415,9 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
         "INSERT INTO system_metadata (key, value, updated_at) VALUES ('migrated_from', $1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
         [`sqlite:${options.source} at ${now}`, now],
       );
-      options.beforeCommit?.();
-      await client.query("COMMIT");
       const rows = tables.reduce((n, t) => n + t.targetRows, 0);
+      await options.beforeCommit?.(drizzle({ client }), { tables, rows, copySeconds, verifySeconds, seconds: (performance.now() - started) / 1000 });
+      await client.query("COMMIT");
       return { tables, rows, copySeconds, verifySeconds, seconds: (performance.now() - started) / 1000 };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -416,6 +427,19 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
     }
   } finally {
     if (source.open) source.close();
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The status of operation `id` in the target (null when it has no such row or no table): whether a copy that carried it committed. */
+export async function targetOperationStatus(url: string, id: string): Promise<string | null> {
+  const client = await connectPg(url);
+  try {
+    const { rows } = await client.query<{ status: string }>("SELECT status FROM operations WHERE id = $1", [id]);
+    return rows[0]?.status ?? null;
+  } catch {
+    return null;
+  } finally {
     await client.end().catch(() => undefined);
   }
 }
