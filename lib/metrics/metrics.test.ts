@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
+import { isPostgres } from "@/lib/db/dialect";
 import { jobExecutions, scheduledJobs, type NewJobExecutionRow } from "@/lib/db/schema";
 import { route } from "@/lib/http";
 import { executionIdParams } from "@/lib/executions/inputs";
@@ -90,4 +91,26 @@ test("requests for hundreds of distinct ids, refused or not found, add no series
   const after = httpSeries((await renderMetrics()).text);
   expect(after.map((line) => line.replace(/ \d+$/, ""))).toEqual(before.map((line) => line.replace(/ \d+$/, "")));
   expect(after.join("\n")).toContain('route="/api/v1/jobs/[id]",status="401"} 301');
+});
+
+// On SQLite every statement holds the event loop: a scrape reads small tables only, a fixed number of
+// times, and the passes over whole tables (row counts, run tallies) are reused and run off the loop.
+test("a scrape runs four statements on the app connection, none over the history", async (context) => {
+  if (isPostgres()) return context.skip();
+  await renderMetrics();
+  const client = getDb().$client;
+  const prepare = client.prepare;
+  const seen: string[] = [];
+  client.prepare = function (this: typeof client, source: string, ...rest: unknown[]) {
+    seen.push(source);
+    return (prepare as (...args: unknown[]) => ReturnType<typeof prepare>).call(this, source, ...rest);
+  } as typeof prepare;
+  try {
+    await renderMetrics();
+  } finally {
+    client.prepare = prepare;
+  }
+  const statements = seen.filter((source) => !/^PRAGMA/i.test(source));
+  expect(statements).toHaveLength(4);
+  expect(statements.join("\n")).not.toMatch(/job_executions/);
 });
