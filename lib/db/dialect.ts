@@ -157,6 +157,32 @@ export async function writeUnlessBusy(statement: Statement): Promise<boolean> {
 }
 
 /**
+ * Whether another connection holds SQLite's write lock right now (a VACUUM or a restore in its child,
+ * the CLI), asked without waiting: BEGIN IMMEDIATE with no busy wait, rolled back at once. Periodic
+ * bookkeeping (the instance heartbeat) skips a round when it is, instead of waiting out busy_timeout
+ * with the event loop stopped: that wait froze every request for 2.2 s during a VACUUM
+ * (bench/beside-maintenance.ts). Always false on PostgreSQL, where a wait does not stop the loop, and
+ * inside this connection's own transaction.
+ */
+export function isWriteLockHeldElsewhere(): boolean {
+  if (isPostgres()) return false;
+  const client = sqliteClient(getDb());
+  if (client.inTransaction) return false;
+  const wait = client.pragma("busy_timeout", { simple: true }) as number;
+  client.pragma("busy_timeout = 0");
+  try {
+    client.exec("BEGIN IMMEDIATE");
+    client.exec("ROLLBACK");
+    return false;
+  } catch (error) {
+    if (String((error as { code?: unknown } | null)?.code).startsWith("SQLITE_BUSY")) return true;
+    throw error;
+  } finally {
+    client.pragma(`busy_timeout = ${wait}`);
+  }
+}
+
+/**
  * A query that every request runs (the caller's credentials, the history's first page), built by
  * drizzle and compiled by the database once per open connection instead of on each call: on a
  * 1,000,000-run history the building and SQLite's compiling cost more than the rows (bench/http.ts).
