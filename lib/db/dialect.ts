@@ -44,6 +44,16 @@ export function integerAverage(column: AnyColumn | SQL): SQL<number> {
   return sql<number>`CAST(avg(${column}) AS INTEGER)`.mapWith(Number);
 }
 
+/**
+ * The column as a value SQLite will not read from an index (its unary `+`), for a GROUP BY whose WHERE
+ * selects a short range of another index: grouping by the bare status column, SQLite's planner walked
+ * the whole (status, …) index in group order (1,000,000 entries, 60 ms) to spare itself a sort of the
+ * day's 11,000 rows. PostgreSQL plans by its statistics: the bare column.
+ */
+export function notFromIndex(column: AnyColumn): SQL {
+  return isPostgres() ? sql`${column}` : sql`+${column}`;
+}
+
 /** max()/min() of a timestamp column as the app's ISO text (or null), on both backends. */
 export function isoOf(fn: "max" | "min", column: AnyColumn): SQL<string | null> {
   return sql<string | null>`${sql.raw(fn)}(${column})`.mapWith(column) as SQL<string | null>;

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { countWhere, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
+import { countWhere, notFromIndex, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
 import { readOffThread } from "@/lib/db/off-thread";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import type { HistoryFilters } from "@/lib/executions/inputs";
@@ -19,7 +19,7 @@ export async function countExecutionsByStatusSince(sinceIso: string): Promise<Re
     .from(jobExecutions)
     // "" means every run: no bound at all, as PostgreSQL's timestamptz refuses '' (SQLite compared it as text)
     .where(sinceIso === "" ? undefined : gte(jobExecutions.startTime, sinceIso))
-    .groupBy(jobExecutions.status);
+    .groupBy(sinceIso === "" ? jobExecutions.status : notFromIndex(jobExecutions.status));
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
@@ -239,6 +239,11 @@ export function statusCountsQuery(filters: StatisticsFilters) {
     .from(jobExecutions)
     .where(and(...filterConditions(filters)))
     .groupBy(jobExecutions.status);
+}
+
+/** The open database, as an identity: what the service keys its memos by (a restore or a backend switch opens another). */
+export function historyDatabase(): object {
+  return getDb();
 }
 
 /** The statuses whose durations the percentiles describe: finished runs that did work. */
