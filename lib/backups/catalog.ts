@@ -49,11 +49,6 @@ export async function summarizeBackups(): Promise<{ latest: BackupDto | null; co
   return { latest: row ? toDto(row) : null, count };
 }
 
-/** How many sets the catalog holds. Reads only. */
-export async function countBackups(): Promise<number> {
-  return queries.countBackupRows();
-}
-
 /** One set, or 404. Reads only. */
 export async function getBackup(id: string): Promise<BackupDto> {
   setFolder(id);

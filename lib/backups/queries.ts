@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, lt, or, count, sql } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema/backups";
 
@@ -27,11 +27,6 @@ export async function findNewestBackupRowAndCount(): Promise<{ row: BackupRow | 
     .orderBy(desc(backups.createdAt), desc(backups.id))
     .limit(1);
   return { row: first?.row ?? null, count: first?.count ?? 0 };
-}
-
-export async function countBackupRows(): Promise<number> {
-  const [row] = await getDb().select({ n: count() }).from(backups);
-  return Number(row?.n ?? 0);
 }
 
 export async function listAllBackupRows(): Promise<BackupRow[]> {
