@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
-import { benchEnvironment, prepareSeededRoot } from "./seeded-root";
+import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
 import { startOurs, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -19,6 +19,9 @@ const RENDERS = Number(process.env.BENCH_RENDERS ?? 30);
 const WARMUP = 3;
 const MODE = (process.env.BENCH_SERVE ?? "start") as ServeMode;
 const PEER = "/pipelines/new";
+/** /metrics is scraped this often for this long: past two of its 30 s reuse windows, so the scrapes that start a refresh are in. */
+const SCRAPE_EVERY_MS = 1000;
+const SCRAPE_FOR_MS = Number(process.env.BENCH_SCRAPE_SECONDS ?? 65) * 1000;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -91,6 +94,24 @@ async function main() {
           .padStart(13)} ${(p50 / peer).toFixed(2).padStart(10)}×`,
       );
     }
+    // A Prometheus scrape with the bench's read token; the process's first (it waits for the row counts and run tallies) apart.
+    const scrape = async () => {
+      const started = performance.now();
+      const response = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+      await response.text();
+      if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+      return performance.now() - started;
+    };
+    const scrapes: number[] = [];
+    const until = performance.now() + SCRAPE_FOR_MS;
+    while (performance.now() < until) {
+      scrapes.push(await scrape());
+      await new Promise((resolve) => setTimeout(resolve, SCRAPE_EVERY_MS));
+    }
+    const first = scrapes.shift()!;
+    console.log(
+      `/metrics: first scrape ${first.toFixed(1)} ms; then ${scrapes.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(scrapes, 50).toFixed(1)} ms, p95 ${percentile(scrapes, 95).toFixed(1)} ms, max ${Math.max(...scrapes).toFixed(1)} ms (load ${loadAverage()})`,
+    );
     console.log(`\nload after: ${loadAverage()}`);
   } finally {
     await server.stop();

@@ -19,15 +19,34 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+/** BENCH_PORTS="3540-3555" keeps every server in that range (a shared machine hands each user a range); otherwise any free port. */
+const PORT_RANGE = /^(\d+)-(\d+)$/.exec(process.env.BENCH_PORTS ?? "");
+const handedOut = new Set<number>();
+
+function listenable(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
+    probe.listen(port, "127.0.0.1", () => {
+      const { port: bound } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(bound));
     });
   });
+}
+
+export async function freePort(): Promise<number> {
+  if (!PORT_RANGE) return listenable(0);
+  for (let port = Number(PORT_RANGE[1]); port <= Number(PORT_RANGE[2]); port += 1) {
+    if (handedOut.has(port)) continue;
+    const free = await listenable(port).then(
+      () => true,
+      () => false,
+    );
+    if (!free) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error(`no free port in BENCH_PORTS=${process.env.BENCH_PORTS}`);
 }
 
 async function waitUntilAnswering(base: string, child: ChildProcess, name: string): Promise<void> {
@@ -63,6 +82,7 @@ async function start(name: string, command: string, args: string[], env: Record<
     process: child,
     stop: () =>
       new Promise((resolve) => {
+        handedOut.delete(port);
         if (child.exitCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");

@@ -43,9 +43,10 @@ export async function findLatestBackup(): Promise<BackupDto | null> {
   return row ? toDto(row) : null;
 }
 
-/** How many sets the catalog holds. Reads only. */
-export async function countBackups(): Promise<number> {
-  return queries.countBackupRows();
+/** The newest set (null before the first) and how many sets the catalog holds, in one read. Reads only. */
+export async function summarizeBackups(): Promise<{ latest: BackupDto | null; count: number }> {
+  const { row, count } = await queries.findNewestBackupRowAndCount();
+  return { latest: row ? toDto(row) : null, count };
 }
 
 /** One set, or 404. Reads only. */

@@ -1,5 +1,5 @@
 import "server-only";
-import { and, desc, eq, lt, or, count } from "drizzle-orm";
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema/backups";
 
@@ -19,9 +19,14 @@ export async function listBackupRows(limit: number, after: { created_at: string;
     .limit(limit + 1);
 }
 
-export async function countBackupRows(): Promise<number> {
-  const [row] = await getDb().select({ n: count() }).from(backups);
-  return Number(row?.n ?? 0);
+/** The newest row and how many rows there are, in one statement (a /metrics scrape reads both). */
+export async function findNewestBackupRowAndCount(): Promise<{ row: BackupRow | null; count: number }> {
+  const [first] = await getDb()
+    .select({ row: backups, count: sql<number>`count(*) OVER ()`.mapWith(Number) })
+    .from(backups)
+    .orderBy(desc(backups.createdAt), desc(backups.id))
+    .limit(1);
+  return { row: first?.row ?? null, count: first?.count ?? 0 };
 }
 
 export async function listAllBackupRows(): Promise<BackupRow[]> {

@@ -45,6 +45,16 @@ export function integerAverage(column: AnyColumn | SQL): SQL<number> {
   return sql<number>`CAST(avg(${column}) AS INTEGER)`.mapWith(Number);
 }
 
+/**
+ * The column as a value SQLite will not read from an index (its unary `+`), for a GROUP BY whose WHERE
+ * selects a short range of another index: grouping by the bare status column, SQLite's planner walked
+ * the whole (status, …) index in group order (1,000,000 entries, 60 ms) to spare itself a sort of the
+ * day's 11,000 rows. PostgreSQL plans by its statistics: the bare column.
+ */
+export function notFromIndex(column: AnyColumn): SQL {
+  return isPostgres() ? sql`${column}` : sql`+${column}`;
+}
+
 /** max()/min() of a timestamp column as the app's ISO text (or null), on both backends. */
 export function isoOf(fn: "max" | "min", column: AnyColumn): SQL<string | null> {
   return sql<string | null>`${sql.raw(fn)}(${column})`.mapWith(column) as SQL<string | null>;
@@ -181,6 +191,32 @@ export async function writeUnlessBusy(statement: Statement): Promise<boolean> {
     // The driver's code, as isBusyError in sqlite-maintenance.ts reads it (not imported: that module
     // brings the SQLite maintenance commands into every query module's import closure).
     if (String((error as { code?: unknown } | null)?.code).startsWith("SQLITE_BUSY")) return false;
+    throw error;
+  } finally {
+    client.pragma(`busy_timeout = ${wait}`);
+  }
+}
+
+/**
+ * Whether another connection holds SQLite's write lock right now (a VACUUM or a restore in its child,
+ * the CLI), asked without waiting: BEGIN IMMEDIATE with no busy wait, rolled back at once. Periodic
+ * bookkeeping (the instance heartbeat) skips a round when it is, instead of waiting out busy_timeout
+ * with the event loop stopped: that wait froze every request for 2.2 s during a VACUUM
+ * (bench/beside-maintenance.ts). Always false on PostgreSQL, where a wait does not stop the loop, and
+ * inside this connection's own transaction.
+ */
+export function isWriteLockHeldElsewhere(): boolean {
+  if (isPostgres()) return false;
+  const client = sqliteClient(getDb());
+  if (client.inTransaction) return false;
+  const wait = client.pragma("busy_timeout", { simple: true }) as number;
+  client.pragma("busy_timeout = 0");
+  try {
+    client.exec("BEGIN IMMEDIATE");
+    client.exec("ROLLBACK");
+    return false;
+  } catch (error) {
+    if (String((error as { code?: unknown } | null)?.code).startsWith("SQLITE_BUSY")) return true;
     throw error;
   } finally {
     client.pragma(`busy_timeout = ${wait}`);

@@ -1,5 +1,6 @@
 import "server-only";
 import { sqliteClient, type Db } from "@/lib/db/client";
+import { readSqliteOffThread } from "@/lib/db/off-thread";
 
 /**
  * The SQL of execution-history retention. Deletes go by small rowid batches (the subquery form
@@ -34,19 +35,17 @@ function scopeWhere(scope: RetentionScope): { sql: string; params: string[] } {
  * alone, minus the few old runs still marked running, so that it never reads the table's rows:
  * counting a million rows through the table would stall the server for a few hundred milliseconds.
  */
-export function countExpiredExecutions(db: Db, scope: RetentionScope): number {
+export async function countExpiredExecutions(db: Db, scope: RetentionScope): Promise<number> {
   if (scope.cutoff === null) return 0;
   const job = scope.jobId === null ? "" : " AND job_id = ?";
   const params = scope.jobId === null ? [scope.cutoff] : [scope.cutoff, scope.jobId];
-  const old = sqliteClient(db)
-    .prepare(`SELECT count(*) FROM job_executions WHERE start_time < ?${job}`)
-    .pluck()
-    .get(...params) as number;
-  const running = sqliteClient(db)
-    .prepare(`SELECT count(*) FROM job_executions WHERE status = 'running' AND start_time < ?${job}`)
-    .pluck()
-    .get(...params) as number;
-  return old - running;
+  // Even on the index, 650,000 of 1,000,000 runs take half a second to count: on a worker thread's
+  // connection (lib/db/off-thread.ts), both counts from one snapshot, while requests keep being served.
+  const [old, running] = await readSqliteOffThread(sqliteClient(db).name, [
+    { sql: `SELECT count(*) FROM job_executions WHERE start_time < ?${job}`, params },
+    { sql: `SELECT count(*) FROM job_executions WHERE status = 'running' AND start_time < ?${job}`, params },
+  ]);
+  return Number(old![0]![0]) - Number(running![0]![0]);
 }
 
 /** Deletes up to `limit` runs older than the cut-off in one short transaction; returns their ids. */

@@ -1,6 +1,7 @@
 import "server-only";
 import fs from "node:fs/promises";
 import { getDb, sqliteClient } from "@/lib/db/client";
+import { readSqliteOffThread } from "@/lib/db/off-thread";
 
 /** SQLite-only: file and page statistics of the app database, for Storage, /metrics and alerts. */
 export interface SqliteFileStats {
@@ -37,42 +38,53 @@ export async function readSqliteFileStats(): Promise<SqliteFileStats> {
   };
 }
 
-/** Row count of every table (count(*) walks the smallest index, so this is linear in rows). */
-export async function countSqliteTableRows(): Promise<{ name: string; rows: number }[]> {
-  const client = sqliteClient(getDb());
-  const tables = client.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
-  return tables.map((name) => ({
-    name,
-    rows: Number(
-      client
-        .prepare(`SELECT count(*) FROM "${name.replaceAll('"', '""')}"`)
-        .pluck()
-        .get(),
-    ),
-  }));
+function listTables(): string[] {
+  return sqliteClient(getDb())
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .pluck()
+    .all() as string[];
 }
 
+const countOf = (name: string) => ({ sql: `SELECT count(*) FROM "${name.replaceAll('"', '""')}"`, params: [] });
+
 /**
- * Rows and approximate bytes per table (table b-tree plus its indexes). dbstat reads every page, so
- * this belongs on the Storage page, not on a scrape; it is absent from SQLite builds without it.
+ * Row count of every table (count(*) walks the smallest index, so this is linear in rows), read on a
+ * worker thread (lib/db/off-thread.ts) so that a million-row table holds no request.
+ */
+export async function countSqliteTableRows(): Promise<{ name: string; rows: number }[]> {
+  const tables = listTables();
+  const counts = await readSqliteOffThread(sqliteClient(getDb()).name, tables.map(countOf));
+  return tables.map((name, i) => ({ name, rows: Number(counts[i]![0]![0]) }));
+}
+
+/** SQLite builds without the dbstat virtual table answer this: bytes per table are then unknown. */
+const NO_DBSTAT = /no such table: dbstat/;
+
+/**
+ * Rows and approximate bytes per table (table b-tree plus its indexes). dbstat reads every page
+ * (about 2 s at 800 MB), so it runs on a worker thread with the counts, in one snapshot; callers still
+ * reuse it for long (lib/storage/usage.ts). Bytes are null on SQLite builds without dbstat.
  */
 export async function readSqliteTableStats(): Promise<SqliteTableStats[]> {
-  const client = sqliteClient(getDb());
-  const rows = await countSqliteTableRows();
+  const tables = listTables();
+  const file = sqliteClient(getDb()).name;
+  const pages = {
+    sql: `SELECT coalesce(m.tbl_name, s.name) AS tbl, sum(s.pgsize) AS bytes
+            FROM dbstat AS s LEFT JOIN sqlite_master AS m ON m.name = s.name
+           WHERE s.aggregate = TRUE GROUP BY tbl`,
+    params: [],
+  };
+  let counts: unknown[][][];
   let bytesByTable: Map<string, number> | null = null;
   try {
-    const pages = client
-      .prepare(
-        `SELECT coalesce(m.tbl_name, s.name) AS tbl, sum(s.pgsize) AS bytes
-           FROM dbstat AS s LEFT JOIN sqlite_master AS m ON m.name = s.name
-          WHERE s.aggregate = TRUE GROUP BY tbl`,
-      )
-      .all() as { tbl: string; bytes: number }[];
-    bytesByTable = new Map(pages.map((p) => [p.tbl, Number(p.bytes)]));
-  } catch {
-    bytesByTable = null;
+    const [bytes, ...rest] = await readSqliteOffThread(file, [pages, ...tables.map(countOf)]);
+    bytesByTable = new Map(bytes!.map(([tbl, size]) => [String(tbl), Number(size)]));
+    counts = rest;
+  } catch (error) {
+    if (!NO_DBSTAT.test((error as Error).message)) throw error;
+    counts = await readSqliteOffThread(file, tables.map(countOf));
   }
-  return rows.map((r) => ({ ...r, bytes: bytesByTable ? (bytesByTable.get(r.name) ?? 0) : null }));
+  return tables.map((name, i) => ({ name, rows: Number(counts[i]![0]![0]), bytes: bytesByTable ? (bytesByTable.get(name) ?? 0) : null }));
 }
 
 async function fileSize(file: string): Promise<number> {

@@ -1,7 +1,8 @@
 import "server-only";
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { atomicallyWhen, countWhere, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
+import { atomicallyWhen, countWhere, notFromIndex, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
+import { readOffThread } from "@/lib/db/off-thread";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import { jobFires } from "@/lib/db/schema/instances";
 import type { HistoryFilters } from "@/lib/executions/inputs";
@@ -19,7 +20,7 @@ export async function countExecutionsByStatusSince(sinceIso: string): Promise<Re
     .from(jobExecutions)
     // "" means every run: no bound at all, as PostgreSQL's timestamptz refuses '' (SQLite compared it as text)
     .where(sinceIso === "" ? undefined : gte(jobExecutions.startTime, sinceIso))
-    .groupBy(jobExecutions.status);
+    .groupBy(sinceIso === "" ? jobExecutions.status : notFromIndex(jobExecutions.status));
   return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }
 
@@ -46,26 +47,22 @@ export async function countExecutionsPerTimePrefix(sinceIso: string, prefixLengt
 export async function tallyRunsByStatus(
   boundsNs: readonly number[],
 ): Promise<{ status: string; runs: number; finished: number; sum: number; cumulative: number[] }[]> {
-  const rows = await getDb()
-    .select({
-      status: jobExecutions.status,
-      runs: count(),
-      finished: count(jobExecutions.duration),
-      total: num(sql`coalesce(sum(${jobExecutions.duration}), 0)`),
-      ...Object.fromEntries(boundsNs.map((b, i) => [`b${i}`, countWhere(sql`${jobExecutions.duration} <= ${sql.raw(String(b))}`)])),
-    })
-    .from(jobExecutions)
-    .groupBy(jobExecutions.status);
-  return rows.map((row) => {
-    const values = row as unknown as Record<string, number>;
-    return {
-      status: row.status,
-      runs: Number(row.runs),
-      finished: Number(row.finished),
-      sum: Number(row.total),
-      cumulative: boundsNs.map((_, i) => Number(values[`b${i}`] ?? 0)),
-    };
-  });
+  const fields = {
+    status: jobExecutions.status,
+    runs: count(),
+    finished: count(jobExecutions.duration),
+    total: num(sql`coalesce(sum(${jobExecutions.duration}), 0)`),
+    ...Object.fromEntries(boundsNs.map((b, i) => [`b${i}`, countWhere(sql`${jobExecutions.duration} <= ${sql.raw(String(b))}`)])),
+  };
+  // A pass over every run: off the event loop (lib/db/off-thread.ts), so no request waits behind it.
+  const rows = await readOffThread<Record<string, unknown>>(fields, getDb().select(fields).from(jobExecutions).groupBy(jobExecutions.status));
+  return rows.map((row) => ({
+    status: String(row.status),
+    runs: Number(row.runs),
+    finished: Number(row.finished),
+    sum: Number(row.total),
+    cumulative: boundsNs.map((_, i) => Number(row[`b${i}`] ?? 0)),
+  }));
 }
 
 /** The columns of a history list: the large context and steps stay out of lists. */
@@ -260,6 +257,11 @@ export function statusCountsQuery(filters: StatisticsFilters) {
     .from(jobExecutions)
     .where(and(...filterConditions(filters)))
     .groupBy(jobExecutions.status);
+}
+
+/** The open database, as an identity: what the service keys its memos by (a restore or a backend switch opens another). */
+export function historyDatabase(): object {
+  return getDb();
 }
 
 /** The statuses whose durations the percentiles describe: finished runs that did work. */

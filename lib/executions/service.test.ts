@@ -4,7 +4,8 @@ import { createJob } from "@/lib/jobs/service";
 import { bulkInsertExecutions } from "@/lib/db/bulk";
 import { getDb } from "@/lib/db/client";
 import { exportExecutionsCsv, getExecutionStatistics, listExecutions } from "@/lib/executions/service";
-import type { NewJobExecutionRow } from "@/lib/db/schema";
+import { eq } from "drizzle-orm";
+import { jobExecutions, type NewJobExecutionRow } from "@/lib/db/schema";
 import type { ExecutionStatus } from "@/lib/executions/types";
 
 let root: TestDataRoot;
@@ -84,6 +85,23 @@ describe("statistics", () => {
       { day: "2025-03-01", runs: 20, p50_ms: 10_000, p95_ms: 19_000 },
       { day: "2025-03-02", runs: 2, p50_ms: 500, p95_ms: 700 },
     ]);
+  });
+
+  // A closed day's percentiles are remembered beside its counts: any change to the day's runs that can
+  // move them (a run added, deleted, or finishing) changes the counts, and the next load reads them again.
+  test("a past day's percentiles follow a run added, finishing and deleted on that day", async () => {
+    const window = { from: "2025-03-02T00:00:00.000Z", to: "2025-03-03T00:00:00.000Z" };
+    const day2 = async () => (await getExecutionStatistics(window)).duration_per_day[0];
+    expect(await day2()).toEqual({ day: "2025-03-02", runs: 2, p50_ms: 500, p95_ms: 700 });
+    await bulkInsertExecutions(getDb(), [run("d2-late", "2025-03-02T23:00:00.000Z", "running", null, "b")]);
+    expect(await day2()).toEqual({ day: "2025-03-02", runs: 2, p50_ms: 500, p95_ms: 700 });
+    await getDb()
+      .update(jobExecutions)
+      .set({ status: "success", duration: 9000 * MS })
+      .where(eq(jobExecutions.id, "d2-late"));
+    expect(await day2()).toEqual({ day: "2025-03-02", runs: 3, p50_ms: 700, p95_ms: 9000 });
+    await getDb().delete(jobExecutions).where(eq(jobExecutions.id, "d2-late"));
+    expect(await day2()).toEqual({ day: "2025-03-02", runs: 2, p50_ms: 500, p95_ms: 700 });
   });
 
   test("refuses an inverted or too long window", async () => {

@@ -104,10 +104,8 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
       }
       perDay.push(entry);
       if (timed > 0) {
-        const [p50, p95] = await Promise.all(
-          PERCENTILES.map(async (p) => (await queries.durationAtRankQuery(window, nearestRankOffset(timed, p), timed))[0]?.duration ?? null),
-        );
-        durationPerDay.push({ day, runs: timed, p50_ms: p50 === null ? null : p50! / NS_PER_MS, p95_ms: p95 === null ? null : p95! / NS_PER_MS });
+        const [p50 = null, p95 = null] = await dayPercentiles(window, counts, timed);
+        durationPerDay.push({ day, runs: timed, p50_ms: p50 === null ? null : p50 / NS_PER_MS, p95_ms: p95 === null ? null : p95 / NS_PER_MS });
       }
     }
     await new Promise((resolve) => setImmediate(resolve));
@@ -127,6 +125,37 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
 
 /** p50 and p95, as fractions. */
 const PERCENTILES = [0.5, 0.95];
+/** Days of percentiles kept (a 30-day page under a few dozen filters); the oldest go first. */
+const MAX_REMEMBERED_DAYS = 2000;
+
+/**
+ * Each day's p50/p95, with the day's counts by status they were read beside, per open database. The
+ * counts are read on every load anyway (a short index range); the percentiles cost a sort of the day's
+ * durations each (most of the page's time at 1,000,000 runs). A day's durations change only when a
+ * run is added, deleted or finishes, and each of these changes its counts by status, so unchanged
+ * counts mean unchanged percentiles: a closed day is read once, not on every load.
+ */
+const rememberedPercentiles = new WeakMap<object, Map<string, { counts: string; values: (number | null)[] }>>();
+
+async function dayPercentiles(
+  window: queries.StatisticsFilters,
+  counts: { status: string; n: number; timed: number }[],
+  timed: number,
+): Promise<(number | null)[]> {
+  let remembered = rememberedPercentiles.get(queries.historyDatabase());
+  if (!remembered) rememberedPercentiles.set(queries.historyDatabase(), (remembered = new Map()));
+  const key = JSON.stringify(window);
+  const signature = JSON.stringify(counts.map((row) => [row.status, row.n, row.timed]).sort());
+  const known = remembered.get(key);
+  if (known && known.counts === signature) return known.values;
+  const values = await Promise.all(
+    PERCENTILES.map(async (p) => (await queries.durationAtRankQuery(window, nearestRankOffset(timed, p), timed))[0]?.duration ?? null),
+  );
+  remembered.delete(key);
+  remembered.set(key, { counts: signature, values });
+  if (remembered.size > MAX_REMEMBERED_DAYS) remembered.delete(remembered.keys().next().value!);
+  return values;
+}
 
 /** Nearest rank: the smallest value with at least p·n values at or below it, as a 0-based offset. */
 export function nearestRankOffset(n: number, p: number): number {

@@ -7,6 +7,7 @@ import { rawSql, testBackend } from "@/test/helpers/postgres";
 import { seedDemoData } from "@/lib/demo/seed";
 import { runRetentionCleanup, EXECUTION_LOG_FOLDER } from "@/lib/maintenance/retention";
 import { vacuumDatabase } from "@/lib/maintenance/service";
+import { listJobsWithHistory } from "@/lib/maintenance/queries";
 
 let root: TestDataRoot;
 const DAY = 86_400_000;
@@ -23,6 +24,14 @@ beforeAll(async () => {
 afterAll(() => root.cleanup());
 
 describe("retention cleanup", () => {
+  test("the form's job choices are the jobs with history, each with its run count and name", async () => {
+    const expected = await rawSql<{ id: string; name: string | null; runs: number }>(
+      "SELECT e.job_id AS id, j.name AS name, CAST(count(*) AS INTEGER) AS runs FROM job_executions e LEFT JOIN scheduled_jobs j ON j.id = e.job_id GROUP BY e.job_id, j.name ORDER BY e.job_id",
+    );
+    expect(expected.length).toBeGreaterThan(1);
+    expect(await listJobsWithHistory()).toEqual(expected.map((row) => ({ ...row, runs: Number(row.runs) })));
+  });
+
   test("a dry run counts exactly the runs older than the cut-off and changes nothing", async () => {
     const now = new Date();
     const cutoff = new Date(now.getTime() - 30 * DAY).toISOString();

@@ -2,35 +2,38 @@ import "server-only";
 import { Gauge, Registry } from "prom-client";
 import { getEngine } from "@/lib/db/engine";
 import type { DatabaseFileStats } from "@/lib/db/engine/types";
-import { countBackups, findLatestBackup } from "@/lib/backups/catalog";
+import { summarizeBackups } from "@/lib/backups/catalog";
 import { getLogger } from "@/lib/log/logger";
 import { listAlerts } from "@/lib/storage/alerts";
 import { listDestinationStats } from "@/lib/offsite/destinations";
 import { listLatestSamples } from "@/lib/storage/history";
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { httpMetricsRegistry } from "@/lib/metrics/http";
-import { runDurationHistogram, runTallies, TABLE_SCAN_REUSE_MS } from "@/lib/metrics/run-duration";
+import { reusedInBackground, runDurationHistogram, runTallies, TABLE_SCAN_REUSE_MS } from "@/lib/metrics/run-duration";
 
 /**
  * The gauges /metrics reports, each reading stored state when scraped (samples, the database, the
  * backup catalog); nothing is pushed. Loaded by the /metrics route alone: it reads half the product.
- * The values several gauges share are read once per scrape (one snapshot), not once per gauge.
+ * The values several gauges share are read once per scrape (one snapshot), not once per gauge: four
+ * statements (latest samples, the backup catalog's newest set and count, the offsite destinations with
+ * their copies, the alerts), the page pragmas and three stat calls. What needs a pass over whole tables
+ * (row counts, run tallies) is reused and read again in the background, off the event loop.
  */
 interface Snapshot {
   samples: Awaited<ReturnType<typeof listLatestSamples>>;
-  latestBackup: Awaited<ReturnType<typeof findLatestBackup>>;
+  backups: Awaited<ReturnType<typeof summarizeBackups>> | null;
   sqlite: DatabaseFileStats | null;
   destinations: Awaited<ReturnType<typeof listDestinationStats>>;
 }
 
 async function readSnapshot(): Promise<Snapshot> {
-  const [samples, latestBackup, sqlite, destinations] = await Promise.all([
+  const [samples, backups, sqlite, destinations] = await Promise.all([
     guarded(listLatestSamples, []),
-    guarded(findLatestBackup, null),
+    guarded(summarizeBackups, null),
     guarded(() => getEngine().fileStats(), null),
     guarded(listDestinationStats, []),
   ]);
-  return { samples, latestBackup, sqlite, destinations };
+  return { samples, backups, sqlite, destinations };
 }
 
 /** The snapshot of the scrape in progress (a gauge collected outside a scrape reads its own). */
@@ -61,7 +64,8 @@ function volumeGauge(registers: Registry[], name: string, help: string, pick: (r
 function createCollectors(): Registry {
   const registry = new Registry();
   const registers = [registry];
-  const tallies = runTallies(guarded);
+  const tallies = runTallies(warn);
+  const tableRows = reusedInBackground(TABLE_SCAN_REUSE_MS, () => getEngine().countTableRows(), [], warn);
 
   volumeGauge(registers, "mimir_volume_bytes", "Bytes in each volume and the backups folder at the last storage sample (du -sb)", (row) => row.bytes);
   volumeGauge(registers, "mimir_volume_files", "Files in each volume at the last storage sample", (row) => row.files);
@@ -118,7 +122,7 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      for (const table of await guarded(countRowsReused, [])) this.set({ table: table.name }, table.rows);
+      for (const table of await tableRows()) this.set({ table: table.name }, table.rows);
     },
   });
   new Gauge({
@@ -139,7 +143,7 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      const latest = (await snapshot()).latestBackup;
+      const latest = (await snapshot()).backups?.latest;
       if (latest) this.set({ backup: latest.id }, (Date.now() - Date.parse(latest.created_at)) / 1000);
     },
   });
@@ -150,7 +154,7 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      const latest = (await snapshot()).latestBackup;
+      const latest = (await snapshot()).backups?.latest;
       if (latest) this.set({ backup: latest.id }, latest.bytes);
     },
   });
@@ -159,7 +163,7 @@ function createCollectors(): Registry {
     help: "When the newest complete backup set was made (Unix time); 0 until one exists",
     registers,
     async collect() {
-      const latest = (await snapshot()).latestBackup;
+      const latest = (await snapshot()).backups?.latest;
       this.set(latest ? Date.parse(latest.created_at) / 1000 : 0);
     },
   });
@@ -170,7 +174,7 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      const latest = (await snapshot()).latestBackup;
+      const latest = (await snapshot()).backups?.latest;
       if (latest) this.set({ backup: latest.id }, latest.verify_status === "ok" ? 1 : 0);
     },
   });
@@ -179,7 +183,7 @@ function createCollectors(): Registry {
     help: "Backup sets in the catalog",
     registers,
     async collect() {
-      this.set(await guarded(countBackups, 0));
+      this.set((await snapshot()).backups?.count ?? 0);
     },
   });
   new Gauge({
@@ -226,11 +230,8 @@ function createCollectors(): Registry {
   return registry;
 }
 
-let rowCounts: { at: number; tables: { name: string; rows: number }[] } | null = null;
-
-async function countRowsReused() {
-  if (!rowCounts || Date.now() - rowCounts.at > TABLE_SCAN_REUSE_MS) rowCounts = { at: Date.now(), tables: await getEngine().countTableRows() };
-  return rowCounts.tables;
+function warn(error: unknown): void {
+  getLogger().warn("metrics: a value could not be read", { error: (error as Error).message });
 }
 
 /** A scrape must answer even when the database cannot: the failing family is left empty and logged. */
@@ -238,7 +239,7 @@ async function guarded<T>(read: () => Promise<T>, fallback: T): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    getLogger().warn("metrics: a value could not be read", { error: (error as Error).message });
+    warn(error);
     return fallback;
   }
 }

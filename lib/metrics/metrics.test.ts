@@ -1,7 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
-import { jobExecutions, scheduledJobs, type NewJobExecutionRow } from "@/lib/db/schema";
+import { isPostgres } from "@/lib/db/dialect";
+import { backups, jobExecutions, offsiteCopies, offsiteDestinations, scheduledJobs, type NewJobExecutionRow } from "@/lib/db/schema";
+import { VOLUMES } from "@/lib/config/volumes";
 import { route } from "@/lib/http";
 import { executionIdParams } from "@/lib/executions/inputs";
 import { renderMetrics } from "@/lib/metrics/collectors";
@@ -90,4 +92,73 @@ test("requests for hundreds of distinct ids, refused or not found, add no series
   const after = httpSeries((await renderMetrics()).text);
   expect(after.map((line) => line.replace(/ \d+$/, ""))).toEqual(before.map((line) => line.replace(/ \d+$/, "")));
   expect(after.join("\n")).toContain('route="/api/v1/jobs/[id]",status="401"} 301');
+});
+
+// On SQLite every statement holds the event loop: a scrape reads small tables only, a fixed number of
+// times, and the passes over whole tables (row counts, run tallies) are reused and run off the loop.
+test("a scrape runs four statements on the app connection, none over the history", async (context) => {
+  if (isPostgres()) return context.skip();
+  await renderMetrics();
+  const client = getDb().$client;
+  const prepare = client.prepare;
+  const seen: string[] = [];
+  client.prepare = function (this: typeof client, source: string, ...rest: unknown[]) {
+    seen.push(source);
+    return (prepare as (...args: unknown[]) => ReturnType<typeof prepare>).call(this, source, ...rest);
+  } as typeof prepare;
+  try {
+    await renderMetrics();
+  } finally {
+    client.prepare = prepare;
+  }
+  const statements = seen.filter((source) => !/^PRAGMA/i.test(source));
+  expect(statements).toHaveLength(4);
+  expect(statements.join("\n")).not.toMatch(/job_executions/);
+});
+
+test("the backup and offsite families come from one read each: the newest set, the count, and per destination its newest verified copy", async () => {
+  const manifest = JSON.stringify({ archives: Object.fromEntries(VOLUMES.map((name) => [name, { bytes: 1, files: 1 }])), row_counts: {} });
+  const set = (id: string, createdAt: string) => ({ id, createdAt, trigger: "manual" as const, bytes: 1000, manifest, verifyStatus: "ok" as const });
+  await getDb()
+    .insert(backups)
+    .values([set("20250101-000000", "2025-01-01T00:00:00.000Z"), set("20250102-000000", "2025-01-02T00:00:00.000Z")]);
+  const at = "2025-01-03T00:00:00.000Z";
+  await getDb()
+    .insert(offsiteDestinations)
+    .values(
+      ["s3-a", "empty-b"].map((id) => ({
+        id,
+        name: id,
+        kind: "folder",
+        enabled: true,
+        settings: "{}",
+        requireEncrypted: false,
+        keepMin: 1,
+        createdAt: at,
+        updatedAt: at,
+      })),
+    );
+  const copy = (backupId: string, status: "verified" | "failed", verifiedAt: string | null, bytes: number, failures: number) => ({
+    backupId,
+    destinationId: "s3-a",
+    status,
+    bytes,
+    totalBytes: bytes,
+    provenFiles: "[]",
+    verifiedAt,
+    failures,
+    updatedAt: at,
+  });
+  await getDb()
+    .insert(offsiteCopies)
+    .values([copy("20250101-000000", "verified", "2025-01-01T01:00:00.000Z", 111, 0), copy("20250102-000000", "verified", "2025-01-02T01:00:00.000Z", 222, 2)]);
+  const { text } = await renderMetrics();
+  expect(text).toMatch(/^mimir_backups 2$/m);
+  expect(text).toMatch(/^mimir_backup_last_bytes\{backup="20250102-000000"\} 1000$/m);
+  expect(text).toMatch(/^mimir_backup_last_verified\{backup="20250102-000000"\} 1$/m);
+  expect(text).toContain(`mimir_offsite_last_success_timestamp_seconds{destination="s3-a"} ${Date.parse("2025-01-02T01:00:00.000Z") / 1000}`);
+  expect(text).toMatch(/^mimir_offsite_last_bytes\{destination="s3-a"\} 222$/m);
+  expect(text).toMatch(/^mimir_offsite_failures\{destination="s3-a"\} 2$/m);
+  expect(text).toMatch(/^mimir_offsite_last_success_timestamp_seconds\{destination="empty-b"\} 0$/m);
+  expect(text).toMatch(/^mimir_offsite_failures\{destination="empty-b"\} 0$/m);
 });

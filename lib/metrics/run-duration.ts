@@ -7,22 +7,43 @@ export const RUN_DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 3600, 14400] as con
 /** The run tallies and the row counts read whole tables: reuse them for this long between scrapes. */
 export const TABLE_SCAN_REUSE_MS = 30_000;
 
-type Guard = <T>(read: () => Promise<T>, fallback: T) => Promise<T>;
-
 const NO_RUNS: RunTallies = { byStatus: {}, durations: { count: 0, sumSeconds: 0, cumulative: RUN_DURATION_BUCKETS.map(() => 0) } };
 
 /**
- * The run counts and durations of every stored run, read in one pass over the history (a full scan:
- * 1.6 s on a loaded machine at 1,000,000 runs) and reused for TABLE_SCAN_REUSE_MS, so that
- * mimir_job_runs and mimir_job_run_duration_seconds cost one scan per window between them, not one
- * (uncached) per scrape for the first as before.
+ * A value that costs a pass over whole tables, read again at most every `maxAgeMs` and then in the
+ * background: a scrape answers at once with the last value (up to maxAgeMs plus one read old), and
+ * only the first scrape of a process waits for a read. A failed read keeps the last value; with none
+ * yet, the caller gets `fallback`. Concurrent callers share one read.
  */
-export function runTallies(guarded: Guard): () => Promise<RunTallies> {
-  let cached: { at: number; tallies: Promise<RunTallies> } | null = null;
+export function reusedInBackground<T>(maxAgeMs: number, read: () => Promise<T>, fallback: T, onError: (error: unknown) => void): () => Promise<T> {
+  let last: { at: number; value: T } | null = null;
+  let reading: Promise<T> | null = null;
+  const refresh = (): Promise<T> =>
+    (reading ??= read()
+      .then((value) => {
+        last = { at: Date.now(), value };
+        return value;
+      })
+      .catch((error: unknown) => {
+        onError(error);
+        return last?.value ?? fallback;
+      })
+      .finally(() => (reading = null)));
   return () => {
-    if (!cached || Date.now() - cached.at > TABLE_SCAN_REUSE_MS) cached = { at: Date.now(), tallies: guarded(() => tallyRuns(RUN_DURATION_BUCKETS), NO_RUNS) };
-    return cached.tallies;
+    if (!last) return refresh();
+    if (Date.now() - last.at > maxAgeMs) void refresh();
+    return Promise.resolve(last.value);
   };
+}
+
+/**
+ * The run counts and durations of every stored run, read in one pass over the history (120 ms at
+ * 1,000,000 runs, on a worker thread: lib/db/off-thread.ts) and reused for TABLE_SCAN_REUSE_MS, so
+ * mimir_job_runs and mimir_job_run_duration_seconds cost one pass per window between them, and no
+ * scrape but a process's first waits for it.
+ */
+export function runTallies(onError: (error: unknown) => void): () => Promise<RunTallies> {
+  return reusedInBackground(TABLE_SCAN_REUSE_MS, () => tallyRuns(RUN_DURATION_BUCKETS), NO_RUNS, onError);
 }
 
 /**

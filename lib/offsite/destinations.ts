@@ -249,19 +249,18 @@ function secretNames(row: OffsiteDestinationRow): string[] {
 
 /** Per destination, for /metrics: the newest verified copy (when, how many bytes) and the failed attempts since it. Reads only. */
 export async function listDestinationStats(): Promise<{ name: string; lastSuccessAt: string | null; lastBytes: number; failures: number }[]> {
-  const rows = await queries.listDestinationRows();
-  return Promise.all(
-    rows.map(async (row) => {
-      const copies = await queries.listCopyRowsOfDestination(row.id);
-      const newest = copies.filter((copy) => copy.status === "verified").sort((a, b) => (b.verifiedAt ?? "").localeCompare(a.verifiedAt ?? ""))[0];
-      return {
-        name: row.name,
-        lastSuccessAt: newest?.verifiedAt ?? null,
-        lastBytes: newest?.bytes ?? 0,
-        failures: copies.reduce((sum, copy) => sum + copy.failures, 0),
-      };
-    }),
-  );
+  // One statement (destinations joined with their copies), not one per destination: /metrics reads this on every scrape.
+  const stats = new Map<string, { name: string; lastSuccessAt: string | null; lastBytes: number; failures: number }>();
+  for (const row of await queries.listDestinationCopyFacts()) {
+    let entry = stats.get(row.id);
+    if (!entry) stats.set(row.id, (entry = { name: row.name, lastSuccessAt: null, lastBytes: 0, failures: 0 }));
+    entry.failures += row.failures ?? 0;
+    if (row.status === "verified" && (entry.lastSuccessAt === null || (row.verifiedAt ?? "") > entry.lastSuccessAt)) {
+      entry.lastSuccessAt = row.verifiedAt ?? "";
+      entry.lastBytes = row.bytes ?? 0;
+    }
+  }
+  return [...stats.values()].map((entry) => ({ ...entry, lastSuccessAt: entry.lastSuccessAt || null }));
 }
 
 /** The destination a person names on the command line: by id, or by name (case-insensitive); 404 otherwise. Reads only. */

@@ -10,6 +10,25 @@ export async function listDestinationRows(): Promise<OffsiteDestinationRow[]> {
   return getDb().select().from(offsiteDestinations).orderBy(asc(offsiteDestinations.name), asc(offsiteDestinations.id));
 }
 
+/**
+ * Every destination (name order) joined with the verified time, bytes, status and failures of each of
+ * its copies: one row per copy, one with null copy fields for a destination without any.
+ */
+export async function listDestinationCopyFacts() {
+  return getDb()
+    .select({
+      id: offsiteDestinations.id,
+      name: offsiteDestinations.name,
+      status: offsiteCopies.status,
+      verifiedAt: offsiteCopies.verifiedAt,
+      bytes: offsiteCopies.bytes,
+      failures: offsiteCopies.failures,
+    })
+    .from(offsiteDestinations)
+    .leftJoin(offsiteCopies, eq(offsiteCopies.destinationId, offsiteDestinations.id))
+    .orderBy(asc(offsiteDestinations.name), asc(offsiteDestinations.id));
+}
+
 export async function findDestinationRow(id: string): Promise<OffsiteDestinationRow | null> {
   const [row] = await getDb().select().from(offsiteDestinations).where(eq(offsiteDestinations.id, id));
   return row ?? null;

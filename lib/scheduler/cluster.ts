@@ -1,6 +1,7 @@
 import "server-only";
 import { processState } from "@/lib/process-state";
 import { getLogger } from "@/lib/log/logger";
+import { isWriteLockHeldElsewhere } from "@/lib/db/dialect";
 import type { InstanceRow } from "@/lib/db/schema/instances";
 import {
   describeInstance,
@@ -173,6 +174,10 @@ export async function heartbeat(): Promise<void> {
 }
 
 async function beatOnce(): Promise<void> {
+  // Another connection holds SQLite's write lock (a VACUUM in its child, a restore): this round's
+  // writes would wait it out with the event loop, and so every request, stopped. The lease outlasts
+  // three rounds; one that found the lock held before would have failed after busy_timeout anyway.
+  if (isWriteLockHeldElsewhere()) return;
   const lease = await renewThisInstanceLease();
   if (lease === "revived") {
     // Paused or cut off past the lease: the others failed this instance's work; what they failed is abandoned, not finished twice.

@@ -35,7 +35,7 @@ export const sqliteEngine: DatabaseEngine = {
   dumpSql: () => dumpDatabaseSql(file()),
   iterateTableRows: (table) => iterateTableRows(file(), table),
   retention: {
-    countExpired: async (scope) => countExpiredExecutions(getDb(), scope),
+    countExpired: (scope) => countExpiredExecutions(getDb(), scope),
     deleteExpiredBatch: async (scope, limit) => deleteExpiredExecutionsBatch(getDb(), scope, limit),
     listJobsOverCap: async (scope, keep) => listJobsOverCap(getDb(), scope, keep),
     deleteBeyondCapBatch: async (jobId, keep, limit) => deleteRunsBeyondCapBatch(getDb(), jobId, keep, limit),

@@ -1,0 +1,41 @@
+// Diagnostic preload for the benches (not product code): prints to stderr every better-sqlite3 call that
+// holds its thread over SLOW_MS, with its SQL, and every stall of a thread's event loop over STALL_MS. It
+// is how bench/RESULTS-http-speed.md found what each page load and each maintenance step ran on the
+// event loop:
+//   NODE_OPTIONS="--import ./bench/slow-statements.mjs" npm run bench:pages 2>&1 | grep SLOWSQL
+// Workers and child processes inherit NODE_OPTIONS, so their statements are printed too (their stalls
+// hold only themselves, not the server's requests).
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const SLOW_MS = 40;
+const STALL_MS = 150;
+const TICK_MS = 50;
+const require = createRequire(path.join(process.cwd(), "package.json"));
+const Database = require("better-sqlite3");
+
+function timed(owner, name, describe) {
+  const original = owner[name];
+  owner[name] = function (...args) {
+    const started = performance.now();
+    try {
+      return original.apply(this, args);
+    } finally {
+      const ms = performance.now() - started;
+      if (ms > SLOW_MS) process.stderr.write(`SLOWSQL ${ms.toFixed(0)}ms ${name} ${describe(this, args).replace(/\s+/g, " ").slice(0, 200)}\n`);
+    }
+  };
+}
+
+const probe = new Database(":memory:");
+const statement = Object.getPrototypeOf(probe.prepare("SELECT 1"));
+probe.close();
+for (const name of ["run", "get", "all", "iterate"]) timed(statement, name, (self) => self.source);
+for (const name of ["pragma", "exec"]) timed(Database.prototype, name, (_self, args) => String(args[0]));
+
+let last = performance.now();
+setInterval(() => {
+  const now = performance.now();
+  if (now - last > STALL_MS) process.stderr.write(`LOOPSTALL ${(now - last - TICK_MS).toFixed(0)}ms at ${new Date().toISOString()}\n`);
+  last = now;
+}, TICK_MS).unref();
