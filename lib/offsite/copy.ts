@@ -145,6 +145,8 @@ async function copyClaimed(backupId: string, folder: string, row: OffsiteDestina
   const stopped = () => stop.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", stopped, { once: true });
   let firstFailure: unknown = null;
+  /** Files of the group being copied that may still upload (not yet started, not found proven). */
+  const toUpload = new Set<string>();
 
   const copyFile = async (file: SetFile): Promise<void> => {
     const key = remoteKey(backupId, file.file);
@@ -156,28 +158,50 @@ async function copyClaimed(backupId: string, folder: string, row: OffsiteDestina
       async () => {
         store = opened.store;
         const there = await store.stat(key);
-        if (proven.has(file.file) && there?.size === file.bytes) return;
+        if (proven.has(file.file) && there?.size === file.bytes) {
+          toUpload.delete(file.file);
+          return;
+        }
         proven.delete(file.file);
         // Found with the right size (an earlier attempt's, or the set is there already): prove it before sending again.
         if (there?.size === file.bytes) {
           const found = await prove(store, key, file, signal);
           if (found.sha256 === file.sha256) {
+            toUpload.delete(file.file);
             fileProof = found.by;
             return;
           }
         }
         const putWeight = serverHashes ? 1 : 0.5;
-        await upload(async () => {
-          signal.throwIfAborted();
-          options.message?.(`copying ${file.file} to ${row.name}`);
-          await store.put(key, fs.createReadStream(path.join(folder, file.file), { highWaterMark: READ_CHUNK }), file.bytes, {
-            signal,
-            onProgress: (bytes) => {
-              moved.set(file.file, bytes * putWeight);
-              report();
-            },
-          });
-        });
+        let put: Promise<void> = Promise.resolve();
+        // The next file may start once this one's bytes are sent: the store's finishing (fsync, rename) overlaps it.
+        await upload(
+          () =>
+            new Promise<void>((sent) => {
+              signal.throwIfAborted();
+              toUpload.delete(file.file);
+              options.message?.(`copying ${file.file} to ${row.name}`);
+              const local = path.join(folder, file.file);
+              const transfer = {
+                signal,
+                onProgress: (bytes: number) => {
+                  moved.set(file.file, bytes * putWeight);
+                  report();
+                },
+                onSent: () => {
+                  options.message?.(`sent ${file.file} to ${row.name}`);
+                  sent();
+                },
+                // Nothing uploads after this one: its proof would otherwise be the copy's last wait.
+                hashWhileWriting: toUpload.size === 0,
+              };
+              put = store.putFile
+                ? store.putFile(key, local, file.bytes, transfer)
+                : store.put(key, fs.createReadStream(local, { highWaterMark: READ_CHUNK }), file.bytes, transfer);
+              put.then(sent, () => sent());
+            }),
+        );
+        await put;
         options.message?.(`proving ${file.file} at ${row.name}`);
         const back = await prove(store, key, file, signal, (bytes) => {
           moved.set(file.file, file.bytes * putWeight + bytes * (1 - putWeight));
@@ -216,6 +240,7 @@ async function copyClaimed(backupId: string, folder: string, row: OffsiteDestina
   };
   /** Copies the files together (uploads still one at a time); the first failure stops the rest. */
   const copyAll = async (group: SetFile[]) => {
+    for (const file of group) toUpload.add(file.file);
     await Promise.allSettled(
       group.map((file) =>
         copyFile(file).catch((error: unknown) => {
@@ -309,7 +334,7 @@ async function prove(
   signal: AbortSignal,
   onProgress?: (bytes: number) => void,
 ): Promise<{ sha256: string; by: OffsiteCopyProof }> {
-  const server = store.serverSha256 ? await store.serverSha256(key, file.bytes, { signal }) : null;
+  const server = store.serverSha256 ? await store.serverSha256(key, file.bytes, { signal, expected: file.sha256 }) : null;
   if (server !== null) return { sha256: server, by: "server-sha256" };
   return { sha256: await remoteSha256(store, key, { signal }, onProgress), by: "read-back" };
 }
