@@ -359,15 +359,16 @@ export async function withRetries(
       const waitMs = options.backoffMs * 2 ** (attempt - 1);
       await options.onRetry(error, attempt, waitMs);
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, waitMs);
-        options.signal?.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(timer);
-            reject(options.signal?.reason);
-          },
-          { once: true },
-        );
+        // The listener goes with the wait: files retrying together would otherwise pile them up on one signal.
+        const aborted = () => {
+          clearTimeout(timer);
+          reject(options.signal?.reason);
+        };
+        const timer = setTimeout(() => {
+          options.signal?.removeEventListener("abort", aborted);
+          resolve();
+        }, waitMs);
+        options.signal?.addEventListener("abort", aborted, { once: true });
       });
     }
   }

@@ -214,11 +214,20 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     return new RemoteStoreError(reason, `${doing}: ${words}`, { cause: error });
   }
 
+  /** One SFTP request; rejects "unreachable" as soon as the connection drops (ssh2 never answers a request in flight then). */
   const call = <T>(doing: string, run: (callback: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      const lostNow = () => reject(new RemoteStoreError("unreachable", `${doing}: the connection to ${settings.host}:${settings.port} was lost`));
+      if (connectionLost) return lostNow();
+      onLost.add(lostNow);
       try {
-        run((error, value) => (error ? reject(describe(error, doing)) : resolve(value as T)));
+        run((error, value) => {
+          onLost.delete(lostNow);
+          if (error) reject(describe(error, doing));
+          else resolve(value as T);
+        });
       } catch (error) {
+        onLost.delete(lostNow);
         reject(describe(error, doing));
       }
     });
@@ -255,6 +264,14 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     onLost.add(listener);
     return () => onLost.delete(listener);
   };
+  /** `work`, or an "unreachable" failure as soon as the connection drops: ssh2 never answers requests in flight then. */
+  const unlessLost = <T>(work: Promise<T>, doing: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const lostNow = () => reject(new RemoteStoreError("unreachable", `${doing}: the connection to ${settings.host}:${settings.port} was lost`));
+      if (connectionLost) return lostNow();
+      const unwatch = watchLost(lostNow);
+      work.then(resolve, reject).finally(unwatch);
+    });
 
   /** Gives the whole, written partial file its final name. */
   const renameInto = async (sftp: SFTPWrapper, partial: string, target: string, key: string) => {
@@ -271,9 +288,12 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
   const failedUpload = async (sftp: SFTPWrapper, error: unknown, key: string, partial: string, size: number, acked: number) => {
     let described = error instanceof RemoteStoreError ? error : describe(error, `writing ${key}`);
     if (!connectionLost) {
-      if (described.reason === "refused" && (await isFull(sftp, path.posix.dirname(partial), size - acked)))
+      if (described.reason === "refused" && (await unlessLost(isFull(sftp, path.posix.dirname(partial), size - acked), "statvfs").catch(() => false)))
         described = new RemoteStoreError("full", `writing ${key}: the remote disk is full (${acked} of ${size} bytes written)`, { cause: error });
-      await call<void>("remove the partial upload", (cb) => sftp.unlink(partial, cb)).catch(() => undefined);
+      await unlessLost(
+        call<void>("remove the partial upload", (cb) => sftp.unlink(partial, cb)),
+        "remove the partial upload",
+      ).catch(() => undefined);
     }
     if ((error as Error).name === "AbortError") return new RemoteStoreError("aborted", `writing ${key}: cancelled`, { cause: error });
     return described;
@@ -403,11 +423,17 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       await uploader.upload(file, partial, options.signal);
       options.onSent?.();
       // On the server's disk before it takes the final name (while the caller sends the next file).
-      await call<void>(`fsync ${key}`, (cb) => flusher.ext_openssh_fsync(handle, cb)).catch(() => undefined);
-      const stats = await call<{ size: number }>(`stat ${key}`, (cb) => sftp.stat(partial, cb));
+      await unlessLost(
+        call<void>(`fsync ${key}`, (cb) => flusher.ext_openssh_fsync(handle, cb)).catch(() => undefined),
+        `fsync ${key}`,
+      );
+      const stats = await unlessLost(
+        call<{ size: number }>(`stat ${key}`, (cb) => sftp.stat(partial, cb)),
+        `stat ${key}`,
+      );
       if (stats.size !== size) throw new RemoteStoreError("refused", `${key}: ${stats.size} bytes arrived where ${size} were sent`);
       options.onProgress?.(size);
-      await renameInto(sftp, partial, target, key);
+      await unlessLost(renameInto(sftp, partial, target, key), `rename ${key}`);
       if (follower) followed.set(target, follower);
       return true;
     } catch (error) {
@@ -423,13 +449,22 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       if (error instanceof OpenSshFailure) {
         const reason = error.reason === "unavailable" ? "refused" : error.reason;
         // sftp's words for a dropped connection vary; ssh2's session on the same server says it for sure.
-        const lost = reason === "refused" && (connectionLost || (await call<unknown>("stat", (cb) => sftp.stat(partial, cb)).then(() => false, () => connectionLost)));
+        const lost =
+          reason === "refused" &&
+          (connectionLost ||
+            (await unlessLost(
+              call<unknown>("stat", (cb) => sftp.stat(partial, cb)),
+              "stat",
+            ).then(
+              () => false,
+              () => connectionLost,
+            )));
         failure = new RemoteStoreError(lost ? "unreachable" : reason, `writing ${key}: ${error.message}`, { cause: error });
       }
       throw await failedUpload(sftp, failure, key, partial, size, written);
     } finally {
       clearInterval(poll);
-      if (!connectionLost) await call<void>("close", (cb) => flusher.close(handle, cb)).catch(() => undefined);
+      if (!connectionLost) await unlessLost(call<void>("close", (cb) => flusher.close(handle, cb)), "close").catch(() => undefined);
     }
   };
 
