@@ -125,7 +125,7 @@ async function main() {
       let uploadEnd = 0;
       const copy = await copySetTo(id, destination.id, {
         message: (text) => {
-          if (process.env.SCRATCH_TRACE) console.log(`  ${seconds().toFixed(2)} ${text}`);
+          if (process.env.OFFSITE_BENCH_TRACE === "1") console.log(`  ${seconds().toFixed(2)} ${text}`);
           if (text.startsWith("sent ") && !text.startsWith(`sent ${MANIFEST_FILE}`)) uploadEnd = seconds();
         },
       });

@@ -381,7 +381,13 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
    * progress read from the partial file's size; undefined when OpenSSH turned out unusable here
    * (not set up, or it was refused a key ssh2 was accepted with), and the caller uses ssh2.
    */
-  const uploadThroughOpenSsh = async (uploader: OpenSshUploader, key: string, file: string, size: number, options: TransferOptions): Promise<true | undefined> => {
+  const uploadThroughOpenSsh = async (
+    uploader: OpenSshUploader,
+    key: string,
+    file: string,
+    size: number,
+    options: TransferOptions,
+  ): Promise<true | undefined> => {
     const sftp = await open();
     const target = remotePath(key);
     const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
@@ -464,7 +470,11 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       throw await failedUpload(sftp, failure, key, partial, size, written);
     } finally {
       clearInterval(poll);
-      if (!connectionLost) await unlessLost(call<void>("close", (cb) => flusher.close(handle, cb)), "close").catch(() => undefined);
+      if (!connectionLost)
+        await unlessLost(
+          call<void>("close", (cb) => flusher.close(handle, cb)),
+          "close",
+        ).catch(() => undefined);
     }
   };
 
