@@ -28,9 +28,8 @@ export interface TransferOptions {
    */
   onSent?: () => void;
   /**
-   * put/putFile: a hint that serverSha256 of this object is asked for as soon as it is whole and
-   * nothing else will be moving then (the copy's last large file): a store may hash it on the
-   * server as it lands. Off, the hash is taken after, while the next file uploads.
+   * put/putFile: a hint that serverSha256 of this object is asked for as soon as it is whole: a
+   * store may hash it on the server as it lands. Off, it is hashed whole when asked.
    */
   hashWhileWriting?: boolean;
 }
