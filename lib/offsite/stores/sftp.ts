@@ -806,14 +806,15 @@ interface Follower {
 const FOLLOW_STARTED = "mimir-follow";
 
 /**
- * The server's shell follows the partial file as it grows and hashes it (GNU `tail -f` into `head -c
- * SIZE` into `openssl dgst -sha256`, else `sha256sum`): the bytes hashed are the ones read back
- * from the server's disk, not the ones we sent, and the hash is ready moments after the last byte
- * lands, instead of a whole read of the file after the upload (0.3–2 s for 350 MB on the test
- * machine). `tail --pid` ties the reader to a `cat` of this channel's input, so it exits when the
- * channel ends: when we have the hash, when the upload failed, or when the connection drops, and
- * never lingers on the server. A server without GNU tail, or one that hashes a different stream
- * (writes out of order), gives a hash that does not match, and the caller hashes the file whole.
+ * The server's shell follows the partial file as it grows and hashes it (GNU `tail -f` into
+ * `openssl dgst -sha256`, else `sha256sum`): the bytes hashed are the ones read from the server's
+ * disk, not the ones we sent, and the hash is ready soon after the last byte lands, instead of a
+ * whole read of the file after the upload (0.3–2 s for 350 MB on the loaded test machine). `tail
+ * --pid` ties the reader to a `cat` of this channel's input: settle() ends that input once the
+ * upload is whole, and tail reads to the end of the file and exits, so the hash covers every
+ * byte; a failed upload or a dropped connection ends it the same way, and it never lingers on the
+ * server. A server without GNU tail, or one that wrote out of order (holes read as zeros), gives a
+ * hash that does not match, and the caller hashes the file whole.
  */
 function followSha256(client: Client, file: string, watchLost: (listener: () => void) => () => void): Follower {
   const command = [
