@@ -47,6 +47,17 @@ async function pgQuery<R extends pg.QueryResultRow>(url: string, text: string, v
   }
 }
 
+/** Every index and constraint of the target's schema with its definition, one string each, sorted. */
+async function pgIndexesAndKeys(url: string): Promise<string[]> {
+  const rows = await pgQuery<{ entry: string }>(
+    url,
+    `SELECT 'index ' || indexname || ': ' || indexdef AS entry FROM pg_indexes WHERE schemaname = current_schema()
+     UNION ALL
+     SELECT 'constraint ' || conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace`,
+  );
+  return rows.map((r) => r.entry).sort();
+}
+
 function sqliteCounts(file: string, tables: string[]): Record<string, number> {
   const db = new Database(file, { readonly: true });
   try {
@@ -259,9 +270,14 @@ describe("migrate-to-postgres", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await pgCounts(scratch.url, DATA_TABLES)).toEqual(Object.fromEntries(DATA_TABLES.map((t) => [t, 0])));
+    // The copy drops job_executions' indexes and foreign keys to rebuild them after the rows: the rollback brought them back.
+    const afterKill = await pgIndexesAndKeys(scratch.url);
+    expect(afterKill.join("\n")).toMatch(/^index idx_executions_status_start: /m);
+    expect(afterKill.join("\n")).toMatch(/^constraint job_executions_job_id_scheduled_jobs_id_fk: FOREIGN KEY/m);
 
     const result = await migrateSqliteToPostgres(scratch.url, { writeConfig: false });
     expect(result.tables.find((t) => t.table === "job_executions")).toMatchObject({ sourceRows: 40_000, targetRows: 40_000, ok: true });
+    expect(await pgIndexesAndKeys(scratch.url)).toEqual(afterKill);
   });
 
   it("refuses while a server runs on this data root", async () => {

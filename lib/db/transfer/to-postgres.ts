@@ -17,6 +17,7 @@ import {
   TableChecksum,
   type ColumnKind,
 } from "@/lib/db/transfer/canonical";
+import { DEFER_INDEXES_FROM_ROWS, dropIndexesForCopy, recreateIndexes } from "@/lib/db/transfer/deferred-indexes";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
 import { ident, NOT_COPIED, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
 
@@ -347,6 +348,10 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
     try {
       const metadata = await client.query<{ key: string; value: string }>(`SELECT key, value FROM system_metadata WHERE key = ANY($1)`, [OWN_METADATA]);
       await client.query("DELETE FROM system_metadata");
+      const deferred = await dropIndexesForCopy(
+        client,
+        shapes.filter((t) => (preflight.sourceRows[t.name] ?? 0) >= DEFER_INDEXES_FROM_ROWS).map((t) => t.name),
+      );
       const copying = new ProgressMeter("copy", total, options.onProgress);
       for (const table of shapes) {
         const columns = table.columns.filter((c) => present.get(table.name)?.includes(c.name));
@@ -364,6 +369,9 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
       source.exec("ROLLBACK");
       source.close();
       options.onSourceClosed?.();
+      if (deferred.indexes.length > 0)
+        say(`Building ${deferred.indexes.length} index(es) and ${deferred.foreignKeys.length} foreign key(s) over the copied rows …`);
+      await recreateIndexes(client, deferred);
       const copySeconds = (performance.now() - started) / 1000;
       const verifyStarted = performance.now();
       const verifying = new ProgressMeter("verify", total, options.onProgress);
