@@ -213,6 +213,25 @@ describe("migrate-to-postgres", () => {
     expect(fs.existsSync(root.config.configFile) ? fs.readFileSync(root.config.configFile, "utf8") : null).toBe(configBefore);
   });
 
+  it("refuses a damaged SQLite file with quick_check's findings, and touches nothing", async () => {
+    await seedDemoData(root.config, { ...DEFAULT_SEED_OPTIONS, executions: 2000, logFiles: 0 });
+    const raw = getDb().$client;
+    raw.pragma("wal_checkpoint(TRUNCATE)");
+    const pageSize = raw.pragma("page_size", { simple: true }) as number;
+    const leaves = raw.prepare("SELECT pageno FROM dbstat WHERE name = 'job_executions' AND pagetype = 'leaf' ORDER BY pageno").pluck().all() as number[];
+    closeAppDatabase();
+    // Two leaf pages in the middle of the history table overwritten, as recovery.test.ts does.
+    const fd = fs.openSync(root.config.paths.database, "r+");
+    fs.writeSync(fd, Buffer.alloc(2 * pageSize - 200, 0xa5), 0, 2 * pageSize - 200, (leaves[Math.floor(leaves.length / 2)]! - 1) * pageSize + 100);
+    fs.closeSync(fd);
+
+    const error = await migrateSqliteToPostgres(scratch.url, { writeConfig: false }).catch((e: unknown) => e);
+
+    expect(isAppError(error) && error.code).toBe("preflight_failed");
+    expect((error as AppError).details).toEqual([expect.stringMatching(/^The SQLite database fails quick_check \(.+\): repair it first/s)]);
+    expect(await pgQuery(scratch.url, "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'")).toEqual([]);
+  });
+
   it("refuses an unreachable target and says where, without the password", async () => {
     closeAppDatabase();
     const result = await preflightSqliteToPostgres("postgres://someone:s3cret-pw@127.0.0.1:1/nowhere");

@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
@@ -113,11 +114,26 @@ export async function preflightToPostgres(sourceFile: string, targetUrl: string,
   if (!fs.existsSync(sourceFile)) {
     problems.push(`The SQLite database ${sourceFile} does not exist.`);
   } else {
+    // quick_check reads every page of the file: on a thread of its own it runs beside the value and orphan scans.
+    const integrity = quickCheckOnWorker(sourceFile);
+    const found: string[] = [];
+    let scanError: unknown = null;
     const db = openSource(sourceFile);
     try {
-      scanSource(db, expected, problems, sourceRows);
+      scanSource(db, expected, found, sourceRows);
+    } catch (error) {
+      scanError = error;
     } finally {
       db.close();
+    }
+    const check = await integrity;
+    if (check.length !== 1 || check[0] !== "ok") {
+      // A damaged file is the one problem worth naming: what the scans found in it (or how they failed) means little.
+      problems.push(`The SQLite database fails quick_check (${check.slice(0, 3).join("; ")}): repair it first (Database page → Recover), then migrate.`);
+    } else if (scanError) {
+      throw scanError;
+    } else {
+      problems.push(...found);
     }
   }
 
@@ -137,12 +153,38 @@ export async function preflightToPostgres(sourceFile: string, targetUrl: string,
   return { problems, notes, sourceRows };
 }
 
-function scanSource(db: Database.Database, expected: TableShape[], problems: string[], sourceRows: Record<string, number>) {
-  const check = db.prepare("PRAGMA quick_check").pluck().all() as string[];
-  if (check.length !== 1 || check[0] !== "ok") {
-    problems.push(`The SQLite database fails quick_check (${check.slice(0, 3).join("; ")}): repair it first (Database page → Recover), then migrate.`);
-    return;
+/** Evaluated as the worker's script, so the bundler leaves its require() alone and node resolves the driver from cwd. */
+const QUICK_CHECK_SCRIPT = String.raw`
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require("better-sqlite3");
+let lines;
+try {
+  const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+  try {
+    lines = db.prepare("PRAGMA quick_check").pluck().all().map(String);
+  } finally {
+    db.close();
   }
+} catch (error) {
+  lines = [error.message];
+}
+parentPort.postMessage(lines);
+`;
+
+/** `PRAGMA quick_check` of the file on a worker thread with its own read-only connection: its lines ("ok" alone when sound). */
+function quickCheckOnWorker(file: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(QUICK_CHECK_SCRIPT, { eval: true, workerData: { file } });
+    worker.once("message", (lines: string[]) => {
+      resolve(lines);
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`the quick_check worker exited (${code}) without an answer`)));
+  });
+}
+
+function scanSource(db: Database.Database, expected: TableShape[], problems: string[], sourceRows: Record<string, number>) {
   const source = sqliteTables(db);
   const known = new Set(expected.map((t) => t.name));
   for (const [name] of source) {
