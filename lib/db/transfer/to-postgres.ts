@@ -13,6 +13,7 @@ import {
   describeInvalid,
   encodeRow,
   INVALID,
+  isoOfPrintedUtc,
   parseCopyLine,
   PRINTED_CANONICALLY,
   TableChecksum,
@@ -20,7 +21,7 @@ import {
 } from "@/lib/db/transfer/canonical";
 import { DEFER_INDEXES_FROM_ROWS, dropIndexesForCopy, recreateIndexes } from "@/lib/db/transfer/deferred-indexes";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
-import { ident, NOT_COPIED, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
+import { ident, NOT_COPIED, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
 
 /** PostgreSQL 13 is the oldest the product supports (issue 13); older servers are refused before anything is written. */
 export const MIN_PG_VERSION_NUM = 130000;
@@ -512,24 +513,48 @@ async function copyTable(
   await pipeline(Readable.from(chunks()), client.query(copyFrom(`COPY ${ident(table)} (${columns.map((c) => ident(c.name)).join(", ")}) FROM STDIN`)));
 }
 
-/** The table as PostgreSQL holds it, read back through COPY TO and the same canonicaliser. */
+/**
+ * The table as PostgreSQL holds it, read back through COPY TO and the same canonicaliser. Timestamps
+ * are printed by PostgreSQL's own output function (in UTC, DateStyle ISO) and put into the app's form
+ * here: to_char costs the server more than the rest of the row's output together.
+ */
 export async function pgChecksum(client: pg.Client, table: string, columns: TableShape["columns"], meter?: ProgressMeter): Promise<TableChecksum> {
   const checksum = new TableChecksum();
   if (columns.length === 0) return checksum;
-  const select = `SELECT ${columns.map(pgCanonicalExpression).join(", ")} FROM ${ident(table)}`;
-  if (columns.every((c) => PRINTED_CANONICALLY.has(c.kind))) {
-    // canonical() would hand back every field unchanged: hash the line as PostgreSQL printed it.
-    await forEachCopyLine(client, select, (line) => {
-      checksum.addLine(line);
-      meter?.add(table, 1);
-    });
-  } else {
-    await forEachCopyRow(client, select, (fields) => {
-      checksum.add(fields.map((field, i) => canonicalOrThrow(columns[i]!.kind, field)));
-      meter?.add(table, 1);
-    });
+  const select = `SELECT ${columns.map((c) => (c.kind === "timestamp" ? `${ident(c.name)} AT TIME ZONE 'UTC'` : ident(c.name))).join(", ")} FROM ${ident(table)}`;
+  const stamps = columns.flatMap((c, i) => (c.kind === "timestamp" ? [i] : []));
+  const style = await client.query<{ style: string }>("SELECT current_setting('DateStyle') AS style");
+  await client.query("SELECT set_config('DateStyle', 'ISO', true)");
+  try {
+    if (columns.every((c) => PRINTED_CANONICALLY.has(c.kind))) {
+      // canonical() would hand back every other field unchanged: hash the line as PostgreSQL printed it.
+      await forEachCopyLine(client, select, (printed) => {
+        let line = printed;
+        if (stamps.length > 0) {
+          const fields = printed.split("\t");
+          for (const i of stamps) if (fields[i] !== "\\N") fields[i] = isoOrThrow(fields[i]!);
+          line = fields.join("\t");
+        }
+        checksum.addLine(line);
+        meter?.add(table, 1);
+      });
+    } else {
+      await forEachCopyRow(client, select, (fields) => {
+        for (const i of stamps) if (fields[i] !== null) fields[i] = isoOrThrow(fields[i]!);
+        checksum.add(fields.map((field, i) => canonicalOrThrow(columns[i]!.kind, field)));
+        meter?.add(table, 1);
+      });
+    }
+  } finally {
+    await client.query("SELECT set_config('DateStyle', $1, true)", [style.rows[0]!.style]).catch(() => undefined);
   }
   return checksum;
+}
+
+function isoOrThrow(printed: string): string {
+  const iso = isoOfPrintedUtc(printed);
+  if (iso === null) throw new AppError("verification_failed", `PostgreSQL returned a timestamp outside the app's range: ${printed.slice(0, 60)}`);
+  return iso;
 }
 
 function canonicalOrThrow(kind: ColumnKind, value: unknown): string | null {
