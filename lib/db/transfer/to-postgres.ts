@@ -524,7 +524,8 @@ export async function pgChecksum(client: pg.Client, table: string, columns: Tabl
   const select = `SELECT ${columns.map((c) => (c.kind === "timestamp" ? `${ident(c.name)} AT TIME ZONE 'UTC'` : ident(c.name))).join(", ")} FROM ${ident(table)}`;
   const stamps = columns.flatMap((c, i) => (c.kind === "timestamp" ? [i] : []));
   const style = await client.query<{ style: string }>("SELECT current_setting('DateStyle') AS style");
-  await client.query("SELECT set_config('DateStyle', 'ISO', true)");
+  // For this session until the finally below (inside a transaction that rolls back, the rollback restores it too).
+  await client.query("SELECT set_config('DateStyle', 'ISO', false)");
   try {
     if (columns.every((c) => PRINTED_CANONICALLY.has(c.kind))) {
       // canonical() would hand back every other field unchanged: hash the line as PostgreSQL printed it.
@@ -546,7 +547,7 @@ export async function pgChecksum(client: pg.Client, table: string, columns: Tabl
       });
     }
   } finally {
-    await client.query("SELECT set_config('DateStyle', $1, true)", [style.rows[0]!.style]).catch(() => undefined);
+    await client.query("SELECT set_config('DateStyle', $1, false)", [style.rows[0]!.style]).catch(() => undefined);
   }
   return checksum;
 }
