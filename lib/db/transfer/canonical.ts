@@ -79,17 +79,17 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** `timestamptz AT TIME ZONE 'UTC'` as PostgreSQL prints it under DateStyle ISO ("2025-01-15 02:00:00.12"). */
-const PRINTED_UTC = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?$/;
-
 /**
- * A timestamp as PostgreSQL prints it in UTC (DateStyle ISO, trailing zeros of the fraction dropped)
- * in the canonical ISO-8601 form with milliseconds (truncated, as canonical() does); null for any
- * other text (BC dates, infinity, years past 9999: none has a canonical form).
+ * How a canonical value enters a row's checksum in a copy to PostgreSQL: as the target prints it back,
+ * so the verification can hash PostgreSQL's COPY TO lines as they come, and the one conversion is done
+ * on the source side, during the copy, instead of after it. For a timestamp that is `AT TIME ZONE 'UTC'`
+ * under DateStyle ISO: "2025-01-15 02:00:00.12" (no zone, trailing zeros of the fraction dropped);
+ * every other kind is its canonical text.
  */
-export function isoOfPrintedUtc(printed: string): string | null {
-  const match = PRINTED_UTC.exec(printed);
-  return match ? `${match[1]}T${match[2]}.${((match[3] ?? "") + "000").slice(0, 3)}Z` : null;
+export function checksumForm(kind: ColumnKind, value: string | null): string | null {
+  if (value === null || kind !== "timestamp") return value;
+  const fraction = value.slice(20, 23).replace(/0+$/, "");
+  return `${value.slice(0, 10)} ${value.slice(11, 19)}${fraction ? `.${fraction}` : ""}`;
 }
 
 /** What canonical() refuses, in words for the preflight. */
@@ -115,8 +115,9 @@ export function describeInvalid(kind: ColumnKind): string {
  * SHA-1 (it detects a wrong or missing row, which is all it is for; nobody picks the rows against it,
  * and SHA-1 costs a fifth of SHA-256 per row on CPUs without SHA extensions). Sums rather than XOR so a duplicated row does not cancel out; no ORDER BY is needed, so it
  * does not depend on either engine's collation and streams in constant memory. A row is hashed in
- * its COPY text encoding (encodeRow), which tells every list of values apart (tabs, newlines,
- * backslashes and NULL are escaped) and is built for the copy anyway.
+ * its COPY text encoding (encodeRow) of the values' checksum forms (checksumForm), which tells every
+ * list of values apart (tabs, newlines, backslashes and NULL are escaped) and is what PostgreSQL's
+ * COPY TO prints back.
  */
 export class TableChecksum {
   rows = 0;
@@ -153,9 +154,9 @@ export function encodeRow(values: readonly (string | null)[]): string {
 }
 
 /**
- * Kinds whose PostgreSQL COPY output (through pgCanonicalExpression) is already their canonical text,
- * so canonical() would return it unchanged: a row of only these can be hashed as PostgreSQL prints it.
- * Reals (1.5e-07) and JSON (jsonb's spacing) are not, and go through the canonicaliser.
+ * Kinds whose PostgreSQL COPY output is already their checksum form (checksumForm; timestamps read as
+ * `AT TIME ZONE 'UTC'` under DateStyle ISO), so a row of only these can be hashed as PostgreSQL prints
+ * it. Reals (1.5e-07) and JSON (jsonb's spacing) are not, and go through the canonicaliser.
  */
 export const PRINTED_CANONICALLY: ReadonlySet<ColumnKind> = new Set(["text", "integer", "boolean", "timestamp"]);
 

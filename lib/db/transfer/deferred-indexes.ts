@@ -25,8 +25,9 @@ export interface DeferredIndexes {
  * Drops the secondary indexes of `tables` and every foreign key from or to them, inside the caller's
  * transaction, and returns how to recreate them. COPY into a table maintains each of its indexes row
  * by row and runs a foreign-key check per row; building an index once over the loaded rows (one sort)
- * and validating a foreign key with one join cost far less. Primary keys and unique constraints stay:
- * other constraints hang on them, and they catch a duplicate at the row that brings it. The drops are
+ * and validating a foreign key with one join cost far less. Primary keys and unique constraints stay
+ * (other constraints hang on them, and they catch a duplicate at the row that brings it), and so do
+ * partial indexes (see below). The drops are
  * part of the copy's transaction, so a run that dies at any moment rolls them back with the rows:
  * the target keeps its full schema, empty.
  */
@@ -42,7 +43,9 @@ export async function dropIndexesForCopy(client: pg.Client, tables: string[]): P
       ORDER BY c.relname, con.conname`,
     [tables],
   );
-  // Indexes that no constraint owns (a primary key's or unique constraint's index is the constraint's).
+  // Indexes that no constraint owns (a primary key's or unique constraint's index is the constraint's),
+  // and not partial ones: those hold the few rows their predicate picks (running runs), so keeping them
+  // costs the COPY one test per row, while building one afterwards reads the whole table.
   const indexes = await client.query<{ name: string; def: string }>(
     `SELECT format('%I.%I', n.nspname, i.relname) AS name, pg_get_indexdef(i.oid) AS def
        FROM pg_index x
@@ -51,6 +54,7 @@ export async function dropIndexesForCopy(client: pg.Client, tables: string[]): P
        JOIN pg_namespace n ON n.oid = t.relnamespace
       WHERE n.nspname = current_schema() AND t.relname = ANY($1)
         AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = x.indexrelid)
+        AND x.indpred IS NULL
       ORDER BY t.relname, i.relname`,
     [tables],
   );

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createScratchDatabase, type ScratchDatabase } from "@/test/helpers/postgres";
-import { canonical, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
+import { canonical, checksumForm, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
 import { connectPg, pgChecksum } from "@/lib/db/transfer/to-postgres";
 import type { ColumnShape } from "@/lib/db/transfer/shape";
 
@@ -28,7 +28,7 @@ const rows: (string | null)[][] = [
 
 function expected(values: (string | null)[][]): string {
   const checksum = new TableChecksum();
-  for (const row of values) checksum.add(row.map((v, i) => canonical(columns[i]!.kind, v) as string | null));
+  for (const row of values) checksum.add(row.map((v, i) => checksumForm(columns[i]!.kind, canonical(columns[i]!.kind, v) as string | null)));
   return checksum.hex;
 }
 

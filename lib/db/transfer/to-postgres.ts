@@ -12,8 +12,8 @@ import {
   canonical,
   describeInvalid,
   encodeRow,
+  checksumForm,
   INVALID,
-  isoOfPrintedUtc,
   parseCopyLine,
   PRINTED_CANONICALLY,
   TableChecksum,
@@ -481,24 +481,25 @@ async function copyTable(
 ) {
   const kinds = columns.map((c) => c.kind);
   const stmt = source.prepare(`SELECT ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table)}`).raw(true);
-  const hasJson = kinds.includes("json");
+  // Rows whose checksum line differs from the COPY line: JSON (sent verbatim, hashed parsed) and timestamps (sent ISO, hashed as PostgreSQL prints them).
+  const twoLines = kinds.includes("json") || kinds.includes("timestamp");
   function* chunks(): Generator<string> {
     let chunk = "";
     let rows = 0;
-    const values: (string | null)[] = new Array(kinds.length);
+    const hashed: (string | null)[] = new Array(kinds.length);
     const sent: (string | null)[] = new Array(kinds.length);
     for (const row of stmt.iterate() as Iterable<unknown[]>) {
       for (let i = 0; i < kinds.length; i += 1) {
         const value = canonical(kinds[i]!, row[i]);
         if (value === INVALID)
           throw new AppError("preflight_failed", `${table}.${columns[i]!.name} holds a value the preflight did not catch: ${String(row[i]).slice(0, 60)}`);
-        values[i] = value;
+        hashed[i] = checksumForm(kinds[i]!, value);
         // JSON goes as it was written (a json column keeps it verbatim); the checksum compares its parsed form.
         sent[i] = kinds[i] === "json" && value !== null ? String(row[i]) : value;
       }
-      const line = encodeRow(values);
-      checksum.addLine(line);
-      chunk += `${hasJson ? encodeRow(sent) : line}\n`;
+      const line = encodeRow(sent);
+      checksum.addLine(twoLines ? encodeRow(hashed) : line);
+      chunk += `${line}\n`;
       rows += 1;
       if (chunk.length >= CHUNK_CHARS) {
         yield chunk;
@@ -514,35 +515,27 @@ async function copyTable(
 }
 
 /**
- * The table as PostgreSQL holds it, read back through COPY TO and the same canonicaliser. Timestamps
- * are printed by PostgreSQL's own output function (in UTC, DateStyle ISO) and put into the app's form
- * here: to_char costs the server more than the rest of the row's output together.
+ * The table as PostgreSQL holds it, read back through COPY TO: each row's line in the checksum form
+ * (checksumForm), timestamps printed by PostgreSQL's own output function in UTC under DateStyle ISO
+ * (to_char would cost the server more than the rest of the row's output together).
  */
 export async function pgChecksum(client: pg.Client, table: string, columns: TableShape["columns"], meter?: ProgressMeter): Promise<TableChecksum> {
   const checksum = new TableChecksum();
   if (columns.length === 0) return checksum;
   const select = `SELECT ${columns.map((c) => (c.kind === "timestamp" ? `${ident(c.name)} AT TIME ZONE 'UTC'` : ident(c.name))).join(", ")} FROM ${ident(table)}`;
-  const stamps = columns.flatMap((c, i) => (c.kind === "timestamp" ? [i] : []));
   const style = await client.query<{ style: string }>("SELECT current_setting('DateStyle') AS style");
   // For this session until the finally below (inside a transaction that rolls back, the rollback restores it too).
   await client.query("SELECT set_config('DateStyle', 'ISO', false)");
   try {
     if (columns.every((c) => PRINTED_CANONICALLY.has(c.kind))) {
-      // canonical() would hand back every other field unchanged: hash the line as PostgreSQL printed it.
-      await forEachCopyLine(client, select, (printed) => {
-        let line = printed;
-        if (stamps.length > 0) {
-          const fields = printed.split("\t");
-          for (const i of stamps) if (fields[i] !== "\\N") fields[i] = isoOrThrow(fields[i]!);
-          line = fields.join("\t");
-        }
+      // Every field is printed in its checksum form already: hash the line as PostgreSQL printed it.
+      await forEachCopyLine(client, select, (line) => {
         checksum.addLine(line);
         meter?.add(table, 1);
       });
     } else {
       await forEachCopyRow(client, select, (fields) => {
-        for (const i of stamps) if (fields[i] !== null) fields[i] = isoOrThrow(fields[i]!);
-        checksum.add(fields.map((field, i) => canonicalOrThrow(columns[i]!.kind, field)));
+        checksum.add(fields.map((field, i) => (columns[i]!.kind === "timestamp" ? field : canonicalOrThrow(columns[i]!.kind, field))));
         meter?.add(table, 1);
       });
     }
@@ -550,12 +543,6 @@ export async function pgChecksum(client: pg.Client, table: string, columns: Tabl
     await client.query("SELECT set_config('DateStyle', $1, false)", [style.rows[0]!.style]).catch(() => undefined);
   }
   return checksum;
-}
-
-function isoOrThrow(printed: string): string {
-  const iso = isoOfPrintedUtc(printed);
-  if (iso === null) throw new AppError("verification_failed", `PostgreSQL returned a timestamp outside the app's range: ${printed.slice(0, 60)}`);
-  return iso;
 }
 
 function canonicalOrThrow(kind: ColumnKind, value: unknown): string | null {
