@@ -11,8 +11,8 @@ import { nowIso } from "@/lib/db/timestamps";
 import {
   canonical,
   describeInvalid,
-  encodeRow,
   checksumForm,
+  copyField,
   INVALID,
   parseCopyLine,
   PRINTED_CANONICALLY,
@@ -481,24 +481,31 @@ async function copyTable(
 ) {
   const kinds = columns.map((c) => c.kind);
   const stmt = source.prepare(`SELECT ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table)}`).raw(true);
-  // Rows whose checksum line differs from the COPY line: JSON (sent verbatim, hashed parsed) and timestamps (sent ISO, hashed as PostgreSQL prints them).
-  const twoLines = kinds.includes("json") || kinds.includes("timestamp");
   function* chunks(): Generator<string> {
     let chunk = "";
     let rows = 0;
-    const hashed: (string | null)[] = new Array(kinds.length);
-    const sent: (string | null)[] = new Array(kinds.length);
     for (const row of stmt.iterate() as Iterable<unknown[]>) {
+      // The COPY line and the checksum line (encodeRow of the checksum forms), built field by field in one pass:
+      // they differ only in JSON (sent as written, hashed parsed) and timestamps (sent ISO, hashed as PostgreSQL prints them).
+      let line = "";
+      let hashed = "";
       for (let i = 0; i < kinds.length; i += 1) {
-        const value = canonical(kinds[i]!, row[i]);
+        const kind = kinds[i]!;
+        const value = canonical(kind, row[i]);
         if (value === INVALID)
           throw new AppError("preflight_failed", `${table}.${columns[i]!.name} holds a value the preflight did not catch: ${String(row[i]).slice(0, 60)}`);
-        hashed[i] = checksumForm(kinds[i]!, value);
-        // JSON goes as it was written (a json column keeps it verbatim); the checksum compares its parsed form.
-        sent[i] = kinds[i] === "json" && value !== null ? String(row[i]) : value;
+        const separator = i === 0 ? "" : "\t";
+        if (value !== null && kind === "json") {
+          line += separator + copyField(String(row[i]));
+          hashed += separator + copyField(value);
+        } else {
+          const field = copyField(value);
+          line += separator + field;
+          // Neither form of a timestamp holds a character COPY escapes.
+          hashed += separator + (value !== null && kind === "timestamp" ? checksumForm(kind, value) : field);
+        }
       }
-      const line = encodeRow(sent);
-      checksum.addLine(twoLines ? encodeRow(hashed) : line);
+      checksum.addLine(hashed);
       chunk += `${line}\n`;
       rows += 1;
       if (chunk.length >= CHUNK_CHARS) {
