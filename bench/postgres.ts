@@ -18,6 +18,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
@@ -119,7 +120,9 @@ async function main() {
   await admin(`CREATE DATABASE ${ours}`);
   await admin(`CREATE DATABASE ${peer}`);
   try {
-    console.log(`\nsource: ${file} (${(size / 1e9).toFixed(2)} GB, ${ROWS.toLocaleString()} job_executions); target: ${new URL(SERVER_URL).host}`);
+    console.log(
+      `\nsource: ${file} (${(size / 1e9).toFixed(2)} GB, ${ROWS.toLocaleString()} job_executions); target: ${new URL(SERVER_URL).host}; load average ${loadAverage()}`,
+    );
 
     let started = performance.now();
     const log = await runPgloader(file, urlFor(peer), home);
@@ -149,6 +152,7 @@ async function main() {
     console.log(`${"  of which verification (counts + checksums)".padEnd(58)} ${result.verifySeconds.toFixed(1).padStart(9)}`);
     console.log(`${"pgloader (no verification)".padEnd(58)} ${pgloaderSeconds.toFixed(1).padStart(9)}`);
     console.log(`${"ratio ours / pgloader (goal ≤ 1.0×)".padEnd(58)} ${(oursSeconds / pgloaderSeconds).toFixed(2).padStart(8)}×`);
+    console.log(`load average (1, 5, 15 min) at the end: ${loadAverage()}`);
     await queryBench(urlFor(ours));
   } finally {
     await admin(`DROP DATABASE IF EXISTS ${ours} WITH (FORCE)`);
@@ -156,18 +160,39 @@ async function main() {
   }
 }
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 9);
-const WARMUP = 2;
+/** The machine's load average, printed beside the figures: they mean little without it on a shared machine. */
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(", ");
+}
 
-async function time(fn: () => unknown): Promise<number> {
-  for (let i = 0; i < WARMUP; i += 1) await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < RUNS; i += 1) {
-    const start = performance.now();
-    await fn();
-    samples.push(performance.now() - start);
+const RUNS = Number(process.env.BENCH_RUNS ?? 21);
+// Enough for the app's pool to have opened its idle connections (min 5) before anything is timed.
+const WARMUP = 5;
+
+/**
+ * Medians of ours and the raw peer, their runs interleaved (ours, raw, ours, raw …): on a shared
+ * machine, and on a database whose autovacuum may start its first pass over the freshly copied rows at
+ * any moment, two blocks timed one after the other can see different conditions (at 1M rows the same
+ * statement measured 1 ms in one block and 3 ms in the next); alternating gives both the same.
+ */
+async function timePair(ours: () => unknown, raw: () => unknown): Promise<[number, number]> {
+  for (let i = 0; i < WARMUP; i += 1) {
+    await ours();
+    await raw();
   }
-  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+  const samples: [number[], number[]] = [[], []];
+  for (let i = 0; i < RUNS; i += 1) {
+    for (const [k, fn] of [ours, raw].entries()) {
+      const start = performance.now();
+      await fn();
+      samples[k]!.push(performance.now() - start);
+    }
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return [median(samples[0]), median(samples[1])];
 }
 
 function row(label: string, ours: number, raw: number) {
@@ -193,8 +218,7 @@ async function queryBench(url: string) {
       { label: "history first page, busiest job", filters: { job_id: busiestJob } },
     ];
     for (const { label, filters } of cases) {
-      const direct = await time(query(historyPageQuery(filters, 51, null).toSQL()));
-      const service = await time(() => listExecutions({ limit: 50, ...filters }));
+      const [service, direct] = await timePair(() => listExecutions({ limit: 50, ...filters }), query(historyPageQuery(filters, 51, null).toSQL()));
       lines.push(row(`${label}: service`, service, direct));
     }
     // The statements the statistics service runs, day by day, planned once from the data as bench/history.ts does.
@@ -212,14 +236,17 @@ async function queryBench(url: string) {
         .reduce((sum, [, , n]) => sum + Number(n), 0);
       if (timed > 0) for (const p of [0.5, 0.95]) calls.push(durationAtRankQuery(window, nearestRankOffset(timed, p), timed).toSQL());
     }
-    const direct = await time(async () => {
-      for (const call of calls) await raw.query({ text: call.sql, values: call.params });
-    });
-    const service = await time(() => getExecutionStatistics({ from, to }));
+    const [service, direct] = await timePair(
+      () => getExecutionStatistics({ from, to }),
+      async () => {
+        for (const call of calls) await raw.query({ text: call.sql, values: call.params });
+      },
+    );
     lines.push(row("statistics, 30 days: service", service, direct));
-    console.log(`\nThe app on PostgreSQL (${ROWS.toLocaleString()} job_executions); median of ${RUNS} runs after ${WARMUP} warm-ups (goal ≤ 2×)`);
+    console.log(`\nThe app on PostgreSQL (${ROWS.toLocaleString()} job_executions); median of ${RUNS} interleaved runs after ${WARMUP} warm-ups (goal ≤ 2×)`);
     console.log(`${"".padEnd(44)} ${"ours".padStart(12)} ${"raw pg".padStart(12)} ${"ratio".padStart(8)}`);
     for (const line of lines) console.log(line);
+    console.log(`load average (1, 5, 15 min) at the end: ${loadAverage()}`);
   } finally {
     await raw.end();
     await closeAppDatabase();

@@ -117,6 +117,8 @@ describe("helpers", () => {
   it("turns any timestamptz text into the app's ISO form", () => {
     expect(pgTimestampToIso("2025-01-15 02:00:00+00")).toBe("2025-01-15T02:00:00.000Z");
     expect(pgTimestampToIso("2025-01-15 02:00:00.5+00")).toBe("2025-01-15T02:00:00.500Z");
+    expect(pgTimestampToIso("0999-12-31 23:59:59.999+00")).toBe(new Date("0999-12-31T23:59:59.999Z").toISOString());
+    expect(pgTimestampToIso("2025-01-15 02:00:00.123456+00")).toBe("2025-01-15T02:00:00.123Z");
     expect(pgTimestampToIso("2025-01-15 07:30:00.123+05:30")).toBe("2025-01-15T02:00:00.123Z");
     expect(pgTimestampToIso("2025-01-14 21:00:00.123-05")).toBe("2025-01-15T02:00:00.123Z");
     expect(pgTimestampToIso(new Date("2025-01-15T02:00:00.123Z"))).toBe("2025-01-15T02:00:00.123Z");

@@ -50,6 +50,17 @@ async function pgQuery<R extends pg.QueryResultRow>(url: string, text: string, v
   }
 }
 
+/** Every index and constraint of the target's schema with its definition, one string each, sorted. */
+async function pgIndexesAndKeys(url: string): Promise<string[]> {
+  const rows = await pgQuery<{ entry: string }>(
+    url,
+    `SELECT 'index ' || indexname || ': ' || indexdef AS entry FROM pg_indexes WHERE schemaname = current_schema()
+     UNION ALL
+     SELECT 'constraint ' || conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = current_schema()::regnamespace`,
+  );
+  return rows.map((r) => r.entry).sort();
+}
+
 function sqliteCounts(file: string, tables: string[]): Record<string, number> {
   const db = new Database(file, { readonly: true });
   try {
@@ -215,6 +226,25 @@ describe("migrate-to-postgres", () => {
     expect(fs.existsSync(root.config.configFile) ? fs.readFileSync(root.config.configFile, "utf8") : null).toBe(configBefore);
   });
 
+  it("refuses a damaged SQLite file with quick_check's findings, and touches nothing", async () => {
+    await seedDemoData(root.config, { ...DEFAULT_SEED_OPTIONS, executions: 2000, logFiles: 0 });
+    const raw = getDb().$client;
+    raw.pragma("wal_checkpoint(TRUNCATE)");
+    const pageSize = raw.pragma("page_size", { simple: true }) as number;
+    const leaves = raw.prepare("SELECT pageno FROM dbstat WHERE name = 'job_executions' AND pagetype = 'leaf' ORDER BY pageno").pluck().all() as number[];
+    closeAppDatabase();
+    // Two leaf pages in the middle of the history table overwritten, as recovery.test.ts does.
+    const fd = fs.openSync(root.config.paths.database, "r+");
+    fs.writeSync(fd, Buffer.alloc(2 * pageSize - 200, 0xa5), 0, 2 * pageSize - 200, (leaves[Math.floor(leaves.length / 2)]! - 1) * pageSize + 100);
+    fs.closeSync(fd);
+
+    const error = await migrateSqliteToPostgres(scratch.url, { writeConfig: false }).catch((e: unknown) => e);
+
+    expect(isAppError(error) && error.code).toBe("preflight_failed");
+    expect((error as AppError).details).toEqual([expect.stringMatching(/^The SQLite database fails quick_check \(.+\): repair it first/s)]);
+    expect(await pgQuery(scratch.url, "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'")).toEqual([]);
+  });
+
   it("refuses an unreachable target and says where, without the password", async () => {
     closeAppDatabase();
     const result = await preflightSqliteToPostgres("postgres://someone:s3cret-pw@127.0.0.1:1/nowhere");
@@ -272,9 +302,14 @@ describe("migrate-to-postgres", () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await pgCounts(scratch.url, DATA_TABLES)).toEqual(Object.fromEntries(DATA_TABLES.map((t) => [t, 0])));
+    // The copy drops job_executions' indexes and foreign keys to rebuild them after the rows: the rollback brought them back.
+    const afterKill = await pgIndexesAndKeys(scratch.url);
+    expect(afterKill.join("\n")).toMatch(/^index idx_executions_status_start: /m);
+    expect(afterKill.join("\n")).toMatch(/^constraint job_executions_job_id_scheduled_jobs_id_fk: FOREIGN KEY/m);
 
     const result = await migrateSqliteToPostgres(scratch.url, { writeConfig: false });
     expect(result.tables.find((t) => t.table === "job_executions")).toMatchObject({ sourceRows: 40_000, targetRows: 40_000, ok: true });
+    expect(await pgIndexesAndKeys(scratch.url)).toEqual(afterKill);
   });
 
   it("refuses while a server runs on this data root", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canonical, copyField, INVALID, kindOfPgType, parseCopyLine, TableChecksum } from "@/lib/db/transfer/canonical";
+import crypto from "node:crypto";
+import { canonical, checksumForm, copyField, INVALID, kindOfPgType, parseCopyLine, TableChecksum } from "@/lib/db/transfer/canonical";
 
 describe("the canonical form both engines' rows are compared in", () => {
   it("reads Go-written timestamps as the app's ISO-8601 UTC with ms, truncating (not rounding) sub-ms digits, and refuses garbage", () => {
@@ -83,5 +84,35 @@ describe("TableChecksum", () => {
     ])
       changed.add(row);
     expect(changed.hex).not.toBe(forward.hex);
+  });
+});
+
+describe("TableChecksum's sum", () => {
+  it("is the sum mod 2^64 of each row's first 8 SHA-1 bytes, carries and wrap-around included", () => {
+    const rows = Array.from({ length: 300 }, (_, i) => [String(i), `row ${i}`]);
+    const checksum = new TableChecksum();
+    let expected = 0n;
+    for (const row of rows) {
+      checksum.add(row);
+      expected = BigInt.asUintN(64, expected + crypto.hash("sha1", row.join("\t"), "buffer").readBigUInt64BE(0));
+    }
+    expect(checksum.hex).toBe(expected.toString(16).padStart(16, "0"));
+  });
+});
+
+describe("a timestamp's checksum form", () => {
+  it.each([
+    ["2025-01-15T02:00:00.123Z", "2025-01-15 02:00:00.123"],
+    ["2025-01-15T02:00:00.120Z", "2025-01-15 02:00:00.12"],
+    ["2025-01-15T02:00:00.100Z", "2025-01-15 02:00:00.1"],
+    ["2025-01-15T02:00:00.000Z", "2025-01-15 02:00:00"],
+    ["0999-01-01T00:00:00.500Z", "0999-01-01 00:00:00.5"],
+  ])("%s is hashed as PostgreSQL prints it in UTC: %s", (iso, printed) => {
+    expect(checksumForm("timestamp", iso)).toBe(printed);
+  });
+
+  it("leaves NULL and the other kinds as their canonical text", () => {
+    expect(checksumForm("timestamp", null)).toBeNull();
+    expect(checksumForm("text", "2025-01-15T02:00:00.000Z")).toBe("2025-01-15T02:00:00.000Z");
   });
 });

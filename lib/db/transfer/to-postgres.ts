@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
@@ -11,15 +12,17 @@ import { nowIso } from "@/lib/db/timestamps";
 import {
   canonical,
   describeInvalid,
-  encodeRow,
+  checksumForm,
+  copyField,
   INVALID,
   parseCopyLine,
   PRINTED_CANONICALLY,
   TableChecksum,
   type ColumnKind,
 } from "@/lib/db/transfer/canonical";
+import { DEFER_INDEXES_FROM_ROWS, dropIndexesForCopy, recreateIndexes } from "@/lib/db/transfer/deferred-indexes";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
-import { ident, NOT_COPIED, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
+import { ident, NOT_COPIED, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
 
 /** PostgreSQL 13 is the oldest the product supports (issue 13); older servers are refused before anything is written. */
 export const MIN_PG_VERSION_NUM = 130000;
@@ -113,11 +116,26 @@ export async function preflightToPostgres(sourceFile: string, targetUrl: string,
   if (!fs.existsSync(sourceFile)) {
     problems.push(`The SQLite database ${sourceFile} does not exist.`);
   } else {
+    // quick_check reads every page of the file: on a thread of its own it runs beside the value and orphan scans.
+    const integrity = quickCheckOnWorker(sourceFile);
+    const found: string[] = [];
+    let scanError: unknown = null;
     const db = openSource(sourceFile);
     try {
-      scanSource(db, expected, problems, sourceRows);
+      scanSource(db, expected, found, sourceRows);
+    } catch (error) {
+      scanError = error;
     } finally {
       db.close();
+    }
+    const check = await integrity;
+    if (check.length !== 1 || check[0] !== "ok") {
+      // A damaged file is the one problem worth naming: what the scans found in it (or how they failed) means little.
+      problems.push(`The SQLite database fails quick_check (${check.slice(0, 3).join("; ")}): repair it first (Database page → Recover), then migrate.`);
+    } else if (scanError) {
+      throw scanError;
+    } else {
+      problems.push(...found);
     }
   }
 
@@ -137,12 +155,38 @@ export async function preflightToPostgres(sourceFile: string, targetUrl: string,
   return { problems, notes, sourceRows };
 }
 
-function scanSource(db: Database.Database, expected: TableShape[], problems: string[], sourceRows: Record<string, number>) {
-  const check = db.prepare("PRAGMA quick_check").pluck().all() as string[];
-  if (check.length !== 1 || check[0] !== "ok") {
-    problems.push(`The SQLite database fails quick_check (${check.slice(0, 3).join("; ")}): repair it first (Database page → Recover), then migrate.`);
-    return;
+/** Evaluated as the worker's script, so the bundler leaves its require() alone and node resolves the driver from cwd. */
+const QUICK_CHECK_SCRIPT = String.raw`
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require("better-sqlite3");
+let lines;
+try {
+  const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
+  try {
+    lines = db.prepare("PRAGMA quick_check").pluck().all().map(String);
+  } finally {
+    db.close();
   }
+} catch (error) {
+  lines = [error.message];
+}
+parentPort.postMessage(lines);
+`;
+
+/** `PRAGMA quick_check` of the file on a worker thread with its own read-only connection: its lines ("ok" alone when sound). */
+function quickCheckOnWorker(file: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(QUICK_CHECK_SCRIPT, { eval: true, workerData: { file } });
+    worker.once("message", (lines: string[]) => {
+      resolve(lines);
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`the quick_check worker exited (${code}) without an answer`)));
+  });
+}
+
+function scanSource(db: Database.Database, expected: TableShape[], problems: string[], sourceRows: Record<string, number>) {
   const source = sqliteTables(db);
   const known = new Set(expected.map((t) => t.name));
   for (const [name] of source) {
@@ -358,6 +402,10 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
     try {
       const metadata = await client.query<{ key: string; value: string }>(`SELECT key, value FROM system_metadata WHERE key = ANY($1)`, [OWN_METADATA]);
       await client.query("DELETE FROM system_metadata");
+      const deferred = await dropIndexesForCopy(
+        client,
+        shapes.filter((t) => (preflight.sourceRows[t.name] ?? 0) >= DEFER_INDEXES_FROM_ROWS).map((t) => t.name),
+      );
       const copying = new ProgressMeter("copy", total, options.onProgress);
       for (const table of shapes) {
         const columns = table.columns.filter((c) => present.get(table.name)?.includes(c.name));
@@ -375,6 +423,9 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
       source.exec("ROLLBACK");
       source.close();
       options.onSourceClosed?.();
+      if (deferred.indexes.length > 0)
+        say(`Building ${deferred.indexes.length} index(es) and ${deferred.foreignKeys.length} foreign key(s) over the copied rows …`);
+      await recreateIndexes(client, deferred);
       const copySeconds = (performance.now() - started) / 1000;
       const verifyStarted = performance.now();
       const verifying = new ProgressMeter("verify", total, options.onProgress);
@@ -454,24 +505,32 @@ async function copyTable(
 ) {
   const kinds = columns.map((c) => c.kind);
   const stmt = source.prepare(`SELECT ${columns.map((c) => ident(c.name)).join(", ")} FROM ${ident(table)}`).raw(true);
-  const hasJson = kinds.includes("json");
   function* chunks(): Generator<string> {
     let chunk = "";
     let rows = 0;
-    const values: (string | null)[] = new Array(kinds.length);
-    const sent: (string | null)[] = new Array(kinds.length);
     for (const row of stmt.iterate() as Iterable<unknown[]>) {
+      // The COPY line and the checksum line (encodeRow of the checksum forms), built field by field in one pass:
+      // they differ only in JSON (sent as written, hashed parsed) and timestamps (sent ISO, hashed as PostgreSQL prints them).
+      let line = "";
+      let hashed = "";
       for (let i = 0; i < kinds.length; i += 1) {
-        const value = canonical(kinds[i]!, row[i]);
+        const kind = kinds[i]!;
+        const value = canonical(kind, row[i]);
         if (value === INVALID)
           throw new AppError("preflight_failed", `${table}.${columns[i]!.name} holds a value the preflight did not catch: ${String(row[i]).slice(0, 60)}`);
-        values[i] = value;
-        // JSON goes as it was written (a json column keeps it verbatim); the checksum compares its parsed form.
-        sent[i] = kinds[i] === "json" && value !== null ? String(row[i]) : value;
+        const separator = i === 0 ? "" : "\t";
+        if (value !== null && kind === "json") {
+          line += separator + copyField(String(row[i]));
+          hashed += separator + copyField(value);
+        } else {
+          const field = copyField(value);
+          line += separator + field;
+          // Neither form of a timestamp holds a character COPY escapes.
+          hashed += separator + (value !== null && kind === "timestamp" ? checksumForm(kind, value) : field);
+        }
       }
-      const line = encodeRow(values);
-      checksum.addLine(line);
-      chunk += `${hasJson ? encodeRow(sent) : line}\n`;
+      checksum.addLine(hashed);
+      chunk += `${line}\n`;
       rows += 1;
       if (chunk.length >= CHUNK_CHARS) {
         yield chunk;
@@ -486,22 +545,33 @@ async function copyTable(
   await pipeline(Readable.from(chunks()), client.query(copyFrom(`COPY ${ident(table)} (${columns.map((c) => ident(c.name)).join(", ")}) FROM STDIN`)));
 }
 
-/** The table as PostgreSQL holds it, read back through COPY TO and the same canonicaliser. */
+/**
+ * The table as PostgreSQL holds it, read back through COPY TO: each row's line in the checksum form
+ * (checksumForm), timestamps printed by PostgreSQL's own output function in UTC under DateStyle ISO
+ * (to_char would cost the server more than the rest of the row's output together).
+ */
 export async function pgChecksum(client: pg.Client, table: string, columns: TableShape["columns"], meter?: ProgressMeter): Promise<TableChecksum> {
   const checksum = new TableChecksum();
   if (columns.length === 0) return checksum;
-  const select = `SELECT ${columns.map(pgCanonicalExpression).join(", ")} FROM ${ident(table)}`;
-  if (columns.every((c) => PRINTED_CANONICALLY.has(c.kind))) {
-    // canonical() would hand back every field unchanged: hash the line as PostgreSQL printed it.
-    await forEachCopyLine(client, select, (line) => {
-      checksum.addLine(line);
-      meter?.add(table, 1);
-    });
-  } else {
-    await forEachCopyRow(client, select, (fields) => {
-      checksum.add(fields.map((field, i) => canonicalOrThrow(columns[i]!.kind, field)));
-      meter?.add(table, 1);
-    });
+  const select = `SELECT ${columns.map((c) => (c.kind === "timestamp" ? `${ident(c.name)} AT TIME ZONE 'UTC'` : ident(c.name))).join(", ")} FROM ${ident(table)}`;
+  const style = await client.query<{ style: string }>("SELECT current_setting('DateStyle') AS style");
+  // For this session until the finally below (inside a transaction that rolls back, the rollback restores it too).
+  await client.query("SELECT set_config('DateStyle', 'ISO', false)");
+  try {
+    if (columns.every((c) => PRINTED_CANONICALLY.has(c.kind))) {
+      // Every field is printed in its checksum form already: hash the line as PostgreSQL printed it.
+      await forEachCopyLine(client, select, (line) => {
+        checksum.addLine(line);
+        meter?.add(table, 1);
+      });
+    } else {
+      await forEachCopyRow(client, select, (fields) => {
+        checksum.add(fields.map((field, i) => (columns[i]!.kind === "timestamp" ? field : canonicalOrThrow(columns[i]!.kind, field))));
+        meter?.add(table, 1);
+      });
+    }
+  } finally {
+    await client.query("SELECT set_config('DateStyle', $1, false)", [style.rows[0]!.style]).catch(() => undefined);
   }
   return checksum;
 }

@@ -7,7 +7,7 @@ import { AppError } from "@/lib/errors";
 import { openDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
 import { nowIso } from "@/lib/db/timestamps";
-import { canonical, INVALID, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
+import { canonical, checksumForm, INVALID, TableChecksum, type ColumnKind } from "@/lib/db/transfer/canonical";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
 import { ident, pgCanonicalExpression, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
 import {
@@ -189,7 +189,7 @@ async function copyIntoSqlite(client: pg.Client, target: Database.Database, tabl
   const insert = target.prepare(
     `INSERT INTO ${ident(table.name)} (${columns.map((c) => ident(c.name)).join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
   );
-  const values: (string | null)[] = new Array(columns.length);
+  const hashed: (string | null)[] = new Array(columns.length);
   const params: unknown[] = new Array(columns.length);
   await forEachCopyRow(client, `SELECT ${columns.map(pgCanonicalExpression).join(", ")} FROM ${ident(table.name)}`, (fields) => {
     for (let i = 0; i < columns.length; i += 1) {
@@ -197,10 +197,11 @@ async function copyIntoSqlite(client: pg.Client, target: Database.Database, tabl
       const value = canonical(kind, fields[i]);
       if (value === INVALID)
         throw new AppError("verification_failed", `${table.name}.${columns[i]!.name}: PostgreSQL returned ${String(fields[i]).slice(0, 60)}`);
-      values[i] = value;
+      // The checksum form of the way there (checksumForm), so a round trip's checksums compare.
+      hashed[i] = checksumForm(kind, value);
       params[i] = toSqliteValue(kind, value, fields[i]!);
     }
-    checksum.add(values);
+    checksum.add(hashed);
     insert.run(params);
     meter.add(table.name, 1);
   });
@@ -219,7 +220,7 @@ export function sqliteChecksum(db: Database.Database, table: TableShape, meter?:
       const value = canonical(kinds[i]!, row[i]);
       if (value === INVALID)
         throw new AppError("verification_failed", `${table.name}.${table.columns[i]!.name} holds ${String(row[i]).slice(0, 60)} after the copy`);
-      values[i] = value;
+      values[i] = checksumForm(kinds[i]!, value);
     }
     checksum.add(values);
     meter?.add(table.name, 1);

@@ -32,6 +32,8 @@ export function pgTimestampToIso(value: string | Date): string {
   }
   const [, date, time, fraction = "", zone = "Z"] = match;
   const millis = (fraction.slice(1) + "000").slice(0, 3);
+  // The app's sessions run in UTC: the text is already the instant, with no Date to build (a history page maps a hundred of these).
+  if (zone === "+00" || zone === "Z") return `${date}T${time}.${millis}Z`;
   let offset = zone;
   if (zone !== "Z") {
     // "+05", "+0530", "+05:30", "+05:30:15" (historical zones): keep hours and minutes, the form Date.parse reads.
