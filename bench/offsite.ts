@@ -17,7 +17,7 @@ import { setConfig } from "@/lib/config/service";
 import { ensureDataRoot } from "@/lib/config/data-root";
 import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase } from "@/lib/db/migrate";
-import { MANIFEST_FILE, manifestDigest, writeVerification } from "@/lib/backups/store";
+import { manifestDigest, writeVerification } from "@/lib/backups/store";
 import { VOLUMES } from "@/lib/config/volumes";
 import { createDestination } from "@/lib/offsite/destinations";
 import { copySetTo } from "@/lib/offsite/copy";
@@ -29,7 +29,7 @@ const ROUNDS = Number(process.env.OFFSITE_BENCH_ROUNDS ?? 1);
 /** How the bytes split over the five archives, as in a real set: the database volume holds most. */
 const SHARE: Record<(typeof VOLUMES)[number], number> = { mimir_data: 0.7, mimir_logs: 0.2, mimir_plugins: 0.08, mimir_config: 0.01, mimir_pipelines: 0.01 };
 
-/** CPU seconds (user + system) of this process, and of the children it has waited for (scp and its ssh; our sftp and its ssh). */
+/** CPU seconds (user + system) of this process, and of the children it has waited for (scp and its ssh). */
 const cpuSeconds = () => {
   const usage = process.cpuUsage();
   const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
@@ -51,10 +51,7 @@ async function main() {
   const db = openDatabase(config.paths.database);
   migrateDatabase(db, config.paths.database);
   setAppDatabase(db, config.paths.database);
-  const sshd = await startTestSshd({
-    sftpOnly: process.env.OFFSITE_BENCH_SFTP_ONLY === "1",
-    port: process.env.OFFSITE_BENCH_SSHD_PORT ? Number(process.env.OFFSITE_BENCH_SSHD_PORT) : undefined,
-  });
+  const sshd = await startTestSshd({ sftpOnly: process.env.OFFSITE_BENCH_SFTP_ONLY === "1" });
   try {
     const id = "20260101-000000";
     const folder = path.join(config.paths.backups, id);
@@ -92,8 +89,6 @@ async function main() {
     const scp: number[] = [];
     // Client CPU, which the load of other work on the machine does not change: where wall time is noise, this is not.
     const oursCpu: number[] = [];
-    const uploads: number[] = [];
-    const tails: number[] = [];
     const scpCpu: number[] = [];
     const rssBefore = process.memoryUsage().rss;
     const loadBefore = loadAverage();
@@ -118,29 +113,14 @@ async function main() {
         secrets: { private_key: sshd.privateKey },
       } as CreateDestinationInput);
       started = process.hrtime.bigint();
-      const oursCpuBefore = cpuSeconds();
-      // The copy's own messages mark each upload's end ("sent <file>"): the upload phase ends with the
-      // last archive's, and what follows until the copy returns is the proof tail (plus the manifest).
-      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-      let uploadEnd = 0;
-      const copy = await copySetTo(id, destination.id, {
-        message: (text) => {
-          if (process.env.OFFSITE_BENCH_TRACE === "1") console.log(`  ${seconds().toFixed(2)} ${text}`);
-          if (text.startsWith("sent ") && !text.startsWith(`sent ${MANIFEST_FILE}`)) uploadEnd = seconds();
-        },
-      });
-      ours.push(seconds());
-      uploads.push(uploadEnd);
-      tails.push(ours[round]! - uploadEnd);
-      // Ours includes the OpenSSH client processes the SFTP store starts for large files (children, as scp's are).
-      const oursCpuAfter = cpuSeconds();
-      oursCpu.push(oursCpuAfter.self - oursCpuBefore.self + oursCpuAfter.children - oursCpuBefore.children);
+      const oursCpuBefore = cpuSeconds().self;
+      const copy = await copySetTo(id, destination.id);
+      ours.push(Number(process.hrtime.bigint() - started) / 1e9);
+      oursCpu.push(cpuSeconds().self - oursCpuBefore);
       if (copy.status !== "verified") throw new Error(`the copy ended ${copy.status}: ${copy.error}`);
       proofs.add(String(copy.verified_by));
       fs.rmSync(path.join(sshd.folder, `ours-${round}`), { recursive: true });
-      console.log(
-        `round ${round + 1}: scp ${scp[round]!.toFixed(1)} s, ours ${ours[round]!.toFixed(1)} s = upload ${uploadEnd.toFixed(1)} s + proof tail ${tails[round]!.toFixed(1)} s (proof: ${copy.verified_by}); load ${loadAverage()}`,
-      );
+      console.log(`round ${round + 1}: scp ${scp[round]!.toFixed(1)} s, ours ${ours[round]!.toFixed(1)} s (proof: ${copy.verified_by})`);
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const oursS = median(ours);
@@ -151,9 +131,8 @@ async function main() {
       `offsite copy of ${mb(setBytes)} to loopback sshd (upload + proof: ${[...proofs].join(", ")}): ${oursS.toFixed(1)} s (${mb(setBytes / oursS)}/s)`,
     );
     console.log(`scp of the same files (upload only):                                  ${scpS.toFixed(1)} s (${mb(setBytes / scpS)}/s)`);
-    console.log(`ours, split: upload of the archives ${median(uploads).toFixed(1)} s, then proof tail + manifest ${median(tails).toFixed(1)} s (medians)`);
     console.log(`ratio ours / scp: ${(oursS / scpS).toFixed(2)}x (goal ≤ 1.2x)`);
-    console.log(`client CPU (user + system): ours ${median(oursCpu).toFixed(1)} s (this process + its sftp/ssh), scp + ssh ${median(scpCpu).toFixed(1)} s`);
+    console.log(`client CPU (user + system): ours ${median(oursCpu).toFixed(1)} s, scp + ssh ${median(scpCpu).toFixed(1)} s`);
     console.log(`load average before / after: ${loadBefore} / ${loadAverage()} (2 cores shared: figures move with it)`);
     console.log(`our peak RSS: ${mb(peakRss)} (RSS before the copies: ${mb(rssBefore)}; the set is ${mb(setBytes)})`);
   } finally {

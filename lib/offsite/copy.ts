@@ -167,35 +167,17 @@ async function copyClaimed(backupId: string, folder: string, row: OffsiteDestina
           }
         }
         const putWeight = serverHashes ? 1 : 0.5;
-        let put: Promise<void> = Promise.resolve();
-        // The next file may start once this one's bytes are sent: the store's finishing (fsync, rename) overlaps it.
-        await upload(
-          () =>
-            new Promise<void>((sent) => {
-              signal.throwIfAborted();
-              options.message?.(`copying ${file.file} to ${row.name}`);
-              const local = path.join(folder, file.file);
-              const transfer = {
-                signal,
-                onProgress: (bytes: number) => {
-                  moved.set(file.file, bytes * putWeight);
-                  report();
-                },
-                onSent: () => {
-                  options.message?.(`sent ${file.file} to ${row.name}`);
-                  sent();
-                },
-                // Hashed after the upload, the large files' proofs queued up behind the last upload: 2.2x
-                // scp's time against 1.4x hashed as they land (bench:offsite, same load).
-                hashWhileWriting: true,
-              };
-              put = store.putFile
-                ? store.putFile(key, local, file.bytes, transfer)
-                : store.put(key, fs.createReadStream(local, { highWaterMark: READ_CHUNK }), file.bytes, transfer);
-              put.then(sent, () => sent());
-            }),
-        );
-        await put;
+        await upload(async () => {
+          signal.throwIfAborted();
+          options.message?.(`copying ${file.file} to ${row.name}`);
+          await store.put(key, fs.createReadStream(path.join(folder, file.file), { highWaterMark: READ_CHUNK }), file.bytes, {
+            signal,
+            onProgress: (bytes) => {
+              moved.set(file.file, bytes * putWeight);
+              report();
+            },
+          });
+        });
         options.message?.(`proving ${file.file} at ${row.name}`);
         const back = await prove(store, key, file, signal, (bytes) => {
           moved.set(file.file, file.bytes * putWeight + bytes * (1 - putWeight));
@@ -327,7 +309,7 @@ async function prove(
   signal: AbortSignal,
   onProgress?: (bytes: number) => void,
 ): Promise<{ sha256: string; by: OffsiteCopyProof }> {
-  const server = store.serverSha256 ? await store.serverSha256(key, file.bytes, { signal, expected: file.sha256 }) : null;
+  const server = store.serverSha256 ? await store.serverSha256(key, file.bytes, { signal }) : null;
   if (server !== null) return { sha256: server, by: "server-sha256" };
   return { sha256: await remoteSha256(store, key, { signal }, onProgress), by: "read-back" };
 }
@@ -352,16 +334,15 @@ export async function withRetries(
       const waitMs = options.backoffMs * 2 ** (attempt - 1);
       await options.onRetry(error, attempt, waitMs);
       await new Promise<void>((resolve, reject) => {
-        // The listener goes with the wait: files retrying together would otherwise pile them up on one signal.
-        const aborted = () => {
-          clearTimeout(timer);
-          reject(options.signal?.reason);
-        };
-        const timer = setTimeout(() => {
-          options.signal?.removeEventListener("abort", aborted);
-          resolve();
-        }, waitMs);
-        options.signal?.addEventListener("abort", aborted, { once: true });
+        const timer = setTimeout(resolve, waitMs);
+        options.signal?.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(timer);
+            reject(options.signal?.reason);
+          },
+          { once: true },
+        );
       });
     }
   }

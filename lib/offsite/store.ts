@@ -21,17 +21,6 @@ export interface TransferOptions {
   signal?: AbortSignal;
   /** Called with the bytes moved so far (cumulative), for progress bars. */
   onProgress?: (bytes: number) => void;
-  /**
-   * put/putFile: called once every byte is on the link and acknowledged, before the store's own
-   * finishing (fsync, rename), so that the caller can start sending the next file meanwhile. Stores
-   * without such a step never call it; the put's promise still says when the object is whole.
-   */
-  onSent?: () => void;
-  /**
-   * put/putFile: a hint that serverSha256 of this object is asked for as soon as it is whole: a
-   * store may hash it on the server as it lands. Off, it is hashed whole when asked.
-   */
-  hashWhileWriting?: boolean;
 }
 
 export interface RemoteStore {
@@ -42,11 +31,6 @@ export interface RemoteStore {
    * allows (upload to a temporary name and rename, or a multipart upload that is aborted).
    */
   put(key: string, body: Readable, size: number, options?: TransferOptions): Promise<void>;
-  /**
-   * put() of a local file, for kinds that move a file faster by its path than as a stream (SFTP:
-   * OpenSSH's own client carries large files); same promises as put(). Kinds without it get put().
-   */
-  putFile?(key: string, file: string, size: number, options?: TransferOptions): Promise<void>;
   /** The object's bytes as a stream; rejects with a RemoteStoreError of reason "not-found" when absent. */
   get(key: string, options?: TransferOptions): Promise<Readable>;
   /** The object's size, or null when there is none at `key`. */
@@ -60,10 +44,8 @@ export interface RemoteStore {
    * server's `sha256sum` run over the same SSH connection), so a copy is proven without reading it
    * back over the link; null when the server offers no such thing (exec refused, no tool), and the
    * caller reads the object back instead. Kinds without one leave it out. `size` bounds the wait.
-   * `expected` (the sha256 the caller will compare with) lets a store that hashed the object while
-   * it was written fall back to hashing it whole when that early hash differs, instead of a mismatch.
    */
-  serverSha256?(key: string, size: number, options?: { signal?: AbortSignal; expected?: string }): Promise<string | null>;
+  serverSha256?(key: string, size: number, options?: { signal?: AbortSignal }): Promise<string | null>;
   /** Releases connections (SFTP sessions, HTTP agents). */
   close(): Promise<void>;
   /**

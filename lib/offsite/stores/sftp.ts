@@ -1,12 +1,10 @@
 import "server-only";
 import crypto from "node:crypto";
-import fs from "node:fs";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { RemoteStoreError, type RemoteFailure, type RemoteObject, type RemoteStore, type TransferOptions } from "@/lib/offsite/store";
 import { PARTIAL_MARK } from "@/lib/offsite/stores/folder";
-import { createOpenSshUploader, OpenSshFailure, type OpenSshUploader } from "@/lib/offsite/stores/openssh";
 
 export interface SftpStoreSettings {
   host: string;
@@ -19,8 +17,6 @@ export interface SftpStoreSettings {
   passphrase?: string;
   /** "SHA256:…" as `ssh-keygen -lf` prints it; null until the first successful connection pins it */
   host_key_fingerprint: string | null;
-  /** "ssh2": every byte through ssh2 in process, never OpenSSH's client (the bench compares both); default "auto" */
-  transport?: "auto" | "ssh2";
 }
 
 /** Requests in flight per transfer: loopback and long links alike stay busy without buffering a file. */
@@ -29,23 +25,6 @@ const IN_FLIGHT = 16;
 const DEFAULT_CHUNK = 32 * 1024;
 const MAX_CHUNK = 256 * 1024;
 const CONNECT_TIMEOUT_MS = 20_000;
-/**
- * From this size a file goes through OpenSSH's client (see openssh.ts) where it can; smaller ones
- * (the manifest, probes) are not worth starting its session for and go through ssh2's.
- */
-const OPENSSH_MIN_BYTES = 1024 * 1024;
-/** From this size the server hashes a file while it is written (followSha256), so its proof ends with its upload. */
-const FOLLOW_MIN_BYTES = 16 * 1024 * 1024;
-/** How often an OpenSSH upload's progress is read (the partial file's size on the server). */
-const PROGRESS_POLL_MS = 100;
-/**
- * During an OpenSSH upload, the server is asked to fsync what has arrived each time this much more
- * came: the disk writes overlap the upload, and the fsync before the rename finds little left to do
- * (350 MB left to the end cost 1–1.5 s on the test machine, beside 2.6 s of upload).
- */
-const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
-/** Reads of the local file for an ssh2 upload: cut into requests without copying (see inPieces); one read in hand per upload. */
-const READ_CHUNK = 4 * 1024 * 1024;
 
 // The SFTP status codes (draft-ietf-secsh-filexfer-02 §7) the server answers with.
 const STATUS_NO_SUCH_FILE = 2;
@@ -68,13 +47,6 @@ export function hostKeyFingerprint(key: Buffer): string {
 export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { serverIdentity(): string | null } {
   let session: Promise<{ client: Client; sftp: SFTPWrapper }> | null = null;
   let seenFingerprint: string | null = null;
-  /** The host key blob behind seenFingerprint: what OpenSSH's client is told to accept, and nothing else. */
-  let seenHostKey: Buffer | null = null;
-  /** OpenSSH's client for large uploads: undefined until first wanted, null when it cannot be used here. */
-  const opensshAllowed = settings.transport !== "ssh2" && Boolean(settings.private_key) && !settings.passphrase;
-  let openssh: OpenSshUploader | null | undefined = opensshAllowed ? undefined : null;
-  /** Server-side hashes running beside uploads (followSha256), by target path, until serverSha256 asks for them. */
-  const followed = new Map<string, Follower>();
   let rejectedFingerprint: string | null = null;
   let connectionLost = false;
   /** Transfers waiting on the connection: told at once when it drops, since ssh2 may never answer their requests. */
@@ -116,7 +88,6 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
             return false;
           }
           seenFingerprint = fingerprint;
-          seenHostKey = Buffer.from(key);
           return true;
         },
       };
@@ -158,26 +129,6 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     }
   };
   const open = async (): Promise<SFTPWrapper> => (await openSession()).sftp;
-  /**
-   * A second SFTP channel on the same connection for fsyncs: the server answers one channel's
-   * requests in order, and an fsync waits for the disk (for every file the journal commit drags
-   * along), so on the main channel it held up the next file's requests for seconds.
-   */
-  let flushChannel: { client: Client; sftp: Promise<SFTPWrapper> } | null = null;
-  const openFlushChannel = async (): Promise<SFTPWrapper> => {
-    const { client } = await openSession();
-    if (flushChannel?.client !== client) {
-      const sftp = new Promise<SFTPWrapper>((resolve, reject) => client.sftp((error, channel) => (error ? reject(error) : resolve(channel))));
-      sftp.catch(() => undefined);
-      flushChannel = { client, sftp };
-    }
-    try {
-      return await flushChannel.sftp;
-    } catch (error) {
-      flushChannel = null;
-      throw describe(error, "opening a second SFTP channel");
-    }
-  };
   /** Whether the server hashes files for us (exec allowed, sha256sum or shasum there): unknown until tried once. */
   let serverHashes: boolean | null = null;
   /** The hash loop on the current connection (see openHashLoop), opened once the server has hashed a file. */
@@ -214,20 +165,11 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     return new RemoteStoreError(reason, `${doing}: ${words}`, { cause: error });
   }
 
-  /** One SFTP request; rejects "unreachable" as soon as the connection drops (ssh2 never answers a request in flight then). */
   const call = <T>(doing: string, run: (callback: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      const lostNow = () => reject(new RemoteStoreError("unreachable", `${doing}: the connection to ${settings.host}:${settings.port} was lost`));
-      if (connectionLost) return lostNow();
-      onLost.add(lostNow);
       try {
-        run((error, value) => {
-          onLost.delete(lostNow);
-          if (error) reject(describe(error, doing));
-          else resolve(value as T);
-        });
+        run((error, value) => (error ? reject(describe(error, doing)) : resolve(value as T)));
       } catch (error) {
-        onLost.delete(lostNow);
         reject(describe(error, doing));
       }
     });
@@ -260,233 +202,77 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     return Math.min(typeof announced === "number" && announced > 0 ? announced : DEFAULT_CHUNK, MAX_CHUNK);
   };
 
-  const watchLost = (listener: () => void) => {
-    onLost.add(listener);
-    return () => onLost.delete(listener);
-  };
-  /** `work`, or an "unreachable" failure as soon as the connection drops: ssh2 never answers requests in flight then. */
-  const unlessLost = <T>(work: Promise<T>, doing: string): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const lostNow = () => reject(new RemoteStoreError("unreachable", `${doing}: the connection to ${settings.host}:${settings.port} was lost`));
-      if (connectionLost) return lostNow();
-      const unwatch = watchLost(lostNow);
-      work.then(resolve, reject).finally(unwatch);
-    });
-
-  /** Gives the whole, written partial file its final name. */
-  const renameInto = async (sftp: SFTPWrapper, partial: string, target: string, key: string) => {
-    try {
-      await call<void>(`rename ${key}`, (cb) => sftp.ext_openssh_rename(partial, target, cb));
-    } catch {
-      // A server without posix-rename: the plain rename refuses to replace, so the old object goes first.
-      await call<void>(`remove the old ${key}`, (cb) => sftp.unlink(target, cb)).catch(() => undefined);
-      await call<void>(`rename ${key}`, (cb) => sftp.rename(partial, target, cb));
-    }
-  };
-
-  /** After a failed upload: the failure in the store's words (full disk recognised), the partial file removed where the connection allows. */
-  const failedUpload = async (sftp: SFTPWrapper, error: unknown, key: string, partial: string, size: number, acked: number) => {
-    let described = error instanceof RemoteStoreError ? error : describe(error, `writing ${key}`);
-    if (!connectionLost) {
-      if (described.reason === "refused" && (await unlessLost(isFull(sftp, path.posix.dirname(partial), size - acked), "statvfs").catch(() => false)))
-        described = new RemoteStoreError("full", `writing ${key}: the remote disk is full (${acked} of ${size} bytes written)`, { cause: error });
-      await unlessLost(
-        call<void>("remove the partial upload", (cb) => sftp.unlink(partial, cb)),
-        "remove the partial upload",
-      ).catch(() => undefined);
-    }
-    if ((error as Error).name === "AbortError") return new RemoteStoreError("aborted", `writing ${key}: cancelled`, { cause: error });
-    return described;
-  };
-
-  /** The server hashing `partial` as it grows, for files large enough that hashing after the upload would be a wait. */
-  const follow = async (partial: string, size: number, options: TransferOptions): Promise<Follower | null> => {
-    if (!options.hashWhileWriting || size < FOLLOW_MIN_BYTES || serverHashes === false || partial.includes("\n")) return null;
-    return followSha256((await openSession()).client, partial, watchLost);
-  };
-
-  const uploadThroughSsh2 = async (key: string, body: Readable, size: number, options: TransferOptions): Promise<void> => {
-    const sftp = await open();
-    const target = remotePath(key);
-    const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
-    await mkdirs(sftp, path.posix.dirname(target));
-    const handle = await call<Buffer>(`create ${key}`, (cb) => sftp.open(partial, "w", { mode: 0o600 }, cb));
-    const follower = await follow(partial, size, options);
-    let position = 0;
-    let acked = 0;
-    let inFlight = 0;
-    let failure: unknown = null;
-    let wake: (() => void) | null = null;
-    const settle = () => {
-      const resume = wake;
-      wake = null;
-      resume?.();
-    };
-    const slot = () => new Promise<void>((resolve) => (wake = resolve));
-    const chunk = chunkSize(sftp, "_maxWriteLen");
-    const dropped = () => {
-      failure ??= new RemoteStoreError("unreachable", `writing ${key}: the connection to ${settings.host}:${settings.port} was lost`);
-      settle();
-    };
-    onLost.add(dropped);
-    try {
-      for await (const piece of inPieces(body as AsyncIterable<Buffer>, chunk)) {
-        while (inFlight >= IN_FLIGHT && !failure) await slot();
-        if (failure) throw failure;
-        options.signal?.throwIfAborted();
-        const at = position;
-        position += piece.length;
-        inFlight += 1;
-        sftp.write(handle, piece, 0, piece.length, at, (error) => {
-          inFlight -= 1;
-          if (error) failure ??= error;
-          else {
-            acked += piece.length;
-            options.onProgress?.(acked);
-          }
-          settle();
-        });
-      }
-      while (inFlight > 0) await slot();
-      if (failure) throw failure;
-      if (position !== size) throw new RemoteStoreError("refused", `${key}: ${position} bytes were read where ${size} were announced`);
-      options.onSent?.();
-      // On the server's disk before it takes the final name, where the server offers fsync.
-      await call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
-      await call<void>(`close ${key}`, (cb) => sftp.close(handle, cb));
-      await renameInto(sftp, partial, target, key);
-      if (follower) followed.set(target, follower);
-    } catch (error) {
-      follower?.cancel();
-      while (inFlight > 0 && !connectionLost) await slot();
-      if (!connectionLost) await call<void>("close", (cb) => sftp.close(handle, cb)).catch(() => undefined);
-      throw await failedUpload(sftp, error, key, partial, size, acked);
-    } finally {
-      onLost.delete(dropped);
-    }
-  };
-
-  /** OpenSSH's client for this store, set up on first use; null when it cannot be used (then ssh2 carries every byte). */
-  const opensshUploader = async (): Promise<OpenSshUploader | null> => {
-    if (openssh !== undefined) return openssh;
-    await open();
-    openssh = seenHostKey
-      ? createOpenSshUploader({ host: settings.host, port: settings.port, user: settings.user, privateKey: settings.private_key!, hostKey: seenHostKey })
-      : null;
-    return openssh;
-  };
-
-  /**
-   * A local file through OpenSSH's client (sftp `put -f` into a partial file created here 0600),
-   * progress read from the partial file's size; undefined when OpenSSH turned out unusable here
-   * (not set up, or it was refused a key ssh2 was accepted with), and the caller uses ssh2.
-   */
-  const uploadThroughOpenSsh = async (
-    uploader: OpenSshUploader,
-    key: string,
-    file: string,
-    size: number,
-    options: TransferOptions,
-  ): Promise<true | undefined> => {
-    const sftp = await open();
-    const target = remotePath(key);
-    const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
-    if (!uploader.canCarry(file, partial)) return undefined;
-    await mkdirs(sftp, path.posix.dirname(target));
-    // Created here, so that it is 0600 from its first byte (sftp keeps an existing file's mode) and the
-    // follower can open it at once; the handle on the flush channel stays open for the fsyncs and the progress reads.
-    const created = await call<Buffer>(`create ${key}`, (cb) => sftp.open(partial, "w", { mode: 0o600 }, cb));
-    await call<void>(`close ${key}`, (cb) => sftp.close(created, cb));
-    const flusher = await openFlushChannel();
-    const handle = await call<Buffer>(`open ${key}`, (cb) => flusher.open(partial, "r+", cb));
-    const follower = await follow(partial, size, options);
-    let written = 0;
-    let flushed = 0;
-    let polling = false;
-    const poll = setInterval(() => {
-      if (polling || connectionLost) return;
-      polling = true;
-      flusher.fstat(handle, (error, stats) => {
-        if (error || stats.size <= written || stats.size > size) {
-          polling = false;
-          return;
-        }
-        written = stats.size;
-        options.onProgress?.(written);
-        if (written - flushed < FLUSH_EVERY_BYTES) {
-          polling = false;
-          return;
-        }
-        // The server's disk writes what has arrived while the rest comes, instead of all of it in sftp's final fsync.
-        const upTo = written;
-        flusher.ext_openssh_fsync(handle, (flushError) => {
-          polling = false;
-          if (!flushError) flushed = upTo;
-        });
-      });
-    }, PROGRESS_POLL_MS);
-    try {
-      await uploader.upload(file, partial, options.signal);
-      options.onSent?.();
-      // On the server's disk before it takes the final name (while the caller sends the next file).
-      await unlessLost(
-        call<void>(`fsync ${key}`, (cb) => flusher.ext_openssh_fsync(handle, cb)).catch(() => undefined),
-        `fsync ${key}`,
-      );
-      const stats = await unlessLost(
-        call<{ size: number }>(`stat ${key}`, (cb) => sftp.stat(partial, cb)),
-        `stat ${key}`,
-      );
-      if (stats.size !== size) throw new RemoteStoreError("refused", `${key}: ${stats.size} bytes arrived where ${size} were sent`);
-      options.onProgress?.(size);
-      await unlessLost(renameInto(sftp, partial, target, key), `rename ${key}`);
-      if (follower) followed.set(target, follower);
-      return true;
-    } catch (error) {
-      follower?.cancel();
-      if (error instanceof OpenSshFailure && (error.reason === "unavailable" || error.reason === "auth")) {
-        // ssh2 logged in with the same key: OpenSSH's refusal is its own (a key format it cannot read), not the server's.
-        await uploader.close();
-        openssh = null;
-        await call<void>("remove the partial upload", (cb) => sftp.unlink(partial, cb)).catch(() => undefined);
-        return undefined;
-      }
-      let failure: unknown = error;
-      if (error instanceof OpenSshFailure) {
-        const reason = error.reason === "unavailable" ? "refused" : error.reason;
-        // sftp's words for a dropped connection vary; ssh2's session on the same server says it for sure.
-        const lost =
-          reason === "refused" &&
-          (connectionLost ||
-            (await unlessLost(
-              call<unknown>("stat", (cb) => sftp.stat(partial, cb)),
-              "stat",
-            ).then(
-              () => false,
-              () => connectionLost,
-            )));
-        failure = new RemoteStoreError(lost ? "unreachable" : reason, `writing ${key}: ${error.message}`, { cause: error });
-      }
-      throw await failedUpload(sftp, failure, key, partial, size, written);
-    } finally {
-      clearInterval(poll);
-      if (!connectionLost)
-        await unlessLost(
-          call<void>("close", (cb) => flusher.close(handle, cb)),
-          "close",
-        ).catch(() => undefined);
-    }
-  };
-
   return {
     serverIdentity: () => seenFingerprint,
 
-    put: (key: string, body: Readable, size: number, options: TransferOptions = {}): Promise<void> => uploadThroughSsh2(key, body, size, options),
-
-    async putFile(key: string, file: string, size: number, options: TransferOptions = {}): Promise<void> {
-      const uploader = size >= OPENSSH_MIN_BYTES ? await opensshUploader() : null;
-      if (uploader && (await uploadThroughOpenSsh(uploader, key, file, size, options))) return;
-      await uploadThroughSsh2(key, fs.createReadStream(file, { highWaterMark: READ_CHUNK }), size, options);
+    async put(key: string, body: Readable, size: number, options: TransferOptions = {}): Promise<void> {
+      const sftp = await open();
+      const target = remotePath(key);
+      const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
+      await mkdirs(sftp, path.posix.dirname(target));
+      const handle = await call<Buffer>(`create ${key}`, (cb) => sftp.open(partial, "w", { mode: 0o600 }, cb));
+      let position = 0;
+      let acked = 0;
+      let inFlight = 0;
+      let failure: unknown = null;
+      let wake: (() => void) | null = null;
+      const settle = () => {
+        const resume = wake;
+        wake = null;
+        resume?.();
+      };
+      const slot = () => new Promise<void>((resolve) => (wake = resolve));
+      const chunk = chunkSize(sftp, "_maxWriteLen");
+      const dropped = () => {
+        failure ??= new RemoteStoreError("unreachable", `writing ${key}: the connection to ${settings.host}:${settings.port} was lost`);
+        settle();
+      };
+      onLost.add(dropped);
+      try {
+        for await (const piece of inPieces(body as AsyncIterable<Buffer>, chunk)) {
+          while (inFlight >= IN_FLIGHT && !failure) await slot();
+          if (failure) throw failure;
+          options.signal?.throwIfAborted();
+          const at = position;
+          position += piece.length;
+          inFlight += 1;
+          sftp.write(handle, piece, 0, piece.length, at, (error) => {
+            inFlight -= 1;
+            if (error) failure ??= error;
+            else {
+              acked += piece.length;
+              options.onProgress?.(acked);
+            }
+            settle();
+          });
+        }
+        while (inFlight > 0) await slot();
+        if (failure) throw failure;
+        if (position !== size) throw new RemoteStoreError("refused", `${key}: ${position} bytes were read where ${size} were announced`);
+        // On the server's disk before it takes the final name, where the server offers fsync.
+        await call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
+        await call<void>(`close ${key}`, (cb) => sftp.close(handle, cb));
+        try {
+          await call<void>(`rename ${key}`, (cb) => sftp.ext_openssh_rename(partial, target, cb));
+        } catch {
+          // A server without posix-rename: the plain rename refuses to replace, so the old object goes first.
+          await call<void>(`remove the old ${key}`, (cb) => sftp.unlink(target, cb)).catch(() => undefined);
+          await call<void>(`rename ${key}`, (cb) => sftp.rename(partial, target, cb));
+        }
+      } catch (error) {
+        while (inFlight > 0 && !connectionLost) await slot();
+        let described = error instanceof RemoteStoreError ? error : describe(error, `writing ${key}`);
+        if (!connectionLost) {
+          await call<void>("close", (cb) => sftp.close(handle, cb)).catch(() => undefined);
+          if (described.reason === "refused" && (await isFull(sftp, path.posix.dirname(target), size - acked)))
+            described = new RemoteStoreError("full", `writing ${key}: the remote disk is full (${acked} of ${size} bytes written)`, { cause: error });
+          await call<void>("remove the partial upload", (cb) => sftp.unlink(partial, cb)).catch(() => undefined);
+        }
+        if ((error as Error).name === "AbortError") throw new RemoteStoreError("aborted", `writing ${key}: cancelled`, { cause: error });
+        throw described;
+      } finally {
+        onLost.delete(dropped);
+      }
     },
 
     async get(key: string, options: TransferOptions = {}): Promise<Readable> {
@@ -546,23 +332,16 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       if (folder !== root) await call<void>("rmdir", (cb) => sftp.rmdir(folder, cb)).catch(() => undefined);
     },
 
-    async serverSha256(key: string, size: number, options: { signal?: AbortSignal; expected?: string } = {}): Promise<string | null> {
+    async serverSha256(key: string, size: number, options: { signal?: AbortSignal } = {}): Promise<string | null> {
+      if (serverHashes === false) return null;
       const file = remotePath(key);
+      const { client } = await openSession();
       // Generous: the server reads the file from its own disk; a server slower than 10 MB/s is better read back.
       const timeoutMs = 60_000 + size / 10_000;
-      const follower = followed.get(file);
-      followed.delete(file);
-      if (follower) {
-        const followedHash = await follower.settle(timeoutMs, options.signal);
-        // A follower that read a different byte stream (a server writing out of order leaves holes it read as
-        // zeros) proves nothing either way: the file is then hashed again, whole, below.
-        if (followedHash !== null && (options.expected === undefined || followedHash === options.expected)) {
-          serverHashes = true;
-          return followedHash;
-        }
-      }
-      if (serverHashes === false) return null;
-      const { client } = await openSession();
+      const watchLost = (listener: () => void) => {
+        onLost.add(listener);
+        return () => onLost.delete(listener);
+      };
       try {
         // Once the server has hashed a file for us, the rest go through one long-lived loop instead of an exec each.
         const loop = serverHashes === true && !file.includes("\n") ? await hashLoopOf(client, watchLost) : null;
@@ -582,11 +361,6 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     },
 
     async close(): Promise<void> {
-      for (const follower of followed.values()) follower.cancel();
-      followed.clear();
-      const uploader = openssh;
-      openssh = opensshAllowed ? undefined : null;
-      await uploader?.close();
       const current = session;
       session = null;
       if (!current) return;
@@ -789,102 +563,6 @@ function openHashLoop(client: Client, watchLost: (listener: () => void) => () =>
       });
     });
   });
-}
-
-/** A server-side hash running beside an upload (see followSha256). */
-interface Follower {
-  /**
-   * The hash, once the upload is over: null when the server never started following (no shell,
-   * exec refused, ForceCommand internal-sftp), answered no hash in `timeoutMs`, or the connection
-   * dropped. Ends the follower either way.
-   */
-  settle(timeoutMs: number, signal?: AbortSignal): Promise<string | null>;
-  /** The upload failed: stop reading (the server's reader exits within a tenth of a second). */
-  cancel(): void;
-}
-
-const FOLLOW_STARTED = "mimir-follow";
-
-/**
- * The server's shell follows the partial file as it grows and hashes it (GNU `tail -f` into
- * `openssl dgst -sha256`, else `sha256sum`): the bytes hashed are the ones read from the server's
- * disk, not the ones we sent, and the hash is ready soon after the last byte lands, instead of a
- * whole read of the file after the upload (0.3–2 s for 350 MB on the loaded test machine). `tail
- * --pid` ties the reader to a `cat` of this channel's input: settle() ends that input once the
- * upload is whole, and tail reads to the end of the file and exits, so the hash covers every
- * byte; a failed upload or a dropped connection ends it the same way, and it never lingers on the
- * server. A server without GNU tail, or one that wrote out of order (holes read as zeros), gives a
- * hash that does not match, and the caller hashes the file whole.
- */
-function followSha256(client: Client, file: string, watchLost: (listener: () => void) => () => void): Follower {
-  const command = [
-    "exec 3<&0",
-    `if command -v openssl >/dev/null 2>&1; then h='openssl dgst -sha256 -r'; elif command -v sha256sum >/dev/null 2>&1; then h=sha256sum; else exit 1; fi`,
-    "cat <&3 >/dev/null & w=$!",
-    `echo ${FOLLOW_STARTED}`,
-    `tail -c +1 -s 0.1 --pid="$w" -f -- ${shellQuote(file)} 2>/dev/null | $h 2>/dev/null`,
-  ].join("\n");
-  let channel: ClientChannel | null = null;
-  let ended = false;
-  let started = false;
-  /** Our input ended (the upload is whole): only a hash printed after that covers the whole file. */
-  let settling = false;
-  let out = "";
-  let answer: ((hash: string | null) => void) | null = null;
-  let hash: string | null | undefined;
-  const unwatch = watchLost(() => end(null));
-  const end = (value: string | null) => {
-    if (ended) return;
-    ended = true;
-    hash = value;
-    unwatch();
-    channel?.end();
-    channel?.close();
-    answer?.(value);
-  };
-  client.exec(command, (error, stream) => {
-    if (error) return end(null);
-    if (ended) {
-      stream.end();
-      stream.close();
-      return;
-    }
-    channel = stream;
-    stream.stderr.resume();
-    stream.on("data", (chunk: Buffer) => {
-      if (out.length > 4096) return;
-      out += chunk.toString("latin1");
-      const lines = out.split("\n");
-      if (lines[0] === FOLLOW_STARTED) started = true;
-      const match = lines.length > 2 && lines[0] === FOLLOW_STARTED && settling ? SHA256_LINE.exec(`${lines[1]} `) : null;
-      if (match) end(match[1]!);
-    });
-    stream.on("close", () => end(null));
-  });
-  return {
-    cancel: () => end(null),
-    settle(timeoutMs, signal) {
-      if (hash !== undefined) return Promise.resolve(hash);
-      // Not started by the time the upload ended: this server does not run it (ForceCommand internal-sftp reads our input and says nothing).
-      if (!started) {
-        end(null);
-        return Promise.resolve(null);
-      }
-      // The upload is whole on the server's disk: the end of our input lets the reader take the rest of the file and stop.
-      settling = true;
-      channel?.end();
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => end(null), timeoutMs);
-        const aborted = () => end(null);
-        signal?.addEventListener("abort", aborted, { once: true });
-        answer = (value) => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", aborted);
-          resolve(value);
-        };
-      });
-    },
-  };
 }
 
 /** A Readable over a remote file that keeps IN_FLIGHT read requests outstanding and emits their data in order. */

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestSshd, type TestSshd } from "@/test/helpers/sshd";
 import { createFolderStore } from "@/lib/offsite/stores/folder";
 import { createSftpStore, inPieces } from "@/lib/offsite/stores/sftp";
-import { classify } from "@/lib/offsite/stores/openssh";
 import { RemoteStoreError, type RemoteStore } from "@/lib/offsite/store";
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -152,48 +151,6 @@ describe("sftp store", () => {
     fs.writeFileSync(changed, bytes);
     expect(await store.serverSha256!("set/a.bin", bytes.length)).toBe(sha256(bytes));
     await store.close();
-  });
-
-  test("a large file goes through OpenSSH's sftp with no secret on disk, lands 0600 with its bytes, and is hashed by the server as it lands", async () => {
-    const store = createSftpStore({ ...settings(), folder: `${sshd.folder}/openssh` });
-    const local = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mimir-putfile-")), "big.bin");
-    const bytes = crypto.randomBytes(20 * 1024 * 1024);
-    fs.writeFileSync(local, bytes);
-    const sha256 = crypto.createHash("sha256").update(bytes).digest("hex");
-    // What OpenSSH's side keeps on disk while it uploads: the agent's socket and public data, never the key.
-    const onDisk = new Set<string>();
-    const look = () => {
-      for (const dir of fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith("mimir-openssh-"))) {
-        for (const name of fs.readdirSync(path.join(os.tmpdir(), dir), { withFileTypes: true })) {
-          onDisk.add(name.name);
-          if (name.isFile()) expect(fs.readFileSync(path.join(os.tmpdir(), dir, name.name), "utf8")).not.toMatch(/PRIVATE KEY/);
-        }
-      }
-    };
-    let sent = false;
-    await store.putFile!("set/big.bin", local, bytes.length, { hashWhileWriting: true, onProgress: look, onSent: () => (sent = true) });
-    expect(sent).toBe(true);
-    expect([...onDisk].sort()).toEqual(["agent.sock", "id.pub", "known_hosts"]);
-    const remote = path.join(sshd.folder, "openssh", "set", "big.bin");
-    expect(fs.statSync(remote).mode & 0o777).toBe(0o600);
-    expect(fs.readFileSync(remote).equals(bytes)).toBe(true);
-    expect(await store.serverSha256!("set/big.bin", bytes.length, { expected: sha256 })).toBe(sha256);
-    // A hash taken while writing that does not match is not taken as the answer: the file is hashed whole again.
-    await store.putFile!("set/again.bin", local, bytes.length, { hashWhileWriting: true });
-    expect(await store.serverSha256!("set/again.bin", bytes.length, { expected: "0".repeat(64) })).toBe(sha256);
-    await store.close();
-    expect(fs.readdirSync(path.join(sshd.folder, "openssh", "set")).sort()).toEqual(["again.bin", "big.bin"]);
-    fs.rmSync(path.dirname(local), { recursive: true, force: true });
-  });
-
-  test.each([
-    ["Host key verification failed.", "host-key-changed"],
-    ["user@127.0.0.1: Permission denied (publickey).", "auth"],
-    ["Connection closed by 127.0.0.1 port 2222", "unreachable"],
-    ["ssh: connect to host 127.0.0.1 port 1: Connection refused", "unreachable"],
-    ['Couldn\'t write to remote file "/x": Failure', "refused"],
-  ])("OpenSSH's message %j is a %s failure", (stderr, expected) => {
-    expect(classify(stderr)).toBe(expected);
   });
 
   test("a port nobody listens on is unreachable (retryable)", async () => {
