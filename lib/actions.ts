@@ -61,51 +61,53 @@ export function defineAction<S extends ZodType, T>(
     // A changing action is one admitted write (lib/db/write-freeze.ts): refused with `migrating` while
     // writes are frozen for a switch to PostgreSQL; a freeze that starts meanwhile waits until it and its audit row are written.
     let admitted: AdmittedWrite | null = null;
-    const result = await actingFor(actor, async (): Promise<ActionResult<T>> => {
-      try {
-        const requestHeaders = await headers();
-        actor.ip = clientAddress(requestHeaders);
-        assertSameOrigin(requestHeaders, `http://${requestHeaders.get("host") ?? "localhost"}/`);
-        if (access !== "public") {
-          const jar = await cookies();
-          const sessionToken = readSessionCookie((name) => jar.get(name)?.value);
-          const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
-          actor.principal = auth?.principal ?? null;
-          principal = authorize(auth, access);
-        }
-        // Sign-in and setup too: a session written to the SQLite file now would be gone after the switch.
-        if (!options.readOnly && !options.whileMigrating) admitted = enterWrite();
-        const run = async (): Promise<ActionResult<T>> => {
-          const raw: Record<string, unknown> = { ...(input instanceof FormData ? Object.fromEntries(input) : (input as Record<string, unknown>)) };
-          const confirmation = options.reauth ? reauthInput.safeParse({ password: raw[REAUTH_FIELD] }) : null;
-          delete raw[REAUTH_FIELD];
-          const parsed = schema.safeParse(raw);
-          if (confirmation && !confirmation.success) return invalid({ [REAUTH_FIELD]: ["enter your password to confirm"] });
-          if (!parsed.success) return invalid(fieldErrors(parsed.error));
-          parsedInput = parsed.data;
-          if (confirmation?.success) {
-            if (principal?.kind !== "user") throw new Error("reauth actions need a signed-in user");
-            await verifyUserPassword(principal.id, confirmation.data.password, { ip: actor.ip, userAgent: requestHeaders.get("user-agent") });
-          }
-          return { ok: true, data: await fn(parsed.data, principal) };
-        };
-        return await (admitted ? admitted.run(run) : run());
-      } catch (error) {
-        unstable_rethrow(error);
-        const appError = toAppError(error);
-        return { ok: false, error: { code: appError.code, message: appError.message } };
-      }
-    });
-    const write = admitted as AdmittedWrite | null;
+    // The pass ends however this ends, a redirect or notFound rethrown from inside included: one left
+    // open would keep every later freeze waiting for it.
     try {
+      const result = await actingFor(actor, async (): Promise<ActionResult<T>> => {
+        try {
+          const requestHeaders = await headers();
+          actor.ip = clientAddress(requestHeaders);
+          assertSameOrigin(requestHeaders, `http://${requestHeaders.get("host") ?? "localhost"}/`);
+          if (access !== "public") {
+            const jar = await cookies();
+            const sessionToken = readSessionCookie((name) => jar.get(name)?.value);
+            const auth = sessionToken ? await authenticate({ authorization: null, sessionToken }) : null;
+            actor.principal = auth?.principal ?? null;
+            principal = authorize(auth, access);
+          }
+          // Sign-in and setup too: a session written to the SQLite file now would be gone after the switch.
+          if (!options.readOnly && !options.whileMigrating) admitted = enterWrite();
+          const run = async (): Promise<ActionResult<T>> => {
+            const raw: Record<string, unknown> = { ...(input instanceof FormData ? Object.fromEntries(input) : (input as Record<string, unknown>)) };
+            const confirmation = options.reauth ? reauthInput.safeParse({ password: raw[REAUTH_FIELD] }) : null;
+            delete raw[REAUTH_FIELD];
+            const parsed = schema.safeParse(raw);
+            if (confirmation && !confirmation.success) return invalid({ [REAUTH_FIELD]: ["enter your password to confirm"] });
+            if (!parsed.success) return invalid(fieldErrors(parsed.error));
+            parsedInput = parsed.data;
+            if (confirmation?.success) {
+              if (principal?.kind !== "user") throw new Error("reauth actions need a signed-in user");
+              await verifyUserPassword(principal.id, confirmation.data.password, { ip: actor.ip, userAgent: requestHeaders.get("user-agent") });
+            }
+            return { ok: true, data: await fn(parsed.data, principal) };
+          };
+          return await (admitted ? admitted.run(run) : run());
+        } catch (error) {
+          unstable_rethrow(error);
+          const appError = toAppError(error);
+          return { ok: false, error: { code: appError.code, message: appError.message } };
+        }
+      });
+      const write = admitted as AdmittedWrite | null;
       if (actor.principal && access !== "public") {
         const audit = () => auditAction(options, parsedInput, actor.principal!, actor, result);
         await (write ? write.run(audit) : audit());
       }
+      return result;
     } finally {
-      write?.end();
+      (admitted as AdmittedWrite | null)?.end();
     }
-    return result;
   };
 }
 

@@ -24,7 +24,7 @@ import { eq } from "drizzle-orm";
 import { auditRowOf, recordAudit, type AuditEntry } from "@/lib/audit/service";
 import type { Principal } from "@/lib/auth/scopes";
 import { listRunningExecutions } from "@/lib/executions/service";
-import { drainWrites, freezeWrites, outsideFreezeExemption, thawWrites } from "@/lib/db/write-freeze";
+import { drainWrites, freezeWrites, outsideFreezeExemption, thawWrites, writesFrozenReason } from "@/lib/db/write-freeze";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { startOperation, succeededOperationChange, type OperationContext } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
@@ -149,6 +149,22 @@ const FROZEN_AFTER =
 /** How long the freeze waits for changes already under way (requests, a storage sample, a notification round) before it gives up. */
 export const DRAIN_TIMEOUT_MS = 30_000;
 
+/** Why changes are refused while a switch to PostgreSQL is under way or waits for its restart, or null: what the Database page shows. */
+export function migrationFreezeReason(): string | null {
+  return writesFrozenReason();
+}
+
+/** Refuses (409) while job runs are in progress: the copy would hold them as running, with nobody left to end them. */
+async function refuseWhileJobsRun(): Promise<void> {
+  const running = await listRunningExecutions();
+  if (running.length > 0) {
+    throw new AppError(
+      "operation_running",
+      `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); let them finish, then migrate`,
+    );
+  }
+}
+
 /**
  * The Database page's "Migrate to PostgreSQL", as an exclusive operation (202). Every write is frozen
  * first (lib/db/write-freeze.ts): changing requests, sign-in included, get 503 `migrating`; the
@@ -173,19 +189,19 @@ export async function startMigrateToPostgres(input: MigrateToPostgresInput, prin
     async (ctx) => {
       // Set right before the commit, with what the operation returns.
       let outcome = null as MigrateToPostgresResult | null;
+      // Before the freeze: a run's bookkeeping is no admitted request, so the freeze would refuse its
+      // last writes and leave it "running" for good. Checked again after the drain for one that began meanwhile.
+      await refuseWhileJobsRun();
       freezeWrites(FROZEN_DURING);
       stopScheduler();
       try {
         ctx.message("waiting for changes under way to finish");
-        // Requests and background writes counted by the freeze, and the app's writes to the volumes.
-        await withAppWritesPaused(() => drainWrites(DRAIN_TIMEOUT_MS));
-        const running = await listRunningExecutions();
-        if (running.length > 0) {
-          throw new AppError(
-            "operation_running",
-            `${formatCountOf(running.length, "job run")} ${running.length === 1 ? "is" : "are"} in progress (${running.map((run) => run.job_id).join(", ")}); let them finish, then migrate`,
-          );
-        }
+        // Requests and background writes counted by the freeze first: one admitted before the freeze may
+        // still be on its way to the app's write gate, and closing the gate first would leave it waiting there.
+        await drainWrites(DRAIN_TIMEOUT_MS);
+        // Then the app's writes to the volumes: none can begin any more, so this waits only for those under way.
+        await withAppWritesPaused(() => undefined);
+        await refuseWhileJobsRun();
         ctx.message(`checking the database and ${target}`);
         const succeeded: AuditEntry = { principal, action: "data.migrate_to_postgres", target, result: "ok", details: {} };
         await migrateSqliteToPostgres(input.connection_string, {
@@ -228,8 +244,13 @@ export async function startMigrateToPostgres(input: MigrateToPostgresInput, prin
         // Committed, then config.yaml could not be written: PostgreSQL holds the whole copy, this operation
         // succeeded in it. Writes resumed here would be left behind it, so they stay refused until config.yaml
         // points there and the console restarts.
-        if (outcome !== null && (await targetOperationStatus(input.connection_string, ctx.id)) === "succeeded") {
-          const message = `The copy in ${target} is complete and committed, but config.yaml could not be written (${(error as Error).message}). Set persistence.backend: postgres and persistence.connection_string there and restart the console; until then changes are refused, so none is left behind in the SQLite file`;
+        const committed = outcome === null ? null : await targetOperationStatus(input.connection_string, ctx.id);
+        if (committed === "succeeded" || committed === undefined) {
+          const message =
+            committed === "succeeded"
+              ? `The copy in ${target} is complete and committed, but config.yaml could not be written (${(error as Error).message}). Set persistence.backend: postgres and persistence.connection_string there and restart the console; until then changes are refused, so none is left behind in the SQLite file`
+              : // The commit was sent and PostgreSQL stopped answering: whether it landed is unknown, so neither side may take writes.
+                `PostgreSQL (${target}) stopped answering while the verified copy was being committed (${(error as Error).message}); whether it landed is unknown, so changes stay refused. When it answers again: if \`SELECT status FROM operations WHERE id = '${ctx.id}'\` there says succeeded, set persistence.backend: postgres and persistence.connection_string in config.yaml and restart the console; otherwise restart the console to carry on with SQLite`;
           freezeWrites(message);
           await recordAudit({ principal, action: "data.migrate_to_postgres", target, result: "failed", details: { error: message } });
           throw new AppError("internal", message);

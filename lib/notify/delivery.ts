@@ -11,7 +11,7 @@ import { CONFIG_CHANNEL_ID, configWebhookChannel } from "@/lib/notify/channels-c
 import type { NotificationMessage } from "@/lib/notify/message";
 import * as queries from "@/lib/notify/queries";
 import { openJson } from "@/lib/secrets/sealed";
-import { onWritesThawed, runUnlessFrozen, writesRefusedHere } from "@/lib/db/write-freeze";
+import { onWritesThawed, runUnlessFrozen, writesFrozenReason, writesRefusedHere } from "@/lib/db/write-freeze";
 
 /** Deliveries claimed per round; a hanging receiver holds one slot for at most the delivery timeout. */
 const BATCH = 20;
@@ -116,7 +116,8 @@ export function deliveryIdle(): Promise<void> {
 async function drain(): Promise<void> {
   const leaseMs = getConfig().values.notifications.timeout_seconds * 1000 * 2 + 5_000;
   for (;;) {
-    if (writesRefusedHere() !== null) return;
+    // The round itself holds a pass (runUnlessFrozen), so ask whether a freeze began, not whether this write may pass it.
+    if (writesFrozenReason() !== null) return;
     const now = Date.now();
     const rows = await queries.claimDueDeliveries(new Date(now).toISOString(), new Date(now + leaseMs).toISOString(), BATCH);
     if (rows.length === 0) return;

@@ -101,6 +101,13 @@ export async function failWorkOf(
 async function announceLost(expired: InstanceRow[], lost: Map<string, LostWork>): Promise<void> {
   for (const instance of expired) {
     const work = lost.get(instance.id) ?? { runs: [], operations: [] };
+    // Only a loss that cost work is news. A clean stop cancels its own work but cannot wait for its leave
+    // to be written (lib/shutdown.ts), and a switch to PostgreSQL copies the old instance's row: both are
+    // found past their lease with nothing running, and would otherwise raise an alarm at every deploy.
+    if (work.runs.length + work.operations.length === 0) {
+      getLogger().info("an instance stopped answering with nothing running", { instance: describeInstance(instance), last_seen: instance.lastSeen });
+      continue;
+    }
     await notify("instance.lost", {
       instance_id: instance.id,
       instance: describeInstance(instance),

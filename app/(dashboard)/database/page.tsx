@@ -19,7 +19,7 @@ import { QueryConsole } from "./query-console";
 import { RecoveryPanel } from "./recovery-panel";
 import { ResetPanel } from "./reset-panel";
 import { MigratePanel } from "./migrate-panel";
-import { writesFrozenReason } from "@/lib/db/write-freeze";
+import { migrationFreezeReason } from "@/lib/maintenance/migrate-backend";
 import { RetentionPanel } from "./retention-panel";
 import { TroubleshootingPanel } from "./troubleshooting-panel";
 import { EmptyState } from "@/app/_components/ui/empty-state";
@@ -75,7 +75,7 @@ export default async function DatabasePage() {
   // Only admins may reset, so only they pay for walking the volumes to count what a reset would delete.
   const [resetPreview, lastReset] = isAdmin ? await Promise.all([getResetPreview(), lastOperation("reset")]) : [null, null];
   // Shown while the data is in SQLite, and after a migration until the restart (config.yaml already says postgres then).
-  const frozenReason = writesFrozenReason();
+  const frozenReason = migrationFreezeReason();
   const showMigrate = isAdmin && (config.values.persistence.backend === "sqlite" || frozenReason !== null);
   const lastMigration = showMigrate ? await lastOperation("migrate_to_postgres") : null;
   const damaged = overview.last_integrity !== null && !overview.last_integrity.ok;

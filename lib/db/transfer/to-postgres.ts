@@ -482,16 +482,17 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
   }
 }
 
-/** The status of operation `id` in the target (null when it has no such row or no table): whether a copy that carried it committed. */
-export async function targetOperationStatus(url: string, id: string): Promise<string | null> {
-  const client = await connectPg(url);
+/** The status of operation `id` in the target (null when it has no such row or no table; undefined when the target did not answer): whether a copy that carried it committed. */
+export async function targetOperationStatus(url: string, id: string): Promise<string | null | undefined> {
+  let client: pg.Client | undefined;
   try {
+    client = await connectPg(url);
     const { rows } = await client.query<{ status: string }>("SELECT status FROM operations WHERE id = $1", [id]);
     return rows[0]?.status ?? null;
   } catch {
-    return null;
+    return undefined;
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }
 
