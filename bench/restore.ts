@@ -17,7 +17,7 @@ import { startRestore } from "@/lib/backups/service";
 import { syncBackupCatalog } from "@/lib/backups/catalog";
 import { verifyBackupSet } from "@/lib/backups/verify";
 import { VERIFICATION_FILE } from "@/lib/backups/store";
-import { waitForOperation } from "@/lib/operations/service";
+import { failInterruptedOperations, listOperations, waitForOperation } from "@/lib/operations/service";
 import { onPhasePoint } from "@/lib/backups/crash-points";
 import type { Principal } from "@/lib/auth/scopes";
 import { BENCH_DIR, ensureBenchDataRoot, FOLDERS, openRoot, ROOT } from "@/bench/data-root";
@@ -71,11 +71,17 @@ async function child(kind: string) {
     max_rss_after_safety_mb: process.resourceUsage().maxRSS / 1024,
     phases,
   };
+  // The follow-up verify of the safety set (an operation of its own) is not timed, but it must end here:
+  // left running in an exited process, it would hold off the next run's restore (one exclusive operation at a time).
+  for (;;) {
+    const running = (await listOperations({ limit: 50 })).items.filter((operation) => operation.status === "running");
+    if (running.length === 0) break;
+    await waitForOperation(running[0]!.id);
+  }
   // Keep only the set under test: the next run restores the same one.
   fs.rmSync(path.join(config.paths.backups, safetyId), { recursive: true, force: true });
   closeAppDatabase();
   console.log(JSON.stringify(result));
-  // The follow-up verify of the safety set (an operation of its own) is not part of this bench.
   process.exit(0);
 }
 
@@ -107,6 +113,8 @@ async function main() {
 
   ensureBenchDataRoot();
   const config = openRoot(ROOT);
+  // An earlier bench killed mid-run leaves its operation marked running; nothing else uses this root.
+  await failInterruptedOperations();
   fs.rmSync(config.paths.backups, { recursive: true, force: true });
   console.log("writing the set to restore …");
   const manifest = await createBackupSet({ trigger: "cli", passphrase: config.secrets.backupPassphrase });
