@@ -14,7 +14,6 @@ const httpUrl = z
 const secretUrl = httpUrl;
 const optionalSecret = z.string().max(4096).optional();
 
-
 export const CHANNEL_KINDS = {
   email: {
     label: "E-mail (SMTP)",
