@@ -5,6 +5,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startServer, type RunningServer } from "@/test/helpers/server";
 import { createScratchDatabase, type ScratchDatabase } from "@/test/helpers/postgres";
+import { bearerApi, descendantsOf, isAncestorOf, killTree, untilWith, type Json } from "@/test/helpers/instances";
 
 /**
  * Several instances on one PostgreSQL, against the production build (`next build` first): three
@@ -27,8 +28,6 @@ let home: string;
 let scratch: ScratchDatabase;
 let db: pg.Pool;
 const servers: (RunningServer | null)[] = [null, null, null];
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from the server, checked by the assertions
-type Json = any;
 
 /** Instance i's clock runs this far behind (its fires go off late): the claim, not the clock, decides who runs a slot. */
 const CLOCK_SKEW_MS = [0, 400, 900];
@@ -46,26 +45,9 @@ function env(instance: number): Record<string, string> {
   };
 }
 
-async function api(server: RunningServer, method: string, route: string, body?: unknown, yaml = false): Promise<{ status: number; json: Json }> {
-  const response = await fetch(`${server.url}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { "Content-Type": yaml ? "application/yaml" : "application/json" } : {}) },
-    body: body === undefined ? undefined : yaml ? String(body) : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
-}
-
-async function until<T>(what: string, read: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${servers.map((server, i) => `--- instance ${i}\n${server?.output() ?? ""}`).join("\n")}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const api = (server: RunningServer, method: string, route: string, body?: unknown, yaml = false) => bearerApi(server.url, TOKEN, method, route, body, yaml);
+const until = <T>(what: string, read: () => Promise<T | null | undefined | false>, timeoutMs = 90_000) =>
+  untilWith(what, read, timeoutMs, () => servers.map((server) => server?.output() ?? ""));
 
 async function query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
   return (await db.query<R>(text, values)).rows;
@@ -204,31 +186,3 @@ test("three instances: every slot runs once through kill -9 and SIGSTOP; one bac
   expect(backups[0]!.n).toBe(1);
   console.log(`instances chaos counts: ${JSON.stringify(counts)}`);
 }, 240_000);
-
-/** `next start` runs the server in a child process: the pid an instance records is a descendant of the one the test spawned. */
-function descendantsOf(pid: number): number[] {
-  const all = [pid];
-  for (let i = 0; i < all.length; i += 1) {
-    try {
-      const children = fs.readFileSync(`/proc/${all[i]}/task/${all[i]}/children`, "utf8").trim();
-      if (children) all.push(...children.split(/\s+/).map(Number));
-    } catch {
-      // gone
-    }
-  }
-  return all;
-}
-
-function isAncestorOf(ancestor: number, pid: number): boolean {
-  return descendantsOf(ancestor).includes(pid);
-}
-
-function killTree(pid: number, signal: NodeJS.Signals): void {
-  for (const each of descendantsOf(pid).reverse()) {
-    try {
-      process.kill(each, signal);
-    } catch {
-      // already gone
-    }
-  }
-}

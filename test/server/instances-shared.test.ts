@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { callAction, serverActions } from "@/test/helpers/console-server";
 import { startServer, type RunningServer } from "@/test/helpers/server";
 import { createScratchDatabase, type ScratchDatabase } from "@/test/helpers/postgres";
+import { bearerApi, killTree, untilWith } from "@/test/helpers/instances";
 
 /**
  * What several instances must share, against the production build (`next build` first): two `next
@@ -21,8 +22,6 @@ const servers: RunningServer[] = [];
 let db: pg.Pool;
 /** Short, so that a killed instance's restore is failed by the other within seconds. */
 const LEASE_SECONDS = 3;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON from the server, checked by the assertions
-type Json = any;
 
 function env(): Record<string, string> {
   return {
@@ -104,26 +103,10 @@ test("a browser session made on one instance works on the other, and signing out
   }
 }, 60_000);
 
-async function api(instance: number, method: string, route: string, body?: unknown, yaml = false): Promise<{ status: number; json: Json }> {
-  const response = await fetch(`${servers[instance]!.url}/api/v1${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body !== undefined ? { "Content-Type": yaml ? "application/yaml" : "application/json" } : {}) },
-    body: body === undefined ? undefined : yaml ? String(body) : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null };
-}
-
-async function until<T>(what: string, read: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${servers.map((server, i) => `--- instance ${i}\n${server.output()}`).join("\n")}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const api = (instance: number, method: string, route: string, body?: unknown, yaml = false) =>
+  bearerApi(servers[instance]!.url, TOKEN, method, `/api/v1${route}`, body, yaml);
+const until = <T>(what: string, read: () => Promise<T | null | undefined | false>, timeoutMs = 60_000) =>
+  untilWith(what, read, timeoutMs, () => servers.map((server) => server.output()));
 
 const operationStatus = async (id: string) => (await db.query<{ status: string }>("SELECT status FROM operations WHERE id = $1", [id])).rows[0]?.status;
 const ticksSince = async (since: Date) =>
@@ -174,23 +157,3 @@ test("a restore on one instance pauses the other's jobs (Run now: 409 naming it)
   expect((await api(1, "POST", "/scheduler/jobs/tick/run")).status).toBeLessThan(300);
   await until("the per-second job to run on the survivor", async () => (await ticksSince(afterDeath)) >= 2);
 }, 180_000);
-
-/** `next start` runs the server in a child process: signal the whole tree. */
-function killTree(pid: number, signal: NodeJS.Signals): void {
-  const all = [pid];
-  for (let i = 0; i < all.length; i += 1) {
-    try {
-      const children = fs.readFileSync(`/proc/${all[i]}/task/${all[i]}/children`, "utf8").trim();
-      if (children) all.push(...children.split(/\s+/).map(Number));
-    } catch {
-      // gone
-    }
-  }
-  for (const each of all.reverse()) {
-    try {
-      process.kill(each, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
