@@ -96,25 +96,62 @@ export interface RowsStatement extends PromiseLike<unknown[]> {
 }
 
 /**
- * Runs `guard` and, only when it returned a row, the statements `then` builds: all in one transaction,
- * so a crash or a kill between them leaves neither (a claimed fire without its run). Returns whether
- * the guard returned a row. Built like `atomically`: the callbacks only build statements.
+ * The cluster lock an exclusive operation's admission holds (lib/operations/service.ts) and every job
+ * run's start takes shared (lib/executions/queries.ts): a start either commits before the operation's
+ * row exists, or sees that row and does not start. A read of the pause before the start left a window
+ * in which a run could start on one instance while a restore was admitted on another.
  */
-export async function atomicallyWhen(guard: (tx: Db) => RowsStatement, then: (tx: Db) => Statement[]): Promise<boolean> {
+export const JOB_STARTS_LOCK = "job-starts";
+
+/** How long a start waits for an exclusive operation's admission (milliseconds: one short transaction) to let go. */
+const SHARED_LOCK_PATIENCE_MS = 10_000;
+
+/**
+ * Runs the `guards` in order and, only when each returned a row, the statements `then` builds: all in
+ * one transaction, so a crash or a kill between them leaves neither (a claimed fire without its run).
+ * Returns null when every guard passed and `then` ran, or the name of the first guard that returned no
+ * row (nothing is written then). Built like `atomically`: the callbacks only build statements.
+ *
+ * With `sharedClusterLock`, the transaction holds that cluster lock shared (PostgreSQL; on SQLite the
+ * transaction itself is the lock, one writer at a time). The lock is tried, not waited for, and the
+ * transaction tried again after a pause: a start never holds a pooled connection while it waits, so
+ * starts cannot take every connection from the admission that holds the lock and needs one more.
+ */
+export async function atomicallyWhen<G extends string>(
+  guards: Record<G, (tx: Db) => RowsStatement>,
+  then: (tx: Db) => Statement[],
+  { sharedClusterLock }: { sharedClusterLock?: string } = {},
+): Promise<G | null> {
+  const names = Object.keys(guards) as G[];
   const db = getDb();
-  if (isPostgres()) {
-    const pg = db as unknown as { transaction: (fn: (tx: Db) => Promise<boolean>) => Promise<boolean> };
-    return pg.transaction(async (tx) => {
-      if ((await guard(tx)).length === 0) return false;
-      for (const statement of then(tx)) await statement;
-      return true;
+  if (!isPostgres()) {
+    return db.transaction((tx) => {
+      for (const name of names) if (guards[name](tx as unknown as Db).all().length === 0) return name;
+      for (const statement of then(tx as unknown as Db)) statement.run();
+      return null;
     });
   }
-  return db.transaction((tx) => {
-    if (guard(tx as unknown as Db).all().length === 0) return false;
-    for (const statement of then(tx as unknown as Db)) statement.run();
-    return true;
-  });
+  const LOCK_HELD = Symbol("lock held");
+  const pg = db as unknown as {
+    transaction: <R>(fn: (tx: Db & { execute: (query: SQL) => Promise<{ rows: Record<string, unknown>[] }> }) => Promise<R>) => Promise<R>;
+  };
+  const giveUpAt = Date.now() + SHARED_LOCK_PATIENCE_MS;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+    const outcome = await pg.transaction(async (tx): Promise<G | null | typeof LOCK_HELD> => {
+      if (sharedClusterLock) {
+        const { rows } = await tx.execute(sql`SELECT pg_try_advisory_xact_lock_shared(hashtext(${`mimir:${sharedClusterLock}`})) AS taken`);
+        if (rows[0]?.taken !== true) return LOCK_HELD;
+      }
+      for (const name of names) if ((await guards[name](tx)).length === 0) return name;
+      for (const statement of then(tx)) await statement;
+      return null;
+    });
+    if (outcome !== LOCK_HELD) return outcome;
+    if (Date.now() > giveUpAt) {
+      throw new Error(`the cluster lock ${sharedClusterLock} was held for over ${SHARED_LOCK_PATIENCE_MS / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
 }
 
 /**
@@ -152,16 +189,17 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
- * Runs `work` while this process holds the cluster-wide lock `name`: on PostgreSQL a transaction-level
- * advisory lock on a connection of its own, held until `work` has settled (its statements run on other
- * pooled connections and commit before the lock is let go, so the next holder sees them). On SQLite one
+ * Runs `work` while this process holds the cluster-wide locks `names`: on PostgreSQL transaction-level
+ * advisory locks on a connection of its own, held until `work` has settled (its statements run on other
+ * pooled connections and commit before the locks are let go, so the next holder sees them). Several
+ * locks are taken in the order given, which every caller keeps (operations-admit first). On SQLite one
  * server owns the database file (the data root's lock): the caller's in-process serialisation is the lock.
  */
-export async function withClusterLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+export async function withClusterLock<T>(names: string | string[], work: () => Promise<T>): Promise<T> {
   if (!isPostgres()) return work();
   const pg = getDb() as unknown as { transaction: <R>(fn: (tx: { execute: (query: SQL) => Promise<unknown> }) => Promise<R>) => Promise<R> };
   return pg.transaction(async (tx) => {
-    await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`mimir:${name}`}))`);
+    for (const name of typeof names === "string" ? [names] : names) await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`mimir:${name}`}))`);
     return work();
   });
 }

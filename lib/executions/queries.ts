@@ -1,10 +1,11 @@
 import "server-only";
-import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
-import { getDb } from "@/lib/db/client";
-import { atomicallyWhen, countWhere, notFromIndex, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, notExists, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
+import { getDb, type Db } from "@/lib/db/client";
+import { atomicallyWhen, JOB_STARTS_LOCK, countWhere, notFromIndex, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
 import { readOffThread } from "@/lib/db/off-thread";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import { jobFires } from "@/lib/db/schema/instances";
+import { operations } from "@/lib/db/schema/operations";
 import type { HistoryFilters } from "@/lib/executions/inputs";
 import type { ExecutionStatus } from "@/lib/executions/types";
 
@@ -152,24 +153,56 @@ export async function selectRunningExecutions(limit: number): Promise<ExecutionS
   return getDb().select(summaryColumns).from(jobExecutions).where(eq(jobExecutions.status, "running")).orderBy(desc(jobExecutions.startTime)).limit(limit);
 }
 
-export async function insertExecution(row: NewJobExecutionRow): Promise<void> {
-  await getDb().insert(jobExecutions).values(row);
+/**
+ * A row's start is refused while a restore, a reset or a move to PostgreSQL runs anywhere: the
+ * operation's row is the pause every instance's jobs honour. Checked inside the start's own
+ * transaction, under the lock such an operation's admission holds (JOB_STARTS_LOCK), so no run starts
+ * after the operation has been admitted.
+ */
+function noExclusiveOperationRunning(tx: Db) {
+  return tx
+    .select({ one: sql<number>`1` })
+    .from(sql`(SELECT 1) AS start_allowed`)
+    .where(
+      notExists(
+        tx
+          .select({ id: operations.id })
+          .from(operations)
+          .where(and(eq(operations.status, "running"), eq(operations.exclusive, true))),
+      ),
+    );
+}
+
+/** Why a start wrote nothing: an exclusive operation pauses the jobs, or (a scheduled fire) another instance claimed its slot. */
+export type StartRefusal = "paused" | "claimed_elsewhere";
+
+/** Inserts a run's row unless the jobs are paused (see noExclusiveOperationRunning): null when it was inserted. */
+export async function insertExecution(row: NewJobExecutionRow): Promise<StartRefusal | null> {
+  return atomicallyWhen({ paused: noExclusiveOperationRunning }, (tx) => [tx.insert(jobExecutions).values(row)], { sharedClusterLock: JOB_STARTS_LOCK });
 }
 
 /**
- * Claims the scheduled fire (job, slot) for the row's owner and inserts the row, in one transaction:
- * false (and nothing written) when another instance holds the claim. A unique violation of the row
- * (the job already runs) rolls the claim back with it.
+ * Claims the scheduled fire (job, slot) for the row's owner and inserts the row, in one transaction,
+ * unless the jobs are paused: null when both were written, else why nothing was (another instance
+ * holds the claim, or an exclusive operation runs). A unique violation of the row (the job already
+ * runs) rolls the claim back with it.
  */
-export async function insertClaimedExecution(row: NewJobExecutionRow & { jobId: string; ownerInstance: string }, scheduledFor: string): Promise<boolean> {
+export async function insertClaimedExecution(
+  row: NewJobExecutionRow & { jobId: string; ownerInstance: string },
+  scheduledFor: string,
+): Promise<StartRefusal | null> {
   return atomicallyWhen(
-    (tx) =>
-      tx
-        .insert(jobFires)
-        .values({ jobId: row.jobId, scheduledFor, claimedBy: row.ownerInstance, claimedAt: row.startTime, executionId: row.id })
-        .onConflictDoNothing()
-        .returning({ jobId: jobFires.jobId }),
+    {
+      paused: noExclusiveOperationRunning,
+      claimed_elsewhere: (tx) =>
+        tx
+          .insert(jobFires)
+          .values({ jobId: row.jobId, scheduledFor, claimedBy: row.ownerInstance, claimedAt: row.startTime, executionId: row.id })
+          .onConflictDoNothing()
+          .returning({ jobId: jobFires.jobId }),
+    },
     (tx) => [tx.insert(jobExecutions).values(row)],
+    { sharedClusterLock: JOB_STARTS_LOCK },
   );
 }
 

@@ -215,18 +215,18 @@ export async function closeOrphanedExecution(execution: Pick<ExecutionDto, "id" 
   });
 }
 
-/** Inserts one execution row (the scheduler's dispatch). */
-export async function recordExecutionStart(row: NewJobExecutionRow): Promise<void> {
-  await queries.insertExecution(row);
-}
-
 /**
- * A scheduled fire's execution row together with its claim of (job, slot), all or nothing: false when
- * another instance claimed the slot first (nothing is written). Inserts one job_fires and one
- * job_executions row in one transaction.
+ * Inserts a run's row (the scheduler's dispatch), unless an exclusive operation (restore, reset, move
+ * to PostgreSQL) runs anywhere. With `scheduledFor`, a scheduled fire: the row goes in together with
+ * its claim of (job, slot), all or nothing, and another instance may have claimed that slot first.
+ * Returns null when the row was written, else why nothing was. One transaction: a pause check, a
+ * job_fires row (fires only) and one job_executions row.
  */
-export async function recordClaimedExecutionStart(row: NewJobExecutionRow & { jobId: string; ownerInstance: string }, scheduledFor: string): Promise<boolean> {
-  return queries.insertClaimedExecution(row, scheduledFor);
+export async function recordExecutionStart(row: NewJobExecutionRow, scheduledFor: string | null): Promise<queries.StartRefusal | null> {
+  if (scheduledFor === null) return queries.insertExecution(row);
+  const { jobId, ownerInstance } = row;
+  if (!jobId || !ownerInstance) throw new Error("a scheduled fire's row names its job and the instance that claims it");
+  return queries.insertClaimedExecution({ ...row, jobId, ownerInstance }, scheduledFor);
 }
 
 /**

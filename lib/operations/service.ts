@@ -13,7 +13,7 @@ import { actingFor, currentActor, type AuditActor } from "@/lib/audit/context";
 import { OPERATION_KINDS, type OperationDto, type OperationKind } from "@/lib/operations/types";
 import type { OperationRow } from "@/lib/db/schema/operations";
 import { formatCountOf } from "@/lib/format";
-import { withClusterLock } from "@/lib/db/dialect";
+import { JOB_STARTS_LOCK, withClusterLock } from "@/lib/db/dialect";
 import { currentInstanceId } from "@/lib/instances/service";
 import { exemptFromFreeze, exemptFromFreezeSync } from "@/lib/db/write-freeze";
 
@@ -203,7 +203,9 @@ function onInstance(op: OperationRow): string {
  * two instances asked at the same moment cannot both admit a backup.
  */
 async function admit(options: StartOptions): Promise<string> {
-  return withClusterLock("operations-admit", async () => {
+  // An exclusive operation also holds JOB_STARTS_LOCK while it is admitted: a job run's start either
+  // committed before this row exists (it runs on, like a run already under way) or sees the row.
+  return withClusterLock(options.exclusive ? ["operations-admit", JOB_STARTS_LOCK] : "operations-admit", async () => {
     const active = await queries.listRunningOperations();
     const exclusive = active.find((op) => op.exclusive);
     if (exclusive) {

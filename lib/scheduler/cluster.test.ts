@@ -1,10 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { getDb } from "@/lib/db/client";
-import { databaseTime } from "@/lib/db/dialect";
+import { databaseTime, JOB_STARTS_LOCK } from "@/lib/db/dialect";
+import pg from "pg";
+import { testBackend } from "@/test/helpers/postgres";
 import { instances, jobFires } from "@/lib/db/schema/instances";
 import { jobExecutions } from "@/lib/db/schema/executions";
 import { operations } from "@/lib/db/schema/operations";
@@ -76,21 +78,24 @@ describe("several instances", () => {
       status: "success" as const,
       ownerInstance: currentInstanceId(),
     };
-    await recordExecutionStart({ ...row, triggeredBy: "manual" });
+    await recordExecutionStart({ ...row, triggeredBy: "manual" }, null);
     // The same execution id again: the insert fails, and the claim made in its transaction goes with it.
     await expect(insertClaimedExecution({ ...row, triggeredBy: "scheduler" }, slot)).rejects.toThrow();
     expect(await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, slot))).toHaveLength(0);
 
     await otherInstance("runs-slow", { expired: false });
-    await recordExecutionStart({
-      id: "running-elsewhere",
-      jobId: "slow",
-      pipeline: "slow",
-      startTime: new Date().toISOString(),
-      status: "running",
-      triggeredBy: "scheduler",
-      ownerInstance: "runs-slow",
-    });
+    await recordExecutionStart(
+      {
+        id: "running-elsewhere",
+        jobId: "slow",
+        pipeline: "slow",
+        startTime: new Date().toISOString(),
+        status: "running",
+        triggeredBy: "scheduler",
+        ownerInstance: "runs-slow",
+      },
+      null,
+    );
     const skipped = await fireJobSlot("slow", new Date(slot));
     expect(skipped?.status).toBe("skipped");
     const [claim] = await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, slot));
@@ -102,15 +107,18 @@ describe("several instances", () => {
 
   test("a job has at most one running run across instances: a start beside another instance's run is skipped", async () => {
     await otherInstance("live-other", { expired: false });
-    await recordExecutionStart({
-      id: "theirs",
-      jobId: "slow",
-      pipeline: "slow",
-      startTime: new Date().toISOString(),
-      status: "running",
-      triggeredBy: "scheduler",
-      ownerInstance: "live-other",
-    });
+    await recordExecutionStart(
+      {
+        id: "theirs",
+        jobId: "slow",
+        pipeline: "slow",
+        startTime: new Date().toISOString(),
+        status: "running",
+        triggeredBy: "scheduler",
+        ownerInstance: "live-other",
+      },
+      null,
+    );
     const mine = await startJobRun("slow", "manual");
     expect(mine.status).toBe("skipped");
     await getDb().update(jobExecutions).set({ status: "success", endTime: new Date().toISOString() }).where(eq(jobExecutions.id, "theirs"));
@@ -121,15 +129,18 @@ describe("several instances", () => {
     await createChannel(createChannelInput.parse({ kind: "webhook", name: "instances", events: ["instance.lost"], secrets: { url: `${receiver.url}/in` } }));
     await startNotifier();
     await otherInstance("dead-other", { expired: true });
-    await recordExecutionStart({
-      id: "orphaned",
-      jobId: "slow",
-      pipeline: "slow",
-      startTime: new Date().toISOString(),
-      status: "running",
-      triggeredBy: "scheduler",
-      ownerInstance: "dead-other",
-    });
+    await recordExecutionStart(
+      {
+        id: "orphaned",
+        jobId: "slow",
+        pipeline: "slow",
+        startTime: new Date().toISOString(),
+        status: "running",
+        triggeredBy: "scheduler",
+        ownerInstance: "dead-other",
+      },
+      null,
+    );
     const now = new Date().toISOString();
     await getDb().insert(operations).values({ id: "dead-op", kind: "backup", status: "running", createdAt: now, startedAt: now, ownerInstance: "dead-other" });
     await getDb().insert(operations).values({ id: "live-op", kind: "vacuum", status: "running", createdAt: now, startedAt: now, ownerInstance: "live-other" });
@@ -237,6 +248,49 @@ describe("several instances", () => {
     expect(run.status).toBe("running");
     await run.finished;
   });
+
+  // On SQLite a start's transaction runs whole within one turn of the event loop: nothing can come between its check and its insert.
+  test.skipIf(testBackend() !== "postgres")(
+    "a restore admitted on another instance while a run starts: the run waits for the admission and is refused, never started after it",
+    async () => {
+      await otherInstance("admitting", { expired: false });
+      const admission = new pg.Client({ connectionString: root.config.values.persistence.connection_string });
+      await admission.connect();
+      try {
+        // Another instance admitting a restore: it holds the locks admit() takes and has not yet committed its row.
+        await admission.query("BEGIN");
+        await admission.query("SELECT pg_advisory_xact_lock(hashtext('mimir:operations-admit')), pg_advisory_xact_lock(hashtext($1))", [
+          `mimir:${JOB_STARTS_LOCK}`,
+        ]);
+        const now = new Date().toISOString();
+        await admission.query(
+          "INSERT INTO operations (id, kind, status, exclusive, created_by, created_at, started_at, owner_instance) VALUES ('racing-restore', 'restore', 'running', true, 'system', $1, $1, 'admitting')",
+          [now],
+        );
+        const asked = startJobRun("slow", "manual");
+        const fired = fireJobSlot("slow", new Date("2030-01-04T02:00:00.000Z"));
+        // Both starts wait for the admission (a read of the pause before the start, as before, saw no row
+        // and started the run at once): nothing settles while the lock is held.
+        let settled = false;
+        void Promise.allSettled([asked, fired]).then(() => (settled = true));
+        expect(await waitUntil(() => settled, 1000)).toBe(false);
+        await admission.query("COMMIT");
+        await expect(asked).rejects.toMatchObject({ code: "operation_running", details: { operation_id: "racing-restore" } });
+        expect(await fired).toBeNull();
+        expect(
+          await getDb()
+            .select()
+            .from(jobExecutions)
+            .where(and(eq(jobExecutions.jobId, "slow"), eq(jobExecutions.status, "running"))),
+        ).toHaveLength(0);
+        expect(await getDb().select().from(jobFires).where(eq(jobFires.scheduledFor, "2030-01-04T02:00:00.000Z"))).toHaveLength(0);
+      } finally {
+        await admission.query("ROLLBACK").catch(() => {});
+        await admission.end();
+        await getDb().update(operations).set({ status: "failed" }).where(eq(operations.id, "racing-restore"));
+      }
+    },
+  );
 
   test("work due once per interval (storage sampling) is taken by one of several instances asking together", async () => {
     const now = Date.parse("2030-01-01T00:00:00.000Z");

@@ -14,7 +14,7 @@ import { scrubSecrets, secretValuesOf } from "@/lib/pipelines/secrets";
 import type { Principal, Scope } from "@/lib/auth/scopes";
 import { getConfig } from "@/lib/config/service";
 import { assertStepsAllowed, describePrincipal, lowestScope, ownerScope } from "@/lib/plugins/access";
-import { recordClaimedExecutionStart, recordExecutionStart, recordOwnedExecutionProgress } from "@/lib/executions/service";
+import { recordExecutionStart, recordOwnedExecutionProgress } from "@/lib/executions/service";
 import { NS_PER_MS } from "@/lib/time";
 import { openExecutionLog, readExecutionLogChunk } from "@/lib/executions/log-files";
 import type { StepRecord, Trigger } from "@/lib/executions/types";
@@ -109,23 +109,22 @@ async function startRun(
   if (!job) throw notFound("Job", jobId);
   const limits = [{ scope: ownerScope(job.ownerScope), who: `job '${job.id}' (saved by ${job.owner ?? "the console"})` }, ...callerLimit(caller)];
   if (caller) await assertRunAllowed(job.pipeline, limits);
-  // A restore or reset anywhere holds every instance's jobs back: a fire is let go (the job's next slot
-  // fires as usual), a run asked for is refused naming the operation.
-  const pause = await findSchedulerPause();
-  if (pause) {
-    if (scheduledFor === null) throw pausedByOperation(pause);
-    getLogger().info("scheduled fire skipped: an exclusive operation is running", { jobId, slot: scheduledFor, ...pause });
-    return null;
-  }
   const startTime = nowIso();
   const owner = currentInstanceId();
-  // A scheduled fire inserts its row together with the claim of its slot (one transaction); any other start inserts the row alone.
-  const insertStart = (row: Parameters<typeof recordExecutionStart>[0] & { jobId: string; ownerInstance: string }) =>
-    runAppWrite(async () => {
-      if (scheduledFor !== null) return recordClaimedExecutionStart(row, scheduledFor);
-      await recordExecutionStart(row);
-      return true;
-    });
+  // A restore, reset or move to PostgreSQL anywhere holds every instance's jobs back (checked in the
+  // start's own transaction): a fire is let go (the job's next slot fires as usual), a run asked for is
+  // refused naming the operation. A scheduled fire also claims its slot: of several instances, one runs it.
+  const insertStart = async (row: Parameters<typeof recordExecutionStart>[0]): Promise<boolean> => {
+    const refusal = await runAppWrite(() => recordExecutionStart(row, scheduledFor));
+    if (refusal === "paused") {
+      const pause = await findSchedulerPause();
+      if (scheduledFor === null) {
+        throw pause ? pausedByOperation(pause) : new AppError("operation_running", "A restore or reset was running when the run was asked for; try again");
+      }
+      getLogger().info("scheduled fire skipped: an exclusive operation is running", { jobId, slot: scheduledFor, ...pause });
+    }
+    return refusal === null;
+  };
   try {
     const started = await insertStart({
       id: executionId,

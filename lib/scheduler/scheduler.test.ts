@@ -137,14 +137,17 @@ describe("runs", () => {
   });
 
   test("runs left running by a dead process are marked failed with the reason", async () => {
-    await recordExecutionStart({
-      id: "orphan",
-      jobId: "two",
-      pipeline: "two-steps",
-      startTime: new Date().toISOString(),
-      status: "running",
-      triggeredBy: "scheduler",
-    });
+    await recordExecutionStart(
+      {
+        id: "orphan",
+        jobId: "two",
+        pipeline: "two-steps",
+        startTime: new Date().toISOString(),
+        status: "running",
+        triggeredBy: "scheduler",
+      },
+      null,
+    );
     expect(await failWorkOf([], { unowned: true })).toMatchObject({ runs: 1 });
     expect(await getExecution("orphan")).toMatchObject({ status: "failed", error: INTERRUPTED_RUN_REASON });
   });
