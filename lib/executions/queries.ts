@@ -281,12 +281,18 @@ export interface StatisticsFilters {
 }
 
 /**
- * Runs by status in [from, to) (one day of the statistics), with how many have a duration. The
- * covering (status, start_time, duration) index answers it as one short range per status.
+ * Runs by status in [from, to) (one day of the statistics), with how many have a duration and their
+ * sum (what tells the service a day's remembered percentiles still hold). The covering (status,
+ * start_time, duration) index answers it as one short range per status.
  */
 export function statusCountsQuery(filters: StatisticsFilters) {
   return getDb()
-    .select({ status: jobExecutions.status, n: count(), timed: count(jobExecutions.duration) })
+    .select({
+      status: jobExecutions.status,
+      n: count(),
+      timed: count(jobExecutions.duration),
+      durations: num(sql`coalesce(sum(${jobExecutions.duration}), 0)`),
+    })
     .from(jobExecutions)
     .where(and(...filterConditions(filters)))
     .groupBy(jobExecutions.status);

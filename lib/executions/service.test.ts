@@ -102,6 +102,10 @@ describe("statistics", () => {
     expect(await day2()).toEqual({ day: "2025-03-02", runs: 3, p50_ms: 700, p95_ms: 9000 });
     await getDb().delete(jobExecutions).where(eq(jobExecutions.id, "d2-late"));
     expect(await day2()).toEqual({ day: "2025-03-02", runs: 2, p50_ms: 500, p95_ms: 700 });
+    // A run replaced by another of the same status between two loads: the counts are as they were, the durations are not.
+    await getDb().delete(jobExecutions).where(eq(jobExecutions.id, "d2-y"));
+    await bulkInsertExecutions(getDb(), [run("d2-w", "2025-03-02T11:00:00.000Z", "success", 8000, "b")]);
+    expect(await day2()).toEqual({ day: "2025-03-02", runs: 2, p50_ms: 500, p95_ms: 8000 });
   });
 
   test("refuses an inverted or too long window", async () => {

@@ -132,20 +132,22 @@ const MAX_REMEMBERED_DAYS = 2000;
  * Each day's p50/p95, with the day's counts by status they were read beside, per open database. The
  * counts are read on every load anyway (a short index range); the percentiles cost a sort of the day's
  * durations each (most of the page's time at 1,000,000 runs). A day's durations change only when a
- * run is added, deleted or finishes, and each of these changes its counts by status, so unchanged
- * counts mean unchanged percentiles: a closed day is read once, not on every load.
+ * run is added, deleted or finishes, and each of these changes its counts by status or the sum of its
+ * durations (a run deleted and another added with the same status leaves the counts as they were, not
+ * the sum), so unchanged counts and sums mean unchanged percentiles: a closed day is read once, not on
+ * every load.
  */
 const rememberedPercentiles = new WeakMap<object, Map<string, { counts: string; values: (number | null)[] }>>();
 
 async function dayPercentiles(
   window: queries.StatisticsFilters,
-  counts: { status: string; n: number; timed: number }[],
+  counts: { status: string; n: number; timed: number; durations: number }[],
   timed: number,
 ): Promise<(number | null)[]> {
   let remembered = rememberedPercentiles.get(queries.historyDatabase());
   if (!remembered) rememberedPercentiles.set(queries.historyDatabase(), (remembered = new Map()));
   const key = JSON.stringify(window);
-  const signature = JSON.stringify(counts.map((row) => [row.status, row.n, row.timed]).sort());
+  const signature = JSON.stringify(counts.map((row) => [row.status, row.n, row.timed, row.durations]).sort());
   const known = remembered.get(key);
   if (known && known.counts === signature) return known.values;
   const values = await Promise.all(
