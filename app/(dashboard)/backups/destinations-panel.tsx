@@ -10,6 +10,7 @@ import { EmptyState } from "@/app/_components/ui/empty-state";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { formatAge, formatBytes, formatTimestamp } from "@/lib/format";
 import { FORM_INPUT, KindField } from "@/app/_components/kind-field";
+import { FormDialog } from "@/app/_components/form-dialog";
 import { kindFieldValues, refusalText, splitKindFields } from "@/lib/kind-fields";
 import { DESTINATION_KINDS, type DestinationKind } from "@/lib/offsite/kinds";
 import type { DestinationDto, DestinationTestDto, RemoteSetDto } from "@/lib/offsite/types";
@@ -223,7 +224,6 @@ function DestinationForm({
   onSaved: () => void;
 }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
   const [draft, setDraft] = useState<Draft>(() => draftOf(destination, destination?.kind ?? kinds[0] ?? "folder"));
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
@@ -233,8 +233,7 @@ function DestinationForm({
   const editing = destination !== null;
   const fields = DESTINATION_KINDS[draft.kind].fields;
 
-  function submit(event: React.FormEvent<HTMLFormElement>) {
-    event.preventDefault();
+  function submit() {
     setError(null);
     const { settings, secrets } = splitKindFields(fields, draft.fields);
     const common = {
@@ -258,92 +257,78 @@ function DestinationForm({
   }
 
   return (
-    <dialog
-      ref={dialog}
-      aria-labelledby={titleId}
+    <FormDialog
+      dialogRef={dialog}
+      title={editing ? `Edit destination '${destination.name}'` : "Add an offsite destination"}
       onClose={onClose}
-      className="m-auto max-h-[calc(100dvh-2rem)] w-full max-w-[min(40rem,calc(100vw-2rem))] overflow-y-auto rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
+      onSubmit={submit}
+      error={error}
+      pending={pending}
+      canSubmit={draft.name.trim() !== ""}
+      submitLabel={editing ? "Save destination" : "Add destination"}
     >
-      <form onSubmit={submit} className="space-y-4 p-4 sm:p-6">
-        <h2 id={titleId} className="text-lg font-semibold text-slate-900">
-          {editing ? `Edit destination '${destination.name}'` : "Add an offsite destination"}
-        </h2>
-        <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Kind</span>
-            <select
-              value={draft.kind}
-              disabled={editing}
-              onChange={(e) => setDraft({ ...draftOf(null, e.target.value as DestinationKind), name: draft.name })}
-              className={FORM_INPUT}
-            >
-              {kinds.map((kind) => (
-                <option key={kind} value={kind}>
-                  {DESTINATION_KINDS[kind].label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Name</span>
-            <input required maxLength={100} value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} className={FORM_INPUT} />
-          </label>
-          {fields.map((field) => (
-            <KindField
-              key={`${draft.kind}-${field.name}`}
-              field={field}
-              value={draft.fields[field.name] ?? ""}
-              stored={editing && destination.secrets_set.includes(field.name)}
-              onChange={(value) => setDraft({ ...draft, fields: { ...draft.fields, [field.name]: value } })}
-            />
-          ))}
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Keep copies (days)</span>
-            <input
-              type="number"
-              min={1}
-              max={3650}
-              value={draft.keep_days}
-              placeholder="keep all"
-              onChange={(e) => setDraft({ ...draft, keep_days: e.target.value })}
-              className={FORM_INPUT}
-            />
-          </label>
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Keep at least (sets)</span>
-            <input
-              type="number"
-              min={1}
-              max={1000}
-              value={draft.keep_min}
-              onChange={(e) => setDraft({ ...draft, keep_min: e.target.value })}
-              className={FORM_INPUT}
-            />
-          </label>
-        </div>
-        <label className="flex items-center gap-2 text-sm text-slate-800">
-          <input type="checkbox" checked={draft.require_encrypted} onChange={(e) => setDraft({ ...draft, require_encrypted: e.target.checked })} />
-          Accept encrypted sets only
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Kind</span>
+          <select
+            value={draft.kind}
+            disabled={editing}
+            onChange={(e) => setDraft({ ...draftOf(null, e.target.value as DestinationKind), name: draft.name })}
+            className={FORM_INPUT}
+          >
+            {kinds.map((kind) => (
+              <option key={kind} value={kind}>
+                {DESTINATION_KINDS[kind].label}
+              </option>
+            ))}
+          </select>
         </label>
-        <label className="flex items-center gap-2 text-sm text-slate-800">
-          <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft({ ...draft, enabled: e.target.checked })} />
-          Enabled (copy every new verified set here)
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Name</span>
+          <input required maxLength={100} value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} className={FORM_INPUT} />
         </label>
-        {error && (
-          <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
-            {error}
-          </p>
-        )}
-        <div className="flex flex-wrap justify-end gap-2">
-          <Button type="button" variant="secondary" onClick={() => dialog.current?.close()}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={pending || draft.name.trim() === ""}>
-            {pending ? "Saving…" : editing ? "Save destination" : "Add destination"}
-          </Button>
-        </div>
-      </form>
-    </dialog>
+        {fields.map((field) => (
+          <KindField
+            key={`${draft.kind}-${field.name}`}
+            field={field}
+            value={draft.fields[field.name] ?? ""}
+            stored={editing && destination.secrets_set.includes(field.name)}
+            onChange={(value) => setDraft({ ...draft, fields: { ...draft.fields, [field.name]: value } })}
+          />
+        ))}
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Keep copies (days)</span>
+          <input
+            type="number"
+            min={1}
+            max={3650}
+            value={draft.keep_days}
+            placeholder="keep all"
+            onChange={(e) => setDraft({ ...draft, keep_days: e.target.value })}
+            className={FORM_INPUT}
+          />
+        </label>
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Keep at least (sets)</span>
+          <input
+            type="number"
+            min={1}
+            max={1000}
+            value={draft.keep_min}
+            onChange={(e) => setDraft({ ...draft, keep_min: e.target.value })}
+            className={FORM_INPUT}
+          />
+        </label>
+      </div>
+      <label className="flex items-center gap-2 text-sm text-slate-800">
+        <input type="checkbox" checked={draft.require_encrypted} onChange={(e) => setDraft({ ...draft, require_encrypted: e.target.checked })} />
+        Accept encrypted sets only
+      </label>
+      <label className="flex items-center gap-2 text-sm text-slate-800">
+        <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft({ ...draft, enabled: e.target.checked })} />
+        Enabled (copy every new verified set here)
+      </label>
+    </FormDialog>
   );
 }
 

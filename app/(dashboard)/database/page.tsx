@@ -9,7 +9,7 @@ import { listJobsWithHistory } from "@/lib/maintenance/queries";
 import { getMaintenanceOverview, getPostgresMaintenanceOverview, listTableSummaries } from "@/lib/maintenance/service";
 import { getEngine } from "@/lib/db/engine";
 import { PostgresDatabase } from "./postgres-database";
-import { isCsvExportable } from "@/lib/maintenance/export";
+import { Figure, SqlDumpLink, TableExportCell } from "./database-parts";
 import { runTroubleshootingChecks } from "@/lib/maintenance/troubleshooting";
 import { getResetPreview } from "@/lib/maintenance/reset";
 import { listOperations } from "@/lib/operations/service";
@@ -185,16 +185,7 @@ export default async function DatabasePage() {
           <TroubleshootingPanel checks={checks} />
         </Card>
 
-        <Card
-          title="Tables"
-          actions={
-            isAdmin ? (
-              <a href="/api/v1/export/sql" download className="text-sm font-semibold text-sky-700 hover:underline">
-                Download SQL dump
-              </a>
-            ) : undefined
-          }
-        >
+        <Card title="Tables" actions={isAdmin ? <SqlDumpLink /> : undefined}>
           {tables.length === 0 ? (
             <EmptyState>The database has no tables yet.</EmptyState>
           ) : (
@@ -208,24 +199,7 @@ export default async function DatabasePage() {
                   <td className="py-2 pr-4 font-mono text-xs text-slate-600">
                     {table.columns.map((c) => `${c.name}${c.type ? ` ${c.type.toLowerCase()}` : ""}${c.primary_key ? " pk" : ""}`).join(", ")}
                   </td>
-                  {isAdmin && (
-                    <td className="py-2">
-                      {isCsvExportable(table.name) ? (
-                        <a
-                          href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`}
-                          download
-                          className="text-sky-700 hover:underline"
-                          aria-label={`Download ${table.name} as CSV`}
-                        >
-                          CSV
-                        </a>
-                      ) : (
-                        <span className="text-xs text-slate-500" title="Credentials are not exported table by table">
-                          —
-                        </span>
-                      )}
-                    </td>
-                  )}
+                  <TableExportCell table={table.name} isAdmin={isAdmin} />
                 </tr>
               ))}
             </DataTable>
@@ -267,15 +241,5 @@ export default async function DatabasePage() {
         )}
       </div>
     </>
-  );
-}
-
-function Figure({ label, value, hint }: { label: string; value: React.ReactNode; hint?: string }) {
-  return (
-    <div>
-      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
-      <dd className="mt-1 text-lg font-semibold tabular-nums text-slate-900">{value}</dd>
-      {hint && <dd className="text-xs text-slate-500">{hint}</dd>}
-    </div>
   );
 }

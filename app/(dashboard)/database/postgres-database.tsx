@@ -6,7 +6,7 @@ import { PageHeader } from "@/app/_components/ui/page-header";
 import type { OperationDto } from "@/lib/operations/types";
 import type { PostgresMaintenanceOverview, ResetPreview, TableSummary } from "@/lib/maintenance/types";
 import { formatAge, formatBytes, formatCount } from "@/lib/format";
-import { isCsvExportable } from "@/lib/maintenance/export";
+import { Figure, SqlDumpLink, TableExportCell } from "./database-parts";
 import { MaintenanceAction } from "./maintenance-action";
 import { QueryConsole } from "./query-console";
 import { ResetPanel } from "./reset-panel";
@@ -165,16 +165,7 @@ export function PostgresDatabase(props: {
           )}
         </Card>
 
-        <Card
-          title="Tables"
-          actions={
-            isAdmin ? (
-              <a href="/api/v1/export/sql" download className="text-sm font-semibold text-sky-700 hover:underline">
-                Download SQL dump
-              </a>
-            ) : undefined
-          }
-        >
+        <Card title="Tables" actions={isAdmin ? <SqlDumpLink /> : undefined}>
           {tables.length === 0 ? (
             <EmptyState>The database has no tables yet.</EmptyState>
           ) : (
@@ -201,24 +192,7 @@ export function PostgresDatabase(props: {
                     <td className="py-2 pr-4 text-right tabular-nums">{formatCount(stats?.dead_rows ?? 0)}</td>
                     <td className="py-2 pr-4 text-right tabular-nums">{formatBytes(stats?.total_bytes ?? 0)}</td>
                     <td className="py-2 pr-4 text-right tabular-nums">{formatBytes(stats?.bloat_bytes ?? 0)}</td>
-                    {isAdmin && (
-                      <td className="py-2">
-                        {isCsvExportable(table.name) ? (
-                          <a
-                            href={`/api/v1/export/csv/${encodeURIComponent(table.name)}`}
-                            download
-                            className="text-sky-700 hover:underline"
-                            aria-label={`Download ${table.name} as CSV`}
-                          >
-                            CSV
-                          </a>
-                        ) : (
-                          <span className="text-xs text-slate-500" title="Credentials are not exported table by table">
-                            —
-                          </span>
-                        )}
-                      </td>
-                    )}
+                    <TableExportCell table={table.name} isAdmin={isAdmin} />
                   </tr>
                 );
               })}
@@ -243,15 +217,5 @@ export function PostgresDatabase(props: {
         )}
       </div>
     </>
-  );
-}
-
-function Figure({ label, value, hint }: { label: string; value: React.ReactNode; hint?: string }) {
-  return (
-    <div>
-      <dt className="text-xs font-medium uppercase tracking-wide text-slate-500">{label}</dt>
-      <dd className="mt-1 text-lg font-semibold tabular-nums text-slate-900">{value}</dd>
-      {hint && <dd className="text-xs text-slate-500">{hint}</dd>}
-    </div>
   );
 }

@@ -1,9 +1,9 @@
 "use client";
 
-import { useEffect, useId, useRef, useState, useTransition } from "react";
-import { Button } from "@/app/_components/ui/button";
+import { useEffect, useRef, useState, useTransition } from "react";
 import { createChannelAction, updateChannelAction } from "@/app/(dashboard)/settings/actions";
 import { FORM_INPUT, KindField } from "@/app/_components/kind-field";
+import { FormDialog } from "@/app/_components/form-dialog";
 import { kindFieldValues, refusalText, splitKindFields } from "@/lib/kind-fields";
 import { CHANNEL_KINDS, CHANNEL_KIND_NAMES, type ChannelKind } from "@/lib/notify/channel-kinds";
 import { EVENT_NAMES, SEVERITIES, type EventName, type Severity } from "@/lib/notify/events";
@@ -43,7 +43,6 @@ function draftOf(channel: ChannelDto | null, kind: ChannelKind): Draft {
  */
 export function ChannelForm({ channel, open, onClose, onSaved }: { channel: ChannelDto | null; open: boolean; onClose: () => void; onSaved: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
   const [draft, setDraft] = useState<Draft>(() => draftOf(channel, channel?.kind ?? "email"));
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
@@ -60,8 +59,7 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
   const editing = channel !== null;
   const fields = CHANNEL_KINDS[draft.kind].fields;
 
-  function submit(event: React.FormEvent<HTMLFormElement>) {
-    event.preventDefault();
+  function submit() {
     setError(null);
     const { settings, secrets } = splitKindFields(fields, draft.fields);
     const common = {
@@ -86,117 +84,103 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
   }
 
   return (
-    <dialog
-      ref={dialog}
-      aria-labelledby={titleId}
+    <FormDialog
+      dialogRef={dialog}
+      title={editing ? `Edit channel '${channel.name}'` : "Add a notification channel"}
       onClose={onClose}
-      className="m-auto max-h-[calc(100dvh-2rem)] w-full max-w-[min(40rem,calc(100vw-2rem))] overflow-y-auto rounded-lg p-0 text-left shadow-xl backdrop:bg-slate-900/50"
+      onSubmit={submit}
+      error={error}
+      pending={pending}
+      canSubmit={draft.name.trim() !== ""}
+      submitLabel={editing ? "Save channel" : "Add channel"}
     >
-      <form onSubmit={submit} className="space-y-4 p-4 sm:p-6">
-        <h2 id={titleId} className="text-lg font-semibold text-slate-900">
-          {editing ? `Edit channel '${channel.name}'` : "Add a notification channel"}
-        </h2>
-        <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Kind</span>
-            <select
-              value={draft.kind}
-              disabled={editing}
-              onChange={(e) => setDraft({ ...draftOf(null, e.target.value as ChannelKind), name: draft.name })}
-              className={FORM_INPUT}
-            >
-              {CHANNEL_KIND_NAMES.map((kind) => (
-                <option key={kind} value={kind}>
-                  {CHANNEL_KINDS[kind].label}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Name</span>
-            <input
-              required
-              maxLength={100}
-              value={draft.name}
-              onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-              className={FORM_INPUT}
-              placeholder="ops on-call"
-            />
-          </label>
-          {fields.map((field) => (
-            <KindField
-              key={`${draft.kind}-${field.name}`}
-              field={field}
-              value={draft.fields[field.name] ?? ""}
-              stored={editing && (channel.secrets_set ?? []).includes(field.name)}
-              onChange={(value) => setDraft({ ...draft, fields: { ...draft.fields, [field.name]: value } })}
-            />
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Kind</span>
+          <select
+            value={draft.kind}
+            disabled={editing}
+            onChange={(e) => setDraft({ ...draftOf(null, e.target.value as ChannelKind), name: draft.name })}
+            className={FORM_INPUT}
+          >
+            {CHANNEL_KIND_NAMES.map((kind) => (
+              <option key={kind} value={kind}>
+                {CHANNEL_KINDS[kind].label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Name</span>
+          <input
+            required
+            maxLength={100}
+            value={draft.name}
+            onChange={(e) => setDraft({ ...draft, name: e.target.value })}
+            className={FORM_INPUT}
+            placeholder="ops on-call"
+          />
+        </label>
+        {fields.map((field) => (
+          <KindField
+            key={`${draft.kind}-${field.name}`}
+            field={field}
+            value={draft.fields[field.name] ?? ""}
+            stored={editing && (channel.secrets_set ?? []).includes(field.name)}
+            onChange={(value) => setDraft({ ...draft, fields: { ...draft.fields, [field.name]: value } })}
+          />
+        ))}
+      </div>
+      <fieldset className="text-sm">
+        <legend className="font-medium text-slate-700">Events</legend>
+        <div className="mt-1 grid grid-cols-1 gap-1 sm:grid-cols-2">
+          {EVENT_NAMES.map((name) => (
+            <label key={name} className="flex items-center gap-2 font-mono text-xs text-slate-700">
+              <input
+                type="checkbox"
+                checked={draft.events.includes(name)}
+                onChange={(e) => setDraft({ ...draft, events: e.target.checked ? [...draft.events, name] : draft.events.filter((event) => event !== name) })}
+              />
+              {name}
+            </label>
           ))}
         </div>
-        <fieldset className="text-sm">
-          <legend className="font-medium text-slate-700">Events</legend>
-          <div className="mt-1 grid grid-cols-1 gap-1 sm:grid-cols-2">
-            {EVENT_NAMES.map((name) => (
-              <label key={name} className="flex items-center gap-2 font-mono text-xs text-slate-700">
-                <input
-                  type="checkbox"
-                  checked={draft.events.includes(name)}
-                  onChange={(e) => setDraft({ ...draft, events: e.target.checked ? [...draft.events, name] : draft.events.filter((event) => event !== name) })}
-                />
-                {name}
-              </label>
+      </fieldset>
+      <div className="grid grid-cols-2 gap-3 sm:grid-cols-4">
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Minimum severity</span>
+          <select value={draft.min_severity} onChange={(e) => setDraft({ ...draft, min_severity: e.target.value as Severity })} className={FORM_INPUT}>
+            {SEVERITIES.map((severity) => (
+              <option key={severity}>{severity}</option>
             ))}
-          </div>
-        </fieldset>
-        <div className="grid grid-cols-2 gap-3 sm:grid-cols-4">
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Minimum severity</span>
-            <select value={draft.min_severity} onChange={(e) => setDraft({ ...draft, min_severity: e.target.value as Severity })} className={FORM_INPUT}>
-              {SEVERITIES.map((severity) => (
-                <option key={severity}>{severity}</option>
-              ))}
-            </select>
-          </label>
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Reminder every (h)</span>
-            <input
-              type="number"
-              min={1}
-              max={720}
-              value={draft.reminder_hours}
-              onChange={(e) => setDraft({ ...draft, reminder_hours: e.target.value })}
-              className={FORM_INPUT}
-              placeholder="default"
-            />
-          </label>
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Quiet from (UTC)</span>
-            <input type="time" value={draft.quiet_start} onChange={(e) => setDraft({ ...draft, quiet_start: e.target.value })} className={FORM_INPUT} />
-          </label>
-          <label className="block text-sm">
-            <span className="font-medium text-slate-700">Quiet until (UTC)</span>
-            <input type="time" value={draft.quiet_end} onChange={(e) => setDraft({ ...draft, quiet_end: e.target.value })} className={FORM_INPUT} />
-          </label>
-        </div>
-        <p className="text-xs text-slate-500">During quiet hours only critical events go out at once; the rest wait until they end.</p>
-        <label className="flex items-center gap-2 text-sm text-slate-800">
-          <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft({ ...draft, enabled: e.target.checked })} />
-          Enabled
+          </select>
         </label>
-        {error && (
-          <p role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-700">
-            {error}
-          </p>
-        )}
-        <div className="flex flex-wrap justify-end gap-2">
-          <Button type="button" variant="secondary" onClick={() => dialog.current?.close()}>
-            Cancel
-          </Button>
-          <Button type="submit" disabled={pending || draft.name.trim() === ""}>
-            {pending ? "Saving…" : editing ? "Save channel" : "Add channel"}
-          </Button>
-        </div>
-      </form>
-    </dialog>
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Reminder every (h)</span>
+          <input
+            type="number"
+            min={1}
+            max={720}
+            value={draft.reminder_hours}
+            onChange={(e) => setDraft({ ...draft, reminder_hours: e.target.value })}
+            className={FORM_INPUT}
+            placeholder="default"
+          />
+        </label>
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Quiet from (UTC)</span>
+          <input type="time" value={draft.quiet_start} onChange={(e) => setDraft({ ...draft, quiet_start: e.target.value })} className={FORM_INPUT} />
+        </label>
+        <label className="block text-sm">
+          <span className="font-medium text-slate-700">Quiet until (UTC)</span>
+          <input type="time" value={draft.quiet_end} onChange={(e) => setDraft({ ...draft, quiet_end: e.target.value })} className={FORM_INPUT} />
+        </label>
+      </div>
+      <p className="text-xs text-slate-500">During quiet hours only critical events go out at once; the rest wait until they end.</p>
+      <label className="flex items-center gap-2 text-sm text-slate-800">
+        <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft({ ...draft, enabled: e.target.checked })} />
+        Enabled
+      </label>
+    </FormDialog>
   );
 }
