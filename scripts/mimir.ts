@@ -251,6 +251,10 @@ function reportProblems(problems: string[]): boolean {
 function transferProgressLine() {
   return (p: TransferProgress) => {
     const eta = p.etaSeconds === null ? "" : `  ETA ${Math.floor(p.etaSeconds / 60)}:${String(Math.round(p.etaSeconds % 60)).padStart(2, "0")}`;
+    if (p.phase === "index") {
+      process.stderr.write(`\rbuilding  ${p.table.padEnd(26)} ${p.done} of ${p.total} indexes and foreign keys${eta}   `);
+      return;
+    }
     process.stderr.write(
       `\r${p.phase === "copy" ? "copying  " : "verifying"} ${p.table.padEnd(26)} ${p.done.toLocaleString("en-US")} of ${p.total.toLocaleString("en-US")} rows  ${Math.round(p.rowsPerSecond).toLocaleString("en-US")} rows/s${eta}   `,
     );

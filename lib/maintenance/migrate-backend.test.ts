@@ -307,9 +307,24 @@ describe("migrate-to-postgres", () => {
     expect(afterKill.join("\n")).toMatch(/^index idx_executions_status_start: /m);
     expect(afterKill.join("\n")).toMatch(/^constraint job_executions_job_id_scheduled_jobs_id_fk: FOREIGN KEY/m);
 
-    const result = await migrateSqliteToPostgres(scratch.url, { writeConfig: false });
+    const phases: string[] = [];
+    const result = await migrateSqliteToPostgres(scratch.url, {
+      writeConfig: false,
+      onProgress: (p) => phases.push(p.phase === "index" ? `index ${p.done}/${p.total} ${p.table}` : p.phase),
+    });
     expect(result.tables.find((t) => t.table === "job_executions")).toMatchObject({ sourceRows: 40_000, targetRows: 40_000, ok: true });
     expect(await pgIndexesAndKeys(scratch.url)).toEqual(afterKill);
+    // The index builds move the bar one by one between the copy and the verification.
+    const builds = phases.filter((phase) => phase.startsWith("index "));
+    expect(builds.length).toBeGreaterThan(1);
+    expect(builds[0]).toMatch(new RegExp(`^index 1/${builds.length} `));
+    expect(builds.at(-1)).toMatch(new RegExp(`^index ${builds.length}/${builds.length} (index|foreign key) `));
+    expect(phases.indexOf(builds[0]!)).toBeGreaterThan(phases.lastIndexOf("copy"));
+    expect(phases.lastIndexOf(builds.at(-1)!)).toBeLessThan(phases.indexOf("verify"));
+    expect(builds.join("\n")).toMatch(/index \S*idx_executions_status_start/);
+    // The planner has statistics for the copied history at once (ANALYZE in the copy's transaction).
+    const [stats] = await pgQuery<{ n: string }>(scratch.url, "SELECT count(*) AS n FROM pg_stats WHERE tablename = 'job_executions'");
+    expect(Number(stats!.n)).toBeGreaterThan(0);
   });
 
   it("refuses while a server runs on this data root", async () => {

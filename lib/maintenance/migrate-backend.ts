@@ -274,8 +274,13 @@ function operationProgress(ctx: OperationContext): ProgressListener {
   return (p: TransferProgress) => {
     // A cancel stops the copy between chunks; the transaction rolls back.
     ctx.signal.throwIfAborted();
-    ctx.progress(p.done, p.total, "rows");
     const eta = p.etaSeconds === null ? "" : `, about ${Math.ceil(p.etaSeconds)} s left`;
+    if (p.phase === "index") {
+      ctx.progress(p.done, p.total, "indexes");
+      ctx.message(`built ${p.table} (${p.done} of ${p.total} indexes and foreign keys)${eta}`);
+      return;
+    }
+    ctx.progress(p.done, p.total, "rows");
     ctx.message(`${p.phase === "copy" ? "copying" : "verifying"} ${p.table}: ${Math.round(p.rowsPerSecond).toLocaleString("en-US")} rows/s${eta}`);
   };
 }

@@ -69,11 +69,23 @@ export async function dropIndexesForCopy(client: pg.Client, tables: string[]): P
 /**
  * Recreates what dropIndexesForCopy dropped, in the same transaction: the indexes first (the foreign
  * keys' validation may use them), each built in one pass over the copied rows. A duplicate under a
- * unique index or a row without its parent fails here, and the whole copy rolls back.
+ * unique index or a row without its parent fails here, and the whole copy rolls back. `onBuilt` hears
+ * of each statement done (the builds of a million-row copy take seconds each, and the progress bar
+ * moves with them).
  */
-export async function recreateIndexes(client: pg.Client, deferred: DeferredIndexes): Promise<void> {
+export async function recreateIndexes(client: pg.Client, deferred: DeferredIndexes, onBuilt?: (statement: string) => void): Promise<void> {
   if (deferred.indexes.length === 0 && deferred.foreignKeys.length === 0) return;
   await client.query(`SET LOCAL maintenance_work_mem = '${BUILD_MEMORY}'`);
-  for (const statement of deferred.indexes) await client.query(statement);
-  for (const statement of deferred.foreignKeys) await client.query(statement);
+  for (const statement of [...deferred.indexes, ...deferred.foreignKeys]) {
+    await client.query(statement);
+    onBuilt?.(statement);
+  }
+}
+
+/** What a progress message names for a recreated index or foreign key: "index job_executions_start_time_idx". */
+export function describeBuilt(statement: string): string {
+  const index = /^CREATE (?:UNIQUE )?INDEX (\S+)/.exec(statement);
+  if (index) return `index ${index[1]}`;
+  const key = /ADD CONSTRAINT (\S+)/.exec(statement);
+  return key ? `foreign key ${key[1]}` : statement.slice(0, 60);
 }

@@ -1,6 +1,7 @@
 /** What a transfer reports as it goes: rows so far of all it will move, its speed and the time left at that speed. */
 export interface TransferProgress {
-  phase: "copy" | "verify";
+  /** copy and verify count rows; index counts the indexes and foreign keys built after the copy */
+  phase: "copy" | "index" | "verify";
   table: string;
   done: number;
   total: number;

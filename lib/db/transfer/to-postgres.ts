@@ -20,7 +20,7 @@ import {
   TableChecksum,
   type ColumnKind,
 } from "@/lib/db/transfer/canonical";
-import { DEFER_INDEXES_FROM_ROWS, dropIndexesForCopy, recreateIndexes } from "@/lib/db/transfer/deferred-indexes";
+import { DEFER_INDEXES_FROM_ROWS, describeBuilt, dropIndexesForCopy, recreateIndexes } from "@/lib/db/transfer/deferred-indexes";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
 import { ident, NOT_COPIED, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
 
@@ -425,7 +425,12 @@ export async function migrateToPostgres(options: MigrateToPostgresOptions): Prom
       options.onSourceClosed?.();
       if (deferred.indexes.length > 0)
         say(`Building ${deferred.indexes.length} index(es) and ${deferred.foreignKeys.length} foreign key(s) over the copied rows …`);
-      await recreateIndexes(client, deferred);
+      const building = new ProgressMeter("index", deferred.indexes.length + deferred.foreignKeys.length, options.onProgress, 0);
+      await recreateIndexes(client, deferred, (statement) => building.add(describeBuilt(statement), 1));
+      // Fresh tables have no planner statistics until autovacuum gets to them: the console's first
+      // queries on a million-row history would be planned blind. Inside the transaction, so they land with the rows.
+      say("Collecting planner statistics (ANALYZE) …");
+      await client.query("ANALYZE");
       const copySeconds = (performance.now() - started) / 1000;
       const verifyStarted = performance.now();
       const verifying = new ProgressMeter("verify", total, options.onProgress);
