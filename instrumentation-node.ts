@@ -1,8 +1,8 @@
 import { boot } from "@/lib/boot";
-import { answerTraceWith405 } from "@/lib/trace-guard";
+import { installRequestGate } from "@/lib/request-gate";
 
 // Next.js logs a throwing register() and keeps serving 500s; a server that cannot boot must exit instead.
-answerTraceWith405();
+installRequestGate();
 try {
   await boot();
 } catch (error) {

@@ -29,7 +29,7 @@ export const PROCESS_SLOTS = [
   "storageSampler",
   "metrics",
   "outboundAgent",
-  "traceGuard",
+  "requestGate",
   "routeLabels",
   "restoreDiscard",
   "auditPrune",
