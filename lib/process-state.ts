@@ -28,6 +28,7 @@ export const PROCESS_SLOTS = [
   "storageUsage",
   "storageSampler",
   "metrics",
+  "metricsTableScans",
   "outboundAgent",
   "requestGate",
   "routeLabels",

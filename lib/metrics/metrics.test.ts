@@ -96,7 +96,7 @@ test("requests for hundreds of distinct ids, refused or not found, add no series
 
 // On SQLite every statement holds the event loop: a scrape reads small tables only, a fixed number of
 // times, and the passes over whole tables (row counts, run tallies) are reused and run off the loop.
-test("a scrape runs four statements on the app connection, none over the history", async (context) => {
+test("a scrape runs three statements on the app connection, none over the history", async (context) => {
   if (isPostgres()) return context.skip();
   await renderMetrics();
   const client = getDb().$client;
@@ -112,7 +112,7 @@ test("a scrape runs four statements on the app connection, none over the history
     client.prepare = prepare;
   }
   const statements = seen.filter((source) => !/^PRAGMA/i.test(source));
-  expect(statements).toHaveLength(4);
+  expect(statements).toHaveLength(3);
   expect(statements.join("\n")).not.toMatch(/job_executions/);
 });
 
