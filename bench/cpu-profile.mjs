@@ -40,7 +40,7 @@ for (let i = 0, at = profile.startTime; i < samples.length; i += 1) {
 
 const fileOf = (node) => (node.callFrame.url ? node.callFrame.url.replace(/^.*\/(node_modules|\.next)\//, "$1/").replace(/^file:\/\//, "") : "");
 const label = (node) => {
-  const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+  const { functionName, lineNumber, columnNumber } = node.callFrame;
   const where = fileOf(node);
   return `${functionName || "(anonymous)"} ${where}${where ? `:${lineNumber + 1}:${columnNumber + 1}` : ""}`;
 };

@@ -165,7 +165,15 @@ test("the backup and offsite families come from one read each: the newest set, t
 
 test("the alert states come with the latest samples, in the same statement: raised 1, cleared 0, and the samples still whole", async () => {
   const at = new Date().toISOString();
-  const alert = (key: string, state: "raised" | "cleared") => ({ key, state, message: `${key} is ${state}`, value: 0.9, raiseAt: 0.8, clearAt: 0.7, updatedAt: at });
+  const alert = (key: string, state: "raised" | "cleared") => ({
+    key,
+    state,
+    message: `${key} is ${state}`,
+    value: 0.9,
+    raiseAt: 0.8,
+    clearAt: 0.7,
+    updatedAt: at,
+  });
   await getDb()
     .insert(storageAlerts)
     .values([alert("volume:mimir_logs", "raised"), alert("disk_free", "cleared")]);
