@@ -6,8 +6,8 @@ import { warmTableScans } from "@/lib/metrics/run-duration";
 installRequestGate();
 try {
   await boot();
-  // /metrics reports two passes over whole tables, read on a worker thread and reused: start them now,
-  // so that the first scrape of this process does not wait for them.
+  // /metrics reports two passes over whole tables, read on a worker thread and reused: start them now
+  // (without holding up the boot), so that no scrape has to start them and wait for all of them.
   warmTableScans();
 } catch (error) {
   console.error(`Mimir persistence console failed to start:\n${error instanceof Error ? error.message : String(error)}`);

@@ -56,9 +56,9 @@ export interface TableScans {
 
 /**
  * The two passes over whole tables that /metrics reports (run tallies, row counts per table), one
- * pair per process: boot starts them (warmTableScans), so that a process's first scrape finds them
- * read instead of waiting for them on the worker thread (about half a second at 1,000,000 runs), and
- * the /metrics route bundle reuses what boot read.
+ * pair per process: boot starts them (warmTableScans), so that a scrape finds them read, or being read,
+ * instead of starting them and waiting for them on the worker thread (0.5 to 2.5 s at 1,000,000 runs),
+ * and the /metrics route bundle reuses what boot read.
  */
 export function tableScans(): TableScans {
   return processState("metricsTableScans", () => ({
