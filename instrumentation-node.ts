@@ -1,10 +1,14 @@
 import { boot } from "@/lib/boot";
-import { answerTraceWith405 } from "@/lib/trace-guard";
+import { installRequestGate } from "@/lib/request-gate";
+import { warmTableScans } from "@/lib/metrics/run-duration";
 
 // Next.js logs a throwing register() and keeps serving 500s; a server that cannot boot must exit instead.
-answerTraceWith405();
+installRequestGate();
 try {
   await boot();
+  // /metrics reports two passes over whole tables, read on a worker thread and reused: start them now
+  // (without holding up the boot), so that no scrape has to start them and wait for all of them.
+  warmTableScans();
 } catch (error) {
   console.error(`Mimir persistence console failed to start:\n${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

@@ -1,4 +1,8 @@
 import type { NextConfig } from "next";
+import { DATA_ANSWER_POLICY } from "./lib/csp";
+
+/** The data answers (JSON and text), which proxy.ts does not run for: their policy is one constant. */
+const DATA_PATHS = ["/api/:path*", "/health", "/metrics"];
 
 const nextConfig: NextConfig = {
   // The Docker image runs the self-contained server (node server.js); `npm start` runs `next start`,
@@ -8,9 +12,11 @@ const nextConfig: NextConfig = {
   // `npm ci`) cannot be placed in a Turbopack chunk.
   serverExternalPackages: ["better-sqlite3", "winston", "ssh2"],
   poweredByHeader: false,
-  // The Content-Security-Policy is set per request by proxy.ts, since it carries a fresh nonce.
+  // A page's Content-Security-Policy is set per request by proxy.ts, since it carries a fresh nonce;
+  // a data answer's is the same for every request, so it is set here.
   async headers() {
     return [
+      ...DATA_PATHS.map((source) => ({ source, headers: [{ key: "Content-Security-Policy", value: DATA_ANSWER_POLICY }] })),
       {
         source: "/:path*",
         headers: [

@@ -14,6 +14,7 @@ import autocannon from "autocannon";
 import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
 import { startBareNext, startOurs, startRawNode, type ServeMode, type Server } from "./servers";
 import fs from "node:fs";
+import { spawnSync } from "node:child_process";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -39,11 +40,23 @@ interface Figure {
   p99: number;
   p50: number;
   errors: number;
+  /** the server process's CPU time (all threads) per request answered: on a loaded machine it moves less than req/s */
+  cpuPerRequest: number;
 }
 
-async function load(url: string, seconds: number, headers: Record<string, string>): Promise<Figure> {
+async function load(server: Server, url: string, seconds: number, headers: Record<string, string>): Promise<Figure> {
+  const cpuBefore = cpuMicros(server.process.pid!);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
-  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, errors: result.errors + result.non2xx };
+  const cpuPerRequest = (cpuMicros(server.process.pid!) - cpuBefore) / Math.max(1, result.requests.total);
+  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, errors: result.errors + result.non2xx, cpuPerRequest };
+}
+
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
+
+/** User + system CPU time of a process (all its threads), from /proc/PID/stat, in µs. */
+function cpuMicros(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
 }
 
 function median(values: number[]): number {
@@ -63,18 +76,25 @@ async function measure(servers: Server[]) {
   for (const target of TARGETS) {
     const figures = new Map<string, Figure[]>(servers.map((server) => [server.name, []]));
     const pathOf = (server: Server) => (server.name.startsWith("ours") ? target.ours : target.peer);
-    for (const server of servers) await load(server.base + pathOf(server), WARMUP_SECONDS, auth);
+    for (const server of servers) await load(server, server.base + pathOf(server), WARMUP_SECONDS, auth);
     for (let run = 0; run < RUNS; run += 1) {
-      for (const server of servers) figures.get(server.name)!.push(await load(server.base + pathOf(server), SECONDS, auth));
+      for (const server of servers) figures.get(server.name)!.push(await load(server, server.base + pathOf(server), SECONDS, auth));
     }
     const bare = median(figures.get("bare Next.js route")!.map((f) => f.rps));
+    const bareCpu = median(figures.get("bare Next.js route")!.map((f) => f.cpuPerRequest));
     console.log(`\n${target.label}`);
-    console.log(`${"server".padEnd(22)} ${"req/s median [min–max]".padStart(26)} ${"p99 ms".padStart(14)} ${"p50".padStart(5)} ${"× bare".padStart(7)} errors`);
+    console.log(
+      `${"server".padEnd(22)} ${"req/s median [min–max]".padStart(26)} ${"p99 ms".padStart(14)} ${"p50".padStart(5)} ${"× bare".padStart(7)} ${"CPU µs/req".padStart(11)} ${"× bare".padStart(7)} errors`,
+    );
     for (const [name, list] of figures) {
       const rps = list.map((f) => f.rps);
       const p99 = list.map((f) => f.p99);
       console.log(
-        `${name.padEnd(22)} ${`${median(rps).toFixed(0)} [${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}]`.padStart(26)} ${`${median(p99)} [${Math.min(...p99)}–${Math.max(...p99)}]`.padStart(14)} ${String(median(list.map((f) => f.p50))).padStart(5)} ${(median(rps) / bare).toFixed(2).padStart(6)}× ${list.reduce((sum, f) => sum + f.errors, 0)}`,
+        `${name.padEnd(22)} ${`${median(rps).toFixed(0)} [${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}]`.padStart(26)} ${`${median(p99)} [${Math.min(...p99)}–${Math.max(...p99)}]`.padStart(14)} ${String(median(list.map((f) => f.p50))).padStart(5)} ${(median(rps) / bare).toFixed(2).padStart(6)}× ${median(
+          list.map((f) => f.cpuPerRequest),
+        )
+          .toFixed(0)
+          .padStart(11)} ${(median(list.map((f) => f.cpuPerRequest)) / bareCpu).toFixed(2).padStart(6)}× ${list.reduce((sum, f) => sum + f.errors, 0)}`,
       );
     }
   }

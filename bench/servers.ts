@@ -10,6 +10,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 const NEXT = path.join(ROOT, "node_modules/.bin/next");
+/** Node flags for the server processes (bench/http-profile.ts: --cpu-prof, which NODE_OPTIONS may not carry). */
+const nodeFlags = () => (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+const NEXT_CLI = path.join(ROOT, "node_modules/next/dist/bin/next");
 export const BARE_NEXT_DIR = path.join(ROOT, "bench/peers/bare-next");
 
 export interface Server {
@@ -102,22 +105,25 @@ export function startOurs(mode: ServeMode, env: Record<string, string>): Promise
     for (const item of ["drizzle", ".next/static", "public", "docs/recovery.md"]) {
       if (fs.existsSync(path.join(ROOT, item))) fs.cpSync(path.join(ROOT, item), path.join(standalone, item), { recursive: true });
     }
-    return start("ours (standalone)", process.execPath, [server], env, standalone);
+    return start("ours (standalone)", process.execPath, [...nodeFlags(), server], env, standalone);
   }
   if (!fs.existsSync(path.join(ROOT, ".next/BUILD_ID"))) throw new Error("No production build: run next build first");
-  return start("ours (next start)", NEXT, ["start", "-p", "$PORT", "-H", "127.0.0.1"], env);
+  return start("ours (next start)", process.execPath, [...nodeFlags(), NEXT_CLI, "start", "-p", "$PORT", "-H", "127.0.0.1"], env);
 }
 
 /** The bare Next.js peer, built on first use (bench/peers/bare-next/.next is not committed). */
-export function startBareNext(database: string): Promise<Server> {
+export function startBareNext(database: string, env: Record<string, string> = {}): Promise<Server> {
   if (!fs.existsSync(path.join(BARE_NEXT_DIR, ".next/BUILD_ID"))) {
     console.log("building the bare Next.js peer (bench/peers/bare-next) …");
     const build = spawnSync(NEXT, ["build", BARE_NEXT_DIR], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
     if (build.status !== 0) throw new Error("the bare Next.js peer did not build");
   }
-  return start("bare Next.js route", NEXT, ["start", BARE_NEXT_DIR, "-p", "$PORT", "-H", "127.0.0.1"], { BENCH_DB: database });
+  return start("bare Next.js route", process.execPath, [...nodeFlags(), NEXT_CLI, "start", BARE_NEXT_DIR, "-p", "$PORT", "-H", "127.0.0.1"], {
+    BENCH_DB: database,
+    ...env,
+  });
 }
 
 export function startRawNode(database: string): Promise<Server> {
-  return start("raw node:http", process.execPath, [path.join(ROOT, "bench/peers/raw-http.mjs")], { BENCH_DB: database });
+  return start("raw node:http", process.execPath, [...nodeFlags(), path.join(ROOT, "bench/peers/raw-http.mjs")], { BENCH_DB: database });
 }

@@ -1,9 +1,9 @@
 import { AppError } from "@/lib/errors";
 
 /**
- * The HTTP methods each /api/v1 route file exports, for the proxy (proxy.ts): a method a route does
- * not handle answers a JSON 405 with `Allow`, instead of Next.js's empty 405. The proxy runs before
- * the route bundles and cannot read them, so the list is kept here; lib/api-routes.test.ts compares
+ * The HTTP methods each /api/v1 route file exports, for the request gate (lib/request-gate.ts): a
+ * method a route does not handle answers a JSON 405 with `Allow`, instead of Next.js's empty 405. The
+ * gate runs before Next.js and the route bundles and cannot read them, so the list is kept here; lib/api-routes.test.ts compares
  * it with the route files, so a route added or changed without updating it fails the tests. A path
  * not listed is left to Next.js (a new route works; an unknown path reaches app/api/v1/[...path]).
  */

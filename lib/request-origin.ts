@@ -10,11 +10,16 @@ const DIRECT_SCHEME = "http";
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const HOST_AND_PORT = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/;
 
+/** What these checks read of a request's headers: a fetch Headers, or Node's (lib/request-gate.ts). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
 /**
  * The host the browser addressed, lowercased: the Host header, or X-Forwarded-Host's first entry
  * when server.trust_proxy says a proxy in front sets it (and drops whatever a client sent).
  */
-export function requestHost(headers: Headers, requestUrl: string): string {
+export function requestHost(headers: HeaderReader, requestUrl: string): string {
   const forwarded = getConfig().values.server.trust_proxy ? firstEntry(headers.get("x-forwarded-host")) : null;
   return (forwarded ?? headers.get("host") ?? new URL(requestUrl).host).toLowerCase();
 }
@@ -34,7 +39,7 @@ export function requestOrigin(headers: Headers, requestUrl: string): string | nu
  * Whether the request is for a host this console answers to (server.allowed_hosts; any while the
  * list is empty). An entry without a port allows that name on any port.
  */
-export function isAllowedHost(headers: Headers, requestUrl: string): boolean {
+export function isAllowedHost(headers: HeaderReader, requestUrl: string): boolean {
   const allowed = getConfig().values.server.allowed_hosts;
   if (allowed.length === 0) return true;
   const host = requestHost(headers, requestUrl);

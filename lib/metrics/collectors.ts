@@ -4,36 +4,36 @@ import { getEngine } from "@/lib/db/engine";
 import type { DatabaseFileStats } from "@/lib/db/engine/types";
 import { summarizeBackups } from "@/lib/backups/catalog";
 import { getLogger } from "@/lib/log/logger";
-import { listAlerts } from "@/lib/storage/alerts";
 import { listDestinationStats } from "@/lib/offsite/destinations";
-import { listLatestSamples } from "@/lib/storage/history";
+import { listLatestSamplesAndAlertStates } from "@/lib/storage/history";
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { httpMetricsRegistry } from "@/lib/metrics/http";
-import { reusedInBackground, runDurationHistogram, runTallies, TABLE_SCAN_REUSE_MS } from "@/lib/metrics/run-duration";
+import { runDurationHistogram, tableScans } from "@/lib/metrics/run-duration";
 
 /**
  * The gauges /metrics reports, each reading stored state when scraped (samples, the database, the
  * backup catalog); nothing is pushed. Loaded by the /metrics route alone: it reads half the product.
- * The values several gauges share are read once per scrape (one snapshot), not once per gauge: four
- * statements (latest samples, the backup catalog's newest set and count, the offsite destinations with
- * their copies, the alerts), the page pragmas and three stat calls. What needs a pass over whole tables
+ * The values several gauges share are read once per scrape (one snapshot), not once per gauge: three
+ * statements (latest samples with the alert states, the backup catalog's newest set and count, the
+ * offsite destinations with their copies), the page pragmas and three stat calls. What needs a pass over whole tables
  * (row counts, run tallies) is reused and read again in the background, off the event loop.
  */
 interface Snapshot {
-  samples: Awaited<ReturnType<typeof listLatestSamples>>;
+  samples: Awaited<ReturnType<typeof listLatestSamplesAndAlertStates>>["samples"];
+  alerts: Awaited<ReturnType<typeof listLatestSamplesAndAlertStates>>["alerts"];
   backups: Awaited<ReturnType<typeof summarizeBackups>> | null;
   sqlite: DatabaseFileStats | null;
   destinations: Awaited<ReturnType<typeof listDestinationStats>>;
 }
 
 async function readSnapshot(): Promise<Snapshot> {
-  const [samples, backups, sqlite, destinations] = await Promise.all([
-    guarded(listLatestSamples, []),
+  const [{ samples, alerts }, backups, sqlite, destinations] = await Promise.all([
+    guarded(listLatestSamplesAndAlertStates, { samples: [], alerts: [] }),
     guarded(summarizeBackups, null),
     guarded(() => getEngine().fileStats(), null),
     guarded(listDestinationStats, []),
   ]);
-  return { samples, backups, sqlite, destinations };
+  return { samples, alerts, backups, sqlite, destinations };
 }
 
 /** The snapshot of the scrape in progress (a gauge collected outside a scrape reads its own). */
@@ -64,8 +64,7 @@ function volumeGauge(registers: Registry[], name: string, help: string, pick: (r
 function createCollectors(): Registry {
   const registry = new Registry();
   const registers = [registry];
-  const tallies = runTallies(warn);
-  const tableRows = reusedInBackground(TABLE_SCAN_REUSE_MS, () => getEngine().countTableRows(), [], warn);
+  const { tallies, tableRows } = tableScans();
 
   volumeGauge(registers, "mimir_volume_bytes", "Bytes in each volume and the backups folder at the last storage sample (du -sb)", (row) => row.bytes);
   volumeGauge(registers, "mimir_volume_files", "Files in each volume at the last storage sample", (row) => row.files);
@@ -224,7 +223,7 @@ function createCollectors(): Registry {
     registers,
     async collect() {
       this.reset();
-      for (const alert of await guarded(listAlerts, [])) this.set({ alert: alert.key }, alert.state === "raised" ? 1 : 0);
+      for (const alert of (await snapshot()).alerts) this.set({ alert: alert.key }, alert.state === "raised" ? 1 : 0);
     },
   });
   return registry;

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { getDb } from "@/lib/db/client";
 import { isPostgres } from "@/lib/db/dialect";
-import { backups, jobExecutions, offsiteCopies, offsiteDestinations, scheduledJobs, type NewJobExecutionRow } from "@/lib/db/schema";
+import { backups, jobExecutions, offsiteCopies, offsiteDestinations, scheduledJobs, storageAlerts, type NewJobExecutionRow } from "@/lib/db/schema";
 import { VOLUMES } from "@/lib/config/volumes";
 import { route } from "@/lib/http";
 import { executionIdParams } from "@/lib/executions/inputs";
@@ -96,7 +96,7 @@ test("requests for hundreds of distinct ids, refused or not found, add no series
 
 // On SQLite every statement holds the event loop: a scrape reads small tables only, a fixed number of
 // times, and the passes over whole tables (row counts, run tallies) are reused and run off the loop.
-test("a scrape runs four statements on the app connection, none over the history", async (context) => {
+test("a scrape runs three statements on the app connection, none over the history", async (context) => {
   if (isPostgres()) return context.skip();
   await renderMetrics();
   const client = getDb().$client;
@@ -112,7 +112,7 @@ test("a scrape runs four statements on the app connection, none over the history
     client.prepare = prepare;
   }
   const statements = seen.filter((source) => !/^PRAGMA/i.test(source));
-  expect(statements).toHaveLength(4);
+  expect(statements).toHaveLength(3);
   expect(statements.join("\n")).not.toMatch(/job_executions/);
 });
 
@@ -161,4 +161,30 @@ test("the backup and offsite families come from one read each: the newest set, t
   expect(text).toMatch(/^mimir_offsite_failures\{destination="s3-a"\} 2$/m);
   expect(text).toMatch(/^mimir_offsite_last_success_timestamp_seconds\{destination="empty-b"\} 0$/m);
   expect(text).toMatch(/^mimir_offsite_failures\{destination="empty-b"\} 0$/m);
+});
+
+test("the alert states come with the latest samples, in the same statement: raised 1, cleared 0, and the samples still whole", async () => {
+  const at = new Date().toISOString();
+  const alert = (key: string, state: "raised" | "cleared") => ({
+    key,
+    state,
+    message: `${key} is ${state}`,
+    value: 0.9,
+    raiseAt: 0.8,
+    clearAt: 0.7,
+    updatedAt: at,
+  });
+  await getDb()
+    .insert(storageAlerts)
+    .values([alert("volume:mimir_logs", "raised"), alert("disk_free", "cleared")]);
+  try {
+    const { text } = await renderMetrics();
+    expect(text).toMatch(/^mimir_storage_alert_active\{alert="volume:mimir_logs"\} 1$/m);
+    expect(text).toMatch(/^mimir_storage_alert_active\{alert="disk_free"\} 0$/m);
+    // An alert row is not a volume: the volume families keep their own series only.
+    expect(text).not.toMatch(/^mimir_volume_bytes\{volume="(volume:mimir_logs|disk_free)"\}/m);
+    expect(text).toMatch(/^mimir_volume_bytes\{volume="mimir_data"\} \d+$/m);
+  } finally {
+    await getDb().delete(storageAlerts);
+  }
 });

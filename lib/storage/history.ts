@@ -1,6 +1,14 @@
 import "server-only";
 import { countExecutionsPerTimePrefix } from "@/lib/executions/service";
-import { aggregateSampleSeries, BUCKET_PREFIX, findFirstSamplesSince, findLatestSamples, listVolumeTotalsSince, type Bucket } from "@/lib/storage/queries";
+import {
+  aggregateSampleSeries,
+  BUCKET_PREFIX,
+  findFirstSamplesSince,
+  findLatestSamples,
+  findLatestSamplesAndAlertStates,
+  listVolumeTotalsSince,
+  type Bucket,
+} from "@/lib/storage/queries";
 import type { DiskProjection, ExecutionPoint, HistoryRange, SampleSeries, StorageHistory, VolumePoint, VolumeTrend } from "@/lib/storage/types";
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { DAY_MS, HOUR_MS } from "@/lib/time";
@@ -129,7 +137,20 @@ export async function getVolumeTrends(now = Date.now()): Promise<VolumeTrend[]> 
   });
 }
 
-/** The latest sample of each series (volumes, backups, the database files). Reads only. */
-export async function listLatestSamples() {
-  return findLatestSamples();
+/**
+ * The latest sample of each series (volumes, backups, the database files) and every alert's state
+ * (raised or cleared), read together in one statement for /metrics. Reads only.
+ */
+export async function listLatestSamplesAndAlertStates(): Promise<{
+  samples: { volume: string; takenAt: string; bytes: number; files: number; fsFreeBytes: number | null; fsTotalBytes: number | null }[];
+  alerts: { key: string; state: string }[];
+}> {
+  const samples = [];
+  const alerts = [];
+  for (const { alertState, ...row } of await findLatestSamplesAndAlertStates()) {
+    if (alertState === null) samples.push({ ...row, bytes: Number(row.bytes), files: Number(row.files) });
+    else alerts.push({ key: row.volume, state: alertState });
+  }
+  alerts.sort((a, b) => a.key.localeCompare(b.key));
+  return { samples, alerts };
 }

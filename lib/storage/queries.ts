@@ -50,6 +50,38 @@ export async function findLatestSamples() {
     .where(sql`${storageSamples.takenAt} = (SELECT max(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume})`);
 }
 
+/**
+ * The latest sample of each series and the state of every alert, in one statement: /metrics reads
+ * both on every scrape. An alert comes as a row whose `alertState` is set (the alert's key in
+ * `volume`); a sample's `alertState` is null.
+ */
+export async function findLatestSamplesAndAlertStates() {
+  const samples = getDb()
+    .select({
+      volume: storageSamples.volume,
+      takenAt: storageSamples.takenAt,
+      bytes: storageSamples.bytes,
+      files: storageSamples.files,
+      fsFreeBytes: storageSamples.fsFreeBytes,
+      fsTotalBytes: storageSamples.fsTotalBytes,
+      alertState: sql<string | null>`NULL`,
+    })
+    .from(storageSamples)
+    .where(sql`${storageSamples.takenAt} = (SELECT max(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume})`);
+  const alerts = getDb()
+    .select({
+      volume: storageAlerts.key,
+      takenAt: storageAlerts.updatedAt,
+      bytes: sql<number>`0`,
+      files: sql<number>`0`,
+      fsFreeBytes: sql<number | null>`NULL`,
+      fsTotalBytes: sql<number | null>`NULL`,
+      alertState: storageAlerts.state,
+    })
+    .from(storageAlerts);
+  return samples.unionAll(alerts);
+}
+
 /** The oldest sample of each series taken at or after `since`. */
 export async function findFirstSamplesSince(since: string) {
   return getDb()

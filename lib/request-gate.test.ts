@@ -1,0 +1,55 @@
+import os from "node:os";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "@/lib/config/load";
+import { setConfig } from "@/lib/config/service";
+import { ANSWERED_METHODS, refusalOf } from "@/lib/request-gate";
+
+function configure(env: Record<string, string> = {}) {
+  const home = os.tmpdir();
+  setConfig(loadConfig({ MIMIR_HOME: `${home}/mimir-request-gate-test`, ...env }, home));
+}
+
+const request = (method: string, url: string, headers: Record<string, string> = { host: "127.0.0.1:8080" }) => ({ method, url, headers });
+const codeOf = (refusal: ReturnType<typeof refusalOf>) => refusal && { code: refusal.error.code, status: refusal.error.status, headers: refusal.headers };
+
+describe("the request gate (before Next.js)", () => {
+  it("refuses a method no page or route answers, on any path, with Allow", () => {
+    configure();
+    for (const url of ["/api/v1/jobs", "/login", "/health"]) {
+      expect(codeOf(refusalOf(request("PROPFIND", url)))).toEqual({ code: "method_not_allowed", status: 405, headers: { Allow: ANSWERED_METHODS.join(", ") } });
+      expect(refusalOf(request("TRACE", url))?.error.message).toContain("TRACE");
+    }
+  });
+
+  it("answers an /api method the route does not handle with the JSON 405, its Allow and details, query or not", () => {
+    configure();
+    const refusal = refusalOf(request("PATCH", "/api/v1/scheduler/jobs?limit=5"));
+    expect(codeOf(refusal)).toEqual({ code: "method_not_allowed", status: 405, headers: { Allow: "GET, POST, HEAD, OPTIONS" } });
+    expect(refusal?.error.toJSON()).toMatchObject({ error: { details: { allow: ["GET", "POST", "HEAD", "OPTIONS"] } } });
+    expect(refusalOf(request("DELETE", "http://127.0.0.1:8080/api/v1/pipelines/execute"))?.headers).toEqual({ Allow: "POST, OPTIONS" });
+  });
+
+  it("lets through what a route or page answers, and unknown /api paths (their catch-all answers 404)", () => {
+    configure();
+    expect(refusalOf(request("GET", "/api/v1/jobs?limit=50"))).toBeNull();
+    expect(refusalOf(request("HEAD", "/api/v1/jobs/abc"))).toBeNull();
+    expect(refusalOf(request("OPTIONS", "/api/v1/jobs"))).toBeNull();
+    expect(refusalOf(request("POST", "/api/v1/nope/deeper"))).toBeNull();
+    expect(refusalOf(request("GET", "/metrics"))).toBeNull();
+    expect(refusalOf(request("POST", "/login"))).toBeNull();
+  });
+
+  it("refuses a host outside server.allowed_hosts on the data paths with 421, and leaves pages to proxy.ts", () => {
+    configure({ MIMIR_ALLOWED_HOSTS: "console.example" });
+    for (const url of ["/health", "/metrics", "/api/v1/jobs", "/api/v1/backups/import"]) {
+      expect(codeOf(refusalOf(request("GET", url, { host: "evil.example:3000" }))), url).toEqual({ code: "host_not_allowed", status: 421, headers: {} });
+    }
+    // A client's own X-Forwarded-Host is not believed without server.trust_proxy.
+    expect(refusalOf(request("GET", "/health", { host: "evil.example", "x-forwarded-host": "console.example" }))?.error.code).toBe("host_not_allowed");
+    // The host is checked before the method: a wrong host learns nothing about the routes.
+    expect(refusalOf(request("PUT", "/api/v1/jobs", { host: "evil.example" }))?.error.code).toBe("host_not_allowed");
+    expect(refusalOf(request("GET", "/health", { host: "console.example:8080" }))).toBeNull();
+    expect(refusalOf(request("GET", "/health", { host: "localhost" }))).toBeNull();
+    expect(refusalOf(request("GET", "/login", { host: "evil.example" }))).toBeNull();
+  });
+});

@@ -1,0 +1,103 @@
+import "server-only";
+import { processState } from "@/lib/process-state";
+import http from "node:http";
+import { allowedMethods } from "@/lib/api-routes";
+import { DATA_ANSWER_POLICY } from "@/lib/csp";
+import { AppError } from "@/lib/errors";
+import { isAllowedHost, type HeaderReader } from "@/lib/request-origin";
+
+const memo = processState("requestGate", (): { installed?: boolean } => ({}));
+
+/** Methods some page or route answers; anything else (TRACE, PROPFIND, …) gets 405 here rather than a framework error. */
+export const ANSWERED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/**
+ * The answers that need neither Next.js nor the database, given in Node's `request` event before
+ * Next.js sees the request:
+ * - a method no page or route answers: 405 with the JSON error envelope. Next.js turns every request
+ *   into a fetch Request, which refuses TRACE with a TypeError before proxy.ts or any route runs (a 500
+ *   and a stack trace in the log), and answers other unknown methods with a framework error.
+ * - on the data paths (/api/…, /health, /metrics), which proxy.ts does not run for: a host outside
+ *   server.allowed_hosts gets 421, and a method the /api route does not handle gets the JSON 405 with
+ *   `Allow` (Next.js alone answers an empty 405; lib/api-routes.ts lists each route's methods).
+ * The data paths skip proxy.ts because a Next.js proxy invocation builds a NextRequest, runs the proxy
+ * bundle and merges its answer into the request: bench/http-profile.ts measured it as the largest part
+ * of an API request's cost beyond a bare route handler's, for checks that need only the method, the
+ * path and the Host header. Pages still go through proxy.ts (their script nonce), which checks the host.
+ * (CONNECT never becomes a request, and Node's parser answers methods it does not know with 400.)
+ */
+export function installRequestGate(): void {
+  if (memo.installed) return;
+  memo.installed = true;
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function emitUnlessRefused(this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === "request") {
+      const [request, response] = args as [http.IncomingMessage | undefined, http.ServerResponse | undefined];
+      const refusal = request && response ? refusalOf(request) : null;
+      if (refusal) {
+        answer(response!, refusal.error, refusal.headers);
+        request!.resume();
+        return true;
+      }
+    }
+    return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+  };
+}
+
+/** The refusal this gate gives a request, or null to let Next.js answer it. Exported for its tests. */
+export function refusalOf(request: Pick<http.IncomingMessage, "method" | "url" | "headers">): { error: AppError; headers: Record<string, string> } | null {
+  const method = request.method ?? "GET";
+  if (!ANSWERED_METHODS.includes(method)) {
+    return {
+      error: new AppError("method_not_allowed", `${method.slice(0, 16)} is not supported; use ${ANSWERED_METHODS.join(", ")}`),
+      headers: { Allow: ANSWERED_METHODS.join(", ") },
+    };
+  }
+  const pathname = pathOf(request.url ?? "/");
+  const api = pathname.startsWith("/api/");
+  if (!api && pathname !== "/health" && pathname !== "/metrics") return null;
+  if (!isAllowedHost(nodeHeaders(request.headers), `http://${request.headers.host ?? "localhost"}${pathname}`)) {
+    return { error: new AppError("host_not_allowed", "This console does not answer to that host name; see server.allowed_hosts"), headers: {} };
+  }
+  const allowed = api ? allowedMethods(pathname) : null;
+  if (allowed !== null && !allowed.includes(method)) {
+    return {
+      error: new AppError("method_not_allowed", `${method} is not allowed on ${pathname}; it answers ${allowed.join(", ")}`, { details: { allow: allowed } }),
+      headers: { Allow: allowed.join(", ") },
+    };
+  }
+  return null;
+}
+
+/** The path of a request target: origin form (`/a?b`) as browsers send it, or absolute form (`http://h/a`). */
+function pathOf(target: string): string {
+  if (target.startsWith("/")) {
+    const end = target.search(/[?#]/);
+    return end < 0 ? target : target.slice(0, end);
+  }
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return "/";
+  }
+}
+
+function nodeHeaders(headers: http.IncomingHttpHeaders): HeaderReader {
+  return {
+    get(name: string) {
+      const value = headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+  };
+}
+
+function answer(response: http.ServerResponse, error: AppError, headers: Record<string, string>): void {
+  response.writeHead(error.status, {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": DATA_ANSWER_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    ...headers,
+  });
+  response.end(JSON.stringify(error.toJSON()));
+}
