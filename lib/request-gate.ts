@@ -17,9 +17,10 @@ export const ANSWERED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"
  * - a method no page or route answers: 405 with the JSON error envelope. Next.js turns every request
  *   into a fetch Request, which refuses TRACE with a TypeError before proxy.ts or any route runs (a 500
  *   and a stack trace in the log), and answers other unknown methods with a framework error.
- * - on the data paths (/api/…, /health, /metrics), which proxy.ts does not run for: a host outside
- *   server.allowed_hosts gets 421, and a method the /api route does not handle gets the JSON 405 with
- *   `Allow` (Next.js alone answers an empty 405; lib/api-routes.ts lists each route's methods).
+ * - a host outside server.allowed_hosts: 421, on every path (the data paths /api/…, /health and
+ *   /metrics do not run proxy.ts);
+ * - on /api/…, a method the route does not handle: the JSON 405 with `Allow` (Next.js alone answers
+ *   an empty 405; lib/api-routes.ts lists each route's methods).
  * The data paths skip proxy.ts because a Next.js proxy invocation builds a NextRequest, runs the proxy
  * bundle and merges its answer into the request: bench/http-profile.ts measured it as the largest part
  * of an API request's cost beyond a bare route handler's, for checks that need only the method, the
@@ -54,12 +55,13 @@ export function refusalOf(request: Pick<http.IncomingMessage, "method" | "url" |
     };
   }
   const pathname = pathOf(request.url ?? "/");
-  const api = pathname.startsWith("/api/");
-  if (!api && pathname !== "/health" && pathname !== "/metrics") return null;
+  // Every path, not only the data paths: which path Next.js serves is decided after decoding and
+  // normalising it (`/%61pi/v1/jobs` is the API), so a check that depended on this raw path could be
+  // stepped around. Pages get the same check again in proxy.ts.
   if (!isAllowedHost(nodeHeaders(request.headers), `http://${request.headers.host ?? "localhost"}${pathname}`)) {
     return { error: new AppError("host_not_allowed", "This console does not answer to that host name; see server.allowed_hosts"), headers: {} };
   }
-  const allowed = api ? allowedMethods(pathname) : null;
+  const allowed = pathname.startsWith("/api/") ? allowedMethods(pathname) : null;
   if (allowed !== null && !allowed.includes(method)) {
     return {
       error: new AppError("method_not_allowed", `${method} is not allowed on ${pathname}; it answers ${allowed.join(", ")}`, { details: { allow: allowed } }),
