@@ -170,13 +170,17 @@ async function copyClaimed(backupId: string, folder: string, row: OffsiteDestina
         await upload(async () => {
           signal.throwIfAborted();
           options.message?.(`copying ${file.file} to ${row.name}`);
-          await store.put(key, fs.createReadStream(path.join(folder, file.file), { highWaterMark: READ_CHUNK }), file.bytes, {
+          const local = path.join(folder, file.file);
+          const transfer = {
             signal,
-            onProgress: (bytes) => {
+            onProgress: (bytes: number) => {
               moved.set(file.file, bytes * putWeight);
               report();
             },
-          });
+          };
+          await (store.putFile
+            ? store.putFile(key, local, file.bytes, transfer)
+            : store.put(key, fs.createReadStream(local, { highWaterMark: READ_CHUNK }), file.bytes, transfer));
         });
         options.message?.(`proving ${file.file} at ${row.name}`);
         const back = await prove(store, key, file, signal, (bytes) => {
