@@ -338,15 +338,18 @@ export async function withRetries(
       const waitMs = options.backoffMs * 2 ** (attempt - 1);
       await options.onRetry(error, attempt, waitMs);
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, waitMs);
-        options.signal?.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(timer);
-            reject(options.signal?.reason);
-          },
-          { once: true },
-        );
+        const aborted = () => {
+          clearTimeout(timer);
+          reject(options.signal?.reason);
+        };
+        // The listener goes when the wait ends: the copy's signal outlives every wait of every file.
+        const timer = setTimeout(() => {
+          options.signal?.removeEventListener("abort", aborted);
+          resolve();
+        }, waitMs);
+        // Cancelled while onRetry ran (closing the old connection): the event has fired already.
+        if (options.signal?.aborted) return aborted();
+        options.signal?.addEventListener("abort", aborted, { once: true });
       });
     }
   }

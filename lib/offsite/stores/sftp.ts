@@ -685,6 +685,9 @@ function pipelinedReader(
       callback(error);
     },
   });
-  options.signal?.addEventListener("abort", () => stream.destroy(new RemoteStoreError("aborted", `reading ${key}: cancelled`)), { once: true });
+  const aborted = () => stream.destroy(new RemoteStoreError("aborted", `reading ${key}: cancelled`));
+  options.signal?.addEventListener("abort", aborted, { once: true });
+  // The copy's signal outlives this read (one per file proven by reading back): its listener must not.
+  stream.once("close", () => options.signal?.removeEventListener("abort", aborted));
   return stream;
 }

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import { getEventListeners } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -167,6 +168,16 @@ describe("sftp store", () => {
     expect(await reason(store.putFile!("set/wrong-size.bin", local, data.length - 1))).toBe("refused");
     expect(await reason(store.putFile!("set/missing.bin", path.join(folderRoot, "no-such-file"), 10))).toBe("refused");
     expect(fs.readdirSync(path.join(sshd.folder, "put-file", "set"))).toEqual(["data.bin"]);
+    await store.close();
+  });
+
+  test("a read back takes its abort listener off the copy's signal once it is read", async () => {
+    const store = createSftpStore({ ...settings(), folder: `${sshd.folder}/read-back` });
+    const stop = new AbortController();
+    const data = crypto.randomBytes(300_000);
+    await store.put("set/a.bin", Readable.from([data]), data.length);
+    for (let round = 0; round < 3; round += 1) expect((await readAll(await store.get("set/a.bin", { signal: stop.signal }))).equals(data)).toBe(true);
+    expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
     await store.close();
   });
 
