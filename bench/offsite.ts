@@ -23,6 +23,7 @@ import { createDestination } from "@/lib/offsite/destinations";
 import { copySetTo } from "@/lib/offsite/copy";
 import type { CreateDestinationInput } from "@/lib/offsite/inputs";
 import { startTestSshd } from "@/test/helpers/sshd";
+import { freePort } from "@/bench/servers";
 
 const TOTAL_MB = Number(process.env.OFFSITE_BENCH_MB ?? 500);
 const ROUNDS = Number(process.env.OFFSITE_BENCH_ROUNDS ?? 1);
@@ -51,7 +52,7 @@ async function main() {
   const db = openDatabase(config.paths.database);
   migrateDatabase(db, config.paths.database);
   setAppDatabase(db, config.paths.database);
-  const sshd = await startTestSshd({ sftpOnly: process.env.OFFSITE_BENCH_SFTP_ONLY === "1" });
+  const sshd = await startTestSshd({ sftpOnly: process.env.OFFSITE_BENCH_SFTP_ONLY === "1", port: await freePort() });
   try {
     const id = "20260101-000000";
     const folder = path.join(config.paths.backups, id);

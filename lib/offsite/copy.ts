@@ -170,13 +170,17 @@ async function copyClaimed(backupId: string, folder: string, row: OffsiteDestina
         await upload(async () => {
           signal.throwIfAborted();
           options.message?.(`copying ${file.file} to ${row.name}`);
-          await store.put(key, fs.createReadStream(path.join(folder, file.file), { highWaterMark: READ_CHUNK }), file.bytes, {
+          const local = path.join(folder, file.file);
+          const transfer = {
             signal,
-            onProgress: (bytes) => {
+            onProgress: (bytes: number) => {
               moved.set(file.file, bytes * putWeight);
               report();
             },
-          });
+          };
+          await (store.putFile
+            ? store.putFile(key, local, file.bytes, transfer)
+            : store.put(key, fs.createReadStream(local, { highWaterMark: READ_CHUNK }), file.bytes, transfer));
         });
         options.message?.(`proving ${file.file} at ${row.name}`);
         const back = await prove(store, key, file, signal, (bytes) => {
@@ -334,15 +338,18 @@ export async function withRetries(
       const waitMs = options.backoffMs * 2 ** (attempt - 1);
       await options.onRetry(error, attempt, waitMs);
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(resolve, waitMs);
-        options.signal?.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(timer);
-            reject(options.signal?.reason);
-          },
-          { once: true },
-        );
+        const aborted = () => {
+          clearTimeout(timer);
+          reject(options.signal?.reason);
+        };
+        // The listener goes when the wait ends: the copy's signal outlives every wait of every file.
+        const timer = setTimeout(() => {
+          options.signal?.removeEventListener("abort", aborted);
+          resolve();
+        }, waitMs);
+        // Cancelled while onRetry ran (closing the old connection): the event has fired already.
+        if (options.signal?.aborted) return aborted();
+        options.signal?.addEventListener("abort", aborted, { once: true });
       });
     }
   }

@@ -31,6 +31,12 @@ export interface RemoteStore {
    * allows (upload to a temporary name and rename, or a multipart upload that is aborted).
    */
   put(key: string, body: Readable, size: number, options?: TransferOptions): Promise<void>;
+  /**
+   * put() of a local file that the store reads itself, where that costs less than taking it as a
+   * stream (SFTP: into one buffer reused for every read, so the file's bytes leave no garbage to
+   * collect). Same promises as put(); kinds without it are given a stream of the file through put().
+   */
+  putFile?(key: string, file: string, size: number, options?: TransferOptions): Promise<void>;
   /** The object's bytes as a stream; rejects with a RemoteStoreError of reason "not-found" when absent. */
   get(key: string, options?: TransferOptions): Promise<Readable>;
   /** The object's size, or null when there is none at `key`. */

@@ -35,7 +35,7 @@ export interface TestSshd {
 
 const SSHD = "/usr/sbin/sshd";
 
-export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: boolean } = {}): Promise<TestSshd> {
+export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: boolean; port?: number } = {}): Promise<TestSshd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-sshd-"));
   fs.chmodSync(dir, 0o700);
   const folder = path.join(dir, "remote");
@@ -50,7 +50,8 @@ export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: bo
   fs.copyFileSync(`${userKey}.pub`, path.join(dir, "authorized_keys"));
   fs.chmodSync(path.join(dir, "authorized_keys"), 0o600);
   fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
-  const port = await freePort();
+  // A bench on a shared machine passes one from its own range (BENCH_PORTS); tests take any free one.
+  const port = options.port ?? (await freePort());
   const user = os.userInfo().username;
   const configFile = path.join(dir, "sshd_config");
   fs.writeFileSync(

@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import { getEventListeners } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -6,7 +7,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestSshd, type TestSshd } from "@/test/helpers/sshd";
 import { createFolderStore } from "@/lib/offsite/stores/folder";
-import { createSftpStore, inPieces } from "@/lib/offsite/stores/sftp";
+import { createSftpStore, filePieces, inPieces } from "@/lib/offsite/stores/sftp";
 import { RemoteStoreError, type RemoteStore } from "@/lib/offsite/store";
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -153,6 +154,33 @@ describe("sftp store", () => {
     await store.close();
   });
 
+  test("putFile reads the local file itself (one buffer reused for every read) and lands exactly its bytes; a missing file leaves nothing", async () => {
+    const store = createSftpStore({ ...settings(), folder: `${sshd.folder}/put-file` });
+    const local = path.join(folderRoot, "put-file.bin");
+    // Larger than one read of 16 requests, with a short last request.
+    const data = crypto.randomBytes(9 * 1024 * 1024 + 4321);
+    fs.writeFileSync(local, data);
+    let progress = 0;
+    await store.putFile!("set/data.bin", local, data.length, { onProgress: (bytes) => (progress = bytes) });
+    expect(progress).toBe(data.length);
+    expect(fs.readFileSync(path.join(sshd.folder, "put-file", "set", "data.bin")).equals(data)).toBe(true);
+    // A file that is not the announced size (it grew since its manifest) is refused and not renamed into place.
+    expect(await reason(store.putFile!("set/wrong-size.bin", local, data.length - 1))).toBe("refused");
+    expect(await reason(store.putFile!("set/missing.bin", path.join(folderRoot, "no-such-file"), 10))).toBe("refused");
+    expect(fs.readdirSync(path.join(sshd.folder, "put-file", "set"))).toEqual(["data.bin"]);
+    await store.close();
+  });
+
+  test("a read back takes its abort listener off the copy's signal once it is read", async () => {
+    const store = createSftpStore({ ...settings(), folder: `${sshd.folder}/read-back` });
+    const stop = new AbortController();
+    const data = crypto.randomBytes(300_000);
+    await store.put("set/a.bin", Readable.from([data]), data.length);
+    for (let round = 0; round < 3; round += 1) expect((await readAll(await store.get("set/a.bin", { signal: stop.signal }))).equals(data)).toBe(true);
+    expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
+    await store.close();
+  });
+
   test("a port nobody listens on is unreachable (retryable)", async () => {
     const store = createSftpStore({ ...settings(), port: 1 });
     const error = await store.stat("x").catch((e: unknown) => e);
@@ -177,5 +205,24 @@ describe("inPieces (SFTP write requests)", () => {
     expect(pieces.slice(0, -1).every((piece) => piece.length === pieceSize)).toBe(true);
     expect(pieces.at(-1)!.length).toBeLessThanOrEqual(pieceSize);
     expect(Buffer.concat(pieces).equals(body)).toBe(true);
+  });
+});
+
+describe("filePieces (SFTP write requests read from a local file)", () => {
+  test.each([
+    ["a file of whole reads", 8 * 3 * 100, 100, 3],
+    ["a file with a short last read and piece", 8 * 3 * 100 + 150, 100, 3],
+    ["a file smaller than one piece", 42, 100, 3],
+    ["an empty file", 0, 100, 3],
+  ])("%s: every piece but the last is whole, and the bytes are the file's", async (_name, bytes, pieceSize, count) => {
+    const file = path.join(folderRoot, `pieces-${bytes}.bin`);
+    const data = crypto.randomBytes(bytes);
+    fs.writeFileSync(file, data);
+    const pieces: Buffer[] = [];
+    // Copied as they come: the buffer behind them is reused by the next read.
+    for await (const piece of filePieces(file, pieceSize, count)) pieces.push(Buffer.from(piece));
+    expect(pieces.slice(0, -1).every((piece) => piece.length === pieceSize)).toBe(true);
+    expect(pieces.every((piece) => piece.length > 0 && piece.length <= pieceSize)).toBe(true);
+    expect(Buffer.concat(pieces).equals(data)).toBe(true);
   });
 });
