@@ -3,6 +3,7 @@ import { sql, type SQL, type SQLWrapper, type AnyColumn } from "drizzle-orm";
 import { getDb, sqliteClient, type Db } from "@/lib/db/client";
 import { schemaBackend } from "@/lib/db/schema/select";
 import { writesRefusedHere } from "@/lib/db/write-freeze";
+import { processState } from "@/lib/process-state";
 
 /**
  * The few places where SQLite and PostgreSQL need different SQL, or where the same drizzle code means
@@ -271,21 +272,43 @@ export async function whenWriteLockFree<T>(write: () => T | PromiseLike<T>, pati
   if (client.inTransaction) return await write();
   const deadline = performance.now() + patienceMs;
   let pause = WRITE_RETRY_FIRST_PAUSE_MS;
-  for (;;) {
-    const attempt = attemptWithoutWaiting(client, write);
-    let busy: unknown = attempt.busy ? attempt.error : null;
-    if (!attempt.busy) {
-      try {
-        return await attempt.value;
-      } catch (error) {
-        if (!isSqliteBusy(error)) throw error;
-        busy = error;
+  let waiting = false;
+  try {
+    for (;;) {
+      const attempt = attemptWithoutWaiting(client, write);
+      let busy: unknown = attempt.busy ? attempt.error : null;
+      if (!attempt.busy) {
+        try {
+          return await attempt.value;
+        } catch (error) {
+          if (!isSqliteBusy(error)) throw error;
+          busy = error;
+        }
       }
+      if (performance.now() + pause > deadline) throw busy;
+      if (!waiting) {
+        waiting = true;
+        lockWaiters.count += 1;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(WRITE_RETRY_MAX_PAUSE_MS, pause * 2);
     }
-    if (performance.now() + pause > deadline) throw busy;
-    await new Promise((resolve) => setTimeout(resolve, pause));
-    pause = Math.min(WRITE_RETRY_MAX_PAUSE_MS, pause * 2);
+  } finally {
+    if (waiting) lockWaiters.count -= 1;
   }
+}
+
+// Process-wide: the cleanup (an operation's bundle) asks about writers from every bundle.
+const lockWaiters = processState("writeLockWaiters", () => ({ count: 0 }));
+
+/**
+ * Resolves once no write of this process waits for SQLite's lock (whenWriteLockFree). A long run of
+ * short write transactions on another connection of this process (the retention cleanup's worker)
+ * calls it between them: a waiting write retries on a timer, and would otherwise keep finding the
+ * next transaction holding the lock until its patience ran out.
+ */
+export async function whenNoWriteWaits(): Promise<void> {
+  while (lockWaiters.count > 0) await new Promise((resolve) => setTimeout(resolve, WRITE_RETRY_FIRST_PAUSE_MS));
 }
 
 /**

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import Database from "better-sqlite3";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { getDb } from "@/lib/db/client";
-import { atomically, whenWriteLockFree } from "@/lib/db/dialect";
+import { atomically, whenNoWriteWaits, whenWriteLockFree } from "@/lib/db/dialect";
 import { freezeWrites, thawWrites } from "@/lib/db/write-freeze";
 import { readMetadata, writeMetadata } from "@/lib/maintenance/queries";
 import { systemMetadata } from "@/lib/db/schema/system";
@@ -54,6 +54,26 @@ test("a write waits for the lock another connection holds without stopping the e
   expect(await readMetadata("test.beside")).toBe("landed");
   // The connection's own wait is as it was, for the writers that still use it.
   expect(getDb().$client.pragma("busy_timeout", { simple: true })).toBe(LONGER_THAN_THE_TEST_MS);
+});
+
+// The retention cleanup's worker runs one short transaction after another: between them it lets a
+// write of the app that found the lock held go first, or that write could miss every gap.
+test("whenNoWriteWaits resolves only once the writes waiting for the lock have landed", async () => {
+  other.exec("BEGIN IMMEDIATE");
+  const write = writeMetadata("test.first", "landed");
+  // Its first attempt has found the lock held and it waits on a timer.
+  await loopTurns(TURNS_WHILE_HELD);
+  let clear = false;
+  const cleared = whenNoWriteWaits().then(() => {
+    clear = true;
+  });
+  await loopTurns(TURNS_WHILE_HELD);
+  expect(clear).toBe(false);
+  other.exec("ROLLBACK");
+  await write;
+  await cleared;
+  expect(await readMetadata("test.first")).toBe("landed");
+  await whenNoWriteWaits();
 });
 
 test("a transaction that finds the lock held runs again whole once it is free: all of it lands, once", async () => {
