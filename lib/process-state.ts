@@ -50,6 +50,7 @@ export const PROCESS_SLOTS = [
   "pgConsole",
   "instance",
   "clusterTimers",
+  "writeLockWaiters",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

@@ -1,23 +1,23 @@
 import "server-only";
 import { and, desc, eq, lt, type SQL, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { startsWithIgnoringCase } from "@/lib/db/dialect";
+import { startsWithIgnoringCase, whenWriteLockFree } from "@/lib/db/dialect";
 import { auditLog, type AuditLogRow } from "@/lib/db/schema/audit";
 import type { AuditEntryDto } from "@/lib/audit/types";
 
 /** Inserts one row; returns its id. */
 export async function insertAuditRow(row: typeof auditLog.$inferInsert): Promise<number> {
-  const [inserted] = await getDb().insert(auditLog).values(row).returning({ id: auditLog.id });
+  const [inserted] = await whenWriteLockFree(() => getDb().insert(auditLog).values(row).returning({ id: auditLog.id }));
   return inserted!.id;
 }
 
 export async function updateAuditDetails(id: number, details: string): Promise<void> {
-  await getDb().update(auditLog).set({ details }).where(eq(auditLog.id, id));
+  await whenWriteLockFree(() => getDb().update(auditLog).set({ details }).where(eq(auditLog.id, id)));
 }
 
 /** Deletes rows older than `at`; returns how many there were (counted first: no driver-specific result fields). */
 export async function deleteAuditRowsBefore(at: string): Promise<number> {
-  const [row] = await getDb().select({ n: count() }).from(auditLog).where(lt(auditLog.at, at));
+  const [row] = await whenWriteLockFree(() => getDb().select({ n: count() }).from(auditLog).where(lt(auditLog.at, at)));
   await getDb().delete(auditLog).where(lt(auditLog.at, at));
   return row?.n ?? 0;
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { whenWriteLockFree } from "@/lib/db/dialect";
 import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema/backups";
 
 export async function findBackupRow(id: string): Promise<BackupRow | null> {
@@ -35,13 +36,13 @@ export async function listAllBackupRows(): Promise<BackupRow[]> {
 
 export async function upsertBackupRow(row: NewBackupRow): Promise<void> {
   const { id: _id, ...set } = row;
-  await getDb().insert(backups).values(row).onConflictDoUpdate({ target: backups.id, set });
+  await whenWriteLockFree(() => getDb().insert(backups).values(row).onConflictDoUpdate({ target: backups.id, set }));
 }
 
 export async function updateBackupRow(id: string, set: Partial<NewBackupRow>): Promise<void> {
-  await getDb().update(backups).set(set).where(eq(backups.id, id));
+  await whenWriteLockFree(() => getDb().update(backups).set(set).where(eq(backups.id, id)));
 }
 
 export async function deleteBackupRow(id: string): Promise<void> {
-  await getDb().delete(backups).where(eq(backups.id, id));
+  await whenWriteLockFree(() => getDb().delete(backups).where(eq(backups.id, id)));
 }

@@ -3,6 +3,7 @@ import { sql, type SQL, type SQLWrapper, type AnyColumn } from "drizzle-orm";
 import { getDb, sqliteClient, type Db } from "@/lib/db/client";
 import { schemaBackend } from "@/lib/db/schema/select";
 import { writesRefusedHere } from "@/lib/db/write-freeze";
+import { processState } from "@/lib/process-state";
 
 /**
  * The few places where SQLite and PostgreSQL need different SQL, or where the same drizzle code means
@@ -74,7 +75,9 @@ export interface Statement extends PromiseLike<unknown> {
 /**
  * Runs the statements `build` makes, all or nothing. drizzle's better-sqlite3 transactions take
  * synchronous callbacks only (drizzle-team/drizzle-orm#2275), node-postgres ones asynchronous ones:
- * the body only builds statements, and each backend runs them its way.
+ * the body only builds statements, and each backend runs them its way. On SQLite the transaction
+ * waits for the write lock without stopping the event loop (`whenWriteLockFree`): a failed attempt
+ * rolls back whole, and `build` runs again on the next.
  */
 export async function atomically(build: (tx: Db) => Statement[]): Promise<void> {
   const db = getDb();
@@ -85,9 +88,11 @@ export async function atomically(build: (tx: Db) => Statement[]): Promise<void> 
     });
     return;
   }
-  db.transaction((tx) => {
-    for (const statement of build(tx as unknown as Db)) statement.run();
-  });
+  await whenWriteLockFree(() =>
+    db.transaction((tx) => {
+      for (const statement of build(tx as unknown as Db)) statement.run();
+    }),
+  );
 }
 
 /** A built statement that returns rows (… RETURNING): awaited on PostgreSQL, `.all()` inside a SQLite transaction. */
@@ -125,11 +130,14 @@ export async function atomicallyWhen<G extends string>(
   const names = Object.keys(guards) as G[];
   const db = getDb();
   if (!isPostgres()) {
-    return db.transaction((tx) => {
-      for (const name of names) if (guards[name](tx as unknown as Db).all().length === 0) return name;
-      for (const statement of then(tx as unknown as Db)) statement.run();
-      return null;
-    });
+    // Waits for SQLite's lock like `atomically`: a failed attempt rolled back whole and runs again.
+    return whenWriteLockFree(() =>
+      db.transaction((tx) => {
+        for (const name of names) if (guards[name](tx as unknown as Db).all().length === 0) return name;
+        for (const statement of then(tx as unknown as Db)) statement.run();
+        return null;
+      }),
+    );
   }
   const LOCK_HELD = Symbol("lock held");
   const pg = db as unknown as {
@@ -204,13 +212,110 @@ export async function withClusterLock<T>(names: string | string[], work: () => P
   });
 }
 
+/** The driver's code for "another connection holds the lock", whatever the extended code (SQLITE_BUSY_SNAPSHOT, …). */
+function isSqliteBusy(error: unknown): boolean {
+  // As isBusyError in sqlite-maintenance.ts reads it (not imported: that module brings the SQLite
+  // maintenance commands into every query module's import closure).
+  return String((error as { code?: unknown } | null)?.code).startsWith("SQLITE_BUSY");
+}
+
+/** What one attempt at a write on the app's SQLite connection came to, without waiting for the lock. */
+type Attempt<T> = { busy: true; error: unknown } | { busy: false; value: T | PromiseLike<T> };
+
+/**
+ * Runs `write` once on the app's SQLite connection with busy_timeout 0, so that a lock held by another
+ * connection answers SQLITE_BUSY at once instead of a wait with the event loop stopped. A built drizzle
+ * statement runs when its `then` is called (better-sqlite3 is synchronous: it has run, or failed, by
+ * the time `then` returns), so `then` is called here, inside the window; its SQLITE_BUSY comes back as
+ * the returned promise's rejection, which the caller reads.
+ */
+function attemptWithoutWaiting<T>(client: ReturnType<typeof sqliteClient>, write: () => T | PromiseLike<T>): Attempt<T> {
+  const wait = client.pragma("busy_timeout", { simple: true }) as number;
+  client.pragma("busy_timeout = 0");
+  try {
+    const value = write();
+    const thenable = value !== null && typeof (value as PromiseLike<T> | undefined)?.then === "function";
+    return { busy: false, value: thenable ? (value as PromiseLike<T>).then((landed) => landed) : value };
+  } catch (error) {
+    if (isSqliteBusy(error)) return { busy: true, error };
+    throw error;
+  } finally {
+    client.pragma(`busy_timeout = ${wait}`);
+  }
+}
+
+/** First pause after SQLITE_BUSY; doubled on each retry up to WRITE_RETRY_MAX_PAUSE_MS. */
+const WRITE_RETRY_FIRST_PAUSE_MS = 2;
+const WRITE_RETRY_MAX_PAUSE_MS = 50;
+/**
+ * How long a write keeps trying for SQLite's lock before it fails with the driver's SQLITE_BUSY (a 503
+ * `database_busy` through toAppError): longer than busy_timeout's 5 s, because waiting on a timer
+ * holds nobody else up, while a VACUUM of a large file holds the lock for tens of seconds.
+ */
+export const WRITE_LOCK_PATIENCE_MS = 60_000;
+
+/**
+ * Runs a write that must land, waiting for SQLite's write lock on timers instead of in busy_timeout:
+ * better-sqlite3 waits out busy_timeout (5 s) with the event loop stopped, so a write on the app
+ * connection while a VACUUM, a checkpoint or a restore in another connection held the lock froze every
+ * request behind it (bench/beside-maintenance.ts). Each attempt runs with busy_timeout 0; on
+ * SQLITE_BUSY it is tried again after a pause (2, 4, … 50 ms) until WRITE_LOCK_PATIENCE_MS, then the
+ * SQLITE_BUSY error is thrown: loud, never dropped. `write` must run its statements synchronously (a
+ * better-sqlite3 transaction, or a built drizzle statement, which runs when awaited) and be safe to run
+ * again after a SQLITE_BUSY (one statement, or one transaction, which rolled back whole). Inside this
+ * connection's own transaction the lock is ours already: it runs as is. On PostgreSQL it is awaited as
+ * usual: a wait there does not stop the event loop.
+ */
+export async function whenWriteLockFree<T>(write: () => T | PromiseLike<T>, patienceMs = WRITE_LOCK_PATIENCE_MS): Promise<T> {
+  if (isPostgres()) return await write();
+  const client = sqliteClient(getDb());
+  if (client.inTransaction) return await write();
+  const deadline = performance.now() + patienceMs;
+  let pause = WRITE_RETRY_FIRST_PAUSE_MS;
+  let waiting = false;
+  try {
+    for (;;) {
+      const attempt = attemptWithoutWaiting(client, write);
+      let busy: unknown = attempt.busy ? attempt.error : null;
+      if (!attempt.busy) {
+        try {
+          return await attempt.value;
+        } catch (error) {
+          if (!isSqliteBusy(error)) throw error;
+          busy = error;
+        }
+      }
+      if (performance.now() + pause > deadline) throw busy;
+      if (!waiting) {
+        waiting = true;
+        lockWaiters.count += 1;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(WRITE_RETRY_MAX_PAUSE_MS, pause * 2);
+    }
+  } finally {
+    if (waiting) lockWaiters.count -= 1;
+  }
+}
+
+// Process-wide: the cleanup (an operation's bundle) asks about writers from every bundle.
+const lockWaiters = processState("writeLockWaiters", () => ({ count: 0 }));
+
+/**
+ * Resolves once no write of this process waits for SQLite's lock (whenWriteLockFree). A long run of
+ * short write transactions on another connection of this process (the retention cleanup's worker)
+ * calls it between them: a waiting write retries on a timer, and would otherwise keep finding the
+ * next transaction holding the lock until its patience ran out.
+ */
+export async function whenNoWriteWaits(): Promise<void> {
+  while (lockWaiters.count > 0) await new Promise((resolve) => setTimeout(resolve, WRITE_RETRY_FIRST_PAUSE_MS));
+}
+
 /**
  * Runs a bookkeeping write that may be skipped and tried again later (a last-used time), never
- * waiting for the write lock on SQLite: better-sqlite3 waits out busy_timeout (5 s) with the event
- * loop stopped, so one such write on a request path during a VACUUM or a long batch froze every
- * request for seconds (bench/beside-maintenance.ts). Returns false when the lock was held, or when
- * writes are frozen for a switch to PostgreSQL (lib/db/write-freeze.ts). On
- * PostgreSQL the write is awaited as usual: a wait there does not stop the event loop.
+ * waiting for the write lock on SQLite (see whenWriteLockFree). Returns false when the lock was held,
+ * or when writes are frozen for a switch to PostgreSQL (lib/db/write-freeze.ts). On PostgreSQL the
+ * write is awaited as usual.
  */
 export async function writeUnlessBusy(statement: Statement): Promise<boolean> {
   // Frozen for a switch to PostgreSQL: a last-seen note is not worth refusing the read that made it.
@@ -219,20 +324,8 @@ export async function writeUnlessBusy(statement: Statement): Promise<boolean> {
     await statement;
     return true;
   }
-  const client = sqliteClient(getDb());
-  const wait = client.pragma("busy_timeout", { simple: true }) as number;
-  client.pragma("busy_timeout = 0");
-  try {
-    statement.run();
-    return true;
-  } catch (error) {
-    // The driver's code, as isBusyError in sqlite-maintenance.ts reads it (not imported: that module
-    // brings the SQLite maintenance commands into every query module's import closure).
-    if (String((error as { code?: unknown } | null)?.code).startsWith("SQLITE_BUSY")) return false;
-    throw error;
-  } finally {
-    client.pragma(`busy_timeout = ${wait}`);
-  }
+  const attempt = attemptWithoutWaiting(sqliteClient(getDb()), () => statement.run());
+  return !attempt.busy;
 }
 
 /**

@@ -48,14 +48,30 @@ export async function countExpiredExecutions(db: Db, scope: RetentionScope): Pro
   return Number(old![0]![0]) - Number(running![0]![0]);
 }
 
+/** A statement and its values, to run on any connection to the file (lib/db/sqlite-checkpoint-worker.ts). */
+export interface BoundStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/** Deletes up to `limit` runs older than the cut-off, returning their ids; null when there is no cut-off. */
+export function expiredExecutionsBatch(scope: RetentionScope, limit: number): BoundStatement | null {
+  if (scope.cutoff === null) return null;
+  const where = scopeWhere(scope);
+  return {
+    sql: `DELETE FROM job_executions WHERE rowid IN (SELECT rowid FROM job_executions WHERE ${where.sql} LIMIT ?) RETURNING id`,
+    params: [...where.params, limit],
+  };
+}
+
 /** Deletes up to `limit` runs older than the cut-off in one short transaction; returns their ids. */
 export function deleteExpiredExecutionsBatch(db: Db, scope: RetentionScope, limit: number): string[] {
-  if (scope.cutoff === null) return [];
-  const where = scopeWhere(scope);
+  const statement = expiredExecutionsBatch(scope, limit);
+  if (statement === null) return [];
   return sqliteClient(db)
-    .prepare(`DELETE FROM job_executions WHERE rowid IN (SELECT rowid FROM job_executions WHERE ${where.sql} LIMIT ?) RETURNING id`)
+    .prepare(statement.sql)
     .pluck()
-    .all(...where.params, limit) as string[];
+    .all(...statement.params) as string[];
 }
 
 /** Jobs with more than `keep` deletable runs (after any age bound), and how many each has beyond it. */
@@ -66,17 +82,24 @@ export function listJobsOverCap(db: Db, scope: RetentionScope, keep: number): { 
     .all(keep, ...where.params, keep) as { jobId: string; excess: number }[];
 }
 
-/** Deletes up to `limit` of one job's runs beyond its newest `keep`; returns their ids. */
-export function deleteRunsBeyondCapBatch(db: Db, jobId: string, keep: number, limit: number): string[] {
-  return sqliteClient(db)
-    .prepare(
-      `DELETE FROM job_executions WHERE rowid IN (
+/** Deletes up to `limit` of one job's runs beyond its newest `keep`, returning their ids. */
+export function runsBeyondCapBatch(jobId: string, keep: number, limit: number): BoundStatement {
+  return {
+    sql: `DELETE FROM job_executions WHERE rowid IN (
          SELECT rowid FROM job_executions WHERE job_id = ? AND status <> 'running'
          ORDER BY start_time DESC, id DESC LIMIT ? OFFSET ?)
        RETURNING id`,
-    )
+    params: [jobId, limit, keep],
+  };
+}
+
+/** Deletes up to `limit` of one job's runs beyond its newest `keep`; returns their ids. */
+export function deleteRunsBeyondCapBatch(db: Db, jobId: string, keep: number, limit: number): string[] {
+  const statement = runsBeyondCapBatch(jobId, keep, limit);
+  return sqliteClient(db)
+    .prepare(statement.sql)
     .pluck()
-    .all(jobId, limit, keep) as string[];
+    .all(...statement.params) as string[];
 }
 
 /** Sample this many doomed rows to estimate the bytes a cleanup frees, instead of reading them all. */

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, notExists, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb, type Db } from "@/lib/db/client";
-import { atomicallyWhen, JOB_STARTS_LOCK, countWhere, notFromIndex, num, preparedQuery, timeBucket } from "@/lib/db/dialect";
+import { atomicallyWhen, JOB_STARTS_LOCK, countWhere, notFromIndex, num, preparedQuery, timeBucket, whenWriteLockFree } from "@/lib/db/dialect";
 import { readOffThread } from "@/lib/db/off-thread";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import { jobFires } from "@/lib/db/schema/instances";
@@ -207,7 +207,7 @@ export async function insertClaimedExecution(
 }
 
 export async function updateExecutionRow(id: string, set: Partial<NewJobExecutionRow>): Promise<void> {
-  await getDb().update(jobExecutions).set(set).where(eq(jobExecutions.id, id));
+  await whenWriteLockFree(() => getDb().update(jobExecutions).set(set).where(eq(jobExecutions.id, id)));
 }
 
 /**
@@ -216,11 +216,13 @@ export async function updateExecutionRow(id: string, set: Partial<NewJobExecutio
  * Returns whether the write landed.
  */
 export async function updateOwnedExecutionRow(id: string, owner: string, set: Partial<NewJobExecutionRow>): Promise<boolean> {
-  const rows = await getDb()
-    .update(jobExecutions)
-    .set(set)
-    .where(and(eq(jobExecutions.id, id), eq(jobExecutions.ownerInstance, owner), eq(jobExecutions.status, "running")))
-    .returning({ id: jobExecutions.id });
+  const rows = await whenWriteLockFree(() =>
+    getDb()
+      .update(jobExecutions)
+      .set(set)
+      .where(and(eq(jobExecutions.id, id), eq(jobExecutions.ownerInstance, owner), eq(jobExecutions.status, "running")))
+      .returning({ id: jobExecutions.id }),
+  );
   return rows.length > 0;
 }
 
@@ -245,11 +247,13 @@ export async function failRunningExecutionsOf(
 
 /** Asks the owner of a running run to stop it (it polls for this); false when the run is no longer running. */
 export async function markExecutionCancelRequested(id: string, at: string): Promise<boolean> {
-  const rows = await getDb()
-    .update(jobExecutions)
-    .set({ cancelRequestedAt: at })
-    .where(and(eq(jobExecutions.id, id), eq(jobExecutions.status, "running")))
-    .returning({ id: jobExecutions.id });
+  const rows = await whenWriteLockFree(() =>
+    getDb()
+      .update(jobExecutions)
+      .set({ cancelRequestedAt: at })
+      .where(and(eq(jobExecutions.id, id), eq(jobExecutions.status, "running")))
+      .returning({ id: jobExecutions.id }),
+  );
   return rows.length > 0;
 }
 
@@ -330,8 +334,10 @@ export async function countExecutionsOfJob(jobId: string): Promise<number> {
 
 /** Closes one run as cancelled only if it is still marked running (it may have just finished). */
 export async function cancelRunningExecutionRow(id: string, set: { error: string; endTime: string; duration: number }): Promise<void> {
-  await getDb()
-    .update(jobExecutions)
-    .set({ status: "cancelled", ...set })
-    .where(and(eq(jobExecutions.id, id), eq(jobExecutions.status, "running")));
+  await whenWriteLockFree(() =>
+    getDb()
+      .update(jobExecutions)
+      .set({ status: "cancelled", ...set })
+      .where(and(eq(jobExecutions.id, id), eq(jobExecutions.status, "running"))),
+  );
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import { eq, count } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
+import { whenWriteLockFree } from "@/lib/db/dialect";
 import { jobExecutions } from "@/lib/db/schema/executions";
 import { operations } from "@/lib/db/schema/operations";
 import { scheduledJobs } from "@/lib/db/schema/jobs";
@@ -22,10 +23,12 @@ export async function readMetadata(key: string): Promise<string | null> {
 
 export async function writeMetadata(key: string, value: string): Promise<void> {
   const now = nowIso();
-  await getDb()
-    .insert(systemMetadata)
-    .values({ key, value, updatedAt: now })
-    .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } });
+  await whenWriteLockFree(() =>
+    getDb()
+      .insert(systemMetadata)
+      .values({ key, value, updatedAt: now })
+      .onConflictDoUpdate({ target: systemMetadata.key, set: { value, updatedAt: now } }),
+  );
 }
 
 /**
@@ -33,10 +36,12 @@ export async function writeMetadata(key: string, value: string): Promise<void> {
  * swap that row would say "running" forever: write the operation's final state into the new file.
  */
 export async function restoreOperationRow(operation: Pick<OperationDto, "id" | "status" | "result" | "finished_at">): Promise<void> {
-  await getDb()
-    .update(operations)
-    .set({ status: operation.status, result: JSON.stringify(operation.result), finishedAt: operation.finished_at })
-    .where(eq(operations.id, operation.id));
+  await whenWriteLockFree(() =>
+    getDb()
+      .update(operations)
+      .set({ status: operation.status, result: JSON.stringify(operation.result), finishedAt: operation.finished_at })
+      .where(eq(operations.id, operation.id)),
+  );
 }
 
 /**

@@ -2,12 +2,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { getDb } from "@/lib/db/client";
+import { BUSY_TIMEOUT_MS, getDb } from "@/lib/db/client";
 import { rawSql, testBackend } from "@/test/helpers/postgres";
 import { seedDemoData } from "@/lib/demo/seed";
 import { runRetentionCleanup, EXECUTION_LOG_FOLDER } from "@/lib/maintenance/retention";
 import { vacuumDatabase } from "@/lib/maintenance/service";
 import { listJobsWithHistory } from "@/lib/maintenance/queries";
+import { freezeWrites, thawWrites } from "@/lib/db/write-freeze";
+import Database from "better-sqlite3";
 
 let root: TestDataRoot;
 const DAY = 86_400_000;
@@ -42,6 +44,45 @@ describe("retention cleanup", () => {
     expect(report.expired_rows).toBe(expected);
     expect(report.estimated_row_bytes).toBeGreaterThan(expected * 100);
     expect(await count("TRUE")).toBe(total);
+  });
+
+  // The batches run on a worker thread's connection: not on the app's, whose write freeze guard they
+  // would pass by, so each is an admitted write that a freeze refuses.
+  sqliteOnly("frozen for a switch to PostgreSQL, a cleanup deletes nothing and fails with migrating", async () => {
+    const total = await count("TRUE");
+    freezeWrites("copying to PostgreSQL");
+    try {
+      await expect(runRetentionCleanup({ dry_run: false, retention_days: 80 })).rejects.toMatchObject({ code: "migrating" });
+    } finally {
+      thawWrites();
+    }
+    expect(await count("TRUE")).toBe(total);
+  });
+
+  // A batch waiting for the lock (a VACUUM or checkpoint in another connection) waits in the worker:
+  // on the app connection, with its busy_timeout set past the test's timeout, it would stop the event loop.
+  sqliteOnly("a cleanup whose batch waits for the lock another connection holds leaves the event loop turning, and finishes once it is let go", async () => {
+    const cutoff = new Date(Date.now() - 80 * DAY).toISOString();
+    const expected = await count("start_time < ? AND status <> 'running'", cutoff);
+    expect(expected).toBeGreaterThan(0);
+    getDb().$client.pragma("busy_timeout = 600000");
+    const other = new Database(root.config.paths.database);
+    let deleting = false;
+    try {
+      other.exec("BEGIN IMMEDIATE");
+      const cleanup = runRetentionCleanup({ dry_run: false, retention_days: 80 }, { message: (text) => void (deleting ||= text.startsWith("Deleting")) });
+      while (!deleting) await new Promise((resolve) => setTimeout(resolve, 5));
+      for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+      expect(await count("start_time < ? AND status <> 'running'", cutoff)).toBe(expected);
+      other.exec("ROLLBACK");
+      const report = await cleanup;
+      expect(report.deleted_rows).toBe(expected);
+      expect(await count("start_time < ? AND status <> 'running'", cutoff)).toBe(0);
+    } finally {
+      if (other.inTransaction) other.exec("ROLLBACK");
+      other.close();
+      getDb().$client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   });
 
   test("removes exactly the runs older than the cut-off with their log files, keeps running ones and newer ones", async () => {

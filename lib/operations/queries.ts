@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, or, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { runBeforeExit } from "@/lib/db/dialect";
+import { runBeforeExit, whenWriteLockFree } from "@/lib/db/dialect";
 import { operations, type OperationRow } from "@/lib/db/schema/operations";
 import type { OperationDto, OperationKind } from "@/lib/operations/types";
 
@@ -25,20 +25,22 @@ export function toOperationDto(row: OperationRow): OperationDto {
 }
 
 export async function insertOperation(row: typeof operations.$inferInsert): Promise<void> {
-  await getDb().insert(operations).values(row);
+  await whenWriteLockFree(() => getDb().insert(operations).values(row));
 }
 
 export async function updateOperation(id: string, set: Partial<typeof operations.$inferInsert>): Promise<void> {
-  await getDb().update(operations).set(set).where(eq(operations.id, id));
+  await whenWriteLockFree(() => getDb().update(operations).set(set).where(eq(operations.id, id)));
 }
 
 /** Updates an operation only while `owner` still owns it and it is running; returns whether the write landed. */
 export async function updateOwnedOperation(id: string, owner: string, set: Partial<typeof operations.$inferInsert>): Promise<boolean> {
-  const rows = await getDb()
-    .update(operations)
-    .set(set)
-    .where(and(eq(operations.id, id), eq(operations.ownerInstance, owner), eq(operations.status, "running")))
-    .returning({ id: operations.id });
+  const rows = await whenWriteLockFree(() =>
+    getDb()
+      .update(operations)
+      .set(set)
+      .where(and(eq(operations.id, id), eq(operations.ownerInstance, owner), eq(operations.status, "running")))
+      .returning({ id: operations.id }),
+  );
   return rows.length > 0;
 }
 
@@ -52,21 +54,25 @@ export async function failRunningOperationsOf(
     (condition): condition is SQL => condition !== undefined,
   );
   if (whose.length === 0) return [];
-  const rows = await getDb()
-    .update(operations)
-    .set(set)
-    .where(and(eq(operations.status, "running"), or(...whose)))
-    .returning({ id: operations.id, kind: operations.kind });
+  const rows = await whenWriteLockFree(() =>
+    getDb()
+      .update(operations)
+      .set(set)
+      .where(and(eq(operations.status, "running"), or(...whose)))
+      .returning({ id: operations.id, kind: operations.kind }),
+  );
   return rows;
 }
 
 /** Asks the owner of a running operation to cancel it; false when it is no longer running. */
 export async function markOperationCancelRequested(id: string, at: string): Promise<boolean> {
-  const rows = await getDb()
-    .update(operations)
-    .set({ cancelRequestedAt: at })
-    .where(and(eq(operations.id, id), eq(operations.status, "running")))
-    .returning({ id: operations.id });
+  const rows = await whenWriteLockFree(() =>
+    getDb()
+      .update(operations)
+      .set({ cancelRequestedAt: at })
+      .where(and(eq(operations.id, id), eq(operations.status, "running")))
+      .returning({ id: operations.id }),
+  );
   return rows.length > 0;
 }
 

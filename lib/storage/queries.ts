@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { atomically, integerAverage, isoOf, num, timeBucket } from "@/lib/db/dialect";
+import { atomically, integerAverage, isoOf, num, timeBucket, whenWriteLockFree } from "@/lib/db/dialect";
 import { storageAlerts, storageSamples, type NewStorageSampleRow, type StorageAlertRow } from "@/lib/db/schema/storage";
 
 /**
@@ -13,7 +13,7 @@ export const BUCKET_PREFIX = { "10min": 15, hour: 13, day: 10 } as const;
 export type Bucket = keyof typeof BUCKET_PREFIX;
 
 export async function insertSamples(rows: NewStorageSampleRow[]): Promise<void> {
-  if (rows.length > 0) await getDb().insert(storageSamples).values(rows);
+  if (rows.length > 0) await whenWriteLockFree(() => getDb().insert(storageSamples).values(rows));
 }
 
 /**
@@ -33,9 +33,9 @@ export async function thinSamples(cutoffs: { hourlyBefore: string; dailyBefore: 
       ),
     );
   const deleted = { id: storageSamples.id };
-  const hourly = await keepLastPerBucket(cutoffs.dailyBefore, cutoffs.hourlyBefore, BUCKET_PREFIX.hour).returning(deleted);
-  const daily = await keepLastPerBucket(cutoffs.dropBefore, cutoffs.dailyBefore, BUCKET_PREFIX.day).returning(deleted);
-  const dropped = await db.delete(storageSamples).where(lt(storageSamples.takenAt, cutoffs.dropBefore)).returning(deleted);
+  const hourly = await whenWriteLockFree(() => keepLastPerBucket(cutoffs.dailyBefore, cutoffs.hourlyBefore, BUCKET_PREFIX.hour).returning(deleted));
+  const daily = await whenWriteLockFree(() => keepLastPerBucket(cutoffs.dropBefore, cutoffs.dailyBefore, BUCKET_PREFIX.day).returning(deleted));
+  const dropped = await whenWriteLockFree(() => db.delete(storageSamples).where(lt(storageSamples.takenAt, cutoffs.dropBefore)).returning(deleted));
   return hourly.length + daily.length + dropped.length;
 }
 
@@ -155,7 +155,7 @@ export async function saveAlertRows(rows: StorageAlertRow[]): Promise<void> {
 }
 
 export async function markAlertNotified(key: string, state: string): Promise<void> {
-  await getDb().update(storageAlerts).set({ notifiedState: state }).where(eq(storageAlerts.key, key));
+  await whenWriteLockFree(() => getDb().update(storageAlerts).set({ notifiedState: state }).where(eq(storageAlerts.key, key)));
 }
 
 export async function findEarliestSampleTime(): Promise<string | null> {
