@@ -40,6 +40,8 @@ interface ChildResult {
   max_rss_after_verify_mb: number;
   /** where the highest sampled RSS was reached, and what it was made of (MB) */
   rss_peak: { step: string; rss: number; heap: number; external: number; array_buffers: number };
+  /** RSS when the restore was started (MB): what the process held before it */
+  rss_at_start: number;
   phases: Record<string, number>;
 }
 
@@ -62,6 +64,7 @@ async function child(kind: string) {
   let step = "extracting mimir_data";
   const peak = { step, rss: 0, heap: 0, external: 0, array_buffers: 0 };
   const mb = (bytes: number) => Math.round(bytes / 1e6);
+  const rssAtStart = mb(process.memoryUsage().rss);
   const sample = setInterval(() => {
     const usage = process.memoryUsage();
     if (usage.rss > peak.rss * 1e6)
@@ -100,6 +103,7 @@ async function child(kind: string) {
     max_rss_after_safety_mb: maxRssAfterSafety,
     max_rss_after_verify_mb: process.resourceUsage().maxRSS / 1024,
     rss_peak: peak,
+    rss_at_start: rssAtStart,
     phases,
   };
   // Keep only the set under test: the next run restores the same one.
@@ -189,7 +193,7 @@ async function main() {
       `${name.padEnd(11)} ours ${f(seconds)} s   tar xzf ${f(t)} s   ratio ${(seconds / t).toFixed(2)}   peak RSS ${rss.toFixed(0)} MB at done, ${rssAfter.toFixed(0)} MB with the safety set (written ${safety.toFixed(1)} s after done), ${rssVerify.toFixed(0)} MB with its verify`,
     );
     console.log(`            steps reached at (s): ${JSON.stringify(results[Math.floor(results.length / 2)]!.phases)}`);
-    console.log(`            highest sampled RSS (MB): ${JSON.stringify(highest)}`);
+    console.log(`            highest sampled RSS (MB): ${JSON.stringify(highest)}, at the start ${Math.max(...results.map((r) => r.rss_at_start))}`);
   };
   console.log("");
   if (verified.length > 0) line("verified", verified);
