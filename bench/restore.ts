@@ -23,6 +23,8 @@ import type { Principal } from "@/lib/auth/scopes";
 import { BENCH_DIR, ensureBenchDataRoot, FOLDERS, openRoot, ROOT } from "@/bench/data-root";
 
 const RUNS = Number(process.env.RUNS ?? 3);
+/** ONLY=verified or ONLY=unverified: time one kind (beside tar xzf) when working on it */
+const ONLY = process.env.ONLY;
 const ADMIN: Principal = { kind: "user", id: "bench", name: "bench", role: "admin", scope: "admin" };
 const SET_FILE = path.join(BENCH_DIR, "restore-set-id");
 
@@ -34,6 +36,12 @@ interface ChildResult {
   safety_seconds: number;
   /** peak RSS once the safety set is written too */
   max_rss_after_safety_mb: number;
+  /** peak RSS once the safety set's follow-up verify has ended too: the whole restore as the server lives it */
+  max_rss_after_verify_mb: number;
+  /** where the highest sampled RSS was reached, and what it was made of (MB) */
+  rss_peak: { step: string; rss: number; heap: number; external: number; array_buffers: number };
+  /** RSS when the restore was started (MB): what the process held before it */
+  rss_at_start: number;
   phases: Record<string, number>;
 }
 
@@ -52,25 +60,34 @@ async function child(kind: string) {
   const started = performance.now();
   // When each step was reached, from the restore's phase points: where the time goes.
   const phases: Record<string, number> = {};
+  // RSS sampled every 20 ms, tagged with the last step reached: which step holds the memory (maxRSS only says how much).
+  let step = "extracting mimir_data";
+  const peak = { step, rss: 0, heap: 0, external: 0, array_buffers: 0 };
+  const mb = (bytes: number) => Math.round(bytes / 1e6);
+  const rssAtStart = mb(process.memoryUsage().rss);
+  const sample = setInterval(() => {
+    const usage = process.memoryUsage();
+    if (usage.rss > peak.rss * 1e6)
+      Object.assign(peak, { step, rss: mb(usage.rss), heap: mb(usage.heapUsed), external: mb(usage.external), array_buffers: mb(usage.arrayBuffers) });
+  }, 20);
   for (const phase of ["restore.extracted:mimir_data", "restore.after_extract", "restore.before_swap", "restore.after_reopen"]) {
-    onPhasePoint(phase, () => void (phases[phase.replace("restore.", "")] = Math.round((performance.now() - started) / 100) / 10));
+    onPhasePoint(phase, () => {
+      phases[phase.replace("restore.", "")] = Math.round((performance.now() - started) / 100) / 10;
+      step = `after ${phase.replace("restore.", "")}`;
+    });
   }
   const op = await startRestore(id, { confirm: id }, ADMIN);
   const done = await waitForOperation(op.id);
   const seconds = (performance.now() - started) / 1000;
   if (done.status !== "succeeded") throw new Error(`restore ${done.status}: ${JSON.stringify(done.error)}`);
   const maxRss = process.resourceUsage().maxRSS / 1024;
+  step = "writing the safety set";
   await replacedDataRemoved();
   const safetySeconds = (performance.now() - started) / 1000 - seconds;
   const safetyId = (done.result as { safety_backup_id: string }).safety_backup_id;
   if (!fs.existsSync(path.join(config.paths.backups, safetyId, "manifest.json"))) throw new Error(`the safety set ${safetyId} was not written`);
-  const result: ChildResult = {
-    seconds,
-    max_rss_mb: maxRss,
-    safety_seconds: safetySeconds,
-    max_rss_after_safety_mb: process.resourceUsage().maxRSS / 1024,
-    phases,
-  };
+  const maxRssAfterSafety = process.resourceUsage().maxRSS / 1024;
+  step = "verifying the safety set";
   // The follow-up verify of the safety set (an operation of its own) is not timed, but it must end here:
   // left running in an exited process, it would hold off the next run's restore (one exclusive operation at a time).
   for (;;) {
@@ -78,6 +95,17 @@ async function child(kind: string) {
     if (running.length === 0) break;
     await waitForOperation(running[0]!.id);
   }
+  clearInterval(sample);
+  const result: ChildResult = {
+    seconds,
+    max_rss_mb: maxRss,
+    safety_seconds: safetySeconds,
+    max_rss_after_safety_mb: maxRssAfterSafety,
+    max_rss_after_verify_mb: process.resourceUsage().maxRSS / 1024,
+    rss_peak: peak,
+    rss_at_start: rssAtStart,
+    phases,
+  };
   // Keep only the set under test: the next run restores the same one.
   fs.rmSync(path.join(config.paths.backups, safetyId), { recursive: true, force: true });
   closeAppDatabase();
@@ -139,11 +167,17 @@ async function main() {
   // Interleaved, so a burst of load on the machine falls on both sides alike.
   for (let run = 0; run < RUNS; run += 1) {
     tar.push(tarXzf(tarball, path.join(peer, "x")));
-    verified.push(runChild("verified"));
-    unverified.push(runChild("unverified"));
-    runChild("prepare");
+    if (ONLY !== "unverified") verified.push(runChild("verified"));
+    if (ONLY !== "verified") {
+      unverified.push(runChild("unverified"));
+      runChild("prepare");
+    }
     console.log(
-      `run ${run + 1}: tar xzf ${tar.at(-1)!.toFixed(1)} s, verified ${verified.at(-1)!.seconds.toFixed(1)} s, unverified ${unverified.at(-1)!.seconds.toFixed(1)} s`,
+      `run ${run + 1}: tar xzf ${tar.at(-1)!.toFixed(1)} s, ${Object.entries({ verified, unverified })
+        .flatMap(([name, results]) =>
+          results.length > run ? [`${name} ${results[run]!.seconds.toFixed(1)} s (${(results[run]!.seconds / tar.at(-1)!).toFixed(2)}x)`] : [],
+        )
+        .join(", ")}, load ${fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`,
     );
   }
   const t = median(tar);
@@ -152,15 +186,18 @@ async function main() {
     const seconds = median(results.map((r) => r.seconds));
     const rss = Math.max(...results.map((r) => r.max_rss_mb));
     const rssAfter = Math.max(...results.map((r) => r.max_rss_after_safety_mb));
+    const rssVerify = Math.max(...results.map((r) => r.max_rss_after_verify_mb));
     const safety = median(results.map((r) => r.safety_seconds));
+    const highest = results.reduce((a, b) => (b.rss_peak.rss > a.rss_peak.rss ? b : a)).rss_peak;
     console.log(
-      `${name.padEnd(11)} ours ${f(seconds)} s   tar xzf ${f(t)} s   ratio ${(seconds / t).toFixed(2)}   peak RSS ${rss.toFixed(0)} MB at done, ${rssAfter.toFixed(0)} MB with the safety set (written ${safety.toFixed(1)} s after done)`,
+      `${name.padEnd(11)} ours ${f(seconds)} s   tar xzf ${f(t)} s   ratio ${(seconds / t).toFixed(2)}   peak RSS ${rss.toFixed(0)} MB at done, ${rssAfter.toFixed(0)} MB with the safety set (written ${safety.toFixed(1)} s after done), ${rssVerify.toFixed(0)} MB with its verify`,
     );
     console.log(`            steps reached at (s): ${JSON.stringify(results[Math.floor(results.length / 2)]!.phases)}`);
+    console.log(`            highest sampled RSS (MB): ${JSON.stringify(highest)}, at the start ${Math.max(...results.map((r) => r.rss_at_start))}`);
   };
   console.log("");
-  line("verified", verified);
-  line("unverified", unverified);
+  if (verified.length > 0) line("verified", verified);
+  if (unverified.length > 0) line("unverified", unverified);
   console.log(`load average after: ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   fs.rmSync(peer, { recursive: true, force: true });
   fs.rmSync(config.paths.backups, { recursive: true, force: true });

@@ -60,7 +60,7 @@ export async function extractSet(
   };
   // One archive at a time, mimir_data (most of the bytes) first: one set of stream buffers keeps
   // memory flat, and extracting is no longer the slow part (it runs faster than `tar xzf`). The
-  // database check, CPU-bound in its worker thread, runs on the other core beside the remaining archives.
+  // database check, CPU-bound in its worker threads, runs on the other core beside the remaining archives.
   const ordered = [...volumes].sort((a, b) => Number(b === "mimir_data") - Number(a === "mimir_data"));
   let databaseCheck: Promise<void> | null = null;
   try {
