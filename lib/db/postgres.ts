@@ -52,6 +52,10 @@ export function openPostgresPool(connectionString: string, settings: PoolSetting
   // An idle connection the server drops (restart, pg_terminate_backend) emits 'error' on the pool; without
   // a listener that would end the process. The pool discards it and the next checkout connects afresh.
   pool.on("error", () => {});
+  // A checked-out connection the server drops between two queries (a restart, pg_terminate_backend, a
+  // database dropped WITH (FORCE)) emits 'error' on the client, where the pool no longer listens: the
+  // same uncaught error. Its holder's next query fails instead, and the pool discards it on release.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
