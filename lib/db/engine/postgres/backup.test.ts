@@ -70,7 +70,8 @@ function startWriter(pool: pg.Pool) {
 
 describe("PostgreSQL logical dump", () => {
   test("a dump taken while a writer inserts loads with stock psql into an empty database, with the counts of its facts and whole pairs", async () => {
-    const writer = startWriter(new pg.Pool({ connectionString: db.url, max: 1 }));
+    const writerPool = new pg.Pool({ connectionString: db.url, max: 1 });
+    const writer = startWriter(writerPool);
     try {
       await expect.poll(() => writer.written, { timeout: 10_000 }).toBeGreaterThan(20);
       const { file, facts } = await takeDump("during-writes.sql");
@@ -120,6 +121,9 @@ describe("PostgreSQL logical dump", () => {
       }
     } finally {
       await writer.stop();
+      // Closed here, not left idle: dropping the database at the end would terminate its connection
+      // with no one listening, an uncaught error in whichever test runs then.
+      await writerPool.end();
     }
   });
 
