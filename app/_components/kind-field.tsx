@@ -61,3 +61,62 @@ export function KindField({
     </label>
   );
 }
+
+/**
+ * The top of a channel's or destination's form: its kind (fixed once saved: the stored settings belong
+ * to it), its name, then the kind's own fields. Changing the kind starts that kind's fields afresh.
+ */
+export function KindAndNameFields<Kind extends string>({
+  kinds,
+  kind,
+  name,
+  namePlaceholder,
+  fields,
+  values,
+  editing,
+  storedSecrets,
+  onKind,
+  onName,
+  onField,
+}: {
+  kinds: readonly { kind: Kind; label: string }[];
+  kind: Kind;
+  name: string;
+  namePlaceholder?: string;
+  fields: readonly KindFieldSpec[];
+  values: Record<string, string | boolean>;
+  editing: boolean;
+  /** the names of the secrets already stored (edit only) */
+  storedSecrets: readonly string[];
+  onKind: (kind: Kind) => void;
+  onName: (name: string) => void;
+  onField: (name: string, value: string | boolean) => void;
+}) {
+  return (
+    <>
+      <label className="block text-sm">
+        <span className="font-medium text-slate-700">Kind</span>
+        <select value={kind} disabled={editing} onChange={(e) => onKind(e.target.value as Kind)} className={FORM_INPUT}>
+          {kinds.map((option) => (
+            <option key={option.kind} value={option.kind}>
+              {option.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="block text-sm">
+        <span className="font-medium text-slate-700">Name</span>
+        <input required maxLength={100} value={name} onChange={(e) => onName(e.target.value)} className={FORM_INPUT} placeholder={namePlaceholder} />
+      </label>
+      {fields.map((field) => (
+        <KindField
+          key={`${kind}-${field.name}`}
+          field={field}
+          value={values[field.name] ?? ""}
+          stored={editing && storedSecrets.includes(field.name)}
+          onChange={(value) => onField(field.name, value)}
+        />
+      ))}
+    </>
+  );
+}

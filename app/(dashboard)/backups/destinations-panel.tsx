@@ -9,7 +9,7 @@ import { DataTable } from "@/app/_components/ui/data-table";
 import { EmptyState } from "@/app/_components/ui/empty-state";
 import { ConfirmDialog } from "@/app/_components/confirm-dialog";
 import { formatAge, formatBytes, formatTimestamp } from "@/lib/format";
-import { FORM_INPUT, KindField } from "@/app/_components/kind-field";
+import { FORM_INPUT, KindAndNameFields } from "@/app/_components/kind-field";
 import { FormDialog } from "@/app/_components/form-dialog";
 import { kindFieldValues, refusalText, splitKindFields } from "@/lib/kind-fields";
 import { DESTINATION_KINDS, type DestinationKind } from "@/lib/offsite/kinds";
@@ -268,34 +268,18 @@ function DestinationForm({
       submitLabel={editing ? "Save destination" : "Add destination"}
     >
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
-        <label className="block text-sm">
-          <span className="font-medium text-slate-700">Kind</span>
-          <select
-            value={draft.kind}
-            disabled={editing}
-            onChange={(e) => setDraft({ ...draftOf(null, e.target.value as DestinationKind), name: draft.name })}
-            className={FORM_INPUT}
-          >
-            {kinds.map((kind) => (
-              <option key={kind} value={kind}>
-                {DESTINATION_KINDS[kind].label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="block text-sm">
-          <span className="font-medium text-slate-700">Name</span>
-          <input required maxLength={100} value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} className={FORM_INPUT} />
-        </label>
-        {fields.map((field) => (
-          <KindField
-            key={`${draft.kind}-${field.name}`}
-            field={field}
-            value={draft.fields[field.name] ?? ""}
-            stored={editing && destination.secrets_set.includes(field.name)}
-            onChange={(value) => setDraft({ ...draft, fields: { ...draft.fields, [field.name]: value } })}
-          />
-        ))}
+        <KindAndNameFields
+          kinds={kinds.map((kind) => ({ kind, label: DESTINATION_KINDS[kind].label }))}
+          kind={draft.kind}
+          name={draft.name}
+          fields={fields}
+          values={draft.fields}
+          editing={editing}
+          storedSecrets={destination?.secrets_set ?? []}
+          onKind={(kind) => setDraft({ ...draftOf(null, kind), name: draft.name })}
+          onName={(name) => setDraft({ ...draft, name })}
+          onField={(name, value) => setDraft({ ...draft, fields: { ...draft.fields, [name]: value } })}
+        />
         <label className="block text-sm">
           <span className="font-medium text-slate-700">Keep copies (days)</span>
           <input

@@ -2,7 +2,7 @@
 
 import { useEffect, useRef, useState, useTransition } from "react";
 import { createChannelAction, updateChannelAction } from "@/app/(dashboard)/settings/actions";
-import { FORM_INPUT, KindField } from "@/app/_components/kind-field";
+import { FORM_INPUT, KindAndNameFields } from "@/app/_components/kind-field";
 import { FormDialog } from "@/app/_components/form-dialog";
 import { kindFieldValues, refusalText, splitKindFields } from "@/lib/kind-fields";
 import { CHANNEL_KINDS, CHANNEL_KIND_NAMES, type ChannelKind } from "@/lib/notify/channel-kinds";
@@ -95,41 +95,19 @@ export function ChannelForm({ channel, open, onClose, onSaved }: { channel: Chan
       submitLabel={editing ? "Save channel" : "Add channel"}
     >
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
-        <label className="block text-sm">
-          <span className="font-medium text-slate-700">Kind</span>
-          <select
-            value={draft.kind}
-            disabled={editing}
-            onChange={(e) => setDraft({ ...draftOf(null, e.target.value as ChannelKind), name: draft.name })}
-            className={FORM_INPUT}
-          >
-            {CHANNEL_KIND_NAMES.map((kind) => (
-              <option key={kind} value={kind}>
-                {CHANNEL_KINDS[kind].label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="block text-sm">
-          <span className="font-medium text-slate-700">Name</span>
-          <input
-            required
-            maxLength={100}
-            value={draft.name}
-            onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-            className={FORM_INPUT}
-            placeholder="ops on-call"
-          />
-        </label>
-        {fields.map((field) => (
-          <KindField
-            key={`${draft.kind}-${field.name}`}
-            field={field}
-            value={draft.fields[field.name] ?? ""}
-            stored={editing && (channel.secrets_set ?? []).includes(field.name)}
-            onChange={(value) => setDraft({ ...draft, fields: { ...draft.fields, [field.name]: value } })}
-          />
-        ))}
+        <KindAndNameFields
+          kinds={CHANNEL_KIND_NAMES.map((kind) => ({ kind, label: CHANNEL_KINDS[kind].label }))}
+          kind={draft.kind}
+          name={draft.name}
+          namePlaceholder="ops on-call"
+          fields={fields}
+          values={draft.fields}
+          editing={editing}
+          storedSecrets={channel?.secrets_set ?? []}
+          onKind={(kind) => setDraft({ ...draftOf(null, kind), name: draft.name })}
+          onName={(name) => setDraft({ ...draft, name })}
+          onField={(name, value) => setDraft({ ...draft, fields: { ...draft.fields, [name]: value } })}
+        />
       </div>
       <fieldset className="text-sm">
         <legend className="font-medium text-slate-700">Events</legend>
