@@ -14,7 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
+import { BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
 import { ROOT, startBareNext, startOurs, type Server } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -71,7 +71,7 @@ async function profile(name: string, startServer: (env: Record<string, string>) 
   console.log(`(again: node ${args.map((arg) => (/[\s|'()^]/.test(arg) ? `'${arg}'` : arg)).join(" ")})`);
 }
 
-const { home, database } = await prepareSeededRoot(ROWS);
+const root = await prepareBenchRoot(ROWS);
 const peerPath = PATH.startsWith("/api/") ? "/api/rows" : PATH;
-if (SERVERS.includes("ours")) await profile("ours", (env) => startOurs("start", { ...benchEnvironment(home), ...env }), PATH);
-if (SERVERS.includes("bare")) await profile("bare", (env) => startBareNext(database, env), peerPath);
+if (SERVERS.includes("ours")) await profile("ours", (env) => startOurs("start", { ...root.env, ...env }), PATH);
+if (SERVERS.includes("bare")) await profile("bare", (env) => startBareNext(root.peerEnv, env), peerPath);

@@ -7,11 +7,12 @@
  *   npm run bench:http                         # 1,000,000 runs (seeded once under bench/.data)
  *   BENCH_SERVE=start,standalone npm run bench:http   # also our standalone server (needs MIMIR_STANDALONE_BUILD=1 next build)
  *   BENCH_ROWS=200000 BENCH_RUNS=3 BENCH_SECONDS=10 npm run bench:http
+ *   BENCH_BACKEND=postgres npm run bench:http  # the same seed on PostgreSQL (migrated once); the peers use node-postgres
  *
  * Client and servers share the machine's cores: the ratio, not the absolute figure, is the result.
  */
 import autocannon from "autocannon";
-import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
+import { BENCH_BACKEND, BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
 import { startBareNext, startOurs, startRawNode, type ServeMode, type Server } from "./servers";
 import fs from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -71,7 +72,7 @@ function loadAverage(): string {
 async function measure(servers: Server[]) {
   const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
   console.log(
-    `\n${ROWS.toLocaleString()} runs; ${CONNECTIONS} connections, ${RUNS} × ${SECONDS} s per server and route, interleaved; load before: ${loadAverage()}`,
+    `\n${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}; ${CONNECTIONS} connections, ${RUNS} × ${SECONDS} s per server and route, interleaved; load before: ${loadAverage()}`,
   );
   for (const target of TARGETS) {
     const figures = new Map<string, Figure[]>(servers.map((server) => [server.name, []]));
@@ -102,15 +103,15 @@ async function measure(servers: Server[]) {
 }
 
 async function main() {
-  const { home, database } = await prepareSeededRoot(ROWS);
+  const root = await prepareBenchRoot(ROWS);
   const peers: Server[] = [];
   try {
-    peers.push(await startBareNext(database));
-    peers.push(await startRawNode(database));
+    peers.push(await startBareNext(root.peerEnv));
+    peers.push(await startRawNode(root.peerEnv));
     // One server of ours at a time: a data root admits one (its lock), so each serving mode is
     // measured in its own round, beside the same peers.
     for (const mode of MODES) {
-      const ours = await startOurs(mode, benchEnvironment(home));
+      const ours = await startOurs(mode, root.env);
       try {
         await measure([ours, ...peers]);
       } finally {

@@ -5,10 +5,11 @@
  * scrape a second for BENCH_SCRAPE_SECONDS (past two 30 s reuse windows of the table scans).
  *
  *   BENCH_PORTS=3500-3519 npm run bench:metrics
+ *   BENCH_BACKEND=postgres npm run bench:metrics   # the same seed on PostgreSQL (migrated once)
  */
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
+import { BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
 import { startOurs, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -23,9 +24,9 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const { home } = await prepareSeededRoot(ROWS);
+const { env } = await prepareBenchRoot(ROWS);
 // startOurs resolves when /health first answers: the scrape right after is the process's first.
-const server = await startOurs(MODE, benchEnvironment(home));
+const server = await startOurs(MODE, env);
 try {
   const scrape = async () => {
     const started = performance.now();

@@ -7,11 +7,12 @@
  *
  *   npm run bench:pages
  *   BENCH_ROWS=200000 BENCH_RENDERS=20 npm run bench:pages
+ *   BENCH_BACKEND=postgres npm run bench:pages   # the same seed on PostgreSQL (migrated once)
  */
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
-import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
+import { BENCH_BACKEND, BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
 import { startOurs, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -42,7 +43,7 @@ async function render(url: string, cookie: string): Promise<{ first: number; las
 }
 
 async function main() {
-  const { home, database, cookie } = await prepareSeededRoot(ROWS);
+  const { env, database, cookie } = await prepareBenchRoot(ROWS);
   // Pages that show one thing: the busiest job, a pipeline, the newest run.
   const db = new Database(database, { readonly: true });
   const job = db.prepare("SELECT id FROM scheduled_jobs ORDER BY id LIMIT 1").get() as { id: string };
@@ -64,10 +65,10 @@ async function main() {
     "/database",
     "/settings",
   ];
-  const server = await startOurs(MODE, benchEnvironment(home));
+  const server = await startOurs(MODE, env);
   try {
     console.log(
-      `\n${ROWS.toLocaleString()} runs; ${RENDERS} renders per page, one at a time, after ${WARMUP} warm-ups; ${server.name}; load before: ${loadAverage()}`,
+      `\n${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}; ${RENDERS} renders per page, one at a time, after ${WARMUP} warm-ups; ${server.name}; load before: ${loadAverage()}`,
     );
     const results = new Map<string, { first: number; last: number }[]>(pages.map((page) => [page, []]));
     for (const page of pages) for (let i = 0; i < WARMUP; i += 1) await render(server.base + page, cookie);

@@ -16,6 +16,8 @@ import { DEFAULT_SEED_OPTIONS, seedDemoData } from "@/lib/demo/seed";
 import { countExecutions } from "@/lib/executions/queries";
 import { measureStorage } from "@/lib/storage/usage";
 import { storeSample } from "@/lib/storage/sampler";
+import { migrateSqliteToPostgres } from "@/lib/maintenance/migrate-backend";
+import pg from "pg";
 
 export const BENCH_TOKEN = "mimir_bench000000000000000000000000000000000000";
 export const BENCH_ADMIN_PASSWORD = "bench-admin-password";
@@ -63,4 +65,78 @@ export async function prepareSeededRoot(rows: number): Promise<{ home: string; d
   db.pragma("wal_checkpoint(TRUNCATE)");
   await closeAppDatabase();
   return { home, database: config.paths.database, cookie: `${SESSION_COOKIE}=${encodeURIComponent(sessionToken)}` };
+}
+
+/** BENCH_BACKEND=postgres: the HTTP benches serve the same seed from PostgreSQL (bench/.data's SQLite file, migrated once). */
+export const BENCH_BACKEND: "sqlite" | "postgres" = process.env.BENCH_BACKEND === "postgres" ? "postgres" : "sqlite";
+const PG_SERVER_URL = process.env.MIMIR_BENCH_PG_URL || process.env.MIMIR_TEST_PG_URL || "postgres://root@127.0.0.1:5432/postgres";
+
+/** What a bench needs to start our server on the seed, on either backend, and to start the peers on the same data. */
+export interface BenchRoot {
+  home: string;
+  /** our server's environment (benchEnvironment, plus the backend's) */
+  env: Record<string, string>;
+  /** the Cookie header of a signed-in admin */
+  cookie: string;
+  /** the seed's SQLite file (on PostgreSQL too: the ids a bench looks up are the same on both) */
+  database: string;
+  /** the peers' environment: BENCH_DB (SQLite) or BENCH_PG_URL (PostgreSQL) */
+  peerEnv: Record<string, string>;
+}
+
+async function pgQuery<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The seed on the backend BENCH_BACKEND names. On PostgreSQL: a database `mimir_bench_seed_<rows>` on
+ * MIMIR_BENCH_PG_URL's server, filled once by our own migrate-to-postgres from the SQLite seed and kept
+ * for the next run (BENCH_PG_FRESH=1 makes it again), and a data root of its own for the server's
+ * folders (logs, config, backups) beside the SQLite one.
+ */
+export async function prepareBenchRoot(rows: number): Promise<BenchRoot> {
+  const seeded = await prepareSeededRoot(rows);
+  if (BENCH_BACKEND === "sqlite") {
+    return { home: seeded.home, env: benchEnvironment(seeded.home), cookie: seeded.cookie, database: seeded.database, peerEnv: { BENCH_DB: seeded.database } };
+  }
+  const name = `mimir_bench_seed_${rows}`;
+  const url = new URL(PG_SERVER_URL);
+  url.pathname = `/${name}`;
+  const exists = (await pgQuery(PG_SERVER_URL, `SELECT 1 FROM pg_database WHERE datname = '${name}'`)).length > 0;
+  const filled =
+    exists &&
+    process.env.BENCH_PG_FRESH !== "1" &&
+    Number((await pgQuery<{ n: string }>(url.toString(), "SELECT count(*) AS n FROM job_executions").catch(() => [{ n: "0" }]))[0]!.n) >= rows;
+  if (!filled) {
+    await pgQuery(PG_SERVER_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await pgQuery(PG_SERVER_URL, `CREATE DATABASE ${name}`);
+    console.log(`migrating the seed into PostgreSQL (${name}) …`);
+    const started = performance.now();
+    setConfig(loadConfig(benchEnvironment(seeded.home), seeded.home));
+    const result = await migrateSqliteToPostgres(url.toString(), { writeConfig: false, hashSource: false });
+    if (!result.tables.every((table) => table.ok)) throw new Error("the migration of the bench seed did not verify");
+    console.log(`  migrated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  const home = `${seeded.home}-pg`;
+  fs.mkdirSync(home, { recursive: true });
+  const env = { ...benchEnvironment(home), MIMIR_PERSISTENCE_BACKEND: "postgres", MIMIR_CONNECTION_STRING: url.toString() };
+  const config = loadConfig(env, home);
+  setConfig(config);
+  await openDataRoot(config);
+  await seedCredentialsFromEnvironment(config);
+  const { sessionToken } = await signIn("admin", BENCH_ADMIN_PASSWORD, { ip: "127.0.0.1", userAgent: "bench" });
+  await closeAppDatabase();
+  return {
+    home,
+    env,
+    cookie: `${SESSION_COOKIE}=${encodeURIComponent(sessionToken)}`,
+    database: seeded.database,
+    peerEnv: { BENCH_PG_URL: url.toString() },
+  };
 }

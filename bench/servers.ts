@@ -111,19 +111,31 @@ export function startOurs(mode: ServeMode, env: Record<string, string>): Promise
   return start("ours (next start)", process.execPath, [...nodeFlags(), NEXT_CLI, "start", "-p", "$PORT", "-H", "127.0.0.1"], env);
 }
 
-/** The bare Next.js peer, built on first use (bench/peers/bare-next/.next is not committed). */
-export function startBareNext(database: string, env: Record<string, string> = {}): Promise<Server> {
-  if (!fs.existsSync(path.join(BARE_NEXT_DIR, ".next/BUILD_ID"))) {
+/** Whether the bare peer's build is missing or older than one of its sources (bench/peers/bare-next/.next is not committed). */
+function bareNextBuildStale(): boolean {
+  const built = path.join(BARE_NEXT_DIR, ".next/BUILD_ID");
+  if (!fs.existsSync(built)) return true;
+  const builtAt = fs.statSync(built).mtimeMs;
+  const sources = fs.readdirSync(BARE_NEXT_DIR, { recursive: true, encoding: "utf8" }).filter((file) => !file.startsWith(".next") && file.endsWith("js"));
+  return sources.some((file) => fs.statSync(path.join(BARE_NEXT_DIR, file)).mtimeMs > builtAt);
+}
+
+/**
+ * The bare Next.js peer, built on first use and again when its sources change. `database` is the
+ * peer's environment from prepareBenchRoot: BENCH_DB (SQLite) or BENCH_PG_URL (PostgreSQL).
+ */
+export function startBareNext(database: Record<string, string>, env: Record<string, string> = {}): Promise<Server> {
+  if (bareNextBuildStale()) {
     console.log("building the bare Next.js peer (bench/peers/bare-next) …");
     const build = spawnSync(NEXT, ["build", BARE_NEXT_DIR], { cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
     if (build.status !== 0) throw new Error("the bare Next.js peer did not build");
   }
   return start("bare Next.js route", process.execPath, [...nodeFlags(), NEXT_CLI, "start", BARE_NEXT_DIR, "-p", "$PORT", "-H", "127.0.0.1"], {
-    BENCH_DB: database,
+    ...database,
     ...env,
   });
 }
 
-export function startRawNode(database: string): Promise<Server> {
-  return start("raw node:http", process.execPath, [...nodeFlags(), path.join(ROOT, "bench/peers/raw-http.mjs")], { BENCH_DB: database });
+export function startRawNode(database: Record<string, string>): Promise<Server> {
+  return start("raw node:http", process.execPath, [...nodeFlags(), path.join(ROOT, "bench/peers/raw-http.mjs")], database);
 }
