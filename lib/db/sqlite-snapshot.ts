@@ -51,11 +51,12 @@ export async function snapshotSqliteDatabase(source: string, dest: string): Prom
   const partial = `${dest}.partial`;
   fs.rmSync(partial, { force: true });
   const counts = (await runInWorker({ task: "snapshot", source, dest: partial })) as RowCounts;
-  const fd = fs.openSync(partial, "r");
+  // The copy's pages may all be unwritten yet: flushed on the thread pool, not on the event loop.
+  const handle = await fs.promises.open(partial, "r");
   try {
-    fs.fsyncSync(fd);
+    await handle.sync();
   } finally {
-    fs.closeSync(fd);
+    await handle.close();
   }
   fs.renameSync(partial, dest);
   return counts;
