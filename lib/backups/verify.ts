@@ -47,7 +47,7 @@ export async function verifyBackupSet(
     try {
       const manifest = readManifest(folder);
       for (const volume of VOLUMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
-      await extractSet(folder, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: backupPassphrase(), ...options });
+      await extractSet(folder, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: backupPassphrase(), background: true, ...options });
       return await recordVerification(id, folder, {
         status: "ok",
         verified_at: new Date().toISOString(),

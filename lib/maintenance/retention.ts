@@ -263,8 +263,9 @@ class BackgroundCheckpointer {
   private walAtLastStart = 0;
 
   constructor(private readonly file: string) {
-    this.worker = new WalCheckpointWorker(file);
-    this.writer = new WalCheckpointWorker(file);
+    // Beside serving, for tens of seconds: at a low CPU priority, so the event loop gets a core when it wakes.
+    this.worker = new WalCheckpointWorker(file, { background: true });
+    this.writer = new WalCheckpointWorker(file, { background: true });
   }
 
   nudge(): void {

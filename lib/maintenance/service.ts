@@ -178,7 +178,7 @@ export async function vacuumDatabase(signal?: AbortSignal): Promise<VacuumResult
   // write landing in between must not do that checkpoint itself, on the event loop.
   const resumeAutoCheckpoint = pauseAutoCheckpoint(getDb());
   try {
-    await runSqliteChild({ kind: "vacuum", file, autoVacuum: "incremental" }, { timeoutMs: SLOW_MAINTENANCE_LIMIT_MS, signal });
+    await runSqliteChild({ kind: "vacuum", file, autoVacuum: "incremental" }, { timeoutMs: SLOW_MAINTENANCE_LIMIT_MS, signal, background: true });
   } finally {
     resumeAutoCheckpoint();
   }
