@@ -13,6 +13,7 @@ import { createBackupSet } from "@/lib/backups/create-set";
 import { isSafetySetPending, restoreBackupSet, writeSafetySet, type RestoreSetOptions, type RestoreSetResult } from "@/lib/backups/restore-set";
 import * as queries from "@/lib/backups/queries";
 import {
+  activeTempFolders,
   backupsFolder,
   isPinnedOnDisk,
   isSetInUse,
@@ -166,8 +167,14 @@ export async function deleteBackup(id: string, principal: Principal | null): Pro
 async function removeSetFolder(id: string, folder: string): Promise<void> {
   const aside = path.join(backupsFolder(), `.deleting-${id}`);
   fs.renameSync(folder, aside);
-  // Unlinking a set's archives (hundreds of MB) runs on the thread pool, not the event loop.
-  await fs.promises.rm(aside, { recursive: true, force: true });
+  // Unlinking a set's archives (hundreds of MB) runs on the thread pool, not the event loop; marked
+  // active meanwhile, so a backup's leftover sweep does not remove the same folder beside it.
+  activeTempFolders.add(aside);
+  try {
+    await fs.promises.rm(aside, { recursive: true, force: true });
+  } finally {
+    activeTempFolders.delete(aside);
+  }
 }
 
 /** Pins or unpins a set: prune never removes a pinned set. The pin is a file in the set folder, so it survives a restore. */
