@@ -117,14 +117,18 @@ async function main() {
         },
       ],
     ];
+    const marks: string[] = [];
     for (const [label, begin] of steps) {
       reader.take();
       started = performance.now();
+      marks.push(`${label.split(" ")[0]} ${new Date().toISOString().slice(11, 23)}`);
       const operation = await begin();
       await untilFinished(server.base, operation.id);
       line(label, reader.take(), performance.now() - started);
     }
-    console.log(`\nreader failures: ${reader.failures()}; load after: ${loadAverage()}`);
+    // When each step began (UTC), to line up with a server-side log (bench/slow-statements.mjs, a profile).
+    console.log(`\nsteps began: ${marks.join(", ")}`);
+    console.log(`reader failures: ${reader.failures()}; load after: ${loadAverage()}`);
   } finally {
     await reader.stop();
     await server.stop();

@@ -28,7 +28,10 @@ function timed(owner, name, describe) {
       return original.apply(this, args);
     } finally {
       const ms = performance.now() - started;
-      if (ms > SLOW_MS) process.stderr.write(`SLOWSQL ${WHERE} ${ms.toFixed(0)}ms ${name} ${describe(this, args).replace(/\s+/g, " ").slice(0, 200)}\n`);
+      if (ms > SLOW_MS)
+        process.stderr.write(
+          `SLOWSQL ${WHERE} ${new Date().toISOString().slice(11, 23)} ${ms.toFixed(0)}ms ${name} ${describe(this, args).replace(/\s+/g, " ").slice(0, 200)}\n`,
+        );
     }
   };
 }

@@ -51,6 +51,7 @@ export const PROCESS_SLOTS = [
   "instance",
   "clusterTimers",
   "writeLockWaiters",
+  "autoCheckpointHolds",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

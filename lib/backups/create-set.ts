@@ -187,7 +187,8 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       row_counts: postgres ? Object.fromEntries(COUNTED_TABLES.map((table) => [table, postgres?.row_counts[table] ?? 0])) : (databases[mainDb] ?? {}),
       ...(postgres ? { postgres } : {}),
     };
-    fs.rmSync(snapshots, { recursive: true, force: true });
+    // Off the event loop: unlinking the snapshot of a 1M-run database held it for ~190 ms.
+    await fs.promises.rm(snapshots, { recursive: true, force: true });
     const manifestFile = path.join(partial, MANIFEST_FILE);
     fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2), { mode: 0o600 });
     const fd = fs.openSync(manifestFile, "r");
@@ -200,7 +201,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
     crashPoint("backup.after_rename");
     return manifest;
   } catch (error) {
-    fs.rmSync(partial, { recursive: true, force: true });
+    await fs.promises.rm(partial, { recursive: true, force: true });
     throw describeWriteError(error);
   } finally {
     activeTempFolders.delete(partial);

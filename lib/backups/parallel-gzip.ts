@@ -11,6 +11,14 @@ const MEMBER_BYTES = 1024 * 1024;
 const IN_FLIGHT = 4;
 /** gzip -6, the level of `tar czf`. */
 const LEVEL = 6;
+/**
+ * Output buffer of each member's deflate: a whole member's output in one piece. With zlib's default
+ * (16 KiB) a member came back in ~20 pieces, each a hop from the thread pool to the event loop and
+ * back, and the callbacks were the backup's largest share of the event loop's time (--cpu-prof of
+ * bench/beside-maintenance.ts). Incompressible input grows by a few bytes per 16 KiB block, so a
+ * member of that kind takes two.
+ */
+const OUTPUT_CHUNK_BYTES = MEMBER_BYTES;
 
 /**
  * gzip like pigz: the stream is compressed as a series of independent gzip members, several at a
@@ -41,7 +49,7 @@ export class ParallelGzip extends Transform {
     const block = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    const member = gzip(block, { level: LEVEL });
+    const member = gzip(block, { level: LEVEL, chunkSize: OUTPUT_CHUNK_BYTES });
     // Rejections are handled when the member is awaited in order; never left unhandled meanwhile.
     member.catch(() => undefined);
     this.#inFlight.push(member);

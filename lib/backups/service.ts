@@ -13,6 +13,7 @@ import { createBackupSet } from "@/lib/backups/create-set";
 import { isSafetySetPending, restoreBackupSet, writeSafetySet, type RestoreSetOptions, type RestoreSetResult } from "@/lib/backups/restore-set";
 import * as queries from "@/lib/backups/queries";
 import {
+  activeTempFolders,
   backupsFolder,
   isPinnedOnDisk,
   isSetInUse,
@@ -157,16 +158,23 @@ export async function deleteBackup(id: string, principal: Principal | null): Pro
   const folder = setFolder(id);
   if (!fs.existsSync(folder)) throw notFound("Backup", id);
   if (isSetInUse(id)) throw new AppError("in_use", `Backup ${id} is being read (verify, restore or download); try again when that has finished`);
-  removeSetFolder(id, folder);
+  await removeSetFolder(id, folder);
   await queries.deleteBackupRow(id);
   await recordAudit({ principal, action: "backup.delete", target: id, result: "ok" });
   return { deleted: id };
 }
 
-function removeSetFolder(id: string, folder: string) {
+async function removeSetFolder(id: string, folder: string): Promise<void> {
   const aside = path.join(backupsFolder(), `.deleting-${id}`);
   fs.renameSync(folder, aside);
-  fs.rmSync(aside, { recursive: true, force: true });
+  // Unlinking a set's archives (hundreds of MB) runs on the thread pool, not the event loop; marked
+  // active meanwhile, so a backup's leftover sweep does not remove the same folder beside it.
+  activeTempFolders.add(aside);
+  try {
+    await fs.promises.rm(aside, { recursive: true, force: true });
+  } finally {
+    activeTempFolders.delete(aside);
+  }
 }
 
 /** Pins or unpins a set: prune never removes a pinned set. The pin is a file in the set folder, so it survives a restore. */
@@ -223,7 +231,7 @@ export async function pruneBackups(options: { dryRun: boolean }, principal: Prin
   });
   if (!options.dryRun) {
     for (const set of doomed) {
-      removeSetFolder(set.id, set.folder);
+      await removeSetFolder(set.id, set.folder);
       await queries.deleteBackupRow(set.id);
     }
     await recordAudit({ principal, action: "backup.prune", result: "ok", details: { deleted: doomed.map((set) => set.id) } });

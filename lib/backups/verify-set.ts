@@ -34,6 +34,8 @@ export async function extractSet(
     message?: (text: string) => void;
     /** checked before each archive and once all are extracted: a cancelled restore stops with only staging written */
     signal?: AbortSignal;
+    /** the database check at a low CPU priority: a drill beside serving, not a restore the app waits for */
+    background?: boolean;
     /** called after each volume is extracted ("restore.extracted:mimir_data"), for the crash and phase tests */
     afterVolume?: (volume: BackupVolume) => Promise<void>;
   },
@@ -72,7 +74,7 @@ export async function extractSet(
         const depth = options.databaseCheck ?? "integrity_check";
         options.message?.(`checking the databases (${depth})`);
         const dataFolder = destFor(volume);
-        databaseCheck = checkDatabases(manifest, dataFolder, depth).then(() => checkPostgresDump(manifest, dataFolder));
+        databaseCheck = checkDatabases(manifest, dataFolder, depth, options.background ?? false).then(() => checkPostgresDump(manifest, dataFolder));
         // Awaited below; a failure must not go unhandled while the other archives are extracted.
         databaseCheck.catch(() => undefined);
       }
@@ -88,7 +90,7 @@ export async function extractSet(
 }
 
 /** Every database of the manifest opens and passes the page check and foreign_key_check with its row counts. */
-async function checkDatabases(manifest: BackupManifest, dataFolder: string, depth: SqliteCheckDepth): Promise<void> {
+async function checkDatabases(manifest: BackupManifest, dataFolder: string, depth: SqliteCheckDepth, background: boolean): Promise<void> {
   for (const [relative, expected] of Object.entries(manifest.databases)) {
     const file = path.join(dataFolder, relative);
     if (!path.resolve(file).startsWith(path.resolve(dataFolder) + path.sep))
@@ -96,7 +98,7 @@ async function checkDatabases(manifest: BackupManifest, dataFolder: string, dept
     if (!fs.existsSync(file)) throw new AppError("verification_failed", `The set's mimir_data has no ${relative}, which its manifest lists`);
     let check;
     try {
-      check = await checkSqliteDatabase(file, depth);
+      check = await checkSqliteDatabase(file, depth, { background });
     } catch (error) {
       throw new AppError("verification_failed", `${relative} from the set does not open as an SQLite database: ${(error as Error).message}`, { cause: error });
     }

@@ -47,7 +47,7 @@ export async function verifyBackupSet(
     try {
       const manifest = readManifest(folder);
       for (const volume of VOLUMES) fs.mkdirSync(path.join(scratch, volume), { recursive: true, mode: 0o700 });
-      await extractSet(folder, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: backupPassphrase(), ...options });
+      await extractSet(folder, manifest, VOLUMES, (volume) => path.join(scratch, volume), { passphrase: backupPassphrase(), background: true, ...options });
       return await recordVerification(id, folder, {
         status: "ok",
         verified_at: new Date().toISOString(),
@@ -61,7 +61,8 @@ export async function verifyBackupSet(
       }
       throw error;
     } finally {
-      fs.rmSync(scratch, { recursive: true, force: true });
+      // Off the event loop: the extracted copy of a 1M-run database took ~125 ms to unlink.
+      await fs.promises.rm(scratch, { recursive: true, force: true });
       activeTempFolders.delete(scratch);
     }
   });

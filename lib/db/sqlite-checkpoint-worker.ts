@@ -1,6 +1,7 @@
 import "server-only";
 import { Worker } from "node:worker_threads";
 import { BUSY_TIMEOUT_MS } from "@/lib/db/client";
+import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
 import type { CheckpointResult } from "@/lib/db/sqlite-maintenance";
 import { createSerialQueue } from "@/lib/serial-queue";
 
@@ -17,6 +18,7 @@ import { createSerialQueue } from "@/lib/serial-queue";
 /** Evaluated as the worker's script, so the bundler leaves its require() alone and node resolves the driver from cwd. */
 const WORKER_SCRIPT = String.raw`
 const { parentPort, workerData } = require("node:worker_threads");
+if (workerData.background) { ${LOWER_THIS_THREAD_SOURCE} }
 const Database = require("better-sqlite3");
 const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma("busy_timeout = " + workerData.busyTimeoutMs);
@@ -65,8 +67,9 @@ export class WalCheckpointWorker {
   private readonly worker: Worker;
   private readonly inTurn = createSerialQueue();
 
-  constructor(file: string) {
-    this.worker = new Worker(WORKER_SCRIPT, { eval: true, workerData: { file, busyTimeoutMs: BUSY_TIMEOUT_MS } });
+  /** `background`: the thread runs at a low CPU priority (lib/db/background-priority.ts). */
+  constructor(file: string, options: { background?: boolean } = {}) {
+    this.worker = new Worker(WORKER_SCRIPT, { eval: true, workerData: { file, busyTimeoutMs: BUSY_TIMEOUT_MS, background: options.background ?? false } });
     // An idle worker must not keep a CLI process alive.
     this.worker.unref();
   }

@@ -1,5 +1,6 @@
 import "server-only";
 import { spawn } from "node:child_process";
+import { lowerChildPriority } from "@/lib/db/background-priority";
 import { BUSY_TIMEOUT_MS } from "@/lib/db/client";
 
 /**
@@ -150,11 +151,13 @@ const MAX_REPLY_BYTES = 32 * 1024 * 1024;
 
 /**
  * Runs `task` in a child process and returns its value; kills the child after `timeoutMs` (or when
- * `signal` aborts) and throws SqliteChildTimeout. Only the child touches the file.
+ * `signal` aborts) and throws SqliteChildTimeout. Only the child touches the file. `background`: the
+ * child runs at a low CPU priority (lib/db/background-priority.ts).
  */
-export function runSqliteChild<T>(task: ChildTask, options: { timeoutMs: number; signal?: AbortSignal }): Promise<T> {
+export function runSqliteChild<T>(task: ChildTask, options: { timeoutMs: number; signal?: AbortSignal; background?: boolean }): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const child = spawn(process.execPath, ["-e", CHILD_SCRIPT], { cwd: process.cwd(), stdio: ["pipe", "pipe", "pipe"] });
+    if (options.background) lowerChildPriority(child.pid);
     const out: Buffer[] = [];
     let outBytes = 0;
     let stderr = "";

@@ -89,6 +89,30 @@ export function setAutoCheckpoint(db: Db, pages: number): number {
   return previous;
 }
 
+/** Holds on the app connection's automatic checkpoints (see pauseAutoCheckpoint): how many, and the value to put back. */
+const autoCheckpointHolds = processState("autoCheckpointHolds", () => ({ count: 0, previous: 0 }));
+
+/**
+ * Turns `wal_autocheckpoint` off on this connection until the returned release is called, for work on
+ * another connection that grows the WAL by far more than its threshold (a VACUUM in its child writes
+ * the whole file into it, a retention cleanup hundreds of MB): otherwise the app's next commit runs the
+ * checkpoint of all of it inside that commit, on the event loop (973 ms after a VACUUM of 1M runs,
+ * bench/beside-maintenance.ts), before the other connection's own checkpoint gets to it. Holds nest
+ * and overlap (a cleanup that ends in a VACUUM, or one beside a VACUUM): the value in force before the
+ * first is put back when the last is released.
+ */
+export function pauseAutoCheckpoint(db: Db): () => void {
+  if (autoCheckpointHolds.count === 0) autoCheckpointHolds.previous = setAutoCheckpoint(db, 0);
+  autoCheckpointHolds.count += 1;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    autoCheckpointHolds.count -= 1;
+    if (autoCheckpointHolds.count === 0) setAutoCheckpoint(db, autoCheckpointHolds.previous);
+  };
+}
+
 /** Gives up to `pages` free pages back to the file system (auto_vacuum = incremental only); returns the freelist left. */
 export function incrementalVacuumStep(db: Db, pages: number): number {
   sqliteClient(db).pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { BUSY_TIMEOUT_MS } from "@/lib/db/client";
+import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
 
 /** The first 16 bytes of every SQLite 3 database file. */
 const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
@@ -51,11 +52,12 @@ export async function snapshotSqliteDatabase(source: string, dest: string): Prom
   const partial = `${dest}.partial`;
   fs.rmSync(partial, { force: true });
   const counts = (await runInWorker({ task: "snapshot", source, dest: partial })) as RowCounts;
-  const fd = fs.openSync(partial, "r");
+  // The copy's pages may all be unwritten yet: flushed on the thread pool, not on the event loop.
+  const handle = await fs.promises.open(partial, "r");
   try {
-    fs.fsyncSync(fd);
+    await handle.sync();
   } finally {
-    fs.closeSync(fd);
+    await handle.close();
   }
   fs.renameSync(partial, dest);
   return counts;
@@ -76,11 +78,17 @@ export type SqliteCheckDepth = "integrity_check" | "quick_check";
  * result, so on two cores the foreign keys (1M runs: ~2 s of CPU) no longer wait behind
  * integrity_check (~11 s), which alone stays on the restore's critical path. Both always run to the
  * end, so a caller that discards the file after a failure never pulls it from under the other.
+ * `background`: at a low CPU priority (lib/db/background-priority.ts), for a check beside serving.
  */
-export async function checkSqliteDatabase(file: string, depth: SqliteCheckDepth = "integrity_check"): Promise<SqliteCheck> {
+export async function checkSqliteDatabase(
+  file: string,
+  depth: SqliteCheckDepth = "integrity_check",
+  options: { background?: boolean } = {},
+): Promise<SqliteCheck> {
+  const background = options.background ?? false;
   const [pages, keys] = await Promise.allSettled([
-    runInWorker({ task: "check", part: "pages", source: file, depth }),
-    runInWorker({ task: "check", part: "keys", source: file, depth }),
+    runInWorker({ task: "check", part: "pages", source: file, depth, background }),
+    runInWorker({ task: "check", part: "keys", source: file, depth, background }),
   ]);
   if (pages.status === "rejected") throw pages.reason;
   if (keys.status === "rejected") throw keys.reason;
@@ -98,7 +106,7 @@ const INTEGRITY_CHECK_CACHE_SIZE = -16000;
 type WorkerTask =
   | { task: "snapshot"; source: string; dest: string }
   /** pages: the page check (integrity_check or quick_check); keys: foreign_key_check, the row counts and the schema version */
-  | { task: "check"; part: "pages" | "keys"; source: string; depth: SqliteCheckDepth };
+  | { task: "check"; part: "pages" | "keys"; source: string; depth: SqliteCheckDepth; background: boolean };
 
 // Plain CommonJS in an eval'd worker: the bundler never sees it, and better-sqlite3 is resolved from
 // the app's own node_modules (it is a server external package).
@@ -117,6 +125,7 @@ function counts(db) {
   return out;
 }
 const job = workerData.job;
+if (job.background) { ${LOWER_THIS_THREAD_SOURCE} }
 let db;
 try {
   if (job.task === "snapshot") {

@@ -9,6 +9,7 @@ import { runRetentionCleanup, EXECUTION_LOG_FOLDER } from "@/lib/maintenance/ret
 import { vacuumDatabase } from "@/lib/maintenance/service";
 import { listJobsWithHistory } from "@/lib/maintenance/queries";
 import { freezeWrites, thawWrites } from "@/lib/db/write-freeze";
+import { pauseAutoCheckpoint } from "@/lib/db/sqlite-maintenance";
 import Database from "better-sqlite3";
 
 let root: TestDataRoot;
@@ -140,6 +141,31 @@ describe("retention cleanup", () => {
     expect(report.db_bytes_after).toBeLessThan(report.db_bytes_before);
   });
 
+  // The VACUUM in its child commits the whole rebuilt file into the WAL: a commit on the app connection
+  // before the child's own checkpoint would copy all of it back inside that commit, on the event loop.
+  sqliteOnly("during a VACUUM the app connection never checkpoints in its commits; overlapping holds put the value back once, after the last", async () => {
+    const autoCheckpoint = () => getDb().$client.pragma("wal_autocheckpoint", { simple: true });
+    const original = autoCheckpoint();
+    expect(original).toBeGreaterThan(0);
+    const seen = new Set<unknown>();
+    const watch = setInterval(() => seen.add(autoCheckpoint()), 1);
+    try {
+      await vacuumDatabase();
+    } finally {
+      clearInterval(watch);
+    }
+    expect(seen.has(0)).toBe(true);
+    expect(autoCheckpoint()).toBe(original);
+
+    const releaseCleanup = pauseAutoCheckpoint(getDb());
+    const releaseVacuum = pauseAutoCheckpoint(getDb());
+    releaseCleanup();
+    releaseCleanup();
+    expect(autoCheckpoint()).toBe(0);
+    releaseVacuum();
+    expect(autoCheckpoint()).toBe(original);
+  });
+
   test("rotated application logs older than logging.retention_days go, the live log stays", async () => {
     const logs = root.config.paths.logs;
     const old = new Date(Date.now() - 40 * DAY);
@@ -176,6 +202,7 @@ describe("interrupted maintenance leaves the live database intact", () => {
     }, 1);
     await expect(vacuumDatabase(controller.signal)).rejects.toThrow("killed by the test");
     clearInterval(watch);
+    expect(getDb().$client.pragma("wal_autocheckpoint", { simple: true })).toBeGreaterThan(0);
     expect(getDb().$client.prepare("SELECT count(*), sum(length(steps)) FROM job_executions").raw().get()).toEqual(before);
     expect(getDb().$client.pragma("integrity_check", { simple: true })).toBe("ok");
     // And the next VACUUM runs normally.

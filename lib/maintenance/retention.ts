@@ -12,7 +12,7 @@ import type { Principal } from "@/lib/auth/scopes";
 import { APP_LOG_FILE, getLogger } from "@/lib/log/logger";
 import { startOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
-import { fileBytes, readSqliteFileStats, setAutoCheckpoint } from "@/lib/db/sqlite-maintenance";
+import { fileBytes, pauseAutoCheckpoint, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
 import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
 import { expiredExecutionsBatch, runsBeyondCapBatch, type BoundStatement, type RetentionScope } from "@/lib/db/sqlite-retention";
 import { runUnlessFrozen, writesRefusedHere } from "@/lib/db/write-freeze";
@@ -141,7 +141,7 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
   }
 
   const walCheckpointer = sqlite ? new BackgroundCheckpointer(file) : null;
-  const previousAutoCheckpoint = sqlite ? setAutoCheckpoint(db, 0) : 0;
+  const resumeAutoCheckpoint = sqlite ? pauseAutoCheckpoint(db) : () => undefined;
   try {
     const logFolder = path.join(/*turbopackIgnore: true*/ config.paths.logs, EXECUTION_LOG_FOLDER);
     const logFiles = await listLogFileNames(logFolder);
@@ -204,7 +204,7 @@ export async function runRetentionCleanup(input: RetentionCleanupInput, hooks: R
       fs.rmSync(path.join(/*turbopackIgnore: true*/ config.paths.logs, log.file), { force: true });
     }
   } finally {
-    if (sqlite) setAutoCheckpoint(db, previousAutoCheckpoint);
+    resumeAutoCheckpoint();
     await walCheckpointer?.close();
   }
   report.db_bytes_after = await databaseBytes();
@@ -263,8 +263,9 @@ class BackgroundCheckpointer {
   private walAtLastStart = 0;
 
   constructor(private readonly file: string) {
-    this.worker = new WalCheckpointWorker(file);
-    this.writer = new WalCheckpointWorker(file);
+    // Beside serving, for tens of seconds: at a low CPU priority, so the event loop gets a core when it wakes.
+    this.worker = new WalCheckpointWorker(file, { background: true });
+    this.writer = new WalCheckpointWorker(file, { background: true });
   }
 
   nudge(): void {

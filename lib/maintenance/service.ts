@@ -15,7 +15,7 @@ import { getOperation, listOperations, startOperation } from "@/lib/operations/s
 import { MAX_PAGE_SIZE } from "@/lib/pagination";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import type { OperationDto } from "@/lib/operations/types";
-import { checkpointWal, describeTables, fileBytes, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
+import { checkpointWal, describeTables, fileBytes, pauseAutoCheckpoint, readSqliteFileStats } from "@/lib/db/sqlite-maintenance";
 import { getEngine } from "@/lib/db/engine";
 import type { PgVacuumResult } from "@/lib/db/engine/postgres/maintenance";
 import { runSqliteChild } from "@/lib/db/sqlite-child";
@@ -174,7 +174,14 @@ export async function vacuumDatabase(signal?: AbortSignal): Promise<VacuumResult
   const file = getConfig().paths.database;
   const before = readSqliteFileStats(getDb(), file);
   const started = performance.now();
-  await runSqliteChild({ kind: "vacuum", file, autoVacuum: "incremental" }, { timeoutMs: SLOW_MAINTENANCE_LIMIT_MS, signal });
+  // The VACUUM commits the whole rebuilt file into the WAL; its child then checkpoints it, and an app
+  // write landing in between must not do that checkpoint itself, on the event loop.
+  const resumeAutoCheckpoint = pauseAutoCheckpoint(getDb());
+  try {
+    await runSqliteChild({ kind: "vacuum", file, autoVacuum: "incremental" }, { timeoutMs: SLOW_MAINTENANCE_LIMIT_MS, signal, background: true });
+  } finally {
+    resumeAutoCheckpoint();
+  }
   const after = readSqliteFileStats(getDb(), file);
   await writeMetadata(MAINTENANCE_KEYS.lastVacuumAt, nowIso());
   return {
