@@ -8,6 +8,7 @@
  *   BENCH_SERVE=start,standalone npm run bench:http   # also our standalone server (needs MIMIR_STANDALONE_BUILD=1 next build)
  *   BENCH_ROWS=200000 BENCH_RUNS=3 BENCH_SECONDS=10 npm run bench:http
  *   BENCH_BACKEND=postgres npm run bench:http  # the same seed on PostgreSQL (migrated once); the peers use node-postgres
+ *   BENCH_BASELINE=/path/to/checkout npm run bench:http   # also that checkout's build ("ours before"), same peers, same run
  *
  * Client and servers share the machine's cores: the ratio, not the absolute figure, is the result.
  */
@@ -23,6 +24,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 32;
 const WARMUP_SECONDS = 3;
 const MODES = (process.env.BENCH_SERVE ?? "start").split(",") as ServeMode[];
+/** Another checkout with a build of its own (the code before a change): measured in a round of its own beside the same peers. */
+const BASELINE = process.env.BENCH_BASELINE;
 
 interface Target {
   label: string;
@@ -85,13 +88,13 @@ async function measure(servers: Server[]) {
     const bareCpu = median(figures.get("bare Next.js route")!.map((f) => f.cpuPerRequest));
     console.log(`\n${target.label}`);
     console.log(
-      `${"server".padEnd(22)} ${"req/s median [min–max]".padStart(26)} ${"p99 ms".padStart(14)} ${"p50".padStart(5)} ${"× bare".padStart(7)} ${"CPU µs/req".padStart(11)} ${"× bare".padStart(7)} errors`,
+      `${"server".padEnd(26)} ${"req/s median [min–max]".padStart(26)} ${"p99 ms".padStart(14)} ${"p50".padStart(5)} ${"× bare".padStart(7)} ${"CPU µs/req".padStart(11)} ${"× bare".padStart(7)} errors`,
     );
     for (const [name, list] of figures) {
       const rps = list.map((f) => f.rps);
       const p99 = list.map((f) => f.p99);
       console.log(
-        `${name.padEnd(22)} ${`${median(rps).toFixed(0)} [${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}]`.padStart(26)} ${`${median(p99)} [${Math.min(...p99)}–${Math.max(...p99)}]`.padStart(14)} ${String(median(list.map((f) => f.p50))).padStart(5)} ${(median(rps) / bare).toFixed(2).padStart(6)}× ${median(
+        `${name.padEnd(26)} ${`${median(rps).toFixed(0)} [${Math.min(...rps).toFixed(0)}–${Math.max(...rps).toFixed(0)}]`.padStart(26)} ${`${median(p99)} [${Math.min(...p99)}–${Math.max(...p99)}]`.padStart(14)} ${String(median(list.map((f) => f.p50))).padStart(5)} ${(median(rps) / bare).toFixed(2).padStart(6)}× ${median(
           list.map((f) => f.cpuPerRequest),
         )
           .toFixed(0)
@@ -108,14 +111,19 @@ async function main() {
   try {
     peers.push(await startBareNext(root.peerEnv));
     peers.push(await startRawNode(root.peerEnv));
-    // One server of ours at a time: a data root admits one (its lock), so each serving mode is
-    // measured in its own round, beside the same peers.
+    // A data root admits one server (its lock): the baseline serves a copy of the seeded root, made once
+    // (on PostgreSQL only the folders are copied: both serve the same database, as two instances would).
+    const baselineHome = `${root.home}-baseline`;
+    if (BASELINE && !fs.existsSync(baselineHome)) fs.cpSync(root.home, baselineHome, { recursive: true });
+    // One server of ours at a time per serving mode, each mode measured in its own round beside the
+    // same peers (and the baseline's build in the same mode, interleaved with it).
     for (const mode of MODES) {
-      const ours = await startOurs(mode, root.env);
+      const ours = [await startOurs(mode, root.env)];
       try {
-        await measure([ours, ...peers]);
+        if (BASELINE) ours.unshift(await startOurs(mode, { ...root.env, ...benchEnvironment(baselineHome) }, BASELINE, "ours before"));
+        await measure([...ours, ...peers]);
       } finally {
-        await ours.stop();
+        await Promise.all(ours.map((server) => server.stop()));
       }
     }
   } finally {

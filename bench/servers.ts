@@ -95,20 +95,23 @@ async function start(name: string, command: string, args: string[], env: Record<
 
 export type ServeMode = "start" | "standalone";
 
-/** Our production build, served as `npm start` serves it, or by the image's standalone server.js. */
-export function startOurs(mode: ServeMode, env: Record<string, string>): Promise<Server> {
+/**
+ * Our production build, served as `npm start` serves it, or by the image's standalone server.js.
+ * `root` serves another checkout's build (BENCH_BASELINE: the build before a change, beside this one).
+ */
+export function startOurs(mode: ServeMode, env: Record<string, string>, root = ROOT, label = "ours"): Promise<Server> {
   if (mode === "standalone") {
-    const server = path.join(ROOT, ".next/standalone/server.js");
+    const server = path.join(root, ".next/standalone/server.js");
     if (!fs.existsSync(server)) throw new Error("No standalone build: run MIMIR_STANDALONE_BUILD=1 next build first");
     // server.js runs from its own folder: lay out beside it what the Dockerfile copies there.
     const standalone = path.dirname(server);
     for (const item of ["drizzle", ".next/static", "public", "docs/recovery.md"]) {
-      if (fs.existsSync(path.join(ROOT, item))) fs.cpSync(path.join(ROOT, item), path.join(standalone, item), { recursive: true });
+      if (fs.existsSync(path.join(root, item))) fs.cpSync(path.join(root, item), path.join(standalone, item), { recursive: true });
     }
-    return start("ours (standalone)", process.execPath, [...nodeFlags(), server], env, standalone);
+    return start(`${label} (standalone)`, process.execPath, [...nodeFlags(), server], env, standalone);
   }
-  if (!fs.existsSync(path.join(ROOT, ".next/BUILD_ID"))) throw new Error("No production build: run next build first");
-  return start("ours (next start)", process.execPath, [...nodeFlags(), NEXT_CLI, "start", "-p", "$PORT", "-H", "127.0.0.1"], env);
+  if (!fs.existsSync(path.join(root, ".next/BUILD_ID"))) throw new Error(`No production build in ${root}: run next build first`);
+  return start(`${label} (next start)`, process.execPath, [...nodeFlags(), NEXT_CLI, "start", "-p", "$PORT", "-H", "127.0.0.1"], env, root);
 }
 
 /** Whether the bare peer's build is missing or older than one of its sources (bench/peers/bare-next/.next is not committed). */

@@ -68,19 +68,40 @@ export async function deleteExpiredSessions(now: string, idleSince: string): Pro
   return row?.n ?? 0;
 }
 
-/**
- * The token row when it is neither revoked nor expired, with its owner's row (undefined when the
- * token has no owner, or its owner was deleted: the caller tells the two apart by owner_user_id).
- */
-export async function findLiveToken(tokenHash: string, now: string): Promise<{ token: ApiTokenRow; owner: UserRow | null } | undefined> {
-  const [row] = await liveTokenQuery().execute({ tokenHash, now });
-  return row;
+/** What a request's authentication needs of a live token and of its owner's account. */
+export interface LiveToken {
+  id: string;
+  name: string;
+  scope: string;
+  ownerUserId: string | null;
+  lastUsedAt: string | null;
+  /** null when the token has no owner, or its owner was deleted: the caller tells the two apart by ownerUserId */
+  owner: { role: string; disabledAt: string | null } | null;
 }
 
-// Run on every bearer request: prepared once (preparedQuery in lib/db/dialect.ts).
+/** The token when it is neither revoked nor expired, with its owner's role and state. */
+export async function findLiveToken(tokenHash: string, now: string): Promise<LiveToken | undefined> {
+  const [row] = await liveTokenQuery().execute({ tokenHash, now });
+  if (!row) return undefined;
+  const { ownerId, ownerRole, ownerDisabledAt, ...token } = row;
+  return { ...token, owner: ownerId === null || ownerRole === null ? null : { role: ownerRole, disabledAt: ownerDisabledAt } };
+}
+
+// Run on every bearer request: prepared once (preparedQuery in lib/db/dialect.ts), and only the columns
+// authentication reads (mapping whole rows of both tables cost more than the lookup). No LIMIT: the
+// hash is unique, and a bound LIMIT makes SQLite's every run slower.
 const liveTokenQuery = preparedQuery((db) =>
   db
-    .select({ token: apiTokens, owner: users })
+    .select({
+      id: apiTokens.id,
+      name: apiTokens.name,
+      scope: apiTokens.scope,
+      ownerUserId: apiTokens.ownerUserId,
+      lastUsedAt: apiTokens.lastUsedAt,
+      ownerId: users.id,
+      ownerRole: users.role,
+      ownerDisabledAt: users.disabledAt,
+    })
     .from(apiTokens)
     .leftJoin(users, eq(users.id, apiTokens.ownerUserId))
     .where(
@@ -90,7 +111,6 @@ const liveTokenQuery = preparedQuery((db) =>
         or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql.placeholder("now"))),
       ),
     )
-    .limit(1)
     .prepare(),
 );
 

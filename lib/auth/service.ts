@@ -270,9 +270,9 @@ export async function principalFromSession(sessionToken: string): Promise<Princi
 export async function principalFromToken(token: string): Promise<Principal | null> {
   if (!token.startsWith(API_TOKEN_PREFIX)) return null;
   const now = nowIso();
-  const found = await queries.findLiveToken(hashSecret(token), now);
-  if (!found) return null;
-  const { token: row, owner } = found;
+  const row = await queries.findLiveToken(hashSecret(token), now);
+  if (!row) return null;
+  const { owner } = row;
   // Checked at every request, so deleting, disabling or demoting the owner takes effect at once
   // (and also after a restore or a database edit that bypassed the user service).
   if (row.ownerUserId !== null && (!owner || owner.disabledAt)) return null;

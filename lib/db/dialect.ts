@@ -1,5 +1,6 @@
 import "server-only";
-import { sql, type SQL, type SQLWrapper, type AnyColumn } from "drizzle-orm";
+import { Column, fillPlaceholders, is, sql, type SQL, type SQLWrapper, type AnyColumn } from "drizzle-orm";
+import type Database from "better-sqlite3";
 import { getDb, sqliteClient, type Db } from "@/lib/db/client";
 import { schemaBackend } from "@/lib/db/schema/select";
 import { writesRefusedHere } from "@/lib/db/write-freeze";
@@ -374,4 +375,50 @@ export function preparedQuery<T>(build: (db: Db) => T): () => T {
     }
     return prepared;
   };
+}
+
+/** What runPlainRows reads of drizzle's prepared better-sqlite3 query (drizzle-orm/better-sqlite3/session.js). */
+interface SqlitePreparedInternals {
+  stmt?: Database.Statement;
+  query?: { params: unknown[] };
+  fields?: { path: string[]; field: unknown }[];
+  customResultMapper?: unknown;
+}
+
+// Per prepared query: the driver statement whose own row objects are drizzle's answer, or null.
+const plainStatements = new WeakMap<object, { statement: Database.Statement; params: unknown[] } | null>();
+
+/**
+ * Runs a prepared select (preparedQuery) and returns what its `execute` would. On SQLite, when every
+ * field is a column selected under its own SQL name and read as stored (no Date, boolean or JSON
+ * conversion), the rows better-sqlite3 builds natively are that answer already: drizzle would read
+ * them as arrays and build each object again field by field in JS, which on a history page cost about
+ * as much as the rest of our route code together (bench/route-cost.ts). Anything else, PostgreSQL
+ * included (drizzle turns its timestamptz text into ISO), goes through drizzle.
+ */
+export async function executePlainRows<R>(
+  prepared: { execute(values?: Record<string, unknown>): Promise<R[]> },
+  values: Record<string, unknown>,
+): Promise<R[]> {
+  let plain = plainStatements.get(prepared);
+  if (plain === undefined) {
+    plain = plainStatementOf(prepared as SqlitePreparedInternals);
+    plainStatements.set(prepared, plain);
+  }
+  if (plain === null) return prepared.execute(values);
+  // raw(false): drizzle's own calls switch a statement to arrays; this one is ours alone, but say so each time.
+  return plain.statement.raw(false).all(...fillPlaceholders(plain.params, values)) as R[];
+}
+
+function plainStatementOf(prepared: SqlitePreparedInternals): { statement: Database.Statement; params: unknown[] } | null {
+  if (isPostgres() || !prepared.stmt || !prepared.query || !prepared.fields || prepared.customResultMapper) return null;
+  const asStored = prepared.fields.every(
+    ({ path, field }) =>
+      path.length === 1 &&
+      is(field, Column) &&
+      field.name === path[0] &&
+      // the base class's identity: a column type that converts overrides it
+      field.mapFromDriverValue === Column.prototype.mapFromDriverValue,
+  );
+  return asStored ? { statement: prepared.stmt, params: prepared.query.params } : null;
 }

@@ -24,6 +24,8 @@ interface FreezeState {
   reason: string | null;
   /** changing requests and background writes under way, which a freeze waits for */
   inFlight: number;
+  /** admitted writes that have ended, ever (endedWrites) */
+  ended: number;
   drained: Set<() => void>;
   thawed: Set<() => void>;
   pass: AsyncLocalStorage<Pass>;
@@ -38,6 +40,7 @@ interface Pass {
 const state = processState("writeFreeze", (): FreezeState => ({
   reason: null,
   inFlight: 0,
+  ended: 0,
   drained: new Set(),
   thawed: new Set(),
   pass: new AsyncLocalStorage<Pass>(),
@@ -97,9 +100,19 @@ export function enterWrite(): AdmittedWrite {
       if (!pass.open) return;
       pass.open = false;
       state.inFlight -= 1;
+      state.ended += 1;
       if (state.inFlight === 0) for (const resolve of state.drained) resolve();
     },
   };
+}
+
+/**
+ * How many admitted writes (changing requests, server actions, background writers' turns) this process
+ * has ended: what a reader that keeps facts derived from the database (/health's, lib/health/service.ts)
+ * compares to know that this process may have changed them since it read them.
+ */
+export function endedWrites(): number {
+  return state.ended;
 }
 
 /** `write` as one admitted write (see enterWrite): refused with `migrating` while frozen. */

@@ -1,13 +1,23 @@
 import "server-only";
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, notExists, or, sql, type Placeholder, type SQL, count } from "drizzle-orm";
 import { getDb, type Db } from "@/lib/db/client";
-import { atomicallyWhen, JOB_STARTS_LOCK, countWhere, notFromIndex, num, preparedQuery, timeBucket, whenWriteLockFree } from "@/lib/db/dialect";
+import {
+  atomicallyWhen,
+  JOB_STARTS_LOCK,
+  countWhere,
+  executePlainRows,
+  notFromIndex,
+  num,
+  preparedQuery,
+  timeBucket,
+  whenWriteLockFree,
+} from "@/lib/db/dialect";
 import { readOffThread } from "@/lib/db/off-thread";
 import { jobExecutions, type JobExecutionRow, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import { jobFires } from "@/lib/db/schema/instances";
 import { operations } from "@/lib/db/schema/operations";
 import type { HistoryFilters } from "@/lib/executions/inputs";
-import type { ExecutionStatus } from "@/lib/executions/types";
+import type { ExecutionStatus, ExecutionSummary } from "@/lib/executions/types";
 
 export async function countExecutions(): Promise<number> {
   const [row] = await getDb().select({ n: count() }).from(jobExecutions);
@@ -66,19 +76,23 @@ export async function tallyRunsByStatus(
   }));
 }
 
-/** The columns of a history list: the large context and steps stay out of lists. */
+/**
+ * The columns of a history list (the large context and steps stay out of lists), each under its own
+ * SQL name, which is also its name in the API: so a row as the driver reads it is the list's item
+ * (executePlainRows).
+ */
 const summaryColumns = {
   id: jobExecutions.id,
-  jobId: jobExecutions.jobId,
+  job_id: jobExecutions.jobId,
   pipeline: jobExecutions.pipeline,
-  startTime: jobExecutions.startTime,
-  endTime: jobExecutions.endTime,
+  start_time: jobExecutions.startTime,
+  end_time: jobExecutions.endTime,
   duration: jobExecutions.duration,
   status: jobExecutions.status,
   error: jobExecutions.error,
-  triggeredBy: jobExecutions.triggeredBy,
+  triggered_by: jobExecutions.triggeredBy,
 };
-export type ExecutionSummaryRow = Pick<JobExecutionRow, keyof typeof summaryColumns>;
+export type ExecutionSummaryRow = ExecutionSummary;
 
 export interface HistoryKey {
   start_time: string;
@@ -141,7 +155,7 @@ export async function selectHistoryPage(filters: HistoryFilters, limit: number, 
   const values: Record<string, unknown> = { limit };
   for (const key of given) values[key] = filters[key];
   if (after) Object.assign(values, { after_start_time: after.start_time, after_id: after.id });
-  return statement.execute(values);
+  return executePlainRows(statement, values);
 }
 
 export async function selectExecution(id: string): Promise<JobExecutionRow | undefined> {

@@ -14,7 +14,7 @@ import { DAY_MS, NS_PER_MS } from "@/lib/time";
 const EXPORT_BATCH_ROWS = 1000;
 const historyKey = z.object({ start_time: z.string(), id: z.string() });
 
-function toSummary(row: queries.ExecutionSummaryRow): ExecutionSummary {
+function toSummary(row: JobExecutionRow): ExecutionSummary {
   return {
     id: row.id,
     job_id: row.jobId,
@@ -51,7 +51,7 @@ function toDto(row: JobExecutionRow): ExecutionDto {
 export async function listExecutions(query: ListExecutionsQuery): Promise<Page<ExecutionSummary>> {
   const after = decodeCursor(query.cursor, historyKey);
   const rows = await queries.selectHistoryPage(query, query.limit + 1, after);
-  return toPage(rows.map(toSummary), query.limit, (row) => ({ start_time: row.start_time, id: row.id }));
+  return toPage(rows, query.limit, (row) => ({ start_time: row.start_time, id: row.id }));
 }
 
 /** One run with its steps and context, or not_found. */
@@ -62,11 +62,11 @@ export async function getExecution(id: string): Promise<ExecutionDto> {
 }
 
 export async function listRunningExecutions(): Promise<ExecutionSummary[]> {
-  return (await queries.selectRunningExecutions(1000)).map(toSummary);
+  return queries.selectRunningExecutions(1000);
 }
 
 export async function listRecentExecutions(limit: number): Promise<ExecutionSummary[]> {
-  return (await queries.selectHistoryPage({}, limit, null)).map(toSummary);
+  return queries.selectHistoryPage({}, limit, null);
 }
 
 /** Statistics over a window (30 days by default): totals, runs per day by status, duration p50/p95 per day, all aggregated in SQL. */
@@ -180,7 +180,7 @@ export async function* exportExecutionsCsv(filters: HistoryFilters): AsyncGenera
   yield `${CSV_COLUMNS.join(",")}\r\n`;
   let after: queries.HistoryKey | null = null;
   for (;;) {
-    const rows: ExecutionSummary[] = (await queries.selectHistoryPage(filters, EXPORT_BATCH_ROWS, after)).map(toSummary);
+    const rows: ExecutionSummary[] = await queries.selectHistoryPage(filters, EXPORT_BATCH_ROWS, after);
     if (rows.length === 0) return;
     yield rows.map((row) => CSV_COLUMNS.map((column) => csvField(row[column])).join(",")).join("\r\n") + "\r\n";
     const last: ExecutionSummary = rows.at(-1)!;

@@ -1,6 +1,8 @@
+import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getHealth, getHealthFor, getPublicHealth, guidePath, healthHttpStatus } from "@/lib/health/service";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { getHealth, getHealthFor, getPublicHealth, guidePath, HEALTH_FACTS_MAX_AGE_MS, healthHttpStatus } from "@/lib/health/service";
+import { runUnlessFrozen } from "@/lib/db/write-freeze";
 import { closeAppDatabase } from "@/lib/db/client";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { testBackend } from "@/test/helpers/postgres";
@@ -55,6 +57,36 @@ describe("getHealth", () => {
     expect(await getHealthFor(null)).not.toHaveProperty("disk");
   });
 
+  it("/health keeps its facts other than the database probe at most HEALTH_FACTS_MAX_AGE_MS, and drops them after a write of this process", async () => {
+    // The clock is held, so what is tested is the rule, not how fast this machine is.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const vectorDb = root.config.paths.vectorDb;
+      // Facts kept by an earlier test were read before this clock was held: drop them (a write does).
+      await runUnlessFrozen(async () => undefined);
+      expect(await getHealthFor(VIEWER)).toMatchObject({ vector_db: { exists: false } });
+      // A change made behind this process's back (another instance, a hand, the disk) is not seen at once…
+      fs.mkdirSync(path.dirname(vectorDb), { recursive: true });
+      fs.writeFileSync(vectorDb, "vectors");
+      expect(await getHealthFor(VIEWER)).toMatchObject({ vector_db: { exists: false } });
+      vi.setSystemTime(Date.now() + HEALTH_FACTS_MAX_AGE_MS - 1);
+      expect(await getHealthFor(VIEWER)).toMatchObject({ vector_db: { exists: false } });
+      // …and is once the kept facts are HEALTH_FACTS_MAX_AGE_MS old.
+      vi.setSystemTime(Date.now() + 1);
+      expect(await getHealthFor(VIEWER)).toMatchObject({ vector_db: { exists: true, bytes: "vectors".length } });
+      // A write of this process (a changing request, an action, a background writer's turn) is seen by the next answer.
+      fs.rmSync(vectorDb);
+      await runUnlessFrozen(async () => undefined);
+      expect(await getHealthFor(VIEWER)).toMatchObject({ vector_db: { exists: false } });
+      // The whole report read for a caller that just changed something (the Overview page) reads every part now.
+      fs.writeFileSync(vectorDb, "vectors");
+      expect((await getHealth()).vector_db.exists).toBe(true);
+      fs.rmSync(vectorDb);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it.each([
     ["/app", "/app/data/mimir.db", "./data/mimir.db"],
     ["/app", "/app/mimir.db", "./mimir.db"],
@@ -76,6 +108,8 @@ describe("getHealth", () => {
 
     const anonymous = await getPublicHealth();
     expect(anonymous).toMatchObject({ status: "unhealthy", persistence: { status: "unhealthy" }, reason_codes: ["database_unreadable"] });
+    // /health probes the database for every answer: no kept fact hides it.
+    expect(await getHealthFor(null)).toMatchObject({ status: "unhealthy", reason_codes: ["database_unreadable"] });
     expect(anonymous.persistence).not.toHaveProperty("error");
     expect(healthHttpStatus(anonymous)).toBe(503);
   });

@@ -12,31 +12,96 @@ import { filesystemSpace } from "@/lib/storage/usage";
 import type { HealthReasonCode, HealthReport, HealthStatus, PublicHealthReport } from "@/lib/health/types";
 import type { Principal } from "@/lib/auth/scopes";
 import { databaseCorruptionReason } from "@/lib/maintenance/service";
+import { endedWrites } from "@/lib/db/write-freeze";
 
 /** Free space below this share of the filesystem marks the deployment degraded. */
 export const LOW_DISK_FREE_RATIO = 0.05;
 
 /**
+ * How old the facts of a /health answer other than the database probe (integrity verdict, vector
+ * database, disk space, backup and offsite freshness, storage alerts) may be. A change this process
+ * makes itself (a changing request, a server action, a background writer's turn: an admitted write,
+ * lib/db/write-freeze.ts) shows in the next answer; one made elsewhere (another instance, a file
+ * changed by hand, the disk filling) within this bound.
+ */
+export const HEALTH_FACTS_MAX_AGE_MS = 1000;
+
+/**
  * The guide's health document: `{status, time, persistence: {status, backend, path}}` plus the vector
- * database, disk free space, and the reasons (texts and codes) for any status other than healthy.
- * Names absolute paths and sizes: for identified callers (getHealthFor). Reads only.
+ * database, disk free space, and the reasons (texts and codes) for any status other than healthy,
+ * every part read now. Names absolute paths and sizes: for identified callers. Reads only.
  */
 export function getHealth(): Promise<HealthReport> {
-  health.inflight ??= readHealth().finally(() => {
-    health.inflight = null;
-  });
+  health.inflight ??= Promise.all([probe(), readFacts()])
+    .then(([database, facts]) => assemble(database, facts))
+    .finally(() => {
+      health.inflight = null;
+    });
   return health.inflight;
 }
 
 /**
- * The report being read, shared by every caller that asks while it is: 32 probes at once cost one set
- * of reads (seven queries and two file-system calls), not 32. A caller gets reads that began at most
- * one report's time (a few milliseconds) before it asked; a caller after them starts fresh ones.
+ * Reads shared by every caller that asks while they are under way: 32 probes at once cost one set of
+ * reads, not 32. A caller gets reads that began at most one read's time (a few milliseconds) before it
+ * asked; a caller after them starts fresh ones.
  */
 // Per bundle (each route bundle sharing among its own callers is all a probe storm needs).
-const health: { inflight: Promise<HealthReport> | null } = { inflight: null };
+const health: {
+  inflight: Promise<HealthReport> | null;
+  facts: { read: Promise<HealthFacts>; at: number; writes: number } | null;
+} = { inflight: null, facts: null };
 
-async function readHealth(): Promise<HealthReport> {
+/** What a report says besides the database probe: each part read on its own, none of them throws. */
+interface HealthFacts {
+  corruption: string | null;
+  vectorBytes: number | null;
+  disk: HealthReport["disk"];
+  backupProblem: string | null;
+  offsiteReasons: string[];
+  alertReasons: string[];
+}
+
+async function readFacts(): Promise<HealthFacts> {
+  const config = getConfig();
+  const [corruption, vectorBytes, disk, backupProblem, offsite, alertReasons] = await Promise.all([
+    databaseCorruptionReason().catch(() => null),
+    fileSize(config.paths.vectorDb),
+    diskUsage(config.paths.data),
+    backupFreshnessProblem().catch(() => null),
+    offsiteProblems().catch(() => []),
+    activeAlertReasons(),
+  ]);
+  return { corruption, vectorBytes, disk, backupProblem, offsiteReasons: offsite.map((problem) => problem.reason), alertReasons };
+}
+
+/**
+ * The facts at most HEALTH_FACTS_MAX_AGE_MS old and read after this process's last admitted write:
+ * the kept ones, or a fresh read shared by every caller until it is kept in turn.
+ */
+function keptFacts(): Promise<HealthFacts> {
+  const now = Date.now();
+  const writes = endedWrites();
+  const kept = health.facts;
+  if (kept && kept.writes === writes && now - kept.at < HEALTH_FACTS_MAX_AGE_MS) return kept.read;
+  const read = readFacts();
+  health.facts = { read, at: now, writes };
+  // Never keep a failed read: the next caller tries again.
+  read.catch(() => {
+    if (health.facts?.read === read) health.facts = null;
+  });
+  return read;
+}
+
+/** The probe every answer makes itself: proves the database answers now, or says why it does not. */
+async function probe(): Promise<{ schemaVersion: string | null } | Error> {
+  try {
+    return await probeDatabase();
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+function assemble(database: { schemaVersion: string | null } | Error, facts: HealthFacts): HealthReport {
   const config = getConfig();
   const reasons: string[] = [];
   const codes = new Set<HealthReasonCode>();
@@ -46,41 +111,36 @@ async function readHealth(): Promise<HealthReport> {
     path: config.paths.database,
     ...postgresLocation(),
   };
-  try {
-    persistence.schema_version = (await probeDatabase()).schemaVersion;
-  } catch (error) {
+  if (database instanceof Error) {
     persistence.status = "unhealthy";
-    persistence.error = (error as Error).message;
-    reasons.push(`database cannot be read: ${(error as Error).message}`);
+    persistence.error = database.message;
+    reasons.push(`database cannot be read: ${database.message}`);
     codes.add("database_unreadable");
+  } else {
+    persistence.schema_version = database.schemaVersion;
+    if (facts.corruption) {
+      persistence.status = "unhealthy";
+      persistence.error = facts.corruption;
+      reasons.push(facts.corruption);
+      codes.add("database_corrupt");
+    }
   }
-  const corruption = persistence.status === "healthy" ? await databaseCorruptionReason() : null;
-  if (corruption) {
-    persistence.status = "unhealthy";
-    persistence.error = corruption;
-    reasons.push(corruption);
-    codes.add("database_corrupt");
-  }
-
-  const vectorBytes = await fileSize(config.paths.vectorDb);
-  const disk = await diskUsage(config.paths.data);
+  const disk = facts.disk;
   if (disk && disk.free_ratio < LOW_DISK_FREE_RATIO) {
     reasons.push(`disk holding the data volume is ${Math.round((1 - disk.free_ratio) * 100)}% full`);
     codes.add("disk_low");
   }
-
-  const backupProblem = await backupFreshnessProblem().catch(() => null);
-  if (backupProblem) {
-    reasons.push(`backups: ${backupProblem}`);
+  if (facts.backupProblem) {
+    reasons.push(`backups: ${facts.backupProblem}`);
     codes.add("backup_problem");
   }
-  for (const problem of await offsiteProblems().catch(() => [])) {
-    reasons.push(`offsite copies: ${problem.reason}`);
+  for (const reason of facts.offsiteReasons) {
+    reasons.push(`offsite copies: ${reason}`);
     codes.add("offsite_problem");
   }
   // Last, and counted: the Overview shows these once, in the alert banner, not again as reasons.
   // The alert states live in the database: when it cannot be read, that is the one reason to give.
-  const alertReasons = persistence.status === "unhealthy" ? [] : await activeAlertReasons();
+  const alertReasons = persistence.status === "unhealthy" ? [] : facts.alertReasons;
   reasons.push(...alertReasons);
   if (alertReasons.length > 0) codes.add("storage_alert");
 
@@ -92,8 +152,8 @@ async function readHealth(): Promise<HealthReport> {
     vector_db: {
       enabled: config.values.persistence.enable_vector_db,
       path: config.paths.vectorDb,
-      exists: vectorBytes !== null,
-      bytes: vectorBytes,
+      exists: facts.vectorBytes !== null,
+      bytes: facts.vectorBytes,
     },
     disk,
     reasons,
@@ -105,10 +165,24 @@ async function readHealth(): Promise<HealthReport> {
 
 /**
  * The guide's document and reason codes, for anyone (probes, load balancers): no absolute path, no
- * sizes, no alert or error text. Reads only.
+ * sizes, no alert or error text. Every part read now. Reads only.
  */
 export async function getPublicHealth(): Promise<PublicHealthReport> {
-  const report = await getHealth();
+  return publicView(await getHealth());
+}
+
+/**
+ * /health by caller: the whole report for any identified caller (read is the least scope), the public
+ * one otherwise. The database is probed for this answer; the other facts are at most
+ * HEALTH_FACTS_MAX_AGE_MS old (keptFacts), so a probe storm costs one probe query per request. Reads only.
+ */
+export async function getHealthFor(caller: Principal | null): Promise<HealthReport | PublicHealthReport> {
+  const [database, facts] = await Promise.all([probe(), keptFacts()]);
+  const report = assemble(database, facts);
+  return caller ? report : publicView(report);
+}
+
+function publicView(report: HealthReport): PublicHealthReport {
   return {
     status: report.status,
     time: report.time,
@@ -124,11 +198,6 @@ export async function getPublicHealth(): Promise<PublicHealthReport> {
         : { status: report.persistence.status, backend: report.persistence.backend, path: guidePath(report.persistence.path, getConfig().paths.home) },
     reason_codes: report.reason_codes,
   };
-}
-
-/** /health by caller: the whole report for any identified caller (read is the least scope), the public one otherwise. Reads only. */
-export async function getHealthFor(caller: Principal | null): Promise<HealthReport | PublicHealthReport> {
-  return caller ? getHealth() : getPublicHealth();
 }
 
 /**
