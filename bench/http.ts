@@ -13,7 +13,7 @@
  * Client and servers share the machine's cores: the ratio, not the absolute figure, is the result.
  */
 import autocannon from "autocannon";
-import { BENCH_BACKEND, BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
+import { BENCH_BACKEND, BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
 import { startBareNext, startOurs, startRawNode, type ServeMode, type Server } from "./servers";
 import fs from "node:fs";
 import { spawnSync } from "node:child_process";
