@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { RemoteStoreError, type RemoteFailure, type RemoteObject, type RemoteStore, type TransferOptions } from "@/lib/offsite/store";
 import { PARTIAL_MARK } from "@/lib/offsite/stores/folder";
+import { hasExecutable, startSystemSftp, type SystemSftp } from "@/lib/offsite/stores/openssh";
 
 export interface SftpStoreSettings {
   host: string;
@@ -18,6 +19,27 @@ export interface SftpStoreSettings {
   passphrase?: string;
   /** "SHA256:…" as `ssh-keygen -lf` prints it; null until the first successful connection pins it */
   host_key_fingerprint: string | null;
+}
+
+export interface SftpClientOptions {
+  /**
+   * The OpenSSH client that carries uploads (default: `ssh` on PATH); null, or a path that is not
+   * there, uploads through ssh2 instead. Tests use it to prove the fallback.
+   */
+  sshBinary?: string | null;
+}
+
+/** One upload's requests, through the system client or ssh2: write() keeps the same logic over both. */
+interface Uploader {
+  readonly maxWrite: number;
+  open(file: string, key: string): Promise<Buffer>;
+  write(handle: Buffer, at: number, piece: Buffer): Promise<void>;
+  fsync(handle: Buffer, key: string): Promise<void>;
+  close(handle: Buffer, key: string): Promise<void>;
+  rename(from: string, to: string, key: string): Promise<void>;
+  /** Calls the listener when the connection carrying the upload drops; returns the unsubscribe. */
+  onLost(listener: () => void): () => void;
+  isLost(): boolean;
 }
 
 /** Requests in flight per transfer: loopback and long links alike stay busy without buffering a file. */
@@ -45,9 +67,11 @@ export function hostKeyFingerprint(key: Buffer): string {
  * to a temporary name and are renamed once whole; reads and writes keep several requests in flight
  * (as OpenSSH's own sftp client does), so a transfer is not one round trip per chunk.
  */
-export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { serverIdentity(): string | null } {
+export function createSftpStore(settings: SftpStoreSettings, clientOptions: SftpClientOptions = {}): RemoteStore & { serverIdentity(): string | null } {
   let session: Promise<{ client: Client; sftp: SFTPWrapper }> | null = null;
   let seenFingerprint: string | null = null;
+  /** The host key blob behind seenFingerprint: what the system client is told to accept, and nothing else. */
+  let seenHostKey: Buffer | null = null;
   let rejectedFingerprint: string | null = null;
   let connectionLost = false;
   /** Transfers waiting on the connection: told at once when it drops, since ssh2 may never answer their requests. */
@@ -89,6 +113,7 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
             return false;
           }
           seenFingerprint = fingerprint;
+          seenHostKey = Buffer.from(key);
           return true;
         },
       };
@@ -203,13 +228,87 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     return Math.min(typeof announced === "number" && announced > 0 ? announced : DEFAULT_CHUNK, MAX_CHUNK);
   };
 
+  /** The system OpenSSH client's SFTP session for uploads (see openssh.ts); null while none is open. */
+  let system: Promise<SystemSftp> | null = null;
+  /** Set once the system client could not be used with this server (not a changed key): ssh2 uploads from then on. */
+  let systemUnusable = clientOptions.sshBinary === null || !hasExecutable(clientOptions.sshBinary ?? "ssh") || (!!settings.private_key && !!settings.passphrase);
+
+  /**
+   * The uploader for the next file: the system `ssh` when there is one and it logs in, else ssh2.
+   * The ssh2 session comes first either way: its hostVerifier checks the pin and hands the key it
+   * checked to the system client, which then accepts that key only.
+   */
+  const uploader = async (sftp: SFTPWrapper): Promise<Uploader> => {
+    const ssh2 = ssh2Uploader(sftp);
+    if (systemUnusable || !seenHostKey) return ssh2;
+    const current = system ? await system.catch(() => null) : null;
+    if (!current || current.closed) {
+      system = startSystemSftp({
+        host: settings.host,
+        port: settings.port,
+        user: settings.user,
+        password: settings.password,
+        private_key: settings.private_key,
+        hostKey: seenHostKey,
+        sshBinary: clientOptions.sshBinary ?? undefined,
+      });
+    }
+    try {
+      return systemUploader(await system!);
+    } catch (error) {
+      system = null;
+      // A key other than the one ssh2 just checked: refuse, as ssh2 would have.
+      if (error instanceof RemoteStoreError && error.reason === "host-key-changed") throw error;
+      systemUnusable = true;
+      return ssh2;
+    }
+  };
+
+  const ssh2Uploader = (sftp: SFTPWrapper): Uploader => ({
+    maxWrite: chunkSize(sftp, "_maxWriteLen"),
+    open: (file, key) => call<Buffer>(`create ${key}`, (cb) => sftp.open(file, "w", { mode: 0o600 }, cb)),
+    // ssh2 copies the piece into its request at once, so the caller may reuse the buffer.
+    write: (handle, at, piece) => call<void>("write", (cb) => sftp.write(handle, piece, 0, piece.length, at, cb)),
+    fsync: (handle, key) => call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)),
+    close: (handle, key) => call<void>(`close ${key}`, (cb) => sftp.close(handle, cb)),
+    rename: (from, to, key) => call<void>(`rename ${key}`, (cb) => sftp.ext_openssh_rename(from, to, cb)),
+    onLost: (listener) => {
+      onLost.add(listener);
+      return () => onLost.delete(listener);
+    },
+    isLost: () => connectionLost,
+  });
+
+  const systemUploader = (client: SystemSftp): Uploader => {
+    const mapped = <T>(doing: string, run: () => Promise<T>) => run().catch((error: unknown) => Promise.reject(describe(error, doing)));
+    return {
+      maxWrite: client.maxWrite,
+      open: (file, key) => mapped(`create ${key}`, () => client.open(file, 0o600)),
+      write: (handle, at, piece) => client.write(handle, at, piece),
+      fsync: (handle, key) => mapped(`fsync ${key}`, () => client.fsync(handle)),
+      close: (handle, key) => mapped(`close ${key}`, () => client.close(handle)),
+      rename: (from, to, key) => mapped(`rename ${key}`, () => client.rename(from, to)),
+      onLost: (listener) => {
+        // Either connection dropping ends the upload: the server died, or its ssh did.
+        onLost.add(listener);
+        const stop = client.onEnd(listener);
+        return () => {
+          onLost.delete(listener);
+          stop();
+        };
+      },
+      isLost: () => connectionLost || client.closed,
+    };
+  };
+
   /** What put and putFile share: `pieces` gives the bytes cut into requests of the size it is asked for. */
   async function write(key: string, pieces: (chunk: number) => AsyncIterable<Buffer>, size: number, options: TransferOptions): Promise<void> {
     const sftp = await open();
     const target = remotePath(key);
     const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
     await mkdirs(sftp, path.posix.dirname(target));
-    const handle = await call<Buffer>(`create ${key}`, (cb) => sftp.open(partial, "w", { mode: 0o600 }, cb));
+    const up = await uploader(sftp);
+    const handle = await up.open(partial, key);
     let position = 0;
     let acked = 0;
     let inFlight = 0;
@@ -221,48 +320,51 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       resume?.();
     };
     const slot = () => new Promise<void>((resolve) => (wake = resolve));
-    const chunk = chunkSize(sftp, "_maxWriteLen");
     const dropped = () => {
       failure ??= new RemoteStoreError("unreachable", `writing ${key}: the connection to ${settings.host}:${settings.port} was lost`);
       settle();
     };
-    onLost.add(dropped);
+    const unwatch = up.onLost(dropped);
     try {
-      for await (const piece of pieces(chunk)) {
+      for await (const piece of pieces(up.maxWrite)) {
         while (inFlight >= IN_FLIGHT && !failure) await slot();
         if (failure) throw failure;
         options.signal?.throwIfAborted();
         const at = position;
         position += piece.length;
         inFlight += 1;
-        sftp.write(handle, piece, 0, piece.length, at, (error) => {
-          inFlight -= 1;
-          if (error) failure ??= error;
-          else {
+        up.write(handle, at, piece).then(
+          () => {
+            inFlight -= 1;
             acked += piece.length;
             options.onProgress?.(acked);
-          }
-          settle();
-        });
+            settle();
+          },
+          (error: unknown) => {
+            inFlight -= 1;
+            failure ??= error;
+            settle();
+          },
+        );
       }
       while (inFlight > 0) await slot();
       if (failure) throw failure;
       if (position !== size) throw new RemoteStoreError("refused", `${key}: ${position} bytes were read where ${size} were announced`);
       // On the server's disk before it takes the final name, where the server offers fsync.
-      await call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
-      await call<void>(`close ${key}`, (cb) => sftp.close(handle, cb));
+      await up.fsync(handle, key).catch(() => undefined);
+      await up.close(handle, key);
       try {
-        await call<void>(`rename ${key}`, (cb) => sftp.ext_openssh_rename(partial, target, cb));
+        await up.rename(partial, target, key);
       } catch {
         // A server without posix-rename: the plain rename refuses to replace, so the old object goes first.
         await call<void>(`remove the old ${key}`, (cb) => sftp.unlink(target, cb)).catch(() => undefined);
         await call<void>(`rename ${key}`, (cb) => sftp.rename(partial, target, cb));
       }
     } catch (error) {
-      while (inFlight > 0 && !connectionLost) await slot();
+      while (inFlight > 0 && !up.isLost()) await slot();
       let described = error instanceof RemoteStoreError ? error : describe(error, `writing ${key}`);
+      if (!up.isLost()) await up.close(handle, key).catch(() => undefined);
       if (!connectionLost) {
-        await call<void>("close", (cb) => sftp.close(handle, cb)).catch(() => undefined);
         if (described.reason === "refused" && (await isFull(sftp, path.posix.dirname(target), size - acked)))
           described = new RemoteStoreError("full", `writing ${key}: the remote disk is full (${acked} of ${size} bytes written)`, { cause: error });
         await call<void>("remove the partial upload", (cb) => sftp.unlink(partial, cb)).catch(() => undefined);
@@ -270,7 +372,7 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       if ((error as Error).name === "AbortError") throw new RemoteStoreError("aborted", `writing ${key}: cancelled`, { cause: error });
       throw described;
     } finally {
-      onLost.delete(dropped);
+      unwatch();
     }
   }
 
@@ -371,6 +473,9 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     },
 
     async close(): Promise<void> {
+      const uploads = system;
+      system = null;
+      if (uploads) await (await uploads.catch(() => null))?.end();
       const current = session;
       session = null;
       if (!current) return;
