@@ -29,8 +29,12 @@ export interface SftpClientOptions {
   sshBinary?: string | null;
 }
 
+/** Which client carried the last upload: the system OpenSSH client or ssh2. */
+export type UploadClient = "openssh" | "ssh2";
+
 /** One upload's requests, through the system client or ssh2: write() keeps the same logic over both. */
 interface Uploader {
+  readonly client: UploadClient;
   readonly maxWrite: number;
   open(file: string, key: string): Promise<Buffer>;
   write(handle: Buffer, at: number, piece: Buffer): Promise<void>;
@@ -67,7 +71,10 @@ export function hostKeyFingerprint(key: Buffer): string {
  * to a temporary name and are renamed once whole; reads and writes keep several requests in flight
  * (as OpenSSH's own sftp client does), so a transfer is not one round trip per chunk.
  */
-export function createSftpStore(settings: SftpStoreSettings, clientOptions: SftpClientOptions = {}): RemoteStore & { serverIdentity(): string | null } {
+export function createSftpStore(
+  settings: SftpStoreSettings,
+  clientOptions: SftpClientOptions = {},
+): RemoteStore & { serverIdentity(): string | null; uploadClient(): UploadClient | null } {
   let session: Promise<{ client: Client; sftp: SFTPWrapper }> | null = null;
   let seenFingerprint: string | null = null;
   /** The host key blob behind seenFingerprint: what the system client is told to accept, and nothing else. */
@@ -228,6 +235,7 @@ export function createSftpStore(settings: SftpStoreSettings, clientOptions: Sftp
     return Math.min(typeof announced === "number" && announced > 0 ? announced : DEFAULT_CHUNK, MAX_CHUNK);
   };
 
+  let lastClient: UploadClient | null = null;
   /** The system OpenSSH client's SFTP session for uploads (see openssh.ts); null while none is open. */
   let system: Promise<SystemSftp> | null = null;
   /** Set once the system client could not be used with this server (not a changed key): ssh2 uploads from then on. */
@@ -265,6 +273,7 @@ export function createSftpStore(settings: SftpStoreSettings, clientOptions: Sftp
   };
 
   const ssh2Uploader = (sftp: SFTPWrapper): Uploader => ({
+    client: "ssh2",
     maxWrite: chunkSize(sftp, "_maxWriteLen"),
     open: (file, key) => call<Buffer>(`create ${key}`, (cb) => sftp.open(file, "w", { mode: 0o600 }, cb)),
     // ssh2 copies the piece into its request at once, so the caller may reuse the buffer.
@@ -282,6 +291,7 @@ export function createSftpStore(settings: SftpStoreSettings, clientOptions: Sftp
   const systemUploader = (client: SystemSftp): Uploader => {
     const mapped = <T>(doing: string, run: () => Promise<T>) => run().catch((error: unknown) => Promise.reject(describe(error, doing)));
     return {
+      client: "openssh",
       maxWrite: client.maxWrite,
       open: (file, key) => mapped(`create ${key}`, () => client.open(file, 0o600)),
       write: (handle, at, piece) => client.write(handle, at, piece),
@@ -308,6 +318,7 @@ export function createSftpStore(settings: SftpStoreSettings, clientOptions: Sftp
     const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
     await mkdirs(sftp, path.posix.dirname(target));
     const up = await uploader(sftp);
+    lastClient = up.client;
     const handle = await up.open(partial, key);
     let position = 0;
     let acked = 0;
@@ -378,6 +389,7 @@ export function createSftpStore(settings: SftpStoreSettings, clientOptions: Sftp
 
   return {
     serverIdentity: () => seenFingerprint,
+    uploadClient: () => lastClient,
 
     put(key: string, body: Readable, size: number, options: TransferOptions = {}): Promise<void> {
       return write(key, (chunk) => inPieces(body as AsyncIterable<Buffer>, chunk), size, options);
