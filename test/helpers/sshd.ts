@@ -104,11 +104,9 @@ export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: bo
     const hash = execFileSync("openssl", ["passwd", "-6", "-stdin"], { input: options.password, encoding: "utf8" }).trim();
     const lines = fs.readFileSync("/etc/shadow", "utf8").split("\n");
     shadowCopy = path.join(dir, "shadow");
-    fs.writeFileSync(
-      shadowCopy,
-      lines.map((line) => (line.split(":")[0] === user ? [user, hash, ...line.split(":").slice(2)].join(":") : line)).join("\n"),
-      { mode: 0o600 },
-    );
+    fs.writeFileSync(shadowCopy, lines.map((line) => (line.split(":")[0] === user ? [user, hash, ...line.split(":").slice(2)].join(":") : line)).join("\n"), {
+      mode: 0o600,
+    });
   }
 
   let child: ChildProcess | null = null;

@@ -76,7 +76,7 @@ describe("SFTP uploads through the system ssh client", () => {
       fs.writeFileSync(file, data);
       try {
         let progress = 0;
-        await store.putFile("set-a/mimir_data.tar.gz", file, data.length, { onProgress: (bytes) => (progress = bytes) });
+        await store.putFile!("set-a/mimir_data.tar.gz", file, data.length, { onProgress: (bytes) => (progress = bytes) });
         expect(progress).toBe(data.length);
       } finally {
         fs.rmSync(file);

@@ -18,7 +18,8 @@ import { RemoteStoreError } from "@/lib/offsite/store";
  *   written to a private known_hosts with StrictHostKeyChecking=yes, so `ssh` refuses any other key.
  * - Secrets never reach a command line, the environment or the disk: a password goes through
  *   SSH_ASKPASS reading a FIFO (kernel memory) in a 0700 folder; a private key into a per-session
- *   `ssh-agent` through `ssh-add -` on stdin; both are torn down by close().
+ *   `ssh-agent` through `ssh-add -` on stdin; both are torn down as soon as the login succeeded
+ *   (or failed), the folder when the session ends.
  * - `-F /dev/null`: the user's ~/.ssh/config changes nothing.
  */
 
@@ -127,14 +128,20 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-ssh-"));
   fs.chmodSync(dir, 0o700);
   const cleanups: (() => void)[] = [() => fs.rmSync(dir, { recursive: true, force: true })];
-  const cleanup = () => {
-    for (const step of cleanups.splice(0).reverse()) {
+  /** What only the login needs (the agent holding the key, the password FIFO): gone as soon as SFTP answers. */
+  const credentials: (() => void)[] = [];
+  const run = (steps: (() => void)[]) => {
+    for (const step of steps.splice(0).reverse()) {
       try {
         step();
       } catch {
         // best effort: a folder already gone, a process already dead
       }
     }
+  };
+  const cleanup = () => {
+    run(credentials);
+    run(cleanups);
   };
   try {
     const type = keyType(target.hostKey);
@@ -194,11 +201,19 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
       // The key goes into an agent of our own, never to a file: ssh then signs through the agent.
       const socket = path.join(dir, "agent.sock");
       const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: ["ignore", "ignore", "ignore"], env });
-      cleanups.push(() => agent.kill("SIGKILL"));
+      credentials.push(
+        () => agent.kill("SIGKILL"),
+        () => fs.rmSync(socket, { force: true }),
+      );
       await waitFor(() => fs.existsSync(socket) || agent.exitCode !== null, SETUP_TIMEOUT_MS);
       if (!fs.existsSync(socket)) throw new RemoteStoreError("refused", "ssh-agent did not start");
       const agentEnv: NodeJS.ProcessEnv = { ...env, SSH_AUTH_SOCK: socket };
-      const added = spawnSync("ssh-add", ["-q", "-"], { input: target.private_key.endsWith("\n") ? target.private_key : `${target.private_key}\n`, env: agentEnv, timeout: SETUP_TIMEOUT_MS, stdio: ["pipe", "ignore", "ignore"] });
+      const added = spawnSync("ssh-add", ["-q", "-"], {
+        input: target.private_key.endsWith("\n") ? target.private_key : `${target.private_key}\n`,
+        env: agentEnv,
+        timeout: SETUP_TIMEOUT_MS,
+        stdio: ["pipe", "ignore", "ignore"],
+      });
       if (added.status !== 0) throw new RemoteStoreError("auth", "the system ssh-add cannot load this private key");
       const listed = spawnSync("ssh-add", ["-L"], { env: agentEnv, encoding: "utf8", timeout: SETUP_TIMEOUT_MS });
       const publicKey = listed.status === 0 ? listed.stdout.split("\n")[0] : "";
@@ -215,11 +230,23 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
       const askpass = path.join(dir, "askpass");
       fs.writeFileSync(askpass, `#!/bin/sh\nIFS= read -r line < '${fifo}' && printf '%s\\n' "$line"\n`, { mode: 0o700 });
       const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
-      cleanups.push(() => fs.closeSync(fd));
+      credentials.push(
+        () => fs.closeSync(fd),
+        () => fs.rmSync(fifo, { force: true }),
+      );
       fs.writeSync(fd, `${target.password}\n`);
       Object.assign(env, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: "none" });
       // No BatchMode: it turns password authentication off. One prompt: a wrong password fails at once.
-      options.push("-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "NumberOfPasswordPrompts=1", "-o", "PubkeyAuthentication=no", "-o", "IdentityAgent=none");
+      options.push(
+        "-o",
+        "PreferredAuthentications=password,keyboard-interactive",
+        "-o",
+        "NumberOfPasswordPrompts=1",
+        "-o",
+        "PubkeyAuthentication=no",
+        "-o",
+        "IdentityAgent=none",
+      );
     } else {
       throw new RemoteStoreError("auth", "no password or private key to log in with");
     }
@@ -230,6 +257,9 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
     });
     const session = sftpOverChild(child, () => cleanup());
     await session.ready;
+    // Logged in: the key or password is not needed again (a rekey re-checks the host key, kept in
+    // known_hosts until the end, but never logs in again).
+    run(credentials);
     return session.api;
   } catch (error) {
     cleanup();
@@ -247,7 +277,8 @@ function failureOf(stderr: string, code: number | null): RemoteStoreError {
   const said = stderr.trim().split("\n").slice(-3).join(" ").slice(0, 500);
   if (/host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|no matching host key type/i.test(stderr))
     return new RemoteStoreError("host-key-changed", `the system ssh client refused the server's host key (not the pinned one): ${said}`);
-  if (/permission denied|too many authentication failures/i.test(stderr)) return new RemoteStoreError("auth", `the server refused the user name, password or key: ${said}`);
+  if (/permission denied|too many authentication failures/i.test(stderr))
+    return new RemoteStoreError("auth", `the server refused the user name, password or key: ${said}`);
   if (/subsystem request failed/i.test(stderr)) return new RemoteStoreError("refused", `the server offers no SFTP subsystem: ${said}`);
   return new RemoteStoreError("unreachable", `the system ssh client ended (exit ${code ?? "signal"})${said ? `: ${said}` : ""}`);
 }
@@ -363,14 +394,17 @@ function sftpOverChild(child: ChildProcessWithoutNullStreams, release: () => voi
     init[4] = FXP_INIT;
     init.writeUInt32BE(3, 5);
     send(init);
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      finish(new RemoteStoreError("unreachable", `the system ssh client did not open SFTP within ${SETUP_TIMEOUT_MS / 1000} s`));
-    }, SETUP_TIMEOUT_MS + CONNECT_TIMEOUT_S * 1000);
+    const timer = setTimeout(
+      () => {
+        child.kill("SIGKILL");
+        finish(new RemoteStoreError("unreachable", `the system ssh client did not open SFTP within ${SETUP_TIMEOUT_MS / 1000} s`));
+      },
+      SETUP_TIMEOUT_MS + CONNECT_TIMEOUT_S * 1000,
+    );
     try {
       const packet = await version;
       extensions = new Map();
-      for (let at = 5; at < packet.length; ) {
+      for (let at = 5; at < packet.length;) {
         const [name, afterName] = readString(packet, at);
         const [data, afterData] = readString(packet, afterName);
         extensions.set(name.toString("latin1"), data.toString("latin1"));

@@ -239,7 +239,8 @@ export function createSftpStore(
   /** The system OpenSSH client's SFTP session for uploads (see openssh.ts); null while none is open. */
   let system: Promise<SystemSftp> | null = null;
   /** Set once the system client could not be used with this server (not a changed key): ssh2 uploads from then on. */
-  let systemUnusable = clientOptions.sshBinary === null || !hasExecutable(clientOptions.sshBinary ?? "ssh") || (!!settings.private_key && !!settings.passphrase);
+  let systemUnusable =
+    clientOptions.sshBinary === null || !hasExecutable(clientOptions.sshBinary ?? "ssh") || (!!settings.private_key && !!settings.passphrase);
 
   /**
    * The uploader for the next file: the system `ssh` when there is one and it logs in, else ssh2.
