@@ -164,16 +164,34 @@ export function createSftpStore(
   const open = async (): Promise<SFTPWrapper> => (await openSession()).sftp;
   /** Whether the server hashes files for us (exec allowed, sha256sum or shasum there): unknown until tried once. */
   let serverHashes: boolean | null = null;
-  /** The hash loop on the current connection (see openHashLoop), opened once the server has hashed a file. */
-  let hashLoop: { client: Client; loop: Promise<HashLoop | null> } | null = null;
-  const hashLoopOf = (client: Client, watchLost: (listener: () => void) => () => void): Promise<HashLoop | null> => {
-    if (hashLoop?.client !== client) hashLoop = { client, loop: openHashLoop(client, watchLost) };
-    const current = hashLoop;
-    return current.loop.then((loop) => {
-      // Closed (the server ended it, a timeout, an abort): the next call opens another.
-      if (loop?.closed && hashLoop === current) hashLoop = null;
-      return loop && !loop.closed ? loop : null;
-    });
+  const watchLost = (listener: () => void) => {
+    onLost.add(listener);
+    return () => onLost.delete(listener);
+  };
+  /**
+   * The hash loop on the current connection (see openHashLoop), opened at the first upload, so that
+   * its shell is up by the time the first file needs its proof: a session started only then took
+   * 4–7 s on the loaded test machine, while the upload it waited behind was done.
+   */
+  let hashLoop: { client: Client; loop: Promise<HashLoop | null>; ready: HashLoop | null } | null = null;
+  const startHashLoop = (client: Client) => {
+    if (serverHashes === false || hashLoop?.client === client) return;
+    const entry: NonNullable<typeof hashLoop> = { client, loop: openHashLoop(client, watchLost), ready: null };
+    void entry.loop.then((loop) => (entry.ready = loop));
+    hashLoop = entry;
+  };
+  /** The loop, waiting for it to open when the server is known to hash (else only if it is up already); null when there is none. */
+  const hashLoopOf = async (client: Client): Promise<HashLoop | null> => {
+    if (hashLoop?.client !== client) {
+      if (serverHashes !== true) return null;
+      hashLoop = null;
+      startHashLoop(client);
+    }
+    const current = hashLoop!;
+    const loop = serverHashes === true ? await current.loop : current.ready;
+    // Closed (the server ended it, a timeout, an abort): the next call opens another.
+    if (loop?.closed && hashLoop === current) hashLoop = null;
+    return loop && !loop.closed ? loop : null;
   };
 
   function describe(error: unknown, doing: string): RemoteStoreError {
@@ -207,17 +225,25 @@ export function createSftpStore(
       }
     });
 
+  /** Folders seen or made on this connection's server: each file of a set goes to the same folder, which needs checking once. */
+  const knownFolders = new Set<string>();
   const mkdirs = async (sftp: SFTPWrapper, folder: string) => {
-    const parts = folder.split("/");
-    for (let i = 1; i <= parts.length; i += 1) {
-      const prefix = parts.slice(0, i).join("/");
-      if (prefix === "" || prefix === ".") continue;
-      const exists = await call<unknown>(`stat ${prefix}`, (cb) => sftp.stat(prefix, cb)).then(
-        () => true,
+    if (knownFolders.has(folder)) return;
+    const isFolder = (prefix: string) =>
+      call<{ isDirectory(): boolean }>(`stat ${prefix}`, (cb) => sftp.stat(prefix, cb)).then(
+        (stats) => stats.isDirectory(),
         () => false,
       );
-      if (!exists) await call<void>(`mkdir ${prefix}`, (cb) => sftp.mkdir(prefix, { mode: 0o700 }, cb)).catch(() => undefined);
+    // The folder itself first: one round trip when it is there already (every file after a set's first).
+    if (!(await isFolder(folder))) {
+      const parts = folder.split("/");
+      for (let i = 1; i <= parts.length; i += 1) {
+        const prefix = parts.slice(0, i).join("/");
+        if (prefix === "" || prefix === ".") continue;
+        if (!(await isFolder(prefix))) await call<void>(`mkdir ${prefix}`, (cb) => sftp.mkdir(prefix, { mode: 0o700 }, cb)).catch(() => undefined);
+      }
     }
+    knownFolders.add(folder);
   };
 
   /** After a failed write: whether the remote filesystem has too little room left (OpenSSH reports ENOSPC only as "Failure"). */
@@ -318,6 +344,7 @@ export function createSftpStore(
     const target = remotePath(key);
     const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
     await mkdirs(sftp, path.posix.dirname(target));
+    startHashLoop((await openSession()).client);
     const up = await uploader(sftp);
     lastClient = up.client;
     const handle = await up.open(partial, key);
@@ -454,6 +481,7 @@ export function createSftpStore(
       }
       // An emptied set folder goes too; rmdir refuses a folder still holding anything, which is what we want.
       const folder = path.posix.dirname(file);
+      knownFolders.delete(folder);
       if (folder !== root) await call<void>("rmdir", (cb) => sftp.rmdir(folder, cb)).catch(() => undefined);
     },
 
@@ -463,13 +491,9 @@ export function createSftpStore(
       const { client } = await openSession();
       // Generous: the server reads the file from its own disk; a server slower than 10 MB/s is better read back.
       const timeoutMs = 60_000 + size / 10_000;
-      const watchLost = (listener: () => void) => {
-        onLost.add(listener);
-        return () => onLost.delete(listener);
-      };
       try {
-        // Once the server has hashed a file for us, the rest go through one long-lived loop instead of an exec each.
-        const loop = serverHashes === true && !file.includes("\n") ? await hashLoopOf(client, watchLost) : null;
+        // One long-lived loop hashes the files instead of an exec each, once it is up (see startHashLoop).
+        const loop = !file.includes("\n") ? await hashLoopOf(client) : null;
         const answer = loop ? await loop.hash(file, timeoutMs, options.signal) : undefined;
         if (answer !== undefined) {
           serverHashes = answer !== null;
@@ -477,8 +501,7 @@ export function createSftpStore(
         }
         const sha256 = await execSha256(client, file, timeoutMs, options.signal, watchLost);
         serverHashes = sha256 !== null;
-        // Opened now, while the next file uploads, so that its proof does not wait for a session to start.
-        if (sha256 !== null) void hashLoopOf(client, watchLost);
+        if (sha256 !== null) startHashLoop(client);
         return sha256;
       } catch (error) {
         throw describe(error, `sha256sum of ${key} on the server`);
@@ -640,12 +663,16 @@ const HASH_LOOP_COMMAND = `while IFS= read -r f; do ${[`openssl dgst -sha256 -r 
   .map((command) => `${command} 2>/dev/null`)
   .join(" || ")} || echo -; done`;
 
+/** The loop's first line: proof that a shell runs it (a ForceCommand internal-sftp in its place prints nothing). */
+const HASH_LOOP_READY = "mimir-hash-loop-ready";
+
 /**
  * A shell loop on the server that hashes each file named on its input, as execSha256 does, on one
  * channel kept open for the whole copy: a session costs sshd a fork and a login shell (0.1–0.6 s on
- * the loaded test machine), which per file was as long as hashing it. Requests go one at a time, so
- * each output line answers the request in flight. Opened only after execSha256 succeeded once (the
- * server runs our commands), so a server that allows SFTP alone never sees it.
+ * the loaded test machine, several seconds at load 12), which per file was as long as hashing it.
+ * Requests go one at a time, so each output line answers the request in flight. It counts as open
+ * only once its first line (HASH_LOOP_READY) came: a server that allows SFTP alone runs
+ * internal-sftp instead, which waits for SFTP packets, never gets a byte from us, and is never used.
  */
 interface HashLoop {
   /** The sha256, null when the server answered without one (no tool, no file), undefined when the loop is gone (the caller falls back to execSha256). */
@@ -655,8 +682,9 @@ interface HashLoop {
 
 function openHashLoop(client: Client, watchLost: (listener: () => void) => () => void): Promise<HashLoop | null> {
   return new Promise((resolve) => {
-    client.exec(HASH_LOOP_COMMAND, (error, channel) => {
+    client.exec(`echo ${HASH_LOOP_READY}; ${HASH_LOOP_COMMAND}`, (error, channel) => {
       if (error) return resolve(null);
+      let opened = false;
       let closed = false;
       let buffered = "";
       let answer: ((line: string | undefined) => void) | null = null;
@@ -668,11 +696,16 @@ function openHashLoop(client: Client, watchLost: (listener: () => void) => () =>
         if (end < 0) return;
         const line = buffered.slice(0, end);
         buffered = buffered.slice(end + 1);
-        answer?.(line);
+        if (opened) return answer?.(line);
+        opened = true;
+        if (line === HASH_LOOP_READY) return resolve(loop);
+        channel.close();
+        resolve(null);
       });
       channel.on("close", () => {
         closed = true;
         answer?.(undefined);
+        if (!opened) resolve(null);
       });
       const ask = (file: string, timeoutMs: number, signal?: AbortSignal) =>
         new Promise<string | null | undefined>((resolveHash, rejectHash) => {
@@ -707,7 +740,7 @@ function openHashLoop(client: Client, watchLost: (listener: () => void) => () =>
           };
           channel.write(`${file}\n`);
         });
-      resolve({
+      const loop: HashLoop = {
         get closed() {
           return closed;
         },
@@ -716,7 +749,7 @@ function openHashLoop(client: Client, watchLost: (listener: () => void) => () =>
           turn = result.catch(() => undefined);
           return result;
         },
-      });
+      };
     });
   });
 }
