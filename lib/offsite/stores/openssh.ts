@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { utils } from "ssh2";
 import { RemoteStoreError } from "@/lib/offsite/store";
 
 /**
@@ -220,9 +221,10 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
         stdio: ["pipe", "ignore", "ignore"],
       });
       if (added.status !== 0) throw new RemoteStoreError("auth", "the system ssh-add cannot load this private key");
-      const listed = spawnSync("ssh-add", ["-L"], { env: agentEnv, encoding: "utf8", timeout: SETUP_TIMEOUT_MS });
-      const publicKey = listed.status === 0 ? listed.stdout.split("\n")[0] : "";
-      if (!publicKey) throw new RemoteStoreError("auth", "the system ssh-agent holds no key");
+      // The public half, for IdentityFile, from the key itself (ssh2 parses it): one process fewer than `ssh-add -L`.
+      const parsed = utils.parseKey(target.private_key);
+      if (parsed instanceof Error || Array.isArray(parsed)) throw new RemoteStoreError("auth", "the private key cannot be read");
+      const publicKey = `${keyType(parsed.getPublicSSH())} ${parsed.getPublicSSH().toString("base64")}`;
       // IdentitiesOnly with the public half as IdentityFile: ssh offers exactly this key, signed by the agent.
       const publicFile = path.join(dir, "id.pub");
       fs.writeFileSync(publicFile, `${publicKey}\n`, { mode: 0o600 });

@@ -273,30 +273,42 @@ export function createSftpStore(
    * The ssh2 session comes first either way: its hostVerifier checks the pin and hands the key it
    * checked to the system client, which then accepts that key only.
    */
+  /** The system client's session, started if there is none (or the last one ended); null where ssh2 uploads. */
+  const systemSession = (): Promise<SystemSftp> | null => {
+    if (systemUnusable || !seenHostKey) return null;
+    const hostKey = seenHostKey;
+    system ??= startSystemSftp({
+      host: settings.host,
+      port: settings.port,
+      user: settings.user,
+      password: settings.password,
+      private_key: settings.private_key,
+      hostKey,
+      sshBinary: clientOptions.sshBinary ?? undefined,
+    });
+    // Awaited by the upload; until then a failure must not count as unhandled.
+    system.catch(() => undefined);
+    return system;
+  };
   const uploader = async (sftp: SFTPWrapper): Promise<Uploader> => {
     const ssh2 = ssh2Uploader(sftp);
-    if (systemUnusable || !seenHostKey) return ssh2;
-    const current = system ? await system.catch(() => null) : null;
-    if (!current || current.closed) {
-      system = startSystemSftp({
-        host: settings.host,
-        port: settings.port,
-        user: settings.user,
-        password: settings.password,
-        private_key: settings.private_key,
-        hostKey: seenHostKey,
-        sshBinary: clientOptions.sshBinary ?? undefined,
-      });
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const starting = systemSession();
+      if (!starting) return ssh2;
+      try {
+        const current = await starting;
+        if (!current.closed) return systemUploader(current);
+        // Ended since (the server restarted, a network drop): one new session.
+        if (system === starting) system = null;
+      } catch (error) {
+        if (system === starting) system = null;
+        // A key other than the one ssh2 just checked: refuse, as ssh2 would have.
+        if (error instanceof RemoteStoreError && error.reason === "host-key-changed") throw error;
+        systemUnusable = true;
+        return ssh2;
+      }
     }
-    try {
-      return systemUploader(await system!);
-    } catch (error) {
-      system = null;
-      // A key other than the one ssh2 just checked: refuse, as ssh2 would have.
-      if (error instanceof RemoteStoreError && error.reason === "host-key-changed") throw error;
-      systemUnusable = true;
-      return ssh2;
-    }
+    return ssh2;
   };
 
   const ssh2Uploader = (sftp: SFTPWrapper): Uploader => ({
@@ -418,6 +430,18 @@ export function createSftpStore(
   return {
     serverIdentity: () => seenFingerprint,
     uploadClient: () => lastClient,
+
+    prepareUpload(): void {
+      // In the background, while the caller lists and stats: the system client's login and the
+      // server's hash loop each take a second or more on a loaded machine.
+      void openSession().then(
+        ({ client }) => {
+          startHashLoop(client);
+          systemSession();
+        },
+        () => undefined,
+      );
+    },
 
     put(key: string, body: Readable, size: number, options: TransferOptions = {}): Promise<void> {
       return write(key, (chunk) => inPieces(body as AsyncIterable<Buffer>, chunk), size, options);
