@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { utils } from "ssh2";
+import ssh2 from "ssh2";
 import { RemoteStoreError } from "@/lib/offsite/store";
 
 /**
@@ -222,7 +222,8 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
       });
       if (added.status !== 0) throw new RemoteStoreError("auth", "the system ssh-add cannot load this private key");
       // The public half, for IdentityFile, from the key itself (ssh2 parses it): one process fewer than `ssh-add -L`.
-      const parsed = utils.parseKey(target.private_key);
+      // (ssh2 through its default export: a CommonJS module whose `utils` a named ESM import cannot see.)
+      const parsed = ssh2.utils.parseKey(target.private_key);
       if (parsed instanceof Error || Array.isArray(parsed)) throw new RemoteStoreError("auth", "the private key cannot be read");
       const publicKey = `${keyType(parsed.getPublicSSH())} ${parsed.getPublicSSH().toString("base64")}`;
       // IdentitiesOnly with the public half as IdentityFile: ssh offers exactly this key, signed by the agent.
@@ -243,17 +244,9 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
       );
       fs.writeSync(fd, `${target.password}\n`);
       Object.assign(env, { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: "none" });
-      // No BatchMode: it turns password authentication off. One prompt: a wrong password fails at once.
-      options.push(
-        "-o",
-        "PreferredAuthentications=password,keyboard-interactive",
-        "-o",
-        "NumberOfPasswordPrompts=1",
-        "-o",
-        "PubkeyAuthentication=no",
-        "-o",
-        "IdentityAgent=none",
-      );
+      // No BatchMode: it turns password authentication off. One prompt: a wrong password fails at once
+      // (a second askpass would wait on the emptied FIFO). "password" only, the method ssh2 logs in with.
+      options.push("-o", "PreferredAuthentications=password", "-o", "NumberOfPasswordPrompts=1", "-o", "PubkeyAuthentication=no", "-o", "IdentityAgent=none");
     } else {
       throw new RemoteStoreError("auth", "no password or private key to log in with");
     }
