@@ -236,6 +236,7 @@ async function copyClaimed(backupId: string, folder: string, row: OffsiteDestina
       throw new AppError("encryption_required", `${row.name} accepts encrypted sets only, and ${backupId} was written without encryption`);
     }
     options.message?.(`copying ${backupId} to ${row.name}`);
+    opened.store.prepareUpload?.();
     await removeLeftovers(opened.store, backupId);
     // The manifest goes only once every archive is proven there: a remote set with a manifest is a whole one.
     await copyAll(files.slice(0, -1));

@@ -52,6 +52,12 @@ export interface RemoteStore {
    * caller reads the object back instead. Kinds without one leave it out. `size` bounds the wait.
    */
   serverSha256?(key: string, size: number, options?: { signal?: AbortSignal }): Promise<string | null>;
+  /**
+   * Starts, in the background, what uploads will need (SFTP: the system ssh client and the server's
+   * hash loop), so that it is ready by the first put; failures surface there. Kinds without such
+   * setup leave it out.
+   */
+  prepareUpload?(): void;
   /** Releases connections (SFTP sessions, HTTP agents). */
   close(): Promise<void>;
   /**

@@ -35,7 +35,13 @@ export interface TestSshd {
 
 const SSHD = "/usr/sbin/sshd";
 
-export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: boolean; port?: number } = {}): Promise<TestSshd> {
+/**
+ * `password`: the user may also log in with this password. sshd (without PAM) checks it against
+ * /etc/shadow, so the server runs in a private mount namespace where a copy of /etc/shadow holding
+ * this password's hash for the user is bind-mounted over the real one: the machine's own accounts
+ * never change.
+ */
+export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: boolean; port?: number; password?: string } = {}): Promise<TestSshd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-sshd-"));
   fs.chmodSync(dir, 0o700);
   const folder = path.join(dir, "remote");
@@ -63,9 +69,9 @@ export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: bo
       `PidFile ${path.join(dir, "sshd.pid")}`,
       `AuthorizedKeysFile ${path.join(dir, "authorized_keys")}`,
       "PubkeyAuthentication yes",
-      "PasswordAuthentication no",
+      `PasswordAuthentication ${options.password ? "yes" : "no"}`,
       "KbdInteractiveAuthentication no",
-      "PermitRootLogin prohibit-password",
+      `PermitRootLogin ${options.password ? "yes" : "prohibit-password"}`,
       "StrictModes no",
       "UsePAM no",
       "Subsystem sftp internal-sftp",
@@ -93,20 +99,31 @@ export async function startTestSshd(options: { diskBytes?: number; sftpOnly?: bo
     ].join("\n"),
   );
 
+  let shadowCopy: string | null = null;
+  if (options.password) {
+    const hash = execFileSync("openssl", ["passwd", "-6", "-stdin"], { input: options.password, encoding: "utf8" }).trim();
+    const lines = fs.readFileSync("/etc/shadow", "utf8").split("\n");
+    shadowCopy = path.join(dir, "shadow");
+    fs.writeFileSync(shadowCopy, lines.map((line) => (line.split(":")[0] === user ? [user, hash, ...line.split(":").slice(2)].join(":") : line)).join("\n"), {
+      mode: 0o600,
+    });
+  }
+
   let child: ChildProcess | null = null;
   const writeKnownHosts = () =>
     fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`);
   const fingerprint = () => execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", `${hostKey}.pub`], { encoding: "utf8" }).split(" ")[1]!;
   const launch = async () => {
     const sshd = [SSHD, "-D", "-e", "-f", configFile];
-    child = options.diskBytes
-      ? spawn(
-          "unshare",
-          ["-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs -o size=${options.diskBytes} tmpfs "$0" && exec "$@"`, folder, ...sshd],
-          {
-            stdio: ["ignore", "ignore", "pipe"],
-          },
-        )
+    // Mounts only this sshd sees: a small tmpfs for the remote folder, a shadow file with the test password.
+    const mounts = [
+      ...(options.diskBytes ? [`mount -t tmpfs -o size=${options.diskBytes} tmpfs "$0"`] : []),
+      ...(shadowCopy ? [`mount --bind '${shadowCopy}' /etc/shadow`] : []),
+    ];
+    child = mounts.length
+      ? spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", `${mounts.join(" && ")} && exec "$@"`, folder, ...sshd], {
+          stdio: ["ignore", "ignore", "pipe"],
+        })
       : spawn(sshd[0]!, sshd.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (data: Buffer) => (stderr += data.toString()));

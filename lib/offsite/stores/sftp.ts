@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { RemoteStoreError, type RemoteFailure, type RemoteObject, type RemoteStore, type TransferOptions } from "@/lib/offsite/store";
 import { PARTIAL_MARK } from "@/lib/offsite/stores/folder";
+import { hasExecutable, startSystemSftp, type SystemSftp } from "@/lib/offsite/stores/openssh";
 
 export interface SftpStoreSettings {
   host: string;
@@ -18,6 +19,31 @@ export interface SftpStoreSettings {
   passphrase?: string;
   /** "SHA256:…" as `ssh-keygen -lf` prints it; null until the first successful connection pins it */
   host_key_fingerprint: string | null;
+}
+
+export interface SftpClientOptions {
+  /**
+   * The OpenSSH client that carries uploads (default: `ssh` on PATH); null, or a path that is not
+   * there, uploads through ssh2 instead. Tests use it to prove the fallback.
+   */
+  sshBinary?: string | null;
+}
+
+/** Which client carried the last upload: the system OpenSSH client or ssh2. */
+export type UploadClient = "openssh" | "ssh2";
+
+/** One upload's requests, through the system client or ssh2: write() keeps the same logic over both. */
+interface Uploader {
+  readonly client: UploadClient;
+  readonly maxWrite: number;
+  open(file: string, key: string): Promise<Buffer>;
+  write(handle: Buffer, at: number, piece: Buffer): Promise<void>;
+  fsync(handle: Buffer, key: string): Promise<void>;
+  close(handle: Buffer, key: string): Promise<void>;
+  rename(from: string, to: string, key: string): Promise<void>;
+  /** Calls the listener when the connection carrying the upload drops; returns the unsubscribe. */
+  onLost(listener: () => void): () => void;
+  isLost(): boolean;
 }
 
 /** Requests in flight per transfer: loopback and long links alike stay busy without buffering a file. */
@@ -45,9 +71,14 @@ export function hostKeyFingerprint(key: Buffer): string {
  * to a temporary name and are renamed once whole; reads and writes keep several requests in flight
  * (as OpenSSH's own sftp client does), so a transfer is not one round trip per chunk.
  */
-export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { serverIdentity(): string | null } {
+export function createSftpStore(
+  settings: SftpStoreSettings,
+  clientOptions: SftpClientOptions = {},
+): RemoteStore & { serverIdentity(): string | null; uploadClient(): UploadClient | null } {
   let session: Promise<{ client: Client; sftp: SFTPWrapper }> | null = null;
   let seenFingerprint: string | null = null;
+  /** The host key blob behind seenFingerprint: what the system client is told to accept, and nothing else. */
+  let seenHostKey: Buffer | null = null;
   let rejectedFingerprint: string | null = null;
   let connectionLost = false;
   /** Transfers waiting on the connection: told at once when it drops, since ssh2 may never answer their requests. */
@@ -89,6 +120,7 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
             return false;
           }
           seenFingerprint = fingerprint;
+          seenHostKey = Buffer.from(key);
           return true;
         },
       };
@@ -132,16 +164,34 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
   const open = async (): Promise<SFTPWrapper> => (await openSession()).sftp;
   /** Whether the server hashes files for us (exec allowed, sha256sum or shasum there): unknown until tried once. */
   let serverHashes: boolean | null = null;
-  /** The hash loop on the current connection (see openHashLoop), opened once the server has hashed a file. */
-  let hashLoop: { client: Client; loop: Promise<HashLoop | null> } | null = null;
-  const hashLoopOf = (client: Client, watchLost: (listener: () => void) => () => void): Promise<HashLoop | null> => {
-    if (hashLoop?.client !== client) hashLoop = { client, loop: openHashLoop(client, watchLost) };
-    const current = hashLoop;
-    return current.loop.then((loop) => {
-      // Closed (the server ended it, a timeout, an abort): the next call opens another.
-      if (loop?.closed && hashLoop === current) hashLoop = null;
-      return loop && !loop.closed ? loop : null;
-    });
+  const watchLost = (listener: () => void) => {
+    onLost.add(listener);
+    return () => onLost.delete(listener);
+  };
+  /**
+   * The hash loop on the current connection (see openHashLoop), opened at the first upload, so that
+   * its shell is up by the time the first file needs its proof: a session started only then took
+   * 4–7 s on the loaded test machine, while the upload it waited behind was done.
+   */
+  let hashLoop: { client: Client; loop: Promise<HashLoop | null>; ready: HashLoop | null } | null = null;
+  const startHashLoop = (client: Client) => {
+    if (serverHashes === false || hashLoop?.client === client) return;
+    const entry: NonNullable<typeof hashLoop> = { client, loop: openHashLoop(client, watchLost), ready: null };
+    void entry.loop.then((loop) => (entry.ready = loop));
+    hashLoop = entry;
+  };
+  /** The loop, waiting for it to open when the server is known to hash (else only if it is up already); null when there is none. */
+  const hashLoopOf = async (client: Client): Promise<HashLoop | null> => {
+    if (hashLoop?.client !== client) {
+      if (serverHashes !== true) return null;
+      hashLoop = null;
+      startHashLoop(client);
+    }
+    const current = hashLoop!;
+    const loop = serverHashes === true ? await current.loop : current.ready;
+    // Closed (the server ended it, a timeout, an abort): the next call opens another.
+    if (loop?.closed && hashLoop === current) hashLoop = null;
+    return loop && !loop.closed ? loop : null;
   };
 
   function describe(error: unknown, doing: string): RemoteStoreError {
@@ -175,17 +225,25 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       }
     });
 
+  /** Folders seen or made on this connection's server: each file of a set goes to the same folder, which needs checking once. */
+  const knownFolders = new Set<string>();
   const mkdirs = async (sftp: SFTPWrapper, folder: string) => {
-    const parts = folder.split("/");
-    for (let i = 1; i <= parts.length; i += 1) {
-      const prefix = parts.slice(0, i).join("/");
-      if (prefix === "" || prefix === ".") continue;
-      const exists = await call<unknown>(`stat ${prefix}`, (cb) => sftp.stat(prefix, cb)).then(
-        () => true,
+    if (knownFolders.has(folder)) return;
+    const isFolder = (prefix: string) =>
+      call<{ isDirectory(): boolean }>(`stat ${prefix}`, (cb) => sftp.stat(prefix, cb)).then(
+        (stats) => stats.isDirectory(),
         () => false,
       );
-      if (!exists) await call<void>(`mkdir ${prefix}`, (cb) => sftp.mkdir(prefix, { mode: 0o700 }, cb)).catch(() => undefined);
+    // The folder itself first: one round trip when it is there already (every file after a set's first).
+    if (!(await isFolder(folder))) {
+      const parts = folder.split("/");
+      for (let i = 1; i <= parts.length; i += 1) {
+        const prefix = parts.slice(0, i).join("/");
+        if (prefix === "" || prefix === ".") continue;
+        if (!(await isFolder(prefix))) await call<void>(`mkdir ${prefix}`, (cb) => sftp.mkdir(prefix, { mode: 0o700 }, cb)).catch(() => undefined);
+      }
     }
+    knownFolders.add(folder);
   };
 
   /** After a failed write: whether the remote filesystem has too little room left (OpenSSH reports ENOSPC only as "Failure"). */
@@ -203,13 +261,105 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     return Math.min(typeof announced === "number" && announced > 0 ? announced : DEFAULT_CHUNK, MAX_CHUNK);
   };
 
+  let lastClient: UploadClient | null = null;
+  /** The system OpenSSH client's SFTP session for uploads (see openssh.ts); null while none is open. */
+  let system: Promise<SystemSftp> | null = null;
+  /** Set once the system client could not be used with this server (not a changed key): ssh2 uploads from then on. */
+  let systemUnusable =
+    clientOptions.sshBinary === null || !hasExecutable(clientOptions.sshBinary ?? "ssh") || (!!settings.private_key && !!settings.passphrase);
+
+  /**
+   * The uploader for the next file: the system `ssh` when there is one and it logs in, else ssh2.
+   * The ssh2 session comes first either way: its hostVerifier checks the pin and hands the key it
+   * checked to the system client, which then accepts that key only.
+   */
+  /** The system client's session, started if there is none (or the last one ended); null where ssh2 uploads. */
+  const systemSession = (): Promise<SystemSftp> | null => {
+    if (systemUnusable || !seenHostKey) return null;
+    const hostKey = seenHostKey;
+    system ??= startSystemSftp({
+      host: settings.host,
+      port: settings.port,
+      user: settings.user,
+      password: settings.password,
+      private_key: settings.private_key,
+      hostKey,
+      sshBinary: clientOptions.sshBinary ?? undefined,
+    });
+    // Awaited by the upload; until then a failure must not count as unhandled.
+    system.catch(() => undefined);
+    return system;
+  };
+  const uploader = async (sftp: SFTPWrapper): Promise<Uploader> => {
+    const ssh2 = ssh2Uploader(sftp);
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const starting = systemSession();
+      if (!starting) return ssh2;
+      try {
+        const current = await starting;
+        if (!current.closed) return systemUploader(current);
+        // Ended since (the server restarted, a network drop): one new session.
+        if (system === starting) system = null;
+      } catch (error) {
+        if (system === starting) system = null;
+        // A key other than the one ssh2 just checked: refuse, as ssh2 would have.
+        if (error instanceof RemoteStoreError && error.reason === "host-key-changed") throw error;
+        systemUnusable = true;
+        return ssh2;
+      }
+    }
+    return ssh2;
+  };
+
+  const ssh2Uploader = (sftp: SFTPWrapper): Uploader => ({
+    client: "ssh2",
+    maxWrite: chunkSize(sftp, "_maxWriteLen"),
+    open: (file, key) => call<Buffer>(`create ${key}`, (cb) => sftp.open(file, "w", { mode: 0o600 }, cb)),
+    // ssh2 copies the piece into its request at once, so the caller may reuse the buffer.
+    write: (handle, at, piece) => call<void>("write", (cb) => sftp.write(handle, piece, 0, piece.length, at, cb)),
+    fsync: (handle, key) => call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)),
+    close: (handle, key) => call<void>(`close ${key}`, (cb) => sftp.close(handle, cb)),
+    rename: (from, to, key) => call<void>(`rename ${key}`, (cb) => sftp.ext_openssh_rename(from, to, cb)),
+    onLost: (listener) => {
+      onLost.add(listener);
+      return () => onLost.delete(listener);
+    },
+    isLost: () => connectionLost,
+  });
+
+  const systemUploader = (client: SystemSftp): Uploader => {
+    const mapped = <T>(doing: string, run: () => Promise<T>) => run().catch((error: unknown) => Promise.reject(describe(error, doing)));
+    return {
+      client: "openssh",
+      maxWrite: client.maxWrite,
+      open: (file, key) => mapped(`create ${key}`, () => client.open(file, 0o600)),
+      write: (handle, at, piece) => client.write(handle, at, piece),
+      fsync: (handle, key) => mapped(`fsync ${key}`, () => client.fsync(handle)),
+      close: (handle, key) => mapped(`close ${key}`, () => client.close(handle)),
+      rename: (from, to, key) => mapped(`rename ${key}`, () => client.rename(from, to)),
+      onLost: (listener) => {
+        // Either connection dropping ends the upload: the server died, or its ssh did.
+        onLost.add(listener);
+        const stop = client.onEnd(listener);
+        return () => {
+          onLost.delete(listener);
+          stop();
+        };
+      },
+      isLost: () => connectionLost || client.closed,
+    };
+  };
+
   /** What put and putFile share: `pieces` gives the bytes cut into requests of the size it is asked for. */
   async function write(key: string, pieces: (chunk: number) => AsyncIterable<Buffer>, size: number, options: TransferOptions): Promise<void> {
     const sftp = await open();
     const target = remotePath(key);
     const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
     await mkdirs(sftp, path.posix.dirname(target));
-    const handle = await call<Buffer>(`create ${key}`, (cb) => sftp.open(partial, "w", { mode: 0o600 }, cb));
+    startHashLoop((await openSession()).client);
+    const up = await uploader(sftp);
+    lastClient = up.client;
+    const handle = await up.open(partial, key);
     let position = 0;
     let acked = 0;
     let inFlight = 0;
@@ -221,48 +371,51 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       resume?.();
     };
     const slot = () => new Promise<void>((resolve) => (wake = resolve));
-    const chunk = chunkSize(sftp, "_maxWriteLen");
     const dropped = () => {
       failure ??= new RemoteStoreError("unreachable", `writing ${key}: the connection to ${settings.host}:${settings.port} was lost`);
       settle();
     };
-    onLost.add(dropped);
+    const unwatch = up.onLost(dropped);
     try {
-      for await (const piece of pieces(chunk)) {
+      for await (const piece of pieces(up.maxWrite)) {
         while (inFlight >= IN_FLIGHT && !failure) await slot();
         if (failure) throw failure;
         options.signal?.throwIfAborted();
         const at = position;
         position += piece.length;
         inFlight += 1;
-        sftp.write(handle, piece, 0, piece.length, at, (error) => {
-          inFlight -= 1;
-          if (error) failure ??= error;
-          else {
+        up.write(handle, at, piece).then(
+          () => {
+            inFlight -= 1;
             acked += piece.length;
             options.onProgress?.(acked);
-          }
-          settle();
-        });
+            settle();
+          },
+          (error: unknown) => {
+            inFlight -= 1;
+            failure ??= error;
+            settle();
+          },
+        );
       }
       while (inFlight > 0) await slot();
       if (failure) throw failure;
       if (position !== size) throw new RemoteStoreError("refused", `${key}: ${position} bytes were read where ${size} were announced`);
       // On the server's disk before it takes the final name, where the server offers fsync.
-      await call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
-      await call<void>(`close ${key}`, (cb) => sftp.close(handle, cb));
+      await up.fsync(handle, key).catch(() => undefined);
+      await up.close(handle, key);
       try {
-        await call<void>(`rename ${key}`, (cb) => sftp.ext_openssh_rename(partial, target, cb));
+        await up.rename(partial, target, key);
       } catch {
         // A server without posix-rename: the plain rename refuses to replace, so the old object goes first.
         await call<void>(`remove the old ${key}`, (cb) => sftp.unlink(target, cb)).catch(() => undefined);
         await call<void>(`rename ${key}`, (cb) => sftp.rename(partial, target, cb));
       }
     } catch (error) {
-      while (inFlight > 0 && !connectionLost) await slot();
+      while (inFlight > 0 && !up.isLost()) await slot();
       let described = error instanceof RemoteStoreError ? error : describe(error, `writing ${key}`);
+      if (!up.isLost()) await up.close(handle, key).catch(() => undefined);
       if (!connectionLost) {
-        await call<void>("close", (cb) => sftp.close(handle, cb)).catch(() => undefined);
         if (described.reason === "refused" && (await isFull(sftp, path.posix.dirname(target), size - acked)))
           described = new RemoteStoreError("full", `writing ${key}: the remote disk is full (${acked} of ${size} bytes written)`, { cause: error });
         await call<void>("remove the partial upload", (cb) => sftp.unlink(partial, cb)).catch(() => undefined);
@@ -270,12 +423,25 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       if ((error as Error).name === "AbortError") throw new RemoteStoreError("aborted", `writing ${key}: cancelled`, { cause: error });
       throw described;
     } finally {
-      onLost.delete(dropped);
+      unwatch();
     }
   }
 
   return {
     serverIdentity: () => seenFingerprint,
+    uploadClient: () => lastClient,
+
+    prepareUpload(): void {
+      // In the background, while the caller lists and stats: the system client's login and the
+      // server's hash loop each take a second or more on a loaded machine.
+      void openSession().then(
+        ({ client }) => {
+          startHashLoop(client);
+          systemSession();
+        },
+        () => undefined,
+      );
+    },
 
     put(key: string, body: Readable, size: number, options: TransferOptions = {}): Promise<void> {
       return write(key, (chunk) => inPieces(body as AsyncIterable<Buffer>, chunk), size, options);
@@ -339,6 +505,7 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       }
       // An emptied set folder goes too; rmdir refuses a folder still holding anything, which is what we want.
       const folder = path.posix.dirname(file);
+      knownFolders.delete(folder);
       if (folder !== root) await call<void>("rmdir", (cb) => sftp.rmdir(folder, cb)).catch(() => undefined);
     },
 
@@ -348,13 +515,9 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
       const { client } = await openSession();
       // Generous: the server reads the file from its own disk; a server slower than 10 MB/s is better read back.
       const timeoutMs = 60_000 + size / 10_000;
-      const watchLost = (listener: () => void) => {
-        onLost.add(listener);
-        return () => onLost.delete(listener);
-      };
       try {
-        // Once the server has hashed a file for us, the rest go through one long-lived loop instead of an exec each.
-        const loop = serverHashes === true && !file.includes("\n") ? await hashLoopOf(client, watchLost) : null;
+        // One long-lived loop hashes the files instead of an exec each, once it is up (see startHashLoop).
+        const loop = !file.includes("\n") ? await hashLoopOf(client) : null;
         const answer = loop ? await loop.hash(file, timeoutMs, options.signal) : undefined;
         if (answer !== undefined) {
           serverHashes = answer !== null;
@@ -362,8 +525,7 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
         }
         const sha256 = await execSha256(client, file, timeoutMs, options.signal, watchLost);
         serverHashes = sha256 !== null;
-        // Opened now, while the next file uploads, so that its proof does not wait for a session to start.
-        if (sha256 !== null) void hashLoopOf(client, watchLost);
+        if (sha256 !== null) startHashLoop(client);
         return sha256;
       } catch (error) {
         throw describe(error, `sha256sum of ${key} on the server`);
@@ -371,6 +533,9 @@ export function createSftpStore(settings: SftpStoreSettings): RemoteStore & { se
     },
 
     async close(): Promise<void> {
+      const uploads = system;
+      system = null;
+      if (uploads) await (await uploads.catch(() => null))?.end();
       const current = session;
       session = null;
       if (!current) return;
@@ -522,12 +687,16 @@ const HASH_LOOP_COMMAND = `while IFS= read -r f; do ${[`openssl dgst -sha256 -r 
   .map((command) => `${command} 2>/dev/null`)
   .join(" || ")} || echo -; done`;
 
+/** The loop's first line: proof that a shell runs it (a ForceCommand internal-sftp in its place prints nothing). */
+const HASH_LOOP_READY = "mimir-hash-loop-ready";
+
 /**
  * A shell loop on the server that hashes each file named on its input, as execSha256 does, on one
  * channel kept open for the whole copy: a session costs sshd a fork and a login shell (0.1–0.6 s on
- * the loaded test machine), which per file was as long as hashing it. Requests go one at a time, so
- * each output line answers the request in flight. Opened only after execSha256 succeeded once (the
- * server runs our commands), so a server that allows SFTP alone never sees it.
+ * the loaded test machine, several seconds at load 12), which per file was as long as hashing it.
+ * Requests go one at a time, so each output line answers the request in flight. It counts as open
+ * only once its first line (HASH_LOOP_READY) came: a server that allows SFTP alone runs
+ * internal-sftp instead, which waits for SFTP packets, never gets a byte from us, and is never used.
  */
 interface HashLoop {
   /** The sha256, null when the server answered without one (no tool, no file), undefined when the loop is gone (the caller falls back to execSha256). */
@@ -537,8 +706,9 @@ interface HashLoop {
 
 function openHashLoop(client: Client, watchLost: (listener: () => void) => () => void): Promise<HashLoop | null> {
   return new Promise((resolve) => {
-    client.exec(HASH_LOOP_COMMAND, (error, channel) => {
+    client.exec(`echo ${HASH_LOOP_READY}; ${HASH_LOOP_COMMAND}`, (error, channel) => {
       if (error) return resolve(null);
+      let opened = false;
       let closed = false;
       let buffered = "";
       let answer: ((line: string | undefined) => void) | null = null;
@@ -550,11 +720,16 @@ function openHashLoop(client: Client, watchLost: (listener: () => void) => () =>
         if (end < 0) return;
         const line = buffered.slice(0, end);
         buffered = buffered.slice(end + 1);
-        answer?.(line);
+        if (opened) return answer?.(line);
+        opened = true;
+        if (line === HASH_LOOP_READY) return resolve(loop);
+        channel.close();
+        resolve(null);
       });
       channel.on("close", () => {
         closed = true;
         answer?.(undefined);
+        if (!opened) resolve(null);
       });
       const ask = (file: string, timeoutMs: number, signal?: AbortSignal) =>
         new Promise<string | null | undefined>((resolveHash, rejectHash) => {
@@ -589,7 +764,7 @@ function openHashLoop(client: Client, watchLost: (listener: () => void) => () =>
           };
           channel.write(`${file}\n`);
         });
-      resolve({
+      const loop: HashLoop = {
         get closed() {
           return closed;
         },
@@ -598,7 +773,7 @@ function openHashLoop(client: Client, watchLost: (listener: () => void) => () =>
           turn = result.catch(() => undefined);
           return result;
         },
-      });
+      };
     });
   });
 }

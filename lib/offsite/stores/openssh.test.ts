@@ -1,0 +1,153 @@
+import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startTestSshd, type TestSshd } from "@/test/helpers/sshd";
+import { createSftpStore, type SftpStoreSettings } from "@/lib/offsite/stores/sftp";
+import { startSystemSftp } from "@/lib/offsite/stores/openssh";
+import { RemoteStoreError } from "@/lib/offsite/store";
+
+// Uploads through the system OpenSSH client (`ssh -s sftp`) and the ssh2 fallback, against a real
+// sshd that also accepts a password (checked against a private copy of /etc/shadow, see sshd.ts).
+
+const PASSWORD = `pw-${crypto.randomBytes(6).toString("hex")}`;
+let sshd: TestSshd;
+
+beforeAll(async () => {
+  sshd = await startTestSshd({ password: PASSWORD });
+});
+
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+const settings = (extra: Partial<SftpStoreSettings> = {}): SftpStoreSettings => ({
+  host: sshd.host,
+  port: sshd.port,
+  user: sshd.user,
+  folder: path.join(sshd.folder, crypto.randomBytes(4).toString("hex")),
+  private_key: sshd.privateKey,
+  host_key_fingerprint: sshd.hostKeyFingerprint,
+  ...extra,
+});
+
+const sha256 = (data: Buffer) => crypto.createHash("sha256").update(data).digest("hex");
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function failure(promise: Promise<unknown>): Promise<RemoteStoreError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error, String(error)).toBeInstanceOf(RemoteStoreError);
+    return error as RemoteStoreError;
+  }
+  throw new Error("expected a RemoteStoreError");
+}
+
+/** The server's current host key blob, as ssh-keyscan reads it from the wire. */
+function scanHostKey(): Buffer {
+  const line = execFileSync("ssh-keyscan", ["-t", "ed25519", "-p", String(sshd.port), sshd.host], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+    .split("\n")
+    .find((entry) => entry.includes("ssh-ed25519"))!;
+  return Buffer.from(line.split(" ")[2]!, "base64");
+}
+
+/** The private folders the system client made (0700, known_hosts, agent socket, askpass FIFO) that are still there. */
+const leftoverFolders = () => new Set(fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith("mimir-ssh-")));
+
+describe("SFTP uploads through the system ssh client", () => {
+  test.each([
+    ["a private key (through a per-copy ssh-agent)", {}],
+    ["a password (through SSH_ASKPASS reading a FIFO)", { private_key: undefined, password: PASSWORD }],
+  ])("with %s: bytes land whole under the final name, and nothing of the session is left behind", async (_name, extra) => {
+    const before = leftoverFolders();
+    const store = createSftpStore(settings(extra));
+    try {
+      const data = crypto.randomBytes(3 * 1024 * 1024 + 77);
+      const file = path.join(os.tmpdir(), `mimir-openssh-test-${crypto.randomBytes(4).toString("hex")}`);
+      fs.writeFileSync(file, data);
+      try {
+        let progress = 0;
+        await store.putFile!("set-a/mimir_data.tar.gz", file, data.length, { onProgress: (bytes) => (progress = bytes) });
+        expect(progress).toBe(data.length);
+      } finally {
+        fs.rmSync(file);
+      }
+      await store.put("set-a/manifest.json", Readable.from([Buffer.from("{}")]), 2);
+      expect(store.uploadClient()).toBe("openssh");
+      expect(sha256(await readAll(await store.get("set-a/mimir_data.tar.gz")))).toBe(sha256(data));
+      const keys: string[] = [];
+      for await (const object of store.list("set-a/")) keys.push(object.key);
+      expect(keys.sort()).toEqual(["set-a/manifest.json", "set-a/mimir_data.tar.gz"]);
+    } finally {
+      await store.close();
+    }
+    const left = [...leftoverFolders()].filter((name) => !before.has(name));
+    expect(left).toEqual([]);
+  });
+
+  test("without an ssh binary the upload goes through ssh2, alike", async () => {
+    const store = createSftpStore(settings(), { sshBinary: "/nonexistent/ssh" });
+    try {
+      const data = crypto.randomBytes(1024 * 1024 + 5);
+      await store.put("set-b/mimir_logs.tar.gz", Readable.from([data]), data.length);
+      expect(store.uploadClient()).toBe("ssh2");
+      expect(sha256(await readAll(await store.get("set-b/mimir_logs.tar.gz")))).toBe(sha256(data));
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("a wrong password is refused as auth and never appears in the error", async () => {
+    const store = createSftpStore(settings({ private_key: undefined, password: "not-the-password" }));
+    try {
+      const error = await failure(store.put("set-c/x", Readable.from([Buffer.from("x")]), 1));
+      expect(error.reason).toBe("auth");
+      expect(error.message).not.toContain("not-the-password");
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("the system client refuses a host key other than the one it was handed, and accepts the one it was", async () => {
+    const key = scanHostKey();
+    const session = await startSystemSftp({ host: sshd.host, port: sshd.port, user: sshd.user, private_key: sshd.privateKey, hostKey: key });
+    await session.end();
+    expect(session.closed).toBe(true);
+    // Another server key of the same type: ssh itself must stop before logging in.
+    const other = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mimir-openssh-key-")), "k");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+    const otherBlob = Buffer.from(fs.readFileSync(`${other}.pub`, "utf8").split(" ")[1]!, "base64");
+    fs.rmSync(path.dirname(other), { recursive: true });
+    const refused = await failure(startSystemSftp({ host: sshd.host, port: sshd.port, user: sshd.user, private_key: sshd.privateKey, hostKey: otherBlob }));
+    expect(refused.reason).toBe("host-key-changed");
+  });
+
+  test("a server re-keyed after the pin is refused before any byte is sent, on the system client's path too", async () => {
+    const folder = settings().folder;
+    const store = createSftpStore(settings({ folder }));
+    try {
+      await store.put("set-d/a", Readable.from([Buffer.from("a")]), 1);
+      expect(store.uploadClient()).toBe("openssh");
+    } finally {
+      await store.close();
+    }
+    const pinned = sshd.hostKeyFingerprint;
+    await sshd.restart({ newHostKey: true });
+    const again = createSftpStore(settings({ folder, host_key_fingerprint: pinned }));
+    try {
+      expect((await failure(again.put("set-d/b", Readable.from([Buffer.from("b")]), 1))).reason).toBe("host-key-changed");
+    } finally {
+      await again.close();
+    }
+    expect(fs.existsSync(path.join(folder, "set-d", "b"))).toBe(false);
+  });
+});
