@@ -7,6 +7,9 @@
 // set passed its drill (as every new set does); unverified: its verification.json is removed, so
 // the whole drill (integrity_check) runs inside the restore. Each restore runs in a child process so
 // its peak RSS (getrusage maxrss) is its own. Prints medians and ratios.
+// BASELINES=../other-checkout[,…]: the same restores of other checkouts (each with this file copied in
+// and its own bench/.data/root) run in the same loop, interleaved, so a regression is measured under
+// the same load as the code that fixes it.
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -20,11 +23,22 @@ import { VERIFICATION_FILE } from "@/lib/backups/store";
 import { failInterruptedOperations, listOperations, waitForOperation } from "@/lib/operations/service";
 import { onPhasePoint } from "@/lib/backups/crash-points";
 import type { Principal } from "@/lib/auth/scopes";
+import type { BackupManifest } from "@/lib/backups/types";
 import { BENCH_DIR, ensureBenchDataRoot, FOLDERS, openRoot, ROOT } from "@/bench/data-root";
 
 const RUNS = Number(process.env.RUNS ?? 3);
 /** ONLY=verified or ONLY=unverified: time one kind (beside tar xzf) when working on it */
 const ONLY = process.env.ONLY;
+/**
+ * FOLLOW_UP=skip: a run ends once the safety set is written, without waiting for the safety set's
+ * follow-up verify (a whole drill, untimed): the next run fails the verify the exit cut short and
+ * removes its scratch folder. Halves a run's time on a loaded machine; RSS "with its verify" is then not measured.
+ */
+const SKIP_FOLLOW_UP = process.env.FOLLOW_UP === "skip";
+const BASELINES = (process.env.BASELINES ?? "")
+  .split(",")
+  .filter(Boolean)
+  .map((dir) => path.resolve(dir));
 const ADMIN: Principal = { kind: "user", id: "bench", name: "bench", role: "admin", scope: "admin" };
 const SET_FILE = path.join(BENCH_DIR, "restore-set-id");
 
@@ -47,6 +61,7 @@ interface ChildResult {
 
 /** One restore through the operation the API starts; prints a ChildResult. */
 async function child(kind: string) {
+  if (kind === "setup") return setup();
   const config = openRoot(ROOT);
   await syncBackupCatalog();
   const id = fs.readFileSync(SET_FILE, "utf8").trim();
@@ -57,6 +72,12 @@ async function child(kind: string) {
     return;
   }
   if (kind === "unverified") fs.rmSync(path.join(config.paths.backups, id, VERIFICATION_FILE), { force: true });
+  if (SKIP_FOLLOW_UP) {
+    // What the previous run's exit cut short: its verify's operation row and scratch folder.
+    await failInterruptedOperations();
+    for (const name of fs.readdirSync(config.paths.backups))
+      if (name.startsWith(".verify-")) fs.rmSync(path.join(config.paths.backups, name), { recursive: true, force: true });
+  }
   const started = performance.now();
   // When each step was reached, from the restore's phase points: where the time goes.
   const phases: Record<string, number> = {};
@@ -90,7 +111,7 @@ async function child(kind: string) {
   step = "verifying the safety set";
   // The follow-up verify of the safety set (an operation of its own) is not timed, but it must end here:
   // left running in an exited process, it would hold off the next run's restore (one exclusive operation at a time).
-  for (;;) {
+  for (; !SKIP_FOLLOW_UP;) {
     const running = (await listOperations({ limit: 50 })).items.filter((operation) => operation.status === "running");
     if (running.length === 0) break;
     await waitForOperation(running[0]!.id);
@@ -113,16 +134,34 @@ async function child(kind: string) {
   process.exit(0);
 }
 
-function runChild(kind: string): ChildResult {
+/** Writes the set to restore from this checkout's data root and verifies it; prints its manifest. */
+async function setup() {
+  ensureBenchDataRoot();
+  const config = openRoot(ROOT);
+  // An earlier bench killed mid-run leaves its operation marked running; nothing else uses this root.
+  await failInterruptedOperations();
+  fs.rmSync(config.paths.backups, { recursive: true, force: true });
+  const manifest = await createBackupSet({ trigger: "cli", passphrase: config.secrets.backupPassphrase });
+  fs.writeFileSync(SET_FILE, manifest.id);
+  await syncBackupCatalog();
+  await verifyBackupSet(manifest.id);
+  closeAppDatabase();
+  console.log(JSON.stringify(manifest));
+  process.exit(0);
+}
+
+/** Runs this file's child `kind` in the checkout `cwd` (this one, or a baseline's). */
+function runChild<T = ChildResult>(kind: string, cwd = process.cwd()): T {
   // With the malloc setting `npm start`, `npm run mimir` and the image run with.
   const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2" };
   const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/restore.ts", "--child", kind], {
     encoding: "utf8",
     maxBuffer: 1 << 22,
     env,
+    cwd,
   });
-  if (result.status !== 0) throw new Error(`${kind} failed: ${result.stderr}`);
-  return JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+  if (result.status !== 0) throw new Error(`${kind} in ${cwd} failed: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as T;
 }
 
 function tarXzf(tarball: string, into: string): number {
@@ -139,16 +178,9 @@ async function main() {
   const childIndex = process.argv.indexOf("--child");
   if (childIndex > 0) return child(process.argv[childIndex + 1]!);
 
-  ensureBenchDataRoot();
-  const config = openRoot(ROOT);
-  // An earlier bench killed mid-run leaves its operation marked running; nothing else uses this root.
-  await failInterruptedOperations();
-  fs.rmSync(config.paths.backups, { recursive: true, force: true });
   console.log("writing the set to restore …");
-  const manifest = await createBackupSet({ trigger: "cli", passphrase: config.secrets.backupPassphrase });
-  closeAppDatabase();
-  fs.writeFileSync(SET_FILE, manifest.id);
-  runChild("prepare");
+  const manifest = runChild<BackupManifest>("setup");
+  for (const baseline of BASELINES) runChild("setup", baseline);
 
   const peer = path.join(BENCH_DIR, "peer");
   fs.rmSync(peer, { recursive: true, force: true });
@@ -162,21 +194,25 @@ async function main() {
   );
 
   const tar: number[] = [];
-  const verified: ChildResult[] = [];
-  const unverified: ChildResult[] = [];
-  // Interleaved, so a burst of load on the machine falls on both sides alike.
+  // This checkout, then each baseline: results by kind and checkout.
+  const checkouts = [process.cwd(), ...BASELINES];
+  const label = (cwd: string) => (cwd === process.cwd() ? "" : ` [${path.basename(cwd)}]`);
+  const kinds = ["verified", "unverified"].filter((kind) => !ONLY || ONLY === kind);
+  const results = new Map(kinds.flatMap((kind) => checkouts.map((cwd) => [`${kind}${label(cwd)}`, [] as ChildResult[]] as const)));
+  // Interleaved, so a burst of load on the machine falls on every side alike; the checkouts take turns going first.
   for (let run = 0; run < RUNS; run += 1) {
     tar.push(tarXzf(tarball, path.join(peer, "x")));
-    if (ONLY !== "unverified") verified.push(runChild("verified"));
-    if (ONLY !== "verified") {
-      unverified.push(runChild("unverified"));
-      runChild("prepare");
+    const order = checkouts.map((_, i) => checkouts[(i + run) % checkouts.length]!);
+    for (const kind of kinds) {
+      for (const cwd of order) {
+        results.get(`${kind}${label(cwd)}`)!.push(runChild(kind, cwd));
+        // An unverified run removed the set's verification: the drill again, so the next verified run finds it.
+        if (kind === "unverified") runChild("prepare", cwd);
+      }
     }
     console.log(
-      `run ${run + 1}: tar xzf ${tar.at(-1)!.toFixed(1)} s, ${Object.entries({ verified, unverified })
-        .flatMap(([name, results]) =>
-          results.length > run ? [`${name} ${results[run]!.seconds.toFixed(1)} s (${(results[run]!.seconds / tar.at(-1)!).toFixed(2)}x)`] : [],
-        )
+      `run ${run + 1}: tar xzf ${tar.at(-1)!.toFixed(1)} s, ${[...results]
+        .map(([name, runs]) => `${name} ${runs[run]!.seconds.toFixed(1)} s (${(runs[run]!.seconds / tar.at(-1)!).toFixed(2)}x)`)
         .join(", ")}, load ${fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`,
     );
   }
@@ -190,17 +226,16 @@ async function main() {
     const safety = median(results.map((r) => r.safety_seconds));
     const highest = results.reduce((a, b) => (b.rss_peak.rss > a.rss_peak.rss ? b : a)).rss_peak;
     console.log(
-      `${name.padEnd(11)} ours ${f(seconds)} s   tar xzf ${f(t)} s   ratio ${(seconds / t).toFixed(2)}   peak RSS ${rss.toFixed(0)} MB at done, ${rssAfter.toFixed(0)} MB with the safety set (written ${safety.toFixed(1)} s after done), ${rssVerify.toFixed(0)} MB with its verify`,
+      `${name.padEnd(11)} ${f(seconds)} s   tar xzf ${f(t)} s   ratio ${(seconds / t).toFixed(2)}   peak RSS ${rss.toFixed(0)} MB at done, ${rssAfter.toFixed(0)} MB with the safety set (written ${safety.toFixed(1)} s after done), ${rssVerify.toFixed(0)} MB with its verify`,
     );
     console.log(`            steps reached at (s): ${JSON.stringify(results[Math.floor(results.length / 2)]!.phases)}`);
     console.log(`            highest sampled RSS (MB): ${JSON.stringify(highest)}, at the start ${Math.max(...results.map((r) => r.rss_at_start))}`);
   };
   console.log("");
-  if (verified.length > 0) line("verified", verified);
-  if (unverified.length > 0) line("unverified", unverified);
+  for (const [name, runs] of results) line(name, runs);
   console.log(`load average after: ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   fs.rmSync(peer, { recursive: true, force: true });
-  fs.rmSync(config.paths.backups, { recursive: true, force: true });
+  for (const cwd of checkouts) fs.rmSync(path.join(cwd, "bench/.data/root/backups"), { recursive: true, force: true });
 }
 
 main().catch((error) => {

@@ -228,17 +228,17 @@ describe("restore", () => {
     expect((await pruneBackups({ dryRun: true }, null)).skipped_reason).toBeNull();
   });
 
-  test("a set whose drill passed against its manifest as it stands gets quick_check; one never verified, or changed since, the full integrity_check", async () => {
+  test("a set whose drill passed against its manifest as it stands is not checked again (its bytes are proven the drilled ones); one never verified, or changed since, gets the full integrity_check", async () => {
     const manifest = await backUp();
     const folder = path.join(root.config.paths.backups, manifest.id);
-    expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("quick_check");
+    expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("drill");
 
     // Same content, other bytes: the drill's result was bound to the manifest it ran against.
     fs.writeFileSync(path.join(folder, "manifest.json"), JSON.stringify(manifest));
     expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("integrity_check");
 
     await verifyBackupSet(manifest.id);
-    expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("quick_check");
+    expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("drill");
     fs.rmSync(path.join(folder, "verification.json"));
     expect((await restoreBackup(manifest.id, VOLUMES)).database_check).toBe("integrity_check");
     await replacedDataRemoved();

@@ -15,12 +15,21 @@ import { verifyPostgresDump } from "@/lib/db/engine/postgres/restore";
 const MAX_ENTRIES_PER_ARCHIVE = 5_000_000;
 
 /**
+ * What extractSet checks in what it extracted: the databases' page check (integrity_check, or
+ * quick_check) with foreign_key_check and the manifest's row counts, and the pipeline files; or
+ * "drill": nothing beyond the archives' sha256, because the set's drill ran all of those on these
+ * very bytes (see restoreBackupSet).
+ */
+export type DatabaseCheck = SqliteCheckDepth | "drill";
+
+/**
  * The restore drill on the chosen volumes of a set: each archive is decrypted and extracted into
  * `destFor(volume)` (staging or scratch folders that exist and are empty), checked against the
  * manifest's sha256 and bounded by its recorded size and the free space where it lands; then every
  * database opens and passes integrity_check (or quick_check, `databaseCheck`) and foreign_key_check
- * with the manifest's row counts, and every pipeline file parses. Reports archive bytes read; throws
- * on the first failure once nothing reads or writes the destination folders any more.
+ * with the manifest's row counts (unless `databaseCheck` is "drill"), and every pipeline file parses.
+ * Reports archive bytes read; throws on the first failure once nothing reads or writes the
+ * destination folders any more.
  */
 export async function extractSet(
   folder: string,
@@ -29,7 +38,7 @@ export async function extractSet(
   destFor: (volume: BackupVolume) => string,
   options: {
     passphrase: string | null;
-    databaseCheck?: SqliteCheckDepth;
+    databaseCheck?: DatabaseCheck;
     progress?: Progress;
     message?: (text: string) => void;
     /** checked before each archive and once all are extracted: a cancelled restore stops with only staging written */
@@ -72,13 +81,14 @@ export async function extractSet(
       await options.afterVolume?.(volume);
       if (volume === "mimir_data") {
         const depth = options.databaseCheck ?? "integrity_check";
-        options.message?.(`checking the databases (${depth})`);
         const dataFolder = destFor(volume);
-        databaseCheck = checkDatabases(manifest, dataFolder, depth, options.background ?? false).then(() => checkPostgresDump(manifest, dataFolder));
+        if (depth !== "drill") options.message?.(`checking the databases (${depth})`);
+        const sqlite = depth === "drill" ? Promise.resolve() : checkDatabases(manifest, dataFolder, depth, options.background ?? false);
+        databaseCheck = sqlite.then(() => checkPostgresDump(manifest, dataFolder));
         // Awaited below; a failure must not go unhandled while the other archives are extracted.
         databaseCheck.catch(() => undefined);
       }
-      if (volume === "mimir_pipelines") checkPipelines(destFor(volume));
+      if (volume === "mimir_pipelines" && options.databaseCheck !== "drill") checkPipelines(destFor(volume));
     }
   } catch (error) {
     // The check's worker reads the staging folder the caller is about to discard: let it finish first.
