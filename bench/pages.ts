@@ -11,7 +11,6 @@
  */
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import Database from "better-sqlite3";
 import { BENCH_BACKEND, BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
 import { startOurs, type ServeMode } from "./servers";
 
@@ -43,13 +42,11 @@ async function render(url: string, cookie: string): Promise<{ first: number; las
 }
 
 async function main() {
-  const { env, database, cookie } = await prepareBenchRoot(ROWS);
+  const { env, queryOne, cookie } = await prepareBenchRoot(ROWS);
   // Pages that show one thing: the busiest job, a pipeline, the newest run.
-  const db = new Database(database, { readonly: true });
-  const job = db.prepare("SELECT id FROM scheduled_jobs ORDER BY id LIMIT 1").get() as { id: string };
-  const pipeline = db.prepare("SELECT name FROM pipelines ORDER BY name LIMIT 1").get() as { name: string };
-  const execution = db.prepare("SELECT id FROM job_executions ORDER BY start_time DESC LIMIT 1").get() as { id: string };
-  db.close();
+  const job = await queryOne<{ id: string }>("SELECT id FROM scheduled_jobs ORDER BY id LIMIT 1");
+  const pipeline = await queryOne<{ name: string }>("SELECT name FROM pipelines ORDER BY name LIMIT 1");
+  const execution = await queryOne<{ id: string }>("SELECT id FROM job_executions ORDER BY start_time DESC LIMIT 1");
   const pages = [
     "/",
     "/jobs",

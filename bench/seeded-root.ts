@@ -18,6 +18,7 @@ import { measureStorage } from "@/lib/storage/usage";
 import { storeSample } from "@/lib/storage/sampler";
 import { migrateSqliteToPostgres } from "@/lib/maintenance/migrate-backend";
 import pg from "pg";
+import Database from "better-sqlite3";
 
 export const BENCH_TOKEN = "mimir_bench000000000000000000000000000000000000";
 export const BENCH_ADMIN_PASSWORD = "bench-admin-password";
@@ -78,8 +79,8 @@ export interface BenchRoot {
   env: Record<string, string>;
   /** the Cookie header of a signed-in admin */
   cookie: string;
-  /** the seed's SQLite file (on PostgreSQL too: the ids a bench looks up are the same on both) */
-  database: string;
+  /** one row of a read-only query on the database our server will serve (SQLite file or PostgreSQL) */
+  queryOne<T>(sql: string): Promise<T>;
   /** the peers' environment: BENCH_DB (SQLite) or BENCH_PG_URL (PostgreSQL) */
   peerEnv: Record<string, string>;
 }
@@ -103,7 +104,15 @@ async function pgQuery<T extends pg.QueryResultRow>(url: string, sql: string): P
 export async function prepareBenchRoot(rows: number): Promise<BenchRoot> {
   const seeded = await prepareSeededRoot(rows);
   if (BENCH_BACKEND === "sqlite") {
-    return { home: seeded.home, env: benchEnvironment(seeded.home), cookie: seeded.cookie, database: seeded.database, peerEnv: { BENCH_DB: seeded.database } };
+    const queryOne = async <T>(sql: string): Promise<T> => {
+      const db = new Database(seeded.database, { readonly: true });
+      try {
+        return db.prepare(sql).get() as T;
+      } finally {
+        db.close();
+      }
+    };
+    return { home: seeded.home, env: benchEnvironment(seeded.home), cookie: seeded.cookie, queryOne, peerEnv: { BENCH_DB: seeded.database } };
   }
   const name = `mimir_bench_seed_${rows}`;
   const url = new URL(PG_SERVER_URL);
@@ -136,7 +145,7 @@ export async function prepareBenchRoot(rows: number): Promise<BenchRoot> {
     home,
     env,
     cookie: `${SESSION_COOKIE}=${encodeURIComponent(sessionToken)}`,
-    database: seeded.database,
+    queryOne: async <T>(sql: string) => (await pgQuery(url.toString(), sql))[0] as T,
     peerEnv: { BENCH_PG_URL: url.toString() },
   };
 }
