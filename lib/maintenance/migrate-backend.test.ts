@@ -325,6 +325,9 @@ describe("migrate-to-postgres", () => {
     // The planner has statistics for the copied history at once (ANALYZE in the copy's transaction).
     const [stats] = await pgQuery<{ n: string }>(scratch.url, "SELECT count(*) AS n FROM pg_stats WHERE tablename = 'job_executions'");
     expect(Number(stats!.n)).toBeGreaterThan(0);
+    // …and knows the copied rows are all visible (VACUUM after the commit), so counts can scan the index alone.
+    const [visible] = await pgQuery<{ pages: number }>(scratch.url, "SELECT relallvisible AS pages FROM pg_class WHERE relname = 'job_executions'");
+    expect(visible!.pages).toBeGreaterThan(0);
   });
 
   it("refuses while a server runs on this data root", async () => {
