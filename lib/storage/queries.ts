@@ -40,14 +40,29 @@ export async function thinSamples(cutoffs: { hourlyBefore: string; dailyBefore: 
 }
 
 /**
+ * The series' names, found by skipping through the (volume, taken_at) index: one probe per series.
+ * `SELECT DISTINCT volume` would read every sample (a month of them is ~20,000 rows), and so would
+ * comparing each sample with its series' newest (PostgreSQL ran that subquery once per sample: 215 ms).
+ */
+const SERIES = sql`WITH RECURSIVE series(volume) AS (
+    SELECT min(volume) FROM storage_samples
+    UNION ALL
+    SELECT (SELECT min(s.volume) FROM storage_samples AS s WHERE s.volume > series.volume) FROM series WHERE series.volume IS NOT NULL
+  )`;
+
+/** Samples that are, per series, the one whose time `pick` (an aggregate over that series' samples matching `also`) names. */
+function onePerSeries(pick: "max" | "min", also: SQL = sql`TRUE`): SQL {
+  return sql`(${storageSamples.volume}, ${storageSamples.takenAt}) IN (${SERIES}
+    SELECT series.volume, (SELECT ${sql.raw(pick)}(s.taken_at) FROM storage_samples AS s WHERE s.volume = series.volume AND ${also})
+    FROM series WHERE series.volume IS NOT NULL)`;
+}
+
+/**
  * The newest sample of each series, by time (not id: samples written late, e.g. imported, keep
- * their own time). Each lookup is one probe of the (volume, taken_at) index.
+ * their own time): two index probes per series, whatever the number of samples.
  */
 export async function findLatestSamples() {
-  return getDb()
-    .select()
-    .from(storageSamples)
-    .where(sql`${storageSamples.takenAt} = (SELECT max(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume})`);
+  return getDb().select().from(storageSamples).where(onePerSeries("max"));
 }
 
 /**
@@ -67,7 +82,7 @@ export async function findLatestSamplesAndAlertStates() {
       alertState: sql<string | null>`NULL`,
     })
     .from(storageSamples)
-    .where(sql`${storageSamples.takenAt} = (SELECT max(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume})`);
+    .where(onePerSeries("max"));
   const alerts = getDb()
     .select({
       volume: storageAlerts.key,
@@ -87,12 +102,7 @@ export async function findFirstSamplesSince(since: string) {
   return getDb()
     .select()
     .from(storageSamples)
-    .where(
-      and(
-        gte(storageSamples.takenAt, since),
-        sql`${storageSamples.takenAt} = (SELECT min(s.taken_at) FROM storage_samples AS s WHERE s.volume = ${storageSamples.volume} AND s.taken_at >= ${since})`,
-      ),
-    );
+    .where(onePerSeries("min", sql`s.taken_at >= ${since}`));
 }
 
 export async function findLatestSampleTime(): Promise<string | null> {
