@@ -86,8 +86,14 @@ async function child(kind: string) {
   const peak = { step, rss: 0, heap: 0, external: 0, array_buffers: 0 };
   const mb = (bytes: number) => Math.round(bytes / 1e6);
   const rssAtStart = mb(process.memoryUsage().rss);
+  let traced = 0;
   const sample = setInterval(() => {
     const usage = process.memoryUsage();
+    // RSS_TRACE=1: the samples themselves, every 250 ms, to see what grows when (stderr, beside the result).
+    if (process.env.RSS_TRACE === "1" && (traced = (traced + 1) % 13) === 0) {
+      const at = ((performance.now() - started) / 1000).toFixed(2);
+      process.stderr.write(`rss ${at}s ${step}: rss ${mb(usage.rss)} heap ${mb(usage.heapUsed)} external ${mb(usage.external)} array_buffers ${mb(usage.arrayBuffers)}\n`);
+    }
     if (usage.rss > peak.rss * 1e6)
       Object.assign(peak, { step, rss: mb(usage.rss), heap: mb(usage.heapUsed), external: mb(usage.external), array_buffers: mb(usage.arrayBuffers) });
   }, 20);
@@ -159,6 +165,7 @@ function runChild<T = ChildResult>(kind: string, cwd = process.cwd()): T {
     maxBuffer: 1 << 22,
     env,
     cwd,
+    stdio: ["ignore", "pipe", process.env.RSS_TRACE === "1" ? "inherit" : "pipe"],
   });
   if (result.status !== 0) throw new Error(`${kind} in ${cwd} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as T;
