@@ -214,13 +214,18 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
       await waitFor(() => fs.existsSync(socket) || agent.exitCode !== null, SETUP_TIMEOUT_MS);
       if (!fs.existsSync(socket)) throw new RemoteStoreError("refused", "ssh-agent did not start");
       const agentEnv: NodeJS.ProcessEnv = { ...env, SSH_AUTH_SOCK: socket };
-      const added = spawnSync("ssh-add", ["-q", "-"], {
-        input: target.private_key.endsWith("\n") ? target.private_key : `${target.private_key}\n`,
-        env: agentEnv,
-        timeout: SETUP_TIMEOUT_MS,
-        stdio: ["pipe", "ignore", "ignore"],
+      // Not spawnSync: the event loop keeps serving ssh2's login meanwhile (see SftpStore's hostVerifier).
+      const adder = spawn("ssh-add", ["-q", "-"], { env: agentEnv, stdio: ["pipe", "ignore", "ignore"] });
+      credentials.push(() => adder.kill("SIGKILL"));
+      const added = new Promise<number | null>((resolve) => {
+        adder.on("error", () => resolve(null));
+        adder.on("close", (code) => resolve(code));
       });
-      if (added.status !== 0) throw new RemoteStoreError("auth", "the system ssh-add cannot load this private key");
+      adder.stdin.on("error", () => undefined);
+      adder.stdin.end(target.private_key.endsWith("\n") ? target.private_key : `${target.private_key}\n`);
+      const timer = setTimeout(() => adder.kill("SIGKILL"), SETUP_TIMEOUT_MS);
+      const status = await added.finally(() => clearTimeout(timer));
+      if (status !== 0) throw new RemoteStoreError("auth", "the system ssh-add cannot load this private key");
       // The public half, for IdentityFile, from the key itself (ssh2 parses it): one process fewer than `ssh-add -L`.
       // (ssh2 through its default export: a CommonJS module whose `utils` a named ESM import cannot see.)
       const parsed = ssh2.utils.parseKey(target.private_key);

@@ -52,6 +52,8 @@ const IN_FLIGHT = 16;
 const DEFAULT_CHUNK = 32 * 1024;
 const MAX_CHUNK = 256 * 1024;
 const CONNECT_TIMEOUT_MS = 20_000;
+/** Bytes acknowledged between two fsyncs of an upload in progress (see flushWhileWriting). */
+const FLUSH_STEP = 32 * 1024 * 1024;
 
 // The SFTP status codes (draft-ietf-secsh-filexfer-02 §7) the server answers with.
 const STATUS_NO_SUCH_FILE = 2;
@@ -121,6 +123,10 @@ export function createSftpStore(
           }
           seenFingerprint = fingerprint;
           seenHostKey = Buffer.from(key);
+          // An upload is coming (prepareUpload): the system client logs in with the key just checked
+          // while ssh2 still authenticates and opens SFTP, instead of after (bench: ~170 ms less to
+          // the first byte of a copy, at load 11).
+          if (uploadsWanted) setImmediate(() => systemSession());
           return true;
         },
       };
@@ -246,6 +252,46 @@ export function createSftpStore(
     knownFolders.add(folder);
   };
 
+  /**
+   * fsyncs of a file while another session uploads it, one at a time, each once FLUSH_STEP more
+   * bytes were acknowledged. The server keeps an upload in its page cache until the fsync before the
+   * rename (this machine starts writing back at 10% of its RAM), so that fsync wrote the whole file
+   * while the link stood idle (350 MB: 0.7 s, a fifth of the upload); flushed as it grows, the disk
+   * works while the bytes arrive and the last fsync has at most one step left. Best effort: where the
+   * server lacks fsync@openssh.com or refuses, the final fsync does it all, as before.
+   */
+  const flushWhileWriting = (sftp: SFTPWrapper, file: string) => {
+    // ssh2 may never answer a request once its connection dropped: nothing here waits past that.
+    let unwatch = () => undefined as unknown;
+    const gone = new Promise<null>((resolve) => (unwatch = watchLost(() => resolve(null))));
+    const untilGone = <T>(work: Promise<T>) => (connectionLost ? Promise.resolve(null) : Promise.race([work, gone]));
+    const opening = call<Buffer>(`open ${file}`, (cb) => sftp.open(file, "r+", cb)).catch(() => null);
+    let flushedAt = 0;
+    let running: Promise<void> | null = null;
+    let stopped = false;
+    let usable = true;
+    const flush = async (upTo: number) => {
+      const handle = await opening;
+      if (!handle || stopped) return;
+      await call<void>(`fsync ${file}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => (usable = false));
+      flushedAt = upTo;
+    };
+    return {
+      written(acked: number) {
+        if (stopped || !usable || running || acked - flushedAt < FLUSH_STEP) return;
+        running = flush(acked).finally(() => (running = null));
+      },
+      async end() {
+        if (stopped) return;
+        stopped = true;
+        await untilGone(running ?? Promise.resolve());
+        const handle = await untilGone(opening);
+        if (handle) await untilGone(call<void>(`close ${file}`, (cb) => sftp.close(handle, cb)).catch(() => undefined));
+        unwatch();
+      },
+    };
+  };
+
   /** After a failed write: whether the remote filesystem has too little room left (OpenSSH reports ENOSPC only as "Failure"). */
   const isFull = async (sftp: SFTPWrapper, folder: string, needed: number): Promise<boolean> => {
     try {
@@ -262,6 +308,8 @@ export function createSftpStore(
   };
 
   let lastClient: UploadClient | null = null;
+  /** Set by prepareUpload: the system client starts as soon as ssh2 has checked the host key. */
+  let uploadsWanted = false;
   /** The system OpenSSH client's SFTP session for uploads (see openssh.ts); null while none is open. */
   let system: Promise<SystemSftp> | null = null;
   /** Set once the system client could not be used with this server (not a changed key): ssh2 uploads from then on. */
@@ -360,6 +408,9 @@ export function createSftpStore(
     const up = await uploader(sftp);
     lastClient = up.client;
     const handle = await up.open(partial, key);
+    // The system client's upload runs in a server process of its own: ssh2's SFTP session, idle
+    // meanwhile, flushes the file to the server's disk as it grows (see flushWhileWriting).
+    const flusher = up.client === "openssh" ? flushWhileWriting(sftp, partial) : null;
     let position = 0;
     let acked = 0;
     let inFlight = 0;
@@ -388,6 +439,7 @@ export function createSftpStore(
           () => {
             inFlight -= 1;
             acked += piece.length;
+            flusher?.written(acked);
             options.onProgress?.(acked);
             settle();
           },
@@ -401,6 +453,7 @@ export function createSftpStore(
       while (inFlight > 0) await slot();
       if (failure) throw failure;
       if (position !== size) throw new RemoteStoreError("refused", `${key}: ${position} bytes were read where ${size} were announced`);
+      await flusher?.end();
       // On the server's disk before it takes the final name, where the server offers fsync.
       await up.fsync(handle, key).catch(() => undefined);
       await up.close(handle, key);
@@ -412,6 +465,7 @@ export function createSftpStore(
         await call<void>(`rename ${key}`, (cb) => sftp.rename(partial, target, cb));
       }
     } catch (error) {
+      await flusher?.end();
       while (inFlight > 0 && !up.isLost()) await slot();
       let described = error instanceof RemoteStoreError ? error : describe(error, `writing ${key}`);
       if (!up.isLost()) await up.close(handle, key).catch(() => undefined);
@@ -434,6 +488,7 @@ export function createSftpStore(
     prepareUpload(): void {
       // In the background, while the caller lists and stats: the system client's login and the
       // server's hash loop each take a second or more on a loaded machine.
+      uploadsWanted = true;
       void openSession().then(
         ({ client }) => {
           startHashLoop(client);
