@@ -48,9 +48,8 @@ export function getHealth(): Promise<HealthReport> {
 // Per bundle (each route bundle sharing among its own callers is all a probe storm needs).
 const health: {
   inflight: Promise<HealthReport> | null;
-  answer: Promise<HealthReport> | null;
   facts: { read: Promise<HealthFacts>; at: number; writes: number } | null;
-} = { inflight: null, answer: null, facts: null };
+} = { inflight: null, facts: null };
 
 /** What a report says besides the database probe: each part read on its own, none of them throws. */
 interface HealthFacts {
@@ -178,23 +177,9 @@ export async function getPublicHealth(): Promise<PublicHealthReport> {
  * HEALTH_FACTS_MAX_AGE_MS old (keptFacts), so a probe storm costs one probe query per request. Reads only.
  */
 export async function getHealthFor(caller: Principal | null): Promise<HealthReport | PublicHealthReport> {
-  const report = await probedAnswer();
+  const [database, facts] = await Promise.all([probe(), keptFacts()]);
+  const report = assemble(database, facts);
   return caller ? report : publicView(report);
-}
-
-/**
- * One probe and report shared by every /health caller that asks while it is under way (a probe storm
- * at 32 connections on PostgreSQL: one round trip, not 32): each caller's answer comes from a probe
- * that began at most one probe's time before it asked and ended after; a caller after it starts a
- * fresh one. On SQLite the probe is synchronous, so in practice every answer has its own.
- */
-function probedAnswer(): Promise<HealthReport> {
-  health.answer ??= Promise.all([probe(), keptFacts()])
-    .then(([database, facts]) => assemble(database, facts))
-    .finally(() => {
-      health.answer = null;
-    });
-  return health.answer;
 }
 
 function publicView(report: HealthReport): PublicHealthReport {
