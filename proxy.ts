@@ -10,7 +10,7 @@ const RSC_QUERY = "_rsc";
 /**
  * Runs before every page (not before static assets or the data paths: /api/…, /health and /metrics,
  * whose method and host checks lib/request-gate.ts makes before Next.js, and whose
- * Content-Security-Policy is a constant set in next.config.ts), so it stays small and never touches
+ * Content-Security-Policy is a constant set by lib/request-gate.ts), so it stays small and never touches
  * the database: refuses hosts outside server.allowed_hosts; every page gets a fresh script nonce and
  * the Content-Security-Policy that names it (Next.js reads the policy from the request headers and
  * stamps the nonce on a page's scripts). Unknown methods never get here (lib/request-gate.ts).

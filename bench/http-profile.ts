@@ -6,6 +6,7 @@
  *
  *   BENCH_PATH=/api/v1/jobs?limit=50 BENCH_SECONDS=15 npm run bench:http-profile
  *   BENCH_PATH=/health BENCH_SERVERS=ours npm run bench:http-profile
+ *   BENCH_BASELINE=/path/to/checkout BENCH_SERVERS=before,ours npm run bench:http-profile   # also that checkout's build
  *
  * Profiling slows everything about alike; compare the parts, not the rates, with bench/http.ts.
  */
@@ -14,7 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
+import { BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
 import { ROOT, startBareNext, startOurs, type Server } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -23,6 +24,8 @@ const PATH = process.env.BENCH_PATH ?? "/api/v1/jobs?limit=50";
 const SERVERS = (process.env.BENCH_SERVERS ?? "ours,bare").split(",");
 const MATCH = process.env.BENCH_MATCH ?? "";
 const TOP = process.env.BENCH_TOP ?? "45";
+/** Another checkout with a build of its own ("ours before", as in bench/http.ts), profiled when SERVERS names "before". */
+const BASELINE = process.env.BENCH_BASELINE;
 
 /** CLOCK_MONOTONIC in µs: the clock of V8's profile timestamps. */
 const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
@@ -73,5 +76,12 @@ async function profile(name: string, startServer: (env: Record<string, string>) 
 
 const root = await prepareBenchRoot(ROWS);
 const peerPath = PATH.startsWith("/api/") ? "/api/rows" : PATH;
+if (SERVERS.includes("before")) {
+  if (!BASELINE) throw new Error("BENCH_SERVERS=before needs BENCH_BASELINE=/path/to/checkout");
+  // A data root admits one server: the baseline serves the copy bench/http.ts makes.
+  const baselineHome = `${root.home}-baseline`;
+  if (!fs.existsSync(baselineHome)) fs.cpSync(root.home, baselineHome, { recursive: true });
+  await profile("before", (env) => startOurs("start", { ...root.env, ...benchEnvironment(baselineHome), ...env }, BASELINE, "ours before"), PATH);
+}
 if (SERVERS.includes("ours")) await profile("ours", (env) => startOurs("start", { ...root.env, ...env }), PATH);
 if (SERVERS.includes("bare")) await profile("bare", (env) => startBareNext(root.peerEnv, env), peerPath);

@@ -9,6 +9,7 @@
  *   BENCH_ROWS=200000 BENCH_RUNS=3 BENCH_SECONDS=10 npm run bench:http
  *   BENCH_BACKEND=postgres npm run bench:http  # the same seed on PostgreSQL (migrated once); the peers use node-postgres
  *   BENCH_BASELINE=/path/to/checkout npm run bench:http   # also that checkout's build ("ours before"), same peers, same run
+ *   BENCH_TARGETS=health npm run bench:http    # only the routes whose label contains one of these words (history, health)
  *
  * Client and servers share the machine's cores: the ratio, not the absolute figure, is the result.
  */
@@ -37,7 +38,7 @@ interface Target {
 const TARGETS: Target[] = [
   { label: "history list (GET /api/v1/jobs?limit=50)", ours: "/api/v1/jobs?limit=50", peer: "/api/rows" },
   { label: "/health", ours: "/health", peer: "/health" },
-];
+].filter((target) => !process.env.BENCH_TARGETS || process.env.BENCH_TARGETS.split(",").some((word) => target.label.includes(word)));
 
 interface Figure {
   rps: number;

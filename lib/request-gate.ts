@@ -40,6 +40,7 @@ export function installRequestGate(): void {
         request!.resume();
         return true;
       }
+      if (request && response) for (const [name, value] of fixedHeadersOf(request)) response.setHeader(name, value);
     }
     return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
   };
@@ -69,6 +70,52 @@ export function refusalOf(request: Pick<http.IncomingMessage, "method" | "url" |
     };
   }
   return null;
+}
+
+/** Sent on every answer Next.js gives (what `/:path*` matches): no MIME sniffing, no framing, no referrer to other sites. */
+const EVERY_ANSWER: [string, string][] = [
+  ["X-Content-Type-Options", "nosniff"],
+  ["Referrer-Policy", "same-origin"],
+  ["X-Frame-Options", "DENY"],
+];
+const DATA_ANSWER: [string, string][] = [["Content-Security-Policy", DATA_ANSWER_POLICY], ...EVERY_ANSWER];
+// Only when the browser came over TLS (a terminating proxy says so): sent over plain HTTP it is
+// ignored by browsers, and on a LAN install without TLS it must not pin https.
+const TLS_ANSWER: [string, string] = ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"];
+// The paths Next.js's header rules `/:path*`, `/api/:path*`, `/health` and `/metrics` matched (its
+// path-to-regexp with `strict`, case-insensitive), so every answer keeps exactly the headers it had
+// when next.config.ts headers() set them. A trailing slash is left out: Next.js answers such a path
+// with its redirect to the path without it, which drops the headers its rules matched.
+const ANY_PATH = /^(?:\/[^/]+)+$|^\/$/;
+const DATA_PATH = /^(?:\/api(?:\/[^/]+)*|\/health|\/metrics)$/i;
+
+/**
+ * The constant security headers of the answer Next.js will give `request`, set here rather than by
+ * next.config.ts headers(): Next.js matched every request against those rules through path-to-regexp
+ * and copied the values in its router (bench/http-profile.ts: about 4× the router's cost of a bare
+ * app), while this gate sees every request anyway. The data answers (JSON and text) get their constant
+ * policy here; pages get theirs, with a fresh nonce, from proxy.ts. Matched on the path Next.js
+ * matches its rules on: the target resolved as a URL (`/api/v1/../health` is `/health`, `/%61pi` stays
+ * encoded); a path with `//`, a backslash or a trailing slash gets none, as Next.js answers it with a
+ * redirect that carries none.
+ * A route's own header of the same name still wins (it is set later). Exported for its tests.
+ */
+export function fixedHeadersOf(request: Pick<http.IncomingMessage, "url" | "headers">): [string, string][] {
+  const target = request.url ?? "/";
+  const beforeQuery = target.split("?", 1)[0]!;
+  if (/\\|\/\//.test(beforeQuery)) return [];
+  const pathname = /[.%#]/.test(beforeQuery) ? resolvedPath(target) : beforeQuery;
+  if (pathname === null || !ANY_PATH.test(pathname)) return [];
+  const headers = DATA_PATH.test(pathname) ? DATA_ANSWER : EVERY_ANSWER;
+  return request.headers["x-forwarded-proto"] === "https" ? [...headers, TLS_ANSWER] : headers;
+}
+
+function resolvedPath(target: string): string | null {
+  try {
+    return new URL(target, "http://n").pathname;
+  } catch {
+    return null;
+  }
 }
 
 /** The path of a request target: origin form (`/a?b`) as browsers send it, or absolute form (`http://h/a`). */
