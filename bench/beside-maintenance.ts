@@ -6,16 +6,27 @@
  * p50/p99/max when idle and during each, beside each other. Works on a copy of the seeded data root
  * (the cleanup deletes), removed at the end.
  *
+ * Beside each row, the server's CPU over the step (ms, from /proc): its event loop's thread ("loop")
+ * and the whole process ("all"), which the load of a shared machine does not inflate as it does times.
+ *
  *   npm run bench:beside-maintenance
  *   BENCH_ROWS=200000 npm run bench:beside-maintenance
+ *   BENCH_STEPS=backup,verify BENCH_RUNS=3 BENCH_BASELINE=/path/to/checkout npm run bench:beside-maintenance
+ *
+ * BENCH_STEPS keeps only the steps whose first word is listed (verify drills the backup just made, so
+ * it needs backup). BENCH_BASELINE also measures that checkout's build ("before") on its own copy of the
+ * data root, before ours in each of BENCH_RUNS rounds, so both see the same hour of a shared machine.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
-import { startOurs, type ServeMode } from "./servers";
+import { ROOT, startOurs, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const STEPS = process.env.BENCH_STEPS?.split(",").map((step) => step.trim());
+const RUNS = Number(process.env.BENCH_RUNS ?? 1);
+const BASELINE = process.env.BENCH_BASELINE;
 const MODE = (process.env.BENCH_SERVE ?? "start") as ServeMode;
 const READ_EVERY_MS = 5;
 const IDLE_MS = 5000;
@@ -29,6 +40,24 @@ function percentile(values: number[], p: number): number {
 
 function loadAverage(): string {
   return fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux build that matters here. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (ms) of a thread or process so far: utime + stime from /proc (Linux), or NaN. */
+function cpuMs(stat: string): number {
+  try {
+    const fields = fs.readFileSync(stat, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The server's CPU so far: its main thread (the event loop) and the whole process. */
+function serverCpu(pid: number | undefined): { loop: number; all: number } {
+  return { loop: cpuMs(`/proc/${pid}/task/${pid}/stat`), all: cpuMs(`/proc/${pid}/stat`) };
 }
 
 /** Reads the history every READ_EVERY_MS (or at once when a read took longer) until stopped; keeps each latency. */
@@ -78,33 +107,41 @@ async function untilFinished(base: string, operationId: string): Promise<string>
   }
 }
 
-function line(label: string, samples: number[], ms: number) {
-  const text = `${label.padEnd(34)} ${String(samples.length).padStart(7)} ${(ms / 1000).toFixed(1).padStart(8)} ${percentile(samples, 50).toFixed(1).padStart(8)} ${percentile(
-    samples,
-    99,
-  )
-    .toFixed(1)
-    .padStart(8)} ${Math.max(...samples)
-    .toFixed(1)
-    .padStart(8)}`;
-  console.log(text);
+function line(label: string, samples: number[], ms: number, cpu: { loop: number; all: number }) {
+  const fixed = (value: number, width = 8) => value.toFixed(1).padStart(width);
+  console.log(
+    `${label.padEnd(34)} ${String(samples.length).padStart(7)} ${fixed(ms / 1000)} ${fixed(percentile(samples, 50))} ${fixed(percentile(samples, 99))} ${fixed(
+      Math.max(...samples),
+    )} ${cpu.loop.toFixed(0).padStart(8)} ${cpu.all.toFixed(0).padStart(8)}`,
+  );
 }
 
-async function main() {
-  const seeded = await prepareSeededRoot(ROWS);
+/** One server (ours, or the baseline checkout's build) on its own copy of the seed, through every step. */
+async function measure(seededHome: string, root: string, label: string) {
   const home = path.resolve(import.meta.dirname, ".data", `maintenance-${process.pid}`);
-  console.log(`copying the seeded data root to ${home} …`);
-  fs.cpSync(seeded.home, home, { recursive: true });
-  const server = await startOurs(MODE, benchEnvironment(home));
+  console.log(`\ncopying the seeded data root to ${home} …`);
+  fs.rmSync(home, { recursive: true, force: true });
+  fs.cpSync(seededHome, home, { recursive: true });
+  const server = await startOurs(MODE, benchEnvironment(home), root, label);
   const reader = startReader(server.base);
+  const pid = server.process.pid;
   try {
-    console.log(`\n${ROWS.toLocaleString()} runs; a reader every ${READ_EVERY_MS} ms over HTTP; ${server.name}; load before: ${loadAverage()}`);
-    console.log(`${"while".padEnd(34)} ${"reads".padStart(7)} ${"s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)}`);
+    console.log(`${ROWS.toLocaleString()} runs; a reader every ${READ_EVERY_MS} ms over HTTP; ${server.name} (${root}); load before: ${loadAverage()}`);
+    console.log(
+      `${"while".padEnd(34)} ${"reads".padStart(7)} ${"s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"loop cpu".padStart(8)} ${"all cpu".padStart(8)}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1000));
     reader.take();
     let started = performance.now();
+    let cpu = serverCpu(pid);
+    const cpuSince = () => {
+      const now = serverCpu(pid);
+      const spent = { loop: now.loop - cpu.loop, all: now.all - cpu.all };
+      cpu = now;
+      return spent;
+    };
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-    line("idle", reader.take(), performance.now() - started);
+    line("idle", reader.take(), performance.now() - started, cpuSince());
     const steps: [string, () => Promise<{ id: string }>][] = [
       [`retention cleanup (${RETENTION_DAYS} days)`, () => call(server.base, "POST", "/api/v1/retention/cleanup", { retention_days: RETENTION_DAYS })],
       ["VACUUM", () => call(server.base, "POST", "/api/v1/maintenance/vacuum")],
@@ -119,20 +156,32 @@ async function main() {
     ];
     const marks: string[] = [];
     for (const [label, begin] of steps) {
+      const name = label.split(" ")[0]!;
+      if (STEPS && !STEPS.some((step) => name.toLowerCase() === step.toLowerCase())) continue;
       reader.take();
       started = performance.now();
-      marks.push(`${label.split(" ")[0]} ${new Date().toISOString().slice(11, 23)}`);
+      cpuSince();
+      marks.push(`${name} ${new Date().toISOString().slice(11, 23)}`);
       const operation = await begin();
       await untilFinished(server.base, operation.id);
-      line(label, reader.take(), performance.now() - started);
+      line(label, reader.take(), performance.now() - started, cpuSince());
     }
     // When each step began (UTC), to line up with a server-side log (bench/slow-statements.mjs, a profile).
-    console.log(`\nsteps began: ${marks.join(", ")}`);
+    console.log(`steps began: ${marks.join(", ")}`);
     console.log(`reader failures: ${reader.failures()}; load after: ${loadAverage()}`);
   } finally {
     await reader.stop();
     await server.stop();
     fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const seeded = await prepareSeededRoot(ROWS);
+  for (let run = 1; run <= RUNS; run += 1) {
+    if (RUNS > 1) console.log(`\n=== round ${run} of ${RUNS}`);
+    if (BASELINE) await measure(seeded.home, BASELINE, "before");
+    await measure(seeded.home, ROOT, "ours");
   }
 }
 

@@ -50,7 +50,14 @@ class HashTap extends Transform {
 export async function writeVolumeArchive(
   plan: TarEntryPlan,
   file: string,
-  options: { passphrase: string | null; onBytes?: (n: number) => void; /** a cancel stops the stream at once, not after the volume */ signal?: AbortSignal },
+  options: {
+    passphrase: string | null;
+    onBytes?: (n: number) => void;
+    /** a cancel stops the stream at once, not after the volume */
+    signal?: AbortSignal;
+    /** compress at the background niceness: a backup beside serving (see ParallelGzip) */
+    background?: boolean;
+  },
 ): Promise<Omit<ArchiveFacts, "file">> {
   let tarBytes = 0;
   const tar = async function* () {
@@ -62,8 +69,9 @@ export async function writeVolumeArchive(
   const tap = new HashTap();
   const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
   const streamOptions = options.signal ? { signal: options.signal } : {};
-  if (options.passphrase) await pipeline(tar, new ParallelGzip(), encryptStream(options.passphrase), tap, out, streamOptions);
-  else await pipeline(tar, new ParallelGzip(), tap, out, streamOptions);
+  const gzip = new ParallelGzip({ background: options.background });
+  if (options.passphrase) await pipeline(tar, gzip, encryptStream(options.passphrase), tap, out, streamOptions);
+  else await pipeline(tar, gzip, tap, out, streamOptions);
   await fsyncFile(file);
   return { bytes: tap.bytes, sha256: tap.hash.digest("hex"), files: plan.files.length, tar_bytes: tarBytes, encrypted: options.passphrase !== null };
 }
@@ -136,6 +144,11 @@ function checksumMismatch(file: string, expected: { sha256: string; bytes: numbe
   });
 }
 
+/**
+ * fsyncs a file, or a folder (so a rename inside it survives a power cut), on the thread pool: work
+ * beside serving never waits for a disk flush on the event loop, and a folder's fsync commits the file
+ * system's journal, which can wait behind other writeback for tens of milliseconds.
+ */
 export async function fsyncFile(file: string): Promise<void> {
   const handle = await fs.promises.open(file, "r");
   try {

@@ -9,7 +9,7 @@ import { probeDatabase } from "@/lib/db/probe";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
-import { writeVolumeArchive, fsyncFolder, type ArchiveFacts } from "@/lib/backups/archive";
+import { writeVolumeArchive, fsyncFile, type ArchiveFacts } from "@/lib/backups/archive";
 import { crashPoint, holdPoint } from "@/lib/backups/crash-points";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBackupId } from "@/lib/backups/store";
@@ -39,6 +39,8 @@ export interface CreateSetOptions {
   sources?: Partial<Record<BackupVolume, string>>;
   /** on PostgreSQL, a dump already taken (a restore's, before its swap) instead of one of the live database */
   postgresDump?: { file: string; facts: DumpFacts };
+  /** beside a serving app: compression at the background niceness (lib/db/background-priority.ts) */
+  background?: boolean;
 }
 
 /** On PostgreSQL, the database's dump inside the mimir_data archive (and so in the volume after `tar xzf`). */
@@ -107,6 +109,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         passphrase: options.passphrase,
         onBytes,
         signal: options.signal,
+        background: options.background,
       });
       archives[volume] = { file: path.basename(file), ...facts };
       crashPoint(`backup.after_archive:${volume}`);
@@ -191,13 +194,12 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
     await fs.promises.rm(snapshots, { recursive: true, force: true });
     const manifestFile = path.join(partial, MANIFEST_FILE);
     fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2), { mode: 0o600 });
-    const fd = fs.openSync(manifestFile, "r");
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fsyncFolder(partial);
+    // The flushes on the thread pool: right after gigabytes of archives, each can wait tens of ms for the journal.
+    await fsyncFile(manifestFile);
+    await fsyncFile(partial);
     crashPoint("backup.before_rename");
     fs.renameSync(partial, path.join(root, id));
-    fsyncFolder(root);
+    await fsyncFile(root);
     crashPoint("backup.after_rename");
     return manifest;
   } catch (error) {

@@ -1,35 +1,125 @@
 import "server-only";
+import os from "node:os";
 import { Transform, type TransformCallback } from "node:stream";
-import { promisify } from "node:util";
-import zlib from "node:zlib";
+import { Worker } from "node:worker_threads";
+import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
 
-const gzip = promisify(zlib.gzip);
-
-/** Input is cut into members of this size; each is one gzip member, compressed on the libuv pool. */
+/** Input is cut into members of this size; each is one gzip member, compressed on a worker thread. */
 const MEMBER_BYTES = 1024 * 1024;
-/** Members in flight at once: enough to keep both cores busy, small enough to keep memory flat. */
-const IN_FLIGHT = 4;
+/** Threads that compress: one per core (the tar reading and writing barely use the event loop), at most four. */
+const WORKERS = Math.max(1, Math.min(4, os.availableParallelism()));
+/** Members in flight at once: one compressing and one queued per thread, so no thread waits for input; memory stays bounded. */
+const IN_FLIGHT = WORKERS * 2;
 /** gzip -6, the level of `tar czf`. */
 const LEVEL = 6;
 /**
- * Output buffer of each member's deflate: a whole member's output in one piece. With zlib's default
- * (16 KiB) a member came back in ~20 pieces, each a hop from the thread pool to the event loop and
- * back, and the callbacks were the backup's largest share of the event loop's time (--cpu-prof of
- * bench/beside-maintenance.ts). Incompressible input grows by a few bytes per 16 KiB block, so a
- * member of that kind takes two.
+ * Output buffer of each member's deflate: a whole member's output in one piece, so a member comes
+ * back to the event loop as one message (incompressible input grows by a few bytes per 16 KiB
+ * block, so a member of that kind takes two pieces inside the worker, still one message).
  */
 const OUTPUT_CHUNK_BYTES = MEMBER_BYTES;
 
+// Plain CommonJS in an eval'd worker (node:zlib only): the bundler never sees it. gzipSync is the
+// whole member in one call on this thread, which is what the thread is for.
+const workerSource = (background: boolean) => `
+const { parentPort } = require("node:worker_threads");
+const zlib = require("node:zlib");
+${background ? LOWER_THIS_THREAD_SOURCE : ""}
+parentPort.on("message", ({ id, block }) => {
+  let out;
+  try {
+    out = zlib.gzipSync(block, { level: ${LEVEL}, chunkSize: ${OUTPUT_CHUNK_BYTES} });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error && error.message ? error.message : error) });
+    return;
+  }
+  // Handed over, not copied, unless the bytes share their memory with something else.
+  const whole = out.byteOffset === 0 && out.byteLength === out.buffer.byteLength;
+  parentPort.postMessage({ id, out }, whole ? [out.buffer] : []);
+});
+`;
+
+interface Member {
+  resolve(out: Buffer): void;
+  reject(error: Error): void;
+}
+
+/** A few worker threads that gzip blocks, each on its own core; ended with close(). */
+class GzipThreads {
+  readonly #workers: Worker[] = [];
+  readonly #members = new Map<number, Member>();
+  readonly #source: string;
+  #next = 0;
+  #failed: Error | null = null;
+
+  constructor(background: boolean) {
+    this.#source = workerSource(background);
+  }
+
+  /** Threads start with the first members: a volume of one small file needs one. */
+  #spawn(): Worker {
+    const worker = new Worker(this.#source, { eval: true });
+    worker.on("message", (message: { id: number; out?: Uint8Array; error?: string }) => {
+      const member = this.#members.get(message.id);
+      if (!member) return;
+      this.#members.delete(message.id);
+      if (message.out) member.resolve(Buffer.from(message.out.buffer, message.out.byteOffset, message.out.byteLength));
+      else member.reject(new Error(`gzip failed: ${message.error}`));
+    });
+    worker.on("error", (error) => this.#fail(error));
+    worker.on("exit", (code) => {
+      if (this.#members.size > 0) this.#fail(new Error(`a gzip thread exited with code ${code} during a backup`));
+    });
+    this.#workers.push(worker);
+    return worker;
+  }
+
+  /** Compresses `block` as one gzip member; the block's memory is handed to the thread when it is the block's own. */
+  gzip(block: Buffer): Promise<Buffer> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const id = this.#next++;
+    const worker = this.#workers[id % WORKERS] ?? this.#spawn();
+    return new Promise<Buffer>((resolve, reject) => {
+      this.#members.set(id, { resolve, reject });
+      const own = block.byteOffset === 0 && block.byteLength === block.buffer.byteLength;
+      worker.postMessage({ id, block }, own ? [block.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  #fail(error: Error) {
+    this.#failed ??= error;
+    for (const member of this.#members.values()) member.reject(error);
+    this.#members.clear();
+  }
+
+  async close(): Promise<void> {
+    // Any member still waiting is abandoned: its stream is being destroyed.
+    this.#members.clear();
+    await Promise.all(this.#workers.map((worker) => worker.terminate()));
+  }
+}
+
 /**
  * gzip like pigz: the stream is compressed as a series of independent gzip members, several at a
- * time on zlib's thread pool, and written in order. Concatenated members are one valid gzip file
+ * time on worker threads, and written in order. Concatenated members are one valid gzip file
  * (RFC 1952 §2.2), which `gzip -d`, `tar xzf` and Node's gunzip all read. Memory is bounded by
  * IN_FLIGHT × MEMBER_BYTES.
+ *
+ * Worker threads rather than zlib's async calls on the libuv pool: a pool thread cannot be given a
+ * priority of its own, and a backup beside serving (`background`) compresses at the background
+ * niceness (lib/db/background-priority.ts), so the event loop gets a core at once when a request
+ * comes instead of sharing both with the compression (bench/beside-maintenance.ts, backup row).
  */
 export class ParallelGzip extends Transform {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #inFlight: Promise<Buffer>[] = [];
+  readonly #threads: GzipThreads;
+
+  constructor(options: { background?: boolean } = {}) {
+    super();
+    this.#threads = new GzipThreads(options.background ?? false);
+  }
 
   _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#pending.push(chunk);
@@ -41,7 +131,14 @@ export class ParallelGzip extends Transform {
 
   _flush(callback: TransformCallback): void {
     if (this.#pendingBytes > 0) this.#startMember();
-    this.#drain(0).then(() => callback(), callback);
+    this.#drain(0).then(() => this.#threads.close().then(() => callback(), callback), callback);
+  }
+
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#threads.close().then(
+      () => callback(error),
+      () => callback(error),
+    );
   }
 
   #startMember() {
@@ -49,7 +146,7 @@ export class ParallelGzip extends Transform {
     const block = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
-    const member = gzip(block, { level: LEVEL, chunkSize: OUTPUT_CHUNK_BYTES });
+    const member = this.#threads.gzip(block);
     // Rejections are handled when the member is awaited in order; never left unhandled meanwhile.
     member.catch(() => undefined);
     this.#inFlight.push(member);

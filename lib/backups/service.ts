@@ -46,7 +46,14 @@ export async function startBackup(principal: Principal | null, trigger: BackupTr
     try {
       let manifest: BackupManifest;
       try {
-        manifest = await createBackupSet({ trigger, passphrase: backupPassphrase(), progress: bytesProgress(ctx), message: ctx.message, signal: ctx.signal });
+        manifest = await createBackupSet({
+          trigger,
+          passphrase: backupPassphrase(),
+          progress: bytesProgress(ctx),
+          message: ctx.message,
+          signal: ctx.signal,
+          background: true,
+        });
       } catch (error) {
         await recordAudit({ principal, action: "backup.create", result: "failed", details: { trigger, error: (error as Error).message } });
         throw error;

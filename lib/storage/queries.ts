@@ -3,6 +3,7 @@ import { and, asc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
 import { atomically, integerAverage, isoOf, num, timeBucket, whenWriteLockFree } from "@/lib/db/dialect";
 import { storageAlerts, storageSamples, type NewStorageSampleRow, type StorageAlertRow } from "@/lib/db/schema/storage";
+import { DAY_MS } from "@/lib/time";
 
 /**
  * Data access for samples and alert states. Time buckets group on a prefix of the ISO text
@@ -17,8 +18,35 @@ export async function insertSamples(rows: NewStorageSampleRow[]): Promise<void> 
 }
 
 /**
+ * Days of samples each thinning statement covers. A month of samples every 15 min thinned in one
+ * statement held the event loop 142-229 ms; a day of them is 1/30 of that. Beyond a month samples are
+ * hourly at most, so a week per statement is as many rows.
+ */
+const HOURLY_THIN_DAYS = 1;
+const DAILY_THIN_DAYS = 7;
+
+/**
+ * [from, to) cut at UTC midnights into pieces of at most `days` days, newest first. Hour and day
+ * buckets never cross a midnight, so thinning piece by piece keeps exactly what thinning the whole
+ * range at once keeps.
+ */
+function dayPieces(from: string, to: string, days: number): [string, string][] {
+  const pieces: [string, string][] = [];
+  const start = Date.parse(from);
+  for (let end = Date.parse(to); end > start;) {
+    const midnight = Math.floor((end - 1) / DAY_MS) * DAY_MS;
+    const cut = Math.max(start, midnight - (days - 1) * DAY_MS);
+    pieces.push([new Date(cut).toISOString(), new Date(end).toISOString()]);
+    end = cut;
+  }
+  return pieces;
+}
+
+/**
  * Keeps every sample of the last day, the last sample of each hour up to a month, and the last of
- * each day beyond that; drops what is older than `dropBefore`. Returns the rows deleted.
+ * each day beyond that; drops what is older than `dropBefore`. One day per statement, with the event
+ * loop free between them: the thinning runs beside serving (the sampler's turn may fall in a backup).
+ * Returns the rows deleted.
  */
 export async function thinSamples(cutoffs: { hourlyBefore: string; dailyBefore: string; dropBefore: string }): Promise<number> {
   const db = getDb();
@@ -33,10 +61,17 @@ export async function thinSamples(cutoffs: { hourlyBefore: string; dailyBefore: 
       ),
     );
   const deleted = { id: storageSamples.id };
-  const hourly = await whenWriteLockFree(() => keepLastPerBucket(cutoffs.dailyBefore, cutoffs.hourlyBefore, BUCKET_PREFIX.hour).returning(deleted));
-  const daily = await whenWriteLockFree(() => keepLastPerBucket(cutoffs.dropBefore, cutoffs.dailyBefore, BUCKET_PREFIX.day).returning(deleted));
+  let count = 0;
+  const ranges = [
+    ...dayPieces(cutoffs.dailyBefore, cutoffs.hourlyBefore, HOURLY_THIN_DAYS).map((range) => [...range, BUCKET_PREFIX.hour] as const),
+    ...dayPieces(cutoffs.dropBefore, cutoffs.dailyBefore, DAILY_THIN_DAYS).map((range) => [...range, BUCKET_PREFIX.day] as const),
+  ];
+  for (const [from, to, prefix] of ranges) {
+    count += (await whenWriteLockFree(() => keepLastPerBucket(from, to, prefix).returning(deleted))).length;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   const dropped = await whenWriteLockFree(() => db.delete(storageSamples).where(lt(storageSamples.takenAt, cutoffs.dropBefore)).returning(deleted));
-  return hourly.length + daily.length + dropped.length;
+  return count + dropped.length;
 }
 
 /**

@@ -1,0 +1,96 @@
+import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import { expect, test } from "vitest";
+import { BACKGROUND_NICENESS } from "@/lib/db/background-priority";
+import { ParallelGzip } from "@/lib/backups/parallel-gzip";
+
+const MiB = 1024 * 1024;
+
+/** Compressible text and incompressible bytes, in chunks of the tar writer's sizes (512-byte headers, 1 MiB bodies, a short tail). */
+function sample(): Buffer[] {
+  const text = Buffer.from("2026-03-01T12:00:00Z INFO run finished\n".repeat(Math.ceil((1.5 * MiB) / 39))).subarray(0, 1.5 * MiB);
+  const noise = crypto.randomBytes(2 * MiB + 777);
+  const body = Buffer.concat([text, noise]);
+  const chunks: Buffer[] = [Buffer.alloc(512, 1)];
+  for (let at = 0; at < body.length; at += MiB) chunks.push(Buffer.from(body.subarray(at, at + MiB)));
+  return chunks;
+}
+
+async function drain(source: AsyncIterable<unknown>): Promise<void> {
+  for await (const _chunk of source) void _chunk;
+}
+
+async function compress(chunks: Buffer[], gzip: ParallelGzip): Promise<Buffer> {
+  // Copies: the gzip hands a chunk's memory to its thread, the comparison needs the original.
+  const input = chunks.map((chunk) => Buffer.from(chunk));
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(input), gzip, async (source) => {
+    for await (const chunk of source) out.push(chunk as Buffer);
+  });
+  return Buffer.concat(out);
+}
+
+test("the members, compressed on worker threads, are one gzip file that Node and stock gzip read back byte for byte", async () => {
+  const chunks = sample();
+  const gz = await compress(chunks, new ParallelGzip());
+  const original = Buffer.concat(chunks);
+  expect(zlib.gunzipSync(gz).equals(original)).toBe(true);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallel-gzip-"));
+  try {
+    fs.writeFileSync(path.join(dir, "x.gz"), gz);
+    expect(execFileSync("gzip", ["-dc", path.join(dir, "x.gz")], { maxBuffer: 16 * MiB }).equals(original)).toBe(true);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an empty stream is an empty output, and a failing source ends the threads with the error", async () => {
+  expect((await compress([], new ParallelGzip())).length).toBe(0);
+  const failing = Readable.from(
+    (async function* () {
+      yield Buffer.alloc(2 * MiB, 7);
+      throw new Error("disk read failed");
+    })(),
+  );
+  await expect(pipeline(failing, new ParallelGzip(), drain)).rejects.toThrow("disk read failed");
+});
+
+/** The niceness of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
+function lowered(): number {
+  let count = 0;
+  for (const tid of fs.readdirSync("/proc/self/task")) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) === BACKGROUND_NICENESS) count += 1;
+    } catch {
+      // The thread ended while listed.
+    }
+  }
+  return count;
+}
+
+test.skipIf(process.platform !== "linux")("a background gzip compresses on threads at the background niceness; the event loop keeps its own", async () => {
+  const before = os.getPriority();
+  const already = lowered();
+  let seen = 0;
+  const source = Readable.from(
+    (async function* () {
+      // The first members are on their threads once the stream asks for more after them.
+      for (let i = 0; i < 4; i += 1) yield crypto.randomBytes(MiB);
+      const deadline = Date.now() + 10_000;
+      while (lowered() === already && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+      seen = lowered() - already;
+    })(),
+  );
+  await pipeline(source, new ParallelGzip({ background: true }), drain);
+  expect(seen).toBeGreaterThanOrEqual(1);
+  expect(os.getPriority()).toBe(before);
+  // The threads end with the stream.
+  expect(lowered()).toBe(already);
+});
