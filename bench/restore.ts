@@ -92,7 +92,9 @@ async function child(kind: string) {
     // RSS_TRACE=1: the samples themselves, every 250 ms, to see what grows when (stderr, beside the result).
     if (process.env.RSS_TRACE === "1" && (traced = (traced + 1) % 13) === 0) {
       const at = ((performance.now() - started) / 1000).toFixed(2);
-      process.stderr.write(`rss ${at}s ${step}: rss ${mb(usage.rss)} heap ${mb(usage.heapUsed)} external ${mb(usage.external)} array_buffers ${mb(usage.arrayBuffers)}\n`);
+      process.stderr.write(
+        `rss ${at}s ${step}: rss ${mb(usage.rss)} heap ${mb(usage.heapUsed)} external ${mb(usage.external)} array_buffers ${mb(usage.arrayBuffers)}\n`,
+      );
     }
     if (usage.rss > peak.rss * 1e6)
       Object.assign(peak, { step, rss: mb(usage.rss), heap: mb(usage.heapUsed), external: mb(usage.external), array_buffers: mb(usage.arrayBuffers) });

@@ -89,10 +89,26 @@ describe("the fixed security headers (set here, not by next.config.ts headers())
     const { pathToRegexp } = createRequire(import.meta.url)("next/dist/compiled/path-to-regexp") as {
       pathToRegexp: (source: string, keys: unknown[], options: Record<string, unknown>) => RegExp;
     };
-    const nextRule = (source: string) => new RegExp(pathToRegexp(source, [], { strict: true, sensitive: false, delimiter: "/" }).source.replace(/\$$/, "(?:\\/)?$"), "i");
+    const nextRule = (source: string) =>
+      new RegExp(pathToRegexp(source, [], { strict: true, sensitive: false, delimiter: "/" }).source.replace(/\$$/, "(?:\\/)?$"), "i");
     const data = ["/api/:path*", "/health", "/metrics"].map(nextRule);
     const every = nextRule("/:path*");
-    const paths = ["/", "/health", "/Health/", "/healthz", "/metrics", "/metrics/x", "/api", "/api/", "/api/v1/jobs", "/apix", "/api/v1/jobs/", "/login", "/_next/static/a.js", "/%61pi/v1"];
+    const paths = [
+      "/",
+      "/health",
+      "/Health/",
+      "/healthz",
+      "/metrics",
+      "/metrics/x",
+      "/api",
+      "/api/",
+      "/api/v1/jobs",
+      "/apix",
+      "/api/v1/jobs/",
+      "/login",
+      "/_next/static/a.js",
+      "/%61pi/v1",
+    ];
     for (const pathname of paths) {
       const redirected = pathname !== "/" && pathname.endsWith("/");
       const expected = every.test(pathname) && !redirected ? [...(data.some((rule) => rule.test(pathname)) ? ["Content-Security-Policy"] : []), ...EVERY] : [];
