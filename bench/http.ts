@@ -112,9 +112,10 @@ async function main() {
   try {
     peers.push(await startBareNext(root.peerEnv));
     peers.push(await startRawNode(root.peerEnv));
-    // A data root admits one server (its lock): the baseline serves a copy of the seeded root, made once
-    // (on PostgreSQL only the folders are copied: both serve the same database, as two instances would).
-    const baselineHome = `${root.home}-baseline`;
+    // On SQLite a data root admits one server (its lock): the baseline serves a copy of the seeded root,
+    // made once. On PostgreSQL both serve the same database and the same folders, as two instances of one
+    // deployment do (a copied root would carry another data-root marker than the one the database records).
+    const baselineHome = BENCH_BACKEND === "postgres" ? root.home : `${root.home}-baseline`;
     if (BASELINE && !fs.existsSync(baselineHome)) fs.cpSync(root.home, baselineHome, { recursive: true });
     // One server of ours at a time per serving mode, each mode measured in its own round beside the
     // same peers (and the baseline's build in the same mode, interleaved with it).
