@@ -315,34 +315,50 @@ export function createSftpStore(
   /** Set once the system client could not be used with this server (not a changed key): ssh2 uploads from then on. */
   let systemUnusable =
     clientOptions.sshBinary === null || !hasExecutable(clientOptions.sshBinary ?? "ssh") || (!!settings.private_key && !!settings.passphrase);
+  /**
+   * Whether the running (or last) system session was held to the pinned fingerprint alone (started
+   * before ssh2 saw the key) rather than to the key ssh2 checked; set false for good once such a
+   * session failed, so the next one waits for ssh2's key.
+   */
+  let startedByFingerprint = false;
+  let fingerprintStartUsable = true;
 
   /**
-   * The uploader for the next file: the system `ssh` when there is one and it logs in, else ssh2.
-   * The ssh2 session comes first either way: its hostVerifier checks the pin and hands the key it
-   * checked to the system client, which then accepts that key only.
+   * The system client's session, started if there is none (or the last one ended); null where ssh2
+   * uploads. With a pin it starts at once, in parallel with ssh2's connection: `ssh` itself accepts
+   * only the key with the pinned fingerprint (see pinnedByFingerprint in openssh.ts), so nothing waits
+   * for ssh2's handshake (~45 ms to the first byte on a quiet machine, up to ~170 ms loaded, bench:offsite).
+   * Without a pin (the first test) it waits for the key ssh2's hostVerifier saw and accepts that one only.
    */
-  /** The system client's session, started if there is none (or the last one ended); null where ssh2 uploads. */
   const systemSession = (): Promise<SystemSftp> | null => {
-    if (systemUnusable || !seenHostKey) return null;
-    const hostKey = seenHostKey;
-    system ??= startSystemSftp({
+    if (systemUnusable) return null;
+    if (system) return system;
+    const byFingerprint = !seenHostKey && fingerprintStartUsable && !!settings.host_key_fingerprint;
+    if (!seenHostKey && !byFingerprint) return null;
+    startedByFingerprint = byFingerprint;
+    system = startSystemSftp({
       host: settings.host,
       port: settings.port,
       user: settings.user,
       password: settings.password,
       private_key: settings.private_key,
-      hostKey,
+      ...(byFingerprint ? { hostKeyFingerprint: settings.host_key_fingerprint! } : { hostKey: seenHostKey! }),
       sshBinary: clientOptions.sshBinary ?? undefined,
     });
     // Awaited by the upload; until then a failure must not count as unhandled.
     system.catch(() => undefined);
     return system;
   };
+  /**
+   * The uploader for the next file: the system `ssh` when there is one and it logs in, else ssh2.
+   * Called once ssh2's session is open, so ssh2 has checked the pin by then either way.
+   */
   const uploader = async (sftp: SFTPWrapper): Promise<Uploader> => {
     const ssh2 = ssh2Uploader(sftp);
-    for (let attempt = 0; attempt < 2; attempt += 1) {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
       const starting = systemSession();
       if (!starting) return ssh2;
+      const byFingerprint = startedByFingerprint;
       try {
         const current = await starting;
         if (!current.closed) return systemUploader(current);
@@ -350,6 +366,13 @@ export function createSftpStore(
         if (system === starting) system = null;
       } catch (error) {
         if (system === starting) system = null;
+        // Held to the fingerprint alone, ssh may have been shown another of the server's keys than
+        // the one pinned (it asks for the types in its own order, ssh2 in its own): not a verdict.
+        // The next session accepts exactly the key ssh2 has checked against the pin meanwhile.
+        if (byFingerprint) {
+          fingerprintStartUsable = false;
+          continue;
+        }
         // A key other than the one ssh2 just checked: refuse, as ssh2 would have.
         if (error instanceof RemoteStoreError && error.reason === "host-key-changed") throw error;
         systemUnusable = true;
@@ -489,6 +512,7 @@ export function createSftpStore(
       // In the background, while the caller lists and stats: the system client's login and the
       // server's hash loop each take a second or more on a loaded machine.
       uploadsWanted = true;
+      systemSession();
       void openSession().then(
         ({ client }) => {
           startHashLoop(client);
