@@ -94,6 +94,35 @@ describe("SFTP uploads through the system ssh client", () => {
     expect(left).toEqual([]);
   });
 
+  test("the link is handed on (onSent) once every byte is acknowledged, before the file is made durable and named: until then only the partial name exists", async () => {
+    const folder = settings().folder;
+    const store = createSftpStore(settings({ folder }));
+    const data = crypto.randomBytes(2 * 1024 * 1024 + 11);
+    const file = path.join(os.tmpdir(), `mimir-openssh-test-${crypto.randomBytes(4).toString("hex")}`);
+    fs.writeFileSync(file, data);
+    try {
+      let atSent: string[] | null = null;
+      let progressAtSent = 0;
+      let progress = 0;
+      await store.putFile!("set-f/mimir_data.tar.gz", file, data.length, {
+        onProgress: (bytes) => (progress = bytes),
+        onSent: () => {
+          atSent = fs.readdirSync(path.join(folder, "set-f"));
+          progressAtSent = progress;
+        },
+      });
+      expect(store.uploadClient()).toBe("openssh");
+      expect(progressAtSent).toBe(data.length);
+      expect(atSent).toHaveLength(1);
+      expect(atSent![0]).not.toBe("mimir_data.tar.gz");
+      expect(fs.readdirSync(path.join(folder, "set-f"))).toEqual(["mimir_data.tar.gz"]);
+      expect(sha256(fs.readFileSync(path.join(folder, "set-f", "mimir_data.tar.gz")))).toBe(sha256(data));
+    } finally {
+      fs.rmSync(file);
+      await store.close();
+    }
+  });
+
   test("without an ssh binary the upload goes through ssh2, alike", async () => {
     const store = createSftpStore(settings(), { sshBinary: "/nonexistent/ssh" });
     try {

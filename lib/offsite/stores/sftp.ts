@@ -281,6 +281,26 @@ export function createSftpStore(
         if (stopped || !usable || running || acked - flushedAt < FLUSH_STEP) return;
         running = flush(acked).finally(() => (running = null));
       },
+      /**
+       * Whether this session can take the file's last fsync (see fsync): its handle is open and its
+       * fsyncs have not failed. Waits for the flush in progress, whose outcome says.
+       */
+      async canFsync(): Promise<boolean> {
+        if (stopped) return false;
+        await untilGone(running ?? Promise.resolve());
+        return usable && !connectionLost && (await untilGone(opening)) !== null;
+      },
+      /**
+       * The file's last fsync, on this session's handle, once every byte is acknowledged: the upload's
+       * own session (whose server answers requests in order, so an fsync there holds up the writes
+       * behind it) is free for the next file meanwhile. fsync makes the file's data durable whichever
+       * descriptor wrote it. Best effort, as the fsync on the upload's handle was.
+       */
+      async fsync(): Promise<void> {
+        const handle = await untilGone(opening);
+        if (!handle || stopped) return;
+        await untilGone(call<void>(`fsync ${file}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined));
+      },
       async end() {
         if (stopped) return;
         stopped = true;
@@ -427,8 +447,8 @@ export function createSftpStore(
     const target = remotePath(key);
     const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
     await mkdirs(sftp, path.posix.dirname(target));
-    startHashLoop((await openSession()).client);
     const up = await uploader(sftp);
+    startHashLoop((await openSession()).client);
     lastClient = up.client;
     const handle = await up.open(partial, key);
     // The system client's upload runs in a server process of its own: ssh2's SFTP session, idle
@@ -438,6 +458,8 @@ export function createSftpStore(
     let acked = 0;
     let inFlight = 0;
     let failure: unknown = null;
+    /** The upload's handle is closed (or its close was sent): never closed twice. */
+    let closed = false;
     let wake: (() => void) | null = null;
     const settle = () => {
       const resume = wake;
@@ -476,10 +498,19 @@ export function createSftpStore(
       while (inFlight > 0) await slot();
       if (failure) throw failure;
       if (position !== size) throw new RemoteStoreError("refused", `${key}: ${position} bytes were read where ${size} were announced`);
-      await flusher?.end();
-      // On the server's disk before it takes the final name, where the server offers fsync.
-      await up.fsync(handle, key).catch(() => undefined);
+      // On the server's disk before it takes the final name, where the server offers fsync. Where the
+      // flusher's session can, it does that last fsync after the upload's handle is closed and the
+      // link handed to the next file: the fsync ran with the link idle, once per file, and the five
+      // of a set cost ~0.15 s of a 500 MB copy (bench:offsite, with and without fsync).
+      const fsyncAfterClose = flusher !== null && (await flusher.canFsync());
+      if (!fsyncAfterClose) await up.fsync(handle, key).catch(() => undefined);
+      closed = true;
       await up.close(handle, key);
+      if (fsyncAfterClose) {
+        options.onSent?.();
+        await flusher.fsync();
+      }
+      await flusher?.end();
       try {
         await up.rename(partial, target, key);
       } catch {
@@ -491,7 +522,7 @@ export function createSftpStore(
       await flusher?.end();
       while (inFlight > 0 && !up.isLost()) await slot();
       let described = error instanceof RemoteStoreError ? error : describe(error, `writing ${key}`);
-      if (!up.isLost()) await up.close(handle, key).catch(() => undefined);
+      if (!up.isLost() && !closed) await up.close(handle, key).catch(() => undefined);
       if (!connectionLost) {
         if (described.reason === "refused" && (await isFull(sftp, path.posix.dirname(target), size - acked)))
           described = new RemoteStoreError("full", `writing ${key}: the remote disk is full (${acked} of ${size} bytes written)`, { cause: error });
@@ -512,11 +543,14 @@ export function createSftpStore(
       // In the background, while the caller lists and stats: the system client's login and the
       // server's hash loop each take a second or more on a loaded machine.
       uploadsWanted = true;
-      systemSession();
+      const uploads = systemSession();
+      // The hash loop's shell only once the upload's session is up (or there is none): its login
+      // competed with the system client's for the CPU, on the way to the first byte, while the first
+      // proof is wanted only after the first file's upload.
       void openSession().then(
         ({ client }) => {
-          startHashLoop(client);
           systemSession();
+          void (uploads ?? Promise.resolve()).catch(() => undefined).then(() => startHashLoop(client));
         },
         () => undefined,
       );
