@@ -124,8 +124,20 @@ async function main() {
       const since = () => Number(process.hrtime.bigint() - started) / 1e6;
       const phase: { firstByte?: number; archivesSent?: number; manifest?: number } = {};
       const archiveBytes = setBytes - fs.statSync(path.join(folder, "manifest.json")).size;
+      const sizes = files.filter((name) => name !== "manifest.json").map((name) => fs.statSync(path.join(folder, name)).size);
+      const boundaries = new Set<number>();
+      for (let mask = 1; mask < 1 << sizes.length; mask += 1) boundaries.add(sizes.reduce((sum, size, at) => (mask & (1 << at) ? sum + size : sum), 0));
+      let lastDone: number | null = null;
+      let lastAt = 0;
+      let idle = 0;
       const copy = await copySetTo(id, destination.id, {
         progress: (done) => {
+          const now = since();
+          if (lastDone !== null && done > lastDone && boundaries.has(lastDone)) idle += now - lastAt;
+          if (done !== lastDone) {
+            lastDone = done;
+            lastAt = now;
+          }
           if (done > 0) phase.firstByte ??= since();
           if (done >= archiveBytes) phase.archivesSent ??= since();
         },
@@ -136,7 +148,7 @@ async function main() {
       ours.push(Number(process.hrtime.bigint() - started) / 1e9);
       const ms = (value: number | undefined) => (value === undefined ? "?" : `${value.toFixed(0)}`);
       phases.push(
-        `round ${round + 1} (ms from the start): first byte acknowledged ${ms(phase.firstByte)}, archives' last byte ${ms(phase.archivesSent)}, manifest sent after every archive's proof ${ms(phase.manifest)}, done ${ms(since())}`,
+        `round ${round + 1} (ms from the start): first byte acknowledged ${ms(phase.firstByte)}, archives' last byte ${ms(phase.archivesSent)}, manifest sent after every archive's proof ${ms(phase.manifest)}, done ${ms(since())}; link idle between archives ${ms(idle)}`,
       );
       // Ours counts the OpenSSH client (and its ssh-agent) the copy ran and has waited for, as scp's figure counts its ssh.
       const oursCpuAfter = cpuSeconds();
