@@ -94,6 +94,7 @@ async function main() {
     // Client CPU, which the load of other work on the machine does not change: where wall time is noise, this is not.
     const oursCpu: number[] = [];
     const scpCpu: number[] = [];
+    const phases: string[] = [];
     const rssBefore = process.memoryUsage().rss;
     const loadBefore = loadAverage();
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -118,8 +119,37 @@ async function main() {
       } as CreateDestinationInput);
       started = process.hrtime.bigint();
       const oursCpuBefore = cpuSeconds();
-      const copy = await copySetTo(id, destination.id);
+      // Where the time goes, from the copy's own reports: the first byte the server acknowledged, the
+      // last byte of the archives, the manifest's upload (it waits for every archive's proof), the end.
+      const since = () => Number(process.hrtime.bigint() - started) / 1e6;
+      const phase: { firstByte?: number; archivesSent?: number; manifest?: number } = {};
+      const archiveBytes = setBytes - fs.statSync(path.join(folder, "manifest.json")).size;
+      const sizes = files.filter((name) => name !== "manifest.json").map((name) => fs.statSync(path.join(folder, name)).size);
+      const boundaries = new Set<number>();
+      for (let mask = 1; mask < 1 << sizes.length; mask += 1) boundaries.add(sizes.reduce((sum, size, at) => (mask & (1 << at) ? sum + size : sum), 0));
+      let lastDone: number | null = null;
+      let lastAt = 0;
+      let idle = 0;
+      const copy = await copySetTo(id, destination.id, {
+        progress: (done) => {
+          const now = since();
+          if (lastDone !== null && done > lastDone && boundaries.has(lastDone)) idle += now - lastAt;
+          if (done !== lastDone) {
+            lastDone = done;
+            lastAt = now;
+          }
+          if (done > 0) phase.firstByte ??= since();
+          if (done >= archiveBytes) phase.archivesSent ??= since();
+        },
+        message: (text) => {
+          if (text.startsWith("copying manifest.json")) phase.manifest ??= since();
+        },
+      });
       ours.push(Number(process.hrtime.bigint() - started) / 1e9);
+      const ms = (value: number | undefined) => (value === undefined ? "?" : `${value.toFixed(0)}`);
+      phases.push(
+        `round ${round + 1} (ms from the start): first byte acknowledged ${ms(phase.firstByte)}, archives' last byte ${ms(phase.archivesSent)}, manifest sent after every archive's proof ${ms(phase.manifest)}, done ${ms(since())}; link idle between archives ${ms(idle)}`,
+      );
       // Ours counts the OpenSSH client (and its ssh-agent) the copy ran and has waited for, as scp's figure counts its ssh.
       const oursCpuAfter = cpuSeconds();
       oursCpu.push(oursCpuAfter.self - oursCpuBefore.self + oursCpuAfter.children - oursCpuBefore.children);
@@ -139,6 +169,7 @@ async function main() {
     console.log(`scp of the same files (upload only):                                  ${scpS.toFixed(1)} s (${mb(setBytes / scpS)}/s)`);
     console.log(`ratio ours / scp: ${(oursS / scpS).toFixed(2)}x (goal ≤ 1.2x)`);
     console.log(`client CPU (user + system): ours (+ its ssh) ${median(oursCpu).toFixed(1)} s, scp + ssh ${median(scpCpu).toFixed(1)} s`);
+    for (const line of phases) console.log(line);
     console.log(`load average before / after: ${loadBefore} / ${loadAverage()} (2 cores shared: figures move with it)`);
     console.log(`our peak RSS: ${mb(peakRss)} (RSS before the copies: ${mb(rssBefore)}; the set is ${mb(setBytes)})`);
   } finally {

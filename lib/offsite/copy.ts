@@ -167,21 +167,29 @@ async function copyClaimed(backupId: string, folder: string, row: OffsiteDestina
           }
         }
         const putWeight = serverHashes ? 1 : 0.5;
-        await upload(async () => {
+        // The link goes to the next file as soon as the store says it is free (onSent: every byte
+        // acknowledged, while the server still makes this one durable and names it), else when the put ends.
+        let putting: Promise<void> = Promise.resolve();
+        await upload(() => {
           signal.throwIfAborted();
           options.message?.(`copying ${file.file} to ${row.name}`);
           const local = path.join(folder, file.file);
-          const transfer = {
-            signal,
-            onProgress: (bytes: number) => {
-              moved.set(file.file, bytes * putWeight);
-              report();
-            },
-          };
-          await (store.putFile
-            ? store.putFile(key, local, file.bytes, transfer)
-            : store.put(key, fs.createReadStream(local, { highWaterMark: READ_CHUNK }), file.bytes, transfer));
+          return new Promise<void>((sent) => {
+            const transfer = {
+              signal,
+              onProgress: (bytes: number) => {
+                moved.set(file.file, bytes * putWeight);
+                report();
+              },
+              onSent: sent,
+            };
+            putting = store.putFile
+              ? store.putFile(key, local, file.bytes, transfer)
+              : store.put(key, fs.createReadStream(local, { highWaterMark: READ_CHUNK }), file.bytes, transfer);
+            putting.then(sent, sent);
+          });
         });
+        await putting;
         options.message?.(`proving ${file.file} at ${row.name}`);
         const back = await prove(store, key, file, signal, (bytes) => {
           moved.set(file.file, file.bytes * putWeight + bytes * (1 - putWeight));

@@ -21,6 +21,12 @@ export interface TransferOptions {
   signal?: AbortSignal;
   /** Called with the bytes moved so far (cumulative), for progress bars. */
   onProgress?: (bytes: number) => void;
+  /**
+   * put/putFile: called once the link is free for the next upload, when that comes before the
+   * promise settles (SFTP: every byte acknowledged, while the server still makes the file durable
+   * and gives it its name). The promise still says whether the object landed.
+   */
+  onSent?: () => void;
 }
 
 export interface RemoteStore {

@@ -94,6 +94,35 @@ describe("SFTP uploads through the system ssh client", () => {
     expect(left).toEqual([]);
   });
 
+  test("the link is handed on (onSent) once every byte is acknowledged, before the file is made durable and named: until then only the partial name exists", async () => {
+    const folder = settings().folder;
+    const store = createSftpStore(settings({ folder }));
+    const data = crypto.randomBytes(2 * 1024 * 1024 + 11);
+    const file = path.join(os.tmpdir(), `mimir-openssh-test-${crypto.randomBytes(4).toString("hex")}`);
+    fs.writeFileSync(file, data);
+    try {
+      let atSent: string[] | null = null;
+      let progressAtSent = 0;
+      let progress = 0;
+      await store.putFile!("set-f/mimir_data.tar.gz", file, data.length, {
+        onProgress: (bytes) => (progress = bytes),
+        onSent: () => {
+          atSent = fs.readdirSync(path.join(folder, "set-f"));
+          progressAtSent = progress;
+        },
+      });
+      expect(store.uploadClient()).toBe("openssh");
+      expect(progressAtSent).toBe(data.length);
+      expect(atSent).toHaveLength(1);
+      expect(atSent![0]).not.toBe("mimir_data.tar.gz");
+      expect(fs.readdirSync(path.join(folder, "set-f"))).toEqual(["mimir_data.tar.gz"]);
+      expect(sha256(fs.readFileSync(path.join(folder, "set-f", "mimir_data.tar.gz")))).toBe(sha256(data));
+    } finally {
+      fs.rmSync(file);
+      await store.close();
+    }
+  });
+
   test("without an ssh binary the upload goes through ssh2, alike", async () => {
     const store = createSftpStore(settings(), { sshBinary: "/nonexistent/ssh" });
     try {
@@ -131,6 +160,51 @@ describe("SFTP uploads through the system ssh client", () => {
     expect(refused.reason).toBe("host-key-changed");
   });
 
+  test("held to the pinned fingerprint alone, the system client logs in to the pinned server and refuses any other fingerprint", async () => {
+    const before = leftoverFolders();
+    const target = { host: sshd.host, port: sshd.port, user: sshd.user, private_key: sshd.privateKey };
+    const session = await startSystemSftp({ ...target, hostKeyFingerprint: sshd.hostKeyFingerprint });
+    await session.end();
+    const other = `SHA256:${crypto.randomBytes(32).toString("base64").replace(/=+$/, "")}`;
+    expect((await failure(startSystemSftp({ ...target, hostKeyFingerprint: other }))).reason).toBe("host-key-changed");
+    // Nothing that is not a fingerprint reaches the script ssh runs.
+    expect((await failure(startSystemSftp({ ...target, hostKeyFingerprint: "SHA256:x' ; touch /tmp/pwned; '" }))).reason).toBe("refused");
+    expect([...leftoverFolders()].filter((name) => !before.has(name))).toEqual([]);
+  });
+
+  test("with a pin, a copy's system client starts before ssh2's handshake; when it is refused, the next session takes the key ssh2 checked", async () => {
+    const data = crypto.randomBytes(512 * 1024 + 3);
+    const early = createSftpStore(settings());
+    try {
+      early.prepareUpload!();
+      await early.put("set-e/a", Readable.from([data]), data.length);
+      expect(early.uploadClient()).toBe("openssh");
+    } finally {
+      await early.close();
+    }
+    // An `ssh` that fails every session held to a fingerprint alone, as it would when shown another
+    // of the server's keys than the pinned one, and runs the real client otherwise.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-openssh-wrapper-"));
+    const wrapper = path.join(dir, "ssh");
+    const real = execFileSync("sh", ["-c", "command -v ssh"], { encoding: "utf8" }).trim();
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\ncase "$*" in *KnownHostsCommand*) echo fingerprint >> ${dir}/runs; echo "Host key verification failed." >&2; exit 255;; esac\necho key >> ${dir}/runs\nexec ${real} "$@"\n`,
+      { mode: 0o700 },
+    );
+    const store = createSftpStore(settings(), { sshBinary: wrapper });
+    try {
+      store.prepareUpload!();
+      await store.put("set-e/b", Readable.from([data]), data.length);
+      expect(store.uploadClient()).toBe("openssh");
+      expect(sha256(await readAll(await store.get("set-e/b")))).toBe(sha256(data));
+      expect(fs.readFileSync(path.join(dir, "runs"), "utf8").split("\n")).toEqual(["fingerprint", "key", ""]);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a server re-keyed after the pin is refused before any byte is sent, on the system client's path too", async () => {
     const folder = settings().folder;
     const store = createSftpStore(settings({ folder }));
@@ -148,6 +222,15 @@ describe("SFTP uploads through the system ssh client", () => {
     } finally {
       await again.close();
     }
+    // As a copy runs it: the system client starts at once, held to the pinned fingerprint.
+    const copying = createSftpStore(settings({ folder, host_key_fingerprint: pinned }));
+    try {
+      copying.prepareUpload!();
+      expect((await failure(copying.put("set-d/c", Readable.from([Buffer.from("c")]), 1))).reason).toBe("host-key-changed");
+    } finally {
+      await copying.close();
+    }
     expect(fs.existsSync(path.join(folder, "set-d", "b"))).toBe(false);
+    expect(fs.readdirSync(path.join(folder, "set-d"))).toEqual(["a"]);
   });
 });

@@ -30,8 +30,13 @@ export interface SystemSshTarget {
   user: string;
   password?: string;
   private_key?: string;
-  /** the server's host key blob (SSH wire format), as ssh2's hostVerifier was given it after checking the pin */
-  hostKey: Buffer;
+  /**
+   * What `ssh` accepts, one of the two: the server's host key blob (SSH wire format), as ssh2's
+   * hostVerifier was given it after checking the pin; or the pinned fingerprint itself ("SHA256:…"),
+   * which `ssh` checks on its own (see pinnedByFingerprint), so it needs no earlier connection.
+   */
+  hostKey?: Buffer;
+  hostKeyFingerprint?: string;
   /** the `ssh` binary; a test points it somewhere else to prove the fallback */
   sshBinary?: string;
 }
@@ -107,6 +112,26 @@ export const UPLOAD_CIPHERS = "aes128-gcm@openssh.com,aes256-gcm@openssh.com,cha
 /** The alias the private known_hosts names the server by: one line, whatever the host's spelling (IPv6, a port). */
 const HOST_ALIAS = "mimir-destination";
 
+/** A fingerprint as hostKeyFingerprint (sftp.ts) writes it: SHA-256, unpadded base64. Anything else is not put in a script. */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+/**
+ * ssh options that make `ssh` accept exactly the host key whose fingerprint is `fingerprint`,
+ * checked by ssh itself during the key exchange, before it authenticates or sends a byte. The
+ * stored pin is a fingerprint, not a key, so no known_hosts line can be written ahead; OpenSSH
+ * (8.5+) asks a KnownHostsCommand for lines once it has the server's key, passing the key's
+ * fingerprint (%f), type (%t) and blob (%K): our script answers with a line for that key only when
+ * the fingerprint is the pinned one, and with nothing otherwise, so StrictHostKeyChecking refuses it.
+ * Before the key exchange ssh asks once more with no key ("NONE"): nothing matches then either.
+ * null when the fingerprint or the folder cannot be written into the script or option safely.
+ */
+function pinnedByFingerprint(dir: string, fingerprint: string): string[] | null {
+  if (!FINGERPRINT.test(fingerprint) || !/^[A-Za-z0-9/._-]+$/.test(dir)) return null;
+  const script = path.join(dir, "known-host");
+  fs.writeFileSync(script, `#!/bin/sh\n[ "$1" = '${fingerprint}' ] && [ -n "$3" ] && printf '%s %s %s\\n' ${HOST_ALIAS} "$2" "$3"\nexit 0\n`, { mode: 0o700 });
+  return ["-o", `KnownHostsCommand=${script} %f %t %K`, "-o", "UserKnownHostsFile=/dev/null"];
+}
+
 type Pending = { resolve: (reply: Buffer) => void; reject: (error: Error) => void };
 
 /** One `ssh -s sftp` child and the SFTP requests in flight over its pipes. */
@@ -151,9 +176,18 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
     run(cleanups);
   };
   try {
-    const type = keyType(target.hostKey);
-    const knownHosts = path.join(dir, "known_hosts");
-    fs.writeFileSync(knownHosts, `${HOST_ALIAS} ${type} ${target.hostKey.toString("base64")}\n`, { mode: 0o600 });
+    // The host key ssh accepts: the blob ssh2 checked (written as the only known_hosts line, its
+    // type the only one ssh asks for), else the pinned fingerprint, checked by ssh itself.
+    let hostKeyOptions: string[] | null = null;
+    if (target.hostKey) {
+      const type = keyType(target.hostKey);
+      const knownHosts = path.join(dir, "known_hosts");
+      fs.writeFileSync(knownHosts, `${HOST_ALIAS} ${type} ${target.hostKey.toString("base64")}\n`, { mode: 0o600 });
+      hostKeyOptions = ["-o", `UserKnownHostsFile=${knownHosts}`, "-o", `HostKeyAlgorithms=${hostKeyAlgorithms(type)}`];
+    } else if (target.hostKeyFingerprint) {
+      hostKeyOptions = pinnedByFingerprint(dir, target.hostKeyFingerprint);
+    }
+    if (!hostKeyOptions) throw new RemoteStoreError("refused", "no host key to hold the system ssh client to");
     // A bare environment: no SSH_AUTH_SOCK, SSH_ASKPASS or HOME of the operator's leaks in (HOME is
     // our folder, so ~/.ssh is empty); PATH alone passes through, to find the OpenSSH tools.
     const env = { PATH: process.env.PATH, HOME: dir, LANG: "C", LC_ALL: "C" } as unknown as NodeJS.ProcessEnv;
@@ -162,14 +196,11 @@ export async function startSystemSftp(target: SystemSshTarget): Promise<SystemSf
       "/dev/null",
       "-o",
       `HostKeyAlias=${HOST_ALIAS}`,
-      "-o",
-      `UserKnownHostsFile=${knownHosts}`,
+      ...hostKeyOptions,
       "-o",
       "GlobalKnownHostsFile=/dev/null",
       "-o",
       "StrictHostKeyChecking=yes",
-      "-o",
-      `HostKeyAlgorithms=${hostKeyAlgorithms(type)}`,
       "-o",
       "UpdateHostKeys=no",
       "-o",
