@@ -1,5 +1,5 @@
 import "server-only";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { performance, type EventLoopUtilization } from "node:perf_hooks";
 import { Gauge, Registry } from "prom-client";
 import { getEngine } from "@/lib/db/engine";
 import type { DatabaseFileStats } from "@/lib/db/engine/types";
@@ -262,8 +262,12 @@ async function guarded<T>(read: () => Promise<T>, fallback: T): Promise<T> {
 
 // Per bundle, not per process: only the /metrics route loads this module, and the gauges hold no state.
 let collectors: Registry | null = null;
-/** The longest the event loop was held since the last scrape (Server-Timing `loop`): a slow scrape that read quickly waited for the loop. */
-let loopDelay: ReturnType<typeof monitorEventLoopDelay> | null = null;
+/**
+ * The event loop's busy time since the last scrape (Server-Timing `loop`): a slow scrape whose reads
+ * were quick and whose loop was mostly idle waited for a core, not for our own work. Read from the
+ * loop's counters: no timer wakes the process to sample it.
+ */
+let lastLoop: EventLoopUtilization | null = null;
 
 /**
  * The Prometheus text exposition of every metric (HTTP counters and gauges), its content type, and
@@ -273,19 +277,16 @@ let loopDelay: ReturnType<typeof monitorEventLoopDelay> | null = null;
 export async function renderMetrics(): Promise<{ text: string; contentType: string; serverTiming: string }> {
   const started = performance.now();
   collectors ??= createCollectors();
-  if (!loopDelay) {
-    loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    loopDelay.enable();
-  }
-  const heldMs = loopDelay.max / 1e6;
-  loopDelay.reset();
+  const loop = performance.eventLoopUtilization();
+  const busyMs = lastLoop ? performance.eventLoopUtilization(loop, lastLoop).active : 0;
+  lastLoop = loop;
   const registry = Registry.merge([httpMetricsRegistry(), collectors]);
   const current = readSnapshot();
   scrape = current;
   try {
     const text = await registry.metrics();
     const { parts } = await current;
-    const timing = [...Object.entries(parts), ["loop", heldMs] as const, ["total", performance.now() - started] as const];
+    const timing = [...Object.entries(parts), ["loop", busyMs] as const, ["total", performance.now() - started] as const];
     return { text, contentType: registry.contentType, serverTiming: timing.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(", ") };
   } finally {
     scrape = null;
