@@ -3,13 +3,17 @@
  * data root (1,000,000 runs), the first scrape the moment /health first answers (boot done; or
  * BENCH_FIRST_SCRAPE_AFTER_MS later), then one
  * scrape a second for BENCH_SCRAPE_SECONDS (past two 30 s reuse windows of the table scans).
+ * The slowest scrapes are listed with the seconds since boot and the server's Server-Timing (each
+ * read of the scrape and the whole), so that an outlier says whether it waited for a read or for
+ * something else on the event loop (the client's time beyond `total`).
  *
  *   BENCH_PORTS=3500-3519 npm run bench:metrics
  *   BENCH_BACKEND=postgres npm run bench:metrics   # the same seed on PostgreSQL (migrated once)
+ *   BENCH_BASELINE=/path/to/checkout BENCH_ROUNDS=2 npm run bench:metrics   # that checkout's build too, rounds interleaved
  */
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
+import { BENCH_BACKEND, BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
 import { startOurs, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -17,35 +21,84 @@ const MODE = (process.env.BENCH_SERVE ?? "start") as ServeMode;
 const SCRAPE_FOR_MS = Number(process.env.BENCH_SCRAPE_SECONDS ?? 65) * 1000;
 /** Wait this long after boot before the first scrape (Prometheus scrapes a new target within its interval, not at once). */
 const FIRST_AFTER_MS = Number(process.env.BENCH_FIRST_SCRAPE_AFTER_MS ?? 0);
+const BASELINE = process.env.BENCH_BASELINE;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const SLOWEST = 5;
 
 const loadAverage = () => fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
-
-const { env } = await prepareBenchRoot(ROWS);
-// startOurs resolves when /health first answers: the scrape right after is the process's first.
-const server = await startOurs(MODE, env);
-try {
-  const scrape = async () => {
-    const started = performance.now();
-    const response = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
-    await response.text();
-    if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-    return performance.now() - started;
-  };
-  await new Promise((resolve) => setTimeout(resolve, FIRST_AFTER_MS));
-  const first = await scrape();
-  const scrapes: number[] = [];
-  const until = performance.now() + SCRAPE_FOR_MS;
-  while (performance.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    scrapes.push(await scrape());
+/** CPU seconds a process and its live descendants have used (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const stats = fs
+    .readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((name) => {
+      try {
+        const fields = fs.readFileSync(`/proc/${name}/stat`, "utf8").split(") ")[1]!.split(" ");
+        return [{ pid: Number(name), parent: Number(fields[1]), cpu: (Number(fields[11]) + Number(fields[12])) / 100 }];
+      } catch {
+        return [];
+      }
+    });
+  const family = new Set([pid]);
+  for (let grown = true; grown;) {
+    grown = false;
+    for (const stat of stats) if (family.has(stat.parent) && !family.has(stat.pid)) grown = family.add(stat.pid) !== null;
   }
-  console.log(
-    `${ROWS.toLocaleString()} runs, ${server.name}: first scrape ${first.toFixed(1)} ms (${FIRST_AFTER_MS} ms after boot); then ${scrapes.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(scrapes, 50).toFixed(1)} ms, p95 ${percentile(scrapes, 95).toFixed(1)} ms, max ${Math.max(...scrapes).toFixed(1)} ms (load ${loadAverage()})`,
-  );
-} finally {
-  await server.stop();
+  return stats.filter((stat) => family.has(stat.pid)).reduce((sum, stat) => sum + stat.cpu, 0);
+}
+
+const root = await prepareBenchRoot(ROWS);
+// On SQLite a data root admits one server (its lock): the baseline serves a copy of the seeded root, made
+// afresh before each of its rounds so that both boot on the same state (the same missed fires to catch up,
+// the same samples); on PostgreSQL both serve the same database (bench/http.ts does the same).
+const baselineHome = BENCH_BACKEND === "postgres" ? root.home : `${root.home}-baseline`;
+function copyRootForBaseline(): void {
+  if (baselineHome === root.home) return;
+  fs.rmSync(baselineHome, { recursive: true, force: true });
+  fs.cpSync(root.home, baselineHome, { recursive: true });
+}
+
+async function measure(label: string, start: () => ReturnType<typeof startOurs>): Promise<void> {
+  // startOurs resolves when /health first answers: the scrape right after is the process's first.
+  const server = await start();
+  try {
+    const booted = performance.now();
+    const scrape = async () => {
+      const at = (performance.now() - booted) / 1000;
+      const started = performance.now();
+      const response = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+      await response.text();
+      if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+      return { at, ms: performance.now() - started, timing: response.headers.get("server-timing") ?? "" };
+    };
+    await new Promise((resolve) => setTimeout(resolve, FIRST_AFTER_MS));
+    const first = await scrape();
+    const scrapes: Awaited<ReturnType<typeof scrape>>[] = [];
+    const pid = server.process.pid!;
+    const cpuBefore = cpuSeconds(pid);
+    const until = performance.now() + SCRAPE_FOR_MS;
+    while (performance.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      scrapes.push(await scrape());
+    }
+    const cpu = cpuSeconds(pid) - cpuBefore;
+    const ms = scrapes.map((s) => s.ms);
+    console.log(
+      `${label.padEnd(12)} ${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}, ${server.name}: first scrape ${first.ms.toFixed(1)} ms (${FIRST_AFTER_MS} ms after boot); then ${scrapes.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms; server CPU ${cpu.toFixed(2)} s (${((cpu / scrapes.length) * 1000).toFixed(1)} ms per scrape, background included) (load ${loadAverage()})`,
+    );
+    for (const s of [...scrapes].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST))
+      console.log(`    ${s.ms.toFixed(1).padStart(7)} ms at ${s.at.toFixed(1).padStart(5)} s after boot: ${s.timing || "(no Server-Timing)"}`);
+  } finally {
+    await server.stop();
+  }
+}
+
+for (let round = 1; round <= ROUNDS; round += 1) {
+  if (BASELINE) copyRootForBaseline();
+  if (BASELINE) await measure("before", () => startOurs(MODE, { ...root.env, ...benchEnvironment(baselineHome) }, BASELINE, "ours before"));
+  await measure("ours", () => startOurs(MODE, root.env));
 }

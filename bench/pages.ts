@@ -8,11 +8,12 @@
  *   npm run bench:pages
  *   BENCH_ROWS=200000 BENCH_RENDERS=20 npm run bench:pages
  *   BENCH_BACKEND=postgres npm run bench:pages   # the same seed on PostgreSQL (migrated once)
+ *   BENCH_BASELINE=/path/to/checkout npm run bench:pages   # that checkout's build beside ours, renders interleaved
  */
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
-import { BENCH_BACKEND, BENCH_TOKEN, prepareBenchRoot } from "./seeded-root";
-import { startOurs, type ServeMode } from "./servers";
+import { BENCH_BACKEND, BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
+import { startOurs, type Server, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RENDERS = Number(process.env.BENCH_RENDERS ?? 30);
@@ -22,6 +23,7 @@ const PEER = "/pipelines/new";
 /** /metrics is scraped this often for this long: past two of its 30 s reuse windows, so the scrapes that start a refresh are in. */
 const SCRAPE_EVERY_MS = 1000;
 const SCRAPE_FOR_MS = Number(process.env.BENCH_SCRAPE_SECONDS ?? 65) * 1000;
+const BASELINE = process.env.BENCH_BASELINE;
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -62,57 +64,76 @@ async function main() {
     "/database",
     "/settings",
   ];
-  const server = await startOurs(MODE, env);
+  // On SQLite a data root admits one server (its lock): the baseline serves a copy of the seeded root, made
+  // afresh, so that both boot on the same state; on PostgreSQL both serve the same database (bench/http.ts does the same). Both run at once and
+  // take turns render by render, so load from elsewhere on the machine lands on both alike.
+  const root = env.MIMIR_HOME!;
+  const baselineHome = BENCH_BACKEND === "postgres" ? root : `${root}-baseline`;
+  if (BASELINE && baselineHome !== root) {
+    fs.rmSync(baselineHome, { recursive: true, force: true });
+    fs.cpSync(root, baselineHome, { recursive: true });
+  }
+  const servers: Server[] = [];
   try {
+    if (BASELINE) servers.push(await startOurs(MODE, { ...env, ...benchEnvironment(baselineHome) }, BASELINE, "before"));
+    servers.push(await startOurs(MODE, env));
     console.log(
-      `\n${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}; ${RENDERS} renders per page, one at a time, after ${WARMUP} warm-ups; ${server.name}; load before: ${loadAverage()}`,
+      `\n${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}; ${RENDERS} renders per page, one at a time, after ${WARMUP} warm-ups; ${servers.map((s) => s.name).join(" and ")}; load before: ${loadAverage()}`,
     );
-    const results = new Map<string, { first: number; last: number }[]>(pages.map((page) => [page, []]));
-    for (const page of pages) for (let i = 0; i < WARMUP; i += 1) await render(server.base + page, cookie);
+    const results = new Map<string, { first: number; last: number }[]>(servers.flatMap((server) => pages.map((page) => [`${server.name} ${page}`, []])));
+    for (const server of servers) for (const page of pages) for (let i = 0; i < WARMUP; i += 1) await render(server.base + page, cookie);
     // Round-robin, so a burst of load from elsewhere on the machine lands on every page alike.
-    for (let i = 0; i < RENDERS; i += 1) for (const page of pages) results.get(page)!.push(await render(server.base + page, cookie));
-    const peer = percentile(
-      results.get(PEER)!.map((r) => r.last),
-      50,
-    );
-    console.log(
-      `${"page".padEnd(40)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"max".padStart(8)} ${"1st byte p50".padStart(13)} ${"× peer p50".padStart(11)}`,
-    );
-    for (const [page, list] of results) {
-      const last = list.map((r) => r.last);
-      const p50 = percentile(last, 50);
-      console.log(
-        `${page.slice(0, 40).padEnd(40)} ${p50.toFixed(1).padStart(8)} ${percentile(last, 95).toFixed(1).padStart(8)} ${Math.max(...last)
-          .toFixed(1)
-          .padStart(8)} ${percentile(
-          list.map((r) => r.first),
-          50,
-        )
-          .toFixed(1)
-          .padStart(13)} ${(p50 / peer).toFixed(2).padStart(10)}×`,
+    for (let i = 0; i < RENDERS; i += 1)
+      for (const page of pages) for (const server of servers) results.get(`${server.name} ${page}`)!.push(await render(server.base + page, cookie));
+    for (const server of servers) {
+      const peer = percentile(
+        results.get(`${server.name} ${PEER}`)!.map((r) => r.last),
+        50,
       );
+      console.log(
+        `\n${server.name}\n${"page".padEnd(40)} ${"p50 ms".padStart(8)} ${"p95 ms".padStart(8)} ${"max".padStart(8)} ${"1st byte p50".padStart(13)} ${"× peer p50".padStart(11)}`,
+      );
+      for (const page of pages) {
+        const list = results.get(`${server.name} ${page}`)!;
+        const last = list.map((r) => r.last);
+        const p50 = percentile(last, 50);
+        console.log(
+          `${page.slice(0, 40).padEnd(40)} ${p50.toFixed(1).padStart(8)} ${percentile(last, 95).toFixed(1).padStart(8)} ${Math.max(...last)
+            .toFixed(1)
+            .padStart(8)} ${percentile(
+            list.map((r) => r.first),
+            50,
+          )
+            .toFixed(1)
+            .padStart(13)} ${(p50 / peer).toFixed(2).padStart(10)}×`,
+        );
+      }
     }
-    // A Prometheus scrape with the bench's read token; the process's first (it waits for the row counts and run tallies) apart.
-    const scrape = async () => {
+    // A Prometheus scrape with the bench's read token, each server in turn; the process's first (it waits for the row counts and run tallies) apart.
+    const scrape = async (server: Server) => {
       const started = performance.now();
       const response = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
       await response.text();
       if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
       return performance.now() - started;
     };
-    const scrapes: number[] = [];
+    const scrapes = servers.map((): number[] => []);
     const until = performance.now() + SCRAPE_FOR_MS;
     while (performance.now() < until) {
-      scrapes.push(await scrape());
+      for (const [i, server] of servers.entries()) scrapes[i]!.push(await scrape(server));
       await new Promise((resolve) => setTimeout(resolve, SCRAPE_EVERY_MS));
     }
-    const first = scrapes.shift()!;
-    console.log(
-      `/metrics: first scrape ${first.toFixed(1)} ms; then ${scrapes.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(scrapes, 50).toFixed(1)} ms, p95 ${percentile(scrapes, 95).toFixed(1)} ms, max ${Math.max(...scrapes).toFixed(1)} ms (load ${loadAverage()})`,
-    );
+    console.log("");
+    for (const [i, server] of servers.entries()) {
+      const list = scrapes[i]!;
+      const first = list.shift()!;
+      console.log(
+        `/metrics ${server.name}: first scrape ${first.toFixed(1)} ms; then ${list.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(list, 50).toFixed(1)} ms, p95 ${percentile(list, 95).toFixed(1)} ms, max ${Math.max(...list).toFixed(1)} ms (load ${loadAverage()})`,
+      );
+    }
     console.log(`\nload after: ${loadAverage()}`);
   } finally {
-    await server.stop();
+    await Promise.all(servers.map((server) => server.stop()));
   }
 }
 

@@ -29,6 +29,7 @@ export const PROCESS_SLOTS = [
   "storageSampler",
   "metrics",
   "metricsTableScans",
+  "sqliteReadWorker",
   "outboundAgent",
   "requestGate",
   "routeLabels",

@@ -4,6 +4,6 @@ import { renderMetrics } from "@/lib/metrics/collectors";
 
 /** Prometheus scrape: a token with the read scope, or anyone when server.metrics_public is true. */
 export const GET = route({ access: "read", publicWhen: () => getConfig().values.server.metrics_public }, async () => {
-  const { text, contentType } = await renderMetrics();
-  return new Response(text, { headers: { "Content-Type": contentType, "Cache-Control": "no-store" } });
+  const { text, contentType, serverTiming } = await renderMetrics();
+  return new Response(text, { headers: { "Content-Type": contentType, "Cache-Control": "no-store", "Server-Timing": serverTiming } });
 });

@@ -1,6 +1,8 @@
 import "server-only";
 import { Worker } from "node:worker_threads";
 import { appDatabaseLocation, BUSY_TIMEOUT_MS } from "@/lib/db/client";
+import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
+import { processState } from "@/lib/process-state";
 
 /**
  * Reads that walk a whole table (row counts, the run tallies of /metrics) run on SQLite on a worker
@@ -9,9 +11,12 @@ import { appDatabaseLocation, BUSY_TIMEOUT_MS } from "@/lib/db/client";
  * thread it holds nobody. WAL mode lets that connection read while the app writes. On PostgreSQL the
  * driver is asynchronous already: the statements run on the pool as usual.
  *
- * A worker per call (about 30 ms to start): its connection never outlives the file it opened, so a
- * restore that swaps the file in cannot leave it reading the old one. Meant for work that is reused
- * for a while (lib/metrics), not for a request path.
+ * One worker thread for the process, started on first use and kept (unref'd: it never holds the process
+ * open), at the background niceness, reading one call after another: starting a thread costs about
+ * 30 ms of a core, and /metrics refreshed two every 30 s, each in the middle of the scrape that found
+ * its value stale. Each call opens its own connection and closes it after, so no connection outlives
+ * the file it opened: a restore that swaps the file in cannot leave a call reading the old one. Meant
+ * for work that is reused for a while (lib/metrics) or rare (a retention preview), not for a request path.
  */
 
 /** A built statement: drizzle's `.toSQL()`. */
@@ -21,42 +26,73 @@ export interface BuiltQuery {
 
 /** Passed as the worker's script, so the bundler leaves its require() alone and node resolves the driver from cwd. */
 const WORKER_SCRIPT = String.raw`
-const { parentPort, workerData } = require("node:worker_threads");
+const { parentPort } = require("node:worker_threads");
+// A pass over a million rows beside a serving event loop must not take the loop's core.
+${LOWER_THIS_THREAD_SOURCE}
 const Database = require("better-sqlite3");
-let db;
-try {
-  db = new Database(workerData.file, { readonly: true, fileMustExist: true });
-  db.pragma("busy_timeout = " + workerData.busyTimeoutMs);
-  // One read transaction: every statement reads the same snapshot.
-  const read = db.transaction(() => workerData.statements.map((s) => db.prepare(s.sql).raw().all(...s.params)));
-  parentPort.postMessage({ ok: true, value: read.deferred() });
-} catch (error) {
-  parentPort.postMessage({ ok: false, message: error.message, code: error.code });
-} finally {
-  if (db) db.close();
-}
+parentPort.on("message", ({ id, file, busyTimeoutMs, statements }) => {
+  let db;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma("busy_timeout = " + busyTimeoutMs);
+    // One read transaction: every statement reads the same snapshot.
+    const read = db.transaction(() => statements.map((s) => db.prepare(s.sql).raw().all(...s.params)));
+    parentPort.postMessage({ id, ok: true, value: read.deferred() });
+  } catch (error) {
+    parentPort.postMessage({ id, ok: false, message: error.message, code: error.code });
+  } finally {
+    if (db) db.close();
+  }
+});
 `;
 
+type Reply = { id: number; ok: true; value: unknown[][][] } | { id: number; ok: false; message: string; code?: string };
+interface Reader {
+  worker: Worker;
+  next: number;
+  pending: Map<number, { resolve: (value: unknown[][][]) => void; reject: (error: Error) => void }>;
+}
+
+/** One per process, not per bundle: /metrics and the boot's warm-up share the thread. */
+const memo = processState("sqliteReadWorker", (): { reader: Reader | null } => ({ reader: null }));
+
+/** The process's read worker, started when there is none (a worker that failed or exited is replaced on the next call). */
+function readerThread(): Reader {
+  if (memo.reader) return memo.reader;
+  const worker = new Worker(WORKER_SCRIPT, { eval: true });
+  const state: Reader = { worker, next: 0, pending: new Map() };
+  worker.unref();
+  worker.on("message", (reply: Reply) => {
+    const call = state.pending.get(reply.id);
+    state.pending.delete(reply.id);
+    // Idle, it must not keep the process alive; a read under way does, as the thread per call did.
+    if (state.pending.size === 0) worker.unref();
+    if (!call) return;
+    if (reply.ok) call.resolve(reply.value);
+    else call.reject(Object.assign(new Error(reply.message), { code: reply.code }));
+  });
+  const fail = (error: Error) => {
+    if (memo.reader === state) memo.reader = null;
+    for (const call of state.pending.values()) call.reject(error);
+    state.pending.clear();
+  };
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`the read worker exited with ${code} before answering`)));
+  memo.reader = state;
+  return state;
+}
+
 /**
- * Runs `statements` in one read transaction on a worker thread's own connection to the SQLite file and
+ * Runs `statements` in one read transaction on the read worker's own connection to the SQLite file and
  * answers each one's rows as arrays of column values, in select order. Reads only.
  */
 export function readSqliteOffThread(file: string, statements: { sql: string; params: unknown[] }[]): Promise<unknown[][][]> {
+  const thread = readerThread();
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SCRIPT, { eval: true, workerData: { file, busyTimeoutMs: BUSY_TIMEOUT_MS, statements } });
-    let settled = false;
-    worker.once("message", (reply: { ok: true; value: unknown[][][] } | { ok: false; message: string; code?: string }) => {
-      settled = true;
-      if (reply.ok) resolve(reply.value);
-      else reject(Object.assign(new Error(reply.message), { code: reply.code }));
-    });
-    worker.once("error", (error) => {
-      settled = true;
-      reject(error);
-    });
-    worker.once("exit", (code) => {
-      if (!settled) reject(new Error(`the read worker exited with ${code} before answering`));
-    });
+    const id = thread.next++;
+    thread.pending.set(id, { resolve, reject });
+    thread.worker.ref();
+    thread.worker.postMessage({ id, file, busyTimeoutMs: BUSY_TIMEOUT_MS, statements });
   });
 }
 

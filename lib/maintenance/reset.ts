@@ -53,8 +53,13 @@ export async function getInstanceName(): Promise<string> {
   return instanceNameOf(instanceId);
 }
 
-/** What a reset of each volume would delete, with row counts of Mimir's data: the dialog's list. Reads only. */
-export async function getResetPreview(): Promise<ResetPreview> {
+/**
+ * What a reset of each volume would delete, with row counts of Mimir's data: the dialog's list. Reads
+ * only. `tableRows`: the row counts the caller reads anyway (the Database page lists every table's),
+ * so that a page load counts the history once, not twice (on PostgreSQL each count(*) of 1,000,000 runs
+ * is 75-95 ms).
+ */
+export async function getResetPreview(tableRows?: Promise<{ name: string; rows: number }[]>): Promise<ResetPreview> {
   const config = getConfig();
   const folders = volumeFolders(config);
   const keep = keptPaths(config);
@@ -64,7 +69,10 @@ export async function getResetPreview(): Promise<ResetPreview> {
   for (const name of VOLUMES) {
     volumes.push({ name, folder: folders[name], ...(await measureFolder(folders[name], keep)), size_bytes: sizes.get(name) ?? 0 });
   }
-  const rows = await getEngine().reset.countRows(["scheduled_jobs", "pipelines", "job_executions"]);
+  const counted = ["scheduled_jobs", "pipelines", "job_executions"];
+  const rows = tableRows
+    ? Object.fromEntries((await tableRows).filter((table) => counted.includes(table.name)).map((table) => [table.name, table.rows]))
+    : await getEngine().reset.countRows(counted);
   return {
     instance_name: await getInstanceName(),
     volumes,

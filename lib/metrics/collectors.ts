@@ -1,4 +1,5 @@
 import "server-only";
+import { performance, type EventLoopUtilization } from "node:perf_hooks";
 import { Gauge, Registry } from "prom-client";
 import { getEngine } from "@/lib/db/engine";
 import type { DatabaseFileStats } from "@/lib/db/engine/types";
@@ -19,6 +20,8 @@ import { runDurationHistogram, tableScans } from "@/lib/metrics/run-duration";
  * (row counts, run tallies) is reused and read again in the background, off the event loop.
  */
 interface Snapshot {
+  /** milliseconds each read of the snapshot took, by name (the Server-Timing of the scrape) */
+  parts: Record<string, number>;
   samples: Awaited<ReturnType<typeof listLatestSamplesAndAlertStates>>["samples"];
   alerts: Awaited<ReturnType<typeof listLatestSamplesAndAlertStates>>["alerts"];
   backups: Awaited<ReturnType<typeof summarizeBackups>> | null;
@@ -27,13 +30,27 @@ interface Snapshot {
 }
 
 async function readSnapshot(): Promise<Snapshot> {
+  const parts: Record<string, number> = {};
+  const timed =
+    <T>(name: string, read: () => Promise<T>) =>
+    async () => {
+      const started = performance.now();
+      try {
+        return await read();
+      } finally {
+        parts[name] = performance.now() - started;
+      }
+    };
   const [{ samples, alerts }, backups, sqlite, destinations] = await Promise.all([
-    guarded(listLatestSamplesAndAlertStates, { samples: [], alerts: [] }),
-    guarded(summarizeBackups, null),
-    guarded(() => getEngine().fileStats(), null),
-    guarded(listDestinationStats, []),
+    guarded(timed("samples", listLatestSamplesAndAlertStates), { samples: [], alerts: [] }),
+    guarded(timed("backups", summarizeBackups), null),
+    guarded(
+      timed("file", () => getEngine().fileStats()),
+      null,
+    ),
+    guarded(timed("offsite", listDestinationStats), []),
   ]);
-  return { samples, alerts, backups, sqlite, destinations };
+  return { parts, samples, alerts, backups, sqlite, destinations };
 }
 
 /** The snapshot of the scrape in progress (a gauge collected outside a scrape reads its own). */
@@ -245,14 +262,32 @@ async function guarded<T>(read: () => Promise<T>, fallback: T): Promise<T> {
 
 // Per bundle, not per process: only the /metrics route loads this module, and the gauges hold no state.
 let collectors: Registry | null = null;
+/**
+ * The event loop's busy time since the last scrape (Server-Timing `loop`): a slow scrape whose reads
+ * were quick and whose loop was mostly idle waited for a core, not for our own work. Read from the
+ * loop's counters: no timer wakes the process to sample it.
+ */
+let lastLoop: EventLoopUtilization | null = null;
 
-/** The Prometheus text exposition of every metric (HTTP counters and gauges), and its content type. */
-export async function renderMetrics(): Promise<{ text: string; contentType: string }> {
+/**
+ * The Prometheus text exposition of every metric (HTTP counters and gauges), its content type, and
+ * the time its parts took as a Server-Timing value (each snapshot read, and the whole), so that a slow
+ * scrape says which read it waited for (bench/metrics-scrape.ts prints it for the slowest).
+ */
+export async function renderMetrics(): Promise<{ text: string; contentType: string; serverTiming: string }> {
+  const started = performance.now();
   collectors ??= createCollectors();
+  const loop = performance.eventLoopUtilization();
+  const busyMs = lastLoop ? performance.eventLoopUtilization(loop, lastLoop).active : 0;
+  lastLoop = loop;
   const registry = Registry.merge([httpMetricsRegistry(), collectors]);
-  scrape = readSnapshot();
+  const current = readSnapshot();
+  scrape = current;
   try {
-    return { text: await registry.metrics(), contentType: registry.contentType };
+    const text = await registry.metrics();
+    const { parts } = await current;
+    const timing = [...Object.entries(parts), ["loop", busyMs] as const, ["total", performance.now() - started] as const];
+    return { text, contentType: registry.contentType, serverTiming: timing.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(", ") };
   } finally {
     scrape = null;
   }
