@@ -31,6 +31,7 @@ export const PROCESS_SLOTS = [
   "metricsTableScans",
   "outboundAgent",
   "requestGate",
+  "directRoutes",
   "routeLabels",
   "restoreDiscard",
   "auditPrune",
