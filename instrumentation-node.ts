@@ -1,11 +1,18 @@
 import { boot } from "@/lib/boot";
 import { installRequestGate } from "@/lib/request-gate";
+import { enableDirectRoutes } from "@/lib/direct-routes";
 import { warmTableScans } from "@/lib/metrics/run-duration";
 
 // Next.js logs a throwing register() and keeps serving 500s; a server that cannot boot must exit instead.
 installRequestGate();
 try {
   await boot();
+  // Without it every request still goes through Next.js: a reason to say so, not to stop the server.
+  try {
+    enableDirectRoutes();
+  } catch (error) {
+    console.error(`Serving the API's reads through Next.js only: ${error instanceof Error ? error.message : String(error)}`);
+  }
   // /metrics reports two passes over whole tables, read on a worker thread and reused: start them now
   // (without holding up the boot), so that no scrape has to start them and wait for all of them.
   warmTableScans();

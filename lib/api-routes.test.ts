@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { allowedMethods, API_ROUTE_METHODS } from "@/lib/api-routes";
+import { allowedMethods, apiRouteOf, API_ROUTE_METHODS } from "@/lib/api-routes";
 
 const API_DIR = path.join(import.meta.dirname, "../app/api/v1");
 /** Answers unknown paths; not a route of its own. */
@@ -46,5 +46,22 @@ describe("the proxy's table of API methods", () => {
     ["/api/v1/scheduler/jobs/a/b/c", null],
   ])("%s answers %j", (pathname, expected) => {
     expect(allowedMethods(pathname)).toEqual(expected);
+  });
+});
+
+describe("apiRouteOf", () => {
+  test.each([
+    ["/api/v1/jobs", { template: "/api/v1/jobs", params: {} }],
+    ["/api/v1/jobs/abc-1", { template: "/api/v1/jobs/{id}", params: { id: "abc-1" } }],
+    // a literal segment beats a parameter, as in Next.js's router
+    ["/api/v1/jobs/running", { template: "/api/v1/jobs/running", params: {} }],
+    [
+      "/api/v1/destinations/d1/sets/b2/pull",
+      { template: "/api/v1/destinations/{destinationId}/sets/{backupId}/pull", params: { destinationId: "d1", backupId: "b2" } },
+    ],
+    ["/api/v1/nothing", null],
+  ])("%s is %j", (pathname, expected) => {
+    const route = apiRouteOf(pathname);
+    expect(route && { template: route.template, params: route.params }).toEqual(expected);
   });
 });

@@ -82,6 +82,7 @@ export const API_ROUTE_METHODS: Record<string, readonly string[]> = {
 };
 
 const COMPILED = Object.entries(API_ROUTE_METHODS).map(([template, methods]) => ({
+  template,
   segments: template.split("/").slice(1),
   methods,
 }));
@@ -92,7 +93,7 @@ const COMPILED = Object.entries(API_ROUTE_METHODS).map(([template, methods]) => 
  */
 function matchRoute(pathname: string) {
   const parts = pathname.replace(/\/+$/, "").split("/").slice(1);
-  let best: { score: number[]; methods: readonly string[] } | null = null;
+  let best: { score: number[]; template: string; methods: readonly string[] } | null = null;
   for (const route of COMPILED) {
     if (route.segments.length !== parts.length) continue;
     const score: number[] = [];
@@ -105,7 +106,7 @@ function matchRoute(pathname: string) {
       }
       score.push(dynamic ? 0 : 1);
     }
-    if (ok && (!best || compareScores(score, best.score) > 0)) best = { score, methods: route.methods };
+    if (ok && (!best || compareScores(score, best.score) > 0)) best = { score, template: route.template, methods: route.methods };
   }
   return best;
 }
@@ -123,6 +124,22 @@ export function allowedMethods(pathname: string): string[] | null {
   const route = matchRoute(pathname);
   if (!route) return null;
   return [...new Set([...route.methods, ...(route.methods.includes("GET") ? ["HEAD"] : []), "OPTIONS"])];
+}
+
+/**
+ * The listed route a path is, by the same choice as allowedMethods: its template
+ * (`/api/v1/jobs/{id}`), the methods its file exports and the path's values of its parameters (as
+ * written in the path: the caller passes only paths without percent-escapes). Null when not listed.
+ */
+export function apiRouteOf(pathname: string): { template: string; methods: readonly string[]; params: Record<string, string> } | null {
+  const route = matchRoute(pathname);
+  if (!route) return null;
+  const parts = pathname.replace(/\/+$/, "").split("/").slice(1);
+  const params: Record<string, string> = {};
+  for (const [index, segment] of route.template.split("/").slice(1).entries()) {
+    if (segment.startsWith("{")) params[segment.slice(1, -1)] = parts[index]!;
+  }
+  return { template: route.template, methods: route.methods, params };
 }
 
 /** Throws the 404 an unknown /api/v1 path answers. */

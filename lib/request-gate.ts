@@ -5,6 +5,7 @@ import { allowedMethods } from "@/lib/api-routes";
 import { DATA_ANSWER_POLICY } from "@/lib/csp";
 import { AppError } from "@/lib/errors";
 import { isAllowedHost, type HeaderReader } from "@/lib/request-origin";
+import { serveDirectly } from "@/lib/direct-routes";
 
 const memo = processState("requestGate", (): { installed?: boolean } => ({}));
 
@@ -40,7 +41,11 @@ export function installRequestGate(): void {
         request!.resume();
         return true;
       }
-      if (request && response) for (const [name, value] of fixedHeadersOf(request)) response.setHeader(name, value);
+      if (request && response) {
+        for (const [name, value] of fixedHeadersOf(request)) response.setHeader(name, value);
+        // The data paths' reads, by their own route handlers without Next.js's per-request work (lib/direct-routes.ts).
+        if (serveDirectly(request, response)) return true;
+      }
     }
     return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
   };
