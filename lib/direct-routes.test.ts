@@ -1,5 +1,7 @@
+import { createRequire } from "node:module";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { directRouteOf } from "@/lib/direct-routes";
+import { directRouteOf, nextInternals } from "@/lib/direct-routes";
 
 const request = (method: string, url: string, headers: string[] = ["Host", "127.0.0.1:8080"]) => ({ method, url, rawHeaders: headers });
 
@@ -51,5 +53,20 @@ describe("the reads served without Next.js's router (lib/direct-routes.ts)", () 
       expect(directRouteOf(request("GET", "/health", ["Host", "h", name, "1"])), name).toBeNull();
     }
     expect(directRouteOf(request("GET", "/health", ["Host", "h", "Authorization", "Bearer x", "Accept-Encoding", "gzip"]))).not.toBeNull();
+  });
+
+  it("finds every part of Next.js's server it calls in the installed Next.js (an upgrade that moves one fails here, not per request)", () => {
+    const internals = nextInternals(createRequire(path.join(process.cwd(), "package.json")), true);
+    for (const [name, part] of Object.entries(internals)) {
+      if (name === "vary") expect(part).toBe("rsc, next-router-state-tree, next-router-prefetch, next-router-segment-prefetch");
+      else expect(part, name).toBeTypeOf("function");
+    }
+    expect(nextInternals(createRequire(path.join(process.cwd(), "package.json")), false).compress).toBeNull();
+  });
+
+  it("refuses a Next.js that lacks one of them, naming it", () => {
+    const installed = createRequire(path.join(process.cwd(), "package.json"));
+    const moved = ((id: string) => (id.endsWith("/send-response") ? {} : installed(id))) as NodeJS.Require;
+    expect(() => nextInternals(moved, true)).toThrow("this Next.js lacks sendResponse");
   });
 });

@@ -68,28 +68,59 @@ export function enableDirectRoutes(): void {
   // this build's output; Next.js's internals are the copy that serves this process).
   const runtimeRequire = createRequire(path.join(process.cwd(), "package.json"));
   const config = (JSON.parse(fs.readFileSync(serverFiles, "utf8")) as { config: { compress?: boolean } }).config;
-  const compression = runtimeRequire("next/dist/compiled/compression") as () => NextInternals["compress"];
-  const headers = runtimeRequire("next/dist/client/components/app-router-headers") as Record<string, string>;
-  const adapter = runtimeRequire("next/dist/server/web/spec-extension/adapters/next-request") as {
-    NextRequestAdapter: { fromNodeNextRequest: NextInternals["fromNodeNextRequest"] };
-    signalFromNodeResponse: NextInternals["signalFromNodeResponse"];
-  };
-  const nodeHttp = runtimeRequire("next/dist/server/base-http/node") as Pick<NextInternals, "NodeNextRequest" | "NodeNextResponse">;
+  const internals = nextInternals(runtimeRequire, config.compress !== false);
   memo.runtimeRequire = runtimeRequire;
   memo.appDir = path.join(distDir, "server/app");
-  memo.internals = {
-    compress: config.compress === false ? null : compression(),
-    releaseCompressionStream: (runtimeRequire("next/dist/server/lib/release-compression-stream") as Pick<NextInternals, "releaseCompressionStream">)
-      .releaseCompressionStream,
+  memo.internals = internals;
+}
+
+/**
+ * The parts of Next.js's own server that direct serving calls, taken from the `next` package that
+ * serves this process. They are internals: an upgrade may move or rename them, so each is checked
+ * here, once, and a missing one throws (instrumentation-node.ts then logs it and leaves every request
+ * to Next.js) instead of failing each request later. Exported for its test, which runs it against
+ * the installed Next.js.
+ */
+export function nextInternals(runtimeRequire: NodeJS.Require, compress: boolean): NextInternals {
+  const compression = runtimeRequire("next/dist/compiled/compression") as () => NextInternals["compress"];
+  const headers = runtimeRequire("next/dist/client/components/app-router-headers") as Record<string, string | undefined>;
+  const adapter = runtimeRequire("next/dist/server/web/spec-extension/adapters/next-request") as {
+    NextRequestAdapter?: { fromNodeNextRequest?: NextInternals["fromNodeNextRequest"] };
+    signalFromNodeResponse?: NextInternals["signalFromNodeResponse"];
+  };
+  const nodeHttp = runtimeRequire("next/dist/server/base-http/node") as Partial<Pick<NextInternals, "NodeNextRequest" | "NodeNextResponse">>;
+  const parts = {
+    compression,
+    releaseCompressionStream: (runtimeRequire("next/dist/server/lib/release-compression-stream") as Partial<NextInternals>).releaseCompressionStream,
     NodeNextRequest: nodeHttp.NodeNextRequest,
     NodeNextResponse: nodeHttp.NodeNextResponse,
-    fromNodeNextRequest: (req, signal) => adapter.NextRequestAdapter.fromNodeNextRequest(req, signal),
+    fromNodeNextRequest: adapter.NextRequestAdapter?.fromNodeNextRequest,
     signalFromNodeResponse: adapter.signalFromNodeResponse,
-    addRequestMeta: (runtimeRequire("next/dist/server/request-meta") as Pick<NextInternals, "addRequestMeta">).addRequestMeta,
-    sendResponse: (runtimeRequire("next/dist/server/send-response") as Pick<NextInternals, "sendResponse">).sendResponse,
-    vary: [headers.RSC_HEADER, headers.NEXT_ROUTER_STATE_TREE_HEADER, headers.NEXT_ROUTER_PREFETCH_HEADER, headers.NEXT_ROUTER_SEGMENT_PREFETCH_HEADER].join(
-      ", ",
-    ),
+    addRequestMeta: (runtimeRequire("next/dist/server/request-meta") as Partial<NextInternals>).addRequestMeta,
+    sendResponse: (runtimeRequire("next/dist/server/send-response") as Partial<NextInternals>).sendResponse,
+  };
+  const missing = Object.entries(parts).filter(([, value]) => typeof value !== "function");
+  const varyNames = [
+    headers.RSC_HEADER,
+    headers.NEXT_ROUTER_STATE_TREE_HEADER,
+    headers.NEXT_ROUTER_PREFETCH_HEADER,
+    headers.NEXT_ROUTER_SEGMENT_PREFETCH_HEADER,
+  ];
+  if (missing.length > 0 || !varyNames.every((name) => typeof name === "string" && name !== "")) {
+    throw new Error(`this Next.js lacks ${[...missing.map(([name]) => name), ...(varyNames.every(Boolean) ? [] : ["its router header names"])].join(", ")}`);
+  }
+  const adapterClass = adapter.NextRequestAdapter!;
+  return {
+    compress: compress ? compression() : null,
+    releaseCompressionStream: parts.releaseCompressionStream!,
+    NodeNextRequest: parts.NodeNextRequest!,
+    NodeNextResponse: parts.NodeNextResponse!,
+    // called on its class, as Next.js does (a static method may use `this`)
+    fromNodeNextRequest: (req, signal) => adapterClass.fromNodeNextRequest!(req, signal),
+    signalFromNodeResponse: parts.signalFromNodeResponse!,
+    addRequestMeta: parts.addRequestMeta!,
+    sendResponse: parts.sendResponse!,
+    vary: varyNames.join(", "),
   };
 }
 
