@@ -64,6 +64,13 @@ function cpuMicros(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
 }
 
+/** A process's resident memory now and its peak so far (VmRSS, VmHWM), in MB. */
+function memoryMb(pid: number): { rss: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+  return { rss: kb("VmRSS") / 1024, peak: kb("VmHWM") / 1024 };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -75,6 +82,7 @@ function loadAverage(): string {
 
 async function measure(servers: Server[]) {
   const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
+  const idle = new Map(servers.map((server) => [server.name, memoryMb(server.process.pid!).rss]));
   console.log(
     `\n${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}; ${CONNECTIONS} connections, ${RUNS} × ${SECONDS} s per server and route, interleaved; load before: ${loadAverage()}`,
   );
@@ -102,6 +110,14 @@ async function measure(servers: Server[]) {
           .padStart(11)} ${(median(list.map((f) => f.cpuPerRequest)) / bareCpu).toFixed(2).padStart(6)}× ${list.reduce((sum, f) => sum + f.errors, 0)}`,
       );
     }
+  }
+  // What a serving mode costs besides speed: the wait for a restarted server, and its memory.
+  console.log(`\n${"server".padEnd(26)} ${"ready in s".padStart(10)} ${"RSS idle MB".padStart(12)} ${"peak MB".padStart(8)}`);
+  for (const server of servers) {
+    const { peak } = memoryMb(server.process.pid!);
+    console.log(
+      `${server.name.padEnd(26)} ${(server.readyMs / 1000).toFixed(1).padStart(10)} ${idle.get(server.name)!.toFixed(0).padStart(12)} ${peak.toFixed(0).padStart(8)}`,
+    );
   }
   console.log(`\nload after: ${loadAverage()}`);
 }

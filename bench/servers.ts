@@ -19,6 +19,8 @@ export interface Server {
   name: string;
   base: string;
   process: ChildProcess;
+  /** from spawning the process to its first answer on /health: what a restart costs the users */
+  readyMs: number;
   stop(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ async function waitUntilAnswering(base: string, child: ChildProcess, name: strin
 
 async function start(name: string, command: string, args: string[], env: Record<string, string>, cwd = ROOT): Promise<Server> {
   const port = await freePort();
+  const spawnedAt = performance.now();
   const child = spawn(
     command,
     args.map((arg) => arg.replace("$PORT", String(port))),
@@ -83,6 +86,7 @@ async function start(name: string, command: string, args: string[], env: Record<
     name,
     base,
     process: child,
+    readyMs: performance.now() - spawnedAt,
     stop: () =>
       new Promise((resolve) => {
         handedOut.delete(port);
