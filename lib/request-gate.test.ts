@@ -56,7 +56,7 @@ describe("the request gate (before Next.js)", () => {
   });
 });
 
-describe("the fixed security headers (set here, not by next.config.ts headers())", () => {
+describe("the fixed security headers (set here, not by next.config headers())", () => {
   const names = (url: string, headers: Record<string, string> = {}) => fixedHeadersOf({ url, headers }).map(([name]) => name);
   const EVERY = ["X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"];
 

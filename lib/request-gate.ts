@@ -89,14 +89,14 @@ const DATA_ANSWER: [string, string][] = [["Content-Security-Policy", DATA_ANSWER
 const TLS_ANSWER: [string, string] = ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"];
 // The paths Next.js's header rules `/:path*`, `/api/:path*`, `/health` and `/metrics` matched (its
 // path-to-regexp with `strict`, case-insensitive), so every answer keeps exactly the headers it had
-// when next.config.ts headers() set them. A trailing slash is left out: Next.js answers such a path
+// when next.config headers() set them. A trailing slash is left out: Next.js answers such a path
 // with its redirect to the path without it, which drops the headers its rules matched.
 const ANY_PATH = /^(?:\/[^/]+)+$|^\/$/;
 const DATA_PATH = /^(?:\/api(?:\/[^/]+)*|\/health|\/metrics)$/i;
 
 /**
  * The constant security headers of the answer Next.js will give `request`, set here rather than by
- * next.config.ts headers(): Next.js matched every request against those rules through path-to-regexp
+ * next.config headers(): Next.js matched every request against those rules through path-to-regexp
  * and copied the values in its router (bench/http-profile.ts: about 4× the router's cost of a bare
  * app), while this gate sees every request anyway. The data answers (JSON and text) get their constant
  * policy here; pages get theirs, with a fresh nonce, from proxy.ts. Matched on the path Next.js
