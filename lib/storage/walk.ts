@@ -74,9 +74,23 @@ interface WorkerShare {
   linked: [string, number, string][];
 }
 
-// Process-wide: one small pool per process, started on the first scan and kept (unref'd, so an idle
-// pool never keeps a CLI or test process alive).
-const memo = processState("walkWorkers", (): { walkWorkers?: Worker[] } => ({}));
+// Process-wide: one small pool per process, started by a scan, kept for the scans that follow it
+// (a page's folder sizes, a sample's volumes) and ended once idle (see IDLE_POOL_MS). Unref'd, so an
+// idle pool never keeps a CLI or test process alive.
+const memo = processState("walkWorkers", (): { walkWorkers?: Worker[]; retire?: NodeJS.Timeout } => ({}));
+
+/**
+ * How long the pool outlives its last scan. Two idle threads hold ~18 MB of the server's memory,
+ * and the sampler scans only every storage.sample_interval_minutes; starting them again costs tens of
+ * milliseconds, on a scan of seconds.
+ */
+const IDLE_POOL_MS = 30_000;
+
+function retireWalkWorkers() {
+  const workers = memo.walkWorkers ?? [];
+  delete memo.walkWorkers;
+  for (const worker of workers) void worker.terminate();
+}
 
 function walkWorkers(): Worker[] {
   memo.walkWorkers ??= Array.from({ length: WALK_WORKERS }, () => {
@@ -114,7 +128,15 @@ function walkShare(worker: Worker, root: string, names: string[]): Promise<Worke
  * Only reads, so it keeps working on a full disk.
  */
 export async function scanFolder(root: string, seenInodes = new Set<string>()): Promise<FolderScan> {
-  return scansInTurn(() => scanWithWorkers(root, seenInodes));
+  return scansInTurn(async () => {
+    clearTimeout(memo.retire);
+    try {
+      return await scanWithWorkers(root, seenInodes);
+    } finally {
+      // Scans run one at a time, so no scan is under way when this fires.
+      memo.retire = setTimeout(retireWalkWorkers, IDLE_POOL_MS).unref();
+    }
+  });
 }
 
 async function scanWithWorkers(root: string, seenInodes: Set<string>): Promise<FolderScan> {
