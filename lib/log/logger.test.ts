@@ -72,6 +72,24 @@ describe("application log", () => {
     expect(lines.map((line) => JSON.parse(line).i)).toEqual(Array.from({ length: count }, (_, i) => i));
   });
 
+  it("reconfiguring keeps the lines written so far and a logger kept from before logs nowhere without failing", async () => {
+    const before = fileLogger(4096, 3);
+    before.info("first");
+    const after = configureLogging(loadConfig({ MIMIR_HOME: home }, home));
+    expect(() => before.info("to the old logger")).not.toThrow();
+    after.transports.forEach((transport) => {
+      if (transport instanceof winston.transports.Console) transport.silent = true;
+    });
+    after.info("second");
+    await closeLogging();
+    // Both kept; not necessarily in this order: the old file stream may still be opening when the new one appends.
+    expect(
+      readLogLines()
+        .lines.map((line) => JSON.parse(line).message)
+        .sort(),
+    ).toEqual(["first", "second"]);
+  });
+
   it("masks fields that hold secrets at any depth", () => {
     expect(redact({ user: "admin", password: "hunter2", nested: { apiToken: "mimir_abc", list: [{ passphrase: "p" }] }, Authorization: "Bearer x" })).toEqual({
       user: "admin",

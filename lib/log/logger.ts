@@ -73,18 +73,14 @@ export function closeLogging(): Promise<void> {
   const { logger, file } = memo;
   memo.logger = undefined;
   memo.file = undefined;
-  if (!logger || !file) {
-    logger?.close();
-    return Promise.resolve();
-  }
-  // The logger hands lines to its transports through a pipe (a tick later): end the file only once the
-  // file's transport has taken the last line, or that line would be a write after end.
-  const transport = logger.transports.find((candidate) => candidate instanceof winston.transports.Stream);
+  // close() only detaches the transports (a reference kept elsewhere then logs nowhere, rather than
+  // failing with a write after end). The logger hands each line to the file stream as it is logged, so
+  // ending the file stream afterwards flushes all of them.
+  logger?.close();
+  if (!file) return Promise.resolve();
   return new Promise((resolve) => {
     file.once("finish", () => resolve());
-    if (!transport) return file.end();
-    transport.once("finish", () => file.end());
-    logger.end();
+    file.end();
   });
 }
 
