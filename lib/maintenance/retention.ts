@@ -57,7 +57,7 @@ const INCREMENTAL_VACUUM_STEP_PAGES = 256;
 const CLEANUP_CHECKPOINT_WAL_BYTES = JOURNAL_SIZE_LIMIT_BYTES;
 /** Below this size a full VACUUM takes well under a second, so a cleanup may run it to give pages back. */
 const VACUUM_WHEN_CHEAP_BYTES = 32 * 1024 * 1024;
-/** winston's rotated files beside the live one: mimir1.log, mimir2.log, … (the live mimir.log is never touched). */
+/** The rotated files (lib/log/logger.ts) beside the live one: mimir1.log, mimir2.log, … (the live mimir.log is never touched). */
 const ROTATED_APP_LOG = new RegExp(`^${path.basename(APP_LOG_FILE, ".log")}\\d+\\.log$`);
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
