@@ -594,18 +594,19 @@ export function createSftpStore(
     })();
     const aborted = () => batch.kill();
     options.signal?.addEventListener("abort", aborted, { once: true });
-    const unwatchBatch = batch.onEnd(() => undefined);
     try {
       options.signal?.throwIfAborted();
       await batch.put(local, partial);
       polling = false;
+      // sftp has written and closed the file: the link is free for the next one while ssh2 checks
+      // its size, makes it durable and names it (each a round trip that the link waited for before).
+      // sftp's put succeeded only if the server acknowledged every write: all bytes are there.
+      options.onProgress?.(size);
+      options.onSent?.();
       await poll;
       const stats = await untilGone(call<{ size: number }>(`stat ${key}`, (cb) => sftp.fstat(handle, cb)));
       if (!stats) throw new RemoteStoreError("unreachable", `writing ${key}: the connection to ${settings.host}:${settings.port} was lost`);
       if (stats.size !== size) throw new RemoteStoreError("refused", `${key}: ${stats.size} bytes arrived where ${size} were announced`);
-      options.onProgress?.(size);
-      // The link is free for the next file while ssh2 makes this one durable and names it.
-      options.onSent?.();
       await call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
       await call<void>(`close ${key}`, (cb) => sftp.close(handle, cb));
       try {
@@ -632,7 +633,6 @@ export function createSftpStore(
     } finally {
       polling = false;
       options.signal?.removeEventListener("abort", aborted);
-      unwatchBatch();
       unwatch();
     }
   }
