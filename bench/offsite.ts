@@ -174,8 +174,6 @@ async function main() {
         },
       });
       ours.push(Number(process.hrtime.bigint() - started) / 1e9);
-      const oursByProcess = await stopCpu();
-      if (CPU_BY_PROCESS) phases.push(`round ${round + 1} CPU s by process: scp run: ${cpuTable(scpByProcess)}; ours: ${cpuTable(oursByProcess)}`);
       const ms = (value: number | undefined) => (value === undefined ? "?" : `${value.toFixed(0)}`);
       phases.push(
         `round ${round + 1} (ms from the start): first byte acknowledged ${ms(phase.firstByte)}, archives' last byte ${ms(phase.archivesSent)}, manifest sent after every archive's proof ${ms(phase.manifest)}, done ${ms(since())}; link idle between archives ${ms(idle)}`,
@@ -183,6 +181,9 @@ async function main() {
       // Ours counts the OpenSSH client (and its ssh-agent) the copy ran and has waited for, as scp's figure counts its ssh.
       const oursCpuAfter = cpuSeconds();
       oursCpu.push(oursCpuAfter.self - oursCpuBefore.self + oursCpuAfter.children - oursCpuBefore.children);
+      // Stopped (and so waited for) only now: the sampler's own CPU is not counted as ours.
+      const oursByProcess = await stopCpu();
+      if (CPU_BY_PROCESS) phases.push(`round ${round + 1} CPU s by process: scp run: ${cpuTable(scpByProcess)}; ours: ${cpuTable(oursByProcess)}`);
       if (copy.status !== "verified") throw new Error(`the copy ended ${copy.status}: ${copy.error}`);
       proofs.add(String(copy.verified_by));
       fs.rmSync(path.join(sshd.folder, `ours-${round}`), { recursive: true });
