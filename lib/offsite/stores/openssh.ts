@@ -189,8 +189,11 @@ export interface SystemSftpBatch {
   end(): Promise<void>;
 }
 
-/** What a path in an sftp batch command may hold: no glob, quote or escape characters (sftp globs the local path). */
-export const BATCH_SAFE_PATH = /^[A-Za-z0-9/._@+,=:~-]+$/;
+/**
+ * What a path in an sftp batch command may hold: no glob, quote, escape or space characters (sftp
+ * globs and splits them), no "~" (sftp may expand it where ssh2 does not), no leading "-" (a flag).
+ */
+export const BATCH_SAFE_PATH = /^[A-Za-z0-9/._@+,=:][A-Za-z0-9/._@+,=:-]*$/;
 
 async function startSystem(target: SystemSshTarget, mode: "frames" | "batch"): Promise<SystemSftp | SystemSftpBatch> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-ssh-"));
