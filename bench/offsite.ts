@@ -9,7 +9,7 @@
 // default picks chacha20-poly1305, dearer than AES-GCM here, which would flatter our ratio.
 // OFFSITE_BENCH_SFTP_ONLY=1 runs the sshd with ForceCommand internal-sftp, to measure the read-back. Prints both times,
 // the ratio, and our peak RSS beside the RSS before the copy (flat = independent of the set size).
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -45,6 +45,31 @@ const loadAverage = () =>
     .loadavg()
     .map((load) => load.toFixed(2))
     .join(" ");
+/**
+ * OFFSITE_BENCH_CPU=1: CPU seconds per process name (node, ssh, sshd, openssl…) of this process and
+ * every process under it (the sshd and its sessions included) over one phase, sampled from /proc by
+ * bench/proc-cpu.py: where the CPU of a copy goes, ours beside scp's.
+ */
+const CPU_BY_PROCESS = process.env.OFFSITE_BENCH_CPU === "1";
+async function cpuByProcess(): Promise<() => Promise<Record<string, [number, number]>>> {
+  if (!CPU_BY_PROCESS) return async () => ({});
+  const sampler = spawn("python3", [path.join(import.meta.dirname, "proc-cpu.py"), String(process.pid)], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  sampler.stdout.on("data", (data: Buffer) => (out += data.toString()));
+  const done = new Promise<void>((resolve) => sampler.on("close", () => resolve()));
+  // Its first sample taken: what the processes had used before the phase is not counted.
+  while (!out.includes("ready\n")) await new Promise((resolve) => setTimeout(resolve, 5));
+  return async () => {
+    sampler.stdin.end();
+    await done;
+    return JSON.parse(out.slice(out.indexOf("ready\n") + 6)) as Record<string, [number, number]>;
+  };
+}
+/** "name user+system" per process, the dearest first. */
+const cpuTable = (cpu: Record<string, [number, number]>) =>
+  Object.entries(cpu)
+    .map(([name, [user, system]]) => `${name} ${user.toFixed(2)}+${system.toFixed(2)}`)
+    .join(", ");
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 async function main() {
@@ -102,9 +127,11 @@ async function main() {
       fs.mkdirSync(scpTarget);
       let started = process.hrtime.bigint();
       const scpCpuBefore = cpuSeconds().children;
+      let stopCpu = await cpuByProcess();
       execFileSync("scp", ["-q", "-F", sshd.clientConfigFile, "-c", UPLOAD_CIPHERS, ...files.map((name) => path.join(folder, name)), `bench:${scpTarget}/`]);
       scp.push(Number(process.hrtime.bigint() - started) / 1e9);
       scpCpu.push(cpuSeconds().children - scpCpuBefore);
+      const scpByProcess = await stopCpu();
       fs.rmSync(scpTarget, { recursive: true });
 
       const destination = await createDestination({
@@ -117,6 +144,7 @@ async function main() {
         settings: { host: sshd.host, port: sshd.port, user: sshd.user, folder: path.join(sshd.folder, `ours-${round}`) },
         secrets: { private_key: sshd.privateKey },
       } as CreateDestinationInput);
+      stopCpu = await cpuByProcess();
       started = process.hrtime.bigint();
       const oursCpuBefore = cpuSeconds();
       // Where the time goes, from the copy's own reports: the first byte the server acknowledged, the
@@ -153,6 +181,9 @@ async function main() {
       // Ours counts the OpenSSH client (and its ssh-agent) the copy ran and has waited for, as scp's figure counts its ssh.
       const oursCpuAfter = cpuSeconds();
       oursCpu.push(oursCpuAfter.self - oursCpuBefore.self + oursCpuAfter.children - oursCpuBefore.children);
+      // Stopped (and so waited for) only now: the sampler's own CPU is not counted as ours.
+      const oursByProcess = await stopCpu();
+      if (CPU_BY_PROCESS) phases.push(`round ${round + 1} CPU s by process: scp run: ${cpuTable(scpByProcess)}; ours: ${cpuTable(oursByProcess)}`);
       if (copy.status !== "verified") throw new Error(`the copy ended ${copy.status}: ${copy.error}`);
       proofs.add(String(copy.verified_by));
       fs.rmSync(path.join(sshd.folder, `ours-${round}`), { recursive: true });

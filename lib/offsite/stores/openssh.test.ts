@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestSshd, type TestSshd } from "@/test/helpers/sshd";
 import { createSftpStore, type SftpStoreSettings } from "@/lib/offsite/stores/sftp";
-import { startSystemSftp } from "@/lib/offsite/stores/openssh";
+import { startSystemSftp, startSystemSftpBatch } from "@/lib/offsite/stores/openssh";
 import { RemoteStoreError } from "@/lib/offsite/store";
 
 // Uploads through the system OpenSSH client (`ssh -s sftp`) and the ssh2 fallback, against a real
@@ -78,11 +78,12 @@ describe("SFTP uploads through the system ssh client", () => {
         let progress = 0;
         await store.putFile!("set-a/mimir_data.tar.gz", file, data.length, { onProgress: (bytes) => (progress = bytes) });
         expect(progress).toBe(data.length);
+        // A key login: OpenSSH's sftp (batch mode) carried the file; a password: our framing over ssh.
+        expect(store.uploadClient()).toBe("openssh");
       } finally {
         fs.rmSync(file);
       }
       await store.put("set-a/manifest.json", Readable.from([Buffer.from("{}")]), 2);
-      expect(store.uploadClient()).toBe("openssh");
       expect(sha256(await readAll(await store.get("set-a/mimir_data.tar.gz")))).toBe(sha256(data));
       const keys: string[] = [];
       for await (const object of store.list("set-a/")) keys.push(object.key);
@@ -172,9 +173,34 @@ describe("SFTP uploads through the system ssh client", () => {
     expect([...leftoverFolders()].filter((name) => !before.has(name))).toEqual([]);
   });
 
+  test("OpenSSH's sftp in batch mode puts files in order, refuses another fingerprint, and reports a failed put (its session ends)", async () => {
+    const before = leftoverFolders();
+    const target = { host: sshd.host, port: sshd.port, user: sshd.user, private_key: sshd.privateKey };
+    const other = `SHA256:${crypto.randomBytes(32).toString("base64").replace(/=+$/, "")}`;
+    expect((await failure(startSystemSftpBatch({ ...target, hostKeyFingerprint: other }))).reason).toBe("host-key-changed");
+    const folder = settings().folder;
+    fs.mkdirSync(folder);
+    const file = path.join(os.tmpdir(), `mimir-openssh-test-${crypto.randomBytes(4).toString("hex")}`);
+    const data = crypto.randomBytes(300 * 1024 + 1);
+    fs.writeFileSync(file, data);
+    const session = await startSystemSftpBatch({ ...target, hostKeyFingerprint: sshd.hostKeyFingerprint });
+    try {
+      await Promise.all([session.put(file, path.join(folder, "a")), session.put(file, path.join(folder, "b"))]);
+      expect(sha256(fs.readFileSync(path.join(folder, "a")))).toBe(sha256(data));
+      expect(sha256(fs.readFileSync(path.join(folder, "b")))).toBe(sha256(data));
+      await expect(session.put(file, path.join(folder, "no-such-folder", "c"))).rejects.toThrow(/sftp/);
+      expect(session.closed).toBe(true);
+    } finally {
+      await session.end();
+      fs.rmSync(file);
+    }
+    expect([...leftoverFolders()].filter((name) => !before.has(name))).toEqual([]);
+  });
+
   test("with a pin, a copy's system client starts before ssh2's handshake; when it is refused, the next session takes the key ssh2 checked", async () => {
     const data = crypto.randomBytes(512 * 1024 + 3);
-    const early = createSftpStore(settings());
+    // Streamed puts with a key: over our framing client (sftpBinary null), which these sessions carry.
+    const early = createSftpStore(settings(), { sftpBinary: null });
     try {
       early.prepareUpload!();
       await early.put("set-e/a", Readable.from([data]), data.length);
@@ -192,7 +218,7 @@ describe("SFTP uploads through the system ssh client", () => {
       `#!/bin/sh\ncase "$*" in *KnownHostsCommand*) echo fingerprint >> ${dir}/runs; echo "Host key verification failed." >&2; exit 255;; esac\necho key >> ${dir}/runs\nexec ${real} "$@"\n`,
       { mode: 0o700 },
     );
-    const store = createSftpStore(settings(), { sshBinary: wrapper });
+    const store = createSftpStore(settings(), { sshBinary: wrapper, sftpBinary: null });
     try {
       store.prepareUpload!();
       await store.put("set-e/b", Readable.from([data]), data.length);
@@ -207,7 +233,7 @@ describe("SFTP uploads through the system ssh client", () => {
 
   test("a server re-keyed after the pin is refused before any byte is sent, on the system client's path too", async () => {
     const folder = settings().folder;
-    const store = createSftpStore(settings({ folder }));
+    const store = createSftpStore(settings({ folder }), { sftpBinary: null });
     try {
       await store.put("set-d/a", Readable.from([Buffer.from("a")]), 1);
       expect(store.uploadClient()).toBe("openssh");
@@ -216,19 +242,30 @@ describe("SFTP uploads through the system ssh client", () => {
     }
     const pinned = sshd.hostKeyFingerprint;
     await sshd.restart({ newHostKey: true });
-    const again = createSftpStore(settings({ folder, host_key_fingerprint: pinned }));
+    const again = createSftpStore(settings({ folder, host_key_fingerprint: pinned }), { sftpBinary: null });
     try {
       expect((await failure(again.put("set-d/b", Readable.from([Buffer.from("b")]), 1))).reason).toBe("host-key-changed");
     } finally {
       await again.close();
     }
     // As a copy runs it: the system client starts at once, held to the pinned fingerprint.
-    const copying = createSftpStore(settings({ folder, host_key_fingerprint: pinned }));
+    const copying = createSftpStore(settings({ folder, host_key_fingerprint: pinned }), { sftpBinary: null });
     try {
       copying.prepareUpload!();
       expect((await failure(copying.put("set-d/c", Readable.from([Buffer.from("c")]), 1))).reason).toBe("host-key-changed");
     } finally {
       await copying.close();
+    }
+    // A whole file, as a copy sends it: through OpenSSH's sftp (batch mode), held to the pin alike.
+    const file = path.join(os.tmpdir(), `mimir-openssh-test-${crypto.randomBytes(4).toString("hex")}`);
+    fs.writeFileSync(file, "d");
+    const batch = createSftpStore(settings({ folder, host_key_fingerprint: pinned }));
+    try {
+      batch.prepareUpload!();
+      expect((await failure(batch.putFile!("set-d/d", file, 1))).reason).toBe("host-key-changed");
+    } finally {
+      await batch.close();
+      fs.rmSync(file);
     }
     expect(fs.existsSync(path.join(folder, "set-d", "b"))).toBe(false);
     expect(fs.readdirSync(path.join(folder, "set-d"))).toEqual(["a"]);

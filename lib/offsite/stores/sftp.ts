@@ -6,7 +6,7 @@ import { Readable } from "node:stream";
 import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import { RemoteStoreError, type RemoteFailure, type RemoteObject, type RemoteStore, type TransferOptions } from "@/lib/offsite/store";
 import { PARTIAL_MARK } from "@/lib/offsite/stores/folder";
-import { hasExecutable, startSystemSftp, type SystemSftp } from "@/lib/offsite/stores/openssh";
+import { BATCH_SAFE_PATH, hasExecutable, startSystemSftp, startSystemSftpBatch, type SystemSftp, type SystemSftpBatch } from "@/lib/offsite/stores/openssh";
 
 export interface SftpStoreSettings {
   host: string;
@@ -27,6 +27,11 @@ export interface SftpClientOptions {
    * there, uploads through ssh2 instead. Tests use it to prove the fallback.
    */
   sshBinary?: string | null;
+  /**
+   * OpenSSH's `sftp` for whole-file uploads with a key login (default: `sftp` on PATH); null
+   * frames the writes in Node over `ssh -s sftp` instead.
+   */
+  sftpBinary?: string | null;
 }
 
 /** Which client carried the last upload: the system OpenSSH client or ssh2. */
@@ -331,7 +336,12 @@ export function createSftpStore(
   /** Set by prepareUpload: the system client starts as soon as ssh2 has checked the host key. */
   let uploadsWanted = false;
   /** The system OpenSSH client's SFTP session for uploads (see openssh.ts); null while none is open. */
-  let system: Promise<SystemSftp> | null = null;
+  let system: Promise<SystemSftp | SystemSftpBatch> | null = null;
+  /**
+   * Whether the system session is OpenSSH's `sftp -b` (files go whole, its C doing the reads and
+   * writes) rather than our framing over `ssh -s sftp`: with a key login (no passphrase), where `sftp` is there.
+   */
+  const batchUploads = !!settings.private_key && !settings.passphrase && clientOptions.sftpBinary !== null && hasExecutable(clientOptions.sftpBinary ?? "sftp");
   /** Set once the system client could not be used with this server (not a changed key): ssh2 uploads from then on. */
   let systemUnusable =
     clientOptions.sshBinary === null || !hasExecutable(clientOptions.sshBinary ?? "ssh") || (!!settings.private_key && !!settings.passphrase);
@@ -350,13 +360,13 @@ export function createSftpStore(
    * for ssh2's handshake (~45 ms to the first byte on a quiet machine, up to ~170 ms loaded, bench:offsite).
    * Without a pin (the first test) it waits for the key ssh2's hostVerifier saw and accepts that one only.
    */
-  const systemSession = (): Promise<SystemSftp> | null => {
+  const systemSession = (): Promise<SystemSftp | SystemSftpBatch> | null => {
     if (systemUnusable) return null;
     if (system) return system;
     const byFingerprint = !seenHostKey && fingerprintStartUsable && !!settings.host_key_fingerprint;
     if (!seenHostKey && !byFingerprint) return null;
     startedByFingerprint = byFingerprint;
-    system = startSystemSftp({
+    const target = {
       host: settings.host,
       port: settings.port,
       user: settings.user,
@@ -364,7 +374,9 @@ export function createSftpStore(
       private_key: settings.private_key,
       ...(byFingerprint ? { hostKeyFingerprint: settings.host_key_fingerprint! } : { hostKey: seenHostKey! }),
       sshBinary: clientOptions.sshBinary ?? undefined,
-    });
+      sftpBinary: clientOptions.sftpBinary ?? undefined,
+    };
+    system = batchUploads ? startSystemSftpBatch(target) : startSystemSftp(target);
     // Awaited by the upload; until then a failure must not count as unhandled.
     system.catch(() => undefined);
     return system;
@@ -373,15 +385,17 @@ export function createSftpStore(
    * The uploader for the next file: the system `ssh` when there is one and it logs in, else ssh2.
    * Called once ssh2's session is open, so ssh2 has checked the pin by then either way.
    */
-  const uploader = async (sftp: SFTPWrapper): Promise<Uploader> => {
+  const uploader = async (sftp: SFTPWrapper, wholeFile: boolean): Promise<Uploader | SystemSftpBatch> => {
     const ssh2 = ssh2Uploader(sftp);
+    // A streamed body (put: the probe object) cannot go through sftp's put: ssh2 takes it.
+    if (batchUploads && !wholeFile) return ssh2;
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const starting = systemSession();
       if (!starting) return ssh2;
       const byFingerprint = startedByFingerprint;
       try {
         const current = await starting;
-        if (!current.closed) return systemUploader(current);
+        if (!current.closed) return "put" in current ? current : systemUploader(current);
         // Ended since (the server restarted, a network drop): one new session.
         if (system === starting) system = null;
       } catch (error) {
@@ -447,7 +461,9 @@ export function createSftpStore(
     const target = remotePath(key);
     const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
     await mkdirs(sftp, path.posix.dirname(target));
-    const up = await uploader(sftp);
+    const chosen = await uploader(sftp, false);
+    if ("put" in chosen) throw new Error("unreachable: a streamed upload never goes through sftp batch");
+    const up = chosen;
     startHashLoop((await openSession()).client);
     lastClient = up.client;
     const handle = await up.open(partial, key);
@@ -535,6 +551,92 @@ export function createSftpStore(
     }
   }
 
+  /**
+   * A whole local file through OpenSSH's `sftp -b` (see batchUploads); false when that session is not
+   * to be had (the caller uploads otherwise). ssh2's session creates the partial file (0600), keeps
+   * it open and, while sftp writes it, reads its size for progress and fsyncs it every FLUSH_STEP (as
+   * flushWhileWriting does); once sftp has closed it, the last fsync, then the rename, both on ssh2.
+   */
+  async function putWhole(key: string, local: string, size: number, options: TransferOptions): Promise<boolean> {
+    const sftp = await open();
+    const target = remotePath(key);
+    const partial = `${target}${PARTIAL_MARK}${crypto.randomBytes(4).toString("hex")}`;
+    if (!BATCH_SAFE_PATH.test(local) || !BATCH_SAFE_PATH.test(partial)) return false;
+    await mkdirs(sftp, path.posix.dirname(target));
+    const chosen = await uploader(sftp, true);
+    if (!("put" in chosen)) return false;
+    const batch = chosen;
+    startHashLoop((await openSession()).client);
+    lastClient = "openssh";
+    let unwatch = () => undefined as unknown;
+    const gone = new Promise<null>((resolve) => (unwatch = watchLost(() => resolve(null))));
+    const untilGone = <T>(work: Promise<T>) => (connectionLost ? Promise.resolve(null) : Promise.race([work, gone]));
+    const handle = await call<Buffer>(`create ${key}`, (cb) => sftp.open(partial, "w", { mode: 0o600 }, cb));
+    let written = 0;
+    let flushedAt = 0;
+    let polling = true;
+    // Progress and the flushes, one request at a time, while sftp writes.
+    const poll = (async () => {
+      while (polling && !connectionLost) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const stats = await untilGone(call<{ size: number }>(`stat ${key}`, (cb) => sftp.fstat(handle, cb)).catch(() => null));
+        if (!stats || !polling) continue;
+        if (stats.size > written) {
+          written = stats.size;
+          options.onProgress?.(Math.min(written, size));
+        }
+        if (written - flushedAt >= FLUSH_STEP) {
+          const at = written;
+          await untilGone(call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined));
+          flushedAt = at;
+        }
+      }
+    })();
+    const aborted = () => batch.kill();
+    options.signal?.addEventListener("abort", aborted, { once: true });
+    try {
+      options.signal?.throwIfAborted();
+      await batch.put(local, partial);
+      polling = false;
+      // sftp has written and closed the file: the link is free for the next one while ssh2 checks
+      // its size, makes it durable and names it (each a round trip that the link waited for before).
+      // sftp's put succeeded only if the server acknowledged every write: all bytes are there.
+      options.onProgress?.(size);
+      options.onSent?.();
+      await poll;
+      const stats = await untilGone(call<{ size: number }>(`stat ${key}`, (cb) => sftp.fstat(handle, cb)));
+      if (!stats) throw new RemoteStoreError("unreachable", `writing ${key}: the connection to ${settings.host}:${settings.port} was lost`);
+      if (stats.size !== size) throw new RemoteStoreError("refused", `${key}: ${stats.size} bytes arrived where ${size} were announced`);
+      await call<void>(`fsync ${key}`, (cb) => sftp.ext_openssh_fsync(handle, cb)).catch(() => undefined);
+      await call<void>(`close ${key}`, (cb) => sftp.close(handle, cb));
+      try {
+        await call<void>(`rename ${key}`, (cb) => sftp.ext_openssh_rename(partial, target, cb));
+      } catch {
+        await call<void>(`remove the old ${key}`, (cb) => sftp.unlink(target, cb)).catch(() => undefined);
+        await call<void>(`rename ${key}`, (cb) => sftp.rename(partial, target, cb));
+      }
+      return true;
+    } catch (error) {
+      polling = false;
+      await untilGone(poll);
+      // sftp ends at a failed put: the next file gets a new session.
+      if (batch.closed && system) system = null;
+      let described = describe(error, `writing ${key}`);
+      if (!connectionLost) {
+        await untilGone(call<void>(`close ${key}`, (cb) => sftp.close(handle, cb)).catch(() => undefined));
+        if (described.reason === "refused" && (await isFull(sftp, path.posix.dirname(target), size - written)))
+          described = new RemoteStoreError("full", `writing ${key}: the remote disk is full (${written} of ${size} bytes written)`, { cause: error });
+        await untilGone(call<void>("remove the partial upload", (cb) => sftp.unlink(partial, cb)).catch(() => undefined));
+      }
+      if (options.signal?.aborted) throw new RemoteStoreError("aborted", `writing ${key}: cancelled`, { cause: error });
+      throw described;
+    } finally {
+      polling = false;
+      options.signal?.removeEventListener("abort", aborted);
+      unwatch();
+    }
+  }
+
   return {
     serverIdentity: () => seenFingerprint,
     uploadClient: () => lastClient,
@@ -560,7 +662,8 @@ export function createSftpStore(
       return write(key, (chunk) => inPieces(body as AsyncIterable<Buffer>, chunk), size, options);
     },
 
-    putFile(key: string, file: string, size: number, options: TransferOptions = {}): Promise<void> {
+    async putFile(key: string, file: string, size: number, options: TransferOptions = {}): Promise<void> {
+      if (batchUploads && (await putWhole(key, file, size, options))) return;
       return write(key, (chunk) => filePieces(file, chunk, IN_FLIGHT), size, options);
     },
 
