@@ -1,7 +1,8 @@
 // A restore's memory as the REAL server lives it (bench/restore.ts measures a tsx child instead):
 //   npx next build && BENCH_PORTS=3520-3539 npm run bench:restore-server      (RUNS=1; ONLY=verified|unverified)
+// It writes the set to restore the way bench:restore does when there is none.
 // For each kind, a fresh production server (`next start`, MALLOC_ARENA_MAX=2 as `npm start` sets it)
-// serves this checkout's bench/.data/root (the set bench:restore writes: run it once first). Its RSS
+// serves this checkout's bench/.data/root (the set bench:restore writes). Its RSS
 // (/proc/<pid>/status VmRSS, every 20 ms, with the threads: the check and gzip workers live in the
 // process) is sampled from idle, through POST /api/v1/backups/{id}/restore (bearer token) until the
 // operation answers done, then until the safety set and its follow-up verify have ended; VmHWM is read
@@ -56,14 +57,15 @@ async function waitFor(base: string, id: string): Promise<Operation> {
   }
 }
 
-/** The bench child that verifies the set again (after an unverified run removed its verification). */
-function prepare() {
-  const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/restore.ts", "--child", "prepare"], {
+/** A child of bench/restore.ts: "setup" writes and verifies the set, "prepare" verifies it again (after an unverified run removed its verification). */
+function restoreBenchChild(kind: "setup" | "prepare") {
+  const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/restore.ts", "--child", kind], {
     encoding: "utf8",
     env: { ...process.env, MALLOC_ARENA_MAX: "2" },
   });
-  if (result.status !== 0) throw new Error(`prepare failed: ${result.stderr}`);
+  if (result.status !== 0) throw new Error(`${kind} failed: ${result.stderr}`);
 }
+const prepare = () => restoreBenchChild("prepare");
 
 async function run(kind: string, id: string) {
   const backups = path.join(ROOT, "backups");
@@ -122,7 +124,11 @@ async function run(kind: string, id: string) {
 }
 
 async function main() {
-  if (!fs.existsSync(SET_FILE)) throw new Error("No set to restore: run npm run bench:restore once (it writes bench/.data/restore-set-id)");
+  // bench:restore removes its sets when it ends: write the set again when it is gone.
+  if (!fs.existsSync(SET_FILE) || !fs.existsSync(path.join(ROOT, "backups", fs.readFileSync(SET_FILE, "utf8").trim()))) {
+    console.log("writing the set to restore …");
+    restoreBenchChild("setup");
+  }
   const id = fs.readFileSync(SET_FILE, "utf8").trim();
   const kinds = ["verified", "unverified"].filter((kind) => !ONLY || ONLY === kind);
   for (let i = 0; i < RUNS; i += 1) for (const kind of kinds) await run(kind, id);
