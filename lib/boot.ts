@@ -4,7 +4,6 @@ import { getConfig } from "@/lib/config/service";
 import { ensureDataRoot } from "@/lib/config/data-root";
 import type { AppConfig } from "@/lib/config/load";
 import { configureLogging } from "@/lib/log/logger";
-import { capHeapGrowth } from "@/lib/heap-growth";
 import { appDatabaseLocation, closeAppDatabase, closeDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase, type MigrationReport } from "@/lib/db/migrate";
 import { openPostgresAppDatabase } from "@/lib/db/postgres";
@@ -38,13 +37,12 @@ function persistenceIsShared(config: AppConfig): boolean {
 const PRIVATE_UMASK = 0o077;
 
 /**
- * What the server and every CLI command need first: V8's heap growth capped (lib/heap-growth.ts), the built-in plugins and jobs registered (a
+ * What the server and every CLI command need first: the built-in plugins and jobs registered (a
  * pipeline's steps are judged by them), the folders, and the database open and migrated (an existing
  * Mimir AIP database is adopted). Creates folders and the database file when missing.
  */
 export async function openDataRoot(config: AppConfig): Promise<MigrationReport> {
   process.umask(PRIVATE_UMASK);
-  capHeapGrowth();
   registerBuiltins();
   ensureDataRoot(config);
   const persistence = config.values.persistence;
