@@ -21,7 +21,7 @@ import { closeAppDatabase, openDatabase, setAppDatabase } from "@/lib/db/client"
 import { migrateDatabase } from "@/lib/db/migrate";
 import { manifestDigest, writeVerification } from "@/lib/backups/store";
 import { VOLUMES } from "@/lib/config/volumes";
-import { createDestination } from "@/lib/offsite/destinations";
+import { createDestination, testDestination } from "@/lib/offsite/destinations";
 import { copySetTo } from "@/lib/offsite/copy";
 import type { CreateDestinationInput } from "@/lib/offsite/inputs";
 import { UPLOAD_CIPHERS } from "@/lib/offsite/stores/openssh";
@@ -144,6 +144,10 @@ async function main() {
         settings: { host: sshd.host, port: sshd.port, user: sshd.user, folder: path.join(sshd.folder, `ours-${round}`) },
         secrets: { private_key: sshd.privateKey },
       } as CreateDestinationInput);
+      // Tested once, as the Backups page offers on saving: that pins the server's host key, as scp's
+      // known_hosts knows it. Copies after the first test are what the user waits for day to day.
+      const tested = await testDestination(destination.id);
+      if (!tested.ok) throw new Error(`the destination test failed: ${JSON.stringify(tested)}`);
       stopCpu = await cpuByProcess();
       started = process.hrtime.bigint();
       const oursCpuBefore = cpuSeconds();

@@ -575,10 +575,20 @@ export function createSftpStore(
     let written = 0;
     let flushedAt = 0;
     let polling = true;
+    // Ends the poll's wait at once: the rename, and the proof after it, must not wait out an interval.
+    let wake = () => undefined as unknown;
+    const woken = new Promise<void>((resolve) => (wake = () => resolve()));
+    const stopPolling = () => {
+      polling = false;
+      wake();
+    };
     // Progress and the flushes, one request at a time, while sftp writes.
     const poll = (async () => {
       while (polling && !connectionLost) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, 100))), woken]);
+        clearTimeout(timer);
+        if (!polling) break;
         const stats = await untilGone(call<{ size: number }>(`stat ${key}`, (cb) => sftp.fstat(handle, cb)).catch(() => null));
         if (!stats || !polling) continue;
         if (stats.size > written) {
@@ -597,7 +607,7 @@ export function createSftpStore(
     try {
       options.signal?.throwIfAborted();
       await batch.put(local, partial);
-      polling = false;
+      stopPolling();
       // sftp has written and closed the file: the link is free for the next one while ssh2 checks
       // its size, makes it durable and names it (each a round trip that the link waited for before).
       // sftp's put succeeded only if the server acknowledged every write: all bytes are there.
@@ -617,7 +627,7 @@ export function createSftpStore(
       }
       return true;
     } catch (error) {
-      polling = false;
+      stopPolling();
       await untilGone(poll);
       // sftp ends at a failed put: the next file gets a new session.
       if (batch.closed && system) system = null;
@@ -631,7 +641,7 @@ export function createSftpStore(
       if (options.signal?.aborted) throw new RemoteStoreError("aborted", `writing ${key}: cancelled`, { cause: error });
       throw described;
     } finally {
-      polling = false;
+      stopPolling();
       options.signal?.removeEventListener("abort", aborted);
       unwatch();
     }
