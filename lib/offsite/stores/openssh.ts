@@ -368,6 +368,15 @@ async function startSystem(target: SystemSshTarget, mode: "frames" | "batch"): P
   }
 }
 
+/** Ends an OpenSSH client the way it expects, by closing its input; killed if it has not ended 5 s later. */
+async function endChild(child: ChildProcessWithoutNullStreams): Promise<void> {
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  child.stdin.end();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await closed;
+  clearTimeout(timer);
+}
+
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const started = Date.now();
   while (!condition() && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -579,12 +588,7 @@ function sftpOverChild(child: ChildProcessWithoutNullStreams, release: () => voi
       return () => endListeners.delete(listener);
     },
     async end() {
-      if (ended) return;
-      const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
-      child.stdin.end();
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await closed;
-      clearTimeout(timer);
+      if (!ended) await endChild(child);
     },
   };
   return { ready, api };
@@ -667,12 +671,7 @@ function sftpBatchOverChild(child: ChildProcessWithoutNullStreams, dir: string, 
       return () => endListeners.delete(listener);
     },
     async end() {
-      if (ended) return;
-      const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
-      child.stdin.end();
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await closed;
-      clearTimeout(timer);
+      if (!ended) await endChild(child);
     },
   };
   return { ready, api };
