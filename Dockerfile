@@ -24,7 +24,7 @@ FROM node:20-bookworm-slim AS runtime
 # (psql) does the same for a PostgreSQL deployment: loading a backup's dump with `psql -f` (docs/recovery.md).
 # The PostgreSQL driver itself (pg, pg-copy-streams) is plain JavaScript: nothing native to build for it.
 # openssh-client: SFTP offsite copies upload through the system `ssh` (its C crypto is twice as fast as
-# ssh2's on the client's CPU), with ssh-agent/ssh-add holding a destination's key for the login only.
+# ssh2's on the client's CPU); the login signs through an agent inside the server, holding the key for the login only.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends sqlite3 postgresql-client openssh-client ca-certificates \
  && rm -rf /var/lib/apt/lists/* \

@@ -15,10 +15,10 @@ command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 # The offsite tests start their own OpenSSH sshd on a loopback port (with its own config and throwaway keys);
-# ssh-keygen and scp (openssh-client) make the keys and are the bench's peer; ssh, ssh-agent and ssh-add
+# ssh-keygen and scp (openssh-client) make the keys and are the bench's peer; ssh and sftp
 # carry SFTP uploads (lib/offsite/stores/openssh.ts), and ssh-keyscan reads the test server's key.
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
-command -v scp >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 && command -v ssh-agent >/dev/null 2>&1 || missing+=(openssh-client)
+command -v scp >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 && command -v sftp >/dev/null 2>&1 || missing+=(openssh-client)
 # Apache httpd with mod_dav_fs is the WebDAV server the offsite tests start (apache2-bin: the binary and
 # modules only, no service that would start on port 80); rclone serves WebDAV too, a second implementation.
 [ -x /usr/sbin/apache2 ] && [ -f /usr/lib/apache2/modules/mod_dav_fs.so ] || missing+=(apache2-bin)

@@ -65,7 +65,7 @@ const leftoverFolders = () => new Set(fs.readdirSync(os.tmpdir()).filter((name) 
 
 describe("SFTP uploads through the system ssh client", () => {
   test.each([
-    ["a private key (through a per-copy ssh-agent)", {}],
+    ["a private key (signed for by the login agent in this process)", {}],
     ["a password (through SSH_ASKPASS reading a FIFO)", { private_key: undefined, password: PASSWORD }],
   ])("with %s: bytes land whole under the final name, and nothing of the session is left behind", async (_name, extra) => {
     const before = leftoverFolders();
@@ -193,6 +193,42 @@ describe("SFTP uploads through the system ssh client", () => {
     } finally {
       await session.end();
       fs.rmSync(file);
+    }
+    expect([...leftoverFolders()].filter((name) => !before.has(name))).toEqual([]);
+  });
+
+  test("the login agent in this process signs with RSA and ECDSA keys as with Ed25519; a key the server does not take is refused as auth", async () => {
+    const before = leftoverFolders();
+    const keys = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-keys-"));
+    const kinds: [string, string[]][] = [
+      ["rsa", ["-t", "rsa", "-b", "3072"]],
+      ["ecdsa256", ["-t", "ecdsa", "-b", "256"]],
+      ["ecdsa384", ["-t", "ecdsa", "-b", "384"]],
+      ["ecdsa521", ["-t", "ecdsa", "-b", "521"]],
+    ];
+    const folder = settings().folder;
+    fs.mkdirSync(folder);
+    const file = path.join(keys, "payload");
+    const data = crypto.randomBytes(64 * 1024 + 3);
+    fs.writeFileSync(file, data);
+    const target = { host: sshd.host, port: sshd.port, user: sshd.user, hostKeyFingerprint: sshd.hostKeyFingerprint };
+    try {
+      for (const [name, args] of kinds) {
+        execFileSync("ssh-keygen", ["-q", ...args, "-N", "", "-C", name, "-f", path.join(keys, name)]);
+        fs.appendFileSync(path.join(path.dirname(sshd.folder), "authorized_keys"), fs.readFileSync(path.join(keys, `${name}.pub`)));
+      }
+      for (const [name] of kinds) {
+        const session = await startSystemSftpBatch({ ...target, private_key: fs.readFileSync(path.join(keys, name), "utf8") });
+        try {
+          await session.put(file, path.join(folder, name));
+        } finally {
+          await session.end();
+        }
+        expect(sha256(fs.readFileSync(path.join(folder, name))), name).toBe(sha256(data));
+      }
+      expect((await failure(startSystemSftpBatch({ ...target, private_key: sshd.wrongKey }))).reason).toBe("auth");
+    } finally {
+      fs.rmSync(keys, { recursive: true, force: true });
     }
     expect([...leftoverFolders()].filter((name) => !before.has(name))).toEqual([]);
   });

@@ -1,6 +1,8 @@
 import "server-only";
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import ssh2 from "ssh2";
@@ -18,9 +20,9 @@ import { RemoteStoreError } from "@/lib/offsite/store";
  * - The host key stays pinned: the caller hands over the key ssh2 already checked against the pin,
  *   written to a private known_hosts with StrictHostKeyChecking=yes, so `ssh` refuses any other key.
  * - Secrets never reach a command line, the environment or the disk: a password goes through
- *   SSH_ASKPASS reading a FIFO (kernel memory) in a 0700 folder; a private key into a per-session
- *   `ssh-agent` through `ssh-add -` on stdin; both are torn down as soon as the login succeeded
- *   (or failed), the folder when the session ends.
+ *   SSH_ASKPASS reading a FIFO (kernel memory) in a 0700 folder; a private key is signed with by
+ *   an agent in this process (serveKey) on a socket there; both are torn down as soon as the login
+ *   succeeded (or failed), the folder when the session ends.
  * - `-F /dev/null`: the user's ~/.ssh/config changes nothing.
  */
 
@@ -274,32 +276,14 @@ async function startSystem(target: SystemSshTarget, mode: "frames" | "batch"): P
       target.user,
     ];
     if (target.private_key) {
-      // The key goes into an agent of our own, never to a file: ssh then signs through the agent.
-      const socket = path.join(dir, "agent.sock");
-      const agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: ["ignore", "ignore", "ignore"], env });
-      credentials.push(
-        () => agent.kill("SIGKILL"),
-        () => fs.rmSync(socket, { force: true }),
-      );
-      await waitFor(() => fs.existsSync(socket) || agent.exitCode !== null, SETUP_TIMEOUT_MS);
-      if (!fs.existsSync(socket)) throw new RemoteStoreError("refused", "ssh-agent did not start");
-      const agentEnv: NodeJS.ProcessEnv = { ...env, SSH_AUTH_SOCK: socket };
-      // Not spawnSync: the event loop keeps serving ssh2's login meanwhile (see SftpStore's hostVerifier).
-      const adder = spawn("ssh-add", ["-q", "-"], { env: agentEnv, stdio: ["pipe", "ignore", "ignore"] });
-      credentials.push(() => adder.kill("SIGKILL"));
-      const added = new Promise<number | null>((resolve) => {
-        adder.on("error", () => resolve(null));
-        adder.on("close", (code) => resolve(code));
-      });
-      adder.stdin.on("error", () => undefined);
-      adder.stdin.end(target.private_key.endsWith("\n") ? target.private_key : `${target.private_key}\n`);
-      const timer = setTimeout(() => adder.kill("SIGKILL"), SETUP_TIMEOUT_MS);
-      const status = await added.finally(() => clearTimeout(timer));
-      if (status !== 0) throw new RemoteStoreError("auth", "the system ssh-add cannot load this private key");
-      // The public half, for IdentityFile, from the key itself (ssh2 parses it): one process fewer than `ssh-add -L`.
       // (ssh2 through its default export: a CommonJS module whose `utils` a named ESM import cannot see.)
       const parsed = ssh2.utils.parseKey(target.private_key);
       if (parsed instanceof Error || Array.isArray(parsed)) throw new RemoteStoreError("auth", "the private key cannot be read");
+      if (!signsFor(parsed)) throw new RemoteStoreError("auth", `the system ssh client cannot log in with a ${parsed.type} key here`);
+      // The key goes to an agent of our own, in this process, never to a file: ssh signs through it.
+      const socket = path.join(dir, "agent.sock");
+      const agent = await serveKey(socket, parsed);
+      credentials.push(() => agent.close());
       const publicKey = `${keyType(parsed.getPublicSSH())} ${parsed.getPublicSSH().toString("base64")}`;
       // IdentitiesOnly with the public half as IdentityFile: ssh offers exactly this key, signed by the agent.
       const publicFile = path.join(dir, "id.pub");
@@ -377,9 +361,130 @@ async function endChild(child: ChildProcessWithoutNullStreams): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const started = Date.now();
-  while (!condition() && Date.now() - started < timeoutMs) await new Promise((resolve) => setTimeout(resolve, 10));
+/** The key types serveKey signs for (DSA keys: OpenSSH itself no longer takes them). */
+function signsFor(key: ssh2.ParsedKey): boolean {
+  return key.type === "ssh-ed25519" || key.type === "ssh-rsa" || key.type in ECDSA_HASH;
+}
+
+/** The hash each ECDSA curve signs with (RFC 5656 §6.2.1). */
+const ECDSA_HASH: Record<string, string> = { "ecdsa-sha2-nistp256": "sha256", "ecdsa-sha2-nistp384": "sha384", "ecdsa-sha2-nistp521": "sha512" };
+
+/** An SSH mpint (RFC 4251 §5) of an unsigned big-endian number, with its length. */
+function mpint(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start += 1;
+  const magnitude = bytes.subarray(start);
+  const value = magnitude[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), magnitude]) : magnitude;
+  const out = Buffer.alloc(4 + value.length);
+  out.writeUInt32BE(value.length);
+  value.copy(out, 4);
+  return out;
+}
+
+/** SSH agent protocol (draft-miller-ssh-agent) messages and flags, as much as a login needs. */
+const AGENT_FAILURE = 5;
+const AGENTC_REQUEST_IDENTITIES = 11;
+const AGENT_IDENTITIES_ANSWER = 12;
+const AGENTC_SIGN_REQUEST = 13;
+const AGENT_SIGN_RESPONSE = 14;
+const AGENT_RSA_SHA2_256 = 2;
+const AGENT_RSA_SHA2_512 = 4;
+
+/** An SSH wire `string`: its length, then its bytes. */
+function wireString(bytes: Buffer | string): Buffer {
+  const body = Buffer.from(bytes);
+  const out = Buffer.alloc(4 + body.length);
+  out.writeUInt32BE(body.length);
+  body.copy(out, 4);
+  return out;
+}
+
+/** One agent message: its length, then its type and body. */
+const agentMessage = (type: number, ...parts: Buffer[]) => wireString(Buffer.concat([Buffer.from([type]), ...parts]));
+
+/**
+ * The signature an agent answers for `data`: the format name, then the signature itself: Ed25519's
+ * 64 bytes and RSA's PKCS#1 signature as Node makes them (RSA with the SHA-2 that ssh asked for in
+ * `flags`, else ssh-rsa's SHA-1), ECDSA's r and s as two mpints (RFC 5656 §3.1.2), where Node gives
+ * them back to back. null for a key this agent does not sign with.
+ */
+function agentSignature(key: ssh2.ParsedKey, data: Buffer, flags: number): Buffer | null {
+  const ecdsa = ECDSA_HASH[key.type];
+  if (ecdsa) {
+    const pair = crypto.sign(ecdsa, data, { key: key.getPrivatePEM(), dsaEncoding: "ieee-p1363" });
+    const half = pair.length / 2;
+    return Buffer.concat([wireString(key.type), wireString(Buffer.concat([mpint(pair.subarray(0, half)), mpint(pair.subarray(half))]))]);
+  }
+  let format: string = key.type;
+  let hash: string | undefined;
+  if (key.type === "ssh-rsa" && flags & AGENT_RSA_SHA2_512) [format, hash] = ["rsa-sha2-512", "sha512"];
+  else if (key.type === "ssh-rsa" && flags & AGENT_RSA_SHA2_256) [format, hash] = ["rsa-sha2-256", "sha256"];
+  const signature = key.sign(data, hash);
+  return signature instanceof Error ? null : Buffer.concat([wireString(format), wireString(signature)]);
+}
+
+/** The agent's answer to one message (its type and body): the key, a signature, or a failure. */
+function agentAnswer(key: ssh2.ParsedKey, message: Buffer): Buffer {
+  const publicBlob = key.getPublicSSH();
+  if (message[0] === AGENTC_REQUEST_IDENTITIES) return agentMessage(AGENT_IDENTITIES_ANSWER, Buffer.from([0, 0, 0, 1]), wireString(publicBlob), wireString(""));
+  if (message[0] === AGENTC_SIGN_REQUEST) {
+    // string key blob, string data, uint32 flags
+    const fields: Buffer[] = [];
+    let at = 1;
+    for (let i = 0; i < 2 && at + 4 <= message.length; i += 1) {
+      const length = message.readUInt32BE(at);
+      fields.push(message.subarray(at + 4, at + 4 + length));
+      at += 4 + length;
+    }
+    // Only with this key, whichever key ssh names.
+    if (fields.length === 2 && at + 4 <= message.length && fields[0]!.equals(publicBlob)) {
+      const signature = agentSignature(key, fields[1]!, message.readUInt32BE(at));
+      if (signature) return agentMessage(AGENT_SIGN_RESPONSE, wireString(signature));
+    }
+  }
+  return agentMessage(AGENT_FAILURE);
+}
+
+/**
+ * An SSH agent inside this process for the system client's login, on a socket in our 0700 folder: it
+ * lists the one key and signs with it, and refuses everything else (adding keys; extensions such as
+ * OpenSSH's session-bind, which ssh then does without). It stands in for an `ssh-agent` fed by
+ * `ssh-add -`: two processes that cost a copy ~100–140 ms before `ssh` could even start
+ * (bench:offsite, loopback). The key stays in this process, which holds it for ssh2 anyway; the
+ * caller closes the agent as soon as ssh has logged in. Written out rather than ssh2's
+ * AgentProtocol, whose parser loses its place after a message it does not know (session-bind, which
+ * ssh sends first).
+ */
+function serveKey(socket: string, key: ssh2.ParsedKey): Promise<{ close(): void }> {
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((connection) => {
+    connections.add(connection);
+    connection.on("error", () => connection.destroy()).on("close", () => connections.delete(connection));
+    let pending = Buffer.alloc(0);
+    connection.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4) {
+        const length = pending.readUInt32BE(0);
+        // A login's messages are a few KB: a peer that announces more is not ssh.
+        if (length === 0 || length > 256 * 1024) return connection.destroy();
+        if (pending.length < 4 + length) break;
+        connection.write(agentAnswer(key, pending.subarray(4, 4 + length)));
+        pending = pending.subarray(4 + length);
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", (error) => reject(new RemoteStoreError("refused", `the login agent could not listen: ${error.message}`, { cause: error })));
+    server.listen(socket, () =>
+      resolve({
+        close() {
+          server.close();
+          for (const connection of connections) connection.destroy();
+          fs.rmSync(socket, { force: true });
+        },
+      }),
+    );
+  });
 }
 
 /** What ssh printed on stderr, as a failure the store can act on. */
