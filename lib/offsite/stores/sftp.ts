@@ -180,41 +180,29 @@ export function createSftpStore(
     return () => onLost.delete(listener);
   };
   /**
-   * The hash loops on the current connection (see openHashLoop), opened at the first upload, so that
-   * their shells are up by the time the first file needs its proof: a session started only then took
-   * 4–7 s on the loaded test machine, while the upload it waited behind was done. Two of them, so that
-   * the small files' proofs need not queue behind the largest archive's, which is still being hashed
-   * when they arrive (bench:offsite: it was most of the end of a copy, after its last byte).
+   * The hash loop on the current connection (see openHashLoop), opened at the first upload, so that
+   * its shell is up by the time the first file needs its proof: a session started only then took
+   * 4–7 s on the loaded test machine, while the upload it waited behind was done.
    */
-  let hashLoops: { client: Client; slots: { loop: Promise<HashLoop | null>; ready: HashLoop | null }[] } | null = null;
-  const openSlot = (client: Client) => {
-    const slot: { loop: Promise<HashLoop | null>; ready: HashLoop | null } = { loop: openHashLoop(client, watchLost), ready: null };
-    void slot.loop.then((loop) => (slot.ready = loop));
-    return slot;
-  };
+  let hashLoop: { client: Client; loop: Promise<HashLoop | null>; ready: HashLoop | null } | null = null;
   const startHashLoop = (client: Client) => {
-    if (serverHashes === false || hashLoops?.client === client) return;
-    hashLoops = { client, slots: [openSlot(client), openSlot(client)] };
+    if (serverHashes === false || hashLoop?.client === client) return;
+    const entry: NonNullable<typeof hashLoop> = { client, loop: openHashLoop(client, watchLost), ready: null };
+    void entry.loop.then((loop) => (entry.ready = loop));
+    hashLoop = entry;
   };
-  /**
-   * The least busy loop, waiting for the first to open when the server is known to hash (else only
-   * loops up already); null when there is none. A closed loop (the server ended it, a timeout, an
-   * abort) is replaced by a new one for the calls after.
-   */
+  /** The loop, waiting for it to open when the server is known to hash (else only if it is up already); null when there is none. */
   const hashLoopOf = async (client: Client): Promise<HashLoop | null> => {
-    if (hashLoops?.client !== client) {
+    if (hashLoop?.client !== client) {
       if (serverHashes !== true) return null;
-      hashLoops = null;
+      hashLoop = null;
       startHashLoop(client);
     }
-    const { slots } = hashLoops!;
-    if (serverHashes === true) await slots[0]!.loop;
-    const open: HashLoop[] = [];
-    slots.forEach((slot, at) => {
-      if (slot.ready && !slot.ready.closed) open.push(slot.ready);
-      else if (slot.ready?.closed) slots[at] = openSlot(client);
-    });
-    return open.reduce<HashLoop | null>((best, loop) => (best === null || loop.pending < best.pending ? loop : best), null);
+    const current = hashLoop!;
+    const loop = serverHashes === true ? await current.loop : current.ready;
+    // Closed (the server ended it, a timeout, an abort): the next call opens another.
+    if (loop?.closed && hashLoop === current) hashLoop = null;
+    return loop && !loop.closed ? loop : null;
   };
 
   function describe(error: unknown, doing: string): RemoteStoreError {
@@ -940,8 +928,6 @@ interface HashLoop {
   /** The sha256, null when the server answered without one (no tool, no file), undefined when the loop is gone (the caller falls back to execSha256). */
   hash(file: string, timeoutMs: number, signal?: AbortSignal): Promise<string | null | undefined>;
   readonly closed: boolean;
-  /** Hashes asked for and not yet answered. */
-  readonly pending: number;
 }
 
 function openHashLoop(client: Client, watchLost: (listener: () => void) => () => void): Promise<HashLoop | null> {
@@ -1004,17 +990,12 @@ function openHashLoop(client: Client, watchLost: (listener: () => void) => () =>
           };
           channel.write(`${file}\n`);
         });
-      let pending = 0;
       const loop: HashLoop = {
         get closed() {
           return closed;
         },
-        get pending() {
-          return pending;
-        },
         hash(file, timeoutMs, signal) {
-          pending += 1;
-          const result = turn.then(() => ask(file, timeoutMs, signal)).finally(() => (pending -= 1));
+          const result = turn.then(() => ask(file, timeoutMs, signal));
           turn = result.catch(() => undefined);
           return result;
         },
