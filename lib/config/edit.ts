@@ -4,7 +4,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { AppError } from "@/lib/errors";
 import { writeFileAtomic } from "@/lib/files";
-import { configureLogging } from "@/lib/log/logger";
+import { setLogLevel } from "@/lib/log/logger";
 import { ConfigError, describeEffectiveConfig, type AppConfig } from "@/lib/config/load";
 import { auditSchema, backupsSchema, configFileSchema, loggingSchema, persistenceSchema, SECRET_KEYS, serverSchema, storageSchema } from "@/lib/config/schema";
 import { getConfig, notifyConfigChange, reloadConfig, restoreConfig } from "@/lib/config/service";
@@ -264,7 +264,7 @@ async function applyLive(before: AppConfig, after: AppConfig): Promise<ConfigCha
     const editable = SETTING_BY_KEY.get(setting.key);
     changes.push({ key: setting.key, apply: editable?.apply ?? "restart", note: editable?.note ?? "read when the server starts" });
   }
-  if (before.values.logging.level !== after.values.logging.level) configureLogging(after);
+  if (before.values.logging.level !== after.values.logging.level) setLogLevel(after.values.logging.level);
   await notifyConfigChange(after, before);
   return changes;
 }

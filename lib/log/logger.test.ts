@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "@/lib/config/load";
 import winston from "winston";
-import { APP_LOG_FILE, closeLogging, configureLogging, redact } from "@/lib/log/logger";
+import { APP_LOG_FILE, closeLogging, configureLogging, redact, setLogLevel } from "@/lib/log/logger";
 
 let home: string;
 beforeEach(() => {
@@ -38,6 +38,24 @@ function fileLogger(maxFileBytes: number, maxFiles: number) {
 
 describe("application log", () => {
   afterEach(() => closeLogging());
+
+  it("a new level applies from the next line, in the same file, every line in order", async () => {
+    const logger = fileLogger(1024 * 1024, 3);
+    for (let i = 0; i < 50; i++) logger.info("before", { i });
+    logger.debug("hidden at info");
+    setLogLevel("debug");
+    for (let i = 0; i < 50; i++) logger.debug("after", { i });
+    setLogLevel("warn");
+    logger.info("hidden at warn");
+    logger.warn("last");
+    await closeLogging();
+    const messages = readLogLines().lines.map((line) => JSON.parse(line) as { message: string; i?: number });
+    expect(messages.map((m) => `${m.message}${m.i ?? ""}`)).toEqual([
+      ...Array.from({ length: 50 }, (_, i) => `before${i}`),
+      ...Array.from({ length: 50 }, (_, i) => `after${i}`),
+      "last",
+    ]);
+  });
 
   it("writes JSON lines to logs/mimir.log, rotates by size and keeps a bounded number of files", async () => {
     const logger = fileLogger(4096, 3);

@@ -94,6 +94,15 @@ export function getLogger(): winston.Logger {
   return memo.logger;
 }
 
+/**
+ * A new level for the running logger, from the next line on. The file stays open: reopening it (as
+ * configureLogging does) let the old stream's last lines and the new one's first race to the end of
+ * mimir.log.
+ */
+export function setLogLevel(level: string): void {
+  if (memo.logger) memo.logger.level = level;
+}
+
 /** After a restore swapped the logs folder: a logger writing to a file reopens it in the new folder. */
 export function reopenLogFile(config: AppConfig): void {
   if (memo.file) configureLogging(config);
