@@ -374,11 +374,7 @@ function mpint(bytes: Buffer): Buffer {
   let start = 0;
   while (start < bytes.length - 1 && bytes[start] === 0) start += 1;
   const magnitude = bytes.subarray(start);
-  const value = magnitude[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), magnitude]) : magnitude;
-  const out = Buffer.alloc(4 + value.length);
-  out.writeUInt32BE(value.length);
-  value.copy(out, 4);
-  return out;
+  return wireString(magnitude[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), magnitude]) : magnitude);
 }
 
 /** SSH agent protocol (draft-miller-ssh-agent) messages and flags, as much as a login needs. */
