@@ -58,7 +58,8 @@ export const POSTGRES_DUMP_FILE = "mimir-postgres.sql";
 export const RESTORE_RESERVED = /^\.mimir-restore-/;
 
 /**
- * Writes one complete backup set: every SQLite file of mimir_data snapshotted with VACUUM INTO (on
+ * Writes one complete backup set: every SQLite file of mimir_data snapshotted with VACUUM INTO (a
+ * restore's kept-aside database, closed and whole, is archived as it is; on
  * PostgreSQL, the database dumped from one REPEATABLE READ snapshot opened at the same moment, into
  * POSTGRES_DUMP_FILE in the mimir_data archive) and
  * the small, app-written volumes (pipelines, config) archived while the app's writes are paused, so
