@@ -63,6 +63,53 @@ export async function snapshotSqliteDatabase(source: string, dest: string): Prom
   return counts;
 }
 
+/** What a closed database file looked like when it was found self-contained: a later look proves nothing wrote it since. */
+export interface ClosedSqliteFile {
+  file: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Bytes in a sidecar that may hold content the main file lacks (WAL frames, a rollback journal); 0 when there is none. */
+function pendingSidecarBytes(file: string): number {
+  let bytes = 0;
+  for (const suffix of ["-wal", "-journal"]) {
+    try {
+      bytes += fs.statSync(file + suffix).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
+  return bytes;
+}
+
+function closedFileStamp(file: string): ClosedSqliteFile {
+  const stat = fs.statSync(file);
+  return { file, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+}
+
+/**
+ * For a database no connection writes any more (a restore's kept-aside file, closed before its swap):
+ * when it holds all of its content (no WAL frames, no rollback journal beside it), its row counts
+ * (read-only, in a worker) and a stamp for assertSqliteFileUnchanged, so the file itself can be
+ * archived instead of a VACUUM INTO copy. null when a sidecar has content: the caller snapshots it.
+ */
+export async function countClosedSqliteDatabase(file: string): Promise<{ rowCounts: RowCounts; closed: ClosedSqliteFile } | null> {
+  if (pendingSidecarBytes(file) > 0) return null;
+  const closed = closedFileStamp(file);
+  const rowCounts = (await runInWorker({ task: "count", source: file })) as RowCounts;
+  return { rowCounts, closed };
+}
+
+/** Throws when a file stamped by countClosedSqliteDatabase was written since, or has WAL or journal content now. */
+export function assertSqliteFileUnchanged(closed: ClosedSqliteFile): void {
+  const now = closedFileStamp(closed.file);
+  if (now.ino !== closed.ino || now.size !== closed.size || now.mtimeMs !== closed.mtimeMs || pendingSidecarBytes(closed.file) > 0) {
+    throw new Error(`${path.basename(closed.file)} changed while it was archived as a closed database (a connection still writes it); the set was not written`);
+  }
+}
+
 /**
  * How deep a check reads: `integrity_check` also proves every index entry matches its row (seconds
  * per GB); `quick_check` walks every page, cell and constraint but not the index contents (about a
@@ -105,6 +152,8 @@ const INTEGRITY_CHECK_CACHE_SIZE = -16000;
 
 type WorkerTask =
   | { task: "snapshot"; source: string; dest: string }
+  /** the row counts of a closed database, read-only */
+  | { task: "count"; source: string }
   /** pages: the page check (integrity_check or quick_check); keys: foreign_key_check, the row counts and the schema version */
   | { task: "check"; part: "pages" | "keys"; source: string; depth: SqliteCheckDepth; background: boolean };
 
@@ -136,6 +185,9 @@ try {
     db.close();
     // Counted on the copy itself: the live file has moved on since.
     db = new Database(job.dest, { readonly: true, fileMustExist: true });
+    parentPort.postMessage({ ok: true, result: counts(db) });
+  } else if (job.task === "count") {
+    db = new Database(job.source, { readonly: true, fileMustExist: true });
     parentPort.postMessage({ ok: true, result: counts(db) });
   } else {
     db = new Database(job.source, { readonly: true, fileMustExist: true });
