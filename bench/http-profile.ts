@@ -16,6 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
+import { SERVER_NODE_FLAGS } from "@/scripts/server-flags.mjs";
 import { ROOT, startBareNext, startOurs, type Server } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -41,7 +42,7 @@ const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" 
 
 async function profile(name: string, startServer: (env: Record<string, string>) => Promise<Server>, pathname: string) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `http-profile-${name}-`));
-  process.env.BENCH_NODE_FLAGS = `--cpu-prof --cpu-prof-dir=${dir}`;
+  process.env.BENCH_NODE_FLAGS = [...SERVER_NODE_FLAGS, "--cpu-prof", `--cpu-prof-dir=${dir}`].join(" ");
   const server = await startServer({});
   delete process.env.BENCH_NODE_FLAGS;
   const headers = { authorization: `Bearer ${BENCH_TOKEN}` };

@@ -7,11 +7,16 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { SERVER_NODE_FLAGS } from "@/scripts/server-flags.mjs";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 const NEXT = path.join(ROOT, "node_modules/.bin/next");
-/** Node flags for the server processes (bench/http-profile.ts: --cpu-prof, which NODE_OPTIONS may not carry). */
-const nodeFlags = () => (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+/**
+ * Node flags for the server processes, the peers' too (the same runtime on both sides): the
+ * server's own unless BENCH_NODE_FLAGS says otherwise (bench/http-profile.ts: --cpu-prof, which
+ * NODE_OPTIONS may not carry; "" for Node's defaults).
+ */
+const nodeFlags = () => (process.env.BENCH_NODE_FLAGS ?? SERVER_NODE_FLAGS.join(" ")).split(" ").filter(Boolean);
 const NEXT_CLI = path.join(ROOT, "node_modules/next/dist/bin/next");
 export const BARE_NEXT_DIR = path.join(ROOT, "bench/peers/bare-next");
 

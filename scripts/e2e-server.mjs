@@ -4,6 +4,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { withServerNodeOptions } from "./server-flags.mjs";
 
 const home = process.env.E2E_HOME;
 const port = process.env.E2E_PORT ?? "3100";
@@ -28,7 +29,8 @@ if (process.env.E2E_KEEP_HOME !== "1") {
 
 const server = spawn("node_modules/.bin/next", ["start", "-p", port, "-H", "127.0.0.1"], {
   stdio: "inherit",
-  env: { ...process.env, MIMIR_HOME: home },
+  // Run as `npm start` runs it, with the server's Node flags.
+  env: { ...process.env, MIMIR_HOME: home, NODE_OPTIONS: withServerNodeOptions(process.env.NODE_OPTIONS) },
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => server.kill(signal));
 server.on("exit", (code) => process.exit(code ?? 1));

@@ -1,17 +1,14 @@
 // `npm start`: builds once when there is no production build, then serves it on $PORT (default 8080).
 import { existsSync } from "node:fs";
 import { spawn, spawnSync } from "node:child_process";
+import { withServerNodeOptions } from "./server-flags.mjs";
 
 const next = "node_modules/.bin/next";
 process.env.NEXT_TELEMETRY_DISABLED ??= "1";
 // Two glibc malloc arenas instead of one per thread: ~10 MB less peak memory in a backup or restore (see the Dockerfile).
 process.env.MALLOC_ARENA_MAX ??= "2";
-// V8's young generation at 4 MB per semi-space instead of 16: dead stream buffers are collected every few MB.
-// bench:restore-server, interleaved (bench/RESULTS-restore-memory.md): idle 224-233 -> 202-206 MB, the peak
-// through a restore, its safety set and verify 321-354 -> 284-294 MB, restore time the same in quiet pairs.
-if (!/--max-semi-space-size/.test(process.env.NODE_OPTIONS ?? "")) {
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --max-semi-space-size=4`.trim();
-}
+// The server's Node flags (why: scripts/server-flags.mjs).
+process.env.NODE_OPTIONS = withServerNodeOptions(process.env.NODE_OPTIONS);
 
 if (!existsSync(".next/BUILD_ID")) {
   console.log("No production build yet: running next build (about a minute)…");

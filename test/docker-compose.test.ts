@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, test } from "vitest";
+import { SERVER_NODE_FLAGS } from "@/scripts/server-flags.mjs";
 
 /**
  * The compose files and the Dockerfile, read as a user's docker-compose would read them: every
@@ -99,6 +100,11 @@ describe("docker-compose.postgres.yml", () => {
 
 describe("Dockerfile", () => {
   const dockerfile = fs.readFileSync(path.join(root, "Dockerfile"), "utf8");
+
+  test("the image starts the server with the same Node flags as npm start", () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(JSON.parse(cmd!)).toEqual(["node", ...SERVER_NODE_FLAGS, "server.js"]);
+  });
 
   test("the runtime image carries psql for the PostgreSQL recovery recipes and the migrations", () => {
     const runtime = dockerfile.slice(dockerfile.indexOf("AS runtime"));

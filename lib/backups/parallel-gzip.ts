@@ -24,26 +24,13 @@ const OUTPUT_CHUNK_BYTES = MEMBER_BYTES;
 const workerSource = (background: boolean) => `
 const { parentPort } = require("node:worker_threads");
 const zlib = require("node:zlib");
-const v8 = require("node:v8");
-const vm = require("node:vm");
 ${background ? LOWER_THIS_THREAD_SOURCE : ""}
 // This thread allocates almost no JS objects, so V8 collects it only when its dead buffers pass its
 // external memory limit (64 MB): each member's input and output buffer waited until then, ~130 MB of
 // the server's memory for the two threads of one archive. A minor collection per member frees them
-// at once (~0.1 ms on this near-empty heap). --expose-gc only names gc() in a context created while
-// it is set, and it is unset again at once; another thread doing the same may unset it in between,
-// so a few tries, then none (the memory as before, nothing else changes).
-function minorCollection() {
-  const exposed = () => vm.runInNewContext("typeof gc === 'function' ? gc : undefined");
-  let gc = exposed();
-  for (let attempt = 0; !gc && attempt < 10; attempt += 1) {
-    v8.setFlagsFromString("--expose-gc");
-    gc = exposed();
-    v8.setFlagsFromString("--no-expose-gc");
-  }
-  return gc ? () => gc({ type: "minor" }) : () => undefined;
-}
-const collect = minorCollection();
+// at once (~0.1 ms on this near-empty heap). gc() is there where the server runs with --expose-gc
+// (scripts/start.mjs, the image's CMD); elsewhere (tests, the CLI) the memory is as before.
+const collect = typeof gc === "function" ? () => gc({ type: "minor" }) : () => undefined;
 parentPort.on("message", ({ id, block }) => {
   // The previous member's buffers are garbage by now (its handler has returned).
   collect();

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { withServerNodeOptions } from "@/scripts/server-flags.mjs";
 
 const REPO = path.join(import.meta.dirname, "../..");
 
@@ -41,7 +42,8 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
   let output = "";
   const child = spawn(path.join(REPO, "node_modules/.bin/next"), ["start", "-p", String(port), "-H", "127.0.0.1"], {
     cwd: REPO,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env },
+    // Run as `npm start` runs it, with the server's Node flags.
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_OPTIONS: withServerNodeOptions(process.env.NODE_OPTIONS), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout!.on("data", (chunk) => (output += chunk));
