@@ -7,6 +7,7 @@
 // SFTP where the server runs no commands) compared with the manifest, manifest last. scp only uploads
 // (in SFTP mode, OpenSSH's default since 9.0), with the cipher list our uploads use: OpenSSH's own
 // default picks chacha20-poly1305, dearer than AES-GCM here, which would flatter our ratio.
+// Each round also times the floor (floorCopy): OpenSSH itself doing the upload, fsync, rename and server-side sha256 a counted copy needs.
 // OFFSITE_BENCH_SFTP_ONLY=1 runs the sshd with ForceCommand internal-sftp, to measure the read-back. Prints both times,
 // the ratio, and our peak RSS beside the RSS before the copy (flat = independent of the set size).
 import { execFileSync, spawn } from "node:child_process";
@@ -25,7 +26,7 @@ import { createDestination, testDestination } from "@/lib/offsite/destinations";
 import { copySetTo } from "@/lib/offsite/copy";
 import type { CreateDestinationInput } from "@/lib/offsite/inputs";
 import { UPLOAD_CIPHERS } from "@/lib/offsite/stores/openssh";
-import { startTestSshd } from "@/test/helpers/sshd";
+import { startTestSshd, type TestSshd } from "@/test/helpers/sshd";
 import { freePort } from "@/bench/servers";
 
 const TOTAL_MB = Number(process.env.OFFSITE_BENCH_MB ?? 500);
@@ -72,6 +73,33 @@ const cpuTable = (cpu: Record<string, [number, number]>) =>
     .join(", ");
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
+/**
+ * The floor: what OpenSSH alone takes to do what a counted copy must do, with no code of ours in the
+ * way. One `sftp -b` session puts each archive to a partial name with `put -f` (fsync) and renames it;
+ * beside it, one `ssh` session has the server hash each archive with openssl as soon as its final name
+ * appears; the manifest goes last, once every hash equals the manifest's. Ours over this is our own
+ * overhead; this over scp is what the proof and the durability cost on the same two cores.
+ */
+async function floorCopy(sshd: TestSshd, folder: string, target: string, archives: { file: string; sha256: string }[]): Promise<void> {
+  const remote = (file: string) => path.join(target, file);
+  const common = ["-F", sshd.clientConfigFile, "-c", UPLOAD_CIPHERS];
+  const waits = archives.map(({ file }) => `while [ ! -e '${remote(file)}' ]; do sleep 0.01; done; openssl dgst -sha256 -r '${remote(file)}'`);
+  const hasher = spawn("ssh", [...common, "bench", waits.join("; ")], { stdio: ["ignore", "pipe", "inherit"] });
+  let hashes = "";
+  hasher.stdout.on("data", (data: Buffer) => (hashes += data.toString()));
+  const hashed = new Promise<void>((resolve, reject) => hasher.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`ssh hash: ${code}`)))));
+  const sftp = spawn("sftp", [...common, "-q", "-b", "-", "bench"], { stdio: ["pipe", "ignore", "inherit"] });
+  const uploaded = new Promise<void>((resolve, reject) => sftp.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`sftp: ${code}`)))));
+  for (const { file } of archives) sftp.stdin.write(`put -f ${path.join(folder, file)} ${remote(file)}.part\nrename ${remote(file)}.part ${remote(file)}\n`);
+  await hashed;
+  const lines = hashes.trim().split("\n");
+  archives.forEach(({ sha256 }, at) => {
+    if (!lines[at]?.startsWith(sha256)) throw new Error(`floor: the server's hash of ${archives[at]!.file} differs`);
+  });
+  sftp.stdin.end(`put -f ${path.join(folder, "manifest.json")} ${remote("manifest.json")}\n`);
+  await uploaded;
+}
+
 async function main() {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "mimir-bench-offsite-"));
   const config = loadConfig({ ...process.env, MIMIR_HOME: home }, home);
@@ -116,6 +144,8 @@ async function main() {
     const ours: number[] = [];
     const proofs = new Set<string>();
     const scp: number[] = [];
+    const floor: number[] = [];
+    const floorArchives = VOLUMES.map((volume) => archives[volume] as { file: string; sha256: string });
     // Client CPU, which the load of other work on the machine does not change: where wall time is noise, this is not.
     const oursCpu: number[] = [];
     const scpCpu: number[] = [];
@@ -133,6 +163,13 @@ async function main() {
       scpCpu.push(cpuSeconds().children - scpCpuBefore);
       const scpByProcess = await stopCpu();
       fs.rmSync(scpTarget, { recursive: true });
+
+      const floorTarget = path.join(sshd.folder, `floor-${round}`);
+      fs.mkdirSync(floorTarget);
+      started = process.hrtime.bigint();
+      await floorCopy(sshd, folder, floorTarget, floorArchives);
+      floor.push(Number(process.hrtime.bigint() - started) / 1e9);
+      fs.rmSync(floorTarget, { recursive: true });
 
       const destination = await createDestination({
         kind: "sftp",
@@ -191,7 +228,9 @@ async function main() {
       if (copy.status !== "verified") throw new Error(`the copy ended ${copy.status}: ${copy.error}`);
       proofs.add(String(copy.verified_by));
       fs.rmSync(path.join(sshd.folder, `ours-${round}`), { recursive: true });
-      console.log(`round ${round + 1}: scp ${scp[round]!.toFixed(1)} s, ours ${ours[round]!.toFixed(1)} s (proof: ${copy.verified_by})`);
+      console.log(
+        `round ${round + 1}: scp ${scp[round]!.toFixed(2)} s, floor ${floor[round]!.toFixed(2)} s, ours ${ours[round]!.toFixed(2)} s (proof: ${copy.verified_by})`,
+      );
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const oursS = median(ours);
@@ -202,7 +241,11 @@ async function main() {
       `offsite copy of ${mb(setBytes)} to loopback sshd (upload + proof: ${[...proofs].join(", ")}): ${oursS.toFixed(1)} s (${mb(setBytes / oursS)}/s)`,
     );
     console.log(`scp of the same files (upload only):                                  ${scpS.toFixed(1)} s (${mb(setBytes / scpS)}/s)`);
-    console.log(`ratio ours / scp: ${(oursS / scpS).toFixed(2)}x (goal ≤ 1.2x)`);
+    const floorS = median(floor);
+    console.log(`floor: OpenSSH's sftp (fsync, rename) + the server's openssl sha256: ${floorS.toFixed(1)} s (${(floorS / scpS).toFixed(2)}x scp)`);
+    console.log(`ratio ours / scp: ${(oursS / scpS).toFixed(2)}x (goal ≤ 1.2x); ours / floor: ${(oursS / floorS).toFixed(2)}x`);
+    const perRound = ours.map((value, at) => `${(value / scp[at]!).toFixed(2)}/${(floor[at]! / scp[at]!).toFixed(2)}`);
+    console.log(`per round, ours / scp and floor / scp: ${perRound.join(", ")}`);
     console.log(`client CPU (user + system): ours (+ its ssh) ${median(oursCpu).toFixed(1)} s, scp + ssh ${median(scpCpu).toFixed(1)} s`);
     for (const line of phases) console.log(line);
     console.log(`load average before / after: ${loadBefore} / ${loadAverage()} (2 cores shared: figures move with it)`);
