@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import { parseDocument } from "yaml";
+import { yieldEvery } from "@/lib/event-loop";
 import { checkSqliteDatabase, type SqliteCheckDepth } from "@/lib/db/sqlite-snapshot";
 import { AppError } from "@/lib/errors";
 import { extractVolumeArchive } from "@/lib/backups/archive";
@@ -88,7 +89,7 @@ export async function extractSet(
         // Awaited below; a failure must not go unhandled while the other archives are extracted.
         databaseCheck.catch(() => undefined);
       }
-      if (volume === "mimir_pipelines" && options.databaseCheck !== "drill") checkPipelines(destFor(volume));
+      if (volume === "mimir_pipelines" && options.databaseCheck !== "drill") await checkPipelines(destFor(volume));
     }
   } catch (error) {
     // The check's worker reads the staging folder the caller is about to discard: let it finish first.
@@ -155,10 +156,12 @@ async function checkPostgresDump(manifest: BackupManifest, dataFolder: string): 
   if (first) throw new AppError("verification_failed", `${dump.file}: table ${first.table} has ${first.found} rows, the manifest says ${first.expected}`);
 }
 
-/** Every pipeline file parses as YAML. */
-function checkPipelines(pipelinesFolder: string): void {
+/** Every pipeline file parses as YAML (on the main thread, beside requests: it yields between files). */
+async function checkPipelines(pipelinesFolder: string): Promise<void> {
+  const pause = yieldEvery();
   for (const file of listFiles(pipelinesFolder)) {
     if (!/\.ya?ml$/i.test(file)) continue;
+    await pause();
     const doc = parseDocument(fs.readFileSync(path.join(pipelinesFolder, file), "utf8"));
     if (doc.errors.length > 0) throw new AppError("verification_failed", `Pipeline file ${file} does not parse: ${doc.errors[0]?.message.split("\n")[0]}`);
   }

@@ -21,6 +21,7 @@ import { vacuumDatabase, checkVacuumDisk } from "@/lib/maintenance/service";
 import type { RetentionCleanupInput } from "@/lib/maintenance/inputs";
 import type { RetentionReport } from "@/lib/maintenance/types";
 import { DAY_MS } from "@/lib/time";
+import { yieldToEventLoop } from "@/lib/event-loop";
 
 /**
  * Execution log files live at `<logs>/executions/<execution id>.log`, where lib/executions/log-files.ts
@@ -59,8 +60,6 @@ const CLEANUP_CHECKPOINT_WAL_BYTES = JOURNAL_SIZE_LIMIT_BYTES;
 const VACUUM_WHEN_CHEAP_BYTES = 32 * 1024 * 1024;
 /** The rotated files (lib/log/logger.ts) beside the live one: mimir1.log, mimir2.log, … (the live mimir.log is never touched). */
 const ROTATED_APP_LOG = new RegExp(`^${path.basename(APP_LOG_FILE, ".log")}\\d+\\.log$`);
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface RetentionHooks {
   signal?: AbortSignal;

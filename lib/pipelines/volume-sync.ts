@@ -6,11 +6,12 @@ import { nowIso } from "@/lib/db/timestamps";
 import { getLogger } from "@/lib/log/logger";
 import { runAppWrite } from "@/lib/operations/write-gate";
 import { writesRefusedHere } from "@/lib/db/write-freeze";
-import { parsePipelineText } from "@/lib/pipelines/definition";
+import { parsePipelineText, type PipelineDefinition } from "@/lib/pipelines/definition";
 import { pipelinesDir, readPipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
 import type { SyncReport } from "@/lib/pipelines/types";
-import { describePipelineIssues, parseOnePipeline } from "@/lib/pipelines/parse";
+import { describePipelineIssues } from "@/lib/pipelines/parse";
+import { yieldEvery } from "@/lib/event-loop";
 
 // The pipelines volume and the pipelines table kept in agreement: at boot, after a restore, and while
 // a person edits files in the volume.
@@ -30,10 +31,30 @@ const WATCH_DEBOUNCE_MS = 300;
 export async function syncPipelinesWithVolume(): Promise<SyncReport> {
   return runAppWrite(async () => {
     const report: SyncReport = { imported: [], updated: [], written: [], invalid: [] };
+    // Runs on the main thread at boot, after a restore and on every change in the volume: with
+    // hundreds of pipelines, parsing them all in one go held every request for seconds.
+    const pause = yieldEvery();
+    const stored = new Map<string, string>();
+    for (let after: string | null = null; ;) {
+      const rows = await queries.selectPipelines(SYNC_BATCH_ROWS, after);
+      for (const row of rows) stored.set(row.name, row.config);
+      if (rows.length < SYNC_BATCH_ROWS) break;
+      after = rows.at(-1)!.name;
+      await pause();
+    }
     const { files, skipped } = readPipelineFiles();
     report.invalid.push(...skipped.map((entry) => ({ file: entry.file, message: entry.reason })));
-    const sources = new Map<string, { text: string; canonical: boolean }>();
+    /** Per pipeline name, the text its row should hold; `definition` is null when the row holds it already. */
+    const sources = new Map<string, { text: string; canonical: boolean; definition: PipelineDefinition | null }>();
     for (const file of files) {
+      await pause();
+      // A file whose text is its namesake row's, byte for byte, holds that one pipeline (a row's text
+      // always defines the pipeline it is named for): nothing to parse or write. After a restore or
+      // the app's own writes, that is every file.
+      if (stored.get(file.stem) === file.text) {
+        sources.set(file.stem, { text: file.text, canonical: true, definition: null });
+        continue;
+      }
       const parsed = parsePipelineText(file.text);
       if (!parsed.ok) {
         report.invalid.push({ file: file.file, message: describePipelineIssues(parsed.issues) });
@@ -42,28 +63,29 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
       for (const definition of parsed.pipelines) {
         const canonical = parsed.pipelines.length === 1 && file.stem === definition.name;
         if (sources.get(definition.name)?.canonical) continue;
-        sources.set(definition.name, { text: canonical ? file.text : YAML.stringify(definition), canonical });
+        sources.set(definition.name, { text: canonical ? file.text : YAML.stringify(definition), canonical, definition });
       }
     }
     const now = nowIso();
-    for (const [name, source] of sources) {
-      const row = await queries.selectPipeline(name);
-      const definition = parseOnePipeline(source.text);
-      if (!row) {
+    for (const [name, { text, definition }] of sources) {
+      const config = stored.get(name);
+      if (!definition || config === text) continue;
+      await pause();
+      if (config === undefined) {
         // A file in the volume was put there by whoever controls the host: it has no console owner.
         await queries.insertPipeline({
           name,
           description: definition.description ?? null,
-          config: source.text,
+          config: text,
           createdAt: now,
           updatedAt: now,
           owner: null,
           ownerScope: null,
         });
         report.imported.push(name);
-      } else if (row.config !== source.text) {
+      } else {
         await queries.updatePipelineRow(name, {
-          config: source.text,
+          config: text,
           description: definition.description ?? null,
           updatedAt: now,
           owner: null,
@@ -72,27 +94,22 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
         report.updated.push(name);
       }
     }
-    let after: string | null = null;
-    for (;;) {
-      const rows = await queries.selectPipelines(SYNC_BATCH_ROWS, after);
-      for (const row of rows) {
-        if (sources.has(row.name)) continue;
-        const parsed = parsePipelineText(row.config);
-        if (!parsed.ok || parsed.pipelines.length !== 1 || parsed.pipelines[0]!.name !== row.name) {
-          report.invalid.push({
-            file: `${row.name}.yaml`,
-            message: `stored pipeline is not valid, file not written: ${parsed.ok ? "its name differs from the row" : describePipelineIssues(parsed.issues)}`,
-          });
-          continue;
-        }
-        // Mimir AIP stored some pipelines as JSON text; the file and the row get the same YAML.
-        const text = row.config.trimStart().startsWith("{") ? YAML.stringify(parsed.pipelines[0]) : row.config;
-        writePipelineFile(row.name, text);
-        if (text !== row.config) await queries.updatePipelineRow(row.name, { config: text, updatedAt: now });
-        report.written.push(row.name);
+    for (const [name, config] of stored) {
+      if (sources.has(name)) continue;
+      await pause();
+      const parsed = parsePipelineText(config);
+      if (!parsed.ok || parsed.pipelines.length !== 1 || parsed.pipelines[0]!.name !== name) {
+        report.invalid.push({
+          file: `${name}.yaml`,
+          message: `stored pipeline is not valid, file not written: ${parsed.ok ? "its name differs from the row" : describePipelineIssues(parsed.issues)}`,
+        });
+        continue;
       }
-      if (rows.length < SYNC_BATCH_ROWS) break;
-      after = rows.at(-1)!.name;
+      // Mimir AIP stored some pipelines as JSON text; the file and the row get the same YAML.
+      const text = config.trimStart().startsWith("{") ? YAML.stringify(parsed.pipelines[0]) : config;
+      writePipelineFile(name, text);
+      if (text !== config) await queries.updatePipelineRow(name, { config: text, updatedAt: now });
+      report.written.push(name);
     }
     if (report.imported.length + report.updated.length + report.written.length + report.invalid.length > 0) {
       getLogger().info("pipelines synced with the volume", report);

@@ -8,6 +8,7 @@ import { iterateEnabledJobs, recordJobNextRun } from "@/lib/jobs/service";
 import { fireJobSlot } from "@/lib/scheduler/run";
 import { slotOf } from "@/lib/jobs/cron";
 import { runUnlessFrozen, writesRefusedHere } from "@/lib/db/write-freeze";
+import { yieldEvery } from "@/lib/event-loop";
 
 /**
  * Missed-fire policy. Fires that fell while the server was down are not replayed one by one: a job
@@ -37,7 +38,10 @@ export async function startScheduler(now = new Date(), { catchUp = true }: { cat
   current.started = true;
   let scheduled = 0;
   let caughtUp = 0;
+  // A thousand jobs (a restore reloads them all) took over a second of the main thread in one go.
+  const pause = yieldEvery();
   for await (const row of iterateEnabledJobs()) {
+    await pause();
     const missed = row.nextRun !== null && Date.parse(row.nextRun) < now.getTime();
     scheduleCron(row.id, row.cronExpr);
     scheduled += 1;
@@ -71,7 +75,9 @@ export async function syncScheduledJobs(): Promise<{ changed: number; scheduled:
   if (!current.started) return { changed: 0, scheduled: 0 };
   let changed = 0;
   const enabled = new Set<string>();
+  const pause = yieldEvery();
   for await (const row of iterateEnabledJobs()) {
+    await pause();
     enabled.add(row.id);
     if (current.patterns.get(row.id) === row.cronExpr) continue;
     scheduleCron(row.id, row.cronExpr);

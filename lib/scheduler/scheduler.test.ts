@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
-import { createPipeline, getPipeline } from "@/lib/pipelines/service";
+import { createPipeline, deletePipeline, getPipeline } from "@/lib/pipelines/service";
 import { syncPipelinesWithVolume } from "@/lib/pipelines/volume-sync";
 import { createJob, deleteJob, getJob, recordJobNextRun, setJobEnabled } from "@/lib/jobs/service";
 import { getExecution, getExecutionLog, listExecutions, recordExecutionStart } from "@/lib/executions/service";
@@ -194,6 +194,34 @@ describe("pipeline files", () => {
     expect(report.invalid.map((entry) => entry.file)).toContain("broken.yaml");
     expect((await getPipeline("by-hand")).description).toBe("written by a person");
     expect((await getPipeline("filed")).description).toBe("edited");
+  });
+
+  test("a sync of hundreds of files lets other work run between them; once files and rows agree it changes nothing; a row without its file gets it back", async () => {
+    const dir = root.config.paths.pipelines;
+    const names = Array.from({ length: 400 }, (_, i) => `many-${i}`);
+    for (const name of names) fs.writeFileSync(path.join(dir, `${name}.yaml`), `name: ${name}\nsteps:\n  - {name: s, plugin: Echo.ok}\n`);
+    // A chain of setImmediate callbacks advances only when the sync yields to the event loop.
+    let ticks = 0;
+    let syncing = true;
+    const tick = () => {
+      if (!syncing) return;
+      ticks += 1;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const first = await syncPipelinesWithVolume();
+    syncing = false;
+    expect(first.imported).toEqual(expect.arrayContaining(names));
+    expect(ticks).toBeGreaterThan(1);
+
+    const again = await syncPipelinesWithVolume();
+    expect(again).toMatchObject({ imported: [], updated: [], written: [] });
+
+    const text = fs.readFileSync(path.join(dir, "many-7.yaml"), "utf8");
+    fs.rmSync(path.join(dir, "many-7.yaml"));
+    expect((await syncPipelinesWithVolume()).written).toEqual(["many-7"]);
+    expect(fs.readFileSync(path.join(dir, "many-7.yaml"), "utf8")).toBe(text);
+    for (const name of names) await deletePipeline(name, { force: true }, null);
   });
 });
 
