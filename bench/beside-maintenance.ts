@@ -1,8 +1,9 @@
 /**
  * The history API as a script sees it while the server maintains itself: a reader asks for
  * `GET /api/v1/jobs?limit=50` every 5 ms over HTTP (bearer token) while, one after the other, a
- * retention cleanup (runs older than 30 days: about two thirds of the seed), a VACUUM, a backup and a
- * verify drill of that backup run through the API on the production build. Prints the reader's
+ * retention cleanup (runs older than 30 days: about two thirds of the seed), a VACUUM, a backup, a
+ * verify drill of that backup, and a restore of it (then the safety set of the replaced data and its
+ * verify, which the restore leaves running) run through the API on the production build. Prints the reader's
  * p50/p99/max when idle and during each, beside each other. Works on a copy of the seeded data root
  * (the cleanup deletes), removed at the end.
  *
@@ -12,9 +13,14 @@
  *   npm run bench:beside-maintenance
  *   BENCH_ROWS=200000 npm run bench:beside-maintenance
  *   BENCH_STEPS=backup,verify BENCH_RUNS=3 BENCH_BASELINE=/path/to/checkout npm run bench:beside-maintenance
+ *   BENCH_DATASET=full npm run bench:beside-maintenance
  *
- * BENCH_STEPS keeps only the steps whose first word is listed (verify drills the backup just made, so
- * it needs backup). BENCH_BASELINE also measures that checkout's build ("before") on its own copy of the
+ * The data root is the history seed (BENCH_ROWS runs, 15 jobs, 16 pipelines) unless BENCH_DATASET=full:
+ * then bench/.data/root, the backup and restore benches' dataset (1M runs, 1,008 jobs, 508 pipeline
+ * files, 200 MB of logs), where work that walks every job or pipeline file shows.
+ *
+ * BENCH_STEPS keeps only the steps whose first word is listed (verify and restore use the backup just
+ * made, so they need backup; restore also names its safety set's row). BENCH_BASELINE also measures that checkout's build ("before") on its own copy of the
  * data root, before ours in each of BENCH_RUNS rounds, so both see the same hour of a shared machine.
  */
 import fs from "node:fs";
@@ -22,6 +28,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
 import { ROOT, startOurs, type ServeMode } from "./servers";
+import { ensureBenchDataRoot, ROOT as DATASET_ROOT } from "./data-root";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const STEPS = process.env.BENCH_STEPS?.split(",").map((step) => step.trim());
@@ -107,6 +114,15 @@ async function untilFinished(base: string, operationId: string): Promise<string>
   }
 }
 
+/** Until no operation is running or queued: what a finished operation started in the background has ended too. */
+async function untilNoOperationRuns(base: string): Promise<void> {
+  for (;;) {
+    const list = (await (await fetch(`${base}/api/v1/operations?limit=20`, { headers: auth })).json()) as { items: { status: string }[] };
+    if (!list.items.some((item) => item.status === "running" || item.status === "queued")) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function line(label: string, samples: number[], ms: number, cpu: { loop: number; all: number }) {
   const fixed = (value: number, width = 8) => value.toFixed(1).padStart(width);
   console.log(
@@ -142,28 +158,37 @@ async function measure(seededHome: string, root: string, label: string) {
     };
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
     line("idle", reader.take(), performance.now() - started, cpuSince());
-    const steps: [string, () => Promise<{ id: string }>][] = [
-      [`retention cleanup (${RETENTION_DAYS} days)`, () => call(server.base, "POST", "/api/v1/retention/cleanup", { retention_days: RETENTION_DAYS })],
-      ["VACUUM", () => call(server.base, "POST", "/api/v1/maintenance/vacuum")],
-      ["backup", () => call(server.base, "POST", "/api/v1/backups")],
+    const operation = (started: Promise<{ id: string }>) => started.then((op) => untilFinished(server.base, op.id));
+    const latestSet = async () =>
+      ((await (await fetch(`${server.base}/api/v1/backups?limit=1`, { headers: auth })).json()) as { items: { id: string }[] }).items[0]!.id;
+    const steps: [string, () => Promise<unknown>][] = [
       [
-        "verify drill (the backup just made)",
+        `retention cleanup (${RETENTION_DAYS} days)`,
+        () => operation(call(server.base, "POST", "/api/v1/retention/cleanup", { retention_days: RETENTION_DAYS })),
+      ],
+      ["VACUUM", () => operation(call(server.base, "POST", "/api/v1/maintenance/vacuum"))],
+      ["backup", () => operation(call(server.base, "POST", "/api/v1/backups"))],
+      ["verify drill (the backup just made)", async () => operation(call(server.base, "POST", `/api/v1/backups/${await latestSet()}/verify`))],
+      // The swap itself holds reads (the database file is replaced under them): its own row. The safety
+      // set of the replaced data and its verify follow in the background: the row after it.
+      [
+        "restore (that backup, click to done)",
         async () => {
-          const list = (await (await fetch(`${server.base}/api/v1/backups?limit=1`, { headers: auth })).json()) as { items: { id: string }[] };
-          return call(server.base, "POST", `/api/v1/backups/${list.items[0]!.id}/verify`);
+          const id = await latestSet();
+          return operation(call(server.base, "POST", `/api/v1/backups/${id}/restore`, { confirm: id }));
         },
       ],
+      ["restore's safety set and its verify", () => untilNoOperationRuns(server.base)],
     ];
     const marks: string[] = [];
     for (const [label, begin] of steps) {
-      const name = label.split(" ")[0]!;
+      const name = label.split(/[^A-Za-z]/)[0]!;
       if (STEPS && !STEPS.some((step) => name.toLowerCase() === step.toLowerCase())) continue;
       reader.take();
       started = performance.now();
       cpuSince();
       marks.push(`${name} ${new Date().toISOString().slice(11, 23)}`);
-      const operation = await begin();
-      await untilFinished(server.base, operation.id);
+      await begin();
       line(label, reader.take(), performance.now() - started, cpuSince());
     }
     // When each step began (UTC), to line up with a server-side log (bench/slow-statements.mjs, a profile).
@@ -177,11 +202,11 @@ async function measure(seededHome: string, root: string, label: string) {
 }
 
 async function main() {
-  const seeded = await prepareSeededRoot(ROWS);
+  const seededHome = process.env.BENCH_DATASET === "full" ? (ensureBenchDataRoot(), DATASET_ROOT) : (await prepareSeededRoot(ROWS)).home;
   for (let run = 1; run <= RUNS; run += 1) {
     if (RUNS > 1) console.log(`\n=== round ${run} of ${RUNS}`);
-    if (BASELINE) await measure(seeded.home, BASELINE, "before");
-    await measure(seeded.home, ROOT, "ours");
+    if (BASELINE) await measure(seededHome, BASELINE, "before");
+    await measure(seededHome, ROOT, "ours");
   }
 }
 
