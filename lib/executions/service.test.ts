@@ -3,10 +3,10 @@ import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root"
 import { createJob } from "@/lib/jobs/service";
 import { bulkInsertExecutions } from "@/lib/db/bulk";
 import { getDb } from "@/lib/db/client";
-import { exportExecutionsCsv, getExecutionStatistics, listExecutions } from "@/lib/executions/service";
+import { exportExecutionsCsv, getExecution, getExecutionStatistics, listExecutions } from "@/lib/executions/service";
 import { eq } from "drizzle-orm";
 import { jobExecutions, type NewJobExecutionRow } from "@/lib/db/schema";
-import type { ExecutionStatus } from "@/lib/executions/types";
+import { executionDto, OUTPUT_SUMMARY_CHARS, type ExecutionStatus } from "@/lib/executions/types";
 
 let root: TestDataRoot;
 const MS = 1_000_000;
@@ -121,4 +121,31 @@ test("CSV export quotes fields and holds every matching row", async () => {
   expect(lines[0]).toBe("id,job_id,pipeline,start_time,end_time,duration,status,error,triggered_by");
   expect(lines).toHaveLength(4);
   expect(csv).toContain('"boom, ""quoted"""');
+});
+
+describe("a run's steps as another writer stored them", () => {
+  test("fields of other types read as the API documents them, entries that are no object dropped", async () => {
+    const steps = [
+      { step_name: "fetch", plugin: "Input.http", status: "success", duration: 1500 * MS, output: { rows: 3, note: "x".repeat(3000) } },
+      { step_name: 7, plugin: null, status: "failed", error: { code: 500 }, duration: "1s", output: "kept as it is" },
+      "not a step",
+      null,
+      { step_name: "mimir", plugin: "Output.json", start_time: "2025-04-01T00:00:00Z", end_time: "2025-04-01T00:00:01Z", status: "success", error: "" },
+    ];
+    await bulkInsertExecutions(getDb(), [{ ...run("odd-steps", "2025-04-01T00:00:00.000Z", "failed", 1000), steps: JSON.stringify(steps) }]);
+    try {
+      const execution = await getExecution("odd-steps");
+      expect(execution.steps).toHaveLength(3);
+      const [first, second, third] = execution.steps;
+      expect(first).toMatchObject({ step_name: "fetch", plugin: "Input.http", duration: 1500 * MS });
+      expect(first!.output).toHaveLength(OUTPUT_SUMMARY_CHARS + 1);
+      expect(first!.output!.startsWith('{"rows":3,"note":"xxx')).toBe(true);
+      expect(second).toMatchObject({ step_name: "7", plugin: "", status: "failed", error: '{"code":500}', duration: null, output: "kept as it is" });
+      expect(third).toMatchObject({ step_name: "mimir", start_time: "2025-04-01T00:00:00Z", error: "", output: null });
+      // What the API answers is what its schema says.
+      expect(() => executionDto.parse(execution)).not.toThrow();
+    } finally {
+      await getDb().delete(jobExecutions).where(eq(jobExecutions.id, "odd-steps"));
+    }
+  });
 });

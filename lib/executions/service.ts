@@ -7,7 +7,7 @@ import type { JobExecutionRow, NewJobExecutionRow } from "@/lib/db/schema/execut
 import * as queries from "@/lib/executions/queries";
 import { readExecutionLogChunk } from "@/lib/executions/log-files";
 import { DEFAULT_STATISTICS_DAYS, MAX_STATISTICS_DAYS, type HistoryFilters, type ListExecutionsQuery, type StatisticsQuery } from "@/lib/executions/inputs";
-import type { ExecutionDto, ExecutionLog, ExecutionStatistics, ExecutionSummary, StepRecord } from "@/lib/executions/types";
+import { outputSummary, type ExecutionDto, type ExecutionLog, type ExecutionStatistics, type ExecutionSummary, type StepRecord } from "@/lib/executions/types";
 import { DAY_MS, NS_PER_MS } from "@/lib/time";
 
 /** Rows per batch of a CSV export: small enough that each batch blocks the event loop only briefly. */
@@ -37,13 +37,40 @@ function parseJson<T>(text: string | null, fallback: T): T {
   }
 }
 
+/** A string as it is; anything else (a number, an object) as its JSON text; null and absent as null. */
+function asText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * One entry of the `steps` JSON as the API documents it. The column is Mimir AIP's, and what wrote it
+ * (Mimir AIP, an adopted database, a script) may have stored other shapes: an object as the output,
+ * a number as a name. Each field is read as the type the API promises, so such a row is shown, not
+ * a 500 on the run's page or a response that breaks its own schema. null for an entry that is no object.
+ */
+function toStep(raw: unknown): StepRecord | null {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
+  const step = raw as Record<string, unknown>;
+  return {
+    step_name: asText(step.step_name) ?? "",
+    plugin: asText(step.plugin) ?? "",
+    start_time: asText(step.start_time),
+    end_time: asText(step.end_time),
+    duration: typeof step.duration === "number" && Number.isFinite(step.duration) ? step.duration : null,
+    status: asText(step.status) ?? "",
+    error: asText(step.error),
+    output: typeof step.output === "string" ? step.output : outputSummary(step.output),
+  };
+}
+
 function toDto(row: JobExecutionRow): ExecutionDto {
   const steps = parseJson<unknown>(row.steps, []);
   const context = parseJson<unknown>(row.context, null);
   return {
     ...toSummary(row),
     context: context && typeof context === "object" && !Array.isArray(context) ? (context as Record<string, unknown>) : null,
-    steps: Array.isArray(steps) ? (steps as StepRecord[]) : [],
+    steps: Array.isArray(steps) ? steps.map(toStep).filter((step) => step !== null) : [],
   };
 }
 

@@ -5,6 +5,16 @@ export { EXECUTION_STATUSES, TRIGGERS };
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export type Trigger = (typeof TRIGGERS)[number];
 
+/** How much of a step's JSON result its record in job_executions.steps keeps (the whole of it is in the run's log). */
+export const OUTPUT_SUMMARY_CHARS = 2000;
+
+/** A step's result as its record keeps it: JSON text, cut to OUTPUT_SUMMARY_CHARS (null: no result). */
+export function outputSummary(output: unknown): string | null {
+  if (output === null || output === undefined) return null;
+  const text = JSON.stringify(output);
+  return text.length > OUTPUT_SUMMARY_CHARS ? `${text.slice(0, OUTPUT_SUMMARY_CHARS)}…` : text;
+}
+
 /** One step of a run, as recorded in job_executions.steps (Mimir's fields plus the output summary). */
 export const stepRecord = z.object({
   step_name: z.string(),

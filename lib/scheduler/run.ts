@@ -17,7 +17,7 @@ import { assertStepsAllowed, describePrincipal, lowestScope, ownerScope } from "
 import { recordExecutionStart, recordOwnedExecutionProgress } from "@/lib/executions/service";
 import { NS_PER_MS } from "@/lib/time";
 import { openExecutionLog, readExecutionLogChunk } from "@/lib/executions/log-files";
-import type { StepRecord, Trigger } from "@/lib/executions/types";
+import { outputSummary, type StepRecord, type Trigger } from "@/lib/executions/types";
 import { builtinPluginNames, findBuiltinPlugin } from "@/lib/plugins/builtin-plugins";
 import { releaseRun, trackRun } from "@/lib/scheduler/active-runs";
 import { currentInstanceId } from "@/lib/instances/service";
@@ -28,8 +28,6 @@ import { plainIssueMessage } from "@/lib/issue-text";
 
 /** A step without its own `timeout:` is killed after this long. */
 export const DEFAULT_STEP_TIMEOUT_SECONDS = 600;
-/** A step's output is kept in job_executions.steps up to this many characters (the whole of it is in the log). */
-export const OUTPUT_SUMMARY_CHARS = 2000;
 
 export interface RunStarted {
   execution_id: string;
@@ -345,7 +343,6 @@ async function runStep(
   const ended = nowIso();
   // The log says what the step record says: a stopped run's step was cancelled, not failed (B13).
   logLine(`step ${step.name}: ${stepError ? `${spec.signal.aborted ? "cancelled" : "failed"}: ${stepError}` : "succeeded"}`);
-  const summary = output === null ? null : JSON.stringify(output);
   return {
     step_name: step.name,
     plugin: step.plugin,
@@ -354,7 +351,7 @@ async function runStep(
     duration: (Date.parse(ended) - Date.parse(started)) * NS_PER_MS,
     status: stepError ? (spec.signal.aborted ? "cancelled" : "failed") : "success",
     error: stepError,
-    output: summary && summary.length > OUTPUT_SUMMARY_CHARS ? `${summary.slice(0, OUTPUT_SUMMARY_CHARS)}…` : summary,
+    output: outputSummary(output),
   };
 }
 
