@@ -26,9 +26,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { BENCH_TOKEN, benchEnvironment, prepareSeededRoot } from "./seeded-root";
+import { BENCH_TOKEN, benchEnvironment, prepareBenchData } from "./seeded-root";
 import { ROOT, startOurs, type ServeMode } from "./servers";
-import { ensureBenchDataRoot, ROOT as DATASET_ROOT } from "./data-root";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const STEPS = process.env.BENCH_STEPS?.split(",").map((step) => step.trim());
@@ -202,7 +201,7 @@ async function measure(seededHome: string, root: string, label: string) {
 }
 
 async function main() {
-  const seededHome = process.env.BENCH_DATASET === "full" ? (ensureBenchDataRoot(), DATASET_ROOT) : (await prepareSeededRoot(ROWS)).home;
+  const seededHome = (await prepareBenchData(ROWS)).home;
   for (let run = 1; run <= RUNS; run += 1) {
     if (RUNS > 1) console.log(`\n=== round ${run} of ${RUNS}`);
     if (BASELINE) await measure(seededHome, BASELINE, "before");

@@ -8,6 +8,7 @@
  *   npm run bench:pages
  *   BENCH_ROWS=200000 BENCH_RENDERS=20 npm run bench:pages
  *   BENCH_BACKEND=postgres npm run bench:pages   # the same seed on PostgreSQL (migrated once)
+ *   BENCH_DATASET=full npm run bench:pages       # the restore benches' dataset: 1,008 jobs, 508 pipelines
  *   BENCH_BASELINE=/path/to/checkout npm run bench:pages   # that checkout's build beside ours, renders interleaved
  */
 import fs from "node:fs";

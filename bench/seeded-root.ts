@@ -19,6 +19,7 @@ import { storeSample } from "@/lib/storage/sampler";
 import { migrateSqliteToPostgres } from "@/lib/maintenance/migrate-backend";
 import pg from "pg";
 import Database from "better-sqlite3";
+import { ensureBenchDataRoot, ROOT as DATASET_ROOT } from "./data-root";
 
 export const BENCH_TOKEN = "mimir_bench000000000000000000000000000000000000";
 export const BENCH_ADMIN_PASSWORD = "bench-admin-password";
@@ -62,10 +63,34 @@ export async function prepareSeededRoot(rows: number): Promise<{ home: string; d
       await storeSample({ ...current, measured_at: new Date(at).toISOString() });
     }
   }
+  return { home, database: config.paths.database, cookie: await signInAndClose() };
+}
+
+/** Signs the bench admin in on the open data root (the Cookie header of a browser session, for the page bench), then closes its database for the servers. */
+async function signInAndClose(): Promise<string> {
   const { sessionToken } = await signIn("admin", BENCH_ADMIN_PASSWORD, { ip: "127.0.0.1", userAgent: "bench" });
-  db.pragma("wal_checkpoint(TRUNCATE)");
+  getDb().$client.pragma("wal_checkpoint(TRUNCATE)");
   await closeAppDatabase();
-  return { home, database: config.paths.database, cookie: `${SESSION_COOKIE}=${encodeURIComponent(sessionToken)}` };
+  return `${SESSION_COOKIE}=${encodeURIComponent(sessionToken)}`;
+}
+
+/**
+ * BENCH_DATASET=full: the backup and restore benches' dataset (bench/data-root.ts: 1M runs, 1,008 jobs,
+ * 508 pipeline files, 200 MB of logs) instead of the history seed (15 jobs, 16 pipelines), for the
+ * pages and requests whose cost grows with the number of jobs and pipelines. SQLite only.
+ */
+async function prepareFullDataset(): Promise<{ home: string; database: string; cookie: string }> {
+  ensureBenchDataRoot();
+  const config = loadConfig(benchEnvironment(DATASET_ROOT), DATASET_ROOT);
+  setConfig(config);
+  await openDataRoot(config);
+  await seedCredentialsFromEnvironment(config);
+  return { home: DATASET_ROOT, database: config.paths.database, cookie: await signInAndClose() };
+}
+
+/** The history seed of `rows` runs, or the full dataset when BENCH_DATASET=full. */
+export function prepareBenchData(rows: number): Promise<{ home: string; database: string; cookie: string }> {
+  return process.env.BENCH_DATASET === "full" ? prepareFullDataset() : prepareSeededRoot(rows);
 }
 
 /** BENCH_BACKEND=postgres: the HTTP benches serve the same seed from PostgreSQL (bench/.data's SQLite file, migrated once). */
@@ -102,7 +127,8 @@ async function pgQuery<T extends pg.QueryResultRow>(url: string, sql: string): P
  * folders (logs, config, backups) beside the SQLite one.
  */
 export async function prepareBenchRoot(rows: number): Promise<BenchRoot> {
-  const seeded = await prepareSeededRoot(rows);
+  if (process.env.BENCH_DATASET === "full" && BENCH_BACKEND !== "sqlite") throw new Error("BENCH_DATASET=full is a SQLite data root");
+  const seeded = await prepareBenchData(rows);
   if (BENCH_BACKEND === "sqlite") {
     const queryOne = async <T>(sql: string): Promise<T> => {
       const db = new Database(seeded.database, { readonly: true });

@@ -28,6 +28,7 @@ import { replacedDataRemoved, writeSafetySet } from "@/lib/backups/restore-set";
 import { getStorageUsage } from "@/lib/storage/usage";
 import type { ResetPreview, ResetResult, ResetVolumePreview } from "@/lib/maintenance/types";
 import { formatCountOf } from "@/lib/format";
+import { STAT_BATCH } from "@/lib/files";
 
 /** Hex digits of the instance id in the instance name: enough to tell two deployments apart at a glance. */
 const INSTANCE_NAME_HEX_DIGITS = 8;
@@ -271,12 +272,14 @@ async function measureFolder(folder: string, keep: Set<string>): Promise<{ files
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return total;
     throw error;
   }
-  for (const entry of entries) {
-    const full = path.resolve(folder, entry.name);
-    if (keep.has(full)) continue;
-    const measured = await measureFolderEntry(full, entry, keep);
-    total.files += measured.files;
-    total.bytes += measured.bytes;
+  const counted = entries.map((entry) => ({ entry, full: path.resolve(folder, entry.name) })).filter(({ full }) => !keep.has(full));
+  // A batch at a time (see STAT_BATCH).
+  for (let at = 0; at < counted.length; at += STAT_BATCH) {
+    const measured = await Promise.all(counted.slice(at, at + STAT_BATCH).map(({ entry, full }) => measureFolderEntry(full, entry, keep)));
+    for (const one of measured) {
+      total.files += one.files;
+      total.bytes += one.bytes;
+    }
   }
   return total;
 }
