@@ -5,7 +5,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { AppError, isAppError } from "@/lib/errors";
-import { ParallelGzip } from "@/lib/backups/parallel-gzip";
+import { ParallelGzip, type GzipThreads } from "@/lib/backups/parallel-gzip";
 import { decryptStream, encryptStream } from "@/lib/backups/encryption";
 import { extractTarSafely, type ExtractLimits } from "@/lib/backups/safe-extract";
 import { tarStream, type TarEntryPlan } from "@/lib/backups/tar-writer";
@@ -57,6 +57,8 @@ export async function writeVolumeArchive(
     signal?: AbortSignal;
     /** compress at the background niceness: a backup beside serving (see ParallelGzip) */
     background?: boolean;
+    /** compress on these threads, shared with the set's other archives, instead of the archive's own */
+    gzipThreads?: GzipThreads;
   },
 ): Promise<Omit<ArchiveFacts, "file">> {
   let tarBytes = 0;
@@ -69,7 +71,7 @@ export async function writeVolumeArchive(
   const tap = new HashTap();
   const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
   const streamOptions = options.signal ? { signal: options.signal } : {};
-  const gzip = new ParallelGzip({ background: options.background });
+  const gzip = new ParallelGzip({ background: options.background, threads: options.gzipThreads });
   if (options.passphrase) await pipeline(tar, gzip, encryptStream(options.passphrase), tap, out, streamOptions);
   else await pipeline(tar, gzip, tap, out, streamOptions);
   await fsyncFile(file);
