@@ -10,7 +10,7 @@ import { parsePipelineText } from "@/lib/pipelines/definition";
 import { pipelinesDir, readPipelineFiles, writePipelineFile } from "@/lib/pipelines/files";
 import * as queries from "@/lib/pipelines/queries";
 import type { SyncReport } from "@/lib/pipelines/types";
-import { describePipelineIssues, parseOnePipeline } from "@/lib/pipelines/parse";
+import { describePipelineIssues } from "@/lib/pipelines/parse";
 
 // The pipelines volume and the pipelines table kept in agreement: at boot, after a restore, and while
 // a person edits files in the volume.
@@ -32,7 +32,10 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
     const report: SyncReport = { imported: [], updated: [], written: [], invalid: [] };
     const { files, skipped } = readPipelineFiles();
     report.invalid.push(...skipped.map((entry) => ({ file: entry.file, message: entry.reason })));
-    const sources = new Map<string, { text: string; canonical: boolean }>();
+    // Each file is parsed once: its definition's description is kept beside the text for the row (after
+    // a restore this walks every pipeline, and a second parse of each was most of the garbage the
+    // server collected then: bench/RESULTS-restore-memory.md).
+    const sources = new Map<string, { text: string; canonical: boolean; description: string | null }>();
     for (const file of files) {
       const parsed = parsePipelineText(file.text);
       if (!parsed.ok) {
@@ -42,18 +45,17 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
       for (const definition of parsed.pipelines) {
         const canonical = parsed.pipelines.length === 1 && file.stem === definition.name;
         if (sources.get(definition.name)?.canonical) continue;
-        sources.set(definition.name, { text: canonical ? file.text : YAML.stringify(definition), canonical });
+        sources.set(definition.name, { text: canonical ? file.text : YAML.stringify(definition), canonical, description: definition.description ?? null });
       }
     }
     const now = nowIso();
     for (const [name, source] of sources) {
       const row = await queries.selectPipeline(name);
-      const definition = parseOnePipeline(source.text);
       if (!row) {
         // A file in the volume was put there by whoever controls the host: it has no console owner.
         await queries.insertPipeline({
           name,
-          description: definition.description ?? null,
+          description: source.description,
           config: source.text,
           createdAt: now,
           updatedAt: now,
@@ -64,7 +66,7 @@ export async function syncPipelinesWithVolume(): Promise<SyncReport> {
       } else if (row.config !== source.text) {
         await queries.updatePipelineRow(name, {
           config: source.text,
-          description: definition.description ?? null,
+          description: source.description,
           updatedAt: now,
           owner: null,
           ownerScope: null,
