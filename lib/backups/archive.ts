@@ -28,6 +28,29 @@ export interface ArchiveFacts {
  */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
+/**
+ * Extraction collects V8's young generation after every this many bytes of gunzip output, where the
+ * server exposes gc() (scripts/server-flags.mjs). Each 256 KiB output buffer is garbage once its bytes
+ * are written, but the objects holding them are tiny, so V8 frees them only when it collects for other
+ * reasons: 20-40 MB of dead buffers stood in the server's memory through a restore (bench/RESULTS-restore-memory.md).
+ * A young collection on the server's small young generation takes about a millisecond.
+ */
+const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+
+/** The gunzip output as it comes, with a young-generation collection every COLLECT_EVERY_BYTES (see above). */
+async function* collectingAsItGoes(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const collect = globalThis.gc;
+  let since = 0;
+  for await (const chunk of source) {
+    yield chunk;
+    since += chunk.length;
+    if (collect && since >= COLLECT_EVERY_BYTES) {
+      since = 0;
+      collect({ type: "minor" });
+    }
+  }
+}
+
 /** Passes bytes through, hashing and counting them. */
 class HashTap extends Transform {
   readonly hash = crypto.createHash("sha256");
@@ -111,7 +134,7 @@ export async function extractVolumeArchive(
   try {
     const sink = async (source: AsyncIterable<string | Buffer>) => {
       try {
-        result = await extractTarSafely(source as AsyncIterable<Buffer>, dest, options.limits);
+        result = await extractTarSafely(collectingAsItGoes(source as AsyncIterable<Buffer>), dest, options.limits);
       } catch (error) {
         // Leaving the loop early aborts the streams upstream; their AbortError must not hide the reason.
         refusal = error;
