@@ -5,7 +5,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { AppError, isAppError } from "@/lib/errors";
-import { ParallelGzip } from "@/lib/backups/parallel-gzip";
+import { ParallelGzip, type GzipThreads } from "@/lib/backups/parallel-gzip";
 import { decryptStream, encryptStream } from "@/lib/backups/encryption";
 import { extractTarSafely, type ExtractLimits } from "@/lib/backups/safe-extract";
 import { tarStream, type TarEntryPlan } from "@/lib/backups/tar-writer";
@@ -27,6 +27,29 @@ export interface ArchiveFacts {
  * with it and 1.2 s with 256 KiB (stock `gzip -d`: 4.9 s). Larger chunks gained nothing and held more memory.
  */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Extraction collects V8's young generation after every this many bytes of gunzip output, where the
+ * server exposes gc() (scripts/server-flags.mjs). Each 256 KiB output buffer is garbage once its bytes
+ * are written, but the objects holding them are tiny, so V8 frees them only when it collects for other
+ * reasons: 20-40 MB of dead buffers stood in the server's memory through a restore (bench/RESULTS-restore-memory.md).
+ * A young collection on the server's small young generation takes about a millisecond.
+ */
+const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
+
+/** The gunzip output as it comes, with a young-generation collection every COLLECT_EVERY_BYTES (see above). */
+async function* collectingAsItGoes(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const collect = globalThis.gc;
+  let since = 0;
+  for await (const chunk of source) {
+    yield chunk;
+    since += chunk.length;
+    if (collect && since >= COLLECT_EVERY_BYTES) {
+      since = 0;
+      collect({ type: "minor" });
+    }
+  }
+}
 
 /** Passes bytes through, hashing and counting them. */
 class HashTap extends Transform {
@@ -57,6 +80,8 @@ export async function writeVolumeArchive(
     signal?: AbortSignal;
     /** compress at the background niceness: a backup beside serving (see ParallelGzip) */
     background?: boolean;
+    /** compress on these threads, shared with the set's other archives, instead of the archive's own */
+    gzipThreads?: GzipThreads;
   },
 ): Promise<Omit<ArchiveFacts, "file">> {
   let tarBytes = 0;
@@ -69,7 +94,7 @@ export async function writeVolumeArchive(
   const tap = new HashTap();
   const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
   const streamOptions = options.signal ? { signal: options.signal } : {};
-  const gzip = new ParallelGzip({ background: options.background });
+  const gzip = new ParallelGzip({ background: options.background, threads: options.gzipThreads });
   if (options.passphrase) await pipeline(tar, gzip, encryptStream(options.passphrase), tap, out, streamOptions);
   else await pipeline(tar, gzip, tap, out, streamOptions);
   await fsyncFile(file);
@@ -109,7 +134,7 @@ export async function extractVolumeArchive(
   try {
     const sink = async (source: AsyncIterable<string | Buffer>) => {
       try {
-        result = await extractTarSafely(source as AsyncIterable<Buffer>, dest, options.limits);
+        result = await extractTarSafely(collectingAsItGoes(source as AsyncIterable<Buffer>), dest, options.limits);
       } catch (error) {
         // Leaving the loop early aborts the streams upstream; their AbortError must not hide the reason.
         refusal = error;

@@ -18,6 +18,7 @@ import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
 import { writeVolumeArchive, fsyncFile, type ArchiveFacts } from "@/lib/backups/archive";
+import { GzipThreads } from "@/lib/backups/parallel-gzip";
 import { crashPoint, holdPoint } from "@/lib/backups/crash-points";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBackupId } from "@/lib/backups/store";
@@ -95,6 +96,10 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
   const livePaused = (["mimir_data", "mimir_pipelines", "mimir_config"] as const).every((volume) => options.sources?.[volume])
     ? <T>(work: () => Promise<T>) => work()
     : withAppWritesPaused;
+  // One pool of gzip threads for the set's archives, two of which are written side by side (logs and
+  // plugins beside the database): a thread per core either way, without a second set of idle
+  // isolates (~10 MB each) in the server while both run (bench/RESULTS-restore-memory.md).
+  const gzipThreads = new GzipThreads(options.background ?? false);
   try {
     fs.mkdirSync(snapshots, { recursive: true, mode: 0o700 });
     const suffix = options.passphrase ? ".tar.gz.gpg" : ".tar.gz";
@@ -120,6 +125,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         onBytes,
         signal: options.signal,
         background: options.background,
+        gzipThreads,
       });
       archives[volume] = { file: path.basename(file), ...facts };
       crashPoint(`backup.after_archive:${volume}`);
@@ -228,6 +234,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
     throw describeWriteError(error);
   } finally {
     activeTempFolders.delete(partial);
+    await gzipThreads.close();
   }
 }
 

@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { expect, test } from "vitest";
 import { BACKGROUND_NICENESS } from "@/lib/db/background-priority";
-import { ParallelGzip } from "@/lib/backups/parallel-gzip";
+import { GzipThreads, ParallelGzip } from "@/lib/backups/parallel-gzip";
 
 const MiB = 1024 * 1024;
 
@@ -93,4 +93,29 @@ test.skipIf(process.platform !== "linux")("a background gzip compresses on threa
   expect(os.getPriority()).toBe(before);
   // The threads end with the stream.
   expect(lowered()).toBe(already);
+});
+
+// A backup set writes two archives side by side on one pool of threads: each member must come back to its own stream, in order.
+test("two streams sharing one pool of threads each come out whole, and the pool outlives both until its owner closes it", async () => {
+  const threads = new GzipThreads(false);
+  try {
+    const first = sample();
+    const second = sample().reverse();
+    const [a, b] = await Promise.all([compress(first, new ParallelGzip({ threads })), compress(second, new ParallelGzip({ threads }))]);
+    expect(zlib.gunzipSync(a).equals(Buffer.concat(first))).toBe(true);
+    expect(zlib.gunzipSync(b).equals(Buffer.concat(second))).toBe(true);
+    // Still open after both streams ended: a third archive of the same set uses it.
+    const third = sample();
+    expect(zlib.gunzipSync(await compress(third, new ParallelGzip({ threads }))).equals(Buffer.concat(third))).toBe(true);
+  } finally {
+    await threads.close();
+  }
+});
+
+test("closing a shared pool fails the members still waiting instead of leaving their stream hanging", async () => {
+  const threads = new GzipThreads(false);
+  const failed = expect(threads.gzip(crypto.randomBytes(4 * MiB))).rejects.toThrow(/closed/);
+  await threads.close();
+  await failed;
+  await expect(threads.gzip(Buffer.alloc(10))).rejects.toThrow(/closed/);
 });

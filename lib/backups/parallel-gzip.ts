@@ -53,8 +53,12 @@ interface Member {
   reject(error: Error): void;
 }
 
-/** A few worker threads that gzip blocks, each on its own core; ended with close(). */
-class GzipThreads {
+/**
+ * A few worker threads that gzip blocks, each on its own core; ended with close(). One pool may serve
+ * several streams at once (a backup set's archives written side by side): each member comes back to
+ * the stream that sent it.
+ */
+export class GzipThreads {
   readonly #workers: Worker[] = [];
   readonly #members = new Map<number, Member>();
   readonly #source: string;
@@ -102,8 +106,9 @@ class GzipThreads {
   }
 
   async close(): Promise<void> {
-    // Any member still waiting is abandoned: its stream is being destroyed.
-    this.#members.clear();
+    // Any member still waiting is abandoned (its stream is being destroyed, or the set it belongs to
+    // failed): it fails rather than leaving a stream of a shared pool waiting for it forever.
+    this.#fail(new Error("the gzip threads were closed"));
     await Promise.all(this.#workers.map((worker) => worker.terminate()));
   }
 }
@@ -124,10 +129,14 @@ export class ParallelGzip extends Transform {
   #pendingBytes = 0;
   #inFlight: Promise<Buffer>[] = [];
   readonly #threads: GzipThreads;
+  /** whether the threads are this stream's own (ended with it) or a pool it shares (ended by its owner) */
+  readonly #ownThreads: boolean;
 
-  constructor(options: { background?: boolean } = {}) {
+  /** `threads`: a pool shared with other streams, which its owner closes; else the stream starts and ends its own. */
+  constructor(options: { background?: boolean; threads?: GzipThreads } = {}) {
     super();
-    this.#threads = new GzipThreads(options.background ?? false);
+    this.#ownThreads = !options.threads;
+    this.#threads = options.threads ?? new GzipThreads(options.background ?? false);
   }
 
   _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -140,10 +149,12 @@ export class ParallelGzip extends Transform {
 
   _flush(callback: TransformCallback): void {
     if (this.#pendingBytes > 0) this.#startMember();
-    this.#drain(0).then(() => this.#threads.close().then(() => callback(), callback), callback);
+    this.#drain(0).then(() => (this.#ownThreads ? this.#threads.close() : Promise.resolve()).then(() => callback(), callback), callback);
   }
 
   _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // A shared pool's members of this stream are simply not awaited any more.
+    if (!this.#ownThreads) return callback(error);
     this.#threads.close().then(
       () => callback(error),
       () => callback(error),

@@ -11,10 +11,10 @@ import { processState } from "@/lib/process-state";
  * thread it holds nobody. WAL mode lets that connection read while the app writes. On PostgreSQL the
  * driver is asynchronous already: the statements run on the pool as usual.
  *
- * One worker thread for the process, started on first use and kept (unref'd: it never holds the process
- * open), at the background niceness, reading one call after another: starting a thread costs about
- * 30 ms of a core, and /metrics refreshed two every 30 s, each in the middle of the scrape that found
- * its value stale. Each call opens its own connection and closes it after, so no connection outlives
+ * One worker thread for the process, started on first use and kept while it is used (unref'd: it never
+ * holds the process open; ended once idle for IDLE_THREAD_MS), at the background niceness, reading one
+ * call after another: starting a thread costs about 30 ms of a core, and /metrics refreshed two every
+ * 30 s, each in the middle of the scrape that found its value stale. Each call opens its own connection and closes it after, so no connection outlives
  * the file it opened: a restore that swaps the file in cannot leave a call reading the old one. Meant
  * for work that is reused for a while (lib/metrics) or rare (a retention preview), not for a request path.
  */
@@ -51,7 +51,16 @@ interface Reader {
   worker: Worker;
   next: number;
   pending: Map<number, { resolve: (value: unknown[][][]) => void; reject: (error: Error) => void }>;
+  /** ends the thread once it has been idle for IDLE_THREAD_MS */
+  retire?: NodeJS.Timeout;
 }
+
+/**
+ * How long the thread outlives its last read. An idle thread holds ~9 MB of the server's memory (its
+ * isolate and the driver); /metrics scraped every 15-30 s keeps it, and a server nobody scrapes lets
+ * it go a minute after the boot's warm-up instead of holding it for good.
+ */
+const IDLE_THREAD_MS = 60_000;
 
 /** One per process, not per bundle: /metrics and the boot's warm-up share the thread. */
 const memo = processState("sqliteReadWorker", (): { reader: Reader | null } => ({ reader: null }));
@@ -66,7 +75,15 @@ function readerThread(): Reader {
     const call = state.pending.get(reply.id);
     state.pending.delete(reply.id);
     // Idle, it must not keep the process alive; a read under way does, as the thread per call did.
-    if (state.pending.size === 0) worker.unref();
+    if (state.pending.size === 0) {
+      worker.unref();
+      clearTimeout(state.retire);
+      state.retire = setTimeout(() => {
+        if (memo.reader !== state || state.pending.size > 0) return;
+        memo.reader = null;
+        void worker.terminate();
+      }, IDLE_THREAD_MS).unref();
+    }
     if (!call) return;
     if (reply.ok) call.resolve(reply.value);
     else call.reject(Object.assign(new Error(reply.message), { code: reply.code }));
@@ -91,6 +108,7 @@ export function readSqliteOffThread(file: string, statements: { sql: string; par
   return new Promise((resolve, reject) => {
     const id = thread.next++;
     thread.pending.set(id, { resolve, reject });
+    clearTimeout(thread.retire);
     thread.worker.ref();
     thread.worker.postMessage({ id, file, busyTimeoutMs: BUSY_TIMEOUT_MS, statements });
   });

@@ -73,3 +73,22 @@ test("a file that is not a database fails the check instead of hanging either wo
   fs.writeFileSync(file, Buffer.alloc(8192, 7));
   await expect(checkSqliteDatabase(file, "integrity_check")).rejects.toThrow(/not-a-database\.db/);
 });
+
+// Beside serving, the halves run one after the other (one worker's memory at a time): each must still report.
+test("a check in the background finds what one in the foreground finds, a failing first half included", async () => {
+  const file = database("background.db", (db) => {
+    db.pragma("foreign_keys = OFF");
+    db.prepare("INSERT INTO job_executions VALUES ('exec-orphan', 'job-gone', 'success')").run();
+  });
+  execFileSync("sqlite3", [
+    file,
+    "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = 'CREATE INDEX idx_executions_status ON job_executions (job_id)' WHERE name = 'idx_executions_status';",
+  ]);
+  const background = await checkSqliteDatabase(file, "integrity_check", { background: true });
+  expect(background).toEqual(await checkSqliteDatabase(file, "integrity_check"));
+  expect(background.integrity).not.toEqual(["ok"]);
+  expect(background.foreignKeyViolations).toBe(1);
+  const broken = path.join(dir, "not-a-database.db");
+  fs.writeFileSync(broken, Buffer.alloc(8192, 7));
+  await expect(checkSqliteDatabase(broken, "integrity_check", { background: true })).rejects.toThrow(/not-a-database\.db/);
+});

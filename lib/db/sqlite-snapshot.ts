@@ -125,7 +125,9 @@ export type SqliteCheckDepth = "integrity_check" | "quick_check";
  * result, so on two cores the foreign keys (1M runs: ~2 s of CPU) no longer wait behind
  * integrity_check (~11 s), which alone stays on the restore's critical path. Both always run to the
  * end, so a caller that discards the file after a failure never pulls it from under the other.
- * `background`: at a low CPU priority (lib/db/background-priority.ts), for a check beside serving.
+ * `background`: at a low CPU priority (lib/db/background-priority.ts), for a check beside serving,
+ * and one worker after the other: nobody waits for such a check, and the second thread, its page
+ * cache and SQLite's own (~15 MB) would stack on the server's memory beside the first.
  */
 export async function checkSqliteDatabase(
   file: string,
@@ -133,13 +135,18 @@ export async function checkSqliteDatabase(
   options: { background?: boolean } = {},
 ): Promise<SqliteCheck> {
   const background = options.background ?? false;
-  const [pages, keys] = await Promise.allSettled([
-    runInWorker({ task: "check", part: "pages", source: file, depth, background }),
-    runInWorker({ task: "check", part: "keys", source: file, depth, background }),
-  ]);
+  const check = (part: "pages" | "keys") => runInWorker({ task: "check", part, source: file, depth, background });
+  const [pages, keys] = background ? [await settle(check("pages")), await settle(check("keys"))] : await Promise.allSettled([check("pages"), check("keys")]);
   if (pages.status === "rejected") throw pages.reason;
   if (keys.status === "rejected") throw keys.reason;
   return { depth, ...(pages.value as Pick<SqliteCheck, "integrity">), ...(keys.value as Omit<SqliteCheck, "depth" | "integrity">) };
+}
+
+function settle<T>(promise: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return promise.then(
+    (value) => ({ status: "fulfilled", value }),
+    (reason: unknown) => ({ status: "rejected", reason }),
+  );
 }
 
 /** Page cache of the workers' connections (KiB, negative as SQLite wants): they read each page about once, so a big cache only costs memory. */

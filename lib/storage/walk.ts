@@ -80,11 +80,12 @@ interface WorkerShare {
 const memo = processState("walkWorkers", (): { walkWorkers?: Worker[]; retire?: NodeJS.Timeout } => ({}));
 
 /**
- * How long the pool outlives its last scan. Two idle threads hold ~18 MB of the server's memory,
- * and the sampler scans only every storage.sample_interval_minutes; starting them again costs tens of
- * milliseconds, on a scan of seconds.
+ * How long the pool outlives its last scan: long enough for the scans of one sample or page, which
+ * follow each other at once. Two idle threads hold ~18 MB of the server's memory (at boot they were
+ * still there when a restore started: bench/RESULTS-restore-memory.md), and the sampler scans only
+ * every storage.sample_interval_minutes; starting them again costs tens of milliseconds, on a scan of seconds.
  */
-const IDLE_POOL_MS = 30_000;
+const IDLE_POOL_MS = 5_000;
 
 function retireWalkWorkers() {
   const workers = memo.walkWorkers ?? [];

@@ -1,13 +1,17 @@
 import "server-only";
 import net from "node:net";
-import nodemailer from "nodemailer";
 import type { ChannelSecrets, ChannelSettings } from "@/lib/notify/channel-kinds";
 import { plainText, type NotificationMessage } from "@/lib/notify/message";
 import { DeliveryError, deliveryTimeoutMs, resolveSmtpHost } from "@/lib/notify/transport";
 
+// Loaded on first use: nodemailer is ~5 MB of a server's memory that a console without an e-mail
+// channel never needs, and every route's code (which reaches this file) is loaded at boot.
+const loadNodemailer = async () => (await import("nodemailer")).default;
+
 /** Sends one plain-text e-mail through the channel's SMTP server; throws DeliveryError with the server's reason. */
 export async function sendEmail(message: NotificationMessage, settings: ChannelSettings<"email">, secrets: ChannelSecrets<"email">): Promise<void> {
   const timeout = deliveryTimeoutMs();
+  const nodemailer = await loadNodemailer();
   const transport = nodemailer.createTransport({
     host: await resolveSmtpHost(settings.host, settings.port),
     port: settings.port,
