@@ -167,11 +167,12 @@ describe("WebDAV store against Apache mod_dav", () => {
     const dav = createWebDavStore(server.settings, { idleTimeoutMs: 1000 });
     const body = gatedBody(64 * MIB, 2 * MIB);
     let sent = 0;
-    const put = dav.put("hung/big.bin", body.stream, 64 * MIB, { onProgress: (bytes) => (sent = bytes) });
+    // Its failure is taken at once: the put may reject while the test is still killing or freezing the server.
+    const put = failure(dav.put("hung/big.bin", body.stream, 64 * MIB, { onProgress: (bytes) => (sent = bytes) }));
     await until(() => sent >= 2 * MIB, "the upload to be under way");
     server.freeze();
     body.release();
-    const error = await failure(put);
+    const error = await put;
     server.thaw();
     expect(error.reason).toBe("unreachable");
     expect(error.retryable).toBe(true);
@@ -196,11 +197,11 @@ describe("WebDAV store against Apache mod_dav", () => {
     const dav = store();
     const body = gatedBody(12 * MIB, 4 * MIB);
     let sent = 0;
-    const put = dav.put("killed/big.bin", body.stream, 12 * MIB, { onProgress: (bytes) => (sent = bytes) });
+    const put = failure(dav.put("killed/big.bin", body.stream, 12 * MIB, { onProgress: (bytes) => (sent = bytes) }));
     await until(() => sent >= 2 * MIB, "the upload to be under way");
     await server.kill();
     body.release();
-    const error = await failure(put);
+    const error = await put;
     expect(error.reason).toBe("unreachable");
     expect(error.retryable).toBe(true);
     expect((await failure(dav.stat("killed/big.bin"))).reason).toBe("unreachable");
