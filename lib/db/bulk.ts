@@ -2,6 +2,7 @@ import "server-only";
 import { sqliteClient, type Db } from "@/lib/db/client";
 import { jobExecutions, type NewJobExecutionRow } from "@/lib/db/schema/executions";
 import { isPostgres } from "@/lib/db/dialect";
+import { yieldToEventLoop } from "@/lib/event-loop";
 
 /** Rows per multi-row INSERT on PostgreSQL: 11 parameters each stays far below its 65,535 per statement. */
 const PG_INSERT_ROWS = 1000;
@@ -33,7 +34,7 @@ export async function bulkInsertExecutions(db: Db, rows: Iterable<NewJobExecutio
       inserted += batch.length;
       batch = [];
       onBatch?.(inserted);
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
     }
   }
   if (batch.length > 0) {

@@ -9,6 +9,7 @@ import { readExecutionLogChunk } from "@/lib/executions/log-files";
 import { DEFAULT_STATISTICS_DAYS, MAX_STATISTICS_DAYS, type HistoryFilters, type ListExecutionsQuery, type StatisticsQuery } from "@/lib/executions/inputs";
 import { outputSummary, type ExecutionDto, type ExecutionLog, type ExecutionStatistics, type ExecutionSummary, type StepRecord } from "@/lib/executions/types";
 import { DAY_MS, NS_PER_MS } from "@/lib/time";
+import { yieldToEventLoop } from "@/lib/event-loop";
 
 /** Rows per batch of a CSV export: small enough that each batch blocks the event loop only briefly. */
 const EXPORT_BATCH_ROWS = 1000;
@@ -135,7 +136,7 @@ export async function getExecutionStatistics(query: StatisticsQuery): Promise<Ex
         durationPerDay.push({ day, runs: timed, p50_ms: p50 === null ? null : p50 / NS_PER_MS, p95_ms: p95 === null ? null : p95 / NS_PER_MS });
       }
     }
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
   const total = Object.values(byStatus).reduce((sum, n) => sum + n, 0);
   const finished = (byStatus.success ?? 0) + (byStatus.failed ?? 0) + (byStatus.cancelled ?? 0);
@@ -213,7 +214,7 @@ export async function* exportExecutionsCsv(filters: HistoryFilters): AsyncGenera
     const last: ExecutionSummary = rows.at(-1)!;
     after = { start_time: last.start_time, id: last.id };
     if (rows.length < EXPORT_BATCH_ROWS) return;
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
 }
 

@@ -8,6 +8,7 @@ import { isPostgres } from "@/lib/db/dialect";
 import type { InstanceRow } from "@/lib/db/schema/instances";
 import * as queries from "@/lib/instances/queries";
 import type { InstanceDto } from "@/lib/instances/types";
+import { yieldToEventLoop } from "@/lib/event-loop";
 
 /**
  * This process as one member of the deployment: an id for this life (a restart is a new instance),
@@ -200,7 +201,7 @@ export async function pruneClusterRecords(
     const deleted = await queries.deleteFireClaimsBefore(firesBefore, FIRE_CLAIM_BATCH);
     fires += deleted;
     if (deleted < FIRE_CLAIM_BATCH) break;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
   const instances = await queries.deleteInstancesStoppedBefore(new Date(now.getTime() - STOPPED_INSTANCE_KEEP_DAYS * DAY_MS).toISOString());
   return { fire_claims_deleted: fires, stopped_instances_deleted: instances };

@@ -4,6 +4,7 @@ import { getDb } from "@/lib/db/client";
 import { atomically, integerAverage, isoOf, num, timeBucket, whenWriteLockFree } from "@/lib/db/dialect";
 import { storageAlerts, storageSamples, type NewStorageSampleRow, type StorageAlertRow } from "@/lib/db/schema/storage";
 import { DAY_MS } from "@/lib/time";
+import { yieldToEventLoop } from "@/lib/event-loop";
 
 /**
  * Data access for samples and alert states. Time buckets group on a prefix of the ISO text
@@ -68,7 +69,7 @@ export async function thinSamples(cutoffs: { hourlyBefore: string; dailyBefore: 
   ];
   for (const [from, to, prefix] of ranges) {
     count += (await whenWriteLockFree(() => keepLastPerBucket(from, to, prefix).returning(deleted))).length;
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
   const dropped = await whenWriteLockFree(() => db.delete(storageSamples).where(lt(storageSamples.takenAt, cutoffs.dropBefore)).returning(deleted));
   return count + dropped.length;
