@@ -19,7 +19,7 @@ import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
 import { writeVolumeArchive, fsyncFile, type ArchiveFacts } from "@/lib/backups/archive";
 import { GzipThreads } from "@/lib/backups/parallel-gzip";
-import { crashPoint, holdPoint } from "@/lib/backups/crash-points";
+import { crashPoint, holdPoint, phasePoint } from "@/lib/backups/crash-points";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
 import { activeTempFolders, backupsFolder, cleanLeftovers, MANIFEST_FILE, newBackupId } from "@/lib/backups/store";
 import { planFolder, type TarEntryPlan } from "@/lib/backups/tar-writer";
@@ -128,7 +128,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         gzipThreads,
       });
       archives[volume] = { file: path.basename(file), ...facts };
-      crashPoint(`backup.after_archive:${volume}`);
+      await phasePoint(`backup.after_archive:${volume}`);
       await holdPoint(`backup.after_archive:${volume}`, options.signal);
     };
 
@@ -152,7 +152,9 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
           // A restore's kept-aside database was closed before its swap and nobody writes it since: when
           // no WAL or journal holds part of it, the file itself is archived. Its VACUUM INTO copy (1M
           // runs: ~1.6 GB rewritten, seconds of CPU, tens of MB of the server's memory) added nothing.
-          const kept = options.sources?.mimir_data ? await countClosedSqliteDatabase(path.join(folders.mimir_data, relative)) : null;
+          const kept = options.sources?.mimir_data
+            ? await countClosedSqliteDatabase(path.join(folders.mimir_data, relative), { background: options.background })
+            : null;
           if (kept) {
             databases[relative] = kept.rowCounts;
             closedFiles.push(kept.closed);

@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { expect, test } from "vitest";
-import { BACKGROUND_NICENESS } from "@/lib/db/background-priority";
+import { backgroundThreads } from "@/test/helpers/threads";
 import { GzipThreads, ParallelGzip } from "@/lib/backups/parallel-gzip";
 
 const MiB = 1024 * 1024;
@@ -61,19 +61,7 @@ test("an empty stream is an empty output, and a failing source ends the threads 
   await expect(pipeline(failing, new ParallelGzip(), drain)).rejects.toThrow("disk read failed");
 });
 
-/** The niceness of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19). */
-function lowered(): number {
-  let count = 0;
-  for (const tid of fs.readdirSync("/proc/self/task")) {
-    try {
-      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) === BACKGROUND_NICENESS) count += 1;
-    } catch {
-      // The thread ended while listed.
-    }
-  }
-  return count;
-}
+const lowered = () => backgroundThreads().size;
 
 test.skipIf(process.platform !== "linux")("a background gzip compresses on threads at the background niceness; the event loop keeps its own", async () => {
   const before = os.getPriority();

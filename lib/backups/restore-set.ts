@@ -370,6 +370,9 @@ async function archiveKeptAside(journal: RestoreJournal, work: SafetySetWork): P
       postgresDump: journal.replaced_postgres ? { file: replacedPostgresFile(), facts: journal.replaced_postgres } : undefined,
       progress,
       message,
+      // Written beside serving (after the restore is done, or at boot) and nobody waits for it: its
+      // threads yield a core to the requests at once, as a backup's do.
+      background: true,
     });
   }
   crashPoint("restore.after_safety_set");

@@ -15,6 +15,7 @@ import { onPhasePoint } from "@/lib/backups/crash-points";
 import { readManifest } from "@/lib/backups/store";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import { verifyBackupSet } from "@/lib/backups/verify";
+import { backgroundThreads } from "@/test/helpers/threads";
 import { VOLUMES } from "@/lib/config/volumes";
 
 // The safety set archives a restore's kept-aside database as it is when nothing of it waits in a WAL:
@@ -92,6 +93,26 @@ describeSqlite("safety set of a restore", () => {
     } finally {
       off();
     }
+  });
+
+  // Written after the restore is done, beside serving, with nobody waiting for it: its threads must give the
+  // event loop a core at once, as a backup's do (bench:beside-maintenance, the safety set's row).
+  test.skipIf(process.platform !== "linux")("writes its archives on threads at the background niceness", async () => {
+    const op = await waitForOperation((await startBackup(null, "manual")).id);
+    const setId = (op.result as { backup_id: string }).backup_id;
+    let beforeSet = new Set<string>();
+    let whileArchiving = new Set<string>();
+    // The swap is the last moment before the safety set starts; mimir_data's archive is written on the set's threads, which live until the set ends.
+    const offReopen = onPhasePoint("restore.after_reopen", () => void (beforeSet = backgroundThreads()));
+    const offArchive = onPhasePoint("backup.after_archive:mimir_data", () => void (whileArchiving = backgroundThreads()));
+    try {
+      await restoreBackup(setId, VOLUMES);
+      await replacedDataRemoved();
+    } finally {
+      offReopen();
+      offArchive();
+    }
+    expect([...whileArchiving].filter((tid) => !beforeSet.has(tid)).length).toBeGreaterThanOrEqual(1);
   });
 
   test("a kept-aside database with WAL content is snapshotted instead: none of its rows is lost", async () => {

@@ -1,9 +1,8 @@
-import fs from "node:fs";
 import os from "node:os";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { getDb } from "@/lib/db/client";
-import { BACKGROUND_NICENESS } from "@/lib/db/background-priority";
+import { backgroundThreads } from "@/test/helpers/threads";
 import { WalCheckpointWorker } from "@/lib/db/sqlite-checkpoint-worker";
 
 let root: TestDataRoot;
@@ -13,24 +12,10 @@ beforeEach(() => {
 });
 afterEach(() => root.cleanup());
 
-/** The niceness of each thread of this process, by thread id (Linux: /proc/self/task/<tid>/stat, field 19). */
-function threadNiceness(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of fs.readdirSync("/proc/self/task")) {
-    try {
-      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      out.set(tid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]));
-    } catch {
-      // The thread ended while listed.
-    }
-  }
-  return out;
-}
-
 // Niceness is a thread's own on Linux only; elsewhere the work runs at the usual priority.
 test.skipIf(process.platform !== "linux")("a background worker's thread runs at the background niceness, the event loop's thread keeps its own", async () => {
   const before = os.getPriority();
-  const lowered = () => [...threadNiceness().values()].filter((nice) => nice === BACKGROUND_NICENESS).length;
+  const lowered = () => backgroundThreads().size;
   const already = lowered();
   const worker = new WalCheckpointWorker(root.config.paths.database, { background: true });
   try {

@@ -95,10 +95,13 @@ function closedFileStamp(file: string): ClosedSqliteFile {
  * (read-only, in a worker) and a stamp for assertSqliteFileUnchanged, so the file itself can be
  * archived instead of a VACUUM INTO copy. null when a sidecar has content: the caller snapshots it.
  */
-export async function countClosedSqliteDatabase(file: string): Promise<{ rowCounts: RowCounts; closed: ClosedSqliteFile } | null> {
+export async function countClosedSqliteDatabase(
+  file: string,
+  options: { background?: boolean } = {},
+): Promise<{ rowCounts: RowCounts; closed: ClosedSqliteFile } | null> {
   if (pendingSidecarBytes(file) > 0) return null;
   const closed = closedFileStamp(file);
-  const rowCounts = (await runInWorker({ task: "count", source: file })) as RowCounts;
+  const rowCounts = (await runInWorker({ task: "count", source: file, background: options.background ?? false })) as RowCounts;
   return { rowCounts, closed };
 }
 
@@ -159,8 +162,8 @@ const INTEGRITY_CHECK_CACHE_SIZE = -16000;
 
 type WorkerTask =
   | { task: "snapshot"; source: string; dest: string }
-  /** the row counts of a closed database, read-only */
-  | { task: "count"; source: string }
+  /** the row counts of a closed database, read-only; `background` as for a check */
+  | { task: "count"; source: string; background: boolean }
   /** pages: the page check (integrity_check or quick_check); keys: foreign_key_check, the row counts and the schema version */
   | { task: "check"; part: "pages" | "keys"; source: string; depth: SqliteCheckDepth; background: boolean };
 
