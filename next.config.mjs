@@ -10,6 +10,12 @@ const nextConfig = {
   // `npm ci`) cannot be placed in a Turbopack chunk.
   serverExternalPackages: ["better-sqlite3", "winston", "ssh2"],
   poweredByHeader: false,
+  experimental: {
+    // Each route's code loads on its first request instead of all of it at start: the server answers
+    // 0.6-1.2 s sooner after a (re)start and idles 20-40 MB lower until its pages are visited; the first
+    // visit of the first page pays ~0.1-0.2 s for the shared layout's code (bench/RESULTS-restore-memory.md).
+    preloadEntriesOnStart: false,
+  },
   // No headers(): the constant security headers (and a data answer's constant Content-Security-Policy)
   // are set in lib/request-gate.ts, before Next.js, which matched every request against header rules
   // at a measurable cost per request; a page's policy, with its fresh nonce, comes from proxy.ts.
