@@ -50,6 +50,13 @@ export interface ModeDrift {
 }
 
 /**
+ * How many lstats a walk of the volumes has in flight at once. One after the other, each a round
+ * trip to the thread pool, the ~1,800 entries of a large install (1,000 jobs' logs, 500 pipelines)
+ * took ~60 ms of every Database page load, once for this check and once for the reset's preview.
+ */
+export const STAT_BATCH = 64;
+
+/**
  * Walks `roots` (without following links) and lists every folder not 0700 and every file that
  * group or others may use (data files are 0600; plugin executables 0700 are fine), as the guide's
  * "Security Best Practices" ask. Stops after `maxEntries` entries so a huge
@@ -84,10 +91,3 @@ export async function findModeDrift(roots: string[], maxEntries = 20_000): Promi
   }
   return { drift, checked, truncated: false };
 }
-
-/**
- * How many lstats a walk of the volumes has in flight at once. One after the other, each a round
- * trip to the thread pool, the ~1,800 entries of a large install (1,000 jobs' logs, 500 pipelines)
- * took ~60 ms of every Database page load, once for this check and once for the reset's preview.
- */
-export const STAT_BATCH = 64;

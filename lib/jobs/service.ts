@@ -231,7 +231,6 @@ export async function* iterateEnabledJobs(batch = 500): AsyncGenerator<Scheduled
   }
 }
 
-/** The names of the jobs behind some runs, by id: history shows names, since console-made ids are UUIDs. A deleted job has none. */
 /** A job picker lists at most this many jobs; beyond it the history filter still takes an id. */
 export const MAX_JOB_CHOICES = 500;
 
@@ -241,6 +240,7 @@ export async function listJobChoices(): Promise<{ jobs: { id: string; name: stri
   return { jobs: rows.slice(0, MAX_JOB_CHOICES), more: rows.length > MAX_JOB_CHOICES };
 }
 
+/** The names of the jobs behind some runs, by id: history shows names, since console-made ids are UUIDs. A deleted job has none. */
 export async function jobNamesOf(runs: { job_id: string }[]): Promise<Map<string, string>> {
   return queries.selectJobNames([...new Set(runs.map((run) => run.job_id))]);
 }
