@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -21,6 +22,20 @@ describe("ensureDataRoot", () => {
       expect(stat.mode & 0o777).toBe(0o700);
     }
     expect(fs.readdirSync(path.join(root, "data"))).toEqual([]);
+  });
+
+  it("removes the write probe a killed process left in a volume, never a live process's", () => {
+    const root = path.join(home, "probed");
+    const config = loadConfig({ MIMIR_HOME: root }, home);
+    ensureDataRoot(config);
+    // A process that has exited: its pid names no process now.
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const left = path.join(root, "data", `.mimir-write-probe-${dead}`);
+    const live = path.join(root, "data", `.mimir-write-probe-${process.ppid}`);
+    fs.writeFileSync(left, "");
+    fs.writeFileSync(live, "");
+    ensureDataRoot(config);
+    expect(fs.readdirSync(path.join(root, "data"))).toEqual([path.basename(live)]);
   });
 
   it("refuses a volume path that is a file, naming it and the fix", () => {

@@ -4,6 +4,7 @@ import path from "node:path";
 import type { AppConfig } from "@/lib/config/load";
 import type { VolumeName } from "@/lib/config/volumes";
 import { FOLDER_MODE } from "@/lib/files";
+import { isProcessAlive } from "@/lib/pids";
 
 export class DataRootError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -24,6 +25,23 @@ export function volumeFolders(config: AppConfig): Readonly<Record<VolumeName, st
   };
 }
 
+/** Names of the files that prove a folder can be written, each followed by the pid that wrote it. */
+export const PROBE_PREFIX = ".mimir-write-probe-";
+
+/**
+ * A process killed between writing its probe and removing it (kill -9, the OOM killer, a power cut)
+ * left the probe in a volume, where every later backup would carry it: removed once its process is
+ * gone. A live process's probe is its own to remove.
+ */
+function removeDeadProbes(folder: string): void {
+  for (const name of fs.readdirSync(folder)) {
+    if (!name.startsWith(PROBE_PREFIX)) continue;
+    const pid = Number(name.slice(PROBE_PREFIX.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isProcessAlive(pid))
+      fs.rmSync(path.join(/*turbopackIgnore: true*/ folder, name), { force: true });
+  }
+}
+
 /**
  * Creates the five volume folders, backups/ and the database's folder (mode 0700) and proves each
  * can be written by writing and removing a probe file: a permission check alone says yes to root on
@@ -36,7 +54,8 @@ export function ensureDataRoot(config: AppConfig): void {
       if (!fs.existsSync(folder)) fs.mkdirSync(folder, { recursive: true, mode: FOLDER_MODE });
       const stat = fs.statSync(folder);
       if (!stat.isDirectory()) throw new DataRootError(`${folder} exists but is not a folder`);
-      const probe = path.join(/*turbopackIgnore: true*/ folder, `.mimir-write-probe-${process.pid}`);
+      removeDeadProbes(folder);
+      const probe = path.join(/*turbopackIgnore: true*/ folder, `${PROBE_PREFIX}${process.pid}`);
       fs.writeFileSync(probe, "");
       fs.rmSync(probe);
     } catch (error) {

@@ -9,6 +9,7 @@ import type { InstanceRow } from "@/lib/db/schema/instances";
 import * as queries from "@/lib/instances/queries";
 import type { InstanceDto } from "@/lib/instances/types";
 import { yieldToEventLoop } from "@/lib/event-loop";
+import { isProcessAlive } from "@/lib/pids";
 
 /**
  * This process as one member of the deployment: an id for this life (a restart is a new instance),
@@ -73,7 +74,7 @@ export async function joinCluster(dataRootId: string | null): Promise<InstanceRo
   const stopped: InstanceRow[] = [];
   for (const other of await queries.selectLiveInstances()) {
     if (other.id === identity.id) continue;
-    const gone = !isPostgres() || (other.host === identity.host && !isProcessAlive(other.pid));
+    const gone = !isPostgres() || (other.host === identity.host && (other.pid === process.pid || !isProcessAlive(other.pid)));
     if (!gone) continue;
     const row = await queries.stopInstance(other.id, PROCESS_GONE);
     if (row) stopped.push(row);
@@ -86,16 +87,6 @@ async function enterRow(dataRootId: string | null): Promise<void> {
     { id: identity.id, host: identity.host, pid: identity.pid, version: identity.version, dataRootId, startedAt: identity.startedAt },
     leaseMs(),
   );
-}
-
-function isProcessAlive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { AppConfig } from "@/lib/config/load";
+import { PROBE_PREFIX } from "@/lib/config/data-root";
 import { rawScript } from "@/test/helpers/postgres";
 
 /**
@@ -42,6 +43,8 @@ export function treeHashes(folder: string, options: { includeDatabases?: boolean
         if (entry.name === "mimir.log") continue;
         // The data root's lock (held by a server or a CLI restore) is not data.
         if (entry.name.startsWith(".mimir-server.")) continue;
+        // Nor is a write probe (lib/config/data-root.ts): a process killed while probing leaves one until the next start removes it.
+        if (entry.name.startsWith(PROBE_PREFIX)) continue;
         out[name] = crypto
           .createHash("sha256")
           .update(fs.readFileSync(path.join(folder, name)))
