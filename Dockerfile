@@ -6,7 +6,10 @@ WORKDIR /src
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
+# .npmrc: our own addon (native/malloc-trim, a file: dependency) is copied into node_modules and built there by
+# npm ci, beside better-sqlite3: malloc_trim for the server (lib/freed-memory.ts).
+COPY package.json package-lock.json .npmrc ./
+COPY native ./native
 # better-sqlite3 compiles from source; node-gyp must use the image's Node headers, not download them.
 ENV npm_config_nodedir=/usr/local
 RUN npm ci

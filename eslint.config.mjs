@@ -22,6 +22,11 @@ export default defineConfig([
     },
   },
   {
+    // The addon's loader is a CommonJS package of its own (node_modules/@mimir/malloc-trim): require() loads the .node file.
+    files: ["native/**/*.js"],
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     // lib/ is the product, app/ its adapters: dialect-specific drivers stay inside lib/db.
     files: ["**/*.ts", "**/*.tsx"],
     ignores: ["lib/db/**", "scripts/**", "bench/**", "**/*.test.ts", "test/**"],

@@ -6,9 +6,9 @@ const nextConfig = {
   // The Docker image runs the self-contained server (node server.js); `npm start` runs `next start`,
   // which warns on a standalone build, so the checkout builds the ordinary way. The Dockerfile sets it.
   output: process.env.MIMIR_STANDALONE_BUILD === "1" ? "standalone" : undefined,
-  // Loaded by Node at run time, not bundled: native addons (better-sqlite3; ssh2's optional crypto addon, built by
-  // `npm ci`) cannot be placed in a Turbopack chunk.
-  serverExternalPackages: ["better-sqlite3", "winston", "ssh2"],
+  // Loaded by Node at run time, not bundled: native addons (better-sqlite3, native/malloc-trim; ssh2's optional
+  // crypto addon, built by `npm ci`) cannot be placed in a Turbopack chunk.
+  serverExternalPackages: ["better-sqlite3", "@mimir/malloc-trim", "winston", "ssh2"],
   poweredByHeader: false,
   experimental: {
     // Each route's code loads on its first request instead of all of it at start: the server answers

@@ -54,6 +54,7 @@ export const PROCESS_SLOTS = [
   "clusterTimers",
   "writeLockWaiters",
   "autoCheckpointHolds",
+  "freedMemory",
 ] as const;
 
 export type ProcessSlot = (typeof PROCESS_SLOTS)[number];

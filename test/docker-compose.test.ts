@@ -112,6 +112,17 @@ describe("Dockerfile", () => {
     expect(runtime).toContain("COPY --from=build --chown=root:root /src/drizzle ./drizzle");
   });
 
+  test("the image builds our malloc_trim addon with npm ci, inside node_modules", () => {
+    const deps = dockerfile.slice(dockerfile.indexOf("AS deps"), dockerfile.indexOf("AS build"));
+    const ci = deps.indexOf("RUN npm ci");
+    // npm ci copies file:native/malloc-trim into node_modules (.npmrc install-links) and builds it there,
+    // so the source and the setting must be in the stage before it runs; the build stage takes node_modules whole.
+    expect(deps.indexOf("COPY native ./native")).toBeGreaterThan(-1);
+    expect(deps.indexOf("COPY native ./native")).toBeLessThan(ci);
+    expect(deps).toMatch(/^COPY package\.json package-lock\.json \.npmrc \.\/$/m);
+    expect(fs.readFileSync(path.join(root, ".npmrc"), "utf8")).toMatch(/^install-links=true$/m);
+  });
+
   test("the PostgreSQL driver needs no native build: pg and pg-copy-streams are plain JavaScript", () => {
     for (const name of ["pg", "pg-copy-streams"]) {
       const manifest = JSON.parse(fs.readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")) as {

@@ -16,6 +16,7 @@ import { formatCountOf } from "@/lib/format";
 import { JOB_STARTS_LOCK, withClusterLock } from "@/lib/db/dialect";
 import { currentInstanceId } from "@/lib/instances/service";
 import { exemptFromFreeze, exemptFromFreezeSync } from "@/lib/db/write-freeze";
+import { releasingFreedMemory } from "@/lib/freed-memory";
 
 /** Progress is written at most this often: a backup reports thousands of chunks a second. */
 const PROGRESS_WRITE_INTERVAL_MS = 250;
@@ -157,7 +158,7 @@ export async function startOperation<R>(
     actingFor(operationActor, async () => {
       let succeeded: { result: R } | null = null;
       try {
-        const result = await work(context);
+        const result = await releasingFreedMemory(() => work(context));
         await flush();
         // Work that returned has done what it set out to do, whatever a late cancel asked for: the
         // record says so, so nobody believes a restore that was applied did not happen.
