@@ -13,6 +13,7 @@ import { installPeerAddressHeader } from "@/lib/client-address";
 import { bootScheduler } from "@/lib/scheduler/boot";
 import { registerBuiltins } from "@/lib/builtins";
 import { startStorageSampler } from "@/lib/storage/sampler";
+import { startReleasingFreedMemory } from "@/lib/freed-memory";
 import { startNotifier } from "@/lib/notify/delivery";
 import { runningServer, takeServerLock } from "@/lib/backups/server-lock";
 import { recoverInterruptedRestore } from "@/lib/backups/restore-set";
@@ -109,6 +110,7 @@ export async function boot(): Promise<void> {
     await bootScheduler(config);
     await startNotifier();
     startStorageSampler();
+    startReleasingFreedMemory();
     installShutdownHandlers();
     if (alone) {
       await resumeInterruptedVerifies();

@@ -40,6 +40,7 @@ test("the addon is built by npm ci and hands freed memory back to the system", a
   expect(kept).toHaveLength(40);
 });
 
+// Before anything starts the server's own pace (lib/freed-memory-serving.test.ts, a process of its own): only the work trims here.
 test("memory is handed back while work runs, every second", async () => {
   const start = freedMemoryTrims();
   await releasingFreedMemory(async () => {

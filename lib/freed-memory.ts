@@ -3,61 +3,81 @@ import { supported, trim } from "@mimir/malloc-trim";
 import { processState } from "@/lib/process-state";
 
 /**
- * Memory the process has freed, handed back to the system while heavy work runs. glibc keeps what is
- * freed inside its heaps and returns only the top of one: after a restore or a backup (gunzip and
- * tar buffers, zlib streams, SQLite caches, worker threads) a server held ~50 MB of free memory for
- * good, so its RSS stayed at the peak of its last maintenance (bench/RESULTS-restore-memory.md).
- * malloc_trim(0) returns it; Node does not expose it, so native/malloc-trim does (built by `npm ci`),
- * on a thread of libuv's pool so the event loop never waits for it. Where the addon is absent (no
- * glibc), the work runs as before.
+ * Memory the process has freed, handed back to the system. glibc keeps what is freed inside its
+ * heaps and returns only the top of one: after a restore or a backup (gunzip and tar buffers, zlib
+ * streams, SQLite caches, worker threads) a server held ~50 MB of free memory for good, so its RSS
+ * stayed at the peak of its last maintenance, and the boot's own work left ~20 MB
+ * (bench/RESULTS-restore-memory.md). malloc_trim(0) returns it; Node does not expose it, so
+ * native/malloc-trim does (built by `npm ci`), on a thread of libuv's pool so the event loop never
+ * waits for it. Where the addon is absent (no glibc), everything runs as before.
  */
 
-/** How often memory is handed back while work runs: often enough that garbage of one phase is gone before the next. */
-const INTERVAL_MS = 1000;
+/** While long work runs: often enough that the garbage of one phase is gone before the next one's peak. */
+const BUSY_INTERVAL_MS = 1000;
+/** Otherwise (a server serving pages): a trim that finds nothing to return costs well under a millisecond of a pool thread. */
+const IDLE_INTERVAL_MS = 10_000;
 /**
- * Trims go on this long after the last work ended: V8 frees a buffer's memory only when it collects
- * the buffer, seconds after the work that dropped it.
+ * The busy pace goes on this long after the last work ended: V8 frees a buffer's memory only when
+ * it collects the buffer, seconds after the work that dropped it.
  */
 const TAIL_MS = 10_000;
 
 interface Releaser {
+  /** the server's steady pace is on (startReleasingFreedMemory); without it, trims stop once work has ended */
+  serving: boolean;
   running: number;
+  busyUntil: number;
+  timer: NodeJS.Timeout | null;
+  trimming: boolean;
   /** trims done since the process started (read by tests) */
   trims: number;
-  timer: NodeJS.Timeout | null;
-  stopAt: number;
-  trimming: boolean;
 }
 
-const state = processState("freedMemory", (): Releaser => ({ running: 0, trims: 0, timer: null, stopAt: 0, trimming: false }));
+const state = processState("freedMemory", (): Releaser => ({ serving: false, running: 0, busyUntil: 0, timer: null, trimming: false, trims: 0 }));
+
+const busy = () => state.running > 0 || Date.now() < state.busyUntil;
+
+function schedule() {
+  if (state.timer) clearTimeout(state.timer);
+  state.timer = null;
+  if (!busy() && !state.serving) return;
+  state.timer = setTimeout(tick, busy() ? BUSY_INTERVAL_MS : IDLE_INTERVAL_MS).unref();
+}
 
 function tick() {
-  if (state.running === 0 && Date.now() >= state.stopAt && state.timer) {
-    clearInterval(state.timer);
-    state.timer = null;
+  state.timer = null;
+  // One trim at a time: a slow one (a heap of many free chunks) never has the next queued behind it.
+  if (!state.trimming) {
+    state.trimming = true;
+    void trim()
+      .catch(() => false)
+      .finally(() => {
+        state.trims += 1;
+        state.trimming = false;
+      });
   }
-  // One trim at a time: a slow one (a heap of many free chunks) is never queued behind by the next.
-  if (state.trimming) return;
-  state.trimming = true;
-  void trim()
-    .catch(() => false)
-    .finally(() => {
-      state.trims += 1;
-      state.trimming = false;
-    });
+  schedule();
 }
 
-/** Runs `work`, handing the memory it frees back to the system every second until TAIL_MS after it ends. */
+/** At boot: freed memory goes back every 10 s for as long as the server runs (every second while long work runs). */
+export function startReleasingFreedMemory(): void {
+  if (!supported || state.serving) return;
+  state.serving = true;
+  // The boot's own work (migrations, the scheduler, the first storage scan) has just freed its memory.
+  state.busyUntil = Math.max(state.busyUntil, Date.now() + TAIL_MS);
+  schedule();
+}
+
+/** Runs `work`, handing the memory it frees back every second until TAIL_MS after it ends. */
 export async function releasingFreedMemory<T>(work: () => Promise<T>): Promise<T> {
   if (!supported) return work();
   state.running += 1;
-  state.timer ??= setInterval(tick, INTERVAL_MS).unref();
+  if (state.running === 1) schedule();
   try {
     return await work();
   } finally {
     state.running -= 1;
-    if (state.running === 0) state.stopAt = Date.now() + TAIL_MS;
-    tick();
+    if (state.running === 0) state.busyUntil = Date.now() + TAIL_MS;
   }
 }
 
