@@ -50,6 +50,12 @@ export interface CreateSetOptions {
   postgresDump?: { file: string; facts: DumpFacts };
   /** beside a serving app: compression at the background niceness (lib/db/background-priority.ts) */
   background?: boolean;
+  /**
+   * Nobody waits for this set (a restore's safety set, written after the restore returned): one step
+   * at a time on one gzip thread, so the threads, isolates and buffers of its steps never stack on the
+   * server's memory; the time that costs is time nobody waits for.
+   */
+  unattended?: boolean;
 }
 
 /** On PostgreSQL, the database's dump inside the mimir_data archive (and so in the volume after `tar xzf`). */
@@ -98,8 +104,9 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
     : withAppWritesPaused;
   // One pool of gzip threads for the set's archives, two of which are written side by side (logs and
   // plugins beside the database): a thread per core either way, without a second set of idle
-  // isolates (~10 MB each) in the server while both run (bench/RESULTS-restore-memory.md).
-  const gzipThreads = new GzipThreads(options.background ?? false);
+  // isolates (~10 MB each) in the server while both run (bench/RESULTS-restore-memory.md). Unattended:
+  // one thread, one archive at a time.
+  const gzipThreads = new GzipThreads(options.background ?? false, options.unattended ? 1 : undefined);
   try {
     fs.mkdirSync(snapshots, { recursive: true, mode: 0o700 });
     const suffix = options.passphrase ? ".tar.gz.gpg" : ".tar.gz";
@@ -133,13 +140,14 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
     };
 
     // Logs and plugins are not part of the consistency point (logs are appended all the time), so
-    // they are archived beside the database snapshot, which runs on the other core.
+    // they are archived beside the database snapshot, which runs on the other core (unattended: after it).
     const independent: BackupVolume[] = ["mimir_logs", "mimir_plugins"];
     for (const volume of independent) plans[volume] = planFolder(folders[volume], { skip: skipFor(volume) });
     total = plans.mimir_logs.bytes + plans.mimir_plugins.bytes;
-    const independentDone = (async () => {
+    const archiveIndependent = async () => {
       for (const volume of independent) await archive(volume);
-    })();
+    };
+    const independentDone = options.unattended ? Promise.resolve() : archiveIndependent();
     independentDone.catch(() => undefined);
     try {
       // The one consistency point: pipeline files and the database are taken at the same moment.
@@ -197,6 +205,7 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         total += stat.size;
       }
       await Promise.all([archive("mimir_data"), independentDone]);
+      if (options.unattended) await archiveIndependent();
       // The archive holds what the counts were taken from only if nothing wrote the file meanwhile.
       for (const closed of closedFiles) assertSqliteFileUnchanged(closed);
     } catch (error) {

@@ -107,3 +107,19 @@ test("closing a shared pool fails the members still waiting instead of leaving t
   await failed;
   await expect(threads.gzip(Buffer.alloc(10))).rejects.toThrow(/closed/);
 });
+
+// A restore's safety set, which nobody waits for, compresses on one thread: one isolate and its buffers in the server, not one per core.
+test.skipIf(process.platform !== "linux")("a pool of one thread compresses every member on that thread, whole and in order", async () => {
+  const already = lowered();
+  const threads = new GzipThreads(true, 1);
+  try {
+    const chunks = [...sample(), ...sample()];
+    const out = await compress(chunks, new ParallelGzip({ threads }));
+    expect(zlib.gunzipSync(out).equals(Buffer.concat(chunks))).toBe(true);
+    // The pool's threads live until it is closed: all it ever started is still there to count.
+    expect(lowered() - already).toBe(1);
+    expect(threads.inFlight).toBe(2);
+  } finally {
+    await threads.close();
+  }
+});

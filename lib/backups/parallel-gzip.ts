@@ -8,8 +8,6 @@ import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
 const MEMBER_BYTES = 1024 * 1024;
 /** Threads that compress: one per core (the tar reading and writing barely use the event loop), at most four. */
 const WORKERS = Math.max(1, Math.min(4, os.availableParallelism()));
-/** Members in flight at once: one compressing and one queued per thread, so no thread waits for input; memory stays bounded. */
-const IN_FLIGHT = WORKERS * 2;
 /** gzip -6, the level of `tar czf`. */
 const LEVEL = 6;
 /**
@@ -62,11 +60,19 @@ export class GzipThreads {
   readonly #workers: Worker[] = [];
   readonly #members = new Map<number, Member>();
   readonly #source: string;
+  readonly #size: number;
   #next = 0;
   #failed: Error | null = null;
 
-  constructor(background: boolean) {
+  /** `size`: how many threads at most (default one per core, up to four) */
+  constructor(background: boolean, size = WORKERS) {
     this.#source = workerSource(background);
+    this.#size = size;
+  }
+
+  /** Members a stream keeps in flight: one compressing and one queued per thread, so no thread waits for input; memory stays bounded. */
+  get inFlight(): number {
+    return this.#size * 2;
   }
 
   /** Threads start with the first members: a volume of one small file needs one. */
@@ -91,7 +97,7 @@ export class GzipThreads {
   gzip(block: Buffer): Promise<Buffer> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;
-    const worker = this.#workers[id % WORKERS] ?? this.#spawn();
+    const worker = this.#workers[id % this.#size] ?? this.#spawn();
     return new Promise<Buffer>((resolve, reject) => {
       this.#members.set(id, { resolve, reject });
       const own = block.byteOffset === 0 && block.byteLength === block.buffer.byteLength;
@@ -117,7 +123,7 @@ export class GzipThreads {
  * gzip like pigz: the stream is compressed as a series of independent gzip members, several at a
  * time on worker threads, and written in order. Concatenated members are one valid gzip file
  * (RFC 1952 §2.2), which `gzip -d`, `tar xzf` and Node's gunzip all read. Memory is bounded by
- * IN_FLIGHT × MEMBER_BYTES.
+ * two members per thread (GzipThreads.inFlight) × MEMBER_BYTES.
  *
  * Worker threads rather than zlib's async calls on the libuv pool: a pool thread cannot be given a
  * priority of its own, and a backup beside serving (`background`) compresses at the background
@@ -144,7 +150,7 @@ export class ParallelGzip extends Transform {
     this.#pendingBytes += chunk.length;
     if (this.#pendingBytes < MEMBER_BYTES) return callback();
     this.#startMember();
-    this.#drain(IN_FLIGHT - 1).then(() => callback(), callback);
+    this.#drain(this.#threads.inFlight - 1).then(() => callback(), callback);
   }
 
   _flush(callback: TransformCallback): void {

@@ -371,8 +371,9 @@ async function archiveKeptAside(journal: RestoreJournal, work: SafetySetWork): P
       progress,
       message,
       // Written beside serving (after the restore is done, or at boot) and nobody waits for it: its
-      // threads yield a core to the requests at once, as a backup's do.
+      // threads yield a core to the requests at once, as a backup's do, and its steps run one at a time.
       background: true,
+      unattended: true,
     });
   }
   crashPoint("restore.after_safety_set");

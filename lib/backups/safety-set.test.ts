@@ -115,6 +115,26 @@ describeSqlite("safety set of a restore", () => {
     expect([...whileArchiving].filter((tid) => !beforeSet.has(tid)).length).toBeGreaterThanOrEqual(1);
   });
 
+  // Nobody waits for it: logs and plugins are archived after the database, not beside it, so the two never stack on the server's memory.
+  test("writes its archives one at a time: logs and plugins after mimir_data", async () => {
+    const op = await waitForOperation((await startBackup(null, "manual")).id);
+    const setId = (op.result as { backup_id: string }).backup_id;
+    let besideData: string[] | null = null;
+    const offArchive = onPhasePoint("backup.after_archive:mimir_data", () => {
+      const partial = fs.readdirSync(root.config.paths.backups).find((name) => name.startsWith(".partial-"));
+      besideData = partial ? fs.readdirSync(path.join(root.config.paths.backups, partial)).filter((name) => name.endsWith(".tar.gz")) : [];
+    });
+    let safetyId: string | null;
+    try {
+      safetyId = (await restoreBackup(setId, VOLUMES)).safety_backup_id;
+      await replacedDataRemoved();
+    } finally {
+      offArchive();
+    }
+    expect([...(besideData ?? [])].sort()).toEqual(["mimir_config.tar.gz", "mimir_data.tar.gz", "mimir_pipelines.tar.gz"]);
+    expect(Object.keys(readManifest(path.join(root.config.paths.backups, safetyId!)).archives).sort()).toEqual([...VOLUMES].sort());
+  });
+
   test("a kept-aside database with WAL content is snapshotted instead: none of its rows is lost", async () => {
     const frozen = path.join(scratch, "kept-aside-data");
     frozenDatabaseWithWalContent(frozen, 3);

@@ -228,6 +228,18 @@ describe("restore", () => {
     expect((await pruneBackups({ dryRun: true }, null)).skipped_reason).toBeNull();
   });
 
+  // A drill runs beside serving and nobody waits on it: its database check starts once every archive is
+  // extracted, so the check's worker and caches never stack on the extraction's buffers.
+  test("a drill checks the databases after every archive is extracted, not beside them", async () => {
+    const manifest = await backUp();
+    const messages: string[] = [];
+    await verifyBackupSet(manifest.id, { message: (text) => messages.push(text) });
+    const check = messages.findIndex((text) => text.startsWith("checking the databases"));
+    expect(check).toBeGreaterThan(-1);
+    expect(messages.filter((text) => text.startsWith("checking and extracting")).length).toBe(VOLUMES.length);
+    expect(messages.slice(check + 1).filter((text) => text.startsWith("checking and extracting"))).toEqual([]);
+  });
+
   test("a set whose drill passed against its manifest as it stands is not checked again (its bytes are proven the drilled ones); one never verified, or changed since, gets the full integrity_check", async () => {
     const manifest = await backUp();
     const folder = path.join(root.config.paths.backups, manifest.id);

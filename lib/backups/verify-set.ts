@@ -44,7 +44,11 @@ export async function extractSet(
     message?: (text: string) => void;
     /** checked before each archive and once all are extracted: a cancelled restore stops with only staging written */
     signal?: AbortSignal;
-    /** the database check at a low CPU priority: a drill beside serving, not a restore the app waits for */
+    /**
+     * A drill beside serving, not a restore the app waits for: the database check at a low CPU priority,
+     * once every archive is extracted, so its worker, page cache and SQLite's own never stack on the
+     * extraction's buffers (they made the highest point of the verify that follows a restore).
+     */
     background?: boolean;
     /** called after each volume is extracted ("restore.extracted:mimir_data"), for the crash and phase tests */
     afterVolume?: (volume: BackupVolume) => Promise<void>;
@@ -72,25 +76,29 @@ export async function extractSet(
   };
   // One archive at a time, mimir_data (most of the bytes) first: one set of stream buffers keeps
   // memory flat, and extracting is no longer the slow part (it runs faster than `tar xzf`). The
-  // database check, CPU-bound in its worker threads, runs on the other core beside the remaining archives.
+  // database check, CPU-bound in its worker threads, runs on the other core beside the remaining
+  // archives (in the background: after them).
   const ordered = [...volumes].sort((a, b) => Number(b === "mimir_data") - Number(a === "mimir_data"));
   let databaseCheck: Promise<void> | null = null;
+  const startDatabaseCheck = (): Promise<void> => {
+    const depth = options.databaseCheck ?? "integrity_check";
+    const dataFolder = destFor("mimir_data");
+    if (depth !== "drill") options.message?.(`checking the databases (${depth})`);
+    const sqlite = depth === "drill" ? Promise.resolve() : checkDatabases(manifest, dataFolder, depth, options.background ?? false);
+    const check = sqlite.then(() => checkPostgresDump(manifest, dataFolder));
+    // Awaited below; a failure must not go unhandled while the other archives are extracted.
+    check.catch(() => undefined);
+    return check;
+  };
   try {
     for (const volume of ordered) {
       options.signal?.throwIfAborted();
       await extract(volume);
       await options.afterVolume?.(volume);
-      if (volume === "mimir_data") {
-        const depth = options.databaseCheck ?? "integrity_check";
-        const dataFolder = destFor(volume);
-        if (depth !== "drill") options.message?.(`checking the databases (${depth})`);
-        const sqlite = depth === "drill" ? Promise.resolve() : checkDatabases(manifest, dataFolder, depth, options.background ?? false);
-        databaseCheck = sqlite.then(() => checkPostgresDump(manifest, dataFolder));
-        // Awaited below; a failure must not go unhandled while the other archives are extracted.
-        databaseCheck.catch(() => undefined);
-      }
+      if (volume === "mimir_data" && !options.background) databaseCheck = startDatabaseCheck();
       if (volume === "mimir_pipelines" && options.databaseCheck !== "drill") await checkPipelines(destFor(volume));
     }
+    if (options.background && ordered.includes("mimir_data")) databaseCheck = startDatabaseCheck();
   } catch (error) {
     // The check's worker reads the staging folder the caller is about to discard: let it finish first.
     await databaseCheck?.catch(() => undefined);
