@@ -43,10 +43,15 @@ static napi_value start(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  if (napi_create_promise(env, &trim->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "malloc_trim", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, trim, &trim->work) != napi_ok ||
-      napi_queue_async_work(env, trim->work) != napi_ok) {
+  if (napi_create_string_utf8(env, "malloc_trim", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, trim, &trim->work) != napi_ok) {
+    free(trim);
+    napi_throw_error(env, NULL, "could not create the malloc_trim work");
+    return NULL;
+  }
+  // The promise last: if queueing fails, the promise is never handed out and the error is thrown instead.
+  if (napi_create_promise(env, &trim->deferred, &promise) != napi_ok || napi_queue_async_work(env, trim->work) != napi_ok) {
+    napi_delete_async_work(env, trim->work);
     free(trim);
     napi_throw_error(env, NULL, "could not queue malloc_trim");
     return NULL;
