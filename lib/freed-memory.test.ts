@@ -2,7 +2,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { expect, test } from "vitest";
 import { supported, trim } from "@mimir/malloc-trim";
-import { freedMemoryTrims, releasingFreedMemory } from "@/lib/freed-memory";
+import { collectingYoungEvery, freedMemoryTrims, freeNow, markFreeable, releasingFreedMemory } from "@/lib/freed-memory";
 
 const rssMb = () => process.memoryUsage.rss() / 1e6;
 
@@ -48,4 +48,67 @@ test("memory is handed back while work runs, every second", async () => {
     while (freedMemoryTrims() === start) await new Promise((resolve) => setTimeout(resolve, 50));
   });
   expect(freedMemoryTrims()).toBeGreaterThan(start);
+});
+
+test("a buffer its owner marked is freed the moment it is spent, while its holder still lives", async () => {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc") as (options?: { type: "minor" }) => void;
+  const holder = { chunk: markFreeable(Buffer.alloc(32 * 1024 * 1024, 7)) };
+  const before = process.memoryUsage().arrayBuffers;
+  freeNow(holder.chunk);
+  expect(holder.chunk.byteLength).toBe(0);
+  // The memory moved into a clone nobody holds: a young collection frees it (V8 frees it on a background thread after the collection).
+  let after = before;
+  for (let attempt = 0; attempt < 100 && after > before - 30 * 1024 * 1024; attempt += 1) {
+    gc({ type: "minor" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    after = process.memoryUsage().arrayBuffers;
+  }
+  expect(after).toBeLessThan(before - 30 * 1024 * 1024);
+  expect(holder).toBeDefined();
+});
+
+test("only a buffer spanning its whole memory is marked; anything else is left as it is when spent", () => {
+  // A slice of Node's shared pool: other buffers live in the same memory.
+  const pooled = markFreeable(Buffer.from("run finished"));
+  freeNow(pooled);
+  expect(pooled.toString()).toBe("run finished");
+  // A view of part of a larger buffer.
+  const whole = Buffer.alloc(64 * 1024, 3);
+  const part = markFreeable(whole.subarray(0, 100));
+  freeNow(part);
+  expect(whole.byteLength).toBe(64 * 1024);
+  expect(part[0]).toBe(3);
+  // Never marked.
+  const unmarked = Buffer.alloc(64 * 1024, 5);
+  freeNow(unmarked);
+  expect(unmarked[0]).toBe(5);
+  // Marked, then handed to another thread (its memory already gone from here): nothing to free, no error.
+  const handed = markFreeable(Buffer.alloc(64 * 1024, 9));
+  structuredClone(handed.buffer, { transfer: [handed.buffer as ArrayBuffer] });
+  expect(() => freeNow(handed)).not.toThrow();
+  // Spent twice: the second time there is nothing left to free.
+  const twice = markFreeable(Buffer.alloc(64 * 1024, 1));
+  freeNow(twice);
+  expect(() => freeNow(twice)).not.toThrow();
+});
+
+test("a stream collects the young generation after every so many bytes it moved, where gc() is exposed", () => {
+  const saved = globalThis.gc;
+  const collections: unknown[] = [];
+  globalThis.gc = ((options?: unknown) => void collections.push(options)) as typeof globalThis.gc;
+  try {
+    const moved = collectingYoungEvery(1000);
+    for (let i = 0; i < 25; i += 1) moved(100);
+    expect(collections).toEqual([{ type: "minor" }, { type: "minor" }]);
+  } finally {
+    globalThis.gc = saved;
+  }
+  // Without gc() (tests, the CLI): nothing to call.
+  globalThis.gc = undefined;
+  try {
+    expect(() => collectingYoungEvery(10)(100)).not.toThrow();
+  } finally {
+    globalThis.gc = saved;
+  }
 });

@@ -10,6 +10,7 @@ import { processState } from "@/lib/process-state";
  * (bench/RESULTS-restore-memory.md). malloc_trim(0) returns it; Node does not expose it, so
  * native/malloc-trim does (built by `npm ci`), on a thread of libuv's pool so the event loop never
  * waits for it. Where the addon is absent (no glibc), everything runs as before.
+ * Before that, what streams spend is freed at once (markFreeable, freeNow, collectingYoungEvery, below).
  */
 
 /** While long work runs: often enough that the garbage of one phase is gone before the next one's peak. */
@@ -84,4 +85,48 @@ export async function releasingFreedMemory<T>(work: () => Promise<T>): Promise<T
 /** How many times freed memory was handed back since the process started. */
 export function freedMemoryTrims(): number {
   return state.trims;
+}
+
+/**
+ * Buffers one owner holds alone, which that owner frees the moment it is done with them (freeNow).
+ * V8 frees a buffer's memory only when it collects the object holding it, and a holder that lived
+ * through two young collections (a compressed member on its way to disk, beside a serving event
+ * loop) waits for the next full collection: a safety set's archives left 30-80 MB of such garbage
+ * in the server (bench/RESULTS-restore-memory.md).
+ */
+const freeable = new WeakSet<ArrayBufferLike>();
+
+/** Marks `buffer` as its owner's alone (only when it spans its whole memory, never a slice of a shared pool). */
+export function markFreeable(buffer: Buffer): Buffer {
+  if (buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength && buffer.byteLength > 0) freeable.add(buffer.buffer);
+  return buffer;
+}
+
+/**
+ * Frees a buffer marked by markFreeable now: its memory moves out of its holder (left empty) into a
+ * clone nobody holds, which the next young collection frees however old the holder is. Anything
+ * else (unmarked, or already handed to another thread) is left as it is.
+ */
+export function freeNow(buffer: Buffer): void {
+  const memory = buffer.buffer;
+  if (!freeable.has(memory)) return;
+  freeable.delete(memory);
+  if (memory.byteLength > 0) structuredClone(memory, { transfer: [memory as ArrayBuffer] });
+}
+
+/**
+ * A young-generation collection after every `everyBytes` of data a stream moved, where the server
+ * exposes gc() (scripts/server-flags.mjs): dead stream buffers are held by tiny objects, so V8 would
+ * collect them only when it collects for other reasons. A young collection on the server's small
+ * young generation takes about a millisecond.
+ */
+export function collectingYoungEvery(everyBytes: number): (bytes: number) => void {
+  const collect = globalThis.gc;
+  let since = 0;
+  return (bytes) => {
+    since += bytes;
+    if (!collect || since < everyBytes) return;
+    since = 0;
+    collect({ type: "minor" });
+  };
 }

@@ -9,6 +9,7 @@ import { ParallelGzip, type GzipThreads } from "@/lib/backups/parallel-gzip";
 import { decryptStream, encryptStream } from "@/lib/backups/encryption";
 import { extractTarSafely, type ExtractLimits } from "@/lib/backups/safe-extract";
 import { tarStream, type TarEntryPlan } from "@/lib/backups/tar-writer";
+import { collectingYoungEvery, freeNow } from "@/lib/freed-memory";
 
 export interface ArchiveFacts {
   file: string;
@@ -28,26 +29,42 @@ export interface ArchiveFacts {
  */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
-/**
- * Extraction collects V8's young generation after every this many bytes of gunzip output, where the
- * server exposes gc() (scripts/server-flags.mjs). Each 256 KiB output buffer is garbage once its bytes
- * are written, but the objects holding them are tiny, so V8 frees them only when it collects for other
- * reasons: 20-40 MB of dead buffers stood in the server's memory through a restore (bench/RESULTS-restore-memory.md).
- * A young collection on the server's small young generation takes about a millisecond.
- */
+/** Extraction collects V8's young generation after every this many bytes of gunzip output (lib/freed-memory.ts). */
 const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 
-/** The gunzip output as it comes, with a young-generation collection every COLLECT_EVERY_BYTES (see above). */
+/** The gunzip output as it comes, with a young-generation collection every COLLECT_EVERY_BYTES: each 256 KiB output buffer is garbage once written. */
 async function* collectingAsItGoes(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const collect = globalThis.gc;
-  let since = 0;
+  const moved = collectingYoungEvery(COLLECT_EVERY_BYTES);
   for await (const chunk of source) {
     yield chunk;
-    since += chunk.length;
-    if (collect && since >= COLLECT_EVERY_BYTES) {
-      since = 0;
-      collect({ type: "minor" });
-    }
+    moved(chunk.length);
+  }
+}
+
+/**
+ * The archive file. A compressed member's memory is
+ * freed as soon as it is on disk (lib/freed-memory.ts, freeNow): the chunks come from ParallelGzip
+ * (or OpenPGP, whose chunks are not marked and so are left to V8) and nothing else holds them.
+ */
+export class ArchiveFileStream extends fs.WriteStream {
+  /** A new file at `file`, never over an existing one (fs.WriteStream takes a path and options; its declared type only Writable's options). */
+  static create(file: string): ArchiveFileStream {
+    const Stream = ArchiveFileStream as unknown as new (path: string, options: { flags: string; mode: number }) => ArchiveFileStream;
+    return new Stream(file, { flags: "wx", mode: 0o600 });
+  }
+
+  _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    super._write(chunk, encoding, (error?: Error | null) => {
+      if (!error) freeNow(chunk);
+      callback(error);
+    });
+  }
+
+  _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
+    super._writev!(chunks, (error?: Error | null) => {
+      if (!error) for (const { chunk } of chunks) freeNow(chunk);
+      callback(error);
+    });
   }
 }
 
@@ -92,7 +109,7 @@ export async function writeVolumeArchive(
     }
   };
   const tap = new HashTap();
-  const out = fs.createWriteStream(file, { flags: "wx", mode: 0o600 });
+  const out = ArchiveFileStream.create(file);
   const streamOptions = options.signal ? { signal: options.signal } : {};
   const gzip = new ParallelGzip({ background: options.background, threads: options.gzipThreads });
   if (options.passphrase) await pipeline(tar, gzip, encryptStream(options.passphrase), tap, out, streamOptions);

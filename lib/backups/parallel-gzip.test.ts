@@ -3,11 +3,12 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { expect, test } from "vitest";
 import { backgroundThreads } from "@/test/helpers/threads";
+import { ArchiveFileStream } from "@/lib/backups/archive";
 import { GzipThreads, ParallelGzip } from "@/lib/backups/parallel-gzip";
 
 const MiB = 1024 * 1024;
@@ -121,5 +122,30 @@ test.skipIf(process.platform !== "linux")("a pool of one thread compresses every
     expect(threads.inFlight).toBe(2);
   } finally {
     await threads.close();
+  }
+});
+
+test("each compressed member is freed as soon as the archive file holds it, and the file is whole", async () => {
+  const chunks = sample();
+  const original = Buffer.concat(chunks);
+  const members: Buffer[] = [];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "parallel-gzip-"));
+  try {
+    const file = path.join(dir, "x.tar.gz");
+    const keep = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        members.push(chunk);
+        callback(null, chunk);
+      },
+    });
+    await pipeline(Readable.from(chunks.map((chunk) => Buffer.from(chunk))), new ParallelGzip(), keep, ArchiveFileStream.create(file));
+    expect(members.length).toBeGreaterThan(1);
+    // Written, then freed: the buffers the stream handed on hold nothing any more.
+    expect(members.every((member) => member.byteLength === 0)).toBe(true);
+    expect(zlib.gunzipSync(fs.readFileSync(file)).equals(original)).toBe(true);
+    // Created new: never over an existing file.
+    await expect(pipeline(Readable.from([Buffer.from("x")]), ArchiveFileStream.create(file))).rejects.toThrow(/EEXIST/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

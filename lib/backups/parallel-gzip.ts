@@ -3,11 +3,14 @@ import os from "node:os";
 import { Transform, type TransformCallback } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
+import { collectingYoungEvery, freeNow, markFreeable } from "@/lib/freed-memory";
 
 /** Input is cut into members of this size; each is one gzip member, compressed on a worker thread. */
 const MEMBER_BYTES = 1024 * 1024;
 /** Threads that compress: one per core (the tar reading and writing barely use the event loop), at most four. */
 const WORKERS = Math.max(1, Math.min(4, os.availableParallelism()));
+/** The event loop collects its young generation after every this many bytes compressed (lib/freed-memory.ts). */
+const COLLECT_EVERY_BYTES = 16 * 1024 * 1024;
 /** gzip -6, the level of `tar czf`. */
 const LEVEL = 6;
 /**
@@ -40,8 +43,13 @@ parentPort.on("message", ({ id, block }) => {
     return;
   }
   // The output is a view of zlib's whole output buffer (MEMBER_BYTES); posting the view would copy
-  // all of that buffer. Its own bytes only, handed over.
-  if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) out = new Uint8Array(out);
+  // all of that buffer. Its own bytes only, handed over; zlib's buffer is freed at the next member's
+  // collection (moved into a clone nobody holds: the zlib object still holding it may live longer).
+  if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) {
+    const whole = out.buffer;
+    out = new Uint8Array(out);
+    structuredClone(whole, { transfer: [whole] });
+  }
   parentPort.postMessage({ id, out }, [out.buffer]);
 });
 `;
@@ -82,7 +90,8 @@ export class GzipThreads {
       const member = this.#members.get(message.id);
       if (!member) return;
       this.#members.delete(message.id);
-      if (message.out) member.resolve(Buffer.from(message.out.buffer, message.out.byteOffset, message.out.byteLength));
+      // The stream's sink frees it once written (lib/backups/archive.ts).
+      if (message.out) member.resolve(markFreeable(Buffer.from(message.out.buffer, message.out.byteOffset, message.out.byteLength)));
       else member.reject(new Error(`gzip failed: ${message.error}`));
     });
     worker.on("error", (error) => this.#fail(error));
@@ -134,6 +143,7 @@ export class ParallelGzip extends Transform {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #inFlight: Promise<Buffer>[] = [];
+  readonly #collect = collectingYoungEvery(COLLECT_EVERY_BYTES);
   readonly #threads: GzipThreads;
   /** whether the threads are this stream's own (ended with it) or a pool it shares (ended by its owner) */
   readonly #ownThreads: boolean;
@@ -146,6 +156,7 @@ export class ParallelGzip extends Transform {
   }
 
   _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#collect(chunk.length);
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.length;
     if (this.#pendingBytes < MEMBER_BYTES) return callback();
@@ -170,6 +181,8 @@ export class ParallelGzip extends Transform {
   #startMember() {
     // A single chunk (the tar writer reads 1 MiB at a time) is compressed as it is, not copied.
     const block = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    // The pieces were copied into the block: a tar writer's own read buffers are freed now.
+    if (this.#pending.length > 1) for (const piece of this.#pending) freeNow(piece);
     this.#pending = [];
     this.#pendingBytes = 0;
     const member = this.#threads.gzip(block);

@@ -2,6 +2,7 @@ import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import { Header, Pax } from "tar";
+import { markFreeable } from "@/lib/freed-memory";
 
 const BLOCK = 512;
 /** File bodies are read in chunks of this size: memory stays flat whatever the file size. */
@@ -88,7 +89,8 @@ export async function* tarStream(plan: TarEntryPlan, onBytes: (n: number) => voi
       let offset = 0;
       while (offset < size) {
         const want = Math.min(READ_CHUNK_BYTES, size - offset);
-        const chunk = Buffer.allocUnsafe(want);
+        // Its reader's alone: a compressor that copies it into a larger block frees it then (ParallelGzip).
+        const chunk = markFreeable(Buffer.allocUnsafe(want));
         const { bytesRead } = await handle.read(chunk, 0, want, offset);
         if (bytesRead === 0) {
           yield Buffer.alloc(size - offset);
