@@ -45,10 +45,11 @@ parentPort.on("message", ({ id, block }) => {
   // The output is a view of zlib's whole output buffer (MEMBER_BYTES); posting the view would copy
   // all of that buffer. Its own bytes only, handed over; zlib's buffer is freed at the next member's
   // collection (moved into a clone nobody holds: the zlib object still holding it may live longer).
+  // Only zlib's own output buffer: a small view could be a slice of this thread's shared pool.
   if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) {
     const whole = out.buffer;
     out = new Uint8Array(out);
-    structuredClone(whole, { transfer: [whole] });
+    if (whole.byteLength >= ${OUTPUT_CHUNK_BYTES}) structuredClone(whole, { transfer: [whole] });
   }
   parentPort.postMessage({ id, out }, [out.buffer]);
 });
