@@ -87,15 +87,21 @@ export async function* tarStream(plan: TarEntryPlan, onBytes: (n: number) => voi
       const size = file.stat.size;
       yield header(file.name, "File", file.stat, size);
       let offset = 0;
+      let shrunk = false;
       while (offset < size) {
         const want = Math.min(READ_CHUNK_BYTES, size - offset);
         // Its reader's alone: a compressor that copies it into a larger block frees it then (ParallelGzip).
         const chunk = markFreeable(Buffer.allocUnsafe(want));
-        const { bytesRead } = await handle.read(chunk, 0, want, offset);
+        const bytesRead = shrunk ? 0 : (await handle.read(chunk, 0, want, offset)).bytesRead;
         if (bytesRead === 0) {
-          yield Buffer.alloc(size - offset);
-          onBytes(size - offset);
-          break;
+          // The file shrank while it was read (a log truncated): zeros up to its listed size, a chunk
+          // at a time like its bytes, never the whole rest of a large file in one buffer.
+          shrunk = true;
+          chunk.fill(0);
+          offset += want;
+          onBytes(want);
+          yield chunk;
+          continue;
         }
         offset += bytesRead;
         onBytes(bytesRead);
