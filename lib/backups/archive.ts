@@ -42,9 +42,9 @@ async function* collectingAsItGoes(source: AsyncIterable<Buffer>): AsyncGenerato
 }
 
 /**
- * The archive file. A compressed member's memory is
- * freed as soon as it is on disk (lib/freed-memory.ts, freeNow): the chunks come from ParallelGzip
- * (or OpenPGP, whose chunks are not marked and so are left to V8) and nothing else holds them.
+ * The archive file. A compressed member's memory is freed as soon as it is on disk
+ * (lib/freed-memory.ts, freeNow): the chunks come from ParallelGzip (or OpenPGP, whose chunks are
+ * not marked and so are left to V8) and nothing else holds them.
  */
 export class ArchiveFileStream extends fs.WriteStream {
   /** A new file at `file`, never over an existing one (fs.WriteStream takes a path and options; its declared type only Writable's options). */
