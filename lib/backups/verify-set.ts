@@ -98,7 +98,8 @@ export async function extractSet(
       if (volume === "mimir_data" && !options.background) databaseCheck = startDatabaseCheck();
       if (volume === "mimir_pipelines" && options.databaseCheck !== "drill") await checkPipelines(destFor(volume));
     }
-    if (options.background && ordered.includes("mimir_data")) databaseCheck = startDatabaseCheck();
+    // In the background the check waits for every archive (see `background`).
+    if (ordered.includes("mimir_data")) databaseCheck ??= startDatabaseCheck();
   } catch (error) {
     // The check's worker reads the staging folder the caller is about to discard: let it finish first.
     await databaseCheck?.catch(() => undefined);
