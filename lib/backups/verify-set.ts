@@ -80,11 +80,13 @@ export async function extractSet(
   // archives (in the background: after them).
   const ordered = [...volumes].sort((a, b) => Number(b === "mimir_data") - Number(a === "mimir_data"));
   let databaseCheck: Promise<void> | null = null;
+  let extracted!: () => void;
+  const allExtracted = new Promise<void>((resolve) => (extracted = resolve));
   const startDatabaseCheck = (): Promise<void> => {
     const depth = options.databaseCheck ?? "integrity_check";
     const dataFolder = destFor("mimir_data");
     if (depth !== "drill") options.message?.(`checking the databases (${depth})`);
-    const sqlite = depth === "drill" ? Promise.resolve() : checkDatabases(manifest, dataFolder, depth, options.background ?? false);
+    const sqlite = depth === "drill" ? Promise.resolve() : checkDatabases(manifest, dataFolder, depth, options.background ?? false, allExtracted);
     const check = sqlite.then(() => checkPostgresDump(manifest, dataFolder));
     // Awaited below; a failure must not go unhandled while the other archives are extracted.
     check.catch(() => undefined);
@@ -98,9 +100,11 @@ export async function extractSet(
       if (volume === "mimir_data" && !options.background) databaseCheck = startDatabaseCheck();
       if (volume === "mimir_pipelines" && options.databaseCheck !== "drill") await checkPipelines(destFor(volume));
     }
+    extracted();
     // In the background the check waits for every archive (see `background`).
     if (ordered.includes("mimir_data")) databaseCheck ??= startDatabaseCheck();
   } catch (error) {
+    extracted();
     // The check's worker reads the staging folder the caller is about to discard: let it finish first.
     await databaseCheck?.catch(() => undefined);
     throw error;
@@ -110,7 +114,13 @@ export async function extractSet(
 }
 
 /** Every database of the manifest opens and passes the page check and foreign_key_check with its row counts. */
-async function checkDatabases(manifest: BackupManifest, dataFolder: string, depth: SqliteCheckDepth, background: boolean): Promise<void> {
+async function checkDatabases(
+  manifest: BackupManifest,
+  dataFolder: string,
+  depth: SqliteCheckDepth,
+  background: boolean,
+  keysAfter: Promise<void>,
+): Promise<void> {
   for (const [relative, expected] of Object.entries(manifest.databases)) {
     const file = path.join(dataFolder, relative);
     if (!path.resolve(file).startsWith(path.resolve(dataFolder) + path.sep))
@@ -118,7 +128,7 @@ async function checkDatabases(manifest: BackupManifest, dataFolder: string, dept
     if (!fs.existsSync(file)) throw new AppError("verification_failed", `The set's mimir_data has no ${relative}, which its manifest lists`);
     let check;
     try {
-      check = await checkSqliteDatabase(file, depth, { background });
+      check = await checkSqliteDatabase(file, depth, { background, keysAfter });
     } catch (error) {
       throw new AppError("verification_failed", `${relative} from the set does not open as an SQLite database: ${(error as Error).message}`, { cause: error });
     }

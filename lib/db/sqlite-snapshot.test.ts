@@ -92,3 +92,23 @@ test("a check in the background finds what one in the foreground finds, a failin
   fs.writeFileSync(broken, Buffer.alloc(8192, 7));
   await expect(checkSqliteDatabase(broken, "integrity_check", { background: true })).rejects.toThrow(/not-a-database\.db/);
 });
+
+test("the keys half starts once keysAfter settles, and still runs when it rejects", async () => {
+  const file = database("later.db", (db) => db.pragma("journal_mode = WAL"));
+  let release!: () => void;
+  const keysAfter = new Promise<void>((resolve) => (release = resolve));
+  const check = checkSqliteDatabase(file, "integrity_check", { keysAfter });
+  // Rows written while the keys wait (WAL: beside the page check's reader) are in the counts the keys
+  // half reads once released: it opened the file after the release, never before.
+  const writer = new Database(file);
+  writer.prepare("INSERT INTO job_executions VALUES ('exec-late', 'job-1', 'success')").run();
+  writer.close();
+  release();
+  expect((await check).rowCounts).toMatchObject({ job_executions: 501 });
+
+  const failed = Promise.reject(new Error("the extraction failed"));
+  failed.catch(() => undefined);
+  const afterFailure = await checkSqliteDatabase(file, "integrity_check", { keysAfter: failed });
+  expect(afterFailure).toMatchObject({ integrity: ["ok"], foreignKeyViolations: 0 });
+  expect(afterFailure.rowCounts).toMatchObject({ job_executions: 501 });
+});

@@ -131,15 +131,25 @@ export type SqliteCheckDepth = "integrity_check" | "quick_check";
  * `background`: at a low CPU priority (lib/db/background-priority.ts), for a check beside serving,
  * and one worker after the other: nobody waits for such a check, and the second thread, its page
  * cache and SQLite's own (~15 MB) would stack on the server's memory beside the first.
+ * `keysAfter`: the keys worker starts once it settles (whatever its outcome). A restore passes the
+ * end of its other archives' extraction, so the second worker no longer stacks on the extraction's
+ * buffers (an unverified restore's peak: 220 -> 208 MB, bench/RESULTS-restore-memory.md); the keys
+ * (~2 s per 1M runs) still end long before integrity_check unless the other archives take about as
+ * long to extract as it takes to run, and only then does the restore wait for them.
  */
 export async function checkSqliteDatabase(
   file: string,
   depth: SqliteCheckDepth = "integrity_check",
-  options: { background?: boolean } = {},
+  options: { background?: boolean; keysAfter?: Promise<unknown> } = {},
 ): Promise<SqliteCheck> {
   const background = options.background ?? false;
   const check = (part: "pages" | "keys") => runInWorker({ task: "check", part, source: file, depth, background });
-  const [pages, keys] = background ? [await settle(check("pages")), await settle(check("keys"))] : await Promise.allSettled([check("pages"), check("keys")]);
+  const keysCheck = () =>
+    Promise.resolve(options.keysAfter).then(
+      () => check("keys"),
+      () => check("keys"),
+    );
+  const [pages, keys] = background ? [await settle(check("pages")), await settle(check("keys"))] : await Promise.allSettled([check("pages"), keysCheck()]);
   if (pages.status === "rejected") throw pages.reason;
   if (keys.status === "rejected") throw keys.reason;
   return { depth, ...(pages.value as Pick<SqliteCheck, "integrity">), ...(keys.value as Omit<SqliteCheck, "depth" | "integrity">) };
