@@ -25,6 +25,7 @@ import { onPhasePoint } from "@/lib/backups/crash-points";
 import type { Principal } from "@/lib/auth/scopes";
 import type { BackupManifest } from "@/lib/backups/types";
 import { BENCH_DIR, ensureBenchDataRoot, FOLDERS, openRoot, ROOT } from "@/bench/data-root";
+import { withServerNodeOptions } from "@/scripts/server-flags.mjs";
 
 const RUNS = Number(process.env.RUNS ?? 3);
 /** ONLY=verified or ONLY=unverified: time one kind (beside tar xzf) when working on it */
@@ -160,8 +161,9 @@ async function setup() {
 
 /** Runs this file's child `kind` in the checkout `cwd` (this one, or a baseline's). */
 function runChild<T = ChildResult>(kind: string, cwd = process.cwd()): T {
-  // With the malloc setting `npm start`, `npm run mimir` and the image run with.
-  const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2" };
+  // With the malloc setting and the Node flags `npm start` and the image run the server with: the
+  // restore's collections (lib/freed-memory.ts) cost the time they cost there.
+  const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2", NODE_OPTIONS: withServerNodeOptions(process.env.NODE_OPTIONS) };
   const result = spawnSync(process.execPath, ["--conditions=react-server", "--import", "tsx", "bench/restore.ts", "--child", kind], {
     encoding: "utf8",
     maxBuffer: 1 << 22,

@@ -2,7 +2,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { expect, test } from "vitest";
 import { supported, trim } from "@mimir/malloc-trim";
-import { collectingYoungEvery, freedMemoryTrims, freeNow, markFreeable, releasingFreedMemory } from "@/lib/freed-memory";
+import { collectingAsItMoves, collectFullSoon, freedMemoryTrims, freeNow, markFreeable, releasingFreedMemory } from "@/lib/freed-memory";
 
 const rssMb = () => process.memoryUsage.rss() / 1e6;
 
@@ -93,21 +93,35 @@ test("only a buffer spanning its whole memory is marked; anything else is left a
   expect(() => freeNow(twice)).not.toThrow();
 });
 
-test("a stream collects the young generation after every so many bytes it moved, where gc() is exposed", () => {
+test("a stream collects the young generation after every so many bytes it moved, and everything after every so many more, where gc() is exposed", async () => {
   const saved = globalThis.gc;
   const collections: unknown[] = [];
-  globalThis.gc = ((options?: unknown) => void collections.push(options)) as typeof globalThis.gc;
+  globalThis.gc = ((options?: unknown) => void collections.push(options ?? "full")) as typeof globalThis.gc;
   try {
-    const moved = collectingYoungEvery(1000);
+    const moved = collectingAsItMoves({ youngEvery: 1000 });
     for (let i = 0; i < 25; i += 1) moved(100);
     expect(collections).toEqual([{ type: "minor" }, { type: "minor" }]);
+
+    collections.length = 0;
+    const paced = collectingAsItMoves({ youngEvery: 1000, fullEvery: 3000 });
+    for (let i = 0; i < 70; i += 1) paced(100);
+    // A full collection frees the young generation too: the young count starts again after it.
+    expect(collections).toEqual([{ type: "minor" }, { type: "minor" }, "full", { type: "minor" }, { type: "minor" }, "full", { type: "minor" }]);
+
+    // After long work: one full collection, on the next turn of the event loop.
+    collections.length = 0;
+    collectFullSoon();
+    expect(collections).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(collections).toEqual(["full"]);
   } finally {
     globalThis.gc = saved;
   }
   // Without gc() (tests, the CLI): nothing to call.
   globalThis.gc = undefined;
   try {
-    expect(() => collectingYoungEvery(10)(100)).not.toThrow();
+    expect(() => collectingAsItMoves({ youngEvery: 10, fullEvery: 20 })(100)).not.toThrow();
+    expect(() => collectFullSoon()).not.toThrow();
   } finally {
     globalThis.gc = saved;
   }

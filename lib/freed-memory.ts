@@ -10,7 +10,7 @@ import { processState } from "@/lib/process-state";
  * (bench/RESULTS-restore-memory.md). malloc_trim(0) returns it; Node does not expose it, so
  * native/malloc-trim does (built by `npm ci`), on a thread of libuv's pool so the event loop never
  * waits for it. Where the addon is absent (no glibc), everything runs as before.
- * Before that, what streams spend is freed at once (markFreeable, freeNow, collectingYoungEvery, below).
+ * Before that, what streams spend is freed at once (markFreeable, freeNow, collectingAsItMoves, below).
  */
 
 /** While long work runs: often enough that the garbage of one phase is gone before the next one's peak. */
@@ -69,16 +69,26 @@ export function startReleasingFreedMemory(): void {
   schedule();
 }
 
-/** Runs `work`, handing the memory it frees back every second until TAIL_MS after it ends. */
+/**
+ * Runs `work`, handing the memory it frees back every second until TAIL_MS after it ends, and then
+ * has V8 collect fully once: what the work left in the old generation (its streams' promoted
+ * buffers, its objects) would otherwise wait for a full collection V8 starts only under pressure,
+ * and the server stayed ~30 MB above its idle through the next work (bench/RESULTS-restore-memory.md).
+ * One pause, when nothing waits for the work any more.
+ */
 export async function releasingFreedMemory<T>(work: () => Promise<T>): Promise<T> {
-  if (!supported) return work();
-  state.running += 1;
-  if (state.running === 1) schedule();
+  if (supported) {
+    state.running += 1;
+    if (state.running === 1) schedule();
+  }
   try {
     return await work();
   } finally {
-    state.running -= 1;
-    if (state.running === 0) state.busyUntil = Date.now() + TAIL_MS;
+    if (supported) {
+      state.running -= 1;
+      if (state.running === 0) state.busyUntil = Date.now() + TAIL_MS;
+    }
+    collectFullSoon();
   }
 }
 
@@ -115,18 +125,33 @@ export function freeNow(buffer: Buffer): void {
 }
 
 /**
- * A young-generation collection after every `everyBytes` of data a stream moved, where the server
- * exposes gc() (scripts/server-flags.mjs): dead stream buffers are held by tiny objects, so V8 would
- * collect them only when it collects for other reasons. A young collection on the server's small
- * young generation takes about a millisecond.
+ * Collections paced by the data a stream moved, where the server exposes gc() (scripts/server-flags.mjs):
+ * dead stream buffers are held by tiny objects, so V8 would collect them only when it collects for
+ * other reasons. A young collection (`youngEvery` bytes) takes about a millisecond and frees the
+ * buffers that died since the last one; the few holders still in flight at two young collections in
+ * a row are promoted, and only a full collection (`fullEvery` bytes, 6-10 ms) frees those.
  */
-export function collectingYoungEvery(everyBytes: number): (bytes: number) => void {
+export function collectingAsItMoves(pace: { youngEvery: number; fullEvery?: number }): (bytes: number) => void {
   const collect = globalThis.gc;
-  let since = 0;
+  let young = 0;
+  let full = 0;
   return (bytes) => {
-    since += bytes;
-    if (!collect || since < everyBytes) return;
-    since = 0;
-    collect({ type: "minor" });
+    if (!collect) return;
+    young += bytes;
+    full += bytes;
+    if (pace.fullEvery !== undefined && full >= pace.fullEvery) {
+      full = 0;
+      young = 0;
+      collect();
+    } else if (young >= pace.youngEvery) {
+      young = 0;
+      collect({ type: "minor" });
+    }
   };
+}
+
+/** A full collection on the next turn of the event loop, where the server exposes gc(): once long work has dropped what it held. */
+export function collectFullSoon(): void {
+  const collect = globalThis.gc;
+  if (collect) setImmediate(() => collect());
 }

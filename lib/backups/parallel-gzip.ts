@@ -3,7 +3,7 @@ import os from "node:os";
 import { Transform, type TransformCallback } from "node:stream";
 import { Worker } from "node:worker_threads";
 import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
-import { collectingYoungEvery, freeNow, markFreeable } from "@/lib/freed-memory";
+import { collectingAsItMoves, freeNow, markFreeable } from "@/lib/freed-memory";
 
 /** Input is cut into members of this size; each is one gzip member, compressed on a worker thread. */
 const MEMBER_BYTES = 1024 * 1024;
@@ -144,7 +144,7 @@ export class ParallelGzip extends Transform {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #inFlight: Promise<Buffer>[] = [];
-  readonly #collect = collectingYoungEvery(COLLECT_EVERY_BYTES);
+  readonly #collect = collectingAsItMoves({ youngEvery: COLLECT_EVERY_BYTES });
   readonly #threads: GzipThreads;
   /** whether the threads are this stream's own (ended with it) or a pool it shares (ended by its owner) */
   readonly #ownThreads: boolean;
