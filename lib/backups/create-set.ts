@@ -17,6 +17,7 @@ import { probeDatabase } from "@/lib/db/probe";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
+import { collectFullSoon } from "@/lib/freed-memory";
 import { writeVolumeArchive, fsyncFile, type ArchiveFacts } from "@/lib/backups/archive";
 import { GzipThreads } from "@/lib/backups/parallel-gzip";
 import { crashPoint, holdPoint, phasePoint } from "@/lib/backups/crash-points";
@@ -135,6 +136,8 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         gzipThreads,
       });
       archives[volume] = { file: path.basename(file), ...facts };
+      // What this archive's streams left in V8's old generation goes before the next one's buffers stack on it.
+      collectFullSoon();
       await phasePoint(`backup.after_archive:${volume}`);
       await holdPoint(`backup.after_archive:${volume}`, options.signal);
     };
