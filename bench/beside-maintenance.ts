@@ -23,8 +23,10 @@
  * made, so they need backup; restore also names its safety set's row). BENCH_BASELINE also measures that checkout's build ("before") on its own copy of the
  * data root, before ours in each of BENCH_RUNS rounds, so both see the same hour of a shared machine.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import readline from "node:readline";
 import { performance } from "node:perf_hooks";
 import { BENCH_TOKEN, benchEnvironment, prepareBenchData } from "./seeded-root";
 import { ROOT, startOurs, type ServeMode } from "./servers";
@@ -38,6 +40,8 @@ const READ_EVERY_MS = 5;
 const IDLE_MS = 5000;
 const RETENTION_DAYS = 30;
 const auth = { authorization: `Bearer ${BENCH_TOKEN}` };
+/** BENCH_SLOW_READ_MS=25 prints each read slower than that with its time (UTC), to line up with the server's log (bench/slow-statements.mjs). */
+const SLOW_READ_MS = Number(process.env.BENCH_SLOW_READ_MS ?? Infinity);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -66,28 +70,35 @@ function serverCpu(pid: number | undefined): { loop: number; all: number } {
   return { loop: cpuMs(`/proc/${pid}/task/${pid}/stat`), all: cpuMs(`/proc/${pid}/stat`) };
 }
 
-/** Reads the history every READ_EVERY_MS (or at once when a read took longer) until stopped; keeps each latency. */
+/**
+ * Reads the history every READ_EVERY_MS (or at once when a read took longer) until stopped, from a
+ * process of its own (bench/http-reader.mjs); keeps each latency.
+ */
 function startReader(base: string) {
   const samples: number[] = [];
-  let running = true;
   let failures = 0;
-  const done = (async () => {
-    while (running) {
-      const started = performance.now();
-      const response = await fetch(`${base}/api/v1/jobs?limit=50`, { headers: auth });
-      await response.arrayBuffer();
-      if (response.status !== 200) failures += 1;
-      const took = performance.now() - started;
-      samples.push(took);
-      if (took < READ_EVERY_MS) await new Promise((resolve) => setTimeout(resolve, READ_EVERY_MS - took));
-    }
-  })();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(import.meta.dirname, "http-reader.mjs"), `${base}/api/v1/jobs?limit=50`, String(READ_EVERY_MS)],
+    {
+      // Without the bench's NODE_OPTIONS (a diagnostic preload loads better-sqlite3): a script's plain Node.
+      env: { ...process.env, NODE_OPTIONS: "", BENCH_READER_TOKEN: BENCH_TOKEN },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  readline.createInterface({ input: child.stdout! }).on("line", (text) => {
+    const [startedAt, took, status] = text.split(" ").map(Number) as [number, number, number];
+    samples.push(took);
+    if (status !== 200) failures += 1;
+    if (took > SLOW_READ_MS) process.stderr.write(`SLOWREAD ${new Date(startedAt).toISOString().slice(11, 23)} ${took.toFixed(1)}ms\n`);
+  });
   return {
     take: () => samples.splice(0),
     failures: () => failures,
     stop: async () => {
-      running = false;
-      await done;
+      child.kill("SIGTERM");
+      await exited;
     },
   };
 }
