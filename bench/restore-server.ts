@@ -49,11 +49,16 @@ async function idleOperations(base: string) {
   }
 }
 
-async function waitFor(base: string, id: string): Promise<Operation> {
+/**
+ * Polls an operation until it ends: every 50 ms for the restore, whose click to done is timed; every
+ * 500 ms for the work after it, as the dashboard polls (a server asked more often than every 100 ms
+ * never gets quiet enough for the full collection after work, lib/freed-memory.ts).
+ */
+async function waitFor(base: string, id: string, everyMs = 50): Promise<Operation> {
   for (;;) {
     const op = await api<Operation>(base, "GET", `/api/v1/operations/${id}`);
     if (op.status !== "running" && op.status !== "queued") return op;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 
@@ -105,7 +110,7 @@ async function run(kind: string, id: string) {
       );
       if (running.length === 0) break;
       if (fs.existsSync(path.join(backups, safetyId, "manifest.json"))) phase = "verify";
-      await waitFor(server.base, running[0]!.id);
+      await waitFor(server.base, running[0]!.id, 500);
     }
     const safetySeconds = (performance.now() - started) / 1000 - seconds;
     clearInterval(sample);

@@ -1,6 +1,7 @@
 import "server-only";
 import { supported, trim } from "@mimir/malloc-trim";
 import { processState } from "@/lib/process-state";
+import { quietFor } from "@/lib/request-activity";
 
 /**
  * Memory the process has freed, handed back to the system. glibc keeps what is freed inside its
@@ -32,9 +33,19 @@ interface Releaser {
   trimming: boolean;
   /** trims done since the process started (read by tests) */
   trims: number;
+  /** a full collection waiting for the server to be quiet (collectFullWhenQuiet) */
+  quietWait: NodeJS.Timeout | null;
 }
 
-const state = processState("freedMemory", (): Releaser => ({ serving: false, running: 0, busyUntil: 0, timer: null, trimming: false, trims: 0 }));
+const state = processState("freedMemory", (): Releaser => ({
+  serving: false,
+  running: 0,
+  busyUntil: 0,
+  timer: null,
+  trimming: false,
+  trims: 0,
+  quietWait: null,
+}));
 
 const busy = () => state.running > 0 || Date.now() < state.busyUntil;
 
@@ -71,10 +82,10 @@ export function startReleasingFreedMemory(): void {
 
 /**
  * Runs `work`, handing the memory it frees back every second until TAIL_MS after it ends, and then
- * has V8 collect fully once: what the work left in the old generation (its streams' promoted
- * buffers, its objects) would otherwise wait for a full collection V8 starts only under pressure,
- * and the server stayed ~30 MB above its idle through the next work (bench/RESULTS-restore-memory.md).
- * One pause, when nothing waits for the work any more.
+ * has V8 collect fully once the server is quiet (collectFullWhenQuiet): what the work left in the old
+ * generation (its streams' promoted buffers, its objects) would otherwise wait for a full collection
+ * V8 starts only under pressure, and an idle server stayed ~30 MB above its idle through the next
+ * work (bench/RESULTS-restore-memory.md).
  */
 export async function releasingFreedMemory<T>(work: () => Promise<T>): Promise<T> {
   if (supported) {
@@ -88,7 +99,7 @@ export async function releasingFreedMemory<T>(work: () => Promise<T>): Promise<T
       state.running -= 1;
       if (state.running === 0) state.busyUntil = Date.now() + TAIL_MS;
     }
-    collectFullSoon();
+    collectFullWhenQuiet();
   }
 }
 
@@ -154,4 +165,32 @@ export function collectingAsItMoves(pace: { youngEvery: number; fullEvery?: numb
 export function collectFullSoon(): void {
   const collect = globalThis.gc;
   if (collect) setImmediate(() => collect());
+}
+
+/**
+ * Silence before a full collection after work: longer than the pause it makes (30-80 ms), so a client
+ * asking more often than this never meets one; the dashboard polls an operation every 500 ms.
+ */
+const QUIET_MS = 100;
+/** Checked this often while waiting for quiet. */
+const QUIET_POLL_MS = 25;
+/** A server never quiet this long is busy serving: V8's own full collections, marked as it goes, free the old generation there. */
+const QUIET_WAIT_MS = 60_000;
+
+/**
+ * A full collection (collectFullSoon) once no request has come or been answered for QUIET_MS: a
+ * forced one is a single atomic pause of the event loop, 30-80 ms in the server beside maintenance
+ * (bench/RESULTS-restore-memory.md), which a script reading every few milliseconds would otherwise
+ * meet. Calls while one waits join it; after QUIET_WAIT_MS without quiet it is dropped.
+ */
+export function collectFullWhenQuiet(): void {
+  const collect = globalThis.gc;
+  if (!collect || state.quietWait) return;
+  const deadline = Date.now() + QUIET_WAIT_MS;
+  const check = () => {
+    state.quietWait = null;
+    if (quietFor(QUIET_MS)) collect();
+    else if (Date.now() < deadline) state.quietWait = setTimeout(check, QUIET_POLL_MS).unref();
+  };
+  state.quietWait = setTimeout(check, QUIET_POLL_MS).unref();
 }

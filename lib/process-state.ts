@@ -32,6 +32,7 @@ export const PROCESS_SLOTS = [
   "sqliteReadWorker",
   "outboundAgent",
   "requestGate",
+  "requestActivity",
   "directRoutes",
   "routeLabels",
   "restoreDiscard",

@@ -6,6 +6,7 @@ import { DATA_ANSWER_POLICY } from "@/lib/csp";
 import { AppError } from "@/lib/errors";
 import { isAllowedHost, type HeaderReader } from "@/lib/request-origin";
 import { serveDirectly } from "@/lib/direct-routes";
+import { trackRequest } from "@/lib/request-activity";
 
 const memo = processState("requestGate", (): { installed?: boolean } => ({}));
 
@@ -35,6 +36,7 @@ export function installRequestGate(): void {
   http.Server.prototype.emit = function emitUnlessRefused(this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
     if (event === "request") {
       const [request, response] = args as [http.IncomingMessage | undefined, http.ServerResponse | undefined];
+      if (response) trackRequest(response);
       const refusal = request && response ? refusalOf(request) : null;
       if (refusal) {
         answer(response!, refusal.error, refusal.headers);

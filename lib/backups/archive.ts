@@ -35,12 +35,18 @@ const GUNZIP_CHUNK_BYTES = 256 * 1024;
  * mimir_data, logs and plugins (2 GB) beside a 60 MB heap peaked 29-31 MB over its start with young
  * collections every 16 MB and 7-8 MB so, no slower (6 full collections of ~8 ms; young every 4 MB
  * alone: 15-25 MB, as the buffers in flight at two collections are promoted).
+ *
+ * A forced full collection is one atomic pause of the event loop, though: 30-70 ms in the server on
+ * two busy cores (bench/RESULTS-restore-memory.md), where V8's own full collections, marked
+ * incrementally beside the work, pause it 5-15 ms. So a drill beside serving (`background`) keeps
+ * the young ones only; a restore, whose memory is the bound that matters, keeps both.
  */
 const COLLECTIONS = { youngEvery: 4 * 1024 * 1024, fullEvery: 256 * 1024 * 1024 };
+const BACKGROUND_COLLECTIONS = { youngEvery: COLLECTIONS.youngEvery };
 
 /** The gunzip output as it comes, with V8 collecting what it spent as it goes (COLLECTIONS). */
-async function* collectingAsItGoes(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const moved = collectingAsItMoves(COLLECTIONS);
+async function* collectingAsItGoes(source: AsyncIterable<Buffer>, background: boolean): AsyncGenerator<Buffer> {
+  const moved = collectingAsItMoves(background ? BACKGROUND_COLLECTIONS : COLLECTIONS);
   for await (const chunk of source) {
     yield chunk;
     moved(chunk.length);
@@ -143,7 +149,13 @@ export async function extractVolumeArchive(
   file: string,
   expected: Pick<ArchiveFacts, "sha256" | "bytes" | "files" | "encrypted">,
   dest: string,
-  options: { passphrase: string | null; limits: ExtractLimits; onBytes?: (n: number) => void },
+  options: {
+    passphrase: string | null;
+    limits: ExtractLimits;
+    onBytes?: (n: number) => void;
+    /** a drill beside serving: no forced full collections while it runs (COLLECTIONS) */
+    background?: boolean;
+  },
 ): Promise<{ files: number; bytes: number }> {
   if (expected.encrypted && !options.passphrase) {
     throw new AppError("passphrase_required", `${baseName(file)} is encrypted: set MIMIR_BACKUP_PASSPHRASE (or backups.passphrase_file) to open it`);
@@ -157,7 +169,7 @@ export async function extractVolumeArchive(
   try {
     const sink = async (source: AsyncIterable<string | Buffer>) => {
       try {
-        result = await extractTarSafely(collectingAsItGoes(source as AsyncIterable<Buffer>), dest, options.limits);
+        result = await extractTarSafely(collectingAsItGoes(source as AsyncIterable<Buffer>, options.background ?? false), dest, options.limits);
       } catch (error) {
         // Leaving the loop early aborts the streams upstream; their AbortError must not hide the reason.
         refusal = error;

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import { yieldEvery } from "@/lib/event-loop";
+import { collectFullWhenQuiet } from "@/lib/freed-memory";
 import { checkSqliteDatabase, type SqliteCheckDepth } from "@/lib/db/sqlite-snapshot";
 import { AppError } from "@/lib/errors";
 import { extractVolumeArchive } from "@/lib/backups/archive";
@@ -68,6 +69,7 @@ export async function extractSet(
     await extractVolumeArchive(path.join(folder, archive.file), archive, dest, {
       passphrase: options.passphrase,
       limits: { maxBytes: Math.min(archive.tar_bytes, free), maxEntries: MAX_ENTRIES_PER_ARCHIVE },
+      background: options.background,
       onBytes: (n) => {
         done += n;
         options.progress?.(done, total);
@@ -101,9 +103,12 @@ export async function extractSet(
       if (volume === "mimir_pipelines" && options.databaseCheck !== "drill") await checkPipelines(destFor(volume));
     }
     extracted();
-    // In the background the check waits for every archive (see `background`).
+    // In the background the check waits for every archive (see `background`), and the extraction's
+    // garbage goes in one full collection once requests leave room for it: it made no forced ones while it ran.
+    if (options.background) collectFullWhenQuiet();
     if (ordered.includes("mimir_data")) databaseCheck ??= startDatabaseCheck();
   } catch (error) {
+    // Here, not in a finally: the check's keys wait for this (keysAfter), and this block awaits the check.
     extracted();
     // The check's worker reads the staging folder the caller is about to discard: let it finish first.
     await databaseCheck?.catch(() => undefined);
