@@ -118,7 +118,7 @@ async function run(kind: string, id: string) {
     if (!fs.existsSync(path.join(backups, safetyId, "manifest.json"))) throw new Error("the safety set was not written");
     fs.rmSync(path.join(backups, safetyId), { recursive: true, force: true });
     console.log(
-      `${kind.padEnd(10)} ${seconds.toFixed(1)} s: server RSS idle ${mb(idle.rss)} MB (anon ${mb(idle.anon)}, file ${mb(idle.file)}); peak at done ${mb(atDone.hwm)} MB (VmHWM; sampled ${mb(peaks.restore ?? 0)}); ` +
+      `${kind.padEnd(10)} ${seconds.toFixed(1)} s: server RSS idle ${mb(idle.rss)} MB (anon ${mb(idle.anon)}, file ${mb(idle.file)}; VmHWM since the start ${mb(idle.hwm)}); peak at done ${mb(atDone.hwm)} MB (VmHWM; sampled ${mb(peaks.restore ?? 0)}); ` +
         `after the safety set and its verify ${mb(end.hwm)} MB (sampled: safety set ${mb(peaks["safety set"] ?? 0)}, verify ${mb(peaks.verify ?? 0)}; ended ${safetySeconds.toFixed(1)} s after done; at the highest sample anon ${mb(anonPeak.anon)}, file ${mb(anonPeak.file)}); ` +
         `load ${fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`,
     );
