@@ -3,7 +3,7 @@
 // one line per read: "<start, ms since the epoch> <latency ms> <status>". Apart from the bench, whose
 // process holds the seed's modules and polls the server, its own collections are those of a small
 // script (a reader inside the bench paused 10-25 ms at a time for its own young collections, and those
-// pauses counted as the server's: bench/RESULTS-restore-memory.md).
+// pauses counted as the server's: bench/RESULTS-backup-beside.md).
 //   node bench/http-reader.mjs <url> <every ms>
 import http from "node:http";
 import { performance } from "node:perf_hooks";

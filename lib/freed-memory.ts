@@ -180,7 +180,7 @@ const QUIET_WAIT_MS = 60_000;
 /**
  * A full collection (collectFullSoon) once no request has come or been answered for QUIET_MS: a
  * forced one is a single atomic pause of the event loop, 30-80 ms in the server beside maintenance
- * (bench/RESULTS-restore-memory.md), which a script reading every few milliseconds would otherwise
+ * (bench/RESULTS-backup-beside.md), which a script reading every few milliseconds would otherwise
  * meet. Calls while one waits join it; after QUIET_WAIT_MS without quiet it is dropped.
  */
 export function collectFullWhenQuiet(): void {

@@ -36,8 +36,8 @@ const GUNZIP_CHUNK_BYTES = 256 * 1024;
  * collections every 16 MB and 7-8 MB so, no slower (6 full collections of ~8 ms; young every 4 MB
  * alone: 15-25 MB, as the buffers in flight at two collections are promoted).
  *
- * A forced full collection is one atomic pause of the event loop, though: 30-70 ms in the server on
- * two busy cores (bench/RESULTS-restore-memory.md), where V8's own full collections, marked
+ * A forced full collection is one atomic pause of the event loop, though: 30-80 ms in the server on
+ * two busy cores (bench/RESULTS-backup-beside.md), where V8's own full collections, marked
  * incrementally beside the work, pause it 5-15 ms. So a drill beside serving (`background`) keeps
  * the young ones only; a restore, whose memory is the bound that matters, keeps both.
  */

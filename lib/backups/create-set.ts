@@ -137,8 +137,8 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
       });
       archives[volume] = { file: path.basename(file), ...facts };
       // Unattended, memory comes first: what this archive's streams left in V8's old generation goes
-      // before the next one's buffers stack on it. Otherwise none of these pauses (30-70 ms each beside
-      // serving, bench/RESULTS-restore-memory.md): V8's own collections and the one when the work ends suffice.
+      // before the next one's buffers stack on it. Otherwise none of these pauses (30-80 ms each beside
+      // serving, bench/RESULTS-backup-beside.md): V8's own collections and the one when the work ends suffice.
       if (options.unattended) collectFullSoon();
       await phasePoint(`backup.after_archive:${volume}`);
       await holdPoint(`backup.after_archive:${volume}`, options.signal);
