@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { expect, test } from "vitest";
-import { collectFullWhenQuiet } from "@/lib/freed-memory";
+import { collectFullWhenQuiet, collectingAsItMoves } from "@/lib/freed-memory";
 import { trackRequest } from "@/lib/request-activity";
 
 const QUIET_MS = 100;
@@ -54,6 +54,24 @@ test("the full collection after work waits until no request has come or been ans
   globalThis.gc = undefined;
   try {
     expect(() => collectFullWhenQuiet()).not.toThrow();
+  } finally {
+    globalThis.gc = saved;
+  }
+});
+
+test("a stream beside serving (whenQuiet) collects young as it goes and leaves its full collections to a quiet moment, one for however many it asked", async () => {
+  const saved = globalThis.gc;
+  const collections: unknown[] = [];
+  globalThis.gc = ((options?: unknown) => void collections.push(options ?? "full")) as typeof globalThis.gc;
+  try {
+    const paced = collectingAsItMoves({ youngEvery: 1000, fullEvery: 3000, whenQuiet: true });
+    for (let i = 0; i < 70; i += 1) paced(100);
+    // Nothing full yet, and the young count runs on (no full collection reset it).
+    expect(collections).toEqual(Array(7).fill({ type: "minor" }));
+    // No request in this process: quiet at once, so the one collection asked twice comes on the next check.
+    while (!collections.includes("full")) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 3 * QUIET_MS));
+    expect(collections.filter((kind) => kind === "full")).toHaveLength(1);
   } finally {
     globalThis.gc = saved;
   }

@@ -140,9 +140,10 @@ export function freeNow(buffer: Buffer): void {
  * dead stream buffers are held by tiny objects, so V8 would collect them only when it collects for
  * other reasons. A young collection (`youngEvery` bytes) takes about a millisecond and frees the
  * buffers that died since the last one; the few holders still in flight at two young collections in
- * a row are promoted, and only a full collection (`fullEvery` bytes, 6-10 ms) frees those.
+ * a row are promoted, and only a full collection (`fullEvery` bytes) frees those: 6-10 ms in a small
+ * heap, 30-80 ms in the server, so work beside serving asks for it `whenQuiet` (collectFullWhenQuiet).
  */
-export function collectingAsItMoves(pace: { youngEvery: number; fullEvery?: number }): (bytes: number) => void {
+export function collectingAsItMoves(pace: { youngEvery: number; fullEvery?: number; whenQuiet?: boolean }): (bytes: number) => void {
   const collect = globalThis.gc;
   let young = 0;
   let full = 0;
@@ -152,9 +153,15 @@ export function collectingAsItMoves(pace: { youngEvery: number; fullEvery?: numb
     full += bytes;
     if (pace.fullEvery !== undefined && full >= pace.fullEvery) {
       full = 0;
-      young = 0;
-      collect();
-    } else if (young >= pace.youngEvery) {
+      if (!pace.whenQuiet) {
+        // A full collection frees the young generation too: the young count starts again.
+        young = 0;
+        collect();
+        return;
+      }
+      collectFullWhenQuiet();
+    }
+    if (young >= pace.youngEvery) {
       young = 0;
       collect({ type: "minor" });
     }

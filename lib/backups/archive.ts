@@ -38,11 +38,12 @@ const GUNZIP_CHUNK_BYTES = 256 * 1024;
  *
  * A forced full collection is one atomic pause of the event loop, though: 30-80 ms in the server on
  * two busy cores (bench/RESULTS-backup-beside.md), where V8's own full collections, marked
- * incrementally beside the work, pause it 5-15 ms. So a drill beside serving (`background`) keeps
- * the young ones only; a restore, whose memory is the bound that matters, keeps both.
+ * incrementally beside the work, pause it 5-15 ms. So a drill beside serving (`background`) has its
+ * full ones only when no request would meet them (whenQuiet); a restore, whose memory is the bound
+ * that matters, has them as it goes.
  */
 const COLLECTIONS = { youngEvery: 4 * 1024 * 1024, fullEvery: 256 * 1024 * 1024 };
-const BACKGROUND_COLLECTIONS = { youngEvery: COLLECTIONS.youngEvery };
+const BACKGROUND_COLLECTIONS = { ...COLLECTIONS, whenQuiet: true };
 
 /** The gunzip output as it comes, with V8 collecting what it spent as it goes (COLLECTIONS). */
 async function* collectingAsItGoes(source: AsyncIterable<Buffer>, background: boolean): AsyncGenerator<Buffer> {
@@ -153,7 +154,7 @@ export async function extractVolumeArchive(
     passphrase: string | null;
     limits: ExtractLimits;
     onBytes?: (n: number) => void;
-    /** a drill beside serving: no forced full collections while it runs (COLLECTIONS) */
+    /** a drill beside serving: full collections only when the server is quiet (COLLECTIONS) */
     background?: boolean;
   },
 ): Promise<{ files: number; bytes: number }> {

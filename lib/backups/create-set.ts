@@ -17,7 +17,7 @@ import { probeDatabase } from "@/lib/db/probe";
 import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { AppError, isAppError } from "@/lib/errors";
 import { getLogger } from "@/lib/log/logger";
-import { collectFullSoon } from "@/lib/freed-memory";
+import { collectFullSoon, collectFullWhenQuiet } from "@/lib/freed-memory";
 import { writeVolumeArchive, fsyncFile, type ArchiveFacts } from "@/lib/backups/archive";
 import { GzipThreads } from "@/lib/backups/parallel-gzip";
 import { crashPoint, holdPoint, phasePoint } from "@/lib/backups/crash-points";
@@ -136,10 +136,11 @@ export async function createBackupSet(options: CreateSetOptions): Promise<Backup
         gzipThreads,
       });
       archives[volume] = { file: path.basename(file), ...facts };
-      // Unattended, memory comes first: what this archive's streams left in V8's old generation goes
-      // before the next one's buffers stack on it. Otherwise none of these pauses (30-80 ms each beside
-      // serving, bench/RESULTS-backup-beside.md): V8's own collections and the one when the work ends suffice.
+      // What this archive's streams left in V8's old generation goes before the next one's buffers
+      // stack on it: at once when unattended (memory first); otherwise when no request would meet the
+      // pause (30-80 ms beside serving, bench/RESULTS-backup-beside.md).
       if (options.unattended) collectFullSoon();
+      else collectFullWhenQuiet();
       await phasePoint(`backup.after_archive:${volume}`);
       await holdPoint(`backup.after_archive:${volume}`, options.signal);
     };
