@@ -11,7 +11,7 @@ import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { captureOperationsFinishedSince, captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
 import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
-import { fsyncFile, fsyncFolder } from "@/lib/backups/archive";
+import { fsyncFolder, fsyncTree } from "@/lib/backups/archive";
 import { crashPoint, holdPoint, phasePoint } from "@/lib/backups/crash-points";
 import { carryAccessTablesInto, saveAccessTablesAside, type CarriedTables } from "@/lib/db/sqlite-kept-tables";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
@@ -187,30 +187,28 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       fs.rmSync(staging, { recursive: true, force: true });
       fs.mkdirSync(staging, { recursive: true, mode: 0o700 });
     }
-    // The restored databases go to disk while the other archives are extracted and checked: the
-    // reopened database's first write (its switch to WAL) fsyncs the file, and with the 1.6 GB just
-    // extracted still dirty that flush took 0.7 s inside the swap, where the app's writes wait
-    // (bench/RESULTS-restore-memory.md).
-    let databasesFlushed: Promise<unknown> = Promise.resolve();
+    // Each volume goes to disk (files and folders) while the next archives are extracted and checked,
+    // and all of it before the swap: the journal's commit below must never point at restored files a
+    // power cut could leave empty. It also keeps the flush out of the swap, where the app's writes wait:
+    // the reopened database's first write (its switch to WAL) fsyncs the file, and with the 1.6 GB just
+    // extracted still dirty that took 0.7 s (bench/RESULTS-restore-memory.md).
+    const flushes: Promise<unknown>[] = [];
     try {
       await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), {
         ...options,
         databaseCheck: databaseCheck ?? undefined,
         afterVolume: (volume) => {
-          if (volume === "mimir_data" && !pool) {
-            const staged = path.resolve(folders.mimir_data, STAGING);
-            // What the manifest names and the archive held (the check reports any other case).
-            const files = Object.keys(manifest.databases)
-              .map((relative) => path.resolve(staged, relative))
-              .filter((file) => file.startsWith(staged + path.sep) && fs.existsSync(file));
-            databasesFlushed = Promise.all(files.map(fsyncFile));
-            // Awaited once everything is extracted; a failure before that must not go unhandled.
-            databasesFlushed.catch(() => undefined);
-          }
+          const staged = path.join(folders[volume], STAGING);
+          // A PostgreSQL set's dump is loaded into the database below and deleted, never kept as a file.
+          const dump = volume === "mimir_data" && postgresDump ? path.join(staged, postgresDump.file) : null;
+          const flushed = fsyncTree(staged, { skip: (file) => file === dump });
+          // Awaited once everything is extracted; a failure before that must not go unhandled.
+          flushed.catch(() => undefined);
+          flushes.push(flushed);
           return phasePoint(`restore.extracted:${volume}`);
         },
       });
-      await databasesFlushed;
+      await Promise.all(flushes);
       // The dump is loaded into the database below, never swapped into the volume as a file.
       if (postgresDump) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
       await phasePoint("restore.after_extract");
