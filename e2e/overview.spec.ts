@@ -1,11 +1,22 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import type { APIRequestContext } from "@playwright/test";
 import { test, expect } from "./fixtures";
 import { E2E_HOME } from "./env";
 
+/**
+ * "healthy", or the status with /health's reasons: when an earlier spec leaves the shared server
+ * degraded (a full run once showed "degraded" here, and only then), the failure says by what.
+ */
+async function healthAnswer(api: APIRequestContext): Promise<string> {
+  const report = (await (await api.get("/health")).json()) as { status: string; reasons?: string[] };
+  return report.status === "healthy" ? "healthy" : `${report.status}: ${(report.reasons ?? []).join("; ")}`;
+}
+
 test.describe("Overview", () => {
-  test("shows healthy status, refreshed live, and counts the adopted Mimir rows", async ({ page }) => {
+  test("shows healthy status, refreshed live, and counts the adopted Mimir rows", async ({ page, api }) => {
+    await expect.poll(() => healthAnswer(api)).toBe("healthy");
     await page.goto("/");
     await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
     await expect(page.getByTestId("health-status")).toHaveText("healthy");
@@ -20,7 +31,8 @@ test.describe("Overview", () => {
     await expect(checked).not.toHaveText(first ?? "", { timeout: 15_000 });
   });
 
-  test("when the session ends, the health poll's public answer sends the page to sign in instead of breaking the card", async ({ page, context }) => {
+  test("when the session ends, the health poll's public answer sends the page to sign in instead of breaking the card", async ({ page, context, api }) => {
+    await expect.poll(() => healthAnswer(api)).toBe("healthy");
     const pageErrors: Error[] = [];
     page.on("pageerror", (error) => pageErrors.push(error));
     await page.goto("/");
