@@ -166,7 +166,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     });
     await recoverInterruptedRestore();
     // A set whose drill passed against this manifest (verification.json names the manifest's digest) had
-    // integrity_check, foreign_key_check and the row counts run on its extracted databases. The
+    // integrity_check, foreign_key_check and the row counts run on its extracted databases (on
+    // PostgreSQL: its dump loaded into a scratch schema, ~17 s for 1M runs, and counted). The
     // extraction below proves each archive's sha256 equal to the manifest's before anything is swapped,
     // and extracting the same bytes writes the same files: a second check (quick_check and the keys:
     // ~4 s of CPU for 1M runs, on the critical path) could only find what the drill already ruled out.

@@ -18,9 +18,10 @@ const MAX_ENTRIES_PER_ARCHIVE = 5_000_000;
 
 /**
  * What extractSet checks in what it extracted: the databases' page check (integrity_check, or
- * quick_check) with foreign_key_check and the manifest's row counts, and the pipeline files; or
- * "drill": nothing beyond the archives' sha256, because the set's drill ran all of those on these
- * very bytes (see restoreBackupSet).
+ * quick_check) with foreign_key_check and the manifest's row counts (a set taken on PostgreSQL: its
+ * dump loaded into a scratch schema, with the row counts), and the pipeline files; or "drill":
+ * nothing beyond the archives' sha256, because the set's drill ran all of those on these very bytes
+ * (see restoreBackupSet).
  */
 export type DatabaseCheck = SqliteCheckDepth | "drill";
 
@@ -88,8 +89,11 @@ export async function extractSet(
     const depth = options.databaseCheck ?? "integrity_check";
     const dataFolder = destFor("mimir_data");
     if (depth !== "drill") options.message?.(`checking the databases (${depth})`);
-    const sqlite = depth === "drill" ? Promise.resolve() : checkDatabases(manifest, dataFolder, depth, options.background ?? false, allExtracted);
-    const check = sqlite.then(() => checkPostgresDump(manifest, dataFolder));
+    // A drilled set's dump was loaded by its drill: the archives' sha256 prove these are the same bytes.
+    const check =
+      depth === "drill"
+        ? Promise.resolve()
+        : checkDatabases(manifest, dataFolder, depth, options.background ?? false, allExtracted).then(() => checkPostgresDump(manifest, dataFolder));
     // Awaited below; a failure must not go unhandled while the other archives are extracted.
     check.catch(() => undefined);
     return check;

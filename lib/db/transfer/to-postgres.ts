@@ -20,7 +20,7 @@ import {
   TableChecksum,
   type ColumnKind,
 } from "@/lib/db/transfer/canonical";
-import { DEFER_INDEXES_FROM_ROWS, describeBuilt, dropIndexesForCopy, recreateIndexes } from "@/lib/db/transfer/deferred-indexes";
+import { DEFER_INDEXES_FROM_ROWS, describeBuilt, dropIndexesForCopy, recreateIndexes } from "@/lib/db/engine/postgres/deferred-indexes";
 import { ProgressMeter, type ProgressListener } from "@/lib/db/transfer/progress";
 import { ident, NOT_COPIED, readPgShapes, type TableShape } from "@/lib/db/transfer/shape";
 

@@ -29,6 +29,15 @@ afterAll(async () => {
   fs.rmSync(folder, { recursive: true, force: true });
 });
 
+/** The schema's indexes and foreign keys as the catalog prints them: a restore drops and builds them again, the same. */
+async function indexesAndKeys(pool: pg.Pool): Promise<string[]> {
+  const indexes = await pool.query<{ def: string }>("SELECT indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname");
+  const keys = await pool.query<{ def: string }>(
+    "SELECT conname || ' ' || pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE contype = 'f' AND connamespace = current_schema()::regnamespace ORDER BY conname",
+  );
+  return [...indexes.rows, ...keys.rows].map((row) => row.def);
+}
+
 async function takeDump(name: string): Promise<{ file: string; facts: DumpFacts }> {
   const file = path.join(folder, name);
   const facts = await writeSnapshotToFile(await openPostgresSnapshot(db.pool), file);
@@ -151,8 +160,11 @@ describe("PostgreSQL logical dump", () => {
     await db.pool.query("UPDATE users SET password_hash = 'scrypt$changed-since' WHERE id = 'u1'");
     await db.pool.query("INSERT INTO audit_log (at, actor, actor_type, action, result) VALUES (now(), 'alice', 'user', 'delete-job', 'ok')");
     const liveAudit = Number((await db.pool.query("SELECT count(*) AS n FROM audit_log")).rows[0].n);
+    const schema = await indexesAndKeys(db.pool);
+    expect(schema.some((def) => def.includes("idx_executions_start_time"))).toBe(true);
 
     const result = await restorePostgresDump(db.pool, file, { carry: CARRY });
+    expect(await indexesAndKeys(db.pool)).toEqual(schema);
     expect(result.same_instance).toBe(true);
     expect(result.kept).toEqual(CARRY.tables);
     expect(result.row_counts).toEqual(restored(facts.row_counts));
@@ -192,11 +204,14 @@ describe("PostgreSQL logical dump", () => {
     const { file } = await takeDump("good.sql");
     await db.pool.query("DELETE FROM scheduled_jobs WHERE id = 'job-3'");
     const before = await rowCounts(db.pool, ALL_TABLES);
+    const schema = await indexesAndKeys(db.pool);
     const truncated = path.join(folder, "truncated-restore.sql");
     const text = fs.readFileSync(file);
     fs.writeFileSync(truncated, text.subarray(0, Math.floor(text.length * 0.8)));
     await expect(restorePostgresDump(db.pool, truncated, { carry: CARRY })).rejects.toBeInstanceOf(DumpFormatError);
     expect(await rowCounts(db.pool, ALL_TABLES)).toEqual(before);
+    // The indexes and keys the load dropped come back with the rollback.
+    expect(await indexesAndKeys(db.pool)).toEqual(schema);
     await expect(restorePostgresDump(db.pool, path.join(folder, "missing.sql"))).rejects.toThrow(/ENOENT/);
     expect(await rowCounts(db.pool, ALL_TABLES)).toEqual(before);
   });

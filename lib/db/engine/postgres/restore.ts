@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { Pool, PoolClient } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog } from "./catalog";
+import { dropIndexesForCopy, recreateIndexes } from "./deferred-indexes";
 import { readDump } from "./dump-reader";
 
 /**
@@ -78,6 +79,13 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
     }
     // One statement, so the foreign keys among the emptied tables never stand in the way.
     if (live.length > 0) await client.query(`TRUNCATE ${live.map((table) => escapeIdentifier(table.name)).join(", ")}`);
+    // The secondary indexes and foreign keys are built once over the loaded rows, as psql's load of a
+    // pg_dump does, instead of row by row through COPY (1M runs: the load took 33 s with them in place,
+    // psql 14 s). Part of this transaction: a failure or a kill leaves them as they were.
+    const deferred = await dropIndexesForCopy(
+      client,
+      live.map((table) => table.name),
+    );
 
     const counts: Record<string, number> = {};
     for await (const item of readDump(file)) {
@@ -92,6 +100,7 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
     }
     const missing = live.filter((table) => counts[table.name] === undefined).map((table) => table.name);
     if (missing.length > 0) throw new Error(`The dump lacks tables this database has (${missing.join(", ")}): it is of another schema version`);
+    await recreateIndexes(client, deferred);
 
     const restoredVersion = await metadata(client, "schema_version");
     if (restoredVersion !== liveVersion) {

@@ -1,6 +1,5 @@
 import "server-only";
-import type pg from "pg";
-import { ident } from "@/lib/db/transfer/shape";
+import { escapeIdentifier, type ClientBase } from "pg";
 
 /**
  * Below this many source rows a table keeps its indexes and foreign keys during the copy: dropping
@@ -23,7 +22,7 @@ export interface DeferredIndexes {
 
 /**
  * Drops the secondary indexes of `tables` and every foreign key from or to them, inside the caller's
- * transaction, and returns how to recreate them. COPY into a table maintains each of its indexes row
+ * transaction, and returns how to recreate them (the switch to PostgreSQL's copy and a restore's load of a dump use it). COPY into a table maintains each of its indexes row
  * by row and runs a foreign-key check per row; building an index once over the loaded rows (one sort)
  * and validating a foreign key with one join cost far less. Primary keys and unique constraints stay
  * (other constraints hang on them, and they catch a duplicate at the row that brings it), and so do
@@ -31,7 +30,7 @@ export interface DeferredIndexes {
  * part of the copy's transaction, so a run that dies at any moment rolls them back with the rows:
  * the target keeps its full schema, empty.
  */
-export async function dropIndexesForCopy(client: pg.Client, tables: string[]): Promise<DeferredIndexes> {
+export async function dropIndexesForCopy(client: ClientBase, tables: string[]): Promise<DeferredIndexes> {
   if (tables.length === 0) return { indexes: [], foreignKeys: [] };
   const keys = await client.query<{ name: string; owner: string; def: string }>(
     `SELECT con.conname AS name, format('%I.%I', n.nspname, c.relname) AS owner, pg_get_constraintdef(con.oid) AS def
@@ -58,11 +57,11 @@ export async function dropIndexesForCopy(client: pg.Client, tables: string[]): P
       ORDER BY t.relname, i.relname`,
     [tables],
   );
-  for (const key of keys.rows) await client.query(`ALTER TABLE ${key.owner} DROP CONSTRAINT ${ident(key.name)}`);
+  for (const key of keys.rows) await client.query(`ALTER TABLE ${key.owner} DROP CONSTRAINT ${escapeIdentifier(key.name)}`);
   if (indexes.rows.length > 0) await client.query(`DROP INDEX ${indexes.rows.map((i) => i.name).join(", ")}`);
   return {
     indexes: indexes.rows.map((i) => i.def),
-    foreignKeys: keys.rows.map((k) => `ALTER TABLE ${k.owner} ADD CONSTRAINT ${ident(k.name)} ${k.def}`),
+    foreignKeys: keys.rows.map((k) => `ALTER TABLE ${k.owner} ADD CONSTRAINT ${escapeIdentifier(k.name)} ${k.def}`),
   };
 }
 
@@ -73,7 +72,7 @@ export async function dropIndexesForCopy(client: pg.Client, tables: string[]): P
  * of each statement done (the builds of a million-row copy take seconds each, and the progress bar
  * moves with them).
  */
-export async function recreateIndexes(client: pg.Client, deferred: DeferredIndexes, onBuilt?: (statement: string) => void): Promise<void> {
+export async function recreateIndexes(client: ClientBase, deferred: DeferredIndexes, onBuilt?: (statement: string) => void): Promise<void> {
   if (deferred.indexes.length === 0 && deferred.foreignKeys.length === 0) return;
   await client.query(`SET LOCAL maintenance_work_mem = '${BUILD_MEMORY}'`);
   for (const statement of [...deferred.indexes, ...deferred.foreignKeys]) {
