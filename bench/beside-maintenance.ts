@@ -14,6 +14,7 @@
  *   BENCH_ROWS=200000 npm run bench:beside-maintenance
  *   BENCH_STEPS=backup,verify BENCH_RUNS=3 BENCH_BASELINE=/path/to/checkout npm run bench:beside-maintenance
  *   BENCH_DATASET=full npm run bench:beside-maintenance
+ *   BENCH_BACKEND=postgres npm run bench:beside-maintenance   # the same seed on PostgreSQL (migrated once; each server on a clone of it)
  *
  * The data root is the history seed (BENCH_ROWS runs, 15 jobs, 16 pipelines) unless BENCH_DATASET=full:
  * then bench/.data/root, the backup and restore benches' dataset (1M runs, 1,008 jobs, 508 pipeline
@@ -22,13 +23,14 @@
  * BENCH_STEPS keeps only the steps whose first word is listed (verify and restore use the backup just
  * made, so they need backup; restore also names its safety set's row). BENCH_BASELINE also measures that checkout's build ("before") on its own copy of the
  * data root, before ours in each of BENCH_RUNS rounds, so both see the same hour of a shared machine.
+ * On PostgreSQL, VACUUM is the deployment's VACUUM ANALYZE, and a backup, its drill and its restore dump, load and replace the database.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
 import { performance } from "node:perf_hooks";
-import { BENCH_TOKEN, benchEnvironment, prepareBenchData } from "./seeded-root";
+import { BENCH_BACKEND, BENCH_TOKEN, copyBenchRoot, prepareBenchRoot, type BenchRoot } from "./seeded-root";
 import { ROOT, startOurs, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -143,16 +145,20 @@ function line(label: string, samples: number[], ms: number, cpu: { loop: number;
 }
 
 /** One server (ours, or the baseline checkout's build) on its own copy of the seed, through every step. */
-async function measure(seededHome: string, root: string, label: string) {
+async function measure(seeded: BenchRoot, root: string, label: string) {
   const home = path.resolve(import.meta.dirname, ".data", `maintenance-${process.pid}`);
-  console.log(`\ncopying the seeded data root to ${home} …`);
-  fs.rmSync(home, { recursive: true, force: true });
-  fs.cpSync(seededHome, home, { recursive: true });
-  const server = await startOurs(MODE, benchEnvironment(home), root, label);
+  console.log(`\ncopying the seeded data root to ${home}${BENCH_BACKEND === "postgres" ? " and cloning its database" : ""} …`);
+  const copy = await copyBenchRoot(seeded, home, label);
+  const server = await startOurs(MODE, copy.env, root, label).catch(async (error: unknown) => {
+    await copy.drop();
+    throw error;
+  });
   const reader = startReader(server.base);
   const pid = server.process.pid;
   try {
-    console.log(`${ROWS.toLocaleString()} runs; a reader every ${READ_EVERY_MS} ms over HTTP; ${server.name} (${root}); load before: ${loadAverage()}`);
+    console.log(
+      `${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}; a reader every ${READ_EVERY_MS} ms over HTTP; ${server.name} (${root}); load before: ${loadAverage()}`,
+    );
     console.log(
       `${"while".padEnd(34)} ${"reads".padStart(7)} ${"s".padStart(8)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"loop cpu".padStart(8)} ${"all cpu".padStart(8)}`,
     );
@@ -207,16 +213,16 @@ async function measure(seededHome: string, root: string, label: string) {
   } finally {
     await reader.stop();
     await server.stop();
-    fs.rmSync(home, { recursive: true, force: true });
+    await copy.drop();
   }
 }
 
 async function main() {
-  const seededHome = (await prepareBenchData(ROWS)).home;
+  const seeded = await prepareBenchRoot(ROWS);
   for (let run = 1; run <= RUNS; run += 1) {
     if (RUNS > 1) console.log(`\n=== round ${run} of ${RUNS}`);
-    if (BASELINE) await measure(seededHome, BASELINE, "before");
-    await measure(seededHome, ROOT, "ours");
+    if (BASELINE) await measure(seeded, BASELINE, "before");
+    await measure(seeded, ROOT, "ours");
   }
 }
 

@@ -10,10 +10,17 @@
 // BASELINES=../other-checkout[,…]: the same restores of other checkouts (each with this file copied in
 // and its own bench/.data/root) run in the same loop, interleaved, so a regression is measured under
 // the same load as the code that fixes it.
-import { execFileSync, spawnSync } from "node:child_process";
+// BENCH_BACKEND=postgres: the same dataset with its database in PostgreSQL (migrated once into
+// `mimir_bench_dataset`, folders in bench/.data/root-pg); the set holds its dump, and the peer is what
+// an operator does by hand: `tar xzf` of the folders and `psql -f` of a `pg_dump` into an empty
+// database, both at once (the peer's time is the later of the two, each printed beside it).
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { closeAppDatabase } from "@/lib/db/client";
+import { loadConfig } from "@/lib/config/load";
+import { setConfig } from "@/lib/config/service";
+import { openDataRoot } from "@/lib/boot";
 import { createBackupSet } from "@/lib/backups/create-set";
 import { replacedDataRemoved } from "@/lib/backups/restore-set";
 import { startRestore } from "@/lib/backups/service";
@@ -25,6 +32,7 @@ import { onPhasePoint } from "@/lib/backups/crash-points";
 import type { Principal } from "@/lib/auth/scopes";
 import type { BackupManifest } from "@/lib/backups/types";
 import { BENCH_DIR, ensureBenchDataRoot, FOLDERS, openRoot, ROOT } from "@/bench/data-root";
+import { BENCH_BACKEND, preparePostgresDataset } from "@/bench/seeded-root";
 import { withServerNodeOptions } from "@/scripts/server-flags.mjs";
 
 const RUNS = Number(process.env.RUNS ?? 3);
@@ -42,6 +50,8 @@ const BASELINES = (process.env.BASELINES ?? "")
   .map((dir) => path.resolve(dir));
 const ADMIN: Principal = { kind: "user", id: "bench", name: "bench", role: "admin", scope: "admin" };
 const SET_FILE = path.join(BENCH_DIR, "restore-set-id");
+/** The data root the set is taken from and restored into (preparePostgresDataset names the PostgreSQL one). */
+const HOME = BENCH_BACKEND === "postgres" ? path.join(BENCH_DIR, "root-pg") : ROOT;
 
 interface ChildResult {
   seconds: number;
@@ -60,15 +70,25 @@ interface ChildResult {
   phases: Record<string, number>;
 }
 
+/** The bench's data root, opened as the app opens it: bench/.data/root, or on PostgreSQL its copy there (preparePostgresDataset). */
+async function openBenchRoot() {
+  if (BENCH_BACKEND === "sqlite") return openRoot(ROOT);
+  const dataset = await preparePostgresDataset();
+  const config = loadConfig({ ...process.env, ...dataset.env, MIMIR_HOME: dataset.home }, dataset.home);
+  setConfig(config);
+  await openDataRoot(config);
+  return config;
+}
+
 /** One restore through the operation the API starts; prints a ChildResult. */
 async function child(kind: string) {
   if (kind === "setup") return setup();
-  const config = openRoot(ROOT);
+  const config = await openBenchRoot();
   await syncBackupCatalog();
   const id = fs.readFileSync(SET_FILE, "utf8").trim();
   if (kind === "prepare") {
     await verifyBackupSet(id);
-    closeAppDatabase();
+    await closeAppDatabase();
     console.log("{}");
     return;
   }
@@ -138,7 +158,7 @@ async function child(kind: string) {
   };
   // Keep only the set under test: the next run restores the same one.
   fs.rmSync(path.join(config.paths.backups, safetyId), { recursive: true, force: true });
-  closeAppDatabase();
+  await closeAppDatabase();
   console.log(JSON.stringify(result));
   process.exit(0);
 }
@@ -146,7 +166,7 @@ async function child(kind: string) {
 /** Writes the set to restore from this checkout's data root and verifies it; prints its manifest. */
 async function setup() {
   ensureBenchDataRoot();
-  const config = openRoot(ROOT);
+  const config = await openBenchRoot();
   // An earlier bench killed mid-run leaves its operation marked running; nothing else uses this root.
   await failInterruptedOperations();
   fs.rmSync(config.paths.backups, { recursive: true, force: true });
@@ -154,7 +174,7 @@ async function setup() {
   fs.writeFileSync(SET_FILE, manifest.id);
   await syncBackupCatalog();
   await verifyBackupSet(manifest.id);
-  closeAppDatabase();
+  await closeAppDatabase();
   console.log(JSON.stringify(manifest));
   process.exit(0);
 }
@@ -175,12 +195,45 @@ function runChild<T = ChildResult>(kind: string, cwd = process.cwd()): T {
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as T;
 }
 
-function tarXzf(tarball: string, into: string): number {
+/** Runs a peer's command; resolves with the seconds from `started` until it exited. */
+function finishes(command: string, args: string[], started: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const peer = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    peer.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    peer.once("error", reject);
+    peer.once("exit", (code) => (code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`${command} exited with ${code}: ${stderr}`))));
+  });
+}
+
+/** On PostgreSQL the peer also loads a `pg_dump` of the dataset's database (taken once) into an empty database with psql. */
+async function psqlPeer(folder: string) {
+  const dataset = new URL((await preparePostgresDataset()).env.MIMIR_CONNECTION_STRING!);
+  const dump = path.join(folder, "pg_dump.sql");
+  execFileSync("pg_dump", ["--no-owner", "--no-privileges", "-f", dump, dataset.toString()], { stdio: "ignore" });
+  const admin = new URL(dataset);
+  admin.pathname = "/postgres";
+  const target = new URL(dataset);
+  target.pathname = "/mimir_bench_peer";
+  const sql = (statement: string) => execFileSync("psql", ["-X", "-q", "-c", statement, admin.toString()], { stdio: "ignore" });
+  return {
+    empty: () => {
+      sql("DROP DATABASE IF EXISTS mimir_bench_peer WITH (FORCE)");
+      sql("CREATE DATABASE mimir_bench_peer");
+    },
+    load: (started: number) => finishes("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", dump, target.toString()], started),
+    drop: () => sql("DROP DATABASE IF EXISTS mimir_bench_peer WITH (FORCE)"),
+  };
+}
+
+/** The peer once: `tar xzf` of the folders into an empty one, and on PostgreSQL psql's load beside it. */
+async function peerOnce(tarball: string, into: string, psql: Awaited<ReturnType<typeof psqlPeer>> | null) {
   fs.rmSync(into, { recursive: true, force: true });
   fs.mkdirSync(into, { recursive: true });
+  psql?.empty();
   const started = performance.now();
-  execFileSync("tar", ["xzf", tarball, "-C", into], { stdio: "ignore" });
-  return (performance.now() - started) / 1000;
+  const [tar, load] = await Promise.all([finishes("tar", ["xzf", tarball, "-C", into], started), psql ? psql.load(started) : Promise.resolve(0)]);
+  return { seconds: Math.max(tar, load), tar, load };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -189,7 +242,8 @@ async function main() {
   const childIndex = process.argv.indexOf("--child");
   if (childIndex > 0) return child(process.argv[childIndex + 1]!);
 
-  console.log("writing the set to restore …");
+  if (BENCH_BACKEND === "postgres" && BASELINES.length > 0) throw new Error("BASELINES are measured on SQLite only");
+  console.log(`writing the set to restore (${BENCH_BACKEND}) …`);
   const manifest = runChild<BackupManifest>("setup");
   for (const baseline of BASELINES) runChild("setup", baseline);
 
@@ -197,7 +251,9 @@ async function main() {
   fs.rmSync(peer, { recursive: true, force: true });
   fs.mkdirSync(peer, { recursive: true });
   const tarball = path.join(peer, "all.tar.gz");
-  execFileSync("tar", ["czf", tarball, "-C", ROOT, ...FOLDERS], { stdio: "ignore" });
+  execFileSync("tar", ["czf", tarball, "-C", HOME, ...FOLDERS], { stdio: "ignore" });
+  const psql = BENCH_BACKEND === "postgres" ? await psqlPeer(peer) : null;
+  const peerName = psql ? "tar xzf + psql" : "tar xzf";
   const setBytes = Object.values(manifest.archives).reduce((sum, archive) => sum + archive.bytes, 0);
   const tarBytes = Object.values(manifest.archives).reduce((sum, archive) => sum + archive.tar_bytes, 0);
   console.log(
@@ -212,7 +268,8 @@ async function main() {
   const results = new Map(kinds.flatMap((kind) => checkouts.map((cwd) => [`${kind}${label(cwd)}`, [] as ChildResult[]] as const)));
   // Interleaved, so a burst of load on the machine falls on every side alike; the checkouts take turns going first.
   for (let run = 0; run < RUNS; run += 1) {
-    tar.push(tarXzf(tarball, path.join(peer, "x")));
+    const peerRun = await peerOnce(tarball, path.join(peer, "x"), psql);
+    tar.push(peerRun.seconds);
     const order = checkouts.map((_, i) => checkouts[(i + run) % checkouts.length]!);
     for (const kind of kinds) {
       for (const cwd of order) {
@@ -222,7 +279,9 @@ async function main() {
       }
     }
     console.log(
-      `run ${run + 1}: tar xzf ${tar.at(-1)!.toFixed(1)} s, ${[...results]
+      `run ${run + 1}: ${peerName} ${tar.at(-1)!.toFixed(1)} s${psql ? ` (tar ${peerRun.tar.toFixed(1)} s, psql ${peerRun.load.toFixed(1)} s, at once)` : ""}, ${[
+        ...results,
+      ]
         .map(([name, runs]) => `${name} ${runs[run]!.seconds.toFixed(1)} s (${(runs[run]!.seconds / tar.at(-1)!).toFixed(2)}x)`)
         .join(", ")}, load ${fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`,
     );
@@ -237,7 +296,7 @@ async function main() {
     const safety = median(results.map((r) => r.safety_seconds));
     const highest = results.reduce((a, b) => (b.rss_peak.rss > a.rss_peak.rss ? b : a)).rss_peak;
     console.log(
-      `${name.padEnd(11)} ${f(seconds)} s   tar xzf ${f(t)} s   ratio ${(seconds / t).toFixed(2)}   peak RSS ${rss.toFixed(0)} MB at done, ${rssAfter.toFixed(0)} MB with the safety set (written ${safety.toFixed(1)} s after done), ${rssVerify.toFixed(0)} MB with its verify`,
+      `${name.padEnd(11)} ${f(seconds)} s   ${peerName} ${f(t)} s   ratio ${(seconds / t).toFixed(2)}   peak RSS ${rss.toFixed(0)} MB at done, ${rssAfter.toFixed(0)} MB with the safety set (written ${safety.toFixed(1)} s after done), ${rssVerify.toFixed(0)} MB with its verify`,
     );
     console.log(`            steps reached at (s): ${JSON.stringify(results[Math.floor(results.length / 2)]!.phases)}`);
     console.log(`            highest sampled RSS (MB): ${JSON.stringify(highest)}, at the start ${Math.max(...results.map((r) => r.rss_at_start))}`);
@@ -246,7 +305,8 @@ async function main() {
   for (const [name, runs] of results) line(name, runs);
   console.log(`load average after: ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   fs.rmSync(peer, { recursive: true, force: true });
-  for (const cwd of checkouts) fs.rmSync(path.join(cwd, "bench/.data/root/backups"), { recursive: true, force: true });
+  psql?.drop();
+  for (const cwd of checkouts) fs.rmSync(path.join(cwd, path.relative(process.cwd(), HOME), "backups"), { recursive: true, force: true });
 }
 
 main().catch((error) => {

@@ -175,3 +175,61 @@ export async function prepareBenchRoot(rows: number): Promise<BenchRoot> {
     peerEnv: { BENCH_PG_URL: url.toString() },
   };
 }
+
+/**
+ * A copy of a bench root that a bench may change (a cleanup deletes, a restore replaces), at `home`:
+ * its folders copied and, on PostgreSQL, its database cloned (CREATE DATABASE … TEMPLATE, a file copy
+ * on the server). Resolves with the environment of a server on the copy; `drop()` removes it.
+ */
+export async function copyBenchRoot(root: BenchRoot, home: string, label: string): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  fs.rmSync(home, { recursive: true, force: true });
+  fs.cpSync(root.home, home, { recursive: true });
+  const env = { ...root.env, MIMIR_HOME: home };
+  const removeFolders = () => fs.rmSync(home, { recursive: true, force: true });
+  const source = root.env.MIMIR_CONNECTION_STRING;
+  if (!source) return { env, drop: async () => removeFolders() };
+  const url = new URL(source);
+  const name = `mimir_bench_copy_${label.replace(/\W/g, "_")}_${process.pid}`;
+  await pgQuery(PG_SERVER_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await pgQuery(PG_SERVER_URL, `CREATE DATABASE ${name} TEMPLATE ${url.pathname.slice(1)}`);
+  url.pathname = `/${name}`;
+  return {
+    env: { ...env, MIMIR_CONNECTION_STRING: url.toString() },
+    drop: async () => {
+      await pgQuery(PG_SERVER_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      removeFolders();
+    },
+  };
+}
+
+/**
+ * BENCH_BACKEND=postgres for the restore bench: bench/.data/root (the dataset: 1M runs, 200 MB of
+ * logs, 100 MB of plugins, 500 pipelines) with its database in PostgreSQL (`mimir_bench_dataset`,
+ * filled once by our own migrate-to-postgres from the dataset's SQLite file) and its folders, but for
+ * that file, copied to bench/.data/root-pg. Resolves with that home and the environment serving it.
+ */
+export async function preparePostgresDataset(): Promise<{ home: string; env: Record<string, string> }> {
+  ensureBenchDataRoot();
+  const name = "mimir_bench_dataset";
+  const url = new URL(PG_SERVER_URL);
+  url.pathname = `/${name}`;
+  const home = path.join(path.dirname(DATASET_ROOT), "root-pg");
+  const ready = path.join(home, ".bench-ready");
+  const exists = (await pgQuery(PG_SERVER_URL, `SELECT 1 FROM pg_database WHERE datname = '${name}'`)).length > 0;
+  if (!exists || !fs.existsSync(ready)) {
+    await pgQuery(PG_SERVER_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await pgQuery(PG_SERVER_URL, `CREATE DATABASE ${name}`);
+    console.error(`migrating the dataset's database into PostgreSQL (${name}) …`);
+    const started = performance.now();
+    setConfig(loadConfig({ ...process.env, MIMIR_HOME: DATASET_ROOT }, DATASET_ROOT));
+    const result = await migrateSqliteToPostgres(url.toString(), { writeConfig: false, hashSource: false });
+    if (!result.tables.every((table) => table.ok)) throw new Error("the migration of the bench dataset did not verify");
+    console.error(`  migrated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    fs.rmSync(home, { recursive: true, force: true });
+    // Everything but the SQLite database (and its WAL and shm files), which lives in the server now, and the sets.
+    const leftOut = (relative: string) => relative.startsWith("backups") || relative.startsWith(path.join("data", "mimir.db")) || relative === ".bench-ready";
+    fs.cpSync(DATASET_ROOT, home, { recursive: true, filter: (source) => !leftOut(path.relative(DATASET_ROOT, source)) });
+    fs.writeFileSync(ready, "");
+  }
+  return { home, env: { MIMIR_PERSISTENCE_BACKEND: "postgres", MIMIR_CONNECTION_STRING: url.toString() } };
+}
