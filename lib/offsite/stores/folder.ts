@@ -50,11 +50,12 @@ export function createFolderStore(settings: { path: string }): RemoteStore {
         const out = fs.createWriteStream(partial, { mode: 0o600, flags: "wx" });
         await pipeline(body, counter, out, { signal: options.signal });
         if (moved !== size) throw new RemoteStoreError("refused", `${key}: ${moved} bytes were read where ${size} were announced`);
-        const fd = fs.openSync(partial, "r");
+        // On the thread pool: a set's archive is hundreds of MB, and its flush must not hold the event loop.
+        const handle = await fs.promises.open(partial, "r");
         try {
-          fs.fsyncSync(fd);
+          await handle.sync();
         } finally {
-          fs.closeSync(fd);
+          await handle.close();
         }
         fs.renameSync(partial, target);
       } catch (error) {
