@@ -22,9 +22,10 @@ export interface DeferredIndexes {
 
 /**
  * Drops the secondary indexes of `tables` and every foreign key from or to them, inside the caller's
- * transaction, and returns how to recreate them (the switch to PostgreSQL's copy and a restore's load of a dump use it). COPY into a table maintains each of its indexes row
- * by row and runs a foreign-key check per row; building an index once over the loaded rows (one sort)
- * and validating a foreign key with one join cost far less. Primary keys and unique constraints stay
+ * transaction, and returns how to recreate them (the switch to PostgreSQL's copy and a restore's load
+ * of a dump use it). COPY into a table maintains each of its indexes row by row and runs a
+ * foreign-key check per row; building an index once over the loaded rows (one sort) and validating a
+ * foreign key with one join cost far less. Primary keys and unique constraints stay
  * (other constraints hang on them, and they catch a duplicate at the row that brings it), and so do
  * partial indexes (see below). The drops are
  * part of the copy's transaction, so a run that dies at any moment rolls them back with the rows:
