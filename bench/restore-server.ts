@@ -7,18 +7,24 @@
 // process) is sampled from idle, through POST /api/v1/backups/{id}/restore (bearer token) until the
 // operation answers done, then until the safety set and its follow-up verify have ended; VmHWM is read
 // at done and at the end. Prints one line per run: idle, peak at done, peak with the safety set and its verify.
+// BENCH_BACKEND=postgres: the server runs on the PostgreSQL copy of the dataset bench:restore prepares
+// (bench/.data/root-pg and its database), and restores a set holding its dump.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { BENCH_DIR, ROOT } from "@/bench/data-root";
 import { startOurs } from "@/bench/servers";
-import { benchEnvironment, BENCH_TOKEN } from "@/bench/seeded-root";
+import { BENCH_BACKEND, benchEnvironment, BENCH_TOKEN, preparePostgresDataset } from "@/bench/seeded-root";
 
 const RUNS = Number(process.env.RUNS ?? 1);
 const ONLY = process.env.ONLY;
 const SET_FILE = path.join(BENCH_DIR, "restore-set-id");
 const headers = { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" };
 const mb = (kib: number) => Math.round((kib * 1024) / 1e6);
+/** The data root the server serves, and its environment: bench/.data/root, or its PostgreSQL copy. */
+const dataset = BENCH_BACKEND === "postgres" ? await preparePostgresDataset() : null;
+const HOME = dataset?.home ?? ROOT;
+const SERVER_ENV = { ...benchEnvironment(HOME), ...dataset?.env };
 
 /** VmRSS and VmHWM (KiB) of a process */
 function status(pid: number): { rss: number; hwm: number; anon: number; file: number } {
@@ -73,9 +79,9 @@ function restoreBenchChild(kind: "setup" | "prepare") {
 const prepare = () => restoreBenchChild("prepare");
 
 async function run(kind: string, id: string) {
-  const backups = path.join(ROOT, "backups");
+  const backups = path.join(HOME, "backups");
   if (!fs.existsSync(path.join(backups, id, "verification.json"))) prepare();
-  const server = await startOurs("start", benchEnvironment(ROOT));
+  const server = await startOurs("start", SERVER_ENV);
   const pid = server.process.pid!;
   try {
     // Idle: what the server holds after its boot (and any drill it starts: an unverified set is verified at boot) and a few requests.
@@ -130,7 +136,7 @@ async function run(kind: string, id: string) {
 
 async function main() {
   // bench:restore removes its sets when it ends: write the set again when it is gone.
-  if (!fs.existsSync(SET_FILE) || !fs.existsSync(path.join(ROOT, "backups", fs.readFileSync(SET_FILE, "utf8").trim()))) {
+  if (!fs.existsSync(SET_FILE) || !fs.existsSync(path.join(HOME, "backups", fs.readFileSync(SET_FILE, "utf8").trim()))) {
     console.log("writing the set to restore …");
     restoreBenchChild("setup");
   }
