@@ -1,7 +1,6 @@
 import "server-only";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import path from "node:path";
 import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
@@ -11,6 +10,7 @@ import { decryptStream, encryptStream } from "@/lib/backups/encryption";
 import { extractTarSafely, type ExtractLimits } from "@/lib/backups/safe-extract";
 import { tarStream, type TarEntryPlan } from "@/lib/backups/tar-writer";
 import { collectingAsItMoves, freeNow } from "@/lib/freed-memory";
+import { fsyncFile } from "@/lib/files";
 
 export interface ArchiveFacts {
   file: string;
@@ -204,62 +204,6 @@ function checksumMismatch(file: string, expected: { sha256: string; bytes: numbe
   return new AppError("verification_failed", `${baseName(file)} does not match its manifest (sha256 or size differs): the file is damaged or was changed`, {
     details: { file: baseName(file), expected_sha256: expected.sha256, actual_sha256: sha256, expected_bytes: expected.bytes, actual_bytes: bytes },
   });
-}
-
-/**
- * fsyncs a file, or a folder (so a rename inside it survives a power cut), on the thread pool: work
- * beside serving never waits for a disk flush on the event loop, and a folder's fsync commits the file
- * system's journal, which can wait behind other writeback for tens of milliseconds.
- */
-export async function fsyncFile(file: string): Promise<void> {
-  const handle = await fs.promises.open(file, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** fsyncs in flight at once: a few pool threads, so extraction beside them keeps its own. */
-const TREE_FSYNCS_AT_ONCE = 2;
-
-/**
- * fsyncs every regular file and folder under `root` (the root too) on the thread pool, files before
- * the folders that hold them: what was extracted there is on disk before a rename points at it, so
- * a power cut after a restore's commit finds the restored files whole, not empty. Links, sockets and
- * pipes are left alone (opening a pipe would wait for a writer). `skip` leaves files out. Resolves
- * with how many files and folders it flushed.
- */
-export async function fsyncTree(root: string, options: { skip?: (file: string) => boolean } = {}): Promise<{ files: number; folders: number }> {
-  const files: string[] = [];
-  const folders: string[] = [];
-  const walk = async (folder: string): Promise<void> => {
-    folders.push(folder);
-    for (const entry of await fs.promises.readdir(folder, { withFileTypes: true })) {
-      const full = path.join(folder, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (entry.isFile() && !options.skip?.(full)) files.push(full);
-    }
-  };
-  await walk(root);
-  // Files first, then folders from the deepest up to the root.
-  const queue = [...files, ...folders.reverse()];
-  let next = 0;
-  const worker = async () => {
-    while (next < queue.length) await fsyncFile(queue[next++]!);
-  };
-  await Promise.all(Array.from({ length: TREE_FSYNCS_AT_ONCE }, worker));
-  return { files: files.length, folders: folders.length };
-}
-
-/** fsyncs a folder so a rename inside it survives a power cut. */
-export function fsyncFolder(folder: string): void {
-  const fd = fs.openSync(folder, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function baseName(file: string): string {

@@ -11,7 +11,7 @@ import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { captureOperationsFinishedSince, captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
 import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
-import { fsyncFolder, fsyncTree } from "@/lib/backups/archive";
+import { fsyncFolder, fsyncTree } from "@/lib/files";
 import { crashPoint, holdPoint, phasePoint } from "@/lib/backups/crash-points";
 import { carryAccessTablesInto, saveAccessTablesAside, type CarriedTables } from "@/lib/db/sqlite-kept-tables";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
@@ -218,6 +218,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       options.signal?.throwIfAborted();
       options.pointOfNoReturn?.(RESTORE_APPLYING);
     } catch (error) {
+      // The flushes still walking staging finish before it is removed under them.
+      await Promise.allSettled(flushes);
       removeStaging(volumes);
       fs.rmSync(postgresDumpFile(), { force: true });
       throw error;

@@ -11,7 +11,7 @@ import { recordAudit } from "@/lib/audit/service";
 import { startOperation } from "@/lib/operations/service";
 import type { OperationDto } from "@/lib/operations/types";
 import type { Principal } from "@/lib/auth/scopes";
-import { fsyncFile, fsyncFolder } from "@/lib/backups/archive";
+import { fsyncFile, fsyncFolder } from "@/lib/files";
 import { syncBackupCatalog, totalBytes } from "@/lib/backups/catalog";
 import { BACKUP_ID_PATTERN } from "@/lib/backups/inputs";
 import { backupsFolder, bytesProgress, MANIFEST_FILE, manifestSchema } from "@/lib/backups/store";

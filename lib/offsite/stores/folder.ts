@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform, type Readable } from "node:stream";
+import { fsyncFile } from "@/lib/files";
 import { RemoteStoreError, type RemoteFailure, type RemoteObject, type RemoteStore, type TransferOptions } from "@/lib/offsite/store";
 
 /** Uploads land under this name beside their target and are renamed once whole. */
@@ -51,12 +52,7 @@ export function createFolderStore(settings: { path: string }): RemoteStore {
         await pipeline(body, counter, out, { signal: options.signal });
         if (moved !== size) throw new RemoteStoreError("refused", `${key}: ${moved} bytes were read where ${size} were announced`);
         // On the thread pool: a set's archive is hundreds of MB, and its flush must not hold the event loop.
-        const handle = await fs.promises.open(partial, "r");
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        await fsyncFile(partial);
         fs.renameSync(partial, target);
       } catch (error) {
         fs.rmSync(partial, { force: true });

@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Pool, PoolClient } from "pg";
 import { to as copyTo } from "pg-copy-streams";
+import { fsyncFile } from "@/lib/files";
 import { copyColumns, createTableStatement, currentSchema, escapeIdentifier, onlyRow, readCatalog, type CatalogTable } from "./catalog";
 
 /**
@@ -211,12 +212,7 @@ export async function writeSnapshotToFile(snapshot: PostgresSnapshot, file: stri
     await pipeline(Readable.from(snapshot.dump(signal)), fs.createWriteStream(file, { mode: 0o600 }));
     // On the thread pool: flushing the dump of 1M runs (~1 GB) took 0.2-0.25 s, which on the event
     // loop every request beside the backup waited for (bench:beside-maintenance on PostgreSQL).
-    const handle = await fs.promises.open(file, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsyncFile(file);
   } catch (error) {
     // A COPY cut off half-way leaves the connection mid-protocol: it is discarded, not reused.
     await snapshot.close(error as Error);

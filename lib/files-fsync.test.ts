@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect, test } from "vitest";
-import { fsyncTree } from "@/lib/backups/archive";
+import { fsyncTree } from "@/lib/files";
 
 test("fsyncTree flushes every file and folder of an extracted tree, and leaves links, pipes and skipped files alone", async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "fsync-tree-"));
