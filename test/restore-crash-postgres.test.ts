@@ -38,8 +38,11 @@ function liveState() {
   };
 }
 
+/** Files, folders and schemas a restore works in: none may outlive it (its load's schema, the replaced tables' schema). */
 function leftovers(): string[] {
   const found = fs.readdirSync(path.join(home, "backups")).filter((name) => name.startsWith(".restore"));
+  const schemas = sql("SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace WHERE nspname LIKE 'mimir\\_%'");
+  if (schemas) found.push(...schemas.split(","));
   for (const volume of ["data", "pipelines", "logs", "config", "plugins"]) {
     const folder = path.join(home, volume);
     if (fs.existsSync(folder)) found.push(...fs.readdirSync(folder).filter((name) => name.startsWith(".mimir-restore")));

@@ -146,4 +146,60 @@ describe("backup sets on PostgreSQL", () => {
     expect(fs.readdirSync(root.config.paths.backups).filter((name) => name.startsWith("."))).toEqual([]);
     expect((await verifyBackupSet(safety.id)).status).toBe("ok");
   });
+
+  test("the restore swaps in tables loaded beside the live ones: same keys, indexes, foreign keys and grants, and no schema of its own left", async () => {
+    const reader = `mimir_test_reader_${process.pid}`;
+    await adminQuery(`DROP ROLE IF EXISTS ${reader}`);
+    await adminQuery(`CREATE ROLE ${reader}`);
+    try {
+      await db.pool.query(`GRANT SELECT ON job_executions TO ${reader}`);
+      await db.pool.query("ALTER TABLE job_executions SET (autovacuum_vacuum_scale_factor = 0.05)");
+      const shape = async () => ({
+        indexes: (await db.pool.query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname")).rows,
+        constraints: (
+          await db.pool.query(
+            `SELECT conrelid::regclass::text AS owner, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
+              WHERE connamespace = 'public'::regnamespace ORDER BY conrelid::regclass::text, conname`,
+          )
+        ).rows,
+        reader: (await db.pool.query(`SELECT has_table_privilege('${reader}', 'job_executions', 'SELECT') AS ok`)).rows[0].ok,
+        options: (await db.pool.query("SELECT reloptions FROM pg_class WHERE oid = 'job_executions'::regclass")).rows[0].reloptions,
+      });
+      const before = await shape();
+      const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+      const oid = async () => (await db.pool.query("SELECT 'job_executions'::regclass::oid AS oid")).rows[0].oid as number;
+      const liveTable = await oid();
+      await db.pool.query("DELETE FROM job_executions WHERE id IN (SELECT id FROM job_executions LIMIT 5)");
+      const nextAudit = Number((await db.pool.query("SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS n")).rows[0].n);
+
+      await restoreBackup(manifest.id, ["mimir_data"]);
+      // Other tables now, not the old ones refilled: the load happened beside them, the swap moved them in.
+      expect(await oid()).not.toBe(liveTable);
+      expect((await db.pool.query("SELECT count(*) AS n FROM job_executions")).rows[0].n).toBe(String(manifest.postgres!.row_counts.job_executions));
+      expect(await shape()).toEqual(before);
+      // An identity never hands out a value the live table had already handed out.
+      expect(Number((await db.pool.query("SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS n")).rows[0].n)).toBeGreaterThan(nextAudit);
+      await replacedDataRemoved();
+      const schemas = await db.pool.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mimir\\_%'");
+      expect(schemas.rows).toEqual([]);
+    } finally {
+      await db.pool.query(`REVOKE ALL ON job_executions FROM ${reader}`).catch(() => undefined);
+      await adminQuery(`DROP ROLE IF EXISTS ${reader}`);
+    }
+  });
+
+  test("a view of the operator's on an app table keeps the restore in place: the view still reads the restored rows", async () => {
+    await db.pool.query("CREATE VIEW operator_job_names AS SELECT id, name FROM scheduled_jobs");
+    try {
+      const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+      const liveTable = (await db.pool.query("SELECT 'scheduled_jobs'::regclass::oid AS oid")).rows[0].oid;
+      await db.pool.query("UPDATE scheduled_jobs SET name = 'renamed' WHERE id = 'job-1'");
+      await restoreBackup(manifest.id, ["mimir_data"]);
+      expect((await db.pool.query("SELECT 'scheduled_jobs'::regclass::oid AS oid")).rows[0].oid).toBe(liveTable);
+      expect((await db.pool.query("SELECT name FROM operator_job_names WHERE id = 'job-1'")).rows).toEqual([{ name: "Job 1" }]);
+      await replacedDataRemoved();
+    } finally {
+      await db.pool.query("DROP VIEW IF EXISTS operator_job_names");
+    }
+  });
 });

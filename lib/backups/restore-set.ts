@@ -30,10 +30,20 @@ import {
 } from "@/lib/backups/store";
 import { syncBackupCatalog } from "@/lib/backups/catalog";
 import { extractSet, type DatabaseCheck } from "@/lib/backups/verify-set";
-import type { BackupVolume } from "@/lib/backups/types";
+import type { BackupManifest, BackupVolume } from "@/lib/backups/types";
 import { AppError } from "@/lib/errors";
 import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
-import { clearRestoreCommit, readRestoreCommit, restorePostgresDump } from "@/lib/db/engine/postgres/restore";
+import { clearRestoreCommit, JOURNAL_TABLE, readRestoreCommit, restorePostgresDump } from "@/lib/db/engine/postgres/restore";
+import {
+  dropSchema,
+  dropLeftoverSchemas,
+  newReplacedSchemaName,
+  stageDump,
+  swapBlocker,
+  swapInStagedDump,
+  type StagedDump,
+} from "@/lib/db/engine/postgres/staged-restore";
+import { DumpFormatError } from "@/lib/db/engine/postgres/dump-reader";
 import { openPostgresSnapshot, writeSnapshotToFile, type DumpFacts } from "@/lib/db/engine/postgres/dump";
 import { RESTORE_KEPT_TABLES } from "@/lib/db/sqlite-kept-tables";
 
@@ -78,8 +88,15 @@ interface RestoreJournal {
    * the restore counts as swapped instead of being rolled back, so both sides always agree.
    */
   commit_token?: string;
-  /** on PostgreSQL: what the dump of the replaced database holds (REPLACED_POSTGRES_FILE) */
+  /** on PostgreSQL, a restore that loaded in place: what the dump of the replaced database holds (REPLACED_POSTGRES_FILE) */
   replaced_postgres?: DumpFacts;
+  /**
+   * On PostgreSQL, a restore that swapped schemas (staged-restore.ts): where the set's dump was loaded
+   * (dropped by a rollback; gone once the swap commits), and where the swap moves the replaced tables
+   * (the way back, as a volume's PREVIOUS: the safety set is dumped from it, then it is dropped).
+   */
+  staged_schema?: string;
+  replaced_schema?: string;
 }
 
 export interface RestoreSetOptions {
@@ -165,6 +182,12 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       });
     });
     await recoverInterruptedRestore();
+    const pool = appPostgresPool();
+    // No restore is under way and none waits to be archived: a staged or replaced schema is a leftover.
+    if (pool && readJournal() === null) {
+      const dropped = await dropLeftoverSchemas(pool);
+      if (dropped.length > 0) getLogger().warn("dropped schemas an earlier restore left behind", { schemas: dropped });
+    }
     // A set whose drill passed against this manifest (verification.json names the manifest's digest) had
     // integrity_check, foreign_key_check and the row counts run on its extracted databases (on
     // PostgreSQL: its dump loaded into a scratch schema, ~17 s for 1M runs, and counted). The
@@ -172,7 +195,6 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     // and extracting the same bytes writes the same files: a second check (quick_check and the keys:
     // ~4 s of CPU for 1M runs, on the critical path) could only find what the drill already ruled out.
     const databaseCheck: DatabaseCheck | null = !volumes.includes("mimir_data") ? null : passedVerification(folder) ? "drill" : "integrity_check";
-    const pool = appPostgresPool();
     const postgresDump = volumes.includes("mimir_data") ? manifest.postgres : undefined;
     if (volumes.includes("mimir_data") && !pool !== !manifest.postgres) {
       throw new AppError(
@@ -194,14 +216,32 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     // the reopened database's first write (its switch to WAL) fsyncs the file, and with the 1.6 GB just
     // extracted still dirty that took 0.7 s (bench/RESULTS-restore-memory.md).
     const flushes: Promise<unknown>[] = [];
+    // On PostgreSQL the set's dump is loaded into a schema of its own as soon as it is extracted, beside
+    // the other archives and the serving app, and swapped in during the pause (staged-restore.ts); a
+    // database where that cannot be done is loaded in place, inside the pause (restorePostgresDump).
+    const blocker = pool && postgresDump ? await swapBlocker(pool) : null;
+    if (pool && postgresDump && blocker) getLogger().info("restoring the database in place, not by a schema swap", { reason: blocker });
+    const swapsSchemas = pool !== null && postgresDump !== undefined && blocker === null;
+    let staging: Promise<StagedDump> | null = null;
+    let stagedDump: StagedDump | null = null;
     try {
       await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), {
         ...options,
         databaseCheck: databaseCheck ?? undefined,
+        // The load into the staged schema is that check (it loads, with the manifest's counts, below).
+        postgresDumpChecked: swapsSchemas,
         afterVolume: (volume) => {
           const staged = path.join(folders[volume], STAGING);
-          // A PostgreSQL set's dump is loaded into the database below and deleted, never kept as a file.
-          const dump = volume === "mimir_data" && postgresDump ? path.join(staged, postgresDump.file) : null;
+          if (volume === "mimir_data" && postgresDump && swapsSchemas && pool) {
+            // Loaded into the database, never swapped into the volume as a file.
+            fs.renameSync(path.join(staged, postgresDump.file), postgresDumpFile());
+            options.message?.("loading the set's database into a schema beside the live one");
+            staging = stageDump(pool, postgresDumpFile(), { signal: options.signal });
+            // Awaited once everything is extracted; a failure before that must not go unhandled.
+            staging.catch(() => undefined);
+          }
+          // Loaded in place, the dump stays in staging for the drill's check and is moved out below.
+          const dump = volume === "mimir_data" && postgresDump && !swapsSchemas ? path.join(staged, postgresDump.file) : null;
           const flushed = fsyncTree(staged, { skip: (file) => file === dump });
           // Awaited once everything is extracted; a failure before that must not go unhandled.
           flushed.catch(() => undefined);
@@ -210,18 +250,20 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         },
       });
       await Promise.all(flushes);
-      // The dump is loaded into the database below, never swapped into the volume as a file.
-      if (postgresDump) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
+      if (postgresDump && !swapsSchemas) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
+      if (staging && postgresDump) stagedDump = await checkStagedDump(staging, postgresDump);
       await phasePoint("restore.after_extract");
       await holdPoint("restore.after_extract", options.signal);
       // The last moment a cancel is honoured: nothing live has changed yet.
       options.signal?.throwIfAborted();
       options.pointOfNoReturn?.(RESTORE_APPLYING);
     } catch (error) {
-      // The flushes still walking staging finish before it is removed under them.
-      await Promise.allSettled(flushes);
+      // The flushes still walking staging finish before it is removed under them, and the load before its schema is dropped.
+      await Promise.allSettled([...flushes, ...(staging ? [staging] : [])]);
       removeStaging(volumes);
       fs.rmSync(postgresDumpFile(), { force: true });
+      const loaded = await (staging as Promise<StagedDump> | null)?.catch(() => null);
+      if (loaded && pool) await dropSchema(pool, loaded.schema).catch(() => undefined);
       throw error;
     }
 
@@ -236,7 +278,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       if (keepsAccess) saveAccessTablesAside(getDb(), keptTablesFile());
       // The way back for a PostgreSQL database, which the load below replaces in place: its dump, taken inside the pause.
       let replacedPostgres: DumpFacts | undefined;
-      if (pool && postgresDump && safetySet) {
+      if (pool && postgresDump && safetySet && !stagedDump) {
         options.message?.("setting the live database aside (dump)");
         try {
           const snapshot = await openPostgresSnapshot(pool);
@@ -261,6 +303,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         volumes: volumes.map((name) => ({ name, folder: folders[name], original: topLevelNames(folders[name]) })),
         ...(pool && postgresDump ? { commit_token: crypto.randomUUID() } : {}),
         ...(replacedPostgres ? { replaced_postgres: replacedPostgres } : {}),
+        ...(stagedDump ? { staged_schema: stagedDump.schema, replaced_schema: newReplacedSchemaName() } : {}),
       };
       writeJournal(journal);
       try {
@@ -273,13 +316,17 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         if (pool && postgresDump) {
           // All or nothing: a failure or a kill before its commit leaves the old rows, and the
           // journal puts the files back. The access and audit tables stay the live ones, as on SQLite.
-          options.message?.("loading the database from the set's dump");
-          const loaded = await restorePostgresDump(pool, postgresDumpFile(), {
+          const restoreOptions = {
             carry: { tables: RESTORE_KEPT_TABLES, appendTable: "audit_log" },
             // The restore's own operation and those that ended since the set: never missing or "running" to a reader.
             keepRows: { table: "operations", ids: [...carried, ...finishedSinceSnapshot].map((row) => row.id) },
             commitToken: journal.commit_token,
-          });
+          };
+          options.message?.(stagedDump ? "swapping the loaded tables in" : "loading the database from the set's dump");
+          const loaded =
+            stagedDump && journal.replaced_schema
+              ? await swapInStagedDump(pool, stagedDump, { ...restoreOptions, replacedSchema: journal.replaced_schema })
+              : await restorePostgresDump(pool, postgresDumpFile(), restoreOptions);
           accessAndAudit = { same_instance: loaded.same_instance, kept: loaded.kept, audit_rows_appended: loaded.appended_rows };
           // Committed, the journal still on disk: the next boot must finish the files forward, not roll them back.
           crashPoint("restore.after_database_commit");
@@ -293,6 +340,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         if (!pool && isAppDatabaseOpen()) closeAppDatabase();
         rollBack(journal);
         fs.rmSync(postgresDumpFile(), { force: true });
+        if (pool && journal.staged_schema) await dropSchema(pool, journal.staged_schema).catch(() => undefined);
         if (!pool) reopenDatabase();
         await reinstateOperations(carried);
         throw error;
@@ -380,13 +428,29 @@ async function archiveKeptAside(journal: RestoreJournal, work: SafetySetWork): P
     message("writing the safety set of the replaced data");
     const sources: Partial<Record<BackupVolume, string>> = {};
     for (const entry of journal.volumes) sources[entry.name] = path.join(entry.folder, PREVIOUS);
+    let postgresDump = journal.replaced_postgres ? { file: replacedPostgresFile(), facts: journal.replaced_postgres } : undefined;
+    if (journal.replaced_schema) {
+      // Nobody writes the replaced tables: a dump of them now is what the live database held at the swap.
+      const pool = appPostgresPool();
+      if (!pool) throw new Error("the replaced PostgreSQL tables can only be archived by a deployment running on PostgreSQL");
+      message("dumping the replaced database");
+      const live = await pool.query<{ schema: string }>("SELECT current_schema() AS schema");
+      const schema = live.rows[0]?.schema ?? "public";
+      const snapshot = await openPostgresSnapshot(pool, {
+        schema: journal.replaced_schema,
+        of: schema,
+        // The migrations journal stayed live (the swap never moves it): the set carries it, as every set does.
+        migrationsTable: { schema, table: JOURNAL_TABLE },
+      });
+      postgresDump = { file: replacedPostgresFile(), facts: await writeSnapshotToFile(snapshot, replacedPostgresFile()) };
+    }
     await createBackupSet({
       trigger: "pre-restore",
       passphrase: backupPassphrase(),
       id,
       createdAt: journal.taken_at,
       sources,
-      postgresDump: journal.replaced_postgres ? { file: replacedPostgresFile(), facts: journal.replaced_postgres } : undefined,
+      postgresDump,
       progress,
       message,
       // Written beside serving (after the restore is done, or at boot) and nobody waits for it: its
@@ -417,7 +481,10 @@ function discardReplacedData(journal: RestoreJournal) {
   activeTempFolders.delete(path.join(backupsFolder(), `.partial-${journal.safety_backup_id}`));
   fs.rmSync(path.join(backupsFolder(), `.partial-${journal.safety_backup_id}`), { recursive: true, force: true });
   removeJournal();
-  memo.restoreDiscard = removeDiscarded(journal.volumes.map((entry) => entry.folder));
+  memo.restoreDiscard = removeDiscarded(
+    journal.volumes.map((entry) => entry.folder),
+    journal.replaced_schema,
+  );
 }
 
 /** A new set id, held by an empty `.partial-<id>` folder until the safety set is written under it. */
@@ -451,6 +518,11 @@ export async function recoverInterruptedRestore(): Promise<string | null> {
     // On PostgreSQL the database was never closed for the swap: only the files are put back.
     if (isAppDatabaseOpen() && !pool) closeAppDatabase();
     rollBack(rolledBack);
+    if (pool && rolledBack.staged_schema) {
+      await dropSchema(pool, rolledBack.staged_schema).catch((error: unknown) =>
+        getLogger().warn("could not drop the schema of an interrupted restore's load; the next restore drops it", { error }),
+      );
+    }
     getLogger().warn("rolled back a restore that was interrupted during its swap", { backup: rolledBack.backup_id });
   }
   // A mark left by a kill after the journal's rewrite (or by a rolled-back restore) stands for nothing any more.
@@ -461,6 +533,29 @@ export async function recoverInterruptedRestore(): Promise<string | null> {
   fs.rmSync(postgresDumpFile(), { force: true });
   if (!keptAside) fs.rmSync(replacedPostgresFile(), { force: true });
   return rolledBack?.backup_id ?? null;
+}
+
+/**
+ * The staged load is the restore's check of the set's database: it loads (keys, indexes and foreign
+ * keys built on the rows), with the manifest's row counts. Throws verification_failed otherwise (the
+ * caller drops the staged schema); a cancel passes through as it is.
+ */
+async function checkStagedDump(staging: Promise<StagedDump>, dump: NonNullable<BackupManifest["postgres"]>): Promise<StagedDump> {
+  let staged: StagedDump;
+  try {
+    staged = await staging;
+  } catch (error) {
+    if ((error as Error).name === "AbortError") throw error;
+    const why = error instanceof DumpFormatError ? (error as Error).message : `it does not load: ${(error as Error).message}`;
+    throw new AppError("verification_failed", `${dump.file} from the set: ${why}; nothing was replaced`, { cause: error });
+  }
+  for (const [table, expected] of Object.entries(dump.row_counts)) {
+    const found = staged.row_counts[table] ?? 0;
+    if (found !== expected) {
+      throw new AppError("verification_failed", `${dump.file}: table ${table} has ${found} rows, the manifest says ${expected}; nothing was replaced`);
+    }
+  }
+  return staged;
 }
 
 /** What a swap moves: everything but its own folders and the data root's lock, which the holder keeps open. */
@@ -513,7 +608,15 @@ function rollBack(journal: RestoreJournal) {
   }
 }
 
-async function removeDiscarded(folders: string[]): Promise<void> {
+async function removeDiscarded(folders: string[], replacedSchema?: string): Promise<void> {
+  const pool = appPostgresPool();
+  if (replacedSchema && pool) {
+    try {
+      await dropSchema(pool, replacedSchema);
+    } catch (error) {
+      getLogger().warn("could not drop the tables a restore replaced; the next restore drops them", { schema: replacedSchema, error });
+    }
+  }
   for (const folder of folders) {
     try {
       await fs.promises.rm(path.join(folder, DISCARD), { recursive: true, force: true });

@@ -52,6 +52,11 @@ export async function extractSet(
      * extraction's buffers (they made the highest point of the verify that follows a restore).
      */
     background?: boolean;
+    /**
+     * A set taken on PostgreSQL: the caller loads its dump itself with the same checks (a restore loads
+     * it into the schema it swaps in), so the drill does not load it into a scratch schema first.
+     */
+    postgresDumpChecked?: boolean;
     /** called after each volume is extracted ("restore.extracted:mimir_data"), for the crash and phase tests */
     afterVolume?: (volume: BackupVolume) => Promise<void>;
   },
@@ -93,7 +98,9 @@ export async function extractSet(
     const check =
       depth === "drill"
         ? Promise.resolve()
-        : checkDatabases(manifest, dataFolder, depth, options.background ?? false, allExtracted).then(() => checkPostgresDump(manifest, dataFolder));
+        : checkDatabases(manifest, dataFolder, depth, options.background ?? false, allExtracted).then(() =>
+            options.postgresDumpChecked ? undefined : checkPostgresDump(manifest, dataFolder),
+          );
     // Awaited below; a failure must not go unhandled while the other archives are extracted.
     check.catch(() => undefined);
     return check;

@@ -45,6 +45,11 @@ export interface SnapshotOptions {
    * lib/db/postgres.ts), where it is dumped as one of them; this is for a journal elsewhere.
    */
   migrationsTable?: { schema: string; table: string } | null;
+  /**
+   * The schema the dump says it is of, when that is not where its tables are now: a restore's replaced
+   * tables are dumped from the schema they were set aside in, and were the live schema's.
+   */
+  of?: string;
 }
 
 /**
@@ -84,7 +89,7 @@ export async function openPostgresSnapshot(pool: Pool, options: SnapshotOptions 
     const journal = options.migrationsTable ?? null;
     const journalTables = journal ? await readCatalog(client, journal.schema, [journal.table]) : [];
     const facts: DumpFacts = {
-      schema,
+      schema: options.of ?? schema,
       database: onlyRow(info).database,
       server_version: onlyRow(info).version,
       taken_at: onlyRow(info).now.toISOString(),
@@ -160,13 +165,14 @@ async function* copyOut(
   const stream = client.query(copyTo(`COPY ${table.qualified} (${columns}) TO STDOUT`));
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     signal?.throwIfAborted();
-    if (counts) counts[table.name] = (counts[table.name] ?? 0) + countNewlines(chunk);
+    if (counts) counts[table.name] = (counts[table.name] ?? 0) + countRows(chunk);
     yield chunk;
   }
   yield Buffer.from("\\.\n", "utf8");
 }
 
-function countNewlines(chunk: Buffer): number {
+/** The newlines in `chunk`: the rows in a piece of COPY data. */
+export function countRows(chunk: Buffer): number {
   let n = 0;
   for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) n += 1;
   return n;

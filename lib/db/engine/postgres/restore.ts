@@ -6,6 +6,7 @@ import type { Pool, PoolClient } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog } from "./catalog";
 import { dropIndexesForCopy, recreateIndexes } from "./deferred-indexes";
+import { countRows } from "./dump";
 import { readDump } from "./dump-reader";
 
 /**
@@ -139,12 +140,11 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
   }
 }
 
-async function copyIn(client: PoolClient, target: string, columns: string, data: AsyncGenerator<string>, progress?: (rows: number) => void): Promise<number> {
+async function copyIn(client: PoolClient, target: string, columns: string, data: AsyncGenerator<Buffer>, progress?: (rows: number) => void): Promise<number> {
   let rows = 0;
   const counted = async function* () {
     for await (const chunk of data) {
-      let n = 0;
-      for (let at = chunk.indexOf("\n"); at !== -1; at = chunk.indexOf("\n", at + 1)) n += 1;
+      const n = countRows(chunk);
       rows += n;
       progress?.(n);
       yield chunk;
@@ -262,7 +262,7 @@ export async function verifyPostgresDump(pool: Pool, file: string, expected: Rec
         counts[item.table] = await copyIn(client, escapeIdentifier(item.table), item.columns, item.data);
       } else {
         let rows = 0;
-        for await (const chunk of item.data) for (let at = chunk.indexOf("\n"); at !== -1; at = chunk.indexOf("\n", at + 1)) rows += 1;
+        for await (const chunk of item.data) rows += countRows(chunk);
         counts[item.table] = rows;
       }
     }
