@@ -143,3 +143,83 @@ export function fsyncFolder(folder: string): void {
     closeSync(fd);
   }
 }
+
+/** Pieces of a file read as it grows (see followGrowingFile). */
+const FOLLOW_READ_BYTES = 512 * 1024;
+
+export interface GrowingFile {
+  /** the file's bytes from the start, waiting for more until the writer is done (or failed) */
+  chunks: AsyncGenerator<Buffer>;
+  /** the writer may have written more */
+  grew(): void;
+  /** the writer has written the whole file (and closed it): the reader ends at its end */
+  finished(): void;
+  /** the writer gave up: the reader throws this */
+  failed(error: Error): void;
+}
+
+/**
+ * Reads a file while another part of this process is still writing it, so a consumer can start on
+ * the first bytes instead of waiting for the last (a restore loads a set's dump into the database as
+ * the archive is extracted). The writer says when it may have written more, and when it is done;
+ * the reader never polls: between those calls it waits. A file that does not exist yet is waited for.
+ */
+export function followGrowingFile(file: string): GrowingFile {
+  let signalled = false;
+  let wake: (() => void) | null = null;
+  let done = false;
+  let failure: Error | null = null;
+  const signal = () => {
+    signalled = true;
+    const resume = wake;
+    wake = null;
+    resume?.();
+  };
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let handle: fs.FileHandle | null = null;
+    let offset = 0;
+    try {
+      for (;;) {
+        if (failure) throw failure;
+        // Read before a short read can mean the end: whatever was written before `finished` is then in the file.
+        const complete = done;
+        signalled = false;
+        if (!handle) {
+          try {
+            handle = await fs.open(file, "r");
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+          }
+        }
+        if (handle) {
+          const buffer = Buffer.allocUnsafe(FOLLOW_READ_BYTES);
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+          if (bytesRead > 0) {
+            offset += bytesRead;
+            yield buffer.subarray(0, bytesRead);
+            continue;
+          }
+        }
+        if (complete) {
+          if (!handle) throw new Error(`${path.basename(file)} was never written`);
+          return;
+        }
+        if (!signalled) await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      await handle?.close();
+    }
+  }
+  return {
+    chunks: chunks(),
+    grew: signal,
+    finished: () => {
+      done = true;
+      signal();
+    },
+    failed: (error) => {
+      failure = error;
+      signal();
+    },
+  };
+}
