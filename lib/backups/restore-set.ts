@@ -11,7 +11,7 @@ import { withAppWritesPaused } from "@/lib/operations/write-gate";
 import { captureOperationsFinishedSince, captureRunningOperations, reinstateOperations } from "@/lib/operations/service";
 import { getLogger, reopenLogFile } from "@/lib/log/logger";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
-import { followGrowingFile, fsyncFolder, fsyncTree } from "@/lib/files";
+import { fsyncFolder, fsyncTree } from "@/lib/files";
 import { crashPoint, holdPoint, phasePoint } from "@/lib/backups/crash-points";
 import { carryAccessTablesInto, saveAccessTablesAside, type CarriedTables } from "@/lib/db/sqlite-kept-tables";
 import { isDataRootLockName } from "@/lib/backups/server-lock";
@@ -216,46 +216,33 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     // the reopened database's first write (its switch to WAL) fsyncs the file, and with the 1.6 GB just
     // extracted still dirty that took 0.7 s (bench/RESULTS-restore-memory.md).
     const flushes: Promise<unknown>[] = [];
-    // On PostgreSQL the set's dump is loaded into a schema of its own as it is extracted (the loader
-    // reads the file as the extraction writes it), beside the other archives and the serving app, and
-    // swapped in during the pause (staged-restore.ts); a database where that cannot be done is loaded
-    // in place, inside the pause (restorePostgresDump).
+    // On PostgreSQL the set's dump is loaded into a schema of its own as soon as it is extracted, beside
+    // the other archives and the serving app, and swapped in during the pause (staged-restore.ts); a
+    // database where that cannot be done is loaded in place, inside the pause (restorePostgresDump).
     const blocker = pool && postgresDump ? await swapBlocker(pool) : null;
     if (pool && postgresDump && blocker) getLogger().info("restoring the database in place, not by a schema swap", { reason: blocker });
-    const stagedFile = postgresDump ? path.join(folders.mimir_data, STAGING, postgresDump.file) : null;
-    const dumpSource = pool && postgresDump && !blocker && stagedFile ? followGrowingFile(stagedFile) : null;
-    const load = { extracting: true, rows: 0, total: Object.values(postgresDump?.row_counts ?? {}).reduce((sum, rows) => sum + rows, 0) };
-    const staging =
-      pool && dumpSource
-        ? stageDump(pool, dumpSource.chunks, {
-            signal: options.signal,
-            progress: (rows) => {
-              load.rows += rows;
-              if (!load.extracting) options.progress?.(load.rows, load.total);
-            },
-            message: (text) => {
-              if (!load.extracting) options.message?.(text);
-            },
-          })
-        : null;
-    // Awaited once everything is extracted; a failure before that must not go unhandled.
-    staging?.catch(() => undefined);
+    const swapsSchemas = pool !== null && postgresDump !== undefined && blocker === null;
+    let staging: Promise<StagedDump> | null = null;
     let stagedDump: StagedDump | null = null;
     try {
       await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), {
         ...options,
         databaseCheck: databaseCheck ?? undefined,
         // The load into the staged schema is that check (it loads, with the manifest's counts, below).
-        postgresDumpChecked: staging !== null,
-        progress: (done, total) => {
-          dumpSource?.grew();
-          options.progress?.(done, total);
-        },
+        postgresDumpChecked: swapsSchemas,
         afterVolume: (volume) => {
           const staged = path.join(folders[volume], STAGING);
-          if (volume === "mimir_data") dumpSource?.finished();
-          // The dump is loaded into the database, never flushed as a file nor swapped into the volume.
-          const flushed = fsyncTree(staged, { skip: (file) => file === stagedFile });
+          if (volume === "mimir_data" && postgresDump && swapsSchemas && pool) {
+            // Loaded into the database, never swapped into the volume as a file.
+            fs.renameSync(path.join(staged, postgresDump.file), postgresDumpFile());
+            options.message?.("loading the set's database into a schema beside the live one");
+            staging = stageDump(pool, postgresDumpFile(), { signal: options.signal });
+            // Awaited once everything is extracted; a failure before that must not go unhandled.
+            staging.catch(() => undefined);
+          }
+          // Loaded in place, the dump stays in staging for the drill's check and is moved out below.
+          const dump = volume === "mimir_data" && postgresDump && !swapsSchemas ? path.join(staged, postgresDump.file) : null;
+          const flushed = fsyncTree(staged, { skip: (file) => file === dump });
           // Awaited once everything is extracted; a failure before that must not go unhandled.
           flushed.catch(() => undefined);
           flushes.push(flushed);
@@ -263,29 +250,19 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         },
       });
       await Promise.all(flushes);
-      load.extracting = false;
-      if (staging && postgresDump) {
-        options.message?.("loading the set's database into a schema beside the live one");
-        options.progress?.(load.rows, load.total);
-        stagedDump = await checkStagedDump(staging, postgresDump);
-      }
-      if (stagedFile) {
-        // Loaded in place, the dump is read again in the pause; either way it never joins the volume.
-        if (stagedDump) fs.rmSync(stagedFile);
-        else fs.renameSync(stagedFile, postgresDumpFile());
-      }
+      if (postgresDump && !swapsSchemas) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
+      if (staging && postgresDump) stagedDump = await checkStagedDump(staging, postgresDump);
       await phasePoint("restore.after_extract");
       await holdPoint("restore.after_extract", options.signal);
       // The last moment a cancel is honoured: nothing live has changed yet.
       options.signal?.throwIfAborted();
       options.pointOfNoReturn?.(RESTORE_APPLYING);
     } catch (error) {
-      // The loader stops reading, and it and the flushes still walking staging finish before it is removed under them.
-      dumpSource?.failed(error as Error);
+      // The flushes still walking staging finish before it is removed under them, and the load before its schema is dropped.
       await Promise.allSettled([...flushes, ...(staging ? [staging] : [])]);
       removeStaging(volumes);
       fs.rmSync(postgresDumpFile(), { force: true });
-      const loaded = await staging?.catch(() => null);
+      const loaded = await (staging as Promise<StagedDump> | null)?.catch(() => null);
       if (loaded && pool) await dropSchema(pool, loaded.schema).catch(() => undefined);
       throw error;
     }

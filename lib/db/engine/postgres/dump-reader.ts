@@ -33,14 +33,13 @@ const END_OF_COPY_AFTER_ROW = Buffer.from("\n\\.\n");
 export class DumpFormatError extends Error {}
 
 /**
- * Reads a dump (a file, or its bytes as they come) statement by statement and COPY block by COPY
- * block, streaming the data. Throws
+ * Reads a dump statement by statement and COPY block by COPY block, streaming the data. Throws
  * DumpFormatError on a file that is not a dump of ours, or that ends before its trailer (truncated):
  * since restore and verify run in one transaction, the throw rolls back whatever was read before it.
  */
-export async function* readDump(source: string | AsyncIterable<Buffer>): AsyncGenerator<DumpItem> {
-  const input = typeof source === "string" ? fs.createReadStream(source, { highWaterMark: READ_BYTES }) : null;
-  const reader = new DumpBytes(((input ?? source) as AsyncIterable<Buffer>)[Symbol.asyncIterator]());
+export async function* readDump(file: string): AsyncGenerator<DumpItem> {
+  const input = fs.createReadStream(file, { highWaterMark: READ_BYTES });
+  const reader = new DumpBytes(input[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
   try {
     if ((await reader.line()) !== DUMP_HEADER) throw new DumpFormatError("Not a PostgreSQL dump of this console: its first line is not the dump header");
     let section: DumpSection = "preamble";
@@ -78,7 +77,7 @@ export async function* readDump(source: string | AsyncIterable<Buffer>): AsyncGe
     }
     if (!complete || statement.length > 0) throw new DumpFormatError("The dump ends before its trailer line (truncated)");
   } finally {
-    input?.destroy();
+    input.destroy();
   }
 }
 

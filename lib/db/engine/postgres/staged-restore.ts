@@ -93,18 +93,14 @@ export interface StagedDump {
 }
 
 /**
- * Loads a dump written by ./dump.ts (a file, or its bytes as they are read) into a new schema beside the live one and returns its name and
+ * Loads a dump written by ./dump.ts into a new schema beside the live one and returns its name and
  * row counts. Each table's rows go in with COPY … FREEZE (written once, already visible to all: the
  * index builds that read them next write no hint bits), then the keys and indexes are built on
  * BUILD_CONNECTIONS connections at once, then the foreign keys. Changes nothing live. On a failure
  * (a bad dump, a cancel, a lost connection) the schema is dropped before the error is thrown; after a
  * kill, dropStagedSchemas removes it.
  */
-export async function stageDump(
-  pool: Pool,
-  dump: string | AsyncIterable<Buffer>,
-  options: { progress?: (rows: number) => void; message?: (text: string) => void; signal?: AbortSignal } = {},
-): Promise<StagedDump> {
+export async function stageDump(pool: Pool, file: string, options: { progress?: (rows: number) => void; signal?: AbortSignal } = {}): Promise<StagedDump> {
   const schema = `${STAGED_SCHEMA_PREFIX}${randomBytes(6).toString("hex")}`;
   const clients: PoolClient[] = [];
   let failed: Error | undefined;
@@ -121,7 +117,7 @@ export async function stageDump(
     const counts: Record<string, number> = {};
     const keys: string[] = [];
     const foreignKeys: string[] = [];
-    for await (const item of readDump(dump)) {
+    for await (const item of readDump(file)) {
       options.signal?.throwIfAborted();
       if (item.section !== "app") continue;
       if (item.kind === "statement") {
@@ -142,7 +138,6 @@ export async function stageDump(
       );
       await loader.query("COMMIT");
     }
-    options.message?.("building the loaded tables' keys and indexes");
     for (const statements of [keys, foreignKeys]) {
       const queue = [...statements];
       await Promise.all(
