@@ -188,6 +188,23 @@ describe("backup sets on PostgreSQL", () => {
     }
   });
 
+  test("a set whose dump does not hold the manifest's rows fails the restore before the swap: nothing live changes, and its loaded schema is dropped", async () => {
+    const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+    const file = path.join(root.config.paths.backups, manifest.id, "manifest.json");
+    const edited = JSON.parse(fs.readFileSync(file, "utf8")) as typeof manifest;
+    edited.postgres = { ...edited.postgres!, row_counts: { ...edited.postgres!.row_counts, job_executions: edited.postgres!.row_counts.job_executions! + 1 } };
+    fs.writeFileSync(file, JSON.stringify(edited));
+    await db.pool.query("UPDATE scheduled_jobs SET name = 'changed since the set' WHERE id = 'job-1'");
+    const liveTable = (await db.pool.query("SELECT 'scheduled_jobs'::regclass::oid AS oid")).rows[0].oid;
+
+    await expect(restoreBackup(manifest.id, ["mimir_data"])).rejects.toThrow(/job_executions has \d+ rows, the manifest says \d+; nothing was replaced/);
+    expect((await db.pool.query("SELECT 'scheduled_jobs'::regclass::oid AS oid")).rows[0].oid).toBe(liveTable);
+    expect((await db.pool.query("SELECT name FROM scheduled_jobs WHERE id = 'job-1'")).rows).toEqual([{ name: "changed since the set" }]);
+    expect((await db.pool.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mimir\\_%'")).rows).toEqual([]);
+    expect(fs.readdirSync(root.config.paths.data).filter((name) => name.startsWith(".mimir-restore"))).toEqual([]);
+    await db.pool.query("UPDATE scheduled_jobs SET name = 'Job 1' WHERE id = 'job-1'");
+  });
+
   test("a view of the operator's on an app table keeps the restore in place: the view still reads the restored rows", async () => {
     await db.pool.query("CREATE VIEW operator_job_names AS SELECT id, name FROM scheduled_jobs");
     try {

@@ -224,6 +224,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     const swapsSchemas = pool !== null && postgresDump !== undefined && blocker === null;
     let staging: Promise<StagedDump> | null = null;
     let stagedDump: StagedDump | null = null;
+    // The load's progress (rows) is shown once the archives are extracted: until then the extraction's is.
+    const load = { extracting: true, rows: 0, total: Object.values(postgresDump?.row_counts ?? {}).reduce((sum, rows) => sum + rows, 0) };
     try {
       await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), {
         ...options,
@@ -235,8 +237,16 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
           if (volume === "mimir_data" && postgresDump && swapsSchemas && pool) {
             // Loaded into the database, never swapped into the volume as a file.
             fs.renameSync(path.join(staged, postgresDump.file), postgresDumpFile());
-            options.message?.("loading the set's database into a schema beside the live one");
-            staging = stageDump(pool, postgresDumpFile(), { signal: options.signal });
+            staging = stageDump(pool, postgresDumpFile(), {
+              signal: options.signal,
+              progress: (rows) => {
+                load.rows += rows;
+                if (!load.extracting) options.progress?.(load.rows, load.total);
+              },
+              message: (text) => {
+                if (!load.extracting) options.message?.(text);
+              },
+            });
             // Awaited once everything is extracted; a failure before that must not go unhandled.
             staging.catch(() => undefined);
           }
@@ -251,7 +261,12 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       });
       await Promise.all(flushes);
       if (postgresDump && !swapsSchemas) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
-      if (staging && postgresDump) stagedDump = await checkStagedDump(staging, postgresDump);
+      load.extracting = false;
+      if (staging && postgresDump) {
+        options.message?.("loading the set's database into a schema beside the live one");
+        options.progress?.(load.rows, load.total);
+        stagedDump = await checkStagedDump(staging, postgresDump);
+      }
       await phasePoint("restore.after_extract");
       await holdPoint("restore.after_extract", options.signal);
       // The last moment a cancel is honoured: nothing live has changed yet.

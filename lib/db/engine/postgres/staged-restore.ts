@@ -100,7 +100,11 @@ export interface StagedDump {
  * (a bad dump, a cancel, a lost connection) the schema is dropped before the error is thrown; after a
  * kill, dropStagedSchemas removes it.
  */
-export async function stageDump(pool: Pool, file: string, options: { progress?: (rows: number) => void; signal?: AbortSignal } = {}): Promise<StagedDump> {
+export async function stageDump(
+  pool: Pool,
+  file: string,
+  options: { progress?: (rows: number) => void; message?: (text: string) => void; signal?: AbortSignal } = {},
+): Promise<StagedDump> {
   const schema = `${STAGED_SCHEMA_PREFIX}${randomBytes(6).toString("hex")}`;
   const clients: PoolClient[] = [];
   let failed: Error | undefined;
@@ -138,6 +142,7 @@ export async function stageDump(pool: Pool, file: string, options: { progress?: 
       );
       await loader.query("COMMIT");
     }
+    options.message?.("building the loaded tables' keys and indexes");
     for (const statements of [keys, foreignKeys]) {
       const queue = [...statements];
       await Promise.all(
