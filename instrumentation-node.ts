@@ -14,8 +14,8 @@ try {
     console.error(`Serving the API's reads through Next.js only: ${error instanceof Error ? error.message : String(error)}`);
   }
   // /metrics reports two passes over whole tables, read on a worker thread and reused: start them now
-  // (without holding up the boot), so that no scrape has to start them and wait for all of them.
-  warmTableScans();
+  // (without holding up the boot); a scrape never waits for them (their families are absent until then).
+  void warmTableScans();
 } catch (error) {
   console.error(`Mimir persistence console failed to start:\n${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

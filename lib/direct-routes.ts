@@ -72,6 +72,9 @@ export function enableDirectRoutes(): void {
   memo.runtimeRequire = runtimeRequire;
   memo.appDir = path.join(distDir, "server/app");
   memo.internals = internals;
+  // Probes ask for these first and often (load balancers, Prometheus): their bundles load now, so that
+  // the first request is served directly as well, not by Next.js loading the route on its way.
+  for (const file of ["/health/route.js", "/metrics/route.js"]) handlerOf(file);
 }
 
 /**

@@ -133,25 +133,25 @@ function createCollectors(): Registry {
   });
   new Gauge({
     name: "mimir_table_rows",
-    help: "Rows in each table of the database",
+    help: "Rows in each table of the database (absent until the first count after start ends)",
     labelNames: ["table"] as const,
     registers,
-    async collect() {
+    collect() {
       this.reset();
-      for (const table of await tableRows()) this.set({ table: table.name }, table.rows);
+      for (const table of tableRows.current() ?? []) this.set({ table: table.name }, table.rows);
     },
   });
   new Gauge({
     name: "mimir_job_runs",
-    help: "Runs in the execution history by status",
+    help: "Runs in the execution history by status (absent until the first pass after start ends)",
     labelNames: ["status"] as const,
     registers,
-    async collect() {
+    collect() {
       this.reset();
-      for (const [status, n] of Object.entries((await tallies()).byStatus)) this.set({ status }, n);
+      for (const [status, n] of Object.entries(tallies.current()?.byStatus ?? {})) this.set({ status }, n);
     },
   });
-  registry.registerMetric(runDurationHistogram(tallies));
+  registry.registerMetric(runDurationHistogram(() => tallies.current()));
   new Gauge({
     name: "mimir_backup_last_age_seconds",
     help: "Age of the newest backup set, labelled with its id; absent until one exists",

@@ -8,6 +8,7 @@ import { route } from "@/lib/http";
 import { executionIdParams } from "@/lib/executions/inputs";
 import { renderMetrics } from "@/lib/metrics/collectors";
 import { recordHttpRequest, routeTemplate } from "@/lib/metrics/http";
+import { reusedInBackground, warmTableScans } from "@/lib/metrics/run-duration";
 import { takeStorageSample } from "@/lib/storage/sampler";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import type { ExecutionStatus } from "@/lib/executions/types";
@@ -31,6 +32,8 @@ beforeAll(async () => {
     .values([run("a", "success", 2), run("b", "success", 90), run("c", "failed", 0.5), run("d", "running", null)]);
   await takeStorageSample();
   recordHttpRequest("GET", "/api/v1/jobs/[id]", 200, 12);
+  // What boot starts: a scrape never waits for these passes (see below).
+  await warmTableScans();
 });
 afterAll(() => root.cleanup());
 
@@ -187,4 +190,26 @@ test("the alert states come with the latest samples, in the same statement: rais
   } finally {
     await getDb().delete(storageAlerts);
   }
+});
+
+test("a value read from whole tables is never waited for by a scrape: absent until its first read ends, then reused and refreshed in the background", async () => {
+  let finish!: (rows: number) => void;
+  let reads = 0;
+  const rows = reusedInBackground(
+    30_000,
+    () => {
+      reads += 1;
+      return new Promise<number>((resolve) => (finish = resolve));
+    },
+    0,
+    () => undefined,
+  );
+  expect(rows.current()).toBeNull();
+  expect(rows.current()).toBeNull();
+  // One read under way, however many scrapes ask meanwhile.
+  expect(reads).toBe(1);
+  finish(42);
+  await expect(rows()).resolves.toBe(42);
+  expect(rows.current()).toBe(42);
+  expect(reads).toBe(1);
 });
