@@ -1,6 +1,6 @@
 import { boot } from "@/lib/boot";
 import { installRequestGate } from "@/lib/request-gate";
-import { enableDirectRoutes } from "@/lib/direct-routes";
+import { enableDirectRoutes, loadProbeRoutes } from "@/lib/direct-routes";
 import { warmTableScans } from "@/lib/metrics/run-duration";
 
 // Next.js logs a throwing register() and keeps serving 500s; a server that cannot boot must exit instead.
@@ -10,6 +10,7 @@ try {
   // Without it every request still goes through Next.js: a reason to say so, not to stop the server.
   try {
     enableDirectRoutes();
+    await loadProbeRoutes();
   } catch (error) {
     console.error(`Serving the API's reads through Next.js only: ${error instanceof Error ? error.message : String(error)}`);
   }
