@@ -140,10 +140,18 @@ async function child(kind: string) {
   step = "verifying the safety set";
   // The follow-up verify of the safety set (an operation of its own) is not timed, but it must end here:
   // left running in an exited process, it would hold off the next run's restore (one exclusive operation at a time).
+  // It starts only once the safety set's backup operation has ended: until a verify begun after this
+  // restore has ended too, it is still to come (an exit in that gap left it "running" in the database).
+  const restoreStartedAt = Date.parse(done.created_at);
   for (; !SKIP_FOLLOW_UP;) {
-    const running = (await listOperations({ limit: 50 })).items.filter((operation) => operation.status === "running");
-    if (running.length === 0) break;
-    await waitForOperation(running[0]!.id);
+    const operations = (await listOperations({ limit: 50 })).items;
+    const running = operations.find((operation) => operation.status === "running");
+    if (running) {
+      await waitForOperation(running.id);
+      continue;
+    }
+    if (operations.some((operation) => operation.kind === "verify" && Date.parse(operation.created_at) >= restoreStartedAt)) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   clearInterval(sample);
   const result: ChildResult = {
