@@ -140,7 +140,18 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
   }
 }
 
-async function copyIn(client: PoolClient, target: string, columns: string, data: AsyncGenerator<Buffer>, progress?: (rows: number) => void): Promise<number> {
+/**
+ * One table's rows through COPY, counted as they go; returns how many. `freeze`: COPY … FREEZE, for a
+ * table created or emptied in the caller's open transaction (its rows written once, visible to all).
+ */
+export async function copyIn(
+  client: PoolClient,
+  target: string,
+  columns: string,
+  data: AsyncIterable<Buffer>,
+  progress?: (rows: number) => void,
+  freeze = false,
+): Promise<number> {
   let rows = 0;
   const counted = async function* () {
     for await (const chunk of data) {
@@ -150,7 +161,7 @@ async function copyIn(client: PoolClient, target: string, columns: string, data:
       yield chunk;
     }
   };
-  await pipeline(Readable.from(counted()), client.query(copyFrom(`COPY ${target} (${columns}) FROM STDIN`)));
+  await pipeline(Readable.from(counted()), client.query(copyFrom(`COPY ${target} (${columns}) FROM STDIN${freeze ? " WITH (FREEZE)" : ""}`)));
   return rows;
 }
 

@@ -1,13 +1,9 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type { Pool, PoolClient } from "pg";
-import { from as copyFrom } from "pg-copy-streams";
 import { currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog, type CatalogTable } from "./catalog";
-import { countRows } from "./dump";
 import { readDump } from "./dump-reader";
-import { DumpVersionError, JOURNAL_TABLE, RESTORE_COMMIT_KEY, type RestoreOptions, type RestoreResult } from "./restore";
+import { copyIn, DumpVersionError, JOURNAL_TABLE, RESTORE_COMMIT_KEY, type RestoreOptions, type RestoreResult } from "./restore";
 
 /**
  * A restore in two steps, so that nobody waits for the load and the way back costs nothing:
@@ -134,12 +130,7 @@ export async function stageDump(
       // FREEZE needs the table emptied in the same transaction; it was created just above, so this empties nothing.
       await loader.query("BEGIN");
       await loader.query(`TRUNCATE ${escapeIdentifier(item.table)}`);
-      counts[item.table] = await copyRows(
-        loader,
-        `COPY ${escapeIdentifier(item.table)} (${item.columns}) FROM STDIN WITH (FREEZE)`,
-        item.data,
-        options.progress,
-      );
+      counts[item.table] = await copyIn(loader, escapeIdentifier(item.table), item.columns, item.data, options.progress, true);
       await loader.query("COMMIT");
     }
     options.message?.("building the loaded tables' keys and indexes");
@@ -165,20 +156,6 @@ export async function stageDump(
     // Once they are gone: an open transaction of theirs would hold locks the DROP waits for.
     if (failed) await dropSchema(pool, schema).catch(() => undefined);
   }
-}
-
-async function copyRows(client: PoolClient, statement: string, data: AsyncIterable<Buffer>, progress?: (rows: number) => void): Promise<number> {
-  let rows = 0;
-  const counted = async function* () {
-    for await (const chunk of data) {
-      const n = countRows(chunk);
-      rows += n;
-      progress?.(n);
-      yield chunk;
-    }
-  };
-  await pipeline(Readable.from(counted()), client.query(copyFrom(statement)));
-  return rows;
 }
 
 /**
