@@ -94,7 +94,7 @@ export interface StagedDump {
  * index builds that read them next write no hint bits), then the keys and indexes are built on
  * BUILD_CONNECTIONS connections at once, then the foreign keys. Changes nothing live. On a failure
  * (a bad dump, a cancel, a lost connection) the schema is dropped before the error is thrown; after a
- * kill, dropStagedSchemas removes it.
+ * kill, the next restore drops it (dropLeftoverSchemas).
  */
 export async function stageDump(
   pool: Pool,
