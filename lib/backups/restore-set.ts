@@ -265,7 +265,7 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       if (staging && postgresDump) {
         options.message?.("loading the set's database into a schema beside the live one");
         options.progress?.(load.rows, load.total);
-        stagedDump = await checkStagedDump(staging, postgresDump);
+        stagedDump = await checkStagedDump(staging, postgresDump, options.signal);
       }
       await phasePoint("restore.after_extract");
       await holdPoint("restore.after_extract", options.signal);
@@ -555,12 +555,17 @@ export async function recoverInterruptedRestore(): Promise<string | null> {
  * keys built on the rows), with the manifest's row counts. Throws verification_failed otherwise (the
  * caller drops the staged schema); a cancel passes through as it is.
  */
-async function checkStagedDump(staging: Promise<StagedDump>, dump: NonNullable<BackupManifest["postgres"]>): Promise<StagedDump> {
+async function checkStagedDump(
+  staging: Promise<StagedDump>,
+  dump: NonNullable<BackupManifest["postgres"]>,
+  signal: AbortSignal | undefined,
+): Promise<StagedDump> {
   let staged: StagedDump;
   try {
     staged = await staging;
   } catch (error) {
-    if ((error as Error).name === "AbortError") throw error;
+    // A cancel (its reason is the operation's "cancelled" or "interrupted") is not a fault of the set.
+    if (signal?.aborted) throw error;
     const why = error instanceof DumpFormatError ? (error as Error).message : `it does not load: ${(error as Error).message}`;
     throw new AppError("verification_failed", `${dump.file} from the set: ${why}; nothing was replaced`, { cause: error });
   }
