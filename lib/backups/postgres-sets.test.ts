@@ -188,6 +188,39 @@ describe("backup sets on PostgreSQL", () => {
     }
   });
 
+  test("readers are held only for the swap's renames: the kept rows are copied while they read on", async () => {
+    const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+    // A reader in the middle of a read transaction on a live table.
+    const reader = new pg.Client({ connectionString: db.url });
+    await reader.connect();
+    try {
+      await reader.query("BEGIN");
+      await reader.query("SELECT count(*) FROM job_executions");
+      const restored = restoreBackup(manifest.id, ["mimir_data"]);
+      restored.catch(() => undefined);
+      // The swap gets as far as its renames beside the reader: it holds the lock that keeps writers out
+      // (the kept rows are copied under it) and waits for the readers only there.
+      const locks = async () =>
+        (
+          await db.pool.query<{ mode: string; granted: boolean }>(
+            `SELECT l.mode, l.granted FROM pg_locks l WHERE l.relation = 'job_executions'::regclass AND l.pid <> $1 AND l.pid <> pg_backend_pid()`,
+            [(reader as unknown as { processID: number }).processID],
+          )
+        ).rows;
+      let seen = await locks();
+      for (const deadline = Date.now() + 60_000; !seen.some((lock) => lock.mode === "AccessExclusiveLock" && !lock.granted); seen = await locks()) {
+        if (Date.now() > deadline) throw new Error(`the swap never waited for the reader: ${JSON.stringify(seen)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(seen).toContainEqual({ mode: "ShareRowExclusiveLock", granted: true });
+      await reader.query("COMMIT");
+      await restored;
+    } finally {
+      await reader.end();
+    }
+    expect((await db.pool.query("SELECT count(*) AS n FROM job_executions")).rows[0].n).toBe(String(manifest.postgres!.row_counts.job_executions));
+  });
+
   test("a set whose dump does not hold the manifest's rows fails the restore before the swap: nothing live changes, and its loaded schema is dropped", async () => {
     const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
     const file = path.join(root.config.paths.backups, manifest.id, "manifest.json");

@@ -195,8 +195,10 @@ export async function swapInStagedDump(
       );
     }
     // Every writer (this instance's writes are paused; another instance's wait here) has finished, and
-    // none starts until the commit, when their statements find the swapped-in tables by name.
-    if (live.length > 0) await client.query(`LOCK TABLE ${live.map((table) => table.qualified).join(", ")} IN ACCESS EXCLUSIVE MODE`);
+    // none starts until the commit, when their statements find the swapped-in tables by name. Readers
+    // go on reading the live tables while the kept rows are copied: only the renames below hold them.
+    const liveList = live.map((table) => table.qualified).join(", ");
+    if (live.length > 0) await client.query(`LOCK TABLE ${liveList} IN SHARE ROW EXCLUSIVE MODE`);
 
     const from = (name: string) => `${escapeIdentifier(schema)}.${escapeIdentifier(name)}`;
     const into = (name: string) => `${escapeIdentifier(staged.schema)}.${escapeIdentifier(name)}`;
@@ -227,11 +229,17 @@ export async function swapInStagedDump(
 
     const replaced = options.replacedSchema ?? newReplacedSchemaName();
     await client.query(`CREATE SCHEMA ${escapeIdentifier(replaced)}`);
-    // Their indexes, constraints and owned sequences move with them.
-    for (const table of live) await client.query(`ALTER TABLE ${table.qualified} SET SCHEMA ${escapeIdentifier(replaced)}`);
-    for (const table of live) await client.query(`ALTER TABLE ${into(table.name)} SET SCHEMA ${escapeIdentifier(schema)}`);
-    await client.query(`DROP SCHEMA ${escapeIdentifier(staged.schema)} CASCADE`);
-    await client.query("COMMIT");
+    // From here to the commit readers wait: one round trip of catalog changes. Their indexes,
+    // constraints and owned sequences move with the tables.
+    await client.query(
+      [
+        ...(live.length > 0 ? [`LOCK TABLE ${liveList} IN ACCESS EXCLUSIVE MODE`] : []),
+        ...live.map((table) => `ALTER TABLE ${table.qualified} SET SCHEMA ${escapeIdentifier(replaced)}`),
+        ...live.map((table) => `ALTER TABLE ${into(table.name)} SET SCHEMA ${escapeIdentifier(schema)}`),
+        `DROP SCHEMA ${escapeIdentifier(staged.schema)} CASCADE`,
+        "COMMIT",
+      ].join(";\n"),
+    );
     const counts = Object.fromEntries(Object.entries(staged.row_counts).filter(([table]) => table !== journalTable));
     return { row_counts: counts, same_instance: sameInstance, kept: sameInstance ? carried : [], appended_rows: appended, replaced_schema: replaced };
   } catch (error) {
