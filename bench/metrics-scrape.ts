@@ -69,11 +69,12 @@ async function measure(label: string, start: () => ReturnType<typeof startOurs>)
     const booted = performance.now();
     const scrape = async () => {
       const at = (performance.now() - booted) / 1000;
+      const utc = new Date().toISOString().slice(11, 23);
       const started = performance.now();
       const response = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
       await response.text();
       if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-      return { at, ms: performance.now() - started, timing: response.headers.get("server-timing") ?? "" };
+      return { at, utc, ms: performance.now() - started, timing: response.headers.get("server-timing") ?? "" };
     };
     await new Promise((resolve) => setTimeout(resolve, FIRST_AFTER_MS));
     const first = await scrape();
@@ -90,7 +91,7 @@ async function measure(label: string, start: () => ReturnType<typeof startOurs>)
     console.log(
       `${label.padEnd(12)} ${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}, ${server.name}: first scrape ${first.ms.toFixed(1)} ms (${FIRST_AFTER_MS} ms after boot); then ${scrapes.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms; server CPU ${cpu.toFixed(2)} s (${((cpu / scrapes.length) * 1000).toFixed(1)} ms per scrape, background included) (load ${loadAverage()})`,
     );
-    console.log(`    first scrape: ${first.timing || "(no Server-Timing)"}`);
+    console.log(`    first scrape (at ${first.utc} UTC, to line up with the server's log): ${first.timing || "(no Server-Timing)"}`);
     for (const s of [...scrapes].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST))
       console.log(`    ${s.ms.toFixed(1).padStart(7)} ms at ${s.at.toFixed(1).padStart(5)} s after boot: ${s.timing || "(no Server-Timing)"}`);
   } finally {

@@ -6,7 +6,8 @@ import type { AppConfig } from "@/lib/config/load";
 import { configureLogging } from "@/lib/log/logger";
 import { appDatabaseLocation, closeAppDatabase, closeDatabase, isAppDatabaseOpen, openDatabase, setAppDatabase } from "@/lib/db/client";
 import { migrateDatabase, type MigrationReport } from "@/lib/db/migrate";
-import { openPostgresAppDatabase } from "@/lib/db/postgres";
+import { openIdleConnections, openPostgresAppDatabase } from "@/lib/db/postgres";
+import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
 import { bindSchemaBackend } from "@/lib/db/schema/select";
 import { seedCredentialsFromEnvironment } from "@/lib/auth/service";
 import { installPeerAddressHeader } from "@/lib/client-address";
@@ -117,6 +118,9 @@ export async function boot(): Promise<void> {
       // A restore killed after its swap: what it replaced is still kept aside, and becomes its safety set now.
       await resumeSafetySet();
     }
+    // The pool's idle connections open now rather than on the first requests' way.
+    const pool = appPostgresPool();
+    if (pool) await openIdleConnections(pool, config.values.persistence.pool.max_idle);
     log.info("booted", {
       home: config.paths.home,
       // the file, or host/port/database on PostgreSQL: never the connection string (it holds the password)

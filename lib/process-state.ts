@@ -30,6 +30,7 @@ export const PROCESS_SLOTS = [
   "metrics",
   "metricsTableScans",
   "sqliteReadWorker",
+  "postgresBackgroundPasses",
   "outboundAgent",
   "requestGate",
   "requestActivity",

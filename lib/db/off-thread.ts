@@ -1,15 +1,18 @@
 import "server-only";
 import { Worker } from "node:worker_threads";
-import { appDatabaseLocation, BUSY_TIMEOUT_MS } from "@/lib/db/client";
+import type pg from "pg";
+import { appDatabaseLocation, BUSY_TIMEOUT_MS, getDb } from "@/lib/db/client";
 import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
 import { processState } from "@/lib/process-state";
+import { createSerialQueue } from "@/lib/serial-queue";
 
 /**
  * Reads that walk a whole table (row counts, the run tallies of /metrics) run on SQLite on a worker
  * thread with its own read-only connection. better-sqlite3 runs a statement on the calling thread, so
  * on the app connection a 120 ms pass over 1,000,000 runs holds every request for 120 ms; on its own
  * thread it holds nobody. WAL mode lets that connection read while the app writes. On PostgreSQL the
- * driver is asynchronous already: the statements run on the pool as usual.
+ * driver is asynchronous already, but the database server's cores are the requests' too: the passes run
+ * on a pool connection one at a time, without parallel workers (readPostgresInBackground).
  *
  * One worker thread for the process, started on first use and kept while it is used (unref'd: it never
  * holds the process open; ended once idle for IDLE_THREAD_MS), at the background niceness, reading one
@@ -114,16 +117,47 @@ export function readSqliteOffThread(file: string, statements: { sql: string; par
   });
 }
 
+/** One pass at a time on PostgreSQL, as the SQLite worker reads one call after another. */
+const postgresPasses = processState("postgresBackgroundPasses", () => ({ inTurn: createSerialQueue() }));
+
+/**
+ * Runs `statements` in one read-only snapshot on a pool connection and answers each one's rows as
+ * arrays of column values, in select order, as readSqliteOffThread does. One call at a time in this
+ * process, and without parallel workers: a pass over a million rows then takes one core of the
+ * database server, never all of them. The boot's two passes side by side, each with its parallel
+ * workers, took both cores of a small server, and the first requests after boot waited for them
+ * (a /metrics scrape 100-200 ms instead of 40). Reads only.
+ */
+export function readPostgresInBackground(statements: { sql: string; params: unknown[] }[]): Promise<unknown[][][]> {
+  return postgresPasses.inTurn(async () => {
+    const client = await (getDb().$client as unknown as pg.Pool).connect();
+    let failed: Error | undefined;
+    try {
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0");
+      const answers: unknown[][][] = [];
+      for (const statement of statements)
+        answers.push((await client.query<unknown[]>({ text: statement.sql, values: statement.params, rowMode: "array" })).rows);
+      await client.query("COMMIT");
+      return answers;
+    } catch (error) {
+      failed = error as Error;
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release(failed);
+    }
+  });
+}
+
 /**
  * The rows of a select whose fields are `fields` (the same object passed to `select()`, flat: its keys
- * name the columns in order), read off the event loop on SQLite (see above) and on the pool on
- * PostgreSQL. Values come back as the driver gives them: use it for numbers and text, not for columns
+ * name the columns in order), read off the event loop on SQLite and as a background pass on
+ * PostgreSQL (see above). Values come back as the driver gives them: use it for numbers and text, not for columns
  * that drizzle maps (timestamps on PostgreSQL, JSON). Reads only.
  */
 export async function readOffThread<T extends Record<string, unknown>>(fields: Record<keyof T, unknown>, query: BuiltQuery & PromiseLike<T[]>): Promise<T[]> {
   const location = appDatabaseLocation();
-  if (location.backend !== "sqlite") return await query;
   const keys = Object.keys(fields);
-  const [rows] = await readSqliteOffThread(location.file, [query.toSQL()]);
+  const [rows] = location.backend === "sqlite" ? await readSqliteOffThread(location.file, [query.toSQL()]) : await readPostgresInBackground([query.toSQL()]);
   return rows!.map((values) => Object.fromEntries(keys.map((key, i) => [key, values[i]])) as T);
 }

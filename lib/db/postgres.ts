@@ -59,6 +59,17 @@ export function openPostgresPool(connectionString: string, settings: PoolSetting
   return pool;
 }
 
+/**
+ * Opens connections until `count` sit idle in the pool (its max_idle, which it keeps), all at once, so
+ * that the first requests after boot do not each wait for a connection's start-up: a /metrics scrape
+ * reads three things at once. A connection that fails to open is left to the next checkout.
+ */
+export async function openIdleConnections(pool: pg.Pool, count: number): Promise<void> {
+  const wanted = Math.max(0, Math.min(count, pool.options.max ?? count) - pool.idleCount);
+  const opened = await Promise.allSettled(Array.from({ length: wanted }, () => pool.connect()));
+  for (const result of opened) if (result.status === "fulfilled") result.value.release();
+}
+
 /** drizzle over a pool; typed as node-postgres here, cast to the SQLite-typed Db by lib/db/client.ts. */
 export function postgresDrizzle(pool: pg.Pool): PgDb {
   return drizzle({ client: pool }) as PgDb;

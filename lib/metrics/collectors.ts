@@ -286,6 +286,10 @@ export async function renderMetrics(): Promise<{ text: string; contentType: stri
   try {
     const text = await registry.metrics();
     const { parts } = await current;
+    // The passes over whole tables start after the scrape's own reads, never beside them.
+    const { tallies, tableRows } = tableScans();
+    tallies.refreshIfStale();
+    tableRows.refreshIfStale();
     const timing = [...Object.entries(parts), ["loop", busyMs] as const, ["total", performance.now() - started] as const];
     return { text, contentType: registry.contentType, serverTiming: timing.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(", ") };
   } finally {

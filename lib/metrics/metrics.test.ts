@@ -11,6 +11,7 @@ import { recordHttpRequest, routeTemplate } from "@/lib/metrics/http";
 import { reusedInBackground, warmTableScans } from "@/lib/metrics/run-duration";
 import { takeStorageSample } from "@/lib/storage/sampler";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
+import { testBackend } from "@/test/helpers/postgres";
 import type { ExecutionStatus } from "@/lib/executions/types";
 
 let root: TestDataRoot;
@@ -204,12 +205,32 @@ test("a value read from whole tables is never waited for by a scrape: absent unt
     0,
     () => undefined,
   );
+  // Looking never starts a read: a scrape starts it once its own reads are done.
   expect(rows.current()).toBeNull();
+  expect(reads).toBe(0);
+  rows.refreshIfStale();
   expect(rows.current()).toBeNull();
+  rows.refreshIfStale();
   // One read under way, however many scrapes ask meanwhile.
   expect(reads).toBe(1);
   finish(42);
   await expect(rows()).resolves.toBe(42);
   expect(rows.current()).toBe(42);
   expect(reads).toBe(1);
+});
+
+// Boot starts both passes at once: side by side, each with PostgreSQL's parallel workers, they took
+// every core of a small server from the first requests after boot.
+test.skipIf(testBackend() !== "postgres")("on PostgreSQL the passes over whole tables run one at a time, without parallel workers", async () => {
+  const { readPostgresInBackground } = await import("@/lib/db/off-thread");
+  const [[first], [second]] = await Promise.all([
+    readPostgresInBackground([
+      { sql: "SELECT current_setting('max_parallel_workers_per_gather'), pg_sleep($1)::text, clock_timestamp()::text", params: [0.2] },
+    ]),
+    readPostgresInBackground([{ sql: "SELECT current_setting('max_parallel_workers_per_gather'), statement_timestamp()::text", params: [] }]),
+  ]);
+  const [firstWorkers, , firstEnded] = first![0] as [string, string, string];
+  const [secondWorkers, secondStarted] = second![0] as [string, string];
+  expect([firstWorkers, secondWorkers]).toEqual(["0", "0"]);
+  expect(Date.parse(secondStarted)).toBeGreaterThanOrEqual(Date.parse(firstEnded));
 });

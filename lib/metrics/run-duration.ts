@@ -17,12 +17,16 @@ export interface Reused<T> {
   /** the last value, waiting for a read only when none has ended yet */
   (): Promise<T>;
   /**
-   * The last value without ever waiting, or null until the first read has ended; starts a read when
-   * none is under way and the value is missing or stale. A scrape uses this: the families read from
-   * whole tables are left out of a process's first scrapes (absent, never a false 0) rather than
-   * holding the scrape up for the pass (238 ms at 1,000,000 runs, right after boot).
+   * The last value without ever waiting, or null until the first read has ended. A scrape uses this:
+   * the families read from whole tables are left out of a process's first scrapes (absent, never a
+   * false 0) rather than holding the scrape up for the pass (238 ms at 1,000,000 runs, right after boot).
    */
   current(): T | null;
+  /**
+   * Starts a read when none is under way and the value is missing or stale. A scrape calls it once
+   * its own reads are done, so that the pass never runs beside them.
+   */
+  refreshIfStale(): void;
 }
 
 /**
@@ -49,9 +53,9 @@ export function reusedInBackground<T>(maxAgeMs: number, read: () => Promise<T>, 
     if (Date.now() - last.at > maxAgeMs) void refresh();
     return Promise.resolve(last.value);
   };
-  reused.current = (): T | null => {
+  reused.current = (): T | null => last?.value ?? null;
+  reused.refreshIfStale = () => {
     if (!last || Date.now() - last.at > maxAgeMs) void refresh();
-    return last?.value ?? null;
   };
   return reused;
 }
@@ -84,7 +88,14 @@ export function tableScans(): TableScans {
   }));
 }
 
-/** Starts both table scans in the background (at boot); resolves once both have ended. Never throws, a failed read is logged. */
+/**
+ * How long after boot the two passes start (instrumentation-node.ts): a restarted server is probed
+ * and scraped at once, and those first requests find the cores free instead of sharing them with a
+ * pass over a million runs.
+ */
+export const TABLE_SCANS_AFTER_BOOT_MS = 5_000;
+
+/** Starts both table scans in the background (after boot); resolves once both have ended. Never throws, a failed read is logged. */
 export async function warmTableScans(): Promise<void> {
   const scans = tableScans();
   await Promise.all([scans.tallies(), scans.tableRows()]);

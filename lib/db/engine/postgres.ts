@@ -2,6 +2,7 @@ import "server-only";
 import type pg from "pg";
 import { appDatabaseLocation, closeAppDatabase, getDb } from "@/lib/db/client";
 import type { DatabaseEngine } from "@/lib/db/engine/types";
+import { readPostgresInBackground } from "@/lib/db/off-thread";
 import { RESET_EMPTIED_TABLES, type ResetEmptiedTable } from "@/lib/db/sqlite-reset";
 import { exportPostgresSql } from "@/lib/db/engine/postgres/dump";
 import { readCatalog } from "@/lib/db/engine/postgres/catalog";
@@ -60,10 +61,11 @@ export const postgresEngine: DatabaseEngine = {
   countTableRows: async () => {
     const names = await tableNames();
     if (names.length === 0) return [];
-    const result = await pool().query<{ name: string; rows: string }>(
-      names.map((name) => `SELECT '${name.replaceAll("'", "''")}' AS name, count(*)::text AS rows FROM ${quote(name)}`).join(" UNION ALL "),
-    );
-    const rows = new Map(result.rows.map((row) => [row.name, Number(row.rows)]));
+    // A pass over every table: in the background, on one core of the server (lib/db/off-thread.ts).
+    const [result] = await readPostgresInBackground([
+      { sql: names.map((name) => `SELECT '${name.replaceAll("'", "''")}' AS name, count(*) AS rows FROM ${quote(name)}`).join(" UNION ALL "), params: [] },
+    ]);
+    const rows = new Map(result!.map(([name, count]) => [String(name), Number(count)]));
     return names.map((name) => ({ name, rows: rows.get(name) ?? 0 }));
   },
   tableStats: async () => {
