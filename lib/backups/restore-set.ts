@@ -25,6 +25,7 @@ import {
   newBackupId,
   passedVerification,
   readManifest,
+  removeOffTheLoop,
   setFolder,
   withSetInUse,
 } from "@/lib/backups/store";
@@ -142,12 +143,24 @@ interface SafetySetWork {
   message: Set<(text: string) => void>;
   last: { done: number; total: number; text: string | null };
 }
-const memo = processState("restoreDiscard", (): { restoreDiscard?: Promise<void>; safetySet?: SafetySetWork } => ({}));
+const memo = processState("restoreDiscard", (): { restoreDiscard?: Promise<void>; safetySet?: SafetySetWork; removals: Set<Promise<void>> } => ({
+  removals: new Set(),
+}));
 
 /** Resolves when the data a restore replaced has been archived into its safety set (or failed to be) and deleted. */
 export async function replacedDataRemoved(): Promise<void> {
   await memo.safetySet?.promise.catch(() => undefined);
   await memo.restoreDiscard;
+  await Promise.all(memo.removals);
+}
+
+/** A scratch dump of gigabytes goes without holding the event loop (removeOffTheLoop); replacedDataRemoved waits for it. */
+function removeInBackground(file: string): void {
+  const removal = removeOffTheLoop(file).catch((error: unknown) => {
+    getLogger().warn("could not delete a restore's scratch file; the next start removes it", { file, error });
+  });
+  memo.removals.add(removal);
+  void removal.finally(() => memo.removals.delete(removal));
 }
 
 /** True while a restore's replaced data waits to be archived (a killed process left it, or it is being written). */
@@ -366,7 +379,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       journal = { ...journal, phase: "swapped" };
       writeJournal(journal);
       fs.rmSync(keptTablesFile(), { force: true });
-      fs.rmSync(postgresDumpFile(), { force: true });
+      // The set's dump, loaded: a gigabyte whose unlink would hold every reader inside the pause.
+      removeInBackground(postgresDumpFile());
       crashPoint("restore.after_commit");
       // The "swapped" journal is the commit now: the token that stood for it on PostgreSQL can go.
       if (journal.commit_token && pool)
@@ -492,7 +506,7 @@ function discardReplacedData(journal: RestoreJournal) {
     // The restore has taken effect; what it replaced is removed at the next start instead.
     getLogger().warn("could not set the replaced data aside for deletion; the next start removes it", { error });
   }
-  fs.rmSync(replacedPostgresFile(), { force: true });
+  removeInBackground(replacedPostgresFile());
   activeTempFolders.delete(path.join(backupsFolder(), `.partial-${journal.safety_backup_id}`));
   fs.rmSync(path.join(backupsFolder(), `.partial-${journal.safety_backup_id}`), { recursive: true, force: true });
   removeJournal();

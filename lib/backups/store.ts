@@ -185,6 +185,23 @@ export function cleanLeftovers({ includeActive = false, ownOnly = false }: { inc
   return removed;
 }
 
+/**
+ * Deletes a file or folder of the backups folder without holding the event loop: unlinking a 1 GB
+ * dump already on disk took 414 ms of the thread that serves every request. It is renamed at once to
+ * a `.deleting-` name (a kill leaves a leftover the next start removes, never the file under its own
+ * name) and removed on libuv's pool. Resolves once it is gone; nothing there is a no-op.
+ */
+export async function removeOffTheLoop(file: string): Promise<void> {
+  const aside = path.join(backupsFolder(), `.deleting-${crypto.randomBytes(6).toString("hex")}`);
+  try {
+    fs.renameSync(file, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  await fs.promises.rm(aside, { recursive: true, force: true });
+}
+
 /** Sets being read (verify, restore, download): prune and delete leave them alone. */
 const readers = new Map<string, number>();
 
