@@ -13,7 +13,11 @@ export type DumpItem =
       table: string;
       /** the quoted column list */
       columns: string;
-      /** the data lines as the file holds them (whole lines, each ending in \n); must be read to the end before the next item */
+      /**
+       * the data lines as the file holds them (whole lines, each ending in \n); must be read to the end
+       * before the next item. A piece is valid until the next one is asked for: the reader reads the
+       * file into the same memory again (copy it to keep it; copyIn writes each before asking on).
+       */
       data: AsyncGenerator<Buffer>;
     };
 export type DumpSection = "preamble" | "migrations" | "app";
@@ -22,7 +26,9 @@ const COPY_LINE = /^COPY ((?:"(?:[^"]|"")*"\.)?"(?:[^"]|"")*") \((.*)\) FROM std
 /**
  * The file is read in pieces of this size, and a COPY block's rows go to the database as they were
  * read, never split into lines or decoded: a 1 GB dump read line by line as JS strings kept a core
- * busy and the heap at ~90 MB beside the load (bench:restore-server on PostgreSQL).
+ * busy and the heap at ~90 MB beside the load (bench:restore-server on PostgreSQL). The pieces are
+ * read into two buffers in turn, not a new one each: a gigabyte of fresh buffers made V8 collect its
+ * whole heap every ~100 ms of the load (8-19 ms pauses of the serving event loop, bench:beside-maintenance).
  */
 const READ_BYTES = 512 * 1024;
 const NEWLINE = 0x0a;
@@ -39,8 +45,8 @@ export class DumpFormatError extends Error {}
  * since restore and verify run in one transaction, the throw rolls back whatever was read before it.
  */
 export async function* readDump(file: string, readBytes = READ_BYTES): AsyncGenerator<DumpItem> {
-  const input = fs.createReadStream(file, { highWaterMark: readBytes });
-  const reader = new DumpBytes(input[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
+  const input = await fs.promises.open(file, "r");
+  const reader = new DumpBytes(twoBufferReader(input, readBytes));
   try {
     if ((await reader.line()) !== DUMP_HEADER) throw new DumpFormatError("Not a PostgreSQL dump of this console: its first line is not the dump header");
     let section: DumpSection = "preamble";
@@ -78,8 +84,24 @@ export async function* readDump(file: string, readBytes = READ_BYTES): AsyncGene
     }
     if (!complete || statement.length > 0) throw new DumpFormatError("The dump ends before its trailer line (truncated)");
   } finally {
-    input.destroy();
+    await input.close();
   }
+}
+
+/**
+ * The file's next piece, read into one of two buffers in turn. A piece stays valid while the next
+ * one is read, which is all DumpBytes needs: it copies a line that straddles two pieces (read), and
+ * it reads only when its consumer asks for more, having finished with what it was given before.
+ */
+function twoBufferReader(input: fs.promises.FileHandle, readBytes: number): () => Promise<Buffer | null> {
+  const buffers = [Buffer.allocUnsafeSlow(readBytes), Buffer.allocUnsafeSlow(readBytes)];
+  let turn = 0;
+  return async () => {
+    const buffer = buffers[turn]!;
+    turn = 1 - turn;
+    const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+    return bytesRead === 0 ? null : buffer.subarray(0, bytesRead);
+  };
 }
 
 /** The file's bytes, always cut at a line start: as lines outside COPY blocks, as whole-line pieces inside them. */
@@ -90,7 +112,7 @@ class DumpBytes {
   private ended = false;
   private copying = false;
 
-  constructor(private readonly chunks: AsyncIterator<Buffer>) {}
+  constructor(private readonly nextPiece: () => Promise<Buffer | null>) {}
 
   /** The next line without its line end, or null at the end of the file. */
   async line(): Promise<string | null> {
@@ -158,12 +180,11 @@ class DumpBytes {
       return true;
     }
     if (this.ended) return false;
-    const next = await this.chunks.next();
-    if (next.done) {
+    const piece = await this.nextPiece();
+    if (piece === null) {
       this.ended = true;
       return false;
     }
-    const piece = next.value;
     const newline = this.pending.length === 0 ? -1 : piece.indexOf(NEWLINE);
     if (newline === -1 || newline === piece.length - 1) {
       this.pending = this.pending.length === 0 ? piece : Buffer.concat([this.pending, piece]);

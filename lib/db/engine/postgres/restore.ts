@@ -1,7 +1,6 @@
 import "server-only";
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { finished } from "node:stream/promises";
 import type { Pool, PoolClient } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog } from "./catalog";
@@ -153,15 +152,25 @@ export async function copyIn(
   freeze = false,
 ): Promise<number> {
   let rows = 0;
-  const counted = async function* () {
+  const copy = client.query(copyFrom(`COPY ${target} (${columns}) FROM STDIN${freeze ? " WITH (FREEZE)" : ""}`));
+  const failed = new Promise<never>((_, reject) => copy.once("error", reject));
+  failed.catch(() => undefined);
+  // Each piece is on its way to the server (or drained) before the next is asked for: the dump reader
+  // reads the file into the same memory again (DumpItem.data).
+  const written = (chunk: Buffer) => new Promise<void>((resolve, reject) => copy.write(chunk, (error) => (error ? reject(error) : resolve())));
+  try {
     for await (const chunk of data) {
       const n = countRows(chunk);
       rows += n;
       progress?.(n);
-      yield chunk;
+      await Promise.race([written(chunk), failed]);
     }
-  };
-  await pipeline(Readable.from(counted()), client.query(copyFrom(`COPY ${target} (${columns}) FROM STDIN${freeze ? " WITH (FREEZE)" : ""}`)));
+    copy.end();
+    await Promise.race([finished(copy), failed]);
+  } catch (error) {
+    copy.destroy(error as Error);
+    throw error;
+  }
   return rows;
 }
 
