@@ -115,13 +115,31 @@ async function call(base: string, method: string, route: string, body?: unknown)
   return (await response.json()) as { id: string };
 }
 
-async function untilFinished(base: string, operationId: string): Promise<string> {
+async function untilFinished(base: string, operationId: string): Promise<{ status: string; result?: Record<string, unknown> }> {
   for (;;) {
-    const operation = (await (await fetch(`${base}/api/v1/operations/${operationId}`, { headers: auth })).json()) as { status: string; error: unknown };
+    const operation = (await (await fetch(`${base}/api/v1/operations/${operationId}`, { headers: auth })).json()) as {
+      status: string;
+      error: unknown;
+      result?: Record<string, unknown>;
+    };
     if (operation.status !== "running") {
       if (operation.status !== "succeeded") throw new Error(`operation ${operationId} ${operation.status}: ${JSON.stringify(operation.error)}`);
-      return operation.status;
+      return operation;
     }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Until the restore's safety set is written and its verify has ended, then until nothing runs: the
+ * operation that writes it starts a moment after the restore's has ended, so "nothing runs" alone
+ * could be read in between.
+ */
+async function untilSafetySetVerified(base: string, safetyId: string): Promise<void> {
+  for (;;) {
+    const response = await fetch(`${base}/api/v1/backups/${safetyId}`, { headers: auth });
+    const set = response.status === 200 ? ((await response.json()) as { verify_status: string | null }) : null;
+    if (set && set.verify_status !== null && set.verify_status !== "running") return untilNoOperationRuns(base);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -177,6 +195,7 @@ async function measure(seeded: BenchRoot, root: string, label: string) {
     const operation = (started: Promise<{ id: string }>) => started.then((op) => untilFinished(server.base, op.id));
     const latestSet = async () =>
       ((await (await fetch(`${server.base}/api/v1/backups?limit=1`, { headers: auth })).json()) as { items: { id: string }[] }).items[0]!.id;
+    let safetyId = "";
     const steps: [string, () => Promise<unknown>][] = [
       [
         `retention cleanup (${RETENTION_DAYS} days)`,
@@ -191,10 +210,10 @@ async function measure(seeded: BenchRoot, root: string, label: string) {
         "restore (that backup, click to done)",
         async () => {
           const id = await latestSet();
-          return operation(call(server.base, "POST", `/api/v1/backups/${id}/restore`, { confirm: id }));
+          safetyId = String((await operation(call(server.base, "POST", `/api/v1/backups/${id}/restore`, { confirm: id }))).result?.safety_backup_id);
         },
       ],
-      ["restore's safety set and its verify", () => untilNoOperationRuns(server.base)],
+      ["restore's safety set and its verify", () => untilSafetySetVerified(server.base, safetyId)],
     ];
     const marks: string[] = [];
     for (const [label, begin] of steps) {
