@@ -333,12 +333,16 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
         ...(replacedPostgres ? { replaced_postgres: replacedPostgres } : {}),
         ...(stagedDump ? { staged_schema: stagedDump.schema, replaced_schema: newReplacedSchemaName() } : {}),
       };
-      await writeJournal(journal);
+      // On SQLite nothing may run until the reopen below (its database is closed): every flush is inline.
+      if (pool) await writeJournal(journal, true);
+      else writeJournal(journal);
       try {
         // Sets leave the key of the sealed channel secrets out; the live one must survive the swap.
         if (volumes.includes("mimir_config")) copySecretKeyFile(folders.mimir_config, path.join(folders.mimir_config, STAGING));
         for (const entry of journal.volumes) {
-          await swapVolume(entry.folder, entry.original);
+          swapVolume(entry.folder, entry.original);
+          if (pool) await fsyncFile(entry.folder);
+          else fsyncFolder(entry.folder);
           crashPoint(`restore.after_swap:${entry.name}`);
         }
         if (pool && postgresDump) {
@@ -377,7 +381,8 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       // The commit on SQLite (on PostgreSQL the database transaction was, its token standing for it until
       // this rewrite): from here on a kill keeps the restored state, and boot writes the safety set.
       journal = { ...journal, phase: "swapped" };
-      await writeJournal(journal);
+      if (pool) await writeJournal(journal, true);
+      else writeJournal(journal);
       fs.rmSync(keptTablesFile(), { force: true });
       // The set's dump, loaded: a gigabyte whose unlink would hold every reader inside the pause.
       removeInBackground(postgresDumpFile());
@@ -539,7 +544,7 @@ export async function recoverInterruptedRestore(): Promise<string | null> {
   if (journal && journal.phase !== "swapped" && journal.commit_token && pool && (await readRestoreCommit(pool)) === journal.commit_token) {
     // Killed between the database commit and the journal's rewrite: the restore took effect.
     journal = { ...journal, phase: "swapped" };
-    await writeJournal(journal);
+    await writeJournal(journal, true);
     getLogger().warn("finished a restore that was interrupted after its database commit", { backup: journal.backup_id });
   }
   const rolledBack = journal !== null && journal.phase !== "swapped" ? journal : null;
@@ -597,7 +602,8 @@ function topLevelNames(folder: string): string[] {
   return fs.readdirSync(folder).filter((name) => !RESERVED.has(name) && !isDataRootLockName(name));
 }
 
-async function swapVolume(folder: string, original: string[]): Promise<void> {
+/** Moves a volume's entries aside and staging's in; the caller flushes the folder (inline or on the pool, as the journal). */
+function swapVolume(folder: string, original: string[]): void {
   const previous = path.join(folder, PREVIOUS);
   const staging = path.join(folder, STAGING);
   fs.mkdirSync(previous, { recursive: true, mode: 0o700 });
@@ -608,7 +614,6 @@ async function swapVolume(folder: string, original: string[]): Promise<void> {
     if (!isDataRootLockName(name)) fs.renameSync(path.join(staging, name), path.join(folder, name));
   }
   fs.rmSync(staging, { recursive: true, force: true });
-  await fsyncFile(folder);
 }
 
 /**
@@ -701,12 +706,22 @@ function journalFile() {
 }
 
 /**
- * Written whole or not at all, and on disk before it returns. Its fsyncs run on the thread pool: in
- * the swap the disk is busy with what was just loaded and extracted, and a flush on the event loop
- * held every reader (a 115 ms read beside a PostgreSQL restore).
+ * Written whole or not at all, and on disk before it returns: inline, where nothing may run until the
+ * swap is over (SQLite closes its database for it), or with its fsyncs on the thread pool
+ * (`serving`: PostgreSQL's database serves on through the swap, and a flush on the event loop, behind
+ * the disk's writeback of the load, held its readers 115 ms).
  */
-async function writeJournal(journal: RestoreJournal): Promise<void> {
-  await writeFileAtomic(journalFile(), JSON.stringify(journal));
+function writeJournal(journal: RestoreJournal): void;
+function writeJournal(journal: RestoreJournal, serving: true): Promise<void>;
+function writeJournal(journal: RestoreJournal, serving = false): void | Promise<void> {
+  const file = journalFile();
+  if (serving) return writeFileAtomic(file, JSON.stringify(journal));
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(journal), { mode: 0o600 });
+  const fd = fs.openSync(`${file}.tmp`, "r");
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(`${file}.tmp`, file);
+  fsyncFolder(path.dirname(file));
 }
 
 function readJournal(): RestoreJournal | null {
