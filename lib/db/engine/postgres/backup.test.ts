@@ -300,7 +300,7 @@ describe("PostgreSQL logical dump", () => {
       ).rows[0]!;
     await db.pool.query(
       `INSERT INTO job_executions (id, job_id, pipeline, start_time, status, triggered_by, context, error)
-       SELECT 'bulk-' || g, 'job-1', 'pipe-1', now(), 'success', 'manual',
+       SELECT 'piece-' || g, 'job-1', 'pipe-1', now(), 'success', 'manual',
               repeat(md5(g::text), 1 + g % 40) || E'\ttab\\back\nnewline', CASE WHEN g % 7 = 0 THEN E'\\.' END
          FROM generate_series(1, 8000) g`,
     );
@@ -308,11 +308,11 @@ describe("PostgreSQL logical dump", () => {
       const before = await digest();
       const { file } = await takeDump("many-pieces.sql");
       expect(fs.statSync(file).size).toBeGreaterThan(6 * 512 * 1024);
-      await db.pool.query("DELETE FROM job_executions WHERE id LIKE 'bulk-%'");
+      await db.pool.query("DELETE FROM job_executions WHERE id LIKE 'piece-%'");
       await restorePostgresDump(db.pool, file, { carry: CARRY });
       expect(await digest()).toEqual(before);
     } finally {
-      await db.pool.query("DELETE FROM job_executions WHERE id LIKE 'bulk-%'");
+      await db.pool.query("DELETE FROM job_executions WHERE id LIKE 'piece-%'");
     }
   });
 });
