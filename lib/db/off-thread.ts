@@ -5,6 +5,7 @@ import { appDatabaseLocation, BUSY_TIMEOUT_MS, getDb } from "@/lib/db/client";
 import { LOWER_THIS_THREAD_SOURCE } from "@/lib/db/background-priority";
 import { processState } from "@/lib/process-state";
 import { createSerialQueue } from "@/lib/serial-queue";
+import { inTransaction } from "@/lib/db/engine/postgres/transaction";
 
 /**
  * Reads that walk a whole table (row counts, the run tallies of /metrics) run on SQLite on a worker
@@ -129,24 +130,20 @@ const postgresPasses = processState("postgresBackgroundPasses", () => ({ inTurn:
  * (a /metrics scrape 100-200 ms instead of 40). Reads only.
  */
 export function readPostgresInBackground(statements: { sql: string; params: unknown[] }[]): Promise<unknown[][][]> {
-  return postgresPasses.inTurn(async () => {
-    const client = await (getDb().$client as unknown as pg.Pool).connect();
-    let failed: Error | undefined;
-    try {
-      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0");
-      const answers: unknown[][][] = [];
-      for (const statement of statements)
-        answers.push((await client.query<unknown[]>({ text: statement.sql, values: statement.params, rowMode: "array" })).rows);
-      await client.query("COMMIT");
-      return answers;
-    } catch (error) {
-      failed = error as Error;
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release(failed);
-    }
-  });
+  const pool = getDb().$client as unknown as pg.Pool;
+  return postgresPasses.inTurn(() =>
+    inTransaction(
+      pool,
+      async (client) => {
+        await client.query("SET LOCAL max_parallel_workers_per_gather = 0");
+        const answers: unknown[][][] = [];
+        for (const statement of statements)
+          answers.push((await client.query<unknown[]>({ text: statement.sql, values: statement.params, rowMode: "array" })).rows);
+        return answers;
+      },
+      { begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" },
+    ),
+  );
 }
 
 /**

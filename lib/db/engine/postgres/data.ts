@@ -2,6 +2,7 @@ import "server-only";
 import type { Pool } from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { currentSchema, escapeIdentifier, onlyRow, readCatalog } from "./catalog";
+import { inTransaction } from "./transaction";
 
 /**
  * Retention batches, reset and CSV export on PostgreSQL. Retention deletes by small batches on the
@@ -104,26 +105,17 @@ export async function pgCountTableRows(pool: Pool, tables: readonly string[]): P
  * matter) gives the space back at once; no VACUUM is needed. Returns the rows deleted per table.
  */
 export async function pgEmptyDataTables(pool: Pool, tables: readonly string[], options: { keepOperationId: string }): Promise<Record<string, number>> {
-  const client = await pool.connect();
-  let failed: Error | undefined;
-  try {
-    await client.query("BEGIN");
+  const deleted = await inTransaction(pool, async (client) => {
     const list = tables.map(escapeIdentifier).join(", ");
     await client.query(`LOCK TABLE ${list} IN ACCESS EXCLUSIVE MODE`);
-    const deleted: Record<string, number> = {};
-    for (const table of tables) deleted[table] = Number(onlyRow(await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`)).n);
+    const counts: Record<string, number> = {};
+    for (const table of tables) counts[table] = Number(onlyRow(await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`)).n);
     await client.query(`TRUNCATE ${list}`);
-    deleted.operations = (await client.query("DELETE FROM operations WHERE id <> $1", [options.keepOperationId])).rowCount ?? 0;
-    await client.query("COMMIT");
-    await client.query(`ANALYZE ${[...tables, "operations"].map(escapeIdentifier).join(", ")}`);
-    return deleted;
-  } catch (error) {
-    failed = error as Error;
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release(failed);
-  }
+    counts.operations = (await client.query("DELETE FROM operations WHERE id <> $1", [options.keepOperationId])).rowCount ?? 0;
+    return counts;
+  });
+  await pool.query(`ANALYZE ${[...tables, "operations"].map(escapeIdentifier).join(", ")}`);
+  return deleted;
 }
 
 const TIMESTAMP_TYPES = /^timestamp(\(\d\))? with(out)? time zone$/;

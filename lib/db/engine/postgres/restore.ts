@@ -7,6 +7,7 @@ import { currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog } 
 import { dropIndexesForCopy, recreateIndexes } from "./deferred-indexes";
 import { countRows } from "./dump";
 import { readDump } from "./dump-reader";
+import { inTransaction } from "./transaction";
 
 /**
  * Restore and verify of a dump written by ./dump.ts. Both run in ONE transaction on one connection:
@@ -55,10 +56,7 @@ export interface RestoreResult {
 
 /** Replaces every app table's rows with the dump's in one transaction; returns the rows loaded per table. */
 export async function restorePostgresDump(pool: Pool, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
-  const client = await pool.connect();
-  let failed: Error | undefined;
-  try {
-    await client.query("BEGIN");
+  return inTransaction(pool, async (client) => {
     const schema = options.schema ?? (await currentSchema(client));
     await client.query(`SELECT set_config('search_path', $1, true)`, [escapeIdentifier(schema)]);
     const journalTable = options.journalTable ?? JOURNAL_TABLE;
@@ -127,16 +125,8 @@ export async function restorePostgresDump(pool: Pool, file: string, options: Res
       await client.query("INSERT INTO system_metadata (key, value, updated_at) VALUES ($1, $2, now())", [RESTORE_COMMIT_KEY, options.commitToken]);
     }
     await advanceSequences(client, live);
-    await client.query("COMMIT");
     return { row_counts: counts, same_instance: sameInstance, kept: sameInstance ? carried : [], appended_rows: appended };
-  } catch (error) {
-    failed = error as Error;
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    // After an error the connection may be mid-COPY: discard it rather than hand it to the next caller.
-    client.release(failed);
-  }
+  });
 }
 
 /**
@@ -253,54 +243,49 @@ export interface VerifyDumpResult {
  * and counts its rows instead, and says so. Changes nothing.
  */
 export async function verifyPostgresDump(pool: Pool, file: string, expected: Record<string, number> = {}): Promise<VerifyDumpResult> {
-  const client = await pool.connect();
-  let failed: Error | undefined;
-  try {
-    await client.query("BEGIN");
-    const scratch = `mimir_verify_${randomBytes(6).toString("hex")}`;
-    let loaded = true;
-    let note: string | null = null;
-    try {
-      await client.query("SAVEPOINT scratch");
-      await client.query(`CREATE SCHEMA ${escapeIdentifier(scratch)}`);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "42501") throw error;
-      await client.query("ROLLBACK TO SAVEPOINT scratch");
-      loaded = false;
-      note = "The database role may not CREATE a schema, so the drill parsed the dump and counted its rows without loading it";
-    }
-    if (loaded) await client.query(`SELECT set_config('search_path', $1, true)`, [escapeIdentifier(scratch)]);
-    const counts: Record<string, number> = {};
-    for await (const item of readDump(file)) {
-      if (item.section !== "app") {
-        if (item.kind === "copy") for await (const unread of item.data) void unread;
-        continue;
+  return inTransaction(
+    pool,
+    async (client) => {
+      const scratch = `mimir_verify_${randomBytes(6).toString("hex")}`;
+      let loaded = true;
+      let note: string | null = null;
+      try {
+        await client.query("SAVEPOINT scratch");
+        await client.query(`CREATE SCHEMA ${escapeIdentifier(scratch)}`);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "42501") throw error;
+        await client.query("ROLLBACK TO SAVEPOINT scratch");
+        loaded = false;
+        note = "The database role may not CREATE a schema, so the drill parsed the dump and counted its rows without loading it";
       }
-      if (item.kind === "statement") {
-        if (loaded) await client.query(item.sql);
-      } else if (loaded) {
-        counts[item.table] = await copyIn(client, escapeIdentifier(item.table), item.columns, item.data);
-      } else {
-        let rows = 0;
-        for await (const chunk of item.data) rows += countRows(chunk);
-        counts[item.table] = rows;
+      if (loaded) await client.query(`SELECT set_config('search_path', $1, true)`, [escapeIdentifier(scratch)]);
+      const counts: Record<string, number> = {};
+      for await (const item of readDump(file)) {
+        if (item.section !== "app") {
+          if (item.kind === "copy") for await (const unread of item.data) void unread;
+          continue;
+        }
+        if (item.kind === "statement") {
+          if (loaded) await client.query(item.sql);
+        } else if (loaded) {
+          counts[item.table] = await copyIn(client, escapeIdentifier(item.table), item.columns, item.data);
+        } else {
+          let rows = 0;
+          for await (const chunk of item.data) rows += countRows(chunk);
+          counts[item.table] = rows;
+        }
       }
-    }
-    if (loaded) {
-      for (const table of Object.keys(counts)) {
-        const row = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`);
-        counts[table] = Number(onlyRow(row).n);
+      if (loaded) {
+        for (const table of Object.keys(counts)) {
+          const row = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${escapeIdentifier(table)}`);
+          counts[table] = Number(onlyRow(row).n);
+        }
       }
-    }
-    const mismatches = Object.entries(expected)
-      .filter(([table, rows]) => (counts[table] ?? 0) !== rows)
-      .map(([table, rows]) => ({ table, expected: rows, found: counts[table] ?? 0 }));
-    return { loaded, row_counts: counts, mismatches, note };
-  } catch (error) {
-    failed = error as Error;
-    throw error;
-  } finally {
-    await client.query("ROLLBACK").catch(() => undefined);
-    client.release(failed);
-  }
+      const mismatches = Object.entries(expected)
+        .filter(([table, rows]) => (counts[table] ?? 0) !== rows)
+        .map(([table, rows]) => ({ table, expected: rows, found: counts[table] ?? 0 }));
+      return { loaded, row_counts: counts, mismatches, note };
+    },
+    { commit: false },
+  );
 }

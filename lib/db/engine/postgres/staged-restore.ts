@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog, type CatalogTable } from "./catalog";
 import { readDump } from "./dump-reader";
+import { inTransaction } from "./transaction";
 import { copyIn, DumpVersionError, JOURNAL_TABLE, RESTORE_COMMIT_KEY, type RestoreOptions, type RestoreResult } from "./restore";
 
 /**
@@ -179,10 +180,7 @@ export async function swapInStagedDump(
     replacedSchema?: string;
   } = {},
 ): Promise<RestoreResult & { replaced_schema: string }> {
-  const client = await pool.connect();
-  let failed: Error | undefined;
-  try {
-    await client.query("BEGIN");
+  return inTransaction(pool, async (client) => {
     const schema = await currentSchema(client);
     const journalTable = options.journalTable ?? JOURNAL_TABLE;
     const live = (await readCatalog(client, schema)).filter((table) => table.name !== journalTable);
@@ -233,26 +231,19 @@ export async function swapInStagedDump(
 
     const replaced = options.replacedSchema ?? newReplacedSchemaName();
     await client.query(`CREATE SCHEMA ${escapeIdentifier(replaced)}`);
-    // From here to the commit readers wait: one round trip of catalog changes. Their indexes,
-    // constraints and owned sequences move with the tables.
+    // From here to the commit readers wait: one round trip of catalog changes, then the commit. Their
+    // indexes, constraints and owned sequences move with the tables.
     await client.query(
       [
         ...(live.length > 0 ? [`LOCK TABLE ${liveList} IN ACCESS EXCLUSIVE MODE`] : []),
         ...live.map((table) => `ALTER TABLE ${table.qualified} SET SCHEMA ${escapeIdentifier(replaced)}`),
         ...live.map((table) => `ALTER TABLE ${into(table.name)} SET SCHEMA ${escapeIdentifier(schema)}`),
         `DROP SCHEMA ${escapeIdentifier(staged.schema)} CASCADE`,
-        "COMMIT",
       ].join(";\n"),
     );
     const counts = Object.fromEntries(Object.entries(staged.row_counts).filter(([table]) => table !== journalTable));
     return { row_counts: counts, same_instance: sameInstance, kept: sameInstance ? carried : [], appended_rows: appended, replaced_schema: replaced };
-  } catch (error) {
-    failed = error as Error;
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release(failed);
-  }
+  });
 }
 
 /** A fresh name for the schema a swap moves the replaced tables into. */
