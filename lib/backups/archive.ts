@@ -7,7 +7,7 @@ import zlib from "node:zlib";
 import { AppError, isAppError } from "@/lib/errors";
 import { ParallelGzip, type GzipThreads } from "@/lib/backups/parallel-gzip";
 import { decryptStream, encryptStream } from "@/lib/backups/encryption";
-import { extractTarSafely, type ExtractLimits } from "@/lib/backups/safe-extract";
+import { extractTarSafely, type DivertedFile, type ExtractLimits } from "@/lib/backups/safe-extract";
 import { tarStream, type TarEntryPlan } from "@/lib/backups/tar-writer";
 import { collectingAsItMoves, freeNow } from "@/lib/freed-memory";
 import { fsyncFile } from "@/lib/files";
@@ -157,6 +157,8 @@ export async function extractVolumeArchive(
     onBytes?: (n: number) => void;
     /** a drill beside serving: full collections only when the server is quiet (COLLECTIONS) */
     background?: boolean;
+    /** a file read as it is extracted instead of written into `dest` (see DivertedFile); its bytes are unproven until this returns */
+    divert?: DivertedFile;
   },
 ): Promise<{ files: number; bytes: number }> {
   if (expected.encrypted && !options.passphrase) {
@@ -171,7 +173,7 @@ export async function extractVolumeArchive(
   try {
     const sink = async (source: AsyncIterable<string | Buffer>) => {
       try {
-        result = await extractTarSafely(collectingAsItGoes(source as AsyncIterable<Buffer>, options.background ?? false), dest, options.limits);
+        result = await extractTarSafely(collectingAsItGoes(source as AsyncIterable<Buffer>, options.background ?? false), dest, options.limits, options.divert);
       } catch (error) {
         // Leaving the loop early aborts the streams upstream; their AbortError must not hide the reason.
         refusal = error;

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -236,6 +237,32 @@ describe("backup sets on PostgreSQL", () => {
     expect((await db.pool.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mimir\\_%'")).rows).toEqual([]);
     expect(fs.readdirSync(root.config.paths.data).filter((name) => name.startsWith(".mimir-restore"))).toEqual([]);
     await db.pool.query("UPDATE scheduled_jobs SET name = 'Job 1' WHERE id = 'job-1'");
+  });
+
+  test("a set whose mimir_data archive is damaged inside the dump fails the restore on its checksum: the load begun on its bytes is dropped, nothing live changes", async () => {
+    // A run with 6 MB of incompressible text: the load is well under way when the damage is reached.
+    await db.pool.query(
+      `INSERT INTO job_executions (id, job_id, pipeline, start_time, duration, status, error, context, steps, triggered_by)
+       VALUES ('run-large', 'job-1', 'pipe-1', now(), 0, 'failed', $1, '{}', '[]', 'scheduler')`,
+      [crypto.randomBytes(3 * 1024 * 1024).toString("hex")],
+    );
+    const manifest = await createBackupSet({ trigger: "manual", passphrase: null });
+    await db.pool.query("DELETE FROM job_executions WHERE id = 'run-large'");
+    const archive = path.join(root.config.paths.backups, manifest.id, manifest.archives.mimir_data.file);
+    // The dump is the archive's last file: a byte at 80% is inside its compressed rows.
+    const bytes = fs.readFileSync(archive);
+    bytes[Math.floor(bytes.length * 0.8)]! ^= 0xff;
+    fs.writeFileSync(archive, bytes);
+    const liveTable = (await db.pool.query("SELECT 'scheduled_jobs'::regclass::oid AS oid")).rows[0].oid;
+
+    await expect(restoreBackup(manifest.id, ["mimir_data"])).rejects.toMatchObject({
+      code: "verification_failed",
+      message: expect.stringContaining("does not match its manifest"),
+    });
+    expect((await db.pool.query("SELECT 'scheduled_jobs'::regclass::oid AS oid")).rows[0].oid).toBe(liveTable);
+    expect((await db.pool.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mimir\\_%'")).rows).toEqual([]);
+    expect(fs.readdirSync(root.config.paths.data).filter((name) => name.startsWith(".mimir-restore"))).toEqual([]);
+    expect(fs.readdirSync(root.config.paths.backups).filter((name) => name.startsWith(".restore"))).toEqual([]);
   });
 
   test("a view of the operator's on an app table keeps the restore in place: the view still reads the restored rows", async () => {

@@ -229,40 +229,48 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
     // the reopened database's first write (its switch to WAL) fsyncs the file, and with the 1.6 GB just
     // extracted still dirty that took 0.7 s (bench/RESULTS-restore-memory.md).
     const flushes: Promise<unknown>[] = [];
-    // On PostgreSQL the set's dump is loaded into a schema of its own as soon as it is extracted, beside
-    // the other archives and the serving app, and swapped in during the pause (staged-restore.ts); a
-    // database where that cannot be done is loaded in place, inside the pause (restorePostgresDump).
+    // On PostgreSQL the set's dump is loaded into a schema of its own as it is extracted (never written
+    // to disk: the archive is read as fast as the load takes it), beside the other archives and the
+    // serving app, and swapped in during the pause (staged-restore.ts); a database where that cannot
+    // be done is loaded in place from the extracted file, inside the pause (restorePostgresDump).
     const blocker = pool && postgresDump ? await swapBlocker(pool) : null;
     if (pool && postgresDump && blocker) getLogger().info("restoring the database in place, not by a schema swap", { reason: blocker });
     const swapsSchemas = pool !== null && postgresDump !== undefined && blocker === null;
     let staging: Promise<StagedDump> | null = null;
     let stagedDump: StagedDump | null = null;
-    // The load's progress (rows) is shown once the archives are extracted: until then the extraction's is.
-    const load = { extracting: true, rows: 0, total: Object.values(postgresDump?.row_counts ?? {}).reduce((sum, rows) => sum + rows, 0) };
+    // While the archives are extracted their progress is shown (the load sets its pace); then the load's last step's.
+    const load = { extracting: true, message: "loading the set's database into a schema beside the live one", built: 0, total: 0 };
     try {
       await extractSet(folder, manifest, volumes, (volume) => path.join(folders[volume], STAGING), {
         ...options,
         databaseCheck: databaseCheck ?? undefined,
         // The load into the staged schema is that check (it loads, with the manifest's counts, below).
         postgresDumpChecked: swapsSchemas,
+        divert:
+          postgresDump && swapsSchemas && pool
+            ? {
+                volume: "mimir_data",
+                path: postgresDump.file,
+                read: (bytes) => {
+                  staging = stageDump(pool, bytes, {
+                    signal: options.signal,
+                    progress: (built, total) => {
+                      Object.assign(load, { built, total });
+                      if (!load.extracting) options.progress?.(built, total);
+                    },
+                    message: (text) => {
+                      load.message = text;
+                      if (!load.extracting) options.message?.(text);
+                    },
+                  });
+                  // Awaited once everything is extracted; a failure before that must not go unhandled.
+                  staging.catch(() => undefined);
+                  return staging;
+                },
+              }
+            : undefined,
         afterVolume: (volume) => {
           const staged = path.join(folders[volume], STAGING);
-          if (volume === "mimir_data" && postgresDump && swapsSchemas && pool) {
-            // Loaded into the database, never swapped into the volume as a file.
-            fs.renameSync(path.join(staged, postgresDump.file), postgresDumpFile());
-            staging = stageDump(pool, postgresDumpFile(), {
-              signal: options.signal,
-              progress: (rows) => {
-                load.rows += rows;
-                if (!load.extracting) options.progress?.(load.rows, load.total);
-              },
-              message: (text) => {
-                if (!load.extracting) options.message?.(text);
-              },
-            });
-            // Awaited once everything is extracted; a failure before that must not go unhandled.
-            staging.catch(() => undefined);
-          }
           // Loaded in place, the dump stays in staging for the drill's check and is moved out below.
           const dump = volume === "mimir_data" && postgresDump && !swapsSchemas ? path.join(staged, postgresDump.file) : null;
           const flushed = fsyncTree(staged, { skip: (file) => file === dump });
@@ -275,9 +283,11 @@ export async function restoreBackupSet(id: string, options: RestoreSetOptions): 
       await Promise.all(flushes);
       if (postgresDump && !swapsSchemas) fs.renameSync(path.join(folders.mimir_data, STAGING, postgresDump.file), postgresDumpFile());
       load.extracting = false;
-      if (staging && postgresDump) {
-        options.message?.("loading the set's database into a schema beside the live one");
-        options.progress?.(load.rows, load.total);
+      if (swapsSchemas && postgresDump) {
+        if (!staging)
+          throw new AppError("verification_failed", `The set's mimir_data has no ${postgresDump.file}, which its manifest lists; nothing was replaced`);
+        options.message?.(load.message);
+        if (load.total > 0) options.progress?.(load.built, load.total);
         stagedDump = await checkStagedDump(staging, postgresDump, options.signal);
       }
       await phasePoint("restore.after_extract");

@@ -7,6 +7,7 @@ import { collectFullWhenQuiet } from "@/lib/freed-memory";
 import { checkSqliteDatabase, type SqliteCheckDepth } from "@/lib/db/sqlite-snapshot";
 import { AppError } from "@/lib/errors";
 import { extractVolumeArchive } from "@/lib/backups/archive";
+import type { DivertedFile } from "@/lib/backups/safe-extract";
 import type { Progress } from "@/lib/backups/create-set";
 import type { BackupManifest, BackupVolume } from "@/lib/backups/types";
 import { appPostgresPool } from "@/lib/db/engine/postgres/app-pool";
@@ -59,6 +60,8 @@ export async function extractSet(
     postgresDumpChecked?: boolean;
     /** called after each volume is extracted ("restore.extracted:mimir_data"), for the crash and phase tests */
     afterVolume?: (volume: BackupVolume) => Promise<void>;
+    /** a file of one volume's archive read as it is extracted, never written (a restore's PostgreSQL dump, loaded as it comes) */
+    divert?: DivertedFile & { volume: BackupVolume };
   },
 ): Promise<void> {
   const total = volumes.reduce((sum, volume) => sum + manifest.archives[volume].bytes, 0);
@@ -76,6 +79,7 @@ export async function extractSet(
       passphrase: options.passphrase,
       limits: { maxBytes: Math.min(archive.tar_bytes, free), maxEntries: MAX_ENTRIES_PER_ARCHIVE },
       background: options.background,
+      divert: options.divert?.volume === volume ? options.divert : undefined,
       onBytes: (n) => {
         done += n;
         options.progress?.(done, total);

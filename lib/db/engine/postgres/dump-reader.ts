@@ -39,14 +39,20 @@ const END_OF_COPY_AFTER_ROW = Buffer.from("\n\\.\n");
 export class DumpFormatError extends Error {}
 
 /**
- * Reads a dump statement by statement and COPY block by COPY block, streaming the data (`readBytes`
- * at a time: tests read in tiny pieces, so that every line straddles two). Throws
+ * A dump: its file, or its bytes as they come (a restore loads the dump while it is being extracted
+ * from the set's archive, see lib/backups/safe-extract.ts).
+ */
+export type DumpSource = string | AsyncIterable<Buffer>;
+
+/**
+ * Reads a dump statement by statement and COPY block by COPY block, streaming the data (a file
+ * `readBytes` at a time: tests read in tiny pieces, so that every line straddles two). Throws
  * DumpFormatError on a file that is not a dump of ours, or that ends before its trailer (truncated):
  * since restore and verify run in one transaction, the throw rolls back whatever was read before it.
  */
-export async function* readDump(file: string, readBytes = READ_BYTES): AsyncGenerator<DumpItem> {
-  const input = await fs.promises.open(file, "r");
-  const reader = new DumpBytes(twoBufferReader(input, readBytes));
+export async function* readDump(source: DumpSource, readBytes = READ_BYTES): AsyncGenerator<DumpItem> {
+  const pieces = typeof source === "string" ? await filePieces(source, readBytes) : streamPieces(source);
+  const reader = new DumpBytes(pieces.next);
   try {
     if ((await reader.line()) !== DUMP_HEADER) throw new DumpFormatError("Not a PostgreSQL dump of this console: its first line is not the dump header");
     let section: DumpSection = "preamble";
@@ -84,23 +90,45 @@ export async function* readDump(file: string, readBytes = READ_BYTES): AsyncGene
     }
     if (!complete || statement.length > 0) throw new DumpFormatError("The dump ends before its trailer line (truncated)");
   } finally {
-    await input.close();
+    await pieces.close();
   }
 }
 
+/** The source's next piece (null at its end), and what releases it, whether it was read to the end or not. */
+interface Pieces {
+  next: () => Promise<Buffer | null>;
+  close: () => Promise<unknown>;
+}
+
 /**
- * The file's next piece, read into one of two buffers in turn. A piece stays valid while the next
- * one is read, which is all DumpBytes needs: it copies a line that straddles two pieces (read), and
- * it reads only when its consumer asks for more, having finished with what it was given before.
+ * The file's pieces, read into one of two buffers in turn. A piece stays valid while the next one is
+ * read, which is all DumpBytes needs: it copies a line that straddles two pieces (read), and it reads
+ * only when its consumer asks for more, having finished with what it was given before.
  */
-function twoBufferReader(input: fs.promises.FileHandle, readBytes: number): () => Promise<Buffer | null> {
+async function filePieces(file: string, readBytes: number): Promise<Pieces> {
+  const input = await fs.promises.open(file, "r");
   const buffers = [Buffer.allocUnsafeSlow(readBytes), Buffer.allocUnsafeSlow(readBytes)];
   let turn = 0;
-  return async () => {
-    const buffer = buffers[turn]!;
-    turn = 1 - turn;
-    const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
-    return bytesRead === 0 ? null : buffer.subarray(0, bytesRead);
+  return {
+    next: async () => {
+      const buffer = buffers[turn]!;
+      turn = 1 - turn;
+      const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+      return bytesRead === 0 ? null : buffer.subarray(0, bytesRead);
+    },
+    close: () => input.close(),
+  };
+}
+
+/** A stream's pieces as they come; closing it early tells the stream that nobody reads the rest. */
+function streamPieces(source: AsyncIterable<Buffer>): Pieces {
+  const iterator = source[Symbol.asyncIterator]();
+  return {
+    next: async () => {
+      const { done, value } = await iterator.next();
+      return done ? null : value;
+    },
+    close: async () => iterator.return?.(),
   };
 }
 
@@ -112,7 +140,7 @@ class DumpBytes {
   private ended = false;
   private copying = false;
 
-  constructor(private readonly nextPiece: () => Promise<Buffer | null>) {}
+  constructor(private readonly nextPiece: Pieces["next"]) {}
 
   /** The next line without its line end, or null at the end of the file. */
   async line(): Promise<string | null> {

@@ -2,7 +2,7 @@ import "server-only";
 import { randomBytes } from "node:crypto";
 import type { Pool, PoolClient } from "pg";
 import { currentSchema, escapeIdentifier, escapeLiteral, onlyRow, readCatalog, type CatalogTable } from "./catalog";
-import { readDump } from "./dump-reader";
+import { readDump, type DumpSource } from "./dump-reader";
 import { inTransaction } from "./transaction";
 import { copyIn, DumpVersionError, JOURNAL_TABLE, RESTORE_COMMIT_KEY, type RestoreOptions, type RestoreResult } from "./restore";
 
@@ -90,17 +90,23 @@ export interface StagedDump {
 }
 
 /**
- * Loads a dump written by ./dump.ts into a new schema beside the live one and returns its name and
- * row counts. Each table's rows go in with COPY … FREEZE (written once, already visible to all: the
- * index builds that read them next write no hint bits), then the keys and indexes are built on
+ * Loads a dump written by ./dump.ts (its file, or its bytes as a restore extracts them) into a new
+ * schema beside the live one and returns its name and row counts. Each table's rows go in with COPY …
+ * FREEZE (written once, already visible to all: the index builds that read them next write no hint
+ * bits), then the keys and indexes are built on
  * BUILD_CONNECTIONS connections at once, then the foreign keys. Changes nothing live. On a failure
  * (a bad dump, a cancel, a lost connection) the schema is dropped before the error is thrown; after a
  * kill, the next restore drops it (dropLeftoverSchemas).
  */
 export async function stageDump(
   pool: Pool,
-  file: string,
-  options: { progress?: (rows: number) => void; message?: (text: string) => void; signal?: AbortSignal } = {},
+  dump: DumpSource,
+  options: {
+    /** the keys, indexes and foreign keys built so far, of all of them (after the rows are in) */
+    progress?: (built: number, total: number) => void;
+    message?: (text: string) => void;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<StagedDump> {
   const schema = `${STAGED_SCHEMA_PREFIX}${randomBytes(6).toString("hex")}`;
   const clients: PoolClient[] = [];
@@ -122,7 +128,7 @@ export async function stageDump(
     const counts: Record<string, number> = {};
     const keys: string[] = [];
     const foreignKeys: string[] = [];
-    for await (const item of readDump(file)) {
+    for await (const item of readDump(dump)) {
       options.signal?.throwIfAborted();
       if (item.section !== "app") continue;
       if (item.kind === "statement") {
@@ -135,10 +141,13 @@ export async function stageDump(
       // FREEZE needs the table emptied in the same transaction; it was created just above, so this empties nothing.
       await loader.query("BEGIN");
       await loader.query(`TRUNCATE ${escapeIdentifier(item.table)}`);
-      counts[item.table] = await copyIn(loader, escapeIdentifier(item.table), item.columns, item.data, options.progress, true);
+      counts[item.table] = await copyIn(loader, escapeIdentifier(item.table), item.columns, item.data, undefined, true);
       await loader.query("COMMIT");
     }
     options.message?.("building the loaded tables' keys and indexes");
+    const total = keys.length + foreignKeys.length;
+    let built = 0;
+    options.progress?.(built, total);
     for (const statements of [keys, foreignKeys]) {
       const queue = [...statements];
       await Promise.all(
@@ -146,6 +155,7 @@ export async function stageDump(
           for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
             options.signal?.throwIfAborted();
             await client.query(next);
+            options.progress?.((built += 1), total);
           }
         }),
       );
