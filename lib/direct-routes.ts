@@ -50,9 +50,28 @@ interface Direct {
   /** route files whose bundle is being loaded, until it has */
   loading: Map<string, Promise<void>>;
   runtimeRequire: NodeJS.Require | null;
+  /** route file → its warm-up (warmUpAtBoot) */
+  warmUps: Map<string, () => Promise<unknown>>;
 }
 
-const memo = processState("directRoutes", (): Direct => ({ internals: null, appDir: "", handlers: new Map(), loading: new Map(), runtimeRequire: null }));
+const memo = processState("directRoutes", (): Direct => ({
+  internals: null,
+  appDir: "",
+  handlers: new Map(),
+  loading: new Map(),
+  runtimeRequire: null,
+  warmUps: new Map(),
+}));
+
+/**
+ * What a probe route (/health, /metrics) runs once when loadProbeRoutes loads it at boot: its own
+ * work with the answer discarded, so that the first probe or scrape does not pay for code and
+ * connections that are cold. Called by the route file as it loads (its module instance, not another
+ * bundle's copy); a warm-up that fails is logged and changes nothing.
+ */
+export function warmUpAtBoot(pathname: "/health" | "/metrics", warmUp: () => Promise<unknown>): void {
+  memo.warmUps.set(`${pathname}/route.js`, warmUp);
+}
 
 /**
  * Turns direct serving on, once the server has booted (a handler must never run before the
@@ -84,6 +103,9 @@ export async function loadProbeRoutes(): Promise<void> {
   for (const file of ["/health/route.js", "/metrics/route.js"]) {
     handlerOf(file);
     await memo.loading.get(file);
+    await memo.warmUps
+      .get(file)?.()
+      .catch((error: unknown) => console.error(`the warm-up of ${file} failed; its first request is served cold:`, error));
   }
 }
 

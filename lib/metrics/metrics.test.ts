@@ -6,9 +6,9 @@ import { backups, jobExecutions, offsiteCopies, offsiteDestinations, scheduledJo
 import { VOLUMES } from "@/lib/config/volumes";
 import { route } from "@/lib/http";
 import { executionIdParams } from "@/lib/executions/inputs";
-import { renderMetrics } from "@/lib/metrics/collectors";
+import { renderMetrics, warmUpMetrics } from "@/lib/metrics/collectors";
 import { recordHttpRequest, routeTemplate } from "@/lib/metrics/http";
-import { reusedInBackground, warmTableScans } from "@/lib/metrics/run-duration";
+import { reusedInBackground, tableScans, warmTableScans } from "@/lib/metrics/run-duration";
 import { takeStorageSample } from "@/lib/storage/sampler";
 import { createTestDataRoot, type TestDataRoot } from "@/test/helpers/data-root";
 import { testBackend } from "@/test/helpers/postgres";
@@ -191,6 +191,44 @@ test("the alert states come with the latest samples, in the same statement: rais
   } finally {
     await getDb().delete(storageAlerts);
   }
+});
+
+test("the boot's warm-up starts no pass over whole tables; a scrape does, once its own reads are done", async () => {
+  const { tallies, tableRows } = tableScans();
+  const refreshes = { tallies: tallies.refreshIfStale, tableRows: tableRows.refreshIfStale };
+  const asked: string[] = [];
+  tallies.refreshIfStale = () => void asked.push("tallies");
+  tableRows.refreshIfStale = () => void asked.push("tableRows");
+  try {
+    await warmUpMetrics();
+    expect(asked).toEqual([]);
+    await renderMetrics();
+    expect(asked).toEqual(["tallies", "tableRows"]);
+  } finally {
+    Object.assign(tallies, { refreshIfStale: refreshes.tallies });
+    Object.assign(tableRows, { refreshIfStale: refreshes.tableRows });
+  }
+});
+
+test("the boot's warm-up runs a scrape's three statements, none over the history", async (context) => {
+  if (isPostgres()) return context.skip();
+  const client = getDb().$client;
+  const prepare = client.prepare;
+  const seen: string[] = [];
+  client.prepare = function (this: typeof client, source: string, ...rest: unknown[]) {
+    seen.push(source);
+    return (prepare as (...args: unknown[]) => ReturnType<typeof prepare>).call(this, source, ...rest);
+  } as typeof prepare;
+  try {
+    await warmUpMetrics();
+    await renderMetrics();
+  } finally {
+    client.prepare = prepare;
+  }
+  const statements = seen.filter((source) => !/^PRAGMA/i.test(source));
+  expect(statements).toHaveLength(6);
+  expect(statements.slice(0, 3).sort()).toEqual(statements.slice(3).sort());
+  expect(statements.join("\n")).not.toMatch(/job_executions/);
 });
 
 test("a value read from whole tables is never waited for by a scrape: absent until its first read ends, then reused and refreshed in the background", async () => {
