@@ -93,8 +93,8 @@ export interface StagedDump {
  * Loads a dump written by ./dump.ts (its file, or its bytes as a restore extracts them) into a new
  * schema beside the live one and returns its name and row counts. Each table's rows go in with COPY …
  * FREEZE (written once, already visible to all: the index builds that read them next write no hint
- * bits), then the keys and indexes are built on
- * BUILD_CONNECTIONS connections at once, then the foreign keys. Changes nothing live. On a failure
+ * bits), then the keys and indexes are built on BUILD_CONNECTIONS connections at once, then the
+ * foreign keys (progress: how many of them are built). Changes nothing live. On a failure
  * (a bad dump, a cancel, a lost connection) the schema is dropped before the error is thrown; after a
  * kill, the next restore drops it (dropLeftoverSchemas).
  */
