@@ -12,6 +12,9 @@
  *   BENCH_BASELINE=/path/to/checkout BENCH_ROUNDS=2 npm run bench:metrics   # that checkout's build too, rounds interleaved
  */
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { BENCH_BACKEND, BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
 import { startOurs, type ServeMode } from "./servers";
@@ -99,6 +102,33 @@ async function measure(label: string, start: () => ReturnType<typeof startOurs>)
   }
 }
 
+/**
+ * Prometheus's HTTP client is a long-running process's, warm; this one's is not until it has read a
+ * gzip answer: the first scrape of the bench's first round also paid for this process's first gunzip
+ * and first read of such a body (its first round's first scrape was the slowest of 8 to 10 in every
+ * run). One such answer from a throwaway node:http server in this process warms it, before any of
+ * ours is started. BENCH_COLD_CLIENT=1 leaves it cold.
+ */
+async function warmClient(): Promise<void> {
+  const body = gzipSync(Buffer.from("# HELP warm_up a body like a scrape's\n".repeat(250)));
+  const server = http.createServer((_request, response) => {
+    response.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "Content-Encoding": "gzip", "Content-Length": body.length });
+    response.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    for (let i = 0; i < 3; i += 1) {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+      await response.text();
+    }
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+if (process.env.BENCH_COLD_CLIENT !== "1") await warmClient();
 for (let round = 1; round <= ROUNDS; round += 1) {
   if (BASELINE) copyRootForBaseline();
   if (BASELINE) await measure("before", () => startOurs(MODE, { ...root.env, ...benchEnvironment(baselineHome) }, BASELINE, "ours before"));

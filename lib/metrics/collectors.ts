@@ -12,7 +12,7 @@ import { listDestinationStats } from "@/lib/offsite/destinations";
 import { listLatestSamplesAndAlertStates } from "@/lib/storage/history";
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { httpMetricsRegistry } from "@/lib/metrics/http";
-import { runDurationHistogram, tableScans } from "@/lib/metrics/run-duration";
+import { refreshTableScansIfStale, runDurationHistogram, tableScans } from "@/lib/metrics/run-duration";
 
 /**
  * The gauges /metrics reports, each reading stored state when scraped (samples, the database, the
@@ -284,9 +284,7 @@ export async function renderMetrics(): Promise<{ text: string; contentType: stri
   lastLoop = loop;
   const { text, contentType, parts } = await collect();
   // The passes over whole tables start after the scrape's own reads, never beside them.
-  const { tallies, tableRows } = tableScans();
-  tallies.refreshIfStale();
-  tableRows.refreshIfStale();
+  refreshTableScansIfStale();
   const timing = [...Object.entries(parts), ["loop", busyMs] as const, ["total", performance.now() - started] as const];
   return { text, contentType, serverTiming: timing.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(", ") };
 }

@@ -24,7 +24,7 @@ export interface Reused<T> {
   current(): T | null;
   /**
    * Starts a read when none is under way and the value is missing or stale. A scrape calls it once
-   * its own reads are done, so that the pass never runs beside them.
+   * its own reads are done (refreshTableScansIfStale), so that the pass never runs beside them.
    */
   refreshIfStale(): void;
 }
@@ -73,6 +73,8 @@ export function runTallies(onError: (error: unknown) => void): Reused<RunTallies
 export interface TableScans {
   tallies: Reused<RunTallies>;
   tableRows: Reused<{ name: string; rows: number }[]>;
+  /** set by warmTableScans: until boot's first passes begin, a scrape leaves them to it */
+  bootPassesBegun: boolean;
 }
 
 /**
@@ -85,7 +87,21 @@ export function tableScans(): TableScans {
   return processState("metricsTableScans", () => ({
     tallies: runTallies(warn),
     tableRows: reusedInBackground(TABLE_SCAN_REUSE_MS, () => getEngine().countTableRows(), [], warn),
+    bootPassesBegun: false,
   }));
+}
+
+/**
+ * What a scrape calls once its own reads are done: the passes start again when stale, but never
+ * before boot has begun them (TABLE_SCANS_AFTER_BOOT_MS). The first scrape of a restarted server
+ * would otherwise start a pass over a million runs while its own answer is still being compressed and
+ * sent (bench:metrics), on a server whose cores the first requests need.
+ */
+export function refreshTableScansIfStale(): void {
+  const { tallies, tableRows, bootPassesBegun } = tableScans();
+  if (!bootPassesBegun) return;
+  tallies.refreshIfStale();
+  tableRows.refreshIfStale();
 }
 
 /**
@@ -98,6 +114,7 @@ export const TABLE_SCANS_AFTER_BOOT_MS = 5_000;
 /** Starts both table scans in the background (after boot); resolves once both have ended. Never throws, a failed read is logged. */
 export async function warmTableScans(): Promise<void> {
   const scans = tableScans();
+  scans.bootPassesBegun = true;
   await Promise.all([scans.tallies(), scans.tableRows()]);
 }
 
