@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { eq } from "drizzle-orm";
 import pg from "pg";
-import { describeConnection, migratePostgres, openPostgresPool, postgresDrizzle } from "@/lib/db/postgres";
+import { describeConnection, migratePostgres, onEachIdleConnection, openIdleConnections, openPostgresPool, postgresDrizzle } from "@/lib/db/postgres";
 import { pgTimestampToIso } from "@/lib/db/schema/pg/columns";
 import * as schema from "@/lib/db/schema/pg";
 import { createScratchDatabase, type ScratchDatabase } from "@/test/helpers/postgres";
@@ -110,6 +110,54 @@ describe("the PostgreSQL schema hands the app what SQLite does", () => {
     };
     await db.insert(schema.users).values(user);
     await expect(db.insert(schema.users).values({ ...user, id: "u2" })).rejects.toMatchObject({ cause: expect.objectContaining({ code: "23505" }) });
+  });
+});
+
+describe("onEachIdleConnection", () => {
+  let scratch: ScratchDatabase;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase({ label: "each-connection", migrate: false });
+  });
+  afterAll(() => scratch.drop());
+
+  it("runs the work once on each idle connection, every statement of a run on its own; later statements go to the pool", async () => {
+    const pool = openPostgresPool(scratch.url, { max_open: 10, max_idle: 3, max_lifetime_seconds: 0, connect_timeout_seconds: 10 });
+    try {
+      await openIdleConnections(pool, 3);
+      const idle = await Promise.all(Array.from({ length: 3 }, () => pool.connect()));
+      const idlePids = idle.map((client) => (client as unknown as { processID: number }).processID).sort();
+      for (const client of idle) client.release();
+      const backend = async () => (await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      const runs: number[][] = [];
+      const leftBehind: Promise<number>[] = [];
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      // Called from another bundle's copy of the module, as the /metrics route calls it on the pool boot opened.
+      vi.resetModules();
+      const anotherBundle = (await import("@/lib/db/postgres")) as typeof import("@/lib/db/postgres");
+      expect(anotherBundle.onEachIdleConnection).not.toBe(onEachIdleConnection);
+      await anotherBundle.onEachIdleConnection(pool, async () => {
+        // Statements at once within one run queue on its connection.
+        runs.push(await Promise.all([backend(), backend(), backend()]));
+        // A callback the work leaves behind, which runs once its connection has been given back.
+        leftBehind.push(released.then(backend));
+      });
+      expect(runs.map((pids) => new Set(pids).size)).toEqual([1, 1, 1]);
+      expect(runs.map((pids) => pids[0]!).sort()).toEqual(idlePids);
+      // Checked out by a test while the left-behind statements run: were they sent to a connection given
+      // back, they would share a backend with another holder instead of getting a connection of their own.
+      const holders = await Promise.all(Array.from({ length: 3 }, () => pool.connect()));
+      try {
+        release();
+        const pids = await Promise.all(leftBehind);
+        const held = new Set(holders.map((client) => (client as unknown as { processID: number }).processID));
+        expect(pids.filter((pid) => held.has(pid))).toEqual([]);
+      } finally {
+        for (const client of holders) client.release();
+      }
+    } finally {
+      await pool.end();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import "server-only";
 import path from "node:path";
 import crypto from "node:crypto";
+import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
@@ -56,7 +57,56 @@ export function openPostgresPool(connectionString: string, settings: PoolSetting
   // database dropped WITH (FORCE)) emits 'error' on the client, where the pool no longer listens: the
   // same uncaught error. Its holder's next query fails instead, and the pool discards it on release.
   pool.on("connect", (client) => client.on("error", () => {}));
+  // pool.query, which drizzle and the engine call, runs on the connection onEachIdleConnection pinned
+  // to this async context while that one is checked out; anywhere else, as ever, on any of the pool's.
+  const pinning = new AsyncLocalStorage<Pinned>();
+  (pool as PinnablePool)[PINNING] = pinning;
+  const anyConnection = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  pool.query = function queryOnPinnedOrAny(...args: unknown[]) {
+    const pinned = pinning.getStore();
+    return pinned && !pinned.released ? (pinned.client.query as (...args: unknown[]) => unknown)(...args) : anyConnection(...args);
+  } as unknown as pg.Pool["query"];
   return pool;
+}
+
+/** A connection onEachIdleConnection gave the async context it runs `work` in, until it gives it back. */
+interface Pinned {
+  client: pg.PoolClient;
+  released: boolean;
+}
+/**
+ * Where a pool keeps its pinning: on the pool object, under a registered symbol, because this module
+ * exists once per Next.js bundle and a route bundle's copy must find the pinning of the pool that
+ * boot (another bundle) opened.
+ */
+const PINNING = Symbol.for("mimir.postgresPinnedConnection");
+type PinnablePool = pg.Pool & { [PINNING]?: AsyncLocalStorage<Pinned> };
+
+/**
+ * Runs `work` once on each connection idle in the pool, all at once: every statement of a run goes to
+ * its own connection (pool.query, see openPostgresPool). A statement sent after its run ended (a
+ * callback the work left behind) goes to the pool as usual, never to the connection given back.
+ *
+ * What it is for: PostgreSQL plans a statement slowly the first time one backend meets it (its
+ * catalog and statistics caches are per backend: 4-12 ms against 1-2 once warm, bench:metrics). A
+ * warm-up at boot (lib/direct-routes.ts warmUpAtBoot) run once warms the few connections it happened
+ * to get; the first request then gets others from the pool and pays on its way.
+ */
+export async function onEachIdleConnection(pool: pg.Pool, work: () => Promise<unknown>): Promise<void> {
+  const pinning = (pool as PinnablePool)[PINNING];
+  if (!pinning) throw new Error("onEachIdleConnection needs a pool opened by openPostgresPool");
+  const clients = await Promise.all(Array.from({ length: pool.idleCount }, () => pool.connect()));
+  await Promise.all(
+    clients.map(async (client) => {
+      const pinned = { client, released: false };
+      try {
+        await pinning.run(pinned, work);
+      } finally {
+        pinned.released = true;
+        client.release();
+      }
+    }),
+  );
 }
 
 /**

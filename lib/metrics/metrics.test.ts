@@ -125,6 +125,33 @@ test("a scrape runs three statements on the app connection, none over the histor
   expect(statements.join("\n")).not.toMatch(/job_executions/);
 });
 
+/** The statements the app's PostgreSQL pool is sent while `work` runs (what statementsOf is on SQLite). */
+async function poolStatementsOf(work: () => Promise<unknown>): Promise<string[]> {
+  const pool = getDb().$client as unknown as { query: (...args: unknown[]) => unknown };
+  const query = pool.query;
+  const seen: string[] = [];
+  pool.query = function (this: unknown, ...args: unknown[]) {
+    const [first] = args as [string | { text: string }];
+    seen.push(typeof first === "string" ? first : first.text);
+    return query.apply(this, args);
+  };
+  try {
+    await work();
+  } finally {
+    pool.query = query;
+  }
+  return seen;
+}
+
+test("scrapes at once read a snapshot each, never another's nor a third", async () => {
+  const statementsOfEither = isPostgres() ? poolStatementsOf : statementsOf;
+  const one = await statementsOfEither(renderMetrics);
+  // Each starts while the one before is collecting its gauges, and ends before the next.
+  const staggered = () => Promise.all([0, 1, 2].map((i) => new Promise((resolve) => setTimeout(resolve, i * 2)).then(renderMetrics)));
+  const three = await statementsOfEither(staggered);
+  expect(three.sort()).toEqual([...one, ...one, ...one].sort());
+});
+
 test("the backup and offsite families come from one read each: the newest set, the count, and per destination its newest verified copy", async () => {
   const manifest = JSON.stringify({ archives: Object.fromEntries(VOLUMES.map((name) => [name, { bytes: 1, files: 1 }])), row_counts: {} });
   const set = (id: string, createdAt: string) => ({ id, createdAt, trigger: "manual" as const, bytes: 1000, manifest, verifyStatus: "ok" as const });

@@ -3,6 +3,7 @@ import type pg from "pg";
 import { appDatabaseLocation, closeAppDatabase, getDb } from "@/lib/db/client";
 import type { DatabaseEngine } from "@/lib/db/engine/types";
 import { readPostgresInBackground } from "@/lib/db/off-thread";
+import { onEachIdleConnection } from "@/lib/db/postgres";
 import { RESET_EMPTIED_TABLES, type ResetEmptiedTable } from "@/lib/db/sqlite-reset";
 import { exportPostgresSql } from "@/lib/db/engine/postgres/dump";
 import { readCatalog } from "@/lib/db/engine/postgres/catalog";
@@ -46,6 +47,7 @@ export const postgresEngine: DatabaseEngine = {
     await pool().query("SELECT 1");
   },
   close: closeAppDatabase,
+  onEachConnection: (work) => onEachIdleConnection(pool(), work),
   fileStats: async () => {
     const location = appDatabaseLocation();
     const result = await pool().query<{ bytes: string; page: string }>(

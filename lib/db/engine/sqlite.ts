@@ -27,6 +27,9 @@ export const sqliteEngine: DatabaseEngine = {
     getDb().$client.prepare("SELECT 1").get();
   },
   close: closeAppDatabase,
+  onEachConnection: async (work) => {
+    await work();
+  },
   fileStats: readSqliteFileStats,
   tableNames: async () => listTableNames(getDb()),
   countTableRows: countSqliteTableRows,

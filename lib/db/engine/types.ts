@@ -20,6 +20,12 @@ export interface DatabaseEngine {
   /** one round trip; throws why the database cannot answer */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Runs `work` once on each open connection, its statements on that one: a boot warm-up, so that the
+   * first requests find every connection they may get already acquainted with their statements. On
+   * PostgreSQL each pooled idle connection (onEachIdleConnection); SQLite has one connection: once.
+   */
+  onEachConnection(work: () => Promise<unknown>): Promise<void>;
 
   /** size facts for Storage and /metrics; on PostgreSQL the database's size, no WAL/SHM files and no free-page list */
   fileStats(): Promise<DatabaseFileStats>;
