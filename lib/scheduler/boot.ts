@@ -11,7 +11,7 @@ import { createPipeline, getPipeline } from "@/lib/pipelines/service";
 import { syncPipelinesWithVolume, watchPipelinesVolume } from "@/lib/pipelines/volume-sync";
 import { builtinJobs, isBuiltinJob } from "@/lib/plugins/builtin-jobs";
 import { applyConfigToBuiltinJobs, followConfigInBuiltinJobs } from "@/lib/scheduler/builtin-config";
-import { scheduleJob, startScheduler, stopScheduler, syncScheduledJobs, unscheduleJob } from "@/lib/scheduler/engine";
+import { CATCH_UP_AFTER_BOOT_MS, scheduleJob, startScheduler, stopScheduler, syncScheduledJobs, unscheduleJob } from "@/lib/scheduler/engine";
 import { activeRunOfJob, cancelRun } from "@/lib/scheduler/active-runs";
 import { onAppDatabaseReopened } from "@/lib/db/client";
 import { forgetRemovedBuiltinJobs, isBuiltinJobRemoved, markBuiltinJobRemoved } from "@/lib/scheduler/queries";
@@ -47,7 +47,7 @@ export async function bootScheduler(config: AppConfig): Promise<void> {
   watchPipelinesVolume();
   await ensureBuiltinJobs(config);
   followConfigInBuiltinJobs();
-  const { scheduled, caughtUp } = await startScheduler();
+  const { scheduled, caughtUp } = await startScheduler(new Date(), { catchUpAfterMs: CATCH_UP_AFTER_BOOT_MS });
   log.info("scheduler started", { scheduled, caughtUp });
   await followJobChangesFromOtherProcesses();
   // The configuration in effect then, not at boot: it may have been changed from the console since.

@@ -258,6 +258,28 @@ describe("missed fires", () => {
     expect(Date.parse((await getJob("old-miss")).next_run!)).toBeGreaterThan(now.getTime());
   });
 
+  test("at boot the catch-up starts later; a server stopped before then keeps the missed slot for its next start", async () => {
+    await createJob({ id: "later-miss", name: "later", pipeline: "catch-up", cron_expr: "0 3 * * *", enabled: true }, null);
+    const now = new Date();
+    const missed = new Date(now.getTime() - 5 * 60_000).toISOString();
+    await recordJobNextRun("later-miss", missed);
+    // Stopped (a shutdown) before the catch-up started: nothing ran, and next_run still names the missed slot.
+    expect((await startScheduler(now, { catchUpAfterMs: 60_000 })).caughtUp).toBe(1);
+    stopScheduler();
+    expect((await listExecutions({ limit: 5, job_id: "later-miss" })).items).toHaveLength(0);
+    expect((await getJob("later-miss")).next_run).toBe(missed);
+    // The next start catches it up, once the delay has passed, and moves next_run on.
+    expect((await startScheduler(new Date(), { catchUpAfterMs: 50 })).caughtUp).toBe(1);
+    const runs = await waitFor(
+      () => listExecutions({ limit: 5, job_id: "later-miss" }),
+      (page) => page.items.some((run) => run.status !== "running"),
+    );
+    stopScheduler();
+    expect(runs.items).toHaveLength(1);
+    expect(runs.items[0]).toMatchObject({ triggered_by: "scheduler", status: "success" });
+    expect(Date.parse((await getJob("later-miss")).next_run!)).toBeGreaterThan(now.getTime());
+  });
+
   test("a reload in a server that never stopped (after a restore, or jobs seeded by another process) catches nothing up (B13)", async () => {
     await createJob({ id: "reloaded", name: "reloaded", pipeline: "catch-up", cron_expr: "0 3 * * *", enabled: true }, null);
     const now = new Date();
