@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { eq } from "drizzle-orm";
 import pg from "pg";
 import { describeConnection, migratePostgres, onEachIdleConnection, openIdleConnections, openPostgresPool, postgresDrizzle } from "@/lib/db/postgres";
@@ -129,6 +129,10 @@ describe("onEachIdleConnection", () => {
       for (const client of idle) client.release();
       const backend = async () => (await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
       const runs: number[][] = [];
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
+      onTestFinished(() => void process.off("warning", onWarning));
       const leftBehind: Promise<number>[] = [];
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
@@ -143,6 +147,8 @@ describe("onEachIdleConnection", () => {
         leftBehind.push(released.then(backend));
       });
       expect(runs.map((pids) => new Set(pids).size)).toEqual([1, 1, 1]);
+      // One at a time on a connection: node-postgres's own queueing of a statement sent while another runs is deprecated.
+      expect(warnings).toEqual([]);
       expect(runs.map((pids) => pids[0]!).sort()).toEqual(idlePids);
       // Checked out by a test while the left-behind statements run: were they sent to a connection given
       // back, they would share a backend with another holder instead of getting a connection of their own.

@@ -61,10 +61,17 @@ export function openPostgresPool(connectionString: string, settings: PoolSetting
   // to this async context while that one is checked out; anywhere else, as ever, on any of the pool's.
   const pinning = new AsyncLocalStorage<Pinned>();
   (pool as PinnablePool)[PINNING] = pinning;
-  const anyConnection = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const anyConnection = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   pool.query = function queryOnPinnedOrAny(...args: unknown[]) {
     const pinned = pinning.getStore();
-    return pinned && !pinned.released ? (pinned.client.query as (...args: unknown[]) => unknown)(...args) : anyConnection(...args);
+    if (!pinned || pinned.released) return anyConnection(...args);
+    // One statement at a time on the connection, in the order sent: node-postgres queues a statement
+    // sent while another runs, but deprecates it (a warning in the log; pg 9 refuses). Promise calls
+    // only, as drizzle and this app make them.
+    const send = () => (pinned.released ? anyConnection(...args) : (pinned.client.query as (...args: unknown[]) => Promise<unknown>)(...args));
+    const result = pinned.last.then(send, send);
+    pinned.last = result.catch(() => undefined);
+    return result;
   } as unknown as pg.Pool["query"];
   return pool;
 }
@@ -73,6 +80,8 @@ export function openPostgresPool(connectionString: string, settings: PoolSetting
 interface Pinned {
   client: pg.PoolClient;
   released: boolean;
+  /** the last statement sent to it, which the next one waits for */
+  last: Promise<unknown>;
 }
 /**
  * Where a pool keeps its pinning: on the pool object, under a registered symbol, because this module
@@ -98,7 +107,7 @@ export async function onEachIdleConnection(pool: pg.Pool, work: () => Promise<un
   const clients = await Promise.all(Array.from({ length: pool.idleCount }, () => pool.connect()));
   await Promise.all(
     clients.map(async (client) => {
-      const pinned = { client, released: false };
+      const pinned: Pinned = { client, released: false, last: Promise.resolve() };
       try {
         await pinning.run(pinned, work);
       } finally {
