@@ -277,6 +277,9 @@ let collectors: Registry | null = null;
  */
 let lastLoop: EventLoopUtilization | null = null;
 
+/** How long after a scrape's reads it starts the stale passes over whole tables: its answer has been sent by then. */
+export const PASSES_AFTER_SCRAPE_MS = 200;
+
 /**
  * The Prometheus text exposition of every metric (HTTP counters and gauges), its content type, and
  * the time its parts took as a Server-Timing value (each snapshot read, and the whole), so that a slow
@@ -288,8 +291,8 @@ export async function renderMetrics(): Promise<{ text: string; contentType: stri
   const busyMs = lastLoop ? performance.eventLoopUtilization(loop, lastLoop).active : 0;
   lastLoop = loop;
   const { text, contentType, parts } = await collect();
-  // The passes over whole tables start after the scrape's own reads, never beside them.
-  refreshTableScansIfStale();
+  // The passes over whole tables start once this scrape's answer is out, never beside its reads or its sending.
+  refreshTableScansIfStale(PASSES_AFTER_SCRAPE_MS);
   const timing = [...Object.entries(parts), ["loop", busyMs] as const, ["total", performance.now() - started] as const];
   return { text, contentType, serverTiming: timing.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(", ") };
 }

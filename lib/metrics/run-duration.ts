@@ -92,16 +92,17 @@ export function tableScans(): TableScans {
 }
 
 /**
- * What a scrape calls once its own reads are done: the passes start again when stale, but never
- * before boot has begun them (TABLE_SCANS_AFTER_BOOT_MS). The first scrape of a restarted server
- * would otherwise start a pass over a million runs while its own answer is still being compressed and
- * sent (bench:metrics), on a server whose cores the first requests need.
+ * What a scrape calls once its own reads are done: the passes start again `afterMs` later (once its
+ * answer is out) when stale, but never when the scrape came before boot began them
+ * (TABLE_SCANS_AFTER_BOOT_MS). A pass over a million runs started as an answer was compressed and
+ * sent held it up by 20-30 ms (bench:metrics), and the first scrapes of a restarted server need the
+ * cores for themselves.
  */
-export function refreshTableScansIfStale(): void {
+export function refreshTableScansIfStale(afterMs: number): void {
   const { tallies, tableRows, bootPassesBegun } = tableScans();
   if (!bootPassesBegun) return;
-  tallies.refreshIfStale();
-  tableRows.refreshIfStale();
+  const refreshes = [tallies.refreshIfStale, tableRows.refreshIfStale];
+  setTimeout(() => refreshes.forEach((refresh) => refresh()), afterMs).unref();
 }
 
 /**
