@@ -111,12 +111,19 @@ async function main() {
       }
     }
     // A Prometheus scrape with the bench's read token, each server in turn; the process's first (it waits for the row counts and run tallies) apart.
+    const scrapeStarted = performance.now();
+    const slowest = servers.map((): { ms: number; at: number; timing: string }[] => []);
     const scrape = async (server: Server) => {
       const started = performance.now();
       const response = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
       await response.text();
       if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-      return performance.now() - started;
+      const ms = performance.now() - started;
+      // The slowest, with the server's Server-Timing: whether it waited for a read or for something else.
+      const list = slowest[servers.indexOf(server)]!;
+      list.push({ ms, at: (started - scrapeStarted) / 1000, timing: response.headers.get("server-timing") ?? "" });
+      list.sort((a, b) => b.ms - a.ms).splice(3);
+      return ms;
     };
     const scrapes = servers.map((): number[] => []);
     const until = performance.now() + SCRAPE_FOR_MS;
@@ -131,6 +138,8 @@ async function main() {
       console.log(
         `/metrics ${server.name}: first scrape ${first.toFixed(1)} ms; then ${list.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(list, 50).toFixed(1)} ms, p95 ${percentile(list, 95).toFixed(1)} ms, max ${Math.max(...list).toFixed(1)} ms (load ${loadAverage()})`,
       );
+      for (const s of slowest[i]!)
+        console.log(`    ${s.ms.toFixed(1).padStart(7)} ms at ${s.at.toFixed(1).padStart(5)} s into the series: ${s.timing || "(no Server-Timing)"}`);
     }
     console.log(`\nload after: ${loadAverage()}`);
   } finally {
