@@ -13,14 +13,15 @@ import { listDestinationStats } from "@/lib/offsite/destinations";
 import { listLatestSamplesAndAlertStates } from "@/lib/storage/history";
 import { WATCHED_VOLUMES } from "@/lib/config/volumes";
 import { httpMetricsRegistry } from "@/lib/metrics/http";
-import { refreshTableScansIfStale, runDurationHistogram, tableScans } from "@/lib/metrics/run-duration";
+import { refreshTableScansIfStale, reusedInBackground, runDurationHistogram, tableScans, TABLE_SCAN_REUSE_MS, type Reused } from "@/lib/metrics/run-duration";
 
 /**
  * The gauges /metrics reports, each reading stored state when scraped (samples, the database, the
  * backup catalog); nothing is pushed. Loaded by the /metrics route alone: it reads half the product.
  * The values several gauges share are read once per scrape (one snapshot), not once per gauge: three
  * statements (latest samples with the alert states, the backup catalog's newest set and count, the
- * offsite destinations with their copies), the page pragmas and three stat calls. What needs a pass over whole tables
+ * offsite destinations with their copies), and the database's size (SQLite: the page pragmas and
+ * three stat calls; PostgreSQL: reused, databaseFileStats). What needs a pass over whole tables
  * (row counts, run tallies) is reused and read again in the background, off the event loop.
  */
 interface Snapshot {
@@ -48,13 +49,24 @@ async function readSnapshot(): Promise<Snapshot> {
   const [{ samples, alerts }, backups, sqlite, destinations] = await Promise.all([
     guarded(timed("samples", listLatestSamplesAndAlertStates), { samples: [], alerts: [] }),
     guarded(timed("backups", summarizeBackups), null),
-    guarded(
-      timed("file", () => getEngine().fileStats()),
-      null,
-    ),
+    guarded(timed("file", databaseFileStats), null),
     guarded(timed("offsite", listDestinationStats), []),
   ]);
   return { parts, samples, alerts, backups, sqlite, destinations };
+}
+
+/**
+ * PostgreSQL's size for mimir_database_bytes/pages: pg_database_size (a walk of the database's files)
+ * is a statement of its own, so it is reused for TABLE_SCAN_REUSE_MS and read again in the background,
+ * and a scrape sends three statements on either backend. SQLite's is read at each scrape: the page
+ * pragmas and three stat calls, no statement.
+ */
+let postgresFileStats: Reused<DatabaseFileStats | null> | null = null;
+function databaseFileStats(): Promise<DatabaseFileStats | null> {
+  const engine = getEngine();
+  if (engine.backend === "sqlite") return engine.fileStats();
+  postgresFileStats ??= reusedInBackground(TABLE_SCAN_REUSE_MS, () => getEngine().fileStats(), null, warn);
+  return postgresFileStats();
 }
 
 /**
