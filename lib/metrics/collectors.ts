@@ -57,16 +57,19 @@ async function readSnapshot(): Promise<Snapshot> {
 
 /**
  * PostgreSQL's size for mimir_database_bytes/pages: pg_database_size (a walk of the database's files)
- * is a statement of its own, so it is reused for TABLE_SCAN_REUSE_MS and read again in the background,
- * and a scrape sends three statements on either backend. SQLite's is read at each scrape: the page
- * pragmas and three stat calls, no statement.
+ * is a statement of its own, so it is read once (the boot's warm-up), then reused and read again
+ * TABLE_SCAN_REUSE_MS later, after a scrape's answer is out like the passes over whole tables (read
+ * beside a scrape's reads, on a connection new to it, it held that scrape up): a scrape sends three
+ * statements on either backend. SQLite's is read at each scrape: the page pragmas and three stat
+ * calls, no statement.
  */
 let postgresFileStats: Reused<DatabaseFileStats | null> | null = null;
 function databaseFileStats(): Promise<DatabaseFileStats | null> {
   const engine = getEngine();
   if (engine.backend === "sqlite") return engine.fileStats();
   postgresFileStats ??= reusedInBackground(TABLE_SCAN_REUSE_MS, () => getEngine().fileStats(), null, warn);
-  return postgresFileStats();
+  const last = postgresFileStats.current();
+  return last ? Promise.resolve(last) : postgresFileStats();
 }
 
 /**
@@ -303,8 +306,11 @@ export async function renderMetrics(): Promise<{ text: string; contentType: stri
   const busyMs = lastLoop ? performance.eventLoopUtilization(loop, lastLoop).active : 0;
   lastLoop = loop;
   const { text, contentType, parts } = await collect();
-  // The passes over whole tables start once this scrape's answer is out, never beside its reads or its sending.
+  // The passes over whole tables start once this scrape's answer is out, never beside its reads or its
+  // sending; so does a stale read of PostgreSQL's size.
   refreshTableScansIfStale(PASSES_AFTER_SCRAPE_MS);
+  const fileStats = postgresFileStats;
+  if (fileStats) setTimeout(() => fileStats.refreshIfStale(), PASSES_AFTER_SCRAPE_MS).unref();
   const timing = [...Object.entries(parts), ["loop", busyMs] as const, ["total", performance.now() - started] as const];
   return { text, contentType, serverTiming: timing.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(", ") };
 }
