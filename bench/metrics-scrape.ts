@@ -5,7 +5,9 @@
  * scrape a second for BENCH_SCRAPE_SECONDS (past two 30 s reuse windows of the table scans).
  * The slowest scrapes are listed with the seconds since boot and the server's Server-Timing (each
  * read of the scrape and the whole), so that an outlier says whether it waited for a read or for
- * something else on the event loop (the client's time beyond `total`).
+ * something else on the event loop (the client's time beyond `total`). Beside it, in the same minutes,
+ * the peer: raw node:http answering a body of the same size after three trivial reads, scraped the
+ * same way half a second off ours; the ratio says what ours costs above what any scrape costs here.
  *
  *   BENCH_PORTS=3500-3519 npm run bench:metrics
  *   BENCH_BACKEND=postgres npm run bench:metrics   # the same seed on PostgreSQL (migrated once)
@@ -17,7 +19,7 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { BENCH_BACKEND, BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
-import { startOurs, type ServeMode } from "./servers";
+import { startOurs, startRawNode, type Server, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const MODE = (process.env.BENCH_SERVE ?? "start") as ServeMode;
@@ -65,40 +67,83 @@ function copyRootForBaseline(): void {
   fs.cpSync(root.home, baselineHome, { recursive: true });
 }
 
-async function measure(label: string, start: () => ReturnType<typeof startOurs>): Promise<void> {
-  // startOurs resolves when /health first answers: the scrape right after is the process's first.
-  const server = await start();
+interface Scrape {
+  /** seconds since the server answered its first /health */
+  at: number;
+  utc: string;
+  ms: number;
+  timing: string;
+}
+
+/** Scrapes one server as Prometheus does (the bench's read token, gzip accepted), timed from request to last byte. */
+function scraper(server: Server): () => Promise<Scrape> {
+  const booted = performance.now();
+  return async () => {
+    const at = (performance.now() - booted) / 1000;
+    const utc = new Date().toISOString().slice(11, 23);
+    const started = performance.now();
+    const response = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+    await response.text();
+    if (response.status !== 200) throw new Error(`${server.name}: /metrics answered ${response.status}`);
+    return { at, utc, ms: performance.now() - started, timing: response.headers.get("server-timing") ?? "" };
+  };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const summary = (first: Scrape, list: Scrape[]) => {
+  const ms = list.map((s) => s.ms);
+  return { first: first.ms, p50: percentile(ms, 50), p95: percentile(ms, 95), max: Math.max(...ms) };
+};
+
+/**
+ * One fresh server of ours beside the peer (raw node:http: three trivial reads and a body of the same
+ * size, bench/peers/raw-http.mjs), each scraped once a second, half a second apart: on a virtual machine
+ * whose cores sleep when idle, a request after a second of quiet costs several times one that follows
+ * another (a bare node:http "ok" from a client in the same process: 2 ms back to back, 23-39 ms a second
+ * apart, on the 2-core machine of the sixth session), and the peer measures that floor in the same minutes.
+ */
+async function measure(label: string, start: () => Promise<Server>): Promise<void> {
+  // The peer first, so that its boot is over before ours's; each first scrape the moment its /health answers.
+  const peer = await startRawNode(root.peerEnv);
   try {
-    const booted = performance.now();
-    const scrape = async () => {
-      const at = (performance.now() - booted) / 1000;
-      const utc = new Date().toISOString().slice(11, 23);
-      const started = performance.now();
-      const response = await fetch(`${server.base}/metrics`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
-      await response.text();
-      if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-      return { at, utc, ms: performance.now() - started, timing: response.headers.get("server-timing") ?? "" };
-    };
-    await new Promise((resolve) => setTimeout(resolve, FIRST_AFTER_MS));
-    const first = await scrape();
-    const scrapes: Awaited<ReturnType<typeof scrape>>[] = [];
-    const pid = server.process.pid!;
-    const cpuBefore = cpuSeconds(pid);
-    const until = performance.now() + SCRAPE_FOR_MS;
-    while (performance.now() < until) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      scrapes.push(await scrape());
+    const scrapePeer = scraper(peer);
+    const peerFirst = await scrapePeer();
+    const server = await start();
+    try {
+      const scrape = scraper(server);
+      await pause(FIRST_AFTER_MS);
+      const first = await scrape();
+      const scrapes: Scrape[] = [];
+      const peerScrapes: Scrape[] = [];
+      const pid = server.process.pid!;
+      const cpuBefore = cpuSeconds(pid);
+      const until = performance.now() + SCRAPE_FOR_MS;
+      while (performance.now() < until) {
+        await pause(500);
+        peerScrapes.push(await scrapePeer());
+        await pause(500);
+        scrapes.push(await scrape());
+      }
+      const cpu = cpuSeconds(pid) - cpuBefore;
+      const ours = summary(first, scrapes);
+      const floor = summary(peerFirst, peerScrapes);
+      const row = (name: string, s: typeof ours) => `    ${name.padEnd(34)} ${[s.first, s.p50, s.p95, s.max].map((v) => v.toFixed(1).padStart(8)).join(" ")}`;
+      const ratio = (key: keyof typeof ours) => `${(ours[key] / floor[key]).toFixed(2)}×`.padStart(8);
+      console.log(
+        `${label.padEnd(12)} ${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}, ${server.name}: ${scrapes.length} scrapes over ${SCRAPE_FOR_MS / 1000} s after the first (${FIRST_AFTER_MS} ms after boot); server CPU ${cpu.toFixed(2)} s (${((cpu / scrapes.length) * 1000).toFixed(1)} ms per scrape, background included) (load ${loadAverage()})`,
+      );
+      console.log(`    ${"ms".padEnd(34)} ${["first", "p50", "p95", "max"].map((h) => h.padStart(8)).join(" ")}`);
+      console.log(row(server.name, ours));
+      console.log(row("peer: raw node:http, 3 reads", floor));
+      console.log(`    ${"ours / peer".padEnd(34)} ${(["first", "p50", "p95", "max"] as const).map(ratio).join(" ")}`);
+      console.log(`    first scrape (at ${first.utc} UTC, to line up with the server's log): ${first.timing || "(no Server-Timing)"}`);
+      for (const s of [...scrapes].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST))
+        console.log(`    ${s.ms.toFixed(1).padStart(7)} ms at ${s.at.toFixed(1).padStart(5)} s after boot: ${s.timing || "(no Server-Timing)"}`);
+    } finally {
+      await server.stop();
     }
-    const cpu = cpuSeconds(pid) - cpuBefore;
-    const ms = scrapes.map((s) => s.ms);
-    console.log(
-      `${label.padEnd(12)} ${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}, ${server.name}: first scrape ${first.ms.toFixed(1)} ms (${FIRST_AFTER_MS} ms after boot); then ${scrapes.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(ms, 50).toFixed(1)} ms, p95 ${percentile(ms, 95).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms; server CPU ${cpu.toFixed(2)} s (${((cpu / scrapes.length) * 1000).toFixed(1)} ms per scrape, background included) (load ${loadAverage()})`,
-    );
-    console.log(`    first scrape (at ${first.utc} UTC, to line up with the server's log): ${first.timing || "(no Server-Timing)"}`);
-    for (const s of [...scrapes].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST))
-      console.log(`    ${s.ms.toFixed(1).padStart(7)} ms at ${s.at.toFixed(1).padStart(5)} s after boot: ${s.timing || "(no Server-Timing)"}`);
   } finally {
-    await server.stop();
+    await peer.stop();
   }
 }
 
