@@ -1,7 +1,7 @@
 import "server-only";
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { whenWriteLockFree } from "@/lib/db/dialect";
+import { preparedQuery, whenWriteLockFree } from "@/lib/db/dialect";
 import { backups, type BackupRow, type NewBackupRow } from "@/lib/db/schema/backups";
 
 export async function findBackupRow(id: string): Promise<BackupRow | null> {
@@ -22,13 +22,19 @@ export async function listBackupRows(limit: number, after: { created_at: string;
 
 /** The newest row and how many rows there are, in one statement (a /metrics scrape reads both). */
 export async function findNewestBackupRowAndCount(): Promise<{ row: BackupRow | null; count: number }> {
-  const [first] = await getDb()
+  const [first] = await newestBackupRowAndCountQuery().execute();
+  return { row: first?.row ?? null, count: first?.count ?? 0 };
+}
+
+// Every scrape runs it: prepared once per connection (preparedQuery).
+const newestBackupRowAndCountQuery = preparedQuery((db) =>
+  db
     .select({ row: backups, count: sql<number>`count(*) OVER ()`.mapWith(Number) })
     .from(backups)
     .orderBy(desc(backups.createdAt), desc(backups.id))
-    .limit(1);
-  return { row: first?.row ?? null, count: first?.count ?? 0 };
-}
+    .limit(1)
+    .prepare(),
+);
 
 export async function listAllBackupRows(): Promise<BackupRow[]> {
   return getDb().select().from(backups).orderBy(desc(backups.createdAt), desc(backups.id));

@@ -1,6 +1,7 @@
 import "server-only";
 import fs from "node:fs";
 import { getDb, sqliteClient } from "@/lib/db/client";
+import { preparedQuery } from "@/lib/db/dialect";
 import { readSqliteOffThread } from "@/lib/db/off-thread";
 
 /** SQLite-only: file and page statistics of the app database, for Storage, /metrics and alerts. */
@@ -28,20 +29,26 @@ export interface SqliteTableStats {
  * every scrape, waited 20-100 ms for them on a loaded machine while its other reads took 2-9 ms.
  */
 export async function readSqliteFileStats(): Promise<SqliteFileStats> {
-  const client = sqliteClient(getDb());
-  const file = client.name;
-  const pragma = (name: string) => Number(client.pragma(name, { simple: true }));
+  const file = sqliteClient(getDb()).name;
+  const pages = pagePragmas();
   const [fileBytes, walBytes, shmBytes] = [fileSize(file), fileSize(`${file}-wal`), fileSize(`${file}-shm`)];
   return {
     path: file,
     fileBytes,
     walBytes,
     shmBytes,
-    pageSize: pragma("page_size"),
-    pageCount: pragma("page_count"),
-    freePages: pragma("freelist_count"),
+    pageSize: Number(pages.size.get()),
+    pageCount: Number(pages.count.get()),
+    freePages: Number(pages.free.get()),
   };
 }
+
+// /metrics reads them on every scrape: compiled once per connection (client.pragma() compiles anew each call).
+const pagePragmas = preparedQuery((db) => {
+  const client = sqliteClient(db);
+  const pragma = (name: string) => client.prepare(`PRAGMA ${name}`).pluck();
+  return { size: pragma("page_size"), count: pragma("page_count"), free: pragma("freelist_count") };
+});
 
 function listTables(): string[] {
   return sqliteClient(getDb())

@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, desc, eq, inArray, lt, ne, or } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { atomically } from "@/lib/db/dialect";
+import { atomically, preparedQuery } from "@/lib/db/dialect";
 import { offsiteCopies, offsiteDestinations, type OffsiteCopyRow, type OffsiteDestinationRow } from "@/lib/db/schema/offsite";
 
 /** Data access for offsite destinations and per-set copy states. */
@@ -15,7 +15,12 @@ export async function listDestinationRows(): Promise<OffsiteDestinationRow[]> {
  * its copies: one row per copy, one with null copy fields for a destination without any.
  */
 export async function listDestinationCopyFacts() {
-  return getDb()
+  return destinationCopyFactsQuery().execute();
+}
+
+// Every scrape runs it: prepared once per connection (preparedQuery).
+const destinationCopyFactsQuery = preparedQuery((db) =>
+  db
     .select({
       id: offsiteDestinations.id,
       name: offsiteDestinations.name,
@@ -26,8 +31,9 @@ export async function listDestinationCopyFacts() {
     })
     .from(offsiteDestinations)
     .leftJoin(offsiteCopies, eq(offsiteCopies.destinationId, offsiteDestinations.id))
-    .orderBy(asc(offsiteDestinations.name), asc(offsiteDestinations.id));
-}
+    .orderBy(asc(offsiteDestinations.name), asc(offsiteDestinations.id))
+    .prepare(),
+);
 
 export async function findDestinationRow(id: string): Promise<OffsiteDestinationRow | null> {
   const [row] = await getDb().select().from(offsiteDestinations).where(eq(offsiteDestinations.id, id));

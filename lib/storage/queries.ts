@@ -1,7 +1,7 @@
 import "server-only";
 import { and, asc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { getDb } from "@/lib/db/client";
-import { atomically, integerAverage, isoOf, num, timeBucket, whenWriteLockFree } from "@/lib/db/dialect";
+import { atomically, integerAverage, isoOf, num, preparedQuery, timeBucket, whenWriteLockFree } from "@/lib/db/dialect";
 import { storageAlerts, storageSamples, type NewStorageSampleRow, type StorageAlertRow } from "@/lib/db/schema/storage";
 import { DAY_MS } from "@/lib/time";
 import { yieldToEventLoop } from "@/lib/event-loop";
@@ -107,7 +107,13 @@ export async function findLatestSamples() {
  * `volume`); a sample's `alertState` is null.
  */
 export async function findLatestSamplesAndAlertStates() {
-  const samples = getDb()
+  return latestSamplesAndAlertStatesQuery().execute();
+}
+
+// Every scrape runs it: built by drizzle and compiled by the database once per connection
+// (preparedQuery), not on each scrape.
+const latestSamplesAndAlertStatesQuery = preparedQuery((db) => {
+  const samples = db
     .select({
       volume: storageSamples.volume,
       takenAt: storageSamples.takenAt,
@@ -119,7 +125,7 @@ export async function findLatestSamplesAndAlertStates() {
     })
     .from(storageSamples)
     .where(onePerSeries("max"));
-  const alerts = getDb()
+  const alerts = db
     .select({
       volume: storageAlerts.key,
       takenAt: storageAlerts.updatedAt,
@@ -130,8 +136,8 @@ export async function findLatestSamplesAndAlertStates() {
       alertState: storageAlerts.state,
     })
     .from(storageAlerts);
-  return samples.unionAll(alerts);
-}
+  return samples.unionAll(alerts).prepare();
+});
 
 /** The oldest sample of each series taken at or after `since`. */
 export async function findFirstSamplesSince(since: string) {
