@@ -308,9 +308,7 @@ export async function renderMetrics(): Promise<{ text: string; contentType: stri
   const { text, contentType, parts } = await collect();
   // The passes over whole tables start once this scrape's answer is out, never beside its reads or its
   // sending; so does a stale read of PostgreSQL's size.
-  refreshTableScansIfStale(PASSES_AFTER_SCRAPE_MS);
-  const fileStats = postgresFileStats;
-  if (fileStats) setTimeout(() => fileStats.refreshIfStale(), PASSES_AFTER_SCRAPE_MS).unref();
+  refreshTableScansIfStale(PASSES_AFTER_SCRAPE_MS, postgresFileStats ? [postgresFileStats] : []);
   const timing = [...Object.entries(parts), ["loop", busyMs] as const, ["total", performance.now() - started] as const];
   return { text, contentType, serverTiming: timing.map(([name, ms]) => `${name};dur=${ms.toFixed(1)}`).join(", ") };
 }

@@ -92,16 +92,17 @@ export function tableScans(): TableScans {
 }
 
 /**
- * What a scrape calls once its own reads are done: the passes start again `afterMs` later (once its
- * answer is out) when stale, but never when the scrape came before boot began them
+ * What a scrape calls once its own reads are done: the passes, and any other reused value the scrape
+ * reports (`others`: PostgreSQL's database size), are read again `afterMs` later (once its answer is
+ * out) when stale, but never when the scrape came before boot began the passes
  * (TABLE_SCANS_AFTER_BOOT_MS). A pass over a million runs started as an answer was compressed and
  * sent held it up by 20-30 ms (bench:metrics), and the first scrapes of a restarted server need the
  * cores for themselves.
  */
-export function refreshTableScansIfStale(afterMs: number): void {
+export function refreshTableScansIfStale(afterMs: number, others: Reused<unknown>[] = []): void {
   const { tallies, tableRows, bootPassesBegun } = tableScans();
   if (!bootPassesBegun) return;
-  const refreshes = [tallies.refreshIfStale, tableRows.refreshIfStale];
+  const refreshes = [tallies, tableRows, ...others].map((reused) => reused.refreshIfStale);
   setTimeout(() => refreshes.forEach((refresh) => refresh()), afterMs).unref();
 }
 
