@@ -6,8 +6,9 @@
  * The slowest scrapes are listed with the seconds since boot and the server's Server-Timing (each
  * read of the scrape and the whole), so that an outlier says whether it waited for a read or for
  * something else on the event loop (the client's time beyond `total`). Beside it, in the same minutes,
- * the peer: raw node:http answering a body of the same size after three trivial reads, scraped the
- * same way half a second off ours; the ratio says what ours costs above what any scrape costs here.
+ * two peers answering a body of the same size after three trivial reads, scraped the same way: a bare
+ * Next.js route (the framework's floor) and raw node:http (the machine's); the ratios say what ours
+ * costs above them.
  *
  *   BENCH_PORTS=3500-3519 npm run bench:metrics
  *   BENCH_BACKEND=postgres npm run bench:metrics   # the same seed on PostgreSQL (migrated once)
@@ -19,7 +20,7 @@ import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
 import { BENCH_BACKEND, BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
-import { startOurs, startRawNode, type Server, type ServeMode } from "./servers";
+import { startBareNext, startOurs, startRawNode, type Server, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const MODE = (process.env.BENCH_SERVE ?? "start") as ServeMode;
@@ -96,46 +97,72 @@ const summary = (first: Scrape, list: Scrape[]) => {
 };
 
 /**
- * One fresh server of ours beside the peer (raw node:http: three trivial reads and a body of the same
- * size, bench/peers/raw-http.mjs), each scraped once a second, half a second apart: on a virtual machine
- * whose cores sleep when idle, a request after a second of quiet costs several times one that follows
- * another (a bare node:http "ok" from a client in the same process: 2 ms back to back, 23-39 ms a second
- * apart, on the 2-core machine of the sixth session), and the peer measures that floor in the same minutes.
+ * One fresh server of ours beside two peers: a bare Next.js route and raw node:http, each answering
+ * a body of the same size after three trivial reads (bench/peers). All three are scraped once a second,
+ * a third of a second apart: on a virtual machine whose cores sleep when idle, a request after a quiet
+ * spell costs several times one that follows another (a bare node:http "ok" from a client in the same
+ * process: 2 ms back to back, 23-39 ms a second apart, on the 2-core machine of the sixth session), and
+ * the peers measure that floor, and the framework's, in the same minutes.
  */
 async function measure(label: string, start: () => Promise<Server>): Promise<void> {
-  // The peer first, so that its boot is over before ours's; each first scrape the moment its /health answers.
-  const peer = await startRawNode(root.peerEnv);
+  // The peers first, so that their boots are over before ours's; each first scrape the moment its /health answers.
+  const peers: { name: string; server: Server; first: Scrape; scrapes: Scrape[] }[] = [];
   try {
-    const scrapePeer = scraper(peer);
-    const peerFirst = await scrapePeer();
+    for (const [name, startPeer] of [
+      ["peer: bare Next.js route", () => startBareNext(root.peerEnv)],
+      ["peer: raw node:http", () => startRawNode(root.peerEnv)],
+    ] as const) {
+      const server = await startPeer();
+      peers.push({ name, server, first: await scraper(server)(), scrapes: [] });
+    }
     const server = await start();
     try {
       const scrape = scraper(server);
       await pause(FIRST_AFTER_MS);
       const first = await scrape();
       const scrapes: Scrape[] = [];
-      const peerScrapes: Scrape[] = [];
+      const peerScrapers = peers.map((peer) => scraper(peer.server));
       const pid = server.process.pid!;
       const cpuBefore = cpuSeconds(pid);
       const until = performance.now() + SCRAPE_FOR_MS;
+      const spacing = 1000 / (peers.length + 1);
       while (performance.now() < until) {
-        await pause(500);
-        peerScrapes.push(await scrapePeer());
-        await pause(500);
+        for (const [i, peer] of peers.entries()) {
+          await pause(spacing);
+          peer.scrapes.push(await peerScrapers[i]!());
+        }
+        await pause(spacing);
         scrapes.push(await scrape());
       }
       const cpu = cpuSeconds(pid) - cpuBefore;
       const ours = summary(first, scrapes);
-      const floor = summary(peerFirst, peerScrapes);
-      const row = (name: string, s: typeof ours) => `    ${name.padEnd(34)} ${[s.first, s.p50, s.p95, s.max].map((v) => v.toFixed(1).padStart(8)).join(" ")}`;
-      const ratio = (key: keyof typeof ours) => `${(ours[key] / floor[key]).toFixed(2)}×`.padStart(8);
+      const columns = ["first", "p50", "p95", "max"] as const;
+      const row = (name: string, values: string[]) => `    ${name.padEnd(30)} ${values.map((v) => v.padStart(8)).join(" ")}`;
       console.log(
         `${label.padEnd(12)} ${ROWS.toLocaleString()} runs on ${BENCH_BACKEND}, ${server.name}: ${scrapes.length} scrapes over ${SCRAPE_FOR_MS / 1000} s after the first (${FIRST_AFTER_MS} ms after boot); server CPU ${cpu.toFixed(2)} s (${((cpu / scrapes.length) * 1000).toFixed(1)} ms per scrape, background included) (load ${loadAverage()})`,
       );
-      console.log(`    ${"ms".padEnd(34)} ${["first", "p50", "p95", "max"].map((h) => h.padStart(8)).join(" ")}`);
-      console.log(row(server.name, ours));
-      console.log(row("peer: raw node:http, 3 reads", floor));
-      console.log(`    ${"ours / peer".padEnd(34)} ${(["first", "p50", "p95", "max"] as const).map(ratio).join(" ")}`);
+      console.log(row("ms", [...columns]));
+      console.log(
+        row(
+          server.name,
+          columns.map((key) => ours[key].toFixed(1)),
+        ),
+      );
+      for (const peer of peers) {
+        const floor = summary(peer.first, peer.scrapes);
+        console.log(
+          row(
+            peer.name,
+            columns.map((key) => floor[key].toFixed(1)),
+          ),
+        );
+        console.log(
+          row(
+            "  ours / that peer",
+            columns.map((key) => `${(ours[key] / floor[key]).toFixed(2)}×`),
+          ),
+        );
+      }
       console.log(`    first scrape (at ${first.utc} UTC, to line up with the server's log): ${first.timing || "(no Server-Timing)"}`);
       for (const s of [...scrapes].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST))
         console.log(`    ${s.ms.toFixed(1).padStart(7)} ms at ${s.at.toFixed(1).padStart(5)} s after boot: ${s.timing || "(no Server-Timing)"}`);
@@ -143,7 +170,7 @@ async function measure(label: string, start: () => Promise<Server>): Promise<voi
       await server.stop();
     }
   } finally {
-    await peer.stop();
+    await Promise.all(peers.map((peer) => peer.server.stop()));
   }
 }
 

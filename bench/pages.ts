@@ -3,7 +3,8 @@
  * HTML, and to the first), on the production build over 1,000,000 runs and a month of storage samples.
  * The peer is the same server's smallest signed-in page, /pipelines/new (a form: the layout, the
  * session check and React's render, no data), measured in the same run, so each page's ratio says what
- * its own data costs.
+ * its own data costs. Then /metrics is scraped once a second for BENCH_SCRAPE_SECONDS, beside raw
+ * node:http's (three trivial reads, a body of the same size) as its peer.
  *
  *   npm run bench:pages
  *   BENCH_ROWS=200000 BENCH_RENDERS=20 npm run bench:pages
@@ -14,7 +15,7 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { BENCH_BACKEND, BENCH_TOKEN, benchEnvironment, prepareBenchRoot } from "./seeded-root";
-import { startOurs, type Server, type ServeMode } from "./servers";
+import { startOurs, startRawNode, type Server, type ServeMode } from "./servers";
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const RENDERS = Number(process.env.BENCH_RENDERS ?? 30);
@@ -45,7 +46,7 @@ async function render(url: string, cookie: string): Promise<{ first: number; las
 }
 
 async function main() {
-  const { env, queryOne, cookie } = await prepareBenchRoot(ROWS);
+  const { env, queryOne, cookie, peerEnv } = await prepareBenchRoot(ROWS);
   // Pages that show one thing: the busiest job, a pipeline, the newest run.
   const job = await queryOne<{ id: string }>("SELECT id FROM scheduled_jobs ORDER BY id LIMIT 1");
   const pipeline = await queryOne<{ name: string }>("SELECT name FROM pipelines ORDER BY name LIMIT 1");
@@ -110,7 +111,12 @@ async function main() {
         );
       }
     }
-    // A Prometheus scrape with the bench's read token, each server in turn; the process's first (it waits for the row counts and run tallies) apart.
+    // A Prometheus scrape with the bench's read token, each server in turn, and the peer (raw node:http:
+    // three trivial reads, a body of the same size; bench/metrics-scrape.ts) among them, the scrapes
+    // spread evenly over each second: on a machine whose cores sleep when idle, a request after a quiet
+    // spell costs several times one that follows another, and the peer measures that floor alongside.
+    const peer = await startRawNode(peerEnv);
+    servers.push(peer);
     const scrapeStarted = performance.now();
     const slowest = servers.map((): { ms: number; at: number; timing: string }[] => []);
     const scrape = async (server: Server) => {
@@ -128,15 +134,24 @@ async function main() {
     const scrapes = servers.map((): number[] => []);
     const until = performance.now() + SCRAPE_FOR_MS;
     while (performance.now() < until) {
-      for (const [i, server] of servers.entries()) scrapes[i]!.push(await scrape(server));
-      await new Promise((resolve) => setTimeout(resolve, SCRAPE_EVERY_MS));
+      for (const [i, server] of servers.entries()) {
+        scrapes[i]!.push(await scrape(server));
+        await new Promise((resolve) => setTimeout(resolve, SCRAPE_EVERY_MS / servers.length));
+      }
     }
     console.log("");
-    for (const [i, server] of servers.entries()) {
-      const list = scrapes[i]!;
+    const figures = servers.map((_, i) => {
+      const list = [...scrapes[i]!];
       const first = list.shift()!;
+      return { first, p50: percentile(list, 50), p95: percentile(list, 95), max: Math.max(...list), count: list.length };
+    });
+    const floor = figures.at(-1)!;
+    for (const [i, server] of servers.entries()) {
+      const f = figures[i]!;
+      const ratios =
+        server === peer ? "" : `; × peer: p50 ${(f.p50 / floor.p50).toFixed(2)}, p95 ${(f.p95 / floor.p95).toFixed(2)}, max ${(f.max / floor.max).toFixed(2)}`;
       console.log(
-        `/metrics ${server.name}: first scrape ${first.toFixed(1)} ms; then ${list.length} over ${SCRAPE_FOR_MS / 1000} s: p50 ${percentile(list, 50).toFixed(1)} ms, p95 ${percentile(list, 95).toFixed(1)} ms, max ${Math.max(...list).toFixed(1)} ms (load ${loadAverage()})`,
+        `/metrics ${server.name}: first scrape ${f.first.toFixed(1)} ms; then ${f.count} over ${SCRAPE_FOR_MS / 1000} s: p50 ${f.p50.toFixed(1)} ms, p95 ${f.p95.toFixed(1)} ms, max ${f.max.toFixed(1)} ms${ratios} (load ${loadAverage()})`,
       );
       for (const s of slowest[i]!)
         console.log(`    ${s.ms.toFixed(1).padStart(7)} ms at ${s.at.toFixed(1).padStart(5)} s into the series: ${s.timing || "(no Server-Timing)"}`);

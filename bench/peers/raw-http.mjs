@@ -1,23 +1,16 @@
 // The ceiling of bench/http.ts: node:http and the database driver with nothing between them, on the
 // file in BENCH_DB (better-sqlite3) or the database at BENCH_PG_URL (node-postgres, a pool of 10),
 // serving the same SQL as the bare Next.js peer (bench/peers/bare-next/app/db.js). Its /metrics is the
-// least a scrape can cost (bench/metrics-scrape.ts): three trivial reads at once, then a fixed body of
-// the size of ours, gzipped when the client accepts it.
+// least a scrape can cost (bench/metrics-scrape.ts): three trivial reads at once, then the body of
+// bare-next/metrics-body.mjs, gzipped when the client accepts it.
 import http from "node:http";
 import { gzipSync } from "node:zlib";
+import { METRICS_BODY } from "./bare-next/metrics-body.mjs";
 import Database from "better-sqlite3";
 import pg from "pg";
 
 const HISTORY_PAGE =
   "SELECT id, job_id, pipeline, start_time, end_time, duration, status, error, triggered_by FROM job_executions ORDER BY start_time DESC, id DESC LIMIT ";
-
-/** A Prometheus text body of about the size of our scrape's (9.3 KB with 1,000,000 runs). */
-const METRICS_BODY = Buffer.from(
-  Array.from(
-    { length: 83 },
-    (_, i) => `# HELP peer_metric_${i} A value the peer reports\n# TYPE peer_metric_${i} gauge\npeer_metric_${i}{instance="peer"} ${(i * 7919) % 100003}\n`,
-  ).join(""),
-);
 
 let probe, historyPage;
 if (process.env.BENCH_PG_URL) {
