@@ -13,6 +13,7 @@
  *   BENCH_PORTS=3500-3519 npm run bench:metrics
  *   BENCH_BACKEND=postgres npm run bench:metrics   # the same seed on PostgreSQL (migrated once)
  *   BENCH_BASELINE=/path/to/checkout BENCH_ROUNDS=2 npm run bench:metrics   # that checkout's build too, rounds interleaved
+ *   BENCH_BACK_TO_BACK=400 npm run bench:metrics   # then 400 scrapes back to back: each server's CPU per scrape
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -30,6 +31,8 @@ const FIRST_AFTER_MS = Number(process.env.BENCH_FIRST_SCRAPE_AFTER_MS ?? 0);
 const BASELINE = process.env.BENCH_BASELINE;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const SLOWEST = 5;
+/** After the series, this many scrapes of each server sent back to back (0: none): its own CPU per scrape. */
+const BACK_TO_BACK = Number(process.env.BENCH_BACK_TO_BACK ?? 0);
 
 const loadAverage = () => fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 function percentile(values: number[], p: number): number {
@@ -166,12 +169,33 @@ async function measure(label: string, start: () => Promise<Server>): Promise<voi
       console.log(`    first scrape (at ${first.utc} UTC, to line up with the server's log): ${first.timing || "(no Server-Timing)"}`);
       for (const s of [...scrapes].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST))
         console.log(`    ${s.ms.toFixed(1).padStart(7)} ms at ${s.at.toFixed(1).padStart(5)} s after boot: ${s.timing || "(no Server-Timing)"}`);
+      if (BACK_TO_BACK > 0) {
+        console.log(`    back to back (${BACK_TO_BACK} scrapes after 50 unmeasured, one server at a time: caches and cores warm):`);
+        for (const [name, target] of [[server.name, server], ...peers.map((peer) => [peer.name, peer.server] as const)] as const) {
+          const { p50, p95, cpuMs } = await backToBack(target);
+          console.log(`    ${name.padEnd(30)} p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms; server CPU ${cpuMs.toFixed(2)} ms per scrape`);
+        }
+      }
     } finally {
       await server.stop();
     }
   } finally {
     await Promise.all(peers.map((peer) => peer.server.stop()));
   }
+}
+
+/**
+ * A server's own cost per scrape, apart from the machine's wake-ups: scrapes sent one after another,
+ * its CPU time over them (/proc, background work included) and their latency.
+ */
+async function backToBack(server: Server): Promise<{ p50: number; p95: number; cpuMs: number }> {
+  const scrape = scraper(server);
+  for (let i = 0; i < 50; i += 1) await scrape();
+  const pid = server.process.pid!;
+  const cpuBefore = cpuSeconds(pid);
+  const ms: number[] = [];
+  for (let i = 0; i < BACK_TO_BACK; i += 1) ms.push((await scrape()).ms);
+  return { p50: percentile(ms, 50), p95: percentile(ms, 95), cpuMs: ((cpuSeconds(pid) - cpuBefore) / BACK_TO_BACK) * 1000 };
 }
 
 /**
