@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { APIRequestContext } from "@playwright/test";
-import { test, expect } from "./fixtures";
+import { test, expect, removeAndMeasureAgain } from "./fixtures";
 import { E2E_HOME } from "./env";
 
 /**
@@ -70,7 +70,7 @@ test.describe("Overview", () => {
       await expect(card.getByTestId("last-backup-age")).toHaveText(/just now|min ago/);
       await expect(card.getByTestId("last-backup-verified")).toHaveText("verified");
     } finally {
-      fs.rmSync(plugin, { force: true });
+      await removeAndMeasureAgain(plugin);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { test, expect } from "./fixtures";
+import { test, expect, removeAndMeasureAgain } from "./fixtures";
 import { E2E_HOME } from "./env";
 import { StoragePage } from "./pages/storage-page";
 
@@ -109,10 +109,7 @@ test.describe("Storage", () => {
 test.describe("Storage alerts", () => {
   // e2e-server.mjs sets storage.alerts.volume_bytes.mimir_plugins to raise above 5 MB and clear below 4 MB.
   const big = path.join(E2E_HOME, "plugins", "e2e-big-plugin.bin");
-  test.afterEach(async ({ api }) => {
-    fs.rmSync(big, { force: true });
-    await api.post("/api/v1/storage/samples");
-  });
+  test.afterEach(() => removeAndMeasureAgain(big));
 
   test("a crossed threshold shows a banner on the Overview and every page, and degrades /health", async ({ page, api }) => {
     fs.writeFileSync(big, Buffer.alloc(6 * 1024 * 1024));
