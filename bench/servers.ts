@@ -73,6 +73,25 @@ async function waitUntilAnswering(base: string, child: ChildProcess, name: strin
   throw new Error(`${name} did not answer on ${base} within 2 minutes`);
 }
 
+/**
+ * Servers still running, stopped if the bench is interrupted (Ctrl-C, kill): one left behind keeps
+ * its data root's lock, and the next bench's server on that root refuses to start.
+ */
+const running = new Set<ChildProcess>();
+const stopRunning = () => {
+  for (const child of running) child.kill("SIGTERM");
+};
+process.once("exit", stopRunning);
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
+  process.once(signal, () => {
+    stopRunning();
+    process.exit(code);
+  });
+}
+
 async function start(name: string, command: string, args: string[], env: Record<string, string>, cwd = ROOT): Promise<Server> {
   const port = await freePort();
   const spawnedAt = performance.now();
@@ -85,6 +104,8 @@ async function start(name: string, command: string, args: string[], env: Record<
       stdio: ["ignore", "ignore", "inherit"],
     },
   );
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const base = `http://127.0.0.1:${port}`;
   await waitUntilAnswering(base, child, name);
   return {
